@@ -1,0 +1,214 @@
+"""The ``weike`` command.
+
+Exit status: 0 = no problems (warnings allowed unless ``--strict``), 1 = problems found in the
+courses or the build, 2 = usage error or internal error. Authors never see a traceback; ``--debug``
+shows one for developers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from builder import __version__
+from builder.diagnostics import FORMATS, format_github, render, sort_diagnostics
+from builder.ffmpeg import FfmpegNotFound
+from builder.loading import NotACourseRepository
+from builder.plugin_manager import PluginLoadError, get_plugin_manager
+from builder.progress import make_progress
+from builder.scaffold import ScaffoldError, new_course, new_lecture
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A mistake in how weike was called; printed as one line, exit 2."""
+
+
+# --------------------------------------------------------------------------------------------
+# Commands
+# --------------------------------------------------------------------------------------------
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from builder.pipeline import run_check
+
+    result = run_check(Path(args.path))
+    summary = result.summary
+    sys.stdout.write(render(result.diagnostics, summary, args.format, strict=args.strict))
+    if args.format == "text" and os.environ.get("GITHUB_ACTIONS") == "true":
+        for diagnostic in sort_diagnostics(result.diagnostics):
+            print(format_github(diagnostic))
+    return EXIT_PROBLEMS if summary.failed(strict=args.strict) else EXIT_OK
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from builder.pipeline import build, describe_failures
+
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError("--jobs 必须是正整数 (--jobs must be a positive number)")
+    started = time.monotonic()
+    progress = make_progress(sys.stderr, quiet=args.quiet)
+    try:
+        result = build(Path(args.path), progress=progress, only=args.only, jobs=args.jobs,
+                       scheduler=args.scheduler, strict=args.strict)
+    finally:
+        progress.close()
+    fmt = "github" if args.format == "github" else "text"
+    sys.stdout.write(render(result.diagnostics, result.summary, fmt, strict=args.strict))
+    for line in result.summary_lines:
+        print(line)
+    failures = describe_failures(result)
+    for line in failures:
+        print(line)
+    elapsed = time.monotonic() - started
+    print(f"构建完成：{len(result.built)} 门课程 ({len(result.built)} course(s) built) in {elapsed:.1f} s")
+    return EXIT_PROBLEMS if result.failed_build(strict=args.strict) else EXIT_OK
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    from builder.pipeline import find_repository_root
+
+    try:
+        root, _ = find_repository_root(Path(args.path))
+    except NotACourseRepository:
+        root = Path(args.path).resolve()
+    pm = get_plugin_manager(root, raise_on_error=False)
+    if args.format == "json":
+        print(json.dumps([record.__dict__ for record in pm.records], ensure_ascii=False, indent=2))
+    else:
+        for record in pm.records:
+            status = f"FAILED: {record.error}" if record.error else ", ".join(record.hooks) or "(no hooks)"
+            print(f"{record.name}  [{record.origin}]  {record.location}\n    {status}")
+    return EXIT_USAGE if pm.failures else EXIT_OK
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from builder.pipeline import find_repository_root
+
+    path = Path(args.path)
+    try:
+        root, _ = find_repository_root(path)
+    except NotACourseRepository:
+        root = path.resolve()  # a new repository: courses/ is created with the first course
+    try:
+        if args.kind == "course":
+            folder = new_course(root, args.slug, title=args.title)
+            print(f"已创建 {folder.relative_to(root)}/course.yml 和示意封面 cover.jpg (created)")
+            print(f"下一步：weike new lecture {args.slug} <名称>，每门课至少 10 个微课。")
+        else:
+            folder = new_lecture(root, args.course, args.slug, title=args.title)
+            print(f"已创建 {folder.relative_to(root)}/lecture.md (created)")
+            print("下一步：把这一讲的视频或音频放进这个文件夹，然后运行 weike check。")
+    except ScaffoldError as exc:
+        raise UsageError(str(exc)) from exc
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------------------------
+# Parser
+# --------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="weike",
+        description="微课：把课程仓库构建成合规视频、课程目录网站和上传包 "
+                    "(build a course repository into delivery-spec videos, a catalogue site and upload bundles)",
+    )
+    parser.add_argument("--version", action="version", version=f"weike {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every ffmpeg command")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    check = sub.add_parser("check", help="检查课程是否符合申报要求 (check courses against the call's rules)",
+                           description="Report every problem that keeps a course from being accepted, "
+                                       "with file:line, in one run. Exit 0 when there are no errors.")
+    check.add_argument("path", nargs="?", default=".", help="repository (folder with courses/) or one course folder")
+    check.add_argument("--format", choices=FORMATS, default="text", help="text (default), json or github annotations")
+    check.add_argument("--strict", action="store_true", help="warnings fail too")
+    check.set_defaults(func=cmd_check)
+
+    build = sub.add_parser("build", help="构建视频、网站、上传包和报表到 dist/ (build everything into dist/)",
+                           description="Run load -> check -> media -> site -> bundles -> reports. A failing "
+                                       "course never stops the others; the summary names it and the exit is 1.")
+    build.add_argument("path", nargs="?", default=".", help="repository (folder with courses/) or one course folder")
+    build.add_argument("--only", choices=("media", "site", "bundles", "reports"),
+                       help="write only this output (with the stages it needs)")
+    build.add_argument("--jobs", "-j", type=int, help="parallel media jobs (default: weike.yml or CPU count)")
+    build.add_argument("--scheduler", help="Dask scheduler address tcp://HOST:PORT for distributed media jobs")
+    build.add_argument("--strict", action="store_true", help="warnings fail too")
+    build.add_argument("--format", choices=("text", "github"), default="text", help="how to print diagnostics")
+    build.add_argument("--quiet", "-q", action="store_true", help="no progress display")
+    build.set_defaults(func=cmd_build)
+
+    plugins = sub.add_parser("plugins", help="列出已加载的插件 (list loaded plugins and where they come from)")
+    plugins.add_argument("path", nargs="?", default=".", help="repository whose plugins/ folder to include")
+    plugins.add_argument("--format", choices=("text", "json"), default="text")
+    plugins.set_defaults(func=cmd_plugins)
+
+    new = sub.add_parser("new", help="创建课程或微课的模板 (create a course or lecture skeleton)")
+    new_sub = new.add_subparsers(dest="kind", metavar="KIND")
+    new_sub.required = True
+    new_course_parser = new_sub.add_parser("course", help="new course: courses/<slug>/course.yml + cover")
+    new_course_parser.add_argument("slug", help="folder name: lowercase letters, digits, hyphens")
+    new_course_parser.add_argument("--title", help="course title (课程名称)")
+    new_course_parser.add_argument("--path", default=".", help="repository folder (default: current)")
+    new_lecture_parser = new_sub.add_parser("lecture", help="new lecture: courses/<course>/<NN-slug>/lecture.md")
+    new_lecture_parser.add_argument("course", help="course folder name")
+    new_lecture_parser.add_argument("slug", help="lecture name, e.g. wifi or 03-wifi (number added if missing)")
+    new_lecture_parser.add_argument("--title", help="lecture title (微课名称)")
+    new_lecture_parser.add_argument("--path", default=".", help="repository folder (default: current)")
+    new.set_defaults(func=cmd_new)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``weike`` console script."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(name)s: %(message)s", stream=sys.stderr)
+    from builder.pipeline import StageCrash
+
+    try:
+        return args.func(args)
+    except UsageError as exc:
+        print(f"weike: {exc}", file=sys.stderr)
+    except NotACourseRepository as exc:
+        print(f"weike: {exc.args[0]} 中没有 courses/ 文件夹，不是课程仓库 (no courses/ folder: not a course repository)",
+              file=sys.stderr)
+    except PluginLoadError as exc:
+        print("weike: 插件加载失败 (plugins failed to load):", file=sys.stderr)
+        for failure in exc.failures:
+            print(f"  {failure.name} [{failure.origin}] {failure.location}: {failure.error}", file=sys.stderr)
+    except FfmpegNotFound as exc:
+        print(f"weike: {exc}", file=sys.stderr)
+    except StageCrash as exc:
+        print(f"weike: 插件 {exc.plugin or '?'} 在 {exc.stage} 阶段出错 ({exc})", file=sys.stderr)
+        if args.debug:
+            print(exc.traceback, file=sys.stderr)
+        else:
+            print("       用 weike --debug 重新运行可看到详细信息 (rerun with --debug for the traceback)", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("weike: 已中断 (interrupted)", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
+        if args.debug:
+            raise
+        print(f"weike: 内部错误 (internal error): {type(exc).__name__}: {exc}", file=sys.stderr)
+        print("       用 weike --debug 重新运行可看到详细信息 (rerun with --debug for the traceback)", file=sys.stderr)
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

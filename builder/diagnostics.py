@@ -1,0 +1,112 @@
+"""Printing diagnostics the way compilers do: text for people, JSON for tools, GitHub annotations."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from builder.model import Diagnostic, Severity
+
+FORMATS = ("text", "json", "github")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Summary:
+    """Counts for the last line of a check or build."""
+
+    courses: int
+    lectures: int
+    errors: int
+    warnings: int
+
+    @classmethod
+    def of(cls, diagnostics: Iterable[Diagnostic], *, courses: int, lectures: int) -> Summary:
+        diagnostics = list(diagnostics)
+        errors = sum(1 for d in diagnostics if d.severity is Severity.ERROR)
+        return cls(courses=courses, lectures=lectures, errors=errors, warnings=len(diagnostics) - errors)
+
+    def failed(self, *, strict: bool = False) -> bool:
+        return self.errors > 0 or (strict and self.warnings > 0)
+
+    def text(self) -> str:
+        head = f"检查了 {self.courses} 门课程、{self.lectures} 个微课"
+        head_en = f"checked {self.courses} course(s), {self.lectures} lecture(s)"
+        if not self.errors and not self.warnings:
+            return f"{head}：没有发现问题 ({head_en}: no problems)"
+        return (f"{head}：{self.errors} 个错误，{self.warnings} 个警告 "
+                f"({head_en}: {self.errors} error(s), {self.warnings} warning(s))")
+
+
+def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """Stable order: by file, line, column, code; exact duplicates removed."""
+    unique = {(d.code, d.location, d.message): d for d in diagnostics}
+    return sorted(unique.values(), key=Diagnostic.sort_key)
+
+
+def format_text(diagnostic: Diagnostic) -> str:
+    line = (f"{diagnostic.location}: {diagnostic.severity} {diagnostic.code} "
+            f"{diagnostic.message} ({diagnostic.message_en})")
+    if diagnostic.hint:
+        line += f"\n    提示：{diagnostic.hint}"
+    return line
+
+
+def _github_escape(text: str, *, property_value: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if property_value:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def format_github(diagnostic: Diagnostic) -> str:
+    """A GitHub Actions workflow command that annotates the file and line in a pull request."""
+    loc = diagnostic.location
+    props = [f"file={_github_escape(loc.file, property_value=True)}"]
+    if loc.line is not None:
+        props.append(f"line={loc.line}")
+    if loc.column is not None:
+        props.append(f"col={loc.column}")
+    props.append(f"title={_github_escape(diagnostic.code, property_value=True)}")
+    message = f"{diagnostic.message} ({diagnostic.message_en})"
+    if diagnostic.hint:
+        message += f"\n提示：{diagnostic.hint}"
+    return f"::{diagnostic.severity} {','.join(props)}::{_github_escape(message)}"
+
+
+def diagnostic_dict(diagnostic: Diagnostic) -> dict:
+    loc = diagnostic.location
+    return {
+        "code": diagnostic.code,
+        "severity": str(diagnostic.severity),
+        "file": loc.file,
+        "line": loc.line,
+        "column": loc.column,
+        "message": diagnostic.message,
+        "message_en": diagnostic.message_en,
+        "hint": diagnostic.hint,
+    }
+
+
+def render(diagnostics: Sequence[Diagnostic], summary: Summary, fmt: str, *, strict: bool = False) -> str:
+    """The whole report in ``fmt`` (one of :data:`FORMATS`), ending with a newline."""
+    ordered = sort_diagnostics(diagnostics)
+    if fmt == "json":
+        payload = {
+            "diagnostics": [diagnostic_dict(d) for d in ordered],
+            "summary": {
+                "courses": summary.courses,
+                "lectures": summary.lectures,
+                "errors": summary.errors,
+                "warnings": summary.warnings,
+                "ok": not summary.failed(strict=strict),
+            },
+        }
+        return json.dumps(payload, ensure_ascii=False, indent=2) + "\n"
+    if fmt == "github":
+        lines = [format_github(d) for d in ordered]
+        lines.append(summary.text())
+        return "\n".join(lines) + "\n"
+    lines = [format_text(d) for d in ordered]
+    lines.append(summary.text())
+    return "\n".join(lines) + "\n"

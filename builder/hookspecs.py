@@ -1,0 +1,110 @@
+"""Every hook weike calls, grouped by build stage (load -> check -> media -> site -> bundle -> report).
+
+Built-in behaviour is implemented by ordinary plugins in ``plugins/`` registered exactly like a
+third-party one, so each hook here has at least one real implementation to read. Hooks are
+always called with keyword arguments; a plugin may accept any subset of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:  # only for annotations: the specs must not import stage code
+    from builder.context import BuildContext, StageOutcome
+    from builder.model import Course, DeliveredMedia, Diagnostic, Repository, WeikeConfig
+
+PROJECT = "weike"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# --------------------------------------------------------------------------------------------
+# Check stage: rules over authored courses (no media decoding needed unless said)
+# --------------------------------------------------------------------------------------------
+
+
+@hookspec
+def weike_check_course(course: Course, config: WeikeConfig) -> Iterable[Diagnostic] | None:
+    """Check one loaded course and return the problems found.
+
+    Runs for every course of the repository in ``weike check`` and at the start of ``weike
+    build``, after loading and before any media work. ``course.parsed`` is ``False`` when its
+    ``course.yml`` could not be read (the syntax error is already reported): check what still
+    makes sense, such as the lectures. Return diagnostics (any iterable), or ``None``.
+    """
+
+
+@hookspec
+def weike_check_repository(repository: Repository) -> Iterable[Diagnostic] | None:
+    """Check rules that span courses (duplicates across courses, province limits...).
+
+    Runs once per ``weike check`` / ``weike build``, after every ``weike_check_course``.
+    """
+
+
+# --------------------------------------------------------------------------------------------
+# Media stage: probe, verify, deliver to the delivery profile
+# --------------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def weike_media_stage(context: BuildContext, courses: Sequence[Course]) -> StageOutcome | None:
+    """Deliver the media of every lecture of ``courses`` into ``context.paths.media``.
+
+    Called once per ``weike build`` with the courses that passed the check stage. The first
+    plugin that returns a :class:`~builder.context.StageOutcome` handles the stage; its
+    ``delivered`` maps ``Lecture.key`` to :class:`~builder.model.DeliveredMedia` and its
+    ``diagnostics`` name every lecture that could not be delivered.
+    """
+
+
+# --------------------------------------------------------------------------------------------
+# Site stage: the public catalogue
+# --------------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def weike_site_stage(
+    context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia]
+) -> StageOutcome | None:
+    """Build the catalogue website into ``context.paths.site``.
+
+    Called once per ``weike build`` (unless ``--only`` excludes the site) with the courses whose
+    every lecture was delivered, and the delivered media by ``Lecture.key``.
+    """
+
+
+# --------------------------------------------------------------------------------------------
+# Bundle stage: upload packages, one target per plugin
+# --------------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def weike_bundle_stage(
+    context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia]
+) -> StageOutcome | None:
+    """Write ``dist/bundles/<target>/<course-slug>.zip`` for every bundle target.
+
+    Called once per ``weike build`` (unless ``--only`` excludes bundles) with the courses whose
+    every lecture was delivered.
+    """
+
+
+# --------------------------------------------------------------------------------------------
+# Report stage: tables for provincial officers
+# --------------------------------------------------------------------------------------------
+
+
+@hookspec
+def weike_report_stage(
+    context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia]
+) -> StageOutcome | None:
+    """Write reports (the province summary table and friends) into ``context.paths.reports``.
+
+    Called once per ``weike build`` (unless ``--only`` excludes reports); every implementation
+    runs and their outcomes are merged.
+    """

@@ -1,0 +1,523 @@
+"""Read a repository's ``courses/`` into :class:`Course` and :class:`Lecture` values.
+
+Loading never stops at the first problem: a file that cannot be parsed becomes a diagnostic and a
+value marked ``parsed=False``, and every other course is still read. Type problems (a list where a
+sentence belongs, a date that is not a date) are reported here, at the value's line; whether a
+field is *acceptable* (present, short enough, one of the themes...) is the rules' business.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import difflib
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath, PureWindowsPath
+
+import yaml
+
+from builder.model import (
+    AuthoredFile,
+    Course,
+    Diagnostic,
+    Instructor,
+    Lecture,
+    MediaSource,
+    PathProblem,
+    Provider,
+    Repository,
+    Rights,
+    Severity,
+    SourceLocation,
+    WeikeConfig,
+)
+from builder.yamlfile import YamlFileError, compose_yaml, read_text_file, scalar_value
+
+COURSES_DIR = "courses"
+COURSE_FILE = "course.yml"
+LECTURE_FILE = "lecture.md"
+CONFIG_FILE = "weike.yml"
+
+MAX_COURSE_FILE_BYTES = 256 * 1024
+MAX_LECTURE_FILE_BYTES = 1024 * 1024
+MAX_CONFIG_FILE_BYTES = 64 * 1024
+
+#: Extensions weike treats as a lecture's media when ``media:`` is not given. Anything ffmpeg reads
+#: may be named explicitly with ``media:``; this list only drives discovery.
+MEDIA_EXTENSIONS = frozenset(
+    ".mp4 .m4v .mov .mkv .webm .avi .wmv .flv .3gp .3g2 .mts .m2ts .ts .mpg .mpeg .vob .mxf .dv "
+    ".mp3 .m4a .aac .wav .flac .ogg .oga .opus .wma .amr .aif .aiff".split()
+)
+AUDIO_EXTENSIONS = frozenset(".mp3 .m4a .aac .wav .flac .ogg .oga .opus .wma .amr .aif .aiff".split())
+SUBTITLE_EXTENSIONS = frozenset({".srt"})
+
+COURSE_SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+LECTURE_SLUG_RE = re.compile(r"^(\d{2,3})-[a-z0-9]+(?:-[a-z0-9]+)*$")
+_LECTURE_NUMBER_RE = re.compile(r"^(\d+)[-_]")
+
+COURSE_KEYS = ("title", "summary", "theme", "cover", "created", "instructors", "provider", "rights", "tags")
+INSTRUCTOR_KEYS = ("name", "bio")
+PROVIDER_KEYS = ("name", "level", "region", "contact", "phone")
+RIGHTS_KEYS = ("public_good", "no_copyright_dispute", "share_to_national_platforms")
+LECTURE_KEYS = ("title", "knowledge_point", "media", "subtitles", "image", "form")
+CONFIG_KEYS = (
+    "created_after", "min_lectures", "max_summary_chars", "max_bio_chars", "profile", "province",
+    "recommendation_order", "site_url", "scheduler", "jobs",
+)
+
+_TRUE_WORDS = {"是", "同意", "对"}
+_FALSE_WORDS = {"否", "不同意", "不"}
+_DATE_RE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*$")
+
+
+# --------------------------------------------------------------------------------------------
+# Typed reading of YAML nodes, collecting diagnostics
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Reader:
+    """Turns YAML nodes of one file into typed values; records locations and diagnostics."""
+
+    file: str
+    line_offset: int = 0
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    locations: dict[str, SourceLocation] = field(default_factory=dict)
+
+    def loc(self, node: yaml.Node | None) -> SourceLocation:
+        if node is None:
+            return SourceLocation(file=self.file, line=1 + self.line_offset, column=1)
+        mark = node.start_mark
+        return SourceLocation(file=self.file, line=mark.line + 1 + self.line_offset, column=mark.column + 1)
+
+    def report(self, code: str, node: yaml.Node | None, message: str, message_en: str, hint: str = "",
+               severity: Severity = Severity.ERROR) -> None:
+        self.diagnostics.append(Diagnostic(code=code, severity=severity, location=self.loc(node),
+                                           message=message, message_en=message_en, hint=hint))
+
+    def mapping(self, node: yaml.Node | None, path: str, known: Iterable[str]) -> dict[str, yaml.Node]:
+        """Keys of a mapping node -> value nodes; reports wrong type, duplicates, unknown keys."""
+        if node is None or _is_null(node):
+            return {}
+        if not isinstance(node, yaml.MappingNode):
+            where = f"“{path}”" if path else "文件"
+            self.report("E005", node, f"{where}应为“键: 值”形式的字段表", f"{path or 'file'} must be a mapping of keys",
+                        hint="每行写成“字段名: 内容”，子字段缩进两个空格。")
+            return {}
+        known = tuple(known)
+        result: dict[str, yaml.Node] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            if not isinstance(key, str) or not key:
+                self.report("E005", key_node, "字段名应为文字", "keys must be text")
+                continue
+            full = f"{path}.{key}" if path else key
+            if key in result:
+                self.report("E011", key_node, f"字段“{full}”重复出现", f"duplicate key '{full}'",
+                            hint="同一字段只能写一次，请删除多余的一行。")
+                continue
+            if key not in known:
+                close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+                hint = f"是不是想写“{close[0]}”？" if close else "可用的字段：" + "、".join(known)
+                self.report("W006", key_node, f"未知字段“{full}”，将被忽略", f"unknown key '{full}' is ignored",
+                            hint=hint, severity=Severity.WARNING)
+                continue
+            result[key] = value_node
+            # A nested block is located at its key: "missing provider.phone" points at "provider:".
+            nested = isinstance(value_node, (yaml.MappingNode, yaml.SequenceNode)) and not value_node.flow_style
+            self.locations[full] = self.loc(key_node if nested else value_node)
+        return result
+
+    def text(self, node: yaml.Node | None, path: str) -> str | None:
+        """A sentence or name; numbers and dates are kept exactly as the author typed them."""
+        if node is None or _is_null(node):
+            return None
+        if not isinstance(node, yaml.ScalarNode):
+            self.report("E005", node, f"“{path}”应为一段文字，而不是列表或字段表",
+                        f"'{path}' must be text, not a list or mapping",
+                        hint="如果文字中含有冒号或以 - 开头，请用引号把整段文字括起来。")
+            return None
+        value = node.value.strip()
+        return value or None
+
+    def boolean(self, node: yaml.Node | None, path: str) -> bool | None:
+        if node is None or _is_null(node):
+            return None
+        if isinstance(node, yaml.ScalarNode):
+            if node.value.strip() in _TRUE_WORDS:
+                return True
+            if node.value.strip() in _FALSE_WORDS:
+                return False
+            value = self._scalar(node)
+            if isinstance(value, bool):
+                return value
+        self.report("E005", node, f"“{path}”应为 true（是）或 false（否）", f"'{path}' must be true or false")
+        return None
+
+    def date(self, node: yaml.Node | None, path: str) -> _dt.date | None:
+        if node is None or _is_null(node):
+            return None
+        if isinstance(node, yaml.ScalarNode):
+            value = self._scalar(node)
+            if isinstance(value, _dt.datetime):
+                return value.date()
+            if isinstance(value, _dt.date):
+                return value
+            match = _DATE_RE.match(node.value)
+            if match:
+                try:
+                    return _dt.date(*(int(g) for g in match.groups()))
+                except ValueError:
+                    pass
+        self.report("E005", node, f"“{path}”应为日期，例如 2023-09-01", f"'{path}' must be a date such as 2023-09-01")
+        return None
+
+    def integer(self, node: yaml.Node | None, path: str) -> int | None:
+        if node is None or _is_null(node):
+            return None
+        if isinstance(node, yaml.ScalarNode):
+            value = self._scalar(node)
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+        self.report("E005", node, f"“{path}”应为整数", f"'{path}' must be a whole number")
+        return None
+
+    def sequence(self, node: yaml.Node | None, path: str) -> list[yaml.Node]:
+        if node is None or _is_null(node):
+            return []
+        if not isinstance(node, yaml.SequenceNode):
+            self.report("E005", node, f"“{path}”应为列表（每项以“- ”开头）", f"'{path}' must be a list ('- ' items)")
+            return []
+        return list(node.value)
+
+    def text_list(self, node: yaml.Node | None, path: str) -> tuple[str, ...]:
+        items = []
+        for index, item in enumerate(self.sequence(node, path)):
+            self.locations[f"{path}.{index}"] = self.loc(item)
+            value = self.text(item, f"{path}.{index}")
+            if value:
+                items.append(value)
+        return tuple(items)
+
+    def _scalar(self, node: yaml.ScalarNode):
+        try:
+            return scalar_value(node)
+        except YamlFileError as exc:
+            self.report(exc.code, node, exc.message, exc.message_en, exc.hint)
+        except yaml.YAMLError:
+            pass
+        return None
+
+
+def _is_null(node: yaml.Node) -> bool:
+    return isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"
+
+
+def _file_error(exc: YamlFileError, file: str) -> Diagnostic:
+    return Diagnostic(
+        code=exc.code,
+        severity=Severity.ERROR,
+        location=SourceLocation(file=file, line=exc.line, column=exc.column),
+        message=exc.message,
+        message_en=exc.message_en,
+        hint=exc.hint,
+    )
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+# --------------------------------------------------------------------------------------------
+# Files a course refers to
+# --------------------------------------------------------------------------------------------
+
+
+def resolve_authored_path(declared: str, *, base: Path, course_folder: Path, location: SourceLocation,
+                          cls: type[AuthoredFile] = AuthoredFile) -> AuthoredFile:
+    """Resolve a path written in YAML, refusing anything that would leave the course folder.
+
+    Absolute paths and ``..`` components are refused as written (on every OS, so a course written
+    on Windows is judged the same on Linux); symlinks are followed and must still land inside the
+    course folder.
+    """
+    problem = None
+    path = None
+    posix, windows = PurePosixPath(declared), PureWindowsPath(declared)
+    if posix.is_absolute() or windows.is_absolute() or windows.drive or declared.startswith(("\\", "~")):
+        problem = PathProblem.ABSOLUTE
+    elif ".." in posix.parts or ".." in windows.parts:
+        problem = PathProblem.PARENT
+    else:
+        candidate = base / Path(*windows.parts)
+        resolved = candidate.resolve()
+        if not resolved.is_relative_to(course_folder.resolve()):
+            problem = PathProblem.OUTSIDE
+        elif not resolved.exists():
+            problem = PathProblem.MISSING
+        elif not resolved.is_file():
+            problem = PathProblem.NOT_A_FILE
+        else:
+            path = resolved
+    return cls(declared=declared, path=path, location=location, problem=problem)
+
+
+def _discovered(path: Path, location: SourceLocation, cls: type[AuthoredFile]) -> AuthoredFile:
+    return cls(declared=None, path=path.resolve(), location=location, problem=None)
+
+
+# --------------------------------------------------------------------------------------------
+# Lectures
+# --------------------------------------------------------------------------------------------
+
+
+def split_front_matter(text: str) -> tuple[str, str, int] | None:
+    """``(yaml_text, body, body_first_line)`` of a Markdown file with ``---`` front matter.
+
+    ``None`` when the file does not start with a front-matter block. Raises
+    :class:`YamlFileError` (E009) when the block is opened but never closed.
+    """
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].strip() != "---":
+        return None
+    for index in range(1, len(lines)):
+        if lines[index].rstrip("\r\n").rstrip() in ("---", "..."):
+            return "".join(lines[1:index]), "".join(lines[index + 1 :]), index + 2
+    raise YamlFileError(
+        "E009",
+        "YAML 头部没有结束行“---”",
+        "front matter is not closed with a '---' line",
+        line=1,
+        column=1,
+        hint="在字段之后、正文之前加一行“---”。",
+    )
+
+
+def load_lecture(folder: Path, *, course_slug: str, course_folder: Path, root: Path) -> tuple[Lecture, list[Diagnostic]]:
+    """Load ``<folder>/lecture.md`` (front matter + Markdown notes) and find its media."""
+    rel_file = _relative(folder / LECTURE_FILE, root)
+    number_match = _LECTURE_NUMBER_RE.match(folder.name)
+    number = int(number_match.group(1)) if number_match else None
+    base = dict(course_slug=course_slug, slug=folder.name, number=number, folder=folder, file=rel_file)
+    whole_file = SourceLocation(file=rel_file, line=1, column=1)
+
+    # Hidden files are editor and tool leftovers (.DS_Store, partial downloads), never media.
+    entries = sorted((e for e in os.scandir(folder) if not e.name.startswith(".")), key=lambda e: e.name)
+    media_files = [Path(e.path) for e in entries if e.is_file() and Path(e.name).suffix.lower() in MEDIA_EXTENSIONS]
+    srt_files = [Path(e.path) for e in entries if e.is_file() and Path(e.name).suffix.lower() in SUBTITLE_EXTENSIONS]
+    candidates = tuple(p.name for p in media_files)
+
+    try:
+        text = read_text_file(folder / LECTURE_FILE, max_bytes=MAX_LECTURE_FILE_BYTES).text
+        split = split_front_matter(text)
+        if split is None:
+            raise YamlFileError(
+                "E008",
+                "lecture.md 缺少开头的 YAML 头部（以“---”开始的字段区）",
+                "lecture.md has no YAML front matter (a block starting with '---')",
+                line=1,
+                column=1,
+                hint="文件第一行写“---”，接着写 title、knowledge_point 等字段，再写一行“---”，然后是讲义正文。",
+            )
+        front, body, body_line = split
+        root_node = compose_yaml(front, line_offset=1)
+    except YamlFileError as exc:
+        return Lecture(**base, parsed=False, media_candidates=candidates), [_file_error(exc, rel_file)]
+
+    reader = _Reader(file=rel_file, line_offset=1)
+    reader.locations[""] = whole_file
+    fields = reader.mapping(root_node, "", LECTURE_KEYS)
+
+    def authored(key: str, cls: type[AuthoredFile] = AuthoredFile) -> AuthoredFile | None:
+        declared = reader.text(fields.get(key), key)
+        if declared is None:
+            return None
+        return resolve_authored_path(declared, base=folder, course_folder=course_folder,
+                                     location=reader.locations[key], cls=cls)
+
+    media = authored("media", MediaSource)
+    if media is None and len(media_files) == 1:
+        media = _discovered(media_files[0], whole_file, MediaSource)
+    subtitles = authored("subtitles")
+    if subtitles is None and len(srt_files) == 1:
+        subtitles = _discovered(srt_files[0], whole_file, AuthoredFile)
+
+    lecture = Lecture(
+        **base,
+        title=reader.text(fields.get("title"), "title"),
+        knowledge_point=reader.text(fields.get("knowledge_point"), "knowledge_point"),
+        form=reader.text(fields.get("form"), "form"),
+        media=media,
+        subtitles=subtitles,
+        image=authored("image"),
+        notes=body,
+        notes_line=body_line,
+        media_candidates=candidates,
+        locations=dict(reader.locations),
+    )
+    return lecture, reader.diagnostics
+
+
+# --------------------------------------------------------------------------------------------
+# Courses
+# --------------------------------------------------------------------------------------------
+
+
+def _is_lecture_folder(entry: os.DirEntry) -> bool:
+    if not entry.is_dir() or entry.name.startswith((".", "_")):
+        return False
+    return os.path.exists(os.path.join(entry.path, LECTURE_FILE)) or bool(_LECTURE_NUMBER_RE.match(entry.name))
+
+
+def load_course(folder: Path, *, root: Path) -> tuple[Course, list[Diagnostic]]:
+    """Load one course folder: ``course.yml``, then every ``NN-slug/lecture.md`` below it."""
+    slug = folder.name
+    rel_file = _relative(folder / COURSE_FILE, root)
+    diagnostics: list[Diagnostic] = []
+
+    lectures = []
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        if not _is_lecture_folder(entry):
+            continue
+        lecture_folder = Path(entry.path)
+        if not (lecture_folder / LECTURE_FILE).is_file():
+            diagnostics.append(Diagnostic(
+                code="E008", severity=Severity.ERROR,
+                location=SourceLocation(file=_relative(lecture_folder, root)),
+                message="微课文件夹中没有 lecture.md", message_en="lecture folder has no lecture.md",
+                hint="用 weike new lecture 创建微课，或在文件夹中添加 lecture.md。",
+            ))
+            continue
+        lecture, problems = load_lecture(lecture_folder, course_slug=slug, course_folder=folder, root=root)
+        lectures.append(lecture)
+        diagnostics.extend(problems)
+    lectures.sort(key=lambda lec: (lec.number is None, lec.number or 0, lec.slug))
+
+    base = dict(slug=slug, folder=folder, file=rel_file, lectures=tuple(lectures))
+    if not (folder / COURSE_FILE).is_file():
+        diagnostics.append(Diagnostic(
+            code="E007", severity=Severity.ERROR, location=SourceLocation(file=_relative(folder, root)),
+            message="课程文件夹中没有 course.yml", message_en="course folder has no course.yml",
+            hint="用 weike new course 创建课程，或在文件夹中添加 course.yml。",
+        ))
+        return Course(**base, parsed=False,
+                      locations={"": SourceLocation(file=_relative(folder, root))}), diagnostics
+    try:
+        text = read_text_file(folder / COURSE_FILE, max_bytes=MAX_COURSE_FILE_BYTES).text
+        root_node = compose_yaml(text)
+    except YamlFileError as exc:
+        diagnostics.append(_file_error(exc, rel_file))
+        return Course(**base, parsed=False), diagnostics
+
+    reader = _Reader(file=rel_file)
+    reader.locations[""] = SourceLocation(file=rel_file, line=1, column=1)
+    fields = reader.mapping(root_node, "", COURSE_KEYS)
+
+    instructors = []
+    for index, item in enumerate(reader.sequence(fields.get("instructors"), "instructors")):
+        path = f"instructors.{index}"
+        reader.locations[path] = reader.loc(item)
+        person = reader.mapping(item, path, INSTRUCTOR_KEYS)
+        instructors.append(Instructor(name=reader.text(person.get("name"), f"{path}.name"),
+                                      bio=reader.text(person.get("bio"), f"{path}.bio")))
+
+    provider_fields = reader.mapping(fields.get("provider"), "provider", PROVIDER_KEYS)
+    provider = Provider(**{key: reader.text(provider_fields.get(key), f"provider.{key}") for key in PROVIDER_KEYS})
+    rights_fields = reader.mapping(fields.get("rights"), "rights", RIGHTS_KEYS)
+    rights = Rights(**{key: reader.boolean(rights_fields.get(key), f"rights.{key}") for key in RIGHTS_KEYS})
+
+    cover = None
+    cover_text = reader.text(fields.get("cover"), "cover")
+    if cover_text is not None:
+        cover = resolve_authored_path(cover_text, base=folder, course_folder=folder, location=reader.locations["cover"])
+
+    course = Course(
+        **base,
+        title=reader.text(fields.get("title"), "title"),
+        summary=reader.text(fields.get("summary"), "summary"),
+        theme=reader.text(fields.get("theme"), "theme"),
+        cover=cover,
+        created=reader.date(fields.get("created"), "created"),
+        instructors=tuple(instructors),
+        provider=provider,
+        rights=rights,
+        tags=reader.text_list(fields.get("tags"), "tags"),
+        locations=dict(reader.locations),
+    )
+    diagnostics.extend(reader.diagnostics)
+    return course, diagnostics
+
+
+# --------------------------------------------------------------------------------------------
+# Configuration and the whole repository
+# --------------------------------------------------------------------------------------------
+
+
+def load_config(root: Path) -> tuple[WeikeConfig, list[Diagnostic]]:
+    """Read the optional ``weike.yml``; defaults come from SPEC.md."""
+    path = root / CONFIG_FILE
+    if not path.is_file():
+        return WeikeConfig(), []
+    rel_file = _relative(path, root)
+    try:
+        node = compose_yaml(read_text_file(path, max_bytes=MAX_CONFIG_FILE_BYTES).text)
+    except YamlFileError as exc:
+        return WeikeConfig(), [_file_error(exc, rel_file)]
+    reader = _Reader(file=rel_file)
+    fields = reader.mapping(node, "", CONFIG_KEYS)
+    values: dict = {}
+    if (created_after := reader.date(fields.get("created_after"), "created_after")) is not None:
+        values["created_after"] = created_after
+    for key in ("min_lectures", "max_summary_chars", "max_bio_chars", "jobs"):
+        number = reader.integer(fields.get(key), key)
+        if number is not None:
+            if number < 1:
+                reader.report("E005", fields[key], f"“{key}”应为正整数", f"'{key}' must be a positive number")
+            else:
+                values[key] = number
+    for key in ("profile", "province", "site_url", "scheduler"):
+        if (text := reader.text(fields.get(key), key)) is not None:
+            values[key] = text
+    values["recommendation_order"] = reader.text_list(fields.get("recommendation_order"), "recommendation_order")
+    return WeikeConfig(**values, locations=dict(reader.locations)), reader.diagnostics
+
+
+def find_course_folders(root: Path) -> list[Path]:
+    """Every non-hidden folder directly under ``courses/``, sorted by name."""
+    courses_dir = root / COURSES_DIR
+    if not courses_dir.is_dir():
+        return []
+    return sorted(
+        Path(entry.path)
+        for entry in os.scandir(courses_dir)
+        if entry.is_dir() and not entry.name.startswith((".", "_"))
+    )
+
+
+class NotACourseRepository(Exception):
+    """The folder has no ``courses/``: nothing for weike to do there."""
+
+
+def load_repository(root: Path, *, only: Iterable[str] | None = None) -> Repository:
+    """Load the configuration and every course of the repository at ``root``.
+
+    ``only`` restricts loading to the named course slugs (for ``weike check courses/x``).
+    """
+    root = root.resolve()
+    if not (root / COURSES_DIR).is_dir():
+        raise NotACourseRepository(root)
+    config, diagnostics = load_config(root)
+    wanted = set(only) if only is not None else None
+    courses = []
+    for folder in find_course_folders(root):
+        if wanted is not None and folder.name not in wanted:
+            continue
+        course, problems = load_course(folder, root=root)
+        courses.append(course)
+        diagnostics.extend(problems)
+    return Repository(root=root, config=config, courses=tuple(courses), diagnostics=tuple(diagnostics))

@@ -1,0 +1,337 @@
+"""The values every stage passes on: courses as authored, diagnostics about them, media facts.
+
+All are frozen, keyword-only dataclasses. Loaded values remember where they came from through a
+``locations`` map (field path -> :class:`SourceLocation`), so any rule can point a teacher at the
+exact line of the file that holds the problem.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# --------------------------------------------------------------------------------------------
+# Vocabulary of the course call (附件2, 附件3)
+# --------------------------------------------------------------------------------------------
+
+#: The ten brand-course themes (社区教育品牌课程主题), in the order the call lists them.
+THEMES: tuple[str, ...] = (
+    "科学素质与互联网学习",
+    "职业技能",
+    "老年智慧生活",
+    "家庭教育指导",
+    "乡村振兴",
+    "非遗传承",
+    "道德与法治",
+    "人文艺术",
+    "康养健身",
+    "社区治理与应急管理",
+)
+
+#: Provider levels of the three-level network (县域社区教育三级办学服务机构).
+PROVIDER_LEVELS: tuple[str, ...] = ("县(市、区)", "乡镇(街道)", "村(社区)")
+
+#: Lecture forms the call allows (视频、动画或者纯音频).
+LECTURE_FORMS: tuple[str, ...] = ("视频", "动画", "音频")
+
+
+# --------------------------------------------------------------------------------------------
+# Where things are
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, order=True)
+class SourceLocation:
+    """A place in an authored file.
+
+    ``file`` is relative to the repository root in POSIX form (``courses/x/course.yml``), so it
+    reads the same on every machine; ``line`` and ``column`` are 1-based, or ``None`` when the
+    problem concerns the file (or folder) as a whole.
+    """
+
+    file: str
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        if self.line is None:
+            return self.file
+        if self.column is None:
+            return f"{self.file}:{self.line}"
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+class Severity(str, enum.Enum):
+    """How bad a diagnostic is: errors block acceptance, warnings fail only under ``--strict``."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, kw_only=True)
+class Diagnostic:
+    """One problem found in the authored material, reported like a compiler error.
+
+    ``code`` is stable across releases (tests and CI filters rely on it); ``message`` is the
+    Chinese text a teacher reads, ``message_en`` the English text beside it, ``hint`` a Chinese
+    sentence saying how to fix it.
+    """
+
+    code: str
+    severity: Severity
+    location: SourceLocation
+    message: str
+    message_en: str
+    hint: str = ""
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def sort_key(self) -> tuple:
+        loc = self.location
+        return (loc.file, loc.line or 0, loc.column or 0, self.code)
+
+
+# --------------------------------------------------------------------------------------------
+# Courses as authored
+# --------------------------------------------------------------------------------------------
+
+
+class _Located:
+    """Mixin: look up where a field (``"provider.phone"``, ``"instructors.0.bio"``) was written."""
+
+    file: str
+    locations: Mapping[str, SourceLocation]
+
+    def where(self, key: str = "") -> SourceLocation:
+        """The location of ``key``; the nearest enclosing key that was written, else the file."""
+        probe = key
+        while probe:
+            if probe in self.locations:
+                return self.locations[probe]
+            probe = probe.rpartition(".")[0]
+        return self.locations.get("", SourceLocation(file=self.file, line=1, column=1))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Instructor:
+    name: str | None
+    bio: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Provider:
+    """The institution that offers the course (附件3: 名称, 所处层级, 联系人, 联系电话)."""
+
+    name: str | None = None
+    level: str | None = None
+    region: str | None = None
+    contact: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rights:
+    """The attestations the call requires; ``None`` means the author did not say."""
+
+    public_good: bool | None = None
+    no_copyright_dispute: bool | None = None
+    share_to_national_platforms: bool | None = None
+
+    @property
+    def cleared_for_national_platforms(self) -> bool:
+        return bool(self.public_good and self.no_copyright_dispute and self.share_to_national_platforms)
+
+
+class PathProblem(str, enum.Enum):
+    """Why an :class:`AuthoredFile` could not be resolved."""
+
+    ABSOLUTE = "absolute"
+    PARENT = "parent"
+    OUTSIDE = "outside"
+    MISSING = "missing"
+    NOT_A_FILE = "not-a-file"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuthoredFile:
+    """A file a course or lecture refers to (media, subtitles, picture), resolved safely.
+
+    ``declared`` is the text the author wrote (or ``None`` when weike found the file by itself);
+    ``path`` is the absolute resolved path, or ``None`` when it cannot be used, in which case
+    ``problem`` says why (the rules report it). ``location`` points at the declaration.
+    """
+
+    declared: str | None
+    path: Path | None
+    location: SourceLocation
+    problem: PathProblem | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class MediaSource(AuthoredFile):
+    """The source video or audio of a lecture."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Lecture(_Located):
+    """One microlecture (微课): a folder ``NN-slug`` with ``lecture.md`` and its media."""
+
+    course_slug: str
+    slug: str
+    number: int | None
+    folder: Path
+    file: str
+    title: str | None = None
+    knowledge_point: str | None = None
+    form: str | None = None
+    media: MediaSource | None = None
+    subtitles: AuthoredFile | None = None
+    image: AuthoredFile | None = None
+    notes: str = ""
+    notes_line: int = 1
+    #: False when lecture.md could not be parsed: rules skip field checks to avoid noise.
+    parsed: bool = True
+    #: Media files found in the folder (relative names), for "which one did you mean" hints.
+    media_candidates: tuple[str, ...] = ()
+    locations: Mapping[str, SourceLocation] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def key(self) -> str:
+        """Stable id within a repository: ``course-slug/NN-lecture-slug``."""
+        return f"{self.course_slug}/{self.slug}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Course(_Located):
+    """A brand course (品牌课程): ``courses/<slug>/course.yml``, a cover and its lectures."""
+
+    slug: str
+    folder: Path
+    file: str
+    title: str | None = None
+    summary: str | None = None
+    theme: str | None = None
+    cover: AuthoredFile | None = None
+    created: _dt.date | None = None
+    instructors: tuple[Instructor, ...] = ()
+    provider: Provider = Provider()
+    rights: Rights = Rights()
+    tags: tuple[str, ...] = ()
+    lectures: tuple[Lecture, ...] = ()
+    #: False when course.yml could not be parsed: rules skip field checks to avoid noise.
+    parsed: bool = True
+    locations: Mapping[str, SourceLocation] = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Repository:
+    """A folder with ``courses/``: what ``weike`` works on."""
+
+    root: Path
+    config: WeikeConfig
+    courses: tuple[Course, ...]
+    #: Problems found while reading files (syntax, types, sizes), before any rule ran.
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+    def course(self, slug: str) -> Course:
+        for course in self.courses:
+            if course.slug == slug:
+                return course
+        raise KeyError(slug)
+
+
+@dataclass(frozen=True, kw_only=True)
+class WeikeConfig:
+    """Settings from the optional ``weike.yml`` at the repository root (defaults = SPEC.md)."""
+
+    #: New-resource cut-off (2022 年 6 月以后新建课程资源); next year's call moves it.
+    created_after: _dt.date = _dt.date(2022, 6, 1)
+    #: Fewest microlectures per course (至少包含 10 个微课).
+    min_lectures: int = 10
+    #: Character limits for the course summary and instructor bios (100 字以内).
+    max_summary_chars: int = 100
+    max_bio_chars: int = 100
+    #: Delivery profile name (a plugin may add others).
+    profile: str = "default"
+    #: Province (or organisation) named on reports.
+    province: str | None = None
+    #: Course slugs in the province's recommendation order; others follow by title.
+    recommendation_order: tuple[str, ...] = ()
+    #: Public address of the catalogue site (for QR codes, sitemap, feed), e.g. https://x.gov.cn/weike/
+    site_url: str | None = None
+    #: Dask scheduler address (``tcp://host:port``) for distributed transcoding; None = local.
+    scheduler: str | None = None
+    #: Parallel media jobs; None = chosen from the CPU count.
+    jobs: int | None = None
+    locations: Mapping[str, SourceLocation] = field(default_factory=dict, compare=False, repr=False)
+
+
+# --------------------------------------------------------------------------------------------
+# Media facts (filled by the media stage)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class MediaInfo:
+    """What probing a media file found, reduced to the facts the delivery profile cares about."""
+
+    path: Path
+    container: str | None = None
+    duration: float | None = None
+    size: int = 0
+    video_codec: str | None = None
+    audio_codec: str | None = None
+    width: int | None = None
+    height: int | None = None
+    #: Size as displayed, after the rotation flag and sample aspect ratio are applied.
+    display_width: int | None = None
+    display_height: int | None = None
+    rotation: int = 0
+    sample_aspect_ratio: str | None = None
+    pixel_format: str | None = None
+    frame_rate: float | None = None
+    constant_frame_rate: bool | None = None
+    interlaced: bool | None = None
+    profile: str | None = None
+    level: int | None = None
+    video_streams: int = 0
+    audio_streams: int = 0
+    attached_pictures: int = 0
+    audio_sample_rate: int | None = None
+    audio_channels: int | None = None
+    video_bitrate: int | None = None
+    audio_bitrate: int | None = None
+    fast_start: bool | None = None
+
+    @property
+    def is_audio_only(self) -> bool:
+        return self.video_streams == 0 and self.audio_streams > 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeliveredMedia:
+    """A lecture's delivered file in ``dist/media``: what the site and the bundles use."""
+
+    course_slug: str
+    lecture_slug: str
+    path: Path
+    duration: float
+    size: int
+    sha256: str
+    source_sha256: str
+    profile: str
+    #: Still frame for the HTML5 ``poster`` attribute and bundle thumbnails.
+    poster: Path | None = None
+    #: WebVTT converted from the lecture's ``.srt`` subtitles.
+    subtitles: Path | None = None
+    #: The lecture's source file was pure audio (delivered as video with a still picture).
+    from_audio: bool = False
+    info: MediaInfo | None = None

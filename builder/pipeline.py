@@ -1,0 +1,249 @@
+"""The build, top to bottom: load -> check -> media -> site -> bundles -> reports.
+
+Each stage is a hook implemented by a plugin; this module only decides which courses go on to
+the next stage. A course with an error (from the rules or from a stage) is left out of every
+later stage and named in the summary; the other courses carry on.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from types import MappingProxyType
+
+import pluggy
+
+from builder.context import BuildContext, BuildPaths, StageOutcome
+from builder.diagnostics import Summary, sort_diagnostics
+from builder.loading import COURSES_DIR, NotACourseRepository, load_repository
+from builder.model import Course, DeliveredMedia, Diagnostic, Repository
+from builder.plugin_manager import get_plugin_manager
+from builder.progress import Progress
+
+#: Outputs ``weike build --only`` can select, in build order.
+STAGES = ("media", "site", "bundles", "reports")
+#: What each selectable output needs to run before it.
+_NEEDS = {"media": {"media"}, "site": {"media", "site"}, "bundles": {"media", "bundles"}, "reports": {"reports"}}
+
+
+class StageCrash(Exception):
+    """A plugin raised an unexpected exception inside a stage; names the plugin."""
+
+    def __init__(self, stage: str, plugin: str | None, exc: BaseException) -> None:
+        self.stage = stage
+        self.plugin = plugin
+        self.original = exc
+        self.traceback = "".join(traceback.format_exception(exc))
+        who = f"plugin {plugin}" if plugin else "a plugin"
+        super().__init__(f"{who} crashed in stage '{stage}': {type(exc).__name__}: {exc}")
+
+
+def _blame(exc: BaseException, pm: pluggy.PluginManager) -> str | None:
+    """The registered plugin whose code raised ``exc`` (deepest frame that belongs to one)."""
+    files: dict[str, str] = {}
+    for name, plugin in pm.list_name_plugin():
+        module = plugin if hasattr(plugin, "__file__") else inspect.getmodule(plugin)
+        file = getattr(module, "__file__", None)
+        if file:
+            files[os.path.realpath(file)] = name
+    culprit = None
+    for frame, _ in traceback.walk_tb(exc.__traceback__):
+        name = files.get(os.path.realpath(frame.f_code.co_filename))
+        if name:
+            culprit = name
+    return culprit
+
+
+def _call_stage(stage: str, pm: pluggy.PluginManager, hook_name: str, **kwargs):
+    try:
+        return getattr(pm.hook, hook_name)(**kwargs)
+    except Exception as exc:  # noqa: BLE001 - turned into a named, reportable crash
+        raise StageCrash(stage, _blame(exc, pm), exc) from exc
+
+
+def course_of(diagnostic: Diagnostic) -> str | None:
+    """The course slug a diagnostic is about (from its ``courses/<slug>/...`` location)."""
+    parts = PurePosixPath(diagnostic.location.file).parts
+    if len(parts) >= 2 and parts[0] == COURSES_DIR:
+        return parts[1]
+    return None
+
+
+def check_repository(repository: Repository, pm: pluggy.PluginManager) -> list[Diagnostic]:
+    """Loading problems plus every rule's findings, sorted by location."""
+    diagnostics: list[Diagnostic] = list(repository.diagnostics)
+    for course in repository.courses:
+        for found in _call_stage("check", pm, "weike_check_course", course=course, config=repository.config):
+            diagnostics.extend(found or ())
+    for found in _call_stage("check", pm, "weike_check_repository", repository=repository):
+        diagnostics.extend(found or ())
+    return sort_diagnostics(diagnostics)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckResult:
+    repository: Repository
+    diagnostics: list[Diagnostic]
+
+    @property
+    def summary(self) -> Summary:
+        return Summary.of(self.diagnostics, courses=len(self.repository.courses),
+                          lectures=sum(len(c.lectures) for c in self.repository.courses))
+
+
+def find_repository_root(path: Path) -> tuple[Path, list[str] | None]:
+    """``(root, only)`` for a path given on the command line.
+
+    A folder with ``courses/`` is a repository; a folder inside ``courses/`` selects that one
+    course of the repository above it.
+    """
+    path = path.resolve()
+    if (path / COURSES_DIR).is_dir():
+        return path, None
+    for parent in path.parents:
+        if parent.name == COURSES_DIR and (parent.parent / COURSES_DIR).is_dir():
+            course = path.relative_to(parent).parts[0]
+            return parent.parent, [course]
+    raise NotACourseRepository(path)
+
+
+def run_check(path: Path, *, pm: pluggy.PluginManager | None = None) -> CheckResult:
+    root, only = find_repository_root(path)
+    pm = pm or get_plugin_manager(root)
+    repository = load_repository(root, only=only)
+    return CheckResult(repository=repository, diagnostics=check_repository(repository, pm))
+
+
+# --------------------------------------------------------------------------------------------
+# Build
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(kw_only=True)
+class BuildResult:
+    repository: Repository
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: Courses left out, slug -> stage where they failed.
+    failed: dict[str, str] = field(default_factory=dict)
+    built: list[str] = field(default_factory=list)
+    delivered: dict[str, DeliveredMedia] = field(default_factory=dict)
+    outputs: list[Path] = field(default_factory=list)
+    summary_lines: list[str] = field(default_factory=list)
+
+    @property
+    def summary(self) -> Summary:
+        return Summary.of(self.diagnostics, courses=len(self.repository.courses),
+                          lectures=sum(len(c.lectures) for c in self.repository.courses))
+
+    def failed_build(self, *, strict: bool = False) -> bool:
+        return bool(self.failed) or self.summary.failed(strict=strict)
+
+
+def stages_for(only: str | None) -> set[str]:
+    """The stages ``weike build --only <only>`` runs (all of them without ``--only``)."""
+    if only is None:
+        return set(STAGES)
+    return set(_NEEDS[only])
+
+
+def _default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def build(
+    path: Path,
+    *,
+    progress: Progress,
+    only: str | None = None,
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    strict: bool = False,
+    dist: Path | None = None,
+    pm: pluggy.PluginManager | None = None,
+) -> BuildResult:
+    """Build everything (or the ``only`` output) for the repository at ``path``."""
+    root, selected = find_repository_root(path)
+    pm = pm or get_plugin_manager(root)
+    stages = stages_for(only)
+
+    # Load and check: problems here never stop other courses, only their own.
+    progress.stage("检查 check")
+    repository = load_repository(root, only=selected)
+    result = BuildResult(repository=repository)
+    result.diagnostics.extend(check_repository(repository, pm))
+    config = repository.config
+    context = BuildContext(
+        config=config,
+        paths=BuildPaths.for_root(root, dist=dist),
+        plugin_manager=pm,
+        progress=progress,
+        jobs=jobs or config.jobs or _default_jobs(),
+        scheduler=scheduler or config.scheduler,
+        strict=strict,
+    )
+
+    def exclude_failed(diagnostics: Iterable[Diagnostic], stage: str) -> None:
+        for diagnostic in diagnostics:
+            if diagnostic.is_error:
+                slug = course_of(diagnostic)
+                if slug is not None:
+                    result.failed.setdefault(slug, stage)
+                else:
+                    # A repository-wide error (weike.yml) makes every course untrustworthy.
+                    for course in repository.courses:
+                        result.failed.setdefault(course.slug, stage)
+
+    exclude_failed(result.diagnostics, "check")
+
+    def remaining() -> list[Course]:
+        return [c for c in repository.courses if c.slug not in result.failed]
+
+    def absorb(outcome: StageOutcome | None, stage: str) -> StageOutcome | None:
+        if outcome is None:
+            return None
+        result.diagnostics.extend(outcome.diagnostics)
+        result.outputs.extend(outcome.outputs)
+        result.summary_lines.extend(outcome.summary)
+        exclude_failed(outcome.diagnostics, stage)
+        return outcome
+
+    # Media: every lecture of every accepted course becomes a delivery-spec MP4.
+    if "media" in stages:
+        progress.stage("媒体 media")
+        outcome = absorb(_call_stage("media", pm, "weike_media_stage", context=context, courses=remaining()),
+                         "media")
+        if outcome is None:
+            result.summary_lines.append("media: no plugin handles this stage")
+        else:
+            result.delivered.update(outcome.delivered)
+    delivered = MappingProxyType(dict(result.delivered))
+
+    # Site, bundles and reports see only courses whose every lecture was delivered.
+    for stage, hook_name in (("site", "weike_site_stage"), ("bundles", "weike_bundle_stage"),
+                             ("reports", "weike_report_stage")):
+        if stage not in stages:
+            continue
+        progress.stage({"site": "网站 site", "bundles": "打包 bundles", "reports": "报表 reports"}[stage])
+        outcome = _call_stage(stage, pm, hook_name, context=context, courses=remaining(), delivered=delivered)
+        if isinstance(outcome, list):  # a non-firstresult hook: merge every plugin's outcome
+            outcome = StageOutcome.merge(outcome) if outcome else None
+        if absorb(outcome, stage) is None:
+            result.summary_lines.append(f"{stage}: no plugin handles this stage")
+
+    result.diagnostics = sort_diagnostics(result.diagnostics)
+    result.built = [c.slug for c in remaining()]
+    return result
+
+
+def describe_failures(result: BuildResult) -> list[str]:
+    """One line per course left out of the build, naming its folder and the stage."""
+    stage_zh = {"check": "检查", "media": "媒体", "site": "网站", "bundles": "打包", "reports": "报表"}
+    return [f"courses/{slug}: 在{stage_zh.get(stage, stage)}阶段失败 (failed at {stage})"
+            for slug, stage in sorted(result.failed.items())]

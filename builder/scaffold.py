@@ -1,0 +1,181 @@
+"""``weike new course`` and ``weike new lecture``: commented skeletons a teacher fills in.
+
+Skeletons pass ``weike check`` once media is added, but every value the teacher must still
+write is marked :data:`PLACEHOLDER`, which the rules report as a warning (W115) until replaced.
+The rights attestations start as ``false``: attesting is the teacher's decision, not ours.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import re
+import shutil
+from pathlib import Path
+
+from builder.loading import COURSE_FILE, COURSE_SLUG_RE, COURSES_DIR, LECTURE_FILE, LECTURE_SLUG_RE
+
+PLACEHOLDER = "【待填写】"
+SCHEMA_DIR = Path(__file__).parent / "schemas"
+_NUMBERED_RE = re.compile(r"^(\d{2,3})-")
+
+
+class ScaffoldError(Exception):
+    """The skeleton cannot be created (bad name, folder exists...); message is bilingual."""
+
+
+def schema_reference(target_folder: Path, root: Path, name: str) -> str:
+    """Relative path from ``target_folder`` to the JSON Schema ``name`` for editors.
+
+    In weike's own repository the shipped schema is referenced in place; elsewhere a copy is
+    kept under ``.weike/schemas/`` so editors find it without knowing where weike is installed.
+    """
+    in_repo = root / "builder" / "schemas" / name
+    if in_repo.resolve() == (SCHEMA_DIR / name).resolve() and in_repo.is_file():
+        schema = in_repo
+    else:
+        schema = root / ".weike" / "schemas" / name
+        schema.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(SCHEMA_DIR / name, schema)
+    return Path(os.path.relpath(schema, target_folder)).as_posix()
+
+
+COURSE_TEMPLATE = """\
+# yaml-language-server: $schema={schema}
+# 课程信息（社区教育品牌课程申报要求，附件2）。“#”后面是说明文字，不会被读取。
+# 把所有“{p}”的内容改成本课程的真实信息；weike check 会提示还没改的地方。
+
+# 课程名称
+title: {title}
+# 课程简介：100 字以内
+summary: {p}用一两句话介绍这门课程讲什么、适合谁学。
+# 主题：从十个品牌课程主题中选一个：
+#   科学素质与互联网学习、职业技能、老年智慧生活、家庭教育指导、乡村振兴、
+#   非遗传承、道德与法治、人文艺术、康养健身、社区治理与应急管理
+theme: {theme}
+# 首页图片：本文件夹中的 JPG 或 PNG，建议 1280×720（现在是一张示意图，请替换）
+cover: cover.jpg
+# 课程资源创建日期（须为 2022 年 6 月以后新建）
+created: {created}
+# 授课人：每人写姓名和 100 字以内的简介；多位授课人就多写几项“- name: …”
+instructors:
+  - name: {p}姓名
+    bio: {p}授课人简介，100 字以内。
+# 开课机构（填入省级汇总表，附件3）
+provider:
+  name: {p}机构全称          # 如 某某县社区教育学院
+  level: 县(市、区)           # 所处层级：县(市、区) / 乡镇(街道) / 村(社区)
+  region: {p}所在省市县
+  contact: {p}联系人姓名
+  phone: {p}联系电话
+# 申报承诺：确认属实后把 false 改成 true。三项都为 true 才能打包上传国家平台。
+rights:
+  public_good: false                  # 课程为公益属性
+  no_copyright_dispute: false         # 课程资源无版权纠纷
+  share_to_national_platforms: false  # 同意纳入国家智慧教育平台和国家开放大学终身教育平台开放共享
+# 标签（可选），例如 [智能手机, 防诈骗]
+tags: []
+"""
+
+LECTURE_TEMPLATE = """\
+---
+# 微课信息。“#”后面是说明文字，不会被读取。把“{p}”的内容改成真实信息。
+# 微课名称
+title: {title}
+# 知识点（技能点）：每个微课只讲一个
+knowledge_point: {p}这个微课讲的一个知识点
+# 形式（可选）：视频 / 动画 / 音频；不写时按媒体文件自动判断
+# form: 视频
+# 媒体文件：把视频或音频放进本文件夹；文件夹里只有一个时可以不写这一行
+# media: lecture.mp4
+# 字幕（可选，.srt 格式）
+# subtitles: lecture.srt
+# 纯音频微课显示的图片（可选，不写就用课程首页图片）
+# image: picture.jpg
+---
+
+{p}在这里写讲义：这一讲的要点、操作步骤和注意事项。
+"""
+
+
+def write_placeholder_cover(path: Path, seed: str) -> None:
+    """A plain 1280×720 gradient JPEG so a new course is complete until the real cover arrives."""
+    from PIL import Image, ImageDraw
+
+    hue = sum(seed.encode()) % 360
+    image = Image.new("RGB", (1280, 720))
+    draw = ImageDraw.Draw(image)
+    for y in range(720):
+        shade = int(60 + 120 * y / 720)
+        draw.line([(0, y), (1280, y)], fill=_hsv(hue, 0.45, shade / 255))
+    draw.rectangle([80, 260, 1200, 460], outline=(255, 255, 255), width=6)
+    image.save(path, "JPEG", quality=85)
+
+
+def _hsv(hue: int, saturation: float, value: float) -> tuple[int, int, int]:
+    import colorsys
+
+    r, g, b = colorsys.hsv_to_rgb(hue / 360, saturation, value)
+    return int(r * 255), int(g * 255), int(b * 255)
+
+
+def new_course(root: Path, slug: str, *, title: str | None = None, theme: str = "老年智慧生活",
+               today: _dt.date | None = None) -> Path:
+    """Create ``courses/<slug>/`` with a commented ``course.yml`` and a placeholder cover."""
+    if not COURSE_SLUG_RE.match(slug):
+        raise ScaffoldError(f"课程名“{slug}”只能用小写英文字母、数字和连字符，例如 zhineng-shouji "
+                            f"(course slug must be lowercase letters, digits and hyphens)")
+    folder = root / COURSES_DIR / slug
+    if folder.exists():
+        raise ScaffoldError(f"{folder.relative_to(root)} 已经存在 (already exists)")
+    text = COURSE_TEMPLATE.format(
+        schema=schema_reference(folder, root, "course.schema.json"),
+        p=PLACEHOLDER,
+        title=title or f"{PLACEHOLDER}课程名称",
+        theme=theme,
+        created=(today or _dt.date.today()).isoformat(),
+    )
+    # Written beside the target and renamed into place: an interrupted run leaves no half course.
+    staging = folder.with_name(f".{slug}.new")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        (staging / COURSE_FILE).write_text(text, encoding="utf-8")
+        write_placeholder_cover(staging / "cover.jpg", slug)
+        staging.rename(folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return folder
+
+
+def next_lecture_number(course_folder: Path) -> int:
+    numbers = [int(m.group(1)) for entry in course_folder.iterdir() if (m := _NUMBERED_RE.match(entry.name))]
+    return max(numbers, default=0) + 1
+
+
+def new_lecture(root: Path, course_slug: str, slug: str, *, title: str | None = None) -> Path:
+    """Create ``courses/<course>/<NN-slug>/lecture.md``; ``NN`` is the next free number if not given."""
+    course_folder = root / COURSES_DIR / course_slug
+    if not (course_folder / COURSE_FILE).is_file():
+        raise ScaffoldError(f"没有找到课程 courses/{course_slug}/course.yml，请先运行 weike new course {course_slug} "
+                            f"(course '{course_slug}' not found)")
+    if not _NUMBERED_RE.match(slug):
+        slug = f"{next_lecture_number(course_folder):02d}-{slug}"
+    if not LECTURE_SLUG_RE.match(slug):
+        raise ScaffoldError(f"微课名“{slug}”应为“编号-小写英文”，例如 03-wifi "
+                            f"(lecture slug must look like 03-wifi)")
+    folder = course_folder / slug
+    if folder.exists():
+        raise ScaffoldError(f"{folder.relative_to(root)} 已经存在 (already exists)")
+    text = LECTURE_TEMPLATE.format(p=PLACEHOLDER, title=title or f"{PLACEHOLDER}微课名称")
+    staging = folder.with_name(f".{slug}.new")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        (staging / LECTURE_FILE).write_text(text, encoding="utf-8")
+        staging.rename(folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return folder

@@ -1,0 +1,100 @@
+"""The weike command: output formats, exit status, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from builder.cli import main
+from tests.conftest import COURSE_YML
+
+
+@pytest.fixture
+def bad_repo(make_repo):
+    return make_repo({"courses/bad/course.yml": COURSE_YML.replace("theme: 老年智慧生活", "theme: 无此主题")
+                      .replace("title: 测试课程", "title: 另一门课")},
+                     valid_courses=("good",))
+
+
+def test_json_output_shape(bad_repo, capsys):
+    assert main(["check", str(bad_repo), "--format", "json"]) == 1
+    payload = json.loads(capsys.readouterr().out)
+    assert set(payload) == {"diagnostics", "summary"}
+    first = next(d for d in payload["diagnostics"] if d["code"] == "E104")
+    assert set(first) == {"code", "severity", "file", "line", "column", "message", "message_en", "hint"}
+    assert first["file"] == "courses/bad/course.yml"  # relative, POSIX
+    assert (first["line"], first["column"], first["severity"]) == (3, 8, "error")
+    lineless = next(d for d in payload["diagnostics"] if d["code"] == "E108")
+    assert lineless["line"] == 1
+    assert payload["summary"]["courses"] == 2 and payload["summary"]["ok"] is False
+    assert payload["summary"]["errors"] == sum(d["severity"] == "error" for d in payload["diagnostics"])
+
+
+def test_json_null_line_for_folder_problems(make_repo, capsys):
+    root = make_repo({"courses/c/13-empty/x.txt": "x"}, valid_courses=("c",))
+    main(["check", str(root), "--format", "json"])
+    payload = json.loads(capsys.readouterr().out)
+    folder = next(d for d in payload["diagnostics"] if d["code"] == "E008")
+    assert folder["file"] == "courses/c/13-empty" and folder["line"] is None and folder["column"] is None
+
+
+def test_github_annotations(bad_repo, capsys):
+    main(["check", str(bad_repo), "--format", "github"])
+    lines = capsys.readouterr().out.splitlines()
+    assert "::error file=courses/bad/course.yml,line=3,col=8,title=E104::" in "\n".join(lines)
+    assert all(line.startswith("::") for line in lines[:-1])
+
+
+def test_text_output_also_annotates_under_github_actions(bad_repo, capsys, monkeypatch):
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    main(["check", str(bad_repo)])
+    out = capsys.readouterr().out
+    assert "courses/bad/course.yml:3:8: error E104" in out and "::error file=courses/bad/course.yml" in out
+
+
+def test_warnings_fail_only_when_strict(make_repo, capsys):
+    root = make_repo(valid_courses=("c",))
+    path = root / "courses/c/course.yml"
+    path.write_text(path.read_text(encoding="utf-8").replace("public_good: true", "public_good: false"),
+                    encoding="utf-8")
+    assert main(["check", str(root)]) == 0
+    assert main(["check", str(root), "--strict"]) == 1
+
+
+def test_not_a_repository_is_a_usage_error(tmp_path, capsys):
+    assert main(["check", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "courses/" in err and "Traceback" not in err
+
+
+def test_internal_errors_never_show_a_traceback(make_repo, capsys, monkeypatch):
+    import builder.pipeline
+
+    def explode(*args, **kwargs):
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setattr(builder.pipeline, "load_repository", explode)
+    assert main(["check", str(make_repo())]) == 2
+    err = capsys.readouterr().err
+    assert "internal error" in err and "Traceback" not in err
+
+
+def test_usage_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["check", "--format", "yaml"])
+    assert info.value.code == 2
+
+
+def test_console_script_is_installed():
+    completed = subprocess.run([sys.executable, "-m", "builder", "--help"], capture_output=True, text=True, check=True)
+    for command in ("check", "build", "plugins", "new"):
+        assert command in completed.stdout
+
+
+def test_build_runs_check_and_reports_failures(bad_repo, capsys):
+    assert main(["build", str(bad_repo), "--only", "reports", "--quiet"]) == 1
+    out = capsys.readouterr().out
+    assert "courses/bad" in out and "E104" in out

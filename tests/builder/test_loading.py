@@ -1,0 +1,75 @@
+"""Loading courses: values keep their locations; problems never stop other courses."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from builder.loading import load_repository, split_front_matter
+from builder.model import PathProblem
+from builder.yamlfile import YamlFileError
+from tests.conftest import COURSE_YML, lecture_md
+
+
+def test_values_and_locations(make_repo):
+    root = make_repo(valid_courses=("c",))
+    course = load_repository(root).course("c")
+    assert course.title == "测试课程"
+    assert course.created == dt.date(2023, 9, 1)
+    assert course.provider.phone == "0571-88886666"  # kept as typed, not a number
+    assert str(course.where("summary")) == "courses/c/course.yml:2:10"
+    assert str(course.where("provider.phone")) == "courses/c/course.yml:14:10"
+    assert course.where("provider.nonexistent").line == 9  # falls back to "provider:"
+    assert course.rights.cleared_for_national_platforms
+    assert [lec.number for lec in course.lectures] == list(range(1, 11))
+    lecture = course.lectures[0]
+    assert lecture.key == "c/01-lecture-1"
+    assert lecture.media.path.name == "video.mp4" and lecture.media.declared is None
+    assert str(lecture.where("knowledge_point")) == "courses/c/01-lecture-1/lecture.md:3:18"
+    assert lecture.notes.strip() == "讲义正文。"
+    assert lecture.notes_line == 5
+
+
+@pytest.mark.parametrize("text", ["2023-9-1", "2023/09/01", "2023年9月1日", "2023.9.1"])
+def test_lenient_dates(make_repo, text):
+    root = make_repo({"courses/c/course.yml": COURSE_YML.replace("2023-09-01", text)})
+    assert load_repository(root).course("c").created == dt.date(2023, 9, 1)
+
+
+def test_chinese_booleans(make_repo):
+    root = make_repo({"courses/c/course.yml": COURSE_YML.replace("public_good: true", "public_good: 是")})
+    assert load_repository(root).course("c").rights.public_good is True
+
+
+def test_lectures_sorted_by_number_not_name(make_repo):
+    files = {f"courses/c/{n}-x{n}/lecture.md": lecture_md() for n in ("10", "02", "1")}
+    root = make_repo({"courses/c/course.yml": COURSE_YML, **files})
+    assert [lec.number for lec in load_repository(root).course("c").lectures] == [1, 2, 10]
+
+
+def test_syntax_error_in_one_course_does_not_stop_others(make_repo):
+    root = make_repo({"courses/a/course.yml": "title: [\n"}, valid_courses=("b",))
+    repo = load_repository(root)
+    assert not repo.course("a").parsed
+    assert repo.course("b").parsed and len(repo.course("b").lectures) == 10
+    assert [d.code for d in repo.diagnostics] == ["E001"]
+
+
+def test_declared_paths_record_their_problem(make_repo):
+    root = make_repo({"courses/c/course.yml": COURSE_YML.replace("cover.jpg", "../../etc/x.jpg")})
+    cover = load_repository(root).course("c").cover
+    assert cover.problem is PathProblem.PARENT and cover.path is None
+
+
+def test_front_matter_split():
+    assert split_front_matter("---\na: 1\n---\nbody\n") == ("a: 1\n", "body\n", 4)
+    assert split_front_matter("no front matter") is None
+    with pytest.raises(YamlFileError):
+        split_front_matter("---\na: 1\n")
+
+
+def test_hidden_and_underscore_folders_are_not_courses(make_repo):
+    root = make_repo({"courses/.git-stuff/course.yml": "x", "courses/_drafts/course.yml": "x"},
+                     valid_courses=("c",))
+    assert [c.slug for c in load_repository(root).courses] == ["c"]

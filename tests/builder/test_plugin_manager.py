@@ -1,0 +1,101 @@
+"""Plugin discovery: built-ins, entry points, the repository's own plugins/, failures by name."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import textwrap
+
+import pytest
+
+from builder.cli import main
+from builder.pipeline import StageCrash, run_check
+from builder.plugin_manager import PluginLoadError, get_plugin_manager
+
+LOCAL_PLUGIN = """
+from builder.hookspecs import hookimpl
+from builder.model import Diagnostic, Severity
+
+@hookimpl
+def weike_check_course(course, config):
+    if course.title and "禁止" in course.title:
+        return [Diagnostic(code="X901", severity=Severity.ERROR, location=course.where("title"),
+                           message="本县不允许“禁止”", message_en="local rule")]
+"""
+
+
+def test_builtin_rules_are_a_plugin():
+    pm = get_plugin_manager(None)
+    record = next(r for r in pm.records if r.name == "plugins.course_rules")
+    assert record.origin == "built-in" and "weike_check_course" in record.hooks
+
+
+def test_repository_plugins_folder_is_loaded(make_repo):
+    root = make_repo({"plugins/county_rules.py": LOCAL_PLUGIN}, valid_courses=("c",))
+    path = root / "courses/c/course.yml"
+    path.write_text(path.read_text(encoding="utf-8").replace("title: 测试课程", "title: 禁止课程"), encoding="utf-8")
+    pm = get_plugin_manager(root)
+    assert any(r.origin == "local" and r.location == "plugins/county_rules.py" for r in pm.records)
+    codes = {(d.code, d.location.line) for d in run_check(root).diagnostics}
+    assert ("X901", 1) in codes
+
+
+def test_entry_point_plugin_is_loaded(tmp_path, monkeypatch):
+    site = tmp_path / "site-packages"
+    (site / "weike_demo_plugin.py").parent.mkdir(parents=True)
+    (site / "weike_demo_plugin.py").write_text(LOCAL_PLUGIN, encoding="utf-8")
+    dist = site / "weike_demo_plugin-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: weike-demo-plugin\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[weike]\ndemo = weike_demo_plugin\n")
+    monkeypatch.syspath_prepend(str(site))
+    importlib.invalidate_caches()
+    pm = get_plugin_manager(None)
+    record = next(r for r in pm.records if r.name == "demo")
+    assert record.origin == "entry point (weike-demo-plugin)"
+    assert record.hooks == ("weike_check_course",)
+    sys.modules.pop("weike_demo_plugin", None)
+
+
+def test_broken_plugins_are_named_not_tracebacked(make_repo, capsys):
+    root = make_repo({
+        "plugins/syntax.py": "def broken(:\n",
+        "plugins/typo.py": "from builder.hookspecs import hookimpl\n\n@hookimpl\ndef weike_chek_course(course):\n    pass\n",
+        "plugins/fine.py": LOCAL_PLUGIN,
+    }, valid_courses=("c",))
+    with pytest.raises(PluginLoadError) as info:
+        get_plugin_manager(root)
+    names = {f.name for f in info.value.failures}
+    assert names == {"syntax", "local:typo"}
+    assert main(["check", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert "plugins/syntax.py" in err and "SyntaxError" in err and "weike_chek_course" in err
+    assert "Traceback" not in err
+    assert main(["plugins", str(root)]) == 2
+    out = capsys.readouterr().out
+    assert "FAILED" in out and "local:fine" in out
+
+
+def test_crashing_plugin_is_blamed_by_name(make_repo, capsys):
+    crash = textwrap.dedent("""
+        from builder.hookspecs import hookimpl
+
+        @hookimpl
+        def weike_check_course(course, config):
+            return 1 / 0
+    """)
+    root = make_repo({"plugins/crashy.py": crash}, valid_courses=("c",))
+    with pytest.raises(StageCrash) as info:
+        run_check(root)
+    assert info.value.plugin == "local:crashy"
+    assert main(["check", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert "local:crashy" in err and "ZeroDivisionError" in err and "Traceback" not in err
+
+
+def test_weike_own_plugins_folder_is_not_loaded_twice():
+    from tests.conftest import REPO_ROOT
+
+    pm = get_plugin_manager(REPO_ROOT)
+    assert [r.name for r in pm.records].count("plugins.course_rules") == 1
+    assert not [r for r in pm.records if r.origin == "local"]

@@ -1,0 +1,196 @@
+"""Shared fixtures: temporary course repositories written from dicts, tiny lavfi media."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import textwrap
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from builder import ffmpeg
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# --------------------------------------------------------------------------------------------
+# Tiny media, generated once per session with lavfi (160×90, 1–2 s)
+# --------------------------------------------------------------------------------------------
+
+#: name -> ffmpeg arguments (between the input options and the output file).
+MEDIA_RECIPES: dict[str, list[str]] = {
+    "landscape.mp4": ["-f", "lavfi", "-i", "testsrc2=size=160x90:rate=25:duration=1",
+                      "-f", "lavfi", "-i", "sine=frequency=440:duration=1:sample_rate=48000",
+                      "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+                      "-c:a", "aac", "-b:a", "64k", "-shortest"],
+    "tone.mp3": ["-f", "lavfi", "-i", "sine=frequency=330:duration=1", "-c:a", "libmp3lame", "-b:a", "32k"],
+}
+
+
+class MediaFactory:
+    """Makes (and caches) tiny media files by recipe name."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def __call__(self, name: str, recipe: list[str] | None = None) -> Path:
+        target = self.folder / name
+        if not target.exists():
+            args = recipe if recipe is not None else MEDIA_RECIPES[name]
+            tmp = target.with_name(f"tmp-{name}")
+            ffmpeg.run(["-hide_banner", "-y", *args, str(tmp)])
+            tmp.replace(target)
+        return target
+
+
+@pytest.fixture(scope="session")
+def media(tmp_path_factory) -> MediaFactory:
+    """``media("landscape.mp4")`` -> path of a tiny real clip, shared by the whole session."""
+    return MediaFactory(tmp_path_factory.mktemp("media"))
+
+
+@pytest.fixture(scope="session")
+def cover_jpeg(tmp_path_factory) -> Path:
+    from PIL import Image
+
+    path = tmp_path_factory.mktemp("images") / "cover.jpg"
+    Image.new("RGB", (1280, 720), (30, 90, 160)).save(path, "JPEG")
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# Course repositories from dicts
+# --------------------------------------------------------------------------------------------
+
+FileSpec = str | bytes | Path
+
+
+def write_tree(root: Path, files: dict[str, FileSpec]) -> Path:
+    """Write ``{relative path: text | bytes | Path to copy}`` below ``root``."""
+    for rel, content in files.items():
+        target = root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, Path):
+            shutil.copyfile(content, target)
+        elif isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            target.write_text(textwrap.dedent(content).lstrip("\n"), encoding="utf-8")
+    return root
+
+
+COURSE_YML = """\
+title: 测试课程
+summary: 一门用于测试的课程。
+theme: 老年智慧生活
+cover: cover.jpg
+created: 2023-09-01
+instructors:
+  - name: 张老师
+    bio: 社区学校教师。
+provider:
+  name: 测试县社区教育学院
+  level: 县(市、区)
+  region: 测试省测试县
+  contact: 李老师
+  phone: 0571-88886666
+rights:
+  public_good: true
+  no_copyright_dispute: true
+  share_to_national_platforms: true
+"""
+
+
+def lecture_md(title: str = "第一讲", knowledge_point: str = "一个知识点", extra: str = "",
+               notes: str = "讲义正文。") -> str:
+    return f"---\ntitle: {title}\nknowledge_point: {knowledge_point}\n{extra}---\n\n{notes}\n"
+
+
+def course_files(slug: str, *, media_file: Path, cover: Path, lectures: int = 10,
+                 course_yml: str = COURSE_YML) -> dict[str, FileSpec]:
+    """Files of a valid course with ``lectures`` lectures, each using a copy of ``media_file``."""
+    files: dict[str, FileSpec] = {
+        f"courses/{slug}/course.yml": course_yml,
+        f"courses/{slug}/cover.jpg": cover,
+    }
+    for number in range(1, lectures + 1):
+        folder = f"courses/{slug}/{number:02d}-lecture-{number}"
+        files[f"{folder}/lecture.md"] = lecture_md(title=f"第{number}讲", knowledge_point=f"知识点{number}")
+        files[f"{folder}/video{media_file.suffix}"] = media_file
+    return files
+
+
+@pytest.fixture
+def make_repo(tmp_path, media, cover_jpeg) -> Callable[..., Path]:
+    """``make_repo({path: content}, valid_courses=("a",))`` -> a repository root in tmp_path."""
+
+    def make(files: dict[str, FileSpec] | None = None, *, valid_courses: tuple[str, ...] = ()) -> Path:
+        root = tmp_path / "repo"
+        (root / "courses").mkdir(parents=True, exist_ok=True)
+        for slug in valid_courses:
+            write_tree(root, course_files(slug, media_file=media("landscape.mp4"), cover=cover_jpeg))
+        write_tree(root, files or {})
+        return root
+
+    return make
+
+
+# --------------------------------------------------------------------------------------------
+# A real headless Chromium (Debian's), driven by Playwright, and a localhost HTTP server
+# --------------------------------------------------------------------------------------------
+
+CHROMIUM = os.environ.get("WEIKE_CHROMIUM", "/usr/bin/chromium")
+#: Set by .ci/run: a missing browser is then a failure, not a skip.
+REQUIRE_BROWSER = os.environ.get("WEIKE_REQUIRE_BROWSER") == "1"
+#: Flags that keep Chromium from reaching for Google's hosts on a closed network.
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """A headless Chromium; skipped when none is installed unless WEIKE_REQUIRE_BROWSER=1."""
+    reason = None
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        reason = "playwright is not installed (pip install -e '.[test]')"
+    if reason is None and not Path(CHROMIUM).exists():
+        reason = f"no Chromium at {CHROMIUM} (apt-get install chromium, or set WEIKE_CHROMIUM)"
+    if reason:
+        if REQUIRE_BROWSER:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - signature from the base class
+        pass
+
+
+@pytest.fixture
+def serve():
+    """``serve(folder) -> "http://127.0.0.1:PORT/"``: a real HTTP server on localhost."""
+    servers = []
+
+    def start(folder: Path) -> str:
+        handler = functools.partial(_QuietHandler, directory=str(folder))
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}/"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()

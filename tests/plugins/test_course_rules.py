@@ -1,0 +1,259 @@
+"""The course call's rules: each reported by code at the right file and line."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from builder.pipeline import run_check
+from tests.conftest import COURSE_YML, lecture_md
+
+
+def found(root, **kwargs):
+    """``{(code, file, line)}`` of a check run on ``root``."""
+    result = run_check(root, **kwargs)
+    return {(d.code, d.location.file, d.location.line) for d in result.diagnostics}, result
+
+
+def replace_line(text: str, old: str, new: str) -> str:
+    assert old in text, old
+    return text.replace(old, new)
+
+
+BAD = "courses/bad/course.yml"
+
+
+def test_planted_mistakes_all_reported_in_one_run(make_repo, media, cover_jpeg):
+    """The acceptance scenario: every planted mistake at its file and line, the good course clean."""
+    course_yml = (COURSE_YML
+                  .replace("title: 测试课程", "title: 错误百出的课程")
+                  .replace("summary: 一门用于测试的课程。", "summary: " + "很长的简介" * 21)
+                  .replace("theme: 老年智慧生活", "theme: 烹饪美食")
+                  .replace("cover: cover.jpg", "cover: missing.jpg")
+                  .replace("created: 2023-09-01", "created: 2021-05-01")
+                  .replace("bio: 社区学校教师。", "bio: " + "经验丰富的老师" * 15))
+    files = {BAD: course_yml}
+    for number in range(1, 10):  # nine lectures: one short
+        folder = f"courses/bad/{number:02d}-lecture-{number}"
+        files[f"{folder}/lecture.md"] = lecture_md(title=f"第{number}讲")
+        files[f"{folder}/video.mp4"] = media("landscape.mp4")
+    files["courses/bad/02-lecture-2/lecture.md"] = "---\ntitle: 没有知识点\n---\n正文\n"
+    files["courses/bad/03-lecture-3/lecture.md"] = lecture_md(extra="media: ../../x\n")
+    files["courses/bad/04-lecture-4/lecture.md"] = lecture_md(extra="media: nothere.mp4\n")
+    files["courses/broken/course.yml"] = "title: 语法错误\nsummary: [未闭合\n"
+    root = make_repo(files, valid_courses=("good",))
+
+    result = run_check(root)
+    got = {(d.code, d.location.file, d.location.line) for d in result.diagnostics}
+    expected = {
+        ("E102", BAD, 2),
+        ("E104", BAD, 3),
+        ("E105", BAD, 4),
+        ("E107", BAD, 5),
+        ("E103", BAD, 8),
+        ("E108", BAD, 1),
+        ("E202", "courses/bad/02-lecture-2/lecture.md", 1),
+        ("E206", "courses/bad/03-lecture-3/lecture.md", 4),
+        ("E205", "courses/bad/04-lecture-4/lecture.md", 4),
+        ("E001", "courses/broken/course.yml", 3),
+    }
+    assert expected <= got, expected - got
+    assert not [d for d in result.diagnostics if d.location.file.startswith("courses/good/")]
+    assert result.summary.failed()
+
+
+def test_cli_exit_status_for_planted_mistakes(make_repo, capsys):
+    from builder.cli import main
+
+    root = make_repo({"courses/bad/course.yml": COURSE_YML.replace("theme: 老年智慧生活", "theme: 无")},
+                     valid_courses=("good",))
+    assert main(["check", str(root)]) == 1
+    out = capsys.readouterr().out
+    assert f"{BAD}:3:8: error E104" in out
+    assert main(["check", str(root / "courses" / "good")]) == 0
+
+
+def test_valid_course_has_no_diagnostics(make_repo):
+    root = make_repo(valid_courses=("good",))
+    got, result = found(root)
+    assert got == set()
+    assert result.summary.errors == 0
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "code", "line"),
+    [
+        ("title: 测试课程\n", "", "E101", 1),
+        ("summary: 一门用于测试的课程。", "summary: " + "字" * 101, "E102", 2),
+        ("theme: 老年智慧生活", "theme: 养老", "E104", 3),
+        ("cover: cover.jpg", "cover: nope.png", "E105", 4),
+        ("cover: cover.jpg", "cover: /etc/passwd", "E206", 4),
+        ("cover: cover.jpg", "cover: ../cover.jpg", "E206", 4),
+        ("created: 2023-09-01", "created: 2022-05-31", "E107", 5),
+        ("created: 2023-09-01", "created: 明年", "E005", 5),
+        ("bio: 社区学校教师。", "bio: " + "字" * 101, "E103", 8),
+        ("    bio: 社区学校教师。\n", "", "E101", 7),
+        ("level: 县(市、区)", "level: 省", "E109", 11),
+        ("phone: 0571-88886666", "phone: 请打电话", "W112", 14),
+        ("public_good: true", "public_good: false", "W111", 16),
+        ("  share_to_national_platforms: true\n", "", "E101", 15),
+        ("title: 测试课程", "titel: 测试课程", "W006", 1),
+        ("summary: 一门用于测试的课程。", "summary: [一, 二]", "E005", 2),
+        ("created: 2023-09-01", "created: 2099-01-01", "W113", 5),
+    ],
+)
+def test_course_field_rules(make_repo, old, new, code, line):
+    root = make_repo(valid_courses=("c",))
+    path = root / "courses/c/course.yml"
+    path.write_text(replace_line(path.read_text(encoding="utf-8"), old, new), encoding="utf-8")
+    got, _ = found(root)
+    assert (code, "courses/c/course.yml", line) in got, got
+
+
+def test_summary_limit_counts_characters_not_bytes(make_repo):
+    root = make_repo(valid_courses=("c",))
+    path = root / "courses/c/course.yml"
+    path.write_text(replace_line(path.read_text(encoding="utf-8"), "summary: 一门用于测试的课程。",
+                                 "summary: " + "字" * 100), encoding="utf-8")  # 300 bytes, 100 characters
+    got, _ = found(root)
+    assert not {g for g in got if g[0] == "E102"}
+
+
+def test_cut_off_date_is_configurable(make_repo):
+    root = make_repo({"weike.yml": "created_after: 2024-01-01\n"}, valid_courses=("c",))
+    got, _ = found(root)
+    assert ("E107", "courses/c/course.yml", 5) in got
+
+
+def test_cover_must_be_a_readable_image(make_repo):
+    root = make_repo({"courses/c/cover.jpg": b"not an image at all"}, valid_courses=("c",))
+    got, _ = found(root)
+    assert ("E106", "courses/c/course.yml", 4) in got
+
+
+def test_cover_must_be_jpeg_or_png(make_repo, tmp_path):
+    from PIL import Image
+
+    gif = tmp_path / "cover.gif"
+    Image.new("RGB", (1280, 720)).save(gif, "GIF")
+    root = make_repo({"courses/c/cover.jpg": gif}, valid_courses=("c",))
+    got, _ = found(root)
+    assert ("E106", "courses/c/course.yml", 4) in got
+
+
+def test_small_cover_warns(make_repo, tmp_path):
+    from PIL import Image
+
+    small = tmp_path / "small.jpg"
+    Image.new("RGB", (320, 180)).save(small, "JPEG")
+    root = make_repo({"courses/c/cover.jpg": small}, valid_courses=("c",))
+    got, _ = found(root)
+    assert ("W114", "courses/c/course.yml", 4) in got
+
+
+def test_lecture_rules(make_repo, media):
+    folder = "courses/c/03-lecture-3"
+    root = make_repo({
+        f"{folder}/lecture.md": "---\nknowledge_point: 要点\nform: 电影\nsubtitles: missing.srt\n---\n",
+        "courses/c/05-lecture-5/lecture.md": "---\ntitle: 五\nknowledge_point: 五\nimage: pic.jpg\n---\n",
+        "courses/c/05-lecture-5/pic.jpg": b"broken",
+    }, valid_courses=("c",))
+    got, _ = found(root)
+    assert ("E201", f"{folder}/lecture.md", 1) in got
+    assert ("E212", f"{folder}/lecture.md", 3) in got
+    assert ("E210", f"{folder}/lecture.md", 4) in got
+    assert ("E213", "courses/c/05-lecture-5/lecture.md", 4) in got
+
+
+def test_media_discovery_and_ambiguity(make_repo, media):
+    root = make_repo({
+        "courses/c/01-lecture-1/second.mp3": media("tone.mp3"),  # now two candidates
+        "courses/c/02-lecture-2/video.mp4": b"",  # replaced below: no media at all
+    }, valid_courses=("c",))
+    (root / "courses/c/02-lecture-2/video.mp4").unlink()
+    got, result = found(root)
+    assert ("E209", "courses/c/01-lecture-1/lecture.md", 1) in got
+    assert ("E209", "courses/c/02-lecture-2/lecture.md", 1) in got
+    hint = next(d.hint for d in result.diagnostics if d.location.file == "courses/c/01-lecture-1/lecture.md")
+    assert "media:" in hint
+
+
+def test_explicit_media_resolves_inside_course(make_repo, media):
+    root = make_repo({
+        "courses/c/01-lecture-1/lecture.md": lecture_md(extra="media: ../shared/intro.mp4\n"),
+        "courses/c/shared/intro.mp4": media("landscape.mp4"),
+    }, valid_courses=("c",))
+    got, _ = found(root)
+    # ".." is refused as written even when the target would stay inside the course.
+    assert ("E206", "courses/c/01-lecture-1/lecture.md", 4) in got
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="needs symlinks")
+def test_symlink_leading_out_of_course_is_refused(make_repo, tmp_path, media):
+    outside = tmp_path / "outside.mp4"
+    outside.write_bytes(media("landscape.mp4").read_bytes())
+    root = make_repo({"courses/c/01-lecture-1/lecture.md": lecture_md(extra="media: link.mp4\n")},
+                     valid_courses=("c",))
+    (root / "courses/c/01-lecture-1/video.mp4").unlink()
+    os.symlink(outside, root / "courses/c/01-lecture-1/link.mp4")
+    got, _ = found(root)
+    assert ("E206", "courses/c/01-lecture-1/lecture.md", 4) in got
+
+
+def test_windows_style_paths_are_judged_the_same(make_repo):
+    root = make_repo({
+        "courses/c/01-lecture-1/lecture.md": lecture_md(extra="media: C:\\Users\\x.mp4\n"),
+        "courses/c/02-lecture-2/lecture.md": lecture_md(extra="media: ..\\..\\x.mp4\n"),
+    }, valid_courses=("c",))
+    got, _ = found(root)
+    assert ("E206", "courses/c/01-lecture-1/lecture.md", 4) in got
+    assert ("E206", "courses/c/02-lecture-2/lecture.md", 4) in got
+
+
+def test_duplicate_numbers_and_bad_folder_names(make_repo, media):
+    root = make_repo({
+        "courses/c/01-again/lecture.md": lecture_md(),
+        "courses/c/01-again/video.mp4": media("landscape.mp4"),
+        "courses/c/11-中文名/lecture.md": lecture_md(),
+        "courses/c/11-中文名/video.mp4": media("landscape.mp4"),
+        "courses/Bad_Course/course.yml": COURSE_YML,
+    }, valid_courses=("c",))
+    got, _ = found(root)
+    assert ("E207", "courses/c/01-lecture-1", None) in got
+    assert ("E208", "courses/c/11-中文名", None) in got
+    assert ("E110", "courses/Bad_Course", None) in got
+
+
+def test_missing_files_in_folders(make_repo):
+    root = make_repo({"courses/c/12-empty/notes.txt": "x", "courses/nocourse/01-x/lecture.md": lecture_md()},
+                     valid_courses=("c",))
+    got, _ = found(root)
+    assert ("E008", "courses/c/12-empty", None) in got
+    assert ("E007", "courses/nocourse", None) in got
+
+
+def test_lecture_front_matter_problems(make_repo):
+    root = make_repo({
+        "courses/c/01-lecture-1/lecture.md": "没有头部的讲义\n",
+        "courses/c/02-lecture-2/lecture.md": "---\ntitle: 没有结束\n",
+        "courses/c/03-lecture-3/lecture.md": "---\ntitle: a\nknowledge_point: b: c\n---\n",
+    }, valid_courses=("c",))
+    got, _ = found(root)
+    assert ("E008", "courses/c/01-lecture-1/lecture.md", 1) in got
+    assert ("E009", "courses/c/02-lecture-2/lecture.md", 1) in got
+    assert ("E001", "courses/c/03-lecture-3/lecture.md", 3) in got
+
+
+def test_duplicate_course_titles_warn(make_repo):
+    root = make_repo(valid_courses=("a", "b"))
+    got, _ = found(root)
+    assert ("W130", "courses/b/course.yml", 1) in got
+
+
+def test_scaffold_placeholders_warn(make_repo):
+    root = make_repo(valid_courses=("c",))
+    path = root / "courses/c/course.yml"
+    path.write_text(path.read_text(encoding="utf-8").replace("name: 张老师", "name: 【待填写】姓名"), encoding="utf-8")
+    got, _ = found(root)
+    assert ("W115", "courses/c/course.yml", 7) in got
