@@ -166,6 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
     new_lecture_parser.add_argument("--title", help="lecture title (微课名称)")
     new_lecture_parser.add_argument("--path", default=".", help="repository folder (default: current)")
     new.set_defaults(func=cmd_new)
+
+    # Commands that belong to a stage come from its plugin (weike probe, weike serve...). A plugin
+    # that fails to load is reported by the command that needs it, not here: --help must work.
+    pm = get_plugin_manager(None, raise_on_error=False)
+    pm.hook.weike_cli_commands(subparsers=sub)
     return parser
 
 

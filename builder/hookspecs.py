@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:  # only for annotations: the specs must not import stage code
+    import argparse
+
     from builder.context import BuildContext, StageOutcome
     from builder.model import Course, DeliveredMedia, Diagnostic, Repository, WeikeConfig
 
@@ -20,6 +22,23 @@ PROJECT = "weike"
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# --------------------------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------------------------
+
+
+@hookspec
+def weike_cli_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``weike`` subcommands that belong to a plugin (``weike probe``, ``weike serve``...).
+
+    Called once while the command line is parsed, with built-in and installed (entry-point)
+    plugins; a repository's own ``plugins/*.py`` cannot add commands. Add a parser with
+    ``subparsers.add_parser(name, help=...)`` and ``parser.set_defaults(func=handler)``, where
+    ``handler(args) -> int`` returns the exit status (0 ok, 1 problems found, 2 usage error;
+    raise :class:`builder.cli.UsageError` for a one-line usage message).
+    """
 
 
 # --------------------------------------------------------------------------------------------

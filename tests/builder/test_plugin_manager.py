@@ -99,3 +99,30 @@ def test_weike_own_plugins_folder_is_not_loaded_twice():
     pm = get_plugin_manager(REPO_ROOT)
     assert [r.name for r in pm.records].count("plugins.course_rules") == 1
     assert not [r for r in pm.records if r.origin == "local"]
+
+
+def test_plugins_can_add_commands(tmp_path, monkeypatch, capsys):
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    (site / "weike_hello.py").write_text(textwrap.dedent("""
+        from builder.hookspecs import hookimpl
+
+        def cmd_hello(args):
+            print("你好，" + args.name)
+            return 0
+
+        @hookimpl
+        def weike_cli_commands(subparsers):
+            parser = subparsers.add_parser("hello")
+            parser.add_argument("name")
+            parser.set_defaults(func=cmd_hello)
+    """), encoding="utf-8")
+    dist = site / "weike_hello-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: weike-hello\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[weike]\nhello = weike_hello\n")
+    monkeypatch.syspath_prepend(str(site))
+    importlib.invalidate_caches()
+    assert main(["hello", "县城"]) == 0
+    assert capsys.readouterr().out == "你好，县城\n"
+    sys.modules.pop("weike_hello", None)
