@@ -28,6 +28,12 @@ MEDIA_RECIPES: dict[str, list[str]] = {
                       "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
                       "-c:a", "aac", "-b:a", "64k", "-shortest"],
     "tone.mp3": ["-f", "lavfi", "-i", "sine=frequency=330:duration=1", "-c:a", "libmp3lame", "-b:a", "32k"],
+    # Already at the delivery spec (1280×720, 25 fps, H.264 yuv420p, AAC 48 kHz, fast start).
+    "conforming.mp4": ["-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25:duration=1",
+                       "-f", "lavfi", "-i", "sine=frequency=440:duration=1:sample_rate=48000",
+                       "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "25",
+                       "-c:a", "aac", "-b:a", "128k", "-ac", "2", "-shortest", "-movflags", "+faststart"],
+    "poster.jpg": ["-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=1:duration=1", "-frames:v", "1"],
 }
 
 
@@ -194,3 +200,50 @@ def serve():
     for server in servers:
         server.shutdown()
         server.server_close()
+
+
+# --------------------------------------------------------------------------------------------
+# Delivered media for stages after media (site, bundles, reports), without running the media stage
+# --------------------------------------------------------------------------------------------
+
+VTT = "WEBVTT\n\n00:00:00.000 --> 00:00:00.900\n字幕测试\n"
+
+
+@pytest.fixture
+def delivered_repo(make_repo, media):
+    """``delivered_repo(valid_courses=("a", "b"), files=None) -> (repository, delivered, dist)``.
+
+    Each lecture gets a real, conforming 1-second MP4 (a copy of one session-wide encode), a
+    poster JPEG and, for lecture 1, WebVTT subtitles, laid out like the media stage's output in
+    ``<repo>/dist/media``.
+    """
+    import hashlib
+
+    from builder.loading import load_repository
+    from builder.model import DeliveredMedia
+
+    def make(valid_courses: tuple[str, ...] = ("demo",), files: dict[str, FileSpec] | None = None):
+        root = make_repo(files, valid_courses=valid_courses)
+        repository = load_repository(root)
+        dist = root / "dist"
+        clip, poster = media("conforming.mp4"), media("poster.jpg")
+        digest = hashlib.sha256(clip.read_bytes()).hexdigest()
+        delivered = {}
+        for course in repository.courses:
+            for lecture in course.lectures:
+                target = dist / "media" / course.slug / f"{lecture.slug}.mp4"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(clip, target)
+                shutil.copyfile(poster, target.with_suffix(".jpg"))
+                subtitles = None
+                if lecture.number == 1:
+                    subtitles = target.with_suffix(".vtt")
+                    subtitles.write_text(VTT, encoding="utf-8")
+                delivered[lecture.key] = DeliveredMedia(
+                    course_slug=course.slug, lecture_slug=lecture.slug, path=target, duration=1.0,
+                    size=target.stat().st_size, sha256=digest, source_sha256=digest, profile="default",
+                    poster=target.with_suffix(".jpg"), subtitles=subtitles,
+                )
+        return repository, delivered, dist
+
+    return make
