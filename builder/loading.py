@@ -238,8 +238,14 @@ def _relative(path: Path, root: Path) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+def _inside(path: str, course_real: str) -> bool:
+    """Whether ``path``, with every symlink followed, lies inside the (real) course folder."""
+    real = os.path.realpath(path)
+    return real == course_real or real.startswith(course_real + os.sep)
+
+
 def resolve_authored_path(declared: str, *, base: Path, course_folder: Path, location: SourceLocation,
-                          cls: type[AuthoredFile] = AuthoredFile) -> AuthoredFile:
+                          cls: type[AuthoredFile] = AuthoredFile, course_real: str | None = None) -> AuthoredFile:
     """Resolve a path written in YAML, refusing anything that would leave the course folder.
 
     Absolute paths and ``..`` components are refused as written (on every OS, so a course written
@@ -254,21 +260,24 @@ def resolve_authored_path(declared: str, *, base: Path, course_folder: Path, loc
     elif ".." in posix.parts or ".." in windows.parts:
         problem = PathProblem.PARENT
     else:
-        candidate = base / Path(*windows.parts)
-        resolved = candidate.resolve()
-        if not resolved.is_relative_to(course_folder.resolve()):
+        candidate = base.joinpath(*windows.parts)
+        if not _inside(str(candidate), course_real or os.path.realpath(course_folder)):
             problem = PathProblem.OUTSIDE
-        elif not resolved.exists():
+        elif not candidate.exists():
             problem = PathProblem.MISSING
-        elif not resolved.is_file():
+        elif not candidate.is_file():
             problem = PathProblem.NOT_A_FILE
         else:
-            path = resolved
+            path = candidate
     return cls(declared=declared, path=path, location=location, problem=problem)
 
 
-def _discovered(path: Path, location: SourceLocation, cls: type[AuthoredFile]) -> AuthoredFile:
-    return cls(declared=None, path=path.resolve(), location=location, problem=None)
+def _discovered(entry: os.DirEntry, location: SourceLocation, cls: type[AuthoredFile], *,
+                course_real: str, check_links: bool) -> AuthoredFile:
+    """A file weike found by itself; symlinks must stay inside the course like declared paths."""
+    if (check_links or entry.is_symlink()) and not _inside(entry.path, course_real):
+        return cls(declared=entry.name, path=None, location=location, problem=PathProblem.OUTSIDE)
+    return cls(declared=None, path=Path(entry.path), location=location)
 
 
 # --------------------------------------------------------------------------------------------
@@ -298,8 +307,15 @@ def split_front_matter(text: str) -> tuple[str, str, int] | None:
     )
 
 
-def load_lecture(folder: Path, *, course_slug: str, course_folder: Path, root: Path) -> tuple[Lecture, list[Diagnostic]]:
-    """Load ``<folder>/lecture.md`` (front matter + Markdown notes) and find its media."""
+def load_lecture(folder: Path, *, course_slug: str, course_folder: Path, root: Path,
+                 course_real: str | None = None, folder_is_link: bool = True) -> tuple[Lecture, list[Diagnostic]]:
+    """Load ``<folder>/lecture.md`` (front matter + Markdown notes) and find its media.
+
+    ``course_real`` is the course folder with symlinks resolved (computed once per course);
+    ``folder_is_link`` says the lecture folder itself may be a symlink, so every file found in it
+    is checked for leaving the course.
+    """
+    course_real = course_real or os.path.realpath(course_folder)
     rel_file = _relative(folder / LECTURE_FILE, root)
     number_match = _LECTURE_NUMBER_RE.match(folder.name)
     number = int(number_match.group(1)) if number_match else None
@@ -308,9 +324,9 @@ def load_lecture(folder: Path, *, course_slug: str, course_folder: Path, root: P
 
     # Hidden files are editor and tool leftovers (.DS_Store, partial downloads), never media.
     entries = sorted((e for e in os.scandir(folder) if not e.name.startswith(".")), key=lambda e: e.name)
-    media_files = [Path(e.path) for e in entries if e.is_file() and Path(e.name).suffix.lower() in MEDIA_EXTENSIONS]
-    srt_files = [Path(e.path) for e in entries if e.is_file() and Path(e.name).suffix.lower() in SUBTITLE_EXTENSIONS]
-    candidates = tuple(p.name for p in media_files)
+    media_files = [e for e in entries if os.path.splitext(e.name)[1].lower() in MEDIA_EXTENSIONS and e.is_file()]
+    srt_files = [e for e in entries if os.path.splitext(e.name)[1].lower() in SUBTITLE_EXTENSIONS and e.is_file()]
+    candidates = tuple(e.name for e in media_files)
 
     try:
         text = read_text_file(folder / LECTURE_FILE, max_bytes=MAX_LECTURE_FILE_BYTES).text
@@ -338,14 +354,16 @@ def load_lecture(folder: Path, *, course_slug: str, course_folder: Path, root: P
         if declared is None:
             return None
         return resolve_authored_path(declared, base=folder, course_folder=course_folder,
-                                     location=reader.locations[key], cls=cls)
+                                     location=reader.locations[key], cls=cls, course_real=course_real)
 
     media = authored("media", MediaSource)
     if media is None and len(media_files) == 1:
-        media = _discovered(media_files[0], whole_file, MediaSource)
+        media = _discovered(media_files[0], whole_file, MediaSource, course_real=course_real,
+                            check_links=folder_is_link)
     subtitles = authored("subtitles")
     if subtitles is None and len(srt_files) == 1:
-        subtitles = _discovered(srt_files[0], whole_file, AuthoredFile)
+        subtitles = _discovered(srt_files[0], whole_file, AuthoredFile, course_real=course_real,
+                                check_links=folder_is_link)
 
     lecture = Lecture(
         **base,
@@ -380,6 +398,7 @@ def load_course(folder: Path, *, root: Path) -> tuple[Course, list[Diagnostic]]:
     rel_file = _relative(folder / COURSE_FILE, root)
     diagnostics: list[Diagnostic] = []
 
+    course_real = os.path.realpath(folder)
     lectures = []
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
         if not _is_lecture_folder(entry):
@@ -393,7 +412,8 @@ def load_course(folder: Path, *, root: Path) -> tuple[Course, list[Diagnostic]]:
                 hint="用 weike new lecture 创建微课，或在文件夹中添加 lecture.md。",
             ))
             continue
-        lecture, problems = load_lecture(lecture_folder, course_slug=slug, course_folder=folder, root=root)
+        lecture, problems = load_lecture(lecture_folder, course_slug=slug, course_folder=folder, root=root,
+                                         course_real=course_real, folder_is_link=entry.is_symlink())
         lectures.append(lecture)
         diagnostics.extend(problems)
     lectures.sort(key=lambda lec: (lec.number is None, lec.number or 0, lec.slug))
@@ -434,7 +454,8 @@ def load_course(folder: Path, *, root: Path) -> tuple[Course, list[Diagnostic]]:
     cover = None
     cover_text = reader.text(fields.get("cover"), "cover")
     if cover_text is not None:
-        cover = resolve_authored_path(cover_text, base=folder, course_folder=folder, location=reader.locations["cover"])
+        cover = resolve_authored_path(cover_text, base=folder, course_folder=folder, location=reader.locations["cover"],
+                                      course_real=course_real)
 
     course = Course(
         **base,

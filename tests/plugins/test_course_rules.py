@@ -201,6 +201,22 @@ def test_symlink_leading_out_of_course_is_refused(make_repo, tmp_path, media):
     assert ("E206", "courses/c/01-lecture-1/lecture.md", 4) in got
 
 
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="needs symlinks")
+def test_discovered_symlinks_are_checked_too(make_repo, tmp_path, media):
+    """No ``media:`` key: the file weike finds by itself must not lead out of the course either."""
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "secret.mp4").write_bytes(media("landscape.mp4").read_bytes())
+    (outside / "lecture.md").write_text(lecture_md(), encoding="utf-8")
+    root = make_repo(valid_courses=("c",))
+    (root / "courses/c/01-lecture-1/video.mp4").unlink()
+    os.symlink(outside / "secret.mp4", root / "courses/c/01-lecture-1/video.mp4")
+    os.symlink(outside, root / "courses/c/11-linked")  # a whole lecture folder leading out
+    got, _ = found(root)
+    assert ("E206", "courses/c/01-lecture-1/lecture.md", 1) in got
+    assert ("E206", "courses/c/11-linked/lecture.md", 1) in got
+
+
 def test_windows_style_paths_are_judged_the_same(make_repo):
     root = make_repo({
         "courses/c/01-lecture-1/lecture.md": lecture_md(extra="media: C:\\Users\\x.mp4\n"),
