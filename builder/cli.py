@@ -21,7 +21,7 @@ from builder.ffmpeg import FfmpegNotFound
 from builder.loading import NotACourseRepository
 from builder.plugin_manager import PluginLoadError, get_plugin_manager
 from builder.progress import make_progress
-from builder.scaffold import ScaffoldError, new_course, new_lecture
+from builder.scaffold import CI_TEMPLATES, ScaffoldError, new_course, new_lecture, write_ci_template
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -97,7 +97,10 @@ def cmd_new(args: argparse.Namespace) -> int:
     except NotACourseRepository:
         root = path.resolve()  # a new repository: courses/ is created with the first course
     try:
-        if args.kind == "course":
+        if args.kind == "ci":
+            target = write_ci_template(root, args.system)
+            print(f"已创建 {target.relative_to(root)} (created); 说明见 docs/ci.md")
+        elif args.kind == "course":
             folder = new_course(root, args.slug, title=args.title)
             print(f"已创建 {folder.relative_to(root)}/course.yml 和示意封面 cover.jpg (created)")
             print(f"下一步：weike new lecture {args.slug} <名称>，每门课至少 10 个微课。")
@@ -131,7 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
                            description="Report every problem that keeps a course from being accepted, "
                                        "with file:line, in one run. Exit 0 when there are no errors.")
     check.add_argument("path", nargs="?", default=".", help="repository (folder with courses/) or one course folder")
-    check.add_argument("--format", choices=FORMATS, default="text", help="text (default), json or github annotations")
+    check.add_argument("--format", choices=FORMATS, default="text",
+                       help="text (default), json, github (workflow annotations) or codequality (GitLab)")
     check.add_argument("--strict", action="store_true", help="warnings fail too")
     check.set_defaults(func=cmd_check)
 
@@ -165,6 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
     new_lecture_parser.add_argument("slug", help="lecture name, e.g. wifi or 03-wifi (number added if missing)")
     new_lecture_parser.add_argument("--title", help="lecture title (微课名称)")
     new_lecture_parser.add_argument("--path", default=".", help="repository folder (default: current)")
+    new_ci_parser = new_sub.add_parser("ci", help="CI workflow for the course repository: check, build, deploy")
+    new_ci_parser.add_argument("system", choices=sorted(CI_TEMPLATES), help="github (Actions) or gitlab (CI)")
+    new_ci_parser.add_argument("--path", default=".", help="repository folder (default: current)")
     new.set_defaults(func=cmd_new)
 
     # Commands that belong to a stage come from its plugin (weike probe, weike serve...). A plugin

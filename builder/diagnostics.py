@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from builder.model import Diagnostic, Severity
 
-FORMATS = ("text", "json", "github")
+FORMATS = ("text", "json", "github", "codequality")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,8 +89,25 @@ def diagnostic_dict(diagnostic: Diagnostic) -> dict:
     }
 
 
+def codequality_dict(diagnostic: Diagnostic) -> dict:
+    """One issue in GitLab's Code Quality report format (shown in merge requests)."""
+    loc = diagnostic.location
+    fingerprint = hashlib.sha256(
+        f"{diagnostic.code}|{loc.file}|{loc.line}|{diagnostic.message}".encode()).hexdigest()
+    return {
+        "description": f"{diagnostic.code} {diagnostic.message} ({diagnostic.message_en})",
+        "check_name": diagnostic.code,
+        "fingerprint": fingerprint,
+        "severity": "major" if diagnostic.is_error else "minor",
+        "location": {"path": loc.file, "lines": {"begin": loc.line or 1}},
+    }
+
+
 def render(diagnostics: Sequence[Diagnostic], summary: Summary, fmt: str, *, strict: bool = False) -> str:
-    """The whole report in ``fmt`` (one of :data:`FORMATS`), ending with a newline."""
+    """The whole report in ``fmt`` (one of :data:`FORMATS`), ending with a newline.
+
+    ``codequality`` is GitLab's Code Quality JSON: a bare list, no summary (GitLab reads it as is).
+    """
     ordered = sort_diagnostics(diagnostics)
     if fmt == "json":
         payload = {
@@ -103,6 +121,8 @@ def render(diagnostics: Sequence[Diagnostic], summary: Summary, fmt: str, *, str
             },
         }
         return json.dumps(payload, ensure_ascii=False, indent=2) + "\n"
+    if fmt == "codequality":
+        return json.dumps([codequality_dict(d) for d in ordered], ensure_ascii=False, indent=2) + "\n"
     if fmt == "github":
         lines = [format_github(d) for d in ordered]
         lines.append(summary.text())

@@ -17,6 +17,12 @@ from builder.loading import COURSE_FILE, COURSE_SLUG_RE, COURSES_DIR, LECTURE_FI
 
 PLACEHOLDER = "【待填写】"
 SCHEMA_DIR = Path(__file__).parent / "schemas"
+CI_TEMPLATE_DIR = Path(__file__).parent / "templates" / "ci"
+#: CI system -> (shipped template, where it goes in a course repository).
+CI_TEMPLATES = {
+    "github": ("github-actions.yml", ".github/workflows/weike.yml"),
+    "gitlab": ("gitlab-ci.yml", ".gitlab-ci.yml"),
+}
 _NUMBERED_RE = re.compile(r"^(\d{2,3})-")
 
 
@@ -179,3 +185,16 @@ def new_lecture(root: Path, course_slug: str, slug: str, *, title: str | None = 
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return folder
+
+
+def write_ci_template(root: Path, system: str) -> Path:
+    """Copy the CI workflow for ``system`` into the repository; never overwrites an existing one."""
+    template, destination = CI_TEMPLATES[system]
+    target = root / destination
+    if target.exists():
+        raise ScaffoldError(f"{destination} 已经存在，未覆盖 (already exists, not overwritten)")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".{target.name}.new")
+    shutil.copyfile(CI_TEMPLATE_DIR / template, staging)
+    staging.replace(target)
+    return target

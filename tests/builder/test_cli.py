@@ -98,3 +98,12 @@ def test_build_runs_check_and_reports_failures(bad_repo, capsys):
     assert main(["build", str(bad_repo), "--only", "reports", "--quiet"]) == 1
     out = capsys.readouterr().out
     assert "courses/bad" in out and "E104" in out
+
+
+def test_codequality_format(bad_repo, capsys):
+    assert main(["check", str(bad_repo), "--format", "codequality"]) == 1
+    issues = json.loads(capsys.readouterr().out)
+    first = next(i for i in issues if i["check_name"] == "E104")
+    assert first["location"] == {"path": "courses/bad/course.yml", "lines": {"begin": 3}}
+    assert first["severity"] == "major"
+    assert len({i["fingerprint"] for i in issues}) == len(issues)
