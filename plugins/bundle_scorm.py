@@ -18,6 +18,7 @@ end, and records session time and the resume position when the learner leaves.
 
 from __future__ import annotations
 
+import functools
 import html
 import string
 import xml.etree.ElementTree as ET
@@ -66,12 +67,16 @@ def sco_media_files(media: DeliveredMedia) -> dict[str, Path | None]:
     return {"video.mp4": media.path, "poster.jpg": media.poster, "subtitles.vtt": media.subtitles}
 
 
+@functools.cache
+def _page_template() -> string.Template:
+    return string.Template((PLAYER_DIR / "sco.html").read_text(encoding="utf-8"))
+
+
 def sco_page(*, course: Course, lecture: Lecture, media: DeliveredMedia, number: int) -> bytes:
     """The lecture's HTML page: title, knowledge point, the video with poster and subtitles."""
-    template = string.Template((PLAYER_DIR / "sco.html").read_text(encoding="utf-8"))
     track = ('\n<track kind="subtitles" src="subtitles.vtt" srclang="zh-CN" label="中文字幕" default>'
              if media.subtitles else "")
-    page = template.substitute(
+    page = _page_template().substitute(
         title=html.escape(lecture.title or lecture.slug),
         knowledge_point=html.escape(lecture.knowledge_point or ""),
         course_title=html.escape(course.title or course.slug),
