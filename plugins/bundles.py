@@ -60,6 +60,11 @@ def _remove_stale_bundles(context: BuildContext, targets: Sequence[BundleTarget]
 def weike_bundle_stage(context: BuildContext, courses: Sequence[Course],
                        delivered: Mapping[str, DeliveredMedia]) -> StageOutcome:
     targets = collect_bundle_targets(context.plugin_manager)
+    if courses and not delivered:
+        # No media stage ran (no plugin handles it): like a stage without a plugin, this is said
+        # in the summary rather than blamed on every lecture of every course.
+        return StageOutcome(summary=("打包：没有交付的视频（媒体阶段没有运行），未打包 "
+                                     "(bundles: no delivered media, the media stage did not run: nothing packed)",))
     diagnostics: list[Diagnostic] = []
     outputs: list[Path] = []
     written = {target.name: 0 for target in targets}

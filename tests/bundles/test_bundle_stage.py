@@ -76,6 +76,14 @@ def test_undelivered_lecture_refuses_the_course_everywhere(delivered_repo):
         assert (dist / "bundles" / target / "bb.zip").is_file()
 
 
+def test_without_any_delivered_media_the_stage_says_so_and_blames_no_course(delivered_repo):
+    repository, _, dist = delivered_repo(valid_courses=("aa",))
+    outcome = run_bundle_stage(repository, {}, dist)
+    assert outcome.diagnostics == () and outcome.outputs == ()
+    assert "the media stage did not run" in " ".join(outcome.summary)
+    assert not (dist / "bundles").exists()
+
+
 def test_a_file_gone_missing_is_an_error_for_its_course_only(delivered_repo):
     repository, delivered, dist = delivered_repo(valid_courses=("aa", "bb"))
     delivered["aa/02-lecture-2"].poster.unlink()
