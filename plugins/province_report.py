@@ -18,6 +18,7 @@ from collections.abc import Iterator, Mapping, Sequence
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from builder import __version__
@@ -140,6 +141,13 @@ def _detail_sheet(sheet: Worksheet, courses: Sequence[Course]) -> None:
     sheet.append(DETAIL_COLUMNS)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
+        cell.alignment = Alignment(horizontal="center")
+    for index, width in enumerate((6, 20, 24, 18, 26, 22, 12, 10, 16, 8, 12), start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet.page_setup.orientation = sheet.ORIENTATION_LANDSCAPE
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
     for number, course in enumerate(courses, start=1):
         provider = course.provider
         sheet.append((number, course.slug, course.title, course.theme, provider.name, provider.region,
