@@ -54,6 +54,13 @@ class BuildPaths:
     def reports(self) -> Path:
         return self.dist / "reports"
 
+    def shown(self, path: Path) -> str:
+        """``path`` as a summary line shows it: relative to the repository when inside it."""
+        try:
+            return Path(path).relative_to(self.root).as_posix()
+        except ValueError:
+            return str(path)
+
 
 @dataclass(frozen=True, kw_only=True)
 class BuildContext:

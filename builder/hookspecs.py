@@ -15,6 +15,7 @@ import pluggy
 if TYPE_CHECKING:  # only for annotations: the specs must not import stage code
     import argparse
 
+    from builder.bundle import BundleTarget
     from builder.context import BuildContext, StageOutcome
     from builder.model import Course, DeliveredMedia, Diagnostic, Repository, WeikeConfig
 
@@ -110,6 +111,18 @@ def weike_bundle_stage(
 
     Called once per ``weike build`` (unless ``--only`` excludes bundles) with the courses whose
     every lecture was delivered.
+    """
+
+
+@hookspec
+def weike_bundle_targets() -> Iterable[BundleTarget] | None:
+    """Declare upload-bundle targets: one platform or LMS format per :class:`~builder.bundle.BundleTarget`.
+
+    Called by the bundle stage and by ``weike bundles``; every implementation runs. Return an
+    iterable of targets (or ``None``). Target names must be unique across plugins. For every
+    course that passes a target's ``check``, the stage writes
+    ``dist/bundles/<target.name>/<course-slug>.zip`` from the members ``pack`` returns, plus a
+    ``SHA256SUMS`` of them; an error from ``check`` refuses that course for that target only.
     """
 
 

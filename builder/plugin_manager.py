@@ -34,6 +34,12 @@ _LOCAL_MODULE_PREFIX = "weike_local_plugins"
 #: never imports ``plugins`` statically).
 BUILTIN_PLUGINS: tuple[str, ...] = (
     "plugins.course_rules",
+    # Bundles and reports (issue 5): the stage, one module per target, the province summary table.
+    "plugins.bundles",
+    "plugins.bundle_smartedu",
+    "plugins.bundle_ouchn",
+    "plugins.bundle_scorm",
+    "plugins.province_report",
 )
 
 

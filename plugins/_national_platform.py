@@ -1,0 +1,292 @@
+"""What the two national-platform targets share: the rights gate and the bundle layout.
+
+国家智慧教育公共服务平台 and 国家开放大学终身教育平台 publish no import format; provinces hand
+over MP4 files with declaration spreadsheets. So each bundle holds what an operator needs to load
+a course by hand or by script, flat at the zip root::
+
+    01_微课名称.mp4  01_微课名称.jpg (thumbnail)  01_微课名称.srt / .vtt (when subtitled)  ...
+    封面.jpg         课程信息.xlsx (附件2's fields, one row per microlecture)
+    manifest.json    (the same data, plus every file's size and SHA-256)
+    SHA256SUMS       (added by the bundle stage)
+
+A course is bundled only when all three attestations of 附件2 are true
+(:attr:`~builder.model.Rights.cleared_for_national_platforms`).
+
+Not a plugin itself (the leading underscore keeps plugin discovery away from it): the target
+modules ``bundle_smartedu`` and ``bundle_ouchn`` import it.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from PIL import Image
+
+from builder import __version__
+from builder.archive import ArchiveMember, safe_name_component
+from builder.bundle import BundleTarget
+from builder.model import Course, DeliveredMedia, Diagnostic, Lecture, Severity, WeikeConfig
+from builder.spreadsheet import workbook_bytes
+
+MANIFEST_NAME = "manifest.json"
+SPREADSHEET_NAME = "课程信息.xlsx"
+COVER_STEM = "封面"
+#: Longest lecture title kept in a file name: short enough for Windows paths once unzipped.
+TITLE_CHARS_IN_NAME = 40
+
+#: Columns of the metadata sheet: 附件2's fields, then the files that carry them.
+COLUMNS: tuple[str, ...] = (
+    "序号", "课程名称", "课程简介", "授课人", "授课人简介", "主题", "创建日期",
+    "开课机构", "所处层级", "所在地区", "联系人", "联系电话",
+    "微课名称", "知识点", "时长", "时长（秒）", "形式", "文件名", "字幕文件", "缩略图", "封面",
+)
+_WIDE_COLUMNS = {"课程简介": 40, "授课人简介": 40, "知识点": 30, "微课名称": 24, "文件名": 30, "字幕文件": 30}
+
+
+# --------------------------------------------------------------------------------------------
+# The rights gate (附件2: 公益属性、无版权纠纷、同意开放共享)
+# --------------------------------------------------------------------------------------------
+
+
+def rights_not_cleared(course: Course) -> Diagnostic | None:
+    """E501 at the first attestation that is not true, or ``None`` when the course is cleared.
+
+    The same diagnostic serves both national targets and the province summary table, so a build
+    that hits all three reports it once.
+    """
+    if course.rights.cleared_for_national_platforms:
+        return None
+    field = next(key for key in ("public_good", "no_copyright_dispute", "share_to_national_platforms")
+                 if not getattr(course.rights, key))
+    return Diagnostic(
+        code="E501", severity=Severity.ERROR, location=course.where(f"rights.{field}"),
+        message="三项承诺（公益属性、无版权纠纷、同意开放共享）没有全部为 true：不能打包上传国家平台，也不能列入省级汇总表",
+        message_en="rights not cleared (public_good, no_copyright_dispute and share_to_national_platforms must all "
+                   "be true): no national-platform bundle, not in the province summary table",
+        hint="确认课程确实符合后，在 course.yml 的 rights 下把三项都写成 true。网站和 SCORM 包不受影响。",
+    )
+
+
+def check_national_course(*, course: Course, delivered: Mapping[str, DeliveredMedia],
+                          config: WeikeConfig) -> list[Diagnostic]:
+    found = rights_not_cleared(course)
+    return [found] if found else []
+
+
+# --------------------------------------------------------------------------------------------
+# File names and the data both the sheet and manifest.json carry
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class LectureEntry:
+    """One microlecture as the bundle presents it: its position, data and file names."""
+
+    number: int
+    lecture: Lecture
+    media: DeliveredMedia
+    video: str
+    poster: str | None
+    srt: str | None
+    vtt: str | None
+
+    @property
+    def form(self) -> str:
+        return self.lecture.form or ("音频" if self.media.from_audio else "视频")
+
+    @property
+    def duration(self) -> float:
+        return round(self.media.duration, 2)
+
+
+def lecture_entries(course: Course, delivered: Mapping[str, DeliveredMedia]) -> list[LectureEntry]:
+    """Lectures in course order, numbered from 1 and named ``NN_微课名称`` (safe on Windows)."""
+    width = max(2, len(str(len(course.lectures))))
+    entries = []
+    for number, lecture in enumerate(course.lectures, start=1):
+        media = delivered[lecture.key]
+        stem = safe_name_component(f"{number:0{width}d}_{lecture.title or lecture.slug}",
+                                   max_chars=width + 1 + TITLE_CHARS_IN_NAME)
+        entries.append(LectureEntry(
+            number=number, lecture=lecture, media=media, video=f"{stem}.mp4",
+            poster=f"{stem}.jpg" if media.poster else None,
+            srt=f"{stem}.srt" if media.subtitles else None,
+            vtt=f"{stem}.vtt" if media.subtitles else None,
+        ))
+    return entries
+
+
+def cover_name(course: Course) -> str | None:
+    """``封面.jpg`` or ``封面.png`` after the picture's real format (the check stage read it)."""
+    if course.cover is None or course.cover.path is None:
+        return None
+    with Image.open(course.cover.path) as image:
+        suffix = {"JPEG": ".jpg", "PNG": ".png"}.get(image.format or "", course.cover.path.suffix.lower())
+    return COVER_STEM + suffix
+
+
+def format_duration(seconds: float) -> str:
+    """``6分05秒``: how officers write a lecture's length."""
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes}分{rest:02d}秒"
+
+
+def _instructor_names(course: Course) -> str:
+    return "、".join(person.name or "" for person in course.instructors)
+
+
+def _instructor_bios(course: Course) -> str:
+    return "\n".join(f"{person.name}：{person.bio}" for person in course.instructors)
+
+
+def metadata_rows(course: Course, entries: list[LectureEntry], cover: str | None) -> list[tuple]:
+    """The sheet's rows, one per microlecture, in :data:`COLUMNS` order."""
+    provider = course.provider
+    return [
+        (entry.number, course.title, course.summary, _instructor_names(course), _instructor_bios(course),
+         course.theme, course.created.isoformat() if course.created else None,
+         provider.name, provider.level, provider.region, provider.contact, provider.phone,
+         entry.lecture.title, entry.lecture.knowledge_point, format_duration(entry.duration), entry.duration,
+         entry.form, entry.video, "、".join(n for n in (entry.srt, entry.vtt) if n) or None, entry.poster, cover)
+        for entry in entries
+    ]
+
+
+def metadata_workbook(course: Course, entries: list[LectureEntry], cover: str | None) -> bytes:
+    workbook = Workbook()
+    workbook.properties.creator = f"weike {__version__}"
+    workbook.properties.title = f"{course.title} 课程信息"
+    sheet = workbook.active
+    sheet.title = "微课清单"
+    sheet.append(COLUMNS)
+    for row in metadata_rows(course, entries, cover):
+        sheet.append(row)
+    header_fill = PatternFill("solid", fgColor="DDEBF7")
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+        cell.fill = header_fill
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    for row in sheet.iter_rows(min_row=2):
+        for cell in row:
+            cell.alignment = Alignment(vertical="top", wrap_text=True)
+    for index, column in enumerate(COLUMNS, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = _WIDE_COLUMNS.get(column, 12)
+    sheet.freeze_panes = "B2"
+    sheet.auto_filter.ref = sheet.dimensions
+    return workbook_bytes(workbook)
+
+
+def manifest_data(*, course: Course, entries: list[LectureEntry], cover: str | None, platform: tuple[str, str],
+                  files: list[ArchiveMember]) -> dict:
+    """manifest.json: the sheet's data with structure, and every other file's size and SHA-256."""
+    provider = course.provider
+    return {
+        "format": "weike-national-bundle",
+        "format_version": 1,
+        "generator": f"weike {__version__}",
+        "target": {"name": platform[0], "title": platform[1]},
+        "course": {
+            "slug": course.slug,
+            "title": course.title,
+            "summary": course.summary,
+            "theme": course.theme,
+            "created": course.created.isoformat() if course.created else None,
+            "instructors": [{"name": p.name, "bio": p.bio} for p in course.instructors],
+            "provider": {"name": provider.name, "level": provider.level, "region": provider.region,
+                         "contact": provider.contact, "phone": provider.phone},
+            "rights": {"public_good": course.rights.public_good,
+                       "no_copyright_dispute": course.rights.no_copyright_dispute,
+                       "share_to_national_platforms": course.rights.share_to_national_platforms},
+            "tags": list(course.tags),
+            "cover": cover,
+            "lecture_count": len(entries),
+            "duration": round(sum(entry.duration for entry in entries), 2),
+        },
+        "lectures": [
+            {"number": e.number, "slug": e.lecture.slug, "title": e.lecture.title,
+             "knowledge_point": e.lecture.knowledge_point, "form": e.form, "duration": e.duration,
+             "video": e.video, "poster": e.poster, "subtitles": {"srt": e.srt, "vtt": e.vtt} if e.vtt else None}
+            for e in entries
+        ],
+        "spreadsheet": SPREADSHEET_NAME,
+        "files": [{"path": m.name, "size": m.size, "sha256": m.sha256} for m in sorted(files, key=lambda m: m.name)],
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Subtitles: the platforms' upload forms ask for SRT; the web players want WebVTT
+# --------------------------------------------------------------------------------------------
+
+_VTT_TIME = re.compile(r"(?:(\d+):)?(\d{1,2}):(\d{2})\.(\d{3})")
+_KEPT_TAGS = re.compile(r"<(?!/?[biu]>)[^>]*>")
+
+
+def _srt_time(match: re.Match) -> str:
+    hours, minutes, seconds, millis = match.groups()
+    return f"{int(hours or 0):02d}:{int(minutes):02d}:{seconds},{millis}"
+
+
+def webvtt_to_srt(text: str) -> str:
+    """SubRip text for a WebVTT file: numbered cues, comma decimals, only ``<b>/<i>/<u>`` tags kept."""
+    blocks = re.split(r"\n{2,}", text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n").strip())
+    cues = []
+    for block in blocks:
+        lines = block.split("\n")
+        timing = next((i for i, line in enumerate(lines) if "-->" in line), None)
+        if timing is None:
+            continue  # the WEBVTT header, NOTE, STYLE and REGION blocks
+        start, _, rest = lines[timing].partition("-->")
+        start_time, end_time = _VTT_TIME.search(start), _VTT_TIME.search(rest)
+        if not (start_time and end_time):
+            continue
+        body = [html.unescape(_KEPT_TAGS.sub("", line)) for line in lines[timing + 1:]]
+        cues.append(f"{len(cues) + 1}\n{_srt_time(start_time)} --> {_srt_time(end_time)}\n" + "\n".join(body))
+    return "\n\n".join(cues) + "\n" if cues else ""
+
+
+# --------------------------------------------------------------------------------------------
+# The target
+# --------------------------------------------------------------------------------------------
+
+
+def pack_national_bundle(*, course: Course, delivered: Mapping[str, DeliveredMedia],
+                         platform: tuple[str, str]) -> list[ArchiveMember]:
+    """The members of one course's bundle for ``platform`` = (target name, platform title)."""
+    entries = lecture_entries(course, delivered)
+    cover = cover_name(course)
+    files: list[ArchiveMember] = []
+    if cover is not None:
+        files.append(ArchiveMember.from_file(cover, course.cover.path))
+    for entry in entries:
+        media = entry.media
+        # The media stage hashed the MP4 already; the zip writer verifies it while copying.
+        files.append(ArchiveMember.from_file(entry.video, media.path, size=media.size, sha256=media.sha256))
+        if entry.poster:
+            files.append(ArchiveMember.from_file(entry.poster, media.poster))
+        if entry.vtt:
+            vtt = Path(media.subtitles).read_bytes()
+            files.append(ArchiveMember.from_bytes(entry.vtt, vtt))
+            files.append(ArchiveMember.from_bytes(entry.srt, webvtt_to_srt(vtt.decode("utf-8")).encode("utf-8")))
+    files.append(ArchiveMember.from_bytes(SPREADSHEET_NAME, metadata_workbook(course, entries, cover)))
+    manifest = manifest_data(course=course, entries=entries, cover=cover, platform=platform, files=files)
+    text = json.dumps(manifest, ensure_ascii=False, indent=2) + "\n"
+    return [*files, ArchiveMember.from_bytes(MANIFEST_NAME, text.encode("utf-8"))]
+
+
+def national_platform_target(*, name: str, title: str) -> BundleTarget:
+    """The bundle target for one national platform; the layout is the same for both."""
+    description = (f"{title}：按顺序命名的 MP4（NN_微课名称.mp4）、缩略图、字幕（SRT、WebVTT）、封面、"
+                   f"课程信息.xlsx（附件2 字段）、manifest.json、SHA256SUMS；三项承诺都为 true 的课程才打包")
+
+    def pack(*, course: Course, delivered: Mapping[str, DeliveredMedia], config: WeikeConfig) -> list[ArchiveMember]:
+        return pack_national_bundle(course=course, delivered=delivered, platform=(name, title))
+
+    return BundleTarget(name=name, title=title, description=description, pack=pack, check=check_national_course)

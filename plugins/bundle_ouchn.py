@@ -1,0 +1,17 @@
+"""Upload bundle for 国家开放大学终身教育平台 (ouchn): ``dist/bundles/ouchn/<course>.zip``.
+
+The layout is shared with the 国家智慧教育公共服务平台 target (see
+:mod:`plugins._national_platform`); this module only declares the target, so a province can
+switch it off or replace it on its own.
+"""
+
+from __future__ import annotations
+
+from builder.bundle import BundleTarget
+from builder.hookspecs import hookimpl
+from plugins._national_platform import national_platform_target
+
+
+@hookimpl
+def weike_bundle_targets() -> list[BundleTarget]:
+    return [national_platform_target(name="ouchn", title="国家开放大学终身教育平台")]

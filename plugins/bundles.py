@@ -1,0 +1,147 @@
+"""The bundle stage: every course packed for every declared target, and ``weike bundles``.
+
+The targets themselves are other plugins (``weike_bundle_targets``); this one knows none of them
+by name. For each course and target it runs the target's check, and when nothing is in the way
+writes ``dist/bundles/<target>/<course-slug>.zip`` with the target's members and a
+``SHA256SUMS`` of them. A course a target refuses keeps no zip for that target from an earlier
+build, so nobody uploads a bundle the course is no longer allowed to have; the other targets
+still get theirs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+from builder.archive import ArchiveError, checksums_member, write_zip
+from builder.bundle import BundleTarget, collect_bundle_targets
+from builder.context import BuildContext, StageOutcome
+from builder.hookspecs import hookimpl
+from builder.loading import COURSES_DIR, NotACourseRepository
+from builder.model import Course, DeliveredMedia, Diagnostic, Severity, SourceLocation
+
+
+def undelivered_lectures(course: Course, delivered: Mapping[str, DeliveredMedia]) -> Iterator[Diagnostic]:
+    """E502 for every lecture without delivered media: no target can pack such a course."""
+    for lecture in course.lectures:
+        if lecture.key not in delivered:
+            yield Diagnostic(
+                code="E502", severity=Severity.ERROR, location=SourceLocation(file=lecture.file.rsplit("/", 1)[0]),
+                message="这个微课没有交付的视频，课程无法打包",
+                message_en="no delivered media for this lecture: the course cannot be bundled",
+                hint="媒体阶段没有交付这个微课的视频：先解决构建输出中媒体阶段的问题，再重新构建。",
+            )
+
+
+def _pack_failed(course: Course, target: BundleTarget, exc: Exception) -> Diagnostic:
+    return Diagnostic(
+        code="E503", severity=Severity.ERROR, location=SourceLocation(file=course.file.rsplit("/", 1)[0]),
+        message=f"写入 {target.title}（{target.name}）上传包失败：{exc}",
+        message_en=f"could not write the {target.name} bundle: {type(exc).__name__}: {exc}",
+        hint="检查磁盘空间和 dist/ 的写入权限，然后重新构建；如果文件在构建中被改动，再构建一次即可。",
+    )
+
+
+def _remove_stale_bundles(context: BuildContext, targets: Sequence[BundleTarget]) -> int:
+    """Delete zips of courses whose folder is gone (renamed or removed); returns how many."""
+    courses_dir = context.paths.root / COURSES_DIR
+    removed = 0
+    for target in targets:
+        for bundle in sorted((context.paths.bundles / target.name).glob("*.zip")):
+            if not (courses_dir / bundle.stem).is_dir():
+                bundle.unlink(missing_ok=True)
+                removed += 1
+    return removed
+
+
+@hookimpl
+def weike_bundle_stage(context: BuildContext, courses: Sequence[Course],
+                       delivered: Mapping[str, DeliveredMedia]) -> StageOutcome:
+    targets = collect_bundle_targets(context.plugin_manager)
+    if courses and not delivered:
+        # No media stage ran (no plugin handles it): like a stage without a plugin, this is said
+        # in the summary rather than blamed on every lecture of every course.
+        return StageOutcome(summary=("打包：没有交付的视频（媒体阶段没有运行），未打包 "
+                                     "(bundles: no delivered media, the media stage did not run: nothing packed)",))
+    diagnostics: list[Diagnostic] = []
+    outputs: list[Path] = []
+    written = {target.name: 0 for target in targets}
+    refused = {target.name: 0 for target in targets}
+
+    for course in courses:
+        missing = list(undelivered_lectures(course, delivered))
+        diagnostics.extend(missing)
+        for target in targets:
+            path = context.paths.bundles / target.name / f"{course.slug}.zip"
+            task = context.progress.task(f"{target.name}/{course.slug}.zip")
+            found = [] if missing else list(target.check(course=course, delivered=delivered, config=context.config))
+            diagnostics.extend(found)
+            if missing or any(d.is_error for d in found):
+                path.unlink(missing_ok=True)
+                refused[target.name] += 1
+                task.done("不打包 (refused)", failed=True)
+                continue
+            try:
+                members = list(target.pack(course=course, delivered=delivered, config=context.config))
+                write_zip(path, [*members, checksums_member(members)])
+            except (ArchiveError, OSError, UnicodeDecodeError) as exc:
+                diagnostics.append(_pack_failed(course, target, exc))
+                path.unlink(missing_ok=True)
+                refused[target.name] += 1
+                task.done(str(exc), failed=True)
+                continue
+            outputs.append(path)
+            written[target.name] += 1
+            task.done(f"{path.stat().st_size / 1e6:.1f} MB")
+
+    summary = []
+    for target in targets:
+        line = (f"打包 {target.name}：{written[target.name]} 个上传包写入 "
+                f"{context.paths.shown(context.paths.bundles / target.name)}/ "
+                f"({target.name}: {written[target.name]} bundle(s) written")
+        summary.append(line + (f", {refused[target.name]} course(s) refused)" if refused[target.name] else ")"))
+    if not targets:
+        summary.append("打包：没有插件声明上传包格式 (bundles: no plugin declares a bundle target)")
+    if removed := _remove_stale_bundles(context, targets):
+        summary.append(f"打包：删除了 {removed} 个已不存在课程的旧上传包 (removed {removed} stale bundle(s))")
+    return StageOutcome(diagnostics=tuple(diagnostics), outputs=tuple(outputs), summary=tuple(summary))
+
+
+# --------------------------------------------------------------------------------------------
+# weike bundles
+# --------------------------------------------------------------------------------------------
+
+
+def cmd_bundles(args: argparse.Namespace) -> int:
+    from builder.pipeline import find_repository_root
+    from builder.plugin_manager import get_plugin_manager
+
+    try:
+        root, _ = find_repository_root(Path(args.path))
+    except NotACourseRepository:
+        root = None  # outside a course repository: the built-in and installed targets only
+    targets = collect_bundle_targets(get_plugin_manager(root))
+    if args.format == "json":
+        print(json.dumps([{"name": t.name, "title": t.title, "description": t.description,
+                           "output": f"dist/bundles/{t.name}/<course-slug>.zip"} for t in targets],
+                         ensure_ascii=False, indent=2))
+        return 0
+    if not targets:
+        print("没有插件声明上传包格式 (no plugin declares a bundle target)")
+    for target in targets:
+        print(f"{target.name}  {target.title}\n    {target.description}\n"
+              f"    -> dist/bundles/{target.name}/<课程文件夹名>.zip")
+    return 0
+
+
+@hookimpl
+def weike_cli_commands(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "bundles", help="列出上传包格式 (list the bundle targets weike build writes)",
+        description="List every bundle target: what `weike build --only bundles` writes into dist/bundles/.")
+    parser.add_argument("path", nargs="?", default=".",
+                        help="repository whose own plugins/ may add targets (default: current folder)")
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.set_defaults(func=cmd_bundles)

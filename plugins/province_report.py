@@ -1,0 +1,197 @@
+"""The province summary table 社区教育品牌项目汇总表 (附件3), and the checks on the course set it lists.
+
+``dist/reports/社区教育品牌项目汇总表.xlsx`` follows 附件3's layout so an officer can print, stamp
+and scan it: the title, the lines for the education department's seal and contact, the columns
+序号 · 品牌社区学习中心名称/品牌课程名称 · 所处层级 · 联系人 · 联系电话, and the note. Rows follow
+``recommendation_order`` in weike.yml, then the other courses by title. A second sheet, 课程明细,
+repeats each course with its folder, theme and provider for cross-checking.
+
+Only courses the call lets a province recommend are listed: a course whose three attestations
+are not all true gets the same E501 error the national bundles give (so ``--only reports`` and a
+full build agree). More than 20 courses is a warning (原则上不超过20门), not an error.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Mapping, Sequence
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from builder import __version__
+from builder.context import BuildContext, StageOutcome
+from builder.hookspecs import hookimpl
+from builder.loading import COURSES_DIR, find_course_folders
+from builder.model import Course, DeliveredMedia, Diagnostic, Repository, Severity, SourceLocation, WeikeConfig
+from builder.spreadsheet import save_workbook
+from plugins._national_platform import rights_not_cleared
+
+REPORT_NAME = "社区教育品牌项目汇总表.xlsx"
+TITLE = "社区教育品牌项目汇总表"
+#: 各省申报社区教育品牌课程原则上不超过20门.
+MAX_COURSES_PER_PROVINCE = 20
+COLUMNS = ("序号", "品牌社区学习中心名称/品牌课程名称", "所处层级（县、市、区/乡镇、街道/村、社区）", "联系人", "联系电话")
+NOTE = "注：社区教育品牌项目，包括品牌社区学习中心和社区教育品牌课程。（此表请省级教育行政部门按照推荐顺序填写）"
+DETAIL_COLUMNS = ("序号", "课程文件夹", "品牌课程名称", "主题", "开课机构", "所在地区", "所处层级", "联系人",
+                  "联系电话", "微课数", "创建日期")
+BLANK = "__________"
+_CONFIG_FILE = "weike.yml"
+_HEADER_ROW = 4
+
+
+def _order_location(config: WeikeConfig, index: int | None = None) -> SourceLocation:
+    if index is not None and (found := config.locations.get(f"recommendation_order.{index}")):
+        return found
+    return config.locations.get("recommendation_order") or SourceLocation(file=_CONFIG_FILE)
+
+
+def recommendation_ordered(courses: Sequence[Course], order: Sequence[str]) -> list[Course]:
+    """``courses`` in the province's recommendation order; the others after it, by title."""
+    rank = {}
+    for slug in order:
+        rank.setdefault(slug, len(rank))
+    listed = sorted((c for c in courses if c.slug in rank), key=lambda c: rank[c.slug])
+    others = sorted((c for c in courses if c.slug not in rank), key=lambda c: (c.title or "", c.slug))
+    return listed + others
+
+
+# --------------------------------------------------------------------------------------------
+# Check stage: recommendation_order must name real courses, once each
+# --------------------------------------------------------------------------------------------
+
+
+def check_recommendation_order(repository: Repository) -> Iterator[Diagnostic]:
+    config = repository.config
+    folders = [folder.name for folder in find_course_folders(repository.root)]
+    seen: set[str] = set()
+    for index, slug in enumerate(config.recommendation_order):
+        if slug in seen:
+            yield Diagnostic(
+                code="W603", severity=Severity.WARNING, location=_order_location(config, index),
+                message=f"“{slug}”在 recommendation_order 中出现了不止一次，按第一次的位置排列",
+                message_en=f"'{slug}' appears more than once in recommendation_order; the first place counts",
+                hint="删掉重复的一行。")
+        elif slug not in folders:
+            close = difflib.get_close_matches(slug, folders, n=1, cutoff=0.6)
+            yield Diagnostic(
+                code="W602", severity=Severity.WARNING, location=_order_location(config, index),
+                message=f"recommendation_order 中的“{slug}”不是 {COURSES_DIR}/ 下的课程文件夹，汇总表里不会有它",
+                message_en=f"recommendation_order names '{slug}', which is no folder under {COURSES_DIR}/",
+                hint=(f"是不是“{close[0]}”？" if close else "") + "这里要写课程文件夹的名字（英文），不是课程名称。")
+        seen.add(slug)
+
+
+@hookimpl
+def weike_check_repository(repository: Repository) -> list[Diagnostic]:
+    return list(check_recommendation_order(repository))
+
+
+# --------------------------------------------------------------------------------------------
+# The workbook
+# --------------------------------------------------------------------------------------------
+
+_THIN = Side(style="thin")
+_BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+_FONT = "宋体"
+
+
+def _merged_line(sheet: Worksheet, row: int, text: str, *, font: Font, horizontal: str = "left",
+                 height: float | None = None) -> None:
+    sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=len(COLUMNS))
+    cell = sheet.cell(row=row, column=1, value=text)
+    cell.font = font
+    cell.alignment = Alignment(horizontal=horizontal, vertical="center", wrap_text=True)
+    if height:
+        sheet.row_dimensions[row].height = height
+
+
+def _summary_sheet(sheet: Worksheet, courses: Sequence[Course], config: WeikeConfig) -> None:
+    sheet.title = TITLE
+    _merged_line(sheet, 1, TITLE, font=Font(name=_FONT, size=16, bold=True), horizontal="center", height=32)
+    _merged_line(sheet, 2, f"省级教育行政部门（盖章）：{config.province or BLANK}", font=Font(name=_FONT, size=12))
+    _merged_line(sheet, 3, f"联系人：{BLANK}    联系电话：{BLANK}", font=Font(name=_FONT, size=12))
+    for column, text in enumerate(COLUMNS, start=1):
+        cell = sheet.cell(row=_HEADER_ROW, column=column, value=text)
+        cell.font = Font(name=_FONT, size=12, bold=True)
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        cell.border = _BOX
+    sheet.row_dimensions[_HEADER_ROW].height = 36
+    for number, course in enumerate(courses, start=1):
+        values = (number, course.title, course.provider.level, course.provider.contact, course.provider.phone)
+        for column, value in enumerate(values, start=1):
+            cell = sheet.cell(row=_HEADER_ROW + number, column=column, value=value)
+            cell.font = Font(name=_FONT, size=12)
+            cell.alignment = Alignment(horizontal="center" if column != 2 else "left", vertical="center",
+                                       wrap_text=True)
+            cell.border = _BOX
+    _merged_line(sheet, _HEADER_ROW + len(courses) + 1, NOTE, font=Font(name=_FONT, size=11), height=32)
+    for letter, width in zip("ABCDE", (8, 40, 26, 12, 18)):
+        sheet.column_dimensions[letter].width = width
+    sheet.print_title_rows = f"{_HEADER_ROW}:{_HEADER_ROW}"
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+
+
+def _detail_sheet(sheet: Worksheet, courses: Sequence[Course]) -> None:
+    sheet.append(DETAIL_COLUMNS)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(horizontal="center")
+    for index, width in enumerate((6, 20, 24, 18, 26, 22, 12, 10, 16, 8, 12), start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet.page_setup.orientation = sheet.ORIENTATION_LANDSCAPE
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    for number, course in enumerate(courses, start=1):
+        provider = course.provider
+        sheet.append((number, course.slug, course.title, course.theme, provider.name, provider.region,
+                      provider.level, provider.contact, provider.phone, len(course.lectures),
+                      course.created.isoformat() if course.created else None))
+    sheet.freeze_panes = "A2"
+
+
+def summary_workbook(courses: Sequence[Course], config: WeikeConfig) -> Workbook:
+    """附件3 for ``courses`` (already in recommendation order), plus the 课程明细 sheet."""
+    workbook = Workbook()
+    workbook.properties.creator = f"weike {__version__}"
+    workbook.properties.title = TITLE
+    _summary_sheet(workbook.active, courses, config)
+    _detail_sheet(workbook.create_sheet("课程明细"), courses)
+    return workbook
+
+
+# --------------------------------------------------------------------------------------------
+# Report stage
+# --------------------------------------------------------------------------------------------
+
+
+@hookimpl
+def weike_report_stage(context: BuildContext, courses: Sequence[Course],
+                       delivered: Mapping[str, DeliveredMedia]) -> StageOutcome:
+    config = context.config
+    diagnostics: list[Diagnostic] = []
+    eligible: list[Course] = []
+    for course in courses:
+        if (refused := rights_not_cleared(course)) is not None:
+            diagnostics.append(refused)
+        else:
+            eligible.append(course)
+    listed = recommendation_ordered(eligible, config.recommendation_order)
+    if len(listed) > MAX_COURSES_PER_PROVINCE:
+        diagnostics.append(Diagnostic(
+            code="W601", severity=Severity.WARNING, location=_order_location(config),
+            message=f"汇总表列出 {len(listed)} 门课程，超过每省原则上 {MAX_COURSES_PER_PROVINCE} 门的上限",
+            message_en=f"the summary table lists {len(listed)} courses; a province recommends at most "
+                       f"{MAX_COURSES_PER_PROVINCE}",
+            hint=f"在 weike.yml 的 recommendation_order 中按推荐顺序排好，上报前 {MAX_COURSES_PER_PROVINCE} 门。",
+        ))
+    # Written even when empty, so a table from an earlier build never outlives its courses.
+    path = save_workbook(summary_workbook(listed, config), context.paths.reports / REPORT_NAME)
+    return StageOutcome(diagnostics=tuple(diagnostics), outputs=(path,),
+                        summary=(f"报表：{context.paths.shown(path)} 列出 {len(listed)} 门课程 (summary table: {len(listed)} course(s))",))

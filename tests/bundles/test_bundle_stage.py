@@ -1,0 +1,149 @@
+"""The bundle stage: every target for every course, identical bytes, failures kept to their course."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import pytest
+
+from builder.bundle import BundleTarget, BundleTargetConflict
+from builder.cli import main
+from builder.hookspecs import hookimpl
+from builder.pipeline import StageCrash
+from tests.bundles.conftest import read_zip, run_build, run_bundle_stage
+from tests.conftest import REPO_ROOT
+
+TARGETS = ("ouchn", "scorm", "smartedu")
+
+
+def test_weike_bundles_lists_every_target(capsys, tmp_path):
+    assert main(["bundles", str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    for name, title in (("smartedu", "国家智慧教育公共服务平台"), ("ouchn", "国家开放大学终身教育平台"),
+                        ("scorm", "SCORM 1.2")):
+        assert re.search(rf"^{name}  .*{re.escape(title)}", text, flags=re.M), text
+        assert f"dist/bundles/{name}/<课程文件夹名>.zip" in text
+    assert main(["bundles", str(tmp_path), "--format", "json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [entry["name"] for entry in listed] == list(TARGETS)
+    assert all(entry["description"] and entry["output"].startswith("dist/bundles/") for entry in listed)
+
+
+def test_build_only_bundles_writes_every_target_for_every_course(buildable_repo, capsys):
+    root = buildable_repo(valid_courses=("aa", "bb"))
+    assert main(["build", str(root), "--only", "bundles", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    for target in TARGETS:
+        assert sorted(p.name for p in (root / "dist/bundles" / target).iterdir()) == ["aa.zip", "bb.zip"]
+        assert f"({target}: 2 bundle(s) written)" in out
+    assert not (root / "dist/reports").exists()  # --only bundles writes bundles only
+
+
+def build_outputs(dist):
+    return {p.relative_to(dist): p.read_bytes()
+            for folder in ("bundles", "reports") for p in (dist / folder).rglob("*") if p.is_file()}
+
+
+def test_two_builds_give_identical_bytes_wherever_the_repository_is(buildable_repo, tmp_path):
+    root = buildable_repo(valid_courses=("aa", "bb"))
+    run_build(root, only=None)
+    first = build_outputs(root / "dist")
+    assert len(first) == len(TARGETS) * 2 + 1  # a zip per course and target, and the summary table
+
+    run_build(root, only=None)  # again, in place
+    assert build_outputs(root / "dist") == first
+    other = tmp_path / "elsewhere" / "repository"
+    shutil.copytree(root, other)
+    for folder in ("bundles", "reports"):
+        shutil.rmtree(other / "dist" / folder)
+    run_build(other, only=None)  # and from another folder
+    assert build_outputs(other / "dist") == first
+
+
+def test_undelivered_lecture_refuses_the_course_everywhere(delivered_repo):
+    repository, delivered, dist = delivered_repo(valid_courses=("aa", "bb"))
+    stale = dist / "bundles/scorm/aa.zip"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"from an earlier build")
+    del delivered["aa/03-lecture-3"]
+    outcome = run_bundle_stage(repository, delivered, dist)
+    errors = [(d.code, d.location.file) for d in outcome.diagnostics if d.is_error]
+    assert errors == [("E502", "courses/aa/03-lecture-3")]
+    for target in TARGETS:
+        assert not (dist / "bundles" / target / "aa.zip").exists()
+        assert (dist / "bundles" / target / "bb.zip").is_file()
+
+
+def test_without_any_delivered_media_the_stage_says_so_and_blames_no_course(delivered_repo):
+    repository, _, dist = delivered_repo(valid_courses=("aa",))
+    outcome = run_bundle_stage(repository, {}, dist)
+    assert outcome.diagnostics == () and outcome.outputs == ()
+    assert "the media stage did not run" in " ".join(outcome.summary)
+    assert not (dist / "bundles").exists()
+
+
+def test_a_file_gone_missing_is_an_error_for_its_course_only(delivered_repo):
+    repository, delivered, dist = delivered_repo(valid_courses=("aa", "bb"))
+    delivered["aa/02-lecture-2"].poster.unlink()
+    outcome = run_bundle_stage(repository, delivered, dist)
+    errors = {(d.code, d.location.file) for d in outcome.diagnostics if d.is_error}
+    assert errors == {("E503", "courses/aa")}
+    assert len([d for d in outcome.diagnostics if d.code == "E503"]) == len(TARGETS)
+    assert sorted(p.relative_to(dist / "bundles").as_posix() for p in (dist / "bundles").rglob("*.zip")) == [
+        f"{target}/bb.zip" for target in TARGETS]
+    assert not [p for p in (dist / "bundles").rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_zips_of_removed_courses_are_pruned(delivered_repo):
+    repository, delivered, dist = delivered_repo(valid_courses=("aa",))
+    renamed = dist / "bundles/smartedu/old-name.zip"
+    renamed.parent.mkdir(parents=True)
+    renamed.write_bytes(b"course folder was renamed since")
+    outcome = run_bundle_stage(repository, delivered, dist)
+    assert not renamed.exists() and (dist / "bundles/smartedu/aa.zip").is_file()
+    assert any("removed 1 stale bundle(s)" in line for line in outcome.summary)
+
+
+class DuplicateTarget:
+    @hookimpl
+    def weike_bundle_targets(self):
+        return [BundleTarget(name="scorm", title="另一个 SCORM", description="…", pack=lambda **_: [])]
+
+
+def test_two_targets_with_one_name_stop_the_stage_with_a_named_error(delivered_repo):
+    repository, delivered, dist = delivered_repo()
+    with pytest.raises(BundleTargetConflict, match="two bundle targets are named 'scorm'"):
+        run_bundle_stage(repository, delivered, dist, extra=[DuplicateTarget()])
+    with pytest.raises(ValueError):
+        BundleTarget(name="Bad Name", title="x", description="x", pack=lambda **_: [])
+
+
+def test_stage_crash_names_the_plugin(buildable_repo):
+    root = buildable_repo()
+    (root / "plugins" / "broken_target.py").write_text(
+        "from builder.bundle import BundleTarget\nfrom builder.hookspecs import hookimpl\n\n"
+        "def pack(**_):\n    raise KeyError('oops')\n\n"
+        "@hookimpl\ndef weike_bundle_targets():\n"
+        "    return [BundleTarget(name='broken', title='坏的', description='…', pack=pack)]\n", encoding="utf-8")
+    with pytest.raises(StageCrash) as crash:
+        run_build(root)
+    assert crash.value.plugin == "local:broken_target" and crash.value.stage == "bundles"
+
+
+def docs_example(heading: str) -> str:
+    text = (REPO_ROOT / "docs/plugins.md").read_text(encoding="utf-8")
+    section = text.split(f"### `{heading}(", 1)[1].split("\n### ", 1)[0]
+    return re.search(r"```python\n(.*?)```", section, flags=re.S).group(1)
+
+
+def test_the_documented_target_example_works(buildable_repo):
+    """docs/plugins.md's example of a new target, dropped into a repository's plugins/ folder."""
+    root = buildable_repo()
+    (root / "plugins" / "county_portal.py").write_text(docs_example("weike_bundle_targets"), encoding="utf-8")
+    result = run_build(root)
+    assert not result.failed_build()
+    files = read_zip(root / "dist/bundles/county-portal/demo.zip")
+    assert set(files) == {"SHA256SUMS", "course.json", *(f"videos/{n:02d}-lecture-{n}.mp4" for n in range(1, 11))}
+    assert json.loads(files["course.json"])["title"] == "测试课程"
