@@ -83,7 +83,12 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         print(json.dumps([record.__dict__ for record in pm.records], ensure_ascii=False, indent=2))
     else:
         for record in pm.records:
-            status = f"FAILED: {record.error}" if record.error else ", ".join(record.hooks) or "(no hooks)"
+            if record.error:
+                status = f"FAILED: {record.error}"
+            elif record.skipped:
+                status = f"not loaded: {record.skipped}"
+            else:
+                status = ", ".join(record.hooks) or "(no hooks)"
             print(f"{record.name}  [{record.origin}]  {record.location}\n    {status}")
     return EXIT_USAGE if pm.failures else EXIT_OK
 

@@ -52,6 +52,8 @@ class PluginRecord:
     location: str
     hooks: tuple[str, ...] = ()
     error: str | None = None
+    #: Why a found plugin was deliberately not registered.
+    skipped: str | None = None
 
 
 class PluginLoadError(Exception):
@@ -159,10 +161,17 @@ def get_plugin_manager(
     if root is not None:
         local_dir = Path(root) / LOCAL_PLUGINS_DIR
         if local_dir.is_dir():
+            builtin_stems = {name.rpartition(".")[2] for name in builtins}
             for path in sorted(local_dir.glob("*.py")):
                 if path.name.startswith("_") or path.resolve() in loaded_files:
                     continue  # weike's own source tree: its plugins are the built-ins above
                 rel = f"{LOCAL_PLUGINS_DIR}/{path.name}"
+                if path.stem in builtin_stems:
+                    # A copy of weike's tree (a county's fork): the installed built-in of that name
+                    # already runs; loading the copy too would run every hook twice.
+                    pm.records.append(PluginRecord(name=path.stem, origin="local", location=rel,
+                                                   error=None, hooks=(), skipped="same name as a built-in plugin"))
+                    continue
                 try:
                     module = _load_local_module(path)
                 except Exception as exc:

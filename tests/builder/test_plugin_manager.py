@@ -126,3 +126,21 @@ def test_plugins_can_add_commands(tmp_path, monkeypatch, capsys):
     assert main(["hello", "县城"]) == 0
     assert capsys.readouterr().out == "你好，县城\n"
     sys.modules.pop("weike_hello", None)
+
+
+def test_copy_of_weike_tree_does_not_load_builtins_twice(make_repo, capsys):
+    """A county's fork holds plugins/*.py with the built-ins' names: they must not run twice."""
+    from tests.conftest import REPO_ROOT
+
+    root = make_repo({
+        "plugins/course_rules.py": (REPO_ROOT / "plugins/course_rules.py").read_text(encoding="utf-8"),
+        "plugins/county_rules.py": LOCAL_PLUGIN,
+    }, valid_courses=("c",))
+    pm = get_plugin_manager(root)
+    names = [r.name for r in pm.records if not r.skipped]
+    assert names.count("plugins.course_rules") == 1 and "local:county_rules" in names
+    assert "local:course_rules" not in names
+    skipped = next(r for r in pm.records if r.skipped)
+    assert skipped.location == "plugins/course_rules.py"
+    assert main(["plugins", str(root)]) == 0
+    assert "not loaded: same name as a built-in plugin" in capsys.readouterr().out
