@@ -17,6 +17,7 @@ import copy
 import hashlib
 import importlib.metadata
 import io
+import json
 import logging
 import os
 import shutil
@@ -113,20 +114,23 @@ class SiteSettings:
 
 def load_settings(root: Path, site_url: str | None) -> SiteSettings:
     """Read ``mkdocs.yml`` at ``root`` (or weike's default); raises :class:`SiteBuildFailed`."""
-    from mkdocs.utils.yaml import yaml_load
-
     import yaml
+    from mkdocs.exceptions import ConfigurationError
+    from mkdocs.utils.yaml import yaml_load
 
     path = root / CONFIG_FILE
     source = path if path.is_file() else DEFAULT_CONFIG
     try:
         with source.open("rb") as handle:
             raw = yaml_load(handle) or {}
-    except (OSError, yaml.YAMLError, ValueError) as exc:
-        mark = getattr(exc, "problem_mark", None)
+    except (OSError, yaml.YAMLError, ValueError, ConfigurationError) as exc:
+        cause = exc.__context__ if isinstance(exc, ConfigurationError) and exc.__context__ else exc
+        mark = getattr(cause, "problem_mark", None)
+        problem = getattr(cause, "problem", None) or type(cause).__name__
         raise SiteBuildFailed(_error(
-            "E401", SourceLocation(file=CONFIG_FILE, line=mark.line + 1 if mark else None),
-            f"mkdocs.yml 无法读取：{exc}", f"mkdocs.yml cannot be read: {type(exc).__name__}",
+            "E401", SourceLocation(file=CONFIG_FILE, line=mark.line + 1 if mark else None,
+                                   column=mark.column + 1 if mark else None),
+            f"mkdocs.yml 无法读取（YAML：{problem}）", f"mkdocs.yml cannot be read: {problem}",
             hint="检查缩进和冒号；也可以删掉 mkdocs.yml，使用 weike 的默认网站设置。")) from exc
     if not isinstance(raw, dict):
         raise SiteBuildFailed(_error("E401", SourceLocation(file=CONFIG_FILE, line=1),
@@ -284,13 +288,26 @@ def input_hash(settings: SiteSettings, collected: _Collected, delivered: Mapping
     return digest.hexdigest()
 
 
-def read_stamp(site_dir: Path) -> str | None:
-    import json
-
+def read_stamp(site_dir: Path) -> tuple[str | None, tuple[Diagnostic, ...]]:
+    """(input hash, the warnings of that build) recorded in ``site_dir``, so a skipped build repeats them."""
     try:
-        return json.loads((site_dir / STAMP_FILE).read_text(encoding="utf-8")).get("inputs")
-    except (OSError, ValueError, AttributeError):
-        return None
+        stamp = json.loads((site_dir / STAMP_FILE).read_text(encoding="utf-8"))
+        diagnostics = tuple(
+            Diagnostic(code=d["code"], severity=Severity(d["severity"]), message=d["message"],
+                       message_en=d["message_en"], hint=d["hint"],
+                       location=SourceLocation(file=d["file"], line=d["line"], column=d["column"]))
+            for d in stamp.get("diagnostics", []))
+        return stamp.get("inputs"), diagnostics
+    except (OSError, ValueError, AttributeError, KeyError, TypeError):
+        return None, ()
+
+
+def write_stamp(site_dir: Path, inputs: str, diagnostics: Sequence[Diagnostic], courses: int) -> None:
+    from builder.diagnostics import diagnostic_dict
+
+    (site_dir / STAMP_FILE).write_text(json.dumps(
+        {"inputs": inputs, "weike": __version__, "courses": courses,
+         "diagnostics": [diagnostic_dict(d) for d in diagnostics]}, ensure_ascii=False), encoding="utf-8")
 
 
 # --------------------------------------------------------------------------------------------
@@ -618,10 +635,11 @@ def build_website(
     published = tuple(c.slug for c in catalogue.courses)
 
     inputs = input_hash(settings, collected, delivered, root, preview=preview, covers=covers)
-    if not force and site_dir.is_dir() and read_stamp(site_dir) == inputs:
+    built_from, earlier = read_stamp(site_dir) if site_dir.is_dir() else (None, ())
+    if not force and built_from == inputs:
         place_media(catalogue, site_dir)
         return WebsiteResult(site_dir=site_dir, rebuilt=False, published=published,
-                             diagnostics=tuple(collected.diagnostics), seconds=time.monotonic() - started)
+                             diagnostics=tuple(collected.diagnostics) + earlier, seconds=time.monotonic() - started)
 
     sources = generate_sources(catalogue, collected, root)
     docs_dir, overrides_dir = work_dir / "docs", work_dir / "overrides"
@@ -651,10 +669,7 @@ def build_website(
         # MkDocs' own compressed sitemap would disagree with ours (and has no use without site_url).
         (tmp_dir / "sitemap.xml.gz").unlink(missing_ok=True)
         place_media(catalogue, tmp_dir)
-        import json
-
-        (tmp_dir / STAMP_FILE).write_text(json.dumps({"inputs": inputs, "weike": __version__,
-                                                      "courses": len(published)}), encoding="utf-8")
+        write_stamp(tmp_dir, inputs, sources.diagnostics, len(published))
         publish(tmp_dir, site_dir)
     except BaseException:
         shutil.rmtree(tmp_dir, ignore_errors=True)
