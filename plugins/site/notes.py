@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass, field
+from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -114,11 +115,21 @@ class _ImageCollector:
         return normalised
 
 
-def render_notes(notes: str, *, lecture_folder: Path, course_folder: Path) -> RenderedNotes:
-    """Markdown notes -> sanitised HTML, with the lecture-folder pictures it shows."""
+@lru_cache(maxsize=1)
+def _markdown() -> markdown.Markdown:
+    # One converter, reset between notes: building one costs more than converting short notes.
+    return markdown.Markdown(extensions=list(_MARKDOWN_EXTENSIONS), output_format="html")
+
+
+def render_notes(notes: str, *, lecture_folder: Path, course_folder: Path, with_text: bool = False) -> RenderedNotes:
+    """Markdown notes -> sanitised HTML, with the lecture-folder pictures it shows.
+
+    ``with_text`` also extracts the plain text (for the search index of notes).
+    """
     if not notes.strip():
         return RenderedNotes(html="")
-    raw = markdown.markdown(notes, extensions=list(_MARKDOWN_EXTENSIONS), output_format="html")
+    converter = _markdown()
+    raw = converter.reset().convert(notes)
     images = _ImageCollector(lecture_folder=lecture_folder, course_folder=course_folder)
     clean = nh3.clean(
         raw,
@@ -130,9 +141,15 @@ def render_notes(notes: str, *, lecture_folder: Path, course_folder: Path) -> Re
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
     )
-    before, after = _census(raw), _census(clean)
-    # nh3 adds rel= to links by itself; that is not something the author lost.
-    removed = sorted((before.seen - after.seen - {"rel="}) | images.dropped)
-    text = " ".join(" ".join(after.text).split())
+    removed: list[str] = sorted(images.dropped)
+    after = None
+    if clean != raw:  # something changed: name what the author lost
+        before, after = _census(raw), _census(clean)
+        # nh3 adds rel= to links by itself; that is not something the author lost.
+        removed = sorted((before.seen - after.seen - {"rel="}) | images.dropped)
+    text = ""
+    if with_text:
+        after = after or _census(clean)
+        text = " ".join(" ".join(after.text).split())
     return RenderedNotes(html=clean, images=tuple(sorted(images.images.items())), removed=tuple(removed),
                          text=text)

@@ -1,6 +1,7 @@
 """The catalogue's Markdown pages: home, theme and level lists, course pages, lecture pages.
 
-Pages are generated as Markdown files whose body is one block of HTML. Every value an author
+Pages are generated as finished HTML with their metadata (:class:`GeneratedPage`), handed to
+MkDocs by :mod:`plugins.site.generated`. Every value an author
 wrote is HTML-escaped here; the notes arrive already sanitised (:mod:`plugins.site.notes`). Links
 are relative, so the site works from any folder of any static host.
 
@@ -16,9 +17,8 @@ Course and lecture pages carry breadcrumbs and previous/next links instead.
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
-
-import yaml
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from builder.model import PROVIDER_LEVELS, THEMES
 from plugins.site.catalogue import (
@@ -47,15 +47,19 @@ def e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def front_matter(**meta: object) -> str:
-    """YAML front matter. Material prints ``title``/``description`` unescaped, so callers escape them."""
-    return "---\n" + yaml.safe_dump(meta, allow_unicode=True, sort_keys=True, width=1000) + "---\n\n"
+@dataclass(frozen=True, kw_only=True)
+class GeneratedPage:
+    """A page as MkDocs will show it: its metadata (front matter) and its finished HTML body.
+
+    Material prints ``meta["title"]`` and ``meta["description"]`` unescaped, so they are escaped here.
+    """
+
+    meta: Mapping[str, object]
+    html: str
 
 
-def page(meta: dict, body: Sequence[str]) -> str:
-    # One top-level <div>: Markdown passes it through untouched (an HTML block), and MkDocs'
-    # Markdown pass costs almost nothing.
-    return front_matter(**meta) + '<div class="weike-page">\n' + "\n".join(body) + "\n</div>\n"
+def page(meta: dict, body: Sequence[str]) -> GeneratedPage:
+    return GeneratedPage(meta=meta, html='<div class="weike-page">\n' + "\n".join(body) + "\n</div>\n")
 
 
 def _up(depth: int) -> str:
@@ -98,7 +102,7 @@ def _tile(url: str | None, label: str, count: int, depth: int) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def home_page(catalogue: Catalogue, *, intro_html: str = "", title: str | None = None) -> str:
+def home_page(catalogue: Catalogue, *, intro_html: str = "", title: str | None = None) -> GeneratedPage:
     hours = catalogue.total_seconds / 3600
     body = [intro_html] if intro_html else []
     body.append(f'<p class="weike-totals">共 <strong>{len(catalogue.courses)}</strong> 门课程、'
@@ -118,14 +122,14 @@ def home_page(catalogue: Catalogue, *, intro_html: str = "", title: str | None =
     return page(meta, body)
 
 
-def theme_page(catalogue: Catalogue, theme: str) -> str:
+def theme_page(catalogue: Catalogue, theme: str) -> GeneratedPage:
     courses = catalogue.in_theme(theme)
     body = [breadcrumbs(2, []), f"<h1>{e(theme)}</h1>", f"<p>{len(courses)} 门课程，新课在前。</p>",
             course_cards(courses, 2)]
     return page({"title": e(theme), "search": {"exclude": True}, "hide": ["toc"]}, body)
 
 
-def level_page(catalogue: Catalogue, level: str) -> str:
+def level_page(catalogue: Catalogue, level: str) -> GeneratedPage:
     courses = catalogue.at_level(level)
     heading = f"{LEVEL_NAMES[level]}课程"
     body = [breadcrumbs(2, []), f"<h1>{e(heading)}</h1>",
@@ -138,7 +142,7 @@ def level_page(catalogue: Catalogue, level: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def course_page(item: SiteCourse, *, qr_svg: str | None, course_url: str | None) -> str:
+def course_page(item: SiteCourse, *, qr_svg: str | None, course_url: str | None) -> GeneratedPage:
     course = item.course
     trail = [(f"themes/{item.theme_slug}/", course.theme)] if item.theme_slug else []
     width, height = item.cover_size
@@ -218,7 +222,7 @@ def video_block(lecture: SiteLecture) -> str:
     )
 
 
-def lecture_page(item: SiteCourse, index: int, notes: RenderedNotes) -> str:
+def lecture_page(item: SiteCourse, index: int, notes: RenderedNotes) -> GeneratedPage:
     lecture = item.lectures[index]
     course = item.course
     trail = [(f"themes/{item.theme_slug}/", course.theme)] if item.theme_slug else []

@@ -48,8 +48,13 @@ def segment(text: str) -> tuple[str, list[str]]:
     def cut(match: re.Match) -> str:
         run = match.group(0)
         words = list(jieba.cut(run))
-        known = set(words)
-        extras.extend(word for word in jieba.cut_for_search(run) if word not in known and len(word) > 1)
+        # What jieba's search-engine mode adds: the dictionary words of two and three characters
+        # inside longer words (computed here from the precise cut instead of cutting twice).
+        for word in words:
+            for size in (2, 3):
+                if len(word) > size:
+                    extras.extend(part for part in (word[i:i + size] for i in range(len(word) - size + 1))
+                                  if jieba.get_FREQ(part))
         return _ZWSP + _ZWSP.join(words) + _ZWSP
 
     return _HAN.sub(cut, text).strip(_ZWSP), extras

@@ -4,8 +4,9 @@ The build, top to bottom:
 
 1. collect the published courses (cover thumbnails from the cache) and hash every input;
 2. if ``site_dir`` was built from the same inputs, stop there (only re-place the media);
-3. generate the Markdown pages into a work folder, with ``site/`` and the theme overrides merged;
-4. run MkDocs programmatically into a temporary folder next to ``site_dir``;
+3. generate the pages (in memory) and a work folder with ``site/`` and the theme overrides merged;
+4. run MkDocs programmatically into a temporary folder next to ``site_dir``, the generated pages
+   handed over by :class:`~plugins.site.generated.GeneratedPages`;
 5. add what MkDocs does not make: the search index entries, ``catalogue.json``, sitemap, feed;
 6. hard-link the delivered media into it (copy across file systems);
 7. swap it into place with ``os.replace``: a killed build never leaves a half site behind.
@@ -42,7 +43,16 @@ from plugins.site.catalogue import (
 )
 from plugins.site.covers import CoverCache, CoverError
 from plugins.site.notes import RenderedNotes, render_notes
-from plugins.site.pages import LEVEL_NAMES, course_page, home_page, lecture_page, level_page, theme_page
+from plugins.site.generated import GeneratedPages
+from plugins.site.pages import (
+    LEVEL_NAMES,
+    GeneratedPage,
+    course_page,
+    home_page,
+    lecture_page,
+    level_page,
+    theme_page,
+)
 from plugins.site.search import merge_search_index, search_entries
 
 THEME_DIR = Path(__file__).resolve().parent / "theme"
@@ -320,7 +330,9 @@ def qr_svg(url: str) -> str:
     import qrcode
     from qrcode.image.svg import SvgPathImage
 
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2)
+    # A fixed mask pattern: choosing the "best" of eight took 90 % of the time (7 s per 1,000
+    # courses) and any mask scans; error correction M survives a creased, printed poster.
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2, mask_pattern=2)
     code.add_data(url)
     code.make(fit=True)
     svg = code.make_image(image_factory=SvgPathImage).to_string(encoding="unicode")
@@ -330,8 +342,12 @@ def qr_svg(url: str) -> str:
 
 @dataclass(kw_only=True)
 class _Sources:
-    pages: dict[str, str] = field(default_factory=dict)
+    #: Generated pages by docs-relative path (``courses/x/index.md``).
+    pages: dict[str, GeneratedPage] = field(default_factory=dict)
+    #: Generated static files (thumbnails, notes pictures) by docs-relative path.
     files: dict[str, Path] = field(default_factory=dict)
+    #: Hand-written files from site/ by docs-relative path: copied into the docs folder.
+    site_files: dict[str, Path] = field(default_factory=dict)
     notes_text: dict[str, str] = field(default_factory=dict)
     handwritten: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
@@ -341,7 +357,7 @@ def _is_reserved(rel: str) -> bool:
     return any(rel == name or rel.startswith(name + "/") for name in RESERVED)
 
 
-def generate_sources(catalogue: Catalogue, collected: _Collected, root: Path) -> _Sources:
+def generate_sources(catalogue: Catalogue, collected: _Collected, root: Path, *, notes_text: bool) -> _Sources:
     """Every page and file of the docs folder, in memory."""
     import markdown
     import yaml
@@ -373,7 +389,7 @@ def generate_sources(catalogue: Catalogue, collected: _Collected, root: Path) ->
                 f"site/{rel} 与自动生成的网页同名，已忽略", f"site/{rel} clashes with a generated page; ignored",
                 hint="换一个文件名或文件夹名（courses、themes、levels、media 等由 weike 生成）。"))
             continue
-        sources.files[rel] = path
+        sources.site_files[rel] = path
         if rel.endswith(".md"):
             sources.handwritten.append(rel)
 
@@ -392,7 +408,7 @@ def generate_sources(catalogue: Catalogue, collected: _Collected, root: Path) ->
             item, qr_svg=qr_svg(course_url) if course_url else None, course_url=course_url)
         for index, lecture in enumerate(item.lectures):
             notes = render_notes(lecture.lecture.notes, lecture_folder=lecture.lecture.folder,
-                                 course_folder=item.course.folder)
+                                 course_folder=item.course.folder, with_text=notes_text)
             if notes.removed:
                 sources.diagnostics.append(_warning(
                     "W406", SourceLocation(file=lecture.lecture.file, line=lecture.lecture.notes_line),
@@ -432,17 +448,11 @@ def navigation(catalogue: Catalogue, handwritten: Sequence[str], raw_nav) -> lis
 
 
 def write_docs(sources: _Sources, docs_dir: Path) -> None:
+    """The docs folder holds the hand-written files; generated pages stay in memory."""
     if docs_dir.exists():
         shutil.rmtree(docs_dir)
     docs_dir.mkdir(parents=True)
-    made: set[Path] = set()
-    for rel, text in sources.pages.items():
-        target = docs_dir / rel
-        if target.parent not in made:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            made.add(target.parent)
-        target.write_text(text, encoding="utf-8")
-    for rel, path in sources.files.items():
+    for rel, path in sources.site_files.items():
         target = docs_dir / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         place_file(path, target)
@@ -560,7 +570,7 @@ def _captured_mkdocs_log() -> Iterator[_CollectWarnings]:
         logger.propagate = propagate
 
 
-def run_mkdocs(settings: SiteSettings, overrides: dict, root: Path) -> list[str]:
+def run_mkdocs(settings: SiteSettings, overrides: dict, root: Path, generated: GeneratedPages) -> list[str]:
     """Build with MkDocs; returns its warnings, raises :class:`SiteBuildFailed` on failure."""
     import jinja2
     from mkdocs import exceptions
@@ -576,6 +586,7 @@ def run_mkdocs(settings: SiteSettings, overrides: dict, root: Path) -> list[str]
                 # Relative paths in the repository's mkdocs.yml (hooks, INHERIT) mean the repository root.
                 config = load_config(config_file=io.BytesIO(handle.read()),
                                      config_file_path=str(root / CONFIG_FILE), **overrides)
+            config.plugins["weike/generated"] = generated
             mkdocs_build(config)
         except jinja2.TemplateError as exc:
             raise SiteBuildFailed(_template_error(exc, root, Path(overrides["theme"]["custom_dir"]))) from exc
@@ -641,7 +652,7 @@ def build_website(
         return WebsiteResult(site_dir=site_dir, rebuilt=False, published=published,
                              diagnostics=tuple(collected.diagnostics) + earlier, seconds=time.monotonic() - started)
 
-    sources = generate_sources(catalogue, collected, root)
+    sources = generate_sources(catalogue, collected, root, notes_text=settings.search_notes)
     docs_dir, overrides_dir = work_dir / "docs", work_dir / "overrides"
     write_docs(sources, docs_dir)
     write_overrides(root, overrides_dir)
@@ -653,7 +664,7 @@ def build_website(
         nav = navigation(catalogue, sources.handwritten, settings.raw.get("nav"))
         overrides = mkdocs_overrides(settings, docs_dir=docs_dir, site_dir=tmp_dir, overrides_dir=overrides_dir,
                                      nav=nav)
-        warnings = run_mkdocs(settings, overrides, root)
+        warnings = run_mkdocs(settings, overrides, root, GeneratedPages(sources.pages, sources.files))
 
         notes = sources.notes_text if settings.search_notes else None
         index_bytes = merge_search_index(tmp_dir, search_entries(catalogue, notes_text=notes))
