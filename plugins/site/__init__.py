@@ -42,7 +42,7 @@ def weike_site_stage(context: BuildContext, courses: Sequence[Course],
         line = f"site: 输入没有变化，沿用已有网站 (inputs unchanged, kept {context.paths.site})"
     task.done(line.removeprefix("site: "))
     summary = [line]
-    if not context.config.site_url:
+    if not result.site_url:
         summary.append("site: weike.yml 未设置 site_url，没有生成二维码、站点地图和订阅源 "
                        "(set site_url for QR codes, sitemap and feed)")
     summary.extend(f"site: MkDocs: {warning}" for warning in result.warnings)

@@ -76,6 +76,8 @@ class WebsiteResult:
     site_dir: Path
     #: False when the inputs had not changed and MkDocs was skipped.
     rebuilt: bool
+    #: The public address used (weike.yml, else mkdocs.yml), or None.
+    site_url: str | None = None
     published: tuple[str, ...] = ()
     pages: int = 0
     search_index_bytes: int = 0
@@ -649,7 +651,7 @@ def build_website(
     built_from, earlier = read_stamp(site_dir) if site_dir.is_dir() else (None, ())
     if not force and built_from == inputs:
         place_media(catalogue, site_dir)
-        return WebsiteResult(site_dir=site_dir, rebuilt=False, published=published,
+        return WebsiteResult(site_dir=site_dir, rebuilt=False, site_url=settings.site_url, published=published,
                              diagnostics=tuple(collected.diagnostics) + earlier, seconds=time.monotonic() - started)
 
     sources = generate_sources(catalogue, collected, root, notes_text=settings.search_notes)
@@ -685,7 +687,8 @@ def build_website(
     except BaseException:
         shutil.rmtree(tmp_dir, ignore_errors=True)
         raise
-    return WebsiteResult(site_dir=site_dir, rebuilt=True, published=published, pages=len(sources.pages),
+    return WebsiteResult(site_dir=site_dir, rebuilt=True, site_url=settings.site_url, published=published,
+                         pages=len(sources.pages),
                          search_index_bytes=index_bytes,
                          diagnostics=tuple(collected.diagnostics + sources.diagnostics),
                          warnings=tuple(warnings), seconds=time.monotonic() - started)

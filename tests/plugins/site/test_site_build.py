@@ -262,14 +262,13 @@ def test_lecture_without_delivered_media_leaves_its_course_off_the_site(delivere
     repository, delivered, dist = delivered_repo(valid_courses=("demo", "photo"))
     del delivered["photo/03-lecture-3"]
     result = build_site(repository.root, delivered)
-    # Without the video the pipeline does not even offer the course to the site stage; the
-    # stage's own check (E405) covers a media plugin that reports success without the file.
-    assert result.built == ["demo"] or "photo" in result.failed
+    assert result.failed == {"photo": "site"} and result.built == ["demo"]
+    assert [d.location.file for d in result.diagnostics if d.code == "E405"] == ["courses/photo/03-lecture-3/lecture.md"]
     assert not (dist / "site/courses/photo").exists()
     assert (dist / "site/courses/demo/index.html").is_file()
 
 
-def test_site_stage_left_out_lecture_is_e405(delivered_repo, tmp_path):
+def test_build_website_alone_reports_e405(delivered_repo, tmp_path):
     from plugins.site.website import build_website
 
     repository, delivered, dist = delivered_repo(valid_courses=("demo", "photo"))
