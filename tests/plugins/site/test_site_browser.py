@@ -123,3 +123,11 @@ def test_browsers_without_resize_observer_get_the_polyfill_from_this_site(site_u
         assert errors == []
     finally:
         context.close()
+
+
+def test_video_uses_the_column_width_on_a_computer(site_url, open_page):
+    page, _ = open_page(site_url + "courses/demo/01-lecture-1/", viewport={"width": 1280, "height": 900})
+    video = page.locator("video").bounding_box()
+    column = page.locator(".md-content__inner").bounding_box()
+    assert video["width"] >= min(0.9 * column["width"], 48 * 20 * 0.9)
+    assert abs(video["width"] / video["height"] - 16 / 9) < 0.05
