@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import logging
 import sys
 import threading
 from collections.abc import Sequence
@@ -20,9 +19,6 @@ from pathlib import Path
 
 from builder.context import BuildPaths
 from builder.model import Course, DeliveredMedia
-
-log = logging.getLogger(__name__)
-
 
 def add_serve_command(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(

@@ -42,7 +42,7 @@ from plugins.site.catalogue import (
     sitemap_xml,
 )
 from plugins.site.covers import CoverCache, CoverError
-from plugins.site.notes import RenderedNotes, render_notes
+from plugins.site.notes import render_notes
 from plugins.site.generated import GeneratedPages
 from plugins.site.pages import (
     LEVEL_NAMES,
@@ -65,9 +65,6 @@ RESERVED = ("index.md", "courses", "themes", "levels", "media", "assets/weike", 
             "sitemap.xml", "sitemap.xml.gz", "feed.xml", "search")
 DEFAULT_SITE_NAME = "社区教育微课"
 _HOME_FILE = "index.md"
-
-log = logging.getLogger(__name__)
-
 
 @dataclass(frozen=True, kw_only=True)
 class WebsiteResult:
@@ -582,23 +579,29 @@ def run_mkdocs(settings: SiteSettings, overrides: dict, root: Path, generated: G
     from plugins.site.search import _jieba
 
     _jieba()  # quiet jieba before Material's search plugin uses it
+    failures = (exceptions.MkDocsException, exceptions.Abort, OSError, ValueError, KeyError)
     with _captured_mkdocs_log() as captured:
+
+        def failed(code: str, what: str, what_en: str, exc: BaseException) -> SiteBuildFailed:
+            detail = "; ".join(captured.lines[-3:]) or f"{type(exc).__name__}: {exc}"
+            return SiteBuildFailed(_error(
+                code, SourceLocation(file=CONFIG_FILE), f"网站{what}失败：{detail}", f"site {what_en} failed: {detail}",
+                hint="检查 mkdocs.yml 和 site/ 中最近的修改；删掉 mkdocs.yml 可恢复默认设置。"))
+
         try:
             with settings.config_file.open("rb") as handle:
                 # Relative paths in the repository's mkdocs.yml (hooks, INHERIT) mean the repository root.
                 config = load_config(config_file=io.BytesIO(handle.read()),
                                      config_file_path=str(root / CONFIG_FILE), **overrides)
-            config.plugins["weike/generated"] = generated
+        except failures as exc:
+            raise failed("E401", "配置", "configuration", exc) from exc
+        config.plugins["weike/generated"] = generated
+        try:
             mkdocs_build(config)
         except jinja2.TemplateError as exc:
             raise SiteBuildFailed(_template_error(exc, root, Path(overrides["theme"]["custom_dir"]))) from exc
-        except (exceptions.MkDocsException, exceptions.Abort, OSError, ValueError, KeyError) as exc:
-            detail = "; ".join(captured.lines[-3:]) or f"{type(exc).__name__}: {exc}"
-            code, what = ("E401", "配置") if isinstance(exc, exceptions.ConfigurationError) or "config" in detail.lower() \
-                else ("E403", "构建")
-            raise SiteBuildFailed(_error(
-                code, SourceLocation(file=CONFIG_FILE), f"网站{what}失败：{detail}", f"site build failed: {detail}",
-                hint="检查 mkdocs.yml 和 site/ 中最近的修改；删掉 mkdocs.yml 可恢复默认设置。")) from exc
+        except failures as exc:
+            raise failed("E403", "构建", "build", exc) from exc
     return captured.lines
 
 

@@ -278,3 +278,10 @@ def test_build_website_alone_reports_e405(delivered_repo, tmp_path):
     error = next(d for d in result.diagnostics if d.code == "E405")
     assert error.location.file == "courses/photo/03-lecture-3/lecture.md"
     assert result.published == ("demo",)
+
+
+def test_invalid_mkdocs_setting_is_e401(built_site):
+    built = built_site({"mkdocs.yml": "site_name: 测试\nmarkdown_extensions:\n  - weike_no_such_extension\n"})
+    error = next(d for d in built.result.diagnostics if d.code == "E401")
+    assert error.location.file == "mkdocs.yml" and "weike_no_such_extension" in error.message_en
+    assert not (built.site / "index.html").exists()
