@@ -40,6 +40,8 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "plugins.bundle_ouchn",
     "plugins.bundle_scorm",
     "plugins.province_report",
+    # --- site stage (catalogue website, weike serve) ---
+    "plugins.site",
 )
 
 

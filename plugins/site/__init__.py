@@ -1,0 +1,56 @@
+"""The public catalogue website (built-in plugin): ``weike build`` writes ``dist/site``, ``weike serve`` previews it.
+
+Modules: :mod:`~plugins.site.catalogue` (what the site says about each course: URLs, durations,
+学时, ``catalogue.json``, sitemap, feed), :mod:`~plugins.site.pages` (the Markdown pages),
+:mod:`~plugins.site.notes` (sanitised lecture notes), :mod:`~plugins.site.search` (the Chinese
+search index), :mod:`~plugins.site.covers` (card thumbnails), :mod:`~plugins.site.website` (the
+MkDocs build, input hash and atomic publication) and :mod:`~plugins.site.serve` (live preview).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from builder.context import BuildContext, StageOutcome
+from builder.hookspecs import hookimpl
+from builder.model import Course, DeliveredMedia
+
+
+def site_work_dirs(context: BuildContext):
+    """(work folder for the generated docs, cache folder for thumbnails)."""
+    return context.paths.cache / "site" / "build", context.paths.cache / "site"
+
+
+@hookimpl
+def weike_site_stage(context: BuildContext, courses: Sequence[Course],
+                     delivered: Mapping[str, DeliveredMedia]) -> StageOutcome:
+    from plugins.site.website import SiteBuildFailed, build_website
+
+    work_dir, cache_dir = site_work_dirs(context)
+    task = context.progress.task(f"网站 {len(courses)} 门课程 (site, {len(courses)} courses)")
+    try:
+        result = build_website(root=context.paths.root, site_url=context.config.site_url, courses=courses,
+                               delivered=delivered, site_dir=context.paths.site, work_dir=work_dir,
+                               cache_dir=cache_dir)
+    except SiteBuildFailed as exc:
+        task.done("failed", failed=True)
+        return StageOutcome(diagnostics=(exc.diagnostic,), summary=("site: 网站未能构建 (not built)",))
+    if result.rebuilt:
+        line = (f"site: {len(result.published)} 门课程，{result.pages} 个网页 -> {context.paths.site} "
+                f"({result.seconds:.1f} s)")
+    else:
+        line = f"site: 输入没有变化，沿用已有网站 (inputs unchanged, kept {context.paths.site})"
+    task.done(line.removeprefix("site: "))
+    summary = [line]
+    if not result.site_url:
+        summary.append("site: weike.yml 未设置 site_url，没有生成二维码、站点地图和订阅源 "
+                       "(set site_url for QR codes, sitemap and feed)")
+    summary.extend(f"site: MkDocs: {warning}" for warning in result.warnings)
+    return StageOutcome(diagnostics=result.diagnostics, outputs=(context.paths.site,), summary=tuple(summary))
+
+
+@hookimpl
+def weike_cli_commands(subparsers) -> None:
+    from plugins.site.serve import add_serve_command
+
+    add_serve_command(subparsers)

@@ -1,0 +1,155 @@
+"""Lecture notes: author Markdown -> HTML that is safe to publish.
+
+Notes are written by many people and published on a public website, so the HTML that Markdown
+produces (including any raw HTML an author typed) goes through `nh3` (the Ammonia sanitiser)
+with an allow-list: no ``<script>``, no ``style``, no event handlers, no ``javascript:`` or
+``data:`` URLs, and no picture loaded from another host (the site makes no request outside
+itself). What the sanitiser removed is reported back, so the author can be told.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+from functools import lru_cache
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import markdown
+import nh3
+
+#: Tags an author may use; anything else is dropped (its text is kept, except for the tags in
+#: ``_DROPPED_WITH_CONTENT``).
+ALLOWED_TAGS = frozenset({
+    "p", "br", "hr", "h2", "h3", "h4", "h5", "h6", "strong", "b", "em", "i", "u", "s", "del", "ins",
+    "mark", "small", "sub", "sup", "blockquote", "ul", "ol", "li", "dl", "dt", "dd", "code", "pre",
+    "kbd", "table", "thead", "tbody", "tfoot", "tr", "th", "td", "caption", "a", "img", "figure",
+    "figcaption", "abbr", "span", "div",
+})
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "abbr": {"title"},
+    "th": {"align", "colspan", "rowspan"},
+    "td": {"align", "colspan", "rowspan"},
+    "ol": {"start"},
+}
+LINK_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
+_DROPPED_WITH_CONTENT = frozenset({"script", "style", "iframe", "object", "embed", "noscript", "template",
+                                   "textarea", "select", "svg", "math"})
+#: Pictures an author may put next to lecture.md and show in the notes.
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".gif", ".webp"})
+_MARKDOWN_EXTENSIONS = ("tables", "sane_lists", "fenced_code")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RenderedNotes:
+    """Safe HTML for the lecture page, the pictures it shows, and what was removed."""
+
+    html: str
+    #: Pictures from the lecture folder the notes show: (path as written in the notes, file).
+    images: tuple[tuple[str, Path], ...] = ()
+    #: Human-readable list of removed markup (``<script>``, ``onerror=``, ``javascript: 链接``...).
+    removed: tuple[str, ...] = ()
+    #: Plain text of the notes (for the optional search index of notes).
+    text: str = ""
+
+
+class _MarkupCensus(HTMLParser):
+    """Counts tags and attributes (and dangerous URLs) so a before/after diff names what went."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.seen: set[str] = set()
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.seen.add(f"<{tag}>")
+        for name, value in attrs:
+            self.seen.add(f"{name}=")
+            scheme = urlsplit((value or "").strip()).scheme.lower() if name in ("href", "src") else ""
+            if scheme and scheme not in LINK_SCHEMES:
+                self.seen.add(f"{scheme}: URL")
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def _census(html: str) -> _MarkupCensus:
+    parser = _MarkupCensus()
+    parser.feed(html)
+    parser.close()
+    return parser
+
+
+@dataclass
+class _ImageCollector:
+    """nh3 attribute filter: keep pictures from the lecture folder, drop the rest."""
+
+    lecture_folder: Path
+    course_folder: Path
+    images: dict[str, Path] = field(default_factory=dict)
+    dropped: set[str] = field(default_factory=set)
+
+    def __call__(self, tag: str, attribute: str, value: str) -> str | None:
+        if tag != "img" or attribute != "src":
+            return value
+        kept = self._local_image(value)
+        if kept is None:
+            self.dropped.add("外部或找不到的图片 (picture not in the lecture folder)")
+        return kept
+
+    def _local_image(self, value: str) -> str | None:
+        parts = urlsplit(value.strip())
+        if parts.scheme or parts.netloc or parts.query or not parts.path:
+            return None  # another host, data: URL...: the site loads nothing from outside
+        written = unquote(parts.path)
+        normalised = posixpath.normpath(written)
+        if normalised.startswith(("/", "..")) or Path(normalised).suffix.lower() not in IMAGE_SUFFIXES:
+            return None
+        path = (self.lecture_folder / normalised).resolve()
+        if not path.is_file() or not path.is_relative_to(self.course_folder.resolve()):
+            return None
+        self.images[normalised] = path
+        return normalised
+
+
+@lru_cache(maxsize=1)
+def _markdown() -> markdown.Markdown:
+    # One converter, reset between notes: building one costs more than converting short notes.
+    return markdown.Markdown(extensions=list(_MARKDOWN_EXTENSIONS), output_format="html")
+
+
+def render_notes(notes: str, *, lecture_folder: Path, course_folder: Path, with_text: bool = False) -> RenderedNotes:
+    """Markdown notes -> sanitised HTML, with the lecture-folder pictures it shows.
+
+    ``with_text`` also extracts the plain text (for the search index of notes).
+    """
+    if not notes.strip():
+        return RenderedNotes(html="")
+    converter = _markdown()
+    raw = converter.reset().convert(notes)
+    images = _ImageCollector(lecture_folder=lecture_folder, course_folder=course_folder)
+    clean = nh3.clean(
+        raw,
+        tags=set(ALLOWED_TAGS),
+        clean_content_tags=set(_DROPPED_WITH_CONTENT),
+        attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
+        url_schemes=set(LINK_SCHEMES),
+        attribute_filter=images,
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+    )
+    removed: list[str] = sorted(images.dropped)
+    after = None
+    if clean != raw:  # something changed: name what the author lost
+        before, after = _census(raw), _census(clean)
+        # nh3 adds rel= to links by itself; that is not something the author lost.
+        removed = sorted((before.seen - after.seen - {"rel="}) | images.dropped)
+    text = ""
+    if with_text:
+        after = after or _census(clean)
+        text = " ".join(" ".join(after.text).split())
+    return RenderedNotes(html=clean, images=tuple(sorted(images.images.items())), removed=tuple(removed),
+                         text=text)

@@ -1,0 +1,252 @@
+"""The catalogue's Markdown pages: home, theme and level lists, course pages, lecture pages.
+
+Pages are generated as finished HTML with their metadata (:class:`GeneratedPage`), handed to
+MkDocs by :mod:`plugins.site.generated`. Every value an author
+wrote is HTML-escaped here; the notes arrive already sanitised (:mod:`plugins.site.notes`). Links
+are relative, so the site works from any folder of any static host.
+
+None of these pages is indexed by Material's search (``search.exclude``):
+:mod:`plugins.site.search` indexes the catalogue's own values instead.
+
+Navigation stays small on purpose: the sidebar lists the home page, the theme and level pages and
+the hand-written pages, never the courses or lectures (Material renders the navigation into every
+page, so listing thousands of pages there makes the build quadratic and every page heavy).
+Course and lecture pages carry breadcrumbs and previous/next links instead.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from builder.model import PROVIDER_LEVELS, THEMES
+from plugins.site.catalogue import (
+    LEVEL_SLUGS,
+    NEWEST_ON_HOME,
+    THEME_SLUGS,
+    Catalogue,
+    SiteCourse,
+    SiteLecture,
+    format_duration,
+    format_hours,
+    format_total,
+)
+from plugins.site.notes import RenderedNotes
+
+#: The ``preload`` of lecture videos. "none": a page view on a slow link costs only the poster;
+#: the duration is printed beside the player, and fast start (moov first) makes play begin
+#: quickly once pressed.
+VIDEO_PRELOAD = "none"
+#: Short names of the levels, for headings and tiles.
+LEVEL_NAMES = {"县(市、区)": "县级", "乡镇(街道)": "乡镇（街道）级", "村(社区)": "村（社区）级"}
+
+
+def e(text: object) -> str:
+    """Escape any author text for HTML text and attribute values."""
+    return html.escape(str(text), quote=True)
+
+
+@dataclass(frozen=True, kw_only=True)
+class GeneratedPage:
+    """A page as MkDocs will show it: its metadata (front matter) and its finished HTML body.
+
+    Material prints ``meta["title"]`` and ``meta["description"]`` unescaped, so they are escaped here.
+    """
+
+    meta: Mapping[str, object]
+    html: str
+
+
+def page(meta: dict, body: Sequence[str]) -> GeneratedPage:
+    return GeneratedPage(meta=meta, html='<div class="weike-page">\n' + "\n".join(body) + "\n</div>\n")
+
+
+def _up(depth: int) -> str:
+    return "../" * depth
+
+
+def breadcrumbs(depth: int, trail: Sequence[tuple[str, str]]) -> str:
+    links = [f'<a href="{_up(depth) or "./"}">首页</a>']
+    links.extend(f'<a href="{_up(depth)}{url}">{e(label)}</a>' for url, label in trail)
+    return f'<nav class="weike-crumbs" aria-label="当前位置 Breadcrumbs">{" › ".join(links)}</nav>'
+
+
+def course_card(item: SiteCourse, depth: int) -> str:
+    width, height = item.cover_size
+    meta = " · ".join(x for x in (item.course.theme or "", f"{len(item.lectures)} 个微课",
+                                  format_total(item.total_seconds)) if x)
+    # The title is the link text, so the picture is decorative (alt="") for screen readers.
+    return (f'<li><a class="weike-card" href="{_up(depth)}{item.url}">'
+            f'<img src="{_up(depth)}{item.cover_url}" alt="" loading="lazy" decoding="async" '
+            f'width="{width}" height="{height}">'
+            f'<span class="weike-card__title">{e(item.title)}</span>'
+            f'<span class="weike-card__meta">{e(meta)}</span></a></li>')
+
+
+def course_cards(courses: Sequence[SiteCourse], depth: int) -> str:
+    if not courses:
+        return "<p>暂无课程。</p>"
+    return '<ul class="weike-cards">\n' + "\n".join(course_card(c, depth) for c in courses) + "\n</ul>"
+
+
+def _tile(url: str | None, label: str, count: int, depth: int) -> str:
+    counted = f'<span class="weike-tile__count">{count} 门课程</span>'
+    if url is None or count == 0:
+        return f'<li><span class="weike-tile weike-tile--empty">{e(label)}{counted}</span></li>'
+    return f'<li><a class="weike-tile" href="{_up(depth)}{url}">{e(label)}{counted}</a></li>'
+
+
+# --------------------------------------------------------------------------------------------
+# Home, theme and level pages
+# --------------------------------------------------------------------------------------------
+
+
+def home_page(catalogue: Catalogue, *, intro_html: str = "", title: str | None = None) -> GeneratedPage:
+    hours = catalogue.total_seconds / 3600
+    body = [intro_html] if intro_html else []
+    body.append(f'<p class="weike-totals">共 <strong>{len(catalogue.courses)}</strong> 门课程、'
+                f'<strong>{catalogue.lecture_count}</strong> 个微课，总时长约 {hours:.1f} 小时。</p>')
+    body.append('<h2 id="newest">最新课程</h2>')
+    body.append(course_cards(catalogue.newest[:NEWEST_ON_HOME], 0))
+    body.append('<h2 id="themes">按主题浏览</h2>\n<ul class="weike-tiles">')
+    body.extend(_tile(f"themes/{THEME_SLUGS[t]}/", t, len(catalogue.in_theme(t)), 0) for t in THEMES)
+    body.append("</ul>")
+    body.append('<h2 id="levels">按开课层级浏览</h2>\n<ul class="weike-tiles">')
+    body.extend(_tile(f"levels/{LEVEL_SLUGS[lv]}/", lv, len(catalogue.at_level(lv)), 0)
+                for lv in PROVIDER_LEVELS)
+    body.append("</ul>")
+    meta: dict = {"search": {"exclude": True}, "hide": ["toc"]}
+    if title:
+        meta["title"] = e(title)
+    return page(meta, body)
+
+
+def theme_page(catalogue: Catalogue, theme: str) -> GeneratedPage:
+    courses = catalogue.in_theme(theme)
+    body = [breadcrumbs(2, []), f"<h1>{e(theme)}</h1>", f"<p>{len(courses)} 门课程，新课在前。</p>",
+            course_cards(courses, 2)]
+    return page({"title": e(theme), "search": {"exclude": True}, "hide": ["toc"]}, body)
+
+
+def level_page(catalogue: Catalogue, level: str) -> GeneratedPage:
+    courses = catalogue.at_level(level)
+    heading = f"{LEVEL_NAMES[level]}课程"
+    body = [breadcrumbs(2, []), f"<h1>{e(heading)}</h1>",
+            f"<p>由{e(level)}社区教育机构开设的 {len(courses)} 门课程，新课在前。</p>", course_cards(courses, 2)]
+    return page({"title": e(heading), "search": {"exclude": True}, "hide": ["toc"]}, body)
+
+
+# --------------------------------------------------------------------------------------------
+# Course page
+# --------------------------------------------------------------------------------------------
+
+
+def course_page(item: SiteCourse, *, qr_svg: str | None, course_url: str | None) -> GeneratedPage:
+    course = item.course
+    trail = [(f"themes/{item.theme_slug}/", course.theme)] if item.theme_slug else []
+    width, height = item.cover_size
+    body = [
+        breadcrumbs(2, trail),
+        f"<h1>{e(item.title)}</h1>",
+        f'<img class="weike-cover" src="cover.jpg" alt="{e(item.title)}课程封面" width="{width}" height="{height}">',
+        f"<p>{e(course.summary or '')}</p>",
+        '<dl class="weike-facts">',
+        f"<dt>主题</dt><dd>{_link_or_text(item.theme_slug and f'../../themes/{item.theme_slug}/', course.theme)}</dd>",
+        f"<dt>开课机构</dt><dd>{e(course.provider.name or '')}</dd>",
+        f"<dt>所处层级</dt><dd>{_link_or_text(item.level_slug and f'../../levels/{item.level_slug}/', course.provider.level)}</dd>",
+        f"<dt>所在地区</dt><dd>{e(course.provider.region or '')}</dd>",
+        f"<dt>微课</dt><dd>{len(item.lectures)} 个</dd>",
+        f"<dt>总时长</dt><dd>{e(format_total(item.total_seconds))}</dd>",
+        f'<dt>学时</dt><dd>{format_hours(item.study_hours)} 学时'
+        f'<br><small>（每 45 分钟视频计 1 学时，按半学时向上取整）</small></dd>',
+        "</dl>",
+        '<h2 id="instructors">授课教师</h2>',
+        '<dl class="weike-instructors">',
+    ]
+    for person in course.instructors:
+        body.append(f"<dt>{e(person.name or '')}</dt><dd>{e(person.bio or '')}</dd>")
+    body.append("</dl>")
+    body.append('<h2 id="lectures">微课列表</h2>')
+    body.append('<ol class="weike-lectures">')
+    for number, lecture in enumerate(item.lectures, start=1):
+        meta = [f"时长 {format_duration(lecture.duration)}" if lecture.media else "视频尚未生成"]
+        if lecture.lecture.knowledge_point:
+            meta.insert(0, f"知识点：{lecture.lecture.knowledge_point}")
+        body.append(f'<li><a href="{lecture.lecture.slug}/">第 {number} 讲　{e(lecture.title)}</a>'
+                    f'<span class="weike-lecture__meta">{e(" · ".join(meta))}</span></li>')
+    body.append("</ol>")
+    if qr_svg and course_url:
+        body.append('<h2 id="qr">扫码学习</h2>')
+        body.append(f'<figure class="weike-qr">{qr_svg}<figcaption>用手机扫一扫，打开本课程：<br>'
+                    f'{e(course_url)}</figcaption></figure>')
+    meta = {"title": e(item.title), "description": e(course.summary or item.title), "search": {"exclude": True}}
+    return page(meta, body)
+
+
+def _link_or_text(url: str | None, text: str | None) -> str:
+    if not text:
+        return ""
+    return f'<a href="{url}">{e(text)}</a>' if url else e(text)
+
+
+# --------------------------------------------------------------------------------------------
+# Lecture page
+# --------------------------------------------------------------------------------------------
+
+
+def video_block(lecture: SiteLecture) -> str:
+    up = _up(3)
+    if lecture.media is None:
+        return ('<div class="weike-missing-video" role="note">视频尚未生成（运行 weike build 后显示）'
+                '<br>The video has not been delivered yet.</div>')
+    info = lecture.media.info
+    width = (info.display_width if info else None) or 1280
+    height = (info.display_height if info else None) or 720
+    poster = f' poster="{up}{lecture.poster_url}"' if lecture.poster_url else ""
+    track = ""
+    if lecture.subtitles_url:
+        track = (f'\n<track kind="subtitles" src="{up}{lecture.subtitles_url}" srclang="zh" '
+                 f'label="中文字幕" default>')
+    size_mb = lecture.media.size / 1_000_000
+    return (
+        f'<figure class="weike-video">\n'
+        f'<video controls playsinline preload="{VIDEO_PRELOAD}" width="{width}" height="{height}"{poster} '
+        f'aria-label="{e(lecture.title)}（视频）">\n'
+        f'<source src="{up}{lecture.video_url}" type="video/mp4">{track}\n'
+        f'<p>您的浏览器不能播放这段视频，请<a href="{up}{lecture.video_url}">下载视频</a>观看。</p>\n'
+        f'</video>\n'
+        f'<figcaption>时长 {format_duration(lecture.duration)} · '
+        f'<a href="{up}{lecture.video_url}" download>下载视频（{size_mb:.1f} MB）</a>，有无线网络时下载，随时观看。'
+        f'</figcaption>\n</figure>'
+    )
+
+
+def lecture_page(item: SiteCourse, index: int, notes: RenderedNotes) -> GeneratedPage:
+    lecture = item.lectures[index]
+    course = item.course
+    trail = [(f"themes/{item.theme_slug}/", course.theme)] if item.theme_slug else []
+    trail.append((item.url, item.title))
+    body = [
+        breadcrumbs(3, trail),
+        f"<h1>第 {index + 1} 讲　{e(lecture.title)}</h1>",
+        video_block(lecture),
+    ]
+    if lecture.lecture.knowledge_point:
+        body.append(f'<p class="weike-knowledge"><strong>知识点：</strong>{e(lecture.lecture.knowledge_point)}</p>')
+    if notes.html:
+        body.append(f'<h2 id="notes">讲义</h2>\n<div class="weike-notes">\n{notes.html}\n</div>')
+    pager = []
+    if index > 0:
+        previous = item.lectures[index - 1]
+        pager.append(f'<a href="../{previous.lecture.slug}/" rel="prev">‹ 上一讲：{e(previous.title)}</a>')
+    pager.append('<a href="../">课程目录</a>')
+    if index + 1 < len(item.lectures):
+        following = item.lectures[index + 1]
+        pager.append(f'<a href="../{following.lecture.slug}/" rel="next">下一讲：{e(following.title)} ›</a>')
+    body.append('<nav class="weike-pager" aria-label="上一讲和下一讲 Previous and next lecture">'
+                + "".join(pager) + "</nav>")
+    meta = {"title": e(f"{lecture.title} - {item.title}"),
+            "description": e(lecture.lecture.knowledge_point or lecture.title), "hide": ["toc"],
+            "search": {"exclude": True}}
+    return page(meta, body)

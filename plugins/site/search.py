@@ -1,0 +1,111 @@
+"""The site's search index, built from the catalogue instead of scraped from rendered pages.
+
+Material's search runs lunr in the browser over ``search/search_index.json``. Lunr splits text
+only at separators, and Chinese has none, so every Han run is cut into words with jieba before
+it is indexed; the words are joined with a zero-width space, which Material's Chinese separator
+splits on and readers never see. jieba's precise mode alone makes "智能手机" one word, so a search
+for "手机" would miss it: the finer words of its search-engine mode go into a hidden
+``keywords`` field that lunr indexes but the results list does not show.
+
+What is indexed: course titles, summaries, themes, providers, instructors and tags; lecture
+titles and knowledge points. Lecture notes are left out by default (``extra.weike.search_notes``
+in ``mkdocs.yml`` puts them in): at catalogue scale they would multiply the index that every
+phone downloads before its first search (see ``benchmarks/site.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+
+from plugins.site.catalogue import Catalogue
+
+#: The extra lunr field (hidden from results) for jieba's finer search-engine-mode words.
+KEYWORDS_FIELD = "keywords"
+KEYWORDS_BOOST = 10.0
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]+")
+_ZWSP = "\u200b"
+
+
+@lru_cache(maxsize=1)
+def _jieba():
+    import jieba
+
+    # jieba announces its dictionary loading on stderr at DEBUG level; weike's output stays clean.
+    jieba.setLogLevel(logging.WARNING)
+    return jieba
+
+
+def segment(text: str) -> tuple[str, list[str]]:
+    """``(display text with zero-width spaces between words, finer extra words)``."""
+    jieba = _jieba()
+    extras: list[str] = []
+
+    def cut(match: re.Match) -> str:
+        run = match.group(0)
+        words = list(jieba.cut(run))
+        # What jieba's search-engine mode adds: the dictionary words of two and three characters
+        # inside longer words (computed here from the precise cut instead of cutting twice).
+        for word in words:
+            for size in (2, 3):
+                if len(word) > size:
+                    extras.extend(part for part in (word[i:i + size] for i in range(len(word) - size + 1))
+                                  if jieba.get_FREQ(part))
+        return _ZWSP + _ZWSP.join(words) + _ZWSP
+
+    return _HAN.sub(cut, text).strip(_ZWSP), extras
+
+
+def _entry(location: str, title: str, texts: Iterable[str], keywords: Iterable[str]) -> dict:
+    shown_title, extras = segment(title)
+    shown_texts = []
+    for text in texts:
+        if text:
+            shown, more = segment(text)
+            shown_texts.append(shown)
+            extras.extend(more)
+    words: list[str] = []
+    for keyword in keywords:
+        if keyword:
+            shown, more = segment(keyword)
+            words.append(shown)
+            words.extend(more)
+    words.extend(extras)
+    entry = {"location": location, "title": shown_title, "text": " ".join(shown_texts)}
+    unique = list(dict.fromkeys(words))
+    if unique:
+        entry[KEYWORDS_FIELD] = " ".join(unique)
+    return entry
+
+
+def search_entries(catalogue: Catalogue, *, notes_text: dict[str, str] | None = None) -> list[dict]:
+    """Index entries for every course and lecture page; ``notes_text`` (by lecture key) adds notes."""
+    entries = []
+    for item in catalogue.by_title:
+        course = item.course
+        entries.append(_entry(
+            item.url, item.title, [course.summary or ""],
+            [course.theme or "", course.provider.name or "", course.provider.region or "",
+             *(person.name or "" for person in course.instructors), *course.tags],
+        ))
+        for lecture in item.lectures:
+            texts = [lecture.lecture.knowledge_point or ""]
+            if notes_text is not None:
+                texts.append(notes_text.get(lecture.lecture.key, ""))
+            entries.append(_entry(lecture.url, lecture.title, texts, []))
+    return entries
+
+
+def merge_search_index(site_dir: Path, entries: list[dict]) -> int:
+    """Add ``entries`` to the index Material wrote (hand-written pages); returns its size in bytes."""
+    path = site_dir / "search" / "search_index.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["config"].setdefault("fields", {})[KEYWORDS_FIELD] = {"boost": KEYWORDS_BOOST}
+    data["docs"] = [*data.get("docs", []), *entries]
+    payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    path.write_bytes(payload)
+    return len(payload)

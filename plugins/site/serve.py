@@ -1,0 +1,156 @@
+"""``weike serve``: the catalogue site, rebuilt and reloaded in the browser while authors edit.
+
+Every change under ``courses/``, ``site/``, ``mkdocs.yml``, ``weike.yml`` or ``dist/media``
+reloads the repository, checks it, regenerates the pages and rebuilds with MkDocs (skipped when
+the inputs did not change); MkDocs' live-reload server then refreshes the open pages. Videos come
+from whatever the media stage has delivered already (``dist/media/<course>/<lecture>.mp4``);
+a lecture without one shows a placeholder. The preview lives in the cache folder, so
+``dist/site`` (what gets published) is never touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from builder.context import BuildPaths
+from builder.model import Course, DeliveredMedia
+
+def add_serve_command(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "serve", help="网站实时预览：改了课程，浏览器里马上看到 (live preview of the catalogue site)",
+        description="Build the catalogue site into the cache and serve it on localhost; every change to "
+                    "courses/, site/, mkdocs.yml or weike.yml rebuilds it and reloads the browser. Videos "
+                    "come from dist/media (run weike build for them). Stop with Ctrl-C.")
+    parser.add_argument("path", nargs="?", default=".", help="repository (folder with courses/) or one course folder")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    parser.set_defaults(func=cmd_serve)
+
+
+class DeliveredSoFar:
+    """Delivered media found in ``dist/media`` (the media stage's layout), probed once per file version."""
+
+    def __init__(self, media_dir: Path) -> None:
+        self.media_dir = media_dir
+        self._durations: dict[tuple[str, int, int], float] = {}
+
+    def _duration(self, path: Path, size: int, mtime: int) -> float | None:
+        from builder import ffmpeg
+
+        key = (str(path), size, mtime)
+        if key not in self._durations:
+            try:
+                self._durations[key] = float(ffmpeg.probe_json(path)["format"]["duration"])
+            except (ffmpeg.FfmpegError, KeyError, ValueError, OSError):
+                return None
+        return self._durations[key]
+
+    def find(self, courses: Sequence[Course]) -> dict[str, DeliveredMedia]:
+        found: dict[str, DeliveredMedia] = {}
+        for course in courses:
+            for lecture in course.lectures:
+                video = self.media_dir / course.slug / f"{lecture.slug}.mp4"
+                try:
+                    stat = video.stat()
+                except OSError:
+                    continue
+                duration = self._duration(video, stat.st_size, stat.st_mtime_ns)
+                if duration is None:
+                    continue  # a file the media stage is still writing, or a broken one
+                poster, subtitles = video.with_suffix(".jpg"), video.with_suffix(".vtt")
+                # Not a content hash: the preview only needs to notice that the file changed.
+                stamp = hashlib.sha256(f"{video}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()
+                found[lecture.key] = DeliveredMedia(
+                    course_slug=course.slug, lecture_slug=lecture.slug, path=video, duration=duration,
+                    size=stat.st_size, sha256=stamp, source_sha256="", profile="preview",
+                    poster=poster if poster.is_file() else None,
+                    subtitles=subtitles if subtitles.is_file() else None)
+        return found
+
+
+class PreviewBuilder:
+    """Load, check and build the preview; called once at start and after every change."""
+
+    def __init__(self, path: Path, *, stream=None) -> None:
+        from builder.pipeline import find_repository_root
+        from builder.plugin_manager import get_plugin_manager
+
+        self.root, self.only = find_repository_root(path)
+        self.plugin_manager = get_plugin_manager(self.root)
+        self.paths = BuildPaths.for_root(self.root)
+        self.preview_dir = self.paths.cache / "site" / "preview"
+        self.site_dir = self.preview_dir / "site"
+        self.media = DeliveredSoFar(self.paths.media)
+        self.stream = stream or sys.stderr
+        self._lock = threading.Lock()
+
+    def watched(self) -> list[Path]:
+        candidates = [self.root / "courses", self.root / "site", self.root / "mkdocs.yml", self.root / "weike.yml",
+                      self.paths.media]
+        return [path for path in candidates if path.exists()]
+
+    def __call__(self) -> None:
+        from builder.diagnostics import format_text
+        from builder.loading import load_repository
+        from builder.pipeline import check_repository, course_of
+        from plugins.site.website import SiteBuildFailed, build_website
+
+        with self._lock:
+            repository = load_repository(self.root, only=self.only)
+            diagnostics = check_repository(repository, self.plugin_manager)
+            failing = {course_of(d) for d in diagnostics if d.is_error}
+            for diagnostic in diagnostics:
+                if diagnostic.is_error:
+                    print(format_text(diagnostic), file=self.stream)
+            courses = [course for course in repository.courses if course.slug not in failing]
+            try:
+                result = build_website(
+                    root=self.root, site_url=repository.config.site_url, courses=courses,
+                    delivered=self.media.find(courses), site_dir=self.site_dir, work_dir=self.preview_dir / "build",
+                    cache_dir=self.paths.cache / "site", preview=True)
+            except SiteBuildFailed as exc:
+                print(format_text(exc.diagnostic), file=self.stream)
+                self.site_dir.mkdir(parents=True, exist_ok=True)
+                return
+            for diagnostic in result.diagnostics:
+                print(format_text(diagnostic), file=self.stream)
+            left_out = sorted(slug for slug in failing if slug)
+            note = f"，{len(left_out)} 门有错误未显示 ({', '.join(left_out)})" if left_out else ""
+            state = "已更新 (rebuilt)" if result.rebuilt else "无变化 (unchanged)"
+            print(f"预览{state}：{len(result.published)} 门课程{note} ({result.seconds:.1f} s)", file=self.stream,
+                  flush=True)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from mkdocs.livereload import LiveReloadServer
+
+    from builder.cli import UsageError
+
+    if not 0 <= args.port <= 65535:
+        raise UsageError("--port 必须在 0 到 65535 之间 (--port must be 0-65535)")
+    rebuild = PreviewBuilder(Path(args.path))
+    rebuild()
+    server = LiveReloadServer(builder=rebuild, host=args.host, port=args.port, root=str(rebuild.site_dir))
+    server.error_handler = lambda code: _error_page(rebuild.site_dir, code)
+    for path in rebuild.watched():
+        server.watch(str(path))
+    print(f"预览地址 (preview at) {server.url}  — 按 Ctrl-C 停止 (Ctrl-C stops)", flush=True)
+    try:
+        server.serve()
+    except KeyboardInterrupt:
+        print("已停止预览 (preview stopped)")
+    finally:
+        server.shutdown()
+    return 0
+
+
+def _error_page(site_dir: Path, code: int) -> bytes | None:
+    page = site_dir / "404.html"
+    if code == 404 and page.is_file():
+        return page.read_bytes()
+    return None

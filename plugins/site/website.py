@@ -1,0 +1,697 @@
+"""Build the catalogue website: pages -> MkDocs + Material -> a self-contained static folder.
+
+The build, top to bottom:
+
+1. collect the published courses (cover thumbnails from the cache) and hash every input;
+2. if ``site_dir`` was built from the same inputs, stop there (only re-place the media);
+3. generate the pages (in memory) and a work folder with ``site/`` and the theme overrides merged;
+4. run MkDocs programmatically into a temporary folder next to ``site_dir``, the generated pages
+   handed over by :class:`~plugins.site.generated.GeneratedPages`;
+5. add what MkDocs does not make: the search index entries, ``catalogue.json``, sitemap, feed;
+6. hard-link the delivered media into it (copy across file systems);
+7. swap it into place with ``os.replace``: a killed build never leaves a half site behind.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import importlib.metadata
+import io
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from builder import __version__
+from builder.model import THEMES, Course, DeliveredMedia, Diagnostic, PROVIDER_LEVELS, Severity, SourceLocation
+from plugins.site.catalogue import (
+    LEVEL_SLUGS,
+    THEME_SLUGS,
+    Catalogue,
+    SiteCourse,
+    catalogue_json,
+    feed_xml,
+    site_lectures,
+    sitemap_xml,
+)
+from plugins.site.covers import CoverCache, CoverError
+from plugins.site.notes import render_notes
+from plugins.site.generated import GeneratedPages
+from plugins.site.pages import (
+    LEVEL_NAMES,
+    GeneratedPage,
+    course_page,
+    home_page,
+    lecture_page,
+    level_page,
+    theme_page,
+)
+from plugins.site.search import merge_search_index, search_entries
+
+THEME_DIR = Path(__file__).resolve().parent / "theme"
+DEFAULT_CONFIG = THEME_DIR / "mkdocs.yml"
+SITE_SOURCES_DIR = "site"
+CONFIG_FILE = "mkdocs.yml"
+STAMP_FILE = ".weike-site.json"
+#: Paths the generator owns; a file in site/ with one of these names is ignored (W407).
+RESERVED = ("index.md", "courses", "themes", "levels", "media", "assets/weike", "catalogue.json",
+            "sitemap.xml", "sitemap.xml.gz", "feed.xml", "search")
+DEFAULT_SITE_NAME = "社区教育微课"
+_HOME_FILE = "index.md"
+
+@dataclass(frozen=True, kw_only=True)
+class WebsiteResult:
+    """What a site build did."""
+
+    site_dir: Path
+    #: False when the inputs had not changed and MkDocs was skipped.
+    rebuilt: bool
+    #: The public address used (weike.yml, else mkdocs.yml), or None.
+    site_url: str | None = None
+    published: tuple[str, ...] = ()
+    pages: int = 0
+    search_index_bytes: int = 0
+    diagnostics: tuple[Diagnostic, ...] = ()
+    #: MkDocs warnings, one line each.
+    warnings: tuple[str, ...] = ()
+    seconds: float = 0.0
+
+
+class SiteBuildFailed(Exception):
+    """MkDocs could not build the site; ``diagnostic`` says where the problem is."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(diagnostic.message_en)
+        self.diagnostic = diagnostic
+
+
+def _error(code: str, location: SourceLocation, message: str, message_en: str, hint: str = "") -> Diagnostic:
+    return Diagnostic(code=code, severity=Severity.ERROR, location=location, message=message,
+                      message_en=message_en, hint=hint)
+
+
+def _warning(code: str, location: SourceLocation, message: str, message_en: str, hint: str = "") -> Diagnostic:
+    return Diagnostic(code=code, severity=Severity.WARNING, location=location, message=message,
+                      message_en=message_en, hint=hint)
+
+
+# --------------------------------------------------------------------------------------------
+# Settings: mkdocs.yml (the repository's, or weike's default)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class SiteSettings:
+    config_file: Path
+    #: The file's values (tags resolved), for the keys weike merges with its own.
+    raw: Mapping
+    site_url: str | None
+    #: ``extra.weike.search_notes``: put lecture notes into the search index.
+    search_notes: bool = False
+
+    @property
+    def site_name(self) -> str:
+        return str(self.raw.get("site_name") or DEFAULT_SITE_NAME)
+
+
+def load_settings(root: Path, site_url: str | None) -> SiteSettings:
+    """Read ``mkdocs.yml`` at ``root`` (or weike's default); raises :class:`SiteBuildFailed`."""
+    import yaml
+    from mkdocs.exceptions import ConfigurationError
+    from mkdocs.utils.yaml import yaml_load
+
+    path = root / CONFIG_FILE
+    source = path if path.is_file() else DEFAULT_CONFIG
+    try:
+        with source.open("rb") as handle:
+            raw = yaml_load(handle) or {}
+    except (OSError, yaml.YAMLError, ValueError, ConfigurationError) as exc:
+        cause = exc.__context__ if isinstance(exc, ConfigurationError) and exc.__context__ else exc
+        mark = getattr(cause, "problem_mark", None)
+        problem = getattr(cause, "problem", None) or type(cause).__name__
+        raise SiteBuildFailed(_error(
+            "E401", SourceLocation(file=CONFIG_FILE, line=mark.line + 1 if mark else None,
+                                   column=mark.column + 1 if mark else None),
+            f"mkdocs.yml 无法读取（YAML：{problem}）", f"mkdocs.yml cannot be read: {problem}",
+            hint="检查缩进和冒号；也可以删掉 mkdocs.yml，使用 weike 的默认网站设置。")) from exc
+    if not isinstance(raw, dict):
+        raise SiteBuildFailed(_error("E401", SourceLocation(file=CONFIG_FILE, line=1),
+                                     "mkdocs.yml 的内容应当是“键: 值”的设置", "mkdocs.yml must be a mapping"))
+    extra = raw.get("extra") if isinstance(raw.get("extra"), dict) else {}
+    weike_extra = extra.get("weike") if isinstance(extra.get("weike"), dict) else {}
+    url = site_url or raw.get("site_url") or None
+    if url and not str(url).endswith("/"):
+        url = f"{url}/"
+    return SiteSettings(config_file=source, raw=raw, site_url=url,
+                        search_notes=bool(weike_extra.get("search_notes", False)))
+
+
+def _plugin_entries(raw_plugins) -> list:
+    if raw_plugins is None:
+        return ["search"]
+    if isinstance(raw_plugins, dict):
+        return [{name: options} for name, options in raw_plugins.items()]
+    return list(raw_plugins)
+
+
+def _plugin_name(entry) -> str:
+    return entry if isinstance(entry, str) else next(iter(entry))
+
+
+def mkdocs_overrides(settings: SiteSettings, *, docs_dir: Path, site_dir: Path, overrides_dir: Path,
+                     nav: list) -> dict:
+    """The keys weike sets on top of ``mkdocs.yml`` (everything else is the file's own)."""
+    raw = settings.raw
+    theme = raw.get("theme") or {}
+    theme = {"name": theme} if isinstance(theme, str) else copy.deepcopy(dict(theme))
+    theme["name"] = "material"  # the pages use Material's layout and search
+    theme.setdefault("language", "zh")
+    # Google Fonts are slow or blocked in China: the system fonts are used (no outside request).
+    theme["font"] = False
+    theme["custom_dir"] = str(overrides_dir)
+    plugins = _plugin_entries(raw.get("plugins"))
+    if not any(_plugin_name(entry) in ("search", "material/search") for entry in plugins):
+        plugins.insert(0, "search")
+    extra = copy.deepcopy(dict(raw.get("extra") or {}))
+    extra.setdefault("generator", False)  # no "Made with Material" link to an outside host
+    validation = copy.deepcopy(dict(raw.get("validation") or {}))
+    # Course and lecture pages are deliberately not in the navigation.
+    validation.setdefault("omitted_files", "ignore")
+    return {
+        "docs_dir": str(docs_dir),
+        "site_dir": str(site_dir),
+        "site_url": settings.site_url or "",
+        "site_name": settings.site_name,
+        "use_directory_urls": True,
+        "theme": theme,
+        "plugins": plugins,
+        "nav": nav,
+        "extra": extra,
+        "extra_css": ["assets/weike/weike.css", *(raw.get("extra_css") or [])],
+        "extra_javascript": ["assets/weike/weike.js", *(raw.get("extra_javascript") or [])],
+        "validation": validation,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# The site's inputs
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(kw_only=True)
+class _Collected:
+    courses: list[SiteCourse] = field(default_factory=list)
+    thumbnails: dict[str, Path] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+def collect_courses(courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia], covers: CoverCache,
+                    *, preview: bool) -> _Collected:
+    """The courses the site can publish, each with its cover thumbnail; the others as diagnostics."""
+    found = _Collected()
+    for course in sorted(courses, key=lambda c: c.slug):
+        missing = [lecture for lecture in course.lectures if lecture.key not in delivered]
+        if missing and not preview:
+            for lecture in missing:
+                found.diagnostics.append(_error(
+                    "E405", lecture.where(), f"微课“{lecture.title or lecture.slug}”没有交付的视频，课程不能发布到网站",
+                    f"lecture {lecture.key} has no delivered video; the course is left off the site",
+                    hint="先运行 weike build（媒体阶段）生成视频。"))
+            continue
+        if course.cover is None or course.cover.path is None:
+            found.diagnostics.append(_error("E404", course.where("cover"), "课程没有可用的首页图片，不能发布到网站",
+                                            f"course {course.slug} has no usable cover; left off the site"))
+            continue
+        try:
+            thumbnail = covers.thumbnail(course.cover.path)
+        except CoverError as exc:
+            found.diagnostics.append(_error(
+                "E404", course.where("cover"), f"首页图片无法缩小成网站卡片图片（{exc}）",
+                f"cover of {course.slug} cannot be made into a thumbnail: {exc}",
+                hint="用画图软件把图片另存为 JPG 或 PNG 后再试。"))
+            continue
+        found.thumbnails[course.slug] = thumbnail.path
+        found.courses.append(SiteCourse(course=course, lectures=site_lectures(course, delivered),
+                                        cover_size=(thumbnail.width, thumbnail.height)))
+    covers.save()
+    return found
+
+
+def _site_sources(root: Path) -> Iterator[tuple[str, Path]]:
+    """Regular files below ``site/`` (not following links out of it), as (relative path, file)."""
+    base = root / SITE_SOURCES_DIR
+    if not base.is_dir():
+        return
+    for folder, dirs, files in os.walk(base):
+        dirs.sort()
+        for name in sorted(files):
+            path = Path(folder) / name
+            if path.is_symlink() or not path.is_file():
+                continue
+            yield path.relative_to(base).as_posix(), path
+
+
+def _code_files() -> Iterator[Path]:
+    yield from sorted(Path(__file__).resolve().parent.glob("*.py"))
+    yield from sorted(p for p in THEME_DIR.rglob("*") if p.is_file())
+
+
+def input_hash(settings: SiteSettings, collected: _Collected, delivered: Mapping[str, DeliveredMedia],
+               root: Path, *, preview: bool, covers: CoverCache) -> str:
+    """A hash of everything the built site depends on, cheap enough to compute on every build."""
+    digest = hashlib.sha256()
+
+    def add(*parts: object) -> None:
+        for part in parts:
+            digest.update(part if isinstance(part, bytes) else repr(part).encode("utf-8"))
+            digest.update(b"\0")
+
+    add(__version__, preview, settings.site_url, settings.config_file.read_bytes())
+    for package in ("mkdocs", "mkdocs-material", "jieba", "nh3", "qrcode", "markdown"):
+        try:
+            add(package, importlib.metadata.version(package))
+        except importlib.metadata.PackageNotFoundError:
+            add(package, None)
+    for path in _code_files():
+        add(path.name, path.read_bytes())
+    for rel, path in _site_sources(root):
+        stat = path.stat()
+        add(rel, stat.st_size, stat.st_mtime_ns)
+    for item in collected.courses:
+        add(item.course, covers.digest(item.course.cover.path), item.cover_size)
+        for lecture in item.lectures:
+            add(delivered.get(lecture.lecture.key))
+            # Pictures the notes may show live next to lecture.md.
+            with os.scandir(lecture.lecture.folder) as entries:
+                for entry in sorted(entries, key=lambda x: x.name):
+                    if entry.is_file() and Path(entry.name).suffix.lower() in {".jpg", ".jpeg", ".png", ".gif", ".webp"}:
+                        stat = entry.stat()
+                        add(entry.name, stat.st_size, stat.st_mtime_ns)
+    return digest.hexdigest()
+
+
+def read_stamp(site_dir: Path) -> tuple[str | None, tuple[Diagnostic, ...]]:
+    """(input hash, the warnings of that build) recorded in ``site_dir``, so a skipped build repeats them."""
+    try:
+        stamp = json.loads((site_dir / STAMP_FILE).read_text(encoding="utf-8"))
+        diagnostics = tuple(
+            Diagnostic(code=d["code"], severity=Severity(d["severity"]), message=d["message"],
+                       message_en=d["message_en"], hint=d["hint"],
+                       location=SourceLocation(file=d["file"], line=d["line"], column=d["column"]))
+            for d in stamp.get("diagnostics", []))
+        return stamp.get("inputs"), diagnostics
+    except (OSError, ValueError, AttributeError, KeyError, TypeError):
+        return None, ()
+
+
+def write_stamp(site_dir: Path, inputs: str, diagnostics: Sequence[Diagnostic], courses: int) -> None:
+    from builder.diagnostics import diagnostic_dict
+
+    (site_dir / STAMP_FILE).write_text(json.dumps(
+        {"inputs": inputs, "weike": __version__, "courses": courses,
+         "diagnostics": [diagnostic_dict(d) for d in diagnostics]}, ensure_ascii=False), encoding="utf-8")
+
+
+# --------------------------------------------------------------------------------------------
+# Generation
+# --------------------------------------------------------------------------------------------
+
+
+def qr_svg(url: str) -> str:
+    """An inline SVG QR code for ``url`` (generated here: no QR web service is asked)."""
+    import qrcode
+    from qrcode.image.svg import SvgPathImage
+
+    # A fixed mask pattern: choosing the "best" of eight took 90 % of the time (7 s per 1,000
+    # courses) and any mask scans; error correction M survives a creased, printed poster.
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2, mask_pattern=2)
+    code.add_data(url)
+    code.make(fit=True)
+    svg = code.make_image(image_factory=SvgPathImage).to_string(encoding="unicode")
+    svg = svg[svg.index("<svg"):]  # drop the XML declaration: the SVG sits inside HTML
+    return svg.replace("<svg ", '<svg role="img" aria-label="本课程二维码 QR code of this course" ', 1)
+
+
+@dataclass(kw_only=True)
+class _Sources:
+    #: Generated pages by docs-relative path (``courses/x/index.md``).
+    pages: dict[str, GeneratedPage] = field(default_factory=dict)
+    #: Generated static files (thumbnails, notes pictures) by docs-relative path.
+    files: dict[str, Path] = field(default_factory=dict)
+    #: Hand-written files from site/ by docs-relative path: copied into the docs folder.
+    site_files: dict[str, Path] = field(default_factory=dict)
+    notes_text: dict[str, str] = field(default_factory=dict)
+    handwritten: list[str] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+def _is_reserved(rel: str) -> bool:
+    return any(rel == name or rel.startswith(name + "/") for name in RESERVED)
+
+
+def generate_sources(catalogue: Catalogue, collected: _Collected, root: Path, *, notes_text: bool) -> _Sources:
+    """Every page and file of the docs folder, in memory."""
+    import markdown
+    import yaml
+
+    sources = _Sources()
+    intro_html, home_title = "", None
+    for rel, path in _site_sources(root):
+        if rel.startswith("overrides/"):
+            continue
+        if rel == _HOME_FILE:
+            from builder.loading import split_front_matter
+
+            from builder.yamlfile import YamlFileError
+
+            text = path.read_text(encoding="utf-8", errors="replace")
+            body = text
+            try:
+                split = split_front_matter(text)
+                if split:
+                    front, body = yaml.safe_load(split[0]) or {}, split[1]
+                    home_title = front.get("title") if isinstance(front, dict) else None
+            except (YamlFileError, yaml.YAMLError):
+                body = text
+            intro_html = markdown.markdown(body, extensions=["tables", "attr_list"])
+            continue
+        if _is_reserved(rel):
+            sources.diagnostics.append(_warning(
+                "W407", SourceLocation(file=f"{SITE_SOURCES_DIR}/{rel}"),
+                f"site/{rel} 与自动生成的网页同名，已忽略", f"site/{rel} clashes with a generated page; ignored",
+                hint="换一个文件名或文件夹名（courses、themes、levels、media 等由 weike 生成）。"))
+            continue
+        sources.site_files[rel] = path
+        if rel.endswith(".md"):
+            sources.handwritten.append(rel)
+
+    sources.pages[_HOME_FILE] = home_page(catalogue, intro_html=intro_html, title=home_title)
+    for theme in THEMES:
+        if catalogue.in_theme(theme):
+            sources.pages[f"themes/{THEME_SLUGS[theme]}.md"] = theme_page(catalogue, theme)
+    for level in PROVIDER_LEVELS:
+        if catalogue.at_level(level):
+            sources.pages[f"levels/{LEVEL_SLUGS[level]}.md"] = level_page(catalogue, level)
+
+    for item in catalogue.courses:
+        course_url = catalogue.absolute(item.url)
+        sources.files[item.cover_url] = collected.thumbnails[item.slug]
+        sources.pages[f"courses/{item.slug}/index.md"] = course_page(
+            item, qr_svg=qr_svg(course_url) if course_url else None, course_url=course_url)
+        for index, lecture in enumerate(item.lectures):
+            notes = render_notes(lecture.lecture.notes, lecture_folder=lecture.lecture.folder,
+                                 course_folder=item.course.folder, with_text=notes_text)
+            if notes.removed:
+                sources.diagnostics.append(_warning(
+                    "W406", SourceLocation(file=lecture.lecture.file, line=lecture.lecture.notes_line),
+                    f"讲义中的不安全内容已被删除：{'、'.join(notes.removed)}",
+                    f"unsafe markup removed from the notes: {', '.join(notes.removed)}",
+                    hint="讲义里不能用脚本、事件属性（onclick 等）、javascript: 链接、样式或外部图片；"
+                         "图片请放在本微课文件夹中。"))
+            for written, path in notes.images:
+                sources.files[f"courses/{item.slug}/{lecture.lecture.slug}/{written}"] = path
+            sources.notes_text[lecture.lecture.key] = notes.text
+            sources.pages[f"courses/{item.slug}/{lecture.lecture.slug}.md"] = lecture_page(item, index, notes)
+    return sources
+
+
+def page_url(rel: str) -> str:
+    """The directory URL MkDocs gives the page ``rel`` (``about.md`` -> ``about/``)."""
+    stem = rel.removesuffix(".md")
+    if stem == "index" or stem.endswith("/index"):
+        return stem.removesuffix("index")
+    return stem + "/"
+
+
+def navigation(catalogue: Catalogue, handwritten: Sequence[str], raw_nav) -> list:
+    themes = [{f"{theme}（{len(catalogue.in_theme(theme))}）": f"themes/{THEME_SLUGS[theme]}.md"}
+              for theme in THEMES if catalogue.in_theme(theme)]
+    levels = [{f"{LEVEL_NAMES[level]}（{len(catalogue.at_level(level))}）": f"levels/{LEVEL_SLUGS[level]}.md"}
+              for level in PROVIDER_LEVELS if catalogue.at_level(level)]
+    nav: list = [{"首页": _HOME_FILE}]
+    if themes:
+        nav.append({"课程主题": themes})
+    if levels:
+        nav.append({"开课层级": levels})
+    # A repository's own nav entries (for its hand-written pages) follow; without one, every
+    # hand-written page is listed by file name.
+    nav.extend(raw_nav if isinstance(raw_nav, list) else sorted(handwritten))
+    return nav
+
+
+def write_docs(sources: _Sources, docs_dir: Path) -> None:
+    """The docs folder holds the hand-written files; generated pages stay in memory."""
+    if docs_dir.exists():
+        shutil.rmtree(docs_dir)
+    docs_dir.mkdir(parents=True)
+    for rel, path in sources.site_files.items():
+        target = docs_dir / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        place_file(path, target)
+
+
+def write_overrides(root: Path, overrides_dir: Path) -> None:
+    """weike's theme overrides, then the repository's ``site/overrides`` on top."""
+    if overrides_dir.exists():
+        shutil.rmtree(overrides_dir)
+    shutil.copytree(THEME_DIR / "overrides", overrides_dir)
+    for rel, path in _site_sources(root):
+        if rel.startswith("overrides/"):
+            target = overrides_dir / rel.removeprefix("overrides/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+
+
+# --------------------------------------------------------------------------------------------
+# Files: media placed by hard link, atomic publication
+# --------------------------------------------------------------------------------------------
+
+
+def place_file(source: Path, target: Path) -> None:
+    """Make ``target`` the same file as ``source``: a hard link, or a copy across file systems."""
+    try:
+        if os.path.samefile(source, target):
+            return
+        have, want = target.stat(), source.stat()
+        if (have.st_size, have.st_mtime_ns) == (want.st_size, want.st_mtime_ns):
+            return  # an earlier copy (no hard links across devices)
+    except OSError:
+        pass
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".tmp-{os.getpid()}-{target.name}")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(source, tmp)
+    except OSError:
+        shutil.copy2(source, tmp)
+    os.replace(tmp, target)
+
+
+def media_files(catalogue: Catalogue) -> dict[str, Path]:
+    """Site-relative path -> delivered file, for every video, poster and subtitle track."""
+    files: dict[str, Path] = {}
+    for item in catalogue.courses:
+        for lecture in item.lectures:
+            media = lecture.media
+            if media is None:
+                continue
+            files[lecture.video_url] = media.path
+            if lecture.poster_url and media.poster:
+                files[lecture.poster_url] = media.poster
+            if lecture.subtitles_url and media.subtitles:
+                files[lecture.subtitles_url] = media.subtitles
+    return files
+
+
+def place_media(catalogue: Catalogue, site_dir: Path) -> None:
+    wanted = media_files(catalogue)
+    for rel, source in wanted.items():
+        place_file(source, site_dir / rel)
+    media_dir = site_dir / "media"
+    if media_dir.is_dir():  # files of courses no longer published go
+        for folder, _, files in os.walk(media_dir):
+            for name in files:
+                path = Path(folder) / name
+                if path.relative_to(site_dir).as_posix() not in wanted:
+                    path.unlink()
+
+
+def publish(tmp_dir: Path, site_dir: Path) -> None:
+    """Swap the freshly built ``tmp_dir`` into ``site_dir`` (two renames; never a half site)."""
+    old = site_dir.with_name(f".{site_dir.name}-old-{os.getpid()}")
+    if site_dir.exists():
+        os.replace(site_dir, old)
+    os.replace(tmp_dir, site_dir)
+    if old.exists():
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _remove_leftovers(site_dir: Path) -> None:
+    """Temporary folders of builds that were killed."""
+    for pattern in (f".{site_dir.name}-tmp-*", f".{site_dir.name}-old-*"):
+        for path in site_dir.parent.glob(pattern):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------------------------
+# MkDocs
+# --------------------------------------------------------------------------------------------
+
+
+class _CollectWarnings(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+@contextmanager
+def _captured_mkdocs_log() -> Iterator[_CollectWarnings]:
+    """MkDocs' warnings become part of the stage's outcome instead of stray console lines."""
+    logger = logging.getLogger("mkdocs")
+    handler = _CollectWarnings()
+    propagate = logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
+def run_mkdocs(settings: SiteSettings, overrides: dict, root: Path, generated: GeneratedPages) -> list[str]:
+    """Build with MkDocs; returns its warnings, raises :class:`SiteBuildFailed` on failure."""
+    import jinja2
+    from mkdocs import exceptions
+    from mkdocs.commands.build import build as mkdocs_build
+    from mkdocs.config import load_config
+
+    from plugins.site.search import _jieba
+
+    _jieba()  # quiet jieba before Material's search plugin uses it
+    failures = (exceptions.MkDocsException, exceptions.Abort, OSError, ValueError, KeyError)
+    with _captured_mkdocs_log() as captured:
+
+        def failed(code: str, what: str, what_en: str, exc: BaseException) -> SiteBuildFailed:
+            detail = "; ".join(captured.lines[-3:]) or f"{type(exc).__name__}: {exc}"
+            return SiteBuildFailed(_error(
+                code, SourceLocation(file=CONFIG_FILE), f"网站{what}失败：{detail}", f"site {what_en} failed: {detail}",
+                hint="检查 mkdocs.yml 和 site/ 中最近的修改；删掉 mkdocs.yml 可恢复默认设置。"))
+
+        try:
+            with settings.config_file.open("rb") as handle:
+                # Relative paths in the repository's mkdocs.yml (hooks, INHERIT) mean the repository root.
+                config = load_config(config_file=io.BytesIO(handle.read()),
+                                     config_file_path=str(root / CONFIG_FILE), **overrides)
+        except failures as exc:
+            raise failed("E401", "配置", "configuration", exc) from exc
+        config.plugins["weike/generated"] = generated
+        try:
+            mkdocs_build(config)
+        except jinja2.TemplateError as exc:
+            raise SiteBuildFailed(_template_error(exc, root, Path(overrides["theme"]["custom_dir"]))) from exc
+        except failures as exc:
+            raise failed("E403", "构建", "build", exc) from exc
+    return captured.lines
+
+
+def _template_error(exc: Exception, root: Path, overrides_dir: Path) -> Diagnostic:
+    filename = getattr(exc, "filename", None) or getattr(exc, "name", None) or ""
+    line = getattr(exc, "lineno", None)
+    rel = Path(filename).name
+    try:
+        rel = Path(filename).resolve().relative_to(overrides_dir.resolve()).as_posix()
+    except (ValueError, OSError):
+        pass
+    file = f"{SITE_SOURCES_DIR}/overrides/{rel}" if (root / SITE_SOURCES_DIR / "overrides" / rel).is_file() else CONFIG_FILE
+    return _error("E402", SourceLocation(file=file, line=line), f"网站模板出错：{exc}",
+                  f"theme template error: {type(exc).__name__}: {exc}",
+                  hint="检查 site/overrides/ 中模板的 {% %} 和 {{ }} 是否成对。")
+
+
+# --------------------------------------------------------------------------------------------
+# The whole build
+# --------------------------------------------------------------------------------------------
+
+
+def build_website(
+    *,
+    root: Path,
+    site_url: str | None,
+    courses: Sequence[Course],
+    delivered: Mapping[str, DeliveredMedia],
+    site_dir: Path,
+    work_dir: Path,
+    cache_dir: Path,
+    preview: bool = False,
+    force: bool = False,
+) -> WebsiteResult:
+    """Build (or keep, when nothing changed) the catalogue site of ``courses`` in ``site_dir``.
+
+    ``preview`` (``weike serve``) publishes lectures whose video is not delivered yet with a
+    placeholder instead of leaving their course out. Raises :class:`SiteBuildFailed` when
+    MkDocs cannot build at all (bad ``mkdocs.yml`` or theme override).
+    """
+    started = time.monotonic()
+    root = root.resolve()
+    settings = load_settings(root, site_url)
+    covers = CoverCache(cache_dir / "covers")
+    collected = collect_courses(courses, delivered, covers, preview=preview)
+    catalogue = Catalogue(courses=tuple(collected.courses), site_url=settings.site_url)
+    published = tuple(c.slug for c in catalogue.courses)
+
+    inputs = input_hash(settings, collected, delivered, root, preview=preview, covers=covers)
+    built_from, earlier = read_stamp(site_dir) if site_dir.is_dir() else (None, ())
+    if not force and built_from == inputs:
+        place_media(catalogue, site_dir)
+        return WebsiteResult(site_dir=site_dir, rebuilt=False, site_url=settings.site_url, published=published,
+                             diagnostics=tuple(collected.diagnostics) + earlier, seconds=time.monotonic() - started)
+
+    sources = generate_sources(catalogue, collected, root, notes_text=settings.search_notes)
+    docs_dir, overrides_dir = work_dir / "docs", work_dir / "overrides"
+    write_docs(sources, docs_dir)
+    write_overrides(root, overrides_dir)
+
+    site_dir.parent.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(site_dir)
+    tmp_dir = Path(tempfile.mkdtemp(dir=site_dir.parent, prefix=f".{site_dir.name}-tmp-"))
+    try:
+        nav = navigation(catalogue, sources.handwritten, settings.raw.get("nav"))
+        overrides = mkdocs_overrides(settings, docs_dir=docs_dir, site_dir=tmp_dir, overrides_dir=overrides_dir,
+                                     nav=nav)
+        warnings = run_mkdocs(settings, overrides, root, GeneratedPages(sources.pages, sources.files))
+
+        notes = sources.notes_text if settings.search_notes else None
+        index_bytes = merge_search_index(tmp_dir, search_entries(catalogue, notes_text=notes))
+        (tmp_dir / "catalogue.json").write_bytes(catalogue_json(catalogue, generator=f"weike {__version__}"))
+        extra_urls = [page_url(rel) for rel in [*sources.pages, *sources.handwritten]
+                      if not rel.startswith("courses/") and rel != _HOME_FILE]
+        for name, data in (("sitemap.xml", sitemap_xml(catalogue, sorted(extra_urls))),
+                           ("feed.xml", feed_xml(catalogue, site_name=settings.site_name))):
+            if data is None:
+                (tmp_dir / name).unlink(missing_ok=True)
+            else:
+                (tmp_dir / name).write_bytes(data)
+        # MkDocs' own compressed sitemap would disagree with ours (and has no use without site_url).
+        (tmp_dir / "sitemap.xml.gz").unlink(missing_ok=True)
+        place_media(catalogue, tmp_dir)
+        write_stamp(tmp_dir, inputs, sources.diagnostics, len(published))
+        publish(tmp_dir, site_dir)
+    except BaseException:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+        raise
+    return WebsiteResult(site_dir=site_dir, rebuilt=True, site_url=settings.site_url, published=published,
+                         pages=len(sources.pages),
+                         search_index_bytes=index_bytes,
+                         diagnostics=tuple(collected.diagnostics + sources.diagnostics),
+                         warnings=tuple(warnings), seconds=time.monotonic() - started)

@@ -1,0 +1,30 @@
+"""学时, durations and the site's URL scheme."""
+
+from __future__ import annotations
+
+import pytest
+
+from plugins.site.catalogue import THEME_SLUGS, format_duration, format_total, study_hours
+from plugins.site.website import page_url
+
+
+@pytest.mark.parametrize(("minutes", "hours"), [(1, 0.5), (12, 0.5), (22.5, 0.5), (23, 1.0), (45, 1.0),
+                                                 (50, 1.5), (67.5, 1.5), (90, 2.0), (91, 2.5)])
+def test_study_hours_are_45_minute_units_rounded_up_to_a_half(minutes, hours):
+    assert study_hours(minutes * 60) == hours
+
+
+def test_durations_read_like_a_video_player_and_in_words():
+    assert format_duration(65) == "1:05" and format_duration(3725) == "1:02:05"
+    assert format_total(20) == "1 分钟" and format_total(48 * 60) == "48 分钟"
+    assert format_total(65 * 60) == "1 小时 5 分钟" and format_total(120 * 60) == "2 小时"
+
+
+def test_every_theme_has_a_distinct_ascii_slug():
+    assert len(set(THEME_SLUGS.values())) == 10
+    assert all(slug.isascii() and slug.replace("-", "").isalpha() for slug in THEME_SLUGS.values())
+
+
+def test_page_urls_are_directory_urls():
+    assert page_url("about.md") == "about/" and page_url("themes/x.md") == "themes/x/"
+    assert page_url("guide/index.md") == "guide/"

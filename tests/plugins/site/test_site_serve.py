@@ -1,0 +1,84 @@
+"""``weike serve``: a real preview server on localhost that picks up edits without a restart."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from builder.cli import build_parser
+from tests.conftest import lecture_md
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def fetch(url: str) -> str | None:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.read().decode("utf-8")
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return None
+
+
+def wait_for(url: str, text: str, *, timeout: float = 90) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        page = fetch(url)
+        if page is not None and text in page:
+            return page
+        time.sleep(0.3)
+    raise AssertionError(f"{text!r} did not appear at {url} within {timeout} s")
+
+
+def test_serve_is_a_weike_command():
+    help_text = build_parser().format_help()
+    assert "serve" in help_text and "live preview" in help_text
+
+
+def test_preview_shows_edits_without_a_restart(delivered_repo):
+    repository, delivered, dist = delivered_repo(valid_courses=("demo",))
+    root = repository.root
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "builder", "serve", str(root), "--port", str(port)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}/"
+        page = wait_for(base + "courses/demo/02-lecture-2/", "第2讲")
+        # Videos delivered earlier show up in the preview.
+        assert "media/demo/02-lecture-2.mp4" in page
+        with urllib.request.urlopen(base + "media/demo/02-lecture-2.mp4", timeout=5) as response:
+            assert response.read(8)[4:8] == b"ftyp"
+
+        lecture = root / "courses/demo/02-lecture-2/lecture.md"
+        lecture.write_text(lecture_md(title="预览中改的标题"), encoding="utf-8")
+        wait_for(base + "courses/demo/02-lecture-2/", "预览中改的标题")
+        wait_for(base + "courses/demo/", "预览中改的标题")  # the course page's list follows
+
+        # A course with an error disappears from the preview (and the error is printed) ...
+        course_yml = root / "courses/demo/course.yml"
+        good = course_yml.read_text(encoding="utf-8")
+        course_yml.write_text(good.replace("theme: 老年智慧生活", "theme: 没有这个主题"), encoding="utf-8")
+        wait_for(base, "共 <strong>0</strong> 门课程")
+        # ... and comes back when fixed.
+        course_yml.write_text(good, encoding="utf-8")
+        wait_for(base, "共 <strong>1</strong> 门课程")
+        assert not (dist / "site").exists()  # the preview never touches what gets published
+    finally:
+        process.terminate()
+        try:
+            output, _ = process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output, _ = process.communicate()
+    assert "E104" in output and "Traceback" not in output
