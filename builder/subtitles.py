@@ -66,7 +66,7 @@ def parse_srt(text: str) -> list[Cue]:
             continue
         block_start = index
         # Optional cue number, then the timing line.
-        if not _TIMING_RE.match(lines[index]) and index + 1 < len(lines) and _TIMING_RE.match(lines[index + 1]):
+        if lines[index].strip().isdigit() and index + 1 < len(lines):
             index += 1
         match = _TIMING_RE.match(lines[index])
         if not match:

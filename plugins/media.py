@@ -486,10 +486,17 @@ def deliver_to_store(job: DeliveryJob, on_progress: Callable[[float], None] | No
         if not conforms(checks):
             failed = "; ".join(f"{c.rule} {c.actual} (expected {c.expected})" for c in failed_rules(checks))
             raise DeliveryFailed("交付文件不符合交付规格", f"the delivered file fails the profile: {failed}")
-        if abs((delivered.duration or 0.0) - expected) > DURATION_TOLERANCE:
+        # Every track must last as long as the source says: a picture that stops early means the
+        # source's data ended before its header said (a damaged or cut-short file).
+        shortest = min(value for value in (delivered.duration, delivered.video_duration, delivered.audio_duration)
+                       if value is not None)
+        longest = max(value for value in (delivered.duration, delivered.video_duration, delivered.audio_duration)
+                      if value is not None)
+        if expected - shortest > DURATION_TOLERANCE or longest - expected > DURATION_TOLERANCE:
+            off = shortest if expected - shortest > DURATION_TOLERANCE else longest
             raise DeliveryFailed(
-                f"交付文件时长 {delivered.duration:.2f} 秒与原文件 {expected:.2f} 秒不一致（原文件可能已损坏）",
-                f"delivered duration {delivered.duration:.2f} s differs from the source's {expected:.2f} s "
+                f"交付文件时长 {off:.2f} 秒与原文件 {expected:.2f} 秒不一致（原文件可能已损坏）",
+                f"delivered duration {off:.2f} s differs from the source's {expected:.2f} s "
                 "(the source may be damaged)")
         facts = {
             **job.facts,
