@@ -25,6 +25,7 @@ import json
 import logging
 import shutil
 import sys
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed
@@ -610,7 +611,8 @@ def weike_media_stage(context: BuildContext, courses: Sequence[Course]) -> Stage
     # 1. Hash and probe every source (memoised), and decide how each is delivered.
     plans: list[LecturePlan] = []
     with memo_for(paths.cache) as memo:
-        progress.stage("探测 probe", total=len(lectures))
+        # No per-lecture lines here: with the memo this takes moments, and CI logs stay short.
+        progress.stage("探测 probe")
 
         def plan(pair: tuple[Course, Lecture]):
             course, lecture = pair
@@ -711,7 +713,7 @@ def _run_jobs(context: BuildContext, executor: Executor, pending: list[list[Lect
             first = group[0]
             job = dataclasses.replace(first.job, threads=threads)
             label = _relative(first.source, root) + (f" (+{len(group) - 1} 相同 same)" if len(group) > 1 else "")
-            task = progress.task(label, total=max(0.1, first.job.info.duration or 0.1))
+            task = _JobDisplay(progress, label, total=max(0.1, first.job.info.duration or 0.1))
             callback = task.update if in_process else None
             futures[executor.submit(deliver_to_store, job, callback)] = (group, task)
         for future in as_completed(futures):
@@ -726,7 +728,31 @@ def _run_jobs(context: BuildContext, executor: Executor, pending: list[list[Lect
                 results[key] = facts
                 task.done(f"{facts['method']} {facts['duration']:.1f} s, {facts['size'] / 1e6:.1f} MB")
     finally:
-        executor.shutdown(wait=True, cancel_futures=True)
+        if in_process:
+            executor.shutdown(wait=True, cancel_futures=True)
+        else:
+            executor.shutdown(wait=True)
+
+
+class _JobDisplay:
+    """A job's progress bar, shown from the moment the job starts running (not while it queues)."""
+
+    def __init__(self, progress, label: str, *, total: float) -> None:
+        self._progress, self._label, self._total = progress, label, total
+        self._task = None
+        self._lock = threading.Lock()
+
+    def _ensure(self):
+        with self._lock:
+            if self._task is None:
+                self._task = self._progress.task(self._label, total=self._total)
+            return self._task
+
+    def update(self, seconds: float) -> None:
+        self._ensure().update(min(seconds, self._total))
+
+    def done(self, message: str = "", *, failed: bool = False) -> None:
+        self._ensure().done(message, failed=failed)
 
 
 def _publish(item: LecturePlan, facts: dict, store: ContentStore, media_root: Path,

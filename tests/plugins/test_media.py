@@ -235,3 +235,20 @@ def test_damaged_source_whose_output_is_short_is_refused(media, tmp_path):
     with pytest.raises(DeliveryFailed) as caught:
         deliver_to_store(job)
     assert "duration" in str(caught.value)
+
+
+def test_jobs_and_their_failures_pickle_for_remote_executors(media, tmp_path):
+    """What is submitted to an executor must travel to a Dask worker and back."""
+    import pickle
+
+    from plugins import media as media_plugin
+
+    source = media("landscape.mp4")
+    job = DeliveryJob(key="k", source=source, info=probe_media(source), profile=DEFAULT_PROFILE,
+                      store_root=tmp_path, method="transcode", facts={"source_sha256": "x"})
+    assert pickle.loads(pickle.dumps(job)) == job
+    assert pickle.loads(pickle.dumps(media_plugin.deliver_to_store)) is media_plugin.deliver_to_store
+    failure = pickle.loads(pickle.dumps(DeliveryFailed("坏", "bad", "stderr tail")))
+    assert (failure.message, failure.message_en, failure.detail) == ("坏", "bad", "stderr tail")
+    error = pickle.loads(pickle.dumps(ProbeError(ProbeProblem.TRUNCATED, "cut")))
+    assert (error.kind, error.detail) == (ProbeProblem.TRUNCATED, "cut")
