@@ -56,7 +56,7 @@ class DeliveryProfile:
     max_true_peak: float = -1.0
     # --- how weike encodes (recipe knobs; part of the cache key) ---------------------------------
     encoder_preset: str = "medium"
-    encoder_crf: int = 23
+    encoder_crf: int = 26
     #: VBV buffer (bits): with ``max_video_bitrate`` as maxrate, ~2 s of slack around the cap.
     encoder_buffer: int = 4_000_000
     encoder_profile: str = "high"
@@ -80,18 +80,26 @@ class DeliveryProfile:
         return dataclasses.asdict(self)
 
 
-# The default profile is SPEC.md's delivery spec. How the encoder settings were chosen (the
-# figures come from `python benchmarks/media.py --quality`, which sweeps CRF on the benchmark's
-# mixed sources and measures VMAF against the source scaled to 1280x720 with libvmaf v0.6.1):
+# The default profile is SPEC.md's delivery spec. How the encoder settings were chosen (figures
+# from `python benchmarks/media.py --sweep`: libvmaf v0.6.1 against the source put through the same
+# geometry without compression, on the benchmark's synthetic sources, 10 s each):
 #
-# * Capped CRF, not a fixed bitrate: a teacher talking in front of a wall needs a fraction of
-#   the bits of a hand-held street scene. CRF spends what each scene needs, and maxrate/bufsize
-#   (the 2 Mbit/s cap SPEC.md quotes from provincial specs) bounds what a slow rural link must
-#   carry. Quiet scenes come out far below the cap.
-# * CRF 23 (x264's default) kept every benchmark source at VMAF >= 93, and CRF 25 dropped the
-#   busiest (camera-noise) source below it; see the README's Media section for the figures.
-# * preset "medium": at the same VMAF, "faster"/"veryfast" needed 10-20 % more bits, which a
-#   learner on a slow link pays for every time; encoding happens once per lecture and is cached.
+# * Capped CRF, not a fixed bitrate: a teacher talking in front of a wall needs a fraction of the
+#   bits of a hand-held street scene. CRF spends what each scene needs; maxrate/bufsize (the
+#   2 Mbit/s cap SPEC.md quotes from provincial specs) bounds what a slow rural link must carry.
+# * CRF 26. Where the cap does not bind, VMAF by CRF (camera-like grain / portrait phone):
+#   CRF 23 97.3 @ 1465 kbit/s, 96.1 @ 1004; CRF 25 96.0 @ 952, 95.1 @ 738; CRF 27 94.7 @ 677,
+#   93.4 @ 559. CRF 27 just keeps 93 on synthetic grain, with no margin for real phone footage,
+#   which is harder. CRF 26 measured 95.5 @ 797 and 94.2 @ 641: the hardest uncapped source
+#   keeps a point of margin at 35-45 % fewer bits than x264's default CRF 23. Slides and 4:3
+#   camcorder material stay above 96 at 100-150 kbit/s.
+# * Noise-like content (a zooming fractal, a cellular-automaton animation) hits the 2 Mbit/s cap
+#   at any CRF and scores 84 and 45: there the cap, not the CRF, decides. Lectures are rarely
+#   like that; raising the cap is a profile change (max_video_bitrate) for platforms that allow it.
+# * preset "medium": at equal VMAF, "veryfast" needed 15-20 % more bits (96.0 @ 1169 against
+#   medium's 96.0 @ 952 on the camera source) and "faster" 3-5 %; "slow" saved only 2 % for
+#   twice the time. Encoding happens once per lecture and is cached; learners pay for bits on
+#   every view.
 # * High profile, level 3.1: what 720p25 needs, decoded in hardware by every phone since ~2012.
 # * -16 LUFS / -1.5 dBTP: speech on phone speakers in a noisy room needs the louder streaming
 #   target, not broadcast -23 LUFS; the true-peak margin keeps AAC from clipping.
