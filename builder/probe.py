@@ -220,11 +220,14 @@ def probe_media(path: Path, *, packets: bool = False, loudness: bool = False,
 
 
 def _packet_facts(path: Path, *, video_index: int, time_base: str | None, timeout: float | None) -> dict:
-    completed = ffmpeg.run(
-        ["-v", "error", "-select_streams", str(video_index), "-show_entries", "packet=pts,duration,size,flags",
-         "-of", "json", str(path)],
-        tool="ffprobe", timeout=timeout, capture_stdout=True,
-    )
+    try:
+        completed = ffmpeg.run(
+            ["-v", "error", "-select_streams", str(video_index), "-show_entries", "packet=pts,duration,size,flags",
+             "-of", "json", str(path)],
+            tool="ffprobe", timeout=timeout, capture_stdout=True,
+        )
+    except ffmpeg.FfmpegError as exc:
+        raise ProbeError(ProbeProblem.UNREADABLE, exc.last_line) from exc
     listed = json.loads(completed.stdout.decode("utf-8", "replace") or "{}").get("packets") or []
     try:
         tick = Fraction(time_base) if time_base else None
@@ -273,11 +276,14 @@ _PEAK_RE = re.compile(r"True peak:\s*Peak:\s*(-?[\d.]+|-inf)\s*dBFS", re.S)
 
 def measure_loudness(path: Path, *, timeout: float | None = 600) -> tuple[float, float]:
     """``(integrated LUFS, true peak dBTP)`` of the first audio track (silence: -70, -inf -> -99)."""
-    completed = ffmpeg.run(
-        ["-hide_banner", "-nostdin", "-nostats", "-i", str(path), "-map", "0:a:0", "-vn", "-sn", "-dn",
-         "-af", "ebur128=peak=true:framelog=quiet", "-f", "null", "-"],
-        timeout=timeout,
-    )
+    try:
+        completed = ffmpeg.run(
+            ["-hide_banner", "-nostdin", "-nostats", "-i", str(path), "-map", "0:a:0", "-vn", "-sn", "-dn",
+             "-af", "ebur128=peak=true:framelog=quiet", "-f", "null", "-"],
+            timeout=timeout,
+        )
+    except ffmpeg.FfmpegError as exc:
+        raise ProbeError(ProbeProblem.UNREADABLE, exc.last_line) from exc
     summary = completed.stderr[completed.stderr.rfind("Summary:"):]
     loud, peak = _LOUDNESS_RE.search(summary), _PEAK_RE.search(summary)
     if not loud or not peak:

@@ -620,6 +620,8 @@ def weike_media_stage(context: BuildContext, courses: Sequence[Course]) -> Stage
                 return plan_lecture(course, lecture, root=root, memo=memo, profile=profile, store_root=store_root)
             except (ProbeError, DeliveryFailed) as exc:
                 return exc
+            except OSError as exc:  # vanished or unreadable between the check and now
+                return ProbeError(ProbeProblem.UNREADABLE, exc.strerror or str(exc))
 
         with ThreadPoolExecutor(max_workers=available_cores() * 2) as pool:
             for (course, lecture), result in zip(lectures, pool.map(plan, lectures)):
