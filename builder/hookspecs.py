@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # only for annotations: the specs must not import stage code
     from builder.bundle import BundleTarget
     from builder.context import BuildContext, StageOutcome
     from builder.model import Course, DeliveredMedia, Diagnostic, Repository, WeikeConfig
+    from builder.profile import DeliveryProfile
 
 PROJECT = "weike"
 
@@ -79,6 +80,18 @@ def weike_media_stage(context: BuildContext, courses: Sequence[Course]) -> Stage
     plugin that returns a :class:`~builder.context.StageOutcome` handles the stage; its
     ``delivered`` maps ``Lecture.key`` to :class:`~builder.model.DeliveredMedia` and its
     ``diagnostics`` name every lecture that could not be delivered.
+    """
+
+
+@hookspec
+def weike_media_profiles() -> Iterable[DeliveryProfile] | None:
+    """Offer delivery profiles: what a delivered file must be for a platform, as data.
+
+    Called whenever a profile is looked up (``weike build``, ``weike probe``); every plugin's
+    profiles are collected and ``weike.yml``'s ``profile:`` picks one by name (``default``, the
+    SPEC.md delivery spec, comes from the built-in media plugin). Return an iterable of
+    :class:`~builder.profile.DeliveryProfile`, or ``None``. Two plugins offering different
+    profiles under one name is an error.
     """
 
 

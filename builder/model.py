@@ -310,6 +310,15 @@ class MediaInfo:
     video_bitrate: int | None = None
     audio_bitrate: int | None = None
     fast_start: bool | None = None
+    # Facts that need more than the container headers: filled when the packets were read or the
+    # audio was decoded, ``None`` otherwise.
+    #: Longest distance between two key frames, in seconds (GOP length).
+    keyframe_interval: float | None = None
+    #: Integrated loudness (EBU R128, LUFS) and true peak (dBTP) of the audio track.
+    loudness: float | None = None
+    true_peak: float | None = None
+    video_duration: float | None = None
+    audio_duration: float | None = None
 
     @property
     def is_audio_only(self) -> bool:

@@ -34,6 +34,8 @@ _LOCAL_MODULE_PREFIX = "weike_local_plugins"
 #: never imports ``plugins`` statically).
 BUILTIN_PLUGINS: tuple[str, ...] = (
     "plugins.course_rules",
+    # media stage (issue 3)
+    "plugins.media",
     # Bundles and reports (issue 5): the stage, one module per target, the province summary table.
     "plugins.bundles",
     "plugins.bundle_smartedu",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import http.server
 import os
 import shutil
@@ -31,7 +32,8 @@ MEDIA_RECIPES: dict[str, list[str]] = {
     # Already at the delivery spec (1280×720, 25 fps, H.264 yuv420p, AAC 48 kHz, fast start).
     "conforming.mp4": ["-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25:duration=1",
                        "-f", "lavfi", "-i", "sine=frequency=440:duration=1:sample_rate=48000",
-                       "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "25",
+                       "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-g", "25",
+                       "-b:v", "1200k", "-maxrate", "1500k", "-bufsize", "3000k",
                        "-c:a", "aac", "-b:a", "128k", "-ac", "2", "-shortest", "-movflags", "+faststart"],
     "poster.jpg": ["-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=1:duration=1", "-frames:v", "1"],
 }
@@ -44,9 +46,12 @@ class MediaFactory:
         self.folder = folder
 
     def __call__(self, name: str, recipe: list[str] | None = None) -> Path:
-        target = self.folder / name
+        args = recipe if recipe is not None else MEDIA_RECIPES[name]
+        # Keyed by the recipe too: two test modules may use one name for different clips.
+        digest = hashlib.sha256("\0".join(args).encode()).hexdigest()[:12]
+        target = self.folder / digest / name
         if not target.exists():
-            args = recipe if recipe is not None else MEDIA_RECIPES[name]
+            target.parent.mkdir(exist_ok=True)
             tmp = target.with_name(f"tmp-{name}")
             ffmpeg.run(["-hide_banner", "-y", *args, str(tmp)])
             tmp.replace(target)

@@ -1,0 +1,264 @@
+"""The build cache: a memo of facts about files, and a content-addressed store of outputs.
+
+* :class:`FileMemo` remembers facts about a file (its SHA-256, its probe) keyed by
+  ``(path, size, mtime_ns, inode)``, in ONE SQLite file. An unchanged source is then neither
+  re-hashed nor re-probed, and 2,000 courses make one file, not 26,000. Editing a file changes
+  its size or mtime, so the memo misses and the file is looked at again.
+* :class:`ContentStore` keeps build outputs under a key derived from everything that decides them
+  (source bytes, profile, recipe and encoder version): ``store/<k[:2]>/<key>/``. An entry is
+  written in a temp folder beside it and renamed into place in one step, so an entry that
+  exists is complete; a killed build leaves only a temp folder, which the next build removes.
+
+Nothing here knows about media or platforms.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import shutil
+import socket
+import sqlite3
+import stat
+import threading
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger("weike.cache")
+
+_HASH_CHUNK = 1 << 20
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        while chunk := handle.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def cache_key(**parts: object) -> str:
+    """A stable SHA-256 of keyword parts (JSON-serialisable values)."""
+    payload = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+# --------------------------------------------------------------------------------------------
+# Memo of facts about files
+# --------------------------------------------------------------------------------------------
+
+
+class FileMemo:
+    """Facts about files, remembered while a file's size, mtime and inode stay the same.
+
+    Safe to share between threads (one connection behind a lock) and between processes
+    (SQLite's own locking). A memo that cannot be opened (read-only checkout) degrades to no
+    memo: slower, never wrong.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
+            # WAL: readers never wait for a writer; NORMAL: no fsync per fact (a lost fact after
+            # a power cut is only looked up again).
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS facts (kind TEXT NOT NULL, path TEXT NOT NULL, size INTEGER NOT NULL,"
+                " mtime_ns INTEGER NOT NULL, inode INTEGER NOT NULL, value TEXT NOT NULL,"
+                " PRIMARY KEY (kind, path))"
+            )
+            self._db = db
+        except (OSError, sqlite3.Error) as exc:
+            log.warning("media memo %s unavailable (%s): every file will be probed", self.path, exc)
+
+    @staticmethod
+    def _identity(file: Path) -> tuple[str, int, int, int]:
+        st = os.stat(file)
+        return str(Path(file).resolve()), st.st_size, st.st_mtime_ns, st.st_ino
+
+    def get(self, kind: str, file: Path):
+        """The remembered value of ``kind`` for ``file``, or ``None`` (also when it changed)."""
+        if self._db is None:
+            return None
+        path, size, mtime_ns, inode = self._identity(file)
+        with self._lock:
+            try:
+                row = self._db.execute("SELECT size, mtime_ns, inode, value FROM facts WHERE kind=? AND path=?",
+                                       (kind, path)).fetchone()
+            except sqlite3.Error as exc:
+                log.warning("media memo read failed: %s", exc)
+                return None
+        if row is None or tuple(row[:3]) != (size, mtime_ns, inode):
+            return None
+        return json.loads(row[3])
+
+    def put(self, kind: str, file: Path, value, *, identity: tuple[str, int, int, int] | None = None) -> None:
+        """Remember ``value`` for ``file``; ``identity`` = the stat taken *before* reading the file.
+
+        Taking the identity before the (slow) read means a file edited while it was being hashed
+        is remembered under its old size/mtime, so the next look sees the change.
+        """
+        if self._db is None:
+            return
+        path, size, mtime_ns, inode = identity or self._identity(file)
+        with self._lock:
+            try:
+                self._db.execute("INSERT OR REPLACE INTO facts VALUES (?, ?, ?, ?, ?, ?)",
+                                 (kind, path, size, mtime_ns, inode, json.dumps(value, ensure_ascii=False)))
+            except sqlite3.Error as exc:
+                log.warning("media memo write failed: %s", exc)
+
+    def remember(self, kind: str, file: Path, compute):
+        """``get`` or else ``compute(file)`` and ``put``; exceptions from ``compute`` propagate."""
+        identity = self._identity(file)
+        cached = self.get(kind, file)
+        if cached is not None:
+            return cached
+        value = compute(file)
+        self.put(kind, file, value, identity=identity)
+        return value
+
+    def sha256(self, file: Path) -> str:
+        return self.remember("sha256", file, sha256_file)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    def __enter__(self) -> FileMemo:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+# --------------------------------------------------------------------------------------------
+# Content-addressed store
+# --------------------------------------------------------------------------------------------
+
+ENTRY_FILE = "entry.json"
+_TEMP_PREFIX = ".tmp-"
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoreEntry:
+    """A complete entry: its folder and the facts written with it."""
+
+    key: str
+    folder: Path
+    facts: Mapping
+
+    def file(self, name: str) -> Path:
+        return self.folder / name
+
+
+class ContentStore:
+    """Outputs by key, each entry a folder that appears complete or not at all."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def folder(self, key: str) -> Path:
+        return self.root / key[:2] / key
+
+    def get(self, key: str) -> StoreEntry | None:
+        """The entry for ``key`` if it is complete and its files are intact, else ``None``."""
+        folder = self.folder(key)
+        try:
+            facts = json.loads((folder / ENTRY_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        for name, size in (facts.get("files") or {}).items():
+            try:
+                if (folder / name).stat().st_size != size:
+                    return None
+            except OSError:
+                return None
+        return StoreEntry(key=key, folder=folder, facts=facts)
+
+    @contextlib.contextmanager
+    def writing(self, key: str) -> Iterator[Path]:
+        """A fresh temp folder to write an entry into; removed if the block fails.
+
+        Finish with :meth:`commit`. The folder's name carries this host and process, so
+        :meth:`remove_stale_temps` can tell a dead build's leftovers from a running one's.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        temp = self.root / f"{_TEMP_PREFIX}{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        temp.mkdir()
+        try:
+            yield temp
+        finally:
+            if temp.exists():
+                shutil.rmtree(temp, ignore_errors=True)
+
+    def commit(self, key: str, temp: Path, facts: Mapping) -> StoreEntry:
+        """Seal ``temp`` as the entry for ``key`` (files made read-only, synced, renamed in)."""
+        files = {}
+        for path in sorted(temp.iterdir()):
+            files[path.name] = path.stat().st_size
+            with path.open("rb") as handle:
+                os.fsync(handle.fileno())
+            # Delivered files are hard links to these: read-only so nothing edits the cache
+            # through dist/ by accident.
+            path.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+        record = {**facts, "key": key, "files": files}
+        entry_file = temp / ENTRY_FILE
+        entry_file.write_text(json.dumps(record, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
+        with entry_file.open("rb") as handle:
+            os.fsync(handle.fileno())
+        final = self.folder(key)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.rename(temp, final)
+        except OSError:
+            # Another build committed the same key first (or a broken entry sits there).
+            existing = self.get(key)
+            if existing is not None:
+                return existing
+            shutil.rmtree(final, ignore_errors=True)
+            os.rename(temp, final)
+        entry = self.get(key)
+        if entry is None:  # pragma: no cover - only if the disk lies to us
+            raise OSError(f"cache entry {final} vanished after commit")
+        return entry
+
+    def remove_stale_temps(self) -> int:
+        """Delete temp folders left by builds of this host that are no longer running."""
+        if not self.root.is_dir():
+            return 0
+        host = socket.gethostname()
+        removed = 0
+        for temp in self.root.glob(f"{_TEMP_PREFIX}*"):
+            parts = temp.name[len(_TEMP_PREFIX):].rsplit("-", 2)
+            if len(parts) != 3 or parts[0] != host or not parts[1].isdigit():
+                continue
+            if _alive(int(parts[1])):
+                continue
+            shutil.rmtree(temp, ignore_errors=True)
+            removed += 1
+        return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,84 @@
+"""Writing build outputs so that a killed build never leaves a half-written file behind.
+
+Every output is written to a temp name in its own folder and moved into place with
+``os.replace``, which is atomic: a reader sees the old file or the new one, never a mix. An
+output that already holds the same content is not touched at all, so an unchanged rebuild
+rewrites nothing (mtimes stay, rsync and browsers' caches stay happy).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+TEMP_PREFIX = ".tmp-"
+
+
+def _temp_beside(path: Path) -> Path:
+    return path.with_name(f"{TEMP_PREFIX}{uuid.uuid4().hex[:12]}-{path.name}")
+
+
+def write_atomic(path: Path, data: bytes) -> bool:
+    """Write ``data`` to ``path`` unless it already holds exactly that; True when written."""
+    path = Path(path)
+    try:
+        if path.stat().st_size == len(data) and path.read_bytes() == data:
+            return False
+    except OSError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = _temp_beside(path)
+    try:
+        with temp.open("wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+    return True
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """The same bytes on disk: one inode (a hard link), or a copy with equal size and mtime."""
+    try:
+        sa, sb = os.stat(a), os.stat(b)
+    except OSError:
+        return False
+    if (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino):
+        return True
+    # copy2 keeps the mtime: a copy we made earlier of the same cache file matches on both.
+    return sa.st_size == sb.st_size and sa.st_mtime_ns == sb.st_mtime_ns
+
+
+def publish(source: Path, target: Path) -> bool:
+    """Make ``target`` a hard link to ``source`` (a copy across file systems); True when changed."""
+    source, target = Path(source), Path(target)
+    if same_file(source, target):
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = _temp_beside(target)
+    try:
+        try:
+            os.link(source, temp)
+        except OSError:
+            shutil.copy2(source, temp)
+            with temp.open("rb") as handle:
+                os.fsync(handle.fileno())
+        os.replace(temp, target)
+    finally:
+        temp.unlink(missing_ok=True)
+    return True
+
+
+def remove_temps(folder: Path) -> int:
+    """Delete temp files a killed build left in ``folder`` (not recursive)."""
+    removed = 0
+    if Path(folder).is_dir():
+        for temp in Path(folder).glob(f"{TEMP_PREFIX}*"):
+            if temp.is_file():
+                temp.unlink(missing_ok=True)
+                removed += 1
+    return removed

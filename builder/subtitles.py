@@ -1,0 +1,126 @@
+"""SubRip (.srt) subtitles to WebVTT, the only format an HTML5 ``<track>`` plays.
+
+Teachers' .srt files come from many tools: UTF-8 with or without BOM, UTF-16, and often GBK /
+GB18030 from Chinese Windows tools; blank lines with spaces, a missing final newline, periods
+instead of commas. All of those are accepted. Anything that is not subtitles raises
+:class:`SubtitleError` with the line, so ``weike check`` can point at it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_TIMING_RE = re.compile(
+    r"^\s*(?:(\d{1,2}):)?(\d{1,2}):(\d{1,2})[,.](\d{1,3})\s*-->\s*(?:(\d{1,2}):)?(\d{1,2}):(\d{1,2})[,.](\d{1,3})"
+)
+#: Markup WebVTT cue text understands; anything else (e.g. SRT's <font color=...>) is dropped.
+_KEPT_TAGS = {"i", "b", "u"}
+_TAG_RE = re.compile(r"<\s*(/?)\s*([a-zA-Z]+)[^>]*>")
+
+
+class SubtitleError(Exception):
+    """The file is not readable SubRip; ``line`` is 1-based (or None for the whole file)."""
+
+    def __init__(self, message: str, message_en: str, line: int | None = None) -> None:
+        self.message = message
+        self.message_en = message_en
+        self.line = line
+        super().__init__(message, message_en, line)
+
+    def __str__(self) -> str:
+        return self.message_en
+
+
+@dataclass(frozen=True)
+class Cue:
+    start_ms: int
+    end_ms: int
+    text: str
+
+
+def decode_subtitles(data: bytes) -> str:
+    """Text of a subtitle file in UTF-8 (BOM or not), UTF-16 (with BOM) or GB18030."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise SubtitleError("字幕文件的文字编码无法识别", "subtitle file is neither UTF-8, UTF-16 nor GB18030")
+
+
+def _ms(hours: str | None, minutes: str, seconds: str, fraction: str) -> int:
+    return ((int(hours or 0) * 60 + int(minutes)) * 60 + int(seconds)) * 1000 + int(fraction.ljust(3, "0"))
+
+
+def parse_srt(text: str) -> list[Cue]:
+    """The cues of SubRip ``text``; raises :class:`SubtitleError` pointing at the bad line."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    cues: list[Cue] = []
+    index = 0
+    while index < len(lines):
+        if not lines[index].strip():
+            index += 1
+            continue
+        block_start = index
+        # Optional cue number, then the timing line.
+        if lines[index].strip().isdigit() and index + 1 < len(lines):
+            index += 1
+        match = _TIMING_RE.match(lines[index])
+        if not match:
+            raise SubtitleError(f"第 {index + 1} 行应为时间轴，例如 00:00:01,000 --> 00:00:03,500",
+                                f"line {index + 1}: expected a timing line like 00:00:01,000 --> 00:00:03,500",
+                                line=index + 1)
+        start, end = _ms(*match.group(1, 2, 3, 4)), _ms(*match.group(5, 6, 7, 8))
+        if end <= start:
+            raise SubtitleError(f"第 {index + 1} 行的结束时间不晚于开始时间", f"line {index + 1}: cue ends before it starts",
+                                line=index + 1)
+        index += 1
+        text_lines = []
+        while index < len(lines) and lines[index].strip():
+            text_lines.append(lines[index].strip())
+            index += 1
+        if text_lines:
+            cues.append(Cue(start_ms=start, end_ms=end, text="\n".join(text_lines)))
+        elif block_start == index:  # pragma: no cover - loop guard
+            index += 1
+    if not cues:
+        raise SubtitleError("字幕文件中没有字幕", "subtitle file holds no cues")
+    return cues
+
+
+def _timestamp(ms: int) -> str:
+    hours, rest = divmod(ms, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    seconds, millis = divmod(rest, 1000)
+    return f"{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}"
+
+
+def _cue_text(text: str) -> str:
+    kept: list[str] = []
+    position = 0
+    for match in _TAG_RE.finditer(text):
+        kept.append(_escape(text[position:match.start()]))
+        closing, name = match.group(1), match.group(2).lower()
+        if name in _KEPT_TAGS:
+            kept.append(f"<{closing}{name}>")
+        position = match.end()
+    kept.append(_escape(text[position:]))
+    return "".join(kept).replace("-->", "->")
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def srt_to_webvtt(data: bytes) -> str:
+    """A WebVTT document with the cues of the SubRip file ``data``."""
+    cues = parse_srt(decode_subtitles(data))
+    parts = ["WEBVTT", ""]
+    for cue in cues:
+        parts.append(f"{_timestamp(cue.start_ms)} --> {_timestamp(cue.end_ms)}")
+        parts.append(_cue_text(cue.text))
+        parts.append("")
+    return "\n".join(parts)

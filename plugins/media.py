@@ -1,0 +1,973 @@
+"""The ffmpeg media backend: media rules for ``weike check``, the media stage, ``weike probe``.
+
+For every lecture of the courses that passed the check, the stage
+
+1. hashes and probes the source (both memoised by path, size and mtime),
+2. decides how to deliver it: a source whose video already meets the profile is *passed
+   through* (remuxed with fast start, video not re-encoded; audio re-encoded only when it is off
+   target); any other video is *transcoded*; pure audio becomes a video of a still picture,
+3. runs the jobs that are not in the content-addressed cache (identical sources once) on an
+   executor, ``--jobs`` at a time, with a live bar per job,
+4. probes every new output again and refuses it unless it passes every rule of the profile and
+   lasts as long as the source (within 0.2 s),
+5. links the outputs into ``dist/media/<course>/<lecture>.mp4`` with a poster ``.jpg`` and the
+   lecture's subtitles as ``.vtt``, and writes ``dist/media/manifest.json``.
+
+Still picture for pure audio: the lecture's ``image`` if given, else the course cover. Cover art
+embedded in an audio file is deliberately ignored: nobody reviewed it (often an app's logo or an
+album cover of unknown rights), while the course cover is checked and attested.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import shutil
+import sys
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+
+import ffmpeg as ffmpeg_python
+from PIL import Image
+
+from builder import ffmpeg
+from builder.cache import ContentStore, FileMemo, cache_key, sha256_file
+from builder.context import BuildContext, BuildPaths, StageOutcome
+from builder.executor import ExecutorUnavailable, available_cores, make_executor, runs_in_process, threads_per_job
+from builder.hookspecs import hookimpl
+from builder.loading import CONFIG_FILE, find_course_folders, load_config
+from builder.model import (
+    Course,
+    DeliveredMedia,
+    Diagnostic,
+    Lecture,
+    MediaInfo,
+    Severity,
+    SourceLocation,
+    WeikeConfig,
+)
+from builder.outputs import publish, remove_temps, write_atomic
+from builder.probe import (
+    PROBE_VERSION,
+    ProbeError,
+    ProbeProblem,
+    info_from_dict,
+    info_to_dict,
+    probe_media,
+)
+from builder.profile import (
+    DEFAULT_PROFILE,
+    DeliveryProfile,
+    DuplicateProfile,
+    RuleCheck,
+    UnknownProfile,
+    checks_by_rule,
+    conforms,
+    failed_rules,
+    is_silent,
+    loudness_ok,
+    resolve_profile,
+    verify_media,
+)
+from builder.subtitles import SubtitleError, srt_to_webvtt
+
+log = logging.getLogger("weike.media")
+
+#: Bumped whenever the ffmpeg commands below change what they produce: part of every cache key.
+RECIPE_VERSION = 1
+#: The call's duration rule (时长在 7 分钟以内为宜、最长不超过 15 分钟).
+MAX_LECTURE_SECONDS = 15 * 60
+RECOMMENDED_LECTURE_SECONDS = 7 * 60
+#: A delivered file must last as long as its source, within this many seconds.
+DURATION_TOLERANCE = 0.2
+MEMO_FILE = "media-memo.sqlite"
+STORE_FOLDER = "media"
+MANIFEST_FILE = "manifest.json"
+MANIFEST_FORMAT = "weike-media-manifest/1"
+
+#: Rules about the video stream itself: a source passing all of them keeps its video bitstream.
+_VIDEO_RULES = ("video_streams", "video_codec", "h264_profile", "display_size", "rotation", "square_pixels",
+                "progressive", "frame_rate", "constant_frame_rate", "keyframe_interval", "pixel_format",
+                "video_bitrate")
+
+
+# --------------------------------------------------------------------------------------------
+# Diagnostics
+# --------------------------------------------------------------------------------------------
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _repository_root(course: Course) -> Path:
+    # courses/<slug>/: the repository is two levels up.
+    return course.folder.resolve().parent.parent
+
+
+def _clock(seconds: float) -> str:
+    minutes, rest = divmod(int(round(seconds)), 60)
+    return f"{minutes}:{rest:02d}"
+
+
+def media_file_location(lecture: Lecture, root: Path) -> SourceLocation:
+    """Where a problem with the lecture's media file is shown: the file itself."""
+    if lecture.media is not None and lecture.media.path is not None:
+        return SourceLocation(file=_relative(lecture.media.path, root))
+    return SourceLocation(file=lecture.file, line=1, column=1)
+
+
+def probe_problem(error: ProbeError, location: SourceLocation, name: str) -> Diagnostic:
+    """E211 for a source that is empty, unreadable, cut short or not media."""
+    zh, en, hint = {
+        ProbeProblem.EMPTY: (f"媒体文件“{name}”是空的（0 字节）", f"media file '{name}' is empty (0 bytes)",
+                             "重新导出或重新复制这个文件，确认文件大小不是 0。"),
+        ProbeProblem.UNREADABLE: (f"媒体文件“{name}”无法读取，可能已损坏或不是视频/音频",
+                                  f"media file '{name}' cannot be read ({error.detail})",
+                                  "用手机或电脑的播放器打开试试；打不开就重新导出或重新复制。"),
+        ProbeProblem.TRUNCATED: (f"媒体文件“{name}”不完整（复制或上传中断了）",
+                                 f"media file '{name}' is truncated ({error.detail})",
+                                 "从手机或相机重新复制一次完整的文件。"),
+        ProbeProblem.NOT_MEDIA: (f"文件“{name}”不是视频或音频", f"'{name}' is not audio or video ({error.detail})",
+                                 "请放入视频（如 .mp4、.mov）或音频（如 .mp3、.m4a）文件。"),
+    }[error.kind]
+    return Diagnostic(code="E211", severity=Severity.ERROR, location=location, message=zh, message_en=en, hint=hint)
+
+
+def duration_problems(seconds: float, location: SourceLocation) -> list[Diagnostic]:
+    """E203 over 15:00, W204 over 7:00 (the call's duration rule)."""
+    if seconds > MAX_LECTURE_SECONDS:
+        return [Diagnostic(code="E203", severity=Severity.ERROR, location=location,
+                           message=f"时长 {_clock(seconds)} 超过 15 分钟上限",
+                           message_en=f"duration {_clock(seconds)} is over the 15-minute limit",
+                           hint="把内容拆成两个微课，或剪短到 15 分钟以内。")]
+    if seconds > RECOMMENDED_LECTURE_SECONDS:
+        return [Diagnostic(code="W204", severity=Severity.WARNING, location=location,
+                           message=f"时长 {_clock(seconds)} 超过建议的 7 分钟",
+                           message_en=f"duration {_clock(seconds)} is over the recommended 7 minutes",
+                           hint="微课时长在 7 分钟以内为宜，可以考虑拆分。")]
+    return []
+
+
+def subtitle_problem(error: SubtitleError, file: str) -> Diagnostic:
+    return Diagnostic(code="E214", severity=Severity.ERROR, location=SourceLocation(file=file, line=error.line),
+                      message=f"字幕文件无法使用：{error.message}", message_en=f"subtitles unusable: {error.message_en}",
+                      hint="用记事本另存为 UTF-8 编码的 .srt；每条字幕是编号、时间轴、文字，条与条之间空一行。")
+
+
+# --------------------------------------------------------------------------------------------
+# Memoised probing
+# --------------------------------------------------------------------------------------------
+
+
+def probe_memoised(memo: FileMemo | None, path: Path, *, packets: bool = False) -> MediaInfo:
+    """:func:`probe_media` through the memo; a remembered failure raises the same ProbeError."""
+    kind = f"probe-v{PROBE_VERSION}-{'packets' if packets else 'headers'}"
+
+    def compute(file: Path) -> dict:
+        try:
+            return {"info": info_to_dict(probe_media(file, packets=packets))}
+        except ProbeError as exc:
+            return {"error": [exc.kind.value, exc.detail]}
+
+    if memo is None:
+        record = compute(path)
+    else:
+        record = memo.remember(kind, path, compute)
+    if "error" in record:
+        raise ProbeError(*record["error"])
+    return info_from_dict(record["info"])
+
+
+def memo_for(cache_folder: Path) -> FileMemo:
+    return FileMemo(cache_folder / MEMO_FILE)
+
+
+# --------------------------------------------------------------------------------------------
+# Check: media rules for `weike check`
+# --------------------------------------------------------------------------------------------
+
+
+def check_lecture_media(lecture: Lecture, *, root: Path, memo: FileMemo | None) -> list[Diagnostic]:
+    """E211 / E203 / W204 for the lecture's source, E214 for its subtitles (headers only: cheap)."""
+    problems: list[Diagnostic] = []
+    if lecture.media is not None and lecture.media.path is not None:
+        location = media_file_location(lecture, root)
+        try:
+            info = probe_memoised(memo, lecture.media.path)
+        except ProbeError as exc:
+            problems.append(probe_problem(exc, location, lecture.media.path.name))
+        else:
+            problems.extend(duration_problems(info.duration or 0.0, location))
+    if lecture.subtitles is not None and lecture.subtitles.path is not None \
+            and lecture.subtitles.path.suffix.lower() == ".srt":
+        try:
+            srt_to_webvtt(lecture.subtitles.path.read_bytes())
+        except SubtitleError as exc:
+            problems.append(subtitle_problem(exc, _relative(lecture.subtitles.path, root)))
+        except OSError as exc:
+            problems.append(subtitle_problem(SubtitleError("文件无法读取", f"cannot read the file ({exc.strerror})"),
+                                             _relative(lecture.subtitles.path, root)))
+    return problems
+
+
+@hookimpl
+def weike_check_course(course: Course, config: WeikeConfig) -> list[Diagnostic]:
+    root = _repository_root(course)
+    lectures = [lecture for lecture in course.lectures if lecture.parsed]
+    if not lectures:
+        return []
+    with memo_for(BuildPaths.for_root(root).cache) as memo:
+        # ffprobe is a process per file: a few at once hide its start-up time.
+        with ThreadPoolExecutor(max_workers=min(len(lectures), available_cores() * 2)) as pool:
+            found = pool.map(lambda lecture: check_lecture_media(lecture, root=root, memo=memo), lectures)
+            return [diagnostic for problems in found for diagnostic in problems]
+
+
+# --------------------------------------------------------------------------------------------
+# Profiles
+# --------------------------------------------------------------------------------------------
+
+
+@hookimpl
+def weike_media_profiles() -> list[DeliveryProfile]:
+    return [DEFAULT_PROFILE]
+
+
+# --------------------------------------------------------------------------------------------
+# Delivery jobs (module level, picklable: they may run on a Dask worker)
+# --------------------------------------------------------------------------------------------
+
+
+class DeliveryFailed(Exception):
+    """A job could not produce a file that passes the profile; ``detail`` holds ffmpeg's words."""
+
+    def __init__(self, message: str, message_en: str, detail: str = "") -> None:
+        self.message = message
+        self.message_en = message_en
+        self.detail = detail
+        super().__init__(message, message_en, detail)
+
+    def __str__(self) -> str:
+        return self.message_en + (f": {self.detail}" if self.detail else "")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeliveryJob:
+    """Everything one delivery needs, by value: runs anywhere the paths are visible."""
+
+    key: str
+    source: Path
+    info: MediaInfo
+    profile: DeliveryProfile
+    store_root: Path
+    #: "passthrough" (video copied), "transcode", or "still" (pure audio + picture).
+    method: str
+    #: The picture for pure audio.
+    still: Path | None = None
+    threads: int = 1
+    #: Facts to store with the entry (source hash...), returned with the result.
+    facts: dict = dataclasses.field(default_factory=dict)
+
+
+def _even(value: float) -> int:
+    return max(2, int(round(value / 2)) * 2)
+
+
+def fit_size(width: int, height: int, profile: DeliveryProfile) -> tuple[int, int]:
+    """The largest size with the picture's aspect that fits the frame (never stretched, never cropped)."""
+    scale = min(profile.width / width, profile.height / height)
+    return min(profile.width, _even(width * scale)), min(profile.height, _even(height * scale))
+
+
+def _fit_video(stream, width: int, height: int, profile: DeliveryProfile):
+    """Scale into the frame; fill the rest with black bars, or a blurred copy for portrait."""
+    inner_w, inner_h = fit_size(width, height, profile)
+    colour = dict(flags="lanczos", out_color_matrix="bt709", out_range="tv")
+    if (inner_w, inner_h) == (profile.width, profile.height):
+        return stream.filter("scale", inner_w, inner_h, **colour).filter("setsar", 1)
+    if height > width and profile.portrait_fill == "blur":
+        parts = stream.filter_multi_output("split")
+        # Blur a small copy, then enlarge it: a soft background at a fraction of the cost.
+        small_w, small_h = _even(profile.width / 5), _even(profile.height / 5)
+        background = (parts[0]
+                      .filter("scale", small_w, small_h, force_original_aspect_ratio="increase", **colour)
+                      .filter("crop", small_w, small_h)
+                      .filter("boxblur", luma_radius=6, luma_power=2)
+                      .filter("eq", brightness=-0.08)
+                      .filter("scale", profile.width, profile.height))
+        foreground = parts[1].filter("scale", inner_w, inner_h, **colour)
+        return ffmpeg_python.overlay(background, foreground, x="(main_w-overlay_w)/2",
+                                     y="(main_h-overlay_h)/2").filter("setsar", 1)
+    return (stream.filter("scale", inner_w, inner_h, **colour).filter("setsar", 1)
+            .filter("pad", profile.width, profile.height, "(ow-iw)/2", "(oh-ih)/2", color="black"))
+
+
+def _encoder_options(profile: DeliveryProfile, threads: int, *, still: bool = False) -> dict:
+    options = {
+        "c:v": "libx264", "preset": profile.encoder_preset, "crf": profile.encoder_crf,
+        "maxrate": profile.max_video_bitrate, "bufsize": profile.encoder_buffer,
+        "profile:v": profile.encoder_profile, "level:v": profile.encoder_level, "pix_fmt": profile.pixel_format,
+        # Key frames at least every max_keyframe_interval; scene cuts may add more.
+        "g": int(profile.frame_rate * profile.max_keyframe_interval), "r": profile.frame_rate,
+        "color_primaries": "bt709", "color_trc": "bt709", "colorspace": "bt709",
+        "threads": threads,
+    }
+    if still:
+        options["tune"] = "stillimage"
+    return options
+
+
+def _audio_options(profile: DeliveryProfile) -> dict:
+    return {"c:a": "aac", "b:a": profile.audio_bitrate, "ar": profile.audio_sample_rate,
+            "ac": profile.audio_channels}
+
+
+#: Options every delivered file gets: no metadata carried over (phones store GPS positions in
+#: it), no subtitles/data tracks, the index (moov) before the data so playback starts at once.
+_CONTAINER_OPTIONS = {"map_metadata": -1, "map_chapters": -1, "sn": None, "dn": None, "movflags": "+faststart",
+                      "f": "mp4"}
+
+
+def analyse_loudness(source: Path, profile: DeliveryProfile, *, timeout: float | None) -> tuple[dict, float]:
+    """loudnorm's first pass over the first audio track: ``(measurements, decoded seconds)``."""
+    completed = ffmpeg.run_progress(
+        ["-hide_banner", "-i", str(source), "-map", "0:a:0", "-vn", "-sn", "-dn",
+         "-af", f"loudnorm=I={profile.loudness}:TP={profile.true_peak_target}:LRA={profile.loudness_range}"
+                ":print_format=json", "-f", "null", "-"],
+        timeout=timeout,
+    )
+    text = completed.stderr
+    start, end = text.rfind("{"), text.rfind("}")
+    try:
+        measured = json.loads(text[start:end + 1])
+    except ValueError as exc:
+        raise DeliveryFailed("无法测量音频响度", "could not measure the audio loudness", text[-300:]) from exc
+    return measured, float(completed.stdout or 0.0)
+
+
+def _audio_chain(stream, measured: dict | None, profile: DeliveryProfile):
+    """Loudness-normalise (two-pass, linear when possible), resample, pad to the video's end."""
+    loud = None if measured is None else _float(measured.get("input_i"))
+    if loud is not None and not is_silent(loud):
+        stream = stream.filter(
+            "loudnorm", I=profile.loudness, TP=profile.true_peak_target, LRA=profile.loudness_range,
+            measured_I=measured["input_i"], measured_TP=measured["input_tp"], measured_LRA=measured["input_lra"],
+            measured_thresh=measured["input_thresh"], offset=measured["target_offset"], linear="true",
+            print_format="none",
+        )
+    return stream.filter("aresample", profile.audio_sample_rate).filter("apad")
+
+
+def _float(value) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if abs(number) != float("inf") else None
+
+
+def _audio_conforms(info: MediaInfo, measured: dict | None, profile: DeliveryProfile) -> bool:
+    """The source's audio track can be copied as it is (passes every audio rule, loudness on target)."""
+    if info.audio_streams != 1 or measured is None:
+        return False
+    loud, peak = _float(measured.get("input_i")), _float(measured.get("input_tp"))
+    checks = checks_by_rule(verify_media(dataclasses.replace(info, loudness=loud, true_peak=peak), profile))
+    return all(checks[rule].passed is True for rule in
+               ("audio_codec", "audio_sample_rate", "audio_channels", "audio_bitrate")) \
+        and loud is not None and peak is not None and loudness_ok(loud, profile) and peak <= profile.max_true_peak
+
+
+def build_command(job: DeliveryJob, output: Path, *, measured: dict | None, duration: float) -> tuple[list[str], str]:
+    """The ffmpeg arguments that deliver ``job`` into ``output``, and the method actually used."""
+    profile, info = job.profile, job.info
+    container = dict(_CONTAINER_OPTIONS, t=f"{duration:.3f}")
+    if job.method == "still":
+        picture = ffmpeg_python.input(str(job.still))
+        audio_input = ffmpeg_python.input(str(job.source), threads=job.threads)
+        with Image.open(job.still) as image:
+            width, height = image.size
+        video = (_fit_video(picture["v:0"], width, height, profile).filter("format", profile.pixel_format)
+                 # Decode and scale the picture once, then repeat that frame: far cheaper than
+                 # re-reading the image 25 times a second.
+                 .filter("loop", loop=-1, size=1, start=0)
+                 .filter("setpts", f"N/{profile.frame_rate}/TB").filter("fps", profile.frame_rate))
+        audio = _audio_chain(audio_input["a:0"], measured, profile)
+        stream = ffmpeg_python.output(video, audio, str(output), **_encoder_options(profile, job.threads, still=True),
+                                      **_audio_options(profile), **container)
+        return [*_filter_threads(job.threads), *stream.get_args()], "still"
+
+    source = ffmpeg_python.input(str(job.source), threads=job.threads)
+    if info.audio_streams:
+        audio_in = source["a:0"]
+    else:
+        # An animation without sound still gets its one audio track, silent.
+        audio_in = ffmpeg_python.input(f"anullsrc=r={profile.audio_sample_rate}:cl=stereo", f="lavfi")["a"]
+
+    if job.method == "passthrough":
+        copy_audio = info.audio_streams == 1 and _audio_conforms(info, measured, profile)
+        if copy_audio:
+            stream = ffmpeg_python.output(source["V:0"], source["a:0"], str(output),
+                                          **{"c:v": "copy", "c:a": "copy"}, **dict(_CONTAINER_OPTIONS))
+        else:
+            audio = _audio_chain(audio_in, measured, profile)
+            stream = ffmpeg_python.output(source["V:0"], audio, str(output), **{"c:v": "copy"},
+                                          **_audio_options(profile), **container)
+        return stream.get_args(), "passthrough"
+
+    video = source["V:0"]
+    if info.interlaced:
+        # Only frames flagged interlaced are touched; one output frame per input frame.
+        video = video.filter("bwdif", mode="send_frame", parity="auto", deint="interlaced")
+    video = video.filter("fps", profile.frame_rate)
+    if info.video_duration and duration - info.video_duration > 0.04:
+        # The sound runs on after the picture stops: hold the last frame, do not cut the sound.
+        video = video.filter("tpad", stop_mode="clone", stop_duration=f"{duration - info.video_duration + 0.1:.3f}")
+    width, height = info.display_width or profile.width, info.display_height or profile.height
+    video = _fit_video(video, width, height, profile).filter("format", profile.pixel_format)
+    audio = _audio_chain(audio_in, measured, profile)
+    stream = ffmpeg_python.output(video, audio, str(output), **_encoder_options(profile, job.threads),
+                                  **_audio_options(profile), **container)
+    return [*_filter_threads(job.threads), *stream.get_args()], "transcode"
+
+
+def _filter_threads(threads: int) -> list[str]:
+    return ["-filter_complex_threads", str(threads)]
+
+
+def _timeout_for(duration: float) -> float:
+    # Generous: a slow machine encodes 720p at a fraction of real time. Stalls are caught sooner
+    # by run_progress's stall timeout.
+    return 600 + 20 * duration
+
+
+def deliver_to_store(job: DeliveryJob, on_progress: Callable[[float], None] | None = None) -> dict:
+    """Deliver ``job`` into the content store (unless already there) and return the entry's facts.
+
+    Raises :class:`DeliveryFailed` when ffmpeg fails or the output does not pass the profile;
+    nothing is stored then.
+    """
+    store = ContentStore(job.store_root)
+    existing = store.get(job.key)
+    if existing is not None:
+        return dict(existing.facts)
+    info, profile = job.info, job.profile
+    expected = info.duration or 0.0
+    timeout = _timeout_for(expected)
+    measured = None
+    with store.writing(job.key) as temp:
+        try:
+            if info.audio_streams:
+                measured, decoded = analyse_loudness(job.source, profile, timeout=timeout)
+                if job.method == "still" and decoded > 0:
+                    # Pure audio's header duration is an estimate for some MP3s; the decoder's is not.
+                    expected = decoded
+            output = temp / "video.mp4"
+            args, method = build_command(job, output, measured=measured, duration=expected)
+            ffmpeg.run_progress(["-hide_banner", "-y", *args], on_progress=on_progress, timeout=timeout)
+            delivered = probe_media(output, packets=True, loudness=True)
+            poster = temp / "poster.jpg"
+            at = min(5.0, delivered.duration * 0.1) if method != "still" else 0.0
+            ffmpeg.run(["-hide_banner", "-nostdin", "-v", "error", "-ss", f"{at:.3f}", "-i", str(output),
+                        "-frames:v", "1", "-q:v", "3", "-update", "1", "-f", "image2", str(poster)], timeout=120)
+        except ffmpeg.FfmpegError as exc:
+            raise DeliveryFailed("ffmpeg 转码失败", f"ffmpeg failed ({exc.last_line})", exc.stderr_tail) from exc
+        except ProbeError as exc:
+            raise DeliveryFailed("转码结果无法读取", f"the output cannot be read ({exc})") from exc
+        checks = verify_media(delivered, profile)
+        if not conforms(checks):
+            failed = "; ".join(f"{c.rule} {c.actual} (expected {c.expected})" for c in failed_rules(checks))
+            raise DeliveryFailed("交付文件不符合交付规格", f"the delivered file fails the profile: {failed}")
+        # Every track must last as long as the source says: a picture that stops early means the
+        # source's data ended before its header said (a damaged or cut-short file).
+        shortest = min(value for value in (delivered.duration, delivered.video_duration, delivered.audio_duration)
+                       if value is not None)
+        longest = max(value for value in (delivered.duration, delivered.video_duration, delivered.audio_duration)
+                      if value is not None)
+        if expected - shortest > DURATION_TOLERANCE or longest - expected > DURATION_TOLERANCE:
+            off = shortest if expected - shortest > DURATION_TOLERANCE else longest
+            raise DeliveryFailed(
+                f"交付文件时长 {off:.2f} 秒与原文件 {expected:.2f} 秒不一致（原文件可能已损坏）",
+                f"delivered duration {off:.2f} s differs from the source's {expected:.2f} s "
+                "(the source may be damaged)")
+        facts = {
+            **job.facts,
+            "method": method,
+            "from_audio": job.method == "still",
+            "duration": delivered.duration,
+            "size": output.stat().st_size,
+            "sha256": sha256_file(output),
+            "profile": profile.name,
+            "info": info_to_dict(delivered),
+            "checks": [check.as_dict() for check in checks],
+        }
+        # The stored info must not name the temp folder it was probed in.
+        facts["info"]["path"] = "video.mp4"
+        entry = store.commit(job.key, temp, facts)
+    return dict(entry.facts)
+
+
+# --------------------------------------------------------------------------------------------
+# The stage
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class LecturePlan:
+    course: Course
+    lecture: Lecture
+    source: Path
+    source_sha256: str
+    job: DeliveryJob
+
+
+@dataclass
+class _Tally:
+    transcoded: int = 0
+    passed_through: int = 0
+    from_cache: int = 0
+    failed: list[str] = dataclasses.field(default_factory=list)
+
+
+def _still_picture(course: Course, lecture: Lecture) -> Path | None:
+    if lecture.image is not None and lecture.image.path is not None:
+        return lecture.image.path
+    if course.cover is not None and course.cover.path is not None:
+        return course.cover.path
+    return None
+
+
+def choose_method(info: MediaInfo, profile: DeliveryProfile) -> str:
+    """"still" for pure audio, "passthrough" when the video already meets the profile, else "transcode"."""
+    if info.is_audio_only:
+        return "still"
+    checks = checks_by_rule(verify_media(info, profile))
+    if all(checks[rule].passed is True for rule in _VIDEO_RULES if rule in checks):
+        return "passthrough"
+    return "transcode"
+
+
+def plan_lecture(course: Course, lecture: Lecture, *, root: Path, memo: FileMemo, profile: DeliveryProfile,
+                 store_root: Path) -> LecturePlan:
+    """Hash and probe the source, choose how to deliver it; raises ProbeError / DeliveryFailed."""
+    if lecture.media is None or lecture.media.path is None:
+        raise DeliveryFailed("没有可用的媒体文件", "the lecture has no usable media file")
+    source = lecture.media.path
+    info = probe_memoised(memo, source, packets=True)
+    source_sha = memo.sha256(source)
+    method = choose_method(info, profile)
+    still = still_sha = None
+    if method == "still":
+        still = _still_picture(course, lecture)
+        if still is None:
+            raise DeliveryFailed("纯音频微课需要配图或课程封面", "pure audio needs the lecture image or the course cover")
+        still_sha = memo.sha256(still)
+    key = cache_key(source=source_sha, still=still_sha, profile=profile.fingerprint(), recipe=RECIPE_VERSION,
+                    encoder=ffmpeg.version())
+    job = DeliveryJob(key=key, source=source, info=info, profile=profile, store_root=store_root, method=method,
+                      still=still, facts={"source_sha256": source_sha, "source": _relative(source, root)})
+    return LecturePlan(course=course, lecture=lecture, source=source, source_sha256=source_sha, job=job)
+
+
+def _failure(code: str, plan_or_lecture, root: Path, message: str, message_en: str, hint: str = "") -> Diagnostic:
+    lecture = plan_or_lecture.lecture if isinstance(plan_or_lecture, LecturePlan) else plan_or_lecture
+    return Diagnostic(code=code, severity=Severity.ERROR, location=media_file_location(lecture, root),
+                      message=message, message_en=message_en, hint=hint)
+
+
+def _delivery_failure(plan: LecturePlan, root: Path, error: BaseException) -> Diagnostic:
+    if isinstance(error, DeliveryFailed):
+        detail = f" — {error.detail.splitlines()[-1]}" if error.detail else ""
+        return _failure("E215", plan, root, f"交付失败：{error.message}", f"delivery failed: {error.message_en}{detail}",
+                        hint="用 weike probe 检查这个文件；如果播放器也打不开，请重新导出或复制。")
+    return _failure("E215", plan, root, "交付失败：内部错误", f"delivery failed: {type(error).__name__}: {error}",
+                    hint="用 weike --debug build 重新运行，并把输出报告给维护者。")
+
+
+@hookimpl
+def weike_media_stage(context: BuildContext, courses: Sequence[Course]) -> StageOutcome:
+    root, paths, progress = context.paths.root, context.paths, context.progress
+    try:
+        profile = resolve_profile(context.plugin_manager, context.config.profile)
+    except (UnknownProfile, DuplicateProfile) as exc:
+        return StageOutcome(diagnostics=(_profile_problem(context.config, exc),))
+
+    store_root = paths.cache / STORE_FOLDER
+    store = ContentStore(store_root)
+    store.remove_stale_temps()
+    diagnostics: list[Diagnostic] = []
+    tally = _Tally()
+    lectures = [(course, lecture) for course in courses for lecture in course.lectures]
+
+    # 1. Hash and probe every source (memoised), and decide how each is delivered.
+    plans: list[LecturePlan] = []
+    with memo_for(paths.cache) as memo:
+        # No per-lecture lines here: with the memo this takes moments, and CI logs stay short.
+        progress.stage("探测 probe")
+
+        def plan(pair: tuple[Course, Lecture]):
+            course, lecture = pair
+            try:
+                return plan_lecture(course, lecture, root=root, memo=memo, profile=profile, store_root=store_root)
+            except (ProbeError, DeliveryFailed) as exc:
+                return exc
+            except OSError as exc:  # vanished or unreadable between the check and now
+                return ProbeError(ProbeProblem.UNREADABLE, exc.strerror or str(exc))
+
+        with ThreadPoolExecutor(max_workers=available_cores() * 2) as pool:
+            for (course, lecture), result in zip(lectures, pool.map(plan, lectures)):
+                if isinstance(result, ProbeError):
+                    name = lecture.media.path.name if lecture.media and lecture.media.path else lecture.slug
+                    diagnostics.append(probe_problem(result, media_file_location(lecture, root), name))
+                    tally.failed.append(media_file_location(lecture, root).file)
+                elif isinstance(result, DeliveryFailed):
+                    diagnostics.append(_failure("E215", lecture, root, f"交付失败：{result.message}",
+                                                f"delivery failed: {result.message_en}"))
+                    tally.failed.append(media_file_location(lecture, root).file)
+                else:
+                    plans.append(result)
+
+    # 2. Run what the cache does not have yet: one job per distinct key, longest first.
+    by_key: dict[str, list[LecturePlan]] = defaultdict(list)
+    for item in plans:
+        by_key[item.job.key].append(item)
+    results: dict[str, dict | BaseException] = {}
+    pending = []
+    for key, group in by_key.items():
+        entry = store.get(key)
+        if entry is not None:
+            results[key] = dict(entry.facts)
+        else:
+            pending.append(group)
+    if pending:
+        try:
+            executor = make_executor(jobs=context.jobs, scheduler=context.scheduler)
+        except ExecutorUnavailable as exc:
+            location = context.config.locations.get("scheduler") or SourceLocation(file=CONFIG_FILE)
+            diagnostics.append(Diagnostic(code="E217", severity=Severity.ERROR, location=location,
+                                          message="分布式转码需要安装 dask[distributed]", message_en=str(exc),
+                                          hint="pip install 'dask[distributed]'，或去掉 --scheduler / weike.yml 的 scheduler。"))
+            return StageOutcome(diagnostics=tuple(diagnostics), summary=_summary_lines(tally, len(lectures)))
+        _run_jobs(context, executor, pending, results)
+    encoded_now = {group[0].job.key for group in pending}
+
+    # 3. Publish into dist/media and describe what was delivered.
+    delivered: dict[str, DeliveredMedia] = {}
+    manifest_entries: dict[str, dict] = {}
+    outputs: list[Path] = []
+    counted: set[str] = set()
+    for key, group in by_key.items():
+        result = results[key]
+        for item in group:
+            if isinstance(result, BaseException):
+                diagnostics.append(_delivery_failure(item, root, result))
+                tally.failed.append(media_file_location(item.lecture, root).file)
+                continue
+            try:
+                media, record = _publish(item, result, store, paths.media, root)
+            except (SubtitleError, OSError) as exc:
+                subtitles = item.lecture.subtitles.path if item.lecture.subtitles else None
+                if isinstance(exc, SubtitleError) and subtitles is not None:
+                    diagnostics.append(subtitle_problem(exc, _relative(subtitles, root)))
+                else:
+                    diagnostics.append(_delivery_failure(item, root, exc))
+                tally.failed.append(media_file_location(item.lecture, root).file)
+                continue
+            delivered[item.lecture.key] = media
+            manifest_entries[item.lecture.key] = record
+            outputs.extend(p for p in (media.path, media.poster, media.subtitles) if p is not None)
+            if key in encoded_now and key not in counted:
+                counted.add(key)
+                if result.get("method") == "passthrough":
+                    tally.passed_through += 1
+                else:
+                    tally.transcoded += 1
+            else:
+                tally.from_cache += 1
+
+    manifest = _write_manifest(paths.media, manifest_entries, courses, root, profile)
+    outputs.append(manifest)
+    summary = _summary_lines(tally, len(lectures))
+    return StageOutcome(diagnostics=tuple(diagnostics), outputs=tuple(outputs),
+                        delivered=MappingProxyType(delivered), summary=tuple(summary))
+
+
+def _run_jobs(context: BuildContext, executor: Executor, pending: list[list[LecturePlan]], results: dict) -> None:
+    """Submit one job per group, longest first; record facts or the exception per key."""
+    progress = context.progress
+    in_process = runs_in_process(executor)
+    pending = sorted(pending, key=lambda group: -(group[0].job.info.duration or 0.0))
+    threads = threads_per_job(context.jobs, running=len(pending))
+    progress.stage("转码 transcode", total=len(pending))
+    futures: dict[Future, tuple[list[LecturePlan], object]] = {}
+    root = context.paths.root
+    try:
+        for group in pending:
+            first = group[0]
+            job = dataclasses.replace(first.job, threads=threads)
+            label = _relative(first.source, root) + (f" (+{len(group) - 1} 相同 same)" if len(group) > 1 else "")
+            task = _JobDisplay(progress, label, total=max(0.1, first.job.info.duration or 0.1))
+            callback = task.update if in_process else None
+            futures[executor.submit(deliver_to_store, job, callback)] = (group, task)
+        for future in as_completed(futures):
+            group, task = futures[future]
+            key = group[0].job.key
+            try:
+                facts = future.result()
+            except Exception as exc:  # noqa: BLE001 - every failure becomes that lecture's diagnostic
+                results[key] = exc
+                task.done(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, failed=True)
+            else:
+                results[key] = facts
+                task.done(f"{facts['method']} {facts['duration']:.1f} s, {facts['size'] / 1e6:.1f} MB")
+    finally:
+        if in_process:
+            executor.shutdown(wait=True, cancel_futures=True)
+        else:
+            executor.shutdown(wait=True)
+
+
+class _JobDisplay:
+    """A job's progress bar, shown from the moment the job starts running (not while it queues)."""
+
+    def __init__(self, progress, label: str, *, total: float) -> None:
+        self._progress, self._label, self._total = progress, label, total
+        self._task = None
+        self._lock = threading.Lock()
+
+    def _ensure(self):
+        with self._lock:
+            if self._task is None:
+                self._task = self._progress.task(self._label, total=self._total)
+            return self._task
+
+    def update(self, seconds: float) -> None:
+        self._ensure().update(min(seconds, self._total))
+
+    def done(self, message: str = "", *, failed: bool = False) -> None:
+        self._ensure().done(message, failed=failed)
+
+
+def _publish(item: LecturePlan, facts: dict, store: ContentStore, media_root: Path,
+             root: Path) -> tuple[DeliveredMedia, dict]:
+    """Link the cached files to ``dist/media/<course>/<lecture>.*`` and convert the subtitles."""
+    entry = store.folder(item.job.key)
+    folder = media_root / item.course.slug
+    target = folder / f"{item.lecture.slug}.mp4"
+    poster = target.with_suffix(".jpg")
+    publish(entry / "video.mp4", target)
+    publish(entry / "poster.jpg", poster)
+    subtitles = None
+    vtt = target.with_suffix(".vtt")
+    if item.lecture.subtitles is not None and item.lecture.subtitles.path is not None:
+        text = srt_to_webvtt(item.lecture.subtitles.path.read_bytes())
+        write_atomic(vtt, text.encode("utf-8"))
+        subtitles = vtt
+    elif vtt.exists():
+        vtt.unlink()
+    info = info_from_dict({**facts["info"], "path": str(target)})
+    media = DeliveredMedia(
+        course_slug=item.course.slug, lecture_slug=item.lecture.slug, path=target, duration=facts["duration"],
+        size=facts["size"], sha256=facts["sha256"], source_sha256=item.source_sha256, profile=facts["profile"],
+        poster=poster, subtitles=subtitles, from_audio=facts["from_audio"], info=info,
+    )
+    record = {
+        "course": item.course.slug,
+        "lecture": item.lecture.slug,
+        "file": target.relative_to(media_root).as_posix(),
+        "poster": poster.relative_to(media_root).as_posix(),
+        "subtitles": subtitles.relative_to(media_root).as_posix() if subtitles else None,
+        "source": _relative(item.source, root),
+        "source_sha256": item.source_sha256,
+        "sha256": facts["sha256"],
+        "size": facts["size"],
+        "duration": facts["duration"],
+        "method": facts["method"],
+        "from_audio": facts["from_audio"],
+        "profile": facts["profile"],
+        "cache_key": item.job.key,
+        "probe": {k: v for k, v in facts["info"].items() if k != "path"},
+    }
+    return media, record
+
+
+def _write_manifest(media_root: Path, entries: dict[str, dict], courses: Sequence[Course], root: Path,
+                    profile: DeliveryProfile) -> Path:
+    """``dist/media/manifest.json``: this build's lectures, plus earlier ones of courses not built now.
+
+    Entries (and folders) of courses that no longer exist in ``courses/`` are removed; a
+    course built now loses files of lectures it no longer has.
+    """
+    manifest_path = media_root / MANIFEST_FILE
+    existing_slugs = {folder.name for folder in find_course_folders(root)}
+    built = {course.slug for course in courses}
+    lectures: dict[str, dict] = {}
+    try:
+        previous = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if previous.get("profile", {}).get("name") == profile.name:
+            for key, record in (previous.get("lectures") or {}).items():
+                slug = record.get("course")
+                if slug in existing_slugs and slug not in built and (media_root / record.get("file", "")).is_file():
+                    lectures[key] = record
+    except (OSError, ValueError, AttributeError):
+        pass
+    lectures.update(entries)
+    # Tidy dist/media: leftovers of killed builds, vanished courses, renamed lectures.
+    if media_root.is_dir():
+        for folder in media_root.iterdir():
+            if not folder.is_dir():
+                continue
+            remove_temps(folder)
+            if folder.name not in existing_slugs:
+                shutil.rmtree(folder, ignore_errors=True)
+            elif folder.name in built:
+                wanted = {name for record in lectures.values() if record["course"] == folder.name
+                          for name in (record["file"], record["poster"], record["subtitles"]) if name}
+                for file in folder.iterdir():
+                    if file.is_file() and f"{folder.name}/{file.name}" not in wanted:
+                        file.unlink()
+    payload = {
+        "format": MANIFEST_FORMAT,
+        "profile": profile.as_dict(),
+        "encoder": ffmpeg.version(),
+        "lectures": dict(sorted(lectures.items())),
+    }
+    write_atomic(manifest_path, (json.dumps(payload, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    return manifest_path
+
+
+def _summary_lines(tally: _Tally, total: int) -> list[str]:
+    delivered = total - len(tally.failed)
+    lines = [f"媒体：{delivered}/{total} 个微课已交付（转码 {tally.transcoded}，直通 {tally.passed_through}，"
+             f"缓存 {tally.from_cache}） (media: {delivered}/{total} lectures delivered: {tally.transcoded} transcoded, "
+             f"{tally.passed_through} passed through, {tally.from_cache} from cache)"]
+    for path in tally.failed:
+        lines.append(f"  媒体失败 FAILED {path}")
+    return lines
+
+
+def _profile_problem(config: WeikeConfig, exc: Exception) -> Diagnostic:
+    location = config.locations.get("profile") or SourceLocation(file=CONFIG_FILE)
+    if isinstance(exc, UnknownProfile):
+        return Diagnostic(code="E216", severity=Severity.ERROR, location=location,
+                          message=f"没有名为“{exc.name}”的交付规格", message_en=str(exc),
+                          hint="可用的交付规格：" + "、".join(exc.known) + "；不写 profile 就用 default。")
+    return Diagnostic(code="E216", severity=Severity.ERROR, location=location,
+                      message="两个插件提供了同名但不同的交付规格", message_en=str(exc),
+                      hint="运行 weike plugins 查看插件，删除或改名其中一个。")
+
+
+# --------------------------------------------------------------------------------------------
+# weike probe FILE...
+# --------------------------------------------------------------------------------------------
+
+
+def _duration_check(info: MediaInfo) -> RuleCheck:
+    seconds = info.duration or 0.0
+    note = " (over 7:00: warning)" if RECOMMENDED_LECTURE_SECONDS < seconds <= MAX_LECTURE_SECONDS else ""
+    return RuleCheck(rule="duration", label="时长 duration (call rule)", expected="<= 15:00",
+                     actual=_clock(seconds) + note, passed=seconds <= MAX_LECTURE_SECONDS)
+
+
+def probe_verdict(path: Path, profile: DeliveryProfile, *, loudness: bool = True) -> dict:
+    """What ``weike probe`` reports for one file: facts, a verdict per rule, what the build would do."""
+    try:
+        info = probe_media(path, packets=True, loudness=loudness)
+    except ProbeError as exc:
+        diagnostic = probe_problem(exc, SourceLocation(file=str(path)), Path(path).name)
+        return {"file": str(path), "conforms": False, "error": f"{diagnostic.message} ({diagnostic.message_en})",
+                "rules": [], "action": "none", "info": None}
+    except ffmpeg.FfmpegError as exc:
+        return {"file": str(path), "conforms": False, "error": f"无法测量 (cannot measure): {exc.last_line}",
+                "rules": [], "action": "none", "info": None}
+    checks = [*verify_media(info, profile), _duration_check(info)]
+    too_long = not checks[-1].passed
+    if too_long:
+        action = "refused"
+    elif info.is_audio_only:
+        action = "still"
+    else:
+        action = choose_method(info, profile)
+    return {"file": str(path), "conforms": conforms(checks), "error": None, "action": action,
+            "rules": [check.as_dict() for check in checks],
+            "info": {k: v for k, v in info_to_dict(info).items() if k != "path"}}
+
+
+_ACTIONS = {
+    "passthrough": "weike build 会直接采用视频画面（不重新编码） (build passes the video through, not re-encoded)",
+    "transcode": "weike build 会自动转码为交付规格 (build transcodes it to the profile)",
+    "still": "纯音频：weike build 会配上图片生成视频 (pure audio: build makes a video with a still picture)",
+    "refused": "超过 15 分钟：weike build 不会交付 (over 15 minutes: build refuses it)",
+    "none": "",
+}
+
+
+def _print_verdict(result: dict, profile: DeliveryProfile, out) -> None:
+    out.write(f"{result['file']}\n")
+    if result["error"]:
+        out.write(f"  ✗ {result['error']}\n")
+        return
+    for rule in result["rules"]:
+        mark = {True: "✓", False: "✗", None: "?"}[rule["passed"]]
+        line = f"  {mark} {rule['label']}: {rule['actual']}"
+        if rule["passed"] is not True:
+            line += f"  (要求 expected {rule['expected']})"
+        out.write(line + "\n")
+    verdict = "符合交付规格 (conforms to)" if result["conforms"] else "不符合交付规格 (does not conform to)"
+    out.write(f"  => {verdict} '{profile.name}'\n")
+    if _ACTIONS.get(result["action"]):
+        out.write(f"     {_ACTIONS[result['action']]}\n")
+
+
+def _probe_environment() -> tuple[object, WeikeConfig]:
+    """The plugin manager and weike.yml of the repository around the current folder, if any."""
+    from builder.pipeline import find_repository_root
+    from builder.plugin_manager import get_plugin_manager
+
+    try:
+        root, _ = find_repository_root(Path.cwd())
+    except Exception:  # noqa: BLE001 - not inside a course repository: built-in profiles only
+        return get_plugin_manager(None), WeikeConfig()
+    config, _problems = load_config(root)
+    return get_plugin_manager(root), config
+
+
+def cmd_probe(args) -> int:
+    from builder.cli import UsageError
+
+    pm, config = _probe_environment()
+    name = args.profile or config.profile
+    try:
+        profile = resolve_profile(pm, name)
+    except (UnknownProfile, DuplicateProfile) as exc:
+        raise UsageError(f"交付规格无效 (invalid delivery profile): {exc}") from exc
+    results = [probe_verdict(Path(file), profile, loudness=not args.no_loudness) for file in args.files]
+    if args.format == "json":
+        sys.stdout.write(json.dumps({"profile": profile.name, "files": results}, ensure_ascii=False, indent=2) + "\n")
+    else:
+        for result in results:
+            _print_verdict(result, profile, sys.stdout)
+    return 0 if all(result["conforms"] for result in results) else 1
+
+
+@hookimpl
+def weike_cli_commands(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "probe", help="检查视频/音频文件是否符合交付规格 (check media files against the delivery profile)",
+        description="Probe each file and print a verdict per rule of the delivery profile (container, codec, "
+                    "displayed size, SAR, scan, frame-rate mode, pixel format, tracks, loudness, fast start, "
+                    "duration) and what weike build would do with it. Exit 0 when every file conforms.")
+    parser.add_argument("files", nargs="+", metavar="FILE", help="media files to check")
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("--profile", help="delivery profile name (default: weike.yml's profile, else 'default')")
+    parser.add_argument("--no-loudness", action="store_true", help="skip the loudness measurement (faster)")
+    parser.set_defaults(func=cmd_probe)

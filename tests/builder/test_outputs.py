@@ -1,0 +1,36 @@
+"""Atomic outputs: nothing half-written, nothing rewritten when unchanged."""
+
+from __future__ import annotations
+
+import os
+
+from builder.outputs import publish, remove_temps, same_file, write_atomic
+
+
+def test_write_atomic_writes_once_and_leaves_no_temp(tmp_path):
+    target = tmp_path / "out" / "manifest.json"
+    assert write_atomic(target, b"one") is True
+    stamp = target.stat().st_mtime_ns
+    assert write_atomic(target, b"one") is False
+    assert target.stat().st_mtime_ns == stamp
+    assert write_atomic(target, b"two") is True and target.read_bytes() == b"two"
+    assert [p.name for p in target.parent.iterdir()] == ["manifest.json"]
+
+
+def test_publish_hard_links_and_skips_when_already_linked(tmp_path):
+    source = tmp_path / "cache.mp4"
+    source.write_bytes(b"video")
+    target = tmp_path / "dist" / "lecture.mp4"
+    assert publish(source, target) is True
+    assert os.path.samefile(source, target) and same_file(source, target)
+    assert publish(source, target) is False
+    other = tmp_path / "other.mp4"
+    other.write_bytes(b"other video")
+    assert publish(other, target) is True and target.read_bytes() == b"other video"
+
+
+def test_remove_temps_clears_leftovers_of_a_killed_build(tmp_path):
+    (tmp_path / ".tmp-abc-lecture.mp4").write_bytes(b"half")
+    (tmp_path / "lecture.mp4").write_bytes(b"whole")
+    assert remove_temps(tmp_path) == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["lecture.mp4"]

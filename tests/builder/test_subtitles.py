@@ -1,0 +1,42 @@
+"""SubRip to WebVTT: encodings, sloppy files, errors with line numbers."""
+
+from __future__ import annotations
+
+import pytest
+
+from builder.subtitles import SubtitleError, srt_to_webvtt
+
+
+def test_converts_timings_and_keeps_simple_markup():
+    srt = "1\n00:00:01,500 --> 00:00:03,000\n<i>斜体</i> <font color=\"red\">红</font> 1<2\n第二行\n\n2\n00:01:02,5 --> 00:01:03,250\n二\n"
+    vtt = srt_to_webvtt(srt.encode("utf-8"))
+    assert vtt == ("WEBVTT\n\n00:00:01.500 --> 00:00:03.000\n<i>斜体</i> 红 1&lt;2\n第二行\n\n"
+                   "00:01:02.500 --> 00:01:03.250\n二\n")
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "gb18030"])
+def test_reads_the_encodings_teachers_use(encoding):
+    srt = "1\r\n00:00:00,000 --> 00:00:01,000\r\n你好，世界\r\n"
+    assert "你好，世界" in srt_to_webvtt(srt.encode(encoding))
+
+
+def test_tolerates_missing_numbers_and_trailing_spaces():
+    srt = "\n\n00:00:00,000 --> 00:00:01,000  \n甲\n   \n00:00:01.000 --> 00:00:02.000\n乙"
+    assert srt_to_webvtt(srt.encode()).count("-->") == 2
+
+
+@pytest.mark.parametrize("srt, line", [
+    ("1\n00:00:01,000 --> 00:00:02,000\n好\n\n2\n00:00:03,000 => 00:00:04,000\n坏\n", 6),
+    ("1\n00:00:05,000 --> 00:00:02,000\n倒序\n", 2),
+    ("完全不是字幕\n", 1),
+])
+def test_errors_name_the_line(srt, line):
+    with pytest.raises(SubtitleError) as caught:
+        srt_to_webvtt(srt.encode())
+    assert caught.value.line == line
+
+
+def test_empty_file_is_an_error():
+    with pytest.raises(SubtitleError) as caught:
+        srt_to_webvtt(b"\n\n")
+    assert caught.value.line is None

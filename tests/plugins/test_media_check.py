@@ -1,0 +1,80 @@
+"""Media rules in ``weike check``: unusable files, durations, subtitles — by code and location."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from builder.cache import FileMemo
+from builder.context import BuildPaths
+from builder.pipeline import run_check
+from plugins.media import MEMO_FILE
+from tests.plugins.media_sources import make_source, truncated_copy
+
+LECTURE = "courses/c/01-lecture-1"
+
+
+def codes(root):
+    return {(d.code, d.location.file, d.location.line) for d in run_check(root).diagnostics}
+
+
+def test_unusable_media_files_are_errors_at_the_file(make_repo, media, tmp_path):
+    broken = truncated_copy(make_source(media, "faststart.mp4"), tmp_path / "cut.mp4")
+    root = make_repo({
+        f"{LECTURE}/video.mp4": b"",
+        "courses/c/02-lecture-2/video.mp4": "这不是视频\n" * 20,
+        "courses/c/03-lecture-3/video.mp4": broken,
+        "courses/c/04-lecture-4/video.mp4": media("poster.jpg"),
+    }, valid_courses=("c",))
+    found = codes(root)
+    assert {("E211", f"{LECTURE}/video.mp4", None), ("E211", "courses/c/02-lecture-2/video.mp4", None),
+            ("E211", "courses/c/03-lecture-3/video.mp4", None),
+            ("E211", "courses/c/04-lecture-4/video.mp4", None)} <= found
+    assert not any(code == "E211" for code, file, _ in found if file.startswith("courses/c/05"))
+
+
+def test_durations_over_7_and_15_minutes(make_repo, media):
+    root = make_repo(valid_courses=("c",))
+    # Replace two lectures' media with the long sources (audio is a lecture form too).
+    for folder, name in (("01-lecture-1", "too-long.mp3"), ("02-lecture-2", "long.mp3")):
+        (root / "courses/c" / folder / "video.mp4").unlink()
+        os.link(make_source(media, name), root / "courses/c" / folder / name)
+    found = codes(root)
+    assert ("E203", "courses/c/01-lecture-1/too-long.mp3", None) in found
+    assert ("W204", "courses/c/02-lecture-2/long.mp3", None) in found
+    messages = {d.code: d.message for d in run_check(root).diagnostics}
+    assert "16:01" in messages["E203"] and "7:30" in messages["W204"]
+
+
+def test_bad_subtitles_point_at_the_line(make_repo):
+    srt = "1\n00:00:00,000 --> 00:00:00,900\n你好\n\n2\n00:00:01 -> 00:00:02\n坏的时间轴\n"
+    root = make_repo({f"{LECTURE}/video.srt": srt}, valid_courses=("c",))
+    assert ("E214", f"{LECTURE}/video.srt", 6) in codes(root)
+
+
+def test_gbk_subtitles_are_fine(make_repo):
+    srt = "1\r\n00:00:00,000 --> 00:00:00,900\r\n字幕测试\r\n".encode("gb18030")
+    root = make_repo({f"{LECTURE}/video.srt": srt}, valid_courses=("c",))
+    assert not any(code == "E214" for code, _, _ in codes(root))
+
+
+def test_probes_are_memoised_in_one_file_and_edits_are_noticed(make_repo, media):
+    root = make_repo(valid_courses=("c",))
+    assert codes(root) == set()
+    memo_path = BuildPaths.for_root(root).cache / MEMO_FILE
+    assert memo_path.is_file()
+    cache_files = [p for p in memo_path.parent.rglob("*") if p.is_file() and not p.name.startswith(MEMO_FILE)]
+    assert cache_files == []  # one memo file, not one file per probe
+
+    # The memo answers for an unchanged file without running ffprobe: plant a fake fact...
+    source = root / f"{LECTURE}/video.mp4"
+    with FileMemo(memo_path) as memo:
+        kind = next(k for (k,) in memo._db.execute("SELECT DISTINCT kind FROM facts") if "headers" in k)
+        record = memo.get(kind, source)
+        record["info"]["duration"] = 16 * 60.0
+        memo.put(kind, source, record)
+    assert ("E203", f"{LECTURE}/video.mp4", None) in codes(root)
+    # ...and an edit in place (new bytes, new size and mtime) makes it look again.
+    source.write_bytes(source.read_bytes() + b"\0" * 16)
+    assert ("E203", f"{LECTURE}/video.mp4", None) not in codes(root)
+    assert json.loads(json.dumps(record))  # the memo holds plain JSON
