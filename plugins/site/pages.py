@@ -103,10 +103,10 @@ def _tile(url: str | None, label: str, count: int, depth: int) -> str:
 
 
 def home_page(catalogue: Catalogue, *, intro_html: str = "", title: str | None = None) -> GeneratedPage:
-    hours = catalogue.total_seconds / 3600
     body = [intro_html] if intro_html else []
     body.append(f'<p class="weike-totals">共 <strong>{len(catalogue.courses)}</strong> 门课程、'
-                f'<strong>{catalogue.lecture_count}</strong> 个微课，总时长约 {hours:.1f} 小时。</p>')
+                f'<strong>{catalogue.lecture_count}</strong> 个微课，'
+                f'总时长约 {format_total(catalogue.total_seconds)}。</p>')
     body.append('<h2 id="newest">最新课程</h2>')
     body.append(course_cards(catalogue.newest[:NEWEST_ON_HOME], 0))
     body.append('<h2 id="themes">按主题浏览</h2>\n<ul class="weike-tiles">')
