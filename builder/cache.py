@@ -53,6 +53,9 @@ def cache_key(**parts: object) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+_UNPARSED = object()
+
+
 class FileMemo:
     """Facts about files, remembered while a file's size, mtime and inode stay the same.
 
@@ -80,27 +83,44 @@ class FileMemo:
             self._db = db
         except (OSError, sqlite3.Error) as exc:
             log.warning("media memo %s unavailable (%s): every file will be probed", self.path, exc)
+        # kind -> path -> [size, mtime_ns, inode, JSON text, parsed value or _UNPARSED]. Loaded in
+        # one query per kind: at national scale a query (and a JSON parse) per file per build
+        # would cost seconds on every no-change rebuild.
+        self._rows: dict[str, dict[str, list]] = {}
 
     @staticmethod
     def _identity(file: Path) -> tuple[str, int, int, int]:
+        # abspath, not realpath: a file reached by two paths is just remembered twice, and the
+        # size/mtime/inode check keeps either record honest.
         st = os.stat(file)
-        return str(Path(file).resolve()), st.st_size, st.st_mtime_ns, st.st_ino
+        return os.path.abspath(file), st.st_size, st.st_mtime_ns, st.st_ino
 
-    def get(self, kind: str, file: Path):
+    def _kind_rows(self, kind: str) -> dict[str, list]:
+        rows = self._rows.get(kind)
+        if rows is None:
+            rows = {}
+            if self._db is not None:
+                try:
+                    for path, size, mtime_ns, inode, value in self._db.execute(
+                            "SELECT path, size, mtime_ns, inode, value FROM facts WHERE kind=?", (kind,)):
+                        rows[path] = [size, mtime_ns, inode, value, _UNPARSED]
+                except sqlite3.Error as exc:
+                    log.warning("media memo read failed: %s", exc)
+            self._rows[kind] = rows
+        return rows
+
+    def get(self, kind: str, file: Path, *, identity: tuple[str, int, int, int] | None = None):
         """The remembered value of ``kind`` for ``file``, or ``None`` (also when it changed)."""
         if self._db is None:
             return None
-        path, size, mtime_ns, inode = self._identity(file)
+        path, size, mtime_ns, inode = identity or self._identity(file)
         with self._lock:
-            try:
-                row = self._db.execute("SELECT size, mtime_ns, inode, value FROM facts WHERE kind=? AND path=?",
-                                       (kind, path)).fetchone()
-            except sqlite3.Error as exc:
-                log.warning("media memo read failed: %s", exc)
+            row = self._kind_rows(kind).get(path)
+            if row is None or (row[0], row[1], row[2]) != (size, mtime_ns, inode):
                 return None
-        if row is None or tuple(row[:3]) != (size, mtime_ns, inode):
-            return None
-        return json.loads(row[3])
+            if row[4] is _UNPARSED:
+                row[4] = json.loads(row[3])
+            return row[4]
 
     def put(self, kind: str, file: Path, value, *, identity: tuple[str, int, int, int] | None = None) -> None:
         """Remember ``value`` for ``file``; ``identity`` = the stat taken *before* reading the file.
@@ -117,11 +137,13 @@ class FileMemo:
                                  (kind, path, size, mtime_ns, inode, json.dumps(value, ensure_ascii=False)))
             except sqlite3.Error as exc:
                 log.warning("media memo write failed: %s", exc)
+                return
+            self._kind_rows(kind)[path] = [size, mtime_ns, inode, None, value]
 
     def remember(self, kind: str, file: Path, compute):
         """``get`` or else ``compute(file)`` and ``put``; exceptions from ``compute`` propagate."""
         identity = self._identity(file)
-        cached = self.get(kind, file)
+        cached = self.get(kind, file, identity=identity)
         if cached is not None:
             return cached
         value = compute(file)

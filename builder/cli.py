@@ -56,7 +56,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     progress = make_progress(sys.stderr, quiet=args.quiet)
     try:
         result = build(Path(args.path), progress=progress, only=args.only, jobs=args.jobs,
-                       scheduler=args.scheduler, strict=args.strict)
+                       scheduler=args.scheduler, strict=args.strict, force=args.force)
     finally:
         progress.close()
     fmt = "github" if args.format == "github" else "text"
@@ -67,7 +67,9 @@ def cmd_build(args: argparse.Namespace) -> int:
     for line in failures:
         print(line)
     elapsed = time.monotonic() - started
-    print(f"构建完成：{len(result.built)} 门课程 ({len(result.built)} course(s) built) in {elapsed:.1f} s")
+    stages = " · ".join(f"{stage} {seconds:.1f} s" for stage, seconds in result.stage_seconds.items())
+    print(f"构建完成：{len(result.built)} 门课程 ({len(result.built)} course(s) built) in {elapsed:.1f} s "
+          f"[{stages}]")
     return EXIT_PROBLEMS if result.failed_build(strict=args.strict) else EXIT_OK
 
 
@@ -155,6 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--strict", action="store_true", help="warnings fail too")
     build.add_argument("--format", choices=("text", "github"), default="text", help="how to print diagnostics")
     build.add_argument("--quiet", "-q", action="store_true", help="no progress display")
+    build.add_argument("--force", action="store_true",
+                       help="run every stage even when nothing changed since the last build "
+                            "(each stage still reuses its caches)")
     build.set_defaults(func=cmd_build)
 
     plugins = sub.add_parser("plugins", help="列出已加载的插件 (list loaded plugins and where they come from)")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import time
 import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from builder.loading import COURSES_DIR, NotACourseRepository, load_repository
 from builder.model import Course, DeliveredMedia, Diagnostic, Repository
 from builder.plugin_manager import get_plugin_manager
 from builder.progress import Progress
+from builder.stamp import BuildStamp, RecordedBuild, plugin_code_locations
 
 #: Outputs ``weike build --only`` can select, in build order.
 STAGES = ("media", "site", "bundles", "reports")
@@ -125,7 +127,9 @@ def run_check(path: Path, *, pm: pluggy.PluginManager | None = None) -> CheckRes
 
 @dataclass(kw_only=True)
 class BuildResult:
-    repository: Repository
+    #: How many courses and lectures the repository has (for the summary line).
+    courses: int
+    lectures: int
     diagnostics: list[Diagnostic] = field(default_factory=list)
     #: Courses left out, slug -> stage where they failed.
     failed: dict[str, str] = field(default_factory=dict)
@@ -133,11 +137,14 @@ class BuildResult:
     delivered: dict[str, DeliveredMedia] = field(default_factory=dict)
     outputs: list[Path] = field(default_factory=list)
     summary_lines: list[str] = field(default_factory=list)
+    #: Wall time of each stage that ran, in build order ("check" includes loading).
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    #: Nothing the build reads had changed since the last stamped build: its result was replayed.
+    replayed: bool = False
 
     @property
     def summary(self) -> Summary:
-        return Summary.of(self.diagnostics, courses=len(self.repository.courses),
-                          lectures=sum(len(c.lectures) for c in self.repository.courses))
+        return Summary.of(self.diagnostics, courses=self.courses, lectures=self.lectures)
 
     def failed_build(self, *, strict: bool = False) -> bool:
         return bool(self.failed) or self.summary.failed(strict=strict)
@@ -167,21 +174,40 @@ def build(
     strict: bool = False,
     dist: Path | None = None,
     pm: pluggy.PluginManager | None = None,
+    force: bool = False,
 ) -> BuildResult:
-    """Build everything (or the ``only`` output) for the repository at ``path``."""
+    """Build everything (or the ``only`` output) for the repository at ``path``.
+
+    When nothing the build reads has changed since the last build without failures, its result
+    is replayed and no stage runs, unless ``force``.
+    """
     root, selected = find_repository_root(path)
     pm = pm or get_plugin_manager(root)
     stages = stages_for(only)
+    paths = BuildPaths.for_root(root, dist=dist)
+
+    # Nothing changed since the last build that had no failure: replay it (see builder/stamp.py).
+    started = time.perf_counter()
+    stamp = BuildStamp(paths, options=(sorted(stages), tuple(selected or ())), code=plugin_code_locations(pm))
+    if not force and (recorded := stamp.replay()) is not None:
+        line = (f"没有变化：{len(recorded.built)} 门课程的输出与上次构建相同，各阶段均未运行 "
+                f"(nothing changed since the last build of {len(recorded.built)} course(s): no stage ran)")
+        progress.log(line)
+        return BuildResult(courses=recorded.courses, lectures=recorded.lectures, built=recorded.built,
+                           diagnostics=recorded.diagnostics, outputs=recorded.outputs, summary_lines=[line],
+                           stage_seconds={"unchanged": time.perf_counter() - started}, replayed=True)
 
     # Load and check: problems here never stop other courses, only their own.
     progress.stage("检查 check")
     repository = load_repository(root, only=selected)
-    result = BuildResult(repository=repository)
+    result = BuildResult(courses=len(repository.courses),
+                         lectures=sum(len(c.lectures) for c in repository.courses))
     result.diagnostics.extend(check_repository(repository, pm))
+    result.stage_seconds["check"] = time.perf_counter() - started
     config = repository.config
     context = BuildContext(
         config=config,
-        paths=BuildPaths.for_root(root, dist=dist),
+        paths=paths,
         plugin_manager=pm,
         progress=progress,
         jobs=jobs or config.jobs or _default_jobs(),
@@ -217,8 +243,10 @@ def build(
     # Media: every lecture of every accepted course becomes a delivery-spec MP4.
     if "media" in stages:
         progress.stage("媒体 media")
+        started = time.perf_counter()
         outcome = absorb(_call_stage("media", pm, "weike_media_stage", context=context, courses=remaining()),
                          "media")
+        result.stage_seconds["media"] = time.perf_counter() - started
         if outcome is None:
             result.summary_lines.append("media: no plugin handles this stage")
         else:
@@ -231,14 +259,22 @@ def build(
         if stage not in stages:
             continue
         progress.stage({"site": "网站 site", "bundles": "打包 bundles", "reports": "报表 reports"}[stage])
+        started = time.perf_counter()
         outcome = _call_stage(stage, pm, hook_name, context=context, courses=remaining(), delivered=delivered)
         if isinstance(outcome, list):  # a non-firstresult hook: merge every plugin's outcome
             outcome = StageOutcome.merge(outcome) if outcome else None
+        result.stage_seconds[stage] = time.perf_counter() - started
         if absorb(outcome, stage) is None:
             result.summary_lines.append(f"{stage}: no plugin handles this stage")
 
     result.diagnostics = sort_diagnostics(result.diagnostics)
     result.built = [c.slug for c in remaining()]
+    if result.failed:
+        stamp.forget()  # a failure is always tried again, never replayed
+    else:
+        stamp.record(RecordedBuild(courses=result.courses, lectures=result.lectures, built=result.built,
+                                   diagnostics=result.diagnostics, summary_lines=result.summary_lines,
+                                   outputs=result.outputs))
     return result
 
 

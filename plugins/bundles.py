@@ -18,6 +18,7 @@ from pathlib import Path
 from builder.archive import ArchiveError, checksums_member, write_zip
 from builder.bundle import BundleTarget, collect_bundle_targets
 from builder.context import BuildContext, StageOutcome
+from builder.fingerprint import Fingerprint, OutputLedger, code_digest, package_versions
 from builder.hookspecs import hookimpl
 from builder.loading import COURSES_DIR, NotACourseRepository
 from builder.model import Course, DeliveredMedia, Diagnostic, Severity, SourceLocation
@@ -44,6 +45,24 @@ def _pack_failed(course: Course, target: BundleTarget, exc: Exception) -> Diagno
     )
 
 
+def course_inputs(course: Course, delivered: Mapping[str, DeliveredMedia], context: BuildContext) -> str:
+    """What every target's zip of ``course`` is made from (computed once per course, not per target)."""
+    fingerprint = Fingerprint(package_versions("openpyxl"), course, context.config)
+    fingerprint.add_file(course.cover.path if course.cover else None)
+    for lecture in course.lectures:
+        item = delivered.get(lecture.key)
+        fingerprint.add(item)
+        if item is not None:
+            fingerprint.add_file(item.path).add_file(item.poster).add_file(item.subtitles)
+    return fingerprint.hexdigest()
+
+
+def bundle_fingerprint(target: BundleTarget, inputs: str) -> str:
+    """The course's inputs plus the target's own code; equal -> the zip would come out the same."""
+    code = code_digest(__name__, target.pack.__module__, "builder.archive", "builder.spreadsheet")
+    return Fingerprint(target.name, code, inputs).hexdigest()
+
+
 def _remove_stale_bundles(context: BuildContext, targets: Sequence[BundleTarget]) -> int:
     """Delete zips of courses whose folder is gone (renamed or removed); returns how many."""
     courses_dir = context.paths.root / COURSES_DIR
@@ -68,39 +87,60 @@ def weike_bundle_stage(context: BuildContext, courses: Sequence[Course],
     diagnostics: list[Diagnostic] = []
     outputs: list[Path] = []
     written = {target.name: 0 for target in targets}
+    unchanged = {target.name: 0 for target in targets}
     refused = {target.name: 0 for target in targets}
+    # Which inputs made each zip: an unchanged course is not packed again (at national scale,
+    # rebuilding thousands of spreadsheets and zips would dominate a rebuild).
+    ledgers = {target.name: OutputLedger(context.paths.bundles / target.name,
+                                         context.paths.cache / "bundles" / f"{target.name}.json")
+               for target in targets}
 
     for course in courses:
         missing = list(undelivered_lectures(course, delivered))
         diagnostics.extend(missing)
+        inputs = None if missing else course_inputs(course, delivered, context)
         for target in targets:
-            path = context.paths.bundles / target.name / f"{course.slug}.zip"
-            task = context.progress.task(f"{target.name}/{course.slug}.zip")
+            name = f"{course.slug}.zip"
+            path = context.paths.bundles / target.name / name
+            ledger = ledgers[target.name]
             found = [] if missing else list(target.check(course=course, delivered=delivered, config=context.config))
             diagnostics.extend(found)
             if missing or any(d.is_error for d in found):
                 path.unlink(missing_ok=True)
+                ledger.forget(name)
                 refused[target.name] += 1
-                task.done("不打包 (refused)", failed=True)
+                context.progress.task(f"{target.name}/{name}").done("不打包 (refused)", failed=True)
                 continue
+            fingerprint = bundle_fingerprint(target, inputs)
+            outputs.append(path)
+            if ledger.up_to_date(name, fingerprint):
+                unchanged[target.name] += 1
+                continue
+            task = context.progress.task(f"{target.name}/{name}")
             try:
                 members = list(target.pack(course=course, delivered=delivered, config=context.config))
                 write_zip(path, [*members, checksums_member(members)])
             except (ArchiveError, OSError, UnicodeDecodeError) as exc:
+                outputs.pop()
                 diagnostics.append(_pack_failed(course, target, exc))
                 path.unlink(missing_ok=True)
+                ledger.forget(name)
                 refused[target.name] += 1
                 task.done(str(exc), failed=True)
                 continue
-            outputs.append(path)
+            ledger.record(name, fingerprint)
             written[target.name] += 1
             task.done(f"{path.stat().st_size / 1e6:.1f} MB")
+    for ledger in ledgers.values():
+        ledger.save()
 
     summary = []
     for target in targets:
         line = (f"打包 {target.name}：{written[target.name]} 个上传包写入 "
-                f"{context.paths.shown(context.paths.bundles / target.name)}/ "
-                f"({target.name}: {written[target.name]} bundle(s) written")
+                f"{context.paths.shown(context.paths.bundles / target.name)}/"
+                + (f"，{unchanged[target.name]} 个未变" if unchanged[target.name] else "")
+                + f" ({target.name}: {written[target.name]} bundle(s) written"
+                + (f", {unchanged[target.name]} unchanged" if unchanged[target.name] else ""))
         summary.append(line + (f", {refused[target.name]} course(s) refused)" if refused[target.name] else ")"))
     if not targets:
         summary.append("打包：没有插件声明上传包格式 (bundles: no plugin declares a bundle target)")

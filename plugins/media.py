@@ -103,6 +103,11 @@ _VIDEO_RULES = ("video_streams", "video_codec", "h264_profile", "display_size", 
 
 
 def _relative(path: Path, root: Path) -> str:
+    # Lexical first: paths built from the repository root need no (slow) symlink resolution.
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        pass
     try:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
@@ -169,9 +174,14 @@ def subtitle_problem(error: SubtitleError, file: str) -> Diagnostic:
 # --------------------------------------------------------------------------------------------
 
 
+def probe_kind(*, packets: bool = False) -> str:
+    """The memo kind under which probes of this depth are remembered."""
+    return f"probe-v{PROBE_VERSION}-{'packets' if packets else 'headers'}"
+
+
 def probe_memoised(memo: FileMemo | None, path: Path, *, packets: bool = False) -> MediaInfo:
     """:func:`probe_media` through the memo; a remembered failure raises the same ProbeError."""
-    kind = f"probe-v{PROBE_VERSION}-{'packets' if packets else 'headers'}"
+    kind = probe_kind(packets=packets)
 
     def compute(file: Path) -> dict:
         try:
@@ -188,8 +198,25 @@ def probe_memoised(memo: FileMemo | None, path: Path, *, packets: bool = False) 
     return info_from_dict(record["info"])
 
 
-def memo_for(cache_folder: Path) -> FileMemo:
-    return FileMemo(cache_folder / MEMO_FILE)
+_SHARED_MEMOS: dict[Path, FileMemo] = {}
+_SHARED_MEMOS_LOCK = threading.Lock()
+
+
+def shared_memo(cache_folder: Path) -> FileMemo:
+    """One memo per cache folder for the whole process, kept open.
+
+    The check hook runs once per course; reopening (and reloading) the memo for each of 2,000
+    courses would cost more than the checks themselves. A memo whose file was deleted (cache
+    pruned or removed) is replaced by a fresh one.
+    """
+    path = Path(cache_folder) / MEMO_FILE
+    with _SHARED_MEMOS_LOCK:
+        memo = _SHARED_MEMOS.get(path)
+        if memo is None or not path.exists():
+            if memo is not None:
+                memo.close()
+            memo = _SHARED_MEMOS[path] = FileMemo(path)
+        return memo
 
 
 # --------------------------------------------------------------------------------------------
@@ -226,11 +253,27 @@ def weike_check_course(course: Course, config: WeikeConfig) -> list[Diagnostic]:
     lectures = [lecture for lecture in course.lectures if lecture.parsed]
     if not lectures:
         return []
-    with memo_for(BuildPaths.for_root(root).cache) as memo:
-        # ffprobe is a process per file: a few at once hide its start-up time.
-        with ThreadPoolExecutor(max_workers=min(len(lectures), available_cores() * 2)) as pool:
-            found = pool.map(lambda lecture: check_lecture_media(lecture, root=root, memo=memo), lectures)
-            return [diagnostic for problems in found for diagnostic in problems]
+    memo = shared_memo(BuildPaths.for_root(root).cache)
+    kind = probe_kind()
+    # Remembered probes are answered here, in order; only the rest need ffprobe, a process per
+    # file, where a few at once hide its start-up time. (Threads for memo hits would only add
+    # overhead: at national scale most checks are hits.)
+    hits = [lecture.media is None or lecture.media.path is None or _memoised(memo, kind, lecture.media.path)
+            for lecture in lectures]
+    known = [lecture for lecture, hit in zip(lectures, hits) if hit]
+    unknown = [lecture for lecture, hit in zip(lectures, hits) if not hit]
+    found = [check_lecture_media(lecture, root=root, memo=memo) for lecture in known]
+    if unknown:
+        with ThreadPoolExecutor(max_workers=min(len(unknown), available_cores() * 2)) as pool:
+            found.extend(pool.map(lambda lecture: check_lecture_media(lecture, root=root, memo=memo), unknown))
+    return [diagnostic for problems in found for diagnostic in problems]
+
+
+def _memoised(memo: FileMemo, kind: str, path: Path) -> bool:
+    try:
+        return memo.get(kind, path) is not None
+    except OSError:  # vanished: the check itself reports it
+        return False
 
 
 # --------------------------------------------------------------------------------------------
@@ -610,31 +653,43 @@ def weike_media_stage(context: BuildContext, courses: Sequence[Course]) -> Stage
 
     # 1. Hash and probe every source (memoised), and decide how each is delivered.
     plans: list[LecturePlan] = []
-    with memo_for(paths.cache) as memo:
-        # No per-lecture lines here: with the memo this takes moments, and CI logs stay short.
-        progress.stage("探测 probe")
+    memo = shared_memo(paths.cache)
+    # No per-lecture lines here: with the memo this takes moments, and CI logs stay short.
+    progress.stage("探测 probe")
 
-        def plan(pair: tuple[Course, Lecture]):
-            course, lecture = pair
-            try:
-                return plan_lecture(course, lecture, root=root, memo=memo, profile=profile, store_root=store_root)
-            except (ProbeError, DeliveryFailed) as exc:
-                return exc
-            except OSError as exc:  # vanished or unreadable between the check and now
-                return ProbeError(ProbeProblem.UNREADABLE, exc.strerror or str(exc))
+    def plan(pair: tuple[Course, Lecture]):
+        course, lecture = pair
+        try:
+            return plan_lecture(course, lecture, root=root, memo=memo, profile=profile, store_root=store_root)
+        except (ProbeError, DeliveryFailed) as exc:
+            return exc
+        except OSError as exc:  # vanished or unreadable between the check and now
+            return ProbeError(ProbeProblem.UNREADABLE, exc.strerror or str(exc))
 
-        with ThreadPoolExecutor(max_workers=available_cores() * 2) as pool:
-            for (course, lecture), result in zip(lectures, pool.map(plan, lectures)):
-                if isinstance(result, ProbeError):
-                    name = lecture.media.path.name if lecture.media and lecture.media.path else lecture.slug
-                    diagnostics.append(probe_problem(result, media_file_location(lecture, root), name))
-                    tally.failed.append(media_file_location(lecture, root).file)
-                elif isinstance(result, DeliveryFailed):
-                    diagnostics.append(_failure("E215", lecture, root, f"交付失败：{result.message}",
-                                                f"delivery failed: {result.message_en}"))
-                    tally.failed.append(media_file_location(lecture, root).file)
-                else:
-                    plans.append(result)
+    # Sources whose hash and probe are remembered are planned in order; the rest in a pool.
+    packets_kind = probe_kind(packets=True)
+
+    def remembered(pair: tuple[Course, Lecture]) -> bool:
+        media = pair[1].media
+        return (media is not None and media.path is not None and _memoised(memo, packets_kind, media.path)
+                and _memoised(memo, "sha256", media.path))
+
+    known = [remembered(pair) for pair in lectures]
+    quick = [pair for pair, hit in zip(lectures, known) if hit]
+    slow = [pair for pair, hit in zip(lectures, known) if not hit]
+    with ThreadPoolExecutor(max_workers=available_cores() * 2) as pool:
+        planned = [*zip(quick, map(plan, quick)), *zip(slow, pool.map(plan, slow))]
+        for (course, lecture), result in planned:
+            if isinstance(result, ProbeError):
+                name = lecture.media.path.name if lecture.media and lecture.media.path else lecture.slug
+                diagnostics.append(probe_problem(result, media_file_location(lecture, root), name))
+                tally.failed.append(media_file_location(lecture, root).file)
+            elif isinstance(result, DeliveryFailed):
+                diagnostics.append(_failure("E215", lecture, root, f"交付失败：{result.message}",
+                                            f"delivery failed: {result.message_en}"))
+                tally.failed.append(media_file_location(lecture, root).file)
+            else:
+                plans.append(result)
 
     # 2. Run what the cache does not have yet: one job per distinct key, longest first.
     by_key: dict[str, list[LecturePlan]] = defaultdict(list)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import zipfile
 
 import pytest
 
@@ -147,3 +148,30 @@ def test_the_documented_target_example_works(buildable_repo):
     files = read_zip(root / "dist/bundles/county-portal/demo.zip")
     assert set(files) == {"SHA256SUMS", "course.json", *(f"videos/{n:02d}-lecture-{n}.mp4" for n in range(1, 11))}
     assert json.loads(files["course.json"])["title"] == "测试课程"
+
+
+def test_unchanged_bundles_are_not_packed_again(buildable_repo, capsys):
+    """At national scale re-packing every zip would dominate a rebuild: only changed courses are."""
+    root = buildable_repo(valid_courses=("aa", "bb"))
+    assert main(["build", str(root), "--only", "bundles", "--quiet"]) == 0
+    zips = {p: p.stat().st_mtime_ns for p in (root / "dist/bundles").rglob("*.zip")}
+    capsys.readouterr()
+
+    assert main(["build", str(root), "--only", "bundles", "--quiet", "--force"]) == 0
+    assert "(scorm: 0 bundle(s) written, 2 unchanged)" in capsys.readouterr().out
+    assert {p: p.stat().st_mtime_ns for p in zips} == zips
+
+    # A changed lecture title repacks only its course; a zip deleted or touched by hand is rebuilt.
+    lecture = root / "courses/aa/02-lecture-2/lecture.md"
+    lecture.write_text(lecture.read_text(encoding="utf-8").replace("第2讲", "第二讲"), encoding="utf-8")
+    (root / "dist/bundles/scorm/bb.zip").unlink()
+    smartedu_bb = root / "dist/bundles/smartedu/bb.zip"
+    smartedu_bb.write_bytes(b"damaged by hand")
+    assert main(["build", str(root), "--only", "bundles", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "(scorm: 2 bundle(s) written)" in out
+    assert "(smartedu: 2 bundle(s) written)" in out
+    assert "(ouchn: 1 bundle(s) written, 1 unchanged)" in out
+    assert "第二讲" in read_zip(root / "dist/bundles/ouchn/aa.zip")["manifest.json"].decode("utf-8")
+    assert zipfile.is_zipfile(smartedu_bb)
+    assert sorted(p.name for p in (root / "dist/bundles/scorm").iterdir()) == ["aa.zip", "bb.zip"]

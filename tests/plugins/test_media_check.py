@@ -8,7 +8,7 @@ import os
 from builder.cache import FileMemo
 from builder.context import BuildPaths
 from builder.pipeline import run_check
-from plugins.media import MEMO_FILE
+from plugins.media import MEMO_FILE, shared_memo
 from tests.plugins.media_sources import make_source, truncated_copy
 
 LECTURE = "courses/c/01-lecture-1"
@@ -68,11 +68,13 @@ def test_probes_are_memoised_in_one_file_and_edits_are_noticed(make_repo, media)
 
     # The memo answers for an unchanged file without running ffprobe: plant a fake fact...
     source = root / f"{LECTURE}/video.mp4"
-    with FileMemo(memo_path) as memo:
-        kind = next(k for (k,) in memo._db.execute("SELECT DISTINCT kind FROM facts") if "headers" in k)
-        record = memo.get(kind, source)
-        record["info"]["duration"] = 16 * 60.0
-        memo.put(kind, source, record)
+    memo = shared_memo(BuildPaths.for_root(root).cache)  # the process's memo, as the check uses it
+    kind = next(k for (k,) in memo._db.execute("SELECT DISTINCT kind FROM facts") if "headers" in k)
+    record = memo.get(kind, source)
+    record["info"]["duration"] = 16 * 60.0
+    memo.put(kind, source, record)
+    with FileMemo(memo_path) as other:  # and it is on disk for the next process too
+        assert other.get(kind, source)["info"]["duration"] == 16 * 60.0
     assert ("E203", f"{LECTURE}/video.mp4", None) in codes(root)
     # ...and an edit in place (new bytes, new size and mtime) makes it look again.
     source.write_bytes(source.read_bytes() + b"\0" * 16)

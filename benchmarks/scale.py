@@ -1,0 +1,154 @@
+"""National-scale build: a 2,000-course catalogue (~26,000 pages) through every stage.
+
+    python benchmarks/scale.py                  # 2,000 courses x 12 lectures
+    python benchmarks/scale.py --courses 200    # a quick look
+
+Writes a synthetic repository whose lectures all share one tiny clip (the content-addressed
+cache transcodes it once), then runs `weike build` four times, each in a fresh child process so
+start-up and imports count the way a user sees them:
+
+1. full build (empty dist/ and cache),
+2. no-change rebuild,
+3. one lecture's notes edited,
+4. one lecture's media replaced by a different clip (one real transcode).
+
+Prints wall time, per-stage times, peak memory (the child's maximum resident set) and, as the
+baseline from the same machine and run, the time to walk and stat every file of the repository
+(the least any rebuild that notices changes must do).
+
+Targets on 2 cores: site stage <= 120 s, peak memory <= 1.5 GB, no-change rebuild <= 5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from benchmarks.catalogue import LECTURES_PER_COURSE, write_repository  # noqa: E402
+
+
+def run_child(root: Path, jobs: int) -> None:
+    """One `weike build`, measured from inside the process that does it."""
+    from builder.pipeline import build
+    from builder.progress import Progress
+
+    started = time.perf_counter()
+    result = build(root, progress=Progress(), jobs=jobs)
+    seconds = time.perf_counter() - started
+    print(json.dumps({
+        "seconds": seconds,
+        "stages": result.stage_seconds,
+        "built": len(result.built),
+        "failed": sorted(result.failed),
+        "errors": sorted({d.code for d in result.diagnostics if d.is_error}),
+        "summary": result.summary_lines,
+        "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }, ensure_ascii=False))
+
+
+def child(root: Path, jobs: int) -> dict:
+    started = time.perf_counter()
+    completed = subprocess.run([sys.executable, __file__, "--child", str(root), "--jobs", str(jobs)],
+                               capture_output=True, text=True, cwd=REPO_ROOT)
+    wall = time.perf_counter() - started
+    if completed.returncode != 0:
+        sys.stderr.write(completed.stderr)
+        raise SystemExit(f"child build failed ({completed.returncode})")
+    figures = json.loads(completed.stdout.strip().splitlines()[-1])
+    figures["wall"] = wall  # includes interpreter start-up and imports
+    return figures
+
+
+def stat_walk(root: Path) -> tuple[float, int]:
+    """Baseline: seconds to stat every file below courses/ (and how many)."""
+    started = time.perf_counter()
+    count = 0
+    stack = [str(root / "courses")]
+    while stack:
+        with os.scandir(stack.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                else:
+                    entry.stat()
+                    count += 1
+    return time.perf_counter() - started, count
+
+
+def report(label: str, figures: dict, *, target: str = "") -> None:
+    stages = "  ".join(f"{name} {seconds:.1f}" for name, seconds in figures["stages"].items())
+    print(f"  {label:<24} {figures['wall']:7.1f} s  peak {figures['maxrss_mb']:6.0f} MB  [{stages}]"
+          + (f"  {target}" if target else ""))
+    if figures["failed"] or figures["errors"]:
+        print(f"    !! failed courses: {len(figures['failed'])}, error codes: {figures['errors']}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--courses", type=int, default=2000, help="synthetic courses (default 2000)")
+    parser.add_argument("--jobs", type=int, default=2, help="media jobs (default 2)")
+    parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temp folder)")
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        run_child(args.child, args.jobs)
+        return 0
+
+    work = args.keep or Path(tempfile.mkdtemp(prefix="weike-bench-scale-"))
+    try:
+        root = work / "repo"
+        if root.exists():
+            shutil.rmtree(root)
+        print(f"writing {args.courses} courses x {LECTURES_PER_COURSE} lectures to {root} ...", flush=True)
+        write_repository(root, args.courses, with_media=True)
+        (root / "weike.yml").write_text("site_url: https://weike.example.gov.cn/\n", encoding="utf-8")
+
+        full = child(root, args.jobs)
+        again = child(root, args.jobs)
+
+        notes = root / "courses" / "course-00000" / "03-lecture-3" / "lecture.md"
+        notes.write_text(notes.read_text(encoding="utf-8") + "\n补充一段讲义。\n", encoding="utf-8")
+        edited = child(root, args.jobs)
+
+        from builder import ffmpeg
+
+        video = root / "courses" / "course-00001" / "05-lecture-5" / "video.mp4"
+        video.unlink()
+        ffmpeg.run(["-hide_banner", "-y", "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=25:duration=2",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(video)])
+        remedied = child(root, args.jobs)
+
+        walk, files = stat_walk(root)
+        pages = sum(1 for _ in (root / "dist" / "site").rglob("index.html"))
+        print(f"\nweike build, {full['built']} courses, {args.courses * LECTURES_PER_COURSE} lectures, "
+              f"{pages} pages, --jobs {args.jobs} (figures from this machine):")
+        report("full build", full, target=f"(site stage {full['stages'].get('site', 0):.1f} s; target <= 120 s, "
+                                          "peak <= 1536 MB)")
+        report("no-change rebuild", again, target="(target <= 5 s)")
+        report("one lecture's notes", edited)
+        report("one lecture's media", remedied)
+        print(f"\nbaseline in this process: stat every file of courses/ ({files:,} files): {walk:.2f} s")
+        print(f"  ratio no-change rebuild / stat walk   {again['wall'] / walk:6.1f}")
+        print(f"  ratio full build / no-change rebuild  {full['wall'] / again['wall']:6.1f}")
+        if any(f["failed"] for f in (full, again, edited, remedied)):
+            return 1
+    finally:
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""Fingerprints of a stage's inputs, so unchanged work is skipped on the next build.
+
+A fingerprint is a SHA-256 over the ``repr`` of everything an output depends on: the frozen
+model values (whose reprs list every field), file identities (size and mtime), package versions
+and the source code that produces the output. Equal fingerprints mean the output would come out
+the same, so the stage may keep what is on disk.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.metadata
+import json
+import os
+import sys
+from pathlib import Path
+
+from builder import __version__
+
+
+class Fingerprint:
+    """An incremental hash of reprs, NUL-separated so ("ab", "c") and ("a", "bc") differ."""
+
+    def __init__(self, *parts: object) -> None:
+        self._digest = hashlib.sha256()
+        self.add(__version__, *parts)
+
+    def add(self, *parts: object) -> Fingerprint:
+        for part in parts:
+            self._digest.update(part if isinstance(part, bytes) else repr(part).encode("utf-8"))
+            self._digest.update(b"\0")
+        return self
+
+    def add_file(self, path: Path | None) -> Fingerprint:
+        """A file's identity without reading it: (size, mtime_ns), or None when it is absent."""
+        try:
+            stat = os.stat(path) if path is not None else None
+        except OSError:
+            stat = None
+        return self.add(str(path), (stat.st_size, stat.st_mtime_ns) if stat else None)
+
+    def hexdigest(self) -> str:
+        return self._digest.hexdigest()
+
+
+def _source_files(module_name: str) -> list[Path]:
+    """The files behind an imported module: its package's whole folder (templates and scripts
+    beside the code count too), or the single file of a top-level module."""
+    module = sys.modules.get(module_name)
+    file = getattr(module, "__file__", None)
+    if not file:
+        return []
+    package = module_name.partition(".")[0]
+    top = sys.modules.get(package)
+    if package != module_name and getattr(top, "__path__", None):
+        folder = Path(next(iter(top.__path__)))
+        return sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    return [Path(file)]
+
+
+@functools.cache
+def code_digest(*modules: str) -> str:
+    """Hash of the code (and data files) behind ``modules``, computed once per process."""
+    digest = hashlib.sha256()
+    for name in modules:
+        digest.update(name.encode() + b"\0")
+        for path in _source_files(name):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+@functools.cache
+def package_versions(*packages: str) -> tuple[tuple[str, str | None], ...]:
+    """Installed versions of ``packages`` (None when absent), looked up once per process."""
+    found = []
+    for package in packages:
+        try:
+            found.append((package, importlib.metadata.version(package)))
+        except importlib.metadata.PackageNotFoundError:
+            found.append((package, None))
+    return tuple(found)
+
+
+class OutputLedger:
+    """Which fingerprint produced each output of a folder, kept in a JSON file (in the cache).
+
+    An output counts as up to date only when its recorded fingerprint matches *and* the file on
+    disk still has the size and mtime recorded when it was written: a file replaced, touched or
+    deleted by hand is rebuilt. Saved atomically; a killed build loses at most the records of
+    outputs written since the last save, which are then simply rebuilt.
+    """
+
+    def __init__(self, folder: Path, records: Path) -> None:
+        self.folder = Path(folder)
+        self._path = Path(records)
+        try:
+            self._records: dict[str, list] = json.loads(self._path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self._records = {}
+        self._dirty = False
+
+    def up_to_date(self, name: str, fingerprint: str) -> bool:
+        record = self._records.get(name)
+        if not record or record[0] != fingerprint:
+            return False
+        try:
+            stat = os.stat(self.folder / name)
+        except OSError:
+            return False
+        return [stat.st_size, stat.st_mtime_ns] == record[1:]
+
+    def record(self, name: str, fingerprint: str) -> None:
+        stat = os.stat(self.folder / name)
+        self._records[name] = [fingerprint, stat.st_size, stat.st_mtime_ns]
+        self._dirty = True
+
+    def forget(self, name: str) -> None:
+        if self._records.pop(name, None) is not None:
+            self._dirty = True
+
+    def save(self) -> None:
+        if not self._dirty:
+            return
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self._path.with_name(f".{self._path.name}.{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(self._records, sort_keys=True), encoding="utf-8")
+        os.replace(temporary, self._path)
+        self._dirty = False

