@@ -20,6 +20,7 @@ import pluggy
 
 from builder.context import BuildContext, BuildPaths, StageOutcome
 from builder.diagnostics import Summary, sort_diagnostics
+from builder.ffmpeg import FfmpegNotFound
 from builder.loading import COURSES_DIR, NotACourseRepository, load_repository
 from builder.model import Course, DeliveredMedia, Diagnostic, Repository
 from builder.plugin_manager import get_plugin_manager
@@ -63,6 +64,8 @@ def _blame(exc: BaseException, pm: pluggy.PluginManager) -> str | None:
 def _call_stage(stage: str, pm: pluggy.PluginManager, hook_name: str, **kwargs):
     try:
         return getattr(pm.hook, hook_name)(**kwargs)
+    except FfmpegNotFound:
+        raise  # not a plugin's fault: the command line names the fix
     except Exception as exc:  # noqa: BLE001 - turned into a named, reportable crash
         raise StageCrash(stage, _blame(exc, pm), exc) from exc
 

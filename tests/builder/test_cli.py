@@ -107,3 +107,18 @@ def test_codequality_format(bad_repo, capsys):
     assert first["location"] == {"path": "courses/bad/course.yml", "lines": {"begin": 3}}
     assert first["severity"] == "major"
     assert len({i["fingerprint"] for i in issues}) == len(issues)
+
+
+def test_missing_ffmpeg_names_the_fix_not_a_plugin(make_repo, capsys, monkeypatch, tmp_path):
+    from builder import ffmpeg
+
+    root = make_repo(valid_courses=("c",))
+    monkeypatch.setenv("WEIKE_CACHE_DIR", str(tmp_path / "fresh-cache"))  # nothing memoised yet
+    monkeypatch.setenv("WEIKE_FFMPEG", str(tmp_path / "no-such-ffmpeg"))
+    ffmpeg.find_binaries.cache_clear()
+    try:
+        assert main(["check", str(root)]) == 2
+    finally:
+        ffmpeg.find_binaries.cache_clear()
+    err = capsys.readouterr().err
+    assert "WEIKE_FFMPEG" in err and "crashed" not in err and "Traceback" not in err
