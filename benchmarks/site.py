@@ -45,7 +45,7 @@ def run_child(root: Path) -> None:
     from builder.loading import load_repository
     from builder.model import DeliveredMedia
     from plugins.site.catalogue import Catalogue, SiteCourse, site_lectures
-    from plugins.site.notes import render_notes
+    from builder.notes import render_notes
     from plugins.site.search import search_entries
     from plugins.site.website import build_website
 

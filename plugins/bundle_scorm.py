@@ -29,6 +29,7 @@ from builder.archive import ArchiveMember
 from builder.bundle import BundleTarget
 from builder.hookspecs import hookimpl
 from builder.model import Course, DeliveredMedia, Lecture, WeikeConfig
+from builder.notes import RenderedNotes, render_notes
 
 _HERE = Path(__file__).resolve().parent / "scorm"
 SCHEMA_DIR = _HERE / "schemas"
@@ -72,18 +73,26 @@ def _page_template() -> string.Template:
     return string.Template((PLAYER_DIR / "sco.html").read_text(encoding="utf-8"))
 
 
-def sco_page(*, course: Course, lecture: Lecture, media: DeliveredMedia, number: int) -> bytes:
-    """The lecture's HTML page: title, knowledge point, the video with poster and subtitles."""
+def sco_page(*, course: Course, lecture: Lecture, media: DeliveredMedia, number: int,
+             notes: RenderedNotes | None = None) -> bytes:
+    """The lecture's HTML page: title, knowledge point, the video with poster and subtitles, notes."""
     track = ('\n<track kind="subtitles" src="subtitles.vtt" srclang="zh-CN" label="中文字幕" default>'
              if media.subtitles else "")
+    notes_html = (f'\n<section class="notes" aria-labelledby="notes-heading">\n<h2 id="notes-heading">讲义</h2>\n'
+                  f'{notes.html}\n</section>' if notes is not None and notes.html else "")
     page = _page_template().substitute(
         title=html.escape(lecture.title or lecture.slug),
         knowledge_point=html.escape(lecture.knowledge_point or ""),
         course_title=html.escape(course.title or course.slug),
         poster=' poster="poster.jpg"' if media.poster else "",
-        track=track, number=number, count=len(course.lectures),
+        track=track, number=number, count=len(course.lectures), notes=notes_html,
     )
     return page.encode("utf-8")
+
+
+def lecture_notes(course: Course, lecture: Lecture) -> RenderedNotes:
+    """The lecture's notes as sanitised HTML (the same renderer as the public site)."""
+    return render_notes(lecture.notes, lecture_folder=lecture.folder, course_folder=course.folder)
 
 
 # --------------------------------------------------------------------------------------------
@@ -160,10 +169,19 @@ def pack_scorm_package(*, course: Course, delivered: Mapping[str, DeliveredMedia
     sco_files: dict[str, list[str]] = {}
     for number, lecture in enumerate(course.lectures, start=1):
         media = delivered[lecture.key]
+        notes = lecture_notes(course, lecture)
         page = ArchiveMember.from_bytes(f"{lecture.slug}/index.html",
-                                        sco_page(course=course, lecture=lecture, media=media, number=number))
+                                        sco_page(course=course, lecture=lecture, media=media, number=number,
+                                                 notes=notes))
         members.append(page)
         sco_files[lecture.slug] = [page.name]
+        # Pictures the notes show, from the lecture folder, under the same relative names.
+        for written, source in notes.images:
+            if written in sco_media_files(media):
+                continue  # a notes picture may not shadow the SCO's own files
+            member = ArchiveMember.from_file(f"{lecture.slug}/{written}", source)
+            members.append(member)
+            sco_files[lecture.slug].append(member.name)
         for name, source in sco_media_files(media).items():
             if source is None:
                 continue

@@ -2,9 +2,10 @@
 
 Modules: :mod:`~plugins.site.catalogue` (what the site says about each course: URLs, durations,
 学时, ``catalogue.json``, sitemap, feed), :mod:`~plugins.site.pages` (the Markdown pages),
-:mod:`~plugins.site.notes` (sanitised lecture notes), :mod:`~plugins.site.search` (the Chinese
+:mod:`~plugins.site.search` (the Chinese
 search index), :mod:`~plugins.site.covers` (card thumbnails), :mod:`~plugins.site.website` (the
 MkDocs build, input hash and atomic publication) and :mod:`~plugins.site.serve` (live preview).
+Lecture notes are sanitised by :mod:`builder.notes`, which the SCORM packages use too.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Pages are generated as finished HTML with their metadata (:class:`GeneratedPage`), handed to
 MkDocs by :mod:`plugins.site.generated`. Every value an author
-wrote is HTML-escaped here; the notes arrive already sanitised (:mod:`plugins.site.notes`). Links
+wrote is HTML-escaped here; the notes arrive already sanitised (:mod:`builder.notes`). Links
 are relative, so the site works from any folder of any static host.
 
 None of these pages is indexed by Material's search (``search.exclude``):
@@ -32,7 +32,7 @@ from plugins.site.catalogue import (
     format_hours,
     format_total,
 )
-from plugins.site.notes import RenderedNotes
+from builder.notes import RenderedNotes
 
 #: The ``preload`` of lecture videos. "none": a page view on a slow link costs only the poster;
 #: the duration is printed beside the player, and fast start (moov first) makes play begin

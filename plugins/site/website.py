@@ -42,7 +42,7 @@ from plugins.site.catalogue import (
     sitemap_xml,
 )
 from plugins.site.covers import CoverCache, CoverError
-from plugins.site.notes import render_notes
+from builder.notes import render_notes
 from plugins.site.generated import GeneratedPages
 from plugins.site.pages import (
     LEVEL_NAMES,

@@ -139,6 +139,27 @@ def test_sco_page_escapes_titles_and_links_its_media(delivered_repo):
     assert "<track" not in second  # lecture 2 has no subtitles
 
 
+def test_sco_page_carries_the_sanitised_notes_and_their_pictures(delivered_repo, cover_jpeg, schema):
+    from tests.bundles.conftest import run_bundle_stage
+    from tests.conftest import lecture_md
+
+    notes = ("**第一步**：打开设置。\n\n![设置页面](pics/step1.jpg)\n\n"
+             "<script>alert('x')</script><img src=x onerror=alert(1)> [点我](javascript:alert(2))")
+    repository, delivered, dist = delivered_repo(files={
+        "courses/demo/03-lecture-3/lecture.md": lecture_md(title="第3讲", notes=notes),
+        "courses/demo/03-lecture-3/pics/step1.jpg": cover_jpeg})
+    run_bundle_stage(repository, delivered, dist)
+    files = read_zip(dist / "bundles/scorm/demo.zip")
+    page = files["03-lecture-3/index.html"].decode()
+    assert "<strong>第一步</strong>：打开设置。" in page and 'src="pics/step1.jpg"' in page
+    assert files["03-lecture-3/pics/step1.jpg"] == cover_jpeg.read_bytes()
+    for marker in ("alert(", "onerror", "javascript:"):
+        assert marker not in page
+    document = etree.fromstring(files["imsmanifest.xml"])
+    assert schema.validate(document) and not manifest_problems(document, set(files))
+    assert 'href="03-lecture-3/pics/step1.jpg"' in files["imsmanifest.xml"].decode()
+
+
 # --------------------------------------------------------------------------------------------
 # A real browser plays a SCO inside a page that records the SCORM API calls
 # --------------------------------------------------------------------------------------------

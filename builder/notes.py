@@ -1,4 +1,4 @@
-"""Lecture notes: author Markdown -> HTML that is safe to publish.
+"""Lecture notes: author Markdown -> HTML that is safe to publish (the site and SCORM pages).
 
 Notes are written by many people and published on a public website, so the HTML that Markdown
 produces (including any raw HTML an author typed) goes through `nh3` (the Ammonia sanitiser)
