@@ -18,6 +18,7 @@ modules ``bundle_smartedu`` and ``bundle_ouchn`` import it.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import re
@@ -161,22 +162,32 @@ def metadata_rows(course: Course, entries: list[LectureEntry], cover: str | None
 
 
 def metadata_workbook(course: Course, entries: list[LectureEntry], cover: str | None) -> bytes:
+    return _workbook(f"{course.title} 课程信息", tuple(metadata_rows(course, entries, cover)))
+
+
+@functools.lru_cache(maxsize=16)
+def _workbook(title: str, rows: tuple[tuple, ...]) -> bytes:
+    # Cached by content: both national targets pack the same sheet for a course, and openpyxl
+    # is the slowest part of a bundle (thousands of courses at national scale).
     workbook = Workbook()
     workbook.properties.creator = f"weike {__version__}"
-    workbook.properties.title = f"{course.title} 课程信息"
+    workbook.properties.title = title
     sheet = workbook.active
     sheet.title = "微课清单"
     sheet.append(COLUMNS)
-    for row in metadata_rows(course, entries, cover):
+    for row in rows:
         sheet.append(row)
     header_fill = PatternFill("solid", fgColor="DDEBF7")
+    header_font = Font(bold=True)
+    header_alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     for cell in sheet[1]:
-        cell.font = Font(bold=True)
+        cell.font = header_font
         cell.fill = header_fill
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        cell.alignment = header_alignment
+    body_alignment = Alignment(vertical="top", wrap_text=True)  # one style object, shared by every cell
     for row in sheet.iter_rows(min_row=2):
         for cell in row:
-            cell.alignment = Alignment(vertical="top", wrap_text=True)
+            cell.alignment = body_alignment
     for index, column in enumerate(COLUMNS, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = _WIDE_COLUMNS.get(column, 12)
     sheet.freeze_panes = "B2"

@@ -599,13 +599,30 @@ def choose_method(info: MediaInfo, profile: DeliveryProfile) -> str:
     return "transcode"
 
 
+def may_pass_through(info: MediaInfo, profile: DeliveryProfile) -> bool:
+    """False when the headers alone already rule out passing the video through.
+
+    Packet-level facts (constant frame rate, key-frame interval, average bitrate) are unknown in
+    a header probe, so their rules neither pass nor fail here; only a file that could still pass
+    every video rule needs the (much slower) packet probe before the decision.
+    """
+    if info.is_audio_only:
+        return False
+    checks = checks_by_rule(verify_media(info, profile))
+    return not any(checks[rule].passed is False for rule in _VIDEO_RULES if rule in checks)
+
+
 def plan_lecture(course: Course, lecture: Lecture, *, root: Path, memo: FileMemo, profile: DeliveryProfile,
                  store_root: Path) -> LecturePlan:
     """Hash and probe the source, choose how to deliver it; raises ProbeError / DeliveryFailed."""
     if lecture.media is None or lecture.media.path is None:
         raise DeliveryFailed("没有可用的媒体文件", "the lecture has no usable media file")
     source = lecture.media.path
-    info = probe_memoised(memo, source, packets=True)
+    # The header probe is usually remembered from `weike check`; most phone videos fail a header
+    # rule (size, codec, rotation...) and go straight to transcoding without reading packets.
+    info = probe_memoised(memo, source)
+    if may_pass_through(info, profile):
+        info = probe_memoised(memo, source, packets=True)
     source_sha = memo.sha256(source)
     method = choose_method(info, profile)
     still = still_sha = None
@@ -666,13 +683,21 @@ def weike_media_stage(context: BuildContext, courses: Sequence[Course]) -> Stage
         except OSError as exc:  # vanished or unreadable between the check and now
             return ProbeError(ProbeProblem.UNREADABLE, exc.strerror or str(exc))
 
-    # Sources whose hash and probe are remembered are planned in order; the rest in a pool.
-    packets_kind = probe_kind(packets=True)
+    # Sources whose hash and probes are remembered are planned in order; the rest in a pool.
+    headers_kind, packets_kind = probe_kind(), probe_kind(packets=True)
 
     def remembered(pair: tuple[Course, Lecture]) -> bool:
         media = pair[1].media
-        return (media is not None and media.path is not None and _memoised(memo, packets_kind, media.path)
-                and _memoised(memo, "sha256", media.path))
+        if media is None or media.path is None or not _memoised(memo, "sha256", media.path):
+            return False
+        if _memoised(memo, packets_kind, media.path):
+            return True
+        try:
+            headers = memo.get(headers_kind, media.path)
+        except OSError:
+            return False
+        return headers is not None and ("error" in headers or not may_pass_through(
+            info_from_dict(headers["info"]), profile))
 
     known = [remembered(pair) for pair in lectures]
     quick = [pair for pair, hit in zip(lectures, known) if hit]
