@@ -23,9 +23,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import shutil
 import sys
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed
@@ -36,10 +38,20 @@ from types import MappingProxyType
 import ffmpeg as ffmpeg_python
 from PIL import Image
 
-from builder import ffmpeg
+from builder import __version__, ffmpeg
 from builder.cache import ContentStore, FileMemo, cache_key, sha256_file
 from builder.context import BuildContext, BuildPaths, StageOutcome
-from builder.executor import ExecutorUnavailable, available_cores, make_executor, runs_in_process, threads_per_job
+from builder.executor import (
+    ClusterExecutor,
+    ClusterFuture,
+    ClusterJobLost,
+    ClusterUnavailable,
+    ExecutorUnavailable,
+    available_cores,
+    job_threads,
+    make_executor,
+    runs_in_process,
+)
 from builder.hookspecs import hookimpl
 from builder.loading import CONFIG_FILE, find_course_folders, load_config
 from builder.model import (
@@ -589,6 +601,9 @@ def _delivery_failure(plan: LecturePlan, root: Path, error: BaseException) -> Di
         detail = f" — {error.detail.splitlines()[-1]}" if error.detail else ""
         return _failure("E215", plan, root, f"交付失败：{error.message}", f"delivery failed: {error.message_en}{detail}",
                         hint="用 weike probe 检查这个文件；如果播放器也打不开，请重新导出或复制。")
+    if isinstance(error, ClusterJobLost):
+        return _failure("E215", plan, root, f"交付失败：{error.message}", f"delivery failed: {error.message_en}",
+                        hint="检查 Dask worker 的日志和内存；重新运行 weike build 会接着做未完成的微课。")
     return _failure("E215", plan, root, "交付失败：内部错误", f"delivery failed: {type(error).__name__}: {error}",
                     hint="用 weike --debug build 重新运行，并把输出报告给维护者。")
 
@@ -652,12 +667,20 @@ def weike_media_stage(context: BuildContext, courses: Sequence[Course]) -> Stage
         try:
             executor = make_executor(jobs=context.jobs, scheduler=context.scheduler)
         except ExecutorUnavailable as exc:
-            location = context.config.locations.get("scheduler") or SourceLocation(file=CONFIG_FILE)
-            diagnostics.append(Diagnostic(code="E217", severity=Severity.ERROR, location=location,
-                                          message="分布式转码需要安装 dask[distributed]", message_en=str(exc),
-                                          hint="pip install 'dask[distributed]'，或去掉 --scheduler / weike.yml 的 scheduler。"))
-            return StageOutcome(diagnostics=tuple(diagnostics), summary=_summary_lines(tally, len(lectures)))
+            diagnostics.append(_executor_problem(context, exc))
+            return StageOutcome(diagnostics=tuple(diagnostics), summary=(_no_cluster_summary(context, len(pending)),))
+        # --- cluster (issue 6): every worker must see the files and run the same weike and ffmpeg ---
+        if isinstance(executor, ClusterExecutor):
+            unready = cluster_problems(context, executor, pending, store_root)
+            if unready:
+                executor.shutdown(wait=False)
+                diagnostics.extend(unready)
+                return StageOutcome(diagnostics=tuple(diagnostics),
+                                    summary=(_no_cluster_summary(context, len(pending)),))
+        # --- end cluster ---
         _run_jobs(context, executor, pending, results)
+        # A worker killed mid-job on this host left its temp folder: gone now, not at the next build.
+        store.remove_stale_temps()
     encoded_now = {group[0].job.key for group in pending}
 
     # 3. Publish into dist/media and describe what was delivered.
@@ -706,7 +729,7 @@ def _run_jobs(context: BuildContext, executor: Executor, pending: list[list[Lect
     progress = context.progress
     in_process = runs_in_process(executor)
     pending = sorted(pending, key=lambda group: -(group[0].job.info.duration or 0.0))
-    threads = threads_per_job(context.jobs, running=len(pending))
+    threads = job_threads(executor, jobs=context.jobs, running=len(pending))
     progress.stage("转码 transcode", total=len(pending))
     futures: dict[Future, tuple[list[LecturePlan], object]] = {}
     root = context.paths.root
@@ -728,12 +751,13 @@ def _run_jobs(context: BuildContext, executor: Executor, pending: list[list[Lect
                 task.done(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, failed=True)
             else:
                 results[key] = facts
-                task.done(f"{facts['method']} {facts['duration']:.1f} s, {facts['size'] / 1e6:.1f} MB")
+                message = f"{facts['method']} {facts['duration']:.1f} s, {facts['size'] / 1e6:.1f} MB"
+                if isinstance(future, ClusterFuture):  # no live bar on a cluster: say where and how long
+                    task.done(f"{message}, on {future.host}", seconds=future.seconds)
+                else:
+                    task.done(message)
     finally:
-        if in_process:
-            executor.shutdown(wait=True, cancel_futures=True)
-        else:
-            executor.shutdown(wait=True)
+        executor.shutdown(wait=True, cancel_futures=True)
 
 
 class _JobDisplay:
@@ -753,8 +777,13 @@ class _JobDisplay:
     def update(self, seconds: float) -> None:
         self._ensure().update(min(seconds, self._total))
 
-    def done(self, message: str = "", *, failed: bool = False) -> None:
-        self._ensure().done(message, failed=failed)
+    def done(self, message: str = "", *, failed: bool = False, seconds: float | None = None) -> None:
+        """Finish the bar; ``seconds`` = how long the job ran elsewhere (a cluster worker)."""
+        task = self._ensure()
+        if seconds is not None:
+            # Its bar only appears now, so the display's own clock would say 0 s.
+            task.started = time.monotonic() - seconds
+        task.done(message, failed=failed)
 
 
 def _publish(item: LecturePlan, facts: dict, store: ContentStore, media_root: Path,
@@ -864,6 +893,129 @@ def _profile_problem(config: WeikeConfig, exc: Exception) -> Diagnostic:
     return Diagnostic(code="E216", severity=Severity.ERROR, location=location,
                       message="两个插件提供了同名但不同的交付规格", message_en=str(exc),
                       hint="运行 weike plugins 查看插件，删除或改名其中一个。")
+
+
+# --------------------------------------------------------------------------------------------
+# Distributed transcoding on a Dask cluster (issue 6)
+#
+# Sources and outputs travel as paths: every worker must see the repository and the cache at the
+# same absolute paths (shared storage). Before any job is sent, every worker reports what it
+# sees and runs; a worker that cannot do the jobs stops the build with E218 naming it, instead of
+# every lecture failing one by one. Bytes were measured as the alternative (README, Cluster).
+# --------------------------------------------------------------------------------------------
+
+#: How many unseen files a worker lists (the count says how many there are in all).
+_UNSEEN_SHOWN = 3
+
+
+def worker_readiness(store_root: str, files: Sequence[tuple[str, int]]) -> dict:
+    """What a Dask worker reports before it gets media jobs (runs on every worker).
+
+    ``files`` = ``(absolute path, size)`` of every source and still picture the jobs read, as
+    the building machine sees them. Also removes temp folders that killed workers of this host
+    left in the store.
+    """
+    report: dict = {"weike": __version__, "recipe": RECIPE_VERSION, "ffmpeg": None, "ffmpeg_error": None,
+                    "store_error": None, "unseen": [], "unseen_count": 0}
+    try:
+        report["ffmpeg"] = ffmpeg.version()
+    except (ffmpeg.FfmpegNotFound, ffmpeg.FfmpegError) as exc:
+        report["ffmpeg_error"] = str(exc).splitlines()[0]
+    store = ContentStore(Path(store_root))
+    try:
+        with store.writing("readiness"):
+            pass  # a temp folder made and removed: the worker can write entries here
+        store.remove_stale_temps()
+    except OSError as exc:
+        report["store_error"] = f"{type(exc).__name__}: {exc.strerror or exc}"
+    for path, size in files:
+        try:
+            seen = os.stat(path).st_size == size
+        except OSError:
+            seen = False
+        if not seen:
+            report["unseen_count"] += 1
+            if len(report["unseen"]) < _UNSEEN_SHOWN:
+                report["unseen"].append(path)
+    return report
+
+
+def readiness_problems(report: dict | BaseException, *, expected: dict) -> list[tuple[str, str]]:
+    """``(中文, English)`` for each way a worker's report differs from this machine's ``expected``."""
+    if isinstance(report, BaseException):
+        return [("worker 无法运行 weike 的代码（weike 没有安装在 worker 上？）",
+                 f"the worker cannot run weike's code (is weike installed there?): {type(report).__name__}: {report}")]
+    problems = []
+    for name, label in (("weike", "weike"), ("recipe", "weike 转码配方 recipe")):
+        if report.get(name) != expected[name]:
+            problems.append((f"{label} 版本 {report.get(name)} 与本机的 {expected[name]} 不同",
+                             f"{name} version {report.get(name)} differs from this machine's {expected[name]}"))
+    if report.get("ffmpeg_error"):
+        problems.append(("worker 上找不到可用的 ffmpeg", f"no usable ffmpeg on the worker: {report['ffmpeg_error']}"))
+    elif report.get("ffmpeg") != expected["ffmpeg"]:
+        problems.append((f"ffmpeg 版本“{report.get('ffmpeg')}”与本机的“{expected['ffmpeg']}”不同",
+                         f"ffmpeg '{report.get('ffmpeg')}' differs from this machine's '{expected['ffmpeg']}' "
+                         "(outputs would not match their cache key)"))
+    if report.get("store_error"):
+        problems.append((f"worker 无法写入缓存目录 {expected['store']}",
+                         f"the worker cannot write the cache {expected['store']}: {report['store_error']}"))
+    if report.get("unseen_count"):
+        shown = ", ".join(report["unseen"])
+        problems.append((f"worker 看不到 {report['unseen_count']} 个源文件（或大小不同），例如 {shown}",
+                         f"the worker cannot see {report['unseen_count']} source file(s) as this machine does, "
+                         f"e.g. {shown}"))
+    return problems
+
+
+def cluster_problems(context: BuildContext, executor: ClusterExecutor, pending: list[list[LecturePlan]],
+                     store_root: Path) -> list[Diagnostic]:
+    """E218 per worker that cannot do the ``pending`` jobs; empty when every worker can."""
+    files: dict[str, int] = {}
+    for group in pending:
+        for path in (group[0].job.source, group[0].job.still):
+            if path is not None:
+                try:
+                    files[str(path)] = os.stat(path).st_size
+                except OSError:
+                    continue  # vanished since it was probed: its job fails with E215 like locally
+    expected = {"weike": __version__, "recipe": RECIPE_VERSION, "ffmpeg": ffmpeg.version(), "store": str(store_root)}
+    reports = executor.run_on_workers(worker_readiness, str(store_root), sorted(files.items()))
+    diagnostics = []
+    for address, report in sorted(reports.items()):
+        problems = readiness_problems(report, expected=expected)
+        if problems:
+            diagnostics.append(_cluster_diagnostic(
+                context, f"Dask worker {address} 不能转码：" + "；".join(zh for zh, _ in problems),
+                f"Dask worker {address} cannot take media jobs: " + "; ".join(en for _, en in problems),
+                hint="每个 worker 都要安装同一版本的 weike（pip install weike[cluster]），并以相同的绝对路径看到课程仓库"
+                     "和缓存目录（共享存储，如 NFS）；见 README 的“集群转码 Cluster”一节。"))
+    return diagnostics
+
+
+def _cluster_diagnostic(context: BuildContext, message: str, message_en: str, hint: str) -> Diagnostic:
+    """A cluster problem concerns the whole build: shown at weike.yml's ``scheduler`` (or the file)."""
+    location = context.config.locations.get("scheduler") or SourceLocation(file=CONFIG_FILE)
+    return Diagnostic(code="E218", severity=Severity.ERROR, location=location, message=message,
+                      message_en=message_en, hint=hint)
+
+
+def _executor_problem(context: BuildContext, exc: ExecutorUnavailable) -> Diagnostic:
+    """E217 without Dask installed, E218 when the cluster cannot be reached or has no worker."""
+    if isinstance(exc, ClusterUnavailable):
+        source = "weike.yml scheduler" if context.scheduler == context.config.scheduler else "--scheduler"
+        return _cluster_diagnostic(
+            context, f"{exc.message}（{source}）", f"{exc.message_en} ({source})",
+            hint="确认调度器已启动（dask scheduler）、地址和端口正确、防火墙放行，并且至少有一个 dask worker 连上了它；"
+                 "等待时间由 DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT 设置（默认 30s）。")
+    location = context.config.locations.get("scheduler") or SourceLocation(file=CONFIG_FILE)
+    return Diagnostic(code="E217", severity=Severity.ERROR, location=location,
+                      message="分布式转码需要安装 dask[distributed]", message_en=str(exc),
+                      hint="pip install 'weike[cluster]'，或去掉 --scheduler / weike.yml 的 scheduler。")
+
+
+def _no_cluster_summary(context: BuildContext, jobs: int) -> str:
+    return (f"媒体：集群 {context.scheduler} 不可用，{jobs} 个转码任务没有运行 "
+            f"(media: cluster {context.scheduler} unusable, {jobs} job(s) not run)")
 
 
 # --------------------------------------------------------------------------------------------
