@@ -17,7 +17,9 @@ from pathlib import Path
 
 from builder import __version__
 from builder.diagnostics import FORMATS, format_github, render, sort_diagnostics
+from builder.doctor import add_doctor_command
 from builder.ffmpeg import FfmpegNotFound
+from builder.inventory import add_cache_command
 from builder.loading import NotACourseRepository
 from builder.plugin_manager import PluginLoadError, get_plugin_manager
 from builder.progress import make_progress
@@ -178,6 +180,10 @@ def build_parser() -> argparse.ArgumentParser:
     new_ci_parser.add_argument("system", choices=sorted(CI_TEMPLATES), help="github (Actions) or gitlab (CI)")
     new_ci_parser.add_argument("--path", default=".", help="repository folder (default: current)")
     new.set_defaults(func=cmd_new)
+
+    # --- operations (issue 6): weike doctor, weike cache ---
+    add_doctor_command(sub)
+    add_cache_command(sub)
 
     # Commands that belong to a stage come from its plugin (weike probe, weike serve...). A plugin
     # that fails to load is reported by the command that needs it, not here: --help must work.

