@@ -153,7 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--only", choices=("media", "site", "bundles", "reports"),
                        help="write only this output (with the stages it needs)")
     build.add_argument("--jobs", "-j", type=int, help="parallel media jobs (default: weike.yml or CPU count)")
-    build.add_argument("--scheduler", help="Dask scheduler address tcp://HOST:PORT for distributed media jobs")
+    build.add_argument("--scheduler", help="run the media jobs on the Dask cluster at tcp://HOST:PORT (workers "
+                                            "must see the repository and the cache at the same paths)")
     build.add_argument("--strict", action="store_true", help="warnings fail too")
     build.add_argument("--format", choices=("text", "github"), default="text", help="how to print diagnostics")
     build.add_argument("--quiet", "-q", action="store_true", help="no progress display")

@@ -22,6 +22,7 @@ What the cluster adds to ``client.get_executor()``, and why:
 from __future__ import annotations
 
 import concurrent.futures as cf
+import logging
 import os
 import socket
 import threading
@@ -156,6 +157,32 @@ def cluster_timeout() -> float:
     return float(parse_timedelta(dask.config.get(CLUSTER_TIMEOUT_SETTING, default="30s"), default="seconds"))
 
 
+class _QuietDask:
+    """Keep Dask's client-side log (tracebacks of lost connections...) off an author's terminal.
+
+    What went wrong reaches the author as a diagnostic; ``weike -v`` shows Dask's own log too.
+    """
+
+    def __init__(self) -> None:
+        self._saved: dict[str, int] = {}
+
+    def __enter__(self) -> _QuietDask:
+        if logging.getLogger().isEnabledFor(logging.DEBUG):
+            return self
+        names = [name for name in logging.root.manager.loggerDict
+                 if name.split(".")[0] in ("distributed", "tornado")] + ["distributed", "tornado"]
+        for name in names:
+            logger = logging.getLogger(name)
+            self._saved.setdefault(name, logger.level)
+            logger.setLevel(logging.CRITICAL + 1)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for name, level in self._saved.items():
+            logging.getLogger(name).setLevel(level)
+        self._saved.clear()
+
+
 def connect_cluster(address: str, *, timeout: float | None = None) -> ClusterExecutor:
     """A :class:`ClusterExecutor` on the scheduler at ``address`` with at least one worker.
 
@@ -170,9 +197,11 @@ def connect_cluster(address: str, *, timeout: float | None = None) -> ClusterExe
             "'pip install weike[cluster]', which brings dask[distributed])"
         ) from exc
     timeout = timeout if timeout is not None else cluster_timeout()
+    quiet = _QuietDask().__enter__()
     try:
         client = Client(address, timeout=timeout, set_as_default=False, name="weike")
     except Exception as exc:  # noqa: BLE001 - OSError, ValueError (bad address), Dask's own: one message
+        quiet.__exit__()
         raise ClusterUnavailable(f"无法连接 Dask 调度器 {address}",
                                  f"cannot reach the Dask scheduler at {address}: {_reason(exc)}") from None
     try:
@@ -180,7 +209,7 @@ def connect_cluster(address: str, *, timeout: float | None = None) -> ClusterExe
         placed = client.run(describe_worker, on_error="return")
         slots = client.nthreads()
     except Exception as exc:  # noqa: BLE001 - a timeout, or the scheduler went away meanwhile
-        client.close(timeout=timeout)
+        _close(client, timeout, quiet)
         raise ClusterUnavailable(f"Dask 调度器 {address} 在 {timeout:.0f} 秒内没有可用的 worker",
                                  f"the scheduler at {address} has no workers after {timeout:.0f} s: "
                                  f"{_reason(exc)}") from None
@@ -189,9 +218,18 @@ def connect_cluster(address: str, *, timeout: float | None = None) -> ClusterExe
         for worker, found in sorted(placed.items()) if isinstance(found, tuple)
     )
     if not workers:
-        client.close(timeout=timeout)
+        _close(client, timeout, quiet)
         raise ClusterUnavailable(f"Dask 调度器 {address} 的 worker 都无法应答", f"no worker of {address} answered")
-    return ClusterExecutor(client, address=address, workers=workers, timeout=timeout)
+    return ClusterExecutor(client, address=address, workers=workers, timeout=timeout, quiet=quiet)
+
+
+def _close(client, timeout: float, quiet: _QuietDask) -> None:
+    try:
+        client.close(timeout=timeout)
+    except Exception:  # noqa: BLE001 - closing a connection to a cluster that is gone: nothing to do
+        pass
+    finally:
+        quiet.__exit__()
 
 
 def _reason(exc: BaseException) -> str:
@@ -206,8 +244,10 @@ class ClusterExecutor(Executor):
     is run, never answered from a result another client left in the cluster's memory.
     """
 
-    def __init__(self, client, *, address: str, workers: tuple[ClusterWorker, ...], timeout: float) -> None:
+    def __init__(self, client, *, address: str, workers: tuple[ClusterWorker, ...], timeout: float,
+                 quiet: _QuietDask | None = None) -> None:
         self.client = client
+        self._quiet = quiet or _QuietDask()
         self.address = address
         self.workers = workers
         self.timeout = timeout
@@ -316,10 +356,7 @@ class ClusterExecutor(Executor):
             cf.wait(pending)
         self._stop.set()
         self._watchdog.join(timeout=5)
-        try:
-            self.client.close(timeout=self.timeout)
-        except Exception:  # noqa: BLE001 - closing a connection to a cluster that is gone: nothing to do
-            pass
+        _close(self.client, self.timeout, self._quiet)
 
 
 def _is_killed_worker(error: BaseException | None) -> bool:

@@ -11,6 +11,8 @@ import logging
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -22,7 +24,7 @@ import pytest
 from builder.cli import main
 from builder.executor import CLUSTER_TIMEOUT_SETTING
 from plugins.media import RECIPE_VERSION, readiness_problems, worker_readiness
-from tests.conftest import course_files, write_tree
+from tests.conftest import REPO_ROOT, course_files, write_tree
 from tests.plugins.media_sources import assert_delivery_spec, make_source
 
 pytestmark = pytest.mark.slow
@@ -227,3 +229,27 @@ def test_a_worker_killed_mid_job_leaves_no_half_file_and_the_job_reruns(tmp_path
     assert manifest(roots["remote"]) == manifest(roots["local"])
     assert store_entries(roots["remote"]) == store_entries(roots["local"])
     assert_delivery_spec(roots["remote"] / "dist/media/c/01-lecture-1.mp4")
+
+
+def test_losing_the_scheduler_mid_build_fails_the_lectures_cleanly(tmp_path, media, cover_jpeg):
+    root = write_tree(tmp_path / "repo", course_files("c", media_file=media("slow.mp4", SLOW_CLIP), cover=cover_jpeg))
+    cluster = local_cluster()
+    try:
+        with distributed.Client(cluster.scheduler_address, set_as_default=False) as client:
+            worker_pids = client.run(os.getpid)
+        # A real `weike build` process: what an author's terminal shows, logging set up by the CLI.
+        process = subprocess.Popen([sys.executable, "-m", "builder", "build", str(root), "--only", "media",
+                                    "--scheduler", cluster.scheduler_address], cwd=REPO_ROOT,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   env={**os.environ, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "5s"})
+        deadline = time.monotonic() + 120
+        while process.poll() is None and _encoding_child(worker_pids) is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        cluster.close()  # scheduler and workers gone while the job runs
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 1, out + err
+    assert " E215 " in out and "connection to the scheduler" in out and "courses/c: 在媒体阶段失败" in out
+    # Dask's own tracebacks about the lost connection stay out of the author's terminal.
+    assert "Traceback" not in out + err, err
+    assert temps(root) == []
