@@ -27,6 +27,7 @@ import os
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -270,7 +271,10 @@ class ClusterExecutor(Executor):
         with self._lock:
             if self._closed:
                 raise ClusterUnavailable("集群连接已关闭", "the cluster executor is shut down")
-            task = self.client.submit(run_timed, fn, args, kwargs, pure=False)
+            # Named after the job's function, so the Dask dashboard says what is running.
+            name = getattr(fn, "__name__", "job").replace("_", "-")
+            task = self.client.submit(run_timed, fn, args, kwargs, pure=False,
+                                      key=f"weike-{name}-{uuid.uuid4().hex}")
             future = ClusterFuture()
             self._outstanding[task] = future
         future.set_running_or_notify_cancel()

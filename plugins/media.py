@@ -980,7 +980,12 @@ def cluster_problems(context: BuildContext, executor: ClusterExecutor, pending: 
                 except OSError:
                     continue  # vanished since it was probed: its job fails with E215 like locally
     expected = {"weike": __version__, "recipe": RECIPE_VERSION, "ffmpeg": ffmpeg.version(), "store": str(store_root)}
-    reports = executor.run_on_workers(worker_readiness, str(store_root), sorted(files.items()))
+    try:
+        reports = executor.run_on_workers(worker_readiness, str(store_root), sorted(files.items()))
+    except Exception as exc:  # noqa: BLE001 - the cluster went away between connecting and asking
+        return [_cluster_diagnostic(context, f"无法询问 Dask 集群 {executor.address} 的 worker",
+                                    f"could not ask the workers of {executor.address}: {type(exc).__name__}: {exc}",
+                                    hint="重新运行 weike build；如果再次出现，用 weike doctor --scheduler 检查集群。")]
     diagnostics = []
     for address, report in sorted(reports.items()):
         problems = readiness_problems(report, expected=expected)

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 
+import distributed
 import pytest
 
 from builder.cli import main
@@ -124,7 +125,6 @@ def test_without_dask_only_a_configured_cluster_is_essential(make_repo):
 
 @pytest.mark.slow
 def test_cluster_workers_are_checked_against_this_machine(make_repo, capsys):
-    distributed = pytest.importorskip("distributed")
     root = make_repo(valid_courses=("c",))
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                                   dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR) as cluster:

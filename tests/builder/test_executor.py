@@ -11,6 +11,7 @@ import textwrap
 import time
 
 import dask.config
+import distributed
 import pytest
 
 from builder.executor import (
@@ -27,7 +28,6 @@ from builder.executor import (
 )
 from tests.conftest import REPO_ROOT
 
-distributed = pytest.importorskip("distributed")
 
 
 def test_threads_never_oversubscribe_the_cores():

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import dask.config
+import distributed
 import psutil
 import pytest
 
@@ -29,7 +30,6 @@ from tests.plugins.media_sources import assert_delivery_spec, make_source
 
 pytestmark = pytest.mark.slow
 
-distributed = pytest.importorskip("distributed")
 
 #: Long enough (4 s, upscaled to 720p) that a worker can be caught in the middle of encoding it.
 SLOW_CLIP = ["-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=4",
