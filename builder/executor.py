@@ -158,30 +158,39 @@ def cluster_timeout() -> float:
     return float(parse_timedelta(dask.config.get(CLUSTER_TIMEOUT_SETTING, default="30s"), default="seconds"))
 
 
-class _QuietDask:
-    """Keep Dask's client-side log (tracebacks of lost connections...) off an author's terminal.
+class _DaskLog:
+    """Keeps Dask's client-side log (tracebacks of lost connections...) off an author's terminal.
 
     What went wrong reaches the author as a diagnostic; ``weike -v`` shows Dask's own log too.
+    Counted, so that two clusters in use at once restore the levels only when both are done.
     """
 
-    def __init__(self) -> None:
-        self._saved: dict[str, int] = {}
+    _lock = threading.Lock()
+    _users = 0
+    _saved: dict[str, int] = {}
 
-    def __enter__(self) -> _QuietDask:
-        if logging.getLogger().isEnabledFor(logging.DEBUG):
-            return self
-        names = [name for name in logging.root.manager.loggerDict
-                 if name.split(".")[0] in ("distributed", "tornado")] + ["distributed", "tornado"]
-        for name in names:
-            logger = logging.getLogger(name)
-            self._saved.setdefault(name, logger.level)
-            logger.setLevel(logging.CRITICAL + 1)
-        return self
+    @classmethod
+    def silence(cls) -> None:
+        with cls._lock:
+            cls._users += 1
+            if cls._users > 1 or logging.getLogger().isEnabledFor(logging.DEBUG):
+                return
+            names = {name for name in logging.root.manager.loggerDict
+                     if name.split(".")[0] in ("distributed", "tornado")} | {"distributed", "tornado"}
+            for name in names:
+                logger = logging.getLogger(name)
+                cls._saved[name] = logger.level
+                logger.setLevel(logging.CRITICAL + 1)
 
-    def __exit__(self, *exc) -> None:
-        for name, level in self._saved.items():
-            logging.getLogger(name).setLevel(level)
-        self._saved.clear()
+    @classmethod
+    def restore(cls) -> None:
+        with cls._lock:
+            cls._users = max(0, cls._users - 1)
+            if cls._users:
+                return
+            for name, level in cls._saved.items():
+                logging.getLogger(name).setLevel(level)
+            cls._saved.clear()
 
 
 def connect_cluster(address: str, *, timeout: float | None = None) -> ClusterExecutor:
@@ -198,11 +207,11 @@ def connect_cluster(address: str, *, timeout: float | None = None) -> ClusterExe
             "'pip install weike[cluster]', which brings dask[distributed])"
         ) from exc
     timeout = timeout if timeout is not None else cluster_timeout()
-    quiet = _QuietDask().__enter__()
+    _DaskLog.silence()
     try:
         client = Client(address, timeout=timeout, set_as_default=False, name="weike")
     except Exception as exc:  # noqa: BLE001 - OSError, ValueError (bad address), Dask's own: one message
-        quiet.__exit__()
+        _DaskLog.restore()
         raise ClusterUnavailable(f"无法连接 Dask 调度器 {address}",
                                  f"cannot reach the Dask scheduler at {address}: {_reason(exc)}") from None
     try:
@@ -210,7 +219,7 @@ def connect_cluster(address: str, *, timeout: float | None = None) -> ClusterExe
         placed = client.run(describe_worker, on_error="return")
         slots = client.nthreads()
     except Exception as exc:  # noqa: BLE001 - a timeout, or the scheduler went away meanwhile
-        _close(client, timeout, quiet)
+        _close(client, timeout)
         raise ClusterUnavailable(f"Dask 调度器 {address} 在 {timeout:.0f} 秒内没有可用的 worker",
                                  f"the scheduler at {address} has no workers after {timeout:.0f} s: "
                                  f"{_reason(exc)}") from None
@@ -219,18 +228,19 @@ def connect_cluster(address: str, *, timeout: float | None = None) -> ClusterExe
         for worker, found in sorted(placed.items()) if isinstance(found, tuple)
     )
     if not workers:
-        _close(client, timeout, quiet)
+        _close(client, timeout)
         raise ClusterUnavailable(f"Dask 调度器 {address} 的 worker 都无法应答", f"no worker of {address} answered")
-    return ClusterExecutor(client, address=address, workers=workers, timeout=timeout, quiet=quiet)
+    return ClusterExecutor(client, address=address, workers=workers, timeout=timeout)
 
 
-def _close(client, timeout: float, quiet: _QuietDask) -> None:
+def _close(client, timeout: float) -> None:
+    """Close a client made by :func:`connect_cluster` (and let Dask's log speak again)."""
     try:
         client.close(timeout=timeout)
     except Exception:  # noqa: BLE001 - closing a connection to a cluster that is gone: nothing to do
         pass
     finally:
-        quiet.__exit__()
+        _DaskLog.restore()
 
 
 def _reason(exc: BaseException) -> str:
@@ -245,10 +255,8 @@ class ClusterExecutor(Executor):
     is run, never answered from a result another client left in the cluster's memory.
     """
 
-    def __init__(self, client, *, address: str, workers: tuple[ClusterWorker, ...], timeout: float,
-                 quiet: _QuietDask | None = None) -> None:
+    def __init__(self, client, *, address: str, workers: tuple[ClusterWorker, ...], timeout: float) -> None:
         self.client = client
-        self._quiet = quiet or _QuietDask()
         self.address = address
         self.workers = workers
         self.timeout = timeout
@@ -360,7 +368,7 @@ class ClusterExecutor(Executor):
             cf.wait(pending)
         self._stop.set()
         self._watchdog.join(timeout=5)
-        _close(self.client, self.timeout, self._quiet)
+        _close(self.client, self.timeout)
 
 
 def _is_killed_worker(error: BaseException | None) -> bool:
