@@ -354,6 +354,8 @@ class CacheItem:
     needed: bool
     #: The file or folder that is the item, when it is one (a memo row is not).
     path: Path | None = None
+    #: Whatever else the part needs to remove it (a memo row's kind and path).
+    ref: object = None
 
 
 class CachePart:
@@ -459,12 +461,12 @@ class MemoPart(CachePart):
         if not self.path.is_file():
             return []
         with FileMemo(self.path) as memo:
-            return [CacheItem(name=f"{kind} {path}", size=size, needed=current)
+            return [CacheItem(name=f"{kind} {path}", size=size, needed=current, ref=(kind, path))
                     for kind, path, size, current in memo.survey()]
 
     def remove(self, items: list[CacheItem]) -> None:
         with FileMemo(self.path) as memo:
-            memo.forget([tuple(item.name.split(" ", 1)) for item in items])
+            memo.forget([item.ref for item in items])
 
     def after_prune(self) -> None:
         with FileMemo(self.path) as memo:
