@@ -253,3 +253,17 @@ def test_losing_the_scheduler_mid_build_fails_the_lectures_cleanly(tmp_path, med
     # Dask's own tracebacks about the lost connection stay out of the author's terminal.
     assert "Traceback" not in out + err, err
     assert temps(root) == []
+
+
+def test_scheduler_without_dask_installed_is_e217(make_repo):
+    root = make_repo(valid_courses=("c",))
+    # A Python where distributed cannot be imported, as after a plain `pip install weike`.
+    script = ("import sys; sys.modules['distributed'] = None\n"
+              "from builder.cli import main\n"
+              f"sys.exit(main(['build', {str(root)!r}, '--only', 'media', '--scheduler', 'tcp://127.0.0.1:9']))")
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO_ROOT,
+                               timeout=300, check=False)
+    assert completed.returncode == 1, completed.stdout + completed.stderr
+    line = next(line for line in completed.stdout.splitlines() if " E217 " in line)
+    assert line.startswith("weike.yml:") and "weike[cluster]" in completed.stdout
+    assert "Traceback" not in completed.stdout + completed.stderr
