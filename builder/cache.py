@@ -24,6 +24,7 @@ import socket
 import sqlite3
 import stat
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -153,6 +154,40 @@ class FileMemo:
     def sha256(self, file: Path) -> str:
         return self.remember("sha256", file, sha256_file)
 
+    def survey(self) -> list[tuple[str, str, int, bool]]:
+        """``(kind, path, bytes, current)`` per fact; current = the file is still there, unchanged."""
+        if self._db is None:
+            return []
+        with self._lock:
+            rows = self._db.execute("SELECT kind, path, size, mtime_ns, inode, length(value) FROM facts").fetchall()
+        facts = []
+        for kind, path, size, mtime_ns, inode, length in rows:
+            try:
+                st = os.stat(path)
+                current = (st.st_size, st.st_mtime_ns, st.st_ino) == (size, mtime_ns, inode)
+            except OSError:
+                current = False
+            facts.append((kind, path, length + len(path) + len(kind), current))
+        return facts
+
+    def forget(self, facts: list[tuple[str, str]]) -> None:
+        """Drop the facts ``(kind, path)``."""
+        if self._db is None:
+            return
+        with self._lock:
+            self._db.executemany("DELETE FROM facts WHERE kind=? AND path=?", facts)
+
+    def compact(self) -> None:
+        """Give the space of dropped facts back to the file system."""
+        if self._db is None:
+            return
+        with self._lock:
+            try:
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                self._db.execute("VACUUM")
+            except sqlite3.Error as exc:  # another process is using the memo: compact next time
+                log.warning("media memo not compacted: %s", exc)
+
     def close(self) -> None:
         with self._lock:
             if self._db is not None:
@@ -172,6 +207,8 @@ class FileMemo:
 
 ENTRY_FILE = "entry.json"
 _TEMP_PREFIX = ".tmp-"
+#: A temp folder of another host (a cluster worker) untouched this long belongs to a dead build.
+_FOREIGN_TEMP_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -257,6 +294,38 @@ class ContentStore:
             raise OSError(f"cache entry {final} vanished after commit")
         return entry
 
+    def entries(self) -> Iterator[tuple[str, Path]]:
+        """``(key, folder)`` of every committed entry (complete or not: :meth:`get` judges that)."""
+        if not self.root.is_dir():
+            return
+        for prefix in sorted(self.root.iterdir()):
+            if len(prefix.name) != 2 or not prefix.is_dir():
+                continue
+            for folder in sorted(prefix.iterdir()):
+                if folder.is_dir() and folder.name.startswith(prefix.name):
+                    yield folder.name, folder
+
+    def temps(self) -> Iterator[tuple[Path, bool]]:
+        """``(folder, in use)`` of every temp folder: in use unless its build is known to be dead.
+
+        A temp folder of this host whose process is gone is dead. One of another host cannot be
+        checked from here (a cluster worker's): it counts as dead once untouched for a day,
+        longer than any job may run.
+        """
+        if not self.root.is_dir():
+            return
+        host = socket.gethostname()
+        for temp in sorted(self.root.glob(f"{_TEMP_PREFIX}*")):
+            parts = temp.name[len(_TEMP_PREFIX):].rsplit("-", 2)
+            if len(parts) == 3 and parts[0] == host and parts[1].isdigit():
+                yield temp, _alive(int(parts[1]))
+            else:
+                try:
+                    age = time.time() - temp.stat().st_mtime
+                except OSError:
+                    continue
+                yield temp, age < _FOREIGN_TEMP_SECONDS
+
     def remove_stale_temps(self) -> int:
         """Delete temp folders left by builds of this host that are no longer running."""
         if not self.root.is_dir():
@@ -284,3 +353,152 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+# --------------------------------------------------------------------------------------------
+# What the cache holds: `weike cache info|prune`
+#
+# Each plugin describes the parts of the cache it made (weike_cache_parts); a part lists its
+# items, each marked as needed by the current courses or not. Prune removes only items that are
+# not needed, each one so that it vanishes in one step (an entry folder is renamed to a temp
+# name first, then deleted), so a prune that is killed never leaves half an entry behind.
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class CacheItem:
+    """One thing in the cache that can go on its own: an entry folder, a file, a remembered fact."""
+
+    #: How it is shown: a path relative to the cache, or a description.
+    name: str
+    size: int
+    #: The current courses use it (or it belongs to a build that is running): never pruned.
+    needed: bool
+    #: The file or folder that is the item, when it is one (a memo row is not).
+    path: Path | None = None
+    #: Whatever else the part needs to remove it (a memo row's kind and path).
+    ref: object = None
+
+
+class CachePart:
+    """A part of the build cache, described by the plugin that writes it.
+
+    Subclasses list their :meth:`items` and may override :meth:`remove` (the default deletes
+    each item's file or folder) and :meth:`after_prune` (e.g. compact a database).
+    """
+
+    def __init__(self, *, name: str, title: str, path: Path, note: str = "") -> None:
+        #: Short identifier: ``media``, ``media-memo``, ``site-covers``...
+        self.name = name
+        #: What it is, for people: "转码结果 (transcoded media)".
+        self.title = title
+        self.path = Path(path)
+        #: Something to say about it (e.g. why nothing in it can be judged now).
+        self.note = note
+
+    def items(self) -> list[CacheItem]:
+        raise NotImplementedError
+
+    def size(self) -> int:
+        """Bytes the part takes on disk."""
+        return sum(tree_size(path) for path in self.claims())
+
+    def claims(self) -> list[Path]:
+        """Files and folders of the cache that belong to this part (for "unclaimed" reporting)."""
+        return [self.path]
+
+    def remove(self, items: list[CacheItem]) -> None:
+        for item in items:
+            if item.path is not None:
+                remove_path(item.path)
+
+    def after_prune(self) -> None:
+        """Called once after :meth:`remove` (when anything was removed)."""
+
+
+def remove_path(path: Path) -> None:
+    """Delete a file or a folder; a folder is first renamed to a temp name so it vanishes at once."""
+    path = Path(path)
+    if path.is_dir() and not path.is_symlink():
+        doomed = path.with_name(f"{_TEMP_PREFIX}{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:12]}")
+        try:
+            os.rename(path, doomed)
+        except OSError:
+            doomed = path
+        # Entries are read-only (see ContentStore.commit); their folder is not, so rmtree works.
+        shutil.rmtree(doomed, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def tree_size(path: Path) -> int:
+    """Bytes used by the files of ``path`` (a file or a folder tree); 0 when it is gone."""
+    path = Path(path)
+    try:
+        if not path.is_dir():
+            return path.stat().st_size
+    except OSError:
+        return 0
+    total = 0
+    for folder, _, files in os.walk(path):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(folder, name)).st_size
+    return total
+
+
+class StorePart(CachePart):
+    """A :class:`ContentStore`: an item per entry (needed when its key is), plus dead builds' temps."""
+
+    def __init__(self, store: ContentStore, *, needed_keys: set[str] | None, name: str, title: str,
+                 note: str = "") -> None:
+        super().__init__(name=name, title=title, path=store.root, note=note)
+        self.store = store
+        #: None = cannot tell which entries are needed now: every entry is kept.
+        self.needed_keys = needed_keys
+
+    def items(self) -> list[CacheItem]:
+        items = []
+        for key, folder in self.store.entries():
+            needed = self.needed_keys is None or key in self.needed_keys
+            items.append(CacheItem(name=folder.relative_to(self.path.parent).as_posix(), size=tree_size(folder),
+                                   needed=needed, path=folder))
+        for temp, alive in self.store.temps():
+            items.append(CacheItem(name=temp.relative_to(self.path.parent).as_posix(), size=tree_size(temp),
+                                   needed=alive, path=temp))
+        return items
+
+
+class MemoPart(CachePart):
+    """A :class:`FileMemo`: an item per remembered fact; facts about files that are gone or changed can go."""
+
+    def __init__(self, memo_path: Path, *, name: str, title: str) -> None:
+        super().__init__(name=name, title=title, path=memo_path)
+
+    def claims(self) -> list[Path]:
+        return [self.path, *(self.path.with_name(self.path.name + suffix) for suffix in ("-wal", "-shm"))]
+
+    def items(self) -> list[CacheItem]:
+        if not self.path.is_file():
+            return []
+        with FileMemo(self.path) as memo:
+            return [CacheItem(name=f"{kind} {path}", size=size, needed=current, ref=(kind, path))
+                    for kind, path, size, current in memo.survey()]
+
+    def remove(self, items: list[CacheItem]) -> None:
+        with FileMemo(self.path) as memo:
+            memo.forget([item.ref for item in items])
+
+    def after_prune(self) -> None:
+        with FileMemo(self.path) as memo:
+            memo.compact()
+
+
+class ScratchPart(CachePart):
+    """A folder every run rebuilds from nothing (a work folder, a preview): never needed between runs."""
+
+    def items(self) -> list[CacheItem]:
+        if not self.path.exists():
+            return []
+        return [CacheItem(name=self.path.name, size=tree_size(self.path), needed=False, path=self.path)]

@@ -17,7 +17,9 @@ from pathlib import Path
 
 from builder import __version__
 from builder.diagnostics import FORMATS, format_github, render, sort_diagnostics
+from builder.doctor import add_doctor_command
 from builder.ffmpeg import FfmpegNotFound
+from builder.inventory import add_cache_command
 from builder.loading import NotACourseRepository
 from builder.plugin_manager import PluginLoadError, get_plugin_manager
 from builder.progress import make_progress
@@ -153,7 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--only", choices=("media", "site", "bundles", "reports"),
                        help="write only this output (with the stages it needs)")
     build.add_argument("--jobs", "-j", type=int, help="parallel media jobs (default: weike.yml or CPU count)")
-    build.add_argument("--scheduler", help="Dask scheduler address tcp://HOST:PORT for distributed media jobs")
+    build.add_argument("--scheduler", help="run the media jobs on the Dask cluster at tcp://HOST:PORT (workers "
+                                            "must see the repository and the cache at the same paths)")
     build.add_argument("--strict", action="store_true", help="warnings fail too")
     build.add_argument("--format", choices=("text", "github"), default="text", help="how to print diagnostics")
     build.add_argument("--quiet", "-q", action="store_true", help="no progress display")
@@ -183,6 +186,10 @@ def build_parser() -> argparse.ArgumentParser:
     new_ci_parser.add_argument("system", choices=sorted(CI_TEMPLATES), help="github (Actions) or gitlab (CI)")
     new_ci_parser.add_argument("--path", default=".", help="repository folder (default: current)")
     new.set_defaults(func=cmd_new)
+
+    # --- operations (issue 6): weike doctor, weike cache ---
+    add_doctor_command(sub)
+    add_cache_command(sub)
 
     # Commands that belong to a stage come from its plugin (weike probe, weike serve...). A plugin
     # that fails to load is reported by the command that needs it, not here: --help must work.

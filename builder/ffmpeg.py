@@ -278,3 +278,32 @@ def version() -> str:
     completed = run(["-hide_banner", "-version"], capture_stdout=True)
     first = completed.stdout.decode("utf-8", "replace").splitlines()[0]
     return re.sub(r"\s+Copyright.*$", "", first).strip()
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What this ffmpeg build can do, by name (``libx264``, ``loudnorm``, ``mp4``...)."""
+
+    encoders: frozenset[str]
+    filters: frozenset[str]
+    muxers: frozenset[str]
+
+
+_ENCODER_FLAGS = re.compile(r"^[VAS.][F.][S.][X.][B.][D.]$")
+_FILTER_FLAGS = re.compile(r"^[T.][S.][C.]$")
+
+
+@functools.cache
+def capabilities() -> Capabilities:
+    """The encoders, filters and muxers of the ffmpeg in use (for ``weike doctor``)."""
+
+    def listing(option: str) -> list[list[str]]:
+        completed = run(["-hide_banner", option], capture_stdout=True, timeout=60)
+        return [line.split() for line in completed.stdout.decode("utf-8", "replace").splitlines() if line.split()]
+
+    encoders = {tokens[1] for tokens in listing("-encoders") if len(tokens) > 1 and _ENCODER_FLAGS.match(tokens[0])}
+    filters = {tokens[1] for tokens in listing("-filters")
+               if len(tokens) > 2 and _FILTER_FLAGS.match(tokens[0]) and "->" in tokens[2]}
+    muxers = {name for tokens in listing("-muxers") if len(tokens) > 1 and tokens[0] in ("E", "DE")
+              for name in tokens[1].split(",")}
+    return Capabilities(encoders=frozenset(encoders), filters=frozenset(filters), muxers=frozenset(muxers))

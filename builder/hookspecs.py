@@ -14,9 +14,12 @@ import pluggy
 
 if TYPE_CHECKING:  # only for annotations: the specs must not import stage code
     import argparse
+    from pathlib import Path
 
     from builder.bundle import BundleTarget
+    from builder.cache import CachePart
     from builder.context import BuildContext, StageOutcome
+    from builder.doctor import DoctorCheck
     from builder.model import Course, DeliveredMedia, Diagnostic, Repository, WeikeConfig
     from builder.profile import DeliveryProfile
 
@@ -152,4 +155,37 @@ def weike_report_stage(
 
     Called once per ``weike build`` (unless ``--only`` excludes reports); every implementation
     runs and their outcomes are merged.
+    """
+
+
+# --------------------------------------------------------------------------------------------
+# Operations: `weike doctor` and `weike cache` (outside the build)
+# --------------------------------------------------------------------------------------------
+
+
+@hookspec
+def weike_doctor_checks(
+    root: Path | None, config: WeikeConfig, scheduler: str | None
+) -> Iterable[DoctorCheck] | None:
+    """Check what this plugin needs from the machine, for ``weike doctor``.
+
+    Called once per ``weike doctor``, after weike's own checks (Python, plugins, cache, Dask,
+    the browser-test tools). ``root`` is the course repository around the current folder (or
+    ``None`` outside one), ``config`` its ``weike.yml`` (defaults outside one) and ``scheduler``
+    the Dask scheduler to check (``--scheduler``, else ``weike.yml``'s ``scheduler``, else
+    ``None``). Return :class:`~builder.doctor.DoctorCheck` values; one with
+    ``status=CheckStatus.MISSING`` (something essential is missing) makes ``weike doctor`` exit 1,
+    so give it a ``fix``. Checks must be quick (seconds) and change nothing a build relies on.
+    """
+
+
+@hookspec
+def weike_cache_parts(context: BuildContext, repository: Repository) -> Iterable[CachePart] | None:
+    """Describe the parts of the build cache (``context.paths.cache``) this plugin writes.
+
+    Called by ``weike cache info`` and ``weike cache prune`` with every course of the repository
+    (also those that fail the check: their media is kept for when they are fixed). Return
+    :class:`~builder.cache.CachePart` objects whose items say which entries the current courses
+    still need; ``prune`` removes only the others, so a rebuild right after it redoes nothing.
+    Cache folders no plugin claims are reported and left alone.
     """

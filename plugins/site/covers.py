@@ -11,10 +11,13 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from builder.cache import CacheItem, CachePart
 
 #: Card images are shown at most ~21 rem wide; 640 px covers a 2x phone screen.
 THUMBNAIL_WIDTH = 640
@@ -74,6 +77,13 @@ class CoverCache:
     def thumbnail(self, source: Path) -> Thumbnail:
         return make_thumbnail(source, self.folder, digest=self.digest(source))
 
+    def forget_missing(self) -> None:
+        """Drop remembered hashes of cover files that are gone."""
+        gone = [path for path in self._memo if not Path(path).is_file()]
+        for path in gone:
+            del self._memo[path]
+        self._dirty = self._dirty or bool(gone)
+
     def save(self) -> None:
         if not self._dirty:
             return
@@ -118,3 +128,48 @@ def make_thumbnail(source: Path, cache: Path, *, digest: str | None = None) -> T
             return Thumbnail(path=target, width=image.width, height=image.height, source_sha256=digest)
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
         raise CoverError(f"{type(exc).__name__}: {exc}") from exc
+
+
+# --------------------------------------------------------------------------------------------
+# `weike cache` (issue 6): which thumbnails the current courses still use
+# --------------------------------------------------------------------------------------------
+
+#: A temp file this old was left by a killed build (a thumbnail takes well under a second).
+_STALE_TEMP_SECONDS = 3600
+
+
+class CoversPart(CachePart):
+    """The thumbnail cache: a thumbnail is needed while a current course's cover has its hash."""
+
+    def __init__(self, folder: Path, covers: list[Path], *, name: str, title: str) -> None:
+        super().__init__(name=name, title=title, path=folder)
+        self._covers = covers
+
+    def items(self) -> list[CacheItem]:
+        if not self.path.is_dir():
+            return []
+        cache = CoverCache(self.path)
+        wanted = set()
+        for cover in self._covers:
+            try:
+                wanted.add(f"{cache.digest(cover)}-{THUMBNAIL_WIDTH}.jpg")
+            except CoverError:
+                continue  # unreadable now: the site build reports it (E4xx), nothing here to keep
+        items = []
+        for file in sorted(self.path.glob("*/*")):
+            if not file.is_file():
+                continue
+            size = file.stat().st_size
+            if file.name.startswith(".tmp-"):
+                needed = time.time() - file.stat().st_mtime < _STALE_TEMP_SECONDS
+            else:
+                needed = file.name in wanted
+            items.append(CacheItem(name=file.relative_to(self.path.parent).as_posix(), size=size, needed=needed,
+                                   path=file))
+        return items
+
+    def after_prune(self) -> None:
+        """Forget the hashes of covers that no longer exist, so the memo does not grow forever."""
+        cache = CoverCache(self.path)
+        cache.forget_missing()
+        cache.save()
