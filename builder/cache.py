@@ -176,6 +176,8 @@ class FileMemo:
             return
         with self._lock:
             self._db.executemany("DELETE FROM facts WHERE kind=? AND path=?", facts)
+            for kind, path in facts:
+                self._rows.get(kind, {}).pop(path, None)
 
     def compact(self) -> None:
         """Give the space of dropped facts back to the file system."""
@@ -493,6 +495,22 @@ class MemoPart(CachePart):
     def after_prune(self) -> None:
         with FileMemo(self.path) as memo:
             memo.compact()
+
+
+class RecordPart(CachePart):
+    """Small bookkeeping files (a build stamp, output ledgers): kept while ``needed`` says so.
+
+    Losing one only costs time: the next build redoes the work it would have let it skip.
+    """
+
+    def __init__(self, *, name: str, title: str, path: Path, needed=lambda file: True, note: str = "") -> None:
+        super().__init__(name=name, title=title, path=path, note=note)
+        self.needed = needed
+
+    def items(self) -> list[CacheItem]:
+        files = sorted(self.path.iterdir()) if self.path.is_dir() else [self.path] if self.path.exists() else []
+        return [CacheItem(name=file.relative_to(self.path.parent).as_posix(), size=tree_size(file),
+                          needed=bool(self.needed(file)), path=file) for file in files]
 
 
 class ScratchPart(CachePart):

@@ -19,10 +19,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from builder.cache import CacheItem, CachePart, tree_size
+from builder.cache import CacheItem, CachePart, RecordPart, tree_size
 from builder.context import CACHE_DIR_ENV, BuildContext, BuildPaths
 from builder.loading import load_repository
 from builder.progress import Progress
+from builder.stamp import STAMP_FILE
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,6 +87,8 @@ def survey_cache(path: Path) -> CacheSurvey:
     context = BuildContext(config=repository.config, paths=paths, plugin_manager=pm, progress=Progress())
     parts = [part for found in pm.hook.weike_cache_parts(context=context, repository=repository)
              for part in found or ()]
+    parts.append(RecordPart(name="build-stamp", title="上次构建的记录 (the last build's stamp)",
+                            path=paths.cache / STAMP_FILE))
     surveys = tuple(PartSurvey(part=part, size=part.size(), items=tuple(part.items())) for part in parts)
     claimed = {Path(claim).resolve() for part in parts for claim in part.claims()}
     return CacheSurvey(root=paths.cache, from_environment=bool(os.environ.get(CACHE_DIR_ENV)), parts=surveys,

@@ -26,6 +26,10 @@ from builder.notes import IMAGE_SUFFIXES
 from builder.model import Course, DeliveredMedia, Diagnostic, Severity, SourceLocation
 
 
+#: Where the ledgers of which inputs made each zip live, under the cache.
+LEDGER_FOLDER = "bundles"
+
+
 def undelivered_lectures(course: Course, delivered: Mapping[str, DeliveredMedia]) -> Iterator[Diagnostic]:
     """E502 for every lecture without delivered media: no target can pack such a course."""
     for lecture in course.lectures:
@@ -99,7 +103,7 @@ def weike_bundle_stage(context: BuildContext, courses: Sequence[Course],
     # Which inputs made each zip: an unchanged course is not packed again (at national scale,
     # rebuilding thousands of spreadsheets and zips would dominate a rebuild).
     ledgers = {target.name: OutputLedger(context.paths.bundles / target.name,
-                                         context.paths.cache / "bundles" / f"{target.name}.json")
+                                         context.paths.cache / LEDGER_FOLDER / f"{target.name}.json")
                for target in targets}
 
     for course in courses:
@@ -154,6 +158,15 @@ def weike_bundle_stage(context: BuildContext, courses: Sequence[Course],
     if removed := _remove_stale_bundles(context, targets):
         summary.append(f"打包：删除了 {removed} 个已不存在课程的旧上传包 (removed {removed} stale bundle(s))")
     return StageOutcome(diagnostics=tuple(diagnostics), outputs=tuple(outputs), summary=tuple(summary))
+
+
+@hookimpl
+def weike_cache_parts(context: BuildContext, repository) -> list:
+    from builder.cache import RecordPart
+
+    targets = {target.name for target in collect_bundle_targets(context.plugin_manager)}
+    return [RecordPart(name="bundle-ledgers", title="上传包的输入记录 (what each bundle was made from)",
+                       path=context.paths.cache / LEDGER_FOLDER, needed=lambda file: file.stem in targets)]
 
 
 # --------------------------------------------------------------------------------------------

@@ -324,6 +324,10 @@ def write_stamp(site_dir: Path, inputs: str, diagnostics: Sequence[Diagnostic], 
 # --------------------------------------------------------------------------------------------
 
 
+#: The QR code cache, in the site's cache folder.
+QR_CODES_FILE = "qr-codes.json"
+
+
 def qr_svg(url: str) -> str:
     """An inline SVG QR code for ``url`` (generated here: no QR web service is asked)."""
     import qrcode
@@ -337,6 +341,38 @@ def qr_svg(url: str) -> str:
     svg = code.make_image(image_factory=SvgPathImage).to_string(encoding="unicode")
     svg = svg[svg.index("<svg"):]  # drop the XML declaration: the SVG sits inside HTML
     return svg.replace("<svg ", '<svg role="img" aria-label="本课程二维码 QR code of this course" ', 1)
+
+
+class QrCodes:
+    """QR codes by URL, kept between builds in the cache.
+
+    A code takes qrcode some milliseconds; every course page is regenerated whenever anything in
+    the catalogue changes, so at 2,000 courses regenerating them all cost seconds per edit. The
+    file keeps only the URLs of the last build, so it never grows beyond the catalogue.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self._known: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self._known = {}
+        self._used: dict[str, str] = {}
+
+    def svg(self, url: str) -> str:
+        code = self._known.get(url)
+        if code is None:
+            code = qr_svg(url)
+        self._used[url] = code
+        return code
+
+    def save(self) -> None:
+        if self._used == self._known:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(self._used, ensure_ascii=False, sort_keys=True), encoding="utf-8")
+        os.replace(temporary, self.path)
 
 
 @dataclass(kw_only=True)
@@ -356,7 +392,8 @@ def _is_reserved(rel: str) -> bool:
     return any(rel == name or rel.startswith(name + "/") for name in RESERVED)
 
 
-def generate_sources(catalogue: Catalogue, collected: _Collected, root: Path, *, notes_text: bool) -> _Sources:
+def generate_sources(catalogue: Catalogue, collected: _Collected, root: Path, *, notes_text: bool,
+                     qr_codes: QrCodes | None = None) -> _Sources:
     """Every page and file of the docs folder, in memory."""
     import markdown
     import yaml
@@ -404,7 +441,8 @@ def generate_sources(catalogue: Catalogue, collected: _Collected, root: Path, *,
         course_url = catalogue.absolute(item.url)
         sources.files[item.cover_url] = collected.thumbnails[item.slug]
         sources.pages[f"courses/{item.slug}/index.md"] = course_page(
-            item, qr_svg=qr_svg(course_url) if course_url else None, course_url=course_url)
+            item, qr_svg=(qr_codes.svg(course_url) if qr_codes else qr_svg(course_url)) if course_url else None,
+            course_url=course_url)
         for index, lecture in enumerate(item.lectures):
             notes = render_notes(lecture.lecture.notes, lecture_folder=lecture.lecture.folder,
                                  course_folder=item.course.folder, with_text=notes_text)
@@ -657,7 +695,9 @@ def build_website(
         return WebsiteResult(site_dir=site_dir, rebuilt=False, site_url=settings.site_url, published=published,
                              diagnostics=tuple(collected.diagnostics) + earlier, seconds=time.monotonic() - started)
 
-    sources = generate_sources(catalogue, collected, root, notes_text=settings.search_notes)
+    qr_codes = QrCodes(cache_dir / QR_CODES_FILE)
+    sources = generate_sources(catalogue, collected, root, notes_text=settings.search_notes, qr_codes=qr_codes)
+    qr_codes.save()
     docs_dir, overrides_dir = work_dir / "docs", work_dir / "overrides"
     write_docs(sources, docs_dir)
     write_overrides(root, overrides_dir)

@@ -119,8 +119,11 @@ def test_unchanged_rebuild_needs_no_cluster(make_repo, capsys):
     root = make_repo(valid_courses=("c",))
     assert build(root, "--jobs", "2") == 0
     capsys.readouterr()
-    # Nothing to encode: the scheduler is never contacted, so a cluster that is down is no problem.
+    # Nothing to encode: the scheduler is never contacted, so a cluster that is down is no problem,
+    # whether the whole build is replayed or (--force) the media stage runs and finds everything cached.
     assert build(root, "--scheduler", "tcp://127.0.0.1:9") == 0
+    assert "nothing changed" in capsys.readouterr()[0]
+    assert build(root, "--scheduler", "tcp://127.0.0.1:9", "--force") == 0
     out, _ = capsys.readouterr()
     assert "缓存 10" in out and "E218" not in out
 

@@ -285,3 +285,21 @@ def test_invalid_mkdocs_setting_is_e401(built_site):
     error = next(d for d in built.result.diagnostics if d.code == "E401")
     assert error.location.file == "mkdocs.yml" and "weike_no_such_extension" in error.message_en
     assert not (built.site / "index.html").exists()
+
+
+def test_qr_codes_are_kept_between_builds_for_current_urls_only(built_site):
+    import json
+
+    from plugins.site.website import QR_CODES_FILE, qr_svg
+
+    built = built_site(site_url="https://weike.example.gov.cn/")
+    cache = built.root / ".weike/cache/site" / QR_CODES_FILE
+    codes = json.loads(cache.read_text(encoding="utf-8"))
+    url = "https://weike.example.gov.cn/courses/demo/"
+    assert set(codes) == {url, "https://weike.example.gov.cn/courses/photo/"}
+    assert codes[url] == qr_svg(url) and codes[url] in built.html("courses/demo")
+
+    (built.root / "weike.yml").write_text("site_url: https://new.example.gov.cn/\n", encoding="utf-8")
+    built.rebuild()
+    codes = json.loads(cache.read_text(encoding="utf-8"))
+    assert set(codes) == {"https://new.example.gov.cn/courses/demo/", "https://new.example.gov.cn/courses/photo/"}
