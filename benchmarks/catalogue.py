@@ -23,6 +23,17 @@ def phrase(rng: random.Random, words: int) -> str:
     return "".join(rng.choice(_WORDS) for _ in range(words))
 
 
+def course_yml(*, title: str, summary: str = "用于测量速度的课程。", theme: str = THEMES[2],
+               created: str = "2023-09-01", instructor: str = "张老师", bio: str = "社区学校教师。",
+               provider: str = "示范县社区教育学院", level: str = PROVIDER_LEVELS[0]) -> str:
+    """A valid course.yml (every right attested) with the given values."""
+    return (f"title: {title}\nsummary: {summary}\ntheme: {theme}\ncover: cover.jpg\ncreated: {created}\n"
+            f"instructors:\n  - name: {instructor}\n    bio: {bio}\n"
+            f"provider:\n  name: {provider}\n  level: {level}\n  region: 示范省示范市\n  contact: 王老师\n"
+            "  phone: 0571-88886666\n"
+            "rights:\n  public_good: true\n  no_copyright_dispute: true\n  share_to_national_platforms: true\n")
+
+
 def write_repository(root: Path, courses: int, seed: int = 4, *, with_media: bool = False) -> None:
     """A synthetic but valid repository: ``courses`` courses of 12 lectures, one tiny shared clip.
 
@@ -46,23 +57,10 @@ def write_repository(root: Path, courses: int, seed: int = 4, *, with_media: boo
         level = PROVIDER_LEVELS[number % 3]
         created = f"20{22 + number % 4}-{1 + number % 12:02d}-{1 + number % 28:02d}"
         created = created if created >= "2022-06-01" else "2022-06-01"
-        (folder / "course.yml").write_text(
-            f"title: {phrase(rng, 3)}{number}\n"
-            f"summary: {phrase(rng, 12)}。\n"
-            f"theme: {THEMES[number % len(THEMES)]}\n"
-            "cover: cover.jpg\n"
-            f"created: {created}\n"
-            "instructors:\n"
-            f"  - name: 教师{number}\n"
-            f"    bio: {phrase(rng, 8)}。\n"
-            "provider:\n"
-            f"  name: 示范{number % 50}社区学校\n"
-            f"  level: {level}\n"
-            "  region: 示范省示范市\n"
-            "  contact: 王老师\n"
-            "  phone: 0571-88886666\n"
-            "rights:\n  public_good: true\n  no_copyright_dispute: true\n  share_to_national_platforms: true\n",
-            encoding="utf-8")
+        (folder / "course.yml").write_text(course_yml(
+            title=f"{phrase(rng, 3)}{number}", summary=f"{phrase(rng, 12)}。", theme=THEMES[number % len(THEMES)],
+            created=created, instructor=f"教师{number}", bio=f"{phrase(rng, 8)}。",
+            provider=f"示范{number % 50}社区学校", level=level), encoding="utf-8")
         for lecture in range(1, LECTURES_PER_COURSE + 1):
             lecture_folder = folder / f"{lecture:02d}-lecture-{lecture}"
             lecture_folder.mkdir()

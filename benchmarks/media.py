@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 import ffmpeg as ffmpeg_python  # noqa: E402
 
+from benchmarks.catalogue import course_yml  # noqa: E402
 from builder import ffmpeg  # noqa: E402
 from builder.executor import available_cores  # noqa: E402
 from builder.probe import probe_media  # noqa: E402
@@ -87,25 +88,6 @@ SOURCES: dict[str, tuple[str, list[str], str]] = {
     "12-again": ("camera.mp4", [], "same file as 01 (reused)"),
 }
 
-COURSE_YML = """title: 基准测试课程
-summary: 用于测量媒体阶段速度的课程。
-theme: 老年智慧生活
-cover: cover.jpg
-created: 2023-09-01
-instructors:
-  - name: 张老师
-    bio: 社区学校教师。
-provider:
-  name: 测试县社区教育学院
-  level: 县(市、区)
-  region: 测试省测试县
-  contact: 李老师
-  phone: 0571-88886666
-rights:
-  public_good: true
-  no_copyright_dispute: true
-  share_to_national_platforms: true
-"""
 
 
 def make_course(workdir: Path) -> Path:
@@ -115,7 +97,7 @@ def make_course(workdir: Path) -> Path:
     root = workdir / "repo"
     course = root / "courses" / "bench"
     course.mkdir(parents=True, exist_ok=True)
-    (course / "course.yml").write_text(COURSE_YML, encoding="utf-8")
+    (course / "course.yml").write_text(course_yml(title="基准测试课程"), encoding="utf-8")
     Image.new("RGB", (1280, 720), (40, 110, 170)).save(course / "cover.jpg", quality=90)
     made: dict[str, Path] = {}
     for folder, (name, args, _kind) in SOURCES.items():

@@ -90,6 +90,16 @@ class Diagnostic:
     message_en: str
     hint: str = ""
 
+    @classmethod
+    def error(cls, code: str, location: SourceLocation, message: str, message_en: str, hint: str = "") -> Diagnostic:
+        return cls(code=code, severity=Severity.ERROR, location=location, message=message,
+                   message_en=message_en, hint=hint)
+
+    @classmethod
+    def warning(cls, code: str, location: SourceLocation, message: str, message_en: str, hint: str = "") -> Diagnostic:
+        return cls(code=code, severity=Severity.WARNING, location=location, message=message,
+                   message_en=message_en, hint=hint)
+
     @property
     def is_error(self) -> bool:
         return self.severity is Severity.ERROR

@@ -27,7 +27,6 @@ from builder.model import (
     Lecture,
     PathProblem,
     Repository,
-    Severity,
     SourceLocation,
     WeikeConfig,
 )
@@ -55,18 +54,10 @@ _FIELD_NAMES = {
 }
 
 
-def _error(code: str, location: SourceLocation, message: str, message_en: str, hint: str = "") -> Diagnostic:
-    return Diagnostic(code=code, severity=Severity.ERROR, location=location, message=message,
-                      message_en=message_en, hint=hint)
-
-
-def _warning(code: str, location: SourceLocation, message: str, message_en: str, hint: str = "") -> Diagnostic:
-    return Diagnostic(code=code, severity=Severity.WARNING, location=location, message=message,
-                      message_en=message_en, hint=hint)
 
 
 def _missing(owner: Course | Lecture, key: str, label: str) -> Diagnostic:
-    return _error("E101" if isinstance(owner, Course) else ("E201" if key == "title" else "E202"),
+    return Diagnostic.error("E101" if isinstance(owner, Course) else ("E201" if key == "title" else "E202"),
                   owner.where(key), f"缺少{label}", f"missing required field '{key}'",
                   hint=f"在 {owner.file.rsplit('/', 1)[-1]} 中填写“{key}: …”。")
 
@@ -84,15 +75,15 @@ def check_authored_file(item: AuthoredFile, *, what: str, what_en: str, missing_
             PathProblem.PARENT: ("不能包含“..”", "'..' is not allowed"),
             PathProblem.OUTSIDE: ("指向了课程文件夹之外（符号链接）", "it leads outside the course folder (symlink)"),
         }[item.problem]
-        yield _error("E206", item.location, f"{what}路径“{item.declared}”{reason[0]}",
+        yield Diagnostic.error("E206", item.location, f"{what}路径“{item.declared}”{reason[0]}",
                      f"{what_en} path '{item.declared}': {reason[1]}",
                      hint="文件必须放在本课程文件夹内，并用相对路径引用，例如 cover.jpg 或 lecture.mp4。")
     elif item.problem is PathProblem.MISSING:
-        yield _error(missing_code, item.location, f"找不到{what}文件“{item.declared}”",
+        yield Diagnostic.error(missing_code, item.location, f"找不到{what}文件“{item.declared}”",
                      f"{what_en} file '{item.declared}' not found",
                      hint="检查文件名的拼写和大小写，并确认文件已经提交到仓库。")
     elif item.problem is PathProblem.NOT_A_FILE:
-        yield _error(missing_code, item.location, f"{what}“{item.declared}”不是文件",
+        yield Diagnostic.error(missing_code, item.location, f"{what}“{item.declared}”不是文件",
                      f"{what_en} '{item.declared}' is not a file")
 
 
@@ -105,12 +96,12 @@ def check_image_file(item: AuthoredFile, *, what: str, what_en: str, code: str) 
             kind = image.format
             image.verify()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        yield _error(code, item.location, f"{what}“{item.path.name}”无法读取，不是有效的图片",
+        yield Diagnostic.error(code, item.location, f"{what}“{item.path.name}”无法读取，不是有效的图片",
                      f"{what_en} '{item.path.name}' is not a readable image ({type(exc).__name__})",
                      hint="请使用 JPG 或 PNG 格式的图片，可用画图软件重新保存一次。")
         return
     if kind not in ("JPEG", "PNG"):
-        yield _error(code, item.location, f"{what}“{item.path.name}”是 {kind} 格式，只接受 JPG 或 PNG",
+        yield Diagnostic.error(code, item.location, f"{what}“{item.path.name}”是 {kind} 格式，只接受 JPG 或 PNG",
                      f"{what_en} '{item.path.name}' is {kind}; only JPEG or PNG are accepted",
                      hint="用画图软件把图片另存为 JPG 或 PNG。")
 
@@ -126,7 +117,7 @@ def check_course_fields(course: Course, config: WeikeConfig) -> Iterator[Diagnos
             yield _missing(course, key, _FIELD_NAMES[key])
 
     if course.summary is not None and len(course.summary) > config.max_summary_chars:
-        yield _error("E102", course.where("summary"),
+        yield Diagnostic.error("E102", course.where("summary"),
                      f"课程简介有 {len(course.summary)} 字，超过 {config.max_summary_chars} 字上限",
                      f"summary has {len(course.summary)} characters, limit {config.max_summary_chars}",
                      hint="简介要求 100 字以内，请精简到一两句话。")
@@ -134,17 +125,17 @@ def check_course_fields(course: Course, config: WeikeConfig) -> Iterator[Diagnos
     if course.theme is not None and course.theme not in THEMES:
         close = difflib.get_close_matches(course.theme, THEMES, n=1, cutoff=0.3)
         hint = (f"是不是“{close[0]}”？" if close else "") + "可选主题：" + "、".join(THEMES)
-        yield _error("E104", course.where("theme"), f"主题“{course.theme}”不是十个品牌课程主题之一",
+        yield Diagnostic.error("E104", course.where("theme"), f"主题“{course.theme}”不是十个品牌课程主题之一",
                      f"theme '{course.theme}' is not one of the ten brand-course themes", hint=hint)
 
     if course.created is not None:
         if course.created < config.created_after:
-            yield _error("E107", course.where("created"),
+            yield Diagnostic.error("E107", course.where("created"),
                          f"创建日期 {course.created:%Y-%m-%d} 早于 {config.created_after:%Y-%m-%d}，不是新建课程资源",
                          f"created {course.created:%Y-%m-%d} is before the cut-off {config.created_after:%Y-%m-%d}",
                          hint=f"申报要求为 {config.created_after.year} 年 {config.created_after.month} 月以后新建的课程资源。")
         elif course.created > _dt.date.today():
-            yield _warning("W113", course.where("created"), f"创建日期 {course.created:%Y-%m-%d} 在今天之后",
+            yield Diagnostic.warning("W113", course.where("created"), f"创建日期 {course.created:%Y-%m-%d} 在今天之后",
                            f"created {course.created:%Y-%m-%d} is in the future", hint="请检查年份是否写错。")
 
     if course.cover is not None:
@@ -167,7 +158,7 @@ def _check_cover_size(cover: AuthoredFile) -> Iterator[Diagnostic]:
     except (UnidentifiedImageError, OSError, ValueError):
         return  # already reported by check_image_file
     if width < MIN_COVER_WIDTH:
-        yield _warning("W114", cover.location, f"首页图片只有 {width}×{height} 像素，显示时会模糊",
+        yield Diagnostic.warning("W114", cover.location, f"首页图片只有 {width}×{height} 像素，显示时会模糊",
                        f"cover is only {width}x{height} pixels and will look blurred",
                        hint=f"建议宽度至少 {MIN_COVER_WIDTH} 像素，最好 1280×720。")
 
@@ -179,14 +170,14 @@ def _check_instructors(course: Course, config: WeikeConfig) -> Iterator[Diagnost
     for index, person in enumerate(course.instructors):
         path = f"instructors.{index}"
         if person.name is None:
-            yield _error("E101", course.where(f"{path}.name"), f"第 {index + 1} 位授课人缺少姓名 name",
+            yield Diagnostic.error("E101", course.where(f"{path}.name"), f"第 {index + 1} 位授课人缺少姓名 name",
                          f"instructor {index + 1} has no name")
         if person.bio is None:
-            yield _error("E101", course.where(f"{path}.bio"), f"授课人{person.name or index + 1}缺少简介 bio",
+            yield Diagnostic.error("E101", course.where(f"{path}.bio"), f"授课人{person.name or index + 1}缺少简介 bio",
                          f"instructor {person.name or index + 1} has no bio",
                          hint="授课人简介要求 100 字以内。")
         elif len(person.bio) > config.max_bio_chars:
-            yield _error("E103", course.where(f"{path}.bio"),
+            yield Diagnostic.error("E103", course.where(f"{path}.bio"),
                          f"授课人{person.name or ''}简介有 {len(person.bio)} 字，超过 {config.max_bio_chars} 字上限",
                          f"bio of instructor {person.name or index + 1} has {len(person.bio)} characters, "
                          f"limit {config.max_bio_chars}",
@@ -203,10 +194,10 @@ def _check_provider(course: Course) -> Iterator[Diagnostic]:
         hint = "可选：" + "、".join(PROVIDER_LEVELS)
         if normalised in PROVIDER_LEVELS:
             hint = f"请写成“{normalised}”（半角括号）。"
-        yield _error("E109", course.where("provider.level"), f"所处层级“{provider.level}”无效",
+        yield Diagnostic.error("E109", course.where("provider.level"), f"所处层级“{provider.level}”无效",
                      f"provider level '{provider.level}' is not one of {', '.join(PROVIDER_LEVELS)}", hint=hint)
     if provider.phone is not None and PLACEHOLDER not in provider.phone and not _PHONE_RE.match(provider.phone):
-        yield _warning("W112", course.where("provider.phone"), f"联系电话“{provider.phone}”看起来不像电话号码",
+        yield Diagnostic.warning("W112", course.where("provider.phone"), f"联系电话“{provider.phone}”看起来不像电话号码",
                        f"phone '{provider.phone}' does not look like a phone number",
                        hint="例如 0571-88886666 或 13800138000。")
 
@@ -218,7 +209,7 @@ def _check_rights(course: Course) -> Iterator[Diagnostic]:
         if value is None:
             yield _missing(course, f"rights.{key}", _FIELD_NAMES[f"rights.{key}"])
         elif value is False:
-            yield _warning("W111", course.where(f"rights.{key}"),
+            yield Diagnostic.warning("W111", course.where(f"rights.{key}"),
                            f"{_FIELD_NAMES[f'rights.{key}']} 为 false：不能打包上传到国家智慧教育平台和国家开放大学终身教育平台",
                            f"rights.{key} is false: the course cannot be bundled for the national platforms",
                            hint="申报品牌课程须公益属性、无版权纠纷，并同意开放共享。")
@@ -237,10 +228,10 @@ def check_placeholders(owner: Course | Lecture) -> Iterator[Diagnostic]:
         values = {"title": owner.title, "knowledge_point": owner.knowledge_point}
     for key, value in values.items():
         if value and PLACEHOLDER in value:
-            yield _warning("W115", owner.where(key), f"“{key}”还是模板文字，请填写真实内容",
+            yield Diagnostic.warning("W115", owner.where(key), f"“{key}”还是模板文字，请填写真实内容",
                            f"'{key}' still holds scaffold text", hint=f"把“{PLACEHOLDER}…”改成真实信息。")
     if isinstance(owner, Lecture) and PLACEHOLDER in owner.notes:
-        yield _warning("W115", SourceLocation(file=owner.file, line=owner.notes_line, column=1),
+        yield Diagnostic.warning("W115", SourceLocation(file=owner.file, line=owner.notes_line, column=1),
                        "讲义还是模板文字，请填写真实内容", "lecture notes still hold scaffold text")
 
 
@@ -252,7 +243,7 @@ def check_placeholders(owner: Course | Lecture) -> Iterator[Diagnostic]:
 def check_lectures(course: Course, config: WeikeConfig) -> Iterator[Diagnostic]:
     course_location = course.where("")
     if len(course.lectures) < config.min_lectures:
-        yield _error("E108", course_location,
+        yield Diagnostic.error("E108", course_location,
                      f"课程只有 {len(course.lectures)} 个微课，至少需要 {config.min_lectures} 个",
                      f"course has {len(course.lectures)} lecture(s); at least {config.min_lectures} required",
                      hint="每个微课是一个“编号-名称”文件夹，例如 01-kaiji；可用 weike new lecture 创建。")
@@ -264,7 +255,7 @@ def check_lectures(course: Course, config: WeikeConfig) -> Iterator[Diagnostic]:
     for number, same in sorted(by_number.items()):
         if len(same) > 1:
             for lecture in same[1:]:
-                yield _error("E207", SourceLocation(file=lecture.file.rsplit("/", 1)[0]),
+                yield Diagnostic.error("E207", SourceLocation(file=lecture.file.rsplit("/", 1)[0]),
                              f"微课编号 {number:02d} 重复（与 {same[0].slug} 相同）",
                              f"lecture number {number:02d} is used twice (also {same[0].slug})",
                              hint="每个微课文件夹的编号必须不同，它决定微课的顺序。")
@@ -276,7 +267,7 @@ def check_lectures(course: Course, config: WeikeConfig) -> Iterator[Diagnostic]:
 def check_lecture(lecture: Lecture) -> Iterator[Diagnostic]:
     folder = SourceLocation(file=lecture.file.rsplit("/", 1)[0])
     if not LECTURE_SLUG_RE.match(lecture.slug):
-        yield _error("E208", folder, f"微课文件夹名“{lecture.slug}”不符合“编号-英文名”格式",
+        yield Diagnostic.error("E208", folder, f"微课文件夹名“{lecture.slug}”不符合“编号-英文名”格式",
                      f"lecture folder name '{lecture.slug}' must look like '03-wifi'",
                      hint="用两位编号加连字符和小写英文/拼音，例如 03-lianjie-wifi；不要用中文或空格。")
     if not lecture.parsed:
@@ -287,25 +278,25 @@ def check_lecture(lecture: Lecture) -> Iterator[Diagnostic]:
         yield _missing(lecture, "knowledge_point", "知识点 knowledge_point")
     yield from check_placeholders(lecture)
     if lecture.form is not None and lecture.form not in LECTURE_FORMS:
-        yield _error("E212", lecture.where("form"), f"形式“{lecture.form}”无效",
+        yield Diagnostic.error("E212", lecture.where("form"), f"形式“{lecture.form}”无效",
                      f"form '{lecture.form}' must be one of {', '.join(LECTURE_FORMS)}",
                      hint="可选：" + "、".join(LECTURE_FORMS) + "；不写时按媒体文件自动判断。")
 
     if lecture.media is not None:
         yield from check_authored_file(lecture.media, what="媒体", what_en="media", missing_code="E205")
     elif len(lecture.media_candidates) > 1:
-        yield _error("E209", lecture.where(""), "文件夹中有多个媒体文件，不知道用哪一个",
+        yield Diagnostic.error("E209", lecture.where(""), "文件夹中有多个媒体文件，不知道用哪一个",
                      f"several media files in the folder ({', '.join(lecture.media_candidates)})",
                      hint="在 lecture.md 头部写明“media: " + lecture.media_candidates[0] + "”，或删除多余的文件。")
     else:
-        yield _error("E209", lecture.where(""), "没有找到微课的视频或音频文件",
+        yield Diagnostic.error("E209", lecture.where(""), "没有找到微课的视频或音频文件",
                      "no video or audio file found for the lecture",
                      hint="把视频（如 .mp4、.mov）或音频（如 .mp3、.m4a）放进微课文件夹。")
 
     if lecture.subtitles is not None:
         yield from check_authored_file(lecture.subtitles, what="字幕", what_en="subtitles", missing_code="E210")
         if lecture.subtitles.path is not None and lecture.subtitles.path.suffix.lower() != ".srt":
-            yield _error("E210", lecture.subtitles.location, "字幕文件必须是 .srt 格式",
+            yield Diagnostic.error("E210", lecture.subtitles.location, "字幕文件必须是 .srt 格式",
                          "subtitles must be an .srt file")
     if lecture.image is not None:
         yield from check_authored_file(lecture.image, what="配图", what_en="image", missing_code="E213")
@@ -321,7 +312,7 @@ def check_lecture(lecture: Lecture) -> Iterator[Diagnostic]:
 def weike_check_course(course: Course, config: WeikeConfig) -> list[Diagnostic]:
     problems: list[Diagnostic] = []
     if not COURSE_SLUG_RE.match(course.slug):
-        problems.append(_error(
+        problems.append(Diagnostic.error(
             "E110", SourceLocation(file=course.file.rsplit("/", 1)[0]),
             f"课程文件夹名“{course.slug}”不符合要求", f"course folder name '{course.slug}' is not a valid slug",
             hint="只用小写英文字母、数字和连字符，例如 zhineng-shouji；它会成为网址的一部分。"))
@@ -340,6 +331,6 @@ def weike_check_repository(repository: Repository) -> list[Diagnostic]:
             by_title[course.title].append(course)
     for title, same in by_title.items():
         for course in same[1:]:
-            problems.append(_warning("W130", course.where("title"), f"课程名称“{title}”与 {same[0].slug} 重复",
+            problems.append(Diagnostic.warning("W130", course.where("title"), f"课程名称“{title}”与 {same[0].slug} 重复",
                                      f"course title '{title}' is also used by {same[0].slug}"))
     return problems

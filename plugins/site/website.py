@@ -92,14 +92,6 @@ class SiteBuildFailed(Exception):
         self.diagnostic = diagnostic
 
 
-def _error(code: str, location: SourceLocation, message: str, message_en: str, hint: str = "") -> Diagnostic:
-    return Diagnostic(code=code, severity=Severity.ERROR, location=location, message=message,
-                      message_en=message_en, hint=hint)
-
-
-def _warning(code: str, location: SourceLocation, message: str, message_en: str, hint: str = "") -> Diagnostic:
-    return Diagnostic(code=code, severity=Severity.WARNING, location=location, message=message,
-                      message_en=message_en, hint=hint)
 
 
 # --------------------------------------------------------------------------------------------
@@ -136,13 +128,13 @@ def load_settings(root: Path, site_url: str | None) -> SiteSettings:
         cause = exc.__context__ if isinstance(exc, ConfigurationError) and exc.__context__ else exc
         mark = getattr(cause, "problem_mark", None)
         problem = getattr(cause, "problem", None) or type(cause).__name__
-        raise SiteBuildFailed(_error(
+        raise SiteBuildFailed(Diagnostic.error(
             "E401", SourceLocation(file=CONFIG_FILE, line=mark.line + 1 if mark else None,
                                    column=mark.column + 1 if mark else None),
             f"mkdocs.yml 无法读取（YAML：{problem}）", f"mkdocs.yml cannot be read: {problem}",
             hint="检查缩进和冒号；也可以删掉 mkdocs.yml，使用 weike 的默认网站设置。")) from exc
     if not isinstance(raw, dict):
-        raise SiteBuildFailed(_error("E401", SourceLocation(file=CONFIG_FILE, line=1),
+        raise SiteBuildFailed(Diagnostic.error("E401", SourceLocation(file=CONFIG_FILE, line=1),
                                      "mkdocs.yml 的内容应当是“键: 值”的设置", "mkdocs.yml must be a mapping"))
     extra = raw.get("extra") if isinstance(raw.get("extra"), dict) else {}
     weike_extra = extra.get("weike") if isinstance(extra.get("weike"), dict) else {}
@@ -220,19 +212,19 @@ def collect_courses(courses: Sequence[Course], delivered: Mapping[str, Delivered
         missing = [lecture for lecture in course.lectures if lecture.key not in delivered]
         if missing and not preview:
             for lecture in missing:
-                found.diagnostics.append(_error(
+                found.diagnostics.append(Diagnostic.error(
                     "E405", lecture.where(), f"微课“{lecture.title or lecture.slug}”没有交付的视频，课程不能发布到网站",
                     f"lecture {lecture.key} has no delivered video; the course is left off the site",
                     hint="先运行 weike build（媒体阶段）生成视频。"))
             continue
         if course.cover is None or course.cover.path is None:
-            found.diagnostics.append(_error("E404", course.where("cover"), "课程没有可用的首页图片，不能发布到网站",
+            found.diagnostics.append(Diagnostic.error("E404", course.where("cover"), "课程没有可用的首页图片，不能发布到网站",
                                             f"course {course.slug} has no usable cover; left off the site"))
             continue
         try:
             thumbnail = covers.thumbnail(course.cover.path)
         except CoverError as exc:
-            found.diagnostics.append(_error(
+            found.diagnostics.append(Diagnostic.error(
                 "E404", course.where("cover"), f"首页图片无法缩小成网站卡片图片（{exc}）",
                 f"cover of {course.slug} cannot be made into a thumbnail: {exc}",
                 hint="用画图软件把图片另存为 JPG 或 PNG 后再试。"))
@@ -420,7 +412,7 @@ def generate_sources(catalogue: Catalogue, collected: _Collected, root: Path, *,
             intro_html = markdown.markdown(body, extensions=["tables", "attr_list"])
             continue
         if _is_reserved(rel):
-            sources.diagnostics.append(_warning(
+            sources.diagnostics.append(Diagnostic.warning(
                 "W407", SourceLocation(file=f"{SITE_SOURCES_DIR}/{rel}"),
                 f"site/{rel} 与自动生成的网页同名，已忽略", f"site/{rel} clashes with a generated page; ignored",
                 hint="换一个文件名或文件夹名（courses、themes、levels、media 等由 weike 生成）。"))
@@ -447,7 +439,7 @@ def generate_sources(catalogue: Catalogue, collected: _Collected, root: Path, *,
             notes = render_notes(lecture.lecture.notes, lecture_folder=lecture.lecture.folder,
                                  course_folder=item.course.folder, with_text=notes_text)
             if notes.removed:
-                sources.diagnostics.append(_warning(
+                sources.diagnostics.append(Diagnostic.warning(
                     "W406", SourceLocation(file=lecture.lecture.file, line=lecture.lecture.notes_line),
                     f"讲义中的不安全内容已被删除：{'、'.join(notes.removed)}",
                     f"unsafe markup removed from the notes: {', '.join(notes.removed)}",
@@ -622,7 +614,7 @@ def run_mkdocs(settings: SiteSettings, overrides: dict, root: Path, generated: G
 
         def failed(code: str, what: str, what_en: str, exc: BaseException) -> SiteBuildFailed:
             detail = "; ".join(captured.lines[-3:]) or f"{type(exc).__name__}: {exc}"
-            return SiteBuildFailed(_error(
+            return SiteBuildFailed(Diagnostic.error(
                 code, SourceLocation(file=CONFIG_FILE), f"网站{what}失败：{detail}", f"site {what_en} failed: {detail}",
                 hint="检查 mkdocs.yml 和 site/ 中最近的修改；删掉 mkdocs.yml 可恢复默认设置。"))
 
@@ -652,7 +644,7 @@ def _template_error(exc: Exception, root: Path, overrides_dir: Path) -> Diagnost
     except (ValueError, OSError):
         pass
     file = f"{SITE_SOURCES_DIR}/overrides/{rel}" if (root / SITE_SOURCES_DIR / "overrides" / rel).is_file() else CONFIG_FILE
-    return _error("E402", SourceLocation(file=file, line=line), f"网站模板出错：{exc}",
+    return Diagnostic.error("E402", SourceLocation(file=file, line=line), f"网站模板出错：{exc}",
                   f"theme template error: {type(exc).__name__}: {exc}",
                   hint="检查 site/overrides/ 中模板的 {% %} 和 {{ }} 是否成对。")
 

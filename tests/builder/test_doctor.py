@@ -113,8 +113,7 @@ def test_outside_a_repository_the_machine_is_still_checked(tmp_path, capsys, mon
     assert find(checks, "ffmpeg", "ffmpeg")["status"] == "ok"
 
 
-def test_without_dask_only_a_configured_cluster_is_essential(make_repo):
-    root = make_repo({"weike.yml": "scheduler: tcp://127.0.0.1:8786\n"}, valid_courses=("c",))
+def test_without_dask_only_a_configured_cluster_is_essential():
     script = ("import sys; sys.modules['distributed'] = None\n"
               "from builder.doctor import dask_checks\n"
               "print(dask_checks(None)[0].status.value, dask_checks('tcp://127.0.0.1:8786')[0].status.value)")
