@@ -39,14 +39,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.catalogue import course_yml  # noqa: E402
 from builder import ffmpeg  # noqa: E402
 from builder.cache import ContentStore  # noqa: E402
 from builder.cli import main as weike  # noqa: E402
 from builder.executor import available_cores, threads_per_job  # noqa: E402
 from builder.loading import load_repository  # noqa: E402
 from builder.profile import DEFAULT_PROFILE  # noqa: E402
-from benchmarks.media import COURSE_YML  # noqa: E402
-from plugins.media import STORE_FOLDER, deliver_to_store, memo_for, plan_lecture  # noqa: E402
+from plugins.media import STORE_FOLDER, deliver_to_store, plan_lecture, shared_memo  # noqa: E402
 
 GRAIN = "noise=alls=14:allf=t+u"
 
@@ -59,7 +59,7 @@ def make_course(workdir: Path, *, lectures: int, seconds: int) -> Path:
     shutil.rmtree(root, ignore_errors=True)
     course = root / "courses" / "bench"
     course.mkdir(parents=True)
-    (course / "course.yml").write_text(COURSE_YML, encoding="utf-8")
+    (course / "course.yml").write_text(course_yml(title="基准测试课程"), encoding="utf-8")
     Image.new("RGB", (1280, 720), (40, 110, 170)).save(course / "cover.jpg", quality=90)
     patterns = ["testsrc2", "smptehdbars", "rgbtestsrc", "testsrc", "mandelbrot", "cellauto", "life", "yuvtestsrc"]
     for number in range(1, max(10, lectures) + 1):
@@ -125,12 +125,12 @@ def bytes_build(root: Path, cache: Path, client, *, workers: int) -> tuple[float
     repository = load_repository(root)
     store = ContentStore(cache / STORE_FOLDER)
     plans = {}
-    with memo_for(cache) as memo:
-        for course in repository.courses:
-            for lecture in course.lectures:
-                plan = plan_lecture(course, lecture, root=root, memo=memo, profile=DEFAULT_PROFILE,
-                                    store_root=store.root)
-                plans.setdefault(plan.job.key, plan)
+    memo = shared_memo(cache)
+    for course in repository.courses:
+        for lecture in course.lectures:
+            plan = plan_lecture(course, lecture, root=root, memo=memo, profile=DEFAULT_PROFILE,
+                                store_root=store.root)
+            plans.setdefault(plan.job.key, plan)
     threads = threads_per_job(workers, running=len(plans))
     moved = 0
     futures = []
