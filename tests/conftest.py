@@ -214,6 +214,33 @@ def serve():
 VTT = "WEBVTT\n\n00:00:00.000 --> 00:00:00.900\n字幕测试\n"
 
 
+def lay_out_delivered_media(repository, dist: Path, media) -> dict:
+    """Lay out the media stage's output for every lecture without encoding: a copy of one
+    session-wide conforming 1-second MP4, its poster and, for lecture 1, WebVTT subtitles, under
+    ``dist/media``. Returns the ``DeliveredMedia`` map the later stages take."""
+    from builder.model import DeliveredMedia
+
+    clip, poster = media("conforming.mp4"), media("poster.jpg")
+    digest = hashlib.sha256(clip.read_bytes()).hexdigest()
+    delivered = {}
+    for course in repository.courses:
+        for lecture in course.lectures:
+            target = dist / "media" / course.slug / f"{lecture.slug}.mp4"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(clip, target)
+            shutil.copyfile(poster, target.with_suffix(".jpg"))
+            subtitles = None
+            if lecture.number == 1:
+                subtitles = target.with_suffix(".vtt")
+                subtitles.write_text(VTT, encoding="utf-8")
+            delivered[lecture.key] = DeliveredMedia(
+                course_slug=course.slug, lecture_slug=lecture.slug, path=target, duration=1.0,
+                size=target.stat().st_size, sha256=digest, source_sha256=digest, profile="default",
+                poster=target.with_suffix(".jpg"), subtitles=subtitles,
+            )
+    return delivered
+
+
 @pytest.fixture
 def delivered_repo(make_repo, media):
     """``delivered_repo(valid_courses=("a", "b"), files=None) -> (repository, delivered, dist)``.
@@ -222,33 +249,13 @@ def delivered_repo(make_repo, media):
     poster JPEG and, for lecture 1, WebVTT subtitles, laid out like the media stage's output in
     ``<repo>/dist/media``.
     """
-    import hashlib
-
     from builder.loading import load_repository
-    from builder.model import DeliveredMedia
 
     def make(valid_courses: tuple[str, ...] = ("demo",), files: dict[str, FileSpec] | None = None):
         root = make_repo(files, valid_courses=valid_courses)
         repository = load_repository(root)
         dist = root / "dist"
-        clip, poster = media("conforming.mp4"), media("poster.jpg")
-        digest = hashlib.sha256(clip.read_bytes()).hexdigest()
-        delivered = {}
-        for course in repository.courses:
-            for lecture in course.lectures:
-                target = dist / "media" / course.slug / f"{lecture.slug}.mp4"
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(clip, target)
-                shutil.copyfile(poster, target.with_suffix(".jpg"))
-                subtitles = None
-                if lecture.number == 1:
-                    subtitles = target.with_suffix(".vtt")
-                    subtitles.write_text(VTT, encoding="utf-8")
-                delivered[lecture.key] = DeliveredMedia(
-                    course_slug=course.slug, lecture_slug=lecture.slug, path=target, duration=1.0,
-                    size=target.stat().st_size, sha256=digest, source_sha256=digest, profile="default",
-                    poster=target.with_suffix(".jpg"), subtitles=subtitles,
-                )
+        delivered = lay_out_delivered_media(repository, dist, media)
         return repository, delivered, dist
 
     return make

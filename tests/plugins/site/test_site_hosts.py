@@ -54,12 +54,8 @@ def outside(url: str) -> bool:
 def site(tmp_path_factory, media, cover_jpeg):
     # A module-wide build (the checks below only read it), with site_url so that canonical
     # links, the feed link and the QR codes are present and checked too.
-    import hashlib
-    import shutil
-
     from builder.loading import load_repository
-    from builder.model import DeliveredMedia
-    from tests.conftest import course_files, write_tree
+    from tests.conftest import course_files, lay_out_delivered_media, write_tree
     from tests.plugins.site.conftest import build_site, site_files
 
     root = tmp_path_factory.mktemp("hosts") / "repo"
@@ -68,18 +64,7 @@ def site(tmp_path_factory, media, cover_jpeg):
              **site_files(site_url=OWN_SITE)}
     write_tree(root, files)
     repository = load_repository(root)
-    clip, poster = media("conforming.mp4"), media("poster.jpg")
-    delivered = {}
-    for course in repository.courses:
-        for lecture in course.lectures:
-            target = root / "dist/media" / course.slug / f"{lecture.slug}.mp4"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(clip, target)
-            shutil.copyfile(poster, target.with_suffix(".jpg"))
-            delivered[lecture.key] = DeliveredMedia(
-                course_slug=course.slug, lecture_slug=lecture.slug, path=target, duration=1.0,
-                size=target.stat().st_size, sha256=hashlib.sha256(b"x").hexdigest(), source_sha256="",
-                profile="default", poster=target.with_suffix(".jpg"))
+    delivered = lay_out_delivered_media(repository, root / "dist", media)
     result = build_site(root, delivered)
     assert result.built == ["demo", "photo"], result.diagnostics
     return root / "dist/site"
