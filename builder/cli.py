@@ -151,7 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     build = sub.add_parser("build", help="构建视频、网站、上传包和报表到 dist/ (build everything into dist/)",
                            description="Run load -> check -> media -> site -> bundles -> reports. A failing "
                                        "course never stops the others; the summary names it and the exit is 1.")
-    build.add_argument("path", nargs="?", default=".", help="repository (folder with courses/) or one course folder")
+    build.add_argument("path", nargs="?", default=".",
+                       help="repository (folder with courses/), or one course folder: then only its media and "
+                            "bundles are built (the site and the summary table cover the whole repository)")
     build.add_argument("--only", choices=("media", "site", "bundles", "reports"),
                        help="write only this output (with the stages it needs)")
     build.add_argument("--jobs", "-j", type=int, help="parallel media jobs (default: weike.yml or CPU count)")
@@ -207,12 +209,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(name)s: %(message)s", stream=sys.stderr)
-    from builder.pipeline import StageCrash
+    from builder.pipeline import StageCrash, WholeRepositoryOutput
 
     try:
         return args.func(args)
     except UsageError as exc:
         print(f"weike: {exc}", file=sys.stderr)
+    except WholeRepositoryOutput as exc:
+        print(f"weike: --only {exc.stage} 的输出包含整个仓库的课程，不能只为一门课程构建；请在仓库根目录运行 "
+              f"(--only {exc.stage} covers every course of the repository: run it in the repository root, "
+              "not in one course folder)", file=sys.stderr)
     except NotACourseRepository as exc:
         print(f"weike: {exc.args[0]} 中没有 courses/ 文件夹，不是课程仓库 (no courses/ folder: not a course repository)",
               file=sys.stderr)

@@ -109,8 +109,9 @@ def weike_site_stage(
 ) -> StageOutcome | None:
     """Build the catalogue website into ``context.paths.site``.
 
-    Called once per ``weike build`` (unless ``--only`` excludes the site) with the courses whose
-    every lecture was delivered, and the delivered media by ``Lecture.key``.
+    Called once per ``weike build`` (unless ``--only`` excludes the site, or the build is of one
+    course folder: the site covers the whole repository) with the courses whose every lecture was
+    delivered, and the delivered media by ``Lecture.key``.
     """
 
 
@@ -153,8 +154,9 @@ def weike_report_stage(
 ) -> StageOutcome | None:
     """Write reports (the province summary table and friends) into ``context.paths.reports``.
 
-    Called once per ``weike build`` (unless ``--only`` excludes reports); every implementation
-    runs and their outcomes are merged.
+    Called once per ``weike build`` (unless ``--only`` excludes reports, or the build is of one
+    course folder: reports cover the whole repository); every implementation runs and their
+    outcomes are merged.
     """
 
 

@@ -31,6 +31,17 @@ from builder.stamp import BuildStamp, RecordedBuild, plugin_code_locations
 STAGES = ("media", "site", "bundles", "reports")
 #: What each selectable output needs to run before it.
 _NEEDS = {"media": {"media"}, "site": {"media", "site"}, "bundles": {"media", "bundles"}, "reports": {"reports"}}
+#: Outputs that describe the whole repository (the catalogue, the province table). A build of one
+#: course folder skips them: rebuilt from that course alone, they would drop every other course.
+REPOSITORY_STAGES = frozenset({"site", "reports"})
+
+
+class WholeRepositoryOutput(Exception):
+    """``--only site|reports`` was asked of one course folder: those outputs cover every course."""
+
+    def __init__(self, stage: str) -> None:
+        super().__init__(stage)
+        self.stage = stage
 
 
 class StageCrash(Exception):
@@ -187,6 +198,10 @@ def build(
     root, selected = find_repository_root(path)
     pm = pm or get_plugin_manager(root)
     stages = stages_for(only)
+    if selected is not None and only in REPOSITORY_STAGES:
+        raise WholeRepositoryOutput(only)
+    skipped = [stage for stage in STAGES if stage in stages & REPOSITORY_STAGES] if selected is not None else []
+    stages -= set(skipped)
     paths = BuildPaths.for_root(root, dist=dist)
 
     # Nothing changed since the last build that had no failure: replay it (see builder/stamp.py).
@@ -270,6 +285,10 @@ def build(
         if absorb(outcome, stage) is None:
             result.summary_lines.append(f"{stage}: no plugin handles this stage")
 
+    if skipped:
+        result.summary_lines.append(
+            f"只构建了 courses/{selected[0]}：网站和汇总表包含整个仓库，这次没有更新，在仓库根目录运行 weike build 更新 "
+            f"({' and '.join(skipped)} not updated: they cover the whole repository; run weike build in its root)")
     result.diagnostics = sort_diagnostics(result.diagnostics)
     result.built = [c.slug for c in remaining()]
     if result.failed:
