@@ -101,9 +101,12 @@ def compose_yaml(text: str, *, line_offset: int = 0) -> yaml.Node | None:
         line = mark.line + 1 + line_offset if mark else None
         column = mark.column + 1 if mark else None
         problem = exc.problem or exc.context or "syntax error"
+        explained = _explain_problem(problem)
+        if mark and _character_at(text, mark.line, mark.column) == "\t":
+            explained = "不能用 Tab 缩进，请用空格"  # PyYAML's wording does not always name the tab
         raise YamlFileError(
             "E001",
-            f"YAML 语法错误：{_explain_problem(problem)}",
+            f"YAML 语法错误：{explained}",
             f"YAML syntax error: {problem}",
             line=line,
             column=column,
@@ -116,11 +119,17 @@ def compose_yaml(text: str, *, line_offset: int = 0) -> yaml.Node | None:
     return node
 
 
+def _character_at(text: str, line: int, column: int) -> str:
+    lines = text.splitlines()
+    return lines[line][column:column + 1] if 0 <= line < len(lines) else ""
+
+
 def _explain_problem(problem: str) -> str:
     known = {
         "mapping values are not allowed": "此处不能出现“键: 值”（可能缺少引号或缩进不对）",
         "could not find expected ':'": "找不到应有的冒号“:”",
         "found character '\\t' that cannot start any token": "不能用 Tab 缩进，请用空格",
+        "found a tab character": "不能用 Tab 缩进，请用空格",
         "expected <block end>, but found '<block mapping start>'": "缩进不一致",
         "did not find expected key": "缩进不一致或缺少字段名",
         "found undefined alias": "使用了未定义的别名",

@@ -67,6 +67,15 @@ def test_syntax_error_has_line_and_column_with_offset():
     assert "此处不能出现" in info.value.message
 
 
+@pytest.mark.parametrize("text", ["title: a\n\tsummary: b\n", "title:\n\t- b\n", "a:\n\tb: 1\n"])
+def test_tab_indentation_is_explained_in_chinese(text):
+    # Editors on Windows indent with Tab; PyYAML words it differently depending on where it is.
+    with pytest.raises(YamlFileError) as info:
+        compose_yaml(text)
+    assert info.value.code == "E001" and info.value.line == 2
+    assert "不能用 Tab 缩进" in info.value.message, info.value.message
+
+
 def test_python_tags_are_refused():
     node = compose_yaml("a: !!python/name:os.system ''\n")
     with pytest.raises(YamlFileError) as info:
