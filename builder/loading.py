@@ -85,6 +85,8 @@ class _Reader:
     line_offset: int = 0
     diagnostics: list[Diagnostic] = field(default_factory=list)
     locations: dict[str, SourceLocation] = field(default_factory=dict)
+    #: Field paths written with a value of the wrong type (E005 said so; rules say nothing more).
+    malformed: set[str] = field(default_factory=set)
 
     def loc(self, node: yaml.Node | None) -> SourceLocation:
         if node is None:
@@ -97,14 +99,19 @@ class _Reader:
         self.diagnostics.append(Diagnostic(code=code, severity=severity, location=self.loc(node),
                                            message=message, message_en=message_en, hint=hint))
 
+    def wrong_type(self, node: yaml.Node, path: str, message: str, message_en: str, hint: str = "") -> None:
+        """E005 for ``path``, remembered so that no rule also calls the field missing."""
+        self.malformed.add(path)
+        self.report("E005", node, message, message_en, hint)
+
     def mapping(self, node: yaml.Node | None, path: str, known: Iterable[str]) -> dict[str, yaml.Node]:
         """Keys of a mapping node -> value nodes; reports wrong type, duplicates, unknown keys."""
         if node is None or _is_null(node):
             return {}
         if not isinstance(node, yaml.MappingNode):
             where = f"“{path}”" if path else "文件"
-            self.report("E005", node, f"{where}应为“键: 值”形式的字段表", f"{path or 'file'} must be a mapping of keys",
-                        hint="每行写成“字段名: 内容”，子字段缩进两个空格。")
+            self.wrong_type(node, path, f"{where}应为“键: 值”形式的字段表", f"{path or 'file'} must be a mapping of keys",
+                            hint="每行写成“字段名: 内容”，子字段缩进两个空格。")
             return {}
         known = tuple(known)
         result: dict[str, yaml.Node] = {}
@@ -135,9 +142,9 @@ class _Reader:
         if node is None or _is_null(node):
             return None
         if not isinstance(node, yaml.ScalarNode):
-            self.report("E005", node, f"“{path}”应为一段文字，而不是列表或字段表",
-                        f"'{path}' must be text, not a list or mapping",
-                        hint="如果文字中含有冒号或以 - 开头，请用引号把整段文字括起来。")
+            self.wrong_type(node, path, f"“{path}”应为一段文字，而不是列表或字段表",
+                            f"'{path}' must be text, not a list or mapping",
+                            hint="如果文字中含有冒号或以 - 开头，请用引号把整段文字括起来。")
             return None
         value = node.value.strip()
         return value or None
@@ -153,7 +160,7 @@ class _Reader:
             value = self._scalar(node)
             if isinstance(value, bool):
                 return value
-        self.report("E005", node, f"“{path}”应为 true（是）或 false（否）", f"'{path}' must be true or false")
+        self.wrong_type(node, path, f"“{path}”应为 true（是）或 false（否）", f"'{path}' must be true or false")
         return None
 
     def date(self, node: yaml.Node | None, path: str) -> _dt.date | None:
@@ -171,7 +178,7 @@ class _Reader:
                     return _dt.date(*(int(g) for g in match.groups()))
                 except ValueError:
                     pass
-        self.report("E005", node, f"“{path}”应为日期，例如 2023-09-01", f"'{path}' must be a date such as 2023-09-01")
+        self.wrong_type(node, path, f"“{path}”应为日期，例如 2023-09-01", f"'{path}' must be a date such as 2023-09-01")
         return None
 
     def integer(self, node: yaml.Node | None, path: str) -> int | None:
@@ -181,14 +188,14 @@ class _Reader:
             value = self._scalar(node)
             if isinstance(value, int) and not isinstance(value, bool):
                 return value
-        self.report("E005", node, f"“{path}”应为整数", f"'{path}' must be a whole number")
+        self.wrong_type(node, path, f"“{path}”应为整数", f"'{path}' must be a whole number")
         return None
 
     def sequence(self, node: yaml.Node | None, path: str) -> list[yaml.Node]:
         if node is None or _is_null(node):
             return []
         if not isinstance(node, yaml.SequenceNode):
-            self.report("E005", node, f"“{path}”应为列表（每项以“- ”开头）", f"'{path}' must be a list ('- ' items)")
+            self.wrong_type(node, path, f"“{path}”应为列表（每项以“- ”开头）", f"'{path}' must be a list ('- ' items)")
             return []
         return list(node.value)
 
@@ -377,6 +384,8 @@ def load_lecture(folder: Path, *, course_slug: str, course_folder: Path, root: P
         notes_line=body_line,
         media_candidates=candidates,
         locations=dict(reader.locations),
+        malformed=frozenset(reader.malformed),
+        parsed="" not in reader.malformed,  # front matter that is no mapping: nothing more to say
     )
     return lecture, reader.diagnostics
 
@@ -469,6 +478,8 @@ def load_course(folder: Path, *, root: Path) -> tuple[Course, list[Diagnostic]]:
         rights=rights,
         tags=reader.text_list(fields.get("tags"), "tags"),
         locations=dict(reader.locations),
+        malformed=frozenset(reader.malformed),
+        parsed="" not in reader.malformed,  # a file that is no mapping: nothing more to say
     )
     diagnostics.extend(reader.diagnostics)
     return course, diagnostics

@@ -119,6 +119,17 @@ class _Located:
 
     file: str
     locations: Mapping[str, SourceLocation]
+    malformed: frozenset[str]
+
+    def absent(self, key: str, value: object) -> bool:
+        """``value`` (the field ``key``) was not written, as opposed to written with the wrong type
+        (it or a block around it), which loading has reported already (E005)."""
+        probe = key
+        while probe:
+            if probe in self.malformed:
+                return False
+            probe = probe.rpartition(".")[0]
+        return value is None
 
     def where(self, key: str = "") -> SourceLocation:
         """The location of ``key``; the nearest enclosing key that was written, else the file."""
@@ -212,6 +223,8 @@ class Lecture(_Located):
     #: Media files found in the folder (relative names), for "which one did you mean" hints.
     media_candidates: tuple[str, ...] = ()
     locations: Mapping[str, SourceLocation] = field(default_factory=dict, compare=False, repr=False)
+    #: Fields written with a value of the wrong type (already reported as E005).
+    malformed: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
 
     @property
     def key(self) -> str:
@@ -239,6 +252,8 @@ class Course(_Located):
     #: False when course.yml could not be parsed: rules skip field checks to avoid noise.
     parsed: bool = True
     locations: Mapping[str, SourceLocation] = field(default_factory=dict, compare=False, repr=False)
+    #: Fields written with a value of the wrong type (already reported as E005).
+    malformed: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)

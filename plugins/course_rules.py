@@ -113,7 +113,7 @@ def check_image_file(item: AuthoredFile, *, what: str, what_en: str, code: str) 
 
 def check_course_fields(course: Course, config: WeikeConfig) -> Iterator[Diagnostic]:
     for key in ("title", "summary", "theme", "cover", "created"):
-        if getattr(course, key) is None:
+        if course.absent(key, getattr(course, key)):
             yield _missing(course, key, _FIELD_NAMES[key])
 
     if course.summary is not None and len(course.summary) > config.max_summary_chars:
@@ -165,14 +165,15 @@ def _check_cover_size(cover: AuthoredFile) -> Iterator[Diagnostic]:
 
 def _check_instructors(course: Course, config: WeikeConfig) -> Iterator[Diagnostic]:
     if not course.instructors:
-        yield _missing(course, "instructors", _FIELD_NAMES["instructors"])
+        if course.absent("instructors", None):
+            yield _missing(course, "instructors", _FIELD_NAMES["instructors"])
         return
     for index, person in enumerate(course.instructors):
         path = f"instructors.{index}"
-        if person.name is None:
+        if course.absent(f"{path}.name", person.name):
             yield Diagnostic.error("E101", course.where(f"{path}.name"), f"第 {index + 1} 位授课人缺少姓名 name",
                          f"instructor {index + 1} has no name")
-        if person.bio is None:
+        if course.absent(f"{path}.bio", person.bio):
             yield Diagnostic.error("E101", course.where(f"{path}.bio"), f"授课人{person.name or index + 1}缺少简介 bio",
                          f"instructor {person.name or index + 1} has no bio",
                          hint="授课人简介要求 100 字以内。")
@@ -187,7 +188,7 @@ def _check_instructors(course: Course, config: WeikeConfig) -> Iterator[Diagnost
 def _check_provider(course: Course) -> Iterator[Diagnostic]:
     provider = course.provider
     for key in ("name", "level", "region", "contact", "phone"):
-        if getattr(provider, key) is None:
+        if course.absent(f"provider.{key}", getattr(provider, key)):
             yield _missing(course, f"provider.{key}", _FIELD_NAMES[f"provider.{key}"])
     if provider.level is not None and provider.level not in PROVIDER_LEVELS:
         normalised = provider.level.replace("（", "(").replace("）", ")").replace(" ", "")
@@ -206,7 +207,7 @@ def _check_rights(course: Course) -> Iterator[Diagnostic]:
     rights = course.rights
     for key in ("public_good", "no_copyright_dispute", "share_to_national_platforms"):
         value = getattr(rights, key)
-        if value is None:
+        if course.absent(f"rights.{key}", value):
             yield _missing(course, f"rights.{key}", _FIELD_NAMES[f"rights.{key}"])
         elif value is False:
             yield Diagnostic.warning("W111", course.where(f"rights.{key}"),
@@ -272,9 +273,9 @@ def check_lecture(lecture: Lecture) -> Iterator[Diagnostic]:
                      hint="用两位编号加连字符和小写英文/拼音，例如 03-lianjie-wifi；不要用中文或空格。")
     if not lecture.parsed:
         return
-    if lecture.title is None:
+    if lecture.absent("title", lecture.title):
         yield _missing(lecture, "title", "微课名称 title")
-    if lecture.knowledge_point is None:
+    if lecture.absent("knowledge_point", lecture.knowledge_point):
         yield _missing(lecture, "knowledge_point", "知识点 knowledge_point")
     yield from check_placeholders(lecture)
     if lecture.form is not None and lecture.form not in LECTURE_FORMS:
@@ -284,6 +285,8 @@ def check_lecture(lecture: Lecture) -> Iterator[Diagnostic]:
 
     if lecture.media is not None:
         yield from check_authored_file(lecture.media, what="媒体", what_en="media", missing_code="E205")
+    elif not lecture.absent("media", None):
+        pass  # written with the wrong type: E005 says so
     elif len(lecture.media_candidates) > 1:
         yield Diagnostic.error("E209", lecture.where(""), "文件夹中有多个媒体文件，不知道用哪一个",
                      f"several media files in the folder ({', '.join(lecture.media_candidates)})",

@@ -111,6 +111,50 @@ def test_course_field_rules(make_repo, old, new, code, line):
     assert (code, "courses/c/course.yml", line) in got, got
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "line"),
+    [
+        ("created: 2023-09-01", "created: 2023年9月", 5),
+        ("summary: 一门用于测试的课程。", "summary: [一, 二]", 2),
+        ("instructors:\n", "instructors: 王老师\nold:\n", 6),
+        ("provider:\n", "provider: 某某社区学校\nold:\n", 9),
+        ("public_good: true", "public_good: 是的", 16),
+    ],
+)
+def test_a_value_of_the_wrong_type_is_one_error_not_also_missing(make_repo, old, new, line):
+    root = make_repo(valid_courses=("c",))
+    path = root / "courses/c/course.yml"
+    path.write_text(replace_line(path.read_text(encoding="utf-8"), old, new), encoding="utf-8")
+    got, _ = found(root)
+    assert {g for g in got if g[0].startswith("E")} == {("E005", "courses/c/course.yml", line)}, got
+
+
+@pytest.mark.parametrize("front", ["- 一个列表\n", "title: [一, 二]\nknowledge_point: 知识点\n",
+                                   "title: 标题\nknowledge_point: 知识点\nmedia: [a.mp4, b.mp4]\n"])
+def test_a_lecture_field_of_the_wrong_type_is_one_error(make_repo, front):
+    root = make_repo(valid_courses=("c",))
+    lecture = root / "courses/c/01-lecture-1"
+    (lecture / "lecture.md").write_text(f"---\n{front}---\n正文\n", encoding="utf-8")
+    got, _ = found(root)
+    assert [g[0] for g in got if g[0].startswith("E")] == ["E005"], got
+
+
+def test_media_of_the_wrong_type_is_not_also_an_unknown_choice(make_repo, media):
+    root = make_repo(valid_courses=("c",))
+    lecture = root / "courses/c/01-lecture-1"
+    (lecture / "second.mp4").write_bytes(media("landscape.mp4").read_bytes())
+    (lecture / "lecture.md").write_text("---\ntitle: 标题\nknowledge_point: 知识点\nmedia: [video.mp4]\n---\n",
+                                        encoding="utf-8")
+    got, _ = found(root)
+    assert {g for g in got if g[0].startswith("E")} == {("E005", "courses/c/01-lecture-1/lecture.md", 4)}, got
+
+
+def test_a_course_file_that_is_no_mapping_is_one_error(make_repo):
+    root = make_repo({"courses/c/course.yml": "- 一个列表\n- 不是字段表\n"}, valid_courses=("c",))
+    got, _ = found(root)
+    assert {g for g in got if g[0].startswith("E")} == {("E005", "courses/c/course.yml", 1)}, got
+
+
 def test_summary_limit_counts_characters_not_bytes(make_repo):
     root = make_repo(valid_courses=("c",))
     path = root / "courses/c/course.yml"
