@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 from pathlib import Path
 
 from builder.model import PROVIDER_LEVELS, THEMES
@@ -39,9 +40,13 @@ def write_repository(root: Path, courses: int, seed: int = 4, *, with_media: boo
 
     ``with_media`` puts the clip (a hard link) into every lecture folder, for full builds; without
     it the folders hold only ``lecture.md`` (the site benchmark hands the stage delivered media).
+    Whatever ``root`` held before is removed first.
     """
     from PIL import Image
 
+    if root.exists():
+        shutil.rmtree(root)
+    print(f"writing {courses} courses x {LECTURES_PER_COURSE} lectures to {root} ...", flush=True)
     rng = random.Random(seed)
     (root / "courses").mkdir(parents=True)
     clip = root / "shared" / "clip.mp4"

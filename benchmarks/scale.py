@@ -109,9 +109,6 @@ def main() -> int:
     work = args.keep or Path(tempfile.mkdtemp(prefix="weike-bench-scale-"))
     try:
         root = work / "repo"
-        if root.exists():
-            shutil.rmtree(root)
-        print(f"writing {args.courses} courses x {LECTURES_PER_COURSE} lectures to {root} ...", flush=True)
         write_repository(root, args.courses, with_media=True)
         (root / "weike.yml").write_text("site_url: https://weike.example.gov.cn/\n", encoding="utf-8")
 

@@ -32,7 +32,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from benchmarks.catalogue import LECTURES_PER_COURSE, write_repository  # noqa: E402
+from benchmarks.catalogue import write_repository  # noqa: E402
 
 # --------------------------------------------------------------------------------------------
 # Child: one site-stage run, measured
@@ -130,9 +130,6 @@ def main() -> int:
     work = args.keep or Path(tempfile.mkdtemp(prefix="weike-bench-site-"))
     try:
         root = work / "repo"
-        if root.exists():
-            shutil.rmtree(root)
-        print(f"writing {args.courses} courses x {LECTURES_PER_COURSE} lectures to {root} ...", flush=True)
         write_repository(root, args.courses)
         cold = child(root)
         again = child(root)
