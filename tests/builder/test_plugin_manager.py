@@ -24,6 +24,19 @@ def weike_check_course(course, config):
 """
 
 
+def install_entry_point_plugin(site, monkeypatch, *, module: str, source: str, entry: str) -> None:
+    """An installed distribution ``module.replace("_", "-")`` 1.0 whose ``weike`` entry point
+    ``entry`` is the module ``module`` with ``source``, importable for this test."""
+    site.mkdir(parents=True, exist_ok=True)
+    (site / f"{module}.py").write_text(source, encoding="utf-8")
+    dist = site / f"{module}-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module.replace('_', '-')}\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(f"[weike]\n{entry} = {module}\n")
+    monkeypatch.syspath_prepend(str(site))
+    importlib.invalidate_caches()
+
+
 def test_builtin_rules_are_a_plugin():
     pm = get_plugin_manager(None)
     record = next(r for r in pm.records if r.name == "plugins.course_rules")
@@ -41,15 +54,8 @@ def test_repository_plugins_folder_is_loaded(make_repo):
 
 
 def test_entry_point_plugin_is_loaded(tmp_path, monkeypatch):
-    site = tmp_path / "site-packages"
-    (site / "weike_demo_plugin.py").parent.mkdir(parents=True)
-    (site / "weike_demo_plugin.py").write_text(LOCAL_PLUGIN, encoding="utf-8")
-    dist = site / "weike_demo_plugin-1.0.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: weike-demo-plugin\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text("[weike]\ndemo = weike_demo_plugin\n")
-    monkeypatch.syspath_prepend(str(site))
-    importlib.invalidate_caches()
+    install_entry_point_plugin(tmp_path / "site-packages", monkeypatch, module="weike_demo_plugin",
+                               source=LOCAL_PLUGIN, entry="demo")
     pm = get_plugin_manager(None)
     record = next(r for r in pm.records if r.name == "demo")
     assert record.origin == "entry point (weike-demo-plugin)"
@@ -102,9 +108,8 @@ def test_weike_own_plugins_folder_is_not_loaded_twice():
 
 
 def test_plugins_can_add_commands(tmp_path, monkeypatch, capsys):
-    site = tmp_path / "site-packages"
-    site.mkdir()
-    (site / "weike_hello.py").write_text(textwrap.dedent("""
+    install_entry_point_plugin(tmp_path / "site-packages", monkeypatch, module="weike_hello", entry="hello",
+                               source=textwrap.dedent("""
         from builder.hookspecs import hookimpl
 
         def cmd_hello(args):
@@ -116,13 +121,7 @@ def test_plugins_can_add_commands(tmp_path, monkeypatch, capsys):
             parser = subparsers.add_parser("hello")
             parser.add_argument("name")
             parser.set_defaults(func=cmd_hello)
-    """), encoding="utf-8")
-    dist = site / "weike_hello-1.0.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: weike-hello\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text("[weike]\nhello = weike_hello\n")
-    monkeypatch.syspath_prepend(str(site))
-    importlib.invalidate_caches()
+    """))
     assert main(["hello", "县城"]) == 0
     assert capsys.readouterr().out == "你好，县城\n"
     sys.modules.pop("weike_hello", None)
