@@ -121,15 +121,19 @@ class _Located:
     locations: Mapping[str, SourceLocation]
     malformed: frozenset[str]
 
-    def absent(self, key: str, value: object) -> bool:
-        """``value`` (the field ``key``) was not written, as opposed to written with the wrong type
-        (it or a block around it), which loading has reported already (E005)."""
+    def written_wrong(self, key: str) -> bool:
+        """``key``, or a block around it, was written with a value of the wrong type (loading has
+        reported that as E005, so rules say nothing more about it)."""
         probe = key
         while probe:
             if probe in self.malformed:
-                return False
+                return True
             probe = probe.rpartition(".")[0]
-        return value is None
+        return False
+
+    def absent(self, key: str, value: object) -> bool:
+        """``value`` (the field ``key``) was not written at all."""
+        return value is None and not self.written_wrong(key)
 
     def where(self, key: str = "") -> SourceLocation:
         """The location of ``key``; the nearest enclosing key that was written, else the file."""

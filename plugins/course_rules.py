@@ -165,7 +165,7 @@ def _check_cover_size(cover: AuthoredFile) -> Iterator[Diagnostic]:
 
 def _check_instructors(course: Course, config: WeikeConfig) -> Iterator[Diagnostic]:
     if not course.instructors:
-        if course.absent("instructors", None):
+        if not course.written_wrong("instructors"):
             yield _missing(course, "instructors", _FIELD_NAMES["instructors"])
         return
     for index, person in enumerate(course.instructors):
@@ -285,7 +285,7 @@ def check_lecture(lecture: Lecture) -> Iterator[Diagnostic]:
 
     if lecture.media is not None:
         yield from check_authored_file(lecture.media, what="媒体", what_en="media", missing_code="E205")
-    elif not lecture.absent("media", None):
+    elif lecture.written_wrong("media"):
         pass  # written with the wrong type: E005 says so
     elif len(lecture.media_candidates) > 1:
         yield Diagnostic.error("E209", lecture.where(""), "文件夹中有多个媒体文件，不知道用哪一个",
