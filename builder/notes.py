@@ -9,6 +9,7 @@ itself). What the sanitiser removed is reported back, so the author can be told.
 
 from __future__ import annotations
 
+import os
 import posixpath
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -41,6 +42,14 @@ _DROPPED_WITH_CONTENT = frozenset({"script", "style", "iframe", "object", "embed
 #: Pictures an author may put next to lecture.md and show in the notes.
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".gif", ".webp"})
 _MARKDOWN_EXTENSIONS = ("tables", "sane_lists", "fenced_code")
+
+
+def note_pictures(folder: Path) -> list[Path]:
+    """The pictures beside a lecture.md that its notes may show, by name: inputs of every output
+    that embeds the notes (site pages, SCORM packages)."""
+    with os.scandir(folder) as entries:
+        return [Path(entry.path) for entry in sorted(entries, key=lambda e: e.name)
+                if os.path.splitext(entry.name)[1].lower() in IMAGE_SUFFIXES and entry.is_file()]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from builder.context import BuildContext, StageOutcome
 from builder.fingerprint import Fingerprint, OutputLedger, code_digest, package_versions
 from builder.hookspecs import hookimpl
 from builder.loading import COURSES_DIR, NotACourseRepository
-from builder.notes import IMAGE_SUFFIXES
+from builder.notes import note_pictures
 from builder.model import Course, DeliveredMedia, Diagnostic, Severity, SourceLocation
 
 
@@ -60,11 +59,8 @@ def course_inputs(course: Course, delivered: Mapping[str, DeliveredMedia], conte
         fingerprint.add(item)
         if item is not None:
             fingerprint.add_file(item.path).add_file(item.poster).add_file(item.subtitles)
-        # Pictures next to lecture.md that the notes may show (packed into SCORM pages).
-        with os.scandir(lecture.folder) as entries:
-            for entry in sorted(entries, key=lambda e: e.name):
-                if os.path.splitext(entry.name)[1].lower() in IMAGE_SUFFIXES:
-                    fingerprint.add_file(Path(entry.path))
+        for picture in note_pictures(lecture.folder):  # packed into SCORM pages
+            fingerprint.add_file(picture)
     return fingerprint.hexdigest()
 
 

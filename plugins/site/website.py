@@ -15,8 +15,6 @@ The build, top to bottom:
 from __future__ import annotations
 
 import copy
-import hashlib
-import importlib.metadata
 import io
 import json
 import logging
@@ -29,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from builder import __version__
+from builder import __version__, outputs
 from builder.model import THEMES, Course, DeliveredMedia, Diagnostic, PROVIDER_LEVELS, Severity, SourceLocation
 from plugins.site.catalogue import (
     LEVEL_SLUGS,
@@ -41,8 +39,9 @@ from plugins.site.catalogue import (
     site_lectures,
     sitemap_xml,
 )
-from plugins.site.covers import CoverCache, CoverError
-from builder.notes import render_notes
+from plugins.site.covers import CoverCache, CoverError, Thumbnail
+from builder.fingerprint import Fingerprint, code_digest, package_versions
+from builder.notes import note_pictures, render_notes
 from plugins.site.generated import GeneratedPages
 from plugins.site.pages import (
     LEVEL_NAMES,
@@ -200,7 +199,7 @@ def mkdocs_overrides(settings: SiteSettings, *, docs_dir: Path, site_dir: Path, 
 @dataclass(kw_only=True)
 class _Collected:
     courses: list[SiteCourse] = field(default_factory=list)
-    thumbnails: dict[str, Path] = field(default_factory=dict)
+    thumbnails: dict[str, Thumbnail] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
@@ -229,7 +228,7 @@ def collect_courses(courses: Sequence[Course], delivered: Mapping[str, Delivered
                 f"cover of {course.slug} cannot be made into a thumbnail: {exc}",
                 hint="用画图软件把图片另存为 JPG 或 PNG 后再试。"))
             continue
-        found.thumbnails[course.slug] = thumbnail.path
+        found.thumbnails[course.slug] = thumbnail
         found.courses.append(SiteCourse(course=course, lectures=site_lectures(course, delivered),
                                         cover_size=(thumbnail.width, thumbnail.height)))
     covers.save()
@@ -250,43 +249,23 @@ def _site_sources(root: Path) -> Iterator[tuple[str, Path]]:
             yield path.relative_to(base).as_posix(), path
 
 
-def _code_files() -> Iterator[Path]:
-    yield from sorted(Path(__file__).resolve().parent.glob("*.py"))
-    yield from sorted(p for p in THEME_DIR.rglob("*") if p.is_file())
-
-
 def input_hash(settings: SiteSettings, collected: _Collected, delivered: Mapping[str, DeliveredMedia],
-               root: Path, *, preview: bool, covers: CoverCache) -> str:
+               root: Path, *, preview: bool) -> str:
     """A hash of everything the built site depends on, cheap enough to compute on every build."""
-    digest = hashlib.sha256()
-
-    def add(*parts: object) -> None:
-        for part in parts:
-            digest.update(part if isinstance(part, bytes) else repr(part).encode("utf-8"))
-            digest.update(b"\0")
-
-    add(__version__, preview, settings.site_url, settings.config_file.read_bytes())
-    for package in ("mkdocs", "mkdocs-material", "jieba", "nh3", "qrcode", "markdown"):
-        try:
-            add(package, importlib.metadata.version(package))
-        except importlib.metadata.PackageNotFoundError:
-            add(package, None)
-    for path in _code_files():
-        add(path.name, path.read_bytes())
+    fingerprint = Fingerprint(
+        preview, settings.site_url, settings.config_file.read_bytes(),
+        package_versions("mkdocs", "mkdocs-material", "jieba", "nh3", "qrcode", "markdown"),
+        # This plugin with its theme, and the notes sanitiser whose output the pages embed.
+        code_digest(__name__, "builder.notes"))
     for rel, path in _site_sources(root):
-        stat = path.stat()
-        add(rel, stat.st_size, stat.st_mtime_ns)
+        fingerprint.add(rel).add_file(path)
     for item in collected.courses:
-        add(item.course, covers.digest(item.course.cover.path), item.cover_size)
+        fingerprint.add(item.course, collected.thumbnails[item.slug].source_sha256, item.cover_size)
         for lecture in item.lectures:
-            add(delivered.get(lecture.lecture.key))
-            # Pictures the notes may show live next to lecture.md.
-            with os.scandir(lecture.lecture.folder) as entries:
-                for entry in sorted(entries, key=lambda x: x.name):
-                    if entry.is_file() and Path(entry.name).suffix.lower() in {".jpg", ".jpeg", ".png", ".gif", ".webp"}:
-                        stat = entry.stat()
-                        add(entry.name, stat.st_size, stat.st_mtime_ns)
-    return digest.hexdigest()
+            fingerprint.add(delivered.get(lecture.lecture.key))
+            for picture in note_pictures(lecture.lecture.folder):
+                fingerprint.add_file(picture)
+    return fingerprint.hexdigest()
 
 
 def read_stamp(site_dir: Path) -> tuple[str | None, tuple[Diagnostic, ...]]:
@@ -431,7 +410,7 @@ def generate_sources(catalogue: Catalogue, collected: _Collected, root: Path, *,
 
     for item in catalogue.courses:
         course_url = catalogue.absolute(item.url)
-        sources.files[item.cover_url] = collected.thumbnails[item.slug]
+        sources.files[item.cover_url] = collected.thumbnails[item.slug].path
         sources.pages[f"courses/{item.slug}/index.md"] = course_page(
             item, qr_svg=(qr_codes.svg(course_url) if qr_codes else qr_svg(course_url)) if course_url else None,
             course_url=course_url)
@@ -482,9 +461,7 @@ def write_docs(sources: _Sources, docs_dir: Path) -> None:
         shutil.rmtree(docs_dir)
     docs_dir.mkdir(parents=True)
     for rel, path in sources.site_files.items():
-        target = docs_dir / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        place_file(path, target)
+        outputs.publish(path, docs_dir / rel)
 
 
 def write_overrides(root: Path, overrides_dir: Path) -> None:
@@ -502,26 +479,6 @@ def write_overrides(root: Path, overrides_dir: Path) -> None:
 # --------------------------------------------------------------------------------------------
 # Files: media placed by hard link, atomic publication
 # --------------------------------------------------------------------------------------------
-
-
-def place_file(source: Path, target: Path) -> None:
-    """Make ``target`` the same file as ``source``: a hard link, or a copy across file systems."""
-    try:
-        if os.path.samefile(source, target):
-            return
-        have, want = target.stat(), source.stat()
-        if (have.st_size, have.st_mtime_ns) == (want.st_size, want.st_mtime_ns):
-            return  # an earlier copy (no hard links across devices)
-    except OSError:
-        pass
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".tmp-{os.getpid()}-{target.name}")
-    tmp.unlink(missing_ok=True)
-    try:
-        os.link(source, tmp)
-    except OSError:
-        shutil.copy2(source, tmp)
-    os.replace(tmp, target)
 
 
 def media_files(catalogue: Catalogue) -> dict[str, Path]:
@@ -543,7 +500,7 @@ def media_files(catalogue: Catalogue) -> dict[str, Path]:
 def place_media(catalogue: Catalogue, site_dir: Path) -> None:
     wanted = media_files(catalogue)
     for rel, source in wanted.items():
-        place_file(source, site_dir / rel)
+        outputs.publish(source, site_dir / rel)
     media_dir = site_dir / "media"
     if media_dir.is_dir():  # files of courses no longer published go
         for folder, _, files in os.walk(media_dir):
@@ -680,7 +637,7 @@ def build_website(
     catalogue = Catalogue(courses=tuple(collected.courses), site_url=settings.site_url)
     published = tuple(c.slug for c in catalogue.courses)
 
-    inputs = input_hash(settings, collected, delivered, root, preview=preview, covers=covers)
+    inputs = input_hash(settings, collected, delivered, root, preview=preview)
     built_from, earlier = read_stamp(site_dir) if site_dir.is_dir() else (None, ())
     if not force and built_from == inputs:
         place_media(catalogue, site_dir)
