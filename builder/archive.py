@@ -14,18 +14,17 @@ finished.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
-import os
 import re
-import tempfile
 import unicodedata
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
+
+from builder.outputs import write_atomic_with
 
 #: The earliest time a zip entry can carry (the DOS epoch): any fixed value would do.
 FIXED_DATE_TIME = (1980, 1, 1, 0, 0, 0)
@@ -209,33 +208,5 @@ def zip_bytes(members: Iterable[ArchiveMember]) -> bytes:
 def write_zip(path: Path, members: Iterable[ArchiveMember]) -> Path:
     """Write the deterministic zip of ``members`` to ``path`` atomically; returns ``path``."""
     ordered = _ordered(members)  # name problems surface before any file is touched
-    write_file_atomically(path, lambda handle: _write_zip_to(handle, ordered))
-    return path
-
-
-def write_file_atomically(path: Path, write: Callable[[BinaryIO], None]) -> None:
-    """Call ``write(handle)`` on a temporary file beside ``path``, then rename it into place.
-
-    On any failure the temporary file is removed and ``path`` keeps its previous content (or
-    stays absent), so nothing half-written ever carries the final name.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; outputs are meant to be shared
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-
-
-def write_bytes_atomically(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file and a rename; returns ``path``."""
-    write_file_atomically(path, lambda handle: handle.write(data))
+    write_atomic_with(path, lambda handle: _write_zip_to(handle, ordered))
     return path

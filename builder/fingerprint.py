@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from builder import __version__
+from builder.outputs import write_atomic
 
 
 class Fingerprint:
@@ -122,8 +123,5 @@ class OutputLedger:
     def save(self) -> None:
         if not self._dirty:
             return
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self._path.with_name(f".{self._path.name}.{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(self._records, sort_keys=True), encoding="utf-8")
-        os.replace(temporary, self._path)
+        write_atomic(self._path, json.dumps(self._records, sort_keys=True).encode("utf-8"))
         self._dirty = False

@@ -16,7 +16,8 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.writer.excel import ExcelWriter
 
-from builder.archive import FIXED_DATE_TIME, ArchiveMember, write_bytes_atomically, zip_bytes
+from builder.archive import FIXED_DATE_TIME, ArchiveMember, zip_bytes
+from builder.outputs import write_atomic
 
 #: What "created" and "modified" say in every workbook weike writes.
 FIXED_DOCUMENT_TIME = _dt.datetime(*FIXED_DATE_TIME)
@@ -39,5 +40,7 @@ def workbook_bytes(workbook: Workbook) -> bytes:
 
 
 def save_workbook(workbook: Workbook, path: Path) -> Path:
-    """Write ``workbook`` to ``path`` deterministically and atomically; returns ``path``."""
-    return write_bytes_atomically(path, workbook_bytes(workbook))
+    """Write ``workbook`` to ``path`` deterministically and atomically (not at all when the file
+    already holds the same bytes); returns ``path``."""
+    write_atomic(path, workbook_bytes(workbook))
+    return path

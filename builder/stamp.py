@@ -27,6 +27,7 @@ from pathlib import Path
 from builder.context import BuildPaths
 from builder.fingerprint import Fingerprint, package_versions
 from builder.model import Diagnostic, Severity, SourceLocation
+from builder.outputs import write_atomic
 
 STAMP_FILE = "build-stamp.json"
 STAMP_FORMAT = 1
@@ -170,10 +171,7 @@ class BuildStamp:
             "diagnostics": [diagnostic_dict(d) for d in build.diagnostics],
             "outputs": {str(path): _identity(path) for path in build.outputs},
         }
-        self.file.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.file.with_name(f".{self.file.name}.{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
-        os.replace(temporary, self.file)
+        write_atomic(self.file, json.dumps(payload, ensure_ascii=False).encode("utf-8"))
 
     def forget(self) -> None:
         self.file.unlink(missing_ok=True)

@@ -22,6 +22,7 @@ from builder.fingerprint import Fingerprint, OutputLedger, code_digest, package_
 from builder.hookspecs import hookimpl
 from builder.loading import COURSES_DIR, NotACourseRepository
 from builder.notes import note_pictures
+from builder.outputs import remove_temps
 from builder.model import Course, DeliveredMedia, Diagnostic, Severity, SourceLocation
 
 
@@ -71,10 +72,12 @@ def bundle_fingerprint(target: BundleTarget, inputs: str) -> str:
 
 
 def _remove_stale_bundles(context: BuildContext, targets: Sequence[BundleTarget]) -> int:
-    """Delete zips of courses whose folder is gone (renamed or removed); returns how many."""
+    """Delete zips of courses whose folder is gone (renamed or removed); returns how many.
+    Temp files of a killed build go too (not counted)."""
     courses_dir = context.paths.root / COURSES_DIR
     removed = 0
     for target in targets:
+        remove_temps(context.paths.bundles / target.name)
         for bundle in sorted((context.paths.bundles / target.name).glob("*.zip")):
             if not (courses_dir / bundle.stem).is_dir():
                 bundle.unlink(missing_ok=True)

@@ -7,7 +7,6 @@ course with the same picture) costs a hash, not a decode.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -17,7 +16,8 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from builder.cache import CacheItem, CachePart
+from builder.cache import CacheItem, CachePart, sha256_file
+from builder.outputs import write_atomic
 
 #: Card images are shown at most ~21 rem wide; 640 px covers a 2x phone screen.
 THUMBNAIL_WIDTH = 640
@@ -35,14 +35,6 @@ class Thumbnail:
     height: int
     #: Hash of the source bytes: part of the site's input hash.
     source_sha256: str
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class CoverCache:
@@ -67,7 +59,7 @@ class CoverCache:
             known = self._memo.get(key)
             if known and known[0] == stat.st_size and known[1] == stat.st_mtime_ns:
                 return known[2]
-            digest = _sha256(source)
+            digest = sha256_file(source)
         except OSError as exc:
             raise CoverError(f"{type(exc).__name__}: {exc}") from exc
         self._memo[key] = [stat.st_size, stat.st_mtime_ns, digest]
@@ -85,22 +77,14 @@ class CoverCache:
         self._dirty = self._dirty or bool(gone)
 
     def save(self) -> None:
-        if not self._dirty:
-            return
-        self.folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(self._memo, handle)
-        os.replace(tmp, self._memo_path)
-        self._dirty = False
+        if self._dirty:
+            write_atomic(self._memo_path, json.dumps(self._memo).encode("utf-8"))
+            self._dirty = False
 
 
-def make_thumbnail(source: Path, cache: Path, *, digest: str | None = None) -> Thumbnail:
-    """The cached thumbnail of ``source`` (made now if missing); raises :class:`CoverError`."""
-    try:
-        digest = digest or _sha256(source)
-    except OSError as exc:
-        raise CoverError(f"{type(exc).__name__}: {exc}") from exc
+def make_thumbnail(source: Path, cache: Path, *, digest: str) -> Thumbnail:
+    """The cached thumbnail of ``source``, whose bytes hash to ``digest`` (made now if missing);
+    raises :class:`CoverError`."""
     target = cache / f"{digest[:2]}/{digest}-{THUMBNAIL_WIDTH}.jpg"
     if target.is_file():
         try:

@@ -338,12 +338,8 @@ class QrCodes:
         return code
 
     def save(self) -> None:
-        if self._used == self._known:
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(self._used, ensure_ascii=False, sort_keys=True), encoding="utf-8")
-        os.replace(temporary, self.path)
+        if self._used != self._known:
+            outputs.write_atomic(self.path, json.dumps(self._used, ensure_ascii=False, sort_keys=True).encode("utf-8"))
 
 
 @dataclass(kw_only=True)

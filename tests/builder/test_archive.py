@@ -20,7 +20,6 @@ from builder.archive import (
     check_member_name,
     checksums_member,
     safe_name_component,
-    write_bytes_atomically,
     write_zip,
     zip_bytes,
 )
@@ -140,21 +139,6 @@ def test_checksums_verify_with_sha256sum(tmp_path, video):
     done = subprocess.run(["sha256sum", "--check", "--strict", CHECKSUMS_NAME], cwd=tmp_path / "x",
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
-
-
-def test_atomic_write_failure_keeps_the_old_file(tmp_path):
-    path = write_bytes_atomically(tmp_path / "report.xlsx", b"old")
-
-    def explode(handle):
-        handle.write(b"half")
-        raise OSError("disk full")
-
-    from builder.archive import write_file_atomically
-
-    with pytest.raises(OSError):
-        write_file_atomically(path, explode)
-    assert path.read_bytes() == b"old"
-    assert [p.name for p in tmp_path.iterdir()] == ["report.xlsx"]
 
 
 @pytest.mark.parametrize("title, expected", [

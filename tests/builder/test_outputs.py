@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 
-from builder.outputs import publish, remove_temps, same_file, write_atomic
+import pytest
+
+from builder.outputs import publish, remove_temps, same_file, write_atomic, write_atomic_with
 
 
 def test_write_atomic_writes_once_and_leaves_no_temp(tmp_path):
@@ -15,6 +17,20 @@ def test_write_atomic_writes_once_and_leaves_no_temp(tmp_path):
     assert target.stat().st_mtime_ns == stamp
     assert write_atomic(target, b"two") is True and target.read_bytes() == b"two"
     assert [p.name for p in target.parent.iterdir()] == ["manifest.json"]
+
+
+def test_atomic_write_failure_keeps_the_old_file(tmp_path):
+    path = tmp_path / "report.xlsx"
+    write_atomic(path, b"old")
+
+    def explode(handle):
+        handle.write(b"half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        write_atomic_with(path, explode)
+    assert path.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.xlsx"]
 
 
 def test_publish_hard_links_and_skips_when_already_linked(tmp_path):

@@ -77,6 +77,15 @@ def test_undelivered_lecture_refuses_the_course_everywhere(delivered_repo):
         assert (dist / "bundles" / target / "bb.zip").is_file()
 
 
+def test_a_zip_half_written_by_a_killed_build_is_removed(delivered_repo):
+    repository, delivered, dist = delivered_repo(valid_courses=("aa",))
+    half = dist / "bundles/scorm/.tmp-0123456789ab-aa.zip"  # the temp name builder.outputs gives
+    half.parent.mkdir(parents=True)
+    half.write_bytes(b"PK half a zip")
+    run_bundle_stage(repository, delivered, dist)
+    assert sorted(p.name for p in half.parent.iterdir()) == ["aa.zip"]
+
+
 def test_without_any_delivered_media_the_stage_says_so_and_blames_no_course(delivered_repo):
     repository, _, dist = delivered_repo(valid_courses=("aa",))
     outcome = run_bundle_stage(repository, {}, dist)
