@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from builder.model import Diagnostic, Severity
+from builder.model import Diagnostic, Severity, SourceLocation
 
 FORMATS = ("text", "json", "github", "codequality")
 
@@ -87,6 +87,13 @@ def diagnostic_dict(diagnostic: Diagnostic) -> dict:
         "message_en": diagnostic.message_en,
         "hint": diagnostic.hint,
     }
+
+
+def diagnostic_from_dict(data: dict) -> Diagnostic:
+    """The diagnostic :func:`diagnostic_dict` wrote (for results replayed from a stamp)."""
+    return Diagnostic(code=data["code"], severity=Severity(data["severity"]), message=data["message"],
+                      message_en=data["message_en"], hint=data["hint"],
+                      location=SourceLocation(file=data["file"], line=data["line"], column=data["column"]))
 
 
 def codequality_dict(diagnostic: Diagnostic) -> dict:

@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from builder.context import BuildPaths
+from builder.diagnostics import diagnostic_dict, diagnostic_from_dict
 from builder.fingerprint import Fingerprint, package_versions
-from builder.model import Diagnostic, Severity, SourceLocation
+from builder.model import Diagnostic
 from builder.outputs import write_atomic
 
 STAMP_FILE = "build-stamp.json"
@@ -147,11 +148,7 @@ class BuildStamp:
             outputs = {Path(path): identity for path, identity in stamp["outputs"].items()}
             if any(_identity(path) != identity for path, identity in outputs.items()):
                 return None
-            diagnostics = [
-                Diagnostic(code=d["code"], severity=Severity(d["severity"]), message=d["message"],
-                           message_en=d["message_en"], hint=d["hint"],
-                           location=SourceLocation(file=d["file"], line=d["line"], column=d["column"]))
-                for d in stamp["diagnostics"]]
+            diagnostics = [diagnostic_from_dict(d) for d in stamp["diagnostics"]]
             return RecordedBuild(courses=stamp["courses"], lectures=stamp["lectures"], built=stamp["built"],
                                  diagnostics=diagnostics, summary_lines=stamp["summary"], outputs=list(outputs))
         except (OSError, ValueError, KeyError, TypeError):
@@ -159,8 +156,6 @@ class BuildStamp:
 
     def record(self, build: RecordedBuild) -> None:
         """Write the stamp (atomically) for a build in which no course failed."""
-        from builder.diagnostics import diagnostic_dict
-
         payload = {
             "format": STAMP_FORMAT,
             "inputs": self.inputs,

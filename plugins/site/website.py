@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from builder import __version__, outputs
-from builder.model import THEMES, Course, DeliveredMedia, Diagnostic, PROVIDER_LEVELS, Severity, SourceLocation
+from builder.model import THEMES, Course, DeliveredMedia, Diagnostic, PROVIDER_LEVELS, SourceLocation
 from plugins.site.catalogue import (
     LEVEL_SLUGS,
     THEME_SLUGS,
@@ -40,6 +40,7 @@ from plugins.site.catalogue import (
     sitemap_xml,
 )
 from plugins.site.covers import CoverCache, CoverError, Thumbnail
+from builder.diagnostics import diagnostic_dict, diagnostic_from_dict
 from builder.fingerprint import Fingerprint, code_digest, package_versions
 from builder.notes import note_pictures, render_notes
 from plugins.site.generated import GeneratedPages
@@ -272,19 +273,13 @@ def read_stamp(site_dir: Path) -> tuple[str | None, tuple[Diagnostic, ...]]:
     """(input hash, the warnings of that build) recorded in ``site_dir``, so a skipped build repeats them."""
     try:
         stamp = json.loads((site_dir / STAMP_FILE).read_text(encoding="utf-8"))
-        diagnostics = tuple(
-            Diagnostic(code=d["code"], severity=Severity(d["severity"]), message=d["message"],
-                       message_en=d["message_en"], hint=d["hint"],
-                       location=SourceLocation(file=d["file"], line=d["line"], column=d["column"]))
-            for d in stamp.get("diagnostics", []))
+        diagnostics = tuple(diagnostic_from_dict(d) for d in stamp.get("diagnostics", []))
         return stamp.get("inputs"), diagnostics
     except (OSError, ValueError, AttributeError, KeyError, TypeError):
         return None, ()
 
 
 def write_stamp(site_dir: Path, inputs: str, diagnostics: Sequence[Diagnostic], courses: int) -> None:
-    from builder.diagnostics import diagnostic_dict
-
     (site_dir / STAMP_FILE).write_text(json.dumps(
         {"inputs": inputs, "weike": __version__, "courses": courses,
          "diagnostics": [diagnostic_dict(d) for d in diagnostics]}, ensure_ascii=False), encoding="utf-8")
