@@ -128,8 +128,6 @@ def _explain_problem(problem: str) -> str:
     known = {
         "mapping values are not allowed": "此处不能出现“键: 值”（可能缺少引号或缩进不对）",
         "could not find expected ':'": "找不到应有的冒号“:”",
-        "found character '\\t' that cannot start any token": "不能用 Tab 缩进，请用空格",
-        "found a tab character": "不能用 Tab 缩进，请用空格",
         "expected <block end>, but found '<block mapping start>'": "缩进不一致",
         "did not find expected key": "缩进不一致或缺少字段名",
         "found undefined alias": "使用了未定义的别名",
