@@ -91,7 +91,8 @@ def mp4_top_level_boxes(path: Path) -> tuple[list[str], bool]:
 # --------------------------------------------------------------------------------------------
 
 
-def _number(value) -> float | None:
+def finite_number(value) -> float | None:
+    """``value`` as a float, or None when it is missing, not a number, NaN or infinite."""
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -100,7 +101,7 @@ def _number(value) -> float | None:
 
 
 def _integer(value) -> int | None:
-    number = _number(value)
+    number = finite_number(value)
     return int(number) if number is not None else None
 
 
@@ -160,7 +161,7 @@ def probe_media(path: Path, *, packets: bool = False, loudness: bool = False,
     pictures = [s for s in streams if s.get("codec_type") == "video" and (s.get("disposition") or {}).get("attached_pic")]
     videos = [s for s in streams if s.get("codec_type") == "video" and s not in pictures]
     audios = [s for s in streams if s.get("codec_type") == "audio"]
-    duration = _number(fmt.get("duration"))
+    duration = finite_number(fmt.get("duration"))
     if _IMAGE_FORMATS.match(format_name.split(",")[0]) or (not videos and not audios):
         raise ProbeError(ProbeProblem.NOT_MEDIA, format_name or "no audio or video stream")
     if not duration or duration <= 0:
@@ -195,14 +196,14 @@ def probe_media(path: Path, *, packets: bool = False, loudness: bool = False,
             frame_rate=_rate(video.get("avg_frame_rate")) or _rate(video.get("r_frame_rate")),
             interlaced=None if field_order in (None, "unknown") else field_order != "progressive",
             profile=video.get("profile"), level=_integer(video.get("level")),
-            video_bitrate=_integer(video.get("bit_rate")), video_duration=_number(video.get("duration")),
+            video_bitrate=_integer(video.get("bit_rate")), video_duration=finite_number(video.get("duration")),
         )
     if audios:
         audio = audios[0]
         values.update(
             audio_codec=audio.get("codec_name"), audio_sample_rate=_integer(audio.get("sample_rate")),
             audio_channels=_integer(audio.get("channels")), audio_bitrate=_integer(audio.get("bit_rate")),
-            audio_duration=_number(audio.get("duration")),
+            audio_duration=finite_number(audio.get("duration")),
         )
     info = MediaInfo(**values)
     if packets and videos:

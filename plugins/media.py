@@ -67,6 +67,7 @@ from builder.model import (
 from builder.outputs import publish, remove_temps, write_atomic
 from builder.probe import (
     PROBE_VERSION,
+    finite_number,
     ProbeError,
     ProbeProblem,
     info_from_dict,
@@ -83,7 +84,6 @@ from builder.profile import (
     conforms,
     failed_rules,
     is_silent,
-    loudness_ok,
     resolve_profile,
     verify_media,
 )
@@ -107,6 +107,9 @@ MANIFEST_FORMAT = "weike-media-manifest/1"
 _VIDEO_RULES = ("video_streams", "video_codec", "h264_profile", "display_size", "rotation", "square_pixels",
                 "progressive", "frame_rate", "constant_frame_rate", "keyframe_interval", "pixel_format",
                 "video_bitrate")
+#: The rules an audio track must pass to be copied as it is (loudness measured by the first pass).
+_AUDIO_RULES = ("audio_streams", "audio_codec", "audio_sample_rate", "audio_channels", "audio_bitrate", "loudness",
+                "true_peak")
 
 
 # --------------------------------------------------------------------------------------------
@@ -412,7 +415,7 @@ def analyse_loudness(source: Path, profile: DeliveryProfile, *, timeout: float |
 
 def _audio_chain(stream, measured: dict | None, profile: DeliveryProfile):
     """Loudness-normalise (two-pass, linear when possible), resample, pad to the video's end."""
-    loud = None if measured is None else _float(measured.get("input_i"))
+    loud = None if measured is None else finite_number(measured.get("input_i"))
     if loud is not None and not is_silent(loud):
         stream = stream.filter(
             "loudnorm", I=profile.loudness, TP=profile.true_peak_target, LRA=profile.loudness_range,
@@ -423,23 +426,13 @@ def _audio_chain(stream, measured: dict | None, profile: DeliveryProfile):
     return stream.filter("aresample", profile.audio_sample_rate).filter("apad")
 
 
-def _float(value) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if abs(number) != float("inf") else None
-
-
 def _audio_conforms(info: MediaInfo, measured: dict | None, profile: DeliveryProfile) -> bool:
     """The source's audio track can be copied as it is (passes every audio rule, loudness on target)."""
-    if info.audio_streams != 1 or measured is None:
+    if measured is None:
         return False
-    loud, peak = _float(measured.get("input_i")), _float(measured.get("input_tp"))
+    loud, peak = finite_number(measured.get("input_i")), finite_number(measured.get("input_tp"))
     checks = checks_by_rule(verify_media(dataclasses.replace(info, loudness=loud, true_peak=peak), profile))
-    return all(checks[rule].passed is True for rule in
-               ("audio_codec", "audio_sample_rate", "audio_channels", "audio_bitrate")) \
-        and loud is not None and peak is not None and loudness_ok(loud, profile) and peak <= profile.max_true_peak
+    return all(checks[rule].passed is True for rule in _AUDIO_RULES)
 
 
 def build_command(job: DeliveryJob, output: Path, *, measured: dict | None, duration: float) -> tuple[list[str], str]:
@@ -469,7 +462,7 @@ def build_command(job: DeliveryJob, output: Path, *, measured: dict | None, dura
         audio_in = ffmpeg_python.input(f"anullsrc=r={profile.audio_sample_rate}:cl=stereo", f="lavfi")["a"]
 
     if job.method == "passthrough":
-        copy_audio = info.audio_streams == 1 and _audio_conforms(info, measured, profile)
+        copy_audio = _audio_conforms(info, measured, profile)
         if copy_audio:
             stream = ffmpeg_python.output(source["V:0"], source["a:0"], str(output),
                                           **{"c:v": "copy", "c:a": "copy"}, **dict(_CONTAINER_OPTIONS))
@@ -1272,17 +1265,9 @@ def probe_verdict(path: Path, profile: DeliveryProfile, *, loudness: bool = True
         diagnostic = probe_problem(exc, SourceLocation(file=str(path)), Path(path).name)
         return {"file": str(path), "conforms": False, "error": f"{diagnostic.message} ({diagnostic.message_en})",
                 "rules": [], "action": "none", "info": None}
-    except ffmpeg.FfmpegError as exc:
-        return {"file": str(path), "conforms": False, "error": f"无法测量 (cannot measure): {exc.last_line}",
-                "rules": [], "action": "none", "info": None}
     checks = [*verify_media(info, profile), _duration_check(info)]
     too_long = not checks[-1].passed
-    if too_long:
-        action = "refused"
-    elif info.is_audio_only:
-        action = "still"
-    else:
-        action = choose_method(info, profile)
+    action = "refused" if too_long else choose_method(info, profile)
     return {"file": str(path), "conforms": conforms(checks), "error": None, "action": action,
             "rules": [check.as_dict() for check in checks],
             "info": {k: v for k, v in info_to_dict(info).items() if k != "path"}}
