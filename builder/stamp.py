@@ -23,6 +23,7 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISDIR
 
 from builder.context import BuildPaths
 from builder.diagnostics import diagnostic_dict, diagnostic_from_dict
@@ -116,7 +117,7 @@ def _identity(path: Path) -> list[int] | None:
         return None
     # A folder (the site) is judged by its own entry: swapping in a new build, or deleting or
     # adding a file directly inside it, changes its mtime or inode.
-    return [stat.st_size if not path.is_dir() else 0, stat.st_mtime_ns, stat.st_ino]
+    return [0 if S_ISDIR(stat.st_mode) else stat.st_size, stat.st_mtime_ns, stat.st_ino]
 
 
 @dataclass(frozen=True, kw_only=True)
