@@ -9,7 +9,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from builder.model import DeliveredMedia, Diagnostic, WeikeConfig
+from builder.model import DeliveredMedia, Diagnostic, WeikeConfig, repository_path
 
 if TYPE_CHECKING:
     import pluggy
@@ -56,10 +56,7 @@ class BuildPaths:
 
     def shown(self, path: Path) -> str:
         """``path`` as a summary line shows it: relative to the repository when inside it."""
-        try:
-            return Path(path).relative_to(self.root).as_posix()
-        except ValueError:
-            return str(path)
+        return repository_path(Path(path), self.root)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 import yaml
 
 from builder.model import (
+    repository_path,
     AuthoredFile,
     Course,
     Diagnostic,
@@ -233,13 +234,6 @@ def _file_error(exc: YamlFileError, file: str) -> Diagnostic:
     )
 
 
-def _relative(path: Path, root: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return path.as_posix()
-
-
 # --------------------------------------------------------------------------------------------
 # Files a course refers to
 # --------------------------------------------------------------------------------------------
@@ -323,7 +317,7 @@ def load_lecture(folder: Path, *, course_slug: str, course_folder: Path, root: P
     is checked for leaving the course.
     """
     course_real = course_real or os.path.realpath(course_folder)
-    rel_file = _relative(folder / LECTURE_FILE, root)
+    rel_file = repository_path(folder / LECTURE_FILE, root)
     number_match = _LECTURE_NUMBER_RE.match(folder.name)
     number = int(number_match.group(1)) if number_match else None
     base = dict(course_slug=course_slug, slug=folder.name, number=number, folder=folder, file=rel_file)
@@ -404,7 +398,7 @@ def _is_lecture_folder(entry: os.DirEntry) -> bool:
 def load_course(folder: Path, *, root: Path) -> tuple[Course, list[Diagnostic]]:
     """Load one course folder: ``course.yml``, then every ``NN-slug/lecture.md`` below it."""
     slug = folder.name
-    rel_file = _relative(folder / COURSE_FILE, root)
+    rel_file = repository_path(folder / COURSE_FILE, root)
     diagnostics: list[Diagnostic] = []
 
     course_real = os.path.realpath(folder)
@@ -416,7 +410,7 @@ def load_course(folder: Path, *, root: Path) -> tuple[Course, list[Diagnostic]]:
         if not (lecture_folder / LECTURE_FILE).is_file():
             diagnostics.append(Diagnostic(
                 code="E008", severity=Severity.ERROR,
-                location=SourceLocation(file=_relative(lecture_folder, root)),
+                location=SourceLocation(file=repository_path(lecture_folder, root)),
                 message="微课文件夹中没有 lecture.md", message_en="lecture folder has no lecture.md",
                 hint="用 weike new lecture 创建微课，或在文件夹中添加 lecture.md。",
             ))
@@ -430,12 +424,12 @@ def load_course(folder: Path, *, root: Path) -> tuple[Course, list[Diagnostic]]:
     base = dict(slug=slug, folder=folder, file=rel_file, lectures=tuple(lectures))
     if not (folder / COURSE_FILE).is_file():
         diagnostics.append(Diagnostic(
-            code="E007", severity=Severity.ERROR, location=SourceLocation(file=_relative(folder, root)),
+            code="E007", severity=Severity.ERROR, location=SourceLocation(file=repository_path(folder, root)),
             message="课程文件夹中没有 course.yml", message_en="course folder has no course.yml",
             hint="用 weike new course 创建课程，或在文件夹中添加 course.yml。",
         ))
         return Course(**base, parsed=False,
-                      locations={"": SourceLocation(file=_relative(folder, root))}), diagnostics
+                      locations={"": SourceLocation(file=repository_path(folder, root))}), diagnostics
     try:
         text = read_text_file(folder / COURSE_FILE, max_bytes=MAX_COURSE_FILE_BYTES).text
         root_node = compose_yaml(text)
@@ -495,7 +489,7 @@ def load_config(root: Path) -> tuple[WeikeConfig, list[Diagnostic]]:
     path = root / CONFIG_FILE
     if not path.is_file():
         return WeikeConfig(), []
-    rel_file = _relative(path, root)
+    rel_file = repository_path(path, root)
     try:
         node = compose_yaml(read_text_file(path, max_bytes=MAX_CONFIG_FILE_BYTES).text)
     except YamlFileError as exc:

@@ -64,6 +64,20 @@ class SourceLocation:
         return f"{self.file}:{self.line}:{self.column}"
 
 
+def repository_path(path: Path, root: Path) -> str:
+    """``path`` as diagnostics and summaries name it: relative to the repository ``root`` in
+    POSIX form, or as it is when it lies outside."""
+    # Lexical first: paths built from the repository root need no (slow) symlink resolution.
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        pass
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
 class Severity(str, enum.Enum):
     """How bad a diagnostic is: errors block acceptance, warnings fail only under ``--strict``."""
 

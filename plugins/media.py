@@ -55,6 +55,7 @@ from builder.executor import (
 from builder.hookspecs import hookimpl
 from builder.loading import CONFIG_FILE, find_course_folders, load_config
 from builder.model import (
+    repository_path,
     Course,
     DeliveredMedia,
     Diagnostic,
@@ -117,18 +118,6 @@ _AUDIO_RULES = ("audio_streams", "audio_codec", "audio_sample_rate", "audio_chan
 # --------------------------------------------------------------------------------------------
 
 
-def _relative(path: Path, root: Path) -> str:
-    # Lexical first: paths built from the repository root need no (slow) symlink resolution.
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        pass
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
-
-
 def _repository_root(course: Course) -> Path:
     # courses/<slug>/: the repository is two levels up.
     return course.folder.resolve().parent.parent
@@ -142,7 +131,7 @@ def _clock(seconds: float) -> str:
 def media_file_location(lecture: Lecture, root: Path) -> SourceLocation:
     """Where a problem with the lecture's media file is shown: the file itself."""
     if lecture.media is not None and lecture.media.path is not None:
-        return SourceLocation(file=_relative(lecture.media.path, root))
+        return SourceLocation(file=repository_path(lecture.media.path, root))
     return SourceLocation(file=lecture.file, line=1, column=1)
 
 
@@ -255,10 +244,10 @@ def check_lecture_media(lecture: Lecture, *, root: Path, memo: FileMemo | None) 
         try:
             srt_to_webvtt(lecture.subtitles.path.read_bytes())
         except SubtitleError as exc:
-            problems.append(subtitle_problem(exc, _relative(lecture.subtitles.path, root)))
+            problems.append(subtitle_problem(exc, repository_path(lecture.subtitles.path, root)))
         except OSError as exc:
             problems.append(subtitle_problem(SubtitleError("文件无法读取", f"cannot read the file ({exc.strerror})"),
-                                             _relative(lecture.subtitles.path, root)))
+                                             repository_path(lecture.subtitles.path, root)))
     return problems
 
 
@@ -639,7 +628,7 @@ def plan_lecture(course: Course, lecture: Lecture, *, root: Path, memo: FileMemo
     key = cache_key(source=source_sha, still=still_sha, profile=profile.fingerprint(), recipe=RECIPE_VERSION,
                     encoder=ffmpeg.version())
     job = DeliveryJob(key=key, source=source, info=info, profile=profile, store_root=store_root, method=method,
-                      still=still, facts={"source_sha256": source_sha, "source": _relative(source, root)})
+                      still=still, facts={"source_sha256": source_sha, "source": repository_path(source, root)})
     return LecturePlan(course=course, lecture=lecture, source=source, source_sha256=source_sha, job=job)
 
 
@@ -773,7 +762,7 @@ def weike_media_stage(context: BuildContext, courses: Sequence[Course]) -> Stage
             except (SubtitleError, OSError) as exc:
                 subtitles = item.lecture.subtitles.path if item.lecture.subtitles else None
                 if isinstance(exc, SubtitleError) and subtitles is not None:
-                    diagnostics.append(subtitle_problem(exc, _relative(subtitles, root)))
+                    diagnostics.append(subtitle_problem(exc, repository_path(subtitles, root)))
                 else:
                     diagnostics.append(_delivery_failure(item, root, exc))
                 tally.failed.append(media_file_location(item.lecture, root).file)
@@ -810,7 +799,7 @@ def _run_jobs(context: BuildContext, executor: Executor, pending: list[list[Lect
         for group in pending:
             first = group[0]
             job = dataclasses.replace(first.job, threads=threads)
-            label = _relative(first.source, root) + (f" (+{len(group) - 1} 相同 same)" if len(group) > 1 else "")
+            label = repository_path(first.source, root) + (f" (+{len(group) - 1} 相同 same)" if len(group) > 1 else "")
             task = _JobDisplay(progress, label, total=max(0.1, first.job.info.duration or 0.1))
             callback = task.update if in_process else None
             futures[executor.submit(deliver_to_store, job, callback)] = (group, task)
@@ -888,7 +877,7 @@ def _publish(item: LecturePlan, facts: dict, store: ContentStore, media_root: Pa
         "file": target.relative_to(media_root).as_posix(),
         "poster": poster.relative_to(media_root).as_posix(),
         "subtitles": subtitles.relative_to(media_root).as_posix() if subtitles else None,
-        "source": _relative(item.source, root),
+        "source": repository_path(item.source, root),
         "source_sha256": item.source_sha256,
         "sha256": facts["sha256"],
         "size": facts["size"],
