@@ -82,14 +82,15 @@ def weike_doctor_checks() -> list:
 
 @hookimpl
 def weike_cache_parts(context: BuildContext, repository) -> list:
-    from builder.cache import RecordPart, ScratchPart
-    from plugins.site.covers import CoversPart
+    from builder.cache import MemoPart, RecordPart, ScratchPart
+    from plugins.site.covers import COVERS_FOLDER, COVERS_MEMO_FILE, CoversPart
     from plugins.site.website import QR_CODES_FILE
 
     work_dir, cache_dir = site_work_dirs(context)
     covers = [course.cover.path for course in repository.courses if course.cover and course.cover.path]
     return [
-        CoversPart(cache_dir / "covers", covers, name="site-covers", title="封面缩略图 (cover thumbnails)"),
+        CoversPart(cache_dir / COVERS_FOLDER, covers, name="site-covers", title="封面缩略图 (cover thumbnails)"),
+        MemoPart(cache_dir / COVERS_MEMO_FILE, name="site-covers-memo", title="封面图片的哈希 (hashes of covers)"),
         RecordPart(name="site-qr-codes", title="课程二维码 (course QR codes)", path=cache_dir / QR_CODES_FILE),
         ScratchPart(name="site-work", title="网站构建的工作目录 (site build work folder)", path=work_dir),
         ScratchPart(name="site-preview", title="weike serve 的预览 (weike serve preview)", path=cache_dir / "preview",

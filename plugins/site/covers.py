@@ -7,17 +7,14 @@ course with the same picture) costs a hash, not a decode.
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from builder.cache import CacheItem, CachePart, sha256_file
-from builder.outputs import write_atomic
+from builder.cache import CacheItem, CachePart, FileMemo
+from builder.outputs import TEMP_PREFIX, write_atomic_with
 
 #: Card images are shown at most ~21 rem wide; 640 px covers a 2x phone screen.
 THUMBNAIL_WIDTH = 640
@@ -37,49 +34,37 @@ class Thumbnail:
     source_sha256: str
 
 
+#: Where the site's cache folder keeps the thumbnails, and the hashes of the covers they came from.
+COVERS_FOLDER = "covers"
+COVERS_MEMO_FILE = "covers-memo.sqlite"
+
+
 class CoverCache:
-    """Thumbnails by source hash, and a (path, size, mtime) memo so unchanged covers are not re-read."""
+    """Thumbnails by source hash, in ``<site cache>/covers``; the hashes are remembered in a
+    :class:`FileMemo` (by path, size, mtime and inode), so unchanged covers are not re-read."""
 
-    MEMO_FILE = "memo.json"
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self._memo_path = folder / self.MEMO_FILE
-        try:
-            self._memo: dict[str, list] = json.loads(self._memo_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            self._memo = {}
-        self._dirty = False
+    def __init__(self, site_cache: Path) -> None:
+        self.folder = site_cache / COVERS_FOLDER
+        self._memo = FileMemo(site_cache / COVERS_MEMO_FILE)
 
     def digest(self, source: Path) -> str:
-        """SHA-256 of ``source``, from the memo while its size and mtime are unchanged."""
+        """SHA-256 of ``source``, from the memo while the file is unchanged."""
         try:
-            stat = source.stat()
-            key = str(source)
-            known = self._memo.get(key)
-            if known and known[0] == stat.st_size and known[1] == stat.st_mtime_ns:
-                return known[2]
-            digest = sha256_file(source)
+            return self._memo.sha256(source)
         except OSError as exc:
             raise CoverError(f"{type(exc).__name__}: {exc}") from exc
-        self._memo[key] = [stat.st_size, stat.st_mtime_ns, digest]
-        self._dirty = True
-        return digest
 
     def thumbnail(self, source: Path) -> Thumbnail:
         return make_thumbnail(source, self.folder, digest=self.digest(source))
 
-    def forget_missing(self) -> None:
-        """Drop remembered hashes of cover files that are gone."""
-        gone = [path for path in self._memo if not Path(path).is_file()]
-        for path in gone:
-            del self._memo[path]
-        self._dirty = self._dirty or bool(gone)
+    def close(self) -> None:
+        self._memo.close()
 
-    def save(self) -> None:
-        if self._dirty:
-            write_atomic(self._memo_path, json.dumps(self._memo).encode("utf-8"))
-            self._dirty = False
+    def __enter__(self) -> CoverCache:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def make_thumbnail(source: Path, cache: Path, *, digest: str) -> Thumbnail:
@@ -100,15 +85,8 @@ def make_thumbnail(source: Path, cache: Path, *, digest: str) -> Thumbnail:
             if image.width > THUMBNAIL_WIDTH:
                 height = max(1, round(image.height * THUMBNAIL_WIDTH / image.width))
                 image = image.resize((THUMBNAIL_WIDTH, height), Image.Resampling.LANCZOS)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".jpg")
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    image.save(handle, "JPEG", quality=THUMBNAIL_QUALITY, optimize=True, progressive=True)
-                os.replace(tmp, target)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            write_atomic_with(target, lambda handle: image.save(handle, "JPEG", quality=THUMBNAIL_QUALITY,
+                                                                optimize=True, progressive=True))
             return Thumbnail(path=target, width=image.width, height=image.height, source_sha256=digest)
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
         raise CoverError(f"{type(exc).__name__}: {exc}") from exc
@@ -132,28 +110,22 @@ class CoversPart(CachePart):
     def items(self) -> list[CacheItem]:
         if not self.path.is_dir():
             return []
-        cache = CoverCache(self.path)
         wanted = set()
-        for cover in self._covers:
-            try:
-                wanted.add(f"{cache.digest(cover)}-{THUMBNAIL_WIDTH}.jpg")
-            except CoverError:
-                continue  # unreadable now: the site build reports it (E4xx), nothing here to keep
+        with CoverCache(self.path.parent) as cache:
+            for cover in self._covers:
+                try:
+                    wanted.add(f"{cache.digest(cover)}-{THUMBNAIL_WIDTH}.jpg")
+                except CoverError:
+                    continue  # unreadable now: the site build reports it (E4xx), nothing here to keep
         items = []
         for file in sorted(self.path.glob("*/*")):
             if not file.is_file():
                 continue
             size = file.stat().st_size
-            if file.name.startswith(".tmp-"):
+            if file.name.startswith(TEMP_PREFIX):
                 needed = time.time() - file.stat().st_mtime < _STALE_TEMP_SECONDS
             else:
                 needed = file.name in wanted
             items.append(CacheItem(name=file.relative_to(self.path.parent).as_posix(), size=size, needed=needed,
                                    path=file))
         return items
-
-    def after_prune(self) -> None:
-        """Forget the hashes of covers that no longer exist, so the memo does not grow forever."""
-        cache = CoverCache(self.path)
-        cache.forget_missing()
-        cache.save()

@@ -232,7 +232,6 @@ def collect_courses(courses: Sequence[Course], delivered: Mapping[str, Delivered
         found.thumbnails[course.slug] = thumbnail
         found.courses.append(SiteCourse(course=course, lectures=site_lectures(course, delivered),
                                         cover_size=(thumbnail.width, thumbnail.height)))
-    covers.save()
     return found
 
 
@@ -623,8 +622,8 @@ def build_website(
     started = time.monotonic()
     root = root.resolve()
     settings = load_settings(root, site_url)
-    covers = CoverCache(cache_dir / "covers")
-    collected = collect_courses(courses, delivered, covers, preview=preview)
+    with CoverCache(cache_dir) as covers:
+        collected = collect_courses(courses, delivered, covers, preview=preview)
     catalogue = Catalogue(courses=tuple(collected.courses), site_url=settings.site_url)
     published = tuple(c.slug for c in catalogue.courses)
 
