@@ -45,19 +45,26 @@ class Fingerprint:
         return self._digest.hexdigest()
 
 
-def _source_files(module_name: str) -> list[Path]:
-    """The files behind an imported module: its package's whole folder (templates and scripts
-    beside the code count too), or the single file of a top-level module."""
-    module = sys.modules.get(module_name)
+def code_location(module) -> list[Path]:
+    """Where an imported module's code lives: the folder of its top-level package (templates and
+    scripts beside the code count too), or its own file for a top-level module; [] when unknown."""
     file = getattr(module, "__file__", None)
     if not file:
         return []
-    package = module_name.partition(".")[0]
-    top = sys.modules.get(package)
-    if package != module_name and getattr(top, "__path__", None):
-        folder = Path(next(iter(top.__path__)))
-        return sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-    return [Path(file)]
+    top = sys.modules.get(module.__name__.partition(".")[0])
+    package_path = getattr(top, "__path__", None)
+    return [Path(p) for p in package_path] if package_path else [Path(file)]
+
+
+def _source_files(module_name: str) -> list[Path]:
+    """Every file at :func:`code_location` of the imported module ``module_name``."""
+    files = []
+    for location in code_location(sys.modules.get(module_name)):
+        if location.is_dir():
+            files.extend(sorted(p for p in location.rglob("*") if p.is_file() and "__pycache__" not in p.parts))
+        else:
+            files.append(location)
+    return files
 
 
 @functools.cache

@@ -27,7 +27,7 @@ from stat import S_ISDIR
 
 from builder.context import BuildPaths
 from builder.diagnostics import diagnostic_dict, diagnostic_from_dict
-from builder.fingerprint import Fingerprint, package_versions
+from builder.fingerprint import Fingerprint, code_location, package_versions
 from builder.model import Diagnostic
 from builder.outputs import write_atomic
 
@@ -72,13 +72,7 @@ def plugin_code_locations(pm) -> list[Path]:
 
     locations = {Path(location) for location in builder.__path__}
     for _, plugin in pm.list_name_plugin():
-        module = plugin if inspect.ismodule(plugin) else inspect.getmodule(plugin)
-        file = getattr(module, "__file__", None)
-        if not file:
-            continue
-        top = sys.modules.get(module.__name__.partition(".")[0])
-        package_path = getattr(top, "__path__", None)
-        locations.update(Path(p) for p in package_path) if package_path else locations.add(Path(file))
+        locations.update(code_location(plugin if inspect.ismodule(plugin) else inspect.getmodule(plugin)))
     return sorted(locations)
 
 
