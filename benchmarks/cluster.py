@@ -147,11 +147,11 @@ def bytes_build(root: Path, cache: Path, client, *, workers: int) -> tuple[float
     for future in as_completed(futures, loop=client.loop):
         result = future.result()
         facts = {k: v for k, v in result["facts"].items() if k not in ("key", "files")}
-        with store.writing(facts_key := result["facts"]["key"]) as temp:
+        with store.writing() as temp:
             for name, data in result["files"].items():
                 (temp / name).write_bytes(data)
                 moved += len(data)
-            store.commit(facts_key, temp, facts)
+            store.commit(result["facts"]["key"], temp, facts)
         future.release()
     return time.monotonic() - started, moved
 

@@ -250,14 +250,14 @@ class ContentStore:
         return StoreEntry(key=key, folder=folder, facts=facts)
 
     @contextlib.contextmanager
-    def writing(self, key: str) -> Iterator[Path]:
+    def writing(self) -> Iterator[Path]:
         """A fresh temp folder to write an entry into; removed if the block fails.
 
         Finish with :meth:`commit`. The folder's name carries this host and process, so
         :meth:`remove_stale_temps` can tell a dead build's leftovers from a running one's.
         """
         self.root.mkdir(parents=True, exist_ok=True)
-        temp = self.root / f"{_TEMP_PREFIX}{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        temp = self.root / _temp_name()
         temp.mkdir()
         try:
             yield temp
@@ -316,11 +316,10 @@ class ContentStore:
         """
         if not self.root.is_dir():
             return
-        host = socket.gethostname()
         for temp in sorted(self.root.glob(f"{_TEMP_PREFIX}*")):
-            parts = temp.name[len(_TEMP_PREFIX):].rsplit("-", 2)
-            if len(parts) == 3 and parts[0] == host and parts[1].isdigit():
-                yield temp, _alive(int(parts[1]))
+            pid = _local_pid(temp)
+            if pid is not None:
+                yield temp, _alive(pid)
             else:
                 try:
                     age = time.time() - temp.stat().st_mtime
@@ -332,17 +331,26 @@ class ContentStore:
         """Delete temp folders left by builds of this host that are no longer running."""
         if not self.root.is_dir():
             return 0
-        host = socket.gethostname()
         removed = 0
         for temp in self.root.glob(f"{_TEMP_PREFIX}*"):
-            parts = temp.name[len(_TEMP_PREFIX):].rsplit("-", 2)
-            if len(parts) != 3 or parts[0] != host or not parts[1].isdigit():
-                continue
-            if _alive(int(parts[1])):
-                continue
-            shutil.rmtree(temp, ignore_errors=True)
-            removed += 1
+            pid = _local_pid(temp)
+            if pid is not None and not _alive(pid):
+                shutil.rmtree(temp, ignore_errors=True)
+                removed += 1
         return removed
+
+
+def _temp_name() -> str:
+    """A temp folder name that says which host and process it belongs to (see :func:`_local_pid`)."""
+    return f"{_TEMP_PREFIX}{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+
+
+def _local_pid(temp: Path) -> int | None:
+    """The process that made the temp folder ``temp`` on this host, or None (another host's)."""
+    parts = temp.name[len(_TEMP_PREFIX):].rsplit("-", 2)
+    if len(parts) == 3 and parts[0] == socket.gethostname() and parts[1].isdigit():
+        return int(parts[1])
+    return None
 
 
 def _alive(pid: int) -> bool:
@@ -422,7 +430,7 @@ def remove_path(path: Path) -> None:
     """Delete a file or a folder; a folder is first renamed to a temp name so it vanishes at once."""
     path = Path(path)
     if path.is_dir() and not path.is_symlink():
-        doomed = path.with_name(f"{_TEMP_PREFIX}{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:12]}")
+        doomed = path.with_name(_temp_name())
         try:
             os.rename(path, doomed)
         except OSError:

@@ -501,7 +501,7 @@ def deliver_to_store(job: DeliveryJob, on_progress: Callable[[float], None] | No
     expected = info.duration or 0.0
     timeout = _timeout_for(expected)
     measured = None
-    with store.writing(job.key) as temp:
+    with store.writing() as temp:
         try:
             if info.audio_streams:
                 measured, decoded = analyse_loudness(job.source, profile, timeout=timeout)
@@ -991,7 +991,7 @@ def worker_readiness(store_root: str | None, files: Sequence[tuple[str, int]]) -
     try:
         if store_root is not None:
             store = ContentStore(Path(store_root))
-            with store.writing("readiness"):
+            with store.writing():
                 pass  # a temp folder made and removed: the worker can write entries here
             store.remove_stale_temps()
     except OSError as exc:

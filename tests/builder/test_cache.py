@@ -72,7 +72,7 @@ def test_store_entries_appear_complete_or_not_at_all(tmp_path):
     store = ContentStore(tmp_path / "store")
     key = "ab" + "0" * 62
     assert store.get(key) is None
-    with store.writing(key) as temp:
+    with store.writing() as temp:
         (temp / "video.mp4").write_bytes(b"video bytes")
         assert store.get(key) is None  # still being written: not visible
         entry = store.commit(key, temp, {"duration": 1.5})
@@ -84,7 +84,7 @@ def test_store_entries_appear_complete_or_not_at_all(tmp_path):
 
 def test_store_refuses_an_entry_whose_file_was_damaged(tmp_path):
     store = ContentStore(tmp_path / "store")
-    with store.writing("k1") as temp:
+    with store.writing() as temp:
         (temp / "video.mp4").write_bytes(b"complete")
         entry = store.commit("k1", temp, {})
     path = entry.file("video.mp4")
@@ -96,7 +96,7 @@ def test_store_refuses_an_entry_whose_file_was_damaged(tmp_path):
 def test_failed_write_leaves_nothing(tmp_path):
     store = ContentStore(tmp_path / "store")
     try:
-        with store.writing("k2") as temp:
+        with store.writing() as temp:
             (temp / "video.mp4").write_bytes(b"half")
             raise ValueError("encoder failed")
     except ValueError:
@@ -106,10 +106,10 @@ def test_failed_write_leaves_nothing(tmp_path):
 
 def test_second_commit_of_the_same_key_keeps_the_first(tmp_path):
     store = ContentStore(tmp_path / "store")
-    with store.writing("k3") as temp:
+    with store.writing() as temp:
         (temp / "video.mp4").write_bytes(b"first")
         store.commit("k3", temp, {"n": 1})
-    with store.writing("k3") as temp:
+    with store.writing() as temp:
         (temp / "video.mp4").write_bytes(b"second")
         entry = store.commit("k3", temp, {"n": 2})
     assert entry.facts["n"] == 1 and not any(p.name.startswith(".tmp-") for p in (tmp_path / "store").iterdir())
