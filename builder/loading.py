@@ -245,9 +245,10 @@ def _inside(path: str, course_real: str) -> bool:
     return real == course_real or real.startswith(course_real + os.sep)
 
 
-def resolve_authored_path(declared: str, *, base: Path, course_folder: Path, location: SourceLocation,
-                          cls: type[AuthoredFile] = AuthoredFile, course_real: str | None = None) -> AuthoredFile:
-    """Resolve a path written in YAML, refusing anything that would leave the course folder.
+def resolve_authored_path(declared: str, *, base: Path, location: SourceLocation, course_real: str,
+                          cls: type[AuthoredFile] = AuthoredFile) -> AuthoredFile:
+    """Resolve a path written in YAML, refusing anything that would leave the course folder
+    (``course_real``: its path with symlinks resolved).
 
     Absolute paths and ``..`` components are refused as written (on every OS, so a course written
     on Windows is judged the same on Linux); symlinks are followed and must still land inside the
@@ -262,7 +263,7 @@ def resolve_authored_path(declared: str, *, base: Path, course_folder: Path, loc
         problem = PathProblem.PARENT
     else:
         candidate = base.joinpath(*windows.parts)
-        if not _inside(str(candidate), course_real or os.path.realpath(course_folder)):
+        if not _inside(str(candidate), course_real):
             problem = PathProblem.OUTSIDE
         elif not candidate.exists():
             problem = PathProblem.MISSING
@@ -308,15 +309,14 @@ def split_front_matter(text: str) -> tuple[str, str, int] | None:
     )
 
 
-def load_lecture(folder: Path, *, course_slug: str, course_folder: Path, root: Path,
-                 course_real: str | None = None, folder_is_link: bool = True) -> tuple[Lecture, list[Diagnostic]]:
+def load_lecture(folder: Path, *, course_slug: str, root: Path, course_real: str,
+                 folder_is_link: bool) -> tuple[Lecture, list[Diagnostic]]:
     """Load ``<folder>/lecture.md`` (front matter + Markdown notes) and find its media.
 
     ``course_real`` is the course folder with symlinks resolved (computed once per course);
     ``folder_is_link`` says the lecture folder itself may be a symlink, so every file found in it
     is checked for leaving the course.
     """
-    course_real = course_real or os.path.realpath(course_folder)
     rel_file = repository_path(folder / LECTURE_FILE, root)
     number_match = _LECTURE_NUMBER_RE.match(folder.name)
     number = int(number_match.group(1)) if number_match else None
@@ -354,8 +354,8 @@ def load_lecture(folder: Path, *, course_slug: str, course_folder: Path, root: P
         declared = reader.text(fields.get(key), key)
         if declared is None:
             return None
-        return resolve_authored_path(declared, base=folder, course_folder=course_folder,
-                                     location=reader.locations[key], cls=cls, course_real=course_real)
+        return resolve_authored_path(declared, base=folder, location=reader.locations[key], cls=cls,
+                                     course_real=course_real)
 
     media = authored("media", MediaSource)
     if media is None and len(media_files) == 1:
@@ -415,8 +415,8 @@ def load_course(folder: Path, *, root: Path) -> tuple[Course, list[Diagnostic]]:
                 hint="用 weike new lecture 创建微课，或在文件夹中添加 lecture.md。",
             ))
             continue
-        lecture, problems = load_lecture(lecture_folder, course_slug=slug, course_folder=folder, root=root,
-                                         course_real=course_real, folder_is_link=entry.is_symlink())
+        lecture, problems = load_lecture(lecture_folder, course_slug=slug, root=root, course_real=course_real,
+                                         folder_is_link=entry.is_symlink())
         lectures.append(lecture)
         diagnostics.extend(problems)
     lectures.sort(key=lambda lec: (lec.number is None, lec.number or 0, lec.slug))
@@ -457,7 +457,7 @@ def load_course(folder: Path, *, root: Path) -> tuple[Course, list[Diagnostic]]:
     cover = None
     cover_text = reader.text(fields.get("cover"), "cover")
     if cover_text is not None:
-        cover = resolve_authored_path(cover_text, base=folder, course_folder=folder, location=reader.locations["cover"],
+        cover = resolve_authored_path(cover_text, base=folder, location=reader.locations["cover"],
                                       course_real=course_real)
 
     course = Course(
