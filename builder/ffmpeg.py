@@ -273,9 +273,9 @@ def probe_json(path: Path, *, extra: Sequence[str] = (), timeout: float | None =
 
 
 @functools.cache
-def version() -> str:
-    """The ffmpeg version line (e.g. ``ffmpeg version 6.0-static``), part of cache keys."""
-    completed = run(["-hide_banner", "-version"], capture_stdout=True)
+def version(tool: str = "ffmpeg") -> str:
+    """The version line of ``tool`` (e.g. ``ffmpeg version 6.0-static``); ffmpeg's is part of cache keys."""
+    completed = run(["-hide_banner", "-version"], tool=tool, capture_stdout=True)
     first = completed.stdout.decode("utf-8", "replace").splitlines()[0]
     return re.sub(r"\s+Copyright.*$", "", first).strip()
 

@@ -1110,13 +1110,11 @@ def ffmpeg_checks() -> list:
 
     try:
         binaries = ffmpeg.find_binaries()
-        version = ffmpeg.version()
-        probe_version = ffmpeg.run(["-hide_banner", "-version"], tool="ffprobe", capture_stdout=True, timeout=60)
+        version, probe_line = ffmpeg.version(), ffmpeg.version("ffprobe")
         found = ffmpeg.capabilities()
     except (ffmpeg.FfmpegNotFound, ffmpeg.FfmpegError) as exc:
         return [DoctorCheck(section="ffmpeg", name="ffmpeg", status=CheckStatus.MISSING,
                             detail=str(exc).splitlines()[0], fix=_FFMPEG_FIX)]
-    probe_line = probe_version.stdout.decode("utf-8", "replace").splitlines()[0].split(" Copyright")[0].strip()
     checks = [
         DoctorCheck(section="ffmpeg", name="ffmpeg", status=CheckStatus.OK,
                     detail=f"{version} — {binaries.source}: {binaries.ffmpeg}"),
