@@ -354,7 +354,7 @@ def _is_reserved(rel: str) -> bool:
 
 
 def generate_sources(catalogue: Catalogue, collected: _Collected, root: Path, *, notes_text: bool,
-                     qr_codes: QrCodes | None = None) -> _Sources:
+                     qr_codes: QrCodes) -> _Sources:
     """Every page and file of the docs folder, in memory."""
     import markdown
     import yaml
@@ -402,7 +402,7 @@ def generate_sources(catalogue: Catalogue, collected: _Collected, root: Path, *,
         course_url = catalogue.absolute(item.url)
         sources.files[item.cover_url] = collected.thumbnails[item.slug].path
         sources.pages[f"courses/{item.slug}/index.md"] = course_page(
-            item, qr_svg=(qr_codes.svg(course_url) if qr_codes else qr_svg(course_url)) if course_url else None,
+            item, qr_svg=qr_codes.svg(course_url) if course_url else None,
             course_url=course_url)
         for index, lecture in enumerate(item.lectures):
             notes = render_notes(lecture.lecture.notes, lecture_folder=lecture.lecture.folder,
