@@ -424,44 +424,42 @@ class SourceLength:
     audio: float | None = None
     #: Seconds the first audio track decodes to (None without sound).
     decoded_audio: float | None = None
+    #: Sound only (no picture but cover art): then the decoded sound is the length.
+    pure_audio: bool = False
 
     @classmethod
     def of(cls, info: MediaInfo, *, timeout: float | None = 600) -> SourceLength:
         """The source's durations from its probe, plus its sound decoded and counted."""
         decoded = decoded_audio_seconds(info.path, timeout=timeout) if info.audio_streams else None
         return cls(container=info.duration, video=info.video_duration, audio=info.audio_duration,
-                   decoded_audio=decoded)
+                   decoded_audio=decoded, pure_audio=info.is_audio_only)
 
     @property
     def expected(self) -> float:
         """How long the delivered file must last.
 
-        Pure audio: the decoded sound (headers of some MP3s only estimate it). Video: the
-        container's duration, which spans every track (the picture is held while sound runs on).
+        Pure audio: its decoded sound (headers of some MP3s only estimate it). Video: the
+        container's duration, which spans every track, or the decoded sound when that runs on
+        longer (a header that says less than the data holds): the picture's last frame is held,
+        the sound is never cut.
         """
-        if self.video is None and self.decoded_audio:
+        if self.pure_audio and self.decoded_audio:
             return self.decoded_audio
-        return self.container or self.video or self.audio or self.decoded_audio or 0.0
+        return max(self.container or self.video or self.audio or 0.0, self.decoded_audio or 0.0)
 
     def mismatch(self, delivered: MediaInfo) -> tuple[str, str] | None:
         """``(中文, English)`` when ``delivered`` is not as long as this source; None when it is."""
         expected = self.expected
         measured = {"file": delivered.duration, "video": delivered.video_duration, "audio": delivered.audio_duration}
         for name, value in measured.items():
-            if value is None:
-                continue
-            if abs(value - expected) > DURATION_TOLERANCE:
+            if value is not None and abs(value - expected) > DURATION_TOLERANCE:
                 return (f"交付文件的{_TRACK_NAMES[name]}时长 {value:.2f} 秒，原文件是 {expected:.2f} 秒"
                         f"（{self.describe()}）",
                         f"delivered {name} lasts {value:.2f} s, the source {expected:.2f} s ({self.describe()})")
-        # Every second of the source's sound is in the delivered file (a video source's sound
-        # may be shorter than its picture: then it is padded, never cut).
-        if self.decoded_audio is not None and delivered.audio_duration is not None:
-            heard = min(self.decoded_audio, expected)
-            if delivered.audio_duration < heard - DURATION_TOLERANCE:
-                return (f"交付文件的声音只有 {delivered.audio_duration:.2f} 秒，原文件的声音有 {heard:.2f} 秒",
-                        f"delivered sound lasts {delivered.audio_duration:.2f} s, the source's {heard:.2f} s "
-                        f"({self.describe()})")
+        if self.decoded_audio is not None and (delivered.audio_duration or 0.0) < self.decoded_audio - DURATION_TOLERANCE:
+            return (f"交付文件的声音只有 {delivered.audio_duration or 0.0:.2f} 秒，原文件的声音有 {self.decoded_audio:.2f} 秒",
+                    f"delivered sound lasts {delivered.audio_duration or 0.0:.2f} s, the source's "
+                    f"{self.decoded_audio:.2f} s ({self.describe()})")
         return None
 
     def describe(self) -> str:
