@@ -455,11 +455,12 @@ class SourceLength:
             if value is not None and abs(value - expected) > DURATION_TOLERANCE:
                 return (f"交付文件的{_TRACK_NAMES[name]}时长 {value:.2f} 秒，原文件是 {expected:.2f} 秒"
                         f"（{self.describe()}）",
-                        f"delivered {name} lasts {value:.2f} s, the source {expected:.2f} s ({self.describe()})")
+                        f"delivered {name} duration {value:.2f} s differs from the source's {expected:.2f} s "
+                        f"({self.describe()})")
         if self.decoded_audio is not None and (delivered.audio_duration or 0.0) < self.decoded_audio - DURATION_TOLERANCE:
             return (f"交付文件的声音只有 {delivered.audio_duration or 0.0:.2f} 秒，原文件的声音有 {self.decoded_audio:.2f} 秒",
-                    f"delivered sound lasts {delivered.audio_duration or 0.0:.2f} s, the source's "
-                    f"{self.decoded_audio:.2f} s ({self.describe()})")
+                    f"delivered sound duration {delivered.audio_duration or 0.0:.2f} s is shorter than the "
+                    f"source's {self.decoded_audio:.2f} s ({self.describe()})")
         return None
 
     def describe(self) -> str:
@@ -982,6 +983,8 @@ def _publish(item: LecturePlan, facts: dict, store: ContentStore, media_root: Pa
         "sha256": facts["sha256"],
         "size": facts["size"],
         "duration": facts["duration"],
+        # What the duration was checked against: the source's own figures.
+        "source_length": facts.get("source_length"),
         "method": facts["method"],
         "from_audio": facts["from_audio"],
         "profile": facts["profile"],

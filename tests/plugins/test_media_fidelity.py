@@ -90,7 +90,7 @@ def test_a_delivery_missing_the_end_of_the_sound_is_refused(fidelity_deliveries,
     cut = tmp_path / "cut.mp4"
     ffmpeg.run(["-hide_banner", "-y", "-i", str(delivered), "-t", "17.12", "-c", "copy", str(cut)])
     problem = length.mismatch(probe_media(cut))
-    assert problem is not None and "the source 20.00 s" in problem[1] and "lasts 17." in problem[1]
+    assert problem is not None and "the source's 20.00 s" in problem[1] and "duration 17." in problem[1]
 
 
 def test_exif_rotated_still_picture_is_uprighted_not_stretched(media, tmp_path):
