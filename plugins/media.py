@@ -457,10 +457,13 @@ class SourceLength:
                         f"（{self.describe()}）",
                         f"delivered {name} duration {value:.2f} s differs from the source's {expected:.2f} s "
                         f"({self.describe()})")
-        if self.decoded_audio is not None and (delivered.audio_duration or 0.0) < self.decoded_audio - DURATION_TOLERANCE:
-            return (f"交付文件的声音只有 {delivered.audio_duration or 0.0:.2f} 秒，原文件的声音有 {self.decoded_audio:.2f} 秒",
-                    f"delivered sound duration {delivered.audio_duration or 0.0:.2f} s is shorter than the "
-                    f"source's {self.decoded_audio:.2f} s ({self.describe()})")
+        # Every second of the source's sound is there (a video's sound shorter than its picture
+        # is padded with silence, never the other way round).
+        sound = delivered.audio_duration or 0.0
+        if self.decoded_audio is not None and sound < self.decoded_audio - DURATION_TOLERANCE:
+            return (f"交付文件的声音只有 {sound:.2f} 秒，原文件的声音有 {self.decoded_audio:.2f} 秒",
+                    f"delivered sound duration {sound:.2f} s is shorter than the source's "
+                    f"{self.decoded_audio:.2f} s ({self.describe()})")
         return None
 
     def describe(self) -> str:
