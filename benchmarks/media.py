@@ -41,7 +41,14 @@ from builder import ffmpeg  # noqa: E402
 from builder.executor import available_cores  # noqa: E402
 from builder.probe import probe_media  # noqa: E402
 from builder.profile import DEFAULT_PROFILE, DeliveryProfile  # noqa: E402
-from plugins.media import DeliveryJob, _fit_video, analyse_loudness, build_command, deliver_to_store  # noqa: E402
+from plugins.media import (  # noqa: E402
+    DeliveryJob,
+    SourceLength,
+    _fit_video,
+    analyse_loudness,
+    build_command,
+    deliver_to_store,
+)
 
 SECONDS = 10
 GRAIN = "noise=alls=14:allf=t+u"
@@ -138,8 +145,9 @@ def plain_loop(sources: list[Path], workdir: Path, profile: DeliveryProfile) -> 
                                 threads=available_cores()))
     started = time.monotonic()
     for job in jobs:
-        measured, decoded = analyse_loudness(job.source, profile, timeout=None) if job.info.audio_streams else (None, 0)
-        duration = decoded if job.method == "still" and decoded else job.info.duration
+        # The same passes as weike: the source's own length (its sound decoded), the loudness pass.
+        duration = SourceLength.of(job.info).expected
+        measured = analyse_loudness(job.source, profile, timeout=None) if job.info.audio_streams else None
         args, _ = build_command(job, out / f"{job.key}.mp4", measured=measured, duration=duration)
         ffmpeg.run(["-hide_banner", "-nostdin", "-y", *args])
     return time.monotonic() - started

@@ -297,6 +297,36 @@ def measure_loudness(path: Path, *, timeout: float | None = 600) -> tuple[float,
 
 
 # --------------------------------------------------------------------------------------------
+# Decoded length: how much sound the file really holds
+# --------------------------------------------------------------------------------------------
+
+_SAMPLES_RE = re.compile(r"Overall.*?Number of samples:\s*(\d+)", re.S)
+
+
+def decoded_audio_seconds(path: Path, *, timeout: float | None = 600) -> float:
+    """Seconds of sound the first audio track decodes to: its decoded samples over the sample rate.
+
+    Headers can only estimate (a VBR MP3 without an index, a WAV whose data was cut); the
+    decoder's sample count is what a listener hears. Resampled to one fixed rate first, so a
+    track whose rate changes midway is still counted in the same unit.
+    """
+    rate = 48000
+    try:
+        completed = ffmpeg.run(
+            ["-hide_banner", "-nostdin", "-nostats", "-i", str(path), "-map", "0:a:0", "-vn", "-sn", "-dn",
+             "-af", f"aresample={rate},astats=measure_perchannel=none:measure_overall=Number_of_samples",
+             "-f", "null", "-"],
+            timeout=timeout,
+        )
+    except ffmpeg.FfmpegError as exc:
+        raise ProbeError(ProbeProblem.UNREADABLE, exc.last_line) from exc
+    counted = _SAMPLES_RE.findall(completed.stderr)
+    if not counted:
+        raise ProbeError(ProbeProblem.UNREADABLE, "the audio decoded to no samples")
+    return int(counted[-1]) / rate
+
+
+# --------------------------------------------------------------------------------------------
 # (De)serialising, for memo files and manifests
 # --------------------------------------------------------------------------------------------
 

@@ -9,7 +9,9 @@ For every lecture of the courses that passed the check, the stage
 3. runs the jobs that are not in the content-addressed cache (identical sources once) on an
    executor, ``--jobs`` at a time, with a live bar per job,
 4. probes every new output again and refuses it unless it passes every rule of the profile and
-   lasts as long as the source (within 0.2 s),
+   lasts as long as the source says it does (within 0.2 s): the source's own container and
+   stream durations, and for sound the samples its audio decodes to -- never a figure one of
+   weike's own passes reported,
 5. links the outputs into ``dist/media/<course>/<lecture>.mp4`` with a poster ``.jpg`` and the
    lecture's subtitles as ``.vtt``, and writes ``dist/media/manifest.json``.
 
@@ -36,7 +38,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 import ffmpeg as ffmpeg_python
-from PIL import Image
+from PIL import ExifTags, Image, ImageOps
 
 from builder import __version__, ffmpeg
 from builder.cache import ContentStore, FileMemo, cache_key, sha256_file
@@ -71,6 +73,7 @@ from builder.probe import (
     finite_number,
     ProbeError,
     ProbeProblem,
+    decoded_audio_seconds,
     info_from_dict,
     info_to_dict,
     probe_media,
@@ -93,7 +96,9 @@ from builder.subtitles import SubtitleError, srt_to_webvtt
 log = logging.getLogger("weike.media")
 
 #: Bumped whenever the ffmpeg commands below change what they produce: part of every cache key.
-RECIPE_VERSION = 1
+#: 2: pure audio is cut at the source's decoded length, no longer ~3 s early at the loudness
+#: pass's reported time; EXIF-rotated still pictures are uprighted before the fit.
+RECIPE_VERSION = 2
 #: The call's duration rule (时长在 7 分钟以内为宜、最长不超过 15 分钟).
 MAX_LECTURE_SECONDS = 15 * 60
 RECOMMENDED_LECTURE_SECONDS = 7 * 60
@@ -385,8 +390,12 @@ _CONTAINER_OPTIONS = {"map_metadata": -1, "map_chapters": -1, "sn": None, "dn": 
                       "f": "mp4"}
 
 
-def analyse_loudness(source: Path, profile: DeliveryProfile, *, timeout: float | None) -> tuple[dict, float]:
-    """loudnorm's first pass over the first audio track: ``(measurements, decoded seconds)``."""
+def analyse_loudness(source: Path, profile: DeliveryProfile, *, timeout: float | None) -> dict:
+    """loudnorm's first pass over the first audio track: its measurements.
+
+    Only the measurements: the pass's progress time trails the sound by loudnorm's ~3 s
+    look-ahead, so it says nothing about how long the source is (see :class:`SourceLength`).
+    """
     completed = ffmpeg.run_progress(
         ["-hide_banner", "-i", str(source), "-map", "0:a:0", "-vn", "-sn", "-dn",
          "-af", f"loudnorm=I={profile.loudness}:TP={profile.true_peak_target}:LRA={profile.loudness_range}"
@@ -396,10 +405,101 @@ def analyse_loudness(source: Path, profile: DeliveryProfile, *, timeout: float |
     text = completed.stderr
     start, end = text.rfind("{"), text.rfind("}")
     try:
-        measured = json.loads(text[start:end + 1])
+        return json.loads(text[start:end + 1])
     except ValueError as exc:
         raise DeliveryFailed("无法测量音频响度", "could not measure the audio loudness", text[-300:]) from exc
-    return measured, float(completed.stdout or 0.0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SourceLength:
+    """How long a source is by its own account: what its delivered file must match.
+
+    Taken from the source alone (ffprobe's container and stream durations, the samples its
+    sound decodes to), never from one of weike's own passes over it, so a pass that loses the
+    end of the sound cannot also move the yardstick.
+    """
+
+    container: float | None
+    video: float | None = None
+    audio: float | None = None
+    #: Seconds the first audio track decodes to (None without sound).
+    decoded_audio: float | None = None
+    #: Sound only (no picture but cover art): then the decoded sound is the length.
+    pure_audio: bool = False
+
+    @classmethod
+    def of(cls, info: MediaInfo, *, timeout: float | None = 600) -> SourceLength:
+        """The source's durations from its probe, plus its sound decoded and counted."""
+        decoded = decoded_audio_seconds(info.path, timeout=timeout) if info.audio_streams else None
+        return cls(container=info.duration, video=info.video_duration, audio=info.audio_duration,
+                   decoded_audio=decoded, pure_audio=info.is_audio_only)
+
+    @property
+    def expected(self) -> float:
+        """How long the delivered file must last.
+
+        Pure audio: its decoded sound (headers of some MP3s only estimate it). Video: the
+        container's duration, which spans every track, or the decoded sound when that runs on
+        longer (a header that says less than the data holds): the picture's last frame is held,
+        the sound is never cut.
+        """
+        if self.pure_audio and self.decoded_audio:
+            return self.decoded_audio
+        return max(self.container or self.video or self.audio or 0.0, self.decoded_audio or 0.0)
+
+    def mismatch(self, delivered: MediaInfo) -> tuple[str, str] | None:
+        """``(中文, English)`` when ``delivered`` is not as long as this source; None when it is."""
+        expected = self.expected
+        measured = {"file": delivered.duration, "video": delivered.video_duration, "audio": delivered.audio_duration}
+        for name, value in measured.items():
+            if value is not None and abs(value - expected) > DURATION_TOLERANCE:
+                return (f"交付文件的{_TRACK_NAMES[name]}时长 {value:.2f} 秒，原文件是 {expected:.2f} 秒"
+                        f"（{self.describe()}）",
+                        f"delivered {name} duration {value:.2f} s differs from the source's {expected:.2f} s "
+                        f"({self.describe()})")
+        # Every second of the source's sound is there (a video's sound shorter than its picture
+        # is padded with silence, never the other way round).
+        sound = delivered.audio_duration or 0.0
+        if self.decoded_audio is not None and sound < self.decoded_audio - DURATION_TOLERANCE:
+            return (f"交付文件的声音只有 {sound:.2f} 秒，原文件的声音有 {self.decoded_audio:.2f} 秒",
+                    f"delivered sound duration {sound:.2f} s is shorter than the source's "
+                    f"{self.decoded_audio:.2f} s ({self.describe()})")
+        return None
+
+    def describe(self) -> str:
+        parts = [f"{name} {value:.2f} s" for name, value in (
+            ("container", self.container), ("video", self.video), ("audio", self.audio),
+            ("decoded sound", self.decoded_audio)) if value is not None]
+        return ", ".join(parts)
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+_TRACK_NAMES = {"file": "", "video": "画面", "audio": "声音"}
+
+
+def upright_picture(picture: Path, folder: Path) -> Path:
+    """``picture`` as it is meant to be seen: a photo with an EXIF orientation turned upright, once.
+
+    Phones store a portrait photo as landscape pixels plus an orientation tag. ffmpeg turns
+    some formats by that tag itself and not others (nor every flip), while Pillow reports the
+    stored size: the fit would be computed for one shape and applied to another (a circle
+    became a 3.2x ellipse). Pillow applies all eight orientations; the upright copy carries
+    none, so the picture ffmpeg reads and the size the fit uses are the same. A picture
+    without an orientation is used as it is.
+    """
+    with Image.open(picture) as image:
+        orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
+        if orientation in (0, 1):
+            return picture
+        upright = ImageOps.exif_transpose(image)
+        has_alpha = "A" in upright.getbands() or "transparency" in upright.info
+        upright = upright.convert("RGBA" if has_alpha else "RGB")
+        target = folder / f"upright-{picture.stem}.png"
+        # Lossless and quick: it lives only as long as the job.
+        upright.save(target, "PNG", compress_level=1)
+    return target
 
 
 def _audio_chain(stream, measured: dict | None, profile: DeliveryProfile):
@@ -429,7 +529,9 @@ def build_command(job: DeliveryJob, output: Path, *, measured: dict | None, dura
     profile, info = job.profile, job.info
     container = dict(_CONTAINER_OPTIONS, t=f"{duration:.3f}")
     if job.method == "still":
-        picture = ffmpeg_python.input(str(job.still))
+        # The picture is used as stored (upright_picture() has turned a rotated photo already):
+        # ffmpeg must not turn it again, or the fit below would be for the other shape.
+        picture = ffmpeg_python.input(str(job.still), autorotate=0)
         audio_input = ffmpeg_python.input(str(job.source), threads=job.threads)
         with Image.open(job.still) as image:
             width, height = image.size
@@ -498,19 +600,24 @@ def deliver_to_store(job: DeliveryJob, on_progress: Callable[[float], None] | No
     if existing is not None:
         return dict(existing.facts)
     info, profile = job.info, job.profile
-    expected = info.duration or 0.0
-    timeout = _timeout_for(expected)
+    timeout = _timeout_for(info.duration or 0.0)
     measured = None
+    try:
+        source_length = SourceLength.of(info, timeout=timeout)
+    except ProbeError as exc:
+        raise DeliveryFailed("原文件的声音无法完整解码", f"the source's sound cannot be decoded ({exc})") from exc
+    expected = source_length.expected
     with store.writing() as temp:
         try:
             if info.audio_streams:
-                measured, decoded = analyse_loudness(job.source, profile, timeout=timeout)
-                if job.method == "still" and decoded > 0:
-                    # Pure audio's header duration is an estimate for some MP3s; the decoder's is not.
-                    expected = decoded
+                measured = analyse_loudness(job.source, profile, timeout=timeout)
             output = temp / "video.mp4"
+            if job.still is not None:
+                job = dataclasses.replace(job, still=upright_picture(job.still, temp))
             args, method = build_command(job, output, measured=measured, duration=expected)
             ffmpeg.run_progress(["-hide_banner", "-y", *args], on_progress=on_progress, timeout=timeout)
+            if job.still is not None and job.still.parent == temp:
+                job.still.unlink()  # only the delivered files belong in the entry
             delivered = probe_media(output, packets=True, loudness=True)
             poster = temp / "poster.jpg"
             at = min(5.0, delivered.duration * 0.1) if method != "still" else 0.0
@@ -520,27 +627,24 @@ def deliver_to_store(job: DeliveryJob, on_progress: Callable[[float], None] | No
             raise DeliveryFailed("ffmpeg 转码失败", f"ffmpeg failed ({exc.last_line})", exc.stderr_tail) from exc
         except ProbeError as exc:
             raise DeliveryFailed("转码结果无法读取", f"the output cannot be read ({exc})") from exc
+        except OSError as exc:  # the still picture vanished or cannot be read since it was hashed
+            raise DeliveryFailed("配图无法读取", f"the still picture cannot be read ({exc})") from exc
         checks = verify_media(delivered, profile)
         if not conforms(checks):
             failed = "; ".join(f"{c.rule} {c.actual} (expected {c.expected})" for c in failed_rules(checks))
             raise DeliveryFailed("交付文件不符合交付规格", f"the delivered file fails the profile: {failed}")
-        # Every track must last as long as the source says: a picture that stops early means the
-        # source's data ended before its header said (a damaged or cut-short file).
-        shortest = min(value for value in (delivered.duration, delivered.video_duration, delivered.audio_duration)
-                       if value is not None)
-        longest = max(value for value in (delivered.duration, delivered.video_duration, delivered.audio_duration)
-                      if value is not None)
-        if expected - shortest > DURATION_TOLERANCE or longest - expected > DURATION_TOLERANCE:
-            off = shortest if expected - shortest > DURATION_TOLERANCE else longest
-            raise DeliveryFailed(
-                f"交付文件时长 {off:.2f} 秒与原文件 {expected:.2f} 秒不一致（原文件可能已损坏）",
-                f"delivered duration {off:.2f} s differs from the source's {expected:.2f} s "
-                "(the source may be damaged)")
+        # Every track must last as long as the source says, by the source's own account: a
+        # track that stops early means lost sound, or a source whose data ended before its
+        # header said (a damaged or cut-short file).
+        mismatch = source_length.mismatch(delivered)
+        if mismatch is not None:
+            raise DeliveryFailed(f"{mismatch[0]}（原文件可能已损坏）", f"{mismatch[1]} (the source may be damaged)")
         facts = {
             **job.facts,
             "method": method,
             "from_audio": job.method == "still",
             "duration": delivered.duration,
+            "source_length": source_length.as_dict(),
             "size": output.stat().st_size,
             "sha256": sha256_file(output),
             "profile": profile.name,
@@ -882,6 +986,8 @@ def _publish(item: LecturePlan, facts: dict, store: ContentStore, media_root: Pa
         "sha256": facts["sha256"],
         "size": facts["size"],
         "duration": facts["duration"],
+        # What the duration was checked against: the source's own figures.
+        "source_length": facts.get("source_length"),
         "method": facts["method"],
         "from_audio": facts["from_audio"],
         "profile": facts["profile"],

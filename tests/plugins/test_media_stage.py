@@ -72,6 +72,8 @@ def test_build_delivers_every_lecture_with_poster_subtitles_and_manifest(course_
     assert first["source"] == "courses/c/01-lecture-1/video.mp4" and len(first["source_sha256"]) == 64
     assert first["probe"]["display_width"] == 1280 and first["probe"]["loudness"] is not None
     assert audio["from_audio"] is True and audio["method"] == "still"
+    # The figures the delivered duration was held against are the source's own (1 s of tone).
+    assert abs(audio["source_length"]["decoded_audio"] - 1.0) < 0.05 and audio["source_length"]["pure_audio"]
     import hashlib
 
     assert hashlib.sha256((media_dir / "01-lecture-1.mp4").read_bytes()).hexdigest() == first["sha256"]
