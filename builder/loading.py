@@ -68,6 +68,13 @@ CONFIG_KEYS = (
     "recommendation_order", "site_url", "scheduler", "jobs",
 )
 
+#: C0 controls except tab and newline, DEL and C1: they drive terminals (ESC sequences clear the
+#: screen, recolour text, write the clipboard) and have no place in course text (E013).
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+#: Invisible characters that change how text reads: bidi marks, embeddings, overrides and
+#: isolates, and zero-width characters (W014).
+_INVISIBLE_RE = re.compile(r"[\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
+
 _TRUE_WORDS = {"是", "同意", "对"}
 _FALSE_WORDS = {"否", "不同意", "不"}
 _DATE_RE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*$")
@@ -100,6 +107,21 @@ class _Reader:
         self.diagnostics.append(Diagnostic(code=code, severity=severity, location=self.loc(node),
                                            message=message, message_en=message_en, hint=hint))
 
+    def clean_text(self, node: yaml.Node, path: str, value: str) -> str:
+        """``value`` without control characters (refused: E013); invisible bidi and zero-width
+        characters are kept but named (W014)."""
+        if control := _CONTROL_RE.search(value):
+            self.report("E013", node, f"“{path}”中含有控制字符 {_codepoint(control.group())}",
+                        f"'{path}' contains the control character {_codepoint(control.group())}",
+                        hint="控制字符（如 ESC）看不见，却能在终端里清屏、伪造输出；请删除后重新输入这段文字。")
+            value = _CONTROL_RE.sub("", value)
+        if invisible := _INVISIBLE_RE.search(value):
+            self.report("W014", node, f"“{path}”中含有看不见的方向控制或零宽字符 {_codepoint(invisible.group())}",
+                        f"'{path}' contains the invisible bidi or zero-width character {_codepoint(invisible.group())}",
+                        hint="这类字符会让文字或文件名看起来与实际不同；请删除后重新输入这段文字。",
+                        severity=Severity.WARNING)
+        return value
+
     def wrong_type(self, node: yaml.Node, path: str, message: str, message_en: str, hint: str = "") -> None:
         """E005 for ``path``, remembered so that no rule also calls the field missing."""
         self.malformed.add(path)
@@ -120,6 +142,9 @@ class _Reader:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
             if not isinstance(key, str) or not key:
                 self.report("E005", key_node, "字段名应为文字", "keys must be text")
+                continue
+            if _CONTROL_RE.search(key):
+                self.clean_text(key_node, path or "字段名 key", key)
                 continue
             full = f"{path}.{key}" if path else key
             if key in result:
@@ -147,7 +172,7 @@ class _Reader:
                             f"'{path}' must be text, not a list or mapping",
                             hint="如果文字中含有冒号或以 - 开头，请用引号把整段文字括起来。")
             return None
-        value = node.value.strip()
+        value = self.clean_text(node, path, node.value).strip()
         return value or None
 
     def boolean(self, node: yaml.Node | None, path: str) -> bool | None:
@@ -217,6 +242,23 @@ class _Reader:
         except yaml.YAMLError:
             pass
         return None
+
+
+def _codepoint(char: str) -> str:
+    return f"U+{ord(char):04X}"
+
+
+def notes_control_characters(notes: str, *, file: str, first_line: int) -> list[Diagnostic]:
+    """E013 for the first control character in a lecture's notes (Markdown body), at its line."""
+    control = _CONTROL_RE.search(notes)
+    if control is None:
+        return []
+    line = first_line + notes.count("\n", 0, control.start())
+    return [Diagnostic.error(
+        "E013", SourceLocation(file=file, line=line, column=control.start() - notes.rfind("\n", 0, control.start())),
+        f"讲义中含有控制字符 {_codepoint(control.group())}", f"the notes contain the control character "
+        f"{_codepoint(control.group())}",
+        hint="控制字符（如 ESC）看不见，却能在终端里清屏、伪造输出；请删除这个字符。")]
 
 
 def _is_null(node: yaml.Node) -> bool:
@@ -374,14 +416,14 @@ def load_lecture(folder: Path, *, course_slug: str, root: Path, course_real: str
         media=media,
         subtitles=subtitles,
         image=authored("image"),
-        notes=body,
+        notes=_CONTROL_RE.sub("", body),
         notes_line=body_line,
         media_candidates=candidates,
         locations=dict(reader.locations),
         malformed=frozenset(reader.malformed),
         parsed="" not in reader.malformed,  # front matter that is no mapping: nothing more to say
     )
-    return lecture, reader.diagnostics
+    return lecture, [*reader.diagnostics, *notes_control_characters(body, file=rel_file, first_line=body_line)]
 
 
 # --------------------------------------------------------------------------------------------

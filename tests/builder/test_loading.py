@@ -73,3 +73,35 @@ def test_hidden_and_underscore_folders_are_not_courses(make_repo):
     root = make_repo({"courses/.git-stuff/course.yml": "x", "courses/_drafts/course.yml": "x"},
                      valid_courses=("c",))
     assert [c.slug for c in load_repository(root).courses] == ["c"]
+
+
+#: What the audit put into a course: clear the screen, print a fake "all OK", write the clipboard.
+TERMINAL_ATTACK = r"\e[2J\e[1;32m检查通过 all OK\e[0m\e]52;c;ZWNobyBoaQ==\a"
+
+
+def test_control_characters_in_authored_text_are_refused_at_their_line(make_repo):
+    course_yml = (COURSE_YML.replace("theme: 老年智慧生活", f'theme: "{TERMINAL_ATTACK}"')
+                  .replace("  contact: 李老师", '  contact: "李老师\\x9b31m"')
+                  .replace("title: 测试课程", '"\\e[31mtitle": 测试课程\ntitle: 测试课程'))
+    lecture = "---\ntitle: \"第一讲\\r伪造\"\nknowledge_point: 知识\n---\n\n正文\n第二行\x1b[2J\x7f\n"
+    root = make_repo({"courses/c/course.yml": course_yml, "courses/c/cover.jpg": b"x",
+                      "courses/c/01-a/lecture.md": lecture})
+    repository = load_repository(root)
+    found = {(d.code, str(d.location)) for d in repository.diagnostics if d.code == "E013"}
+    assert found == {("E013", "courses/c/course.yml:1:1"), ("E013", "courses/c/course.yml:4:8"),
+                     ("E013", "courses/c/course.yml:14:12"), ("E013", "courses/c/01-a/lecture.md:2:8"),
+                     ("E013", "courses/c/01-a/lecture.md:7:4")}
+    course = repository.course("c")
+    # What is kept has no control character left for a later stage to print or publish.
+    assert course.theme.startswith("[2J[1;32m检查通过") and "\x1b" not in course.theme
+    assert course.provider.contact == "李老师31m" and course.lectures[0].title == "第一讲伪造"
+    assert "\x1b" not in course.lectures[0].notes and "\x7f" not in course.lectures[0].notes
+
+
+def test_invisible_bidi_and_zero_width_characters_are_named(make_repo):
+    root = make_repo({"courses/c/course.yml": COURSE_YML.replace("title: 测试课程", 'title: "发票\\u202egpj.exe"'),
+                      "courses/c/01-a/lecture.md": "---\ntitle: \"第一\\u200b讲\"\nknowledge_point: 知识\n---\n"})
+    repository = load_repository(root)
+    found = {(d.code, str(d.location), d.severity.value) for d in repository.diagnostics if d.code == "W014"}
+    assert found == {("W014", "courses/c/course.yml:1:8", "warning"), ("W014", "courses/c/01-a/lecture.md:2:8", "warning")}
+    assert not any(d.code == "E013" for d in repository.diagnostics)
