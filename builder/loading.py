@@ -287,6 +287,20 @@ def _inside(path: str, course_real: str) -> bool:
     return real == course_real or real.startswith(course_real + os.sep)
 
 
+def outside_container(path: Path, container_real: str, *, root: Path, what: str, what_en: str,
+                      container: str = "课程文件夹", container_en: str = "the course folder") -> Diagnostic | None:
+    """E206 when ``path`` (a file or folder weike is about to read), with every symlink followed,
+    leaves ``container_real``: a ``lecture.md`` linked to ``/etc/passwd`` would be published on
+    the site, in the search index and in every zip. The same test as for paths written in YAML."""
+    if _inside(str(path), container_real):
+        return None
+    return Diagnostic.error(
+        "E206", SourceLocation(file=repository_path(path, root)),
+        f"{what}是符号链接，指向了{container}之外，不会被读取",
+        f"{what_en} is a symlink that leads outside {container_en}; it is not read",
+        hint=f"把真正的文件放进{container}，不要用指向别处的符号链接。")
+
+
 def resolve_authored_path(declared: str, *, base: Path, location: SourceLocation, course_real: str,
                           cls: type[AuthoredFile] = AuthoredFile) -> AuthoredFile:
     """Resolve a path written in YAML, refusing anything that would leave the course folder
@@ -371,6 +385,9 @@ def load_lecture(folder: Path, *, course_slug: str, root: Path, course_real: str
     srt_files = [e for e in entries if os.path.splitext(e.name)[1].lower() in SUBTITLE_EXTENSIONS and e.is_file()]
     candidates = tuple(e.name for e in media_files)
 
+    if escaped := outside_container(folder / LECTURE_FILE, course_real, root=root, what="lecture.md",
+                                    what_en="lecture.md"):
+        return Lecture(**base, parsed=False, media_candidates=candidates), [escaped]
     try:
         text = read_text_file(folder / LECTURE_FILE, max_bytes=MAX_LECTURE_FILE_BYTES).text
         split = split_front_matter(text)
@@ -472,6 +489,10 @@ def load_course(folder: Path, *, root: Path) -> tuple[Course, list[Diagnostic]]:
         ))
         return Course(**base, parsed=False,
                       locations={"": SourceLocation(file=repository_path(folder, root))}), diagnostics
+    if escaped := outside_container(folder / COURSE_FILE, course_real, root=root, what="course.yml",
+                                    what_en="course.yml"):
+        diagnostics.append(escaped)
+        return Course(**base, parsed=False), diagnostics
     try:
         text = read_text_file(folder / COURSE_FILE, max_bytes=MAX_COURSE_FILE_BYTES).text
         root_node = compose_yaml(text)
@@ -582,8 +603,15 @@ def load_repository(root: Path, *, only: Iterable[str] | None = None) -> Reposit
     config, diagnostics = load_config(root)
     wanted = set(only) if only is not None else None
     courses = []
+    courses_real = os.path.realpath(root / COURSES_DIR)
     for folder in find_course_folders(root):
         if wanted is not None and folder.name not in wanted:
+            continue
+        if escaped := outside_container(folder, courses_real, root=root, what="课程文件夹", what_en="the course folder",
+                                        container="courses/", container_en="courses/"):
+            courses.append(Course(slug=folder.name, folder=folder, file=repository_path(folder / COURSE_FILE, root),
+                                  parsed=False, locations={"": escaped.location}))
+            diagnostics.append(escaped)
             continue
         course, problems = load_course(folder, root=root)
         courses.append(course)

@@ -105,3 +105,32 @@ def test_invisible_bidi_and_zero_width_characters_are_named(make_repo):
     found = {(d.code, str(d.location), d.severity.value) for d in repository.diagnostics if d.code == "W014"}
     assert found == {("W014", "courses/c/course.yml:1:8", "warning"), ("W014", "courses/c/01-a/lecture.md:2:8", "warning")}
     assert not any(d.code == "E013" for d in repository.diagnostics)
+
+
+def test_course_files_and_folders_linked_from_outside_are_not_read(make_repo, tmp_path):
+    secret = tmp_path / "outside"
+    secret.mkdir()
+    (secret / "secret.md").write_text("---\ntitle: 机密\nknowledge_point: 机密\n---\n机密正文\n", encoding="utf-8")
+    (secret / "secret.yml").write_text(COURSE_YML.replace("测试课程", "机密课程"), encoding="utf-8")
+    write = {"courses/linkcourse/01-a/lecture.md": lecture_md(), "courses/linklecture/course.yml": COURSE_YML}
+    root = make_repo(write)
+    (root / "courses/linkcourse/course.yml").symlink_to(secret / "secret.yml")
+    (root / "courses/linklecture/02-b").mkdir()
+    (root / "courses/linklecture/02-b/lecture.md").symlink_to(secret / "secret.md")
+    (root / "courses/wholefolder").symlink_to(secret, target_is_directory=True)
+    # A link that stays inside its course is fine; one into another course leaves the course.
+    (root / "courses/linklecture/03-c").mkdir()
+    (root / "courses/linklecture/shared.md").write_text(lecture_md(), encoding="utf-8")
+    (root / "courses/linklecture/03-c/lecture.md").symlink_to(root / "courses/linklecture/shared.md")
+    (root / "courses/linklecture/04-d").mkdir()
+    (root / "courses/linklecture/04-d/lecture.md").symlink_to(root / "courses/linkcourse/01-a/lecture.md")
+
+    repository = load_repository(root)
+    outside = sorted(str(d.location) for d in repository.diagnostics if d.code == "E206")
+    assert outside == ["courses/linkcourse/course.yml", "courses/linklecture/02-b/lecture.md",
+                       "courses/linklecture/04-d/lecture.md", "courses/wholefolder"]
+    for course in repository.courses:
+        assert course.title != "机密课程"
+        assert all(lecture.title != "机密" and "机密" not in lecture.notes for lecture in course.lectures)
+    assert not repository.course("wholefolder").parsed and not repository.course("linkcourse").parsed
+    assert [lec.title for lec in repository.course("linklecture").lectures if lec.parsed] == ["第一讲"]
