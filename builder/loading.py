@@ -294,8 +294,10 @@ def outside_container(path: Path, container_real: str, *, root: Path, what: str,
     the site, in the search index and in every zip. The same test as for paths written in YAML."""
     if _inside(str(path), container_real):
         return None
+    # A file is named at its first line (like every whole-file problem); a folder has no lines.
+    line = None if os.path.isdir(path) else 1
     return Diagnostic.error(
-        "E206", SourceLocation(file=repository_path(path, root)),
+        "E206", SourceLocation(file=repository_path(path, root), line=line, column=line),
         f"{what}是符号链接，指向了{container}之外，不会被读取",
         f"{what_en} is a symlink that leads outside {container_en}; it is not read",
         hint=f"把真正的文件放进{container}，不要用指向别处的符号链接。")

@@ -36,7 +36,6 @@ from pathlib import Path
 from types import MappingProxyType
 
 import ffmpeg as ffmpeg_python
-from PIL import Image
 
 from builder import __version__, ffmpeg
 from builder.cache import ContentStore, FileMemo, cache_key, sha256_file
@@ -66,6 +65,7 @@ from builder.model import (
     WeikeConfig,
 )
 from builder.outputs import publish, remove_temps, write_atomic
+from builder.pictures import open_picture
 from builder.probe import (
     PROBE_VERSION,
     finite_number,
@@ -431,7 +431,7 @@ def build_command(job: DeliveryJob, output: Path, *, measured: dict | None, dura
     if job.method == "still":
         picture = ffmpeg_python.input(str(job.still))
         audio_input = ffmpeg_python.input(str(job.source), threads=job.threads)
-        with Image.open(job.still) as image:
+        with open_picture(job.still) as image:
             width, height = image.size
         video = (_fit_video(picture["v:0"], width, height, profile).filter("format", profile.pixel_format)
                  # Decode and scale the picture once, then repeat that frame: far cheaper than

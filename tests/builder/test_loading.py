@@ -127,8 +127,8 @@ def test_course_files_and_folders_linked_from_outside_are_not_read(make_repo, tm
 
     repository = load_repository(root)
     outside = sorted(str(d.location) for d in repository.diagnostics if d.code == "E206")
-    assert outside == ["courses/linkcourse/course.yml", "courses/linklecture/02-b/lecture.md",
-                       "courses/linklecture/04-d/lecture.md", "courses/wholefolder"]
+    assert outside == ["courses/linkcourse/course.yml:1:1", "courses/linklecture/02-b/lecture.md:1:1",
+                       "courses/linklecture/04-d/lecture.md:1:1", "courses/wholefolder"]
     for course in repository.courses:
         assert course.title != "机密课程"
         assert all(lecture.title != "机密" and "机密" not in lecture.notes for lecture in course.lectures)
