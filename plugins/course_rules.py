@@ -98,7 +98,7 @@ def check_image_file(item: AuthoredFile, *, what: str, what_en: str, code: str) 
             image.verify()
     except PictureTooLarge as exc:
         yield Diagnostic.error(code, item.location, f"{what}“{item.path.name}”太大（{exc.described}，"
-                                                    f"上限 {MAX_PICTURE_PIXELS // 1_000_000} 百万像素），不会被读取",
+                                                    f"上限约 {MAX_PICTURE_PIXELS // 10_000} 万像素），不会被读取",
                                f"{what_en} '{item.path.name}' is too large ({exc.size[0] if exc.size else '?'}x"
                                f"{exc.size[1] if exc.size else '?'} pixels, limit {MAX_PICTURE_PIXELS:,})",
                                hint="用画图软件把图片缩小到 1280×720 左右再保存。")
