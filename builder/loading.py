@@ -281,8 +281,10 @@ def _file_error(exc: YamlFileError, file: str) -> Diagnostic:
 # --------------------------------------------------------------------------------------------
 
 
-def _inside(path: str, course_real: str) -> bool:
-    """Whether ``path``, with every symlink followed, lies inside the (real) course folder."""
+def inside_real_path(path: str, course_real: str) -> bool:
+    """Whether ``path``, with every symlink followed, lies inside the (real) course folder: the one
+    containment test for every file weike reads from a course (paths in YAML, files it finds,
+    ``course.yml``, ``lecture.md``, pictures the notes show)."""
     real = os.path.realpath(path)
     return real == course_real or real.startswith(course_real + os.sep)
 
@@ -292,7 +294,7 @@ def outside_container(path: Path, container_real: str, *, root: Path, what: str,
     """E206 when ``path`` (a file or folder weike is about to read), with every symlink followed,
     leaves ``container_real``: a ``lecture.md`` linked to ``/etc/passwd`` would be published on
     the site, in the search index and in every zip. The same test as for paths written in YAML."""
-    if _inside(str(path), container_real):
+    if inside_real_path(str(path), container_real):
         return None
     # A file is named at its first line (like every whole-file problem); a folder has no lines.
     line = None if os.path.isdir(path) else 1
@@ -321,7 +323,7 @@ def resolve_authored_path(declared: str, *, base: Path, location: SourceLocation
         problem = PathProblem.PARENT
     else:
         candidate = base.joinpath(*windows.parts)
-        if not _inside(str(candidate), course_real):
+        if not inside_real_path(str(candidate), course_real):
             problem = PathProblem.OUTSIDE
         elif not candidate.exists():
             problem = PathProblem.MISSING
@@ -335,7 +337,7 @@ def resolve_authored_path(declared: str, *, base: Path, location: SourceLocation
 def _discovered(entry: os.DirEntry, location: SourceLocation, cls: type[AuthoredFile], *,
                 course_real: str, check_links: bool) -> AuthoredFile:
     """A file weike found by itself; symlinks must stay inside the course like declared paths."""
-    if (check_links or entry.is_symlink()) and not _inside(entry.path, course_real):
+    if (check_links or entry.is_symlink()) and not inside_real_path(entry.path, course_real):
         return cls(declared=entry.name, path=None, location=location, problem=PathProblem.OUTSIDE)
     return cls(declared=None, path=Path(entry.path), location=location)
 

@@ -78,7 +78,12 @@ def hostile_repository(root: Path, outside: Path, media: Path, cover: Path) -> N
     (outside / "secret.md").write_text(lecture_md(title=SECRET, knowledge_point=SECRET, notes=SECRET), "utf-8")
     (outside / "secret.yml").write_text(COURSE_YML.replace("测试课程", SECRET), "utf-8")
     (outside / "secret.srt").write_text(f"1\n00:00:00,000 --> 00:00:00,900\n{SECRET}\n", "utf-8")
-    (outside / "secret.png").write_bytes(cover.read_bytes())
+    from PIL import Image
+    from PIL.PngImagePlugin import PngInfo
+
+    text = PngInfo()
+    text.add_text("Comment", SECRET.encode().hex())  # the bytes carry the secret: a copy is found
+    Image.new("RGB", (64, 64), (200, 30, 30)).save(outside / "secret.png", pnginfo=text)
     (outside / "cover.jpg").write_bytes(cover.read_bytes())
     escaped = outside / "escaped"  # a whole course, linked in as a course folder
     write_tree(escaped, {"course.yml": COURSE_YML.replace("测试课程", SECRET), "cover.jpg": cover,
@@ -227,7 +232,8 @@ def every_output_file(root: Path):
 
 def test_nothing_from_outside_the_repository_is_published(hostile):
     root, _, _ = hostile
-    leaked = [name for name, data in every_output_file(root) if SECRET.encode() in data]
+    leaked = [name for name, data in every_output_file(root)
+              if SECRET.encode() in data or SECRET.encode().hex().encode() in data]
     assert leaked == []
 
 
