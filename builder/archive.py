@@ -43,6 +43,9 @@ _WINDOWS_DEVICE_NAMES = frozenset(
     {"CON", "PRN", "AUX", "NUL"} | {f"COM{n}" for n in range(1, 10)} | {f"LPT{n}" for n in range(1, 10)}
 )
 _DRIVE_RE = re.compile(r"^[A-Za-z]:")
+#: Unicode categories no member name may hold: controls, and invisible format characters (bidi
+#: overrides that reverse how a name reads, zero-width characters), private use, surrogates.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Zl", "Zp"})
 
 
 class ArchiveError(Exception):
@@ -77,8 +80,8 @@ def check_member_name(name: str) -> None:
     for part in name.split("/"):
         if part in ("", ".", ".."):
             raise UnsafeMemberName(f"member name {name!r} has an empty, '.' or '..' component")
-        if any(unicodedata.category(char) == "Cc" for char in part):
-            raise UnsafeMemberName(f"member name {name!r} contains a control character")
+        if any(unicodedata.category(char) in _INVISIBLE_CATEGORIES for char in part):
+            raise UnsafeMemberName(f"member name {name!r} contains a control, bidi or zero-width character")
         if part != part.translate(_WINDOWS_RESERVED_CHARS):
             raise UnsafeMemberName(f"member name {name!r} contains a character Windows refuses")
         if part[-1] in ". ":
@@ -91,11 +94,14 @@ def safe_name_component(text: str, *, max_chars: int = 50, fallback: str = "未�
     """``text`` (a title) made into one file-name component that every system can store.
 
     Characters Windows refuses become their full-width forms (``：`` for ``:``), control
-    characters and runs of white space become one space, leading and trailing dots and spaces
-    go, and the result is cut to ``max_chars`` characters. Device names get a ``_`` prefix.
+    characters and runs of white space become one space, invisible format characters go (bidi
+    controls such as U+202E would show ``01_发票\u202egpj.exe.mp4`` as ``01_发票4pm.exe.jpg``; zero-width
+    characters make two names look alike), leading and trailing dots and spaces go, and the result
+    is cut to ``max_chars`` characters. Device names get a ``_`` prefix.
     """
     text = unicodedata.normalize("NFC", text).translate(_WINDOWS_RESERVED_CHARS)
-    text = "".join(" " if unicodedata.category(char) in ("Cc", "Zl", "Zp") else char for char in text)
+    text = "".join(" " if unicodedata.category(char) in ("Cc", "Zl", "Zp") else char for char in text
+                   if unicodedata.category(char) not in ("Cf", "Co", "Cs"))
     text = re.sub(r"\s+", " ", text).strip(" .")
     text = text[:max_chars].rstrip(" .")
     if not text:

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from builder import __version__
-from builder.diagnostics import FORMATS, format_github, render, sort_diagnostics
+from builder.diagnostics import FORMATS, format_github, printable, render, sort_diagnostics
 from builder.doctor import add_doctor_command
 from builder.ffmpeg import FfmpegNotFound
 from builder.inventory import add_cache_command
@@ -63,11 +63,12 @@ def cmd_build(args: argparse.Namespace) -> int:
         progress.close()
     fmt = "github" if args.format == "github" else "text"
     sys.stdout.write(render(result.diagnostics, result.summary, fmt, strict=args.strict))
+    # Summary lines quote course folders, titles and tool messages: no control codes reach the terminal.
     for line in result.summary_lines:
-        print(line)
+        print(printable(line, keep="\t\n"))
     failures = describe_failures(result)
     for line in failures:
-        print(line)
+        print(printable(line, keep="\t\n"))
     elapsed = time.monotonic() - started
     stages = " · ".join(f"{stage} {seconds:.1f} s" for stage, seconds in result.stage_seconds.items())
     print(f"构建完成：{len(result.built)} 门课程 ({len(result.built)} course(s) built) in {elapsed:.1f} s "

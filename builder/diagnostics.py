@@ -1,9 +1,17 @@
-"""Printing diagnostics the way compilers do: text for people, JSON for tools, GitHub annotations."""
+"""Printing diagnostics the way compilers do: text for people, JSON for tools, GitHub annotations.
+
+Messages quote what authors wrote (keys, paths, titles), and they are printed in terminals and CI
+logs. Every output therefore shows invisible characters as escapes (:func:`printable`): an
+``ESC[2J`` in a course file must not clear the screen or fake an "all OK", and a right-to-left
+override must not reorder what a reviewer reads.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -39,6 +47,46 @@ class Summary:
                 f"({head_en}: {self.errors} error(s), {self.warnings} warning(s))")
 
 
+#: Unicode categories a terminal does not show as themselves: controls (C0, DEL, C1), format
+#: characters (bidi controls, zero-width spaces), line/paragraph separators, surrogates, private use.
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
+#: Quick pre-filter: a string made only of these needs no per-character look at its categories.
+_PLAIN = re.compile(r"[\t\n\x20-\x7e\u00a0-\u00ac\u00ae-\u05ff\u3000-\u9fff\uff01-\uffef]*")
+
+
+def _hidden(char: str) -> bool:
+    return unicodedata.category(char) in _HIDDEN_CATEGORIES
+
+
+def _escape_char(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def printable(text: str, *, keep: str = "\t") -> str:
+    """``text`` with every control, format (bidi, zero-width) and separator character written as
+    an escape (``\\x1b``, ``\\u202e``), except the characters in ``keep``."""
+    if _PLAIN.fullmatch(text) and not any(c in text for c in "\t\n" if c not in keep):
+        return text
+    return "".join(_escape_char(c) if c not in keep and (_hidden(c) or c in "\t\n") else c for c in text)
+
+
+def _json_text(payload) -> str:
+    """JSON whose strings show hidden characters as ``\\uXXXX`` escapes (json.dumps escapes
+    only C0 controls when it keeps Chinese as it is); parses back to the same strings."""
+    text = json.dumps(payload, ensure_ascii=False, indent=2)
+    if _PLAIN.fullmatch(text):
+        return text
+
+    def escape(char: str) -> str:
+        if char < " " or not _hidden(char):  # json.dumps escaped C0 in strings; the rest is layout
+            return char
+        data = char.encode("utf-16-be")
+        return "".join(f"\\u{int.from_bytes(data[i:i + 2], 'big'):04x}" for i in range(0, len(data), 2))
+
+    return "".join(escape(c) for c in text)
+
+
 def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
     """Stable order: by file, line, column, code; exact duplicates removed."""
     unique = {(d.code, d.location, d.message): d for d in diagnostics}
@@ -46,15 +94,15 @@ def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
 
 
 def format_text(diagnostic: Diagnostic) -> str:
-    line = (f"{diagnostic.location}: {diagnostic.severity} {diagnostic.code} "
-            f"{diagnostic.message} ({diagnostic.message_en})")
+    line = (f"{printable(str(diagnostic.location))}: {diagnostic.severity} {printable(diagnostic.code)} "
+            f"{printable(diagnostic.message)} ({printable(diagnostic.message_en)})")
     if diagnostic.hint:
-        line += f"\n    提示：{diagnostic.hint}"
+        line += f"\n    提示：{printable(diagnostic.hint)}"
     return line
 
 
 def _github_escape(text: str, *, property_value: bool = False) -> str:
-    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    text = printable(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
     if property_value:
         text = text.replace(":", "%3A").replace(",", "%2C")
     return text
@@ -127,9 +175,9 @@ def render(diagnostics: Sequence[Diagnostic], summary: Summary, fmt: str, *, str
                 "ok": not summary.failed(strict=strict),
             },
         }
-        return json.dumps(payload, ensure_ascii=False, indent=2) + "\n"
+        return _json_text(payload) + "\n"
     if fmt == "codequality":
-        return json.dumps([codequality_dict(d) for d in ordered], ensure_ascii=False, indent=2) + "\n"
+        return _json_text([codequality_dict(d) for d in ordered]) + "\n"
     if fmt == "github":
         lines = [format_github(d) for d in ordered]
         lines.append(summary.text())

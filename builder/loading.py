@@ -68,6 +68,13 @@ CONFIG_KEYS = (
     "recommendation_order", "site_url", "scheduler", "jobs",
 )
 
+#: C0 controls except tab and newline, DEL and C1: they drive terminals (ESC sequences clear the
+#: screen, recolour text, write the clipboard) and have no place in course text (E013).
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+#: Invisible characters that change how text reads: bidi marks, embeddings, overrides and
+#: isolates, and zero-width characters (W014).
+_INVISIBLE_RE = re.compile(r"[\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
+
 _TRUE_WORDS = {"是", "同意", "对"}
 _FALSE_WORDS = {"否", "不同意", "不"}
 _DATE_RE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*$")
@@ -100,6 +107,21 @@ class _Reader:
         self.diagnostics.append(Diagnostic(code=code, severity=severity, location=self.loc(node),
                                            message=message, message_en=message_en, hint=hint))
 
+    def clean_text(self, node: yaml.Node, path: str, value: str) -> str:
+        """``value`` without control characters (refused: E013); invisible bidi and zero-width
+        characters are kept but named (W014)."""
+        if control := _CONTROL_RE.search(value):
+            self.report("E013", node, f"“{path}”中含有控制字符 {_codepoint(control.group())}",
+                        f"'{path}' contains the control character {_codepoint(control.group())}",
+                        hint="控制字符（如 ESC）看不见，却能在终端里清屏、伪造输出；请删除后重新输入这段文字。")
+            value = _CONTROL_RE.sub("", value)
+        if invisible := _INVISIBLE_RE.search(value):
+            self.report("W014", node, f"“{path}”中含有看不见的方向控制或零宽字符 {_codepoint(invisible.group())}",
+                        f"'{path}' contains the invisible bidi or zero-width character {_codepoint(invisible.group())}",
+                        hint="这类字符会让文字或文件名看起来与实际不同；请删除后重新输入这段文字。",
+                        severity=Severity.WARNING)
+        return value
+
     def wrong_type(self, node: yaml.Node, path: str, message: str, message_en: str, hint: str = "") -> None:
         """E005 for ``path``, remembered so that no rule also calls the field missing."""
         self.malformed.add(path)
@@ -120,6 +142,9 @@ class _Reader:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
             if not isinstance(key, str) or not key:
                 self.report("E005", key_node, "字段名应为文字", "keys must be text")
+                continue
+            if _CONTROL_RE.search(key):
+                self.clean_text(key_node, path or "字段名 key", key)
                 continue
             full = f"{path}.{key}" if path else key
             if key in result:
@@ -147,7 +172,7 @@ class _Reader:
                             f"'{path}' must be text, not a list or mapping",
                             hint="如果文字中含有冒号或以 - 开头，请用引号把整段文字括起来。")
             return None
-        value = node.value.strip()
+        value = self.clean_text(node, path, node.value).strip()
         return value or None
 
     def boolean(self, node: yaml.Node | None, path: str) -> bool | None:
@@ -219,6 +244,23 @@ class _Reader:
         return None
 
 
+def _codepoint(char: str) -> str:
+    return f"U+{ord(char):04X}"
+
+
+def notes_control_characters(notes: str, *, file: str, first_line: int) -> list[Diagnostic]:
+    """E013 for the first control character in a lecture's notes (Markdown body), at its line."""
+    control = _CONTROL_RE.search(notes)
+    if control is None:
+        return []
+    line = first_line + notes.count("\n", 0, control.start())
+    return [Diagnostic.error(
+        "E013", SourceLocation(file=file, line=line, column=control.start() - notes.rfind("\n", 0, control.start())),
+        f"讲义中含有控制字符 {_codepoint(control.group())}", f"the notes contain the control character "
+        f"{_codepoint(control.group())}",
+        hint="控制字符（如 ESC）看不见，却能在终端里清屏、伪造输出；请删除这个字符。")]
+
+
 def _is_null(node: yaml.Node) -> bool:
     return isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"
 
@@ -239,10 +281,28 @@ def _file_error(exc: YamlFileError, file: str) -> Diagnostic:
 # --------------------------------------------------------------------------------------------
 
 
-def _inside(path: str, course_real: str) -> bool:
-    """Whether ``path``, with every symlink followed, lies inside the (real) course folder."""
+def inside_real_path(path: str, course_real: str) -> bool:
+    """Whether ``path``, with every symlink followed, lies inside the (real) course folder: the one
+    containment test for every file weike reads from a course (paths in YAML, files it finds,
+    ``course.yml``, ``lecture.md``, pictures the notes show)."""
     real = os.path.realpath(path)
     return real == course_real or real.startswith(course_real + os.sep)
+
+
+def outside_container(path: Path, container_real: str, *, root: Path, what: str, what_en: str,
+                      container: str = "课程文件夹", container_en: str = "the course folder") -> Diagnostic | None:
+    """E206 when ``path`` (a file or folder weike is about to read), with every symlink followed,
+    leaves ``container_real``: a ``lecture.md`` linked to ``/etc/passwd`` would be published on
+    the site, in the search index and in every zip. The same test as for paths written in YAML."""
+    if inside_real_path(str(path), container_real):
+        return None
+    # A file is named at its first line (like every whole-file problem); a folder has no lines.
+    line = None if os.path.isdir(path) else 1
+    return Diagnostic.error(
+        "E206", SourceLocation(file=repository_path(path, root), line=line, column=line),
+        f"{what}是符号链接，指向了{container}之外，不会被读取",
+        f"{what_en} is a symlink that leads outside {container_en}; it is not read",
+        hint=f"把真正的文件放进{container}，不要用指向别处的符号链接。")
 
 
 def resolve_authored_path(declared: str, *, base: Path, location: SourceLocation, course_real: str,
@@ -263,7 +323,7 @@ def resolve_authored_path(declared: str, *, base: Path, location: SourceLocation
         problem = PathProblem.PARENT
     else:
         candidate = base.joinpath(*windows.parts)
-        if not _inside(str(candidate), course_real):
+        if not inside_real_path(str(candidate), course_real):
             problem = PathProblem.OUTSIDE
         elif not candidate.exists():
             problem = PathProblem.MISSING
@@ -277,7 +337,7 @@ def resolve_authored_path(declared: str, *, base: Path, location: SourceLocation
 def _discovered(entry: os.DirEntry, location: SourceLocation, cls: type[AuthoredFile], *,
                 course_real: str, check_links: bool) -> AuthoredFile:
     """A file weike found by itself; symlinks must stay inside the course like declared paths."""
-    if (check_links or entry.is_symlink()) and not _inside(entry.path, course_real):
+    if (check_links or entry.is_symlink()) and not inside_real_path(entry.path, course_real):
         return cls(declared=entry.name, path=None, location=location, problem=PathProblem.OUTSIDE)
     return cls(declared=None, path=Path(entry.path), location=location)
 
@@ -329,6 +389,9 @@ def load_lecture(folder: Path, *, course_slug: str, root: Path, course_real: str
     srt_files = [e for e in entries if os.path.splitext(e.name)[1].lower() in SUBTITLE_EXTENSIONS and e.is_file()]
     candidates = tuple(e.name for e in media_files)
 
+    if escaped := outside_container(folder / LECTURE_FILE, course_real, root=root, what="lecture.md",
+                                    what_en="lecture.md"):
+        return Lecture(**base, parsed=False, media_candidates=candidates), [escaped]
     try:
         text = read_text_file(folder / LECTURE_FILE, max_bytes=MAX_LECTURE_FILE_BYTES).text
         split = split_front_matter(text)
@@ -374,14 +437,14 @@ def load_lecture(folder: Path, *, course_slug: str, root: Path, course_real: str
         media=media,
         subtitles=subtitles,
         image=authored("image"),
-        notes=body,
+        notes=_CONTROL_RE.sub("", body),
         notes_line=body_line,
         media_candidates=candidates,
         locations=dict(reader.locations),
         malformed=frozenset(reader.malformed),
         parsed="" not in reader.malformed,  # front matter that is no mapping: nothing more to say
     )
-    return lecture, reader.diagnostics
+    return lecture, [*reader.diagnostics, *notes_control_characters(body, file=rel_file, first_line=body_line)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -430,6 +493,10 @@ def load_course(folder: Path, *, root: Path) -> tuple[Course, list[Diagnostic]]:
         ))
         return Course(**base, parsed=False,
                       locations={"": SourceLocation(file=repository_path(folder, root))}), diagnostics
+    if escaped := outside_container(folder / COURSE_FILE, course_real, root=root, what="course.yml",
+                                    what_en="course.yml"):
+        diagnostics.append(escaped)
+        return Course(**base, parsed=False), diagnostics
     try:
         text = read_text_file(folder / COURSE_FILE, max_bytes=MAX_COURSE_FILE_BYTES).text
         root_node = compose_yaml(text)
@@ -540,8 +607,15 @@ def load_repository(root: Path, *, only: Iterable[str] | None = None) -> Reposit
     config, diagnostics = load_config(root)
     wanted = set(only) if only is not None else None
     courses = []
+    courses_real = os.path.realpath(root / COURSES_DIR)
     for folder in find_course_folders(root):
         if wanted is not None and folder.name not in wanted:
+            continue
+        if escaped := outside_container(folder, courses_real, root=root, what="课程文件夹", what_en="the course folder",
+                                        container="courses/", container_en="courses/"):
+            courses.append(Course(slug=folder.name, folder=folder, file=repository_path(folder / COURSE_FILE, root),
+                                  parsed=False, locations={"": escaped.location}))
+            diagnostics.append(escaped)
             continue
         course, problems = load_course(folder, root=root)
         courses.append(course)

@@ -20,6 +20,8 @@ from urllib.parse import unquote, urlsplit
 import markdown
 import nh3
 
+from builder.loading import inside_real_path
+
 #: Tags an author may use; anything else is dropped (its text is kept, except for the tags in
 #: ``_DROPPED_WITH_CONTENT``).
 ALLOWED_TAGS = frozenset({
@@ -117,9 +119,10 @@ class _ImageCollector:
         normalised = posixpath.normpath(written)
         if normalised.startswith(("/", "..")) or Path(normalised).suffix.lower() not in IMAGE_SUFFIXES:
             return None
-        path = (self.lecture_folder / normalised).resolve()
-        if not path.is_file() or not path.is_relative_to(self.course_folder.resolve()):
-            return None
+        path = self.lecture_folder / normalised
+        if not path.is_file() or not inside_real_path(str(path), os.path.realpath(self.course_folder)):
+            return None  # missing, or a symlink out of the course (E206's test)
+        path = path.resolve()
         self.images[normalised] = path
         return normalised
 

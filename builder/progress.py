@@ -11,13 +11,16 @@ import threading
 import time
 from typing import TextIO
 
+from builder.diagnostics import printable
+
 
 class Task:
     """A unit of work shown to the user; safe to update from any thread."""
 
     def __init__(self, progress: Progress, description: str, total: float | None) -> None:
         self._progress = progress
-        self.description = description
+        # Descriptions name course folders and files: shown with their control codes escaped.
+        self.description = printable(description)
         self.total = total
         self.completed = 0.0
         self.started = time.monotonic()
@@ -36,7 +39,7 @@ class Task:
         self.finished = True
         if self.total is not None:
             self.completed = self.total
-        self._progress._on_done(self, message, failed)
+        self._progress._on_done(self, printable(message, keep="\t\n"), failed)
 
     def __enter__(self) -> Task:
         return self
@@ -87,7 +90,7 @@ class LineProgress(Progress):
         self._write(f"== {name}" + (f" ({total})" if total is not None else ""))
 
     def log(self, message: str) -> None:
-        self._write(message)
+        self._write(printable(message, keep="\t\n"))
 
     def _on_done(self, task: Task, message: str, failed: bool) -> None:
         with self._lock:
@@ -100,7 +103,10 @@ class LineProgress(Progress):
 
 
 class LiveProgress(Progress):
-    """Rich progress bars: one overall bar per stage with ETA, one bar per running task."""
+    """Rich progress bars: one overall bar per stage with ETA, one bar per running task.
+
+    Descriptions are Rich markup, so authored names in them are escaped (a "[" is not markup).
+    """
 
     def __init__(self, stream: TextIO) -> None:
         from rich.console import Console
@@ -126,11 +132,11 @@ class LiveProgress(Progress):
     def task(self, description: str, total: float | None = None) -> Task:
         task = Task(self, description, total)
         with self._lock:
-            self._ids[id(task)] = self._rich.add_task(f"  {description}", total=total or 100)
+            self._ids[id(task)] = self._rich.add_task(f"  {_markup_escaped(task.description)}", total=total or 100)
         return task
 
     def log(self, message: str) -> None:
-        self.console.print(message, markup=False, highlight=False)
+        self.console.print(printable(message, keep="\t\n"), markup=False, highlight=False)
 
     def _on_update(self, task: Task) -> None:
         task_id = self._ids.get(id(task))
@@ -146,11 +152,17 @@ class LiveProgress(Progress):
         if overall is not None:
             self._rich.advance(overall, 1)
         if failed:
-            self.console.print(f"[red]FAILED[/red] {task.description}" + (f" — {message}" if message else ""),
+            self.console.print(f"[red]FAILED[/red] {_markup_escaped(task.description)}" + (f" — {_markup_escaped(message)}" if message else ""),
                                highlight=False)
 
     def close(self) -> None:
         self._rich.stop()
+
+
+def _markup_escaped(text: str) -> str:
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
 
 
 def make_progress(stream: TextIO | None = None, *, quiet: bool = False) -> Progress:

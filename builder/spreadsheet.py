@@ -4,6 +4,11 @@ openpyxl stamps the time twice: ``docProps/core.xml`` gets created/modified date
 entry gets the current time. Both are pinned here: the document dates to the same fixed moment
 as the zip entries (openpyxl cannot leave them out), and the package is re-packed with
 :mod:`builder.archive`'s fixed timestamps and order.
+
+Every workbook also goes through :func:`text_cells_only` here, the one place all of weike's
+spreadsheets pass: cell text comes from course authors, and openpyxl turns any string that starts
+with ``=`` into a formula that the officer's spreadsheet program would run (``=HYPERLINK(...)``,
+``=WEBSERVICE(...)``). weike writes no formulas of its own, so every such cell is stored as text.
 """
 
 from __future__ import annotations
@@ -22,12 +27,30 @@ from builder.outputs import write_atomic
 #: What "created" and "modified" say in every workbook weike writes.
 FIXED_DOCUMENT_TIME = _dt.datetime(*FIXED_DATE_TIME)
 
+#: First characters that make spreadsheet programs (Excel, WPS, LibreOffice) read a typed or
+#: imported value as a formula; tab and CR start the CSV-injection variants of the same trick.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def text_cells_only(workbook: Workbook) -> None:
+    """Store every formula cell of ``workbook`` as the text it holds, and mark text that starts
+    like a formula with Excel's quote prefix (shown as text, and still text after an officer
+    edits the cell)."""
+    for sheet in workbook.worksheets:
+        for cell in sheet._cells.values():  # only the cells that exist: no scan of empty ranges
+            if cell.data_type == "f":
+                cell.data_type = "s"
+            if cell.data_type == "s" and isinstance(cell.value, str) and cell.value.startswith(FORMULA_TRIGGERS):
+                cell.quotePrefix = True
+
 
 def workbook_bytes(workbook: Workbook) -> bytes:
     """The ``.xlsx`` bytes of ``workbook``, identical for identical content.
 
-    Sets the workbook's created/modified document properties to :data:`FIXED_DOCUMENT_TIME`.
+    Sets the workbook's created/modified document properties to :data:`FIXED_DOCUMENT_TIME` and
+    stores every cell as a value, never a formula (:func:`text_cells_only`).
     """
+    text_cells_only(workbook)
     workbook.properties.created = FIXED_DOCUMENT_TIME
     workbook.properties.modified = FIXED_DOCUMENT_TIME
     raw = io.BytesIO()

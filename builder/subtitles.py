@@ -4,12 +4,25 @@ Teachers' .srt files come from many tools: UTF-8 with or without BOM, UTF-16, an
 GB18030 from Chinese Windows tools; blank lines with spaces, a missing final newline, periods
 instead of commas. All of those are accepted. Anything that is not subtitles raises
 :class:`SubtitleError` with the line, so ``weike check`` can point at it.
+
+Any other encoding is named, not guessed: GB18030 decodes almost any byte string, so a Big5 file
+from Taiwan or Hong Kong (``打開聊天視窗``) used to become mojibake (``ゴ秨册ぱ跌怠``) without a
+word. charset-normalizer tells the encodings apart; a file it does not find to be GB18030 (or
+equally likely GB18030) is refused with the encoding it found. Files over
+:data:`MAX_SUBTITLE_BYTES` are not read at all.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
+
+#: A 15-minute lecture's subtitles are 20-50 KB; 2 MB leaves room and keeps a pasted video or a
+#: huge generated file out of memory and out of every bundle.
+MAX_SUBTITLE_BYTES = 2 * 1024 * 1024
+#: charset-normalizer's names for the encodings read as GB18030 (its superset).
+_GB_FAMILY = frozenset({"gb18030", "gbk", "gb2312", "hz"})
 
 _TIMING_RE = re.compile(
     r"^\s*(?:(\d{1,2}):)?(\d{1,2}):(\d{1,2})[,.](\d{1,3})\s*-->\s*(?:(\d{1,2}):)?(\d{1,2}):(\d{1,2})[,.](\d{1,3})"
@@ -37,17 +50,48 @@ class Cue:
     start_ms: int
     end_ms: int
     text: str
+    #: 1-based line of the cue's timing line in the file (0 when not from a file).
+    line: int = 0
+
+
+def read_subtitle_file(path: Path) -> bytes:
+    """The bytes of ``path``, refused (:class:`SubtitleError`) over :data:`MAX_SUBTITLE_BYTES`
+    before anything is read."""
+    size = path.stat().st_size
+    if size > MAX_SUBTITLE_BYTES:
+        raise SubtitleError(f"文件过大（{size:,} 字节，上限 {MAX_SUBTITLE_BYTES:,} 字节）",
+                            f"file too large ({size:,} bytes, limit {MAX_SUBTITLE_BYTES:,})")
+    with path.open("rb") as handle:
+        data = handle.read(MAX_SUBTITLE_BYTES + 1)
+    if len(data) > MAX_SUBTITLE_BYTES:  # grew while we looked
+        raise SubtitleError("文件过大", "file too large")
+    return data
 
 
 def decode_subtitles(data: bytes) -> str:
-    """Text of a subtitle file in UTF-8 (BOM or not), UTF-16 (with BOM) or GB18030."""
+    """Text of a subtitle file in UTF-8 (BOM or not), UTF-16 or GB18030; any other encoding is
+    refused with its name."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16")
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    matches = list(from_bytes(data))
+    if matches:
+        best = matches[0]
+        # Short GBK files are as likely Big5 or CP949 to the detector; mainland tools write GBK,
+        # so GB18030 wins a tie. A file it finds less likely to be GB18030 than something else
+        # is refused.
+        for match in matches:
+            if match.encoding in _GB_FAMILY and match.chaos <= best.chaos:
+                return data.decode("gb18030")
+            if match.encoding.startswith("utf_16") and match.chaos <= best.chaos:
+                return data.decode(match.encoding)
+        raise SubtitleError(f"字幕文件的文字编码是 {best.encoding}，不是 UTF-8、GB18030 或 UTF-16",
+                            f"subtitle file is encoded in {best.encoding}, not UTF-8, GB18030 or UTF-16")
     raise SubtitleError("字幕文件的文字编码无法识别", "subtitle file is neither UTF-8, UTF-16 nor GB18030")
 
 
@@ -74,6 +118,7 @@ def parse_srt(text: str) -> list[Cue]:
                                 f"line {index + 1}: expected a timing line like 00:00:01,000 --> 00:00:03,500",
                                 line=index + 1)
         start, end = _ms(*match.group(1, 2, 3, 4)), _ms(*match.group(5, 6, 7, 8))
+        timing_line = index + 1
         if end <= start:
             raise SubtitleError(f"第 {index + 1} 行的结束时间不晚于开始时间", f"line {index + 1}: cue ends before it starts",
                                 line=index + 1)
@@ -83,7 +128,7 @@ def parse_srt(text: str) -> list[Cue]:
             text_lines.append(lines[index].strip())
             index += 1
         if text_lines:
-            cues.append(Cue(start_ms=start, end_ms=end, text="\n".join(text_lines)))
+            cues.append(Cue(start_ms=start, end_ms=end, text="\n".join(text_lines), line=timing_line))
         elif block_start == index:  # pragma: no cover - loop guard
             index += 1
     if not cues:
@@ -115,9 +160,18 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def cues_after(cues: list[Cue], duration: float) -> list[Cue]:
+    """The cues that start after a video of ``duration`` seconds has ended: never shown."""
+    return [cue for cue in cues if cue.start_ms >= duration * 1000]
+
+
 def srt_to_webvtt(data: bytes) -> str:
     """A WebVTT document with the cues of the SubRip file ``data``."""
-    cues = parse_srt(decode_subtitles(data))
+    return webvtt(parse_srt(decode_subtitles(data)))
+
+
+def webvtt(cues: list[Cue]) -> str:
+    """A WebVTT document with ``cues``."""
     parts = ["WEBVTT", ""]
     for cue in cues:
         parts.append(f"{_timestamp(cue.start_ms)} --> {_timestamp(cue.end_ms)}")

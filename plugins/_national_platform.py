@@ -29,12 +29,12 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from PIL import Image
 
 from builder import __version__
 from builder.archive import ArchiveMember, safe_name_component
 from builder.bundle import BundleTarget
 from builder.model import Course, DeliveredMedia, Diagnostic, Lecture, Severity, WeikeConfig
+from builder.pictures import open_picture
 from builder.spreadsheet import workbook_bytes
 
 MANIFEST_NAME = "manifest.json"
@@ -129,7 +129,7 @@ def cover_name(course: Course) -> str | None:
     """``封面.jpg`` or ``封面.png`` after the picture's real format (the check stage read it)."""
     if course.cover is None or course.cover.path is None:
         return None
-    with Image.open(course.cover.path) as image:
+    with open_picture(course.cover.path) as image:
         suffix = {"JPEG": ".jpg", "PNG": ".png"}.get(image.format or "", course.cover.path.suffix.lower())
     return COVER_STEM + suffix
 

@@ -12,10 +12,11 @@ import re
 from collections import defaultdict
 from collections.abc import Iterator
 
-from PIL import Image, UnidentifiedImageError
+from PIL import UnidentifiedImageError
 
 from builder.hookspecs import hookimpl
 from builder.loading import COURSE_SLUG_RE, LECTURE_SLUG_RE
+from builder.pictures import MAX_PICTURE_PIXELS, PictureTooLarge, open_picture
 from builder.scaffold import PLACEHOLDER
 from builder.model import (
     LECTURE_FORMS,
@@ -92,9 +93,16 @@ def check_image_file(item: AuthoredFile, *, what: str, what_en: str, code: str) 
     if item.path is None:
         return
     try:
-        with Image.open(item.path) as image:
+        with open_picture(item.path) as image:
             kind = image.format
             image.verify()
+    except PictureTooLarge as exc:
+        yield Diagnostic.error(code, item.location, f"{what}“{item.path.name}”太大（{exc.described}，"
+                                                    f"上限约 {MAX_PICTURE_PIXELS // 10_000} 万像素），不会被读取",
+                               f"{what_en} '{item.path.name}' is too large ({exc.size[0] if exc.size else '?'}x"
+                               f"{exc.size[1] if exc.size else '?'} pixels, limit {MAX_PICTURE_PIXELS:,})",
+                               hint="用画图软件把图片缩小到 1280×720 左右再保存。")
+        return
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         yield Diagnostic.error(code, item.location, f"{what}“{item.path.name}”无法读取，不是有效的图片",
                      f"{what_en} '{item.path.name}' is not a readable image ({type(exc).__name__})",
@@ -153,7 +161,7 @@ def _check_cover_size(cover: AuthoredFile) -> Iterator[Diagnostic]:
     if cover.path is None:
         return
     try:
-        with Image.open(cover.path) as image:
+        with open_picture(cover.path) as image:
             width, height = image.size
     except (UnidentifiedImageError, OSError, ValueError):
         return  # already reported by check_image_file

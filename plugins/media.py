@@ -38,7 +38,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 import ffmpeg as ffmpeg_python
-from PIL import ExifTags, Image, ImageOps
+from PIL import ExifTags, ImageOps
 
 from builder import __version__, ffmpeg
 from builder.cache import ContentStore, FileMemo, cache_key, sha256_file
@@ -68,6 +68,7 @@ from builder.model import (
     WeikeConfig,
 )
 from builder.outputs import publish, remove_temps, write_atomic
+from builder.pictures import open_picture
 from builder.probe import (
     PROBE_VERSION,
     finite_number,
@@ -91,7 +92,8 @@ from builder.profile import (
     resolve_profile,
     verify_media,
 )
-from builder.subtitles import SubtitleError, srt_to_webvtt
+from builder.subtitles import (SubtitleError, cues_after, decode_subtitles, parse_srt, read_subtitle_file,
+                               srt_to_webvtt)
 
 log = logging.getLogger("weike.media")
 
@@ -236,6 +238,7 @@ def shared_memo(cache_folder: Path) -> FileMemo:
 def check_lecture_media(lecture: Lecture, *, root: Path, memo: FileMemo | None) -> list[Diagnostic]:
     """E211 / E203 / W204 for the lecture's source, E214 for its subtitles (headers only: cheap)."""
     problems: list[Diagnostic] = []
+    duration = None
     if lecture.media is not None and lecture.media.path is not None:
         location = media_file_location(lecture, root)
         try:
@@ -243,16 +246,24 @@ def check_lecture_media(lecture: Lecture, *, root: Path, memo: FileMemo | None) 
         except ProbeError as exc:
             problems.append(probe_problem(exc, location, lecture.media.path.name))
         else:
+            duration = info.duration
             problems.extend(duration_problems(info.duration or 0.0, location))
     if lecture.subtitles is not None and lecture.subtitles.path is not None \
             and lecture.subtitles.path.suffix.lower() == ".srt":
         try:
-            srt_to_webvtt(lecture.subtitles.path.read_bytes())
+            cues = parse_srt(decode_subtitles(read_subtitle_file(lecture.subtitles.path)))
         except SubtitleError as exc:
             problems.append(subtitle_problem(exc, repository_path(lecture.subtitles.path, root)))
         except OSError as exc:
             problems.append(subtitle_problem(SubtitleError("文件无法读取", f"cannot read the file ({exc.strerror})"),
                                              repository_path(lecture.subtitles.path, root)))
+        else:
+            if duration and (late := cues_after(cues, duration)):
+                problems.append(Diagnostic.warning(
+                    "W219", SourceLocation(file=repository_path(lecture.subtitles.path, root), line=late[0].line),
+                    f"有 {len(late)} 条字幕在视频结束（{_clock(duration)}）之后才开始，不会显示",
+                    f"{len(late)} cue(s) start after the video ends at {_clock(duration)} and are never shown",
+                    hint="字幕多半是给另一个版本的视频做的；请按现在的视频重新对时间轴。"))
     return problems
 
 
@@ -489,7 +500,7 @@ def upright_picture(picture: Path, folder: Path) -> Path:
     none, so the picture ffmpeg reads and the size the fit uses are the same. A picture
     without an orientation is used as it is.
     """
-    with Image.open(picture) as image:
+    with open_picture(picture) as image:
         orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
         if orientation in (0, 1):
             return picture
@@ -533,7 +544,7 @@ def build_command(job: DeliveryJob, output: Path, *, measured: dict | None, dura
         # ffmpeg must not turn it again, or the fit below would be for the other shape.
         picture = ffmpeg_python.input(str(job.still), autorotate=0)
         audio_input = ffmpeg_python.input(str(job.source), threads=job.threads)
-        with Image.open(job.still) as image:
+        with open_picture(job.still) as image:
             width, height = image.size
         video = (_fit_video(picture["v:0"], width, height, profile).filter("format", profile.pixel_format)
                  # Decode and scale the picture once, then repeat that frame: far cheaper than
@@ -964,7 +975,7 @@ def _publish(item: LecturePlan, facts: dict, store: ContentStore, media_root: Pa
     subtitles = None
     vtt = target.with_suffix(".vtt")
     if item.lecture.subtitles is not None and item.lecture.subtitles.path is not None:
-        text = srt_to_webvtt(item.lecture.subtitles.path.read_bytes())
+        text = srt_to_webvtt(read_subtitle_file(item.lecture.subtitles.path))
         write_atomic(vtt, text.encode("utf-8"))
         subtitles = vtt
     elif vtt.exists():

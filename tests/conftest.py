@@ -259,3 +259,17 @@ def delivered_repo(make_repo, media):
         return repository, delivered, dist
 
     return make
+
+
+def bomb_png(width: int = 10_000, height: int = 10_000) -> bytes:
+    """A tiny PNG (about 25 KB) that declares ``width`` × ``height`` one-bit pixels: all zeros, so
+    it compresses to almost nothing, yet decoding it costs the full size."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = zlib.compress(b"\0" * ((width + 7) // 8 + 1) * height, 9)
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")

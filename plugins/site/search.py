@@ -11,10 +11,16 @@ What is indexed: course titles, summaries, themes, providers, instructors and ta
 titles and knowledge points. Lecture notes are left out by default (``extra.weike.search_notes``
 in ``mkdocs.yml`` puts them in): at catalogue scale they would multiply the index that every
 phone downloads before its first search (see ``benchmarks/site.py``).
+
+Everything in an entry is HTML-escaped text: Material inserts a result's title and text into the
+page as HTML (its index normally holds rendered Markdown), so an author's
+``<img src=x onerror=...>`` in a title, a knowledge point or the notes' plain text would run in
+every reader's browser that searched for it.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import re
@@ -41,8 +47,10 @@ def _jieba():
 
 
 def segment(text: str) -> tuple[str, list[str]]:
-    """``(display text with zero-width spaces between words, finer extra words)``."""
+    """``(display text with zero-width spaces between words, finer extra words)``, both
+    HTML-escaped (Material shows them as HTML)."""
     jieba = _jieba()
+    text = html.escape(text)
     extras: list[str] = []
 
     def cut(match: re.Match) -> str:

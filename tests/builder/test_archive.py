@@ -151,11 +151,21 @@ def test_checksums_verify_with_sha256sum(tmp_path, video):
     ("CON", "_CON"),
     ("aux.txt", "_aux.txt"),
     ("长" * 80, "长" * 50),
+    # Bidi controls and zero-width characters would make a name read as something else.
+    ("发票\u202egpj.exe", "发票gpj.exe"),
+    ("\u2066开机\u2069与\u200e关\u200f机\u200b\u200c\u200d\u2060\ufeff", "开机与关机"),
+    ("\x1b[2J清屏", "[2J清屏"),
 ])
 def test_safe_name_component(title, expected):
     result = safe_name_component(title)
     assert result == expected
     check_member_name(f"01_{result}.mp4")
+
+
+@pytest.mark.parametrize("name", ["01_发票\u202egpj.exe.mp4", "a\u200b/b.txt", "a/\u2067b.txt", "\x9b1.txt"])
+def test_member_names_with_invisible_characters_are_refused(name):
+    with pytest.raises(UnsafeMemberName):
+        check_member_name(name)
 
 
 def test_safe_name_component_cut_never_ends_in_a_dot():

@@ -122,3 +122,22 @@ def test_missing_ffmpeg_names_the_fix_not_a_plugin(make_repo, capsys, monkeypatc
         ffmpeg.find_binaries.cache_clear()
     err = capsys.readouterr().err
     assert "WEIKE_FFMPEG" in err and "crashed" not in err and "Traceback" not in err
+
+
+#: Characters a terminal or a reviewer must never receive raw from a course's text.
+_HIDDEN = ("\x1b", "\x07", "\x9b", "\x7f", "\u202e", "\u200b", "\r")
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "github", "codequality"])
+def test_no_output_format_prints_control_or_bidi_characters(make_repo, capfd, fmt):
+    # An unknown key is quoted back in W006 as written; a lecture folder name in every location.
+    hostile_key = '"\\e[2J\\e[1;32m检查通过 all OK\\e]52;c;ZWNobyBoaQ==\\a\\x9b\\x7f\\u202e\\u200b\\r"'
+    root = make_repo({"courses/c/course.yml": COURSE_YML + f"{hostile_key}: 1\ncolour\\u202e: 2\n",
+                      "courses/c/01-a\x1b[2J\u202e/lecture.md": "---\ntitle: 一\nknowledge_point: 二\n---\n"})
+    done = subprocess.run([sys.executable, "-m", "builder", "check", str(root), "--format", fmt],
+                          capture_output=True, text=True, encoding="utf-8")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert not [c for c in _HIDDEN if c in done.stdout + done.stderr], done.stdout
+    assert "\\x1b" in done.stdout or "\\u001b" in done.stdout  # shown, as an escape
+    if fmt in ("json", "codequality"):
+        json.loads(done.stdout)

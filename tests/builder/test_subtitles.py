@@ -40,3 +40,17 @@ def test_empty_file_is_an_error():
     with pytest.raises(SubtitleError) as caught:
         srt_to_webvtt(b"\n\n")
     assert caught.value.line is None
+
+
+@pytest.mark.parametrize("encoding, text", [("big5", "打開聊天視窗"), ("shift_jis", "チャットを開く"), ("euc_kr", "채팅 창 열기")])
+def test_other_encodings_are_named_not_turned_into_mojibake(encoding, text):
+    srt = f"1\n00:00:00,000 --> 00:00:01,000\n{text}\n\n2\n00:00:01,000 --> 00:00:02,000\n{text}。\n"
+    with pytest.raises(SubtitleError) as caught:
+        srt_to_webvtt(srt.encode(encoding))
+    assert "UTF-8" in caught.value.message_en and "encoded in" in caught.value.message_en
+
+
+@pytest.mark.parametrize("text", ["字幕测试", "打开聊天窗口", "点击右上角的加号，然后选择“扫一扫”。"])
+def test_short_gbk_files_still_read_as_gb18030(text):
+    srt = f"1\r\n00:00:00,000 --> 00:00:01,000\r\n{text}\r\n"
+    assert text in srt_to_webvtt(srt.encode("gbk"))

@@ -317,3 +317,19 @@ def test_scaffold_placeholders_warn(make_repo):
     path.write_text(path.read_text(encoding="utf-8").replace("name: 张老师", "name: 【待填写】姓名"), encoding="utf-8")
     got, _ = found(root)
     assert ("W115", "courses/c/course.yml", 7) in got
+
+
+def test_huge_pictures_are_refused_at_their_line_without_decoding(make_repo, recwarn):
+    from tests.conftest import bomb_png
+
+    bomb = bomb_png()
+    assert len(bomb) < 30_000
+    root = make_repo({"courses/c/cover.jpg": bomb,
+                      "courses/c/05-lecture-5/lecture.md": "---\ntitle: 五\nknowledge_point: 五\nimage: pic.png\n---\n",
+                      "courses/c/05-lecture-5/pic.png": bomb}, valid_courses=("c",))
+    got, result = found(root)
+    assert ("E106", "courses/c/course.yml", 4) in got
+    assert ("E213", "courses/c/05-lecture-5/lecture.md", 4) in got
+    message = next(d for d in result.diagnostics if d.code == "E106").message
+    assert "10000×10000 像素" in message and "太大" in message
+    assert not [w for w in recwarn if "DecompressionBomb" in w.category.__name__]

@@ -58,6 +58,32 @@ def test_gbk_subtitles_are_fine(make_repo):
     assert not any(code == "E214" for code, _, _ in codes(root))
 
 
+def test_subtitles_in_another_encoding_are_refused_naming_it(make_repo):
+    srt = "1\r\n00:00:00,000 --> 00:00:00,900\r\n打開聊天視窗\r\n\r\n2\r\n00:00:00,900 --> 00:00:01,000\r\n點擊右上角\r\n"
+    root = make_repo({f"{LECTURE}/video.srt": srt.encode("big5")}, valid_courses=("c",))
+    found = [d for d in run_check(root).diagnostics if d.code == "E214"]
+    assert [(d.location.file, d.is_error) for d in found] == [(f"{LECTURE}/video.srt", True)]
+    assert "big5" in found[0].message and "big5" in found[0].message_en
+
+
+def test_oversized_subtitles_are_not_read(make_repo):
+    cue = "1\n00:00:00,000 --> 00:00:00,900\n字幕\n\n"
+    root = make_repo({f"{LECTURE}/video.srt": cue * (2 * 1024 * 1024 // len(cue.encode()) + 1)},
+                     valid_courses=("c",))
+    found = [d for d in run_check(root).diagnostics if d.code == "E214"]
+    assert len(found) == 1 and "too large" in found[0].message_en
+
+
+def test_cues_after_the_end_of_the_video_are_a_warning_at_their_line(make_repo):
+    # The fixture's clip lasts 1 s: the third cue starts after it ends.
+    srt = ("1\n00:00:00,000 --> 00:00:00,500\n一\n\n2\n00:00:00,500 --> 00:00:03,000\n二\n\n"
+           "3\n00:00:05,000 --> 00:00:06,000\n三\n\n4\n00:10:00,000 --> 00:10:01,000\n四\n")
+    root = make_repo({f"{LECTURE}/video.srt": srt}, valid_courses=("c",))
+    late = [d for d in run_check(root).diagnostics if d.code == "W219"]
+    assert [(d.location.file, d.location.line, d.is_error) for d in late] == [(f"{LECTURE}/video.srt", 10, False)]
+    assert "2 cue(s)" in late[0].message_en
+
+
 def test_probes_are_memoised_in_one_file_and_edits_are_noticed(make_repo, media):
     root = make_repo(valid_courses=("c",))
     assert codes(root) == set()

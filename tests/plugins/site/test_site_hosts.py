@@ -128,3 +128,37 @@ def test_scripts_request_no_outside_host(site):
             if outside(url) and not any(url.startswith(known) for known in INERT_SCRIPT_URLS):
                 unexpected.append(f"{script.relative_to(site)}: {url}")
     assert not unexpected, unexpected
+
+
+def test_every_page_in_chromium_asks_only_its_own_origin(site, serve, browser):
+    """Every page, opened in Chromium from an address that is not site_url, at a path prefix
+    (a mirror, a USB stick's web server), as a phone without ResizeObserver (so the polyfill path
+    runs too): any request to another origin is blocked and fails the test."""
+    base = serve(site.parent) + site.name + "/"
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(base))
+    assert urlsplit(base).netloc != OWN_HOST and urlsplit(base).path != "/"
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    context.add_init_script("delete window.ResizeObserver;")
+    outside_requests: list[str] = []
+
+    def guard(route):
+        url = route.request.url
+        if url.startswith(origin + "/"):
+            route.continue_()
+        else:
+            outside_requests.append(url)
+            route.abort()
+
+    context.route("**/*", guard)
+    pages = html_pages(site)
+    assert len(pages) > 20 and site / "404.html" in pages
+    try:
+        page = context.new_page()
+        for path in pages:
+            page.goto(base + path.relative_to(site).as_posix())
+            page.wait_for_load_state("networkidle")
+            if path.name != "404.html":  # 404.html links from site_url's path: it is shown at any URL
+                assert page.evaluate("typeof window.ResizeObserver") == "function", path
+    finally:
+        context.close()
+    assert outside_requests == []

@@ -1,0 +1,60 @@
+"""Opening authored pictures (covers, lecture images) with a pixel cap checked before decoding.
+
+A PNG of 25 KB can declare 10000×10000 pixels: decoding it for a thumbnail or a still frame
+costs over 600 MB, and Pillow's own guard only warns (printing a raw ``DecompressionBombWarning``)
+up to 179 million pixels. Every picture weike takes from a course is opened here instead: the
+header's size is compared with :data:`MAX_PICTURE_PIXELS` before a single pixel is decoded, and
+a larger picture raises :class:`PictureTooLarge`, which the rules report at the cover's or the
+image's line.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from PIL import Image
+
+#: 50 Mi pixels: a 50-megapixel phone photo (8160×6144) still opens; covers need 1280×720.
+#: Well below Pillow's warning threshold (89 million pixels); decoding the largest picture
+#: allowed as RGB takes about 150 MB.
+MAX_PICTURE_PIXELS = 50 * 1024 * 1024
+
+
+class PictureTooLarge(ValueError):
+    """The picture declares more pixels than :data:`MAX_PICTURE_PIXELS` (size ``None`` when Pillow
+    itself refused it before saying how large it is)."""
+
+    def __init__(self, path: Path, size: tuple[int, int] | None) -> None:
+        self.path = path
+        self.size = size
+        shown = f"{size[0]}x{size[1]}" if size else "too many"
+        super().__init__(f"{path.name}: {shown} pixels, limit {MAX_PICTURE_PIXELS:,}")
+
+    @property
+    def described(self) -> str:
+        """``10000×10000 像素`` (or ``像素过多``) for a Chinese message."""
+        return f"{self.size[0]}×{self.size[1]} 像素" if self.size else "像素过多"
+
+
+@contextmanager
+def open_picture(path: Path) -> Iterator[Image.Image]:
+    """``Image.open(path)``, refused with :class:`PictureTooLarge` when the header declares more
+    than :data:`MAX_PICTURE_PIXELS` pixels; other errors are Pillow's (``UnidentifiedImageError``,
+    ``OSError``)."""
+    try:
+        # Pillow warns above 89 million pixels, before the cap below refuses the picture anyway:
+        # its warning would only be printed raw. (Pictures the check stage let through are under
+        # the cap, so the threaded later stages never get here with one Pillow warns about.)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(path)
+    except Image.DecompressionBombError as exc:
+        raise PictureTooLarge(path, None) from exc
+    with image:
+        width, height = image.size
+        if width * height > MAX_PICTURE_PIXELS:
+            raise PictureTooLarge(path, (width, height))
+        yield image
