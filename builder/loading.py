@@ -67,7 +67,7 @@ CONFIG_KEYS = (
     "created_after", "min_lectures", "max_summary_chars", "max_bio_chars", "profile", "province",
     "recommendation_order", "site_url", "scheduler", "jobs",
     # the province's facts for 附件3/4/5 (builder.centre)
-    "department", "statistics",
+    "department", "statistics", "publish_centres",
 )
 
 _TRUE_WORDS = {"是", "同意", "对"}

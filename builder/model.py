@@ -324,6 +324,8 @@ class WeikeConfig:
     department: ProvinceDepartment | None = None
     #: The 附件5 statistics row; None when weike.yml has none (no 附件5 is written).
     statistics: ProvinceStatistics | None = None
+    #: Brand learning centres may appear on the public site (each also has its own ``publish``).
+    publish_centres: bool = True
     locations: Mapping[str, SourceLocation] = field(default_factory=dict, compare=False, repr=False)
 
 
