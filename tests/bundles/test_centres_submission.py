@@ -20,6 +20,7 @@ from openpyxl import load_workbook
 from builder.cli import main
 from tests.bundles.conftest import run_build
 from tests.conftest import COURSE_YML
+from tests.plugins.test_centre_rules import GOOD as CENTRE_GOOD
 
 pytestmark = pytest.mark.slow
 
@@ -325,3 +326,25 @@ def test_centre_pages_are_reachable_from_the_home_page_on_a_phone(built, browser
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     finally:
         context.close()
+
+
+def test_statistics_errors_hold_back_attachment_5_not_the_courses(buildable_repo):
+    root = buildable_repo(valid_courses=("ok",), files={
+        "weike.yml": "statistics:\n  towns: 10\n  town_community_schools: 11\n",
+        "centres/bad/centre.yml": CENTRE_GOOD.replace("level: 乡镇(街道)", "level: 镇"),
+        "centres/good/centre.yml": CENTRE_GOOD.replace("清河镇社区学校", "白沙镇社区学校")})
+    result = run_build(root, only="reports")
+    assert result.failed == {} and result.built == ["ok"]
+    assert result.failed_centres == {"bad": "check"}
+    assert result.failed_build()  # the errors still fail the build
+    names = sorted(path.name for path in (root / "dist/submission").iterdir())
+    assert not [name for name in names if name.startswith("附件5")]
+    assert [name for name in names if name.startswith("附件4")] == ["附件4-01-测试县白沙镇社区学校.docx"]
+
+
+def test_editing_a_centre_is_never_replayed_from_the_stamp(buildable_repo):
+    root = buildable_repo(valid_courses=("ok",), files={"centres/qinghe/centre.yml": CENTRE_GOOD})
+    assert not run_build(root, only="reports").failed_build()
+    (root / "centres/qinghe/centre.yml").write_text(CENTRE_GOOD.replace("level: 乡镇(街道)", "level: 镇"), encoding="utf-8")
+    result = run_build(root, only="reports")
+    assert not result.replayed and result.failed_centres == {"qinghe": "check"}
