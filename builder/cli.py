@@ -228,7 +228,8 @@ def main(argv: list[str] | None = None) -> int:
               f"(--only {exc.stage} covers every course of the repository: run it in the repository root, "
               "not in one course folder)", file=sys.stderr)
     except NotACourseRepository as exc:
-        print(f"weike: {exc.args[0]} 中没有 courses/ 文件夹，不是课程仓库 (no courses/ folder: not a course repository)",
+        print(f"weike: {exc.args[0]} 中没有 courses/ 或 centres/ 文件夹，不是课程仓库 "
+              "(no courses/ or centres/ folder: not a course repository)",
               file=sys.stderr)
     except PluginLoadError as exc:
         print("weike: 插件加载失败 (plugins failed to load):", file=sys.stderr)

@@ -18,7 +18,7 @@ from types import MappingProxyType
 
 import pluggy
 
-from builder.centre import centre_of, is_province_fact
+from builder.centre import CENTRES_DIR, centre_of, is_province_fact
 from builder.context import BuildContext, BuildPaths, StageOutcome
 from builder.diagnostics import Summary, sort_diagnostics
 from builder.ffmpeg import FfmpegNotFound
@@ -125,6 +125,8 @@ def find_repository_root(path: Path) -> tuple[Path, list[str] | None]:
         if parent.name == COURSES_DIR and (parent.parent / COURSES_DIR).is_dir():
             course = path.relative_to(parent).parts[0]
             return parent.parent, [course]
+        if parent.name == CENTRES_DIR and is_repository(parent.parent):
+            return parent.parent, None  # a centre is checked with the courses it names: the whole repository
     raise NotACourseRepository(path)
 
 
