@@ -149,6 +149,8 @@ class ProvinceStatistics:
 
     centre_name: str | None = None
     values: Mapping[str, int | float] = field(default_factory=dict)
+    #: Keys written with something that is no non-negative number (E801): 附件5 is held back.
+    invalid: frozenset[str] = frozenset()
 
 
 def centre_count_chars(text: str) -> int:
@@ -257,16 +259,19 @@ def read_province_facts(reader, fields: Mapping[str, yaml.Node]) -> dict:
     if "statistics" in fields:
         found = reader.mapping(fields["statistics"], "statistics", STATISTICS_KEYS)
         numbers: dict[str, int | float] = {}
+        invalid: set[str] = set()
         for spec in STATISTIC_FIELDS:
             node = found.get(spec.key)
             if node is None:
                 continue
             number = _statistic(reader, node, spec)
-            if number is not None:
+            if number is None:
+                invalid.add(spec.key)
+            else:
                 numbers[spec.key] = number
         values["statistics"] = ProvinceStatistics(
             centre_name=reader.text(found.get(STATISTICS_NAME_KEY), f"statistics.{STATISTICS_NAME_KEY}"),
-            values=numbers)
+            values=numbers, invalid=frozenset(invalid))
     return values
 
 
@@ -274,13 +279,13 @@ def _statistic(reader, node: yaml.Node, spec: StatisticField) -> int | float | N
     """A non-negative count (or amount, for money); anything else is E801 at its line."""
     import yaml as _yaml
 
-    from builder.yamlfile import scalar_value
+    from builder.yamlfile import YamlFileError, scalar_value
 
     value = None
     if isinstance(node, _yaml.ScalarNode):
         try:
             value = scalar_value(node)
-        except Exception:  # noqa: BLE001 - an unreadable scalar is simply "not a number" here
+        except (YamlFileError, _yaml.YAMLError, ValueError):  # a bad tag or date: "not a number" here
             value = None
     allowed = (int, float) if spec.decimal else (int,)
     if isinstance(value, allowed) and not isinstance(value, bool) and value >= 0 and value == value:

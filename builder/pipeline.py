@@ -18,7 +18,7 @@ from types import MappingProxyType
 
 import pluggy
 
-from builder.centre import CENTRES_DIR, centre_of, is_province_fact
+from builder.centre import CENTRES_DIR, Centre, centre_of, is_province_fact
 from builder.context import BuildContext, BuildPaths, StageOutcome
 from builder.diagnostics import Summary, sort_diagnostics
 from builder.ffmpeg import FfmpegNotFound
@@ -258,7 +258,7 @@ def build(
     def remaining() -> list[Course]:
         return [c for c in repository.courses if c.slug not in result.failed]
 
-    def remaining_centres() -> list:
+    def remaining_centres() -> list[Centre]:
         return [c for c in repository.centres if c.slug not in result.failed_centres]
 
     def absorb(outcome: StageOutcome | None, stage: str) -> StageOutcome | None:

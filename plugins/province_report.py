@@ -71,11 +71,11 @@ def recommendation_ordered_items(centres: Sequence[Centre], courses: Sequence[Co
     either, ``centres/x`` or ``courses/x`` when both have it); the unnamed after it: centres by
     name, then courses by title."""
     rank: dict[tuple[str, str], int] = {}
-    centre_slugs = {c.slug for c in centres}
+    centre_slugs, course_slugs = {c.slug for c in centres}, {c.slug for c in courses}
     for entry in order:
         kind, slug = _order_entry(entry)
-        if kind is None:
-            kind = CENTRES_DIR if slug in centre_slugs and slug not in {c.slug for c in courses} else COURSES_DIR
+        if kind is None:  # a bare name: the course when both have it (W604 says so)
+            kind = CENTRES_DIR if slug in centre_slugs and slug not in course_slugs else COURSES_DIR
         rank.setdefault((kind, slug), len(rank))
     items: list[tuple[tuple[str, str], Centre | Course]] = [((CENTRES_DIR, c.slug), c) for c in centres]
     items += [((COURSES_DIR, c.slug), c) for c in courses]

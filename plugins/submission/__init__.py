@@ -85,17 +85,18 @@ def checklist(files: Sequence[SubmissionFile], *, centres: Sequence[Centre], cou
     return ("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-8")
 
 
-def submission_files(*, centres: Sequence[Centre], courses: Sequence[Course], context: BuildContext) -> tuple[
-        list[SubmissionFile], list, bool]:
-    """Every file of the submission folder, in the order the checklist names them; the
-    diagnostics of 附件3; whether 附件5 was written."""
+def submission_files(*, centres: Sequence[Centre], courses: Sequence[Course],
+                     context: BuildContext) -> tuple[list[SubmissionFile], bool]:
+    """Every file of the submission folder, in the order the checklist names them, and whether
+    附件5 is among them. (Courses whose rights are not cleared are left out of 附件3 exactly as in
+    dist/reports, where :mod:`plugins.province_report` reports them as E501.)"""
     from plugins.centre_rules import statistics_ready
     from plugins.province_report import eligible_items, summary_workbook
     from plugins.submission.recommendation_form import recommendation_form_bytes
     from plugins.submission.statistics_table import statistics_workbook
 
     config = context.config
-    items, diagnostics = eligible_items(courses, centres, config)
+    items, _ = eligible_items(courses, centres, config)
     files = [SubmissionFile(name=SUMMARY_NAME, data=workbook_bytes(summary_workbook(items, config)))]
     ordered_centres = [item for item in items if isinstance(item, Centre)]
     for number, centre in enumerate(ordered_centres, start=1):
@@ -107,7 +108,7 @@ def submission_files(*, centres: Sequence[Centre], courses: Sequence[Course], co
     files.append(SubmissionFile(name=CHECKLIST_NAME, data=checklist(
         files, centres=ordered_centres, courses=len(items) - len(ordered_centres),
         statistics_written=statistics_written, province=config.province)))
-    return files, diagnostics, statistics_written
+    return files, statistics_written
 
 
 def _remove_stale(folder: Path, keep: set[str]) -> None:
@@ -121,7 +122,7 @@ def _remove_stale(folder: Path, keep: set[str]) -> None:
 def weike_report_stage(context: BuildContext, courses: Sequence[Course],
                        delivered: Mapping[str, DeliveredMedia], centres: Sequence[Centre]) -> StageOutcome:
     folder = context.paths.dist / SUBMISSION_DIR
-    files, _, statistics_written = submission_files(centres=centres, courses=courses, context=context)
+    files, statistics_written = submission_files(centres=centres, courses=courses, context=context)
     for item in files:
         write_atomic(folder / item.name, item.data)
     archive = write_zip(folder / ZIP_NAME,

@@ -92,6 +92,10 @@ def recommendation_form(centre: Centre, department: ProvinceDepartment | None):
     table = document.add_table(rows=rows, cols=_COLUMNS)
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = False
+    # Word reads the cells' widths, LibreOffice and WPS the grid's: both are set.
+    for column, width in zip(table.columns, _WIDTHS):
+        column.width = width
     for row in table.rows:
         for cell, width in zip(row.cells, _WIDTHS):
             cell.width = width
