@@ -109,7 +109,8 @@ class CheckResult:
     @property
     def summary(self) -> Summary:
         return Summary.of(self.diagnostics, courses=len(self.repository.courses),
-                          lectures=sum(len(c.lectures) for c in self.repository.courses))
+                          lectures=sum(len(c.lectures) for c in self.repository.courses),
+                          centres=len(self.repository.centres))
 
 
 def find_repository_root(path: Path) -> tuple[Path, list[str] | None]:
@@ -152,6 +153,8 @@ class BuildResult:
     failed: dict[str, str] = field(default_factory=dict)
     #: Brand learning centres left out of the site and the submission, slug -> stage.
     failed_centres: dict[str, str] = field(default_factory=dict)
+    #: How many centres the repository has (0 when the result was replayed: not recorded).
+    centres: int = 0
     built: list[str] = field(default_factory=list)
     delivered: dict[str, DeliveredMedia] = field(default_factory=dict)
     outputs: list[Path] = field(default_factory=list)
@@ -163,7 +166,7 @@ class BuildResult:
 
     @property
     def summary(self) -> Summary:
-        return Summary.of(self.diagnostics, courses=self.courses, lectures=self.lectures)
+        return Summary.of(self.diagnostics, courses=self.courses, lectures=self.lectures, centres=self.centres)
 
     def failed_build(self, *, strict: bool = False) -> bool:
         return bool(self.failed) or bool(self.failed_centres) or self.summary.failed(strict=strict)
@@ -224,7 +227,7 @@ def build(
     progress.stage("检查 check")
     repository = load_repository(root, only=selected)
     result = BuildResult(courses=len(repository.courses),
-                         lectures=sum(len(c.lectures) for c in repository.courses))
+                         lectures=sum(len(c.lectures) for c in repository.courses), centres=len(repository.centres))
     result.diagnostics.extend(check_repository(repository, pm))
     result.stage_seconds["check"] = time.perf_counter() - started
     config = repository.config

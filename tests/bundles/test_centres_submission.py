@@ -125,7 +125,7 @@ def test_one_check_reports_every_centre_problem_at_its_line(buildable_repo):
                                                          **broken_centres()})
     payload = check_json(root)
     found = {(d["code"], d["file"], d["line"]) for d in payload["diagnostics"]}
-    assert payload["status"] == 1
+    assert payload["status"] == 1 and payload["summary"]["centres"] == 6
     expected = {
         ("E702", "centres/centre-2/centre.yml", line_of(root, "centres/centre-2/centre.yml", "highlights:")),
         ("E707", "centres/centre-3/centre.yml", line_of(root, "centres/centre-3/centre.yml", "course-zz")),
