@@ -65,7 +65,8 @@ def weike_check_course(course: Course, config: WeikeConfig) -> Iterable[Diagnost
 
 @hookspec
 def weike_check_repository(repository: Repository) -> Iterable[Diagnostic] | None:
-    """Check rules that span courses (duplicates across courses, province limits...).
+    """Check rules that span courses (duplicates across courses, province limits...) and the
+    brand learning centres (``repository.centres``: a centre names courses).
 
     Runs once per ``weike check`` / ``weike build``, after every ``weike_check_course``.
     """
