@@ -205,6 +205,12 @@ def test_six_recommendation_forms_hold_every_field_in_its_cell(built):
     centre_order = [slug for slug in ORDER if slug.startswith("centre-")]
     assert forms == [f"附件4-{index:02d}-测试市第{slug[-1]}社区学校.docx"
                      for index, slug in enumerate(centre_order, start=1)]
+    for form, slug in zip(forms, centre_order):  # each form holds its own centre's facts
+        number = slug[-1]
+        rows = form_rows(built / "dist/submission" / form)
+        assert (rows[0][1], rows[2][2], rows[2][4], rows[3][2], rows[7][1]) == (
+            f"测试市第{number}社区学校", f"联系人{number}", f"1380013800{number}", f"centre{number}@example.edu.cn",
+            f"第{number}中心的成效。")
     rows = form_rows(built / "dist/submission" / forms[centre_order.index("centre-2")])
     assert rows[0] == ["学校名称（准确填写全称）", "测试市第2社区学校"]
     assert rows[1] == ["省级教育主管部门", "联系人", "钱处长", "联系电话", "0571-87001234"]
