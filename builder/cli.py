@@ -23,7 +23,7 @@ from builder.inventory import add_cache_command
 from builder.loading import NotACourseRepository
 from builder.plugin_manager import PluginLoadError, get_plugin_manager
 from builder.progress import make_progress
-from builder.scaffold import CI_TEMPLATES, ScaffoldError, new_course, new_lecture, write_ci_template
+from builder.scaffold import CI_TEMPLATES, ScaffoldError, new_centre, new_course, new_lecture, write_ci_template
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -114,6 +114,10 @@ def cmd_new(args: argparse.Namespace) -> int:
             folder = new_course(root, args.slug, title=args.title)
             print(f"已创建 {folder.relative_to(root)}/course.yml 和示意封面 cover.jpg (created)")
             print(f"下一步：weike new lecture {args.slug} <名称>，每门课至少 10 个微课。")
+        elif args.kind == "centre":
+            folder = new_centre(root, args.slug, name=args.name)
+            print(f"已创建 {folder.relative_to(root)}/centre.yml (created)")
+            print("下一步：填写推介表的各项内容（照片放进这个文件夹），然后运行 weike check。")
         else:
             folder = new_lecture(root, args.course, args.slug, title=args.title)
             print(f"已创建 {folder.relative_to(root)}/lecture.md (created)")
@@ -173,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     plugins.add_argument("--format", choices=("text", "json"), default="text")
     plugins.set_defaults(func=cmd_plugins)
 
-    new = sub.add_parser("new", help="创建课程或微课的模板 (create a course or lecture skeleton)")
+    new = sub.add_parser("new", help="创建课程、微课或学习中心的模板 (create a course, lecture or centre skeleton)")
     new_sub = new.add_subparsers(dest="kind", metavar="KIND")
     new_sub.required = True
     new_course_parser = new_sub.add_parser("course", help="new course: courses/<slug>/course.yml + cover")
@@ -185,6 +189,10 @@ def build_parser() -> argparse.ArgumentParser:
     new_lecture_parser.add_argument("slug", help="lecture name, e.g. wifi or 03-wifi (number added if missing)")
     new_lecture_parser.add_argument("--title", help="lecture title (微课名称)")
     new_lecture_parser.add_argument("--path", default=".", help="repository folder (default: current)")
+    new_centre_parser = new_sub.add_parser("centre", help="new brand learning centre (附件4): centres/<slug>/centre.yml")
+    new_centre_parser.add_argument("slug", help="folder name: lowercase letters, digits, hyphens")
+    new_centre_parser.add_argument("--name", help="full official name of the school (学校名称)")
+    new_centre_parser.add_argument("--path", default=".", help="repository folder (default: current)")
     new_ci_parser = new_sub.add_parser("ci", help="CI workflow for the course repository: check, build, deploy")
     new_ci_parser.add_argument("system", choices=sorted(CI_TEMPLATES), help="github (Actions) or gitlab (CI)")
     new_ci_parser.add_argument("--path", default=".", help="repository folder (default: current)")
@@ -221,7 +229,8 @@ def main(argv: list[str] | None = None) -> int:
               f"(--only {exc.stage} covers every course of the repository: run it in the repository root, "
               "not in one course folder)", file=sys.stderr)
     except NotACourseRepository as exc:
-        print(f"weike: {exc.args[0]} 中没有 courses/ 文件夹，不是课程仓库 (no courses/ folder: not a course repository)",
+        print(f"weike: {exc.args[0]} 中没有 courses/ 或 centres/ 文件夹，不是课程仓库 "
+              "(no courses/ or centres/ folder: not a course repository)",
               file=sys.stderr)
     except PluginLoadError as exc:
         print("weike: 插件加载失败 (plugins failed to load):", file=sys.stderr)

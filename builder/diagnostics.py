@@ -28,12 +28,15 @@ class Summary:
     lectures: int
     errors: int
     warnings: int
+    #: Brand learning centres checked (centres/); named in the text only when there are some.
+    centres: int = 0
 
     @classmethod
-    def of(cls, diagnostics: Iterable[Diagnostic], *, courses: int, lectures: int) -> Summary:
+    def of(cls, diagnostics: Iterable[Diagnostic], *, courses: int, lectures: int, centres: int = 0) -> Summary:
         diagnostics = list(diagnostics)
         errors = sum(1 for d in diagnostics if d.severity is Severity.ERROR)
-        return cls(courses=courses, lectures=lectures, errors=errors, warnings=len(diagnostics) - errors)
+        return cls(courses=courses, lectures=lectures, errors=errors, warnings=len(diagnostics) - errors,
+                   centres=centres)
 
     def failed(self, *, strict: bool = False) -> bool:
         return self.errors > 0 or (strict and self.warnings > 0)
@@ -41,6 +44,9 @@ class Summary:
     def text(self) -> str:
         head = f"检查了 {self.courses} 门课程、{self.lectures} 个微课"
         head_en = f"checked {self.courses} course(s), {self.lectures} lecture(s)"
+        if self.centres:
+            head += f"、{self.centres} 个学习中心"
+            head_en += f", {self.centres} centre(s)"
         if not self.errors and not self.warnings:
             return f"{head}：没有发现问题 ({head_en}: no problems)"
         return (f"{head}：{self.errors} 个错误，{self.warnings} 个警告 "
@@ -170,6 +176,7 @@ def render(diagnostics: Sequence[Diagnostic], summary: Summary, fmt: str, *, str
             "summary": {
                 "courses": summary.courses,
                 "lectures": summary.lectures,
+                "centres": summary.centres,
                 "errors": summary.errors,
                 "warnings": summary.warnings,
                 "ok": not summary.failed(strict=strict),

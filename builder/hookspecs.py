@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # only for annotations: the specs must not import stage code
     from pathlib import Path
 
     from builder.bundle import BundleTarget
+    from builder.centre import Centre
     from builder.cache import CachePart
     from builder.context import BuildContext, StageOutcome
     from builder.doctor import DoctorCheck
@@ -64,7 +65,8 @@ def weike_check_course(course: Course, config: WeikeConfig) -> Iterable[Diagnost
 
 @hookspec
 def weike_check_repository(repository: Repository) -> Iterable[Diagnostic] | None:
-    """Check rules that span courses (duplicates across courses, province limits...).
+    """Check rules that span courses (duplicates across courses, province limits...) and the
+    brand learning centres (``repository.centres``: a centre names courses).
 
     Runs once per ``weike check`` / ``weike build``, after every ``weike_check_course``.
     """
@@ -105,13 +107,15 @@ def weike_media_profiles() -> Iterable[DeliveryProfile] | None:
 
 @hookspec(firstresult=True)
 def weike_site_stage(
-    context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia]
+    context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia],
+    centres: Sequence[Centre],
 ) -> StageOutcome | None:
     """Build the catalogue website into ``context.paths.site``.
 
     Called once per ``weike build`` (unless ``--only`` excludes the site, or the build is of one
     course folder: the site covers the whole repository) with the courses whose every lecture was
-    delivered, and the delivered media by ``Lecture.key``.
+    delivered, the delivered media by ``Lecture.key``, and the brand learning centres that passed
+    the check (those with ``publish: false`` included: the site decides what of them it shows).
     """
 
 
@@ -150,13 +154,15 @@ def weike_bundle_targets() -> Iterable[BundleTarget] | None:
 
 @hookspec
 def weike_report_stage(
-    context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia]
+    context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia],
+    centres: Sequence[Centre],
 ) -> StageOutcome | None:
     """Write reports (the province summary table and friends) into ``context.paths.reports``.
 
     Called once per ``weike build`` (unless ``--only`` excludes reports, or the build is of one
     course folder: reports cover the whole repository); every implementation runs and their
-    outcomes are merged.
+    outcomes are merged. ``centres`` are the brand learning centres that passed the check
+    (附件3 lists them with the courses; 附件4 is one form per centre).
     """
 
 

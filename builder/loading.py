@@ -66,6 +66,8 @@ LECTURE_KEYS = ("title", "knowledge_point", "media", "subtitles", "image", "form
 CONFIG_KEYS = (
     "created_after", "min_lectures", "max_summary_chars", "max_bio_chars", "profile", "province",
     "recommendation_order", "site_url", "scheduler", "jobs",
+    # the province's facts for 附件3/4/5 (builder.centre)
+    "department", "statistics", "publish_centres",
 )
 
 #: C0 controls except tab and newline, DEL and C1: they drive terminals (ESC sequences clear the
@@ -577,6 +579,9 @@ def load_config(root: Path) -> tuple[WeikeConfig, list[Diagnostic]]:
         if (text := reader.text(fields.get(key), key)) is not None:
             values[key] = text
     values["recommendation_order"] = reader.text_list(fields.get("recommendation_order"), "recommendation_order")
+    from builder.centre import read_province_facts  # centre.py reads with this module's _Reader
+
+    values.update(read_province_facts(reader, fields))
     return WeikeConfig(**values, locations=dict(reader.locations)), reader.diagnostics
 
 
@@ -593,7 +598,14 @@ def find_course_folders(root: Path) -> list[Path]:
 
 
 class NotACourseRepository(Exception):
-    """The folder has no ``courses/``: nothing for weike to do there."""
+    """The folder has no ``courses/`` (nor ``centres/``): nothing for weike to do there."""
+
+
+def is_repository(path: Path) -> bool:
+    """A folder weike works on: it has ``courses/``, ``centres/`` (brand learning centres) or both."""
+    from builder.centre import CENTRES_DIR
+
+    return (path / COURSES_DIR).is_dir() or (path / CENTRES_DIR).is_dir()
 
 
 def load_repository(root: Path, *, only: Iterable[str] | None = None) -> Repository:
@@ -602,7 +614,7 @@ def load_repository(root: Path, *, only: Iterable[str] | None = None) -> Reposit
     ``only`` restricts loading to the named course slugs (for ``weike check courses/x``).
     """
     root = root.resolve()
-    if not (root / COURSES_DIR).is_dir():
+    if not is_repository(root):
         raise NotACourseRepository(root)
     config, diagnostics = load_config(root)
     wanted = set(only) if only is not None else None
@@ -620,4 +632,10 @@ def load_repository(root: Path, *, only: Iterable[str] | None = None) -> Reposit
         course, problems = load_course(folder, root=root)
         courses.append(course)
         diagnostics.extend(problems)
-    return Repository(root=root, config=config, courses=tuple(courses), diagnostics=tuple(diagnostics))
+    from builder.centre import load_centres  # centre.py reads with this module's _Reader
+
+    # One course folder asked for: the centres are the whole repository's business.
+    centres, problems = load_centres(root) if only is None else ((), [])
+    diagnostics.extend(problems)
+    return Repository(root=root, config=config, courses=tuple(courses), diagnostics=tuple(diagnostics),
+                      centres=centres)

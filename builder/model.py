@@ -12,6 +12,10 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # centres and province facts live in builder.centre, which imports this module
+    from builder.centre import Centre, ProvinceDepartment, ProvinceStatistics
 
 # --------------------------------------------------------------------------------------------
 # Vocabulary of the course call (附件2, 附件3)
@@ -283,6 +287,8 @@ class Repository:
     courses: tuple[Course, ...]
     #: Problems found while reading files (syntax, types, sizes), before any rule ran.
     diagnostics: tuple[Diagnostic, ...] = ()
+    #: Brand learning centres from ``centres/`` (附件4), in folder order.
+    centres: tuple[Centre, ...] = ()
 
     def course(self, slug: str) -> Course:
         for course in self.courses:
@@ -314,6 +320,12 @@ class WeikeConfig:
     scheduler: str | None = None
     #: Parallel media jobs; None = chosen from the CPU count.
     jobs: int | None = None
+    #: The province education department's contact and phone (附件3 and 附件4 headers).
+    department: ProvinceDepartment | None = None
+    #: The 附件5 statistics row; None when weike.yml has none (no 附件5 is written).
+    statistics: ProvinceStatistics | None = None
+    #: Brand learning centres may appear on the public site (each also has its own ``publish``).
+    publish_centres: bool = True
     locations: Mapping[str, SourceLocation] = field(default_factory=dict, compare=False, repr=False)
 
 

@@ -18,10 +18,11 @@ from types import MappingProxyType
 
 import pluggy
 
+from builder.centre import CENTRES_DIR, Centre, centre_of, is_province_fact
 from builder.context import BuildContext, BuildPaths, StageOutcome
 from builder.diagnostics import Summary, sort_diagnostics
 from builder.ffmpeg import FfmpegNotFound
-from builder.loading import COURSES_DIR, NotACourseRepository, load_repository
+from builder.loading import COURSES_DIR, NotACourseRepository, is_repository, load_repository
 from builder.model import Course, DeliveredMedia, Diagnostic, Repository
 from builder.plugin_manager import get_plugin_manager
 from builder.progress import Progress
@@ -108,22 +109,25 @@ class CheckResult:
     @property
     def summary(self) -> Summary:
         return Summary.of(self.diagnostics, courses=len(self.repository.courses),
-                          lectures=sum(len(c.lectures) for c in self.repository.courses))
+                          lectures=sum(len(c.lectures) for c in self.repository.courses),
+                          centres=len(self.repository.centres))
 
 
 def find_repository_root(path: Path) -> tuple[Path, list[str] | None]:
     """``(root, only)`` for a path given on the command line.
 
-    A folder with ``courses/`` is a repository; a folder inside ``courses/`` selects that one
-    course of the repository above it.
+    A folder with ``courses/`` (or ``centres/``) is a repository; a folder inside ``courses/``
+    selects that one course of the repository above it.
     """
     path = path.resolve()
-    if (path / COURSES_DIR).is_dir():
+    if is_repository(path):
         return path, None
     for parent in path.parents:
         if parent.name == COURSES_DIR and (parent.parent / COURSES_DIR).is_dir():
             course = path.relative_to(parent).parts[0]
             return parent.parent, [course]
+        if parent.name == CENTRES_DIR and is_repository(parent.parent):
+            return parent.parent, None  # a centre is checked with the courses it names: the whole repository
     raise NotACourseRepository(path)
 
 
@@ -147,6 +151,10 @@ class BuildResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     #: Courses left out, slug -> stage where they failed.
     failed: dict[str, str] = field(default_factory=dict)
+    #: Brand learning centres left out of the site and the submission, slug -> stage.
+    failed_centres: dict[str, str] = field(default_factory=dict)
+    #: How many centres the repository has (0 when the result was replayed: not recorded).
+    centres: int = 0
     built: list[str] = field(default_factory=list)
     delivered: dict[str, DeliveredMedia] = field(default_factory=dict)
     outputs: list[Path] = field(default_factory=list)
@@ -158,10 +166,10 @@ class BuildResult:
 
     @property
     def summary(self) -> Summary:
-        return Summary.of(self.diagnostics, courses=self.courses, lectures=self.lectures)
+        return Summary.of(self.diagnostics, courses=self.courses, lectures=self.lectures, centres=self.centres)
 
     def failed_build(self, *, strict: bool = False) -> bool:
-        return bool(self.failed) or self.summary.failed(strict=strict)
+        return bool(self.failed) or bool(self.failed_centres) or self.summary.failed(strict=strict)
 
 
 def stages_for(only: str | None) -> set[str]:
@@ -219,7 +227,7 @@ def build(
     progress.stage("检查 check")
     repository = load_repository(root, only=selected)
     result = BuildResult(courses=len(repository.courses),
-                         lectures=sum(len(c.lectures) for c in repository.courses))
+                         lectures=sum(len(c.lectures) for c in repository.courses), centres=len(repository.centres))
     result.diagnostics.extend(check_repository(repository, pm))
     result.stage_seconds["check"] = time.perf_counter() - started
     config = repository.config
@@ -239,6 +247,10 @@ def build(
                 slug = course_of(diagnostic)
                 if slug is not None:
                     result.failed.setdefault(slug, stage)
+                elif (centre := centre_of(diagnostic)) is not None:
+                    result.failed_centres.setdefault(centre, stage)
+                elif is_province_fact(diagnostic):
+                    pass  # a bad 附件5 figure holds back 附件5 (the report stage sees it), no course
                 else:
                     # A repository-wide error (weike.yml) makes every course untrustworthy.
                     for course in repository.courses:
@@ -248,6 +260,9 @@ def build(
 
     def remaining() -> list[Course]:
         return [c for c in repository.courses if c.slug not in result.failed]
+
+    def remaining_centres() -> list[Centre]:
+        return [c for c in repository.centres if c.slug not in result.failed_centres]
 
     def absorb(outcome: StageOutcome | None, stage: str) -> StageOutcome | None:
         if outcome is None:
@@ -278,7 +293,10 @@ def build(
             continue
         progress.stage({"site": "网站 site", "bundles": "打包 bundles", "reports": "报表 reports"}[stage])
         started = time.perf_counter()
-        outcome = _call_stage(stage, pm, hook_name, context=context, courses=remaining(), delivered=delivered)
+        # The site and the reports also describe the brand learning centres (附件4).
+        extra = {"centres": remaining_centres()} if stage in REPOSITORY_STAGES else {}
+        outcome = _call_stage(stage, pm, hook_name, context=context, courses=remaining(), delivered=delivered,
+                              **extra)
         if isinstance(outcome, list):  # a non-firstresult hook: merge every plugin's outcome
             outcome = StageOutcome.merge(outcome) if outcome else None
         result.stage_seconds[stage] = time.perf_counter() - started
@@ -291,7 +309,7 @@ def build(
             f"({' and '.join(skipped)} not updated: they cover the whole repository; run weike build in its root)")
     result.diagnostics = sort_diagnostics(result.diagnostics)
     result.built = [c.slug for c in remaining()]
-    if result.failed:
+    if result.failed or result.failed_centres or result.summary.errors:
         stamp.forget()  # a failure is always tried again, never replayed
     else:
         stamp.record(RecordedBuild(courses=result.courses, lectures=result.lectures, built=result.built,
@@ -304,4 +322,6 @@ def describe_failures(result: BuildResult) -> list[str]:
     """One line per course left out of the build, naming its folder and the stage."""
     stage_zh = {"check": "检查", "media": "媒体", "site": "网站", "bundles": "打包", "reports": "报表"}
     return [f"courses/{slug}: 在{stage_zh.get(stage, stage)}阶段失败 (failed at {stage})"
-            for slug, stage in sorted(result.failed.items())]
+            for slug, stage in sorted(result.failed.items())] + [
+        f"centres/{slug}: 在{stage_zh.get(stage, stage)}阶段失败，未列入网站和申报材料 (failed at {stage}; left out of "
+        f"the site and the submission)" for slug, stage in sorted(result.failed_centres.items())]

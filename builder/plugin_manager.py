@@ -42,6 +42,10 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "plugins.bundle_ouchn",
     "plugins.bundle_scorm",
     "plugins.province_report",
+    # Brand learning centres and the province's complete submission (issue 13): the rules, then
+    # 附件4 (DOCX per centre), 附件5 and dist/submission.
+    "plugins.centre_rules",
+    "plugins.submission",
     # --- site stage (catalogue website, weike serve) ---
     "plugins.site",
 )

@@ -1,4 +1,4 @@
-"""``weike new course`` and ``weike new lecture``: commented skeletons a teacher fills in.
+"""``weike new course``, ``weike new lecture`` and ``weike new centre``: commented skeletons a teacher fills in.
 
 Skeletons pass ``weike check`` once media is added, but every value the teacher must still
 write is marked :data:`PLACEHOLDER`, which the rules report as a warning (W115) until replaced.
@@ -148,6 +148,74 @@ def new_course(root: Path, slug: str, *, title: str | None = None, theme: str = 
     try:
         (staging / COURSE_FILE).write_text(text, encoding="utf-8")
         write_placeholder_cover(staging / "cover.jpg", slug)
+        staging.rename(folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return folder
+
+
+CENTRE_TEMPLATE = """\
+# yaml-language-server: $schema={schema}
+# 品牌社区学习中心典型案例推介表（附件4）。“#”后面是说明文字，不会被读取。
+# 把所有“{p}”的内容改成本学习中心的真实信息；weike check 会提示还没改的地方。
+# 多行文字写在“|”下面，每行缩进两个空格。
+
+# 学校名称：准确填写全称
+name: {name}
+# 所处层级：县(市、区) / 乡镇(街道) / 村(社区)
+level: 乡镇(街道)
+# 所在地区，如 某某省某某市某某区某某街道
+region: {p}所在省市县
+# 申报学校联系方式（只用于申报材料，不会出现在课程网站上）
+contact:
+  name: {p}联系人姓名
+  phone: {p}联系电话        # 手机号或带区号的固定电话
+  email: {p}电子邮箱
+# 基础保障：主要填写设施、经费保障情况等
+foundation: |
+  {p}学习场所、教室和设备，经费来源和数额。
+# 队伍建设：主要填写社区教育工作者、志愿者队伍情况等
+team: |
+  {p}专兼职教师和管理人员、志愿者队伍。
+# 教育活动与服务：教育活动、业务指导与服务、服务社区建设、实践研究、数字化学习平台与资源等
+activities: |
+  {p}开设的课程和活动、对下级教学点的指导、数字化学习资源。
+# 可持续发展：主要填写办学成效、社会影响等情况
+sustainability: |
+  {p}办学成效、获得的奖励、居民的评价。
+# 特色和经验：字数不超过 1000 字
+highlights: |
+  {p}本学习中心的特色做法和经验。
+# 重点宣传推介内容：凝练可推广、可复制的典型做法和经验，字数不超过 300 字
+promotion: |
+  {p}一两句话概括最值得推广的做法。
+# 本学习中心开设的品牌课程（可选）：写 courses/ 下的课程文件夹名，网站上会互相链接
+courses: []
+# 照片（可选）：本文件夹中的 JPG 或 PNG，例如 [photos/jiaoshi.jpg]
+photos: []
+# 是否在课程网站上公开本学习中心的介绍（不写就是 true）；写 false 时只报省里
+publish: true
+"""
+
+
+def new_centre(root: Path, slug: str, *, name: str | None = None) -> Path:
+    """Create ``centres/<slug>/centre.yml`` (附件4's fields with Chinese comments)."""
+    from builder.centre import CENTRE_FILE, CENTRES_DIR
+
+    if not COURSE_SLUG_RE.match(slug):
+        raise ScaffoldError(f"学习中心名“{slug}”只能用小写英文字母、数字和连字符，例如 shifan-jiedao "
+                            f"(centre slug must be lowercase letters, digits and hyphens)")
+    folder = root / CENTRES_DIR / slug
+    if folder.exists():
+        raise ScaffoldError(f"{folder.relative_to(root)} 已经存在 (already exists)")
+    text = CENTRE_TEMPLATE.format(schema=schema_reference(folder, root, "centre.schema.json"), p=PLACEHOLDER,
+                                  name=name or f"{PLACEHOLDER}学校全称")
+    staging = folder.with_name(f".{slug}.new")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        (staging / CENTRE_FILE).write_text(text, encoding="utf-8")
         staging.rename(folder)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

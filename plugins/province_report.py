@@ -1,10 +1,12 @@
 """The province summary table 社区教育品牌项目汇总表 (附件3), and the checks on the course set it lists.
 
 ``dist/reports/社区教育品牌项目汇总表.xlsx`` follows 附件3's layout so an officer can print, stamp
-and scan it: the title, the lines for the education department's seal and contact, the columns
-序号 · 品牌社区学习中心名称/品牌课程名称 · 所处层级 · 联系人 · 联系电话, and the note. Rows follow
-``recommendation_order`` in weike.yml, then the other courses by title. A second sheet, 课程明细,
-repeats each course with its folder, theme and provider for cross-checking.
+and scan it: the title, the lines for the education department's seal and contact (weike.yml's
+``department``), the columns 序号 · 品牌社区学习中心名称/品牌课程名称 · 所处层级 · 联系人 · 联系电话,
+and the note. The brand learning centres (``centres/``) and the courses are listed together
+("社区教育品牌项目，包括品牌社区学习中心和社区教育品牌课程"): rows follow ``recommendation_order`` in
+weike.yml, which may name both, then the other centres by name, then the other courses by title.
+A second sheet, 课程明细, repeats each course with its folder, theme and provider for cross-checking.
 
 Only courses the call lets a province recommend are listed: a course whose three attestations
 are not all true gets the same E501 error the national bundles give (so ``--only reports`` and a
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
@@ -23,6 +26,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from builder import __version__
 from builder.context import BuildContext, StageOutcome
+from builder.centre import CENTRES_DIR, Centre, find_centre_folders
 from builder.hookspecs import hookimpl
 from builder.loading import COURSES_DIR, find_course_folders
 from builder.model import Course, DeliveredMedia, Diagnostic, Repository, Severity, SourceLocation, WeikeConfig
@@ -50,12 +54,52 @@ def _order_location(config: WeikeConfig, index: int | None = None) -> SourceLoca
 
 def recommendation_ordered(courses: Sequence[Course], order: Sequence[str]) -> list[Course]:
     """``courses`` in the province's recommendation order; the others after it, by title."""
-    rank = {}
-    for slug in order:
-        rank.setdefault(slug, len(rank))
-    listed = sorted((c for c in courses if c.slug in rank), key=lambda c: rank[c.slug])
-    others = sorted((c for c in courses if c.slug not in rank), key=lambda c: (c.title or "", c.slug))
-    return listed + others
+    return [item for item in recommendation_ordered_items((), courses, order) if isinstance(item, Course)]
+
+
+def _order_entry(entry: str) -> tuple[str | None, str]:
+    """(folder kind or None, slug) of a recommendation_order entry: ``x``, ``courses/x`` or ``centres/x``."""
+    kind, slash, slug = entry.partition("/")
+    if slash and kind in (COURSES_DIR, CENTRES_DIR):
+        return kind, slug
+    return None, entry
+
+
+def recommendation_ordered_items(centres: Sequence[Centre], courses: Sequence[Course],
+                                 order: Sequence[str]) -> list[Centre | Course]:
+    """Centres and courses in the province's recommendation order (an entry names a folder of
+    either, ``centres/x`` or ``courses/x`` when both have it); the unnamed after it: centres by
+    name, then courses by title."""
+    rank: dict[tuple[str, str], int] = {}
+    centre_slugs, course_slugs = {c.slug for c in centres}, {c.slug for c in courses}
+    for entry in order:
+        kind, slug = _order_entry(entry)
+        if kind is None:  # a bare name: the course when both have it (W604 says so)
+            kind = CENTRES_DIR if slug in centre_slugs and slug not in course_slugs else COURSES_DIR
+        rank.setdefault((kind, slug), len(rank))
+    items: list[tuple[tuple[str, str], Centre | Course]] = [((CENTRES_DIR, c.slug), c) for c in centres]
+    items += [((COURSES_DIR, c.slug), c) for c in courses]
+    listed = sorted((pair for pair in items if pair[0] in rank), key=lambda pair: rank[pair[0]])
+    other_centres = sorted((c for c in centres if (CENTRES_DIR, c.slug) not in rank), key=lambda c: (c.name or "", c.slug))
+    other_courses = sorted((c for c in courses if (COURSES_DIR, c.slug) not in rank), key=lambda c: (c.title or "", c.slug))
+    return [item for _, item in listed] + other_centres + other_courses
+
+
+@dataclass(frozen=True, kw_only=True)
+class SummaryRow:
+    """One row of 附件3: a brand learning centre or a brand course."""
+
+    name: str | None
+    level: str | None
+    contact: str | None
+    phone: str | None
+
+    @classmethod
+    def of(cls, item: Centre | Course) -> SummaryRow:
+        if isinstance(item, Centre):
+            return cls(name=item.name, level=item.level, contact=item.contact.name, phone=item.contact.phone)
+        provider = item.provider
+        return cls(name=item.title, level=provider.level, contact=provider.contact, phone=provider.phone)
 
 
 # --------------------------------------------------------------------------------------------
@@ -65,23 +109,34 @@ def recommendation_ordered(courses: Sequence[Course], order: Sequence[str]) -> l
 
 def check_recommendation_order(repository: Repository) -> Iterator[Diagnostic]:
     config = repository.config
-    folders = [folder.name for folder in find_course_folders(repository.root)]
+    course_folders = [folder.name for folder in find_course_folders(repository.root)]
+    centre_folders = [folder.name for folder in find_centre_folders(repository.root)]
     seen: set[str] = set()
-    for index, slug in enumerate(config.recommendation_order):
-        if slug in seen:
+    for index, entry in enumerate(config.recommendation_order):
+        kind, slug = _order_entry(entry)
+        folders = {COURSES_DIR: course_folders, CENTRES_DIR: centre_folders}.get(kind, course_folders + centre_folders)
+        if kind is None and slug in course_folders and slug in centre_folders:
+            yield Diagnostic(
+                code="W604", severity=Severity.WARNING, location=_order_location(config, index),
+                message=f"“{slug}”既是课程文件夹又是学习中心文件夹，按课程排列",
+                message_en=f"'{slug}' is both a course and a centre folder; it is taken as the course",
+                hint=f"写成“{CENTRES_DIR}/{slug}”或“{COURSES_DIR}/{slug}”。")
+        if entry in seen:
             yield Diagnostic(
                 code="W603", severity=Severity.WARNING, location=_order_location(config, index),
-                message=f"“{slug}”在 recommendation_order 中出现了不止一次，按第一次的位置排列",
-                message_en=f"'{slug}' appears more than once in recommendation_order; the first place counts",
+                message=f"“{entry}”在 recommendation_order 中出现了不止一次，按第一次的位置排列",
+                message_en=f"'{entry}' appears more than once in recommendation_order; the first place counts",
                 hint="删掉重复的一行。")
         elif slug not in folders:
             close = difflib.get_close_matches(slug, folders, n=1, cutoff=0.6)
             yield Diagnostic(
                 code="W602", severity=Severity.WARNING, location=_order_location(config, index),
-                message=f"recommendation_order 中的“{slug}”不是 {COURSES_DIR}/ 下的课程文件夹，汇总表里不会有它",
-                message_en=f"recommendation_order names '{slug}', which is no folder under {COURSES_DIR}/",
-                hint=(f"是不是“{close[0]}”？" if close else "") + "这里要写课程文件夹的名字（英文），不是课程名称。")
-        seen.add(slug)
+                message=f"recommendation_order 中的“{entry}”不是 {COURSES_DIR}/ 下的课程文件夹或 {CENTRES_DIR}/ "
+                        f"下的学习中心文件夹，汇总表里不会有它",
+                message_en=f"recommendation_order names '{entry}', which is no folder under {COURSES_DIR}/ "
+                           f"or {CENTRES_DIR}/",
+                hint=(f"是不是“{close[0]}”？" if close else "") + "这里要写课程或学习中心文件夹的名字（英文），不是名称。")
+        seen.add(entry)
 
 
 @hookimpl
@@ -108,26 +163,31 @@ def _merged_line(sheet: Worksheet, row: int, text: str, *, font: Font, horizonta
         sheet.row_dimensions[row].height = height
 
 
-def _summary_sheet(sheet: Worksheet, courses: Sequence[Course], config: WeikeConfig) -> None:
+def _summary_sheet(sheet: Worksheet, items: Sequence[Centre | Course], config: WeikeConfig) -> None:
     sheet.title = TITLE
+    department = config.department
+    office = (department.name if department else None) or config.province
     _merged_line(sheet, 1, TITLE, font=Font(name=_FONT, size=16, bold=True), horizontal="center", height=32)
-    _merged_line(sheet, 2, f"省级教育行政部门（盖章）：{config.province or BLANK}", font=Font(name=_FONT, size=12))
-    _merged_line(sheet, 3, f"联系人：{BLANK}    联系电话：{BLANK}", font=Font(name=_FONT, size=12))
+    _merged_line(sheet, 2, f"省级教育行政部门（盖章）：{office or BLANK}", font=Font(name=_FONT, size=12))
+    contact = (department.contact if department else None) or BLANK
+    phone = (department.phone if department else None) or BLANK
+    _merged_line(sheet, 3, f"联系人：{contact}    联系电话：{phone}", font=Font(name=_FONT, size=12))
     for column, text in enumerate(COLUMNS, start=1):
         cell = sheet.cell(row=_HEADER_ROW, column=column, value=text)
         cell.font = Font(name=_FONT, size=12, bold=True)
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         cell.border = _BOX
     sheet.row_dimensions[_HEADER_ROW].height = 36
-    for number, course in enumerate(courses, start=1):
-        values = (number, course.title, course.provider.level, course.provider.contact, course.provider.phone)
+    for number, item in enumerate(items, start=1):
+        row = SummaryRow.of(item)
+        values = (number, row.name, row.level, row.contact, row.phone)
         for column, value in enumerate(values, start=1):
             cell = sheet.cell(row=_HEADER_ROW + number, column=column, value=value)
             cell.font = Font(name=_FONT, size=12)
             cell.alignment = Alignment(horizontal="center" if column != 2 else "left", vertical="center",
                                        wrap_text=True)
             cell.border = _BOX
-    _merged_line(sheet, _HEADER_ROW + len(courses) + 1, NOTE, font=Font(name=_FONT, size=11), height=32)
+    _merged_line(sheet, _HEADER_ROW + len(items) + 1, NOTE, font=Font(name=_FONT, size=11), height=32)
     for letter, width in zip("ABCDE", (8, 40, 26, 12, 18)):
         sheet.column_dimensions[letter].width = width
     sheet.print_title_rows = f"{_HEADER_ROW}:{_HEADER_ROW}"
@@ -156,14 +216,28 @@ def _detail_sheet(sheet: Worksheet, courses: Sequence[Course]) -> None:
     sheet.freeze_panes = "A2"
 
 
-def summary_workbook(courses: Sequence[Course], config: WeikeConfig) -> Workbook:
-    """附件3 for ``courses`` (already in recommendation order), plus the 课程明细 sheet."""
+def summary_workbook(items: Sequence[Centre | Course], config: WeikeConfig) -> Workbook:
+    """附件3 for ``items`` (centres and courses, already in recommendation order), plus the
+    课程明细 sheet of the courses."""
     workbook = Workbook()
     workbook.properties.creator = f"weike {__version__}"
     workbook.properties.title = TITLE
-    _summary_sheet(workbook.active, courses, config)
-    _detail_sheet(workbook.create_sheet("课程明细"), courses)
+    _summary_sheet(workbook.active, items, config)
+    _detail_sheet(workbook.create_sheet("课程明细"), [item for item in items if isinstance(item, Course)])
     return workbook
+
+
+def eligible_items(courses: Sequence[Course], centres: Sequence[Centre],
+                   config: WeikeConfig) -> tuple[list[Centre | Course], list[Diagnostic]]:
+    """What 附件3 lists, in order, and the E501 refusals of courses whose rights are not cleared."""
+    diagnostics: list[Diagnostic] = []
+    eligible: list[Course] = []
+    for course in courses:
+        if (refused := rights_not_cleared(course)) is not None:
+            diagnostics.append(refused)
+        else:
+            eligible.append(course)
+    return recommendation_ordered_items(centres, eligible, config.recommendation_order), diagnostics
 
 
 # --------------------------------------------------------------------------------------------
@@ -173,16 +247,10 @@ def summary_workbook(courses: Sequence[Course], config: WeikeConfig) -> Workbook
 
 @hookimpl
 def weike_report_stage(context: BuildContext, courses: Sequence[Course],
-                       delivered: Mapping[str, DeliveredMedia]) -> StageOutcome:
+                       delivered: Mapping[str, DeliveredMedia], centres: Sequence[Centre]) -> StageOutcome:
     config = context.config
-    diagnostics: list[Diagnostic] = []
-    eligible: list[Course] = []
-    for course in courses:
-        if (refused := rights_not_cleared(course)) is not None:
-            diagnostics.append(refused)
-        else:
-            eligible.append(course)
-    listed = recommendation_ordered(eligible, config.recommendation_order)
+    items, diagnostics = eligible_items(courses, centres, config)
+    listed = [item for item in items if isinstance(item, Course)]
     if len(listed) > MAX_COURSES_PER_PROVINCE:
         diagnostics.append(Diagnostic(
             code="W601", severity=Severity.WARNING, location=_order_location(config),
@@ -192,6 +260,9 @@ def weike_report_stage(context: BuildContext, courses: Sequence[Course],
             hint=f"在 weike.yml 的 recommendation_order 中按推荐顺序排好，上报前 {MAX_COURSES_PER_PROVINCE} 门。",
         ))
     # Written even when empty, so a table from an earlier build never outlives its courses.
-    path = save_workbook(summary_workbook(listed, config), context.paths.reports / REPORT_NAME)
+    path = save_workbook(summary_workbook(items, config), context.paths.reports / REPORT_NAME)
+    centre_count = len(items) - len(listed)
+    centre_note = f"、{centre_count} 个学习中心" if centre_count else ""
     return StageOutcome(diagnostics=tuple(diagnostics), outputs=(path,),
-                        summary=(f"报表：{context.paths.shown(path)} 列出 {len(listed)} 门课程 (summary table: {len(listed)} course(s))",))
+                        summary=(f"报表：{context.paths.shown(path)} 列出 {len(listed)} 门课程{centre_note} "
+                                 f"(summary table: {len(listed)} course(s), {centre_count} centre(s))",))

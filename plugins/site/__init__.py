@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from builder.centre import Centre
 from builder.context import BuildContext, StageOutcome
 from builder.hookspecs import hookimpl
 from builder.model import Course, DeliveredMedia
@@ -24,7 +25,7 @@ def site_work_dirs(context: BuildContext):
 
 @hookimpl
 def weike_site_stage(context: BuildContext, courses: Sequence[Course],
-                     delivered: Mapping[str, DeliveredMedia]) -> StageOutcome:
+                     delivered: Mapping[str, DeliveredMedia], centres: Sequence[Centre]) -> StageOutcome:
     from plugins.site.website import SiteBuildFailed, build_website
 
     work_dir, cache_dir = site_work_dirs(context)
@@ -32,7 +33,8 @@ def weike_site_stage(context: BuildContext, courses: Sequence[Course],
     try:
         result = build_website(root=context.paths.root, site_url=context.config.site_url, courses=courses,
                                delivered=delivered, site_dir=context.paths.site, work_dir=work_dir,
-                               cache_dir=cache_dir)
+                               cache_dir=cache_dir, centres=centres,
+                               publish_centres=context.config.publish_centres)
     except SiteBuildFailed as exc:
         task.done("failed", failed=True)
         return StageOutcome(diagnostics=(exc.diagnostic,), summary=("site: 网站未能构建 (not built)",))
@@ -88,6 +90,7 @@ def weike_cache_parts(context: BuildContext, repository) -> list:
 
     work_dir, cache_dir = site_work_dirs(context)
     covers = [course.cover.path for course in repository.courses if course.cover and course.cover.path]
+    covers += [photo.path for centre in repository.centres for photo in centre.photos if photo.path]
     return [
         CoversPart(cache_dir / COVERS_FOLDER, covers, name="site-covers", title="封面缩略图 (cover thumbnails)"),
         MemoPart(cache_dir / COVERS_MEMO_FILE, name="site-covers-memo", title="封面图片的哈希 (hashes of covers)"),

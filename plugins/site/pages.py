@@ -102,7 +102,9 @@ def _tile(url: str | None, label: str, count: int, depth: int) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def home_page(catalogue: Catalogue, *, intro_html: str = "", title: str | None = None) -> GeneratedPage:
+def home_page(catalogue: Catalogue, *, intro_html: str = "", title: str | None = None,
+              centres_html: str = "") -> GeneratedPage:
+    """The catalogue home; ``centres_html`` is the 品牌社区学习中心 block (:mod:`plugins.site.centres`)."""
     body = [intro_html] if intro_html else []
     body.append(f'<p class="weike-totals">共 <strong>{len(catalogue.courses)}</strong> 门课程、'
                 f'<strong>{catalogue.lecture_count}</strong> 个微课，'
@@ -116,6 +118,8 @@ def home_page(catalogue: Catalogue, *, intro_html: str = "", title: str | None =
     body.extend(_tile(f"levels/{LEVEL_SLUGS[lv]}/", lv, len(catalogue.at_level(lv)), 0)
                 for lv in PROVIDER_LEVELS)
     body.append("</ul>")
+    if centres_html:
+        body.append(centres_html)
     meta: dict = {"search": {"exclude": True}, "hide": ["toc"]}
     if title:
         meta["title"] = e(title)
@@ -142,7 +146,9 @@ def level_page(catalogue: Catalogue, level: str) -> GeneratedPage:
 # --------------------------------------------------------------------------------------------
 
 
-def course_page(item: SiteCourse, *, qr_svg: str | None, course_url: str | None) -> GeneratedPage:
+def course_page(item: SiteCourse, *, qr_svg: str | None, course_url: str | None,
+                centres: Sequence[tuple[str, str]] = ()) -> GeneratedPage:
+    """A course's page; ``centres`` = (site-relative URL, name) of the learning centres that run it."""
     course = item.course
     trail = [(f"themes/{item.theme_slug}/", course.theme)] if item.theme_slug else []
     width, height = item.cover_size
@@ -156,6 +162,8 @@ def course_page(item: SiteCourse, *, qr_svg: str | None, course_url: str | None)
         f"<dt>开课机构</dt><dd>{e(course.provider.name or '')}</dd>",
         f"<dt>所处层级</dt><dd>{_link_or_text(item.level_slug and f'../../levels/{item.level_slug}/', course.provider.level)}</dd>",
         f"<dt>所在地区</dt><dd>{e(course.provider.region or '')}</dd>",
+        *([f"<dt>学习中心</dt><dd>" + "<br>".join(f'<a href="{_up(2)}{url}">{e(name)}</a>' for url, name in centres)
+           + "</dd>"] if centres else []),
         f"<dt>微课</dt><dd>{len(item.lectures)} 个</dd>",
         f"<dt>总时长</dt><dd>{e(format_total(item.total_seconds))}</dd>",
         f'<dt>学时</dt><dd>{format_hours(item.study_hours)} 学时'

@@ -90,13 +90,14 @@ class PreviewBuilder:
         self._lock = threading.Lock()
 
     def watched(self) -> list[Path]:
-        candidates = [self.root / "courses", self.root / "site", self.root / "mkdocs.yml", self.root / "weike.yml",
+        candidates = [self.root / "courses", self.root / "centres", self.root / "site", self.root / "mkdocs.yml", self.root / "weike.yml",
                       self.paths.media]
         return [path for path in candidates if path.exists()]
 
     def __call__(self) -> None:
         from builder.diagnostics import format_text
         from builder.loading import load_repository
+        from builder.centre import centre_of
         from builder.pipeline import check_repository, course_of
         from plugins.site.website import SiteBuildFailed, build_website
 
@@ -104,6 +105,7 @@ class PreviewBuilder:
             repository = load_repository(self.root, only=self.only)
             diagnostics = check_repository(repository, self.plugin_manager)
             failing = {course_of(d) for d in diagnostics if d.is_error}
+            failing_centres = {centre_of(d) for d in diagnostics if d.is_error}
             for diagnostic in diagnostics:
                 if diagnostic.is_error:
                     print(format_text(diagnostic), file=self.stream)
@@ -112,7 +114,9 @@ class PreviewBuilder:
                 result = build_website(
                     root=self.root, site_url=repository.config.site_url, courses=courses,
                     delivered=self.media.find(courses), site_dir=self.site_dir, work_dir=self.preview_dir / "build",
-                    cache_dir=self.paths.cache / "site", preview=True)
+                    cache_dir=self.paths.cache / "site", preview=True,
+                    centres=[c for c in repository.centres if c.slug not in failing_centres],
+                    publish_centres=repository.config.publish_centres)
             except SiteBuildFailed as exc:
                 print(format_text(exc.diagnostic), file=self.stream)
                 self.site_dir.mkdir(parents=True, exist_ok=True)

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from builder import __version__, outputs
+from builder.centre import Centre
 from builder.model import THEMES, Course, DeliveredMedia, Diagnostic, PROVIDER_LEVELS, SourceLocation
 from plugins.site.catalogue import (
     LEVEL_SLUGS,
@@ -43,6 +44,7 @@ from plugins.site.covers import CoverCache, CoverError, Thumbnail
 from builder.diagnostics import diagnostic_dict, diagnostic_from_dict
 from builder.fingerprint import Fingerprint, code_digest, package_versions
 from builder.notes import note_pictures, render_notes
+from plugins.site import centres as centre_pages
 from plugins.site.generated import GeneratedPages
 from plugins.site.pages import (
     LEVEL_NAMES,
@@ -61,7 +63,7 @@ SITE_SOURCES_DIR = "site"
 CONFIG_FILE = "mkdocs.yml"
 STAMP_FILE = ".weike-site.json"
 #: Paths the generator owns; a file in site/ with one of these names is ignored (W407).
-RESERVED = ("index.md", "courses", "themes", "levels", "media", "assets/weike", "catalogue.json",
+RESERVED = ("index.md", "courses", "centres", "themes", "levels", "media", "assets/weike", "catalogue.json",
             "sitemap.xml", "sitemap.xml.gz", "feed.xml", "search")
 DEFAULT_SITE_NAME = "社区教育微课"
 _HOME_FILE = "index.md"
@@ -250,7 +252,7 @@ def _site_sources(root: Path) -> Iterator[tuple[str, Path]]:
 
 
 def input_hash(settings: SiteSettings, collected: _Collected, delivered: Mapping[str, DeliveredMedia],
-               root: Path, *, preview: bool) -> str:
+               root: Path, *, preview: bool, centres: Sequence[centre_pages.SiteCentre] = ()) -> str:
     """A hash of everything the built site depends on, cheap enough to compute on every build."""
     fingerprint = Fingerprint(
         preview, settings.site_url, settings.config_file.read_bytes(),
@@ -265,6 +267,8 @@ def input_hash(settings: SiteSettings, collected: _Collected, delivered: Mapping
             fingerprint.add(delivered.get(lecture.lecture.key))
             for picture in note_pictures(lecture.lecture.folder):
                 fingerprint.add_file(picture)
+    for centre in centres:
+        fingerprint.add(centre.centre, [(url, thumbnail.source_sha256) for url, thumbnail in centre.photos])
     return fingerprint.hexdigest()
 
 
@@ -354,7 +358,7 @@ def _is_reserved(rel: str) -> bool:
 
 
 def generate_sources(catalogue: Catalogue, collected: _Collected, root: Path, *, notes_text: bool,
-                     qr_codes: QrCodes) -> _Sources:
+                     qr_codes: QrCodes, centres: Sequence[centre_pages.SiteCentre] = ()) -> _Sources:
     """Every page and file of the docs folder, in memory."""
     import markdown
     import yaml
@@ -390,7 +394,12 @@ def generate_sources(catalogue: Catalogue, collected: _Collected, root: Path, *,
         if rel.endswith(".md"):
             sources.handwritten.append(rel)
 
-    sources.pages[_HOME_FILE] = home_page(catalogue, intro_html=intro_html, title=home_title)
+    sources.pages[_HOME_FILE] = home_page(catalogue, intro_html=intro_html, title=home_title,
+                                          centres_html=centre_pages.home_section(centres))
+    section_pages, section_files = centre_pages.generate(centres)
+    sources.pages.update(section_pages)
+    sources.files.update(section_files)
+    centres_of_course = centre_pages.centres_of_courses(centres)
     for theme in THEMES:
         if catalogue.in_theme(theme):
             sources.pages[f"themes/{THEME_SLUGS[theme]}.md"] = theme_page(catalogue, theme)
@@ -403,7 +412,7 @@ def generate_sources(catalogue: Catalogue, collected: _Collected, root: Path, *,
         sources.files[item.cover_url] = collected.thumbnails[item.slug].path
         sources.pages[f"courses/{item.slug}/index.md"] = course_page(
             item, qr_svg=qr_codes.svg(course_url) if course_url else None,
-            course_url=course_url)
+            course_url=course_url, centres=centre_pages.centre_links(centres_of_course.get(item.slug, ())))
         for index, lecture in enumerate(item.lectures):
             notes = render_notes(lecture.lecture.notes, lecture_folder=lecture.lecture.folder,
                                  course_folder=item.course.folder, with_text=notes_text)
@@ -429,7 +438,8 @@ def page_url(rel: str) -> str:
     return stem + "/"
 
 
-def navigation(catalogue: Catalogue, handwritten: Sequence[str], raw_nav) -> list:
+def navigation(catalogue: Catalogue, handwritten: Sequence[str], raw_nav,
+               centres: Sequence[centre_pages.SiteCentre] = ()) -> list:
     themes = [{f"{theme}（{len(catalogue.in_theme(theme))}）": f"themes/{THEME_SLUGS[theme]}.md"}
               for theme in THEMES if catalogue.in_theme(theme)]
     levels = [{f"{LEVEL_NAMES[level]}（{len(catalogue.at_level(level))}）": f"levels/{LEVEL_SLUGS[level]}.md"}
@@ -439,6 +449,8 @@ def navigation(catalogue: Catalogue, handwritten: Sequence[str], raw_nav) -> lis
         nav.append({"课程主题": themes})
     if levels:
         nav.append({"开课层级": levels})
+    if (entry := centre_pages.navigation_entry(centres)) is not None:
+        nav.append(entry)
     # A repository's own nav entries (for its hand-written pages) follow; without one, every
     # hand-written page is listed by file name.
     nav.extend(raw_nav if isinstance(raw_nav, list) else sorted(handwritten))
@@ -612,11 +624,14 @@ def build_website(
     cache_dir: Path,
     preview: bool = False,
     force: bool = False,
+    centres: Sequence[Centre] = (),
+    publish_centres: bool = True,
 ) -> WebsiteResult:
     """Build (or keep, when nothing changed) the catalogue site of ``courses`` in ``site_dir``.
 
     ``preview`` (``weike serve``) publishes lectures whose video is not delivered yet with a
-    placeholder instead of leaving their course out. Raises :class:`SiteBuildFailed` when
+    placeholder instead of leaving their course out. ``centres`` (brand learning centres) get a
+    section of their own unless ``publish_centres`` is false (weike.yml). Raises :class:`SiteBuildFailed` when
     MkDocs cannot build at all (bad ``mkdocs.yml`` or theme override).
     """
     started = time.monotonic()
@@ -626,8 +641,10 @@ def build_website(
         collected = collect_courses(courses, delivered, covers, preview=preview)
     catalogue = Catalogue(courses=tuple(collected.courses), site_url=settings.site_url)
     published = tuple(c.slug for c in catalogue.courses)
+    with CoverCache(cache_dir) as covers:  # centre photos become small JPEGs like course covers
+        site_centres = centre_pages.published_centres(centres, catalogue, covers, allowed=publish_centres)
 
-    inputs = input_hash(settings, collected, delivered, root, preview=preview)
+    inputs = input_hash(settings, collected, delivered, root, preview=preview, centres=site_centres)
     built_from, earlier = read_stamp(site_dir) if site_dir.is_dir() else (None, ())
     if not force and built_from == inputs:
         place_media(catalogue, site_dir)
@@ -635,7 +652,8 @@ def build_website(
                              diagnostics=tuple(collected.diagnostics) + earlier, seconds=time.monotonic() - started)
 
     qr_codes = QrCodes(cache_dir / QR_CODES_FILE)
-    sources = generate_sources(catalogue, collected, root, notes_text=settings.search_notes, qr_codes=qr_codes)
+    sources = generate_sources(catalogue, collected, root, notes_text=settings.search_notes, qr_codes=qr_codes,
+                               centres=site_centres)
     qr_codes.save()
     docs_dir, overrides_dir = work_dir / "docs", work_dir / "overrides"
     write_docs(sources, docs_dir)
@@ -645,7 +663,7 @@ def build_website(
     _remove_leftovers(site_dir)
     tmp_dir = Path(tempfile.mkdtemp(dir=site_dir.parent, prefix=f".{site_dir.name}-tmp-"))
     try:
-        nav = navigation(catalogue, sources.handwritten, settings.raw.get("nav"))
+        nav = navigation(catalogue, sources.handwritten, settings.raw.get("nav"), centres=site_centres)
         overrides = mkdocs_overrides(settings, docs_dir=docs_dir, site_dir=tmp_dir, overrides_dir=overrides_dir,
                                      nav=nav)
         warnings = run_mkdocs(settings, overrides, root, GeneratedPages(sources.pages, sources.files))

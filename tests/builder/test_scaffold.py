@@ -66,3 +66,29 @@ def test_lecture_template_is_valid_yaml(tmp_path):
     text = (root / "courses/c1/01-x/lecture.md").read_text(encoding="utf-8")
     front = text.split("---")[1]
     assert set(yaml.safe_load(front)) == {"title", "knowledge_point"}
+
+
+def test_scaffold_centre_is_commented_schema_linked_and_valid(tmp_path, capsys):
+    import json
+
+    import jsonschema
+
+    root = tmp_path / "county"
+    root.mkdir()  # no courses/ yet: a province may start with its centres
+    assert main(["new", "centre", "qinghe", "--name", "清河镇社区学校", "--path", str(root)]) == 0
+    text = (root / "centres/qinghe/centre.yml").read_text(encoding="utf-8")
+    first = text.splitlines()[0]
+    assert first.startswith("# yaml-language-server: $schema=")
+    schema_path = (root / "centres/qinghe" / first.split("=", 1)[1]).resolve()
+    assert schema_path.name == "centre.schema.json" and schema_path.is_file()
+    assert "# 特色和经验：字数不超过 1000 字" in text and "# 学校名称：准确填写全称" in text
+    validator = jsonschema.Draft7Validator(json.loads(schema_path.read_text(encoding="utf-8")))
+    # The editor flags the placeholder e-mail; every other skeleton value is schema-valid as it is.
+    assert [error.path[-1] for error in validator.iter_errors(yaml.safe_load(text))] == ["email"]
+    validator.validate(yaml.safe_load(text.replace("【待填写】电子邮箱", "qinghe@example.edu.cn")))
+    centre = load_repository(root).centres[0]
+    assert centre.name == "清河镇社区学校" and centre.publish is True
+    assert {d.code for d in run_check(root).diagnostics} == {"W712"}  # only what is left to fill in
+    assert main(["new", "centre", "qinghe", "--path", str(root)]) == 2
+    assert main(["new", "centre", "清河", "--path", str(root)]) == 2
+    assert "Traceback" not in capsys.readouterr().err

@@ -85,7 +85,8 @@ def test_more_than_twenty_courses_warns_twenty_do_not(make_repo):
     pm = get_plugin_manager(root)
     context = BuildContext(config=repository.config, paths=BuildPaths.for_root(root, dist=root / "dist20"),
                            plugin_manager=pm, progress=Progress())
-    outcomes = pm.hook.weike_report_stage(context=context, courses=repository.courses[:20], delivered={})
+    outcomes = pm.hook.weike_report_stage(context=context, courses=repository.courses[:20], delivered={},
+                                         centres=())
     assert [d.code for outcome in outcomes for d in outcome.diagnostics] == []
 
 

@@ -1,0 +1,219 @@
+"""The call's rules for brand learning centres (附件4) and the province's facts (附件3, 附件5).
+
+Centres are checked once per repository (a centre names courses, so its rules need the whole
+repository); every rule has a stable code in the E7xx (centres) or E8xx (weike.yml's province
+facts) range, listed in ``docs/rules.md``, and points at the line that holds the value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from PIL import Image, UnidentifiedImageError
+
+from builder.centre import (
+    CENTRE_TEXTS,
+    CENTRES_DIR,
+    STATISTIC_FIELDS,
+    Centre,
+    centre_count_chars,
+)
+from builder.hookspecs import hookimpl
+from builder.loading import COURSE_SLUG_RE, find_course_folders
+from builder.model import PROVIDER_LEVELS, Diagnostic, PathProblem, Repository, SourceLocation, WeikeConfig
+from builder.scaffold import PLACEHOLDER
+
+#: 特色和经验（字数不超过 1000 字）, 重点宣传推介内容（字数不超过 300 字内）.
+MAX_HIGHLIGHTS_CHARS = 1000
+MAX_PROMOTION_CHARS = 300
+#: 各省申报品牌社区学习中心典型案例原则上不超过5个.
+MAX_CENTRES_PER_PROVINCE = 5
+
+#: A Chinese landline (with or without area code and extension) or mobile number, or +86 forms.
+_PHONE_RE = re.compile(r"^(?:\+?86[\s-]?)?(?:1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}|0\d{2,3}[\s-]?\d{7,8}|\d{7,8})"
+                       r"(?:\s*(?:转|-|ext\.?)\s*\d{1,6})?$")
+_EMAIL_RE = re.compile(r"^[^@\s<>\"'()\[\],;:]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*"
+                       r"\.[A-Za-z]{2,}$")
+
+_REQUIRED = {
+    "name": "学校名称 name",
+    "level": "所处层级 level",
+    "region": "所在地区 region",
+    "contact.name": "联系人 contact.name",
+    "contact.phone": "联系电话 contact.phone",
+    "contact.email": "电子邮箱 contact.email",
+    **{key: f"{label} {key}" for key, label, _ in CENTRE_TEXTS},
+}
+
+
+def plausible_phone(text: str) -> bool:
+    """A number an officer could dial: mobile, landline with area code, optional extension."""
+    return bool(_PHONE_RE.match(text.strip().replace("（", "(").replace("）", ")").replace("(", "").replace(")", "")))
+
+
+def plausible_email(text: str) -> bool:
+    return bool(_EMAIL_RE.match(text.strip()))
+
+
+def _value(centre: Centre, key: str) -> str | None:
+    if key.startswith("contact."):
+        return getattr(centre.contact, key.removeprefix("contact."))
+    return getattr(centre, key)
+
+
+# --------------------------------------------------------------------------------------------
+# One centre
+# --------------------------------------------------------------------------------------------
+
+
+def check_centre(centre: Centre, *, course_folders: set[str]) -> Iterator[Diagnostic]:
+    folder = SourceLocation(file=centre.file.rsplit("/", 1)[0])
+    if not COURSE_SLUG_RE.match(centre.slug):
+        yield Diagnostic.error("E709", folder, f"学习中心文件夹名“{centre.slug}”不符合要求",
+                               f"centre folder name '{centre.slug}' is not a valid slug",
+                               hint="只用小写英文字母、数字和连字符，例如 hangzhou-xihu；它会成为网址的一部分。")
+    if not centre.parsed:
+        return
+    for key, label in _REQUIRED.items():
+        if centre.absent(key, _value(centre, key)):
+            yield Diagnostic.error("E701", centre.where(key), f"缺少{label}", f"missing required field '{key}'",
+                                   hint=f"在 centre.yml 中填写“{key.rsplit('.', 1)[-1]}: …”。")
+    for key, limit, code in (("highlights", MAX_HIGHLIGHTS_CHARS, "E702"), ("promotion", MAX_PROMOTION_CHARS, "E703")):
+        text = centre.text(key)
+        if text is not None and (count := centre_count_chars(text)) > limit:
+            label = next(label for k, label, _ in CENTRE_TEXTS if k == key)
+            yield Diagnostic.error(code, centre.where(key), f"{label}有 {count} 字，超过 {limit} 字上限",
+                                   f"{key} has {count} characters, limit {limit}",
+                                   hint=f"推介表要求{label}不超过 {limit} 字（按字符计，换行不计），请精简。")
+    if centre.level is not None and centre.level not in PROVIDER_LEVELS:
+        normalised = centre.level.replace("（", "(").replace("）", ")").replace(" ", "")
+        hint = f"请写成“{normalised}”（半角括号）。" if normalised in PROVIDER_LEVELS else "可选：" + "、".join(PROVIDER_LEVELS)
+        yield Diagnostic.error("E704", centre.where("level"), f"所处层级“{centre.level}”无效",
+                               f"level '{centre.level}' is not one of {', '.join(PROVIDER_LEVELS)}", hint=hint)
+    phone, email = centre.contact.phone, centre.contact.email
+    if phone is not None and PLACEHOLDER not in phone and not plausible_phone(phone):
+        yield Diagnostic.error("E705", centre.where("contact.phone"), f"联系电话“{phone}”不像电话号码",
+                               f"phone '{phone}' does not look like a phone number",
+                               hint="写手机号或带区号的固定电话，例如 13800138000 或 0571-88886666。")
+    if email is not None and PLACEHOLDER not in email and not plausible_email(email):
+        yield Diagnostic.error("E706", centre.where("contact.email"), f"电子邮箱“{email}”不像邮箱地址",
+                               f"e-mail '{email}' does not look like an e-mail address",
+                               hint="例如 xuexi@example.edu.cn。")
+    for index, slug in enumerate(centre.courses):
+        if slug not in course_folders:
+            yield Diagnostic.error("E707", centre.where(f"courses.{index}"),
+                                   f"课程“{slug}”不是 courses/ 下的课程文件夹",
+                                   f"course '{slug}' is no folder under courses/",
+                                   hint="这里写课程文件夹的名字（英文），不是课程名称。")
+    for photo in centre.photos:
+        yield from _check_photo(photo)
+    yield from _check_placeholders(centre)
+
+
+def _check_photo(photo) -> Iterator[Diagnostic]:
+    reasons = {
+        PathProblem.ABSOLUTE: ("不能使用绝对路径", "absolute paths are not allowed"),
+        PathProblem.PARENT: ("不能包含“..”", "'..' is not allowed"),
+        PathProblem.OUTSIDE: ("指向了学习中心文件夹之外", "it leads outside the centre folder"),
+        PathProblem.MISSING: ("找不到这个文件", "file not found"),
+        PathProblem.NOT_A_FILE: ("不是文件", "not a file"),
+    }
+    if photo.problem is not None:
+        zh, en = reasons[photo.problem]
+        yield Diagnostic.error("E708", photo.location, f"照片“{photo.declared}”{zh}", f"photo '{photo.declared}': {en}",
+                               hint="照片放在本学习中心文件夹中，用相对路径引用，例如 photos/jiaoshi.jpg。")
+        return
+    try:
+        with Image.open(photo.path) as image:
+            kind = image.format
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        kind = None
+    if kind not in ("JPEG", "PNG"):
+        yield Diagnostic.error("E708", photo.location, f"照片“{photo.declared}”不是可读的 JPG 或 PNG 图片",
+                               f"photo '{photo.declared}' is not a readable JPEG or PNG image",
+                               hint="用画图软件把照片另存为 JPG 或 PNG。")
+
+
+def _check_placeholders(centre: Centre) -> Iterator[Diagnostic]:
+    for key in _REQUIRED:
+        value = _value(centre, key)
+        if value and PLACEHOLDER in value:
+            yield Diagnostic.warning("W712", centre.where(key), f"“{key}”还是模板文字，请填写真实内容",
+                                     f"'{key}' still holds scaffold text", hint=f"把“{PLACEHOLDER}…”改成真实信息。")
+
+
+# --------------------------------------------------------------------------------------------
+# The province's facts (weike.yml)
+# --------------------------------------------------------------------------------------------
+
+
+def _config_location(config: WeikeConfig, key: str) -> SourceLocation:
+    probe = key
+    while probe:
+        if probe in config.locations:
+            return config.locations[probe]
+        probe = probe.rpartition(".")[0]
+    return SourceLocation(file="weike.yml")
+
+
+def check_province_facts(config: WeikeConfig) -> Iterator[Diagnostic]:
+    """附件5: every "of which" figure no larger than its total; the department's phone dialable."""
+    department = config.department
+    if department and department.phone and PLACEHOLDER not in department.phone \
+            and not plausible_phone(department.phone):
+        yield Diagnostic.error("E804", _config_location(config, "department.phone"),
+                               f"省级教育主管部门的联系电话“{department.phone}”不像电话号码",
+                               f"department.phone '{department.phone}' does not look like a phone number",
+                               hint="写带区号的固定电话或手机号，例如 0571-88886666。")
+    statistics = config.statistics
+    if statistics is None:
+        return
+    labels = {spec.key: spec.label for spec in STATISTIC_FIELDS}
+    for spec in STATISTIC_FIELDS:
+        if spec.part_of is None:
+            continue
+        part, whole = statistics.values.get(spec.key), statistics.values.get(spec.part_of)
+        if part is None or whole is None or part <= whole:
+            continue
+        where = _config_location(config, f"statistics.{spec.key}")
+        if spec.strict:
+            yield Diagnostic.error("E802", where, f"附件5“{spec.label}”是 {part}，大于“{labels[spec.part_of]}” {whole}",
+                                   f"statistics.{spec.key} ({part}) exceeds statistics.{spec.part_of} ({whole})",
+                                   hint="“其中”的数目不能超过总数，请核对两个数字。")
+        else:
+            yield Diagnostic.warning("W803", where, f"附件5“{spec.label}”是 {part}，多于“{labels[spec.part_of]}” {whole}",
+                                     f"statistics.{spec.key} ({part}) is more than statistics.{spec.part_of} ({whole})",
+                                     hint="通常不会多于后者，请核对两个数字；确实如此可以不改。")
+
+
+def statistics_ready(config: WeikeConfig) -> bool:
+    """附件5 can be written: weike.yml has statistics, every figure a number (no E801) and no
+    "of which" above its total (no E802)."""
+    if config.statistics is None or config.statistics.invalid:
+        return False
+    return not any(d.code == "E802" for d in check_province_facts(config))
+
+
+# --------------------------------------------------------------------------------------------
+# Hooks
+# --------------------------------------------------------------------------------------------
+
+
+@hookimpl
+def weike_check_repository(repository: Repository) -> list[Diagnostic]:
+    problems: list[Diagnostic] = []
+    course_folders = {folder.name for folder in find_course_folders(repository.root)}
+    for centre in repository.centres:
+        problems.extend(check_centre(centre, course_folders=course_folders))
+    if len(repository.centres) > MAX_CENTRES_PER_PROVINCE:
+        sixth = repository.centres[MAX_CENTRES_PER_PROVINCE]
+        problems.append(Diagnostic.warning(
+            "W711", SourceLocation(file=CENTRES_DIR),
+            f"有 {len(repository.centres)} 个学习中心，超过每省原则上 {MAX_CENTRES_PER_PROVINCE} 个的上限",
+            f"{len(repository.centres)} centres; a province recommends at most {MAX_CENTRES_PER_PROVINCE} "
+            f"(from {sixth.slug} on)",
+            hint=f"在 weike.yml 的 recommendation_order 中排好推荐顺序，上报前 {MAX_CENTRES_PER_PROVINCE} 个。"))
+    problems.extend(check_province_facts(repository.config))
+    return problems

@@ -1,0 +1,135 @@
+"""The province's complete submission (四、材料申报): 附件3, 附件4 per centre, 附件5, in one folder.
+
+``dist/submission/`` holds everything the provincial officer prints, stamps, signs, scans to PDF
+and uploads, plus ``上报清单.txt`` (what to do with each file, in Chinese), and one zip of it all
+(``社区教育品牌项目申报材料.zip``). The same inputs give byte-identical files and zip: the
+workbooks, the Word documents (zips inside) and the zip itself carry fixed timestamps.
+
+Modules: :mod:`~plugins.submission.recommendation_form` (附件4 DOCX),
+:mod:`~plugins.submission.statistics_table` (附件5 XLSX), :mod:`~plugins.submission.document`
+(deterministic DOCX bytes). 附件3 is :mod:`plugins.province_report`'s workbook, the same bytes
+as ``dist/reports/社区教育品牌项目汇总表.xlsx``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from builder.archive import ArchiveMember, safe_name_component, write_zip
+from builder.centre import Centre
+from builder.context import BuildContext, StageOutcome
+from builder.hookspecs import hookimpl
+from builder.model import Course, DeliveredMedia
+from builder.outputs import TEMP_PREFIX, write_atomic
+from builder.spreadsheet import workbook_bytes
+
+SUBMISSION_DIR = "submission"
+ZIP_NAME = "社区教育品牌项目申报材料.zip"
+#: The folder every member of the zip sits in, so extracting it never scatters files.
+ZIP_FOLDER = "社区教育品牌项目申报材料"
+CHECKLIST_NAME = "上报清单.txt"
+SUMMARY_NAME = "附件3-社区教育品牌项目汇总表.xlsx"
+STATISTICS_NAME = "附件5-社区教育机构统计表.xlsx"
+
+
+def form_name(number: int, centre: Centre) -> str:
+    """``附件4-01-<学校名称>.docx``: numbered in recommendation order, named so a person finds it."""
+    return f"附件4-{number:02d}-{safe_name_component(centre.name or centre.slug, max_chars=40)}.docx"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SubmissionFile:
+    name: str
+    data: bytes
+
+
+def checklist(files: Sequence[SubmissionFile], *, centres: Sequence[Centre], courses: int,
+              statistics_written: bool, province: str | None) -> bytes:
+    """上报清单.txt: what to print, stamp, sign and scan, file by file (UTF-8 with BOM, CRLF:
+    Notepad on an office PC opens it as it is)."""
+    forms = [f for f in files if f.name.startswith("附件4-")]
+    lines = [
+        f"{province or ''}社区教育品牌项目申报材料 上报清单",
+        "",
+        f"本文件夹由 weike 生成：{len(centres)} 个品牌社区学习中心典型案例、{courses} 门社区教育品牌课程。",
+        "按下面的顺序逐项办理，办完一项在方括号里打钩。",
+        "",
+        f"[ ] 1. {SUMMARY_NAME}（附件3 社区教育品牌项目汇总表）",
+        "       核对推荐顺序、所处层级、联系人和联系电话；打印（A4），",
+        "       加盖省级教育行政部门公章，扫描成 PDF。",
+    ]
+    step = 2
+    if forms:
+        lines.append(f"[ ] {step}. 附件4 品牌社区学习中心典型案例推介表，每个学习中心一份（共 {len(forms)} 份）：")
+        lines.extend(f"       - {form.name}" for form in forms)
+        lines += [
+            "       核对内容后打印（A4）；“申报意见”四栏由申报学校、县级、市级、省级教育行政部门",
+            "       依次填写意见、签字、加盖公章并写明日期（“（盖章） 年 月 日”处）；全部办完后扫描成 PDF。",
+        ]
+        step += 1
+    if statistics_written:
+        lines += [f"[ ] {step}. {STATISTICS_NAME}（附件5 社区教育机构统计表）",
+                  "       核对各项数字；打印（A4 横向），加盖省级教育行政部门公章，扫描成 PDF。"]
+    else:
+        lines += [f"[ ] {step}. 附件5 社区教育机构统计表：没有生成（weike.yml 中没有 statistics，或其中的数字有错误，",
+                  "       见 weike check）。请补上 weike.yml 的 statistics 后重新构建，或手工填写后盖章扫描。"]
+    step += 1
+    lines += [
+        f"[ ] {step}. 把以上 PDF 文件（均须加盖省级教育行政部门公章）按申报通知规定的网址和截止日期上传。",
+        f"[ ] {step + 1}. 课程视频等上传包在 dist/bundles/ 中，按各平台的要求另行提交。",
+        "",
+        "注意：推介表中的联系电话、电子邮箱只用于申报，不会出现在课程网站上。",
+    ]
+    return ("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-8")
+
+
+def submission_files(*, centres: Sequence[Centre], courses: Sequence[Course],
+                     context: BuildContext) -> tuple[list[SubmissionFile], bool]:
+    """Every file of the submission folder, in the order the checklist names them, and whether
+    附件5 is among them. (Courses whose rights are not cleared are left out of 附件3 exactly as in
+    dist/reports, where :mod:`plugins.province_report` reports them as E501.)"""
+    from plugins.centre_rules import statistics_ready
+    from plugins.province_report import eligible_items, summary_workbook
+    from plugins.submission.recommendation_form import recommendation_form_bytes
+    from plugins.submission.statistics_table import statistics_workbook
+
+    config = context.config
+    items, _ = eligible_items(courses, centres, config)
+    files = [SubmissionFile(name=SUMMARY_NAME, data=workbook_bytes(summary_workbook(items, config)))]
+    ordered_centres = [item for item in items if isinstance(item, Centre)]
+    for number, centre in enumerate(ordered_centres, start=1):
+        files.append(SubmissionFile(name=form_name(number, centre),
+                                    data=recommendation_form_bytes(centre, config.department)))
+    statistics_written = statistics_ready(config)
+    if statistics_written:
+        files.append(SubmissionFile(name=STATISTICS_NAME, data=workbook_bytes(statistics_workbook(config.statistics))))
+    files.append(SubmissionFile(name=CHECKLIST_NAME, data=checklist(
+        files, centres=ordered_centres, courses=len(items) - len(ordered_centres),
+        statistics_written=statistics_written, province=config.province)))
+    return files, statistics_written
+
+
+def _remove_stale(folder: Path, keep: set[str]) -> None:
+    """Files of an earlier build that this one no longer writes (a removed centre's form)."""
+    for path in folder.iterdir():
+        if path.is_file() and (path.name not in keep or path.name.startswith(TEMP_PREFIX)):
+            path.unlink()
+
+
+@hookimpl
+def weike_report_stage(context: BuildContext, courses: Sequence[Course],
+                       delivered: Mapping[str, DeliveredMedia], centres: Sequence[Centre]) -> StageOutcome:
+    folder = context.paths.dist / SUBMISSION_DIR
+    files, statistics_written = submission_files(centres=centres, courses=courses, context=context)
+    for item in files:
+        write_atomic(folder / item.name, item.data)
+    archive = write_zip(folder / ZIP_NAME,
+                        [ArchiveMember.from_bytes(f"{ZIP_FOLDER}/{item.name}", item.data) for item in files])
+    _remove_stale(folder, {item.name for item in files} | {ZIP_NAME})
+    forms = sum(1 for item in files if item.name.startswith("附件4-"))
+    statistics = "附件5" if statistics_written else "无附件5 (no statistics)"
+    line = (f"申报材料：{context.paths.shown(folder)}/ 附件3、附件4 {forms} 份、{statistics}、{CHECKLIST_NAME}，"
+            f"打包为 {ZIP_NAME} (submission: {forms} centre form(s), zip)")
+    return StageOutcome(outputs=(*(folder / item.name for item in files), archive), summary=(line,))

@@ -1,0 +1,147 @@
+"""Centre rules (E7xx) and the province's facts in weike.yml (E8xx): codes and lines, as authors see them."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import yaml
+
+from builder.centre import CENTRE_KEYS, CONTACT_KEYS, STATISTIC_FIELDS, STATISTICS_KEYS
+from builder.cli import main
+from builder.loading import load_repository
+from builder.model import PROVIDER_LEVELS
+from builder.pipeline import run_check
+from plugins.centre_rules import plausible_email, plausible_phone
+from tests.conftest import REPO_ROOT
+
+GOOD = """\
+name: 测试县清河镇社区学校
+level: 乡镇(街道)
+region: 测试省测试县清河镇
+contact:
+  name: 王老师
+  phone: 0571-88886666
+  email: qinghe@example.edu.cn
+foundation: 设施和经费。
+team: 教师和志愿者。
+activities: 课程和活动。
+sustainability: 成效和影响。
+highlights: 特色和经验。
+promotion: 可复制的做法。
+"""
+
+
+def found(root) -> set[tuple[str, str, int | None]]:
+    return {(d.code, d.location.file, d.location.line) for d in run_check(root).diagnostics}
+
+
+def test_a_good_centre_passes(make_repo):
+    root = make_repo({"centres/qinghe/centre.yml": GOOD})
+    assert found(root) == set()
+
+
+def test_missing_fields_wrong_contact_and_counted_characters(make_repo):
+    text = (GOOD.replace("region: 测试省测试县清河镇\n", "")
+            .replace("0571-88886666", "请打电话")
+            .replace("qinghe@example.edu.cn", "qinghe-at-example")
+            .replace("promotion: 可复制的做法。", "promotion: " + "推" * 301)
+            .replace("team: 教师和志愿者。\n", ""))
+    # 1000 characters spread over lines: line breaks are not counted.
+    text = text.replace("highlights: 特色和经验。", "highlights: |\n" + ("  " + "特" * 100 + "\n") * 10)
+    root = make_repo({"centres/qinghe/centre.yml": text})
+    assert found(root) == {
+        ("E701", "centres/qinghe/centre.yml", 1),   # region missing: the file's first line
+        ("E701", "centres/qinghe/centre.yml", 1),   # team missing
+        ("E705", "centres/qinghe/centre.yml", 5),
+        ("E706", "centres/qinghe/centre.yml", 6),
+        ("E703", "centres/qinghe/centre.yml", 22),
+    }
+    messages = [d.message for d in run_check(root).diagnostics if d.code == "E701"]
+    assert any("region" in m for m in messages) and any("team" in m for m in messages)
+
+
+def test_photos_must_be_real_images_inside_the_folder(make_repo, cover_jpeg):
+    text = GOOD + "photos:\n  - ok.jpg\n  - missing.jpg\n  - ../../outside.jpg\n  - fake.png\n"
+    root = make_repo({"centres/qinghe/centre.yml": text, "centres/qinghe/ok.jpg": cover_jpeg,
+                      "centres/qinghe/fake.png": b"not a picture", "outside.jpg": cover_jpeg})
+    assert found(root) == {("E708", "centres/qinghe/centre.yml", line) for line in (16, 17, 18)}
+
+
+def test_folder_without_centre_yml_bad_slug_and_wrong_types(make_repo):
+    root = make_repo({"centres/empty/notes.txt": "x",
+                      "centres/Qing He/centre.yml": GOOD,
+                      "centres/typed/centre.yml": GOOD.replace("team: 教师和志愿者。", "team: [a, b]")
+                      + "publish: 也许\n"})
+    assert found(root) == {("E710", "centres/empty", None), ("E709", "centres/Qing He", None),
+                           ("E005", "centres/typed/centre.yml", 9), ("E005", "centres/typed/centre.yml", 14)}
+
+
+def test_scaffold_placeholders_are_warnings(make_repo):
+    root = make_repo()
+    assert main(["new", "centre", "xin", "--path", str(root)]) == 0
+    codes = {d.code for d in run_check(root).diagnostics}
+    assert codes == {"W712"}
+
+
+def test_statistics_must_be_non_negative_and_parts_within_their_totals(make_repo):
+    weike = ("department:\n  contact: 钱处长\n  phone: 不知道\n"
+             "statistics:\n"
+             "  higher_vocational_colleges: 10\n"
+             "  higher_vocational_colleges_in_community_education: 11\n"
+             "  towns: -3\n"
+             "  secondary_vocational_schools: 5\n"
+             "  secondary_vocational_schools_in_community_education: 5\n"
+             "  villages: 10\n"
+             "  village_learning_points: 12\n"
+             "  trainings: 12.5\n"
+             "  funding_per_capita: 3.5\n")
+    root = make_repo({"weike.yml": weike}, valid_courses=("ok",))
+    assert found(root) == {("E804", "weike.yml", 3), ("E802", "weike.yml", 6), ("E801", "weike.yml", 7),
+                           ("W803", "weike.yml", 11), ("E801", "weike.yml", 12)}
+
+
+def test_recommendation_order_may_name_centres(make_repo):
+    root = make_repo({"weike.yml": "recommendation_order: [qinghe, centres/qinghe, nowhere, centres/ok, ok]\n",
+                      "centres/qinghe/centre.yml": GOOD, "centres/ok/centre.yml": GOOD},
+                     valid_courses=("ok",))
+    assert {(d.code, d.location.line) for d in run_check(root).diagnostics} == {("W602", 1), ("W604", 1)}
+
+
+def test_plausible_phones_and_emails():
+    for phone in ("13800138000", "138 0013 8000", "+86 138-0013-8000", "0571-88886666", "(0571)88886666",
+                  "010-66097008", "0571-88886666转123", "88886666"):
+        assert plausible_phone(phone), phone
+    for phone in ("请打电话", "123", "0571-8888", "1380013800000", "abc-88886666"):
+        assert not plausible_phone(phone), phone
+    assert plausible_email("a.b@example.edu.cn")
+    for email in ("a@b", "a b@example.cn", "@example.cn", "a@@example.cn", "a@example.c"):
+        assert not plausible_email(email), email
+
+
+# --------------------------------------------------------------------------------------------
+# The schema editors use, and the demo centres
+# --------------------------------------------------------------------------------------------
+
+
+def centre_schema():
+    return json.loads((REPO_ROOT / "builder/schemas/centre.schema.json").read_text(encoding="utf-8"))
+
+
+def test_schema_matches_the_loader():
+    schema = centre_schema()
+    assert tuple(schema["properties"]) == CENTRE_KEYS
+    assert tuple(schema["properties"]["contact"]["properties"]) == CONTACT_KEYS
+    assert tuple(schema["properties"]["level"]["enum"]) == PROVIDER_LEVELS
+    assert len(STATISTICS_KEYS) == 1 + len(STATISTIC_FIELDS) == 15
+
+
+def test_demo_centres_pass_check_and_validate_against_the_schema():
+    repository = load_repository(REPO_ROOT)
+    assert len(repository.centres) == 2
+    assert [d for d in run_check(REPO_ROOT).diagnostics if d.location.file.startswith("centres")] == []
+    validator = jsonschema.Draft7Validator(centre_schema())
+    for path in sorted((REPO_ROOT / "centres").glob("*/centre.yml")):
+        validator.validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    assert {c.publish for c in repository.centres} == {True, False}  # the demo shows both
+    assert repository.config.statistics is not None and repository.config.department is not None
