@@ -187,11 +187,19 @@ def find_centre_folders(root: Path) -> list[Path]:
 
 def load_centre(folder: Path, *, root: Path) -> tuple[Centre, list[Diagnostic]]:
     """Load ``<folder>/centre.yml``; problems of type and syntax become diagnostics."""
-    from builder.loading import _file_error, _Reader, resolve_authored_path
+    from builder.loading import _file_error, _Reader, outside_container, resolve_authored_path
     from builder.yamlfile import YamlFileError, compose_yaml, read_text_file
 
     rel_file = repository_path(folder / CENTRE_FILE, root)
     base = dict(slug=folder.name, folder=folder, file=rel_file)
+    # A centre folder, or its centre.yml, linked from outside would publish that text: the same
+    # containment as for courses (E206).
+    if escaped := (outside_container(folder, os.path.realpath(root / CENTRES_DIR), root=root, what="学习中心文件夹",
+                                     what_en="the centre folder", container="centres/", container_en="centres/")
+                   or outside_container(folder / CENTRE_FILE, os.path.realpath(folder), root=root,
+                                        what="centre.yml", what_en="centre.yml", container="学习中心文件夹",
+                                        container_en="the centre folder")):
+        return Centre(**base, parsed=False, locations={"": escaped.location}), [escaped]
     if not (folder / CENTRE_FILE).is_file():
         where = SourceLocation(file=repository_path(folder, root))
         return Centre(**base, parsed=False, locations={"": where}), [Diagnostic.error(

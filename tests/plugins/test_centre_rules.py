@@ -145,3 +145,18 @@ def test_demo_centres_pass_check_and_validate_against_the_schema():
         validator.validate(yaml.safe_load(path.read_text(encoding="utf-8")))
     assert {c.publish for c in repository.centres} == {True, False}  # the demo shows both
     assert repository.config.statistics is not None and repository.config.department is not None
+
+
+def test_centre_files_and_folders_linked_from_outside_are_not_read(make_repo, tmp_path):
+    secret = tmp_path / "outside"
+    secret.mkdir()
+    (secret / "centre.yml").write_text(GOOD.replace("测试县清河镇社区学校", "机密学校"), encoding="utf-8")
+    root = make_repo({"centres/qinghe/centre.yml": GOOD})
+    (root / "centres/linkfile").mkdir()
+    (root / "centres/linkfile/centre.yml").symlink_to(secret / "centre.yml")
+    (root / "centres/wholefolder").symlink_to(secret, target_is_directory=True)
+
+    diagnostics = run_check(root).diagnostics
+    assert sorted(str(d.location) for d in diagnostics if d.code == "E206") == [
+        "centres/linkfile/centre.yml:1:1", "centres/wholefolder"]
+    assert all(centre.name != "机密学校" for centre in load_repository(root).centres)
