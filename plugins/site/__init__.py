@@ -47,7 +47,49 @@ def weike_site_stage(context: BuildContext, courses: Sequence[Course],
         summary.append("site: weike.yml 未设置 site_url，没有生成二维码、站点地图和订阅源 "
                        "(set site_url for QR codes, sitemap and feed)")
     summary.extend(f"site: MkDocs: {warning}" for warning in result.warnings)
-    return StageOutcome(diagnostics=result.diagnostics, outputs=(context.paths.site,), summary=tuple(summary))
+    offline = build_offline(context, courses, delivered, result.published)
+    summary.extend(offline.summary)
+    return StageOutcome(diagnostics=result.diagnostics + offline.diagnostics,
+                        outputs=(context.paths.site, *offline.outputs), summary=tuple(summary))
+
+
+def build_offline(context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia],
+                  published: Sequence[str]) -> StageOutcome:
+    """``dist/offline``: the catalogue (or the courses ``extra.weike.offline.courses`` names) for a USB stick."""
+    from plugins.site.offline.edition import (
+        build_offline_edition,
+        chosen_courses,
+        offline_settings,
+        offline_summary,
+        remove_edition,
+    )
+    from plugins.site.website import SiteBuildFailed, build_website, load_settings
+
+    offline_dir = context.paths.dist / "offline"
+    site_settings = load_settings(context.paths.root, context.config.site_url)
+    settings = offline_settings(site_settings.raw, site_name=site_settings.site_name)
+    if not settings.enabled:
+        remove_edition(offline_dir)
+        return StageOutcome(diagnostics=settings.diagnostics)
+    chosen, missing = chosen_courses(settings, published)
+    source = context.paths.site
+    work_dir, cache_dir = site_work_dirs(context)
+    if set(chosen) != set(published):
+        # A smaller catalogue: its own pages (the home page counts and lists only these courses).
+        source = cache_dir / "offline-source"
+        try:
+            build_website(root=context.paths.root, site_url=context.config.site_url,
+                          courses=[course for course in courses if course.slug in chosen], delivered=delivered,
+                          site_dir=source, work_dir=cache_dir / "offline-work", cache_dir=cache_dir)
+        except SiteBuildFailed as exc:
+            return StageOutcome(diagnostics=(exc.diagnostic,), summary=("offline: 离线版未能构建 (not built)",))
+    lectures = sum(len(course.lectures) for course in courses if course.slug in chosen)
+    task = context.progress.task(f"离线版 {len(chosen)} 门课程 (offline edition, {len(chosen)} courses)")
+    result = build_offline_edition(source_site=source, offline_dir=offline_dir, settings=settings,
+                                   site_name=site_settings.site_name, courses=len(chosen), lectures=lectures)
+    line = offline_summary(result, context.paths.shown(offline_dir))
+    task.done(line.removeprefix("offline: "))
+    return StageOutcome(diagnostics=settings.diagnostics + missing, outputs=(offline_dir,), summary=(line,))
 
 
 @hookimpl
