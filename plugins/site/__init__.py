@@ -135,6 +135,11 @@ def weike_cache_parts(context: BuildContext, repository) -> list:
         MemoPart(cache_dir / COVERS_MEMO_FILE, name="site-covers-memo", title="封面图片的哈希 (hashes of covers)"),
         RecordPart(name="site-qr-codes", title="课程二维码 (course QR codes)", path=cache_dir / QR_CODES_FILE),
         ScratchPart(name="site-work", title="网站构建的工作目录 (site build work folder)", path=work_dir),
+        ScratchPart(name="site-offline", title="离线版（部分课程）的网站 (offline edition's site of chosen courses)",
+                    path=cache_dir / "offline-source",
+                    note="只在 extra.weike.offline.courses 选了部分课程时使用 (used when the offline edition names its courses)"),
+        ScratchPart(name="site-offline-work", title="离线版网站的工作目录 (offline site work folder)",
+                    path=cache_dir / "offline-work"),
         ScratchPart(name="site-preview", title="weike serve 的预览 (weike serve preview)", path=cache_dir / "preview",
                     note="weike serve 运行时不要清理 (do not prune while weike serve runs)"),
     ]
