@@ -95,8 +95,10 @@ def build_offline(context: BuildContext, courses: Sequence[Course], delivered: M
 @hookimpl
 def weike_cli_commands(subparsers) -> None:
     from plugins.site.serve import add_serve_command
+    from plugins.site.share import add_share_command
 
     add_serve_command(subparsers)
+    add_share_command(subparsers)
 
 
 # --------------------------------------------------------------------------------------------
