@@ -16,7 +16,6 @@ import posixpath
 import re
 import shutil
 import zipfile
-from dataclasses import replace
 from urllib.parse import unquote, urlsplit
 
 import pytest
@@ -24,37 +23,12 @@ import pytest
 from tests.plugins.site.conftest import SEARCH_TITLE
 
 PHONE = {"width": 390, "height": 844}
-#: A clip long enough to seek in (the shared conforming clip lasts one second).
-LONG_CLIP = ["-f", "lavfi", "-i", "testsrc2=size=160x90:rate=25:duration=12",
-             "-f", "lavfi", "-i", "sine=frequency=440:duration=12:sample_rate=48000",
-             "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "25",
-             "-c:a", "aac", "-b:a", "64k", "-shortest", "-movflags", "+faststart"]
 GUIDE = "使用说明.txt"
 ZIP_NAME = "社区教育微课-离线版.zip"
 
 
 def offline_mkdocs(offline: str) -> str:
     return f"site_name: 社区教育微课\nextra:\n  weike:\n    offline:\n{offline}"
-
-
-@pytest.fixture
-def offline_site(built_site, media):
-    """The built site of courses "demo" and "photo", lecture 1 of "demo" with a 12-second video."""
-
-    def make(files=None):
-        built = built_site(files)
-        long_clip = media("long.mp4", LONG_CLIP)
-        delivered = dict(built.delivered)
-        video = delivered["demo/01-lecture-1"].path
-        video.unlink()
-        shutil.copyfile(long_clip, video)
-        delivered["demo/01-lecture-1"] = replace(delivered["demo/01-lecture-1"], duration=12.0,
-                                                 size=video.stat().st_size)
-        built.delivered = delivered
-        built.rebuild()
-        return built
-
-    return make
 
 
 def relative_links(html: str) -> list[str]:

@@ -175,3 +175,30 @@ def test_nothing_built_is_a_usage_error(tmp_path, capsys):
     (tmp_path / "courses").mkdir()
     assert main(["share", str(tmp_path), "--port", "0"]) == 2
     assert "weike build" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_phone_browser_plays_and_seeks_through_the_share(offline_site, browser):
+    """The offline edition shared over HTTP: Chromium seeks with range requests answered 206."""
+    built = offline_site()
+    server = make_server(built.root / "dist" / "offline", port=0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://{LOCAL_HOST}:{server.server_address[1]}/"
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    statuses = []
+    try:
+        page = context.new_page()
+        page.on("response", lambda response: statuses.append((response.url, response.status)))
+        page.goto(base + "courses/demo/01-lecture-1/index.html")
+        page.evaluate("const v = document.querySelector('video'); v.muted = true; v.play()")
+        page.wait_for_function("() => document.querySelector('video').currentTime > 0.2", timeout=20_000)
+        page.evaluate("document.querySelector('video').currentTime = 9")
+        page.wait_for_function("() => { const v = document.querySelector('video');"
+                               " return !v.seeking && v.currentTime >= 9 && v.readyState >= 2; }", timeout=10_000)
+        assert page.evaluate("document.querySelector('video').error") is None
+    finally:
+        context.close()
+        server.shutdown()
+        server.server_close()
+    assert (base + "media/demo/01-lecture-1.mp4", 206) in statuses
+    assert all(url.startswith(base) for url, _ in statuses)
