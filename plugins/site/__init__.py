@@ -25,14 +25,21 @@ def site_work_dirs(context: BuildContext):
 @hookimpl
 def weike_site_stage(context: BuildContext, courses: Sequence[Course],
                      delivered: Mapping[str, DeliveredMedia]) -> StageOutcome:
-    from plugins.site.website import SiteBuildFailed, build_website
+    from plugins.site.offline.edition import offline_settings
+    from plugins.site.website import SiteBuildFailed, build_website, load_settings
 
     work_dir, cache_dir = site_work_dirs(context)
     task = context.progress.task(f"网站 {len(courses)} 门课程 (site, {len(courses)} courses)")
     try:
+        settings = load_settings(context.paths.root, context.config.site_url)
+        offline = offline_settings(settings.raw, site_name=settings.site_name)
+        offered, saver_diagnostics = data_saver_setting(settings.raw)
+        savers, made_diagnostics = make_data_savers(context, courses, delivered,
+                                                    wanted=offered or (offline.enabled and offline.data_saver))
+        saver_diagnostics += made_diagnostics
         result = build_website(root=context.paths.root, site_url=context.config.site_url, courses=courses,
                                delivered=delivered, site_dir=context.paths.site, work_dir=work_dir,
-                               cache_dir=cache_dir)
+                               cache_dir=cache_dir, savers=savers if offered else None)
     except SiteBuildFailed as exc:
         task.done("failed", failed=True)
         return StageOutcome(diagnostics=(exc.diagnostic,), summary=("site: 网站未能构建 (not built)",))
@@ -46,36 +53,78 @@ def weike_site_stage(context: BuildContext, courses: Sequence[Course],
     if not result.site_url:
         summary.append("site: weike.yml 未设置 site_url，没有生成二维码、站点地图和订阅源 "
                        "(set site_url for QR codes, sitemap and feed)")
+    if savers:
+        total = sum(size for _, size in savers.values())
+        summary.append(f"site: 省流量视频 {len(savers)} 个，共 {total / 1_000_000:.1f} MB (data-saver renditions)")
     summary.extend(f"site: MkDocs: {warning}" for warning in result.warnings)
-    offline = build_offline(context, courses, delivered, result.published)
-    summary.extend(offline.summary)
-    return StageOutcome(diagnostics=result.diagnostics + offline.diagnostics,
-                        outputs=(context.paths.site, *offline.outputs), summary=tuple(summary))
+    edition = build_offline(context, courses, delivered, result.published, offline=offline, savers=savers)
+    summary.extend(edition.summary)
+    return StageOutcome(diagnostics=result.diagnostics + tuple(saver_diagnostics) + edition.diagnostics,
+                        outputs=(context.paths.site, *edition.outputs), summary=tuple(summary))
+
+
+def data_saver_setting(raw: Mapping) -> tuple[bool, list]:
+    """``extra.weike.data_saver`` in ``mkdocs.yml``: offer the 省流量 rendition on lecture pages (default false)."""
+    from builder.model import Diagnostic, SourceLocation
+
+    extra = raw.get("extra") if isinstance(raw.get("extra"), Mapping) else {}
+    weike = extra.get("weike") if isinstance(extra.get("weike"), Mapping) else {}
+    value = weike.get("data_saver", False)
+    if isinstance(value, bool):
+        return value, []
+    return False, [Diagnostic.warning("W408", SourceLocation(file="mkdocs.yml"),
+                                      "extra.weike.data_saver 应为 true 或 false，已按 false 处理",
+                                      "extra.weike.data_saver must be true or false; false was used")]
+
+
+def make_data_savers(context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia],
+                     *, wanted: bool) -> tuple[dict, list]:
+    """Lecture key -> (file, size) of each lecture's 省流量 rendition (cached), when ``wanted``."""
+    if not wanted:
+        return {}, []
+    from plugins.site.saver import make_savers
+
+    _, cache_dir = site_work_dirs(context)
+    keys = [lecture.key for course in courses for lecture in course.lectures]
+    task = context.progress.task(f"省流量视频 {len(keys)} 个 (data-saver renditions)")
+    made, diagnostics = make_savers(delivered, keys, cache_dir, jobs=context.jobs)
+    task.done(f"{len(made)}")
+    return {key: (rendition.path, rendition.size) for key, rendition in made.items()}, diagnostics
 
 
 def build_offline(context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia],
-                  published: Sequence[str]) -> StageOutcome:
-    """``dist/offline``: the catalogue (or the courses ``extra.weike.offline.courses`` names) for a USB stick."""
+                  published: Sequence[str], *, offline, savers: Mapping) -> StageOutcome:
+    """``dist/offline``: the catalogue (or the courses ``extra.weike.offline.courses`` names) for a USB stick.
+
+    With ``extra.weike.offline.data_saver`` its pages are built from the 省流量 renditions, as
+    if they were the delivered files: the edition carries only those (a fraction of the size).
+    """
+    import dataclasses
+
     from plugins.site.offline.edition import (
         build_offline_edition,
         chosen_courses,
-        offline_settings,
         offline_summary,
         remove_edition,
     )
     from plugins.site.website import SiteBuildFailed, build_website, load_settings
 
     offline_dir = context.paths.dist / "offline"
-    site_settings = load_settings(context.paths.root, context.config.site_url)
-    settings = offline_settings(site_settings.raw, site_name=site_settings.site_name)
-    if not settings.enabled:
+    if not offline.enabled:
         remove_edition(offline_dir)
-        return StageOutcome(diagnostics=settings.diagnostics)
-    chosen, missing = chosen_courses(settings, published)
+        return StageOutcome(diagnostics=offline.diagnostics)
+    site_name = load_settings(context.paths.root, context.config.site_url).site_name
+    chosen, missing = chosen_courses(offline, published)
     source = context.paths.site
     work_dir, cache_dir = site_work_dirs(context)
-    if set(chosen) != set(published):
-        # A smaller catalogue: its own pages (the home page counts and lists only these courses).
+    data_saver = offline.data_saver and bool(savers)
+    if data_saver:
+        delivered = {key: (dataclasses.replace(media, path=savers[key][0], size=savers[key][1], info=None,
+                                               sha256=f"saver-{media.sha256}")
+                           if key in savers else media)
+                     for key, media in delivered.items()}
+    if data_saver or set(chosen) != set(published):
+        # Its own pages: the home page counts and lists only these courses, the videos are the small ones.
         source = cache_dir / "offline-source"
         try:
             build_website(root=context.paths.root, site_url=context.config.site_url,
@@ -85,11 +134,12 @@ def build_offline(context: BuildContext, courses: Sequence[Course], delivered: M
             return StageOutcome(diagnostics=(exc.diagnostic,), summary=("offline: 离线版未能构建 (not built)",))
     lectures = sum(len(course.lectures) for course in courses if course.slug in chosen)
     task = context.progress.task(f"离线版 {len(chosen)} 门课程 (offline edition, {len(chosen)} courses)")
-    result = build_offline_edition(source_site=source, offline_dir=offline_dir, settings=settings,
-                                   site_name=site_settings.site_name, courses=len(chosen), lectures=lectures)
+    result = build_offline_edition(source_site=source, offline_dir=offline_dir, settings=offline,
+                                   site_name=site_name, courses=len(chosen), lectures=lectures,
+                                   data_saver=data_saver)
     line = offline_summary(result, context.paths.shown(offline_dir))
     task.done(line.removeprefix("offline: "))
-    return StageOutcome(diagnostics=settings.diagnostics + missing, outputs=(offline_dir,), summary=(line,))
+    return StageOutcome(diagnostics=offline.diagnostics + missing, outputs=(offline_dir,), summary=(line,))
 
 
 @hookimpl

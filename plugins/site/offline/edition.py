@@ -159,12 +159,8 @@ def _data_url(path: Path, media_type: str) -> str:
     return f"data:{media_type};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
 
 
-def offline_page(html: str, *, page_rel: str, source_site: Path, folders: frozenset[str],
-                 videos: Mapping[str, str] | None = None) -> str:
-    """The page at ``page_rel`` (``courses/x/y/index.html``) rewritten to work from ``file://``.
-
-    ``videos`` maps a site-relative video path to the one to show instead (the 省流量 file).
-    """
+def offline_page(html: str, *, page_rel: str, source_site: Path, folders: frozenset[str]) -> str:
+    """The page at ``page_rel`` (``courses/x/y/index.html``) rewritten to work from ``file://``."""
     page_dir = posixpath.dirname(page_rel)
 
     def inline_subtitles(match: re.Match) -> str:
@@ -176,12 +172,7 @@ def offline_page(html: str, *, page_rel: str, source_site: Path, folders: frozen
         return tag.replace(src.group(0), f' src="{_data_url(source_site / target, "text/vtt")}"', 1)
 
     def rewrite(match: re.Match) -> str:
-        url = match.group(2)
-        if videos:
-            target = _site_path(url, page_dir)
-            if target in videos:
-                url = posixpath.relpath(videos[target], page_dir or ".")
-        return f'{match.group(1)}"{offline_url(url, page_dir, folders)}"'
+        return f'{match.group(1)}"{offline_url(match.group(2), page_dir, folders)}"'
 
     html = _URL_ATTRIBUTE.sub(rewrite, html)
     html = _TRACK.sub(inline_subtitles, html)
@@ -274,15 +265,13 @@ def _site_files(site: Path):
     return sorted(found)
 
 
-def edition_inputs(source_site: Path, settings: OfflineSettings, videos: Mapping[str, Path]) -> str:
-    """A hash of everything the edition is made from: the source site's own input hash, the settings, the videos."""
+def edition_inputs(source_site: Path, settings: OfflineSettings, data_saver: bool) -> str:
+    """A hash of everything the edition is made from: the source site's own input hash and the settings."""
     try:
         site_inputs = json.loads((source_site / ".weike-site.json").read_text(encoding="utf-8")).get("inputs")
     except (OSError, ValueError, AttributeError):
         site_inputs = None
-    fingerprint = Fingerprint(site_inputs, settings.name, settings.data_saver, code_digest(__name__))
-    for rel in sorted(videos):
-        fingerprint.add(rel).add_file(videos[rel])
+    fingerprint = Fingerprint(site_inputs, settings.name, data_saver, code_digest(__name__))
     if site_inputs is None:  # an unstamped site: its files themselves
         for rel, path in _site_files(source_site):
             fingerprint.add(rel).add_file(path)
@@ -302,18 +291,16 @@ def remove_edition(offline_dir: Path) -> None:
 
 
 def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: OfflineSettings,
-                          site_name: str, courses: int, lectures: int,
-                          videos: Mapping[str, Path] | None = None, force: bool = False) -> OfflineResult:
+                          site_name: str, courses: int, lectures: int, data_saver: bool = False,
+                          force: bool = False) -> OfflineResult:
     """Write the offline edition of the built site ``source_site`` into ``offline_dir``.
 
-    ``videos`` maps a site-relative video path (``media/c/l.mp4``) to the file the edition carries
-    instead (the 省流量 rendition); it is placed beside the original as ``media/c/l.saver.mp4``.
+    ``data_saver``: the source site was built from the 省流量 renditions (the guide says so).
     """
     from plugins.site.website import publish
 
-    videos = dict(videos or {})
     zip_name = f"{settings.name}.zip"
-    inputs = edition_inputs(source_site, settings, videos)
+    inputs = edition_inputs(source_site, settings, data_saver)
     stamp = _read_stamp(offline_dir)
     zip_path = offline_dir / zip_name
     if not force and stamp.get("inputs") == inputs and zip_path.is_file():
@@ -321,7 +308,6 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
                              rebuilt=False, courses=courses, lectures=lectures)
 
     folders = _page_folders(source_site)
-    shown_videos = {rel: saver_path(rel) for rel in videos}
     offline_dir.parent.mkdir(parents=True, exist_ok=True)
     for leftover in offline_dir.parent.glob(f".{offline_dir.name}-*"):
         shutil.rmtree(leftover, ignore_errors=True)
@@ -342,23 +328,19 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
         for rel, path in _site_files(source_site):
             if rel.endswith(".html"):
                 page = offline_page(path.read_text(encoding="utf-8"), page_rel=rel, source_site=source_site,
-                                    folders=folders, videos=shown_videos)
+                                    folders=folders)
                 put(rel, page.encode("utf-8"))
             elif rel == "search/search_index.json":
                 index = offline_search_index(path.read_bytes(), folders)
                 put(rel, index)
                 # What Material loads instead of fetching the JSON when the page is a file.
                 put("search/search_index.js", b"var __index = " + index)
-            elif rel in videos and settings.data_saver:
-                continue  # the edition carries the data-saver file instead
             else:
                 link(rel, path)
-        for rel, path in videos.items():
-            link(shown_videos[rel], path)
         link(WORKER_SHIM_URL, ASSETS_DIR / WORKER_SHIM)
         link(WORKER_SHIM_URL.replace(".js", ".LICENSE"), ASSETS_DIR / WORKER_SHIM.replace(".js", ".LICENSE"))
         put(GUIDE_FILE, guide_text(site_name=site_name, courses=courses, lectures=lectures, zip_name=zip_name,
-                                   data_saver=settings.data_saver and bool(videos)))
+                                   data_saver=data_saver))
 
         top = settings.name
         write_zip(tmp / zip_name, [ArchiveMember.from_file(f"{top}/{rel}", path) for rel, path in written])
@@ -369,11 +351,6 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
         raise
     return OfflineResult(folder=offline_dir, zip_path=zip_path, zip_bytes=zip_path.stat().st_size, rebuilt=True,
                          courses=courses, lectures=lectures)
-
-
-def saver_path(video_rel: str) -> str:
-    """Where the 省流量 file of ``media/c/l.mp4`` sits in a site: ``media/c/l.saver.mp4``."""
-    return video_rel.removesuffix(".mp4") + ".saver.mp4"
 
 
 def offline_summary(result: OfflineResult, shown: str) -> str:
