@@ -6,6 +6,7 @@ conforming MP4s (``delivered_repo``) so the site stage runs exactly as in ``weik
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -104,7 +105,8 @@ def offline_site(built_site, media):
         video.unlink()
         shutil.copyfile(long_clip, video)
         delivered["demo/01-lecture-1"] = replace(delivered["demo/01-lecture-1"], duration=12.0,
-                                                 size=video.stat().st_size)
+                                                 size=video.stat().st_size,
+                                                 sha256=hashlib.sha256(video.read_bytes()).hexdigest())
         built.delivered = delivered
         built.rebuild()
         return built
