@@ -4,7 +4,10 @@ Modules: :mod:`~plugins.site.catalogue` (what the site says about each course: U
 学时, ``catalogue.json``, sitemap, feed), :mod:`~plugins.site.pages` (the Markdown pages),
 :mod:`~plugins.site.search` (the Chinese
 search index), :mod:`~plugins.site.covers` (card thumbnails), :mod:`~plugins.site.website` (the
-MkDocs build, input hash and atomic publication) and :mod:`~plugins.site.serve` (live preview).
+MkDocs build, input hash and atomic publication), :mod:`~plugins.site.serve` (live preview),
+:mod:`~plugins.site.share` (``weike share``: the built site on a station's Wi-Fi),
+:mod:`~plugins.site.saver` (the 省流量 data-saver renditions) and :mod:`~plugins.site.offline`
+(``dist/offline``, the catalogue opened from a USB stick).
 Lecture notes are sanitised by :mod:`builder.notes`, which the SCORM packages use too.
 """
 
@@ -80,11 +83,13 @@ def data_saver_setting(raw: Mapping) -> tuple[bool, list]:
 def make_data_savers(context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia],
                      *, wanted: bool) -> tuple[dict, list]:
     """Lecture key -> (file, size) of each lecture's 省流量 rendition (cached), when ``wanted``."""
-    if not wanted:
-        return {}, []
-    from plugins.site.saver import make_savers
+    from plugins.site.saver import SAVERS_USED_FILE, make_savers
 
     _, cache_dir = site_work_dirs(context)
+    if not wanted:
+        if (cache_dir / SAVERS_USED_FILE).exists():  # none in use now: `weike cache prune` may take them
+            (cache_dir / SAVERS_USED_FILE).write_text("[]", encoding="utf-8")
+        return {}, []
     keys = [lecture.key for course in courses for lecture in course.lectures]
     task = context.progress.task(f"省流量视频 {len(keys)} 个 (data-saver renditions)")
     made, diagnostics = make_savers(delivered, keys, cache_dir, jobs=context.jobs)
@@ -176,8 +181,9 @@ def weike_doctor_checks() -> list:
 
 @hookimpl
 def weike_cache_parts(context: BuildContext, repository) -> list:
-    from builder.cache import MemoPart, RecordPart, ScratchPart
+    from builder.cache import ContentStore, MemoPart, RecordPart, ScratchPart, StorePart
     from plugins.site.covers import COVERS_FOLDER, COVERS_MEMO_FILE, CoversPart
+    from plugins.site.saver import SAVERS_FOLDER, SAVERS_USED_FILE, used_keys
     from plugins.site.website import QR_CODES_FILE
 
     work_dir, cache_dir = site_work_dirs(context)
@@ -186,6 +192,11 @@ def weike_cache_parts(context: BuildContext, repository) -> list:
         CoversPart(cache_dir / COVERS_FOLDER, covers, name="site-covers", title="封面缩略图 (cover thumbnails)"),
         MemoPart(cache_dir / COVERS_MEMO_FILE, name="site-covers-memo", title="封面图片的哈希 (hashes of covers)"),
         RecordPart(name="site-qr-codes", title="课程二维码 (course QR codes)", path=cache_dir / QR_CODES_FILE),
+        StorePart(ContentStore(cache_dir / SAVERS_FOLDER), needed_keys=used_keys(cache_dir), name="site-savers",
+                  title="省流量视频 (data-saver renditions)",
+                  note="只留最近一次构建用到的 (kept: those the last build used)"),
+        RecordPart(name="site-savers-used", title="最近一次构建用到的省流量视频 (data-saver renditions in use)",
+                   path=cache_dir / SAVERS_USED_FILE),
         ScratchPart(name="site-work", title="网站构建的工作目录 (site build work folder)", path=work_dir),
         ScratchPart(name="site-offline", title="离线版（部分课程）的网站 (offline edition's site of chosen courses)",
                     path=cache_dir / "offline-source",
