@@ -60,7 +60,8 @@ def weike_site_stage(context: BuildContext, courses: Sequence[Course],
         total = sum(size for _, size in savers.values())
         summary.append(f"site: 省流量视频 {len(savers)} 个，共 {total / 1_000_000:.1f} MB (data-saver renditions)")
     summary.extend(f"site: MkDocs: {warning}" for warning in result.warnings)
-    edition = build_offline(context, courses, delivered, result.published, offline=offline, savers=savers)
+    edition = build_offline(context, courses, delivered, result.published, offline=offline, savers=savers,
+                            site_name=settings.site_name)
     summary.extend(edition.summary)
     return StageOutcome(diagnostics=result.diagnostics + tuple(saver_diagnostics) + edition.diagnostics,
                         outputs=(context.paths.site, *edition.outputs), summary=tuple(summary))
@@ -93,12 +94,12 @@ def make_data_savers(context: BuildContext, courses: Sequence[Course], delivered
     keys = [lecture.key for course in courses for lecture in course.lectures]
     task = context.progress.task(f"省流量视频 {len(keys)} 个 (data-saver renditions)")
     made, diagnostics = make_savers(delivered, keys, cache_dir, jobs=context.jobs)
-    task.done(f"{len(made)}")
+    task.done(f"{len(made)} 个 (made or from cache)")
     return {key: (rendition.path, rendition.size) for key, rendition in made.items()}, diagnostics
 
 
 def build_offline(context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia],
-                  published: Sequence[str], *, offline, savers: Mapping) -> StageOutcome:
+                  published: Sequence[str], *, offline, savers: Mapping, site_name: str) -> StageOutcome:
     """``dist/offline``: the catalogue (or the courses ``extra.weike.offline.courses`` names) for a USB stick.
 
     With ``extra.weike.offline.data_saver`` its pages are built from the 省流量 renditions, as
@@ -112,16 +113,15 @@ def build_offline(context: BuildContext, courses: Sequence[Course], delivered: M
         offline_summary,
         remove_edition,
     )
-    from plugins.site.website import SiteBuildFailed, build_website, load_settings
+    from plugins.site.website import SiteBuildFailed, build_website
 
     offline_dir = context.paths.dist / "offline"
     if not offline.enabled:
         remove_edition(offline_dir)
         return StageOutcome(diagnostics=offline.diagnostics)
-    site_name = load_settings(context.paths.root, context.config.site_url).site_name
     chosen, missing = chosen_courses(offline, published)
     source = context.paths.site
-    work_dir, cache_dir = site_work_dirs(context)
+    _, cache_dir = site_work_dirs(context)
     data_saver = offline.data_saver and bool(savers)
     if data_saver:
         delivered = {key: (dataclasses.replace(media, path=savers[key][0], size=savers[key][1], info=None,
