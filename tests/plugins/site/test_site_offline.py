@@ -174,9 +174,16 @@ def test_offline_edition_works_from_file_urls_on_a_phone(offline_site, browser):
     offline = built.root / "dist" / "offline"
     context = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
     page = context.new_page()
-    requests, errors = [], []
+    requests, errors, intercepted = [], [], []
     page.on("request", lambda request: requests.append(request.url))
     page.on("pageerror", lambda error: errors.append(str(error)))
+
+    def refuse(route):
+        intercepted.append(route.request.url)
+        route.abort()
+
+    # Anything that is not a file of the edition (or an inline data: URL) is stopped and recorded.
+    context.route(lambda url: urlsplit(url).scheme not in ("file", "data"), refuse)
     try:
         page.goto((offline / "index.html").as_uri())
         # Home -> course -> lecture, by tapping.
@@ -222,7 +229,7 @@ def test_offline_edition_works_from_file_urls_on_a_phone(offline_site, browser):
     finally:
         context.close()
     outside = [url for url in requests if urlsplit(url).scheme not in ("file", "data")]
-    assert outside == []
+    assert outside == [] and intercepted == []
     assert errors == []
     assert all(posixpath.normpath(unquote(urlsplit(url).path)).startswith(offline.resolve().as_posix())
                for url in requests if url.startswith("file:"))
