@@ -274,19 +274,26 @@ def shared_folder(path: Path, *, offline: bool) -> Path:
     return folder
 
 
-def lan_address() -> str | None:
-    """This machine's address on its local network, or None when it has none.
+def lan_addresses() -> list[str]:
+    """This machine's IPv4 addresses that phones on its local network can reach, best first.
 
-    Connecting a UDP socket sends nothing: it only makes the system choose the interface it
-    would route through, whose address the phones on the same Wi-Fi can reach.
+    Connecting a UDP socket sends nothing: it only makes the system choose the interface it would
+    route through. A station computer that is itself the Wi-Fi hotspot often has no route at
+    all, so the addresses of the host name follow.
     """
+    found: list[str] = []
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         try:
             probe.connect(("10.255.255.255", 1))
-            address = probe.getsockname()[0]
+            found.append(probe.getsockname()[0])
         except OSError:
-            return None
-    return None if address.startswith("127.") or address == "0.0.0.0" else address
+            pass
+    try:
+        infos = socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)
+    except OSError:
+        infos = []
+    found.extend(info[4][0] for info in infos)
+    return [address for address in dict.fromkeys(found) if not address.startswith(("127.", "0.", "169.254."))]
 
 
 def terminal_qr(url: str) -> str:
@@ -314,11 +321,15 @@ def cmd_share(args: argparse.Namespace) -> int:
         raise UsageError(f"端口 {args.port} 无法使用（{exc.strerror}），请换一个，例如 --port 8080 "
                          f"(port {args.port} cannot be used: {exc.strerror}; try another with --port)") from exc
     port = server.server_address[1]
-    host = (lan_address() or LOCAL_HOST) if args.lan else LOCAL_HOST
-    url = f"http://{host}:{port}/"
+    addresses = lan_addresses() if args.lan else []
+    url = f"http://{addresses[0] if addresses else LOCAL_HOST}:{port}/"
     print(f"正在分享 (sharing) {folder}")
     print(f"地址 (address): {url}")
-    if args.lan:
+    for other in addresses[1:]:
+        print(f"          或 (or): http://{other}:{port}/")
+    if args.lan and not addresses:
+        print("这台电脑没有连上局域网，手机暂时打不开；连上Wi-Fi后再运行 (no network address found: connect to the Wi-Fi first)")
+    elif args.lan:
         print("同一Wi-Fi的手机扫描下面的二维码，或在浏览器里输入上面的地址 (scan with a phone on the same Wi-Fi):")
     else:
         print("只有这台电脑能打开；要让手机打开，请加 --lan (this computer only; add --lan for phones):")
