@@ -118,6 +118,10 @@ _URL_ATTRIBUTE = re.compile(r'(\s(?:href|src)=)"([^"]*)"')
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _TRACK = re.compile(r"<track\b[^>]*>")
 _TRACK_SRC = re.compile(r'\ssrc="([^"]*)"')
+_MATERIAL_CONFIG = re.compile(r'(<script id="__config" type="application/json">)(.*?)(</script>)', re.S)
+#: Material features that fetch pages or the sitemap with XHR, which a browser refuses from file://
+#: (Material's offline plugin documents them as unsupported): the pages then load as plain links.
+_FETCHING_FEATURES = ("navigation.instant",)
 _MATERIAL_BUNDLE = re.compile(r'<script src="[^"]*assets/javascripts/bundle\.[0-9a-f]+\.min\.js"></script>')
 
 
@@ -174,8 +178,20 @@ def offline_page(html: str, *, page_rel: str, source_site: Path, folders: frozen
     def rewrite(match: re.Match) -> str:
         return f'{match.group(1)}"{offline_url(match.group(2), page_dir, folders)}"'
 
+    def without_fetching_features(match: re.Match) -> str:
+        try:
+            config = json.loads(match.group(2))
+        except ValueError:
+            return match.group(0)
+        features = config.get("features") or []
+        config["features"] = [f for f in features if not str(f).startswith(_FETCHING_FEATURES)]
+        # "</" never appears inside the script: escaped as JSON allows.
+        text = json.dumps(config, ensure_ascii=True).replace("</", "<\\/")
+        return match.group(1) + text + match.group(3)
+
     html = _URL_ATTRIBUTE.sub(rewrite, html)
     html = _TRACK.sub(inline_subtitles, html)
+    html = _MATERIAL_CONFIG.sub(without_fetching_features, html, count=1)
     up = "../" * page_rel.count("/")
     shim = f'<script src="{up}{WORKER_SHIM_URL}"></script>'
     return _MATERIAL_BUNDLE.sub(lambda match: shim + match.group(0), html, count=1)

@@ -246,3 +246,17 @@ def test_settings_with_wrong_values_warn_and_use_the_defaults():
     assert sorted(d.code for d in settings.diagnostics) == ["W408"] * 3
     assert all(d.location.file == "mkdocs.yml" for d in settings.diagnostics)
     assert offline_settings({}, site_name="某县微课").name == "某县微课-离线版"
+
+
+def test_instant_loading_is_turned_off_in_the_edition(built_site):
+    # navigation.instant fetches pages with XHR, which browsers refuse from file://.
+    built = built_site({"mkdocs.yml": "site_name: 社区教育微课\ntheme:\n  name: material\n  features:\n"
+                                      "    - navigation.instant\n    - navigation.top\n"})
+
+    def features(html: str) -> list:
+        config = re.search(r'<script id="__config" type="application/json">(.*?)</script>', html, re.S)
+        return json.loads(config.group(1))["features"]
+
+    assert "navigation.instant" in features((built.site / "index.html").read_text(encoding="utf-8"))
+    offline = (built.root / "dist/offline/courses/demo/01-lecture-1/index.html").read_text(encoding="utf-8")
+    assert features(offline) == ["navigation.top"]
