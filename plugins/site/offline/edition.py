@@ -3,7 +3,7 @@
 The build, top to bottom:
 
 1. read the settings (``extra.weike.offline`` in ``mkdocs.yml``);
-2. if ``dist/offline`` was made from the same site, settings and videos, stop there;
+2. if ``dist/offline`` was made from the same site and settings, stop there;
 3. copy the source site into a temporary folder beside ``dist/offline``: pages rewritten
    (:func:`offline_page`), the search index also as a script, every other file hard-linked;
 4. write ``使用说明.txt`` and pack everything as ``<name>.zip`` (deterministic, stored);
@@ -28,6 +28,8 @@ from builder import outputs
 from builder.archive import ArchiveMember, safe_name_component, write_zip
 from builder.fingerprint import Fingerprint, code_digest
 from builder.model import Diagnostic, SourceLocation
+from plugins.site.website import STAMP_FILE as SITE_STAMP_FILE
+from plugins.site.website import publish
 
 #: The settings' place: ``extra.weike.offline`` in ``mkdocs.yml``.
 SETTINGS_KEY = "offline"
@@ -40,7 +42,7 @@ WORKER_SHIM = "iframe-worker-1.0.4.js"
 WORKER_SHIM_URL = f"assets/weike/offline/{WORKER_SHIM}"
 #: Files of the source site the offline edition leaves out: the site stage's stamp, and what
 #: only a web server or a search engine uses (an error page, the sitemap, the feed).
-LEFT_OUT = frozenset({".weike-site.json", "404.html", "sitemap.xml", "sitemap.xml.gz", "feed.xml"})
+LEFT_OUT = frozenset({SITE_STAMP_FILE, "404.html", "sitemap.xml", "sitemap.xml.gz", "feed.xml"})
 _SETTING_KEYS = frozenset({"enabled", "courses", "name", "data_saver"})
 
 
@@ -252,7 +254,7 @@ class OfflineResult:
     folder: Path
     zip_path: Path
     zip_bytes: int
-    #: False when the source site, settings and videos had not changed.
+    #: False when the source site and the settings had not changed.
     rebuilt: bool
     courses: int = 0
     lectures: int = 0
@@ -284,7 +286,7 @@ def _site_files(site: Path):
 def edition_inputs(source_site: Path, settings: OfflineSettings, data_saver: bool) -> str:
     """A hash of everything the edition is made from: the source site's own input hash and the settings."""
     try:
-        site_inputs = json.loads((source_site / ".weike-site.json").read_text(encoding="utf-8")).get("inputs")
+        site_inputs = json.loads((source_site / SITE_STAMP_FILE).read_text(encoding="utf-8")).get("inputs")
     except (OSError, ValueError, AttributeError):
         site_inputs = None
     fingerprint = Fingerprint(site_inputs, settings.name, data_saver, code_digest(__name__))
@@ -313,8 +315,6 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
 
     ``data_saver``: the source site was built from the 省流量 renditions (the guide says so).
     """
-    from plugins.site.website import publish
-
     zip_name = f"{settings.name}.zip"
     inputs = edition_inputs(source_site, settings, data_saver)
     stamp = _read_stamp(offline_dir)
