@@ -4,7 +4,10 @@ Modules: :mod:`~plugins.site.catalogue` (what the site says about each course: U
 学时, ``catalogue.json``, sitemap, feed), :mod:`~plugins.site.pages` (the Markdown pages),
 :mod:`~plugins.site.search` (the Chinese
 search index), :mod:`~plugins.site.covers` (card thumbnails), :mod:`~plugins.site.website` (the
-MkDocs build, input hash and atomic publication) and :mod:`~plugins.site.serve` (live preview).
+MkDocs build, input hash and atomic publication), :mod:`~plugins.site.serve` (live preview),
+:mod:`~plugins.site.share` (``weike share``: the built site on a station's Wi-Fi),
+:mod:`~plugins.site.saver` (the 省流量 data-saver renditions) and :mod:`~plugins.site.offline`
+(``dist/offline``, the catalogue opened from a USB stick).
 Lecture notes are sanitised by :mod:`builder.notes`, which the SCORM packages use too.
 """
 
@@ -26,15 +29,22 @@ def site_work_dirs(context: BuildContext):
 @hookimpl
 def weike_site_stage(context: BuildContext, courses: Sequence[Course],
                      delivered: Mapping[str, DeliveredMedia], centres: Sequence[Centre]) -> StageOutcome:
-    from plugins.site.website import SiteBuildFailed, build_website
+    from plugins.site.offline.edition import offline_settings
+    from plugins.site.website import SiteBuildFailed, build_website, load_settings
 
     work_dir, cache_dir = site_work_dirs(context)
     task = context.progress.task(f"网站 {len(courses)} 门课程 (site, {len(courses)} courses)")
     try:
+        settings = load_settings(context.paths.root, context.config.site_url)
+        offline = offline_settings(settings.raw, site_name=settings.site_name)
+        offered, saver_diagnostics = data_saver_setting(settings.raw)
+        savers, made_diagnostics = make_data_savers(context, courses, delivered,
+                                                    wanted=offered or (offline.enabled and offline.data_saver))
+        saver_diagnostics += made_diagnostics
         result = build_website(root=context.paths.root, site_url=context.config.site_url, courses=courses,
                                delivered=delivered, site_dir=context.paths.site, work_dir=work_dir,
                                cache_dir=cache_dir, centres=centres,
-                               publish_centres=context.config.publish_centres)
+                               publish_centres=context.config.publish_centres, savers=savers if offered else None)
     except SiteBuildFailed as exc:
         task.done("failed", failed=True)
         return StageOutcome(diagnostics=(exc.diagnostic,), summary=("site: 网站未能构建 (not built)",))
@@ -48,15 +58,106 @@ def weike_site_stage(context: BuildContext, courses: Sequence[Course],
     if not result.site_url:
         summary.append("site: weike.yml 未设置 site_url，没有生成二维码、站点地图和订阅源 "
                        "(set site_url for QR codes, sitemap and feed)")
+    if savers:
+        total = sum(size for _, size in savers.values())
+        summary.append(f"site: 省流量视频 {len(savers)} 个，共 {total / 1_000_000:.1f} MB (data-saver renditions)")
     summary.extend(f"site: MkDocs: {warning}" for warning in result.warnings)
-    return StageOutcome(diagnostics=result.diagnostics, outputs=(context.paths.site,), summary=tuple(summary))
+    edition = build_offline(context, courses, delivered, result.published, offline=offline, savers=savers,
+                            site_name=settings.site_name, centres=centres)
+    summary.extend(edition.summary)
+    return StageOutcome(diagnostics=result.diagnostics + tuple(saver_diagnostics) + edition.diagnostics,
+                        outputs=(context.paths.site, *edition.outputs), summary=tuple(summary))
+
+
+def data_saver_setting(raw: Mapping) -> tuple[bool, list]:
+    """``extra.weike.data_saver`` in ``mkdocs.yml``: offer the 省流量 rendition on lecture pages (default false)."""
+    from builder.model import Diagnostic, SourceLocation
+
+    extra = raw.get("extra") if isinstance(raw.get("extra"), Mapping) else {}
+    weike = extra.get("weike") if isinstance(extra.get("weike"), Mapping) else {}
+    value = weike.get("data_saver", False)
+    if isinstance(value, bool):
+        return value, []
+    return False, [Diagnostic.warning("W408", SourceLocation(file="mkdocs.yml"),
+                                      "extra.weike.data_saver 应为 true 或 false，已按 false 处理",
+                                      "extra.weike.data_saver must be true or false; false was used")]
+
+
+def make_data_savers(context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia],
+                     *, wanted: bool) -> tuple[dict, list]:
+    """Lecture key -> (file, size) of each lecture's 省流量 rendition (cached), when ``wanted``."""
+    from plugins.site.saver import SAVERS_USED_FILE, make_savers
+
+    _, cache_dir = site_work_dirs(context)
+    if not wanted:
+        if (cache_dir / SAVERS_USED_FILE).exists():  # none in use now: `weike cache prune` may take them
+            (cache_dir / SAVERS_USED_FILE).write_text("[]", encoding="utf-8")
+        return {}, []
+    keys = [lecture.key for course in courses for lecture in course.lectures]
+    task = context.progress.task(f"省流量视频 {len(keys)} 个 (data-saver renditions)")
+    made, diagnostics = make_savers(delivered, keys, cache_dir, jobs=context.jobs)
+    task.done(f"{len(made)} 个 (made or from cache)")
+    return {key: (rendition.path, rendition.size) for key, rendition in made.items()}, diagnostics
+
+
+def build_offline(context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia],
+                  published: Sequence[str], *, offline, savers: Mapping, site_name: str,
+                  centres: Sequence[Centre] = ()) -> StageOutcome:
+    """``dist/offline``: the catalogue (or the courses ``extra.weike.offline.courses`` names) for a USB stick.
+
+    With ``extra.weike.offline.data_saver`` its pages are built from the 省流量 renditions, as
+    if they were the delivered files: the edition carries only those (a fraction of the size).
+    """
+    import dataclasses
+
+    from plugins.site.offline.edition import (
+        build_offline_edition,
+        chosen_courses,
+        offline_summary,
+        remove_edition,
+    )
+    from plugins.site.website import SiteBuildFailed, build_website
+
+    offline_dir = context.paths.dist / "offline"
+    if not offline.enabled:
+        remove_edition(offline_dir)
+        return StageOutcome(diagnostics=offline.diagnostics)
+    chosen, missing = chosen_courses(offline, published)
+    source = context.paths.site
+    _, cache_dir = site_work_dirs(context)
+    data_saver = offline.data_saver and bool(savers)
+    if data_saver:
+        delivered = {key: (dataclasses.replace(media, path=savers[key][0], size=savers[key][1], info=None,
+                                               sha256=f"saver-{media.sha256}")
+                           if key in savers else media)
+                     for key, media in delivered.items()}
+    if data_saver or set(chosen) != set(published):
+        # Its own pages: the home page counts and lists only these courses, the videos are the small ones.
+        source = cache_dir / "offline-source"
+        try:
+            build_website(root=context.paths.root, site_url=context.config.site_url,
+                          courses=[course for course in courses if course.slug in chosen], delivered=delivered,
+                          site_dir=source, work_dir=cache_dir / "offline-work", cache_dir=cache_dir,
+                          centres=centres, publish_centres=context.config.publish_centres)
+        except SiteBuildFailed as exc:
+            return StageOutcome(diagnostics=(exc.diagnostic,), summary=("offline: 离线版未能构建 (not built)",))
+    lectures = sum(len(course.lectures) for course in courses if course.slug in chosen)
+    task = context.progress.task(f"离线版 {len(chosen)} 门课程 (offline edition, {len(chosen)} courses)")
+    result = build_offline_edition(source_site=source, offline_dir=offline_dir, settings=offline,
+                                   site_name=site_name, courses=len(chosen), lectures=lectures,
+                                   data_saver=data_saver)
+    line = offline_summary(result, context.paths.shown(offline_dir))
+    task.done(line.removeprefix("offline: "))
+    return StageOutcome(diagnostics=offline.diagnostics + missing, outputs=(offline_dir,), summary=(line,))
 
 
 @hookimpl
 def weike_cli_commands(subparsers) -> None:
     from plugins.site.serve import add_serve_command
+    from plugins.site.share import add_share_command
 
     add_serve_command(subparsers)
+    add_share_command(subparsers)
 
 
 # --------------------------------------------------------------------------------------------
@@ -84,8 +185,9 @@ def weike_doctor_checks() -> list:
 
 @hookimpl
 def weike_cache_parts(context: BuildContext, repository) -> list:
-    from builder.cache import MemoPart, RecordPart, ScratchPart
+    from builder.cache import ContentStore, MemoPart, RecordPart, ScratchPart, StorePart
     from plugins.site.covers import COVERS_FOLDER, COVERS_MEMO_FILE, CoversPart
+    from plugins.site.saver import SAVERS_FOLDER, SAVERS_USED_FILE, used_keys
     from plugins.site.website import QR_CODES_FILE
 
     work_dir, cache_dir = site_work_dirs(context)
@@ -95,7 +197,17 @@ def weike_cache_parts(context: BuildContext, repository) -> list:
         CoversPart(cache_dir / COVERS_FOLDER, covers, name="site-covers", title="封面缩略图 (cover thumbnails)"),
         MemoPart(cache_dir / COVERS_MEMO_FILE, name="site-covers-memo", title="封面图片的哈希 (hashes of covers)"),
         RecordPart(name="site-qr-codes", title="课程二维码 (course QR codes)", path=cache_dir / QR_CODES_FILE),
+        StorePart(ContentStore(cache_dir / SAVERS_FOLDER), needed_keys=used_keys(cache_dir), name="site-savers",
+                  title="省流量视频 (data-saver renditions)",
+                  note="只留最近一次构建用到的 (kept: those the last build used)"),
+        RecordPart(name="site-savers-used", title="最近一次构建用到的省流量视频 (data-saver renditions in use)",
+                   path=cache_dir / SAVERS_USED_FILE),
         ScratchPart(name="site-work", title="网站构建的工作目录 (site build work folder)", path=work_dir),
+        ScratchPart(name="site-offline", title="离线版（部分课程）的网站 (offline edition's site of chosen courses)",
+                    path=cache_dir / "offline-source",
+                    note="只在 extra.weike.offline.courses 选了部分课程时使用 (used when the offline edition names its courses)"),
+        ScratchPart(name="site-offline-work", title="离线版网站的工作目录 (offline site work folder)",
+                    path=cache_dir / "offline-work"),
         ScratchPart(name="site-preview", title="weike serve 的预览 (weike serve preview)", path=cache_dir / "preview",
                     note="weike serve 运行时不要清理 (do not prune while weike serve runs)"),
     ]

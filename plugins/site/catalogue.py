@@ -12,6 +12,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from xml.etree import ElementTree
 
 from builder.model import PROVIDER_LEVELS, THEMES, Course, DeliveredMedia, Lecture
@@ -73,6 +74,9 @@ class SiteLecture:
 
     lecture: Lecture
     media: DeliveredMedia | None
+    #: The 省流量 (data-saver) rendition of the video, when the site makes them (plugins.site.saver).
+    saver_file: Path | None = None
+    saver_size: int = 0
 
     @property
     def title(self) -> str:
@@ -86,6 +90,12 @@ class SiteLecture:
     @property
     def video_url(self) -> str:
         return f"media/{self.lecture.course_slug}/{self.lecture.slug}.mp4"
+
+    @property
+    def saver_url(self) -> str | None:
+        if self.saver_file is None:
+            return None
+        return f"media/{self.lecture.course_slug}/{self.lecture.slug}.saver.mp4"
 
     @property
     def poster_url(self) -> str | None:
@@ -152,9 +162,15 @@ class SiteCourse:
         return (-created.toordinal(), self.title, self.slug)
 
 
-def site_lectures(course: Course, delivered: Mapping[str, DeliveredMedia]) -> tuple[SiteLecture, ...]:
+def site_lectures(course: Course, delivered: Mapping[str, DeliveredMedia],
+                  savers: Mapping[str, tuple[Path, int]] | None = None) -> tuple[SiteLecture, ...]:
+    """The course's lectures in order; ``savers`` maps a lecture key to its data-saver (file, size)."""
     ordered = sorted(course.lectures, key=lambda lecture: (lecture.number or 0, lecture.slug))
-    return tuple(SiteLecture(lecture=lecture, media=delivered.get(lecture.key)) for lecture in ordered)
+    savers = savers or {}
+    return tuple(SiteLecture(lecture=lecture, media=delivered.get(lecture.key),
+                             saver_file=savers[lecture.key][0] if lecture.key in savers else None,
+                             saver_size=savers[lecture.key][1] if lecture.key in savers else 0)
+                 for lecture in ordered)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -217,15 +217,24 @@ def video_block(lecture: SiteLecture) -> str:
         track = (f'\n<track kind="subtitles" src="{up}{lecture.subtitles_url}" srclang="zh" '
                  f'label="中文字幕" default>')
     size_mb = lecture.media.size / 1_000_000
+    saver_control, saver_attributes, saver_download = "", "", ""
+    if lecture.saver_url:
+        # weike.js shows the switch and swaps the <source>; without scripts the download link remains.
+        saver_mb = lecture.saver_size / 1_000_000
+        saver_attributes = f' data-weike-full="{up}{lecture.video_url}" data-weike-saver="{up}{lecture.saver_url}"'
+        saver_control = (f'<p class="weike-saver" data-weike-saver-control hidden>'
+                         f'<button type="button" class="md-button" data-weike-saver-toggle aria-pressed="false">'
+                         f'省流量</button> 画面小一些，约 {saver_mb:.1f} MB（原视频 {size_mb:.1f} MB）</p>\n')
+        saver_download = f' · <a href="{up}{lecture.saver_url}" download>下载省流量版（{saver_mb:.1f} MB）</a>'
     return (
-        f'<figure class="weike-video">\n'
+        f'<figure class="weike-video">\n{saver_control}'
         f'<video controls playsinline preload="{VIDEO_PRELOAD}" width="{width}" height="{height}"{poster} '
-        f'aria-label="{e(lecture.title)}（视频）">\n'
+        f'aria-label="{e(lecture.title)}（视频）"{saver_attributes}>\n'
         f'<source src="{up}{lecture.video_url}" type="video/mp4">{track}\n'
         f'<p>您的浏览器不能播放这段视频，请<a href="{up}{lecture.video_url}">下载视频</a>观看。</p>\n'
         f'</video>\n'
         f'<figcaption>时长 {format_duration(lecture.duration)} · '
-        f'<a href="{up}{lecture.video_url}" download>下载视频（{size_mb:.1f} MB）</a>，有无线网络时下载，随时观看。'
+        f'<a href="{up}{lecture.video_url}" download>下载视频（{size_mb:.1f} MB）</a>{saver_download}，有无线网络时下载，随时观看。'
         f'</figcaption>\n</figure>'
     )
 

@@ -207,7 +207,7 @@ class _Collected:
 
 
 def collect_courses(courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia], covers: CoverCache,
-                    *, preview: bool) -> _Collected:
+                    *, preview: bool, savers: Mapping[str, tuple[Path, int]] | None = None) -> _Collected:
     """The courses the site can publish, each with its cover thumbnail; the others as diagnostics."""
     found = _Collected()
     for course in sorted(courses, key=lambda c: c.slug):
@@ -232,7 +232,7 @@ def collect_courses(courses: Sequence[Course], delivered: Mapping[str, Delivered
                 hint="用画图软件把图片另存为 JPG 或 PNG 后再试。"))
             continue
         found.thumbnails[course.slug] = thumbnail
-        found.courses.append(SiteCourse(course=course, lectures=site_lectures(course, delivered),
+        found.courses.append(SiteCourse(course=course, lectures=site_lectures(course, delivered, savers),
                                         cover_size=(thumbnail.width, thumbnail.height)))
     return found
 
@@ -264,7 +264,7 @@ def input_hash(settings: SiteSettings, collected: _Collected, delivered: Mapping
     for item in collected.courses:
         fingerprint.add(item.course, collected.thumbnails[item.slug].source_sha256, item.cover_size)
         for lecture in item.lectures:
-            fingerprint.add(delivered.get(lecture.lecture.key))
+            fingerprint.add(delivered.get(lecture.lecture.key), lecture.saver_file, lecture.saver_size)
             for picture in note_pictures(lecture.lecture.folder):
                 fingerprint.add_file(picture)
     for centre in centres:
@@ -496,6 +496,8 @@ def media_files(catalogue: Catalogue) -> dict[str, Path]:
                 files[lecture.poster_url] = media.poster
             if lecture.subtitles_url and media.subtitles:
                 files[lecture.subtitles_url] = media.subtitles
+            if lecture.saver_url and lecture.saver_file:
+                files[lecture.saver_url] = lecture.saver_file
     return files
 
 
@@ -626,19 +628,22 @@ def build_website(
     force: bool = False,
     centres: Sequence[Centre] = (),
     publish_centres: bool = True,
+    savers: Mapping[str, tuple[Path, int]] | None = None,
 ) -> WebsiteResult:
     """Build (or keep, when nothing changed) the catalogue site of ``courses`` in ``site_dir``.
 
     ``preview`` (``weike serve``) publishes lectures whose video is not delivered yet with a
     placeholder instead of leaving their course out. ``centres`` (brand learning centres) get a
-    section of their own unless ``publish_centres`` is false (weike.yml). Raises :class:`SiteBuildFailed` when
+    section of their own unless ``publish_centres`` is false (weike.yml). ``savers`` (lecture key ->
+    (file, size)) are the 省流量 renditions the lecture pages offer (:mod:`plugins.site.saver`).
+    Raises :class:`SiteBuildFailed` when
     MkDocs cannot build at all (bad ``mkdocs.yml`` or theme override).
     """
     started = time.monotonic()
     root = root.resolve()
     settings = load_settings(root, site_url)
     with CoverCache(cache_dir) as covers:
-        collected = collect_courses(courses, delivered, covers, preview=preview)
+        collected = collect_courses(courses, delivered, covers, preview=preview, savers=savers)
     catalogue = Catalogue(courses=tuple(collected.courses), site_url=settings.site_url)
     published = tuple(c.slug for c in catalogue.courses)
     with CoverCache(cache_dir) as covers:  # centre photos become small JPEGs like course covers

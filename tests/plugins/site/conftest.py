@@ -6,7 +6,9 @@ conforming MP4s (``delivered_repo``) so the site stage runs exactly as in ``weik
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import shutil
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 
@@ -80,5 +82,33 @@ def built_site(delivered_repo):
                                                      files=site_files(files, site_url=site_url))
         result = build_site(repository.root, delivered)
         return BuiltSite(root=repository.root, site=dist / "site", delivered=delivered, result=result)
+
+    return make
+
+
+#: A clip long enough to seek in (the shared conforming clip lasts one second).
+LONG_CLIP = ["-f", "lavfi", "-i", "testsrc2=size=160x90:rate=25:duration=12",
+             "-f", "lavfi", "-i", "sine=frequency=440:duration=12:sample_rate=48000",
+             "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "25",
+             "-c:a", "aac", "-b:a", "64k", "-shortest", "-movflags", "+faststart"]
+
+
+@pytest.fixture
+def offline_site(built_site, media):
+    """The built site of courses "demo" and "photo", lecture 1 of "demo" with a 12-second video."""
+
+    def make(files=None):
+        built = built_site(files)
+        long_clip = media("long.mp4", LONG_CLIP)
+        delivered = dict(built.delivered)
+        video = delivered["demo/01-lecture-1"].path
+        video.unlink()
+        shutil.copyfile(long_clip, video)
+        delivered["demo/01-lecture-1"] = replace(delivered["demo/01-lecture-1"], duration=12.0,
+                                                 size=video.stat().st_size,
+                                                 sha256=hashlib.sha256(video.read_bytes()).hexdigest())
+        built.delivered = delivered
+        built.rebuild()
+        return built
 
     return make

@@ -31,3 +31,50 @@
     apply(step === 0 ? DEFAULT_INDEX : current() + step);
   });
 })();
+
+// 省流量 (data saver): lecture pages whose video has a smaller rendition show a switch that plays
+// it instead, keeping the playback position, and remember the choice on this device.
+(function () {
+  var KEY = "weike-data-saver";
+
+  function remembered() {
+    try { return localStorage.getItem(KEY) === "1"; } catch (e) { return false; }
+  }
+
+  function use(video, saver) {
+    var source = video.querySelector("source");
+    var wanted = video.getAttribute(saver ? "data-weike-saver" : "data-weike-full");
+    if (!source || !wanted || source.getAttribute("src") === wanted) return;
+    var position = video.currentTime, playing = !video.paused;
+    source.setAttribute("src", wanted);
+    video.load();
+    if (position > 0) {
+      video.addEventListener("loadedmetadata", function seek() {
+        video.removeEventListener("loadedmetadata", seek);
+        video.currentTime = position;
+        if (playing) video.play();
+      });
+    }
+  }
+
+  function setUp() {
+    var saver = remembered();
+    document.querySelectorAll("video[data-weike-saver]").forEach(function (video) {
+      var control = video.parentNode.querySelector("[data-weike-saver-control]");
+      var button = control && control.querySelector("[data-weike-saver-toggle]");
+      if (!button) return;
+      control.hidden = false;
+      button.setAttribute("aria-pressed", String(saver));
+      use(video, saver);
+      button.addEventListener("click", function () {
+        var on = button.getAttribute("aria-pressed") !== "true";
+        button.setAttribute("aria-pressed", String(on));
+        try { if (on) localStorage.setItem(KEY, "1"); else localStorage.removeItem(KEY); } catch (e) { /* private mode */ }
+        use(video, on);
+      });
+    });
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", setUp);
+  else setUp();
+})();

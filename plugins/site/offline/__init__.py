@@ -1,0 +1,21 @@
+"""The offline edition of the catalogue (issue 12): ``dist/offline``, opened from a USB stick.
+
+Village teaching stations often have no internet. ``weike build`` therefore also writes the
+catalogue as a folder that works when ``index.html`` is double-clicked (``file://``, no server,
+no network), and packs it as a deterministic zip beside it. It is made from the built site
+(:mod:`plugins.site.website`), not by a second kind of build, so it shows the same pages:
+
+- every link names a page file (``courses/x/index.html``): browsers show a bare folder listing for
+  a ``file://`` folder URL. This is what Material's offline plugin gets from
+  ``use_directory_urls: false``; here the finished pages are rewritten instead, so MkDocs runs once;
+- search: Material loads ``search/search_index.js`` (``var __index = …``) instead of fetching the
+  JSON when the page is a file, as its offline plugin arranges, and its search worker, which a
+  browser refuses to start from ``file://``, runs through the iframe-worker shim that the offline
+  plugin would fetch from unpkg.com, shipped here instead;
+- subtitles: browsers refuse ``<track src>`` files from ``file://`` (it is a CORS fetch and a
+  file has no origin), so each lecture page carries its WebVTT as a ``data:`` URL, which the
+  fetch standard lets through;
+- videos are plain files, hard links to ``dist/media`` (a copy across file systems).
+
+Modules: :mod:`~plugins.site.offline.edition` (settings, the folder, the zip).
+"""

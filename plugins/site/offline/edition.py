@@ -1,0 +1,388 @@
+"""Write ``dist/offline``: the built catalogue rewritten to work from ``file://``, and its zip.
+
+The build, top to bottom:
+
+1. read the settings (``extra.weike.offline`` in ``mkdocs.yml``);
+2. if ``dist/offline`` was made from the same site and settings, stop there;
+3. copy the source site into a temporary folder beside ``dist/offline``: pages rewritten
+   (:func:`offline_page`), the search index also as a script, every other file hard-linked;
+4. write ``使用说明.txt`` and pack everything as ``<name>.zip`` (deterministic, stored);
+5. swap the folder into place (two renames, as the site does).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import posixpath
+import re
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote
+
+from builder import outputs
+from builder.archive import ArchiveMember, safe_name_component, write_zip
+from builder.fingerprint import Fingerprint, code_digest
+from builder.model import Diagnostic, SourceLocation
+from plugins.site.website import STAMP_FILE as SITE_STAMP_FILE
+from plugins.site.website import publish
+
+#: The settings' place: ``extra.weike.offline`` in ``mkdocs.yml``.
+SETTINGS_KEY = "offline"
+CONFIG_FILE = "mkdocs.yml"
+STAMP_FILE = ".weike-offline.json"
+GUIDE_FILE = "使用说明.txt"
+ASSETS_DIR = Path(__file__).resolve().parent / "assets"
+#: Material's offline plugin fetches this shim from unpkg.com; the same file (MIT), shipped here.
+WORKER_SHIM = "iframe-worker-1.0.4.js"
+WORKER_SHIM_URL = f"assets/weike/offline/{WORKER_SHIM}"
+#: Files of the source site the offline edition leaves out: the site stage's stamp, and what
+#: only a web server or a search engine uses (an error page, the sitemap, the feed).
+LEFT_OUT = frozenset({SITE_STAMP_FILE, "404.html", "sitemap.xml", "sitemap.xml.gz", "feed.xml"})
+_SETTING_KEYS = frozenset({"enabled", "courses", "name", "data_saver"})
+
+
+# --------------------------------------------------------------------------------------------
+# Settings
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class OfflineSettings:
+    """``extra.weike.offline`` in ``mkdocs.yml``; every key is optional."""
+
+    #: False: no offline edition (an old ``dist/offline`` is removed).
+    enabled: bool = True
+    #: Course folder names to put on the stick; None = every course on the site.
+    courses: tuple[str, ...] | None = None
+    #: The zip's file name without ``.zip`` (and its top folder).
+    name: str = "社区教育微课-离线版"
+    #: Carry the 省流量 (data-saver) video of each lecture instead of the full one, where there is one.
+    data_saver: bool = False
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+
+def _warning(message_zh: str, message_en: str) -> Diagnostic:
+    return Diagnostic.warning("W408", SourceLocation(file=CONFIG_FILE), message_zh, message_en,
+                              hint="见 README“把课程拷到U盘”：extra.weike.offline 下可写 enabled、courses、name、data_saver。")
+
+
+def offline_settings(raw: Mapping, *, site_name: str) -> OfflineSettings:
+    """The offline settings in ``raw`` (the loaded ``mkdocs.yml``); bad values warn (W408) and use the default."""
+    extra = raw.get("extra") if isinstance(raw.get("extra"), Mapping) else {}
+    weike = extra.get("weike") if isinstance(extra.get("weike"), Mapping) else {}
+    given = weike.get(SETTINGS_KEY)
+    default_name = safe_name_component(f"{site_name}-离线版")
+    if given is None:
+        return OfflineSettings(name=default_name)
+    if not isinstance(given, Mapping):
+        return OfflineSettings(name=default_name, diagnostics=(_warning(
+            "extra.weike.offline 应当是“键: 值”的设置，已按默认设置生成离线版",
+            "extra.weike.offline must be a mapping; the defaults were used"),))
+    diagnostics = []
+    for key in sorted(set(map(str, given)) - _SETTING_KEYS):
+        diagnostics.append(_warning(f"extra.weike.offline 中的“{key}”不认识，已忽略",
+                                    f"unknown key extra.weike.offline.{key}, ignored"))
+    values: dict = {"name": default_name}
+    for key in ("enabled", "data_saver"):
+        if key in given:
+            if isinstance(given[key], bool):
+                values[key] = given[key]
+            else:
+                diagnostics.append(_warning(f"extra.weike.offline.{key} 应为 true 或 false",
+                                            f"extra.weike.offline.{key} must be true or false"))
+    if "courses" in given:
+        courses = given["courses"]
+        if isinstance(courses, list) and all(isinstance(slug, str) for slug in courses):
+            values["courses"] = tuple(courses)
+        else:
+            diagnostics.append(_warning("extra.weike.offline.courses 应为课程文件夹名的列表，已放入全部课程",
+                                        "extra.weike.offline.courses must be a list of course folder names; "
+                                        "every course was included"))
+    if "name" in given:
+        if isinstance(given["name"], str) and given["name"].strip():
+            values["name"] = safe_name_component(given["name"])
+        else:
+            diagnostics.append(_warning("extra.weike.offline.name 应为文字（压缩包的文件名）",
+                                        "extra.weike.offline.name must be text (the zip's file name)"))
+    return OfflineSettings(**values, diagnostics=tuple(diagnostics))
+
+
+# --------------------------------------------------------------------------------------------
+# Pages: links to files, the worker shim, subtitles inside the page
+# --------------------------------------------------------------------------------------------
+
+_URL_ATTRIBUTE = re.compile(r'(\s(?:href|src)=)"([^"]*)"')
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_TRACK = re.compile(r"<track\b[^>]*>")
+_TRACK_SRC = re.compile(r'\ssrc="([^"]*)"')
+_MATERIAL_CONFIG = re.compile(r'(<script id="__config" type="application/json">)(.*?)(</script>)', re.S)
+#: Material features that fetch pages or the sitemap with XHR, which a browser refuses from file://
+#: (Material's offline plugin documents them as unsupported): the pages then load as plain links.
+_FETCHING_FEATURES = ("navigation.instant",)
+_MATERIAL_BUNDLE = re.compile(r'<script src="[^"]*assets/javascripts/bundle\.[0-9a-f]+\.min\.js"></script>')
+
+
+def _site_path(url: str, page_dir: str) -> str | None:
+    """The site-relative path a relative ``url`` on a page in ``page_dir`` points to; None outside the site."""
+    path = unquote(url.partition("#")[0].partition("?")[0])
+    target = posixpath.normpath(posixpath.join(page_dir, path)) if path else page_dir or "."
+    if target == ".":
+        return ""
+    if target == ".." or target.startswith("../"):
+        return None
+    return target
+
+
+def offline_url(url: str, page_dir: str, folders: frozenset[str]) -> str:
+    """``url`` from a page in ``page_dir``, with ``index.html`` added when it names a page folder.
+
+    ``folders`` holds every site-relative folder with an ``index.html`` ("" for the root). Links
+    with a scheme, absolute paths and bare fragments are left alone.
+    """
+    if not url or url.startswith(("#", "/", "?")) or _SCHEME.match(url):
+        return url
+    target = _site_path(url, page_dir)
+    if target is None or target not in folders:
+        return url
+    path, hash_mark, fragment = url.partition("#")
+    path, question_mark, query = path.partition("?")
+    if not path.endswith("/"):
+        path += "/"
+    return f"{path}index.html{question_mark}{query}{hash_mark}{fragment}"
+
+
+def offline_location(location: str, folders: frozenset[str]) -> str:
+    """A search-index location (site-relative, ``courses/x/`` or ``about/#part``) as a page file."""
+    return offline_url(location, "", folders) if location else "index.html"
+
+
+def _data_url(path: Path, media_type: str) -> str:
+    return f"data:{media_type};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+
+
+def offline_page(html: str, *, page_rel: str, source_site: Path, folders: frozenset[str]) -> str:
+    """The page at ``page_rel`` (``courses/x/y/index.html``) rewritten to work from ``file://``."""
+    page_dir = posixpath.dirname(page_rel)
+
+    def inline_subtitles(match: re.Match) -> str:
+        tag = match.group(0)
+        src = _TRACK_SRC.search(tag)
+        target = _site_path(src.group(1), page_dir) if src else None
+        if target is None or not (source_site / target).is_file():
+            return tag
+        return tag.replace(src.group(0), f' src="{_data_url(source_site / target, "text/vtt")}"', 1)
+
+    def rewrite(match: re.Match) -> str:
+        return f'{match.group(1)}"{offline_url(match.group(2), page_dir, folders)}"'
+
+    def without_fetching_features(match: re.Match) -> str:
+        try:
+            config = json.loads(match.group(2))
+        except ValueError:
+            return match.group(0)
+        features = config.get("features") or []
+        config["features"] = [f for f in features if not str(f).startswith(_FETCHING_FEATURES)]
+        # "</" never appears inside the script: escaped as JSON allows.
+        text = json.dumps(config, ensure_ascii=True).replace("</", "<\\/")
+        return match.group(1) + text + match.group(3)
+
+    html = _URL_ATTRIBUTE.sub(rewrite, html)
+    html = _TRACK.sub(inline_subtitles, html)
+    html = _MATERIAL_CONFIG.sub(without_fetching_features, html, count=1)
+    up = "../" * page_rel.count("/")
+    shim = f'<script src="{up}{WORKER_SHIM_URL}"></script>'
+    return _MATERIAL_BUNDLE.sub(lambda match: shim + match.group(0), html, count=1)
+
+
+def offline_search_index(index_json: bytes, folders: frozenset[str]) -> bytes:
+    """Material's search index with every location naming a page file."""
+    data = json.loads(index_json)
+    for doc in data.get("docs", []):
+        doc["location"] = offline_location(str(doc.get("location", "")), folders)
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+# --------------------------------------------------------------------------------------------
+# 使用说明.txt
+# --------------------------------------------------------------------------------------------
+
+
+def guide_text(*, site_name: str, courses: int, lectures: int, zip_name: str, data_saver: bool) -> bytes:
+    """The Chinese how-to at the edition's root: UTF-8 with a BOM and CRLF, so old Windows Notepad shows it."""
+    saver = "本离线版的视频是“省流量”版本（画面较小，文件小）。\n" if data_saver else ""
+    text = f"""{site_name}（离线版）使用说明
+
+这里有 {courses} 门课程、{lectures} 个微课。不用上网，也不用安装软件，用电脑或手机自带的浏览器就能看。
+{saver}
+一、怎么打开
+  电脑（Windows、Linux）：打开这个文件夹，双击“index.html”，浏览器就会打开课程首页。
+  安卓手机、平板：用 OTG 转接头接上U盘（或先把整个文件夹拷进手机），在“文件管理”里点“index.html”，
+    选“用浏览器打开”（Chrome、Edge 或手机自带的浏览器）。
+  如果双击后出来的是一堆文字，请在“index.html”上点右键，选“打开方式”，再选一个浏览器。
+
+二、怎么看课
+  点课程图片进入课程，点“第几讲”观看微课。视频可以拖动进度条；有字幕的微课会显示字幕。
+  页面上方的放大镜可以搜索课程和微课（可以输入中文）。
+  每页上方“字号”处的 A+ 把字放大，A− 把字缩小。
+
+三、拷贝时请注意
+  请拷贝整个文件夹，不要只拷“index.html”，也不要改文件夹里的文件名。
+  “{zip_name}”是同样内容的压缩包，方便整个传给别人（解压后打开其中的“index.html”）；
+    U盘空间不够时可以不拷它。
+
+四、在教学站用Wi-Fi给大家看
+  在一台电脑上运行 weike share --lan（见课程仓库的 README），学员用手机连上同一个Wi-Fi，
+  扫描电脑屏幕上的二维码即可观看，不需要每人拷一份。
+"""
+    return "\ufeff".encode("utf-8") + text.replace("\n", "\r\n").encode("utf-8")
+
+
+# --------------------------------------------------------------------------------------------
+# The whole edition
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class OfflineResult:
+    """What building the offline edition did."""
+
+    folder: Path
+    zip_path: Path
+    zip_bytes: int
+    #: False when the source site and the settings had not changed.
+    rebuilt: bool
+    courses: int = 0
+    lectures: int = 0
+
+
+def _page_folders(site: Path) -> frozenset[str]:
+    folders = set()
+    for folder, _, files in os.walk(site):
+        if "index.html" in files:
+            rel = Path(folder).relative_to(site).as_posix()
+            folders.add("" if rel == "." else rel)
+    return frozenset(folders)
+
+
+def _site_files(site: Path):
+    """Every file of the site as (site-relative POSIX path, path), sorted, without :data:`LEFT_OUT`."""
+    found = []
+    for folder, dirs, files in os.walk(site):
+        dirs.sort()
+        for name in files:
+            path = Path(folder) / name
+            rel = path.relative_to(site).as_posix()
+            # Source maps serve only developers' tools: a megabyte less on every stick.
+            if rel not in LEFT_OUT and not rel.endswith(".map"):
+                found.append((rel, path))
+    return sorted(found)
+
+
+def edition_inputs(source_site: Path, settings: OfflineSettings, data_saver: bool) -> str:
+    """A hash of everything the edition is made from: the source site's own input hash and the settings."""
+    try:
+        site_inputs = json.loads((source_site / SITE_STAMP_FILE).read_text(encoding="utf-8")).get("inputs")
+    except (OSError, ValueError, AttributeError):
+        site_inputs = None
+    fingerprint = Fingerprint(site_inputs, settings.name, data_saver, code_digest(__name__))
+    if site_inputs is None:  # an unstamped site: its files themselves
+        for rel, path in _site_files(source_site):
+            fingerprint.add(rel).add_file(path)
+    return fingerprint.hexdigest()
+
+
+def _read_stamp(folder: Path) -> dict:
+    try:
+        stamp = json.loads((folder / STAMP_FILE).read_text(encoding="utf-8"))
+        return stamp if isinstance(stamp, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def remove_edition(offline_dir: Path) -> None:
+    shutil.rmtree(offline_dir, ignore_errors=True)
+
+
+def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: OfflineSettings,
+                          site_name: str, courses: int, lectures: int, data_saver: bool = False,
+                          force: bool = False) -> OfflineResult:
+    """Write the offline edition of the built site ``source_site`` into ``offline_dir``.
+
+    ``data_saver``: the source site was built from the 省流量 renditions (the guide says so).
+    """
+    zip_name = f"{settings.name}.zip"
+    inputs = edition_inputs(source_site, settings, data_saver)
+    stamp = _read_stamp(offline_dir)
+    zip_path = offline_dir / zip_name
+    if not force and stamp.get("inputs") == inputs and zip_path.is_file():
+        return OfflineResult(folder=offline_dir, zip_path=zip_path, zip_bytes=zip_path.stat().st_size,
+                             rebuilt=False, courses=courses, lectures=lectures)
+
+    folders = _page_folders(source_site)
+    offline_dir.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in offline_dir.parent.glob(f".{offline_dir.name}-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(dir=offline_dir.parent, prefix=f".{offline_dir.name}-tmp-"))
+    try:
+        written: list[tuple[str, Path]] = []
+
+        def put(rel: str, data: bytes) -> None:
+            target = tmp / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            written.append((rel, target))
+
+        def link(rel: str, source: Path) -> None:
+            outputs.publish(source, tmp / rel)  # a hard link: the media are not stored twice
+            written.append((rel, tmp / rel))
+
+        for rel, path in _site_files(source_site):
+            if rel.endswith(".html"):
+                page = offline_page(path.read_text(encoding="utf-8"), page_rel=rel, source_site=source_site,
+                                    folders=folders)
+                put(rel, page.encode("utf-8"))
+            elif rel == "search/search_index.json":
+                index = offline_search_index(path.read_bytes(), folders)
+                put(rel, index)
+                # What Material loads instead of fetching the JSON when the page is a file.
+                put("search/search_index.js", b"var __index = " + index)
+            else:
+                link(rel, path)
+        link(WORKER_SHIM_URL, ASSETS_DIR / WORKER_SHIM)
+        link(WORKER_SHIM_URL.replace(".js", ".LICENSE"), ASSETS_DIR / WORKER_SHIM.replace(".js", ".LICENSE"))
+        put(GUIDE_FILE, guide_text(site_name=site_name, courses=courses, lectures=lectures, zip_name=zip_name,
+                                   data_saver=data_saver))
+
+        top = settings.name
+        write_zip(tmp / zip_name, [ArchiveMember.from_file(f"{top}/{rel}", path) for rel, path in written])
+        (tmp / STAMP_FILE).write_text(json.dumps({"inputs": inputs}), encoding="utf-8")
+        publish(tmp, offline_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return OfflineResult(folder=offline_dir, zip_path=zip_path, zip_bytes=zip_path.stat().st_size, rebuilt=True,
+                         courses=courses, lectures=lectures)
+
+
+def offline_summary(result: OfflineResult, shown: str) -> str:
+    size = result.zip_bytes / 1_000_000
+    if not result.rebuilt:
+        return f"offline: 没有变化，沿用 {shown}（压缩包 {result.zip_path.name}，{size:.1f} MB） (unchanged)"
+    return (f"offline: 离线版 {result.courses} 门课程 -> {shown}/index.html，压缩包 {result.zip_path.name} "
+            f"{size:.1f} MB (offline edition, zip {size:.1f} MB)")
+
+
+def chosen_courses(settings: OfflineSettings, published: Sequence[str]) -> tuple[tuple[str, ...], tuple[Diagnostic, ...]]:
+    """The published courses the edition carries, and a warning (W408) for each named one that is not published."""
+    if settings.courses is None:
+        return tuple(published), ()
+    missing = [slug for slug in settings.courses if slug not in published]
+    diagnostics = tuple(_warning(f"离线版要放入的课程“{slug}”不存在或没有发布到网站，已跳过",
+                                 f"offline course {slug!r} does not exist or is not on the site; skipped")
+                        for slug in missing)
+    return tuple(slug for slug in published if slug in settings.courses), diagnostics

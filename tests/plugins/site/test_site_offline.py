@@ -1,0 +1,262 @@
+"""The offline edition (issue 12): ``dist/offline`` opened by double-clicking, and its zip.
+
+The acceptance test opens ``dist/offline/index.html`` through a ``file://`` URL in a real
+Chromium on a phone viewport, with no server: home -> course -> lecture by tapping, the video
+plays and seeks, the subtitle track has cues, a Chinese search finds a lecture, and no request
+leaves ``file://``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import posixpath
+import re
+import shutil
+import zipfile
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+from tests.plugins.site.conftest import SEARCH_TITLE
+
+PHONE = {"width": 390, "height": 844}
+GUIDE = "使用说明.txt"
+ZIP_NAME = "社区教育微课-离线版.zip"
+
+
+def offline_mkdocs(offline: str) -> str:
+    return f"site_name: 社区教育微课\nextra:\n  weike:\n    offline:\n{offline}"
+
+
+def relative_links(html: str) -> list[str]:
+    return [url for url in re.findall(r'\s(?:href|src)="([^"]*)"', html)
+            if url and not url.startswith(("#", "/", "data:")) and not re.match(r"^[a-z][a-z0-9+.-]*:", url)]
+
+
+# --------------------------------------------------------------------------------------------
+# The folder and the zip
+# --------------------------------------------------------------------------------------------
+
+
+def test_every_link_of_every_page_names_a_file_of_the_edition(built_site):
+    built = built_site()
+    offline = built.root / "dist" / "offline"
+    pages = sorted(offline.rglob("*.html"))
+    assert len(pages) > 10
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        for url in relative_links(html):
+            target = (page.parent / unquote(url.partition("#")[0].partition("?")[0])).resolve()
+            # A folder would open as a bare "Index of" listing from file://.
+            assert target.is_file(), f"{page.relative_to(offline)}: {url}"
+            assert target.is_relative_to(offline.resolve()), url
+    # The lecture page's own links: previous/next and the course name a page file.
+    lecture = (offline / "courses/demo/02-lecture-2/index.html").read_text(encoding="utf-8")
+    assert 'href="../01-lecture-1/index.html"' in lecture
+    assert 'href="../../../index.html"' in lecture
+
+
+def test_search_index_is_a_script_and_its_locations_are_page_files(built_site):
+    built = built_site()
+    offline = built.root / "dist" / "offline"
+    script = (offline / "search/search_index.js").read_text(encoding="utf-8")
+    assert script.startswith("var __index = ")
+    index = json.loads(script.removeprefix("var __index = "))
+    locations = [doc["location"] for doc in index["docs"]]
+    assert "courses/photo/01-lecture-1/index.html" in locations
+    for location in locations:
+        assert (offline / location.partition("#")[0]).is_file(), location
+    # Every page loads the worker shim from the edition, before Material's bundle.
+    home = (offline / "index.html").read_text(encoding="utf-8")
+    shim = home.index('src="assets/weike/offline/iframe-worker-1.0.4.js"')
+    assert shim < home.index("assets/javascripts/bundle.")
+    assert (offline / "assets/weike/offline/iframe-worker-1.0.4.js").is_file()
+
+
+def test_subtitles_are_inside_the_lecture_page(built_site):
+    built = built_site()
+    offline = built.root / "dist" / "offline"
+    lecture = (offline / "courses/demo/01-lecture-1/index.html").read_text(encoding="utf-8")
+    track = re.search(r'<track\b[^>]*\ssrc="data:text/vtt;base64,([^"]*)"', lecture)
+    assert track, "the track must not name a file: browsers refuse <track> files from file://"
+    vtt = (built.root / "dist/media/demo/01-lecture-1.vtt").read_bytes()
+    assert base64.b64decode(track.group(1)) == vtt
+
+
+def test_guide_media_hard_links_and_what_is_left_out(built_site):
+    built = built_site()
+    dist = built.root / "dist"
+    offline = dist / "offline"
+    guide = (offline / GUIDE).read_bytes()
+    assert guide.startswith("\ufeff".encode()) and b"\r\n" in guide
+    text = guide.decode("utf-8-sig")
+    assert "双击“index.html”" in text and "2 门课程" in text
+    video = offline / "media/demo/01-lecture-1.mp4"
+    assert os.stat(video).st_ino == os.stat(dist / "media/demo/01-lecture-1.mp4").st_ino
+    for name in ("404.html", "sitemap.xml", "feed.xml", ".weike-site.json"):
+        assert not (offline / name).exists(), name
+    assert not list(offline.rglob("*.map"))
+
+
+def test_zip_holds_exactly_the_folder_and_is_byte_identical_when_rebuilt(built_site):
+    built = built_site()
+    offline = built.root / "dist" / "offline"
+    archive = offline / ZIP_NAME
+    first = hashlib.sha256(archive.read_bytes()).hexdigest()
+    with zipfile.ZipFile(archive) as opened:
+        names = {info.filename: info for info in opened.infolist()}
+        on_disk = {path.relative_to(offline).as_posix() for path in offline.rglob("*")
+                   if path.is_file() and path.name not in (ZIP_NAME, ".weike-offline.json")}
+        assert {name.removeprefix("社区教育微课-离线版/") for name in names} == on_disk
+        assert all(name.startswith("社区教育微课-离线版/") for name in names)
+        member = "社区教育微课-离线版/courses/demo/01-lecture-1/index.html"
+        assert opened.read(member) == (offline / "courses/demo/01-lecture-1/index.html").read_bytes()
+        assert {info.date_time for info in names.values()} == {(1980, 1, 1, 0, 0, 0)}
+    # Rebuilt from scratch (dist/offline removed): the same bytes.
+    shutil.rmtree(offline)
+    built.rebuild()
+    assert hashlib.sha256(archive.read_bytes()).hexdigest() == first
+
+
+def test_build_summary_reports_the_zip_and_its_size(built_site):
+    built = built_site()
+    size_mb = (built.root / "dist/offline" / ZIP_NAME).stat().st_size / 1_000_000
+    lines = [line for line in built.result.summary_lines if line.startswith("offline:")]
+    assert lines and ZIP_NAME in lines[0] and f"{size_mb:.1f} MB" in lines[0]
+
+
+def test_chosen_courses_only_and_an_unknown_one_warns(built_site):
+    built = built_site({"mkdocs.yml": offline_mkdocs("      courses: [photo, nosuch]\n")})
+    offline = built.root / "dist" / "offline"
+    assert (offline / "courses/photo/index.html").is_file()
+    assert not (offline / "courses/demo").exists() and not (offline / "media/demo").exists()
+    home = (offline / "index.html").read_text(encoding="utf-8")
+    assert home.count('class="weike-card"') == 1
+    # The public site keeps both courses.
+    assert (built.site / "courses/demo/index.html").is_file()
+    warnings = [d for d in built.result.diagnostics if d.code == "W408"]
+    assert len(warnings) == 1 and "nosuch" in warnings[0].message_en
+
+
+def test_disabled_edition_is_removed(built_site):
+    built = built_site()
+    assert (built.root / "dist/offline/index.html").is_file()
+    (built.root / "mkdocs.yml").write_text(offline_mkdocs("      enabled: false\n"), encoding="utf-8")
+    built.rebuild()
+    assert not (built.root / "dist/offline").exists()
+
+
+def test_offline_urls():
+    from plugins.site.offline.edition import offline_url
+
+    folders = frozenset({"", "courses/a", "courses/a/l1", "about"})
+    assert offline_url("../../..", "courses/a/l1", folders) == "../../../index.html"
+    assert offline_url("../l1/", "courses/a/l2", folders) == "../l1/index.html"
+    assert offline_url("./", "courses/a", folders) == "./index.html"
+    assert offline_url("about/#part", "", folders) == "about/index.html#part"
+    assert offline_url("../media/x.mp4", "courses", folders) == "../media/x.mp4"
+    assert offline_url("https://example.org/", "", folders) == "https://example.org/"
+    assert offline_url("#top", "", folders) == "#top"
+    assert offline_url("../../../..", "courses/a/l1", folders) == "../../../.."  # outside the edition
+
+
+# --------------------------------------------------------------------------------------------
+# Acceptance: a real Chromium, file://, a phone
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_offline_edition_works_from_file_urls_on_a_phone(offline_site, browser):
+    built = offline_site()
+    offline = built.root / "dist" / "offline"
+    context = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    requests, errors, intercepted = [], [], []
+    page.on("request", lambda request: requests.append(request.url))
+    page.on("pageerror", lambda error: errors.append(str(error)))
+
+    def refuse(route):
+        intercepted.append(route.request.url)
+        route.abort()
+
+    # Anything that is not a file of the edition (or an inline data: URL) is stopped and recorded.
+    context.route(lambda url: urlsplit(url).scheme not in ("file", "data"), refuse)
+    try:
+        page.goto((offline / "index.html").as_uri())
+        # Home -> course -> lecture, by tapping.
+        page.locator(".weike-card", has_text="测试课程").tap()
+        page.wait_for_url("**/courses/demo/index.html")
+        page.locator(".weike-lectures a").first.tap()
+        page.wait_for_url("**/courses/demo/01-lecture-1/index.html")
+        assert "Index of" not in page.content()
+
+        # The video plays, then seeks to 8 s of its 12.
+        page.evaluate("const v = document.querySelector('video'); v.muted = true; v.play()")
+        page.wait_for_function("() => { const v = document.querySelector('video');"
+                               " return v.currentTime > 0.2 && v.readyState >= 2; }", timeout=20_000)
+        assert page.evaluate("document.querySelector('video').duration") == pytest.approx(12, abs=0.2)
+        page.evaluate("document.querySelector('video').currentTime = 8")
+        page.wait_for_function("() => { const v = document.querySelector('video');"
+                               " return !v.seeking && v.currentTime >= 8; }", timeout=10_000)
+        assert page.evaluate("document.querySelector('video').error") is None
+
+        # The subtitle track loaded, with the cue of the delivered WebVTT.
+        page.wait_for_function("() => { const t = document.querySelector('video').textTracks[0];"
+                               " return t && t.cues && t.cues.length > 0; }", timeout=10_000)
+        assert page.evaluate("document.querySelector('video').textTracks[0].cues[0].text") == "字幕测试"
+
+        # The text-size control works and is remembered from file:// too.
+        before = page.evaluate("parseFloat(getComputedStyle(document.documentElement).fontSize)")
+        page.get_by_role("button", name="放大字号 Larger text").tap()
+        after = page.evaluate("parseFloat(getComputedStyle(document.documentElement).fontSize)")
+        assert after > before
+        page.reload()
+        assert page.evaluate("parseFloat(getComputedStyle(document.documentElement).fontSize)") == after
+
+        # A Chinese search finds a lecture of the other course, and its result opens the page file.
+        page.locator("label.md-header__button[for='__search']").tap()
+        page.locator(".md-search__input").fill("拍照")
+        page.locator(".md-search__input").press("End")
+        result = page.locator(".md-search-result__item", has_text=SEARCH_TITLE[:2]).first
+        result.wait_for(timeout=15_000)
+        titles = page.locator(".md-search-result__item h1, .md-search-result__item h2").all_inner_texts()
+        assert any(SEARCH_TITLE in title.replace("\u200b", "") for title in titles), titles
+        page.locator(".md-search-result__link", has_text=SEARCH_TITLE[:2]).first.tap()
+        page.wait_for_url("**/courses/photo/01-lecture-1/index.html*")
+    finally:
+        context.close()
+    outside = [url for url in requests if urlsplit(url).scheme not in ("file", "data")]
+    assert outside == [] and intercepted == []
+    assert errors == []
+    assert all(posixpath.normpath(unquote(urlsplit(url).path)).startswith(offline.resolve().as_posix())
+               for url in requests if url.startswith("file:"))
+
+
+def test_settings_with_wrong_values_warn_and_use_the_defaults():
+    from plugins.site.offline.edition import offline_settings
+
+    raw = {"extra": {"weike": {"offline": {"enabled": "yes", "courses": "photo", "name": "县/乡:微课",
+                                           "colour": "red"}}}}
+    settings = offline_settings(raw, site_name="社区教育微课")
+    assert settings.enabled is True and settings.courses is None
+    assert settings.name == "县／乡：微课"  # safe on Windows
+    assert sorted(d.code for d in settings.diagnostics) == ["W408"] * 3
+    assert all(d.location.file == "mkdocs.yml" for d in settings.diagnostics)
+    assert offline_settings({}, site_name="某县微课").name == "某县微课-离线版"
+
+
+def test_instant_loading_is_turned_off_in_the_edition(built_site):
+    # navigation.instant fetches pages with XHR, which browsers refuse from file://.
+    built = built_site({"mkdocs.yml": "site_name: 社区教育微课\ntheme:\n  name: material\n  features:\n"
+                                      "    - navigation.instant\n    - navigation.top\n"})
+
+    def features(html: str) -> list:
+        config = re.search(r'<script id="__config" type="application/json">(.*?)</script>', html, re.S)
+        return json.loads(config.group(1))["features"]
+
+    assert "navigation.instant" in features((built.site / "index.html").read_text(encoding="utf-8"))
+    offline = (built.root / "dist/offline/courses/demo/01-lecture-1/index.html").read_text(encoding="utf-8")
+    assert features(offline) == ["navigation.top"]
