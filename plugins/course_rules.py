@@ -11,11 +11,13 @@ import difflib
 import re
 from collections import defaultdict
 from collections.abc import Iterator
+from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from builder.hookspecs import hookimpl
 from builder.loading import COURSE_SLUG_RE, LECTURE_SLUG_RE
+from builder.notes import MAX_NOTES_NESTING, NotesTooDeep, render_notes
 from builder.scaffold import PLACEHOLDER
 from builder.model import (
     LECTURE_FORMS,
@@ -88,14 +90,25 @@ def check_authored_file(item: AuthoredFile, *, what: str, what_en: str, missing_
 
 
 def check_image_file(item: AuthoredFile, *, what: str, what_en: str, code: str) -> Iterator[Diagnostic]:
-    """A picture must be a JPEG or PNG that Pillow can decode."""
+    """A picture must be a JPEG or PNG that Pillow can decode, all of it.
+
+    Decoded in full (not just its header) because the build decodes it too (thumbnails, the still
+    picture of audio lectures): a file that fails there must fail here first, for its course only.
+    """
     if item.path is None:
         return
     try:
         with Image.open(item.path) as image:
             kind = image.format
             image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        with Image.open(item.path) as image:  # verify() leaves the image unusable: open it again
+            image.load()
+    except Image.DecompressionBombError as exc:
+        yield Diagnostic.error(code, item.location, f"{what}“{item.path.name}”像素太多，无法安全读取",
+                     f"{what_en} '{item.path.name}' has too many pixels to decode safely ({exc})",
+                     hint="把图片缩小到 1280×720 左右再保存。")
+        return
+    except Exception as exc:  # noqa: BLE001 - Pillow's decoders raise many types; each means "unreadable"
         yield Diagnostic.error(code, item.location, f"{what}“{item.path.name}”无法读取，不是有效的图片",
                      f"{what_en} '{item.path.name}' is not a readable image ({type(exc).__name__})",
                      hint="请使用 JPG 或 PNG 格式的图片，可用画图软件重新保存一次。")
@@ -155,8 +168,8 @@ def _check_cover_size(cover: AuthoredFile) -> Iterator[Diagnostic]:
     try:
         with Image.open(cover.path) as image:
             width, height = image.size
-    except (UnidentifiedImageError, OSError, ValueError):
-        return  # already reported by check_image_file
+    except Exception:  # noqa: BLE001 - already reported by check_image_file
+        return
     if width < MIN_COVER_WIDTH:
         yield Diagnostic.warning("W114", cover.location, f"首页图片只有 {width}×{height} 像素，显示时会模糊",
                        f"cover is only {width}x{height} pixels and will look blurred",
@@ -262,10 +275,10 @@ def check_lectures(course: Course, config: WeikeConfig) -> Iterator[Diagnostic]:
                              hint="每个微课文件夹的编号必须不同，它决定微课的顺序。")
 
     for lecture in course.lectures:
-        yield from check_lecture(lecture)
+        yield from check_lecture(lecture, course.folder)
 
 
-def check_lecture(lecture: Lecture) -> Iterator[Diagnostic]:
+def check_lecture(lecture: Lecture, course_folder: Path) -> Iterator[Diagnostic]:
     folder = SourceLocation(file=lecture.file.rsplit("/", 1)[0])
     if not LECTURE_SLUG_RE.match(lecture.slug):
         yield Diagnostic.error("E208", folder, f"微课文件夹名“{lecture.slug}”不符合“编号-英文名”格式",
@@ -304,6 +317,19 @@ def check_lecture(lecture: Lecture) -> Iterator[Diagnostic]:
     if lecture.image is not None:
         yield from check_authored_file(lecture.image, what="配图", what_en="image", missing_code="E213")
         yield from check_image_file(lecture.image, what="配图", what_en="image", code="E213")
+    yield from check_notes(lecture, course_folder)
+
+
+def check_notes(lecture: Lecture, course_folder: Path) -> Iterator[Diagnostic]:
+    """E219: notes the site and the SCORM pages could not publish (rendered here exactly as they
+    render them, so ``weike check`` finds it first)."""
+    try:
+        render_notes(lecture.notes, lecture_folder=lecture.folder, course_folder=course_folder)
+    except NotesTooDeep as exc:
+        yield Diagnostic.error("E219", SourceLocation(file=lecture.file, line=lecture.notes_line + exc.line - 1),
+                     f"讲义的列表、引用或 HTML 标签嵌套太深（超过 {MAX_NOTES_NESTING} 层）",
+                     f"the notes nest lists, quotes or tags deeper than {MAX_NOTES_NESTING} levels",
+                     hint="减少列表的缩进层数（一般两三层就够了），或检查是否有没写结束标签的 HTML。")
 
 
 # --------------------------------------------------------------------------------------------
