@@ -24,9 +24,11 @@ from openpyxl.worksheet.worksheet import Worksheet
 from builder import __version__
 from builder.context import BuildContext, StageOutcome
 from builder.hookspecs import hookimpl
+from builder.isolation import CourseIsolation
 from builder.loading import COURSES_DIR, find_course_folders
 from builder.model import Course, DeliveredMedia, Diagnostic, Repository, Severity, SourceLocation, WeikeConfig
 from builder.spreadsheet import save_workbook
+from builder.xmltext import xml_text
 from plugins._national_platform import rights_not_cleared
 
 REPORT_NAME = "社区教育品牌项目汇总表.xlsx"
@@ -101,7 +103,7 @@ _FONT = "宋体"
 def _merged_line(sheet: Worksheet, row: int, text: str, *, font: Font, horizontal: str = "left",
                  height: float | None = None) -> None:
     sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=len(COLUMNS))
-    cell = sheet.cell(row=row, column=1, value=text)
+    cell = sheet.cell(row=row, column=1, value=xml_text(text))
     cell.font = font
     cell.alignment = Alignment(horizontal=horizontal, vertical="center", wrap_text=True)
     if height:
@@ -122,7 +124,7 @@ def _summary_sheet(sheet: Worksheet, courses: Sequence[Course], config: WeikeCon
     for number, course in enumerate(courses, start=1):
         values = (number, course.title, course.provider.level, course.provider.contact, course.provider.phone)
         for column, value in enumerate(values, start=1):
-            cell = sheet.cell(row=_HEADER_ROW + number, column=column, value=value)
+            cell = sheet.cell(row=_HEADER_ROW + number, column=column, value=xml_text(value))
             cell.font = Font(name=_FONT, size=12)
             cell.alignment = Alignment(horizontal="center" if column != 2 else "left", vertical="center",
                                        wrap_text=True)
@@ -150,10 +152,21 @@ def _detail_sheet(sheet: Worksheet, courses: Sequence[Course]) -> None:
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
     for number, course in enumerate(courses, start=1):
         provider = course.provider
-        sheet.append((number, course.slug, course.title, course.theme, provider.name, provider.region,
-                      provider.level, provider.contact, provider.phone, len(course.lectures),
-                      course.created.isoformat() if course.created else None))
+        sheet.append(tuple(xml_text(value) for value in (
+            number, course.slug, course.title, course.theme, provider.name, provider.region,
+            provider.level, provider.contact, provider.phone, len(course.lectures),
+            course.created.isoformat() if course.created else None)))
     sheet.freeze_panes = "A2"
+
+
+def _table_values(course: Course) -> tuple:
+    """Every value the table shows for ``course``, as cells will hold them (a course whose values
+    cannot be made is left out before the workbook is written)."""
+    provider = course.provider
+    return tuple(xml_text(value) for value in (
+        course.slug, course.title, course.theme, provider.name, provider.region, provider.level,
+        provider.contact, provider.phone, len(course.lectures),
+        course.created.isoformat() if course.created else None))
 
 
 def summary_workbook(courses: Sequence[Course], config: WeikeConfig) -> Workbook:
@@ -177,11 +190,18 @@ def weike_report_stage(context: BuildContext, courses: Sequence[Course],
     config = context.config
     diagnostics: list[Diagnostic] = []
     eligible: list[Course] = []
+    # One course's row never stops the table: an exception on it leaves just that course out (E701).
+    isolation = CourseIsolation(stage="reports", plugin_manager=context.plugin_manager, plugin=__name__)
     for course in courses:
-        if (refused := rights_not_cleared(course)) is not None:
-            diagnostics.append(refused)
+        verdict = isolation.call(course, lambda: (rights_not_cleared(course), _table_values(course)),
+                                 what="汇总表 summary table")
+        if verdict is None:
+            continue
+        if verdict[0] is not None:
+            diagnostics.append(verdict[0])
         else:
             eligible.append(course)
+    diagnostics.extend(isolation.diagnostics)
     listed = recommendation_ordered(eligible, config.recommendation_order)
     if len(listed) > MAX_COURSES_PER_PROVINCE:
         diagnostics.append(Diagnostic(
