@@ -85,7 +85,7 @@ def plugin_crash(*, course: Course, stage: str, plugin: str | None, exc: BaseExc
         f"插件 {who} 在{_STAGE_ZH.get(stage, stage)}阶段处理这门课程时出错{doing}：{exception_summary(exc)}，课程没有构建",
         f"plugin {who} failed on this course in stage '{stage}'{doing_en}: {exception_summary(exc)}; "
         "the course is left out",
-        hint="先运行 weike check 修正报告的其他问题；如果仍然出现，多半是插件的缺陷：用 weike --debug -v 重新运行，"
+        hint="先运行 weike check 修正报告的其他问题；如果仍然出现，多半是插件的缺陷：用 weike -v 重新运行（日志中有详细位置），"
              "把输出报告给插件的维护者。其他课程不受影响。")
 
 

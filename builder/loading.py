@@ -174,7 +174,13 @@ class _Reader:
                 return value.date()
             if isinstance(value, _dt.date):
                 return value
-            if node.tag == _TIMESTAMP_TAG or _DATE_RE.match(node.value):
+            match = _DATE_RE.match(node.value)
+            if match:
+                try:
+                    return _dt.date(*(int(g) for g in match.groups()))
+                except ValueError:
+                    pass
+            if node.tag == _TIMESTAMP_TAG or match:
                 # Written like a date, but no such day or time exists (2023-02-30, 25:61:00).
                 self.wrong_type(node, path, f"“{path}”写的 {node.value.strip()} 不是真实存在的日期或时间",
                                 f"'{path}': {node.value.strip()} is not a real date or time",
