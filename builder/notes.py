@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from html.parser import HTMLParser
@@ -185,6 +186,35 @@ def _first_too_deep_line(notes: str, *, lecture_folder: Path, course_folder: Pat
     return low
 
 
+_LIST_ITEM_RE = re.compile(r"^([ \t]*)(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
+_FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+
+
+def _deeply_indented_item(lines: list[str]) -> int | None:
+    """Index of the first list item (outside fenced code) indented ``2 * MAX_NOTES_NESTING``
+    columns or more, or ``None``.
+
+    Python-Markdown's time grows with the square of list depth (a 1,000-level list took 17 s to
+    fail): rendering up to such a line first keeps a pathological list from costing minutes.
+    """
+    fence = None
+    for index, line in enumerate(lines):
+        opened = _FENCE_RE.match(line)
+        if opened:
+            marker = opened.group(1)
+            if fence is None:
+                fence = marker
+            elif marker[0] == fence[0] and len(marker) >= len(fence):
+                fence = None
+            continue
+        if fence is not None:
+            continue
+        item = _LIST_ITEM_RE.match(line)
+        if item and len(item.group(1).expandtabs(4)) >= 2 * MAX_NOTES_NESTING:
+            return index
+    return None
+
+
 def render_notes(notes: str, *, lecture_folder: Path, course_folder: Path, with_text: bool = False,
                  nesting_limit: int | None = MAX_NOTES_NESTING) -> RenderedNotes:
     """Markdown notes -> sanitised HTML, with the lecture-folder pictures it shows.
@@ -196,6 +226,15 @@ def render_notes(notes: str, *, lecture_folder: Path, course_folder: Path, with_
     """
     if not notes.strip():
         return RenderedNotes(html="")
+    if nesting_limit is not None:
+        lines = notes.splitlines(keepends=True)
+        suspect = _deeply_indented_item(lines)
+        if suspect is not None:
+            head = "".join(lines[:suspect + 1])
+            depth = _nesting(head, lecture_folder=lecture_folder, course_folder=course_folder)
+            if depth is None or depth > nesting_limit:
+                raise NotesTooDeep(line=_first_too_deep_line(head, lecture_folder=lecture_folder,
+                                                             course_folder=course_folder), depth=depth)
     converter = _markdown()
     try:
         raw = converter.reset().convert(notes)

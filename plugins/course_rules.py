@@ -10,11 +10,16 @@ import datetime as _dt
 import difflib
 import re
 from collections import defaultdict
+import functools
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 from PIL import Image
 
+from builder.cache import FileMemo, MemoPart
+from builder.context import BuildContext, BuildPaths
+from builder.fingerprint import Fingerprint, code_digest, package_versions
 from builder.hookspecs import hookimpl
 from builder.loading import COURSE_SLUG_RE, LECTURE_SLUG_RE
 from builder.notes import MAX_NOTES_NESTING, NotesTooDeep, render_notes
@@ -254,7 +259,7 @@ def check_placeholders(owner: Course | Lecture) -> Iterator[Diagnostic]:
 # --------------------------------------------------------------------------------------------
 
 
-def check_lectures(course: Course, config: WeikeConfig) -> Iterator[Diagnostic]:
+def check_lectures(course: Course, config: WeikeConfig, memo: FileMemo | None = None) -> Iterator[Diagnostic]:
     course_location = course.where("")
     if len(course.lectures) < config.min_lectures:
         yield Diagnostic.error("E108", course_location,
@@ -275,10 +280,10 @@ def check_lectures(course: Course, config: WeikeConfig) -> Iterator[Diagnostic]:
                              hint="每个微课文件夹的编号必须不同，它决定微课的顺序。")
 
     for lecture in course.lectures:
-        yield from check_lecture(lecture, course.folder)
+        yield from check_lecture(lecture, course.folder, memo)
 
 
-def check_lecture(lecture: Lecture, course_folder: Path) -> Iterator[Diagnostic]:
+def check_lecture(lecture: Lecture, course_folder: Path, memo: FileMemo | None = None) -> Iterator[Diagnostic]:
     folder = SourceLocation(file=lecture.file.rsplit("/", 1)[0])
     if not LECTURE_SLUG_RE.match(lecture.slug):
         yield Diagnostic.error("E208", folder, f"微课文件夹名“{lecture.slug}”不符合“编号-英文名”格式",
@@ -317,19 +322,68 @@ def check_lecture(lecture: Lecture, course_folder: Path) -> Iterator[Diagnostic]
     if lecture.image is not None:
         yield from check_authored_file(lecture.image, what="配图", what_en="image", missing_code="E213")
         yield from check_image_file(lecture.image, what="配图", what_en="image", code="E213")
-    yield from check_notes(lecture, course_folder)
+    yield from check_notes(lecture, course_folder, memo)
 
 
-def check_notes(lecture: Lecture, course_folder: Path) -> Iterator[Diagnostic]:
-    """E219: notes the site and the SCORM pages could not publish (rendered here exactly as they
-    render them, so ``weike check`` finds it first)."""
+def _too_deep_line(lecture: Lecture, course_folder: Path) -> int | None:
+    """The line of the notes where they nest too deep, or ``None`` when they render."""
     try:
         render_notes(lecture.notes, lecture_folder=lecture.folder, course_folder=course_folder)
     except NotesTooDeep as exc:
-        yield Diagnostic.error("E219", SourceLocation(file=lecture.file, line=lecture.notes_line + exc.line - 1),
+        return exc.line
+    return None
+
+
+def check_notes(lecture: Lecture, course_folder: Path, memo: FileMemo | None = None) -> Iterator[Diagnostic]:
+    """E219: notes the site and the SCORM pages could not publish (rendered here exactly as they
+    render them, so ``weike check`` finds it first).
+
+    The verdict is remembered per ``lecture.md`` (by size, mtime, inode): rendering every note
+    costs about a millisecond, which at national scale (24,000 lectures) would add half a minute
+    to every check.
+    """
+    if memo is None:
+        line = _too_deep_line(lecture, course_folder)
+    else:
+        try:
+            line = memo.remember(_notes_kind(), lecture.folder / "lecture.md",
+                                 lambda _: {"line": _too_deep_line(lecture, course_folder)})["line"]
+        except OSError:  # lecture.md vanished since loading: render what was loaded
+            line = _too_deep_line(lecture, course_folder)
+    if line is not None:
+        yield Diagnostic.error("E219", SourceLocation(file=lecture.file, line=lecture.notes_line + line - 1),
                      f"讲义的列表、引用或 HTML 标签嵌套太深（超过 {MAX_NOTES_NESTING} 层）",
                      f"the notes nest lists, quotes or tags deeper than {MAX_NOTES_NESTING} levels",
                      hint="减少列表的缩进层数（一般两三层就够了），或检查是否有没写结束标签的 HTML。")
+
+
+# --------------------------------------------------------------------------------------------
+# The notes memo: verdicts of check_notes by lecture.md, in the build cache
+# --------------------------------------------------------------------------------------------
+
+NOTES_MEMO_FILE = "notes-memo.sqlite"
+_NOTES_MEMOS: dict[Path, FileMemo] = {}
+_NOTES_MEMOS_LOCK = threading.Lock()
+
+
+@functools.cache
+def _notes_kind() -> str:
+    """Memo kind: a verdict holds for this limit and these Markdown and sanitiser versions only."""
+    made_by = Fingerprint(MAX_NOTES_NESTING, package_versions("markdown", "nh3"), code_digest("builder.notes"))
+    return f"notes-nesting-{made_by.hexdigest()[:16]}"
+
+
+def _notes_memo(course: Course) -> FileMemo:
+    """One memo per cache folder for the whole process (the check hook runs once per course)."""
+    root = course.folder.resolve().parent.parent  # courses/<slug>/
+    path = BuildPaths.for_root(root).cache / NOTES_MEMO_FILE
+    with _NOTES_MEMOS_LOCK:
+        memo = _NOTES_MEMOS.get(path)
+        if memo is None or not path.exists():
+            if memo is not None:
+                memo.close()
+            memo = _NOTES_MEMOS[path] = FileMemo(path)
+        return memo
 
 
 # --------------------------------------------------------------------------------------------
@@ -347,8 +401,14 @@ def weike_check_course(course: Course, config: WeikeConfig) -> list[Diagnostic]:
             hint="只用小写英文字母、数字和连字符，例如 zhineng-shouji；它会成为网址的一部分。"))
     if course.parsed:
         problems.extend(check_course_fields(course, config))
-    problems.extend(check_lectures(course, config))
+    problems.extend(check_lectures(course, config, _notes_memo(course)))
     return problems
+
+
+@hookimpl
+def weike_cache_parts(context: BuildContext, repository: Repository) -> list:
+    return [MemoPart(context.paths.cache / NOTES_MEMO_FILE, name="notes-memo",
+                     title="讲义检查结果 (verdicts of the notes check)")]
 
 
 @hookimpl
