@@ -134,7 +134,7 @@ def _html_depth(markdown_text: str) -> int:
     DEEP_LIST,
     "<div>" * 5000 + "深" + "</div>" * 5000 + "\n",
     ">" * 400 + " 引用\n",
-])
+], ids=["list", "tags", "quotes"])
 def test_render_notes_refuses_nesting_every_later_reader_would_choke_on(notes, tmp_path):
     from builder.notes import NotesTooDeep, render_notes
 
