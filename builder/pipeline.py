@@ -92,7 +92,7 @@ def _check_course(course: Course, config: WeikeConfig, pm: pluggy.PluginManager)
         isolation = CourseIsolation(stage="check", plugin_manager=pm, plugin=impl.plugin_name)
         found = isolation.call(course, lambda: list(impl.function(**{name: arguments[name] for name in impl.argnames})
                                                     or ()))
-        diagnostics.extend(found or isolation.diagnostics)
+        diagnostics.extend(isolation.diagnostics if found is None else found)
     return diagnostics
 
 

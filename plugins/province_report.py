@@ -151,17 +151,14 @@ def _detail_sheet(sheet: Worksheet, courses: Sequence[Course]) -> None:
     sheet.page_setup.fitToHeight = 0
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
     for number, course in enumerate(courses, start=1):
-        provider = course.provider
-        sheet.append(tuple(xml_text(value) for value in (
-            number, course.slug, course.title, course.theme, provider.name, provider.region,
-            provider.level, provider.contact, provider.phone, len(course.lectures),
-            course.created.isoformat() if course.created else None)))
+        sheet.append((number, *_table_values(course)))
     sheet.freeze_panes = "A2"
 
 
 def _table_values(course: Course) -> tuple:
-    """Every value the table shows for ``course``, as cells will hold them (a course whose values
-    cannot be made is left out before the workbook is written)."""
+    """The 课程明细 row of ``course`` (after its number), as cells will hold it: made once per
+    course in the stage first, so a course whose values cannot be made is left out before the
+    workbook is written."""
     provider = course.provider
     return tuple(xml_text(value) for value in (
         course.slug, course.title, course.theme, provider.name, provider.region, provider.level,
