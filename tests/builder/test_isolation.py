@@ -59,6 +59,8 @@ def crash_kinds(oversized_cover: Path) -> dict:
         "courses/bomb/cover.png": oversized_cover,
         "courses/baddate/course.yml": course_yml("日期课程", **{"2023-09-01": "2023-02-30"}),
         "courses/badtime/course.yml": course_yml("时间课程", **{"2023-09-01": "2023-09-15 25:61:00"}),
+        # Escaped in YAML, so the value itself holds the control characters.
+        "courses/control/course.yml": course_yml('"控制\\x01字符\\x0b课程"'),
     }
 
 
@@ -281,12 +283,15 @@ def test_a_course_the_site_cannot_render_is_left_off_and_the_others_published(de
 def test_one_course_of_each_crash_kind_and_a_good_one(make_repo, oversized_cover, capsys):
     files = crash_kinds(oversized_cover)
     files["weike.yml"] = "site_url: https://weike.example.cn/\n"
-    root = make_repo(files, valid_courses=("good", "nested", "bomb", "baddate", "badtime"))
+    root = make_repo(files, valid_courses=("good", "nested", "bomb", "baddate", "badtime", "control"))
 
     assert main(["check", str(root)]) == 1
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err and err == ""
-    found = {(d.code, d.location.file, d.location.line) for d in run_check(root).diagnostics if d.is_error}
+    # Control characters in a title are refused at loading (issue 11) or, where they get through,
+    # kept out of every XML output: either way they crash nothing.
+    found = {(d.code, d.location.file, d.location.line) for d in run_check(root).diagnostics
+             if d.is_error and not d.location.file.startswith("courses/control/")}
     assert {(code, file) for code, file, _ in found} == {(code, file) for code, file, _ in EXPECTED_PROBLEMS}
     assert EXPECTED_PROBLEMS - {p for p in EXPECTED_PROBLEMS if p[2] is None} <= found
     for code, file, line in found:
@@ -302,12 +307,15 @@ def test_one_course_of_each_crash_kind_and_a_good_one(make_repo, oversized_cover
     assert len(list((dist / "media/good").glob("*.mp4"))) == 10
     assert (dist / "site/courses/good/index.html").is_file()
     catalogue = json.loads((dist / "site/catalogue.json").read_text(encoding="utf-8"))
-    assert [c["slug"] for c in catalogue["courses"]] == ["good"]
-    etree.parse(str(dist / "site/feed.xml"))
+    published = [c["slug"] for c in catalogue["courses"]]
+    assert "good" in published and set(published) <= {"good", "control"}
+    feed = etree.parse(str(dist / "site/feed.xml"))  # well-formed, whatever the titles held
+    assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f]", etree.tostring(feed, encoding="unicode"))
     for target in ("smartedu", "ouchn", "scorm"):
-        assert sorted(p.name for p in (dist / "bundles" / target).glob("*.zip")) == ["good.zip"]
+        assert sorted(p.stem for p in (dist / "bundles" / target).glob("*.zip")) == sorted(published)
     table = load_workbook(dist / "reports/社区教育品牌项目汇总表.xlsx").active
-    assert [table.cell(row=5, column=2).value, table.cell(row=6, column=2).value] == ["好课程", None]
+    listed = [table.cell(row=row, column=2).value for row in range(5, 5 + len(published))]
+    assert "好课程" in listed and set(listed) <= {"好课程", "控制字符课程"}
 
 
 # --------------------------------------------------------------------------------------------
