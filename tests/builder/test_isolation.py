@@ -384,3 +384,17 @@ def test_which_lectures_of_a_failing_course_go_to_the_media_stage(make_repo):
         diagnostics[0].location, file="weike.yml"), severity=Severity.ERROR)
     assert [c.slug for c in courses_for_media(repository.courses, [*diagnostics, config_error],
                                               failed=failed)] == ["ok"]
+
+
+@pytest.mark.slow
+def test_a_held_back_lecture_keeps_its_earlier_delivered_file(make_repo):
+    root = make_repo(valid_courses=("c",))
+    assert main(["build", str(root), "--quiet", "--only", "media"]) == 0
+    earlier = root / "dist/media/c/02-lecture-2.mp4"
+    kept = earlier.read_bytes()
+    (root / "courses/c/02-lecture-2/lecture.md").write_text("---\ntitle: [坏, 的]\nknowledge_point: k\n---\n",
+                                                             encoding="utf-8")
+    assert main(["build", str(root), "--quiet", "--only", "media"]) == 1
+    assert earlier.read_bytes() == kept
+    manifest = json.loads((root / "dist/media/manifest.json").read_text(encoding="utf-8"))
+    assert "c/02-lecture-2" in manifest["lectures"] and len(manifest["lectures"]) == 10
