@@ -1,4 +1,5 @@
-"""Benchmark of the notes check (E219): what rendering every lecture's notes adds to `weike check`.
+"""Benchmark of the checks that read whole files: what rendering every lecture's notes (E219) and
+decoding every cover in full (E106) add to `weike check`.
 
     python benchmarks/notes_check.py                # 200 courses x 12 lectures
     python benchmarks/notes_check.py --courses 2000 # national scale (24,000 lectures)
@@ -7,8 +8,9 @@
 nested too deep are reported before a build trips on them (issue 10). Writes a synthetic course
 repository, then times, per lecture: loading the repository (the baseline every check pays), the
 notes check rendering every note, the same with the notes memo cold (first check) and warm (every
-later check). Prints milliseconds per lecture, the seconds it would add at 24,000 lectures, and
-ratios against the loading baseline measured in the same run.
+later check), and the same for decoding each course's cover in full. Prints milliseconds per
+lecture (or cover), the seconds it would add at 24,000 lectures (2,000 covers), and ratios
+against the loading baseline measured in the same run.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ if str(REPO_ROOT) not in sys.path:
 from benchmarks.catalogue import write_repository  # noqa: E402
 
 NATIONAL_LECTURES = 24_000
+NATIONAL_COURSES = 2_000
 
 
 def _notes_pass(repository, *, memoised: bool) -> float:
@@ -34,9 +37,20 @@ def _notes_pass(repository, *, memoised: bool) -> float:
 
     started = time.perf_counter()
     for course in repository.courses:
-        memo = course_rules._notes_memo(course) if memoised else None
+        memo = course_rules._rules_memo(course) if memoised else None
         for lecture in course.lectures:
             list(course_rules.check_notes(lecture, course.folder, memo))
+    return time.perf_counter() - started
+
+
+def _covers_pass(repository, *, memoised: bool) -> float:
+    """Seconds for the full-decode check of every course's cover."""
+    from plugins import course_rules
+
+    started = time.perf_counter()
+    for course in repository.courses:
+        memo = course_rules._rules_memo(course) if memoised else None
+        list(course_rules.check_image_file(course.cover, what="首页图片", what_en="cover", code="E106", memo=memo))
     return time.perf_counter() - started
 
 
@@ -58,11 +72,19 @@ def main(argv: list[str] | None = None) -> int:
                 ("notes check, rendering every note", _notes_pass(repository, memoised=False)),
                 ("notes check, memo cold (first check)", _notes_pass(repository, memoised=True)),
                 ("notes check, memo warm (later checks)", _notes_pass(repository, memoised=True))]
+        covers = [("covers decoded in full, every check", _covers_pass(repository, memoised=False)),
+                  ("covers, memo cold (first check)", _covers_pass(repository, memoised=True)),
+                  ("covers, memo warm (later checks)", _covers_pass(repository, memoised=True))]
     print(f"{args.courses} courses, {lectures} lectures")
     for label, seconds in rows:
         per_lecture = seconds / lectures
         print(f"  {label:40s} {per_lecture * 1000:7.3f} ms/lecture  "
               f"{per_lecture * NATIONAL_LECTURES:6.1f} s at {NATIONAL_LECTURES:,} lectures  "
+              f"{seconds / loading:5.2f}x loading")
+    for label, seconds in covers:
+        per_cover = seconds / len(repository.courses)
+        print(f"  {label:40s} {per_cover * 1000:7.3f} ms/cover    "
+              f"{per_cover * NATIONAL_COURSES:6.1f} s at {NATIONAL_COURSES:,} covers    "
               f"{seconds / loading:5.2f}x loading")
     return 0
 

@@ -94,30 +94,48 @@ def check_authored_file(item: AuthoredFile, *, what: str, what_en: str, missing_
                      f"{what_en} '{item.declared}' is not a file")
 
 
-def check_image_file(item: AuthoredFile, *, what: str, what_en: str, code: str) -> Iterator[Diagnostic]:
+def _decode_picture(path: Path) -> dict:
+    """What decoding the whole picture found (JSON, so the rules memo can keep it)."""
+    try:
+        with Image.open(path) as image:
+            kind = image.format
+            image.verify()
+        with Image.open(path) as image:  # verify() leaves the image unusable: open it again
+            image.load()
+    except Image.DecompressionBombError as exc:
+        return {"format": None, "problem": "too-many-pixels", "detail": str(exc)}
+    except Exception as exc:  # noqa: BLE001 - Pillow's decoders raise many types; each means "unreadable"
+        return {"format": None, "problem": "unreadable", "detail": type(exc).__name__}
+    return {"format": kind, "problem": None, "detail": ""}
+
+
+def check_image_file(item: AuthoredFile, *, what: str, what_en: str, code: str,
+                     memo: FileMemo | None = None) -> Iterator[Diagnostic]:
     """A picture must be a JPEG or PNG that Pillow can decode, all of it.
 
     Decoded in full (not just its header) because the build decodes it too (thumbnails, the still
     picture of audio lectures): a file that fails there must fail here first, for its course only.
+    The verdict is remembered in ``memo`` while the file is unchanged (a full decode costs
+    milliseconds: seconds per check for thousands of covers).
     """
     if item.path is None:
         return
     try:
-        with Image.open(item.path) as image:
-            kind = image.format
-            image.verify()
-        with Image.open(item.path) as image:  # verify() leaves the image unusable: open it again
-            image.load()
-    except Image.DecompressionBombError as exc:
+        found = _decode_picture(item.path) if memo is None else memo.remember(_picture_kind(), item.path,
+                                                                              _decode_picture)
+    except OSError as exc:  # vanished since loading
+        found = {"format": None, "problem": "unreadable", "detail": type(exc).__name__}
+    if found["problem"] == "too-many-pixels":
         yield Diagnostic.error(code, item.location, f"{what}“{item.path.name}”像素太多，无法安全读取",
-                     f"{what_en} '{item.path.name}' has too many pixels to decode safely ({exc})",
+                     f"{what_en} '{item.path.name}' has too many pixels to decode safely ({found['detail']})",
                      hint="把图片缩小到 1280×720 左右再保存。")
         return
-    except Exception as exc:  # noqa: BLE001 - Pillow's decoders raise many types; each means "unreadable"
+    if found["problem"] is not None:
         yield Diagnostic.error(code, item.location, f"{what}“{item.path.name}”无法读取，不是有效的图片",
-                     f"{what_en} '{item.path.name}' is not a readable image ({type(exc).__name__})",
+                     f"{what_en} '{item.path.name}' is not a readable image ({found['detail']})",
                      hint="请使用 JPG 或 PNG 格式的图片，可用画图软件重新保存一次。")
         return
+    kind = found["format"]
     if kind not in ("JPEG", "PNG"):
         yield Diagnostic.error(code, item.location, f"{what}“{item.path.name}”是 {kind} 格式，只接受 JPG 或 PNG",
                      f"{what_en} '{item.path.name}' is {kind}; only JPEG or PNG are accepted",
@@ -129,7 +147,7 @@ def check_image_file(item: AuthoredFile, *, what: str, what_en: str, code: str) 
 # --------------------------------------------------------------------------------------------
 
 
-def check_course_fields(course: Course, config: WeikeConfig) -> Iterator[Diagnostic]:
+def check_course_fields(course: Course, config: WeikeConfig, memo: FileMemo | None = None) -> Iterator[Diagnostic]:
     for key in ("title", "summary", "theme", "cover", "created"):
         if course.absent(key, getattr(course, key)):
             yield _missing(course, key, _FIELD_NAMES[key])
@@ -158,7 +176,7 @@ def check_course_fields(course: Course, config: WeikeConfig) -> Iterator[Diagnos
 
     if course.cover is not None:
         yield from check_authored_file(course.cover, what="首页图片", what_en="cover", missing_code="E105")
-        yield from check_image_file(course.cover, what="首页图片", what_en="cover", code="E106")
+        yield from check_image_file(course.cover, what="首页图片", what_en="cover", code="E106", memo=memo)
         yield from _check_cover_size(course.cover)
 
     yield from _check_instructors(course, config)
@@ -321,7 +339,7 @@ def check_lecture(lecture: Lecture, course_folder: Path, memo: FileMemo | None =
                          "subtitles must be an .srt file")
     if lecture.image is not None:
         yield from check_authored_file(lecture.image, what="配图", what_en="image", missing_code="E213")
-        yield from check_image_file(lecture.image, what="配图", what_en="image", code="E213")
+        yield from check_image_file(lecture.image, what="配图", what_en="image", code="E213", memo=memo)
     yield from check_notes(lecture, course_folder, memo)
 
 
@@ -358,12 +376,12 @@ def check_notes(lecture: Lecture, course_folder: Path, memo: FileMemo | None = N
 
 
 # --------------------------------------------------------------------------------------------
-# The notes memo: verdicts of check_notes by lecture.md, in the build cache
+# The rules memo: verdicts of the checks that read whole files (notes, pictures), in the build cache
 # --------------------------------------------------------------------------------------------
 
-NOTES_MEMO_FILE = "notes-memo.sqlite"
-_NOTES_MEMOS: dict[Path, FileMemo] = {}
-_NOTES_MEMOS_LOCK = threading.Lock()
+RULES_MEMO_FILE = "rules-memo.sqlite"
+_RULES_MEMOS: dict[Path, FileMemo] = {}
+_RULES_MEMOS_LOCK = threading.Lock()
 
 
 @functools.cache
@@ -373,16 +391,23 @@ def _notes_kind() -> str:
     return f"notes-nesting-{made_by.hexdigest()[:16]}"
 
 
-def _notes_memo(course: Course) -> FileMemo:
+@functools.cache
+def _picture_kind() -> str:
+    """Memo kind: a picture's verdict holds for this Pillow (and its decompression limit) only."""
+    made_by = Fingerprint(package_versions("pillow"), Image.MAX_IMAGE_PIXELS, code_digest(__name__))
+    return f"picture-{made_by.hexdigest()[:16]}"
+
+
+def _rules_memo(course: Course) -> FileMemo:
     """One memo per cache folder for the whole process (the check hook runs once per course)."""
     root = course.folder.resolve().parent.parent  # courses/<slug>/
-    path = BuildPaths.for_root(root).cache / NOTES_MEMO_FILE
-    with _NOTES_MEMOS_LOCK:
-        memo = _NOTES_MEMOS.get(path)
+    path = BuildPaths.for_root(root).cache / RULES_MEMO_FILE
+    with _RULES_MEMOS_LOCK:
+        memo = _RULES_MEMOS.get(path)
         if memo is None or not path.exists():
             if memo is not None:
                 memo.close()
-            memo = _NOTES_MEMOS[path] = FileMemo(path)
+            memo = _RULES_MEMOS[path] = FileMemo(path)
         return memo
 
 
@@ -399,16 +424,17 @@ def weike_check_course(course: Course, config: WeikeConfig) -> list[Diagnostic]:
             "E110", SourceLocation(file=course.file.rsplit("/", 1)[0]),
             f"课程文件夹名“{course.slug}”不符合要求", f"course folder name '{course.slug}' is not a valid slug",
             hint="只用小写英文字母、数字和连字符，例如 zhineng-shouji；它会成为网址的一部分。"))
+    memo = _rules_memo(course)
     if course.parsed:
-        problems.extend(check_course_fields(course, config))
-    problems.extend(check_lectures(course, config, _notes_memo(course)))
+        problems.extend(check_course_fields(course, config, memo))
+    problems.extend(check_lectures(course, config, memo))
     return problems
 
 
 @hookimpl
 def weike_cache_parts(context: BuildContext, repository: Repository) -> list:
-    return [MemoPart(context.paths.cache / NOTES_MEMO_FILE, name="notes-memo",
-                     title="讲义检查结果 (verdicts of the notes check)")]
+    return [MemoPart(context.paths.cache / RULES_MEMO_FILE, name="rules-memo",
+                     title="讲义和图片的检查结果 (verdicts of the notes and picture checks)")]
 
 
 @hookimpl

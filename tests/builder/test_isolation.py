@@ -106,6 +106,27 @@ def test_cover_is_decoded_in_full(make_repo, cover_jpeg, tmp_path):
     assert found == [("E106", 4)]
 
 
+def test_remembered_verdicts_follow_edits(make_repo, cover_jpeg, tmp_path):
+    """The check remembers picture and notes verdicts per file; fixing (or breaking) a file is
+    seen at the next check."""
+    data = cover_jpeg.read_bytes()
+    truncated = tmp_path / "cut.jpg"
+    truncated.write_bytes(data[: len(data) // 2])
+    root = make_repo({"courses/c/cover.jpg": truncated}, valid_courses=("c",))
+
+    def errors() -> list[str]:
+        return sorted(d.code for d in run_check(root).diagnostics if d.is_error)
+
+    assert errors() == ["E106"]
+    (root / "courses/c/cover.jpg").write_bytes(data)
+    assert errors() == []
+    notes = root / "courses/c/04-lecture-4/lecture.md"
+    notes.write_text(lecture_md(title="第4讲", knowledge_point="k", notes=DEEP_LIST), encoding="utf-8")
+    assert errors() == ["E219"]
+    notes.write_text(lecture_md(title="第4讲", knowledge_point="k"), encoding="utf-8")
+    assert errors() == []
+
+
 def test_deep_list_is_e219_at_the_line_where_it_gets_too_deep(make_repo, capsys):
     from builder.notes import MAX_NOTES_NESTING
 
