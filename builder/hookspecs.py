@@ -59,7 +59,9 @@ def weike_check_course(course: Course, config: WeikeConfig) -> Iterable[Diagnost
     Runs for every course of the repository in ``weike check`` and at the start of ``weike
     build``, after loading and before any media work. ``course.parsed`` is ``False`` when its
     ``course.yml`` could not be read (the syntax error is already reported): check what still
-    makes sense, such as the lectures. Return diagnostics (any iterable), or ``None``.
+    makes sense, such as the lectures. Return diagnostics (any iterable), or ``None``. An
+    exception is reported as E901 at that course, naming the plugin; the other plugins' findings
+    and the other courses are unaffected.
     """
 
 
@@ -81,7 +83,9 @@ def weike_check_repository(repository: Repository) -> Iterable[Diagnostic] | Non
 def weike_media_stage(context: BuildContext, courses: Sequence[Course]) -> StageOutcome | None:
     """Deliver the media of every lecture of ``courses`` into ``context.paths.media``.
 
-    Called once per ``weike build`` with the courses that passed the check stage. The first
+    Called once per ``weike build`` with the courses that passed the check stage, and the
+    courses that failed it holding only the lectures whose own folder has no error (without
+    their ``cover`` when it has one), so good media is delivered and cached anyway. The first
     plugin that returns a :class:`~builder.context.StageOutcome` handles the stage; its
     ``delivered`` maps ``Lecture.key`` to :class:`~builder.model.DeliveredMedia` and its
     ``diagnostics`` name every lecture that could not be delivered.

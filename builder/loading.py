@@ -79,6 +79,7 @@ _INVISIBLE_RE = re.compile(r"[\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u206
 
 _TRUE_WORDS = {"是", "同意", "对"}
 _FALSE_WORDS = {"否", "不同意", "不"}
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _DATE_RE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*$")
 
 
@@ -206,6 +207,12 @@ class _Reader:
                     return _dt.date(*(int(g) for g in match.groups()))
                 except ValueError:
                     pass
+            if node.tag == _TIMESTAMP_TAG or match:
+                # Written like a date, but no such day or time exists (2023-02-30, 25:61:00).
+                self.wrong_type(node, path, f"“{path}”写的 {node.value.strip()} 不是真实存在的日期或时间",
+                                f"'{path}': {node.value.strip()} is not a real date or time",
+                                hint="检查月份和日期（2 月没有 30 日）、小时（0–23）和分钟（0–59），例如 2023-09-01。")
+                return None
         self.wrong_type(node, path, f"“{path}”应为日期，例如 2023-09-01", f"'{path}' must be a date such as 2023-09-01")
         return None
 
@@ -241,7 +248,9 @@ class _Reader:
             return scalar_value(node)
         except YamlFileError as exc:
             self.report(exc.code, node, exc.message, exc.message_en, exc.hint)
-        except yaml.YAMLError:
+        except (yaml.YAMLError, ValueError, OverflowError):
+            # The resolver matched the form (a timestamp like 2023-02-30, 25:61:00), but the
+            # constructor found no such value: the typed reader reports it at this line (E005).
             pass
         return None
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from html.parser import HTMLParser
@@ -44,6 +45,13 @@ _DROPPED_WITH_CONTENT = frozenset({"script", "style", "iframe", "object", "embed
 #: Pictures an author may put next to lecture.md and show in the notes.
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".gif", ".webp"})
 _MARKDOWN_EXTENSIONS = ("tables", "sane_lists", "fenced_code")
+#: Deepest element nesting published notes may have (a list inside a list is two levels: ul, li).
+#: Real notes stay under ten; a thousand-level list made Python-Markdown (and every later reader
+#: of the HTML) run out of stack, so the limit is checked, and reported, before anything is built.
+MAX_NOTES_NESTING = 50
+#: Elements that never hold others, so they open no nesting level.
+_VOID_TAGS = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+                        "track", "wbr"})
 
 
 def note_pictures(folder: Path) -> list[Path]:
@@ -52,6 +60,19 @@ def note_pictures(folder: Path) -> list[Path]:
     with os.scandir(folder) as entries:
         return [Path(entry.path) for entry in sorted(entries, key=lambda e: e.name)
                 if os.path.splitext(entry.name)[1].lower() in IMAGE_SUFFIXES and entry.is_file()]
+
+
+class NotesTooDeep(Exception):
+    """The notes nest lists, quotes or tags deeper than :data:`MAX_NOTES_NESTING` levels.
+
+    ``line`` is the 1-based line of the notes (counted from the first line of the Markdown body)
+    where the nesting first goes too deep.
+    """
+
+    def __init__(self, *, line: int, depth: int | None) -> None:
+        self.line = line
+        self.depth = depth
+        super().__init__(f"notes nested deeper than {MAX_NOTES_NESTING} levels (line {line} of the notes)")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,6 +86,8 @@ class RenderedNotes:
     removed: tuple[str, ...] = ()
     #: Plain text of the notes (for the optional search index of notes).
     text: str = ""
+    #: How deep the HTML's elements nest (at most :data:`MAX_NOTES_NESTING`).
+    nesting: int = 0
 
 
 class _MarkupCensus(HTMLParser):
@@ -74,14 +97,23 @@ class _MarkupCensus(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.seen: set[str] = set()
         self.text: list[str] = []
+        self.depth = 0
+        self.deepest = 0
 
     def handle_starttag(self, tag, attrs):
+        if tag not in _VOID_TAGS:
+            self.depth += 1
+            self.deepest = max(self.deepest, self.depth)
         self.seen.add(f"<{tag}>")
         for name, value in attrs:
             self.seen.add(f"{name}=")
             scheme = urlsplit((value or "").strip()).scheme.lower() if name in ("href", "src") else ""
             if scheme and scheme not in LINK_SCHEMES:
                 self.seen.add(f"{scheme}: URL")
+
+    def handle_endtag(self, tag):
+        if tag not in _VOID_TAGS:
+            self.depth = max(0, self.depth - 1)
 
     def handle_data(self, data):
         self.text.append(data)
@@ -133,15 +165,87 @@ def _markdown() -> markdown.Markdown:
     return markdown.Markdown(extensions=list(_MARKDOWN_EXTENSIONS), output_format="html")
 
 
-def render_notes(notes: str, *, lecture_folder: Path, course_folder: Path, with_text: bool = False) -> RenderedNotes:
+def _nesting(notes: str, *, lecture_folder: Path, course_folder: Path) -> int | None:
+    """How deep the published HTML of ``notes`` nests; ``None`` when Markdown itself ran out of stack."""
+    try:
+        return render_notes(notes, lecture_folder=lecture_folder, course_folder=course_folder,
+                            nesting_limit=None).nesting
+    except RecursionError:
+        return None
+
+
+def _first_too_deep_line(notes: str, *, lecture_folder: Path, course_folder: Path) -> int:
+    """The first line of ``notes`` by which the nesting is over the limit (bisection over prefixes:
+    a prefix never nests deeper than the text it starts, and this runs only for notes that fail)."""
+    lines = notes.splitlines(keepends=True)
+    low, high = 1, len(lines)
+    while low < high:
+        middle = (low + high) // 2
+        depth = _nesting("".join(lines[:middle]), lecture_folder=lecture_folder, course_folder=course_folder)
+        if depth is None or depth > MAX_NOTES_NESTING:
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
+_LIST_ITEM_RE = re.compile(r"^([ \t]*)(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
+_FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+
+
+def _deeply_indented_item(lines: list[str]) -> int | None:
+    """Index of the first list item (outside fenced code) indented ``2 * MAX_NOTES_NESTING``
+    columns or more, or ``None``.
+
+    Python-Markdown's time grows with the square of list depth (a 1,000-level list took 17 s to
+    fail): rendering up to such a line first keeps a pathological list from costing minutes.
+    """
+    fence = None
+    for index, line in enumerate(lines):
+        opened = _FENCE_RE.match(line)
+        if opened:
+            marker = opened.group(1)
+            if fence is None:
+                fence = marker
+            elif marker[0] == fence[0] and len(marker) >= len(fence):
+                fence = None
+            continue
+        if fence is not None:
+            continue
+        item = _LIST_ITEM_RE.match(line)
+        if item and len(item.group(1).expandtabs(4)) >= 2 * MAX_NOTES_NESTING:
+            return index
+    return None
+
+
+def render_notes(notes: str, *, lecture_folder: Path, course_folder: Path, with_text: bool = False,
+                 nesting_limit: int | None = MAX_NOTES_NESTING) -> RenderedNotes:
     """Markdown notes -> sanitised HTML, with the lecture-folder pictures it shows.
 
-    ``with_text`` also extracts the plain text (for the search index of notes).
+    ``with_text`` also extracts the plain text (for the search index of notes). Raises
+    :class:`NotesTooDeep` when the HTML would nest deeper than ``nesting_limit`` levels (or so
+    deep that Markdown cannot convert it): ``weike check`` reports that (E220) before any output
+    is built from it.
     """
     if not notes.strip():
         return RenderedNotes(html="")
+    if nesting_limit is not None:
+        lines = notes.splitlines(keepends=True)
+        suspect = _deeply_indented_item(lines)
+        if suspect is not None:
+            head = "".join(lines[:suspect + 1])
+            depth = _nesting(head, lecture_folder=lecture_folder, course_folder=course_folder)
+            if depth is None or depth > nesting_limit:
+                raise NotesTooDeep(line=_first_too_deep_line(head, lecture_folder=lecture_folder,
+                                                             course_folder=course_folder), depth=depth)
     converter = _markdown()
-    raw = converter.reset().convert(notes)
+    try:
+        raw = converter.reset().convert(notes)
+    except RecursionError:
+        if nesting_limit is None:
+            raise
+        raise NotesTooDeep(line=_first_too_deep_line(notes, lecture_folder=lecture_folder,
+                                                     course_folder=course_folder), depth=None) from None
     images = _ImageCollector(lecture_folder=lecture_folder, course_folder=course_folder)
     clean = nh3.clean(
         raw,
@@ -154,14 +258,16 @@ def render_notes(notes: str, *, lecture_folder: Path, course_folder: Path, with_
         strip_comments=True,
     )
     removed: list[str] = sorted(images.dropped)
-    after = None
+    after = _census(clean)  # always: its depth guards every reader of the HTML
+    if nesting_limit is not None and after.deepest > nesting_limit:
+        raise NotesTooDeep(line=_first_too_deep_line(notes, lecture_folder=lecture_folder,
+                                                     course_folder=course_folder), depth=after.deepest)
     if clean != raw:  # something changed: name what the author lost
-        before, after = _census(raw), _census(clean)
+        before = _census(raw)
         # nh3 adds rel= to links by itself; that is not something the author lost.
         removed = sorted((before.seen - after.seen - {"rel="}) | images.dropped)
     text = ""
     if with_text:
-        after = after or _census(clean)
         text = " ".join(" ".join(after.text).split())
     return RenderedNotes(html=clean, images=tuple(sorted(images.images.items())), removed=tuple(removed),
-                         text=text)
+                         text=text, nesting=after.deepest)

@@ -7,11 +7,11 @@ later stage and named in the summary; the other courses carry on.
 
 from __future__ import annotations
 
-import inspect
+import dataclasses
 import os
 import time
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
@@ -22,8 +22,9 @@ from builder.centre import CENTRES_DIR, Centre, centre_of, is_province_fact
 from builder.context import BuildContext, BuildPaths, StageOutcome
 from builder.diagnostics import Summary, sort_diagnostics
 from builder.ffmpeg import FfmpegNotFound
+from builder.isolation import CourseIsolation, blame_plugin
 from builder.loading import COURSES_DIR, NotACourseRepository, is_repository, load_repository
-from builder.model import Course, DeliveredMedia, Diagnostic, Repository
+from builder.model import Course, DeliveredMedia, Diagnostic, Repository, WeikeConfig
 from builder.plugin_manager import get_plugin_manager
 from builder.progress import Progress
 from builder.stamp import BuildStamp, RecordedBuild, plugin_code_locations
@@ -57,29 +58,13 @@ class StageCrash(Exception):
         super().__init__(f"{who} crashed in stage '{stage}': {type(exc).__name__}: {exc}")
 
 
-def _blame(exc: BaseException, pm: pluggy.PluginManager) -> str | None:
-    """The registered plugin whose code raised ``exc`` (deepest frame that belongs to one)."""
-    files: dict[str, str] = {}
-    for name, plugin in pm.list_name_plugin():
-        module = plugin if hasattr(plugin, "__file__") else inspect.getmodule(plugin)
-        file = getattr(module, "__file__", None)
-        if file:
-            files[os.path.realpath(file)] = name
-    culprit = None
-    for frame, _ in traceback.walk_tb(exc.__traceback__):
-        name = files.get(os.path.realpath(frame.f_code.co_filename))
-        if name:
-            culprit = name
-    return culprit
-
-
 def _call_stage(stage: str, pm: pluggy.PluginManager, hook_name: str, **kwargs):
     try:
         return getattr(pm.hook, hook_name)(**kwargs)
     except FfmpegNotFound:
         raise  # not a plugin's fault: the command line names the fix
     except Exception as exc:  # noqa: BLE001 - turned into a named, reportable crash
-        raise StageCrash(stage, _blame(exc, pm), exc) from exc
+        raise StageCrash(stage, blame_plugin(exc, pm), exc) from exc
 
 
 def course_of(diagnostic: Diagnostic) -> str | None:
@@ -90,12 +75,33 @@ def course_of(diagnostic: Diagnostic) -> str | None:
     return None
 
 
+def _check_course(course: Course, config: WeikeConfig, pm: pluggy.PluginManager) -> list[Diagnostic]:
+    """Every plugin's findings about ``course``; a plugin that raises is reported against the
+    course (E901) and the other plugins' findings are kept."""
+    hook = pm.hook.weike_check_course
+    try:
+        return [d for found in hook(course=course, config=config) for d in (found or ())]
+    except FfmpegNotFound:
+        raise
+    except Exception:  # noqa: BLE001 - asked again plugin by plugin below, to keep the others' findings
+        pass
+    diagnostics: list[Diagnostic] = []
+    arguments = {"course": course, "config": config}
+    for impl in reversed(hook.get_hookimpls()):  # pluggy's own order: last registered first
+        if impl.hookwrapper or getattr(impl, "wrapper", False):
+            continue  # wrappers only wrap a call; each implementation is called on its own here
+        isolation = CourseIsolation(stage="check", plugin_manager=pm, plugin=impl.plugin_name)
+        found = isolation.call(course, lambda: list(impl.function(**{name: arguments[name] for name in impl.argnames})
+                                                    or ()))
+        diagnostics.extend(isolation.diagnostics if found is None else found)
+    return diagnostics
+
+
 def check_repository(repository: Repository, pm: pluggy.PluginManager) -> list[Diagnostic]:
     """Loading problems plus every rule's findings, sorted by location."""
     diagnostics: list[Diagnostic] = list(repository.diagnostics)
     for course in repository.courses:
-        for found in _call_stage("check", pm, "weike_check_course", course=course, config=repository.config):
-            diagnostics.extend(found or ())
+        diagnostics.extend(_check_course(course, repository.config, pm))
     for found in _call_stage("check", pm, "weike_check_repository", repository=repository):
         diagnostics.extend(found or ())
     return sort_diagnostics(diagnostics)
@@ -277,7 +283,10 @@ def build(
     if "media" in stages:
         progress.stage("媒体 media")
         started = time.perf_counter()
-        outcome = absorb(_call_stage("media", pm, "weike_media_stage", context=context, courses=remaining()),
+        # Courses that failed a rule still get the lectures that are fine delivered (and cached), so
+        # fixing the rule later costs no transcode; they stay out of the later stages until fixed.
+        media_courses = courses_for_media(repository.courses, result.diagnostics, failed=result.failed)
+        outcome = absorb(_call_stage("media", pm, "weike_media_stage", context=context, courses=media_courses),
                          "media")
         result.stage_seconds["media"] = time.perf_counter() - started
         if outcome is None:
@@ -316,6 +325,43 @@ def build(
                                    diagnostics=result.diagnostics, summary_lines=result.summary_lines,
                                    outputs=result.outputs))
     return result
+
+
+def _about(diagnostic: Diagnostic, file: str) -> bool:
+    """Whether ``diagnostic`` is located in ``file`` or, for a folder, anywhere below it."""
+    where = diagnostic.location.file
+    return where == file or where.startswith(file.rstrip("/") + "/")
+
+
+def courses_for_media(courses: Sequence[Course], diagnostics: Iterable[Diagnostic], *,
+                      failed: Mapping[str, str]) -> list[Course]:
+    """What the media stage delivers: every lecture whose own files are fine (README: "Media of
+    failing courses").
+
+    A course without errors goes as it is. Of a course with errors, only the lectures are kept
+    whose folder (``lecture.md``, its media, subtitles, picture) has no error; an error elsewhere
+    (``course.yml``, too few lectures, another lecture) does not hold them back. A cover with an
+    error is not used (a pure-audio lecture then has no still picture to show, unless its own
+    ``image``). An error in no course's folder (``weike.yml``) holds back everything.
+    """
+    errors = [d for d in diagnostics if d.is_error]
+    if any(course_of(d) is None for d in errors):
+        return [course for course in courses if course.slug not in failed]
+    chosen = []
+    for course in courses:
+        if course.slug not in failed:
+            chosen.append(course)
+            continue
+        own = [d for d in errors if course_of(d) == course.slug]
+        lectures = tuple(lecture for lecture in course.lectures
+                         if not any(_about(d, lecture.file.rsplit("/", 1)[0]) for d in own))
+        cover = course.cover
+        if cover is not None and any(d.location.file == cover.location.file and d.location.line == cover.location.line
+                                     for d in own):
+            cover = None
+        if lectures:
+            chosen.append(dataclasses.replace(course, lectures=lectures, cover=cover))
+    return chosen
 
 
 def describe_failures(result: BuildResult) -> list[str]:

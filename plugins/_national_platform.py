@@ -36,6 +36,7 @@ from builder.bundle import BundleTarget
 from builder.model import Course, DeliveredMedia, Diagnostic, Lecture, Severity, WeikeConfig
 from builder.pictures import open_picture
 from builder.spreadsheet import workbook_bytes
+from builder.xmltext import xml_text
 
 MANIFEST_NAME = "manifest.json"
 SPREADSHEET_NAME = "课程信息.xlsx"
@@ -171,12 +172,13 @@ def _workbook(title: str, rows: tuple[tuple, ...]) -> bytes:
     # is the slowest part of a bundle (thousands of courses at national scale).
     workbook = Workbook()
     workbook.properties.creator = f"weike {__version__}"
-    workbook.properties.title = title
+    workbook.properties.title = xml_text(title)
     sheet = workbook.active
     sheet.title = "微课清单"
     sheet.append(COLUMNS)
     for row in rows:
-        sheet.append(row)
+        # openpyxl refuses text XML cannot hold (control characters): never one course's crash.
+        sheet.append(tuple(xml_text(value) for value in row))
     header_fill = PatternFill("solid", fgColor="DDEBF7")
     header_font = Font(bold=True)
     header_alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)

@@ -30,6 +30,7 @@ from builder.bundle import BundleTarget
 from builder.hookspecs import hookimpl
 from builder.model import Course, DeliveredMedia, Lecture, WeikeConfig
 from builder.notes import RenderedNotes, render_notes
+from builder.xmltext import xml_safe_tree
 
 _HERE = Path(__file__).resolve().parent / "scorm"
 SCHEMA_DIR = _HERE / "schemas"
@@ -152,6 +153,7 @@ def manifest_xml(course: Course, sco_files: Mapping[str, list[str]]) -> bytes:
     for name in COMMON_FILES:
         ET.SubElement(common, _cp("file"), {"href": f"{COMMON_FOLDER}/{name}"})
 
+    xml_safe_tree(manifest)  # course text is the authors': the manifest stays well-formed XML
     ET.indent(manifest, space="  ")
     body = ET.tostring(manifest, encoding="unicode")
     return f'<?xml version="1.0" encoding="UTF-8"?>\n{body}\n'.encode("utf-8")

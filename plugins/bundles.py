@@ -20,6 +20,7 @@ from builder.bundle import BundleTarget, collect_bundle_targets
 from builder.context import BuildContext, StageOutcome
 from builder.fingerprint import Fingerprint, OutputLedger, code_digest, package_versions
 from builder.hookspecs import hookimpl
+from builder.isolation import CourseIsolation
 from builder.loading import COURSES_DIR, NotACourseRepository
 from builder.notes import note_pictures
 from builder.outputs import remove_temps
@@ -104,6 +105,8 @@ def weike_bundle_stage(context: BuildContext, courses: Sequence[Course],
     ledgers = {target.name: OutputLedger(context.paths.bundles / target.name,
                                          context.paths.cache / LEDGER_FOLDER / f"{target.name}.json")
                for target in targets}
+    # A target's unexpected exception on one course refuses that course for that target (E901).
+    isolation = CourseIsolation(stage="bundles", plugin_manager=context.plugin_manager, plugin=__name__)
 
     for course in courses:
         missing = list(undelivered_lectures(course, delivered))
@@ -113,9 +116,12 @@ def weike_bundle_stage(context: BuildContext, courses: Sequence[Course],
             name = f"{course.slug}.zip"
             path = context.paths.bundles / target.name / name
             ledger = ledgers[target.name]
-            found = [] if missing else list(target.check(course=course, delivered=delivered, config=context.config))
-            diagnostics.extend(found)
-            if missing or any(d.is_error for d in found):
+            found = [] if missing else isolation.call(
+                course, lambda: list(target.check(course=course, delivered=delivered, config=context.config)),
+                what=f"检查 {target.name} check")
+            crashed = found is None
+            diagnostics.extend(found or ())
+            if missing or crashed or any(d.is_error for d in found):
                 path.unlink(missing_ok=True)
                 ledger.forget(name)
                 refused[target.name] += 1
@@ -127,9 +133,15 @@ def weike_bundle_stage(context: BuildContext, courses: Sequence[Course],
                 unchanged[target.name] += 1
                 continue
             task = context.progress.task(f"{target.name}/{name}")
-            try:
+
+            def pack() -> bool:
                 members = list(target.pack(course=course, delivered=delivered, config=context.config))
                 write_zip(path, [*members, checksums_member(members)])
+                return True
+
+            try:
+                packed = isolation.call(course, pack, what=f"打包 {target.name} packing",
+                                        handled=(ArchiveError, OSError, UnicodeDecodeError))
             except (ArchiveError, OSError, UnicodeDecodeError) as exc:
                 outputs.pop()
                 diagnostics.append(_pack_failed(course, target, exc))
@@ -138,11 +150,19 @@ def weike_bundle_stage(context: BuildContext, courses: Sequence[Course],
                 refused[target.name] += 1
                 task.done(str(exc), failed=True)
                 continue
+            if not packed:
+                outputs.pop()
+                path.unlink(missing_ok=True)
+                ledger.forget(name)
+                refused[target.name] += 1
+                task.done(isolation.diagnostics[-1].message_en, failed=True)
+                continue
             ledger.record(name, fingerprint)
             written[target.name] += 1
             task.done(f"{path.stat().st_size / 1e6:.1f} MB")
     for ledger in ledgers.values():
         ledger.save()
+    diagnostics.extend(isolation.diagnostics)
 
     summary = []
     for target in targets:

@@ -10,12 +10,18 @@ import datetime as _dt
 import difflib
 import re
 from collections import defaultdict
+import functools
+import threading
 from collections.abc import Iterator
+from pathlib import Path
 
-from PIL import UnidentifiedImageError
 
+from builder.cache import FileMemo, MemoPart
+from builder.context import BuildContext, BuildPaths
+from builder.fingerprint import Fingerprint, code_digest, package_versions
 from builder.hookspecs import hookimpl
 from builder.loading import COURSE_SLUG_RE, LECTURE_SLUG_RE
+from builder.notes import MAX_NOTES_NESTING, NotesTooDeep, render_notes
 from builder.pictures import MAX_PICTURE_PIXELS, PictureTooLarge, open_picture
 from builder.scaffold import PLACEHOLDER
 from builder.model import (
@@ -88,26 +94,50 @@ def check_authored_file(item: AuthoredFile, *, what: str, what_en: str, missing_
                      f"{what_en} '{item.declared}' is not a file")
 
 
-def check_image_file(item: AuthoredFile, *, what: str, what_en: str, code: str) -> Iterator[Diagnostic]:
-    """A picture must be a JPEG or PNG that Pillow can decode."""
+def _decode_picture(path: Path) -> dict:
+    """What decoding the whole picture found (JSON, so the rules memo can keep it)."""
+    try:
+        with open_picture(path) as image:
+            kind = image.format
+            image.verify()
+        with open_picture(path) as image:  # verify() leaves the image unusable: open it again
+            image.load()
+    except PictureTooLarge as exc:
+        return {"format": None, "problem": "too-many-pixels", "detail": exc.described}
+    except Exception as exc:  # noqa: BLE001 - Pillow's decoders raise many types; each means "unreadable"
+        return {"format": None, "problem": "unreadable", "detail": type(exc).__name__}
+    return {"format": kind, "problem": None, "detail": ""}
+
+
+def check_image_file(item: AuthoredFile, *, what: str, what_en: str, code: str,
+                     memo: FileMemo | None = None) -> Iterator[Diagnostic]:
+    """A picture must be a JPEG or PNG that Pillow can decode, all of it.
+
+    Decoded in full (not just its header) because the build decodes it too (thumbnails, the still
+    picture of audio lectures): a file that fails there must fail here first, for its course only.
+    The verdict is remembered in ``memo`` while the file is unchanged (a full decode costs
+    milliseconds: seconds per check for thousands of covers).
+    """
     if item.path is None:
         return
     try:
-        with open_picture(item.path) as image:
-            kind = image.format
-            image.verify()
-    except PictureTooLarge as exc:
-        yield Diagnostic.error(code, item.location, f"{what}“{item.path.name}”太大（{exc.described}，"
+        found = _decode_picture(item.path) if memo is None else memo.remember(_picture_kind(), item.path,
+                                                                              _decode_picture)
+    except OSError as exc:  # vanished since loading
+        found = {"format": None, "problem": "unreadable", "detail": type(exc).__name__}
+    if found["problem"] == "too-many-pixels":
+        yield Diagnostic.error(code, item.location, f"{what}“{item.path.name}”太大（{found['detail']}，"
                                                     f"上限约 {MAX_PICTURE_PIXELS // 10_000} 万像素），不会被读取",
-                               f"{what_en} '{item.path.name}' is too large ({exc.size[0] if exc.size else '?'}x"
-                               f"{exc.size[1] if exc.size else '?'} pixels, limit {MAX_PICTURE_PIXELS:,})",
+                               f"{what_en} '{item.path.name}' is too large ({found['detail']}; limit "
+                               f"{MAX_PICTURE_PIXELS:,} pixels)",
                                hint="用画图软件把图片缩小到 1280×720 左右再保存。")
         return
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    if found["problem"] is not None:
         yield Diagnostic.error(code, item.location, f"{what}“{item.path.name}”无法读取，不是有效的图片",
-                     f"{what_en} '{item.path.name}' is not a readable image ({type(exc).__name__})",
+                     f"{what_en} '{item.path.name}' is not a readable image ({found['detail']})",
                      hint="请使用 JPG 或 PNG 格式的图片，可用画图软件重新保存一次。")
         return
+    kind = found["format"]
     if kind not in ("JPEG", "PNG"):
         yield Diagnostic.error(code, item.location, f"{what}“{item.path.name}”是 {kind} 格式，只接受 JPG 或 PNG",
                      f"{what_en} '{item.path.name}' is {kind}; only JPEG or PNG are accepted",
@@ -119,7 +149,7 @@ def check_image_file(item: AuthoredFile, *, what: str, what_en: str, code: str) 
 # --------------------------------------------------------------------------------------------
 
 
-def check_course_fields(course: Course, config: WeikeConfig) -> Iterator[Diagnostic]:
+def check_course_fields(course: Course, config: WeikeConfig, memo: FileMemo | None = None) -> Iterator[Diagnostic]:
     for key in ("title", "summary", "theme", "cover", "created"):
         if course.absent(key, getattr(course, key)):
             yield _missing(course, key, _FIELD_NAMES[key])
@@ -148,7 +178,7 @@ def check_course_fields(course: Course, config: WeikeConfig) -> Iterator[Diagnos
 
     if course.cover is not None:
         yield from check_authored_file(course.cover, what="首页图片", what_en="cover", missing_code="E105")
-        yield from check_image_file(course.cover, what="首页图片", what_en="cover", code="E106")
+        yield from check_image_file(course.cover, what="首页图片", what_en="cover", code="E106", memo=memo)
         yield from _check_cover_size(course.cover)
 
     yield from _check_instructors(course, config)
@@ -163,8 +193,8 @@ def _check_cover_size(cover: AuthoredFile) -> Iterator[Diagnostic]:
     try:
         with open_picture(cover.path) as image:
             width, height = image.size
-    except (UnidentifiedImageError, OSError, ValueError):
-        return  # already reported by check_image_file
+    except Exception:  # noqa: BLE001 - already reported by check_image_file
+        return
     if width < MIN_COVER_WIDTH:
         yield Diagnostic.warning("W114", cover.location, f"首页图片只有 {width}×{height} 像素，显示时会模糊",
                        f"cover is only {width}x{height} pixels and will look blurred",
@@ -249,7 +279,7 @@ def check_placeholders(owner: Course | Lecture) -> Iterator[Diagnostic]:
 # --------------------------------------------------------------------------------------------
 
 
-def check_lectures(course: Course, config: WeikeConfig) -> Iterator[Diagnostic]:
+def check_lectures(course: Course, config: WeikeConfig, memo: FileMemo | None = None) -> Iterator[Diagnostic]:
     course_location = course.where("")
     if len(course.lectures) < config.min_lectures:
         yield Diagnostic.error("E108", course_location,
@@ -270,10 +300,10 @@ def check_lectures(course: Course, config: WeikeConfig) -> Iterator[Diagnostic]:
                              hint="每个微课文件夹的编号必须不同，它决定微课的顺序。")
 
     for lecture in course.lectures:
-        yield from check_lecture(lecture)
+        yield from check_lecture(lecture, course.folder, memo)
 
 
-def check_lecture(lecture: Lecture) -> Iterator[Diagnostic]:
+def check_lecture(lecture: Lecture, course_folder: Path, memo: FileMemo | None = None) -> Iterator[Diagnostic]:
     folder = SourceLocation(file=lecture.file.rsplit("/", 1)[0])
     if not LECTURE_SLUG_RE.match(lecture.slug):
         yield Diagnostic.error("E208", folder, f"微课文件夹名“{lecture.slug}”不符合“编号-英文名”格式",
@@ -311,7 +341,76 @@ def check_lecture(lecture: Lecture) -> Iterator[Diagnostic]:
                          "subtitles must be an .srt file")
     if lecture.image is not None:
         yield from check_authored_file(lecture.image, what="配图", what_en="image", missing_code="E213")
-        yield from check_image_file(lecture.image, what="配图", what_en="image", code="E213")
+        yield from check_image_file(lecture.image, what="配图", what_en="image", code="E213", memo=memo)
+    yield from check_notes(lecture, course_folder, memo)
+
+
+def _too_deep_line(lecture: Lecture, course_folder: Path) -> int | None:
+    """The line of the notes where they nest too deep, or ``None`` when they render."""
+    try:
+        render_notes(lecture.notes, lecture_folder=lecture.folder, course_folder=course_folder)
+    except NotesTooDeep as exc:
+        return exc.line
+    return None
+
+
+def check_notes(lecture: Lecture, course_folder: Path, memo: FileMemo | None = None) -> Iterator[Diagnostic]:
+    """E220: notes the site and the SCORM pages could not publish (rendered here exactly as they
+    render them, so ``weike check`` finds it first).
+
+    The verdict is remembered per ``lecture.md`` (by size, mtime, inode): rendering every note
+    costs about a millisecond, which at national scale (24,000 lectures) would add half a minute
+    to every check.
+    """
+    if memo is None:
+        line = _too_deep_line(lecture, course_folder)
+    else:
+        try:
+            line = memo.remember(_notes_kind(), lecture.folder / "lecture.md",
+                                 lambda _: {"line": _too_deep_line(lecture, course_folder)})["line"]
+        except OSError:  # lecture.md vanished since loading: render what was loaded
+            line = _too_deep_line(lecture, course_folder)
+    if line is not None:
+        yield Diagnostic.error("E220", SourceLocation(file=lecture.file, line=lecture.notes_line + line - 1),
+                     f"讲义的列表、引用或 HTML 标签嵌套太深（超过 {MAX_NOTES_NESTING} 层）",
+                     f"the notes nest lists, quotes or tags deeper than {MAX_NOTES_NESTING} levels",
+                     hint="减少列表的缩进层数（一般两三层就够了），或检查是否有没写结束标签的 HTML。")
+
+
+# --------------------------------------------------------------------------------------------
+# The rules memo: verdicts of the checks that read whole files (notes, pictures), in the build cache
+# --------------------------------------------------------------------------------------------
+
+RULES_MEMO_FILE = "rules-memo.sqlite"
+_RULES_MEMOS: dict[Path, FileMemo] = {}
+_RULES_MEMOS_LOCK = threading.Lock()
+
+
+@functools.cache
+def _notes_kind() -> str:
+    """Memo kind: a verdict holds for this limit and these Markdown and sanitiser versions only."""
+    made_by = Fingerprint(MAX_NOTES_NESTING, package_versions("markdown", "nh3"), code_digest("builder.notes"))
+    return f"notes-nesting-{made_by.hexdigest()[:16]}"
+
+
+@functools.cache
+def _picture_kind() -> str:
+    """Memo kind: a picture's verdict holds for this Pillow (and its decompression limit) only."""
+    made_by = Fingerprint(package_versions("pillow"), MAX_PICTURE_PIXELS, code_digest(__name__))
+    return f"picture-{made_by.hexdigest()[:16]}"
+
+
+def _rules_memo(course: Course) -> FileMemo:
+    """One memo per cache folder for the whole process (the check hook runs once per course)."""
+    root = course.folder.resolve().parent.parent  # courses/<slug>/
+    path = BuildPaths.for_root(root).cache / RULES_MEMO_FILE
+    with _RULES_MEMOS_LOCK:
+        memo = _RULES_MEMOS.get(path)
+        if memo is None or not path.exists():
+            if memo is not None:
+                memo.close()
+            memo = _RULES_MEMOS[path] = FileMemo(path)
+        return memo
 
 
 # --------------------------------------------------------------------------------------------
@@ -327,10 +426,17 @@ def weike_check_course(course: Course, config: WeikeConfig) -> list[Diagnostic]:
             "E110", SourceLocation(file=course.file.rsplit("/", 1)[0]),
             f"课程文件夹名“{course.slug}”不符合要求", f"course folder name '{course.slug}' is not a valid slug",
             hint="只用小写英文字母、数字和连字符，例如 zhineng-shouji；它会成为网址的一部分。"))
+    memo = _rules_memo(course)
     if course.parsed:
-        problems.extend(check_course_fields(course, config))
-    problems.extend(check_lectures(course, config))
+        problems.extend(check_course_fields(course, config, memo))
+    problems.extend(check_lectures(course, config, memo))
     return problems
+
+
+@hookimpl
+def weike_cache_parts(context: BuildContext, repository: Repository) -> list:
+    return [MemoPart(context.paths.cache / RULES_MEMO_FILE, name="rules-memo",
+                     title="讲义和图片的检查结果 (verdicts of the notes and picture checks)")]
 
 
 @hookimpl

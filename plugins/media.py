@@ -31,7 +31,7 @@ import sys
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -1013,18 +1013,21 @@ def _write_manifest(media_root: Path, entries: dict[str, dict], courses: Sequenc
     """``dist/media/manifest.json``: this build's lectures, plus earlier ones of courses not built now.
 
     Entries (and folders) of courses that no longer exist in ``courses/`` are removed; a
-    course built now loses files of lectures it no longer has.
+    course built now loses files of lectures it no longer has. A lecture it still has but that
+    was not delivered now (held back by an error in its folder) keeps its earlier file.
     """
     manifest_path = media_root / MANIFEST_FILE
     existing_slugs = {folder.name for folder in find_course_folders(root)}
     built = {course.slug for course in courses}
+    lecture_folders = {folder.as_posix() for course in courses for folder in _lecture_folders(course)}
     lectures: dict[str, dict] = {}
     try:
         previous = json.loads(manifest_path.read_text(encoding="utf-8"))
         if previous.get("profile", {}).get("name") == profile.name:
             for key, record in (previous.get("lectures") or {}).items():
                 slug = record.get("course")
-                if slug in existing_slugs and slug not in built and (media_root / record.get("file", "")).is_file():
+                still_there = slug not in built or key in lecture_folders
+                if slug in existing_slugs and still_there and (media_root / record.get("file", "")).is_file():
                     lectures[key] = record
     except (OSError, ValueError, AttributeError):
         pass
@@ -1056,6 +1059,18 @@ def _write_manifest(media_root: Path, entries: dict[str, dict], courses: Sequenc
     }
     write_atomic(manifest_path, (json.dumps(payload, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
     return manifest_path
+
+
+def _lecture_folders(course: Course) -> Iterator[Path]:
+    """The lecture folders of ``course`` on disk, as ``Path("<course-slug>/<lecture-slug>")``
+    (all of them: the course given to the stage may hold only the lectures to deliver now)."""
+    try:
+        entries = list(os.scandir(course.folder))
+    except OSError:
+        return
+    for entry in entries:
+        if entry.is_dir() and (Path(entry.path) / "lecture.md").is_file():
+            yield Path(course.slug) / entry.name
 
 
 def _summary_lines(tally: _Tally, total: int) -> list[str]:

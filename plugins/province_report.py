@@ -28,9 +28,11 @@ from builder import __version__
 from builder.context import BuildContext, StageOutcome
 from builder.centre import CENTRES_DIR, Centre, find_centre_folders
 from builder.hookspecs import hookimpl
+from builder.isolation import CourseIsolation
 from builder.loading import COURSES_DIR, find_course_folders
 from builder.model import Course, DeliveredMedia, Diagnostic, Repository, Severity, SourceLocation, WeikeConfig
 from builder.spreadsheet import save_workbook
+from builder.xmltext import xml_text
 from plugins._national_platform import rights_not_cleared
 
 REPORT_NAME = "社区教育品牌项目汇总表.xlsx"
@@ -156,7 +158,7 @@ _FONT = "宋体"
 def _merged_line(sheet: Worksheet, row: int, text: str, *, font: Font, horizontal: str = "left",
                  height: float | None = None) -> None:
     sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=len(COLUMNS))
-    cell = sheet.cell(row=row, column=1, value=text)
+    cell = sheet.cell(row=row, column=1, value=xml_text(text))
     cell.font = font
     cell.alignment = Alignment(horizontal=horizontal, vertical="center", wrap_text=True)
     if height:
@@ -182,7 +184,7 @@ def _summary_sheet(sheet: Worksheet, items: Sequence[Centre | Course], config: W
         row = SummaryRow.of(item)
         values = (number, row.name, row.level, row.contact, row.phone)
         for column, value in enumerate(values, start=1):
-            cell = sheet.cell(row=_HEADER_ROW + number, column=column, value=value)
+            cell = sheet.cell(row=_HEADER_ROW + number, column=column, value=xml_text(value))
             cell.font = Font(name=_FONT, size=12)
             cell.alignment = Alignment(horizontal="center" if column != 2 else "left", vertical="center",
                                        wrap_text=True)
@@ -209,11 +211,19 @@ def _detail_sheet(sheet: Worksheet, courses: Sequence[Course]) -> None:
     sheet.page_setup.fitToHeight = 0
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
     for number, course in enumerate(courses, start=1):
-        provider = course.provider
-        sheet.append((number, course.slug, course.title, course.theme, provider.name, provider.region,
-                      provider.level, provider.contact, provider.phone, len(course.lectures),
-                      course.created.isoformat() if course.created else None))
+        sheet.append((number, *_table_values(course)))
     sheet.freeze_panes = "A2"
+
+
+def _table_values(course: Course) -> tuple:
+    """The 课程明细 row of ``course`` (after its number), as cells will hold it: made once per
+    course in the stage first, so a course whose values cannot be made is left out before the
+    workbook is written."""
+    provider = course.provider
+    return tuple(xml_text(value) for value in (
+        course.slug, course.title, course.theme, provider.name, provider.region, provider.level,
+        provider.contact, provider.phone, len(course.lectures),
+        course.created.isoformat() if course.created else None))
 
 
 def summary_workbook(items: Sequence[Centre | Course], config: WeikeConfig) -> Workbook:
@@ -227,16 +237,26 @@ def summary_workbook(items: Sequence[Centre | Course], config: WeikeConfig) -> W
     return workbook
 
 
-def eligible_items(courses: Sequence[Course], centres: Sequence[Centre],
-                   config: WeikeConfig) -> tuple[list[Centre | Course], list[Diagnostic]]:
-    """What 附件3 lists, in order, and the E501 refusals of courses whose rights are not cleared."""
+def eligible_items(courses: Sequence[Course], centres: Sequence[Centre], config: WeikeConfig, *,
+                   isolation: CourseIsolation | None = None) -> tuple[list[Centre | Course], list[Diagnostic]]:
+    """What 附件3 lists, in order, and the E501 refusals of courses whose rights are not cleared.
+
+    A course whose row cannot be made (an exception: E901 in ``isolation``) is left out; the
+    others are listed.
+    """
+    isolation = isolation or CourseIsolation(stage="reports", plugin=__name__)
     diagnostics: list[Diagnostic] = []
     eligible: list[Course] = []
     for course in courses:
-        if (refused := rights_not_cleared(course)) is not None:
-            diagnostics.append(refused)
+        verdict = isolation.call(course, lambda: (rights_not_cleared(course), _table_values(course)),
+                                 what="汇总表 summary table")
+        if verdict is None:
+            continue
+        if verdict[0] is not None:
+            diagnostics.append(verdict[0])
         else:
             eligible.append(course)
+    diagnostics.extend(isolation.diagnostics)
     return recommendation_ordered_items(centres, eligible, config.recommendation_order), diagnostics
 
 
@@ -249,7 +269,9 @@ def eligible_items(courses: Sequence[Course], centres: Sequence[Centre],
 def weike_report_stage(context: BuildContext, courses: Sequence[Course],
                        delivered: Mapping[str, DeliveredMedia], centres: Sequence[Centre]) -> StageOutcome:
     config = context.config
-    items, diagnostics = eligible_items(courses, centres, config)
+    # One course's row never stops the table: an exception on it leaves just that course out (E901).
+    isolation = CourseIsolation(stage="reports", plugin_manager=context.plugin_manager, plugin=__name__)
+    items, diagnostics = eligible_items(courses, centres, config, isolation=isolation)
     listed = [item for item in items if isinstance(item, Course)]
     if len(listed) > MAX_COURSES_PER_PROVINCE:
         diagnostics.append(Diagnostic(

@@ -16,6 +16,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from builder.model import PROVIDER_LEVELS, THEMES, Course, DeliveredMedia, Lecture
+from builder.xmltext import xml_safe_tree
 
 #: URL slugs of the ten themes, in the call's order (ASCII, so links survive every chat app).
 THEME_SLUGS: Mapping[str, str] = dict(zip(THEMES, (
@@ -282,7 +283,7 @@ def sitemap_xml(catalogue: Catalogue, extra_urls: Sequence[str]) -> bytes | None
     for url in urls[:SITEMAP_MAX_URLS]:
         entry = ElementTree.SubElement(root, f"{{{SITEMAP_NS}}}url")
         ElementTree.SubElement(entry, f"{{{SITEMAP_NS}}}loc").text = catalogue.absolute(url)
-    return ElementTree.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+    return ElementTree.tostring(xml_safe_tree(root), encoding="utf-8", xml_declaration=True) + b"\n"
 
 
 def feed_xml(catalogue: Catalogue, *, site_name: str) -> bytes | None:
@@ -317,4 +318,5 @@ def feed_xml(catalogue: Catalogue, *, site_name: str) -> bytes | None:
         if item.course.summary:
             summary = f"{item.course.summary}（{summary}）"
         ElementTree.SubElement(entry, f"{{{ATOM_NS}}}summary").text = summary
-    return ElementTree.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
+    # Course text is the authors': whatever reached here, the feed stays well-formed XML.
+    return ElementTree.tostring(xml_safe_tree(feed), encoding="utf-8", xml_declaration=True) + b"\n"

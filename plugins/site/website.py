@@ -15,6 +15,7 @@ The build, top to bottom:
 from __future__ import annotations
 
 import copy
+import dataclasses
 import io
 import json
 import logging
@@ -43,6 +44,7 @@ from plugins.site.catalogue import (
 from plugins.site.covers import CoverCache, CoverError, Thumbnail
 from builder.diagnostics import diagnostic_dict, diagnostic_from_dict
 from builder.fingerprint import Fingerprint, code_digest, package_versions
+from builder.isolation import CourseIsolation
 from builder.notes import note_pictures, render_notes
 from plugins.site import centres as centre_pages
 from plugins.site.generated import GeneratedPages
@@ -67,6 +69,8 @@ RESERVED = ("index.md", "courses", "centres", "themes", "levels", "media", "asse
             "sitemap.xml", "sitemap.xml.gz", "feed.xml", "search")
 DEFAULT_SITE_NAME = "社区教育微课"
 _HOME_FILE = "index.md"
+#: How the plugin manager names this plugin (E901 names it when a course's pages fail).
+_PLUGIN_NAME = "plugins.site"
 
 @dataclass(frozen=True, kw_only=True)
 class WebsiteResult:
@@ -207,10 +211,16 @@ class _Collected:
 
 
 def collect_courses(courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia], covers: CoverCache,
-                    *, preview: bool, savers: Mapping[str, tuple[Path, int]] | None = None) -> _Collected:
-    """The courses the site can publish, each with its cover thumbnail; the others as diagnostics."""
+                    *, preview: bool, savers: Mapping[str, tuple[Path, int]] | None = None,
+                    isolation: CourseIsolation | None = None) -> _Collected:
+    """The courses the site can publish, each with its cover thumbnail; the others as diagnostics.
+
+    An exception while collecting one course leaves just that course out (E901, in ``isolation``).
+    """
+    isolation = isolation or CourseIsolation(stage="site", plugin=_PLUGIN_NAME)
     found = _Collected()
-    for course in sorted(courses, key=lambda c: c.slug):
+
+    def collect(course: Course) -> None:
         missing = [lecture for lecture in course.lectures if lecture.key not in delivered]
         if missing and not preview:
             for lecture in missing:
@@ -218,11 +228,11 @@ def collect_courses(courses: Sequence[Course], delivered: Mapping[str, Delivered
                     "E405", lecture.where(), f"微课“{lecture.title or lecture.slug}”没有交付的视频，课程不能发布到网站",
                     f"lecture {lecture.key} has no delivered video; the course is left off the site",
                     hint="先运行 weike build（媒体阶段）生成视频。"))
-            continue
+            return
         if course.cover is None or course.cover.path is None:
             found.diagnostics.append(Diagnostic.error("E404", course.where("cover"), "课程没有可用的首页图片，不能发布到网站",
                                             f"course {course.slug} has no usable cover; left off the site"))
-            continue
+            return
         try:
             thumbnail = covers.thumbnail(course.cover.path)
         except CoverError as exc:
@@ -230,10 +240,14 @@ def collect_courses(courses: Sequence[Course], delivered: Mapping[str, Delivered
                 "E404", course.where("cover"), f"首页图片无法缩小成网站卡片图片（{exc}）",
                 f"cover of {course.slug} cannot be made into a thumbnail: {exc}",
                 hint="用画图软件把图片另存为 JPG 或 PNG 后再试。"))
-            continue
+            return
+        item = SiteCourse(course=course, lectures=site_lectures(course, delivered, savers),
+                          cover_size=(thumbnail.width, thumbnail.height))
         found.thumbnails[course.slug] = thumbnail
-        found.courses.append(SiteCourse(course=course, lectures=site_lectures(course, delivered, savers),
-                                        cover_size=(thumbnail.width, thumbnail.height)))
+        found.courses.append(item)
+
+    for course in sorted(courses, key=lambda c: c.slug):
+        isolation.call(course, lambda: collect(course), what="收集课程 collecting the course")
     return found
 
 
@@ -351,6 +365,8 @@ class _Sources:
     notes_text: dict[str, str] = field(default_factory=dict)
     handwritten: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: The catalogue the pages were generated for (without courses whose pages failed).
+    catalogue: Catalogue | None = None
 
 
 def _is_reserved(rel: str) -> bool:
@@ -358,11 +374,16 @@ def _is_reserved(rel: str) -> bool:
 
 
 def generate_sources(catalogue: Catalogue, collected: _Collected, root: Path, *, notes_text: bool,
-                     qr_codes: QrCodes, centres: Sequence[centre_pages.SiteCentre] = ()) -> _Sources:
-    """Every page and file of the docs folder, in memory."""
+                     qr_codes: QrCodes, centres: Sequence[centre_pages.SiteCentre] = (),
+                     isolation: CourseIsolation | None = None) -> _Sources:
+    """Every page and file of the docs folder, in memory.
+
+    ``sources.catalogue`` is ``catalogue`` without the courses whose pages failed (E901).
+    """
     import markdown
     import yaml
 
+    isolation = isolation or CourseIsolation(stage="site", plugin=_PLUGIN_NAME)
     sources = _Sources()
     intro_html, home_title = "", None
     for rel, path in _site_sources(root):
@@ -394,39 +415,67 @@ def generate_sources(catalogue: Catalogue, collected: _Collected, root: Path, *,
         if rel.endswith(".md"):
             sources.handwritten.append(rel)
 
+    # Each course's pages first, each on its own: a course that fails here (E901) is left out of
+    # the catalogue-wide pages below as well, so no page links to it.
+    centres_of_course = centre_pages.centres_of_courses(centres)
+    published = []
+    for item in catalogue.courses:
+        course_sources = isolation.call(
+            item.course, lambda: _course_sources(item, catalogue, notes_text=notes_text, qr_codes=qr_codes,
+                                                 thumbnails=collected.thumbnails,
+                                                 centres=centres_of_course.get(item.slug, ())),
+            what="生成网页 generating its pages")
+        if course_sources is None:
+            continue
+        published.append(item)
+        sources.pages.update(course_sources.pages)
+        sources.files.update(course_sources.files)
+        sources.notes_text.update(course_sources.notes_text)
+        sources.diagnostics.extend(course_sources.diagnostics)
+    catalogue = dataclasses.replace(catalogue, courses=tuple(published))
+    sources.catalogue = catalogue
+    kept = {item.slug for item in published}
+    centres = [dataclasses.replace(centre, courses=tuple(c for c in centre.courses if c.slug in kept))
+               for centre in centres]
+
     sources.pages[_HOME_FILE] = home_page(catalogue, intro_html=intro_html, title=home_title,
                                           centres_html=centre_pages.home_section(centres))
     section_pages, section_files = centre_pages.generate(centres)
     sources.pages.update(section_pages)
     sources.files.update(section_files)
-    centres_of_course = centre_pages.centres_of_courses(centres)
     for theme in THEMES:
         if catalogue.in_theme(theme):
             sources.pages[f"themes/{THEME_SLUGS[theme]}.md"] = theme_page(catalogue, theme)
     for level in PROVIDER_LEVELS:
         if catalogue.at_level(level):
             sources.pages[f"levels/{LEVEL_SLUGS[level]}.md"] = level_page(catalogue, level)
+    return sources
 
-    for item in catalogue.courses:
-        course_url = catalogue.absolute(item.url)
-        sources.files[item.cover_url] = collected.thumbnails[item.slug].path
-        sources.pages[f"courses/{item.slug}/index.md"] = course_page(
-            item, qr_svg=qr_codes.svg(course_url) if course_url else None,
-            course_url=course_url, centres=centre_pages.centre_links(centres_of_course.get(item.slug, ())))
-        for index, lecture in enumerate(item.lectures):
-            notes = render_notes(lecture.lecture.notes, lecture_folder=lecture.lecture.folder,
-                                 course_folder=item.course.folder, with_text=notes_text)
-            if notes.removed:
-                sources.diagnostics.append(Diagnostic.warning(
-                    "W406", SourceLocation(file=lecture.lecture.file, line=lecture.lecture.notes_line),
-                    f"讲义中的不安全内容已被删除：{'、'.join(notes.removed)}",
-                    f"unsafe markup removed from the notes: {', '.join(notes.removed)}",
-                    hint="讲义里不能用脚本、事件属性（onclick 等）、javascript: 链接、样式或外部图片；"
-                         "图片请放在本微课文件夹中。"))
-            for written, path in notes.images:
-                sources.files[f"courses/{item.slug}/{lecture.lecture.slug}/{written}"] = path
-            sources.notes_text[lecture.lecture.key] = notes.text
-            sources.pages[f"courses/{item.slug}/{lecture.lecture.slug}.md"] = lecture_page(item, index, notes)
+
+def _course_sources(item: SiteCourse, catalogue: Catalogue, *, notes_text: bool, qr_codes: QrCodes,
+                    thumbnails: Mapping[str, Thumbnail],
+                    centres: Sequence[centre_pages.SiteCentre] = ()) -> _Sources:
+    """The pages and files of one course (its course page, its lecture pages, their pictures)."""
+    sources = _Sources()
+    course_url = catalogue.absolute(item.url)
+    sources.files[item.cover_url] = thumbnails[item.slug].path
+    sources.pages[f"courses/{item.slug}/index.md"] = course_page(
+        item, qr_svg=qr_codes.svg(course_url) if course_url else None,
+        course_url=course_url, centres=centre_pages.centre_links(centres))
+    for index, lecture in enumerate(item.lectures):
+        notes = render_notes(lecture.lecture.notes, lecture_folder=lecture.lecture.folder,
+                             course_folder=item.course.folder, with_text=notes_text)
+        if notes.removed:
+            sources.diagnostics.append(Diagnostic.warning(
+                "W406", SourceLocation(file=lecture.lecture.file, line=lecture.lecture.notes_line),
+                f"讲义中的不安全内容已被删除：{'、'.join(notes.removed)}",
+                f"unsafe markup removed from the notes: {', '.join(notes.removed)}",
+                hint="讲义里不能用脚本、事件属性（onclick 等）、javascript: 链接、样式或外部图片；"
+                     "图片请放在本微课文件夹中。"))
+        for written, path in notes.images:
+            sources.files[f"courses/{item.slug}/{lecture.lecture.slug}/{written}"] = path
+        sources.notes_text[lecture.lecture.key] = notes.text
+        sources.pages[f"courses/{item.slug}/{lecture.lecture.slug}.md"] = lecture_page(item, index, notes)
     return sources
 
 
@@ -642,8 +691,12 @@ def build_website(
     started = time.monotonic()
     root = root.resolve()
     settings = load_settings(root, site_url)
+    # One course's data never stops the site: what fails for it (E901) leaves just that course out.
+    isolation = CourseIsolation(stage="site", plugin=_PLUGIN_NAME)
     with CoverCache(cache_dir) as covers:
-        collected = collect_courses(courses, delivered, covers, preview=preview, savers=savers)
+        collected = collect_courses(courses, delivered, covers, preview=preview, savers=savers,
+                                    isolation=isolation)
+    collected.diagnostics.extend(isolation.diagnostics)
     catalogue = Catalogue(courses=tuple(collected.courses), site_url=settings.site_url)
     published = tuple(c.slug for c in catalogue.courses)
     with CoverCache(cache_dir) as covers:  # centre photos become small JPEGs like course covers
@@ -657,8 +710,12 @@ def build_website(
                              diagnostics=tuple(collected.diagnostics) + earlier, seconds=time.monotonic() - started)
 
     qr_codes = QrCodes(cache_dir / QR_CODES_FILE)
+    page_isolation = CourseIsolation(stage="site", plugin=_PLUGIN_NAME)
     sources = generate_sources(catalogue, collected, root, notes_text=settings.search_notes, qr_codes=qr_codes,
-                               centres=site_centres)
+                               centres=site_centres, isolation=page_isolation)
+    sources.diagnostics.extend(page_isolation.diagnostics)
+    catalogue = sources.catalogue
+    published = tuple(c.slug for c in catalogue.courses)
     qr_codes.save()
     docs_dir, overrides_dir = work_dir / "docs", work_dir / "overrides"
     write_docs(sources, docs_dir)
@@ -687,7 +744,8 @@ def build_website(
         # MkDocs' own compressed sitemap would disagree with ours (and has no use without site_url).
         (tmp_dir / "sitemap.xml.gz").unlink(missing_ok=True)
         place_media(catalogue, tmp_dir)
-        write_stamp(tmp_dir, inputs, sources.diagnostics, len(published))
+        # A course whose pages failed (E901) is tried again by the next build, never replayed.
+        write_stamp(tmp_dir, "" if page_isolation.failed else inputs, sources.diagnostics, len(published))
         publish(tmp_dir, site_dir)
     except BaseException:
         shutil.rmtree(tmp_dir, ignore_errors=True)

@@ -91,6 +91,24 @@ def test_crashing_plugin_is_blamed_by_name(make_repo, capsys):
             return 1 / 0
     """)
     root = make_repo({"plugins/crashy.py": crash}, valid_courses=("c",))
+    # Inside one course's check, the crash is that course's error (E901), naming the plugin.
+    crashed = [d for d in run_check(root).diagnostics if d.code == "E901"]
+    assert [d.location.file for d in crashed] == ["courses/c/course.yml"]
+    assert "local:crashy" in crashed[0].message_en and "ZeroDivisionError" in crashed[0].message_en
+    assert main(["check", str(root)]) == 1
+    out, err = capsys.readouterr()
+    assert "local:crashy" in out and "Traceback" not in out + err
+
+
+def test_crash_outside_per_course_work_still_names_the_plugin(make_repo, capsys):
+    crash = textwrap.dedent("""
+        from builder.hookspecs import hookimpl
+
+        @hookimpl
+        def weike_check_repository(repository):
+            return 1 / 0
+    """)
+    root = make_repo({"plugins/crashy.py": crash}, valid_courses=("c",))
     with pytest.raises(StageCrash) as info:
         run_check(root)
     assert info.value.plugin == "local:crashy"

@@ -12,7 +12,6 @@ import pytest
 from builder.bundle import BundleTarget, BundleTargetConflict
 from builder.cli import main
 from builder.hookspecs import hookimpl
-from builder.pipeline import StageCrash
 from tests.bundles.conftest import read_zip, run_build, run_bundle_stage
 from tests.conftest import REPO_ROOT
 
@@ -130,16 +129,20 @@ def test_two_targets_with_one_name_stop_the_stage_with_a_named_error(delivered_r
         BundleTarget(name="Bad Name", title="x", description="x", pack=lambda **_: [])
 
 
-def test_stage_crash_names_the_plugin(buildable_repo):
+def test_target_crash_names_the_plugin_and_costs_only_that_target(buildable_repo):
     root = buildable_repo()
     (root / "plugins" / "broken_target.py").write_text(
         "from builder.bundle import BundleTarget\nfrom builder.hookspecs import hookimpl\n\n"
         "def pack(**_):\n    raise KeyError('oops')\n\n"
         "@hookimpl\ndef weike_bundle_targets():\n"
         "    return [BundleTarget(name='broken', title='坏的', description='…', pack=pack)]\n", encoding="utf-8")
-    with pytest.raises(StageCrash) as crash:
-        run_build(root)
-    assert crash.value.plugin == "local:broken_target" and crash.value.stage == "bundles"
+    result = run_build(root)
+    crashed = [d for d in result.diagnostics if d.code == "E901"]
+    assert [d.location.file for d in crashed] == ["courses/demo/course.yml"]
+    assert "local:broken_target" in crashed[0].message_en and "'bundles'" in crashed[0].message_en
+    assert result.failed == {"demo": "bundles"}
+    assert not (root / "dist/bundles/broken/demo.zip").exists()
+    assert (root / "dist/bundles/scorm/demo.zip").is_file()
 
 
 def docs_example(heading: str) -> str:
