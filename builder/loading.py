@@ -65,7 +65,7 @@ RIGHTS_KEYS = ("public_good", "no_copyright_dispute", "share_to_national_platfor
 LECTURE_KEYS = ("title", "knowledge_point", "media", "subtitles", "image", "form")
 CONFIG_KEYS = (
     "created_after", "min_lectures", "max_summary_chars", "max_bio_chars", "profile", "province",
-    "recommendation_order", "site_url", "scheduler", "jobs",
+    "recommendation_order", "site_url", "scheduler", "jobs", "drop_stale",
 )
 
 _TRUE_WORDS = {"是", "同意", "对"}
@@ -510,6 +510,8 @@ def load_config(root: Path) -> tuple[WeikeConfig, list[Diagnostic]]:
         if (text := reader.text(fields.get(key), key)) is not None:
             values[key] = text
     values["recommendation_order"] = reader.text_list(fields.get("recommendation_order"), "recommendation_order")
+    if (drop_stale := reader.boolean(fields.get("drop_stale"), "drop_stale")) is not None:
+        values["drop_stale"] = drop_stale
     return WeikeConfig(**values, locations=dict(reader.locations)), reader.diagnostics
 
 

@@ -314,6 +314,9 @@ class WeikeConfig:
     scheduler: str | None = None
     #: Parallel media jobs; None = chosen from the CPU count.
     jobs: int | None = None
+    #: A published course that now fails leaves every output (``--drop-stale``), instead of
+    #: staying at its last good version.
+    drop_stale: bool = False
     locations: Mapping[str, SourceLocation] = field(default_factory=dict, compare=False, repr=False)
 
 

@@ -7,6 +7,7 @@ later stage and named in the summary; the other courses carry on.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import os
 import time
@@ -20,11 +21,13 @@ import pluggy
 
 from builder.context import BuildContext, BuildPaths, StageOutcome
 from builder.diagnostics import Summary, sort_diagnostics
+from builder.disk import disk_fault
 from builder.ffmpeg import FfmpegNotFound
 from builder.loading import COURSES_DIR, NotACourseRepository, load_repository
 from builder.model import Course, DeliveredMedia, Diagnostic, Repository
 from builder.plugin_manager import get_plugin_manager
 from builder.progress import Progress
+from builder.publication import PublishedCourses, stale_warning
 from builder.stamp import BuildStamp, RecordedBuild, plugin_code_locations
 
 #: Outputs ``weike build --only`` can select, in build order.
@@ -34,6 +37,8 @@ _NEEDS = {"media": {"media"}, "site": {"media", "site"}, "bundles": {"media", "b
 #: Outputs that describe the whole repository (the catalogue, the province table). A build of one
 #: course folder skips them: rebuilt from that course alone, they would drop every other course.
 REPOSITORY_STAGES = frozenset({"site", "reports"})
+#: Stages that publish courses (a failing course stands in there with its last good version).
+PUBLISHING_STAGES = frozenset({"site", "bundles", "reports"})
 
 
 class WholeRepositoryOutput(Exception):
@@ -77,6 +82,13 @@ def _call_stage(stage: str, pm: pluggy.PluginManager, hook_name: str, **kwargs):
         return getattr(pm.hook, hook_name)(**kwargs)
     except FfmpegNotFound:
         raise  # not a plugin's fault: the command line names the fix
+    except OSError as exc:
+        # A full disk or a read-only dist/ is no plugin's bug: say what happened (E701-E703).
+        context = kwargs.get("context")
+        fault = disk_fault(exc, root=context.paths.root) if context is not None else None
+        if fault is None:
+            raise StageCrash(stage, _blame(exc, pm), exc) from exc
+        return StageOutcome(diagnostics=(fault,))
     except Exception as exc:  # noqa: BLE001 - turned into a named, reportable crash
         raise StageCrash(stage, _blame(exc, pm), exc) from exc
 
@@ -155,6 +167,8 @@ class BuildResult:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     #: Nothing the build reads had changed since the last stamped build: its result was replayed.
     replayed: bool = False
+    #: Courses that failed now but stay published at their last good version: slug -> first error code.
+    stale: dict[str, str] = field(default_factory=dict)
 
     @property
     def summary(self) -> Summary:
@@ -189,11 +203,14 @@ def build(
     dist: Path | None = None,
     pm: pluggy.PluginManager | None = None,
     force: bool = False,
+    drop_stale: bool = False,
 ) -> BuildResult:
     """Build everything (or the ``only`` output) for the repository at ``path``.
 
     When nothing the build reads has changed since the last build without failures, its result
-    is replayed and no stage runs, unless ``force``.
+    is replayed and no stage runs, unless ``force`` (then every stage redoes its work).
+    A published course that fails stays published at its last good version (see
+    :mod:`builder.publication`) unless ``drop_stale`` (or ``drop_stale`` in weike.yml).
     """
     root, selected = find_repository_root(path)
     pm = pm or get_plugin_manager(root)
@@ -231,7 +248,10 @@ def build(
         jobs=jobs or config.jobs or _default_jobs(),
         scheduler=scheduler or config.scheduler,
         strict=strict,
+        force=force,
     )
+    published = PublishedCourses(paths.cache)
+    drop_stale = drop_stale or config.drop_stale
 
     def exclude_failed(diagnostics: Iterable[Diagnostic], stage: str) -> None:
         for diagnostic in diagnostics:
@@ -239,6 +259,10 @@ def build(
                 slug = course_of(diagnostic)
                 if slug is not None:
                     result.failed.setdefault(slug, stage)
+                elif stage in PUBLISHING_STAGES:
+                    # The site, the bundles or the table could not be written (mkdocs.yml, a full
+                    # disk): that output keeps its last version; the courses are not at fault.
+                    continue
                 else:
                     # A repository-wide error (weike.yml) makes every course untrustworthy.
                     for course in repository.courses:
@@ -271,14 +295,29 @@ def build(
             result.delivered.update(outcome.delivered)
     delivered = MappingProxyType(dict(result.delivered))
 
-    # Site, bundles and reports see only courses whose every lecture was delivered.
+    # Site, bundles and reports see only courses whose every lecture was delivered, and in place of
+    # a published course that failed, its last good version (builder/publication.py).
+    current = {course.slug: course for course in repository.courses}
     for stage, hook_name in (("site", "weike_site_stage"), ("bundles", "weike_bundle_stage"),
                              ("reports", "weike_report_stage")):
         if stage not in stages:
             continue
         progress.stage({"site": "网站 site", "bundles": "打包 bundles", "reports": "报表 reports"}[stage])
         started = time.perf_counter()
-        outcome = _call_stage(stage, pm, hook_name, context=context, courses=remaining(), delivered=delivered)
+        courses, stage_delivered, stage_context = remaining(), delivered, context
+        if drop_stale:
+            stage_context = dataclasses.replace(context, dropped=frozenset(result.failed))
+        else:
+            # Courses refused by a publishing stage itself (E501 rights, E502) are left out as before.
+            broken = [slug for slug, at in result.failed.items() if at not in PUBLISHING_STAGES]
+            stand_ins = published.stand_ins(broken, current=current, root=root)
+            for slug in stand_ins:
+                result.stale.setdefault(slug, result.failed[slug])
+            courses = sorted([*courses, *(kept.course for kept in stand_ins.values())], key=lambda c: c.slug)
+            stage_delivered = MappingProxyType({**delivered, **{key: media for kept in stand_ins.values()
+                                                               for key, media in kept.delivered.items()}})
+        outcome = _call_stage(stage, pm, hook_name, context=stage_context, courses=courses,
+                              delivered=stage_delivered)
         if isinstance(outcome, list):  # a non-firstresult hook: merge every plugin's outcome
             outcome = StageOutcome.merge(outcome) if outcome else None
         result.stage_seconds[stage] = time.perf_counter() - started
@@ -289,9 +328,10 @@ def build(
         result.summary_lines.append(
             f"只构建了 courses/{selected[0]}：网站和汇总表包含整个仓库，这次没有更新，在仓库根目录运行 weike build 更新 "
             f"({' and '.join(skipped)} not updated: they cover the whole repository; run weike build in its root)")
+    _keep_published(result, published, remaining(), root=root, stages=stages, drop_stale=drop_stale)
     result.diagnostics = sort_diagnostics(result.diagnostics)
     result.built = [c.slug for c in remaining()]
-    if result.failed:
+    if result.failed or result.summary.errors:
         stamp.forget()  # a failure is always tried again, never replayed
     else:
         stamp.record(RecordedBuild(courses=result.courses, lectures=result.lectures, built=result.built,
@@ -300,8 +340,35 @@ def build(
     return result
 
 
+def _keep_published(result: BuildResult, published: PublishedCourses, built: list[Course], *, root: Path,
+                    stages: set[str], drop_stale: bool) -> None:
+    """Snapshot every course this build published; warn about (or forget) the ones that failed."""
+    for slug in sorted(result.stale):
+        kept = published.load(slug)
+        first_error = next((d for d in sort_diagnostics(result.diagnostics)
+                            if d.is_error and course_of(d) == slug), None)
+        if kept is not None:
+            result.diagnostics.append(stale_warning(slug, kept, first_error))
+    if drop_stale:
+        for slug in result.failed:
+            published.forget(slug)
+    if not stages & PUBLISHING_STAGES or not result.delivered:
+        return
+    try:
+        for course in built:
+            if all(lecture.key in result.delivered for lecture in course.lectures):
+                published.record(course, result.delivered)
+    except OSError as exc:
+        # Only the safety net is missing: what this build published stands.
+        fault = disk_fault(exc, root=root, writing=published.folder)
+        result.summary_lines.append(
+            f"未能保存已发布课程的快照 (could not keep the published courses' snapshot): "
+            f"{fault.message_en if fault else exc}")
+
+
 def describe_failures(result: BuildResult) -> list[str]:
     """One line per course left out of the build, naming its folder and the stage."""
     stage_zh = {"check": "检查", "media": "媒体", "site": "网站", "bundles": "打包", "reports": "报表"}
     return [f"courses/{slug}: 在{stage_zh.get(stage, stage)}阶段失败 (failed at {stage})"
+            + ("，沿用上次成功发布的版本 (stale: its last good version stays published)" if slug in result.stale else "")
             for slug, stage in sorted(result.failed.items())]
