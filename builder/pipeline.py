@@ -84,7 +84,7 @@ def _call_stage(stage: str, pm: pluggy.PluginManager, hook_name: str, **kwargs):
         raise  # not a plugin's fault: the command line names the fix
     except OSError as exc:
         # A full disk or a read-only dist/ is no plugin's bug: say what happened (E701-E703).
-        context = kwargs.get("context")
+        context = kwargs.get("context")  # the check hooks have none: they write nothing
         fault = disk_fault(exc, root=context.paths.root) if context is not None else None
         if fault is None:
             raise StageCrash(stage, _blame(exc, pm), exc) from exc

@@ -41,8 +41,9 @@ _PACKAGES = ("weike", "mkdocs", "mkdocs-material", "pyyaml", "pillow", "openpyxl
 _ENVIRONMENT = ("WEIKE_FFMPEG", "WEIKE_FFPROBE", "WEIKE_CACHE_DIR")
 
 
-def _walk(fingerprint: Fingerprint, folder: Path, base: Path) -> None:
-    """Add every entry below ``folder``: name, kind, size and mtime (symlinks by their target)."""
+def _walk(fingerprint: Fingerprint, folder: Path, base: Path, *, ctime: bool = False) -> None:
+    """Add every entry below ``folder``: name, kind, size and mtime (symlinks by their target);
+    with ``ctime`` also the inode's change time, which no edit can keep."""
     if not folder.is_dir():
         fingerprint.add(str(folder), None)
         return
@@ -63,7 +64,7 @@ def _walk(fingerprint: Fingerprint, folder: Path, base: Path) -> None:
                 stat = entry.stat()
             except OSError:  # a dangling link: its target text is already recorded
                 continue
-            fingerprint.add(rel, stat.st_size, stat.st_mtime_ns)
+            fingerprint.add(rel, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns if ctime else None)
 
 
 def plugin_code_locations(pm) -> list[Path]:
@@ -111,10 +112,10 @@ def _identity(path: Path) -> list[int | str] | None:
         return None
     if not S_ISDIR(stat.st_mode):
         return [stat.st_size, stat.st_mtime_ns, stat.st_ino]
-    # A folder (the site) is judged by every entry below it (name, size, mtime): a page deleted
-    # or rewritten deep inside it must make the next build run and repair it, not replay.
+    # A folder (the site) is judged by every entry below it (name, size, mtime, ctime): a page
+    # deleted or rewritten deep inside it must make the next build run and repair it, not replay.
     tree = Fingerprint()
-    _walk(tree, Path(path), Path(path))
+    _walk(tree, Path(path), Path(path), ctime=True)
     return [0, stat.st_mtime_ns, stat.st_ino, tree.hexdigest()]
 
 

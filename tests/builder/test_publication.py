@@ -8,6 +8,7 @@ reopened with openpyxl, zips compared byte for byte with the earlier good build'
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -173,14 +174,19 @@ def test_deleted_or_defaced_site_files_are_restored(two_courses, capsys):
     (site / "courses/aa/index.html").unlink()
     defaced = site / "catalogue.json"
     defaced.write_bytes(b"{}" + b" " * (len(originals["catalogue.json"]) - 2))
-    lecture_page = site / "courses/bb/01-lecture-1/index.html"
-    kept = lecture_page.stat()
-    lecture_page.write_bytes(b"x" * kept.st_size)
-    os.utime(lecture_page, ns=(kept.st_atime_ns, kept.st_mtime_ns))  # defaced keeping size and mtime
     assert main(["build", str(root), "--quiet"]) == 0
     capsys.readouterr()
     for rel, data in originals.items():
         assert (site / rel).read_bytes() == data, rel
+
+    # Defaced keeping size and mtime, nothing else touched: still found and repaired.
+    lecture_page = site / "courses/bb/01-lecture-1/index.html"
+    kept = lecture_page.stat()
+    lecture_page.write_bytes(b"x" * kept.st_size)
+    os.utime(lecture_page, ns=(kept.st_atime_ns, kept.st_mtime_ns))
+    assert main(["build", str(root), "--quiet"]) == 0
+    capsys.readouterr()
+    assert lecture_page.read_bytes() == originals["courses/bb/01-lecture-1/index.html"]
 
 
 def test_force_remakes_a_cache_entry_corrupted_with_size_and_mtime_kept(two_courses, capsys):
@@ -304,3 +310,24 @@ def test_published_folders_and_files_are_readable_by_a_web_server(two_courses):
                 assert mode in (0o644, 0o444), (path, oct(mode))
             else:
                 assert mode == 0o644, (path, oct(mode))
+
+
+def test_a_snapshot_reads_back_the_same_course_and_runs_no_code(delivered_repo, tmp_path):
+    from builder.publication import PublishedCourses, decode
+
+    repository, delivered, _ = delivered_repo(valid_courses=("aa",))
+    course = repository.course("aa")
+    published = PublishedCourses(tmp_path / "cache")
+    assert published.record(course, delivered) is True
+    assert published.record(course, delivered) is False  # unchanged: nothing rewritten
+    kept = PublishedCourses(tmp_path / "cache").load("aa")
+    # Equal but for the cover, which now points at the snapshot's own copy.
+    assert kept.course == dataclasses.replace(course, cover=kept.course.cover)
+    assert kept.course.cover.path.read_bytes() == course.cover.path.read_bytes()
+    for lecture in course.lectures:
+        media = kept.delivered[lecture.key]
+        assert media.path.read_bytes() == delivered[lecture.key].path.read_bytes()
+        assert media.sha256 == delivered[lecture.key].sha256
+    # Only the model's own classes are rebuilt: anything else is refused, never imported or run.
+    with pytest.raises(KeyError):
+        decode({"$class": "Popen", "fields": {"args": ["true"]}})
