@@ -73,7 +73,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     if result.stale:
         # Not "done": what is published for these courses is an older version than courses/ holds.
         names = "、".join(sorted(result.stale))
-        print(f"构建完成，但有 {len(result.stale)} 门课程已过期（本次失败，仍发布上次成功的版本）：{names}；"
+        print(f"构建结束，{len(result.stale)} 门课程已过期（本次失败，仍发布上次成功的版本）：{names}；"
               f"{len(result.built)} 门课程为最新 ({len(result.stale)} course(s) stale, their last good version "
               f"kept: {', '.join(sorted(result.stale))}; {len(result.built)} course(s) built) in {elapsed:.1f} s [{stages}]")
     else:

@@ -348,7 +348,7 @@ def _keep_published(result: BuildResult, published: PublishedCourses, built: lis
         first_error = next((d for d in sort_diagnostics(result.diagnostics)
                             if d.is_error and course_of(d) == slug), None)
         if kept is not None:
-            result.diagnostics.append(stale_warning(slug, kept, first_error))
+            result.diagnostics.append(stale_warning(kept, first_error))
     if drop_stale:
         for slug in result.failed:
             published.forget(slug)

@@ -241,7 +241,7 @@ class PublishedCourses:
         return found
 
 
-def stale_warning(slug: str, kept: PublishedCourse, error: Diagnostic | None) -> Diagnostic:
+def stale_warning(kept: PublishedCourse, error: Diagnostic | None) -> Diagnostic:
     """W704: the course failed now; its last good version stays published."""
     what = f"{error.code} {error.location}" if error is not None else "?"
     return Diagnostic.warning(
