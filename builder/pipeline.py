@@ -12,7 +12,7 @@ import inspect
 import os
 import time
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
@@ -297,25 +297,15 @@ def build(
 
     # Site, bundles and reports see only courses whose every lecture was delivered, and in place of
     # a published course that failed, its last good version (builder/publication.py).
-    current = {course.slug: course for course in repository.courses}
+    current = MappingProxyType({course.slug: course for course in repository.courses})
     for stage, hook_name in (("site", "weike_site_stage"), ("bundles", "weike_bundle_stage"),
                              ("reports", "weike_report_stage")):
         if stage not in stages:
             continue
         progress.stage({"site": "网站 site", "bundles": "打包 bundles", "reports": "报表 reports"}[stage])
         started = time.perf_counter()
-        courses, stage_delivered, stage_context = remaining(), delivered, context
-        if drop_stale:
-            stage_context = dataclasses.replace(context, dropped=frozenset(result.failed))
-        else:
-            # Courses refused by a publishing stage itself (E501 rights, E502) are left out as before.
-            broken = [slug for slug, at in result.failed.items() if at not in PUBLISHING_STAGES]
-            stand_ins = published.stand_ins(broken, current=current, root=root)
-            for slug in stand_ins:
-                result.stale.setdefault(slug, result.failed[slug])
-            courses = sorted([*courses, *(kept.course for kept in stand_ins.values())], key=lambda c: c.slug)
-            stage_delivered = MappingProxyType({**delivered, **{key: media for kept in stand_ins.values()
-                                                               for key, media in kept.delivered.items()}})
+        courses, stage_delivered, stage_context = _publishing_inputs(
+            result, remaining(), delivered, context, published=published, current=current, drop_stale=drop_stale)
         outcome = _call_stage(stage, pm, hook_name, context=stage_context, courses=courses,
                               delivered=stage_delivered)
         if isinstance(outcome, list):  # a non-firstresult hook: merge every plugin's outcome
@@ -338,6 +328,27 @@ def build(
                                    diagnostics=result.diagnostics, summary_lines=result.summary_lines,
                                    outputs=result.outputs))
     return result
+
+
+def _publishing_inputs(result: BuildResult, courses: list[Course], delivered: Mapping[str, DeliveredMedia],
+                       context: BuildContext, *, published: PublishedCourses, current: Mapping[str, Course],
+                       drop_stale: bool) -> tuple[list[Course], Mapping[str, DeliveredMedia], BuildContext]:
+    """What a publishing stage is given: the courses that passed, plus the last good version of
+    each one that failed in the check or media stage (named stale); with ``drop_stale``, none of
+    those, and the context names them so their bundles go too."""
+    if drop_stale:
+        return courses, delivered, dataclasses.replace(context, dropped=frozenset(result.failed))
+    # Courses refused by a publishing stage itself (E501 rights, E502) are left out as before.
+    broken = [slug for slug, at in result.failed.items() if at not in PUBLISHING_STAGES]
+    stand_ins = published.stand_ins(broken, current=current, root=context.paths.root)
+    for slug in stand_ins:
+        result.stale.setdefault(slug, result.failed[slug])
+    if not stand_ins:
+        return courses, delivered, context
+    courses = sorted([*courses, *(kept.course for kept in stand_ins.values())], key=lambda c: c.slug)
+    delivered = MappingProxyType({**delivered, **{key: media for kept in stand_ins.values()
+                                                  for key, media in kept.delivered.items()}})
+    return courses, delivered, context
 
 
 def _keep_published(result: BuildResult, published: PublishedCourses, built: list[Course], *, root: Path,
