@@ -234,7 +234,8 @@ def mounted_tmpfs(folder: Path, options: str):
     folder.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True)
     if done.returncode != 0:
-        if os.environ.get("CI"):
+        # .ci/run sets WEIKE_REQUIRE_MOUNT (CI runs as root): there a failed mount fails the test.
+        if os.environ.get("WEIKE_REQUIRE_MOUNT") == "1" or os.environ.get("CI"):
             pytest.fail(f"cannot mount a tmpfs in CI: {done.stderr!r}")
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode(errors='replace').strip()}")
     try:
