@@ -39,6 +39,11 @@ _TEXTS = {
 }
 
 
+def _is_temp(name: str) -> bool:
+    """weike's temp names: ``.tmp-…`` (outputs, cache entries) and ``.<folder>-tmp-…`` (the site)."""
+    return name.startswith(".") and (name.startswith(".tmp-") or "-tmp-" in name)
+
+
 def _causes(error: BaseException) -> Iterator[BaseException]:
     seen: set[int] = set()
     while error is not None and id(error) not in seen:
@@ -73,6 +78,10 @@ def disk_fault(error: BaseException, *, root: Path, writing: Path | None = None,
         return None
     code, filename = found
     path = Path(filename) if filename else writing
+    if path is not None and writing is not None and any(_is_temp(part) for part in Path(path).parts):
+        # A temp name (``dist/.site-tmp-x1y2``, ``.tmp-…``) means nothing to the reader: name
+        # what it was going to become.
+        path = writing
     where = repository_path(Path(path), root) if path is not None else "dist/"
     message, message_en, hint = _TEXTS[code]
     return Diagnostic.error(code, location or SourceLocation(file=where),

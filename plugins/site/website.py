@@ -604,7 +604,10 @@ def run_mkdocs(settings: SiteSettings, overrides: dict, root: Path, generated: G
             from builder.disk import disk_fault
 
             # A full disk is no fault of mkdocs.yml: say what happened, not "delete mkdocs.yml".
-            if (fault := disk_fault(exc, root=root, writing=Path(overrides["site_dir"]).parent)) is not None:
+            # MkDocs writes into ".<site>-tmp-…" beside the site: name the site itself.
+            building = Path(overrides["site_dir"])
+            site_dir = building.with_name(building.name[1:].split("-tmp-")[0])
+            if (fault := disk_fault(exc, root=root, writing=site_dir)) is not None:
                 return SiteBuildFailed(fault)
             detail = "; ".join(captured.lines[-3:]) or f"{type(exc).__name__}: {exc}"
             return SiteBuildFailed(Diagnostic.error(
