@@ -121,10 +121,17 @@ def main() -> int:
 
         from builder import ffmpeg
 
-        video = root / "courses" / "course-00001" / "05-lecture-5" / "video.mp4"
-        video.unlink()
+        # The new clip goes beside the old one and lecture.md names it. Unlinking the old file would
+        # change the ctime (part of the memo's key) of the one clip every lecture here hard-links,
+        # so every source would be probed again: an artefact of this synthetic repository, whose
+        # lectures share one inode; a real repository's sources are separate files.
+        lecture = root / "courses" / "course-00001" / "05-lecture-5"
+        video = lecture / "video-new.mp4"
         ffmpeg.run(["-hide_banner", "-y", "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=25:duration=2",
                     "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(video)])
+        front = lecture / "lecture.md"
+        front.write_text(front.read_text(encoding="utf-8").replace("---\n", "---\nmedia: video-new.mp4\n", 1),
+                         encoding="utf-8")
         remedied = child(root, args.jobs)
 
         walk, files = stat_walk(root)

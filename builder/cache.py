@@ -1,9 +1,10 @@
 """The build cache: a memo of facts about files, and a content-addressed store of outputs.
 
 * :class:`FileMemo` remembers facts about a file (its SHA-256, its probe) keyed by
-  ``(path, size, mtime_ns, inode)``, in ONE SQLite file. An unchanged source is then neither
-  re-hashed nor re-probed, and 2,000 courses make one file, not 26,000. Editing a file changes
-  its size or mtime, so the memo misses and the file is looked at again.
+  ``(path, size, mtime_ns, inode, ctime_ns)``, in ONE SQLite file. An unchanged source is then
+  neither re-hashed nor re-probed, and 2,000 courses make one file, not 26,000. Editing a file
+  changes its ctime (and usually its size or mtime), so the memo misses and the file is looked
+  at again. A damaged memo file is replaced by an empty one.
 * :class:`ContentStore` keeps build outputs under a key derived from everything that decides them
   (source bytes, profile, recipe and encoder version): ``store/<k[:2]>/<key>/``. An entry is
   written in a temp folder beside it and renamed into place in one step, so an entry that
@@ -55,10 +56,17 @@ def cache_key(**parts: object) -> str:
 
 
 _UNPARSED = object()
+#: Layout of the memo's table (``PRAGMA user_version``); another layout is dropped, not migrated.
+_MEMO_SCHEMA = 2
+
+
+def _damaged(exc: sqlite3.Error) -> bool:
+    """The memo file itself is broken ("file is not a database", "malformed"), not merely busy."""
+    return isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError)
 
 
 class FileMemo:
-    """Facts about files, remembered while a file's size, mtime and inode stay the same.
+    """Facts about files, remembered while a file's size, mtime, inode and ctime stay the same.
 
     Safe to share between threads (one connection behind a lock) and between processes
     (SQLite's own locking). A memo that cannot be opened (read-only checkout) degrades to no
@@ -69,32 +77,78 @@ class FileMemo:
         self.path = Path(path)
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
+        # kind -> path -> [size, mtime_ns, inode, ctime_ns, JSON text, parsed value or _UNPARSED].
+        # Loaded in one query per kind: at national scale a query (and a JSON parse) per file per
+        # build would cost seconds on every no-change rebuild.
+        self._rows: dict[str, dict[str, list]] = {}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
+            self._db = self._connect()
+        except sqlite3.DatabaseError as exc:
+            if not _damaged(exc):
+                log.warning("media memo %s unavailable (%s): every file will be probed", self.path, exc)
+            else:
+                self._rebuild(exc)
+        except OSError as exc:
+            log.warning("media memo %s unavailable (%s): every file will be probed", self.path, exc)
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
+        try:
             # WAL: readers never wait for a writer; NORMAL: no fsync per fact (a lost fact after
             # a power cut is only looked up again).
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
+            if db.execute("PRAGMA user_version").fetchone()[0] != _MEMO_SCHEMA:
+                # Facts of another layout (before ctime was part of the key) are only a memo: start afresh.
+                db.execute("DROP TABLE IF EXISTS facts")
+                db.execute(f"PRAGMA user_version={_MEMO_SCHEMA}")
             db.execute(
                 "CREATE TABLE IF NOT EXISTS facts (kind TEXT NOT NULL, path TEXT NOT NULL, size INTEGER NOT NULL,"
-                " mtime_ns INTEGER NOT NULL, inode INTEGER NOT NULL, value TEXT NOT NULL,"
+                " mtime_ns INTEGER NOT NULL, inode INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, value TEXT NOT NULL,"
                 " PRIMARY KEY (kind, path))"
             )
-            self._db = db
-        except (OSError, sqlite3.Error) as exc:
-            log.warning("media memo %s unavailable (%s): every file will be probed", self.path, exc)
-        # kind -> path -> [size, mtime_ns, inode, JSON text, parsed value or _UNPARSED]. Loaded in
-        # one query per kind: at national scale a query (and a JSON parse) per file per build
-        # would cost seconds on every no-change rebuild.
-        self._rows: dict[str, dict[str, list]] = {}
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _rebuild(self, exc: sqlite3.DatabaseError) -> None:
+        """Replace a damaged memo file (cut short by a full disk or a killed copy) with an empty one.
+
+        Left as it was, it would be reported on every build and never used again; its facts are
+        only a memo, so losing them costs one more look at each file.
+        """
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
+            self._db = None
+        self._rows.clear()
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                self.path.with_name(self.path.name + suffix).unlink()
+        try:
+            self._db = self._connect()
+        except (OSError, sqlite3.Error) as again:
+            log.warning("media memo %s was damaged (%s) and cannot be rebuilt (%s): every file will be probed",
+                        self.path, exc, again)
+            return
+        log.warning("media memo %s was damaged (%s): rebuilt empty", self.path, exc)
+
+    def _failed(self, what: str, exc: sqlite3.Error) -> None:
+        """A query failed: rebuild a damaged memo, otherwise say so and carry on without the fact."""
+        if _damaged(exc):
+            self._rebuild(exc)
+        else:
+            log.warning("media memo %s failed: %s", what, exc)
 
     @staticmethod
-    def _identity(file: Path) -> tuple[str, int, int, int]:
+    def _identity(file: Path) -> tuple[str, int, int, int, int]:
         # abspath, not realpath: a file reached by two paths is just remembered twice, and the
-        # size/mtime/inode check keeps either record honest.
+        # size/mtime/inode/ctime check keeps either record honest. ctime because an edit in place
+        # can keep size and mtime (tools that restore the mtime, a clock step); nobody can set ctime.
         st = os.stat(file)
-        return os.path.abspath(file), st.st_size, st.st_mtime_ns, st.st_ino
+        return os.path.abspath(file), st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns
 
     def _kind_rows(self, kind: str) -> dict[str, list]:
         rows = self._rows.get(kind)
@@ -102,28 +156,29 @@ class FileMemo:
             rows = {}
             if self._db is not None:
                 try:
-                    for path, size, mtime_ns, inode, value in self._db.execute(
-                            "SELECT path, size, mtime_ns, inode, value FROM facts WHERE kind=?", (kind,)):
-                        rows[path] = [size, mtime_ns, inode, value, _UNPARSED]
+                    for path, size, mtime_ns, inode, ctime_ns, value in self._db.execute(
+                            "SELECT path, size, mtime_ns, inode, ctime_ns, value FROM facts WHERE kind=?", (kind,)):
+                        rows[path] = [size, mtime_ns, inode, ctime_ns, value, _UNPARSED]
                 except sqlite3.Error as exc:
-                    log.warning("media memo read failed: %s", exc)
+                    rows = {}
+                    self._failed("read", exc)
             self._rows[kind] = rows
         return rows
 
-    def get(self, kind: str, file: Path, *, identity: tuple[str, int, int, int] | None = None):
+    def get(self, kind: str, file: Path, *, identity: tuple[str, int, int, int, int] | None = None):
         """The remembered value of ``kind`` for ``file``, or ``None`` (also when it changed)."""
         if self._db is None:
             return None
-        path, size, mtime_ns, inode = identity or self._identity(file)
+        path, *stat_now = identity or self._identity(file)
         with self._lock:
             row = self._kind_rows(kind).get(path)
-            if row is None or (row[0], row[1], row[2]) != (size, mtime_ns, inode):
+            if row is None or row[:4] != stat_now:
                 return None
-            if row[4] is _UNPARSED:
-                row[4] = json.loads(row[3])
-            return row[4]
+            if row[5] is _UNPARSED:
+                row[5] = json.loads(row[4])
+            return row[5]
 
-    def put(self, kind: str, file: Path, value, *, identity: tuple[str, int, int, int] | None = None) -> None:
+    def put(self, kind: str, file: Path, value, *, identity: tuple[str, int, int, int, int] | None = None) -> None:
         """Remember ``value`` for ``file``; ``identity`` = the stat taken *before* reading the file.
 
         Taking the identity before the (slow) read means a file edited while it was being hashed
@@ -131,15 +186,17 @@ class FileMemo:
         """
         if self._db is None:
             return
-        path, size, mtime_ns, inode = identity or self._identity(file)
+        path, size, mtime_ns, inode, ctime_ns = identity or self._identity(file)
         with self._lock:
-            try:
-                self._db.execute("INSERT OR REPLACE INTO facts VALUES (?, ?, ?, ?, ?, ?)",
-                                 (kind, path, size, mtime_ns, inode, json.dumps(value, ensure_ascii=False)))
-            except sqlite3.Error as exc:
-                log.warning("media memo write failed: %s", exc)
+            if self._db is None:  # rebuilt and unusable since
                 return
-            self._kind_rows(kind)[path] = [size, mtime_ns, inode, None, value]
+            try:
+                self._db.execute("INSERT OR REPLACE INTO facts VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                 (kind, path, size, mtime_ns, inode, ctime_ns, json.dumps(value, ensure_ascii=False)))
+            except sqlite3.Error as exc:
+                self._failed("write", exc)
+                return
+            self._kind_rows(kind)[path] = [size, mtime_ns, inode, ctime_ns, None, value]
 
     def remember(self, kind: str, file: Path, compute):
         """``get`` or else ``compute(file)`` and ``put``; exceptions from ``compute`` propagate."""
@@ -159,12 +216,13 @@ class FileMemo:
         if self._db is None:
             return []
         with self._lock:
-            rows = self._db.execute("SELECT kind, path, size, mtime_ns, inode, length(value) FROM facts").fetchall()
+            rows = self._db.execute(
+                "SELECT kind, path, size, mtime_ns, inode, ctime_ns, length(value) FROM facts").fetchall()
         facts = []
-        for kind, path, size, mtime_ns, inode, length in rows:
+        for kind, path, size, mtime_ns, inode, ctime_ns, length in rows:
             try:
                 st = os.stat(path)
-                current = (st.st_size, st.st_mtime_ns, st.st_ino) == (size, mtime_ns, inode)
+                current = (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns) == (size, mtime_ns, inode, ctime_ns)
             except OSError:
                 current = False
             facts.append((kind, path, length + len(path) + len(kind), current))
@@ -234,20 +292,35 @@ class ContentStore:
     def folder(self, key: str) -> Path:
         return self.root / key[:2] / key
 
-    def get(self, key: str) -> StoreEntry | None:
-        """The entry for ``key`` if it is complete and its files are intact, else ``None``."""
+    def get(self, key: str, *, verify: bool = False) -> StoreEntry | None:
+        """The entry for ``key`` if it is complete and its files are intact, else ``None``.
+
+        Intact = the sizes recorded at commit; with ``verify`` (``weike build --force``) also
+        the SHA-256 recorded then, which catches bytes changed with size and mtime kept (a disk
+        error, an edit through a hard link in ``dist/``). An entry committed before hashes were
+        recorded cannot be verified and counts as damaged then.
+        """
         folder = self.folder(key)
         try:
             facts = json.loads((folder / ENTRY_FILE).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
+        hashes = facts.get("file_sha256") or {}
         for name, size in (facts.get("files") or {}).items():
             try:
                 if (folder / name).stat().st_size != size:
                     return None
+                if verify and hashes.get(name) != sha256_file(folder / name):
+                    return None
             except OSError:
                 return None
         return StoreEntry(key=key, folder=folder, facts=facts)
+
+    def discard(self, key: str) -> None:
+        """Remove the entry for ``key`` (damaged): it vanishes in one step, then it is made again."""
+        folder = self.folder(key)
+        if folder.exists():
+            remove_path(folder)
 
     @contextlib.contextmanager
     def writing(self) -> Iterator[Path]:
@@ -267,15 +340,16 @@ class ContentStore:
 
     def commit(self, key: str, temp: Path, facts: Mapping) -> StoreEntry:
         """Seal ``temp`` as the entry for ``key`` (files made read-only, synced, renamed in)."""
-        files = {}
+        files, hashes = {}, {}
         for path in sorted(temp.iterdir()):
             files[path.name] = path.stat().st_size
+            hashes[path.name] = sha256_file(path)
             with path.open("rb") as handle:
                 os.fsync(handle.fileno())
             # Delivered files are hard links to these: read-only so nothing edits the cache
             # through dist/ by accident.
             path.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
-        record = {**facts, "key": key, "files": files}
+        record = {**facts, "key": key, "files": files, "file_sha256": hashes}
         entry_file = temp / ENTRY_FILE
         entry_file.write_text(json.dumps(record, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
         with entry_file.open("rb") as handle:

@@ -58,7 +58,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     progress = make_progress(sys.stderr, quiet=args.quiet)
     try:
         result = build(Path(args.path), progress=progress, only=args.only, jobs=args.jobs,
-                       scheduler=args.scheduler, strict=args.strict, force=args.force)
+                       scheduler=args.scheduler, strict=args.strict, force=args.force, drop_stale=args.drop_stale)
     finally:
         progress.close()
     fmt = "github" if args.format == "github" else "text"
@@ -71,8 +71,15 @@ def cmd_build(args: argparse.Namespace) -> int:
         print(printable(line, keep="\t\n"))
     elapsed = time.monotonic() - started
     stages = " · ".join(f"{stage} {seconds:.1f} s" for stage, seconds in result.stage_seconds.items())
-    print(f"构建完成：{len(result.built)} 门课程 ({len(result.built)} course(s) built) in {elapsed:.1f} s "
-          f"[{stages}]")
+    if result.stale:
+        # Not "done": what is published for these courses is an older version than courses/ holds.
+        names = "、".join(sorted(result.stale))
+        print(f"构建结束，{len(result.stale)} 门课程已过期（本次失败，仍发布上次成功的版本）：{names}；"
+              f"{len(result.built)} 门课程为最新 ({len(result.stale)} course(s) stale, their last good version "
+              f"kept: {', '.join(sorted(result.stale))}; {len(result.built)} course(s) built) in {elapsed:.1f} s [{stages}]")
+    else:
+        print(f"构建完成：{len(result.built)} 门课程 ({len(result.built)} course(s) built) in {elapsed:.1f} s "
+              f"[{stages}]")
     return EXIT_PROBLEMS if result.failed_build(strict=args.strict) else EXIT_OK
 
 
@@ -168,8 +175,11 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--format", choices=("text", "github"), default="text", help="how to print diagnostics")
     build.add_argument("--quiet", "-q", action="store_true", help="no progress display")
     build.add_argument("--force", action="store_true",
-                       help="run every stage even when nothing changed since the last build "
-                            "(each stage still reuses its caches)")
+                       help="run every stage even when nothing changed since the last build: the site is "
+                            "rebuilt, bundles repacked, cached media re-hashed (damaged entries made again)")
+    build.add_argument("--drop-stale", action="store_true",
+                       help="a published course that fails now leaves the site, the summary table and its bundles "
+                            "(default: it stays at its last good version; weike.yml: drop_stale: true)")
     build.set_defaults(func=cmd_build)
 
     plugins = sub.add_parser("plugins", help="列出已加载的插件 (list loaded plugins and where they come from)")
@@ -247,6 +257,19 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("weike: 已中断 (interrupted)", file=sys.stderr)
         return 130
+    except OSError as exc:
+        from builder.disk import disk_fault
+
+        fault = disk_fault(exc, root=Path.cwd())
+        if fault is None:
+            if args.debug:
+                raise
+            print(f"weike: 内部错误 (internal error): {type(exc).__name__}: {exc}", file=sys.stderr)
+            print("       用 weike --debug 重新运行可看到详细信息 (rerun with --debug for the traceback)", file=sys.stderr)
+            return EXIT_USAGE
+        print(f"weike: {fault.location}: {fault.code} {fault.message} ({fault.message_en})\n       {fault.hint}",
+              file=sys.stderr)
+        return EXIT_PROBLEMS
     except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
         if args.debug:
             raise

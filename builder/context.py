@@ -73,6 +73,12 @@ class BuildContext:
     scheduler: str | None = None
     #: Warnings count as failures.
     strict: bool = False
+    #: ``weike build --force``: every stage redoes its work instead of trusting what it wrote
+    #: before, and cached files are re-hashed (a damaged entry is made again).
+    force: bool = False
+    #: Courses to take out of every output on purpose (``--drop-stale``): they failed now, and
+    #: their last good version is not kept; a bundle target removes their zips.
+    dropped: frozenset[str] = frozenset()
 
     @property
     def hook(self):

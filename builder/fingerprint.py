@@ -108,6 +108,11 @@ class OutputLedger:
             self._records = {}
         self._dirty = False
 
+    @property
+    def records(self) -> Path:
+        """The JSON file the records are kept in."""
+        return self._path
+
     def up_to_date(self, name: str, fingerprint: str) -> bool:
         record = self._records.get(name)
         if not record or record[0] != fingerprint:

@@ -21,8 +21,9 @@ from pathlib import Path
 
 from builder.cache import CacheItem, CachePart, RecordPart, tree_size
 from builder.context import CACHE_DIR_ENV, BuildContext, BuildPaths
-from builder.loading import load_repository
+from builder.loading import COURSES_DIR, load_repository
 from builder.progress import Progress
+from builder.publication import PUBLISHED_FOLDER
 from builder.stamp import STAMP_FILE
 
 
@@ -89,6 +90,10 @@ def survey_cache(path: Path) -> CacheSurvey:
              for part in found or ()]
     parts.append(RecordPart(name="build-stamp", title="上次构建的记录 (the last build's stamp)",
                             path=paths.cache / STAMP_FILE))
+    # The last good version of each course: needed while its course folder exists.
+    parts.append(RecordPart(name="published", title="已发布课程的上次成功版本 (last good version of published courses)",
+                            path=paths.cache / PUBLISHED_FOLDER,
+                            needed=lambda folder: (root / COURSES_DIR / folder.name).is_dir()))
     surveys = tuple(PartSurvey(part=part, size=part.size(), items=tuple(part.items())) for part in parts)
     claimed = {Path(claim).resolve() for part in parts for claim in part.claims()}
     return CacheSurvey(root=paths.cache, from_environment=bool(os.environ.get(CACHE_DIR_ENV)), parts=surveys,

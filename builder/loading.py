@@ -65,7 +65,7 @@ RIGHTS_KEYS = ("public_good", "no_copyright_dispute", "share_to_national_platfor
 LECTURE_KEYS = ("title", "knowledge_point", "media", "subtitles", "image", "form")
 CONFIG_KEYS = (
     "created_after", "min_lectures", "max_summary_chars", "max_bio_chars", "profile", "province",
-    "recommendation_order", "site_url", "scheduler", "jobs",
+    "recommendation_order", "site_url", "scheduler", "jobs", "drop_stale",
     # the province's facts for 附件3/4/5 (builder.centre)
     "department", "statistics", "publish_centres",
 )
@@ -591,6 +591,8 @@ def load_config(root: Path) -> tuple[WeikeConfig, list[Diagnostic]]:
     from builder.centre import read_province_facts  # centre.py reads with this module's _Reader
 
     values.update(read_province_facts(reader, fields))
+    if (drop_stale := reader.boolean(fields.get("drop_stale"), "drop_stale")) is not None:
+        values["drop_stale"] = drop_stale
     return WeikeConfig(**values, locations=dict(reader.locations)), reader.diagnostics
 
 

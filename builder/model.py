@@ -326,6 +326,9 @@ class WeikeConfig:
     statistics: ProvinceStatistics | None = None
     #: Brand learning centres may appear on the public site (each also has its own ``publish``).
     publish_centres: bool = True
+    #: A published course that now fails leaves every output (``--drop-stale``), instead of
+    #: staying at its last good version.
+    drop_stale: bool = False
     locations: Mapping[str, SourceLocation] = field(default_factory=dict, compare=False, repr=False)
 
 

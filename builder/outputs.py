@@ -85,6 +85,24 @@ def publish(source: Path, target: Path) -> bool:
     return True
 
 
+def folder_mode() -> int:
+    """The mode ``mkdir`` gives a new folder under this process's umask (0755 under 022).
+
+    For folders made private on purpose (``tempfile.mkdtemp``) and then published.
+    """
+    umask = None
+    try:  # Linux says it without changing it (os.umask would, for a moment, for every thread)
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                umask = int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    if umask is None:
+        umask = os.umask(0o022)
+        os.umask(umask)
+    return 0o777 & ~umask
+
+
 def remove_temps(folder: Path) -> int:
     """Delete temp files a killed build left in ``folder`` (not recursive)."""
     removed = 0

@@ -21,12 +21,14 @@ import pluggy
 from builder.centre import CENTRES_DIR, Centre, centre_of, is_province_fact
 from builder.context import BuildContext, BuildPaths, StageOutcome
 from builder.diagnostics import Summary, sort_diagnostics
+from builder.disk import disk_fault
 from builder.ffmpeg import FfmpegNotFound
 from builder.isolation import CourseIsolation, blame_plugin
 from builder.loading import COURSES_DIR, NotACourseRepository, is_repository, load_repository
 from builder.model import Course, DeliveredMedia, Diagnostic, Repository, WeikeConfig
 from builder.plugin_manager import get_plugin_manager
 from builder.progress import Progress
+from builder.publication import PublishedCourses, stale_warning
 from builder.stamp import BuildStamp, RecordedBuild, plugin_code_locations
 
 #: Outputs ``weike build --only`` can select, in build order.
@@ -36,6 +38,8 @@ _NEEDS = {"media": {"media"}, "site": {"media", "site"}, "bundles": {"media", "b
 #: Outputs that describe the whole repository (the catalogue, the province table). A build of one
 #: course folder skips them: rebuilt from that course alone, they would drop every other course.
 REPOSITORY_STAGES = frozenset({"site", "reports"})
+#: Stages that publish courses (a failing course stands in there with its last good version).
+PUBLISHING_STAGES = frozenset({"site", "bundles", "reports"})
 
 
 class WholeRepositoryOutput(Exception):
@@ -63,6 +67,13 @@ def _call_stage(stage: str, pm: pluggy.PluginManager, hook_name: str, **kwargs):
         return getattr(pm.hook, hook_name)(**kwargs)
     except FfmpegNotFound:
         raise  # not a plugin's fault: the command line names the fix
+    except OSError as exc:
+        # A full disk or a read-only dist/ is no plugin's bug: say what happened (E301-E303).
+        context = kwargs.get("context")  # the check hooks have none: they write nothing
+        fault = disk_fault(exc, root=context.paths.root) if context is not None else None
+        if fault is None:
+            raise StageCrash(stage, blame_plugin(exc, pm), exc) from exc
+        return StageOutcome(diagnostics=(fault,))
     except Exception as exc:  # noqa: BLE001 - turned into a named, reportable crash
         raise StageCrash(stage, blame_plugin(exc, pm), exc) from exc
 
@@ -169,6 +180,8 @@ class BuildResult:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     #: Nothing the build reads had changed since the last stamped build: its result was replayed.
     replayed: bool = False
+    #: Courses that failed now but stay published at their last good version: slug -> first error code.
+    stale: dict[str, str] = field(default_factory=dict)
 
     @property
     def summary(self) -> Summary:
@@ -203,11 +216,14 @@ def build(
     dist: Path | None = None,
     pm: pluggy.PluginManager | None = None,
     force: bool = False,
+    drop_stale: bool = False,
 ) -> BuildResult:
     """Build everything (or the ``only`` output) for the repository at ``path``.
 
     When nothing the build reads has changed since the last build without failures, its result
-    is replayed and no stage runs, unless ``force``.
+    is replayed and no stage runs, unless ``force`` (then every stage redoes its work).
+    A published course that fails stays published at its last good version (see
+    :mod:`builder.publication`) unless ``drop_stale`` (or ``drop_stale`` in weike.yml).
     """
     root, selected = find_repository_root(path)
     pm = pm or get_plugin_manager(root)
@@ -245,7 +261,10 @@ def build(
         jobs=jobs or config.jobs or _default_jobs(),
         scheduler=scheduler or config.scheduler,
         strict=strict,
+        force=force,
     )
+    published = PublishedCourses(paths.cache)
+    drop_stale = drop_stale or config.drop_stale
 
     def exclude_failed(diagnostics: Iterable[Diagnostic], stage: str) -> None:
         for diagnostic in diagnostics:
@@ -257,6 +276,10 @@ def build(
                     result.failed_centres.setdefault(centre, stage)
                 elif is_province_fact(diagnostic):
                     pass  # a bad 附件5 figure holds back 附件5 (the report stage sees it), no course
+                elif stage in PUBLISHING_STAGES:
+                    # The site, the bundles or the table could not be written (mkdocs.yml, a full
+                    # disk): that output keeps its last version; the courses are not at fault.
+                    continue
                 else:
                     # A repository-wide error (weike.yml) makes every course untrustworthy.
                     for course in repository.courses:
@@ -295,17 +318,21 @@ def build(
             result.delivered.update(outcome.delivered)
     delivered = MappingProxyType(dict(result.delivered))
 
-    # Site, bundles and reports see only courses whose every lecture was delivered.
+    # Site, bundles and reports see only courses whose every lecture was delivered, and in place of
+    # a published course that failed, its last good version (builder/publication.py).
+    current = MappingProxyType({course.slug: course for course in repository.courses})
     for stage, hook_name in (("site", "weike_site_stage"), ("bundles", "weike_bundle_stage"),
                              ("reports", "weike_report_stage")):
         if stage not in stages:
             continue
         progress.stage({"site": "网站 site", "bundles": "打包 bundles", "reports": "报表 reports"}[stage])
         started = time.perf_counter()
+        courses, stage_delivered, stage_context = _publishing_inputs(
+            result, remaining(), delivered, context, published=published, current=current, drop_stale=drop_stale)
         # The site and the reports also describe the brand learning centres (附件4).
         extra = {"centres": remaining_centres()} if stage in REPOSITORY_STAGES else {}
-        outcome = _call_stage(stage, pm, hook_name, context=context, courses=remaining(), delivered=delivered,
-                              **extra)
+        outcome = _call_stage(stage, pm, hook_name, context=stage_context, courses=courses,
+                              delivered=stage_delivered, **extra)
         if isinstance(outcome, list):  # a non-firstresult hook: merge every plugin's outcome
             outcome = StageOutcome.merge(outcome) if outcome else None
         result.stage_seconds[stage] = time.perf_counter() - started
@@ -316,6 +343,7 @@ def build(
         result.summary_lines.append(
             f"只构建了 courses/{selected[0]}：网站和汇总表包含整个仓库，这次没有更新，在仓库根目录运行 weike build 更新 "
             f"({' and '.join(skipped)} not updated: they cover the whole repository; run weike build in its root)")
+    _keep_published(result, published, remaining(), root=root, stages=stages, drop_stale=drop_stale)
     result.diagnostics = sort_diagnostics(result.diagnostics)
     result.built = [c.slug for c in remaining()]
     if result.failed or result.failed_centres or result.summary.errors:
@@ -364,10 +392,58 @@ def courses_for_media(courses: Sequence[Course], diagnostics: Iterable[Diagnosti
     return chosen
 
 
+def _publishing_inputs(result: BuildResult, courses: list[Course], delivered: Mapping[str, DeliveredMedia],
+                       context: BuildContext, *, published: PublishedCourses, current: Mapping[str, Course],
+                       drop_stale: bool) -> tuple[list[Course], Mapping[str, DeliveredMedia], BuildContext]:
+    """What a publishing stage is given: the courses that passed, plus the last good version of
+    each one that failed in the check or media stage (named stale); with ``drop_stale``, none of
+    those, and the context names them so their bundles go too."""
+    if drop_stale:
+        return courses, delivered, dataclasses.replace(context, dropped=frozenset(result.failed))
+    # Courses refused by a publishing stage itself (E501 rights, E502) are left out as before.
+    broken = [slug for slug, at in result.failed.items() if at not in PUBLISHING_STAGES]
+    stand_ins = published.stand_ins(broken, current=current, root=context.paths.root)
+    for slug in stand_ins:
+        result.stale.setdefault(slug, result.failed[slug])
+    if not stand_ins:
+        return courses, delivered, context
+    courses = sorted([*courses, *(kept.course for kept in stand_ins.values())], key=lambda c: c.slug)
+    delivered = MappingProxyType({**delivered, **{key: media for kept in stand_ins.values()
+                                                  for key, media in kept.delivered.items()}})
+    return courses, delivered, context
+
+
+def _keep_published(result: BuildResult, published: PublishedCourses, built: list[Course], *, root: Path,
+                    stages: set[str], drop_stale: bool) -> None:
+    """Snapshot every course this build published; warn about (or forget) the ones that failed."""
+    for slug in sorted(result.stale):
+        kept = published.load(slug)
+        first_error = next((d for d in sort_diagnostics(result.diagnostics)
+                            if d.is_error and course_of(d) == slug), None)
+        if kept is not None:
+            result.diagnostics.append(stale_warning(kept, first_error))
+    if drop_stale:
+        for slug in result.failed:
+            published.forget(slug)
+    if not stages & PUBLISHING_STAGES or not result.delivered:
+        return
+    try:
+        for course in built:
+            if all(lecture.key in result.delivered for lecture in course.lectures):
+                published.record(course, result.delivered)
+    except OSError as exc:
+        # Only the safety net is missing: what this build published stands.
+        fault = disk_fault(exc, root=root, writing=published.folder)
+        result.summary_lines.append(
+            f"未能保存已发布课程的快照 (could not keep the published courses' snapshot): "
+            f"{fault.message_en if fault else exc}")
+
+
 def describe_failures(result: BuildResult) -> list[str]:
     """One line per course left out of the build, naming its folder and the stage."""
     stage_zh = {"check": "检查", "media": "媒体", "site": "网站", "bundles": "打包", "reports": "报表"}
     return [f"courses/{slug}: 在{stage_zh.get(stage, stage)}阶段失败 (failed at {stage})"
+            + ("，沿用上次成功发布的版本 (stale: its last good version stays published)" if slug in result.stale else "")
             for slug, stage in sorted(result.failed.items())] + [
         f"centres/{slug}: 在{stage_zh.get(stage, stage)}阶段失败，未列入网站和申报材料 (failed at {stage}; left out of "
         f"the site and the submission)" for slug, stage in sorted(result.failed_centres.items())]

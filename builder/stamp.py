@@ -29,7 +29,7 @@ from builder.context import BuildPaths
 from builder.diagnostics import diagnostic_dict, diagnostic_from_dict
 from builder.fingerprint import Fingerprint, code_location, package_versions
 from builder.model import Diagnostic
-from builder.outputs import write_atomic
+from builder.outputs import remove_temps, write_atomic
 
 STAMP_FILE = "build-stamp.json"
 STAMP_FORMAT = 1
@@ -41,8 +41,9 @@ _PACKAGES = ("weike", "mkdocs", "mkdocs-material", "pyyaml", "pillow", "openpyxl
 _ENVIRONMENT = ("WEIKE_FFMPEG", "WEIKE_FFPROBE", "WEIKE_CACHE_DIR")
 
 
-def _walk(fingerprint: Fingerprint, folder: Path, base: Path) -> None:
-    """Add every entry below ``folder``: name, kind, size and mtime (symlinks by their target)."""
+def _walk(fingerprint: Fingerprint, folder: Path, base: Path, *, ctime: bool = False) -> None:
+    """Add every entry below ``folder``: name, kind, size and mtime (symlinks by their target);
+    with ``ctime`` also the inode's change time, which no edit can keep."""
     if not folder.is_dir():
         fingerprint.add(str(folder), None)
         return
@@ -63,7 +64,7 @@ def _walk(fingerprint: Fingerprint, folder: Path, base: Path) -> None:
                 stat = entry.stat()
             except OSError:  # a dangling link: its target text is already recorded
                 continue
-            fingerprint.add(rel, stat.st_size, stat.st_mtime_ns)
+            fingerprint.add(rel, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns if ctime else None)
 
 
 def plugin_code_locations(pm) -> list[Path]:
@@ -104,14 +105,18 @@ def input_fingerprint(paths: BuildPaths, *, options: Iterable[object], code: Ite
     return fingerprint.hexdigest()
 
 
-def _identity(path: Path) -> list[int] | None:
+def _identity(path: Path) -> list[int | str] | None:
     try:
         stat = os.stat(path)
     except OSError:
         return None
-    # A folder (the site) is judged by its own entry: swapping in a new build, or deleting or
-    # adding a file directly inside it, changes its mtime or inode.
-    return [0 if S_ISDIR(stat.st_mode) else stat.st_size, stat.st_mtime_ns, stat.st_ino]
+    if not S_ISDIR(stat.st_mode):
+        return [stat.st_size, stat.st_mtime_ns, stat.st_ino]
+    # A folder (the site) is judged by every entry below it (name, size, mtime, ctime): a page
+    # deleted or rewritten deep inside it must make the next build run and repair it, not replay.
+    tree = Fingerprint()
+    _walk(tree, Path(path), Path(path), ctime=True)
+    return [0, stat.st_mtime_ns, stat.st_ino, tree.hexdigest()]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -161,7 +166,16 @@ class BuildStamp:
             "diagnostics": [diagnostic_dict(d) for d in build.diagnostics],
             "outputs": {str(path): _identity(path) for path in build.outputs},
         }
-        write_atomic(self.file, json.dumps(payload, ensure_ascii=False).encode("utf-8"))
+        # The stamp only saves time: a cache that cannot take it (full, read-only) costs the
+        # next build its shortcut, never this build's result.
+        try:
+            remove_temps(self.file.parent)  # a stamp write killed half-way left one
+            write_atomic(self.file, json.dumps(payload, ensure_ascii=False).encode("utf-8"))
+        except OSError:
+            self.forget()
 
     def forget(self) -> None:
-        self.file.unlink(missing_ok=True)
+        try:
+            self.file.unlink(missing_ok=True)
+        except OSError:  # cannot be removed (read-only cache): it cannot be replayed either,
+            pass         # since the outputs it names were rewritten or the inputs changed

@@ -11,6 +11,7 @@ still get theirs.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -18,6 +19,7 @@ from pathlib import Path
 from builder.archive import ArchiveError, checksums_member, write_zip
 from builder.bundle import BundleTarget, collect_bundle_targets
 from builder.context import BuildContext, StageOutcome
+from builder.disk import disk_fault
 from builder.fingerprint import Fingerprint, OutputLedger, code_digest, package_versions
 from builder.hookspecs import hookimpl
 from builder.isolation import CourseIsolation
@@ -102,11 +104,17 @@ def weike_bundle_stage(context: BuildContext, courses: Sequence[Course],
     refused = {target.name: 0 for target in targets}
     # Which inputs made each zip: an unchanged course is not packed again (at national scale,
     # rebuilding thousands of spreadsheets and zips would dominate a rebuild).
+    remove_temps(context.paths.cache / LEDGER_FOLDER)  # a ledger write killed half-way left one
     ledgers = {target.name: OutputLedger(context.paths.bundles / target.name,
                                          context.paths.cache / LEDGER_FOLDER / f"{target.name}.json")
                for target in targets}
     # A target's unexpected exception on one course refuses that course for that target (E901).
     isolation = CourseIsolation(stage="bundles", plugin_manager=context.plugin_manager, plugin=__name__)
+    # Courses dropped on purpose (--drop-stale) leave every target.
+    for slug in sorted(context.dropped):
+        for target in targets:
+            (context.paths.bundles / target.name / f"{slug}.zip").unlink(missing_ok=True)
+            ledgers[target.name].forget(f"{slug}.zip")
 
     for course in courses:
         missing = list(undelivered_lectures(course, delivered))
@@ -129,7 +137,7 @@ def weike_bundle_stage(context: BuildContext, courses: Sequence[Course],
                 continue
             fingerprint = bundle_fingerprint(target, inputs)
             outputs.append(path)
-            if ledger.up_to_date(name, fingerprint):
+            if not context.force and ledger.up_to_date(name, fingerprint):
                 unchanged[target.name] += 1
                 continue
             task = context.progress.task(f"{target.name}/{name}")
@@ -144,11 +152,18 @@ def weike_bundle_stage(context: BuildContext, courses: Sequence[Course],
                                         handled=(ArchiveError, OSError, UnicodeDecodeError))
             except (ArchiveError, OSError, UnicodeDecodeError) as exc:
                 outputs.pop()
+                task.done(str(exc), failed=True)
+                fault = disk_fault(exc, root=context.paths.root, writing=path)
+                if fault is not None:
+                    # The disk, not the course: its zip from the last good build stays (written
+                    # atomically, it is whole), and the course carries on to the summary table.
+                    diagnostics.append(dataclasses.replace(fault, location=SourceLocation(
+                        file=context.paths.shown(path))))
+                    continue
                 diagnostics.append(_pack_failed(course, target, exc))
                 path.unlink(missing_ok=True)
                 ledger.forget(name)
                 refused[target.name] += 1
-                task.done(str(exc), failed=True)
                 continue
             if not packed:
                 outputs.pop()
@@ -161,7 +176,12 @@ def weike_bundle_stage(context: BuildContext, courses: Sequence[Course],
             written[target.name] += 1
             task.done(f"{path.stat().st_size / 1e6:.1f} MB")
     for ledger in ledgers.values():
-        ledger.save()
+        try:
+            ledger.save()
+        except OSError as exc:  # lost, every zip is only packed again once
+            if (fault := disk_fault(exc, root=context.paths.root, writing=ledger.records)) is None:
+                raise
+            diagnostics.append(fault)
     diagnostics.extend(isolation.diagnostics)
 
     summary = []

@@ -42,6 +42,7 @@ from PIL import ExifTags, ImageOps
 
 from builder import __version__, ffmpeg
 from builder.cache import ContentStore, FileMemo, cache_key, sha256_file
+from builder.disk import disk_fault
 from builder.context import BuildContext, BuildPaths, StageOutcome
 from builder.executor import (
     ClusterExecutor,
@@ -754,6 +755,10 @@ def _failure(code: str, plan_or_lecture, root: Path, message: str, message_en: s
 
 
 def _delivery_failure(plan: LecturePlan, root: Path, error: BaseException) -> Diagnostic:
+    # A full or read-only cache or dist/ is neither the source's fault nor a bug to report.
+    if (fault := disk_fault(error, root=root, writing=plan.job.store_root,
+                            location=media_file_location(plan.lecture, root))) is not None:
+        return fault
     if isinstance(error, DeliveryFailed):
         detail = f" — {error.detail.splitlines()[-1]}" if error.detail else ""
         return _failure("E215", plan, root, f"交付失败：{error.message}", f"delivery failed: {error.message_en}{detail}",
@@ -835,10 +840,11 @@ def weike_media_stage(context: BuildContext, courses: Sequence[Course]) -> Stage
     results: dict[str, dict | BaseException] = {}
     pending = []
     for key, group in by_key.items():
-        entry = store.get(key)
+        entry = store.get(key, verify=context.force)
         if entry is not None:
             results[key] = dict(entry.facts)
         else:
+            store.discard(key)  # damaged (--force re-hashes): made again, never trusted
             pending.append(group)
     if pending:
         try:

@@ -29,12 +29,17 @@ def site_work_dirs(context: BuildContext):
 @hookimpl
 def weike_site_stage(context: BuildContext, courses: Sequence[Course],
                      delivered: Mapping[str, DeliveredMedia], centres: Sequence[Centre]) -> StageOutcome:
+    from builder.disk import disk_fault
+    from builder.outputs import remove_temps
     from plugins.site.offline.edition import offline_settings
     from plugins.site.website import SiteBuildFailed, build_website, load_settings
 
     work_dir, cache_dir = site_work_dirs(context)
     task = context.progress.task(f"网站 {len(courses)} 门课程 (site, {len(courses)} courses)")
+    kept = (f"site: 网站未能构建，{context.paths.shown(context.paths.site)} 保持上次的版本 "
+            f"(not built: the previous site stays)",)
     try:
+        remove_temps(cache_dir)  # a QR-code record whose write was killed half-way
         settings = load_settings(context.paths.root, context.config.site_url)
         offline = offline_settings(settings.raw, site_name=settings.site_name)
         offered, saver_diagnostics = data_saver_setting(settings.raw)
@@ -43,11 +48,16 @@ def weike_site_stage(context: BuildContext, courses: Sequence[Course],
         saver_diagnostics += made_diagnostics
         result = build_website(root=context.paths.root, site_url=context.config.site_url, courses=courses,
                                delivered=delivered, site_dir=context.paths.site, work_dir=work_dir,
-                               cache_dir=cache_dir, centres=centres,
+                               cache_dir=cache_dir, centres=centres, force=context.force,
                                publish_centres=context.config.publish_centres, savers=savers if offered else None)
     except SiteBuildFailed as exc:
         task.done("failed", failed=True)
-        return StageOutcome(diagnostics=(exc.diagnostic,), summary=("site: 网站未能构建 (not built)",))
+        return StageOutcome(diagnostics=(exc.diagnostic,), summary=kept)
+    except OSError as exc:
+        if (fault := disk_fault(exc, root=context.paths.root, writing=context.paths.site)) is None:
+            raise
+        task.done("failed", failed=True)
+        return StageOutcome(diagnostics=(fault,), summary=kept)
     if result.rebuilt:
         line = (f"site: {len(result.published)} 门课程，{result.pages} 个网页 -> {context.paths.site} "
                 f"({result.seconds:.1f} s)")

@@ -287,19 +287,60 @@ def input_hash(settings: SiteSettings, collected: _Collected, delivered: Mapping
 
 
 def read_stamp(site_dir: Path) -> tuple[str | None, tuple[Diagnostic, ...]]:
-    """(input hash, the warnings of that build) recorded in ``site_dir``, so a skipped build repeats them."""
+    """(input hash, the warnings of that build) recorded in ``site_dir``, so a skipped build repeats them.
+
+    The input hash is None (so the site is built again) when a file the build wrote is gone or
+    no longer holds what was written: a deleted or defaced page is repaired by the next build.
+    """
     try:
         stamp = json.loads((site_dir / STAMP_FILE).read_text(encoding="utf-8"))
         diagnostics = tuple(diagnostic_from_dict(d) for d in stamp.get("diagnostics", []))
+        written = stamp.get("written")
+        if not isinstance(written, dict) or not _still_as_written(site_dir, written):
+            return None, diagnostics
         return stamp.get("inputs"), diagnostics
     except (OSError, ValueError, AttributeError, KeyError, TypeError):
         return None, ()
 
 
+def _written_files(site_dir: Path) -> dict[str, list]:
+    """Size and SHA-256 of every file of a freshly built site but the media (they are hard links to
+    the media cache, checked and re-linked by :func:`place_media` on every build) and the stamp."""
+    from builder.cache import sha256_file
+
+    written: dict[str, list] = {}
+    for folder, folders, files in os.walk(site_dir):
+        rel_folder = Path(folder).relative_to(site_dir)
+        if rel_folder == Path("."):
+            folders[:] = [name for name in folders if name != "media"]
+        for name in files:
+            rel = (rel_folder / name).as_posix()
+            if rel == STAMP_FILE:
+                continue
+            path = Path(folder) / name
+            written[rel] = [path.stat().st_size, sha256_file(path)]
+    return written
+
+
+def _still_as_written(site_dir: Path, written: Mapping[str, list]) -> bool:
+    from builder.cache import sha256_file
+
+    for rel, (size, sha256) in written.items():
+        path = site_dir / rel
+        try:
+            # Size first: cheap, and it catches most damage before any file is read.
+            if path.stat().st_size != size or sha256_file(path) != sha256:
+                return False
+        except OSError:
+            return False
+    return True
+
+
 def write_stamp(site_dir: Path, inputs: str, diagnostics: Sequence[Diagnostic], courses: int) -> None:
     (site_dir / STAMP_FILE).write_text(json.dumps(
         {"inputs": inputs, "weike": __version__, "courses": courses,
-         "diagnostics": [diagnostic_dict(d) for d in diagnostics]}, ensure_ascii=False), encoding="utf-8")
+         "diagnostics": [diagnostic_dict(d) for d in diagnostics],
+         "written": _written_files(site_dir)}, ensure_ascii=False), encoding="utf-8")
 
 
 # --------------------------------------------------------------------------------------------
@@ -623,6 +664,14 @@ def run_mkdocs(settings: SiteSettings, overrides: dict, root: Path, generated: G
     with _captured_mkdocs_log() as captured:
 
         def failed(code: str, what: str, what_en: str, exc: BaseException) -> SiteBuildFailed:
+            from builder.disk import disk_fault
+
+            # A full disk is no fault of mkdocs.yml: say what happened, not "delete mkdocs.yml".
+            # MkDocs writes into ".<site>-tmp-…" beside the site: name the site itself.
+            building = Path(overrides["site_dir"])
+            site_dir = building.with_name(building.name[1:].split("-tmp-")[0])
+            if (fault := disk_fault(exc, root=root, writing=site_dir)) is not None:
+                return SiteBuildFailed(fault)
             detail = "; ".join(captured.lines[-3:]) or f"{type(exc).__name__}: {exc}"
             return SiteBuildFailed(Diagnostic.error(
                 code, SourceLocation(file=CONFIG_FILE), f"网站{what}失败：{detail}", f"site {what_en} failed: {detail}",
@@ -725,6 +774,9 @@ def build_website(
     _remove_leftovers(site_dir)
     tmp_dir = Path(tempfile.mkdtemp(dir=site_dir.parent, prefix=f".{site_dir.name}-tmp-"))
     try:
+        # mkdtemp makes it private (0700); renamed into place, that would make every page 403 for
+        # a web server running as another user. Published folders get the usual mode.
+        tmp_dir.chmod(outputs.folder_mode())
         nav = navigation(catalogue, sources.handwritten, settings.raw.get("nav"), centres=site_centres)
         overrides = mkdocs_overrides(settings, docs_dir=docs_dir, site_dir=tmp_dir, overrides_dir=overrides_dir,
                                      nav=nav)

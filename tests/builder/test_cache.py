@@ -130,3 +130,56 @@ def test_stale_temp_folders_of_dead_builds_are_removed(tmp_path):
         (folder / "video.mp4").write_bytes(b"partial")
     assert store.remove_stale_temps() == 1
     assert not stale.exists() and live.exists() and other_host.exists()
+
+
+def test_memo_misses_an_in_place_edit_that_keeps_size_mtime_and_inode(tmp_path):
+    source = tmp_path / "video.mp4"
+    source.write_bytes(b"a" * 1000)
+    before = source.stat()
+    with FileMemo(tmp_path / "memo.sqlite") as memo:
+        assert memo.sha256(source) == sha256_file(source)
+        with source.open("r+b") as handle:  # same inode, same size
+            handle.write(b"b" * 10)
+        os.utime(source, ns=(before.st_atime_ns, before.st_mtime_ns))  # same mtime
+        after = source.stat()
+        assert (after.st_size, after.st_mtime_ns, after.st_ino) == (before.st_size, before.st_mtime_ns, before.st_ino)
+        # Only the ctime tells: the memo must not answer with the old hash.
+        assert memo.sha256(source) == sha256_file(source)
+
+
+def test_a_truncated_memo_is_rebuilt_once_and_not_reported_again(tmp_path, caplog):
+    path = tmp_path / "memo.sqlite"
+    source = tmp_path / "file.bin"
+    source.write_bytes(b"x" * 100)
+    with FileMemo(path) as memo:
+        for index in range(100):
+            other = tmp_path / f"f{index}"
+            other.write_bytes(b"%d" % index)
+            memo.sha256(other)
+        memo.compact()
+    path.write_bytes(path.read_bytes()[:3000])  # cut short (a full disk, a killed copy)
+    for suffix in ("-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+    with caplog.at_level("WARNING", logger="weike.cache"):
+        with FileMemo(path) as memo:
+            assert memo.sha256(source) == sha256_file(source)
+    assert any("rebuilt" in record.getMessage() for record in caplog.records), caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="weike.cache"):
+        with FileMemo(path) as memo:
+            assert memo.get("sha256", source) == sha256_file(source)
+    assert caplog.records == [], caplog.text
+
+
+def test_verified_get_refuses_an_entry_whose_bytes_changed_with_size_and_mtime_kept(tmp_path):
+    store = ContentStore(tmp_path / "store")
+    with store.writing() as temp:
+        (temp / "video.mp4").write_bytes(b"v" * 100)
+        store.commit("ab" * 32, temp, {})
+    video = store.folder("ab" * 32) / "video.mp4"
+    before = video.stat()
+    video.chmod(0o644)
+    video.write_bytes(b"w" * 100)
+    os.utime(video, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert store.get("ab" * 32) is not None  # the cheap check trusts size (as designed)
+    assert store.get("ab" * 32, verify=True) is None

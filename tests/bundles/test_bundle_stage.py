@@ -169,9 +169,15 @@ def test_unchanged_bundles_are_not_packed_again(buildable_repo, capsys):
     zips = {p: p.stat().st_mtime_ns for p in (root / "dist/bundles").rglob("*.zip")}
     capsys.readouterr()
 
-    assert main(["build", str(root), "--only", "bundles", "--quiet", "--force"]) == 0
+    (root / ".weike/cache/build-stamp.json").unlink()  # the stage runs (not the whole build replayed)
+    assert main(["build", str(root), "--only", "bundles", "--quiet"]) == 0
     assert "(scorm: 0 bundle(s) written, 2 unchanged)" in capsys.readouterr().out
     assert {p: p.stat().st_mtime_ns for p in zips} == zips
+    # --force trusts no ledger: every zip is packed again (to the same bytes).
+    before = {p: p.read_bytes() for p in zips}
+    assert main(["build", str(root), "--only", "bundles", "--quiet", "--force"]) == 0
+    assert "(scorm: 2 bundle(s) written)" in capsys.readouterr().out
+    assert {p: p.read_bytes() for p in zips} == before
 
     # A changed lecture title repacks only its course; a zip deleted or touched by hand is rebuilt.
     lecture = root / "courses/aa/02-lecture-2/lecture.md"
