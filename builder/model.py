@@ -271,6 +271,8 @@ class Course(_Located):
     rights: Rights = Rights()
     tags: tuple[str, ...] = ()
     lectures: tuple[Lecture, ...] = ()
+    #: The ``title_cards:`` keys this course.yml sets (over weike.yml's; builder.titlecards).
+    title_cards: Mapping[str, object] = field(default_factory=dict)
     #: False when course.yml could not be parsed: rules skip field checks to avoid noise.
     parsed: bool = True
     locations: Mapping[str, SourceLocation] = field(default_factory=dict, compare=False, repr=False)
@@ -326,6 +328,8 @@ class WeikeConfig:
     statistics: ProvinceStatistics | None = None
     #: Brand learning centres may appear on the public site (each also has its own ``publish``).
     publish_centres: bool = True
+    #: The ``title_cards:`` keys weike.yml sets (opening/closing cards, issue 16; builder.titlecards).
+    title_cards: Mapping[str, object] = field(default_factory=dict)
     locations: Mapping[str, SourceLocation] = field(default_factory=dict, compare=False, repr=False)
 
 
