@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -96,7 +97,8 @@ def read_title_cards(reader, node: yaml.Node | None, path: str = "title_cards") 
             reader.wrong_type(value_node, f"{path}.{key}", f"“{path}.{key}”应为秒数，例如 4",
                               f"'{path}.{key}' must be a number of seconds such as 4")
             continue
-        seconds = round(float(value) * CARD_FRAME_RATE) / CARD_FRAME_RATE
+        # Half a frame rounds up (round() would take 2.5 s to 2.48 s: half to even).
+        seconds = math.floor(float(value) * CARD_FRAME_RATE + 0.5) / CARD_FRAME_RATE
         if not 0 < seconds <= limit:
             which = "片头" if key == "opening_seconds" else "片尾"
             reader.report("E222", value_node, f"{which}时长 {value} 秒不可用：应大于 0、不超过 {limit:g} 秒",

@@ -1772,8 +1772,63 @@ def cmd_probe(args) -> int:
     return 0 if all(result["conforms"] for result in results) else 1
 
 
+# --------------------------------------------------------------------------------------------
+# weike preview-card LECTURE: the title cards as pictures, before any build
+# --------------------------------------------------------------------------------------------
+
+
+def cmd_preview_card(args) -> int:
+    """Write the lecture's opening and closing cards as PNG (1280x720) and print what they say."""
+    from builder.cli import UsageError
+    from builder.loading import NotACourseRepository, load_course
+    from builder.pipeline import find_repository_root
+    from builder.titlecards import CARD_HEIGHT, CARD_WIDTH, CardFontMissing
+
+    folder = Path(args.lecture).resolve()
+    try:
+        root, only = find_repository_root(folder)
+    except NotACourseRepository as exc:
+        raise UsageError(f"不在课程仓库中 (not inside a course repository): {exc}") from exc
+    if not only or folder.parent.parent.name != "courses":
+        raise UsageError(f"请给出一个微课文件夹，例如 courses/<课程>/01-xxx (give a lecture folder): {args.lecture}")
+    config, _ = load_config(root)
+    course, _ = load_course(folder.parent, root=root)
+    lecture = next((item for item in course.lectures if item.folder.resolve() == folder), None)
+    if lecture is None:
+        raise UsageError(f"这个文件夹不是微课（没有 lecture.md） (not a lecture folder): {args.lecture}")
+    settings = effective_settings(config.title_cards, course.title_cards)
+    output = Path(args.output) if args.output else root / "dist" / "cards" / course.slug
+    cover = course.cover.path if course.cover is not None and course.cover.problem is None else None
+    state = {True: "开 on", False: "关 off"}
+    print(f"片头 opening card ({state[settings.opening]}, {settings.opening_seconds:g} s):")
+    try:
+        for name, lines in (("opening", opening_lines(course, lecture)), ("closing", closing_lines(course))):
+            if name == "closing":
+                print(f"片尾 closing card ({state[settings.closing]}, {settings.closing_seconds:g} s):")
+            for text, _size in lines:
+                print(f"  {text}")
+            target = output / f"{lecture.slug}-{name}.png"
+            write_atomic(target, card_png(lines, cover=cover, size=(CARD_WIDTH, CARD_HEIGHT)))
+            print(f"  -> {target}")
+    except CardFontMissing as exc:
+        raise UsageError(f"片头片尾字体没有安装 (the title card font is missing): {exc}") from exc
+    if not settings.enabled:
+        print("weike.yml / course.yml 的 title_cards 没有打开片头片尾：weike build 不会加上它们 "
+              "(title cards are off: weike build does not add them)")
+    return 0
+
+
 @hookimpl
 def weike_cli_commands(subparsers) -> None:
+    preview = subparsers.add_parser(
+        "preview-card", help="把微课的片头片尾画成图片 (write a lecture's title cards as pictures)",
+        description="Draw the opening and closing title cards of one lecture from its metadata (1280x720 PNG, "
+                    "the fonts and design weike build uses) and print what they say. Cards are added to the "
+                    "delivered video only when title_cards is on in weike.yml or course.yml.")
+    preview.add_argument("lecture", metavar="LECTURE", help="the lecture folder, e.g. courses/baduanjin/01-yubei")
+    preview.add_argument("-o", "--output", metavar="FOLDER",
+                         help="folder for <lecture>-opening.png and <lecture>-closing.png (default dist/cards/<course>)")
+    preview.set_defaults(func=cmd_preview_card)
     parser = subparsers.add_parser(
         "probe", help="检查视频/音频文件是否符合交付规格 (check media files against the delivery profile)",
         description="Probe each file and print a verdict per rule of the delivery profile (container, codec, "
