@@ -26,7 +26,7 @@ from builder.model import Course, Lecture
 from builder.pictures import open_picture
 
 #: The keys of a ``title_cards:`` block.
-TITLE_CARD_KEYS = ("opening", "closing", "opening_seconds", "closing_seconds")
+TITLE_CARD_KEYS = ("opening", "closing", "opening_seconds", "closing_seconds", "mark")
 #: Microlecture specs: an opening card of at most 5 s (basic education) or 10 s (精品课).
 MAX_OPENING_SECONDS = 10.0
 MAX_CLOSING_SECONDS = 10.0
@@ -56,6 +56,8 @@ class TitleCardSettings:
     closing: bool = False
     opening_seconds: float = 4.0
     closing_seconds: float = 3.0
+    #: The provider's mark (institution name) in a corner during the lecture.
+    mark: bool = False
 
     @property
     def enabled(self) -> bool:
@@ -84,7 +86,7 @@ def read_title_cards(reader, node: yaml.Node | None, path: str = "title_cards") 
     """
     fields = reader.mapping(node, path, TITLE_CARD_KEYS)
     values: dict = {}
-    for key in ("opening", "closing"):
+    for key in ("opening", "closing", "mark"):
         flag = reader.boolean(fields.get(key), f"{path}.{key}")
         if flag is not None:
             values[key] = flag
@@ -214,4 +216,22 @@ def card_png(lines: list[tuple[str, int]], *, cover: Path | None, size: tuple[in
     """The card as PNG bytes (what is hashed into the cache key and encoded)."""
     buffer = io.BytesIO()
     render_card(lines, cover=cover, size=size).save(buffer, "PNG", optimize=False, compress_level=6)
+    return buffer.getvalue()
+
+
+def mark_png(text: str, *, size: tuple[int, int]) -> bytes:
+    """The provider's mark for a frame of ``size``: ``text`` in small white type with a soft shadow,
+    on a transparent picture just big enough for it (overlaid in the bottom-right corner)."""
+    scale = size[1] / CARD_HEIGHT
+    font = ImageFont.truetype(str(font_path()), max(8, int(26 * scale)))
+    left, top, right, bottom = font.getbbox(text)
+    pad = max(2, int(6 * scale))
+    image = Image.new("RGBA", (right - left + 2 * pad, bottom - top + 2 * pad), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    origin = (pad - left, pad - top)
+    # A shadow first: the mark stays legible on a white wall as on a dark coat.
+    draw.text((origin[0] + 1, origin[1] + 1), text, font=font, fill=(0, 0, 0, 150))
+    draw.text(origin, text, font=font, fill=(255, 255, 255, 200))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", compress_level=6)
     return buffer.getvalue()

@@ -94,7 +94,7 @@ from builder.profile import (
     verify_media,
 )
 from builder.titlecards import (TitleCardSettings, closing_lines, card_png, effective_settings, font_report,
-                                 opening_lines)
+                                 mark_png, opening_lines)
 from builder.subtitles import (SubtitleError, cues_after, decode_subtitles, parse_srt, read_subtitle_file,
                                srt_to_webvtt)
 
@@ -363,6 +363,8 @@ class DeliveryJob:
     method: str
     #: The picture for pure audio.
     still: Path | None = None
+    #: The provider's mark (transparent PNG) laid over the bottom-right corner, or None.
+    mark: Path | None = None
     threads: int = 1
     #: Facts to store with the entry (source hash...), returned with the result.
     facts: dict = dataclasses.field(default_factory=dict)
@@ -399,6 +401,19 @@ def _fit_video(stream, width: int, height: int, profile: DeliveryProfile):
                                      y="(main_h-overlay_h)/2").filter("setsar", 1)
     return (stream.filter("scale", inner_w, inner_h, **colour).filter("setsar", 1)
             .filter("pad", profile.width, profile.height, "(ow-iw)/2", "(oh-ih)/2", color="black"))
+
+
+def _with_mark(video, mark: Path | None, profile: DeliveryProfile):
+    """``video`` with the provider's mark in the bottom-right corner (inside the title-safe area)."""
+    if mark is None:
+        return video
+    margin = max(4, profile.height // 24)
+    picture = ffmpeg_python.input(str(mark))["v:0"]
+    # The frame is fixed in its delivered format (BT.709 from the fit) before the overlay: left to
+    # choose, the overlay would have it converted to RGB and back with the BT.601 matrix (every
+    # colour shifted, measured: green off by ~20 levels).
+    return ffmpeg_python.overlay(video.filter("format", profile.pixel_format), picture, x=f"W-w-{margin}",
+                                 y=f"H-h-{margin}", format="yuv420")
 
 
 def _encoder_options(profile: DeliveryProfile, threads: int, *, still: bool = False) -> dict:
@@ -576,7 +591,8 @@ def build_command(job: DeliveryJob, output: Path, *, measured: dict | None, dura
         audio_input = ffmpeg_python.input(str(job.source), threads=job.threads)
         with open_picture(job.still) as image:
             width, height = image.size
-        video = (_fit_video(picture["v:0"], width, height, profile).filter("format", profile.pixel_format)
+        video = (_with_mark(_fit_video(picture["v:0"], width, height, profile), job.mark, profile)
+                 .filter("format", profile.pixel_format)
                  # Decode and scale the picture once, then repeat that frame: far cheaper than
                  # re-reading the image 25 times a second.
                  .filter("loop", loop=-1, size=1, start=0)
@@ -613,7 +629,8 @@ def build_command(job: DeliveryJob, output: Path, *, measured: dict | None, dura
         # The sound runs on after the picture stops: hold the last frame, do not cut the sound.
         video = video.filter("tpad", stop_mode="clone", stop_duration=f"{duration - info.video_duration + 0.1:.3f}")
     width, height = info.display_width or profile.width, info.display_height or profile.height
-    video = _fit_video(video, width, height, profile).filter("format", profile.pixel_format)
+    video = _with_mark(_fit_video(video, width, height, profile), job.mark, profile).filter("format",
+                                                                                          profile.pixel_format)
     audio = _audio_chain(audio_in, measured, profile)
     stream = ffmpeg_python.output(video, audio, str(output), **_encoder_options(profile, job.threads),
                                   **_audio_options(profile), **container)
@@ -972,11 +989,18 @@ def plan_lecture(course: Course, lecture: Lecture, *, root: Path, memo: FileMemo
         info = probe_memoised(memo, source, packets=True)
     source_sha = memo.sha256(source)
     method = choose_method(info, profile)
-    joinable = {}
-    if cards is not None and cards.enabled and method == "passthrough":
+    key_extras: dict = {}
+    if cards is not None and (cards.enabled or cards.mark) and method == "passthrough":
         # A phone's own H.264 cannot be joined to a card segment by copy (other parameter
-        # sets): transcoded once, under a key of its own that still holds no card text.
-        method, joinable = "transcode", {"joinable": True}
+        # sets), nor carry a mark without re-encoding: transcoded once, under a key of its
+        # own that still holds no card text.
+        method, key_extras = "transcode", {"joinable": True}
+    mark = None
+    if cards is not None and cards.mark and course.provider.name:
+        # The mark is the institution's name only: a lecture title edit leaves this key alone.
+        mark, key_extras["mark"] = _card_picture_bytes(mark_png(course.provider.name, size=(profile.width,
+                                                                                       profile.height)),
+                                                     store_root.parent / CARD_FOLDER)
     still = still_sha = None
     if method == "still":
         still = _still_picture(course, lecture)
@@ -984,9 +1008,9 @@ def plan_lecture(course: Course, lecture: Lecture, *, root: Path, memo: FileMemo
             raise DeliveryFailed("纯音频微课需要配图或课程封面", "pure audio needs the lecture image or the course cover")
         still_sha = memo.sha256(still)
     key = cache_key(source=source_sha, still=still_sha, profile=profile.fingerprint(), recipe=RECIPE_VERSION,
-                    encoder=ffmpeg.version(), **joinable)
+                    encoder=ffmpeg.version(), **key_extras)
     job = DeliveryJob(key=key, source=source, info=info, profile=profile, store_root=store_root, method=method,
-                      still=still, facts={"source_sha256": source_sha, "source": repository_path(source, root)})
+                      still=still, mark=mark, facts={"source_sha256": source_sha, "source": repository_path(source, root)})
     card_job = None
     if cards is not None and cards.enabled:
         card_job = plan_cards(course, lecture, cards, content_key=key, profile=profile, store_root=store_root,
@@ -998,7 +1022,11 @@ def plan_lecture(course: Course, lecture: Lecture, *, root: Path, memo: FileMemo
 def _card_picture(lines: list[tuple[str, int]], cover: Path | None, profile: DeliveryProfile,
                   folder: Path) -> tuple[Path, str]:
     """The card drawn at the profile's size, kept by its hash under ``folder``: ``(path, sha256)``."""
-    data = card_png(lines, cover=cover, size=(profile.width, profile.height))
+    return _card_picture_bytes(card_png(lines, cover=cover, size=(profile.width, profile.height)), folder)
+
+
+def _card_picture_bytes(data: bytes, folder: Path) -> tuple[Path, str]:
+    """``data`` (a PNG) kept by its hash under ``folder``: ``(path, sha256)``."""
     digest = hashlib.sha256(data).hexdigest()
     path = folder / f"{digest}.png"
     if not path.is_file():
@@ -1482,7 +1510,7 @@ def cluster_problems(context: BuildContext, executor: ClusterExecutor, pending: 
     """E218 per worker that cannot do the ``pending`` jobs; empty when every worker can."""
     files: dict[str, int] = {}
     for group in pending:
-        for path in (group[0].job.source, group[0].job.still):
+        for path in (group[0].job.source, group[0].job.still, group[0].job.mark):
             if path is not None:
                 try:
                     files[str(path)] = os.stat(path).st_size

@@ -9,6 +9,8 @@ own facts (ffprobe of the source, MediaInfo of the output), never with what the 
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import json
 import re
 import struct
@@ -136,3 +138,39 @@ def test_subtitle_cues_are_shifted_by_exactly_the_opening_card(carded):
     vtt = (carded / "dist/media/c/01-lecture-1.vtt").read_text(encoding="utf-8")
     assert "00:00:02.000 --> 00:00:02.800" in vtt
     assert "00:00:07.250 --> 00:00:09.000" in vtt
+
+
+def frame_pixels(video: Path, at: float):
+    """The frame at ``at`` s as an RGB picture (decoded by ffmpeg, read by Pillow)."""
+    from PIL import Image
+
+    completed = ffmpeg.run(["-hide_banner", "-nostdin", "-v", "error", "-ss", f"{at:.3f}", "-i", str(video),
+                            "-frames:v", "1", "-f", "image2pipe", "-c:v", "png", "-"], capture_stdout=True)
+    return Image.open(io.BytesIO(completed.stdout)).convert("RGB")
+
+
+def test_the_providers_mark_is_in_the_bottom_right_corner_only(make_repo, tmp_path):
+    """Mark on: the institution's name is laid over the content's bottom-right corner; the rest of
+    the picture is the same as without the mark (compared frame against frame, same source)."""
+    from PIL import ImageChops, ImageStat
+
+    from builder.profile import DEFAULT_PROFILE
+    from builder.titlecards import TitleCardSettings
+    from plugins.media import deliver_to_store, plan_lecture, shared_memo
+
+    root = make_repo(valid_courses=("c",))
+    click_source(root / "courses/c/01-lecture-1/video.mp4")
+    course = load_repository(root).course("c")
+    profile = dataclasses.replace(DEFAULT_PROFILE, name="mark-320x180", width=320, height=180)
+    memo = shared_memo(root / ".weike" / "cache")
+    frames = {}
+    for mark in (False, True):
+        plan = plan_lecture(course, course.lectures[0], root=root, memo=memo, profile=profile,
+                            store_root=tmp_path / "store", cards=TitleCardSettings(mark=mark))
+        assert plan.card_job is None  # the mark alone joins no card
+        deliver_to_store(plan.job)
+        frames[mark] = frame_pixels(tmp_path / "store" / plan.job.key[:2] / plan.job.key / "video.mp4", 6.0)
+    difference = ImageChops.difference(frames[False], frames[True])
+    corner = ImageStat.Stat(difference.crop((200, 140, 320, 180))).mean
+    elsewhere = ImageStat.Stat(difference.crop((0, 0, 200, 120))).mean
+    assert max(corner) > 3 and max(elsewhere) < 1, (corner, elsewhere)
