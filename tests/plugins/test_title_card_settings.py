@@ -25,12 +25,13 @@ def settings(root, slug="c") -> TitleCardSettings:
 def test_cards_are_off_by_default_and_course_yml_overrides_weike_yml(make_repo):
     root = make_repo(valid_courses=("c", "d"))
     assert settings(root) == TitleCardSettings() and not settings(root).enabled
-    (root / "weike.yml").write_text("title_cards:\n  opening: true\n  opening_seconds: 5\n", encoding="utf-8")
+    (root / "weike.yml").write_text("title_cards:\n  opening: true\n  opening_seconds: 5\n  mark: 是\n",
+                                    encoding="utf-8")
     with (root / "courses/d/course.yml").open("a", encoding="utf-8") as handle:
         handle.write("title_cards: {opening_seconds: 2.4, closing: 是}\n")
-    assert settings(root, "c") == TitleCardSettings(opening=True, opening_seconds=5.0)
+    assert settings(root, "c") == TitleCardSettings(opening=True, opening_seconds=5.0, mark=True)
     # The course's keys win one by one; the rest comes from weike.yml.
-    assert settings(root, "d") == TitleCardSettings(opening=True, closing=True, opening_seconds=2.4)
+    assert settings(root, "d") == TitleCardSettings(opening=True, closing=True, opening_seconds=2.4, mark=True)
 
 
 def test_bad_card_settings_are_reported_at_their_line(make_repo):
