@@ -12,9 +12,9 @@ from builder import ffmpeg
 from builder.cli import main
 from builder.loading import load_repository
 from builder.pipeline import run_check
+from builder.profile import DEFAULT_PROFILE
 from builder.titlecards import TitleCardSettings, effective_settings
 from plugins.media import plan_lecture, shared_memo
-from builder.profile import DEFAULT_PROFILE
 
 
 def settings(root, slug="c") -> TitleCardSettings:
