@@ -34,6 +34,7 @@ from builder.model import (
     SourceLocation,
     WeikeConfig,
 )
+from builder.titlecards import read_title_cards
 from builder.yamlfile import YamlFileError, compose_yaml, read_text_file, scalar_value
 
 COURSES_DIR = "courses"
@@ -58,7 +59,8 @@ COURSE_SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 LECTURE_SLUG_RE = re.compile(r"^(\d{2,3})-[a-z0-9]+(?:-[a-z0-9]+)*$")
 _LECTURE_NUMBER_RE = re.compile(r"^(\d+)[-_]")
 
-COURSE_KEYS = ("title", "summary", "theme", "cover", "created", "instructors", "provider", "rights", "tags")
+COURSE_KEYS = ("title", "summary", "theme", "cover", "created", "instructors", "provider", "rights", "tags",
+               "title_cards")
 INSTRUCTOR_KEYS = ("name", "bio")
 PROVIDER_KEYS = ("name", "level", "region", "contact", "phone")
 RIGHTS_KEYS = ("public_good", "no_copyright_dispute", "share_to_national_platforms")
@@ -68,6 +70,8 @@ CONFIG_KEYS = (
     "recommendation_order", "site_url", "scheduler", "jobs", "drop_stale",
     # the province's facts for 附件3/4/5 (builder.centre)
     "department", "statistics", "publish_centres",
+    # opening and closing cards (builder.titlecards)
+    "title_cards",
 )
 
 #: C0 controls except tab and newline, DEL and C1: they drive terminals (ESC sequences clear the
@@ -549,6 +553,7 @@ def load_course(folder: Path, *, root: Path) -> tuple[Course, list[Diagnostic]]:
         provider=provider,
         rights=rights,
         tags=reader.text_list(fields.get("tags"), "tags"),
+        title_cards=read_title_cards(reader, fields.get("title_cards")),
         locations=dict(reader.locations),
         malformed=frozenset(reader.malformed),
         parsed="" not in reader.malformed,  # a file that is no mapping: nothing more to say
@@ -593,6 +598,7 @@ def load_config(root: Path) -> tuple[WeikeConfig, list[Diagnostic]]:
     values.update(read_province_facts(reader, fields))
     if (drop_stale := reader.boolean(fields.get("drop_stale"), "drop_stale")) is not None:
         values["drop_stale"] = drop_stale
+    values["title_cards"] = read_title_cards(reader, fields.get("title_cards"))
     return WeikeConfig(**values, locations=dict(reader.locations)), reader.diagnostics
 
 

@@ -271,6 +271,8 @@ class Course(_Located):
     rights: Rights = Rights()
     tags: tuple[str, ...] = ()
     lectures: tuple[Lecture, ...] = ()
+    #: The ``title_cards:`` keys this course.yml sets (over weike.yml's; builder.titlecards).
+    title_cards: Mapping[str, object] = field(default_factory=dict)
     #: False when course.yml could not be parsed: rules skip field checks to avoid noise.
     parsed: bool = True
     locations: Mapping[str, SourceLocation] = field(default_factory=dict, compare=False, repr=False)
@@ -329,6 +331,8 @@ class WeikeConfig:
     #: A published course that now fails leaves every output (``--drop-stale``), instead of
     #: staying at its last good version.
     drop_stale: bool = False
+    #: The ``title_cards:`` keys weike.yml sets (opening/closing cards; builder.titlecards).
+    title_cards: Mapping[str, object] = field(default_factory=dict)
     locations: Mapping[str, SourceLocation] = field(default_factory=dict, compare=False, repr=False)
 
 

@@ -14,6 +14,7 @@ equally likely GB18030) is refused with the encoding it found. Files over
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,9 +166,13 @@ def cues_after(cues: list[Cue], duration: float) -> list[Cue]:
     return [cue for cue in cues if cue.start_ms >= duration * 1000]
 
 
-def srt_to_webvtt(data: bytes) -> str:
-    """A WebVTT document with the cues of the SubRip file ``data``."""
-    return webvtt(parse_srt(decode_subtitles(data)))
+def srt_to_webvtt(data: bytes, *, shift_ms: int = 0) -> str:
+    """A WebVTT document with the cues of the SubRip file ``data``, ``shift_ms`` later (an opening card)."""
+    cues = parse_srt(decode_subtitles(data))
+    if shift_ms:
+        cues = [dataclasses.replace(cue, start_ms=cue.start_ms + shift_ms, end_ms=cue.end_ms + shift_ms)
+                for cue in cues]
+    return webvtt(cues)
 
 
 def webvtt(cues: list[Cue]) -> str:

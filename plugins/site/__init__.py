@@ -185,11 +185,12 @@ def weike_doctor_checks() -> list:
     return [
         DoctorCheck(section="site", name="MkDocs", status=CheckStatus.OK,
                     detail=f"mkdocs {versions['mkdocs']}, mkdocs-material {versions['mkdocs-material']}"),
-        # Checked rather than assumed: nothing in the site or the media draws text with a font.
+        # Checked rather than assumed: the site draws no text with a font; the title cards bring
+        # their own (plugins/media.py reports it as "title card font").
         DoctorCheck(section="site", name="fonts", status=CheckStatus.INFO,
-                    detail="不需要安装字体：网站不指定字体（theme.font: false），由读者手机的自带字体显示；视频和图片中不写字 "
-                           "(nothing to install: the site names no font, readers' own fonts show it; "
-                           "no text is drawn into videos or pictures)"),
+                    detail="不需要安装字体：网站不指定字体（theme.font: false），由读者手机的自带字体显示；视频的片头片尾"
+                           "用 weike 自带的字体 (nothing to install: the site names no font, readers' own fonts show it; "
+                           "the title cards use the font installed with weike)"),
     ]
 
 
