@@ -206,7 +206,8 @@ class _Reader:
                     return _dt.date(*(int(g) for g in match.groups()))
                 except ValueError:
                     pass
-        self.wrong_type(node, path, f"“{path}”应为日期，例如 2023-09-01", f"'{path}' must be a date such as 2023-09-01")
+        self.wrong_type(node, path, f"“{path}”应为日期，例如 2023-09-01", f"'{path}' must be a date such as 2023-09-01",
+                        hint="可以写成 2023-09-01、2023-9-1、2023/09/01、2023.9.1 或 2023年9月1日（数字用半角）。")
         return None
 
     def integer(self, node: yaml.Node | None, path: str) -> int | None:
