@@ -58,3 +58,18 @@ def open_picture(path: Path) -> Iterator[Image.Image]:
         if width * height > MAX_PICTURE_PIXELS:
             raise PictureTooLarge(path, (width, height))
         yield image
+
+
+#: EXIF orientations (5-8) that turn the stored picture by 90°: width and height swap on screen.
+_QUARTER_TURN_ORIENTATIONS = {5, 6, 7, 8}
+
+
+def upright_size(image: Image.Image) -> tuple[int, int]:
+    """The size as the picture is shown (a phone's portrait photo is often stored landscape with
+    an EXIF orientation tag that turns it), without decoding pixels."""
+    width, height = image.size
+    try:
+        orientation = image.getexif().get(0x0112)
+    except (OSError, ValueError, SyntaxError):  # a damaged EXIF block: show it as stored
+        orientation = None
+    return (height, width) if orientation in _QUARTER_TURN_ORIENTATIONS else (width, height)

@@ -115,7 +115,17 @@ def write_placeholder_cover(path: Path, seed: str) -> None:
         shade = int(60 + 120 * y / 720)
         draw.line([(0, y), (1280, y)], fill=_hsv(hue, 0.45, shade / 255))
     draw.rectangle([80, 260, 1200, 460], outline=(255, 255, 255), width=6)
-    image.save(path, "JPEG", quality=85)
+    # The comment marks the picture as the placeholder: `weike check` warns (W116) until replaced.
+    image.save(path, "JPEG", quality=85, comment=PLACEHOLDER_COVER_COMMENT)
+
+
+#: JPEG comment of :func:`write_placeholder_cover`'s picture; a real photo never carries it.
+PLACEHOLDER_COVER_COMMENT = b"weike placeholder cover"
+
+
+def is_placeholder_cover(image) -> bool:
+    """True for a picture (opened with Pillow) written by :func:`write_placeholder_cover`."""
+    return image.info.get("comment") == PLACEHOLDER_COVER_COMMENT
 
 
 def _hsv(hue: int, saturation: float, value: float) -> tuple[int, int, int]:
