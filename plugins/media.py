@@ -784,7 +784,7 @@ def weike_media_stage(context: BuildContext, courses: Sequence[Course]) -> Stage
     plans: list[LecturePlan] = []
     memo = shared_memo(paths.cache)
     # No per-lecture lines here: with the memo this takes moments, and CI logs stay short.
-    progress.stage("探测 probe")
+    progress.step("探测 probe", total=len(lectures))
 
     def plan(pair: tuple[Course, Lecture]):
         course, lecture = pair
@@ -817,6 +817,7 @@ def weike_media_stage(context: BuildContext, courses: Sequence[Course]) -> Stage
     with ThreadPoolExecutor(max_workers=available_cores() * 2) as pool:
         planned = [*zip(quick, map(plan, quick)), *zip(slow, pool.map(plan, slow))]
         for (course, lecture), result in planned:
+            progress.count()
             if isinstance(result, ProbeError):
                 name = lecture.media.path.name if lecture.media and lecture.media.path else lecture.slug
                 diagnostics.append(probe_problem(result, media_file_location(lecture, root), name))
@@ -907,7 +908,7 @@ def _run_jobs(context: BuildContext, executor: Executor, pending: list[list[Lect
     in_process = runs_in_process(executor)
     pending = sorted(pending, key=lambda group: -(group[0].job.info.duration or 0.0))
     threads = job_threads(executor, jobs=context.jobs, running=len(pending))
-    progress.stage("转码 transcode", total=len(pending))
+    progress.step("转码 transcode", total=len(pending))
     futures: dict[Future, tuple[list[LecturePlan], object]] = {}
     root = context.paths.root
     try:
@@ -948,7 +949,8 @@ class _JobDisplay:
     def _ensure(self):
         with self._lock:
             if self._task is None:
-                self._task = self._progress.task(self._label, total=self._total)
+                # Counted in seconds of video done by ffmpeg.
+                self._task = self._progress.task(self._label, total=self._total, unit="秒")
             return self._task
 
     def update(self, seconds: float) -> None:
