@@ -131,6 +131,9 @@ def compose_yaml(text: str, *, line_offset: int = 0) -> yaml.Node | None:
     if node is not None:
         _check_tree(node, line_offset)
         slip = _silent_slip(text, node)
+        if slip is None and isinstance(node, yaml.ScalarNode) and not node.style:
+            # The whole file read as one piece of text (``title:扫码`` alone): any slip is why.
+            slip = find_ime_slip(text)
         if slip is not None:
             raise YamlFileError("E001", f"YAML 格式错误：{slip.message}", f"YAML mistake: {slip.message_en}",
                                 line=slip.line + line_offset, column=slip.column, hint=_corrected_hint(slip))

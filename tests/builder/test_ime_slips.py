@@ -96,3 +96,12 @@ def test_bad_date_lists_the_accepted_forms(make_repo):
     e005 = next(d for d in errors if d.code == "E005")
     for form in ("2023-09-01", "2023/09/01", "2023.9.1", "2023年9月1日"):
         assert form in e005.hint
+
+
+@pytest.mark.parametrize(("typed", "correct"), [("title:扫码", "title: 扫码"), ("title：扫码", "title: 扫码")])
+def test_a_front_matter_of_one_slipped_line_is_named(make_repo, typed, correct):
+    errors = _diagnostics_for(make_repo, {"courses/c/course.yml": COURSE_YML,
+                                          "courses/c/01-one/lecture.md": f"---\n{typed}\n---\n讲义\n"})
+    e001 = [d for d in errors if d.code == "E001"]
+    assert [(d.location.file, d.location.line) for d in e001] == [("courses/c/01-one/lecture.md", 2)]
+    assert correct in e001[0].hint
