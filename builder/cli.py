@@ -23,7 +23,15 @@ from builder.inventory import add_cache_command
 from builder.loading import NotACourseRepository
 from builder.plugin_manager import PluginLoadError, get_plugin_manager
 from builder.progress import make_progress
-from builder.scaffold import CI_TEMPLATES, ScaffoldError, new_centre, new_course, new_lecture, write_ci_template
+from builder.scaffold import (
+    CI_TEMPLATES,
+    ScaffoldError,
+    new_centre,
+    new_course,
+    new_lecture,
+    new_repository,
+    write_ci_template,
+)
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -108,6 +116,14 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 def cmd_new(args: argparse.Namespace) -> int:
     from builder.pipeline import find_repository_root
 
+    if args.kind == "repo":
+        try:
+            folder = new_repository(Path(args.folder))
+        except ScaffoldError as exc:
+            raise UsageError(str(exc)) from exc
+        print(f"已创建课程仓库 {folder} (created a course repository)")
+        print(f"下一步：cd {args.folder}，然后 weike new course <课程名>，例如 weike new course shouji-rumen")
+        return EXIT_OK
     path = Path(args.path)
     try:
         root, _ = find_repository_root(path)
@@ -187,25 +203,38 @@ def build_parser() -> argparse.ArgumentParser:
     plugins.add_argument("--format", choices=("text", "json"), default="text")
     plugins.set_defaults(func=cmd_plugins)
 
-    new = sub.add_parser("new", help="创建课程、微课或学习中心的模板 (create a course, lecture or centre skeleton)")
-    new_sub = new.add_subparsers(dest="kind", metavar="KIND")
+    new = sub.add_parser(
+        "new", help="创建课程仓库、课程、微课或学习中心的模板 (create a repository, course, lecture or centre skeleton)",
+        description="创建带中文注释的模板，照着注释填写即可。第一次用请先 weike new repo 新建自己的课程仓库。 "
+                    "Create commented skeletons; start with `weike new repo` for a repository of your own.")
+    new_sub = new.add_subparsers(dest="kind", metavar="KIND", title="可以创建 (kinds)")
     new_sub.required = True
-    new_course_parser = new_sub.add_parser("course", help="new course: courses/<slug>/course.yml + cover")
-    new_course_parser.add_argument("slug", help="folder name: lowercase letters, digits, hyphens")
-    new_course_parser.add_argument("--title", help="course title (课程名称)")
-    new_course_parser.add_argument("--path", default=".", help="repository folder (default: current)")
-    new_lecture_parser = new_sub.add_parser("lecture", help="new lecture: courses/<course>/<NN-slug>/lecture.md")
-    new_lecture_parser.add_argument("course", help="course folder name")
-    new_lecture_parser.add_argument("slug", help="lecture name, e.g. wifi or 03-wifi (number added if missing)")
-    new_lecture_parser.add_argument("--title", help="lecture title (微课名称)")
-    new_lecture_parser.add_argument("--path", default=".", help="repository folder (default: current)")
-    new_centre_parser = new_sub.add_parser("centre", help="new brand learning centre (附件4): centres/<slug>/centre.yml")
-    new_centre_parser.add_argument("slug", help="folder name: lowercase letters, digits, hyphens")
-    new_centre_parser.add_argument("--name", help="full official name of the school (学校名称)")
-    new_centre_parser.add_argument("--path", default=".", help="repository folder (default: current)")
-    new_ci_parser = new_sub.add_parser("ci", help="CI workflow for the course repository: check, build, deploy")
-    new_ci_parser.add_argument("system", choices=sorted(CI_TEMPLATES), help="github (Actions) or gitlab (CI)")
-    new_ci_parser.add_argument("--path", default=".", help="repository folder (default: current)")
+    here = "仓库文件夹，默认是当前文件夹 (repository folder, default: current)"
+    new_repo_parser = new_sub.add_parser(
+        "repo", help="新建自己的课程仓库：courses/、weike.yml、.gitignore、编辑器设置 (a fresh course repository)")
+    new_repo_parser.add_argument("folder", metavar="PATH", help="新仓库的文件夹，不能已有文件 (new folder; must not hold files)")
+    new_course_parser = new_sub.add_parser(
+        "course", help="新课程：courses/<课程名>/course.yml 和占位封面 (new course: course.yml + placeholder cover)")
+    new_course_parser.add_argument("slug", help="课程文件夹名：小写英文、数字、连字符，如 shouji-rumen "
+                                                "(lowercase letters, digits, hyphens)")
+    new_course_parser.add_argument("--title", help="课程名称 (course title)")
+    new_course_parser.add_argument("--path", default=".", help=here)
+    new_lecture_parser = new_sub.add_parser(
+        "lecture", help="新微课：courses/<课程名>/<编号-名称>/lecture.md (new lecture)")
+    new_lecture_parser.add_argument("course", help="课程文件夹名 (course folder name)")
+    new_lecture_parser.add_argument("slug", help="微课名，如 wifi 或 03-wifi，没写编号就自动编号 "
+                                                 "(lecture name; number added if missing)")
+    new_lecture_parser.add_argument("--title", help="微课名称 (lecture title)")
+    new_lecture_parser.add_argument("--path", default=".", help=here)
+    new_centre_parser = new_sub.add_parser(
+        "centre", help="新品牌社区学习中心（附件4）：centres/<名称>/centre.yml (new brand learning centre)")
+    new_centre_parser.add_argument("slug", help="文件夹名：小写英文、数字、连字符 (lowercase letters, digits, hyphens)")
+    new_centre_parser.add_argument("--name", help="学校全称 (full official name of the school)")
+    new_centre_parser.add_argument("--path", default=".", help=here)
+    new_ci_parser = new_sub.add_parser(
+        "ci", help="课程仓库的自动检查和发布流程 (CI workflow: check, build, deploy)")
+    new_ci_parser.add_argument("system", choices=sorted(CI_TEMPLATES), help="github (Actions) 或 gitlab (CI)")
+    new_ci_parser.add_argument("--path", default=".", help=here)
     new.set_defaults(func=cmd_new)
 
     # --- operations (issue 6): weike doctor, weike cache ---

@@ -217,7 +217,8 @@ class _Reader:
                                 f"'{path}': {node.value.strip()} is not a real date or time",
                                 hint="检查月份和日期（2 月没有 30 日）、小时（0–23）和分钟（0–59），例如 2023-09-01。")
                 return None
-        self.wrong_type(node, path, f"“{path}”应为日期，例如 2023-09-01", f"'{path}' must be a date such as 2023-09-01")
+        self.wrong_type(node, path, f"“{path}”应为日期，例如 2023-09-01", f"'{path}' must be a date such as 2023-09-01",
+                        hint="可以写成 2023-09-01、2023-9-1、2023/09/01、2023.9.1 或 2023年9月1日（数字用半角）。")
         return None
 
     def integer(self, node: yaml.Node | None, path: str) -> int | None:

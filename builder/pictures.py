@@ -58,3 +58,55 @@ def open_picture(path: Path) -> Iterator[Image.Image]:
         if width * height > MAX_PICTURE_PIXELS:
             raise PictureTooLarge(path, (width, height))
         yield image
+
+
+#: EXIF orientations (5-8) that turn the stored picture by 90°: width and height swap on screen.
+_QUARTER_TURN_ORIENTATIONS = {5, 6, 7, 8}
+
+
+def upright_size(image: Image.Image) -> tuple[int, int]:
+    """The size as the picture is shown (a phone's portrait photo is often stored landscape with
+    an EXIF orientation tag that turns it), without decoding pixels."""
+    width, height = image.size
+    try:
+        orientation = image.getexif().get(0x0112)
+    except (OSError, ValueError, SyntaxError):  # a damaged EXIF block: show it as stored
+        orientation = None
+    return (height, width) if orientation in _QUARTER_TURN_ORIENTATIONS else (width, height)
+
+
+def fitted_with_fill(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """``image`` shown whole inside ``size``, the space around it filled with a blurred, dimmed
+    copy of itself (as the media stage fits videos): a portrait phone photo on a 16:9 card keeps
+    the school's name at its top instead of being cropped to its middle."""
+    from PIL import ImageFilter, ImageOps
+
+    image = image.convert("RGB")
+    width, height = size
+    background = ImageOps.fit(image, size, Image.Resampling.BILINEAR)
+    background = background.filter(ImageFilter.GaussianBlur(max(4, width // 40)))
+    background = Image.eval(background, lambda value: int(value * 0.6))
+    scale = min(width / image.width, height / image.height)
+    shown = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    picture = image.resize(shown, Image.Resampling.LANCZOS)
+    background.paste(picture, ((width - shown[0]) // 2, (height - shown[1]) // 2))
+    return background
+
+
+def upright_jpeg(path: Path, *, max_width: int, quality: int = 85) -> bytes:
+    """``path`` as a JPEG the way it is meant to be seen: EXIF orientation applied, then the tags
+    stripped (a phone photo's EXIF also carries where it was taken), at most ``max_width`` wide.
+    Raises like :func:`open_picture`."""
+    import io
+
+    from PIL import ImageOps
+
+    with open_picture(path) as image:
+        image.draft("RGB", (max_width, max_width))
+        upright = ImageOps.exif_transpose(image).convert("RGB")
+    if upright.width > max_width:
+        height = max(1, round(upright.height * max_width / upright.width))
+        upright = upright.resize((max_width, height), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    upright.save(buffer, "JPEG", quality=quality, optimize=True)  # no exif= : nothing of it is kept
+    return buffer.getvalue()

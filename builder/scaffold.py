@@ -1,4 +1,4 @@
-"""``weike new course``, ``weike new lecture`` and ``weike new centre``: commented skeletons a teacher fills in.
+"""``weike new repo``, ``course``, ``lecture`` and ``centre``: commented skeletons a teacher fills in.
 
 Skeletons pass ``weike check`` once media is added, but every value the teacher must still
 write is marked :data:`PLACEHOLDER`, which the rules report as a warning (W115) until replaced.
@@ -115,7 +115,17 @@ def write_placeholder_cover(path: Path, seed: str) -> None:
         shade = int(60 + 120 * y / 720)
         draw.line([(0, y), (1280, y)], fill=_hsv(hue, 0.45, shade / 255))
     draw.rectangle([80, 260, 1200, 460], outline=(255, 255, 255), width=6)
-    image.save(path, "JPEG", quality=85)
+    # The comment marks the picture as the placeholder: `weike check` warns (W116) until replaced.
+    image.save(path, "JPEG", quality=85, comment=PLACEHOLDER_COVER_COMMENT)
+
+
+#: JPEG comment of :func:`write_placeholder_cover`'s picture; a real photo never carries it.
+PLACEHOLDER_COVER_COMMENT = b"weike placeholder cover"
+
+
+def is_placeholder_cover(image) -> bool:
+    """True for a picture (opened with Pillow) written by :func:`write_placeholder_cover`."""
+    return image.info.get("comment") == PLACEHOLDER_COVER_COMMENT
 
 
 def _hsv(hue: int, saturation: float, value: float) -> tuple[int, int, int]:
@@ -266,3 +276,62 @@ def write_ci_template(root: Path, system: str) -> Path:
     shutil.copyfile(CI_TEMPLATE_DIR / template, staging)
     staging.replace(target)
     return target
+
+
+REPO_CONFIG_TEMPLATE = """\
+# weike 构建设置（可选）。“#”后面是说明文字，不会被读取；删掉这个文件就全部使用默认值。
+# 新建课程资源的起始日期（申报通知：2022 年 6 月以后）；下一年的申报通知改了就改这里。
+created_after: 2022-06-01
+# 每门课程至少几个微课
+min_lectures: 10
+"""
+
+REPO_GITIGNORE = """\
+# weike 生成的文件和缓存：不要提交 (build output and caches: never committed)
+/dist/
+/.weike/*
+# 编辑器用的 YAML 说明（schema）要提交，别人打开时也有提示和检查
+!/.weike/schemas/
+.venv/
+__pycache__/
+"""
+
+REPO_VSCODE_SETTINGS = """\
+{
+  "yaml.schemas": {
+    "./.weike/schemas/course.schema.json": ["courses/*/course.yml"],
+    "./.weike/schemas/centre.schema.json": ["centres/*/centre.yml"]
+  },
+  "files.encoding": "utf8"
+}
+"""
+
+
+def new_repository(path: Path) -> Path:
+    """A fresh course repository of the teacher's own at ``path``: ``courses/``, ``weike.yml``,
+    ``.gitignore`` and the editor's schema wiring (``.vscode/settings.json`` + ``.weike/schemas``).
+
+    Refuses a folder that exists and is not empty: nothing of anyone's is overwritten.
+    """
+    path = path.resolve()
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise ScaffoldError(f"{path} 已经存在且不是空文件夹，请换一个名字 (already exists and is not empty)")
+    staging = path.with_name(f".{path.name}.new")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        (staging / COURSES_DIR).mkdir(parents=True)
+        (staging / "weike.yml").write_text(REPO_CONFIG_TEMPLATE, encoding="utf-8")
+        (staging / ".gitignore").write_text(REPO_GITIGNORE, encoding="utf-8")
+        (staging / ".vscode").mkdir()
+        (staging / ".vscode" / "settings.json").write_text(REPO_VSCODE_SETTINGS, encoding="utf-8")
+        schemas = staging / ".weike" / "schemas"
+        schemas.mkdir(parents=True)
+        for name in ("course.schema.json", "centre.schema.json"):
+            shutil.copyfile(SCHEMA_DIR / name, schemas / name)
+        if path.exists():
+            path.rmdir()  # the empty folder the teacher made for it
+        staging.rename(path)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return path

@@ -15,6 +15,8 @@ marks; :func:`scalar_value` turns a scalar node into a Python value with the saf
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,6 +103,18 @@ def compose_yaml(text: str, *, line_offset: int = 0) -> yaml.Node | None:
         line = mark.line + 1 + line_offset if mark else None
         column = mark.column + 1 if mark else None
         problem = exc.problem or exc.context or "syntax error"
+        slip = find_ime_slip(text, up_to_line=mark.line + 1 if mark else None)
+        if slip is not None:
+            # PyYAML notices a Chinese-keyboard slip a line late (or not as such at all): name the
+            # slip at its own line and show the line as it should be written.
+            raise YamlFileError(
+                "E001",
+                f"YAML 语法错误：{slip.message}",
+                f"YAML syntax error: {slip.message_en} (PyYAML: {problem})",
+                line=slip.line + line_offset,
+                column=slip.column,
+                hint=_corrected_hint(slip),
+            ) from exc
         explained = _explain_problem(problem)
         if mark and _character_at(text, mark.line, mark.column) == "\t":
             explained = "不能用 Tab 缩进，请用空格"  # PyYAML's wording does not always name the tab
@@ -113,10 +127,24 @@ def compose_yaml(text: str, *, line_offset: int = 0) -> yaml.Node | None:
             hint="检查这一行及上一行：冒号后要有空格，同级字段缩进要对齐，含冒号的文字请加引号。",
         ) from exc
     except yaml.YAMLError as exc:  # e.g. a reader error on control characters
-        raise YamlFileError("E001", f"YAML 读取错误：{exc}", f"YAML error: {exc}") from exc
+        raise YamlFileError("E001", "YAML 读取错误：文件中有无法读取的字符", f"YAML error: {exc}") from exc
     if node is not None:
         _check_tree(node, line_offset)
+        slip = _silent_slip(text, node)
+        if slip is None and isinstance(node, yaml.ScalarNode) and not node.style:
+            # The whole file read as one piece of text (``title:扫码`` alone): any slip is why.
+            slip = find_ime_slip(text)
+        if slip is not None:
+            raise YamlFileError("E001", f"YAML 格式错误：{slip.message}", f"YAML mistake: {slip.message_en}",
+                                line=slip.line + line_offset, column=slip.column, hint=_corrected_hint(slip))
     return node
+
+
+def _corrected_hint(slip: ImeSlip) -> str:
+    if slip.corrected != slip.corrected.lstrip():
+        spaces = len(slip.corrected) - len(slip.corrected.lstrip())
+        return f"请把这一行改成（前面是 {spaces} 个半角空格）：{slip.corrected}"
+    return f"请把这一行改成：{slip.corrected}"
 
 
 def _character_at(text: str, line: int, column: int) -> str:
@@ -136,7 +164,119 @@ def _explain_problem(problem: str) -> str:
     for english, chinese in known.items():
         if problem.startswith(english):
             return chinese
-    return problem
+    return "格式不对"  # PyYAML's English wording stays in message_en, not inside the Chinese text
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImeSlip:
+    """A line typed with a Chinese input method's punctuation where YAML needs the ASCII one."""
+
+    line: int  # 1-based, within the text given to :func:`find_ime_slip`
+    column: int
+    message: str
+    message_en: str
+    corrected: str  # the whole line as it should be written
+    #: True for slips that change the meaning even when the file still parses.
+    silent_when_parsed: bool = False
+
+
+# Field names in weike's files are ASCII; a slip is an ASCII name followed by a Chinese colon etc.
+_KEY = r"[A-Za-z_][A-Za-z0-9_]*"
+_FULL_WIDTH_INDENT_RE = re.compile(r"^([ \u3000]*\u3000[ \u3000]*)(\S.*)$")
+_FULL_WIDTH_DASH_RE = re.compile(r"^( *)[－—–][ \u3000]+(.*)$")
+_FULL_WIDTH_COLON_RE = re.compile(rf"^( *(?:- +)?)({_KEY}) *：[ \u3000]*(.*)$")
+_NO_SPACE_COLON_RE = re.compile(rf"^( *(?:- +)?)({_KEY}):([^\s:/].*)$")
+_CURLY_QUOTED_RE = re.compile(rf"^( *(?:- +)?(?:{_KEY}: +)?)([“‘])(.*)([”’]) *$")
+
+
+def find_ime_slip(text: str, *, up_to_line: int | None = None,
+                  only_lines: Callable[[int], bool] | None = None) -> ImeSlip | None:
+    """The first Chinese-keyboard slip at or above ``up_to_line`` (where PyYAML gave up), if any.
+
+    ``only_lines`` (1-based line -> bool) limits the search, e.g. to lines outside block text.
+    """
+    lines = text.splitlines()
+    last = min(len(lines), up_to_line or len(lines))
+    for index in range(last):
+        if only_lines is not None and not only_lines(index + 1):
+            continue
+        slip = _slip_in_line(lines[index], index + 1)
+        if slip is not None:
+            return slip
+    return None
+
+
+def _silent_slip(text: str, root: yaml.Node) -> ImeSlip | None:
+    """A slip that still parses, e.g. an item indented with U+3000 or written with a full-width
+    dash, which YAML reads as more words of the value above instead of a field or list item.
+
+    Lines inside block (``|``, ``>``) or quoted text are not looked at: there a full-width space
+    opening a Chinese paragraph, or a "－" bullet, is ordinary text.
+    """
+    protected: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.ScalarNode):
+            if node.style:  # '|', '>', '"' or "'": the author's own text, as written
+                protected.update(range(node.start_mark.line + 1, node.end_mark.line + 2))
+        elif isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack.extend((key, value))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    slip = find_ime_slip(text, only_lines=lambda number: number not in protected)
+    # Curly quotes and a missing space after a colon parse as plain words: only a slip when YAML failed.
+    return slip if slip is not None and slip.silent_when_parsed else None
+
+
+def _slip_in_line(line: str, number: int) -> ImeSlip | None:
+    if line.lstrip(" \u3000").startswith("#"):
+        return None
+    if match := _FULL_WIDTH_INDENT_RE.match(line):
+        indent = match.group(1).replace("\u3000", "  ")
+        return ImeSlip(line=number, column=line.index("\u3000") + 1,
+                       message="用了全角空格“　”缩进，YAML 只认半角空格", silent_when_parsed=True,
+                       message_en="indented with full-width spaces (U+3000); YAML needs ASCII spaces",
+                       corrected=_fix_rest(indent + match.group(2)))
+    if match := _FULL_WIDTH_DASH_RE.match(line):
+        return ImeSlip(line=number, column=len(match.group(1)) + 1,
+                       message=f"列表项用了全角的“{line.strip()[0]}”，应为半角减号“-”加空格",
+                       message_en="a list item starts with a full-width dash; use an ASCII '-' and a space",
+                       silent_when_parsed=True,
+                       corrected=_fix_rest(f"{match.group(1)}- {match.group(2)}"))
+    if match := _FULL_WIDTH_COLON_RE.match(line):
+        return ImeSlip(line=number, column=line.index("：") + 1,
+                       message=f"字段名“{match.group(2)}”后面用了全角冒号“：”，应为半角冒号“:”加空格",
+                       message_en=f"full-width colon after the key '{match.group(2)}'; use ':' and a space",
+                       silent_when_parsed=True,
+                       corrected=_key_value(match.group(1), match.group(2), match.group(3)))
+    if match := _NO_SPACE_COLON_RE.match(line):
+        return ImeSlip(line=number, column=len(match.group(1)) + len(match.group(2)) + 1,
+                       message=f"字段名“{match.group(2)}”的冒号“:”后面缺少空格",
+                       message_en=f"no space after the colon of '{match.group(2)}'",
+                       corrected=_key_value(match.group(1), match.group(2), match.group(3)))
+    if (match := _CURLY_QUOTED_RE.match(line)) and re.search(r": | #|^[\[\]{}&*!|>%@`'\"]", match.group(3)):
+        return ImeSlip(line=number, column=len(match.group(1)) + 1,
+                       message="用了中文引号“”，YAML 只认半角引号 \"\"（文字中有冒号时必须加半角引号）",
+                       message_en="Chinese quotes used as YAML quotes; use ASCII double quotes",
+                       corrected=f"{match.group(1)}{_quoted(match.group(3))}")
+    return None
+
+
+def _key_value(prefix: str, key: str, value: str) -> str:
+    return f"{prefix}{key}: {value}" if value else f"{prefix}{key}:"
+
+
+def _fix_rest(line: str) -> str:
+    """A corrected line with any further slip on it fixed too (e.g. indented with U+3000 *and* a
+    full-width colon)."""
+    slip = _slip_in_line(line, 0)
+    return slip.corrected if slip is not None else line
+
+
+def _quoted(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _check_tree(root: yaml.Node, line_offset: int) -> None:

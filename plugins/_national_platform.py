@@ -34,7 +34,7 @@ from builder import __version__
 from builder.archive import ArchiveMember, safe_name_component
 from builder.bundle import BundleTarget
 from builder.model import Course, DeliveredMedia, Diagnostic, Lecture, Severity, WeikeConfig
-from builder.pictures import open_picture
+from builder.pictures import upright_jpeg
 from builder.spreadsheet import workbook_bytes
 from builder.xmltext import xml_text
 
@@ -127,12 +127,20 @@ def lecture_entries(course: Course, delivered: Mapping[str, DeliveredMedia]) -> 
 
 
 def cover_name(course: Course) -> str | None:
-    """``封面.jpg`` or ``封面.png`` after the picture's real format (the check stage read it)."""
+    """``封面.jpg``: the bundles carry :func:`cover_jpeg` of the author's picture, always a JPEG."""
     if course.cover is None or course.cover.path is None:
         return None
-    with open_picture(course.cover.path) as image:
-        suffix = {"JPEG": ".jpg", "PNG": ".png"}.get(image.format or "", course.cover.path.suffix.lower())
-    return COVER_STEM + suffix
+    return COVER_STEM + ".jpg"
+
+
+#: A phone photo is 4032 px wide; platforms show covers at most ~1280 px.
+BUNDLE_COVER_MAX_WIDTH = 1280
+
+
+def cover_jpeg(course: Course) -> bytes:
+    """The cover upright (its EXIF rotation applied: a platform may ignore it), at most 1280 px
+    wide, EXIF stripped (a phone photo's tags carry where it was taken)."""
+    return upright_jpeg(course.cover.path, max_width=BUNDLE_COVER_MAX_WIDTH)
 
 
 def format_duration(seconds: float) -> str:
@@ -277,7 +285,7 @@ def pack_national_bundle(*, course: Course, delivered: Mapping[str, DeliveredMed
     cover = cover_name(course)
     files: list[ArchiveMember] = []
     if cover is not None:
-        files.append(ArchiveMember.from_file(cover, course.cover.path))
+        files.append(ArchiveMember.from_bytes(cover, cover_jpeg(course)))
     for entry in entries:
         media = entry.media
         # The media stage hashed the MP4 already; the zip writer verifies it while copying.

@@ -22,8 +22,8 @@ from builder.fingerprint import Fingerprint, code_digest, package_versions
 from builder.hookspecs import hookimpl
 from builder.loading import COURSE_SLUG_RE, LECTURE_SLUG_RE
 from builder.notes import MAX_NOTES_NESTING, NotesTooDeep, render_notes
-from builder.pictures import MAX_PICTURE_PIXELS, PictureTooLarge, open_picture
-from builder.scaffold import PLACEHOLDER
+from builder.pictures import MAX_PICTURE_PIXELS, PictureTooLarge, open_picture, upright_size
+from builder.scaffold import PLACEHOLDER, is_placeholder_cover
 from builder.model import (
     LECTURE_FORMS,
     PROVIDER_LEVELS,
@@ -40,6 +40,8 @@ from builder.model import (
 
 #: Covers narrower than this look blurred on the catalogue's cards and platform pages.
 MIN_COVER_WIDTH = 640
+#: Width/height ratios treated as close enough to 16:9 (1.78): 4:3 (1.33) to 21:9 (2.33).
+_COVER_RATIO_RANGE = (1.3, 2.4)
 _PHONE_RE = re.compile(r"^\+?[\d\s\-()（）转]{7,20}$")
 
 _FIELD_NAMES = {
@@ -192,9 +194,23 @@ def _check_cover_size(cover: AuthoredFile) -> Iterator[Diagnostic]:
         return
     try:
         with open_picture(cover.path) as image:
-            width, height = image.size
+            width, height = upright_size(image)
+            placeholder = is_placeholder_cover(image)
     except Exception:  # noqa: BLE001 - already reported by check_image_file
         return
+    if placeholder:
+        yield Diagnostic.warning("W116", cover.location, "首页图片还是模板自带的占位图，请换成本课程的图片",
+                       "the cover is still the scaffold's placeholder picture",
+                       hint="拍一张或做一张横向的课程图片（最好 1280×720），放进课程文件夹，"
+                            "替换 cover.jpg 或改写 cover 这一行。")
+        return
+    ratio = width / height if height else 0
+    if not _COVER_RATIO_RANGE[0] <= ratio <= _COVER_RATIO_RANGE[1]:
+        shape = "竖向" if ratio < 1 else "比例"
+        yield Diagnostic.warning("W117", cover.location,
+                       f"首页图片是 {width}×{height} 的{shape}图片，与 16:9 相差较大，卡片上两边或上下会留出空白",
+                       f"the cover is {width}x{height}, far from 16:9; cards show it whole with fill around it",
+                       hint="横向拍摄或裁成 16:9（如 1280×720）效果最好；图片会完整显示，不会被裁掉。")
     if width < MIN_COVER_WIDTH:
         yield Diagnostic.warning("W114", cover.location, f"首页图片只有 {width}×{height} 像素，显示时会模糊",
                        f"cover is only {width}x{height} pixels and will look blurred",

@@ -1098,7 +1098,7 @@ def weike_media_stage(context: BuildContext, courses: Sequence[Course]) -> Stage
     plans: list[LecturePlan] = []
     memo = shared_memo(paths.cache)
     # No per-lecture lines here: with the memo this takes moments, and CI logs stay short.
-    progress.stage("探测 probe")
+    progress.step("探测 probe", total=len(lectures))
 
     def plan(pair: tuple[Course, Lecture]):
         course, lecture = pair
@@ -1132,6 +1132,7 @@ def weike_media_stage(context: BuildContext, courses: Sequence[Course]) -> Stage
     with ThreadPoolExecutor(max_workers=available_cores() * 2) as pool:
         planned = [*zip(quick, map(plan, quick)), *zip(slow, pool.map(plan, slow))]
         for (course, lecture), result in planned:
+            progress.count()
             if isinstance(result, ProbeError):
                 name = lecture.media.path.name if lecture.media and lecture.media.path else lecture.slug
                 diagnostics.append(probe_problem(result, media_file_location(lecture, root), name))
@@ -1264,7 +1265,7 @@ def _run_jobs(context: BuildContext, executor: Executor, pending: list[list[Lect
     in_process = runs_in_process(executor)
     pending = sorted(pending, key=lambda group: -(group[0].job.info.duration or 0.0))
     threads = job_threads(executor, jobs=context.jobs, running=len(pending))
-    progress.stage("转码 transcode", total=len(pending))
+    progress.step("转码 transcode", total=len(pending))
     futures: dict[Future, tuple[list[LecturePlan], object]] = {}
     root = context.paths.root
     try:
@@ -1305,7 +1306,8 @@ class _JobDisplay:
     def _ensure(self):
         with self._lock:
             if self._task is None:
-                self._task = self._progress.task(self._label, total=self._total)
+                # Counted in seconds of video done by ffmpeg.
+                self._task = self._progress.task(self._label, total=self._total, unit="秒")
             return self._task
 
     def update(self, seconds: float) -> None:
@@ -1750,18 +1752,42 @@ def _duration_check(info: MediaInfo) -> RuleCheck:
 
 def probe_verdict(path: Path, profile: DeliveryProfile, *, loudness: bool = True) -> dict:
     """What ``weike probe`` reports for one file: facts, a verdict per rule, what the build would do."""
+    if not Path(path).is_file():
+        # Not "damaged": a teacher's first probe is often a mistyped name or the wrong folder.
+        missing = "不是文件（是文件夹）" if Path(path).is_dir() else "找不到这个文件"
+        summary = f"不能使用，因为{missing}：请检查文件名和所在的文件夹。"
+        missing_en = "a folder, not a file" if Path(path).is_dir() else "no such file"
+        return {"file": str(path), "conforms": False, "action": "none", "summary": summary, "rules": [],
+                "info": None, "error": f"{missing} ({missing_en})", "error_en": missing_en}
     try:
         info = probe_media(path, packets=True, loudness=loudness)
     except ProbeError as exc:
         diagnostic = probe_problem(exc, SourceLocation(file=str(path)), Path(path).name)
         return {"file": str(path), "conforms": False, "error": f"{diagnostic.message} ({diagnostic.message_en})",
+                "summary": f"不能使用，因为{diagnostic.message}。{diagnostic.hint}",
+                "error_en": diagnostic.message_en,
                 "rules": [], "action": "none", "info": None}
     checks = [*verify_media(info, profile), _duration_check(info)]
     too_long = not checks[-1].passed
     action = "refused" if too_long else choose_method(info, profile)
-    return {"file": str(path), "conforms": conforms(checks), "error": None, "action": action,
+    is_conforming = conforms(checks)
+    return {"file": str(path), "conforms": is_conforming, "error": None, "action": action,
+            "summary": _summary(action, is_conforming),
             "rules": [check.as_dict() for check in checks],
             "info": {k: v for k, v in info_to_dict(info).items() if k != "path"}}
+
+
+def _summary(action: str, is_conforming: bool) -> str:
+    """The one plain sentence a teacher reads first (the rule table is for whoever wants detail)."""
+    if action == "refused":
+        return "不能使用，因为时长超过 15 分钟：请剪短，或拆成两个微课。"
+    if is_conforming:
+        return "可以直接使用：已经符合交付规格，weike 会原样采用。"
+    if action == "passthrough":
+        return "可以使用：画面已经符合交付规格，weike 会直接采用，其余（如声音）自动调整，您不用做什么。"
+    if action == "still":
+        return "可以使用：这是音频，weike 会自动配上图片生成视频，您不用做什么。"
+    return "可以使用：weike 会自动转换成交付规格，您不用做什么。"
 
 
 _ACTIONS = {
@@ -1775,11 +1801,17 @@ _ACTIONS = {
 
 def _print_verdict(result: dict, profile: DeliveryProfile, out) -> None:
     out.write(f"{result['file']}\n")
+    out.write(f"  {result['summary']}\n")
     if result["error"]:
-        out.write(f"  ✗ {result['error']}\n")
+        out.write(f"  ({result['error_en']})\n")
         return
+    # Rules that the build's conversion takes care of are marked "→" (will be converted), not "✗":
+    # only what makes the file unusable is a cross.
+    converted = result["action"] in ("transcode", "still", "passthrough")
+    out.write("  详细检查 (rules of the delivery profile; → = weike 会自动转换 will be converted):\n")
     for rule in result["rules"]:
-        mark = {True: "✓", False: "✗", None: "?"}[rule["passed"]]
+        failed_mark = "→" if converted and rule["rule"] != "duration" else "✗"
+        mark = {True: "✓", False: failed_mark, None: "?"}[rule["passed"]]
         line = f"  {mark} {rule['label']}: {rule['actual']}"
         if rule["passed"] is not True:
             line += f"  (要求 expected {rule['expected']})"
@@ -1880,7 +1912,9 @@ def weike_cli_commands(subparsers) -> None:
     preview.set_defaults(func=cmd_preview_card)
     parser = subparsers.add_parser(
         "probe", help="检查视频/音频文件是否符合交付规格 (check media files against the delivery profile)",
-        description="Probe each file and print a verdict per rule of the delivery profile (container, codec, "
+        description="先用一句话说明每个文件能否使用（可以直接使用 / weike 会自动转换 / 不能使用，因为……），"
+                    "再列出交付规格的每条规则（→ 表示 weike build 会自动转换）。 "
+                    "Probe each file, say in one sentence whether it can be used, then print a verdict per rule of the delivery profile (container, codec, "
                     "displayed size, SAR, scan, frame-rate mode, pixel format, tracks, loudness, fast start, "
                     "duration) and what weike build would do with it. Exit 0 when every file conforms.")
     parser.add_argument("files", nargs="+", metavar="FILE", help="media files to check")

@@ -15,11 +15,17 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from builder.cache import CacheItem, CachePart, FileMemo
 from builder.outputs import TEMP_PREFIX, write_atomic_with
-from builder.pictures import open_picture
+from builder.pictures import fitted_with_fill, open_picture
 
 #: Card images are shown at most ~21 rem wide; 640 px covers a 2x phone screen.
 THUMBNAIL_WIDTH = 640
+THUMBNAIL_HEIGHT = 360
 THUMBNAIL_QUALITY = 80
+
+
+def thumbnail_name(digest: str) -> str:
+    """File name of a cover's thumbnail ("fit": shown whole with a fill, unlike the old crops)."""
+    return f"{digest}-{THUMBNAIL_WIDTH}x{THUMBNAIL_HEIGHT}-fit.jpg"
 
 
 class CoverError(Exception):
@@ -71,7 +77,7 @@ class CoverCache:
 def make_thumbnail(source: Path, cache: Path, *, digest: str) -> Thumbnail:
     """The cached thumbnail of ``source``, whose bytes hash to ``digest`` (made now if missing);
     raises :class:`CoverError`."""
-    target = cache / f"{digest[:2]}/{digest}-{THUMBNAIL_WIDTH}.jpg"
+    target = cache / f"{digest[:2]}/{thumbnail_name(digest)}"
     if target.is_file():
         try:
             with Image.open(target) as done:
@@ -83,9 +89,8 @@ def make_thumbnail(source: Path, cache: Path, *, digest: str) -> Thumbnail:
             # Decode a JPEG at a reduced scale straight away: 4-8x faster than a full decode.
             image.draft("RGB", (THUMBNAIL_WIDTH, THUMBNAIL_WIDTH))
             image = ImageOps.exif_transpose(image).convert("RGB")
-            if image.width > THUMBNAIL_WIDTH:
-                height = max(1, round(image.height * THUMBNAIL_WIDTH / image.width))
-                image = image.resize((THUMBNAIL_WIDTH, height), Image.Resampling.LANCZOS)
+            # Always 16:9, the picture whole inside it: the cards' 16:9 frame then crops nothing.
+            image = fitted_with_fill(image, (THUMBNAIL_WIDTH, THUMBNAIL_HEIGHT))
             write_atomic_with(target, lambda handle: image.save(handle, "JPEG", quality=THUMBNAIL_QUALITY,
                                                                 optimize=True, progressive=True))
             return Thumbnail(path=target, width=image.width, height=image.height, source_sha256=digest)
@@ -115,7 +120,7 @@ class CoversPart(CachePart):
         with CoverCache(self.path.parent) as cache:
             for cover in self._covers:
                 try:
-                    wanted.add(f"{cache.digest(cover)}-{THUMBNAIL_WIDTH}.jpg")
+                    wanted.add(thumbnail_name(cache.digest(cover)))
                 except CoverError:
                     continue  # unreadable now: the site build reports it (E4xx), nothing here to keep
         items = []

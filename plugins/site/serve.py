@@ -6,12 +6,19 @@ the inputs did not change); MkDocs' live-reload server then refreshes the open p
 from whatever the media stage has delivered already (``dist/media/<course>/<lecture>.mp4``);
 a lecture without one shows a placeholder. The preview lives in the cache folder, so
 ``dist/site`` (what gets published) is never touched.
+
+While the repository has errors, the browser shows them (not only the terminal): every page gets a
+Chinese banner listing each problem with its ``file:line``, code and hint, and a page that is gone
+(the open course's page, left out because of the error) is replaced by a page listing them, not a
+bare "404". Both carry the live-reload script, so the page comes back by itself once fixed.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import html
+import re
 import sys
 import threading
 from collections.abc import Sequence
@@ -88,6 +95,8 @@ class PreviewBuilder:
         self.media = DeliveredSoFar(self.paths.media)
         self.stream = stream or sys.stderr
         self._lock = threading.Lock()
+        #: Errors of the latest rebuild, shown in the browser; replaced whole (read by server threads).
+        self.problems: tuple = ()
 
     def watched(self) -> list[Path]:
         candidates = [self.root / "courses", self.root / "centres", self.root / "site", self.root / "mkdocs.yml", self.root / "weike.yml",
@@ -106,9 +115,9 @@ class PreviewBuilder:
             diagnostics = check_repository(repository, self.plugin_manager)
             failing = {course_of(d) for d in diagnostics if d.is_error}
             failing_centres = {centre_of(d) for d in diagnostics if d.is_error}
-            for diagnostic in diagnostics:
-                if diagnostic.is_error:
-                    print(format_text(diagnostic), file=self.stream)
+            errors = [d for d in diagnostics if d.is_error]
+            for diagnostic in errors:
+                print(format_text(diagnostic), file=self.stream)
             courses = [course for course in repository.courses if course.slug not in failing]
             try:
                 result = build_website(
@@ -119,10 +128,12 @@ class PreviewBuilder:
                     publish_centres=repository.config.publish_centres)
             except SiteBuildFailed as exc:
                 print(format_text(exc.diagnostic), file=self.stream)
+                self.problems = (*errors, exc.diagnostic)
                 self.site_dir.mkdir(parents=True, exist_ok=True)
                 return
             for diagnostic in result.diagnostics:
                 print(format_text(diagnostic), file=self.stream)
+            self.problems = (*errors, *(d for d in result.diagnostics if d.is_error))
             left_out = sorted(slug for slug in failing if slug)
             note = f"，{len(left_out)} 门有错误未显示 ({', '.join(left_out)})" if left_out else ""
             state = "已更新 (rebuilt)" if result.rebuilt else "无变化 (unchanged)"
@@ -131,16 +142,13 @@ class PreviewBuilder:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from mkdocs.livereload import LiveReloadServer
-
     from builder.cli import UsageError
 
     if not 0 <= args.port <= 65535:
         raise UsageError("--port 必须在 0 到 65535 之间 (--port must be 0-65535)")
     rebuild = PreviewBuilder(Path(args.path))
     rebuild()
-    server = LiveReloadServer(builder=rebuild, host=args.host, port=args.port, root=str(rebuild.site_dir))
-    server.error_handler = lambda code: _error_page(rebuild.site_dir, code)
+    server = _preview_server(rebuild, host=args.host, port=args.port)
     for path in rebuild.watched():
         server.watch(str(path))
     print(f"预览地址 (preview at) {server.url}  — 按 Ctrl-C 停止 (Ctrl-C stops)", flush=True)
@@ -153,8 +161,69 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _error_page(site_dir: Path, code: int) -> bytes | None:
-    page = site_dir / "404.html"
-    if code == 404 and page.is_file():
-        return page.read_bytes()
-    return None
+def _preview_server(rebuild: PreviewBuilder, *, host: str, port: int):
+    """MkDocs' live-reload server, showing the preview's current errors in the browser (MkDocs is
+    imported here, when serving, not whenever the command line is read)."""
+    from mkdocs.livereload import LiveReloadServer
+
+    class PreviewServer(LiveReloadServer):
+        def _inject_js_into_html(self, content: bytes, epoch: int) -> bytes:
+            content = super()._inject_js_into_html(content, epoch)
+            problems = rebuild.problems
+            if not problems:
+                return content
+            match = re.search(rb"<body[^>]*>", content)
+            at = match.end() if match else 0
+            return content[:at] + problems_banner(problems).encode("utf-8") + content[at:]
+
+        def error_page(self, code: int) -> bytes | None:
+            """A missing page: the list of problems while there are any (the page is most likely
+            missing because of them), else the site's own 404 page; live-reloading either way."""
+            problems = rebuild.problems
+            if problems:
+                page = problems_page(problems).encode("utf-8")
+            else:
+                not_found = rebuild.site_dir / "404.html"
+                if code != 404 or not not_found.is_file():
+                    return None
+                page = not_found.read_bytes()
+            return super()._inject_js_into_html(page, self._visible_epoch)
+
+    server = PreviewServer(builder=rebuild, host=host, port=port, root=str(rebuild.site_dir))
+    server.error_handler = server.error_page
+    return server
+
+
+def _problem_items(problems) -> str:
+    items = []
+    for diagnostic in problems:
+        where = str(diagnostic.location)
+        hint = f'<br><span style="color:#1b5e20">提示：{html.escape(diagnostic.hint)}</span>' if diagnostic.hint else ""
+        items.append(f'<li style="margin:.6em 0"><code style="font-weight:bold">{html.escape(where)}</code> '
+                     f'{html.escape(diagnostic.code)} {html.escape(diagnostic.message)}{hint}'
+                     f'<br><small style="color:#555">{html.escape(diagnostic.message_en)}</small></li>')
+    return "\n".join(items)
+
+
+def _heading(problems) -> str:
+    return (f"课程里有 {len(problems)} 个错误，有错误的课程暂时不显示。"
+            "改好并保存后，这一页会自动刷新。")
+
+
+def problems_banner(problems) -> str:
+    """The block put at the top of every preview page while there are errors."""
+    return ('<div id="weike-preview-problems" role="alert" lang="zh-CN" style="background:#fff3e0;color:#000;'
+            'border-bottom:4px solid #e65100;padding:1em;font-size:18px;line-height:1.5;position:relative;'
+            f'z-index:1000"><strong>⚠ {_heading(problems)}</strong>'
+            f'<ol style="margin:.5em 0 0 1.2em;padding:0">{_problem_items(problems)}</ol></div>')
+
+
+def problems_page(problems) -> str:
+    """The page served instead of a "404" while there are errors."""
+    return ('<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            '<title>课程有错误 · weike 预览</title></head>'
+            '<body style="font-family:sans-serif;font-size:18px;line-height:1.5;margin:0;padding:1em;color:#000">'
+            f'<h1 style="font-size:1.4em;color:#b71c1c">⚠ {_heading(problems)}</h1>'
+            f'<ol id="weike-preview-problems">{_problem_items(problems)}</ol>'
+            '<p><a href="/">回到首页</a></p></body></html>')

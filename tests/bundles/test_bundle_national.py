@@ -8,6 +8,7 @@ import json
 
 import pytest
 from openpyxl import load_workbook
+from PIL import Image
 
 from builder.archive import FIXED_DATE_TIME, check_member_name
 from plugins._national_platform import COLUMNS, webvtt_to_srt
@@ -53,7 +54,8 @@ def test_bundle_members_manifest_and_checksums(bundled, target):
     first = delivered[course.lectures[0].key]
     assert files["01_第1讲.mp4"] == first.path.read_bytes()
     assert files["01_第1讲.jpg"] == first.poster.read_bytes()
-    assert files["封面.jpg"] == course.cover.path.read_bytes()
+    with Image.open(io.BytesIO(files["封面.jpg"])) as packed, Image.open(course.cover.path) as source:
+        assert packed.format == "JPEG" and packed.size == source.size  # 1280 wide already: not resized
     assert files["01_第1讲.vtt"].decode() == VTT
     assert files["01_第1讲.srt"].decode() == "1\n00:00:00,000 --> 00:00:00,900\n字幕测试\n"
 
@@ -159,3 +161,33 @@ def test_webvtt_to_srt_handles_headers_settings_tags_and_short_times():
     assert webvtt_to_srt(vtt) == ("1\n00:00:01,500 --> 00:00:03,000\n大家好\n<i>欢迎</i> & 学习\n\n"
                                   "2\n01:02:03,004 --> 01:02:04,000\n第二句\n")
     assert webvtt_to_srt("WEBVTT\n") == ""
+
+
+def _phone_photo_relying_on_exif(path):
+    """A 4032x3024 phone photo stored sideways with EXIF orientation 6: upright it is portrait,
+    red along its top edge and blue along its bottom edge."""
+    upright = Image.new("RGB", (3024, 4032), (240, 240, 240))
+    upright.paste((220, 0, 0), (0, 0, 3024, 300))
+    upright.paste((0, 0, 220), (0, 4032 - 300, 3024, 4032))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "turn 90° clockwise to show"
+    upright.transpose(Image.Transpose.ROTATE_90).save(path, "JPEG", quality=80, exif=exif)
+    with Image.open(path) as stored:
+        assert stored.size == (4032, 3024)
+
+
+@pytest.mark.parametrize("target", NATIONAL)
+def test_bundle_cover_is_upright_sized_and_stripped(bundled, tmp_path, target):
+    photo = tmp_path / "phone.jpg"
+    _phone_photo_relying_on_exif(photo)
+    _, _, dist, _ = bundled(files={"courses/demo/cover.jpg": photo})
+    packed = read_zip(dist / "bundles" / target / "demo.zip")["封面.jpg"]
+    with Image.open(io.BytesIO(packed)) as cover:
+        assert cover.format == "JPEG"
+        assert cover.width <= 1280 and cover.height > cover.width  # upright portrait, sensibly sized
+        assert cover.getexif().get(0x0112) is None  # no rotation left for a platform to ignore
+        rgb = cover.convert("RGB")
+        top, bottom = rgb.getpixel((cover.width // 2, 10)), rgb.getpixel((cover.width // 2, cover.height - 10))
+    assert top[0] > 150 and top[2] < 80  # red at the top, as the teacher saw it on the phone
+    assert bottom[2] > 150 and bottom[0] < 80
+    assert len(packed) < photo.stat().st_size

@@ -48,3 +48,32 @@ def test_probe_unknown_profile_is_a_usage_error(media, capsys, tmp_path, monkeyp
     monkeypatch.chdir(tmp_path)
     assert main(["probe", str(media("landscape.mp4")), "--profile", "nosuch"]) == 2
     assert "nosuch" in capsys.readouterr().err
+
+
+def _lines(out: str) -> list[str]:
+    return [line.strip() for line in out.splitlines() if line.strip()]
+
+
+def test_probe_leads_with_one_plain_sentence(media, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    phone = make_source(media, "rotated.mp4")  # a phone's portrait video: build converts it fine
+    main(["probe", str(phone), "--no-loudness"])
+    lines = _lines(capsys.readouterr().out)
+    assert lines[0] == str(phone)
+    assert lines[1] == "可以使用：weike 会自动转换成交付规格，您不用做什么。"
+    assert not any("✗" in line for line in lines)  # nothing here makes the file unusable
+    assert any(line.startswith("→ ") for line in lines)  # the rules conversion takes care of
+
+    main(["probe", str(make_source(media, "conforming.mp4"))])
+    assert _lines(capsys.readouterr().out)[1].startswith("可以直接使用")
+
+
+def test_probe_says_a_missing_file_is_missing(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["probe", str(tmp_path / "no-such-video.mp4"), "--no-loudness"]) == 1
+    out = capsys.readouterr().out
+    assert _lines(out)[1].startswith("不能使用，因为找不到这个文件")
+    assert "损坏" not in out and "Traceback" not in out
+    assert main(["probe", str(tmp_path / "no-such-video.mp4"), "--format", "json"]) == 1
+    result = json.loads(capsys.readouterr().out)["files"][0]
+    assert result["summary"].startswith("不能使用，因为找不到这个文件") and result["rules"] == []
