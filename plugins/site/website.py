@@ -183,6 +183,8 @@ def mkdocs_overrides(settings: SiteSettings, *, docs_dir: Path, site_dir: Path, 
         "site_dir": str(site_dir),
         "site_url": settings.site_url or "",
         "site_name": settings.site_name,
+        # Without a copyright line Material's footer is an empty black strip under every page.
+        "copyright": raw.get("copyright") or f"{settings.site_name} · 公益课程，欢迎学习和分享",
         "use_directory_urls": True,
         "theme": theme,
         "plugins": plugins,
@@ -358,7 +360,8 @@ def _is_reserved(rel: str) -> bool:
 
 
 def generate_sources(catalogue: Catalogue, collected: _Collected, root: Path, *, notes_text: bool,
-                     qr_codes: QrCodes, centres: Sequence[centre_pages.SiteCentre] = ()) -> _Sources:
+                     qr_codes: QrCodes, centres: Sequence[centre_pages.SiteCentre] = (),
+                     site_name: str = DEFAULT_SITE_NAME) -> _Sources:
     """Every page and file of the docs folder, in memory."""
     import markdown
     import yaml
@@ -395,7 +398,7 @@ def generate_sources(catalogue: Catalogue, collected: _Collected, root: Path, *,
             sources.handwritten.append(rel)
 
     sources.pages[_HOME_FILE] = home_page(catalogue, intro_html=intro_html, title=home_title,
-                                          centres_html=centre_pages.home_section(centres))
+                                          centres_html=centre_pages.home_section(centres), site_name=site_name)
     section_pages, section_files = centre_pages.generate(centres)
     sources.pages.update(section_pages)
     sources.files.update(section_files)
@@ -653,7 +656,7 @@ def build_website(
 
     qr_codes = QrCodes(cache_dir / QR_CODES_FILE)
     sources = generate_sources(catalogue, collected, root, notes_text=settings.search_notes, qr_codes=qr_codes,
-                               centres=site_centres)
+                               centres=site_centres, site_name=settings.site_name)
     qr_codes.save()
     docs_dir, overrides_dir = work_dir / "docs", work_dir / "overrides"
     write_docs(sources, docs_dir)
