@@ -3,6 +3,7 @@
     python benchmarks/lighthouse.py                  # this working tree
     python benchmarks/lighthouse.py --ref 5443bb4    # a commit (git archive), e.g. before a change
     python benchmarks/lighthouse.py --ref 5443bb4 --ref HEAD --runs 3   # before/after in one run
+    python benchmarks/lighthouse.py --keep /tmp/site; python benchmarks/lighthouse.py --site /tmp/site
 
 For each version: builds the demo repository (``weike build --only site`` with that version's own
 code, in a temporary copy), serves ``dist/site`` on 127.0.0.1 (gzip, like any real host), and runs
@@ -106,9 +107,13 @@ def lighthouse(binary: Path, url: str) -> dict:
     return json.loads(completed.stdout)
 
 
-def measure(label: str, ref: str | None, binary: Path, runs: int) -> dict:
+def measure(label: str, ref: str | None, binary: Path, runs: int, *, site: Path | None = None,
+            keep: Path | None = None) -> dict:
     with tempfile.TemporaryDirectory(prefix="weike-lighthouse-") as folder:
-        site = build(checkout(ref, Path(folder) / "repo"))
+        if site is None:
+            site = build(checkout(ref, Path(folder) / "repo"))
+            if keep is not None:
+                shutil.copytree(site, keep, dirs_exist_ok=True)
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_GzipHandler, directory=str(site)))
         threading.Thread(target=server.serve_forever, daemon=True).start()
         figures = {}
@@ -138,14 +143,18 @@ def main() -> int:
     parser.add_argument("--ref", action="append", help="a git commit to measure (repeatable); default: the working tree")
     parser.add_argument("--runs", type=int, default=1, help="Lighthouse runs per page (median), default 1")
     parser.add_argument("--lighthouse-dir", type=Path, default=Path.home() / ".cache" / "weike-lighthouse")
+    parser.add_argument("--site", type=Path, help="measure this already built demo site instead of building one")
+    parser.add_argument("--keep", type=Path, help="copy the built site here (to measure it again with --site)")
     args = parser.parse_args()
     if not Path(CHROMIUM).exists():
         print(f"{CHROMIUM} is missing (apt-get install chromium)", file=sys.stderr)
         return 2
     binary = install_lighthouse(args.lighthouse_dir)
     results = {}
-    for ref in args.ref or [None]:
-        results[ref or "worktree"] = measure(ref or "worktree", ref, binary, args.runs)
+    if args.site:
+        results["site"] = measure(str(args.site)[-12:], None, binary, args.runs, site=args.site)
+    for ref in ([] if args.site else args.ref or [None]):
+        results[ref or "worktree"] = measure(ref or "worktree", ref, binary, args.runs, keep=args.keep)
     ok = all(f["scores"]["accessibility"] == 100 and f["scores"]["performance"] >= 95
              for figures in results.values() for f in figures.values())
     print("targets (accessibility 100, performance >= 95):", "met" if ok else "not met for every version/page")
