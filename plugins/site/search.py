@@ -4,8 +4,9 @@ Material's search runs lunr in the browser over ``search/search_index.json``. Lu
 only at separators, and Chinese has none, so every Han run is cut into words with jieba before
 it is indexed; the words are joined with a zero-width space, which Material's Chinese separator
 splits on and readers never see. Words alone miss substrings: jieba's precise mode makes "智能手机"
-one word, and its cut depends on the neighbours ("在手机上" can come out as 在手 / 机上), so a
-search for "手机" would miss them. Every overlapping pair of Han characters (a bigram) therefore
+one word, its cut depends on the neighbours, and a query that straddles two of its words ("机上" in
+在 / 手机 / 上, "家康" in 居家 / 康养) matches no word at all (the demo's recall was 68 %). Every
+overlapping pair of Han characters (a bigram) therefore
 goes into a hidden ``keywords`` field that lunr indexes but the results list does not show.
 Material's search cuts a Han query greedily into tokens found in the index (its "segment" step)
 and ORs them with a trailing wildcard, so any two- to four-character query meets the bigrams of
