@@ -97,27 +97,41 @@ def _tile(url: str | None, label: str, count: int, depth: int) -> str:
     return f'<li><a class="weike-tile" href="{_up(depth)}{url}">{e(label)}{counted}</a></li>'
 
 
+def _tiles(tiles: Sequence[tuple[str, str, int]], depth: int) -> str:
+    """Tiles of ``(url, label, count)``; those without courses are left out: an elderly reader
+    taps what looks like a button, and a tile leading nowhere reads as a broken phone."""
+    shown = [_tile(url, label, count, depth) for url, label, count in tiles if count]
+    return '<ul class="weike-tiles">\n' + "\n".join(shown) + "\n</ul>" if shown else ""
+
+
 # --------------------------------------------------------------------------------------------
 # Home, theme and level pages
 # --------------------------------------------------------------------------------------------
 
 
 def home_page(catalogue: Catalogue, *, intro_html: str = "", title: str | None = None,
-              centres_html: str = "") -> GeneratedPage:
+              centres_html: str = "", site_name: str = "") -> GeneratedPage:
     """The catalogue home; ``centres_html`` is the 品牌社区学习中心 block (:mod:`plugins.site.centres`)."""
-    body = [intro_html] if intro_html else []
+    body = []
+    if "<h1" not in intro_html:
+        # Without a heading of its own Material would print the navigation label "首页" as the
+        # page's main heading; the site's name tells a newcomer where they are.
+        body.append(f"<h1>{e(title or site_name or '社区教育微课')}</h1>")
+    if intro_html:
+        body.append(intro_html)
     body.append(f'<p class="weike-totals">共 <strong>{len(catalogue.courses)}</strong> 门课程、'
                 f'<strong>{catalogue.lecture_count}</strong> 个微课，'
                 f'总时长约 {format_total(catalogue.total_seconds)}。</p>')
     body.append('<h2 id="newest">最新课程</h2>')
     body.append(course_cards(catalogue.newest[:NEWEST_ON_HOME], 0))
-    body.append('<h2 id="themes">按主题浏览</h2>\n<ul class="weike-tiles">')
-    body.extend(_tile(f"themes/{THEME_SLUGS[t]}/", t, len(catalogue.in_theme(t)), 0) for t in THEMES)
-    body.append("</ul>")
-    body.append('<h2 id="levels">按开课层级浏览</h2>\n<ul class="weike-tiles">')
-    body.extend(_tile(f"levels/{LEVEL_SLUGS[lv]}/", lv, len(catalogue.at_level(lv)), 0)
-                for lv in PROVIDER_LEVELS)
-    body.append("</ul>")
+    themes = _tiles([(f"themes/{THEME_SLUGS[t]}/", t, len(catalogue.in_theme(t))) for t in THEMES], 0)
+    if themes:
+        body.append('<h2 id="themes">按主题浏览</h2>')
+        body.append(themes)
+    levels = _tiles([(f"levels/{LEVEL_SLUGS[lv]}/", lv, len(catalogue.at_level(lv))) for lv in PROVIDER_LEVELS], 0)
+    if levels:
+        body.append('<h2 id="levels">按开课层级浏览</h2>')
+        body.append(levels)
     if centres_html:
         body.append(centres_html)
     meta: dict = {"search": {"exclude": True}, "hide": ["toc"]}
@@ -155,7 +169,9 @@ def course_page(item: SiteCourse, *, qr_svg: str | None, course_url: str | None,
     body = [
         breadcrumbs(2, trail),
         f"<h1>{e(item.title)}</h1>",
-        f'<img class="weike-cover" src="cover.jpg" alt="{e(item.title)}课程封面" width="{width}" height="{height}">',
+        # The cover is the page's largest paint: fetch it before the scripts (Lighthouse LCP).
+        f'<img class="weike-cover" src="cover.jpg" alt="{e(item.title)}课程封面" width="{width}" height="{height}" '
+        f'fetchpriority="high">',
         f"<p>{e(course.summary or '')}</p>",
         '<dl class="weike-facts">',
         f"<dt>主题</dt><dd>{_link_or_text(item.theme_slug and f'../../themes/{item.theme_slug}/', course.theme)}</dd>",
@@ -181,8 +197,15 @@ def course_page(item: SiteCourse, *, qr_svg: str | None, course_url: str | None,
         meta = [f"时长 {format_duration(lecture.duration)}" if lecture.media else "视频尚未生成"]
         if lecture.lecture.knowledge_point:
             meta.insert(0, f"知识点：{lecture.lecture.knowledge_point}")
-        body.append(f'<li><a href="{lecture.lecture.slug}/">第 {number} 讲　{e(lecture.title)}</a>'
-                    f'<span class="weike-lecture__meta">{e(" · ".join(meta))}</span></li>')
+        # The whole row is the link (a large tap target), led by the lecture's poster: older
+        # learners find "the one with the phone on the table" faster than a title.
+        poster = (f'<img class="weike-lecture__poster" src="{_up(2)}{lecture.poster_url}" alt="" loading="lazy" '
+                  f'decoding="async" width="160" height="90">' if lecture.poster_url else
+                  '<span class="weike-lecture__poster" aria-hidden="true"></span>')
+        body.append(f'<li><a class="weike-lecture" href="{lecture.lecture.slug}/">{poster}'
+                    f'<span class="weike-lecture__text"><span class="weike-lecture__title">'
+                    f'第 {number} 讲　{e(lecture.title)}</span>'
+                    f'<span class="weike-lecture__meta">{e(" · ".join(meta))}</span></span></a></li>')
     body.append("</ol>")
     if qr_svg and course_url:
         body.append('<h2 id="qr">扫码学习</h2>')
@@ -228,11 +251,18 @@ def video_block(lecture: SiteLecture) -> str:
         saver_download = f' · <a href="{up}{lecture.saver_url}" download>下载省流量版（{saver_mb:.1f} MB）</a>'
     return (
         f'<figure class="weike-video">\n{saver_control}'
+        # 继续观看 (weike.js offers it when this device has stopped part-way through before).
+        f'<button type="button" class="md-button md-button--primary weike-resume" hidden></button>\n'
+        f'<div class="weike-video__frame">\n'
         f'<video controls playsinline preload="{VIDEO_PRELOAD}" width="{width}" height="{height}"{poster} '
         f'aria-label="{e(lecture.title)}（视频）"{saver_attributes}>\n'
         f'<source src="{up}{lecture.video_url}" type="video/mp4">{track}\n'
         f'<p>您的浏览器不能播放这段视频，请<a href="{up}{lecture.video_url}">下载视频</a>观看。</p>\n'
         f'</video>\n'
+        # The native play control is small on a phone; weike.js shows this large one over the
+        # picture (hidden without JavaScript, where it could not work).
+        f'<button type="button" class="weike-play" hidden><span aria-hidden="true">▶</span>播放</button>\n'
+        f'</div>\n'
         f'<figcaption>时长 {format_duration(lecture.duration)} · '
         f'<a href="{up}{lecture.video_url}" download>下载视频（{size_mb:.1f} MB）</a>{saver_download}，有无线网络时下载，随时观看。'
         f'</figcaption>\n</figure>'
@@ -266,4 +296,8 @@ def lecture_page(item: SiteCourse, index: int, notes: RenderedNotes) -> Generate
     meta = {"title": e(f"{lecture.title} - {item.title}"),
             "description": e(lecture.lecture.knowledge_point or lecture.title), "hide": ["toc"],
             "search": {"exclude": True}}
+    if lecture.media is not None and lecture.poster_url:
+        # A <video> poster cannot carry fetchpriority; main.html preloads it at high priority
+        # instead, since the poster is the lecture page's largest paint.
+        meta["weike_preload_image"] = f"{_up(3)}{lecture.poster_url}"
     return page(meta, body)

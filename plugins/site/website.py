@@ -187,6 +187,8 @@ def mkdocs_overrides(settings: SiteSettings, *, docs_dir: Path, site_dir: Path, 
         "site_dir": str(site_dir),
         "site_url": settings.site_url or "",
         "site_name": settings.site_name,
+        # Without a copyright line Material's footer is an empty black strip under every page.
+        "copyright": raw.get("copyright") or f"{settings.site_name} · 公益课程，欢迎学习和分享",
         "use_directory_urls": True,
         "theme": theme,
         "plugins": plugins,
@@ -416,7 +418,7 @@ def _is_reserved(rel: str) -> bool:
 
 def generate_sources(catalogue: Catalogue, collected: _Collected, root: Path, *, notes_text: bool,
                      qr_codes: QrCodes, centres: Sequence[centre_pages.SiteCentre] = (),
-                     isolation: CourseIsolation | None = None) -> _Sources:
+                     isolation: CourseIsolation | None = None, site_name: str = DEFAULT_SITE_NAME) -> _Sources:
     """Every page and file of the docs folder, in memory.
 
     ``sources.catalogue`` is ``catalogue`` without the courses whose pages failed (E901).
@@ -480,7 +482,7 @@ def generate_sources(catalogue: Catalogue, collected: _Collected, root: Path, *,
                for centre in centres]
 
     sources.pages[_HOME_FILE] = home_page(catalogue, intro_html=intro_html, title=home_title,
-                                          centres_html=centre_pages.home_section(centres))
+                                          centres_html=centre_pages.home_section(centres), site_name=site_name)
     section_pages, section_files = centre_pages.generate(centres)
     sources.pages.update(section_pages)
     sources.files.update(section_files)
@@ -761,7 +763,7 @@ def build_website(
     qr_codes = QrCodes(cache_dir / QR_CODES_FILE)
     page_isolation = CourseIsolation(stage="site", plugin=_PLUGIN_NAME)
     sources = generate_sources(catalogue, collected, root, notes_text=settings.search_notes, qr_codes=qr_codes,
-                               centres=site_centres, isolation=page_isolation)
+                               centres=site_centres, isolation=page_isolation, site_name=settings.site_name)
     sources.diagnostics.extend(page_isolation.diagnostics)
     catalogue = sources.catalogue
     published = tuple(c.slug for c in catalogue.courses)

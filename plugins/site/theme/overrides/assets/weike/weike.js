@@ -60,7 +60,9 @@
   function setUp() {
     var saver = remembered();
     document.querySelectorAll("video[data-weike-saver]").forEach(function (video) {
-      var control = video.parentNode.querySelector("[data-weike-saver-control]");
+      // The switch sits in the video's figure (beside the frame that holds the video).
+      var figure = video.closest("figure");
+      var control = figure && figure.querySelector("[data-weike-saver-control]");
       var button = control && control.querySelector("[data-weike-saver-toggle]");
       if (!button) return;
       control.hidden = false;
@@ -77,4 +79,88 @@
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", setUp);
   else setUp();
+})();
+
+// Material searches on keyup. A query pasted, picked from an IME's candidate list or spoken into
+// a phone's voice keyboard arrives as an input event with no key released afterwards, and the
+// learner would wait for results that never come: pass every input on as a keyup.
+document.addEventListener("input", function (event) {
+  var target = event.target;
+  if (!target.classList || !target.classList.contains("md-search__input")) return;
+  target.dispatchEvent(new KeyboardEvent("keyup", { bubbles: true }));
+});
+
+// Lecture video: a large play control over the picture, and 继续观看 — this device remembers
+// where the learner stopped in each lecture (localStorage, nothing leaves the phone) and offers
+// to go on from there next time.
+(function () {
+  var KEY = "weike-position:";
+  var MIN_SECONDS = 5; // a few seconds in is not worth offering, nor the last few
+
+  function clock(seconds) {
+    seconds = Math.floor(seconds);
+    var m = Math.floor(seconds / 60), s = seconds % 60;
+    return m + ":" + (s < 10 ? "0" : "") + s;
+  }
+
+  function read(key) {
+    try { return JSON.parse(localStorage.getItem(key) || "null"); } catch (e) { return null; }
+  }
+
+  function write(key, value) {
+    try {
+      if (value) localStorage.setItem(key, JSON.stringify(value)); else localStorage.removeItem(key);
+    } catch (e) { /* private mode or full: the lecture still plays */ }
+  }
+
+  function seekAndPlay(video, seconds) {
+    if (video.readyState >= 1) video.currentTime = seconds;
+    else video.addEventListener("loadedmetadata", function () { video.currentTime = seconds; }, { once: true });
+    var playing = video.play();
+    if (playing && playing.catch) playing.catch(function () { /* the native controls remain */ });
+  }
+
+  function setUp(figure) {
+    var video = figure.querySelector("video");
+    if (!video) return;
+    var key = KEY + location.pathname;
+    var play = figure.querySelector(".weike-play");
+    var resume = figure.querySelector(".weike-resume");
+
+    if (play) {
+      play.hidden = false;
+      play.addEventListener("click", function () { seekAndPlay(video, video.currentTime); });
+      video.addEventListener("play", function () { play.hidden = true; });
+      video.addEventListener("pause", function () { play.hidden = video.seeking; });
+    }
+
+    var saved = read(key);
+    if (resume && saved && saved.t >= MIN_SECONDS && !(saved.d && saved.t > saved.d - MIN_SECONDS)) {
+      resume.textContent = "继续观看（从 " + clock(saved.t) + " 开始）";
+      resume.hidden = false;
+      resume.addEventListener("click", function () {
+        resume.hidden = true;
+        seekAndPlay(video, saved.t);
+      });
+    }
+    video.addEventListener("play", function () { if (resume) resume.hidden = true; });
+
+    var lastSaved = -1;
+    function remember() {
+      var t = video.currentTime;
+      if (t < MIN_SECONDS) return;
+      lastSaved = t;
+      write(key, { t: Math.round(t * 10) / 10, d: isFinite(video.duration) ? video.duration : 0 });
+    }
+    video.addEventListener("timeupdate", function () { if (Math.abs(video.currentTime - lastSaved) >= 2) remember(); });
+    video.addEventListener("pause", remember);
+    video.addEventListener("ended", function () { write(key, null); });
+  }
+
+  function start() {
+    var figures = document.querySelectorAll("figure.weike-video");
+    for (var i = 0; i < figures.length; i++) setUp(figures[i]);
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
 })();
