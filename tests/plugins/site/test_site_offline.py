@@ -210,7 +210,7 @@ def test_offline_edition_works_from_file_urls_on_a_phone(offline_site, browser):
 
         # The text-size control works and is remembered from file:// too.
         before = page.evaluate("parseFloat(getComputedStyle(document.documentElement).fontSize)")
-        page.get_by_role("button", name="放大字号 Larger text").tap()
+        page.get_by_role("button", name="A+ 放大字号").tap()
         after = page.evaluate("parseFloat(getComputedStyle(document.documentElement).fontSize)")
         assert after > before
         page.reload()
