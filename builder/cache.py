@@ -271,6 +271,27 @@ _TEMP_PREFIX = ".tmp-"
 _FOREIGN_TEMP_SECONDS = 24 * 3600
 
 
+_SHARED_MEMOS: dict[Path, FileMemo] = {}
+_SHARED_MEMOS_LOCK = threading.Lock()
+
+
+def shared_file_memo(path: Path) -> FileMemo:
+    """One open :class:`FileMemo` per file for the whole process.
+
+    Check hooks run once per course; reopening (and reloading) a memo for each of 2,000 courses
+    would cost more than the checks themselves. A memo whose file was deleted (cache pruned or
+    removed) is replaced by a fresh one.
+    """
+    path = Path(path)
+    with _SHARED_MEMOS_LOCK:
+        memo = _SHARED_MEMOS.get(path)
+        if memo is None or not path.exists():
+            if memo is not None:
+                memo.close()
+            memo = _SHARED_MEMOS[path] = FileMemo(path)
+        return memo
+
+
 @dataclass(frozen=True, kw_only=True)
 class StoreEntry:
     """A complete entry: its folder and the facts written with it."""

@@ -11,12 +11,11 @@ import difflib
 import re
 from collections import defaultdict
 import functools
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 
-from builder.cache import FileMemo, MemoPart
+from builder.cache import FileMemo, MemoPart, shared_file_memo
 from builder.context import BuildContext, BuildPaths
 from builder.fingerprint import Fingerprint, code_digest, package_versions
 from builder.hookspecs import hookimpl
@@ -398,8 +397,6 @@ def check_notes(lecture: Lecture, course_folder: Path, memo: FileMemo | None = N
 # --------------------------------------------------------------------------------------------
 
 RULES_MEMO_FILE = "rules-memo.sqlite"
-_RULES_MEMOS: dict[Path, FileMemo] = {}
-_RULES_MEMOS_LOCK = threading.Lock()
 
 
 @functools.cache
@@ -419,14 +416,7 @@ def _picture_kind() -> str:
 def _rules_memo(course: Course) -> FileMemo:
     """One memo per cache folder for the whole process (the check hook runs once per course)."""
     root = course.folder.resolve().parent.parent  # courses/<slug>/
-    path = BuildPaths.for_root(root).cache / RULES_MEMO_FILE
-    with _RULES_MEMOS_LOCK:
-        memo = _RULES_MEMOS.get(path)
-        if memo is None or not path.exists():
-            if memo is not None:
-                memo.close()
-            memo = _RULES_MEMOS[path] = FileMemo(path)
-        return memo
+    return shared_file_memo(BuildPaths.for_root(root).cache / RULES_MEMO_FILE)
 
 
 # --------------------------------------------------------------------------------------------

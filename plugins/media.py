@@ -42,7 +42,7 @@ import ffmpeg as ffmpeg_python
 from PIL import ExifTags, ImageOps
 
 from builder import __version__, ffmpeg
-from builder.cache import ContentStore, FileMemo, cache_key, sha256_file
+from builder.cache import ContentStore, FileMemo, cache_key, sha256_file, shared_file_memo
 from builder.disk import disk_fault
 from builder.context import BuildContext, BuildPaths, StageOutcome
 from builder.executor import (
@@ -215,25 +215,9 @@ def probe_memoised(memo: FileMemo | None, path: Path, *, packets: bool = False) 
     return info_from_dict(record["info"])
 
 
-_SHARED_MEMOS: dict[Path, FileMemo] = {}
-_SHARED_MEMOS_LOCK = threading.Lock()
-
-
 def shared_memo(cache_folder: Path) -> FileMemo:
-    """One memo per cache folder for the whole process, kept open.
-
-    The check hook runs once per course; reopening (and reloading) the memo for each of 2,000
-    courses would cost more than the checks themselves. A memo whose file was deleted (cache
-    pruned or removed) is replaced by a fresh one.
-    """
-    path = Path(cache_folder) / MEMO_FILE
-    with _SHARED_MEMOS_LOCK:
-        memo = _SHARED_MEMOS.get(path)
-        if memo is None or not path.exists():
-            if memo is not None:
-                memo.close()
-            memo = _SHARED_MEMOS[path] = FileMemo(path)
-        return memo
+    """The media memo of ``cache_folder``, one open for the whole process."""
+    return shared_file_memo(Path(cache_folder) / MEMO_FILE)
 
 
 # --------------------------------------------------------------------------------------------
