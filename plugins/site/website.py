@@ -747,11 +747,11 @@ def build_website(
     with CoverCache(cache_dir) as covers:
         collected = collect_courses(courses, delivered, covers, preview=preview, savers=savers,
                                     isolation=isolation)
-    collected.diagnostics.extend(isolation.diagnostics)
-    catalogue = Catalogue(courses=tuple(collected.courses), site_url=settings.site_url)
-    published = tuple(c.slug for c in catalogue.courses)
-    with CoverCache(cache_dir) as covers:  # centre photos become small JPEGs like course covers
+        catalogue = Catalogue(courses=tuple(collected.courses), site_url=settings.site_url)
+        # Centre photos become small JPEGs like course covers, from the same cache.
         site_centres = centre_pages.published_centres(centres, catalogue, covers, allowed=publish_centres)
+    collected.diagnostics.extend(isolation.diagnostics)
+    published = tuple(c.slug for c in catalogue.courses)
 
     inputs = input_hash(settings, collected, delivered, root, preview=preview, centres=site_centres)
     built_from, earlier = read_stamp(site_dir) if site_dir.is_dir() else (None, ())
