@@ -20,12 +20,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from builder.context import BuildContext, BuildPaths
-from builder.loading import load_repository
-from builder.model import DeliveredMedia
-from builder.plugin_manager import get_plugin_manager
-from builder.progress import Progress
-from builder.scaffold import new_course, new_lecture
+from weike.builder.context import BuildContext, BuildPaths
+from weike.builder.loading import load_repository
+from weike.builder.model import DeliveredMedia
+from weike.builder.plugin_manager import get_plugin_manager
+from weike.builder.progress import Progress
+from weike.builder.scaffold import new_course, new_lecture
 
 
 def make_repository(root: Path, *, lectures: int, megabytes: int):

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.catalogue import course_yml  # noqa: E402
-from builder import ffmpeg  # noqa: E402
+from weike.plugins.media import runner as ffmpeg  # noqa: E402
 
 GRAIN = "noise=alls=14:allf=t+u"
 SPEECH = ("aevalsrc='0.3*sin(2*PI*220*t)*(0.55+0.45*sin(2*PI*3*t))+0.1*sin(2*PI*660*t)*(0.5+0.5*sin(2*PI*1.3*t))'"
@@ -59,7 +59,7 @@ def write_course(root: Path, seconds: int) -> Path:
 
 
 def timed_build(root: Path) -> tuple[float, str]:
-    from builder.cli import main
+    from weike.builder.cli import main
 
     output = io.StringIO()
     start = time.perf_counter()

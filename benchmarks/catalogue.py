@@ -11,7 +11,7 @@ import random
 import shutil
 from pathlib import Path
 
-from builder.model import PROVIDER_LEVELS, THEMES
+from weike.builder.model import PROVIDER_LEVELS, THEMES
 
 LECTURES_PER_COURSE = 12
 _WORDS = ("智能手机 微信 视频 通话 支付 安全 防骗 健康 饮食 运动 太极 八段锦 广场舞 书法 剪纸 刺绣 茶艺 种植 养殖 "
@@ -78,7 +78,7 @@ def write_repository(root: Path, courses: int, seed: int = 4, *, with_media: boo
 
 
 def _tiny_clip(path: Path) -> None:
-    from builder import ffmpeg
+    from weike.plugins.media import runner as ffmpeg
 
     ffmpeg.run(["-hide_banner", "-y", "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=25:duration=1",
                 "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(path)])

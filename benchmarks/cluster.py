@@ -40,13 +40,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.catalogue import course_yml  # noqa: E402
-from builder import ffmpeg  # noqa: E402
-from builder.cache import ContentStore  # noqa: E402
-from builder.cli import main as weike  # noqa: E402
-from builder.executor import available_cores, threads_per_job  # noqa: E402
-from builder.loading import load_repository  # noqa: E402
-from builder.profile import DEFAULT_PROFILE  # noqa: E402
-from plugins.media import STORE_FOLDER, deliver_to_store, plan_lecture, shared_memo  # noqa: E402
+from weike.plugins.media import runner as ffmpeg  # noqa: E402
+from weike.builder.cache import ContentStore  # noqa: E402
+from weike.builder.cli import main as weike  # noqa: E402
+from weike.builder.executor import available_cores, threads_per_job  # noqa: E402
+from weike.builder.loading import load_repository  # noqa: E402
+from weike.plugins.media.profile import DEFAULT_PROFILE  # noqa: E402
+from weike.plugins.media import STORE_FOLDER, deliver_to_store, plan_lecture, shared_memo  # noqa: E402
 
 GRAIN = "noise=alls=14:allf=t+u"
 

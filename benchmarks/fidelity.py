@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make weike's packages importable
     sys.path.insert(0, str(ROOT))
 
-from builder import ffmpeg  # noqa: E402
+from weike.plugins.media import runner as ffmpeg  # noqa: E402
 
 #: A delivered file must last as long as its source within this many seconds...
 DURATION_TOLERANCE = 0.2
@@ -335,9 +335,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temp folder)")
     args = parser.parse_args(argv)
 
-    from builder.pipeline import build
-    from builder.progress import Progress
-    from plugins.media import MANIFEST_FILE
+    from weike.builder.pipeline import build
+    from weike.builder.progress import Progress
+    from weike.plugins.media import MANIFEST_FILE
 
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="weike-fidelity-"))
     workdir.mkdir(parents=True, exist_ok=True)

@@ -37,11 +37,11 @@ sys.path.insert(0, str(ROOT))
 import ffmpeg as ffmpeg_python  # noqa: E402
 
 from benchmarks.catalogue import course_yml  # noqa: E402
-from builder import ffmpeg  # noqa: E402
-from builder.executor import available_cores  # noqa: E402
-from builder.probe import probe_media  # noqa: E402
-from builder.profile import DEFAULT_PROFILE, DeliveryProfile  # noqa: E402
-from plugins.media import (  # noqa: E402
+from weike.plugins.media import runner as ffmpeg  # noqa: E402
+from weike.builder.executor import available_cores  # noqa: E402
+from weike.plugins.media.probe import probe_media  # noqa: E402
+from weike.plugins.media.profile import DEFAULT_PROFILE, DeliveryProfile  # noqa: E402
+from weike.plugins.media import (  # noqa: E402
     DeliveryJob,
     SourceLength,
     _fit_video,
@@ -154,8 +154,8 @@ def plain_loop(sources: list[Path], workdir: Path, profile: DeliveryProfile) -> 
 
 
 def weike_build(root: Path, jobs: int) -> tuple[float, list[str]]:
-    from builder.pipeline import build
-    from builder.progress import Progress
+    from weike.builder.pipeline import build
+    from weike.builder.progress import Progress
 
     started = time.monotonic()
     result = build(root, progress=Progress(), only="media", jobs=jobs)

@@ -33,7 +33,7 @@ NATIONAL_COURSES = 2_000
 
 def _notes_pass(repository, *, memoised: bool) -> float:
     """Seconds for one notes check over every lecture (the memo opened once per course, as the hook does)."""
-    from plugins import course_rules
+    from weike.plugins.rules import courses as course_rules
 
     started = time.perf_counter()
     for course in repository.courses:
@@ -45,7 +45,7 @@ def _notes_pass(repository, *, memoised: bool) -> float:
 
 def _covers_pass(repository, *, memoised: bool) -> float:
     """Seconds for the full-decode check of every course's cover."""
-    from plugins import course_rules
+    from weike.plugins.rules import courses as course_rules
 
     started = time.perf_counter()
     for course in repository.courses:
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--courses", type=int, default=200)
     args = parser.parse_args(argv)
 
-    from builder.loading import load_repository
+    from weike.builder.loading import load_repository
 
     with tempfile.TemporaryDirectory(prefix="weike-notes-bench-") as folder:
         root = Path(folder) / "repo"

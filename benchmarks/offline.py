@@ -32,9 +32,9 @@ from benchmarks.catalogue import write_repository  # noqa: E402
 
 
 def build_site(root: Path) -> tuple[Path, float, int]:
-    from builder.loading import load_repository
-    from builder.model import DeliveredMedia
-    from plugins.site.website import build_website
+    from weike.builder.loading import load_repository
+    from weike.builder.model import DeliveredMedia
+    from weike.plugins.site.website import build_website
 
     repository = load_repository(root)
     clip = root / "shared" / "clip.mp4"
@@ -51,7 +51,7 @@ def build_site(root: Path) -> tuple[Path, float, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from plugins.site.offline.edition import OfflineSettings, build_offline_edition
+    from weike.plugins.site.offline.edition import OfflineSettings, build_offline_edition
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--courses", type=int, default=200, help="synthetic courses (default 200)")

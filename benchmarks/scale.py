@@ -41,8 +41,8 @@ from benchmarks.catalogue import LECTURES_PER_COURSE, write_repository  # noqa: 
 
 def run_child(root: Path, jobs: int) -> None:
     """One `weike build`, measured from inside the process that does it."""
-    from builder.pipeline import build
-    from builder.progress import Progress
+    from weike.builder.pipeline import build
+    from weike.builder.progress import Progress
 
     started = time.perf_counter()
     result = build(root, progress=Progress(), jobs=jobs)
@@ -119,7 +119,7 @@ def main() -> int:
         notes.write_text(notes.read_text(encoding="utf-8") + "\n补充一段讲义。\n", encoding="utf-8")
         edited = child(root, args.jobs)
 
-        from builder import ffmpeg
+        from weike.plugins.media import runner as ffmpeg
 
         # The new clip goes beside the old one and lecture.md names it. Unlinking the old file would
         # change the ctime (part of the memo's key) of the one clip every lecture here hard-links,

@@ -54,7 +54,7 @@ def material_assets() -> Path:
 
 def search_config() -> dict:
     """The config MkDocs + Material write for weike's site (language zh, keywords field added)."""
-    from plugins.site.search import KEYWORDS_BOOST, KEYWORDS_FIELD
+    from weike.plugins.site.search import KEYWORDS_BOOST, KEYWORDS_FIELD
 
     translations = (material_assets().parent / "partials" / "languages" / "zh.html").read_text(encoding="utf-8")
     separator = json.loads(re.search(r'"search\.config\.separator":\s*("(?:[^"\\]|\\.)*")', translations).group(1))
@@ -64,8 +64,8 @@ def search_config() -> dict:
 
 
 def catalogue_of(root: Path):
-    from builder.loading import load_repository
-    from plugins.site.catalogue import Catalogue, SiteCourse, site_lectures
+    from weike.builder.loading import load_repository
+    from weike.plugins.site.catalogue import Catalogue, SiteCourse, site_lectures
 
     repository = load_repository(root)
     return Catalogue(courses=tuple(SiteCourse(course=c, lectures=site_lectures(c, {})) for c in repository.courses))
@@ -127,7 +127,7 @@ def run_in_material(index: dict, queries: list[str]) -> dict[str, set[str]]:
 
 
 def measure(name: str, catalogue, courses: int, rng_seed: int = 7) -> list[tuple]:
-    from plugins.site.search import search_entries
+    from weike.plugins.site.search import search_entries
 
     rows = []
     for label, with_bigrams in (("before (jieba words)", False), ("after (+ bigrams)", True)):

@@ -42,12 +42,12 @@ from benchmarks.catalogue import write_repository  # noqa: E402
 def run_child(root: Path) -> None:
     import hashlib
 
-    from builder.loading import load_repository
-    from builder.model import DeliveredMedia
-    from plugins.site.catalogue import Catalogue, SiteCourse, site_lectures
-    from builder.notes import render_notes
-    from plugins.site.search import search_entries
-    from plugins.site.website import build_website
+    from weike.builder.loading import load_repository
+    from weike.builder.model import DeliveredMedia
+    from weike.plugins.site.catalogue import Catalogue, SiteCourse, site_lectures
+    from weike.plugins.notes import render_notes
+    from weike.plugins.site.search import search_entries
+    from weike.plugins.site.website import build_website
 
     repository = load_repository(root)
     clip = root / "shared" / "clip.mp4"
@@ -104,7 +104,7 @@ def baseline(folder: Path, pages: int) -> float:
         page.write_text(f"# 页面{number}\n\n一段文字。\n", encoding="utf-8")
     (docs / "index.md").write_text("# 首页\n", encoding="utf-8")
     logging.getLogger("mkdocs").setLevel(logging.ERROR)
-    from plugins.site.search import _jieba
+    from weike.plugins.site.search import _jieba
 
     _jieba()  # the same quiet jieba the site stage uses
     (folder / "mkdocs.yml").write_text("site_name: baseline\n", encoding="utf-8")

@@ -2,6 +2,6 @@
 
 import sys
 
-from builder.cli import main
+from weike.builder.cli import main
 
 sys.exit(main())

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from builder.outputs import write_atomic_with
+from weike.builder.outputs import write_atomic_with
 
 #: The earliest time a zip entry can carry (the DOS epoch): any fixed value would do.
 FIXED_DATE_TIME = (1980, 1, 1, 0, 0, 0)

@@ -6,18 +6,30 @@ facts live in ``weike.yml``: ``department`` (the education department's contact 
 in the headers of 附件3 and 附件4) and ``statistics`` (the one row of 附件5).
 
 Loading never judges: a value of the wrong type is E005 here, everything else (required, length,
-level, phone, courses, photos, "of which" ≤ total) belongs to :mod:`plugins.centre_rules`.
+level, phone, courses, photos, "of which" ≤ total) belongs to :mod:`weike.plugins.rules.centres`.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from builder.model import AuthoredFile, Diagnostic, Severity, SourceLocation, _Located, repository_path
+# The values themselves live with every other value, in the model; loading them is this module's.
+from weike.builder.model import (
+    Centre,
+    CentreContact,
+    Diagnostic,
+    ProvinceDepartment,
+    ProvinceStatistics,
+    Severity,
+    SourceLocation,
+    repository_path,
+)
+from weike.builder.reading import FieldReader, file_error, outside_container, resolve_authored_path
+from weike.builder.yamlfile import YamlFileError, compose_yaml, read_text_file, scalar_value
 
 if TYPE_CHECKING:
     import yaml
@@ -87,72 +99,6 @@ STATISTICS_KEYS = (STATISTICS_NAME_KEY, *(f.key for f in STATISTIC_FIELDS))
 PROVINCE_FACT_CODES = frozenset({"E801", "E802", "W803", "E804"})
 
 
-# --------------------------------------------------------------------------------------------
-# Values
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True)
-class CentreContact:
-    """申报学校联系方式: the contact person, phone and e-mail (the phone never reaches the site)."""
-
-    name: str | None = None
-    phone: str | None = None
-    email: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class Centre(_Located):
-    """A brand learning centre (品牌社区学习中心): ``centres/<slug>/centre.yml`` and its photos."""
-
-    slug: str
-    folder: Path
-    file: str
-    #: 学校名称 (the full official name).
-    name: str | None = None
-    level: str | None = None
-    region: str | None = None
-    contact: CentreContact = CentreContact()
-    foundation: str | None = None
-    team: str | None = None
-    activities: str | None = None
-    sustainability: str | None = None
-    highlights: str | None = None
-    promotion: str | None = None
-    #: Slugs of the brand courses the centre runs (linked both ways on the site).
-    courses: tuple[str, ...] = ()
-    photos: tuple[AuthoredFile, ...] = ()
-    #: Its texts may appear on the public site (some are drafts for the province only).
-    publish: bool = True
-    #: False when centre.yml could not be parsed: rules skip field checks to avoid noise.
-    parsed: bool = True
-    locations: Mapping[str, SourceLocation] = field(default_factory=dict, compare=False, repr=False)
-    malformed: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
-
-    def text(self, key: str) -> str | None:
-        """One of the free-text rows of :data:`CENTRE_TEXTS` by key."""
-        return getattr(self, key)
-
-
-@dataclass(frozen=True, kw_only=True)
-class ProvinceDepartment:
-    """省级教育主管部门: who the ministry calls about the submission (附件3 and 附件4 headers)."""
-
-    name: str | None = None
-    contact: str | None = None
-    phone: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class ProvinceStatistics:
-    """附件5's one row. ``values`` maps each :data:`STATISTIC_FIELDS` key that was written to its number."""
-
-    centre_name: str | None = None
-    values: Mapping[str, int | float] = field(default_factory=dict)
-    #: Keys written with something that is no non-negative number (E801): 附件5 is held back.
-    invalid: frozenset[str] = frozenset()
-
-
 def centre_count_chars(text: str) -> int:
     """字数 as the form counts it: Unicode characters, line breaks not counted."""
     return len(text.replace("\r", "").replace("\n", ""))
@@ -187,8 +133,6 @@ def find_centre_folders(root: Path) -> list[Path]:
 
 def load_centre(folder: Path, *, root: Path) -> tuple[Centre, list[Diagnostic]]:
     """Load ``<folder>/centre.yml``; problems of type and syntax become diagnostics."""
-    from builder.loading import _file_error, _Reader, outside_container, resolve_authored_path
-    from builder.yamlfile import YamlFileError, compose_yaml, read_text_file
 
     rel_file = repository_path(folder / CENTRE_FILE, root)
     base = dict(slug=folder.name, folder=folder, file=rel_file)
@@ -208,9 +152,9 @@ def load_centre(folder: Path, *, root: Path) -> tuple[Centre, list[Diagnostic]]:
     try:
         root_node = compose_yaml(read_text_file(folder / CENTRE_FILE, max_bytes=MAX_CENTRE_FILE_BYTES).text)
     except YamlFileError as exc:
-        return Centre(**base, parsed=False), [_file_error(exc, rel_file)]
+        return Centre(**base, parsed=False), [file_error(exc, rel_file)]
 
-    reader = _Reader(file=rel_file)
+    reader = FieldReader(file=rel_file)
     reader.locations[""] = SourceLocation(file=rel_file, line=1, column=1)
     fields = reader.mapping(root_node, "", CENTRE_KEYS)
     contact_fields = reader.mapping(fields.get("contact"), "contact", CONTACT_KEYS)
@@ -256,7 +200,7 @@ def load_centres(root: Path) -> tuple[tuple[Centre, ...], list[Diagnostic]]:
 
 def read_province_facts(reader, fields: Mapping[str, yaml.Node]) -> dict:
     """``department`` and ``statistics`` of weike.yml as WeikeConfig values (``reader`` is the
-    config file's :class:`builder.loading._Reader`, so locations and E005 work as for every key)."""
+    config file's :class:`weike.builder.loading.FieldReader`, so locations and E005 work as for every key)."""
     values: dict = {}
     if (publish := reader.boolean(fields.get("publish_centres"), "publish_centres")) is not None:
         values["publish_centres"] = publish
@@ -287,7 +231,6 @@ def _statistic(reader, node: yaml.Node, spec: StatisticField) -> int | float | N
     """A non-negative count (or amount, for money); anything else is E801 at its line."""
     import yaml as _yaml
 
-    from builder.yamlfile import YamlFileError, scalar_value
 
     value = None
     if isinstance(node, _yaml.ScalarNode):

@@ -8,146 +8,31 @@ shows one for developers.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import os
 import sys
-import time
 from pathlib import Path
 
-from builder import __version__
-from builder.diagnostics import FORMATS, format_github, printable, render, sort_diagnostics
-from builder.doctor import add_doctor_command
-from builder.ffmpeg import FfmpegNotFound
-from builder.inventory import add_cache_command
-from builder.loading import NotACourseRepository
-from builder.plugin_manager import PluginLoadError, get_plugin_manager
-from builder.progress import make_progress
-from builder.scaffold import (
-    CI_TEMPLATES,
-    ScaffoldError,
-    new_centre,
-    new_course,
-    new_lecture,
-    new_repository,
-    write_ci_template,
+from weike.builder import __version__
+from weike.builder.commands import (
+    EXIT_PROBLEMS,
+    EXIT_USAGE,
+    cmd_build,
+    cmd_cache,
+    cmd_check,
+    cmd_doctor,
+    cmd_new,
+    cmd_plugins,
 )
-
-EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
-
-
-class UsageError(Exception):
-    """A mistake in how weike was called; printed as one line, exit 2."""
-
-
-# --------------------------------------------------------------------------------------------
-# Commands
-# --------------------------------------------------------------------------------------------
-
-
-def cmd_check(args: argparse.Namespace) -> int:
-    from builder.pipeline import run_check
-
-    result = run_check(Path(args.path))
-    summary = result.summary
-    sys.stdout.write(render(result.diagnostics, summary, args.format, strict=args.strict))
-    if args.format == "text" and os.environ.get("GITHUB_ACTIONS") == "true":
-        for diagnostic in sort_diagnostics(result.diagnostics):
-            print(format_github(diagnostic))
-    return EXIT_PROBLEMS if summary.failed(strict=args.strict) else EXIT_OK
-
-
-def cmd_build(args: argparse.Namespace) -> int:
-    from builder.pipeline import build, describe_failures
-
-    if args.jobs is not None and args.jobs < 1:
-        raise UsageError("--jobs 必须是正整数 (--jobs must be a positive number)")
-    started = time.monotonic()
-    progress = make_progress(sys.stderr, quiet=args.quiet)
-    try:
-        result = build(Path(args.path), progress=progress, only=args.only, jobs=args.jobs,
-                       scheduler=args.scheduler, strict=args.strict, force=args.force, drop_stale=args.drop_stale)
-    finally:
-        progress.close()
-    fmt = "github" if args.format == "github" else "text"
-    sys.stdout.write(render(result.diagnostics, result.summary, fmt, strict=args.strict))
-    # Summary lines quote course folders, titles and tool messages: no control codes reach the terminal.
-    for line in result.summary_lines:
-        print(printable(line, keep="\t\n"))
-    failures = describe_failures(result)
-    for line in failures:
-        print(printable(line, keep="\t\n"))
-    elapsed = time.monotonic() - started
-    stages = " · ".join(f"{stage} {seconds:.1f} s" for stage, seconds in result.stage_seconds.items())
-    if result.stale:
-        # Not "done": what is published for these courses is an older version than courses/ holds.
-        names = "、".join(sorted(result.stale))
-        print(f"构建结束，{len(result.stale)} 门课程已过期（本次失败，仍发布上次成功的版本）：{names}；"
-              f"{len(result.built)} 门课程为最新 ({len(result.stale)} course(s) stale, their last good version "
-              f"kept: {', '.join(sorted(result.stale))}; {len(result.built)} course(s) built) in {elapsed:.1f} s [{stages}]")
-    else:
-        print(f"构建完成：{len(result.built)} 门课程 ({len(result.built)} course(s) built) in {elapsed:.1f} s "
-              f"[{stages}]")
-    return EXIT_PROBLEMS if result.failed_build(strict=args.strict) else EXIT_OK
-
-
-def cmd_plugins(args: argparse.Namespace) -> int:
-    from builder.pipeline import find_repository_root
-
-    try:
-        root, _ = find_repository_root(Path(args.path))
-    except NotACourseRepository:
-        root = Path(args.path).resolve()
-    pm = get_plugin_manager(root, raise_on_error=False)
-    if args.format == "json":
-        print(json.dumps([record.__dict__ for record in pm.records], ensure_ascii=False, indent=2))
-    else:
-        for record in pm.records:
-            if record.error:
-                status = f"FAILED: {record.error}"
-            elif record.skipped:
-                status = f"not loaded: {record.skipped}"
-            else:
-                status = ", ".join(record.hooks) or "(no hooks)"
-            print(f"{record.name}  [{record.origin}]  {record.location}\n    {status}")
-    return EXIT_USAGE if pm.failures else EXIT_OK
-
-
-def cmd_new(args: argparse.Namespace) -> int:
-    from builder.pipeline import find_repository_root
-
-    if args.kind == "repo":
-        try:
-            folder = new_repository(Path(args.folder))
-        except ScaffoldError as exc:
-            raise UsageError(str(exc)) from exc
-        print(f"已创建课程仓库 {folder} (created a course repository)")
-        print(f"下一步：cd {args.folder}，然后 weike new course <课程名>，例如 weike new course shouji-rumen")
-        return EXIT_OK
-    path = Path(args.path)
-    try:
-        root, _ = find_repository_root(path)
-    except NotACourseRepository:
-        root = path.resolve()  # a new repository: courses/ is created with the first course
-    try:
-        if args.kind == "ci":
-            target = write_ci_template(root, args.system)
-            print(f"已创建 {target.relative_to(root)} (created); 说明见 docs/ci.md")
-        elif args.kind == "course":
-            folder = new_course(root, args.slug, title=args.title)
-            print(f"已创建 {folder.relative_to(root)}/course.yml 和示意封面 cover.jpg (created)")
-            print(f"下一步：weike new lecture {args.slug} <名称>，每门课至少 10 个微课。")
-        elif args.kind == "centre":
-            folder = new_centre(root, args.slug, name=args.name)
-            print(f"已创建 {folder.relative_to(root)}/centre.yml (created)")
-            print("下一步：填写推介表的各项内容（照片放进这个文件夹），然后运行 weike check。")
-        else:
-            folder = new_lecture(root, args.course, args.slug, title=args.title)
-            print(f"已创建 {folder.relative_to(root)}/lecture.md (created)")
-            print("下一步：把这一讲的视频或音频放进这个文件夹，然后运行 weike check。")
-    except ScaffoldError as exc:
-        raise UsageError(str(exc)) from exc
-    return EXIT_OK
+from weike.builder.diagnostics import FORMATS
+from weike.builder.disk import disk_fault
+from weike.builder.doctor import add_doctor_command
+from weike.builder.errors import MissingTool, UsageError
+from weike.builder.inventory import add_cache_command
+from weike.builder.loading import NotACourseRepository
+from weike.builder.pipeline import StageCrash, WholeRepositoryOutput
+from weike.builder.plugin_manager import PluginLoadError, get_plugin_manager
+from weike.builder.project import Project
+from weike.builder.scaffold import CI_TEMPLATES
 
 
 # --------------------------------------------------------------------------------------------
@@ -201,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     plugins = sub.add_parser("plugins", help="列出已加载的插件 (list loaded plugins and where they come from)")
     plugins.add_argument("path", nargs="?", default=".", help="repository whose plugins/ folder to include")
     plugins.add_argument("--format", choices=("text", "json"), default="text")
-    plugins.set_defaults(func=cmd_plugins)
+    plugins.set_defaults(func=cmd_plugins, tolerate_plugin_failures=True)
 
     new = sub.add_parser(
         "new", help="创建课程仓库、课程、微课或学习中心的模板 (create a repository, course, lecture or centre skeleton)",
@@ -238,14 +123,24 @@ def build_parser() -> argparse.ArgumentParser:
     new.set_defaults(func=cmd_new)
 
     # --- operations (issue 6): weike doctor, weike cache ---
-    add_doctor_command(sub)
-    add_cache_command(sub)
+    add_doctor_command(sub, cmd_doctor)
+    add_cache_command(sub, cmd_cache)
 
     # Commands that belong to a stage come from its plugin (weike probe, weike serve...). A plugin
     # that fails to load is reported by the command that needs it, not here: --help must work.
     pm = get_plugin_manager(None, raise_on_error=False)
     pm.hook.weike_cli_commands(subparsers=sub)
     return parser
+
+
+def _project(args: argparse.Namespace) -> Project:
+    """The project a command works on: its ``path`` argument (or the one its parser names with
+    ``set_defaults(path_argument=...)``), else the current folder."""
+    path = getattr(args, getattr(args, "path_argument", "path"), None) or "."
+    project = Project.open(path, require=False, raise_on_error=False)
+    if project.plugin_manager.failures and not getattr(args, "tolerate_plugin_failures", False):
+        raise PluginLoadError(project.plugin_manager.failures)
+    return project
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -257,10 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(name)s: %(message)s", stream=sys.stderr)
-    from builder.pipeline import StageCrash, WholeRepositoryOutput
-
     try:
-        return args.func(args)
+        return args.func(_project(args), args)
     except UsageError as exc:
         print(f"weike: {exc}", file=sys.stderr)
     except WholeRepositoryOutput as exc:
@@ -275,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         print("weike: 插件加载失败 (plugins failed to load):", file=sys.stderr)
         for failure in exc.failures:
             print(f"  {failure.name} [{failure.origin}] {failure.location}: {failure.error}", file=sys.stderr)
-    except FfmpegNotFound as exc:
+    except MissingTool as exc:
         print(f"weike: {exc}", file=sys.stderr)
     except StageCrash as exc:
         print(f"weike: 插件 {exc.plugin or '?'} 在 {exc.stage} 阶段出错 ({exc})", file=sys.stderr)
@@ -287,8 +180,6 @@ def main(argv: list[str] | None = None) -> int:
         print("weike: 已中断 (interrupted)", file=sys.stderr)
         return 130
     except OSError as exc:
-        from builder.disk import disk_fault
-
         fault = disk_fault(exc, root=Path.cwd())
         if fault is None:
             if args.debug:

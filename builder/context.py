@@ -9,12 +9,12 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from builder.model import DeliveredMedia, Diagnostic, WeikeConfig, repository_path
+from weike.builder.model import DeliveredMedia, Diagnostic, WeikeConfig, repository_path
 
 if TYPE_CHECKING:
     import pluggy
 
-    from builder.progress import Progress
+    from weike.builder.progress import Progress
 
 #: Environment variable that moves the media cache (CI keeps it between runs).
 CACHE_DIR_ENV = "WEIKE_CACHE_DIR"
@@ -79,10 +79,6 @@ class BuildContext:
     #: Courses to take out of every output on purpose (``--drop-stale``): they failed now, and
     #: their last good version is not kept; a bundle target removes their zips.
     dropped: frozenset[str] = frozenset()
-
-    @property
-    def hook(self):
-        return self.plugin_manager.hook
 
 
 @dataclass(frozen=True, kw_only=True)

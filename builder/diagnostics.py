@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from builder.model import Diagnostic, Severity, SourceLocation
+from weike.builder.model import Diagnostic, Severity, SourceLocation
 
 FORMATS = ("text", "json", "github", "codequality")
 

@@ -17,7 +17,7 @@ import errno
 from collections.abc import Iterator
 from pathlib import Path
 
-from builder.model import Diagnostic, SourceLocation, repository_path
+from weike.builder.model import Diagnostic, SourceLocation, repository_path
 
 _FULL, _READ_ONLY, _DENIED = "E301", "E302", "E303"
 _BY_ERRNO = {errno.ENOSPC: _FULL, errno.EDQUOT: _FULL, errno.EROFS: _READ_ONLY,

@@ -1,38 +1,28 @@
 """``weike doctor``: is this machine ready to build, and if not, what to install.
 
-weike's own checks (Python, plugins, the cache, Dask, the browser-test tools) come first, then
-every plugin's ``weike_doctor_checks`` (the media plugin checks ffmpeg and the cluster, the site
-plugin says what it needs of fonts). A check reports a status: something essential missing
+weike's own checks (Python, the plugins, the cache) come first, then every plugin's
+``weike_doctor_checks`` (the media plugin checks ffmpeg, the card font and Dask with the cluster;
+the site plugin MkDocs, and Chromium, Playwright and CJK fonts for the browser tests). A check reports a status: something essential missing
 makes the exit status 1 and names the fix; optional parts (benchmarks, tests, the cluster when
 none is configured) only warn.
 """
 
 from __future__ import annotations
 
-import argparse
 import enum
-import importlib.metadata
-import importlib.util
-import json
 import os
 import platform
-import shutil
-import subprocess
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from builder import __version__
-from builder.cache import tree_size
-from builder.context import CACHE_DIR_ENV, BuildPaths
-from builder.loading import NotACourseRepository, load_config
-from builder.model import WeikeConfig
+from weike.builder import __version__
+from weike.builder.cache import tree_size
+from weike.builder.context import CACHE_DIR_ENV, BuildPaths
 
 EXIT_READY, EXIT_MISSING = 0, 1
 #: Where the browser tests look for Chromium (tests/conftest.py), unless WEIKE_CHROMIUM says otherwise.
-DEFAULT_CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ENV = "WEIKE_CHROMIUM"
 
 
 class CheckStatus(enum.Enum):
@@ -122,96 +112,9 @@ def cache_checks(root: Path | None) -> list[DoctorCheck]:
                                 "weike cache info 显示内容")]
 
 
-def dask_checks(scheduler: str | None) -> list[DoctorCheck]:
-    """Dask is optional unless a scheduler is configured: then builds need it (E217)."""
-    try:
-        import distributed
-    except ImportError:
-        return [DoctorCheck(
-            section="cluster", name="dask.distributed",
-            status=CheckStatus.MISSING if scheduler else CheckStatus.WARNING,
-            detail="未安装，只有分布式转码需要 (not installed: needed only for --scheduler / weike.yml scheduler)",
-            fix="pip install 'weike[cluster]'")]
-    return [DoctorCheck(section="cluster", name="dask.distributed", status=CheckStatus.OK,
-                        detail=distributed.__version__)]
-
-
-def _first_line(command: list[str]) -> str | None:
-    try:
-        completed = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30,
-                                   check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    lines = [line.strip() for line in completed.stdout.splitlines() if line.strip()]
-    return lines[0] if completed.returncode == 0 and lines else None
-
-
-def browser_test_checks() -> list[DoctorCheck]:
-    """What the browser tests need: Chromium, Playwright, and CJK fonts so pages render Chinese text."""
-    checks = []
-    chromium = os.environ.get(CHROMIUM_ENV, DEFAULT_CHROMIUM)
-    version = _first_line([chromium, "--version"]) if Path(chromium).is_file() else None
-    checks.append(DoctorCheck(
-        section="tests", name="Chromium", status=CheckStatus.OK if version else CheckStatus.WARNING,
-        detail=f"{version} ({chromium})" if version else f"not found at {chromium} (browser tests are skipped)",
-        fix="" if version else f"apt-get install chromium, or set {CHROMIUM_ENV}"))
-    playwright = importlib.util.find_spec("playwright") is not None
-    checks.append(DoctorCheck(
-        section="tests", name="Playwright", status=CheckStatus.OK if playwright else CheckStatus.WARNING,
-        detail=importlib.metadata.version("playwright") if playwright else "not installed",
-        fix="" if playwright else "pip install -e '.[test]'"))
-    fonts, extra = None, ""
-    if shutil.which("fc-list"):
-        listed = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True, timeout=30,
-                                check=False).stdout
-        families = sorted({line.split(",")[0].strip() for line in listed.splitlines() if line.strip()})
-        fonts = next((family for family in families if family.endswith(" SC")), families[0] if families else None)
-        extra = f" (+{len(families) - 1})" if len(families) > 1 else ""
-    checks.append(DoctorCheck(
-        section="tests", name="CJK fonts", status=CheckStatus.OK if fonts else CheckStatus.WARNING,
-        detail=f"{fonts}{extra}" if fonts else "no Chinese font found by fontconfig: Chromium draws boxes for 汉字",
-        fix="" if fonts else "apt-get install fonts-noto-cjk"))
-    return checks
-
-
 # --------------------------------------------------------------------------------------------
 # Running every check
 # --------------------------------------------------------------------------------------------
-
-
-def plugin_doctor_checks(pm, *, root: Path | None, config: WeikeConfig, scheduler: str | None) -> list[DoctorCheck]:
-    """Every plugin's ``weike_doctor_checks``; a plugin whose check crashes is reported, not raised."""
-    kwargs = {"root": root, "config": config, "scheduler": scheduler}
-    checks: list[DoctorCheck] = []
-    # Called one implementation at a time so that one broken plugin does not hide the others;
-    # in registration order (built-ins first), which reads better than pluggy's call order.
-    for impl in pm.hook.weike_doctor_checks.get_hookimpls():
-        try:
-            found = impl.function(*(kwargs[name] for name in impl.argnames))
-            checks.extend(found or ())
-        except Exception as exc:  # noqa: BLE001 - reported as that plugin's failure
-            checks.append(DoctorCheck(section="plugins", name=f"{impl.plugin_name} weike_doctor_checks",
-                                      status=CheckStatus.MISSING, detail=f"crashed: {type(exc).__name__}: {exc}",
-                                      fix="修正这个插件 (fix this plugin); weike --debug doctor 显示详情"))
-    return checks
-
-
-def run_doctor(path: Path, *, scheduler: str | None = None) -> list[DoctorCheck]:
-    """Every check for the repository at ``path`` (or the machine alone, outside a repository)."""
-    from builder.pipeline import find_repository_root
-    from builder.plugin_manager import get_plugin_manager
-
-    try:
-        root, _ = find_repository_root(path)
-    except NotACourseRepository:
-        root = None
-    config = load_config(root)[0] if root is not None else WeikeConfig()
-    scheduler = scheduler or config.scheduler
-    pm = get_plugin_manager(root, raise_on_error=False)
-    checks = [*python_checks(), *plugin_checks(pm), *cache_checks(root), *dask_checks(scheduler),
-              *browser_test_checks()]
-    checks.extend(plugin_doctor_checks(pm, root=root, config=config, scheduler=scheduler))
-    return checks
 
 
 def render_text(checks: Iterable[DoctorCheck]) -> str:
@@ -237,16 +140,7 @@ def render_text(checks: Iterable[DoctorCheck]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def cmd_doctor(args: argparse.Namespace) -> int:
-    checks = run_doctor(Path(args.path), scheduler=args.scheduler)
-    if args.format == "json":
-        sys.stdout.write(json.dumps([check.as_dict() for check in checks], ensure_ascii=False, indent=2) + "\n")
-    else:
-        sys.stdout.write(render_text(checks))
-    return EXIT_MISSING if any(check.status is CheckStatus.MISSING for check in checks) else EXIT_READY
-
-
-def add_doctor_command(subparsers) -> None:
+def add_doctor_command(subparsers, handler) -> None:
     parser = subparsers.add_parser(
         "doctor", help="检查本机是否具备构建所需的一切 (check that this machine has what weike needs)",
         description="Report weike's and Python's versions, the plugins (loaded or failed), ffmpeg and ffprobe "
@@ -257,4 +151,5 @@ def add_doctor_command(subparsers) -> None:
     parser.add_argument("--scheduler", help="also check this Dask scheduler tcp://HOST:PORT and its workers "
                                             "(default: weike.yml scheduler)")
     parser.add_argument("--format", choices=("text", "json"), default="text")
-    parser.set_defaults(func=cmd_doctor)
+    # Broken plugins are one of the things doctor reports, so they do not stop it.
+    parser.set_defaults(func=handler, tolerate_plugin_failures=True)

@@ -16,8 +16,8 @@ import os
 import sys
 from pathlib import Path
 
-from builder import __version__
-from builder.outputs import write_atomic
+from weike.builder import __version__
+from weike.builder.outputs import write_atomic
 
 
 class Fingerprint:
@@ -46,13 +46,22 @@ class Fingerprint:
 
 
 def code_location(module) -> list[Path]:
-    """Where an imported module's code lives: the folder of its top-level package (templates and
-    scripts beside the code count too), or its own file for a top-level module; [] when unknown."""
+    """Where an imported module's code lives: the folder of its outermost package that has one
+    (templates and scripts beside the code count too; a namespace package such as ``weike`` has
+    none, so ``weike.plugins.site.pages`` counts as the ``plugins/`` folder), or its own file
+    for a top-level module; [] when unknown."""
     file = getattr(module, "__file__", None)
     if not file:
         return []
-    top = sys.modules.get(module.__name__.partition(".")[0])
-    package_path = getattr(top, "__path__", None)
+    name = module.__name__
+    outermost = module
+    while "." in name:
+        name = name.rpartition(".")[0]
+        parent = sys.modules.get(name)
+        if parent is None or not getattr(parent, "__file__", None):
+            break
+        outermost = parent
+    package_path = getattr(outermost, "__path__", None)
     return [Path(p) for p in package_path] if package_path else [Path(file)]
 
 

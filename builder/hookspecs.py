@@ -1,8 +1,13 @@
-"""Every hook weike calls, grouped by build stage (load -> check -> media -> site -> bundle -> report).
+"""The core's hooks, grouped by build stage (load -> check -> media -> site -> bundle -> report).
 
 Built-in behaviour is implemented by ordinary plugins in ``plugins/`` registered exactly like a
-third-party one, so each hook here has at least one real implementation to read. Hooks are
-always called with keyword arguments; a plugin may accept any subset of them.
+third-party one; every spec names the module that implements it ("Built in: ..."), so each hook has
+a real implementation to read. Hooks are always called with keyword arguments; a plugin may accept
+any subset of them.
+
+A capability adds the hooks only it calls from its own package, through
+:func:`weike_add_hookspecs`: ``weike.plugins.media.hookspecs`` (delivery profiles) and
+``weike.plugins.bundles.hookspecs`` (bundle targets), ``weike.plugins.site.hookspecs`` (site pages).
 """
 
 from __future__ import annotations
@@ -16,13 +21,13 @@ if TYPE_CHECKING:  # only for annotations: the specs must not import stage code
     import argparse
     from pathlib import Path
 
-    from builder.bundle import BundleTarget
-    from builder.centre import Centre
-    from builder.cache import CachePart
-    from builder.context import BuildContext, StageOutcome
-    from builder.doctor import DoctorCheck
-    from builder.model import Course, DeliveredMedia, Diagnostic, Repository, WeikeConfig
-    from builder.profile import DeliveryProfile
+    import pluggy as _pluggy
+
+    from weike.builder.cache import CachePart
+    from weike.builder.centre import Centre
+    from weike.builder.context import BuildContext, StageOutcome
+    from weike.builder.doctor import DoctorCheck
+    from weike.builder.model import Course, DeliveredMedia, Diagnostic, Repository, Setting, WeikeConfig
 
 PROJECT = "weike"
 
@@ -42,8 +47,63 @@ def weike_cli_commands(subparsers: argparse._SubParsersAction) -> None:
     Called once while the command line is parsed, with built-in and installed (entry-point)
     plugins; a repository's own ``plugins/*.py`` cannot add commands. Add a parser with
     ``subparsers.add_parser(name, help=...)`` and ``parser.set_defaults(func=handler)``, where
-    ``handler(args) -> int`` returns the exit status (0 ok, 1 problems found, 2 usage error;
-    raise :class:`builder.cli.UsageError` for a one-line usage message).
+    ``handler(project, args) -> int`` gets the :class:`~weike.builder.project.Project` of the
+    command's ``path`` (or ``--path``) argument and returns the exit status (0 ok, 1 problems
+    found, 2 usage error; raise :class:`weike.builder.errors.UsageError` for a one-line usage
+    message). Built in: ``weike.plugins.media`` (probe, preview-card), ``weike.plugins.site``
+    (serve, share...).
+    """
+
+
+# --------------------------------------------------------------------------------------------
+# Plugins: what a plugin adds to the contract, declares it takes, and reads
+# --------------------------------------------------------------------------------------------
+
+
+@hookspec(historic=True)
+def weike_add_hookspecs(plugin_manager: _pluggy.PluginManager) -> None:
+    """Add hook specifications only this plugin calls (``plugin_manager.add_hookspecs(module)``).
+
+    Called once for every plugin as it is registered, before discovery checks that every hook
+    implementation has a spec. Built in: ``weike.plugins.media`` (``weike_media_profiles``),
+    ``weike.plugins.bundles`` (``weike_bundle_targets``), ``weike.plugins.site``
+    (``weike_site_pages``).
+    """
+
+
+@hookspec
+def weike_settings() -> Iterable[Setting] | None:
+    """Declare the ``weike.yml`` keys (and, with ``course=True``, ``course.yml`` keys) this plugin reads.
+
+    Called once per command before the repository is loaded. A declared key is read into
+    ``WeikeConfig.plugin_settings[name]`` (and ``Course.plugin_settings[name]``) instead of being
+    reported as W006 "unknown key"; a key declared twice, or one the core reads, stops the command
+    with the names of both plugins. Built in: ``weike.plugins.media`` (``title_cards``).
+    """
+
+
+@hookspec
+def weike_build_inputs(root: Path, config: WeikeConfig) -> Iterable[Path | str] | None:
+    """Name what this plugin reads besides ``courses/``, ``centres/``, ``weike.yml`` and its own code.
+
+    Called before every ``weike build`` to decide whether anything changed since the last one
+    (the whole-build stamp replays an unchanged build without running a stage). Return files or
+    folders (a folder counts with everything below it, by name, size and time), and strings for
+    facts that are no file (a tool's version). A file a plugin reads but does not name here can
+    change without the next build noticing. Built in: ``weike.plugins.media`` (the ffmpeg
+    binaries), ``weike.plugins.site`` (``site/``, ``mkdocs.yml``, MkDocs' version).
+    """
+
+
+
+@hookspec
+def weike_new_course(folder: Path, slug: str) -> None:
+    """Add files to the skeleton of a new course that ``weike new course <slug>`` is writing.
+
+    ``folder`` is a staging folder holding the commented ``course.yml``; it is renamed to
+    ``courses/<slug>/`` once every plugin has written its files, so an interrupted command leaves
+    no half course. Built in: ``weike.plugins.rules.courses`` (a placeholder ``cover.jpg``, which
+    ``weike check`` names as W116 until the real cover replaces it).
     """
 
 
@@ -61,7 +121,8 @@ def weike_check_course(course: Course, config: WeikeConfig) -> Iterable[Diagnost
     ``course.yml`` could not be read (the syntax error is already reported): check what still
     makes sense, such as the lectures. Return diagnostics (any iterable), or ``None``. An
     exception is reported as E901 at that course, naming the plugin; the other plugins' findings
-    and the other courses are unaffected.
+    and the other courses are unaffected. Built in: ``weike.plugins.rules.courses`` (E1xx/E2xx),
+    ``weike.plugins.media`` (sources that ffmpeg cannot read, title cards).
     """
 
 
@@ -70,7 +131,9 @@ def weike_check_repository(repository: Repository) -> Iterable[Diagnostic] | Non
     """Check rules that span courses (duplicates across courses, province limits...) and the
     brand learning centres (``repository.centres``: a centre names courses).
 
-    Runs once per ``weike check`` / ``weike build``, after every ``weike_check_course``.
+    Runs once per ``weike check`` / ``weike build``, after every ``weike_check_course``. Built in:
+    ``weike.plugins.rules.courses`` (duplicates), ``weike.plugins.rules.centres`` (E7xx),
+    ``weike.plugins.submission`` (the province's facts, E8xx).
     """
 
 
@@ -86,21 +149,21 @@ def weike_media_stage(context: BuildContext, courses: Sequence[Course]) -> Stage
     Called once per ``weike build`` with the courses that passed the check stage, and the
     courses that failed it holding only the lectures whose own folder has no error (without
     their ``cover`` when it has one), so good media is delivered and cached anyway. The first
-    plugin that returns a :class:`~builder.context.StageOutcome` handles the stage; its
-    ``delivered`` maps ``Lecture.key`` to :class:`~builder.model.DeliveredMedia` and its
-    ``diagnostics`` name every lecture that could not be delivered.
+    plugin that returns a :class:`~weike.builder.context.StageOutcome` handles the stage; its
+    ``delivered`` maps ``Lecture.key`` to :class:`~weike.builder.model.DeliveredMedia` and its
+    ``diagnostics`` name every lecture that could not be delivered. Built in:
+    ``weike.plugins.media`` (ffmpeg; its delivery profiles come from ``weike_media_profiles``).
     """
 
 
-@hookspec
-def weike_media_profiles() -> Iterable[DeliveryProfile] | None:
-    """Offer delivery profiles: what a delivered file must be for a platform, as data.
+@hookspec(firstresult=True)
+def weike_media_delivered(context: BuildContext, courses: Sequence[Course]) -> Mapping[str, DeliveredMedia] | None:
+    """The media of ``courses`` that is already delivered and still current, without delivering any.
 
-    Called whenever a profile is looked up (``weike build``, ``weike probe``); every plugin's
-    profiles are collected and ``weike.yml``'s ``profile:`` picks one by name (``default``, the
-    SPEC.md delivery spec, comes from the built-in media plugin). Return an iterable of
-    :class:`~builder.profile.DeliveryProfile`, or ``None``. Two plugins offering different
-    profiles under one name is an error.
+    For plugins that show or pack media outside a build (``weike serve``'s preview): the first
+    plugin that answers decides; lectures whose source changed since their delivery are left out.
+    Returns ``Lecture.key`` -> :class:`~weike.builder.model.DeliveredMedia`. Built in:
+    ``weike.plugins.media`` (reads its cache, nothing is encoded).
     """
 
 
@@ -120,6 +183,7 @@ def weike_site_stage(
     course folder: the site covers the whole repository) with the courses whose every lecture was
     delivered, the delivered media by ``Lecture.key``, and the brand learning centres that passed
     the check (those with ``publish: false`` included: the site decides what of them it shows).
+    Built in: ``weike.plugins.site`` (MkDocs + Material; add a page with ``weike_site_pages``).
     """
 
 
@@ -135,19 +199,9 @@ def weike_bundle_stage(
     """Write ``dist/bundles/<target>/<course-slug>.zip`` for every bundle target.
 
     Called once per ``weike build`` (unless ``--only`` excludes bundles) with the courses whose
-    every lecture was delivered.
-    """
-
-
-@hookspec
-def weike_bundle_targets() -> Iterable[BundleTarget] | None:
-    """Declare upload-bundle targets: one platform or LMS format per :class:`~builder.bundle.BundleTarget`.
-
-    Called by the bundle stage and by ``weike bundles``; every implementation runs. Return an
-    iterable of targets (or ``None``). Target names must be unique across plugins. For every
-    course that passes a target's ``check``, the stage writes
-    ``dist/bundles/<target.name>/<course-slug>.zip`` from the members ``pack`` returns, plus a
-    ``SHA256SUMS`` of them; an error from ``check`` refuses that course for that target only.
+    every lecture was delivered. Built in: ``weike.plugins.bundles`` (the targets themselves come
+    from ``weike_bundle_targets``: ``weike.plugins.scorm``, ``weike.plugins.submission.smartedu``,
+    ``weike.plugins.submission.ouchn``).
     """
 
 
@@ -166,7 +220,9 @@ def weike_report_stage(
     Called once per ``weike build`` (unless ``--only`` excludes reports, or the build is of one
     course folder: reports cover the whole repository); every implementation runs and their
     outcomes are merged. ``centres`` are the brand learning centres that passed the check
-    (附件3 lists them with the courses; 附件4 is one form per centre).
+    (附件3 lists them with the courses; 附件4 is one form per centre). Built in:
+    ``weike.plugins.submission.summary_table`` (附件3), ``weike.plugins.submission`` (附件4/5,
+    ``dist/submission``).
     """
 
 
@@ -181,13 +237,14 @@ def weike_doctor_checks(
 ) -> Iterable[DoctorCheck] | None:
     """Check what this plugin needs from the machine, for ``weike doctor``.
 
-    Called once per ``weike doctor``, after weike's own checks (Python, plugins, cache, Dask,
-    the browser-test tools). ``root`` is the course repository around the current folder (or
-    ``None`` outside one), ``config`` its ``weike.yml`` (defaults outside one) and ``scheduler``
-    the Dask scheduler to check (``--scheduler``, else ``weike.yml``'s ``scheduler``, else
-    ``None``). Return :class:`~builder.doctor.DoctorCheck` values; one with
-    ``status=CheckStatus.MISSING`` (something essential is missing) makes ``weike doctor`` exit 1,
-    so give it a ``fix``. Checks must be quick (seconds) and change nothing a build relies on.
+    Called once per ``weike doctor``, after weike's own checks (Python, plugins, cache).
+    ``root`` is the course repository around the current folder (or ``None`` outside one),
+    ``config`` its ``weike.yml`` (defaults outside one) and ``scheduler`` the Dask scheduler
+    to check (``--scheduler``, else ``weike.yml``'s ``scheduler``, else ``None``). Return
+    :class:`~weike.builder.doctor.DoctorCheck` values; one with ``status=CheckStatus.MISSING``
+    (something essential is missing) makes ``weike doctor`` exit 1, so give it a ``fix``. Checks
+    must be quick (seconds) and change nothing a build relies on. Built in: ``weike.plugins.media``
+    (ffmpeg, the cluster), ``weike.plugins.site`` (CJK fonts, the browser-test tools).
     """
 
 
@@ -197,7 +254,8 @@ def weike_cache_parts(context: BuildContext, repository: Repository) -> Iterable
 
     Called by ``weike cache info`` and ``weike cache prune`` with every course of the repository
     (also those that fail the check: their media is kept for when they are fixed). Return
-    :class:`~builder.cache.CachePart` objects whose items say which entries the current courses
+    :class:`~weike.builder.cache.CachePart` objects whose items say which entries the current courses
     still need; ``prune`` removes only the others, so a rebuild right after it redoes nothing.
-    Cache folders no plugin claims are reported and left alone.
+    Cache folders no plugin claims are reported and left alone. Built in: ``weike.plugins.media``,
+    ``weike.plugins.site``.
     """

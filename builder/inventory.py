@@ -12,19 +12,17 @@ by their next build.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from builder.cache import CacheItem, CachePart, RecordPart, tree_size
-from builder.context import CACHE_DIR_ENV, BuildContext, BuildPaths
-from builder.loading import COURSES_DIR, load_repository
-from builder.progress import Progress
-from builder.publication import PUBLISHED_FOLDER
-from builder.stamp import STAMP_FILE
+from weike.builder.cache import CacheItem, CachePart, RecordPart, tree_size
+from weike.builder.context import CACHE_DIR_ENV, BuildContext, BuildPaths
+from weike.builder.loading import COURSES_DIR, load_repository
+from weike.builder.progress import Progress
+from weike.builder.project import Project
+from weike.builder.publication import PUBLISHED_FOLDER
+from weike.builder.stamp import STAMP_FILE
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,16 +72,12 @@ class CacheSurvey:
         }
 
 
-def survey_cache(path: Path) -> CacheSurvey:
-    """Measure the cache of the repository at (or around) ``path``, against all its current courses."""
-    from builder.pipeline import find_repository_root
-    from builder.plugin_manager import get_plugin_manager
-
+def survey_cache(project: Project) -> CacheSurvey:
+    """Measure the cache of ``project``'s repository, against all its current courses."""
     # The whole repository even when a course folder is given: the other courses' entries are
     # needed just as much.
-    root, _ = find_repository_root(path)
-    pm = get_plugin_manager(root)
-    repository = load_repository(root)
+    root, pm = project.root, project.plugin_manager
+    repository = load_repository(root, settings=project.settings)
     paths = BuildPaths.for_root(root)
     context = BuildContext(config=repository.config, paths=paths, plugin_manager=pm, progress=Progress())
     parts = [part for found in pm.hook.weike_cache_parts(context=context, repository=repository)
@@ -184,20 +178,7 @@ def render_prune(survey: CacheSurvey, removed, *, dry_run: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def cmd_cache(args: argparse.Namespace) -> int:
-    survey = survey_cache(Path(args.path))
-    if args.action == "info":
-        if args.format == "json":
-            sys.stdout.write(json.dumps(survey.as_dict(), ensure_ascii=False, indent=2) + "\n")
-        else:
-            sys.stdout.write(render_info(survey))
-        return 0
-    removed = prune_cache(survey, dry_run=args.dry_run)
-    sys.stdout.write(render_prune(survey, removed, dry_run=args.dry_run))
-    return 0
-
-
-def add_cache_command(subparsers) -> None:
+def add_cache_command(subparsers, handler) -> None:
     parser = subparsers.add_parser(
         "cache", help="查看或清理构建缓存 (show or prune the build cache)",
         description="The build cache (.weike/cache, or $WEIKE_CACHE_DIR) keeps delivered media, hashes and probes, "
@@ -213,4 +194,4 @@ def add_cache_command(subparsers) -> None:
     prune = actions.add_parser("prune", help="remove what the current courses no longer use")
     prune.add_argument("path", nargs="?", default=".", help="course repository (default: the current folder)")
     prune.add_argument("--dry-run", "-n", action="store_true", help="only list what would be removed")
-    parser.set_defaults(func=cmd_cache)
+    parser.set_defaults(func=handler)

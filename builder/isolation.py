@@ -19,8 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
-from builder.ffmpeg import FfmpegNotFound
-from builder.model import Course, Diagnostic, Lecture
+from weike.builder.errors import MissingTool
+from weike.builder.model import Course, Diagnostic, Lecture
 
 if TYPE_CHECKING:
     import pluggy
@@ -114,8 +114,8 @@ class CourseIsolation:
         """
         try:
             return work()
-        except (FfmpegNotFound, *handled):
-            raise  # FfmpegNotFound: the machine's fault, not the course's; the command line names the fix
+        except (MissingTool, *handled):
+            raise  # MissingTool: the machine's fault, not the course's; the command line names the fix
         except Exception as exc:  # noqa: BLE001 - the point: one course's failure stays its own
             plugin = blame_plugin(exc, self.plugin_manager) or self.plugin
             logger.debug("%s failed on %s in stage %s:\n%s", plugin, course.slug, self.stage,

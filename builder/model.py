@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # centres and province facts live in builder.centre, which imports this module
-    from builder.centre import Centre, ProvinceDepartment, ProvinceStatistics
 
 # --------------------------------------------------------------------------------------------
 # Vocabulary of the course call (附件2, 附件3)
@@ -271,13 +268,80 @@ class Course(_Located):
     rights: Rights = Rights()
     tags: tuple[str, ...] = ()
     lectures: tuple[Lecture, ...] = ()
-    #: The ``title_cards:`` keys this course.yml sets (over weike.yml's; builder.titlecards).
-    title_cards: Mapping[str, object] = field(default_factory=dict)
+    #: Values of the course.yml keys plugins declared (:class:`Setting` with ``course=True``), by
+    #: key; a key the file does not set is absent.
+    plugin_settings: Mapping[str, object] = field(default_factory=dict)
     #: False when course.yml could not be parsed: rules skip field checks to avoid noise.
     parsed: bool = True
     locations: Mapping[str, SourceLocation] = field(default_factory=dict, compare=False, repr=False)
     #: Fields written with a value of the wrong type (already reported as E005).
     malformed: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
+
+
+# --------------------------------------------------------------------------------------------
+# Brand learning centres (附件4) and the province's facts (附件3, 附件5); loaded by weike.builder.centre
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class CentreContact:
+    """申报学校联系方式: the contact person, phone and e-mail (the phone never reaches the site)."""
+
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Centre(_Located):
+    """A brand learning centre (品牌社区学习中心): ``centres/<slug>/centre.yml`` and its photos."""
+
+    slug: str
+    folder: Path
+    file: str
+    #: 学校名称 (the full official name).
+    name: str | None = None
+    level: str | None = None
+    region: str | None = None
+    contact: CentreContact = CentreContact()
+    foundation: str | None = None
+    team: str | None = None
+    activities: str | None = None
+    sustainability: str | None = None
+    highlights: str | None = None
+    promotion: str | None = None
+    #: Slugs of the brand courses the centre runs (linked both ways on the site).
+    courses: tuple[str, ...] = ()
+    photos: tuple[AuthoredFile, ...] = ()
+    #: Its texts may appear on the public site (some are drafts for the province only).
+    publish: bool = True
+    #: False when centre.yml could not be parsed: rules skip field checks to avoid noise.
+    parsed: bool = True
+    locations: Mapping[str, SourceLocation] = field(default_factory=dict, compare=False, repr=False)
+    malformed: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
+
+    def text(self, key: str) -> str | None:
+        """One of the free-text rows of :data:`weike.builder.centre.CENTRE_TEXTS` by key."""
+        return getattr(self, key)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProvinceDepartment:
+    """省级教育主管部门: who the ministry calls about the submission (附件3 and 附件4 headers)."""
+
+    name: str | None = None
+    contact: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProvinceStatistics:
+    """附件5's one row. ``values`` maps each :data:`weike.builder.centre.STATISTIC_FIELDS` key that was written to its number."""
+
+    centre_name: str | None = None
+    values: Mapping[str, int | float] = field(default_factory=dict)
+    #: Keys written with something that is no non-negative number (E801): 附件5 is held back.
+    invalid: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -331,9 +395,29 @@ class WeikeConfig:
     #: A published course that now fails leaves every output (``--drop-stale``), instead of
     #: staying at its last good version.
     drop_stale: bool = False
-    #: The ``title_cards:`` keys weike.yml sets (opening/closing cards; builder.titlecards).
-    title_cards: Mapping[str, object] = field(default_factory=dict)
+    #: Values of the weike.yml keys plugins declared (:class:`Setting`), by key; a key the file
+    #: does not set is absent.
+    plugin_settings: Mapping[str, object] = field(default_factory=dict)
     locations: Mapping[str, SourceLocation] = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Setting:
+    """A key a plugin reads from ``weike.yml`` (and, with ``course=True``, from ``course.yml``).
+
+    Offered by the ``weike_settings`` hook. Loading then accepts the key (no W006 "unknown key"),
+    reads its YAML node with ``read`` and stores the result under ``name`` in
+    ``WeikeConfig.plugin_settings`` (and ``Course.plugin_settings``). ``read(reader, node, path)``
+    gets a :class:`weike.builder.loading.FieldReader`, whose typed readers report wrong values at
+    their line (E005) and whose ``report`` adds the plugin's own codes; without ``read`` the plain
+    YAML value is stored. The value is part of what every skip layer fingerprints.
+    """
+
+    name: str
+    #: One line for ``weike plugins`` and the docs: what the key changes.
+    help: str
+    course: bool = False
+    read: Callable[..., object] | None = None
 
 
 # --------------------------------------------------------------------------------------------

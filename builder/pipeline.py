@@ -8,7 +8,6 @@ later stage and named in the summary; the other courses carry on.
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
 import traceback
 from collections.abc import Iterable, Mapping, Sequence
@@ -18,18 +17,19 @@ from types import MappingProxyType
 
 import pluggy
 
-from builder.centre import CENTRES_DIR, Centre, centre_of, is_province_fact
-from builder.context import BuildContext, BuildPaths, StageOutcome
-from builder.diagnostics import Summary, sort_diagnostics
-from builder.disk import disk_fault
-from builder.ffmpeg import FfmpegNotFound
-from builder.isolation import CourseIsolation, blame_plugin
-from builder.loading import COURSES_DIR, NotACourseRepository, is_repository, load_repository
-from builder.model import Course, DeliveredMedia, Diagnostic, Repository, WeikeConfig
-from builder.plugin_manager import get_plugin_manager
-from builder.progress import Progress
-from builder.publication import PublishedCourses, stale_warning
-from builder.stamp import BuildStamp, RecordedBuild, plugin_code_locations
+from weike.builder.centre import Centre, centre_of, is_province_fact
+from weike.builder.context import BuildContext, BuildPaths, StageOutcome
+from weike.builder.diagnostics import Summary, sort_diagnostics
+from weike.builder.disk import disk_fault
+from weike.builder.errors import MissingTool
+from weike.builder.isolation import CourseIsolation, blame_plugin
+from weike.builder.executor import available_cores
+from weike.builder.loading import COURSES_DIR, NotACourseRepository
+from weike.builder.model import Course, DeliveredMedia, Diagnostic, Repository, WeikeConfig
+from weike.builder.progress import Progress
+from weike.builder.project import Project
+from weike.builder.publication import PublishedCourses, stale_warning
+from weike.builder.stamp import BuildStamp, RecordedBuild, plugin_code_locations
 
 #: Outputs ``weike build --only`` can select, in build order.
 STAGES = ("media", "site", "bundles", "reports")
@@ -65,8 +65,8 @@ class StageCrash(Exception):
 def _call_stage(stage: str, pm: pluggy.PluginManager, hook_name: str, **kwargs):
     try:
         return getattr(pm.hook, hook_name)(**kwargs)
-    except FfmpegNotFound:
-        raise  # not a plugin's fault: the command line names the fix
+    except MissingTool:
+        raise  # a program is missing from the machine, no plugin's fault: the command line names the fix
     except OSError as exc:
         # A full disk or a read-only dist/ is no plugin's bug: say what happened (E301-E303).
         context = kwargs.get("context")  # the check hooks have none: they write nothing
@@ -92,7 +92,7 @@ def _check_course(course: Course, config: WeikeConfig, pm: pluggy.PluginManager)
     hook = pm.hook.weike_check_course
     try:
         return [d for found in hook(course=course, config=config) for d in (found or ())]
-    except FfmpegNotFound:
+    except MissingTool:
         raise
     except Exception:  # noqa: BLE001 - asked again plugin by plugin below, to keep the others' findings
         pass
@@ -130,29 +130,12 @@ class CheckResult:
                           centres=len(self.repository.centres))
 
 
-def find_repository_root(path: Path) -> tuple[Path, list[str] | None]:
-    """``(root, only)`` for a path given on the command line.
-
-    A folder with ``courses/`` (or ``centres/``) is a repository; a folder inside ``courses/``
-    selects that one course of the repository above it.
-    """
-    path = path.resolve()
-    if is_repository(path):
-        return path, None
-    for parent in path.parents:
-        if parent.name == COURSES_DIR and (parent.parent / COURSES_DIR).is_dir():
-            course = path.relative_to(parent).parts[0]
-            return parent.parent, [course]
-        if parent.name == CENTRES_DIR and is_repository(parent.parent):
-            return parent.parent, None  # a centre is checked with the courses it names: the whole repository
-    raise NotACourseRepository(path)
-
-
-def run_check(path: Path, *, pm: pluggy.PluginManager | None = None) -> CheckResult:
-    root, only = find_repository_root(path)
-    pm = pm or get_plugin_manager(root)
-    repository = load_repository(root, only=only)
-    return CheckResult(repository=repository, diagnostics=check_repository(repository, pm))
+def run_check(project: Project | Path) -> CheckResult:
+    """``weike check``: load the project's courses and centres, then run every rule. A path opens
+    its :class:`Project` with every plugin discovered there."""
+    project = project if isinstance(project, Project) else Project.open(project)
+    repository = project.load()
+    return CheckResult(repository=repository, diagnostics=check_repository(repository, project.plugin_manager))
 
 
 # --------------------------------------------------------------------------------------------
@@ -198,15 +181,8 @@ def stages_for(only: str | None) -> set[str]:
     return set(_NEEDS[only])
 
 
-def _default_jobs() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
 def build(
-    path: Path,
+    project: Project | Path,
     *,
     progress: Progress,
     only: str | None = None,
@@ -214,19 +190,21 @@ def build(
     scheduler: str | None = None,
     strict: bool = False,
     dist: Path | None = None,
-    pm: pluggy.PluginManager | None = None,
     force: bool = False,
     drop_stale: bool = False,
 ) -> BuildResult:
-    """Build everything (or the ``only`` output) for the repository at ``path``.
+    """Build everything (or the ``only`` output) for ``project`` (a path opens its :class:`Project`).
 
     When nothing the build reads has changed since the last build without failures, its result
     is replayed and no stage runs, unless ``force`` (then every stage redoes its work).
     A published course that fails stays published at its last good version (see
-    :mod:`builder.publication`) unless ``drop_stale`` (or ``drop_stale`` in weike.yml).
+    :mod:`weike.builder.publication`) unless ``drop_stale`` (or ``drop_stale`` in weike.yml).
     """
-    root, selected = find_repository_root(path)
-    pm = pm or get_plugin_manager(root)
+    project = project if isinstance(project, Project) else Project.open(project)
+    if not project.is_repository:
+        raise NotACourseRepository(project.root)
+    root, pm = project.root, project.plugin_manager
+    selected = list(project.only) if project.only is not None else None
     stages = stages_for(only)
     if selected is not None and only in REPOSITORY_STAGES:
         raise WholeRepositoryOutput(only)
@@ -236,7 +214,10 @@ def build(
 
     # Nothing changed since the last build that had no failure: replay it (see builder/stamp.py).
     started = time.perf_counter()
-    stamp = BuildStamp(paths, options=(sorted(stages), tuple(selected or ())), code=plugin_code_locations(pm))
+    # Every plugin names what it reads besides courses/, centres/ and weike.yml (weike_build_inputs).
+    inputs = [item for found in pm.hook.weike_build_inputs(root=root, config=project.config) for item in found or ()]
+    stamp = BuildStamp(paths, options=(sorted(stages), tuple(selected or ())), code=plugin_code_locations(pm),
+                       inputs=inputs)
     if not force and (recorded := stamp.replay()) is not None:
         line = (f"没有变化：{len(recorded.built)} 门课程的输出与上次构建相同，各阶段均未运行 "
                 f"(nothing changed since the last build of {len(recorded.built)} course(s): no stage ran)")
@@ -247,7 +228,7 @@ def build(
 
     # Load and check: problems here never stop other courses, only their own.
     progress.stage("检查 check")
-    repository = load_repository(root, only=selected)
+    repository = project.load()
     result = BuildResult(courses=len(repository.courses),
                          lectures=sum(len(c.lectures) for c in repository.courses), centres=len(repository.centres))
     result.diagnostics.extend(check_repository(repository, pm))
@@ -258,7 +239,7 @@ def build(
         paths=paths,
         plugin_manager=pm,
         progress=progress,
-        jobs=jobs or config.jobs or _default_jobs(),
+        jobs=jobs or config.jobs or available_cores(),
         scheduler=scheduler or config.scheduler,
         strict=strict,
         force=force,

@@ -5,7 +5,14 @@ Discovery order (later plugins run first in pluggy, so a repository's own plugin
 
 1. built-in plugins (the modules in :data:`BUILTIN_PLUGINS`, imported by name);
 2. third-party packages that declare an entry point in the ``weike`` group;
-3. ``*.py`` files in the repository's ``plugins/`` folder.
+3. ``*.py`` files in the repository's ``plugins/`` folder, imported as modules of one package,
+   ``weike_repo_plugins``, so they can share helpers (``from ._shared import x``: files whose name
+   starts with ``_`` are helpers, not plugins). A file named like a built-in (``plugins/media.py``)
+   is a plugin of its own and runs beside the built-in.
+
+Capabilities add hook specifications of their own (the media plugin's ``weike_media_profiles``,
+the bundle stage's ``weike_bundle_targets``) through ``weike_add_hookspecs``, the way pytest
+plugins use ``pytest_addhooks``.
 
 A plugin that fails to import or declares a hook wrongly does not abort discovery: every failure
 is collected and raised together as :class:`PluginLoadError`, naming each plugin and its origin.
@@ -24,30 +31,34 @@ from types import ModuleType
 
 import pluggy
 
-from builder import hookspecs
+from weike.builder import hookspecs
+from weike.builder.loading import CONFIG_KEYS, COURSE_KEYS
+from weike.builder.model import Setting
 
 ENTRY_POINT_GROUP = "weike"
 LOCAL_PLUGINS_DIR = "plugins"
-_LOCAL_MODULE_PREFIX = "weike_local_plugins"
+#: The package a repository's ``plugins/`` folder is imported as: a name no installed package takes.
+LOCAL_PACKAGE = "weike_repo_plugins"
 
-#: Built-in behaviour, registered exactly like external plugins (by module name, so ``builder``
-#: never imports ``plugins`` statically).
+#: Built-in behaviour, registered exactly like external plugins (by module name, so the core
+#: never imports ``weike.plugins``). One module per hook implementation set, in build order; the
+#: hook specs name these modules, and docs/plugins.md maps every stage to one of them.
 BUILTIN_PLUGINS: tuple[str, ...] = (
-    "plugins.course_rules",
-    # media stage (issue 3)
-    "plugins.media",
-    # Bundles and reports (issue 5): the stage, one module per target, the province summary table.
-    "plugins.bundles",
-    "plugins.bundle_smartedu",
-    "plugins.bundle_ouchn",
-    "plugins.bundle_scorm",
-    "plugins.province_report",
-    # Brand learning centres and the province's complete submission (issue 13): the rules, then
-    # 附件4 (DOCX per centre), 附件5 and dist/submission.
-    "plugins.centre_rules",
-    "plugins.submission",
-    # --- site stage (catalogue website, weike serve) ---
-    "plugins.site",
+    # check: authoring rules
+    "weike.plugins.rules.courses",
+    "weike.plugins.rules.centres",
+    # media: ffmpeg delivery, profiles, title cards, weike probe
+    "weike.plugins.media",
+    # site: the catalogue, its offline edition, weike serve
+    "weike.plugins.site",
+    # bundles: the stage, then one target per module
+    "weike.plugins.bundles",
+    "weike.plugins.scorm",
+    "weike.plugins.submission.smartedu",
+    "weike.plugins.submission.ouchn",
+    # reports: the province summary table (附件3), then 附件4/5 and dist/submission
+    "weike.plugins.submission.summary_table",
+    "weike.plugins.submission",
 )
 
 
@@ -79,6 +90,9 @@ class WeikePluginManager(pluggy.PluginManager):
         super().__init__(hookspecs.PROJECT)
         self.add_hookspecs(hookspecs)
         self.records: list[PluginRecord] = []
+        # Every plugin registered from now on may add hook specs of its own (historic: a plugin
+        # registered later is still asked).
+        self.hook.weike_add_hookspecs.call_historic(kwargs={"plugin_manager": self})
 
     def register_plugin(self, plugin: object, *, name: str, origin: str, location: str) -> PluginRecord:
         """Register ``plugin`` and record it; failures are recorded, not raised."""
@@ -112,8 +126,25 @@ def _module_file(module: ModuleType) -> Path | None:
     return Path(file).resolve() if file else None
 
 
+def _local_package(folder: Path) -> ModuleType:
+    """The repository's ``plugins/`` folder as the package :data:`LOCAL_PACKAGE` (without running
+    an ``__init__.py``: the folder may be weike's own source tree)."""
+    package = sys.modules.get(LOCAL_PACKAGE)
+    if package is None or list(getattr(package, "__path__", ())) != [str(folder)]:
+        package = ModuleType(LOCAL_PACKAGE, f"a repository's plugins/ folder ({folder})")
+        package.__path__ = [str(folder)]
+        package.__file__ = None
+        for name in [name for name in sys.modules if name.startswith(f"{LOCAL_PACKAGE}.")]:
+            del sys.modules[name]  # another repository's plugins (tests open many)
+        sys.modules[LOCAL_PACKAGE] = package
+    return package
+
+
 def _load_local_module(path: Path) -> ModuleType:
-    name = f"{_LOCAL_MODULE_PREFIX}.{path.stem}"
+    _local_package(path.parent)
+    name = f"{LOCAL_PACKAGE}.{path.stem}"
+    if name in sys.modules:  # already imported as another plugin's helper
+        return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {path}")
@@ -169,16 +200,14 @@ def get_plugin_manager(
     if root is not None:
         local_dir = Path(root) / LOCAL_PLUGINS_DIR
         if local_dir.is_dir():
-            builtin_stems = {name.rpartition(".")[2] for name in builtins}
             for path in sorted(local_dir.glob("*.py")):
-                if path.name.startswith("_") or path.resolve() in loaded_files:
-                    continue  # weike's own source tree: its plugins are the built-ins above
+                if path.name.startswith("_"):
+                    continue  # a helper the plugins import (or weike's own package __init__)
                 rel = f"{LOCAL_PLUGINS_DIR}/{path.name}"
-                if path.stem in builtin_stems:
-                    # A copy of weike's tree (a county's fork): the installed built-in of that name
-                    # already runs; loading the copy too would run every hook twice.
+                if path.resolve() in loaded_files:
+                    # weike's own source tree: this file is the installed built-in, already running
                     pm.records.append(PluginRecord(name=path.stem, origin="local", location=rel,
-                                                   error=None, hooks=(), skipped="same name as a built-in plugin"))
+                                                   skipped="this file is the installed built-in plugin"))
                     continue
                 try:
                     module = _load_local_module(path)
@@ -208,3 +237,23 @@ def get_plugin_manager(
     if raise_on_error and pm.failures:
         raise PluginLoadError(pm.failures)
     return pm
+
+
+def declared_settings(pm: pluggy.PluginManager) -> tuple[Setting, ...]:
+    """Every plugin's ``weike_settings``; a key declared twice, or one the core reads, is a
+    :class:`PluginLoadError` naming the plugins (one of them would silently win)."""
+    owners: dict[str, str] = {key: "weike (core)" for key in (*CONFIG_KEYS, *COURSE_KEYS)}
+    settings: list[Setting] = []
+    failures: list[PluginRecord] = []
+    for impl in reversed(pm.hook.weike_settings.get_hookimpls()):
+        for setting in impl.function() or ():
+            if setting.name in owners:
+                failures.append(PluginRecord(
+                    name=impl.plugin_name, origin="settings", location=setting.name,
+                    error=f"setting '{setting.name}' is already declared by {owners[setting.name]}"))
+                continue
+            owners[setting.name] = impl.plugin_name
+            settings.append(setting)
+    if failures:
+        raise PluginLoadError(failures)
+    return tuple(settings)

@@ -11,7 +11,7 @@ import threading
 import time
 from typing import TextIO
 
-from builder.diagnostics import printable
+from weike.builder.diagnostics import printable
 
 
 class Task:

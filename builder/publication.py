@@ -1,8 +1,8 @@
 """The last good version of every published course, so that an error never publishes less.
 
 After a build publishes a course (it passed every stage that ran), weike keeps what was
-published for it in the cache, ``published/<slug>/``: the loaded :class:`~builder.model.Course`
-and its :class:`~builder.model.DeliveredMedia`, as JSON, beside hard links to the delivered
+published for it in the cache, ``published/<slug>/``: the loaded :class:`~weike.builder.model.Course`
+and its :class:`~weike.builder.model.DeliveredMedia`, as JSON, beside hard links to the delivered
 videos and posters (the cache entries' bytes, so no second copy on disk and safe from
 ``weike cache prune``) and copies of the cover and the subtitles. When the course fails a later
 build (a typo, a broken file, a stage's error), the site, bundle and report stages are given that
@@ -33,11 +33,11 @@ import shutil
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from builder import model
-from builder.fingerprint import Fingerprint
-from builder.loading import COURSES_DIR
-from builder.model import Course, DeliveredMedia, Diagnostic, SourceLocation
-from builder.outputs import remove_temps, write_atomic
+from weike.builder import model
+from weike.builder.fingerprint import Fingerprint
+from weike.builder.loading import COURSES_DIR
+from weike.builder.model import Course, DeliveredMedia, Diagnostic, SourceLocation
+from weike.builder.outputs import remove_temps, write_atomic
 
 #: Folder under the cache.
 PUBLISHED_FOLDER = "published"

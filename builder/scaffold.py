@@ -13,7 +13,7 @@ import re
 import shutil
 from pathlib import Path
 
-from builder.loading import COURSE_FILE, COURSE_SLUG_RE, COURSES_DIR, LECTURE_FILE, LECTURE_SLUG_RE
+from weike.builder.loading import COURSE_FILE, COURSE_SLUG_RE, COURSES_DIR, LECTURE_FILE, LECTURE_SLUG_RE
 
 PLACEHOLDER = "【待填写】"
 SCHEMA_DIR = Path(__file__).parent / "schemas"
@@ -104,40 +104,10 @@ knowledge_point: {p}这个微课讲的一个知识点
 """
 
 
-def write_placeholder_cover(path: Path, seed: str) -> None:
-    """A plain 1280×720 gradient JPEG so a new course is complete until the real cover arrives."""
-    from PIL import Image, ImageDraw
-
-    hue = sum(seed.encode()) % 360
-    image = Image.new("RGB", (1280, 720))
-    draw = ImageDraw.Draw(image)
-    for y in range(720):
-        shade = int(60 + 120 * y / 720)
-        draw.line([(0, y), (1280, y)], fill=_hsv(hue, 0.45, shade / 255))
-    draw.rectangle([80, 260, 1200, 460], outline=(255, 255, 255), width=6)
-    # The comment marks the picture as the placeholder: `weike check` warns (W116) until replaced.
-    image.save(path, "JPEG", quality=85, comment=PLACEHOLDER_COVER_COMMENT)
-
-
-#: JPEG comment of :func:`write_placeholder_cover`'s picture; a real photo never carries it.
-PLACEHOLDER_COVER_COMMENT = b"weike placeholder cover"
-
-
-def is_placeholder_cover(image) -> bool:
-    """True for a picture (opened with Pillow) written by :func:`write_placeholder_cover`."""
-    return image.info.get("comment") == PLACEHOLDER_COVER_COMMENT
-
-
-def _hsv(hue: int, saturation: float, value: float) -> tuple[int, int, int]:
-    import colorsys
-
-    r, g, b = colorsys.hsv_to_rgb(hue / 360, saturation, value)
-    return int(r * 255), int(g * 255), int(b * 255)
-
-
-def new_course(root: Path, slug: str, *, title: str | None = None, theme: str = "老年智慧生活",
+def new_course(root: Path, slug: str, *, plugin_manager, title: str | None = None, theme: str = "老年智慧生活",
                today: _dt.date | None = None) -> Path:
-    """Create ``courses/<slug>/`` with a commented ``course.yml`` and a placeholder cover."""
+    """Create ``courses/<slug>/`` with a commented ``course.yml``, and whatever plugins add to a
+    new course (``weike_new_course``: the built-in rules add a placeholder cover)."""
     if not COURSE_SLUG_RE.match(slug):
         raise ScaffoldError(f"课程名“{slug}”只能用小写英文字母、数字和连字符，例如 zhineng-shouji "
                             f"(course slug must be lowercase letters, digits and hyphens)")
@@ -157,7 +127,7 @@ def new_course(root: Path, slug: str, *, title: str | None = None, theme: str = 
     staging.mkdir(parents=True)
     try:
         (staging / COURSE_FILE).write_text(text, encoding="utf-8")
-        write_placeholder_cover(staging / "cover.jpg", slug)
+        plugin_manager.hook.weike_new_course(folder=staging, slug=slug)
         staging.rename(folder)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -211,7 +181,7 @@ publish: true
 
 def new_centre(root: Path, slug: str, *, name: str | None = None) -> Path:
     """Create ``centres/<slug>/centre.yml`` (附件4's fields with Chinese comments)."""
-    from builder.centre import CENTRE_FILE, CENTRES_DIR
+    from weike.builder.centre import CENTRE_FILE, CENTRES_DIR
 
     if not COURSE_SLUG_RE.match(slug):
         raise ScaffoldError(f"学习中心名“{slug}”只能用小写英文字母、数字和连字符，例如 shifan-jiedao "

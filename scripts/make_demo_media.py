@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from builder import ffmpeg  # noqa: E402 - after the path tweak, so the script runs from a checkout
+from weike.plugins.media import runner as ffmpeg  # noqa: E402 - after the path tweak, so the script runs from a checkout
 
 COURSES = ROOT / "courses"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from builder import ffmpeg
+from weike.plugins.media import runner as ffmpeg
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -218,7 +218,7 @@ def lay_out_delivered_media(repository, dist: Path, media) -> dict:
     """Lay out the media stage's output for every lecture without encoding: a copy of one
     session-wide conforming 1-second MP4, its poster and, for lecture 1, WebVTT subtitles, under
     ``dist/media``. Returns the ``DeliveredMedia`` map the later stages take."""
-    from builder.model import DeliveredMedia
+    from weike.builder.model import DeliveredMedia
 
     clip, poster = media("conforming.mp4"), media("poster.jpg")
     digest = hashlib.sha256(clip.read_bytes()).hexdigest()
@@ -249,7 +249,7 @@ def delivered_repo(make_repo, media):
     poster JPEG and, for lecture 1, WebVTT subtitles, laid out like the media stage's output in
     ``<repo>/dist/media``.
     """
-    from builder.loading import load_repository
+    from weike.builder.loading import load_repository
 
     def make(valid_courses: tuple[str, ...] = ("demo",), files: dict[str, FileSpec] | None = None):
         root = make_repo(files, valid_courses=valid_courses)

@@ -7,8 +7,8 @@ import shlex
 import pytest
 import yaml
 
-from builder.cli import main
-from builder.scaffold import CI_TEMPLATE_DIR, CI_TEMPLATES
+from weike.builder.cli import main
+from weike.builder.scaffold import CI_TEMPLATE_DIR, CI_TEMPLATES
 
 
 def load(system):

@@ -8,9 +8,10 @@ import subprocess
 import jsonschema
 import yaml
 
-from builder.loading import COURSE_KEYS, LECTURE_KEYS, INSTRUCTOR_KEYS, PROVIDER_KEYS, RIGHTS_KEYS, load_repository
-from builder.model import LECTURE_FORMS, PROVIDER_LEVELS, THEMES
-from builder.pipeline import run_check
+from weike.builder.loading import COURSE_KEYS, LECTURE_KEYS, INSTRUCTOR_KEYS, PROVIDER_KEYS, RIGHTS_KEYS, load_repository
+from weike.builder.model import LECTURE_FORMS, PROVIDER_LEVELS, THEMES
+from weike.builder.pipeline import run_check
+from weike.builder.project import Project
 from tests.conftest import REPO_ROOT
 
 SCHEMAS = REPO_ROOT / "builder" / "schemas"
@@ -32,7 +33,7 @@ def test_demo_courses_pass_check():
 def test_demo_sources_exercise_the_media_stage():
     """Landscape, portrait, rotation flag, pure audio, silent animation, subtitles — and tiny."""
     repo = load_repository(REPO_ROOT)
-    from builder import ffmpeg
+    from weike.plugins.media import runner as ffmpeg
 
     kinds = set()
     for course in repo.courses:
@@ -70,7 +71,9 @@ def test_demo_media_script_lists_every_source():
 
 def test_schema_matches_the_loader_and_vocabulary():
     course = load_schema("course.schema.json")
-    assert tuple(course["properties"]) == COURSE_KEYS
+    # The core's keys, then the built-in plugins' declared course.yml settings (title_cards).
+    declared = tuple(setting.name for setting in Project.open(REPO_ROOT).settings if setting.course)
+    assert tuple(course["properties"]) == (*COURSE_KEYS, *declared)
     assert tuple(course["properties"]["instructors"]["items"]["properties"]) == INSTRUCTOR_KEYS
     assert tuple(course["properties"]["provider"]["properties"]) == PROVIDER_KEYS
     assert tuple(course["properties"]["rights"]["properties"]) == RIGHTS_KEYS

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from builder import hookspecs
+from weike.builder import hookspecs
 from tests.conftest import REPO_ROOT
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from builder import ffmpeg
+from weike.plugins.media import runner as ffmpeg
 
 
 def test_delivered_repo_fixture_gives_real_conforming_files(delivered_repo):

@@ -8,8 +8,8 @@ import shlex
 
 import pytest
 
-from builder.cli import main
-from builder.pipeline import run_check
+from weike.builder.cli import main
+from weike.builder.pipeline import run_check
 from tests.conftest import REPO_ROOT
 
 

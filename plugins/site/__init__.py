@@ -1,24 +1,26 @@
 """The public catalogue website (built-in plugin): ``weike build`` writes ``dist/site``, ``weike serve`` previews it.
 
-Modules: :mod:`~plugins.site.catalogue` (what the site says about each course: URLs, durations,
-学时, ``catalogue.json``, sitemap, feed), :mod:`~plugins.site.pages` (the Markdown pages),
-:mod:`~plugins.site.search` (the Chinese
-search index), :mod:`~plugins.site.covers` (card thumbnails), :mod:`~plugins.site.website` (the
-MkDocs build, input hash and atomic publication), :mod:`~plugins.site.serve` (live preview),
-:mod:`~plugins.site.share` (``weike share``: the built site on a station's Wi-Fi),
-:mod:`~plugins.site.saver` (the 省流量 data-saver renditions) and :mod:`~plugins.site.offline`
+Modules: :mod:`~weike.plugins.site.catalogue` (what the site says about each course: URLs, durations,
+学时, ``catalogue.json``, sitemap, feed), :mod:`~weike.plugins.site.pages` (the Markdown pages),
+:mod:`~weike.plugins.site.search` (the Chinese
+search index), :mod:`~weike.plugins.site.covers` (card thumbnails), :mod:`~weike.plugins.site.website` (the
+MkDocs build, input hash and atomic publication), :mod:`~weike.plugins.site.serve` (live preview),
+:mod:`~weike.plugins.site.share` (``weike share``: the built site on a station's Wi-Fi),
+:mod:`~weike.plugins.site.saver` (the 省流量 data-saver renditions) and :mod:`~weike.plugins.site.offline`
 (``dist/offline``, the catalogue opened from a USB stick).
-Lecture notes are sanitised by :mod:`builder.notes`, which the SCORM packages use too.
+Lecture notes are sanitised by :mod:`weike.plugins.notes`, which the SCORM packages use too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
-from builder.centre import Centre
-from builder.context import BuildContext, StageOutcome
-from builder.hookspecs import hookimpl
-from builder.model import Course, DeliveredMedia
+from weike.builder.centre import Centre
+from weike.builder.context import BuildContext, StageOutcome
+from weike.builder.fingerprint import package_versions
+from weike.builder.hookspecs import hookimpl
+from weike.builder.model import Course, DeliveredMedia
 
 
 def site_work_dirs(context: BuildContext):
@@ -29,10 +31,10 @@ def site_work_dirs(context: BuildContext):
 @hookimpl
 def weike_site_stage(context: BuildContext, courses: Sequence[Course],
                      delivered: Mapping[str, DeliveredMedia], centres: Sequence[Centre]) -> StageOutcome:
-    from builder.disk import disk_fault
-    from builder.outputs import remove_temps
-    from plugins.site.offline.edition import offline_settings
-    from plugins.site.website import SiteBuildFailed, build_website, load_settings
+    from weike.builder.disk import disk_fault
+    from weike.builder.outputs import remove_temps
+    from weike.plugins.site.offline.edition import offline_settings
+    from weike.plugins.site.website import SiteBuildFailed, build_website, load_settings
 
     work_dir, cache_dir = site_work_dirs(context)
     task = context.progress.task(f"网站 {len(courses)} 门课程 (site, {len(courses)} courses)")
@@ -81,7 +83,7 @@ def weike_site_stage(context: BuildContext, courses: Sequence[Course],
 
 def data_saver_setting(raw: Mapping) -> tuple[bool, list]:
     """``extra.weike.data_saver`` in ``mkdocs.yml``: offer the 省流量 rendition on lecture pages (default false)."""
-    from builder.model import Diagnostic, SourceLocation
+    from weike.builder.model import Diagnostic, SourceLocation
 
     extra = raw.get("extra") if isinstance(raw.get("extra"), Mapping) else {}
     weike = extra.get("weike") if isinstance(extra.get("weike"), Mapping) else {}
@@ -96,7 +98,7 @@ def data_saver_setting(raw: Mapping) -> tuple[bool, list]:
 def make_data_savers(context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia],
                      *, wanted: bool) -> tuple[dict, list]:
     """Lecture key -> (file, size) of each lecture's 省流量 rendition (cached), when ``wanted``."""
-    from plugins.site.saver import SAVERS_USED_FILE, make_savers
+    from weike.plugins.site.saver import SAVERS_USED_FILE, make_savers
 
     _, cache_dir = site_work_dirs(context)
     if not wanted:
@@ -120,13 +122,13 @@ def build_offline(context: BuildContext, courses: Sequence[Course], delivered: M
     """
     import dataclasses
 
-    from plugins.site.offline.edition import (
+    from weike.plugins.site.offline.edition import (
         build_offline_edition,
         chosen_courses,
         offline_summary,
         remove_edition,
     )
-    from plugins.site.website import SiteBuildFailed, build_website
+    from weike.plugins.site.website import SiteBuildFailed, build_website
 
     offline_dir = context.paths.dist / "offline"
     if not offline.enabled:
@@ -163,8 +165,8 @@ def build_offline(context: BuildContext, courses: Sequence[Course], delivered: M
 
 @hookimpl
 def weike_cli_commands(subparsers) -> None:
-    from plugins.site.serve import add_serve_command
-    from plugins.site.share import add_share_command
+    from weike.plugins.site.serve import add_serve_command
+    from weike.plugins.site.share import add_share_command
 
     add_serve_command(subparsers)
     add_share_command(subparsers)
@@ -179,27 +181,29 @@ def weike_cli_commands(subparsers) -> None:
 def weike_doctor_checks() -> list:
     import importlib.metadata
 
-    from builder.doctor import CheckStatus, DoctorCheck
+    from weike.builder.doctor import CheckStatus, DoctorCheck
+    from weike.plugins.site.doctor import browser_test_checks
 
     versions = {name: importlib.metadata.version(name) for name in ("mkdocs", "mkdocs-material")}
     return [
         DoctorCheck(section="site", name="MkDocs", status=CheckStatus.OK,
                     detail=f"mkdocs {versions['mkdocs']}, mkdocs-material {versions['mkdocs-material']}"),
         # Checked rather than assumed: the site draws no text with a font; the title cards bring
-        # their own (plugins/media.py reports it as "title card font").
+        # their own (weike.plugins.media reports it as "title card font").
         DoctorCheck(section="site", name="fonts", status=CheckStatus.INFO,
                     detail="不需要安装字体：网站不指定字体（theme.font: false），由读者手机的自带字体显示；视频的片头片尾"
                            "用 weike 自带的字体 (nothing to install: the site names no font, readers' own fonts show it; "
                            "the title cards use the font installed with weike)"),
+        *browser_test_checks(),
     ]
 
 
 @hookimpl
 def weike_cache_parts(context: BuildContext, repository) -> list:
-    from builder.cache import ContentStore, MemoPart, RecordPart, ScratchPart, StorePart
-    from plugins.site.covers import COVERS_FOLDER, COVERS_MEMO_FILE, CoversPart
-    from plugins.site.saver import SAVERS_FOLDER, SAVERS_USED_FILE, used_keys
-    from plugins.site.website import QR_CODES_FILE
+    from weike.builder.cache import ContentStore, MemoPart, RecordPart, ScratchPart, StorePart
+    from weike.plugins.site.covers import COVERS_FOLDER, COVERS_MEMO_FILE, CoversPart
+    from weike.plugins.site.saver import SAVERS_FOLDER, SAVERS_USED_FILE, used_keys
+    from weike.plugins.site.website import QR_CODES_FILE
 
     work_dir, cache_dir = site_work_dirs(context)
     covers = [course.cover.path for course in repository.courses if course.cover and course.cover.path]
@@ -222,3 +226,10 @@ def weike_cache_parts(context: BuildContext, repository) -> list:
         ScratchPart(name="site-preview", title="weike serve 的预览 (weike serve preview)", path=cache_dir / "preview",
                     note="weike serve 运行时不要清理 (do not prune while weike serve runs)"),
     ]
+
+
+@hookimpl
+def weike_build_inputs(root: Path, config) -> list[Path | str]:
+    """The hand-written part of the site, its MkDocs configuration, and the libraries that render it."""
+    versions = package_versions("mkdocs", "mkdocs-material", "markdown", "nh3", "jieba", "qrcode", "pillow")
+    return [root / "site", root / "mkdocs.yml", *(f"{name} {version}" for name, version in versions)]

@@ -7,7 +7,7 @@ contact, and its courses. It never shows the contact person, phone or e-mail: th
 officers' forms. A centre with ``publish: false`` (or every centre, with ``publish_centres:
 false`` in weike.yml) is left off the site entirely: its texts may be drafts for the province only.
 
-Every value an author wrote is HTML-escaped here (:func:`plugins.site.pages.e`).
+Every value an author wrote is HTML-escaped here (:func:`weike.plugins.site.pages.e`).
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from builder.centre import CENTRE_TEXTS, Centre
-from plugins.site.catalogue import Catalogue, SiteCourse
-from plugins.site.covers import CoverCache, CoverError, Thumbnail
-from plugins.site.pages import GeneratedPage, breadcrumbs, course_cards, e, page
+from weike.builder.centre import CENTRE_TEXTS, Centre
+from weike.plugins.site.catalogue import Catalogue, SiteCourse
+from weike.plugins.site.covers import CoverCache, CoverError, Thumbnail
+from weike.plugins.site.pages import GeneratedPage, breadcrumbs, course_cards, e, page
 
 SECTION_TITLE = "品牌社区学习中心"
 SECTION_FOLDER = "centres"

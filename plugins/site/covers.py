@@ -13,9 +13,9 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from builder.cache import CacheItem, CachePart, FileMemo
-from builder.outputs import TEMP_PREFIX, write_atomic_with
-from builder.pictures import fitted_with_fill, open_picture
+from weike.builder.cache import CacheItem, CachePart, FileMemo
+from weike.builder.outputs import TEMP_PREFIX, write_atomic_with
+from weike.plugins.pictures import fitted_with_fill, open_picture
 
 #: Card images are shown at most ~21 rem wide; 640 px covers a 2x phone screen.
 THUMBNAIL_WIDTH = 640

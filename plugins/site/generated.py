@@ -1,6 +1,6 @@
 """A MkDocs plugin that hands weike's generated pages to MkDocs as ready HTML.
 
-weike's pages are HTML already (:mod:`plugins.site.pages`). Written out as Markdown files they
+weike's pages are HTML already (:mod:`weike.plugins.site.pages`). Written out as Markdown files they
 would be read from disk, their front matter parsed as YAML and their HTML re-parsed by
 Python-Markdown's raw-HTML pass, 13,000 times for 1,000 courses. Instead this plugin adds them to
 MkDocs' file list as in-memory files, gives each page its metadata directly and its body after
@@ -19,7 +19,7 @@ from pathlib import Path
 from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
 
-from plugins.site.pages import GeneratedPage
+from weike.plugins.site.pages import GeneratedPage
 
 
 class NavigationCache(dict):

@@ -1,12 +1,12 @@
 """The catalogue's Markdown pages: home, theme and level lists, course pages, lecture pages.
 
 Pages are generated as finished HTML with their metadata (:class:`GeneratedPage`), handed to
-MkDocs by :mod:`plugins.site.generated`. Every value an author
-wrote is HTML-escaped here; the notes arrive already sanitised (:mod:`builder.notes`). Links
+MkDocs by :mod:`weike.plugins.site.generated`. Every value an author
+wrote is HTML-escaped here; the notes arrive already sanitised (:mod:`weike.plugins.notes`). Links
 are relative, so the site works from any folder of any static host.
 
 None of these pages is indexed by Material's search (``search.exclude``):
-:mod:`plugins.site.search` indexes the catalogue's own values instead.
+:mod:`weike.plugins.site.search` indexes the catalogue's own values instead.
 
 Navigation stays small on purpose: the sidebar lists the home page, the theme and level pages and
 the hand-written pages, never the courses or lectures (Material renders the navigation into every
@@ -20,8 +20,8 @@ import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from builder.model import PROVIDER_LEVELS, THEMES
-from plugins.site.catalogue import (
+from weike.builder.model import PROVIDER_LEVELS, THEMES
+from weike.plugins.site.catalogue import (
     LEVEL_SLUGS,
     NEWEST_ON_HOME,
     THEME_SLUGS,
@@ -32,7 +32,7 @@ from plugins.site.catalogue import (
     format_hours,
     format_total,
 )
-from builder.notes import RenderedNotes
+from weike.plugins.notes import RenderedNotes
 
 #: The ``preload`` of lecture videos. "none": a page view on a slow link costs only the poster;
 #: the duration is printed beside the player, and fast start (moov first) makes play begin
@@ -111,7 +111,7 @@ def _tiles(tiles: Sequence[tuple[str, str, int]], depth: int) -> str:
 
 def home_page(catalogue: Catalogue, *, intro_html: str = "", title: str | None = None,
               centres_html: str = "", site_name: str = "") -> GeneratedPage:
-    """The catalogue home; ``centres_html`` is the 品牌社区学习中心 block (:mod:`plugins.site.centres`)."""
+    """The catalogue home; ``centres_html`` is the 品牌社区学习中心 block (:mod:`weike.plugins.site.centres`)."""
     body = []
     if "<h1" not in intro_html:
         # Without a heading of its own Material would print the navigation label "首页" as the

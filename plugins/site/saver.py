@@ -25,9 +25,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from builder import ffmpeg
-from builder.cache import ContentStore, cache_key, sha256_file
-from builder.model import DeliveredMedia, Diagnostic
+from weike.plugins.media import FfmpegError, ffmpeg_version, probe_json, run_ffmpeg
+from weike.builder.cache import ContentStore, cache_key, sha256_file
+from weike.builder.model import DeliveredMedia, Diagnostic
 
 #: Where renditions live, below the site's cache folder.
 SAVERS_FOLDER = "savers"
@@ -95,12 +95,12 @@ def saver_arguments(source: Path, output: Path, recipe: SaverRecipe = DEFAULT_RE
 
 
 def saver_key(media: DeliveredMedia, recipe: SaverRecipe) -> str:
-    return cache_key(kind="site-saver", delivered=media.sha256, recipe=asdict(recipe), ffmpeg=ffmpeg.version())
+    return cache_key(kind="site-saver", delivered=media.sha256, recipe=asdict(recipe), ffmpeg=ffmpeg_version())
 
 
 def _verify(path: Path, recipe: SaverRecipe, duration: float) -> None:
     """The rendition is what the page promises: the recipe's size, and (nearly) the whole lecture."""
-    probe = ffmpeg.probe_json(path)
+    probe = probe_json(path)
     video = next((s for s in probe.get("streams", []) if s.get("codec_type") == "video"), None)
     got = float(probe.get("format", {}).get("duration") or 0)
     if video is None or (video.get("width"), video.get("height")) != (recipe.width, recipe.height):
@@ -118,8 +118,8 @@ def make_saver(media: DeliveredMedia, lecture_key: str, store: ContentStore,
         with store.writing() as temp:
             output = temp / VIDEO_FILE
             try:
-                ffmpeg.run(saver_arguments(media.path, output, recipe, threads=threads))
-            except ffmpeg.FfmpegError as exc:
+                run_ffmpeg(saver_arguments(media.path, output, recipe, threads=threads))
+            except FfmpegError as exc:
                 raise SaverFailed(str(exc)) from exc
             _verify(output, recipe, media.duration)
             entry = store.commit(key, temp, {"recipe": asdict(recipe), "delivered": media.sha256,
@@ -157,7 +157,7 @@ def make_savers(delivered: Mapping[str, DeliveredMedia], lecture_keys: Iterable[
 
 
 def _lecture_location(media: DeliveredMedia):
-    from builder.model import SourceLocation
+    from weike.builder.model import SourceLocation
 
     return SourceLocation(file=f"courses/{media.course_slug}/{media.lecture_slug}/lecture.md")
 

@@ -37,7 +37,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
-from plugins.site.catalogue import Catalogue
+from weike.plugins.site.catalogue import Catalogue
 
 #: The extra lunr field (hidden from results) for jieba's finer search-engine-mode words.
 KEYWORDS_FIELD = "keywords"

@@ -16,16 +16,22 @@ bare "404". Both carry the live-reload script, so the page comes back by itself 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import html
 import re
 import sys
 import threading
-from collections.abc import Sequence
 from pathlib import Path
 
-from builder.context import BuildPaths
-from builder.model import Course, DeliveredMedia
+from weike.builder.centre import centre_of
+from weike.builder.context import BuildContext, BuildPaths
+from weike.builder.diagnostics import format_text
+from weike.builder.errors import UsageError
+from weike.builder.loading import NotACourseRepository
+from weike.builder.model import DeliveredMedia
+from weike.builder.pipeline import check_repository, course_of
+from weike.builder.progress import Progress
+from weike.builder.project import Project
+from weike.plugins.site.website import SiteBuildFailed, build_website
 
 def add_serve_command(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -39,64 +45,28 @@ def add_serve_command(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=cmd_serve)
 
 
-class DeliveredSoFar:
-    """Delivered media found in ``dist/media`` (the media stage's layout), probed once per file version."""
-
-    def __init__(self, media_dir: Path) -> None:
-        self.media_dir = media_dir
-        self._durations: dict[tuple[str, int, int], float] = {}
-
-    def _duration(self, path: Path, size: int, mtime: int) -> float | None:
-        from builder import ffmpeg
-
-        key = (str(path), size, mtime)
-        if key not in self._durations:
-            try:
-                self._durations[key] = float(ffmpeg.probe_json(path)["format"]["duration"])
-            except (ffmpeg.FfmpegError, KeyError, ValueError, OSError):
-                return None
-        return self._durations[key]
-
-    def find(self, courses: Sequence[Course]) -> dict[str, DeliveredMedia]:
-        found: dict[str, DeliveredMedia] = {}
-        for course in courses:
-            for lecture in course.lectures:
-                video = self.media_dir / course.slug / f"{lecture.slug}.mp4"
-                try:
-                    stat = video.stat()
-                except OSError:
-                    continue
-                duration = self._duration(video, stat.st_size, stat.st_mtime_ns)
-                if duration is None:
-                    continue  # a file the media stage is still writing, or a broken one
-                poster, subtitles = video.with_suffix(".jpg"), video.with_suffix(".vtt")
-                # Not a content hash: the preview only needs to notice that the file changed.
-                stamp = hashlib.sha256(f"{video}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()
-                found[lecture.key] = DeliveredMedia(
-                    course_slug=course.slug, lecture_slug=lecture.slug, path=video, duration=duration,
-                    size=stat.st_size, sha256=stamp, source_sha256="", profile="preview",
-                    poster=poster if poster.is_file() else None,
-                    subtitles=subtitles if subtitles.is_file() else None)
-        return found
-
-
 class PreviewBuilder:
     """Load, check and build the preview; called once at start and after every change."""
 
-    def __init__(self, path: Path, *, stream=None) -> None:
-        from builder.pipeline import find_repository_root
-        from builder.plugin_manager import get_plugin_manager
-
-        self.root, self.only = find_repository_root(path)
-        self.plugin_manager = get_plugin_manager(self.root)
+    def __init__(self, project: Project, *, stream=None) -> None:
+        if not project.is_repository:
+            raise NotACourseRepository(project.root)
+        self.project = project
+        self.root = project.root
+        self.plugin_manager = project.plugin_manager
         self.paths = BuildPaths.for_root(self.root)
         self.preview_dir = self.paths.cache / "site" / "preview"
         self.site_dir = self.preview_dir / "site"
-        self.media = DeliveredSoFar(self.paths.media)
         self.stream = stream or sys.stderr
         self._lock = threading.Lock()
         #: Errors of the latest rebuild, shown in the browser; replaced whole (read by server threads).
         self.problems: tuple = ()
+
+    def _delivered(self, repository, courses) -> dict[str, DeliveredMedia]:
+        """What the media stage has delivered so far for ``courses`` (``weike_media_delivered``)."""
+        context = BuildContext(config=repository.config, paths=self.paths, plugin_manager=self.plugin_manager,
+                               progress=Progress())
+        return dict(self.plugin_manager.hook.weike_media_delivered(context=context, courses=courses) or {})
 
     def watched(self) -> list[Path]:
         candidates = [self.root / "courses", self.root / "centres", self.root / "site", self.root / "mkdocs.yml", self.root / "weike.yml",
@@ -104,14 +74,8 @@ class PreviewBuilder:
         return [path for path in candidates if path.exists()]
 
     def __call__(self) -> None:
-        from builder.diagnostics import format_text
-        from builder.loading import load_repository
-        from builder.centre import centre_of
-        from builder.pipeline import check_repository, course_of
-        from plugins.site.website import SiteBuildFailed, build_website
-
         with self._lock:
-            repository = load_repository(self.root, only=self.only)
+            repository = self.project.load()
             diagnostics = check_repository(repository, self.plugin_manager)
             failing = {course_of(d) for d in diagnostics if d.is_error}
             failing_centres = {centre_of(d) for d in diagnostics if d.is_error}
@@ -122,7 +86,7 @@ class PreviewBuilder:
             try:
                 result = build_website(
                     root=self.root, site_url=repository.config.site_url, courses=courses,
-                    delivered=self.media.find(courses), site_dir=self.site_dir, work_dir=self.preview_dir / "build",
+                    delivered=self._delivered(repository, courses), site_dir=self.site_dir, work_dir=self.preview_dir / "build",
                     cache_dir=self.paths.cache / "site", preview=True,
                     centres=[c for c in repository.centres if c.slug not in failing_centres],
                     publish_centres=repository.config.publish_centres)
@@ -141,12 +105,10 @@ class PreviewBuilder:
                   flush=True)
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    from builder.cli import UsageError
-
+def cmd_serve(project: Project, args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise UsageError("--port 必须在 0 到 65535 之间 (--port must be 0-65535)")
-    rebuild = PreviewBuilder(Path(args.path))
+    rebuild = PreviewBuilder(project)
     rebuild()
     server = _preview_server(rebuild, host=args.host, port=args.port)
     for path in rebuild.watched():

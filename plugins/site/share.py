@@ -23,6 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
+from weike.builder.errors import UsageError
+from weike.builder.project import Project
+
 LOCAL_HOST = "127.0.0.1"
 #: ``--lan`` listens on every interface of the machine (the Wi-Fi's among them).
 LAN_HOST = "0.0.0.0"
@@ -263,7 +266,7 @@ def add_share_command(subparsers: argparse._SubParsersAction) -> None:
 
 def shared_folder(path: Path, *, offline: bool) -> Path:
     """The folder ``weike share PATH`` serves; raises UsageError when there is nothing built."""
-    from builder.cli import UsageError
+
 
     if (path / "index.html").is_file() and not offline:
         return path
@@ -309,8 +312,8 @@ def terminal_qr(url: str) -> str:
     return out.getvalue()
 
 
-def cmd_share(args: argparse.Namespace) -> int:
-    from builder.cli import UsageError
+def cmd_share(project: Project, args: argparse.Namespace) -> int:
+
 
     if not 0 <= args.port <= 65535:
         raise UsageError("--port 必须在 0 到 65535 之间 (--port must be 0-65535)")

@@ -6,7 +6,7 @@ The build, top to bottom:
 2. if ``site_dir`` was built from the same inputs, stop there (only re-place the media);
 3. generate the pages (in memory) and a work folder with ``site/`` and the theme overrides merged;
 4. run MkDocs programmatically into a temporary folder next to ``site_dir``, the generated pages
-   handed over by :class:`~plugins.site.generated.GeneratedPages`;
+   handed over by :class:`~weike.plugins.site.generated.GeneratedPages`;
 5. add what MkDocs does not make: the search index entries, ``catalogue.json``, sitemap, feed;
 6. hard-link the delivered media into it (copy across file systems);
 7. swap it into place with ``os.replace``: a killed build never leaves a half site behind.
@@ -28,10 +28,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from builder import __version__, outputs
-from builder.centre import Centre
-from builder.model import THEMES, Course, DeliveredMedia, Diagnostic, PROVIDER_LEVELS, SourceLocation
-from plugins.site.catalogue import (
+from weike.builder import __version__, outputs
+from weike.builder.centre import Centre
+from weike.builder.model import THEMES, Course, DeliveredMedia, Diagnostic, PROVIDER_LEVELS, SourceLocation
+from weike.plugins.site.catalogue import (
     LEVEL_SLUGS,
     THEME_SLUGS,
     Catalogue,
@@ -41,14 +41,14 @@ from plugins.site.catalogue import (
     site_lectures,
     sitemap_xml,
 )
-from plugins.site.covers import CoverCache, CoverError, Thumbnail
-from builder.diagnostics import diagnostic_dict, diagnostic_from_dict
-from builder.fingerprint import Fingerprint, code_digest, package_versions
-from builder.isolation import CourseIsolation
-from builder.notes import note_pictures, render_notes
-from plugins.site import centres as centre_pages
-from plugins.site.generated import GeneratedPages
-from plugins.site.pages import (
+from weike.plugins.site.covers import CoverCache, CoverError, Thumbnail
+from weike.builder.diagnostics import diagnostic_dict, diagnostic_from_dict
+from weike.builder.fingerprint import Fingerprint, code_digest, package_versions
+from weike.builder.isolation import CourseIsolation
+from weike.plugins.notes import note_pictures, render_notes
+from weike.plugins.site import centres as centre_pages
+from weike.plugins.site.generated import GeneratedPages
+from weike.plugins.site.pages import (
     LEVEL_NAMES,
     GeneratedPage,
     course_page,
@@ -57,7 +57,7 @@ from plugins.site.pages import (
     level_page,
     theme_page,
 )
-from plugins.site.search import merge_search_index, search_entries
+from weike.plugins.site.search import merge_search_index, search_entries
 
 THEME_DIR = Path(__file__).resolve().parent / "theme"
 DEFAULT_CONFIG = THEME_DIR / "mkdocs.yml"
@@ -70,7 +70,7 @@ RESERVED = ("index.md", "courses", "centres", "themes", "levels", "media", "asse
 DEFAULT_SITE_NAME = "社区教育微课"
 _HOME_FILE = "index.md"
 #: How the plugin manager names this plugin (E901 names it when a course's pages fail).
-_PLUGIN_NAME = "plugins.site"
+_PLUGIN_NAME = "weike.plugins.site"
 
 @dataclass(frozen=True, kw_only=True)
 class WebsiteResult:
@@ -274,7 +274,7 @@ def input_hash(settings: SiteSettings, collected: _Collected, delivered: Mapping
         preview, settings.site_url, settings.config_file.read_bytes(),
         package_versions("mkdocs", "mkdocs-material", "jieba", "nh3", "qrcode", "markdown"),
         # This plugin with its theme, and the notes sanitiser whose output the pages embed.
-        code_digest(__name__, "builder.notes"))
+        code_digest(__name__, "weike.plugins.notes"))
     for rel, path in _site_sources(root):
         fingerprint.add(rel).add_file(path)
     for item in collected.courses:
@@ -308,7 +308,7 @@ def read_stamp(site_dir: Path) -> tuple[str | None, tuple[Diagnostic, ...]]:
 def _written_files(site_dir: Path) -> dict[str, list]:
     """Size and SHA-256 of every file of a freshly built site but the media (they are hard links to
     the media cache, checked and re-linked by :func:`place_media` on every build) and the stamp."""
-    from builder.cache import sha256_file
+    from weike.builder.cache import sha256_file
 
     written: dict[str, list] = {}
     for folder, folders, files in os.walk(site_dir):
@@ -325,7 +325,7 @@ def _written_files(site_dir: Path) -> dict[str, list]:
 
 
 def _still_as_written(site_dir: Path, written: Mapping[str, list]) -> bool:
-    from builder.cache import sha256_file
+    from weike.builder.cache import sha256_file
 
     for rel, (size, sha256) in written.items():
         path = site_dir / rel
@@ -433,9 +433,9 @@ def generate_sources(catalogue: Catalogue, collected: _Collected, root: Path, *,
         if rel.startswith("overrides/"):
             continue
         if rel == _HOME_FILE:
-            from builder.loading import split_front_matter
+            from weike.builder.loading import split_front_matter
 
-            from builder.yamlfile import YamlFileError
+            from weike.builder.yamlfile import YamlFileError
 
             text = path.read_text(encoding="utf-8", errors="replace")
             body = text
@@ -659,14 +659,14 @@ def run_mkdocs(settings: SiteSettings, overrides: dict, root: Path, generated: G
     from mkdocs.commands.build import build as mkdocs_build
     from mkdocs.config import load_config
 
-    from plugins.site.search import _jieba
+    from weike.plugins.site.search import _jieba
 
     _jieba()  # quiet jieba before Material's search plugin uses it
     failures = (exceptions.MkDocsException, exceptions.Abort, OSError, ValueError, KeyError)
     with _captured_mkdocs_log() as captured:
 
         def failed(code: str, what: str, what_en: str, exc: BaseException) -> SiteBuildFailed:
-            from builder.disk import disk_fault
+            from weike.builder.disk import disk_fault
 
             # A full disk is no fault of mkdocs.yml: say what happened, not "delete mkdocs.yml".
             # MkDocs writes into ".<site>-tmp-…" beside the site: name the site itself.
@@ -735,7 +735,7 @@ def build_website(
     ``preview`` (``weike serve``) publishes lectures whose video is not delivered yet with a
     placeholder instead of leaving their course out. ``centres`` (brand learning centres) get a
     section of their own unless ``publish_centres`` is false (weike.yml). ``savers`` (lecture key ->
-    (file, size)) are the 省流量 renditions the lecture pages offer (:mod:`plugins.site.saver`).
+    (file, size)) are the 省流量 renditions the lecture pages offer (:mod:`weike.plugins.site.saver`).
     Raises :class:`SiteBuildFailed` when
     MkDocs cannot build at all (bad ``mkdocs.yml`` or theme override).
     """

@@ -5,9 +5,9 @@ and uploads, plus ``上报清单.txt`` (what to do with each file, in Chinese), 
 (``社区教育品牌项目申报材料.zip``). The same inputs give byte-identical files and zip: the
 workbooks, the Word documents (zips inside) and the zip itself carry fixed timestamps.
 
-Modules: :mod:`~plugins.submission.recommendation_form` (附件4 DOCX),
-:mod:`~plugins.submission.statistics_table` (附件5 XLSX), :mod:`~plugins.submission.document`
-(deterministic DOCX bytes). 附件3 is :mod:`plugins.province_report`'s workbook, the same bytes
+Modules: :mod:`~weike.plugins.submission.recommendation_form` (附件4 DOCX),
+:mod:`~weike.plugins.submission.statistics_table` (附件5 XLSX), :mod:`~weike.plugins.submission.document`
+(deterministic DOCX bytes). 附件3 is :mod:`weike.plugins.submission.summary_table`'s workbook, the same bytes
 as ``dist/reports/社区教育品牌项目汇总表.xlsx``.
 """
 
@@ -17,13 +17,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from builder.archive import ArchiveMember, safe_name_component, write_zip
-from builder.centre import Centre
-from builder.context import BuildContext, StageOutcome
-from builder.hookspecs import hookimpl
-from builder.model import Course, DeliveredMedia
-from builder.outputs import TEMP_PREFIX, write_atomic
-from builder.spreadsheet import workbook_bytes
+from weike.builder.archive import ArchiveMember, safe_name_component, write_zip
+from weike.builder.centre import Centre
+from weike.builder.context import BuildContext, StageOutcome
+from weike.builder.fingerprint import package_versions
+from weike.builder.hookspecs import hookimpl
+from weike.builder.model import Course, DeliveredMedia
+from weike.builder.outputs import TEMP_PREFIX, write_atomic
+from weike.plugins.submission.spreadsheet import workbook_bytes
 
 SUBMISSION_DIR = "submission"
 ZIP_NAME = "社区教育品牌项目申报材料.zip"
@@ -89,11 +90,11 @@ def submission_files(*, centres: Sequence[Centre], courses: Sequence[Course],
                      context: BuildContext) -> tuple[list[SubmissionFile], bool]:
     """Every file of the submission folder, in the order the checklist names them, and whether
     附件5 is among them. (Courses whose rights are not cleared are left out of 附件3 exactly as in
-    dist/reports, where :mod:`plugins.province_report` reports them as E501.)"""
-    from plugins.centre_rules import statistics_ready
-    from plugins.province_report import eligible_items, summary_workbook
-    from plugins.submission.recommendation_form import recommendation_form_bytes
-    from plugins.submission.statistics_table import statistics_workbook
+    dist/reports, where :mod:`weike.plugins.submission.summary_table` reports them as E501.)"""
+    from weike.plugins.rules import statistics_ready
+    from weike.plugins.submission.summary_table import eligible_items, summary_workbook
+    from weike.plugins.submission.recommendation_form import recommendation_form_bytes
+    from weike.plugins.submission.statistics_table import statistics_workbook
 
     config = context.config
     items, _ = eligible_items(courses, centres, config)
@@ -133,3 +134,9 @@ def weike_report_stage(context: BuildContext, courses: Sequence[Course],
     line = (f"申报材料：{context.paths.shown(folder)}/ 附件3、附件4 {forms} 份、{statistics}、{CHECKLIST_NAME}，"
             f"打包为 {ZIP_NAME} (submission: {forms} centre form(s), zip)")
     return StageOutcome(outputs=(*(folder / item.name for item in files), archive), summary=(line,))
+
+
+@hookimpl
+def weike_build_inputs(root: Path, config) -> list[str]:
+    """The libraries that write the spreadsheets and Word forms."""
+    return [f"{name} {version}" for name, version in package_versions("openpyxl", "python-docx")]

@@ -1,9 +1,9 @@
 """Word documents with no clock in them, and authored text made safe for them.
 
 python-docx stamps the time into every zip entry of a ``.docx`` (a DOCX is a zip of XML parts),
-so two builds of the same form would differ. As for XLSX (:mod:`builder.spreadsheet`), the
+so two builds of the same form would differ. As for XLSX (:mod:`weike.plugins.submission.spreadsheet`), the
 document properties are pinned to one fixed moment and the package is re-packed with
-:mod:`builder.archive`'s fixed timestamps and order.
+:mod:`weike.builder.archive`'s fixed timestamps and order.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import io
 import re
 import zipfile
 
-from builder.archive import ArchiveMember, zip_bytes
-from builder.spreadsheet import FIXED_DOCUMENT_TIME
+from weike.builder.archive import ArchiveMember, zip_bytes
+from weike.plugins.submission.spreadsheet import FIXED_DOCUMENT_TIME
 
 #: Characters XML 1.0 cannot hold (C0 controls but tab/newline/return, U+FFFE/U+FFFF, lone surrogates).
 #: lxml refuses them with an exception; authored text loses them instead of stopping the build.

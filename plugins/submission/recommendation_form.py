@@ -19,9 +19,9 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 
-from builder import __version__
-from builder.centre import CENTRE_TEXTS, Centre, ProvinceDepartment
-from plugins.submission.document import document_bytes, xml_text
+from weike.builder import __version__
+from weike.builder.centre import CENTRE_TEXTS, Centre, ProvinceDepartment
+from weike.plugins.submission.document import document_bytes, xml_text
 
 TITLE = "品牌社区学习中心典型案例推介表"
 ATTACHMENT = "附件4"

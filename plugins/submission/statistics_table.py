@@ -1,6 +1,6 @@
 """附件5 社区教育机构统计表: the province's one row of counts, in the call's column order.
 
-Written from weike.yml's ``statistics`` (:class:`builder.centre.ProvinceStatistics`) only when
+Written from weike.yml's ``statistics`` (:class:`weike.builder.centre.ProvinceStatistics`) only when
 every figure passed the rules (non-negative, no "of which" above its total). A figure left out
 of weike.yml stays an empty cell for the officer to fill in by hand.
 """
@@ -12,8 +12,8 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
-from builder import __version__
-from builder.centre import STATISTIC_FIELDS, STATISTICS_NAME_LABEL, ProvinceStatistics
+from weike.builder import __version__
+from weike.builder.centre import STATISTIC_FIELDS, STATISTICS_NAME_LABEL, ProvinceStatistics
 
 TITLE = "社区教育机构统计表"
 ATTACHMENT = "附件5"

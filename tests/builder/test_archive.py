@@ -10,7 +10,7 @@ import zipfile
 
 import pytest
 
-from builder.archive import (
+from weike.builder.archive import (
     CHECKSUMS_NAME,
     FIXED_DATE_TIME,
     ArchiveMember,

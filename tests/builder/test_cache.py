@@ -7,7 +7,7 @@ import subprocess
 import sys
 import threading
 
-from builder.cache import ContentStore, FileMemo, cache_key, sha256_file
+from weike.builder.cache import ContentStore, FileMemo, cache_key, sha256_file
 
 
 def test_memo_remembers_until_the_file_changes(tmp_path):

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from builder.cli import main
+from weike.builder.cli import main
 from tests.conftest import COURSE_YML
 
 
@@ -71,12 +71,12 @@ def test_not_a_repository_is_a_usage_error(tmp_path, capsys):
 
 
 def test_internal_errors_never_show_a_traceback(make_repo, capsys, monkeypatch):
-    import builder.pipeline
+    import weike.builder.pipeline
 
     def explode(*args, **kwargs):
         raise ZeroDivisionError("boom")
 
-    monkeypatch.setattr(builder.pipeline, "load_repository", explode)
+    monkeypatch.setattr(weike.builder.pipeline, "check_repository", explode)
     assert main(["check", str(make_repo())]) == 2
     err = capsys.readouterr().err
     assert "internal error" in err and "Traceback" not in err
@@ -89,7 +89,9 @@ def test_usage_errors_exit_2(capsys):
 
 
 def test_console_script_is_installed():
-    completed = subprocess.run([sys.executable, "-m", "builder", "--help"], capture_output=True, text=True, check=True)
+    # From another folder: the installed package, not a source tree that happens to be the cwd.
+    completed = subprocess.run([sys.executable, "-m", "weike.builder", "--help"], capture_output=True, text=True,
+                               check=True, cwd="/")
     for command in ("check", "build", "plugins", "new"):
         assert command in completed.stdout
 
@@ -110,7 +112,7 @@ def test_codequality_format(bad_repo, capsys):
 
 
 def test_missing_ffmpeg_names_the_fix_not_a_plugin(make_repo, capsys, monkeypatch, tmp_path):
-    from builder import ffmpeg
+    from weike.plugins.media import runner as ffmpeg
 
     root = make_repo(valid_courses=("c",))
     monkeypatch.setenv("WEIKE_CACHE_DIR", str(tmp_path / "fresh-cache"))  # nothing memoised yet

@@ -11,8 +11,8 @@ import sys
 import distributed
 import pytest
 
-from builder.cli import main
-from builder.doctor import CheckStatus, DoctorCheck, render_text
+from weike.builder.cli import main
+from weike.builder.doctor import CheckStatus, DoctorCheck, render_text
 from tests.conftest import REPO_ROOT
 
 
@@ -46,7 +46,7 @@ def test_this_machine_has_everything_weike_needs(make_repo, capsys):
     assert find(checks, "ffmpeg", "libvmaf")["status"] in ("ok", "warning")
     assert find(checks, "cluster", "dask.distributed")["status"] == "ok"
     assert str(root / ".weike/cache") in find(checks, "cache", "cache")["detail"]
-    assert find(checks, "plugins", "plugins.media")["status"] == "ok"
+    assert find(checks, "plugins", "weike.plugins.media")["status"] == "ok"
     assert find(checks, "site", "fonts")["status"] == "info"
     # Optional tools only warn: a machine without Chromium can still build.
     optional = {find(checks, "tests", name)["status"] for name in ("Chromium", "Playwright", "CJK fonts")}
@@ -78,8 +78,8 @@ def test_a_plugin_that_fails_to_load_is_essential(make_repo, capsys):
 
 def test_plugins_add_their_own_checks_and_a_crashing_one_is_reported(make_repo, capsys):
     root = make_repo({"plugins/county.py": """
-        from builder.doctor import CheckStatus, DoctorCheck
-        from builder.hookspecs import hookimpl
+        from weike.builder.doctor import CheckStatus, DoctorCheck
+        from weike.builder.hookspecs import hookimpl
 
 
         @hookimpl
@@ -87,7 +87,7 @@ def test_plugins_add_their_own_checks_and_a_crashing_one_is_reported(make_repo, 
             return [DoctorCheck(section="county", name="upload share", status=CheckStatus.WARNING,
                                 detail=f"province {config.province}", fix="mount //files/weike")]
     """, "plugins/flaky.py": """
-        from builder.hookspecs import hookimpl
+        from weike.builder.hookspecs import hookimpl
 
 
         @hookimpl
@@ -115,7 +115,7 @@ def test_outside_a_repository_the_machine_is_still_checked(tmp_path, capsys, mon
 
 def test_without_dask_only_a_configured_cluster_is_essential():
     script = ("import sys; sys.modules['distributed'] = None\n"
-              "from builder.doctor import dask_checks\n"
+              "from weike.plugins.media import dask_checks\n"
               "print(dask_checks(None)[0].status.value, dask_checks('tcp://127.0.0.1:8786')[0].status.value)")
     completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO_ROOT,
                                timeout=60, check=True)

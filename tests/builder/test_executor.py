@@ -14,7 +14,7 @@ import dask.config
 import distributed
 import pytest
 
-from builder.executor import (
+from weike.builder.executor import (
     ClusterExecutor,
     ClusterFuture,
     ClusterJobLost,
@@ -53,7 +53,7 @@ def test_scheduler_without_dask_is_a_clear_error():
     script = textwrap.dedent("""
         import sys
         sys.modules["distributed"] = None
-        from builder.executor import ExecutorUnavailable, make_executor
+        from weike.builder.executor import ExecutorUnavailable, make_executor
         try:
             make_executor(jobs=2, scheduler="tcp://127.0.0.1:8786")
         except ExecutorUnavailable as exc:
@@ -122,7 +122,7 @@ def test_unreachable_scheduler_fails_within_the_timeout():
 
 
 def test_timeout_comes_from_dask_configuration():
-    from builder.executor import cluster_timeout
+    from weike.builder.executor import cluster_timeout
 
     with dask.config.set({"distributed.comm.timeouts.connect": "7s"}):
         assert cluster_timeout() == 7.0

@@ -7,7 +7,8 @@ import shlex
 
 import pytest
 
-from builder import ffmpeg
+from weike.plugins.media import runner as ffmpeg
+from tests.plugins.media_sources import check_decodes
 
 
 def test_run_logs_the_exact_command(caplog, tmp_path):
@@ -57,7 +58,7 @@ def test_run_progress_failure_has_stderr(tmp_path):
 
 def test_check_decodes_accepts_good_and_refuses_damaged_files(media, tmp_path):
     good = media("landscape.mp4")
-    ffmpeg.check_decodes(good)
+    check_decodes(good)
     data = bytearray(good.read_bytes())
     # Overwrite the middle of the media data with garbage (the index at the end stays intact).
     middle = len(data) // 3
@@ -65,4 +66,4 @@ def test_check_decodes_accepts_good_and_refuses_damaged_files(media, tmp_path):
     damaged = tmp_path / "damaged.mp4"
     damaged.write_bytes(bytes(data))
     with pytest.raises(ffmpeg.FfmpegError):
-        ffmpeg.check_decodes(damaged)
+        check_decodes(damaged)

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from builder.loading import load_repository
+from weike.builder.loading import load_repository
 from tests.conftest import COURSE_YML, lecture_md
 
 # (slip name, line as written correctly, the same line as typed with the slip)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from builder.cache import ContentStore, FileMemo
-from builder.cli import main
+from weike.builder.cache import ContentStore, FileMemo
+from weike.builder.cli import main
 from tests.conftest import COURSE_YML, course_files, write_tree
 
 pytestmark = pytest.mark.slow

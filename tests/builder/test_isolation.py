@@ -19,10 +19,10 @@ import pytest
 from lxml import etree
 from openpyxl import load_workbook
 
-from builder.cli import main
-from builder.loading import load_repository
-from builder.model import Severity
-from builder.pipeline import run_check
+from weike.builder.cli import main
+from weike.builder.loading import load_repository
+from weike.builder.model import Severity
+from weike.builder.pipeline import run_check
 from tests.conftest import COURSE_YML, lecture_md
 
 #: 1,000 list levels, each item indented two spaces deeper than the one before (issue 10).
@@ -128,7 +128,7 @@ def test_remembered_verdicts_follow_edits(make_repo, cover_jpeg, tmp_path):
 
 
 def test_deep_list_is_e219_at_the_line_where_it_gets_too_deep(make_repo, capsys):
-    from builder.notes import MAX_NOTES_NESTING
+    from weike.plugins.notes import MAX_NOTES_NESTING
 
     notes = "开头一段。\n\n" + DEEP_LIST
     root = make_repo({"courses/c/05-lecture-5/lecture.md": lecture_md(title="第5讲", knowledge_point="k", notes=notes)},
@@ -159,14 +159,14 @@ def _html_depth(markdown_text: str) -> int:
     ">" * 400 + " 引用\n",
 ], ids=["list", "tags", "quotes"])
 def test_render_notes_refuses_nesting_every_later_reader_would_choke_on(notes, tmp_path):
-    from builder.notes import NotesTooDeep, render_notes
+    from weike.plugins.notes import NotesTooDeep, render_notes
 
     with pytest.raises(NotesTooDeep):
         render_notes(notes, lecture_folder=tmp_path, course_folder=tmp_path)
 
 
 def test_ordinary_nesting_renders(tmp_path):
-    from builder.notes import render_notes
+    from weike.plugins.notes import render_notes
 
     notes = "".join("    " * level + "- 第{}层\n".format(level + 1) for level in range(6))
     html = render_notes(notes, lecture_folder=tmp_path, course_folder=tmp_path).html
@@ -179,7 +179,7 @@ def test_ordinary_nesting_renders(tmp_path):
 
 
 def test_control_characters_cannot_break_the_feed(delivered_repo):
-    from plugins.site.catalogue import Catalogue, SiteCourse, feed_xml, site_lectures
+    from weike.plugins.site.catalogue import Catalogue, SiteCourse, feed_xml, site_lectures
 
     repository, delivered, _ = delivered_repo(valid_courses=("c",))
     course = dataclasses.replace(repository.courses[0], title="控制\x01字符\x0b课程", summary="简介\x1f")
@@ -191,9 +191,9 @@ def test_control_characters_cannot_break_the_feed(delivered_repo):
 
 
 def test_control_characters_cannot_break_the_spreadsheets_or_the_scorm_manifest(delivered_repo, tmp_path):
-    from plugins._national_platform import metadata_workbook, lecture_entries
-    from plugins.bundle_scorm import manifest_xml
-    from plugins.province_report import summary_workbook
+    from weike.plugins.submission.platforms import metadata_workbook, lecture_entries
+    from weike.plugins.scorm import manifest_xml
+    from weike.plugins.submission.summary_table import summary_workbook
 
     repository, delivered, _ = delivered_repo(valid_courses=("c",))
     course = dataclasses.replace(repository.courses[0], title="控制\x01字符课程",
@@ -214,7 +214,7 @@ def test_control_characters_cannot_break_the_spreadsheets_or_the_scorm_manifest(
 # --------------------------------------------------------------------------------------------
 
 RAISING_CHECK = textwrap.dedent("""
-    from builder.hookspecs import hookimpl
+    from weike.builder.hookspecs import hookimpl
 
     @hookimpl
     def weike_check_course(course, config):
@@ -238,9 +238,9 @@ def test_plugin_raising_in_check_is_reported_against_that_course(make_repo, caps
 
 
 RAISING_TARGET = textwrap.dedent("""
-    from builder.bundle import BundleTarget
-    from builder.archive import ArchiveMember
-    from builder.hookspecs import hookimpl
+    from weike.plugins.bundles.target import BundleTarget
+    from weike.builder.archive import ArchiveMember
+    from weike.builder.hookspecs import hookimpl
 
     def pack(*, course, delivered, config):
         if course.slug == "bad":
@@ -273,7 +273,7 @@ def test_plugin_raising_in_a_bundle_stage_costs_only_that_course(make_repo, medi
 def test_a_course_the_site_cannot_render_is_left_off_and_the_others_published(delivered_repo, tmp_path):
     """The site's net under the check: a course whose pages fail (here: notes nested too deep,
     handed to the site without a check) is E901 for that course; the rest of the site is built."""
-    from plugins.site.website import build_website
+    from weike.plugins.site.website import build_website
 
     repository, delivered, _ = delivered_repo(valid_courses=("fine", "deep"))
     deep = repository.course("deep")
@@ -285,7 +285,7 @@ def test_a_course_the_site_cannot_render_is_left_off_and_the_others_published(de
                            cache_dir=tmp_path / "cache")
     errors = [d for d in result.diagnostics if d.is_error]
     assert [(d.code, d.location.file) for d in errors] == [("E901", "courses/deep/course.yml")]
-    assert "plugins.site" in errors[0].message_en and "NotesTooDeep" in errors[0].message_en
+    assert "weike.plugins.site" in errors[0].message_en and "NotesTooDeep" in errors[0].message_en
     assert result.published == ("fine",)
     site = tmp_path / "site"
     assert (site / "courses/fine/index.html").is_file() and not (site / "courses/deep").exists()
@@ -385,8 +385,8 @@ def test_good_lectures_of_a_failing_course_are_delivered_and_cached(make_repo, m
 
 
 def test_which_lectures_of_a_failing_course_go_to_the_media_stage(make_repo):
-    from builder.pipeline import check_repository, courses_for_media
-    from builder.plugin_manager import get_plugin_manager
+    from weike.builder.pipeline import check_repository, courses_for_media
+    from weike.builder.plugin_manager import get_plugin_manager
 
     root = make_repo({
         "courses/c/course.yml": course_yml("课程", **{"cover: cover.jpg": "cover: nowhere.jpg"}),

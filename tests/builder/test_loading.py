@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from builder.loading import load_repository, split_front_matter
-from builder.model import PathProblem
-from builder.yamlfile import YamlFileError
+from weike.builder.loading import load_repository, split_front_matter
+from weike.builder.model import PathProblem
+from weike.builder.yamlfile import YamlFileError
 from tests.conftest import COURSE_YML, lecture_md
 
 

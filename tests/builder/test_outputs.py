@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from builder.outputs import publish, remove_temps, same_file, write_atomic, write_atomic_with
+from weike.builder.outputs import publish, remove_temps, same_file, write_atomic, write_atomic_with
 
 
 def test_write_atomic_writes_once_and_leaves_no_temp(tmp_path):

@@ -8,7 +8,7 @@ import warnings
 
 import pytest
 
-from builder.pictures import MAX_PICTURE_PIXELS, PictureTooLarge, open_picture
+from weike.plugins.pictures import MAX_PICTURE_PIXELS, PictureTooLarge, open_picture
 from tests.conftest import bomb_png
 
 
@@ -44,7 +44,7 @@ def test_site_thumbnail_of_a_bomb_fails_cleanly_in_little_memory(tmp_path):
     bomb.write_bytes(bomb_png())
     code = ("import sys\n"
             "from pathlib import Path\n"
-            "from plugins.site.covers import CoverError, make_thumbnail\n"
+            "from weike.plugins.site.covers import CoverError, make_thumbnail\n"
             f"try:\n    make_thumbnail(Path({str(bomb)!r}), Path({str(tmp_path / 'cache')!r}), digest='ab' * 32)\n"
             "except CoverError as exc:\n    print('refused', exc)\n"
             # VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss over from the parent through

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from builder.cli import main
+from weike.builder.cli import main
 
 pytestmark = pytest.mark.slow  # real encodes (one: every lecture shares one tiny source)
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from builder.hookspecs import hookimpl
-from builder.model import MediaInfo
-from builder.plugin_manager import get_plugin_manager
-from builder.profile import (
+from weike.builder.hookspecs import hookimpl
+from weike.builder.model import MediaInfo
+from weike.builder.plugin_manager import get_plugin_manager
+from weike.plugins.media.profile import (
     DEFAULT_PROFILE,
     DuplicateProfile,
     UnknownProfile,

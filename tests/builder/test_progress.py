@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from builder.progress import LineProgress, LiveProgress
+from weike.builder.progress import LineProgress, LiveProgress
 
 
 def test_line_progress_escapes_control_and_bidi_characters():

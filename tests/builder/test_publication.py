@@ -21,7 +21,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from builder.cli import main
+from weike.builder.cli import main
 
 pytestmark = pytest.mark.slow  # real builds (every lecture shares one tiny source: one encode)
 
@@ -314,7 +314,7 @@ def test_published_folders_and_files_are_readable_by_a_web_server(two_courses):
 
 
 def test_a_snapshot_reads_back_the_same_course_and_runs_no_code(delivered_repo, tmp_path):
-    from builder.publication import PublishedCourses, decode
+    from weike.builder.publication import PublishedCourses, decode
 
     repository, delivered, _ = delivered_repo(valid_courses=("aa",))
     course = repository.course("aa")

@@ -6,9 +6,9 @@ import shutil
 
 import yaml
 
-from builder.cli import main
-from builder.loading import load_repository
-from builder.pipeline import run_check
+from weike.builder.cli import main
+from weike.builder.loading import load_repository
+from weike.builder.pipeline import run_check
 
 
 def test_scaffold_course_passes_once_media_is_added(tmp_path, media, capsys):

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from builder.cli import main
+from weike.builder.cli import main
 from tests.conftest import lecture_md
 
 

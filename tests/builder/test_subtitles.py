@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from builder.subtitles import SubtitleError, srt_to_webvtt
+from weike.plugins.media.subtitles import SubtitleError, srt_to_webvtt
 
 
 def test_converts_timings_and_keeps_simple_markup():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from builder.yamlfile import YamlFileError, compose_yaml, read_text_file, scalar_value
+from weike.builder.yamlfile import YamlFileError, compose_yaml, read_text_file, scalar_value
 
 BILLION_LAUGHS = """\
 a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]

@@ -12,18 +12,18 @@ from pathlib import Path
 
 import pytest
 
-from builder.context import BuildContext, BuildPaths, StageOutcome
-from builder.pipeline import BuildResult, build
-from builder.plugin_manager import get_plugin_manager
-from builder.progress import Progress
+from weike.builder.context import BuildContext, BuildPaths, StageOutcome
+from weike.builder.pipeline import BuildResult, build
+from weike.builder.plugin_manager import get_plugin_manager
+from weike.builder.progress import Progress
 
 #: A course repository's own plugin: the files already in dist/media are the delivered media.
 DELIVERED_MEDIA_PLUGIN = '''
 import hashlib
 
-from builder.context import StageOutcome
-from builder.hookspecs import hookimpl
-from builder.model import DeliveredMedia
+from weike.builder.context import StageOutcome
+from weike.builder.hookspecs import hookimpl
+from weike.builder.model import DeliveredMedia
 
 
 @hookimpl

@@ -9,9 +9,9 @@ import zipfile
 
 import pytest
 
-from builder.bundle import BundleTarget, BundleTargetConflict
-from builder.cli import main
-from builder.hookspecs import hookimpl
+from weike.plugins.bundles.target import BundleTarget, BundleTargetConflict
+from weike.builder.cli import main
+from weike.builder.hookspecs import hookimpl
 from tests.bundles.conftest import read_zip, run_build, run_bundle_stage
 from tests.conftest import REPO_ROOT
 
@@ -78,7 +78,7 @@ def test_undelivered_lecture_refuses_the_course_everywhere(delivered_repo):
 
 def test_a_zip_half_written_by_a_killed_build_is_removed(delivered_repo):
     repository, delivered, dist = delivered_repo(valid_courses=("aa",))
-    half = dist / "bundles/scorm/.tmp-0123456789ab-aa.zip"  # the temp name builder.outputs gives
+    half = dist / "bundles/scorm/.tmp-0123456789ab-aa.zip"  # the temp name weike.builder.outputs gives
     half.parent.mkdir(parents=True)
     half.write_bytes(b"PK half a zip")
     run_bundle_stage(repository, delivered, dist)
@@ -132,7 +132,7 @@ def test_two_targets_with_one_name_stop_the_stage_with_a_named_error(delivered_r
 def test_target_crash_names_the_plugin_and_costs_only_that_target(buildable_repo):
     root = buildable_repo()
     (root / "plugins" / "broken_target.py").write_text(
-        "from builder.bundle import BundleTarget\nfrom builder.hookspecs import hookimpl\n\n"
+        "from weike.plugins.bundles.target import BundleTarget\nfrom weike.builder.hookspecs import hookimpl\n\n"
         "def pack(**_):\n    raise KeyError('oops')\n\n"
         "@hookimpl\ndef weike_bundle_targets():\n"
         "    return [BundleTarget(name='broken', title='坏的', description='…', pack=pack)]\n", encoding="utf-8")

@@ -17,7 +17,7 @@ import docx
 import pytest
 from openpyxl import load_workbook
 
-from builder.cli import main
+from weike.builder.cli import main
 from tests.bundles.conftest import run_build
 from tests.conftest import COURSE_YML
 from tests.plugins.test_centre_rules import GOOD as CENTRE_GOOD

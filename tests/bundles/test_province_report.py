@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from openpyxl import load_workbook
 
-from builder.context import BuildContext, BuildPaths
-from builder.loading import load_repository
-from builder.pipeline import run_check
-from builder.plugin_manager import get_plugin_manager
-from builder.progress import Progress
-from plugins.province_report import COLUMNS, NOTE, REPORT_NAME
+from weike.builder.context import BuildContext, BuildPaths
+from weike.builder.loading import load_repository
+from weike.builder.pipeline import run_check
+from weike.builder.plugin_manager import get_plugin_manager
+from weike.builder.progress import Progress
+from weike.plugins.submission.summary_table import COLUMNS, NOTE, REPORT_NAME
 from tests.bundles.conftest import run_build
 from tests.conftest import COURSE_YML
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from builder import ffmpeg
+from weike.plugins.media import runner as ffmpeg
 
 _TONE = "sine=frequency=440:duration={d}:sample_rate=44100"
 _X264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
@@ -136,3 +136,16 @@ def assert_delivery_spec(path: Path) -> dict:
     }
     assert {key: facts[key] for key in expected} == expected
     return facts
+
+
+def check_decodes(path: Path, *, timeout: float | None = None) -> None:
+    """Decode every stream of ``path`` completely; any decoder error raises ``FfmpegError``.
+
+    ``-xerror`` stops at the first error; a stream that decodes with concealed damage still
+    logs at level ``error``, so any output at that level counts as a failure too.
+    """
+    args = ["-hide_banner", "-nostdin", "-v", "error", "-xerror", "-i", str(path), "-map", "0:v?", "-map", "0:a?",
+            "-f", "null", "-"]
+    completed = ffmpeg.run(args, timeout=timeout)
+    if completed.stderr.strip():
+        raise ffmpeg.FfmpegError(completed.args, 1, completed.stderr)

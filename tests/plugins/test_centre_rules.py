@@ -7,12 +7,12 @@ import json
 import jsonschema
 import yaml
 
-from builder.centre import CENTRE_KEYS, CONTACT_KEYS, STATISTIC_FIELDS, STATISTICS_KEYS
-from builder.cli import main
-from builder.loading import load_repository
-from builder.model import PROVIDER_LEVELS
-from builder.pipeline import run_check
-from plugins.centre_rules import plausible_email, plausible_phone
+from weike.builder.centre import CENTRE_KEYS, CONTACT_KEYS, STATISTIC_FIELDS, STATISTICS_KEYS
+from weike.builder.cli import main
+from weike.builder.loading import load_repository
+from weike.builder.model import PROVIDER_LEVELS
+from weike.builder.pipeline import run_check
+from weike.plugins.rules.centres import plausible_email, plausible_phone
 from tests.conftest import REPO_ROOT
 
 GOOD = """\

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from builder.pipeline import run_check
+from weike.builder.pipeline import run_check
 from tests.conftest import COURSE_YML, lecture_md
 
 
@@ -64,7 +64,7 @@ def test_planted_mistakes_all_reported_in_one_run(make_repo, media, cover_jpeg):
 
 
 def test_cli_exit_status_for_planted_mistakes(make_repo, capsys):
-    from builder.cli import main
+    from weike.builder.cli import main
 
     root = make_repo({"courses/bad/course.yml": COURSE_YML.replace("theme: 老年智慧生活", "theme: 无")},
                      valid_courses=("good",))

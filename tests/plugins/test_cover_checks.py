@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from PIL import Image
 
-from builder.pipeline import run_check
-from builder.scaffold import write_placeholder_cover
+from weike.builder.pipeline import run_check
+from weike.plugins.pictures import write_placeholder_cover
 
 
 def _codes(root) -> set[tuple[str, str, int]]:
@@ -24,7 +24,7 @@ def test_placeholder_cover_is_flagged_until_replaced(make_repo, tmp_path):
 
 
 def test_scaffold_course_cover_is_flagged(tmp_path):
-    from builder.cli import main
+    from weike.builder.cli import main
 
     root = tmp_path / "county"
     root.mkdir()

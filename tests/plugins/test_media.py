@@ -6,10 +6,10 @@ import dataclasses
 
 import pytest
 
-from builder import ffmpeg
-from builder.probe import ProbeError, ProbeProblem, probe_media
-from builder.profile import DEFAULT_PROFILE, conforms, failed_rules, verify_media
-from plugins.media import DeliveryFailed, DeliveryJob, choose_method, deliver_to_store, fit_size
+from weike.plugins.media import runner as ffmpeg
+from weike.plugins.media.probe import ProbeError, ProbeProblem, probe_media
+from weike.plugins.media.profile import DEFAULT_PROFILE, conforms, failed_rules, verify_media
+from weike.plugins.media import DeliveryFailed, DeliveryJob, choose_method, deliver_to_store, fit_size
 from tests.plugins.media_sources import assert_delivery_spec, make_source, truncated_copy
 
 pytestmark = pytest.mark.slow
@@ -241,7 +241,7 @@ def test_jobs_and_their_failures_pickle_for_remote_executors(media, tmp_path):
     """What is submitted to an executor must travel to a Dask worker and back."""
     import pickle
 
-    from plugins import media as media_plugin
+    from weike.plugins import media as media_plugin
 
     source = media("landscape.mp4")
     job = DeliveryJob(key="k", source=source, info=probe_media(source), profile=DEFAULT_PROFILE,

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import os
 
-from builder.cache import FileMemo
-from builder.context import BuildPaths
-from builder.pipeline import run_check
-from plugins.course_rules import RULES_MEMO_FILE
-from plugins.media import MEMO_FILE, shared_memo
+from weike.builder.cache import FileMemo
+from weike.builder.context import BuildPaths
+from weike.builder.pipeline import run_check
+from weike.plugins.rules.courses import RULES_MEMO_FILE
+from weike.plugins.media import MEMO_FILE, shared_memo
 from tests.plugins.media_sources import make_source, truncated_copy
 
 LECTURE = "courses/c/01-lecture-1"

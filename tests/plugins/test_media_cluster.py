@@ -22,9 +22,9 @@ import distributed
 import psutil
 import pytest
 
-from builder.cli import main
-from builder.executor import CLUSTER_TIMEOUT_SETTING
-from plugins.media import RECIPE_VERSION, readiness_problems, worker_readiness
+from weike.builder.cli import main
+from weike.builder.executor import CLUSTER_TIMEOUT_SETTING
+from weike.plugins.media import RECIPE_VERSION, readiness_problems, worker_readiness
 from tests.conftest import REPO_ROOT, course_files, write_tree
 from tests.plugins.media_sources import assert_delivery_spec, make_source
 
@@ -262,7 +262,7 @@ def test_scheduler_without_dask_installed_is_e217(make_repo):
     root = make_repo(valid_courses=("c",))
     # A Python where distributed cannot be imported, as after a plain `pip install weike`.
     script = ("import sys; sys.modules['distributed'] = None\n"
-              "from builder.cli import main\n"
+              "from weike.builder.cli import main\n"
               f"sys.exit(main(['build', {str(root)!r}, '--only', 'media', '--scheduler', 'tcp://127.0.0.1:9']))")
     completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO_ROOT,
                                timeout=300, check=False)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from builder.cli import main
+from weike.builder.cli import main
 from tests.plugins.media_sources import make_source
 
 pytestmark = pytest.mark.slow

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from builder import ffmpeg
-from builder.cli import main
-from builder.probe import probe_media
-from plugins.media import MANIFEST_FILE
+from weike.plugins.media import runner as ffmpeg
+from weike.builder.cli import main
+from weike.plugins.media.probe import probe_media
+from weike.plugins.media import MANIFEST_FILE
 from tests.conftest import REPO_ROOT
-from tests.plugins.media_sources import assert_delivery_spec, make_source, truncated_copy
+from tests.plugins.media_sources import assert_delivery_spec, check_decodes, make_source, truncated_copy
 
 pytestmark = pytest.mark.slow
 
@@ -82,8 +82,8 @@ def test_build_delivers_every_lecture_with_poster_subtitles_and_manifest(course_
 
 
 def test_stage_hands_delivered_media_to_later_stages(course_repo):
-    from builder.pipeline import build as run_build
-    from builder.progress import Progress
+    from weike.builder.pipeline import build as run_build
+    from weike.builder.progress import Progress
 
     result = run_build(course_repo, progress=Progress(), only="media", jobs=2)
     assert not result.failed
@@ -144,8 +144,8 @@ def test_unknown_profile_is_reported_at_weike_yml(make_repo, capsys):
 LOCAL_PROFILE = '''
 import dataclasses
 
-from builder.hookspecs import hookimpl
-from builder.profile import DEFAULT_PROFILE
+from weike.builder.hookspecs import hookimpl
+from weike.plugins.media.profile import DEFAULT_PROFILE
 
 
 @hookimpl
@@ -220,4 +220,4 @@ def test_kill_9_mid_transcode_then_build_again(make_repo, media, capsys):
     assert len(delivered) == 10
     assert not list((root / "dist/media/c").glob(".tmp-*"))
     for path in delivered:
-        ffmpeg.check_decodes(path)
+        check_decodes(path)

@@ -8,18 +8,19 @@ import os
 
 from PIL import Image
 
-from builder import ffmpeg
-from builder.cli import main
-from builder.loading import load_repository
-from builder.pipeline import run_check
-from builder.profile import DEFAULT_PROFILE
-from builder.titlecards import TitleCardSettings, effective_settings
-from plugins.media import plan_lecture, shared_memo
+from weike.plugins.media import runner as ffmpeg
+from weike.builder.cli import main
+from weike.builder.loading import load_repository
+from weike.builder.pipeline import run_check
+from weike.plugins.media.profile import DEFAULT_PROFILE
+from weike.builder.project import Project
+from weike.plugins.media.titlecards import TitleCardSettings
+from weike.plugins.media import plan_lecture, shared_memo, title_card_settings
 
 
 def settings(root, slug="c") -> TitleCardSettings:
-    repository = load_repository(root)
-    return effective_settings(repository.config.title_cards, repository.course(slug).title_cards)
+    repository = Project.open(root).load()  # title_cards is the media plugin's declared setting
+    return title_card_settings(repository.config, repository.course(slug))
 
 
 def test_cards_are_off_by_default_and_course_yml_overrides_weike_yml(make_repo):

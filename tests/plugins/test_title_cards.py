@@ -18,19 +18,19 @@ from pathlib import Path
 
 import pytest
 
-from builder import ffmpeg
-from builder.cli import main
-from builder.loading import load_repository
-from builder.titlecards import opening_lines, render_card
-from tests.plugins.media_sources import mediainfo_facts
+from weike.plugins.media import runner as ffmpeg
+from weike.builder.cli import main
+from weike.builder.loading import load_repository
+from weike.plugins.media.titlecards import opening_lines, render_card
+from tests.plugins.media_sources import check_decodes, mediainfo_facts
 
 pytestmark = pytest.mark.slow
 
 SMALL_PROFILE = '''
 import dataclasses
 
-from builder.hookspecs import hookimpl
-from builder.profile import DEFAULT_PROFILE
+from weike.builder.hookspecs import hookimpl
+from weike.plugins.media.profile import DEFAULT_PROFILE
 
 
 @hookimpl
@@ -120,7 +120,7 @@ def test_duration_is_card_plus_source_plus_card_and_every_rule_passes(carded):
                                             "audio_tracks")} == {
             "container": "MPEG-4", "streamable": "Yes", "video_format": "AVC", "frame_rate_mode": "CFR",
             "frame_rate": 25.0, "audio_format": "AAC", "sampling_rate": 48000, "video_tracks": 1, "audio_tracks": 1}
-        ffmpeg.check_decodes(delivered)  # one stream that decodes without an error across both joins
+        check_decodes(delivered)  # one stream that decodes without an error across both joins
     manifest = json.loads((carded / "dist/media/manifest.json").read_text(encoding="utf-8"))
     record = manifest["lectures"]["c/01-lecture-1"]
     assert record["title_cards"]["opening_seconds"] == OPENING
@@ -154,9 +154,9 @@ def test_the_providers_mark_is_in_the_bottom_right_corner_only(make_repo, tmp_pa
     the picture is the same as without the mark (compared frame against frame, same source)."""
     from PIL import ImageChops, ImageStat
 
-    from builder.profile import DEFAULT_PROFILE
-    from builder.titlecards import TitleCardSettings
-    from plugins.media import deliver_to_store, plan_lecture, shared_memo
+    from weike.plugins.media.profile import DEFAULT_PROFILE
+    from weike.plugins.media.titlecards import TitleCardSettings
+    from weike.plugins.media import deliver_to_store, plan_lecture, shared_memo
 
     root = make_repo(valid_courses=("c",))
     click_source(root / "courses/c/01-lecture-1/video.mp4")

@@ -3,7 +3,7 @@
 Village teaching stations often have no internet. ``weike build`` therefore also writes the
 catalogue as a folder that works when ``index.html`` is double-clicked (``file://``, no server,
 no network), and packs it as a deterministic zip beside it. It is made from the built site
-(:mod:`plugins.site.website`), not by a second kind of build, so it shows the same pages:
+(:mod:`weike.plugins.site.website`), not by a second kind of build, so it shows the same pages:
 
 - every link names a page file (``courses/x/index.html``): browsers show a bare folder listing for
   a ``file://`` folder URL. This is what Material's offline plugin gets from
@@ -17,5 +17,5 @@ no network), and packs it as a deterministic zip beside it. It is made from the 
   fetch standard lets through;
 - videos are plain files, hard links to ``dist/media`` (a copy across file systems).
 
-Modules: :mod:`~plugins.site.offline.edition` (settings, the folder, the zip).
+Modules: :mod:`~weike.plugins.site.offline.edition` (settings, the folder, the zip).
 """

@@ -24,12 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
-from builder import outputs
-from builder.archive import ArchiveMember, safe_name_component, write_zip
-from builder.fingerprint import Fingerprint, code_digest
-from builder.model import Diagnostic, SourceLocation
-from plugins.site.website import STAMP_FILE as SITE_STAMP_FILE
-from plugins.site.website import publish
+from weike.builder import outputs
+from weike.builder.archive import ArchiveMember, safe_name_component, write_zip
+from weike.builder.fingerprint import Fingerprint, code_digest
+from weike.builder.model import Diagnostic, SourceLocation
+from weike.plugins.site.website import STAMP_FILE as SITE_STAMP_FILE
+from weike.plugins.site.website import publish
 
 #: The settings' place: ``extra.weike.offline`` in ``mkdocs.yml``.
 SETTINGS_KEY = "offline"

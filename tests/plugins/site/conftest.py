@@ -14,12 +14,13 @@ from types import MappingProxyType
 
 import pytest
 
-from builder.context import BuildPaths, StageOutcome
-from builder.hookspecs import hookimpl
-from builder.pipeline import build
-from builder.plugin_manager import get_plugin_manager
-from builder.progress import Progress
-from builder.stamp import STAMP_FILE
+from weike.builder.context import BuildPaths, StageOutcome
+from weike.builder.hookspecs import hookimpl
+from weike.builder.pipeline import build
+from weike.builder.project import Project
+from weike.builder.plugin_manager import get_plugin_manager
+from weike.builder.progress import Progress
+from weike.builder.stamp import STAMP_FILE
 from tests.conftest import COURSE_YML, lecture_md
 
 #: A second course in another theme and level, with a lecture title to search for.
@@ -62,7 +63,7 @@ def build_site(root: Path, delivered):
     # No whole-build stamp: these tests watch the site stage's own skipping (--force would
     # rebuild the site on purpose).
     (BuildPaths.for_root(root).cache / STAMP_FILE).unlink(missing_ok=True)
-    return build(root, progress=Progress(), only="site", pm=pm)
+    return build(Project.open(root, plugin_manager=pm), progress=Progress(), only="site")
 
 
 def site_files(extra_files=None, *, site_url: str | None = None) -> dict:

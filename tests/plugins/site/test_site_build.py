@@ -11,7 +11,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
 
-from builder.model import Severity
+from weike.builder.model import Severity
 from tests.conftest import lecture_md
 
 from tests.plugins.site.conftest import SEARCH_TITLE
@@ -272,7 +272,7 @@ def test_lecture_without_delivered_media_leaves_its_course_off_the_site(delivere
 
 
 def test_build_website_alone_reports_e405(delivered_repo, tmp_path):
-    from plugins.site.website import build_website
+    from weike.plugins.site.website import build_website
 
     repository, delivered, dist = delivered_repo(valid_courses=("demo", "photo"))
     del delivered["photo/03-lecture-3"]
@@ -293,7 +293,7 @@ def test_invalid_mkdocs_setting_is_e401(built_site):
 def test_qr_codes_are_kept_between_builds_for_current_urls_only(built_site):
     import json
 
-    from plugins.site.website import QR_CODES_FILE, qr_svg
+    from weike.plugins.site.website import QR_CODES_FILE, qr_svg
 
     built = built_site(site_url="https://weike.example.gov.cn/")
     cache = built.root / ".weike/cache/site" / QR_CODES_FILE

@@ -71,7 +71,7 @@ MEASURE_TARGETS = """
 @pytest.fixture(scope="session")
 def long_clip(tmp_path_factory):
     """A 14-second MP4 (the shared test clip lasts 1 s: too short to stop part-way through)."""
-    from builder import ffmpeg
+    from weike.plugins.media import runner as ffmpeg
 
     path = tmp_path_factory.mktemp("long") / "long.mp4"
     ffmpeg.run(["-hide_banner", "-y", "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=25:duration=14",

@@ -150,7 +150,7 @@ def test_disabled_edition_is_removed(built_site):
 
 
 def test_offline_urls():
-    from plugins.site.offline.edition import offline_url
+    from weike.plugins.site.offline.edition import offline_url
 
     folders = frozenset({"", "courses/a", "courses/a/l1", "about"})
     assert offline_url("../../..", "courses/a/l1", folders) == "../../../index.html"
@@ -236,7 +236,7 @@ def test_offline_edition_works_from_file_urls_on_a_phone(offline_site, browser):
 
 
 def test_settings_with_wrong_values_warn_and_use_the_defaults():
-    from plugins.site.offline.edition import offline_settings
+    from weike.plugins.site.offline.edition import offline_settings
 
     raw = {"extra": {"weike": {"offline": {"enabled": "yes", "courses": "photo", "name": "县/乡:微课",
                                            "colour": "red"}}}}

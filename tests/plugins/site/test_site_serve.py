@@ -11,7 +11,7 @@ import urllib.request
 
 import pytest
 
-from builder.cli import build_parser
+from weike.builder.cli import build_parser
 from tests.conftest import lecture_md
 
 pytestmark = pytest.mark.slow

@@ -57,8 +57,8 @@ def test_preview_shows_errors_in_the_browser_and_recovers(delivered_repo, browse
 
 
 def test_problems_are_escaped_in_the_page_and_banner():
-    from builder.model import Diagnostic, Severity, SourceLocation
-    from plugins.site.serve import problems_banner, problems_page
+    from weike.builder.model import Diagnostic, Severity, SourceLocation
+    from weike.plugins.site.serve import problems_banner, problems_page
 
     hostile = Diagnostic(code="E104", severity=Severity.ERROR,
                          location=SourceLocation(file="courses/<b>x</b>/course.yml", line=3),

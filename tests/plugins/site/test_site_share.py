@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from plugins.site.share import LAN_HOST, LOCAL_HOST, make_server
+from weike.plugins.site.share import LAN_HOST, LOCAL_HOST, make_server
 
 VIDEO = bytes(range(256)) * 400  # 102,400 bytes, every offset distinguishable
 SECRET = "secret-beside-the-site"
@@ -131,7 +131,7 @@ def test_read_only(shared, method):
 def test_listens_on_localhost_unless_lan(shared):
     _, _, server = shared
     assert server.server_address[0] == LOCAL_HOST
-    from plugins.site.share import add_share_command
+    from weike.plugins.site.share import add_share_command
     import argparse
 
     parser = argparse.ArgumentParser()
@@ -170,7 +170,7 @@ def test_the_command_prints_the_address_and_a_qr_code_and_serves(tmp_path):
 
 
 def test_nothing_built_is_a_usage_error(tmp_path, capsys):
-    from builder.cli import main
+    from weike.builder.cli import main
 
     (tmp_path / "courses").mkdir()
     assert main(["share", str(tmp_path), "--port", "0"]) == 2

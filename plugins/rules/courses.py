@@ -15,15 +15,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
-from builder.cache import FileMemo, MemoPart, shared_file_memo
-from builder.context import BuildContext, BuildPaths
-from builder.fingerprint import Fingerprint, code_digest, package_versions
-from builder.hookspecs import hookimpl
-from builder.loading import COURSE_SLUG_RE, LECTURE_SLUG_RE
-from builder.notes import MAX_NOTES_NESTING, NotesTooDeep, render_notes
-from builder.pictures import MAX_PICTURE_PIXELS, PictureTooLarge, open_picture, upright_size
-from builder.scaffold import PLACEHOLDER, is_placeholder_cover
-from builder.model import (
+from weike.builder.cache import FileMemo, MemoPart, shared_file_memo
+from weike.builder.context import BuildContext, BuildPaths
+from weike.builder.fingerprint import Fingerprint, code_digest, package_versions
+from weike.builder.hookspecs import hookimpl
+from weike.builder.loading import COURSE_SLUG_RE, LECTURE_SLUG_RE
+from weike.plugins.notes import MAX_NOTES_NESTING, NotesTooDeep, render_notes
+from weike.plugins.pictures import (
+    MAX_PICTURE_PIXELS,
+    PictureTooLarge,
+    is_placeholder_cover,
+    open_picture,
+    upright_size,
+    write_placeholder_cover,
+)
+from weike.builder.scaffold import PLACEHOLDER
+from weike.builder.model import (
     LECTURE_FORMS,
     PROVIDER_LEVELS,
     THEMES,
@@ -402,7 +409,7 @@ RULES_MEMO_FILE = "rules-memo.sqlite"
 @functools.cache
 def _notes_kind() -> str:
     """Memo kind: a verdict holds for this limit and these Markdown and sanitiser versions only."""
-    made_by = Fingerprint(MAX_NOTES_NESTING, package_versions("markdown", "nh3"), code_digest("builder.notes"))
+    made_by = Fingerprint(MAX_NOTES_NESTING, package_versions("markdown", "nh3"), code_digest("weike.plugins.notes"))
     return f"notes-nesting-{made_by.hexdigest()[:16]}"
 
 
@@ -437,6 +444,12 @@ def weike_check_course(course: Course, config: WeikeConfig) -> list[Diagnostic]:
         problems.extend(check_course_fields(course, config, memo))
     problems.extend(check_lectures(course, config, memo))
     return problems
+
+
+@hookimpl
+def weike_new_course(folder: Path, slug: str) -> None:
+    """A plain gradient cover, so a new course is complete until the real one arrives (W116 says so)."""
+    write_placeholder_cover(folder / "cover.jpg", slug)
 
 
 @hookimpl

@@ -1,14 +1,14 @@
 """Upload bundle for 国家智慧教育公共服务平台 (smartedu): ``dist/bundles/smartedu/<course>.zip``.
 
-The layout is shared with the 国家开放大学 target (see :mod:`plugins._national_platform`); this
+The layout is shared with the 国家开放大学 target (see :mod:`weike.plugins.submission.platforms`); this
 module only declares the target, so a province can switch it off or replace it on its own.
 """
 
 from __future__ import annotations
 
-from builder.bundle import BundleTarget
-from builder.hookspecs import hookimpl
-from plugins._national_platform import national_platform_target
+from weike.plugins.bundles import BundleTarget
+from weike.builder.hookspecs import hookimpl
+from weike.plugins.submission.platforms import national_platform_target
 
 
 @hookimpl

@@ -16,18 +16,20 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
-from builder.archive import ArchiveError, checksums_member, write_zip
-from builder.bundle import BundleTarget, collect_bundle_targets
-from builder.context import BuildContext, StageOutcome
-from builder.disk import disk_fault
-from builder.fingerprint import Fingerprint, OutputLedger, code_digest, package_versions
-from builder.hookspecs import hookimpl
-from builder.isolation import CourseIsolation
-from builder.loading import COURSES_DIR, NotACourseRepository
-from builder.notes import note_pictures
-from builder.outputs import remove_temps
-from builder.model import Course, DeliveredMedia, Diagnostic, Severity, SourceLocation
+from weike.builder.archive import ArchiveError, checksums_member, write_zip
+from weike.plugins.bundles.target import BundleTarget, accept_every_course, collect_bundle_targets
+from weike.builder.context import BuildContext, StageOutcome
+from weike.builder.disk import disk_fault
+from weike.builder.fingerprint import Fingerprint, OutputLedger, code_digest, package_versions
+from weike.builder.hookspecs import hookimpl
+from weike.builder.isolation import CourseIsolation
+from weike.builder.loading import COURSES_DIR
+from weike.builder.project import Project
+from weike.plugins.notes import note_pictures
+from weike.builder.outputs import remove_temps
+from weike.builder.model import Course, DeliveredMedia, Diagnostic, Severity, SourceLocation
 
+__all__ = ["BundleTarget", "accept_every_course", "collect_bundle_targets"]
 
 #: Where the ledgers of which inputs made each zip live, under the cache.
 LEDGER_FOLDER = "bundles"
@@ -70,7 +72,7 @@ def course_inputs(course: Course, delivered: Mapping[str, DeliveredMedia], conte
 
 def bundle_fingerprint(target: BundleTarget, inputs: str) -> str:
     """The course's inputs plus the target's own code; equal -> the zip would come out the same."""
-    code = code_digest(__name__, target.pack.__module__, "builder.archive", "builder.spreadsheet")
+    code = code_digest(__name__, target.pack.__module__, "weike.builder.archive", "weike.plugins.submission.spreadsheet")
     return Fingerprint(target.name, code, inputs).hexdigest()
 
 
@@ -201,7 +203,7 @@ def weike_bundle_stage(context: BuildContext, courses: Sequence[Course],
 
 @hookimpl
 def weike_cache_parts(context: BuildContext, repository) -> list:
-    from builder.cache import RecordPart
+    from weike.builder.cache import RecordPart
 
     targets = {target.name for target in collect_bundle_targets(context.plugin_manager)}
     return [RecordPart(name="bundle-ledgers", title="上传包的输入记录 (what each bundle was made from)",
@@ -213,15 +215,9 @@ def weike_cache_parts(context: BuildContext, repository) -> list:
 # --------------------------------------------------------------------------------------------
 
 
-def cmd_bundles(args: argparse.Namespace) -> int:
-    from builder.pipeline import find_repository_root
-    from builder.plugin_manager import get_plugin_manager
-
-    try:
-        root, _ = find_repository_root(Path(args.path))
-    except NotACourseRepository:
-        root = None  # outside a course repository: the built-in and installed targets only
-    targets = collect_bundle_targets(get_plugin_manager(root))
+def cmd_bundles(project: Project, args: argparse.Namespace) -> int:
+    # Outside a course repository: the built-in and installed targets only.
+    targets = collect_bundle_targets(project.plugin_manager)
     if args.format == "json":
         print(json.dumps([{"name": t.name, "title": t.title, "description": t.description,
                            "output": f"dist/bundles/{t.name}/<course-slug>.zip"} for t in targets],
@@ -233,6 +229,13 @@ def cmd_bundles(args: argparse.Namespace) -> int:
         print(f"{target.name}  {target.title}\n    {target.description}\n"
               f"    -> dist/bundles/{target.name}/<课程文件夹名>.zip")
     return 0
+
+
+@hookimpl
+def weike_add_hookspecs(plugin_manager) -> None:
+    from weike.plugins.bundles import hookspecs
+
+    plugin_manager.add_hookspecs(hookspecs)
 
 
 @hookimpl

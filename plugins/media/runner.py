@@ -33,6 +33,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from weike.builder.errors import MissingTool
+
 log = logging.getLogger("weike.ffmpeg")
 
 FFMPEG_ENV = "WEIKE_FFMPEG"
@@ -40,7 +42,7 @@ FFPROBE_ENV = "WEIKE_FFPROBE"
 STDERR_TAIL_LINES = 12
 
 
-class FfmpegNotFound(Exception):
+class FfmpegNotFound(MissingTool):
     """No usable ffmpeg/ffprobe pair: the message says how to get one."""
 
 
@@ -243,24 +245,6 @@ def run_progress(args: Sequence[str], *, on_progress: Callable[[float], None] | 
     if returncode != 0:
         raise FfmpegError(command, returncode, stderr)
     return subprocess.CompletedProcess(command, 0, out_time, stderr)
-
-
-def check_decodes(path: Path, *, timeout: float | None = None) -> None:
-    """Decode every stream of ``path`` completely; any decoder error raises :class:`FfmpegError`.
-
-    ``-xerror`` stops at the first error; a stream that decodes with concealed damage still
-    logs at level ``error``, so any output at that level counts as a failure too.
-    """
-    args = ["-hide_banner", "-nostdin", "-v", "error", "-xerror", "-i", str(path), "-map", "0:v?", "-map", "0:a?",
-            "-f", "null", "-"]
-    completed = run(args, timeout=timeout)
-    if completed.stderr.strip():
-        raise FfmpegError(completed.args, 1, completed.stderr)
-
-
-def run_stream(stream, *, timeout: float | None = None) -> subprocess.CompletedProcess:
-    """Run an ffmpeg-python output stream (``ffmpeg.input(...).output(...)``) through :func:`run`."""
-    return run(stream.get_args(), timeout=timeout)
 
 
 def probe_json(path: Path, *, extra: Sequence[str] = (), timeout: float | None = 60) -> dict:

@@ -10,12 +10,13 @@ image's line.
 
 from __future__ import annotations
 
+import colorsys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, ImageDraw
 
 #: 50 Mi pixels: a 50-megapixel phone photo (8160×6144) still opens; covers need 1280×720.
 #: Well below Pillow's warning threshold (89 million pixels); decoding the largest picture
@@ -110,3 +111,30 @@ def upright_jpeg(path: Path, *, max_width: int, quality: int = 85) -> bytes:
     buffer = io.BytesIO()
     upright.save(buffer, "JPEG", quality=quality, optimize=True)  # no exif= : nothing of it is kept
     return buffer.getvalue()
+
+
+def write_placeholder_cover(path: Path, seed: str) -> None:
+    """A plain 1280×720 gradient JPEG so a new course is complete until the real cover arrives."""
+    hue = sum(seed.encode()) % 360
+    image = Image.new("RGB", (1280, 720))
+    draw = ImageDraw.Draw(image)
+    for y in range(720):
+        shade = int(60 + 120 * y / 720)
+        draw.line([(0, y), (1280, y)], fill=_hsv(hue, 0.45, shade / 255))
+    draw.rectangle([80, 260, 1200, 460], outline=(255, 255, 255), width=6)
+    # The comment marks the picture as the placeholder: `weike check` warns (W116) until replaced.
+    image.save(path, "JPEG", quality=85, comment=PLACEHOLDER_COVER_COMMENT)
+
+
+#: JPEG comment of :func:`write_placeholder_cover`'s picture; a real photo never carries it.
+PLACEHOLDER_COVER_COMMENT = b"weike placeholder cover"
+
+
+def is_placeholder_cover(image) -> bool:
+    """True for a picture (opened with Pillow) written by :func:`write_placeholder_cover`."""
+    return image.info.get("comment") == PLACEHOLDER_COVER_COMMENT
+
+
+def _hsv(hue: int, saturation: float, value: float) -> tuple[int, int, int]:
+    r, g, b = colorsys.hsv_to_rgb(hue / 360, saturation, value)
+    return int(r * 255), int(g * 255), int(b * 255)

@@ -1,4 +1,4 @@
-"""Probing a media file into :class:`~builder.model.MediaInfo`: the facts delivery rules need.
+"""Probing a media file into :class:`~weike.builder.model.MediaInfo`: the facts delivery rules need.
 
 Three depths, cheapest first:
 
@@ -22,8 +22,8 @@ import statistics
 from fractions import Fraction
 from pathlib import Path
 
-from builder import ffmpeg
-from builder.model import MediaInfo
+from weike.plugins.media import runner as ffmpeg
+from weike.builder.model import MediaInfo
 
 #: Bumped when probing changes what it reports, so memoised probes of older weike are not reused.
 PROBE_VERSION = 1

@@ -24,16 +24,16 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from builder import __version__
-from builder.context import BuildContext, StageOutcome
-from builder.centre import CENTRES_DIR, Centre, find_centre_folders
-from builder.hookspecs import hookimpl
-from builder.isolation import CourseIsolation
-from builder.loading import COURSES_DIR, find_course_folders
-from builder.model import Course, DeliveredMedia, Diagnostic, Repository, Severity, SourceLocation, WeikeConfig
-from builder.spreadsheet import save_workbook
-from builder.xmltext import xml_text
-from plugins._national_platform import rights_not_cleared
+from weike.builder import __version__
+from weike.builder.context import BuildContext, StageOutcome
+from weike.builder.centre import CENTRES_DIR, Centre, find_centre_folders
+from weike.builder.hookspecs import hookimpl
+from weike.builder.isolation import CourseIsolation
+from weike.builder.loading import COURSES_DIR, find_course_folders
+from weike.builder.model import Course, DeliveredMedia, Diagnostic, Repository, Severity, SourceLocation, WeikeConfig
+from weike.plugins.submission.spreadsheet import save_workbook
+from weike.builder.xmltext import xml_text
+from weike.plugins.submission.platforms import rights_not_cleared
 
 REPORT_NAME = "社区教育品牌项目汇总表.xlsx"
 TITLE = "社区教育品牌项目汇总表"

@@ -10,7 +10,7 @@ a course by hand or by script, flat at the zip root::
     SHA256SUMS       (added by the bundle stage)
 
 A course is bundled only when all three attestations of 附件2 are true
-(:attr:`~builder.model.Rights.cleared_for_national_platforms`).
+(:attr:`~weike.builder.model.Rights.cleared_for_national_platforms`).
 
 Not a plugin itself (the leading underscore keeps plugin discovery away from it): the target
 modules ``bundle_smartedu`` and ``bundle_ouchn`` import it.
@@ -30,13 +30,13 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from builder import __version__
-from builder.archive import ArchiveMember, safe_name_component
-from builder.bundle import BundleTarget
-from builder.model import Course, DeliveredMedia, Diagnostic, Lecture, Severity, WeikeConfig
-from builder.pictures import upright_jpeg
-from builder.spreadsheet import workbook_bytes
-from builder.xmltext import xml_text
+from weike.builder import __version__
+from weike.builder.archive import ArchiveMember, safe_name_component
+from weike.plugins.bundles import BundleTarget
+from weike.builder.model import Course, DeliveredMedia, Diagnostic, Lecture, Severity, WeikeConfig
+from weike.plugins.pictures import upright_jpeg
+from weike.plugins.submission.spreadsheet import workbook_bytes
+from weike.builder.xmltext import xml_text
 
 MANIFEST_NAME = "manifest.json"
 SPREADSHEET_NAME = "课程信息.xlsx"

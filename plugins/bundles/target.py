@@ -3,7 +3,7 @@
 The core knows no platform by name. A plugin returns :class:`BundleTarget` values from the
 ``weike_bundle_targets`` hook; the bundle stage asks each target to check a course, then to list
 the files of its zip, and writes ``dist/bundles/<target>/<course-slug>.zip`` with
-:mod:`builder.archive` (adding ``SHA256SUMS``).
+:mod:`weike.builder.archive` (adding ``SHA256SUMS``).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from builder.archive import ArchiveMember
-from builder.model import Course, DeliveredMedia, Diagnostic, WeikeConfig
+from weike.builder.archive import ArchiveMember
+from weike.builder.model import Course, DeliveredMedia, Diagnostic, WeikeConfig
 
 if TYPE_CHECKING:
     import pluggy
@@ -40,9 +40,9 @@ class BundleTarget:
 
     ``name`` is the folder under ``dist/bundles/`` (lowercase letters, digits, hyphens);
     ``title`` and ``description`` are what ``weike bundles`` shows an officer. ``check`` and
-    ``pack`` are called with keyword arguments ``course`` (:class:`~builder.model.Course`),
-    ``delivered`` (``Lecture.key`` -> :class:`~builder.model.DeliveredMedia`, complete for
-    the course) and ``config`` (:class:`~builder.model.WeikeConfig`). An error diagnostic from
+    ``pack`` are called with keyword arguments ``course`` (:class:`~weike.builder.model.Course`),
+    ``delivered`` (``Lecture.key`` -> :class:`~weike.builder.model.DeliveredMedia`, complete for
+    the course) and ``config`` (:class:`~weike.builder.model.WeikeConfig`). An error diagnostic from
     ``check`` refuses the course for this target only; ``pack`` returns the members of the zip.
     """
 

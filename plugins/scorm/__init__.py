@@ -25,14 +25,15 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from pathlib import Path
 
-from builder.archive import ArchiveMember
-from builder.bundle import BundleTarget
-from builder.hookspecs import hookimpl
-from builder.model import Course, DeliveredMedia, Lecture, WeikeConfig
-from builder.notes import RenderedNotes, render_notes
-from builder.xmltext import xml_safe_tree
+from weike.builder.archive import ArchiveMember
+from weike.builder.fingerprint import package_versions
+from weike.plugins.bundles import BundleTarget
+from weike.builder.hookspecs import hookimpl
+from weike.builder.model import Course, DeliveredMedia, Lecture, WeikeConfig
+from weike.plugins.notes import RenderedNotes, render_notes
+from weike.builder.xmltext import xml_safe_tree
 
-_HERE = Path(__file__).resolve().parent / "scorm"
+_HERE = Path(__file__).resolve().parent
 SCHEMA_DIR = _HERE / "schemas"
 PLAYER_DIR = _HERE / "player"
 SCHEMA_FILES = ("adlcp_rootv1p2.xsd", "ims_xml.xsd", "imscp_rootv1p1p2.xsd", "imsmd_rootv1p2p1.xsd")
@@ -203,3 +204,9 @@ def weike_bundle_targets() -> list[BundleTarget]:
                     "视频播放完即记为“已完成”，并记录学习时长；不受三项承诺限制",
         pack=pack_scorm_package,
     )]
+
+
+@hookimpl
+def weike_build_inputs(root: Path, config: WeikeConfig) -> list[str]:
+    """The libraries that turn lecture notes into the SCO pages' HTML."""
+    return [f"{name} {version}" for name, version in package_versions("markdown", "nh3")]

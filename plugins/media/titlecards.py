@@ -22,8 +22,8 @@ from pathlib import Path
 import yaml
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from builder.model import Course, Lecture
-from builder.pictures import open_picture
+from weike.builder.model import Course, Lecture
+from weike.plugins.pictures import open_picture
 
 #: The keys of a ``title_cards:`` block.
 TITLE_CARD_KEYS = ("opening", "closing", "opening_seconds", "closing_seconds", "mark")
@@ -80,7 +80,7 @@ def effective_settings(config_block, course_block) -> TitleCardSettings:
 
 
 def read_title_cards(reader, node: yaml.Node | None, path: str = "title_cards") -> dict:
-    """The keys written in a ``title_cards:`` block (a ``loading._Reader`` reports bad values).
+    """The keys written in a ``title_cards:`` block (a ``weike.builder.loading.FieldReader`` reports bad values).
 
     Lengths are seconds, rounded to whole 25 fps frames; more than 10 s, zero or less is E222.
     """
@@ -94,7 +94,7 @@ def read_title_cards(reader, node: yaml.Node | None, path: str = "title_cards") 
         value_node = fields.get(key)
         if value_node is None:
             continue
-        value = reader._scalar(value_node) if isinstance(value_node, yaml.ScalarNode) else None
+        value = reader.scalar(value_node) if isinstance(value_node, yaml.ScalarNode) else None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             reader.wrong_type(value_node, f"{path}.{key}", f"“{path}.{key}”应为秒数，例如 4",
                               f"'{path}.{key}' must be a number of seconds such as 4")

