@@ -92,7 +92,7 @@ def checkout(ref: str | None, into: Path) -> Path:
 
 def build(root: Path) -> Path:
     env = {**os.environ, "PYTHONPATH": str(root)}
-    subprocess.run([sys.executable, "-m", "builder", "build", "--only", "site", "-q", str(root)],
+    subprocess.run([sys.executable, "-m", "weike.builder", "build", "--only", "site", "-q", str(root)],
                    cwd=root, env=env, check=True)
     return root / "dist" / "site"
 

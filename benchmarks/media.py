@@ -168,7 +168,7 @@ def weike_build(root: Path, jobs: int) -> tuple[float, list[str]]:
 def cli_rebuild(root: Path, jobs: int) -> float:
     """A whole `weike build --only media` process on an unchanged repository."""
     started = time.monotonic()
-    subprocess.run([sys.executable, "-m", "builder", "build", str(root), "--only", "media", "--jobs", str(jobs),
+    subprocess.run([sys.executable, "-m", "weike.builder", "build", str(root), "--only", "media", "--jobs", str(jobs),
                     "--quiet"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     return time.monotonic() - started
 

@@ -26,10 +26,11 @@ import sqlite3
 import stat
 import threading
 import time
-import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from weike.builder.outputs import TEMP_PREFIX, temp_name, temp_owner
 
 log = logging.getLogger("weike.cache")
 
@@ -266,7 +267,6 @@ class FileMemo:
 # --------------------------------------------------------------------------------------------
 
 ENTRY_FILE = "entry.json"
-_TEMP_PREFIX = ".tmp-"
 #: A temp folder of another host (a cluster worker) untouched this long belongs to a dead build.
 _FOREIGN_TEMP_SECONDS = 24 * 3600
 
@@ -351,7 +351,7 @@ class ContentStore:
         :meth:`remove_stale_temps` can tell a dead build's leftovers from a running one's.
         """
         self.root.mkdir(parents=True, exist_ok=True)
-        temp = self.root / _temp_name()
+        temp = self.root / temp_name()
         temp.mkdir()
         try:
             yield temp
@@ -411,7 +411,7 @@ class ContentStore:
         """
         if not self.root.is_dir():
             return
-        for temp in sorted(self.root.glob(f"{_TEMP_PREFIX}*")):
+        for temp in sorted(self.root.glob(f"{TEMP_PREFIX}*")):
             pid = _local_pid(temp)
             if pid is not None:
                 yield temp, _alive(pid)
@@ -427,7 +427,7 @@ class ContentStore:
         if not self.root.is_dir():
             return 0
         removed = 0
-        for temp in self.root.glob(f"{_TEMP_PREFIX}*"):
+        for temp in self.root.glob(f"{TEMP_PREFIX}*"):
             pid = _local_pid(temp)
             if pid is not None and not _alive(pid):
                 shutil.rmtree(temp, ignore_errors=True)
@@ -435,17 +435,10 @@ class ContentStore:
         return removed
 
 
-def _temp_name() -> str:
-    """A temp folder name that says which host and process it belongs to (see :func:`_local_pid`)."""
-    return f"{_TEMP_PREFIX}{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:12]}"
-
-
 def _local_pid(temp: Path) -> int | None:
     """The process that made the temp folder ``temp`` on this host, or None (another host's)."""
-    parts = temp.name[len(_TEMP_PREFIX):].rsplit("-", 2)
-    if len(parts) == 3 and parts[0] == socket.gethostname() and parts[1].isdigit():
-        return int(parts[1])
-    return None
+    owner = temp_owner(temp.name)
+    return owner[1] if owner is not None and owner[0] == socket.gethostname() else None
 
 
 def _alive(pid: int) -> bool:
@@ -525,7 +518,7 @@ def remove_path(path: Path) -> None:
     """Delete a file or a folder; a folder is first renamed to a temp name so it vanishes at once."""
     path = Path(path)
     if path.is_dir() and not path.is_symlink():
-        doomed = path.with_name(_temp_name())
+        doomed = path.with_name(temp_name())
         try:
             os.rename(path, doomed)
         except OSError:

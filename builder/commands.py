@@ -51,7 +51,7 @@ def cmd_build(project: Project, args: argparse.Namespace) -> int:
     progress = make_progress(sys.stderr, quiet=args.quiet)
     try:
         result = build(project, progress=progress, only=args.only, jobs=args.jobs,
-                       scheduler=args.scheduler, strict=args.strict, force=args.force, drop_stale=args.drop_stale)
+                       scheduler=args.scheduler, force=args.force, drop_stale=args.drop_stale)
     finally:
         progress.close()
     fmt = "github" if args.format == "github" else "text"

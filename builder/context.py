@@ -61,7 +61,8 @@ class BuildPaths:
 
 @dataclass(frozen=True, kw_only=True)
 class BuildContext:
-    """Everything a stage needs besides the courses: settings, paths, plugins, progress."""
+    """Everything a stage needs besides the courses: settings, paths, plugins, progress, and how
+    many jobs the shared executor (:mod:`weike.builder.executor`) may run, and where."""
 
     config: WeikeConfig
     paths: BuildPaths
@@ -71,8 +72,6 @@ class BuildContext:
     jobs: int = 1
     #: Dask scheduler address, or None for the local pool.
     scheduler: str | None = None
-    #: Warnings count as failures.
-    strict: bool = False
     #: ``weike build --force``: every stage redoes its work instead of trusting what it wrote
     #: before, and cached files are re-hashed (a damaged entry is made again).
     force: bool = False

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from weike.builder.model import Diagnostic, SourceLocation, repository_path
+from weike.builder.outputs import is_temp_name
 
 _FULL, _READ_ONLY, _DENIED = "E301", "E302", "E303"
 _BY_ERRNO = {errno.ENOSPC: _FULL, errno.EDQUOT: _FULL, errno.EROFS: _READ_ONLY,
@@ -40,8 +41,9 @@ _TEXTS = {
 
 
 def _is_temp(name: str) -> bool:
-    """weike's temp names: ``.tmp-…`` (outputs, cache entries) and ``.<folder>-tmp-…`` (the site)."""
-    return name.startswith(".") and (name.startswith(".tmp-") or "-tmp-" in name)
+    """weike's temp names (:func:`weike.builder.outputs.temp_name`), and the site's older
+    ``.<folder>-tmp-…`` folders."""
+    return is_temp_name(name) or (name.startswith(".") and "-tmp-" in name)
 
 
 def _causes(error: BaseException) -> Iterator[BaseException]:

@@ -185,10 +185,6 @@ class Rights:
     no_copyright_dispute: bool | None = None
     share_to_national_platforms: bool | None = None
 
-    @property
-    def cleared_for_national_platforms(self) -> bool:
-        return bool(self.public_good and self.no_copyright_dispute and self.share_to_national_platforms)
-
 
 class PathProblem(str, enum.Enum):
     """Why an :class:`AuthoredFile` could not be resolved."""

@@ -9,17 +9,46 @@ rewrites nothing (mtimes stay, rsync and browsers' caches stay happy).
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import socket
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+#: Every temp file and folder weike makes starts with this (outputs, cache entries, the site's
+#: build folder, a new course's staging folder), so one rule finds the leftovers of a killed build.
 TEMP_PREFIX = ".tmp-"
+_TEMP_NAME_RE = re.compile(r"^\.tmp-[0-9a-f]{12}-(?P<pid>\d+)@(?P<host>[^~/]*)(?:~(?P<target>.*))?$")
 
 
-def _temp_beside(path: Path) -> Path:
-    return path.with_name(f"{TEMP_PREFIX}{uuid.uuid4().hex[:12]}-{path.name}")
+def temp_name(target: str = "") -> str:
+    """``.tmp-<random>-<pid>@<host>[~<target>]``: unique, and saying which process on which host
+    made it (a cluster shares the cache) and, when given, what it will become."""
+    name = f"{TEMP_PREFIX}{uuid.uuid4().hex[:12]}-{os.getpid()}@{socket.gethostname()}"
+    return f"{name}~{target}" if target else name
+
+
+def temp_beside(path: Path) -> Path:
+    """A temp name in ``path``'s folder for what will be renamed to ``path``."""
+    return path.with_name(temp_name(path.name))
+
+
+def is_temp_name(name: str) -> bool:
+    return name.startswith(TEMP_PREFIX)
+
+
+def temp_owner(name: str) -> tuple[str, int] | None:
+    """``(host, pid)`` of the process that made the temp ``name``, or None for another scheme."""
+    found = _TEMP_NAME_RE.match(name)
+    return (found["host"], int(found["pid"])) if found else None
+
+
+def temp_target(name: str) -> str | None:
+    """What the temp ``name`` was to become (``dist/.tmp-…~site`` -> ``site``), when it says."""
+    found = _TEMP_NAME_RE.match(name)
+    return found["target"] if found else None
 
 
 def write_atomic_with(path: Path, write: Callable[[BinaryIO], None]) -> None:
@@ -30,7 +59,7 @@ def write_atomic_with(path: Path, write: Callable[[BinaryIO], None]) -> None:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = _temp_beside(path)
+    temp = temp_beside(path)
     try:
         with temp.open("wb") as handle:
             write(handle)
@@ -71,7 +100,7 @@ def publish(source: Path, target: Path) -> bool:
     if same_file(source, target):
         return False
     target.parent.mkdir(parents=True, exist_ok=True)
-    temp = _temp_beside(target)
+    temp = temp_beside(target)
     try:
         try:
             os.link(source, temp)

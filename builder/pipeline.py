@@ -188,7 +188,6 @@ def build(
     only: str | None = None,
     jobs: int | None = None,
     scheduler: str | None = None,
-    strict: bool = False,
     dist: Path | None = None,
     force: bool = False,
     drop_stale: bool = False,
@@ -241,7 +240,6 @@ def build(
         progress=progress,
         jobs=jobs or config.jobs or available_cores(),
         scheduler=scheduler or config.scheduler,
-        strict=strict,
         force=force,
     )
     published = PublishedCourses(paths.cache)

@@ -13,6 +13,7 @@ import re
 import shutil
 from pathlib import Path
 
+from weike.builder.outputs import temp_beside
 from weike.builder.loading import COURSE_FILE, COURSE_SLUG_RE, COURSES_DIR, LECTURE_FILE, LECTURE_SLUG_RE
 
 PLACEHOLDER = "【待填写】"
@@ -122,8 +123,7 @@ def new_course(root: Path, slug: str, *, plugin_manager, title: str | None = Non
         created=(today or _dt.date.today()).isoformat(),
     )
     # Written beside the target and renamed into place: an interrupted run leaves no half course.
-    staging = folder.with_name(f".{slug}.new")
-    shutil.rmtree(staging, ignore_errors=True)
+    staging = temp_beside(folder)
     staging.mkdir(parents=True)
     try:
         (staging / COURSE_FILE).write_text(text, encoding="utf-8")
@@ -191,8 +191,7 @@ def new_centre(root: Path, slug: str, *, name: str | None = None) -> Path:
         raise ScaffoldError(f"{folder.relative_to(root)} 已经存在 (already exists)")
     text = CENTRE_TEMPLATE.format(schema=schema_reference(folder, root, "centre.schema.json"), p=PLACEHOLDER,
                                   name=name or f"{PLACEHOLDER}学校全称")
-    staging = folder.with_name(f".{slug}.new")
-    shutil.rmtree(staging, ignore_errors=True)
+    staging = temp_beside(folder)
     staging.mkdir(parents=True)
     try:
         (staging / CENTRE_FILE).write_text(text, encoding="utf-8")
@@ -223,8 +222,7 @@ def new_lecture(root: Path, course_slug: str, slug: str, *, title: str | None = 
     if folder.exists():
         raise ScaffoldError(f"{folder.relative_to(root)} 已经存在 (already exists)")
     text = LECTURE_TEMPLATE.format(p=PLACEHOLDER, title=title or f"{PLACEHOLDER}微课名称")
-    staging = folder.with_name(f".{slug}.new")
-    shutil.rmtree(staging, ignore_errors=True)
+    staging = temp_beside(folder)
     staging.mkdir()
     try:
         (staging / LECTURE_FILE).write_text(text, encoding="utf-8")
@@ -242,7 +240,7 @@ def write_ci_template(root: Path, system: str) -> Path:
     if target.exists():
         raise ScaffoldError(f"{destination} 已经存在，未覆盖 (already exists, not overwritten)")
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.with_name(f".{target.name}.new")
+    staging = temp_beside(target)
     shutil.copyfile(CI_TEMPLATE_DIR / template, staging)
     staging.replace(target)
     return target
@@ -286,8 +284,7 @@ def new_repository(path: Path) -> Path:
     path = path.resolve()
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
         raise ScaffoldError(f"{path} 已经存在且不是空文件夹，请换一个名字 (already exists and is not empty)")
-    staging = path.with_name(f".{path.name}.new")
-    shutil.rmtree(staging, ignore_errors=True)
+    staging = temp_beside(path)
     try:
         (staging / COURSES_DIR).mkdir(parents=True)
         (staging / "weike.yml").write_text(REPO_CONFIG_TEMPLATE, encoding="utf-8")

@@ -163,7 +163,7 @@ _HIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u2
 
 
 def run_weike(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "builder", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "weike.builder", *args], capture_output=True, text=True,
                           encoding="utf-8", env={**os.environ, "NO_COLOR": "1"}, timeout=600)
 
 

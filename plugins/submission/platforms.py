@@ -10,7 +10,7 @@ a course by hand or by script, flat at the zip root::
     SHA256SUMS       (added by the bundle stage)
 
 A course is bundled only when all three attestations of 附件2 are true
-(:attr:`~weike.builder.model.Rights.cleared_for_national_platforms`).
+(:func:`cleared_for_national_platforms`).
 
 Not a plugin itself (the leading underscore keeps plugin discovery away from it): the target
 modules ``bundle_smartedu`` and ``bundle_ouchn`` import it.
@@ -58,16 +58,24 @@ _WIDE_COLUMNS = {"课程简介": 40, "授课人简介": 40, "知识点": 30, "�
 # --------------------------------------------------------------------------------------------
 
 
+#: The three attestations, in the order the call lists them; all must be true.
+RIGHTS_ATTESTATIONS = ("public_good", "no_copyright_dispute", "share_to_national_platforms")
+
+
+def cleared_for_national_platforms(course: Course) -> bool:
+    """公益属性、无版权纠纷、同意开放共享 all attested true."""
+    return all(getattr(course.rights, key) is True for key in RIGHTS_ATTESTATIONS)
+
+
 def rights_not_cleared(course: Course) -> Diagnostic | None:
     """E501 at the first attestation that is not true, or ``None`` when the course is cleared.
 
     The same diagnostic serves both national targets and the province summary table, so a build
     that hits all three reports it once.
     """
-    if course.rights.cleared_for_national_platforms:
+    if cleared_for_national_platforms(course):
         return None
-    field = next(key for key in ("public_good", "no_copyright_dispute", "share_to_national_platforms")
-                 if not getattr(course.rights, key))
+    field = next(key for key in RIGHTS_ATTESTATIONS if getattr(course.rights, key) is not True)
     return Diagnostic(
         code="E501", severity=Severity.ERROR, location=course.where(f"rights.{field}"),
         message="三项承诺（公益属性、无版权纠纷、同意开放共享）没有全部为 true：不能打包上传国家平台，也不能列入省级汇总表",

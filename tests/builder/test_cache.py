@@ -122,9 +122,9 @@ def test_stale_temp_folders_of_dead_builds_are_removed(tmp_path):
 
     host = socket.gethostname()
     (tmp_path / "store").mkdir()
-    stale = tmp_path / "store" / f".tmp-{host}-{dead.stdout.strip()}-abc"
-    live = tmp_path / "store" / f".tmp-{host}-{os.getpid()}-def"
-    other_host = tmp_path / "store" / ".tmp-elsewhere-1-ghi"
+    stale = tmp_path / "store" / f".tmp-0123456789ab-{dead.stdout.strip()}@{host}"
+    live = tmp_path / "store" / f".tmp-0123456789ac-{os.getpid()}@{host}"
+    other_host = tmp_path / "store" / ".tmp-0123456789ad-1@elsewhere"
     for folder in (stale, live, other_host):
         folder.mkdir()
         (folder / "video.mp4").write_bytes(b"partial")

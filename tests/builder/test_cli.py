@@ -136,7 +136,7 @@ def test_no_output_format_prints_control_or_bidi_characters(make_repo, capfd, fm
     hostile_key = '"\\e[2J\\e[1;32m检查通过 all OK\\e]52;c;ZWNobyBoaQ==\\a\\x9b\\x7f\\u202e\\u200b\\r"'
     root = make_repo({"courses/c/course.yml": COURSE_YML + f"{hostile_key}: 1\ncolour\\u202e: 2\n",
                       "courses/c/01-a\x1b[2J\u202e/lecture.md": "---\ntitle: 一\nknowledge_point: 二\n---\n"})
-    done = subprocess.run([sys.executable, "-m", "builder", "check", str(root), "--format", fmt],
+    done = subprocess.run([sys.executable, "-m", "weike.builder", "check", str(root), "--format", fmt],
                           capture_output=True, text=True, encoding="utf-8")
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert not [c for c in _HIDDEN if c in done.stdout + done.stderr], done.stdout

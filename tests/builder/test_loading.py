@@ -21,7 +21,7 @@ def test_values_and_locations(make_repo):
     assert str(course.where("summary")) == "courses/c/course.yml:2:10"
     assert str(course.where("provider.phone")) == "courses/c/course.yml:14:10"
     assert course.where("provider.nonexistent").line == 9  # falls back to "provider:"
-    assert course.rights.cleared_for_national_platforms
+    assert course.rights.public_good and course.rights.no_copyright_dispute and course.rights.share_to_national_platforms
     assert [lec.number for lec in course.lectures] == list(range(1, 11))
     lecture = course.lectures[0]
     assert lecture.key == "c/01-lecture-1"

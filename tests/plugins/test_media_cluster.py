@@ -241,7 +241,7 @@ def test_losing_the_scheduler_mid_build_fails_the_lectures_cleanly(tmp_path, med
         with distributed.Client(cluster.scheduler_address, set_as_default=False) as client:
             worker_pids = client.run(os.getpid)
         # A real `weike build` process: what an author's terminal shows, logging set up by the CLI.
-        process = subprocess.Popen([sys.executable, "-m", "builder", "build", str(root), "--only", "media",
+        process = subprocess.Popen([sys.executable, "-m", "weike.builder", "build", str(root), "--only", "media",
                                     "--scheduler", cluster.scheduler_address], cwd=REPO_ROOT,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                    env={**os.environ, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "5s"})

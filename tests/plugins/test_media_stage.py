@@ -189,7 +189,7 @@ def test_kill_9_mid_transcode_then_build_again(make_repo, media, capsys):
             "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-shortest"])
         (root / f"courses/c/{number:02d}-lecture-{number}/video.mp4").write_bytes(source.read_bytes())
     store = root / ".weike" / "cache" / "media"
-    process = subprocess.Popen([sys.executable, "-m", "builder", "build", str(root), "--only", "media", "--jobs", "2"],
+    process = subprocess.Popen([sys.executable, "-m", "weike.builder", "build", str(root), "--only", "media", "--jobs", "2"],
                                cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 120

@@ -50,7 +50,7 @@ def test_preview_shows_edits_without_a_restart(delivered_repo):
     repository, delivered, dist = delivered_repo(valid_courses=("demo",))
     root = repository.root
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "builder", "serve", str(root), "--port", str(port)],
+    process = subprocess.Popen([sys.executable, "-m", "weike.builder", "serve", str(root), "--port", str(port)],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         base = f"http://127.0.0.1:{port}/"

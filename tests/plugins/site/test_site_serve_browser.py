@@ -17,7 +17,7 @@ def test_preview_shows_errors_in_the_browser_and_recovers(delivered_repo, browse
     repository, _, _ = delivered_repo(valid_courses=("demo",))
     root = repository.root
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "builder", "serve", str(root), "--port", str(port)],
+    process = subprocess.Popen([sys.executable, "-m", "weike.builder", "serve", str(root), "--port", str(port)],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     context = browser.new_context(viewport={"width": 390, "height": 844})
     try:

@@ -147,7 +147,7 @@ def test_the_command_prints_the_address_and_a_qr_code_and_serves(tmp_path):
     site.mkdir(parents=True)
     (site / "index.html").write_text("<title>首页</title>", encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3])}
-    process = subprocess.Popen([sys.executable, "-m", "builder", "share", str(tmp_path / "repo"), "--port", "0"],
+    process = subprocess.Popen([sys.executable, "-m", "weike.builder", "share", str(tmp_path / "repo"), "--port", "0"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         lines = []
