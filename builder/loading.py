@@ -71,7 +71,7 @@ PROVIDER_KEYS = ("name", "level", "region", "contact", "phone")
 RIGHTS_KEYS = ("public_good", "no_copyright_dispute", "share_to_national_platforms")
 LECTURE_KEYS = ("title", "knowledge_point", "media", "subtitles", "image", "form")
 CONFIG_KEYS = (
-    "created_after", "min_lectures", "max_summary_chars", "max_bio_chars", "profile", "province",
+    "profile", "province",
     "recommendation_order", "site_url", "scheduler", "jobs", "drop_stale",
     # the province's facts for 附件3/4/5 (weike.builder.centre)
     "department", "statistics", "publish_centres",
@@ -210,7 +210,9 @@ def read_plugin_settings(reader: FieldReader, fields: dict[str, yaml.Node],
         if node is None:
             continue
         if setting.read is not None:
-            values[setting.name] = setting.read(reader, node, setting.name)
+            # None: nothing usable was written (the reader reported why); the plugin's default holds.
+            if (value := setting.read(reader, node, setting.name)) is not None:
+                values[setting.name] = value
         else:
             values[setting.name] = yaml.SafeLoader(yaml.serialize(node)).get_single_data()
     return values
@@ -326,9 +328,7 @@ def load_config(root: Path, *, settings: Iterable[Setting] = ()) -> tuple[WeikeC
     reader = FieldReader(file=rel_file)
     fields = reader.mapping(node, "", (*CONFIG_KEYS, *(setting.name for setting in settings)))
     values: dict = {}
-    if (created_after := reader.date(fields.get("created_after"), "created_after")) is not None:
-        values["created_after"] = created_after
-    for key in ("min_lectures", "max_summary_chars", "max_bio_chars", "jobs"):
+    for key in ("jobs",):
         number = reader.integer(fields.get(key), key)
         if number is not None:
             if number < 1:

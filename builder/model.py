@@ -361,15 +361,12 @@ class Repository:
 
 @dataclass(frozen=True, kw_only=True)
 class WeikeConfig:
-    """Settings from the optional ``weike.yml`` at the repository root (defaults = SPEC.md)."""
+    """Settings from the optional ``weike.yml`` at the repository root (defaults = SPEC.md).
 
-    #: New-resource cut-off (2022 年 6 月以后新建课程资源); next year's call moves it.
-    created_after: _dt.date = _dt.date(2022, 6, 1)
-    #: Fewest microlectures per course (至少包含 10 个微课).
-    min_lectures: int = 10
-    #: Character limits for the course summary and instructor bios (100 字以内).
-    max_summary_chars: int = 100
-    max_bio_chars: int = 100
+    The fields are what the core itself reads; every other key is a plugin's (``weike_settings``)
+    and arrives in ``plugin_settings``.
+    """
+
     #: Delivery profile name (a plugin may add others).
     profile: str = "default"
     #: Province (or organisation) named on reports.

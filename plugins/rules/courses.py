@@ -6,6 +6,7 @@ beside them, and each points at the line where the value was written (or where i
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import difflib
 import re
@@ -20,6 +21,7 @@ from weike.builder.context import BuildContext, BuildPaths
 from weike.builder.fingerprint import Fingerprint, code_digest, package_versions
 from weike.builder.hookspecs import hookimpl
 from weike.builder.loading import COURSE_SLUG_RE, LECTURE_SLUG_RE
+from weike.builder.reading import FieldReader
 from weike.plugins.notes import MAX_NOTES_NESTING, NotesTooDeep, render_notes
 from weike.plugins.pictures import (
     MAX_PICTURE_PIXELS,
@@ -40,6 +42,7 @@ from weike.builder.model import (
     Lecture,
     PathProblem,
     Repository,
+    Setting,
     SourceLocation,
     WeikeConfig,
 )
@@ -157,15 +160,61 @@ def check_image_file(item: AuthoredFile, *, what: str, what_en: str, code: str,
 # --------------------------------------------------------------------------------------------
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CallLimits:
+    """The call's numbers that may change from one year's call to the next (``weike.yml``; the
+    defaults are this year's call, SPEC.md)."""
+
+    #: New-resource cut-off (2022 年 6 月以后新建课程资源); next year's call moves it.
+    created_after: _dt.date = _dt.date(2022, 6, 1)
+    #: Fewest microlectures per course (至少包含 10 个微课).
+    min_lectures: int = 10
+    #: Character limits for the course summary and instructor bios (100 字以内).
+    max_summary_chars: int = 100
+    max_bio_chars: int = 100
+
+    @classmethod
+    def of(cls, config: WeikeConfig) -> CallLimits:
+        """The limits ``config`` sets, over the defaults."""
+        names = {field.name for field in dataclasses.fields(cls)}
+        return cls(**{name: value for name, value in config.plugin_settings.items() if name in names})
+
+
+def _read_date(reader: FieldReader, node, path: str) -> _dt.date | None:
+    return reader.date(node, path)
+
+
+def _read_positive_number(reader: FieldReader, node, path: str) -> int | None:
+    number = reader.integer(node, path)
+    if number is not None and number < 1:
+        reader.report("E005", node, f"“{path}”应为正整数", f"'{path}' must be a positive number")
+        return None
+    return number
+
+
+#: The weike.yml keys these rules read (``weike_settings``).
+SETTINGS = (
+    Setting(name="created_after", read=_read_date,
+            help="courses created before this date are not new resources (E107); default 2022-06-01"),
+    Setting(name="min_lectures", read=_read_positive_number,
+            help="fewest microlectures a course must have (E108); default 10"),
+    Setting(name="max_summary_chars", read=_read_positive_number,
+            help="longest course summary in characters (E102); default 100"),
+    Setting(name="max_bio_chars", read=_read_positive_number,
+            help="longest instructor introduction in characters (E103); default 100"),
+)
+
+
 def check_course_fields(course: Course, config: WeikeConfig, memo: FileMemo | None = None) -> Iterator[Diagnostic]:
+    limits = CallLimits.of(config)
     for key in ("title", "summary", "theme", "cover", "created"):
         if course.absent(key, getattr(course, key)):
             yield _missing(course, key, _FIELD_NAMES[key])
 
-    if course.summary is not None and len(course.summary) > config.max_summary_chars:
+    if course.summary is not None and len(course.summary) > limits.max_summary_chars:
         yield Diagnostic.error("E102", course.where("summary"),
-                     f"课程简介有 {len(course.summary)} 字，超过 {config.max_summary_chars} 字上限",
-                     f"summary has {len(course.summary)} characters, limit {config.max_summary_chars}",
+                     f"课程简介有 {len(course.summary)} 字，超过 {limits.max_summary_chars} 字上限",
+                     f"summary has {len(course.summary)} characters, limit {limits.max_summary_chars}",
                      hint="简介要求 100 字以内，请精简到一两句话。")
 
     if course.theme is not None and course.theme not in THEMES:
@@ -175,11 +224,11 @@ def check_course_fields(course: Course, config: WeikeConfig, memo: FileMemo | No
                      f"theme '{course.theme}' is not one of the ten brand-course themes", hint=hint)
 
     if course.created is not None:
-        if course.created < config.created_after:
+        if course.created < limits.created_after:
             yield Diagnostic.error("E107", course.where("created"),
-                         f"创建日期 {course.created:%Y-%m-%d} 早于 {config.created_after:%Y-%m-%d}，不是新建课程资源",
-                         f"created {course.created:%Y-%m-%d} is before the cut-off {config.created_after:%Y-%m-%d}",
-                         hint=f"申报要求为 {config.created_after.year} 年 {config.created_after.month} 月以后新建的课程资源。")
+                         f"创建日期 {course.created:%Y-%m-%d} 早于 {limits.created_after:%Y-%m-%d}，不是新建课程资源",
+                         f"created {course.created:%Y-%m-%d} is before the cut-off {limits.created_after:%Y-%m-%d}",
+                         hint=f"申报要求为 {limits.created_after.year} 年 {limits.created_after.month} 月以后新建的课程资源。")
         elif course.created > _dt.date.today():
             yield Diagnostic.warning("W113", course.where("created"), f"创建日期 {course.created:%Y-%m-%d} 在今天之后",
                            f"created {course.created:%Y-%m-%d} is in the future", hint="请检查年份是否写错。")
@@ -224,6 +273,7 @@ def _check_cover_size(cover: AuthoredFile) -> Iterator[Diagnostic]:
 
 
 def _check_instructors(course: Course, config: WeikeConfig) -> Iterator[Diagnostic]:
+    limits = CallLimits.of(config)
     if not course.instructors:
         if not course.written_wrong("instructors"):
             yield _missing(course, "instructors", _FIELD_NAMES["instructors"])
@@ -237,11 +287,11 @@ def _check_instructors(course: Course, config: WeikeConfig) -> Iterator[Diagnost
             yield Diagnostic.error("E101", course.where(f"{path}.bio"), f"授课人{person.name or index + 1}缺少简介 bio",
                          f"instructor {person.name or index + 1} has no bio",
                          hint="授课人简介要求 100 字以内。")
-        elif len(person.bio) > config.max_bio_chars:
+        elif len(person.bio) > limits.max_bio_chars:
             yield Diagnostic.error("E103", course.where(f"{path}.bio"),
-                         f"授课人{person.name or ''}简介有 {len(person.bio)} 字，超过 {config.max_bio_chars} 字上限",
+                         f"授课人{person.name or ''}简介有 {len(person.bio)} 字，超过 {limits.max_bio_chars} 字上限",
                          f"bio of instructor {person.name or index + 1} has {len(person.bio)} characters, "
-                         f"limit {config.max_bio_chars}",
+                         f"limit {limits.max_bio_chars}",
                          hint="授课人简介要求 100 字以内。")
 
 
@@ -302,11 +352,12 @@ def check_placeholders(owner: Course | Lecture) -> Iterator[Diagnostic]:
 
 
 def check_lectures(course: Course, config: WeikeConfig, memo: FileMemo | None = None) -> Iterator[Diagnostic]:
+    limits = CallLimits.of(config)
     course_location = course.where("")
-    if len(course.lectures) < config.min_lectures:
+    if len(course.lectures) < limits.min_lectures:
         yield Diagnostic.error("E108", course_location,
-                     f"课程只有 {len(course.lectures)} 个微课，至少需要 {config.min_lectures} 个",
-                     f"course has {len(course.lectures)} lecture(s); at least {config.min_lectures} required",
+                     f"课程只有 {len(course.lectures)} 个微课，至少需要 {limits.min_lectures} 个",
+                     f"course has {len(course.lectures)} lecture(s); at least {limits.min_lectures} required",
                      hint="每个微课是一个“编号-名称”文件夹，例如 01-kaiji；可用 weike new lecture 创建。")
 
     by_number: dict[int, list[Lecture]] = defaultdict(list)
@@ -444,6 +495,11 @@ def weike_check_course(course: Course, config: WeikeConfig) -> list[Diagnostic]:
         problems.extend(check_course_fields(course, config, memo))
     problems.extend(check_lectures(course, config, memo))
     return problems
+
+
+@hookimpl
+def weike_settings() -> tuple[Setting, ...]:
+    return SETTINGS
 
 
 @hookimpl
