@@ -26,6 +26,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from benchmarks.catalogue import write_repository  # noqa: E402
+from weike.builder.context import BuildPaths  # noqa: E402
 
 NATIONAL_LECTURES = 24_000
 NATIONAL_COURSES = 2_000
@@ -37,7 +38,7 @@ def _notes_pass(repository, *, memoised: bool) -> float:
 
     started = time.perf_counter()
     for course in repository.courses:
-        memo = course_rules._rules_memo(course) if memoised else None
+        memo = course_rules._rules_memo(BuildPaths.for_root(repository.root)) if memoised else None
         for lecture in course.lectures:
             list(course_rules.check_notes(lecture, course.folder, memo))
     return time.perf_counter() - started
@@ -49,7 +50,7 @@ def _covers_pass(repository, *, memoised: bool) -> float:
 
     started = time.perf_counter()
     for course in repository.courses:
-        memo = course_rules._rules_memo(course) if memoised else None
+        memo = course_rules._rules_memo(BuildPaths.for_root(repository.root)) if memoised else None
         list(course_rules.check_image_file(course.cover, what="首页图片", what_en="cover", code="E106", memo=memo))
     return time.perf_counter() - started
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # only for annotations: the specs must not import stage code
 
     from weike.builder.cache import CachePart
     from weike.builder.centre import Centre
-    from weike.builder.context import BuildContext, StageOutcome
+    from weike.builder.context import BuildContext, BuildPaths, StageOutcome
     from weike.builder.doctor import DoctorCheck
     from weike.builder.model import Course, DeliveredMedia, Diagnostic, Repository, Setting, WeikeConfig
 
@@ -113,11 +113,14 @@ def weike_new_course(folder: Path, slug: str) -> None:
 
 
 @hookspec
-def weike_check_course(course: Course, config: WeikeConfig) -> Iterable[Diagnostic] | None:
+def weike_check_course(course: Course, config: WeikeConfig, paths: BuildPaths) -> Iterable[Diagnostic] | None:
     """Check one loaded course and return the problems found.
 
     Runs for every course of the repository in ``weike check`` and at the start of ``weike
-    build``, after loading and before any media work. ``course.parsed`` is ``False`` when its
+    build``, after loading and before any media work. ``paths`` says where the repository and its
+    cache are: a rule that decodes files may remember its verdicts under ``paths.cache`` (keyed
+    by the file's identity, so an edited file is checked again); it writes nothing else, and
+    never under ``paths.dist``. ``course.parsed`` is ``False`` when its
     ``course.yml`` could not be read (the syntax error is already reported): check what still
     makes sense, such as the lectures. Return diagnostics (any iterable), or ``None``. An
     exception is reported as E901 at that course, naming the plugin; the other plugins' findings

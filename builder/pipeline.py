@@ -86,18 +86,19 @@ def course_of(diagnostic: Diagnostic) -> str | None:
     return None
 
 
-def _check_course(course: Course, config: WeikeConfig, pm: pluggy.PluginManager) -> list[Diagnostic]:
+def _check_course(course: Course, config: WeikeConfig, paths: BuildPaths,
+                  pm: pluggy.PluginManager) -> list[Diagnostic]:
     """Every plugin's findings about ``course``; a plugin that raises is reported against the
     course (E901) and the other plugins' findings are kept."""
     hook = pm.hook.weike_check_course
+    arguments = {"course": course, "config": config, "paths": paths}
     try:
-        return [d for found in hook(course=course, config=config) for d in (found or ())]
+        return [d for found in hook(**arguments) for d in (found or ())]
     except MissingTool:
         raise
     except Exception:  # noqa: BLE001 - asked again plugin by plugin below, to keep the others' findings
         pass
     diagnostics: list[Diagnostic] = []
-    arguments = {"course": course, "config": config}
     for impl in reversed(hook.get_hookimpls()):  # pluggy's own order: last registered first
         if impl.hookwrapper or getattr(impl, "wrapper", False):
             continue  # wrappers only wrap a call; each implementation is called on its own here
@@ -111,8 +112,9 @@ def _check_course(course: Course, config: WeikeConfig, pm: pluggy.PluginManager)
 def check_repository(repository: Repository, pm: pluggy.PluginManager) -> list[Diagnostic]:
     """Loading problems plus every rule's findings, sorted by location."""
     diagnostics: list[Diagnostic] = list(repository.diagnostics)
+    paths = BuildPaths.for_root(repository.root)  # where rules may keep verdicts between checks
     for course in repository.courses:
-        diagnostics.extend(_check_course(course, repository.config, pm))
+        diagnostics.extend(_check_course(course, repository.config, paths, pm))
     for found in _call_stage("check", pm, "weike_check_repository", repository=repository):
         diagnostics.extend(found or ())
     return sort_diagnostics(diagnostics)

@@ -471,10 +471,9 @@ def _picture_kind() -> str:
     return f"picture-{made_by.hexdigest()[:16]}"
 
 
-def _rules_memo(course: Course) -> FileMemo:
+def _rules_memo(paths: BuildPaths) -> FileMemo:
     """One memo per cache folder for the whole process (the check hook runs once per course)."""
-    root = course.folder.resolve().parent.parent  # courses/<slug>/
-    return shared_file_memo(BuildPaths.for_root(root).cache / RULES_MEMO_FILE)
+    return shared_file_memo(paths.cache / RULES_MEMO_FILE)
 
 
 # --------------------------------------------------------------------------------------------
@@ -483,14 +482,14 @@ def _rules_memo(course: Course) -> FileMemo:
 
 
 @hookimpl
-def weike_check_course(course: Course, config: WeikeConfig) -> list[Diagnostic]:
+def weike_check_course(course: Course, config: WeikeConfig, paths: BuildPaths) -> list[Diagnostic]:
     problems: list[Diagnostic] = []
     if not COURSE_SLUG_RE.match(course.slug):
         problems.append(Diagnostic.error(
             "E110", SourceLocation(file=course.file.rsplit("/", 1)[0]),
             f"课程文件夹名“{course.slug}”不符合要求", f"course folder name '{course.slug}' is not a valid slug",
             hint="只用小写英文字母、数字和连字符，例如 zhineng-shouji；它会成为网址的一部分。"))
-    memo = _rules_memo(course)
+    memo = _rules_memo(paths)
     if course.parsed:
         problems.extend(check_course_fields(course, config, memo))
     problems.extend(check_lectures(course, config, memo))
