@@ -13,8 +13,9 @@ import re
 import shutil
 from pathlib import Path
 
-from weike.builder.outputs import temp_beside
+from weike.builder.centre import CENTRE_FILE, CENTRES_DIR
 from weike.builder.loading import COURSE_FILE, COURSE_SLUG_RE, COURSES_DIR, LECTURE_FILE, LECTURE_SLUG_RE
+from weike.builder.outputs import temp_beside
 
 PLACEHOLDER = "【待填写】"
 SCHEMA_DIR = Path(__file__).parent / "schemas"
@@ -181,7 +182,6 @@ publish: true
 
 def new_centre(root: Path, slug: str, *, name: str | None = None) -> Path:
     """Create ``centres/<slug>/centre.yml`` (附件4's fields with Chinese comments)."""
-    from weike.builder.centre import CENTRE_FILE, CENTRES_DIR
 
     if not COURSE_SLUG_RE.match(slug):
         raise ScaffoldError(f"学习中心名“{slug}”只能用小写英文字母、数字和连字符，例如 shifan-jiedao "

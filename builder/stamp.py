@@ -69,9 +69,7 @@ def _walk(fingerprint: Fingerprint, folder: Path, base: Path, *, ctime: bool = F
 
 def plugin_code_locations(pm) -> list[Path]:
     """Folders (whole packages) and files holding the code of every registered plugin, and weike's core."""
-    import weike.builder
-
-    locations = {Path(location) for location in weike.builder.__path__}
+    locations = set(code_location(inspect.getmodule(plugin_code_locations)))
     for _, plugin in pm.list_name_plugin():
         locations.update(code_location(plugin if inspect.ismodule(plugin) else inspect.getmodule(plugin)))
     return sorted(locations)
