@@ -13,7 +13,6 @@ from weike.plugins.bundles.target import BundleTarget, BundleTargetConflict
 from weike.builder.cli import main
 from weike.builder.hookspecs import hookimpl
 from tests.bundles.conftest import read_zip, run_build, run_bundle_stage
-from tests.conftest import REPO_ROOT
 
 TARGETS = ("ouchn", "scorm", "smartedu")
 
@@ -143,23 +142,6 @@ def test_target_crash_names_the_plugin_and_costs_only_that_target(buildable_repo
     assert result.failed == {"demo": "bundles"}
     assert not (root / "dist/bundles/broken/demo.zip").exists()
     assert (root / "dist/bundles/scorm/demo.zip").is_file()
-
-
-def docs_example(heading: str) -> str:
-    text = (REPO_ROOT / "docs/plugins.md").read_text(encoding="utf-8")
-    section = text.split(f"### `{heading}(", 1)[1].split("\n### ", 1)[0]
-    return re.search(r"```python\n(.*?)```", section, flags=re.S).group(1)
-
-
-def test_the_documented_target_example_works(buildable_repo):
-    """docs/plugins.md's example of a new target, dropped into a repository's plugins/ folder."""
-    root = buildable_repo()
-    (root / "plugins" / "county_portal.py").write_text(docs_example("weike_bundle_targets"), encoding="utf-8")
-    result = run_build(root)
-    assert not result.failed_build()
-    files = read_zip(root / "dist/bundles/county-portal/demo.zip")
-    assert set(files) == {"SHA256SUMS", "course.json", *(f"videos/{n:02d}-lecture-{n}.mp4" for n in range(1, 11))}
-    assert json.loads(files["course.json"])["title"] == "测试课程"
 
 
 def test_unchanged_bundles_are_not_packed_again(buildable_repo, capsys):
