@@ -1,4 +1,4 @@
-"""``python -m builder`` runs the weike command."""
+"""``python -m weike.builder`` runs the weike command (the same as the ``weike`` script)."""
 
 import sys
 

@@ -135,8 +135,9 @@ def weike_check_repository(repository: Repository) -> Iterable[Diagnostic] | Non
     brand learning centres (``repository.centres``: a centre names courses).
 
     Runs once per ``weike check`` / ``weike build``, after every ``weike_check_course``. Built in:
-    ``weike.plugins.rules.courses`` (duplicates), ``weike.plugins.rules.centres`` (E7xx),
-    ``weike.plugins.submission`` (the province's facts, E8xx).
+    ``weike.plugins.rules.courses`` (two courses with one title), ``weike.plugins.rules.centres``
+    (the centres, E7xx, and the province's facts in weike.yml, E80x),
+    ``weike.plugins.submission.summary_table`` (``recommendation_order``, W60x).
     """
 
 
