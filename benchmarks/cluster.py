@@ -46,7 +46,9 @@ from weike.builder.cli import main as weike  # noqa: E402
 from weike.builder.executor import available_cores, threads_per_job  # noqa: E402
 from weike.builder.loading import load_repository  # noqa: E402
 from weike.plugins.media.profile import DEFAULT_PROFILE  # noqa: E402
-from weike.plugins.media import STORE_FOLDER, deliver_to_store, plan_lecture, shared_memo  # noqa: E402
+from weike.plugins.media import plan_lecture, shared_memo  # noqa: E402
+from weike.plugins.media.encoding import deliver_to_store  # noqa: E402
+from weike.plugins.media.stage import STORE_FOLDER  # noqa: E402
 
 GRAIN = "noise=alls=14:allf=t+u"
 

@@ -29,7 +29,7 @@ from weike.plugins.media import runner as ffmpeg  # noqa: E402
 from weike.builder.executor import available_cores  # noqa: E402
 from weike.plugins.media.probe import probe_media  # noqa: E402
 from weike.plugins.media.profile import DEFAULT_PROFILE  # noqa: E402
-from weike.plugins.media import DeliveryJob, deliver_to_store  # noqa: E402
+from weike.plugins.media.encoding import DeliveryJob, deliver_to_store  # noqa: E402
 from weike.plugins.site.saver import DEFAULT_RECIPE, SaverRecipe, saver_arguments  # noqa: E402
 
 SECONDS = 10

@@ -337,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from weike.builder.pipeline import build
     from weike.builder.progress import Progress
-    from weike.plugins.media import MANIFEST_FILE
+    from weike.plugins.media.manifest import MANIFEST_FILE
 
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="weike-fidelity-"))
     workdir.mkdir(parents=True, exist_ok=True)

@@ -41,7 +41,7 @@ from weike.plugins.media import runner as ffmpeg  # noqa: E402
 from weike.builder.executor import available_cores  # noqa: E402
 from weike.plugins.media.probe import probe_media  # noqa: E402
 from weike.plugins.media.profile import DEFAULT_PROFILE, DeliveryProfile  # noqa: E402
-from weike.plugins.media import (  # noqa: E402
+from weike.plugins.media.encoding import (  # noqa: E402
     DeliveryJob,
     SourceLength,
     _fit_video,

@@ -1,4 +1,4 @@
-"""Title cards (片头/片尾, issue 16): their settings, their text and their picture.
+"""Title cards (片头/片尾): their settings, their text and their picture.
 
 The settings come from ``title_cards:`` in ``weike.yml``, each key overridable by the same block
 in a ``course.yml``. Off by default: deliveries (and their cache keys) of a repository that does
@@ -7,7 +7,7 @@ not ask for cards do not change.
 The picture is drawn with Pillow in Noto Sans SC from the ``pylopdf-fonts-zh-cn`` package
 installed with weike -- never a system font (it differs per machine: a card would look different,
 or show boxes, on the CI runner) and never a download. The media stage encodes the picture into a
-short segment and joins it to the lecture's content (plugins/media.py).
+short segment and joins it to the lecture's content (cards.py).
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ import pytest
 from weike.plugins.media import runner as ffmpeg
 from weike.plugins.media.probe import ProbeError, ProbeProblem, probe_media
 from weike.plugins.media.profile import DEFAULT_PROFILE, conforms, failed_rules, verify_media
-from weike.plugins.media import DeliveryFailed, DeliveryJob, choose_method, deliver_to_store, fit_size
+from weike.plugins.media.encoding import DeliveryFailed, DeliveryJob, deliver_to_store, fit_size
+from weike.plugins.media.planning import choose_method
 from tests.plugins.media_sources import assert_delivery_spec, make_source, truncated_copy
 
 pytestmark = pytest.mark.slow
@@ -241,13 +242,13 @@ def test_jobs_and_their_failures_pickle_for_remote_executors(media, tmp_path):
     """What is submitted to an executor must travel to a Dask worker and back."""
     import pickle
 
-    from weike.plugins import media as media_plugin
+    from weike.plugins.media import encoding
 
     source = media("landscape.mp4")
     job = DeliveryJob(key="k", source=source, info=probe_media(source), profile=DEFAULT_PROFILE,
                       store_root=tmp_path, method="transcode", facts={"source_sha256": "x"})
     assert pickle.loads(pickle.dumps(job)) == job
-    assert pickle.loads(pickle.dumps(media_plugin.deliver_to_store)) is media_plugin.deliver_to_store
+    assert pickle.loads(pickle.dumps(encoding.deliver_to_store)) is encoding.deliver_to_store
     failure = pickle.loads(pickle.dumps(DeliveryFailed("坏", "bad", "stderr tail")))
     assert (failure.message, failure.message_en, failure.detail) == ("坏", "bad", "stderr tail")
     error = pickle.loads(pickle.dumps(ProbeError(ProbeProblem.TRUNCATED, "cut")))

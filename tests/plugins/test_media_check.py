@@ -9,7 +9,8 @@ from weike.builder.cache import FileMemo
 from weike.builder.context import BuildPaths
 from weike.builder.pipeline import run_check
 from weike.plugins.rules.courses import RULES_MEMO_FILE
-from weike.plugins.media import MEMO_FILE, shared_memo
+from weike.plugins.media import shared_memo
+from weike.plugins.media.checks import MEMO_FILE
 from tests.plugins.media_sources import make_source, truncated_copy
 
 LECTURE = "courses/c/01-lecture-1"

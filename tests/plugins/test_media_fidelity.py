@@ -30,7 +30,8 @@ from benchmarks.fidelity import (
 from weike.plugins.media import runner as ffmpeg
 from weike.plugins.media.probe import probe_media
 from weike.plugins.media.profile import DEFAULT_PROFILE
-from weike.plugins.media import DeliveryJob, choose_method, deliver_to_store
+from weike.plugins.media.encoding import DeliveryJob, deliver_to_store
+from weike.plugins.media.planning import choose_method
 
 pytestmark = pytest.mark.slow
 
@@ -82,7 +83,7 @@ def test_every_delivery_path_keeps_the_whole_source(fidelity_deliveries, case):
 def test_a_delivery_missing_the_end_of_the_sound_is_refused(fidelity_deliveries, tmp_path):
     """The check holds the output against the source's own length: a file cut short fails it,
     even one that is cut consistently (picture, sound and container all end together)."""
-    from weike.plugins.media import SourceLength
+    from weike.plugins.media.encoding import SourceLength
 
     source, delivered, _ = fidelity_deliveries["still picture + MP3"]
     length = SourceLength.of(probe_media(source))

@@ -15,7 +15,7 @@ import pytest
 from weike.plugins.media import runner as ffmpeg
 from weike.builder.cli import main
 from weike.plugins.media.probe import probe_media
-from weike.plugins.media import MANIFEST_FILE
+from weike.plugins.media.manifest import MANIFEST_FILE
 from tests.conftest import REPO_ROOT
 from tests.plugins.media_sources import assert_delivery_spec, check_decodes, make_source, truncated_copy
 

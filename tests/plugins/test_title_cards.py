@@ -156,7 +156,8 @@ def test_the_providers_mark_is_in_the_bottom_right_corner_only(make_repo, tmp_pa
 
     from weike.plugins.media.profile import DEFAULT_PROFILE
     from weike.plugins.media.titlecards import TitleCardSettings
-    from weike.plugins.media import deliver_to_store, plan_lecture, shared_memo
+    from weike.plugins.media import plan_lecture, shared_memo
+    from weike.plugins.media.encoding import deliver_to_store
 
     root = make_repo(valid_courses=("c",))
     click_source(root / "courses/c/01-lecture-1/video.mp4")

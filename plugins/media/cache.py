@@ -1,0 +1,57 @@
+"""What ``weike cache`` may prune of the media capability's cache: the delivered media no lecture
+maps to any more, and the hash and probe memo."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from weike.builder.cache import ContentStore, MemoPart, StorePart
+from weike.builder.context import BuildContext
+from weike.builder.executor import available_cores
+from weike.builder.model import Course, Lecture
+from weike.plugins.media import runner as ffmpeg
+from weike.plugins.media.cards import title_card_settings
+from weike.plugins.media.checks import MEMO_FILE, shared_memo
+from weike.plugins.media.encoding import DeliveryFailed
+from weike.plugins.media.planning import plan_lecture
+from weike.plugins.media.probe import ProbeError
+from weike.plugins.media.profile import DuplicateProfile, UnknownProfile, resolve_profile
+from weike.plugins.media.stage import STORE_FOLDER
+
+
+def needed_store_keys(context: BuildContext, repository) -> tuple[set[str] | None, str]:
+    """The cache keys every lecture of the repository maps to now, or ``(None, why)`` if that cannot be told.
+
+    The same planning as the stage (hash and probe, through the memo), for every course, also
+    those failing the check: their media is kept for when they are fixed.
+    """
+    try:
+        profile = resolve_profile(context.plugin_manager, context.config.profile)
+        ffmpeg.version()
+    except (UnknownProfile, DuplicateProfile, ffmpeg.FfmpegNotFound, ffmpeg.FfmpegError) as exc:
+        return None, f"无法判断哪些条目仍需要，全部保留 (cannot tell which entries are needed, all kept: {exc})"
+    store_root = context.paths.cache / STORE_FOLDER
+    pairs = [(course, lecture) for course in repository.courses for lecture in course.lectures]
+
+    def key_of(pair: tuple[Course, Lecture]) -> list[str]:
+        try:
+            plan = plan_lecture(*pair, root=context.paths.root, memo=memo, profile=profile, store_root=store_root,
+                                cards=title_card_settings(context.config, pair[0]))
+        except (ProbeError, DeliveryFailed, OSError):
+            return []  # no usable source now: nothing of it to keep
+        return [plan.job.key, *([plan.card_job.key] if plan.card_job is not None else [])]
+
+    memo = shared_memo(context.paths.cache)
+    with ThreadPoolExecutor(max_workers=available_cores() * 2) as pool:
+        keys = {key for found in pool.map(key_of, pairs) for key in found}
+    return keys, ""
+
+
+def cache_parts(context: BuildContext, repository) -> list:
+    """The media store (with the keys still needed) and the memo, as ``weike cache`` parts."""
+    needed, note = needed_store_keys(context, repository)
+    return [
+        StorePart(ContentStore(context.paths.cache / STORE_FOLDER), needed_keys=needed, name="media",
+                  title="转码结果 (delivered media)", note=note),
+        MemoPart(context.paths.cache / MEMO_FILE, name="media-memo", title="哈希与探测记录 (hash and probe memo)"),
+    ]

@@ -1,0 +1,219 @@
+"""The media rules of ``weike check``: every lecture's source and subtitles, before any build.
+
+A source must be readable media (E211) and last at most 15 minutes, with its title cards
+(E203, E223; over 7 minutes W204); SRT subtitles must be readable (E214) and start within the
+video (W219). Only headers are probed: cheap. The probes are remembered in the media memo (by
+path, size and mtime), which the media stage reads too, so a build after a check probes nothing
+twice.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from weike.builder.cache import FileMemo, shared_file_memo
+from weike.builder.context import BuildPaths
+from weike.builder.executor import available_cores
+from weike.builder.model import (
+    repository_path,
+    Course,
+    Diagnostic,
+    Lecture,
+    MediaInfo,
+    Severity,
+    SourceLocation,
+    WeikeConfig,
+)
+from weike.plugins.media.cards import title_card_settings
+from weike.plugins.media.probe import PROBE_VERSION, ProbeError, ProbeProblem, info_from_dict, info_to_dict, probe_media
+from weike.plugins.media.subtitles import SubtitleError, cues_after, decode_subtitles, parse_srt, read_subtitle_file
+from weike.plugins.media.titlecards import TitleCardSettings
+
+#: The call's duration rule (时长在 7 分钟以内为宜、最长不超过 15 分钟).
+MAX_LECTURE_SECONDS = 15 * 60
+RECOMMENDED_LECTURE_SECONDS = 7 * 60
+
+#: The hash and probe memo, in the cache folder: the check and the stage share it.
+MEMO_FILE = "media-memo.sqlite"
+
+
+# --------------------------------------------------------------------------------------------
+# Diagnostics
+# --------------------------------------------------------------------------------------------
+
+
+def _repository_root(course: Course) -> Path:
+    # courses/<slug>/: the repository is two levels up.
+    return course.folder.resolve().parent.parent
+
+
+def _clock(seconds: float) -> str:
+    minutes, rest = divmod(int(round(seconds)), 60)
+    return f"{minutes}:{rest:02d}"
+
+
+def media_file_location(lecture: Lecture, root: Path) -> SourceLocation:
+    """Where a problem with the lecture's media file is shown: the file itself."""
+    if lecture.media is not None and lecture.media.path is not None:
+        return SourceLocation(file=repository_path(lecture.media.path, root))
+    return SourceLocation(file=lecture.file, line=1, column=1)
+
+
+def probe_problem(error: ProbeError, location: SourceLocation, name: str) -> Diagnostic:
+    """E211 for a source that is empty, unreadable, cut short or not media."""
+    zh, en, hint = {
+        ProbeProblem.EMPTY: (f"媒体文件“{name}”是空的（0 字节）", f"media file '{name}' is empty (0 bytes)",
+                             "重新导出或重新复制这个文件，确认文件大小不是 0。"),
+        ProbeProblem.UNREADABLE: (f"媒体文件“{name}”无法读取，可能已损坏或不是视频/音频",
+                                  f"media file '{name}' cannot be read ({error.detail})",
+                                  "用手机或电脑的播放器打开试试；打不开就重新导出或重新复制。"),
+        ProbeProblem.TRUNCATED: (f"媒体文件“{name}”不完整（复制或上传中断了）",
+                                 f"media file '{name}' is truncated ({error.detail})",
+                                 "从手机或相机重新复制一次完整的文件。"),
+        ProbeProblem.NOT_MEDIA: (f"文件“{name}”不是视频或音频", f"'{name}' is not audio or video ({error.detail})",
+                                 "请放入视频（如 .mp4、.mov）或音频（如 .mp3、.m4a）文件。"),
+    }[error.kind]
+    return Diagnostic(code="E211", severity=Severity.ERROR, location=location, message=zh, message_en=en, hint=hint)
+
+
+def duration_problems(seconds: float, location: SourceLocation) -> list[Diagnostic]:
+    """E203 over 15:00, W204 over 7:00 (the call's duration rule)."""
+    if seconds > MAX_LECTURE_SECONDS:
+        return [Diagnostic(code="E203", severity=Severity.ERROR, location=location,
+                           message=f"时长 {_clock(seconds)} 超过 15 分钟上限",
+                           message_en=f"duration {_clock(seconds)} is over the 15-minute limit",
+                           hint="把内容拆成两个微课，或剪短到 15 分钟以内。")]
+    if seconds > RECOMMENDED_LECTURE_SECONDS:
+        return [Diagnostic(code="W204", severity=Severity.WARNING, location=location,
+                           message=f"时长 {_clock(seconds)} 超过建议的 7 分钟",
+                           message_en=f"duration {_clock(seconds)} is over the recommended 7 minutes",
+                           hint="微课时长在 7 分钟以内为宜，可以考虑拆分。")]
+    return []
+
+
+def subtitle_problem(error: SubtitleError, file: str) -> Diagnostic:
+    return Diagnostic(code="E214", severity=Severity.ERROR, location=SourceLocation(file=file, line=error.line),
+                      message=f"字幕文件无法使用：{error.message}", message_en=f"subtitles unusable: {error.message_en}",
+                      hint="用记事本另存为 UTF-8 编码的 .srt；每条字幕是编号、时间轴、文字，条与条之间空一行。")
+
+
+# --------------------------------------------------------------------------------------------
+# Memoised probing
+# --------------------------------------------------------------------------------------------
+
+
+def probe_kind(*, packets: bool = False) -> str:
+    """The memo kind under which probes of this depth are remembered."""
+    return f"probe-v{PROBE_VERSION}-{'packets' if packets else 'headers'}"
+
+
+def probe_memoised(memo: FileMemo | None, path: Path, *, packets: bool = False) -> MediaInfo:
+    """:func:`probe_media` through the memo; a remembered failure raises the same ProbeError."""
+    kind = probe_kind(packets=packets)
+
+    def compute(file: Path) -> dict:
+        try:
+            return {"info": info_to_dict(probe_media(file, packets=packets))}
+        except ProbeError as exc:
+            return {"error": [exc.kind.value, exc.detail]}
+
+    if memo is None:
+        record = compute(path)
+    else:
+        record = memo.remember(kind, path, compute)
+    if "error" in record:
+        raise ProbeError(*record["error"])
+    return info_from_dict(record["info"])
+
+
+def shared_memo(cache_folder: Path) -> FileMemo:
+    """The media memo of ``cache_folder``, one open for the whole process."""
+    return shared_file_memo(Path(cache_folder) / MEMO_FILE)
+
+
+# --------------------------------------------------------------------------------------------
+# Check: media rules for `weike check`
+# --------------------------------------------------------------------------------------------
+
+
+def cards_problems(seconds: float, added: float, location: SourceLocation) -> list[Diagnostic]:
+    """E223 when the source fits in 15:00 but not with its title cards (the rule is for the delivered file)."""
+    if seconds <= MAX_LECTURE_SECONDS < seconds + added:
+        return [Diagnostic(code="E223", severity=Severity.ERROR, location=location,
+                           message=f"加上片头片尾（{added:g} 秒）后时长 {_clock(seconds + added)} 超过 15 分钟上限",
+                           message_en=f"with its title cards ({added:g} s) the lecture lasts "
+                                      f"{_clock(seconds + added)}, over the 15-minute limit",
+                           hint="剪短视频，或在 course.yml 的 title_cards 里缩短或关闭片头片尾。")]
+    return duration_problems(seconds + added, location)  # over 7:00 with the cards: W204
+
+
+def check_lecture_media(lecture: Lecture, *, root: Path, memo: FileMemo | None,
+                        cards: TitleCardSettings | None = None) -> list[Diagnostic]:
+    """E211 / E203 / W204 for the lecture's source, E214 for its subtitles (headers only: cheap).
+
+    With title cards the duration rules are for the delivered whole: source + cards (E223).
+    """
+    problems: list[Diagnostic] = []
+    duration = None
+    if lecture.media is not None and lecture.media.path is not None:
+        location = media_file_location(lecture, root)
+        try:
+            info = probe_memoised(memo, lecture.media.path)
+        except ProbeError as exc:
+            problems.append(probe_problem(exc, location, lecture.media.path.name))
+        else:
+            duration = info.duration
+            added = cards.added_seconds if cards is not None else 0.0
+            if added and (info.duration or 0.0) <= MAX_LECTURE_SECONDS:
+                problems.extend(cards_problems(info.duration or 0.0, added, location))
+            else:
+                problems.extend(duration_problems(info.duration or 0.0, location))
+    if lecture.subtitles is not None and lecture.subtitles.path is not None \
+            and lecture.subtitles.path.suffix.lower() == ".srt":
+        try:
+            cues = parse_srt(decode_subtitles(read_subtitle_file(lecture.subtitles.path)))
+        except SubtitleError as exc:
+            problems.append(subtitle_problem(exc, repository_path(lecture.subtitles.path, root)))
+        except OSError as exc:
+            problems.append(subtitle_problem(SubtitleError("文件无法读取", f"cannot read the file ({exc.strerror})"),
+                                             repository_path(lecture.subtitles.path, root)))
+        else:
+            if duration and (late := cues_after(cues, duration)):
+                problems.append(Diagnostic.warning(
+                    "W219", SourceLocation(file=repository_path(lecture.subtitles.path, root), line=late[0].line),
+                    f"有 {len(late)} 条字幕在视频结束（{_clock(duration)}）之后才开始，不会显示",
+                    f"{len(late)} cue(s) start after the video ends at {_clock(duration)} and are never shown",
+                    hint="字幕多半是给另一个版本的视频做的；请按现在的视频重新对时间轴。"))
+    return problems
+
+
+def check_course_media(course: Course, config: WeikeConfig) -> list[Diagnostic]:
+    """The media rules for every parsed lecture of ``course`` (the probes not remembered yet, a few at once)."""
+    root = _repository_root(course)
+    lectures = [lecture for lecture in course.lectures if lecture.parsed]
+    if not lectures:
+        return []
+    memo = shared_memo(BuildPaths.for_root(root).cache)
+    kind = probe_kind()
+    cards = title_card_settings(config, course)
+    # Remembered probes are answered here, in order; only the rest need ffprobe, a process per
+    # file, where a few at once hide its start-up time. (Threads for memo hits would only add
+    # overhead: at national scale most checks are hits.)
+    hits = [lecture.media is None or lecture.media.path is None or _memoised(memo, kind, lecture.media.path)
+            for lecture in lectures]
+    known = [lecture for lecture, hit in zip(lectures, hits) if hit]
+    unknown = [lecture for lecture, hit in zip(lectures, hits) if not hit]
+    found = [check_lecture_media(lecture, root=root, memo=memo, cards=cards) for lecture in known]
+    if unknown:
+        with ThreadPoolExecutor(max_workers=min(len(unknown), available_cores() * 2)) as pool:
+            found.extend(pool.map(lambda lecture: check_lecture_media(lecture, root=root, memo=memo, cards=cards),
+                                  unknown))
+    return [diagnostic for problems in found for diagnostic in problems]
+
+
+def _memoised(memo: FileMemo, kind: str, path: Path) -> bool:
+    try:
+        return memo.get(kind, path) is not None
+    except OSError:  # vanished: the check itself reports it
+        return False

@@ -1,0 +1,175 @@
+"""``dist/media``: the delivered files published there, and ``manifest.json``, which says what they are.
+
+Each lecture gets ``<course>/<lecture>.mp4`` (linked from the content store), a poster ``.jpg``
+and its subtitles as ``.vtt``; the manifest records each one's source, hashes, probe and cache
+key. Later commands read it back (``weike_media_delivered``) to know what a lecture shows
+without building.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from weike.builder.cache import ContentStore
+from weike.builder.context import BuildContext
+from weike.builder.loading import find_course_folders
+from weike.builder.model import repository_path, Course, DeliveredMedia
+from weike.builder.outputs import publish, remove_temps, write_atomic
+from weike.plugins.media import runner as ffmpeg
+from weike.plugins.media.planning import LecturePlan
+from weike.plugins.media.probe import info_from_dict
+from weike.plugins.media.profile import DeliveryProfile
+from weike.plugins.media.subtitles import read_subtitle_file, srt_to_webvtt
+
+MANIFEST_FILE = "manifest.json"
+MANIFEST_FORMAT = "weike-media-manifest/1"
+
+
+def _publish(item: LecturePlan, facts: dict, store: ContentStore, media_root: Path,
+             root: Path) -> tuple[DeliveredMedia, dict]:
+    """Link the cached files to ``dist/media/<course>/<lecture>.*`` and convert the subtitles."""
+    entry = store.folder(item.delivered_key)
+    folder = media_root / item.course.slug
+    target = folder / f"{item.lecture.slug}.mp4"
+    poster = target.with_suffix(".jpg")
+    publish(entry / "video.mp4", target)
+    publish(entry / "poster.jpg", poster)
+    subtitles = None
+    vtt = target.with_suffix(".vtt")
+    if item.lecture.subtitles is not None and item.lecture.subtitles.path is not None:
+        text = srt_to_webvtt(read_subtitle_file(item.lecture.subtitles.path), shift_ms=item.subtitle_shift_ms)
+        write_atomic(vtt, text.encode("utf-8"))
+        subtitles = vtt
+    elif vtt.exists():
+        vtt.unlink()
+    info = info_from_dict({**facts["info"], "path": str(target)})
+    media = DeliveredMedia(
+        course_slug=item.course.slug, lecture_slug=item.lecture.slug, path=target, duration=facts["duration"],
+        size=facts["size"], sha256=facts["sha256"], source_sha256=item.source_sha256, profile=facts["profile"],
+        poster=poster, subtitles=subtitles, from_audio=facts["from_audio"], info=info,
+    )
+    record = {
+        "course": item.course.slug,
+        "lecture": item.lecture.slug,
+        "file": target.relative_to(media_root).as_posix(),
+        "poster": poster.relative_to(media_root).as_posix(),
+        "subtitles": subtitles.relative_to(media_root).as_posix() if subtitles else None,
+        "source": repository_path(item.source, root),
+        "source_sha256": item.source_sha256,
+        "sha256": facts["sha256"],
+        "size": facts["size"],
+        "duration": facts["duration"],
+        # What the duration was checked against: the source's own figures.
+        "source_length": facts.get("source_length"),
+        "method": facts["method"],
+        "from_audio": facts["from_audio"],
+        "profile": facts["profile"],
+        "cache_key": item.delivered_key,
+        # What the cards say and how long they are (None: no cards).
+        "title_cards": facts.get("title_cards"),
+        "probe": {k: v for k, v in facts["info"].items() if k != "path"},
+    }
+    return media, record
+
+
+def delivered_from_manifest(context: BuildContext, courses: Sequence[Course]) -> dict[str, DeliveredMedia]:
+    """What ``dist/media/manifest.json`` says is delivered for ``courses``, from the same source file."""
+    media_root = context.paths.media
+    try:
+        manifest = json.loads((media_root / MANIFEST_FILE).read_text(encoding="utf-8"))
+        records = dict(manifest.get("lectures") or {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+    found: dict[str, DeliveredMedia] = {}
+    for course in courses:
+        for lecture in course.lectures:
+            record = records.get(lecture.key)
+            source = lecture.media.path if lecture.media is not None else None
+            if not isinstance(record, dict) or source is None:
+                continue
+            video = media_root / str(record.get("file", ""))
+            if record.get("source") != repository_path(source, context.paths.root) or not video.is_file():
+                continue  # another source now, or the file is gone: not what this lecture shows
+            poster = media_root / record["poster"] if record.get("poster") else None
+            subtitles = media_root / record["subtitles"] if record.get("subtitles") else None
+            try:
+                found[lecture.key] = DeliveredMedia(
+                    course_slug=course.slug, lecture_slug=lecture.slug, path=video, duration=float(record["duration"]),
+                    size=int(record["size"]), sha256=str(record["sha256"]), source_sha256=str(record["source_sha256"]),
+                    profile=str(record["profile"]), poster=poster if poster and poster.is_file() else None,
+                    subtitles=subtitles if subtitles and subtitles.is_file() else None,
+                    from_audio=bool(record.get("from_audio")),
+                    info=info_from_dict({**record["probe"], "path": str(video)}) if record.get("probe") else None)
+            except (KeyError, TypeError, ValueError):
+                continue  # a manifest from an older weike: the next build rewrites it
+    return found
+
+
+def _write_manifest(media_root: Path, entries: dict[str, dict], courses: Sequence[Course], root: Path,
+                    profile: DeliveryProfile) -> Path:
+    """``dist/media/manifest.json``: this build's lectures, plus earlier ones of courses not built now.
+
+    Entries (and folders) of courses that no longer exist in ``courses/`` are removed; a
+    course built now loses files of lectures it no longer has. A lecture it still has but that
+    was not delivered now (held back by an error in its folder) keeps its earlier file.
+    """
+    manifest_path = media_root / MANIFEST_FILE
+    existing_slugs = {folder.name for folder in find_course_folders(root)}
+    built = {course.slug for course in courses}
+    lecture_folders = {folder.as_posix() for course in courses for folder in _lecture_folders(course)}
+    lectures: dict[str, dict] = {}
+    try:
+        previous = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if previous.get("profile", {}).get("name") == profile.name:
+            for key, record in (previous.get("lectures") or {}).items():
+                slug = record.get("course")
+                still_there = slug not in built or key in lecture_folders
+                if slug in existing_slugs and still_there and (media_root / record.get("file", "")).is_file():
+                    lectures[key] = record
+    except (OSError, ValueError, AttributeError):
+        pass
+    lectures.update(entries)
+    # Tidy dist/media: leftovers of killed builds, vanished courses, renamed lectures.
+    if media_root.is_dir():
+        # Grouped once: asking every course folder to scan every record is quadratic (2,000
+        # courses x 24,000 lectures took longer than the rest of the stage).
+        wanted: dict[str, set[str]] = defaultdict(set)
+        for record in lectures.values():
+            wanted[record["course"]].update(name for name in (record["file"], record["poster"], record["subtitles"])
+                                            if name)
+        for folder in media_root.iterdir():
+            if not folder.is_dir():
+                continue
+            remove_temps(folder)
+            if folder.name not in existing_slugs:
+                shutil.rmtree(folder, ignore_errors=True)
+            elif folder.name in built:
+                keep = wanted[folder.name]
+                for file in folder.iterdir():
+                    if file.is_file() and f"{folder.name}/{file.name}" not in keep:
+                        file.unlink()
+    payload = {
+        "format": MANIFEST_FORMAT,
+        "profile": profile.as_dict(),
+        "encoder": ffmpeg.version(),
+        "lectures": dict(sorted(lectures.items())),
+    }
+    write_atomic(manifest_path, (json.dumps(payload, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    return manifest_path
+
+
+def _lecture_folders(course: Course) -> Iterator[Path]:
+    """The lecture folders of ``course`` on disk, as ``Path("<course-slug>/<lecture-slug>")``
+    (all of them: the course given to the stage may hold only the lectures to deliver now)."""
+    try:
+        entries = list(os.scandir(course.folder))
+    except OSError:
+        return
+    for entry in entries:
+        if entry.is_dir() and (Path(entry.path) / "lecture.md").is_file():
+            yield Path(course.slug) / entry.name
