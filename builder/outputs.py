@@ -94,7 +94,7 @@ def same_file(a: Path, b: Path) -> bool:
     return sa.st_size == sb.st_size and sa.st_mtime_ns == sb.st_mtime_ns
 
 
-def publish(source: Path, target: Path) -> bool:
+def link_file(source: Path, target: Path) -> bool:
     """Make ``target`` a hard link to ``source`` (a copy across file systems); True when changed."""
     source, target = Path(source), Path(target)
     if same_file(source, target):

@@ -29,7 +29,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from weike.builder.context import BuildContext, StageOutcome
+from weike.builder.context import BuildContext, BuildPaths, StageOutcome
 from weike.builder.hookspecs import hookimpl
 from weike.builder.model import Course, DeliveredMedia, Diagnostic, Setting, WeikeConfig
 from weike.plugins.media import (
@@ -93,8 +93,8 @@ def weike_media_profiles() -> list[DeliveryProfile]:
 
 
 @hookimpl
-def weike_check_course(course: Course, config: WeikeConfig) -> list[Diagnostic]:
-    return checks.check_course_media(course, config)
+def weike_check_course(course: Course, config: WeikeConfig, paths: BuildPaths) -> list[Diagnostic]:
+    return checks.check_course_media(course, config, paths)
 
 
 @hookimpl

@@ -43,10 +43,6 @@ MEMO_FILE = "media-memo.sqlite"
 # --------------------------------------------------------------------------------------------
 
 
-def _repository_root(course: Course) -> Path:
-    # courses/<slug>/: the repository is two levels up.
-    return course.folder.resolve().parent.parent
-
 
 def _clock(seconds: float) -> str:
     minutes, rest = divmod(int(round(seconds)), 60)
@@ -188,13 +184,13 @@ def check_lecture_media(lecture: Lecture, *, root: Path, memo: FileMemo | None,
     return problems
 
 
-def check_course_media(course: Course, config: WeikeConfig) -> list[Diagnostic]:
+def check_course_media(course: Course, config: WeikeConfig, paths: BuildPaths) -> list[Diagnostic]:
     """The media rules for every parsed lecture of ``course`` (the probes not remembered yet, a few at once)."""
-    root = _repository_root(course)
+    root = paths.root
     lectures = [lecture for lecture in course.lectures if lecture.parsed]
     if not lectures:
         return []
-    memo = shared_memo(BuildPaths.for_root(root).cache)
+    memo = shared_memo(paths.cache)
     kind = probe_kind()
     cards = title_card_settings(config, course)
     # Remembered probes are answered here, in order; only the rest need ffprobe, a process per

@@ -19,7 +19,7 @@ from weike.builder.cache import ContentStore
 from weike.builder.context import BuildContext
 from weike.builder.loading import find_course_folders
 from weike.builder.model import repository_path, Course, DeliveredMedia
-from weike.builder.outputs import publish, remove_temps, write_atomic
+from weike.builder.outputs import link_file, remove_temps, write_atomic
 from weike.plugins.media import runner as ffmpeg
 from weike.plugins.media.planning import LecturePlan
 from weike.plugins.media.probe import info_from_dict
@@ -30,15 +30,15 @@ MANIFEST_FILE = "manifest.json"
 MANIFEST_FORMAT = "weike-media-manifest/1"
 
 
-def _publish(item: LecturePlan, facts: dict, store: ContentStore, media_root: Path,
+def place_delivered(item: LecturePlan, facts: dict, store: ContentStore, media_root: Path,
              root: Path) -> tuple[DeliveredMedia, dict]:
     """Link the cached files to ``dist/media/<course>/<lecture>.*`` and convert the subtitles."""
     entry = store.folder(item.delivered_key)
     folder = media_root / item.course.slug
     target = folder / f"{item.lecture.slug}.mp4"
     poster = target.with_suffix(".jpg")
-    publish(entry / "video.mp4", target)
-    publish(entry / "poster.jpg", poster)
+    link_file(entry / "video.mp4", target)
+    link_file(entry / "poster.jpg", poster)
     subtitles = None
     vtt = target.with_suffix(".vtt")
     if item.lecture.subtitles is not None and item.lecture.subtitles.path is not None:
@@ -110,7 +110,7 @@ def delivered_from_manifest(context: BuildContext, courses: Sequence[Course]) ->
     return found
 
 
-def _write_manifest(media_root: Path, entries: dict[str, dict], courses: Sequence[Course], root: Path,
+def write_manifest(media_root: Path, entries: dict[str, dict], courses: Sequence[Course], root: Path,
                     profile: DeliveryProfile) -> Path:
     """``dist/media/manifest.json``: this build's lectures, plus earlier ones of courses not built now.
 

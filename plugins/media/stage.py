@@ -70,7 +70,7 @@ from weike.plugins.media.checks import (
 )
 from weike.plugins.media.cluster import _executor_problem, _no_cluster_summary, cluster_problems
 from weike.plugins.media.encoding import DeliveryFailed, deliver_to_store
-from weike.plugins.media.manifest import _publish, _write_manifest
+from weike.plugins.media.manifest import place_delivered, write_manifest
 from weike.plugins.media.planning import LecturePlan, may_pass_through, plan_lecture
 from weike.plugins.media.probe import ProbeError, ProbeProblem, info_from_dict
 from weike.plugins.media.profile import DuplicateProfile, UnknownProfile, resolve_profile
@@ -225,7 +225,7 @@ def deliver_media(context: BuildContext, courses: Sequence[Course]) -> StageOutc
                 tally.failed.append(media_file_location(item.lecture, root).file)
                 continue
             try:
-                media, record = _publish(item, result, store, paths.media, root)
+                media, record = place_delivered(item, result, store, paths.media, root)
             except (SubtitleError, OSError) as exc:
                 subtitles = item.lecture.subtitles.path if item.lecture.subtitles else None
                 if isinstance(exc, SubtitleError) and subtitles is not None:
@@ -246,7 +246,7 @@ def deliver_media(context: BuildContext, courses: Sequence[Course]) -> StageOutc
             else:
                 tally.from_cache += 1
 
-    manifest = _write_manifest(paths.media, manifest_entries, courses, root, profile)
+    manifest = write_manifest(paths.media, manifest_entries, courses, root, profile)
     outputs.append(manifest)
     summary = _summary_lines(tally, len(lectures))
     with_cards = sum(1 for item in plans if item.card_job is not None

@@ -555,7 +555,7 @@ def write_docs(sources: _Sources, docs_dir: Path) -> None:
         shutil.rmtree(docs_dir)
     docs_dir.mkdir(parents=True)
     for rel, path in sources.site_files.items():
-        outputs.publish(path, docs_dir / rel)
+        outputs.link_file(path, docs_dir / rel)
 
 
 def write_overrides(root: Path, overrides_dir: Path) -> None:
@@ -596,7 +596,7 @@ def media_files(catalogue: Catalogue) -> dict[str, Path]:
 def place_media(catalogue: Catalogue, site_dir: Path) -> None:
     wanted = media_files(catalogue)
     for rel, source in wanted.items():
-        outputs.publish(source, site_dir / rel)
+        outputs.link_file(source, site_dir / rel)
     media_dir = site_dir / "media"
     if media_dir.is_dir():  # files of courses no longer published go
         for folder, _, files in os.walk(media_dir):
@@ -606,7 +606,7 @@ def place_media(catalogue: Catalogue, site_dir: Path) -> None:
                     path.unlink()
 
 
-def publish(tmp_dir: Path, site_dir: Path) -> None:
+def swap_into_place(tmp_dir: Path, site_dir: Path) -> None:
     """Swap the freshly built ``tmp_dir`` into ``site_dir`` (two renames; never a half site)."""
     old = site_dir.with_name(f".{site_dir.name}-old-{os.getpid()}")
     if site_dir.exists():
@@ -800,7 +800,7 @@ def build_website(
         place_media(catalogue, tmp_dir)
         # A course whose pages failed (E901) is tried again by the next build, never replayed.
         write_stamp(tmp_dir, "" if page_isolation.failed else inputs, sources.diagnostics, len(published))
-        publish(tmp_dir, site_dir)
+        swap_into_place(tmp_dir, site_dir)
     except BaseException:
         shutil.rmtree(tmp_dir, ignore_errors=True)
         raise

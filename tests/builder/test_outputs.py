@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from weike.builder.outputs import publish, remove_temps, same_file, write_atomic, write_atomic_with
+from weike.builder.outputs import link_file, remove_temps, same_file, write_atomic, write_atomic_with
 
 
 def test_write_atomic_writes_once_and_leaves_no_temp(tmp_path):
@@ -37,12 +37,12 @@ def test_publish_hard_links_and_skips_when_already_linked(tmp_path):
     source = tmp_path / "cache.mp4"
     source.write_bytes(b"video")
     target = tmp_path / "dist" / "lecture.mp4"
-    assert publish(source, target) is True
+    assert link_file(source, target) is True
     assert os.path.samefile(source, target) and same_file(source, target)
-    assert publish(source, target) is False
+    assert link_file(source, target) is False
     other = tmp_path / "other.mp4"
     other.write_bytes(b"other video")
-    assert publish(other, target) is True and target.read_bytes() == b"other video"
+    assert link_file(other, target) is True and target.read_bytes() == b"other video"
 
 
 def test_remove_temps_clears_leftovers_of_a_killed_build(tmp_path):

@@ -29,7 +29,7 @@ from weike.builder.archive import ArchiveMember, safe_name_component, write_zip
 from weike.builder.fingerprint import Fingerprint, code_digest
 from weike.builder.model import Diagnostic, SourceLocation
 from weike.plugins.site.website import STAMP_FILE as SITE_STAMP_FILE
-from weike.plugins.site.website import publish
+from weike.plugins.site.website import swap_into_place
 
 #: The settings' place: ``extra.weike.offline`` in ``mkdocs.yml``.
 SETTINGS_KEY = "offline"
@@ -338,7 +338,7 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
             written.append((rel, target))
 
         def link(rel: str, source: Path) -> None:
-            outputs.publish(source, tmp / rel)  # a hard link: the media are not stored twice
+            outputs.link_file(source, tmp / rel)  # a hard link: the media are not stored twice
             written.append((rel, tmp / rel))
 
         for rel, path in _site_files(source_site):
@@ -361,7 +361,7 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
         top = settings.name
         write_zip(tmp / zip_name, [ArchiveMember.from_file(f"{top}/{rel}", path) for rel, path in written])
         (tmp / STAMP_FILE).write_text(json.dumps({"inputs": inputs}), encoding="utf-8")
-        publish(tmp, offline_dir)
+        swap_into_place(tmp, offline_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
