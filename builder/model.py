@@ -367,8 +367,6 @@ class WeikeConfig:
     and arrives in ``plugin_settings``.
     """
 
-    #: Delivery profile name (a plugin may add others).
-    profile: str = "default"
     #: Province (or organisation) named on reports.
     province: str | None = None
     #: Course slugs in the province's recommendation order; others follow by title.

@@ -42,11 +42,11 @@ from weike.plugins.media import (
     hookspecs,
     manifest,
     planning,
+    settings,
     stage,
 )
 from weike.plugins.media import runner as ffmpeg
 from weike.plugins.media.profile import DEFAULT_PROFILE, DeliveryProfile
-from weike.plugins.media.titlecards import read_title_cards
 
 log = logging.getLogger("weike.media")
 
@@ -82,9 +82,8 @@ def weike_add_hookspecs(plugin_manager) -> None:
 
 
 @hookimpl
-def weike_settings() -> list[Setting]:
-    return [Setting(name="title_cards", course=True, read=read_title_cards,
-                    help="opening and closing title cards (片头/片尾) added to every delivered lecture")]
+def weike_settings() -> tuple[Setting, ...]:
+    return settings.SETTINGS
 
 
 @hookimpl

@@ -15,6 +15,7 @@ from weike.plugins.media.checks import MEMO_FILE, shared_memo
 from weike.plugins.media.encoding import DeliveryFailed
 from weike.plugins.media.planning import plan_lecture
 from weike.plugins.media.probe import ProbeError
+from weike.plugins.media.settings import profile_name
 from weike.plugins.media.profile import DuplicateProfile, UnknownProfile, resolve_profile
 from weike.plugins.media.stage import STORE_FOLDER
 
@@ -26,7 +27,7 @@ def needed_store_keys(context: BuildContext, repository) -> tuple[set[str] | Non
     those failing the check: their media is kept for when they are fixed.
     """
     try:
-        profile = resolve_profile(context.plugin_manager, context.config.profile)
+        profile = resolve_profile(context.plugin_manager, profile_name(context.config))
         ffmpeg.version()
     except (UnknownProfile, DuplicateProfile, ffmpeg.FfmpegNotFound, ffmpeg.FfmpegError) as exc:
         return None, f"无法判断哪些条目仍需要，全部保留 (cannot tell which entries are needed, all kept: {exc})"

@@ -15,6 +15,7 @@ from weike.plugins.media.cards import title_card_settings
 from weike.plugins.media.checks import MAX_LECTURE_SECONDS, RECOMMENDED_LECTURE_SECONDS, _clock, probe_problem
 from weike.plugins.media.planning import choose_method
 from weike.plugins.media.probe import ProbeError, info_to_dict, probe_media
+from weike.plugins.media.settings import profile_name
 from weike.plugins.media.profile import (
     DeliveryProfile,
     DuplicateProfile,
@@ -119,7 +120,7 @@ def _print_verdict(result: dict, profile: DeliveryProfile, out) -> None:
 
 
 def cmd_probe(project: Project, args) -> int:
-    name = args.profile or project.config.profile
+    name = args.profile or profile_name(project.config)
     try:
         profile = resolve_profile(project.plugin_manager, name)
     except (UnknownProfile, DuplicateProfile) as exc:

@@ -73,6 +73,7 @@ from weike.plugins.media.encoding import DeliveryFailed, deliver_to_store
 from weike.plugins.media.manifest import place_delivered, write_manifest
 from weike.plugins.media.planning import LecturePlan, may_pass_through, plan_lecture
 from weike.plugins.media.probe import ProbeError, ProbeProblem, info_from_dict
+from weike.plugins.media.settings import profile_name
 from weike.plugins.media.profile import DuplicateProfile, UnknownProfile, resolve_profile
 from weike.plugins.media.subtitles import SubtitleError
 
@@ -114,7 +115,7 @@ def deliver_media(context: BuildContext, courses: Sequence[Course]) -> StageOutc
     """Plan, encode (what the cache lacks), join the title cards, publish: the whole media stage."""
     root, paths, progress = context.paths.root, context.paths, context.progress
     try:
-        profile = resolve_profile(context.plugin_manager, context.config.profile)
+        profile = resolve_profile(context.plugin_manager, profile_name(context.config))
     except (UnknownProfile, DuplicateProfile) as exc:
         return StageOutcome(diagnostics=(_profile_problem(context.config, exc),))
 
