@@ -71,8 +71,7 @@ PROVIDER_KEYS = ("name", "level", "region", "contact", "phone")
 RIGHTS_KEYS = ("public_good", "no_copyright_dispute", "share_to_national_platforms")
 LECTURE_KEYS = ("title", "knowledge_point", "media", "subtitles", "image", "form")
 CONFIG_KEYS = (
-    "province",
-    "recommendation_order", "site_url", "scheduler", "jobs", "drop_stale",
+    "site_url", "scheduler", "jobs", "drop_stale",
     # the province's facts for 附件3/4/5 (weike.builder.centre)
     "department", "statistics", "publish_centres",
 )
@@ -335,10 +334,9 @@ def load_config(root: Path, *, settings: Iterable[Setting] = ()) -> tuple[WeikeC
                 reader.report("E005", fields[key], f"“{key}”应为正整数", f"'{key}' must be a positive number")
             else:
                 values[key] = number
-    for key in ("province", "site_url", "scheduler"):
+    for key in ("site_url", "scheduler"):
         if (text := reader.text(fields.get(key), key)) is not None:
             values[key] = text
-    values["recommendation_order"] = reader.text_list(fields.get("recommendation_order"), "recommendation_order")
     values.update(read_province_facts(reader, fields))
     if (drop_stale := reader.boolean(fields.get("drop_stale"), "drop_stale")) is not None:
         values["drop_stale"] = drop_stale

@@ -367,10 +367,6 @@ class WeikeConfig:
     and arrives in ``plugin_settings``.
     """
 
-    #: Province (or organisation) named on reports.
-    province: str | None = None
-    #: Course slugs in the province's recommendation order; others follow by title.
-    recommendation_order: tuple[str, ...] = ()
     #: Public address of the catalogue site (for QR codes, sitemap, feed), e.g. https://x.gov.cn/weike/
     site_url: str | None = None
     #: Dask scheduler address (``tcp://host:port``) for distributed transcoding; None = local.

@@ -22,8 +22,9 @@ from weike.builder.centre import Centre
 from weike.builder.context import BuildContext, StageOutcome
 from weike.builder.fingerprint import package_versions
 from weike.builder.hookspecs import hookimpl
-from weike.builder.model import Course, DeliveredMedia
+from weike.builder.model import Course, DeliveredMedia, Setting
 from weike.builder.outputs import TEMP_PREFIX, write_atomic
+from weike.plugins.submission.settings import SETTINGS, province
 from weike.plugins.submission.spreadsheet import workbook_bytes
 
 SUBMISSION_DIR = "submission"
@@ -108,7 +109,7 @@ def submission_files(*, centres: Sequence[Centre], courses: Sequence[Course],
         files.append(SubmissionFile(name=STATISTICS_NAME, data=workbook_bytes(statistics_workbook(config.statistics))))
     files.append(SubmissionFile(name=CHECKLIST_NAME, data=checklist(
         files, centres=ordered_centres, courses=len(items) - len(ordered_centres),
-        statistics_written=statistics_written, province=config.province)))
+        statistics_written=statistics_written, province=province(config))))
     return files, statistics_written
 
 
@@ -134,6 +135,11 @@ def weike_report_stage(context: BuildContext, courses: Sequence[Course],
     line = (f"申报材料：{context.paths.shown(folder)}/ 附件3、附件4 {forms} 份、{statistics}、{CHECKLIST_NAME}，"
             f"打包为 {ZIP_NAME} (submission: {forms} centre form(s), zip)")
     return StageOutcome(outputs=(*(folder / item.name for item in files), archive), summary=(line,))
+
+
+@hookimpl
+def weike_settings() -> tuple[Setting, ...]:
+    return SETTINGS
 
 
 @hookimpl

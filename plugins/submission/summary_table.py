@@ -34,6 +34,7 @@ from weike.builder.model import Course, DeliveredMedia, Diagnostic, Repository, 
 from weike.plugins.submission.spreadsheet import save_workbook
 from weike.builder.xmltext import xml_text
 from weike.plugins.submission.platforms import rights_not_cleared
+from weike.plugins.submission.settings import province, recommendation_order
 
 REPORT_NAME = "社区教育品牌项目汇总表.xlsx"
 TITLE = "社区教育品牌项目汇总表"
@@ -114,7 +115,7 @@ def check_recommendation_order(repository: Repository) -> Iterator[Diagnostic]:
     course_folders = [folder.name for folder in find_course_folders(repository.root)]
     centre_folders = [folder.name for folder in find_centre_folders(repository.root)]
     seen: set[str] = set()
-    for index, entry in enumerate(config.recommendation_order):
+    for index, entry in enumerate(recommendation_order(config)):
         kind, slug = _order_entry(entry)
         folders = {COURSES_DIR: course_folders, CENTRES_DIR: centre_folders}.get(kind, course_folders + centre_folders)
         if kind is None and slug in course_folders and slug in centre_folders:
@@ -168,7 +169,7 @@ def _merged_line(sheet: Worksheet, row: int, text: str, *, font: Font, horizonta
 def _summary_sheet(sheet: Worksheet, items: Sequence[Centre | Course], config: WeikeConfig) -> None:
     sheet.title = TITLE
     department = config.department
-    office = (department.name if department else None) or config.province
+    office = (department.name if department else None) or province(config)
     _merged_line(sheet, 1, TITLE, font=Font(name=_FONT, size=16, bold=True), horizontal="center", height=32)
     _merged_line(sheet, 2, f"省级教育行政部门（盖章）：{office or BLANK}", font=Font(name=_FONT, size=12))
     contact = (department.contact if department else None) or BLANK
@@ -257,7 +258,7 @@ def eligible_items(courses: Sequence[Course], centres: Sequence[Centre], config:
         else:
             eligible.append(course)
     diagnostics.extend(isolation.diagnostics)
-    return recommendation_ordered_items(centres, eligible, config.recommendation_order), diagnostics
+    return recommendation_ordered_items(centres, eligible, recommendation_order(config)), diagnostics
 
 
 # --------------------------------------------------------------------------------------------

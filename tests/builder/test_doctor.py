@@ -95,7 +95,7 @@ def test_plugins_add_their_own_checks_and_a_crashing_one_is_reported(make_repo, 
         @hookimpl
         def weike_doctor_checks(config):
             return [DoctorCheck(section="county", name="upload share", status=CheckStatus.WARNING,
-                                detail=f"province {config.province}", fix="mount //files/weike")]
+                                detail=f"province {config.plugin_settings.get('province')}", fix="mount //files/weike")]
     """, "plugins/flaky.py": """
         from weike.builder.hookspecs import hookimpl
 
