@@ -76,10 +76,25 @@ def cmd_build(project: Project, args: argparse.Namespace) -> int:
     return EXIT_PROBLEMS if result.failed_build(strict=args.strict) else EXIT_OK
 
 
+def _declared_settings_by_plugin(project: Project) -> dict[str, list[str]]:
+    """Plugin name -> the weike.yml keys it declares (``course.yml`` ones marked), for ``weike plugins``."""
+    found: dict[str, list[str]] = {}
+    for impl in project.plugin_manager.hook.weike_settings.get_hookimpls():
+        try:
+            settings = list(impl.function() or ())
+        except Exception as exc:  # noqa: BLE001 - listed as that plugin's problem, the listing goes on
+            found[impl.plugin_name] = [f"(weike_settings failed: {type(exc).__name__}: {exc})"]
+            continue
+        found[impl.plugin_name] = [f"{s.name} (also course.yml)" if s.course else s.name for s in settings]
+    return found
+
+
 def cmd_plugins(project: Project, args: argparse.Namespace) -> int:
     pm = project.plugin_manager
+    settings = _declared_settings_by_plugin(project)
     if args.format == "json":
-        print(json.dumps([record.__dict__ for record in pm.records], ensure_ascii=False, indent=2))
+        print(json.dumps([{**record.__dict__, "settings": settings.get(record.name, [])} for record in pm.records],
+                         ensure_ascii=False, indent=2))
     else:
         for record in pm.records:
             if record.error:
@@ -89,6 +104,8 @@ def cmd_plugins(project: Project, args: argparse.Namespace) -> int:
             else:
                 status = ", ".join(record.hooks) or "(no hooks)"
             print(f"{record.name}  [{record.origin}]  {record.location}\n    {status}")
+            if settings.get(record.name):
+                print(f"    weike.yml: {', '.join(settings[record.name])}")
     return EXIT_USAGE if pm.failures else EXIT_OK
 
 

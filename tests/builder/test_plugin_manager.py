@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import sys
 import textwrap
 
@@ -145,3 +146,16 @@ def test_plugins_can_add_commands(tmp_path, monkeypatch, capsys):
     sys.modules.pop("weike_hello", None)
 
 
+
+
+def test_weike_plugins_lists_the_settings_each_plugin_declares(capsys):
+    from tests.conftest import REPO_ROOT
+
+    assert main(["plugins", str(REPO_ROOT)]) == 0
+    out = capsys.readouterr().out
+    media = out.split("weike.plugins.media  [built-in]", 1)[1].split("\nweike.", 1)[0]
+    assert "weike.yml: profile, title_cards (also course.yml)" in media
+    assert main(["plugins", str(REPO_ROOT), "--format", "json"]) == 0
+    records = {record["name"]: record for record in json.loads(capsys.readouterr().out)}
+    assert records["weike.plugins.rules.courses"]["settings"] == ["created_after", "min_lectures",
+                                                                  "max_summary_chars", "max_bio_chars"]
