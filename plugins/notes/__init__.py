@@ -130,14 +130,18 @@ def _census(html: str) -> _MarkupCensus:
 class _ImageCollector:
     """nh3 attribute filter: keep pictures from the lecture folder, drop the rest."""
 
-    lecture_folder: Path
-    course_folder: Path
+    #: None: Markdown that comes with no folder (a plugin's site page) shows no picture at all.
+    lecture_folder: Path | None
+    course_folder: Path | None
     images: dict[str, Path] = field(default_factory=dict)
     dropped: set[str] = field(default_factory=set)
 
     def __call__(self, tag: str, attribute: str, value: str) -> str | None:
         if tag != "img" or attribute != "src":
             return value
+        if self.lecture_folder is None or self.course_folder is None:
+            self.dropped.add("图片 (picture)")
+            return None
         kept = self._local_image(value)
         if kept is None:
             self.dropped.add("外部或找不到的图片 (picture not in the lecture folder)")
@@ -165,7 +169,7 @@ def _markdown() -> markdown.Markdown:
     return markdown.Markdown(extensions=list(_MARKDOWN_EXTENSIONS), output_format="html")
 
 
-def _nesting(notes: str, *, lecture_folder: Path, course_folder: Path) -> int | None:
+def _nesting(notes: str, *, lecture_folder: Path | None, course_folder: Path | None) -> int | None:
     """How deep the published HTML of ``notes`` nests; ``None`` when Markdown itself ran out of stack."""
     try:
         return render_notes(notes, lecture_folder=lecture_folder, course_folder=course_folder,
@@ -174,7 +178,7 @@ def _nesting(notes: str, *, lecture_folder: Path, course_folder: Path) -> int | 
         return None
 
 
-def _first_too_deep_line(notes: str, *, lecture_folder: Path, course_folder: Path) -> int:
+def _first_too_deep_line(notes: str, *, lecture_folder: Path | None, course_folder: Path | None) -> int:
     """The first line of ``notes`` by which the nesting is over the limit (bisection over prefixes:
     a prefix never nests deeper than the text it starts, and this runs only for notes that fail)."""
     lines = notes.splitlines(keepends=True)
@@ -218,9 +222,11 @@ def _deeply_indented_item(lines: list[str]) -> int | None:
     return None
 
 
-def render_notes(notes: str, *, lecture_folder: Path, course_folder: Path, with_text: bool = False,
+def render_notes(notes: str, *, lecture_folder: Path | None, course_folder: Path | None, with_text: bool = False,
                  nesting_limit: int | None = MAX_NOTES_NESTING) -> RenderedNotes:
     """Markdown notes -> sanitised HTML, with the lecture-folder pictures it shows.
+
+    Without folders (``None``: Markdown a plugin wrote for a site page) every picture is removed.
 
     ``with_text`` also extracts the plain text (for the search index of notes). Raises
     :class:`NotesTooDeep` when the HTML would nest deeper than ``nesting_limit`` levels (or so

@@ -6,6 +6,8 @@ Modules: :mod:`~weike.plugins.site.catalogue` (what the site says about each cou
 search index), :mod:`~weike.plugins.site.covers` (card thumbnails), :mod:`~weike.plugins.site.website` (the
 MkDocs build, input hash and atomic publication), :mod:`~weike.plugins.site.serve` (live preview),
 :mod:`~weike.plugins.site.share` (``weike share``: the built site on a station's Wi-Fi),
+:mod:`~weike.plugins.site.contributed` (the pages other plugins add: ``weike_site_pages`` in
+:mod:`~weike.plugins.site.hookspecs`, :class:`SitePage`),
 :mod:`~weike.plugins.site.saver` (the 省流量 data-saver renditions) and :mod:`~weike.plugins.site.offline`
 (``dist/offline``, the catalogue opened from a USB stick).
 Lecture notes are sanitised by :mod:`weike.plugins.notes`, which the SCORM packages use too.
@@ -21,6 +23,9 @@ from weike.builder.context import BuildContext, StageOutcome
 from weike.builder.fingerprint import package_versions
 from weike.builder.hookspecs import hookimpl
 from weike.builder.model import Course, DeliveredMedia
+from weike.plugins.site.contributed import SitePage
+
+__all__ = ["SitePage"]
 
 
 def site_work_dirs(context: BuildContext):
@@ -37,6 +42,7 @@ def weike_site_stage(context: BuildContext, courses: Sequence[Course],
     from weike.plugins.site.website import SiteBuildFailed, build_website, load_settings
 
     work_dir, cache_dir = site_work_dirs(context)
+    plugin_pages, page_diagnostics = site_pages(context, courses, delivered, centres)
     task = context.progress.task(f"网站 {len(courses)} 门课程 (site, {len(courses)} courses)")
     kept = (f"site: 网站未能构建，{context.paths.shown(context.paths.site)} 保持上次的版本 "
             f"(not built: the previous site stays)",)
@@ -51,15 +57,16 @@ def weike_site_stage(context: BuildContext, courses: Sequence[Course],
         result = build_website(root=context.paths.root, site_url=context.config.site_url, courses=courses,
                                delivered=delivered, site_dir=context.paths.site, work_dir=work_dir,
                                cache_dir=cache_dir, centres=centres, force=context.force,
-                               publish_centres=context.config.publish_centres, savers=savers if offered else None)
+                               publish_centres=context.config.publish_centres, savers=savers if offered else None,
+                               plugin_pages=plugin_pages)
     except SiteBuildFailed as exc:
         task.done("failed", failed=True)
-        return StageOutcome(diagnostics=(exc.diagnostic,), summary=kept)
+        return StageOutcome(diagnostics=(exc.diagnostic, *page_diagnostics), summary=kept)
     except OSError as exc:
         if (fault := disk_fault(exc, root=context.paths.root, writing=context.paths.site)) is None:
             raise
         task.done("failed", failed=True)
-        return StageOutcome(diagnostics=(fault,), summary=kept)
+        return StageOutcome(diagnostics=(fault, *page_diagnostics), summary=kept)
     if result.rebuilt:
         line = (f"site: {len(result.published)} 门课程，{result.pages} 个网页 -> {context.paths.site} "
                 f"({result.seconds:.1f} s)")
@@ -75,10 +82,20 @@ def weike_site_stage(context: BuildContext, courses: Sequence[Course],
         summary.append(f"site: 省流量视频 {len(savers)} 个，共 {total / 1_000_000:.1f} MB (data-saver renditions)")
     summary.extend(f"site: MkDocs: {warning}" for warning in result.warnings)
     edition = build_offline(context, courses, delivered, result.published, offline=offline, savers=savers,
-                            site_name=settings.site_name, centres=centres)
+                            site_name=settings.site_name, centres=centres, plugin_pages=plugin_pages)
     summary.extend(edition.summary)
-    return StageOutcome(diagnostics=result.diagnostics + tuple(saver_diagnostics) + edition.diagnostics,
+    return StageOutcome(diagnostics=(*page_diagnostics, *result.diagnostics, *saver_diagnostics,
+                                     *edition.diagnostics),
                         outputs=(context.paths.site, *edition.outputs), summary=tuple(summary))
+
+
+def site_pages(context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia],
+               centres: Sequence[Centre]) -> tuple[tuple, list]:
+    """The pages every plugin adds (``weike_site_pages``), and E411 for each plugin that failed to."""
+    from weike.plugins.site.contributed import collect_site_pages
+
+    return collect_site_pages(context.plugin_manager, root=context.paths.root, context=context, courses=courses,
+                              delivered=delivered, centres=centres)
 
 
 def data_saver_setting(raw: Mapping) -> tuple[bool, list]:
@@ -114,7 +131,7 @@ def make_data_savers(context: BuildContext, courses: Sequence[Course], delivered
 
 def build_offline(context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia],
                   published: Sequence[str], *, offline, savers: Mapping, site_name: str,
-                  centres: Sequence[Centre] = ()) -> StageOutcome:
+                  centres: Sequence[Centre] = (), plugin_pages: Sequence = ()) -> StageOutcome:
     """``dist/offline``: the catalogue (or the courses ``extra.weike.offline.courses`` names) for a USB stick.
 
     With ``extra.weike.offline.data_saver`` its pages are built from the 省流量 renditions, as
@@ -150,7 +167,8 @@ def build_offline(context: BuildContext, courses: Sequence[Course], delivered: M
             build_website(root=context.paths.root, site_url=context.config.site_url,
                           courses=[course for course in courses if course.slug in chosen], delivered=delivered,
                           site_dir=source, work_dir=cache_dir / "offline-work", cache_dir=cache_dir,
-                          centres=centres, publish_centres=context.config.publish_centres)
+                          centres=centres, publish_centres=context.config.publish_centres,
+                          plugin_pages=plugin_pages)
         except SiteBuildFailed as exc:
             return StageOutcome(diagnostics=(exc.diagnostic,), summary=("offline: 离线版未能构建 (not built)",))
     lectures = sum(len(course.lectures) for course in courses if course.slug in chosen)
@@ -161,6 +179,14 @@ def build_offline(context: BuildContext, courses: Sequence[Course], delivered: M
     line = offline_summary(result, context.paths.shown(offline_dir))
     task.done(line.removeprefix("offline: "))
     return StageOutcome(diagnostics=offline.diagnostics + missing, outputs=(offline_dir,), summary=(line,))
+
+
+@hookimpl
+def weike_add_hookspecs(plugin_manager) -> None:
+    """``weike_site_pages``: the pages other plugins add to the catalogue."""
+    from weike.plugins.site import hookspecs
+
+    plugin_manager.add_hookspecs(hookspecs)
 
 
 @hookimpl

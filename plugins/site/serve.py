@@ -31,6 +31,7 @@ from weike.builder.model import DeliveredMedia
 from weike.builder.pipeline import check_repository, course_of
 from weike.builder.progress import Progress
 from weike.builder.project import Project
+from weike.plugins.site.contributed import collect_site_pages
 from weike.plugins.site.website import SiteBuildFailed, build_website
 
 def add_serve_command(subparsers: argparse._SubParsersAction) -> None:
@@ -62,10 +63,13 @@ class PreviewBuilder:
         #: Errors of the latest rebuild, shown in the browser; replaced whole (read by server threads).
         self.problems: tuple = ()
 
+    def _context(self, repository) -> BuildContext:
+        return BuildContext(config=repository.config, paths=self.paths, plugin_manager=self.plugin_manager,
+                            progress=Progress())
+
     def _delivered(self, repository, courses) -> dict[str, DeliveredMedia]:
         """What the media stage has delivered so far for ``courses`` (``weike_media_delivered``)."""
-        context = BuildContext(config=repository.config, paths=self.paths, plugin_manager=self.plugin_manager,
-                               progress=Progress())
+        context = self._context(repository)
         return dict(self.plugin_manager.hook.weike_media_delivered(context=context, courses=courses) or {})
 
     def watched(self) -> list[Path]:
@@ -83,13 +87,20 @@ class PreviewBuilder:
             for diagnostic in errors:
                 print(format_text(diagnostic), file=self.stream)
             courses = [course for course in repository.courses if course.slug not in failing]
+            centres = [c for c in repository.centres if c.slug not in failing_centres]
+            delivered = self._delivered(repository, courses)
+            plugin_pages, page_diagnostics = collect_site_pages(
+                self.plugin_manager, root=self.root, context=self._context(repository), courses=courses,
+                delivered=delivered, centres=centres)
+            errors.extend(d for d in page_diagnostics if d.is_error)
+            for diagnostic in page_diagnostics:
+                print(format_text(diagnostic), file=self.stream)
             try:
                 result = build_website(
                     root=self.root, site_url=repository.config.site_url, courses=courses,
-                    delivered=self._delivered(repository, courses), site_dir=self.site_dir, work_dir=self.preview_dir / "build",
-                    cache_dir=self.paths.cache / "site", preview=True,
-                    centres=[c for c in repository.centres if c.slug not in failing_centres],
-                    publish_centres=repository.config.publish_centres)
+                    delivered=delivered, site_dir=self.site_dir, work_dir=self.preview_dir / "build",
+                    cache_dir=self.paths.cache / "site", preview=True, centres=centres,
+                    publish_centres=repository.config.publish_centres, plugin_pages=plugin_pages)
             except SiteBuildFailed as exc:
                 print(format_text(exc.diagnostic), file=self.stream)
                 self.problems = (*errors, exc.diagnostic)

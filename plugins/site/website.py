@@ -4,7 +4,8 @@ The build, top to bottom:
 
 1. collect the published courses (cover thumbnails from the cache) and hash every input;
 2. if ``site_dir`` was built from the same inputs, stop there (only re-place the media);
-3. generate the pages (in memory) and a work folder with ``site/`` and the theme overrides merged;
+3. generate the pages (in memory, the plugins' ``weike_site_pages`` after weike's own) and a work
+   folder with ``site/`` and the theme overrides merged;
 4. run MkDocs programmatically into a temporary folder next to ``site_dir``, the generated pages
    handed over by :class:`~weike.plugins.site.generated.GeneratedPages`;
 5. add what MkDocs does not make: the search index entries, ``catalogue.json``, sitemap, feed;
@@ -47,6 +48,7 @@ from weike.builder.fingerprint import Fingerprint, code_digest, package_versions
 from weike.builder.isolation import CourseIsolation
 from weike.plugins.notes import note_pictures, render_notes
 from weike.plugins.site import centres as centre_pages
+from weike.plugins.site.contributed import OfferedPage, place_pages
 from weike.plugins.site.generated import GeneratedPages
 from weike.plugins.site.pages import (
     LEVEL_NAMES,
@@ -64,7 +66,8 @@ DEFAULT_CONFIG = THEME_DIR / "mkdocs.yml"
 SITE_SOURCES_DIR = "site"
 CONFIG_FILE = "mkdocs.yml"
 STAMP_FILE = ".weike-site.json"
-#: Paths the generator owns; a file in site/ with one of these names is ignored (W407).
+#: Paths the generator owns; a file in site/ with one of these names is ignored (W407), a plugin's
+#: page (weike_site_pages) there is left out (E410).
 RESERVED = ("index.md", "courses", "centres", "themes", "levels", "media", "assets/weike", "catalogue.json",
             "sitemap.xml", "sitemap.xml.gz", "feed.xml", "search")
 DEFAULT_SITE_NAME = "社区教育微课"
@@ -268,7 +271,8 @@ def _site_sources(root: Path) -> Iterator[tuple[str, Path]]:
 
 
 def input_hash(settings: SiteSettings, collected: _Collected, delivered: Mapping[str, DeliveredMedia],
-               root: Path, *, preview: bool, centres: Sequence[centre_pages.SiteCentre] = ()) -> str:
+               root: Path, *, preview: bool, centres: Sequence[centre_pages.SiteCentre] = (),
+               plugin_pages: Sequence[OfferedPage] = ()) -> str:
     """A hash of everything the built site depends on, cheap enough to compute on every build."""
     fingerprint = Fingerprint(
         preview, settings.site_url, settings.config_file.read_bytes(),
@@ -285,6 +289,9 @@ def input_hash(settings: SiteSettings, collected: _Collected, delivered: Mapping
                 fingerprint.add_file(picture)
     for centre in centres:
         fingerprint.add(centre.centre, [(url, thumbnail.source_sha256) for url, thumbnail in centre.photos])
+    # What the plugins returned, whole (path, title, body, in_nav, plugin, where its hook is):
+    # their pages may come from anything they read, so their code alone would not say.
+    fingerprint.add(tuple(plugin_pages))
     return fingerprint.hexdigest()
 
 
@@ -407,6 +414,8 @@ class _Sources:
     site_files: dict[str, Path] = field(default_factory=dict)
     notes_text: dict[str, str] = field(default_factory=dict)
     handwritten: list[str] = field(default_factory=list)
+    #: (escaped title, docs-relative path) of the plugins' pages that join the navigation.
+    plugin_nav: list[tuple[str, str]] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     #: The catalogue the pages were generated for (without courses whose pages failed).
     catalogue: Catalogue | None = None
@@ -418,10 +427,12 @@ def _is_reserved(rel: str) -> bool:
 
 def generate_sources(catalogue: Catalogue, collected: _Collected, root: Path, *, notes_text: bool,
                      qr_codes: QrCodes, centres: Sequence[centre_pages.SiteCentre] = (),
-                     isolation: CourseIsolation | None = None, site_name: str = DEFAULT_SITE_NAME) -> _Sources:
+                     isolation: CourseIsolation | None = None, site_name: str = DEFAULT_SITE_NAME,
+                     plugin_pages: Sequence[OfferedPage] = ()) -> _Sources:
     """Every page and file of the docs folder, in memory.
 
     ``sources.catalogue`` is ``catalogue`` without the courses whose pages failed (E901).
+    ``plugin_pages`` (``weike_site_pages``) come last: each may only take a path nothing else has.
     """
     import markdown
     import yaml
@@ -492,6 +503,16 @@ def generate_sources(catalogue: Catalogue, collected: _Collected, root: Path, *,
     for level in PROVIDER_LEVELS:
         if catalogue.at_level(level):
             sources.pages[f"levels/{LEVEL_SLUGS[level]}.md"] = level_page(catalogue, level)
+
+    taken = {page_url(rel): "weike" for rel in sources.pages}
+    taken.update({page_url(rel): f"{SITE_SOURCES_DIR}/{rel}" for rel in sources.handwritten})
+    # A hand-written index.html is a page as well (MkDocs copies it where the plugin's would go).
+    taken.update({rel.removesuffix("index.html"): f"{SITE_SOURCES_DIR}/{rel}" for rel in sources.site_files
+                  if rel == "index.html" or rel.endswith("/index.html")})
+    placed = place_pages(plugin_pages, taken=taken, reserved=_is_reserved, page_url=page_url)
+    sources.pages.update(placed.pages)
+    sources.plugin_nav = placed.nav
+    sources.diagnostics.extend(placed.diagnostics)
     return sources
 
 
@@ -531,7 +552,8 @@ def page_url(rel: str) -> str:
 
 
 def navigation(catalogue: Catalogue, handwritten: Sequence[str], raw_nav,
-               centres: Sequence[centre_pages.SiteCentre] = ()) -> list:
+               centres: Sequence[centre_pages.SiteCentre] = (), plugin_pages: Sequence[tuple[str, str]] = ()) -> list:
+    """The sidebar: home, themes, levels, centres, the plugins' pages ((escaped title, path)), hand-written pages."""
     themes = [{f"{theme}（{len(catalogue.in_theme(theme))}）": f"themes/{THEME_SLUGS[theme]}.md"}
               for theme in THEMES if catalogue.in_theme(theme)]
     levels = [{f"{LEVEL_NAMES[level]}（{len(catalogue.at_level(level))}）": f"levels/{LEVEL_SLUGS[level]}.md"}
@@ -543,6 +565,7 @@ def navigation(catalogue: Catalogue, handwritten: Sequence[str], raw_nav,
         nav.append({"开课层级": levels})
     if (entry := centre_pages.navigation_entry(centres)) is not None:
         nav.append(entry)
+    nav.extend({title: rel} for title, rel in plugin_pages)
     # A repository's own nav entries (for its hand-written pages) follow; without one, every
     # hand-written page is listed by file name.
     nav.extend(raw_nav if isinstance(raw_nav, list) else sorted(handwritten))
@@ -729,6 +752,7 @@ def build_website(
     centres: Sequence[Centre] = (),
     publish_centres: bool = True,
     savers: Mapping[str, tuple[Path, int]] | None = None,
+    plugin_pages: Sequence[OfferedPage] = (),
 ) -> WebsiteResult:
     """Build (or keep, when nothing changed) the catalogue site of ``courses`` in ``site_dir``.
 
@@ -736,6 +760,7 @@ def build_website(
     placeholder instead of leaving their course out. ``centres`` (brand learning centres) get a
     section of their own unless ``publish_centres`` is false (weike.yml). ``savers`` (lecture key ->
     (file, size)) are the 省流量 renditions the lecture pages offer (:mod:`weike.plugins.site.saver`).
+    ``plugin_pages`` are the pages plugins offered (:func:`~weike.plugins.site.contributed.collect_site_pages`).
     Raises :class:`SiteBuildFailed` when
     MkDocs cannot build at all (bad ``mkdocs.yml`` or theme override).
     """
@@ -753,7 +778,8 @@ def build_website(
     collected.diagnostics.extend(isolation.diagnostics)
     published = tuple(c.slug for c in catalogue.courses)
 
-    inputs = input_hash(settings, collected, delivered, root, preview=preview, centres=site_centres)
+    inputs = input_hash(settings, collected, delivered, root, preview=preview, centres=site_centres,
+                        plugin_pages=plugin_pages)
     built_from, earlier = read_stamp(site_dir) if site_dir.is_dir() else (None, ())
     if not force and built_from == inputs:
         place_media(catalogue, site_dir)
@@ -763,7 +789,8 @@ def build_website(
     qr_codes = QrCodes(cache_dir / QR_CODES_FILE)
     page_isolation = CourseIsolation(stage="site", plugin=_PLUGIN_NAME)
     sources = generate_sources(catalogue, collected, root, notes_text=settings.search_notes, qr_codes=qr_codes,
-                               centres=site_centres, isolation=page_isolation, site_name=settings.site_name)
+                               centres=site_centres, isolation=page_isolation, site_name=settings.site_name,
+                               plugin_pages=plugin_pages)
     sources.diagnostics.extend(page_isolation.diagnostics)
     catalogue = sources.catalogue
     published = tuple(c.slug for c in catalogue.courses)
@@ -779,7 +806,8 @@ def build_website(
         # mkdtemp makes it private (0700); renamed into place, that would make every page 403 for
         # a web server running as another user. Published folders get the usual mode.
         tmp_dir.chmod(outputs.folder_mode())
-        nav = navigation(catalogue, sources.handwritten, settings.raw.get("nav"), centres=site_centres)
+        nav = navigation(catalogue, sources.handwritten, settings.raw.get("nav"), centres=site_centres,
+                         plugin_pages=sources.plugin_nav)
         overrides = mkdocs_overrides(settings, docs_dir=docs_dir, site_dir=tmp_dir, overrides_dir=overrides_dir,
                                      nav=nav)
         warnings = run_mkdocs(settings, overrides, root, GeneratedPages(sources.pages, sources.files))
