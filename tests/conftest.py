@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import http.server
 import os
 import shutil
@@ -217,12 +218,14 @@ VTT = "WEBVTT\n\n00:00:00.000 --> 00:00:00.900\n字幕测试\n"
 def lay_out_delivered_media(repository, dist: Path, media) -> dict:
     """Lay out the media stage's output for every lecture without encoding: a copy of one
     session-wide conforming 1-second MP4, its poster and, for lecture 1, WebVTT subtitles, under
-    ``dist/media``. Returns the ``DeliveredMedia`` map the later stages take."""
-    from weike.builder.model import DeliveredMedia
+    ``dist/media``, with the stage's ``manifest.json`` (what ``weike serve`` asks the media plugin
+    for). Returns the ``DeliveredMedia`` map the later stages take."""
+    from weike.builder.model import DeliveredMedia, repository_path
+    from weike.plugins.media.manifest import MANIFEST_FILE, MANIFEST_FORMAT
 
     clip, poster = media("conforming.mp4"), media("poster.jpg")
     digest = hashlib.sha256(clip.read_bytes()).hexdigest()
-    delivered = {}
+    delivered, records = {}, {}
     for course in repository.courses:
         for lecture in course.lectures:
             target = dist / "media" / course.slug / f"{lecture.slug}.mp4"
@@ -238,6 +241,17 @@ def lay_out_delivered_media(repository, dist: Path, media) -> dict:
                 size=target.stat().st_size, sha256=digest, source_sha256=digest, profile="default",
                 poster=target.with_suffix(".jpg"), subtitles=subtitles,
             )
+            records[lecture.key] = {
+                "course": course.slug, "lecture": lecture.slug, "file": f"{course.slug}/{target.name}",
+                "poster": f"{course.slug}/{target.with_suffix('.jpg').name}",
+                "subtitles": f"{course.slug}/{subtitles.name}" if subtitles else None,
+                "source": repository_path(lecture.media.path, repository.root) if lecture.media else None,
+                "source_sha256": digest, "sha256": digest, "size": target.stat().st_size, "duration": 1.0,
+                "from_audio": False, "profile": "default"}
+    (dist / "media").mkdir(parents=True, exist_ok=True)
+    (dist / "media" / MANIFEST_FILE).write_text(json.dumps(
+        {"format": MANIFEST_FORMAT, "profile": {"name": "default"}, "lectures": records}, ensure_ascii=False),
+        encoding="utf-8")
     return delivered
 
 

@@ -82,7 +82,9 @@ def test_build_delivers_every_lecture_with_poster_subtitles_and_manifest(course_
 
 
 def test_stage_hands_delivered_media_to_later_stages(course_repo):
+    from weike.builder.context import BuildContext, BuildPaths
     from weike.builder.pipeline import build as run_build
+    from weike.builder.project import Project
     from weike.builder.progress import Progress
 
     result = run_build(course_repo, progress=Progress(), only="media", jobs=2)
@@ -93,6 +95,19 @@ def test_stage_hands_delivered_media_to_later_stages(course_repo):
     assert item.info.display_width == 1280 and abs(item.duration - 1.0) <= 0.2
     assert item.size == item.path.stat().st_size and not item.from_audio
     assert result.delivered["c/02-lecture-2"].from_audio
+    # Other plugins (weike serve) ask for what is delivered without delivering: the same facts.
+    project = Project.open(course_repo)
+    repository = project.load()
+    context = BuildContext(config=repository.config, paths=BuildPaths.for_root(course_repo),
+                           plugin_manager=project.plugin_manager, progress=Progress())
+    offered = project.plugin_manager.hook.weike_media_delivered(context=context, courses=repository.courses)
+    assert offered == dict(result.delivered)
+    # A lecture whose source is another file now is not offered its old delivery.
+    lecture = course_repo / "courses/c/01-lecture-1"
+    source = next(path for path in lecture.iterdir() if path.suffix == ".mp4")
+    source.rename(source.with_name("renamed.mp4"))
+    offered = project.plugin_manager.hook.weike_media_delivered(context=context, courses=project.load().courses)
+    assert "c/01-lecture-1" not in offered and "c/02-lecture-2" in offered
 
 
 def test_no_change_rebuild_transcodes_nothing_and_rewrites_nothing(course_repo, capsys):
