@@ -202,8 +202,6 @@ def read_province_facts(reader, fields: Mapping[str, yaml.Node]) -> dict:
     """``department`` and ``statistics`` of weike.yml as WeikeConfig values (``reader`` is the
     config file's :class:`weike.builder.loading.FieldReader`, so locations and E005 work as for every key)."""
     values: dict = {}
-    if (publish := reader.boolean(fields.get("publish_centres"), "publish_centres")) is not None:
-        values["publish_centres"] = publish
     if "department" in fields:
         found = reader.mapping(fields["department"], "department", DEPARTMENT_KEYS)
         values["department"] = ProvinceDepartment(

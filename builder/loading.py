@@ -71,9 +71,9 @@ PROVIDER_KEYS = ("name", "level", "region", "contact", "phone")
 RIGHTS_KEYS = ("public_good", "no_copyright_dispute", "share_to_national_platforms")
 LECTURE_KEYS = ("title", "knowledge_point", "media", "subtitles", "image", "form")
 CONFIG_KEYS = (
-    "site_url", "scheduler", "jobs", "drop_stale",
+    "scheduler", "jobs", "drop_stale",
     # the province's facts for 附件3/4/5 (weike.builder.centre)
-    "department", "statistics", "publish_centres",
+    "department", "statistics",
 )
 
 def _discovered(entry: os.DirEntry, location: SourceLocation, cls: type[AuthoredFile], *,
@@ -334,7 +334,7 @@ def load_config(root: Path, *, settings: Iterable[Setting] = ()) -> tuple[WeikeC
                 reader.report("E005", fields[key], f"“{key}”应为正整数", f"'{key}' must be a positive number")
             else:
                 values[key] = number
-    for key in ("site_url", "scheduler"):
+    for key in ("scheduler",):
         if (text := reader.text(fields.get(key), key)) is not None:
             values[key] = text
     values.update(read_province_facts(reader, fields))

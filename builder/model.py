@@ -367,8 +367,6 @@ class WeikeConfig:
     and arrives in ``plugin_settings``.
     """
 
-    #: Public address of the catalogue site (for QR codes, sitemap, feed), e.g. https://x.gov.cn/weike/
-    site_url: str | None = None
     #: Dask scheduler address (``tcp://host:port``) for distributed transcoding; None = local.
     scheduler: str | None = None
     #: Parallel media jobs; None = chosen from the CPU count.
@@ -377,8 +375,6 @@ class WeikeConfig:
     department: ProvinceDepartment | None = None
     #: The 附件5 statistics row; None when weike.yml has none (no 附件5 is written).
     statistics: ProvinceStatistics | None = None
-    #: Brand learning centres may appear on the public site (each also has its own ``publish``).
-    publish_centres: bool = True
     #: A published course that now fails leaves every output (``--drop-stale``), instead of
     #: staying at its last good version.
     drop_stale: bool = False

@@ -22,8 +22,9 @@ from weike.builder.centre import Centre
 from weike.builder.context import BuildContext, StageOutcome
 from weike.builder.fingerprint import package_versions
 from weike.builder.hookspecs import hookimpl
-from weike.builder.model import Course, DeliveredMedia
+from weike.builder.model import Course, DeliveredMedia, Setting
 from weike.plugins.site.contributed import SitePage
+from weike.plugins.site.settings import SETTINGS, publish_centres, site_url
 
 __all__ = ["SitePage"]
 
@@ -48,16 +49,16 @@ def weike_site_stage(context: BuildContext, courses: Sequence[Course],
             f"(not built: the previous site stays)",)
     try:
         remove_temps(cache_dir)  # a QR-code record whose write was killed half-way
-        settings = load_settings(context.paths.root, context.config.site_url)
+        settings = load_settings(context.paths.root, site_url(context.config))
         offline = offline_settings(settings.raw, site_name=settings.site_name)
         offered, saver_diagnostics = data_saver_setting(settings.raw)
         savers, made_diagnostics = make_data_savers(context, courses, delivered,
                                                     wanted=offered or (offline.enabled and offline.data_saver))
         saver_diagnostics += made_diagnostics
-        result = build_website(root=context.paths.root, site_url=context.config.site_url, courses=courses,
+        result = build_website(root=context.paths.root, site_url=site_url(context.config), courses=courses,
                                delivered=delivered, site_dir=context.paths.site, work_dir=work_dir,
                                cache_dir=cache_dir, centres=centres, force=context.force,
-                               publish_centres=context.config.publish_centres, savers=savers if offered else None,
+                               publish_centres=publish_centres(context.config), savers=savers if offered else None,
                                plugin_pages=plugin_pages)
     except SiteBuildFailed as exc:
         task.done("failed", failed=True)
@@ -164,10 +165,10 @@ def build_offline(context: BuildContext, courses: Sequence[Course], delivered: M
         # Its own pages: the home page counts and lists only these courses, the videos are the small ones.
         source = cache_dir / "offline-source"
         try:
-            build_website(root=context.paths.root, site_url=context.config.site_url,
+            build_website(root=context.paths.root, site_url=site_url(context.config),
                           courses=[course for course in courses if course.slug in chosen], delivered=delivered,
                           site_dir=source, work_dir=cache_dir / "offline-work", cache_dir=cache_dir,
-                          centres=centres, publish_centres=context.config.publish_centres,
+                          centres=centres, publish_centres=publish_centres(context.config),
                           plugin_pages=plugin_pages)
         except SiteBuildFailed as exc:
             return StageOutcome(diagnostics=(exc.diagnostic,), summary=("offline: 离线版未能构建 (not built)",))
@@ -252,6 +253,11 @@ def weike_cache_parts(context: BuildContext, repository) -> list:
         ScratchPart(name="site-preview", title="weike serve 的预览 (weike serve preview)", path=cache_dir / "preview",
                     note="weike serve 运行时不要清理 (do not prune while weike serve runs)"),
     ]
+
+
+@hookimpl
+def weike_settings() -> tuple[Setting, ...]:
+    return SETTINGS
 
 
 @hookimpl

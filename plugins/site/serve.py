@@ -32,6 +32,7 @@ from weike.builder.pipeline import check_repository, course_of
 from weike.builder.progress import Progress
 from weike.builder.project import Project
 from weike.plugins.site.contributed import collect_site_pages
+from weike.plugins.site.settings import publish_centres, site_url
 from weike.plugins.site.website import SiteBuildFailed, build_website
 
 def add_serve_command(subparsers: argparse._SubParsersAction) -> None:
@@ -97,10 +98,10 @@ class PreviewBuilder:
                 print(format_text(diagnostic), file=self.stream)
             try:
                 result = build_website(
-                    root=self.root, site_url=repository.config.site_url, courses=courses,
+                    root=self.root, site_url=site_url(repository.config), courses=courses,
                     delivered=delivered, site_dir=self.site_dir, work_dir=self.preview_dir / "build",
                     cache_dir=self.paths.cache / "site", preview=True, centres=centres,
-                    publish_centres=repository.config.publish_centres, plugin_pages=plugin_pages)
+                    publish_centres=publish_centres(repository.config), plugin_pages=plugin_pages)
             except SiteBuildFailed as exc:
                 print(format_text(exc.diagnostic), file=self.stream)
                 self.problems = (*errors, exc.diagnostic)
