@@ -22,7 +22,6 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -631,7 +630,7 @@ def place_media(catalogue: Catalogue, site_dir: Path) -> None:
 
 def swap_into_place(tmp_dir: Path, site_dir: Path) -> None:
     """Swap the freshly built ``tmp_dir`` into ``site_dir`` (two renames; never a half site)."""
-    old = site_dir.with_name(f".{site_dir.name}-old-{os.getpid()}")
+    old = site_dir.with_name(outputs.temp_name(f"{site_dir.name}.old"))
     if site_dir.exists():
         os.replace(site_dir, old)
     os.replace(tmp_dir, site_dir)
@@ -639,11 +638,26 @@ def swap_into_place(tmp_dir: Path, site_dir: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _remove_leftovers(site_dir: Path) -> None:
-    """Temporary folders of builds that were killed."""
+def remove_leftovers(site_dir: Path) -> None:
+    """Temporary folders of builds of ``site_dir`` that were killed (and those of weike versions
+    that named them ``.<site>-tmp-…`` / ``.<site>-old-…``)."""
+    mine = {site_dir.name, f"{site_dir.name}.old"}
+    for path in site_dir.parent.glob(f"{outputs.TEMP_PREFIX}*"):
+        if outputs.temp_target(path.name) in mine:
+            shutil.rmtree(path, ignore_errors=True)
     for pattern in (f".{site_dir.name}-tmp-*", f".{site_dir.name}-old-*"):
         for path in site_dir.parent.glob(pattern):
             shutil.rmtree(path, ignore_errors=True)
+
+
+def make_build_folder(site_dir: Path) -> Path:
+    """A new, empty temp folder beside ``site_dir`` to build into, with the usual folder mode
+    (it becomes ``site_dir``: a private 0700 folder would make every page 403 for a web server
+    running as another user)."""
+    folder = site_dir.with_name(outputs.temp_name(site_dir.name))
+    folder.mkdir(mode=outputs.folder_mode())
+    folder.chmod(outputs.folder_mode())
+    return folder
 
 
 # --------------------------------------------------------------------------------------------
@@ -692,9 +706,9 @@ def run_mkdocs(settings: SiteSettings, overrides: dict, root: Path, generated: G
             from weike.builder.disk import disk_fault
 
             # A full disk is no fault of mkdocs.yml: say what happened, not "delete mkdocs.yml".
-            # MkDocs writes into ".<site>-tmp-…" beside the site: name the site itself.
+            # MkDocs writes into a temp folder beside the site: name the site itself.
             building = Path(overrides["site_dir"])
-            site_dir = building.with_name(building.name[1:].split("-tmp-")[0])
+            site_dir = building.with_name(outputs.temp_target(building.name) or building.name)
             if (fault := disk_fault(exc, root=root, writing=site_dir)) is not None:
                 return SiteBuildFailed(fault)
             detail = "; ".join(captured.lines[-3:]) or f"{type(exc).__name__}: {exc}"
@@ -800,12 +814,9 @@ def build_website(
     write_overrides(root, overrides_dir)
 
     site_dir.parent.mkdir(parents=True, exist_ok=True)
-    _remove_leftovers(site_dir)
-    tmp_dir = Path(tempfile.mkdtemp(dir=site_dir.parent, prefix=f".{site_dir.name}-tmp-"))
+    remove_leftovers(site_dir)
+    tmp_dir = make_build_folder(site_dir)
     try:
-        # mkdtemp makes it private (0700); renamed into place, that would make every page 403 for
-        # a web server running as another user. Published folders get the usual mode.
-        tmp_dir.chmod(outputs.folder_mode())
         nav = navigation(catalogue, sources.handwritten, settings.raw.get("nav"), centres=site_centres,
                          plugin_pages=sources.plugin_nav)
         overrides = mkdocs_overrides(settings, docs_dir=docs_dir, site_dir=tmp_dir, overrides_dir=overrides_dir,

@@ -18,7 +18,6 @@ import os
 import posixpath
 import re
 import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +28,7 @@ from weike.builder.archive import ArchiveMember, safe_name_component, write_zip
 from weike.builder.fingerprint import Fingerprint, code_digest
 from weike.builder.model import Diagnostic, SourceLocation
 from weike.plugins.site.website import STAMP_FILE as SITE_STAMP_FILE
-from weike.plugins.site.website import swap_into_place
+from weike.plugins.site.website import make_build_folder, remove_leftovers, swap_into_place
 
 #: The settings' place: ``extra.weike.offline`` in ``mkdocs.yml``.
 SETTINGS_KEY = "offline"
@@ -325,9 +324,8 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
 
     folders = _page_folders(source_site)
     offline_dir.parent.mkdir(parents=True, exist_ok=True)
-    for leftover in offline_dir.parent.glob(f".{offline_dir.name}-*"):
-        shutil.rmtree(leftover, ignore_errors=True)
-    tmp = Path(tempfile.mkdtemp(dir=offline_dir.parent, prefix=f".{offline_dir.name}-tmp-"))
+    remove_leftovers(offline_dir)
+    tmp = make_build_folder(offline_dir)
     try:
         written: list[tuple[str, Path]] = []
 

@@ -250,7 +250,25 @@ def test_broken_mkdocs_yml_is_reported_and_keeps_the_last_site(built_site):
     # The site's own problem: no course is failed for it (the bundles and the table still list them).
     assert built.result.failed == {} and built.result.failed_build()
     assert (built.site / "index.html").read_text(encoding="utf-8") == before
-    assert not list(built.site.parent.glob(".site-tmp-*"))
+    assert not list(built.site.parent.glob(".tmp-*"))
+
+
+def test_build_folders_of_killed_builds_are_removed_and_others_kept(built_site):
+    from weike.builder.outputs import folder_mode, temp_name
+
+    built = built_site()
+    dist = built.site.parent
+    killed = [dist / temp_name("site"), dist / temp_name("site.old"), dist / ".site-tmp-x1y2"]
+    someone_elses = dist / temp_name("bundles")
+    for folder in (*killed, someone_elses):
+        folder.mkdir()
+        (folder / "index.html").write_text("half", encoding="utf-8")
+    (built.root / "site").mkdir(exist_ok=True)
+    (built.root / "site" / "about.md").write_text("# 关于\n", encoding="utf-8")  # a change: the site is rebuilt
+    built.rebuild()
+    assert [folder for folder in killed if folder.exists()] == []
+    assert someone_elses.is_dir()
+    assert (built.site / "about" / "index.html").is_file() and built.site.stat().st_mode & 0o777 == folder_mode()
 
 
 def test_broken_override_template_is_located(built_site):
