@@ -30,7 +30,7 @@ from weike.builder.errors import MissingTool, UsageError
 from weike.builder.inventory import add_cache_command
 from weike.builder.loading import NotACourseRepository
 from weike.builder.pipeline import StageCrash, WholeRepositoryOutput
-from weike.builder.plugin_manager import PluginLoadError, get_plugin_manager
+from weike.builder.plugin_manager import PluginLoadError, SettingConflict, get_plugin_manager
 from weike.builder.project import Project
 from weike.builder.scaffold import CI_TEMPLATES
 
@@ -164,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"weike: {exc.args[0]} 中没有 courses/ 或 centres/ 文件夹，不是课程仓库 "
               "(no courses/ or centres/ folder: not a course repository)",
               file=sys.stderr)
+    except SettingConflict as exc:
+        print(f"weike: 插件的设置项冲突 (conflicting plugin settings): {exc}", file=sys.stderr)
     except PluginLoadError as exc:
         print("weike: 插件加载失败 (plugins failed to load):", file=sys.stderr)
         for failure in exc.failures:

@@ -41,15 +41,54 @@ class Fingerprint:
             stat = None
         return self.add(str(path), (stat.st_size, stat.st_mtime_ns) if stat else None)
 
+    def add_tree(self, folder: Path, base: Path, *, ctime: bool = False) -> Fingerprint:
+        """Every entry below ``folder`` without reading a file: name (relative to ``base``), size
+        and mtime (symlinks by their target text too); with ``ctime`` also the inode's change time,
+        which no edit can keep. A folder that is absent counts as such."""
+        folder = Path(folder)
+        if not folder.is_dir():
+            return self.add(str(folder), None)
+        stack = [folder]
+        while stack:
+            current = stack.pop()
+            try:
+                with os.scandir(current) as scan:
+                    entries = sorted(scan, key=lambda e: e.name)
+            except OSError:  # unreadable: counts as such, and changes once it can be read
+                self.add(os.path.relpath(current, base), "unreadable")
+                continue
+            for entry in entries:
+                rel = os.path.relpath(entry.path, base)
+                if entry.is_symlink():
+                    self.add(rel, "link", os.readlink(entry.path))
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name != "__pycache__":
+                        stack.append(Path(entry.path))
+                    continue
+                try:
+                    stat = entry.stat()
+                except OSError:  # a dangling link: its target text is already recorded
+                    continue
+                self.add(rel, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns if ctime else None)
+        return self
+
     def hexdigest(self) -> str:
         return self._digest.hexdigest()
+
+
+def _has_own_folder(package) -> bool:
+    """A package with one folder of its own: a regular package, or one made from a folder without
+    an ``__init__.py`` (a repository's ``plugins/``, see weike.builder.plugin_manager). A
+    namespace package (PEP 420: its ``__path__`` is no list) spans folders it does not own."""
+    return bool(getattr(package, "__file__", None)) or isinstance(getattr(package, "__path__", None), list)
 
 
 def code_location(module) -> list[Path]:
     """Where an imported module's code lives: the folder of its outermost package that has one
     (templates and scripts beside the code count too; a namespace package such as ``weike`` has
-    none, so ``weike.plugins.site.pages`` counts as the ``plugins/`` folder), or its own file
-    for a top-level module; [] when unknown."""
+    none, so ``weike.plugins.site.pages`` counts as the ``plugins/`` folder, and a repository's
+    plugin counts as its whole ``plugins/`` folder, helpers included), or its own file for a
+    top-level module; [] when unknown."""
     file = getattr(module, "__file__", None)
     if not file:
         return []
@@ -58,7 +97,7 @@ def code_location(module) -> list[Path]:
     while "." in name:
         name = name.rpartition(".")[0]
         parent = sys.modules.get(name)
-        if parent is None or not getattr(parent, "__file__", None):
+        if parent is None or not _has_own_folder(parent):
             break
         outermost = parent
     package_path = getattr(outermost, "__path__", None)

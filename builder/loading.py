@@ -213,7 +213,8 @@ def read_plugin_settings(reader: FieldReader, fields: dict[str, yaml.Node],
             if (value := setting.read(reader, node, setting.name)) is not None:
                 values[setting.name] = value
         else:
-            values[setting.name] = yaml.SafeLoader(yaml.serialize(node)).get_single_data()
+            # The node as plain data, constructed where it stands (its tags already resolved).
+            values[setting.name] = yaml.constructor.SafeConstructor().construct_document(node)
     return values
 
 

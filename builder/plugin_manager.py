@@ -239,9 +239,17 @@ def get_plugin_manager(
     return pm
 
 
+class SettingConflict(PluginLoadError):
+    """A ``weike.yml`` key declared by two plugins, or by a plugin and the core: one of them would
+    silently win. ``str()`` is one line naming the key and both owners of each conflict."""
+
+    def __str__(self) -> str:
+        return "; ".join(failure.error or "" for failure in self.failures)
+
+
 def declared_settings(pm: pluggy.PluginManager) -> tuple[Setting, ...]:
     """Every plugin's ``weike_settings``; a key declared twice, or one the core reads, is a
-    :class:`PluginLoadError` naming the plugins (one of them would silently win)."""
+    :class:`SettingConflict` naming the key and both declarers."""
     owners: dict[str, str] = {key: "weike (core)" for key in (*CONFIG_KEYS, *COURSE_KEYS)}
     settings: list[Setting] = []
     failures: list[PluginRecord] = []
@@ -250,10 +258,11 @@ def declared_settings(pm: pluggy.PluginManager) -> tuple[Setting, ...]:
             if setting.name in owners:
                 failures.append(PluginRecord(
                     name=impl.plugin_name, origin="settings", location=setting.name,
-                    error=f"setting '{setting.name}' is already declared by {owners[setting.name]}"))
+                    error=f"the setting '{setting.name}' is declared by {owners[setting.name]} "
+                          f"and by {impl.plugin_name}"))
                 continue
             owners[setting.name] = impl.plugin_name
             settings.append(setting)
     if failures:
-        raise PluginLoadError(failures)
+        raise SettingConflict(failures)
     return tuple(settings)

@@ -41,32 +41,6 @@ _PACKAGES = ("weike", "pyyaml", "pluggy")
 _ENVIRONMENT = ("WEIKE_CACHE_DIR",)
 
 
-def _walk(fingerprint: Fingerprint, folder: Path, base: Path, *, ctime: bool = False) -> None:
-    """Add every entry below ``folder``: name, kind, size and mtime (symlinks by their target);
-    with ``ctime`` also the inode's change time, which no edit can keep."""
-    if not folder.is_dir():
-        fingerprint.add(str(folder), None)
-        return
-    stack = [folder]
-    while stack:
-        current = stack.pop()
-        with os.scandir(current) as scan:
-            entries = sorted(scan, key=lambda e: e.name)
-        for entry in entries:
-            rel = os.path.relpath(entry.path, base)
-            if entry.is_symlink():
-                fingerprint.add(rel, "link", os.readlink(entry.path))
-            if entry.is_dir(follow_symlinks=False):
-                if entry.name != "__pycache__":
-                    stack.append(Path(entry.path))
-                continue
-            try:
-                stat = entry.stat()
-            except OSError:  # a dangling link: its target text is already recorded
-                continue
-            fingerprint.add(rel, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns if ctime else None)
-
-
 def plugin_code_locations(pm) -> list[Path]:
     """Folders (whole packages) and files holding the code of every registered plugin, and weike's core."""
     locations = set(code_location(inspect.getmodule(plugin_code_locations)))
@@ -89,17 +63,17 @@ def input_fingerprint(paths: BuildPaths, *, options: Iterable[object], code: Ite
                               tuple((name, os.environ.get(name)) for name in _ENVIRONMENT))
     fingerprint.add_file(root / "weike.yml")
     for folder in (root / "courses", root / "centres", root / "plugins"):
-        _walk(fingerprint, folder, root)
+        fingerprint.add_tree(folder, root)
     for item in inputs:
         if isinstance(item, str):
             fingerprint.add("fact", item)
         elif Path(item).is_dir():
-            _walk(fingerprint, Path(item), Path(item).parent)
+            fingerprint.add_tree(Path(item), Path(item).parent)
         else:
             fingerprint.add_file(Path(item))
     for location in code:  # weike's own code and every plugin's, wherever it is installed
         if location.is_dir():
-            _walk(fingerprint, location, location.parent)
+            fingerprint.add_tree(location, location.parent)
         else:
             fingerprint.add_file(location)
     return fingerprint.hexdigest()
@@ -115,7 +89,7 @@ def _identity(path: Path) -> list[int | str] | None:
     # A folder (the site) is judged by every entry below it (name, size, mtime, ctime): a page
     # deleted or rewritten deep inside it must make the next build run and repair it, not replay.
     tree = Fingerprint()
-    _walk(tree, Path(path), Path(path), ctime=True)
+    tree.add_tree(Path(path), Path(path), ctime=True)
     return [0, stat.st_mtime_ns, stat.st_ino, tree.hexdigest()]
 
 

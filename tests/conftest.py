@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib
 import json
 import http.server
 import os
@@ -149,6 +150,28 @@ def make_repo(tmp_path, media, cover_jpeg) -> Callable[..., Path]:
         return root
 
     return make
+
+
+# --------------------------------------------------------------------------------------------
+# Installed (entry-point) plugins: a real distribution on sys.path
+# --------------------------------------------------------------------------------------------
+
+
+def install_entry_point_plugin(site: Path, monkeypatch, *, module: str, source: str, entry: str,
+                               files: dict[str, FileSpec] | None = None) -> None:
+    """An installed distribution ``module.replace("_", "-")`` 1.0 whose ``weike`` entry point
+    ``entry`` is the module ``module`` with ``source``, importable for this test (``files``:
+    more files in the same site folder, e.g. a package the module imports). The caller removes
+    ``module`` from ``sys.modules`` when done."""
+    site.mkdir(parents=True, exist_ok=True)
+    write_tree(site, files or {})
+    (site / f"{module}.py").write_text(source, encoding="utf-8")
+    dist = site / f"{module}-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module.replace('_', '-')}\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(f"[weike]\n{entry} = {module}\n")
+    monkeypatch.syspath_prepend(str(site))
+    importlib.invalidate_caches()
 
 
 # --------------------------------------------------------------------------------------------

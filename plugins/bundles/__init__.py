@@ -6,6 +6,10 @@ writes ``dist/bundles/<target>/<course-slug>.zip`` with the target's members and
 ``SHA256SUMS`` of them. A course a target refuses keeps no zip for that target from an earlier
 build, so nobody uploads a bundle the course is no longer allowed to have; the other targets
 still get theirs.
+
+A target name declared by two plugins is E505 at ``dist/bundles/<name>``, naming both: neither
+is packed (which one is meant cannot be told), the zips an earlier build left there stay as they
+were, and every other target is packed as usual.
 """
 
 from __future__ import annotations
@@ -13,23 +17,32 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from weike.builder.archive import ArchiveError, checksums_member, write_zip
-from weike.plugins.bundles.target import BundleTarget, accept_every_course, collect_bundle_targets
+from weike.plugins.bundles.target import (
+    BundleTarget,
+    BundleTargetConflict,
+    accept_every_course,
+    collect_bundle_targets,
+    declare_bundle_targets,
+    nothing_outside_the_course,
+)
+from weike.builder.commands import EXIT_USAGE
 from weike.builder.context import BuildContext, StageOutcome
 from weike.builder.disk import disk_fault
-from weike.builder.fingerprint import Fingerprint, OutputLedger, code_digest, package_versions
+from weike.builder.fingerprint import Fingerprint, OutputLedger, code_digest
 from weike.builder.hookspecs import hookimpl
 from weike.builder.isolation import CourseIsolation
 from weike.builder.loading import COURSES_DIR
 from weike.builder.project import Project
-from weike.plugins.notes import note_pictures
 from weike.builder.outputs import remove_temps
-from weike.builder.model import Course, DeliveredMedia, Diagnostic, Severity, SourceLocation
+from weike.builder.model import Course, DeliveredMedia, Diagnostic, Severity, SourceLocation, WeikeConfig
 
-__all__ = ["BundleTarget", "accept_every_course", "collect_bundle_targets"]
+__all__ = ["BundleTarget", "BundleTargetConflict", "accept_every_course", "collect_bundle_targets",
+           "declare_bundle_targets", "nothing_outside_the_course"]
 
 #: Where the ledgers of which inputs made each zip live, under the cache.
 LEDGER_FOLDER = "bundles"
@@ -57,23 +70,54 @@ def _pack_failed(course: Course, target: BundleTarget, exc: Exception) -> Diagno
 
 
 def course_inputs(course: Course, delivered: Mapping[str, DeliveredMedia], context: BuildContext) -> str:
-    """What every target's zip of ``course`` is made from (computed once per course, not per target)."""
-    fingerprint = Fingerprint(package_versions("openpyxl"), course, context.config)
-    fingerprint.add_file(course.cover.path if course.cover else None)
+    """What every target's zip of ``course`` may be made from (computed once per course, not per
+    target): the course's and weike.yml's values, every file of the course folder by name, size
+    and time (a target reading any of them needs to declare nothing), and the delivered media."""
+    fingerprint = Fingerprint(course, context.config)
+    # Relative names: the same course in another checkout is the same input.
+    fingerprint.add_tree(course.folder, course.folder)
     for lecture in course.lectures:
         item = delivered.get(lecture.key)
         fingerprint.add(item)
         if item is not None:
             fingerprint.add_file(item.path).add_file(item.poster).add_file(item.subtitles)
-        for picture in note_pictures(lecture.folder):  # packed into SCORM pages
-            fingerprint.add_file(picture)
     return fingerprint.hexdigest()
 
 
-def bundle_fingerprint(target: BundleTarget, inputs: str) -> str:
-    """The course's inputs plus the target's own code; equal -> the zip would come out the same."""
-    code = code_digest(__name__, target.pack.__module__, "weike.builder.archive", "weike.plugins.submission.spreadsheet")
-    return Fingerprint(target.name, code, inputs).hexdigest()
+def _code_module(function: object) -> str:
+    """The module that defines ``function`` (a function, a bound method, a partial, a callable object)."""
+    function = getattr(function, "func", function)  # functools.partial
+    return getattr(function, "__module__", None) or type(function).__module__
+
+
+def bundle_fingerprint(target: BundleTarget, inputs: str, *, course: Course, config: WeikeConfig) -> str:
+    """The course's inputs, the code of the package defining the target's ``pack`` and what the
+    target declares it reads besides; equal -> the zip would come out the same."""
+    fingerprint = Fingerprint(target.name, code_digest(__name__, _code_module(target.pack), "weike.builder.archive"),
+                              inputs)
+    for item in target.inputs(course=course, config=config):
+        if isinstance(item, str):
+            fingerprint.add("fact", item)
+        elif Path(item).is_dir():
+            fingerprint.add_tree(Path(item), Path(item).parent)
+        else:
+            fingerprint.add_file(Path(item))
+    return fingerprint.hexdigest()
+
+
+def _target_conflict(context: BuildContext, conflict: BundleTargetConflict) -> Diagnostic:
+    """E505 at the target's folder under dist/bundles/ (or dist/bundles/ itself), naming the plugins."""
+    folder = context.paths.bundles / conflict.name if conflict.name else context.paths.bundles
+    plugins = "、".join(conflict.plugins)
+    if conflict.name is None:
+        message = f"插件 {plugins} 的 weike_bundle_targets 返回了不是 BundleTarget 的值"
+    else:
+        message = f"上传包格式“{conflict.name}”被多个插件声明（{plugins}），这个格式本次不打包"
+    return Diagnostic(
+        code="E505", severity=Severity.ERROR, location=SourceLocation(file=context.paths.shown(folder)),
+        message=message, message_en=f"{conflict}: not packed (zips of earlier builds are left as they were)",
+        hint="运行 weike plugins 查看这些插件来自哪里，删除其中一个或给它的格式改名；其他格式照常打包。",
+    )
 
 
 def _remove_stale_bundles(context: BuildContext, targets: Sequence[BundleTarget]) -> int:
@@ -93,13 +137,16 @@ def _remove_stale_bundles(context: BuildContext, targets: Sequence[BundleTarget]
 @hookimpl
 def weike_bundle_stage(context: BuildContext, courses: Sequence[Course],
                        delivered: Mapping[str, DeliveredMedia]) -> StageOutcome:
-    targets = collect_bundle_targets(context.plugin_manager)
+    declared = declare_bundle_targets(context.plugin_manager)
+    targets = declared.targets
+    conflicts = tuple(_target_conflict(context, conflict) for conflict in declared.conflicts)
     if courses and not delivered:
         # No media stage ran (no plugin handles it): like a stage without a plugin, this is said
         # in the summary rather than blamed on every lecture of every course.
-        return StageOutcome(summary=("打包：没有交付的视频（媒体阶段没有运行），未打包 "
+        return StageOutcome(diagnostics=conflicts,
+                            summary=("打包：没有交付的视频（媒体阶段没有运行），未打包 "
                                      "(bundles: no delivered media, the media stage did not run: nothing packed)",))
-    diagnostics: list[Diagnostic] = []
+    diagnostics: list[Diagnostic] = list(conflicts)
     outputs: list[Path] = []
     written = {target.name: 0 for target in targets}
     unchanged = {target.name: 0 for target in targets}
@@ -117,6 +164,9 @@ def weike_bundle_stage(context: BuildContext, courses: Sequence[Course],
         for target in targets:
             (context.paths.bundles / target.name / f"{slug}.zip").unlink(missing_ok=True)
             ledgers[target.name].forget(f"{slug}.zip")
+        for conflict in declared.conflicts:  # not packed now, but no dropped course stays in it
+            if conflict.name:
+                (context.paths.bundles / conflict.name / f"{slug}.zip").unlink(missing_ok=True)
 
     for course in courses:
         missing = list(undelivered_lectures(course, delivered))
@@ -137,7 +187,17 @@ def weike_bundle_stage(context: BuildContext, courses: Sequence[Course],
                 refused[target.name] += 1
                 context.progress.task(f"{target.name}/{name}").done("不打包 (refused)", failed=True)
                 continue
-            fingerprint = bundle_fingerprint(target, inputs)
+            # The target's own inputs() is a plugin's code too: its exception refuses this course
+            # for this target (E901), like one from check or pack.
+            fingerprint = isolation.call(
+                course, lambda: bundle_fingerprint(target, inputs, course=course, config=context.config),
+                what=f"输入 {target.name} inputs")
+            if fingerprint is None:
+                path.unlink(missing_ok=True)
+                ledger.forget(name)
+                refused[target.name] += 1
+                context.progress.task(f"{target.name}/{name}").done(isolation.diagnostics[-1].message_en, failed=True)
+                continue
             outputs.append(path)
             if not context.force and ledger.up_to_date(name, fingerprint):
                 unchanged[target.name] += 1
@@ -194,7 +254,10 @@ def weike_bundle_stage(context: BuildContext, courses: Sequence[Course],
                 + f" ({target.name}: {written[target.name]} bundle(s) written"
                 + (f", {unchanged[target.name]} unchanged" if unchanged[target.name] else ""))
         summary.append(line + (f", {refused[target.name]} course(s) refused)" if refused[target.name] else ")"))
-    if not targets:
+    for conflict in declared.conflicts:
+        if conflict.name:
+            summary.append(f"打包 {conflict.name}：多个插件同名，未打包 ({conflict}: not packed)")
+    if not targets and not declared.conflicts:
         summary.append("打包：没有插件声明上传包格式 (bundles: no plugin declares a bundle target)")
     if removed := _remove_stale_bundles(context, targets):
         summary.append(f"打包：删除了 {removed} 个已不存在课程的旧上传包 (removed {removed} stale bundle(s))")
@@ -205,7 +268,9 @@ def weike_bundle_stage(context: BuildContext, courses: Sequence[Course],
 def weike_cache_parts(context: BuildContext, repository) -> list:
     from weike.builder.cache import RecordPart
 
-    targets = {target.name for target in collect_bundle_targets(context.plugin_manager)}
+    declared = declare_bundle_targets(context.plugin_manager)
+    # A name two plugins declare keeps its ledger: once one of them goes, its zips are current again.
+    targets = {target.name for target in declared.targets} | {c.name for c in declared.conflicts if c.name}
     return [RecordPart(name="bundle-ledgers", title="上传包的输入记录 (what each bundle was made from)",
                        path=context.paths.cache / LEDGER_FOLDER, needed=lambda file: file.stem in targets)]
 
@@ -217,7 +282,14 @@ def weike_cache_parts(context: BuildContext, repository) -> list:
 
 def cmd_bundles(project: Project, args: argparse.Namespace) -> int:
     # Outside a course repository: the built-in and installed targets only.
-    targets = collect_bundle_targets(project.plugin_manager)
+    declared = declare_bundle_targets(project.plugin_manager)
+    if declared.conflicts:
+        # A list with one of two same-named targets would tell an officer something false.
+        for conflict in declared.conflicts:
+            print(f"weike: 上传包格式冲突 (bundle target conflict): {conflict}; "
+                  "运行 weike plugins 查看插件 (see weike plugins)", file=sys.stderr)
+        return EXIT_USAGE
+    targets = declared.targets
     if args.format == "json":
         print(json.dumps([{"name": t.name, "title": t.title, "description": t.description,
                            "output": f"dist/bundles/{t.name}/<course-slug>.zip"} for t in targets],

@@ -18,10 +18,13 @@ def weike_bundle_targets() -> Iterable[BundleTarget] | None:
 
     Called by the bundle stage and by ``weike bundles``; every implementation runs. Return an
     iterable of targets (or ``None``). Target names must be unique across plugins: two targets
-    with one name are E505, naming both plugins. For every course that passes a target's
-    ``check``, the stage writes ``dist/bundles/<target.name>/<course-slug>.zip`` from the members
-    ``pack`` returns, plus a ``SHA256SUMS`` of them; an error from ``check`` refuses that course
-    for that target only. A zip is rebuilt when any file the target's ``inputs`` names changed.
+    with one name are E505 at ``dist/bundles/<name>`` in a build, naming both plugins (neither is
+    packed, the other targets are), and ``weike bundles`` exits 2 naming them. For every course
+    that passes a target's ``check``, the stage writes ``dist/bundles/<target.name>/<course-slug>.zip``
+    from the members ``pack`` returns, plus a ``SHA256SUMS`` of them; an error from ``check``
+    refuses that course for that target only. A zip is packed again when any file of the course
+    folder, the delivered media, the course's or ``weike.yml``'s values, the code of the package
+    defining ``pack``, or anything the target's ``inputs`` names changed.
     Built in: ``weike.plugins.scorm``, ``weike.plugins.submission.smartedu``,
     ``weike.plugins.submission.ouchn``.
     """

@@ -4,6 +4,11 @@ The core knows no platform by name. A plugin returns :class:`BundleTarget` value
 ``weike_bundle_targets`` hook; the bundle stage asks each target to check a course, then to list
 the files of its zip, and writes ``dist/bundles/<target>/<course-slug>.zip`` with
 :mod:`weike.builder.archive` (adding ``SHA256SUMS``).
+
+A zip is packed again only when something it is made from changed. Without declaring anything,
+that is: every file of the course folder (by name, size and time), the delivered media, the
+course's and ``weike.yml``'s values, and the code of the package that defines ``pack``. A target
+that reads more (a template at the repository root, a library's output) names it in ``inputs``.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from weike.builder.archive import ArchiveMember
@@ -26,11 +32,19 @@ TARGET_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 CourseCheck = Callable[..., Iterable[Diagnostic]]
 #: ``pack(course=, delivered=, config=)`` -> the zip's members (``SHA256SUMS`` is added for you).
 CoursePacker = Callable[..., Iterable[ArchiveMember]]
+#: ``inputs(course=, config=)`` -> what else ``pack`` reads: paths outside the course folder
+#: (a file, or a folder with everything below it) and strings for facts that are no file.
+TargetInputs = Callable[..., Iterable[Path | str]]
 
 
 def accept_every_course(*, course: Course, delivered: Mapping[str, DeliveredMedia],
                         config: WeikeConfig) -> Iterable[Diagnostic]:
     """The check of a target with no conditions of its own."""
+    return ()
+
+
+def nothing_outside_the_course(*, course: Course, config: WeikeConfig) -> Iterable[Path | str]:
+    """The inputs of a target that reads only the course folder and the delivered media."""
     return ()
 
 
@@ -44,6 +58,14 @@ class BundleTarget:
     ``delivered`` (``Lecture.key`` -> :class:`~weike.builder.model.DeliveredMedia`, complete for
     the course) and ``config`` (:class:`~weike.builder.model.WeikeConfig`). An error diagnostic from
     ``check`` refuses the course for this target only; ``pack`` returns the members of the zip.
+
+    A course's zip is packed again when any file of its course folder changed (name, size or
+    time: nothing to declare for ``course.yml``, the notes' pictures or a file of your own in the
+    course folder), when its delivered media, its values or ``weike.yml`` changed, or when the
+    code of the package that defines ``pack`` changed. ``inputs(course=, config=)`` names what
+    else ``pack`` reads: files or folders outside the course folder (a template at the repository
+    root), and strings for facts that are no file (``"openpyxl 3.1.5"``: a library whose output
+    lands in the zip). Whatever ``pack`` reads and none of these cover, a rebuild may not notice.
     """
 
     name: str
@@ -51,6 +73,7 @@ class BundleTarget:
     description: str
     pack: CoursePacker
     check: CourseCheck = accept_every_course
+    inputs: TargetInputs = nothing_outside_the_course
 
     def __post_init__(self) -> None:
         if not TARGET_NAME_RE.match(self.name):
@@ -58,18 +81,57 @@ class BundleTarget:
 
 
 class BundleTargetConflict(Exception):
-    """Two plugins declared targets with the same name, or a plugin returned something else."""
+    """Plugins declared targets with one name (``name``, declared by every one of ``plugins``), or
+    a plugin returned something that is no :class:`BundleTarget` (``name`` is ``None``)."""
+
+    def __init__(self, message: str, *, name: str | None, plugins: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.name = name
+        self.plugins = plugins
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeclaredTargets:
+    """What the plugins declared: the usable targets, sorted by name, and what is wrong."""
+
+    targets: tuple[BundleTarget, ...]
+    conflicts: tuple[BundleTargetConflict, ...] = ()
+
+
+def declare_bundle_targets(pm: pluggy.PluginManager) -> DeclaredTargets:
+    """Every plugin's targets, asked plugin by plugin so a conflict names the plugins.
+
+    A name declared more than once is no target at all (which one is meant cannot be told): it is
+    a conflict naming every plugin that declared it, and the other targets are unaffected.
+    """
+    owners: dict[str, list[tuple[str, BundleTarget]]] = {}
+    conflicts: list[BundleTargetConflict] = []
+    for impl in pm.hook.weike_bundle_targets.get_hookimpls():  # registration order: built-ins first
+        for target in impl.function() or ():
+            if not isinstance(target, BundleTarget):
+                conflicts.append(BundleTargetConflict(
+                    f"plugin {impl.plugin_name} returned {target!r} from weike_bundle_targets, not a BundleTarget",
+                    name=None, plugins=(impl.plugin_name,)))
+                continue
+            owners.setdefault(target.name, []).append((impl.plugin_name, target))
+    targets = []
+    for name in sorted(owners):
+        declared = owners[name]
+        if len(declared) == 1:
+            targets.append(declared[0][1])
+            continue
+        plugins = tuple(plugin for plugin, _ in declared)
+        who = (f"twice by {plugins[0]}" if len(set(plugins)) == 1
+               else "by " + ", ".join(plugins[:-1]) + f" and {plugins[-1]}")
+        conflicts.append(BundleTargetConflict(f"the bundle target '{name}' is declared {who}",
+                                              name=name, plugins=plugins))
+    return DeclaredTargets(targets=tuple(targets), conflicts=tuple(conflicts))
 
 
 def collect_bundle_targets(pm: pluggy.PluginManager) -> tuple[BundleTarget, ...]:
-    """Every target the plugins declare, sorted by name; raises :class:`BundleTargetConflict`."""
-    targets: dict[str, BundleTarget] = {}
-    for declared in pm.hook.weike_bundle_targets():
-        for target in declared or ():
-            if not isinstance(target, BundleTarget):
-                raise BundleTargetConflict(f"weike_bundle_targets returned {target!r}, not a BundleTarget")
-            if target.name in targets:
-                raise BundleTargetConflict(
-                    f"two bundle targets are named {target.name!r}: {targets[target.name].title} and {target.title}")
-            targets[target.name] = target
-    return tuple(targets[name] for name in sorted(targets))
+    """Every target the plugins declare, sorted by name; raises the first
+    :class:`BundleTargetConflict` (for callers that cannot work around one)."""
+    declared = declare_bundle_targets(pm)
+    if declared.conflicts:
+        raise declared.conflicts[0]
+    return declared.targets

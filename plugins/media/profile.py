@@ -129,13 +129,103 @@ class UnknownProfile(Exception):
         self.known = tuple(sorted(known))
         super().__init__(f"unknown delivery profile '{name}' (known: {', '.join(self.known) or 'none'})")
 
+    @property
+    def message(self) -> str:
+        """What ``weike build`` says (E216), in Chinese; ``str()`` is the English."""
+        return f"没有名为“{self.name}”的交付规格"
+
 
 class DuplicateProfile(Exception):
     """Two plugins offer a profile under the same name."""
 
+    #: What ``weike build`` says (E216), in Chinese; ``str()`` is the English.
+    message = "两个插件提供了同名但不同的交付规格"
+
+
+class UnsupportedProfile(UnknownProfile):
+    """The profile asks for something the media stage cannot make (``field`` = ``value``).
+
+    Encoding it anyway would make every lecture fail the profile's own check (E215), so it is
+    refused when it is selected. A kind of :class:`UnknownProfile` (no profile by that name can be
+    delivered); ``known`` lists the profiles that can.
+    """
+
+    def __init__(self, name: str, known: Iterable[str], *, field: str, value: object, makes: str) -> None:
+        super().__init__(name, known)
+        self.field = field
+        self.value = value
+        self.makes = makes
+        Exception.__init__(self, f"delivery profile '{name}' asks for {field} {value!r}, which the media stage "
+                                 f"cannot make ({makes})")
+
+    @property
+    def message(self) -> str:
+        return f"交付规格“{self.name}”要求 {self.field}: {self.value!r}，媒体阶段无法生成这样的文件"
+
+
+# What the media stage (weike.plugins.media) makes, hence all a profile may ask for. It encodes
+# with libx264 and ffmpeg's AAC encoder into MP4 with the index first (its _encoder_options,
+# _audio_options and _CONTAINER_OPTIONS), joins title cards to the content by stream copy, and
+# overlays the provider's mark in 8-bit 4:2:0. Whatever else a profile names would be encoded as
+# this anyway, then refused by the profile's own check on every lecture.
+MADE_CONTAINERS = ("mp4",)
+MADE_VIDEO_CODECS = ("h264",)
+MADE_AUDIO_CODECS = ("aac",)
+MADE_PIXEL_FORMATS = ("yuv420p",)
+#: The sample rates ffmpeg's AAC encoder takes.
+MADE_SAMPLE_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350)
+#: x264 profiles for 8-bit 4:2:0, and what ffprobe then reports (compared with ``h264_profiles``).
+MADE_H264_PROFILES = {"baseline": "Constrained Baseline", "main": "Main", "high": "High"}
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
+                "placebo")
+PORTRAIT_FILLS = ("blur", "pad")
+
+
+def _level_number(text: str) -> int | None:
+    """``"3.1"`` -> 31 (how ffprobe reports the level), None when it is no H.264 level."""
+    major, dot, minor = str(text).partition(".")
+    if not (major.isdigit() and (not dot or minor.isdigit()) and len(minor) <= 1):
+        return None
+    return int(major) * 10 + int(minor or 0)
+
+
+def unmakeable_field(profile: DeliveryProfile) -> tuple[str, object, str] | None:
+    """``(field, value, what the stage makes instead)`` for the first thing ``profile`` asks that
+    the media stage cannot make or that its own rules would refuse; None when it can be delivered."""
+    def one_of(choices: Iterable[object]) -> str:
+        return "it makes " + ", ".join(str(choice) for choice in choices)
+
+    for field, made in (("container", MADE_CONTAINERS), ("video_codec", MADE_VIDEO_CODECS),
+                        ("audio_codec", MADE_AUDIO_CODECS), ("pixel_format", MADE_PIXEL_FORMATS),
+                        ("audio_sample_rate", MADE_SAMPLE_RATES), ("encoder_profile", tuple(MADE_H264_PROFILES)),
+                        ("encoder_preset", X264_PRESETS), ("portrait_fill", PORTRAIT_FILLS)):
+        if getattr(profile, field) not in made:
+            return field, getattr(profile, field), one_of(made)
+    for field in ("width", "height"):
+        value = getattr(profile, field)
+        if not isinstance(value, int) or value < 2 or value % 2:
+            return field, value, "4:2:0 needs a whole, even number of pixels, at least 2"
+    if not isinstance(profile.frame_rate, (int, float)) or not profile.frame_rate > 0:
+        return "frame_rate", profile.frame_rate, "a number of frames per second above 0"
+    if profile.frame_rate * profile.max_keyframe_interval < 1:
+        return "max_keyframe_interval", profile.max_keyframe_interval, "at least one frame between key frames"
+    if not 1 <= profile.audio_channels <= profile.max_audio_channels:
+        return "audio_channels", profile.audio_channels, f"1 to max_audio_channels ({profile.max_audio_channels})"
+    # What the encoder writes must pass the profile's own H.264 rule.
+    if MADE_H264_PROFILES[profile.encoder_profile] not in profile.h264_profiles:
+        return ("encoder_profile", profile.encoder_profile,
+                f"its streams report '{MADE_H264_PROFILES[profile.encoder_profile]}', "
+                f"not among h264_profiles {list(profile.h264_profiles)}")
+    level = _level_number(profile.encoder_level)
+    if level is None or level > profile.max_h264_level:
+        return ("encoder_level", profile.encoder_level,
+                f"an H.264 level such as '3.1', at most max_h264_level {_level_text(profile.max_h264_level)}")
+    return None
+
 
 def collect_profiles(pm: pluggy.PluginManager) -> dict[str, DeliveryProfile]:
-    """Every profile the loaded plugins offer, by name."""
+    """Every profile the loaded plugins offer, by name (those the stage cannot make included:
+    :func:`resolve_profile` refuses them)."""
     profiles: dict[str, DeliveryProfile] = {}
     for offered in pm.hook.weike_media_profiles():
         for profile in offered or ():
@@ -146,10 +236,15 @@ def collect_profiles(pm: pluggy.PluginManager) -> dict[str, DeliveryProfile]:
 
 
 def resolve_profile(pm: pluggy.PluginManager, name: str) -> DeliveryProfile:
-    """The profile called ``name``; raises :class:`UnknownProfile`."""
+    """The profile called ``name``; raises :class:`UnknownProfile`, and :class:`UnsupportedProfile`
+    when it asks for what the media stage cannot make (nothing is encoded for it)."""
     profiles = collect_profiles(pm)
     if name not in profiles:
         raise UnknownProfile(name, profiles)
+    if (problem := unmakeable_field(profiles[name])) is not None:
+        field, value, makes = problem
+        usable = [other for other, profile in profiles.items() if unmakeable_field(profile) is None]
+        raise UnsupportedProfile(name, usable, field=field, value=value, makes=makes)
     return profiles[name]
 
 

@@ -196,17 +196,28 @@ def pack_scorm_package(*, course: Course, delivered: Mapping[str, DeliveredMedia
     return members
 
 
+def notes_libraries() -> list[str]:
+    """The libraries that turn lecture notes into the SCO pages' HTML (their versions)."""
+    return [f"{name} {version}" for name, version in package_versions("markdown", "nh3")]
+
+
+def scorm_inputs(*, course: Course, config: WeikeConfig) -> list[str]:
+    """Besides the course folder (the notes and their pictures) and this package (player, schemas):
+    the notes renderer."""
+    return notes_libraries()
+
+
 @hookimpl
 def weike_bundle_targets() -> list[BundleTarget]:
     return [BundleTarget(
         name="scorm", title="SCORM 1.2（任何学习平台 any LMS）",
         description="导入 Moodle、Open edX、Chamilo 等学习平台的 SCORM 1.2 课程包：每个微课一个学习单元（SCO），"
                     "视频播放完即记为“已完成”，并记录学习时长；不受三项承诺限制",
-        pack=pack_scorm_package,
+        pack=pack_scorm_package, inputs=scorm_inputs,
     )]
 
 
 @hookimpl
 def weike_build_inputs(root: Path, config: WeikeConfig) -> list[str]:
     """The libraries that turn lecture notes into the SCO pages' HTML."""
-    return [f"{name} {version}" for name, version in package_versions("markdown", "nh3")]
+    return notes_libraries()

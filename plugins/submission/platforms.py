@@ -32,6 +32,7 @@ from openpyxl.utils import get_column_letter
 
 from weike.builder import __version__
 from weike.builder.archive import ArchiveMember, safe_name_component
+from weike.builder.fingerprint import package_versions
 from weike.plugins.bundles import BundleTarget
 from weike.builder.model import Course, DeliveredMedia, Diagnostic, Lecture, Severity, WeikeConfig
 from weike.plugins.pictures import upright_jpeg
@@ -310,6 +311,12 @@ def pack_national_bundle(*, course: Course, delivered: Mapping[str, DeliveredMed
     return [*files, ArchiveMember.from_bytes(MANIFEST_NAME, text.encode("utf-8"))]
 
 
+def national_bundle_inputs(*, course: Course, config: WeikeConfig) -> list[str]:
+    """Besides the course folder and this package: the libraries whose output is in the zip (the
+    spreadsheet, the re-encoded cover)."""
+    return [f"{name} {version}" for name, version in package_versions("openpyxl", "pillow")]
+
+
 def national_platform_target(*, name: str, title: str) -> BundleTarget:
     """The bundle target for one national platform; the layout is the same for both."""
     description = (f"{title}：按顺序命名的 MP4（NN_微课名称.mp4）、缩略图、字幕（SRT、WebVTT）、封面、"
@@ -318,4 +325,5 @@ def national_platform_target(*, name: str, title: str) -> BundleTarget:
     def pack(*, course: Course, delivered: Mapping[str, DeliveredMedia], config: WeikeConfig) -> list[ArchiveMember]:
         return pack_national_bundle(course=course, delivered=delivered, platform=(name, title))
 
-    return BundleTarget(name=name, title=title, description=description, pack=pack, check=check_national_course)
+    return BundleTarget(name=name, title=title, description=description, pack=pack, check=check_national_course,
+                        inputs=national_bundle_inputs)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import sys
 import textwrap
@@ -12,6 +11,7 @@ import pytest
 from weike.builder.cli import main
 from weike.builder.pipeline import StageCrash, run_check
 from weike.builder.plugin_manager import PluginLoadError, get_plugin_manager
+from tests.conftest import install_entry_point_plugin
 
 LOCAL_PLUGIN = """
 from weike.builder.hookspecs import hookimpl
@@ -23,19 +23,6 @@ def weike_check_course(course, config):
         return [Diagnostic(code="X901", severity=Severity.ERROR, location=course.where("title"),
                            message="本县不允许“禁止”", message_en="local rule")]
 """
-
-
-def install_entry_point_plugin(site, monkeypatch, *, module: str, source: str, entry: str) -> None:
-    """An installed distribution ``module.replace("_", "-")`` 1.0 whose ``weike`` entry point
-    ``entry`` is the module ``module`` with ``source``, importable for this test."""
-    site.mkdir(parents=True, exist_ok=True)
-    (site / f"{module}.py").write_text(source, encoding="utf-8")
-    dist = site / f"{module}-1.0.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module.replace('_', '-')}\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text(f"[weike]\n{entry} = {module}\n")
-    monkeypatch.syspath_prepend(str(site))
-    importlib.invalidate_caches()
 
 
 def test_builtin_rules_are_a_plugin():

@@ -9,7 +9,8 @@ import zipfile
 
 import pytest
 
-from weike.plugins.bundles.target import BundleTarget, BundleTargetConflict
+from weike.plugins.bundles.target import BundleTarget
+from weike.builder.outputs import TEMP_PREFIX
 from weike.builder.cli import main
 from weike.builder.hookspecs import hookimpl
 from tests.bundles.conftest import read_zip, run_build, run_bundle_stage
@@ -101,7 +102,22 @@ def test_a_file_gone_missing_is_an_error_for_its_course_only(delivered_repo):
     assert len([d for d in outcome.diagnostics if d.code == "E503"]) == len(TARGETS)
     assert sorted(p.relative_to(dist / "bundles").as_posix() for p in (dist / "bundles").rglob("*.zip")) == [
         f"{target}/bb.zip" for target in TARGETS]
-    assert not [p for p in (dist / "bundles").rglob("*") if p.name.endswith(".tmp")]
+    assert leftover_temps(dist / "bundles") == []
+
+
+def leftover_temps(folder):
+    """Temp files of an atomic write (weike.builder.outputs names them ``.tmp-<hex>-<name>``)."""
+    return sorted(p.name for p in folder.rglob(f"{TEMP_PREFIX}*"))
+
+
+def test_leftover_temps_sees_the_temp_names_atomic_writes_use(tmp_path):
+    # The check above must be able to fail: a temp file named as weike.builder.outputs names
+    # them is found (a check for names ending in ".tmp" never saw one).
+    planted = tmp_path / "bundles/scorm" / f"{TEMP_PREFIX}0123456789ab-aa.zip"
+    planted.parent.mkdir(parents=True)
+    planted.write_bytes(b"PK half a zip")
+    assert leftover_temps(tmp_path / "bundles") == [planted.name]
+    assert not planted.name.endswith(".tmp")
 
 
 def test_zips_of_removed_courses_are_pruned(delivered_repo):
@@ -120,10 +136,14 @@ class DuplicateTarget:
         return [BundleTarget(name="scorm", title="另一个 SCORM", description="…", pack=lambda **_: [])]
 
 
-def test_two_targets_with_one_name_stop_the_stage_with_a_named_error(delivered_repo):
+def test_two_targets_with_one_name_are_e505_and_the_other_targets_are_packed(delivered_repo):
     repository, delivered, dist = delivered_repo()
-    with pytest.raises(BundleTargetConflict, match="two bundle targets are named 'scorm'"):
-        run_bundle_stage(repository, delivered, dist, extra=[DuplicateTarget()])
+    outcome = run_bundle_stage(repository, delivered, dist, extra=[DuplicateTarget()])
+    errors = [d for d in outcome.diagnostics if d.is_error]
+    assert [(d.code, d.location.file) for d in errors] == [("E505", "dist/bundles/scorm")]
+    assert "weike.plugins.scorm" in errors[0].message_en and "DuplicateTarget" in errors[0].message_en
+    assert not (dist / "bundles/scorm").exists()
+    assert (dist / "bundles/smartedu/demo.zip").is_file() and (dist / "bundles/ouchn/demo.zip").is_file()
     with pytest.raises(ValueError):
         BundleTarget(name="Bad Name", title="x", description="x", pack=lambda **_: [])
 
@@ -140,6 +160,23 @@ def test_target_crash_names_the_plugin_and_costs_only_that_target(buildable_repo
     assert [d.location.file for d in crashed] == ["courses/demo/course.yml"]
     assert "local:broken_target" in crashed[0].message_en and "'bundles'" in crashed[0].message_en
     assert result.failed == {"demo": "bundles"}
+    assert not (root / "dist/bundles/broken/demo.zip").exists()
+    assert (root / "dist/bundles/scorm/demo.zip").is_file()
+
+
+def test_a_crash_in_a_targets_inputs_costs_only_that_target(buildable_repo):
+    root = buildable_repo()
+    (root / "plugins" / "broken_inputs.py").write_text(
+        "from weike.builder.archive import ArchiveMember\n"
+        "from weike.plugins.bundles import BundleTarget\nfrom weike.builder.hookspecs import hookimpl\n\n"
+        "def inputs(**_):\n    raise KeyError('no template')\n\n"
+        "@hookimpl\ndef weike_bundle_targets():\n"
+        "    return [BundleTarget(name='broken', title='坏的', description='…', inputs=inputs,\n"
+        "                         pack=lambda **_: [ArchiveMember.from_bytes('x.txt', b'x')])]\n", encoding="utf-8")
+    result = run_build(root)
+    crashed = [d for d in result.diagnostics if d.code == "E901"]
+    assert [d.location.file for d in crashed] == ["courses/demo/course.yml"]
+    assert "local:broken_inputs" in crashed[0].message_en and "KeyError" in crashed[0].message_en
     assert not (root / "dist/bundles/broken/demo.zip").exists()
     assert (root / "dist/bundles/scorm/demo.zip").is_file()
 
