@@ -21,6 +21,6 @@ def weike_media_profiles() -> Iterable[DeliveryProfile] | None:
     SPEC.md delivery spec, comes from ``weike.plugins.media``). Return an iterable of
     :class:`~weike.plugins.media.DeliveryProfile`, or ``None``. A profile that asks for what the
     media stage cannot make (another codec, container or pixel format) is refused when it is
-    offered (E216), never encoded as something else; two plugins offering different profiles
-    under one name is E216 too.
+    selected, before anything is encoded (E216 naming the field and value), never encoded as
+    something else; two plugins offering different profiles under one name is E216 too.
     """

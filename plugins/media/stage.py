@@ -368,8 +368,8 @@ def _profile_problem(config: WeikeConfig, exc: Exception) -> Diagnostic:
     location = config.locations.get("profile") or SourceLocation(file=CONFIG_FILE)
     if isinstance(exc, UnknownProfile):
         return Diagnostic(code="E216", severity=Severity.ERROR, location=location,
-                          message=f"没有名为“{exc.name}”的交付规格", message_en=str(exc),
+                          message=exc.message, message_en=str(exc),
                           hint="可用的交付规格：" + "、".join(exc.known) + "；不写 profile 就用 default。")
     return Diagnostic(code="E216", severity=Severity.ERROR, location=location,
-                      message="两个插件提供了同名但不同的交付规格", message_en=str(exc),
+                      message=exc.message, message_en=str(exc),
                       hint="运行 weike plugins 查看插件，删除或改名其中一个。")

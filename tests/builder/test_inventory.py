@@ -147,10 +147,10 @@ def test_prune_forgets_facts_about_files_that_are_gone(built, capsys):
 
 def test_prune_removes_temp_folders_of_dead_builds_only(built, capsys):
     store = built / ".weike/cache/media"
-    dead = store / f".tmp-{socket.gethostname()}-999999999-abcdef012345"
-    running = store / f".tmp-{socket.gethostname()}-{os.getpid()}-abcdef012345"
-    foreign_old = store / ".tmp-worker7-1234-abcdef012345"
-    foreign_new = store / ".tmp-worker8-1234-abcdef012345"
+    dead = store / f".tmp-abcdef012345-999999999@{socket.gethostname()}"
+    running = store / f".tmp-abcdef012346-{os.getpid()}@{socket.gethostname()}"
+    foreign_old = store / ".tmp-abcdef012347-1234@worker7"
+    foreign_new = store / ".tmp-abcdef012348-1234@worker8"
     for folder in (dead, running, foreign_old, foreign_new):
         folder.mkdir()
         (folder / "video.mp4").write_bytes(b"half a file")
