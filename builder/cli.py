@@ -29,7 +29,8 @@ from weike.builder.doctor import add_doctor_command
 from weike.builder.errors import MissingTool, UsageError
 from weike.builder.inventory import add_cache_command
 from weike.builder.loading import NotACourseRepository
-from weike.builder.pipeline import StageCrash, WholeRepositoryOutput
+from weike.builder.checking import StageCrash
+from weike.builder.pipeline import WholeRepositoryOutput
 from weike.builder.plugin_manager import PluginLoadError, SettingConflict, get_plugin_manager
 from weike.builder.project import Project
 from weike.builder.scaffold import CI_TEMPLATES

@@ -26,7 +26,8 @@ from weike.builder.doctor import (
 )
 from weike.builder.errors import UsageError
 from weike.builder.inventory import prune_cache, render_info, render_prune, survey_cache
-from weike.builder.pipeline import build, describe_failures, run_check
+from weike.builder.checking import run_check
+from weike.builder.pipeline import build, describe_failures
 from weike.builder.progress import make_progress
 from weike.builder.project import Project
 from weike.builder.scaffold import ScaffoldError, new_centre, new_course, new_lecture, new_repository, write_ci_template

@@ -10,7 +10,7 @@ import yaml
 
 from weike.builder.loading import COURSE_KEYS, LECTURE_KEYS, INSTRUCTOR_KEYS, PROVIDER_KEYS, RIGHTS_KEYS, load_repository
 from weike.builder.model import LECTURE_FORMS, PROVIDER_LEVELS, THEMES
-from weike.builder.pipeline import run_check
+from weike.builder.checking import run_check
 from weike.builder.project import Project
 from tests.conftest import REPO_ROOT
 

@@ -24,7 +24,8 @@ import pytest
 
 from weike.builder.cli import main
 from weike.builder.fingerprint import code_location
-from weike.builder.pipeline import BuildResult, build, run_check
+from weike.builder.checking import run_check
+from weike.builder.pipeline import BuildResult, build
 from weike.builder.progress import Progress
 from weike.builder.project import Project
 from tests.bundles.conftest import install_delivered_media_plugin, read_zip

@@ -28,7 +28,7 @@ from weike.builder.diagnostics import format_text
 from weike.builder.errors import UsageError
 from weike.builder.loading import NotACourseRepository
 from weike.builder.model import DeliveredMedia
-from weike.builder.pipeline import check_repository, course_of
+from weike.builder.checking import check_repository, course_of
 from weike.builder.progress import Progress
 from weike.builder.project import Project
 from weike.plugins.site.contributed import collect_site_pages

@@ -22,7 +22,7 @@ from openpyxl import load_workbook
 from weike.builder.cli import main
 from weike.builder.loading import load_repository
 from weike.builder.model import Severity
-from weike.builder.pipeline import run_check
+from weike.builder.checking import run_check
 from tests.conftest import COURSE_YML, lecture_md
 
 #: 1,000 list levels, each item indented two spaces deeper than the one before (issue 10).
@@ -385,7 +385,8 @@ def test_good_lectures_of_a_failing_course_are_delivered_and_cached(make_repo, m
 
 
 def test_which_lectures_of_a_failing_course_go_to_the_media_stage(make_repo):
-    from weike.builder.pipeline import check_repository, courses_for_media
+    from weike.builder.checking import check_repository
+    from weike.builder.pipeline import courses_for_media
     from weike.builder.plugin_manager import get_plugin_manager
 
     root = make_repo({

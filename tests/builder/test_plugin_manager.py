@@ -9,7 +9,7 @@ import textwrap
 import pytest
 
 from weike.builder.cli import main
-from weike.builder.pipeline import StageCrash, run_check
+from weike.builder.checking import StageCrash, run_check
 from weike.builder.plugin_manager import PluginLoadError, get_plugin_manager
 from tests.conftest import install_entry_point_plugin
 

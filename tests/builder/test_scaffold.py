@@ -8,7 +8,7 @@ import yaml
 
 from weike.builder.cli import main
 from weike.builder.loading import load_repository
-from weike.builder.pipeline import run_check
+from weike.builder.checking import run_check
 
 
 def test_scaffold_course_passes_once_media_is_added(tmp_path, media, capsys):

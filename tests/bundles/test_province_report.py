@@ -6,7 +6,7 @@ from openpyxl import load_workbook
 
 from weike.builder.context import BuildContext, BuildPaths
 from weike.builder.loading import load_repository
-from weike.builder.pipeline import run_check
+from weike.builder.checking import run_check
 from weike.builder.plugin_manager import get_plugin_manager
 from weike.builder.progress import Progress
 from weike.plugins.submission.summary_table import COLUMNS, NOTE, REPORT_NAME

@@ -11,7 +11,7 @@ from weike.builder.centre import CENTRE_KEYS, CONTACT_KEYS, STATISTIC_FIELDS, ST
 from weike.builder.cli import main
 from weike.builder.loading import load_repository
 from weike.builder.model import PROVIDER_LEVELS
-from weike.builder.pipeline import run_check
+from weike.builder.checking import run_check
 from weike.plugins.rules.centres import plausible_email, plausible_phone
 from tests.conftest import REPO_ROOT
 

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from weike.builder.pipeline import run_check
+from weike.builder.checking import run_check
 from tests.conftest import COURSE_YML, lecture_md
 
 

@@ -7,7 +7,7 @@ import os
 
 from weike.builder.cache import FileMemo
 from weike.builder.context import BuildPaths
-from weike.builder.pipeline import run_check
+from weike.builder.checking import run_check
 from weike.plugins.rules.courses import RULES_MEMO_FILE
 from weike.plugins.media import shared_memo
 from weike.plugins.media.checks import MEMO_FILE

@@ -11,7 +11,7 @@ from PIL import Image
 from weike.plugins.media import runner as ffmpeg
 from weike.builder.cli import main
 from weike.builder.loading import load_repository
-from weike.builder.pipeline import run_check
+from weike.builder.checking import run_check
 from weike.plugins.media.profile import DEFAULT_PROFILE
 from weike.builder.project import Project
 from weike.plugins.media.titlecards import TitleCardSettings
