@@ -1,4 +1,4 @@
-"""Title cards benchmark (issue 16): what a lecture title edit costs, with and without cards.
+"""Title cards benchmark: what a lecture title edit costs, with and without cards.
 
     python benchmarks/cards.py                  # a 60 s 1280x720 lecture (about 1-2 minutes on 2 cores)
     python benchmarks/cards.py --seconds 300    # a longer lecture: the card cost stays the same

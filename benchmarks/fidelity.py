@@ -8,7 +8,7 @@ least 12 s long, its sound a test-tone pattern of tone and silence that ends on 
 
 * video transcode (160x90 H.264 + AAC 44.1 kHz),
 * pass-through with the sound redone (video already at the profile, sound 5 LU too quiet),
-* still picture + MP3 (20 s, the length of the MP3 issue 10 found cut to 17.12 s),
+* still picture + MP3 (20 s, the length of the MP3 that an earlier weike cut to 17.12 s),
 * still picture + M4A with embedded cover art (15 s), its lecture ``image`` a photo stored
   sideways with EXIF orientation 6 (a circle, measured in the delivered picture),
 * silent animation (no sound: a silent track is added),

@@ -5,7 +5,7 @@ decoding every cover in full (E106) add to `weike check`.
     python benchmarks/notes_check.py --courses 2000 # national scale (24,000 lectures)
 
 `weike check` renders each lecture's notes exactly as the site and the SCORM pages do, so notes
-nested too deep are reported before a build trips on them (issue 10). Writes a synthetic course
+nested too deep are reported before a build trips on them. Writes a synthetic course
 repository, then times, per lecture: loading the repository (the baseline every check pays), the
 notes check rendering every note, the same with the notes memo cold (first check) and warm (every
 later check), and the same for decoding each course's cover in full. Prints milliseconds per

@@ -1,7 +1,7 @@
 """Benchmark of the site stage on a synthetic catalogue.
 
     python benchmarks/site.py                 # 1,000 courses x 12 lectures
-    python benchmarks/site.py --courses 2000  # national scale (issue 6)
+    python benchmarks/site.py --courses 2000  # national scale
 
 Writes a synthetic course repository (distinct covers, Chinese titles and notes; every lecture's
 delivered video is the same tiny MP4), then runs the site stage in a child process twice: a cold

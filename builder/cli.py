@@ -123,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     new_ci_parser.add_argument("--path", default=".", help=here)
     new.set_defaults(func=cmd_new)
 
-    # --- operations (issue 6): weike doctor, weike cache ---
+    # --- operations: weike doctor, weike cache ---
     add_doctor_command(sub, cmd_doctor)
     add_cache_command(sub, cmd_cache)
 

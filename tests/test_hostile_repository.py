@@ -1,4 +1,4 @@
-"""Acceptance (issue 11): one hostile course repository, checked and built for real.
+"""Acceptance: one hostile course repository, checked and built for real.
 
 Course content is written by many people and published on a public website, in spreadsheets
 provincial officers open, in zips loaded into national platforms and LMSs, and in terminals and

@@ -200,7 +200,7 @@ def weike_cli_commands(subparsers) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Operations (issue 6): `weike doctor` and `weike cache`
+# Operations: `weike doctor` and `weike cache`
 # --------------------------------------------------------------------------------------------
 
 

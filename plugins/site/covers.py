@@ -99,7 +99,7 @@ def make_thumbnail(source: Path, cache: Path, *, digest: str) -> Thumbnail:
 
 
 # --------------------------------------------------------------------------------------------
-# `weike cache` (issue 6): which thumbnails the current courses still use
+# `weike cache`: which thumbnails the current courses still use
 # --------------------------------------------------------------------------------------------
 
 #: A temp file this old was left by a killed build (a thumbnail takes well under a second).

@@ -1,4 +1,4 @@
-"""One teacher's file never stops the other courses (issue 10, defects 3 and 4).
+"""One teacher's file never stops the other courses.
 
 Each crash kind the issue found (a 1,000-level nested list, a 20000x20000 cover, impossible
 dates, control characters reaching the spreadsheet and the feed, a plugin raising on one course)
@@ -25,7 +25,7 @@ from weike.builder.model import Severity
 from weike.builder.checking import run_check
 from tests.conftest import COURSE_YML, lecture_md
 
-#: 1,000 list levels, each item indented two spaces deeper than the one before (issue 10).
+#: 1,000 list levels, each item indented two spaces deeper than the one before.
 DEEP_LIST = "".join("  " * level + "- 一层\n" for level in range(1000))
 #: lecture.md: 4 front-matter lines and a blank line, so the notes start on line 6.
 NOTES_FIRST_LINE = 6
@@ -309,7 +309,7 @@ def test_one_course_of_each_crash_kind_and_a_good_one(make_repo, oversized_cover
     assert main(["check", str(root)]) == 1
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err and err == ""
-    # Control characters in a title are refused at loading (issue 11) or, where they get through,
+    # Control characters in a title are refused at loading or, where they get through,
     # kept out of every XML output: either way they crash nothing.
     found = {(d.code, d.location.file, d.location.line) for d in run_check(root).diagnostics
              if d.is_error and not d.location.file.startswith("courses/control/")}

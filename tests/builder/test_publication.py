@@ -1,4 +1,4 @@
-"""Trustworthy outputs (issue 10, defects 5-8): never publish less because of an error, outputs
+"""Trustworthy outputs: never publish less because of an error, outputs
 that repair themselves, true messages for disk faults, published files anyone can read.
 
 Every assertion reads the outputs back independently: catalogue.json parsed, the summary table

@@ -1,4 +1,4 @@
-"""Brand learning centres end to end (issue 13): one check finds every centre problem at its line;
+"""Brand learning centres end to end: one check finds every centre problem at its line;
 the fixed repository builds 附件3 (centres and courses in recommendation order), a 推介表 DOCX per
 centre, 附件5, dist/submission and its zip (byte-identical across builds) and the centre pages.
 

@@ -1,4 +1,4 @@
-"""Nothing lost in delivery (issue 10): every path keeps the whole source, to its last second of sound.
+"""Nothing lost in delivery: every path keeps the whole source, to its last second of sound.
 
 The corpus and the measurements are benchmarks/fidelity.py's (``python benchmarks/fidelity.py``
 prints the same figures for the default profile through ``weike build``). Sources are >= 12 s,

@@ -1,4 +1,4 @@
-"""Title card settings (issue 16): weike.yml, course.yml overrides, bad values, the 15-minute rule,
+"""Title card settings: weike.yml, course.yml overrides, bad values, the 15-minute rule,
 ``weike preview-card`` and ``weike doctor``. The delivered files themselves: test_title_cards.py."""
 
 from __future__ import annotations

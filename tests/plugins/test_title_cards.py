@@ -1,4 +1,4 @@
-"""Title cards (片头/片尾, issue 16), end to end through ``weike build`` with real ffmpeg.
+"""Title cards (片头/片尾), end to end through ``weike build`` with real ffmpeg.
 
 Delivered with a plugin profile that is the default one shrunk to 320x180 (every other rule and
 encoder setting the same): the cards are drawn at the profile's size, and what is tested here --

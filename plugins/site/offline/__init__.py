@@ -1,4 +1,4 @@
-"""The offline edition of the catalogue (issue 12): ``dist/offline``, opened from a USB stick.
+"""The offline edition of the catalogue: ``dist/offline``, opened from a USB stick.
 
 Village teaching stations often have no internet. ``weike build`` therefore also writes the
 catalogue as a folder that works when ``index.html`` is double-clicked (``file://``, no server,

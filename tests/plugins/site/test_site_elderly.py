@@ -1,4 +1,4 @@
-"""The site for elderly learners on phones, measured in a real headless Chromium (issue 15, 8-10).
+"""The site for elderly learners on phones, measured in a real headless Chromium.
 
 适老化 (MIIT ageing-friendly rules, as far as they apply to a web page): text >= 18 px, line
 height >= 1.3, contrast >= 4.5:1 computed from the computed colours, tap targets >= 48 px tall,

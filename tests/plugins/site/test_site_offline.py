@@ -1,4 +1,4 @@
-"""The offline edition (issue 12): ``dist/offline`` opened by double-clicking, and its zip.
+"""The offline edition: ``dist/offline`` opened by double-clicking, and its zip.
 
 The acceptance test opens ``dist/offline/index.html`` through a ``file://`` URL in a real
 Chromium on a phone viewport, with no server: home -> course -> lecture by tapping, the video

@@ -1,4 +1,4 @@
-"""The 省流量 (data-saver) rendition (issue 12): made from the delivered file, cached, offered on the
+"""The 省流量 (data-saver) rendition: made from the delivered file, cached, offered on the
 lecture page, carried by the offline edition when asked; the delivered file stays as it was.
 
 Sizes and durations are checked with MediaInfo (an independent parser), against the delivered

@@ -1,4 +1,4 @@
-"""``weike share`` (issue 12): byte ranges, MIME types, no listings, read-only, no traversal, localhost.
+"""``weike share``: byte ranges, MIME types, no listings, read-only, no traversal, localhost.
 
 Real sockets on 127.0.0.1 only: the server under test is started on a free port there, and the
 requests are sent with :mod:`http.client`, which sends the path exactly as written (no
