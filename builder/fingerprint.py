@@ -41,6 +41,15 @@ class Fingerprint:
             stat = None
         return self.add(str(path), (stat.st_size, stat.st_mtime_ns) if stat else None)
 
+    def add_input(self, item: Path | str) -> Fingerprint:
+        """What a plugin said it reads (``weike_build_inputs``, ``BundleTarget.inputs``): a string
+        is a fact that is no file (a tool's version); a folder counts with everything below it."""
+        if isinstance(item, str):
+            return self.add("fact", item)
+        if Path(item).is_dir():
+            return self.add_tree(Path(item), Path(item).parent)
+        return self.add_file(Path(item))
+
     def add_tree(self, folder: Path, base: Path, *, ctime: bool = False) -> Fingerprint:
         """Every entry below ``folder`` without reading a file: name (relative to ``base``), size
         and mtime (symlinks by their target text too); with ``ctime`` also the inode's change time,

@@ -65,12 +65,7 @@ def input_fingerprint(paths: BuildPaths, *, options: Iterable[object], code: Ite
     for folder in (root / "courses", root / "centres", root / "plugins"):
         fingerprint.add_tree(folder, root)
     for item in inputs:
-        if isinstance(item, str):
-            fingerprint.add("fact", item)
-        elif Path(item).is_dir():
-            fingerprint.add_tree(Path(item), Path(item).parent)
-        else:
-            fingerprint.add_file(Path(item))
+        fingerprint.add_input(item)
     for location in code:  # weike's own code and every plugin's, wherever it is installed
         if location.is_dir():
             fingerprint.add_tree(location, location.parent)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import sys
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -30,9 +29,9 @@ from weike.plugins.bundles.target import (
     declare_bundle_targets,
     nothing_outside_the_course,
 )
-from weike.builder.commands import EXIT_USAGE
 from weike.builder.context import BuildContext, StageOutcome
 from weike.builder.disk import disk_fault
+from weike.builder.errors import UsageError
 from weike.builder.fingerprint import Fingerprint, OutputLedger, code_digest
 from weike.builder.hookspecs import hookimpl
 from weike.builder.isolation import CourseIsolation
@@ -96,12 +95,7 @@ def bundle_fingerprint(target: BundleTarget, inputs: str, *, course: Course, con
     fingerprint = Fingerprint(target.name, code_digest(__name__, _code_module(target.pack), "weike.builder.archive"),
                               inputs)
     for item in target.inputs(course=course, config=config):
-        if isinstance(item, str):
-            fingerprint.add("fact", item)
-        elif Path(item).is_dir():
-            fingerprint.add_tree(Path(item), Path(item).parent)
-        else:
-            fingerprint.add_file(Path(item))
+        fingerprint.add_input(item)
     return fingerprint.hexdigest()
 
 
@@ -285,10 +279,9 @@ def cmd_bundles(project: Project, args: argparse.Namespace) -> int:
     declared = declare_bundle_targets(project.plugin_manager)
     if declared.conflicts:
         # A list with one of two same-named targets would tell an officer something false.
-        for conflict in declared.conflicts:
-            print(f"weike: 上传包格式冲突 (bundle target conflict): {conflict}; "
-                  "运行 weike plugins 查看插件 (see weike plugins)", file=sys.stderr)
-        return EXIT_USAGE
+        conflicts = "; ".join(str(conflict) for conflict in declared.conflicts)
+        raise UsageError(f"上传包格式冲突 (bundle target conflict): {conflicts}; "
+                         "运行 weike plugins 查看插件 (see weike plugins)")
     targets = declared.targets
     if args.format == "json":
         print(json.dumps([{"name": t.name, "title": t.title, "description": t.description,

@@ -10,12 +10,8 @@ from weike.plugins.media.titlecards import read_title_cards
 DEFAULT_PROFILE_NAME = "default"
 
 
-def _read_profile_name(reader: FieldReader, node, path: str) -> str | None:
-    return reader.text(node, path)
-
-
 SETTINGS = (
-    Setting(name="profile", read=_read_profile_name,
+    Setting(name="profile", read=FieldReader.text,
             help="the delivery profile every lecture is delivered to (a plugin may offer others); default 'default'"),
     Setting(name="title_cards", course=True, read=read_title_cards,
             help="opening and closing title cards (片头/片尾) added to every delivered lecture"),

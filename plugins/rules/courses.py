@@ -72,8 +72,6 @@ _FIELD_NAMES = {
 }
 
 
-
-
 def _missing(owner: Course | Lecture, key: str, label: str) -> Diagnostic:
     return Diagnostic.error("E101" if isinstance(owner, Course) else ("E201" if key == "title" else "E202"),
                   owner.where(key), f"缺少{label}", f"missing required field '{key}'",
@@ -180,10 +178,6 @@ class CallLimits:
         return cls(**{name: value for name, value in config.plugin_settings.items() if name in names})
 
 
-def _read_date(reader: FieldReader, node, path: str) -> _dt.date | None:
-    return reader.date(node, path)
-
-
 def _read_positive_number(reader: FieldReader, node, path: str) -> int | None:
     number = reader.integer(node, path)
     if number is not None and number < 1:
@@ -194,7 +188,7 @@ def _read_positive_number(reader: FieldReader, node, path: str) -> int | None:
 
 #: The weike.yml keys these rules read (``weike_settings``).
 SETTINGS = (
-    Setting(name="created_after", read=_read_date,
+    Setting(name="created_after", read=FieldReader.date,
             help="courses created before this date are not new resources (E107); default 2022-06-01"),
     Setting(name="min_lectures", read=_read_positive_number,
             help="fewest microlectures a course must have (E108); default 10"),

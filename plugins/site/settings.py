@@ -6,18 +6,10 @@ from weike.builder.model import Setting, WeikeConfig
 from weike.builder.reading import FieldReader
 
 
-def _read_text(reader: FieldReader, node, path: str) -> str | None:
-    return reader.text(node, path)
-
-
-def _read_boolean(reader: FieldReader, node, path: str) -> bool | None:
-    return reader.boolean(node, path)
-
-
 SETTINGS = (
-    Setting(name="site_url", read=_read_text,
+    Setting(name="site_url", read=FieldReader.text,
             help="the site's public address, for QR codes, the sitemap and the feed (mkdocs.yml's site_url also works)"),
-    Setting(name="publish_centres", read=_read_boolean,
+    Setting(name="publish_centres", read=FieldReader.boolean,
             help="whether the brand learning centres appear on the site (each centre.yml may say publish: false)"),
 )
 

@@ -6,18 +6,10 @@ from weike.builder.model import Setting, WeikeConfig
 from weike.builder.reading import FieldReader
 
 
-def _read_text(reader: FieldReader, node, path: str) -> str | None:
-    return reader.text(node, path)
-
-
-def _read_text_list(reader: FieldReader, node, path: str) -> tuple[str, ...]:
-    return reader.text_list(node, path)
-
-
 SETTINGS = (
-    Setting(name="province", read=_read_text,
+    Setting(name="province", read=FieldReader.text,
             help="the province (or organisation) named on the reports when weike.yml has no department name"),
-    Setting(name="recommendation_order", read=_read_text_list,
+    Setting(name="recommendation_order", read=FieldReader.text_list,
             help="course and centre folders in the province's recommendation order (附件3); others follow by title"),
 )
 
