@@ -6,7 +6,8 @@
   of ``weike.plugins``.
 - A plugin package imports another plugin package only through its public face, the package
   itself (``from weike.plugins.pictures import open_picture``), never one of its modules.
-- Every package folder is installed (pyproject's package list), so ``pip install .`` has it all.
+- Every package folder and every data file beside the code is installed (pyproject's package list
+  and package-data), so ``pip install .`` has it all.
 """
 
 from __future__ import annotations
@@ -145,3 +146,27 @@ def test_every_package_folder_is_installed():
     assert config["package-dir"] == {package: folder for folder, package in PACKAGE_DIRS.items()}
     packages = sorted(name for name in MODULES if _is_package(name))
     assert sorted(config["packages"]) == packages
+
+
+def test_every_data_file_is_installed():
+    """A template, theme file or schema beside the code must be in pyproject's package-data, or
+    ``pip install .`` (the teachers' quick start) silently lacks it."""
+    import fnmatch
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    missing = []
+    for folder in PACKAGE_DIRS:
+        for path in sorted((ROOT / folder).rglob("*")):
+            if not path.is_file() or path.suffix in (".py", ".pyc") or "__pycache__" in path.parts:
+                continue
+            rel = path.relative_to(ROOT)
+            # The nearest package holding the file, and the file's path relative to it.
+            package = max((name for name in MODULES if _is_package(name)
+                           and rel.parent.as_posix().startswith(
+                               MODULES[name].parent.relative_to(ROOT).as_posix())),
+                          key=len)
+            inside = rel.relative_to(MODULES[package].parent.relative_to(ROOT)).as_posix()
+            patterns = config["package-data"].get(package, [])
+            if not any(fnmatch.fnmatchcase(inside, pattern) for pattern in patterns):
+                missing.append(f"{rel} (package {package})")
+    assert missing == []
