@@ -193,8 +193,11 @@ def get_plugin_manager(
             except Exception as exc:
                 pm.record_failure(name=ep.name, origin=origin, location=ep.value, exc=exc)
                 continue
-            if isinstance(plugin, ModuleType) and _module_file(plugin) in loaded_files:
+            file = _module_file(plugin) if isinstance(plugin, ModuleType) else None
+            if file is not None and file in loaded_files:
                 continue
+            if file is not None:
+                loaded_files.add(file)
             pm.register_plugin(plugin, name=ep.name, origin=origin, location=ep.value)
 
     if root is not None:
@@ -205,9 +208,10 @@ def get_plugin_manager(
                     continue  # a helper the plugins import (or weike's own package __init__)
                 rel = f"{LOCAL_PLUGINS_DIR}/{path.name}"
                 if path.resolve() in loaded_files:
-                    # weike's own source tree: this file is the installed built-in, already running
+                    # A repository that is also installed (pip install -e) and declares this file
+                    # as an entry point: it already runs; loading it again would run every hook twice.
                     pm.records.append(PluginRecord(name=path.stem, origin="local", location=rel,
-                                                   skipped="this file is the installed built-in plugin"))
+                                                   skipped="this file is already loaded as an installed plugin"))
                     continue
                 try:
                     module = _load_local_module(path)

@@ -11,6 +11,7 @@ import pytest
 from weike.builder.cli import main
 from weike.builder.checking import StageCrash, run_check
 from weike.builder.plugin_manager import PluginLoadError, get_plugin_manager
+from weike.builder.project import Project
 from tests.conftest import install_entry_point_plugin
 
 LOCAL_PLUGIN = """
@@ -146,3 +147,21 @@ def test_weike_plugins_lists_the_settings_each_plugin_declares(capsys):
     records = {record["name"]: record for record in json.loads(capsys.readouterr().out)}
     assert records["weike.plugins.rules.courses"]["settings"] == ["created_after", "min_lectures",
                                                                   "max_summary_chars", "max_bio_chars"]
+
+
+def test_a_repository_plugin_that_is_also_installed_runs_once(make_repo, monkeypatch):
+    """A county installs its own repository (pip install -e) with plugins/county.py as an entry
+    point: discovery finds the file twice, and its rule must still report once."""
+    root = make_repo(valid_courses=("c",))
+    course_yml = root / "courses/c/course.yml"
+    course_yml.write_text(course_yml.read_text(encoding="utf-8").replace("title: 测试课程", "title: 禁止的课程"),
+                          encoding="utf-8")
+    install_entry_point_plugin(root / "plugins", monkeypatch, module="county_rule", entry="county",
+                               source=LOCAL_PLUGIN)
+    try:
+        pm = get_plugin_manager(root)
+        skipped = [r for r in pm.records if r.skipped]
+        assert [(r.location, r.origin) for r in skipped] == [("plugins/county_rule.py", "local")]
+        assert [d.code for d in run_check(Project.open(root, plugin_manager=pm)).diagnostics].count("X901") == 1
+    finally:
+        sys.modules.pop("county_rule", None)
