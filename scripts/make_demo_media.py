@@ -16,10 +16,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# weike itself comes from the install (pip install -e .): its folders are installed as weike.builder
+# and weike.plugins, so no path tweak could import them from a bare checkout.
+from weike.plugins.media import runner as ffmpeg
 
-from weike.plugins.media import runner as ffmpeg  # noqa: E402 - after the path tweak, so the script runs from a checkout
+ROOT = Path(__file__).resolve().parent.parent
 
 COURSES = ROOT / "courses"
 
