@@ -328,16 +328,10 @@ def load_config(root: Path, *, settings: Iterable[Setting] = ()) -> tuple[WeikeC
     reader = FieldReader(file=rel_file)
     fields = reader.mapping(node, "", (*CONFIG_KEYS, *(setting.name for setting in settings)))
     values: dict = {}
-    for key in ("jobs",):
-        number = reader.integer(fields.get(key), key)
-        if number is not None:
-            if number < 1:
-                reader.report("E005", fields[key], f"“{key}”应为正整数", f"'{key}' must be a positive number")
-            else:
-                values[key] = number
-    for key in ("scheduler",):
-        if (text := reader.text(fields.get(key), key)) is not None:
-            values[key] = text
+    if (jobs := reader.positive_integer(fields.get("jobs"), "jobs")) is not None:
+        values["jobs"] = jobs
+    if (scheduler := reader.text(fields.get("scheduler"), "scheduler")) is not None:
+        values["scheduler"] = scheduler
     values.update(read_province_facts(reader, fields))
     if (drop_stale := reader.boolean(fields.get("drop_stale"), "drop_stale")) is not None:
         values["drop_stale"] = drop_stale

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from weike.builder.centre import CENTRES_DIR
 from weike.builder.loading import COURSES_DIR, NotACourseRepository, is_repository, load_config, load_repository
-from weike.builder.model import Diagnostic, Repository, Setting, WeikeConfig
+from weike.builder.model import Repository, Setting, WeikeConfig
 from weike.builder.plugin_manager import WeikePluginManager, declared_settings, get_plugin_manager
 
 
@@ -70,16 +70,11 @@ class Project:
         return declared_settings(self.plugin_manager)
 
     @cached_property
-    def _config(self) -> tuple[WeikeConfig, tuple[Diagnostic, ...]]:
-        if not self.is_repository:
-            return WeikeConfig(), ()
-        config, problems = load_config(self.root, settings=self.settings)
-        return config, tuple(problems)
-
-    @property
     def config(self) -> WeikeConfig:
         """``weike.yml`` (defaults where it is silent or missing); its problems are reported by :meth:`load`."""
-        return self._config[0]
+        if not self.is_repository:
+            return WeikeConfig()
+        return load_config(self.root, settings=self.settings)[0]
 
     def load(self) -> Repository:
         """Every course (or the one ``only`` names) and centre, read with the declared settings."""

@@ -179,6 +179,14 @@ class FieldReader:
         self.wrong_type(node, path, f"“{path}”应为整数", f"'{path}' must be a whole number")
         return None
 
+    def positive_integer(self, node: yaml.Node | None, path: str) -> int | None:
+        """A whole number of at least 1 (a count or a limit); anything else is E005 and ``None``."""
+        number = self.integer(node, path)
+        if number is not None and number < 1:
+            self.report("E005", node, f"“{path}”应为正整数", f"'{path}' must be a positive number")
+            return None
+        return number
+
     def sequence(self, node: yaml.Node | None, path: str) -> list[yaml.Node]:
         if node is None or _is_null(node):
             return []

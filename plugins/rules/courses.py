@@ -178,23 +178,15 @@ class CallLimits:
         return cls(**{name: value for name, value in config.plugin_settings.items() if name in names})
 
 
-def _read_positive_number(reader: FieldReader, node, path: str) -> int | None:
-    number = reader.integer(node, path)
-    if number is not None and number < 1:
-        reader.report("E005", node, f"“{path}”应为正整数", f"'{path}' must be a positive number")
-        return None
-    return number
-
-
 #: The weike.yml keys these rules read (``weike_settings``).
 SETTINGS = (
     Setting(name="created_after", read=FieldReader.date,
             help="courses created before this date are not new resources (E107); default 2022-06-01"),
-    Setting(name="min_lectures", read=_read_positive_number,
+    Setting(name="min_lectures", read=FieldReader.positive_integer,
             help="fewest microlectures a course must have (E108); default 10"),
-    Setting(name="max_summary_chars", read=_read_positive_number,
+    Setting(name="max_summary_chars", read=FieldReader.positive_integer,
             help="longest course summary in characters (E102); default 100"),
-    Setting(name="max_bio_chars", read=_read_positive_number,
+    Setting(name="max_bio_chars", read=FieldReader.positive_integer,
             help="longest instructor introduction in characters (E103); default 100"),
 )
 

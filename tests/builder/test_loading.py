@@ -134,3 +134,17 @@ def test_course_files_and_folders_linked_from_outside_are_not_read(make_repo, tm
         assert all(lecture.title != "机密" and "机密" not in lecture.notes for lecture in course.lectures)
     assert not repository.course("wholefolder").parsed and not repository.course("linkcourse").parsed
     assert [lec.title for lec in repository.course("linklecture").lectures if lec.parsed] == ["第一讲"]
+
+
+def test_counts_and_limits_below_one_are_e005_for_the_core_and_a_plugin_alike(make_repo):
+    """``jobs`` (the core's) and ``min_lectures`` (the rules' declared setting) share one reader."""
+    from weike.builder.project import Project
+
+    root = make_repo({"weike.yml": "jobs: 0\nmin_lectures: -2\nmax_bio_chars: 80\n"}, valid_courses=("c",))
+    project = Project.open(root)
+    repository = project.load()
+    found = [(d.code, d.location.line, d.message_en) for d in repository.diagnostics]
+    assert found == [("E005", 1, "'jobs' must be a positive number"),
+                     ("E005", 2, "'min_lectures' must be a positive number")]
+    assert repository.config.jobs is None
+    assert repository.config.plugin_settings == {"max_bio_chars": 80}  # the bad limit keeps its default
