@@ -84,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "(default: it stays at its last good version; weike.yml: drop_stale: true)")
     build.set_defaults(func=cmd_build)
 
-    plugins = sub.add_parser("plugins", help="列出已加载的插件 (list loaded plugins and where they come from)")
+    plugins = sub.add_parser("plugins", help="列出已加载的插件及其设置项 (list loaded plugins, where they come from, their hooks and weike.yml keys)")
     plugins.add_argument("path", nargs="?", default=".", help="repository whose plugins/ folder to include")
     plugins.add_argument("--format", choices=("text", "json"), default="text")
     plugins.set_defaults(func=cmd_plugins, tolerate_plugin_failures=True)
