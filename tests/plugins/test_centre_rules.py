@@ -178,3 +178,15 @@ def test_photos_pass_the_same_pixel_cap_and_full_decode_as_covers(make_repo, cov
     assert main(["check", str(root)]) == 1
     assert main(["build", str(root), "--only", "media"]) == 1
     assert (root / "dist/media/a").is_dir()
+
+
+def test_text_longer_than_its_box_or_broken_over_lines_is_E713_at_its_line(make_repo):
+    text = (GOOD.replace("name: 测试县清河镇社区学校", "name: " + "清" * 240)
+            .replace("region: 测试省测试县清河镇", 'region: "测试省\\n测试县"')
+            .replace("  name: 王老师", "  name: " + "王" * 21)
+            .replace("foundation: 设施和经费。", "foundation: " + "设" * 2001)
+            .replace("team: 教师和志愿者。", "team: |\n  " + "教" * 1000 + "\n  " + "师" * 1000))
+    root = make_repo({"centres/qinghe/centre.yml": text})
+    assert found(root) == {("E713", "centres/qinghe/centre.yml", line) for line in (1, 3, 5, 8)}
+    message = next(d for d in run_check(root).diagnostics if d.location.line == 1).message
+    assert "240" in message and "50" in message and "清" * 30 not in message  # the limit, not the whole name
