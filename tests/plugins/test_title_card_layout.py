@@ -158,3 +158,24 @@ def test_preview_card_escapes_what_it_prints_and_reports_text_that_does_not_fit(
     assert "E225" in captured.out and "内部错误" not in captured.out + captured.err
     assert not (tmp_path / "long/01-lecture-1-opening.png").exists()
     assert (tmp_path / "long/01-lecture-1-closing.png").is_file()
+
+
+@pytest.mark.slow
+def test_a_line_break_in_a_lecture_title_or_the_marked_provider_stops_no_stage(make_repo):
+    """The build goes on: the broken lecture and course are reported at their lines (E224, E118), the
+    course's other lectures are delivered with cards and the mark (the provider's name on one
+    line), the other course in full; nothing crashes."""
+    from tests.plugins.test_title_cards import SMALL_PROFILE
+
+    root = make_repo({"plugins/small_profile.py": SMALL_PROFILE, "weike.yml": "profile: cards-320x180\n"},
+                     valid_courses=("a", "b"))
+    course_yml = (COURSE_YML.replace("  name: 测试县社区教育学院", '  name: "测试县\\n社区教育学院"')
+                  + "title_cards: {opening: true, closing: true, mark: true, opening_seconds: 1, closing_seconds: 1}\n")
+    (root / "courses/b/course.yml").write_text(course_yml, encoding="utf-8")
+    (root / "courses/b/01-lecture-1/lecture.md").write_text(lecture_md(title='"第一行\\n第二行"'), encoding="utf-8")
+    assert main(["build", str(root), "--only", "media", "--jobs", "2"]) == 1
+    found = {(d.code, d.location.file, d.location.line) for d in run_check(root).diagnostics if d.is_error}
+    assert found == {("E118", "courses/b/course.yml", 10), ("E224", "courses/b/01-lecture-1/lecture.md", 2)}
+    assert len(list((root / "dist/media/a").glob("*.mp4"))) == 10
+    assert sorted(path.name for path in (root / "dist/media/b").glob("*.mp4")) == [
+        f"{number:02d}-lecture-{number}.mp4" for number in range(2, 11)]
