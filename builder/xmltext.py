@@ -11,6 +11,7 @@ behind it, so text from anywhere (a plugin, a file name) can never break an outp
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import TypeVar
 from xml.etree import ElementTree
 
@@ -23,6 +24,22 @@ def xml_text(value: T) -> T:
     if isinstance(value, str):
         return _NOT_IN_XML.sub("", value)  # type: ignore[return-value]
     return value
+
+
+#: The longest document property (title, author...) an office package holds: python-docx refuses
+#: more than 255 characters with an exception, and Word shows no more.
+MAX_PROPERTY_CHARS = 255
+
+
+def property_text(value: object, *, max_chars: int = MAX_PROPERTY_CHARS) -> str:
+    """``value`` made fit for a document property: one line, no control, bidi or zero-width
+    character (a property shows in file dialogs and search results, where nothing escapes it), at
+    most ``max_chars`` characters (cut with "…")."""
+    text = "".join(" " if unicodedata.category(char) in ("Zl", "Zp") or char in "\t\n\r\x0b\x0c\x85" else char
+                   for char in str(value))
+    text = "".join(char for char in text if unicodedata.category(char) not in ("Cc", "Cf", "Cs", "Co"))
+    text = " ".join(text.split())
+    return text if len(text) <= max_chars else text[: max_chars - 1] + "…"
 
 
 def xml_safe_tree(root: ElementTree.Element) -> ElementTree.Element:

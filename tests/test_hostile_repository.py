@@ -36,8 +36,9 @@ BAIT = "毒药"
 TERMINAL_ATTACK = r"\e[2J\e[1;32m检查通过 all OK\e[0m\e]52;c;ZWNobyBoaQ==\a"
 SITE_URL = "https://weike.example.gov.cn/county/"
 
+#: Hostile, yet within every length limit (a title is one line of 40 characters at most, E118).
 PUBLISHED_YML = f"""\
-title: "=HYPERLINK(\\"http://evil.example/\\",\\"{BAIT}课程\\")<img src=x onerror=alert('course')>"
+title: "=HYPERLINK(1,\\"{BAIT}\\")<svg/onload=alert(1)>"
 summary: "{BAIT}<script>alert('summary')</script><img src=x onerror=window.pwned='summary'>"
 theme: 老年智慧生活
 cover: cover.jpg

@@ -8,7 +8,8 @@ Hooks, by phase, and where each is implemented:
 - ``weike_add_hookspecs``: ``hookspecs.py`` (``weike_media_profiles``, delivery profiles).
 - ``weike_settings``: the ``title_cards`` setting, read by ``titlecards.py``.
 - ``weike_media_profiles``: the ``default`` profile of ``profile.py`` (the call's delivery spec).
-- ``weike_check_course``: ``checks.py`` (unreadable or over-long sources, subtitles).
+- ``weike_check_course``: ``checks.py`` (unreadable or over-long sources, subtitles, what the title
+  cards draw).
 - ``weike_build_inputs``: ``encoding.py`` (the ffmpeg binaries and libraries behind the files).
 - ``weike_media_stage``: ``stage.py``, which runs what ``planning.py`` plans: ``encoding.py``
   delivers the content, ``cards.py`` joins the title cards, ``cluster.py`` checks the Dask

@@ -46,8 +46,11 @@ from weike.plugins.media.probe import ProbeError, info_to_dict, probe_media
 from weike.plugins.media.profile import DeliveryProfile, conforms, failed_rules, verify_media
 from weike.plugins.media.titlecards import (
     FADE_SECONDS,
+    CardLine,
+    CardTextDoesNotFit,
     TitleCardSettings,
     card_png,
+    card_text,
     closing_lines,
     effective_settings,
     opening_lines,
@@ -89,10 +92,15 @@ class CardJob:
         return (self.opening_seconds if self.opening else 0.0) + (self.closing_seconds if self.closing else 0.0)
 
 
-def _card_picture(lines: list[tuple[str, int]], cover: Path | None, profile: DeliveryProfile,
+def _card_picture(lines: list[CardLine], cover: Path | None, profile: DeliveryProfile,
                   folder: Path) -> tuple[Path, str]:
     """The card drawn at the profile's size, kept by its hash under ``folder``: ``(path, sha256)``."""
-    return _card_picture_bytes(card_png(lines, cover=cover, size=(profile.width, profile.height)), folder)
+    try:
+        data = card_png(lines, cover=cover, size=(profile.width, profile.height))
+    except CardTextDoesNotFit as exc:
+        # `weike check` refuses such text first (E225): this is only the net behind it.
+        raise DeliveryFailed("片头片尾上的文字放不下", f"the title card text does not fit ({exc})") from exc
+    return _card_picture_bytes(data, folder)
 
 
 def _card_picture_bytes(data: bytes, folder: Path) -> tuple[Path, str]:
@@ -122,8 +130,9 @@ def plan_cards(course: Course, lecture: Lecture, cards: TitleCardSettings, *, co
                    still=still, facts={"title_cards": {
                        "opening_seconds": cards.opening_seconds if opening else 0.0,
                        "closing_seconds": cards.closing_seconds if closing else 0.0,
-                       "opening_text": [text for text, _ in opening_lines(course, lecture)] if opening else [],
-                       "closing_text": [text for text, _ in closing_lines(course)] if closing else []}})
+                       "opening_text": [card_text(line.text) for line in opening_lines(course, lecture)]
+                       if opening else [],
+                       "closing_text": [card_text(line.text) for line in closing_lines(course)] if closing else []}})
 
 
 def card_segment_command(picture: Path, output: Path, seconds: float, profile: DeliveryProfile, *,

@@ -1,7 +1,8 @@
 """The media rules of ``weike check``: every lecture's source and subtitles, before any build.
 
 A source must be readable media (E211) and last at most 15 minutes, with its title cards
-(E203, E223; over 7 minutes W204); SRT subtitles must be readable (E214) and start within the
+(E203, E223; over 7 minutes W204); what the title cards and the mark draw must fit their safe
+area (E225) in characters the font has (W226); SRT subtitles must be readable (E214) and start within the
 video (W219). Only headers are probed: cheap. The probes are remembered in the media memo (by
 path, size and mtime), which the media stage reads too, so a build after a check probes nothing
 twice.
@@ -28,7 +29,22 @@ from weike.builder.model import (
 from weike.plugins.media.cards import title_card_settings
 from weike.plugins.media.probe import PROBE_VERSION, ProbeError, ProbeProblem, info_from_dict, info_to_dict, probe_media
 from weike.plugins.media.subtitles import SubtitleError, cues_after, decode_subtitles, parse_srt, read_subtitle_file
-from weike.plugins.media.titlecards import TitleCardSettings
+from weike.builder.diagnostics import printable
+from weike.plugins.media.titlecards import (
+    CARD_HEIGHT,
+    CARD_WIDTH,
+    MIN_CARD_SCALE,
+    CardLine,
+    CardTextDoesNotFit,
+    TitleCardSettings,
+    card_layout,
+    closing_lines,
+    mark_layout,
+    mark_line,
+    opening_lines,
+    safe_area,
+    undrawable_characters,
+)
 
 #: The call's duration rule (时长在 7 分钟以内为宜、最长不超过 15 分钟).
 MAX_LECTURE_SECONDS = 15 * 60
@@ -184,15 +200,103 @@ def check_lecture_media(lecture: Lecture, *, root: Path, memo: FileMemo | None,
     return problems
 
 
+# --------------------------------------------------------------------------------------------
+# Check: what the title cards draw
+# --------------------------------------------------------------------------------------------
+
+_CARD_NAMES = {"opening": ("片头", "opening card"), "closing": ("片尾", "closing card"), "mark": ("机构标识", "mark")}
+_FIELD_LABELS = {"title": "名称", "instructors": "授课人", "provider.name": "开课机构名称"}
+
+
+def _card_location(course: Course, lecture: Lecture | None, line: CardLine | None) -> SourceLocation:
+    if line is None or line.field is None:
+        return lecture.where("title") if lecture is not None else course.where("provider.name")
+    owner, key = line.field
+    return lecture.where(key) if owner == "lecture" and lecture is not None else course.where(key)
+
+
+def _does_not_fit(card: str, line: CardLine | None, rows: int, location: SourceLocation) -> Diagnostic:
+    """E225 with the limit: how many Chinese characters the line holds at the smallest size."""
+    zh_card, en_card = _CARD_NAMES[card]
+    if line is None:
+        return Diagnostic.error("E225", location, f"{zh_card}上的文字合起来太多，缩小到 {MIN_CARD_SCALE:.0%} 也放不进画面的安全区",
+                                f"the {en_card}'s lines together do not fit its safe area even at "
+                                f"{MIN_CARD_SCALE:.0%} size", hint="缩短课程名称、微课名称、授课人或机构名称。")
+    left, _, right, _ = safe_area((CARD_WIDTH, CARD_HEIGHT))
+    scale = 0.7 if card == "mark" else MIN_CARD_SCALE
+    width = (right - left) * (0.5 if card == "mark" else 1.0)
+    limit = int(width // round(line.points * scale)) * line.rows
+    label = _FIELD_LABELS.get(line.field[1] if line.field else "", "文字")
+    return Diagnostic.error("E225", location, f"{zh_card}上的{label}缩小、换行后仍要 {rows} 行，超过 {line.rows} 行："
+                                              f"最多约 {limit} 个汉字",
+                            f"the {en_card} cannot fit this text in {line.rows} row(s) of its safe area even at the "
+                            f"smallest size (it needs {rows}): about {limit} Chinese characters at most",
+                            hint=f"缩短到约 {limit} 字以内（英文字母、数字约可多一半）。")
+
+
+def _cannot_draw(text: str, location: SourceLocation) -> Diagnostic | None:
+    """W226 for the characters the font has no glyph for (they are left off the card)."""
+    missing = undrawable_characters(text)
+    if not missing:
+        return None
+    shown = "、".join(f"“{printable(char)}”(U+{ord(char):04X})" for char in missing[:8])
+    more = f" 等 {len(missing)} 个" if len(missing) > 8 else ""
+    return Diagnostic.warning("W226", location, f"片头片尾的字体不能显示 {shown}{more}，它们不会出现在片头片尾和机构标识上",
+                              f"the title cards' font cannot draw {', '.join(f'U+{ord(c):04X}' for c in missing[:8])}"
+                              f"{' and more' if len(missing) > 8 else ''}: they are left off the card",
+                              hint="表情符号、生僻字（扩展 B 区以后）、希伯来文、阿拉伯文等画不出来；"
+                                   "片头片尾只显示思源黑体能显示的字。")
+
+
+def check_course_cards(course: Course, cards: TitleCardSettings,
+                       lectures: list[Lecture] | None = None) -> list[Diagnostic]:
+    """E225 / W226 for what the course's title cards (and its mark) would draw: checked here with
+    the layout the media stage draws with, so the build never meets text it cannot draw.
+
+    ``lectures``: whose opening cards to check (default every parsed one). A fact of the course
+    (its title, the provider) is reported once, at its own line, not once per lecture.
+    """
+    problems: dict[tuple, Diagnostic] = {}
+
+    def add(key: tuple, diagnostic: Diagnostic | None) -> None:
+        if diagnostic is not None:
+            problems.setdefault(key, diagnostic)
+
+    def judge(card: str, lines: list[CardLine], lecture: Lecture | None) -> None:
+        for line in lines:
+            if line.field == ("course", "instructors"):  # each name at its own line
+                for index, person in enumerate(course.instructors):
+                    location = course.where(f"instructors.{index}.name")
+                    add(("W226", location), _cannot_draw(person.name or "", location))
+            elif line.field is not None:
+                location = _card_location(course, lecture, line)
+                add(("W226", location), _cannot_draw(line.text, location))
+        try:
+            card_layout(lines) if card != "mark" else mark_layout(lines[0], (CARD_WIDTH, CARD_HEIGHT))
+        except CardTextDoesNotFit as exc:
+            location = _card_location(course, lecture, exc.line)
+            add(("E225", card, location), _does_not_fit(card, exc.line, exc.rows, location))
+
+    if cards.opening:
+        for lecture in lectures if lectures is not None else [item for item in course.lectures if item.parsed]:
+            judge("opening", opening_lines(course, lecture), lecture)
+    if cards.closing:
+        judge("closing", closing_lines(course), None)
+    if cards.mark and (line := mark_line(course)) is not None:
+        judge("mark", [line], None)
+    return list(problems.values())
+
+
 def check_course_media(course: Course, config: WeikeConfig, paths: BuildPaths) -> list[Diagnostic]:
     """The media rules for every parsed lecture of ``course`` (the probes not remembered yet, a few at once)."""
     root = paths.root
     lectures = [lecture for lecture in course.lectures if lecture.parsed]
+    cards = title_card_settings(config, course)
+    card_problems = check_course_cards(course, cards, lectures) if course.parsed else []
     if not lectures:
-        return []
+        return card_problems
     memo = shared_memo(paths.cache)
     kind = probe_kind()
-    cards = title_card_settings(config, course)
     # Remembered probes are answered here, in order; only the rest need ffprobe, a process per
     # file, where a few at once hide its start-up time. (Threads for memo hits would only add
     # overhead: at national scale most checks are hits.)
@@ -205,7 +309,7 @@ def check_course_media(course: Course, config: WeikeConfig, paths: BuildPaths) -
         with ThreadPoolExecutor(max_workers=min(len(unknown), available_cores() * 2)) as pool:
             found.extend(pool.map(lambda lecture: check_lecture_media(lecture, root=root, memo=memo, cards=cards),
                                   unknown))
-    return [diagnostic for problems in found for diagnostic in problems]
+    return [*card_problems, *(diagnostic for problems in found for diagnostic in problems)]
 
 
 def _memoised(memo: FileMemo, kind: str, path: Path) -> bool:

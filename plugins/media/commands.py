@@ -12,7 +12,14 @@ from weike.builder.model import MediaInfo, SourceLocation
 from weike.builder.outputs import write_atomic
 from weike.builder.project import Project
 from weike.plugins.media.cards import title_card_settings
-from weike.plugins.media.checks import MAX_LECTURE_SECONDS, RECOMMENDED_LECTURE_SECONDS, _clock, probe_problem
+from weike.builder.diagnostics import format_text, printable
+from weike.plugins.media.checks import (
+    MAX_LECTURE_SECONDS,
+    RECOMMENDED_LECTURE_SECONDS,
+    _clock,
+    check_course_cards,
+    probe_problem,
+)
 from weike.plugins.media.planning import choose_method
 from weike.plugins.media.probe import ProbeError, info_to_dict, probe_media
 from weike.plugins.media.settings import profile_name
@@ -29,7 +36,10 @@ from weike.plugins.media.titlecards import (
     CARD_HEIGHT,
     CARD_WIDTH,
     CardFontMissing,
+    CardTextDoesNotFit,
+    TitleCardSettings,
     card_png,
+    card_text,
     closing_lines,
     opening_lines,
 )
@@ -140,37 +150,53 @@ def cmd_probe(project: Project, args) -> int:
 
 
 def cmd_preview_card(project: Project, args) -> int:
-    """Write the lecture's opening and closing cards as PNG (1280x720) and print what they say."""
+    """Write the lecture's opening and closing cards as PNG (1280x720) and print what they say.
+
+    Everything printed is escaped (:func:`printable`): a title's bidi override or escape sequence
+    reaches the terminal as ``\\u202e``, never as itself. Text a card cannot hold is reported as
+    ``weike check`` reports it (E225, W226) and that card is not drawn (exit 1)."""
     folder = Path(args.lecture).resolve()
     if not project.is_repository:
-        raise UsageError(f"不在课程仓库中 (not inside a course repository): {folder}")
+        raise UsageError(f"不在课程仓库中 (not inside a course repository): {printable(str(folder))}")
     if not project.only or folder.parent.parent.name != "courses":
-        raise UsageError(f"请给出一个微课文件夹，例如 courses/<课程>/01-xxx (give a lecture folder): {args.lecture}")
+        raise UsageError(f"请给出一个微课文件夹，例如 courses/<课程>/01-xxx (give a lecture folder): {printable(args.lecture)}")
     root, config = project.root, project.config
     course = project.load().course(project.only[0])
     lecture = next((item for item in course.lectures if item.folder.resolve() == folder), None)
     if lecture is None:
-        raise UsageError(f"这个文件夹不是微课（没有 lecture.md） (not a lecture folder): {args.lecture}")
+        raise UsageError(f"这个文件夹不是微课（没有 lecture.md） (not a lecture folder): {printable(args.lecture)}")
     settings = title_card_settings(config, course)
     output = Path(args.output) if args.output else root / "dist" / "cards" / course.slug
     cover = course.cover.path if course.cover is not None and course.cover.problem is None else None
     state = {True: "开 on", False: "关 off"}
-    print(f"片头 opening card ({state[settings.opening]}, {settings.opening_seconds:g} s):")
     try:
-        for name, lines in (("opening", opening_lines(course, lecture)), ("closing", closing_lines(course))):
-            if name == "closing":
-                print(f"片尾 closing card ({state[settings.closing]}, {settings.closing_seconds:g} s):")
-            for text, _size in lines:
-                print(f"  {text}")
-            target = output / f"{lecture.slug}-{name}.png"
-            write_atomic(target, card_png(lines, cover=cover, size=(CARD_WIDTH, CARD_HEIGHT)))
-            print(f"  -> {target}")
+        # Both cards are drawn whatever the settings say: both are checked.
+        problems = check_course_cards(course, TitleCardSettings(opening=True, closing=True, mark=settings.mark),
+                                      [lecture])
     except CardFontMissing as exc:
         raise UsageError(f"片头片尾字体没有安装 (the title card font is missing): {exc}") from exc
+    refused = False
+    print(f"片头 opening card ({state[settings.opening]}, {settings.opening_seconds:g} s):")
+    for name, lines in (("opening", opening_lines(course, lecture)), ("closing", closing_lines(course))):
+        if name == "closing":
+            print(f"片尾 closing card ({state[settings.closing]}, {settings.closing_seconds:g} s):")
+        for line in lines:
+            print(f"  {printable(card_text(line.text))}")
+        try:
+            picture = card_png(lines, cover=cover, size=(CARD_WIDTH, CARD_HEIGHT))
+        except CardTextDoesNotFit:
+            refused = True
+            print("  -> 没有画出：文字放不下 (not drawn: the text does not fit, see E225 below)")
+            continue
+        target = output / f"{lecture.slug}-{name}.png"
+        write_atomic(target, picture)
+        print(f"  -> {printable(str(target))}")
+    for problem in problems:
+        print(format_text(problem))
     if not settings.enabled:
         print("weike.yml / course.yml 的 title_cards 没有打开片头片尾：weike build 不会加上它们 "
               "(title cards are off: weike build does not add them)")
-    return 0
+    return 1 if refused or any(d.code == "E225" for d in problems) else 0
 
 
 def add_commands(subparsers) -> None:

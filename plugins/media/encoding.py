@@ -34,6 +34,7 @@ from weike.plugins.media.profile import (
     verify_media,
 )
 from weike.plugins.pictures import open_picture
+from weike.plugins.media.titlecards import mark_offset
 
 #: Bumped whenever the ffmpeg commands below change what they produce: part of every cache key.
 #: 2: pure audio is cut at the source's decoded length, no longer ~3 s early at the loudness
@@ -135,7 +136,7 @@ def _with_mark(video, mark: Path | None, profile: DeliveryProfile):
     """``video`` with the provider's mark in the bottom-right corner (inside the title-safe area)."""
     if mark is None:
         return video
-    margin = max(4, profile.height // 24)
+    margin = mark_offset(profile.height)
     picture = ffmpeg_python.input(str(mark))["v:0"]
     # The frame is fixed in its delivered format (BT.709 from the fit) before the overlay: left to
     # choose, the overlay would have it converted to RGB and back with the BT.601 matrix (every

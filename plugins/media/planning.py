@@ -18,7 +18,7 @@ from weike.plugins.media.cards import CARD_FOLDER, CardJob, _card_picture_bytes,
 from weike.plugins.media.checks import probe_memoised
 from weike.plugins.media.encoding import RECIPE_VERSION, DeliveryFailed, DeliveryJob
 from weike.plugins.media.profile import DeliveryProfile, checks_by_rule, verify_media
-from weike.plugins.media.titlecards import TitleCardSettings, mark_png
+from weike.plugins.media.titlecards import CardTextDoesNotFit, TitleCardSettings, mark_line, mark_png
 
 #: Rules about the video stream itself: a source passing all of them keeps its video bitstream.
 _VIDEO_RULES = ("video_streams", "video_codec", "h264_profile", "display_size", "rotation", "square_pixels",
@@ -103,11 +103,13 @@ def plan_lecture(course: Course, lecture: Lecture, *, root: Path, memo: FileMemo
         # own that still holds no card text.
         method, key_extras = "transcode", {"joinable": True}
     mark = None
-    if cards is not None and cards.mark and course.provider.name:
+    if cards is not None and cards.mark and (line := mark_line(course)) is not None:
         # The mark is the institution's name only: a lecture title edit leaves this key alone.
-        mark, key_extras["mark"] = _card_picture_bytes(mark_png(course.provider.name, size=(profile.width,
-                                                                                       profile.height)),
-                                                     store_root.parent / CARD_FOLDER)
+        try:
+            picture = mark_png(line, size=(profile.width, profile.height))
+        except CardTextDoesNotFit as exc:  # `weike check` refuses it first (E225): the net behind it
+            raise DeliveryFailed("机构标识上的文字放不下", f"the provider's mark does not fit ({exc})") from exc
+        mark, key_extras["mark"] = _card_picture_bytes(picture, store_root.parent / CARD_FOLDER)
     still = still_sha = None
     if method == "still":
         still = _still_picture(course, lecture)

@@ -10,8 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from PIL import Image, UnidentifiedImageError
-
 from weike.builder.centre import (
     CENTRE_TEXTS,
     CENTRES_DIR,
@@ -23,10 +21,24 @@ from weike.builder.hookspecs import hookimpl
 from weike.builder.loading import COURSE_SLUG_RE, find_course_folders
 from weike.builder.model import PROVIDER_LEVELS, Diagnostic, PathProblem, Repository, SourceLocation, WeikeConfig
 from weike.builder.scaffold import PLACEHOLDER
+from weike.plugins.rules.courses import check_image_file
+from weike.plugins.rules.texts import TextLimit, text_problems
 
 #: 特色和经验（字数不超过 1000 字）, 重点宣传推介内容（字数不超过 300 字内）.
 MAX_HIGHLIGHTS_CHARS = 1000
 MAX_PROMOTION_CHARS = 300
+#: The rest of centre.yml's text, by the boxes it fills (E713): 学校名称 one line of 附件4 and of
+#: 附件3's name column, the contacts their cells; the four rows without a limit in the call get
+#: twice 特色和经验's (a form of a few pages, not a book).
+CENTRE_TEXT_LIMITS = (
+    TextLimit(key="name", label="学校名称 name", chars=50),
+    TextLimit(key="region", label="所在地区 region", chars=40),
+    TextLimit(key="contact.name", label="联系人 contact.name", chars=20),
+    TextLimit(key="contact.phone", label="联系电话 contact.phone", chars=40),
+    TextLimit(key="contact.email", label="电子邮箱 contact.email", chars=100),
+    *(TextLimit(key=key, label=f"{label} {key}", chars=2 * MAX_HIGHLIGHTS_CHARS, one_line=False)
+      for key, label, _ in CENTRE_TEXTS if key not in ("highlights", "promotion")),
+)
 #: 各省申报品牌社区学习中心典型案例原则上不超过5个.
 MAX_CENTRES_PER_PROVINCE = 5
 
@@ -86,6 +98,8 @@ def check_centre(centre: Centre, *, course_folders: set[str]) -> Iterator[Diagno
             yield Diagnostic.error(code, centre.where(key), f"{label}有 {count} 字，超过 {limit} 字上限",
                                    f"{key} has {count} characters, limit {limit}",
                                    hint=f"推介表要求{label}不超过 {limit} 字（按字符计，换行不计），请精简。")
+    for limit in CENTRE_TEXT_LIMITS:
+        yield from text_problems("E713", limit, _value(centre, limit.key), centre.where(limit.key))
     if centre.level is not None and centre.level not in PROVIDER_LEVELS:
         normalised = centre.level.replace("（", "(").replace("）", ")").replace(" ", "")
         hint = f"请写成“{normalised}”（半角括号）。" if normalised in PROVIDER_LEVELS else "可选：" + "、".join(PROVIDER_LEVELS)
@@ -124,16 +138,9 @@ def _check_photo(photo) -> Iterator[Diagnostic]:
         yield Diagnostic.error("E708", photo.location, f"照片“{photo.declared}”{zh}", f"photo '{photo.declared}': {en}",
                                hint="照片放在本学习中心文件夹中，用相对路径引用，例如 photos/jiaoshi.jpg。")
         return
-    try:
-        with Image.open(photo.path) as image:
-            kind = image.format
-            image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        kind = None
-    if kind not in ("JPEG", "PNG"):
-        yield Diagnostic.error("E708", photo.location, f"照片“{photo.declared}”不是可读的 JPG 或 PNG 图片",
-                               f"photo '{photo.declared}' is not a readable JPEG or PNG image",
-                               hint="用画图软件把照片另存为 JPG 或 PNG。")
+    # The site decodes every photo for its thumbnail: the same pixel cap and full decode as a cover,
+    # so a picture bomb or a cut-off file is this centre's E708, not a crash or a missing photo.
+    yield from check_image_file(photo, what="照片", what_en="photo", code="E708")
 
 
 def _check_placeholders(centre: Centre) -> Iterator[Diagnostic]:

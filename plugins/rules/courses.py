@@ -22,6 +22,7 @@ from weike.builder.fingerprint import Fingerprint, code_digest, package_versions
 from weike.builder.hookspecs import hookimpl
 from weike.builder.loading import COURSE_SLUG_RE, LECTURE_SLUG_RE
 from weike.builder.reading import FieldReader
+from weike.plugins.rules.texts import TextLimit, text_problems
 from weike.plugins.notes import MAX_NOTES_NESTING, NotesTooDeep, render_notes
 from weike.plugins.pictures import (
     MAX_PICTURE_PIXELS,
@@ -52,6 +53,19 @@ MIN_COVER_WIDTH = 640
 #: Width/height ratios treated as close enough to 16:9 (1.78): 4:3 (1.33) to 21:9 (2.33).
 _COVER_RATIO_RANGE = (1.3, 2.4)
 _PHONE_RE = re.compile(r"^\+?[\d\s\-()（）转]{7,20}$")
+#: course.yml's one-line texts by the boxes they fill (E118): the course title and the provider's
+#: name one line of 附件3's name column and of a title card, the contacts their cells. (The summary
+#: and the bios have the call's own limits, E102 and E103.)
+COURSE_TEXT_LIMITS = (
+    TextLimit(key="title", label="课程名称 title", chars=40),
+    TextLimit(key="provider.name", label="机构名称 provider.name", chars=40),
+    TextLimit(key="provider.region", label="所在地区 provider.region", chars=40),
+    TextLimit(key="provider.contact", label="联系人 provider.contact", chars=20),
+    TextLimit(key="provider.phone", label="联系电话 provider.phone", chars=40),
+)
+INSTRUCTOR_NAME_LIMIT = TextLimit(key="instructors.N.name", label="授课人姓名 name", chars=20)
+#: lecture.md's title: one line of the site, the bundles' lists and the opening card (E224).
+LECTURE_TITLE_LIMIT = TextLimit(key="title", label="微课名称 title", chars=40)
 
 _FIELD_NAMES = {
     "title": "课程名称 title",
@@ -224,6 +238,13 @@ def check_course_fields(course: Course, config: WeikeConfig, memo: FileMemo | No
         yield from check_image_file(course.cover, what="首页图片", what_en="cover", code="E106", memo=memo)
         yield from _check_cover_size(course.cover)
 
+    for limit in COURSE_TEXT_LIMITS:
+        owner, _, attribute = limit.key.rpartition(".")
+        value = getattr(getattr(course, owner) if owner else course, attribute)
+        yield from text_problems("E118", limit, value, course.where(limit.key))
+    for index, person in enumerate(course.instructors):
+        yield from text_problems("E118", INSTRUCTOR_NAME_LIMIT, person.name, course.where(f"instructors.{index}.name"))
+
     yield from _check_instructors(course, config)
     yield from _check_provider(course)
     yield from _check_rights(course)
@@ -372,6 +393,7 @@ def check_lecture(lecture: Lecture, course_folder: Path, memo: FileMemo | None =
         return
     if lecture.absent("title", lecture.title):
         yield _missing(lecture, "title", "微课名称 title")
+    yield from text_problems("E224", LECTURE_TITLE_LIMIT, lecture.title, lecture.where("title"))
     if lecture.absent("knowledge_point", lecture.knowledge_point):
         yield _missing(lecture, "knowledge_point", "知识点 knowledge_point")
     yield from check_placeholders(lecture)

@@ -13,6 +13,7 @@ as ``dist/reports/社区教育品牌项目汇总表.xlsx``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,7 +104,8 @@ def submission_files(*, centres: Sequence[Centre], courses: Sequence[Course],
     ordered_centres = [item for item in items if isinstance(item, Centre)]
     for number, centre in enumerate(ordered_centres, start=1):
         files.append(SubmissionFile(name=form_name(number, centre),
-                                    data=recommendation_form_bytes(centre, config.department)))
+                                    data=recommendation_form_bytes(centre, config.department,
+                                                                   sources=[context.paths.root / "weike.yml"])))
     statistics_written = statistics_ready(config)
     if statistics_written:
         files.append(SubmissionFile(name=STATISTICS_NAME, data=workbook_bytes(statistics_workbook(config.statistics))))
@@ -144,5 +146,8 @@ def weike_settings() -> tuple[Setting, ...]:
 
 @hookimpl
 def weike_build_inputs(root: Path, config) -> list[str]:
-    """The libraries that write the spreadsheets and Word forms."""
-    return [f"{name} {version}" for name, version in package_versions("openpyxl", "python-docx")]
+    """The libraries that write the spreadsheets and Word forms, and the date the forms carry."""
+    from weike.plugins.submission.document import SOURCE_DATE_EPOCH
+
+    return [*(f"{name} {version}" for name, version in package_versions("openpyxl", "python-docx")),
+            f"{SOURCE_DATE_EPOCH}={os.environ.get(SOURCE_DATE_EPOCH, '')}"]

@@ -11,7 +11,8 @@ A4 portrait, 宋体 throughout (仿宋 for the texts), so it prints as the offic
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 from docx import Document
 from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
@@ -19,9 +20,9 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 
-from weike.builder import __version__
-from weike.builder.centre import CENTRE_TEXTS, Centre, ProvinceDepartment
-from weike.plugins.submission.document import document_bytes, xml_text
+from weike.builder.centre import CENTRE_FILE, CENTRE_TEXTS, Centre, ProvinceDepartment
+from weike.builder.xmltext import property_text
+from weike.plugins.submission.document import document_bytes, source_date, xml_text
 
 TITLE = "品牌社区学习中心典型案例推介表"
 ATTACHMENT = "附件4"
@@ -74,9 +75,9 @@ def recommendation_form(centre: Centre, department: ProvinceDepartment | None):
     """The python-docx ``Document`` of 附件4 for ``centre``."""
     document = Document()
     properties = document.core_properties
-    properties.title = f"{TITLE}：{xml_text(centre.name or centre.slug)}"
-    properties.author = f"weike {__version__}"
-    properties.last_modified_by = f"weike {__version__}"
+    # A document property holds at most 255 characters (python-docx raises beyond): the form's
+    # cell holds the whole name, the title what fits.
+    properties.title = property_text(f"{TITLE}：{centre.name or centre.slug}")
     section = document.sections[0]
     section.page_height, section.page_width = Cm(29.7), Cm(21.0)
     section.top_margin = section.bottom_margin = Cm(2.2)
@@ -143,6 +144,10 @@ def _opinion_cells(row_cells) -> Sequence:
     return (row_cells[0].merge(row_cells[1]), row_cells[2], row_cells[3], row_cells[4])
 
 
-def recommendation_form_bytes(centre: Centre, department: ProvinceDepartment | None) -> bytes:
-    """附件4 for ``centre`` as deterministic ``.docx`` bytes."""
-    return document_bytes(recommendation_form(centre, department))
+def recommendation_form_bytes(centre: Centre, department: ProvinceDepartment | None, *,
+                              sources: Iterable[Path] = ()) -> bytes:
+    """附件4 for ``centre`` as deterministic ``.docx`` bytes, dated by its centre.yml and ``sources``
+    (weike.yml, which holds ``department``), authored by the department."""
+    return document_bytes(recommendation_form(centre, department),
+                          made=source_date([centre.folder / CENTRE_FILE, *sources]),
+                          author=department.name if department else None)

@@ -160,3 +160,33 @@ def test_centre_files_and_folders_linked_from_outside_are_not_read(make_repo, tm
     assert sorted(str(d.location) for d in diagnostics if d.code == "E206") == [
         "centres/linkfile/centre.yml:1:1", "centres/wholefolder"]
     assert all(centre.name != "机密学校" for centre in load_repository(root).centres)
+
+
+def test_photos_pass_the_same_pixel_cap_and_full_decode_as_covers(make_repo, cover_jpeg):
+    """A picture bomb, a 100-megapixel PNG and a truncated JPEG are each E708 at their line: check
+    and build finish (exit 1, no traceback) and the courses are still built."""
+    from tests.conftest import bomb_png
+
+    truncated = cover_jpeg.read_bytes()
+    text = GOOD + "photos:\n  - bomb.png\n  - huge.png\n  - cut.jpg\n  - ok.jpg\n"
+    root = make_repo({"centres/qinghe/centre.yml": text, "centres/qinghe/bomb.png": bomb_png(20_000, 20_000),
+                      "centres/qinghe/huge.png": bomb_png(10_000, 10_000),
+                      "centres/qinghe/cut.jpg": truncated[: len(truncated) // 2],
+                      "centres/qinghe/ok.jpg": cover_jpeg}, valid_courses=("a",))
+    assert len(bomb_png(20_000, 20_000)) < 100_000
+    assert found(root) == {("E708", "centres/qinghe/centre.yml", line) for line in (15, 16, 17)}
+    assert main(["check", str(root)]) == 1
+    assert main(["build", str(root), "--only", "media"]) == 1
+    assert (root / "dist/media/a").is_dir()
+
+
+def test_text_longer_than_its_box_or_broken_over_lines_is_E713_at_its_line(make_repo):
+    text = (GOOD.replace("name: 测试县清河镇社区学校", "name: " + "清" * 240)
+            .replace("region: 测试省测试县清河镇", 'region: "测试省\\n测试县"')
+            .replace("  name: 王老师", "  name: " + "王" * 21)
+            .replace("foundation: 设施和经费。", "foundation: " + "设" * 2001)
+            .replace("team: 教师和志愿者。", "team: |\n  " + "教" * 1000 + "\n  " + "师" * 1000))
+    root = make_repo({"centres/qinghe/centre.yml": text})
+    assert found(root) == {("E713", "centres/qinghe/centre.yml", line) for line in (1, 3, 5, 8)}
+    message = next(d for d in run_check(root).diagnostics if d.location.line == 1).message
+    assert "240" in message and "50" in message and "清" * 30 not in message  # the limit, not the whole name

@@ -333,3 +333,23 @@ def test_huge_pictures_are_refused_at_their_line_without_decoding(make_repo, rec
     message = next(d for d in result.diagnostics if d.code == "E106").message
     assert "10000×10000 像素" in message and "太大" in message
     assert not [w for w in recwarn if "DecompressionBomb" in w.category.__name__]
+
+
+def test_texts_longer_than_their_box_or_broken_over_lines(make_repo):
+    """E118 for course.yml, E224 for a lecture title: the field, its length and the limit at its line."""
+    root = make_repo(valid_courses=("c",))
+    path = root / "courses/c/course.yml"
+    text = (path.read_text(encoding="utf-8").replace("title: 测试课程", "title: " + "课" * 41)
+            .replace("  name: 测试县社区教育学院", '  name: "测试县\\n社区教育学院"')
+            .replace("  - name: 张老师", "  - name: " + "张" * 21))
+    path.write_text(text, encoding="utf-8")
+    (root / "courses/c/01-lecture-1/lecture.md").write_text(lecture_md(title="讲" * 200), encoding="utf-8")
+    (root / "courses/c/02-lecture-2/lecture.md").write_text(
+        lecture_md(title='"第一行\\n第二行"'), encoding="utf-8")
+    got, result = found(root)
+    assert {item for item in got if item[0] in ("E118", "E224")} == {
+        ("E118", "courses/c/course.yml", 1), ("E118", "courses/c/course.yml", 7),
+        ("E118", "courses/c/course.yml", 10), ("E224", "courses/c/01-lecture-1/lecture.md", 2),
+        ("E224", "courses/c/02-lecture-2/lecture.md", 2)}
+    long_title = next(d for d in result.diagnostics if d.code == "E224" and "01-lecture-1" in d.location.file)
+    assert "200" in long_title.message and "40" in long_title.message and "讲" * 41 not in long_title.message
