@@ -278,7 +278,8 @@ def load_course(folder: Path, *, root: Path, settings: Iterable[Setting] = ()) -
                                       bio=reader.text(person.get("bio"), f"{path}.bio")))
 
     provider_fields = reader.mapping(fields.get("provider"), "provider", PROVIDER_KEYS)
-    provider = Provider(**{key: reader.text(provider_fields.get(key), f"provider.{key}") for key in PROVIDER_KEYS})
+    provider = Provider(**{key: reader.text(provider_fields.get(key), f"provider.{key}") for key in PROVIDER_KEYS
+                           if key != "level"}, level=reader.level(provider_fields.get("level"), "provider.level"))
     rights_fields = reader.mapping(fields.get("rights"), "rights", RIGHTS_KEYS)
     rights = Rights(**{key: reader.boolean(rights_fields.get(key), f"rights.{key}") for key in RIGHTS_KEYS})
 

@@ -21,7 +21,7 @@ from weike.builder.centre import (
 )
 from weike.builder.hookspecs import hookimpl
 from weike.builder.loading import COURSE_SLUG_RE, find_course_folders
-from weike.builder.model import PROVIDER_LEVELS, Diagnostic, PathProblem, Repository, SourceLocation, WeikeConfig
+from weike.builder.model import LEVEL_CHOICES_HINT, PROVIDER_LEVELS, Diagnostic, PathProblem, Repository, SourceLocation, WeikeConfig
 from weike.builder.scaffold import PLACEHOLDER
 
 #: 特色和经验（字数不超过 1000 字）, 重点宣传推介内容（字数不超过 300 字内）.
@@ -87,10 +87,9 @@ def check_centre(centre: Centre, *, course_folders: set[str]) -> Iterator[Diagno
                                    f"{key} has {count} characters, limit {limit}",
                                    hint=f"推介表要求{label}不超过 {limit} 字（按字符计，换行不计），请精简。")
     if centre.level is not None and centre.level not in PROVIDER_LEVELS:
-        normalised = centre.level.replace("（", "(").replace("）", ")").replace(" ", "")
-        hint = f"请写成“{normalised}”（半角括号）。" if normalised in PROVIDER_LEVELS else "可选：" + "、".join(PROVIDER_LEVELS)
         yield Diagnostic.error("E704", centre.where("level"), f"所处层级“{centre.level}”无效",
-                               f"level '{centre.level}' is not one of {', '.join(PROVIDER_LEVELS)}", hint=hint)
+                               f"level '{centre.level}' is not one of {', '.join(PROVIDER_LEVELS)}",
+                               hint=LEVEL_CHOICES_HINT)
     phone, email = centre.contact.phone, centre.contact.email
     if phone is not None and PLACEHOLDER not in phone and not plausible_phone(phone):
         yield Diagnostic.error("E705", centre.where("contact.phone"), f"联系电话“{phone}”不像电话号码",

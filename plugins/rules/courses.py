@@ -34,6 +34,7 @@ from weike.plugins.pictures import (
 from weike.builder.scaffold import PLACEHOLDER
 from weike.builder.model import (
     LECTURE_FORMS,
+    LEVEL_CHOICES_HINT,
     PROVIDER_LEVELS,
     THEMES,
     AuthoredFile,
@@ -287,12 +288,9 @@ def _check_provider(course: Course) -> Iterator[Diagnostic]:
         if course.absent(f"provider.{key}", getattr(provider, key)):
             yield _missing(course, f"provider.{key}", _FIELD_NAMES[f"provider.{key}"])
     if provider.level is not None and provider.level not in PROVIDER_LEVELS:
-        normalised = provider.level.replace("（", "(").replace("）", ")").replace(" ", "")
-        hint = "可选：" + "、".join(PROVIDER_LEVELS)
-        if normalised in PROVIDER_LEVELS:
-            hint = f"请写成“{normalised}”（半角括号）。"
         yield Diagnostic.error("E109", course.where("provider.level"), f"所处层级“{provider.level}”无效",
-                     f"provider level '{provider.level}' is not one of {', '.join(PROVIDER_LEVELS)}", hint=hint)
+                     f"provider level '{provider.level}' is not one of {', '.join(PROVIDER_LEVELS)}",
+                     hint=LEVEL_CHOICES_HINT)
     if provider.phone is not None and PLACEHOLDER not in provider.phone and not _PHONE_RE.match(provider.phone):
         yield Diagnostic.warning("W112", course.where("provider.phone"), f"联系电话“{provider.phone}”看起来不像电话号码",
                        f"phone '{provider.phone}' does not look like a phone number",

@@ -38,8 +38,6 @@ from weike.plugins.notes import RenderedNotes
 #: the duration is printed beside the player, and fast start (moov first) makes play begin
 #: quickly once pressed.
 VIDEO_PRELOAD = "none"
-#: Short names of the levels, for headings and tiles.
-LEVEL_NAMES = {"县(市、区)": "县级", "乡镇(街道)": "乡镇（街道）级", "村(社区)": "村（社区）级"}
 
 
 def e(text: object) -> str:
@@ -149,7 +147,7 @@ def theme_page(catalogue: Catalogue, theme: str) -> GeneratedPage:
 
 def level_page(catalogue: Catalogue, level: str) -> GeneratedPage:
     courses = catalogue.at_level(level)
-    heading = f"{LEVEL_NAMES[level]}课程"
+    heading = f"{level}课程"
     body = [breadcrumbs(2, []), f"<h1>{e(heading)}</h1>",
             f"<p>由{e(level)}社区教育机构开设的 {len(courses)} 门课程，新课在前。</p>", course_cards(courses, 2)]
     return page({"title": e(heading), "search": {"exclude": True}, "hide": ["toc"]}, body)

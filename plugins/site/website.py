@@ -50,7 +50,6 @@ from weike.plugins.site import centres as centre_pages
 from weike.plugins.site.contributed import OfferedPage, place_pages
 from weike.plugins.site.generated import GeneratedPages
 from weike.plugins.site.pages import (
-    LEVEL_NAMES,
     GeneratedPage,
     course_page,
     home_page,
@@ -555,7 +554,7 @@ def navigation(catalogue: Catalogue, handwritten: Sequence[str], raw_nav,
     """The sidebar: home, themes, levels, centres, the plugins' pages ((escaped title, path)), hand-written pages."""
     themes = [{f"{theme}（{len(catalogue.in_theme(theme))}）": f"themes/{THEME_SLUGS[theme]}.md"}
               for theme in THEMES if catalogue.in_theme(theme)]
-    levels = [{f"{LEVEL_NAMES[level]}（{len(catalogue.at_level(level))}）": f"levels/{LEVEL_SLUGS[level]}.md"}
+    levels = [{f"{level}（{len(catalogue.at_level(level))}）": f"levels/{LEVEL_SLUGS[level]}.md"}
               for level in PROVIDER_LEVELS if catalogue.at_level(level)]
     nav: list = [{"首页": _HOME_FILE}]
     if themes:

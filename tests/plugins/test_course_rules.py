@@ -333,3 +333,21 @@ def test_huge_pictures_are_refused_at_their_line_without_decoding(make_repo, rec
     message = next(d for d in result.diagnostics if d.code == "E106").message
     assert "10000×10000 像素" in message and "太大" in message
     assert not [w for w in recwarn if "DecompressionBomb" in w.category.__name__]
+
+
+@pytest.mark.parametrize(("written", "label"), [
+    ("县级", "县(市、区)"), ("区", "县(市、区)"), ("县（市、区）", "县(市、区)"), ("乡镇级", "乡镇(街道)"),
+    ("街道", "乡镇(街道)"), ("乡镇（街道）", "乡镇(街道)"), ("村级", "村(社区)"), ("社区", "村(社区)"),
+])
+def test_a_short_level_is_read_as_the_forms_label_with_a_warning(make_repo, written, label):
+    from weike.builder.loading import load_repository
+
+    root = make_repo(valid_courses=("c",))
+    path = root / "courses/c/course.yml"
+    path.write_text(replace_line(path.read_text(encoding="utf-8"), "level: 县(市、区)", f"level: {written}"),
+                    encoding="utf-8")
+    got, result = found(root)
+    assert got == {("W015", "courses/c/course.yml", 11)}  # not E109: the course passes
+    warning = result.diagnostics[0]
+    assert label in warning.message and label in warning.hint
+    assert load_repository(root).course("c").provider.level == label  # what the site and forms show
