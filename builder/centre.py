@@ -174,7 +174,7 @@ def load_centre(folder: Path, *, root: Path) -> tuple[Centre, list[Diagnostic]]:
     centre = Centre(
         **base,
         name=reader.text(fields.get("name"), "name"),
-        level=reader.text(fields.get("level"), "level"),
+        level=reader.level(fields.get("level"), "level"),
         region=reader.text(fields.get("region"), "region"),
         contact=contact,
         **texts,

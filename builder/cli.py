@@ -97,8 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     new_sub.required = True
     here = "仓库文件夹，默认是当前文件夹 (repository folder, default: current)"
     new_repo_parser = new_sub.add_parser(
-        "repo", help="新建自己的课程仓库：courses/、weike.yml、.gitignore、编辑器设置 (a fresh course repository)")
+        "repo", help="新建自己的课程仓库：courses/、weike.yml、.gitignore、编辑器设置，并 git init (a fresh course repository)")
     new_repo_parser.add_argument("folder", metavar="PATH", help="新仓库的文件夹，不能已有文件 (new folder; must not hold files)")
+    new_repo_parser.add_argument("--no-git", action="store_true",
+                                 help="不初始化 Git（默认会 git init 并提交第一个版本） (skip git init and the first commit)")
     new_course_parser = new_sub.add_parser(
         "course", help="新课程：courses/<课程名>/course.yml 和占位封面 (new course: course.yml + placeholder cover)")
     new_course_parser.add_argument("slug", help="课程文件夹名：小写英文、数字、连字符，如 shouji-rumen "

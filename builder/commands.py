@@ -30,7 +30,15 @@ from weike.builder.checking import run_check
 from weike.builder.pipeline import build, describe_failures
 from weike.builder.progress import make_progress
 from weike.builder.project import Project
-from weike.builder.scaffold import ScaffoldError, new_centre, new_course, new_lecture, new_repository, write_ci_template
+from weike.builder.scaffold import (
+    ScaffoldError,
+    new_centre,
+    new_course,
+    new_lecture,
+    new_repository,
+    start_git_history,
+    write_ci_template,
+)
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -117,6 +125,12 @@ def cmd_new(project: Project, args: argparse.Namespace) -> int:
         except ScaffoldError as exc:
             raise UsageError(str(exc)) from exc
         print(f"已创建课程仓库 {folder} (created a course repository)")
+        if not args.no_git:
+            started = start_git_history(folder)
+            if started.commit:
+                print(f"已初始化 Git 并提交第一个版本 {started.commit} (git repository with a first commit)")
+            for note in started.notes:
+                print(f"注意：{note}", file=sys.stderr)
         print(f"下一步：cd {args.folder}，然后 weike new course <课程名>，例如 weike new course shouji-rumen")
         return EXIT_OK
     root = project.root  # outside a repository: a new one, courses/ is created with the first course

@@ -42,7 +42,7 @@ from weike.builder.reading import (
     outside_container,
     resolve_authored_path,
 )
-from weike.builder.yamlfile import YamlFileError, compose_yaml, read_text_file
+from weike.builder.yamlfile import YamlFileError, compose_around_errors, compose_yaml, read_text_file
 
 COURSES_DIR = "courses"
 COURSE_FILE = "course.yml"
@@ -257,12 +257,16 @@ def load_course(folder: Path, *, root: Path, settings: Iterable[Setting] = ()) -
                                     what_en="course.yml"):
         diagnostics.append(escaped)
         return Course(**base, parsed=False), diagnostics
+    text = None
     try:
         text = read_text_file(folder / COURSE_FILE, max_bytes=MAX_COURSE_FILE_BYTES).text
         root_node = compose_yaml(text)
     except YamlFileError as exc:
         diagnostics.append(file_error(exc, rel_file))
-        return Course(**base, parsed=False), diagnostics
+        # The course is not delivered, but its cover is checked in the same pass: a teacher who
+        # fixes the syntax should not meet the cover's problems only on the next check.
+        cover = _salvaged_cover(text, exc, folder=folder, rel_file=rel_file, course_real=course_real)
+        return Course(**base, parsed=False, cover=cover), diagnostics
 
     reader = FieldReader(file=rel_file)
     reader.locations[""] = SourceLocation(file=rel_file, line=1, column=1)
@@ -278,7 +282,8 @@ def load_course(folder: Path, *, root: Path, settings: Iterable[Setting] = ()) -
                                       bio=reader.text(person.get("bio"), f"{path}.bio")))
 
     provider_fields = reader.mapping(fields.get("provider"), "provider", PROVIDER_KEYS)
-    provider = Provider(**{key: reader.text(provider_fields.get(key), f"provider.{key}") for key in PROVIDER_KEYS})
+    provider = Provider(**{key: reader.text(provider_fields.get(key), f"provider.{key}") for key in PROVIDER_KEYS
+                           if key != "level"}, level=reader.level(provider_fields.get("level"), "provider.level"))
     rights_fields = reader.mapping(fields.get("rights"), "rights", RIGHTS_KEYS)
     rights = Rights(**{key: reader.boolean(rights_fields.get(key), f"rights.{key}") for key in RIGHTS_KEYS})
 
@@ -306,6 +311,21 @@ def load_course(folder: Path, *, root: Path, settings: Iterable[Setting] = ()) -
     )
     diagnostics.extend(reader.diagnostics)
     return course, diagnostics
+
+
+def _salvaged_cover(text: str | None, error: YamlFileError, *, folder: Path, rel_file: str,
+                    course_real: str) -> AuthoredFile | None:
+    """The cover a course.yml with a syntax error names on a line that reads well, if any."""
+    root_node = compose_around_errors(text, error) if text is not None else None
+    if not isinstance(root_node, yaml.MappingNode):
+        return None
+    node = next((value for key, value in root_node.value if isinstance(key, yaml.ScalarNode) and key.value == "cover"),
+                None)
+    reader = FieldReader(file=rel_file)  # its diagnostics are dropped: the syntax error is the news
+    declared = reader.text(node, "cover") if isinstance(node, yaml.ScalarNode) else None
+    if declared is None:
+        return None
+    return resolve_authored_path(declared, base=folder, location=reader.loc(node), course_real=course_real)
 
 
 # --------------------------------------------------------------------------------------------

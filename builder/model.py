@@ -32,8 +32,37 @@ THEMES: tuple[str, ...] = (
     "社区治理与应急管理",
 )
 
-#: Provider levels of the three-level network (县域社区教育三级办学服务机构).
+#: Provider levels of the three-level network (县域社区教育三级办学服务机构), as the forms write them.
 PROVIDER_LEVELS: tuple[str, ...] = ("县(市、区)", "乡镇(街道)", "村(社区)")
+
+#: How people write the levels short (each level's label too, without brackets and separators),
+#: after :func:`_level_key`: "县级", "区", "乡镇级", "街道", "村级", "社区", "县（市、区）"...
+_LEVEL_SHORT_FORMS: Mapping[str, str] = {
+    **dict.fromkeys(("县", "区", "县区", "区县", "县市", "市县", "县市区", "县级市", "市辖区"), PROVIDER_LEVELS[0]),
+    **dict.fromkeys(("乡", "镇", "乡镇", "街道", "镇街", "镇街道", "乡镇街", "乡镇街道", "街镇", "镇乡"),
+                    PROVIDER_LEVELS[1]),
+    **dict.fromkeys(("村", "社区", "村社区", "社区村", "村居", "居"), PROVIDER_LEVELS[2]),
+}
+
+
+#: The hint of a level that names none of them (E109, E704).
+LEVEL_CHOICES_HINT = "可选：" + "、".join(PROVIDER_LEVELS) + "（也可以写县级、乡镇级、村级）。"
+
+
+def _level_key(text: str) -> str:
+    """``text`` without spaces, brackets, separators and a trailing 级 ("县（市、区）级" -> "县市区")."""
+    key = "".join(ch for ch in text if ch not in " \t\u3000()（）[]【】、,，/／·")
+    return key.removesuffix("级") if len(key) > 1 else key
+
+
+def form_level(text: str | None) -> str | None:
+    """The form's label (one of :data:`PROVIDER_LEVELS`) for a level as people write it
+    ("县级", "乡镇级", "社区", full-width brackets...), or ``None`` when it names none of them."""
+    if text is None:
+        return None
+    if text in PROVIDER_LEVELS:
+        return text
+    return _LEVEL_SHORT_FORMS.get(_level_key(text))
 
 #: Lecture forms the call allows (视频、动画或者纯音频).
 LECTURE_FORMS: tuple[str, ...] = ("视频", "动画", "音频")

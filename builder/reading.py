@@ -19,7 +19,16 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import yaml
 
-from weike.builder.model import AuthoredFile, Diagnostic, PathProblem, Severity, SourceLocation, repository_path
+from weike.builder.model import (
+    PROVIDER_LEVELS,
+    AuthoredFile,
+    Diagnostic,
+    PathProblem,
+    Severity,
+    SourceLocation,
+    form_level,
+    repository_path,
+)
 from weike.builder.yamlfile import YamlFileError, scalar_value
 
 #: C0 controls except tab and newline, DEL and C1: they drive terminals (ESC sequences clear the
@@ -129,6 +138,20 @@ class FieldReader:
             return None
         value = self.clean_text(node, path, node.value).strip()
         return value or None
+
+    def level(self, node: yaml.Node | None, path: str) -> str | None:
+        """A level of the three-level network: the form's label for the short forms people write
+        ("县级", "乡镇级", "社区"...), with a warning naming it (W015); any other text as written
+        (the rules refuse it)."""
+        written = self.text(node, path)
+        label = form_level(written)
+        if label is None or label == written:
+            return written
+        self.report("W015", node, f"所处层级写成了“{written}”，按申报表的“{label}”处理",
+                    f"level '{written}' is read as the form's '{label}'",
+                    hint=f"请写成申报表中的“{label}”（可选：{'、'.join(PROVIDER_LEVELS)}）。",
+                    severity=Severity.WARNING)
+        return label
 
     def boolean(self, node: yaml.Node | None, path: str) -> bool | None:
         if node is None or _is_null(node):

@@ -11,9 +11,11 @@ import datetime as _dt
 import os
 import re
 import shutil
+import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
-from weike.builder.centre import CENTRE_FILE, CENTRES_DIR
+from weike.builder.centre import CENTRE_FILE, CENTRES_DIR, STATISTIC_FIELDS, STATISTICS_NAME_KEY
 from weike.builder.loading import COURSE_FILE, COURSE_SLUG_RE, COURSES_DIR, LECTURE_FILE, LECTURE_SLUG_RE
 from weike.builder.outputs import temp_beside
 
@@ -252,7 +254,24 @@ REPO_CONFIG_TEMPLATE = """\
 created_after: 2022-06-01
 # 每门课程至少几个微课
 min_lectures: 10
-"""
+
+# ---- 省级汇总（县、市的老师不用填）----------------------------------------------------------
+# 省里汇总上报时填写下面几项：删掉设置行开头的“# ”（说明行留着），把“{p}”和 0 改成真实信息。
+# 报表上写的省份（或单位）名称
+# province: {p}某某省
+# 省级推荐顺序：汇总表（附件3）按这个顺序排列，写课程或学习中心的文件夹名
+# recommendation_order:
+#   - {p}课程文件夹名
+# 省级教育主管部门的联系人和电话：填入汇总表（附件3）和推介表（附件4）的表头
+# department:
+#   name: {p}某某省教育厅
+#   contact: {p}联系人姓名
+#   phone: {p}联系电话
+# 社区教育机构统计表（附件5）：只写非负整数（人均经费可写小数）；“其中”的数不能大于总数。
+# 不写 statistics 就不生成附件5。
+# statistics:
+#   {name_key}: {p}省级社区教育指导服务中心名称
+{statistics}"""
 
 REPO_GITIGNORE = """\
 # weike 生成的文件和缓存：不要提交 (build output and caches: never committed)
@@ -275,6 +294,14 @@ REPO_VSCODE_SETTINGS = """\
 """
 
 
+def repository_config_text() -> str:
+    """The commented ``weike.yml`` of a new repository: the build's keys set, the province's keys
+    (附件3–5) as commented lines to uncomment, one per 附件5 column in the form's order."""
+    width = max(len(field.key) for field in STATISTIC_FIELDS) + len("0") + 2
+    statistics = "".join(f"#   {f'{field.key}: 0':<{width}}  # {field.label}\n" for field in STATISTIC_FIELDS)
+    return REPO_CONFIG_TEMPLATE.format(p=PLACEHOLDER, name_key=STATISTICS_NAME_KEY, statistics=statistics)
+
+
 def new_repository(path: Path) -> Path:
     """A fresh course repository of the teacher's own at ``path``: ``courses/``, ``weike.yml``,
     ``.gitignore`` and the editor's schema wiring (``.vscode/settings.json`` + ``.weike/schemas``).
@@ -287,7 +314,7 @@ def new_repository(path: Path) -> Path:
     staging = temp_beside(path)
     try:
         (staging / COURSES_DIR).mkdir(parents=True)
-        (staging / "weike.yml").write_text(REPO_CONFIG_TEMPLATE, encoding="utf-8")
+        (staging / "weike.yml").write_text(repository_config_text(), encoding="utf-8")
         (staging / ".gitignore").write_text(REPO_GITIGNORE, encoding="utf-8")
         (staging / ".vscode").mkdir()
         (staging / ".vscode" / "settings.json").write_text(REPO_VSCODE_SETTINGS, encoding="utf-8")
@@ -302,3 +329,63 @@ def new_repository(path: Path) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return path
+
+
+#: The author of the first commit when git knows no name or e-mail for the teacher yet.
+FALLBACK_GIT_IDENTITY = {"user.name": "weike", "user.email": "weike@localhost"}
+FIRST_COMMIT_MESSAGE = "新建课程仓库 (weike new repo)"
+
+
+@dataclass(frozen=True, kw_only=True)
+class GitStart:
+    """What ``git init`` and the first commit of a new repository came to, for the teacher."""
+
+    #: The first commit's id, or ``None`` when there is none (no git, or it failed).
+    commit: str | None
+    #: Sentences for the teacher (Chinese, English alongside): what to do about what went wrong.
+    notes: tuple[str, ...] = ()
+
+
+def start_git_history(path: Path) -> GitStart:
+    """``git init`` in the new repository and commit the skeleton, so every later change has a
+    history to compare with and a remote to push to. Never raises: without git, or without a
+    name and e-mail for the teacher, the repository is still usable, and the notes say what to do."""
+    git = shutil.which("git")
+    if git is None:
+        return GitStart(commit=None, notes=(
+            "没有找到 git 命令，仓库没有初始化 Git 历史。安装 Git（https://git-scm.com）后，在仓库文件夹里运行 "
+            "git init、git add -A、git commit -m 新建课程仓库 (git was not found: the repository has no history yet)",))
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([git, *args], cwd=path, capture_output=True, text=True, timeout=60, check=False)
+
+    notes: list[str] = []
+    try:
+        # main, as the CI templates and today's hosts expect, whatever this git's default is.
+        init = run("-c", "init.defaultBranch=main", "init", "-q")
+        if init.returncode != 0:
+            return GitStart(commit=None, notes=(_git_failed("git init", init),))
+        identity: list[str] = []
+        for key, fallback in FALLBACK_GIT_IDENTITY.items():
+            if not run("config", key).stdout.strip():
+                identity += ["-c", f"{key}={fallback}"]
+        if identity:
+            notes.append("Git 还不知道您的姓名和邮箱，第一次提交暂时署名 weike。请运行 "
+                         "git config --global user.name \"您的姓名\" 和 git config --global user.email \"您的邮箱\"，"
+                         "以后的提交就署您的名字 (git has no user.name/user.email: the first commit is signed "
+                         "'weike'; set yours with git config --global)")
+        add = run("add", "-A")
+        commit = run(*identity, "commit", "-q", "-m", FIRST_COMMIT_MESSAGE) if add.returncode == 0 else add
+        if commit.returncode != 0:
+            return GitStart(commit=None, notes=(*notes, _git_failed("git commit", commit)))
+        head = run("rev-parse", "--short", "HEAD").stdout.strip()
+    except (OSError, subprocess.SubprocessError) as exc:
+        return GitStart(commit=None, notes=(f"运行 git 出错：{exc} (running git failed)",))
+    return GitStart(commit=head or None, notes=tuple(notes))
+
+
+def _git_failed(step: str, completed: subprocess.CompletedProcess) -> str:
+    detail = (completed.stderr or completed.stdout or "").strip().splitlines()
+    return (f"{step} 没有成功（{detail[-1] if detail else completed.returncode}）：仓库已经建好，可以稍后自己提交 "
+            f"({step} failed; the repository is ready, commit it yourself later)")
+

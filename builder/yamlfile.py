@@ -90,6 +90,31 @@ def read_text_file(path: Path, *, max_bytes: int) -> TextFile:
     return TextFile(path=path, text=text)
 
 
+#: How many broken lines :func:`compose_around_errors` blanks out before giving up.
+MAX_SALVAGED_LINES = 10
+
+
+def compose_around_errors(text: str, error: YamlFileError) -> yaml.Node | None:
+    """The document as it reads with the lines of its syntax errors blanked out (``error`` the
+    first one), or ``None`` when that does not make it readable: what the author wrote on the
+    other lines, for checking what can still be checked. Lines keep their numbers; ``error``
+    alone is what the author is told (a blanked line can make the next ones look wrong too)."""
+    if error.code != "E001" or error.line is None:
+        return None  # too large, not UTF-8, aliases or nesting: nothing is read again
+    lines = text.split("\n")
+    for _ in range(MAX_SALVAGED_LINES):
+        if not 1 <= error.line <= len(lines) or not lines[error.line - 1]:
+            return None
+        lines[error.line - 1] = ""
+        try:
+            return compose_yaml("\n".join(lines))
+        except YamlFileError as again:
+            if again.code != "E001" or again.line is None:
+                return None
+            error = again
+    return None
+
+
 def compose_yaml(text: str, *, line_offset: int = 0) -> yaml.Node | None:
     """Parse one YAML document into nodes; ``None`` for an empty document.
 

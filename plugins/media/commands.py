@@ -20,7 +20,7 @@ from weike.plugins.media.checks import (
     check_course_cards,
     probe_problem,
 )
-from weike.plugins.media.planning import choose_method
+from weike.plugins.media.planning import PICTURE_RULES, choose_method
 from weike.plugins.media.probe import ProbeError, info_to_dict, probe_media
 from weike.plugins.media.settings import profile_name
 from weike.plugins.media.profile import (
@@ -76,11 +76,18 @@ def probe_verdict(path: Path, profile: DeliveryProfile, *, loudness: bool = True
                 "rules": [], "action": "none", "info": None}
     checks = [*verify_media(info, profile), _duration_check(info)]
     too_long = not checks[-1].passed
-    action = "refused" if too_long else choose_method(info, profile)
+    # What the build does with the picture and sound, the length aside: a too-long recording is
+    # refused for its length only, and its other rules are still ones the conversion handles.
+    method = choose_method(info, profile)
+    action = "refused" if too_long else method
     is_conforming = conforms(checks)
-    return {"file": str(path), "conforms": is_conforming, "error": None, "action": action,
+    shown = checks
+    if info.is_audio_only:
+        # A recording has no picture to judge: "视频轨 0" says it all (the build adds a still picture).
+        shown = [check for check in checks if check.rule not in PICTURE_RULES]
+    return {"file": str(path), "conforms": is_conforming, "error": None, "action": action, "method": method,
             "summary": _summary(action, is_conforming),
-            "rules": [check.as_dict() for check in checks],
+            "rules": [check.as_dict() for check in shown],
             "info": {k: v for k, v in info_to_dict(info).items() if k != "path"}}
 
 
@@ -114,7 +121,7 @@ def _print_verdict(result: dict, profile: DeliveryProfile, out) -> None:
         return
     # Rules that the build's conversion takes care of are marked "→" (will be converted), not "✗":
     # only what makes the file unusable is a cross.
-    converted = result["action"] in ("transcode", "still", "passthrough")
+    converted = result.get("method", result["action"]) in ("transcode", "still", "passthrough")
     out.write("  详细检查 (rules of the delivery profile; → = weike 会自动转换 will be converted):\n")
     for rule in result["rules"]:
         failed_mark = "→" if converted and rule["rule"] != "duration" else "✗"

@@ -20,10 +20,12 @@ from weike.plugins.media.encoding import RECIPE_VERSION, DeliveryFailed, Deliver
 from weike.plugins.media.profile import DeliveryProfile, checks_by_rule, verify_media
 from weike.plugins.media.titlecards import CardTextDoesNotFit, TitleCardSettings, mark_line, mark_png
 
-#: Rules about the video stream itself: a source passing all of them keeps its video bitstream.
-_VIDEO_RULES = ("video_streams", "video_codec", "h264_profile", "display_size", "rotation", "square_pixels",
-                "progressive", "frame_rate", "constant_frame_rate", "keyframe_interval", "pixel_format",
-                "video_bitrate")
+#: The rules about the picture itself (meaningless for a file that has none).
+PICTURE_RULES = ("video_codec", "h264_profile", "display_size", "rotation", "square_pixels",
+                 "progressive", "frame_rate", "constant_frame_rate", "keyframe_interval", "pixel_format",
+                 "video_bitrate")
+#: Rules about the video stream: a source passing all of them keeps its video bitstream.
+_VIDEO_RULES = ("video_streams", *PICTURE_RULES)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -278,7 +278,19 @@ def _sar_is_square(sar: str | None) -> bool:
 
 
 def _level_text(level: int | None) -> str:
+    """An H.264 level as written (ffprobe's ``level`` is level_idc = level × 10: 31 -> "3.1")."""
     return "?" if level is None else f"{level // 10}.{level % 10}"
+
+
+def coded_level_text(codec: str | None, level: int | None) -> str:
+    """The level of a stream as its codec writes it: H.264's level_idc is the level × 10, H.265's
+    general_level_idc the level × 30 (120 is level 4, 153 level 5.1); "" for other codecs, whose
+    numbers mean something else."""
+    if level is None or level <= 0:
+        return "?" if codec in ("h264", "hevc") else ""
+    if codec == "hevc":
+        return f"{level / 30:.1f}"
+    return _level_text(level) if codec == "h264" else ""
 
 
 def _kbps(bits: int | None) -> str:
@@ -317,7 +329,7 @@ def verify_media(info: MediaInfo, profile: DeliveryProfile) -> tuple[RuleCheck, 
             and info.level <= profile.max_h264_level
         add("h264_profile", "编码档次 profile/level",
             f"{'/'.join(profile.h264_profiles)} <= {_level_text(profile.max_h264_level)}",
-            f"{info.profile or '?'} {_level_text(info.level)}", ok_profile if info.video_codec == "h264" else False)
+            f"{info.profile or '?'} {coded_level_text(info.video_codec, info.level)}".strip(), ok_profile if info.video_codec == "h264" else False)
     shown = f"{info.display_width or '?'}x{info.display_height or '?'}"
     add("display_size", "显示尺寸 displayed size", f"{profile.width}x{profile.height}", shown,
         (info.display_width, info.display_height) == (profile.width, profile.height))

@@ -19,7 +19,7 @@ from weike.builder.centre import (
 )
 from weike.builder.hookspecs import hookimpl
 from weike.builder.loading import COURSE_SLUG_RE, find_course_folders
-from weike.builder.model import PROVIDER_LEVELS, Diagnostic, PathProblem, Repository, SourceLocation, WeikeConfig
+from weike.builder.model import LEVEL_CHOICES_HINT, PROVIDER_LEVELS, Diagnostic, PathProblem, Repository, SourceLocation, WeikeConfig
 from weike.builder.scaffold import PLACEHOLDER
 from weike.plugins.rules.courses import check_image_file
 from weike.plugins.rules.texts import TextLimit, text_problems
@@ -101,10 +101,9 @@ def check_centre(centre: Centre, *, course_folders: set[str]) -> Iterator[Diagno
     for limit in CENTRE_TEXT_LIMITS:
         yield from text_problems("E713", limit, _value(centre, limit.key), centre.where(limit.key))
     if centre.level is not None and centre.level not in PROVIDER_LEVELS:
-        normalised = centre.level.replace("（", "(").replace("）", ")").replace(" ", "")
-        hint = f"请写成“{normalised}”（半角括号）。" if normalised in PROVIDER_LEVELS else "可选：" + "、".join(PROVIDER_LEVELS)
         yield Diagnostic.error("E704", centre.where("level"), f"所处层级“{centre.level}”无效",
-                               f"level '{centre.level}' is not one of {', '.join(PROVIDER_LEVELS)}", hint=hint)
+                               f"level '{centre.level}' is not one of {', '.join(PROVIDER_LEVELS)}",
+                               hint=LEVEL_CHOICES_HINT)
     phone, email = centre.contact.phone, centre.contact.email
     if phone is not None and PLACEHOLDER not in phone and not plausible_phone(phone):
         yield Diagnostic.error("E705", centre.where("contact.phone"), f"联系电话“{phone}”不像电话号码",

@@ -56,8 +56,10 @@ def format_duration(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def format_total(seconds: float) -> str:
-    """A course's total time in words: ``48 分钟`` or ``1 小时 5 分钟``."""
+def format_total(seconds: float | None) -> str:
+    """A course's total time in words: ``48 分钟`` or ``1 小时 5 分钟``; "" when unknown."""
+    if seconds is None:
+        return ""
     minutes = max(1, int(round(seconds / 60)))
     hours, minutes = divmod(minutes, 60)
     if hours and minutes:
@@ -149,12 +151,22 @@ class SiteCourse:
         return LEVEL_SLUGS.get(self.course.provider.level or "")
 
     @property
-    def total_seconds(self) -> float:
+    def delivered_count(self) -> int:
+        """Lectures whose video exists (all of them, except in a preview before ``weike build``)."""
+        return sum(1 for item in self.lectures if item.media is not None)
+
+    @property
+    def total_seconds(self) -> float | None:
+        """The course's video time, or ``None`` while a lecture's video (so its length) is unknown:
+        a total of the known ones would be a wrong figure, not a smaller one."""
+        if self.delivered_count < len(self.lectures):
+            return None
         return sum(item.duration for item in self.lectures)
 
     @property
-    def study_hours(self) -> float:
-        return study_hours(self.total_seconds)
+    def study_hours(self) -> float | None:
+        total = self.total_seconds
+        return None if total is None else study_hours(total)
 
     @property
     def created_key(self) -> tuple:
@@ -180,6 +192,8 @@ class Catalogue:
 
     courses: tuple[SiteCourse, ...]
     site_url: str | None = None
+    #: Courses of the repository left out for their errors (a preview says so beside the count).
+    withheld: int = 0
 
     @property
     def by_title(self) -> list[SiteCourse]:
@@ -200,8 +214,15 @@ class Catalogue:
         return sum(len(c.lectures) for c in self.courses)
 
     @property
-    def total_seconds(self) -> float:
-        return sum(c.total_seconds for c in self.courses)
+    def undelivered_count(self) -> int:
+        """Lectures without a video yet (only in a preview before ``weike build``)."""
+        return sum(len(c.lectures) - c.delivered_count for c in self.courses)
+
+    @property
+    def total_seconds(self) -> float | None:
+        """All courses' video time; ``None`` while a lecture's length is unknown."""
+        totals = [c.total_seconds for c in self.courses]
+        return None if None in totals else sum(totals)
 
     def absolute(self, url: str) -> str | None:
         """``url`` (relative to the site root) as an absolute URL, when ``site_url`` is known."""
@@ -234,7 +255,7 @@ def catalogue_json(catalogue: Catalogue, *, generator: str) -> bytes:
                 "knowledge_point": lecture.lecture.knowledge_point,
                 "form": lecture.lecture.form,
                 "url": lecture.url,
-                "duration": round(lecture.duration, 3),
+                "duration": round(lecture.duration, 3) if media is not None else None,
                 "video": None if media is None else {
                     "url": lecture.video_url,
                     "size": media.size,
@@ -255,7 +276,7 @@ def catalogue_json(catalogue: Catalogue, *, generator: str) -> bytes:
             "provider": {"name": course.provider.name, "level": course.provider.level,
                          "region": course.provider.region},
             "instructors": [{"name": person.name, "bio": person.bio} for person in course.instructors],
-            "duration": round(item.total_seconds, 3),
+            "duration": None if item.total_seconds is None else round(item.total_seconds, 3),
             "study_hours": item.study_hours,
             "lectures": lectures,
         })
@@ -314,7 +335,8 @@ def feed_xml(catalogue: Catalogue, *, site_name: str) -> bytes | None:
         if item.course.provider.name:
             entry_author = ElementTree.SubElement(entry, f"{{{ATOM_NS}}}author")
             ElementTree.SubElement(entry_author, f"{{{ATOM_NS}}}name").text = item.course.provider.name
-        summary = f"{item.course.theme or ''} · {len(item.lectures)} 个微课 · {format_total(item.total_seconds)}"
+        summary = " · ".join(x for x in (item.course.theme or "", f"{len(item.lectures)} 个微课",
+                                         format_total(item.total_seconds)) if x)
         if item.course.summary:
             summary = f"{item.course.summary}（{summary}）"
         ElementTree.SubElement(entry, f"{{{ATOM_NS}}}summary").text = summary

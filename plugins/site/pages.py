@@ -38,8 +38,6 @@ from weike.plugins.notes import RenderedNotes
 #: the duration is printed beside the player, and fast start (moov first) makes play begin
 #: quickly once pressed.
 VIDEO_PRELOAD = "none"
-#: Short names of the levels, for headings and tiles.
-LEVEL_NAMES = {"县(市、区)": "县级", "乡镇(街道)": "乡镇（街道）级", "村(社区)": "村（社区）级"}
 
 
 def e(text: object) -> str:
@@ -109,6 +107,21 @@ def _tiles(tiles: Sequence[tuple[str, str, int]], depth: int) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+def home_totals(catalogue: Catalogue) -> str:
+    """The home page's count of courses, lectures and video time (HTML), from known figures only:
+    before ``weike build`` a preview has lectures without videos, hence without lengths."""
+    withheld = (f"（另有 {catalogue.withheld} 门课程有错误，改好后显示）" if catalogue.withheld else "")
+    courses = f"共 <strong>{len(catalogue.courses)}</strong> 门课程{withheld}"
+    if not catalogue.courses:
+        return courses + "。"
+    lectures = f"<strong>{catalogue.lecture_count}</strong> 个微课"
+    total = catalogue.total_seconds
+    if total is None:
+        return (f"{courses}、{lectures}；其中 {catalogue.undelivered_count} 个微课的视频还没有生成，"
+                "总时长在 weike build 生成视频后显示。")
+    return f"{courses}、{lectures}，总时长约 {format_total(total)}。"
+
+
 def home_page(catalogue: Catalogue, *, intro_html: str = "", title: str | None = None,
               centres_html: str = "", site_name: str = "") -> GeneratedPage:
     """The catalogue home; ``centres_html`` is the 品牌社区学习中心 block (:mod:`weike.plugins.site.centres`)."""
@@ -119,9 +132,7 @@ def home_page(catalogue: Catalogue, *, intro_html: str = "", title: str | None =
         body.append(f"<h1>{e(title or site_name or '社区教育微课')}</h1>")
     if intro_html:
         body.append(intro_html)
-    body.append(f'<p class="weike-totals">共 <strong>{len(catalogue.courses)}</strong> 门课程、'
-                f'<strong>{catalogue.lecture_count}</strong> 个微课，'
-                f'总时长约 {format_total(catalogue.total_seconds)}。</p>')
+    body.append(f'<p class="weike-totals">{home_totals(catalogue)}</p>')
     body.append('<h2 id="newest">最新课程</h2>')
     body.append(course_cards(catalogue.newest[:NEWEST_ON_HOME], 0))
     themes = _tiles([(f"themes/{THEME_SLUGS[t]}/", t, len(catalogue.in_theme(t))) for t in THEMES], 0)
@@ -149,7 +160,7 @@ def theme_page(catalogue: Catalogue, theme: str) -> GeneratedPage:
 
 def level_page(catalogue: Catalogue, level: str) -> GeneratedPage:
     courses = catalogue.at_level(level)
-    heading = f"{LEVEL_NAMES[level]}课程"
+    heading = f"{level}课程"
     body = [breadcrumbs(2, []), f"<h1>{e(heading)}</h1>",
             f"<p>由{e(level)}社区教育机构开设的 {len(courses)} 门课程，新课在前。</p>", course_cards(courses, 2)]
     return page({"title": e(heading), "search": {"exclude": True}, "hide": ["toc"]}, body)
@@ -158,6 +169,16 @@ def level_page(catalogue: Catalogue, level: str) -> GeneratedPage:
 # --------------------------------------------------------------------------------------------
 # Course page
 # --------------------------------------------------------------------------------------------
+
+
+def _course_time(item: SiteCourse) -> list[str]:
+    """总时长 and 学时 of the course page, or what is known of them before every video exists."""
+    rule = "<br><small>（每 45 分钟视频计 1 学时，按半学时向上取整）</small>"
+    if item.total_seconds is None:
+        waiting = (f"视频生成后显示（已生成 {item.delivered_count}/{len(item.lectures)} 个微课的视频）")
+        return [f"<dt>总时长</dt><dd>{waiting}</dd>", f"<dt>学时</dt><dd>视频生成后计算{rule}</dd>"]
+    return [f"<dt>总时长</dt><dd>{e(format_total(item.total_seconds))}</dd>",
+            f"<dt>学时</dt><dd>{format_hours(item.study_hours)} 学时{rule}</dd>"]
 
 
 def course_page(item: SiteCourse, *, qr_svg: str | None, course_url: str | None,
@@ -181,9 +202,7 @@ def course_page(item: SiteCourse, *, qr_svg: str | None, course_url: str | None,
         *([f"<dt>学习中心</dt><dd>" + "<br>".join(f'<a href="{_up(2)}{url}">{e(name)}</a>' for url, name in centres)
            + "</dd>"] if centres else []),
         f"<dt>微课</dt><dd>{len(item.lectures)} 个</dd>",
-        f"<dt>总时长</dt><dd>{e(format_total(item.total_seconds))}</dd>",
-        f'<dt>学时</dt><dd>{format_hours(item.study_hours)} 学时'
-        f'<br><small>（每 45 分钟视频计 1 学时，按半学时向上取整）</small></dd>',
+        *_course_time(item),
         "</dl>",
         '<h2 id="instructors">授课教师</h2>',
         '<dl class="weike-instructors">',

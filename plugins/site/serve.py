@@ -40,7 +40,8 @@ def add_serve_command(subparsers: argparse._SubParsersAction) -> None:
         "serve", help="网站实时预览：改了课程，浏览器里马上看到 (live preview of the catalogue site)",
         description="Build the catalogue site into the cache and serve it on localhost; every change to "
                     "courses/, site/, mkdocs.yml or weike.yml rebuilds it and reloads the browser. Videos "
-                    "come from dist/media (run weike build for them). Stop with Ctrl-C.")
+                    "come from dist/media (run weike build for them, in another terminal: the preview "
+                    "shows them by itself). Stop with Ctrl-C.")
     parser.add_argument("path", nargs="?", default=".", help="repository (folder with courses/) or one course folder")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
@@ -74,6 +75,14 @@ class PreviewBuilder:
         return dict(self.plugin_manager.hook.weike_media_delivered(context=context, courses=courses) or {})
 
     def watched(self) -> list[Path]:
+        """What to watch: the authored files, and the media stage's output (``dist/media`` and its
+        manifest), which is made now if no build has made it yet: a folder that does not exist
+        cannot be watched, and the preview would miss the videos of a ``weike build`` run in
+        another terminal until some course file was saved."""
+        try:
+            self.paths.media.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            pass  # a read-only checkout: no build will deliver media into it either
         candidates = [self.root / "courses", self.root / "centres", self.root / "site", self.root / "mkdocs.yml", self.root / "weike.yml",
                       self.paths.media]
         return [path for path in candidates if path.exists()]
@@ -101,7 +110,8 @@ class PreviewBuilder:
                     root=self.root, site_url=site_url(repository.config), courses=courses,
                     delivered=delivered, site_dir=self.site_dir, work_dir=self.preview_dir / "build",
                     cache_dir=self.paths.cache / "site", preview=True, centres=centres,
-                    publish_centres=publish_centres(repository.config), plugin_pages=plugin_pages)
+                    publish_centres=publish_centres(repository.config), plugin_pages=plugin_pages,
+                    withheld=len(repository.courses) - len(courses))
             except SiteBuildFailed as exc:
                 print(format_text(exc.diagnostic), file=self.stream)
                 self.problems = (*errors, exc.diagnostic)

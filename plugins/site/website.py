@@ -50,7 +50,6 @@ from weike.plugins.site import centres as centre_pages
 from weike.plugins.site.contributed import OfferedPage, place_pages
 from weike.plugins.site.generated import GeneratedPages
 from weike.plugins.site.pages import (
-    LEVEL_NAMES,
     GeneratedPage,
     course_page,
     home_page,
@@ -271,10 +270,10 @@ def _site_sources(root: Path) -> Iterator[tuple[str, Path]]:
 
 def input_hash(settings: SiteSettings, collected: _Collected, delivered: Mapping[str, DeliveredMedia],
                root: Path, *, preview: bool, centres: Sequence[centre_pages.SiteCentre] = (),
-               plugin_pages: Sequence[OfferedPage] = ()) -> str:
+               plugin_pages: Sequence[OfferedPage] = (), withheld: int = 0) -> str:
     """A hash of everything the built site depends on, cheap enough to compute on every build."""
     fingerprint = Fingerprint(
-        preview, settings.site_url, settings.config_file.read_bytes(),
+        preview, withheld, settings.site_url, settings.config_file.read_bytes(),
         package_versions("mkdocs", "mkdocs-material", "jieba", "nh3", "qrcode", "markdown"),
         # This plugin with its theme, and the notes sanitiser whose output the pages embed.
         code_digest(__name__, "weike.plugins.notes"))
@@ -555,7 +554,7 @@ def navigation(catalogue: Catalogue, handwritten: Sequence[str], raw_nav,
     """The sidebar: home, themes, levels, centres, the plugins' pages ((escaped title, path)), hand-written pages."""
     themes = [{f"{theme}（{len(catalogue.in_theme(theme))}）": f"themes/{THEME_SLUGS[theme]}.md"}
               for theme in THEMES if catalogue.in_theme(theme)]
-    levels = [{f"{LEVEL_NAMES[level]}（{len(catalogue.at_level(level))}）": f"levels/{LEVEL_SLUGS[level]}.md"}
+    levels = [{f"{level}（{len(catalogue.at_level(level))}）": f"levels/{LEVEL_SLUGS[level]}.md"}
               for level in PROVIDER_LEVELS if catalogue.at_level(level)]
     nav: list = [{"首页": _HOME_FILE}]
     if themes:
@@ -767,6 +766,7 @@ def build_website(
     publish_centres: bool = True,
     savers: Mapping[str, tuple[Path, int]] | None = None,
     plugin_pages: Sequence[OfferedPage] = (),
+    withheld: int = 0,
 ) -> WebsiteResult:
     """Build (or keep, when nothing changed) the catalogue site of ``courses`` in ``site_dir``.
 
@@ -775,7 +775,7 @@ def build_website(
     section of their own unless ``publish_centres`` is false (weike.yml). ``savers`` (lecture key ->
     (file, size)) are the 省流量 renditions the lecture pages offer (:mod:`weike.plugins.site.saver`).
     ``plugin_pages`` are the pages plugins offered (:func:`~weike.plugins.site.contributed.collect_site_pages`).
-    Raises :class:`SiteBuildFailed` when
+    ``withheld`` counts the courses left out for their errors (a preview's home page says so). Raises :class:`SiteBuildFailed` when
     MkDocs cannot build at all (bad ``mkdocs.yml`` or theme override).
     """
     started = time.monotonic()
@@ -786,14 +786,14 @@ def build_website(
     with CoverCache(cache_dir) as covers:
         collected = collect_courses(courses, delivered, covers, preview=preview, savers=savers,
                                     isolation=isolation)
-        catalogue = Catalogue(courses=tuple(collected.courses), site_url=settings.site_url)
+        catalogue = Catalogue(courses=tuple(collected.courses), site_url=settings.site_url, withheld=withheld)
         # Centre photos become small JPEGs like course covers, from the same cache.
         site_centres = centre_pages.published_centres(centres, catalogue, covers, allowed=publish_centres)
     collected.diagnostics.extend(isolation.diagnostics)
     published = tuple(c.slug for c in catalogue.courses)
 
     inputs = input_hash(settings, collected, delivered, root, preview=preview, centres=site_centres,
-                        plugin_pages=plugin_pages)
+                        plugin_pages=plugin_pages, withheld=withheld)
     built_from, earlier = read_stamp(site_dir) if site_dir.is_dir() else (None, ())
     if not force and built_from == inputs:
         place_media(catalogue, site_dir)

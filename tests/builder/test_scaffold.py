@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import yaml
@@ -92,3 +93,69 @@ def test_scaffold_centre_is_commented_schema_linked_and_valid(tmp_path, capsys):
     assert main(["new", "centre", "qinghe", "--path", str(root)]) == 2
     assert main(["new", "centre", "清河", "--path", str(root)]) == 2
     assert "Traceback" not in capsys.readouterr().err
+
+
+def _git(repo, *args) -> str:
+    import subprocess
+
+    return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def _git_without_identity(tmp_path, monkeypatch) -> None:
+    """A machine where git knows no name or e-mail (a fresh account): no global or system config."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
+    for name in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "EMAIL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_new_repo_is_a_git_repository_with_a_first_commit(tmp_path, monkeypatch, capsys):
+    if shutil.which("git") is None:
+        import pytest
+
+        pytest.skip("no git on this machine")
+    _git_without_identity(tmp_path, monkeypatch)
+    assert main(["new", "repo", str(tmp_path / "mine")]) == 0
+    repo = tmp_path / "mine"
+    assert _git(repo, "rev-list", "--count", "HEAD") == "1"
+    assert _git(repo, "status", "--porcelain") == ""  # everything made is committed...
+    committed = set(_git(repo, "ls-files").splitlines())
+    assert {"weike.yml", ".gitignore", ".vscode/settings.json", ".weike/schemas/course.schema.json"} <= committed
+    assert _git(repo, "log", "-1", "--format=%an <%ae>") == "weike <weike@localhost>"  # ... by a fallback name
+    err = capsys.readouterr().err
+    assert "git config --global user.name" in err and "Traceback" not in err
+
+    assert main(["new", "repo", str(tmp_path / "plain"), "--no-git"]) == 0
+    assert not (tmp_path / "plain/.git").exists() and (tmp_path / "plain/weike.yml").is_file()
+
+
+def test_new_repo_without_git_installed_says_so_and_still_works(tmp_path, monkeypatch, capsys):
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    assert main(["new", "repo", str(tmp_path / "mine")]) == 0
+    assert not (tmp_path / "mine/.git").exists() and (tmp_path / "mine/weike.yml").is_file()
+    err = capsys.readouterr().err
+    assert "没有找到 git" in err and "git init" in err
+
+
+def test_new_repo_weike_yml_holds_the_provinces_keys_ready_to_uncomment(tmp_path):
+    from weike.builder.centre import DEPARTMENT_KEYS, STATISTICS_KEYS
+
+    assert main(["new", "repo", str(tmp_path / "mine"), "--no-git"]) == 0
+    config = tmp_path / "mine/weike.yml"
+    text = config.read_text(encoding="utf-8")
+    assert run_check(tmp_path / "mine").diagnostics == []  # commented out: nothing to fill in yet
+    # An officer removes the "# " of the setting lines (a key, or a list item, after it).
+    uncommented = "\n".join(line[2:] if re.match(r"# ( *)(- |[a-z_]+:)", line) else line
+                            for line in text.splitlines())
+    data = yaml.safe_load(uncommented)
+    assert data["province"] and data["recommendation_order"]
+    assert set(data["department"]) == set(DEPARTMENT_KEYS)
+    assert list(data["statistics"]) == list(STATISTICS_KEYS)  # every 附件5 column, in the form's order
+    config.write_text(uncommented, encoding="utf-8")
+    codes = {d.code for d in run_check(tmp_path / "mine").diagnostics}
+    assert not codes & {"W006", "E005", "E801", "E802", "E804"}, codes

@@ -84,7 +84,7 @@ def broken_centres() -> dict[str, str]:
              for n in range(1, 7)}
     files["centres/centre-2/centre.yml"] = centre_yml(2, highlights="特" * 1001)
     files["centres/centre-3/centre.yml"] = centre_yml(3, courses=("course-a", "course-zz"))
-    files["centres/centre-4/centre.yml"] = centre_yml(4, level="街道")
+    files["centres/centre-4/centre.yml"] = centre_yml(4, level="市级")
     return files
 
 
@@ -337,7 +337,7 @@ def test_centre_pages_are_reachable_from_the_home_page_on_a_phone(built, browser
 def test_statistics_errors_hold_back_attachment_5_not_the_courses(buildable_repo):
     root = buildable_repo(valid_courses=("ok",), files={
         "weike.yml": "statistics:\n  towns: 10\n  town_community_schools: 11\n",
-        "centres/bad/centre.yml": CENTRE_GOOD.replace("level: 乡镇(街道)", "level: 镇"),
+        "centres/bad/centre.yml": CENTRE_GOOD.replace("level: 乡镇(街道)", "level: 市级"),
         "centres/good/centre.yml": CENTRE_GOOD.replace("清河镇社区学校", "白沙镇社区学校")})
     result = run_build(root, only="reports")
     assert result.failed == {} and result.built == ["ok"]
@@ -351,6 +351,6 @@ def test_statistics_errors_hold_back_attachment_5_not_the_courses(buildable_repo
 def test_editing_a_centre_is_never_replayed_from_the_stamp(buildable_repo):
     root = buildable_repo(valid_courses=("ok",), files={"centres/qinghe/centre.yml": CENTRE_GOOD})
     assert not run_build(root, only="reports").failed_build()
-    (root / "centres/qinghe/centre.yml").write_text(CENTRE_GOOD.replace("level: 乡镇(街道)", "level: 镇"), encoding="utf-8")
+    (root / "centres/qinghe/centre.yml").write_text(CENTRE_GOOD.replace("level: 乡镇(街道)", "level: 市级"), encoding="utf-8")
     result = run_build(root, only="reports")
     assert not result.replayed and result.failed_centres == {"qinghe": "check"}

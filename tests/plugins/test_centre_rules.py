@@ -41,6 +41,14 @@ def test_a_good_centre_passes(make_repo):
     assert found(root) == set()
 
 
+def test_a_short_level_is_read_as_the_forms_label_as_in_course_yml(make_repo):
+    root = make_repo({"centres/qinghe/centre.yml": GOOD.replace("level: 乡镇(街道)", "level: 街道")})
+    assert found(root) == {("W015", "centres/qinghe/centre.yml", 2)}
+    assert load_repository(root).centres[0].level == "乡镇(街道)"
+    root = make_repo({"centres/qinghe/centre.yml": GOOD.replace("level: 乡镇(街道)", "level: 省级")})
+    assert found(root) == {("E704", "centres/qinghe/centre.yml", 2)}
+
+
 def test_missing_fields_wrong_contact_and_counted_characters(make_repo):
     text = (GOOD.replace("region: 测试省测试县清河镇\n", "")
             .replace("0571-88886666", "请打电话")

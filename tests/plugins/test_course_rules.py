@@ -353,3 +353,47 @@ def test_texts_longer_than_their_box_or_broken_over_lines(make_repo):
         ("E224", "courses/c/02-lecture-2/lecture.md", 2)}
     long_title = next(d for d in result.diagnostics if d.code == "E224" and "01-lecture-1" in d.location.file)
     assert "200" in long_title.message and "40" in long_title.message and "讲" * 41 not in long_title.message
+
+
+@pytest.mark.parametrize(("written", "label"), [
+    ("县级", "县(市、区)"), ("区", "县(市、区)"), ("县（市、区）", "县(市、区)"), ("乡镇级", "乡镇(街道)"),
+    ("街道", "乡镇(街道)"), ("乡镇（街道）", "乡镇(街道)"), ("村级", "村(社区)"), ("社区", "村(社区)"),
+])
+def test_a_short_level_is_read_as_the_forms_label_with_a_warning(make_repo, written, label):
+    from weike.builder.loading import load_repository
+
+    root = make_repo(valid_courses=("c",))
+    path = root / "courses/c/course.yml"
+    path.write_text(replace_line(path.read_text(encoding="utf-8"), "level: 县(市、区)", f"level: {written}"),
+                    encoding="utf-8")
+    got, result = found(root)
+    assert got == {("W015", "courses/c/course.yml", 11)}  # not E109: the course passes
+    warning = result.diagnostics[0]
+    assert label in warning.message and label in warning.hint
+    assert load_repository(root).course("c").provider.level == label  # what the site and forms show
+
+
+def test_a_yaml_error_in_course_yml_hides_none_of_the_courses_other_problems(make_repo, tmp_path):
+    """The syntax error is reported, and in the same pass the lectures, their media and the cover
+    (named on a line that reads well) are checked; the course stays undelivered."""
+    from PIL import Image
+
+    root = make_repo(valid_courses=("c",))
+    Image.new("RGB", (720, 1280), (30, 90, 160)).save(root / "courses/c/cover.jpg", "JPEG")  # upright photo
+    course_yml = root / "courses/c/course.yml"
+    course_yml.write_text(replace_line(course_yml.read_text(encoding="utf-8"), "title: 测试课程", "title:测试课程")
+                          .replace("theme: 老年智慧生活", "theme: 老年智慧生活: 手机"), encoding="utf-8")
+    (root / "courses/c/02-lecture-2/lecture.md").write_text(lecture_md(title=""), encoding="utf-8")
+    (root / "courses/c/03-lecture-3/video.mp4").unlink()
+    got, result = found(root)
+    assert got == {("E001", "courses/c/course.yml", 1), ("W117", "courses/c/course.yml", 4),
+                   ("E201", "courses/c/02-lecture-2/lecture.md", 2), ("E209", "courses/c/03-lecture-3/lecture.md", 1)}
+    assert result.summary.errors == 3
+
+    # A cover missing, named on a good line: E105 at once, not after the syntax is fixed.
+    course_yml.write_text(course_yml.read_text(encoding="utf-8").replace("cover: cover.jpg", "cover: fengmian.jpg"),
+                          encoding="utf-8")
+    assert ("E105", "courses/c/course.yml", 4) in found(root)[0]
+    # The cover line itself broken, or a file YAML cannot read around: the syntax error alone.
+    course_yml.write_text('title: "测试课程\ncover: cover.jpg\n', encoding="utf-8")
+    assert {g for g in found(root)[0] if g[1] == "courses/c/course.yml"} == {("E001", "courses/c/course.yml", 3)}

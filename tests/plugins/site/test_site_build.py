@@ -14,7 +14,7 @@ import pytest
 from weike.builder.model import Severity
 from tests.conftest import lecture_md
 
-from tests.plugins.site.conftest import SEARCH_TITLE
+from tests.plugins.site.conftest import OTHER_COURSE_YML, SEARCH_TITLE
 
 pytestmark = pytest.mark.slow
 
@@ -119,6 +119,16 @@ def test_home_groups_courses_by_theme_and_level(built_site):
     # Navigation lists themes, never every course (that would be quadratic at scale).
     nav = home[home.index('class="md-nav md-nav--primary"'):home.index('class="md-content"')]
     assert "themes/laonian-zhihui/" in nav and "courses/demo/" not in nav
+
+
+def test_levels_carry_the_forms_labels_on_every_page(built_site):
+    """The menu, the level page and the course page all say 县(市、区), as course.yml and the forms do."""
+    built = built_site({"courses/photo/course.yml": OTHER_COURSE_YML.replace("level: 村(社区)", "level: 社区")})
+    home = built.html("")
+    nav = home[home.index('class="md-nav md-nav--primary"'):home.index('class="md-content"')]
+    assert "县(市、区)（1）" in nav and "村(社区)（1）" in nav and "县级" not in nav
+    assert "<h1>县(市、区)课程</h1>" in built.html("levels/county")
+    assert "村(社区)" in built.html("courses/photo") and "村(社区)课程" in built.html("levels/village")
 
 
 def test_catalogue_json_lists_every_course_and_lecture(built_site):

@@ -69,7 +69,10 @@ def test_preview_shows_edits_without_a_restart(delivered_repo):
         course_yml = root / "courses/demo/course.yml"
         good = course_yml.read_text(encoding="utf-8")
         course_yml.write_text(good.replace("theme: 老年智慧生活", "theme: 没有这个主题"), encoding="utf-8")
-        wait_for(base, "共 <strong>0</strong> 门课程")
+        home = wait_for(base, "共 <strong>0</strong> 门课程")
+        # ... and the home page's count says so, with no video time made up for no course.
+        assert "共 <strong>0</strong> 门课程（另有 1 门课程有错误，改好后显示）。" in home and "分钟" not in home.split(
+            'class="weike-totals"')[1].split("</p>")[0]
         # ... and comes back when fixed.
         course_yml.write_text(good, encoding="utf-8")
         wait_for(base, "共 <strong>1</strong> 门课程")

@@ -56,6 +56,67 @@ def test_preview_shows_errors_in_the_browser_and_recovers(delivered_repo, browse
     assert "Traceback" not in output
 
 
+def _facts(page) -> dict[str, str]:
+    """The course page's facts list, term -> text."""
+    return page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('.weike-facts dt')]
+        .map(dt => [dt.innerText.trim(), dt.nextElementSibling.innerText.trim()]))""")
+
+
+def _stop(process) -> str:
+    process.terminate()
+    try:
+        output, _ = process.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+    return output
+
+
+def test_preview_shows_the_videos_of_a_build_run_beside_it(make_repo, browser):
+    """A teacher starts `weike serve` before any build, then runs `weike build` in another terminal:
+    the open lecture page shows the video by itself (no file saved, no restart), and the totals,
+    unknown before the build, are never shown as a wrong figure."""
+    root = make_repo(valid_courses=("demo",))
+    assert not (root / "dist").exists()
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "weike.builder", "serve", str(root), "--port", str(port)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        base = f"http://127.0.0.1:{port}/"
+        wait_for(base + "courses/demo/01-lecture-1/", "视频尚未生成")
+        page = context.new_page()
+        page.goto(base)
+        totals = page.inner_text(".weike-totals")
+        assert "共 1 门课程" in totals and "10 个微课的视频还没有生成" in totals and "分钟" not in totals
+        page.goto(base + "courses/demo/")
+        facts = _facts(page)
+        # No figure made up from unknown lengths: what is known, and when the rest will be.
+        assert facts["总时长"] == "视频生成后显示（已生成 0/10 个微课的视频）"
+        assert facts["学时"].startswith("视频生成后计算")
+
+        page.goto(base + "courses/demo/01-lecture-1/")
+        assert page.locator("video").count() == 0 and "视频尚未生成" in page.inner_text("body")
+        build = subprocess.run([sys.executable, "-m", "weike.builder", "build", str(root)],
+                               capture_output=True, text=True, timeout=600)
+        assert build.returncode == 0, build.stdout + build.stderr
+        # The open page reloads by itself and plays the delivered video.
+        page.wait_for_selector("video", timeout=90_000)
+        assert "media/demo/01-lecture-1.mp4" in page.locator("video").first.evaluate(
+            "v => v.currentSrc || v.querySelector('source')?.src || v.src")
+        assert "视频尚未生成" not in page.inner_text("body")
+
+        page.goto(base)
+        totals = page.inner_text(".weike-totals")
+        assert "共 1 门课程、10 个微课，总时长约 1 分钟" in totals and "还没有生成" not in totals
+        page.goto(base + "courses/demo/")
+        assert _facts(page)["总时长"] == "1 分钟" and _facts(page)["学时"].startswith("0.5 学时")
+    finally:
+        context.close()
+        output = _stop(process)
+    assert "Traceback" not in output
+
+
 def test_problems_are_escaped_in_the_page_and_banner():
     from weike.builder.model import Diagnostic, Severity, SourceLocation
     from weike.plugins.site.serve import problems_banner, problems_page
