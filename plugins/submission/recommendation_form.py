@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from docx import Document
+from docx.enum.section import WD_ORIENT
 from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
@@ -78,6 +79,7 @@ def recommendation_form(centre: Centre, department: ProvinceDepartment | None):
     properties.author = f"weike {__version__}"
     properties.last_modified_by = f"weike {__version__}"
     section = document.sections[0]
+    section.orientation = WD_ORIENT.PORTRAIT
     section.page_height, section.page_width = Cm(29.7), Cm(21.0)
     section.top_margin = section.bottom_margin = Cm(2.2)
     section.left_margin = section.right_margin = Cm(2.2)
