@@ -416,3 +416,27 @@ def test_a_snapshot_reads_back_the_same_course_and_runs_no_code(delivered_repo, 
     # Only the model's own classes are rebuilt: anything else is refused, never imported or run.
     with pytest.raises(KeyError):
         decode({"$class": "Popen", "fields": {"args": ["true"]}})
+
+
+def test_a_withdrawal_record_is_read_with_its_snapshot_and_never_grants_more(delivered_repo, tmp_path):
+    from weike.builder.model import Rights
+    from weike.builder.publication import RIGHTS_FILE, PublishedCourses
+
+    repository, delivered, _ = delivered_repo(valid_courses=("aa",))
+    course = repository.course("aa")
+    assert course.rights == Rights(public_good=True, no_copyright_dispute=True, share_to_national_platforms=True)
+    published = PublishedCourses(tmp_path / "cache")
+    published.record(course, delivered)
+    withdrawn = dataclasses.replace(course, rights=dataclasses.replace(course.rights, public_good=False))
+    published.note_rights(withdrawn)
+    assert PublishedCourses(tmp_path / "cache").load("aa").course.rights == withdrawn.rights
+    # A damaged record confirms nothing (it never falls back to the snapshot's "true").
+    (tmp_path / "cache/published/aa" / RIGHTS_FILE).write_text("{not json", encoding="utf-8")
+    assert PublishedCourses(tmp_path / "cache").load("aa").course.rights == Rights()
+    # Granted again in a course.yml that parses: the record goes, the snapshot speaks for itself.
+    published.note_rights(course)
+    assert not (tmp_path / "cache/published/aa" / RIGHTS_FILE).exists()
+    assert PublishedCourses(tmp_path / "cache").load("aa").course.rights == course.rights
+    # A course never published leaves no record behind.
+    published.note_rights(dataclasses.replace(withdrawn, slug="never"))
+    assert not (tmp_path / "cache/published/never").exists()
