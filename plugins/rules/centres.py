@@ -7,7 +7,6 @@ facts) range, listed in ``docs/rules.md``, and points at the line that holds the
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from PIL import Image, UnidentifiedImageError
@@ -23,7 +22,7 @@ from weike.builder.hookspecs import hookimpl
 from weike.builder.loading import COURSE_SLUG_RE, find_course_folders
 from weike.builder.model import PROVIDER_LEVELS, Diagnostic, PathProblem, Repository, SourceLocation, WeikeConfig
 from weike.builder.scaffold import PLACEHOLDER
-from weike.plugins.rules.contacts import phone_problem, plausible_email, plausible_phone
+from weike.plugins.rules.contacts import phone_problem, plausible_email
 
 #: 特色和经验（字数不超过 1000 字）, 重点宣传推介内容（字数不超过 300 字内）.
 MAX_HIGHLIGHTS_CHARS = 1000

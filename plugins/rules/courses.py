@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import difflib
-import re
 from collections import defaultdict
 import functools
 from collections.abc import Iterator
