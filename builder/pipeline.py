@@ -24,7 +24,7 @@ from weike.builder.loading import NotACourseRepository
 from weike.builder.model import Course, DeliveredMedia, Diagnostic
 from weike.builder.progress import Progress
 from weike.builder.project import Project
-from weike.builder.publication import PublishedCourses, stale_warning
+from weike.builder.publication import PublishedCourses, rights_readable, stale_warning
 from weike.builder.stamp import BuildStamp, RecordedBuild, plugin_code_locations
 
 #: Outputs ``weike build --only`` can select, in build order.
@@ -71,8 +71,10 @@ class BuildResult:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     #: Nothing the build reads had changed since the last stamped build: its result was replayed.
     replayed: bool = False
-    #: Courses that failed now but stay published at their last good version: slug -> first error code.
+    #: Courses that failed now but stay published at their last good version: slug -> the stage they failed at.
     stale: dict[str, str] = field(default_factory=dict)
+    #: Why each stale course failed: its first error before any publishing stage ran (W304 names it).
+    stale_causes: dict[str, Diagnostic | None] = field(default_factory=dict, repr=False)
 
     @property
     def summary(self) -> Summary:
@@ -152,6 +154,14 @@ def build(
     )
     published = PublishedCourses(paths.cache)
     drop_stale = drop_stale or config.drop_stale
+    # Consent as read now goes on record before anything is published: no snapshot outlives a
+    # withdrawn right (builder/publication.py).
+    for course in repository.courses:
+        if rights_readable(course):
+            try:
+                published.note_rights(course)
+            except OSError:
+                published.forget(course.slug)  # unrecordable: no snapshot is better than a wrong one
 
     def exclude_failed(diagnostics: Iterable[Diagnostic], stage: str) -> None:
         for diagnostic in diagnostics:
@@ -230,7 +240,8 @@ def build(
         result.summary_lines.append(
             f"只构建了 courses/{selected[0]}：网站和汇总表包含整个仓库，这次没有更新，在仓库根目录运行 weike build 更新 "
             f"({' and '.join(skipped)} not updated: they cover the whole repository; run weike build in its root)")
-    _keep_published(result, published, remaining(), root=root, stages=stages, drop_stale=drop_stale)
+    _keep_published(result, published, remaining(), root=root, stages=stages, drop_stale=drop_stale,
+                    current=current)
     result.diagnostics = sort_diagnostics(result.diagnostics)
     result.built = [c.slug for c in remaining()]
     if result.failed or result.failed_centres or result.summary.errors:
@@ -291,7 +302,10 @@ def _publishing_inputs(result: BuildResult, courses: list[Course], delivered: Ma
     broken = [slug for slug, at in result.failed.items() if at not in PUBLISHING_STAGES]
     stand_ins = published.stand_ins(broken, current=current, root=context.paths.root)
     for slug in stand_ins:
-        result.stale.setdefault(slug, result.failed[slug])
+        if slug not in result.stale:
+            result.stale[slug] = result.failed[slug]
+            result.stale_causes[slug] = next((d for d in sort_diagnostics(result.diagnostics)
+                                              if d.is_error and course_of(d) == slug), None)
     if not stand_ins:
         return courses, delivered, context
     courses = sorted([*courses, *(kept.course for kept in stand_ins.values())], key=lambda c: c.slug)
@@ -301,14 +315,13 @@ def _publishing_inputs(result: BuildResult, courses: list[Course], delivered: Ma
 
 
 def _keep_published(result: BuildResult, published: PublishedCourses, built: list[Course], *, root: Path,
-                    stages: set[str], drop_stale: bool) -> None:
+                    stages: set[str], drop_stale: bool, current: Mapping[str, Course]) -> None:
     """Snapshot every course this build published; warn about (or forget) the ones that failed."""
     for slug in sorted(result.stale):
         kept = published.load(slug)
-        first_error = next((d for d in sort_diagnostics(result.diagnostics)
-                            if d.is_error and course_of(d) == slug), None)
         if kept is not None:
-            result.diagnostics.append(stale_warning(kept, first_error))
+            result.diagnostics.append(stale_warning(kept, result.stale_causes.get(slug),
+                                                    rights_read=rights_readable(current.get(slug))))
     if drop_stale:
         for slug in result.failed:
             published.forget(slug)

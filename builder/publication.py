@@ -11,8 +11,12 @@ the build names the course as stale (W304).
 
 Two things are never taken from the snapshot:
 
-* consent: a course whose current ``course.yml`` withdraws a right stands in with the current
-  ``rights``, so its national bundles and its row in the summary table go at once (E501);
+* consent (``rights``): a course stands in with the rights its ``course.yml`` gives now. When that
+  file cannot be read at all (a YAML error, deleted, not UTF-8), no right can be confirmed: the
+  stand-in carries none, so the site keeps it but its national bundles and its row in the summary
+  table go (E501). A withdrawal is also recorded beside the snapshot (``rights.json``) and read
+  back with it, so no snapshot ever claims a right withdrawn since; the record goes when the rights
+  are granted again in a ``course.yml`` that parses;
 * a course whose folder is gone: it is not published any more.
 
 ``weike build --drop-stale`` (or ``drop_stale: true`` in weike.yml) drops failing courses on
@@ -36,7 +40,7 @@ from pathlib import Path
 from weike.builder import model
 from weike.builder.fingerprint import Fingerprint
 from weike.builder.loading import COURSES_DIR
-from weike.builder.model import Course, DeliveredMedia, Diagnostic, SourceLocation
+from weike.builder.model import Course, DeliveredMedia, Diagnostic, Rights, SourceLocation
 from weike.builder.outputs import remove_temps, write_atomic
 
 #: Folder under the cache.
@@ -44,6 +48,9 @@ PUBLISHED_FOLDER = "published"
 #: In ``published/<slug>/``: names the version folder that is current (written atomically).
 CURRENT_FILE = "current"
 SNAPSHOT_FILE = "course.json"
+#: In ``published/<slug>/``: the rights last read from a ``course.yml`` that parsed, while they
+#: withdraw something (see :meth:`PublishedCourses.note_rights`).
+RIGHTS_FILE = "rights.json"
 SNAPSHOT_FORMAT = 1
 
 
@@ -159,6 +166,9 @@ class PublishedCourses:
         home = self.folder / course.slug
         version = self._fingerprint(course, delivered)
         current = home / CURRENT_FILE
+        # The new snapshot holds the rights read now: no withdrawal record can say more.
+        (home / RIGHTS_FILE).unlink(missing_ok=True)
+        self._loaded.pop(course.slug, None)
         try:
             if current.read_text(encoding="utf-8").strip() == version and (home / version / SNAPSHOT_FILE).is_file():
                 return False
@@ -218,7 +228,35 @@ class PublishedCourses:
             media = delivered.get(lecture.key)
             if not isinstance(media, DeliveredMedia) or not media.path.is_file():
                 return None
+        if (home / RIGHTS_FILE).exists():
+            course = dataclasses.replace(course, rights=_recorded_rights(home / RIGHTS_FILE))
         return PublishedCourse(course=course, delivered=delivered, published_at=str(data.get("published_at")))
+
+    def note_rights(self, course: Course) -> None:
+        """Record the rights of ``course`` (its ``course.yml`` parsed) against its snapshot.
+
+        Rights that are not all granted are written beside the snapshot, and every later read of
+        the snapshot takes them instead of its own: a withdrawal outlives the build that saw it,
+        whatever happens to ``course.yml`` afterwards. All granted again, the record goes.
+        """
+        home = self.folder / course.slug
+        record = home / RIGHTS_FILE
+        if _all_granted(course.rights):
+            if record.exists():
+                record.unlink(missing_ok=True)
+                self._loaded.pop(course.slug, None)
+            return
+        if not (home / CURRENT_FILE).is_file():
+            return  # never published: no snapshot to outlive
+        data = json.dumps({field.name: getattr(course.rights, field.name)
+                           for field in dataclasses.fields(Rights)}, sort_keys=True).encode("utf-8")
+        try:
+            if record.read_bytes() == data:
+                return
+        except OSError:
+            pass
+        write_atomic(record, data)
+        self._loaded.pop(course.slug, None)
 
     def forget(self, slug: str) -> None:
         shutil.rmtree(self.folder / slug, ignore_errors=True)
@@ -227,27 +265,62 @@ class PublishedCourses:
     def stand_ins(self, failed: Iterable[str], *, current: Mapping[str, Course], root: Path) -> dict[str, PublishedCourse]:
         """The last good version of every failed course that has one and still has its folder.
 
-        A course whose ``course.yml`` could be read now stands in with its current ``rights``:
-        a right withdrawn takes effect at once, whatever else is wrong with the course.
+        Each stands in with the rights its ``course.yml`` gives now: a right withdrawn takes effect
+        at once, whatever else is wrong with the course. When that file cannot be read, the
+        stand-in carries no right at all (consent is never taken from the past), located at the
+        top of ``course.yml``.
         """
         found = {}
         for slug in sorted(failed):
             if not (root / COURSES_DIR / slug).is_dir() or (kept := self.load(slug)) is None:
                 continue
-            now = current.get(slug)
-            if now is not None and now.parsed and now.rights != kept.course.rights:
-                kept = dataclasses.replace(kept, course=dataclasses.replace(kept.course, rights=now.rights))
-            found[slug] = kept
+            course = kept.course
+            if rights_readable(now := current.get(slug)):
+                course = dataclasses.replace(course, rights=now.rights)
+            else:
+                locations = {key: where for key, where in course.locations.items()
+                             if key != "rights" and not key.startswith("rights.")}
+                course = dataclasses.replace(course, rights=Rights(), locations=locations)
+            found[slug] = dataclasses.replace(kept, course=course)
         return found
 
 
-def stale_warning(kept: PublishedCourse, error: Diagnostic | None) -> Diagnostic:
-    """W304: the course failed now; its last good version stays published."""
+def rights_readable(course: Course | None) -> bool:
+    """Whether ``course``'s ``course.yml`` could be read now, so its ``rights`` are what it says."""
+    return course is not None and course.parsed
+
+
+def _all_granted(rights: Rights) -> bool:
+    return all(getattr(rights, field.name) is True for field in dataclasses.fields(Rights))
+
+
+def _recorded_rights(path: Path) -> Rights:
+    """The rights in a withdrawal record; none at all when it cannot be read (never more than it says)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        values = {field.name: data.get(field.name) for field in dataclasses.fields(Rights)}
+    except (OSError, ValueError, AttributeError):
+        return Rights()
+    return Rights(**{name: value if isinstance(value, bool) else None for name, value in values.items()})
+
+
+def stale_warning(kept: PublishedCourse, error: Diagnostic | None, *, rights_read: bool = True) -> Diagnostic:
+    """W304: the course failed now; its last good version stays published (only on the site and
+    in SCORM when ``rights_read`` is false: its ``course.yml`` cannot be read, so no right can be
+    confirmed)."""
     what = f"{error.code} {error.location}" if error is not None else "?"
+    hint = ("改正上面的错误后重新构建即可发布新版本；要把它从所有输出中撤下，用 weike build --drop-stale"
+            "（或在 weike.yml 写 drop_stale: true）。")
+    if not rights_read:
+        return Diagnostic.warning(
+            "W304", SourceLocation(file=kept.course.file),
+            f"课程本次构建失败（{what}），网站保留上次成功发布的版本（{kept.published_at}），已过期；"
+            f"course.yml 现在读不出来，三项承诺无法确认，所以不放入国家平台上传包和汇总表",
+            f"the course failed ({what}): the site keeps its last good version ({kept.published_at}), now stale; "
+            f"course.yml cannot be read, so its rights cannot be confirmed and it leaves the national bundles and "
+            f"the summary table", hint=hint)
     return Diagnostic.warning(
         "W304", SourceLocation(file=kept.course.file),
         f"课程本次构建失败（{what}），网站、汇总表和上传包保留上次成功发布的版本（{kept.published_at}），已过期",
         f"the course failed ({what}): the site, the summary table and the bundles keep its last good version "
-        f"({kept.published_at}), now stale",
-        hint="改正上面的错误后重新构建即可发布新版本；要把它从所有输出中撤下，用 weike build --drop-stale"
-             "（或在 weike.yml 写 drop_stale: true）。")
+        f"({kept.published_at}), now stale", hint=hint)

@@ -1,7 +1,8 @@
 """``weike new repo``, ``course``, ``lecture`` and ``centre``: commented skeletons a teacher fills in.
 
 Skeletons pass ``weike check`` once media is added, but every value the teacher must still
-write is marked :data:`PLACEHOLDER`, which the rules report as a warning (W115) until replaced.
+write is marked :data:`PLACEHOLDER`, which the rules report as a warning (W115, W712) until
+replaced. Nothing is guessed: the level (县/乡镇/村) is a placeholder too, not the likeliest value.
 The rights attestations start as ``false``: attesting is the teacher's decision, not ours.
 """
 
@@ -74,7 +75,7 @@ instructors:
 # 开课机构（填入省级汇总表，附件3）
 provider:
   name: {p}机构全称          # 如 某某县社区教育学院
-  level: 县(市、区)           # 所处层级：县(市、区) / 乡镇(街道) / 村(社区)
+  level: {p}所处层级          # 只写一个：县(市、区) / 乡镇(街道) / 村(社区)
   region: {p}所在省市县
   contact: {p}联系人姓名
   phone: {p}联系电话
@@ -146,8 +147,8 @@ CENTRE_TEMPLATE = """\
 
 # 学校名称：准确填写全称
 name: {name}
-# 所处层级：县(市、区) / 乡镇(街道) / 村(社区)
-level: 乡镇(街道)
+# 所处层级：只写一个：县(市、区) / 乡镇(街道) / 村(社区)
+level: {p}所处层级
 # 所在地区，如 某某省某某市某某区某某街道
 region: {p}所在省市县
 # 申报学校联系方式（只用于申报材料，不会出现在课程网站上）

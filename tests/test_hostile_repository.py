@@ -51,7 +51,7 @@ provider:
   level: 县(市、区)
   region: "@SUM(1+1)"
   contact: "=1+1"
-  phone: "-2+3"
+  phone: "+86-571-88886666"  # starts like a formula, and is a number an officer can dial
 rights:
   public_good: true
   no_copyright_dispute: true

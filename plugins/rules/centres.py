@@ -7,7 +7,6 @@ facts) range, listed in ``docs/rules.md``, and points at the line that holds the
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from weike.builder.centre import (
@@ -23,6 +22,7 @@ from weike.builder.model import LEVEL_CHOICES_HINT, PROVIDER_LEVELS, Diagnostic,
 from weike.builder.scaffold import PLACEHOLDER
 from weike.plugins.rules.courses import check_image_file
 from weike.plugins.rules.texts import TextLimit, text_problems
+from weike.plugins.rules.contacts import phone_problem, plausible_email
 
 #: 特色和经验（字数不超过 1000 字）, 重点宣传推介内容（字数不超过 300 字内）.
 MAX_HIGHLIGHTS_CHARS = 1000
@@ -42,11 +42,6 @@ CENTRE_TEXT_LIMITS = (
 #: 各省申报品牌社区学习中心典型案例原则上不超过5个.
 MAX_CENTRES_PER_PROVINCE = 5
 
-#: A Chinese landline (with or without area code and extension) or mobile number, or +86 forms.
-_PHONE_RE = re.compile(r"^(?:\+?86[\s-]?)?(?:1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}|0\d{2,3}[\s-]?\d{7,8}|\d{7,8})"
-                       r"(?:\s*(?:转|-|ext\.?)\s*\d{1,6})?$")
-_EMAIL_RE = re.compile(r"^[^@\s<>\"'()\[\],;:]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*"
-                       r"\.[A-Za-z]{2,}$")
 
 _REQUIRED = {
     "name": "学校名称 name",
@@ -57,15 +52,6 @@ _REQUIRED = {
     "contact.email": "电子邮箱 contact.email",
     **{key: f"{label} {key}" for key, label, _ in CENTRE_TEXTS},
 }
-
-
-def plausible_phone(text: str) -> bool:
-    """A number an officer could dial: mobile, landline with area code, optional extension."""
-    return bool(_PHONE_RE.match(text.strip().replace("（", "(").replace("）", ")").replace("(", "").replace(")", "")))
-
-
-def plausible_email(text: str) -> bool:
-    return bool(_EMAIL_RE.match(text.strip()))
 
 
 def _value(centre: Centre, key: str) -> str | None:
@@ -100,15 +86,13 @@ def check_centre(centre: Centre, *, course_folders: set[str]) -> Iterator[Diagno
                                    hint=f"推介表要求{label}不超过 {limit} 字（按字符计，换行不计），请精简。")
     for limit in CENTRE_TEXT_LIMITS:
         yield from text_problems("E713", limit, _value(centre, limit.key), centre.where(limit.key))
-    if centre.level is not None and centre.level not in PROVIDER_LEVELS:
+    if centre.level is not None and PLACEHOLDER not in centre.level and centre.level not in PROVIDER_LEVELS:
         yield Diagnostic.error("E704", centre.where("level"), f"所处层级“{centre.level}”无效",
                                f"level '{centre.level}' is not one of {', '.join(PROVIDER_LEVELS)}",
                                hint=LEVEL_CHOICES_HINT)
     phone, email = centre.contact.phone, centre.contact.email
-    if phone is not None and PLACEHOLDER not in phone and not plausible_phone(phone):
-        yield Diagnostic.error("E705", centre.where("contact.phone"), f"联系电话“{phone}”不像电话号码",
-                               f"phone '{phone}' does not look like a phone number",
-                               hint="写手机号或带区号的固定电话，例如 13800138000 或 0571-88886666。")
+    if problem := phone_problem(phone, code="E705", where=centre.where("contact.phone"), key="contact.phone"):
+        yield problem
     if email is not None and PLACEHOLDER not in email and not plausible_email(email):
         yield Diagnostic.error("E706", centre.where("contact.email"), f"电子邮箱“{email}”不像邮箱地址",
                                f"e-mail '{email}' does not look like an e-mail address",
@@ -167,12 +151,10 @@ def _config_location(config: WeikeConfig, key: str) -> SourceLocation:
 def check_province_facts(config: WeikeConfig) -> Iterator[Diagnostic]:
     """附件5: every "of which" figure no larger than its total; the department's phone dialable."""
     department = config.department
-    if department and department.phone and PLACEHOLDER not in department.phone \
-            and not plausible_phone(department.phone):
-        yield Diagnostic.error("E804", _config_location(config, "department.phone"),
-                               f"省级教育主管部门的联系电话“{department.phone}”不像电话号码",
-                               f"department.phone '{department.phone}' does not look like a phone number",
-                               hint="写带区号的固定电话或手机号，例如 0571-88886666。")
+    if department and (problem := phone_problem(department.phone, code="E804", key="department.phone",
+                                                where=_config_location(config, "department.phone"),
+                                                label="省级教育主管部门的联系电话")):
+        yield problem
     statistics = config.statistics
     if statistics is None:
         return

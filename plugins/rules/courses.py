@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import difflib
-import re
 from collections import defaultdict
 import functools
 from collections.abc import Iterator
@@ -33,6 +32,7 @@ from weike.plugins.pictures import (
     write_placeholder_cover,
 )
 from weike.builder.scaffold import PLACEHOLDER
+from weike.plugins.rules.contacts import phone_problem
 from weike.builder.model import (
     LECTURE_FORMS,
     LEVEL_CHOICES_HINT,
@@ -53,7 +53,6 @@ from weike.builder.model import (
 MIN_COVER_WIDTH = 640
 #: Width/height ratios treated as close enough to 16:9 (1.78): 4:3 (1.33) to 21:9 (2.33).
 _COVER_RATIO_RANGE = (1.3, 2.4)
-_PHONE_RE = re.compile(r"^\+?[\d\s\-()（）转]{7,20}$")
 #: course.yml's one-line texts by the boxes they fill (E118): the course title and the provider's
 #: name one line of 附件3's name column and of a title card, the contacts their cells. (The summary
 #: and the bios have the call's own limits, E102 and E103.)
@@ -313,14 +312,14 @@ def _check_provider(course: Course) -> Iterator[Diagnostic]:
     for key in ("name", "level", "region", "contact", "phone"):
         if course.absent(f"provider.{key}", getattr(provider, key)):
             yield _missing(course, f"provider.{key}", _FIELD_NAMES[f"provider.{key}"])
-    if provider.level is not None and provider.level not in PROVIDER_LEVELS:
+    if provider.level is not None and PLACEHOLDER not in provider.level and provider.level not in PROVIDER_LEVELS:
         yield Diagnostic.error("E109", course.where("provider.level"), f"所处层级“{provider.level}”无效",
                      f"provider level '{provider.level}' is not one of {', '.join(PROVIDER_LEVELS)}",
                      hint=LEVEL_CHOICES_HINT)
-    if provider.phone is not None and PLACEHOLDER not in provider.phone and not _PHONE_RE.match(provider.phone):
-        yield Diagnostic.warning("W112", course.where("provider.phone"), f"联系电话“{provider.phone}”看起来不像电话号码",
-                       f"phone '{provider.phone}' does not look like a phone number",
-                       hint="例如 0571-88886666 或 13800138000。")
+    # The same rule as a centre's phone (E705): both are printed in 附件3 for the officer to dial.
+    if problem := phone_problem(provider.phone, code="E112", where=course.where("provider.phone"),
+                                key="provider.phone"):
+        yield problem
 
 
 def _check_rights(course: Course) -> Iterator[Diagnostic]:
@@ -343,7 +342,7 @@ def check_placeholders(owner: Course | Lecture) -> Iterator[Diagnostic]:
         for index, person in enumerate(owner.instructors):
             values[f"instructors.{index}.name"] = person.name
             values[f"instructors.{index}.bio"] = person.bio
-        for key in ("name", "region", "contact", "phone"):
+        for key in ("name", "level", "region", "contact", "phone"):
             values[f"provider.{key}"] = getattr(owner.provider, key)
     else:
         values = {"title": owner.title, "knowledge_point": owner.knowledge_point}

@@ -77,6 +77,16 @@ def rights_not_cleared(course: Course) -> Diagnostic | None:
     if cleared_for_national_platforms(course):
         return None
     field = next(key for key in RIGHTS_ATTESTATIONS if getattr(course.rights, key) is not True)
+    if all(getattr(course.rights, key) is None for key in RIGHTS_ATTESTATIONS):
+        # Nothing attested at all: course.yml cannot be read now (a stale course stands in), or says nothing.
+        return Diagnostic(
+            code="E501", severity=Severity.ERROR, location=course.where(f"rights.{field}"),
+            message="无法确认三项承诺（公益属性、无版权纠纷、同意开放共享）：course.yml 现在读不出来或没有写 rights，"
+                    "不能打包上传国家平台，也不能列入省级汇总表",
+            message_en="rights cannot be confirmed (course.yml cannot be read now, or states no rights): no "
+                       "national-platform bundle, not in the province summary table",
+            hint="先改正 course.yml 的错误；确认课程确实符合后，在 rights 下把三项都写成 true。网站和 SCORM 包不受影响。",
+        )
     return Diagnostic(
         code="E501", severity=Severity.ERROR, location=course.where(f"rights.{field}"),
         message="三项承诺（公益属性、无版权纠纷、同意开放共享）没有全部为 true：不能打包上传国家平台，也不能列入省级汇总表",

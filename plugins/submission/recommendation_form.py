@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from docx import Document
+from docx.enum.section import WD_ORIENT
 from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
@@ -79,6 +80,7 @@ def recommendation_form(centre: Centre, department: ProvinceDepartment | None):
     # cell holds the whole name, the title what fits.
     properties.title = property_text(f"{TITLE}：{centre.name or centre.slug}")
     section = document.sections[0]
+    section.orientation = WD_ORIENT.PORTRAIT
     section.page_height, section.page_width = Cm(29.7), Cm(21.0)
     section.top_margin = section.bottom_margin = Cm(2.2)
     section.left_margin = section.right_margin = Cm(2.2)

@@ -19,6 +19,7 @@ import zipfile
 from pathlib import Path
 
 from openpyxl import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
 from weike.builder.archive import FIXED_DATE_TIME, ArchiveMember, zip_bytes
@@ -42,6 +43,18 @@ def text_cells_only(workbook: Workbook) -> None:
                 cell.data_type = "s"
             if cell.data_type == "s" and isinstance(cell.value, str) and cell.value.startswith(FORMULA_TRIGGERS):
                 cell.quotePrefix = True
+
+
+def form_print_setup(sheet: Worksheet, *, header_row: int, landscape: bool) -> None:
+    """Print ``sheet`` as a form: A4, one page wide (as many pages long as it takes), the column
+    headings in ``header_row`` repeated at the top of every page."""
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.orientation = sheet.ORIENTATION_LANDSCAPE if landscape else sheet.ORIENTATION_PORTRAIT
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_title_rows = f"{header_row}:{header_row}"
+    sheet.print_options.horizontalCentered = True
 
 
 def workbook_bytes(workbook: Workbook) -> bytes:

@@ -14,6 +14,7 @@ from openpyxl.utils import get_column_letter
 
 from weike.builder import __version__
 from weike.builder.centre import STATISTIC_FIELDS, STATISTICS_NAME_LABEL, ProvinceStatistics
+from weike.plugins.submission.spreadsheet import form_print_setup
 
 TITLE = "社区教育机构统计表"
 ATTACHMENT = "附件5"
@@ -61,9 +62,5 @@ def statistics_workbook(statistics: ProvinceStatistics, *, note: str = NOTE) -> 
     for column in range(2, last + 1):
         sheet.column_dimensions[get_column_letter(column)].width = 9.5
     # Fifteen columns: landscape A4, fitted to one page wide.
-    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
-    sheet.page_setup.orientation = sheet.ORIENTATION_LANDSCAPE
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    form_print_setup(sheet, header_row=HEADER_ROW, landscape=True)
     return workbook

@@ -3,10 +3,14 @@
 ``dist/reports/社区教育品牌项目汇总表.xlsx`` follows 附件3's layout so an officer can print, stamp
 and scan it: the title, the lines for the education department's seal and contact (weike.yml's
 ``department``), the columns 序号 · 品牌社区学习中心名称/品牌课程名称 · 所处层级 · 联系人 · 联系电话,
-and the note. The brand learning centres (``centres/``) and the courses are listed together
-("社区教育品牌项目，包括品牌社区学习中心和社区教育品牌课程"): rows follow ``recommendation_order`` in
-weike.yml, which may name both, then the other centres by name, then the other courses by title.
-A second sheet, 课程明细, repeats each course with its folder, theme and provider for cross-checking.
+and the note, under the form's "附件3" line. The brand learning centres (``centres/``) and the courses
+are listed together ("社区教育品牌项目，包括品牌社区学习中心和社区教育品牌课程"): rows follow
+``recommendation_order`` in weike.yml, which may name both, then the other centres by name, then the
+other courses by title. The workbook holds the form and nothing else, set up to print as the form:
+A4 portrait, fitted to one page wide, the column headings repeated on every page.
+
+``dist/reports/社区教育品牌课程明细.xlsx``, a separate workbook never printed with the form, repeats each
+listed course with its folder, theme and provider for cross-checking.
 
 Only courses the call lets a province recommend are listed: a course whose three attestations
 are not all true gets the same E501 error the national bundles give (so ``--only reports`` and a
@@ -31,13 +35,17 @@ from weike.builder.hookspecs import hookimpl
 from weike.builder.isolation import CourseIsolation
 from weike.builder.loading import COURSES_DIR, find_course_folders
 from weike.builder.model import Course, DeliveredMedia, Diagnostic, Repository, Severity, SourceLocation, WeikeConfig
-from weike.plugins.submission.spreadsheet import save_workbook
+from weike.plugins.submission.spreadsheet import form_print_setup, save_workbook
 from weike.builder.xmltext import xml_text
 from weike.plugins.submission.platforms import rights_not_cleared
 from weike.plugins.submission.settings import province, recommendation_order
 
 REPORT_NAME = "社区教育品牌项目汇总表.xlsx"
+#: The courses' details for cross-checking: its own file, so printing the form prints only the form.
+DETAIL_NAME = "社区教育品牌课程明细.xlsx"
 TITLE = "社区教育品牌项目汇总表"
+ATTACHMENT = "附件3"
+DETAIL_TITLE = "课程明细"
 #: 各省申报社区教育品牌课程原则上不超过20门.
 MAX_COURSES_PER_PROVINCE = 20
 COLUMNS = ("序号", "品牌社区学习中心名称/品牌课程名称", "所处层级（县、市、区/乡镇、街道/村、社区）", "联系人", "联系电话")
@@ -46,7 +54,8 @@ DETAIL_COLUMNS = ("序号", "课程文件夹", "品牌课程名称", "主题", "
                   "联系电话", "微课数", "创建日期")
 BLANK = "__________"
 _CONFIG_FILE = "weike.yml"
-_HEADER_ROW = 4
+#: Row 1 says 附件3, row 2 is the title, rows 3-4 the department's lines, then the column headings.
+_HEADER_ROW = 5
 
 
 def _order_location(config: WeikeConfig, index: int | None = None) -> SourceLocation:
@@ -170,11 +179,12 @@ def _summary_sheet(sheet: Worksheet, items: Sequence[Centre | Course], config: W
     sheet.title = TITLE
     department = config.department
     office = (department.name if department else None) or province(config)
-    _merged_line(sheet, 1, TITLE, font=Font(name=_FONT, size=16, bold=True), horizontal="center", height=32)
-    _merged_line(sheet, 2, f"省级教育行政部门（盖章）：{office or BLANK}", font=Font(name=_FONT, size=12))
+    sheet.cell(row=1, column=1, value=ATTACHMENT).font = Font(name="黑体", size=12)
+    _merged_line(sheet, 2, TITLE, font=Font(name=_FONT, size=16, bold=True), horizontal="center", height=32)
+    _merged_line(sheet, 3, f"省级教育行政部门（盖章）：{office or BLANK}", font=Font(name=_FONT, size=12))
     contact = (department.contact if department else None) or BLANK
     phone = (department.phone if department else None) or BLANK
-    _merged_line(sheet, 3, f"联系人：{contact}    联系电话：{phone}", font=Font(name=_FONT, size=12))
+    _merged_line(sheet, 4, f"联系人：{contact}    联系电话：{phone}", font=Font(name=_FONT, size=12))
     for column, text in enumerate(COLUMNS, start=1):
         cell = sheet.cell(row=_HEADER_ROW, column=column, value=text)
         cell.font = Font(name=_FONT, size=12, bold=True)
@@ -193,24 +203,19 @@ def _summary_sheet(sheet: Worksheet, items: Sequence[Centre | Course], config: W
     _merged_line(sheet, _HEADER_ROW + len(items) + 1, NOTE, font=Font(name=_FONT, size=11), height=32)
     for letter, width in zip("ABCDE", (8, 40, 26, 12, 18)):
         sheet.column_dimensions[letter].width = width
-    sheet.print_title_rows = f"{_HEADER_ROW}:{_HEADER_ROW}"
-    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    # Five columns fit A4 portrait (the form's own layout).
+    form_print_setup(sheet, header_row=_HEADER_ROW, landscape=False)
 
 
 def _detail_sheet(sheet: Worksheet, courses: Sequence[Course]) -> None:
+    sheet.title = DETAIL_TITLE
     sheet.append(DETAIL_COLUMNS)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
         cell.alignment = Alignment(horizontal="center")
     for index, width in enumerate((6, 20, 24, 18, 26, 22, 12, 10, 16, 8, 12), start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
-    sheet.page_setup.orientation = sheet.ORIENTATION_LANDSCAPE
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    form_print_setup(sheet, header_row=1, landscape=True)
     for number, course in enumerate(courses, start=1):
         sheet.append((number, *_table_values(course)))
     sheet.freeze_panes = "A2"
@@ -228,13 +233,20 @@ def _table_values(course: Course) -> tuple:
 
 
 def summary_workbook(items: Sequence[Centre | Course], config: WeikeConfig) -> Workbook:
-    """附件3 for ``items`` (centres and courses, already in recommendation order), plus the
-    课程明细 sheet of the courses."""
+    """附件3 for ``items`` (centres and courses, already in recommendation order): the form alone."""
     workbook = Workbook()
     workbook.properties.creator = f"weike {__version__}"
     workbook.properties.title = TITLE
     _summary_sheet(workbook.active, items, config)
-    _detail_sheet(workbook.create_sheet("课程明细"), [item for item in items if isinstance(item, Course)])
+    return workbook
+
+
+def detail_workbook(items: Sequence[Centre | Course]) -> Workbook:
+    """课程明细: every course of ``items`` with its folder, theme and provider, for cross-checking 附件3."""
+    workbook = Workbook()
+    workbook.properties.creator = f"weike {__version__}"
+    workbook.properties.title = DETAIL_TITLE
+    _detail_sheet(workbook.active, [item for item in items if isinstance(item, Course)])
     return workbook
 
 
@@ -284,8 +296,9 @@ def weike_report_stage(context: BuildContext, courses: Sequence[Course],
         ))
     # Written even when empty, so a table from an earlier build never outlives its courses.
     path = save_workbook(summary_workbook(items, config), context.paths.reports / REPORT_NAME)
+    details = save_workbook(detail_workbook(items), context.paths.reports / DETAIL_NAME)
     centre_count = len(items) - len(listed)
     centre_note = f"、{centre_count} 个学习中心" if centre_count else ""
-    return StageOutcome(diagnostics=tuple(diagnostics), outputs=(path,),
+    return StageOutcome(diagnostics=tuple(diagnostics), outputs=(path, details),
                         summary=(f"报表：{context.paths.shown(path)} 列出 {len(listed)} 门课程{centre_note} "
                                  f"(summary table: {len(listed)} course(s), {centre_count} centre(s))",))

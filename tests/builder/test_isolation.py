@@ -201,7 +201,7 @@ def test_control_characters_cannot_break_the_spreadsheets_or_the_scorm_manifest(
                                                 for n, lecture in enumerate(repository.courses[0].lectures, 1)))
     path = tmp_path / "table.xlsx"
     summary_workbook([course], repository.config).save(path)
-    assert load_workbook(path).active.cell(row=5, column=2).value == "控制字符课程"
+    assert load_workbook(path).active.cell(row=6, column=2).value == "控制字符课程"
     sheet = tmp_path / "sheet.xlsx"
     sheet.write_bytes(metadata_workbook(course, lecture_entries(course, delivered), None))
     assert load_workbook(sheet).active.max_row == 1 + len(course.lectures)
@@ -335,7 +335,7 @@ def test_one_course_of_each_crash_kind_and_a_good_one(make_repo, oversized_cover
     for target in ("smartedu", "ouchn", "scorm"):
         assert sorted(p.stem for p in (dist / "bundles" / target).glob("*.zip")) == sorted(published)
     table = load_workbook(dist / "reports/社区教育品牌项目汇总表.xlsx").active
-    listed = [table.cell(row=row, column=2).value for row in range(5, 5 + len(published))]
+    listed = [table.cell(row=row, column=2).value for row in range(6, 6 + len(published))]
     assert "好课程" in listed and set(listed) <= {"好课程", "控制字符课程"}
 
 

@@ -148,6 +148,90 @@ def test_withdrawn_rights_leave_the_national_bundles_and_the_table_at_once(two_c
     assert catalogue_titles(root) == {"aa": "测试课程", "bb": "第二门课"}
 
 
+NATIONAL = ("ouchn", "smartedu")
+
+
+def break_course_yml(course_yml: Path, how: str) -> None:
+    """Make ``course.yml`` unreadable the way a hurried teacher does."""
+    if how == "yaml-error":
+        course_yml.write_text(course_yml.read_text(encoding="utf-8").replace("title: ", "title: [", 1),
+                              encoding="utf-8")
+    elif how == "deleted":
+        course_yml.unlink()
+    else:  # saved by an old editor in the Windows code page
+        course_yml.write_bytes(course_yml.read_text(encoding="utf-8").encode("gbk"))
+
+
+def national_zips(root: Path, slug: str) -> list[str]:
+    """The national targets that hold a zip of ``slug``, each zip re-opened whole."""
+    found = []
+    for target in NATIONAL:
+        path = root / "dist/bundles" / target / f"{slug}.zip"
+        if path.exists():
+            with zipfile.ZipFile(path) as bundle:
+                assert bundle.testzip() is None
+            found.append(target)
+    return found
+
+
+def submission_courses(root: Path) -> list[str]:
+    sheet = openpyxl.load_workbook(root / "dist/submission/附件3-社区教育品牌项目汇总表.xlsx").worksheets[0]
+    return [row[1] for row in sheet.iter_rows(values_only=True) if isinstance(row[0], int)]
+
+
+@pytest.mark.parametrize("how", ["yaml-error", "deleted", "gbk"])
+def test_a_withdrawn_right_outlives_every_snapshot_until_granted_again(two_courses, capsys, how):
+    from weike.builder.context import BuildPaths
+    from weike.builder.publication import PublishedCourses
+
+    root = two_courses
+    course_yml = root / "courses/aa/course.yml"
+    good = course_yml.read_text(encoding="utf-8")
+    course_yml.write_text(good.replace("public_good: true", "public_good: false"), encoding="utf-8")
+    assert main(["build", str(root), "--quiet"]) == 1
+    assert "E501" in capsys.readouterr().out
+    assert national_zips(root, "aa") == [] and table_courses(root) == ["第二门课"]
+    # The withdrawal is recorded with the snapshot: nothing read from the cache says "true" any more.
+    assert PublishedCourses(BuildPaths.for_root(root).cache).load("aa").course.rights.public_good is False
+
+    break_course_yml(course_yml, how)
+    assert main(["build", str(root), "--quiet"]) == 1
+    out = capsys.readouterr().out
+    assert "W304" in out, out
+    # Still withdrawn: no national bundle, no row in 附件3 (dist/reports and dist/submission) ...
+    assert national_zips(root, "aa") == []
+    assert table_courses(root) == ["第二门课"] and submission_courses(root) == ["第二门课"]
+    # ... while the catalogue keeps the last good version and the other course is untouched.
+    assert catalogue_titles(root) == {"aa": "测试课程", "bb": "第二门课"}
+    assert national_zips(root, "bb") == list(NATIONAL)
+
+    # Granted again in a file that parses: back everywhere.
+    course_yml.write_text(good, encoding="utf-8")
+    assert main(["build", str(root), "--quiet"]) == 0, capsys.readouterr().out
+    assert national_zips(root, "aa") == list(NATIONAL)
+    assert sorted(table_courses(root)) == ["测试课程", "第二门课"]
+    assert PublishedCourses(BuildPaths.for_root(root).cache).load("aa").course.rights.public_good is True
+
+
+@pytest.mark.parametrize("how", ["yaml-error", "deleted", "gbk"])
+def test_rights_that_cannot_be_read_keep_a_stale_course_off_the_national_platforms(two_courses, capsys, how):
+    root = two_courses
+    good_scorm = bundle_bytes(root, "aa")["scorm"]
+    break_course_yml(root / "courses/aa/course.yml", how)
+    assert main(["build", str(root), "--quiet"]) == 1
+    out = capsys.readouterr().out
+    assert "W304" in out and "E501" in out, out
+    # W304 names what broke the file, not the refusal that follows from it.
+    cause = {"yaml-error": "E001", "deleted": "E007", "gbk": "E010"}[how]
+    assert f"（{cause} courses/aa" in next(line for line in out.splitlines() if "W304" in line)
+    # Consent cannot be read now: the national bundles and 附件3 go; the site and SCORM keep the stand-in.
+    assert national_zips(root, "aa") == []
+    assert table_courses(root) == ["第二门课"] and submission_courses(root) == ["第二门课"]
+    assert catalogue_titles(root) == {"aa": "测试课程", "bb": "第二门课"}
+    assert bundle_bytes(root, "aa")["scorm"] == good_scorm
+    assert national_zips(root, "bb") == list(NATIONAL)
+
+
 def test_a_site_wide_error_never_empties_the_reports_or_the_site(two_courses, capsys):
     root = two_courses
     index = (root / "dist/site/index.html").read_bytes()
@@ -332,3 +416,27 @@ def test_a_snapshot_reads_back_the_same_course_and_runs_no_code(delivered_repo, 
     # Only the model's own classes are rebuilt: anything else is refused, never imported or run.
     with pytest.raises(KeyError):
         decode({"$class": "Popen", "fields": {"args": ["true"]}})
+
+
+def test_a_withdrawal_record_is_read_with_its_snapshot_and_never_grants_more(delivered_repo, tmp_path):
+    from weike.builder.model import Rights
+    from weike.builder.publication import RIGHTS_FILE, PublishedCourses
+
+    repository, delivered, _ = delivered_repo(valid_courses=("aa",))
+    course = repository.course("aa")
+    assert course.rights == Rights(public_good=True, no_copyright_dispute=True, share_to_national_platforms=True)
+    published = PublishedCourses(tmp_path / "cache")
+    published.record(course, delivered)
+    withdrawn = dataclasses.replace(course, rights=dataclasses.replace(course.rights, public_good=False))
+    published.note_rights(withdrawn)
+    assert PublishedCourses(tmp_path / "cache").load("aa").course.rights == withdrawn.rights
+    # A damaged record confirms nothing (it never falls back to the snapshot's "true").
+    (tmp_path / "cache/published/aa" / RIGHTS_FILE).write_text("{not json", encoding="utf-8")
+    assert PublishedCourses(tmp_path / "cache").load("aa").course.rights == Rights()
+    # Granted again in a course.yml that parses: the record goes, the snapshot speaks for itself.
+    published.note_rights(course)
+    assert not (tmp_path / "cache/published/aa" / RIGHTS_FILE).exists()
+    assert PublishedCourses(tmp_path / "cache").load("aa").course.rights == course.rights
+    # A course never published leaves no record behind.
+    published.note_rights(dataclasses.replace(withdrawn, slug="never"))
+    assert not (tmp_path / "cache/published/never").exists()

@@ -30,6 +30,9 @@ def test_scaffold_course_passes_once_media_is_added(tmp_path, media, capsys):
     assert main(["check", str(root)]) == 0  # passes: only warnings remain
     out = capsys.readouterr().out
     assert "W115" in out and "W111" in out  # placeholders and unattested rights are pointed out
+    level_line = next(n for n, line in enumerate((root / "courses/shouji-rumen/course.yml").read_text(
+        encoding="utf-8").splitlines(), 1) if line.strip().startswith("level:"))
+    assert f"courses/shouji-rumen/course.yml:{level_line}:" in out  # the level is not guessed either
     assert main(["check", str(root), "--strict"]) == 1
 
 
@@ -84,12 +87,18 @@ def test_scaffold_centre_is_commented_schema_linked_and_valid(tmp_path, capsys):
     assert schema_path.name == "centre.schema.json" and schema_path.is_file()
     assert "# 特色和经验：字数不超过 1000 字" in text and "# 学校名称：准确填写全称" in text
     validator = jsonschema.Draft7Validator(json.loads(schema_path.read_text(encoding="utf-8")))
-    # The editor flags the placeholder e-mail; every other skeleton value is schema-valid as it is.
-    assert [error.path[-1] for error in validator.iter_errors(yaml.safe_load(text))] == ["email"]
-    validator.validate(yaml.safe_load(text.replace("【待填写】电子邮箱", "qinghe@example.edu.cn")))
+    # The editor flags the placeholder e-mail and level; every other skeleton value is schema-valid as it is.
+    assert sorted(error.path[-1] for error in validator.iter_errors(yaml.safe_load(text))) == ["email", "level"]
+    validator.validate(yaml.safe_load(text.replace("【待填写】电子邮箱", "qinghe@example.edu.cn")
+                                      .replace("【待填写】所处层级", "乡镇(街道)")))
     centre = load_repository(root).centres[0]
     assert centre.name == "清河镇社区学校" and centre.publish is True
-    assert {d.code for d in run_check(root).diagnostics} == {"W712"}  # only what is left to fill in
+    diagnostics = run_check(root).diagnostics
+    assert {d.code for d in diagnostics} == {"W712"}  # only what is left to fill in
+    # No level is guessed for the officer: it is a placeholder, pointed out at its line.
+    level_line = next(n for n, line in enumerate(text.splitlines(), 1) if line.startswith("level:"))
+    assert centre.level is not None and "【待填写】" in centre.level
+    assert ("W712", level_line) in {(d.code, d.location.line) for d in diagnostics}
     assert main(["new", "centre", "qinghe", "--path", str(root)]) == 2
     assert main(["new", "centre", "清河", "--path", str(root)]) == 2
     assert "Traceback" not in capsys.readouterr().err

@@ -166,7 +166,7 @@ def submission_files(root) -> dict[str, bytes]:
 
 def test_attachment_3_lists_centres_and_courses_in_recommendation_order(built):
     sheet = load_workbook(built / "dist/submission/附件3-社区教育品牌项目汇总表.xlsx").worksheets[0]
-    rows = [row for row in sheet.iter_rows(values_only=True)]
+    rows = [row for row in sheet.iter_rows(min_row=2, values_only=True)]  # below the "附件3" line
     assert rows[1][0] == "省级教育行政部门（盖章）：测试省教育厅"
     assert "钱处长" in rows[2][0] and "0571-87001234" in rows[2][0]
     body = rows[4:-1]
@@ -227,6 +227,42 @@ def test_six_recommendation_forms_hold_every_field_in_its_cell(built):
     assert rows[11] == ["申报学校意见", "县级教育行政部门意见", "市级教育行政部门意见", "省级教育行政部门意见"]
     assert rows[12] == ["（盖章） 年 月 日"] * 4
     assert len(rows) == 13
+
+
+def test_the_three_forms_are_labelled_and_print_as_forms(built):
+    from docx.enum.section import WD_ORIENT
+    from docx.shared import Cm
+    from openpyxl.worksheet.worksheet import Worksheet
+
+    def print_setup(sheet) -> tuple:
+        setup = sheet.page_setup
+        return (int(setup.paperSize), setup.orientation, setup.fitToWidth, setup.fitToHeight,
+                sheet.sheet_properties.pageSetUpPr.fitToPage, sheet.print_title_rows)
+
+    submission = built / "dist/submission"
+    # 附件3: its "附件3" line above the title, and one sheet only: printing the workbook prints the form.
+    table = load_workbook(submission / "附件3-社区教育品牌项目汇总表.xlsx")
+    assert table.sheetnames == ["社区教育品牌项目汇总表"]
+    sheet = table.worksheets[0]
+    assert (sheet["A1"].value, sheet["A2"].value, sheet["A5"].value) == ("附件3", "社区教育品牌项目汇总表", "序号")
+    assert print_setup(sheet) == (int(Worksheet.PAPERSIZE_A4), "portrait", 1, 0, True, "$5:$5")
+    # The courses' details for cross-checking are a workbook of their own, beside the table.
+    details = load_workbook(built / "dist/reports/社区教育品牌课程明细.xlsx")
+    assert details.sheetnames == ["课程明细"] and len(list(details.active.iter_rows())) == 1 + len(COURSES)
+    assert "社区教育品牌课程明细.xlsx" not in submission_files(built)
+    # 附件5: fifteen columns, landscape.
+    sheet = load_workbook(submission / "附件5-社区教育机构统计表.xlsx").worksheets[0]
+    assert sheet["A1"].value == "附件5"
+    assert print_setup(sheet) == (int(Worksheet.PAPERSIZE_A4), "landscape", 1, 0, True, "$3:$3")
+    # 附件4 (Word): A4 portrait.
+    for name in submission_files(built):
+        if name.startswith("附件4-"):
+            document = docx.Document(submission / name)
+            section = document.sections[0]
+            assert document.paragraphs[0].text == "附件4"
+            assert section.orientation == WD_ORIENT.PORTRAIT
+            assert (round(section.page_width.cm, 1), round(section.page_height.cm, 1)) == (21.0, 29.7)
+            assert section.left_margin + section.right_margin < Cm(21.0) - Cm(15)
 
 
 def test_attachment_5_follows_the_call_column_by_column(built):

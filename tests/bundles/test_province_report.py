@@ -9,7 +9,7 @@ from weike.builder.loading import load_repository
 from weike.builder.checking import run_check
 from weike.builder.plugin_manager import get_plugin_manager
 from weike.builder.progress import Progress
-from weike.plugins.submission.summary_table import COLUMNS, NOTE, REPORT_NAME
+from weike.plugins.submission.summary_table import COLUMNS, DETAIL_NAME, NOTE, REPORT_NAME
 from tests.bundles.conftest import run_build
 from tests.conftest import COURSE_YML
 
@@ -23,8 +23,9 @@ def titled(title: str, *, contact: str = "李老师", level: str = "县(市、�
 
 
 def table_rows(path):
+    """附件3's rows below its "附件3" line: the title, the department's two lines, the headings, the body, the note."""
     sheet = load_workbook(path).worksheets[0]
-    return [row for row in sheet.iter_rows(values_only=True)]
+    return [row for row in sheet.iter_rows(min_row=2, values_only=True)]
 
 
 def test_summary_table_follows_attachment_3_in_recommendation_order(make_repo):
@@ -54,7 +55,7 @@ def test_summary_table_follows_attachment_3_in_recommendation_order(make_repo):
     ]
     assert rows[8][0] == NOTE and len(rows) == 9
 
-    details = list(load_workbook(path)["课程明细"].iter_rows(values_only=True))
+    details = list(load_workbook(root / "dist/reports" / DETAIL_NAME)["课程明细"].iter_rows(values_only=True))
     assert [row[1] for row in details[1:]] == ["cc", "aa", "dd", "bb"]
     assert details[1][3:5] == ("老年智慧生活", "测试县社区教育学院") and details[1][9] == 10
 

@@ -95,7 +95,7 @@ def test_valid_course_has_no_diagnostics(make_repo):
         ("bio: 社区学校教师。", "bio: " + "字" * 101, "E103", 8),
         ("    bio: 社区学校教师。\n", "", "E101", 7),
         ("level: 县(市、区)", "level: 省", "E109", 11),
-        ("phone: 0571-88886666", "phone: 请打电话", "W112", 14),
+        ("phone: 0571-88886666", "phone: 请打电话", "E112", 14),
         ("public_good: true", "public_good: false", "W111", 16),
         ("  share_to_national_platforms: true\n", "", "E101", 15),
         ("title: 测试课程", "titel: 测试课程", "W006", 1),

@@ -101,6 +101,31 @@ def test_guide_media_hard_links_and_what_is_left_out(built_site):
     assert not list(offline.rglob("*.map"))
 
 
+def guide_sections(text: str) -> dict[str, str]:
+    """使用说明.txt by section: "一" -> its text."""
+    parts = re.split(r"^([一二三四五六七八九])、", text, flags=re.MULTILINE)
+    return dict(zip(parts[1::2], parts[2::2]))
+
+
+def test_guide_asks_a_volunteer_only_for_what_a_usb_stick_allows(built_site):
+    """The volunteer has the stick and phones: no weike, no Python, no README, no command line."""
+    built = built_site()
+    text = (built.root / "dist/offline" / GUIDE).read_bytes().decode("utf-8-sig").replace("\r\n", "\n")
+    sections = guide_sections(text)
+    # No step anywhere asks for software the volunteer does not have.
+    for command in ("weike share", "--lan", "python", "命令"):
+        assert command not in text.lower(), command
+    # Opening it: a computer (index.html), Android and iPhone each told what works for them.
+    opening = sections["一"]
+    assert "index.html" in opening and "安卓" in opening
+    assert "苹果手机" in opening and "iPhone" in opening
+    # The Wi-Fi share: set up by county staff (where they find how), then phones of both kinds scan.
+    wifi = sections["四"]
+    assert "县" in wifi and "工作人员" in wifi and "设置" in wifi
+    assert "README" in wifi and "在教学站用Wi-Fi播放" in wifi  # where the staff find how
+    assert "安卓" in wifi and "苹果手机" in wifi and "二维码" in wifi
+
+
 def test_zip_holds_exactly_the_folder_and_is_byte_identical_when_rebuilt(built_site):
     built = built_site()
     offline = built.root / "dist" / "offline"
