@@ -26,7 +26,7 @@ from weike.builder.reading import inside_real_path
 #: Tags an author may use; anything else is dropped (its text is kept, except for the tags in
 #: ``_DROPPED_WITH_CONTENT``).
 ALLOWED_TAGS = frozenset({
-    "p", "br", "hr", "h2", "h3", "h4", "h5", "h6", "strong", "b", "em", "i", "u", "s", "del", "ins",
+    "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "b", "em", "i", "u", "s", "del", "ins",
     "mark", "small", "sub", "sup", "blockquote", "ul", "ol", "li", "dl", "dt", "dd", "code", "pre",
     "kbd", "table", "thead", "tbody", "tfoot", "tr", "th", "td", "caption", "a", "img", "figure",
     "figcaption", "abbr", "span", "div",
@@ -42,6 +42,7 @@ ALLOWED_ATTRIBUTES = {
 LINK_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
 _DROPPED_WITH_CONTENT = frozenset({"script", "style", "iframe", "object", "embed", "noscript", "template",
                                    "textarea", "select", "svg", "math"})
+_HEADING_TAG = re.compile(r"<(/?)h([1-6])(?=[\s>/])")
 #: Pictures an author may put next to lecture.md and show in the notes.
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".gif", ".webp"})
 _MARKDOWN_EXTENSIONS = ("tables", "sane_lists", "fenced_code")
@@ -52,6 +53,18 @@ MAX_NOTES_NESTING = 50
 #: Elements that never hold others, so they open no nesting level.
 _VOID_TAGS = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
                         "track", "wbr"})
+
+
+def _below_the_page_title(clean_html: str) -> str:
+    """Notes that use a top-level heading (``# 标题``) with every heading one level down, so the
+    page's own title stays its only ``<h1>`` and the notes keep their hierarchy (``######`` stays h6).
+
+    Only for the sanitiser's output: there every ``<`` outside a tag is escaped, even in attribute
+    values, so the pattern matches tags only.
+    """
+    if "<h1" not in clean_html:
+        return clean_html
+    return _HEADING_TAG.sub(lambda m: f"<{m.group(1)}h{min(int(m.group(2)) + 1, 6)}", clean_html)
 
 
 def note_pictures(folder: Path) -> list[Path]:
@@ -275,5 +288,6 @@ def render_notes(notes: str, *, lecture_folder: Path | None, course_folder: Path
     text = ""
     if with_text:
         text = " ".join(" ".join(after.text).split())
+    clean = _below_the_page_title(clean)
     return RenderedNotes(html=clean, images=tuple(sorted(images.images.items())), removed=tuple(removed),
                          text=text, nesting=after.deepest)

@@ -531,9 +531,9 @@ def _course_sources(item: SiteCourse, catalogue: Catalogue, *, notes_text: bool,
         if notes.removed:
             sources.diagnostics.append(Diagnostic.warning(
                 "W406", SourceLocation(file=lecture.lecture.file, line=lecture.lecture.notes_line),
-                f"讲义中的不安全内容已被删除：{'、'.join(notes.removed)}",
-                f"unsafe markup removed from the notes: {', '.join(notes.removed)}",
-                hint="讲义里不能用脚本、事件属性（onclick 等）、javascript: 链接、样式或外部图片；"
+                f"讲义中不能发布的标记已被删除：{'、'.join(notes.removed)}",
+                f"markup the notes may not publish was removed: {', '.join(notes.removed)}",
+                hint="讲义里不能用脚本、事件属性（onclick 等）、javascript: 链接、样式、表单或外部图片；"
                      "图片请放在本微课文件夹中。"))
         for written, path in notes.images:
             sources.files[f"courses/{item.slug}/{lecture.lecture.slug}/{written}"] = path
