@@ -207,7 +207,7 @@ def offline_search_index(index_json: bytes, folders: frozenset[str]) -> bytes:
 
 
 def search_index_script(index_json: bytes) -> bytes:
-    """The search index as the script Material loads from a ``file://`` page (``var __index = …``).
+    r"""The search index as the script Material loads from a ``file://`` page (``var __index = …``).
 
     JSON allows U+2028 and U+2029 raw in strings; the JavaScript of older phone browsers reads them
     as line ends (a syntax error: no search at all). ``</`` is escaped too, so the index could
