@@ -101,6 +101,10 @@ class RenderedNotes:
     text: str = ""
     #: How deep the HTML's elements nest (at most :data:`MAX_NOTES_NESTING`).
     nesting: int = 0
+    #: Every picture of the lecture folder the notes ask for, shown or not (a file may be added
+    #: later): (path as written in the notes, normalised; 1-based line of the notes where first
+    #: asked for), for ``weike check`` to decode each at its line.
+    references: tuple[tuple[str, int], ...] = ()
 
 
 class _MarkupCensus(HTMLParser):
@@ -148,6 +152,8 @@ class _ImageCollector:
     course_folder: Path | None
     images: dict[str, Path] = field(default_factory=dict)
     dropped: set[str] = field(default_factory=set)
+    #: Lecture-folder pictures asked for (found or not): normalised path -> the ``src`` as written.
+    referenced: dict[str, str] = field(default_factory=dict)
 
     def __call__(self, tag: str, attribute: str, value: str) -> str | None:
         if tag != "img" or attribute != "src":
@@ -168,6 +174,7 @@ class _ImageCollector:
         normalised = posixpath.normpath(written)
         if normalised.startswith(("/", "..")) or Path(normalised).suffix.lower() not in IMAGE_SUFFIXES:
             return None
+        self.referenced.setdefault(normalised, value)
         path = self.lecture_folder / normalised
         if not path.is_file() or not inside_real_path(str(path), os.path.realpath(self.course_folder)):
             return None  # missing, or a symlink out of the course (E206's test)
@@ -235,6 +242,17 @@ def _deeply_indented_item(lines: list[str]) -> int | None:
     return None
 
 
+def _reference_lines(notes: str, referenced: dict[str, str]) -> tuple[tuple[str, int], ...]:
+    """(normalised path, the first line of ``notes`` that names it) for each picture asked for."""
+    lines = notes.splitlines()
+    found = []
+    for normalised, written in referenced.items():
+        needles = [needle for needle in (written.strip(), normalised) if needle]
+        line = next((number for number, text in enumerate(lines, 1) if any(n in text for n in needles)), 1)
+        found.append((normalised, line))
+    return tuple(sorted(found))
+
+
 def render_notes(notes: str, *, lecture_folder: Path | None, course_folder: Path | None, with_text: bool = False,
                  nesting_limit: int | None = MAX_NOTES_NESTING) -> RenderedNotes:
     """Markdown notes -> sanitised HTML, with the lecture-folder pictures it shows.
@@ -290,4 +308,5 @@ def render_notes(notes: str, *, lecture_folder: Path | None, course_folder: Path
         text = " ".join(" ".join(after.text).split())
     clean = _below_the_page_title(clean)
     return RenderedNotes(html=clean, images=tuple(sorted(images.images.items())), removed=tuple(removed),
-                         text=text, nesting=after.deepest)
+                         text=text, nesting=after.deepest,
+                         references=_reference_lines(notes, images.referenced))
