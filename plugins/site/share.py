@@ -256,6 +256,9 @@ class ShareServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
     # A second `weike share` on the same port must fail, not silently share the port.
     allow_reuse_address = False
+    # Connections the system holds until accepted (socketserver's 5 dropped a classroom's burst of
+    # phones, each opening several, and made them retry a second or more later).
+    request_queue_size = 128
 
     def __init__(self, address, handler, *, limits: ConnectionLimits) -> None:
         self.limits = limits
