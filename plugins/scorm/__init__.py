@@ -206,8 +206,8 @@ def notes_libraries() -> list[str]:
 def scorm_inputs(*, course: Course, config: WeikeConfig) -> list[str]:
     """Besides the course folder (the notes and their pictures) and this package (player, schemas):
     the notes renderer, and what makes the notes' pictures for phones."""
-    return [*notes_libraries(), PHONE_PICTURE_RECIPE, *(f"{name} {version}" for name, version in package_versions("pillow")),
-            code_digest("weike.plugins.pictures")]
+    pillow = [f"{name} {version}" for name, version in package_versions("pillow")]
+    return [*notes_libraries(), PHONE_PICTURE_RECIPE, *pillow, code_digest("weike.plugins.pictures")]
 
 
 @hookimpl

@@ -205,7 +205,8 @@ def test_notes_pictures_are_published_at_a_size_for_phones(built_site, tmp_path)
                             title="第2讲", notes="![照片](photo.jpg)\n\n![横幅](banner.png)")})
     published = {}
     for edition in (built.site, built.root / "dist" / "offline"):
-        for name, expected in (("photo.jpg", ("JPEG", (1200, 1600), "RGB")), ("banner.png", ("PNG", (1600, 200), "RGBA"))):
+        for name, expected in (("photo.jpg", ("JPEG", (1200, 1600), "RGB")),
+                               ("banner.png", ("PNG", (1600, 200), "RGBA"))):
             path = edition / "courses/demo/02-lecture-2" / name
             with Image.open(path) as picture:
                 assert (picture.format, picture.size, picture.mode) == expected, path
