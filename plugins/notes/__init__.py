@@ -26,7 +26,7 @@ from weike.builder.reading import inside_real_path
 #: Tags an author may use; anything else is dropped (its text is kept, except for the tags in
 #: ``_DROPPED_WITH_CONTENT``).
 ALLOWED_TAGS = frozenset({
-    "p", "br", "hr", "h2", "h3", "h4", "h5", "h6", "strong", "b", "em", "i", "u", "s", "del", "ins",
+    "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "b", "em", "i", "u", "s", "del", "ins",
     "mark", "small", "sub", "sup", "blockquote", "ul", "ol", "li", "dl", "dt", "dd", "code", "pre",
     "kbd", "table", "thead", "tbody", "tfoot", "tr", "th", "td", "caption", "a", "img", "figure",
     "figcaption", "abbr", "span", "div",
@@ -42,6 +42,7 @@ ALLOWED_ATTRIBUTES = {
 LINK_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
 _DROPPED_WITH_CONTENT = frozenset({"script", "style", "iframe", "object", "embed", "noscript", "template",
                                    "textarea", "select", "svg", "math"})
+_HEADING_TAG = re.compile(r"<(/?)h([1-6])(?=[\s>/])")
 #: Pictures an author may put next to lecture.md and show in the notes.
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".gif", ".webp"})
 _MARKDOWN_EXTENSIONS = ("tables", "sane_lists", "fenced_code")
@@ -52,6 +53,18 @@ MAX_NOTES_NESTING = 50
 #: Elements that never hold others, so they open no nesting level.
 _VOID_TAGS = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
                         "track", "wbr"})
+
+
+def _below_the_page_title(clean_html: str) -> str:
+    """Notes that use a top-level heading (``# 标题``) with every heading one level down, so the
+    page's own title stays its only ``<h1>`` and the notes keep their hierarchy (``######`` stays h6).
+
+    Only for the sanitiser's output: there every ``<`` outside a tag is escaped, even in attribute
+    values, so the pattern matches tags only.
+    """
+    if "<h1" not in clean_html:
+        return clean_html
+    return _HEADING_TAG.sub(lambda m: f"<{m.group(1)}h{min(int(m.group(2)) + 1, 6)}", clean_html)
 
 
 def note_pictures(folder: Path) -> list[Path]:
@@ -88,6 +101,10 @@ class RenderedNotes:
     text: str = ""
     #: How deep the HTML's elements nest (at most :data:`MAX_NOTES_NESTING`).
     nesting: int = 0
+    #: Every picture of the lecture folder the notes ask for, shown or not (a file may be added
+    #: later): (path as written in the notes, normalised; 1-based line of the notes where first
+    #: asked for), for ``weike check`` to decode each at its line.
+    references: tuple[tuple[str, int], ...] = ()
 
 
 class _MarkupCensus(HTMLParser):
@@ -135,6 +152,8 @@ class _ImageCollector:
     course_folder: Path | None
     images: dict[str, Path] = field(default_factory=dict)
     dropped: set[str] = field(default_factory=set)
+    #: Lecture-folder pictures asked for (found or not): normalised path -> the ``src`` as written.
+    referenced: dict[str, str] = field(default_factory=dict)
 
     def __call__(self, tag: str, attribute: str, value: str) -> str | None:
         if tag != "img" or attribute != "src":
@@ -155,6 +174,7 @@ class _ImageCollector:
         normalised = posixpath.normpath(written)
         if normalised.startswith(("/", "..")) or Path(normalised).suffix.lower() not in IMAGE_SUFFIXES:
             return None
+        self.referenced.setdefault(normalised, value)
         path = self.lecture_folder / normalised
         if not path.is_file() or not inside_real_path(str(path), os.path.realpath(self.course_folder)):
             return None  # missing, or a symlink out of the course (E206's test)
@@ -222,6 +242,17 @@ def _deeply_indented_item(lines: list[str]) -> int | None:
     return None
 
 
+def _reference_lines(notes: str, referenced: dict[str, str]) -> tuple[tuple[str, int], ...]:
+    """(normalised path, the first line of ``notes`` that names it) for each picture asked for."""
+    lines = notes.splitlines()
+    found = []
+    for normalised, written in referenced.items():
+        needles = [needle for needle in (written.strip(), normalised) if needle]
+        line = next((number for number, text in enumerate(lines, 1) if any(n in text for n in needles)), 1)
+        found.append((normalised, line))
+    return tuple(sorted(found))
+
+
 def render_notes(notes: str, *, lecture_folder: Path | None, course_folder: Path | None, with_text: bool = False,
                  nesting_limit: int | None = MAX_NOTES_NESTING) -> RenderedNotes:
     """Markdown notes -> sanitised HTML, with the lecture-folder pictures it shows.
@@ -275,5 +306,7 @@ def render_notes(notes: str, *, lecture_folder: Path | None, course_folder: Path
     text = ""
     if with_text:
         text = " ".join(" ".join(after.text).split())
+    clean = _below_the_page_title(clean)
     return RenderedNotes(html=clean, images=tuple(sorted(images.images.items())), removed=tuple(removed),
-                         text=text, nesting=after.deepest)
+                         text=text, nesting=after.deepest,
+                         references=_reference_lines(notes, images.referenced))

@@ -113,6 +113,83 @@ def upright_jpeg(path: Path, *, max_width: int, quality: int = 85) -> bytes:
     return buffer.getvalue()
 
 
+#: Longest side of a picture published beside the notes. A phone 400 points wide at 3 device
+#: pixels per point shows 1200 px; 1600 leaves room to zoom into a screenshot. A 50-megapixel
+#: photo drawn at full size made Chromium use about 2.9 GB.
+PHONE_PICTURE_SIDE = 1600
+#: The format each notes picture is published in, by its name (the notes link it by that name).
+PUBLISHED_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".gif": "GIF", ".webp": "WEBP"}
+#: What makes the published copies (a site, a package records it among its inputs).
+PHONE_PICTURE_RECIPE = f"side {PHONE_PICTURE_SIDE}, JPEG/WebP quality 85, PNG optimised, no metadata"
+
+
+def picture_pixels(image: Image.Image) -> int:
+    """Pixels decoded to show ``image`` whole: every frame of an animation counts."""
+    return getattr(image, "n_frames", 1) * image.width * image.height
+
+
+def picture_for_phones(path: Path) -> bytes:
+    """``path`` as published in lecture notes: at most :data:`PHONE_PICTURE_SIDE` pixels on its
+    longest side, turned upright by its EXIF orientation, without metadata (a phone photo's EXIF
+    says where it was taken), in the format its name ends in, every frame of an animation kept.
+
+    The same file gives the same bytes every time. Raises like :func:`open_picture`, and
+    :class:`PictureTooLarge` when an animation's frames together are over the cap.
+    """
+    import io
+
+    from PIL import ImageOps, ImageSequence
+
+    kind = PUBLISHED_FORMATS.get(path.suffix.lower())
+    if kind is None:
+        raise ValueError(f"{path.name}: not a picture name ({', '.join(PUBLISHED_FORMATS)})")
+    with open_picture(path) as image:
+        if picture_pixels(image) > MAX_PICTURE_PIXELS:
+            raise PictureTooLarge(path, image.size)
+        frames = getattr(image, "n_frames", 1)
+        if frames == 1:
+            if image.format == "JPEG":  # decode at a reduced scale when the picture is far larger
+                image.draft("RGB", (PHONE_PICTURE_SIDE, PHONE_PICTURE_SIDE))
+            shown = [_for_phones(ImageOps.exif_transpose(image), kind)]
+            durations = []
+        else:
+            shown, durations = [], []
+            for frame in ImageSequence.Iterator(image):
+                shown.append(_for_phones(frame.copy(), kind))
+                durations.append(frame.info.get("duration", 100))
+        loop = image.info.get("loop", 0)
+    options: dict = {"JPEG": {"quality": 85, "optimize": True, "progressive": True},
+                     "PNG": {"optimize": True}, "WEBP": {"quality": 85, "method": 4},
+                     "GIF": {"optimize": False}}[kind]
+    if len(shown) > 1:
+        options.update(save_all=True, append_images=shown[1:], duration=durations, loop=loop)
+    buffer = io.BytesIO()
+    shown[0].save(buffer, kind, **options)
+    return buffer.getvalue()
+
+
+def _for_phones(image: Image.Image, kind: str) -> Image.Image:
+    """One frame in a mode ``kind`` can store, scaled to fit :data:`PHONE_PICTURE_SIDE`, metadata dropped."""
+    if kind == "JPEG":
+        if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+            rgba = image.convert("RGBA")
+            image = Image.new("RGB", rgba.size, (255, 255, 255))
+            image.paste(rgba, mask=rgba.getchannel("A"))
+        elif image.mode not in ("RGB", "L"):
+            image = image.convert("RGB")
+    elif image.mode not in ("RGB", "RGBA", "L", "LA"):
+        image = image.convert("RGBA" if "transparency" in image.info or "A" in image.mode else "RGB")
+    longest = max(image.size)
+    if longest > PHONE_PICTURE_SIDE:
+        scale = PHONE_PICTURE_SIDE / longest
+        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        image = image.resize(size, Image.Resampling.LANCZOS)
+    else:
+        image = image.copy()
+    image.info = {}  # no EXIF, XMP, comments or text chunks travel with the copy
+    return image
+
+
 def write_placeholder_cover(path: Path, seed: str) -> None:
     """A plain 1280×720 gradient JPEG so a new course is complete until the real cover arrives."""
     hue = sum(seed.encode()) % 360

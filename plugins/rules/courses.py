@@ -11,6 +11,7 @@ import datetime as _dt
 import difflib
 from collections import defaultdict
 import functools
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from weike.builder.context import BuildContext, BuildPaths
 from weike.builder.fingerprint import Fingerprint, code_digest, package_versions
 from weike.builder.hookspecs import hookimpl
 from weike.builder.loading import COURSE_SLUG_RE, LECTURE_SLUG_RE
-from weike.builder.reading import FieldReader
+from weike.builder.reading import FieldReader, inside_real_path
 from weike.plugins.rules.texts import TextLimit, text_problems
 from weike.plugins.notes import MAX_NOTES_NESTING, NotesTooDeep, render_notes
 from weike.plugins.pictures import (
@@ -28,6 +29,7 @@ from weike.plugins.pictures import (
     PictureTooLarge,
     is_placeholder_cover,
     open_picture,
+    picture_pixels,
     upright_size,
     write_placeholder_cover,
 )
@@ -66,6 +68,8 @@ COURSE_TEXT_LIMITS = (
 INSTRUCTOR_NAME_LIMIT = TextLimit(key="instructors.N.name", label="授课人姓名 name", chars=20)
 #: lecture.md's title: one line of the site, the bundles' lists and the opening card (E224).
 LECTURE_TITLE_LIMIT = TextLimit(key="title", label="微课名称 title", chars=40)
+#: What Pillow calls the formats a picture in the notes may have (browsers show them all).
+NOTES_PICTURE_FORMATS = ("JPEG", "PNG", "GIF", "WEBP")
 
 _FIELD_NAMES = {
     "title": "课程名称 title",
@@ -118,13 +122,19 @@ def check_authored_file(item: AuthoredFile, *, what: str, what_en: str, missing_
 
 
 def _decode_picture(path: Path) -> dict:
-    """What decoding the whole picture found (JSON, so the rules memo can keep it)."""
+    """What decoding the whole picture found, every frame of an animation (JSON, so the rules memo
+    can keep it)."""
+    from PIL import ImageSequence
+
     try:
         with open_picture(path) as image:
             kind = image.format
+            if picture_pixels(image) > MAX_PICTURE_PIXELS:  # frames that together are a bomb
+                raise PictureTooLarge(path, image.size)
             image.verify()
         with open_picture(path) as image:  # verify() leaves the image unusable: open it again
-            image.load()
+            for frame in ImageSequence.Iterator(image):
+                frame.load()
     except PictureTooLarge as exc:
         return {"format": None, "problem": "too-many-pixels", "detail": exc.described}
     except Exception as exc:  # noqa: BLE001 - Pillow's decoders raise many types; each means "unreadable"
@@ -133,8 +143,8 @@ def _decode_picture(path: Path) -> dict:
 
 
 def check_image_file(item: AuthoredFile, *, what: str, what_en: str, code: str,
-                     memo: FileMemo | None = None) -> Iterator[Diagnostic]:
-    """A picture must be a JPEG or PNG that Pillow can decode, all of it.
+                     memo: FileMemo | None = None, formats: tuple[str, ...] = ("JPEG", "PNG")) -> Iterator[Diagnostic]:
+    """A picture must be a JPEG or PNG (or another of ``formats``) that Pillow can decode, all of it.
 
     Decoded in full (not just its header) because the build decodes it too (thumbnails, the still
     picture of audio lectures): a file that fails there must fail here first, for its course only.
@@ -161,9 +171,10 @@ def check_image_file(item: AuthoredFile, *, what: str, what_en: str, code: str,
                      hint="请使用 JPG 或 PNG 格式的图片，可用画图软件重新保存一次。")
         return
     kind = found["format"]
-    if kind not in ("JPEG", "PNG"):
-        yield Diagnostic.error(code, item.location, f"{what}“{item.path.name}”是 {kind} 格式，只接受 JPG 或 PNG",
-                     f"{what_en} '{item.path.name}' is {kind}; only JPEG or PNG are accepted",
+    if kind not in formats:
+        accepted = " 或 ".join("JPG" if f == "JPEG" else f for f in formats)
+        yield Diagnostic.error(code, item.location, f"{what}“{item.path.name}”是 {kind} 格式，只接受 {accepted}",
+                     f"{what_en} '{item.path.name}' is {kind}; only {', '.join(formats)} are accepted",
                      hint="用画图软件把图片另存为 JPG 或 PNG。")
 
 
@@ -428,36 +439,49 @@ def check_lecture(lecture: Lecture, course_folder: Path, memo: FileMemo | None =
     yield from check_notes(lecture, course_folder, memo)
 
 
-def _too_deep_line(lecture: Lecture, course_folder: Path) -> int | None:
-    """The line of the notes where they nest too deep, or ``None`` when they render."""
+def _notes_verdict(lecture: Lecture, course_folder: Path) -> dict:
+    """What rendering the notes found (JSON for the memo): ``line``, where they nest too deep (or
+    None), and ``pictures``, each lecture-folder picture they ask for with its line of the notes."""
     try:
-        render_notes(lecture.notes, lecture_folder=lecture.folder, course_folder=course_folder)
+        rendered = render_notes(lecture.notes, lecture_folder=lecture.folder, course_folder=course_folder)
     except NotesTooDeep as exc:
-        return exc.line
-    return None
+        return {"line": exc.line, "pictures": []}
+    return {"line": None, "pictures": [list(reference) for reference in rendered.references]}
 
 
 def check_notes(lecture: Lecture, course_folder: Path, memo: FileMemo | None = None) -> Iterator[Diagnostic]:
     """E220: notes the site and the SCORM pages could not publish (rendered here exactly as they
-    render them, so ``weike check`` finds it first).
+    render them, so ``weike check`` finds it first); E213: a picture the notes show that is not
+    one Pillow decodes in full under the pixel cap, at the line that shows it.
 
     The verdict is remembered per ``lecture.md`` (by size, mtime, inode): rendering every note
     costs about a millisecond, which at national scale (24,000 lectures) would add half a minute
-    to every check.
+    to every check. It lists the pictures asked for whether they exist or not, so a picture added
+    later is still decoded here (each picture's verdict is remembered by its own file).
     """
     if memo is None:
-        line = _too_deep_line(lecture, course_folder)
+        verdict = _notes_verdict(lecture, course_folder)
     else:
         try:
-            line = memo.remember(_notes_kind(), lecture.folder / "lecture.md",
-                                 lambda _: {"line": _too_deep_line(lecture, course_folder)})["line"]
+            verdict = memo.remember(_notes_kind(), lecture.folder / "lecture.md",
+                                    lambda _: _notes_verdict(lecture, course_folder))
         except OSError:  # lecture.md vanished since loading: render what was loaded
-            line = _too_deep_line(lecture, course_folder)
+            verdict = _notes_verdict(lecture, course_folder)
+    line = verdict["line"]
     if line is not None:
         yield Diagnostic.error("E220", SourceLocation(file=lecture.file, line=lecture.notes_line + line - 1),
                      f"讲义的列表、引用或 HTML 标签嵌套太深（超过 {MAX_NOTES_NESTING} 层）",
                      f"the notes nest lists, quotes or tags deeper than {MAX_NOTES_NESTING} levels",
                      hint="减少列表的缩进层数（一般两三层就够了），或检查是否有没写结束标签的 HTML。")
+    course_real = os.path.realpath(course_folder)
+    for written, at in verdict["pictures"]:
+        path = lecture.folder / written
+        if not path.is_file() or not inside_real_path(str(path), course_real):
+            continue  # not shown at all (the site's W406 names it): nothing is decoded or published
+        picture = AuthoredFile(declared=written, path=path,
+                               location=SourceLocation(file=lecture.file, line=lecture.notes_line + at - 1))
+        yield from check_image_file(picture, what="讲义图片", what_en="notes picture", code="E213", memo=memo,
+                                    formats=NOTES_PICTURE_FORMATS)
 
 
 # --------------------------------------------------------------------------------------------
@@ -470,7 +494,8 @@ RULES_MEMO_FILE = "rules-memo.sqlite"
 @functools.cache
 def _notes_kind() -> str:
     """Memo kind: a verdict holds for this limit and these Markdown and sanitiser versions only."""
-    made_by = Fingerprint(MAX_NOTES_NESTING, package_versions("markdown", "nh3"), code_digest("weike.plugins.notes"))
+    made_by = Fingerprint(MAX_NOTES_NESTING, package_versions("markdown", "nh3"), code_digest("weike.plugins.notes"),
+                          "pictures asked for")
     return f"notes-nesting-{made_by.hexdigest()[:16]}"
 
 

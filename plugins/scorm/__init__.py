@@ -26,11 +26,12 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from weike.builder.archive import ArchiveMember
-from weike.builder.fingerprint import package_versions
+from weike.builder.fingerprint import code_digest, package_versions
 from weike.plugins.bundles import BundleTarget
 from weike.builder.hookspecs import hookimpl
 from weike.builder.model import Course, DeliveredMedia, Lecture, WeikeConfig
 from weike.plugins.notes import RenderedNotes, render_notes
+from weike.plugins.pictures import PHONE_PICTURE_RECIPE, picture_for_phones
 from weike.builder.xmltext import xml_safe_tree
 
 _HERE = Path(__file__).resolve().parent
@@ -178,11 +179,12 @@ def pack_scorm_package(*, course: Course, delivered: Mapping[str, DeliveredMedia
                                                  notes=notes))
         members.append(page)
         sco_files[lecture.slug] = [page.name]
-        # Pictures the notes show, from the lecture folder, under the same relative names.
+        # Pictures the notes show, from the lecture folder, under the same relative names, at a
+        # size for phones (an LMS opens the page on them too).
         for written, source in notes.images:
             if written in sco_media_files(media):
                 continue  # a notes picture may not shadow the SCO's own files
-            member = ArchiveMember.from_file(f"{lecture.slug}/{written}", source)
+            member = ArchiveMember.from_bytes(f"{lecture.slug}/{written}", picture_for_phones(source))
             members.append(member)
             sco_files[lecture.slug].append(member.name)
         for name, source in sco_media_files(media).items():
@@ -203,8 +205,9 @@ def notes_libraries() -> list[str]:
 
 def scorm_inputs(*, course: Course, config: WeikeConfig) -> list[str]:
     """Besides the course folder (the notes and their pictures) and this package (player, schemas):
-    the notes renderer."""
-    return notes_libraries()
+    the notes renderer, and what makes the notes' pictures for phones."""
+    pillow = [f"{name} {version}" for name, version in package_versions("pillow")]
+    return [*notes_libraries(), PHONE_PICTURE_RECIPE, *pillow, code_digest("weike.plugins.pictures")]
 
 
 @hookimpl

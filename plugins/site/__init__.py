@@ -228,15 +228,26 @@ def weike_doctor_checks() -> list:
 @hookimpl
 def weike_cache_parts(context: BuildContext, repository) -> list:
     from weike.builder.cache import ContentStore, MemoPart, RecordPart, ScratchPart, StorePart
-    from weike.plugins.site.covers import COVERS_FOLDER, COVERS_MEMO_FILE, CoversPart
+    from weike.plugins.notes import note_pictures
+    from weike.plugins.site.covers import (COVERS_FOLDER, COVERS_MEMO_FILE, NOTE_PICTURES_FOLDER, CoversPart,
+                                           note_picture_name)
     from weike.plugins.site.saver import SAVERS_FOLDER, SAVERS_USED_FILE, used_keys
     from weike.plugins.site.website import QR_CODES_FILE
 
     work_dir, cache_dir = site_work_dirs(context)
     covers = [course.cover.path for course in repository.courses if course.cover and course.cover.path]
     covers += [photo.path for centre in repository.centres for photo in centre.photos if photo.path]
+    pictures = []
+    for course in repository.courses:
+        for lecture in course.lectures:
+            try:
+                pictures += note_pictures(lecture.folder)
+            except OSError:
+                continue  # a lecture folder gone since loading: nothing of it to keep
     return [
         CoversPart(cache_dir / COVERS_FOLDER, covers, name="site-covers", title="封面缩略图 (cover thumbnails)"),
+        CoversPart(cache_dir / NOTE_PICTURES_FOLDER, pictures, name="site-note-pictures", made_name=note_picture_name,
+                   title="讲义图片（手机尺寸）(notes pictures sized for phones)"),
         MemoPart(cache_dir / COVERS_MEMO_FILE, name="site-covers-memo", title="封面图片的哈希 (hashes of covers)"),
         RecordPart(name="site-qr-codes", title="课程二维码 (course QR codes)", path=cache_dir / QR_CODES_FILE),
         StorePart(ContentStore(cache_dir / SAVERS_FOLDER), needed_keys=used_keys(cache_dir), name="site-savers",

@@ -1,21 +1,26 @@
-"""Cover thumbnails for the catalogue's cards: small JPEGs, made once per distinct cover.
+"""Cover thumbnails for the catalogue's cards, and the notes' pictures at a size for phones: made
+once per distinct picture.
 
 Authors drop in phone photos of several megabytes; a card on a slow rural link needs tens of
-kilobytes. Thumbnails are cached by the SHA-256 of the source bytes, so a rebuild (or a second
-course with the same picture) costs a hash, not a decode.
+kilobytes, and a 50-megapixel photo in the notes made a phone's browser decode all of it. Both
+are cached by the SHA-256 of the source bytes, so a rebuild (or a second course with the same
+picture) costs a hash, not a decode.
 """
 
 from __future__ import annotations
 
+import functools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from weike.builder.cache import CacheItem, CachePart, FileMemo
+from weike.builder.fingerprint import Fingerprint, code_digest, package_versions
 from weike.builder.outputs import TEMP_PREFIX, write_atomic_with
-from weike.plugins.pictures import fitted_with_fill, open_picture
+from weike.plugins.pictures import PHONE_PICTURE_RECIPE, fitted_with_fill, open_picture, picture_for_phones
 
 #: Card images are shown at most ~21 rem wide; 640 px covers a 2x phone screen.
 THUMBNAIL_WIDTH = 640
@@ -44,6 +49,20 @@ class Thumbnail:
 #: Where the site's cache folder keeps the thumbnails, and the hashes of the covers they came from.
 COVERS_FOLDER = "covers"
 COVERS_MEMO_FILE = "covers-memo.sqlite"
+#: Where the site's cache folder keeps the notes' pictures as published.
+NOTE_PICTURES_FOLDER = "pictures"
+
+
+@functools.cache
+def _phone_recipe() -> str:
+    """What makes a published notes picture: a copy made otherwise has another name."""
+    return Fingerprint(PHONE_PICTURE_RECIPE, package_versions("pillow"),
+                       code_digest("weike.plugins.pictures")).hexdigest()[:12]
+
+
+def note_picture_name(digest: str, source: Path) -> str:
+    """File name of the published copy of a notes picture (its format follows the source's name)."""
+    return f"{digest}-phone-{_phone_recipe()}{source.suffix.lower()}"
 
 
 class CoverCache:
@@ -63,6 +82,20 @@ class CoverCache:
 
     def thumbnail(self, source: Path) -> Thumbnail:
         return make_thumbnail(source, self.folder, digest=self.digest(source))
+
+    def note_picture(self, source: Path) -> Path:
+        """The copy of a notes picture the site publishes (:func:`~weike.plugins.pictures.picture_for_phones`),
+        made now if missing; raises :class:`CoverError`."""
+        digest = self.digest(source)
+        target = self.folder.parent / NOTE_PICTURES_FOLDER / digest[:2] / note_picture_name(digest, source)
+        if target.is_file():
+            return target
+        try:
+            data = picture_for_phones(source)
+        except (UnidentifiedImageError, OSError, ValueError) as exc:  # PictureTooLarge is a ValueError
+            raise CoverError(f"{type(exc).__name__}: {exc}") from exc
+        write_atomic_with(target, lambda handle: handle.write(data))
+        return target
 
     def close(self) -> None:
         self._memo.close()
@@ -109,9 +142,12 @@ _STALE_TEMP_SECONDS = 3600
 class CoversPart(CachePart):
     """The thumbnail cache: a thumbnail is needed while a current course's cover has its hash."""
 
-    def __init__(self, folder: Path, covers: list[Path], *, name: str, title: str) -> None:
+    def __init__(self, folder: Path, covers: list[Path], *, name: str, title: str,
+                 made_name: Callable[[str, Path], str] = lambda digest, _: thumbnail_name(digest)) -> None:
         super().__init__(name=name, title=title, path=folder)
         self._covers = covers
+        #: The name of what is made from a picture (by its hash and path) in this folder.
+        self._made_name = made_name
 
     def items(self) -> list[CacheItem]:
         if not self.path.is_dir():
@@ -120,7 +156,7 @@ class CoversPart(CachePart):
         with CoverCache(self.path.parent) as cache:
             for cover in self._covers:
                 try:
-                    wanted.add(thumbnail_name(cache.digest(cover)))
+                    wanted.add(self._made_name(cache.digest(cover), cover))
                 except CoverError:
                     continue  # unreadable now: the site build reports it (E4xx), nothing here to keep
         items = []

@@ -35,6 +35,10 @@ from weike.plugins.site.contributed import collect_site_pages
 from weike.plugins.site.settings import publish_centres, site_url
 from weike.plugins.site.website import SiteBuildFailed, build_website
 
+#: The live-reload script's poll: ``/livereload/<epoch>/<request id>``, both timestamps in ms.
+_RELOAD_POLL = re.compile(r"/livereload/[0-9]{1,20}/[0-9]{1,20}")
+
+
 def add_serve_command(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "serve", help="网站实时预览：改了课程，浏览器里马上看到 (live preview of the catalogue site)",
@@ -151,6 +155,14 @@ def _preview_server(rebuild: PreviewBuilder, *, host: str, port: int):
     from mkdocs.livereload import LiveReloadServer
 
     class PreviewServer(LiveReloadServer):
+        def _serve_request(self, environ, start_response):
+            # MkDocs turns the poll's epoch into a number: over 4,300 digits Python refuses, and
+            # the request ended in a traceback on the console. No real epoch is that long.
+            path = environ.get("PATH_INFO", "")
+            if path.startswith("/livereload/") and not _RELOAD_POLL.fullmatch(path):
+                return None
+            return super()._serve_request(environ, start_response)
+
         def _inject_js_into_html(self, content: bytes, epoch: int) -> bytes:
             content = super()._inject_js_into_html(content, epoch)
             problems = rebuild.problems

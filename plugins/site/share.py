@@ -7,6 +7,12 @@ types (``mimetypes`` reads the machine's own tables, and a Windows registry can 
 purpose: no folder listings, no writes, no path that leaves the served folder (``..``, encoded
 ``%2e%2e``, backslashes, symbolic links out of it), no hidden files (the site's build stamp).
 
+It runs unattended at a station, so no client can hold it: a connection has 30 s to send a
+complete request (an idle keep-alive connection likewise), at most 256 are served at once, and a
+newcomer beyond that takes the place of the one that has waited longest for its request
+(:class:`ConnectionLimits`). Requests go to :class:`Route` s by path prefix; the site's files are
+one route, so other answers (statements from the players, say) are one more route each.
+
 Only 127.0.0.1 unless ``--lan``: a station's computer may sit on a network the county does not
 control, so sharing with other machines is something the operator asks for.
 """
@@ -16,12 +22,16 @@ from __future__ import annotations
 import argparse
 import email.utils
 import http.server
+import io
 import re
 import socket
 import sys
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from weike.builder.errors import UsageError
 from weike.builder.project import Project
@@ -68,13 +78,42 @@ def media_type(path: Path) -> str:
     return MEDIA_TYPES.get(path.suffix.lower(), "application/octet-stream")
 
 
-def resolve_request(root: Path, target: str) -> Path | None:
-    """The file a request target names inside ``root``; None when it names nothing servable.
+#: Characters a path segment may hold unencoded (RFC 3986 ``pchar`` besides letters and digits).
+_SEGMENT_SAFE = "!$&'()*+,;=:@"
 
-    ``root`` must be resolved. Folders answer with their ``index.html`` or not at all.
-    """
+
+@dataclass(frozen=True, kw_only=True)
+class Found:
+    """What a request path names: a ``file`` to send, or the address the client must ask instead
+    (``redirect``: a folder without its closing slash, or a path with empty segments)."""
+
+    file: Path | None = None
+    redirect: str | None = None
+
+
+def request_path(target: str) -> str | None:
+    """The decoded path of a request target (``/a%20b?x`` -> ``/a b``); None when it is not an
+    absolute path or not UTF-8."""
     raw = target.partition("#")[0].partition("?")[0]
-    path = unquote(raw, errors="strict") if raw.startswith("/") else None
+    if not raw.startswith("/"):
+        return None
+    try:
+        return unquote(raw, errors="strict")
+    except UnicodeDecodeError:
+        return None
+
+
+def resolve_request(root: Path, target: str) -> Found | None:
+    """What a request target names inside ``root``; None when it names nothing servable.
+
+    ``root`` must be resolved. Folders answer with their ``index.html`` or not at all. Every page
+    is served at one address only, the one its relative links are written for: a folder is asked
+    for with its closing slash (else a redirect), a file never with one after it (404), and a path
+    with empty segments (``//courses``) is sent to its canonical form. Redirects name the canonical
+    path, built from the decoded segments: never the request's own text, so ``//host/`` cannot
+    become a redirect to another host.
+    """
+    path = request_path(target)
     if path is None or "\0" in path or "\\" in path:
         return None
     parts = [part for part in path.split("/") if part]
@@ -88,10 +127,18 @@ def resolve_request(root: Path, target: str) -> Path | None:
         return None
     if not real.is_relative_to(root):  # a symbolic link out of the folder
         return None
-    if real.is_dir():
+    folder = real.is_dir()
+    if folder:
         real = real / "index.html"
-        return real if real.is_file() else None
-    return real if real.is_file() else None
+    if not real.is_file() or (not folder and path.endswith("/")):
+        return None
+    canonical = "/" + "/".join(quote(part, safe=_SEGMENT_SAFE) for part in parts)
+    if folder and parts:
+        canonical += "/"
+    if (folder and not path.endswith("/")) or "//" in path:
+        query = target.partition("#")[0].partition("?")[2]
+        return Found(redirect=canonical + (f"?{query}" if query else ""))
+    return Found(file=real)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -108,6 +155,17 @@ class UnsatisfiableRange(Exception):
     """The range starts beyond the end of the file (HTTP 416)."""
 
 
+#: Digits beyond these name a position past the end of any file (and Python refuses to convert
+#: more than 4,300 digits to a number at all).
+_POSITION_DIGITS = 18
+
+
+def _position(digits: str) -> int:
+    """A byte position as written in a ``Range`` header, however many digits it has."""
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) <= _POSITION_DIGITS else 10 ** _POSITION_DIGITS
+
+
 def parse_range(header: str | None, size: int) -> ByteRange | None:
     """The one byte range of a ``Range`` header, or None to send the whole file.
 
@@ -121,30 +179,211 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
         return None
     first, last = match.group(1), match.group(2)
     if first == "":  # the last N bytes
-        count = int(last)
+        count = _position(last)
         if count == 0:
             raise UnsatisfiableRange(header)
         return ByteRange(start=max(0, size - count), end=size - 1)
-    start = int(first)
-    end = min(int(last), size - 1) if last else size - 1
-    if last and int(last) < start:
+    start = _position(first)
+    if last and _position(last) < start:
         return None
     if start >= size:
         raise UnsatisfiableRange(header)
+    end = min(_position(last), size - 1) if last else size - 1
     return ByteRange(start=start, end=end)
 
 
 # --------------------------------------------------------------------------------------------
-# The handler
+# Connections: a deadline for every request, and a cap on how many are served at once
 # --------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, kw_only=True)
+class ConnectionLimits:
+    """How long and how many: a station runs unattended, so no client may hold it."""
+
+    #: Seconds a connection has to send a complete request head, counted from when it opens or
+    #: from the end of its previous answer (so an idle keep-alive connection is closed as well).
+    #: Also the longest wait for a slow reader to take more of an answer.
+    request_timeout: float = 30.0
+    #: Connections served at once, a thread each (a phone's browser opens about six). One more
+    #: takes the place of the connection that has waited longest for its request; when every one
+    #: is busy answering, it gets 503.
+    max_connections: int = 256
+    #: Bytes a request line and its headers may take together (http.server alone allows 6.5 MB).
+    max_request_head: int = 64 * 1024
+
+
+class RequestHeadTooLarge(Exception):
+    """The request line and headers are over :attr:`ConnectionLimits.max_request_head`."""
+
+
+class _RequestReader(io.RawIOBase):
+    """The connection's incoming bytes, read against the handler's request deadline.
+
+    A socket timeout alone bounds each wait, not the whole request: a client sending one byte
+    every few seconds would never be dropped. Each read here waits at most until the deadline.
+    """
+
+    def __init__(self, handler: ShareHandler) -> None:
+        self._handler = handler
+        self._socket = handler.connection
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        handler = self._handler
+        deadline = handler.request_deadline
+        if deadline is None:  # reading a body: each wait bounded by the socket's timeout
+            return self._socket.recv_into(buffer)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("no complete request in time")
+        if handler.head_bytes >= handler.limits.max_request_head:
+            raise RequestHeadTooLarge(handler.head_bytes)
+        self._socket.settimeout(min(left, handler.limits.request_timeout))
+        try:
+            count = self._socket.recv_into(buffer)
+        finally:
+            self._socket.settimeout(handler.limits.request_timeout)
+        handler.head_bytes += count
+        return count
+
+
+class ShareServer(http.server.ThreadingHTTPServer):
+    """A thread per connection, at most :attr:`ConnectionLimits.max_connections` of them."""
+
+    daemon_threads = True
+    # A second `weike share` on the same port must fail, not silently share the port.
+    allow_reuse_address = False
+    # Connections the system holds until accepted (socketserver's 5 dropped a classroom's burst of
+    # phones, each opening several, and made them retry a second or more later).
+    request_queue_size = 128
+
+    def __init__(self, address, handler, *, limits: ConnectionLimits) -> None:
+        self.limits = limits
+        self._guard = threading.Lock()
+        #: Open connections -> since when each has been waiting for its request (None: answering).
+        self._connections: dict[socket.socket, float | None] = {}
+        super().__init__(address, handler)
+
+    @property
+    def open_connections(self) -> int:
+        with self._guard:
+            return len(self._connections)
+
+    def process_request(self, request, client_address) -> None:
+        with self._guard:
+            if len(self._connections) >= self.limits.max_connections:
+                waiting = [(since, sock) for sock, since in self._connections.items() if since is not None]
+                if not waiting:
+                    self._refuse(request)
+                    return
+                _, oldest = min(waiting, key=lambda item: item[0])
+                del self._connections[oldest]
+                _drop(oldest)  # its thread wakes to an ended connection and finishes
+            self._connections[request] = time.monotonic()
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._guard:
+                self._connections.pop(request, None)
+
+    def connection_waiting(self, request) -> None:
+        """``request``'s connection waits for its next request (it may be dropped for a new one)."""
+        with self._guard:
+            if request in self._connections:
+                self._connections[request] = time.monotonic()
+
+    def connection_answering(self, request) -> None:
+        with self._guard:
+            if request in self._connections:
+                self._connections[request] = None
+
+    def _refuse(self, request) -> None:
+        body = "503 正在播放的手机太多，请稍后再试 (too many connections, try again shortly)\n".encode("utf-8")
+        head = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                b"Retry-After: 5\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % len(body))
+        try:
+            request.setblocking(False)  # a few bytes into an empty send buffer: never waits
+            request.send(head + body)
+        except OSError:
+            pass
+        self.shutdown_request(request)
+
+    def handle_error(self, request, client_address) -> None:
+        """One line on the station's console, not a traceback; a client that went away is no error."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            return
+        print(f"请求出错 (request failed) from {client_address[0]}: {type(error).__name__}: {error}"[:300],
+              file=sys.stderr, flush=True)
+
+
+def _drop(request: socket.socket) -> None:
+    try:
+        request.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+# --------------------------------------------------------------------------------------------
+# Routes and the handler
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Route:
+    """Requests whose decoded path starts with ``prefix``, answered by ``answer(handler)``.
+
+    The longest matching prefix wins; a method the route does not take is answered 405 with the
+    route's own ``Allow``. ``answer`` sends a complete response through the handler's
+    :meth:`ShareHandler.send_text` or the :class:`http.server.BaseHTTPRequestHandler` methods.
+    """
+
+    prefix: str
+    methods: frozenset[str]
+    answer: Callable[[ShareHandler], None]
+
+
 class ShareHandler(http.server.BaseHTTPRequestHandler):
-    """GET and HEAD of the files below ``root``; nothing else."""
+    """One connection: its requests, each read within the deadline and passed to its route."""
 
     server_version = "weike-share"
     protocol_version = "HTTP/1.1"
     root: Path = Path(".")
+    routes: tuple[Route, ...] = ()
+    limits: ConnectionLimits = ConnectionLimits()
+    server: ShareServer
+
+    #: When the request being read must be complete (None while answering it).
+    request_deadline: float | None = None
+    head_bytes: int = 0
+
+    def setup(self) -> None:
+        self.timeout = self.limits.request_timeout  # every later wait, writes included
+        super().setup()
+        self.rfile = io.BufferedReader(_RequestReader(self))
+
+    def handle_one_request(self) -> None:
+        self.server.connection_waiting(self.connection)
+        self.request_deadline = time.monotonic() + self.limits.request_timeout
+        self.head_bytes = 0
+        try:
+            super().handle_one_request()
+        except RequestHeadTooLarge:
+            self.close_connection = True
+            self.send_text(431, "请求头太大 (request header fields too large)")
+
+    def parse_request(self) -> bool:
+        parsed = super().parse_request()
+        # The head is complete: answering may take long (a film to a slow phone), reading no more.
+        self.request_deadline = None
+        self.server.connection_answering(self.connection)
+        return parsed
 
     def version_string(self) -> str:
         return self.server_version
@@ -152,96 +391,103 @@ class ShareHandler(http.server.BaseHTTPRequestHandler):
     def log_message(self, format, *args):  # noqa: A002 - signature from the base class
         pass  # phones make many range requests; the terminal shows the address, not a request log
 
-    def do_GET(self) -> None:
-        self._send(body=True)
+    def _dispatch(self) -> None:
+        path = request_path(self.path)
+        route = None if path is None else max(
+            (route for route in self.routes if path.startswith(route.prefix)),
+            key=lambda route: len(route.prefix), default=None)
+        if route is None:
+            self.send_text(404, "没有这个网页 (not found)")
+        elif self.command not in route.methods:
+            # The request's body (if any) is not read: the connection cannot be reused after it.
+            self.close_connection = True
+            self.send_text(405, "只读：不能修改 (read-only)",
+                           extra={"Allow": ", ".join(sorted(route.methods)), "Connection": "close"})
+        else:
+            route.answer(self)
 
-    def do_HEAD(self) -> None:
-        self._send(body=False)
+    do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _dispatch
 
-    def _refuse_write(self) -> None:
-        self._error(405, "只读：不能修改 (read-only)", allow=True)
-
-    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _refuse_write
-
-    def _error(self, code: int, text: str, *, allow: bool = False, extra: dict | None = None) -> None:
+    def send_text(self, code: int, text: str, *, extra: dict | None = None) -> None:
+        """A short plain-text answer (errors, refusals)."""
         body = f"{code} {text}\n".encode("utf-8")
         self.send_response(code)
         self.send_header("Content-Type", "text/plain; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
-        if allow:
-            self.send_header("Allow", "GET, HEAD")
         for name, value in (extra or {}).items():
             self.send_header(name, value)
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    def _send(self, *, body: bool) -> None:
-        try:
-            path = resolve_request(self.root, self.path)
-        except UnicodeDecodeError:
-            path = None
-        if path is None:
-            self._error(404, "没有这个网页 (not found)")
-            return
-        # A folder URL without its slash: relative links on the page would resolve one level up.
-        request_path = self.path.partition("#")[0].partition("?")[0]
-        if path.name == "index.html" and not request_path.endswith(("/", "index.html")):
-            self.send_response(301)
-            self.send_header("Location", request_path + "/")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        stat = path.stat()
-        size = stat.st_size
-        etag = f'"{stat.st_mtime_ns:x}-{size:x}"'
-        modified = email.utils.formatdate(stat.st_mtime, usegmt=True)
-        try:
-            wanted = parse_range(self.headers.get("Range"), size)
-        except UnsatisfiableRange:
-            self._error(416, "请求的范围超出文件 (range not satisfiable)", extra={"Content-Range": f"bytes */{size}"})
-            return
-        if_range = self.headers.get("If-Range")
-        if wanted is not None and if_range and if_range not in (etag, modified):
-            wanted = None  # the file changed since the client's first part: send it whole
-        start, length = (wanted.start, wanted.length) if wanted else (0, size)
-        self.send_response(206 if wanted else 200)
-        self.send_header("Content-Type", media_type(path))
-        self.send_header("Content-Length", str(length))
-        self.send_header("Accept-Ranges", "bytes")
-        self.send_header("ETag", etag)
-        self.send_header("Last-Modified", modified)
-        self.send_header("X-Content-Type-Options", "nosniff")
-        if wanted:
-            self.send_header("Content-Range", f"bytes {wanted.start}-{wanted.end}/{size}")
-        self.end_headers()
-        if not body:
-            return
-        try:
-            with path.open("rb") as handle:
-                handle.seek(start)
-                remaining = length
-                while remaining > 0:
-                    chunk = handle.read(min(_CHUNK, remaining))
-                    if not chunk:
-                        break
-                    self.wfile.write(chunk)
-                    remaining -= len(chunk)
-        except (BrokenPipeError, ConnectionResetError):
-            # A player that seeks drops its earlier request mid-file: normal, not an error.
-            self.close_connection = True
+
+def send_site_file(handler: ShareHandler) -> None:
+    """GET and HEAD of the files below the handler's ``root``, with byte ranges."""
+    found = resolve_request(handler.root, handler.path)
+    if found is None:
+        handler.send_text(404, "没有这个网页 (not found)")
+        return
+    if found.redirect is not None:
+        handler.send_response(301)
+        handler.send_header("Location", found.redirect)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+        return
+    path = found.file
+    stat = path.stat()
+    size = stat.st_size
+    etag = f'"{stat.st_mtime_ns:x}-{size:x}"'
+    modified = email.utils.formatdate(stat.st_mtime, usegmt=True)
+    try:
+        wanted = parse_range(handler.headers.get("Range"), size)
+    except UnsatisfiableRange:
+        handler.send_text(416, "请求的范围超出文件 (range not satisfiable)", extra={"Content-Range": f"bytes */{size}"})
+        return
+    if_range = handler.headers.get("If-Range")
+    if wanted is not None and if_range and if_range not in (etag, modified):
+        wanted = None  # the file changed since the client's first part: send it whole
+    start, length = (wanted.start, wanted.length) if wanted else (0, size)
+    handler.send_response(206 if wanted else 200)
+    handler.send_header("Content-Type", media_type(path))
+    handler.send_header("Content-Length", str(length))
+    handler.send_header("Accept-Ranges", "bytes")
+    handler.send_header("ETag", etag)
+    handler.send_header("Last-Modified", modified)
+    handler.send_header("X-Content-Type-Options", "nosniff")
+    if wanted:
+        handler.send_header("Content-Range", f"bytes {wanted.start}-{wanted.end}/{size}")
+    handler.end_headers()
+    if handler.command == "HEAD":
+        return
+    try:
+        with path.open("rb") as source:
+            source.seek(start)
+            remaining = length
+            while remaining > 0:
+                chunk = source.read(min(_CHUNK, remaining))
+                if not chunk:
+                    break
+                handler.wfile.write(chunk)
+                remaining -= len(chunk)
+    except (BrokenPipeError, ConnectionResetError, TimeoutError):
+        # A player that seeks drops its earlier request mid-file: normal, not an error. A phone
+        # that stopped reading for request_timeout seconds is let go.
+        handler.close_connection = True
 
 
-class ShareServer(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    # A second `weike share` on the same port must fail, not silently share the port.
-    allow_reuse_address = False
+#: The catalogue's files: everything below ``/`` that no other route takes.
+SITE_FILES = Route(prefix="/", methods=frozenset({"GET", "HEAD"}), answer=send_site_file)
 
 
-def make_server(folder: Path, *, lan: bool = False, port: int = DEFAULT_PORT) -> ShareServer:
-    """A server for ``folder`` on 127.0.0.1 (every interface with ``lan``); not yet serving."""
-    handler = type("BoundShareHandler", (ShareHandler,), {"root": Path(folder).resolve()})
-    return ShareServer((LAN_HOST if lan else LOCAL_HOST, port), handler)
+def make_server(folder: Path, *, lan: bool = False, port: int = DEFAULT_PORT, routes: tuple[Route, ...] = (),
+                limits: ConnectionLimits = ConnectionLimits()) -> ShareServer:
+    """A server for ``folder`` on 127.0.0.1 (every interface with ``lan``); not yet serving.
+
+    ``routes`` are answered besides the site's files (:data:`SITE_FILES`), each below its own prefix.
+    """
+    handler = type("BoundShareHandler", (ShareHandler,), {
+        "root": Path(folder).resolve(), "routes": (SITE_FILES, *routes), "limits": limits})
+    return ShareServer((LAN_HOST if lan else LOCAL_HOST, port), handler, limits=limits)
 
 
 # --------------------------------------------------------------------------------------------

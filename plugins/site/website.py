@@ -274,9 +274,10 @@ def input_hash(settings: SiteSettings, collected: _Collected, delivered: Mapping
     """A hash of everything the built site depends on, cheap enough to compute on every build."""
     fingerprint = Fingerprint(
         preview, withheld, settings.site_url, settings.config_file.read_bytes(),
-        package_versions("mkdocs", "mkdocs-material", "jieba", "nh3", "qrcode", "markdown"),
-        # This plugin with its theme, and the notes sanitiser whose output the pages embed.
-        code_digest(__name__, "weike.plugins.notes"))
+        package_versions("mkdocs", "mkdocs-material", "jieba", "nh3", "qrcode", "markdown", "pillow"),
+        # This plugin with its theme, the notes sanitiser whose output the pages embed, and what
+        # makes the notes' pictures for phones.
+        code_digest(__name__, "weike.plugins.notes", "weike.plugins.pictures"))
     for rel, path in _site_sources(root):
         fingerprint.add(rel).add_file(path)
     for item in collected.courses:
@@ -424,7 +425,7 @@ def _is_reserved(rel: str) -> bool:
 
 
 def generate_sources(catalogue: Catalogue, collected: _Collected, root: Path, *, notes_text: bool,
-                     qr_codes: QrCodes, centres: Sequence[centre_pages.SiteCentre] = (),
+                     qr_codes: QrCodes, pictures: CoverCache, centres: Sequence[centre_pages.SiteCentre] = (),
                      isolation: CourseIsolation | None = None, site_name: str = DEFAULT_SITE_NAME,
                      plugin_pages: Sequence[OfferedPage] = ()) -> _Sources:
     """Every page and file of the docs folder, in memory.
@@ -474,7 +475,7 @@ def generate_sources(catalogue: Catalogue, collected: _Collected, root: Path, *,
     for item in catalogue.courses:
         course_sources = isolation.call(
             item.course, lambda: _course_sources(item, catalogue, notes_text=notes_text, qr_codes=qr_codes,
-                                                 thumbnails=collected.thumbnails,
+                                                 thumbnails=collected.thumbnails, pictures=pictures,
                                                  centres=centres_of_course.get(item.slug, ())),
             what="生成网页 generating its pages")
         if course_sources is None:
@@ -515,9 +516,10 @@ def generate_sources(catalogue: Catalogue, collected: _Collected, root: Path, *,
 
 
 def _course_sources(item: SiteCourse, catalogue: Catalogue, *, notes_text: bool, qr_codes: QrCodes,
-                    thumbnails: Mapping[str, Thumbnail],
+                    thumbnails: Mapping[str, Thumbnail], pictures: CoverCache,
                     centres: Sequence[centre_pages.SiteCentre] = ()) -> _Sources:
-    """The pages and files of one course (its course page, its lecture pages, their pictures)."""
+    """The pages and files of one course (its course page, its lecture pages, their pictures: each
+    at a size for phones, under the name the notes give it)."""
     sources = _Sources()
     course_url = catalogue.absolute(item.url)
     sources.files[item.cover_url] = thumbnails[item.slug].path
@@ -530,12 +532,12 @@ def _course_sources(item: SiteCourse, catalogue: Catalogue, *, notes_text: bool,
         if notes.removed:
             sources.diagnostics.append(Diagnostic.warning(
                 "W406", SourceLocation(file=lecture.lecture.file, line=lecture.lecture.notes_line),
-                f"讲义中的不安全内容已被删除：{'、'.join(notes.removed)}",
-                f"unsafe markup removed from the notes: {', '.join(notes.removed)}",
-                hint="讲义里不能用脚本、事件属性（onclick 等）、javascript: 链接、样式或外部图片；"
+                f"讲义中不能发布的标记已被删除：{'、'.join(notes.removed)}",
+                f"markup the notes may not publish was removed: {', '.join(notes.removed)}",
+                hint="讲义里不能用脚本、事件属性（onclick 等）、javascript: 链接、样式、表单或外部图片；"
                      "图片请放在本微课文件夹中。"))
         for written, path in notes.images:
-            sources.files[f"courses/{item.slug}/{lecture.lecture.slug}/{written}"] = path
+            sources.files[f"courses/{item.slug}/{lecture.lecture.slug}/{written}"] = pictures.note_picture(path)
         sources.notes_text[lecture.lecture.key] = notes.text
         sources.pages[f"courses/{item.slug}/{lecture.lecture.slug}.md"] = lecture_page(item, index, notes)
     return sources
@@ -802,9 +804,10 @@ def build_website(
 
     qr_codes = QrCodes(cache_dir / QR_CODES_FILE)
     page_isolation = CourseIsolation(stage="site", plugin=_PLUGIN_NAME)
-    sources = generate_sources(catalogue, collected, root, notes_text=settings.search_notes, qr_codes=qr_codes,
-                               centres=site_centres, isolation=page_isolation, site_name=settings.site_name,
-                               plugin_pages=plugin_pages)
+    with CoverCache(cache_dir) as pictures:
+        sources = generate_sources(catalogue, collected, root, notes_text=settings.search_notes, qr_codes=qr_codes,
+                                   pictures=pictures, centres=site_centres, isolation=page_isolation,
+                                   site_name=settings.site_name, plugin_pages=plugin_pages)
     sources.diagnostics.extend(page_isolation.diagnostics)
     catalogue = sources.catalogue
     published = tuple(c.slug for c in catalogue.courses)

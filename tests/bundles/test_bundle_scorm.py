@@ -139,20 +139,33 @@ def test_sco_page_escapes_titles_and_links_its_media(delivered_repo):
     assert "<track" not in second  # lecture 2 has no subtitles
 
 
-def test_sco_page_carries_the_sanitised_notes_and_their_pictures(delivered_repo, cover_jpeg, schema):
+def test_sco_page_carries_the_sanitised_notes_and_their_pictures(delivered_repo, cover_jpeg, schema, tmp_path):
+    import io
+
+    from PIL import Image
+
     from tests.bundles.conftest import run_bundle_stage
     from tests.conftest import lecture_md
 
-    notes = ("**第一步**：打开设置。\n\n![设置页面](pics/step1.jpg)\n\n"
+    photo = tmp_path / "photo.jpg"
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # with the GPS block, what a phone writes into every photo
+    Image.new("RGB", (4000, 3000), (30, 120, 200)).save(photo, "JPEG", exif=exif)
+    notes = ("**第一步**：打开设置。\n\n![设置页面](pics/step1.jpg)\n\n![整张照片](photo.jpg)\n\n"
              "<script>alert('x')</script><img src=x onerror=alert(1)> [点我](javascript:alert(2))")
     repository, delivered, dist = delivered_repo(files={
         "courses/demo/03-lecture-3/lecture.md": lecture_md(title="第3讲", notes=notes),
-        "courses/demo/03-lecture-3/pics/step1.jpg": cover_jpeg})
+        "courses/demo/03-lecture-3/pics/step1.jpg": cover_jpeg,
+        "courses/demo/03-lecture-3/photo.jpg": photo})
     run_bundle_stage(repository, delivered, dist)
     files = read_zip(dist / "bundles/scorm/demo.zip")
     page = files["03-lecture-3/index.html"].decode()
     assert "<strong>第一步</strong>：打开设置。" in page and 'src="pics/step1.jpg"' in page
-    assert files["03-lecture-3/pics/step1.jpg"] == cover_jpeg.read_bytes()
+    with Image.open(cover_jpeg) as source, Image.open(io.BytesIO(files["03-lecture-3/pics/step1.jpg"])) as packed:
+        assert (packed.format, packed.size) == ("JPEG", source.size)  # small enough already
+    # A 12-megapixel photo goes at a size for phones, without what the camera wrote into it.
+    with Image.open(io.BytesIO(files["03-lecture-3/photo.jpg"])) as packed:
+        assert (packed.format, packed.size) == ("JPEG", (1600, 1200)) and not packed.getexif()
     for marker in ("alert(", "onerror", "javascript:"):
         assert marker not in page
     document = etree.fromstring(files["imsmanifest.xml"])

@@ -397,3 +397,35 @@ def test_a_yaml_error_in_course_yml_hides_none_of_the_courses_other_problems(mak
     # The cover line itself broken, or a file YAML cannot read around: the syntax error alone.
     course_yml.write_text('title: "测试课程\ncover: cover.jpg\n', encoding="utf-8")
     assert {g for g in found(root)[0] if g[1] == "courses/c/course.yml"} == {("E001", "courses/c/course.yml", 3)}
+
+
+def test_pictures_in_the_notes_are_decoded_in_full_at_their_line(make_repo, tmp_path, cover_jpeg):
+    """A picture the notes show goes to the site, the offline edition and SCORM, so it is held to
+    the covers' pixel cap and full decode, reported at the line of the notes that shows it."""
+    from PIL import Image
+
+    bomb = tmp_path / "huge.png"
+    Image.new("1", (20000, 20000)).save(bomb, optimize=True)  # 400 Mpx in a few tens of kilobytes
+    assert bomb.stat().st_size < 200_000
+    whole = cover_jpeg.read_bytes()
+    frames = [Image.new("L", (3000, 3000), shade) for shade in range(0, 240, 40)]
+    animation = tmp_path / "moving.gif"
+    frames[0].save(animation, save_all=True, append_images=frames[1:], duration=100)  # 54 Mpx in all
+    notes = ("第一步。\n\n![大图](huge.png)\n\n第二步：<img src=\"./cut.jpg\" alt=\"半张\">\n\n"
+             "![好图](fine.jpg) ![动图](moving.gif)\n\n![还没放进来](later.png)\n")
+    folder = "courses/c/04-lecture-4"
+    root = make_repo({
+        f"{folder}/lecture.md": lecture_md(title="第4讲", knowledge_point="四", notes=notes),
+        f"{folder}/huge.png": bomb,
+        f"{folder}/cut.jpg": whole[: len(whole) // 2],  # a copy that stopped half-way
+        f"{folder}/fine.jpg": cover_jpeg,
+        f"{folder}/moving.gif": animation,
+    }, valid_courses=("c",))
+    got, _ = found(root)
+    pictures = sorted(entry for entry in got if entry[0] == "E213")
+    assert pictures == [("E213", f"{folder}/lecture.md", 8), ("E213", f"{folder}/lecture.md", 10),
+                        ("E213", f"{folder}/lecture.md", 12)]
+    # A picture put in later, with lecture.md unchanged (its verdict remembered), is still decoded.
+    (root / folder / "later.png").write_bytes(bomb.read_bytes())
+    got, _ = found(root)
+    assert ("E213", f"{folder}/lecture.md", 14) in got

@@ -206,6 +206,19 @@ def offline_search_index(index_json: bytes, folders: frozenset[str]) -> bytes:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
+def search_index_script(index_json: bytes) -> bytes:
+    r"""The search index as the script Material loads from a ``file://`` page (``var __index = …``).
+
+    JSON allows U+2028 and U+2029 raw in strings; the JavaScript of older phone browsers reads them
+    as line ends (a syntax error: no search at all). ``</`` is escaped too, so the index could
+    even be put inside a ``<script>`` element. Both occur only inside strings, where ``\u2028``
+    and ``<\/`` mean the same characters.
+    """
+    text = index_json.decode("utf-8")
+    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").replace("</", "<\\/")
+    return b"var __index = " + text.encode("utf-8")
+
+
 # --------------------------------------------------------------------------------------------
 # 使用说明.txt
 # --------------------------------------------------------------------------------------------
@@ -357,7 +370,7 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
                 index = offline_search_index(path.read_bytes(), folders)
                 put(rel, index)
                 # What Material loads instead of fetching the JSON when the page is a file.
-                put("search/search_index.js", b"var __index = " + index)
+                put("search/search_index.js", search_index_script(index))
             else:
                 link(rel, path)
         link(WORKER_SHIM_URL, ASSETS_DIR / WORKER_SHIM)

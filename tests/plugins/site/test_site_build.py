@@ -198,6 +198,42 @@ def test_notes_show_pictures_from_the_lecture_folder(built_site, cover_jpeg):
     assert (built.site / "courses/demo/02-lecture-2/step.jpg").is_file()
 
 
+def test_notes_pictures_are_published_at_a_size_for_phones(built_site, tmp_path):
+    """A phone's browser decodes a picture whole whatever size the page shows it at: a 50-megapixel
+    photo in the notes cost a phone gigabytes. The site and the offline edition publish one copy,
+    at most 1600 px on its longest side, without metadata, made once (the same bytes every build)."""
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored landscape, shown portrait
+    exif[0x010F] = "PhoneMaker"
+    Image.new("RGB", (8000, 6000), (200, 80, 20)).save(tmp_path / "photo.jpg", "JPEG", exif=exif)
+    Image.new("RGBA", (2400, 300), (0, 0, 0, 0)).save(tmp_path / "banner.png")
+    built = built_site({"courses/demo/02-lecture-2/photo.jpg": tmp_path / "photo.jpg",
+                        "courses/demo/02-lecture-2/banner.png": tmp_path / "banner.png",
+                        "courses/demo/02-lecture-2/lecture.md": lecture_md(
+                            title="第2讲", notes="![照片](photo.jpg)\n\n![横幅](banner.png)")})
+    published = {}
+    for edition in (built.site, built.root / "dist" / "offline"):
+        for name, expected in (("photo.jpg", ("JPEG", (1200, 1600), "RGB")),
+                               ("banner.png", ("PNG", (1600, 200), "RGBA"))):
+            path = edition / "courses/demo/02-lecture-2" / name
+            with Image.open(path) as picture:
+                assert (picture.format, picture.size, picture.mode) == expected, path
+                assert not picture.getexif(), path
+            published.setdefault(name, set()).add(path.read_bytes())
+    assert all(len(copies) == 1 for copies in published.values())
+    first = {name: next(iter(copies)) for name, copies in published.items()}
+    from weike.builder.context import BuildPaths
+
+    for cached in (BuildPaths.for_root(built.root).cache / "site").rglob("*-phone-*"):
+        cached.unlink()  # made again from scratch: the same bytes
+    (built.site / ".weike-site.json").unlink()
+    built.rebuild()
+    for name, data in first.items():
+        assert (built.site / "courses/demo/02-lecture-2" / name).read_bytes() == data
+
+
 def test_unchanged_inputs_skip_mkdocs_and_a_change_rebuilds(built_site):
     built = built_site()
     stamp = (built.site / ".weike-site.json").read_text()

@@ -76,6 +76,21 @@ def test_search_index_is_a_script_and_its_locations_are_page_files(built_site):
     assert (offline / "assets/weike/offline/iframe-worker-1.0.4.js").is_file()
 
 
+def test_search_index_script_holds_no_line_separator_and_no_closing_tag(built_site):
+    """U+2028/U+2029 end a line inside a string literal in the JavaScript of older phones' browsers
+    (a syntax error: no search at all), and ``</script>`` would end an inline script."""
+    from tests.conftest import lecture_md
+
+    built = built_site({"courses/photo/01-lecture-1/lecture.md": lecture_md(
+        title='"智能手机\\u2028拍照\\u2029技巧"', knowledge_point='"构图</script><script>alert(1)</script>"')})
+    offline = built.root / "dist" / "offline"
+    script = (offline / "search/search_index.js").read_text(encoding="utf-8")
+    assert "\u2028" not in script and "\u2029" not in script and "</" not in script
+    index = json.loads(script.removeprefix("var __index = "))
+    titles = [doc["title"].replace("\u200b", "") for doc in index["docs"]]  # less the segmenting spaces
+    assert "智能手机\u2028拍照\u2029技巧" in titles  # escaped, not lost
+
+
 def test_subtitles_are_inside_the_lecture_page(built_site):
     built = built_site()
     offline = built.root / "dist" / "offline"

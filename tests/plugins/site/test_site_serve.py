@@ -59,6 +59,11 @@ def test_preview_shows_edits_without_a_restart(delivered_repo):
         assert "media/demo/02-lecture-2.mp4" in page
         with urllib.request.urlopen(base + "media/demo/02-lecture-2.mp4", timeout=5) as response:
             assert response.read(8)[4:8] == b"ftyp"
+        # A reload poll naming an epoch of 5,000 digits (more than Python turns into a number) is
+        # simply not found: no traceback on the author's console.
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(base + "livereload/" + "9" * 5000 + "/1", timeout=5)
+        assert refused.value.code == 404
 
         lecture = root / "courses/demo/02-lecture-2/lecture.md"
         lecture.write_text(lecture_md(title="预览中改的标题"), encoding="utf-8")

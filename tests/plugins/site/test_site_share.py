@@ -11,14 +11,16 @@ import http.client
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
-from weike.plugins.site.share import LAN_HOST, LOCAL_HOST, make_server
+from weike.plugins.site.share import LAN_HOST, LOCAL_HOST, ConnectionLimits, make_server
 
 VIDEO = bytes(range(256)) * 400  # 102,400 bytes, every offset distinguishable
 SECRET = "secret-beside-the-site"
@@ -202,3 +204,153 @@ def test_a_phone_browser_plays_and_seeks_through_the_share(offline_site, browser
         server.server_close()
     assert (base + "media/demo/01-lecture-1.mp4", 206) in statuses
     assert all(url.startswith(base) for url, _ in statuses)
+
+
+# --------------------------------------------------------------------------------------------
+# Hostile requests: huge numbers, wrong addresses for a page, clients that never finish
+# --------------------------------------------------------------------------------------------
+
+
+def test_ranges_with_thousands_of_digits_are_answered(shared, capfd):
+    """Python refuses to turn over 4,300 digits into a number: such a header once killed the request
+    with a traceback on the station's console."""
+    _, request, _ = shared
+    huge = "9" * 5000
+    status, headers, _ = request("GET", "/media/c/l.mp4", {"Range": f"bytes={huge}-"})
+    assert status == 416 and headers["Content-Range"] == f"bytes */{len(VIDEO)}"
+    status, _, body = request("GET", "/media/c/l.mp4", {"Range": f"bytes=10-{huge}"})
+    assert status == 206 and body == VIDEO[10:]
+    status, _, body = request("GET", "/media/c/l.mp4", {"Range": f"bytes=-{huge}"})
+    assert status == 206 and body == VIDEO
+    # Leading zeros are still the small number they write.
+    status, _, body = request("GET", "/media/c/l.mp4", {"Range": f"bytes={'0' * 5000}10-{'0' * 5000}19"})
+    assert status == 206 and body == VIDEO[10:20]
+    assert "Traceback" not in capfd.readouterr().err
+
+
+@pytest.mark.parametrize(("path", "status", "location"), [
+    ("/ind%65x.html", 200, None),  # the home page's own file, percent-encoded: no redirect into a folder
+    ("/courses/c/ind%65x.html", 200, None),
+    ("/index.html/", 404, None),  # a file named with a slash after it would put the page one level down
+    ("/courses/c/index.html/", 404, None),
+    ("/media/c/l.mp4/", 404, None),
+    ("/cour%73es/c", 301, "/courses/c/"),
+    ("/courses/c?x=1", 301, "/courses/c/?x=1"),
+    ("/courses//c/", 301, "/courses/c/"),
+    ("//courses//c", 301, "/courses/c/"),  # never a protocol-relative address (another host)
+    ("/courses//c/index.html", 301, "/courses/c/index.html"),
+])
+def test_every_page_is_served_at_its_own_address_only(shared, path, status, location):
+    _, request, _ = shared
+    got, headers, _ = request("GET", path)
+    assert (got, headers.get("Location")) == (status, location)
+
+
+@pytest.fixture
+def limited(tmp_path):
+    """``(server, port)``: a share with a 1-second request deadline and at most 4 connections."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("<title>首页</title>", encoding="utf-8")
+    server = make_server(site, port=0, limits=ConnectionLimits(request_timeout=1.0, max_connections=4))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server, server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def _get_home(port: int) -> int:
+    connection = http.client.HTTPConnection(LOCAL_HOST, port, timeout=10)
+    try:
+        connection.request("GET", "/")
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    finally:
+        connection.close()
+
+
+def _closed_by_server(sock: socket.socket) -> bool:
+    """Whether the server ends the connection (the client waits up to 10 s, far beyond the deadline)."""
+    sock.settimeout(10)
+    try:
+        while True:
+            data = sock.recv(4096)
+            if not data:
+                return True
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
+def test_half_sent_requests_and_idle_connections_are_dropped(limited):
+    server, port = limited
+    half_sent = []
+    for _ in range(12):  # three times the cap
+        sock = socket.create_connection((LOCAL_HOST, port), timeout=10)
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: station\r\n")  # the blank line that ends it never comes
+        half_sent.append(sock)
+    # Phones are still answered while the half-sent requests wait ...
+    assert all(_get_home(port) == 200 for _ in range(6))
+    # ... the server never holds more connections than its cap ...
+    assert server.open_connections <= 4
+    # ... and every half-sent request is dropped, whether it was pushed out or timed out.
+    assert all(_closed_by_server(sock) for sock in half_sent)
+    for sock in half_sent:
+        sock.close()
+
+    # A keep-alive connection that asks nothing more is closed after the deadline too.
+    idle = socket.create_connection((LOCAL_HOST, port), timeout=10)
+    idle.sendall(b"GET / HTTP/1.1\r\nHost: station\r\n\r\n")
+    answer = b""
+    while "首页".encode() not in answer:
+        answer += idle.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 200")
+    assert _closed_by_server(idle)
+    idle.close()
+    assert _get_home(port) == 200
+
+
+def test_a_trickled_request_is_dropped_at_the_deadline(limited):
+    """A byte at a time keeps every single read short: the deadline is for the whole request."""
+    _, port = limited
+    sock = socket.create_connection((LOCAL_HOST, port), timeout=10)
+    closed = False
+    try:
+        for _ in range(200):  # 200 × 0.05 s: far beyond the 1 s deadline
+            sock.sendall(b"X-Slow: a\r\n" if _ else b"GET / HTTP/1.1\r\n")
+            time.sleep(0.05)
+    except (BrokenPipeError, ConnectionResetError):
+        closed = True
+    assert closed or _closed_by_server(sock)
+    sock.close()
+
+
+def test_connections_busy_answering_leave_newcomers_a_503(limited, tmp_path):
+    server, port = limited
+    big = tmp_path / "site" / "big.bin"
+    big.write_bytes(b"x" * (64 * 1024 * 1024))
+    readers = []
+    for _ in range(4):  # four downloads that stop reading: every connection is busy answering
+        sock = socket.create_connection((LOCAL_HOST, port), timeout=10)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.sendall(b"GET /big.bin HTTP/1.1\r\nHost: station\r\n\r\n")
+        sock.recv(100)
+        readers.append(sock)
+    status = _get_home(port)
+    for sock in readers:
+        sock.close()
+    assert status == 503
+    # Once the downloads are gone (or timed out), their places are free again.
+    for _ in range(100):
+        if (status := _get_home(port)) == 200:
+            break
+        time.sleep(0.1)
+    assert status == 200
+
+
+def test_a_request_head_over_its_limit_is_refused(shared):
+    _, request, _ = shared
+    status, _, _ = request("GET", "/", {f"X-Filler-{n}": "x" * 1000 for n in range(90)})
+    assert status == 431
