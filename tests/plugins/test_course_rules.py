@@ -333,3 +333,14 @@ def test_huge_pictures_are_refused_at_their_line_without_decoding(make_repo, rec
     message = next(d for d in result.diagnostics if d.code == "E106").message
     assert "10000×10000 像素" in message and "太大" in message
     assert not [w for w in recwarn if "DecompressionBomb" in w.category.__name__]
+
+
+@pytest.mark.parametrize("instructors", ["instructors: [张老师]", "instructors:\n  - [张老师, 社区学校教师。]"])
+def test_an_instructor_that_is_no_mapping_is_one_e005_not_a_crash(make_repo, instructors):
+    """An instructor written as a name alone (or a list) is E005 at its line; no rule trips over
+    the bio that could not be read (E901 would name a crash of the rules plugin)."""
+    course_yml = COURSE_YML.replace("instructors:\n  - name: 张老师\n    bio: 社区学校教师。", instructors)
+    root = make_repo({"courses/c/course.yml": course_yml}, valid_courses=())
+    got, result = found(root)
+    assert ("E005", "courses/c/course.yml", 6 if "[张老师]" in instructors else 7) in got
+    assert not [d for d in result.diagnostics if d.code in ("E901", "E101")], result.diagnostics
