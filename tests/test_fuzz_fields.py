@@ -550,6 +550,10 @@ def run_weike(*args: str) -> Run:
     return Run(status=status, output=out.getvalue() + err.getvalue())
 
 
+#: Characters that must never reach a terminal raw (the same set tests/test_hostile_repository.py uses).
+_HIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff\u2028\u2029]")
+
+
 def assert_no_internal_error(run: Run) -> None:
     assert run.status in (0, 1), run.output[-3000:]
     for sign in ("Traceback", "内部错误", "internal error", "在 check 阶段出错", "阶段出错"):
@@ -686,6 +690,10 @@ def test_check_survives_every_hostile_value(files, tmp_path, clip, cover_bytes):
     assert len(cases) > 50
     where = write_repository(tmp_path / "repo", cases, media=clip, cover=cover_bytes)
     check_batch(tmp_path / "repo", where)
+    # What the terminal shows quotes every value: nothing hidden reaches it (probes are remembered now).
+    text = run_weike("check", str(tmp_path / "repo"))
+    assert_no_internal_error(text)
+    assert not _HIDDEN.findall(text.output.replace("\n", "")), sorted(set(_HIDDEN.findall(text.output)))
 
 
 def _config_cases() -> list[Case]:
