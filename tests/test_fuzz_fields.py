@@ -533,10 +533,11 @@ def write_repository(root: Path, cases: list[Case | tuple[Case, ...]], *, media:
 class Run:
     status: int
     output: str
+    stdout: str
 
     @property
     def diagnostics(self) -> list[dict]:
-        return json.loads(self.output[: self.output.rindex("}") + 1])["diagnostics"]
+        return json.loads(self.stdout)["diagnostics"]
 
 
 def run_weike(*args: str) -> Run:
@@ -547,7 +548,7 @@ def run_weike(*args: str) -> Run:
             status = cli.main(list(args))
         except SystemExit as exc:  # argparse
             status = exc.code if isinstance(exc.code, int) else 2
-    return Run(status=status, output=out.getvalue() + err.getvalue())
+    return Run(status=status, output=out.getvalue() + err.getvalue(), stdout=out.getvalue())
 
 
 #: Characters that must never reach a terminal raw (the same set tests/test_hostile_repository.py uses).
@@ -761,8 +762,28 @@ def build_groups() -> dict[str, tuple[list[Case], dict]]:
     return {
         "text": (text, {}),
         "cards": (cards, {"title_cards": CARDS_ON}),
-        "pictures": (pictures, {}),
+        "pictures": (pictures, hostile_config_text(rng)),
     }
+
+
+def hostile_config_text(rng: random.Random) -> dict:
+    """weike.yml with a hostile text in every text it prints on the forms and the site (the province,
+    the department, the 附件5 centre). Not what legitimately stops every course: an error in
+    weike.yml does (a control character, E013; an address that is none, E413; no such ``profile``;
+    no course new enough for ``created_after``)."""
+    from weike.builder.reading import CONTROL_RE
+
+    config = base_config()
+    texts = [t for name, t in TEXTS.items() if "10k" not in name and not CONTROL_RE.search(t)]
+    for field in enumerate_fields():
+        if field.file != "weike.yml" or field.path[0] in ("profile", "created_after", "site_url"):
+            continue
+        parent = config
+        for step in field.path[:-1]:
+            parent = parent.get(step) if isinstance(parent, dict) else None
+        if isinstance(parent, dict) and isinstance(parent.get(field.path[-1]), str):
+            parent[field.path[-1]] = rng.choice(texts)
+    return config
 
 
 def _group_params():
