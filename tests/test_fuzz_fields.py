@@ -26,6 +26,7 @@ import re
 import shutil
 import struct
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,7 +45,7 @@ from weike.builder.loading import (
 )
 from weike.builder.plugin_manager import declared_settings, get_plugin_manager
 from weike.builder.scaffold import SCHEMA_DIR
-from tests.conftest import COURSE_YML, bomb_png, write_tree
+from tests.conftest import COURSE_YML, bomb_png
 
 #: Every run draws the same cases: a failure reproduces with the same command.
 SEED = 20
@@ -417,7 +418,7 @@ _LINE_BREAKS = ("text:newline", "text:crlf", "text:cr", "text:line-separators", 
 #: Defects other branches are fixing now: (where, reason, does this case hit it?). "check" cases
 #: fail weike check (and so the build); "build" ones the build only; "cards" ones a build with
 #: title cards on.
-KNOWN_DEFECTS: list[tuple[str, str, callable]] = [
+KNOWN_DEFECTS: list[tuple[str, str, Callable[[Case], bool]]] = [
     ("check", "a centre photo that is a picture bomb or has no pixels stops weike check (E708 is being added)",
      lambda c: c.field.file == "centre.yml" and c.field.picture and c.value.name in (
          "picture:png-bomb", "picture:png-no-pixels")),
@@ -672,7 +673,7 @@ def test_every_hostile_value_is_used():
 
 
 @pytest.fixture(scope="module")
-def clip(tmp_path_factory, media) -> Path:
+def clip(media) -> Path:
     return media("landscape.mp4")
 
 
