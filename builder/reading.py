@@ -13,6 +13,7 @@ import datetime as _dt
 import difflib
 import os
 import re
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -320,10 +321,19 @@ def resolve_authored_path(declared: str, *, base: Path, location: SourceLocation
         candidate = base.joinpath(*windows.parts)
         if not inside_real_path(str(candidate), course_real):
             problem = PathProblem.OUTSIDE
-        elif not candidate.exists():
+        elif (found := _stat(candidate)) is None:
             problem = PathProblem.MISSING
-        elif not candidate.is_file():
+        elif not stat.S_ISREG(found.st_mode):
             problem = PathProblem.NOT_A_FILE
         else:
             path = candidate
     return cls(declared=declared, path=path, location=location, problem=problem)
+
+
+def _stat(path: Path) -> os.stat_result | None:
+    """``path``'s status, or None when no file can be there: missing, or a name longer than the
+    file system allows (ENAMETOOLONG, which ``Path.exists`` raises instead of answering)."""
+    try:
+        return path.stat()
+    except (OSError, ValueError):
+        return None

@@ -114,12 +114,17 @@ def read_title_cards(reader, node: yaml.Node | None, path: str = "title_cards") 
             reader.wrong_type(value_node, f"{path}.{key}", f"“{path}.{key}”应为秒数，例如 4",
                               f"'{path}.{key}' must be a number of seconds such as 4")
             continue
-        # Half a frame rounds up (round() would take 2.5 s to 2.48 s: half to even).
-        seconds = math.floor(float(value) * CARD_FRAME_RATE + 0.5) / CARD_FRAME_RATE
+        try:
+            # Half a frame rounds up (round() would take 2.5 s to 2.48 s: half to even).
+            seconds = math.floor(float(value) * CARD_FRAME_RATE + 0.5) / CARD_FRAME_RATE
+        except (OverflowError, ValueError):  # beyond any float, infinite or not a number (.nan)
+            seconds = math.nan
         if not 0 < seconds <= limit:
             which = "片头" if key == "opening_seconds" else "片尾"
-            reader.report("E222", value_node, f"{which}时长 {value} 秒不可用：应大于 0、不超过 {limit:g} 秒",
-                          f"'{path}.{key}' {value} s is refused: it must be above 0 and at most {limit:g} s",
+            # A number of 400 digits is named by its size, not printed whole.
+            shown = value if len(str(value)) <= 12 else f"{str(value)[:8]}…（{len(str(value))} 位）"
+            reader.report("E222", value_node, f"{which}时长 {shown} 秒不可用：应大于 0、不超过 {limit:g} 秒",
+                          f"'{path}.{key}' {shown} s is refused: it must be above 0 and at most {limit:g} s",
                           hint="微课规范要求片头不超过 5 秒（基础教育）或 10 秒（精品课），片头片尾不能占用学习时间。")
             continue
         values[key] = seconds

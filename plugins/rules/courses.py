@@ -310,7 +310,7 @@ def _check_instructors(course: Course, config: WeikeConfig) -> Iterator[Diagnost
             yield Diagnostic.error("E101", course.where(f"{path}.bio"), f"授课人{person.name or index + 1}缺少简介 bio",
                          f"instructor {person.name or index + 1} has no bio",
                          hint="授课人简介要求 100 字以内。")
-        elif len(person.bio) > limits.max_bio_chars:
+        elif person.bio is not None and len(person.bio) > limits.max_bio_chars:
             yield Diagnostic.error("E103", course.where(f"{path}.bio"),
                          f"授课人{person.name or ''}简介有 {len(person.bio)} 字，超过 {limits.max_bio_chars} 字上限",
                          f"bio of instructor {person.name or index + 1} has {len(person.bio)} characters, "

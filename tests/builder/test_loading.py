@@ -6,7 +6,9 @@ import datetime as dt
 
 import pytest
 
+from weike.builder.checking import check_repository, run_check
 from weike.builder.loading import load_repository, split_front_matter
+from weike.builder.plugin_manager import get_plugin_manager
 from weike.builder.model import PathProblem
 from weike.builder.yamlfile import YamlFileError
 from tests.conftest import COURSE_YML, lecture_md
@@ -148,3 +150,23 @@ def test_counts_and_limits_below_one_are_e005_for_the_core_and_a_plugin_alike(ma
                      ("E005", 2, "'min_lectures' must be a positive number")]
     assert repository.config.jobs is None
     assert repository.config.plugin_settings == {"max_bio_chars": 80}  # the bad limit keeps its default
+
+
+def test_a_path_longer_than_the_file_system_allows_is_missing_at_its_line(make_repo):
+    """A cover, media, subtitle, picture or centre photo named with 300 characters (more than a
+    file name may have: the file cannot exist) is "not found" at its line, not an OSError that
+    stopped weike check for every course."""
+    long_name = "很" * 300
+    lecture = lecture_md(extra=f"media: {long_name}.mp4\nsubtitles: {long_name}.srt\nimage: {long_name}.png\n")
+    centre = (f"name: 中心\nlevel: 乡镇(街道)\nregion: 某地\nphotos: [{long_name}.jpg, a/{'b' * 300}/c.jpg]\n")
+    root = make_repo({"courses/c/course.yml": COURSE_YML.replace("cover.jpg", f"{long_name}.jpg"),
+                      "courses/c/01-a/lecture.md": lecture, "centres/z/centre.yml": centre}, valid_courses=("d",))
+    repository = load_repository(root)
+    course = repository.course("c")
+    declared = [course.cover, course.lectures[0].media, course.lectures[0].subtitles, course.lectures[0].image,
+                *repository.centres[0].photos]
+    assert [(f.problem, f.path) for f in declared] == [(PathProblem.MISSING, None)] * 6
+    assert [d.code for d in check_repository(repository, get_plugin_manager(root)) if d.code.startswith("E9")] == []
+    codes = {(d.code, d.location.file, d.location.line) for d in run_check(root).diagnostics}
+    assert {("E105", "courses/c/course.yml", 4), ("E205", "courses/c/01-a/lecture.md", 4),
+            ("E708", "centres/z/centre.yml", 4)} <= codes

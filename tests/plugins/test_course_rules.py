@@ -429,3 +429,14 @@ def test_pictures_in_the_notes_are_decoded_in_full_at_their_line(make_repo, tmp_
     (root / folder / "later.png").write_bytes(bomb.read_bytes())
     got, _ = found(root)
     assert ("E213", f"{folder}/lecture.md", 14) in got
+
+
+@pytest.mark.parametrize("instructors", ["instructors: [张老师]", "instructors:\n  - [张老师, 社区学校教师。]"])
+def test_an_instructor_that_is_no_mapping_is_one_e005_not_a_crash(make_repo, instructors):
+    """An instructor written as a name alone (or a list) is E005 at its line; no rule trips over
+    the bio that could not be read (E901 would name a crash of the rules plugin)."""
+    course_yml = COURSE_YML.replace("instructors:\n  - name: 张老师\n    bio: 社区学校教师。", instructors)
+    root = make_repo({"courses/c/course.yml": course_yml}, valid_courses=())
+    got, result = found(root)
+    assert ("E005", "courses/c/course.yml", 6 if "[张老师]" in instructors else 7) in got
+    assert not [d for d in result.diagnostics if d.code in ("E901", "E101")], result.diagnostics

@@ -104,3 +104,16 @@ def test_doctor_reports_the_card_font(make_repo, capsys):
     check = next(c for c in json.loads(capsys.readouterr().out) if c["name"] == "title card font")
     assert check["status"] == "ok" and "Noto Sans SC" in check["detail"] and "OFL" in check["detail"]
     assert "as Noto publishes it" in check["detail"]
+
+
+def test_card_lengths_beyond_any_number_are_e222_not_a_crash(make_repo):
+    """A length too large for a float, infinite or not a number is refused like 12 s (E222)."""
+    root = make_repo({"weike.yml": "title_cards:\n  opening_seconds: " + "9" * 400 + "\n  closing_seconds: .nan\n"},
+                     valid_courses=("c",))
+    with (root / "courses/c/course.yml").open("a", encoding="utf-8") as handle:
+        handle.write("title_cards:\n  opening_seconds: -.inf\n  closing_seconds: 1.0e+400\n")
+    lines = (root / "courses/c/course.yml").read_text(encoding="utf-8").count("\n")
+    found = {(d.code, d.location.file, d.location.line) for d in run_check(root).diagnostics}
+    assert {("E222", "weike.yml", 2), ("E222", "weike.yml", 3), ("E222", "courses/c/course.yml", lines - 1),
+            ("E222", "courses/c/course.yml", lines)} <= found
+    assert main(["check", str(root)]) == 1
