@@ -2,6 +2,7 @@
 
     python benchmarks/scale.py                  # 2,000 courses x 12 lectures
     python benchmarks/scale.py --courses 200    # a quick look
+    python benchmarks/scale.py --courses 200 --check-only   # only `weike check`, cold then warm
 
 Writes a synthetic repository whose lectures all share one tiny clip (the content-addressed
 cache transcodes it once), then runs `weike build` four times, each in a fresh child process so
@@ -11,6 +12,9 @@ start-up and imports count the way a user sees them:
 2. no-change rebuild,
 3. one lecture's notes edited,
 4. one lecture's media replaced by a different clip (one real transcode).
+
+With ``--check-only``, runs `weike check` instead: cold (no media memo: one ffprobe per source,
+``--jobs`` at a time), then warm (every probe remembered).
 
 Prints wall time, per-stage times, peak memory (the child's maximum resident set) and, as the
 baseline from the same machine and run, the time to walk and stat every file of the repository
@@ -58,9 +62,27 @@ def run_child(root: Path, jobs: int) -> None:
     }, ensure_ascii=False))
 
 
-def child(root: Path, jobs: int) -> dict:
+def run_check_child(root: Path, jobs: int) -> None:
+    """One `weike check`, measured from inside the process that does it."""
+    from weike.builder.checking import run_check
+
     started = time.perf_counter()
-    completed = subprocess.run([sys.executable, __file__, "--child", str(root), "--jobs", str(jobs)],
+    result = run_check(root, jobs=jobs)
+    seconds = time.perf_counter() - started
+    print(json.dumps({
+        "seconds": seconds,
+        "stages": {"check": seconds},
+        "built": len(result.repository.courses),
+        "failed": sorted({d.location.file.split("/")[1] for d in result.diagnostics if d.is_error}),
+        "errors": sorted({d.code for d in result.diagnostics if d.is_error}),
+        "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }, ensure_ascii=False))
+
+
+def child(root: Path, jobs: int, *, check_only: bool = False) -> dict:
+    started = time.perf_counter()
+    completed = subprocess.run([sys.executable, __file__, "--child", str(root), "--jobs", str(jobs),
+                                *(["--check-only"] if check_only else [])],
                                capture_output=True, text=True, cwd=REPO_ROOT)
     wall = time.perf_counter() - started
     if completed.returncode != 0:
@@ -95,15 +117,33 @@ def report(label: str, figures: dict, *, target: str = "") -> None:
         print(f"    !! failed courses: {len(figures['failed'])}, error codes: {figures['errors']}")
 
 
+def check_figures(root: Path, args: argparse.Namespace) -> int:
+    """`weike check` cold and warm, against the stat walk of the same run (the repository was just
+    written: its cache is empty, unless WEIKE_CACHE names one)."""
+    cold = child(root, args.jobs, check_only=True)
+    warm = child(root, args.jobs, check_only=True)
+    walk, files = stat_walk(root)
+    print(f"\nweike check, {cold['built']} courses, {args.courses * LECTURES_PER_COURSE} lectures, "
+          f"--jobs {args.jobs} (figures from this machine):")
+    report("cold check", cold, target="(one ffprobe per source)")
+    report("warm check", warm, target="(every probe remembered)")
+    print(f"\nbaseline in this process: stat every file of courses/ ({files:,} files): {walk:.2f} s")
+    print(f"  ratio cold check / stat walk   {cold['wall'] / walk:6.1f}")
+    print(f"  ratio warm check / stat walk   {warm['wall'] / walk:6.1f}")
+    print(f"  ratio cold check / warm check  {cold['wall'] / warm['wall']:6.1f}")
+    return 1 if cold["failed"] or warm["failed"] else 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--courses", type=int, default=2000, help="synthetic courses (default 2000)")
     parser.add_argument("--jobs", type=int, default=2, help="media jobs (default 2)")
+    parser.add_argument("--check-only", action="store_true", help="time only `weike check`, cold then warm")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temp folder)")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        run_child(args.child, args.jobs)
+        (run_check_child if args.check_only else run_child)(args.child, args.jobs)
         return 0
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="weike-bench-scale-"))
@@ -111,6 +151,9 @@ def main() -> int:
         root = work / "repo"
         write_repository(root, args.courses, with_media=True)
         (root / "weike.yml").write_text("site_url: https://weike.example.gov.cn/\n", encoding="utf-8")
+
+        if args.check_only:
+            return check_figures(root, args)
 
         full = child(root, args.jobs)
         again = child(root, args.jobs)

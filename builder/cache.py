@@ -93,6 +93,11 @@ class FileMemo:
         except OSError as exc:
             log.warning("media memo %s unavailable (%s): every file will be probed", self.path, exc)
 
+    @property
+    def usable(self) -> bool:
+        """Whether facts can be remembered (False: the memo file could not be opened)."""
+        return self._db is not None
+
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
         try:

@@ -18,6 +18,7 @@ from weike.builder.context import BuildPaths, StageOutcome
 from weike.builder.diagnostics import Summary, sort_diagnostics
 from weike.builder.disk import disk_fault
 from weike.builder.errors import MissingTool
+from weike.builder.executor import available_cores
 from weike.builder.isolation import CourseIsolation, blame_plugin
 from weike.builder.loading import COURSES_DIR
 from weike.builder.model import Course, Diagnostic, Repository, WeikeConfig
@@ -83,10 +84,16 @@ def _check_course(course: Course, config: WeikeConfig, paths: BuildPaths,
     return diagnostics
 
 
-def check_repository(repository: Repository, pm: pluggy.PluginManager) -> list[Diagnostic]:
-    """Loading problems plus every rule's findings, sorted by location."""
+def check_repository(repository: Repository, pm: pluggy.PluginManager, *, jobs: int | None = None) -> list[Diagnostic]:
+    """Loading problems plus every rule's findings, sorted by location.
+
+    ``jobs``: how many slow lookups (a media probe) run at once (default: the CPU count); the
+    findings are the same for any number.
+    """
     diagnostics: list[Diagnostic] = list(repository.diagnostics)
     paths = BuildPaths.for_root(repository.root)  # where rules may keep verdicts between checks
+    call_stage("check", pm, "weike_check_prepare", repository=repository, paths=paths,
+               jobs=max(1, jobs or available_cores()))
     for course in repository.courses:
         diagnostics.extend(_check_course(course, repository.config, paths, pm))
     for found in call_stage("check", pm, "weike_check_repository", repository=repository):
@@ -106,9 +113,11 @@ class CheckResult:
                           centres=len(self.repository.centres))
 
 
-def run_check(project: Project | Path) -> CheckResult:
+def run_check(project: Project | Path, *, jobs: int | None = None) -> CheckResult:
     """``weike check``: load the project's courses and centres, then run every rule. A path opens
-    its :class:`Project` with every plugin discovered there."""
+    its :class:`Project` with every plugin discovered there; ``jobs`` as for :func:`check_repository`
+    (default: weike.yml's ``jobs``, else the CPU count)."""
     project = project if isinstance(project, Project) else Project.open(project)
     repository = project.load()
-    return CheckResult(repository=repository, diagnostics=check_repository(repository, project.plugin_manager))
+    return CheckResult(repository=repository, diagnostics=check_repository(
+        repository, project.plugin_manager, jobs=jobs or repository.config.jobs))

@@ -60,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--format", choices=FORMATS, default="text",
                        help="text (default), json, github (workflow annotations) or codequality (GitLab)")
     check.add_argument("--strict", action="store_true", help="warnings fail too")
+    check.add_argument("--jobs", "-j", type=int,
+                       help="media files probed at once (default: weike.yml or CPU count); the report is the same")
     check.set_defaults(func=cmd_check)
 
     build = sub.add_parser("build", help="构建视频、网站、上传包和报表到 dist/ (build everything into dist/)",

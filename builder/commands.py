@@ -44,7 +44,9 @@ EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
 
 def cmd_check(project: Project, args: argparse.Namespace) -> int:
-    result = run_check(project)
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError("--jobs 必须是正整数 (--jobs must be a positive number)")
+    result = run_check(project, jobs=args.jobs)
     summary = result.summary
     sys.stdout.write(render(result.diagnostics, summary, args.format, strict=args.strict))
     if args.format == "text" and os.environ.get("GITHUB_ACTIONS") == "true":

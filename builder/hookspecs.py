@@ -113,6 +113,21 @@ def weike_new_course(folder: Path, slug: str) -> None:
 
 
 @hookspec
+def weike_check_prepare(repository: Repository, paths: BuildPaths, jobs: int) -> None:
+    """Find, for every course at once, the facts the per-course rules will look up.
+
+    Runs once per ``weike check`` / ``weike build`` (and each check of ``weike serve``), after
+    loading and before the first ``weike_check_course``. A rule whose facts are slow to find (a
+    process per file) finds the ones it does not remember yet here, ``jobs`` at a time through
+    :func:`weike.builder.executor.make_executor`, and remembers them under ``paths.cache`` keyed by
+    each file's identity; ``weike_check_course`` then reads them back course by course, so what
+    it reports, and in which order, does not depend on ``jobs``. Returns nothing: problems are
+    reported by ``weike_check_course`` (a file that cannot be looked at here is left to it).
+    Built in: ``weike.plugins.media`` (probes every source not probed yet).
+    """
+
+
+@hookspec
 def weike_check_course(course: Course, config: WeikeConfig, paths: BuildPaths) -> Iterable[Diagnostic] | None:
     """Check one loaded course and return the problems found.
 

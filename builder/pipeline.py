@@ -140,15 +140,16 @@ def build(
     repository = project.load()
     result = BuildResult(courses=len(repository.courses),
                          lectures=sum(len(c.lectures) for c in repository.courses), centres=len(repository.centres))
-    result.diagnostics.extend(check_repository(repository, pm))
-    result.stage_seconds["check"] = time.perf_counter() - started
     config = repository.config
+    jobs = jobs or config.jobs or available_cores()
+    result.diagnostics.extend(check_repository(repository, pm, jobs=jobs))
+    result.stage_seconds["check"] = time.perf_counter() - started
     context = BuildContext(
         config=config,
         paths=paths,
         plugin_manager=pm,
         progress=progress,
-        jobs=jobs or config.jobs or available_cores(),
+        jobs=jobs,
         scheduler=scheduler or config.scheduler,
         force=force,
     )

@@ -8,6 +8,7 @@ Hooks, by phase, and where each is implemented:
 - ``weike_add_hookspecs``: ``hookspecs.py`` (``weike_media_profiles``, delivery profiles).
 - ``weike_settings``: the ``title_cards`` setting, read by ``titlecards.py``.
 - ``weike_media_profiles``: the ``default`` profile of ``profile.py`` (the call's delivery spec).
+- ``weike_check_prepare``: ``checks.py`` (every source not probed yet, probed in parallel).
 - ``weike_check_course``: ``checks.py`` (unreadable or over-long sources, subtitles, what the title
   cards draw).
 - ``weike_build_inputs``: ``encoding.py`` (the ffmpeg binaries and libraries behind the files).
@@ -32,7 +33,7 @@ from pathlib import Path
 
 from weike.builder.context import BuildContext, BuildPaths, StageOutcome
 from weike.builder.hookspecs import hookimpl
-from weike.builder.model import Course, DeliveredMedia, Diagnostic, Setting, WeikeConfig
+from weike.builder.model import Course, DeliveredMedia, Diagnostic, Repository, Setting, WeikeConfig
 from weike.plugins.media import (
     cache,
     cards,
@@ -90,6 +91,11 @@ def weike_settings() -> tuple[Setting, ...]:
 @hookimpl
 def weike_media_profiles() -> list[DeliveryProfile]:
     return [DEFAULT_PROFILE]
+
+
+@hookimpl
+def weike_check_prepare(repository: Repository, paths: BuildPaths, jobs: int) -> None:
+    checks.probe_sources(repository, paths, jobs)
 
 
 @hookimpl

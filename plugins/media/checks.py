@@ -3,9 +3,11 @@
 A source must be readable media (E211) and last at most 15 minutes, with its title cards
 (E203, E223; over 7 minutes W204); what the title cards and the mark draw must fit their safe
 area (E225) in characters the font has (W226); SRT subtitles must be readable (E214) and start within the
-video (W219). Only headers are probed: cheap. The probes are remembered in the media memo (by
-path, size and mtime), which the media stage reads too, so a build after a check probes nothing
-twice.
+video (W219). Only headers are probed, and only the fields the rules read: cheap. Before the
+first course is checked, :func:`probe_sources` probes every source of the repository not remembered
+yet, ``jobs`` at a time; the probes are remembered in the media memo (by path, size, mtime, inode
+and ctime), which each course's check then reads back in order, and which the media stage reads
+too, so a build after a check probes nothing twice.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from pathlib import Path
 
 from weike.builder.cache import FileMemo, shared_file_memo
 from weike.builder.context import BuildPaths
-from weike.builder.executor import available_cores
+from weike.builder.errors import MissingTool
+from weike.builder.executor import available_cores, make_executor
 from weike.builder.model import (
     repository_path,
+    Repository,
     Course,
     Diagnostic,
     Lecture,
@@ -285,6 +289,37 @@ def check_course_cards(course: Course, cards: TitleCardSettings,
     if cards.mark and (line := mark_line(course)) is not None:
         judge("mark", [line], None)
     return list(problems.values())
+
+
+def probe_sources(repository: Repository, paths: BuildPaths, jobs: int) -> None:
+    """Probe every lecture source of ``repository`` not in the memo yet, ``jobs`` at a time, into the memo.
+
+    The per-course check then finds every probe remembered (failures too) and reports them in
+    its own order, whatever ``jobs`` is. Probes run on weike's executor, across courses: a
+    catalogue's cold check is one ffprobe per file, and a course holds too few files to keep the
+    cores busy on its own.
+    """
+    memo = shared_memo(paths.cache)
+    if not memo.usable:  # nothing could be remembered: each course's check probes its own sources
+        return
+    kind = probe_kind()
+    sources = dict.fromkeys(lecture.media.path for course in repository.courses for lecture in course.lectures
+                            if lecture.parsed and lecture.media is not None and lecture.media.path is not None)
+    unknown = [path for path in sources if not _memoised(memo, kind, path)]
+    if not unknown:
+        return
+
+    def probe(path: Path) -> None:
+        try:
+            probe_memoised(memo, path)
+        except MissingTool:
+            raise  # no ffprobe on this machine: the command line names the fix
+        except Exception:  # noqa: BLE001 - a vanished file, a plugin's bug: the course's own check meets
+            pass           # it again, where it is reported at that course (and one course never stops others)
+
+    with make_executor(jobs=min(jobs, len(unknown))) as executor:
+        for _ in executor.map(probe, unknown):
+            pass
 
 
 def check_course_media(course: Course, config: WeikeConfig, paths: BuildPaths) -> list[Diagnostic]:

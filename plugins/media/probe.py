@@ -28,6 +28,19 @@ from weike.builder.model import MediaInfo
 #: Bumped when probing changes what it reports, so memoised probes of older weike are not reused.
 PROBE_VERSION = 1
 
+#: What the header probe asks ffprobe for: exactly the fields :func:`probe_media` reads (a full
+#: ``-show_format -show_streams`` prints some 80 per file). tests/plugins/test_media_probe.py holds
+#: the two answers equal on every kind of source the tests make.
+HEADER_ENTRIES = ":".join((
+    "format=format_name,duration",
+    "format_tags=major_brand",
+    "stream=index,codec_type,codec_name,profile,level,width,height,sample_aspect_ratio,pix_fmt,field_order,"
+    "avg_frame_rate,r_frame_rate,time_base,bit_rate,duration,sample_rate,channels",
+    "stream_disposition=attached_pic",
+    "stream_tags=rotate",
+    "stream_side_data=rotation",
+))
+
 #: ffprobe formats that are still pictures, not media (a photo renamed to .mp4).
 _IMAGE_FORMATS = re.compile(r"^(image2|.*_pipe|gif|webp|apng|bmp|tiff?)$")
 
@@ -143,9 +156,27 @@ def probe_media(path: Path, *, packets: bool = False, loudness: bool = False,
     if size == 0:
         raise ProbeError(ProbeProblem.EMPTY)
     try:
-        data = ffmpeg.probe_json(path, timeout=timeout)
+        data = ffmpeg.probe_headers(path, entries=HEADER_ENTRIES, timeout=timeout)
     except ffmpeg.FfmpegError as exc:
         raise ProbeError(ProbeProblem.UNREADABLE, exc.last_line) from exc
+    info = media_info(path, data, size=size)
+    if packets and info.video_streams:
+        video = _video_streams(data.get("streams") or [])[0]
+        info = dataclasses.replace(info, **_packet_facts(path, video_index=video["index"],
+                                                         time_base=video.get("time_base"), timeout=timeout))
+    if loudness and info.audio_streams:
+        measured = measure_loudness(path, timeout=timeout)
+        info = dataclasses.replace(info, loudness=measured[0], true_peak=measured[1])
+    return info
+
+
+def _video_streams(streams: list[dict]) -> list[dict]:
+    """The video streams that are moving pictures (not a cover attached to the file)."""
+    return [s for s in streams if s.get("codec_type") == "video" and not (s.get("disposition") or {}).get("attached_pic")]
+
+
+def media_info(path: Path, data: dict, *, size: int) -> MediaInfo:
+    """The :class:`MediaInfo` of ffprobe's JSON ``data`` about ``path`` (``size`` bytes); raises ProbeError."""
     fmt = data.get("format") or {}
     streams = data.get("streams") or []
     format_name = fmt.get("format_name") or ""
@@ -158,8 +189,8 @@ def probe_media(path: Path, *, packets: bool = False, loudness: bool = False,
         if "moov" in boxes and "mdat" in boxes:
             fast_start = boxes.index("moov") < boxes.index("mdat")
 
-    pictures = [s for s in streams if s.get("codec_type") == "video" and (s.get("disposition") or {}).get("attached_pic")]
-    videos = [s for s in streams if s.get("codec_type") == "video" and s not in pictures]
+    videos = _video_streams(streams)
+    pictures = [s for s in streams if s.get("codec_type") == "video" and s not in videos]
     audios = [s for s in streams if s.get("codec_type") == "audio"]
     duration = finite_number(fmt.get("duration"))
     if _IMAGE_FORMATS.match(format_name.split(",")[0]) or (not videos and not audios):
@@ -205,14 +236,7 @@ def probe_media(path: Path, *, packets: bool = False, loudness: bool = False,
             audio_channels=_integer(audio.get("channels")), audio_bitrate=_integer(audio.get("bit_rate")),
             audio_duration=finite_number(audio.get("duration")),
         )
-    info = MediaInfo(**values)
-    if packets and videos:
-        info = dataclasses.replace(info, **_packet_facts(path, video_index=videos[0]["index"],
-                                                         time_base=videos[0].get("time_base"), timeout=timeout))
-    if loudness and audios:
-        measured = measure_loudness(path, timeout=timeout)
-        info = dataclasses.replace(info, loudness=measured[0], true_peak=measured[1])
-    return info
+    return MediaInfo(**values)
 
 
 # --------------------------------------------------------------------------------------------

@@ -7,6 +7,10 @@ logged as the exact shell line (``shlex.join``), stderr is captured, and a failu
 Long runs go through :func:`run_progress`, which parses ``-progress pipe:1`` so a build can show
 a live bar per job, and kills an ffmpeg that stalls or overruns its time. Every child ffmpeg dies
 with the build (``PR_SET_PDEATHSIG`` on Linux): ``kill -9`` of weike leaves no encoder running.
+The one exception is the header probe (:func:`probe_headers`): it reads a few headers and ends in
+milliseconds, and setting the death signal needs a hook run in the child, which makes Python fork
+the whole build process (tens of milliseconds at catalogue size, one fork at a time under the GIL)
+instead of spawning with ``vfork``; ``weike check`` runs one such probe per source file.
 
 Which binaries: ``WEIKE_FFMPEG`` / ``WEIKE_FFPROBE`` when set (a path, or a name looked up on
 PATH, e.g. ``ffmpeg`` for the system's), else the static build shipped in the
@@ -149,10 +153,11 @@ def _command(args: Sequence[str], tool: str) -> list[str]:
 
 
 def run(args: Sequence[str], *, tool: str = "ffmpeg", timeout: float | None = None,
-        capture_stdout: bool = False) -> subprocess.CompletedProcess:
+        capture_stdout: bool = False, die_with_build: bool = True) -> subprocess.CompletedProcess:
     """Run ``tool`` (``"ffmpeg"`` or ``"ffprobe"``) with ``args``; raise :class:`FfmpegError` on failure.
 
     ``args`` excludes the program name. stderr is always captured (and returned on success).
+    ``die_with_build=False`` only for runs that end in milliseconds (see the module's docstring).
     """
     command = _command(args, tool)
     try:
@@ -163,7 +168,7 @@ def run(args: Sequence[str], *, tool: str = "ffmpeg", timeout: float | None = No
             stderr=subprocess.PIPE,
             timeout=timeout,
             check=False,
-            preexec_fn=_die_with_parent if _PRCTL is not None else None,
+            preexec_fn=_die_with_parent if _PRCTL is not None and die_with_build else None,
         )
     except subprocess.TimeoutExpired as exc:
         stderr = (exc.stderr or b"").decode("utf-8", "replace")
@@ -253,6 +258,16 @@ def probe_json(path: Path, *, extra: Sequence[str] = (), timeout: float | None =
         ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", *extra, str(path)],
         tool="ffprobe", timeout=timeout, capture_stdout=True,
     )
+    return json.loads(completed.stdout.decode("utf-8", "replace") or "{}")
+
+
+def probe_headers(path: Path, *, entries: str, timeout: float | None = 60) -> dict:
+    """ffprobe's JSON of only ``entries`` (``-show_entries`` syntax) of ``path``, read from its headers.
+
+    Spawned without the death signal: see the module's docstring. ``timeout`` bounds it still.
+    """
+    completed = run(["-v", "error", "-print_format", "json", "-show_entries", entries, str(path)],
+                    tool="ffprobe", timeout=timeout, capture_stdout=True, die_with_build=False)
     return json.loads(completed.stdout.decode("utf-8", "replace") or "{}")
 
 

@@ -206,15 +206,11 @@ def weike_cli_commands(subparsers) -> None:
 
 @hookimpl
 def weike_doctor_checks() -> list:
-    import importlib.metadata
-
     from weike.builder.doctor import CheckStatus, DoctorCheck
-    from weike.plugins.site.doctor import browser_test_checks
+    from weike.plugins.site.doctor import browser_test_checks, site_engine_check
 
-    versions = {name: importlib.metadata.version(name) for name in ("mkdocs", "mkdocs-material")}
     return [
-        DoctorCheck(section="site", name="MkDocs", status=CheckStatus.OK,
-                    detail=f"mkdocs {versions['mkdocs']}, mkdocs-material {versions['mkdocs-material']}"),
+        site_engine_check(),
         # Checked rather than assumed: the site draws no text with a font; the title cards bring
         # their own (weike.plugins.media reports it as "title card font").
         DoctorCheck(section="site", name="fonts", status=CheckStatus.INFO,

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 
 from weike.builder.cache import FileMemo
 from weike.builder.context import BuildPaths
 from weike.builder.checking import run_check
 from weike.plugins.rules.courses import RULES_MEMO_FILE
 from weike.plugins.media import shared_memo
+from weike.plugins.media import runner as ffmpeg
 from weike.plugins.media.checks import MEMO_FILE
 from tests.plugins.media_sources import make_source, truncated_copy
 
@@ -110,3 +113,76 @@ def test_probes_are_memoised_in_one_file_and_edits_are_noticed(make_repo, media)
     source.write_bytes(source.read_bytes() + b"\0" * 16)
     assert ("E203", f"{LECTURE}/video.mp4", None) not in codes(root)
     assert json.loads(json.dumps(record))  # the memo holds plain JSON
+
+
+# --------------------------------------------------------------------------------------------
+# Probing in parallel: the same report, each source probed once, never again while unchanged
+# --------------------------------------------------------------------------------------------
+
+MEDIA_CODES = {"E203", "W204", "E211", "E214", "W219", "E223"}
+LATE_CUES = "1\n00:00:00,000 --> 00:00:00,500\n开始\n\n2\n00:00:05,000 --> 00:00:06,000\n太晚了\n"
+
+
+def problem_courses(make_repo, media, tmp_path):
+    """Three courses, each with media problems in different lectures (and one course fine)."""
+    cut = truncated_copy(make_source(media, "faststart.mp4"), tmp_path / "cut.mp4")
+    files = {}
+    for slug, lectures in {
+        "a": {"02": ("video.mp4", b""), "05": ("video.mp4", "这不是视频\n" * 20), "09": ("too-long.mp3", None)},
+        "b": {"01": ("long.mp3", None), "04": ("video.mp4", cut), "07": ("video.srt", LATE_CUES)},
+        "c": {"03": ("video.mp4", media("poster.jpg")), "10": ("video.srt", "1\n00:00:01 -> 00:00:02\n坏\n")},
+    }.items():
+        for number, (name, content) in lectures.items():
+            folder = f"courses/{slug}/{number}-lecture-{int(number)}"
+            files[f"{folder}/{name}"] = content if content is not None else make_source(media, name)
+    root = make_repo(valid_courses=("a", "b", "c", "d"))
+    for path in files:  # a named audio file replaces the lecture's video
+        if path.endswith(".mp3"):
+            (root / path).parent.joinpath("video.mp4").unlink()
+    from tests.conftest import write_tree
+    return write_tree(root, files)
+
+
+def report(root, jobs, cache, monkeypatch):
+    monkeypatch.setenv("WEIKE_CACHE", str(cache))  # each run its own memo: both probe every source
+    return [(d.code, d.location.file, d.location.line, d.location.column, d.message, d.message_en)
+            for d in run_check(root, jobs=jobs).diagnostics]
+
+
+def test_the_check_reports_the_same_whether_sources_are_probed_one_or_many_at_a_time(make_repo, media, tmp_path,
+                                                                                      monkeypatch):
+    root = problem_courses(make_repo, media, tmp_path)
+    one_at_a_time = report(root, 1, tmp_path / "serial-cache", monkeypatch)
+    assert report(root, 4, tmp_path / "parallel-cache", monkeypatch) == one_at_a_time
+    assert report(root, 4, tmp_path / "parallel-cache", monkeypatch) == one_at_a_time  # and from the memo
+    found = {(code, file) for code, file, *_ in one_at_a_time}
+    assert {("E211", "courses/a/02-lecture-2/video.mp4"), ("E211", "courses/a/05-lecture-5/video.mp4"),
+            ("E203", "courses/a/09-lecture-9/too-long.mp3"), ("W204", "courses/b/01-lecture-1/long.mp3"),
+            ("E211", "courses/b/04-lecture-4/video.mp4"), ("W219", "courses/b/07-lecture-7/video.srt"),
+            ("E211", "courses/c/03-lecture-3/video.mp4"), ("E214", "courses/c/10-lecture-10/video.srt")} <= found
+    assert not any(file.startswith("courses/d/") and code in MEDIA_CODES for code, file in found)
+
+
+def test_each_source_is_probed_once_cold_and_never_again_warm(make_repo, media, tmp_path):
+    root = problem_courses(make_repo, media, tmp_path)
+    # The real ffprobe behind a script that notes which file each run was asked about.
+    log = tmp_path / "probes.log"
+    wrapper = tmp_path / "ffprobe"
+    wrapper.write_text(f'#!/bin/sh\nfor last; do :; done\necho "$last" >> {log}\n'
+                       f'exec {ffmpeg.find_binaries().ffprobe} "$@"\n')
+    wrapper.chmod(0o755)
+    env = {**os.environ, "WEIKE_FFPROBE": str(wrapper), "WEIKE_FFMPEG": str(ffmpeg.find_binaries().ffmpeg)}
+
+    def check(*options):
+        completed = subprocess.run([sys.executable, "-m", "weike.builder", "check", str(root), *options],
+                                   capture_output=True, text=True, env=env)
+        assert completed.returncode == 1, completed.stderr  # the problems above are errors
+        return log.read_text().splitlines() if log.exists() else []
+
+    cold = check("--jobs", "3")
+    # Every lecture's source once (the empty file is refused before ffprobe), none twice.
+    sources = sorted(str(path) for path in (root / "courses").glob("*/*/*") if path.suffix in (".mp4", ".mp3")
+                     and path.stat().st_size)
+    assert sorted(cold) == sources
+    assert check("--jobs", "3") == cold  # warm: the memo answers, ffprobe never runs
+    assert check("--jobs", "1") == cold
