@@ -290,8 +290,13 @@ class ListOf(SettingType):
     min_items: int | None = None
 
     def read(self, reader, node, path):
+        import yaml
+
+        items = reader.sequence(node, path)
+        if not isinstance(node, yaml.SequenceNode):
+            return None  # no list (reported as E005): the default holds, not an empty list
         values = []
-        for index, item_node in enumerate(reader.sequence(node, path)):
+        for index, item_node in enumerate(items):
             reader.locations[f"{path}.{index}"] = reader.loc(item_node)
             value = self.item.read(reader, item_node, f"{path}.{index}")
             if value is not None:
