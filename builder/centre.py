@@ -22,13 +22,21 @@ from weike.builder.model import (
     Centre,
     CentreContact,
     Diagnostic,
+    PROVIDER_LEVELS,
     ProvinceDepartment,
     ProvinceStatistics,
     Severity,
     SourceLocation,
     repository_path,
 )
-from weike.builder.reading import FieldReader, file_error, outside_container, resolve_authored_path
+from weike.builder.reading import (
+    PICTURE_PATH_PATTERN,
+    FieldReader,
+    file_error,
+    outside_container,
+    resolve_authored_path,
+)
+from weike.builder.settings import Boolean, Choice, Fields, Integer, ListOf, Number, Setting, Text, nested_field
 from weike.builder.yamlfile import YamlFileError, compose_yaml, read_text_file, scalar_value
 
 if TYPE_CHECKING:
@@ -38,9 +46,6 @@ CENTRES_DIR = "centres"
 CENTRE_FILE = "centre.yml"
 MAX_CENTRE_FILE_BYTES = 256 * 1024
 
-CENTRE_KEYS = ("name", "level", "region", "contact", "foundation", "team", "activities", "sustainability",
-               "highlights", "promotion", "courses", "photos", "publish")
-CONTACT_KEYS = ("name", "phone", "email")
 #: The four free-text rows of 附件4 in the form's order, with the form's own labels and guidance.
 CENTRE_TEXTS: tuple[tuple[str, str, str], ...] = (
     ("foundation", "基础保障", "主要填写设施、经费保障情况等"),
@@ -52,7 +57,6 @@ CENTRE_TEXTS: tuple[tuple[str, str, str], ...] = (
     ("promotion", "重点宣传推介内容", "主要凝练可推广、可复制的典型做法和经验。字数不超过 300 字内"),
 )
 
-DEPARTMENT_KEYS = ("name", "contact", "phone")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -93,6 +97,70 @@ STATISTIC_FIELDS: tuple[StatisticField, ...] = (
 STATISTICS_NAME_KEY = "centre_name"
 STATISTICS_NAME_LABEL = "省级社区教育指导服务中心名称"
 STATISTICS_KEYS = (STATISTICS_NAME_KEY, *(f.key for f in STATISTIC_FIELDS))
+
+#: 特色和经验（字数不超过 1000 字）, 重点宣传推介内容（字数不超过 300 字内）: the call's limits (E702, E703).
+MAX_HIGHLIGHTS_CHARS = 1000
+MAX_PROMOTION_CHARS = 300
+#: The four rows without a limit in the call: twice 特色和经验's (a form of a few pages, not a book; E713).
+MAX_CENTRE_ROW_CHARS = 2 * MAX_HIGHLIGHTS_CHARS
+_ROW_LIMITS = {"highlights": MAX_HIGHLIGHTS_CHARS, "promotion": MAX_PROMOTION_CHARS}
+
+#: centre.yml's fields, declared once: the keys loading accepts, the editors' schema
+#: (weike.builder.schema) and the length limits the rules check (E713), by the boxes of 附件4 and
+#: 附件3 they fill.
+CENTRE_FIELDS: tuple[Setting, ...] = (
+    Setting(name="name", type=Text(min_length=1, max_length=50), required=True,
+            description="学校名称（准确填写全称）", description_en="the school's full official name"),
+    Setting(name="level", type=Choice(choices=PROVIDER_LEVELS), required=True,
+            description="所处层级", description_en="its level in the three-level network"),
+    Setting(name="region", type=Text(min_length=1, max_length=40), required=True,
+            description="所在地区", description_en="its region"),
+    Setting(name="contact", required=True, description="申报学校联系方式（只用于申报材料，不上网站）",
+            description_en="the school's contact (for the forms only, never on the site)", type=Fields(fields=(
+                Setting(name="name", type=Text(min_length=1, max_length=20), required=True,
+                        description="联系人", description_en="the contact person"),
+                Setting(name="phone", type=Text(min_length=1, max_length=40, numbers=True), required=True,
+                        description="联系电话：手机号或带区号的固定电话",
+                        description_en="a mobile number or a landline with its area code"),
+                Setting(name="email", type=Text(max_length=100, pattern=r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"),
+                        required=True, description="电子邮箱", description_en="e-mail address"),
+            ))),
+    *(Setting(name=key, type=Text(min_length=1, max_length=_ROW_LIMITS.get(key, MAX_CENTRE_ROW_CHARS)),
+              required=True, description=f"{label}：{guidance}（weike check 按字符计，换行不计）",
+              description_en=f"附件4's row {key}")
+      for key, label, guidance in CENTRE_TEXTS),
+    Setting(name="courses", type=ListOf(item=Text(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")),
+            description="本学习中心开设的品牌课程：courses/ 下的课程文件夹名（可选）",
+            description_en="the brand courses it runs: folder names under courses/ (optional)"),
+    Setting(name="photos", type=ListOf(item=Text(pattern=PICTURE_PATH_PATTERN)),
+            description="照片：本文件夹中的 JPG 或 PNG（相对路径，可选）",
+            description_en="photos: JPG or PNG files in this folder (optional)"),
+    Setting(name="publish", type=Boolean(), default=True,
+            description="是否在课程网站上公开（false 时只报省里）",
+            description_en="whether the centre appears on the site (false: for the province only)"),
+)
+
+#: weike.yml's ``department`` (附件3 and 附件4 headers) and ``statistics`` (附件5's one row).
+DEPARTMENT_FIELD = Setting(
+    name="department", description="省级教育主管部门：附件3、附件4 表头的联系人和电话",
+    description_en="the province's education department, in the headers of 附件3 and 附件4", type=Fields(fields=(
+        Setting(name="name", type=Text(), description="部门名称", description_en="the department's name"),
+        Setting(name="contact", type=Text(), description="联系人", description_en="the contact person"),
+        Setting(name="phone", type=Text(numbers=True), description="联系电话", description_en="the phone number"),
+    )))
+STATISTICS_FIELD = Setting(
+    name="statistics", description="附件5 社区教育机构统计表的一行（不写就不生成附件5）",
+    description_en="附件5's one row (no 附件5 without it)", type=Fields(fields=(
+        Setting(name=STATISTICS_NAME_KEY, type=Text(), description=STATISTICS_NAME_LABEL,
+                description_en="the province's guidance centre"),
+        *(Setting(name=spec.key, type=Number(minimum=0) if spec.decimal else Integer(minimum=0),
+                  description=spec.label, description_en=f"附件5's column {spec.key}")
+          for spec in STATISTIC_FIELDS),
+    )))
+
+CENTRE_KEYS = tuple(setting.name for setting in CENTRE_FIELDS)
+CONTACT_KEYS = nested_field(CENTRE_FIELDS, "contact").type.names()
+DEPARTMENT_KEYS = DEPARTMENT_FIELD.type.names()
 
 #: Codes about the province's facts in weike.yml: they hold back 附件5 (or the form headers), never
 #: a course, so the build does not treat them as repository-wide errors.

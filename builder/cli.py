@@ -22,6 +22,7 @@ from weike.builder.commands import (
     cmd_doctor,
     cmd_new,
     cmd_plugins,
+    cmd_schema,
 )
 from weike.builder.diagnostics import FORMATS
 from weike.builder.disk import disk_fault
@@ -86,10 +87,20 @@ def build_parser() -> argparse.ArgumentParser:
                             "(default: it stays at its last good version; weike.yml: drop_stale: true)")
     build.set_defaults(func=cmd_build)
 
-    plugins = sub.add_parser("plugins", help="列出已加载的插件及其设置项 (list loaded plugins, where they come from, their hooks and weike.yml keys)")
+    plugins = sub.add_parser("plugins", help="列出已加载的插件及其设置项 (list loaded plugins, where they come from, their "
+                                             "hooks and settings with type, default and description)")
     plugins.add_argument("path", nargs="?", default=".", help="repository whose plugins/ folder to include")
-    plugins.add_argument("--format", choices=("text", "json"), default="text")
+    plugins.add_argument("--format", choices=("text", "json", "markdown"), default="text",
+                         help="text (default), json, or markdown: the settings reference (docs/settings.md)")
     plugins.set_defaults(func=cmd_plugins, tolerate_plugin_failures=True)
+
+    schema = sub.add_parser(
+        "schema", help="生成编辑器用的 YAML 说明（JSON Schema） (write the editors' JSON Schemas of this repository)",
+        description="Write course/lecture/centre/weike.yml JSON Schemas (draft-07) made from weike's and the "
+                    "plugins' declared settings into .weike/schemas/ (run it after adding a plugin with settings).")
+    schema.add_argument("path", nargs="?", default=".", help="repository whose plugins/ folder to include")
+    schema.add_argument("--out", metavar="DIR", help="folder to write them into (default: .weike/schemas/)")
+    schema.set_defaults(func=cmd_schema)
 
     new = sub.add_parser(
         "new", help="创建课程仓库、课程、微课或学习中心的模板 (create a repository, course, lecture or centre skeleton)",

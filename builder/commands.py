@@ -28,8 +28,11 @@ from weike.builder.errors import UsageError
 from weike.builder.inventory import prune_cache, render_info, render_prune, survey_cache
 from weike.builder.checking import run_check
 from weike.builder.pipeline import build, describe_failures
+from weike.builder.loading import CONFIG_FIELDS
 from weike.builder.progress import make_progress
+from weike.builder.schema import REPOSITORY_SCHEMA_DIR, write_schemas
 from weike.builder.project import Project
+from weike.builder.settings import Setting, setting_dict, setting_rows, settings_markdown
 from weike.builder.scaffold import (
     ScaffoldError,
     new_centre,
@@ -87,25 +90,41 @@ def cmd_build(project: Project, args: argparse.Namespace) -> int:
     return EXIT_PROBLEMS if result.failed_build(strict=args.strict) else EXIT_OK
 
 
-def _declared_settings_by_plugin(project: Project) -> dict[str, list[str]]:
-    """Plugin name -> the weike.yml keys it declares (``course.yml`` ones marked), for ``weike plugins``."""
-    found: dict[str, list[str]] = {}
+def _declared_settings_by_plugin(project: Project) -> dict[str, list[Setting] | str]:
+    """Plugin name -> the settings it declares, or why ``weike_settings`` failed (``weike plugins``)."""
+    found: dict[str, list[Setting] | str] = {}
     for impl in project.plugin_manager.hook.weike_settings.get_hookimpls():
         try:
-            settings = list(impl.function() or ())
+            found[impl.plugin_name] = list(impl.function() or ())
         except Exception as exc:  # noqa: BLE001 - listed as that plugin's problem, the listing goes on
-            found[impl.plugin_name] = [f"(weike_settings failed: {type(exc).__name__}: {exc})"]
-            continue
-        found[impl.plugin_name] = [f"{s.name} (also course.yml)" if s.course else s.name for s in settings]
+            found[impl.plugin_name] = f"(weike_settings failed: {type(exc).__name__}: {exc})"
     return found
+
+
+def _settings_text(settings: list[Setting] | str) -> list[str]:
+    if isinstance(settings, str):
+        return [f"    settings: {settings}"]
+    lines = []
+    for setting in settings:
+        for row in setting_rows(setting):
+            default = f" = {row.default}" if row.default else ""
+            lines.append(f"    {row.key}  [{row.files}]  {row.type}{default}\n"
+                         f"        {row.description} ({row.description_en})")
+    return lines
 
 
 def cmd_plugins(project: Project, args: argparse.Namespace) -> int:
     pm = project.plugin_manager
     settings = _declared_settings_by_plugin(project)
     if args.format == "json":
-        print(json.dumps([{**record.__dict__, "settings": settings.get(record.name, [])} for record in pm.records],
-                         ensure_ascii=False, indent=2))
+        print(json.dumps([{**record.__dict__, "settings": [setting_dict(setting) for setting in found]
+                           if isinstance(found := settings.get(record.name, []), list) else found}
+                          for record in pm.records], ensure_ascii=False, indent=2))
+    elif args.format == "markdown":
+        owners = [("weike (core)", CONFIG_FIELDS)]
+        owners += [(record.name, found) for record in pm.records
+                   if isinstance(found := settings.get(record.name, []), list)]
+        sys.stdout.write(settings_markdown(owners))
     else:
         for record in pm.records:
             if record.error:
@@ -116,14 +135,24 @@ def cmd_plugins(project: Project, args: argparse.Namespace) -> int:
                 status = ", ".join(record.hooks) or "(no hooks)"
             print(f"{record.name}  [{record.origin}]  {record.location}\n    {status}")
             if settings.get(record.name):
-                print(f"    weike.yml: {', '.join(settings[record.name])}")
+                print("\n".join(_settings_text(settings[record.name])))
     return EXIT_USAGE if pm.failures else EXIT_OK
+
+
+def cmd_schema(project: Project, args: argparse.Namespace) -> int:
+    folder = Path(args.out) if args.out else project.root / REPOSITORY_SCHEMA_DIR
+    changed = write_schemas(folder, project.settings)
+    for path in changed:
+        print(f"已更新 {path} (written)")
+    if not changed:
+        print(f"{folder} 中的编辑器说明已是最新 (schemas up to date)")
+    return EXIT_OK
 
 
 def cmd_new(project: Project, args: argparse.Namespace) -> int:
     if args.kind == "repo":
         try:
-            folder = new_repository(Path(args.folder))
+            folder = new_repository(Path(args.folder), settings=project.settings)
         except ScaffoldError as exc:
             raise UsageError(str(exc)) from exc
         print(f"已创建课程仓库 {folder} (created a course repository)")
@@ -145,7 +174,7 @@ def cmd_new(project: Project, args: argparse.Namespace) -> int:
             print(f"已创建 {folder.relative_to(root)}/course.yml 和示意封面 cover.jpg (created)")
             print(f"下一步：weike new lecture {args.slug} <名称>，每门课至少 10 个微课。")
         elif args.kind == "centre":
-            folder = new_centre(root, args.slug, name=args.name)
+            folder = new_centre(root, args.slug, name=args.name, settings=project.settings)
             print(f"已创建 {folder.relative_to(root)}/centre.yml (created)")
             print("下一步：填写推介表的各项内容（照片放进这个文件夹），然后运行 weike check。")
         else:

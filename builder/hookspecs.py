@@ -73,12 +73,17 @@ def weike_add_hookspecs(plugin_manager: _pluggy.PluginManager) -> None:
 
 @hookspec
 def weike_settings() -> Iterable[Setting] | None:
-    """Declare the ``weike.yml`` keys (and, with ``course=True``, ``course.yml`` keys) this plugin reads.
+    """Declare the ``weike.yml`` keys (and, with ``course=True``, ``course.yml`` keys; with
+    ``file="mkdocs.yml"``, keys under the site's ``extra: weike:``) this plugin reads.
 
-    Called once per command before the repository is loaded. A declared key is read into
-    ``WeikeConfig.plugin_settings[name]`` (and ``Course.plugin_settings[name]``) instead of being
-    reported as W006 "unknown key"; a key declared twice, or one the core reads, stops the command
-    with the names of both plugins. Built in: ``weike.plugins.media`` (``title_cards``).
+    Called once per command before the repository is loaded. Each :class:`~weike.builder.settings.Setting`
+    gives the key's type, default and description: a declared key is read with its type into
+    ``WeikeConfig.plugin_settings[name]`` (and ``Course.plugin_settings[name]``), a wrong value
+    reported at its line (E005), instead of being reported as W006 "unknown key"; the same
+    declaration makes the editors' JSON Schema (``weike schema``), the ``weike plugins`` listing
+    and ``docs/settings.md``. A key declared twice in one file, or one the core reads, stops the
+    command with the names of both plugins. Built in: ``weike.plugins.media`` (``profile``,
+    ``title_cards``), ``weike.plugins.site``, ``weike.plugins.rules.courses``, ``weike.plugins.submission``.
     """
 
 

@@ -16,6 +16,11 @@ from pathlib import Path
 import yaml
 
 from weike.builder.model import (
+    BIO_MAX_CHARS,
+    LECTURE_FORMS,
+    PROVIDER_LEVELS,
+    SUMMARY_MAX_CHARS,
+    THEMES,
     repository_path,
     AuthoredFile,
     Course,
@@ -32,15 +37,29 @@ from weike.builder.model import (
     SourceLocation,
     WeikeConfig,
 )
-from weike.builder.centre import CENTRES_DIR, load_centres, read_province_facts
+from weike.builder.centre import DEPARTMENT_FIELD, STATISTICS_FIELD, CENTRES_DIR, load_centres, read_province_facts
 from weike.builder.reading import (
     CONTROL_RE,
+    PICTURE_PATH_PATTERN,
+    RELATIVE_PATH_PATTERN,
     FieldReader,
     file_error,
     inside_real_path,
     notes_control_characters,
     outside_container,
     resolve_authored_path,
+)
+from weike.builder.settings import (
+    WEIKE_YML,
+    Boolean,
+    Choice,
+    Date,
+    Fields,
+    Integer,
+    ListOf,
+    Text,
+    nested_field,
+    read_settings,
 )
 from weike.builder.yamlfile import YamlFileError, compose_around_errors, compose_yaml, read_text_file
 
@@ -65,16 +84,103 @@ COURSE_SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 LECTURE_SLUG_RE = re.compile(r"^(\d{2,3})-[a-z0-9]+(?:-[a-z0-9]+)*$")
 _LECTURE_NUMBER_RE = re.compile(r"^(\d+)[-_]")
 
-COURSE_KEYS = ("title", "summary", "theme", "cover", "created", "instructors", "provider", "rights", "tags")
-INSTRUCTOR_KEYS = ("name", "bio")
-PROVIDER_KEYS = ("name", "level", "region", "contact", "phone")
-RIGHTS_KEYS = ("public_good", "no_copyright_dispute", "share_to_national_platforms")
-LECTURE_KEYS = ("title", "knowledge_point", "media", "subtitles", "image", "form")
-CONFIG_KEYS = (
-    "scheduler", "jobs", "drop_stale",
-    # the province's facts for 附件3/4/5 (weike.builder.centre)
-    "department", "statistics",
+# --------------------------------------------------------------------------------------------
+# The fields of each file, declared once: the keys loading accepts, the editors' JSON Schema
+# (weike.builder.schema) and the length limits the rules check (max_length).
+# --------------------------------------------------------------------------------------------
+
+_PHONE = Text(min_length=1, max_length=40, numbers=True)
+
+COURSE_FIELDS: tuple[Setting, ...] = (
+    Setting(name="title", type=Text(min_length=1, max_length=40), required=True,
+            description="课程名称（一行，附件3 和片头各占一行）", description_en="the course title (one line)"),
+    Setting(name="summary", type=Text(min_length=1, max_length=SUMMARY_MAX_CHARS), required=True,
+            description=f"课程简介，{SUMMARY_MAX_CHARS} 字以内", description_en="the course summary"),
+    Setting(name="theme", type=Choice(choices=THEMES), required=True,
+            description="主题：十个社区教育品牌课程主题之一", description_en="one of the call's ten themes"),
+    Setting(name="cover", type=Text(pattern=PICTURE_PATH_PATTERN), required=True,
+            description="首页图片：课程文件夹中的 JPG 或 PNG 文件（相对路径），建议 1280×720",
+            description_en="the cover: a JPG or PNG in the course folder (relative path)"),
+    Setting(name="created", type=Date(), required=True,
+            description="课程资源创建日期，须在 2022-06-01 以后（见 weike.yml 的 created_after）",
+            description_en="when the course was created (after weike.yml's created_after)"),
+    Setting(name="instructors", required=True, description="授课人", description_en="the instructors",
+            type=ListOf(min_items=1, item=Fields(fields=(
+                Setting(name="name", type=Text(min_length=1, max_length=20), required=True,
+                        description="姓名", description_en="name"),
+                Setting(name="bio", type=Text(min_length=1, max_length=BIO_MAX_CHARS), required=True,
+                        description=f"授课人简介，{BIO_MAX_CHARS} 字以内", description_en="a short introduction"),
+            )))),
+    Setting(name="provider", required=True, description="开课机构（省级汇总表，附件3）",
+            description_en="the institution offering the course (附件3)", type=Fields(fields=(
+                Setting(name="name", type=Text(min_length=1, max_length=40), required=True,
+                        description="机构名称", description_en="the institution's name"),
+                Setting(name="level", type=Choice(choices=PROVIDER_LEVELS), required=True,
+                        description="所处层级", description_en="its level in the three-level network"),
+                Setting(name="region", type=Text(min_length=1, max_length=40), required=True,
+                        description="所在地区", description_en="its region"),
+                Setting(name="contact", type=Text(min_length=1, max_length=20), required=True,
+                        description="联系人", description_en="the contact person"),
+                Setting(name="phone", type=_PHONE, required=True,
+                        description="联系电话：手机号或带区号的固定电话",
+                        description_en="a mobile number or a landline with its area code"),
+            ))),
+    Setting(name="rights", required=True, description="申报承诺：三项都为 true 才能打包上传国家平台",
+            description_en="the pledges: all three true before the national bundles are made", type=Fields(fields=(
+                Setting(name="public_good", type=Boolean(), required=True,
+                        description="公益属性", description_en="the course is a public good"),
+                Setting(name="no_copyright_dispute", type=Boolean(), required=True,
+                        description="无版权纠纷", description_en="no copyright dispute"),
+                Setting(name="share_to_national_platforms", type=Boolean(), required=True,
+                        description="同意纳入国家智慧教育平台和国家开放大学终身教育平台进行开放共享",
+                        description_en="shared on the national platforms"),
+            ))),
+    Setting(name="tags", type=ListOf(item=Text()), description="标签（可选）", description_en="tags (optional)"),
 )
+
+LECTURE_FIELDS: tuple[Setting, ...] = (
+    Setting(name="title", type=Text(min_length=1, max_length=40), required=True,
+            description="微课名称（一行）", description_en="the lecture title (one line)"),
+    Setting(name="knowledge_point", type=Text(min_length=1), required=True,
+            description="这个微课聚焦的一个知识点（技能点）", description_en="the one knowledge point it teaches"),
+    Setting(name="media", type=Text(pattern=RELATIVE_PATH_PATTERN + "$"),
+            description="视频或音频文件（相对路径）；文件夹里只有一个媒体文件时可省略",
+            description_en="the video or audio file (relative path); found by itself when it is the only one"),
+    Setting(name="subtitles", type=Text(pattern=RELATIVE_PATH_PATTERN + r"\.srt$"),
+            description="字幕文件（.srt，可选）", description_en="the subtitles (.srt, optional)"),
+    Setting(name="image", type=Text(pattern=PICTURE_PATH_PATTERN),
+            description="纯音频微课显示的图片（可选，默认用课程首页图片）",
+            description_en="the picture an audio lecture shows (optional; the cover by default)"),
+    Setting(name="form", type=Choice(choices=LECTURE_FORMS),
+            description="形式（可选，不写时按媒体文件判断）", description_en="video, animation or audio (optional)"),
+)
+
+CONFIG_FIELDS: tuple[Setting, ...] = (
+    Setting(name="scheduler", type=Text(),
+            description="分布式转码的 Dask 调度器地址（tcp://主机:端口）；不写就在本机转码",
+            description_en="the Dask scheduler for distributed transcoding; local when absent"),
+    Setting(name="jobs", type=Integer(minimum=1),
+            description="同时进行的转码数；不写就按 CPU 数决定", description_en="parallel media jobs; by CPU count when absent"),
+    Setting(name="drop_stale", type=Boolean(), default=False,
+            description="已发布的课程这次失败时，从网站、汇总表和上传包中撤下（默认保留上次成功的版本）",
+            description_en="a published course that fails now leaves every output (default: its last good version stays)"),
+    # the province's facts for 附件3/4/5 (weike.builder.centre)
+    DEPARTMENT_FIELD,
+    STATISTICS_FIELD,
+)
+
+
+def _names(fields: Iterable[Setting]) -> tuple[str, ...]:
+    return tuple(setting.name for setting in fields)
+
+
+COURSE_KEYS = _names(COURSE_FIELDS)
+INSTRUCTOR_KEYS = _names(nested_field(COURSE_FIELDS, "instructors").type.item.fields)
+PROVIDER_KEYS = _names(nested_field(COURSE_FIELDS, "provider").type.fields)
+RIGHTS_KEYS = _names(nested_field(COURSE_FIELDS, "rights").type.fields)
+LECTURE_KEYS = _names(LECTURE_FIELDS)
+CONFIG_KEYS = _names(CONFIG_FIELDS)
+
 
 def _discovered(entry: os.DirEntry, location: SourceLocation, cls: type[AuthoredFile], *,
                 course_real: str, check_links: bool) -> AuthoredFile:
@@ -200,24 +306,6 @@ def _is_lecture_folder(entry: os.DirEntry) -> bool:
     return os.path.exists(os.path.join(entry.path, LECTURE_FILE)) or bool(_LECTURE_NUMBER_RE.match(entry.name))
 
 
-def read_plugin_settings(reader: FieldReader, fields: dict[str, yaml.Node],
-                         settings: Iterable[Setting]) -> dict[str, object]:
-    """The values of the plugin-declared keys ``fields`` holds, read by each :class:`Setting`."""
-    values: dict[str, object] = {}
-    for setting in settings:
-        node = fields.get(setting.name)
-        if node is None:
-            continue
-        if setting.read is not None:
-            # None: nothing usable was written (the reader reported why); the plugin's default holds.
-            if (value := setting.read(reader, node, setting.name)) is not None:
-                values[setting.name] = value
-        else:
-            # The node as plain data, constructed where it stands (its tags already resolved).
-            values[setting.name] = yaml.constructor.SafeConstructor().construct_document(node)
-    return values
-
-
 def load_course(folder: Path, *, root: Path, settings: Iterable[Setting] = ()) -> tuple[Course, list[Diagnostic]]:
     """Load one course folder: ``course.yml``, then every ``NN-slug/lecture.md`` below it."""
     slug = folder.name
@@ -270,7 +358,7 @@ def load_course(folder: Path, *, root: Path, settings: Iterable[Setting] = ()) -
 
     reader = FieldReader(file=rel_file)
     reader.locations[""] = SourceLocation(file=rel_file, line=1, column=1)
-    course_settings = [setting for setting in settings if setting.course]
+    course_settings = [setting for setting in settings if setting.course and setting.file == WEIKE_YML]
     fields = reader.mapping(root_node, "", (*COURSE_KEYS, *(setting.name for setting in course_settings)))
 
     instructors = []
@@ -304,7 +392,7 @@ def load_course(folder: Path, *, root: Path, settings: Iterable[Setting] = ()) -
         provider=provider,
         rights=rights,
         tags=reader.text_list(fields.get("tags"), "tags"),
-        plugin_settings=read_plugin_settings(reader, fields, course_settings),
+        plugin_settings=read_settings(reader, fields, course_settings),
         locations=dict(reader.locations),
         malformed=frozenset(reader.malformed),
         parsed="" not in reader.malformed,  # a file that is no mapping: nothing more to say
@@ -336,7 +424,7 @@ def _salvaged_cover(text: str | None, error: YamlFileError, *, folder: Path, rel
 def load_config(root: Path, *, settings: Iterable[Setting] = ()) -> tuple[WeikeConfig, list[Diagnostic]]:
     """Read the optional ``weike.yml``; defaults come from SPEC.md. ``settings`` are the keys
     plugins declared (``weike_settings``)."""
-    settings = tuple(settings)
+    settings = tuple(setting for setting in settings if setting.file == WEIKE_YML)
     path = root / CONFIG_FILE
     if not path.is_file():
         return WeikeConfig(), []
@@ -355,7 +443,7 @@ def load_config(root: Path, *, settings: Iterable[Setting] = ()) -> tuple[WeikeC
     values.update(read_province_facts(reader, fields))
     if (drop_stale := reader.boolean(fields.get("drop_stale"), "drop_stale")) is not None:
         values["drop_stale"] = drop_stale
-    values["plugin_settings"] = read_plugin_settings(reader, fields, settings)
+    values["plugin_settings"] = read_settings(reader, fields, settings)
     return WeikeConfig(**values, locations=dict(reader.locations)), reader.diagnostics
 
 

@@ -13,6 +13,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# Declared beside its types; plugins import it from here or from there.
+from weike.builder.settings import Setting  # noqa: F401
+
 
 # --------------------------------------------------------------------------------------------
 # Vocabulary of the course call (附件2, 附件3)
@@ -63,6 +66,11 @@ def form_level(text: str | None) -> str | None:
     if text in PROVIDER_LEVELS:
         return text
     return _LEVEL_SHORT_FORMS.get(_level_key(text))
+
+#: 课程简介 and 授课人简介: 100 字以内 (附件2). The editors' schema and the default of the rules'
+#: limits (E102, E103; weike.yml's max_summary_chars, max_bio_chars) both come from here.
+SUMMARY_MAX_CHARS = 100
+BIO_MAX_CHARS = 100
 
 #: Lecture forms the call allows (视频、动画或者纯音频).
 LECTURE_FORMS: tuple[str, ...] = ("视频", "动画", "音频")
@@ -411,25 +419,6 @@ class WeikeConfig:
     #: does not set is absent.
     plugin_settings: Mapping[str, object] = field(default_factory=dict)
     locations: Mapping[str, SourceLocation] = field(default_factory=dict, compare=False, repr=False)
-
-
-@dataclass(frozen=True, kw_only=True)
-class Setting:
-    """A key a plugin reads from ``weike.yml`` (and, with ``course=True``, from ``course.yml``).
-
-    Offered by the ``weike_settings`` hook. Loading then accepts the key (no W006 "unknown key"),
-    reads its YAML node with ``read`` and stores the result under ``name`` in
-    ``WeikeConfig.plugin_settings`` (and ``Course.plugin_settings``). ``read(reader, node, path)``
-    gets a :class:`weike.builder.loading.FieldReader`, whose typed readers report wrong values at
-    their line (E005) and whose ``report`` adds the plugin's own codes; without ``read`` the plain
-    YAML value is stored. The value is part of what every skip layer fingerprints.
-    """
-
-    name: str
-    #: One line for ``weike plugins`` and the docs: what the key changes.
-    help: str
-    course: bool = False
-    read: Callable[..., object] | None = None
 
 
 # --------------------------------------------------------------------------------------------

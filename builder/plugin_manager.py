@@ -33,7 +33,7 @@ import pluggy
 
 from weike.builder import hookspecs
 from weike.builder.loading import CONFIG_KEYS, COURSE_KEYS
-from weike.builder.model import Setting
+from weike.builder.settings import WEIKE_YML, Setting
 
 ENTRY_POINT_GROUP = "weike"
 LOCAL_PLUGINS_DIR = "plugins"
@@ -252,20 +252,21 @@ class SettingConflict(PluginLoadError):
 
 
 def declared_settings(pm: pluggy.PluginManager) -> tuple[Setting, ...]:
-    """Every plugin's ``weike_settings``; a key declared twice, or one the core reads, is a
-    :class:`SettingConflict` naming the key and both declarers."""
-    owners: dict[str, str] = {key: "weike (core)" for key in (*CONFIG_KEYS, *COURSE_KEYS)}
+    """Every plugin's ``weike_settings``; a key declared twice in one file, or one the core reads,
+    is a :class:`SettingConflict` naming the key and both declarers."""
+    owners: dict[tuple[str, str], str] = {(WEIKE_YML, key): "weike (core)" for key in (*CONFIG_KEYS, *COURSE_KEYS)}
     settings: list[Setting] = []
     failures: list[PluginRecord] = []
     for impl in reversed(pm.hook.weike_settings.get_hookimpls()):
         for setting in impl.function() or ():
-            if setting.name in owners:
+            place = (setting.file, setting.name)
+            if place in owners:
                 failures.append(PluginRecord(
                     name=impl.plugin_name, origin="settings", location=setting.name,
-                    error=f"the setting '{setting.name}' is declared by {owners[setting.name]} "
+                    error=f"the setting '{setting.name}' is declared by {owners[place]} "
                           f"and by {impl.plugin_name}"))
                 continue
-            owners[setting.name] = impl.plugin_name
+            owners[place] = impl.plugin_name
             settings.append(setting)
     if failures:
         raise SettingConflict(failures)

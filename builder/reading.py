@@ -60,6 +60,9 @@ class FieldReader:
     locations: dict[str, SourceLocation] = field(default_factory=dict)
     #: Field paths written with a value of the wrong type (E005 said so; rules say nothing more).
     malformed: set[str] = field(default_factory=set)
+    #: A file whose problems never block anything (``mkdocs.yml``: the default is used): every
+    #: problem is reported as a warning with this code instead of its own.
+    warn_as: str | None = None
 
     def loc(self, node: yaml.Node | None) -> SourceLocation:
         if node is None:
@@ -69,6 +72,8 @@ class FieldReader:
 
     def report(self, code: str, node: yaml.Node | None, message: str, message_en: str, hint: str = "",
                severity: Severity = Severity.ERROR) -> None:
+        if self.warn_as is not None:
+            code, severity = self.warn_as, Severity.WARNING
         self.diagnostics.append(Diagnostic(code=code, severity=severity, location=self.loc(node),
                                            message=message, message_en=message_en, hint=hint))
 
@@ -275,6 +280,12 @@ def file_error(exc: YamlFileError, file: str) -> Diagnostic:
 # --------------------------------------------------------------------------------------------
 # Files a course refers to
 # --------------------------------------------------------------------------------------------
+
+#: A path as editors may accept it (JSON Schema): relative, no drive, no ``..`` component. The
+#: loader's own test, :func:`resolve_authored_path`, also follows symlinks.
+RELATIVE_PATH_PATTERN = r"^(?![/\\~])(?![A-Za-z]:)(?!.*(^|[/\\])\.\.([/\\]|$)).+"
+#: A picture weike reads (cover, audio lecture image, centre photo).
+PICTURE_PATH_PATTERN = RELATIVE_PATH_PATTERN + r"\.(jpe?g|png|JPE?G|PNG)$"
 
 
 def inside_real_path(path: str, course_real: str) -> bool:

@@ -13,15 +13,18 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from weike.builder.centre import CENTRE_FILE, CENTRES_DIR, STATISTIC_FIELDS, STATISTICS_NAME_KEY
 from weike.builder.loading import COURSE_FILE, COURSE_SLUG_RE, COURSES_DIR, LECTURE_FILE, LECTURE_SLUG_RE
 from weike.builder.outputs import temp_beside
+from weike.builder.plugin_manager import declared_settings
+from weike.builder.schema import REPOSITORY_SCHEMA_DIR, SHIPPED_SCHEMA_DIR, write_schemas
+from weike.builder.settings import Setting
 
 PLACEHOLDER = "【待填写】"
-SCHEMA_DIR = Path(__file__).parent / "schemas"
 CI_TEMPLATE_DIR = Path(__file__).parent / "templates" / "ci"
 #: CI system -> (shipped template, where it goes in a course repository).
 CI_TEMPLATES = {
@@ -35,19 +38,19 @@ class ScaffoldError(Exception):
     """The skeleton cannot be created (bad name, folder exists...); message is bilingual."""
 
 
-def schema_reference(target_folder: Path, root: Path, name: str) -> str:
+def schema_reference(target_folder: Path, root: Path, name: str, settings: Iterable[Setting] = ()) -> str:
     """Relative path from ``target_folder`` to the JSON Schema ``name`` for editors.
 
-    In weike's own repository the shipped schema is referenced in place; elsewhere a copy is
-    kept under ``.weike/schemas/`` so editors find it without knowing where weike is installed.
+    In weike's own repository the shipped schema is referenced in place; elsewhere the schemas
+    are made from the declarations (the core's fields and the plugins' ``settings``) into
+    ``.weike/schemas/``, so editors find them without knowing where weike is installed.
     """
     in_repo = root / "builder" / "schemas" / name
-    if in_repo.resolve() == (SCHEMA_DIR / name).resolve() and in_repo.is_file():
+    if in_repo.resolve() == (SHIPPED_SCHEMA_DIR / name).resolve() and in_repo.is_file():
         schema = in_repo
     else:
-        schema = root / ".weike" / "schemas" / name
-        schema.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(SCHEMA_DIR / name, schema)
+        write_schemas(root / REPOSITORY_SCHEMA_DIR, settings)
+        schema = root / REPOSITORY_SCHEMA_DIR / name
     return Path(os.path.relpath(schema, target_folder)).as_posix()
 
 
@@ -120,7 +123,7 @@ def new_course(root: Path, slug: str, *, plugin_manager, title: str | None = Non
     if folder.exists():
         raise ScaffoldError(f"{folder.relative_to(root)} 已经存在 (already exists)")
     text = COURSE_TEMPLATE.format(
-        schema=schema_reference(folder, root, "course.schema.json"),
+        schema=schema_reference(folder, root, "course.schema.json", declared_settings(plugin_manager)),
         p=PLACEHOLDER,
         title=title or f"{PLACEHOLDER}课程名称",
         theme=theme,
@@ -183,7 +186,7 @@ publish: true
 """
 
 
-def new_centre(root: Path, slug: str, *, name: str | None = None) -> Path:
+def new_centre(root: Path, slug: str, *, name: str | None = None, settings: Iterable[Setting] = ()) -> Path:
     """Create ``centres/<slug>/centre.yml`` (附件4's fields with Chinese comments)."""
 
     if not COURSE_SLUG_RE.match(slug):
@@ -192,7 +195,7 @@ def new_centre(root: Path, slug: str, *, name: str | None = None) -> Path:
     folder = root / CENTRES_DIR / slug
     if folder.exists():
         raise ScaffoldError(f"{folder.relative_to(root)} 已经存在 (already exists)")
-    text = CENTRE_TEMPLATE.format(schema=schema_reference(folder, root, "centre.schema.json"), p=PLACEHOLDER,
+    text = CENTRE_TEMPLATE.format(schema=schema_reference(folder, root, "centre.schema.json", settings), p=PLACEHOLDER,
                                   name=name or f"{PLACEHOLDER}学校全称")
     staging = temp_beside(folder)
     staging.mkdir(parents=True)
@@ -288,7 +291,8 @@ REPO_VSCODE_SETTINGS = """\
 {
   "yaml.schemas": {
     "./.weike/schemas/course.schema.json": ["courses/*/course.yml"],
-    "./.weike/schemas/centre.schema.json": ["centres/*/centre.yml"]
+    "./.weike/schemas/centre.schema.json": ["centres/*/centre.yml"],
+    "./.weike/schemas/weike.schema.json": ["weike.yml"]
   },
   "files.encoding": "utf8"
 }
@@ -303,7 +307,7 @@ def repository_config_text() -> str:
     return REPO_CONFIG_TEMPLATE.format(p=PLACEHOLDER, name_key=STATISTICS_NAME_KEY, statistics=statistics)
 
 
-def new_repository(path: Path) -> Path:
+def new_repository(path: Path, *, settings: Iterable[Setting] = ()) -> Path:
     """A fresh course repository of the teacher's own at ``path``: ``courses/``, ``weike.yml``,
     ``.gitignore`` and the editor's schema wiring (``.vscode/settings.json`` + ``.weike/schemas``).
 
@@ -319,10 +323,8 @@ def new_repository(path: Path) -> Path:
         (staging / ".gitignore").write_text(REPO_GITIGNORE, encoding="utf-8")
         (staging / ".vscode").mkdir()
         (staging / ".vscode" / "settings.json").write_text(REPO_VSCODE_SETTINGS, encoding="utf-8")
-        schemas = staging / ".weike" / "schemas"
-        schemas.mkdir(parents=True)
-        for name in ("course.schema.json", "centre.schema.json"):
-            shutil.copyfile(SCHEMA_DIR / name, schemas / name)
+        # Made from the declarations: the core's fields and every installed plugin's settings.
+        write_schemas(staging / REPOSITORY_SCHEMA_DIR, settings)
         if path.exists():
             path.rmdir()  # the empty folder the teacher made for it
         staging.rename(path)

@@ -43,7 +43,7 @@ from weike.builder.loading import (
     RIGHTS_KEYS,
 )
 from weike.builder.plugin_manager import declared_settings, get_plugin_manager
-from weike.builder.scaffold import SCHEMA_DIR
+from weike.builder.schema import SHIPPED_SCHEMA_DIR as SCHEMA_DIR
 from tests.conftest import COURSE_YML, bomb_png
 
 #: Every run draws the same cases: a failure reproduces with the same command.

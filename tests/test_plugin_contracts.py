@@ -270,22 +270,20 @@ def test_the_site_names_mkdocs_yml_and_the_site_folder_as_inputs(bundle_repo):
 
 COUNTY_SETTINGS = """
 from weike.builder.hookspecs import hookimpl
-from weike.builder.model import Setting
+from weike.builder.settings import Setting, Text
 
 AUDIENCES = ("老年人", "青少年", "外来务工人员")
 
 
-def read_portal(reader, node, path):
-    value = reader.text(node, path)
-    if value is not None and not value.startswith("https://"):
+def check_portal(reader, node, path, value):
+    if not value.startswith("https://"):
         reader.report("X310", node, "门户地址应以 https:// 开头", f"'{path}' must start with https://")
         return None
     return value
 
 
-def read_audience(reader, node, path):
-    value = reader.text(node, path)
-    if value is not None and value not in AUDIENCES:
+def check_audience(reader, node, path, value):
+    if value not in AUDIENCES:
         reader.report("X311", node, f"“{path}”应为 {'、'.join(AUDIENCES)} 之一", f"'{path}' is no known audience")
         return None
     return value
@@ -293,8 +291,10 @@ def read_audience(reader, node, path):
 
 @hookimpl
 def weike_settings():
-    return [Setting(name="county_portal", help="the county's course portal", read=read_portal),
-            Setting(name="audience", help="who the course is for", course=True, read=read_audience)]
+    return [Setting(name="county_portal", type=Text(), check=check_portal,
+                    description="县课程门户", description_en="the county's course portal"),
+            Setting(name="audience", type=Text(), course=True, check=check_audience,
+                    description="面向的人群", description_en="who the course is for")]
 """
 
 
@@ -335,7 +335,7 @@ from weike.builder.model import Setting
 
 @hookimpl
 def weike_settings():
-    return [Setting(name="portal_columns", help="columns of the county portal's list")]
+    return [Setting(name="portal_columns", description="门户列表的栏目", description_en="columns of the county portal's list")]
 """
 
 
@@ -363,7 +363,7 @@ from weike.builder.model import Setting
 
 @hookimpl
 def weike_settings():
-    return [Setting(name="{key}", help="a key of its own")]
+    return [Setting(name="{key}", description="自己的键", description_en="a key of its own")]
 """
 
 

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from weike.builder.model import Setting, WeikeConfig
-from weike.builder.reading import FieldReader
-from weike.plugins.media.titlecards import read_title_cards
+from weike.builder.model import WeikeConfig
+from weike.builder.settings import Setting, Text
+from weike.plugins.media.titlecards import TITLE_CARDS
 
 #: The delivery profile weike.yml does not name: the call's delivery spec (SPEC.md).
 DEFAULT_PROFILE_NAME = "default"
 
 
-SETTINGS = (
-    Setting(name="profile", read=FieldReader.text,
-            help="the delivery profile every lecture is delivered to (a plugin may offer others); default 'default'"),
-    Setting(name="title_cards", course=True, read=read_title_cards,
-            help="opening and closing title cards (片头/片尾) added to every delivered lecture"),
-)
+PROFILE = Setting(
+    name="profile", type=Text(), default=DEFAULT_PROFILE_NAME,
+    description="每个微课交付时用的视频规格（插件可以提供别的规格）",
+    description_en="the delivery profile every lecture is delivered to (a plugin may offer others)")
+
+SETTINGS = (PROFILE, TITLE_CARDS)
 
 
 def profile_name(config: WeikeConfig) -> str:
     """The delivery profile ``weike.yml`` picks, else the call's."""
-    return str(config.plugin_settings.get("profile") or DEFAULT_PROFILE_NAME)
+    return str(PROFILE.value_in(config.plugin_settings))

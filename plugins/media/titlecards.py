@@ -28,10 +28,9 @@ import yaml
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from weike.builder.model import Course, Lecture
+from weike.builder.settings import Boolean, Fields, Number, Setting
 from weike.plugins.pictures import open_picture
 
-#: The keys of a ``title_cards:`` block.
-TITLE_CARD_KEYS = ("opening", "closing", "opening_seconds", "closing_seconds", "mark")
 #: Microlecture specs: an opening card of at most 5 s (basic education) or 10 s (精品课).
 MAX_OPENING_SECONDS = 10.0
 MAX_CLOSING_SECONDS = 10.0
@@ -63,16 +62,53 @@ FONT_PACKAGE = "pylopdf-fonts-zh-cn"
 FONT_SHA256 = "faa6c9df652116dde789d351359f3d7e5d2285a2b2a1f04a2d7244df706d5ea9"
 
 
+def _whole_frames(reader, node: yaml.Node, path: str, seconds: float) -> float | None:
+    """``seconds`` rounded to whole 25 fps frames; a length that rounds to nothing is E222."""
+    # Half a frame rounds up (round() would take 2.5 s to 2.48 s: half to even).
+    rounded = math.floor(float(seconds) * CARD_FRAME_RATE + 0.5) / CARD_FRAME_RATE
+    if rounded <= 0:
+        reader.report("E222", node, f"“{path}”的 {seconds:g} 秒不到一帧，不可用",
+                      f"'{path}' {seconds:g} s is shorter than one frame", hint=_SECONDS_HINT)
+        return None
+    return rounded
+
+
+_SECONDS_HINT = "微课规范要求片头不超过 5 秒（基础教育）或 10 秒（精品课），片头片尾不能占用学习时间。"
+
+
+def _seconds(limit: float) -> Number:
+    return Number(exclusive_minimum=0, maximum=limit, code="E222", hint=_SECONDS_HINT, unit="秒")
+
+
+#: ``title_cards:`` in weike.yml, and in a course.yml over it (key by key). Lengths are seconds,
+#: rounded to whole 25 fps frames; more than 10 s, zero or less is E222.
+TITLE_CARDS = Setting(
+    name="title_cards", course=True,
+    description="片头片尾和机构标识（可选，course.yml 中逐项覆盖 weike.yml 的同名设置；见 docs/title-cards.md）",
+    description_en="opening and closing title cards (片头/片尾) and the provider's mark, per course over weike.yml",
+    type=Fields(fields=(
+        Setting(name="opening", type=Boolean(), default=False, description="加片头", description_en="add an opening card"),
+        Setting(name="closing", type=Boolean(), default=False, description="加片尾", description_en="add a closing card"),
+        Setting(name="opening_seconds", type=_seconds(MAX_OPENING_SECONDS), default=4.0, check=_whole_frames,
+                description="片头秒数", description_en="the opening card's length in seconds"),
+        Setting(name="closing_seconds", type=_seconds(MAX_CLOSING_SECONDS), default=3.0, check=_whole_frames,
+                description="片尾秒数", description_en="the closing card's length in seconds"),
+        Setting(name="mark", type=Boolean(), default=False, description="正片右下角显示开课机构名称",
+                description_en="the provider's name in a corner during the lecture"),
+    )))
+_DEFAULTS = TITLE_CARDS.type.defaults()
+
+
 @dataclass(frozen=True, kw_only=True)
 class TitleCardSettings:
     """The effective settings for one course (weike.yml, then the course's own block)."""
 
-    opening: bool = False
-    closing: bool = False
-    opening_seconds: float = 4.0
-    closing_seconds: float = 3.0
+    opening: bool = _DEFAULTS["opening"]
+    closing: bool = _DEFAULTS["closing"]
+    opening_seconds: float = _DEFAULTS["opening_seconds"]
+    closing_seconds: float = _DEFAULTS["closing_seconds"]
     #: The provider's mark (institution name) in a corner during the lecture.
-    mark: bool = False
+    mark: bool = _DEFAULTS["mark"]
 
     @property
     def enabled(self) -> bool:
@@ -92,43 +128,6 @@ class TitleCardSettings:
 def effective_settings(config_block, course_block) -> TitleCardSettings:
     """weike.yml's block with the course's keys laid over it (both mappings of the keys given)."""
     return TitleCardSettings(**{**dict(config_block or {}), **dict(course_block or {})})
-
-
-def read_title_cards(reader, node: yaml.Node | None, path: str = "title_cards") -> dict:
-    """The keys written in a ``title_cards:`` block (a ``weike.builder.loading.FieldReader`` reports bad values).
-
-    Lengths are seconds, rounded to whole 25 fps frames; more than 10 s, zero or less is E222.
-    """
-    fields = reader.mapping(node, path, TITLE_CARD_KEYS)
-    values: dict = {}
-    for key in ("opening", "closing", "mark"):
-        flag = reader.boolean(fields.get(key), f"{path}.{key}")
-        if flag is not None:
-            values[key] = flag
-    for key, limit in (("opening_seconds", MAX_OPENING_SECONDS), ("closing_seconds", MAX_CLOSING_SECONDS)):
-        value_node = fields.get(key)
-        if value_node is None:
-            continue
-        value = reader.scalar(value_node) if isinstance(value_node, yaml.ScalarNode) else None
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            reader.wrong_type(value_node, f"{path}.{key}", f"“{path}.{key}”应为秒数，例如 4",
-                              f"'{path}.{key}' must be a number of seconds such as 4")
-            continue
-        try:
-            # Half a frame rounds up (round() would take 2.5 s to 2.48 s: half to even).
-            seconds = math.floor(float(value) * CARD_FRAME_RATE + 0.5) / CARD_FRAME_RATE
-        except (OverflowError, ValueError):  # beyond any float, infinite or not a number (.nan)
-            seconds = math.nan
-        if not 0 < seconds <= limit:
-            which = "片头" if key == "opening_seconds" else "片尾"
-            # A number of 400 digits is named by its size, not printed whole.
-            shown = value if len(str(value)) <= 12 else f"{str(value)[:8]}…（{len(str(value))} 位）"
-            reader.report("E222", value_node, f"{which}时长 {shown} 秒不可用：应大于 0、不超过 {limit:g} 秒",
-                          f"'{path}.{key}' {shown} s is refused: it must be above 0 and at most {limit:g} s",
-                          hint="微课规范要求片头不超过 5 秒（基础教育）或 10 秒（精品课），片头片尾不能占用学习时间。")
-            continue
-        values[key] = seconds
-    return values
 
 
 # --------------------------------------------------------------------------------------------

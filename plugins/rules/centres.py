@@ -10,8 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from weike.builder.centre import (
+    CENTRE_FIELDS,
     CENTRE_TEXTS,
     CENTRES_DIR,
+    MAX_HIGHLIGHTS_CHARS,
+    MAX_PROMOTION_CHARS,
     STATISTIC_FIELDS,
     Centre,
     centre_count_chars,
@@ -20,23 +23,21 @@ from weike.builder.hookspecs import hookimpl
 from weike.builder.loading import COURSE_SLUG_RE, find_course_folders
 from weike.builder.model import LEVEL_CHOICES_HINT, PROVIDER_LEVELS, Diagnostic, PathProblem, Repository, SourceLocation, WeikeConfig
 from weike.builder.scaffold import PLACEHOLDER
+from weike.builder.settings import max_length
 from weike.plugins.rules.courses import check_image_file
 from weike.plugins.rules.texts import TextLimit, text_problems
 from weike.plugins.rules.contacts import phone_problem, plausible_email
 
-#: 特色和经验（字数不超过 1000 字）, 重点宣传推介内容（字数不超过 300 字内）.
-MAX_HIGHLIGHTS_CHARS = 1000
-MAX_PROMOTION_CHARS = 300
 #: The rest of centre.yml's text, by the boxes it fills (E713): 学校名称 one line of 附件4 and of
 #: 附件3's name column, the contacts their cells; the four rows without a limit in the call get
-#: twice 特色和经验's (a form of a few pages, not a book).
+#: twice 特色和经验's (a form of a few pages, not a book). The numbers are centre.yml's declared
+#: ``max_length`` (the editors' schema says the same).
 CENTRE_TEXT_LIMITS = (
-    TextLimit(key="name", label="学校名称 name", chars=50),
-    TextLimit(key="region", label="所在地区 region", chars=40),
-    TextLimit(key="contact.name", label="联系人 contact.name", chars=20),
-    TextLimit(key="contact.phone", label="联系电话 contact.phone", chars=40),
-    TextLimit(key="contact.email", label="电子邮箱 contact.email", chars=100),
-    *(TextLimit(key=key, label=f"{label} {key}", chars=2 * MAX_HIGHLIGHTS_CHARS, one_line=False)
+    *(TextLimit(key=key, label=label, chars=max_length(CENTRE_FIELDS, key))
+      for key, label in (("name", "学校名称 name"), ("region", "所在地区 region"),
+                         ("contact.name", "联系人 contact.name"), ("contact.phone", "联系电话 contact.phone"),
+                         ("contact.email", "电子邮箱 contact.email"))),
+    *(TextLimit(key=key, label=f"{label} {key}", chars=max_length(CENTRE_FIELDS, key), one_line=False)
       for key, label, _ in CENTRE_TEXTS if key not in ("highlights", "promotion")),
 )
 #: 各省申报品牌社区学习中心典型案例原则上不超过5个.

@@ -20,7 +20,8 @@ from weike.builder.cache import FileMemo, MemoPart, shared_file_memo
 from weike.builder.context import BuildContext, BuildPaths
 from weike.builder.fingerprint import Fingerprint, code_digest, package_versions
 from weike.builder.hookspecs import hookimpl
-from weike.builder.loading import COURSE_SLUG_RE, LECTURE_SLUG_RE
+from weike.builder.loading import COURSE_FIELDS, COURSE_SLUG_RE, LECTURE_FIELDS, LECTURE_SLUG_RE
+from weike.builder.settings import Date, Integer, max_length
 from weike.builder.reading import FieldReader, inside_real_path
 from weike.plugins.rules.texts import TextLimit, text_problems
 from weike.plugins.notes import MAX_NOTES_NESTING, NotesTooDeep, render_notes
@@ -36,6 +37,8 @@ from weike.plugins.pictures import (
 from weike.builder.scaffold import PLACEHOLDER
 from weike.plugins.rules.contacts import phone_problem
 from weike.builder.model import (
+    BIO_MAX_CHARS,
+    SUMMARY_MAX_CHARS,
     LECTURE_FORMS,
     LEVEL_CHOICES_HINT,
     PROVIDER_LEVELS,
@@ -58,16 +61,16 @@ _COVER_RATIO_RANGE = (1.3, 2.4)
 #: course.yml's one-line texts by the boxes they fill (E118): the course title and the provider's
 #: name one line of 附件3's name column and of a title card, the contacts their cells. (The summary
 #: and the bios have the call's own limits, E102 and E103.)
-COURSE_TEXT_LIMITS = (
-    TextLimit(key="title", label="课程名称 title", chars=40),
-    TextLimit(key="provider.name", label="机构名称 provider.name", chars=40),
-    TextLimit(key="provider.region", label="所在地区 provider.region", chars=40),
-    TextLimit(key="provider.contact", label="联系人 provider.contact", chars=20),
-    TextLimit(key="provider.phone", label="联系电话 provider.phone", chars=40),
-)
-INSTRUCTOR_NAME_LIMIT = TextLimit(key="instructors.N.name", label="授课人姓名 name", chars=20)
+#: The numbers are course.yml's declared ``max_length`` (the editors' schema says the same).
+COURSE_TEXT_LIMITS = tuple(
+    TextLimit(key=key, label=label, chars=max_length(COURSE_FIELDS, key))
+    for key, label in (("title", "课程名称 title"), ("provider.name", "机构名称 provider.name"),
+                       ("provider.region", "所在地区 provider.region"),
+                       ("provider.contact", "联系人 provider.contact"), ("provider.phone", "联系电话 provider.phone")))
+INSTRUCTOR_NAME_LIMIT = TextLimit(key="instructors.N.name", label="授课人姓名 name",
+                                  chars=max_length(COURSE_FIELDS, "instructors.name"))
 #: lecture.md's title: one line of the site, the bundles' lists and the opening card (E224).
-LECTURE_TITLE_LIMIT = TextLimit(key="title", label="微课名称 title", chars=40)
+LECTURE_TITLE_LIMIT = TextLimit(key="title", label="微课名称 title", chars=max_length(LECTURE_FIELDS, "title"))
 #: What Pillow calls the formats a picture in the notes may have (browsers show them all).
 NOTES_PICTURE_FORMATS = ("JPEG", "PNG", "GIF", "WEBP")
 
@@ -183,37 +186,39 @@ def check_image_file(item: AuthoredFile, *, what: str, what_en: str, code: str,
 # --------------------------------------------------------------------------------------------
 
 
+#: The call's numbers that may change from one year's call to the next (``weike.yml``; the
+#: defaults are this year's call, SPEC.md).
+CREATED_AFTER = Setting(
+    name="created_after", type=Date(), default=_dt.date(2022, 6, 1),
+    description="新建课程资源的起始日期：早于它创建的课程不算新资源（E107）",
+    description_en="courses created before this date are not new resources (E107)")
+MIN_LECTURES = Setting(
+    name="min_lectures", type=Integer(minimum=1), default=10,
+    description="每门课程至少包含的微课数（E108）", description_en="fewest microlectures a course must have (E108)")
+MAX_SUMMARY_CHARS = Setting(
+    name="max_summary_chars", type=Integer(minimum=1), default=SUMMARY_MAX_CHARS,
+    description="课程简介的字数上限（E102）", description_en="longest course summary in characters (E102)")
+MAX_BIO_CHARS = Setting(
+    name="max_bio_chars", type=Integer(minimum=1), default=BIO_MAX_CHARS,
+    description="授课人简介的字数上限（E103）", description_en="longest instructor introduction in characters (E103)")
+
+#: The weike.yml keys these rules read (``weike_settings``).
+SETTINGS = (CREATED_AFTER, MIN_LECTURES, MAX_SUMMARY_CHARS, MAX_BIO_CHARS)
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class CallLimits:
-    """The call's numbers that may change from one year's call to the next (``weike.yml``; the
-    defaults are this year's call, SPEC.md)."""
+    """This year's call as ``weike.yml`` sets it (each key's default where it is silent)."""
 
-    #: New-resource cut-off (2022 年 6 月以后新建课程资源); next year's call moves it.
-    created_after: _dt.date = _dt.date(2022, 6, 1)
-    #: Fewest microlectures per course (至少包含 10 个微课).
-    min_lectures: int = 10
-    #: Character limits for the course summary and instructor bios (100 字以内).
-    max_summary_chars: int = 100
-    max_bio_chars: int = 100
+    created_after: _dt.date
+    min_lectures: int
+    max_summary_chars: int
+    max_bio_chars: int
 
     @classmethod
     def of(cls, config: WeikeConfig) -> CallLimits:
         """The limits ``config`` sets, over the defaults."""
-        names = {field.name for field in dataclasses.fields(cls)}
-        return cls(**{name: value for name, value in config.plugin_settings.items() if name in names})
-
-
-#: The weike.yml keys these rules read (``weike_settings``).
-SETTINGS = (
-    Setting(name="created_after", read=FieldReader.date,
-            help="courses created before this date are not new resources (E107); default 2022-06-01"),
-    Setting(name="min_lectures", read=FieldReader.positive_integer,
-            help="fewest microlectures a course must have (E108); default 10"),
-    Setting(name="max_summary_chars", read=FieldReader.positive_integer,
-            help="longest course summary in characters (E102); default 100"),
-    Setting(name="max_bio_chars", read=FieldReader.positive_integer,
-            help="longest instructor introduction in characters (E103); default 100"),
-)
+        return cls(**{setting.name: setting.value_in(config.plugin_settings) for setting in SETTINGS})
 
 
 def check_course_fields(course: Course, config: WeikeConfig, memo: FileMemo | None = None) -> Iterator[Diagnostic]:

@@ -50,8 +50,9 @@ def weike_site_stage(context: BuildContext, courses: Sequence[Course],
     try:
         remove_temps(cache_dir)  # a QR-code record whose write was killed half-way
         settings = load_settings(context.paths.root, site_url(context.config))
-        offline = offline_settings(settings.raw, site_name=settings.site_name)
-        offered, saver_diagnostics = data_saver_setting(settings.raw)
+        offline = offline_settings(settings.weike, site_name=settings.site_name)
+        offered = data_saver_setting(settings)
+        saver_diagnostics = list(settings.problems)  # extra.weike's, each at its line
         savers, made_diagnostics = make_data_savers(context, courses, delivered,
                                                     wanted=offered or (offline.enabled and offline.data_saver))
         saver_diagnostics += made_diagnostics
@@ -99,18 +100,11 @@ def site_pages(context: BuildContext, courses: Sequence[Course], delivered: Mapp
                               delivered=delivered, centres=centres)
 
 
-def data_saver_setting(raw: Mapping) -> tuple[bool, list]:
-    """``extra.weike.data_saver`` in ``mkdocs.yml``: offer the 省流量 rendition on lecture pages (default false)."""
-    from weike.builder.model import Diagnostic, SourceLocation
+def data_saver_setting(settings) -> bool:
+    """``extra.weike.data_saver`` in ``mkdocs.yml``: offer the 省流量 rendition on lecture pages."""
+    from weike.plugins.site.settings import DATA_SAVER
 
-    extra = raw.get("extra") if isinstance(raw.get("extra"), Mapping) else {}
-    weike = extra.get("weike") if isinstance(extra.get("weike"), Mapping) else {}
-    value = weike.get("data_saver", False)
-    if isinstance(value, bool):
-        return value, []
-    return False, [Diagnostic.warning("W408", SourceLocation(file="mkdocs.yml"),
-                                      "extra.weike.data_saver 应为 true 或 false，已按 false 处理",
-                                      "extra.weike.data_saver must be true or false; false was used")]
+    return bool(DATA_SAVER.value_in(settings.weike))
 
 
 def make_data_savers(context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia],

@@ -58,6 +58,7 @@ from weike.plugins.site.pages import (
     theme_page,
 )
 from weike.plugins.site.search import merge_search_index, search_entries
+from weike.plugins.site.settings import SEARCH_NOTES, read_weike_extra
 
 THEME_DIR = Path(__file__).resolve().parent / "theme"
 DEFAULT_CONFIG = THEME_DIR / "mkdocs.yml"
@@ -112,8 +113,15 @@ class SiteSettings:
     #: The file's values (tags resolved), for the keys weike merges with its own.
     raw: Mapping
     site_url: str | None
-    #: ``extra.weike.search_notes``: put lecture notes into the search index.
-    search_notes: bool = False
+    #: ``extra.weike``, read by its declarations (:data:`weike.plugins.site.settings.SITE_EXTRA`).
+    weike: Mapping = field(default_factory=dict)
+    #: What is wrong in ``extra.weike`` (W408 at its line; the defaults were used).
+    problems: tuple[Diagnostic, ...] = ()
+
+    @property
+    def search_notes(self) -> bool:
+        """``extra.weike.search_notes``: put lecture notes into the search index."""
+        return bool(SEARCH_NOTES.value_in(self.weike))
 
     @property
     def site_name(self) -> str:
@@ -143,13 +151,11 @@ def load_settings(root: Path, site_url: str | None) -> SiteSettings:
     if not isinstance(raw, dict):
         raise SiteBuildFailed(Diagnostic.error("E401", SourceLocation(file=CONFIG_FILE, line=1),
                                      "mkdocs.yml 的内容应当是“键: 值”的设置", "mkdocs.yml must be a mapping"))
-    extra = raw.get("extra") if isinstance(raw.get("extra"), dict) else {}
-    weike_extra = extra.get("weike") if isinstance(extra.get("weike"), dict) else {}
+    weike, problems = read_weike_extra(source.read_text(encoding="utf-8-sig"), file=CONFIG_FILE)
     url = site_url or raw.get("site_url") or None
     if url and not str(url).endswith("/"):
         url = f"{url}/"
-    return SiteSettings(config_file=source, raw=raw, site_url=url,
-                        search_notes=bool(weike_extra.get("search_notes", False)))
+    return SiteSettings(config_file=source, raw=raw, site_url=url, weike=weike, problems=problems)
 
 
 def _plugin_entries(raw_plugins) -> list:

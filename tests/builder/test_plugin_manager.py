@@ -142,11 +142,17 @@ def test_weike_plugins_lists_the_settings_each_plugin_declares(capsys):
     assert main(["plugins", str(REPO_ROOT)]) == 0
     out = capsys.readouterr().out
     media = out.split("weike.plugins.media  [built-in]", 1)[1].split("\nweike.", 1)[0]
-    assert "weike.yml: profile, title_cards (also course.yml)" in media
+    assert "    profile  [weike.yml]  text = default\n" in media
+    assert "    title_cards.opening_seconds  [weike.yml, course.yml]  number > 0 ≤ 10 = 4\n        片头秒数" in media
     assert main(["plugins", str(REPO_ROOT), "--format", "json"]) == 0
     records = {record["name"]: record for record in json.loads(capsys.readouterr().out)}
-    assert records["weike.plugins.rules.courses"]["settings"] == ["created_after", "min_lectures",
-                                                                  "max_summary_chars", "max_bio_chars"]
+    rules = records["weike.plugins.rules.courses"]["settings"]
+    assert [setting["name"] for setting in rules] == ["created_after", "min_lectures", "max_summary_chars",
+                                                      "max_bio_chars"]
+    assert rules[1] | {"description": ""} == {
+        "name": "min_lectures", "file": "weike.yml", "course": False, "type": "integer ≥ 1", "default": 10,
+        "description": "", "description_en": "fewest microlectures a course must have (E108)",
+        "schema": {"type": "integer", "minimum": 1}}
 
 
 def test_a_repository_plugin_that_is_also_installed_runs_once(make_repo, monkeypatch):

@@ -27,6 +27,7 @@ from weike.builder import outputs
 from weike.builder.archive import ArchiveMember, safe_name_component, write_zip
 from weike.builder.fingerprint import Fingerprint, code_digest
 from weike.builder.model import Diagnostic, SourceLocation
+from weike.plugins.site.settings import OFFLINE
 from weike.plugins.site.website import STAMP_FILE as SITE_STAMP_FILE
 from weike.plugins.site.website import make_build_folder, remove_leftovers, swap_into_place
 
@@ -42,7 +43,6 @@ WORKER_SHIM_URL = f"assets/weike/offline/{WORKER_SHIM}"
 #: Files of the source site the offline edition leaves out: the site stage's stamp, and what
 #: only a web server or a search engine uses (an error page, the sitemap, the feed).
 LEFT_OUT = frozenset({SITE_STAMP_FILE, "404.html", "sitemap.xml", "sitemap.xml.gz", "feed.xml"})
-_SETTING_KEYS = frozenset({"enabled", "courses", "name", "data_saver"})
 
 
 # --------------------------------------------------------------------------------------------
@@ -50,18 +50,21 @@ _SETTING_KEYS = frozenset({"enabled", "courses", "name", "data_saver"})
 # --------------------------------------------------------------------------------------------
 
 
+_DEFAULTS = OFFLINE.type.defaults()
+
+
 @dataclass(frozen=True, kw_only=True)
 class OfflineSettings:
     """``extra.weike.offline`` in ``mkdocs.yml``; every key is optional."""
 
     #: False: no offline edition (an old ``dist/offline`` is removed).
-    enabled: bool = True
+    enabled: bool = _DEFAULTS["enabled"]
     #: Course folder names to put on the stick; None = every course on the site.
     courses: tuple[str, ...] | None = None
     #: The zip's file name without ``.zip`` (and its top folder).
     name: str = "社区教育微课-离线版"
     #: Carry the 省流量 (data-saver) video of each lecture instead of the full one, where there is one.
-    data_saver: bool = False
+    data_saver: bool = _DEFAULTS["data_saver"]
     diagnostics: tuple[Diagnostic, ...] = ()
 
 
@@ -70,45 +73,13 @@ def _warning(message_zh: str, message_en: str) -> Diagnostic:
                               hint="见 README“把课程拷到U盘”：extra.weike.offline 下可写 enabled、courses、name、data_saver。")
 
 
-def offline_settings(raw: Mapping, *, site_name: str) -> OfflineSettings:
-    """The offline settings in ``raw`` (the loaded ``mkdocs.yml``); bad values warn (W408) and use the default."""
-    extra = raw.get("extra") if isinstance(raw.get("extra"), Mapping) else {}
-    weike = extra.get("weike") if isinstance(extra.get("weike"), Mapping) else {}
-    given = weike.get(SETTINGS_KEY)
-    default_name = safe_name_component(f"{site_name}-离线版")
-    if given is None:
-        return OfflineSettings(name=default_name)
-    if not isinstance(given, Mapping):
-        return OfflineSettings(name=default_name, diagnostics=(_warning(
-            "extra.weike.offline 应当是“键: 值”的设置，已按默认设置生成离线版",
-            "extra.weike.offline must be a mapping; the defaults were used"),))
-    diagnostics = []
-    for key in sorted(set(map(str, given)) - _SETTING_KEYS):
-        diagnostics.append(_warning(f"extra.weike.offline 中的“{key}”不认识，已忽略",
-                                    f"unknown key extra.weike.offline.{key}, ignored"))
-    values: dict = {"name": default_name}
-    for key in ("enabled", "data_saver"):
-        if key in given:
-            if isinstance(given[key], bool):
-                values[key] = given[key]
-            else:
-                diagnostics.append(_warning(f"extra.weike.offline.{key} 应为 true 或 false",
-                                            f"extra.weike.offline.{key} must be true or false"))
-    if "courses" in given:
-        courses = given["courses"]
-        if isinstance(courses, list) and all(isinstance(slug, str) for slug in courses):
-            values["courses"] = tuple(courses)
-        else:
-            diagnostics.append(_warning("extra.weike.offline.courses 应为课程文件夹名的列表，已放入全部课程",
-                                        "extra.weike.offline.courses must be a list of course folder names; "
-                                        "every course was included"))
-    if "name" in given:
-        if isinstance(given["name"], str) and given["name"].strip():
-            values["name"] = safe_name_component(given["name"])
-        else:
-            diagnostics.append(_warning("extra.weike.offline.name 应为文字（压缩包的文件名）",
-                                        "extra.weike.offline.name must be text (the zip's file name)"))
-    return OfflineSettings(**values, diagnostics=tuple(diagnostics))
+def offline_settings(weike: Mapping, *, site_name: str) -> OfflineSettings:
+    """The offline settings in ``weike`` (``extra.weike`` of ``mkdocs.yml``, read by its declarations:
+    a wrong value was reported there, W408 at its line, and the default holds)."""
+    given = weike.get(SETTINGS_KEY) or {}
+    values = {key: value for key, value in given.items() if key in ("enabled", "data_saver", "courses")}
+    name = given.get("name") or f"{site_name}-离线版"
+    return OfflineSettings(**values, name=safe_name_component(name))
 
 
 # --------------------------------------------------------------------------------------------

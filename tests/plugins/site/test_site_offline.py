@@ -276,19 +276,6 @@ def test_offline_edition_works_from_file_urls_on_a_phone(offline_site, browser):
                for url in requests if url.startswith("file:"))
 
 
-def test_settings_with_wrong_values_warn_and_use_the_defaults():
-    from weike.plugins.site.offline.edition import offline_settings
-
-    raw = {"extra": {"weike": {"offline": {"enabled": "yes", "courses": "photo", "name": "县/乡:微课",
-                                           "colour": "red"}}}}
-    settings = offline_settings(raw, site_name="社区教育微课")
-    assert settings.enabled is True and settings.courses is None
-    assert settings.name == "县／乡：微课"  # safe on Windows
-    assert sorted(d.code for d in settings.diagnostics) == ["W408"] * 3
-    assert all(d.location.file == "mkdocs.yml" for d in settings.diagnostics)
-    assert offline_settings({}, site_name="某县微课").name == "某县微课-离线版"
-
-
 def test_instant_loading_is_turned_off_in_the_edition(built_site):
     # navigation.instant fetches pages with XHR, which browsers refuse from file://.
     built = built_site({"mkdocs.yml": "site_name: 社区教育微课\ntheme:\n  name: material\n  features:\n"
