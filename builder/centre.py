@@ -6,7 +6,7 @@ facts live in ``weike.yml``: ``department`` (the education department's contact 
 in the headers of 附件3 and 附件4) and ``statistics`` (the one row of 附件5).
 
 Loading never judges: a value of the wrong type is E005 here, everything else (required, length,
-level, phone, courses, photos, "of which" ≤ total) belongs to :mod:`weike.plugins.rules.centres`.
+level, phone, courses, photos, "of which" ≤ total) belongs to :mod:`weike.plugins.province.centres`.
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from weike.builder.model import (
     Lecture,
     MediaSource,
     PathProblem,
+    RIGHTS_KEYS,
     Provider,
     Repository,
     Rights,
@@ -68,7 +69,6 @@ _LECTURE_NUMBER_RE = re.compile(r"^(\d+)[-_]")
 COURSE_KEYS = ("title", "summary", "theme", "cover", "created", "instructors", "provider", "rights", "tags")
 INSTRUCTOR_KEYS = ("name", "bio")
 PROVIDER_KEYS = ("name", "level", "region", "contact", "phone")
-RIGHTS_KEYS = ("public_good", "no_copyright_dispute", "share_to_national_platforms")
 LECTURE_KEYS = ("title", "knowledge_point", "media", "subtitles", "image", "form")
 CONFIG_KEYS = (
     "scheduler", "jobs", "drop_stale",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import enum
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 
@@ -213,6 +213,16 @@ class Rights:
     public_good: bool | None = None
     no_copyright_dispute: bool | None = None
     share_to_national_platforms: bool | None = None
+
+    @property
+    def granted(self) -> bool:
+        """All three attested true: the course may go to the national platforms and into 附件3."""
+        return all(getattr(self, key) is True for key in RIGHTS_KEYS)
+
+
+#: The three attestations in the order the call lists them (公益属性、无版权纠纷、同意开放共享): the
+#: keys under ``rights:`` in course.yml, read, checked and carried into bundles in this order.
+RIGHTS_KEYS: tuple[str, ...] = tuple(attestation.name for attestation in fields(Rights))
 
 
 class PathProblem(str, enum.Enum):

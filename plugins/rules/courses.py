@@ -39,6 +39,7 @@ from weike.builder.model import (
     LECTURE_FORMS,
     LEVEL_CHOICES_HINT,
     PROVIDER_LEVELS,
+    RIGHTS_KEYS,
     THEMES,
     AuthoredFile,
     Course,
@@ -335,7 +336,7 @@ def _check_provider(course: Course) -> Iterator[Diagnostic]:
 
 def _check_rights(course: Course) -> Iterator[Diagnostic]:
     rights = course.rights
-    for key in ("public_good", "no_copyright_dispute", "share_to_national_platforms"):
+    for key in RIGHTS_KEYS:
         value = getattr(rights, key)
         if course.absent(f"rights.{key}", value):
             yield _missing(course, f"rights.{key}", _FIELD_NAMES[f"rights.{key}"])

@@ -15,7 +15,7 @@ from pathlib import Path
 import docx
 
 from weike.builder.model import Centre, CentreContact, ProvinceDepartment
-from weike.plugins.submission.recommendation_form import recommendation_form_bytes
+from weike.plugins.province.recommendation_form import recommendation_form_bytes
 from tests.bundles.conftest import run_build
 from tests.bundles.test_centres_submission import centre_yml, course_titles, weike_yml
 

@@ -20,9 +20,7 @@ from weike.builder.hookspecs import hookimpl
 from weike.builder.loading import COURSE_SLUG_RE, find_course_folders
 from weike.builder.model import LEVEL_CHOICES_HINT, PROVIDER_LEVELS, Diagnostic, PathProblem, Repository, SourceLocation, WeikeConfig
 from weike.builder.scaffold import PLACEHOLDER
-from weike.plugins.rules.courses import check_image_file
-from weike.plugins.rules.texts import TextLimit, text_problems
-from weike.plugins.rules.contacts import phone_problem, plausible_email
+from weike.plugins.rules import TextLimit, check_image_file, phone_problem, plausible_email, text_problems
 
 #: 特色和经验（字数不超过 1000 字）, 重点宣传推介内容（字数不超过 300 字内）.
 MAX_HIGHLIGHTS_CHARS = 1000
