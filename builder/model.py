@@ -356,7 +356,7 @@ class Centre(_Located):
     malformed: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
 
     def text(self, key: str) -> str | None:
-        """One of the free-text rows of :data:`weike.builder.centre.CENTRE_TEXTS` by key."""
+        """One of the free-text rows of 附件4 (:data:`weike.builder.centre.CENTRE_TEXT_KEYS`) by key."""
         return getattr(self, key)
 
 
@@ -371,12 +371,13 @@ class ProvinceDepartment:
 
 @dataclass(frozen=True, kw_only=True)
 class ProvinceStatistics:
-    """附件5's one row. ``values`` maps each :data:`weike.builder.centre.STATISTIC_FIELDS` key that was written to its number."""
+    """附件5's one row, as weike.yml writes it."""
 
     centre_name: str | None = None
-    values: Mapping[str, int | float] = field(default_factory=dict)
-    #: Keys written with something that is no non-negative number (E801): 附件5 is held back.
-    invalid: frozenset[str] = frozenset()
+    #: Each figure written, by key (:data:`weike.builder.centre.STATISTIC_KEYS`), as YAML reads it:
+    #: a number, or what else was written (text, a date; ``None`` for a list), which the province's
+    #: rules refuse (E801) and which holds 附件5 back.
+    values: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)

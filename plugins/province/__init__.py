@@ -30,8 +30,13 @@ from weike.builder.fingerprint import package_versions
 from weike.builder.hookspecs import hookimpl
 from weike.builder.model import Course, DeliveredMedia, Setting
 from weike.builder.outputs import TEMP_PREFIX, write_atomic
+from weike.plugins.province.forms import CENTRE_TEXTS, STATISTIC_FIELDS, STATISTICS_NAME_LABEL, StatisticField
 from weike.plugins.province.settings import SETTINGS, province
 from weike.plugins.spreadsheets import workbook_bytes
+
+#: The province's public face for other packages: the forms' labels (the site shows a centre's
+#: texts under 附件4's row names).
+__all__ = ["CENTRE_TEXTS", "STATISTIC_FIELDS", "STATISTICS_NAME_LABEL", "StatisticField"]
 
 SUBMISSION_DIR = "submission"
 ZIP_NAME = "社区教育品牌项目申报材料.zip"

@@ -101,16 +101,15 @@ def site_pages(context: BuildContext, courses: Sequence[Course], delivered: Mapp
 
 def data_saver_setting(raw: Mapping) -> tuple[bool, list]:
     """``extra.weike.data_saver`` in ``mkdocs.yml``: offer the 省流量 rendition on lecture pages (default false)."""
-    from weike.builder.model import Diagnostic, SourceLocation
+    from weike.plugins.site.settings import mkdocs_setting_warning
 
     extra = raw.get("extra") if isinstance(raw.get("extra"), Mapping) else {}
     weike = extra.get("weike") if isinstance(extra.get("weike"), Mapping) else {}
     value = weike.get("data_saver", False)
     if isinstance(value, bool):
         return value, []
-    return False, [Diagnostic.warning("W408", SourceLocation(file="mkdocs.yml"),
-                                      "extra.weike.data_saver 应为 true 或 false，已按 false 处理",
-                                      "extra.weike.data_saver must be true or false; false was used")]
+    return False, [mkdocs_setting_warning("extra.weike.data_saver 应为 true 或 false，已按 false 处理",
+                                          "extra.weike.data_saver must be true or false; false was used")]
 
 
 def make_data_savers(context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia],
