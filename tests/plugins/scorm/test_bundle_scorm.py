@@ -13,7 +13,7 @@ from lxml import etree
 
 from tests.plugins.conftest import read_zip
 
-VALIDATION = Path(__file__).resolve().parent.parent / "data" / "scorm12_validation"
+VALIDATION = Path(__file__).resolve().parents[2] / "data" / "scorm12_validation"
 CP = "{http://www.imsproject.org/xsd/imscp_rootv1p1p2}"
 MD = "{http://www.imsglobal.org/xsd/imsmd_rootv1p2p1}"
 ADLCP = "{http://www.adlnet.org/xsd/adlcp_rootv1p2}"
