@@ -22,7 +22,7 @@ integrated loudness (so the normalisation gain cancels out). It prints per path 
 delivered durations, the largest difference and the final-second levels, and exits 1 when a
 delivered file differs from its source by more than 0.2 s or its final second by more than 1 LU.
 
-The tests (tests/plugins/test_media_fidelity.py) deliver the same corpus and assert the same
+The tests (tests/plugins/media/test_media_fidelity.py) deliver the same corpus and assert the same
 figures, in the suite.
 """
 

@@ -1,4 +1,9 @@
-"""Brand learning centres (品牌社区学习中心典型案例, 附件4) and the province's own facts (附件3, 附件5).
+"""Brand learning centres (品牌社区学习中心典型案例, 附件4) and the province's own facts (附件3, 附件5),
+read as values. The fields of centre.yml and of weike.yml's ``department`` and ``statistics`` are
+declared here once (:class:`weike.builder.settings.Setting`), with the form's own labels as their
+descriptions: the editors' schema, the forms' row and column labels (:mod:`weike.plugins.province.forms`
+takes them from here) and the limits the rules check all come from these declarations. What the
+call requires of the values (the rules and their codes) is :mod:`weike.plugins.province`'s.
 
 A centre is authored like a course: ``centres/<slug>/centre.yml`` beside ``courses/``, read with
 the same safe, size-limited YAML reader, every value remembering its file and line. The province's
@@ -6,14 +11,15 @@ facts live in ``weike.yml``: ``department`` (the education department's contact 
 in the headers of 附件3 and 附件4) and ``statistics`` (the one row of 附件5).
 
 Loading never judges: a value of the wrong type is E005 here, everything else (required, length,
-level, phone, courses, photos, "of which" ≤ total) belongs to :mod:`weike.plugins.rules.centres`.
+level, phone, courses, photos, a figure that is no count, "of which" ≤ total) belongs to
+:mod:`weike.plugins.province.centres`.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -25,8 +31,8 @@ from weike.builder.model import (
     PROVIDER_LEVELS,
     ProvinceDepartment,
     ProvinceStatistics,
-    Severity,
     SourceLocation,
+    WeikeConfig,
     repository_path,
 )
 from weike.builder.reading import (
@@ -162,14 +168,13 @@ CENTRE_KEYS = tuple(setting.name for setting in CENTRE_FIELDS)
 CONTACT_KEYS = nested_field(CENTRE_FIELDS, "contact").type.names()
 DEPARTMENT_KEYS = DEPARTMENT_FIELD.type.names()
 
-#: Codes about the province's facts in weike.yml: they hold back 附件5 (or the form headers), never
-#: a course, so the build does not treat them as repository-wide errors.
-PROVINCE_FACT_CODES = frozenset({"E801", "E802", "W803", "E804"})
-
-
-def centre_count_chars(text: str) -> int:
-    """字数 as the form counts it: Unicode characters, line breaks not counted."""
-    return len(text.replace("\r", "").replace("\n", ""))
+#: The free-text rows of 附件4, in the form's order.
+CENTRE_TEXT_KEYS = tuple(key for key, _, _ in CENTRE_TEXTS)
+#: The figures of 附件5, in the form's order.
+STATISTIC_KEYS = tuple(spec.key for spec in STATISTIC_FIELDS)
+#: The keys of weike.yml that hold the province's facts: a problem with them holds back the forms
+#: that print them, never a course (:func:`is_province_fact`).
+PROVINCE_FACT_KEYS = ("department", "statistics")
 
 
 def centre_of(diagnostic: Diagnostic) -> str | None:
@@ -180,9 +185,11 @@ def centre_of(diagnostic: Diagnostic) -> str | None:
     return None
 
 
-def is_province_fact(diagnostic: Diagnostic) -> bool:
-    """A diagnostic about weike.yml's ``department`` or ``statistics`` (withholds 附件5, not courses)."""
-    return diagnostic.code in PROVINCE_FACT_CODES
+def is_province_fact(diagnostic: Diagnostic, config: WeikeConfig) -> bool:
+    """A diagnostic at one of the values under weike.yml's ``department`` or ``statistics``: it
+    withholds the forms those values fill (附件3-5), no course."""
+    return diagnostic.location in {where for key, where in config.locations.items()
+                                   if key.partition(".")[0] in PROVINCE_FACT_KEYS and "." in key}
 
 
 # --------------------------------------------------------------------------------------------
@@ -238,7 +245,7 @@ def load_centre(folder: Path, *, root: Path) -> tuple[Centre, list[Diagnostic]]:
             photos.append(resolve_authored_path(declared, base=folder, location=reader.locations[path],
                                                 course_real=folder_real))
     publish = reader.boolean(fields.get("publish"), "publish")
-    texts = {key: reader.text(fields.get(key), key) for key, _, _ in CENTRE_TEXTS}
+    texts = {key: reader.text(fields.get(key), key) for key in CENTRE_TEXT_KEYS}
     centre = Centre(
         **base,
         name=reader.text(fields.get("name"), "name"),
@@ -268,7 +275,9 @@ def load_centres(root: Path) -> tuple[tuple[Centre, ...], list[Diagnostic]]:
 
 def read_province_facts(reader, fields: Mapping[str, yaml.Node]) -> dict:
     """``department`` and ``statistics`` of weike.yml as WeikeConfig values (``reader`` is the
-    config file's :class:`weike.builder.loading.FieldReader`, so locations and E005 work as for every key)."""
+    config file's :class:`weike.builder.reading.FieldReader`, so locations and E005 work as for every
+    key). A figure is kept as YAML reads it; whether it is one 附件5 can print is the province's rules'
+    to say."""
     values: dict = {}
     if "department" in fields:
         found = reader.mapping(fields["department"], "department", DEPARTMENT_KEYS)
@@ -276,42 +285,19 @@ def read_province_facts(reader, fields: Mapping[str, yaml.Node]) -> dict:
             **{key: reader.text(found.get(key), f"department.{key}") for key in DEPARTMENT_KEYS})
     if "statistics" in fields:
         found = reader.mapping(fields["statistics"], "statistics", STATISTICS_KEYS)
-        numbers: dict[str, int | float] = {}
-        invalid: set[str] = set()
-        for spec in STATISTIC_FIELDS:
-            node = found.get(spec.key)
-            if node is None:
-                continue
-            number = _statistic(reader, node, spec)
-            if number is None:
-                invalid.add(spec.key)
-            else:
-                numbers[spec.key] = number
         values["statistics"] = ProvinceStatistics(
             centre_name=reader.text(found.get(STATISTICS_NAME_KEY), f"statistics.{STATISTICS_NAME_KEY}"),
-            values=numbers, invalid=frozenset(invalid))
+            values={key: _written(found[key]) for key in STATISTIC_KEYS if key in found})
     return values
 
 
-def _statistic(reader, node: yaml.Node, spec: StatisticField) -> int | float | None:
-    """A non-negative count (or amount, for money); anything else is E801 at its line."""
+def _written(node: yaml.Node) -> object:
+    """A figure as YAML reads it (a number, text, a date...), ``None`` for a list or mapping."""
     import yaml as _yaml
 
-
-    value = None
-    if isinstance(node, _yaml.ScalarNode):
-        try:
-            value = scalar_value(node)
-        except (YamlFileError, _yaml.YAMLError, ValueError):  # a bad tag or date: "not a number" here
-            value = None
-    allowed = (int, float) if spec.decimal else (int,)
-    if isinstance(value, allowed) and not isinstance(value, bool) and value >= 0 and value == value:
-        return value
-    kind, kind_en = ("非负数", "a non-negative number") if spec.decimal else ("非负整数", "a non-negative whole number")
-    reader.malformed.add(f"statistics.{spec.key}")
-    reader.diagnostics.append(Diagnostic(
-        code="E801", severity=Severity.ERROR, location=reader.loc(node),
-        message=f"附件5“{spec.label}”应为{kind}，写的是“{getattr(node, 'value', '…')}”",
-        message_en=f"statistics.{spec.key} must be {kind_en}",
-        hint="只写阿拉伯数字，不要写单位、逗号或“约”，例如 12。"))
-    return None
+    if not isinstance(node, _yaml.ScalarNode):
+        return None
+    try:
+        return scalar_value(node)
+    except (YamlFileError, _yaml.YAMLError, ValueError):  # a bad tag or date: kept as the text written
+        return node.value

@@ -83,7 +83,7 @@ def weike_settings() -> Iterable[Setting] | None:
     declaration makes the editors' JSON Schema (``weike schema``), the ``weike plugins`` listing
     and ``docs/settings.md``. A key declared twice in one file, or one the core reads, stops the
     command with the names of both plugins. Built in: ``weike.plugins.media`` (``profile``,
-    ``title_cards``), ``weike.plugins.site``, ``weike.plugins.rules.courses``, ``weike.plugins.submission``.
+    ``title_cards``), ``weike.plugins.site``, ``weike.plugins.rules.courses``, ``weike.plugins.province``.
     """
 
 
@@ -155,9 +155,9 @@ def weike_check_repository(repository: Repository) -> Iterable[Diagnostic] | Non
     brand learning centres (``repository.centres``: a centre names courses).
 
     Runs once per ``weike check`` / ``weike build``, after every ``weike_check_course``. Built in:
-    ``weike.plugins.rules.courses`` (two courses with one title), ``weike.plugins.rules.centres``
+    ``weike.plugins.rules.courses`` (two courses with one title), ``weike.plugins.province.centres``
     (the centres, E7xx, and the province's facts in weike.yml, E80x),
-    ``weike.plugins.submission.summary_table`` (``recommendation_order``, W60x).
+    ``weike.plugins.province.summary_table`` (``recommendation_order``, W60x).
     """
 
 
@@ -224,8 +224,8 @@ def weike_bundle_stage(
 
     Called once per ``weike build`` (unless ``--only`` excludes bundles) with the courses whose
     every lecture was delivered. Built in: ``weike.plugins.bundles`` (the targets themselves come
-    from ``weike_bundle_targets``: ``weike.plugins.scorm``, ``weike.plugins.submission.smartedu``,
-    ``weike.plugins.submission.ouchn``).
+    from ``weike_bundle_targets``: ``weike.plugins.scorm``, ``weike.plugins.national.smartedu``,
+    ``weike.plugins.national.ouchn``).
     """
 
 
@@ -245,7 +245,7 @@ def weike_report_stage(
     course folder: reports cover the whole repository); every implementation runs and their
     outcomes are merged. ``centres`` are the brand learning centres that passed the check
     (附件3 lists them with the courses; 附件4 is one form per centre). Built in:
-    ``weike.plugins.submission.summary_table`` (附件3), ``weike.plugins.submission`` (附件4/5,
+    ``weike.plugins.province.summary_table`` (附件3), ``weike.plugins.province`` (附件4/5,
     ``dist/submission``).
     """
 

@@ -29,6 +29,7 @@ from weike.builder.model import (
     Lecture,
     MediaSource,
     PathProblem,
+    RIGHTS_KEYS,
     Provider,
     Repository,
     Rights,
@@ -177,7 +178,6 @@ def _names(fields: Iterable[Setting]) -> tuple[str, ...]:
 COURSE_KEYS = _names(COURSE_FIELDS)
 INSTRUCTOR_KEYS = _names(nested_field(COURSE_FIELDS, "instructors").type.item.fields)
 PROVIDER_KEYS = _names(nested_field(COURSE_FIELDS, "provider").type.fields)
-RIGHTS_KEYS = _names(nested_field(COURSE_FIELDS, "rights").type.fields)
 LECTURE_KEYS = _names(LECTURE_FIELDS)
 CONFIG_KEYS = _names(CONFIG_FIELDS)
 

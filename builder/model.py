@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import enum
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 # Declared beside its types; plugins import it from here or from there.
@@ -222,6 +222,16 @@ class Rights:
     no_copyright_dispute: bool | None = None
     share_to_national_platforms: bool | None = None
 
+    @property
+    def granted(self) -> bool:
+        """All three attested true: the course may go to the national platforms and into 附件3."""
+        return all(getattr(self, key) is True for key in RIGHTS_KEYS)
+
+
+#: The three attestations in the order the call lists them (公益属性、无版权纠纷、同意开放共享): the
+#: keys under ``rights:`` in course.yml, read, checked and carried into bundles in this order.
+RIGHTS_KEYS: tuple[str, ...] = tuple(attestation.name for attestation in fields(Rights))
+
 
 class PathProblem(str, enum.Enum):
     """Why an :class:`AuthoredFile` could not be resolved."""
@@ -354,7 +364,7 @@ class Centre(_Located):
     malformed: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
 
     def text(self, key: str) -> str | None:
-        """One of the free-text rows of :data:`weike.builder.centre.CENTRE_TEXTS` by key."""
+        """One of the free-text rows of 附件4 (:data:`weike.builder.centre.CENTRE_TEXT_KEYS`) by key."""
         return getattr(self, key)
 
 
@@ -369,12 +379,13 @@ class ProvinceDepartment:
 
 @dataclass(frozen=True, kw_only=True)
 class ProvinceStatistics:
-    """附件5's one row. ``values`` maps each :data:`weike.builder.centre.STATISTIC_FIELDS` key that was written to its number."""
+    """附件5's one row, as weike.yml writes it."""
 
     centre_name: str | None = None
-    values: Mapping[str, int | float] = field(default_factory=dict)
-    #: Keys written with something that is no non-negative number (E801): 附件5 is held back.
-    invalid: frozenset[str] = frozenset()
+    #: Each figure written, by key (:data:`weike.builder.centre.STATISTIC_KEYS`), as YAML reads it:
+    #: a number, or what else was written (text, a date; ``None`` for a list), which the province's
+    #: rules refuse (E801) and which holds 附件5 back.
+    values: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -172,7 +172,7 @@ def build(
                     result.failed.setdefault(slug, stage)
                 elif (centre := centre_of(diagnostic)) is not None:
                     result.failed_centres.setdefault(centre, stage)
-                elif is_province_fact(diagnostic):
+                elif is_province_fact(diagnostic, config):
                     pass  # a bad 附件5 figure holds back 附件5 (the report stage sees it), no course
                 elif stage in PUBLISHING_STAGES:
                     # The site, the bundles or the table could not be written (mkdocs.yml, a full

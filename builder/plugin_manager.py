@@ -44,21 +44,21 @@ LOCAL_PACKAGE = "weike_repo_plugins"
 #: never imports ``weike.plugins``). One module per hook implementation set, in build order; the
 #: hook specs name these modules, and docs/plugins.md maps every stage to one of them.
 BUILTIN_PLUGINS: tuple[str, ...] = (
-    # check: authoring rules
+    # check: authoring rules (courses), the province's rules (centres, weike.yml's province facts)
     "weike.plugins.rules.courses",
-    "weike.plugins.rules.centres",
+    "weike.plugins.province.centres",
     # media: ffmpeg delivery, profiles, title cards, weike probe
     "weike.plugins.media",
     # site: the catalogue, its offline edition, weike serve
     "weike.plugins.site",
-    # bundles: the stage, then one target per module
+    # bundles: the stage, then one target per module (SCORM, the two national platforms)
     "weike.plugins.bundles",
     "weike.plugins.scorm",
-    "weike.plugins.submission.smartedu",
-    "weike.plugins.submission.ouchn",
+    "weike.plugins.national.smartedu",
+    "weike.plugins.national.ouchn",
     # reports: the province summary table (附件3), then 附件4/5 and dist/submission
-    "weike.plugins.submission.summary_table",
-    "weike.plugins.submission",
+    "weike.plugins.province.summary_table",
+    "weike.plugins.province",
 )
 
 

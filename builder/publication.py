@@ -40,7 +40,7 @@ from pathlib import Path
 from weike.builder import model
 from weike.builder.fingerprint import Fingerprint
 from weike.builder.loading import COURSES_DIR
-from weike.builder.model import Course, DeliveredMedia, Diagnostic, Rights, SourceLocation
+from weike.builder.model import RIGHTS_KEYS, Course, DeliveredMedia, Diagnostic, Rights, SourceLocation
 from weike.builder.outputs import remove_temps, write_atomic
 
 #: Folder under the cache.
@@ -241,15 +241,14 @@ class PublishedCourses:
         """
         home = self.folder / course.slug
         record = home / RIGHTS_FILE
-        if _all_granted(course.rights):
+        if course.rights.granted:
             if record.exists():
                 record.unlink(missing_ok=True)
                 self._loaded.pop(course.slug, None)
             return
         if not (home / CURRENT_FILE).is_file():
             return  # never published: no snapshot to outlive
-        data = json.dumps({field.name: getattr(course.rights, field.name)
-                           for field in dataclasses.fields(Rights)}, sort_keys=True).encode("utf-8")
+        data = json.dumps({key: getattr(course.rights, key) for key in RIGHTS_KEYS}, sort_keys=True).encode("utf-8")
         try:
             if record.read_bytes() == data:
                 return
@@ -290,15 +289,11 @@ def rights_readable(course: Course | None) -> bool:
     return course is not None and course.parsed
 
 
-def _all_granted(rights: Rights) -> bool:
-    return all(getattr(rights, field.name) is True for field in dataclasses.fields(Rights))
-
-
 def _recorded_rights(path: Path) -> Rights:
     """The rights in a withdrawal record; none at all when it cannot be read (never more than it says)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        values = {field.name: data.get(field.name) for field in dataclasses.fields(Rights)}
+        values = {key: data.get(key) for key in RIGHTS_KEYS}
     except (OSError, ValueError, AttributeError):
         return Rights()
     return Rights(**{name: value if isinstance(value, bool) else None for name, value in values.items()})

@@ -312,6 +312,21 @@ def outside_container(path: Path, container_real: str, *, root: Path, what: str,
         hint=f"把真正的文件放进{container}，不要用指向别处的符号链接。")
 
 
+def leaves_course(item: AuthoredFile, *, what: str, what_en: str) -> Diagnostic | None:
+    """E206 when the path ``item`` was written as (a ``cover:``, a ``video:``...) is absolute, has
+    ``..`` or leads out of the course folder through a symlink (see :func:`resolve_authored_path`)."""
+    reason = {
+        PathProblem.ABSOLUTE: ("不能使用绝对路径", "absolute paths are not allowed"),
+        PathProblem.PARENT: ("不能包含“..”", "'..' is not allowed"),
+        PathProblem.OUTSIDE: ("指向了课程文件夹之外（符号链接）", "it leads outside the course folder (symlink)"),
+    }.get(item.problem)
+    if reason is None:
+        return None
+    return Diagnostic.error("E206", item.location, f"{what}路径“{item.declared}”{reason[0]}",
+                            f"{what_en} path '{item.declared}': {reason[1]}",
+                            hint="文件必须放在本课程文件夹内，并用相对路径引用，例如 cover.jpg 或 lecture.mp4。")
+
+
 def resolve_authored_path(declared: str, *, base: Path, location: SourceLocation, course_real: str,
                           cls: type[AuthoredFile] = AuthoredFile) -> AuthoredFile:
     """Resolve a path written in YAML, refusing anything that would leave the course folder

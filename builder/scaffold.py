@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from weike.builder.centre import CENTRE_FILE, CENTRES_DIR, STATISTIC_FIELDS, STATISTICS_NAME_KEY
+from weike.builder.centre import CENTRE_FILE, CENTRES_DIR, STATISTICS_NAME_KEY
 from weike.builder.loading import COURSE_FILE, COURSE_SLUG_RE, COURSES_DIR, LECTURE_FILE, LECTURE_SLUG_RE
 from weike.builder.outputs import temp_beside
 from weike.builder.plugin_manager import declared_settings
@@ -275,7 +275,21 @@ min_lectures: 10
 # 不写 statistics 就不生成附件5。
 # statistics:
 #   {name_key}: {p}省级社区教育指导服务中心名称
-{statistics}"""
+#   cities: 0                                               # 地级市数 (个)
+#   city_guidance_centres: 0                                # 地级社区教育指导中心数 (个)
+#   higher_vocational_colleges: 0                           # 高等职业院校数 (个)
+#   higher_vocational_colleges_in_community_education: 0    # 开展社区教育的高等职业院校数 (个)
+#   county_cities: 0                                        # 县级市数 (个)
+#   county_community_colleges: 0                            # 县级社区教育学院数 (个)
+#   secondary_vocational_schools: 0                         # 中等职业学校数(含职教中心) (个)
+#   secondary_vocational_schools_in_community_education: 0  # 开展社区的中等职业学校数(含职教中心) (个)
+#   towns: 0                                                # 镇(街道)数 (个)
+#   town_community_schools: 0                               # 乡镇(街道)社区教育学校数 (个)
+#   villages: 0                                             # 村(社区)数 (个)
+#   village_learning_points: 0                              # 村(社区)学习点数 (个)
+#   funding_per_capita: 0                                   # 县域社区教育人均投入经费 (元/年/人)
+#   trainings: 0                                            # 全省线上线下培训总数 (人次)
+"""
 
 REPO_GITIGNORE = """\
 # weike 生成的文件和缓存：不要提交 (build output and caches: never committed)
@@ -302,9 +316,7 @@ REPO_VSCODE_SETTINGS = """\
 def repository_config_text() -> str:
     """The commented ``weike.yml`` of a new repository: the build's keys set, the province's keys
     (附件3–5) as commented lines to uncomment, one per 附件5 column in the form's order."""
-    width = max(len(field.key) for field in STATISTIC_FIELDS) + len("0") + 2
-    statistics = "".join(f"#   {f'{field.key}: 0':<{width}}  # {field.label}\n" for field in STATISTIC_FIELDS)
-    return REPO_CONFIG_TEMPLATE.format(p=PLACEHOLDER, name_key=STATISTICS_NAME_KEY, statistics=statistics)
+    return REPO_CONFIG_TEMPLATE.format(p=PLACEHOLDER, name_key=STATISTICS_NAME_KEY)
 
 
 def new_repository(path: Path, *, settings: Iterable[Setting] = ()) -> Path:

@@ -99,11 +99,11 @@ class Text(SettingType):
             return None
         count = len(value.replace("\r", "").replace("\n", ""))
         if self.max_length is not None and count > self.max_length:
-            reader.report("E005", node, f"“{path}”有 {count} 字，超过 {self.max_length} 字上限",
+            reader.wrong_type(node, path, f"“{path}”有 {count} 字，超过 {self.max_length} 字上限",
                           f"'{path}' has {count} characters, limit {self.max_length}")
             return None
         if self.pattern is not None and not re.search(self.pattern, value):
-            reader.report("E005", node, f"“{path}”的写法不对", f"'{path}' is not written as expected",
+            reader.wrong_type(node, path, f"“{path}”的写法不对", f"'{path}' is not written as expected",
                           hint=self.pattern_hint)
             return None
         return value
@@ -145,10 +145,10 @@ class Integer(SettingType):
         if number is None:
             return None
         if self.minimum == 1 and self.maximum is None and number < 1:
-            reader.report("E005", node, f"“{path}”应为正整数", f"'{path}' must be a positive number")
+            reader.wrong_type(node, path, f"“{path}”应为正整数", f"'{path}' must be a positive number")
             return None
         if (self.minimum is not None and number < self.minimum) or (self.maximum is not None and number > self.maximum):
-            reader.report("E005", node, f"“{path}”应在 {self._range()} 之间",
+            reader.wrong_type(node, path, f"“{path}”应在 {self._range()} 之间",
                           f"'{path}' must be within {self._range()}")
             return None
         return number
@@ -178,7 +178,7 @@ class Number(SettingType):
     minimum: float | None = None
     exclusive_minimum: float | None = None
     maximum: float | None = None
-    code: str = "E005"
+    code: str | None = None
     hint: str = ""
     #: The unit the number counts, in Chinese (秒), for the messages.
     unit: str = ""
@@ -201,8 +201,12 @@ class Number(SettingType):
             # A number of 400 digits is named by its size, not printed whole (nor formatted as a float).
             written = str(value) if not finite else f"{value:g}"
             shown = written if len(written) <= 12 else f"{written[:8]}…（{len(written)} 位）"
-            reader.report(self.code, node, f"“{path}”的 {shown}{self.unit}不可用：应{self._bounds_zh()}",
-                          f"'{path}' {shown} is refused: it must be {self._bounds_en()}", hint=self.hint)
+            message = f"“{path}”的 {shown}{self.unit}不可用：应{self._bounds_zh()}"
+            message_en = f"'{path}' {shown} is refused: it must be {self._bounds_en()}"
+            if self.code is None:
+                reader.wrong_type(node, path, message, message_en, self.hint)
+            else:
+                reader.report(self.code, node, message, message_en, hint=self.hint)
             return None
         return value
 
@@ -277,7 +281,7 @@ class Choice(SettingType):
     def read(self, reader, node, path):
         value = reader.text(node, path)
         if value is not None and value not in self.choices:
-            reader.report("E005", node, f"“{path}”写的“{value}”不是可选的值", f"'{path}': '{value}' is no choice",
+            reader.wrong_type(node, path, f"“{path}”写的“{value}”不是可选的值", f"'{path}': '{value}' is no choice",
                           hint="可选：" + "、".join(self.choices))
             return None
         return value

@@ -1,4 +1,4 @@
-"""Text that XML 1.0 can carry: what every XML weike writes (feeds, sitemaps, SCORM manifests,
+"""Text that XML 1.0 can carry: what every XML weike writes (feeds, sitemaps, SCORM manifests, Word documents,
 spreadsheets) is made of.
 
 XML 1.0 has no way to write most control characters (U+0000-U+001F except tab, line feed and

@@ -6,6 +6,10 @@
   of ``weike.plugins``.
 - A plugin package imports another plugin package only through its public face, the package
   itself (``from weike.plugins.pictures import open_picture``), never one of its modules.
+- No plugin imports another plugin's private (``_``-prefixed) names.
+- Every diagnostic code (``E206``, ``W803``...) is written in exactly one module, the one that
+  raises it: no other module names it (not in a list of codes, not in a comparison), so a code's
+  meaning has one home and the core keeps no list of a plugin's codes.
 - Every package folder and every data file beside the code is installed (pyproject's package list
   and package-data), so ``pip install .`` has it all.
 """
@@ -13,6 +17,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import tomllib
 from collections import defaultdict
 from pathlib import Path
@@ -139,6 +144,54 @@ def test_plugin_packages_use_only_each_others_public_face():
             if other is not None and other != own and imported != other and imported in MODULES:
                 offences.append(f"{name} imports {imported} (use {other}'s package)")
     assert offences == []
+
+
+def test_no_plugin_imports_another_plugins_private_names():
+    offences = []
+    for name, path in MODULES.items():
+        own = _plugin_package(name)
+        if own is None:
+            continue
+        package = name if _is_package(name) else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            module = ".".join([*package.split(".")[: len(package.split(".")) - node.level + 1],
+                               *([node.module] if node.module else [])]) if node.level else node.module or ""
+            other = _plugin_package(module)
+            if other is None or other == own:
+                continue
+            offences.extend(f"{name} imports {module}.{alias.name}" for alias in node.names
+                            if alias.name.startswith("_"))
+    assert offences == []
+
+
+#: A diagnostic code as written in the source: E or W and three digits, the whole string.
+CODE = re.compile(r"[EW]\d{3}")
+
+
+def _code_literals() -> dict[str, set[str]]:
+    """Code -> the modules whose source holds it as a string of its own (``"E206"``), wherever it
+    stands: ``Diagnostic.error("E206", ...)``, ``reader.report("E005", ...)``, ``code="E112"``, a
+    constant, a set of codes, a comparison."""
+    found: dict[str, set[str]] = defaultdict(set)
+    for name, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and CODE.fullmatch(node.value):
+                found[node.value].add(name)
+    return found
+
+
+def test_the_code_search_finds_the_codes_raised_every_way():
+    found = _code_literals()
+    # Diagnostic.error, reader.report, Diagnostic(code=...), a helper's code=, a module constant.
+    assert {"E101", "E005", "E501", "E112", "E901"} <= set(found)
+    assert len(found) >= 90
+
+
+def test_every_diagnostic_code_is_raised_from_exactly_one_module():
+    shared = {code: sorted(modules) for code, modules in _code_literals().items() if len(modules) > 1}
+    assert shared == {}
 
 
 def test_every_package_folder_is_installed():

@@ -28,7 +28,7 @@ from weike.builder.checking import run_check
 from weike.builder.pipeline import BuildResult, build
 from weike.builder.progress import Progress
 from weike.builder.project import Project
-from tests.bundles.conftest import install_delivered_media_plugin, read_zip
+from tests.plugins.conftest import install_delivered_media_plugin, read_zip
 from tests.conftest import install_entry_point_plugin, write_tree
 
 KINDS = ("local", "entry point")

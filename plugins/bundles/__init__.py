@@ -25,7 +25,6 @@ from weike.plugins.bundles.target import (
     BundleTarget,
     BundleTargetConflict,
     accept_every_course,
-    collect_bundle_targets,
     declare_bundle_targets,
     nothing_outside_the_course,
 )
@@ -40,7 +39,7 @@ from weike.builder.project import Project
 from weike.builder.outputs import remove_temps
 from weike.builder.model import Course, DeliveredMedia, Diagnostic, Severity, SourceLocation, WeikeConfig
 
-__all__ = ["BundleTarget", "BundleTargetConflict", "accept_every_course", "collect_bundle_targets",
+__all__ = ["BundleTarget", "BundleTargetConflict", "accept_every_course",
            "declare_bundle_targets", "nothing_outside_the_course"]
 
 #: Where the ledgers of which inputs made each zip live, under the cache.

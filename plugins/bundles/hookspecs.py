@@ -25,6 +25,6 @@ def weike_bundle_targets() -> Iterable[BundleTarget] | None:
     refuses that course for that target only. A zip is packed again when any file of the course
     folder, the delivered media, the course's or ``weike.yml``'s values, the code of the package
     defining ``pack``, or anything the target's ``inputs`` names changed.
-    Built in: ``weike.plugins.scorm``, ``weike.plugins.submission.smartedu``,
-    ``weike.plugins.submission.ouchn``.
+    Built in: ``weike.plugins.scorm``, ``weike.plugins.national.smartedu``,
+    ``weike.plugins.national.ouchn``.
     """

@@ -126,12 +126,3 @@ def declare_bundle_targets(pm: pluggy.PluginManager) -> DeclaredTargets:
         conflicts.append(BundleTargetConflict(f"the bundle target '{name}' is declared {who}",
                                               name=name, plugins=plugins))
     return DeclaredTargets(targets=tuple(targets), conflicts=tuple(conflicts))
-
-
-def collect_bundle_targets(pm: pluggy.PluginManager) -> tuple[BundleTarget, ...]:
-    """Every target the plugins declare, sorted by name; raises the first
-    :class:`BundleTargetConflict` (for callers that cannot work around one)."""
-    declared = declare_bundle_targets(pm)
-    if declared.conflicts:
-        raise declared.conflicts[0]
-    return declared.targets

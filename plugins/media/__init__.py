@@ -27,7 +27,6 @@ is), ``profile.py`` (delivery profiles and their rules), ``subtitles.py`` (SRT i
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -49,8 +48,6 @@ from weike.plugins.media import (
 )
 from weike.plugins.media import runner as ffmpeg
 from weike.plugins.media.profile import DEFAULT_PROFILE, DeliveryProfile
-
-log = logging.getLogger("weike.media")
 
 # --------------------------------------------------------------------------------------------
 # Public names

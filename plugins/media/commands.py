@@ -203,7 +203,7 @@ def cmd_preview_card(project: Project, args) -> int:
     if not settings.enabled:
         print("weike.yml / course.yml 的 title_cards 没有打开片头片尾：weike build 不会加上它们 "
               "(title cards are off: weike build does not add them)")
-    return 1 if refused or any(d.code == "E225" for d in problems) else 0
+    return 1 if refused or any(d.is_error for d in problems) else 0  # E225: a card cannot hold its text
 
 
 def add_commands(subparsers) -> None:

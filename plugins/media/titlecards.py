@@ -38,9 +38,6 @@ MAX_CLOSING_SECONDS = 10.0
 CARD_FRAME_RATE = 25
 #: The fade in and out of each card.
 FADE_SECONDS = 0.3
-#: Bumped whenever the picture's design (layout, sizes, colours, statement) changes: part of
-#: every card cache key.
-CARD_DESIGN_VERSION = 2
 CARD_WIDTH, CARD_HEIGHT = 1280, 720
 #: The title-safe area (EBU R 95: 90 % of the width and of the height): 5 % of the frame on every
 #: side is left empty, for televisions that crop the picture's edge.

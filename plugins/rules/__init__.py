@@ -1,6 +1,11 @@
-"""Authoring rules: what ``weike check`` reports about courses (courses.py) and brand learning centres (centres.py)."""
+"""Authoring rules about courses: what ``weike check`` reports about a course (courses.py), the
+rights gate the national platforms and 附件3 apply (rights.py), and the checks of texts, phones and
+pictures the province's centre rules share (texts.py, contacts.py, courses.py)."""
 
-from weike.plugins.rules.centres import check_province_facts, statistics_ready
-from weike.plugins.rules.contacts import plausible_phone
+from weike.plugins.rules.contacts import phone_problem, plausible_email, plausible_phone
+from weike.plugins.rules.courses import check_image_file
+from weike.plugins.rules.rights import rights_not_cleared
+from weike.plugins.rules.texts import TextLimit, text_problems
 
-__all__ = ["check_province_facts", "plausible_phone", "statistics_ready"]
+__all__ = ["TextLimit", "check_image_file", "phone_problem", "plausible_email", "plausible_phone",
+           "rights_not_cleared", "text_problems"]

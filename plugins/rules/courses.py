@@ -22,7 +22,7 @@ from weike.builder.fingerprint import Fingerprint, code_digest, package_versions
 from weike.builder.hookspecs import hookimpl
 from weike.builder.loading import COURSE_FIELDS, COURSE_SLUG_RE, LECTURE_FIELDS, LECTURE_SLUG_RE
 from weike.builder.settings import Date, Integer, max_length
-from weike.builder.reading import FieldReader, inside_real_path
+from weike.builder.reading import inside_real_path, leaves_course
 from weike.plugins.rules.texts import TextLimit, text_problems
 from weike.plugins.notes import MAX_NOTES_NESTING, NotesTooDeep, render_notes
 from weike.plugins.pictures import (
@@ -42,6 +42,7 @@ from weike.builder.model import (
     LECTURE_FORMS,
     LEVEL_CHOICES_HINT,
     PROVIDER_LEVELS,
+    RIGHTS_KEYS,
     THEMES,
     AuthoredFile,
     Course,
@@ -105,16 +106,10 @@ def _missing(owner: Course | Lecture, key: str, label: str) -> Diagnostic:
 
 
 def check_authored_file(item: AuthoredFile, *, what: str, what_en: str, missing_code: str) -> Iterator[Diagnostic]:
-    """Report a path that leaves the course folder (E206) or names no file (``missing_code``)."""
-    if item.problem in (PathProblem.ABSOLUTE, PathProblem.PARENT, PathProblem.OUTSIDE):
-        reason = {
-            PathProblem.ABSOLUTE: ("不能使用绝对路径", "absolute paths are not allowed"),
-            PathProblem.PARENT: ("不能包含“..”", "'..' is not allowed"),
-            PathProblem.OUTSIDE: ("指向了课程文件夹之外（符号链接）", "it leads outside the course folder (symlink)"),
-        }[item.problem]
-        yield Diagnostic.error("E206", item.location, f"{what}路径“{item.declared}”{reason[0]}",
-                     f"{what_en} path '{item.declared}': {reason[1]}",
-                     hint="文件必须放在本课程文件夹内，并用相对路径引用，例如 cover.jpg 或 lecture.mp4。")
+    """Report a path that leaves the course folder (E206, the core's containment) or names no
+    file (``missing_code``)."""
+    if (escaped := leaves_course(item, what=what, what_en=what_en)) is not None:
+        yield escaped
     elif item.problem is PathProblem.MISSING:
         yield Diagnostic.error(missing_code, item.location, f"找不到{what}文件“{item.declared}”",
                      f"{what_en} file '{item.declared}' not found",
@@ -340,7 +335,7 @@ def _check_provider(course: Course) -> Iterator[Diagnostic]:
 
 def _check_rights(course: Course) -> Iterator[Diagnostic]:
     rights = course.rights
-    for key in ("public_good", "no_copyright_dispute", "share_to_national_platforms"):
+    for key in RIGHTS_KEYS:
         value = getattr(rights, key)
         if course.absent(f"rights.{key}", value):
             yield _missing(course, f"rights.{key}", _FIELD_NAMES[f"rights.{key}"])

@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from weike.builder.centre import CENTRE_TEXTS, Centre
+from weike.builder.centre import Centre
+from weike.plugins.province import CENTRE_TEXTS
 from weike.plugins.site.catalogue import Catalogue, SiteCourse
 from weike.plugins.site.covers import CoverCache, CoverError, Thumbnail
 from weike.plugins.site.pages import GeneratedPage, breadcrumbs, course_cards, e, page

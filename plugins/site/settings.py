@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from weike.builder.model import Diagnostic, WeikeConfig
+from weike.builder.model import Diagnostic, SourceLocation, WeikeConfig
 from weike.builder.reading import FieldReader
 from weike.builder.settings import MKDOCS_YML, Boolean, Fields, ListOf, Setting, Text, read_settings
 
@@ -39,6 +39,11 @@ PUBLISH_CENTRES = Setting(
     description_en="whether the brand learning centres appear on the site (each centre.yml may say publish: false)")
 
 SETTINGS = (SITE_URL, PUBLISH_CENTRES)
+
+
+def mkdocs_setting_warning(message: str, message_en: str, hint: str = "") -> Diagnostic:
+    """W408: a value under ``extra.weike`` in ``mkdocs.yml`` is not what it should be; its default is used."""
+    return Diagnostic.warning("W408", SourceLocation(file="mkdocs.yml"), message, message_en, hint=hint)
 
 
 def site_url(config: WeikeConfig) -> str | None:

@@ -191,9 +191,9 @@ def test_control_characters_cannot_break_the_feed(delivered_repo):
 
 
 def test_control_characters_cannot_break_the_spreadsheets_or_the_scorm_manifest(delivered_repo, tmp_path):
-    from weike.plugins.submission.platforms import metadata_workbook, lecture_entries
+    from weike.plugins.national.bundle import metadata_workbook, lecture_entries
     from weike.plugins.scorm import manifest_xml
-    from weike.plugins.submission.summary_table import summary_workbook
+    from weike.plugins.province.summary_table import summary_workbook
 
     repository, delivered, _ = delivered_repo(valid_courses=("c",))
     course = dataclasses.replace(repository.courses[0], title="控制\x01字符课程",

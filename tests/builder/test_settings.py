@@ -16,7 +16,7 @@ from weike.builder.loading import COURSE_FIELDS, CONFIG_FIELDS, LECTURE_FIELDS
 from weike.builder.project import Project
 from weike.builder.schema import SHIPPED_SCHEMA_DIR, editor_schemas, schema_text
 from weike.builder.settings import setting_rows
-from weike.plugins.rules.centres import CENTRE_TEXT_LIMITS
+from weike.plugins.province.centres import CENTRE_TEXT_LIMITS
 from weike.plugins.rules.courses import COURSE_TEXT_LIMITS, INSTRUCTOR_NAME_LIMIT, LECTURE_TITLE_LIMIT
 
 
@@ -55,7 +55,7 @@ def test_every_declared_type_reports_a_wrong_value_at_its_line(make_repo):
 def test_values_read_by_their_declarations_and_defaults_where_silent(make_repo):
     from weike.plugins.media.settings import profile_name
     from weike.plugins.rules.courses import CallLimits
-    from weike.plugins.submission.settings import recommendation_order
+    from weike.plugins.province.settings import recommendation_order
 
     root = make_repo({"weike.yml": "min_lectures: 3\nrecommendation_order: [b, a]\n"
                                    "title_cards: {opening: true, opening_seconds: 2.51}\n"}, valid_courses=("a",))
@@ -178,3 +178,12 @@ def test_core_fields_are_declared_with_both_languages():
         for setting in fields:
             for row in setting_rows(setting):
                 assert row.description and row.description_en, row.key
+
+
+def test_the_declared_rights_are_the_models_attestations():
+    """course.yml's ``rights`` fields (declared for the schema) and the model's RIGHTS_KEYS are one list."""
+    from weike.builder.loading import COURSE_FIELDS
+    from weike.builder.model import RIGHTS_KEYS
+    from weike.builder.settings import nested_field
+
+    assert tuple(s.name for s in nested_field(COURSE_FIELDS, "rights").type.fields) == RIGHTS_KEYS

@@ -26,8 +26,8 @@ from urllib.parse import unquote
 from weike.builder import outputs
 from weike.builder.archive import ArchiveMember, safe_name_component, write_zip
 from weike.builder.fingerprint import Fingerprint, code_digest
-from weike.builder.model import Diagnostic, SourceLocation
-from weike.plugins.site.settings import OFFLINE
+from weike.builder.model import Diagnostic
+from weike.plugins.site.settings import OFFLINE, mkdocs_setting_warning
 from weike.plugins.site.website import STAMP_FILE as SITE_STAMP_FILE
 from weike.plugins.site.website import make_build_folder, remove_leftovers, swap_into_place
 
@@ -69,8 +69,8 @@ class OfflineSettings:
 
 
 def _warning(message_zh: str, message_en: str) -> Diagnostic:
-    return Diagnostic.warning("W408", SourceLocation(file=CONFIG_FILE), message_zh, message_en,
-                              hint="见 README“把课程拷到U盘”：extra.weike.offline 下可写 enabled、courses、name、data_saver。")
+    return mkdocs_setting_warning(message_zh, message_en,
+                                  hint="见 README“把课程拷到U盘”：extra.weike.offline 下可写 enabled、courses、name、data_saver。")
 
 
 def offline_settings(weike: Mapping, *, site_name: str) -> OfflineSettings:

@@ -1,14 +1,19 @@
-"""The province's complete submission (四、材料申报): 附件3, 附件4 per centre, 附件5, in one folder.
+"""The province: its forms (附件3, 附件4 per centre, 附件5), the rules of its brand learning centres
+and of its facts in weike.yml, its settings, and the complete submission (四、材料申报) in one folder.
 
 ``dist/submission/`` holds everything the provincial officer prints, stamps, signs, scans to PDF
 and uploads, plus ``上报清单.txt`` (what to do with each file, in Chinese), and one zip of it all
 (``社区教育品牌项目申报材料.zip``). The same inputs give byte-identical files and zip: the
 workbooks, the Word documents (zips inside) and the zip itself carry fixed timestamps.
 
-Modules: :mod:`~weike.plugins.submission.recommendation_form` (附件4 DOCX),
-:mod:`~weike.plugins.submission.statistics_table` (附件5 XLSX), :mod:`~weike.plugins.submission.document`
-(deterministic DOCX bytes). 附件3 is :mod:`weike.plugins.submission.summary_table`'s workbook, the same bytes
-as ``dist/reports/社区教育品牌项目汇总表.xlsx``.
+Modules: :mod:`~weike.plugins.province.summary_table` (附件3 XLSX, the same bytes as
+``dist/reports/社区教育品牌项目汇总表.xlsx``, and the ``recommendation_order`` check),
+:mod:`~weike.plugins.province.recommendation_form` (附件4 DOCX),
+:mod:`~weike.plugins.province.statistics_table` (附件5 XLSX), :mod:`~weike.plugins.province.document`
+(deterministic DOCX bytes), :mod:`~weike.plugins.province.centres` (the rules of centres, E7xx,
+and of ``department`` and ``statistics``, E8xx), :mod:`~weike.plugins.province.forms` (the forms'
+own labels), :mod:`~weike.plugins.province.settings`. The national platforms' bundles are
+:mod:`weike.plugins.national`.
 """
 
 from __future__ import annotations
@@ -25,8 +30,13 @@ from weike.builder.fingerprint import package_versions
 from weike.builder.hookspecs import hookimpl
 from weike.builder.model import Course, DeliveredMedia, Setting
 from weike.builder.outputs import TEMP_PREFIX, write_atomic
-from weike.plugins.submission.settings import SETTINGS, province
-from weike.plugins.submission.spreadsheet import workbook_bytes
+from weike.plugins.province.forms import CENTRE_TEXTS, STATISTIC_FIELDS, STATISTICS_NAME_LABEL, StatisticField
+from weike.plugins.province.settings import SETTINGS, province
+from weike.plugins.spreadsheets import workbook_bytes
+
+#: The province's public face for other packages: the forms' labels (the site shows a centre's
+#: texts under 附件4's row names).
+__all__ = ["CENTRE_TEXTS", "STATISTIC_FIELDS", "STATISTICS_NAME_LABEL", "StatisticField"]
 
 SUBMISSION_DIR = "submission"
 ZIP_NAME = "社区教育品牌项目申报材料.zip"
@@ -92,11 +102,11 @@ def submission_files(*, centres: Sequence[Centre], courses: Sequence[Course],
                      context: BuildContext) -> tuple[list[SubmissionFile], bool]:
     """Every file of the submission folder, in the order the checklist names them, and whether
     附件5 is among them. (Courses whose rights are not cleared are left out of 附件3 exactly as in
-    dist/reports, where :mod:`weike.plugins.submission.summary_table` reports them as E501.)"""
-    from weike.plugins.rules import statistics_ready
-    from weike.plugins.submission.summary_table import eligible_items, summary_workbook
-    from weike.plugins.submission.recommendation_form import recommendation_form_bytes
-    from weike.plugins.submission.statistics_table import statistics_workbook
+    dist/reports, where :mod:`weike.plugins.province.summary_table` reports them as E501.)"""
+    from weike.plugins.province.centres import statistics_ready
+    from weike.plugins.province.recommendation_form import recommendation_form_bytes
+    from weike.plugins.province.statistics_table import statistics_workbook
+    from weike.plugins.province.summary_table import eligible_items, summary_workbook
 
     config = context.config
     items, _ = eligible_items(courses, centres, config)
@@ -147,7 +157,7 @@ def weike_settings() -> tuple[Setting, ...]:
 @hookimpl
 def weike_build_inputs(root: Path, config) -> list[str]:
     """The libraries that write the spreadsheets and Word forms, and the date the forms carry."""
-    from weike.plugins.submission.document import SOURCE_DATE_EPOCH
+    from weike.plugins.province.document import SOURCE_DATE_EPOCH
 
     return [*(f"{name} {version}" for name, version in package_versions("openpyxl", "python-docx")),
             f"{SOURCE_DATE_EPOCH}={os.environ.get(SOURCE_DATE_EPOCH, '')}"]

@@ -9,11 +9,11 @@ a course by hand or by script, flat at the zip root::
     manifest.json    (the same data, plus every file's size and SHA-256)
     SHA256SUMS       (added by the bundle stage)
 
-A course is bundled only when all three attestations of 附件2 are true
-(:func:`cleared_for_national_platforms`).
+A course is bundled only when all three attestations of 附件2 are true (the rights gate, E501, is
+:func:`weike.plugins.rules.rights_not_cleared`, which the province's 附件3 applies too).
 
-Not a plugin itself (the leading underscore keeps plugin discovery away from it): the target
-modules ``bundle_smartedu`` and ``bundle_ouchn`` import it.
+Not a plugin itself: the target modules :mod:`~weike.plugins.national.smartedu` and
+:mod:`~weike.plugins.national.ouchn` each declare one target with it.
 """
 
 from __future__ import annotations
@@ -34,10 +34,11 @@ from weike.builder import __version__
 from weike.builder.archive import ArchiveMember, safe_name_component
 from weike.builder.fingerprint import package_versions
 from weike.plugins.bundles import BundleTarget
-from weike.builder.model import Course, DeliveredMedia, Diagnostic, Lecture, Severity, WeikeConfig
-from weike.plugins.pictures import upright_jpeg
-from weike.plugins.submission.spreadsheet import workbook_bytes
+from weike.builder.model import RIGHTS_KEYS, Course, DeliveredMedia, Diagnostic, Lecture, WeikeConfig
 from weike.builder.xmltext import xml_text
+from weike.plugins.pictures import upright_jpeg
+from weike.plugins.rules import rights_not_cleared
+from weike.plugins.spreadsheets import workbook_bytes
 
 MANIFEST_NAME = "manifest.json"
 SPREADSHEET_NAME = "课程信息.xlsx"
@@ -57,43 +58,6 @@ _WIDE_COLUMNS = {"课程简介": 40, "授课人简介": 40, "知识点": 30, "�
 # --------------------------------------------------------------------------------------------
 # The rights gate (附件2: 公益属性、无版权纠纷、同意开放共享)
 # --------------------------------------------------------------------------------------------
-
-
-#: The three attestations, in the order the call lists them; all must be true.
-RIGHTS_ATTESTATIONS = ("public_good", "no_copyright_dispute", "share_to_national_platforms")
-
-
-def cleared_for_national_platforms(course: Course) -> bool:
-    """公益属性、无版权纠纷、同意开放共享 all attested true."""
-    return all(getattr(course.rights, key) is True for key in RIGHTS_ATTESTATIONS)
-
-
-def rights_not_cleared(course: Course) -> Diagnostic | None:
-    """E501 at the first attestation that is not true, or ``None`` when the course is cleared.
-
-    The same diagnostic serves both national targets and the province summary table, so a build
-    that hits all three reports it once.
-    """
-    if cleared_for_national_platforms(course):
-        return None
-    field = next(key for key in RIGHTS_ATTESTATIONS if getattr(course.rights, key) is not True)
-    if all(getattr(course.rights, key) is None for key in RIGHTS_ATTESTATIONS):
-        # Nothing attested at all: course.yml cannot be read now (a stale course stands in), or says nothing.
-        return Diagnostic(
-            code="E501", severity=Severity.ERROR, location=course.where(f"rights.{field}"),
-            message="无法确认三项承诺（公益属性、无版权纠纷、同意开放共享）：course.yml 现在读不出来或没有写 rights，"
-                    "不能打包上传国家平台，也不能列入省级汇总表",
-            message_en="rights cannot be confirmed (course.yml cannot be read now, or states no rights): no "
-                       "national-platform bundle, not in the province summary table",
-            hint="先改正 course.yml 的错误；确认课程确实符合后，在 rights 下把三项都写成 true。网站和 SCORM 包不受影响。",
-        )
-    return Diagnostic(
-        code="E501", severity=Severity.ERROR, location=course.where(f"rights.{field}"),
-        message="三项承诺（公益属性、无版权纠纷、同意开放共享）没有全部为 true：不能打包上传国家平台，也不能列入省级汇总表",
-        message_en="rights not cleared (public_good, no_copyright_dispute and share_to_national_platforms must all "
-                   "be true): no national-platform bundle, not in the province summary table",
-        hint="确认课程确实符合后，在 course.yml 的 rights 下把三项都写成 true。网站和 SCORM 包不受影响。",
-    )
 
 
 def check_national_course(*, course: Course, delivered: Mapping[str, DeliveredMedia],
@@ -242,9 +206,7 @@ def manifest_data(*, course: Course, entries: list[LectureEntry], cover: str | N
             "instructors": [{"name": p.name, "bio": p.bio} for p in course.instructors],
             "provider": {"name": provider.name, "level": provider.level, "region": provider.region,
                          "contact": provider.contact, "phone": provider.phone},
-            "rights": {"public_good": course.rights.public_good,
-                       "no_copyright_dispute": course.rights.no_copyright_dispute,
-                       "share_to_national_platforms": course.rights.share_to_national_platforms},
+            "rights": {key: getattr(course.rights, key) for key in RIGHTS_KEYS},
             "tags": list(course.tags),
             "cover": cover,
             "lecture_count": len(entries),

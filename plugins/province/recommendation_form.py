@@ -21,9 +21,10 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 
-from weike.builder.centre import CENTRE_FILE, CENTRE_TEXTS, Centre, ProvinceDepartment
-from weike.builder.xmltext import property_text
-from weike.plugins.submission.document import document_bytes, source_date, xml_text
+from weike.builder.centre import CENTRE_FILE, Centre, ProvinceDepartment
+from weike.builder.xmltext import property_text, xml_text
+from weike.plugins.province.document import document_bytes, source_date
+from weike.plugins.province.forms import CENTRE_TEXTS
 
 TITLE = "品牌社区学习中心典型案例推介表"
 ATTACHMENT = "附件4"

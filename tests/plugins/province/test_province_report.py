@@ -9,8 +9,8 @@ from weike.builder.loading import load_repository
 from weike.builder.checking import run_check
 from weike.builder.plugin_manager import get_plugin_manager
 from weike.builder.progress import Progress
-from weike.plugins.submission.summary_table import COLUMNS, DETAIL_NAME, NOTE, REPORT_NAME
-from tests.bundles.conftest import run_build
+from weike.plugins.province.summary_table import COLUMNS, DETAIL_NAME, NOTE, REPORT_NAME
+from tests.plugins.conftest import run_build
 from tests.conftest import COURSE_YML
 
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import docx
 
 from weike.builder.model import Centre, CentreContact, ProvinceDepartment
-from weike.plugins.submission.recommendation_form import recommendation_form_bytes
-from tests.bundles.conftest import run_build
-from tests.bundles.test_centres_submission import centre_yml, course_titles, weike_yml
+from weike.plugins.province.recommendation_form import recommendation_form_bytes
+from tests.plugins.conftest import run_build
+from tests.plugins.province.test_centres_submission import centre_yml, course_titles, weike_yml
 
 DEPARTMENT = ProvinceDepartment(name="测试省教育厅", contact="钱处长", phone="0571-87001234")
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as _dt
 import io
 import os
-import re
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -36,16 +35,6 @@ APP_PROPERTIES = (b"<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n"
                   b'xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes">'
                   b"<DocSecurity>0</DocSecurity><ScaleCrop>false</ScaleCrop><LinksUpToDate>false</LinksUpToDate>"
                   b"<SharedDoc>false</SharedDoc><HyperlinksChanged>false</HyperlinksChanged></Properties>")
-
-#: Characters XML 1.0 cannot hold (C0 controls but tab/newline/return, U+FFFE/U+FFFF, lone surrogates).
-#: lxml refuses them with an exception; authored text loses them instead of stopping the build.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-
-
-def xml_text(text: object) -> str:
-    """``text`` with the characters XML cannot carry removed (python-docx escapes ``<``, ``&``...)."""
-    return _NOT_XML.sub("", str(text))
-
 
 def source_date(sources: Iterable[Path]) -> _dt.datetime:
     """When the document's content was made, to the second (UTC, naive as python-docx wants it):

@@ -11,22 +11,18 @@ from collections.abc import Iterator
 
 from weike.builder.centre import (
     CENTRE_FIELDS,
-    CENTRE_TEXTS,
     CENTRES_DIR,
     MAX_HIGHLIGHTS_CHARS,
     MAX_PROMOTION_CHARS,
-    STATISTIC_FIELDS,
     Centre,
-    centre_count_chars,
 )
 from weike.builder.hookspecs import hookimpl
 from weike.builder.loading import COURSE_SLUG_RE, find_course_folders
 from weike.builder.model import LEVEL_CHOICES_HINT, PROVIDER_LEVELS, Diagnostic, PathProblem, Repository, SourceLocation, WeikeConfig
 from weike.builder.scaffold import PLACEHOLDER
 from weike.builder.settings import max_length
-from weike.plugins.rules.courses import check_image_file
-from weike.plugins.rules.texts import TextLimit, text_problems
-from weike.plugins.rules.contacts import phone_problem, plausible_email
+from weike.plugins.province.forms import CENTRE_TEXTS, STATISTIC_FIELDS, StatisticField
+from weike.plugins.rules import TextLimit, check_image_file, phone_problem, plausible_email, text_problems
 
 #: The rest of centre.yml's text, by the boxes it fills (E713): 学校名称 one line of 附件4 and of
 #: 附件3's name column, the contacts their cells; the four rows without a limit in the call get
@@ -53,6 +49,11 @@ _REQUIRED = {
     "contact.email": "电子邮箱 contact.email",
     **{key: f"{label} {key}" for key, label, _ in CENTRE_TEXTS},
 }
+
+
+def centre_count_chars(text: str) -> int:
+    """字数 as the form counts it: Unicode characters, line breaks not counted."""
+    return len(text.replace("\r", "").replace("\n", ""))
 
 
 def _value(centre: Centre, key: str) -> str | None:
@@ -149,8 +150,27 @@ def _config_location(config: WeikeConfig, key: str) -> SourceLocation:
     return SourceLocation(file="weike.yml")
 
 
+def statistic_number(spec: StatisticField, value: object) -> int | float | None:
+    """``value`` when 附件5 can print it in ``spec``'s column: a non-negative whole number (or any
+    non-negative number, for money); else ``None``."""
+    allowed = (int, float) if spec.decimal else (int,)
+    if isinstance(value, allowed) and not isinstance(value, bool) and value >= 0 and value == value:
+        return value
+    return None
+
+
+def _not_a_number(config: WeikeConfig, spec: StatisticField, value: object) -> Diagnostic:
+    kind, kind_en = ("非负数", "a non-negative number") if spec.decimal else ("非负整数", "a non-negative whole number")
+    written = "…" if value is None else value
+    return Diagnostic.error("E801", _config_location(config, f"statistics.{spec.key}"),
+                            f"附件5“{spec.label}”应为{kind}，写的是“{written}”",
+                            f"statistics.{spec.key} must be {kind_en}",
+                            hint="只写阿拉伯数字，不要写单位、逗号或“约”，例如 12。")
+
+
 def check_province_facts(config: WeikeConfig) -> Iterator[Diagnostic]:
-    """附件5: every "of which" figure no larger than its total; the department's phone dialable."""
+    """附件5: every figure a count (or an amount, for money), every "of which" figure no larger
+    than its total; the department's phone dialable."""
     department = config.department
     if department and (problem := phone_problem(department.phone, code="E804", key="department.phone",
                                                 where=_config_location(config, "department.phone"),
@@ -159,11 +179,20 @@ def check_province_facts(config: WeikeConfig) -> Iterator[Diagnostic]:
     statistics = config.statistics
     if statistics is None:
         return
+    numbers = {}
+    for spec in STATISTIC_FIELDS:
+        if spec.key not in statistics.values:
+            continue
+        value = statistics.values[spec.key]
+        if (number := statistic_number(spec, value)) is None:
+            yield _not_a_number(config, spec, value)
+        else:
+            numbers[spec.key] = number
     labels = {spec.key: spec.label for spec in STATISTIC_FIELDS}
     for spec in STATISTIC_FIELDS:
         if spec.part_of is None:
             continue
-        part, whole = statistics.values.get(spec.key), statistics.values.get(spec.part_of)
+        part, whole = numbers.get(spec.key), numbers.get(spec.part_of)
         if part is None or whole is None or part <= whole:
             continue
         where = _config_location(config, f"statistics.{spec.key}")
@@ -180,9 +209,9 @@ def check_province_facts(config: WeikeConfig) -> Iterator[Diagnostic]:
 def statistics_ready(config: WeikeConfig) -> bool:
     """附件5 can be written: weike.yml has statistics, every figure a number (no E801) and no
     "of which" above its total (no E802)."""
-    if config.statistics is None or config.statistics.invalid:
+    if config.statistics is None:
         return False
-    return not any(d.code == "E802" for d in check_province_facts(config))
+    return not any(d.code in ("E801", "E802") for d in check_province_facts(config))
 
 
 # --------------------------------------------------------------------------------------------

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from tests.bundles.conftest import read_zip
+from tests.plugins.conftest import read_zip
 
-VALIDATION = Path(__file__).resolve().parent.parent / "data" / "scorm12_validation"
+VALIDATION = Path(__file__).resolve().parents[2] / "data" / "scorm12_validation"
 CP = "{http://www.imsproject.org/xsd/imscp_rootv1p1p2}"
 MD = "{http://www.imsglobal.org/xsd/imsmd_rootv1p2p1}"
 ADLCP = "{http://www.adlnet.org/xsd/adlcp_rootv1p2}"
@@ -123,7 +123,7 @@ def test_the_validator_catches_a_broken_manifest(bundled, schema):
 
 
 def test_sco_page_escapes_titles_and_links_its_media(delivered_repo):
-    from tests.bundles.conftest import run_bundle_stage
+    from tests.plugins.conftest import run_bundle_stage
     from tests.conftest import lecture_md
 
     repository, delivered, dist = delivered_repo(files={
@@ -144,7 +144,7 @@ def test_sco_page_carries_the_sanitised_notes_and_their_pictures(delivered_repo,
 
     from PIL import Image
 
-    from tests.bundles.conftest import run_bundle_stage
+    from tests.plugins.conftest import run_bundle_stage
     from tests.conftest import lecture_md
 
     photo = tmp_path / "photo.jpg"

@@ -7,7 +7,8 @@ import json
 import jsonschema
 import yaml
 
-from weike.builder.centre import CENTRE_KEYS, CONTACT_KEYS, STATISTIC_FIELDS, STATISTICS_KEYS
+from weike.builder.centre import CENTRE_KEYS, CONTACT_KEYS, STATISTICS_KEYS
+from weike.plugins.province import STATISTIC_FIELDS
 from weike.builder.cli import main
 from weike.builder.loading import load_repository
 from weike.builder.model import PROVIDER_LEVELS

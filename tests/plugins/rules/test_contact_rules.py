@@ -7,7 +7,7 @@ import pytest
 from weike.builder.checking import run_check
 from weike.plugins.rules.contacts import plausible_email, plausible_phone
 from tests.conftest import COURSE_YML
-from tests.plugins.test_centre_rules import GOOD as CENTRE_YML
+from tests.plugins.province.test_centre_rules import GOOD as CENTRE_YML
 
 
 @pytest.mark.parametrize("phone", ["8888666", "88886666", "12345", "请打电话", "0571-8888", "1380013800000"])

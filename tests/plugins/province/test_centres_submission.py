@@ -18,9 +18,9 @@ import pytest
 from openpyxl import load_workbook
 
 from weike.builder.cli import main
-from tests.bundles.conftest import run_build
+from tests.plugins.conftest import run_build
 from tests.conftest import COURSE_YML
-from tests.plugins.test_centre_rules import GOOD as CENTRE_GOOD
+from tests.plugins.province.test_centre_rules import GOOD as CENTRE_GOOD
 
 pytestmark = pytest.mark.slow
 

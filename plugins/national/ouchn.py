@@ -1,7 +1,7 @@
 """Upload bundle for 国家开放大学终身教育平台 (ouchn): ``dist/bundles/ouchn/<course>.zip``.
 
 The layout is shared with the 国家智慧教育公共服务平台 target (see
-:mod:`weike.plugins.submission.platforms`); this module only declares the target, so a province can
+:mod:`weike.plugins.national.bundle`); this module only declares the target, so a province can
 switch it off or replace it on its own.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from weike.plugins.bundles import BundleTarget
 from weike.builder.hookspecs import hookimpl
-from weike.plugins.submission.platforms import national_platform_target
+from weike.plugins.national.bundle import national_platform_target
 
 
 @hookimpl

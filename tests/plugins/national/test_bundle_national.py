@@ -11,8 +11,8 @@ from openpyxl import load_workbook
 from PIL import Image
 
 from weike.builder.archive import FIXED_DATE_TIME, check_member_name
-from weike.plugins.submission.platforms import COLUMNS, webvtt_to_srt
-from tests.bundles.conftest import read_zip, run_build
+from weike.plugins.national.bundle import COLUMNS, webvtt_to_srt
+from tests.plugins.conftest import read_zip, run_build
 from tests.conftest import COURSE_YML, VTT, lecture_md
 
 NATIONAL = ("smartedu", "ouchn")
@@ -98,7 +98,7 @@ def test_manifest_and_spreadsheet_carry_the_same_course_data(bundled, target):
 
 
 def test_file_names_follow_lecture_order_and_are_safe_on_windows(delivered_repo):
-    from tests.bundles.conftest import run_bundle_stage
+    from tests.plugins.conftest import run_bundle_stage
 
     titles = {1: "问：怎么开机?", 2: "CON", 3: "连接 <家里> 的 WiFi / 无线网", 4: "长" * 60}
     files = {}

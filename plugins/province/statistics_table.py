@@ -1,6 +1,6 @@
 """附件5 社区教育机构统计表: the province's one row of counts, in the call's column order.
 
-Written from weike.yml's ``statistics`` (:class:`weike.builder.centre.ProvinceStatistics`) only when
+Written from weike.yml's ``statistics`` (:class:`weike.builder.model.ProvinceStatistics`) only when
 every figure passed the rules (non-negative, no "of which" above its total). A figure left out
 of weike.yml stays an empty cell for the officer to fill in by hand.
 """
@@ -8,13 +8,14 @@ of weike.yml stays an empty cell for the officer to fill in by hand.
 from __future__ import annotations
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
 from weike.builder import __version__
-from weike.builder.centre import STATISTIC_FIELDS, STATISTICS_NAME_LABEL, ProvinceStatistics
-from weike.plugins.submission.spreadsheet import form_print_setup
+from weike.builder.model import ProvinceStatistics
+from weike.builder.xmltext import xml_text
+from weike.plugins.province.forms import STATISTIC_FIELDS, STATISTICS_NAME_LABEL
+from weike.plugins.spreadsheets import form_print_setup
 
 TITLE = "社区教育机构统计表"
 ATTACHMENT = "附件5"
@@ -46,7 +47,7 @@ def statistics_workbook(statistics: ProvinceStatistics, *, note: str = NOTE) -> 
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         cell.border = _BOX
     sheet.row_dimensions[HEADER_ROW].height = 80
-    name = ILLEGAL_CHARACTERS_RE.sub("", statistics.centre_name or "")
+    name = xml_text(statistics.centre_name or "")
     values = [name or None, *(statistics.values.get(spec.key) for spec in STATISTIC_FIELDS)]
     for column, value in enumerate(values, start=1):
         cell = sheet.cell(row=HEADER_ROW + 1, column=column, value=value)

@@ -35,10 +35,10 @@ from weike.builder.hookspecs import hookimpl
 from weike.builder.isolation import CourseIsolation
 from weike.builder.loading import COURSES_DIR, find_course_folders
 from weike.builder.model import Course, DeliveredMedia, Diagnostic, Repository, Severity, SourceLocation, WeikeConfig
-from weike.plugins.submission.spreadsheet import form_print_setup, save_workbook
 from weike.builder.xmltext import xml_text
-from weike.plugins.submission.platforms import rights_not_cleared
-from weike.plugins.submission.settings import province, recommendation_order
+from weike.plugins.province.settings import province, recommendation_order
+from weike.plugins.rules import rights_not_cleared
+from weike.plugins.spreadsheets import form_print_setup, save_workbook
 
 REPORT_NAME = "社区教育品牌项目汇总表.xlsx"
 #: The courses' details for cross-checking: its own file, so printing the form prints only the form.
@@ -62,11 +62,6 @@ def _order_location(config: WeikeConfig, index: int | None = None) -> SourceLoca
     if index is not None and (found := config.locations.get(f"recommendation_order.{index}")):
         return found
     return config.locations.get("recommendation_order") or SourceLocation(file=_CONFIG_FILE)
-
-
-def recommendation_ordered(courses: Sequence[Course], order: Sequence[str]) -> list[Course]:
-    """``courses`` in the province's recommendation order; the others after it, by title."""
-    return [item for item in recommendation_ordered_items((), courses, order) if isinstance(item, Course)]
 
 
 def _order_entry(entry: str) -> tuple[str | None, str]:

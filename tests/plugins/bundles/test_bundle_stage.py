@@ -13,7 +13,7 @@ from weike.plugins.bundles.target import BundleTarget
 from weike.builder.outputs import TEMP_PREFIX
 from weike.builder.cli import main
 from weike.builder.hookspecs import hookimpl
-from tests.bundles.conftest import read_zip, run_build, run_bundle_stage
+from tests.plugins.conftest import read_zip, run_build, run_bundle_stage
 
 TARGETS = ("ouchn", "scorm", "smartedu")
 

@@ -1,6 +1,6 @@
 """Upload bundle for 国家智慧教育公共服务平台 (smartedu): ``dist/bundles/smartedu/<course>.zip``.
 
-The layout is shared with the 国家开放大学 target (see :mod:`weike.plugins.submission.platforms`); this
+The layout is shared with the 国家开放大学 target (see :mod:`weike.plugins.national.bundle`); this
 module only declares the target, so a province can switch it off or replace it on its own.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from weike.plugins.bundles import BundleTarget
 from weike.builder.hookspecs import hookimpl
-from weike.plugins.submission.platforms import national_platform_target
+from weike.plugins.national.bundle import national_platform_target
 
 
 @hookimpl
