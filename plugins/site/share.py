@@ -19,6 +19,7 @@ import http.server
 import re
 import socket
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
@@ -139,12 +140,25 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
 # --------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, kw_only=True)
+class ShareRoute:
+    """Requests below ``prefix`` (``"/xapi/"``) answered by a plugin (``weike_share_routes``).
+
+    ``handle(request)`` gets the :class:`http.server.BaseHTTPRequestHandler` of the request, for
+    every method, and writes the whole response itself.
+    """
+
+    prefix: str
+    handle: Callable[[http.server.BaseHTTPRequestHandler], None]
+
+
 class ShareHandler(http.server.BaseHTTPRequestHandler):
     """GET and HEAD of the files below ``root``; nothing else."""
 
     server_version = "weike-share"
     protocol_version = "HTTP/1.1"
     root: Path = Path(".")
+    routes: Sequence[ShareRoute] = ()
 
     def version_string(self) -> str:
         return self.server_version
@@ -152,14 +166,24 @@ class ShareHandler(http.server.BaseHTTPRequestHandler):
     def log_message(self, format, *args):  # noqa: A002 - signature from the base class
         pass  # phones make many range requests; the terminal shows the address, not a request log
 
+    def _routed(self) -> bool:
+        """Hand the request to the plugin route whose prefix it starts with, if any."""
+        route = next((route for route in self.routes if self.path.startswith(route.prefix)), None)
+        if route is not None:
+            route.handle(self)
+        return route is not None
+
     def do_GET(self) -> None:
-        self._send(body=True)
+        if not self._routed():
+            self._send(body=True)
 
     def do_HEAD(self) -> None:
-        self._send(body=False)
+        if not self._routed():
+            self._send(body=False)
 
     def _refuse_write(self) -> None:
-        self._error(405, "只读：不能修改 (read-only)", allow=True)
+        if not self._routed():
+            self._error(405, "只读：不能修改 (read-only)", allow=True)
 
     do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _refuse_write
 
@@ -238,9 +262,11 @@ class ShareServer(http.server.ThreadingHTTPServer):
     allow_reuse_address = False
 
 
-def make_server(folder: Path, *, lan: bool = False, port: int = DEFAULT_PORT) -> ShareServer:
-    """A server for ``folder`` on 127.0.0.1 (every interface with ``lan``); not yet serving."""
-    handler = type("BoundShareHandler", (ShareHandler,), {"root": Path(folder).resolve()})
+def make_server(folder: Path, *, lan: bool = False, port: int = DEFAULT_PORT,
+                routes: Sequence[ShareRoute] = ()) -> ShareServer:
+    """A server for ``folder`` on 127.0.0.1 (every interface with ``lan``); not yet serving.
+    ``routes`` answer the requests below their prefixes (``weike_share_routes``)."""
+    handler = type("BoundShareHandler", (ShareHandler,), {"root": Path(folder).resolve(), "routes": tuple(routes)})
     return ShareServer((LAN_HOST if lan else LOCAL_HOST, port), handler)
 
 
@@ -318,8 +344,10 @@ def cmd_share(project: Project, args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise UsageError("--port 必须在 0 到 65535 之间 (--port must be 0-65535)")
     folder = shared_folder(Path(args.path), offline=args.offline)
+    hook = getattr(project.plugin_manager.hook, "weike_share_routes", None)
+    routes = [route for found in (hook(project=project) if hook else []) for route in found or ()]
     try:
-        server = make_server(folder, lan=args.lan, port=args.port)
+        server = make_server(folder, lan=args.lan, port=args.port, routes=routes)
     except OSError as exc:
         raise UsageError(f"端口 {args.port} 无法使用（{exc.strerror}），请换一个，例如 --port 8080 "
                          f"(port {args.port} cannot be used: {exc.strerror}; try another with --port)") from exc
