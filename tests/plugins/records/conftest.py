@@ -17,19 +17,28 @@ __all__ = ["build_site", "start_share"]
 
 
 def start_share(root: Path, *args: str) -> tuple[subprocess.Popen, str]:
-    """``weike share ROOT --port 0`` in its own process; (process, its address) once it listens."""
-    process = subprocess.Popen([sys.executable, "-m", "weike.builder", "share", str(root), "--port", "0", *args],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8")
-    deadline = time.monotonic() + 60
-    seen = []
+    """``weike share ROOT --port 0`` in its own process; (process, its address) once it listens.
+
+    A port given again (``--port N``) right after a station was killed is taken until the killed
+    server's connections leave TIME_WAIT (share does not reuse addresses): tried again until then.
+    """
+    deadline = time.monotonic() + 120
+    seen: list[str] = []
     while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
+        process = subprocess.Popen([sys.executable, "-m", "weike.builder", "share", str(root), "--port", "0", *args],
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8")
+        seen = []
+        while True:
+            line = process.stdout.readline()
+            if not line:
+                break
+            seen.append(line)
+            if match := re.search(r"(http://127\.0\.0\.1:\d+/)", line):
+                return process, match.group(1)
+        stop(process)
+        if "Address already in use" not in "".join(seen):
             break
-        seen.append(line)
-        if match := re.search(r"(http://127\.0\.0\.1:\d+/)", line):
-            return process, match.group(1)
-    process.kill()
+        time.sleep(1)
     raise AssertionError("weike share did not start:\n" + "".join(seen))
 
 
