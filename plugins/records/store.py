@@ -108,7 +108,10 @@ class StatementStore:
                     new += 1
                 self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                # SQLite has already rolled back after some errors (SQLITE_FULL): then there is
+                # nothing to undo, and the error to report is the first one.
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise
         return ids, new
 
