@@ -19,11 +19,20 @@ def add_records_command(subparsers: argparse._SubParsersAction) -> None:
                     "learners, 学时 and 人次 per course. `export` writes 学时 per learner and per course (XLSX) and "
                     "the statements (xAPI JSON lines) to dist/records/; `import` merges another station's "
                     "statements.jsonl (statements already here are not counted twice).")
-    parser.add_argument("action", nargs="?", choices=("summary", "export", "import"), default="summary")
-    parser.add_argument("files", nargs="*", help="import: statements.jsonl files of other stations")
-    parser.add_argument("--path", default=".", help="repository (default: current folder)")
-    parser.add_argument("--out", help=f"export: folder to write to (default {EXPORT_DIR})")
-    parser.set_defaults(func=cmd_records, path_argument="path")
+    here = "仓库文件夹，默认是当前文件夹 (repository, default: current folder)"
+    parser.add_argument("--path", default=".", help=here)
+    parser.set_defaults(func=cmd_records, path_argument="path", action="summary")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", title="可以做 (actions)")
+    summary = actions.add_parser("summary", help="汇总（默认）：学员、人次、学时 (summary, the default)")
+    summary.add_argument("--path", default=argparse.SUPPRESS, help=here)
+    export = actions.add_parser("export", help=f"导出学时表（XLSX）和全部记录（JSON lines）到 {EXPORT_DIR}/ "
+                                               "(export 学时 as XLSX and the statements as JSON lines)")
+    export.add_argument("--path", default=argparse.SUPPRESS, help=here)
+    export.add_argument("--out", help=f"写到这个文件夹 (folder to write to; default {EXPORT_DIR})")
+    merge = actions.add_parser("import", help="合并其他学习站导出的 statements.jsonl，重复的记录只算一次 "
+                                              "(merge other stations' statements.jsonl; each statement once)")
+    merge.add_argument("files", nargs="+", help="statements.jsonl")
+    merge.add_argument("--path", default=argparse.SUPPRESS, help=here)
 
 
 def _lecture_counts(project: Project) -> dict[str, int]:
@@ -49,11 +58,7 @@ def cmd_records(project: Project, args: argparse.Namespace) -> int:
     from weike.plugins.records.figures import tally
     from weike.plugins.records.store import StatementConflict, StatementStore
 
-    if args.action != "import" and args.files:
-        raise UsageError("只有 import 需要文件名 (only import takes files)")
     if args.action == "import":
-        if not args.files:
-            raise UsageError("请写出要合并的 statements.jsonl (name the statements.jsonl files to import)")
         problems: list[str] = []
         with StatementStore.of_repository(project.root) as store:
             for name in args.files:
@@ -84,7 +89,7 @@ def cmd_records(project: Project, args: argparse.Namespace) -> int:
         statements = list(store.statements())
     records = tally(statements)
     if args.action == "export":
-        folder = Path(args.out) if args.out else project.root / EXPORT_DIR
+        folder = Path(args.out) if getattr(args, "out", None) else project.root / EXPORT_DIR
         write_workbook(records, _lecture_counts(project), folder / WORKBOOK_NAME)
         count = write_statements(statements, folder / STATEMENTS_NAME)
         print(f"已导出 (exported): {folder / WORKBOOK_NAME}（学时）, {folder / STATEMENTS_NAME}（{count} 条记录）")
