@@ -88,10 +88,17 @@ def test_a_phone_records_lectures_at_the_station(offline_site, browser):
         page.evaluate("window.dispatchEvent(new Event('online'))")
         completed = _wait_for(lambda: _of(_stored(built.root), device, VERB_COMPLETED), "completed at the station")
         assert completed[0]["id"] == queued[0]["id"] and len(completed) == 1
-        watched = iso_duration_seconds(completed[0]["result"]["duration"])
-        assert abs(watched - 12.0) <= 2.0, completed[0]["result"]
         assert completed[0]["result"]["completion"] is True
         _wait_for(lambda: not _queue(page), "the queue emptied")
+        # result.duration is the time watched: the share of the 12 s seen when each was sent, and
+        # all 12 s in the last report, sent when the video ended.
+        mine = _of(_stored(built.root), device)
+        for statement in mine:
+            if "result" in statement:
+                seen = statement["result"]["extensions"][EXT_PROGRESS] * 12.0
+                assert abs(iso_duration_seconds(statement["result"]["duration"]) - seen) <= 2.0, statement["result"]
+        last = max((s for s in mine if "result" in s), key=lambda s: s["timestamp"])
+        assert abs(iso_duration_seconds(last["result"]["duration"]) - 12.0) <= 2.0, last["result"]
 
         # 学习档案 on the phone.
         page.goto(base + "records/")
@@ -140,5 +147,46 @@ def test_the_offline_edition_records_on_the_device(offline_site, browser):
         card = page.locator("[data-weike-course=demo]")
         card.wait_for()
         assert "学完 1 讲" in card.inner_text()
+    finally:
+        context.close()
+
+
+def test_progress_is_reported_every_30_seconds_of_playing(built_site, media, browser):
+    """A 70-second lecture played at 4× speed: progressed after 30 and 60 s of video, then completed."""
+    import dataclasses
+    import hashlib
+    import shutil
+
+    from tests.plugins.site.conftest import LONG_CLIP
+
+    built = built_site()
+    clip = media("seventy.mp4", [part.replace("duration=12", "duration=70") for part in LONG_CLIP])
+    delivered = dict(built.delivered)
+    video = delivered["demo/01-lecture-1"].path
+    video.unlink()
+    shutil.copyfile(clip, video)
+    delivered["demo/01-lecture-1"] = dataclasses.replace(
+        delivered["demo/01-lecture-1"], duration=70.0, size=video.stat().st_size,
+        sha256=hashlib.sha256(video.read_bytes()).hexdigest())
+    built.delivered = delivered
+    built.rebuild()
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto((built.root / "dist/offline" / LECTURE / "index.html").as_uri())
+        page.evaluate("var v = document.querySelector('video'); v.playbackRate = 4; v.play()")
+        page.wait_for_function("document.querySelector('video').ended", timeout=120_000)
+        statements = _wait_for(lambda: (q := _queue(page)) and any(s["verb"]["id"] == VERB_COMPLETED for s in q)
+                               and q, "completed")
+        verbs = [s["verb"]["id"] for s in statements]
+        assert verbs[0] == VERB_LAUNCHED and verbs.count(VERB_COMPLETED) == 1
+        progressed = [iso_duration_seconds(s["result"]["duration"]) for s in statements
+                      if s["verb"]["id"] == VERB_PROGRESSED]
+        assert len(progressed) >= 2 and 30 <= progressed[0] <= 32 and 60 <= progressed[1] <= 62, progressed
+        # Completed as soon as 90 % was watched; the last report, at the end, counts all 70 seconds.
+        completed = next(s for s in statements if s["verb"]["id"] == VERB_COMPLETED)
+        assert 63 <= iso_duration_seconds(completed["result"]["duration"]) <= 65
+        assert abs(progressed[-1] - 70) <= 2
+        assert all(statement_problems(s) == [] for s in statements)
     finally:
         context.close()
