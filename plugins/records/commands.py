@@ -33,6 +33,9 @@ def add_records_command(subparsers: argparse._SubParsersAction) -> None:
                                               "(merge other stations' statements.jsonl; each statement once)")
     merge.add_argument("files", nargs="+", help="statements.jsonl")
     merge.add_argument("--path", default=argparse.SUPPRESS, help=here)
+    send = actions.add_parser("forward", help="把还没转发的记录分批发给 weike.yml 的 records.lrs（不会重复发送） "
+                                              "(send the statements the LRS has not acknowledged, in batches)")
+    send.add_argument("--path", default=argparse.SUPPRESS, help=here)
 
 
 def _lecture_counts(project: Project) -> dict[str, int]:
@@ -79,6 +82,8 @@ def cmd_records(project: Project, args: argparse.Namespace) -> int:
             print(f"{line}", file=sys.stderr)
         return 1 if problems else 0
 
+    if args.action == "forward":
+        return forward_records(project)
     try:
         store = StatementStore.of_repository(project.root, create=False)
     except FileNotFoundError:
@@ -103,3 +108,28 @@ def cmd_records(project: Project, args: argparse.Namespace) -> int:
         print(f"  {records.course_names.get(course, course)}: 学员 {len(items)} 人，"
               f"人次 {sum(item.attendances for item in items)}，学时 {hours:g}")
     return 0
+
+
+def forward_records(project: Project) -> int:
+    """``weike records forward``: 0 when everything reached the LRS, 1 when some is still waiting."""
+    from weike.plugins.records.forwarding import forward, lrs_settings
+    from weike.plugins.records.settings import records_settings
+    from weike.plugins.records.store import StatementStore
+
+    settings = lrs_settings(records_settings(project.config).lrs)
+    if settings is None:
+        raise UsageError("weike.yml 没有 records.lrs.endpoint，记录不转发 (no records.lrs in weike.yml: nothing is forwarded)")
+    try:
+        store = StatementStore.of_repository(project.root, create=False)
+    except FileNotFoundError:
+        print("这里还没有学习记录 (no records yet)")
+        return 0
+    with store:
+        report = forward(store, settings)
+    print(f"已转发 {report.sent} 条到 {settings.endpoint}，还有 {report.pending} 条等待 "
+          f"(forwarded {report.sent}, {report.pending} waiting)")
+    for statement_id, reason in report.refused.items():
+        print(f"  平台拒收 (refused by the LRS) {statement_id}: {reason}", file=sys.stderr)
+    if report.stopped:
+        print(f"  转发中断，下次再试 (stopped, tried again next time): {report.stopped}", file=sys.stderr)
+    return 1 if report.stopped or report.refused else 0

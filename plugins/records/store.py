@@ -23,6 +23,12 @@ CREATE TABLE IF NOT EXISTS statements (
     id TEXT PRIMARY KEY,
     stored TEXT NOT NULL,
     statement TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS forwarded (
+    endpoint TEXT NOT NULL,
+    id TEXT NOT NULL,
+    refused TEXT,
+    PRIMARY KEY (endpoint, id)
 )
 """
 #: Properties a Learning Record Store sets, left out when two copies of a statement are compared.
@@ -64,7 +70,7 @@ class StatementStore:
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute(_SCHEMA)
+        self._db.executescript(_SCHEMA)
 
     @classmethod
     def of_repository(cls, root: Path, *, create: bool = True) -> StatementStore:
@@ -129,3 +135,31 @@ class StatementStore:
     def ids(self) -> set[str]:
         with self._lock:
             return {row[0] for row in self._db.execute("SELECT id FROM statements")}
+
+    # -- forwarding to an LRS (weike.plugins.records.forwarding) -------------------------------
+
+    def unforwarded(self, endpoint: str, *, limit: int) -> list[dict]:
+        """The oldest ``limit`` statements ``endpoint`` has not acknowledged (nor refused)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT statement FROM statements WHERE id NOT IN (SELECT id FROM forwarded WHERE endpoint = ?) "
+                "ORDER BY stored, id LIMIT ?", (endpoint, limit)).fetchall()
+        return [json.loads(text) for (text,) in rows]
+
+    def count_unforwarded(self, endpoint: str) -> int:
+        with self._lock:
+            return self._db.execute(
+                "SELECT COUNT(*) FROM statements WHERE id NOT IN (SELECT id FROM forwarded WHERE endpoint = ?)",
+                (endpoint,)).fetchone()[0]
+
+    def mark_forwarded(self, endpoint: str, ids: Iterable[str], *, refused: str | None = None) -> None:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany("INSERT OR REPLACE INTO forwarded (endpoint, id, refused) VALUES (?, ?, ?)",
+                                     [(endpoint, statement_id, refused) for statement_id in ids])
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
