@@ -50,8 +50,14 @@ def weike_share_routes(project) -> list:
     from weike.plugins.records.store import StatementStore
     from weike.plugins.site import ShareRoute
 
+    from weike.plugins.records.forwarding import BackgroundForwarder, lrs_settings
+
     store = StatementStore.of_repository(project.root)
-    return [ShareRoute(prefix=PREFIX, handle=StatementRoute(store, root=project.root).handle)]
+    lrs = lrs_settings(records_settings(project.config).lrs)
+    # Nothing leaves the station unless weike.yml names an LRS.
+    forwarder = BackgroundForwarder(store, lrs).start() if lrs is not None else None
+    route = StatementRoute(store, root=project.root, on_stored=forwarder.notify if forwarder else None)
+    return [ShareRoute(prefix=PREFIX, handle=route.handle)]
 
 
 @hookimpl

@@ -139,3 +139,42 @@ def lrs_settings(value: Any) -> LrsSettings | None:
     endpoint = str(value["endpoint"])
     return LrsSettings(endpoint=endpoint if endpoint.endswith("/") else endpoint + "/",
                        key=value.get("key"), secret=value.get("secret"))
+
+
+class BackgroundForwarder:
+    """``weike share``'s forwarding: a thread that forwards soon after statements arrive (and every
+    :data:`RETRY_SECONDS` while some wait), so a station that comes online delivers by itself."""
+
+    RETRY_SECONDS = 60.0
+
+    def __init__(self, store: StatementStore, settings: LrsSettings, *, stream=None) -> None:
+        import sys
+        import threading
+
+        self.store = store
+        self.settings = settings
+        self.stream = stream or sys.stderr
+        self._wake = threading.Event()
+        self._last_problem: str | None = None
+        self._thread = threading.Thread(target=self._run, name="weike-records-forwarder", daemon=True)
+
+    def start(self) -> BackgroundForwarder:
+        self._thread.start()
+        return self
+
+    def notify(self) -> None:
+        """New statements were stored."""
+        self._wake.set()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(self.RETRY_SECONDS)
+            self._wake.clear()
+            try:
+                report = forward(self.store, self.settings)
+            except Exception as exc:  # noqa: BLE001 - the station goes on receiving; said once
+                report = ForwardReport(stopped=f"{type(exc).__name__}: {exc}")
+            if report.stopped and report.stopped != self._last_problem:
+                print(f"学习记录暂时无法转发到 {self.settings.endpoint}，稍后自动重试 "
+                      f"(forwarding stopped, retried later): {report.stopped}", file=self.stream, flush=True)
+            self._last_problem = report.stopped

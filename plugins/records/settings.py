@@ -50,7 +50,7 @@ def read_records(reader, node, path: str = "records") -> dict:
 SETTINGS = (
     Setting(name="records", read=read_records,
             help="learning records: ask_name (learners type a name), offline_trainings (附件5's 线下 人次; "
-                 "the 线上 人次 then come from the station's records)"),
+                 "the 线上 人次 then come from the station's records), lrs (endpoint, key, secret: forward to an LRS)"),
 )
 
 

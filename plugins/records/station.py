@@ -43,10 +43,12 @@ _JSON = "application/json"
 class StatementRoute:
     """The ``/xapi/`` handler of one station (one :class:`StatementStore`)."""
 
-    def __init__(self, store: StatementStore, *, root: Path, stream=None) -> None:
+    def __init__(self, store: StatementStore, *, root: Path, stream=None, on_stored=None) -> None:
         self.store = store
         self.root = root
         self.stream = stream or sys.stderr
+        #: Called after statements were stored (the LRS forwarder, when weike.yml configures one).
+        self.on_stored = on_stored
         self._disk_full_reported = threading.Event()
 
     # -- replies -------------------------------------------------------------------------------
@@ -148,6 +150,8 @@ class StatementRoute:
             self._refuse(request, 507, f"{fault.code} {fault.message} ({fault.message_en}); "
                                        "statements are kept on the phone and sent again later")
             return
+        if self.on_stored is not None:
+            self.on_stored()
         if request.command == "PUT":
             self._reply(request, 204)
         else:

@@ -174,3 +174,37 @@ def test_a_wrong_secret_stops_and_keeps_everything(ralph, make_repo, tmp_path, c
         assert lrs_statements(port) == []
     finally:
         stop(process)
+
+
+def test_a_station_forwards_what_phones_send(ralph, make_repo, tmp_path):
+    """``weike share`` with records.lrs: statements a phone posts reach the LRS without a command,
+    also those that arrived while the LRS was down."""
+    from tests.plugins.records.conftest import start_share
+    from tests.plugins.records.test_records_station import post
+
+    port = _free_port()
+    root = make_repo({"weike.yml": f"records:\n  lrs:\n    endpoint: http://127.0.0.1:{port}/xAPI/\n"
+                                   f"    key: {KEY}\n    secret: {SECRET}\n"}, valid_courses=("demo",))
+    (root / "dist/site").mkdir(parents=True)
+    (root / "dist/site/index.html").write_text("<title>站</title>", encoding="utf-8")
+    (tmp_path / "lrs").mkdir()
+    share, base = start_share(root)
+    lrs = None
+    try:
+        station_port = int(base.rstrip("/").rsplit(":", 1)[1])
+        early = [watched(**item) for item in PLAYED[:3]]
+        assert post(station_port, early)[0] == 200  # the LRS is not up yet
+        lrs = start_lrs(ralph, tmp_path / "lrs", port)
+        late = [watched(**item) for item in PLAYED[3:]]
+        assert post(station_port, late)[0] == 200
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            ids = [s["id"] for s in lrs_statements(port)]
+            if len(ids) >= 7:
+                break
+            time.sleep(0.5)
+        assert sorted(ids) == sorted(s["id"] for s in early + late)
+    finally:
+        stop(share)
+        if lrs is not None:
+            stop(lrs)
