@@ -166,3 +166,13 @@ def test_path_may_come_before_or_after_the_action(make_repo, tmp_path, capsys):
     assert (tmp_path / "a/statements.jsonl").is_file()
     assert main(["records", "summary", "--path", str(root)]) == 0
     assert "人次 4" in capsys.readouterr().out
+
+
+def test_bad_records_settings_are_named_at_their_lines(make_repo, capsys):
+    root = make_repo({"weike.yml": "records:\n  ask_name: maybe\n  offline_trainings: -3\n"
+                                   "  lrs:\n    endpoint: ftp://lrs.example.cn/\n  colour: red\n"},
+                     valid_courses=("demo",))
+    assert main(["check", str(root), "--format", "json"]) == 1
+    found = {(d["code"], d["line"]) for d in json.loads(capsys.readouterr().out)["diagnostics"]
+             if d["file"] == "weike.yml"}
+    assert {("E005", 2), ("E005", 3), ("E005", 5), ("W006", 6)} <= found
