@@ -190,3 +190,58 @@ def test_progress_is_reported_every_30_seconds_of_playing(built_site, media, bro
         assert all(statement_problems(s) == [] for s in statements)
     finally:
         context.close()
+
+
+def test_a_completed_course_prints_a_certificate(built_site, browser):
+    """All ten lectures of a course watched (offline edition, file://): 学习档案 offers the 结业证明,
+    with the course, its provider, the date and the 学时, and the name only once the learner types one."""
+    built = built_site()
+    offline = built.root / "dist/offline"
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        for number in range(1, 11):
+            page.goto((offline / f"courses/demo/{number:02d}-lecture-{number}/index.html").as_uri())
+            page.evaluate("document.querySelector('video').play()")
+            page.wait_for_function("document.querySelector('video').ended", timeout=60_000)
+        page.goto((offline / "records/index.html").as_uri())
+        card = page.locator("[data-weike-course=demo]")
+        card.wait_for()
+        assert "学完 10 讲" in card.inner_text()
+        page.evaluate("window.print = function () { window.weikePrinted = true; }")
+        card.get_by_role("button", name="打印结业证明").click()
+        certificate = card.locator(".weike-certificate")
+        text = certificate.inner_text()
+        assert "结业证明" in text and "《测试课程》" in text and "测试县社区教育学院" in text and "学时" in text
+        assert "＿＿＿＿＿＿ 同志" in text  # no name typed: a line to write it on
+        page.locator("[data-weike-records-name]").fill("王阿姨")
+        assert "王阿姨 同志" in certificate.inner_text()
+        assert page.evaluate("window.weikePrinted") is True
+        # On paper only the certificate: the lecture list and the page's chrome are hidden.
+        page.emulate_media(media="print")
+        assert certificate.is_visible() and not card.locator("ol").is_visible()
+        assert not page.locator("[data-weike-records-name]").is_visible()
+        # The name stays on the device: no statement carries it (the station did not ask for names).
+        assert all("name" not in s["actor"] for s in _queue(page))
+    finally:
+        context.close()
+
+
+def test_a_station_that_asks_for_names_gets_the_typed_one(built_site, browser):
+    built = built_site(files={"weike.yml": "records:\n  ask_name: true\n"})
+    offline = built.root / "dist/offline"
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto((offline / "records/index.html").as_uri())
+        name = page.locator("[data-weike-records-name]")
+        assert "学习站请你登记" in page.locator(".weike-records").inner_text()
+        name.fill("李大爷")
+        page.goto((offline / "courses/demo/01-lecture-1/index.html").as_uri())
+        page.evaluate("document.querySelector('video').play()")
+        page.wait_for_function("document.querySelector('video').ended", timeout=60_000)
+        statements = _wait_for(lambda: _queue(page), "statements")
+        assert {s["actor"].get("name") for s in statements} == {"李大爷"}
+        assert all(statement_problems(s) == [] for s in statements)
+    finally:
+        context.close()
