@@ -18,7 +18,6 @@ The rules, written once here (docs/records.md says them in Chinese):
 from __future__ import annotations
 
 import datetime as _dt
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
