@@ -33,6 +33,7 @@ KEY, SECRET = "weike-station", "geheim-123"
 #: first POST an LRS ever gets is stored, the next ones answer 500 "Statements bulk indexation
 #: failed". Appending, the mode its file back end offers for this, makes it the LRS it means to be.
 LAUNCHER = """
+import sys
 import uvicorn
 from ralph.backends.data.base import BaseOperationType
 from ralph.backends.lrs.fs import FSLRSBackend
