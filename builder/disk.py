@@ -8,7 +8,8 @@ written, such an error becomes one of these codes saying what happened and what 
 * E302 — the file system is read-only (``EROFS``);
 * E303 — no permission to write (or read) there (``EACCES``, ``EPERM``).
 
-ffmpeg reports the same faults only in its error text, so that is recognised too.
+ffmpeg reports the same faults only in its error text, and SQLite a full disk only as "database or
+disk is full", so those texts are recognised too.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ _BY_ERRNO = {errno.ENOSPC: _FULL, errno.EDQUOT: _FULL, errno.EROFS: _READ_ONLY,
              errno.EACCES: _DENIED, errno.EPERM: _DENIED}
 #: strerror texts (glibc), as ffmpeg prints them after a failed write.
 _BY_TEXT = {"No space left on device": _FULL, "Disk quota exceeded": _FULL,
+            # SQLite's SQLITE_FULL, which carries no errno.
+            "database or disk is full": _FULL,
             "Read-only file system": _READ_ONLY, "Permission denied": _DENIED,
             "Operation not permitted": _DENIED}
 

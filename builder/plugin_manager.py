@@ -51,6 +51,8 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "weike.plugins.media",
     # site: the catalogue, its offline edition, weike serve
     "weike.plugins.site",
+    # records: xAPI statements from the pages, the station's store, weike records
+    "weike.plugins.records",
     # bundles: the stage, then one target per module (SCORM, the two national platforms)
     "weike.plugins.bundles",
     "weike.plugins.scorm",

@@ -118,11 +118,23 @@ def submission_files(*, centres: Sequence[Centre], courses: Sequence[Course],
                                                                    sources=[context.paths.root / "weike.yml"])))
     statistics_written = statistics_ready(config)
     if statistics_written:
-        files.append(SubmissionFile(name=STATISTICS_NAME, data=workbook_bytes(statistics_workbook(config.statistics))))
+        files.append(SubmissionFile(name=STATISTICS_NAME,
+                                    data=workbook_bytes(statistics_workbook(counted_statistics(context)))))
     files.append(SubmissionFile(name=CHECKLIST_NAME, data=checklist(
         files, centres=ordered_centres, courses=len(items) - len(ordered_centres),
         statistics_written=statistics_written, province=province(config))))
     return files, statistics_written
+
+
+def counted_statistics(context: BuildContext):
+    """weike.yml's 附件5 figures, with those plugins count (``weike_submission_statistics``) in their place."""
+    import dataclasses
+
+    statistics = context.config.statistics
+    counted: dict = {}
+    for found in context.plugin_manager.hook.weike_submission_statistics(context=context):
+        counted.update(found or {})
+    return dataclasses.replace(statistics, values={**statistics.values, **counted}) if counted else statistics
 
 
 def _remove_stale(folder: Path, keep: set[str]) -> None:
@@ -147,6 +159,14 @@ def weike_report_stage(context: BuildContext, courses: Sequence[Course],
     line = (f"申报材料：{context.paths.shown(folder)}/ 附件3、附件4 {forms} 份、{statistics}、{CHECKLIST_NAME}，"
             f"打包为 {ZIP_NAME} (submission: {forms} centre form(s), zip)")
     return StageOutcome(outputs=(*(folder / item.name for item in files), archive), summary=(line,))
+
+
+@hookimpl
+def weike_add_hookspecs(plugin_manager) -> None:
+    """``weike_submission_statistics``: 附件5 figures a plugin counts."""
+    from weike.plugins.province import hookspecs
+
+    plugin_manager.add_hookspecs(hookspecs)
 
 
 @hookimpl

@@ -23,10 +23,13 @@ from weike.builder.context import BuildContext, StageOutcome
 from weike.builder.fingerprint import package_versions
 from weike.builder.hookspecs import hookimpl
 from weike.builder.model import Course, DeliveredMedia, Setting
-from weike.plugins.site.contributed import SitePage
+from weike.plugins.site.catalogue import MINUTES_PER_STUDY_HOUR, site_lectures, study_hours
+from weike.plugins.site.contributed import SiteAsset, SitePage
 from weike.plugins.site.settings import SETTINGS, publish_centres, site_url
+from weike.plugins.site.share import ShareRoute
 
-__all__ = ["SitePage"]
+__all__ = ["MINUTES_PER_STUDY_HOUR", "ShareRoute", "SiteAsset", "SitePage", "site_lectures", "site_url",
+           "study_hours"]
 
 
 def site_work_dirs(context: BuildContext):
@@ -44,6 +47,8 @@ def weike_site_stage(context: BuildContext, courses: Sequence[Course],
 
     work_dir, cache_dir = site_work_dirs(context)
     plugin_pages, page_diagnostics = site_pages(context, courses, delivered, centres)
+    plugin_assets, asset_diagnostics = site_assets(context, courses, delivered)
+    page_diagnostics = [*page_diagnostics, *asset_diagnostics]
     task = context.progress.task(f"网站 {len(courses)} 门课程 (site, {len(courses)} courses)")
     kept = (f"site: 网站未能构建，{context.paths.shown(context.paths.site)} 保持上次的版本 "
             f"(not built: the previous site stays)",)
@@ -60,7 +65,7 @@ def weike_site_stage(context: BuildContext, courses: Sequence[Course],
                                delivered=delivered, site_dir=context.paths.site, work_dir=work_dir,
                                cache_dir=cache_dir, centres=centres, force=context.force,
                                publish_centres=publish_centres(context.config), savers=savers if offered else None,
-                               plugin_pages=plugin_pages)
+                               plugin_pages=plugin_pages, plugin_assets=plugin_assets)
     except SiteBuildFailed as exc:
         task.done("failed", failed=True)
         return StageOutcome(diagnostics=(exc.diagnostic, *page_diagnostics), summary=kept)
@@ -84,7 +89,8 @@ def weike_site_stage(context: BuildContext, courses: Sequence[Course],
         summary.append(f"site: 省流量视频 {len(savers)} 个，共 {total / 1_000_000:.1f} MB (data-saver renditions)")
     summary.extend(f"site: MkDocs: {warning}" for warning in result.warnings)
     edition = build_offline(context, courses, delivered, result.published, offline=offline, savers=savers,
-                            site_name=settings.site_name, centres=centres, plugin_pages=plugin_pages)
+                            site_name=settings.site_name, centres=centres, plugin_pages=plugin_pages,
+                            plugin_assets=plugin_assets)
     summary.extend(edition.summary)
     return StageOutcome(diagnostics=(*page_diagnostics, *result.diagnostics, *saver_diagnostics,
                                      *edition.diagnostics),
@@ -98,6 +104,15 @@ def site_pages(context: BuildContext, courses: Sequence[Course], delivered: Mapp
 
     return collect_site_pages(context.plugin_manager, root=context.paths.root, context=context, courses=courses,
                               delivered=delivered, centres=centres)
+
+
+def site_assets(context: BuildContext, courses: Sequence[Course],
+                delivered: Mapping[str, DeliveredMedia]) -> tuple[tuple, list]:
+    """The scripts and files every plugin adds (``weike_site_assets``), and E411 for each that failed to."""
+    from weike.plugins.site.contributed import collect_site_assets
+
+    return collect_site_assets(context.plugin_manager, root=context.paths.root, context=context, courses=courses,
+                               delivered=delivered)
 
 
 def data_saver_setting(settings) -> bool:
@@ -126,7 +141,8 @@ def make_data_savers(context: BuildContext, courses: Sequence[Course], delivered
 
 def build_offline(context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia],
                   published: Sequence[str], *, offline, savers: Mapping, site_name: str,
-                  centres: Sequence[Centre] = (), plugin_pages: Sequence = ()) -> StageOutcome:
+                  centres: Sequence[Centre] = (), plugin_pages: Sequence = (),
+                  plugin_assets: Sequence = ()) -> StageOutcome:
     """``dist/offline``: the catalogue (or the courses ``extra.weike.offline.courses`` names) for a USB stick.
 
     With ``extra.weike.offline.data_saver`` its pages are built from the 省流量 renditions, as
@@ -163,7 +179,7 @@ def build_offline(context: BuildContext, courses: Sequence[Course], delivered: M
                           courses=[course for course in courses if course.slug in chosen], delivered=delivered,
                           site_dir=source, work_dir=cache_dir / "offline-work", cache_dir=cache_dir,
                           centres=centres, publish_centres=publish_centres(context.config),
-                          plugin_pages=plugin_pages)
+                          plugin_pages=plugin_pages, plugin_assets=plugin_assets)
         except SiteBuildFailed as exc:
             return StageOutcome(diagnostics=(exc.diagnostic,), summary=("offline: 离线版未能构建 (not built)",))
     lectures = sum(len(course.lectures) for course in courses if course.slug in chosen)

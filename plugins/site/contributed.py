@@ -73,6 +73,66 @@ class SitePage:
             raise TypeError(f"SitePage.in_nav must be a bool, not {type(self.in_nav).__name__}")
 
 
+#: What an asset's path may be, below ``assets/``: lower-case words with ``-``, ``_`` and ``.``.
+_ASSET_PATH = re.compile(r"[a-z0-9][a-z0-9_-]*(/[a-z0-9][a-z0-9_-]*)*\.[a-z0-9]+")
+ASSET_LOADS = ("script", "style", None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SiteAsset:
+    """A file a plugin adds to the catalogue website below ``assets/`` (``weike_site_assets``).
+
+    ``path`` is relative to ``assets/`` (``"records/records.js"``); ``data`` the file's bytes;
+    ``load`` is ``"script"`` (every page loads it, after weike's own script), ``"style"`` (every
+    page links it) or ``None`` (published only).
+    """
+
+    path: str
+    data: bytes
+    load: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.path, str) or not _ASSET_PATH.fullmatch(self.path) or self.path.startswith("weike/"):
+            raise ValueError(f"SiteAsset path {self.path!r} must be like 'name/file.js' below assets/ "
+                             "(lower-case letters, digits, '-', '_'; not weike/)")
+        if not isinstance(self.data, bytes):
+            raise TypeError(f"SiteAsset.data must be bytes, not {type(self.data).__name__}")
+        if self.load not in ASSET_LOADS:
+            raise ValueError(f"SiteAsset.load must be 'script', 'style' or None, not {self.load!r}")
+
+    @property
+    def site_path(self) -> str:
+        return f"assets/{self.path}"
+
+
+def collect_site_assets(plugin_manager, *, root: Path, **arguments) -> tuple[tuple[SiteAsset, ...], list[Diagnostic]]:
+    """Every plugin's assets (``weike_site_assets``), in registration order; E411 for a plugin that
+    raised, returned something else, or took a path another plugin has."""
+    hook = getattr(plugin_manager.hook, "weike_site_assets", None)
+    if hook is None:
+        return (), []
+    assets: dict[str, SiteAsset] = {}
+    diagnostics: list[Diagnostic] = []
+    for impl in hook.get_hookimpls():
+        location = _hook_location(impl.function, root)
+        try:
+            offered = list(impl.function(**{name: arguments[name] for name in impl.argnames}) or ())
+        except MissingTool:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one plugin's assets never stop the site
+            summary = exception_summary(exc)
+            diagnostics.append(_plugin_failed(impl.plugin_name, location, summary, summary))
+            continue
+        wrong = next((asset for asset in offered if not isinstance(asset, SiteAsset) or asset.path in assets), None)
+        if wrong is not None:
+            what = f"{type(wrong).__name__} {getattr(wrong, 'path', wrong)!r}"[:200]
+            diagnostics.append(_plugin_failed(impl.plugin_name, location, f"提供了无效或重名的网站文件：{what}",
+                                              f"it offered an invalid or taken asset: {what}"))
+            continue
+        assets.update((asset.path, asset) for asset in offered)
+    return tuple(assets.values()), diagnostics
+
+
 @dataclass(frozen=True, kw_only=True)
 class OfferedPage:
     """A :class:`SitePage` with the plugin that offered it and where that plugin's hook is."""

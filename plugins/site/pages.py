@@ -199,7 +199,7 @@ def course_page(item: SiteCourse, *, qr_svg: str | None, course_url: str | None,
         f"<dt>开课机构</dt><dd>{e(course.provider.name or '')}</dd>",
         f"<dt>所处层级</dt><dd>{_link_or_text(item.level_slug and f'../../levels/{item.level_slug}/', course.provider.level)}</dd>",
         f"<dt>所在地区</dt><dd>{e(course.provider.region or '')}</dd>",
-        *([f"<dt>学习中心</dt><dd>" + "<br>".join(f'<a href="{_up(2)}{url}">{e(name)}</a>' for url, name in centres)
+        *(["<dt>学习中心</dt><dd>" + "<br>".join(f'<a href="{_up(2)}{url}">{e(name)}</a>' for url, name in centres)
            + "</dd>"] if centres else []),
         f"<dt>微课</dt><dd>{len(item.lectures)} 个</dd>",
         *_course_time(item),

@@ -31,7 +31,7 @@ from weike.builder.model import DeliveredMedia
 from weike.builder.checking import check_repository, course_of
 from weike.builder.progress import Progress
 from weike.builder.project import Project
-from weike.plugins.site.contributed import collect_site_pages
+from weike.plugins.site.contributed import collect_site_assets, collect_site_pages
 from weike.plugins.site.settings import publish_centres, site_url
 from weike.plugins.site.website import SiteBuildFailed, build_website
 
@@ -106,6 +106,10 @@ class PreviewBuilder:
             plugin_pages, page_diagnostics = collect_site_pages(
                 self.plugin_manager, root=self.root, context=self._context(repository), courses=courses,
                 delivered=delivered, centres=centres)
+            plugin_assets, asset_diagnostics = collect_site_assets(
+                self.plugin_manager, root=self.root, context=self._context(repository), courses=courses,
+                delivered=delivered)
+            page_diagnostics = [*page_diagnostics, *asset_diagnostics]
             errors.extend(d for d in page_diagnostics if d.is_error)
             for diagnostic in page_diagnostics:
                 print(format_text(diagnostic), file=self.stream)
@@ -115,7 +119,8 @@ class PreviewBuilder:
                     delivered=delivered, site_dir=self.site_dir, work_dir=self.preview_dir / "build",
                     cache_dir=self.paths.cache / "site", preview=True, centres=centres,
                     publish_centres=publish_centres(repository.config), plugin_pages=plugin_pages,
-                    withheld=len(repository.courses) - len(courses))
+                    withheld=len(repository.courses) - len(courses),
+                    plugin_assets=plugin_assets)
             except SiteBuildFailed as exc:
                 print(format_text(exc.diagnostic), file=self.stream)
                 self.problems = (*errors, exc.diagnostic)

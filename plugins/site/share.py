@@ -10,7 +10,7 @@ purpose: no folder listings, no writes, no path that leaves the served folder (`
 It runs unattended at a station, so no client can hold it: a connection has 30 s to send a
 complete request (an idle keep-alive connection likewise), at most 256 are served at once, and a
 newcomer beyond that takes the place of the one that has waited longest for its request
-(:class:`ConnectionLimits`). Requests go to :class:`Route` s by path prefix; the site's files are
+(:class:`ConnectionLimits`). Requests go to :class:`ShareRoute` values by path prefix; the site's files are
 one route, so other answers (statements from the players, say) are one more route each.
 
 Only 127.0.0.1 unless ``--lan``: a station's computer may sit on a network the county does not
@@ -336,7 +336,7 @@ def _drop(request: socket.socket) -> None:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Route:
+class ShareRoute:
     """Requests whose decoded path starts with ``prefix``, answered by ``answer(handler)``.
 
     The longest matching prefix wins; a method the route does not take is answered 405 with the
@@ -355,7 +355,7 @@ class ShareHandler(http.server.BaseHTTPRequestHandler):
     server_version = "weike-share"
     protocol_version = "HTTP/1.1"
     root: Path = Path(".")
-    routes: tuple[Route, ...] = ()
+    routes: tuple[ShareRoute, ...] = ()
     limits: ConnectionLimits = ConnectionLimits()
     server: ShareServer
 
@@ -476,10 +476,10 @@ def send_site_file(handler: ShareHandler) -> None:
 
 
 #: The catalogue's files: everything below ``/`` that no other route takes.
-SITE_FILES = Route(prefix="/", methods=frozenset({"GET", "HEAD"}), answer=send_site_file)
+SITE_FILES = ShareRoute(prefix="/", methods=frozenset({"GET", "HEAD"}), answer=send_site_file)
 
 
-def make_server(folder: Path, *, lan: bool = False, port: int = DEFAULT_PORT, routes: tuple[Route, ...] = (),
+def make_server(folder: Path, *, lan: bool = False, port: int = DEFAULT_PORT, routes: tuple[ShareRoute, ...] = (),
                 limits: ConnectionLimits = ConnectionLimits()) -> ShareServer:
     """A server for ``folder`` on 127.0.0.1 (every interface with ``lan``); not yet serving.
 
@@ -559,13 +559,14 @@ def terminal_qr(url: str) -> str:
 
 
 def cmd_share(project: Project, args: argparse.Namespace) -> int:
-
-
+    """Serve the built site until Ctrl+C, with the routes plugins add (``weike_share_routes``)."""
     if not 0 <= args.port <= 65535:
         raise UsageError("--port 必须在 0 到 65535 之间 (--port must be 0-65535)")
     folder = shared_folder(Path(args.path), offline=args.offline)
+    hook = getattr(project.plugin_manager.hook, "weike_share_routes", None)
+    routes = tuple(route for found in (hook(project=project) if hook else []) for route in found or ())
     try:
-        server = make_server(folder, lan=args.lan, port=args.port)
+        server = make_server(folder, lan=args.lan, port=args.port, routes=routes)
     except OSError as exc:
         raise UsageError(f"端口 {args.port} 无法使用（{exc.strerror}），请换一个，例如 --port 8080 "
                          f"(port {args.port} cannot be used: {exc.strerror}; try another with --port)") from exc

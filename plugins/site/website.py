@@ -47,7 +47,7 @@ from weike.builder.fingerprint import Fingerprint, code_digest, package_versions
 from weike.builder.isolation import CourseIsolation
 from weike.plugins.notes import note_pictures, render_notes
 from weike.plugins.site import centres as centre_pages
-from weike.plugins.site.contributed import OfferedPage, place_pages
+from weike.plugins.site.contributed import OfferedPage, SiteAsset, place_pages
 from weike.plugins.site.generated import GeneratedPages
 from weike.plugins.site.pages import (
     GeneratedPage,
@@ -171,7 +171,7 @@ def _plugin_name(entry) -> str:
 
 
 def mkdocs_overrides(settings: SiteSettings, *, docs_dir: Path, site_dir: Path, overrides_dir: Path,
-                     nav: list) -> dict:
+                     nav: list, plugin_assets: Sequence[SiteAsset] = ()) -> dict:
     """The keys weike sets on top of ``mkdocs.yml`` (everything else is the file's own)."""
     raw = settings.raw
     theme = raw.get("theme") or {}
@@ -201,8 +201,10 @@ def mkdocs_overrides(settings: SiteSettings, *, docs_dir: Path, site_dir: Path, 
         "plugins": plugins,
         "nav": nav,
         "extra": extra,
-        "extra_css": ["assets/weike/weike.css", *(raw.get("extra_css") or [])],
-        "extra_javascript": ["assets/weike/weike.js", *(raw.get("extra_javascript") or [])],
+        "extra_css": ["assets/weike/weike.css", *(a.site_path for a in plugin_assets if a.load == "style"),
+                      *(raw.get("extra_css") or [])],
+        "extra_javascript": ["assets/weike/weike.js", *(a.site_path for a in plugin_assets if a.load == "script"),
+                             *(raw.get("extra_javascript") or [])],
         "validation": validation,
     }
 
@@ -276,7 +278,8 @@ def _site_sources(root: Path) -> Iterator[tuple[str, Path]]:
 
 def input_hash(settings: SiteSettings, collected: _Collected, delivered: Mapping[str, DeliveredMedia],
                root: Path, *, preview: bool, centres: Sequence[centre_pages.SiteCentre] = (),
-               plugin_pages: Sequence[OfferedPage] = (), withheld: int = 0) -> str:
+               plugin_pages: Sequence[OfferedPage] = (), withheld: int = 0,
+               plugin_assets: Sequence[SiteAsset] = ()) -> str:
     """A hash of everything the built site depends on, cheap enough to compute on every build."""
     fingerprint = Fingerprint(
         preview, withheld, settings.site_url, settings.config_file.read_bytes(),
@@ -297,6 +300,8 @@ def input_hash(settings: SiteSettings, collected: _Collected, delivered: Mapping
     # What the plugins returned, whole (path, title, body, in_nav, plugin, where its hook is):
     # their pages may come from anything they read, so their code alone would not say.
     fingerprint.add(tuple(plugin_pages))
+    for asset in plugin_assets:
+        fingerprint.add(asset.path, asset.load, asset.data)
     return fingerprint.hexdigest()
 
 
@@ -775,6 +780,7 @@ def build_website(
     savers: Mapping[str, tuple[Path, int]] | None = None,
     plugin_pages: Sequence[OfferedPage] = (),
     withheld: int = 0,
+    plugin_assets: Sequence[SiteAsset] = (),
 ) -> WebsiteResult:
     """Build (or keep, when nothing changed) the catalogue site of ``courses`` in ``site_dir``.
 
@@ -782,7 +788,8 @@ def build_website(
     placeholder instead of leaving their course out. ``centres`` (brand learning centres) get a
     section of their own unless ``publish_centres`` is false (weike.yml). ``savers`` (lecture key ->
     (file, size)) are the 省流量 renditions the lecture pages offer (:mod:`weike.plugins.site.saver`).
-    ``plugin_pages`` are the pages plugins offered (:func:`~weike.plugins.site.contributed.collect_site_pages`).
+    ``plugin_pages`` are the pages plugins offered (:func:`~weike.plugins.site.contributed.collect_site_pages`),
+    ``plugin_assets`` their scripts and files (:func:`~weike.plugins.site.contributed.collect_site_assets`).
     ``withheld`` counts the courses left out for their errors (a preview's home page says so). Raises :class:`SiteBuildFailed` when
     MkDocs cannot build at all (bad ``mkdocs.yml`` or theme override).
     """
@@ -801,7 +808,7 @@ def build_website(
     published = tuple(c.slug for c in catalogue.courses)
 
     inputs = input_hash(settings, collected, delivered, root, preview=preview, centres=site_centres,
-                        plugin_pages=plugin_pages, withheld=withheld)
+                        plugin_pages=plugin_pages, withheld=withheld, plugin_assets=plugin_assets)
     built_from, earlier = read_stamp(site_dir) if site_dir.is_dir() else (None, ())
     if not force and built_from == inputs:
         place_media(catalogue, site_dir)
@@ -821,6 +828,11 @@ def build_website(
     docs_dir, overrides_dir = work_dir / "docs", work_dir / "overrides"
     write_docs(sources, docs_dir)
     write_overrides(root, overrides_dir)
+    for asset in plugin_assets:  # beside the docs, handed to MkDocs as generated files
+        target = work_dir / "assets" / asset.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(asset.data)
+        sources.files[asset.site_path] = target
 
     site_dir.parent.mkdir(parents=True, exist_ok=True)
     remove_leftovers(site_dir)
@@ -829,7 +841,7 @@ def build_website(
         nav = navigation(catalogue, sources.handwritten, settings.raw.get("nav"), centres=site_centres,
                          plugin_pages=sources.plugin_nav)
         overrides = mkdocs_overrides(settings, docs_dir=docs_dir, site_dir=tmp_dir, overrides_dir=overrides_dir,
-                                     nav=nav)
+                                     nav=nav, plugin_assets=plugin_assets)
         warnings = run_mkdocs(settings, overrides, root, GeneratedPages(sources.pages, sources.files))
 
         notes = sources.notes_text if settings.search_notes else None

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from weike.plugins.media import runner as ffmpeg
 from weike.builder.cli import main
 from weike.plugins.media.probe import probe_media
 from weike.plugins.media.manifest import MANIFEST_FILE

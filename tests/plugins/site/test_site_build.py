@@ -257,7 +257,8 @@ def test_site_url_gives_qr_codes_sitemap_and_feed(built_site):
     assert "https://weike.example.gov.cn/county/courses/demo/" in course
     sitemap = (built.site / "sitemap.xml").read_text(encoding="utf-8")
     assert "<loc>https://weike.example.gov.cn/county/courses/photo/01-lecture-1/</loc>" in sitemap
-    assert sitemap.count("<loc>") == 1 + 2 + 2 + 2 * 11  # home, 2 themes, 2 levels, courses + lectures
+    # home, 2 themes, 2 levels, 学习档案 (weike.plugins.records), courses + lectures
+    assert sitemap.count("<loc>") == 1 + 2 + 2 + 1 + 2 * 11
     feed = (built.site / "feed.xml").read_text(encoding="utf-8")
     assert feed.index("手机摄影入门") < feed.index("测试课程")  # newest first
     # The feed link is relative (a copy served from elsewhere asks only itself), and home is "".

@@ -38,6 +38,11 @@ INERT_SCRIPT_URLS = {
     "http://tartarus.org/~martin/PorterStemmer/js.txt": "text",
     # Comments in the vendored ResizeObserver polyfill.
     "https://drafts.fxtf.org/geometry/": "text",
+    # xAPI identifiers in the learning records' data (verbs, activity types, extensions): names, never fetched.
+    "http://adlnet.gov/expapi/": "xapi",
+    "https://w3id.org/xapi/": "xapi",
+    # The records' device-id home page without site_url: a reserved name (RFC 2606), never fetched.
+    "https://weike.invalid/": "xapi",
 }
 _URL_IN_SCRIPT = re.compile(r"""(?:https?:)?//[A-Za-z0-9.\-]+\.[A-Za-z]{2,}[^\s"'`)<>]*""")
 _CSS_URL = re.compile(r"""url\(\s*['"]?([^'")\s]+)|@import\s+['"]([^'"]+)""")

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from tests.conftest import COURSE_YML, lecture_md
+from tests.conftest import COURSE_YML
 
 pytestmark = pytest.mark.slow
 

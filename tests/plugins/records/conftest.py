@@ -1,0 +1,48 @@
+"""Records fixtures: the site fixtures (a built catalogue with real delivered MP4s), and a real
+``weike share`` started as a subprocess on a free port."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.plugins.site.conftest import build_site, built_site, offline_site  # noqa: F401 - fixtures
+
+__all__ = ["build_site", "built_site", "offline_site", "start_share", "stop"]
+
+
+def start_share(root: Path, *args: str) -> tuple[subprocess.Popen, str]:
+    """``weike share ROOT --port 0`` in its own process; (process, its address) once it listens.
+
+    A port given again (``--port N``) right after a station was killed is taken until the killed
+    server's connections leave TIME_WAIT (share does not reuse addresses): tried again until then.
+    """
+    deadline = time.monotonic() + 120
+    seen: list[str] = []
+    while time.monotonic() < deadline:
+        process = subprocess.Popen([sys.executable, "-m", "weike.builder", "share", str(root), "--port", "0", *args],
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8")
+        seen = []
+        while True:
+            line = process.stdout.readline()
+            if not line:
+                break
+            seen.append(line)
+            if match := re.search(r"(http://127\.0\.0\.1:\d+/)", line):
+                return process, match.group(1)
+        stop(process)
+        if "Address already in use" not in "".join(seen):
+            break
+        time.sleep(1)
+    raise AssertionError("weike share did not start:\n" + "".join(seen))
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.kill()
+        process.wait(timeout=30)
+    if process.stdout:
+        process.stdout.close()

@@ -1,0 +1,58 @@
+"""The records on the catalogue site: the script and its catalogue facts on every page, the
+学习档案 page in the navigation and in the offline edition."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from weike.plugins.records.statements import course_iri, lecture_iri
+
+
+def _data(site) -> dict:
+    text = (site / "assets/records/catalogue.js").read_text(encoding="utf-8")
+    return json.loads(text.removeprefix("window.weikeRecordsData = ").rstrip().removesuffix(";"))
+
+
+def test_pages_load_the_records_script_and_the_catalogue_facts(built_site):
+    built = built_site(site_url="https://weike.example.cn/zhan/")
+    lecture = built.html("courses/demo/01-lecture-1")
+    for asset in ("catalogue.js", "records.js"):
+        assert re.search(rf'<script src="../../../assets/records/{asset}"', lecture)
+    assert 'href="../../../assets/records/records.css"' in lecture
+    data = _data(built.site)
+    course = data["courses"]["demo"]
+    assert course["iri"] == "https://weike.example.cn/zhan/courses/demo/" == course_iri(
+        "https://weike.example.cn/zhan/", "demo")
+    assert course["lectures"][0]["iri"] == "https://weike.example.cn/zhan/courses/demo/01-lecture-1/"
+    assert course["lectures"][0]["duration"] == 1.0 and len(course["lectures"]) == 10
+    assert data["homePage"] == "https://weike.example.cn/zhan/" and data["askName"] is False
+    records_page = built.html("records")
+    assert "学习档案" in records_page and "学时的算法" in records_page
+    assert 'href="records/"' in built.html("") or "records/" in built.html("")
+
+
+def test_without_site_url_the_ids_are_documented_urns(built_site):
+    built = built_site(files={"weike.yml": "records:\n  ask_name: true\n"})
+    data = _data(built.site)
+    assert data["courses"]["photo"]["iri"] == "urn:weike:courses:photo" == course_iri(None, "photo")
+    assert data["courses"]["photo"]["lectures"][0]["iri"] == lecture_iri(None, "photo", "01-lecture-1")
+    assert data["homePage"] == "https://weike.invalid/" and data["askName"] is True
+
+
+def test_a_title_cannot_close_the_data_script(built_site):
+    from tests.plugins.site.conftest import OTHER_COURSE_YML
+
+    hostile = OTHER_COURSE_YML.replace("title: 手机摄影入门", "title: 拍照</script><script>alert(1)</script>")
+    built = built_site(files={"courses/photo/course.yml": hostile})
+    text = (built.site / "assets/records/catalogue.js").read_text(encoding="utf-8")
+    assert "</" not in text
+    assert _data(built.site)["courses"]["photo"]["title"] == "拍照</script><script>alert(1)</script>"
+
+
+def test_the_offline_edition_carries_the_page_and_the_scripts(built_site):
+    built = built_site()
+    offline = built.root / "dist/offline"
+    page = (offline / "records/index.html").read_text(encoding="utf-8")
+    assert '<script src="../assets/records/records.js"' in page
+    assert (offline / "assets/records/catalogue.js").is_file()
