@@ -59,6 +59,8 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     # reports: the province summary table (附件3), then 附件4/5 and dist/submission
     "weike.plugins.submission.summary_table",
     "weike.plugins.submission",
+    # operations: weike edit, the browser editor
+    "weike.plugins.editor",
 )
 
 
