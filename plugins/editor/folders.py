@@ -80,9 +80,10 @@ class FolderPlanner:
     def place(self, declared: object, raw: str, *, new_entry: bool) -> object:
         """The path to write a saved entry to: for a new course, lecture or centre whose folder
         Decap named, the folder made from its title; anything else as asked (or as moved)."""
-        declared = self.actual(declared)
         if not new_entry or not isinstance(declared, str):
-            return declared
+            return self.actual(declared)
+        # A new entry is placed afresh: Decap asks for the same path for every new lecture of a
+        # course (courses/<course>/lecture.md), which may already stand for the last one made.
         rel, absolute = self.files.resolve(declared)
         parts = rel.split("/")
         if absolute.exists():
@@ -93,10 +94,12 @@ class FolderPlanner:
                 return rel
             base = pinyin_slug(_title(raw, front_matter=False), fallback=parts[0].rstrip("s"))
             planned = f"{parts[0]}/{self._free(parts[0], base)}/{parts[2]}"
-        elif len(parts) >= 4 and parts[0] == "courses" and parts[-1] == "lecture.md":
+        elif len(parts) >= 3 and parts[0] == "courses" and parts[-1] == "lecture.md":
+            # Decap's nested collection asks for courses/<course>/lecture.md (the course's folder
+            # as the new entry's "path") or for whatever folder was typed below it.
             course = parts[1]
             folder = "/".join(parts[2:-1])
-            if _LECTURE_RE.match(folder) and not absolute.parent.exists():
+            if folder and _LECTURE_RE.match(folder) and not absolute.parent.exists():
                 return rel
             number = self._next_lecture_number(course)
             base = pinyin_slug(_title(raw, front_matter=True), fallback="weike")

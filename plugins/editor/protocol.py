@@ -155,6 +155,7 @@ class LocalBackend:
         decoded = [(self.folders.actual(asset.get("path")), _decoded(asset)) for asset in assets if isinstance(asset, dict)]
         changed = []
         for path, raw in planned:
+            raw = keep_header_comments(self.files, path, raw)
             changed.append(self.files.write(path, raw.encode("utf-8"), new_entry=new_entry))
         for path, data in decoded:
             changed.append(self.files.write(path, data, guard=False))
@@ -183,6 +184,30 @@ class LocalBackend:
     def commit_change(self, paths: list[str], verb: str) -> None:
         if self.history is not None and paths:
             self.history.commit(paths, describe_change(self.files.root, paths, verb=verb))
+
+
+def keep_header_comments(files: RepositoryFiles, path: str, raw: str) -> str:
+    """``raw`` with the comment lines that opened the file on disk put back on top.
+
+    Decap writes YAML without comments; the block at the top of a ``course.yml`` or ``weike.yml``
+    (the ``yaml-language-server`` schema line VS Code reads, the template's notes) is kept.
+    Comments further down are lost (docs/editor.md says so).
+    """
+    if not path.endswith((".yml", ".yaml")) or raw.lstrip().startswith("#"):
+        return raw
+    try:
+        _, absolute = files.resolve(path)
+        old = absolute.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError, RefusedPath):
+        return raw
+    header = []
+    for line in old.splitlines(keepends=True):
+        if not line.startswith("#") and line.strip():
+            break
+        header.append(line)
+    while header and not header[-1].strip():
+        header.pop()
+    return "".join(header) + "\n" + raw if header else raw
 
 
 def _required(params: dict, name: str, kind: type):

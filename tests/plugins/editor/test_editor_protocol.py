@@ -94,6 +94,15 @@ def test_persist_entry_writes_and_commits_naming_course_and_lecture(editor, repo
     assert git(repo, "status", "--porcelain") == ""
 
 
+def test_the_comments_opening_a_yaml_file_are_kept(editor, repo):
+    course = repo / "courses/demo/course.yml"
+    header = "# yaml-language-server: $schema=../../.weike/schemas/course.schema.json\n# 演示课程\n\n"
+    course.write_text(header + course.read_text(encoding="utf-8"), encoding="utf-8")
+    editor.api("getEntry", {"path": "courses/demo/course.yml"})
+    assert persist(editor, "courses/demo/course.yml", "title: 新名字\n").status == 200
+    assert course.read_text(encoding="utf-8") == header.rstrip("\n") + "\n\ntitle: 新名字\n"
+
+
 def test_a_save_leaves_what_the_teacher_staged_alone(editor, repo):
     (repo / "notes.txt").write_text("mine", encoding="utf-8")
     git(repo, "add", "notes.txt")
@@ -138,6 +147,22 @@ def test_a_new_lecture_gets_the_next_number_and_a_pinyin_folder(editor, repo):
     assert reply.status == 200, reply.body
     assert (repo / "courses/demo/11-zuo-you-kai-gong/lecture.md").read_text(encoding="utf-8") == raw
     assert git(repo, "log", "-1", "--format=%s") == "编辑器：保存 课程《测试课程》第 11 讲《左右开弓》\n"
+
+
+def test_new_lectures_asked_for_at_the_course_folder_each_get_their_own(editor, repo):
+    """Decap's nested collection asks for ``courses/<course>/lecture.md`` for every new lecture."""
+    for title in ("晨练拉伸", "睡前放松"):
+        reply = persist(editor, "courses/demo/lecture.md", lecture_md(title=title), new_entry=True)
+        assert reply.status == 200, reply.body
+    assert (repo / "courses/demo/11-chen-lian-la-shen/lecture.md").is_file()
+    assert (repo / "courses/demo/12-shui-qian-fang-song/lecture.md").is_file()
+    assert not (repo / "courses/demo/lecture.md").exists()
+    # The open editor keeps using the path it asked for: it stands for the last lecture made.
+    entry = editor.api("getEntry", {"path": "courses/demo/lecture.md"}).json()
+    assert entry["file"]["path"] == "courses/demo/12-shui-qian-fang-song/lecture.md"
+    saved = persist(editor, "courses/demo/lecture.md", lecture_md(title="睡前放松", knowledge_point="改"))
+    assert saved.status == 200
+    assert "改" in (repo / "courses/demo/12-shui-qian-fang-song/lecture.md").read_text(encoding="utf-8")
 
 
 def test_a_new_entry_never_overwrites_an_existing_file(editor, repo):
