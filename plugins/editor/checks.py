@@ -14,6 +14,8 @@ from weike.builder.project import Project
 from weike.plugins.editor.config import field_labels
 
 _KEY_RE = re.compile(r"^\s*(?:-\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*:")
+#: A field a rule names in its English message ("missing required field 'knowledge_point'").
+_NAMED_RE = re.compile(r"'([a-z_]+(?:\.[a-z_0-9]+)*)'")
 
 
 def problems_after_save(project: Project, rel: str) -> list[dict]:
@@ -49,4 +51,6 @@ def _with_field(root: Path, diagnostic: Diagnostic) -> dict:
             found["field"] = match.group(1) if match else None
         except (OSError, UnicodeDecodeError, ValueError):
             pass
+    if found["field"] is None and (named := _NAMED_RE.search(diagnostic.message_en)):
+        found["field"] = named.group(1).split(".")[-1]
     return found
