@@ -42,7 +42,7 @@ def write_repository(root: Path) -> None:
 
 def upload(port: int, mib: int) -> dict:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
-    connection.putrequest("POST", f"/api/upload?path={LECTURE}/big.mp4", skip_host=True)
+    connection.putrequest("POST", f"/api/upload?entry={LECTURE}/lecture.md&name=big.mp4", skip_host=True)
     for name, value in {"Host": f"127.0.0.1:{port}", "Origin": f"http://127.0.0.1:{port}",
                         "Content-Type": "application/octet-stream", "Content-Length": str(mib * len(_BLOCK))}.items():
         connection.putheader(name, value)

@@ -43,8 +43,9 @@ def _concerns(diagnostic: Diagnostic, parts: tuple[str, ...]) -> bool:
 def _with_field(root: Path, diagnostic: Diagnostic) -> dict:
     found = diagnostic_dict(diagnostic)
     found["field"] = None
-    line = diagnostic.location.line
-    if line:
+    line, column = diagnostic.location.line, diagnostic.location.column
+    # A whole-file problem sits at 1:1, where the first key usually is too: it names no field.
+    if line and (line, column) != (1, 1):
         try:
             text = (root / diagnostic.location.file).read_text(encoding="utf-8").splitlines()
             match = _KEY_RE.match(text[line - 1]) if 0 < line <= len(text) else None

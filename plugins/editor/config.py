@@ -160,7 +160,7 @@ def editor_config(*, settings: Iterable[Setting] = (), schemas: Mapping[str, dic
          "description": "在课程下面新建微课：文件夹名和编号自动生成。",
          "create": True, "delete": False, "extension": "md", "format": "frontmatter",
          "nested": {"depth": 3, "summary": "{{title}}"},
-         "meta": {"path": {"widget": "string", "label": "所在课程的文件夹", "index_file": "lecture"}},
+         "meta": {"path": {"widget": "weike-course", "label": "所属课程", "index_file": "lecture"}},
          "identifier_field": "title", "summary": "{{title}}", "media_folder": "", "public_folder": "",
          "fields": [*schema_fields(schemas["lecture"], uploads=UPLOAD_FIELDS["lecture"]),
                     {"name": "body", "label": "讲义", "widget": "markdown", "required": False,

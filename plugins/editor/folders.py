@@ -64,14 +64,18 @@ class FolderPlanner:
         self._moved: dict[str, tuple[str, bool]] = {}
         self._lock = threading.Lock()
 
-    def actual(self, declared: object) -> object:
-        """Where a path Decap uses really is (itself, unless :meth:`place` moved it)."""
+    def actual(self, declared: object, *, reading: bool = False) -> object:
+        """Where a path Decap uses really is (itself, unless :meth:`place` moved it).
+
+        ``reading``: for getEntry, a new lecture's asked-for path (``courses/<course>/lecture.md``,
+        asked for every new lecture of the course) is *not* answered from the lecture made last:
+        Decap checks that path is free before it saves the next new lecture there."""
         if not isinstance(declared, str):
             return declared
         with self._lock:
             for asked, (real, with_folder) in self._moved.items():
                 folder = asked.rsplit("/", 1)[0] + "/"
-                if declared == asked:
+                if declared == asked and (with_folder or not reading):
                     return real
                 if with_folder and declared.startswith(folder):  # a cover or picture saved with the new entry
                     return real.rsplit("/", 1)[0] + "/" + declared[len(folder):]

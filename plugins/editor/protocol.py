@@ -52,6 +52,8 @@ class LocalBackend:
         self.files = files
         self.history = history
         self.folders = FolderPlanner(files)
+        #: The entry files the latest persistEntry wrote (what "check what I just saved" means).
+        self.last_saved: list[str] = []
 
     def handle(self, body: object) -> Reply:
         if not isinstance(body, dict) or not isinstance(body.get("action"), str):
@@ -80,7 +82,7 @@ class LocalBackend:
         return Reply(200, {"repo": self.files.root.name, "publish_modes": ["simple"], "type": "local_fs"})
 
     def _entry(self, declared: str, label: str | None = None) -> dict:
-        rel, data = self.files.read(self.folders.actual(declared))
+        rel, data = self.files.read(self.folders.actual(declared, reading=True))
         text = _text(data, rel) if data is not None else None
         file = {"path": rel, "id": content_id(data) if data is not None else None}
         if label is not None:
@@ -150,8 +152,10 @@ class LocalBackend:
         for item in data_files:
             if not isinstance(item, dict) or not isinstance(item.get("raw"), str):
                 raise ProtocolError(422, "dataFiles 的每一项需要 path 和 raw (each data file needs path and raw)")
-            target = item.get("newPath") or item.get("path")
-            planned.append((self.folders.place(target, item["raw"], new_entry=new_entry), item["raw"]))
+            if item.get("newPath") and item.get("newPath") != item.get("path"):
+                # weike's folders are numbered and named by weike: the editor never moves them.
+                raise ProtocolError(422, "编辑器不能移动课程或微课的文件夹 (the editor does not move folders)")
+            planned.append((self.folders.place(item.get("path"), item["raw"], new_entry=new_entry), item["raw"]))
         decoded = [(self.folders.actual(asset.get("path")), _decoded(asset)) for asset in assets if isinstance(asset, dict)]
         changed = []
         for path, raw in planned:
@@ -159,6 +163,7 @@ class LocalBackend:
             changed.append(self.files.write(path, raw.encode("utf-8"), new_entry=new_entry))
         for path, data in decoded:
             changed.append(self.files.write(path, data, guard=False))
+        self.last_saved = changed[:len(planned)]
         self.commit_change(changed, "保存")
         return Reply(200, {"message": "entry persisted", "paths": changed}, changed=changed)
 

@@ -9,7 +9,7 @@ Safe by default, because any web page the teacher visits can send requests to 12
   cross-site form or ``fetch`` cannot write the repository;
 - bodies have a declared length, capped (the video upload alone may be large, and goes to disk in
   chunks, never into memory); a client that stops sending is dropped after a timeout;
-- the page may talk to this server only (``Content-Security-Policy: connect-src 'self'``).
+- the page may talk to this server only (``Content-Security-Policy: connect-src 'self' blob:``: local data only).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ _CHUNK = 1024 * 1024
 PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
                                "img-src 'self' blob: data:; media-src 'self' blob: data:; font-src 'self' data:; "
-                               "connect-src 'self'; worker-src 'self' blob:; frame-ancestors 'none'; "
+                               "connect-src 'self' blob: data:; worker-src 'self' blob:; frame-ancestors 'none'; "
                                "form-action 'self'; base-uri 'self'",
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
@@ -194,6 +194,8 @@ class EditorHandler(http.server.BaseHTTPRequestHandler):
     def _check(self) -> None:
         body = self._read_json()
         path = body.get("path") if isinstance(body, dict) else None
+        if path == "" and self.site.backend.last_saved:
+            path = self.site.backend.last_saved[0]  # a new entry: Decap's event has no path yet
         try:
             rel, _ = self.site.files.resolve(self.site.backend.folders.actual(path))
         except RefusedPath as exc:
@@ -202,15 +204,21 @@ class EditorHandler(http.server.BaseHTTPRequestHandler):
         self._json(200, {"path": rel, "problems": problems})
 
     def _upload(self, query: dict) -> None:
-        """``POST /api/upload?path=courses/<c>/<lecture>/<name>``: the body, streamed to a temp file
-        beside the target and renamed into place; then weike probe's verdict on it."""
-        declared = (query.get("path") or [None])[0]
+        """``POST /api/upload?entry=<lecture.md as the editor knows it>&name=<file name>``: the body,
+        streamed to a temp file in that lecture's folder and renamed into place; then weike
+        probe's verdict on it. The folder is the one the lecture really is in (a new lecture's
+        was named by :class:`FolderPlanner`, not by the path the editor still uses)."""
+        entry = (query.get("entry") or [None])[0]
+        name = (query.get("name") or [""])[0]
+        if not name or "/" in name or "\\" in name or name.startswith("."):
+            raise RequestRefused(403, f"文件名无效：{name!r} (a plain file name is required)")
         try:
-            rel, target = self.site.files.resolve(self.site.backend.folders.actual(declared))
+            lecture_rel, lecture = self.site.files.resolve(self.site.backend.folders.actual(entry))
+            rel, target = self.site.files.resolve(lecture_rel.rsplit("/", 1)[0] + "/" + name)
         except RefusedPath as exc:
             raise RequestRefused(403, str(exc)) from None
         parts = rel.split("/")
-        if parts[0] != "courses" or len(parts) != 4 or not (target.parent / "lecture.md").is_file():
+        if parts[0] != "courses" or len(parts) != 4 or lecture.name != "lecture.md" or not lecture.is_file():
             raise RequestRefused(403, "视频只能上传到已保存的微课文件夹里 (videos go into a saved lecture's folder)")
         if os.path.splitext(target.name)[1].lower() not in MEDIA_EXTENSIONS:
             raise RequestRefused(415, f"{target.name} 不是视频或音频文件 (not a video or audio file)")

@@ -61,42 +61,75 @@
   }
 
   function checkAfterSave(path) {
-    if (!path) return;
     fetch("/api/check", {method: "POST", headers: {"Content-Type": "application/json"},
                          body: JSON.stringify({path: path})})
       .then(function (r) { return r.json(); })
-      .then(function (reply) { if (reply.problems) showProblems(reply.path, reply.problems); })
+      .then(function (reply) {
+        if (reply.problems) showProblems(reply.path, reply.problems);
+        if (!path && reply.path) openSaved(reply.path);
+      })
       .catch(function () {});
   }
 
+  // A new course or lecture went into the folder weike named for it; Decap still holds it under
+  // the path it asked for. Open it where it really is, so what follows (a video upload, the next
+  // save, the next new lecture) works on the real file.
+  function openSaved(path) {
+    var match = /^#\/collections\/([^/]+)/.exec(location.hash);
+    if (!match) return;
+    var slug = path.replace(/^(courses|centres)\//, "").replace(/\.[^./]+$/, "");
+    var target = "#/collections/" + match[1] + "/entries/" + slug;
+    // After Decap's own move to the entry it thinks it saved (it comes after the save, sooner
+    // or later than this answer); through the list, so that Decap's editor is made anew and reads
+    // the entry from its real file.
+    var tries = 0;
+    (function move() {
+      if (location.hash === target) return;
+      if (location.hash.indexOf("/entries/") === -1 && tries++ < 100) {
+        setTimeout(move, 50);
+        return;
+      }
+      location.hash = "#/collections/" + match[1];
+      setTimeout(function () { location.hash = target; }, 0);
+    })();
+  }
+
+  CMS.registerEventListener({
+    name: "preSave",
+    handler: function () {
+      var box = panel();
+      box.hidden = false;
+      box.className = "weike-checking";
+      box.textContent = "正在保存并检查……";
+    }
+  });
   CMS.registerEventListener({
     name: "postSave",
-    handler: function (event) { checkAfterSave(event.entry.get("path")); }
+    // A new entry has no path yet in Decap's event: the server then checks what it last saved.
+    handler: function (event) { checkAfterSave(event.entry.get("path") || ""); }
   });
 
   // ------------------------------------------------------------------------------------------
   // The lecture's video: streamed to the lecture folder (never base64 in JSON), with progress
   // ------------------------------------------------------------------------------------------
 
-  function lectureFolder(entry) {
-    var path = entry && entry.get("path");
-    return path ? path.replace(/\/[^/]*$/, "") : null;
-  }
+  // weike probe's sentence for each uploaded file, by name: Decap may remount the widget.
+  var probed = {};
 
   var VideoControl = window.createClass({
     getInitialState: function () { return {progress: null, message: "", error: ""}; },
     upload: function (event) {
       var file = event.target.files && event.target.files[0];
-      var folder = lectureFolder(this.props.entry);
+      var entry = this.props.entry && this.props.entry.get("path");
       var self = this;
       if (!file) return;
-      if (!folder || this.props.entry.get("newRecord")) {
+      if (!entry || this.props.entry.get("newRecord")) {
         this.setState({error: "请先点“发布”保存这个微课，再上传视频。"});
         return;
       }
       var request = new XMLHttpRequest();
-      var path = folder + "/" + file.name;
-      request.open("POST", "/api/upload?path=" + encodeURIComponent(path) + "&replace=1");
+      request.open("POST", "/api/upload?entry=" + encodeURIComponent(entry) + "&name=" +
+                   encodeURIComponent(file.name) + "&replace=1");
       request.setRequestHeader("Content-Type", "application/octet-stream");
       request.upload.onprogress = function (e) {
         if (e.lengthComputable) self.setState({progress: Math.floor(100 * e.loaded / e.total)});
@@ -108,8 +141,8 @@
           self.setState({progress: null, error: "上传失败：" + (reply.error || request.status)});
           return;
         }
-        self.setState({progress: 100, error: "",
-                       message: reply.probe && reply.probe.summary ? reply.probe.summary : "已上传。"});
+        probed[file.name] = reply.probe && reply.probe.summary ? reply.probe.summary : "已上传。";
+        self.setState({progress: 100, error: "", message: probed[file.name]});
         self.props.onChange(file.name);
       };
       request.onerror = function () { self.setState({progress: null, error: "上传失败：连接中断。"}); };
@@ -118,13 +151,14 @@
     },
     render: function () {
       var state = this.state;
+      var message = state.message || probed[this.props.value] || "";
       return h("div", {className: this.props.classNameWrapper + " weike-video"},
         h("div", {className: "weike-video-current"}, this.props.value ? "当前文件：" + this.props.value : "还没有视频"),
         h("input", {type: "file", id: this.props.forID, accept: "video/*,audio/*", onChange: this.upload,
                     "aria-label": "选择视频或录音上传"}),
         state.progress !== null ? h("progress", {max: 100, value: state.progress}) : null,
         state.progress !== null && state.progress < 100 ? h("span", {className: "weike-progress"}, state.progress + "%") : null,
-        state.message ? h("p", {className: "weike-probe", role: "status"}, state.message) : null,
+        message ? h("p", {className: "weike-probe", role: "status"}, message) : null,
         state.error ? h("p", {className: "weike-upload-error", role: "alert"}, state.error) : null);
     }
   });
@@ -132,6 +166,47 @@
     render: function () { return h("p", {}, this.props.value ? "视频：" + this.props.value : "（还没有视频）"); }
   });
   CMS.registerWidget("weike-video", VideoControl, VideoPreview);
+
+  // ------------------------------------------------------------------------------------------
+  // Which course a new lecture goes into: chosen from the courses, never typed
+  // ------------------------------------------------------------------------------------------
+
+  var CourseControl = window.createClass({
+    getInitialState: function () { return {courses: []}; },
+    componentDidMount: function () {
+      var self = this;
+      fetch("/api/v1", {method: "POST", headers: {"Content-Type": "application/json"},
+                        body: JSON.stringify({action: "entriesByFolder",
+                                              params: {branch: "main", folder: "courses", extension: "yml", depth: 2}})})
+        .then(function (r) { return r.json(); })
+        .then(function (entries) {
+          self.setState({courses: entries.map(function (entry) {
+            var folder = entry.file.path.split("/")[1];
+            var title = /^title:[ \t]*["']?(.*?)["']?[ \t]*$/m.exec(entry.data || "");
+            return {folder: folder, title: title ? title[1] : folder};
+          })});
+        });
+    },
+    render: function () {
+      var value = this.props.value || "";
+      var onChange = this.props.onChange;
+      if (!this.props.entry.get("newRecord")) {
+        // A saved lecture stays in its course: its folder is shown, not changed.
+        return h("div", {className: this.props.classNameWrapper, id: this.props.forID}, value);
+      }
+      // Each new lecture asks for a folder of its own (never created: weike names the real one
+      // from the title and the next number), so Decap never takes it for the last one made.
+      var course = value.split("/")[0];
+      return h("select", {id: this.props.forID, className: this.props.classNameWrapper, value: course,
+                          onChange: function (e) {
+                            onChange(e.target.value ? e.target.value + "/new-" + Date.now().toString(36) : "");
+                          }},
+        [h("option", {key: "", value: ""}, "请选择课程")].concat(this.state.courses.map(function (c) {
+          return h("option", {key: c.folder, value: c.folder}, c.title + "（" + c.folder + "）");
+        })));
+    }
+  });
+  CMS.registerWidget("weike-course", CourseControl);
 
   CMS.init();
 })();

@@ -52,6 +52,7 @@ def test_collections_in_chinese_with_the_schemas_rules(tmp_path):
     assert field(field(course, "rights")["fields"], "public_good")["widget"] == "boolean"
     lectures = collection(config, "lectures")
     assert lectures["nested"]["depth"] == 3 and lectures["meta"]["path"]["index_file"] == "lecture"
+    assert lectures["meta"]["path"]["widget"] == "weike-course"  # chosen from the courses, never typed
     assert field(lectures["fields"], "media")["widget"] == "weike-video"
     assert field(lectures["fields"], "body")["widget"] == "markdown"
     centre = collection(config, "centres")["fields"]

@@ -157,12 +157,22 @@ def test_new_lectures_asked_for_at_the_course_folder_each_get_their_own(editor, 
     assert (repo / "courses/demo/11-chen-lian-la-shen/lecture.md").is_file()
     assert (repo / "courses/demo/12-shui-qian-fang-song/lecture.md").is_file()
     assert not (repo / "courses/demo/lecture.md").exists()
-    # The open editor keeps using the path it asked for: it stands for the last lecture made.
-    entry = editor.api("getEntry", {"path": "courses/demo/lecture.md"}).json()
-    assert entry["file"]["path"] == "courses/demo/12-shui-qian-fang-song/lecture.md"
+    # Decap checks the path is free before each new lecture: it stays free.
+    assert editor.api("getEntry", {"path": "courses/demo/lecture.md"}).json()["data"] is None
+    # A save through the path it asked for goes to the lecture made last.
+    editor.api("getEntry", {"path": "courses/demo/12-shui-qian-fang-song/lecture.md"})
     saved = persist(editor, "courses/demo/lecture.md", lecture_md(title="睡前放松", knowledge_point="改"))
     assert saved.status == 200
     assert "改" in (repo / "courses/demo/12-shui-qian-fang-song/lecture.md").read_text(encoding="utf-8")
+
+
+def test_the_editor_never_moves_a_folder(editor, repo):
+    editor.api("getEntry", {"path": LECTURE})
+    reply = editor.api("persistEntry", {"dataFiles": [{"slug": "x", "path": LECTURE, "raw": "x",
+                                                       "newPath": "courses/other/lecture.md"}],
+                                        "assets": [], "options": {}})
+    assert reply.status == 422
+    assert not (repo / "courses/other").exists()
 
 
 def test_a_new_entry_never_overwrites_an_existing_file(editor, repo):

@@ -23,10 +23,12 @@ def editor(repo, start_editor):
     return start_editor(repo)
 
 
-def upload(editor, path: str, data: bytes, **headers):
+def upload(editor, path: str, data: bytes, *, entry: str | None = None, **headers):
     from urllib.parse import quote
 
-    return editor.request("POST", f"/api/upload?path={quote(path)}", data,
+    folder, _, name = path.rpartition("/")
+    entry = entry or f"{folder}/lecture.md"
+    return editor.request("POST", f"/api/upload?entry={quote(entry)}&name={quote(name)}", data,
                           headers={"Content-Type": "application/octet-stream", **headers})
 
 
@@ -54,6 +56,8 @@ def test_a_file_that_is_no_video_gets_probes_cannot_be_used(editor, repo):
     (f"{FOLDER}/../../../evil.mp4", 403),
     ("/tmp/evil.mp4", 403),
     (f"{FOLDER}/notes.html", 415),
+    (f"{FOLDER}/.hidden.mp4", 403),
+    (f"{FOLDER}/sub/x.mp4", 403),
     (f"{FOLDER}/video.mp4", 409),                 # exists: replaced only when asked
 ])
 def test_uploads_are_refused_outside_lecture_folders_and_for_other_files(editor, repo, path, status):
@@ -63,6 +67,17 @@ def test_uploads_are_refused_outside_lecture_folders_and_for_other_files(editor,
     assert not (repo.parent / "evil.mp4").exists()
 
 
+def test_a_new_lectures_video_goes_to_the_folder_made_for_it(editor, repo, media):
+    """The editor still calls a new lecture courses/<course>/lecture.md; its folder is 11-…."""
+    editor.api("persistEntry", {"dataFiles": [{"slug": "x", "path": "courses/demo/lecture.md",
+                                               "raw": lecture_md(title="晨练")}],
+                                "assets": [], "options": {"newEntry": True}})
+    reply = upload(editor, "courses/demo/v.mp4", media("landscape.mp4").read_bytes(), entry="courses/demo/lecture.md")
+    assert reply.status == 200, reply.body
+    assert reply.json()["path"] == "courses/demo/11-chen-lian/v.mp4"
+    assert (repo / "courses/demo/11-chen-lian/v.mp4").is_file()
+
+
 def test_a_cross_origin_upload_is_refused(editor, repo):
     assert upload(editor, f"{FOLDER}/new.mp4", b"x", Origin="http://evil.example").status == 403
     assert not (repo / FOLDER / "new.mp4").exists()
@@ -70,7 +85,7 @@ def test_a_cross_origin_upload_is_refused(editor, repo):
 
 def test_an_interrupted_upload_leaves_nothing_behind(editor, repo):
     with socket.create_connection(("127.0.0.1", editor.port), timeout=30) as client:
-        client.sendall(f"POST /api/upload?path={FOLDER}/half.mp4 HTTP/1.1\r\nHost: 127.0.0.1:{editor.port}\r\n"
+        client.sendall(f"POST /api/upload?entry={FOLDER}/lecture.md&name=half.mp4 HTTP/1.1\r\nHost: 127.0.0.1:{editor.port}\r\n"
                        f"Origin: {editor.origin}\r\nContent-Type: application/octet-stream\r\n"
                        "Content-Length: 10000000\r\n\r\n".encode() + b"x" * 100_000)
     # The server notices the closed connection; then the folder holds only what it held before.
@@ -101,6 +116,16 @@ def test_after_a_save_the_courses_problems_come_back_with_their_field(editor, re
     reply = editor.request("POST", "/api/check", b'{"path": "%s"}' % path.encode(),
                            headers={"Content-Type": "application/json"})
     assert reply.json()["problems"] == []
+
+
+def test_a_check_without_path_checks_what_was_saved_last(editor, repo):
+    """Decap's postSave event of a new entry has no path yet."""
+    editor.api("persistEntry", {"dataFiles": [{"slug": "x", "path": "courses/demo/lecture.md",
+                                               "raw": "---\ntitle: 晨练\n---\n"}],
+                                "assets": [], "options": {"newEntry": True}})
+    reply = editor.request("POST", "/api/check", b'{"path": ""}', headers={"Content-Type": "application/json"})
+    assert reply.json()["path"] == "courses/demo/11-chen-lian/lecture.md"
+    assert "E202" in {p["code"] for p in reply.json()["problems"]}
 
 
 def test_the_check_refuses_paths_outside(editor):
