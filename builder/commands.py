@@ -116,6 +116,7 @@ def cmd_new(project: Project, args: argparse.Namespace) -> int:
             folder = new_repository(Path(args.folder))
         except ScaffoldError as exc:
             raise UsageError(str(exc)) from exc
+        project.plugin_manager.hook.weike_new_repository(folder=folder)
         print(f"已创建课程仓库 {folder} (created a course repository)")
         print(f"下一步：cd {args.folder}，然后 weike new course <课程名>，例如 weike new course shouji-rumen")
         return EXIT_OK

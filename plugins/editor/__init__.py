@@ -4,6 +4,7 @@ This module is the plugin's face. Hooks:
 
 - ``weike_settings``: ``settings.py`` (the ``editor`` block of ``weike.yml``).
 - ``weike_cli_commands``: ``command.py`` (``weike edit``).
+- ``weike_new_repository``: ``launchers.py`` (double-click launchers for Windows and macOS).
 
 Beneath them: ``server.py`` (HTTP on 127.0.0.1, Host/Origin checks, size caps, the streamed
 upload), ``protocol.py`` (Decap's local-backend actions), ``files.py`` (containment, atomic
@@ -29,3 +30,10 @@ def weike_cli_commands(subparsers) -> None:
     from weike.plugins.editor.command import add_edit_command
 
     add_edit_command(subparsers)
+
+
+@hookimpl
+def weike_new_repository(folder) -> None:
+    from weike.plugins.editor.launchers import write_launchers
+
+    write_launchers(folder)

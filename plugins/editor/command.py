@@ -35,7 +35,8 @@ def add_edit_command(subparsers: argparse._SubParsersAction) -> None:
                     "Every save is written to the repository's files (and committed to Git unless weike.yml says "
                     "editor: {commit: false}); weike check's problems show in the editor. Ctrl-C stops.")
     parser.add_argument("path", nargs="?", default=".", help="repository (folder with courses/)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any free port)")
+    parser.add_argument("--port", type=int, help=f"port (default {DEFAULT_PORT}, or any free port when it is taken; "
+                                                  "0 = any free port)")
     parser.add_argument("--no-browser", action="store_true", help="do not open the browser, only print the address")
     parser.set_defaults(func=cmd_edit)
 
@@ -65,10 +66,17 @@ def probe_sentence(project: Project, path: Path) -> dict:
     return probe_upload(project, path)
 
 
-def start_server(project: Project, *, port: int) -> EditorServer:
-    if not 0 <= port <= 65535:
+def start_server(project: Project, *, port: int | None) -> EditorServer:
+    """The editor's server on ``port``; without one, on 8081 or, when that is taken (a second
+    editor, another program), on any free port: a double-clicked launcher has no --port."""
+    if port is not None and not 0 <= port <= 65535:
         raise UsageError("--port 必须在 0 到 65535 之间 (--port must be 0-65535)")
     site = editor_site(project)
+    if port is None:
+        try:
+            return make_server(site, port=DEFAULT_PORT)
+        except OSError:
+            port = 0
     try:
         return make_server(site, port=port)
     except OSError as exc:

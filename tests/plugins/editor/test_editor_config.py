@@ -107,3 +107,24 @@ def test_weike_edit_serves_the_page_config_and_bundle(make_repo):
         out, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
     assert "已停止编辑器" in out
+
+
+def test_without_port_a_taken_default_port_gives_way_to_a_free_one(make_repo):
+    import socket
+
+    from weike.plugins.editor.command import start_server
+    from weike.plugins.editor.server import DEFAULT_PORT
+
+    root = make_repo(valid_courses=("demo",))
+    blocker = socket.socket()
+    try:
+        blocker.bind(("127.0.0.1", DEFAULT_PORT))
+        blocker.listen()
+    except OSError:
+        pass  # taken already, by someone else: the same situation
+    try:
+        server = start_server(Project.open(root), port=None)
+        assert server.server_address[1] not in (0, DEFAULT_PORT)
+        server.server_close()
+    finally:
+        blocker.close()
