@@ -39,10 +39,11 @@ class EditConflict(Exception):
     """The file changed on disk since the editor read it; the editor's version went to ``kept``."""
 
     def __init__(self, path: str, kept: str) -> None:
+        name = path.rsplit("/", 1)[-1]
         super().__init__(
-            f"{path} 在编辑器打开之后被别的程序改过（或 git pull 更新过），没有覆盖它；你刚才的修改另存为 {kept}，"
-            f"请对照两个文件，把要保留的内容合到 {path} 后删除 {kept}，再刷新编辑器 "
-            f"({path} changed on disk since the editor read it; it was not overwritten. Your version was saved as {kept})")
+            f"没有保存：{path} 在编辑器打开之后被别的程序改过（或 git pull 更新过），为了不覆盖那边的修改，"
+            f"你刚才的内容另存为 {kept}。请对照两个文件，把要保留的内容合到 {name} 里，删掉另存的文件，再刷新编辑器。"
+            f" (not saved: {path} changed on disk since the editor read it; your version is in {kept})")
         self.path = path
         self.kept = kept
 

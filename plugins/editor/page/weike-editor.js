@@ -61,6 +61,10 @@
   }
 
   function checkAfterSave(path) {
+    var box = panel();
+    box.hidden = false;
+    box.className = "weike-checking";
+    box.textContent = "已保存，正在检查……";
     fetch("/api/check", {method: "POST", headers: {"Content-Type": "application/json"},
                          body: JSON.stringify({path: path})})
       .then(function (r) { return r.json(); })
@@ -94,15 +98,6 @@
     })();
   }
 
-  CMS.registerEventListener({
-    name: "preSave",
-    handler: function () {
-      var box = panel();
-      box.hidden = false;
-      box.className = "weike-checking";
-      box.textContent = "正在保存并检查……";
-    }
-  });
   CMS.registerEventListener({
     name: "postSave",
     // A new entry has no path yet in Decap's event: the server then checks what it last saved.

@@ -147,3 +147,35 @@ def test_a_teacher_makes_a_course_in_the_editor_and_weike_builds_it(tmp_path, br
                            capture_output=True, text=True)
     assert build.returncode == 0, build.stdout + build.stderr
     assert any((root / "dist" / "bundles").rglob("*shou-ji-zhi-fu-ru-men*"))
+
+
+def test_a_file_changed_on_disk_is_not_overwritten_and_the_teacher_is_told(make_repo, browser, start_editor):
+    root = git_repository(make_repo(valid_courses=("demo",)))
+    editor = start_editor(root)
+    lecture = root / "courses/demo/03-lecture-3/lecture.md"
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    try:
+        page.goto(editor.origin + "/")
+        page.get_by_role("button", name="登录").click()
+        page.get_by_role("link", name="微课").first.click()
+        page.get_by_text("demo", exact=True).first.click()
+        page.get_by_text("第3讲", exact=True).first.click()
+        field = page.get_by_label("这个微课聚焦的一个知识点", exact=True)
+        field.wait_for()
+        theirs = lecture.read_text(encoding="utf-8") + "\n在 VS Code 里加的一段。\n"
+        lecture.write_text(theirs, encoding="utf-8")  # meanwhile, in another program
+        field.press("End")
+        field.type("（编辑器里改的）")
+        page.get_by_text("发布", exact=True).click()
+        with page.expect_response(lambda r: "persistEntry" in (r.request.post_data or "")) as saved:
+            page.get_by_text("立即发布").click()
+        assert saved.value.status == 409
+        page.get_by_text("另存为").first.wait_for()  # Decap shows the backend's message
+        assert "没有保存" in page.inner_text("body")
+    finally:
+        context.close()
+    assert lecture.read_text(encoding="utf-8") == theirs
+    kept = list(lecture.parent.glob("lecture.编辑器版本-*.md"))
+    assert len(kept) == 1 and "（编辑器里改的）" in kept[0].read_text(encoding="utf-8")
