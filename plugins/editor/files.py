@@ -62,6 +62,8 @@ class RepositoryFiles:
         #: repository path -> content id of the version the editor last read or wrote.
         self._seen: dict[str, str] = {}
         self._lock = threading.Lock()
+        #: One write at a time: the "unchanged since read" test and the write belong together.
+        self._writing = threading.Lock()
 
     # ----------------------------------------------------------------------------------------
     # Containment
@@ -151,16 +153,17 @@ class RepositoryFiles:
         """Write ``data`` atomically; with ``guard``, refuse to overwrite a file changed on disk
         since the editor read it (EditConflict, after writing ``data`` beside it)."""
         rel, path = self.resolve(declared)
-        if guard:
-            try:
-                self.check_unchanged(rel, path, new_entry=new_entry)
-            except _KeepBoth:
-                kept = conflict_name(path)
-                write_atomic_with(kept, lambda handle: handle.write(data))
-                raise EditConflict(rel, kept.relative_to(self.root).as_posix()) from None
-        write_atomic_with(path, lambda handle: handle.write(data))
-        with self._lock:
-            self._seen[rel] = content_id(data)
+        with self._writing:
+            if guard:
+                try:
+                    self.check_unchanged(rel, path, new_entry=new_entry)
+                except _KeepBoth:
+                    kept = conflict_name(path)
+                    write_atomic_with(kept, lambda handle: handle.write(data))
+                    raise EditConflict(rel, kept.relative_to(self.root).as_posix()) from None
+            write_atomic_with(path, lambda handle: handle.write(data))
+            with self._lock:
+                self._seen[rel] = content_id(data)
         return rel
 
     def delete(self, declared: str) -> str | None:

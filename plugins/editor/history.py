@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import shutil
 import subprocess
+import threading
 from pathlib import Path
 
 import yaml
@@ -28,6 +29,8 @@ class GitHistory:
         self.root = Path(root)
         self.git = shutil.which("git") if enabled else None
         self._identity: tuple[str, ...] = ()
+        #: Git takes one index lock: saves arriving together are committed one after the other.
+        self._committing = threading.Lock()
         self.enabled = bool(self.git) and self._run("rev-parse", "--is-inside-work-tree").returncode == 0
         if self.enabled and self._run("var", "GIT_AUTHOR_IDENT").returncode != 0:
             self._identity = FALLBACK_IDENTITY
@@ -44,6 +47,10 @@ class GitHistory:
         files are saved either way."""
         if not self.enabled or not paths:
             return None
+        with self._committing:
+            return self._commit(paths, message)
+
+    def _commit(self, paths: list[str], message: str) -> str | None:
         paths = [path for path in dict.fromkeys(paths)
                  if (self.root / path).exists() or self._run("ls-files", "--", path).stdout.strip()]
         if not paths:
