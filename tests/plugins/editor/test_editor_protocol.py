@@ -358,3 +358,19 @@ def test_a_client_that_stops_sending_is_dropped(repo, start_editor, monkeypatch)
 
 def test_the_server_listens_on_loopback_only(editor):
     assert editor.server.server_address[0] == "127.0.0.1"
+
+
+def test_saves_arriving_together_are_each_committed(editor, repo):
+    from concurrent.futures import ThreadPoolExecutor
+
+    paths = [f"courses/demo/{n:02d}-lecture-{n}/lecture.md" for n in range(1, 11)]
+    for path in paths:
+        editor.api("getEntry", {"path": path})
+
+    def save(path):
+        return persist(editor, path, lecture_md(title=path.split("/")[2], knowledge_point="同时保存")).status
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        assert list(pool.map(save, paths)) == [200] * 10
+    assert len(git(repo, "log", "--format=%s").splitlines()) == 11
+    assert git(repo, "status", "--porcelain") == ""
