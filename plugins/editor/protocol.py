@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import logging
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -22,7 +21,6 @@ from weike.plugins.editor.files import EditConflict, RefusedPath, RepositoryFile
 from weike.plugins.editor.folders import FolderPlanner
 from weike.plugins.editor.history import GitHistory, describe_change
 
-log = logging.getLogger(__name__)
 #: What the media library shows: the pictures (covers, centre photos, lecture images).
 PICTURE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".svg")
 #: A picture larger than this is not sent to the media library (it would be base64 in JSON).

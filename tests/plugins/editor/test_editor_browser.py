@@ -103,7 +103,7 @@ def test_a_teacher_makes_a_course_in_the_editor_and_weike_builds_it(tmp_path, br
         fill_course(page, cover_jpeg)
         publish(page)
         assert (root / COURSE / "course.yml").is_file() and (root / COURSE / "cover.jpg").is_file()
-        assert "至少" in problems(page) or "E" in problems(page)
+        assert "E108" in problems(page)  # a course without lectures yet: weike check says so
 
         for number, title in enumerate(LECTURES, start=1):
             new_lecture(page, title)
