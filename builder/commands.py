@@ -155,6 +155,7 @@ def cmd_new(project: Project, args: argparse.Namespace) -> int:
             folder = new_repository(Path(args.folder), settings=project.settings)
         except ScaffoldError as exc:
             raise UsageError(str(exc)) from exc
+        project.plugin_manager.hook.weike_new_repository(folder=folder)
         print(f"已创建课程仓库 {folder} (created a course repository)")
         if not args.no_git:
             started = start_git_history(folder)

@@ -112,6 +112,16 @@ def weike_new_course(folder: Path, slug: str) -> None:
     """
 
 
+@hookspec
+def weike_new_repository(folder: Path) -> None:
+    """Add files to a course repository that ``weike new repo`` has just made.
+
+    ``folder`` is the new repository (``courses/``, ``weike.yml``, ``.gitignore`` are in it).
+    Built in: ``weike.plugins.editor`` (double-click launchers of ``weike edit`` for Windows and
+    macOS).
+    """
+
+
 # --------------------------------------------------------------------------------------------
 # Check stage: rules over authored courses (no media decoding needed unless said)
 # --------------------------------------------------------------------------------------------

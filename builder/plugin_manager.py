@@ -61,6 +61,8 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     # reports: the province summary table (附件3), then 附件4/5 and dist/submission
     "weike.plugins.province.summary_table",
     "weike.plugins.province",
+    # operations: weike edit, the browser editor
+    "weike.plugins.editor",
 )
 
 

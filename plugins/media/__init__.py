@@ -70,6 +70,15 @@ shared_memo = checks.shared_memo
 dask_checks = doctor.dask_checks
 
 
+def probe_upload(project, path: Path) -> dict:
+    """``weike probe``'s verdict on one file under the repository's delivery profile, without the
+    loudness pass (a full decode): the editor shows its ``summary`` right after an upload."""
+    from weike.plugins.media.profile import resolve_profile
+
+    profile = resolve_profile(project.plugin_manager, settings.profile_name(project.config))
+    return commands.probe_verdict(Path(path), profile, loudness=False)
+
+
 # --------------------------------------------------------------------------------------------
 # Hook implementations: each hands its work to the module that does it
 # --------------------------------------------------------------------------------------------
