@@ -165,7 +165,7 @@ def test_a_line_break_in_a_lecture_title_or_the_marked_provider_stops_no_stage(m
     """The build goes on: the broken lecture and course are reported at their lines (E224, E118), the
     course's other lectures are delivered with cards and the mark (the provider's name on one
     line), the other course in full; nothing crashes."""
-    from tests.plugins.test_title_cards import SMALL_PROFILE
+    from tests.plugins.media.test_title_cards import SMALL_PROFILE
 
     root = make_repo({"plugins/small_profile.py": SMALL_PROFILE, "weike.yml": "profile: cards-320x180\n"},
                      valid_courses=("a", "b"))

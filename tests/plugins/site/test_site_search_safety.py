@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 
 #: The word every hostile field contains, so one search shows them all.
 BAIT = "毒药"
-HOSTILE_COURSE_TITLE = BAIT + "课程<img src=x onerror=alert('course-title')>"
+HOSTILE_COURSE_TITLE = BAIT + "课<svg onload=alert('course-title')>"  # within the 40-character title (E118)
 HOSTILE_SUMMARY = BAIT + "简介<img src=x onerror=window.weikeXss='summary'>"
 HOSTILE_LECTURE_TITLE = BAIT + "标题<svg onload=alert('lecture-title')>"
 HOSTILE_KNOWLEDGE_POINT = BAIT + "知识<img src=x onerror=window.weikeXss='knowledge-point'>"
