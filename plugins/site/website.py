@@ -6,11 +6,15 @@ The build, top to bottom:
 2. if ``site_dir`` was built from the same inputs, stop there (only re-place the media);
 3. generate the pages (in memory, the plugins' ``weike_site_pages`` after weike's own) and a work
    folder with ``site/`` and the theme overrides merged;
-4. run MkDocs programmatically into a temporary folder next to ``site_dir``, the generated pages
+4. digest each page's inputs (its body, and the frame all pages share: settings, navigation, theme);
+   pages whose digest and file are as the site's stamp records are kept, not rendered;
+5. run MkDocs programmatically into a temporary folder next to ``site_dir``, the generated pages
    handed over by :class:`~weike.plugins.site.generated.GeneratedPages`;
-5. add what MkDocs does not make: the search index entries, ``catalogue.json``, sitemap, feed;
-6. hard-link the delivered media into it (copy across file systems);
-7. swap it into place with ``os.replace``: a killed build never leaves a half site behind.
+6. add what MkDocs does not make: the search index entries, ``catalogue.json``, sitemap, feed;
+7. publish: a first build swaps the folder into place with ``os.replace``; a rebuild moves in only
+   the files whose bytes differ, one ``os.replace`` each, and deletes those no longer made
+   (:mod:`weike.plugins.site.manifest`); the delivered media are hard-linked (copied across file
+   systems). A killed build never leaves a half-written file, and the next build repairs the rest.
 """
 
 from __future__ import annotations

@@ -4,10 +4,12 @@ The build, top to bottom:
 
 1. read the settings (``extra.weike.offline`` in ``mkdocs.yml``);
 2. if ``dist/offline`` was made from the same site and settings, stop there;
-3. copy the source site into a temporary folder beside ``dist/offline``: pages rewritten
+3. make what changed into a temporary folder beside ``dist/offline``: pages rewritten
    (:func:`offline_page`), the search index also as a script, every other file hard-linked;
-4. write ``使用说明.txt`` and pack everything as ``<name>.zip`` (deterministic, stored);
-5. swap the folder into place (two renames, as the site does).
+4. write ``使用说明.txt``;
+5. publish it as the site does: a first edition swapped into place, a rebuild file by file.
+
+``weike offline`` packs the folder as ``<name>.zip`` (deterministic, stored) on request.
 """
 
 from __future__ import annotations
