@@ -202,11 +202,13 @@ def weike_add_hookspecs(plugin_manager) -> None:
 
 @hookimpl
 def weike_cli_commands(subparsers) -> None:
+    from weike.plugins.site.offline.edition import add_offline_command
     from weike.plugins.site.serve import add_serve_command
     from weike.plugins.site.share import add_share_command
 
     add_serve_command(subparsers)
     add_share_command(subparsers)
+    add_offline_command(subparsers)
 
 
 # --------------------------------------------------------------------------------------------

@@ -9,6 +9,12 @@ the (now empty) Markdown conversion. Hand-written pages from ``site/`` are untou
 It also memoises Material's navigation sidebar for pages outside the navigation (every course
 and lecture page): those render it identically for a given depth, and rendering it was about a
 fifth of MkDocs' time at catalogue scale. ``main.html`` uses ``weike_nav_cache`` for that.
+
+A rebuild renders only what changed: the pages and files named in ``kept_pages`` / ``kept_files``
+are already in the published site as this build would make them
+(:func:`weike.plugins.site.website.build_website` decides from each page's input digest). They still
+join MkDocs' file list, so a hand-written page's link to them resolves as in a full build, but as
+:class:`KeptFile`: neither read, rendered nor copied.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from pathlib import Path
 
 from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
+from mkdocs.structure.toc import get_toc
 
 from weike.plugins.site.pages import GeneratedPage
 
@@ -30,21 +37,54 @@ class NavigationCache(dict):
         return ""
 
 
-class GeneratedPages(BasePlugin):
-    """Serves ``pages`` (docs-relative ``.md`` path -> :class:`GeneratedPage`) and static ``files``."""
+class KeptFile(File):
+    """A page or file the site already holds as this build would write it: known to MkDocs (links
+    to it resolve), but no page to render and nothing to copy."""
 
-    def __init__(self, pages: Mapping[str, GeneratedPage], files: Mapping[str, Path]) -> None:
+    def is_documentation_page(self) -> bool:
+        return False
+
+    def is_static_page(self) -> bool:
+        return False
+
+    def copy_file(self, dirty: bool = False) -> None:
+        return None
+
+
+def _body_only(page, config, files) -> None:
+    """``Page.render`` for a generated page: its body comes whole from weike, so Python-Markdown is
+    not set up for an empty source (a millisecond a page, 13,000 times at catalogue scale)."""
+    page.content = ""
+    page.toc = get_toc([])
+    page.present_anchor_ids = set()
+
+
+class GeneratedPages(BasePlugin):
+    """Serves ``pages`` (docs-relative ``.md`` path -> :class:`GeneratedPage`) and static ``files``;
+    those in ``kept_pages`` / ``kept_files`` are not rendered or copied (the site has them)."""
+
+    def __init__(self, pages: Mapping[str, GeneratedPage], files: Mapping[str, Path], *,
+                 kept_pages: frozenset[str] = frozenset(), kept_files: frozenset[str] = frozenset()) -> None:
         super().__init__()
         self.pages = pages
         self.files = files
+        self.kept_pages = kept_pages
+        self.kept_files = kept_files
         self.navigation_cache = NavigationCache()
 
     def on_files(self, files: Files, *, config) -> Files:
         for uri in self.pages:
-            files.append(File.generated(config, uri, content=""))
+            kind = KeptFile if uri in self.kept_pages else File
+            files.append(kind.generated(config, uri, content=""))
         for uri, path in self.files.items():
-            files.append(File.generated(config, uri, abs_src_path=str(path)))
+            kind = KeptFile if uri in self.kept_files else File
+            files.append(kind.generated(config, uri, abs_src_path=str(path)))
         return files
+
+    def on_pre_page(self, page, *, config, files):
+        if page.file.src_uri in self.pages:
+            page.render = _body_only.__get__(page)
+        return page
 
     def on_env(self, env, *, config, files):
         env.globals["weike_nav_cache"] = self.navigation_cache

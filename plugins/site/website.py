@@ -6,11 +6,15 @@ The build, top to bottom:
 2. if ``site_dir`` was built from the same inputs, stop there (only re-place the media);
 3. generate the pages (in memory, the plugins' ``weike_site_pages`` after weike's own) and a work
    folder with ``site/`` and the theme overrides merged;
-4. run MkDocs programmatically into a temporary folder next to ``site_dir``, the generated pages
+4. digest each page's inputs (its body, and the frame all pages share: settings, navigation, theme);
+   pages whose digest and file are as the site's stamp records are kept, not rendered;
+5. run MkDocs programmatically into a temporary folder next to ``site_dir``, the generated pages
    handed over by :class:`~weike.plugins.site.generated.GeneratedPages`;
-5. add what MkDocs does not make: the search index entries, ``catalogue.json``, sitemap, feed;
-6. hard-link the delivered media into it (copy across file systems);
-7. swap it into place with ``os.replace``: a killed build never leaves a half site behind.
+6. add what MkDocs does not make: the search index entries, ``catalogue.json``, sitemap, feed;
+7. publish: a first build swaps the folder into place with ``os.replace``; a rebuild moves in only
+   the files whose bytes differ, one ``os.replace`` each, and deletes those no longer made
+   (:mod:`weike.plugins.site.manifest`); the delivered media are hard-linked (copied across file
+   systems). A killed build never leaves a half-written file, and the next build repairs the rest.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ from weike.builder.fingerprint import Fingerprint, code_digest, package_versions
 from weike.builder.isolation import CourseIsolation
 from weike.plugins.notes import note_pictures, render_notes
 from weike.plugins.site import centres as centre_pages
+from weike.plugins.site import manifest
 from weike.plugins.site.contributed import OfferedPage, SiteAsset, place_pages
 from weike.plugins.site.generated import GeneratedPages
 from weike.plugins.site.pages import (
@@ -85,6 +90,8 @@ class WebsiteResult:
     site_url: str | None = None
     published: tuple[str, ...] = ()
     pages: int = 0
+    #: How many of the pages were rendered (the others were kept: their inputs had not changed).
+    rendered: int = 0
     search_index_bytes: int = 0
     diagnostics: tuple[Diagnostic, ...] = ()
     #: MkDocs warnings, one line each.
@@ -309,57 +316,89 @@ def read_stamp(site_dir: Path) -> tuple[str | None, tuple[Diagnostic, ...]]:
     """(input hash, the warnings of that build) recorded in ``site_dir``, so a skipped build repeats them.
 
     The input hash is None (so the site is built again) when a file the build wrote is gone or
-    no longer holds what was written: a deleted or defaced page is repaired by the next build.
+    no longer has the size and time it was written with: a deleted or defaced page is repaired by
+    the next build.
     """
-    try:
-        stamp = json.loads((site_dir / STAMP_FILE).read_text(encoding="utf-8"))
-        diagnostics = tuple(diagnostic_from_dict(d) for d in stamp.get("diagnostics", []))
-        written = stamp.get("written")
-        if not isinstance(written, dict) or not _still_as_written(site_dir, written):
-            return None, diagnostics
-        return stamp.get("inputs"), diagnostics
-    except (OSError, ValueError, AttributeError, KeyError, TypeError):
+    stamp = manifest.read_stamp_file(site_dir, STAMP_FILE)
+    if stamp is None:
         return None, ()
+    try:
+        diagnostics = tuple(diagnostic_from_dict(d) for d in stamp.get("diagnostics", []))
+    except (ValueError, AttributeError, KeyError, TypeError):
+        return None, ()
+    if not manifest.still_as_written(stamp, site_dir):
+        return None, diagnostics
+    return stamp.get("inputs"), diagnostics
 
 
-def _written_files(site_dir: Path) -> dict[str, list]:
-    """Size and SHA-256 of every file of a freshly built site but the media (they are hard links to
-    the media cache, checked and re-linked by :func:`place_media` on every build) and the stamp."""
-    from weike.builder.cache import sha256_file
+def site_stamp(inputs: str, diagnostics: Sequence[Diagnostic], courses: int, made: manifest.Manifest) -> dict:
+    return {"inputs": inputs, "weike": __version__, "courses": courses,
+            "diagnostics": [diagnostic_dict(d) for d in diagnostics], **made.as_json()}
 
-    written: dict[str, list] = {}
-    for folder, folders, files in os.walk(site_dir):
-        rel_folder = Path(folder).relative_to(site_dir)
-        if rel_folder == Path("."):
-            folders[:] = [name for name in folders if name != "media"]
-        for name in files:
-            rel = (rel_folder / name).as_posix()
-            if rel == STAMP_FILE:
-                continue
+
+# --------------------------------------------------------------------------------------------
+# What each page is made from
+# --------------------------------------------------------------------------------------------
+
+
+#: Repository MkDocs plugins that leave each page a function of its own inputs (others, or
+#: ``hooks``, may read anything: every page is then rendered on every build).
+_PAGE_LOCAL_PLUGINS = frozenset({"search", "material/search"})
+
+
+def renders_incrementally(settings: SiteSettings) -> bool:
+    """Whether a page that did not change may be kept from the previous build."""
+    plugins = {_plugin_name(entry) for entry in _plugin_entries(settings.raw.get("plugins"))}
+    return plugins <= _PAGE_LOCAL_PLUGINS and not settings.raw.get("hooks")
+
+
+def engine_digest(settings: SiteSettings, overrides: Mapping, overrides_dir: Path,
+                  handwritten: Mapping[str, Path]) -> str:
+    """What every page's frame is made from: the settings MkDocs is given (navigation included: every
+    page shows it), ``mkdocs.yml``, the theme and its overrides, the code that hands the pages over,
+    and the hand-written pages (the navigation shows their titles, read from the pages themselves)."""
+    fingerprint = Fingerprint(
+        "site-engine", {key: value for key, value in overrides.items() if key != "site_dir"},
+        settings.config_file.read_bytes(),
+        package_versions("mkdocs", "mkdocs-material", "markdown", "pymdown-extensions", "jinja2"),
+        code_digest("weike.plugins.site.generated"))
+    for folder, dirs, files in sorted(os.walk(overrides_dir)):
+        dirs.sort()
+        for name in sorted(files):
             path = Path(folder) / name
-            written[rel] = [path.stat().st_size, sha256_file(path)]
-    return written
+            fingerprint.add(path.relative_to(overrides_dir).as_posix(), path.read_bytes())
+    for rel, path in sorted(handwritten.items()):
+        fingerprint.add(rel, path.read_bytes())
+    return fingerprint.hexdigest()
 
 
-def _still_as_written(site_dir: Path, written: Mapping[str, list]) -> bool:
-    from weike.builder.cache import sha256_file
-
-    for rel, (size, sha256) in written.items():
-        path = site_dir / rel
-        try:
-            # Size first: cheap, and it catches most damage before any file is read.
-            if path.stat().st_size != size or sha256_file(path) != sha256:
-                return False
-        except OSError:
-            return False
-    return True
+def page_file(rel: str) -> str:
+    """The file MkDocs writes for the page ``rel`` (``courses/x/y.md`` -> ``courses/x/y/index.html``)."""
+    return page_url(rel) + "index.html"
 
 
-def write_stamp(site_dir: Path, inputs: str, diagnostics: Sequence[Diagnostic], courses: int) -> None:
-    (site_dir / STAMP_FILE).write_text(json.dumps(
-        {"inputs": inputs, "weike": __version__, "courses": courses,
-         "diagnostics": [diagnostic_dict(d) for d in diagnostics],
-         "written": _written_files(site_dir)}, ensure_ascii=False), encoding="utf-8")
+def page_digest(engine: str, rel: str, page: GeneratedPage) -> str:
+    return Fingerprint(engine, rel, sorted(page.meta.items()), page.html).hexdigest()
+
+
+def file_digest(rel: str, source: Path) -> str:
+    return Fingerprint("site-file", rel).add_file(source).hexdigest()
+
+
+def _nav_paths(nav) -> set[str]:
+    """Every docs path the navigation names (those pages are rendered on every build: the others'
+    sidebars need them as MkDocs pages)."""
+    found: set[str] = set()
+    items = list(nav) if isinstance(nav, list) else [nav]
+    while items:
+        item = items.pop()
+        if isinstance(item, str):
+            found.add(item)
+        elif isinstance(item, dict):
+            items.extend(item.values())
+        elif isinstance(item, list):
+            items.extend(item)
+    return found
 
 
 # --------------------------------------------------------------------------------------------
@@ -836,13 +875,31 @@ def build_website(
 
     site_dir.parent.mkdir(parents=True, exist_ok=True)
     remove_leftovers(site_dir)
+    # What the site folder holds from the previous build, file by file (none when forced: all made anew).
+    present = manifest.present_files(site_dir, stamp_file=STAMP_FILE, skip=("media",)) if site_dir.is_dir() else {}
+    previous = None if force else manifest.read_manifest(manifest.read_stamp_file(site_dir, STAMP_FILE), present)
     tmp_dir = make_build_folder(site_dir)
     try:
         nav = navigation(catalogue, sources.handwritten, settings.raw.get("nav"), centres=site_centres,
                          plugin_pages=sources.plugin_nav)
         overrides = mkdocs_overrides(settings, docs_dir=docs_dir, site_dir=tmp_dir, overrides_dir=overrides_dir,
                                      nav=nav, plugin_assets=plugin_assets)
-        warnings = run_mkdocs(settings, overrides, root, GeneratedPages(sources.pages, sources.files))
+        # Each page's inputs: its own body and metadata, and the frame every page shares. A page
+        # whose inputs are those it was last made from, still in the site as written, is kept;
+        # those in the navigation are always rendered (the sidebars of the others list them).
+        engine = engine_digest(settings, overrides, overrides_dir,
+                               {rel: sources.site_files[rel] for rel in sources.handwritten})
+        made_from = {page_file(rel): page_digest(engine, rel, item) for rel, item in sources.pages.items()}
+        made_from.update({rel: file_digest(rel, path) for rel, path in sources.files.items()})
+        kept_pages: frozenset[str] = frozenset()
+        kept_files: frozenset[str] = frozenset()
+        if previous is not None and renders_incrementally(settings):
+            in_nav = _nav_paths(nav)
+            kept_pages = frozenset(rel for rel in sources.pages if rel not in in_nav
+                                   and previous.unchanged(page_file(rel), made_from[page_file(rel)]))
+            kept_files = frozenset(rel for rel in sources.files if previous.unchanged(rel, made_from[rel]))
+        generated = GeneratedPages(sources.pages, sources.files, kept_pages=kept_pages, kept_files=kept_files)
+        warnings = run_mkdocs(settings, overrides, root, generated)
 
         notes = sources.notes_text if settings.search_notes else None
         index_bytes = merge_search_index(tmp_dir, search_entries(catalogue, notes_text=notes))
@@ -857,15 +914,28 @@ def build_website(
                 (tmp_dir / name).write_bytes(data)
         # MkDocs' own compressed sitemap would disagree with ours (and has no use without site_url).
         (tmp_dir / "sitemap.xml.gz").unlink(missing_ok=True)
-        place_media(catalogue, tmp_dir)
         # A course whose pages failed (E901) is tried again by the next build, never replayed.
-        write_stamp(tmp_dir, "" if page_isolation.failed else inputs, sources.diagnostics, len(published))
-        swap_into_place(tmp_dir, site_dir)
+        stamp_inputs = "" if page_isolation.failed else inputs
+        if previous is None:  # made whole: swapped into place at once
+            made = manifest.Manifest(written=manifest.record_all(tmp_dir, stamp_file=STAMP_FILE, skip=("media",)))
+            made.made_from = {rel: digest for rel, digest in made_from.items() if rel in made.written}
+            place_media(catalogue, tmp_dir)
+            manifest.write_stamp(tmp_dir, STAMP_FILE, site_stamp(stamp_inputs, sources.diagnostics,
+                                                                 len(published), made))
+            swap_into_place(tmp_dir, site_dir)
+        else:  # only what differs is moved in; unchanged files are not touched
+            made = manifest.publish(tmp_dir, site_dir, previous=previous, present=present,
+                                    kept=[page_file(rel) for rel in kept_pages] + list(kept_files),
+                                    made_from=made_from)
+            place_media(catalogue, site_dir)
+            manifest.write_stamp(site_dir, STAMP_FILE, site_stamp(stamp_inputs, sources.diagnostics,
+                                                                  len(published), made))
+            shutil.rmtree(tmp_dir, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp_dir, ignore_errors=True)
         raise
     return WebsiteResult(site_dir=site_dir, rebuilt=True, site_url=settings.site_url, published=published,
-                         pages=len(sources.pages),
+                         pages=len(sources.pages), rendered=len(sources.pages) - len(kept_pages),
                          search_index_bytes=index_bytes,
                          diagnostics=tuple(collected.diagnostics + sources.diagnostics),
                          warnings=tuple(warnings), seconds=time.monotonic() - started)

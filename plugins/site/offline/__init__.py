@@ -2,7 +2,7 @@
 
 Village teaching stations often have no internet. ``weike build`` therefore also writes the
 catalogue as a folder that works when ``index.html`` is double-clicked (``file://``, no server,
-no network), and packs it as a deterministic zip beside it. It is made from the built site
+no network), kept current file by file; ``weike offline`` packs it as a deterministic zip beside it. It is made from the built site
 (:mod:`weike.plugins.site.website`), not by a second kind of build, so it shows the same pages:
 
 - every link names a page file (``courses/x/index.html``): browsers show a bare folder listing for

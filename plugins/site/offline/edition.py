@@ -4,10 +4,12 @@ The build, top to bottom:
 
 1. read the settings (``extra.weike.offline`` in ``mkdocs.yml``);
 2. if ``dist/offline`` was made from the same site and settings, stop there;
-3. copy the source site into a temporary folder beside ``dist/offline``: pages rewritten
+3. make what changed into a temporary folder beside ``dist/offline``: pages rewritten
    (:func:`offline_page`), the search index also as a script, every other file hard-linked;
-4. write ``使用说明.txt`` and pack everything as ``<name>.zip`` (deterministic, stored);
-5. swap the folder into place (two renames, as the site does).
+4. write ``使用说明.txt``;
+5. publish it as the site does: a first edition swapped into place, a rebuild file by file.
+
+``weike offline`` packs the folder as ``<name>.zip`` (deterministic, stored) on request.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from weike.builder import outputs
 from weike.builder.archive import ArchiveMember, safe_name_component, write_zip
 from weike.builder.fingerprint import Fingerprint, code_digest
 from weike.builder.model import Diagnostic
+from weike.plugins.site import manifest
 from weike.plugins.site.settings import OFFLINE, mkdocs_setting_warning
 from weike.plugins.site.website import STAMP_FILE as SITE_STAMP_FILE
 from weike.plugins.site.website import make_build_folder, remove_leftovers, swap_into_place
@@ -135,8 +138,10 @@ def _data_url(path: Path, media_type: str) -> str:
     return f"data:{media_type};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
 
 
-def offline_page(html: str, *, page_rel: str, source_site: Path, folders: frozenset[str]) -> str:
-    """The page at ``page_rel`` (``courses/x/y/index.html``) rewritten to work from ``file://``."""
+def offline_page(html: str, *, page_rel: str, source_site: Path, folders: frozenset[str],
+                 subtitles: list[str] | None = None) -> str:
+    """The page at ``page_rel`` (``courses/x/y/index.html``) rewritten to work from ``file://``;
+    the site-relative paths of the subtitle files it carries inline are added to ``subtitles``."""
     page_dir = posixpath.dirname(page_rel)
 
     def inline_subtitles(match: re.Match) -> str:
@@ -145,6 +150,8 @@ def offline_page(html: str, *, page_rel: str, source_site: Path, folders: frozen
         target = _site_path(src.group(1), page_dir) if src else None
         if target is None or not (source_site / target).is_file():
             return tag
+        if subtitles is not None:
+            subtitles.append(target)
         return tag.replace(src.group(0), f' src="{_data_url(source_site / target, "text/vtt")}"', 1)
 
     def rewrite(match: re.Match) -> str:
@@ -217,8 +224,8 @@ def guide_text(*, site_name: str, courses: int, lectures: int, zip_name: str, da
 
 三、拷贝时请注意
   请拷贝整个文件夹，不要只拷“index.html”，也不要改文件夹里的文件名。
-  “{zip_name}”是同样内容的压缩包，方便整个传给别人（解压后打开其中的“index.html”）；
-    U盘空间不够时可以不拷它。
+  如果文件夹里有“{zip_name}”，它是同样内容的压缩包，方便整个传给别人（解压后打开其中的
+    “index.html”）；U盘空间不够时可以不拷它。
 
 四、在教学站用Wi-Fi给大家看（要先请县里的工作人员设置）
   让大家用自己的手机看，不用每人拷一份：这要在教学站的一台电脑上开启“Wi-Fi分享”，
@@ -245,7 +252,8 @@ class OfflineResult:
 
     folder: Path
     zip_path: Path
-    zip_bytes: int
+    #: The zip's size; None when there is none (packed on request: ``weike offline``).
+    zip_bytes: int | None
     #: False when the source site and the settings had not changed.
     rebuilt: bool
     courses: int = 0
@@ -300,72 +308,146 @@ def remove_edition(offline_dir: Path) -> None:
     shutil.rmtree(offline_dir, ignore_errors=True)
 
 
+def _identity(path: Path) -> tuple[int, int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_size, stat.st_mtime_ns, stat.st_ino
+
+
 def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: OfflineSettings,
                           site_name: str, courses: int, lectures: int, data_saver: bool = False,
                           force: bool = False) -> OfflineResult:
     """Write the offline edition of the built site ``source_site`` into ``offline_dir``.
 
     ``data_saver``: the source site was built from the 省流量 renditions (the guide says so).
+
+    Only what changed is made again: each file of the edition records what it was made from (the
+    source file's size, time and inode, which the site keeps for every file it did not rewrite;
+    for a page also the site's set of page folders and the subtitles it carries), and unchanged
+    files are neither rewritten nor re-linked (:mod:`weike.plugins.site.manifest`). The zip is not
+    made here: re-packing gigabytes of video for each edit is what made a rebuild slow; a zip that
+    no longer matches the folder is removed, and ``weike offline`` packs it (:func:`pack_offline_zip`).
     """
     zip_name = f"{settings.name}.zip"
     inputs = edition_inputs(source_site, settings, data_saver)
-    stamp = _read_stamp(offline_dir)
+    stamp = manifest.read_stamp_file(offline_dir, STAMP_FILE) or {}
     zip_path = offline_dir / zip_name
-    if not force and stamp.get("inputs") == inputs and zip_path.is_file():
-        return OfflineResult(folder=offline_dir, zip_path=zip_path, zip_bytes=zip_path.stat().st_size,
+    if not force and stamp.get("inputs") == inputs and manifest.still_as_written(stamp, offline_dir):
+        return OfflineResult(folder=offline_dir, zip_path=zip_path, zip_bytes=_size(zip_path),
                              rebuilt=False, courses=courses, lectures=lectures)
 
     folders = _page_folders(source_site)
+    folders_digest = Fingerprint(sorted(folders)).hexdigest()
+    code = code_digest(__name__)
     offline_dir.parent.mkdir(parents=True, exist_ok=True)
     remove_leftovers(offline_dir)
+    present = manifest.present_files(offline_dir, stamp_file=STAMP_FILE) if offline_dir.is_dir() else {}
+    previous = None if force else manifest.read_manifest(stamp, present)
+    carried = stamp.get("subtitles") if isinstance(stamp.get("subtitles"), dict) else {}
     tmp = make_build_folder(offline_dir)
     try:
-        written: list[tuple[str, Path]] = []
+        made_from: dict[str, str] = {}
+        kept: list[str] = []
+        subtitles: dict[str, list[str]] = {}
+
+        def unchanged(rel: str, digest: str) -> bool:
+            made_from[rel] = digest
+            if previous is not None and previous.unchanged(rel, digest):
+                kept.append(rel)
+                return True
+            return False
+
+        def page_digest(rel: str, source: Path, inline: list[str]) -> str:
+            return Fingerprint("page", rel, _identity(source), folders_digest, code,
+                               [(vtt, _identity(source_site / vtt)) for vtt in inline]).hexdigest()
 
         def put(rel: str, data: bytes) -> None:
             target = tmp / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-            written.append((rel, target))
-
-        def link(rel: str, source: Path) -> None:
-            outputs.link_file(source, tmp / rel)  # a hard link: the media are not stored twice
-            written.append((rel, tmp / rel))
 
         for rel, path in _site_files(source_site):
             if rel.endswith(".html"):
+                before = [vtt for vtt in carried.get(rel, []) if isinstance(vtt, str)]
+                if unchanged(rel, page_digest(rel, path, before)):
+                    subtitles[rel] = before
+                    continue
+                inline: list[str] = []
                 page = offline_page(path.read_text(encoding="utf-8"), page_rel=rel, source_site=source_site,
-                                    folders=folders)
+                                    folders=folders, subtitles=inline)
                 put(rel, page.encode("utf-8"))
+                made_from[rel] = page_digest(rel, path, inline)
+                if inline:
+                    subtitles[rel] = inline
             elif rel == "search/search_index.json":
+                digest = Fingerprint("search", _identity(path), folders_digest, code).hexdigest()
+                script = "search/search_index.js"
+                if unchanged(rel, digest) & unchanged(script, digest):
+                    continue
                 index = offline_search_index(path.read_bytes(), folders)
                 put(rel, index)
                 # What Material loads instead of fetching the JSON when the page is a file.
-                put("search/search_index.js", search_index_script(index))
-            else:
-                link(rel, path)
-        link(WORKER_SHIM_URL, ASSETS_DIR / WORKER_SHIM)
-        link(WORKER_SHIM_URL.replace(".js", ".LICENSE"), ASSETS_DIR / WORKER_SHIM.replace(".js", ".LICENSE"))
+                put(script, search_index_script(index))
+            elif not unchanged(rel, Fingerprint("file", _identity(path)).hexdigest()):
+                outputs.link_file(path, tmp / rel)  # a hard link: the media are not stored twice
+        for rel, source in ((WORKER_SHIM_URL, ASSETS_DIR / WORKER_SHIM),
+                            (WORKER_SHIM_URL.replace(".js", ".LICENSE"), ASSETS_DIR / WORKER_SHIM.replace(".js", ".LICENSE"))):
+            if not unchanged(rel, Fingerprint("file", _identity(source)).hexdigest()):
+                outputs.link_file(source, tmp / rel)
         put(GUIDE_FILE, guide_text(site_name=site_name, courses=courses, lectures=lectures, zip_name=zip_name,
                                    data_saver=data_saver))
 
-        top = settings.name
-        write_zip(tmp / zip_name, [ArchiveMember.from_file(f"{top}/{rel}", path) for rel, path in written])
-        (tmp / STAMP_FILE).write_text(json.dumps({"inputs": inputs}), encoding="utf-8")
-        swap_into_place(tmp, offline_dir)
+        def edition_stamp(made: manifest.Manifest) -> dict:
+            return {"inputs": inputs, "name": settings.name, "subtitles": subtitles, **made.as_json()}
+
+        if previous is None:  # made whole: swapped into place at once
+            made = manifest.Manifest(written=manifest.record_all(tmp, stamp_file=STAMP_FILE))
+            made.made_from = {rel: digest for rel, digest in made_from.items() if rel in made.written}
+            manifest.write_stamp(tmp, STAMP_FILE, edition_stamp(made))
+            swap_into_place(tmp, offline_dir)
+        else:  # the zip of the previous edition is left out of `present`'s keeps: removed
+            made = manifest.publish(tmp, offline_dir, previous=previous, present=present, kept=kept,
+                                    made_from=made_from)
+            manifest.write_stamp(offline_dir, STAMP_FILE, edition_stamp(made))
+            shutil.rmtree(tmp, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return OfflineResult(folder=offline_dir, zip_path=zip_path, zip_bytes=zip_path.stat().st_size, rebuilt=True,
+    return OfflineResult(folder=offline_dir, zip_path=zip_path, zip_bytes=None, rebuilt=True,
                          courses=courses, lectures=lectures)
 
 
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
+
+
+def pack_offline_zip(offline_dir: Path, settings: OfflineSettings) -> Path:
+    """Pack the built edition ``offline_dir`` as ``<name>.zip`` beside its files (deterministic, stored:
+    the same folder gives the same bytes). Raises :class:`FileNotFoundError` without an edition."""
+    stamp = manifest.read_stamp_file(offline_dir, STAMP_FILE)
+    if stamp is None:
+        raise FileNotFoundError(offline_dir / STAMP_FILE)
+    zip_name = f"{settings.name}.zip"
+    members = [ArchiveMember.from_file(f"{settings.name}/{rel}", offline_dir / rel)
+               for rel in sorted(manifest.present_files(offline_dir, stamp_file=STAMP_FILE))
+               if rel != zip_name and not rel.endswith(".zip")]
+    return write_zip(offline_dir / zip_name, members)
+
+
 def offline_summary(result: OfflineResult, shown: str) -> str:
-    size = result.zip_bytes / 1_000_000
+    if result.zip_bytes is None:
+        packed = "压缩包：运行 weike offline 打包 (zip: run weike offline)"
+    else:
+        size = result.zip_bytes / 1_000_000
+        packed = f"压缩包 {result.zip_path.name} {size:.1f} MB (zip {size:.1f} MB)"
     if not result.rebuilt:
-        return f"offline: 没有变化，沿用 {shown}（压缩包 {result.zip_path.name}，{size:.1f} MB） (unchanged)"
-    return (f"offline: 离线版 {result.courses} 门课程 -> {shown}/index.html，压缩包 {result.zip_path.name} "
-            f"{size:.1f} MB (offline edition, zip {size:.1f} MB)")
+        return f"offline: 没有变化，沿用 {shown}，{packed} (unchanged)"
+    return f"offline: 离线版 {result.courses} 门课程 -> {shown}/index.html，{packed}"
 
 
 def chosen_courses(settings: OfflineSettings, published: Sequence[str]) -> tuple[tuple[str, ...], tuple[Diagnostic, ...]]:
@@ -377,3 +459,39 @@ def chosen_courses(settings: OfflineSettings, published: Sequence[str]) -> tuple
                                  f"offline course {slug!r} does not exist or is not on the site; skipped")
                         for slug in missing)
     return tuple(slug for slug in published if slug in settings.courses), diagnostics
+
+
+# --------------------------------------------------------------------------------------------
+# `weike offline`: the zip, on request
+# --------------------------------------------------------------------------------------------
+
+
+def add_offline_command(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "offline", help="把离线版打成一个压缩包，方便传给别人 (pack the offline edition as one zip)",
+        description="Pack dist/offline (made by weike build) as dist/offline/<name>.zip: deterministic and "
+                    "stored, the same folder gives the same bytes. weike build keeps the folder up to date "
+                    "file by file and removes a zip that no longer matches it; run this when a zip is wanted.")
+    parser.add_argument("path", nargs="?", default=".", help="repository (folder with courses/)")
+    parser.set_defaults(func=cmd_offline)
+
+
+def cmd_offline(project, args) -> int:
+    from weike.builder.context import BuildPaths
+    from weike.builder.errors import UsageError
+    from weike.plugins.site.website import SiteBuildFailed, load_settings
+
+    paths = BuildPaths.for_root(project.root)
+    try:
+        site = load_settings(project.root, None)
+    except SiteBuildFailed as exc:
+        raise UsageError(f"{exc.diagnostic.message} ({exc.diagnostic.message_en})") from exc
+    settings = offline_settings(site.weike, site_name=site.site_name)
+    offline_dir = paths.dist / "offline"
+    if not settings.enabled or manifest.read_stamp_file(offline_dir, STAMP_FILE) is None:
+        raise UsageError(f"还没有离线版：先运行 weike build（{paths.shown(offline_dir)}） "
+                         f"(no offline edition yet: run weike build first)")
+    zip_path = pack_offline_zip(offline_dir, settings)
+    size = zip_path.stat().st_size / 1_000_000
+    print(f"offline: 压缩包 {paths.shown(zip_path)} {size:.1f} MB (zip written)")
+    return 0

@@ -142,10 +142,18 @@ def test_guide_asks_a_volunteer_only_for_what_a_usb_stick_allows(built_site):
     assert "安卓" in wifi and "苹果手机" in wifi and "二维码" in wifi
 
 
+def pack(root: Path) -> int:
+    from weike.builder.cli import main
+
+    return main(["offline", str(root)])
+
+
 def test_zip_holds_exactly_the_folder_and_is_byte_identical_when_rebuilt(built_site):
     built = built_site()
     offline = built.root / "dist" / "offline"
     archive = offline / ZIP_NAME
+    assert not archive.exists()  # packed on request only
+    assert pack(built.root) == 0
     first = hashlib.sha256(archive.read_bytes()).hexdigest()
     with zipfile.ZipFile(archive) as opened:
         names = {info.filename: info for info in opened.infolist()}
@@ -156,17 +164,65 @@ def test_zip_holds_exactly_the_folder_and_is_byte_identical_when_rebuilt(built_s
         member = "社区教育微课-离线版/courses/demo/01-lecture-1/index.html"
         assert opened.read(member) == (offline / "courses/demo/01-lecture-1/index.html").read_bytes()
         assert {info.date_time for info in names.values()} == {(1980, 1, 1, 0, 0, 0)}
-    # Rebuilt from scratch (dist/offline removed): the same bytes.
-    shutil.rmtree(offline)
+    # An unchanged rebuild keeps it; rebuilt from scratch (dist/offline removed) and packed: the same bytes.
     built.rebuild()
     assert hashlib.sha256(archive.read_bytes()).hexdigest() == first
+    shutil.rmtree(offline)
+    built.rebuild()
+    assert pack(built.root) == 0
+    assert hashlib.sha256(archive.read_bytes()).hexdigest() == first
+
+
+def test_an_edit_removes_the_zip_that_no_longer_matches(built_site):
+    built = built_site()
+    assert pack(built.root) == 0
+    notes = built.root / "courses/demo/01-lecture-1/lecture.md"
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n新的讲义。\n", encoding="utf-8")
+    built.rebuild()
+    assert not (built.root / "dist/offline" / ZIP_NAME).exists()
+    lines = [line for line in built.result.summary_lines if line.startswith("offline:")]
+    assert lines and "weike offline" in lines[0]
+
+
+def test_offline_without_an_edition_is_a_usage_error(tmp_path):
+    from weike.builder.cli import main
+
+    (tmp_path / "courses").mkdir()
+    assert main(["offline", str(tmp_path)]) == 2
 
 
 def test_build_summary_reports_the_zip_and_its_size(built_site):
     built = built_site()
+    assert pack(built.root) == 0
+    built.rebuild()
     size_mb = (built.root / "dist/offline" / ZIP_NAME).stat().st_size / 1_000_000
     lines = [line for line in built.result.summary_lines if line.startswith("offline:")]
     assert lines and ZIP_NAME in lines[0] and f"{size_mb:.1f} MB" in lines[0]
+
+
+def test_an_edit_rewrites_only_its_pages_and_equals_a_cold_edition(built_site):
+    built = built_site()
+    offline = built.root / "dist" / "offline"
+
+    def pages() -> dict[str, tuple[int, int]]:
+        return {p.relative_to(offline).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns)
+                for p in offline.rglob("index.html")}
+
+    def files() -> dict[str, bytes]:
+        return {p.relative_to(offline).as_posix(): p.read_bytes() for p in sorted(offline.rglob("*"))
+                if p.is_file() and p.name != ".weike-offline.json"}
+
+    before = pages()
+    notes = built.root / "courses/demo/01-lecture-1/lecture.md"
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n离线版也要更新。\n", encoding="utf-8")
+    built.rebuild()
+    after = pages()
+    assert sorted(rel for rel in after if after[rel] != before[rel]) == ["courses/demo/01-lecture-1/index.html"]
+    assert "离线版也要更新" in (offline / "courses/demo/01-lecture-1/index.html").read_text(encoding="utf-8")
+    incremental = files()
+    shutil.rmtree(offline)
+    built.rebuild()
+    assert files() == incremental
 
 
 def test_chosen_courses_only_and_an_unknown_one_warns(built_site):

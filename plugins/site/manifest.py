@@ -1,0 +1,175 @@
+"""What a built folder (the site, the offline edition) holds and what each file was made from, and
+publishing a rebuild into it file by file.
+
+A folder's stamp records every file written: size, modification time and SHA-256, and for the
+files made from known inputs (a page, a thumbnail) the digest of those inputs. A rebuild reads it
+back, keeps only the entries whose file is still as written (a deleted or defaced page is made
+again), makes what changed into a temporary folder, then :func:`publish` moves in only the files
+whose bytes differ and deletes what the build no longer makes. Unchanged files are never
+rewritten, so their time and inode stay, and a copy or an offline edition made from them can
+tell what changed by the same record.
+
+Each file is replaced atomically (``os.replace``); a build killed while publishing leaves every
+file whole, and the stamp, written last, still describes the previous build: the files it moved
+in no longer match their record and are made again by the next build.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from weike.builder import outputs
+from weike.builder.cache import sha256_file
+
+#: The stamp's format; a stamp of another format is not read (the folder is made whole again).
+MANIFEST_FORMAT = 2
+
+
+@dataclass(kw_only=True)
+class Manifest:
+    """The files of a built folder (relative POSIX path -> ``[size, mtime_ns, sha256]``) and what
+    the made ones were made from (path -> input digest)."""
+
+    written: dict[str, list] = field(default_factory=dict)
+    made_from: dict[str, str] = field(default_factory=dict)
+
+    def unchanged(self, rel: str, digest: str) -> bool:
+        """The folder holds ``rel`` as written, made from inputs with ``digest``."""
+        return rel in self.written and self.made_from.get(rel) == digest
+
+    def as_json(self) -> dict:
+        return {"format": MANIFEST_FORMAT, "written": self.written, "made_from": self.made_from}
+
+
+def present_files(folder: Path, *, stamp_file: str, skip: Iterable[str] = ()) -> dict[str, tuple[int, int]]:
+    """Every file below ``folder`` as relative path -> (size, mtime_ns), without the stamp and the
+    top-level folders in ``skip`` (the site's ``media``, placed and checked on their own)."""
+    skipped = set(skip)
+    found: dict[str, tuple[int, int]] = {}
+    stack = [("", str(folder))]
+    while stack:
+        prefix, current = stack.pop()
+        try:
+            entries = list(os.scandir(current))
+        except OSError:
+            continue
+        for entry in entries:
+            rel = prefix + entry.name
+            if entry.is_dir(follow_symlinks=False):
+                if not (prefix == "" and entry.name in skipped):
+                    stack.append((rel + "/", entry.path))
+                continue
+            if rel == stamp_file:
+                continue
+            try:
+                stat = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            found[rel] = (stat.st_size, stat.st_mtime_ns)
+    return found
+
+
+def read_manifest(stamp: Mapping | None, present: Mapping[str, tuple[int, int]]) -> Manifest | None:
+    """The manifest in ``stamp`` (a folder's parsed stamp), keeping only the files still as written;
+    None for a stamp of another format."""
+    if not isinstance(stamp, Mapping) or stamp.get("format") != MANIFEST_FORMAT:
+        return None
+    written, made_from = stamp.get("written"), stamp.get("made_from")
+    if not isinstance(written, dict) or not isinstance(made_from, dict):
+        return None
+    intact = {rel: record for rel, record in written.items()
+              if isinstance(record, list) and len(record) == 3 and present.get(rel) == (record[0], record[1])}
+    return Manifest(written=intact, made_from={rel: d for rel, d in made_from.items() if rel in intact})
+
+
+def still_as_written(stamp: Mapping | None, folder: Path) -> bool:
+    """Every file ``stamp`` records is in ``folder`` with its size and time (stat only, no read)."""
+    if not isinstance(stamp, Mapping) or stamp.get("format") != MANIFEST_FORMAT:
+        return False
+    written = stamp.get("written")
+    if not isinstance(written, dict):
+        return False
+    for rel, record in written.items():
+        try:
+            stat = os.stat(folder / rel)
+        except OSError:
+            return False
+        if not isinstance(record, list) or len(record) != 3 or [stat.st_size, stat.st_mtime_ns] != record[:2]:
+            return False
+    return True
+
+
+def _record(path: Path, sha256: str) -> list:
+    stat = path.stat()
+    return [stat.st_size, stat.st_mtime_ns, sha256]
+
+
+def record_all(folder: Path, *, stamp_file: str, skip: Iterable[str] = ()) -> dict[str, list]:
+    """The record of every file of a folder made whole (hashing each)."""
+    return {rel: _record(folder / rel, sha256_file(folder / rel))
+            for rel in present_files(folder, stamp_file=stamp_file, skip=skip)}
+
+
+def _make_room(target: Path, folder: Path) -> None:
+    """Clear the way for a file at ``target``: a folder there, or a file where a parent folder goes."""
+    if target.is_dir() and not target.is_symlink():
+        shutil.rmtree(target)
+    parent = target.parent
+    while parent != folder and not parent.is_dir():
+        if parent.exists() or parent.is_symlink():
+            parent.unlink()
+            break
+        parent = parent.parent
+    target.parent.mkdir(parents=True, exist_ok=True)
+
+
+def publish(made: Path, folder: Path, *, previous: Manifest, present: Mapping[str, tuple[int, int]],
+            kept: Iterable[str], made_from: Mapping[str, str]) -> Manifest:
+    """Move the files of ``made`` (a build's temporary folder) into ``folder`` where they differ,
+    keep ``kept`` (files the build did not make again, recorded in ``previous``), delete every other
+    file of ``present`` (the folder's files before, as :func:`present_files` lists them).
+
+    Returns the new manifest; ``made_from`` holds the input digests of this build's made files.
+    """
+    written: dict[str, list] = {}
+    for rel in kept:
+        written[rel] = previous.written[rel]
+    for rel in present_files(made, stamp_file=""):
+        source = made / rel
+        sha256 = sha256_file(source)
+        old = previous.written.get(rel)
+        if old is not None and old[0] == source.stat().st_size and old[2] == sha256:
+            written[rel] = old  # the same bytes are there already: not rewritten
+            continue
+        target = folder / rel
+        _make_room(target, folder)
+        os.replace(source, target)
+        written[rel] = _record(target, sha256)
+    emptied: set[Path] = set()
+    for rel in present:
+        if rel not in written:
+            path = folder / rel
+            path.unlink(missing_ok=True)
+            emptied.add(path.parent)
+    for parent in sorted(emptied, key=lambda p: len(p.parts), reverse=True):
+        while parent != folder and parent.is_dir() and not any(parent.iterdir()):
+            parent.rmdir()
+            parent = parent.parent
+    return Manifest(written=written, made_from={rel: d for rel, d in made_from.items() if rel in written})
+
+
+def write_stamp(folder: Path, stamp_file: str, stamp: Mapping) -> None:
+    outputs.write_atomic(folder / stamp_file, json.dumps(stamp, ensure_ascii=False).encode("utf-8"))
+
+
+def read_stamp_file(folder: Path, stamp_file: str) -> dict | None:
+    try:
+        stamp = json.loads((folder / stamp_file).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return stamp if isinstance(stamp, dict) else None
