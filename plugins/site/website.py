@@ -165,6 +165,10 @@ def _plugin_name(entry) -> str:
     return entry if isinstance(entry, str) else next(iter(entry))
 
 
+#: weike's scripts, on every page (each is a no-op where its elements are absent).
+WEIKE_SCRIPTS = ("assets/weike/weike.js", "assets/weike/progress.js", "assets/weike/read-aloud.js")
+
+
 def mkdocs_overrides(settings: SiteSettings, *, docs_dir: Path, site_dir: Path, overrides_dir: Path,
                      nav: list) -> dict:
     """The keys weike sets on top of ``mkdocs.yml`` (everything else is the file's own)."""
@@ -197,7 +201,7 @@ def mkdocs_overrides(settings: SiteSettings, *, docs_dir: Path, site_dir: Path, 
         "nav": nav,
         "extra": extra,
         "extra_css": ["assets/weike/weike.css", *(raw.get("extra_css") or [])],
-        "extra_javascript": ["assets/weike/weike.js", *(raw.get("extra_javascript") or [])],
+        "extra_javascript": [*WEIKE_SCRIPTS, *(raw.get("extra_javascript") or [])],
         "validation": validation,
     }
 

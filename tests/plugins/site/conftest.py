@@ -7,6 +7,7 @@ conforming MP4s (``delivered_repo``) so the site stage runs exactly as in ``weik
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -206,3 +207,57 @@ def showing_cue_style(page) -> dict:
     assert cue is not None, "no subtitle cue on screen"
     style = cdp.send("CSS.getComputedStyleForNode", {"nodeId": cue["nodeId"]})["computedStyle"]
     return {item["name"]: item["value"] for item in style}
+
+
+def watch_lecture_until(page, seconds: float, *, to_the_end: bool = False) -> None:
+    """Play the lecture's video (muted) from ``seconds`` on, then pause it, or let it end."""
+    page.evaluate("s => { const v = document.querySelector('video'); v.muted = true; v.currentTime = s; v.play(); }",
+                  seconds)
+    if to_the_end:
+        page.wait_for_function("() => document.querySelector('video').ended", timeout=30_000)
+        return
+    page.wait_for_function("s => document.querySelector('video').currentTime > s + 0.5", arg=seconds, timeout=20_000)
+    page.evaluate("document.querySelector('video').pause()")
+
+
+#: A stand-in for the browser's speech synthesis with the voices given by ``window.__voices``
+#: (set before the page's scripts run). ``__speech.said`` lists the texts spoken,
+#: ``__speech.finish()`` ends the utterance being spoken, ``__speech.addVoices(list)`` makes
+#: voices arrive late, as Chrome's do.
+FAKE_SPEECH = """
+(() => {
+  const listeners = [];
+  const speech = {
+    said: [], cancelled: 0, current: null, voices: window.__voices || [],
+    getVoices() { return this.voices; },
+    speak(utterance) { this.said.push(utterance.text); this.current = utterance; this.lang = utterance.lang;
+                       this.voice = utterance.voice && utterance.voice.name; },
+    cancel() { const u = this.current; this.current = null; this.cancelled++;
+               if (u) u.dispatchEvent(new Event("error")); },
+    pause() {}, resume() {},
+    addEventListener(type, listener) { if (type === "voiceschanged") listeners.push(listener); },
+    finish() { const u = this.current; this.current = null; u.dispatchEvent(new Event("end")); },
+    addVoices(voices) { this.voices = voices; listeners.forEach(l => l(new Event("voiceschanged"))); },
+  };
+  // Utterances the stand-in can carry its voices on (the real one takes only the browser's own).
+  class Utterance extends EventTarget {
+    constructor(text) {
+      super();
+      Object.assign(this, { text, lang: "", voice: null, rate: 1, onend: null, onerror: null });
+      this.addEventListener("end", e => this.onend && this.onend(e));
+      this.addEventListener("error", e => this.onerror && this.onerror(e));
+    }
+  }
+  window.SpeechSynthesisUtterance = Utterance;
+  window.__speech = speech;
+  Object.defineProperty(window, "speechSynthesis", { value: speech, configurable: true });
+})();
+"""
+CHINESE_VOICES = [{"name": "粤语", "lang": "zh-HK"}, {"name": "普通话", "lang": "zh-CN"}]
+
+
+def speaking_phone(browser, voices):
+    """A phone context whose ``speechSynthesis`` is :data:`FAKE_SPEECH` with ``voices``."""
+    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
+    context.add_init_script(f"window.__voices = {json.dumps(voices, ensure_ascii=False)};" + FAKE_SPEECH)
+    return context
