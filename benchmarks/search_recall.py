@@ -54,13 +54,13 @@ def material_assets() -> Path:
 
 def search_config() -> dict:
     """The config MkDocs + Material write for weike's site (language zh, keywords field added)."""
-    from weike.plugins.site.search import KEYWORDS_BOOST, KEYWORDS_FIELD
+    from weike.plugins.site.search import KEYWORDS_BOOST, KEYWORDS_FIELD, TITLE_WORDS_BOOST, TITLE_WORDS_FIELD
 
     translations = (material_assets().parent / "partials" / "languages" / "zh.html").read_text(encoding="utf-8")
     separator = json.loads(re.search(r'"search\.config\.separator":\s*("(?:[^"\\]|\\.)*")', translations).group(1))
     return {"lang": ["en"], "separator": separator, "pipeline": ["stemmer"],
             "fields": {"title": {"boost": 1000.0}, "text": {"boost": 1.0}, "tags": {"boost": 1000000.0},
-                       KEYWORDS_FIELD: {"boost": KEYWORDS_BOOST}}}
+                       KEYWORDS_FIELD: {"boost": KEYWORDS_BOOST}, TITLE_WORDS_FIELD: {"boost": TITLE_WORDS_BOOST}}}
 
 
 def catalogue_of(root: Path):
@@ -73,7 +73,7 @@ def catalogue_of(root: Path):
 
 def searchable_text(doc: dict) -> str:
     """What a reader could expect to find: every field's text, cuts removed, pieces kept apart."""
-    joined = " ".join(doc.get(field, "") for field in ("title", "text", "keywords"))
+    joined = " ".join(doc.get(field, "") for field in ("title", "text", "title_words", "keywords"))
     return html.unescape(joined.replace(_ZWSP, ""))
 
 

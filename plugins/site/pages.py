@@ -130,8 +130,12 @@ def home_page(catalogue: Catalogue, *, intro_html: str = "", title: str | None =
         # Without a heading of its own Material would print the navigation label "首页" as the
         # page's main heading; the site's name tells a newcomer where they are.
         body.append(f"<h1>{e(title or site_name or '社区教育微课')}</h1>")
+        # 继续学习 right under the heading, on the first screen (else after the intro's own heading).
+        body.append(CONTINUE_BLOCK)
     if intro_html:
         body.append(intro_html)
+    if "<h1" in intro_html:
+        body.append(CONTINUE_BLOCK)
     body.append(f'<p class="weike-totals">{home_totals(catalogue)}</p>')
     body.append('<h2 id="newest">最新课程</h2>')
     body.append(course_cards(catalogue.newest[:NEWEST_ON_HOME], 0))
@@ -193,7 +197,9 @@ def course_page(item: SiteCourse, *, qr_svg: str | None, course_url: str | None,
         # The cover is the page's largest paint: fetch it before the scripts (Lighthouse LCP).
         f'<img class="weike-cover" src="cover.jpg" alt="{e(item.title)}课程封面" width="{width}" height="{height}" '
         f'fetchpriority="high">',
-        f"<p>{e(course.summary or '')}</p>",
+        *start_button(item),
+        *([read_aloud_control("summary", "朗读简介"), f'<p id="summary">{e(course.summary)}</p>']
+          if course.summary else []),
         '<dl class="weike-facts">',
         f"<dt>主题</dt><dd>{_link_or_text(item.theme_slug and f'../../themes/{item.theme_slug}/', course.theme)}</dd>",
         f"<dt>开课机构</dt><dd>{e(course.provider.name or '')}</dd>",
@@ -221,7 +227,7 @@ def course_page(item: SiteCourse, *, qr_svg: str | None, course_url: str | None,
         poster = (f'<img class="weike-lecture__poster" src="{_up(2)}{lecture.poster_url}" alt="" loading="lazy" '
                   f'decoding="async" width="160" height="90">' if lecture.poster_url else
                   '<span class="weike-lecture__poster" aria-hidden="true"></span>')
-        body.append(f'<li><a class="weike-lecture" href="{lecture.lecture.slug}/">{poster}'
+        body.append(f'<li><a class="weike-lecture" href="{lecture.lecture.slug}/" data-weike-number="{number}">{poster}'
                     f'<span class="weike-lecture__text"><span class="weike-lecture__title">'
                     f'第 {number} 讲　{e(lecture.title)}</span>'
                     f'<span class="weike-lecture__meta">{e(" · ".join(meta))}</span></span></a></li>')
@@ -232,6 +238,32 @@ def course_page(item: SiteCourse, *, qr_svg: str | None, course_url: str | None,
                     f'{e(course_url)}</figcaption></figure>')
     meta = {"title": e(item.title), "description": e(course.summary or item.title), "search": {"exclude": True}}
     return page(meta, body)
+
+
+def start_button(item: SiteCourse) -> list[str]:
+    """开始学习, on the first screen of a phone: the lecture list is well below it.
+
+    progress.js turns it into 继续学习 第 N 讲 when this device has watched part of the course.
+    """
+    if not item.lectures:
+        return []
+    first = item.lectures[0].lecture.slug
+    return [f'<p class="weike-start"><a class="md-button md-button--primary weike-start__button" href="{first}/" '
+            f'data-weike-start>开始学习</a></p>']
+
+
+def read_aloud_control(target_id: str, label: str) -> str:
+    """A 朗读 button for the element ``target_id``; read-aloud.js shows it where the device has a Chinese voice."""
+    return (f'<div class="weike-read" data-weike-read="{target_id}" hidden>'
+            f'<button type="button" class="md-button weike-read__toggle">{e(label)}</button>'
+            f'<button type="button" class="md-button weike-read__stop" hidden>停止</button></div>')
+
+
+#: The home page's 继续学习 (progress.js fills and shows it from this device's record).
+CONTINUE_BLOCK = ('<section class="weike-continue" data-weike-continue hidden aria-labelledby="continue">'
+                  '<h2 id="continue">继续学习</h2>'
+                  '<p><a class="md-button md-button--primary weike-continue__button" href="./"></a></p>'
+                  '<p class="weike-continue__where"></p></section>')
 
 
 def _link_or_text(url: str | None, text: str | None) -> str:
@@ -295,13 +327,17 @@ def lecture_page(item: SiteCourse, index: int, notes: RenderedNotes) -> Generate
     trail.append((item.url, item.title))
     body = [
         breadcrumbs(3, trail),
-        f"<h1>第 {index + 1} 讲　{e(lecture.title)}</h1>",
+        # What progress.js records for 继续学习 on the home and course pages.
+        f'<h1 data-weike-course="{e(course.slug)}" data-weike-course-title="{e(item.title)}" '
+        f'data-weike-number="{index + 1}" data-weike-title="{e(lecture.title)}">'
+        f"第 {index + 1} 讲　{e(lecture.title)}</h1>",
         video_block(lecture),
     ]
     if lecture.lecture.knowledge_point:
         body.append(f'<p class="weike-knowledge"><strong>知识点：</strong>{e(lecture.lecture.knowledge_point)}</p>')
     if notes.html:
-        body.append(f'<h2 id="notes">讲义</h2>\n<div class="weike-notes">\n{notes.html}\n</div>')
+        body.append(f'<h2 id="notes">讲义</h2>\n{read_aloud_control("lecture-notes", "朗读讲义")}\n'
+                    f'<div class="weike-notes" id="lecture-notes">\n{notes.html}\n</div>')
     pager = []
     if index > 0:
         previous = item.lectures[index - 1]
@@ -309,7 +345,8 @@ def lecture_page(item: SiteCourse, index: int, notes: RenderedNotes) -> Generate
     pager.append('<a href="../">课程目录</a>')
     if index + 1 < len(item.lectures):
         following = item.lectures[index + 1]
-        pager.append(f'<a href="../{following.lecture.slug}/" rel="next">下一讲：{e(following.title)} ›</a>')
+        pager.append(f'<a href="../{following.lecture.slug}/" rel="next" data-weike-title="{e(following.title)}">'
+                     f'下一讲：{e(following.title)} ›</a>')
     body.append('<nav class="weike-pager" aria-label="上一讲和下一讲 Previous and next lecture">'
                 + "".join(pager) + "</nav>")
     meta = {"title": e(f"{lecture.title} - {item.title}"),

@@ -1,13 +1,15 @@
 """The site's search index, built from the catalogue instead of scraped from rendered pages.
 
 Material's search runs lunr in the browser over ``search/search_index.json``. Lunr splits text
-only at separators, and Chinese has none, so every Han run is cut into words with jieba before
-it is indexed; the words are joined with a zero-width space, which Material's Chinese separator
-splits on and readers never see. Words alone miss substrings: jieba's precise mode makes "智能手机"
+only at separators, and Chinese has none, so every Han run is cut into words with jieba. The
+words go into hidden fields that lunr indexes but the results list does not show: the title's
+into ``title_words`` (boosted as the title is), the rest into ``keywords``. The title and text a
+reader sees, and may copy, stay plain: no zero-width spaces between the words (Material's own
+entries for hand-written pages are cleaned the same way in :func:`merge_search_index`). Words
+alone miss substrings: jieba's precise mode makes "智能手机"
 one word, its cut depends on the neighbours, and a query that straddles two of its words ("机上" in
 在 / 手机 / 上, "家康" in 居家 / 康养) matches no word at all (the demo's recall was 68 %). Every
-overlapping pair of Han characters (a bigram) therefore
-goes into a hidden ``keywords`` field that lunr indexes but the results list does not show.
+overlapping pair of Han characters (a bigram) therefore goes into ``keywords`` too.
 Material's search cuts a Han query greedily into tokens found in the index (its "segment" step)
 and ORs them with a trailing wildcard, so any two- to four-character query meets the bigrams of
 every text that contains it (``benchmarks/search_recall.py`` measures recall against substring
@@ -39,11 +41,18 @@ from pathlib import Path
 
 from weike.plugins.site.catalogue import Catalogue
 
-#: The extra lunr field (hidden from results) for jieba's finer search-engine-mode words.
+#: The extra lunr field (hidden from results) for the words of everything but the title:
+#: jieba's words, its finer search-engine-mode words and the bigrams.
 KEYWORDS_FIELD = "keywords"
 KEYWORDS_BOOST = 10.0
+#: The extra lunr field (hidden from results) for the title's words, weighted as Material weighs
+#: the title (whose Han runs, left uncut, are one token each).
+TITLE_WORDS_FIELD = "title_words"
+TITLE_WORDS_BOOST = 1000.0
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]+")
 _ZWSP = "\u200b"
+_TAG = re.compile(r"<[^>]*>")
+_WORD = re.compile(r"\w")
 
 
 @lru_cache(maxsize=1)
@@ -64,8 +73,10 @@ def bigrams(text: str) -> list[str]:
 
 
 def segment(text: str) -> tuple[str, list[str]]:
-    """``(display text with zero-width spaces between words, finer extra words)``, both
-    HTML-escaped (Material shows them as HTML)."""
+    """``(text with the Han runs cut into words by spaces, finer extra words)``, both HTML-escaped.
+
+    The cut text is for the hidden fields only: what readers see stays ``html.escape(text)``.
+    """
     jieba = _jieba()
     text = html.escape(text)
     extras: list[str] = []
@@ -80,37 +91,32 @@ def segment(text: str) -> tuple[str, list[str]]:
                 if len(word) > size:
                     extras.extend(part for part in (word[i:i + size] for i in range(len(word) - size + 1))
                                   if jieba.get_FREQ(part))
-        return _ZWSP + _ZWSP.join(words) + _ZWSP
+        return " " + " ".join(words) + " "
 
-    return _HAN.sub(cut, text).strip(_ZWSP), extras
+    return " ".join(_HAN.sub(cut, text).split()), extras
 
 
 def _entry(location: str, title: str, texts: Iterable[str], keywords: Iterable[str], *,
            with_bigrams: bool = True) -> dict:
-    shown_title, extras = segment(title)
+    title_words, extras = segment(title)
     sources = [title]
-    shown_texts = []
-    for text in texts:
+    words: list[str] = []
+    for text in [*texts, *keywords]:
         if text:
-            shown, more = segment(text)
-            shown_texts.append(shown)
+            cut, more = segment(text)
+            words.append(cut)
             extras.extend(more)
             sources.append(text)
-    words: list[str] = []
-    for keyword in keywords:
-        if keyword:
-            shown, more = segment(keyword)
-            words.append(shown)
-            words.extend(more)
-            sources.append(keyword)
+    shown_texts = [html.escape(text) for text in texts if text]
     if with_bigrams:
         # The bigrams hold every two-character word of jieba's search-engine mode too.
         words.extend(pair for source in sources for pair in bigrams(source))
         words.extend(extra for extra in extras if len(extra) > 2)
     else:
         words.extend(extras)
-    entry = {"location": location, "title": shown_title, "text": " ".join(shown_texts)}
-    unique = list(dict.fromkeys(words))
+    entry = {"location": location, "title": html.escape(title), "text": " ".join(shown_texts),
+             TITLE_WORDS_FIELD: title_words}
+    unique = list(dict.fromkeys(word for chunk in words for word in chunk.split()))
     if unique:
         entry[KEYWORDS_FIELD] = " ".join(unique)
     return entry
@@ -139,12 +145,30 @@ def search_entries(catalogue: Catalogue, *, notes_text: dict[str, str] | None = 
     return entries
 
 
+def _plain(doc: dict) -> dict:
+    """One of Material's own entries with its jieba cuts (zero-width spaces) moved to the hidden fields."""
+    title, text = str(doc.get("title", "")), str(doc.get("text", ""))
+    if _ZWSP not in title and _ZWSP not in text:
+        return doc
+    plain = {**doc, "title": title.replace(_ZWSP, ""), "text": text.replace(_ZWSP, "")}
+    plain[TITLE_WORDS_FIELD] = " ".join(title.replace(_ZWSP, " ").split())
+    # The text is rendered HTML: its words, without the markup; then the bigrams, as in _entry.
+    words = [word for word in _TAG.sub(" ", text).replace(_ZWSP, " ").split() if _WORD.search(word)]
+    words.extend(bigrams(plain["title"]))
+    words.extend(bigrams(_TAG.sub(" ", plain["text"])))
+    plain[KEYWORDS_FIELD] = " ".join(dict.fromkeys([*str(doc.get(KEYWORDS_FIELD, "")).split(), *words]))
+    return plain
+
+
 def merge_search_index(site_dir: Path, entries: list[dict]) -> int:
-    """Add ``entries`` to the index Material wrote (hand-written pages); returns its size in bytes."""
+    """Add ``entries`` to the index Material wrote (hand-written pages, made plain for readers);
+    returns its size in bytes."""
     path = site_dir / "search" / "search_index.json"
     data = json.loads(path.read_text(encoding="utf-8"))
-    data["config"].setdefault("fields", {})[KEYWORDS_FIELD] = {"boost": KEYWORDS_BOOST}
-    data["docs"] = [*data.get("docs", []), *entries]
+    fields = data["config"].setdefault("fields", {})
+    fields[KEYWORDS_FIELD] = {"boost": KEYWORDS_BOOST}
+    fields[TITLE_WORDS_FIELD] = {"boost": TITLE_WORDS_BOOST}
+    data["docs"] = [*(_plain(doc) for doc in data.get("docs", [])), *entries]
     payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     path.write_bytes(payload)
     return len(payload)

@@ -177,6 +177,10 @@ def _plugin_name(entry) -> str:
     return entry if isinstance(entry, str) else next(iter(entry))
 
 
+#: weike's scripts, on every page (each is a no-op where its elements are absent).
+WEIKE_SCRIPTS = ("assets/weike/weike.js", "assets/weike/progress.js", "assets/weike/read-aloud.js")
+
+
 def mkdocs_overrides(settings: SiteSettings, *, docs_dir: Path, site_dir: Path, overrides_dir: Path,
                      nav: list, plugin_assets: Sequence[SiteAsset] = ()) -> dict:
     """The keys weike sets on top of ``mkdocs.yml`` (everything else is the file's own)."""
@@ -210,7 +214,7 @@ def mkdocs_overrides(settings: SiteSettings, *, docs_dir: Path, site_dir: Path, 
         "extra": extra,
         "extra_css": ["assets/weike/weike.css", *(a.site_path for a in plugin_assets if a.load == "style"),
                       *(raw.get("extra_css") or [])],
-        "extra_javascript": ["assets/weike/weike.js", *(a.site_path for a in plugin_assets if a.load == "script"),
+        "extra_javascript": [*WEIKE_SCRIPTS, *(a.site_path for a in plugin_assets if a.load == "script"),
                              *(raw.get("extra_javascript") or [])],
         "validation": validation,
     }

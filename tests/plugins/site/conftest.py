@@ -7,6 +7,7 @@ conforming MP4s (``delivered_repo``) so the site stage runs exactly as in ``weik
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -116,3 +117,147 @@ def offline_site(built_site, media):
         return built
 
     return make
+
+
+# --------------------------------------------------------------------------------------------
+# A phone in front of the served site (the learner-facing browser tests)
+# --------------------------------------------------------------------------------------------
+
+PHONE = {"width": 390, "height": 844}
+#: "在手机上" cut by jieba as 在 / 手机 / 上: "机上" and "上放大" straddle its words.
+KNOWLEDGE_POINT = "学会在手机上放大字体"
+#: Lecture 2's notes: sentences to read aloud, a table and code, which Material sets small.
+NOTES_WITH_TABLE = ("先打开手机的设置。再找到显示和亮度！\n\n"
+                    "| 步骤 | 做法 |\n|---|---|\n| 第一步 | 打开设置 |\n| 第二步 | 点 `字体大小` |\n")
+#: A hand-written page of the site (Material indexes it with its own jieba cuts).
+GUIDE_PAGE = "# 学习指南\n\n在手机上学习微课，先调大字号。\n"
+
+
+@pytest.fixture(scope="session")
+def long_clip(tmp_path_factory):
+    """A 14-second MP4 (the shared test clip lasts 1 s: too short to stop part-way through)."""
+    from weike.plugins.media import runner as ffmpeg
+
+    path = tmp_path_factory.mktemp("long") / "long.mp4"
+    ffmpeg.run(["-hide_banner", "-y", "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=25:duration=14",
+                "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(path)])
+    return path
+
+
+@pytest.fixture
+def phone_site(built_site, serve, long_clip):
+    """The built site of "demo" and "photo" served over HTTP; demo's lecture 1 video lasts 14 s."""
+    built = built_site({"courses/photo/01-lecture-1/lecture.md": lecture_md(title=SEARCH_TITLE,
+                                                                           knowledge_point=KNOWLEDGE_POINT),
+                        "courses/demo/02-lecture-2/lecture.md": lecture_md(title="第2讲", knowledge_point="知识点2",
+                                                                          notes=NOTES_WITH_TABLE),
+                        "site/guide.md": GUIDE_PAGE})
+    assert not [d for d in built.result.diagnostics if d.is_error]
+    served = built.site / "media" / "demo" / "01-lecture-1.mp4"
+    served.unlink()
+    shutil.copyfile(long_clip, served)
+    return serve(built.site)
+
+
+@pytest.fixture
+def phone(browser):
+    """A browser context the size of a common phone (390×844 CSS pixels, touch)."""
+    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
+    yield context
+    context.close()
+
+
+def open_page(context, url):
+    page = context.new_page()
+    page.goto(url)
+    page.wait_for_load_state("networkidle")
+    return page
+
+
+def showing_cue_style(page) -> dict:
+    """The computed style of the subtitle cue on screen, as the browser draws it.
+
+    The cue lives in the video's user-agent shadow tree, which scripts cannot reach: the
+    DevTools protocol can. Seeks into the first cue (the fixture's lasts 0–0.9 s) first.
+    """
+    # Lecture videos load nothing until played (preload="none"): load the start, then seek.
+    page.evaluate("(() => { const v = document.querySelector('video'); v.preload = 'auto'; v.load(); })()")
+    page.wait_for_function("() => document.querySelector('video').readyState >= 1", timeout=10_000)
+    page.evaluate("document.querySelector('video').currentTime = 0.3")
+    page.wait_for_function("() => { const t = document.querySelector('video').textTracks[0];"
+                           " return t && t.activeCues && t.activeCues.length > 0; }", timeout=10_000)
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+
+    def find(node):
+        attributes = node.get("attributes", [])
+        if node.get("nodeName") == "DIV" and attributes[:2] == ["pseudo", "cue"]:
+            return node
+        for child in node.get("children", []) + node.get("shadowRoots", []):
+            if (found := find(child)) is not None:
+                return found
+        return None
+
+    for _ in range(50):  # the cue box is laid out on the next frame after the seek
+        cue = find(cdp.send("DOM.getDocument", {"depth": -1, "pierce": True})["root"])
+        if cue is not None:
+            break
+        page.wait_for_timeout(100)
+    assert cue is not None, "no subtitle cue on screen"
+    style = cdp.send("CSS.getComputedStyleForNode", {"nodeId": cue["nodeId"]})["computedStyle"]
+    return {item["name"]: item["value"] for item in style}
+
+
+def watch_lecture_until(page, seconds: float, *, to_the_end: bool = False) -> None:
+    """Play the lecture's video (muted) from ``seconds`` on, then pause it, or let it end."""
+    page.evaluate("s => { const v = document.querySelector('video'); v.muted = true; v.currentTime = s; v.play(); }",
+                  seconds)
+    if to_the_end:
+        page.wait_for_function("() => document.querySelector('video').ended", timeout=30_000)
+        return
+    page.wait_for_function("s => document.querySelector('video').currentTime > s + 0.5", arg=seconds, timeout=20_000)
+    page.evaluate("document.querySelector('video').pause()")
+
+
+#: A stand-in for the browser's speech synthesis with the voices given by ``window.__voices``
+#: (set before the page's scripts run). ``__speech.said`` lists the texts spoken,
+#: ``__speech.finish()`` ends the utterance being spoken, ``__speech.addVoices(list)`` makes
+#: voices arrive late, as Chrome's do.
+FAKE_SPEECH = """
+(() => {
+  const listeners = [];
+  const speech = {
+    said: [], cancelled: 0, current: null, voices: window.__voices || [],
+    getVoices() { return this.voices; },
+    speak(utterance) { this.said.push(utterance.text); this.current = utterance; this.lang = utterance.lang;
+                       this.voice = utterance.voice && utterance.voice.name; },
+    cancel() { const u = this.current; this.current = null; this.cancelled++;
+               if (u) u.dispatchEvent(new Event("error")); },
+    pause() {}, resume() {},
+    addEventListener(type, listener) { if (type === "voiceschanged") listeners.push(listener); },
+    finish() { const u = this.current; this.current = null; u.dispatchEvent(new Event("end")); },
+    addVoices(voices) { this.voices = voices; listeners.forEach(l => l(new Event("voiceschanged"))); },
+  };
+  // Utterances the stand-in can carry its voices on (the real one takes only the browser's own).
+  class Utterance extends EventTarget {
+    constructor(text) {
+      super();
+      Object.assign(this, { text, lang: "", voice: null, rate: 1, onend: null, onerror: null });
+      this.addEventListener("end", e => this.onend && this.onend(e));
+      this.addEventListener("error", e => this.onerror && this.onerror(e));
+    }
+  }
+  window.SpeechSynthesisUtterance = Utterance;
+  window.__speech = speech;
+  Object.defineProperty(window, "speechSynthesis", { value: speech, configurable: true });
+})();
+"""
+CHINESE_VOICES = [{"name": "粤语", "lang": "zh-HK"}, {"name": "普通话", "lang": "zh-CN"}]
+
+
+def speaking_phone(browser, voices):
+    """A phone context whose ``speechSynthesis`` is :data:`FAKE_SPEECH` with ``voices``."""
+    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
+    context.add_init_script(f"window.__voices = {json.dumps(voices, ensure_ascii=False)};" + FAKE_SPEECH)
+    return context

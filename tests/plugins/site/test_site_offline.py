@@ -16,11 +16,18 @@ import posixpath
 import re
 import shutil
 import zipfile
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from tests.plugins.site.conftest import SEARCH_TITLE
+from tests.plugins.site.conftest import (
+    CHINESE_VOICES,
+    SEARCH_TITLE,
+    showing_cue_style,
+    speaking_phone,
+    watch_lecture_until,
+)
 
 PHONE = {"width": 390, "height": 844}
 GUIDE = "使用说明.txt"
@@ -330,6 +337,35 @@ def test_offline_edition_works_from_file_urls_on_a_phone(offline_site, browser):
     assert errors == []
     assert all(posixpath.normpath(unquote(urlsplit(url).path)).startswith(offline.resolve().as_posix())
                for url in requests if url.startswith("file:"))
+
+
+@pytest.mark.slow
+def test_learning_aids_work_from_file_urls_on_a_phone(offline_site, browser):
+    offline = offline_site().root / "dist" / "offline"
+    context = speaking_phone(browser, CHINESE_VOICES)
+    try:
+        page = context.new_page()
+        page.goto((offline / "courses/demo/01-lecture-1/index.html").as_uri())
+        # Large subtitles (the cues are inside the page, as a data: URL).
+        assert float(showing_cue_style(page)["font-size"].removesuffix("px")) >= 18
+        # 朗读 with the phone's voice: nothing to fetch.
+        page.get_by_role("button", name="朗读讲义").tap()
+        assert page.evaluate("window.__speech.said") == ["讲义正文。"]
+        page.get_by_role("button", name="停止").tap()
+        # Where the learner stopped, on the home page and the course page.
+        watch_lecture_until(page, 5)  # of 12 s: the last 5 are not worth offering
+        page.goto((offline / "index.html").as_uri())
+        button = page.locator("a.weike-continue__button")
+        assert button.inner_text().strip() == "继续学习 第 1 讲：第1讲"
+        button.tap()
+        page.wait_for_url("**/courses/demo/01-lecture-1/index.html")
+        page.goto((offline / "courses/demo/index.html").as_uri())
+        start = page.locator("a.weike-start__button")
+        assert start.inner_text().strip().startswith("继续学习 第 1 讲（从 0:0")
+        start.tap()
+        page.wait_for_url("**/courses/demo/01-lecture-1/index.html")
+    finally:
+        context.close()
 
 
 def test_instant_loading_is_turned_off_in_the_edition(built_site):
