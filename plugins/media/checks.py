@@ -6,8 +6,9 @@ area (E225) in characters the font has (W226); SRT subtitles must be readable (E
 video (W219). Only headers are probed, and only the fields the rules read: cheap. Before the
 first course is checked, :func:`probe_sources` probes every source of the repository not remembered
 yet, ``jobs`` at a time; the probes are remembered in the media memo (by path, size, mtime, inode
-and ctime), which each course's check then reads back in order, and which the media stage reads
-too, so a build after a check probes nothing twice.
+and ctime), which each course's check then reads back in order, so a later check or build probes
+nothing twice. Within one build the check hands each lecture's header probe to the media stage
+as a value (:data:`PROBES_MADE` in the build's ``made``).
 """
 
 from __future__ import annotations
