@@ -80,8 +80,12 @@ def _check_course(course: Course, config: WeikeConfig, paths: BuildPaths, made: 
         if impl.hookwrapper or getattr(impl, "wrapper", False):
             continue  # wrappers only wrap a call; each implementation is called on its own here
         isolation = CourseIsolation(stage="check", plugin_manager=pm, plugin=impl.plugin_name)
-        found = isolation.call(course, lambda: list(impl.function(**{name: arguments[name] for name in impl.argnames})
+        # Asked again, a plugin makes again what it made before another one raised: into a
+        # scratch Made, whose new products only are kept.
+        again = {**arguments, "made": Made(handed_on=made.handed_on)}
+        found = isolation.call(course, lambda: list(impl.function(**{name: again[name] for name in impl.argnames})
                                                     or ()))
+        made.keep_new(again["made"])
         diagnostics.extend(isolation.diagnostics if found is None else found)
     return diagnostics
 

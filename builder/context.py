@@ -92,6 +92,14 @@ class Made:
                 raise AlreadyMade(f"{kind} {key!r} was already made in this build")
             products[key] = value
 
+    def keep_new(self, other: Made) -> None:
+        """Add what ``other`` made that this one has not (a check asked again plugin by plugin)."""
+        with self._lock:
+            for kind, products in other._kinds.items():
+                mine = self._kinds.setdefault(kind, {})
+                for key, value in products.items():
+                    mine.setdefault(key, value)
+
     def of(self, kind: str) -> Mapping[str, object]:
         """Every product of ``kind`` made so far, by key (read-only)."""
         return MappingProxyType(self._kinds.get(kind, {}))
