@@ -117,3 +117,18 @@ def test_one_build_makes_each_product_once(make_repo, monkeypatch):
     assert len(tally.counts["saver"]) == 1 and set(tally.counts["saver"].values()) == {1}
     assert list((root / "dist/offline").rglob("*.mp4"))
     assert "讲义正文" in (root / "dist/site/courses/aa/01-lecture-1/index.html").read_text(encoding="utf-8")
+
+
+def test_the_check_of_a_build_is_given_the_builds_paths(make_repo, tmp_path):
+    """A build into another dist folder (``build(dist=...)``) tells the check's hooks the same paths."""
+    from weike.builder.pipeline import build
+    from weike.builder.progress import Progress
+
+    root = make_repo({"plugins/seen_paths.py": (
+        "from weike.builder.hookspecs import hookimpl\n\nSEEN = []\n\n\n"
+        "@hookimpl\n"
+        "def weike_check_prepare(paths):\n"
+        "    SEEN.append(paths.dist)\n")}, valid_courses=("aa",))
+    elsewhere = tmp_path / "elsewhere"
+    assert not build(root, progress=Progress(), only="reports", dist=elsewhere).failed_build()
+    assert sys.modules["weike_repo_plugins.seen_paths"].SEEN == [elsewhere.resolve()]
