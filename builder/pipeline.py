@@ -1,4 +1,5 @@
-"""The build, top to bottom: load -> check -> media -> site -> bundles -> reports.
+"""The build, top to bottom: load -> check -> media -> site -> bundles -> reports (and any output a
+plugin declares: ``weike_output_stages``).
 
 Each stage is a hook implemented by a plugin; this module only decides which courses go on to
 the next stage. A course with an error (from the rules or from a stage) is left out of every
@@ -30,7 +31,7 @@ from weike.builder.project import Project
 from weike.builder.publication import PublishedCourses, rights_readable, stale_warning
 from weike.builder.stamp import BuildStamp, RecordedBuild, plugin_code_locations
 
-#: Every stage that runs before the outputs (loading is part of it).
+#: The stage that loads and checks the repository, before every output.
 CHECK_STAGE = "check"
 
 
@@ -158,8 +159,8 @@ def build(
     started = time.perf_counter()
     # Every plugin names what it reads besides courses/, centres/ and weike.yml (weike_build_inputs).
     inputs = [item for found in pm.hook.weike_build_inputs(root=root, config=project.config) for item in found or ()]
-    stamp = BuildStamp(paths, options=(sorted(stage.name for stage in stages), tuple(selected or ())), code=plugin_code_locations(pm),
-                       inputs=inputs)
+    stamp = BuildStamp(paths, options=(sorted(stage.name for stage in stages), tuple(selected or ())),
+                       code=plugin_code_locations(pm), inputs=inputs)
     if not force and (recorded := stamp.replay()) is not None:
         line = (f"没有变化：{len(recorded.built)} 门课程的输出与上次构建相同，各阶段均未运行 "
                 f"(nothing changed since the last build of {len(recorded.built)} course(s): no stage ran)")
@@ -258,9 +259,9 @@ def build(
                 drop_stale=drop_stale, publishing=publishing)
             arguments = {"courses": courses, "delivered": stage_delivered}
             # Outputs of the whole repository also describe the brand learning centres (附件4).
-            if stage.whole_repository or stage.make is not None:
+            if stage.whole_repository:
                 arguments["centres"] = remaining_centres()
-        if stage.make is not None:
+        if stage.make is not None:  # a plugin's own output is given every value a stage hook may take
             outcome = call_stage(stage.name, pm, None, function=stage.make, context=stage_context, made=made,
                                  **{"delivered": delivered, "centres": remaining_centres(), **arguments})
         else:
