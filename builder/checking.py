@@ -14,7 +14,7 @@ from pathlib import Path, PurePosixPath
 
 import pluggy
 
-from weike.builder.context import BuildPaths, StageOutcome
+from weike.builder.context import BuildPaths, Made, StageOutcome
 from weike.builder.diagnostics import Summary, sort_diagnostics
 from weike.builder.disk import disk_fault
 from weike.builder.errors import MissingTool
@@ -37,9 +37,11 @@ class StageCrash(Exception):
         super().__init__(f"{who} crashed in stage '{stage}': {type(exc).__name__}: {exc}")
 
 
-def call_stage(stage: str, pm: pluggy.PluginManager, hook_name: str, **kwargs):
+def call_stage(stage: str, pm: pluggy.PluginManager, hook_name: str | None, *, function=None, **kwargs):
+    """Call the hook ``hook_name`` (or a plugin's own stage ``function``) with ``kwargs``; a
+    plugin's crash becomes a :class:`StageCrash` naming it, a disk fault a diagnostic."""
     try:
-        return getattr(pm.hook, hook_name)(**kwargs)
+        return function(**kwargs) if function is not None else getattr(pm.hook, hook_name)(**kwargs)
     except MissingTool:
         raise  # a program is missing from the machine, no plugin's fault: the command line names the fix
     except OSError as exc:
@@ -61,12 +63,12 @@ def course_of(diagnostic: Diagnostic) -> str | None:
     return None
 
 
-def _check_course(course: Course, config: WeikeConfig, paths: BuildPaths,
+def _check_course(course: Course, config: WeikeConfig, paths: BuildPaths, made: Made,
                   pm: pluggy.PluginManager) -> list[Diagnostic]:
     """Every plugin's findings about ``course``; a plugin that raises is reported against the
     course (E901) and the other plugins' findings are kept."""
     hook = pm.hook.weike_check_course
-    arguments = {"course": course, "config": config, "paths": paths}
+    arguments = {"course": course, "config": config, "paths": paths, "made": made}
     try:
         return [d for found in hook(**arguments) for d in (found or ())]
     except MissingTool:
@@ -78,25 +80,33 @@ def _check_course(course: Course, config: WeikeConfig, paths: BuildPaths,
         if impl.hookwrapper or getattr(impl, "wrapper", False):
             continue  # wrappers only wrap a call; each implementation is called on its own here
         isolation = CourseIsolation(stage="check", plugin_manager=pm, plugin=impl.plugin_name)
-        found = isolation.call(course, lambda: list(impl.function(**{name: arguments[name] for name in impl.argnames})
+        # Asked again, a plugin makes again what it made before another one raised: into a
+        # scratch Made, whose new products only are kept.
+        again = {**arguments, "made": Made(handed_on=made.handed_on)}
+        found = isolation.call(course, lambda: list(impl.function(**{name: again[name] for name in impl.argnames})
                                                     or ()))
+        made.keep_new(again["made"])
         diagnostics.extend(isolation.diagnostics if found is None else found)
     return diagnostics
 
 
-def check_repository(repository: Repository, pm: pluggy.PluginManager, *, jobs: int | None = None) -> list[Diagnostic]:
+def check_repository(repository: Repository, pm: pluggy.PluginManager, *, jobs: int | None = None,
+                     paths: BuildPaths | None = None, made: Made | None = None) -> list[Diagnostic]:
     """Loading problems plus every rule's findings, sorted by location.
 
     ``jobs``: how many slow lookups (a media probe) run at once (default: the CPU count); the
-    findings are the same for any number.
+    findings are the same for any number. ``paths``: the build's (its ``--dist``; default: the
+    repository's own). What the rules make that later stages need (rendered notes, probes) goes
+    into ``made``, which ``weike build`` hands on to them.
     """
     diagnostics: list[Diagnostic] = list(repository.diagnostics)
-    paths = BuildPaths.for_root(repository.root)  # where rules may keep verdicts between checks
+    paths = paths or BuildPaths.for_root(repository.root)
+    made = made if made is not None else Made(handed_on=False)
     call_stage("check", pm, "weike_check_prepare", repository=repository, paths=paths,
-               jobs=max(1, jobs or available_cores()))
+               jobs=max(1, jobs or available_cores()), made=made)
     for course in repository.courses:
-        diagnostics.extend(_check_course(course, repository.config, paths, pm))
-    for found in call_stage("check", pm, "weike_check_repository", repository=repository):
+        diagnostics.extend(_check_course(course, repository.config, paths, made, pm))
+    for found in call_stage("check", pm, "weike_check_repository", repository=repository, made=made):
         diagnostics.extend(found or ())
     return sort_diagnostics(diagnostics)
 

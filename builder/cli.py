@@ -71,8 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("path", nargs="?", default=".",
                        help="repository (folder with courses/), or one course folder: then only its media and "
                             "bundles are built (the site and the summary table cover the whole repository)")
-    build.add_argument("--only", choices=("media", "site", "bundles", "reports"),
-                       help="write only this output (with the stages it needs)")
+    build.add_argument("--only", metavar="OUTPUT",
+                       help="write only this output (with the stages it needs): media, site, bundles, reports, "
+                            "or one a plugin declares (weike_output_stages)")
     build.add_argument("--jobs", "-j", type=int, help="parallel media jobs (default: weike.yml or CPU count)")
     build.add_argument("--scheduler", help="run the media jobs on the Dask cluster at tcp://HOST:PORT (workers "
                                             "must see the repository and the cache at the same paths)")

@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # only for annotations: the specs must not import stage code
 
     from weike.builder.cache import CachePart
     from weike.builder.centre import Centre
-    from weike.builder.context import BuildContext, BuildPaths, StageOutcome
+    from weike.builder.context import BuildContext, BuildPaths, Made, OutputStage, StageOutcome
     from weike.builder.doctor import DoctorCheck
     from weike.builder.model import Course, DeliveredMedia, Diagnostic, Repository, Setting, WeikeConfig
 
@@ -128,7 +128,7 @@ def weike_new_repository(folder: Path) -> None:
 
 
 @hookspec
-def weike_check_prepare(repository: Repository, paths: BuildPaths, jobs: int) -> None:
+def weike_check_prepare(repository: Repository, paths: BuildPaths, jobs: int, made: Made) -> None:
     """Find, for every course at once, the facts the per-course rules will look up.
 
     Runs once per ``weike check`` / ``weike build`` (and each check of ``weike serve``), after
@@ -138,19 +138,23 @@ def weike_check_prepare(repository: Repository, paths: BuildPaths, jobs: int) ->
     each file's identity; ``weike_check_course`` then reads them back course by course, so what
     it reports, and in which order, does not depend on ``jobs``. Returns nothing: problems are
     reported by ``weike_check_course`` (a file that cannot be looked at here is left to it).
-    Built in: ``weike.plugins.media`` (probes every source not probed yet).
+    What it finds that a later stage needs goes into ``made`` (:class:`~weike.builder.context.Made`),
+    which the build hands to every later stage. Built in: ``weike.plugins.media`` (probes every
+    source not probed yet).
     """
 
 
 @hookspec
-def weike_check_course(course: Course, config: WeikeConfig, paths: BuildPaths) -> Iterable[Diagnostic] | None:
+def weike_check_course(course: Course, config: WeikeConfig, paths: BuildPaths, made: Made) -> Iterable[Diagnostic] | None:
     """Check one loaded course and return the problems found.
 
     Runs for every course of the repository in ``weike check`` and at the start of ``weike
     build``, after loading and before any media work. ``paths`` says where the repository and its
     cache are: a rule that decodes files may remember its verdicts under ``paths.cache`` (keyed
     by the file's identity, so an edited file is checked again); it writes nothing else, and
-    never under ``paths.dist``. ``course.parsed`` is ``False`` when its
+    never under ``paths.dist``. What a rule makes on the way that a later stage needs (the
+    lecture notes rendered to HTML, a source's probe) it adds to ``made``, so the later stage is
+    handed it instead of making it again. ``course.parsed`` is ``False`` when its
     ``course.yml`` could not be read (the syntax error is already reported): check what still
     makes sense, such as the lectures. Return diagnostics (any iterable), or ``None``. An
     exception is reported as E901 at that course, naming the plugin; the other plugins' findings
@@ -160,9 +164,11 @@ def weike_check_course(course: Course, config: WeikeConfig, paths: BuildPaths) -
 
 
 @hookspec
-def weike_check_repository(repository: Repository) -> Iterable[Diagnostic] | None:
+def weike_check_repository(repository: Repository, made: Made) -> Iterable[Diagnostic] | None:
     """Check rules that span courses (duplicates across courses, province limits...) and the
     brand learning centres (``repository.centres``: a centre names courses).
+
+    A verdict a later stage acts on (whether 附件5's figures can be printed) goes into ``made``.
 
     Runs once per ``weike check`` / ``weike build``, after every ``weike_check_course``. Built in:
     ``weike.plugins.rules.courses`` (two courses with one title), ``weike.plugins.province.centres``
@@ -177,7 +183,7 @@ def weike_check_repository(repository: Repository) -> Iterable[Diagnostic] | Non
 
 
 @hookspec(firstresult=True)
-def weike_media_stage(context: BuildContext, courses: Sequence[Course]) -> StageOutcome | None:
+def weike_media_stage(context: BuildContext, courses: Sequence[Course], made: Made) -> StageOutcome | None:
     """Deliver the media of every lecture of ``courses`` into ``context.paths.media``.
 
     Called once per ``weike build`` with the courses that passed the check stage, and the
@@ -185,7 +191,8 @@ def weike_media_stage(context: BuildContext, courses: Sequence[Course]) -> Stage
     their ``cover`` when it has one), so good media is delivered and cached anyway. The first
     plugin that returns a :class:`~weike.builder.context.StageOutcome` handles the stage; its
     ``delivered`` maps ``Lecture.key`` to :class:`~weike.builder.model.DeliveredMedia` and its
-    ``diagnostics`` name every lecture that could not be delivered. Built in:
+    ``diagnostics`` name every lecture that could not be delivered. ``made`` holds what the check
+    made (each source's probe). Built in:
     ``weike.plugins.media`` (ffmpeg; its delivery profiles come from ``weike_media_profiles``).
     """
 
@@ -209,14 +216,15 @@ def weike_media_delivered(context: BuildContext, courses: Sequence[Course]) -> M
 @hookspec(firstresult=True)
 def weike_site_stage(
     context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia],
-    centres: Sequence[Centre],
+    centres: Sequence[Centre], made: Made,
 ) -> StageOutcome | None:
     """Build the catalogue website into ``context.paths.site``.
 
     Called once per ``weike build`` (unless ``--only`` excludes the site, or the build is of one
     course folder: the site covers the whole repository) with the courses whose every lecture was
     delivered, the delivered media by ``Lecture.key``, and the brand learning centres that passed
-    the check (those with ``publish: false`` included: the site decides what of them it shows).
+    the check (those with ``publish: false`` included: the site decides what of them it shows),
+    and ``made``: what the earlier stages made (the lecture notes rendered by the check).
     Built in: ``weike.plugins.site`` (MkDocs + Material; add a page with ``weike_site_pages``).
     """
 
@@ -228,12 +236,13 @@ def weike_site_stage(
 
 @hookspec(firstresult=True)
 def weike_bundle_stage(
-    context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia]
+    context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia], made: Made,
 ) -> StageOutcome | None:
     """Write ``dist/bundles/<target>/<course-slug>.zip`` for every bundle target.
 
     Called once per ``weike build`` (unless ``--only`` excludes bundles) with the courses whose
-    every lecture was delivered. Built in: ``weike.plugins.bundles`` (the targets themselves come
+    every lecture was delivered, and ``made``, what the earlier stages made (a target's ``pack``
+    gets it when it takes a ``made`` argument). Built in: ``weike.plugins.bundles`` (the targets themselves come
     from ``weike_bundle_targets``: ``weike.plugins.scorm``, ``weike.plugins.national.smartedu``,
     ``weike.plugins.national.ouchn``).
     """
@@ -247,16 +256,40 @@ def weike_bundle_stage(
 @hookspec
 def weike_report_stage(
     context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia],
-    centres: Sequence[Centre],
+    centres: Sequence[Centre], made: Made,
 ) -> StageOutcome | None:
     """Write reports (the province summary table and friends) into ``context.paths.reports``.
 
     Called once per ``weike build`` (unless ``--only`` excludes reports, or the build is of one
     course folder: reports cover the whole repository); every implementation runs and their
     outcomes are merged. ``centres`` are the brand learning centres that passed the check
-    (附件3 lists them with the courses; 附件4 is one form per centre). Built in:
+    (附件3 lists them with the courses; 附件4 is one form per centre). What one implementation
+    makes for another goes through ``made`` (附件3, written to ``dist/reports`` and put in the
+    submission as the same bytes, is made once). Built in:
     ``weike.plugins.province.summary_table`` (附件3), ``weike.plugins.province`` (附件4/5,
     ``dist/submission``).
+    """
+
+
+# --------------------------------------------------------------------------------------------
+# Outputs: what `weike build` makes, and in which order
+# --------------------------------------------------------------------------------------------
+
+
+@hookspec
+def weike_output_stages() -> Iterable[OutputStage] | None:
+    """Declare the kinds of output ``weike build`` makes: one :class:`~weike.builder.context.OutputStage` each.
+
+    Called once per ``weike build``. The build runs the declared stages in the order their
+    plugins were registered (built-ins first, a repository's own ``plugins/*.py`` last), each
+    after the stages it ``needs``, and ``weike build --only <name>`` takes its words from these
+    names. A stage is made either by a core stage hook (``hook``: another plugin may take it
+    over) or by the declaring plugin's own ``make(context=, courses=, delivered=, centres=, made=)``
+    function, so an output that is neither a course's bundle nor a report (an xAPI activity
+    list, a Moodle backup) is one module and no change to the core. Two stages with one name
+    stop the build naming both plugins. Built in: ``weike.plugins.media`` (media),
+    ``weike.plugins.site`` (site), ``weike.plugins.bundles`` (bundles), ``weike.plugins.province``
+    (reports).
     """
 
 

@@ -1,4 +1,5 @@
-"""The build, top to bottom: load -> check -> media -> site -> bundles -> reports.
+"""The build, top to bottom: load -> check -> media -> site -> bundles -> reports (and any output a
+plugin declares: ``weike_output_stages``).
 
 Each stage is a hook implemented by a plugin; this module only decides which courses go on to
 the next stage. A course with an error (from the rules or from a stage) is left out of every
@@ -14,9 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
+import pluggy
+
 from weike.builder.centre import Centre, centre_of, is_province_fact
 from weike.builder.checking import call_stage, check_repository, course_of
-from weike.builder.context import BuildContext, BuildPaths, StageOutcome
+from weike.builder.context import BuildContext, BuildPaths, Made, OutputStage, StageOutcome
+from weike.builder.errors import UsageError
 from weike.builder.diagnostics import Summary, sort_diagnostics
 from weike.builder.disk import disk_fault
 from weike.builder.executor import available_cores
@@ -27,15 +31,8 @@ from weike.builder.project import Project
 from weike.builder.publication import PublishedCourses, rights_readable, stale_warning
 from weike.builder.stamp import BuildStamp, RecordedBuild, plugin_code_locations
 
-#: Outputs ``weike build --only`` can select, in build order.
-STAGES = ("media", "site", "bundles", "reports")
-#: What each selectable output needs to run before it.
-_NEEDS = {"media": {"media"}, "site": {"media", "site"}, "bundles": {"media", "bundles"}, "reports": {"reports"}}
-#: Outputs that describe the whole repository (the catalogue, the province table). A build of one
-#: course folder skips them: rebuilt from that course alone, they would drop every other course.
-REPOSITORY_STAGES = frozenset({"site", "reports"})
-#: Stages that publish courses (a failing course stands in there with its last good version).
-PUBLISHING_STAGES = frozenset({"site", "bundles", "reports"})
+#: The stage that loads and checks the repository, before every output.
+CHECK_STAGE = "check"
 
 
 class WholeRepositoryOutput(Exception):
@@ -44,6 +41,46 @@ class WholeRepositoryOutput(Exception):
     def __init__(self, stage: str) -> None:
         super().__init__(stage)
         self.stage = stage
+
+
+class UnknownOutput(UsageError):
+    """``--only`` named no declared output, or two plugins declared one name, or a stage needs an
+    output no plugin declared before it."""
+
+
+def output_stages(pm: pluggy.PluginManager) -> tuple[OutputStage, ...]:
+    """Every declared output stage in build order: the plugins' registration order (built-ins
+    first), each after what it needs."""
+    stages: dict[str, tuple[str, OutputStage]] = {}
+    for impl in pm.hook.weike_output_stages.get_hookimpls():  # registration order: built-ins first
+        for stage in impl.function() or ():
+            if not isinstance(stage, OutputStage):
+                raise UnknownOutput(f"plugin {impl.plugin_name} returned {stage!r} from weike_output_stages, "
+                                    f"not an OutputStage")
+            if stage.name in stages:
+                raise UnknownOutput(f"the output stage '{stage.name}' is declared by {stages[stage.name][0]} and "
+                                    f"{impl.plugin_name}")
+            missing = [need for need in stage.needs if need not in stages]
+            if missing:
+                raise UnknownOutput(f"the output stage '{stage.name}' of {impl.plugin_name} needs "
+                                    f"{', '.join(missing)}, which no plugin registered before it declares")
+            stages[stage.name] = (impl.plugin_name, stage)
+    return tuple(stage for _, stage in stages.values())
+
+
+def stages_for(only: str | None, declared: Sequence[OutputStage]) -> list[OutputStage]:
+    """The stages ``weike build --only <only>`` runs, in build order (all of them without ``--only``)."""
+    by_name = {stage.name: stage for stage in declared}
+    if only is None:
+        return list(declared)
+    if only not in by_name:
+        raise UnknownOutput(f"--only {only}: 没有这种输出 (no such output); choose from "
+                            f"{', '.join(by_name) or 'nothing: no plugin declares an output'}")
+    wanted = {only}
+    for stage in reversed(declared):  # needs point backwards: one pass from the end collects them all
+        if stage.name in wanted:
+            wanted.update(stage.needs)
+    return [stage for stage in declared if stage.name in wanted]
 
 
 # --------------------------------------------------------------------------------------------
@@ -73,6 +110,8 @@ class BuildResult:
     replayed: bool = False
     #: Courses that failed now but stay published at their last good version: slug -> the stage they failed at.
     stale: dict[str, str] = field(default_factory=dict)
+    #: How each stage that ran is named in Chinese ("网站"), for the lines naming where a course failed.
+    stage_names_zh: dict[str, str] = field(default_factory=lambda: {CHECK_STAGE: "检查"}, repr=False)
     #: Why each stale course failed: its first error before any publishing stage ran (W304 names it).
     stale_causes: dict[str, Diagnostic | None] = field(default_factory=dict, repr=False)
 
@@ -82,13 +121,6 @@ class BuildResult:
 
     def failed_build(self, *, strict: bool = False) -> bool:
         return bool(self.failed) or bool(self.failed_centres) or self.summary.failed(strict=strict)
-
-
-def stages_for(only: str | None) -> set[str]:
-    """The stages ``weike build --only <only>`` runs (all of them without ``--only``)."""
-    if only is None:
-        return set(STAGES)
-    return set(_NEEDS[only])
 
 
 def build(
@@ -114,19 +146,21 @@ def build(
         raise NotACourseRepository(project.root)
     root, pm = project.root, project.plugin_manager
     selected = list(project.only) if project.only is not None else None
-    stages = stages_for(only)
-    if selected is not None and only in REPOSITORY_STAGES:
+    declared = output_stages(pm)
+    stages = stages_for(only, declared)
+    if selected is not None and only is not None and any(s.name == only and s.whole_repository for s in declared):
         raise WholeRepositoryOutput(only)
-    skipped = [stage for stage in STAGES if stage in stages & REPOSITORY_STAGES] if selected is not None else []
-    stages -= set(skipped)
+    skipped = [stage.name for stage in stages if stage.whole_repository] if selected is not None else []
+    stages = [stage for stage in stages if stage.name not in skipped]
+    publishing = frozenset(stage.name for stage in stages if stage.publishes)
     paths = BuildPaths.for_root(root, dist=dist)
 
     # Nothing changed since the last build that had no failure: replay it (see builder/stamp.py).
     started = time.perf_counter()
     # Every plugin names what it reads besides courses/, centres/ and weike.yml (weike_build_inputs).
     inputs = [item for found in pm.hook.weike_build_inputs(root=root, config=project.config) for item in found or ()]
-    stamp = BuildStamp(paths, options=(sorted(stages), tuple(selected or ())), code=plugin_code_locations(pm),
-                       inputs=inputs)
+    stamp = BuildStamp(paths, options=(sorted(stage.name for stage in stages), tuple(selected or ())),
+                       code=plugin_code_locations(pm), inputs=inputs)
     if not force and (recorded := stamp.replay()) is not None:
         line = (f"没有变化：{len(recorded.built)} 门课程的输出与上次构建相同，各阶段均未运行 "
                 f"(nothing changed since the last build of {len(recorded.built)} course(s): no stage ran)")
@@ -142,8 +176,11 @@ def build(
                          lectures=sum(len(c.lectures) for c in repository.courses), centres=len(repository.centres))
     config = repository.config
     jobs = jobs or config.jobs or available_cores()
-    result.diagnostics.extend(check_repository(repository, pm, jobs=jobs))
-    result.stage_seconds["check"] = time.perf_counter() - started
+    # What the check makes on the way (each lecture's rendered notes, each source's probe) is
+    # handed on to the later stages in ``made``, never made again there.
+    made = Made()
+    result.diagnostics.extend(check_repository(repository, pm, jobs=jobs, paths=paths, made=made))
+    result.stage_seconds[CHECK_STAGE] = time.perf_counter() - started
     context = BuildContext(
         config=config,
         paths=paths,
@@ -174,7 +211,7 @@ def build(
                     result.failed_centres.setdefault(centre, stage)
                 elif is_province_fact(diagnostic, config):
                     pass  # a bad 附件5 figure holds back 附件5 (the report stage sees it), no course
-                elif stage in PUBLISHING_STAGES:
+                elif stage in publishing:
                     # The site, the bundles or the table could not be written (mkdocs.yml, a full
                     # disk): that output keeps its last version; the courses are not at fault.
                     continue
@@ -183,7 +220,7 @@ def build(
                     for course in repository.courses:
                         result.failed.setdefault(course.slug, stage)
 
-    exclude_failed(result.diagnostics, "check")
+    exclude_failed(result.diagnostics, CHECK_STAGE)
 
     def remaining() -> list[Course]:
         return [c for c in repository.courses if c.slug not in result.failed]
@@ -200,48 +237,49 @@ def build(
         exclude_failed(outcome.diagnostics, stage)
         return outcome
 
-    # Media: every lecture of every accepted course becomes a delivery-spec MP4.
-    if "media" in stages:
-        progress.stage("媒体 media")
-        started = time.perf_counter()
-        # Courses that failed a rule still get the lectures that are fine delivered (and cached), so
-        # fixing the rule later costs no transcode; they stay out of the later stages until fixed.
-        media_courses = courses_for_media(repository.courses, result.diagnostics, failed=result.failed)
-        outcome = absorb(call_stage("media", pm, "weike_media_stage", context=context, courses=media_courses),
-                         "media")
-        result.stage_seconds["media"] = time.perf_counter() - started
-        if outcome is None:
-            result.summary_lines.append("media: no plugin handles this stage")
-        else:
-            result.delivered.update(outcome.delivered)
-    delivered = MappingProxyType(dict(result.delivered))
-
-    # Site, bundles and reports see only courses whose every lecture was delivered, and in place of
-    # a published course that failed, its last good version (builder/publication.py).
+    # Each output in turn, as the plugins declared them (weike_output_stages): media first, whose
+    # delivered lectures every later stage is handed; then the site, bundles, reports and any
+    # output a plugin adds. Each stage gets what the ones before it made.
     current = MappingProxyType({course.slug: course for course in repository.courses})
-    for stage, hook_name in (("site", "weike_site_stage"), ("bundles", "weike_bundle_stage"),
-                             ("reports", "weike_report_stage")):
-        if stage not in stages:
-            continue
-        progress.stage({"site": "网站 site", "bundles": "打包 bundles", "reports": "报表 reports"}[stage])
+    delivered: Mapping[str, DeliveredMedia] = MappingProxyType({})
+    for stage in stages:
+        progress.stage(stage.title)
+        result.stage_names_zh[stage.name] = stage.title.split()[0]
         started = time.perf_counter()
-        courses, stage_delivered, stage_context = _publishing_inputs(
-            result, remaining(), delivered, context, published=published, current=current, drop_stale=drop_stale)
-        # The site and the reports also describe the brand learning centres (附件4).
-        extra = {"centres": remaining_centres()} if stage in REPOSITORY_STAGES else {}
-        outcome = call_stage(stage, pm, hook_name, context=stage_context, courses=courses,
-                              delivered=stage_delivered, **extra)
+        if stage.delivers_media:
+            # Courses that failed a rule still get the lectures that are fine delivered (and cached), so
+            # fixing the rule later costs no transcode; they stay out of the later stages until fixed.
+            arguments = {"courses": courses_for_media(repository.courses, result.diagnostics, failed=result.failed)}
+            stage_context = context
+        else:
+            # Publishing stages see only courses whose every lecture was delivered, and in place of
+            # a published course that failed, its last good version (builder/publication.py).
+            courses, stage_delivered, stage_context = _publishing_inputs(
+                result, remaining(), delivered, context, published=published, current=current,
+                drop_stale=drop_stale, publishing=publishing)
+            arguments = {"courses": courses, "delivered": stage_delivered}
+            # Outputs of the whole repository also describe the brand learning centres (附件4).
+            if stage.whole_repository:
+                arguments["centres"] = remaining_centres()
+        if stage.make is not None:  # a plugin's own output is given every value a stage hook may take
+            outcome = call_stage(stage.name, pm, None, function=stage.make, context=stage_context, made=made,
+                                 **{"delivered": delivered, "centres": remaining_centres(), **arguments})
+        else:
+            outcome = call_stage(stage.name, pm, stage.hook, context=stage_context, made=made, **arguments)
         if isinstance(outcome, list):  # a non-firstresult hook: merge every plugin's outcome
             outcome = StageOutcome.merge(outcome) if outcome else None
-        result.stage_seconds[stage] = time.perf_counter() - started
-        if absorb(outcome, stage) is None:
-            result.summary_lines.append(f"{stage}: no plugin handles this stage")
+        result.stage_seconds[stage.name] = time.perf_counter() - started
+        if absorb(outcome, stage.name) is None:
+            result.summary_lines.append(f"{stage.name}: no plugin handles this stage")
+        elif stage.delivers_media:
+            result.delivered.update(outcome.delivered)
+            delivered = MappingProxyType(dict(result.delivered))
 
     if skipped:
         result.summary_lines.append(
             f"只构建了 courses/{selected[0]}：网站和汇总表包含整个仓库，这次没有更新，在仓库根目录运行 weike build 更新 "
             f"({' and '.join(skipped)} not updated: they cover the whole repository; run weike build in its root)")
-    _keep_published(result, published, remaining(), root=root, stages=stages, drop_stale=drop_stale,
+    _keep_published(result, published, remaining(), root=root, publishing=publishing, drop_stale=drop_stale,
                     current=current)
     result.diagnostics = sort_diagnostics(result.diagnostics)
     result.built = [c.slug for c in remaining()]
@@ -293,14 +331,14 @@ def courses_for_media(courses: Sequence[Course], diagnostics: Iterable[Diagnosti
 
 def _publishing_inputs(result: BuildResult, courses: list[Course], delivered: Mapping[str, DeliveredMedia],
                        context: BuildContext, *, published: PublishedCourses, current: Mapping[str, Course],
-                       drop_stale: bool) -> tuple[list[Course], Mapping[str, DeliveredMedia], BuildContext]:
+                       drop_stale: bool, publishing: frozenset[str]) -> tuple[list[Course], Mapping[str, DeliveredMedia], BuildContext]:
     """What a publishing stage is given: the courses that passed, plus the last good version of
     each one that failed in the check or media stage (named stale); with ``drop_stale``, none of
     those, and the context names them so their bundles go too."""
     if drop_stale:
         return courses, delivered, dataclasses.replace(context, dropped=frozenset(result.failed))
     # Courses refused by a publishing stage itself (E501 rights, E502) are left out as before.
-    broken = [slug for slug, at in result.failed.items() if at not in PUBLISHING_STAGES]
+    broken = [slug for slug, at in result.failed.items() if at not in publishing]
     stand_ins = published.stand_ins(broken, current=current, root=context.paths.root)
     for slug in stand_ins:
         if slug not in result.stale:
@@ -316,7 +354,7 @@ def _publishing_inputs(result: BuildResult, courses: list[Course], delivered: Ma
 
 
 def _keep_published(result: BuildResult, published: PublishedCourses, built: list[Course], *, root: Path,
-                    stages: set[str], drop_stale: bool, current: Mapping[str, Course]) -> None:
+                    publishing: frozenset[str], drop_stale: bool, current: Mapping[str, Course]) -> None:
     """Snapshot every course this build published; warn about (or forget) the ones that failed."""
     for slug in sorted(result.stale):
         kept = published.load(slug)
@@ -326,7 +364,7 @@ def _keep_published(result: BuildResult, published: PublishedCourses, built: lis
     if drop_stale:
         for slug in result.failed:
             published.forget(slug)
-    if not stages & PUBLISHING_STAGES or not result.delivered:
+    if not publishing or not result.delivered:
         return
     try:
         for course in built:
@@ -342,7 +380,7 @@ def _keep_published(result: BuildResult, published: PublishedCourses, built: lis
 
 def describe_failures(result: BuildResult) -> list[str]:
     """One line per course left out of the build, naming its folder and the stage."""
-    stage_zh = {"check": "检查", "media": "媒体", "site": "网站", "bundles": "打包", "reports": "报表"}
+    stage_zh = result.stage_names_zh
     return [f"courses/{slug}: 在{stage_zh.get(stage, stage)}阶段失败 (failed at {stage})"
             + ("，沿用上次成功发布的版本 (stale: its last good version stays published)" if slug in result.stale else "")
             for slug, stage in sorted(result.failed.items())] + [

@@ -10,6 +10,9 @@
 - Every diagnostic code (``E206``, ``W803``...) is written in exactly one module, the one that
   raises it: no other module names it (not in a list of codes, not in a comparison), so a code's
   meaning has one home and the core keeps no list of a plugin's codes.
+- Hooks take a small fixed set of objects (:data:`HOOK_OBJECTS`, at most five): a stage hook takes
+  the build's ``context`` and what earlier stages hand forward (:data:`STAGE_INPUTS`), so hooks do
+  not grow an argument each time a stage needs one more fact.
 - Every package folder and every data file beside the code is installed (pyproject's package list
   and package-data), so ``pip install .`` has it all.
 """
@@ -17,6 +20,7 @@
 from __future__ import annotations
 
 import ast
+import inspect
 import re
 import tomllib
 from collections import defaultdict
@@ -223,3 +227,46 @@ def test_every_data_file_is_installed():
             if not any(fnmatch.fnmatchcase(inside, pattern) for pattern in patterns):
                 missing.append(f"{rel} (package {package})")
     assert missing == []
+
+
+# --------------------------------------------------------------------------------------------
+# Hooks take a small fixed set of objects
+# --------------------------------------------------------------------------------------------
+
+#: Every object a hook may be given, core or capability. A hook that needs one more fact reads it
+#: from one of these (a setting from ``config``, a product of an earlier stage from ``made``)
+#: instead of growing an argument; a new object here is a design decision, made in this file.
+HOOK_OBJECTS = frozenset({
+    # the build's values, in flow order, and what carries settings, paths, plugins and progress
+    "context", "repository", "course", "courses", "delivered", "centres", "made",
+    # the check runs before a build's context exists (weike check, weike serve)
+    "config", "paths", "jobs",
+    # outside a build: discovery, the command line, scaffolding, the station, weike doctor
+    "plugin_manager", "subparsers", "root", "folder", "slug", "project", "scheduler",
+})
+#: What the stages hand forward, in flow order: a ``weike_*_stage`` hook (and an output's ``make``)
+#: takes ``context`` and some of these, in this order, and nothing else.
+STAGE_INPUTS = ("courses", "delivered", "centres", "made")
+#: At most this many arguments for any hook.
+MAX_HOOK_ARGUMENTS = 5
+
+
+def _hook_specs() -> dict[str, object]:
+    from tests.test_docs import hook_specs
+
+    return hook_specs()
+
+
+def test_hookspecs_take_a_small_fixed_set_of_objects():
+    specs = _hook_specs()
+    assert {"weike_media_stage", "weike_site_stage", "weike_bundle_stage", "weike_report_stage"} <= set(specs)
+    for name, spec in specs.items():
+        arguments = list(inspect.signature(spec).parameters)
+        assert len(arguments) <= MAX_HOOK_ARGUMENTS, f"{name} takes {len(arguments)} arguments: {arguments}"
+        assert set(arguments) <= HOOK_OBJECTS, f"{name} takes {sorted(set(arguments) - HOOK_OBJECTS)}"
+        if name.endswith("_stage"):
+            assert arguments[:1] == ["context"], f"{name} must take the build's context first"
+            assert arguments[1:] == [value for value in STAGE_INPUTS if value in arguments[1:]], \
+                f"{name}: after context, only what earlier stages hand forward, in flow order: {arguments}"
+            assert "made" in arguments, f"{name} must be handed what earlier stages made"
+

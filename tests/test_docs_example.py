@@ -1,4 +1,4 @@
-"""docs/plugins.md's worked example is a fixture: the county's four plugins in docs/examples/plugins/,
+"""docs/plugins.md's worked example is a fixture: the county's five plugins in docs/examples/plugins/,
 shown verbatim in the page, run in a real repository (local ``plugins/``) and as an installed package.
 
 The page cannot drift from the files (the first test), and the files cannot stop working (the
@@ -24,12 +24,13 @@ from weike.builder.plugin_manager import get_plugin_manager
 from weike.plugins.media import DEFAULT_PROFILE
 from weike.plugins.media.probe import probe_media
 from weike.plugins.media.profile import conforms, failed_rules, loudness_ok, resolve_profile, verify_media
+from weike.plugins.records.statements import EXT_LENGTH, lecture_iri
 from tests.conftest import COURSE_YML, REPO_ROOT, lecture_md
 from tests.plugins.media_sources import assert_delivery_spec
 
 DOCS = REPO_ROOT / "docs"
 EXAMPLES = DOCS / "examples" / "plugins"
-MODULES = ("county_portal", "county_profile", "county_report", "county_rules")
+MODULES = ("county_activities", "county_portal", "county_profile", "county_report", "county_rules")
 #: A link to the example file on its own line, then the file in a fenced block.
 _SHOWN_RE = re.compile(r"^\[`[^`\n]+`\]\((examples/plugins/[\w.]+\.py)\):?\n\n```python\n(.*?)^```$", re.S | re.M)
 #: Names the docs import that weike does not have yet. While one is
@@ -101,7 +102,7 @@ def test_a_pending_import_is_still_pending():
 
 
 # --------------------------------------------------------------------------------------------
-# The four plugins in a course repository's plugins/ folder, through a real `weike build`
+# The five plugins in a course repository's plugins/ folder, through a real `weike build`
 # --------------------------------------------------------------------------------------------
 
 #: Course text that must be escaped: a comma and quotes for the CSV, markup for the HTML report.
@@ -160,6 +161,15 @@ def test_the_worked_example_builds_in_a_repository(make_repo, capsys):
     assert "<td>手机入门, &lt;b&gt;微信&lt;/b&gt; &amp; &quot;支付&quot;</td>" in report
     assert "<b>" not in report and report.count("<tr><td>") == 1
 
+    # The output of its own kind: every delivered lecture of the published course, under the ids
+    # the lecture pages' statements use, its authored text as written.
+    activities = json.loads((root / "dist/activities/activities.json").read_text(encoding="utf-8"))
+    assert [a["id"] for a in activities] == [lecture_iri(None, "aa", f"{n:02d}-lecture-{n}") for n in range(1, 11)]
+    assert activities[0]["definition"]["name"] == {"zh-CN": "第1讲"}
+    assert activities[0]["definition"]["description"] == {"zh-CN": "=1+1 算式"}
+    assert activities[0]["definition"]["extensions"][EXT_LENGTH] > 0
+    assert "学习活动清单：10 个微课写入 dist/activities/activities.json" in out
+
     # The delivered media meets the county's profile (not merely the default one), as weike's
     # rules and as MediaInfo read it.
     profile = resolve_profile(get_plugin_manager(root), "county-portal")
@@ -186,14 +196,23 @@ def test_the_worked_example_builds_in_a_repository(make_repo, capsys):
     assert main(["build", str(root), "--quiet", "--jobs", "2"]) == 0
     assert "nothing changed" in capsys.readouterr().out
 
+    # `--only` takes the new kind's name from the plugin: it and the media it needs, nothing else.
+    (root / "dist/activities/activities.json").unlink()
+    (root / "dist/reports/county-courses.html").unlink()
+    assert main(["build", str(root), "--quiet", "--jobs", "2", "--only", "activities"]) == 0
+    assert len(json.loads((root / "dist/activities/activities.json").read_text(encoding="utf-8"))) == 20
+    assert not (root / "dist/reports/county-courses.html").exists()
+    assert main(["build", str(root), "--quiet", "--only", "nothing-of-the-kind"]) == 2
+    assert "activities" in capsys.readouterr().err
+
 
 # --------------------------------------------------------------------------------------------
-# The same four modules as an installed package (entry points in the `weike` group)
+# The same five modules as an installed package (entry points in the `weike` group)
 # --------------------------------------------------------------------------------------------
 
 
 def install_county_package(site, monkeypatch) -> None:
-    """An installed distribution ``weike-county`` 1.0: the package ``weike_county`` holding the four
+    """An installed distribution ``weike-county`` 1.0: the package ``weike_county`` holding the five
     example modules, each declared as a ``weike`` entry point, importable for this test."""
     package = site / "weike_county"
     package.mkdir(parents=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import inspect
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -28,7 +29,7 @@ from weike.plugins.bundles.target import (
     declare_bundle_targets,
     nothing_outside_the_course,
 )
-from weike.builder.context import BuildContext, StageOutcome
+from weike.builder.context import BuildContext, Made, OutputStage, StageOutcome
 from weike.builder.disk import disk_fault
 from weike.builder.errors import UsageError
 from weike.builder.fingerprint import Fingerprint, OutputLedger, code_digest
@@ -98,6 +99,12 @@ def bundle_fingerprint(target: BundleTarget, inputs: str, *, course: Course, con
     return fingerprint.hexdigest()
 
 
+def takes_made(target: BundleTarget) -> bool:
+    """Whether the target's ``pack`` takes ``made`` (what earlier stages made, such as the rendered notes)."""
+    parameters = inspect.signature(target.pack).parameters
+    return "made" in parameters or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+
+
 def _target_conflict(context: BuildContext, conflict: BundleTargetConflict) -> Diagnostic:
     """E505 at the target's folder under dist/bundles/ (or dist/bundles/ itself), naming the plugins."""
     folder = context.paths.bundles / conflict.name if conflict.name else context.paths.bundles
@@ -129,7 +136,7 @@ def _remove_stale_bundles(context: BuildContext, targets: Sequence[BundleTarget]
 
 @hookimpl
 def weike_bundle_stage(context: BuildContext, courses: Sequence[Course],
-                       delivered: Mapping[str, DeliveredMedia]) -> StageOutcome:
+                       delivered: Mapping[str, DeliveredMedia], made: Made | None = None) -> StageOutcome:
     declared = declare_bundle_targets(context.plugin_manager)
     targets = declared.targets
     conflicts = tuple(_target_conflict(context, conflict) for conflict in declared.conflicts)
@@ -198,7 +205,8 @@ def weike_bundle_stage(context: BuildContext, courses: Sequence[Course],
             task = context.progress.task(f"{target.name}/{name}")
 
             def pack() -> bool:
-                members = list(target.pack(course=course, delivered=delivered, config=context.config))
+                members = list(target.pack(course=course, delivered=delivered, config=context.config,
+                                           **({"made": made} if takes_made(target) else {})))
                 write_zip(path, [*members, checksums_member(members)])
                 return True
 
@@ -311,3 +319,9 @@ def weike_cli_commands(subparsers: argparse._SubParsersAction) -> None:
                         help="repository whose own plugins/ may add targets (default: current folder)")
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.set_defaults(func=cmd_bundles)
+
+
+@hookimpl
+def weike_output_stages() -> list[OutputStage]:
+    """The upload bundles: one zip per course and target."""
+    return [OutputStage(name="bundles", title="打包 bundles", hook="weike_bundle_stage", needs=("media",))]

@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from weike.builder.context import BuildContext, BuildPaths, StageOutcome
+from weike.builder.context import BuildContext, BuildPaths, Made, OutputStage, StageOutcome
 from weike.builder.hookspecs import hookimpl
 from weike.builder.model import Course, DeliveredMedia, Diagnostic, Repository, Setting, WeikeConfig
 from weike.plugins.media import (
@@ -105,8 +105,8 @@ def weike_check_prepare(repository: Repository, paths: BuildPaths, jobs: int) ->
 
 
 @hookimpl
-def weike_check_course(course: Course, config: WeikeConfig, paths: BuildPaths) -> list[Diagnostic]:
-    return checks.check_course_media(course, config, paths)
+def weike_check_course(course: Course, config: WeikeConfig, paths: BuildPaths, made: Made) -> list[Diagnostic]:
+    return checks.check_course_media(course, config, paths, made)
 
 
 @hookimpl
@@ -116,8 +116,8 @@ def weike_build_inputs(root: Path, config: WeikeConfig) -> list[Path | str]:
 
 
 @hookimpl
-def weike_media_stage(context: BuildContext, courses: Sequence[Course]) -> StageOutcome:
-    return stage.deliver_media(context, courses)
+def weike_media_stage(context: BuildContext, courses: Sequence[Course], made: Made | None = None) -> StageOutcome:
+    return stage.deliver_media(context, courses, made=made)
 
 
 @hookimpl
@@ -139,3 +139,9 @@ def weike_cache_parts(context: BuildContext, repository) -> list:
 @hookimpl
 def weike_cli_commands(subparsers) -> None:
     commands.add_commands(subparsers)
+
+
+@hookimpl
+def weike_output_stages() -> list[OutputStage]:
+    """The media stage: every lecture delivered to the profile, handed to every later output."""
+    return [OutputStage(name="media", title="媒体 media", hook="weike_media_stage", delivers_media=True)]

@@ -6,17 +6,20 @@ area (E225) in characters the font has (W226); SRT subtitles must be readable (E
 video (W219). Only headers are probed, and only the fields the rules read: cheap. Before the
 first course is checked, :func:`probe_sources` probes every source of the repository not remembered
 yet, ``jobs`` at a time; the probes are remembered in the media memo (by path, size, mtime, inode
-and ctime), which each course's check then reads back in order, and which the media stage reads
-too, so a build after a check probes nothing twice.
+and ctime), which each course's check then reads back in order, so a later check or build probes
+nothing twice. Within one build the check hands each lecture's header probe to the media stage
+as a value (:data:`PROBES_MADE` in the build's ``made``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from weike.builder.cache import FileMemo, shared_file_memo
-from weike.builder.context import BuildPaths
+from weike.builder.context import BuildPaths, Made
 from weike.builder.errors import MissingTool
 from weike.builder.executor import available_cores, make_executor
 from weike.builder.model import (
@@ -54,8 +57,39 @@ from weike.plugins.media.titlecards import (
 MAX_LECTURE_SECONDS = 15 * 60
 RECOMMENDED_LECTURE_SECONDS = 7 * 60
 
-#: The hash and probe memo, in the cache folder: the check and the stage share it.
+#: The hash and probe memo, in the cache folder: it lets a later process (the next check, the
+#: next build) skip the probes this one made. Within one build the check hands its probes to the
+#: media stage as values (:data:`PROBES_MADE`), not through this file.
 MEMO_FILE = "media-memo.sqlite"
+#: The kind under which the check hands each lecture's header probe on to the media stage
+#: (:class:`weike.builder.context.Made`), by ``Lecture.key``: a :class:`ProbedSource`.
+PROBES_MADE = "media-probe"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProbedSource:
+    """A source's header probe as the check made it, with the file's size and mtime then."""
+
+    path: Path
+    identity: tuple[int, int]
+    info: MediaInfo
+
+    def current(self, path: Path) -> bool:
+        """Still the file that was probed (same path, size and modification time)."""
+        try:
+            return path == self.path and file_identity(path) == self.identity
+        except OSError:
+            return False
+
+
+def file_identity(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
+def probed_sources(made: Made | None) -> Mapping[str, ProbedSource]:
+    """The header probes the check handed on, by ``Lecture.key`` (none without ``made``)."""
+    return made.of(PROBES_MADE) if made is not None else {}  # type: ignore[return-value]
 
 
 # --------------------------------------------------------------------------------------------
@@ -165,7 +199,7 @@ def cards_problems(seconds: float, added: float, location: SourceLocation) -> li
 
 
 def check_lecture_media(lecture: Lecture, *, root: Path, memo: FileMemo | None,
-                        cards: TitleCardSettings | None = None) -> list[Diagnostic]:
+                        cards: TitleCardSettings | None = None, made: Made | None = None) -> list[Diagnostic]:
     """E211 / E203 / W204 for the lecture's source, E214 for its subtitles (headers only: cheap).
 
     With title cards the duration rules are for the delivered whole: source + cards (E223).
@@ -175,10 +209,16 @@ def check_lecture_media(lecture: Lecture, *, root: Path, memo: FileMemo | None,
     if lecture.media is not None and lecture.media.path is not None:
         location = media_file_location(lecture, root)
         try:
+            identity = file_identity(lecture.media.path) if made is not None and made.handed_on else None
             info = probe_memoised(memo, lecture.media.path)
         except ProbeError as exc:
             problems.append(probe_problem(exc, location, lecture.media.path.name))
+        except OSError as exc:  # vanished since loading
+            problems.append(probe_problem(ProbeError(ProbeProblem.UNREADABLE, exc.strerror or str(exc)), location,
+                                          lecture.media.path.name))
         else:
+            if identity is not None:  # the media stage plans from this probe instead of probing again
+                made.add(PROBES_MADE, lecture.key, ProbedSource(path=lecture.media.path, identity=identity, info=info))
             duration = info.duration
             added = cards.added_seconds if cards is not None else 0.0
             if added and (info.duration or 0.0) <= MAX_LECTURE_SECONDS:
@@ -305,7 +345,7 @@ def probe_sources(repository: Repository, paths: BuildPaths, jobs: int) -> None:
     kind = probe_kind()
     sources = dict.fromkeys(lecture.media.path for course in repository.courses for lecture in course.lectures
                             if lecture.parsed and lecture.media is not None and lecture.media.path is not None)
-    unknown = [path for path in sources if not _memoised(memo, kind, path)]
+    unknown = [path for path in sources if not is_memoised(memo, kind, path)]
     if not unknown:
         return
 
@@ -322,7 +362,8 @@ def probe_sources(repository: Repository, paths: BuildPaths, jobs: int) -> None:
             pass
 
 
-def check_course_media(course: Course, config: WeikeConfig, paths: BuildPaths) -> list[Diagnostic]:
+def check_course_media(course: Course, config: WeikeConfig, paths: BuildPaths,
+                       made: Made | None = None) -> list[Diagnostic]:
     """The media rules for every parsed lecture of ``course`` (the probes not remembered yet, a few at once)."""
     root = paths.root
     lectures = [lecture for lecture in course.lectures if lecture.parsed]
@@ -335,19 +376,21 @@ def check_course_media(course: Course, config: WeikeConfig, paths: BuildPaths) -
     # Remembered probes are answered here, in order; only the rest need ffprobe, a process per
     # file, where a few at once hide its start-up time. (Threads for memo hits would only add
     # overhead: at national scale most checks are hits.)
-    hits = [lecture.media is None or lecture.media.path is None or _memoised(memo, kind, lecture.media.path)
+    hits = [lecture.media is None or lecture.media.path is None or is_memoised(memo, kind, lecture.media.path)
             for lecture in lectures]
     known = [lecture for lecture, hit in zip(lectures, hits) if hit]
     unknown = [lecture for lecture, hit in zip(lectures, hits) if not hit]
-    found = [check_lecture_media(lecture, root=root, memo=memo, cards=cards) for lecture in known]
+    found = [check_lecture_media(lecture, root=root, memo=memo, cards=cards, made=made) for lecture in known]
     if unknown:
         with ThreadPoolExecutor(max_workers=min(len(unknown), available_cores() * 2)) as pool:
-            found.extend(pool.map(lambda lecture: check_lecture_media(lecture, root=root, memo=memo, cards=cards),
+            found.extend(pool.map(lambda lecture: check_lecture_media(lecture, root=root, memo=memo, cards=cards,
+                                                                      made=made),
                                   unknown))
     return [*card_problems, *(diagnostic for problems in found for diagnostic in problems)]
 
 
-def _memoised(memo: FileMemo, kind: str, path: Path) -> bool:
+def is_memoised(memo: FileMemo, kind: str, path: Path) -> bool:
+    """Whether ``memo`` remembers ``kind`` for the file as it is now."""
     try:
         return memo.get(kind, path) is not None
     except OSError:  # vanished: the check itself reports it

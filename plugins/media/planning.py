@@ -83,8 +83,11 @@ def may_pass_through(info: MediaInfo, profile: DeliveryProfile) -> bool:
 
 
 def plan_lecture(course: Course, lecture: Lecture, *, root: Path, memo: FileMemo, profile: DeliveryProfile,
-                 store_root: Path, cards: TitleCardSettings | None = None) -> LecturePlan:
+                 store_root: Path, cards: TitleCardSettings | None = None,
+                 probed: MediaInfo | None = None) -> LecturePlan:
     """Hash and probe the source, choose how to deliver it; raises ProbeError / DeliveryFailed.
+
+    ``probed``: the source's header probe as the check made it (else probed here, or remembered).
 
     With ``cards`` enabled, the cards are drawn now (their pictures are part of the card key).
     """
@@ -93,7 +96,7 @@ def plan_lecture(course: Course, lecture: Lecture, *, root: Path, memo: FileMemo
     source = lecture.media.path
     # The header probe is usually remembered from `weike check`; most phone videos fail a header
     # rule (size, codec, rotation...) and go straight to transcoding without reading packets.
-    info = probe_memoised(memo, source)
+    info = probed if probed is not None else probe_memoised(memo, source)
     if may_pass_through(info, profile):
         info = probe_memoised(memo, source, packets=True)
     source_sha = memo.sha256(source)

@@ -36,7 +36,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from weike.builder.cache import ContentStore
-from weike.builder.context import BuildContext, StageOutcome
+from weike.builder.context import BuildContext, Made, StageOutcome
 from weike.builder.disk import disk_fault
 from weike.builder.executor import (
     ClusterExecutor,
@@ -61,8 +61,9 @@ from weike.builder.model import (
 )
 from weike.plugins.media.cards import CardJob, join_cards, title_card_settings
 from weike.plugins.media.checks import (
-    _memoised,
+    is_memoised,
     media_file_location,
+    probed_sources,
     probe_kind,
     probe_problem,
     shared_memo,
@@ -111,8 +112,11 @@ def _delivery_failure(plan: LecturePlan, root: Path, error: BaseException) -> Di
                     hint="用 weike --debug build 重新运行，并把输出报告给维护者。")
 
 
-def deliver_media(context: BuildContext, courses: Sequence[Course]) -> StageOutcome:
-    """Plan, encode (what the cache lacks), join the title cards, publish: the whole media stage."""
+def deliver_media(context: BuildContext, courses: Sequence[Course], *, made: Made | None = None) -> StageOutcome:
+    """Plan, encode (what the cache lacks), join the title cards, publish: the whole media stage.
+
+    ``made`` holds the header probes the check made (each source probed once per build); a source
+    changed since, or not probed by the check, is probed here."""
     root, paths, progress = context.paths.root, context.paths, context.progress
     try:
         profile = resolve_profile(context.plugin_manager, profile_name(context.config))
@@ -129,6 +133,15 @@ def deliver_media(context: BuildContext, courses: Sequence[Course]) -> StageOutc
     # 1. Hash and probe every source (memoised), and decide how each is delivered.
     plans: list[LecturePlan] = []
     memo = shared_memo(paths.cache)
+    checked = probed_sources(made)
+
+    def probe_of(lecture: Lecture):
+        found = checked.get(lecture.key)
+        media = lecture.media
+        if found is None or media is None or media.path is None or not found.current(media.path):
+            return None
+        return found.info
+
     # No per-lecture lines here: with the memo this takes moments, and CI logs stay short.
     progress.step("探测 probe", total=len(lectures))
 
@@ -136,7 +149,7 @@ def deliver_media(context: BuildContext, courses: Sequence[Course]) -> StageOutc
         course, lecture = pair
         try:
             return plan_lecture(course, lecture, root=root, memo=memo, profile=profile, store_root=store_root,
-                                cards=title_card_settings(context.config, course))
+                                cards=title_card_settings(context.config, course), probed=probe_of(lecture))
         except (ProbeError, DeliveryFailed) as exc:
             return exc
         except OSError as exc:  # vanished or unreadable between the check and now
@@ -147,10 +160,12 @@ def deliver_media(context: BuildContext, courses: Sequence[Course]) -> StageOutc
 
     def remembered(pair: tuple[Course, Lecture]) -> bool:
         media = pair[1].media
-        if media is None or media.path is None or not _memoised(memo, "sha256", media.path):
+        if media is None or media.path is None or not is_memoised(memo, "sha256", media.path):
             return False
-        if _memoised(memo, packets_kind, media.path):
+        if is_memoised(memo, packets_kind, media.path):
             return True
+        if (info := probe_of(pair[1])) is not None:
+            return not may_pass_through(info, profile)
         try:
             headers = memo.get(headers_kind, media.path)
         except OSError:

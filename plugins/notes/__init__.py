@@ -9,6 +9,7 @@ itself). What the sanitiser removed is reported back, so the author can be told.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import posixpath
 import re
@@ -310,3 +311,38 @@ def render_notes(notes: str, *, lecture_folder: Path | None, course_folder: Path
     return RenderedNotes(html=clean, images=tuple(sorted(images.images.items())), removed=tuple(removed),
                          text=text, nesting=after.deepest,
                          references=_reference_lines(notes, images.referenced))
+
+
+# --------------------------------------------------------------------------------------------
+# Rendered once, handed forward
+# --------------------------------------------------------------------------------------------
+
+#: The kind under which the check hands each lecture's rendered notes to the later stages
+#: (:class:`weike.builder.context.Made`), by ``Lecture.key``.
+NOTES_MADE = "notes"
+
+
+@dataclass(frozen=True, kw_only=True)
+class _MadeNotes:
+    """Rendered notes with what they were rendered from (a stale course's last good version
+    shares its lectures' keys with the current one, and must not get the current notes)."""
+
+    source: tuple[str, Path | None, Path | None]
+    rendered: RenderedNotes
+
+
+def keep_rendered_notes(made, lecture, *, course_folder: Path, rendered: RenderedNotes) -> None:
+    """Hand ``rendered`` (with its plain text) forward as the notes of ``lecture``."""
+    made.add(NOTES_MADE, lecture.key, _MadeNotes(source=(lecture.notes, lecture.folder, course_folder),
+                                                 rendered=rendered))
+
+
+def lecture_notes(lecture, *, course_folder: Path, made=None, with_text: bool = False) -> RenderedNotes:
+    """The lecture's notes as sanitised HTML: as the check rendered them when ``made`` holds them
+    for this very text and folder, else rendered now (``weike serve``'s preview, a stale course's
+    last good version). Raises :class:`NotesTooDeep` as :func:`render_notes` does."""
+    kept = made.get(NOTES_MADE, lecture.key) if made is not None else None
+    if isinstance(kept, _MadeNotes) and kept.source == (lecture.notes, lecture.folder, course_folder):
+        return kept.rendered if with_text else dataclasses.replace(kept.rendered, text="")
+    return render_notes(lecture.notes, lecture_folder=lecture.folder, course_folder=course_folder,
+                        with_text=with_text)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from weike.builder.archive import ArchiveMember, safe_name_component, write_zip
 from weike.builder.centre import Centre
-from weike.builder.context import BuildContext, StageOutcome
+from weike.builder.context import BuildContext, Made, OutputStage, StageOutcome
 from weike.builder.fingerprint import package_versions
 from weike.builder.hookspecs import hookimpl
 from weike.builder.model import Course, DeliveredMedia, Setting
@@ -98,25 +98,32 @@ def checklist(files: Sequence[SubmissionFile], *, centres: Sequence[Centre], cou
     return ("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-8")
 
 
-def submission_files(*, centres: Sequence[Centre], courses: Sequence[Course],
-                     context: BuildContext) -> tuple[list[SubmissionFile], bool]:
+def submission_files(*, centres: Sequence[Centre], courses: Sequence[Course], context: BuildContext,
+                     made: Made | None = None) -> tuple[list[SubmissionFile], bool]:
     """Every file of the submission folder, in the order the checklist names them, and whether
     附件5 is among them. (Courses whose rights are not cleared are left out of 附件3 exactly as in
-    dist/reports, where :mod:`weike.plugins.province.summary_table` reports them as E501.)"""
-    from weike.plugins.province.centres import statistics_ready
+    dist/reports, where :mod:`weike.plugins.province.summary_table` reports them as E501.)
+
+    附件3 and whether 附件5 can be printed are taken from ``made``, as the report stage and the
+    check made them; made here only when they did not run (a direct call)."""
+    from weike.plugins.province.centres import STATISTICS_MADE, STATISTICS_READY, statistics_ready
     from weike.plugins.province.recommendation_form import recommendation_form_bytes
     from weike.plugins.province.statistics_table import statistics_workbook
-    from weike.plugins.province.summary_table import eligible_items, summary_workbook
+    from weike.plugins.province.summary_table import REPORT_NAME, SUMMARY_MADE, SummaryTable, made_summary_table
 
     config = context.config
-    items, _ = eligible_items(courses, centres, config)
-    files = [SubmissionFile(name=SUMMARY_NAME, data=workbook_bytes(summary_workbook(items, config)))]
+    table = made.get(SUMMARY_MADE, REPORT_NAME) if made is not None else None
+    if not isinstance(table, SummaryTable):
+        table, _ = made_summary_table(context, courses, centres)
+    items = table.items
+    files = [SubmissionFile(name=SUMMARY_NAME, data=table.data)]
     ordered_centres = [item for item in items if isinstance(item, Centre)]
     for number, centre in enumerate(ordered_centres, start=1):
         files.append(SubmissionFile(name=form_name(number, centre),
                                     data=recommendation_form_bytes(centre, config.department,
                                                                    sources=[context.paths.root / "weike.yml"])))
-    statistics_written = statistics_ready(config)
+    ready = made.get(STATISTICS_MADE, STATISTICS_READY) if made is not None else None
+    statistics_written = ready if isinstance(ready, bool) else statistics_ready(config)
     if statistics_written:
         files.append(SubmissionFile(name=STATISTICS_NAME,
                                     data=workbook_bytes(statistics_workbook(counted_statistics(context)))))
@@ -144,11 +151,11 @@ def _remove_stale(folder: Path, keep: set[str]) -> None:
             path.unlink()
 
 
-@hookimpl
-def weike_report_stage(context: BuildContext, courses: Sequence[Course],
-                       delivered: Mapping[str, DeliveredMedia], centres: Sequence[Centre]) -> StageOutcome:
+@hookimpl(trylast=True)  # after summary_table's: the submission carries the 附件3 it made
+def weike_report_stage(context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia],
+                       centres: Sequence[Centre], made: Made | None = None) -> StageOutcome:
     folder = context.paths.dist / SUBMISSION_DIR
-    files, statistics_written = submission_files(centres=centres, courses=courses, context=context)
+    files, statistics_written = submission_files(centres=centres, courses=courses, context=context, made=made)
     for item in files:
         write_atomic(folder / item.name, item.data)
     archive = write_zip(folder / ZIP_NAME,
@@ -181,3 +188,9 @@ def weike_build_inputs(root: Path, config) -> list[str]:
 
     return [*(f"{name} {version}" for name, version in package_versions("openpyxl", "python-docx")),
             f"{SOURCE_DATE_EPOCH}={os.environ.get(SOURCE_DATE_EPOCH, '')}"]
+
+
+@hookimpl
+def weike_output_stages() -> list[OutputStage]:
+    """The province's reports: 附件3 in dist/reports, the whole submission in dist/submission."""
+    return [OutputStage(name="reports", title="报表 reports", hook="weike_report_stage", whole_repository=True)]

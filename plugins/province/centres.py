@@ -7,7 +7,7 @@ facts) range, listed in ``docs/rules.md``, and points at the line that holds the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from weike.builder.centre import (
     CENTRE_FIELDS,
@@ -16,6 +16,7 @@ from weike.builder.centre import (
     MAX_PROMOTION_CHARS,
     Centre,
 )
+from weike.builder.context import Made
 from weike.builder.hookspecs import hookimpl
 from weike.builder.loading import COURSE_SLUG_RE, find_course_folders
 from weike.builder.model import LEVEL_CHOICES_HINT, PROVIDER_LEVELS, Diagnostic, PathProblem, Repository, SourceLocation, WeikeConfig
@@ -206,12 +207,17 @@ def check_province_facts(config: WeikeConfig) -> Iterator[Diagnostic]:
                                      hint="通常不会多于后者，请核对两个数字；确实如此可以不改。")
 
 
-def statistics_ready(config: WeikeConfig) -> bool:
+#: The kind and key under which the check hands on whether 附件5 can be printed.
+STATISTICS_MADE = "province-statistics"
+STATISTICS_READY = "ready"
+
+
+def statistics_ready(config: WeikeConfig, facts: Iterable[Diagnostic] | None = None) -> bool:
     """附件5 can be written: weike.yml has statistics, every figure a number (no E801) and no
-    "of which" above its total (no E802)."""
+    "of which" above its total (no E802). ``facts``: what :func:`check_province_facts` found, when known."""
     if config.statistics is None:
         return False
-    return not any(d.code in ("E801", "E802") for d in check_province_facts(config))
+    return not any(d.code in ("E801", "E802") for d in (check_province_facts(config) if facts is None else facts))
 
 
 # --------------------------------------------------------------------------------------------
@@ -220,7 +226,7 @@ def statistics_ready(config: WeikeConfig) -> bool:
 
 
 @hookimpl
-def weike_check_repository(repository: Repository) -> list[Diagnostic]:
+def weike_check_repository(repository: Repository, made: Made) -> list[Diagnostic]:
     problems: list[Diagnostic] = []
     course_folders = {folder.name for folder in find_course_folders(repository.root)}
     for centre in repository.centres:
@@ -233,5 +239,8 @@ def weike_check_repository(repository: Repository) -> list[Diagnostic]:
             f"{len(repository.centres)} centres; a province recommends at most {MAX_CENTRES_PER_PROVINCE} "
             f"(from {sixth.slug} on)",
             hint=f"在 weike.yml 的 recommendation_order 中排好推荐顺序，上报前 {MAX_CENTRES_PER_PROVINCE} 个。"))
-    problems.extend(check_province_facts(repository.config))
+    facts = list(check_province_facts(repository.config))
+    problems.extend(facts)
+    # The report stage prints 附件5 only when these figures passed: it is told, not re-checks them.
+    made.add(STATISTICS_MADE, STATISTICS_READY, statistics_ready(repository.config, facts))
     return problems

@@ -29,16 +29,17 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from weike.builder import __version__
-from weike.builder.context import BuildContext, StageOutcome
+from weike.builder.context import BuildContext, Made, StageOutcome
 from weike.builder.centre import CENTRES_DIR, Centre, find_centre_folders
 from weike.builder.hookspecs import hookimpl
+from weike.builder.outputs import write_atomic
 from weike.builder.isolation import CourseIsolation
 from weike.builder.loading import COURSES_DIR, find_course_folders
 from weike.builder.model import Course, DeliveredMedia, Diagnostic, Repository, Severity, SourceLocation, WeikeConfig
 from weike.builder.xmltext import xml_text
 from weike.plugins.province.settings import province, recommendation_order
 from weike.plugins.rules import rights_not_cleared
-from weike.plugins.spreadsheets import form_print_setup, save_workbook
+from weike.plugins.spreadsheets import form_print_setup, save_workbook, workbook_bytes
 
 REPORT_NAME = "社区教育品牌项目汇总表.xlsx"
 #: The courses' details for cross-checking: its own file, so printing the form prints only the form.
@@ -273,13 +274,36 @@ def eligible_items(courses: Sequence[Course], centres: Sequence[Centre], config:
 # --------------------------------------------------------------------------------------------
 
 
+#: The kind under which the report stage hands 附件3 on (:class:`weike.builder.context.Made`): the
+#: submission (:mod:`weike.plugins.province`) puts these very bytes in ``dist/submission``.
+SUMMARY_MADE = "province-summary-table"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SummaryTable:
+    """附件3 as written: what it lists, in order, and the workbook's bytes."""
+
+    items: tuple[Centre | Course, ...]
+    data: bytes
+
+
+def made_summary_table(context: BuildContext, courses: Sequence[Course], centres: Sequence[Centre], *,
+                       isolation: CourseIsolation | None = None) -> tuple[SummaryTable, list[Diagnostic]]:
+    """附件3 for ``courses`` and ``centres``, and the E501 refusals (E901 in ``isolation``)."""
+    items, diagnostics = eligible_items(courses, centres, context.config, isolation=isolation)
+    return SummaryTable(items=tuple(items), data=workbook_bytes(summary_workbook(items, context.config))), diagnostics
+
+
 @hookimpl
-def weike_report_stage(context: BuildContext, courses: Sequence[Course],
-                       delivered: Mapping[str, DeliveredMedia], centres: Sequence[Centre]) -> StageOutcome:
+def weike_report_stage(context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia],
+                       centres: Sequence[Centre], made: Made | None = None) -> StageOutcome:
     config = context.config
     # One course's row never stops the table: an exception on it leaves just that course out (E901).
     isolation = CourseIsolation(stage="reports", plugin_manager=context.plugin_manager, plugin=__name__)
-    items, diagnostics = eligible_items(courses, centres, config, isolation=isolation)
+    table, diagnostics = made_summary_table(context, courses, centres, isolation=isolation)
+    if made is not None:
+        made.add(SUMMARY_MADE, REPORT_NAME, table)  # the submission carries these very bytes
+    items = list(table.items)
     listed = [item for item in items if isinstance(item, Course)]
     if len(listed) > MAX_COURSES_PER_PROVINCE:
         diagnostics.append(Diagnostic(
@@ -290,7 +314,8 @@ def weike_report_stage(context: BuildContext, courses: Sequence[Course],
             hint=f"在 weike.yml 的 recommendation_order 中按推荐顺序排好，上报前 {MAX_COURSES_PER_PROVINCE} 门。",
         ))
     # Written even when empty, so a table from an earlier build never outlives its courses.
-    path = save_workbook(summary_workbook(items, config), context.paths.reports / REPORT_NAME)
+    path = context.paths.reports / REPORT_NAME
+    write_atomic(path, table.data)
     details = save_workbook(detail_workbook(items), context.paths.reports / DETAIL_NAME)
     centre_count = len(items) - len(listed)
     centre_note = f"、{centre_count} 个学习中心" if centre_count else ""

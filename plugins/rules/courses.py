@@ -17,14 +17,14 @@ from pathlib import Path
 
 
 from weike.builder.cache import FileMemo, MemoPart, shared_file_memo
-from weike.builder.context import BuildContext, BuildPaths
+from weike.builder.context import BuildContext, BuildPaths, Made
 from weike.builder.fingerprint import Fingerprint, code_digest, package_versions
 from weike.builder.hookspecs import hookimpl
 from weike.builder.loading import COURSE_FIELDS, COURSE_SLUG_RE, LECTURE_FIELDS, LECTURE_SLUG_RE
 from weike.builder.settings import Date, Integer, max_length
 from weike.builder.reading import inside_real_path, leaves_course
 from weike.plugins.rules.texts import TextLimit, text_problems
-from weike.plugins.notes import MAX_NOTES_NESTING, NotesTooDeep, render_notes
+from weike.plugins.notes import MAX_NOTES_NESTING, NotesTooDeep, keep_rendered_notes, render_notes
 from weike.plugins.pictures import (
     MAX_PICTURE_PIXELS,
     PictureTooLarge,
@@ -371,7 +371,8 @@ def check_placeholders(owner: Course | Lecture) -> Iterator[Diagnostic]:
 # --------------------------------------------------------------------------------------------
 
 
-def check_lectures(course: Course, config: WeikeConfig, memo: FileMemo | None = None) -> Iterator[Diagnostic]:
+def check_lectures(course: Course, config: WeikeConfig, memo: FileMemo | None = None,
+                   made: Made | None = None) -> Iterator[Diagnostic]:
     limits = CallLimits.of(config)
     course_location = course.where("")
     if len(course.lectures) < limits.min_lectures:
@@ -393,10 +394,11 @@ def check_lectures(course: Course, config: WeikeConfig, memo: FileMemo | None = 
                              hint="每个微课文件夹的编号必须不同，它决定微课的顺序。")
 
     for lecture in course.lectures:
-        yield from check_lecture(lecture, course.folder, memo)
+        yield from check_lecture(lecture, course.folder, memo, made)
 
 
-def check_lecture(lecture: Lecture, course_folder: Path, memo: FileMemo | None = None) -> Iterator[Diagnostic]:
+def check_lecture(lecture: Lecture, course_folder: Path, memo: FileMemo | None = None,
+                  made: Made | None = None) -> Iterator[Diagnostic]:
     folder = SourceLocation(file=lecture.file.rsplit("/", 1)[0])
     if not LECTURE_SLUG_RE.match(lecture.slug):
         yield Diagnostic.error("E208", folder, f"微课文件夹名“{lecture.slug}”不符合“编号-英文名”格式",
@@ -436,20 +438,25 @@ def check_lecture(lecture: Lecture, course_folder: Path, memo: FileMemo | None =
     if lecture.image is not None:
         yield from check_authored_file(lecture.image, what="配图", what_en="image", missing_code="E213")
         yield from check_image_file(lecture.image, what="配图", what_en="image", code="E213", memo=memo)
-    yield from check_notes(lecture, course_folder, memo)
+    yield from check_notes(lecture, course_folder, memo, made)
 
 
-def _notes_verdict(lecture: Lecture, course_folder: Path) -> dict:
+def _notes_verdict(lecture: Lecture, course_folder: Path, made: Made | None = None) -> dict:
     """What rendering the notes found (JSON for the memo): ``line``, where they nest too deep (or
-    None), and ``pictures``, each lecture-folder picture they ask for with its line of the notes."""
+    None), and ``pictures``, each lecture-folder picture they ask for with its line of the notes.
+    With ``made``, the rendered notes are handed on to the site and the bundles."""
     try:
-        rendered = render_notes(lecture.notes, lecture_folder=lecture.folder, course_folder=course_folder)
+        rendered = render_notes(lecture.notes, lecture_folder=lecture.folder, course_folder=course_folder,
+                                with_text=made is not None)
     except NotesTooDeep as exc:
         return {"line": exc.line, "pictures": []}
+    if made is not None:
+        keep_rendered_notes(made, lecture, course_folder=course_folder, rendered=rendered)
     return {"line": None, "pictures": [list(reference) for reference in rendered.references]}
 
 
-def check_notes(lecture: Lecture, course_folder: Path, memo: FileMemo | None = None) -> Iterator[Diagnostic]:
+def check_notes(lecture: Lecture, course_folder: Path, memo: FileMemo | None = None,
+                made: Made | None = None) -> Iterator[Diagnostic]:
     """E220: notes the site and the SCORM pages could not publish (rendered here exactly as they
     render them, so ``weike check`` finds it first); E213: a picture the notes show that is not
     one Pillow decodes in full under the pixel cap, at the line that shows it.
@@ -459,7 +466,11 @@ def check_notes(lecture: Lecture, course_folder: Path, memo: FileMemo | None = N
     to every check. It lists the pictures asked for whether they exist or not, so a picture added
     later is still decoded here (each picture's verdict is remembered by its own file).
     """
-    if memo is None:
+    if made is not None and made.handed_on:
+        # A build: the site and the bundles publish these very notes, so they are rendered here
+        # once and handed on (a remembered verdict would leave them to render the notes again).
+        verdict = _notes_verdict(lecture, course_folder, made)
+    elif memo is None:
         verdict = _notes_verdict(lecture, course_folder)
     else:
         try:
@@ -517,7 +528,7 @@ def _rules_memo(paths: BuildPaths) -> FileMemo:
 
 
 @hookimpl
-def weike_check_course(course: Course, config: WeikeConfig, paths: BuildPaths) -> list[Diagnostic]:
+def weike_check_course(course: Course, config: WeikeConfig, paths: BuildPaths, made: Made) -> list[Diagnostic]:
     problems: list[Diagnostic] = []
     if not COURSE_SLUG_RE.match(course.slug):
         problems.append(Diagnostic.error(
@@ -530,7 +541,7 @@ def weike_check_course(course: Course, config: WeikeConfig, paths: BuildPaths) -
     elif course.cover is not None:
         # course.yml has a syntax error, but names its cover on a line that reads well.
         problems.extend(check_cover(course.cover, memo))
-    problems.extend(check_lectures(course, config, memo))
+    problems.extend(check_lectures(course, config, memo, made))
     return problems
 
 

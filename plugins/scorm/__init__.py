@@ -29,8 +29,9 @@ from weike.builder.archive import ArchiveMember
 from weike.builder.fingerprint import code_digest, package_versions
 from weike.plugins.bundles import BundleTarget
 from weike.builder.hookspecs import hookimpl
+from weike.builder.context import Made
 from weike.builder.model import Course, DeliveredMedia, Lecture, WeikeConfig
-from weike.plugins.notes import RenderedNotes, render_notes
+from weike.plugins.notes import RenderedNotes, lecture_notes
 from weike.plugins.pictures import PHONE_PICTURE_RECIPE, picture_for_phones
 from weike.builder.xmltext import xml_safe_tree
 
@@ -91,11 +92,6 @@ def sco_page(*, course: Course, lecture: Lecture, media: DeliveredMedia, number:
         track=track, number=number, count=len(course.lectures), notes=notes_html,
     )
     return page.encode("utf-8")
-
-
-def lecture_notes(course: Course, lecture: Lecture) -> RenderedNotes:
-    """The lecture's notes as sanitised HTML (the same renderer as the public site)."""
-    return render_notes(lecture.notes, lecture_folder=lecture.folder, course_folder=course.folder)
 
 
 # --------------------------------------------------------------------------------------------
@@ -167,13 +163,13 @@ def manifest_xml(course: Course, sco_files: Mapping[str, list[str]]) -> bytes:
 
 
 def pack_scorm_package(*, course: Course, delivered: Mapping[str, DeliveredMedia],
-                       config: WeikeConfig) -> list[ArchiveMember]:
+                       config: WeikeConfig, made: Made | None = None) -> list[ArchiveMember]:
     members = [ArchiveMember.from_file(name, SCHEMA_DIR / name) for name in SCHEMA_FILES]
     members += [ArchiveMember.from_file(f"{COMMON_FOLDER}/{name}", PLAYER_DIR / name) for name in COMMON_FILES]
     sco_files: dict[str, list[str]] = {}
     for number, lecture in enumerate(course.lectures, start=1):
         media = delivered[lecture.key]
-        notes = lecture_notes(course, lecture)
+        notes = lecture_notes(lecture, course_folder=course.folder, made=made)  # as the check rendered them
         page = ArchiveMember.from_bytes(f"{lecture.slug}/index.html",
                                         sco_page(course=course, lecture=lecture, media=media, number=number,
                                                  notes=notes))

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from weike.builder.centre import Centre
-from weike.builder.context import BuildContext, StageOutcome
+from weike.builder.context import BuildContext, Made, OutputStage, StageOutcome
 from weike.builder.fingerprint import package_versions
 from weike.builder.hookspecs import hookimpl
 from weike.builder.model import Course, DeliveredMedia, Setting
@@ -38,8 +38,8 @@ def site_work_dirs(context: BuildContext):
 
 
 @hookimpl
-def weike_site_stage(context: BuildContext, courses: Sequence[Course],
-                     delivered: Mapping[str, DeliveredMedia], centres: Sequence[Centre]) -> StageOutcome:
+def weike_site_stage(context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia],
+                     centres: Sequence[Centre], made: Made) -> StageOutcome:
     from weike.builder.disk import disk_fault
     from weike.builder.outputs import remove_temps
     from weike.plugins.site.offline.edition import offline_settings
@@ -65,7 +65,7 @@ def weike_site_stage(context: BuildContext, courses: Sequence[Course],
                                delivered=delivered, site_dir=context.paths.site, work_dir=work_dir,
                                cache_dir=cache_dir, centres=centres, force=context.force,
                                publish_centres=publish_centres(context.config), savers=savers if offered else None,
-                               plugin_pages=plugin_pages, plugin_assets=plugin_assets)
+                               plugin_pages=plugin_pages, plugin_assets=plugin_assets, made=made)
     except SiteBuildFailed as exc:
         task.done("failed", failed=True)
         return StageOutcome(diagnostics=(exc.diagnostic, *page_diagnostics), summary=kept)
@@ -90,7 +90,7 @@ def weike_site_stage(context: BuildContext, courses: Sequence[Course],
     summary.extend(f"site: MkDocs: {warning}" for warning in result.warnings)
     edition = build_offline(context, courses, delivered, result.published, offline=offline, savers=savers,
                             site_name=settings.site_name, centres=centres, plugin_pages=plugin_pages,
-                            plugin_assets=plugin_assets)
+                            plugin_assets=plugin_assets, made=made)
     summary.extend(edition.summary)
     return StageOutcome(diagnostics=(*page_diagnostics, *result.diagnostics, *saver_diagnostics,
                                      *edition.diagnostics),
@@ -134,15 +134,15 @@ def make_data_savers(context: BuildContext, courses: Sequence[Course], delivered
         return {}, []
     keys = [lecture.key for course in courses for lecture in course.lectures]
     task = context.progress.task(f"省流量视频 {len(keys)} 个 (data-saver renditions)")
-    made, diagnostics = make_savers(delivered, keys, cache_dir, jobs=context.jobs)
-    task.done(f"{len(made)} 个 (made or from cache)")
-    return {key: (rendition.path, rendition.size) for key, rendition in made.items()}, diagnostics
+    renditions, diagnostics = make_savers(delivered, keys, cache_dir, jobs=context.jobs)
+    task.done(f"{len(renditions)} 个 (made or from cache)")
+    return {key: (rendition.path, rendition.size) for key, rendition in renditions.items()}, diagnostics
 
 
 def build_offline(context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia],
                   published: Sequence[str], *, offline, savers: Mapping, site_name: str,
                   centres: Sequence[Centre] = (), plugin_pages: Sequence = (),
-                  plugin_assets: Sequence = ()) -> StageOutcome:
+                  plugin_assets: Sequence = (), made: Made | None = None) -> StageOutcome:
     """``dist/offline``: the catalogue (or the courses ``extra.weike.offline.courses`` names) for a USB stick.
 
     With ``extra.weike.offline.data_saver`` its pages are built from the 省流量 renditions, as
@@ -179,7 +179,7 @@ def build_offline(context: BuildContext, courses: Sequence[Course], delivered: M
                           courses=[course for course in courses if course.slug in chosen], delivered=delivered,
                           site_dir=source, work_dir=cache_dir / "offline-work", cache_dir=cache_dir,
                           centres=centres, publish_centres=publish_centres(context.config),
-                          plugin_pages=plugin_pages, plugin_assets=plugin_assets)
+                          plugin_pages=plugin_pages, plugin_assets=plugin_assets, made=made)
         except SiteBuildFailed as exc:
             return StageOutcome(diagnostics=(exc.diagnostic,), summary=("offline: 离线版未能构建 (not built)",))
     lectures = sum(len(course.lectures) for course in courses if course.slug in chosen)
@@ -284,3 +284,10 @@ def weike_build_inputs(root: Path, config) -> list[Path | str]:
     """The hand-written part of the site, its MkDocs configuration, and the libraries that render it."""
     versions = package_versions("mkdocs", "mkdocs-material", "markdown", "nh3", "jieba", "qrcode", "pillow")
     return [root / "site", root / "mkdocs.yml", *(f"{name} {version}" for name, version in versions)]
+
+
+@hookimpl
+def weike_output_stages() -> list[OutputStage]:
+    """The catalogue website (and its offline edition): every course of the repository."""
+    return [OutputStage(name="site", title="网站 site", hook="weike_site_stage", needs=("media",),
+                        whole_repository=True)]

@@ -18,6 +18,7 @@ committed in one rename, so a killed build never leaves a half file that looks f
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Iterable, Mapping
@@ -140,11 +141,18 @@ def make_savers(delivered: Mapping[str, DeliveredMedia], lecture_keys: Iterable[
     threads = max(1, (os.cpu_count() or 1) // max(1, jobs))
     made: dict[str, SaverRendition] = {}
     diagnostics: list[Diagnostic] = []
+    # Lectures that share a delivered file share its rendition: encoded once, not once per lecture
+    # (two threads missing the cache together would both encode it).
+    first_of: dict[str, str] = {}
+    for key in wanted:
+        first_of.setdefault(saver_key(delivered[key], recipe), key)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {key: pool.submit(make_saver, delivered[key], key, store, recipe, threads=threads) for key in wanted}
-        for key, future in futures.items():
+        encoded = {rendition_key: pool.submit(make_saver, delivered[key], key, store, recipe, threads=threads)
+                   for rendition_key, key in first_of.items()}
+        for key in wanted:
             try:
-                made[key] = future.result()
+                rendition = encoded[saver_key(delivered[key], recipe)].result()
+                made[key] = dataclasses.replace(rendition, lecture_key=key)
             except (SaverFailed, OSError) as exc:
                 media = delivered[key]
                 diagnostics.append(Diagnostic.warning(

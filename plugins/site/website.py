@@ -34,6 +34,7 @@ from pathlib import Path
 
 from weike.builder import __version__, outputs
 from weike.builder.centre import Centre
+from weike.builder.context import Made
 from weike.builder.model import THEMES, Course, DeliveredMedia, Diagnostic, PROVIDER_LEVELS, SourceLocation
 from weike.plugins.site.catalogue import (
     LEVEL_SLUGS,
@@ -49,7 +50,7 @@ from weike.plugins.site.covers import CoverCache, CoverError, Thumbnail
 from weike.builder.diagnostics import diagnostic_dict, diagnostic_from_dict
 from weike.builder.fingerprint import Fingerprint, code_digest, package_versions
 from weike.builder.isolation import CourseIsolation
-from weike.plugins.notes import note_pictures, render_notes
+from weike.plugins.notes import lecture_notes, note_pictures
 from weike.plugins.site import centres as centre_pages
 from weike.plugins.site import manifest
 from weike.plugins.site.contributed import OfferedPage, SiteAsset, place_pages
@@ -481,7 +482,7 @@ def _is_reserved(rel: str) -> bool:
 def generate_sources(catalogue: Catalogue, collected: _Collected, root: Path, *, notes_text: bool,
                      qr_codes: QrCodes, pictures: CoverCache, centres: Sequence[centre_pages.SiteCentre] = (),
                      isolation: CourseIsolation | None = None, site_name: str = DEFAULT_SITE_NAME,
-                     plugin_pages: Sequence[OfferedPage] = ()) -> _Sources:
+                     plugin_pages: Sequence[OfferedPage] = (), made: Made | None = None) -> _Sources:
     """Every page and file of the docs folder, in memory.
 
     ``sources.catalogue`` is ``catalogue`` without the courses whose pages failed (E901).
@@ -530,7 +531,7 @@ def generate_sources(catalogue: Catalogue, collected: _Collected, root: Path, *,
         course_sources = isolation.call(
             item.course, lambda: _course_sources(item, catalogue, notes_text=notes_text, qr_codes=qr_codes,
                                                  thumbnails=collected.thumbnails, pictures=pictures,
-                                                 centres=centres_of_course.get(item.slug, ())),
+                                                 centres=centres_of_course.get(item.slug, ()), made=made),
             what="生成网页 generating its pages")
         if course_sources is None:
             continue
@@ -571,7 +572,7 @@ def generate_sources(catalogue: Catalogue, collected: _Collected, root: Path, *,
 
 def _course_sources(item: SiteCourse, catalogue: Catalogue, *, notes_text: bool, qr_codes: QrCodes,
                     thumbnails: Mapping[str, Thumbnail], pictures: CoverCache,
-                    centres: Sequence[centre_pages.SiteCentre] = ()) -> _Sources:
+                    centres: Sequence[centre_pages.SiteCentre] = (), made: Made | None = None) -> _Sources:
     """The pages and files of one course (its course page, its lecture pages, their pictures: each
     at a size for phones, under the name the notes give it)."""
     sources = _Sources()
@@ -581,8 +582,8 @@ def _course_sources(item: SiteCourse, catalogue: Catalogue, *, notes_text: bool,
         item, qr_svg=qr_codes.svg(course_url) if course_url else None,
         course_url=course_url, centres=centre_pages.centre_links(centres))
     for index, lecture in enumerate(item.lectures):
-        notes = render_notes(lecture.lecture.notes, lecture_folder=lecture.lecture.folder,
-                             course_folder=item.course.folder, with_text=notes_text)
+        # As the check rendered them (made), unless it did not run (weike serve's preview).
+        notes = lecture_notes(lecture.lecture, course_folder=item.course.folder, made=made, with_text=notes_text)
         if notes.removed:
             sources.diagnostics.append(Diagnostic.warning(
                 "W406", SourceLocation(file=lecture.lecture.file, line=lecture.lecture.notes_line),
@@ -824,6 +825,7 @@ def build_website(
     plugin_pages: Sequence[OfferedPage] = (),
     withheld: int = 0,
     plugin_assets: Sequence[SiteAsset] = (),
+    made: Made | None = None,
 ) -> WebsiteResult:
     """Build (or keep, when nothing changed) the catalogue site of ``courses`` in ``site_dir``.
 
@@ -863,7 +865,7 @@ def build_website(
     with CoverCache(cache_dir) as pictures:
         sources = generate_sources(catalogue, collected, root, notes_text=settings.search_notes, qr_codes=qr_codes,
                                    pictures=pictures, centres=site_centres, isolation=page_isolation,
-                                   site_name=settings.site_name, plugin_pages=plugin_pages)
+                                   site_name=settings.site_name, plugin_pages=plugin_pages, made=made)
     sources.diagnostics.extend(page_isolation.diagnostics)
     catalogue = sources.catalogue
     published = tuple(c.slug for c in catalogue.courses)

@@ -420,3 +420,25 @@ def test_a_held_back_lecture_keeps_its_earlier_delivered_file(make_repo):
     assert earlier.read_bytes() == kept
     manifest = json.loads((root / "dist/media/manifest.json").read_text(encoding="utf-8"))
     assert "c/02-lecture-2" in manifest["lectures"] and len(manifest["lectures"]) == 10
+
+
+def test_a_rule_that_raises_after_others_made_their_products_blames_only_itself(make_repo):
+    """The check asks every plugin again, one by one, when one raises: the plugins that had already
+    handed their products forward (rendered notes, probes) make them again without fault, and
+    the build is still handed them."""
+    from weike.builder.checking import check_repository
+    from weike.builder.context import Made
+    from weike.builder.plugin_manager import get_plugin_manager
+
+    root = make_repo({"plugins/late_crash.py": (
+        "from weike.builder.hookspecs import hookimpl\n\n\n"
+        "@hookimpl(trylast=True)  # after the built-in rules have made the notes and the probes\n"
+        "def weike_check_course(course):\n"
+        "    if course.slug == 'bad':\n"
+        "        raise ValueError('boom')\n")}, valid_courses=("bad", "good"))
+    made = Made()
+    diagnostics = check_repository(load_repository(root), get_plugin_manager(root), paths=None, made=made)
+    crashes = [d for d in diagnostics if d.code == "E901"]
+    assert len(crashes) == 1 and "late_crash" in crashes[0].message_en
+    assert {key.split("/")[0] for key in made.of("notes")} == {"bad", "good"}
+    assert len(made.of("notes")) == 20 and len(made.of("media-probe")) == 20

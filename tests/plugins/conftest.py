@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from weike.builder.context import BuildContext, BuildPaths, StageOutcome
+from weike.builder.context import BuildContext, BuildPaths, Made, StageOutcome
 from weike.builder.pipeline import BuildResult, build
 from weike.builder.plugin_manager import get_plugin_manager
 from weike.builder.progress import Progress
@@ -56,7 +56,8 @@ def run_bundle_stage(repository, delivered, dist: Path, *, extra=()) -> StageOut
     pm = get_plugin_manager(repository.root, extra=extra)
     context = BuildContext(config=repository.config, paths=BuildPaths.for_root(repository.root, dist=dist),
                            plugin_manager=pm, progress=Progress())
-    return pm.hook.weike_bundle_stage(context=context, courses=list(repository.courses), delivered=delivered)
+    return pm.hook.weike_bundle_stage(context=context, courses=list(repository.courses), delivered=delivered,
+                                      made=Made())
 
 
 def read_zip(path: Path) -> dict[str, bytes]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from openpyxl import load_workbook
 
-from weike.builder.context import BuildContext, BuildPaths
+from weike.builder.context import BuildContext, BuildPaths, Made
 from weike.builder.loading import load_repository
 from weike.builder.checking import run_check
 from weike.builder.plugin_manager import get_plugin_manager
@@ -87,7 +87,7 @@ def test_more_than_twenty_courses_warns_twenty_do_not(make_repo):
     context = BuildContext(config=repository.config, paths=BuildPaths.for_root(root, dist=root / "dist20"),
                            plugin_manager=pm, progress=Progress())
     outcomes = pm.hook.weike_report_stage(context=context, courses=repository.courses[:20], delivered={},
-                                         centres=())
+                                         centres=(), made=Made())
     assert [d.code for outcome in outcomes for d in outcome.diagnostics] == []
 
 
