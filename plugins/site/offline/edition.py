@@ -261,10 +261,13 @@ def _page_folders(site: Path) -> frozenset[str]:
     return frozenset(folders)
 
 
-def _site_files(site: Path):
-    """Every file of the site as (site-relative POSIX path, path), sorted, without :data:`LEFT_OUT`."""
+def _site_files(site: Path, left_out_folders: frozenset[str] = frozenset()):
+    """Every file of the site as (site-relative POSIX path, path), sorted, without :data:`LEFT_OUT`
+    and the top-level ``left_out_folders``."""
     found = []
     for folder, dirs, files in os.walk(site):
+        if folder == str(site):
+            dirs[:] = [name for name in dirs if name not in left_out_folders]
         dirs.sort()
         for name in files:
             path = Path(folder) / name
@@ -275,15 +278,16 @@ def _site_files(site: Path):
     return sorted(found)
 
 
-def edition_inputs(source_site: Path, settings: OfflineSettings, data_saver: bool) -> str:
+def edition_inputs(source_site: Path, settings: OfflineSettings, data_saver: bool,
+                   left_out_folders: frozenset[str] = frozenset()) -> str:
     """A hash of everything the edition is made from: the source site's own input hash and the settings."""
     try:
         site_inputs = json.loads((source_site / SITE_STAMP_FILE).read_text(encoding="utf-8")).get("inputs")
     except (OSError, ValueError, AttributeError):
         site_inputs = None
-    fingerprint = Fingerprint(site_inputs, settings.name, data_saver, code_digest(__name__))
+    fingerprint = Fingerprint(site_inputs, settings.name, data_saver, sorted(left_out_folders), code_digest(__name__))
     if site_inputs is None:  # an unstamped site: its files themselves
-        for rel, path in _site_files(source_site):
+        for rel, path in _site_files(source_site, left_out_folders):
             fingerprint.add(rel).add_file(path)
     return fingerprint.hexdigest()
 
@@ -302,13 +306,15 @@ def remove_edition(offline_dir: Path) -> None:
 
 def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: OfflineSettings,
                           site_name: str, courses: int, lectures: int, data_saver: bool = False,
-                          force: bool = False) -> OfflineResult:
+                          force: bool = False, left_out_folders: frozenset[str] = frozenset()) -> OfflineResult:
     """Write the offline edition of the built site ``source_site`` into ``offline_dir``.
 
     ``data_saver``: the source site was built from the 省流量 renditions (the guide says so).
+    ``left_out_folders``: top-level folders of the site that need a web server (a plugin's own,
+    such as the hosted editor's ``admin/``), not copied.
     """
     zip_name = f"{settings.name}.zip"
-    inputs = edition_inputs(source_site, settings, data_saver)
+    inputs = edition_inputs(source_site, settings, data_saver, left_out_folders)
     stamp = _read_stamp(offline_dir)
     zip_path = offline_dir / zip_name
     if not force and stamp.get("inputs") == inputs and zip_path.is_file():
@@ -332,7 +338,7 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
             outputs.link_file(source, tmp / rel)  # a hard link: the media are not stored twice
             written.append((rel, tmp / rel))
 
-        for rel, path in _site_files(source_site):
+        for rel, path in _site_files(source_site, left_out_folders):
             if rel.endswith(".html"):
                 page = offline_page(path.read_text(encoding="utf-8"), page_rel=rel, source_site=source_site,
                                     folders=folders)
