@@ -87,7 +87,7 @@
         label("微课页"),
         h("h1", {key: "title"}, heading),
         h("div", {className: "weike-missing-video", role: "note", key: "video"},
-          media ? "视频：" + media + "（weike build 交付后在这里播放）" : "还没有视频"),
+          (media ? "视频 " + media : "微课文件夹里的视频") + "：weike build 交付后在这里播放"),
         data("knowledge_point") ? h("p", {className: "weike-knowledge", key: "knowledge"},
                                     h("strong", {}, "知识点："), data("knowledge_point")) : null,
         h("h2", {id: "notes", key: "notes-title"}, "讲义"),
