@@ -14,6 +14,7 @@ from weike.plugins.editor.checks import problems_after_save
 from weike.plugins.editor.config import editor_config_yaml
 from weike.plugins.editor.files import RepositoryFiles
 from weike.plugins.editor.history import GitHistory
+from weike.plugins.editor.hosted import site_style
 from weike.plugins.editor.protocol import LocalBackend
 from weike.plugins.editor.server import DEFAULT_PORT, LOCAL_HOST, EditorServer, EditorSite, make_server
 from weike.plugins.editor.settings import editor_settings
@@ -24,6 +25,8 @@ _PAGE_FILES = {
     "/manual-init.js": ("page", "manual-init.js", "text/javascript; charset=utf-8"),
     "/weike-editor.js": ("page", "weike-editor.js", "text/javascript; charset=utf-8"),
     "/weike-editor.css": ("page", "weike-editor.css", "text/css; charset=utf-8"),
+    "/weike-preview.js": ("page", "weike-preview.js", "text/javascript; charset=utf-8"),
+    "/weike-preview.css": ("page", "weike-preview.css", "text/css; charset=utf-8"),
     "/decap-cms.js": ("vendor", "decap-cms.js", "text/javascript; charset=utf-8"),
 }
 
@@ -55,6 +58,7 @@ def editor_site(project: Project, *, commit: bool | None = None) -> EditorSite:
     config = editor_config_yaml(settings=project.settings).encode("utf-8")
     pages = {url: (kind, _page_file(folder, name)) for url, (folder, name, kind) in _PAGE_FILES.items()}
     pages["/config.yml"] = ("text/yaml; charset=utf-8", config)
+    pages["/weike.css"] = ("text/css; charset=utf-8", site_style())
     return EditorSite(backend=backend, pages=pages, check=lambda rel: problems_after_save(project, rel),
                       probe=lambda path: probe_sentence(project, path))
 

@@ -18,6 +18,7 @@ import yaml
 
 from weike.builder.schema import editor_schemas
 from weike.builder.settings import Setting
+from weike.plugins.editor.settings import HostedEditor
 
 #: A string at least this long (maxLength) gets a multi-line box.
 _LONG_TEXT = 100
@@ -25,6 +26,11 @@ _PICTURE_PATTERN = re.compile(r"jpe\?g\|png", re.IGNORECASE)
 #: Fields whose file goes through weike's streamed upload (weike-editor.js), not Decap's media
 #: library: a phone video must not pass through base64 JSON.
 UPLOAD_FIELDS = {"lecture": ("media",)}
+#: A lecture's place, typed in the hosted editor (the local one chooses the course and names the
+#: folder itself): ``<course folder>/<NN>-<pinyin>``.
+HOSTED_LECTURE_PATH = r"^[a-z0-9][a-z0-9-]*/[0-9]{2}-[a-z0-9][a-z0-9-]*$"
+
+
 def load_schemas(folder: Path) -> dict[str, dict]:
     """``{"course": {...}, "lecture": {...}, ...}`` from the ``<name>.schema.json`` files in ``folder``."""
     return {path.name.split(".")[0]: json.loads(path.read_text(encoding="utf-8"))
@@ -103,12 +109,19 @@ def _string_rules(schema: Mapping) -> dict:
     return {}
 
 
-def schema_fields(schema: Mapping, *, uploads: Iterable[str] = ()) -> list[dict]:
+def schema_fields(schema: Mapping, *, uploads: Iterable[str] = (), hosted: bool = False) -> list[dict]:
+    """Decap's fields for a schema's properties; the ``uploads`` go through weike's streamed upload
+    (``weike-video``), or, ``hosted``, are the file's name (the Git host takes no 2 GB video
+    through its API: the file is added by Git or by the local editor)."""
     required = set(schema.get("required") or ())
     fields = [schema_field(name, value, required=name in required)
               for name, value in (schema.get("properties") or {}).items()]
     for field in fields:
-        if field["name"] in uploads:
+        if field["name"] in uploads and hosted:
+            field["widget"] = "string"
+            field["hint"] = (f"{field.get('hint', '')}。在线编辑不能上传视频：用 weike edit 在自己电脑上上传，"
+                             "或由管理员放进这个微课的文件夹（见 docs/editor.md“在线编辑”），这里只写文件名").lstrip("。")
+        elif field["name"] in uploads:
             field["widget"] = "weike-video"
             field.pop("pattern", None)
     return fields
@@ -129,10 +142,31 @@ def field_labels(schemas: Mapping[str, dict] | None = None) -> dict[str, str]:
     return labels
 
 
+def hosted_backend(hosted: HostedEditor) -> dict:
+    """Decap's ``backend`` for the Git host: its API, and its login in the browser (PKCE for gitea
+    and gitlab, an OAuth service for github)."""
+    backend = {"name": hosted.backend, "repo": hosted.repo, "branch": hosted.branch,
+               "base_url": hosted.base_url, "api_root": hosted.api_root}
+    if hosted.backend in ("gitea", "gitlab"):
+        backend["app_id"] = hosted.app_id
+    if hosted.backend == "gitlab":
+        backend["auth_type"] = "pkce"
+    if hosted.auth_endpoint and hosted.backend != "gitea":
+        backend["auth_endpoint"] = hosted.auth_endpoint
+    return backend
+
+
 def editor_config(*, settings: Iterable[Setting] = (), schemas: Mapping[str, dict] | None = None,
-                  branch: str = "main") -> dict:
-    """The whole ``config.yml`` for the local editor."""
+                  branch: str = "main", hosted: HostedEditor | None = None) -> dict:
+    """The whole ``config.yml``: for ``weike edit`` (the local backend on 127.0.0.1), or with
+    ``hosted``, for the editor in the site's ``admin/`` (the Git host's backend and login, no
+    streamed upload, the lecture's folder typed)."""
     schemas = declared_schemas(settings) if schemas is None else schemas
+    lecture_path = ({"widget": "string", "label": "所属课程和文件夹", "index_file": "lecture",
+                     "pattern": [HOSTED_LECTURE_PATH, "写成“课程文件夹/编号-拼音”，例如 shou-ji-zhi-fu/03-sao-ma-fu-kuan"],
+                     "hint": "课程文件夹名/两位编号-微课名称的拼音（小写，用 - 连接），例如 shou-ji-zhi-fu/03-sao-ma-fu-kuan"}
+                    if hosted else
+                    {"widget": "weike-course", "label": "所属课程", "index_file": "lecture"})
     collections = [
         {"name": "courses", "label": "课程", "label_singular": "课程", "folder": "courses",
          "description": "每门课程一个文件夹：课程信息（course.yml）和首页图片。",
@@ -143,11 +177,12 @@ def editor_config(*, settings: Iterable[Setting] = (), schemas: Mapping[str, dic
          "description": "在课程下面新建微课：文件夹名和编号自动生成。",
          "create": True, "delete": False, "extension": "md", "format": "frontmatter",
          "nested": {"depth": 3, "summary": "{{title}}"},
-         "meta": {"path": {"widget": "weike-course", "label": "所属课程", "index_file": "lecture"}},
+         "meta": {"path": lecture_path},
          "identifier_field": "title", "summary": "{{title}}", "media_folder": "", "public_folder": "",
-         "fields": [*schema_fields(schemas["lecture"], uploads=UPLOAD_FIELDS["lecture"]),
+         "fields": [*schema_fields(schemas["lecture"], uploads=UPLOAD_FIELDS["lecture"], hosted=hosted is not None),
+                    # The preview shows the notes through Decap's sanitiser: an entry is untrusted.
                     {"name": "body", "label": "讲义", "widget": "markdown", "required": False,
-                     "hint": "给学习者看的讲义正文（Markdown）"}]},
+                     "sanitize_preview": True, "hint": "给学习者看的讲义正文（Markdown）"}]},
     ]
     if "centre" in schemas:
         collections.append(
@@ -163,7 +198,7 @@ def editor_config(*, settings: Iterable[Setting] = (), schemas: Mapping[str, dic
              "files": [{"name": "weike", "label": "项目设置（weike.yml）", "file": "weike.yml",
                         "fields": project_fields}]})
     return {
-        "backend": {"name": "proxy", "proxy_url": "/api/v1", "branch": branch},
+        "backend": hosted_backend(hosted) if hosted else {"name": "proxy", "proxy_url": "/api/v1", "branch": branch},
         "locale": "zh_Hans",
         "publish_mode": "simple",
         "media_folder": "courses",

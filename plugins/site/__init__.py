@@ -47,7 +47,8 @@ def weike_site_stage(context: BuildContext, courses: Sequence[Course], delivered
 
     work_dir, cache_dir = site_work_dirs(context)
     plugin_pages, page_diagnostics = site_pages(context, courses, delivered, centres)
-    plugin_assets, asset_diagnostics = site_assets(context, courses, delivered)
+    plugin_assets, asset_diagnostics = site_assets(context, courses, delivered,
+                                                   page_paths=[offer.page.path for offer in plugin_pages])
     page_diagnostics = [*page_diagnostics, *asset_diagnostics]
     task = context.progress.task(f"网站 {len(courses)} 门课程 (site, {len(courses)} courses)")
     kept = (f"site: 网站未能构建，{context.paths.shown(context.paths.site)} 保持上次的版本 "
@@ -106,13 +107,14 @@ def site_pages(context: BuildContext, courses: Sequence[Course], delivered: Mapp
                               delivered=delivered, centres=centres)
 
 
-def site_assets(context: BuildContext, courses: Sequence[Course],
-                delivered: Mapping[str, DeliveredMedia]) -> tuple[tuple, list]:
-    """The scripts and files every plugin adds (``weike_site_assets``), and E411 for each that failed to."""
+def site_assets(context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia], *,
+                page_paths: Sequence[str] = ()) -> tuple[tuple, list]:
+    """The scripts and files every plugin adds (``weike_site_assets``), and E411 for each that failed to
+    (``page_paths``: the plugins' pages, whose folders no plugin may take for its files)."""
     from weike.plugins.site.contributed import collect_site_assets
 
-    return collect_site_assets(context.plugin_manager, root=context.paths.root, context=context, courses=courses,
-                               delivered=delivered)
+    return collect_site_assets(context.plugin_manager, root=context.paths.root, page_paths=page_paths,
+                               context=context, courses=courses, delivered=delivered)
 
 
 def data_saver_setting(settings) -> bool:
@@ -150,6 +152,7 @@ def build_offline(context: BuildContext, courses: Sequence[Course], delivered: M
     """
     import dataclasses
 
+    from weike.plugins.site.contributed import online_only_folders
     from weike.plugins.site.offline.edition import (
         build_offline_edition,
         chosen_courses,
@@ -159,6 +162,9 @@ def build_offline(context: BuildContext, courses: Sequence[Course], delivered: M
     from weike.plugins.site.website import SiteBuildFailed, build_website
 
     offline_dir = context.paths.dist / "offline"
+    # A plugin's own folder (admin/: the hosted editor) needs a web server: never on the stick.
+    online_only = online_only_folders(plugin_assets)
+    plugin_assets = [asset for asset in plugin_assets if asset.folder is None]
     if not offline.enabled:
         remove_edition(offline_dir)
         return StageOutcome(diagnostics=offline.diagnostics)
@@ -186,7 +192,7 @@ def build_offline(context: BuildContext, courses: Sequence[Course], delivered: M
     task = context.progress.task(f"离线版 {len(chosen)} 门课程 (offline edition, {len(chosen)} courses)")
     result = build_offline_edition(source_site=source, offline_dir=offline_dir, settings=offline,
                                    site_name=site_name, courses=len(chosen), lectures=lectures,
-                                   data_saver=data_saver)
+                                   data_saver=data_saver, left_out_folders=online_only)
     line = offline_summary(result, context.paths.shown(offline_dir))
     task.done(line.removeprefix("offline: "))
     return StageOutcome(diagnostics=offline.diagnostics + missing, outputs=(offline_dir,), summary=(line,))

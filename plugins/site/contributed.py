@@ -43,6 +43,9 @@ PAGE_MARKUP_CODE = "W412"
 #: (lower case, so ``County`` and ``county`` never become one folder on a FAT stick).
 _SEGMENT = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
+#: The repository's folder of hand-written pages (``weike.plugins.site.website.SITE_SOURCES_DIR``).
+SITE_SOURCES = "site"
+
 logger = logging.getLogger(__name__)
 
 
@@ -73,45 +76,73 @@ class SitePage:
             raise TypeError(f"SitePage.in_nav must be a bool, not {type(self.in_nav).__name__}")
 
 
-#: What an asset's path may be, below ``assets/``: lower-case words with ``-``, ``_`` and ``.``.
+#: What an asset's path may be, below ``assets/`` (or its folder): lower-case words with ``-``, ``_`` and ``.``.
 _ASSET_PATH = re.compile(r"[a-z0-9][a-z0-9_-]*(/[a-z0-9][a-z0-9_-]*)*\.[a-z0-9]+")
 ASSET_LOADS = ("script", "style", None)
+#: Top-level names of the site a plugin's folder can never be: weike's generated sections and
+#: files, MkDocs' and Material's own folders, and ``site`` (the repository's hand-written pages).
+GENERATED_FOLDERS = frozenset({"assets", "courses", "centres", "themes", "levels", "media", "search", "site",
+                               "stylesheets", "javascripts", "index", "catalogue", "sitemap", "feed", "404"})
 
 
 @dataclass(frozen=True, kw_only=True)
 class SiteAsset:
-    """A file a plugin adds to the catalogue website below ``assets/`` (``weike_site_assets``).
+    """A file a plugin adds to the catalogue website (``weike_site_assets``).
 
     ``path`` is relative to ``assets/`` (``"records/records.js"``); ``data`` the file's bytes;
     ``load`` is ``"script"`` (every page loads it, after weike's own script), ``"style"`` (every
     page links it) or ``None`` (published only).
+
+    ``folder`` instead publishes the file in a top-level folder of the site that the plugin owns
+    (``folder="admin", path="index.html"`` is ``admin/index.html``): a tool of its own served
+    beside the catalogue, which no page loads (``load`` must be ``None``). Such a folder is for a
+    web server: the offline edition (``dist/offline``) leaves it out. One plugin owns a folder; it
+    can never be a generated section (:data:`GENERATED_FOLDERS`), a folder or page of ``site/``
+    nor a plugin page's folder.
     """
 
     path: str
     data: bytes
     load: str | None = None
+    folder: str | None = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.path, str) or not _ASSET_PATH.fullmatch(self.path) or self.path.startswith("weike/"):
+        if not isinstance(self.path, str) or not _ASSET_PATH.fullmatch(self.path) or (
+                self.folder is None and self.path.startswith("weike/")):
             raise ValueError(f"SiteAsset path {self.path!r} must be like 'name/file.js' below assets/ "
                              "(lower-case letters, digits, '-', '_'; not weike/)")
         if not isinstance(self.data, bytes):
             raise TypeError(f"SiteAsset.data must be bytes, not {type(self.data).__name__}")
         if self.load not in ASSET_LOADS:
             raise ValueError(f"SiteAsset.load must be 'script', 'style' or None, not {self.load!r}")
+        if self.folder is not None:
+            if not isinstance(self.folder, str) or not _SEGMENT.fullmatch(self.folder):
+                raise ValueError(f"SiteAsset.folder {self.folder!r} must be one lower-case name "
+                                 "(letters, digits, '-', '_'), like 'admin'")
+            if self.folder in GENERATED_FOLDERS:
+                raise ValueError(f"SiteAsset.folder {self.folder!r} is weike's own (one of "
+                                 f"{', '.join(sorted(GENERATED_FOLDERS))})")
+            if self.load is not None:
+                raise ValueError("a SiteAsset in a folder of its own is never loaded by the pages: load must be None")
 
     @property
     def site_path(self) -> str:
-        return f"assets/{self.path}"
+        """Where the file is published, relative to the site."""
+        return f"{self.folder or 'assets'}/{self.path}"
 
 
-def collect_site_assets(plugin_manager, *, root: Path, **arguments) -> tuple[tuple[SiteAsset, ...], list[Diagnostic]]:
+def collect_site_assets(plugin_manager, *, root: Path, page_paths: Sequence[str] = (),
+                        **arguments) -> tuple[tuple[SiteAsset, ...], list[Diagnostic]]:
     """Every plugin's assets (``weike_site_assets``), in registration order; E411 for a plugin that
-    raised, returned something else, or took a path another plugin has."""
+    raised, returned something else, took a path another plugin has, or a folder that is not its
+    own to take (another plugin's, a hand-written one in ``site/``, or a folder of ``page_paths``,
+    the plugins' pages)."""
     hook = getattr(plugin_manager.hook, "weike_site_assets", None)
     if hook is None:
         return (), []
     assets: dict[str, SiteAsset] = {}
+    owners: dict[str, str] = {}  # a plugin's own folder -> that plugin
+    page_folders = {path.strip("/").split("/")[0] for path in page_paths}
     diagnostics: list[Diagnostic] = []
     for impl in hook.get_hookimpls():
         location = _hook_location(impl.function, root)
@@ -123,14 +154,29 @@ def collect_site_assets(plugin_manager, *, root: Path, **arguments) -> tuple[tup
             summary = exception_summary(exc)
             diagnostics.append(_plugin_failed(impl.plugin_name, location, summary, summary))
             continue
-        wrong = next((asset for asset in offered if not isinstance(asset, SiteAsset) or asset.path in assets), None)
+        wrong = next((asset for asset in offered if not isinstance(asset, SiteAsset) or asset.site_path in assets), None)
         if wrong is not None:
             what = f"{type(wrong).__name__} {getattr(wrong, 'path', wrong)!r}"[:200]
             diagnostics.append(_plugin_failed(impl.plugin_name, location, f"提供了无效或重名的网站文件：{what}",
                                               f"it offered an invalid or taken asset: {what}"))
             continue
-        assets.update((asset.path, asset) for asset in offered)
+        folders = sorted({asset.folder for asset in offered if asset.folder is not None})
+        taken = next((folder for folder in folders if owners.get(folder, impl.plugin_name) != impl.plugin_name
+                      or folder in page_folders or (root / SITE_SOURCES / folder).exists()
+                      or (root / SITE_SOURCES / f"{folder}.md").exists()), None)
+        if taken is not None:
+            diagnostics.append(_plugin_failed(
+                impl.plugin_name, location, f"网站文件夹 {taken}/ 已被占用（另一个插件、site/ 中手写的网页或插件的页面）",
+                f"the site folder {taken}/ is taken (by another plugin, a hand-written page in site/ or a plugin's page)"))
+            continue
+        owners.update((folder, impl.plugin_name) for folder in folders)
+        assets.update((asset.site_path, asset) for asset in offered)
     return tuple(assets.values()), diagnostics
+
+
+def online_only_folders(assets: Sequence[SiteAsset]) -> frozenset[str]:
+    """The plugins' own top-level folders: served by a web server, left out of the offline edition."""
+    return frozenset(asset.folder for asset in assets if asset.folder is not None)
 
 
 @dataclass(frozen=True, kw_only=True)

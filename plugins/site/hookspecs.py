@@ -65,8 +65,12 @@ def weike_site_assets(
     ``"style"``: a style sheet; ``None``: only published, for a script to use). Scripts load with
     plain ``<script src>``, so they work in the offline edition opened from ``file://``; a script
     must not assume a web server. The assets are part of what decides whether the site is rebuilt.
-    A path that is taken or outside ``assets/``, or an exception, is E411 naming the plugin; its
-    assets are left out. Built in: ``weike.plugins.records`` (the xAPI statements and 学习档案).
+    With ``folder`` (``"admin"``) a file goes into a top-level folder the plugin owns instead,
+    loaded by no page and left out of the offline edition (a tool for a web server: the hosted
+    editor). A path that is taken or outside ``assets/``, a folder that is weike's, ``site/``'s, a
+    plugin page's or another plugin's, or an exception, is E411 naming the plugin; its assets are
+    left out. Built in: ``weike.plugins.records`` (the xAPI statements and 学习档案),
+    ``weike.plugins.editor`` (``admin/``, with ``editor.backend`` in ``weike.yml``).
     """
 
 

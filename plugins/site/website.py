@@ -313,7 +313,7 @@ def input_hash(settings: SiteSettings, collected: _Collected, delivered: Mapping
     # their pages may come from anything they read, so their code alone would not say.
     fingerprint.add(tuple(plugin_pages))
     for asset in plugin_assets:
-        fingerprint.add(asset.path, asset.load, asset.data)
+        fingerprint.add(asset.site_path, asset.load, asset.data)
     return fingerprint.hexdigest()
 
 
@@ -873,8 +873,8 @@ def build_website(
     docs_dir, overrides_dir = work_dir / "docs", work_dir / "overrides"
     write_docs(sources, docs_dir)
     write_overrides(root, overrides_dir)
-    for asset in plugin_assets:  # beside the docs, handed to MkDocs as generated files
-        target = work_dir / "assets" / asset.path
+    for asset in plugin_assets:  # beside the docs (never in them), handed to MkDocs as generated files
+        target = work_dir / "plugin-files" / asset.site_path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(asset.data)
         sources.files[asset.site_path] = target

@@ -269,10 +269,13 @@ def _page_folders(site: Path) -> frozenset[str]:
     return frozenset(folders)
 
 
-def _site_files(site: Path):
-    """Every file of the site as (site-relative POSIX path, path), sorted, without :data:`LEFT_OUT`."""
+def _site_files(site: Path, left_out_folders: frozenset[str] = frozenset()):
+    """Every file of the site as (site-relative POSIX path, path), sorted, without :data:`LEFT_OUT`
+    and the top-level ``left_out_folders``."""
     found = []
     for folder, dirs, files in os.walk(site):
+        if folder == str(site):
+            dirs[:] = [name for name in dirs if name not in left_out_folders]
         dirs.sort()
         for name in files:
             path = Path(folder) / name
@@ -283,15 +286,16 @@ def _site_files(site: Path):
     return sorted(found)
 
 
-def edition_inputs(source_site: Path, settings: OfflineSettings, data_saver: bool) -> str:
+def edition_inputs(source_site: Path, settings: OfflineSettings, data_saver: bool,
+                   left_out_folders: frozenset[str] = frozenset()) -> str:
     """A hash of everything the edition is made from: the source site's own input hash and the settings."""
     try:
         site_inputs = json.loads((source_site / SITE_STAMP_FILE).read_text(encoding="utf-8")).get("inputs")
     except (OSError, ValueError, AttributeError):
         site_inputs = None
-    fingerprint = Fingerprint(site_inputs, settings.name, data_saver, code_digest(__name__))
+    fingerprint = Fingerprint(site_inputs, settings.name, data_saver, sorted(left_out_folders), code_digest(__name__))
     if site_inputs is None:  # an unstamped site: its files themselves
-        for rel, path in _site_files(source_site):
+        for rel, path in _site_files(source_site, left_out_folders):
             fingerprint.add(rel).add_file(path)
     return fingerprint.hexdigest()
 
@@ -318,7 +322,7 @@ def _identity(path: Path) -> tuple[int, int, int] | None:
 
 def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: OfflineSettings,
                           site_name: str, courses: int, lectures: int, data_saver: bool = False,
-                          force: bool = False) -> OfflineResult:
+                          force: bool = False, left_out_folders: frozenset[str] = frozenset()) -> OfflineResult:
     """Write the offline edition of the built site ``source_site`` into ``offline_dir``.
 
     ``data_saver``: the source site was built from the 省流量 renditions (the guide says so).
@@ -329,9 +333,11 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
     files are neither rewritten nor re-linked (:mod:`weike.plugins.site.manifest`). The zip is not
     made here: re-packing gigabytes of video for each edit is what made a rebuild slow; a zip that
     no longer matches the folder is removed, and ``weike offline`` packs it (:func:`pack_offline_zip`).
+    ``left_out_folders``: top-level folders of the site that need a web server (a plugin's own,
+    such as the hosted editor's ``admin/``), not copied.
     """
     zip_name = f"{settings.name}.zip"
-    inputs = edition_inputs(source_site, settings, data_saver)
+    inputs = edition_inputs(source_site, settings, data_saver, left_out_folders)
     stamp = manifest.read_stamp_file(offline_dir, STAMP_FILE) or {}
     zip_path = offline_dir / zip_name
     if not force and stamp.get("inputs") == inputs and manifest.still_as_written(stamp, offline_dir):
@@ -368,7 +374,7 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
 
-        for rel, path in _site_files(source_site):
+        for rel, path in _site_files(source_site, left_out_folders):
             if rel.endswith(".html"):
                 before = [vtt for vtt in carried.get(rel, []) if isinstance(vtt, str)]
                 if unchanged(rel, page_digest(rel, path, before)):

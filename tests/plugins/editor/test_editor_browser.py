@@ -20,7 +20,8 @@ COURSE = "courses/shou-ji-zhi-fu-ru-men"
 LECTURES = ["认识手机支付", "绑定银行卡", "扫码付款", "出示付款码", "设置支付密码",
             "查看账单", "转账给家人", "防范诈骗", "小额免密要关掉", "遇到问题找谁"]
 #: What the page loads: weike's page files, the one Decap bundle, the generated configuration.
-PAGE_FILES = {"/", "/manual-init.js", "/decap-cms.js", "/weike-editor.js", "/weike-editor.css", "/config.yml"}
+PAGE_FILES = {"/", "/manual-init.js", "/decap-cms.js", "/weike-editor.js", "/weike-editor.css", "/config.yml",
+              "/weike-preview.js", "/weike-preview.css", "/weike.css"}
 
 
 def publish(page) -> None:
@@ -179,3 +180,58 @@ def test_a_file_changed_on_disk_is_not_overwritten_and_the_teacher_is_told(make_
     assert lecture.read_text(encoding="utf-8") == theirs
     kept = list(lecture.parent.glob("lecture.编辑器版本-*.md"))
     assert len(kept) == 1 and "（编辑器里改的）" in kept[0].read_text(encoding="utf-8")
+
+
+def test_the_preview_shows_the_course_card_and_the_lecture_page_as_the_site_does(make_repo, browser, start_editor):
+    root = git_repository(make_repo(valid_courses=("demo",)))
+    editor = start_editor(root)
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    requests: list[str] = []
+    context.on("request", lambda request: requests.append(request.url))
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        page.goto(editor.origin + "/")
+        page.get_by_role("button", name="登录").click()
+        page.get_by_role("link", name="课程").first.click()
+        page.get_by_text("测试课程", exact=True).first.click()
+        preview = page.frame_locator("iframe").first
+        card = preview.locator(".weike-card")
+        card.wait_for()
+        assert card.locator(".weike-card__title").inner_text() == "测试课程"
+        assert card.locator(".weike-card__meta").inner_text() == "老年智慧生活"
+        # The cover is the course's own picture, loaded (from the editor's server, as a blob).
+        cover = card.locator("img")
+        page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=cover.element_handle())
+        assert cover.get_attribute("src").startswith(("blob:", "/"))
+        # The site's own style sheet lays the cards out (a grid, as on the home page).
+        assert preview.locator("ul.weike-cards").evaluate("ul => getComputedStyle(ul).display") == "grid"
+        assert preview.locator("h1").inner_text() == "测试课程"
+
+        # What a teacher types is shown as text, never as markup.
+        title = page.get_by_label("课程名称", exact=True)
+        title.fill('<img src=x onerror="document.title=1">手机')
+        preview.locator("h1", has_text="手机").wait_for()
+        assert preview.locator("h1").inner_text() == '<img src=x onerror="document.title=1">手机'
+        assert preview.locator("h1 img, .weike-card__title img").count() == 0
+
+        page.on("dialog", lambda dialog: dialog.accept())  # leave the course unsaved
+        page.get_by_text("←").first.click()
+        page.get_by_role("link", name="微课").first.click()
+        page.get_by_text("demo", exact=True).first.click()
+        page.get_by_text("第3讲", exact=True).first.click()
+        heading = preview.locator("h1", has_text="第3讲")
+        heading.wait_for()
+        assert heading.inner_text() == "第 3 讲\u3000第3讲"  # the number from the folder, as the site's page
+        assert "知识点3" in preview.locator(".weike-knowledge").inner_text()
+        assert "讲义正文" in preview.locator(".weike-notes").inner_text()
+        assert "weike build 交付后在这里播放" in preview.locator(".weike-missing-video").inner_text()
+        page.screenshot(path=str(root.parent / "preview.png"))
+    finally:
+        context.close()
+    assert errors == []
+    network = [url for url in requests if not url.startswith(("blob:", "data:"))]
+    assert {urlsplit(url).hostname for url in network} == {"127.0.0.1"}
+    assert {urlsplit(url).path for url in network} - PAGE_FILES <= {"/api/v1"}
