@@ -85,14 +85,26 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_lrs(ralph, folder, port):
+def lrs_environment(folder, **settings) -> dict:
+    """Ralph's settings (``RALPH_<NAME>``) for an LRS keeping its users and statements in ``folder``."""
+    return {**os.environ, "RALPH_AUTH_FILE": str(folder / "auth.json"), "RALPH_RUNSERVER_BACKEND": "fs",
+            "RALPH_BACKENDS__LRS__FS__DEFAULT_DIRECTORY_PATH": str(folder / "data"),
+            **{f"RALPH_{name}": value for name, value in settings.items()}}
+
+
+def add_lrs_user(ralph, folder, key, secret, *scopes, mbox="mailto:station@example.org") -> None:
+    scope_options = [option for scope in scopes for option in ("-s", scope)]
+    made = subprocess.run([ralph, "auth", "-u", key, "-p", secret, *scope_options, "-w", "-M", mbox],
+                          env=lrs_environment(folder), capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr[-2000:]
+
+
+def start_lrs(ralph, folder, port, **settings):
+    """Ralph's LRS on ``port``; ``settings`` are Ralph's own (``RUNSERVER_CORS_ALLOW_ORIGINS=...``)."""
     (folder / "data").mkdir(exist_ok=True)
-    environment = {**os.environ, "RALPH_AUTH_FILE": str(folder / "auth.json"), "RALPH_RUNSERVER_BACKEND": "fs",
-                   "RALPH_BACKENDS__LRS__FS__DEFAULT_DIRECTORY_PATH": str(folder / "data")}
+    environment = lrs_environment(folder, **settings)
     if not (folder / "auth.json").exists():
-        made = subprocess.run([ralph, "auth", "-u", KEY, "-p", SECRET, "-s", "all", "-w",
-                               "-M", "mailto:station@example.org"], env=environment, capture_output=True, text=True)
-        assert made.returncode == 0, made.stderr[-2000:]
+        add_lrs_user(ralph, folder, KEY, SECRET, "all")
     (folder / "launch.py").write_text(LAUNCHER, encoding="utf-8")
     process = subprocess.Popen([ralph.parent / "python", folder / "launch.py", str(port)], env=environment,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=folder / "data")
