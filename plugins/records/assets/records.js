@@ -342,8 +342,10 @@
     });
     if (slugs.length) box.insertBefore(element("p", "合计 " + hours(total) + " 学时（" + Math.round(total / 60) + " 分钟）。", "weike-records__total"), box.children[1]);
     var waiting = load(KEYS.queue, []).length;
-    box.appendChild(element("p", waiting ? "还有 " + waiting + " 条学习记录没有交给学习站，连上学习站的 Wi-Fi 打开本网站时会自动补交。"
-                                         : "学习记录都已保存。", "weike-records__queue"));
+    var toLrs = data.publicLrs && location.origin === data.publicLrs.siteOrigin;
+    box.appendChild(element("p", !waiting ? "学习记录都已保存。" : toLrs
+      ? "还有 " + waiting + " 条学习记录没有交给学习记录平台，联网打开本网站时会自动补交。"
+      : "还有 " + waiting + " 条学习记录没有交给学习站，连上学习站的 Wi-Fi 打开本网站时会自动补交。", "weike-records__queue"));
     window.addEventListener("afterprint", function () { document.body.classList.remove("weike-printing"); });
 
     function renderCertificates() {

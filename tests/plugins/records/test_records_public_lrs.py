@@ -174,6 +174,10 @@ def test_the_public_site_sends_to_the_lrs_through_cors(ralph, built_site, browse
         mirror_device = mirror.evaluate("JSON.parse(localStorage.getItem('weike-records:device'))")
         assert not [s for s in _at_lrs(lrs_folder) if s["actor"]["account"]["name"] == mirror_device]
         assert [r for r in requested if not r.split(" ", 1)[1].startswith(allowed)] == []
+        page.goto(f"{site_origin}/records/")
+        assert page.locator(".weike-records__queue").inner_text() == "学习记录都已保存。"
+        mirror.goto(f"{mirror_origin}/records/")
+        assert "没有交给学习站" in mirror.locator(".weike-records__queue").inner_text()
         assert any(r.startswith(f"POST {lrs_origin}/xAPI/statements") for r in requested)
         assert len(requested) == len([r for r in requested if lrs_origin not in r]) + len(
             [r for r in requested if r.startswith(f"POST {lrs_origin}/xAPI/statements")])  # only statements went there
