@@ -8,9 +8,11 @@ script but not fetch a file.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from weike.builder.model import Course, DeliveredMedia
 from weike.plugins.records.settings import RecordsSettings
@@ -39,11 +41,55 @@ PAGE_BODY = """\
 学时的算法：实际看过的视频分钟数 ÷ 45（同一秒只算一次，拖动进度条跳过的部分不算），保留两位小数。
 一个微课看过 90% 以上就算学完。
 
-记录只保存在这台设备的浏览器里；在学习站的 Wi-Fi 上学习时，也会交给学习站保存。
+记录只保存在这台设备的浏览器里；在学习站的 Wi-Fi 上学习时，也会交给学习站保存；
+网站设置了学习记录平台时，从网站正式地址打开的页面也会把记录交给平台。
 清除浏览器数据会清除这里的记录。
 
 如果下面没有出现学习记录，请确认浏览器允许运行 JavaScript。
 """
+
+
+class PublicLrsRefused(ValueError):
+    """``records.public_lrs`` cannot be published as it is (E411 names the records plugin with this reason)."""
+
+
+def public_lrs_facts(settings: RecordsSettings, *, site_url: str | None) -> dict | None:
+    """What the pages need to send to ``records.public_lrs``: its endpoint, the one origin that
+    sends (site_url's: a station, a mirror or the offline edition never do) and the basic-auth
+    header of its write-only key; None without ``public_lrs``.
+
+    The key and secret end up in a script anyone can read, so the station's (``records.lrs``, the
+    environment's WEIKE_LRS_KEY/SECRET included) are refused, and so is a block without site_url
+    (the pages would not know which origin is the public site) or without a key.
+    """
+    public = settings.public_lrs
+    if not public or not public.get("endpoint"):
+        return None
+    if not site_url:
+        raise PublicLrsRefused("records.public_lrs 需要 weike.yml 写明 site_url（公开网站的地址）"
+                               " (records.public_lrs needs site_url: the public site's address)")
+    if not public.get("key"):
+        raise PublicLrsRefused("records.public_lrs 要写只许写入记录的公开账号 key"
+                               " (records.public_lrs needs the write-only statement key)")
+    station = settings.lrs or {}
+    for field in ("key", "secret"):
+        if public.get(field) and public.get(field) == station.get(field):
+            raise PublicLrsRefused(f"records.public_lrs 的 {field} 与学习站转发用的 records.lrs 相同：会写进网页、"
+                                   "人人可见，请向 LRS 管理员另开一个只许写入记录的公开账号"
+                                   f" (records.public_lrs uses the station's {field}: it would be published)")
+    endpoint = str(public["endpoint"])
+    token = base64.b64encode(f"{public['key']}:{public.get('secret') or ''}".encode()).decode("ascii")
+    return {"endpoint": endpoint if endpoint.endswith("/") else endpoint + "/",
+            "siteOrigin": web_origin(site_url), "authorization": f"Basic {token}"}
+
+
+def web_origin(url: str) -> str:
+    """``url``'s origin as a browser's ``location.origin`` spells it (lower-case host, no default port)."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    port = "" if parts.port in (None, {"http": 80, "https": 443}.get(scheme)) else f":{parts.port}"
+    host = parts.hostname or ""
+    return f"{scheme}://{'[' + host + ']' if ':' in host else host}{port}"
 
 
 def catalogue_data(courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia], *, site_url: str | None,
@@ -59,6 +105,9 @@ def catalogue_data(courses: Sequence[Course], delivered: Mapping[str, DeliveredM
         "extensions": {"progress": EXT_PROGRESS, "length": EXT_LENGTH},
         "courses": {},
     }
+    public = public_lrs_facts(settings, site_url=site_url)
+    if public is not None:
+        data["publicLrs"] = public
     for course in sorted(courses, key=lambda c: c.slug):
         lectures = site_lectures(course, delivered)
         if not lectures or any(item.media is None for item in lectures):

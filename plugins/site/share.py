@@ -23,6 +23,7 @@ import argparse
 import email.utils
 import http.server
 import io
+import os
 import re
 import socket
 import sys
@@ -254,8 +255,11 @@ class ShareServer(http.server.ThreadingHTTPServer):
     """A thread per connection, at most :attr:`ConnectionLimits.max_connections` of them."""
 
     daemon_threads = True
-    # A second `weike share` on the same port must fail, not silently share the port.
-    allow_reuse_address = False
+    # A station restarted after a crash takes its port back at once (the phones know it by its
+    # address), not after the dead server's connections leave TIME_WAIT. A second `weike share`
+    # on a listening port still fails: POSIX SO_REUSEADDR never shares a listening port, while
+    # Windows' would, so there it stays off.
+    allow_reuse_address = os.name != "nt"
     # Connections the system holds until accepted (socketserver's 5 dropped a classroom's burst of
     # phones, each opening several, and made them retry a second or more later).
     request_queue_size = 128

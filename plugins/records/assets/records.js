@@ -1,8 +1,10 @@
 // Learning records (学习档案): lecture pages write xAPI 1.0.3 statements — launched, progressed
 // (every 30 s of playing), completed (90 % of the lecture watched, each second counted once) —
 // and keep them on this device. On a station's `weike share` (which answers xapi/about) the
-// queued statements are sent to it; on any other host, or from file://, they stay here. The
-// 学习档案 page lists what this device watched, with 学时 and a printable 结业证明.
+// queued statements are sent to it. On the public site itself (site_url's origin), when weike.yml
+// names records.public_lrs, they go straight to that LRS with its published write-only key (CORS).
+// On any other host, or from file://, they stay here. The 学习档案 page lists what this device
+// watched, with 学时 and a printable 结业证明.
 // Catalogue facts (IRIs, titles, lengths) come from catalogue.js (window.weikeRecordsData).
 (function () {
   "use strict";
@@ -117,26 +119,37 @@
 
   var sending = false;
 
-  function request(method, url, body, done) {
+  function request(method, url, body, done, authorization) {
     var xhr = new XMLHttpRequest();
     try { xhr.open(method, url, true); } catch (e) { done(0, ""); return; }
     xhr.timeout = 15000;
     xhr.setRequestHeader("X-Experience-API-Version", "1.0.3");
+    if (authorization) xhr.setRequestHeader("Authorization", authorization);
     if (body !== null) xhr.setRequestHeader("Content-Type", "application/json");
     xhr.onload = function () { done(xhr.status, xhr.responseText); };
     xhr.onerror = xhr.ontimeout = function () { done(0, ""); };
     xhr.send(body);
   }
 
-  // Statements go to a station only: the page's own host when it answers xapi/about like one.
+  // Where the queue goes: the public LRS from the public site's own origin; a station otherwise,
+  // when the page's own host answers xapi/about like one; nowhere else.
+  var target = null;
+
   function send() {
     if (sending || !/^https?:$/.test(location.protocol) || ROOT.indexOf(location.origin) !== 0) return;
     if (!load(KEYS.queue, []).length) return;
     sending = true;
+    var lrs = data.publicLrs;
+    if (lrs && location.origin === lrs.siteOrigin) {
+      target = { statements: lrs.endpoint + "statements", authorization: lrs.authorization };
+      sendBatch(BATCH);
+      return;
+    }
     request("GET", ROOT + "xapi/about", null, function (status, text) {
       var about = null;
       try { about = JSON.parse(text); } catch (e) { /* not a station */ }
       if (status !== 200 || !about || !about.version) { sending = false; return; }
+      target = { statements: ROOT + "xapi/statements", authorization: null };
       sendBatch(BATCH);
     });
   }
@@ -144,7 +157,7 @@
   function sendBatch(size) {
     var batch = load(KEYS.queue, []).slice(0, size);
     if (!batch.length) { sending = false; return; }
-    request("POST", ROOT + "xapi/statements", JSON.stringify(batch), function (status) {
+    request("POST", target.statements, JSON.stringify(batch), function (status) {
       if (status === 200 || (status === 400 && size === 1) || status === 409) {
         // Stored (or refused for good: a statement the station will never take is not resent forever).
         var sent = {};
@@ -154,9 +167,9 @@
       } else if (status === 400) {
         sendBatch(1);  // one bad statement refuses its batch: find it, send the others
       } else {
-        sending = false;  // station gone, disk full (507): keep everything, try again later
+        sending = false;  // station or LRS gone, disk full (507), key refused: keep everything, try again later
       }
-    });
+    }, target.authorization);
   }
 
   // ---- lecture pages -------------------------------------------------------------------------
@@ -329,8 +342,10 @@
     });
     if (slugs.length) box.insertBefore(element("p", "合计 " + hours(total) + " 学时（" + Math.round(total / 60) + " 分钟）。", "weike-records__total"), box.children[1]);
     var waiting = load(KEYS.queue, []).length;
-    box.appendChild(element("p", waiting ? "还有 " + waiting + " 条学习记录没有交给学习站，连上学习站的 Wi-Fi 打开本网站时会自动补交。"
-                                         : "学习记录都已保存。", "weike-records__queue"));
+    var toLrs = data.publicLrs && location.origin === data.publicLrs.siteOrigin;
+    box.appendChild(element("p", !waiting ? "学习记录都已保存。" : toLrs
+      ? "还有 " + waiting + " 条学习记录没有交给学习记录平台，联网打开本网站时会自动补交。"
+      : "还有 " + waiting + " 条学习记录没有交给学习站，连上学习站的 Wi-Fi 打开本网站时会自动补交。", "weike-records__queue"));
     window.addEventListener("afterprint", function () { document.body.classList.remove("weike-printing"); });
 
     function renderCertificates() {

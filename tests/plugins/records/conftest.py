@@ -17,8 +17,8 @@ __all__ = ["build_site", "built_site", "offline_site", "start_share", "stop"]
 def start_share(root: Path, *args: str) -> tuple[subprocess.Popen, str]:
     """``weike share ROOT --port 0`` in its own process; (process, its address) once it listens.
 
-    A port given again (``--port N``) right after a station was killed is taken until the killed
-    server's connections leave TIME_WAIT (share does not reuse addresses): tried again until then.
+    A port given again (``--port N``) right after a station was killed is free at once (share
+    reuses addresses); where a system still holds it, it is tried again until it is free.
     """
     deadline = time.monotonic() + 120
     seen: list[str] = []

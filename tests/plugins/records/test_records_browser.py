@@ -245,3 +245,42 @@ def test_a_station_that_asks_for_names_gets_the_typed_one(built_site, browser):
         assert all(statement_problems(s) == [] for s in statements)
     finally:
         context.close()
+
+
+def test_a_hostile_course_title_is_text_on_the_offline_records_page(built_site, browser):
+    """The 学习档案 page of the offline edition (file://) shows a course title and provider that
+    are markup as text: nothing of them becomes an element or runs, on the page or the certificate."""
+    from tests.plugins.site.conftest import OTHER_COURSE_YML
+
+    title = "<img src=x onerror=weikePwned=1>拍照"  # within 40 characters
+    provider = "<svg onload=alert(1)>镇学校"
+    hostile = OTHER_COURSE_YML.replace("title: 手机摄影入门", f"title: '{title}'").replace(
+        "测试县社区教育学院", f"'{provider}'", 1)
+    built = built_site(files={"courses/photo/course.yml": hostile})
+    assert [d for d in built.result.diagnostics if d.code.startswith("E")] == [], built.result.diagnostics
+    offline = built.root / "dist/offline"
+    context = browser.new_context()
+    dialogs: list[str] = []
+    try:
+        page = context.new_page()
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        for number in range(1, 11):
+            page.goto((offline / f"courses/photo/{number:02d}-lecture-{number}/index.html").as_uri())
+            page.evaluate("document.querySelector('video').play()")
+            page.wait_for_function("document.querySelector('video').ended", timeout=60_000)
+        page.goto((offline / "records/index.html").as_uri())
+        card = page.locator("[data-weike-course=photo]")
+        card.wait_for()
+        assert card.locator("h2").first.inner_text() == title
+        assert provider in card.inner_text() and "学完 10 讲" in card.inner_text()
+        page.evaluate("window.print = function () {}")
+        card.get_by_role("button", name="打印结业证明").click()
+        certificate = card.locator(".weike-certificate").inner_text()
+        assert f"《{title}》" in certificate and f"开课机构：{provider}" in certificate
+        records = page.locator(".weike-records")
+        assert records.locator("img, script, svg").count() == 0
+        assert page.evaluate("window.weikePwned") is None and dialogs == []
+        assert all(s["context"]["contextActivities"]["parent"][0]["definition"]["name"]["zh-CN"] == title
+                   for s in _queue(page))
+    finally:
+        context.close()

@@ -9,13 +9,19 @@ down and delivers it when it is back.
 from __future__ import annotations
 
 import base64
+import fcntl
+import hashlib
 import json
 import os
+import shutil
 import socket
 import subprocess
+import sys
+import tempfile
 import time
 import urllib.request
 import venv
+from pathlib import Path
 
 import pytest
 
@@ -25,8 +31,9 @@ from weike.builder.cli import main
 from weike.plugins.records.store import StatementStore
 
 pytestmark = pytest.mark.slow
-#: ``requests`` too: Ralph's LRS imports it (its OpenID module) without declaring it in these extras.
-RALPH = ["ralph-malph[backend-fs,lrs,cli]>=5,<6", "requests"]
+#: Pinned: the cached environment below is keyed by these. ``requests`` too: Ralph's LRS imports it
+#: (its OpenID module) without declaring it in these extras.
+RALPH = ["ralph-malph[backend-fs,lrs,cli]==5.1.0", "requests==2.34.2"]
 KEY, SECRET = "weike-station", "geheim-123"
 #: Ralph's LRS with its file back end, served by uvicorn in one process. Ralph 5.1's file back end
 #: writes every POST to its one file in "create" mode, which refuses a file that exists: only the
@@ -43,14 +50,33 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
 """
 
 
+def ralph_environment() -> Path:
+    """A virtual environment with :data:`RALPH`, made once per machine and reused by later runs.
+
+    It lives in the temporary folder under a name keyed by the pinned requirements and this
+    Python, so a second run (or a CI cache of that folder) skips pip; a lock makes concurrent
+    runs wait for the one that builds it, and a marker written last means "complete" (an
+    interrupted build is started again).
+    """
+    key = hashlib.sha256(json.dumps([RALPH, sys.version]).encode()).hexdigest()[:12]
+    folder = Path(tempfile.gettempdir()) / f"weike-ralph-5.1.0-{key}"
+    marker = folder / "weike-ready"
+    with open(f"{folder}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not marker.is_file():
+            shutil.rmtree(folder, ignore_errors=True)
+            venv.EnvBuilder(with_pip=True).create(folder)
+            pip = subprocess.run([folder / "bin/python", "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                                  *RALPH], capture_output=True, text=True)
+            assert pip.returncode == 0, pip.stderr[-2000:]  # a failure in CI, never a skip
+            marker.write_text("\n".join(RALPH), encoding="utf-8")
+    return folder
+
+
 @pytest.fixture(scope="session")
-def ralph(tmp_path_factory):
-    """The ``ralph`` command of a virtual environment with Ralph installed."""
-    folder = tmp_path_factory.mktemp("ralph") / "venv"
-    venv.EnvBuilder(with_pip=True).create(folder)
-    pip = subprocess.run([folder / "bin/python", "-m", "pip", "install", "-q", *RALPH], capture_output=True, text=True)
-    assert pip.returncode == 0, pip.stderr[-2000:]
-    return folder / "bin/ralph"
+def ralph():
+    """The ``ralph`` command of the cached environment (:func:`ralph_environment`)."""
+    return ralph_environment() / "bin/ralph"
 
 
 def _free_port() -> int:
@@ -59,14 +85,26 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_lrs(ralph, folder, port):
+def lrs_environment(folder, **settings) -> dict:
+    """Ralph's settings (``RALPH_<NAME>``) for an LRS keeping its users and statements in ``folder``."""
+    return {**os.environ, "RALPH_AUTH_FILE": str(folder / "auth.json"), "RALPH_RUNSERVER_BACKEND": "fs",
+            "RALPH_BACKENDS__LRS__FS__DEFAULT_DIRECTORY_PATH": str(folder / "data"),
+            **{f"RALPH_{name}": value for name, value in settings.items()}}
+
+
+def add_lrs_user(ralph, folder, key, secret, *scopes, mbox="mailto:station@example.org") -> None:
+    scope_options = [option for scope in scopes for option in ("-s", scope)]
+    made = subprocess.run([ralph, "auth", "-u", key, "-p", secret, *scope_options, "-w", "-M", mbox],
+                          env=lrs_environment(folder), capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr[-2000:]
+
+
+def start_lrs(ralph, folder, port, **settings):
+    """Ralph's LRS on ``port``; ``settings`` are Ralph's own (``RUNSERVER_CORS_ALLOW_ORIGINS=...``)."""
     (folder / "data").mkdir(exist_ok=True)
-    environment = {**os.environ, "RALPH_AUTH_FILE": str(folder / "auth.json"), "RALPH_RUNSERVER_BACKEND": "fs",
-                   "RALPH_BACKENDS__LRS__FS__DEFAULT_DIRECTORY_PATH": str(folder / "data")}
+    environment = lrs_environment(folder, **settings)
     if not (folder / "auth.json").exists():
-        made = subprocess.run([ralph, "auth", "-u", KEY, "-p", SECRET, "-s", "all", "-w",
-                               "-M", "mailto:station@example.org"], env=environment, capture_output=True, text=True)
-        assert made.returncode == 0, made.stderr[-2000:]
+        add_lrs_user(ralph, folder, KEY, SECRET, "all")
     (folder / "launch.py").write_text(LAUNCHER, encoding="utf-8")
     process = subprocess.Popen([ralph.parent / "python", folder / "launch.py", str(port)], env=environment,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=folder / "data")

@@ -171,6 +171,39 @@ def test_the_command_prints_the_address_and_a_qr_code_and_serves(tmp_path):
     assert process.returncode == 0
 
 
+def test_a_station_killed_mid_connection_gets_its_port_back_at_once(tmp_path):
+    """The phones know the station by its address: restarted after a crash, it must listen on the
+    same port right away, not a minute later when the dead server's connections leave TIME_WAIT.
+    A second station on a port that is listening still fails."""
+    site = tmp_path / "repo" / "dist" / "site"
+    site.mkdir(parents=True)
+    (site / "index.html").write_text("<title>首页</title>", encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3])}
+    process = subprocess.Popen([sys.executable, "-m", "weike.builder", "share", str(tmp_path / "repo"), "--port", "0"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        port = None
+        for line in process.stdout:
+            if address := re.search(r"http://127\.0\.0\.1:(\d+)/", line):
+                port = int(address.group(1))
+                break
+        assert port, "weike share did not start"
+        connection = http.client.HTTPConnection(LOCAL_HOST, port, timeout=10)
+        connection.request("GET", "/")
+        assert connection.getresponse().read()  # a keep-alive connection the server holds open
+    finally:
+        process.kill()
+        process.wait(timeout=30)
+        process.stdout.close()
+    connection.close()
+    restarted = make_server(site, port=port)
+    try:
+        with pytest.raises(OSError):
+            make_server(site, port=port)
+    finally:
+        restarted.server_close()
+
+
 def test_nothing_built_is_a_usage_error(tmp_path, capsys):
     from weike.builder.cli import main
 
