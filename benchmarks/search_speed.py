@@ -21,7 +21,9 @@ Headless Chromium opens the home page under DevTools network emulation (Playwrig
 browser cache off) and types a query into the search box as soon as the page has parsed. The time
 to the first result is from the start of navigation to the first result item in the list; Material
 fetches the whole index and builds its lunr index before it can answer. Each figure is the median
-of ``--runs`` page loads, printed with the bytes the page fetched, and as a ratio to the 2 s target.
+of ``--runs`` page loads, printed with the bytes the page fetched, as a ratio to the 2 s target, and
+as the wait after the page was shown (its load event): a reader who taps the search box as soon as
+the page appears waits that long, since Material starts fetching the index when the page runs.
 """
 
 from __future__ import annotations
@@ -126,8 +128,9 @@ def serve(site: Path, compress: frozenset[str]) -> http.server.ThreadingHTTPServ
     return server
 
 
-def first_result(browser, url: str, *, cpu_slowdown: float) -> tuple[float, int]:
-    """``(seconds from navigation to the first result, bytes received)`` for one cold page load."""
+def first_result(browser, url: str, *, cpu_slowdown: float) -> tuple[float, float, int]:
+    """``(seconds from navigation to the first result, seconds after the page was shown, bytes received)``
+    for one cold page load."""
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     page = context.new_page()
     cdp = context.new_cdp_session(page)
@@ -150,8 +153,13 @@ def first_result(browser, url: str, *, cpu_slowdown: float) -> tuple[float, int]
     }""", QUERY)
     page.locator(".md-search-result__item").first.wait_for(state="attached", timeout=300_000)
     seconds = time.perf_counter() - start
+    # The page's own clock: how long after the page was shown (its load event) the result came.
+    shown = page.evaluate("""() => {
+        const load = performance.getEntriesByType("navigation")[0].loadEventEnd;
+        return load > 0 ? (performance.now() - load) / 1000 : null;
+    }""")
     context.close()
-    return seconds, sum(received)
+    return seconds, max(shown or 0.0, 0.0), sum(received)
 
 
 def main() -> int:
@@ -177,7 +185,8 @@ def main() -> int:
                 finally:
                     server.shutdown()
                 seconds = statistics.median(run[0] for run in runs)
-                rows.append((courses, host, index_bytes, index_gz, seconds, statistics.median(run[1] for run in runs)))
+                rows.append((courses, host, index_bytes, index_gz, seconds, statistics.median(run[1] for run in runs),
+                             statistics.median(run[2] for run in runs)))
                 print(f"  {courses} courses, {host}: {', '.join(f'{run[0]:.1f}' for run in runs)} s", flush=True)
         browser.close()
 
@@ -186,12 +195,12 @@ def main() -> int:
     print()
     print(f"First search result for {QUERY!r} on an emulated {link} link{cpu} (today's search: Material's whole index)")
     print(f"{'courses':>7}  {'host':<17} {'index MB':>8} {'index gz MB':>11} {'fetched MB':>10} {'first result s':>14} "
-          f"{'x target (2 s)':>14}")
-    for courses, host, index_bytes, index_gz, seconds, fetched in rows:
+          f"{'x target (2 s)':>14} {'after page shown s':>18}")
+    for courses, host, index_bytes, index_gz, seconds, shown, fetched in rows:
         print(f"{courses:>7}  {host:<17} {index_bytes / 1e6:>8.2f} {index_gz / 1e6:>11.3f} {fetched / 1e6:>10.2f} "
-              f"{seconds:>14.1f} {seconds / TARGET_SECONDS:>14.1f}")
+              f"{seconds:>14.1f} {seconds / TARGET_SECONDS:>14.1f} {shown:>18.1f}")
     by_size = {}
-    for courses, host, *_, seconds, _fetched in rows:
+    for courses, host, _size, _gz, seconds, _shown, _fetched in rows:
         by_size.setdefault(courses, {})[host] = seconds
     for courses, hosts in by_size.items():
         if len(hosts) == 2:
