@@ -86,7 +86,7 @@ def _plugin_package(name: str) -> str | None:
 
 
 def test_the_source_tree_has_modules_to_check():
-    assert "weike.builder.pipeline" in MODULES and "weike.plugins.media" in MODULES
+    assert "weike.builder.running.pipeline" in MODULES and "weike.plugins.media" in MODULES
 
 
 def test_no_import_cycles():

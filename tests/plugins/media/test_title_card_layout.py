@@ -9,7 +9,7 @@ import io
 import pytest
 from PIL import Image, ImageChops
 
-from weike.builder.checking import run_check
+from weike.builder.running.checking import run_check
 from weike.builder.cli import main
 from weike.plugins.media.titlecards import (
     CARD_HEIGHT,
