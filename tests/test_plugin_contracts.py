@@ -8,7 +8,10 @@ with a ``weike`` entry point. Each test broke in a review with third-party plugi
 4. two bundle targets with one name: one clear error naming both plugins;
 5. a repository plugin named like a built-in runs beside it;
 6. repository plugins share helpers; third-party packages named ``plugins`` or ``builder`` are
-   no weike modules.
+   no weike modules;
+7. the public contract keeps its old paths: ``weike.builder.model``, ``hookspecs``, ``settings``
+   and ``context`` give the same names as ``weike.builder.contracts.*``, and a plugin written
+   against them runs.
 """
 
 from __future__ import annotations
@@ -604,3 +607,49 @@ def test_packages_named_plugins_and_builder_do_not_shadow_weike(make_repo, insta
         assert sys.modules["plugins"].__file__ == str(tmp_path / "site-packages/plugins/__init__.py")
     finally:
         sys.modules.pop("weike_contract_ownpkg", None)
+
+
+# --------------------------------------------------------------------------------------------
+# 7. The public contract's old paths
+# --------------------------------------------------------------------------------------------
+
+#: What plugins written before the core's parts import from the old paths (docs/plugins.md).
+PUBLIC_CONTRACT = {
+    "model": ("Course", "Lecture", "Diagnostic", "Severity", "DeliveredMedia", "Repository", "WeikeConfig", "Setting"),
+    "hookspecs": ("hookimpl", "hookspec"),
+    "settings": ("Setting", "SettingType"),
+    "context": ("BuildContext", "BuildPaths", "Made", "StageOutcome", "OutputStage"),
+}
+
+
+@pytest.mark.parametrize("stem", sorted(PUBLIC_CONTRACT))
+def test_the_public_contract_imports_from_its_old_and_its_new_path(stem):
+    import importlib
+
+    new = importlib.import_module(f"weike.builder.contracts.{stem}")
+    old = importlib.import_module(f"weike.builder.{stem}")
+    public = {name for name in vars(new) if not name.startswith("_")}
+    assert set(PUBLIC_CONTRACT[stem]) <= public
+    assert {name for name in public if getattr(old, name, None) is not getattr(new, name)} == set()
+
+
+OLD_PATHS_RULE = """
+from weike.builder.context import BuildContext
+from weike.builder.hookspecs import hookimpl
+from weike.builder.model import Diagnostic, Severity
+from weike.builder.settings import Setting
+
+
+@hookimpl
+def weike_check_course(course, config):
+    return [Diagnostic(code="X702", severity=Severity.WARNING, location=course.where("title"),
+                       message=f"{Setting.__name__} {BuildContext.__name__}", message_en="old paths")]
+"""
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_plugin_written_against_the_old_paths_runs(make_repo, install, capsys, kind):
+    root = make_repo(valid_courses=("c",))
+    install(kind, root, "old_paths", OLD_PATHS_RULE)
+    assert main(["check", str(root)]) == 0
+    assert "courses/c/course.yml:1:8: warning X702 Setting BuildContext" in capsys.readouterr().out
