@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 
 from weike.builder.contracts.context import BuildContext, BuildPaths
-from weike.builder.repository.loading import load_repository
 from weike.builder.contracts.model import DeliveredMedia
+from weike.builder.repository.loading import load_repository
 from weike.builder.running.plugin_manager import get_plugin_manager
 from weike.builder.running.progress import Progress
 from weike.builder.running.scaffold import new_course, new_lecture

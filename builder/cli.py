@@ -25,12 +25,12 @@ from weike.builder.running.commands import (
     cmd_schema,
 )
 from weike.builder.contracts.diagnostics import FORMATS
-from weike.builder.keeping.disk import disk_fault
-from weike.builder.running.doctor import add_doctor_command
 from weike.builder.contracts.errors import MissingTool, UsageError
-from weike.builder.running.inventory import add_cache_command
+from weike.builder.keeping.disk import disk_fault
 from weike.builder.repository.loading import NotACourseRepository
 from weike.builder.running.checking import StageCrash
+from weike.builder.running.doctor import add_doctor_command
+from weike.builder.running.inventory import add_cache_command
 from weike.builder.running.pipeline import WholeRepositoryOutput
 from weike.builder.running.plugin_manager import PluginLoadError, SettingConflict, get_plugin_manager
 from weike.builder.running.project import Project

@@ -42,8 +42,8 @@ from weike.builder.repository.loading import (
     PROVIDER_KEYS,
     RIGHTS_KEYS,
 )
-from weike.builder.running.plugin_manager import declared_settings, get_plugin_manager
 from weike.builder.repository.schema import SHIPPED_SCHEMA_DIR as SCHEMA_DIR
+from weike.builder.running.plugin_manager import declared_settings, get_plugin_manager
 from tests.conftest import COURSE_YML, bomb_png
 
 #: Every run draws the same cases: a failure reproduces with the same command.

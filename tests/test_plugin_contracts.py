@@ -76,8 +76,8 @@ def touch_later(path: Path) -> None:
 
 #: A county's own target that reads a file of the course folder and declares nothing.
 COURSE_FILE_TARGET = """
-from weike.builder.keeping.archive import ArchiveMember
 from weike.builder.contracts.hookspecs import hookimpl
+from weike.builder.keeping.archive import ArchiveMember
 from weike.plugins.bundles import BundleTarget
 
 
@@ -129,8 +129,8 @@ def test_a_target_reading_a_course_file_repacks_when_that_file_is_added_or_edite
 #: A target that reads a template at the repository root, outside every course folder: it names
 #: it for its zips (``inputs``) and for the whole build (``weike_build_inputs``).
 TEMPLATE_TARGET = """
-from weike.builder.keeping.archive import ArchiveMember
 from weike.builder.contracts.hookspecs import hookimpl
+from weike.builder.keeping.archive import ArchiveMember
 from weike.plugins.bundles import BundleTarget
 
 TEMPLATE = "portal-header.txt"
@@ -447,8 +447,8 @@ def test_probe_refuses_such_a_profile_as_a_usage_error(make_repo, install, media
 # --------------------------------------------------------------------------------------------
 
 SECOND_SCORM = """
-from weike.builder.keeping.archive import ArchiveMember
 from weike.builder.contracts.hookspecs import hookimpl
+from weike.builder.keeping.archive import ArchiveMember
 from weike.plugins.bundles import BundleTarget
 
 

@@ -23,11 +23,11 @@ if TYPE_CHECKING:  # only for annotations: the specs must not import stage code
 
     import pluggy as _pluggy
 
+    from weike.builder.contracts.context import BuildContext, BuildPaths, Made, OutputStage, StageOutcome
+    from weike.builder.contracts.model import Course, DeliveredMedia, Diagnostic, Repository, Setting, WeikeConfig
     from weike.builder.keeping.cache import CachePart
     from weike.builder.repository.centre import Centre
-    from weike.builder.contracts.context import BuildContext, BuildPaths, Made, OutputStage, StageOutcome
     from weike.builder.running.doctor import DoctorCheck
-    from weike.builder.contracts.model import Course, DeliveredMedia, Diagnostic, Repository, Setting, WeikeConfig
 
 PROJECT = "weike"
 

@@ -38,10 +38,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from weike.builder.contracts import model
-from weike.builder.keeping.fingerprint import Fingerprint
-from weike.builder.repository.loading import COURSES_DIR
 from weike.builder.contracts.model import RIGHTS_KEYS, Course, DeliveredMedia, Diagnostic, Rights, SourceLocation
+from weike.builder.keeping.fingerprint import Fingerprint
 from weike.builder.keeping.outputs import remove_temps, write_atomic
+from weike.builder.repository.loading import COURSES_DIR
 
 #: Folder under the cache.
 PUBLISHED_FOLDER = "published"

@@ -28,8 +28,8 @@ from stat import S_ISDIR
 
 from weike.builder.contracts.context import BuildPaths
 from weike.builder.contracts.diagnostics import diagnostic_dict, diagnostic_from_dict
-from weike.builder.keeping.fingerprint import Fingerprint, code_location, package_versions
 from weike.builder.contracts.model import Diagnostic
+from weike.builder.keeping.fingerprint import Fingerprint, code_location, package_versions
 from weike.builder.keeping.outputs import remove_temps, write_atomic
 
 STAMP_FILE = "build-stamp.json"

@@ -14,9 +14,9 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
+from weike.builder.contracts.settings import WEIKE_YML, Setting, object_schema
 from weike.builder.repository.centre import CENTRE_FIELDS
 from weike.builder.repository.loading import COURSE_FIELDS, CONFIG_FIELDS, LECTURE_FIELDS
-from weike.builder.contracts.settings import WEIKE_YML, Setting, object_schema
 
 #: Where weike's own repository (its demo courses and centres) finds the schemas.
 SHIPPED_SCHEMA_DIR = Path(__file__).parent / "schemas"

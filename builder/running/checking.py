@@ -16,12 +16,12 @@ import pluggy
 
 from weike.builder.contracts.context import BuildPaths, Made, StageOutcome
 from weike.builder.contracts.diagnostics import Summary, sort_diagnostics
-from weike.builder.keeping.disk import disk_fault
 from weike.builder.contracts.errors import MissingTool
+from weike.builder.contracts.model import Course, Diagnostic, Repository, WeikeConfig
+from weike.builder.keeping.disk import disk_fault
+from weike.builder.repository.loading import COURSES_DIR
 from weike.builder.running.executor import available_cores
 from weike.builder.running.isolation import CourseIsolation, blame_plugin
-from weike.builder.repository.loading import COURSES_DIR
-from weike.builder.contracts.model import Course, Diagnostic, Repository, WeikeConfig
 from weike.builder.running.project import Project
 
 

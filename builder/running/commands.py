@@ -25,14 +25,14 @@ from weike.builder.running.doctor import (
     render_text,
 )
 from weike.builder.contracts.errors import UsageError
-from weike.builder.running.inventory import prune_cache, render_info, render_prune, survey_cache
-from weike.builder.running.checking import run_check
-from weike.builder.running.pipeline import build, describe_failures
-from weike.builder.repository.loading import CONFIG_FIELDS
-from weike.builder.running.progress import make_progress
-from weike.builder.repository.schema import REPOSITORY_SCHEMA_DIR, write_schemas
-from weike.builder.running.project import Project
 from weike.builder.contracts.settings import Setting, setting_dict, setting_rows, settings_markdown
+from weike.builder.repository.loading import CONFIG_FIELDS
+from weike.builder.repository.schema import REPOSITORY_SCHEMA_DIR, write_schemas
+from weike.builder.running.checking import run_check
+from weike.builder.running.inventory import prune_cache, render_info, render_prune, survey_cache
+from weike.builder.running.pipeline import build, describe_failures
+from weike.builder.running.progress import make_progress
+from weike.builder.running.project import Project
 from weike.builder.running.scaffold import (
     ScaffoldError,
     new_centre,

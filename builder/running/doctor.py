@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from weike.builder import __version__
-from weike.builder.keeping.cache import tree_size
 from weike.builder.contracts.context import CACHE_DIR_ENV, BuildPaths
+from weike.builder.keeping.cache import tree_size
 
 EXIT_READY, EXIT_MISSING = 0, 1
 #: Where the browser tests look for Chromium (tests/conftest.py), unless WEIKE_CHROMIUM says otherwise.

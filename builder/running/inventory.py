@@ -16,13 +16,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from weike.builder.keeping.cache import CacheItem, CachePart, RecordPart, tree_size
 from weike.builder.contracts.context import CACHE_DIR_ENV, BuildContext, BuildPaths
+from weike.builder.keeping.cache import CacheItem, CachePart, RecordPart, tree_size
+from weike.builder.keeping.publication import PUBLISHED_FOLDER
+from weike.builder.keeping.stamp import STAMP_FILE
 from weike.builder.repository.loading import COURSES_DIR, load_repository
 from weike.builder.running.progress import Progress
 from weike.builder.running.project import Project
-from weike.builder.keeping.publication import PUBLISHED_FOLDER
-from weike.builder.keeping.stamp import STAMP_FILE
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -17,19 +17,19 @@ from types import MappingProxyType
 
 import pluggy
 
-from weike.builder.repository.centre import Centre, centre_of, is_province_fact
-from weike.builder.running.checking import call_stage, check_repository, course_of
 from weike.builder.contracts.context import BuildContext, BuildPaths, Made, OutputStage, StageOutcome
-from weike.builder.contracts.errors import UsageError
 from weike.builder.contracts.diagnostics import Summary, sort_diagnostics
-from weike.builder.keeping.disk import disk_fault
-from weike.builder.running.executor import available_cores
-from weike.builder.repository.loading import NotACourseRepository
+from weike.builder.contracts.errors import UsageError
 from weike.builder.contracts.model import Course, DeliveredMedia, Diagnostic
-from weike.builder.running.progress import Progress
-from weike.builder.running.project import Project
+from weike.builder.keeping.disk import disk_fault
 from weike.builder.keeping.publication import PublishedCourses, rights_readable, stale_warning
 from weike.builder.keeping.stamp import BuildStamp, RecordedBuild, plugin_code_locations
+from weike.builder.repository.centre import Centre, centre_of, is_province_fact
+from weike.builder.repository.loading import NotACourseRepository
+from weike.builder.running.checking import call_stage, check_repository, course_of
+from weike.builder.running.executor import available_cores
+from weike.builder.running.progress import Progress
+from weike.builder.running.project import Project
 
 #: The stage that loads and checks the repository, before every output.
 CHECK_STAGE = "check"

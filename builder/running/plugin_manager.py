@@ -32,8 +32,8 @@ from types import ModuleType
 import pluggy
 
 from weike.builder.contracts import hookspecs
-from weike.builder.repository.loading import CONFIG_KEYS, COURSE_KEYS
 from weike.builder.contracts.settings import WEIKE_YML, Setting
+from weike.builder.repository.loading import CONFIG_KEYS, COURSE_KEYS
 
 ENTRY_POINT_GROUP = "weike"
 LOCAL_PLUGINS_DIR = "plugins"

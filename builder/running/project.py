@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from weike.builder.contracts.model import Repository, Setting, WeikeConfig
 from weike.builder.repository.centre import CENTRES_DIR
 from weike.builder.repository.loading import COURSES_DIR, NotACourseRepository, is_repository, load_config, load_repository
-from weike.builder.contracts.model import Repository, Setting, WeikeConfig
 from weike.builder.running.plugin_manager import WeikePluginManager, declared_settings, get_plugin_manager
 
 

@@ -17,12 +17,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from weike.builder.contracts.settings import Setting
+from weike.builder.keeping.outputs import temp_beside
 from weike.builder.repository.centre import CENTRE_FILE, CENTRES_DIR, STATISTICS_NAME_KEY
 from weike.builder.repository.loading import COURSE_FILE, COURSE_SLUG_RE, COURSES_DIR, LECTURE_FILE, LECTURE_SLUG_RE
-from weike.builder.keeping.outputs import temp_beside
-from weike.builder.running.plugin_manager import declared_settings
 from weike.builder.repository.schema import REPOSITORY_SCHEMA_DIR, SHIPPED_SCHEMA_DIR, write_schemas
-from weike.builder.contracts.settings import Setting
+from weike.builder.running.plugin_manager import declared_settings
 
 PLACEHOLDER = "【待填写】"
 CI_TEMPLATE_DIR = Path(__file__).parent / "templates" / "ci"

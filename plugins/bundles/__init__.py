@@ -30,15 +30,15 @@ from weike.plugins.bundles.target import (
     nothing_outside_the_course,
 )
 from weike.builder.contracts.context import BuildContext, Made, OutputStage, StageOutcome
-from weike.builder.keeping.disk import disk_fault
 from weike.builder.contracts.errors import UsageError
-from weike.builder.keeping.fingerprint import Fingerprint, OutputLedger, code_digest
 from weike.builder.contracts.hookspecs import hookimpl
-from weike.builder.running.isolation import CourseIsolation
-from weike.builder.repository.loading import COURSES_DIR
-from weike.builder.running.project import Project
-from weike.builder.keeping.outputs import remove_temps
 from weike.builder.contracts.model import Course, DeliveredMedia, Diagnostic, Severity, SourceLocation, WeikeConfig
+from weike.builder.keeping.disk import disk_fault
+from weike.builder.keeping.fingerprint import Fingerprint, OutputLedger, code_digest
+from weike.builder.keeping.outputs import remove_temps
+from weike.builder.repository.loading import COURSES_DIR
+from weike.builder.running.isolation import CourseIsolation
+from weike.builder.running.project import Project
 
 __all__ = ["BundleTarget", "BundleTargetConflict", "accept_every_course",
            "declare_bundle_targets", "nothing_outside_the_course"]

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from weike.builder.keeping.archive import ArchiveMember
 from weike.builder.contracts.model import Course, DeliveredMedia, Diagnostic, WeikeConfig
+from weike.builder.keeping.archive import ArchiveMember
 
 if TYPE_CHECKING:
     import pluggy

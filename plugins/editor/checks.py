@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path, PurePosixPath
 
-from weike.builder.repository.centre import centre_of
-from weike.builder.running.checking import check_repository, course_of
 from weike.builder.contracts.diagnostics import diagnostic_dict
-from weike.builder.repository.loading import load_repository
 from weike.builder.contracts.model import Diagnostic
+from weike.builder.repository.centre import centre_of
+from weike.builder.repository.loading import load_repository
+from weike.builder.running.checking import check_repository, course_of
 from weike.builder.running.project import Project
 from weike.plugins.editor.config import field_labels
 

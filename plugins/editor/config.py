@@ -16,8 +16,8 @@ from pathlib import Path
 
 import yaml
 
-from weike.builder.repository.schema import editor_schemas
 from weike.builder.contracts.settings import Setting
+from weike.builder.repository.schema import editor_schemas
 from weike.plugins.editor.settings import HostedEditor
 
 #: A string at least this long (maxLength) gets a multi-line box.

@@ -30,13 +30,13 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from weike.builder import __version__
 from weike.builder.contracts.context import BuildContext, Made, StageOutcome
-from weike.builder.repository.centre import CENTRES_DIR, Centre, find_centre_folders
 from weike.builder.contracts.hookspecs import hookimpl
-from weike.builder.keeping.outputs import write_atomic
-from weike.builder.running.isolation import CourseIsolation
-from weike.builder.repository.loading import COURSES_DIR, find_course_folders
 from weike.builder.contracts.model import Course, DeliveredMedia, Diagnostic, Repository, Severity, SourceLocation, WeikeConfig
+from weike.builder.keeping.outputs import write_atomic
 from weike.builder.keeping.xmltext import xml_text
+from weike.builder.repository.centre import CENTRES_DIR, Centre, find_centre_folders
+from weike.builder.repository.loading import COURSES_DIR, find_course_folders
+from weike.builder.running.isolation import CourseIsolation
 from weike.plugins.province.settings import province, recommendation_order
 from weike.plugins.rules import rights_not_cleared
 from weike.plugins.spreadsheets import form_print_setup, save_workbook, workbook_bytes

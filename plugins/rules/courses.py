@@ -16,12 +16,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
-from weike.builder.keeping.cache import FileMemo, MemoPart, shared_file_memo
 from weike.builder.contracts.context import BuildContext, BuildPaths, Made
-from weike.builder.keeping.fingerprint import Fingerprint, code_digest, package_versions
 from weike.builder.contracts.hookspecs import hookimpl
-from weike.builder.repository.loading import COURSE_FIELDS, COURSE_SLUG_RE, LECTURE_FIELDS, LECTURE_SLUG_RE
 from weike.builder.contracts.settings import Date, Integer, max_length
+from weike.builder.keeping.cache import FileMemo, MemoPart, shared_file_memo
+from weike.builder.keeping.fingerprint import Fingerprint, code_digest, package_versions
+from weike.builder.repository.loading import COURSE_FIELDS, COURSE_SLUG_RE, LECTURE_FIELDS, LECTURE_SLUG_RE
 from weike.builder.repository.reading import inside_real_path, leaves_course
 from weike.plugins.rules.texts import TextLimit, text_problems
 from weike.plugins.notes import MAX_NOTES_NESTING, NotesTooDeep, keep_rendered_notes, render_notes

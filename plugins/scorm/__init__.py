@@ -28,8 +28,8 @@ from pathlib import Path
 from weike.builder.keeping.archive import ArchiveMember
 from weike.builder.keeping.fingerprint import code_digest, package_versions
 from weike.plugins.bundles import BundleTarget
-from weike.builder.contracts.hookspecs import hookimpl
 from weike.builder.contracts.context import Made
+from weike.builder.contracts.hookspecs import hookimpl
 from weike.builder.contracts.model import Course, DeliveredMedia, Lecture, WeikeConfig
 from weike.plugins.notes import RenderedNotes, lecture_notes
 from weike.plugins.pictures import PHONE_PICTURE_RECIPE, picture_for_phones

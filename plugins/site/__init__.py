@@ -18,11 +18,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from weike.builder.repository.centre import Centre
 from weike.builder.contracts.context import BuildContext, Made, OutputStage, StageOutcome
-from weike.builder.keeping.fingerprint import package_versions
 from weike.builder.contracts.hookspecs import hookimpl
 from weike.builder.contracts.model import Course, DeliveredMedia, Setting
+from weike.builder.keeping.fingerprint import package_versions
+from weike.builder.repository.centre import Centre
 from weike.plugins.site.catalogue import MINUTES_PER_STUDY_HOUR, site_lectures, study_hours
 from weike.plugins.site.contributed import SiteAsset, SitePage
 from weike.plugins.site.settings import SETTINGS, publish_centres, site_url

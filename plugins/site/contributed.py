@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from weike.builder.contracts.errors import MissingTool
-from weike.builder.running.isolation import exception_summary
 from weike.builder.contracts.model import Diagnostic, SourceLocation, repository_path
+from weike.builder.running.isolation import exception_summary
 
 if TYPE_CHECKING:
     from collections.abc import Callable

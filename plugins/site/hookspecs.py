@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 from weike.builder.contracts.hookspecs import hookspec
 
 if TYPE_CHECKING:
-    from weike.builder.repository.centre import Centre
     from weike.builder.contracts.context import BuildContext
     from weike.builder.contracts.model import Course, DeliveredMedia
+    from weike.builder.repository.centre import Centre
     from weike.builder.running.project import Project
     from weike.plugins.site.contributed import SiteAsset, SitePage
     from weike.plugins.site.share import ShareRoute

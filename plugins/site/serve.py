@@ -22,12 +22,12 @@ import sys
 import threading
 from pathlib import Path
 
-from weike.builder.repository.centre import centre_of
 from weike.builder.contracts.context import BuildContext, BuildPaths
 from weike.builder.contracts.diagnostics import format_text
 from weike.builder.contracts.errors import UsageError
-from weike.builder.repository.loading import NotACourseRepository
 from weike.builder.contracts.model import DeliveredMedia
+from weike.builder.repository.centre import centre_of
+from weike.builder.repository.loading import NotACourseRepository
 from weike.builder.running.checking import check_repository, course_of
 from weike.builder.running.progress import Progress
 from weike.builder.running.project import Project

@@ -34,10 +34,10 @@ from pathlib import Path
 
 from weike.builder import __version__
 
-from weike.builder.keeping import outputs
-from weike.builder.repository.centre import Centre
 from weike.builder.contracts.context import Made
 from weike.builder.contracts.model import THEMES, Course, DeliveredMedia, Diagnostic, PROVIDER_LEVELS, SourceLocation
+from weike.builder.keeping import outputs
+from weike.builder.repository.centre import Centre
 from weike.plugins.site.catalogue import (
     LEVEL_SLUGS,
     THEME_SLUGS,

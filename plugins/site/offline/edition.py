@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
+from weike.builder.contracts.model import Diagnostic
 from weike.builder.keeping import outputs
 from weike.builder.keeping.archive import ArchiveMember, safe_name_component, write_zip
 from weike.builder.keeping.fingerprint import Fingerprint, code_digest
-from weike.builder.contracts.model import Diagnostic
 from weike.plugins.site import manifest
 from weike.plugins.site.settings import OFFLINE, mkdocs_setting_warning
 from weike.plugins.site.website import STAMP_FILE as SITE_STAMP_FILE

@@ -9,13 +9,13 @@ import pytest
 import yaml
 
 from tests.conftest import REPO_ROOT
-from weike.builder.repository.centre import CENTRE_FIELDS
-from weike.builder.running.checking import run_check
 from weike.builder.cli import main
-from weike.builder.repository.loading import COURSE_FIELDS, CONFIG_FIELDS, LECTURE_FIELDS
-from weike.builder.running.project import Project
-from weike.builder.repository.schema import SHIPPED_SCHEMA_DIR, editor_schemas, schema_text
 from weike.builder.contracts.settings import setting_rows
+from weike.builder.repository.centre import CENTRE_FIELDS
+from weike.builder.repository.loading import COURSE_FIELDS, CONFIG_FIELDS, LECTURE_FIELDS
+from weike.builder.repository.schema import SHIPPED_SCHEMA_DIR, editor_schemas, schema_text
+from weike.builder.running.checking import run_check
+from weike.builder.running.project import Project
 from weike.plugins.province.centres import CENTRE_TEXT_LIMITS
 from weike.plugins.rules.courses import COURSE_TEXT_LIMITS, INSTRUCTOR_NAME_LIMIT, LECTURE_TITLE_LIMIT
 
@@ -182,8 +182,8 @@ def test_core_fields_are_declared_with_both_languages():
 
 def test_the_declared_rights_are_the_models_attestations():
     """course.yml's ``rights`` fields (declared for the schema) and the model's RIGHTS_KEYS are one list."""
-    from weike.builder.repository.loading import COURSE_FIELDS
     from weike.builder.contracts.model import RIGHTS_KEYS
     from weike.builder.contracts.settings import nested_field
+    from weike.builder.repository.loading import COURSE_FIELDS
 
     assert tuple(s.name for s in nested_field(COURSE_FIELDS, "rights").type.fields) == RIGHTS_KEYS

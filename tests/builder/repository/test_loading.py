@@ -6,11 +6,11 @@ import datetime as dt
 
 import pytest
 
-from weike.builder.running.checking import check_repository, run_check
-from weike.builder.repository.loading import load_repository, split_front_matter
-from weike.builder.running.plugin_manager import get_plugin_manager
 from weike.builder.contracts.model import PathProblem
+from weike.builder.repository.loading import load_repository, split_front_matter
 from weike.builder.repository.yamlfile import YamlFileError
+from weike.builder.running.checking import check_repository, run_check
+from weike.builder.running.plugin_manager import get_plugin_manager
 from tests.conftest import COURSE_YML, lecture_md
 
 

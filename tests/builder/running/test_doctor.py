@@ -88,8 +88,8 @@ def test_a_plugin_that_fails_to_load_is_essential(make_repo, capsys):
 
 def test_plugins_add_their_own_checks_and_a_crashing_one_is_reported(make_repo, capsys):
     root = make_repo({"plugins/county.py": """
-        from weike.builder.running.doctor import CheckStatus, DoctorCheck
         from weike.builder.contracts.hookspecs import hookimpl
+        from weike.builder.running.doctor import CheckStatus, DoctorCheck
 
 
         @hookimpl

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from weike.builder.keeping.cache import ContentStore, FileMemo
 from weike.builder.cli import main
+from weike.builder.keeping.cache import ContentStore, FileMemo
 from tests.conftest import COURSE_YML, course_files, write_tree
 
 pytestmark = pytest.mark.slow

@@ -20,8 +20,8 @@ from lxml import etree
 from openpyxl import load_workbook
 
 from weike.builder.cli import main
-from weike.builder.repository.loading import load_repository
 from weike.builder.contracts.model import Severity
+from weike.builder.repository.loading import load_repository
 from weike.builder.running.checking import run_check
 from tests.conftest import COURSE_YML, lecture_md
 
@@ -239,8 +239,8 @@ def test_plugin_raising_in_check_is_reported_against_that_course(make_repo, caps
 
 RAISING_TARGET = textwrap.dedent("""
     from weike.plugins.bundles.target import BundleTarget
-    from weike.builder.keeping.archive import ArchiveMember
     from weike.builder.contracts.hookspecs import hookimpl
+    from weike.builder.keeping.archive import ArchiveMember
 
     def pack(*, course, delivered, config):
         if course.slug == "bad":
@@ -426,8 +426,8 @@ def test_a_rule_that_raises_after_others_made_their_products_blames_only_itself(
     """The check asks every plugin again, one by one, when one raises: the plugins that had already
     handed their products forward (rendered notes, probes) make them again without fault, and
     the build is still handed them."""
-    from weike.builder.running.checking import check_repository
     from weike.builder.contracts.context import Made
+    from weike.builder.running.checking import check_repository
     from weike.builder.running.plugin_manager import get_plugin_manager
 
     root = make_repo({"plugins/late_crash.py": (

@@ -10,9 +10,9 @@ import zipfile
 import pytest
 
 from weike.plugins.bundles.target import BundleTarget
-from weike.builder.keeping.outputs import TEMP_PREFIX
 from weike.builder.cli import main
 from weike.builder.contracts.hookspecs import hookimpl
+from weike.builder.keeping.outputs import TEMP_PREFIX
 from tests.plugins.conftest import read_zip, run_build, run_bundle_stage
 
 TARGETS = ("ouchn", "scorm", "smartedu")

@@ -83,8 +83,8 @@ def test_build_delivers_every_lecture_with_poster_subtitles_and_manifest(course_
 def test_stage_hands_delivered_media_to_later_stages(course_repo):
     from weike.builder.contracts.context import BuildContext, BuildPaths
     from weike.builder.running.pipeline import build as run_build
-    from weike.builder.running.project import Project
     from weike.builder.running.progress import Progress
+    from weike.builder.running.project import Project
 
     result = run_build(course_repo, progress=Progress(), only="media", jobs=2)
     assert not result.failed

@@ -10,8 +10,8 @@ import yaml
 from weike.builder.repository.centre import CENTRE_KEYS, CONTACT_KEYS, STATISTICS_KEYS
 from weike.plugins.province import STATISTIC_FIELDS
 from weike.builder.cli import main
-from weike.builder.repository.loading import load_repository
 from weike.builder.contracts.model import PROVIDER_LEVELS
+from weike.builder.repository.loading import load_repository
 from weike.builder.running.checking import run_check
 from tests.conftest import REPO_ROOT
 
