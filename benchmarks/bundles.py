@@ -20,12 +20,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from weike.builder.context import BuildContext, BuildPaths
-from weike.builder.loading import load_repository
-from weike.builder.model import DeliveredMedia
-from weike.builder.plugin_manager import get_plugin_manager
-from weike.builder.progress import Progress
-from weike.builder.scaffold import new_course, new_lecture
+from weike.builder.contracts.context import BuildContext, BuildPaths
+from weike.builder.contracts.model import DeliveredMedia
+from weike.builder.repository.loading import load_repository
+from weike.builder.running.plugin_manager import get_plugin_manager
+from weike.builder.running.progress import Progress
+from weike.builder.running.scaffold import new_course, new_lecture
 
 
 def make_repository(root: Path, *, lectures: int, megabytes: int):

@@ -11,7 +11,7 @@ import random
 import shutil
 from pathlib import Path
 
-from weike.builder.model import PROVIDER_LEVELS, THEMES
+from weike.builder.contracts.model import PROVIDER_LEVELS, THEMES
 
 LECTURES_PER_COURSE = 12
 _WORDS = ("智能手机 微信 视频 通话 支付 安全 防骗 健康 饮食 运动 太极 八段锦 广场舞 书法 剪纸 刺绣 茶艺 种植 养殖 "

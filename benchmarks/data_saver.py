@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from weike.plugins.media import runner as ffmpeg  # noqa: E402
-from weike.builder.executor import available_cores  # noqa: E402
+from weike.builder.running.executor import available_cores  # noqa: E402
 from weike.plugins.media.probe import probe_media  # noqa: E402
 from weike.plugins.media.profile import DEFAULT_PROFILE  # noqa: E402
 from weike.plugins.media.encoding import DeliveryJob, deliver_to_store  # noqa: E402

@@ -335,8 +335,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temp folder)")
     args = parser.parse_args(argv)
 
-    from weike.builder.pipeline import build
-    from weike.builder.progress import Progress
+    from weike.builder.running.pipeline import build
+    from weike.builder.running.progress import Progress
     from weike.plugins.media.manifest import MANIFEST_FILE
 
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="weike-fidelity-"))

@@ -38,7 +38,7 @@ import ffmpeg as ffmpeg_python  # noqa: E402
 
 from benchmarks.catalogue import course_yml  # noqa: E402
 from weike.plugins.media import runner as ffmpeg  # noqa: E402
-from weike.builder.executor import available_cores  # noqa: E402
+from weike.builder.running.executor import available_cores  # noqa: E402
 from weike.plugins.media.probe import probe_media  # noqa: E402
 from weike.plugins.media.profile import DEFAULT_PROFILE, DeliveryProfile  # noqa: E402
 from weike.plugins.media.encoding import (  # noqa: E402
@@ -154,8 +154,8 @@ def plain_loop(sources: list[Path], workdir: Path, profile: DeliveryProfile) -> 
 
 
 def weike_build(root: Path, jobs: int) -> tuple[float, list[str]]:
-    from weike.builder.pipeline import build
-    from weike.builder.progress import Progress
+    from weike.builder.running.pipeline import build
+    from weike.builder.running.progress import Progress
 
     started = time.monotonic()
     result = build(root, progress=Progress(), only="media", jobs=jobs)

@@ -26,7 +26,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from benchmarks.catalogue import write_repository  # noqa: E402
-from weike.builder.context import BuildPaths  # noqa: E402
+from weike.builder.contracts.context import BuildPaths  # noqa: E402
 
 NATIONAL_LECTURES = 24_000
 NATIONAL_COURSES = 2_000
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--courses", type=int, default=200)
     args = parser.parse_args(argv)
 
-    from weike.builder.loading import load_repository
+    from weike.builder.repository.loading import load_repository
 
     with tempfile.TemporaryDirectory(prefix="weike-notes-bench-") as folder:
         root = Path(folder) / "repo"

@@ -32,8 +32,8 @@ from benchmarks.catalogue import write_repository  # noqa: E402
 
 
 def build_site(root: Path) -> tuple[Path, float, int]:
-    from weike.builder.loading import load_repository
-    from weike.builder.model import DeliveredMedia
+    from weike.builder.contracts.model import DeliveredMedia
+    from weike.builder.repository.loading import load_repository
     from weike.plugins.site.website import build_website
 
     repository = load_repository(root)

@@ -45,8 +45,8 @@ from benchmarks.catalogue import LECTURES_PER_COURSE, write_repository  # noqa: 
 
 def run_child(root: Path, jobs: int) -> None:
     """One `weike build`, measured from inside the process that does it."""
-    from weike.builder.pipeline import build
-    from weike.builder.progress import Progress
+    from weike.builder.running.pipeline import build
+    from weike.builder.running.progress import Progress
 
     started = time.perf_counter()
     result = build(root, progress=Progress(), jobs=jobs)
@@ -64,7 +64,7 @@ def run_child(root: Path, jobs: int) -> None:
 
 def run_check_child(root: Path, jobs: int) -> None:
     """One `weike check`, measured from inside the process that does it."""
-    from weike.builder.checking import run_check
+    from weike.builder.running.checking import run_check
 
     started = time.perf_counter()
     result = run_check(root, jobs=jobs)

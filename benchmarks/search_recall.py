@@ -64,7 +64,7 @@ def search_config() -> dict:
 
 
 def catalogue_of(root: Path):
-    from weike.builder.loading import load_repository
+    from weike.builder.repository.loading import load_repository
     from weike.plugins.site.catalogue import Catalogue, SiteCourse, site_lectures
 
     repository = load_repository(root)

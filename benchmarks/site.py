@@ -42,8 +42,8 @@ from benchmarks.catalogue import write_repository  # noqa: E402
 def run_child(root: Path) -> None:
     import hashlib
 
-    from weike.builder.loading import load_repository
-    from weike.builder.model import DeliveredMedia
+    from weike.builder.contracts.model import DeliveredMedia
+    from weike.builder.repository.loading import load_repository
     from weike.plugins.site.catalogue import Catalogue, SiteCourse, site_lectures
     from weike.plugins.notes import render_notes
     from weike.plugins.site.search import search_entries

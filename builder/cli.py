@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from weike.builder import __version__
-from weike.builder.commands import (
+from weike.builder.running.commands import (
     EXIT_PROBLEMS,
     EXIT_USAGE,
     cmd_build,
@@ -24,17 +24,17 @@ from weike.builder.commands import (
     cmd_plugins,
     cmd_schema,
 )
-from weike.builder.diagnostics import FORMATS
-from weike.builder.disk import disk_fault
-from weike.builder.doctor import add_doctor_command
-from weike.builder.errors import MissingTool, UsageError
-from weike.builder.inventory import add_cache_command
-from weike.builder.loading import NotACourseRepository
-from weike.builder.checking import StageCrash
-from weike.builder.pipeline import WholeRepositoryOutput
-from weike.builder.plugin_manager import PluginLoadError, SettingConflict, get_plugin_manager
-from weike.builder.project import Project
-from weike.builder.scaffold import CI_TEMPLATES
+from weike.builder.contracts.diagnostics import FORMATS
+from weike.builder.contracts.errors import MissingTool, UsageError
+from weike.builder.keeping.disk import disk_fault
+from weike.builder.repository.loading import NotACourseRepository
+from weike.builder.running.checking import StageCrash
+from weike.builder.running.doctor import add_doctor_command
+from weike.builder.running.inventory import add_cache_command
+from weike.builder.running.pipeline import WholeRepositoryOutput
+from weike.builder.running.plugin_manager import PluginLoadError, SettingConflict, get_plugin_manager
+from weike.builder.running.project import Project
+from weike.builder.running.scaffold import CI_TEMPLATES
 
 
 # --------------------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ def save(page, name: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     from playwright.sync_api import sync_playwright
 
-    from weike.builder.project import Project
+    from weike.builder.running.project import Project
     from weike.plugins.editor.command import editor_site
     from weike.plugins.editor.server import make_server
 

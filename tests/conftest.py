@@ -243,7 +243,7 @@ def lay_out_delivered_media(repository, dist: Path, media) -> dict:
     session-wide conforming 1-second MP4, its poster and, for lecture 1, WebVTT subtitles, under
     ``dist/media``, with the stage's ``manifest.json`` (what ``weike serve`` asks the media plugin
     for). Returns the ``DeliveredMedia`` map the later stages take."""
-    from weike.builder.model import DeliveredMedia, repository_path
+    from weike.builder.contracts.model import DeliveredMedia, repository_path
     from weike.plugins.media.manifest import MANIFEST_FILE, MANIFEST_FORMAT
 
     clip, poster = media("conforming.mp4"), media("poster.jpg")
@@ -286,7 +286,7 @@ def delivered_repo(make_repo, media):
     poster JPEG and, for lecture 1, WebVTT subtitles, laid out like the media stage's output in
     ``<repo>/dist/media``.
     """
-    from weike.builder.loading import load_repository
+    from weike.builder.repository.loading import load_repository
 
     def make(valid_courses: tuple[str, ...] = ("demo",), files: dict[str, FileSpec] | None = None):
         root = make_repo(files, valid_courses=valid_courses)

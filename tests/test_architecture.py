@@ -13,6 +13,11 @@
 - Hooks take a small fixed set of objects (:data:`HOOK_OBJECTS`, at most five): a stage hook takes
   the build's ``context`` and what earlier stages hand forward (:data:`STAGE_INPUTS`), so hooks do
   not grow an argument each time a stage needs one more fact.
+- ``builder/`` shows its parts: ``contracts/`` (what plugins program against), ``repository/``
+  (reading a course repository), ``keeping/`` (writing and keeping outputs) and ``running/`` (the
+  commands and the build); at its top level only the package files, the ``cli`` entry point and
+  the old paths of the public contract, kept as re-exports. When they run, the parts import in one
+  direction, contracts ← repository ← keeping ← running (annotations may name any part's types).
 - Every package folder and every data file beside the code is installed (pyproject's package list
   and package-data), so ``pip install .`` has it all.
 """
@@ -52,12 +57,30 @@ def _is_package(name: str) -> bool:
     return MODULES.get(name, Path()).name == "__init__.py"
 
 
-def _imports(name: str, path: Path) -> set[str]:
-    """Every module ``name`` imports (absolute names, relative imports resolved)."""
+def _import_nodes(tree: ast.AST, *, annotations: bool) -> list[ast.Import | ast.ImportFrom]:
+    """The import statements in ``tree``; without ``annotations``, not those under ``if TYPE_CHECKING:``."""
+    if annotations:
+        return [node for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))]
+    found = []
+    pending = [tree]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            found.append(node)
+        elif isinstance(node, ast.If) and ast.unparse(node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
+            pending.extend(node.orelse)
+            continue
+        pending.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def _imports(name: str, path: Path, *, annotations: bool = True) -> set[str]:
+    """Every module ``name`` imports (absolute names, relative imports resolved); without
+    ``annotations``, only what it imports when it runs (not under ``if TYPE_CHECKING:``)."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     package = name if _is_package(name) else name.rpartition(".")[0]
     found: set[str] = set()
-    for node in ast.walk(tree):
+    for node in _import_nodes(tree, annotations=annotations):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -86,7 +109,7 @@ def _plugin_package(name: str) -> str | None:
 
 
 def test_the_source_tree_has_modules_to_check():
-    assert "weike.builder.pipeline" in MODULES and "weike.plugins.media" in MODULES
+    assert "weike.builder.running.pipeline" in MODULES and "weike.plugins.media" in MODULES
 
 
 def test_no_import_cycles():
@@ -135,6 +158,60 @@ def test_the_core_imports_no_capability_library_and_no_plugin():
             if top in CAPABILITY_LIBRARIES or imported.startswith("weike.plugins"):
                 offences.append(f"{name} imports {imported}")
     assert offences == []
+
+
+# --------------------------------------------------------------------------------------------
+# The core's parts
+# --------------------------------------------------------------------------------------------
+
+#: builder/'s parts, lowest first: when it runs, a part imports only the parts before it.
+CORE_PARTS = ("contracts", "repository", "keeping", "running")
+#: The public contract's old paths (``weike.builder.model``...), kept so that plugins written
+#: against them still import; each re-exports its module in ``contracts/`` and nothing else.
+CONTRACT_REEXPORTS = ("model", "hookspecs", "settings", "context")
+#: Everything at builder/'s top level besides the parts.
+CORE_TOP_LEVEL = {"__init__", "__main__", "cli", *CONTRACT_REEXPORTS}
+
+
+def _core_part(name: str) -> str | None:
+    parts = name.split(".")
+    return parts[2] if parts[:2] == ["weike", "builder"] and len(parts) >= 4 else None
+
+
+def test_the_core_has_only_its_parts_and_its_package_files_at_the_top():
+    folder = ROOT / "builder"
+    modules = {path.stem for path in folder.glob("*.py")}
+    packages = {path.name for path in folder.iterdir() if path.is_dir() and (path / "__init__.py").is_file()}
+    assert modules == CORE_TOP_LEVEL
+    assert packages == set(CORE_PARTS)
+    # the parts hold modules, not further folders of code
+    assert {name for name in MODULES if name.startswith("weike.builder.") and name.count(".") > 3} == set()
+
+
+def test_the_cores_parts_import_in_one_direction():
+    offences = []
+    for name, path in MODULES.items():
+        part = _core_part(name)
+        if part is None:
+            continue
+        allowed = set(CORE_PARTS[: CORE_PARTS.index(part) + 1])
+        for imported in sorted(_imports(name, path, annotations=False)):
+            if imported.startswith("weike.builder.") and imported in MODULES:
+                if (other := _core_part(imported)) not in allowed:
+                    offences.append(f"{name} ({part}) imports {imported} ({other or 'the top level'})")
+    assert offences == []
+
+
+def test_the_old_contract_paths_only_re_export_and_weike_uses_the_new_ones():
+    for stem in CONTRACT_REEXPORTS:
+        tree = ast.parse((ROOT / "builder" / f"{stem}.py").read_text(encoding="utf-8"))
+        body = [node for node in tree.body if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))]
+        assert [(type(node), getattr(node, "module", None)) for node in body] == \
+            [(ast.ImportFrom, f"weike.builder.contracts.{stem}")], f"builder/{stem}.py must only re-export"
+    old = {f"weike.builder.{stem}" for stem in CONTRACT_REEXPORTS}
+    users = sorted(f"{name} imports {imported}" for name, path in MODULES.items()
+                   if name not in old for imported in _imports(name, path) if imported in old)
+    assert users == []
 
 
 def test_plugin_packages_use_only_each_others_public_face():

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from weike.builder.cli import main
-from weike.builder.scaffold import CI_TEMPLATE_DIR, CI_TEMPLATES
+from weike.builder.running.scaffold import CI_TEMPLATE_DIR, CI_TEMPLATES
 
 
 def load(system):

@@ -8,13 +8,13 @@ import subprocess
 import jsonschema
 import yaml
 
-from weike.builder.loading import COURSE_KEYS, LECTURE_KEYS, INSTRUCTOR_KEYS, PROVIDER_KEYS, RIGHTS_KEYS, load_repository
-from weike.builder.model import LECTURE_FORMS, PROVIDER_LEVELS, THEMES
-from weike.builder.checking import run_check
-from weike.builder.project import Project
+from weike.builder.contracts.model import LECTURE_FORMS, PROVIDER_LEVELS, THEMES
+from weike.builder.repository.loading import COURSE_KEYS, LECTURE_KEYS, INSTRUCTOR_KEYS, PROVIDER_KEYS, RIGHTS_KEYS, load_repository
+from weike.builder.running.checking import run_check
+from weike.builder.running.project import Project
 from tests.conftest import REPO_ROOT
 
-SCHEMAS = REPO_ROOT / "builder" / "schemas"
+SCHEMAS = REPO_ROOT / "builder" / "repository" / "schemas"
 
 
 def load_schema(name):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import re
 
-from weike.builder import hookspecs
+from weike.builder.contracts import hookspecs
 from tests.conftest import REPO_ROOT
 
 

@@ -20,7 +20,7 @@ import zipfile
 import pytest
 
 from weike.builder.cli import main
-from weike.builder.plugin_manager import get_plugin_manager
+from weike.builder.running.plugin_manager import get_plugin_manager
 from weike.plugins.media import DEFAULT_PROFILE
 from weike.plugins.media.probe import probe_media
 from weike.plugins.media.profile import conforms, failed_rules, loudness_ok, resolve_profile, verify_media

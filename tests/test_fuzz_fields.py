@@ -33,8 +33,8 @@ import pytest
 import yaml
 
 from weike.builder import cli
-from weike.builder.centre import CENTRE_FILE, CENTRE_KEYS, CONTACT_KEYS, DEPARTMENT_KEYS, STATISTICS_KEYS
-from weike.builder.loading import (
+from weike.builder.repository.centre import CENTRE_FILE, CENTRE_KEYS, CONTACT_KEYS, DEPARTMENT_KEYS, STATISTICS_KEYS
+from weike.builder.repository.loading import (
     CONFIG_KEYS,
     COURSE_KEYS,
     INSTRUCTOR_KEYS,
@@ -42,8 +42,8 @@ from weike.builder.loading import (
     PROVIDER_KEYS,
     RIGHTS_KEYS,
 )
-from weike.builder.plugin_manager import declared_settings, get_plugin_manager
-from weike.builder.schema import SHIPPED_SCHEMA_DIR as SCHEMA_DIR
+from weike.builder.repository.schema import SHIPPED_SCHEMA_DIR as SCHEMA_DIR
+from weike.builder.running.plugin_manager import declared_settings, get_plugin_manager
 from tests.conftest import COURSE_YML, bomb_png
 
 #: Every run draws the same cases: a failure reproduces with the same command.
@@ -340,7 +340,7 @@ def base_centre() -> dict:
 
 
 def base_config() -> dict:
-    from weike.builder.centre import STATISTIC_FIELDS
+    from weike.builder.repository.centre import STATISTIC_FIELDS
 
     return {
         "min_lectures": 1, "created_after": "2022-06-01", "max_summary_chars": 100, "max_bio_chars": 100,
@@ -610,7 +610,7 @@ def test_every_declared_field_is_fuzzed(tmp_path):
     assert len(fields) >= 80
 
     # Every key the ``weike new`` skeletons write (and the lecture skeleton's commented-out ones)
-    from weike.builder.scaffold import new_centre, new_course, new_lecture, new_repository
+    from weike.builder.running.scaffold import new_centre, new_course, new_lecture, new_repository
 
     root = new_repository(tmp_path / "repo")
     new_course(root, "a", plugin_manager=get_plugin_manager(None))
@@ -736,7 +736,7 @@ def hostile_config_text(rng: random.Random) -> dict:
     the department, the 附件5 centre). Not what legitimately stops every course: an error in
     weike.yml does (a control character, E013; an address that is none, E413; no such ``profile``;
     no course new enough for ``created_after``)."""
-    from weike.builder.reading import CONTROL_RE
+    from weike.builder.repository.reading import CONTROL_RE
 
     config = base_config()
     texts = [t for name, t in TEXTS.items() if "10k" not in name and not CONTROL_RE.search(t)]

@@ -8,7 +8,10 @@ with a ``weike`` entry point. Each test broke in a review with third-party plugi
 4. two bundle targets with one name: one clear error naming both plugins;
 5. a repository plugin named like a built-in runs beside it;
 6. repository plugins share helpers; third-party packages named ``plugins`` or ``builder`` are
-   no weike modules.
+   no weike modules;
+7. the public contract keeps its old paths: ``weike.builder.model``, ``hookspecs``, ``settings``
+   and ``context`` give the same names as ``weike.builder.contracts.*``, and a plugin written
+   against them runs.
 """
 
 from __future__ import annotations
@@ -23,11 +26,11 @@ from pathlib import Path
 import pytest
 
 from weike.builder.cli import main
-from weike.builder.fingerprint import code_location
-from weike.builder.checking import run_check
-from weike.builder.pipeline import BuildResult, build
-from weike.builder.progress import Progress
-from weike.builder.project import Project
+from weike.builder.keeping.fingerprint import code_location
+from weike.builder.running.checking import run_check
+from weike.builder.running.pipeline import BuildResult, build
+from weike.builder.running.progress import Progress
+from weike.builder.running.project import Project
 from tests.plugins.conftest import install_delivered_media_plugin, read_zip
 from tests.conftest import install_entry_point_plugin, write_tree
 
@@ -73,8 +76,8 @@ def touch_later(path: Path) -> None:
 
 #: A county's own target that reads a file of the course folder and declares nothing.
 COURSE_FILE_TARGET = """
-from weike.builder.archive import ArchiveMember
-from weike.builder.hookspecs import hookimpl
+from weike.builder.contracts.hookspecs import hookimpl
+from weike.builder.keeping.archive import ArchiveMember
 from weike.plugins.bundles import BundleTarget
 
 
@@ -126,8 +129,8 @@ def test_a_target_reading_a_course_file_repacks_when_that_file_is_added_or_edite
 #: A target that reads a template at the repository root, outside every course folder: it names
 #: it for its zips (``inputs``) and for the whole build (``weike_build_inputs``).
 TEMPLATE_TARGET = """
-from weike.builder.archive import ArchiveMember
-from weike.builder.hookspecs import hookimpl
+from weike.builder.contracts.hookspecs import hookimpl
+from weike.builder.keeping.archive import ArchiveMember
 from weike.plugins.bundles import BundleTarget
 
 TEMPLATE = "portal-header.txt"
@@ -208,9 +211,9 @@ def test_the_scorm_target_repacks_when_a_notes_picture_changes(bundle_repo):
 
 #: A report that reads a file at the repository root and names it for the whole-build stamp.
 PORTAL_REPORT = """
-from weike.builder.context import StageOutcome
-from weike.builder.hookspecs import hookimpl
-from weike.builder.outputs import write_atomic
+from weike.builder.contracts.context import StageOutcome
+from weike.builder.contracts.hookspecs import hookimpl
+from weike.builder.keeping.outputs import write_atomic
 
 
 @hookimpl
@@ -269,8 +272,8 @@ def test_the_site_names_mkdocs_yml_and_the_site_folder_as_inputs(bundle_repo):
 # --------------------------------------------------------------------------------------------
 
 COUNTY_SETTINGS = """
-from weike.builder.hookspecs import hookimpl
-from weike.builder.settings import Setting, Text
+from weike.builder.contracts.hookspecs import hookimpl
+from weike.builder.contracts.settings import Setting, Text
 
 AUDIENCES = ("老年人", "青少年", "外来务工人员")
 
@@ -329,8 +332,8 @@ def test_a_plugin_reads_its_own_settings_and_reports_them_at_their_line(make_rep
 
 
 PLAIN_SETTING = """
-from weike.builder.hookspecs import hookimpl
-from weike.builder.model import Setting
+from weike.builder.contracts.hookspecs import hookimpl
+from weike.builder.contracts.model import Setting
 
 
 @hookimpl
@@ -357,8 +360,8 @@ def test_a_setting_without_a_reader_arrives_as_plain_nested_data(make_repo, inst
 
 def declaring(key: str) -> str:
     return f"""
-from weike.builder.hookspecs import hookimpl
-from weike.builder.model import Setting
+from weike.builder.contracts.hookspecs import hookimpl
+from weike.builder.contracts.model import Setting
 
 
 @hookimpl
@@ -394,7 +397,7 @@ def profile_plugin(field: str, value: object) -> str:
     return f"""
 import dataclasses
 
-from weike.builder.hookspecs import hookimpl
+from weike.builder.contracts.hookspecs import hookimpl
 from weike.plugins.media.profile import DEFAULT_PROFILE
 
 
@@ -444,8 +447,8 @@ def test_probe_refuses_such_a_profile_as_a_usage_error(make_repo, install, media
 # --------------------------------------------------------------------------------------------
 
 SECOND_SCORM = """
-from weike.builder.archive import ArchiveMember
-from weike.builder.hookspecs import hookimpl
+from weike.builder.contracts.hookspecs import hookimpl
+from weike.builder.keeping.archive import ArchiveMember
 from weike.plugins.bundles import BundleTarget
 
 
@@ -486,8 +489,8 @@ def test_a_duplicate_target_is_e505_and_the_other_targets_are_packed(bundle_repo
 # --------------------------------------------------------------------------------------------
 
 MEDIA_NAMED_RULE = """
-from weike.builder.hookspecs import hookimpl
-from weike.builder.model import Diagnostic, Severity
+from weike.builder.contracts.hookspecs import hookimpl
+from weike.builder.contracts.model import Diagnostic, Severity
 
 
 @hookimpl
@@ -518,7 +521,7 @@ BANNED = "禁止"
 
 
 def banned(course, code, plugin):
-    from weike.builder.model import Diagnostic, Severity
+    from weike.builder.contracts.model import Diagnostic, Severity
 
     if course.title and BANNED in course.title:
         return [Diagnostic(code=code, severity=Severity.ERROR, location=course.where("title"),
@@ -530,7 +533,7 @@ def banned(course, code, plugin):
 def test_repository_plugins_share_a_helper(make_repo, install):
     root = make_repo({"plugins/_shared.py": SHARED_HELPER}, valid_courses=("c",))
     install("local", root, "alpha", """
-        from weike.builder.hookspecs import hookimpl
+        from weike.builder.contracts.hookspecs import hookimpl
 
         from ._shared import banned
 
@@ -540,7 +543,7 @@ def test_repository_plugins_share_a_helper(make_repo, install):
             return banned(course, "X601", "alpha")
     """)
     install("local", root, "beta", """
-        from weike.builder.hookspecs import hookimpl
+        from weike.builder.contracts.hookspecs import hookimpl
         from weike_repo_plugins._shared import banned
 
 
@@ -582,8 +585,8 @@ def test_packages_named_plugins_and_builder_do_not_shadow_weike(make_repo, insta
                                    "plugins/media.py": 'def codec():\n    return "not weike"\n',
                                    "builder/__init__.py": 'raise ImportError("a third-party package called builder")\n',
                                }, source=textwrap.dedent("""
-        from weike.builder.hookspecs import hookimpl
-        from weike.builder.model import Diagnostic, Severity
+        from weike.builder.contracts.hookspecs import hookimpl
+        from weike.builder.contracts.model import Diagnostic, Severity
 
         from plugins import OWNER
         from plugins.media import codec
@@ -604,3 +607,49 @@ def test_packages_named_plugins_and_builder_do_not_shadow_weike(make_repo, insta
         assert sys.modules["plugins"].__file__ == str(tmp_path / "site-packages/plugins/__init__.py")
     finally:
         sys.modules.pop("weike_contract_ownpkg", None)
+
+
+# --------------------------------------------------------------------------------------------
+# 7. The public contract's old paths
+# --------------------------------------------------------------------------------------------
+
+#: What plugins written before the core's parts import from the old paths (docs/plugins.md).
+PUBLIC_CONTRACT = {
+    "model": ("Course", "Lecture", "Diagnostic", "Severity", "DeliveredMedia", "Repository", "WeikeConfig", "Setting"),
+    "hookspecs": ("hookimpl", "hookspec"),
+    "settings": ("Setting", "SettingType"),
+    "context": ("BuildContext", "BuildPaths", "Made", "StageOutcome", "OutputStage"),
+}
+
+
+@pytest.mark.parametrize("stem", sorted(PUBLIC_CONTRACT))
+def test_the_public_contract_imports_from_its_old_and_its_new_path(stem):
+    import importlib
+
+    new = importlib.import_module(f"weike.builder.contracts.{stem}")
+    old = importlib.import_module(f"weike.builder.{stem}")
+    public = {name for name in vars(new) if not name.startswith("_")}
+    assert set(PUBLIC_CONTRACT[stem]) <= public
+    assert {name for name in public if getattr(old, name, None) is not getattr(new, name)} == set()
+
+
+OLD_PATHS_RULE = """
+from weike.builder.context import BuildContext
+from weike.builder.hookspecs import hookimpl
+from weike.builder.model import Diagnostic, Severity
+from weike.builder.settings import Setting
+
+
+@hookimpl
+def weike_check_course(course, config):
+    return [Diagnostic(code="X702", severity=Severity.WARNING, location=course.where("title"),
+                       message=f"{Setting.__name__} {BuildContext.__name__}", message_en="old paths")]
+"""
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_plugin_written_against_the_old_paths_runs(make_repo, install, capsys, kind):
+    root = make_repo(valid_courses=("c",))
+    install(kind, root, "old_paths", OLD_PATHS_RULE)
+    assert main(["check", str(root)]) == 0
+    assert "courses/c/course.yml:1:8: warning X702 Setting BuildContext" in capsys.readouterr().out

@@ -9,7 +9,7 @@ import shlex
 import pytest
 
 from weike.builder.cli import main
-from weike.builder.checking import run_check
+from weike.builder.running.checking import run_check
 from tests.conftest import REPO_ROOT
 
 

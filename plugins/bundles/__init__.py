@@ -21,7 +21,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
-from weike.builder.archive import ArchiveError, checksums_member, write_zip
+from weike.builder.keeping.archive import ArchiveError, checksums_member, write_zip
 from weike.plugins.bundles.target import (
     BundleTarget,
     BundleTargetConflict,
@@ -29,16 +29,16 @@ from weike.plugins.bundles.target import (
     declare_bundle_targets,
     nothing_outside_the_course,
 )
-from weike.builder.context import BuildContext, Made, OutputStage, StageOutcome
-from weike.builder.disk import disk_fault
-from weike.builder.errors import UsageError
-from weike.builder.fingerprint import Fingerprint, OutputLedger, code_digest
-from weike.builder.hookspecs import hookimpl
-from weike.builder.isolation import CourseIsolation
-from weike.builder.loading import COURSES_DIR
-from weike.builder.project import Project
-from weike.builder.outputs import remove_temps
-from weike.builder.model import Course, DeliveredMedia, Diagnostic, Severity, SourceLocation, WeikeConfig
+from weike.builder.contracts.context import BuildContext, Made, OutputStage, StageOutcome
+from weike.builder.contracts.errors import UsageError
+from weike.builder.contracts.hookspecs import hookimpl
+from weike.builder.contracts.model import Course, DeliveredMedia, Diagnostic, Severity, SourceLocation, WeikeConfig
+from weike.builder.keeping.disk import disk_fault
+from weike.builder.keeping.fingerprint import Fingerprint, OutputLedger, code_digest
+from weike.builder.keeping.outputs import remove_temps
+from weike.builder.repository.loading import COURSES_DIR
+from weike.builder.running.isolation import CourseIsolation
+from weike.builder.running.project import Project
 
 __all__ = ["BundleTarget", "BundleTargetConflict", "accept_every_course",
            "declare_bundle_targets", "nothing_outside_the_course"]
@@ -92,7 +92,7 @@ def _code_module(function: object) -> str:
 def bundle_fingerprint(target: BundleTarget, inputs: str, *, course: Course, config: WeikeConfig) -> str:
     """The course's inputs, the code of the package defining the target's ``pack`` and what the
     target declares it reads besides; equal -> the zip would come out the same."""
-    fingerprint = Fingerprint(target.name, code_digest(__name__, _code_module(target.pack), "weike.builder.archive"),
+    fingerprint = Fingerprint(target.name, code_digest(__name__, _code_module(target.pack), "weike.builder.keeping.archive"),
                               inputs)
     for item in target.inputs(course=course, config=config):
         fingerprint.add_input(item)
@@ -267,7 +267,7 @@ def weike_bundle_stage(context: BuildContext, courses: Sequence[Course],
 
 @hookimpl
 def weike_cache_parts(context: BuildContext, repository) -> list:
-    from weike.builder.cache import RecordPart
+    from weike.builder.keeping.cache import RecordPart
 
     declared = declare_bundle_targets(context.plugin_manager)
     # A name two plugins declare keeps its ledger: once one of them goes, its zips are current again.

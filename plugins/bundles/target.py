@@ -3,7 +3,7 @@
 The core knows no platform by name. A plugin returns :class:`BundleTarget` values from the
 ``weike_bundle_targets`` hook; the bundle stage asks each target to check a course, then to list
 the files of its zip, and writes ``dist/bundles/<target>/<course-slug>.zip`` with
-:mod:`weike.builder.archive` (adding ``SHA256SUMS``).
+:mod:`weike.builder.keeping.archive` (adding ``SHA256SUMS``).
 
 A zip is packed again only when something it is made from changed. Without declaring anything,
 that is: every file of the course folder (by name, size and time), the delivered media, the
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from weike.builder.archive import ArchiveMember
-from weike.builder.model import Course, DeliveredMedia, Diagnostic, WeikeConfig
+from weike.builder.contracts.model import Course, DeliveredMedia, Diagnostic, WeikeConfig
+from weike.builder.keeping.archive import ArchiveMember
 
 if TYPE_CHECKING:
     import pluggy
@@ -54,9 +54,9 @@ class BundleTarget:
 
     ``name`` is the folder under ``dist/bundles/`` (lowercase letters, digits, hyphens);
     ``title`` and ``description`` are what ``weike bundles`` shows an officer. ``check`` and
-    ``pack`` are called with keyword arguments ``course`` (:class:`~weike.builder.model.Course`),
-    ``delivered`` (``Lecture.key`` -> :class:`~weike.builder.model.DeliveredMedia`, complete for
-    the course) and ``config`` (:class:`~weike.builder.model.WeikeConfig`). An error diagnostic from
+    ``pack`` are called with keyword arguments ``course`` (:class:`~weike.builder.contracts.model.Course`),
+    ``delivered`` (``Lecture.key`` -> :class:`~weike.builder.contracts.model.DeliveredMedia`, complete for
+    the course) and ``config`` (:class:`~weike.builder.contracts.model.WeikeConfig`). An error diagnostic from
     ``check`` refuses the course for this target only; ``pack`` returns the members of the zip.
 
     A course's zip is packed again when any file of its course folder changed (name, size or

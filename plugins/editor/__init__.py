@@ -18,8 +18,8 @@ are the local and the hosted editor's), ``vendor/`` the unchanged Decap bundle.
 
 from __future__ import annotations
 
-from weike.builder.hookspecs import hookimpl
-from weike.builder.model import Setting
+from weike.builder.contracts.hookspecs import hookimpl
+from weike.builder.contracts.model import Setting
 from weike.plugins.editor import settings
 
 
@@ -45,7 +45,7 @@ def weike_new_repository(folder) -> None:
 @hookimpl
 def weike_site_assets(context) -> list:
     """The hosted editor in ``admin/`` when ``weike.yml`` names a Git host (off by default)."""
-    from weike.builder.plugin_manager import declared_settings
+    from weike.builder.running.plugin_manager import declared_settings
     from weike.plugins.editor.hosted import hosted_assets
     from weike.plugins.editor.settings import editor_settings
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path, PurePosixPath
 
-from weike.builder.centre import centre_of
-from weike.builder.checking import check_repository, course_of
-from weike.builder.diagnostics import diagnostic_dict
-from weike.builder.loading import load_repository
-from weike.builder.model import Diagnostic
-from weike.builder.project import Project
+from weike.builder.contracts.diagnostics import diagnostic_dict
+from weike.builder.contracts.model import Diagnostic
+from weike.builder.repository.centre import centre_of
+from weike.builder.repository.loading import load_repository
+from weike.builder.running.checking import check_repository, course_of
+from weike.builder.running.project import Project
 from weike.plugins.editor.config import field_labels
 
 _KEY_RE = re.compile(r"^\s*(?:-\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*:")

@@ -7,9 +7,9 @@ import webbrowser
 from importlib import resources
 from pathlib import Path
 
-from weike.builder.errors import UsageError
-from weike.builder.loading import NotACourseRepository
-from weike.builder.project import Project
+from weike.builder.contracts.errors import UsageError
+from weike.builder.repository.loading import NotACourseRepository
+from weike.builder.running.project import Project
 from weike.plugins.editor.checks import problems_after_save
 from weike.plugins.editor.config import editor_config_yaml
 from weike.plugins.editor.files import RepositoryFiles

@@ -1,7 +1,7 @@
 """Decap's ``config.yml``, generated from weike's own schemas and settings declarations.
 
 The course, lecture, centre and weike.yml JSON Schemas drive the VS Code hints and are made from
-the same typed declarations ``weike check`` reads with (:func:`weike.builder.schema.editor_schemas`,
+the same typed declarations ``weike check`` reads with (:func:`weike.builder.repository.schema.editor_schemas`,
 with the repository's plugins' ``weike_settings``); the editor's collections are made from them, so
 a field added to a declaration appears in the editor with no other change. Keys the editor shows no
 field for are kept as they are when Decap saves the file.
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import yaml
 
-from weike.builder.schema import editor_schemas
-from weike.builder.settings import Setting
+from weike.builder.contracts.settings import Setting
+from weike.builder.repository.schema import editor_schemas
 from weike.plugins.editor.settings import HostedEditor
 
 #: A string at least this long (maxLength) gets a multi-line box.

@@ -3,7 +3,7 @@
 Only ``courses/``, ``centres/`` and ``weike.yml`` are reachable. A path the browser sends is
 refused as written when it is absolute (on any OS), steps up (``..``), is hidden (``.git``) or
 holds a backslash or NUL; what is left must, with every symbolic link followed, stay inside its
-top folder (:func:`weike.builder.reading.inside_real_path`, the containment every other part of
+top folder (:func:`weike.builder.repository.reading.inside_real_path`, the containment every other part of
 weike uses).
 
 Writes are atomic (a temp file beside the target, renamed into place). A file that changed on disk
@@ -21,8 +21,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-from weike.builder.outputs import is_temp_name, write_atomic_with
-from weike.builder.reading import inside_real_path
+from weike.builder.keeping.outputs import is_temp_name, write_atomic_with
+from weike.builder.repository.reading import inside_real_path
 
 #: Top folders the editor may reach, and the one file at the root.
 EDITABLE_FOLDERS = ("courses", "centres")

@@ -16,7 +16,7 @@ import threading
 import yaml
 from pypinyin import Style, lazy_pinyin
 
-from weike.builder.loading import split_front_matter
+from weike.builder.repository.loading import split_front_matter
 from weike.plugins.editor.files import RepositoryFiles
 
 _SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from weike.builder.loading import split_front_matter
+from weike.builder.repository.loading import split_front_matter
 
 log = logging.getLogger(__name__)
 #: The author of a commit when Git knows no user on this machine (teachers rarely set one).

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from importlib import resources
 
-from weike.builder.settings import Setting
+from weike.builder.contracts.settings import Setting
 from weike.plugins.editor.config import editor_config_yaml
 from weike.plugins.editor.settings import HostedEditor
 from weike.plugins.site import SiteAsset

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from weike.builder.loading import MEDIA_EXTENSIONS
-from weike.builder.outputs import temp_beside
+from weike.builder.keeping.outputs import temp_beside
+from weike.builder.repository.loading import MEDIA_EXTENSIONS
 from weike.plugins.editor.files import RefusedPath, RepositoryFiles
 from weike.plugins.editor.protocol import LocalBackend, Reply
 

@@ -9,9 +9,9 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from weike.builder.model import WeikeConfig
-from weike.builder.reading import FieldReader
-from weike.builder.settings import Boolean, Choice, Fields, Setting, Text
+from weike.builder.contracts.model import WeikeConfig
+from weike.builder.contracts.settings import Boolean, Choice, Fields, Setting, Text
+from weike.builder.repository.reading import FieldReader
 
 #: The hosted editor's block is incomplete or one of its addresses is unusable (docs/rules.md).
 HOSTED_SETTING_CODE = "E414"

@@ -30,9 +30,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from weike.builder.context import BuildContext, BuildPaths, Made, OutputStage, StageOutcome
-from weike.builder.hookspecs import hookimpl
-from weike.builder.model import Course, DeliveredMedia, Diagnostic, Repository, Setting, WeikeConfig
+from weike.builder.contracts.context import BuildContext, BuildPaths, Made, OutputStage, StageOutcome
+from weike.builder.contracts.hookspecs import hookimpl
+from weike.builder.contracts.model import Course, DeliveredMedia, Diagnostic, Repository, Setting, WeikeConfig
 from weike.plugins.media import (
     cache,
     cards,

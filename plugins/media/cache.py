@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from weike.builder.cache import ContentStore, MemoPart, StorePart
-from weike.builder.context import BuildContext
-from weike.builder.executor import available_cores
-from weike.builder.model import Course, Lecture
+from weike.builder.contracts.context import BuildContext
+from weike.builder.contracts.model import Course, Lecture
+from weike.builder.keeping.cache import ContentStore, MemoPart, StorePart
+from weike.builder.running.executor import available_cores
 from weike.plugins.media import runner as ffmpeg
 from weike.plugins.media.cards import title_card_settings
 from weike.plugins.media.checks import MEMO_FILE, shared_memo

@@ -18,11 +18,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from weike.builder.cache import FileMemo, shared_file_memo
-from weike.builder.context import BuildPaths, Made
-from weike.builder.errors import MissingTool
-from weike.builder.executor import available_cores, make_executor
-from weike.builder.model import (
+from weike.builder.contracts.context import BuildPaths, Made
+from weike.builder.contracts.errors import MissingTool
+from weike.builder.keeping.cache import FileMemo, shared_file_memo
+from weike.builder.running.executor import available_cores, make_executor
+from weike.builder.contracts.model import (
     repository_path,
     Repository,
     Course,
@@ -36,7 +36,7 @@ from weike.builder.model import (
 from weike.plugins.media.cards import title_card_settings
 from weike.plugins.media.probe import PROBE_VERSION, ProbeError, ProbeProblem, info_from_dict, info_to_dict, probe_media
 from weike.plugins.media.subtitles import SubtitleError, cues_after, decode_subtitles, parse_srt, read_subtitle_file
-from weike.builder.diagnostics import printable
+from weike.builder.contracts.diagnostics import printable
 from weike.plugins.media.titlecards import (
     CARD_HEIGHT,
     CARD_WIDTH,
@@ -62,7 +62,7 @@ RECOMMENDED_LECTURE_SECONDS = 7 * 60
 #: media stage as values (:data:`PROBES_MADE`), not through this file.
 MEMO_FILE = "media-memo.sqlite"
 #: The kind under which the check hands each lecture's header probe on to the media stage
-#: (:class:`weike.builder.context.Made`), by ``Lecture.key``: a :class:`ProbedSource`.
+#: (:class:`weike.builder.contracts.context.Made`), by ``Lecture.key``: a :class:`ProbedSource`.
 PROBES_MADE = "media-probe"
 
 

@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from weike.builder import __version__
-from weike.builder.cache import ContentStore
-from weike.builder.context import BuildContext
-from weike.builder.executor import ClusterExecutor, ClusterUnavailable, ExecutorUnavailable
-from weike.builder.loading import CONFIG_FILE
-from weike.builder.model import Diagnostic, Severity, SourceLocation
+from weike.builder.contracts.context import BuildContext
+from weike.builder.contracts.model import Diagnostic, Severity, SourceLocation
+from weike.builder.keeping.cache import ContentStore
+from weike.builder.repository.loading import CONFIG_FILE
+from weike.builder.running.executor import ClusterExecutor, ClusterUnavailable, ExecutorUnavailable
 from weike.plugins.media import runner as ffmpeg
 from weike.plugins.media.encoding import RECIPE_VERSION
 from weike.plugins.media.planning import LecturePlan

@@ -7,12 +7,12 @@ import json
 import sys
 from pathlib import Path
 
-from weike.builder.errors import UsageError
-from weike.builder.model import MediaInfo, SourceLocation
-from weike.builder.outputs import write_atomic
-from weike.builder.project import Project
+from weike.builder.contracts.errors import UsageError
+from weike.builder.contracts.model import MediaInfo, SourceLocation
+from weike.builder.keeping.outputs import write_atomic
+from weike.builder.running.project import Project
 from weike.plugins.media.cards import title_card_settings
-from weike.builder.diagnostics import format_text, printable
+from weike.builder.contracts.diagnostics import format_text, printable
 from weike.plugins.media.checks import (
     MAX_LECTURE_SECONDS,
     RECOMMENDED_LECTURE_SECONDS,

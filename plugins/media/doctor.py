@@ -7,9 +7,9 @@ import os
 from pathlib import Path
 
 from weike.builder import __version__
-from weike.builder.context import BuildPaths
-from weike.builder.doctor import CheckStatus, DoctorCheck
-from weike.builder.executor import ExecutorUnavailable, make_executor
+from weike.builder.contracts.context import BuildPaths
+from weike.builder.running.doctor import CheckStatus, DoctorCheck
+from weike.builder.running.executor import ExecutorUnavailable, make_executor
 from weike.plugins.media import runner as ffmpeg
 from weike.plugins.media.cluster import readiness_problems, worker_readiness
 from weike.plugins.media.encoding import RECIPE_VERSION

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from weike.builder.hookspecs import hookspec
+from weike.builder.contracts.hookspecs import hookspec
 
 if TYPE_CHECKING:
     from weike.plugins.media.profile import DeliveryProfile

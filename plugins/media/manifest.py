@@ -15,11 +15,11 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from weike.builder.cache import ContentStore
-from weike.builder.context import BuildContext
-from weike.builder.loading import find_course_folders
-from weike.builder.model import repository_path, Course, DeliveredMedia
-from weike.builder.outputs import link_file, remove_temps, write_atomic
+from weike.builder.contracts.context import BuildContext
+from weike.builder.contracts.model import repository_path, Course, DeliveredMedia
+from weike.builder.keeping.cache import ContentStore
+from weike.builder.keeping.outputs import link_file, remove_temps, write_atomic
+from weike.builder.repository.loading import find_course_folders
 from weike.plugins.media import runner as ffmpeg
 from weike.plugins.media.planning import LecturePlan
 from weike.plugins.media.probe import info_from_dict

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from weike.builder.cache import FileMemo, cache_key
-from weike.builder.model import repository_path, Course, Lecture, MediaInfo
+from weike.builder.contracts.model import repository_path, Course, Lecture, MediaInfo
+from weike.builder.keeping.cache import FileMemo, cache_key
 from weike.plugins.media import runner as ffmpeg
 from weike.plugins.media.cards import CARD_FOLDER, CardJob, _card_picture_bytes, plan_cards
 from weike.plugins.media.checks import probe_memoised

@@ -1,4 +1,4 @@
-"""Probing a media file into :class:`~weike.builder.model.MediaInfo`: the facts delivery rules need.
+"""Probing a media file into :class:`~weike.builder.contracts.model.MediaInfo`: the facts delivery rules need.
 
 Three depths, cheapest first:
 
@@ -23,7 +23,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from weike.plugins.media import runner as ffmpeg
-from weike.builder.model import MediaInfo
+from weike.builder.contracts.model import MediaInfo
 
 #: Bumped when probing changes what it reports, so memoised probes of older weike are not reused.
 PROBE_VERSION = 1

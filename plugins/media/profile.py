@@ -5,7 +5,7 @@ displayed size, frame rate, audio, bitrate caps, loudness) and the encoder setti
 them. :data:`DEFAULT_PROFILE` is SPEC.md's delivery spec; plugins add others through the
 ``weike_media_profiles`` hook and ``weike.yml`` picks one with ``profile:``.
 
-:func:`verify_media` compares probed facts (:class:`~weike.builder.model.MediaInfo`) with a profile
+:func:`verify_media` compares probed facts (:class:`~weike.builder.contracts.model.MediaInfo`) with a profile
 rule by rule, so ``weike probe`` can print a verdict per rule and the media stage can refuse a
 delivered file that fails any of them.
 """
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
-from weike.builder.model import MediaInfo
+from weike.builder.contracts.model import MediaInfo
 
 if TYPE_CHECKING:
     import pluggy

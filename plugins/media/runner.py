@@ -37,7 +37,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from weike.builder.errors import MissingTool
+from weike.builder.contracts.errors import MissingTool
 
 log = logging.getLogger("weike.ffmpeg")
 

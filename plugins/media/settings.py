@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from weike.builder.model import WeikeConfig
-from weike.builder.settings import Setting, Text
+from weike.builder.contracts.model import WeikeConfig
+from weike.builder.contracts.settings import Setting, Text
 from weike.plugins.media.titlecards import TITLE_CARDS
 
 #: The delivery profile weike.yml does not name: the call's delivery spec (SPEC.md).

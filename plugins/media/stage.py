@@ -35,10 +35,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-from weike.builder.cache import ContentStore
-from weike.builder.context import BuildContext, Made, StageOutcome
-from weike.builder.disk import disk_fault
-from weike.builder.executor import (
+from weike.builder.contracts.context import BuildContext, Made, StageOutcome
+from weike.builder.keeping.cache import ContentStore
+from weike.builder.keeping.disk import disk_fault
+from weike.builder.running.executor import (
     ClusterExecutor,
     ClusterFuture,
     ClusterJobLost,
@@ -48,8 +48,8 @@ from weike.builder.executor import (
     make_executor,
     runs_in_process,
 )
-from weike.builder.loading import CONFIG_FILE
-from weike.builder.model import (
+from weike.builder.repository.loading import CONFIG_FILE
+from weike.builder.contracts.model import (
     repository_path,
     Course,
     DeliveredMedia,

@@ -27,8 +27,8 @@ from pathlib import Path
 import yaml
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from weike.builder.model import Course, Lecture
-from weike.builder.settings import Boolean, Fields, Number, Setting
+from weike.builder.contracts.model import Course, Lecture
+from weike.builder.contracts.settings import Boolean, Fields, Number, Setting
 from weike.plugins.pictures import open_picture
 
 #: Microlecture specs: an opening card of at most 5 s (basic education) or 10 s (精品课).

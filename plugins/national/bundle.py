@@ -31,11 +31,11 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from weike.builder import __version__
-from weike.builder.archive import ArchiveMember, safe_name_component
-from weike.builder.fingerprint import package_versions
+from weike.builder.keeping.archive import ArchiveMember, safe_name_component
+from weike.builder.keeping.fingerprint import package_versions
 from weike.plugins.bundles import BundleTarget
-from weike.builder.model import RIGHTS_KEYS, Course, DeliveredMedia, Diagnostic, Lecture, WeikeConfig
-from weike.builder.xmltext import xml_text
+from weike.builder.contracts.model import RIGHTS_KEYS, Course, DeliveredMedia, Diagnostic, Lecture, WeikeConfig
+from weike.builder.keeping.xmltext import xml_text
 from weike.plugins.pictures import upright_jpeg
 from weike.plugins.rules import rights_not_cleared
 from weike.plugins.spreadsheets import workbook_bytes

@@ -8,7 +8,7 @@ switch it off or replace it on its own.
 from __future__ import annotations
 
 from weike.plugins.bundles import BundleTarget
-from weike.builder.hookspecs import hookimpl
+from weike.builder.contracts.hookspecs import hookimpl
 from weike.plugins.national.bundle import national_platform_target
 
 

@@ -7,7 +7,7 @@ module only declares the target, so a province can switch it off or replace it o
 from __future__ import annotations
 
 from weike.plugins.bundles import BundleTarget
-from weike.builder.hookspecs import hookimpl
+from weike.builder.contracts.hookspecs import hookimpl
 from weike.plugins.national.bundle import national_platform_target
 
 

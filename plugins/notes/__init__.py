@@ -22,7 +22,7 @@ from urllib.parse import unquote, urlsplit
 import markdown
 import nh3
 
-from weike.builder.reading import inside_real_path
+from weike.builder.repository.reading import inside_real_path
 
 #: Tags an author may use; anything else is dropped (its text is kept, except for the tags in
 #: ``_DROPPED_WITH_CONTENT``).
@@ -318,7 +318,7 @@ def render_notes(notes: str, *, lecture_folder: Path | None, course_folder: Path
 # --------------------------------------------------------------------------------------------
 
 #: The kind under which the check hands each lecture's rendered notes to the later stages
-#: (:class:`weike.builder.context.Made`), by ``Lecture.key``.
+#: (:class:`weike.builder.contracts.context.Made`), by ``Lecture.key``.
 NOTES_MADE = "notes"
 
 

@@ -23,13 +23,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from weike.builder.archive import ArchiveMember, safe_name_component, write_zip
-from weike.builder.centre import Centre
-from weike.builder.context import BuildContext, Made, OutputStage, StageOutcome
-from weike.builder.fingerprint import package_versions
-from weike.builder.hookspecs import hookimpl
-from weike.builder.model import Course, DeliveredMedia, Setting
-from weike.builder.outputs import TEMP_PREFIX, write_atomic
+from weike.builder.contracts.context import BuildContext, Made, OutputStage, StageOutcome
+from weike.builder.contracts.hookspecs import hookimpl
+from weike.builder.contracts.model import Course, DeliveredMedia, Setting
+from weike.builder.keeping.archive import ArchiveMember, safe_name_component, write_zip
+from weike.builder.keeping.fingerprint import package_versions
+from weike.builder.keeping.outputs import TEMP_PREFIX, write_atomic
+from weike.builder.repository.centre import Centre
 from weike.plugins.province.forms import CENTRE_TEXTS, STATISTIC_FIELDS, STATISTICS_NAME_LABEL, StatisticField
 from weike.plugins.province.settings import SETTINGS, province
 from weike.plugins.spreadsheets import workbook_bytes

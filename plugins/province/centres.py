@@ -9,19 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from weike.builder.centre import (
+from weike.builder.repository.centre import (
     CENTRE_FIELDS,
     CENTRES_DIR,
     MAX_HIGHLIGHTS_CHARS,
     MAX_PROMOTION_CHARS,
     Centre,
 )
-from weike.builder.context import Made
-from weike.builder.hookspecs import hookimpl
-from weike.builder.loading import COURSE_SLUG_RE, find_course_folders
-from weike.builder.model import LEVEL_CHOICES_HINT, PROVIDER_LEVELS, Diagnostic, PathProblem, Repository, SourceLocation, WeikeConfig
-from weike.builder.scaffold import PLACEHOLDER
-from weike.builder.settings import max_length
+from weike.builder.contracts.context import Made
+from weike.builder.contracts.hookspecs import hookimpl
+from weike.builder.contracts.model import LEVEL_CHOICES_HINT, PROVIDER_LEVELS, Diagnostic, PathProblem, Repository, SourceLocation, WeikeConfig
+from weike.builder.contracts.settings import max_length
+from weike.builder.repository.loading import COURSE_SLUG_RE, find_course_folders
+from weike.builder.running.scaffold import PLACEHOLDER
 from weike.plugins.province.forms import CENTRE_TEXTS, STATISTIC_FIELDS, StatisticField
 from weike.plugins.rules import TextLimit, check_image_file, phone_problem, plausible_email, text_problems
 

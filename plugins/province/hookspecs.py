@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from weike.builder.hookspecs import hookspec
+from weike.builder.contracts.hookspecs import hookspec
 
 if TYPE_CHECKING:
-    from weike.builder.context import BuildContext
+    from weike.builder.contracts.context import BuildContext
 
 
 @hookspec

@@ -21,8 +21,8 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 
-from weike.builder.centre import CENTRE_FILE, Centre, ProvinceDepartment
-from weike.builder.xmltext import property_text, xml_text
+from weike.builder.keeping.xmltext import property_text, xml_text
+from weike.builder.repository.centre import CENTRE_FILE, Centre, ProvinceDepartment
 from weike.plugins.province.document import document_bytes, source_date
 from weike.plugins.province.forms import CENTRE_TEXTS
 

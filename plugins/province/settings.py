@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from weike.builder.model import WeikeConfig
-from weike.builder.settings import ListOf, Setting, Text
+from weike.builder.contracts.model import WeikeConfig
+from weike.builder.contracts.settings import ListOf, Setting, Text
 
 PROVINCE = Setting(
     name="province", type=Text(),

@@ -1,6 +1,6 @@
 """附件5 社区教育机构统计表: the province's one row of counts, in the call's column order.
 
-Written from weike.yml's ``statistics`` (:class:`weike.builder.model.ProvinceStatistics`) only when
+Written from weike.yml's ``statistics`` (:class:`weike.builder.contracts.model.ProvinceStatistics`) only when
 every figure passed the rules (non-negative, no "of which" above its total). A figure left out
 of weike.yml stays an empty cell for the officer to fill in by hand.
 """
@@ -12,8 +12,8 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
 from weike.builder import __version__
-from weike.builder.model import ProvinceStatistics
-from weike.builder.xmltext import xml_text
+from weike.builder.contracts.model import ProvinceStatistics
+from weike.builder.keeping.xmltext import xml_text
 from weike.plugins.province.forms import STATISTIC_FIELDS, STATISTICS_NAME_LABEL
 from weike.plugins.spreadsheets import form_print_setup
 

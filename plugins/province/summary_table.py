@@ -29,14 +29,14 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from weike.builder import __version__
-from weike.builder.context import BuildContext, Made, StageOutcome
-from weike.builder.centre import CENTRES_DIR, Centre, find_centre_folders
-from weike.builder.hookspecs import hookimpl
-from weike.builder.outputs import write_atomic
-from weike.builder.isolation import CourseIsolation
-from weike.builder.loading import COURSES_DIR, find_course_folders
-from weike.builder.model import Course, DeliveredMedia, Diagnostic, Repository, Severity, SourceLocation, WeikeConfig
-from weike.builder.xmltext import xml_text
+from weike.builder.contracts.context import BuildContext, Made, StageOutcome
+from weike.builder.contracts.hookspecs import hookimpl
+from weike.builder.contracts.model import Course, DeliveredMedia, Diagnostic, Repository, Severity, SourceLocation, WeikeConfig
+from weike.builder.keeping.outputs import write_atomic
+from weike.builder.keeping.xmltext import xml_text
+from weike.builder.repository.centre import CENTRES_DIR, Centre, find_centre_folders
+from weike.builder.repository.loading import COURSES_DIR, find_course_folders
+from weike.builder.running.isolation import CourseIsolation
 from weike.plugins.province.settings import province, recommendation_order
 from weike.plugins.rules import rights_not_cleared
 from weike.plugins.spreadsheets import form_print_setup, save_workbook, workbook_bytes
@@ -274,7 +274,7 @@ def eligible_items(courses: Sequence[Course], centres: Sequence[Centre], config:
 # --------------------------------------------------------------------------------------------
 
 
-#: The kind under which the report stage hands 附件3 on (:class:`weike.builder.context.Made`): the
+#: The kind under which the report stage hands 附件3 on (:class:`weike.builder.contracts.context.Made`): the
 #: submission (:mod:`weike.plugins.province`) puts these very bytes in ``dist/submission``.
 SUMMARY_MADE = "province-summary-table"
 

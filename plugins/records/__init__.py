@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from weike.builder.context import BuildContext
-from weike.builder.hookspecs import hookimpl
-from weike.builder.model import Course, DeliveredMedia, Setting
+from weike.builder.contracts.context import BuildContext
+from weike.builder.contracts.hookspecs import hookimpl
+from weike.builder.contracts.model import Course, DeliveredMedia, Setting
 from weike.plugins.records.settings import SETTINGS, records_settings
 
 

@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from weike.builder.errors import UsageError
-from weike.builder.project import Project
+from weike.builder.contracts.errors import UsageError
+from weike.builder.running.project import Project
 
 EXPORT_DIR = Path("dist") / "records"
 

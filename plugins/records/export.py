@@ -15,7 +15,7 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from weike.builder.outputs import write_atomic
+from weike.builder.keeping.outputs import write_atomic
 from weike.plugins.records.figures import Records
 from weike.plugins.spreadsheets import workbook_bytes
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from weike.builder.model import Course, DeliveredMedia
+from weike.builder.contracts.model import Course, DeliveredMedia
 from weike.plugins.records.settings import RecordsSettings
 from weike.plugins.records.statements import (
     ACTIVITY_COURSE,

@@ -19,8 +19,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from weike.builder.model import WeikeConfig
-from weike.builder.settings import Boolean, Fields, Integer, Setting, Text
+from weike.builder.contracts.model import WeikeConfig
+from weike.builder.contracts.settings import Boolean, Fields, Integer, Setting, Text
 
 RECORDS = Setting(
     name="records",

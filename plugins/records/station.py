@@ -27,8 +27,8 @@ import uuid
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from weike.builder.disk import disk_fault
-from weike.builder.model import Diagnostic
+from weike.builder.contracts.model import Diagnostic
+from weike.builder.keeping.disk import disk_fault
 from weike.plugins.records.statements import ACCEPTED_VERSION, XAPI_VERSION, statement_problems
 from weike.plugins.records.store import StatementConflict, StatementStore
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-from weike.builder.model import Diagnostic, SourceLocation
-from weike.builder.scaffold import PLACEHOLDER
+from weike.builder.contracts.model import Diagnostic, SourceLocation
+from weike.builder.running.scaffold import PLACEHOLDER
 
 _PHONE_RE = re.compile(
     r"^(?:"

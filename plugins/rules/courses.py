@@ -16,13 +16,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
-from weike.builder.cache import FileMemo, MemoPart, shared_file_memo
-from weike.builder.context import BuildContext, BuildPaths, Made
-from weike.builder.fingerprint import Fingerprint, code_digest, package_versions
-from weike.builder.hookspecs import hookimpl
-from weike.builder.loading import COURSE_FIELDS, COURSE_SLUG_RE, LECTURE_FIELDS, LECTURE_SLUG_RE
-from weike.builder.settings import Date, Integer, max_length
-from weike.builder.reading import inside_real_path, leaves_course
+from weike.builder.contracts.context import BuildContext, BuildPaths, Made
+from weike.builder.contracts.hookspecs import hookimpl
+from weike.builder.contracts.settings import Date, Integer, max_length
+from weike.builder.keeping.cache import FileMemo, MemoPart, shared_file_memo
+from weike.builder.keeping.fingerprint import Fingerprint, code_digest, package_versions
+from weike.builder.repository.loading import COURSE_FIELDS, COURSE_SLUG_RE, LECTURE_FIELDS, LECTURE_SLUG_RE
+from weike.builder.repository.reading import inside_real_path, leaves_course
 from weike.plugins.rules.texts import TextLimit, text_problems
 from weike.plugins.notes import MAX_NOTES_NESTING, NotesTooDeep, keep_rendered_notes, render_notes
 from weike.plugins.pictures import (
@@ -34,9 +34,9 @@ from weike.plugins.pictures import (
     upright_size,
     write_placeholder_cover,
 )
-from weike.builder.scaffold import PLACEHOLDER
+from weike.builder.running.scaffold import PLACEHOLDER
 from weike.plugins.rules.contacts import phone_problem
-from weike.builder.model import (
+from weike.builder.contracts.model import (
     BIO_MAX_CHARS,
     SUMMARY_MAX_CHARS,
     LECTURE_FORMS,

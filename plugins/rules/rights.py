@@ -7,7 +7,7 @@ stage: a course without the rights is still a good course for the site and SCORM
 
 from __future__ import annotations
 
-from weike.builder.model import RIGHTS_KEYS, Course, Diagnostic
+from weike.builder.contracts.model import RIGHTS_KEYS, Course, Diagnostic
 
 
 def rights_not_cleared(course: Course) -> Diagnostic | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from weike.builder.model import Diagnostic, SourceLocation
+from weike.builder.contracts.model import Diagnostic, SourceLocation
 
 
 @dataclass(frozen=True, kw_only=True)

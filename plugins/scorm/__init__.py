@@ -25,15 +25,15 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from pathlib import Path
 
-from weike.builder.archive import ArchiveMember
-from weike.builder.fingerprint import code_digest, package_versions
+from weike.builder.keeping.archive import ArchiveMember
+from weike.builder.keeping.fingerprint import code_digest, package_versions
 from weike.plugins.bundles import BundleTarget
-from weike.builder.hookspecs import hookimpl
-from weike.builder.context import Made
-from weike.builder.model import Course, DeliveredMedia, Lecture, WeikeConfig
+from weike.builder.contracts.context import Made
+from weike.builder.contracts.hookspecs import hookimpl
+from weike.builder.contracts.model import Course, DeliveredMedia, Lecture, WeikeConfig
 from weike.plugins.notes import RenderedNotes, lecture_notes
 from weike.plugins.pictures import PHONE_PICTURE_RECIPE, picture_for_phones
-from weike.builder.xmltext import xml_safe_tree
+from weike.builder.keeping.xmltext import xml_safe_tree
 
 _HERE = Path(__file__).resolve().parent
 SCHEMA_DIR = _HERE / "schemas"

@@ -18,11 +18,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from weike.builder.centre import Centre
-from weike.builder.context import BuildContext, Made, OutputStage, StageOutcome
-from weike.builder.fingerprint import package_versions
-from weike.builder.hookspecs import hookimpl
-from weike.builder.model import Course, DeliveredMedia, Setting
+from weike.builder.contracts.context import BuildContext, Made, OutputStage, StageOutcome
+from weike.builder.contracts.hookspecs import hookimpl
+from weike.builder.contracts.model import Course, DeliveredMedia, Setting
+from weike.builder.keeping.fingerprint import package_versions
+from weike.builder.repository.centre import Centre
 from weike.plugins.site.catalogue import MINUTES_PER_STUDY_HOUR, site_lectures, study_hours
 from weike.plugins.site.contributed import SiteAsset, SitePage
 from weike.plugins.site.settings import SETTINGS, publish_centres, site_url
@@ -40,8 +40,8 @@ def site_work_dirs(context: BuildContext):
 @hookimpl
 def weike_site_stage(context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia],
                      centres: Sequence[Centre], made: Made) -> StageOutcome:
-    from weike.builder.disk import disk_fault
-    from weike.builder.outputs import remove_temps
+    from weike.builder.keeping.disk import disk_fault
+    from weike.builder.keeping.outputs import remove_temps
     from weike.plugins.site.offline.edition import offline_settings
     from weike.plugins.site.website import SiteBuildFailed, build_website, load_settings
 
@@ -224,7 +224,7 @@ def weike_cli_commands(subparsers) -> None:
 
 @hookimpl
 def weike_doctor_checks() -> list:
-    from weike.builder.doctor import CheckStatus, DoctorCheck
+    from weike.builder.running.doctor import CheckStatus, DoctorCheck
     from weike.plugins.site.doctor import browser_test_checks, site_engine_check
 
     return [
@@ -241,7 +241,7 @@ def weike_doctor_checks() -> list:
 
 @hookimpl
 def weike_cache_parts(context: BuildContext, repository) -> list:
-    from weike.builder.cache import ContentStore, MemoPart, RecordPart, ScratchPart, StorePart
+    from weike.builder.keeping.cache import ContentStore, MemoPart, RecordPart, ScratchPart, StorePart
     from weike.plugins.notes import note_pictures
     from weike.plugins.site.covers import (COVERS_FOLDER, COVERS_MEMO_FILE, NOTE_PICTURES_FOLDER, CoversPart,
                                            note_picture_name)

@@ -1,7 +1,7 @@
 """The catalogue as the website sees it: published courses, their URLs, durations and 学时.
 
 Everything the pages, ``catalogue.json``, the sitemap, the feed and the search index say about a
-course is computed here once, from the loaded :class:`~weike.builder.model.Course` values and the
+course is computed here once, from the loaded :class:`~weike.builder.contracts.model.Course` values and the
 delivered media, so the outputs cannot disagree with each other.
 """
 
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
 
-from weike.builder.model import PROVIDER_LEVELS, THEMES, Course, DeliveredMedia, Lecture
-from weike.builder.xmltext import xml_safe_tree
+from weike.builder.contracts.model import PROVIDER_LEVELS, THEMES, Course, DeliveredMedia, Lecture
+from weike.builder.keeping.xmltext import xml_safe_tree
 
 #: URL slugs of the ten themes, in the call's order (ASCII, so links survive every chat app).
 THEME_SLUGS: Mapping[str, str] = dict(zip(THEMES, (

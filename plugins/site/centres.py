@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from weike.builder.centre import Centre
+from weike.builder.repository.centre import Centre
 from weike.plugins.province import CENTRE_TEXTS
 from weike.plugins.site.catalogue import Catalogue, SiteCourse
 from weike.plugins.site.covers import CoverCache, CoverError, Thumbnail

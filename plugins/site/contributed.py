@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from weike.builder.errors import MissingTool
-from weike.builder.isolation import exception_summary
-from weike.builder.model import Diagnostic, SourceLocation, repository_path
+from weike.builder.contracts.errors import MissingTool
+from weike.builder.contracts.model import Diagnostic, SourceLocation, repository_path
+from weike.builder.running.isolation import exception_summary
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from weike.builder.cache import CacheItem, CachePart, FileMemo
-from weike.builder.fingerprint import Fingerprint, code_digest, package_versions
-from weike.builder.outputs import TEMP_PREFIX, write_atomic_with
+from weike.builder.keeping.cache import CacheItem, CachePart, FileMemo
+from weike.builder.keeping.fingerprint import Fingerprint, code_digest, package_versions
+from weike.builder.keeping.outputs import TEMP_PREFIX, write_atomic_with
 from weike.plugins.pictures import PHONE_PICTURE_RECIPE, fitted_with_fill, open_picture, picture_for_phones
 
 #: Card images are shown at most ~21 rem wide; 640 px covers a 2x phone screen.

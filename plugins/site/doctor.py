@@ -11,7 +11,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from weike.builder.doctor import CheckStatus, DoctorCheck
+from weike.builder.running.doctor import CheckStatus, DoctorCheck
 
 #: The engine that renders weike's site model into HTML (docs/site-engine.md), and the releases of
 #: each package that weike is tested with: [lowest, first untested). pyproject.toml pins the same

@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from weike.builder.hookspecs import hookspec
+from weike.builder.contracts.hookspecs import hookspec
 
 if TYPE_CHECKING:
-    from weike.builder.centre import Centre
-    from weike.builder.context import BuildContext
-    from weike.builder.model import Course, DeliveredMedia
-    from weike.builder.project import Project
+    from weike.builder.contracts.context import BuildContext
+    from weike.builder.contracts.model import Course, DeliveredMedia
+    from weike.builder.repository.centre import Centre
+    from weike.builder.running.project import Project
     from weike.plugins.site.contributed import SiteAsset, SitePage
     from weike.plugins.site.share import ShareRoute
 

@@ -23,8 +23,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from weike.builder import outputs
-from weike.builder.cache import sha256_file
+from weike.builder.keeping import outputs
+from weike.builder.keeping.cache import sha256_file
 
 #: The stamp's format; a stamp of another format is not read (the folder is made whole again).
 MANIFEST_FORMAT = 2

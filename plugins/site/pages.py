@@ -20,7 +20,7 @@ import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from weike.builder.model import PROVIDER_LEVELS, THEMES
+from weike.builder.contracts.model import PROVIDER_LEVELS, THEMES
 from weike.plugins.site.catalogue import (
     LEVEL_SLUGS,
     NEWEST_ON_HOME,

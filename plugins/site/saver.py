@@ -27,8 +27,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from weike.plugins.media import FfmpegError, ffmpeg_version, probe_json, run_ffmpeg
-from weike.builder.cache import ContentStore, cache_key, sha256_file
-from weike.builder.model import DeliveredMedia, Diagnostic
+from weike.builder.contracts.model import DeliveredMedia, Diagnostic
+from weike.builder.keeping.cache import ContentStore, cache_key, sha256_file
 
 #: Where renditions live, below the site's cache folder.
 SAVERS_FOLDER = "savers"
@@ -165,7 +165,7 @@ def make_savers(delivered: Mapping[str, DeliveredMedia], lecture_keys: Iterable[
 
 
 def _lecture_location(media: DeliveredMedia):
-    from weike.builder.model import SourceLocation
+    from weike.builder.contracts.model import SourceLocation
 
     return SourceLocation(file=f"courses/{media.course_slug}/{media.lecture_slug}/lecture.md")
 

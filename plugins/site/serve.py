@@ -22,15 +22,15 @@ import sys
 import threading
 from pathlib import Path
 
-from weike.builder.centre import centre_of
-from weike.builder.context import BuildContext, BuildPaths
-from weike.builder.diagnostics import format_text
-from weike.builder.errors import UsageError
-from weike.builder.loading import NotACourseRepository
-from weike.builder.model import DeliveredMedia
-from weike.builder.checking import check_repository, course_of
-from weike.builder.progress import Progress
-from weike.builder.project import Project
+from weike.builder.contracts.context import BuildContext, BuildPaths
+from weike.builder.contracts.diagnostics import format_text
+from weike.builder.contracts.errors import UsageError
+from weike.builder.contracts.model import DeliveredMedia
+from weike.builder.repository.centre import centre_of
+from weike.builder.repository.loading import NotACourseRepository
+from weike.builder.running.checking import check_repository, course_of
+from weike.builder.running.progress import Progress
+from weike.builder.running.project import Project
 from weike.plugins.site.contributed import collect_site_assets, collect_site_pages
 from weike.plugins.site.settings import publish_centres, site_url
 from weike.plugins.site.website import SiteBuildFailed, build_website

@@ -8,9 +8,9 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from weike.builder.model import Diagnostic, SourceLocation, WeikeConfig
-from weike.builder.reading import FieldReader
-from weike.builder.settings import MKDOCS_YML, Boolean, Fields, ListOf, Setting, Text, read_settings
+from weike.builder.contracts.model import Diagnostic, SourceLocation, WeikeConfig
+from weike.builder.contracts.settings import MKDOCS_YML, Boolean, Fields, ListOf, Setting, Text, read_settings
+from weike.builder.repository.reading import FieldReader
 
 def _web_address(reader: FieldReader, node, path: str, value: str) -> str | None:
     """``site_url`` as written when it is an http(s) address with a host; anything else is E413 at

@@ -34,8 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote
 
-from weike.builder.errors import UsageError
-from weike.builder.project import Project
+from weike.builder.contracts.errors import UsageError
+from weike.builder.running.project import Project
 
 LOCAL_HOST = "127.0.0.1"
 #: ``--lan`` listens on every interface of the machine (the Wi-Fi's among them).

@@ -32,10 +32,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from weike.builder import __version__, outputs
-from weike.builder.centre import Centre
-from weike.builder.context import Made
-from weike.builder.model import THEMES, Course, DeliveredMedia, Diagnostic, PROVIDER_LEVELS, SourceLocation
+from weike.builder import __version__
+
+from weike.builder.contracts.context import Made
+from weike.builder.contracts.model import THEMES, Course, DeliveredMedia, Diagnostic, PROVIDER_LEVELS, SourceLocation
+from weike.builder.keeping import outputs
+from weike.builder.repository.centre import Centre
 from weike.plugins.site.catalogue import (
     LEVEL_SLUGS,
     THEME_SLUGS,
@@ -47,9 +49,9 @@ from weike.plugins.site.catalogue import (
     sitemap_xml,
 )
 from weike.plugins.site.covers import CoverCache, CoverError, Thumbnail
-from weike.builder.diagnostics import diagnostic_dict, diagnostic_from_dict
-from weike.builder.fingerprint import Fingerprint, code_digest, package_versions
-from weike.builder.isolation import CourseIsolation
+from weike.builder.contracts.diagnostics import diagnostic_dict, diagnostic_from_dict
+from weike.builder.keeping.fingerprint import Fingerprint, code_digest, package_versions
+from weike.builder.running.isolation import CourseIsolation
 from weike.plugins.notes import lecture_notes, note_pictures
 from weike.plugins.site import centres as centre_pages
 from weike.plugins.site import manifest
@@ -498,9 +500,9 @@ def generate_sources(catalogue: Catalogue, collected: _Collected, root: Path, *,
         if rel.startswith("overrides/"):
             continue
         if rel == _HOME_FILE:
-            from weike.builder.loading import split_front_matter
+            from weike.builder.repository.loading import split_front_matter
 
-            from weike.builder.yamlfile import YamlFileError
+            from weike.builder.repository.yamlfile import YamlFileError
 
             text = path.read_text(encoding="utf-8", errors="replace")
             body = text
@@ -759,7 +761,7 @@ def run_mkdocs(settings: SiteSettings, overrides: dict, root: Path, generated: G
     with _captured_mkdocs_log() as captured:
 
         def failed(code: str, what: str, what_en: str, exc: BaseException) -> SiteBuildFailed:
-            from weike.builder.disk import disk_fault
+            from weike.builder.keeping.disk import disk_fault
 
             # A full disk is no fault of mkdocs.yml: say what happened, not "delete mkdocs.yml".
             # MkDocs writes into a temp folder beside the site: name the site itself.

@@ -3,7 +3,7 @@
 openpyxl stamps the time twice: ``docProps/core.xml`` gets created/modified dates, and every zip
 entry gets the current time. Both are pinned here: the document dates to the same fixed moment
 as the zip entries (openpyxl cannot leave them out), and the package is re-packed with
-:mod:`weike.builder.archive`'s fixed timestamps and order.
+:mod:`weike.builder.keeping.archive`'s fixed timestamps and order.
 
 Every workbook also goes through :func:`text_cells_only` here, the one place all of weike's
 spreadsheets pass: cell text comes from course authors, and openpyxl turns any string that starts
@@ -22,8 +22,8 @@ from openpyxl import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
-from weike.builder.archive import FIXED_DATE_TIME, ArchiveMember, zip_bytes
-from weike.builder.outputs import write_atomic
+from weike.builder.keeping.archive import FIXED_DATE_TIME, ArchiveMember, zip_bytes
+from weike.builder.keeping.outputs import write_atomic
 
 #: What "created" and "modified" say in every workbook weike writes.
 FIXED_DOCUMENT_TIME = _dt.datetime(*FIXED_DATE_TIME)

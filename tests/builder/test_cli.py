@@ -71,12 +71,12 @@ def test_not_a_repository_is_a_usage_error(tmp_path, capsys):
 
 
 def test_internal_errors_never_show_a_traceback(make_repo, capsys, monkeypatch):
-    import weike.builder.checking
+    import weike.builder.running.checking
 
     def explode(*args, **kwargs):
         raise ZeroDivisionError("boom")
 
-    monkeypatch.setattr(weike.builder.checking, "check_repository", explode)
+    monkeypatch.setattr(weike.builder.running.checking, "check_repository", explode)
     assert main(["check", str(make_repo())]) == 2
     err = capsys.readouterr().err
     assert "internal error" in err and "Traceback" not in err

@@ -12,18 +12,18 @@ from pathlib import Path
 
 import pytest
 
-from weike.builder.context import BuildContext, BuildPaths, Made, StageOutcome
-from weike.builder.pipeline import BuildResult, build
-from weike.builder.plugin_manager import get_plugin_manager
-from weike.builder.progress import Progress
+from weike.builder.contracts.context import BuildContext, BuildPaths, Made, StageOutcome
+from weike.builder.running.pipeline import BuildResult, build
+from weike.builder.running.plugin_manager import get_plugin_manager
+from weike.builder.running.progress import Progress
 
 #: A course repository's own plugin: the files already in dist/media are the delivered media.
 DELIVERED_MEDIA_PLUGIN = '''
 import hashlib
 
-from weike.builder.context import StageOutcome
-from weike.builder.hookspecs import hookimpl
-from weike.builder.model import DeliveredMedia
+from weike.builder.contracts.context import StageOutcome
+from weike.builder.contracts.hookspecs import hookimpl
+from weike.builder.contracts.model import DeliveredMedia
 
 
 @hookimpl

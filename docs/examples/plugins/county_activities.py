@@ -10,9 +10,9 @@ without ``site_url``.
 
 import json
 
-from weike.builder.context import OutputStage, StageOutcome
-from weike.builder.hookspecs import hookimpl
-from weike.builder.outputs import write_atomic
+from weike.builder.contracts.context import OutputStage, StageOutcome
+from weike.builder.contracts.hookspecs import hookimpl
+from weike.builder.keeping.outputs import write_atomic
 from weike.plugins.site import site_url
 
 FOLDER = "activities"

@@ -8,8 +8,8 @@ UTF-8 with a byte-order mark, so that Excel opens it too).
 import csv
 import io
 
-from weike.builder.archive import ArchiveMember
-from weike.builder.hookspecs import hookimpl
+from weike.builder.contracts.hookspecs import hookimpl
+from weike.builder.keeping.archive import ArchiveMember
 from weike.plugins.bundles import BundleTarget
 
 COLUMNS = ("序号", "课程名称", "微课名称", "知识点", "时长（秒）", "视频文件")

@@ -9,7 +9,7 @@ AAC 48 kHz) is the default's, which the media stage knows how to make. Chosen in
 
 import dataclasses
 
-from weike.builder.hookspecs import hookimpl
+from weike.builder.contracts.hookspecs import hookimpl
 from weike.plugins.media import DEFAULT_PROFILE
 
 COUNTY_PROFILE = dataclasses.replace(

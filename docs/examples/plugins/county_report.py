@@ -8,9 +8,9 @@ authored text is HTML-escaped, so a title such as ``<b>微信</b> & 支付`` sho
 
 from html import escape
 
-from weike.builder.context import StageOutcome
-from weike.builder.hookspecs import hookimpl
-from weike.builder.outputs import write_atomic
+from weike.builder.contracts.context import StageOutcome
+from weike.builder.contracts.hookspecs import hookimpl
+from weike.builder.keeping.outputs import write_atomic
 
 REPORT = "county-courses.html"
 NOTE = "county-note.txt"

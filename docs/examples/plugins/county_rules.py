@@ -8,9 +8,9 @@ The words come from ``weike.yml``, under a key this plugin declares (so no W006 
 title that holds one of them; the course is not built until the title is changed.
 """
 
-from weike.builder.hookspecs import hookimpl
-from weike.builder.model import Diagnostic
-from weike.builder.settings import ListOf, Setting, Text
+from weike.builder.contracts.hookspecs import hookimpl
+from weike.builder.contracts.model import Diagnostic
+from weike.builder.contracts.settings import ListOf, Setting, Text
 
 BANNED_WORDS = "county_banned_title_words"
 

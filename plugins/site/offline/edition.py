@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
-from weike.builder import outputs
-from weike.builder.archive import ArchiveMember, safe_name_component, write_zip
-from weike.builder.fingerprint import Fingerprint, code_digest
-from weike.builder.model import Diagnostic
+from weike.builder.contracts.model import Diagnostic
+from weike.builder.keeping import outputs
+from weike.builder.keeping.archive import ArchiveMember, safe_name_component, write_zip
+from weike.builder.keeping.fingerprint import Fingerprint, code_digest
 from weike.plugins.site import manifest
 from weike.plugins.site.settings import OFFLINE, mkdocs_setting_warning
 from weike.plugins.site.website import STAMP_FILE as SITE_STAMP_FILE
@@ -483,8 +483,8 @@ def add_offline_command(subparsers) -> None:
 
 
 def cmd_offline(project, args) -> int:
-    from weike.builder.context import BuildPaths
-    from weike.builder.errors import UsageError
+    from weike.builder.contracts.context import BuildPaths
+    from weike.builder.contracts.errors import UsageError
     from weike.plugins.site.website import SiteBuildFailed, load_settings
 
     paths = BuildPaths.for_root(project.root)

@@ -10,9 +10,9 @@ import zipfile
 import pytest
 
 from weike.plugins.bundles.target import BundleTarget
-from weike.builder.outputs import TEMP_PREFIX
 from weike.builder.cli import main
-from weike.builder.hookspecs import hookimpl
+from weike.builder.contracts.hookspecs import hookimpl
+from weike.builder.keeping.outputs import TEMP_PREFIX
 from tests.plugins.conftest import read_zip, run_build, run_bundle_stage
 
 TARGETS = ("ouchn", "scorm", "smartedu")
@@ -78,7 +78,7 @@ def test_undelivered_lecture_refuses_the_course_everywhere(delivered_repo):
 
 def test_a_zip_half_written_by_a_killed_build_is_removed(delivered_repo):
     repository, delivered, dist = delivered_repo(valid_courses=("aa",))
-    half = dist / "bundles/scorm/.tmp-0123456789ab-aa.zip"  # the temp name weike.builder.outputs gives
+    half = dist / "bundles/scorm/.tmp-0123456789ab-aa.zip"  # the temp name weike.builder.keeping.outputs gives
     half.parent.mkdir(parents=True)
     half.write_bytes(b"PK half a zip")
     run_bundle_stage(repository, delivered, dist)
@@ -106,12 +106,12 @@ def test_a_file_gone_missing_is_an_error_for_its_course_only(delivered_repo):
 
 
 def leftover_temps(folder):
-    """Temp files of an atomic write (weike.builder.outputs names them ``.tmp-<hex>-<name>``)."""
+    """Temp files of an atomic write (weike.builder.keeping.outputs names them ``.tmp-<hex>-<name>``)."""
     return sorted(p.name for p in folder.rglob(f"{TEMP_PREFIX}*"))
 
 
 def test_leftover_temps_sees_the_temp_names_atomic_writes_use(tmp_path):
-    # The check above must be able to fail: a temp file named as weike.builder.outputs names
+    # The check above must be able to fail: a temp file named as weike.builder.keeping.outputs names
     # them is found (a check for names ending in ".tmp" never saw one).
     planted = tmp_path / "bundles/scorm" / f"{TEMP_PREFIX}0123456789ab-aa.zip"
     planted.parent.mkdir(parents=True)
@@ -151,7 +151,7 @@ def test_two_targets_with_one_name_are_e505_and_the_other_targets_are_packed(del
 def test_target_crash_names_the_plugin_and_costs_only_that_target(buildable_repo):
     root = buildable_repo()
     (root / "plugins" / "broken_target.py").write_text(
-        "from weike.plugins.bundles.target import BundleTarget\nfrom weike.builder.hookspecs import hookimpl\n\n"
+        "from weike.plugins.bundles.target import BundleTarget\nfrom weike.builder.contracts.hookspecs import hookimpl\n\n"
         "def pack(**_):\n    raise KeyError('oops')\n\n"
         "@hookimpl\ndef weike_bundle_targets():\n"
         "    return [BundleTarget(name='broken', title='坏的', description='…', pack=pack)]\n", encoding="utf-8")
@@ -167,8 +167,8 @@ def test_target_crash_names_the_plugin_and_costs_only_that_target(buildable_repo
 def test_a_crash_in_a_targets_inputs_costs_only_that_target(buildable_repo):
     root = buildable_repo()
     (root / "plugins" / "broken_inputs.py").write_text(
-        "from weike.builder.archive import ArchiveMember\n"
-        "from weike.plugins.bundles import BundleTarget\nfrom weike.builder.hookspecs import hookimpl\n\n"
+        "from weike.builder.keeping.archive import ArchiveMember\n"
+        "from weike.plugins.bundles import BundleTarget\nfrom weike.builder.contracts.hookspecs import hookimpl\n\n"
         "def inputs(**_):\n    raise KeyError('no template')\n\n"
         "@hookimpl\ndef weike_bundle_targets():\n"
         "    return [BundleTarget(name='broken', title='坏的', description='…', inputs=inputs,\n"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from weike.builder.project import Project
+from weike.builder.running.project import Project
 from weike.plugins.editor.command import editor_site
 from weike.plugins.editor.server import make_server
 

@@ -14,9 +14,9 @@ import urllib.request
 
 import yaml
 
-from weike.builder.project import Project
-from weike.builder.schema import SHIPPED_SCHEMA_DIR as SCHEMA_DIR
-from weike.builder.settings import Boolean, Fields, Setting, Text
+from weike.builder.contracts.settings import Boolean, Fields, Setting, Text
+from weike.builder.repository.schema import SHIPPED_SCHEMA_DIR as SCHEMA_DIR
+from weike.builder.running.project import Project
 from weike.plugins.editor.config import editor_config, load_schemas
 
 

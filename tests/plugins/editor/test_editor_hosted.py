@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from weike.builder.checking import run_check
+from weike.builder.running.checking import run_check
 from tests.plugins.site.conftest import build_site
 
 pytestmark = pytest.mark.slow
@@ -94,7 +94,7 @@ def test_the_editor_is_off_by_default_and_goes_when_the_block_goes(built_site):
       "api_root": "https://api.github.com"}),
 ])
 def test_each_git_host_gets_its_own_backend_and_login(tmp_path, backend, expected):
-    from weike.builder.project import Project
+    from weike.builder.running.project import Project
     from weike.plugins.editor.config import editor_config
     from weike.plugins.editor.hosted import content_security_policy
     from weike.plugins.editor.settings import editor_settings

@@ -7,9 +7,9 @@ import os
 import subprocess
 import sys
 
-from weike.builder.cache import FileMemo
-from weike.builder.context import BuildPaths
-from weike.builder.checking import run_check
+from weike.builder.contracts.context import BuildPaths
+from weike.builder.keeping.cache import FileMemo
+from weike.builder.running.checking import run_check
 from weike.plugins.rules.courses import RULES_MEMO_FILE
 from weike.plugins.media import shared_memo
 from weike.plugins.media import runner as ffmpeg

@@ -23,7 +23,7 @@ import psutil
 import pytest
 
 from weike.builder.cli import main
-from weike.builder.executor import CLUSTER_TIMEOUT_SETTING
+from weike.builder.running.executor import CLUSTER_TIMEOUT_SETTING
 from weike.plugins.media.cluster import readiness_problems, worker_readiness
 from weike.plugins.media.encoding import RECIPE_VERSION
 from tests.conftest import REPO_ROOT, course_files, write_tree

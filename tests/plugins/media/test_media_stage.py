@@ -81,10 +81,10 @@ def test_build_delivers_every_lecture_with_poster_subtitles_and_manifest(course_
 
 
 def test_stage_hands_delivered_media_to_later_stages(course_repo):
-    from weike.builder.context import BuildContext, BuildPaths
-    from weike.builder.pipeline import build as run_build
-    from weike.builder.project import Project
-    from weike.builder.progress import Progress
+    from weike.builder.contracts.context import BuildContext, BuildPaths
+    from weike.builder.running.pipeline import build as run_build
+    from weike.builder.running.progress import Progress
+    from weike.builder.running.project import Project
 
     result = run_build(course_repo, progress=Progress(), only="media", jobs=2)
     assert not result.failed
@@ -158,7 +158,7 @@ def test_unknown_profile_is_reported_at_weike_yml(make_repo, capsys):
 LOCAL_PROFILE = '''
 import dataclasses
 
-from weike.builder.hookspecs import hookimpl
+from weike.builder.contracts.hookspecs import hookimpl
 from weike.plugins.media.profile import DEFAULT_PROFILE
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from weike.builder.hookspecs import hookimpl
-from weike.builder.model import MediaInfo
-from weike.builder.plugin_manager import get_plugin_manager
+from weike.builder.contracts.hookspecs import hookimpl
+from weike.builder.contracts.model import MediaInfo
+from weike.builder.running.plugin_manager import get_plugin_manager
 from weike.plugins.media.profile import (
     DEFAULT_PROFILE,
     DuplicateProfile,

@@ -9,8 +9,8 @@ import io
 import pytest
 from PIL import Image, ImageChops
 
-from weike.builder.checking import run_check
 from weike.builder.cli import main
+from weike.builder.running.checking import run_check
 from weike.plugins.media.titlecards import (
     CARD_HEIGHT,
     CARD_WIDTH,

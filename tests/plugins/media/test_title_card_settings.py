@@ -10,10 +10,10 @@ from PIL import Image
 
 from weike.plugins.media import runner as ffmpeg
 from weike.builder.cli import main
-from weike.builder.loading import load_repository
-from weike.builder.checking import run_check
+from weike.builder.repository.loading import load_repository
+from weike.builder.running.checking import run_check
 from weike.plugins.media.profile import DEFAULT_PROFILE
-from weike.builder.project import Project
+from weike.builder.running.project import Project
 from weike.plugins.media.titlecards import TitleCardSettings
 from weike.plugins.media import plan_lecture, shared_memo, title_card_settings
 

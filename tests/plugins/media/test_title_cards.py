@@ -20,7 +20,7 @@ import pytest
 
 from weike.plugins.media import runner as ffmpeg
 from weike.builder.cli import main
-from weike.builder.loading import load_repository
+from weike.builder.repository.loading import load_repository
 from weike.plugins.media.titlecards import opening_lines, render_card
 from tests.plugins.media_sources import check_decodes, mediainfo_facts
 
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.slow
 SMALL_PROFILE = '''
 import dataclasses
 
-from weike.builder.hookspecs import hookimpl
+from weike.builder.contracts.hookspecs import hookimpl
 from weike.plugins.media.profile import DEFAULT_PROFILE
 
 

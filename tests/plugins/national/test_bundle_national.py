@@ -10,7 +10,7 @@ import pytest
 from openpyxl import load_workbook
 from PIL import Image
 
-from weike.builder.archive import FIXED_DATE_TIME, check_member_name
+from weike.builder.keeping.archive import FIXED_DATE_TIME, check_member_name
 from weike.plugins.national.bundle import COLUMNS, webvtt_to_srt
 from tests.plugins.conftest import read_zip, run_build
 from tests.conftest import COURSE_YML, VTT, lecture_md

@@ -7,12 +7,12 @@ import json
 import jsonschema
 import yaml
 
-from weike.builder.centre import CENTRE_KEYS, CONTACT_KEYS, STATISTICS_KEYS
+from weike.builder.repository.centre import CENTRE_KEYS, CONTACT_KEYS, STATISTICS_KEYS
 from weike.plugins.province import STATISTIC_FIELDS
 from weike.builder.cli import main
-from weike.builder.loading import load_repository
-from weike.builder.model import PROVIDER_LEVELS
-from weike.builder.checking import run_check
+from weike.builder.contracts.model import PROVIDER_LEVELS
+from weike.builder.repository.loading import load_repository
+from weike.builder.running.checking import run_check
 from tests.conftest import REPO_ROOT
 
 GOOD = """\
@@ -122,7 +122,7 @@ def test_recommendation_order_may_name_centres(make_repo):
 
 
 def centre_schema():
-    return json.loads((REPO_ROOT / "builder/schemas/centre.schema.json").read_text(encoding="utf-8"))
+    return json.loads((REPO_ROOT / "builder/repository/schemas/centre.schema.json").read_text(encoding="utf-8"))
 
 
 def test_schema_matches_the_loader():

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from openpyxl import load_workbook
 
-from weike.builder.context import BuildContext, BuildPaths, Made
-from weike.builder.loading import load_repository
-from weike.builder.checking import run_check
-from weike.builder.plugin_manager import get_plugin_manager
-from weike.builder.progress import Progress
+from weike.builder.contracts.context import BuildContext, BuildPaths, Made
+from weike.builder.repository.loading import load_repository
+from weike.builder.running.checking import run_check
+from weike.builder.running.plugin_manager import get_plugin_manager
+from weike.builder.running.progress import Progress
 from weike.plugins.province.summary_table import COLUMNS, DETAIL_NAME, NOTE, REPORT_NAME
 from tests.plugins.conftest import run_build
 from tests.conftest import COURSE_YML

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import docx
 
-from weike.builder.model import Centre, CentreContact, ProvinceDepartment
+from weike.builder.contracts.model import Centre, CentreContact, ProvinceDepartment
 from weike.plugins.province.recommendation_form import recommendation_form_bytes
 from tests.plugins.conftest import run_build
 from tests.plugins.province.test_centres_submission import centre_yml, course_titles, weike_yml

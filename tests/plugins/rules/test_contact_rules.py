@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from weike.builder.checking import run_check
+from weike.builder.running.checking import run_check
 from weike.plugins.rules.contacts import plausible_email, plausible_phone
 from tests.conftest import COURSE_YML
 from tests.plugins.province.test_centre_rules import GOOD as CENTRE_YML

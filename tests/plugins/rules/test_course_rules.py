@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from weike.builder.checking import run_check
+from weike.builder.running.checking import run_check
 from tests.conftest import COURSE_YML, lecture_md
 
 
@@ -360,7 +360,7 @@ def test_texts_longer_than_their_box_or_broken_over_lines(make_repo):
     ("街道", "乡镇(街道)"), ("乡镇（街道）", "乡镇(街道)"), ("村级", "村(社区)"), ("社区", "村(社区)"),
 ])
 def test_a_short_level_is_read_as_the_forms_label_with_a_warning(make_repo, written, label):
-    from weike.builder.loading import load_repository
+    from weike.builder.repository.loading import load_repository
 
     root = make_repo(valid_courses=("c",))
     path = root / "courses/c/course.yml"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PIL import Image
 
-from weike.builder.checking import run_check
+from weike.builder.running.checking import run_check
 from weike.plugins.pictures import write_placeholder_cover
 
 

@@ -15,13 +15,13 @@ from types import MappingProxyType
 
 import pytest
 
-from weike.builder.context import BuildPaths, StageOutcome
-from weike.builder.hookspecs import hookimpl
-from weike.builder.pipeline import build
-from weike.builder.project import Project
-from weike.builder.plugin_manager import get_plugin_manager
-from weike.builder.progress import Progress
-from weike.builder.stamp import STAMP_FILE
+from weike.builder.contracts.context import BuildPaths, StageOutcome
+from weike.builder.contracts.hookspecs import hookimpl
+from weike.builder.keeping.stamp import STAMP_FILE
+from weike.builder.running.pipeline import build
+from weike.builder.running.plugin_manager import get_plugin_manager
+from weike.builder.running.progress import Progress
+from weike.builder.running.project import Project
 from tests.conftest import COURSE_YML, lecture_md
 
 #: A second course in another theme and level, with a lecture title to search for.

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 
 def folder_plugin(assets: str) -> str:
     """A plugin file whose ``weike_site_assets`` returns the Python expression ``assets``."""
-    return ("from weike.builder.hookspecs import hookimpl\nfrom weike.plugins.site import SiteAsset\n\n\n"
+    return ("from weike.builder.contracts.hookspecs import hookimpl\nfrom weike.plugins.site import SiteAsset\n\n\n"
             f"@hookimpl\ndef weike_site_assets():\n    return {assets}\n")
 
 

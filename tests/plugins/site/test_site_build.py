@@ -11,7 +11,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
 
-from weike.builder.model import Severity
+from weike.builder.contracts.model import Severity
 from tests.conftest import lecture_md
 
 from tests.plugins.site.conftest import OTHER_COURSE_YML, SEARCH_TITLE
@@ -225,7 +225,7 @@ def test_notes_pictures_are_published_at_a_size_for_phones(built_site, tmp_path)
             published.setdefault(name, set()).add(path.read_bytes())
     assert all(len(copies) == 1 for copies in published.values())
     first = {name: next(iter(copies)) for name, copies in published.items()}
-    from weike.builder.context import BuildPaths
+    from weike.builder.contracts.context import BuildPaths
 
     for cached in (BuildPaths.for_root(built.root).cache / "site").rglob("*-phone-*"):
         cached.unlink()  # made again from scratch: the same bytes
@@ -302,7 +302,7 @@ def test_broken_mkdocs_yml_is_reported_and_keeps_the_last_site(built_site):
 
 
 def test_build_folders_of_killed_builds_are_removed_and_others_kept(built_site):
-    from weike.builder.outputs import folder_mode, temp_name
+    from weike.builder.keeping.outputs import folder_mode, temp_name
 
     built = built_site()
     dist = built.site.parent

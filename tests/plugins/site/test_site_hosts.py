@@ -59,7 +59,7 @@ def outside(url: str) -> bool:
 def site(tmp_path_factory, media, cover_jpeg):
     # A module-wide build (the checks below only read it), with site_url so that canonical
     # links, the feed link and the QR codes are present and checked too.
-    from weike.builder.loading import load_repository
+    from weike.builder.repository.loading import load_repository
     from tests.conftest import course_files, lay_out_delivered_media, write_tree
     from tests.plugins.site.conftest import build_site, site_files
 

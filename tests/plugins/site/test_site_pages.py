@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from weike.builder.model import Severity
+from weike.builder.contracts.model import Severity
 from weike.plugins.site import SitePage
 from weike.plugins.site.contributed import path_problem
 
@@ -21,7 +21,7 @@ slow = pytest.mark.slow
 #: The repository-local plugin of most tests: a portal page listing the courses, and a page
 #: reached only by a link. Its body says where each course lives with a relative link.
 COUNTY_PAGE = '''\
-from weike.builder.hookspecs import hookimpl
+from weike.builder.contracts.hookspecs import hookimpl
 from weike.plugins.site import SitePage
 
 
@@ -37,7 +37,7 @@ def weike_site_pages(courses):
 
 def page_plugin(pages: str, *, imports: str = "") -> str:
     """A plugin file whose ``weike_site_pages`` returns the Python expression ``pages``."""
-    return (f"from weike.builder.hookspecs import hookimpl\nfrom weike.plugins.site import SitePage\n{imports}\n\n"
+    return (f"from weike.builder.contracts.hookspecs import hookimpl\nfrom weike.plugins.site import SitePage\n{imports}\n\n"
             f"@hookimpl\ndef weike_site_pages():\n    return {pages}\n")
 
 
@@ -145,7 +145,7 @@ def test_a_page_path_that_leaves_the_site_or_is_taken_is_e410(built_site):
 
 @slow
 def test_a_crashing_page_plugin_is_reported_and_the_site_still_builds(built_site):
-    crashing = ("from weike.builder.hookspecs import hookimpl\n\n\n@hookimpl\ndef weike_site_pages(courses):\n"
+    crashing = ("from weike.builder.contracts.hookspecs import hookimpl\n\n\n@hookimpl\ndef weike_site_pages(courses):\n"
                 "    raise RuntimeError('county database is down')\n")
     built = built_site({"plugins/county_page.py": COUNTY_PAGE, "plugins/broken_page.py": crashing,
                         "plugins/wrong_page.py": page_plugin('["not a page"]'),
@@ -170,7 +170,7 @@ def test_changing_a_page_rebuilds_the_site(built_site):
     # The page's body comes from a file of the repository (a plugin reading data names it in
     # weike_build_inputs, for the whole-build stamp; the site's own skip layer must see it too).
     reading = '''\
-from weike.builder.hookspecs import hookimpl
+from weike.builder.contracts.hookspecs import hookimpl
 from weike.plugins.site import SitePage
 
 
@@ -215,10 +215,10 @@ def test_a_page_is_checked_where_the_plugin_makes_it():
 
 @slow
 def test_the_preview_of_weike_serve_has_the_pages_and_their_problems(delivered_repo):
-    from weike.builder.project import Project
+    from weike.builder.running.project import Project
     from weike.plugins.site.serve import PreviewBuilder
 
-    crashing = ("from weike.builder.hookspecs import hookimpl\n\n\n@hookimpl\ndef weike_site_pages():\n"
+    crashing = ("from weike.builder.contracts.hookspecs import hookimpl\n\n\n@hookimpl\ndef weike_site_pages():\n"
                 "    raise RuntimeError('county database is down')\n")
     repository, _, _ = delivered_repo(valid_courses=("demo",), files={"plugins/county_page.py": COUNTY_PAGE,
                                                                       "plugins/broken_page.py": crashing})

@@ -118,7 +118,7 @@ def test_preview_shows_the_videos_of_a_build_run_beside_it(make_repo, browser):
 
 
 def test_problems_are_escaped_in_the_page_and_banner():
-    from weike.builder.model import Diagnostic, Severity, SourceLocation
+    from weike.builder.contracts.model import Diagnostic, Severity, SourceLocation
     from weike.plugins.site.serve import problems_banner, problems_page
 
     hostile = Diagnostic(code="E104", severity=Severity.ERROR,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from weike.builder.checking import run_check
-from weike.builder.project import Project
+from weike.builder.running.checking import run_check
+from weike.builder.running.project import Project
 from weike.plugins.site.settings import site_url
 
 

@@ -7,7 +7,7 @@ import zipfile
 
 from openpyxl import Workbook, load_workbook
 
-from weike.builder.archive import FIXED_DATE_TIME
+from weike.builder.keeping.archive import FIXED_DATE_TIME
 from weike.plugins.spreadsheets import FIXED_DOCUMENT_TIME, save_workbook, workbook_bytes
 
 

@@ -1,0 +1,218 @@
+"""Deterministic, atomic zip files: what every upload bundle (and every XLSX) is written with.
+
+The same members give the same bytes on every machine and every run: entries are sorted by name,
+carry one fixed timestamp and fixed permissions, and are *stored*, not deflated. MP4s and JPEGs
+are compressed already, and the rest (manifests, subtitles, HTML) is a few kilobytes, so storing
+costs almost nothing and keeps the bytes independent of the zlib version a machine happens to have.
+
+Member names are checked before anything is written: relative POSIX paths only (no absolute
+path, no ``..``, no backslash), and nothing Windows cannot extract (reserved characters or device
+names, trailing dots or spaces, names that differ only in case). A file is written to a temporary
+name in its folder and renamed into place, so a killed build never leaves a half zip that looks
+finished.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import unicodedata
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from weike.builder.keeping.outputs import write_atomic_with
+
+#: The earliest time a zip entry can carry (the DOS epoch): any fixed value would do.
+FIXED_DATE_TIME = (1980, 1, 1, 0, 0, 0)
+#: Regular file, rw-r--r--, as the high 16 bits of a zip entry's external attributes.
+_FILE_ATTRIBUTES = (0o100000 | 0o644) << 16
+_UNIX = 3
+#: Name of the checksum list every bundle carries (the format ``sha256sum -c`` reads).
+CHECKSUMS_NAME = "SHA256SUMS"
+_CHUNK = 1 << 20
+
+#: Characters Windows refuses in file names, and the full-width forms that read the same in Chinese.
+_WINDOWS_RESERVED_CHARS = str.maketrans({
+    "<": "＜", ">": "＞", ":": "：", '"': "＂", "/": "／", "\\": "＼", "|": "｜", "?": "？", "*": "＊",
+})
+_WINDOWS_DEVICE_NAMES = frozenset(
+    {"CON", "PRN", "AUX", "NUL"} | {f"COM{n}" for n in range(1, 10)} | {f"LPT{n}" for n in range(1, 10)}
+)
+_DRIVE_RE = re.compile(r"^[A-Za-z]:")
+#: Unicode categories no member name may hold: controls, and invisible format characters (bidi
+#: overrides that reverse how a name reads, zero-width characters), private use, surrogates.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Zl", "Zp"})
+
+
+class ArchiveError(Exception):
+    """A zip could not be written as asked; the message names the member."""
+
+
+class UnsafeMemberName(ArchiveError, ValueError):
+    """A member name that would escape the extraction folder or break on Windows."""
+
+
+class DuplicateMember(ArchiveError, ValueError):
+    """Two members with the same name (or names that differ only in case)."""
+
+
+class MemberChanged(ArchiveError):
+    """A source file's bytes no longer match the size and SHA-256 recorded for it."""
+
+
+# --------------------------------------------------------------------------------------------
+# Names
+# --------------------------------------------------------------------------------------------
+
+
+def check_member_name(name: str) -> None:
+    """Raise :class:`UnsafeMemberName` unless ``name`` is a relative path safe on every system."""
+    if not name:
+        raise UnsafeMemberName("empty member name")
+    if "\\" in name:
+        raise UnsafeMemberName(f"member name {name!r} contains a backslash")
+    if name.startswith("/") or _DRIVE_RE.match(name):
+        raise UnsafeMemberName(f"member name {name!r} is an absolute path")
+    for part in name.split("/"):
+        if part in ("", ".", ".."):
+            raise UnsafeMemberName(f"member name {name!r} has an empty, '.' or '..' component")
+        if any(unicodedata.category(char) in _INVISIBLE_CATEGORIES for char in part):
+            raise UnsafeMemberName(f"member name {name!r} contains a control, bidi or zero-width character")
+        if part != part.translate(_WINDOWS_RESERVED_CHARS):
+            raise UnsafeMemberName(f"member name {name!r} contains a character Windows refuses")
+        if part[-1] in ". ":
+            raise UnsafeMemberName(f"member name {name!r} ends a component with a dot or space")
+        if part.split(".", 1)[0].upper() in _WINDOWS_DEVICE_NAMES:
+            raise UnsafeMemberName(f"member name {name!r} uses a Windows device name")
+
+
+def safe_name_component(text: str, *, max_chars: int = 50, fallback: str = "未命名") -> str:
+    """``text`` (a title) made into one file-name component that every system can store.
+
+    Characters Windows refuses become their full-width forms (``：`` for ``:``), control
+    characters and runs of white space become one space, invisible format characters go (bidi
+    controls such as U+202E would show ``01_发票\u202egpj.exe.mp4`` as ``01_发票4pm.exe.jpg``; zero-width
+    characters make two names look alike), leading and trailing dots and spaces go, and the result
+    is cut to ``max_chars`` characters. Device names get a ``_`` prefix.
+    """
+    text = unicodedata.normalize("NFC", text).translate(_WINDOWS_RESERVED_CHARS)
+    text = "".join(" " if unicodedata.category(char) in ("Cc", "Zl", "Zp") else char for char in text
+                   if unicodedata.category(char) not in ("Cf", "Co", "Cs"))
+    text = re.sub(r"\s+", " ", text).strip(" .")
+    text = text[:max_chars].rstrip(" .")
+    if not text:
+        text = fallback
+    if text.split(".", 1)[0].upper() in _WINDOWS_DEVICE_NAMES:
+        text = "_" + text
+    return text
+
+
+# --------------------------------------------------------------------------------------------
+# Members
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ArchiveMember:
+    """One file of a zip: its name inside, and bytes in memory or a file on disk.
+
+    ``size`` and ``sha256`` describe the content; for a file they are checked again while it is
+    copied into the zip, so a file that changed in between fails the write instead of producing
+    a bundle whose checksums lie.
+    """
+
+    name: str
+    size: int
+    sha256: str
+    data: bytes | None = None
+    source: Path | None = None
+
+    def __post_init__(self) -> None:
+        check_member_name(self.name)
+        if (self.data is None) == (self.source is None):
+            raise ValueError(f"member {self.name!r} needs exactly one of data and source")
+
+    @classmethod
+    def from_bytes(cls, name: str, data: bytes) -> ArchiveMember:
+        return cls(name=name, size=len(data), sha256=hashlib.sha256(data).hexdigest(), data=data)
+
+    @classmethod
+    def from_file(cls, name: str, path: Path, *, size: int | None = None, sha256: str | None = None) -> ArchiveMember:
+        """A member copied from ``path``; pass a known ``size`` and ``sha256`` to skip hashing now."""
+        if sha256 is None or size is None:
+            digest, length = hashlib.sha256(), 0
+            with open(path, "rb") as handle:
+                while chunk := handle.read(_CHUNK):
+                    digest.update(chunk)
+                    length += len(chunk)
+            size, sha256 = length, digest.hexdigest()
+        return cls(name=name, size=size, sha256=sha256, source=Path(path))
+
+
+def checksums_member(members: Iterable[ArchiveMember], *, name: str = CHECKSUMS_NAME) -> ArchiveMember:
+    """A ``SHA256SUMS`` file listing ``members`` by name, readable by ``sha256sum -c``."""
+    lines = [f"{member.sha256}  {member.name}\n" for member in sorted(members, key=lambda m: m.name)]
+    return ArchiveMember.from_bytes(name, "".join(lines).encode("utf-8"))
+
+
+def _ordered(members: Iterable[ArchiveMember]) -> list[ArchiveMember]:
+    ordered = sorted(members, key=lambda member: member.name)
+    seen: dict[str, str] = {}
+    for member in ordered:
+        # Windows and macOS folders ignore case: "A.mp4" and "a.mp4" would overwrite each other.
+        folded = member.name.casefold()
+        if folded in seen:
+            raise DuplicateMember(f"member {member.name!r} collides with {seen[folded]!r}")
+        seen[folded] = member.name
+    return ordered
+
+
+# --------------------------------------------------------------------------------------------
+# Writing
+# --------------------------------------------------------------------------------------------
+
+
+def _copy_checked(member: ArchiveMember, out: BinaryIO) -> None:
+    if member.data is not None:
+        out.write(member.data)
+        return
+    digest, length = hashlib.sha256(), 0
+    with open(member.source, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+            length += len(chunk)
+            out.write(chunk)
+    if length != member.size or digest.hexdigest() != member.sha256:
+        raise MemberChanged(f"{member.source} changed while it was packed as {member.name!r}")
+
+
+def _write_zip_to(handle: BinaryIO, members: list[ArchiveMember]) -> None:
+    with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_STORED) as archive:
+        for member in members:
+            info = zipfile.ZipInfo(member.name, date_time=FIXED_DATE_TIME)
+            info.compress_type = zipfile.ZIP_STORED
+            info.create_system = _UNIX
+            info.external_attr = _FILE_ATTRIBUTES
+            # Known in advance, so zipfile decides on ZIP64 from the real size, the same way each time.
+            info.file_size = member.size
+            with archive.open(info, "w") as out:
+                _copy_checked(member, out)
+
+
+def zip_bytes(members: Iterable[ArchiveMember]) -> bytes:
+    """The deterministic zip of ``members``, in memory (for small archives such as XLSX)."""
+    ordered = _ordered(members)
+    buffer = io.BytesIO()
+    _write_zip_to(buffer, ordered)
+    return buffer.getvalue()
+
+
+def write_zip(path: Path, members: Iterable[ArchiveMember]) -> Path:
+    """Write the deterministic zip of ``members`` to ``path`` atomically; returns ``path``."""
+    ordered = _ordered(members)  # name problems surface before any file is touched
+    write_atomic_with(path, lambda handle: _write_zip_to(handle, ordered))
+    return path

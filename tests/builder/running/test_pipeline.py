@@ -1,0 +1,134 @@
+"""The build pipeline as a whole: what a build of one course folder may and may not touch."""
+
+from __future__ import annotations
+
+import collections
+import importlib
+import json
+import sys
+import threading
+
+import pytest
+
+from weike.builder.cli import main
+
+pytestmark = pytest.mark.slow  # real encodes (one: every lecture shares one tiny source)
+
+
+def site_courses(root) -> list[str]:
+    catalogue = json.loads((root / "dist/site/catalogue.json").read_text(encoding="utf-8"))
+    return sorted(course["slug"] for course in catalogue["courses"])
+
+
+def test_building_one_course_folder_keeps_the_other_courses_outputs(make_repo, capsys):
+    root = make_repo(valid_courses=("aa", "bb"))
+    assert main(["build", str(root), "--quiet", "--jobs", "2"]) == 0
+    assert site_courses(root) == ["aa", "bb"]
+    table = root / "dist/reports/社区教育品牌项目汇总表.xlsx"
+    table_bytes = table.read_bytes()
+    site_index = (root / "dist/site/index.html").read_bytes()
+    capsys.readouterr()
+
+    # A teacher edits and rebuilds only their course.
+    notes = root / "courses/aa/01-lecture-1/lecture.md"
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n补充一句。\n", encoding="utf-8")
+    assert main(["build", str(root / "courses/aa"), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "site and reports not updated" in out, out
+    # The catalogue and the province table still describe both courses, untouched.
+    assert site_courses(root) == ["aa", "bb"]
+    assert (root / "dist/site/index.html").read_bytes() == site_index
+    assert table.read_bytes() == table_bytes
+    # The course's own outputs are there, and the other course's bundles were not removed.
+    for target in ("ouchn", "scorm", "smartedu"):
+        assert sorted(p.name for p in (root / "dist/bundles" / target).iterdir()) == ["aa.zip", "bb.zip"]
+    manifest = json.loads((root / "dist/media/manifest.json").read_text(encoding="utf-8"))
+    assert {record["course"] for record in manifest["lectures"].values()} == {"aa", "bb"}
+
+
+@pytest.mark.parametrize("only", ["site", "reports"])
+def test_whole_repository_outputs_asked_of_one_course_are_a_usage_error(make_repo, capsys, only):
+    root = make_repo(valid_courses=("aa",))
+    assert main(["build", str(root / "courses/aa"), "--only", only, "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"--only {only} covers every course of the repository" in err and "Traceback" not in err
+    assert not (root / "dist").exists()
+
+
+# --------------------------------------------------------------------------------------------
+# Each product made once, passed forward
+# --------------------------------------------------------------------------------------------
+
+
+class Tally:
+    """Counts calls of weike's own functions, by what each call makes (the functions still run)."""
+
+    def __init__(self, monkeypatch) -> None:
+        self.monkeypatch = monkeypatch
+        self.counts: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+        self.lock = threading.Lock()
+
+    def count(self, what: str, module: str, name: str, key) -> None:
+        """Count ``module.name`` under ``what``, by ``key(*args, **kwargs)``, in every weike module
+        that imported that very function."""
+        original = getattr(importlib.import_module(module), name)
+
+        def counted(*args, **kwargs):
+            with self.lock:
+                self.counts[what][key(*args, **kwargs)] += 1
+            return original(*args, **kwargs)
+
+        for loaded in list(sys.modules.values()):
+            if getattr(loaded, "__name__", "").startswith("weike.") and getattr(loaded, name, None) is original:
+                self.monkeypatch.setattr(loaded, name, counted)
+
+
+def test_one_build_makes_each_product_once(make_repo, monkeypatch):
+    """附件3 once (the report and the submission share it), each lecture's notes rendered once
+    (the check renders them; the site, its offline edition and SCORM are handed them), each
+    rendition encoded once (the delivered video, the 省流量 one)."""
+    root = make_repo({"mkdocs.yml": "site_name: 社区教育微课\nextra:\n  weike:\n    data_saver: true\n"
+                                    "    offline:\n      data_saver: true\n"},
+                     valid_courses=("aa", "bb"))
+    import weike.plugins.media.stage
+    import weike.plugins.province
+    import weike.plugins.scorm
+    import weike.plugins.site.saver
+    import weike.plugins.site.website  # noqa: F401 - loaded, so its imported names are counted too
+
+    tally = Tally(monkeypatch)
+    tally.count("附件3", "weike.plugins.province.summary_table", "summary_workbook", lambda items, config: "附件3")
+    tally.count("notes", "weike.plugins.notes", "render_notes",
+                lambda notes, *, lecture_folder, course_folder, **_: lecture_folder)
+    tally.count("delivered", "weike.plugins.media.stage", "deliver_to_store", lambda job, *_: job.key)
+    tally.count("saver", "weike.plugins.site.saver", "run_ffmpeg", lambda arguments, *_, **__: arguments[-1])
+
+    assert main(["build", str(root), "--quiet", "--jobs", "2"]) == 0
+
+    assert tally.counts["附件3"] == {"附件3": 1}
+    assert (root / "dist/submission/附件3-社区教育品牌项目汇总表.xlsx").read_bytes() == \
+        (root / "dist/reports/社区教育品牌项目汇总表.xlsx").read_bytes()
+    lectures = {folder for folder in (root / "courses").glob("*/*") if (folder / "lecture.md").is_file()}
+    rendered = {folder: n for folder, n in tally.counts["notes"].items() if folder is not None}
+    assert set(rendered) == lectures and len(lectures) == 20
+    assert set(rendered.values()) == {1}, {str(folder): n for folder, n in rendered.items() if n != 1}
+    # Every lecture shares one source: one delivery, and one 省流量 rendition of it.
+    assert len(tally.counts["delivered"]) == 1 and set(tally.counts["delivered"].values()) == {1}
+    assert len(tally.counts["saver"]) == 1 and set(tally.counts["saver"].values()) == {1}
+    assert list((root / "dist/offline").rglob("*.mp4"))
+    assert "讲义正文" in (root / "dist/site/courses/aa/01-lecture-1/index.html").read_text(encoding="utf-8")
+
+
+def test_the_check_of_a_build_is_given_the_builds_paths(make_repo, tmp_path):
+    """A build into another dist folder (``build(dist=...)``) tells the check's hooks the same paths."""
+    from weike.builder.running.pipeline import build
+    from weike.builder.running.progress import Progress
+
+    root = make_repo({"plugins/seen_paths.py": (
+        "from weike.builder.contracts.hookspecs import hookimpl\n\nSEEN = []\n\n\n"
+        "@hookimpl\n"
+        "def weike_check_prepare(paths):\n"
+        "    SEEN.append(paths.dist)\n")}, valid_courses=("aa",))
+    elsewhere = tmp_path / "elsewhere"
+    assert not build(root, progress=Progress(), only="reports", dist=elsewhere).failed_build()
+    assert sys.modules["weike_repo_plugins.seen_paths"].SEEN == [elsewhere.resolve()]
