@@ -17,9 +17,6 @@ minutes. Targets: accessibility 100, performance >= 95 on every page.
 from __future__ import annotations
 
 import argparse
-import functools
-import gzip
-import http.server
 import json
 import os
 import shutil
@@ -27,48 +24,17 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from benchmarks.static_server import serve  # noqa: E402
+
 CHROMIUM = "/usr/bin/chromium"
 PAGES = {"home": "", "course": "courses/zhineng-shouji/", "lecture": "courses/zhineng-shouji/01-kaiji-guanji/"}
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
-_COMPRESSIBLE = (".html", ".css", ".js", ".json", ".svg", ".xml", ".vtt")
-
-
-class _GzipHandler(http.server.SimpleHTTPRequestHandler):
-    """Static files, gzipped when the browser accepts it (as nginx or any CDN would)."""
-
-    def log_message(self, *args):
-        pass
-
-    def send_head(self):
-        path = Path(self.translate_path(self.path))
-        if path.is_dir():
-            path = path / "index.html"
-        if (path.suffix in _COMPRESSIBLE and path.is_file()
-                and "gzip" in self.headers.get("Accept-Encoding", "")):
-            body = gzip.compress(path.read_bytes())
-            self.send_response(200)
-            self.send_header("Content-Type", self.guess_type(str(path)))
-            self.send_header("Content-Encoding", "gzip")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            return _Body(body)
-        return super().send_head()
-
-
-class _Body:
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    def read(self, *args) -> bytes:
-        data, self.data = self.data, b""
-        return data
-
-    def close(self) -> None:
-        pass
 
 
 def install_lighthouse(folder: Path) -> Path:
@@ -114,8 +80,7 @@ def measure(label: str, ref: str | None, binary: Path, runs: int, *, site: Path 
             site = build(checkout(ref, Path(folder) / "repo"))
             if keep is not None:
                 shutil.copytree(site, keep, dirs_exist_ok=True)
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_GzipHandler, directory=str(site)))
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        server = serve(site)
         figures = {}
         try:
             for name, path in PAGES.items():

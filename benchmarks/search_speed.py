@@ -29,15 +29,12 @@ the page appears waits that long, since Material starts fetching the index when 
 from __future__ import annotations
 
 import argparse
-import functools
 import gzip
-import http.server
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -47,6 +44,7 @@ if str(REPO_ROOT) not in sys.path:
 
 from benchmarks.catalogue import write_repository  # noqa: E402
 from benchmarks.search_recall import catalogue_of  # noqa: E402
+from benchmarks.static_server import serve  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 QUERY = "视频通话"
@@ -83,49 +81,6 @@ def build_site(folder: Path, courses: int) -> tuple[Path, int]:
     repository = folder / "repo"
     write_repository(repository, courses)
     return site, merge_search_index(site, search_entries(catalogue_of(repository)))
-
-
-class _Host(http.server.SimpleHTTPRequestHandler):
-    """Static files, gzipped for the suffixes in ``compress`` when the browser accepts it."""
-
-    compress: frozenset[str] = frozenset()
-
-    def log_message(self, *args):
-        pass
-
-    def send_head(self):
-        path = Path(self.translate_path(self.path))
-        if path.is_dir():
-            path = path / "index.html"
-        if (path.suffix in self.compress and path.is_file()
-                and "gzip" in self.headers.get("Accept-Encoding", "")):
-            body = gzip.compress(path.read_bytes())
-            self.send_response(200)
-            self.send_header("Content-Type", self.guess_type(str(path)))
-            self.send_header("Content-Encoding", "gzip")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            return _Body(body)
-        return super().send_head()
-
-
-class _Body:
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    def read(self, *args) -> bytes:
-        data, self.data = self.data, b""
-        return data
-
-    def close(self) -> None:
-        pass
-
-
-def serve(site: Path, compress: frozenset[str]) -> http.server.ThreadingHTTPServer:
-    handler = type("Host", (_Host,), {"compress": compress})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(site)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
 
 
 def first_result(browser, url: str, *, cpu_slowdown: float) -> tuple[float, float, int]:
