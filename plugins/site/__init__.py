@@ -4,7 +4,10 @@ Modules: :mod:`~weike.plugins.site.catalogue` (what the site says about each cou
 学时, ``catalogue.json``, sitemap, feed), :mod:`~weike.plugins.site.pages` (the Markdown pages),
 :mod:`~weike.plugins.site.search` (the Chinese
 search index), :mod:`~weike.plugins.site.covers` (card thumbnails), :mod:`~weike.plugins.site.website` (the
-MkDocs build, input hash and atomic publication), :mod:`~weike.plugins.site.serve` (live preview),
+build, in order: :mod:`~weike.plugins.site.sources` the pages in memory, :mod:`~weike.plugins.site.nav`
+the navigation, :mod:`~weike.plugins.site.qr` QR codes, :mod:`~weike.plugins.site.stamp` the input hash,
+:mod:`~weike.plugins.site.incremental` which pages to render again, :mod:`~weike.plugins.site.engine`
+the MkDocs run, :mod:`~weike.plugins.site.placement` media and the atomic swap), :mod:`~weike.plugins.site.serve` (live preview),
 :mod:`~weike.plugins.site.share` (``weike share``: the built site on a station's Wi-Fi),
 :mod:`~weike.plugins.site.contributed` (the pages other plugins add: ``weike_site_pages`` in
 :mod:`~weike.plugins.site.hookspecs`, :class:`SitePage`),
@@ -241,12 +244,13 @@ def weike_doctor_checks() -> list:
 
 @hookimpl
 def weike_cache_parts(context: BuildContext, repository) -> list:
-    from weike.builder.keeping.cache import ContentStore, MemoPart, RecordPart, ScratchPart, StorePart
+    from weike.builder.keeping.prune import MemoPart, RecordPart, ScratchPart, StorePart
+    from weike.builder.keeping.store import ContentStore
     from weike.plugins.notes import note_pictures
     from weike.plugins.site.covers import (COVERS_FOLDER, COVERS_MEMO_FILE, NOTE_PICTURES_FOLDER, CoversPart,
                                            note_picture_name)
     from weike.plugins.site.saver import SAVERS_FOLDER, SAVERS_USED_FILE, used_keys
-    from weike.plugins.site.website import QR_CODES_FILE
+    from weike.plugins.site.qr import QR_CODES_FILE
 
     work_dir, cache_dir = site_work_dirs(context)
     covers = [course.cover.path for course in repository.courses if course.cover and course.cover.path]
