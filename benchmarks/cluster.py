@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.catalogue import course_yml  # noqa: E402
 from weike.plugins.media import runner as ffmpeg  # noqa: E402
 from weike.builder.cli import main as weike  # noqa: E402
-from weike.builder.keeping.cache import ContentStore  # noqa: E402
+from weike.builder.keeping.store import ContentStore  # noqa: E402
 from weike.builder.repository.loading import load_repository  # noqa: E402
 from weike.builder.running.executor import available_cores, threads_per_job  # noqa: E402
 from weike.plugins.media.profile import DEFAULT_PROFILE  # noqa: E402

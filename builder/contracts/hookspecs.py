@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # only for annotations: the specs must not import stage code
 
     from weike.builder.contracts.context import BuildContext, BuildPaths, Made, OutputStage, StageOutcome
     from weike.builder.contracts.model import Course, DeliveredMedia, Diagnostic, Repository, Setting, WeikeConfig
-    from weike.builder.keeping.cache import CachePart
+    from weike.builder.keeping.prune import CachePart
     from weike.builder.repository.centre import Centre
     from weike.builder.running.doctor import DoctorCheck
 
@@ -321,7 +321,7 @@ def weike_cache_parts(context: BuildContext, repository: Repository) -> Iterable
 
     Called by ``weike cache info`` and ``weike cache prune`` with every course of the repository
     (also those that fail the check: their media is kept for when they are fixed). Return
-    :class:`~weike.builder.keeping.cache.CachePart` objects whose items say which entries the current courses
+    :class:`~weike.builder.keeping.prune.CachePart` objects whose items say which entries the current courses
     still need; ``prune`` removes only the others, so a rebuild right after it redoes nothing.
     Cache folders no plugin claims are reported and left alone. Built in: ``weike.plugins.media``,
     ``weike.plugins.site``.

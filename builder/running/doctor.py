@@ -19,7 +19,7 @@ from pathlib import Path
 
 from weike.builder import __version__
 from weike.builder.contracts.context import CACHE_DIR_ENV, BuildPaths
-from weike.builder.keeping.cache import tree_size
+from weike.builder.keeping.prune import tree_size
 
 EXIT_READY, EXIT_MISSING = 0, 1
 #: Where the browser tests look for Chromium (tests/conftest.py), unless WEIKE_CHROMIUM says otherwise.

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from weike.builder.contracts.context import CACHE_DIR_ENV, BuildContext, BuildPaths
-from weike.builder.keeping.cache import CacheItem, CachePart, RecordPart, tree_size
+from weike.builder.keeping.prune import CacheItem, CachePart, RecordPart, tree_size
 from weike.builder.keeping.publication import PUBLISHED_FOLDER
 from weike.builder.keeping.stamp import STAMP_FILE
 from weike.builder.repository.loading import COURSES_DIR, load_repository

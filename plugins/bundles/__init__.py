@@ -267,7 +267,7 @@ def weike_bundle_stage(context: BuildContext, courses: Sequence[Course],
 
 @hookimpl
 def weike_cache_parts(context: BuildContext, repository) -> list:
-    from weike.builder.keeping.cache import RecordPart
+    from weike.builder.keeping.prune import RecordPart
 
     declared = declare_bundle_targets(context.plugin_manager)
     # A name two plugins declare keeps its ledger: once one of them goes, its zips are current again.

@@ -7,7 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from weike.builder.contracts.context import BuildContext
 from weike.builder.contracts.model import Course, Lecture
-from weike.builder.keeping.cache import ContentStore, MemoPart, StorePart
+from weike.builder.keeping.prune import MemoPart, StorePart
+from weike.builder.keeping.store import ContentStore
 from weike.builder.running.executor import available_cores
 from weike.plugins.media import runner as ffmpeg
 from weike.plugins.media.cards import title_card_settings

@@ -29,7 +29,8 @@ from pathlib import Path
 import ffmpeg as ffmpeg_python
 
 from weike.builder.contracts.model import Course, Lecture, WeikeConfig
-from weike.builder.keeping.cache import ContentStore, cache_key, sha256_file
+from weike.builder.keeping.memo import sha256_file
+from weike.builder.keeping.store import ContentStore, cache_key
 from weike.builder.keeping.outputs import write_atomic
 from weike.plugins.media import runner as ffmpeg
 from weike.plugins.media.encoding import (

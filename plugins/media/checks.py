@@ -20,7 +20,7 @@ from pathlib import Path
 
 from weike.builder.contracts.context import BuildPaths, Made
 from weike.builder.contracts.errors import MissingTool
-from weike.builder.keeping.cache import FileMemo, shared_file_memo
+from weike.builder.keeping.memo import FileMemo, shared_file_memo
 from weike.builder.running.executor import available_cores, make_executor
 from weike.builder.contracts.model import (
     repository_path,

@@ -15,7 +15,7 @@ from pathlib import Path
 from weike.builder import __version__
 from weike.builder.contracts.context import BuildContext
 from weike.builder.contracts.model import Diagnostic, Severity, SourceLocation
-from weike.builder.keeping.cache import ContentStore
+from weike.builder.keeping.store import ContentStore
 from weike.builder.repository.loading import CONFIG_FILE
 from weike.builder.running.executor import ClusterExecutor, ClusterUnavailable, ExecutorUnavailable
 from weike.plugins.media import runner as ffmpeg

@@ -21,7 +21,8 @@ import ffmpeg as ffmpeg_python
 from PIL import ExifTags, ImageOps
 
 from weike.builder.contracts.model import MediaInfo
-from weike.builder.keeping.cache import ContentStore, sha256_file
+from weike.builder.keeping.memo import sha256_file
+from weike.builder.keeping.store import ContentStore
 from weike.builder.keeping.fingerprint import package_versions
 from weike.plugins.media import runner as ffmpeg
 from weike.plugins.media.probe import ProbeError, decoded_audio_seconds, finite_number, info_to_dict, probe_media

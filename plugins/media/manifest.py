@@ -17,7 +17,7 @@ from pathlib import Path
 
 from weike.builder.contracts.context import BuildContext
 from weike.builder.contracts.model import repository_path, Course, DeliveredMedia
-from weike.builder.keeping.cache import ContentStore
+from weike.builder.keeping.store import ContentStore
 from weike.builder.keeping.outputs import link_file, remove_temps, write_atomic
 from weike.builder.repository.loading import find_course_folders
 from weike.plugins.media import runner as ffmpeg

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from weike.builder.contracts.model import repository_path, Course, Lecture, MediaInfo
-from weike.builder.keeping.cache import FileMemo, cache_key
+from weike.builder.keeping.memo import FileMemo
+from weike.builder.keeping.store import cache_key
 from weike.plugins.media import runner as ffmpeg
 from weike.plugins.media.cards import CARD_FOLDER, CardJob, _card_picture_bytes, plan_cards
 from weike.plugins.media.checks import probe_memoised

@@ -36,7 +36,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from weike.builder.contracts.context import BuildContext, Made, StageOutcome
-from weike.builder.keeping.cache import ContentStore
+from weike.builder.keeping.store import ContentStore
 from weike.builder.keeping.disk import disk_fault
 from weike.builder.running.executor import (
     ClusterExecutor,

@@ -19,7 +19,8 @@ from pathlib import Path
 from weike.builder.contracts.context import BuildContext, BuildPaths, Made
 from weike.builder.contracts.hookspecs import hookimpl
 from weike.builder.contracts.settings import Date, Integer, max_length
-from weike.builder.keeping.cache import FileMemo, MemoPart, shared_file_memo
+from weike.builder.keeping.memo import FileMemo, shared_file_memo
+from weike.builder.keeping.prune import MemoPart
 from weike.builder.keeping.fingerprint import Fingerprint, code_digest, package_versions
 from weike.builder.repository.loading import COURSE_FIELDS, COURSE_SLUG_RE, LECTURE_FIELDS, LECTURE_SLUG_RE
 from weike.builder.repository.reading import inside_real_path, leaves_course

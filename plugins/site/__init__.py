@@ -1,10 +1,22 @@
 """The public catalogue website (built-in plugin): ``weike build`` writes ``dist/site``, ``weike serve`` previews it.
 
-Modules: :mod:`~weike.plugins.site.catalogue` (what the site says about each course: URLs, durations,
+This module is the plugin's face: its hook implementations, each handing the work to the module
+named beside it, and the names other plugins use.
+
+Hooks: ``weike_site_stage`` in :mod:`~weike.plugins.site.stage`, ``weike_cache_parts`` in
+:mod:`~weike.plugins.site.cache`, ``weike_doctor_checks`` in :mod:`~weike.plugins.site.doctor`,
+``weike_settings`` in :mod:`~weike.plugins.site.settings`, ``weike_add_hookspecs`` in
+:mod:`~weike.plugins.site.hookspecs`.
+
+Modules: :mod:`~weike.plugins.site.stage` (the stage: plugins' pages, 省流量, the site, the offline
+edition), :mod:`~weike.plugins.site.catalogue` (what the site says about each course: URLs, durations,
 学时, ``catalogue.json``, sitemap, feed), :mod:`~weike.plugins.site.pages` (the Markdown pages),
 :mod:`~weike.plugins.site.search` (the Chinese
 search index), :mod:`~weike.plugins.site.covers` (card thumbnails), :mod:`~weike.plugins.site.website` (the
-MkDocs build, input hash and atomic publication), :mod:`~weike.plugins.site.serve` (live preview),
+build, in order: :mod:`~weike.plugins.site.sources` the pages in memory, :mod:`~weike.plugins.site.nav`
+the navigation, :mod:`~weike.plugins.site.qr` QR codes, :mod:`~weike.plugins.site.stamp` the input hash,
+:mod:`~weike.plugins.site.incremental` which pages to render again, :mod:`~weike.plugins.site.engine`
+the MkDocs run, :mod:`~weike.plugins.site.placement` media and the atomic swap), :mod:`~weike.plugins.site.serve` (live preview),
 :mod:`~weike.plugins.site.share` (``weike share``: the built site on a station's Wi-Fi),
 :mod:`~weike.plugins.site.contributed` (the pages other plugins add: ``weike_site_pages`` in
 :mod:`~weike.plugins.site.hookspecs`, :class:`SitePage`),
@@ -25,177 +37,19 @@ from weike.builder.keeping.fingerprint import package_versions
 from weike.builder.repository.centre import Centre
 from weike.plugins.site.catalogue import MINUTES_PER_STUDY_HOUR, site_lectures, study_hours
 from weike.plugins.site.contributed import SiteAsset, SitePage
-from weike.plugins.site.settings import SETTINGS, publish_centres, site_url
+from weike.plugins.site.settings import SETTINGS, site_url
 from weike.plugins.site.share import ShareRoute
 
 __all__ = ["MINUTES_PER_STUDY_HOUR", "ShareRoute", "SiteAsset", "SitePage", "site_lectures", "site_url",
            "study_hours"]
 
 
-def site_work_dirs(context: BuildContext):
-    """(work folder for the generated docs, cache folder for thumbnails)."""
-    return context.paths.cache / "site" / "build", context.paths.cache / "site"
-
-
 @hookimpl
 def weike_site_stage(context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia],
                      centres: Sequence[Centre], made: Made) -> StageOutcome:
-    from weike.builder.keeping.disk import disk_fault
-    from weike.builder.keeping.outputs import remove_temps
-    from weike.plugins.site.offline.edition import offline_settings
-    from weike.plugins.site.website import SiteBuildFailed, build_website, load_settings
+    from weike.plugins.site.stage import site_stage
 
-    work_dir, cache_dir = site_work_dirs(context)
-    plugin_pages, page_diagnostics = site_pages(context, courses, delivered, centres)
-    plugin_assets, asset_diagnostics = site_assets(context, courses, delivered,
-                                                   page_paths=[offer.page.path for offer in plugin_pages])
-    page_diagnostics = [*page_diagnostics, *asset_diagnostics]
-    task = context.progress.task(f"网站 {len(courses)} 门课程 (site, {len(courses)} courses)")
-    kept = (f"site: 网站未能构建，{context.paths.shown(context.paths.site)} 保持上次的版本 "
-            f"(not built: the previous site stays)",)
-    try:
-        remove_temps(cache_dir)  # a QR-code record whose write was killed half-way
-        settings = load_settings(context.paths.root, site_url(context.config))
-        offline = offline_settings(settings.weike, site_name=settings.site_name)
-        offered = data_saver_setting(settings)
-        saver_diagnostics = list(settings.problems)  # extra.weike's, each at its line
-        savers, made_diagnostics = make_data_savers(context, courses, delivered,
-                                                    wanted=offered or (offline.enabled and offline.data_saver))
-        saver_diagnostics += made_diagnostics
-        result = build_website(root=context.paths.root, site_url=site_url(context.config), courses=courses,
-                               delivered=delivered, site_dir=context.paths.site, work_dir=work_dir,
-                               cache_dir=cache_dir, centres=centres, force=context.force,
-                               publish_centres=publish_centres(context.config), savers=savers if offered else None,
-                               plugin_pages=plugin_pages, plugin_assets=plugin_assets, made=made)
-    except SiteBuildFailed as exc:
-        task.done("failed", failed=True)
-        return StageOutcome(diagnostics=(exc.diagnostic, *page_diagnostics), summary=kept)
-    except OSError as exc:
-        if (fault := disk_fault(exc, root=context.paths.root, writing=context.paths.site)) is None:
-            raise
-        task.done("failed", failed=True)
-        return StageOutcome(diagnostics=(fault, *page_diagnostics), summary=kept)
-    if result.rebuilt:
-        line = (f"site: {len(result.published)} 门课程，{result.pages} 个网页 -> {context.paths.site} "
-                f"({result.seconds:.1f} s)")
-    else:
-        line = f"site: 输入没有变化，沿用已有网站 (inputs unchanged, kept {context.paths.site})"
-    task.done(line.removeprefix("site: "))
-    summary = [line]
-    if not result.site_url:
-        summary.append("site: weike.yml 未设置 site_url，没有生成二维码、站点地图和订阅源 "
-                       "(set site_url for QR codes, sitemap and feed)")
-    if savers:
-        total = sum(size for _, size in savers.values())
-        summary.append(f"site: 省流量视频 {len(savers)} 个，共 {total / 1_000_000:.1f} MB (data-saver renditions)")
-    summary.extend(f"site: MkDocs: {warning}" for warning in result.warnings)
-    edition = build_offline(context, courses, delivered, result.published, offline=offline, savers=savers,
-                            site_name=settings.site_name, centres=centres, plugin_pages=plugin_pages,
-                            plugin_assets=plugin_assets, made=made)
-    summary.extend(edition.summary)
-    return StageOutcome(diagnostics=(*page_diagnostics, *result.diagnostics, *saver_diagnostics,
-                                     *edition.diagnostics),
-                        outputs=(context.paths.site, *edition.outputs), summary=tuple(summary))
-
-
-def site_pages(context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia],
-               centres: Sequence[Centre]) -> tuple[tuple, list]:
-    """The pages every plugin adds (``weike_site_pages``), and E411 for each plugin that failed to."""
-    from weike.plugins.site.contributed import collect_site_pages
-
-    return collect_site_pages(context.plugin_manager, root=context.paths.root, context=context, courses=courses,
-                              delivered=delivered, centres=centres)
-
-
-def site_assets(context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia], *,
-                page_paths: Sequence[str] = ()) -> tuple[tuple, list]:
-    """The scripts and files every plugin adds (``weike_site_assets``), and E411 for each that failed to
-    (``page_paths``: the plugins' pages, whose folders no plugin may take for its files)."""
-    from weike.plugins.site.contributed import collect_site_assets
-
-    return collect_site_assets(context.plugin_manager, root=context.paths.root, page_paths=page_paths,
-                               context=context, courses=courses, delivered=delivered)
-
-
-def data_saver_setting(settings) -> bool:
-    """``extra.weike.data_saver`` in ``mkdocs.yml``: offer the 省流量 rendition on lecture pages."""
-    from weike.plugins.site.settings import DATA_SAVER
-
-    return bool(DATA_SAVER.value_in(settings.weike))
-
-
-def make_data_savers(context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia],
-                     *, wanted: bool) -> tuple[dict, list]:
-    """Lecture key -> (file, size) of each lecture's 省流量 rendition (cached), when ``wanted``."""
-    from weike.plugins.site.saver import SAVERS_USED_FILE, make_savers
-
-    _, cache_dir = site_work_dirs(context)
-    if not wanted:
-        if (cache_dir / SAVERS_USED_FILE).exists():  # none in use now: `weike cache prune` may take them
-            (cache_dir / SAVERS_USED_FILE).write_text("[]", encoding="utf-8")
-        return {}, []
-    keys = [lecture.key for course in courses for lecture in course.lectures]
-    task = context.progress.task(f"省流量视频 {len(keys)} 个 (data-saver renditions)")
-    renditions, diagnostics = make_savers(delivered, keys, cache_dir, jobs=context.jobs)
-    task.done(f"{len(renditions)} 个 (made or from cache)")
-    return {key: (rendition.path, rendition.size) for key, rendition in renditions.items()}, diagnostics
-
-
-def build_offline(context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia],
-                  published: Sequence[str], *, offline, savers: Mapping, site_name: str,
-                  centres: Sequence[Centre] = (), plugin_pages: Sequence = (),
-                  plugin_assets: Sequence = (), made: Made | None = None) -> StageOutcome:
-    """``dist/offline``: the catalogue (or the courses ``extra.weike.offline.courses`` names) for a USB stick.
-
-    With ``extra.weike.offline.data_saver`` its pages are built from the 省流量 renditions, as
-    if they were the delivered files: the edition carries only those (a fraction of the size).
-    """
-    import dataclasses
-
-    from weike.plugins.site.contributed import online_only_folders
-    from weike.plugins.site.offline.edition import (
-        build_offline_edition,
-        chosen_courses,
-        offline_summary,
-        remove_edition,
-    )
-    from weike.plugins.site.website import SiteBuildFailed, build_website
-
-    offline_dir = context.paths.dist / "offline"
-    # A plugin's own folder (admin/: the hosted editor) needs a web server: never on the stick.
-    online_only = online_only_folders(plugin_assets)
-    plugin_assets = [asset for asset in plugin_assets if asset.folder is None]
-    if not offline.enabled:
-        remove_edition(offline_dir)
-        return StageOutcome(diagnostics=offline.diagnostics)
-    chosen, missing = chosen_courses(offline, published)
-    source = context.paths.site
-    _, cache_dir = site_work_dirs(context)
-    data_saver = offline.data_saver and bool(savers)
-    if data_saver:
-        delivered = {key: (dataclasses.replace(media, path=savers[key][0], size=savers[key][1], info=None,
-                                               sha256=f"saver-{media.sha256}")
-                           if key in savers else media)
-                     for key, media in delivered.items()}
-    if data_saver or set(chosen) != set(published):
-        # Its own pages: the home page counts and lists only these courses, the videos are the small ones.
-        source = cache_dir / "offline-source"
-        try:
-            build_website(root=context.paths.root, site_url=site_url(context.config),
-                          courses=[course for course in courses if course.slug in chosen], delivered=delivered,
-                          site_dir=source, work_dir=cache_dir / "offline-work", cache_dir=cache_dir,
-                          centres=centres, publish_centres=publish_centres(context.config),
-                          plugin_pages=plugin_pages, plugin_assets=plugin_assets, made=made)
-        except SiteBuildFailed as exc:
-            return StageOutcome(diagnostics=(exc.diagnostic,), summary=("offline: 离线版未能构建 (not built)",))
-    lectures = sum(len(course.lectures) for course in courses if course.slug in chosen)
-    task = context.progress.task(f"离线版 {len(chosen)} 门课程 (offline edition, {len(chosen)} courses)")
-    result = build_offline_edition(source_site=source, offline_dir=offline_dir, settings=offline,
-                                   site_name=site_name, courses=len(chosen), lectures=lectures,
-                                   data_saver=data_saver, left_out_folders=online_only)
-    line = offline_summary(result, context.paths.shown(offline_dir))
-    task.done(line.removeprefix("offline: "))
-    return StageOutcome(diagnostics=offline.diagnostics + missing, outputs=(offline_dir,), summary=(line,))
+    return site_stage(context, courses, delivered, centres, made)
 
 
 @hookimpl
@@ -224,60 +78,16 @@ def weike_cli_commands(subparsers) -> None:
 
 @hookimpl
 def weike_doctor_checks() -> list:
-    from weike.builder.running.doctor import CheckStatus, DoctorCheck
-    from weike.plugins.site.doctor import browser_test_checks, site_engine_check
+    from weike.plugins.site.doctor import doctor_checks
 
-    return [
-        site_engine_check(),
-        # Checked rather than assumed: the site draws no text with a font; the title cards bring
-        # their own (weike.plugins.media reports it as "title card font").
-        DoctorCheck(section="site", name="fonts", status=CheckStatus.INFO,
-                    detail="不需要安装字体：网站不指定字体（theme.font: false），由读者手机的自带字体显示；视频的片头片尾"
-                           "用 weike 自带的字体 (nothing to install: the site names no font, readers' own fonts show it; "
-                           "the title cards use the font installed with weike)"),
-        *browser_test_checks(),
-    ]
+    return doctor_checks()
 
 
 @hookimpl
 def weike_cache_parts(context: BuildContext, repository) -> list:
-    from weike.builder.keeping.cache import ContentStore, MemoPart, RecordPart, ScratchPart, StorePart
-    from weike.plugins.notes import note_pictures
-    from weike.plugins.site.covers import (COVERS_FOLDER, COVERS_MEMO_FILE, NOTE_PICTURES_FOLDER, CoversPart,
-                                           note_picture_name)
-    from weike.plugins.site.saver import SAVERS_FOLDER, SAVERS_USED_FILE, used_keys
-    from weike.plugins.site.website import QR_CODES_FILE
+    from weike.plugins.site.cache import cache_parts
 
-    work_dir, cache_dir = site_work_dirs(context)
-    covers = [course.cover.path for course in repository.courses if course.cover and course.cover.path]
-    covers += [photo.path for centre in repository.centres for photo in centre.photos if photo.path]
-    pictures = []
-    for course in repository.courses:
-        for lecture in course.lectures:
-            try:
-                pictures += note_pictures(lecture.folder)
-            except OSError:
-                continue  # a lecture folder gone since loading: nothing of it to keep
-    return [
-        CoversPart(cache_dir / COVERS_FOLDER, covers, name="site-covers", title="封面缩略图 (cover thumbnails)"),
-        CoversPart(cache_dir / NOTE_PICTURES_FOLDER, pictures, name="site-note-pictures", made_name=note_picture_name,
-                   title="讲义图片（手机尺寸）(notes pictures sized for phones)"),
-        MemoPart(cache_dir / COVERS_MEMO_FILE, name="site-covers-memo", title="封面图片的哈希 (hashes of covers)"),
-        RecordPart(name="site-qr-codes", title="课程二维码 (course QR codes)", path=cache_dir / QR_CODES_FILE),
-        StorePart(ContentStore(cache_dir / SAVERS_FOLDER), needed_keys=used_keys(cache_dir), name="site-savers",
-                  title="省流量视频 (data-saver renditions)",
-                  note="只留最近一次构建用到的 (kept: those the last build used)"),
-        RecordPart(name="site-savers-used", title="最近一次构建用到的省流量视频 (data-saver renditions in use)",
-                   path=cache_dir / SAVERS_USED_FILE),
-        ScratchPart(name="site-work", title="网站构建的工作目录 (site build work folder)", path=work_dir),
-        ScratchPart(name="site-offline", title="离线版（部分课程）的网站 (offline edition's site of chosen courses)",
-                    path=cache_dir / "offline-source",
-                    note="只在 extra.weike.offline.courses 选了部分课程时使用 (used when the offline edition names its courses)"),
-        ScratchPart(name="site-offline-work", title="离线版网站的工作目录 (offline site work folder)",
-                    path=cache_dir / "offline-work"),
-        ScratchPart(name="site-preview", title="weike serve 的预览 (weike serve preview)", path=cache_dir / "preview",
-                    note="weike serve 运行时不要清理 (do not prune while weike serve runs)"),
-    ]
+    return cache_parts(context, repository)
 
 
 @hookimpl

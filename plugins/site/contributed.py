@@ -43,7 +43,7 @@ PAGE_MARKUP_CODE = "W412"
 #: (lower case, so ``County`` and ``county`` never become one folder on a FAT stick).
 _SEGMENT = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
-#: The repository's folder of hand-written pages (``weike.plugins.site.website.SITE_SOURCES_DIR``).
+#: The repository's folder of hand-written pages (``weike.plugins.site.engine.SITE_SOURCES_DIR``).
 SITE_SOURCES = "site"
 
 logger = logging.getLogger(__name__)

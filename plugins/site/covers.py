@@ -17,7 +17,8 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from weike.builder.keeping.cache import CacheItem, CachePart, FileMemo
+from weike.builder.keeping.memo import FileMemo
+from weike.builder.keeping.prune import CacheItem, CachePart
 from weike.builder.keeping.fingerprint import Fingerprint, code_digest, package_versions
 from weike.builder.keeping.outputs import TEMP_PREFIX, write_atomic_with
 from weike.plugins.pictures import PHONE_PICTURE_RECIPE, fitted_with_fill, open_picture, picture_for_phones

@@ -98,3 +98,17 @@ def browser_test_checks() -> list[DoctorCheck]:
         detail=f"{fonts}{extra}" if fonts else "no Chinese font found by fontconfig: Chromium draws boxes for 汉字",
         fix="" if fonts else "apt-get install fonts-noto-cjk"))
     return checks
+
+
+def doctor_checks() -> list:
+    """What ``weike doctor`` says of the site: its engine, fonts, and what the browser tests need."""
+    return [
+        site_engine_check(),
+        # Checked rather than assumed: the site draws no text with a font; the title cards bring
+        # their own (weike.plugins.media reports it as "title card font").
+        DoctorCheck(section="site", name="fonts", status=CheckStatus.INFO,
+                    detail="不需要安装字体：网站不指定字体（theme.font: false），由读者手机的自带字体显示；视频的片头片尾"
+                           "用 weike 自带的字体 (nothing to install: the site names no font, readers' own fonts show it; "
+                           "the title cards use the font installed with weike)"),
+        *browser_test_checks(),
+    ]

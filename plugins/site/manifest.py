@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from weike.builder.keeping import outputs
-from weike.builder.keeping.cache import sha256_file
+from weike.builder.keeping.memo import sha256_file
 
 #: The stamp's format; a stamp of another format is not read (the folder is made whole again).
 MANIFEST_FORMAT = 2

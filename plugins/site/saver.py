@@ -28,7 +28,8 @@ from pathlib import Path
 
 from weike.plugins.media import FfmpegError, ffmpeg_version, probe_json, run_ffmpeg
 from weike.builder.contracts.model import DeliveredMedia, Diagnostic
-from weike.builder.keeping.cache import ContentStore, cache_key, sha256_file
+from weike.builder.keeping.memo import sha256_file
+from weike.builder.keeping.store import ContentStore, cache_key
 
 #: Where renditions live, below the site's cache folder.
 SAVERS_FOLDER = "savers"

@@ -106,3 +106,8 @@ def read_weike_extra(text: str, *, file: str = "mkdocs.yml") -> tuple[Mapping[st
     reader = FieldReader(file=file, warn_as="W408")
     fields = reader.mapping(weike, EXTRA_PATH, tuple(setting.name for setting in SITE_EXTRA))
     return read_settings(reader, fields, SITE_EXTRA, prefix=EXTRA_PATH), tuple(reader.diagnostics)
+
+
+def data_saver_setting(settings) -> bool:
+    """``extra.weike.data_saver`` in ``mkdocs.yml``: offer the 省流量 rendition on lecture pages."""
+    return bool(DATA_SAVER.value_in(settings.weike))

@@ -30,9 +30,9 @@ from weike.builder.keeping import outputs
 from weike.builder.keeping.archive import ArchiveMember, safe_name_component, write_zip
 from weike.builder.keeping.fingerprint import Fingerprint, code_digest
 from weike.plugins.site import manifest
+from weike.plugins.site.placement import make_build_folder, remove_leftovers, swap_into_place
 from weike.plugins.site.settings import OFFLINE, mkdocs_setting_warning
-from weike.plugins.site.website import STAMP_FILE as SITE_STAMP_FILE
-from weike.plugins.site.website import make_build_folder, remove_leftovers, swap_into_place
+from weike.plugins.site.stamp import STAMP_FILE as SITE_STAMP_FILE
 
 #: The settings' place: ``extra.weike.offline`` in ``mkdocs.yml``.
 SETTINGS_KEY = "offline"
@@ -485,7 +485,7 @@ def add_offline_command(subparsers) -> None:
 def cmd_offline(project, args) -> int:
     from weike.builder.contracts.context import BuildPaths
     from weike.builder.contracts.errors import UsageError
-    from weike.plugins.site.website import SiteBuildFailed, load_settings
+    from weike.plugins.site.engine import SiteBuildFailed, load_settings
 
     paths = BuildPaths.for_root(project.root)
     try:

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from weike.builder.cli import main
-from weike.builder.keeping.cache import ContentStore, FileMemo
+from weike.builder.keeping.memo import FileMemo
+from weike.builder.keeping.store import ContentStore
 from tests.conftest import COURSE_YML, course_files, write_tree
 
 pytestmark = pytest.mark.slow

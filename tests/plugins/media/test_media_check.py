@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from weike.builder.contracts.context import BuildPaths
-from weike.builder.keeping.cache import FileMemo
+from weike.builder.keeping.memo import FileMemo
 from weike.builder.running.checking import run_check
 from weike.plugins.rules.courses import RULES_MEMO_FILE
 from weike.plugins.media import shared_memo

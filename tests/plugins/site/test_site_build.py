@@ -359,7 +359,7 @@ def test_invalid_mkdocs_setting_is_e401(built_site):
 def test_qr_codes_are_kept_between_builds_for_current_urls_only(built_site):
     import json
 
-    from weike.plugins.site.website import QR_CODES_FILE, qr_svg
+    from weike.plugins.site.qr import QR_CODES_FILE, qr_svg
 
     built = built_site(site_url="https://weike.example.gov.cn/")
     cache = built.root / ".weike/cache/site" / QR_CODES_FILE

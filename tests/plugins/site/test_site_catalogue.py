@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from weike.plugins.site.catalogue import THEME_SLUGS, format_duration, format_total, study_hours
-from weike.plugins.site.website import page_url
+from weike.plugins.site.nav import page_url
 
 
 @pytest.mark.parametrize(("minutes", "hours"), [(1, 0.5), (12, 0.5), (22.5, 0.5), (23, 1.0), (45, 1.0),

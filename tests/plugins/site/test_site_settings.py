@@ -17,7 +17,7 @@ from weike.plugins.site.settings import site_url
 
 def test_extra_weike_problems_are_warnings_at_their_lines(tmp_path):
     from weike.plugins.site.offline.edition import offline_settings
-    from weike.plugins.site.website import load_settings
+    from weike.plugins.site.engine import load_settings
 
     (tmp_path / "mkdocs.yml").write_text("""\
 site_name: 社区教育微课

@@ -1,0 +1,232 @@
+"""The MkDocs run: ``mkdocs.yml`` (the repository's, or weike's default) read into :class:`SiteSettings`,
+the keys weike sets on top of it, and MkDocs itself, its warnings captured and its failures made
+diagnostics (E401 configuration, E402 theme template, E403 build).
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from weike.builder.contracts.model import Diagnostic, SourceLocation
+from weike.builder.keeping import outputs
+from weike.plugins.site.contributed import SiteAsset
+from weike.plugins.site.generated import GeneratedPages
+from weike.plugins.site.settings import SEARCH_NOTES, read_weike_extra
+
+THEME_DIR = Path(__file__).resolve().parent / "theme"
+DEFAULT_CONFIG = THEME_DIR / "mkdocs.yml"
+SITE_SOURCES_DIR = "site"
+CONFIG_FILE = "mkdocs.yml"
+DEFAULT_SITE_NAME = "社区教育微课"
+
+class SiteBuildFailed(Exception):
+    """MkDocs could not build the site; ``diagnostic`` says where the problem is."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(diagnostic.message_en)
+        self.diagnostic = diagnostic
+
+
+# --------------------------------------------------------------------------------------------
+# Settings: mkdocs.yml (the repository's, or weike's default)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class SiteSettings:
+    config_file: Path
+    #: The file's values (tags resolved), for the keys weike merges with its own.
+    raw: Mapping
+    site_url: str | None
+    #: ``extra.weike``, read by its declarations (:data:`weike.plugins.site.settings.SITE_EXTRA`).
+    weike: Mapping = field(default_factory=dict)
+    #: What is wrong in ``extra.weike`` (W408 at its line; the defaults were used).
+    problems: tuple[Diagnostic, ...] = ()
+
+    @property
+    def search_notes(self) -> bool:
+        """``extra.weike.search_notes``: put lecture notes into the search index."""
+        return bool(SEARCH_NOTES.value_in(self.weike))
+
+    @property
+    def site_name(self) -> str:
+        return str(self.raw.get("site_name") or DEFAULT_SITE_NAME)
+
+
+def load_settings(root: Path, site_url: str | None) -> SiteSettings:
+    """Read ``mkdocs.yml`` at ``root`` (or weike's default); raises :class:`SiteBuildFailed`."""
+    import yaml
+    from mkdocs.exceptions import ConfigurationError
+    from mkdocs.utils.yaml import yaml_load
+
+    path = root / CONFIG_FILE
+    source = path if path.is_file() else DEFAULT_CONFIG
+    try:
+        with source.open("rb") as handle:
+            raw = yaml_load(handle) or {}
+    except (OSError, yaml.YAMLError, ValueError, ConfigurationError) as exc:
+        cause = exc.__context__ if isinstance(exc, ConfigurationError) and exc.__context__ else exc
+        mark = getattr(cause, "problem_mark", None)
+        problem = getattr(cause, "problem", None) or type(cause).__name__
+        raise SiteBuildFailed(Diagnostic.error(
+            "E401", SourceLocation(file=CONFIG_FILE, line=mark.line + 1 if mark else None,
+                                   column=mark.column + 1 if mark else None),
+            f"mkdocs.yml 无法读取（YAML：{problem}）", f"mkdocs.yml cannot be read: {problem}",
+            hint="检查缩进和冒号；也可以删掉 mkdocs.yml，使用 weike 的默认网站设置。")) from exc
+    if not isinstance(raw, dict):
+        raise SiteBuildFailed(Diagnostic.error("E401", SourceLocation(file=CONFIG_FILE, line=1),
+                                     "mkdocs.yml 的内容应当是“键: 值”的设置", "mkdocs.yml must be a mapping"))
+    weike, problems = read_weike_extra(source.read_text(encoding="utf-8-sig"), file=CONFIG_FILE)
+    url = site_url or raw.get("site_url") or None
+    if url and not str(url).endswith("/"):
+        url = f"{url}/"
+    return SiteSettings(config_file=source, raw=raw, site_url=url, weike=weike, problems=problems)
+
+
+def plugin_entries(raw_plugins) -> list:
+    if raw_plugins is None:
+        return ["search"]
+    if isinstance(raw_plugins, dict):
+        return [{name: options} for name, options in raw_plugins.items()]
+    return list(raw_plugins)
+
+
+def plugin_name(entry) -> str:
+    return entry if isinstance(entry, str) else next(iter(entry))
+
+
+#: weike's scripts, on every page (each is a no-op where its elements are absent).
+WEIKE_SCRIPTS = ("assets/weike/weike.js", "assets/weike/progress.js", "assets/weike/read-aloud.js")
+
+
+def mkdocs_overrides(settings: SiteSettings, *, docs_dir: Path, site_dir: Path, overrides_dir: Path,
+                     nav: list, plugin_assets: Sequence[SiteAsset] = ()) -> dict:
+    """The keys weike sets on top of ``mkdocs.yml`` (everything else is the file's own)."""
+    raw = settings.raw
+    theme = raw.get("theme") or {}
+    theme = {"name": theme} if isinstance(theme, str) else copy.deepcopy(dict(theme))
+    theme["name"] = "material"  # the pages use Material's layout and search
+    theme.setdefault("language", "zh")
+    # Google Fonts are slow or blocked in China: the system fonts are used (no outside request).
+    theme["font"] = False
+    theme["custom_dir"] = str(overrides_dir)
+    plugins = plugin_entries(raw.get("plugins"))
+    if not any(plugin_name(entry) in ("search", "material/search") for entry in plugins):
+        plugins.insert(0, "search")
+    extra = copy.deepcopy(dict(raw.get("extra") or {}))
+    extra.setdefault("generator", False)  # no "Made with Material" link to an outside host
+    validation = copy.deepcopy(dict(raw.get("validation") or {}))
+    # Course and lecture pages are deliberately not in the navigation.
+    validation.setdefault("omitted_files", "ignore")
+    return {
+        "docs_dir": str(docs_dir),
+        "site_dir": str(site_dir),
+        "site_url": settings.site_url or "",
+        "site_name": settings.site_name,
+        # Without a copyright line Material's footer is an empty black strip under every page.
+        "copyright": raw.get("copyright") or f"{settings.site_name} · 公益课程，欢迎学习和分享",
+        "use_directory_urls": True,
+        "theme": theme,
+        "plugins": plugins,
+        "nav": nav,
+        "extra": extra,
+        "extra_css": ["assets/weike/weike.css", *(a.site_path for a in plugin_assets if a.load == "style"),
+                      *(raw.get("extra_css") or [])],
+        "extra_javascript": [*WEIKE_SCRIPTS, *(a.site_path for a in plugin_assets if a.load == "script"),
+                             *(raw.get("extra_javascript") or [])],
+        "validation": validation,
+    }
+
+
+
+# --------------------------------------------------------------------------------------------
+# MkDocs
+# --------------------------------------------------------------------------------------------
+
+
+class _CollectWarnings(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+@contextmanager
+def _captured_mkdocs_log() -> Iterator[_CollectWarnings]:
+    """MkDocs' warnings become part of the stage's outcome instead of stray console lines."""
+    logger = logging.getLogger("mkdocs")
+    handler = _CollectWarnings()
+    propagate = logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
+def run_mkdocs(settings: SiteSettings, overrides: dict, root: Path, generated: GeneratedPages) -> list[str]:
+    """Build with MkDocs; returns its warnings, raises :class:`SiteBuildFailed` on failure."""
+    import jinja2
+    from mkdocs import exceptions
+    from mkdocs.commands.build import build as mkdocs_build
+    from mkdocs.config import load_config
+
+    from weike.plugins.site.search import _jieba
+
+    _jieba()  # quiet jieba before Material's search plugin uses it
+    failures = (exceptions.MkDocsException, exceptions.Abort, OSError, ValueError, KeyError)
+    with _captured_mkdocs_log() as captured:
+
+        def failed(code: str, what: str, what_en: str, exc: BaseException) -> SiteBuildFailed:
+            from weike.builder.keeping.disk import disk_fault
+
+            # A full disk is no fault of mkdocs.yml: say what happened, not "delete mkdocs.yml".
+            # MkDocs writes into a temp folder beside the site: name the site itself.
+            building = Path(overrides["site_dir"])
+            site_dir = building.with_name(outputs.temp_target(building.name) or building.name)
+            if (fault := disk_fault(exc, root=root, writing=site_dir)) is not None:
+                return SiteBuildFailed(fault)
+            detail = "; ".join(captured.lines[-3:]) or f"{type(exc).__name__}: {exc}"
+            return SiteBuildFailed(Diagnostic.error(
+                code, SourceLocation(file=CONFIG_FILE), f"网站{what}失败：{detail}", f"site {what_en} failed: {detail}",
+                hint="检查 mkdocs.yml 和 site/ 中最近的修改；删掉 mkdocs.yml 可恢复默认设置。"))
+
+        try:
+            with settings.config_file.open("rb") as handle:
+                # Relative paths in the repository's mkdocs.yml (hooks, INHERIT) mean the repository root.
+                config = load_config(config_file=io.BytesIO(handle.read()),
+                                     config_file_path=str(root / CONFIG_FILE), **overrides)
+        except failures as exc:
+            raise failed("E401", "配置", "configuration", exc) from exc
+        config.plugins["weike/generated"] = generated
+        try:
+            mkdocs_build(config)
+        except jinja2.TemplateError as exc:
+            raise SiteBuildFailed(_template_error(exc, root, Path(overrides["theme"]["custom_dir"]))) from exc
+        except failures as exc:
+            raise failed("E403", "构建", "build", exc) from exc
+    return captured.lines
+
+
+def _template_error(exc: Exception, root: Path, overrides_dir: Path) -> Diagnostic:
+    filename = getattr(exc, "filename", None) or getattr(exc, "name", None) or ""
+    line = getattr(exc, "lineno", None)
+    rel = Path(filename).name
+    try:
+        rel = Path(filename).resolve().relative_to(overrides_dir.resolve()).as_posix()
+    except (ValueError, OSError):
+        pass
+    file = f"{SITE_SOURCES_DIR}/overrides/{rel}" if (root / SITE_SOURCES_DIR / "overrides" / rel).is_file() else CONFIG_FILE
+    return Diagnostic.error("E402", SourceLocation(file=file, line=line), f"网站模板出错：{exc}",
+                  f"theme template error: {type(exc).__name__}: {exc}",
+                  hint="检查 site/overrides/ 中模板的 {% %} 和 {{ }} 是否成对。")

@@ -1,0 +1,74 @@
+"""Files into the site folder: the delivered media placed by hard link (copied across file systems),
+and the build folder swapped into place atomically.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from weike.builder.keeping import outputs
+from weike.plugins.site.catalogue import Catalogue
+
+def media_files(catalogue: Catalogue) -> dict[str, Path]:
+    """Site-relative path -> delivered file, for every video, poster and subtitle track."""
+    files: dict[str, Path] = {}
+    for item in catalogue.courses:
+        for lecture in item.lectures:
+            media = lecture.media
+            if media is None:
+                continue
+            files[lecture.video_url] = media.path
+            if lecture.poster_url and media.poster:
+                files[lecture.poster_url] = media.poster
+            if lecture.subtitles_url and media.subtitles:
+                files[lecture.subtitles_url] = media.subtitles
+            if lecture.saver_url and lecture.saver_file:
+                files[lecture.saver_url] = lecture.saver_file
+    return files
+
+
+def place_media(catalogue: Catalogue, site_dir: Path) -> None:
+    wanted = media_files(catalogue)
+    for rel, source in wanted.items():
+        outputs.link_file(source, site_dir / rel)
+    media_dir = site_dir / "media"
+    if media_dir.is_dir():  # files of courses no longer published go
+        for folder, _, files in os.walk(media_dir):
+            for name in files:
+                path = Path(folder) / name
+                if path.relative_to(site_dir).as_posix() not in wanted:
+                    path.unlink()
+
+
+def swap_into_place(tmp_dir: Path, site_dir: Path) -> None:
+    """Swap the freshly built ``tmp_dir`` into ``site_dir`` (two renames; never a half site)."""
+    old = site_dir.with_name(outputs.temp_name(f"{site_dir.name}.old"))
+    if site_dir.exists():
+        os.replace(site_dir, old)
+    os.replace(tmp_dir, site_dir)
+    if old.exists():
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def remove_leftovers(site_dir: Path) -> None:
+    """Temporary folders of builds of ``site_dir`` that were killed (and those of weike versions
+    that named them ``.<site>-tmp-…`` / ``.<site>-old-…``)."""
+    mine = {site_dir.name, f"{site_dir.name}.old"}
+    for path in site_dir.parent.glob(f"{outputs.TEMP_PREFIX}*"):
+        if outputs.temp_target(path.name) in mine:
+            shutil.rmtree(path, ignore_errors=True)
+    for pattern in (f".{site_dir.name}-tmp-*", f".{site_dir.name}-old-*"):
+        for path in site_dir.parent.glob(pattern):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def make_build_folder(site_dir: Path) -> Path:
+    """A new, empty temp folder beside ``site_dir`` to build into, with the usual folder mode
+    (it becomes ``site_dir``: a private 0700 folder would make every page 403 for a web server
+    running as another user)."""
+    folder = site_dir.with_name(outputs.temp_name(site_dir.name))
+    folder.mkdir(mode=outputs.folder_mode())
+    folder.chmod(outputs.folder_mode())
+    return folder

@@ -1,0 +1,258 @@
+"""The site's inputs in memory: the courses it can publish (:func:`collect_courses`), every page and
+file of the docs folder (:func:`generate_sources`: weike's pages, the hand-written ones of ``site/``,
+the plugins' pages), and the work folder MkDocs reads (:func:`write_docs`, :func:`write_overrides`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from weike.builder.contracts.context import Made
+from weike.builder.contracts.model import THEMES, Course, DeliveredMedia, Diagnostic, PROVIDER_LEVELS, SourceLocation
+from weike.builder.keeping import outputs
+from weike.builder.running.isolation import CourseIsolation
+from weike.plugins.notes import lecture_notes
+from weike.plugins.site import centres as centre_pages
+from weike.plugins.site.catalogue import LEVEL_SLUGS, THEME_SLUGS, Catalogue, SiteCourse, site_lectures
+from weike.plugins.site.contributed import OfferedPage, place_pages
+from weike.plugins.site.covers import CoverCache, CoverError, Thumbnail
+from weike.plugins.site.engine import DEFAULT_SITE_NAME, SITE_SOURCES_DIR, THEME_DIR
+from weike.plugins.site.nav import HOME_FILE, page_url
+from weike.plugins.site.pages import GeneratedPage, course_page, home_page, lecture_page, level_page, theme_page
+from weike.plugins.site.qr import QrCodes
+
+#: Paths the generator owns; a file in site/ with one of these names is ignored (W407), a plugin's
+#: page (weike_site_pages) there is left out (E410).
+RESERVED = ("index.md", "courses", "centres", "themes", "levels", "media", "assets/weike", "catalogue.json",
+            "sitemap.xml", "sitemap.xml.gz", "feed.xml", "search")
+#: How the plugin manager names this plugin (E901 names it when a course's pages fail).
+PLUGIN_NAME = "weike.plugins.site"
+
+
+@dataclass(kw_only=True)
+class Collected:
+    courses: list[SiteCourse] = field(default_factory=list)
+    thumbnails: dict[str, Thumbnail] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+def collect_courses(courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia], covers: CoverCache,
+                    *, preview: bool, savers: Mapping[str, tuple[Path, int]] | None = None,
+                    isolation: CourseIsolation | None = None) -> Collected:
+    """The courses the site can publish, each with its cover thumbnail; the others as diagnostics.
+
+    An exception while collecting one course leaves just that course out (E901, in ``isolation``).
+    """
+    isolation = isolation or CourseIsolation(stage="site", plugin=PLUGIN_NAME)
+    found = Collected()
+
+    def collect(course: Course) -> None:
+        missing = [lecture for lecture in course.lectures if lecture.key not in delivered]
+        if missing and not preview:
+            for lecture in missing:
+                found.diagnostics.append(Diagnostic.error(
+                    "E405", lecture.where(), f"微课“{lecture.title or lecture.slug}”没有交付的视频，课程不能发布到网站",
+                    f"lecture {lecture.key} has no delivered video; the course is left off the site",
+                    hint="先运行 weike build（媒体阶段）生成视频。"))
+            return
+        if course.cover is None or course.cover.path is None:
+            found.diagnostics.append(Diagnostic.error("E404", course.where("cover"), "课程没有可用的首页图片，不能发布到网站",
+                                            f"course {course.slug} has no usable cover; left off the site"))
+            return
+        try:
+            thumbnail = covers.thumbnail(course.cover.path)
+        except CoverError as exc:
+            found.diagnostics.append(Diagnostic.error(
+                "E404", course.where("cover"), f"首页图片无法缩小成网站卡片图片（{exc}）",
+                f"cover of {course.slug} cannot be made into a thumbnail: {exc}",
+                hint="用画图软件把图片另存为 JPG 或 PNG 后再试。"))
+            return
+        item = SiteCourse(course=course, lectures=site_lectures(course, delivered, savers),
+                          cover_size=(thumbnail.width, thumbnail.height))
+        found.thumbnails[course.slug] = thumbnail
+        found.courses.append(item)
+
+    for course in sorted(courses, key=lambda c: c.slug):
+        isolation.call(course, lambda: collect(course), what="收集课程 collecting the course")
+    return found
+
+
+def site_sources(root: Path) -> Iterator[tuple[str, Path]]:
+    """Regular files below ``site/`` (not following links out of it), as (relative path, file)."""
+    base = root / SITE_SOURCES_DIR
+    if not base.is_dir():
+        return
+    for folder, dirs, files in os.walk(base):
+        dirs.sort()
+        for name in sorted(files):
+            path = Path(folder) / name
+            if path.is_symlink() or not path.is_file():
+                continue
+            yield path.relative_to(base).as_posix(), path
+
+
+@dataclass(kw_only=True)
+class Sources:
+    #: Generated pages by docs-relative path (``courses/x/index.md``).
+    pages: dict[str, GeneratedPage] = field(default_factory=dict)
+    #: Generated static files (thumbnails, notes pictures) by docs-relative path.
+    files: dict[str, Path] = field(default_factory=dict)
+    #: Hand-written files from site/ by docs-relative path: copied into the docs folder.
+    site_files: dict[str, Path] = field(default_factory=dict)
+    notes_text: dict[str, str] = field(default_factory=dict)
+    handwritten: list[str] = field(default_factory=list)
+    #: (escaped title, docs-relative path) of the plugins' pages that join the navigation.
+    plugin_nav: list[tuple[str, str]] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: The catalogue the pages were generated for (without courses whose pages failed).
+    catalogue: Catalogue | None = None
+
+
+def is_reserved(rel: str) -> bool:
+    return any(rel == name or rel.startswith(name + "/") for name in RESERVED)
+
+
+def generate_sources(catalogue: Catalogue, collected: Collected, root: Path, *, notes_text: bool,
+                     qr_codes: QrCodes, pictures: CoverCache, centres: Sequence[centre_pages.SiteCentre] = (),
+                     isolation: CourseIsolation | None = None, site_name: str = DEFAULT_SITE_NAME,
+                     plugin_pages: Sequence[OfferedPage] = (), made: Made | None = None) -> Sources:
+    """Every page and file of the docs folder, in memory.
+
+    ``sources.catalogue`` is ``catalogue`` without the courses whose pages failed (E901).
+    ``plugin_pages`` (``weike_site_pages``) come last: each may only take a path nothing else has.
+    """
+    import markdown
+    import yaml
+
+    isolation = isolation or CourseIsolation(stage="site", plugin=PLUGIN_NAME)
+    sources = Sources()
+    intro_html, home_title = "", None
+    for rel, path in site_sources(root):
+        if rel.startswith("overrides/"):
+            continue
+        if rel == HOME_FILE:
+            from weike.builder.repository.loading import split_front_matter
+
+            from weike.builder.repository.yamlfile import YamlFileError
+
+            text = path.read_text(encoding="utf-8", errors="replace")
+            body = text
+            try:
+                split = split_front_matter(text)
+                if split:
+                    front, body = yaml.safe_load(split[0]) or {}, split[1]
+                    home_title = front.get("title") if isinstance(front, dict) else None
+            except (YamlFileError, yaml.YAMLError):
+                body = text
+            intro_html = markdown.markdown(body, extensions=["tables", "attr_list"])
+            continue
+        if is_reserved(rel):
+            sources.diagnostics.append(Diagnostic.warning(
+                "W407", SourceLocation(file=f"{SITE_SOURCES_DIR}/{rel}"),
+                f"site/{rel} 与自动生成的网页同名，已忽略", f"site/{rel} clashes with a generated page; ignored",
+                hint="换一个文件名或文件夹名（courses、themes、levels、media 等由 weike 生成）。"))
+            continue
+        sources.site_files[rel] = path
+        if rel.endswith(".md"):
+            sources.handwritten.append(rel)
+
+    # Each course's pages first, each on its own: a course that fails here (E901) is left out of
+    # the catalogue-wide pages below as well, so no page links to it.
+    centres_of_course = centre_pages.centres_of_courses(centres)
+    published = []
+    for item in catalogue.courses:
+        course_sources = isolation.call(
+            item.course, lambda: _course_sources(item, catalogue, notes_text=notes_text, qr_codes=qr_codes,
+                                                 thumbnails=collected.thumbnails, pictures=pictures,
+                                                 centres=centres_of_course.get(item.slug, ()), made=made),
+            what="生成网页 generating its pages")
+        if course_sources is None:
+            continue
+        published.append(item)
+        sources.pages.update(course_sources.pages)
+        sources.files.update(course_sources.files)
+        sources.notes_text.update(course_sources.notes_text)
+        sources.diagnostics.extend(course_sources.diagnostics)
+    catalogue = dataclasses.replace(catalogue, courses=tuple(published))
+    sources.catalogue = catalogue
+    kept = {item.slug for item in published}
+    centres = [dataclasses.replace(centre, courses=tuple(c for c in centre.courses if c.slug in kept))
+               for centre in centres]
+
+    sources.pages[HOME_FILE] = home_page(catalogue, intro_html=intro_html, title=home_title,
+                                          centres_html=centre_pages.home_section(centres), site_name=site_name)
+    section_pages, section_files = centre_pages.generate(centres)
+    sources.pages.update(section_pages)
+    sources.files.update(section_files)
+    for theme in THEMES:
+        if catalogue.in_theme(theme):
+            sources.pages[f"themes/{THEME_SLUGS[theme]}.md"] = theme_page(catalogue, theme)
+    for level in PROVIDER_LEVELS:
+        if catalogue.at_level(level):
+            sources.pages[f"levels/{LEVEL_SLUGS[level]}.md"] = level_page(catalogue, level)
+
+    taken = {page_url(rel): "weike" for rel in sources.pages}
+    taken.update({page_url(rel): f"{SITE_SOURCES_DIR}/{rel}" for rel in sources.handwritten})
+    # A hand-written index.html is a page as well (MkDocs copies it where the plugin's would go).
+    taken.update({rel.removesuffix("index.html"): f"{SITE_SOURCES_DIR}/{rel}" for rel in sources.site_files
+                  if rel == "index.html" or rel.endswith("/index.html")})
+    placed = place_pages(plugin_pages, taken=taken, reserved=is_reserved, page_url=page_url)
+    sources.pages.update(placed.pages)
+    sources.plugin_nav = placed.nav
+    sources.diagnostics.extend(placed.diagnostics)
+    return sources
+
+
+def _course_sources(item: SiteCourse, catalogue: Catalogue, *, notes_text: bool, qr_codes: QrCodes,
+                    thumbnails: Mapping[str, Thumbnail], pictures: CoverCache,
+                    centres: Sequence[centre_pages.SiteCentre] = (), made: Made | None = None) -> Sources:
+    """The pages and files of one course (its course page, its lecture pages, their pictures: each
+    at a size for phones, under the name the notes give it)."""
+    sources = Sources()
+    course_url = catalogue.absolute(item.url)
+    sources.files[item.cover_url] = thumbnails[item.slug].path
+    sources.pages[f"courses/{item.slug}/index.md"] = course_page(
+        item, qr_svg=qr_codes.svg(course_url) if course_url else None,
+        course_url=course_url, centres=centre_pages.centre_links(centres))
+    for index, lecture in enumerate(item.lectures):
+        # As the check rendered them (made), unless it did not run (weike serve's preview).
+        notes = lecture_notes(lecture.lecture, course_folder=item.course.folder, made=made, with_text=notes_text)
+        if notes.removed:
+            sources.diagnostics.append(Diagnostic.warning(
+                "W406", SourceLocation(file=lecture.lecture.file, line=lecture.lecture.notes_line),
+                f"讲义中不能发布的标记已被删除：{'、'.join(notes.removed)}",
+                f"markup the notes may not publish was removed: {', '.join(notes.removed)}",
+                hint="讲义里不能用脚本、事件属性（onclick 等）、javascript: 链接、样式、表单或外部图片；"
+                     "图片请放在本微课文件夹中。"))
+        for written, path in notes.images:
+            sources.files[f"courses/{item.slug}/{lecture.lecture.slug}/{written}"] = pictures.note_picture(path)
+        sources.notes_text[lecture.lecture.key] = notes.text
+        sources.pages[f"courses/{item.slug}/{lecture.lecture.slug}.md"] = lecture_page(item, index, notes)
+    return sources
+
+
+
+def write_docs(sources: Sources, docs_dir: Path) -> None:
+    """The docs folder holds the hand-written files; generated pages stay in memory."""
+    if docs_dir.exists():
+        shutil.rmtree(docs_dir)
+    docs_dir.mkdir(parents=True)
+    for rel, path in sources.site_files.items():
+        outputs.link_file(path, docs_dir / rel)
+
+
+def write_overrides(root: Path, overrides_dir: Path) -> None:
+    """weike's theme overrides, then the repository's ``site/overrides`` on top."""
+    if overrides_dir.exists():
+        shutil.rmtree(overrides_dir)
+    shutil.copytree(THEME_DIR / "overrides", overrides_dir)
+    for rel, path in site_sources(root):
+        if rel.startswith("overrides/"):
+            target = overrides_dir / rel.removeprefix("overrides/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)

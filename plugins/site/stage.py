@@ -1,0 +1,169 @@
+"""The site stage: the plugins' pages and assets gathered, the 省流量 renditions made, the catalogue
+website built (:func:`~weike.plugins.site.website.build_website`) and its offline edition after it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from weike.builder.contracts.context import BuildContext, Made, StageOutcome
+from weike.builder.contracts.model import Course, DeliveredMedia
+from weike.builder.repository.centre import Centre
+from weike.plugins.site.settings import data_saver_setting, publish_centres, site_url
+
+
+def site_work_dirs(context: BuildContext):
+    """(work folder for the generated docs, cache folder for thumbnails)."""
+    return context.paths.cache / "site" / "build", context.paths.cache / "site"
+
+
+def site_stage(context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia],
+                     centres: Sequence[Centre], made: Made) -> StageOutcome:
+    from weike.builder.keeping.disk import disk_fault
+    from weike.builder.keeping.outputs import remove_temps
+    from weike.plugins.site.offline.edition import offline_settings
+    from weike.plugins.site.website import SiteBuildFailed, build_website, load_settings
+
+    work_dir, cache_dir = site_work_dirs(context)
+    plugin_pages, page_diagnostics = site_pages(context, courses, delivered, centres)
+    plugin_assets, asset_diagnostics = site_assets(context, courses, delivered,
+                                                   page_paths=[offer.page.path for offer in plugin_pages])
+    page_diagnostics = [*page_diagnostics, *asset_diagnostics]
+    task = context.progress.task(f"网站 {len(courses)} 门课程 (site, {len(courses)} courses)")
+    kept = (f"site: 网站未能构建，{context.paths.shown(context.paths.site)} 保持上次的版本 "
+            f"(not built: the previous site stays)",)
+    try:
+        remove_temps(cache_dir)  # a QR-code record whose write was killed half-way
+        settings = load_settings(context.paths.root, site_url(context.config))
+        offline = offline_settings(settings.weike, site_name=settings.site_name)
+        offered = data_saver_setting(settings)
+        saver_diagnostics = list(settings.problems)  # extra.weike's, each at its line
+        savers, made_diagnostics = make_data_savers(context, courses, delivered,
+                                                    wanted=offered or (offline.enabled and offline.data_saver))
+        saver_diagnostics += made_diagnostics
+        result = build_website(root=context.paths.root, site_url=site_url(context.config), courses=courses,
+                               delivered=delivered, site_dir=context.paths.site, work_dir=work_dir,
+                               cache_dir=cache_dir, centres=centres, force=context.force,
+                               publish_centres=publish_centres(context.config), savers=savers if offered else None,
+                               plugin_pages=plugin_pages, plugin_assets=plugin_assets, made=made)
+    except SiteBuildFailed as exc:
+        task.done("failed", failed=True)
+        return StageOutcome(diagnostics=(exc.diagnostic, *page_diagnostics), summary=kept)
+    except OSError as exc:
+        if (fault := disk_fault(exc, root=context.paths.root, writing=context.paths.site)) is None:
+            raise
+        task.done("failed", failed=True)
+        return StageOutcome(diagnostics=(fault, *page_diagnostics), summary=kept)
+    if result.rebuilt:
+        line = (f"site: {len(result.published)} 门课程，{result.pages} 个网页 -> {context.paths.site} "
+                f"({result.seconds:.1f} s)")
+    else:
+        line = f"site: 输入没有变化，沿用已有网站 (inputs unchanged, kept {context.paths.site})"
+    task.done(line.removeprefix("site: "))
+    summary = [line]
+    if not result.site_url:
+        summary.append("site: weike.yml 未设置 site_url，没有生成二维码、站点地图和订阅源 "
+                       "(set site_url for QR codes, sitemap and feed)")
+    if savers:
+        total = sum(size for _, size in savers.values())
+        summary.append(f"site: 省流量视频 {len(savers)} 个，共 {total / 1_000_000:.1f} MB (data-saver renditions)")
+    summary.extend(f"site: MkDocs: {warning}" for warning in result.warnings)
+    edition = build_offline(context, courses, delivered, result.published, offline=offline, savers=savers,
+                            site_name=settings.site_name, centres=centres, plugin_pages=plugin_pages,
+                            plugin_assets=plugin_assets, made=made)
+    summary.extend(edition.summary)
+    return StageOutcome(diagnostics=(*page_diagnostics, *result.diagnostics, *saver_diagnostics,
+                                     *edition.diagnostics),
+                        outputs=(context.paths.site, *edition.outputs), summary=tuple(summary))
+
+
+def site_pages(context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia],
+               centres: Sequence[Centre]) -> tuple[tuple, list]:
+    """The pages every plugin adds (``weike_site_pages``), and E411 for each plugin that failed to."""
+    from weike.plugins.site.contributed import collect_site_pages
+
+    return collect_site_pages(context.plugin_manager, root=context.paths.root, context=context, courses=courses,
+                              delivered=delivered, centres=centres)
+
+
+def site_assets(context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia], *,
+                page_paths: Sequence[str] = ()) -> tuple[tuple, list]:
+    """The scripts and files every plugin adds (``weike_site_assets``), and E411 for each that failed to
+    (``page_paths``: the plugins' pages, whose folders no plugin may take for its files)."""
+    from weike.plugins.site.contributed import collect_site_assets
+
+    return collect_site_assets(context.plugin_manager, root=context.paths.root, page_paths=page_paths,
+                               context=context, courses=courses, delivered=delivered)
+
+
+def make_data_savers(context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia],
+                     *, wanted: bool) -> tuple[dict, list]:
+    """Lecture key -> (file, size) of each lecture's 省流量 rendition (cached), when ``wanted``."""
+    from weike.plugins.site.saver import SAVERS_USED_FILE, make_savers
+
+    _, cache_dir = site_work_dirs(context)
+    if not wanted:
+        if (cache_dir / SAVERS_USED_FILE).exists():  # none in use now: `weike cache prune` may take them
+            (cache_dir / SAVERS_USED_FILE).write_text("[]", encoding="utf-8")
+        return {}, []
+    keys = [lecture.key for course in courses for lecture in course.lectures]
+    task = context.progress.task(f"省流量视频 {len(keys)} 个 (data-saver renditions)")
+    renditions, diagnostics = make_savers(delivered, keys, cache_dir, jobs=context.jobs)
+    task.done(f"{len(renditions)} 个 (made or from cache)")
+    return {key: (rendition.path, rendition.size) for key, rendition in renditions.items()}, diagnostics
+
+
+def build_offline(context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia],
+                  published: Sequence[str], *, offline, savers: Mapping, site_name: str,
+                  centres: Sequence[Centre] = (), plugin_pages: Sequence = (),
+                  plugin_assets: Sequence = (), made: Made | None = None) -> StageOutcome:
+    """``dist/offline``: the catalogue (or the courses ``extra.weike.offline.courses`` names) for a USB stick.
+
+    With ``extra.weike.offline.data_saver`` its pages are built from the 省流量 renditions, as
+    if they were the delivered files: the edition carries only those (a fraction of the size).
+    """
+    import dataclasses
+
+    from weike.plugins.site.contributed import online_only_folders
+    from weike.plugins.site.offline.edition import (
+        build_offline_edition,
+        chosen_courses,
+        offline_summary,
+        remove_edition,
+    )
+    from weike.plugins.site.website import SiteBuildFailed, build_website
+
+    offline_dir = context.paths.dist / "offline"
+    # A plugin's own folder (admin/: the hosted editor) needs a web server: never on the stick.
+    online_only = online_only_folders(plugin_assets)
+    plugin_assets = [asset for asset in plugin_assets if asset.folder is None]
+    if not offline.enabled:
+        remove_edition(offline_dir)
+        return StageOutcome(diagnostics=offline.diagnostics)
+    chosen, missing = chosen_courses(offline, published)
+    source = context.paths.site
+    _, cache_dir = site_work_dirs(context)
+    data_saver = offline.data_saver and bool(savers)
+    if data_saver:
+        delivered = {key: (dataclasses.replace(media, path=savers[key][0], size=savers[key][1], info=None,
+                                               sha256=f"saver-{media.sha256}")
+                           if key in savers else media)
+                     for key, media in delivered.items()}
+    if data_saver or set(chosen) != set(published):
+        # Its own pages: the home page counts and lists only these courses, the videos are the small ones.
+        source = cache_dir / "offline-source"
+        try:
+            build_website(root=context.paths.root, site_url=site_url(context.config),
+                          courses=[course for course in courses if course.slug in chosen], delivered=delivered,
+                          site_dir=source, work_dir=cache_dir / "offline-work", cache_dir=cache_dir,
+                          centres=centres, publish_centres=publish_centres(context.config),
+                          plugin_pages=plugin_pages, plugin_assets=plugin_assets, made=made)
+        except SiteBuildFailed as exc:
+            return StageOutcome(diagnostics=(exc.diagnostic,), summary=("offline: 离线版未能构建 (not built)",))
+    lectures = sum(len(course.lectures) for course in courses if course.slug in chosen)
+    task = context.progress.task(f"离线版 {len(chosen)} 门课程 (offline edition, {len(chosen)} courses)")
+    result = build_offline_edition(source_site=source, offline_dir=offline_dir, settings=offline,
+                                   site_name=site_name, courses=len(chosen), lectures=lectures,
+                                   data_saver=data_saver, left_out_folders=online_only)
+    line = offline_summary(result, context.paths.shown(offline_dir))
+    task.done(line.removeprefix("offline: "))
+    return StageOutcome(diagnostics=offline.diagnostics + missing, outputs=(offline_dir,), summary=(line,))
