@@ -8,8 +8,8 @@ MkDocs build, input hash and atomic publication), :mod:`~weike.plugins.site.serv
 :mod:`~weike.plugins.site.share` (``weike share``: the built site on a station's Wi-Fi),
 :mod:`~weike.plugins.site.contributed` (the pages other plugins add: ``weike_site_pages`` in
 :mod:`~weike.plugins.site.hookspecs`, :class:`SitePage`),
-:mod:`~weike.plugins.site.saver` (the 省流量 data-saver renditions) and :mod:`~weike.plugins.site.offline`
-(``dist/offline``, the catalogue opened from a USB stick).
+and :mod:`~weike.plugins.site.offline` (``dist/offline``, the catalogue opened from a USB stick). The
+省流量 (data-saver) renditions are made by the media stage when the site asks (``weike_media_renditions``).
 Lecture notes are sanitised by :mod:`weike.plugins.notes`, which the SCORM packages use too.
 """
 
@@ -59,9 +59,7 @@ def weike_site_stage(context: BuildContext, courses: Sequence[Course], delivered
         offline = offline_settings(settings.weike, site_name=settings.site_name)
         offered = data_saver_setting(settings)
         saver_diagnostics = list(settings.problems)  # extra.weike's, each at its line
-        savers, made_diagnostics = make_data_savers(context, courses, delivered,
-                                                    wanted=offered or (offline.enabled and offline.data_saver))
-        saver_diagnostics += made_diagnostics
+        savers = data_savers(courses, delivered)
         result = build_website(root=context.paths.root, site_url=site_url(context.config), courses=courses,
                                delivered=delivered, site_dir=context.paths.site, work_dir=work_dir,
                                cache_dir=cache_dir, centres=centres, force=context.force,
@@ -124,21 +122,26 @@ def data_saver_setting(settings) -> bool:
     return bool(DATA_SAVER.value_in(settings.weike))
 
 
-def make_data_savers(context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia],
-                     *, wanted: bool) -> tuple[dict, list]:
-    """Lecture key -> (file, size) of each lecture's 省流量 rendition (cached), when ``wanted``."""
-    from weike.plugins.site.saver import SAVERS_USED_FILE, make_savers
+def data_savers(courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia]) -> dict[str, tuple[Path, int]]:
+    """Lecture key -> (file, size) of the 省流量 rendition the media stage made of each lecture of ``courses``."""
+    from weike.plugins.media import DATA_SAVER
 
-    _, cache_dir = site_work_dirs(context)
-    if not wanted:
-        if (cache_dir / SAVERS_USED_FILE).exists():  # none in use now: `weike cache prune` may take them
-            (cache_dir / SAVERS_USED_FILE).write_text("[]", encoding="utf-8")
-        return {}, []
-    keys = [lecture.key for course in courses for lecture in course.lectures]
-    task = context.progress.task(f"省流量视频 {len(keys)} 个 (data-saver renditions)")
-    renditions, diagnostics = make_savers(delivered, keys, cache_dir, jobs=context.jobs)
-    task.done(f"{len(renditions)} 个 (made or from cache)")
-    return {key: (rendition.path, rendition.size) for key, rendition in renditions.items()}, diagnostics
+    found = {}
+    for course in courses:
+        for lecture in course.lectures:
+            media = delivered.get(lecture.key)
+            if media is not None and (saver := media.renditions.get(DATA_SAVER.name)) is not None:
+                found[lecture.key] = (saver.path, saver.size)
+    return found
+
+
+@hookimpl
+def weike_media_renditions(context: BuildContext) -> list:
+    """The 省流量 rendition, when ``mkdocs.yml`` offers it on the pages or the offline edition carries it."""
+    from weike.plugins.media import DATA_SAVER
+    from weike.plugins.site.settings import wants_data_saver
+
+    return [DATA_SAVER] if wants_data_saver(context.paths.root) else []
 
 
 def build_offline(context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia],
@@ -150,8 +153,7 @@ def build_offline(context: BuildContext, courses: Sequence[Course], delivered: M
     With ``extra.weike.offline.data_saver`` its pages are built from the 省流量 renditions, as
     if they were the delivered files: the edition carries only those (a fraction of the size).
     """
-    import dataclasses
-
+    from weike.plugins.media import DATA_SAVER
     from weike.plugins.site.contributed import online_only_folders
     from weike.plugins.site.offline.edition import (
         build_offline_edition,
@@ -172,11 +174,8 @@ def build_offline(context: BuildContext, courses: Sequence[Course], delivered: M
     source = context.paths.site
     _, cache_dir = site_work_dirs(context)
     data_saver = offline.data_saver and bool(savers)
-    if data_saver:
-        delivered = {key: (dataclasses.replace(media, path=savers[key][0], size=savers[key][1], info=None,
-                                               sha256=f"saver-{media.sha256}")
-                           if key in savers else media)
-                     for key, media in delivered.items()}
+    if data_saver:  # the lecture's video in the rendition the media stage made, where it made one
+        delivered = {key: media.renditions.get(DATA_SAVER.name, media) for key, media in delivered.items()}
     if data_saver or set(chosen) != set(published):
         # Its own pages: the home page counts and lists only these courses, the videos are the small ones.
         source = cache_dir / "offline-source"
@@ -241,11 +240,10 @@ def weike_doctor_checks() -> list:
 
 @hookimpl
 def weike_cache_parts(context: BuildContext, repository) -> list:
-    from weike.builder.keeping.cache import ContentStore, MemoPart, RecordPart, ScratchPart, StorePart
+    from weike.builder.keeping.cache import MemoPart, RecordPart, ScratchPart
     from weike.plugins.notes import note_pictures
     from weike.plugins.site.covers import (COVERS_FOLDER, COVERS_MEMO_FILE, NOTE_PICTURES_FOLDER, CoversPart,
                                            note_picture_name)
-    from weike.plugins.site.saver import SAVERS_FOLDER, SAVERS_USED_FILE, used_keys
     from weike.plugins.site.website import QR_CODES_FILE
 
     work_dir, cache_dir = site_work_dirs(context)
@@ -264,11 +262,6 @@ def weike_cache_parts(context: BuildContext, repository) -> list:
                    title="讲义图片（手机尺寸）(notes pictures sized for phones)"),
         MemoPart(cache_dir / COVERS_MEMO_FILE, name="site-covers-memo", title="封面图片的哈希 (hashes of covers)"),
         RecordPart(name="site-qr-codes", title="课程二维码 (course QR codes)", path=cache_dir / QR_CODES_FILE),
-        StorePart(ContentStore(cache_dir / SAVERS_FOLDER), needed_keys=used_keys(cache_dir), name="site-savers",
-                  title="省流量视频 (data-saver renditions)",
-                  note="只留最近一次构建用到的 (kept: those the last build used)"),
-        RecordPart(name="site-savers-used", title="最近一次构建用到的省流量视频 (data-saver renditions in use)",
-                   path=cache_dir / SAVERS_USED_FILE),
         ScratchPart(name="site-work", title="网站构建的工作目录 (site build work folder)", path=work_dir),
         ScratchPart(name="site-offline", title="离线版（部分课程）的网站 (offline edition's site of chosen courses)",
                     path=cache_dir / "offline-source",
