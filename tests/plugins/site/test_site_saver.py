@@ -71,6 +71,9 @@ def test_the_offline_edition_can_carry_the_rendition_instead(offline_site):
     offline = built.root / "dist/offline"
     video = offline / "media/demo/01-lecture-1.mp4"
     assert mediainfo_video(video)[:2] == (640, 360)
+    # The very file the media stage made and handed forward, placed as the lecture's video.
+    saver = built.result.delivered["demo/01-lecture-1"].renditions["saver"]
+    assert hashlib.sha256(video.read_bytes()).hexdigest() == saver.sha256
     assert not list(offline.rglob("*.saver.mp4"))
     # The public site does not offer it (only the edition asked), and keeps the delivered file.
     assert "data-weike-saver" not in built.html("courses/demo/01-lecture-1")
