@@ -500,6 +500,9 @@ class DeliveredMedia:
     poster: Path | None = None
     #: WebVTT converted from the lecture's ``.srt`` subtitles.
     subtitles: Path | None = None
+    #: The same subtitles as SubRip, as the platforms' upload forms ask for: the lecture's ``.srt``
+    #: read and normalised (UTF-8, shifted past an opening card), beside ``subtitles``.
+    subtitles_srt: Path | None = None
     #: The lecture's source file was pure audio (delivered as video with a still picture).
     from_audio: bool = False
     info: MediaInfo | None = None
