@@ -150,8 +150,9 @@ def build_offline(context: BuildContext, courses: Sequence[Course], delivered: M
                   plugin_assets: Sequence = (), made: Made | None = None) -> StageOutcome:
     """``dist/offline``: the catalogue (or the courses ``extra.weike.offline.courses`` names) for a USB stick.
 
-    With ``extra.weike.offline.data_saver`` its pages are built from the 省流量 renditions, as
-    if they were the delivered files: the edition carries only those (a fraction of the size).
+    With ``extra.weike.offline.data_saver`` its pages place each lecture's 省流量 rendition (made by
+    the media stage, ``DeliveredMedia.renditions``) as its video: the edition carries only those (a
+    fraction of the size).
     """
     from weike.plugins.media import DATA_SAVER
     from weike.plugins.site.contributed import online_only_folders
