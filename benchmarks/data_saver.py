@@ -4,12 +4,12 @@
 
 Three 10-second synthetic sources (camera-like grain, a talking-head-like slow scene, a busy
 animation) are delivered with weike's default profile, as ``weike build`` would. Each candidate
-rendition is then encoded from the *delivered* file with :func:`weike.plugins.site.saver.saver_arguments`
+rendition is then encoded from the *delivered* file with :func:`weike.plugins.media.saver.saver_arguments`
 and scored with VMAF v0.6.1 against that delivered file, the rendition upscaled (bicubic) to
 1280×720 the way a phone's player does. The baseline, measured in the same run, is the
 delivered file itself: its size is 100 %.
 
-The recipe weike uses (``weike.plugins.site.saver.DEFAULT_RECIPE``) is marked with ``*``.
+The recipe weike uses (``weike.plugins.media.saver.DEFAULT_RECIPE``) is marked with ``*``.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from weike.builder.running.executor import available_cores  # noqa: E402
 from weike.plugins.media.probe import probe_media  # noqa: E402
 from weike.plugins.media.profile import DEFAULT_PROFILE  # noqa: E402
 from weike.plugins.media.encoding import DeliveryJob, deliver_to_store  # noqa: E402
-from weike.plugins.site.saver import DEFAULT_RECIPE, SaverRecipe, saver_arguments  # noqa: E402
+from weike.plugins.media.saver import DEFAULT_RECIPE, SaverRecipe, saver_arguments  # noqa: E402
 
 SECONDS = 10
 SPEECH = ("aevalsrc='0.3*sin(2*PI*220*t)*(0.55+0.45*sin(2*PI*3*t))+0.1*sin(2*PI*660*t)*(0.5+0.5*sin(2*PI*1.3*t))'"

@@ -236,11 +236,13 @@ def serve():
 # --------------------------------------------------------------------------------------------
 
 VTT = "WEBVTT\n\n00:00:00.000 --> 00:00:00.900\n字幕测试\n"
+#: The same subtitles as the media stage hands them on for the upload forms.
+SRT = "1\n00:00:00,000 --> 00:00:00,900\n字幕测试\n"
 
 
 def lay_out_delivered_media(repository, dist: Path, media) -> dict:
     """Lay out the media stage's output for every lecture without encoding: a copy of one
-    session-wide conforming 1-second MP4, its poster and, for lecture 1, WebVTT subtitles, under
+    session-wide conforming 1-second MP4, its poster and, for lecture 1, WebVTT and SubRip subtitles, under
     ``dist/media``, with the stage's ``manifest.json`` (what ``weike serve`` asks the media plugin
     for). Returns the ``DeliveredMedia`` map the later stages take."""
     from weike.builder.contracts.model import DeliveredMedia, repository_path
@@ -255,19 +257,21 @@ def lay_out_delivered_media(repository, dist: Path, media) -> dict:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(clip, target)
             shutil.copyfile(poster, target.with_suffix(".jpg"))
-            subtitles = None
+            subtitles = subtitles_srt = None
             if lecture.number == 1:
-                subtitles = target.with_suffix(".vtt")
+                subtitles, subtitles_srt = target.with_suffix(".vtt"), target.with_suffix(".srt")
                 subtitles.write_text(VTT, encoding="utf-8")
+                subtitles_srt.write_text(SRT, encoding="utf-8")
             delivered[lecture.key] = DeliveredMedia(
                 course_slug=course.slug, lecture_slug=lecture.slug, path=target, duration=1.0,
                 size=target.stat().st_size, sha256=digest, source_sha256=digest, profile="default",
-                poster=target.with_suffix(".jpg"), subtitles=subtitles,
+                poster=target.with_suffix(".jpg"), subtitles=subtitles, subtitles_srt=subtitles_srt,
             )
             records[lecture.key] = {
                 "course": course.slug, "lecture": lecture.slug, "file": f"{course.slug}/{target.name}",
                 "poster": f"{course.slug}/{target.with_suffix('.jpg').name}",
                 "subtitles": f"{course.slug}/{subtitles.name}" if subtitles else None,
+                "subtitles_srt": f"{course.slug}/{subtitles_srt.name}" if subtitles_srt else None,
                 "source": repository_path(lecture.media.path, repository.root) if lecture.media else None,
                 "source_sha256": digest, "sha256": digest, "size": target.stat().st_size, "duration": 1.0,
                 "from_audio": False, "profile": "default"}

@@ -347,3 +347,22 @@ def test_hookspecs_take_a_small_fixed_set_of_objects():
                 f"{name}: after context, only what earlier stages hand forward, in flow order: {arguments}"
             assert "made" in arguments, f"{name} must be handed what earlier stages made"
 
+
+
+def test_no_hook_implementation_gives_an_argument_a_default():
+    """pluggy passes a hook implementation only its arguments without defaults: ``made=None`` in a
+    signature is never given the build's ``made``, silently (附件3 was made twice that way)."""
+    import ast
+
+    offenders = []
+    for path in sorted([*(ROOT / "plugins").rglob("*.py"), *(ROOT / "builder").rglob("*.py"),
+                        *(ROOT / "docs" / "examples").rglob("*.py")]):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            decorated = any((isinstance(d, ast.Name) and d.id == "hookimpl")
+                            or (isinstance(d, ast.Call) and getattr(d.func, "id", None) == "hookimpl")
+                            for d in node.decorator_list)
+            if decorated and (node.args.defaults or any(d is not None for d in node.args.kw_defaults)):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}")
+    assert offenders == []

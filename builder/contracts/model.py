@@ -12,6 +12,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from types import MappingProxyType
 
 # Declared beside its types; plugins import it from here or from there.
 from weike.builder.contracts.settings import Setting  # noqa: F401
@@ -499,6 +500,15 @@ class DeliveredMedia:
     poster: Path | None = None
     #: WebVTT converted from the lecture's ``.srt`` subtitles.
     subtitles: Path | None = None
+    #: The same subtitles as SubRip, as the platforms' upload forms ask for: the lecture's ``.srt``
+    #: read and normalised (UTF-8, shifted past an opening card), beside ``subtitles``.
+    subtitles_srt: Path | None = None
     #: The lecture's source file was pure audio (delivered as video with a still picture).
     from_audio: bool = False
     info: MediaInfo | None = None
+    #: The other renditions the media stage made of this file because a plugin asked for them
+    #: (``weike_media_renditions``), by name (``saver``: the 省流量 one), each described as the
+    #: lecture's video in that rendition. Not part of its identity: a bundle made from the
+    #: delivered file does not change when the site asks for one more rendition.
+    renditions: Mapping[str, DeliveredMedia] = field(default_factory=lambda: MappingProxyType({}), repr=False,
+                                                     compare=False)

@@ -136,7 +136,7 @@ def _remove_stale_bundles(context: BuildContext, targets: Sequence[BundleTarget]
 
 @hookimpl
 def weike_bundle_stage(context: BuildContext, courses: Sequence[Course],
-                       delivered: Mapping[str, DeliveredMedia], made: Made | None = None) -> StageOutcome:
+                       delivered: Mapping[str, DeliveredMedia], made: Made) -> StageOutcome:
     declared = declare_bundle_targets(context.plugin_manager)
     targets = declared.targets
     conflicts = tuple(_target_conflict(context, conflict) for conflict in declared.conflicts)

@@ -5,7 +5,8 @@ named beside it, and the names other plugins and tools use.
 
 Hooks, by phase, and where each is implemented:
 
-- ``weike_add_hookspecs``: ``hookspecs.py`` (``weike_media_profiles``, delivery profiles).
+- ``weike_add_hookspecs``: ``hookspecs.py`` (``weike_media_profiles``, delivery profiles;
+  ``weike_media_renditions``, the renditions other plugins need, made by ``saver.py``).
 - ``weike_settings``: the ``title_cards`` setting, read by ``titlecards.py``.
 - ``weike_media_profiles``: the ``default`` profile of ``profile.py`` (the call's delivery spec).
 - ``weike_check_prepare``: ``checks.py`` (every source not probed yet, probed in parallel).
@@ -14,7 +15,8 @@ Hooks, by phase, and where each is implemented:
 - ``weike_build_inputs``: ``encoding.py`` (the ffmpeg binaries and libraries behind the files).
 - ``weike_media_stage``: ``stage.py``, which runs what ``planning.py`` plans: ``encoding.py``
   delivers the content, ``cards.py`` joins the title cards, ``cluster.py`` checks the Dask
-  workers first, ``manifest.py`` publishes into ``dist/media``.
+  workers first, ``manifest.py`` publishes into ``dist/media``, ``saver.py`` makes the
+  renditions asked for (the 省流量 one).
 - ``weike_media_delivered``: ``manifest.py`` (``dist/media/manifest.json`` read back).
 - ``weike_doctor_checks``: ``doctor.py``.
 - ``weike_cache_parts``: ``cache.py``.
@@ -43,6 +45,7 @@ from weike.plugins.media import (
     hookspecs,
     manifest,
     planning,
+    saver,
     settings,
     stage,
 )
@@ -53,13 +56,16 @@ from weike.plugins.media.profile import DEFAULT_PROFILE, DeliveryProfile
 # Public names
 # --------------------------------------------------------------------------------------------
 
-# The media capability's public face for other plugins (the site's data-saver renditions): its one
-# ffmpeg runner, so that nothing else spawns ffmpeg.
+# The media capability's public face for other plugins and tools: its one ffmpeg runner, so that
+# nothing else spawns ffmpeg, and the renditions a plugin may ask for (``weike_media_renditions``).
 run_ffmpeg = ffmpeg.run
 probe_json = ffmpeg.probe_json
 ffmpeg_version = ffmpeg.version
 FfmpegError = ffmpeg.FfmpegError
 FfmpegNotFound = ffmpeg.FfmpegNotFound
+SaverRecipe = saver.SaverRecipe
+#: The 省流量 (data-saver) rendition: 640×360 at a few hundred kbit/s.
+DATA_SAVER = saver.DEFAULT_RECIPE
 
 # For tools and benchmarks that look at lectures as the build does: the title cards in force for a
 # course, a lecture's delivery plan (its cache key), the process-wide media memo, and the Dask
@@ -116,7 +122,7 @@ def weike_build_inputs(root: Path, config: WeikeConfig) -> list[Path | str]:
 
 
 @hookimpl
-def weike_media_stage(context: BuildContext, courses: Sequence[Course], made: Made | None = None) -> StageOutcome:
+def weike_media_stage(context: BuildContext, courses: Sequence[Course], made: Made) -> StageOutcome:
     return stage.deliver_media(context, courses, made=made)
 
 

@@ -1,5 +1,5 @@
 """What ``weike cache`` may prune of the media capability's cache: the delivered media no lecture
-maps to any more, and the hash and probe memo."""
+maps to any more, the renditions the last build did not use, and the hash and probe memo."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from weike.builder.contracts.context import BuildContext
 from weike.builder.contracts.model import Course, Lecture
-from weike.builder.keeping.prune import MemoPart, StorePart
+from weike.builder.keeping.prune import MemoPart, RecordPart, StorePart
 from weike.builder.keeping.store import ContentStore
 from weike.builder.running.executor import available_cores
 from weike.plugins.media import runner as ffmpeg
@@ -16,6 +16,7 @@ from weike.plugins.media.checks import MEMO_FILE, shared_memo
 from weike.plugins.media.encoding import DeliveryFailed
 from weike.plugins.media.planning import plan_lecture
 from weike.plugins.media.probe import ProbeError
+from weike.plugins.media.saver import SAVERS_FOLDER, SAVERS_USED_FILE, used_keys
 from weike.plugins.media.settings import profile_name
 from weike.plugins.media.profile import DuplicateProfile, UnknownProfile, resolve_profile
 from weike.plugins.media.stage import STORE_FOLDER
@@ -50,10 +51,16 @@ def needed_store_keys(context: BuildContext, repository) -> tuple[set[str] | Non
 
 
 def cache_parts(context: BuildContext, repository) -> list:
-    """The media store (with the keys still needed) and the memo, as ``weike cache`` parts."""
+    """The media store (with the keys still needed), the renditions and the memo, as ``weike cache`` parts."""
     needed, note = needed_store_keys(context, repository)
+    cache = context.paths.cache
     return [
-        StorePart(ContentStore(context.paths.cache / STORE_FOLDER), needed_keys=needed, name="media",
+        StorePart(ContentStore(cache / STORE_FOLDER), needed_keys=needed, name="media",
                   title="转码结果 (delivered media)", note=note),
+        StorePart(ContentStore(cache / SAVERS_FOLDER), needed_keys=used_keys(cache), name="media-savers",
+                  title="省流量视频 (data-saver renditions)",
+                  note="只留最近一次构建用到的 (kept: those the last build used)"),
+        RecordPart(name="media-savers-used", title="最近一次构建用到的省流量视频 (data-saver renditions in use)",
+                   path=cache / SAVERS_USED_FILE),
         MemoPart(context.paths.cache / MEMO_FILE, name="media-memo", title="哈希与探测记录 (hash and probe memo)"),
     ]

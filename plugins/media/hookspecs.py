@@ -1,4 +1,4 @@
-"""Hooks the media capability calls: delivery profiles (added to the plugin manager by
+"""Hooks the media capability calls: delivery profiles and the renditions other plugins need (added to the plugin manager by
 :func:`weike.plugins.media.weike_add_hookspecs`)."""
 
 from __future__ import annotations
@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING
 from weike.builder.contracts.hookspecs import hookspec
 
 if TYPE_CHECKING:
+    from weike.builder.contracts.context import BuildContext
     from weike.plugins.media.profile import DeliveryProfile
+    from weike.plugins.media.saver import SaverRecipe
 
 
 @hookspec
@@ -23,4 +25,18 @@ def weike_media_profiles() -> Iterable[DeliveryProfile] | None:
     media stage cannot make (another codec, container or pixel format) is refused when it is
     selected, before anything is encoded (E216 naming the field and value), never encoded as
     something else; two plugins offering different profiles under one name is E216 too.
+    """
+
+
+@hookspec
+def weike_media_renditions(context: BuildContext) -> Iterable[SaverRecipe] | None:
+    """Ask the media stage for renditions of the delivered files besides the delivery itself.
+
+    Called once per media stage of ``weike build``, before anything is encoded; every plugin's
+    answers are collected. Return an iterable of :class:`~weike.plugins.media.SaverRecipe`
+    (``weike.plugins.media.DATA_SAVER``: the 省流量 rendition), or ``None``. The stage makes each
+    rendition once per delivered file (cached like the delivery) and hands it forward in
+    ``DeliveredMedia.renditions`` under the recipe's ``name``; a later stage only places it. The
+    site asks for the data saver when ``mkdocs.yml`` offers it (``extra.weike.data_saver``) or its
+    offline edition carries it (``extra.weike.offline.data_saver``).
     """

@@ -1,7 +1,7 @@
 """``dist/media``: the delivered files published there, and ``manifest.json``, which says what they are.
 
 Each lecture gets ``<course>/<lecture>.mp4`` (linked from the content store), a poster ``.jpg``
-and its subtitles as ``.vtt``; the manifest records each one's source, hashes, probe and cache
+and its subtitles as ``.vtt`` and, normalised, ``.srt``; the manifest records each one's source, hashes, probe and cache
 key. Later commands read it back (``weike_media_delivered``) to know what a lecture shows
 without building.
 """
@@ -24,7 +24,7 @@ from weike.plugins.media import runner as ffmpeg
 from weike.plugins.media.planning import LecturePlan
 from weike.plugins.media.probe import info_from_dict
 from weike.plugins.media.profile import DeliveryProfile
-from weike.plugins.media.subtitles import read_subtitle_file, srt_to_webvtt
+from weike.plugins.media.subtitles import read_srt, read_subtitle_file, subrip, webvtt
 
 MANIFEST_FILE = "manifest.json"
 MANIFEST_FORMAT = "weike-media-manifest/1"
@@ -39,19 +39,22 @@ def place_delivered(item: LecturePlan, facts: dict, store: ContentStore, media_r
     poster = target.with_suffix(".jpg")
     link_file(entry / "video.mp4", target)
     link_file(entry / "poster.jpg", poster)
-    subtitles = None
-    vtt = target.with_suffix(".vtt")
+    subtitles = subtitles_srt = None
+    vtt, srt = target.with_suffix(".vtt"), target.with_suffix(".srt")
     if item.lecture.subtitles is not None and item.lecture.subtitles.path is not None:
-        text = srt_to_webvtt(read_subtitle_file(item.lecture.subtitles.path), shift_ms=item.subtitle_shift_ms)
-        write_atomic(vtt, text.encode("utf-8"))
-        subtitles = vtt
-    elif vtt.exists():
-        vtt.unlink()
+        # Read once, handed on in both forms: the players' WebVTT, the upload forms' SubRip.
+        cues = read_srt(read_subtitle_file(item.lecture.subtitles.path), shift_ms=item.subtitle_shift_ms)
+        write_atomic(vtt, webvtt(cues).encode("utf-8"))
+        write_atomic(srt, subrip(cues).encode("utf-8"))
+        subtitles, subtitles_srt = vtt, srt
+    else:
+        vtt.unlink(missing_ok=True)
+        srt.unlink(missing_ok=True)
     info = info_from_dict({**facts["info"], "path": str(target)})
     media = DeliveredMedia(
         course_slug=item.course.slug, lecture_slug=item.lecture.slug, path=target, duration=facts["duration"],
         size=facts["size"], sha256=facts["sha256"], source_sha256=item.source_sha256, profile=facts["profile"],
-        poster=poster, subtitles=subtitles, from_audio=facts["from_audio"], info=info,
+        poster=poster, subtitles=subtitles, subtitles_srt=subtitles_srt, from_audio=facts["from_audio"], info=info,
     )
     record = {
         "course": item.course.slug,
@@ -59,6 +62,7 @@ def place_delivered(item: LecturePlan, facts: dict, store: ContentStore, media_r
         "file": target.relative_to(media_root).as_posix(),
         "poster": poster.relative_to(media_root).as_posix(),
         "subtitles": subtitles.relative_to(media_root).as_posix() if subtitles else None,
+        "subtitles_srt": subtitles_srt.relative_to(media_root).as_posix() if subtitles_srt else None,
         "source": repository_path(item.source, root),
         "source_sha256": item.source_sha256,
         "sha256": facts["sha256"],
@@ -97,12 +101,14 @@ def delivered_from_manifest(context: BuildContext, courses: Sequence[Course]) ->
                 continue  # another source now, or the file is gone: not what this lecture shows
             poster = media_root / record["poster"] if record.get("poster") else None
             subtitles = media_root / record["subtitles"] if record.get("subtitles") else None
+            subtitles_srt = media_root / record["subtitles_srt"] if record.get("subtitles_srt") else None
             try:
                 found[lecture.key] = DeliveredMedia(
                     course_slug=course.slug, lecture_slug=lecture.slug, path=video, duration=float(record["duration"]),
                     size=int(record["size"]), sha256=str(record["sha256"]), source_sha256=str(record["source_sha256"]),
                     profile=str(record["profile"]), poster=poster if poster and poster.is_file() else None,
                     subtitles=subtitles if subtitles and subtitles.is_file() else None,
+                    subtitles_srt=subtitles_srt if subtitles_srt and subtitles_srt.is_file() else None,
                     from_audio=bool(record.get("from_audio")),
                     info=info_from_dict({**record["probe"], "path": str(video)}) if record.get("probe") else None)
             except (KeyError, TypeError, ValueError):
@@ -140,8 +146,8 @@ def write_manifest(media_root: Path, entries: dict[str, dict], courses: Sequence
         # courses x 24,000 lectures took longer than the rest of the stage).
         wanted: dict[str, set[str]] = defaultdict(set)
         for record in lectures.values():
-            wanted[record["course"]].update(name for name in (record["file"], record["poster"], record["subtitles"])
-                                            if name)
+            wanted[record["course"]].update(name for name in (record["file"], record["poster"], record["subtitles"],
+                                                          record.get("subtitles_srt")) if name)
         for folder in media_root.iterdir():
             if not folder.is_dir():
                 continue

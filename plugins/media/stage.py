@@ -13,14 +13,16 @@ For every lecture of the courses that passed the check, the stage
    stream durations, and for sound the samples its audio decodes to -- never a figure one of
    weike's own passes reported,
 5. links the outputs into ``dist/media/<course>/<lecture>.mp4`` with a poster ``.jpg`` and the
-   lecture's subtitles as ``.vtt``, and writes ``dist/media/manifest.json``.
+   lecture's subtitles as ``.vtt``, and writes ``dist/media/manifest.json``,
+6. makes the renditions other plugins asked for (``weike_media_renditions``: the site's 省流量
+   one) from the delivered files, and hands them forward in ``DeliveredMedia.renditions``.
 
 Still picture for pure audio: the lecture's ``image`` if given, else the course cover. Cover art
 embedded in an audio file is deliberately ignored: nobody reviewed it (often an app's logo or an
 album cover of unknown rights), while the course cover is checked and attested.
 
 Where each step lives: planning.py (1, 2), encoding.py and cards.py (the jobs of 3 and 4),
-cluster.py (the workers' readiness before jobs go to a Dask cluster), manifest.py (5).
+cluster.py (the workers' readiness before jobs go to a Dask cluster), manifest.py (5), saver.py (6).
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ from weike.plugins.media.encoding import DeliveryFailed, deliver_to_store
 from weike.plugins.media.manifest import place_delivered, write_manifest
 from weike.plugins.media.planning import LecturePlan, may_pass_through, plan_lecture
 from weike.plugins.media.probe import ProbeError, ProbeProblem, info_from_dict
+from weike.plugins.media.saver import make_renditions
 from weike.plugins.media.settings import profile_name
 from weike.plugins.media.profile import DuplicateProfile, UnknownProfile, resolve_profile
 from weike.plugins.media.subtitles import SubtitleError
@@ -270,8 +273,23 @@ def deliver_media(context: BuildContext, courses: Sequence[Course], *, made: Mad
     if with_cards:
         summary.append(f"片头片尾：{with_cards} 个微课（新拼接 {joined_now}） "
                        f"(title cards: {with_cards} lectures, {joined_now} joined now)")
+    # 4. The renditions later stages asked for, made once here and handed forward with the delivery.
+    delivered, rendition_problems = make_asked_renditions(context, delivered)
+    diagnostics.extend(rendition_problems)
     return StageOutcome(diagnostics=tuple(diagnostics), outputs=tuple(outputs),
                         delivered=MappingProxyType(delivered), summary=tuple(summary))
+
+
+def make_asked_renditions(context: BuildContext, delivered: dict[str, DeliveredMedia]):
+    """``delivered`` with the renditions every plugin asked for (``weike_media_renditions``), and W409s."""
+    recipes = [recipe for answer in context.plugin_manager.hook.weike_media_renditions(context=context)
+               for recipe in (answer or ())]
+    if not recipes:
+        return make_renditions(delivered, (), context.paths.cache)
+    task = context.progress.task(f"省流量视频 {len(delivered)} 个 (data-saver renditions)")
+    made, problems = make_renditions(delivered, recipes, context.paths.cache, jobs=context.jobs)
+    task.done(f"{sum(1 for media in made.values() if media.renditions)} 个 (made or from cache)")
+    return made, problems
 
 
 def _join_cards(context: BuildContext, plans: list[LecturePlan], results: dict) -> int:

@@ -1,4 +1,6 @@
-"""SubRip (.srt) subtitles to WebVTT, the only format an HTML5 ``<track>`` plays.
+"""SubRip (.srt) subtitles read and normalised, handed on in both forms: WebVTT, the only format an
+HTML5 ``<track>`` plays, and SubRip again (UTF-8, shifted past an opening card), which the
+platforms' upload forms ask for.
 
 Teachers' .srt files come from many tools: UTF-8 with or without BOM, UTF-16, and often GBK /
 GB18030 from Chinese Windows tools; blank lines with spaces, a missing final newline, periods
@@ -144,17 +146,22 @@ def _timestamp(ms: int) -> str:
     return f"{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}"
 
 
-def _cue_text(text: str) -> str:
+def _kept_markup(text: str, escape=lambda text: text) -> str:
+    """``text`` with only the ``<b>/<i>/<u>`` tags (bare, lowercase), the rest passed to ``escape``."""
     kept: list[str] = []
     position = 0
     for match in _TAG_RE.finditer(text):
-        kept.append(_escape(text[position:match.start()]))
+        kept.append(escape(text[position:match.start()]))
         closing, name = match.group(1), match.group(2).lower()
         if name in _KEPT_TAGS:
             kept.append(f"<{closing}{name}>")
         position = match.end()
-    kept.append(_escape(text[position:]))
-    return "".join(kept).replace("-->", "->")
+    kept.append(escape(text[position:]))
+    return "".join(kept)
+
+
+def _cue_text(text: str) -> str:
+    return _kept_markup(text, _escape).replace("-->", "->")
 
 
 def _escape(text: str) -> str:
@@ -166,13 +173,25 @@ def cues_after(cues: list[Cue], duration: float) -> list[Cue]:
     return [cue for cue in cues if cue.start_ms >= duration * 1000]
 
 
-def srt_to_webvtt(data: bytes, *, shift_ms: int = 0) -> str:
-    """A WebVTT document with the cues of the SubRip file ``data``, ``shift_ms`` later (an opening card)."""
+def read_srt(data: bytes, *, shift_ms: int = 0) -> list[Cue]:
+    """The cues of the SubRip file ``data``, ``shift_ms`` later (an opening card)."""
     cues = parse_srt(decode_subtitles(data))
     if shift_ms:
         cues = [dataclasses.replace(cue, start_ms=cue.start_ms + shift_ms, end_ms=cue.end_ms + shift_ms)
                 for cue in cues]
-    return webvtt(cues)
+    return cues
+
+
+def srt_to_webvtt(data: bytes, *, shift_ms: int = 0) -> str:
+    """A WebVTT document with the cues of the SubRip file ``data``, ``shift_ms`` later (an opening card)."""
+    return webvtt(read_srt(data, shift_ms=shift_ms))
+
+
+def subrip(cues: list[Cue]) -> str:
+    """A SubRip document with ``cues``: numbered from 1, comma decimals, only ``<b>/<i>/<u>`` kept."""
+    blocks = [f"{number}\n{_timestamp(cue.start_ms).replace('.', ',')} --> {_timestamp(cue.end_ms).replace('.', ',')}\n"
+              f"{_kept_markup(cue.text)}" for number, cue in enumerate(cues, start=1)]
+    return "\n\n".join(blocks) + "\n" if blocks else ""
 
 
 def webvtt(cues: list[Cue]) -> str:

@@ -19,12 +19,9 @@ Not a plugin itself: the target modules :mod:`~weike.plugins.national.smartedu` 
 from __future__ import annotations
 
 import functools
-import html
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -103,7 +100,7 @@ def lecture_entries(course: Course, delivered: Mapping[str, DeliveredMedia]) -> 
         entries.append(LectureEntry(
             number=number, lecture=lecture, media=media, video=f"{stem}.mp4",
             poster=f"{stem}.jpg" if media.poster else None,
-            srt=f"{stem}.srt" if media.subtitles else None,
+            srt=f"{stem}.srt" if media.subtitles_srt else None,
             vtt=f"{stem}.vtt" if media.subtitles else None,
         ))
     return entries
@@ -224,37 +221,6 @@ def manifest_data(*, course: Course, entries: list[LectureEntry], cover: str | N
 
 
 # --------------------------------------------------------------------------------------------
-# Subtitles: the platforms' upload forms ask for SRT; the web players want WebVTT
-# --------------------------------------------------------------------------------------------
-
-_VTT_TIME = re.compile(r"(?:(\d+):)?(\d{1,2}):(\d{2})\.(\d{3})")
-_KEPT_TAGS = re.compile(r"<(?!/?[biu]>)[^>]*>")
-
-
-def _srt_time(match: re.Match) -> str:
-    hours, minutes, seconds, millis = match.groups()
-    return f"{int(hours or 0):02d}:{int(minutes):02d}:{seconds},{millis}"
-
-
-def webvtt_to_srt(text: str) -> str:
-    """SubRip text for a WebVTT file: numbered cues, comma decimals, only ``<b>/<i>/<u>`` tags kept."""
-    blocks = re.split(r"\n{2,}", text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n").strip())
-    cues = []
-    for block in blocks:
-        lines = block.split("\n")
-        timing = next((i for i, line in enumerate(lines) if "-->" in line), None)
-        if timing is None:
-            continue  # the WEBVTT header, NOTE, STYLE and REGION blocks
-        start, _, rest = lines[timing].partition("-->")
-        start_time, end_time = _VTT_TIME.search(start), _VTT_TIME.search(rest)
-        if not (start_time and end_time):
-            continue
-        body = [html.unescape(_KEPT_TAGS.sub("", line)) for line in lines[timing + 1:]]
-        cues.append(f"{len(cues) + 1}\n{_srt_time(start_time)} --> {_srt_time(end_time)}\n" + "\n".join(body))
-    return "\n\n".join(cues) + "\n" if cues else ""
-
-
-# --------------------------------------------------------------------------------------------
 # The target
 # --------------------------------------------------------------------------------------------
 
@@ -273,10 +239,11 @@ def pack_national_bundle(*, course: Course, delivered: Mapping[str, DeliveredMed
         files.append(ArchiveMember.from_file(entry.video, media.path, size=media.size, sha256=media.sha256))
         if entry.poster:
             files.append(ArchiveMember.from_file(entry.poster, media.poster))
+        # The upload forms ask for SRT, the web players want WebVTT: the media stage made both.
         if entry.vtt:
-            vtt = Path(media.subtitles).read_bytes()
-            files.append(ArchiveMember.from_bytes(entry.vtt, vtt))
-            files.append(ArchiveMember.from_bytes(entry.srt, webvtt_to_srt(vtt.decode("utf-8")).encode("utf-8")))
+            files.append(ArchiveMember.from_file(entry.vtt, media.subtitles))
+        if entry.srt:
+            files.append(ArchiveMember.from_file(entry.srt, media.subtitles_srt))
     files.append(ArchiveMember.from_bytes(SPREADSHEET_NAME, metadata_workbook(course, entries, cover)))
     manifest = manifest_data(course=course, entries=entries, cover=cover, platform=platform, files=files)
     text = json.dumps(manifest, ensure_ascii=False, indent=2) + "\n"

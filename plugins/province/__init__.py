@@ -153,7 +153,7 @@ def _remove_stale(folder: Path, keep: set[str]) -> None:
 
 @hookimpl(trylast=True)  # after summary_table's: the submission carries the 附件3 it made
 def weike_report_stage(context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia],
-                       centres: Sequence[Centre], made: Made | None = None) -> StageOutcome:
+                       centres: Sequence[Centre], made: Made) -> StageOutcome:
     folder = context.paths.dist / SUBMISSION_DIR
     files, statistics_written = submission_files(centres=centres, courses=courses, context=context, made=made)
     for item in files:

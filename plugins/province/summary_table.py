@@ -296,7 +296,7 @@ def made_summary_table(context: BuildContext, courses: Sequence[Course], centres
 
 @hookimpl
 def weike_report_stage(context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia],
-                       centres: Sequence[Centre], made: Made | None = None) -> StageOutcome:
+                       centres: Sequence[Centre], made: Made) -> StageOutcome:
     config = context.config
     # One course's row never stops the table: an exception on it leaves just that course out (E901).
     isolation = CourseIsolation(stage="reports", plugin_manager=context.plugin_manager, plugin=__name__)

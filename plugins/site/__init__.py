@@ -20,8 +20,8 @@ the MkDocs run, :mod:`~weike.plugins.site.placement` media and the atomic swap),
 :mod:`~weike.plugins.site.share` (``weike share``: the built site on a station's Wi-Fi),
 :mod:`~weike.plugins.site.contributed` (the pages other plugins add: ``weike_site_pages`` in
 :mod:`~weike.plugins.site.hookspecs`, :class:`SitePage`),
-:mod:`~weike.plugins.site.saver` (the 省流量 data-saver renditions) and :mod:`~weike.plugins.site.offline`
-(``dist/offline``, the catalogue opened from a USB stick).
+:mod:`~weike.plugins.site.offline` (``dist/offline``, the catalogue opened from a USB stick). The
+省流量 (data-saver) renditions are made by the media stage when the site asks (``weike_media_renditions``).
 Lecture notes are sanitised by :mod:`weike.plugins.notes`, which the SCORM packages use too.
 """
 
@@ -107,3 +107,12 @@ def weike_output_stages() -> list[OutputStage]:
     """The catalogue website (and its offline edition): every course of the repository."""
     return [OutputStage(name="site", title="网站 site", hook="weike_site_stage", needs=("media",),
                         whole_repository=True)]
+
+
+@hookimpl
+def weike_media_renditions(context: BuildContext) -> list:
+    """The 省流量 rendition, when ``mkdocs.yml`` offers it on the pages or the offline edition carries it."""
+    from weike.plugins.media import DATA_SAVER
+    from weike.plugins.site.settings import wants_data_saver
+
+    return [DATA_SAVER] if wants_data_saver(context.paths.root) else []

@@ -8,12 +8,10 @@ from weike.plugins.site.stage import site_work_dirs
 
 
 def cache_parts(context: BuildContext, repository) -> list:
-    from weike.builder.keeping.prune import MemoPart, RecordPart, ScratchPart, StorePart
-    from weike.builder.keeping.store import ContentStore
+    from weike.builder.keeping.prune import MemoPart, RecordPart, ScratchPart
     from weike.plugins.notes import note_pictures
     from weike.plugins.site.covers import (COVERS_FOLDER, COVERS_MEMO_FILE, NOTE_PICTURES_FOLDER, CoversPart,
                                            note_picture_name)
-    from weike.plugins.site.saver import SAVERS_FOLDER, SAVERS_USED_FILE, used_keys
     from weike.plugins.site.qr import QR_CODES_FILE
 
     work_dir, cache_dir = site_work_dirs(context)
@@ -32,11 +30,6 @@ def cache_parts(context: BuildContext, repository) -> list:
                    title="讲义图片（手机尺寸）(notes pictures sized for phones)"),
         MemoPart(cache_dir / COVERS_MEMO_FILE, name="site-covers-memo", title="封面图片的哈希 (hashes of covers)"),
         RecordPart(name="site-qr-codes", title="课程二维码 (course QR codes)", path=cache_dir / QR_CODES_FILE),
-        StorePart(ContentStore(cache_dir / SAVERS_FOLDER), needed_keys=used_keys(cache_dir), name="site-savers",
-                  title="省流量视频 (data-saver renditions)",
-                  note="只留最近一次构建用到的 (kept: those the last build used)"),
-        RecordPart(name="site-savers-used", title="最近一次构建用到的省流量视频 (data-saver renditions in use)",
-                   path=cache_dir / SAVERS_USED_FILE),
         ScratchPart(name="site-work", title="网站构建的工作目录 (site build work folder)", path=work_dir),
         ScratchPart(name="site-offline", title="离线版（部分课程）的网站 (offline edition's site of chosen courses)",
                     path=cache_dir / "offline-source",

@@ -77,7 +77,7 @@ class SiteLecture:
 
     lecture: Lecture
     media: DeliveredMedia | None
-    #: The 省流量 (data-saver) rendition of the video, when the site makes them (weike.plugins.site.saver).
+    #: The 省流量 (data-saver) rendition of the video, when the media stage made one for the site (weike.plugins.media.saver).
     saver_file: Path | None = None
     saver_size: int = 0
 

@@ -4,6 +4,7 @@ the ones under ``extra: weike:`` in the site's ``mkdocs.yml``, read here with th
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import yaml
@@ -111,3 +112,18 @@ def read_weike_extra(text: str, *, file: str = "mkdocs.yml") -> tuple[Mapping[st
 def data_saver_setting(settings) -> bool:
     """``extra.weike.data_saver`` in ``mkdocs.yml``: offer the 省流量 rendition on lecture pages."""
     return bool(DATA_SAVER.value_in(settings.weike))
+
+
+def wants_data_saver(root: Path) -> bool:
+    """Whether the repository's ``mkdocs.yml`` offers the 省流量 rendition on lecture pages
+    (``extra.weike.data_saver``) or has the offline edition carry it (``offline.data_saver``).
+
+    Asked before the media stage (``weike_media_renditions``), which makes it; a file that cannot be
+    read asks for nothing (the site stage reports it, E401; its wrong values, W408)."""
+    try:
+        text = (root / MKDOCS_YML).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return False
+    weike, _ = read_weike_extra(text)
+    offline = {**OFFLINE.type.defaults(), **(weike.get(OFFLINE.name) or {})}
+    return bool(DATA_SAVER.value_in(weike)) or bool(offline["enabled"] and offline["data_saver"])

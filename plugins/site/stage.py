@@ -4,6 +4,7 @@ website built (:func:`~weike.plugins.site.website.build_website`) and its offlin
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from weike.builder.contracts.context import BuildContext, Made, StageOutcome
 from weike.builder.contracts.model import Course, DeliveredMedia
@@ -37,9 +38,7 @@ def site_stage(context: BuildContext, courses: Sequence[Course], delivered: Mapp
         offline = offline_settings(settings.weike, site_name=settings.site_name)
         offered = data_saver_setting(settings)
         saver_diagnostics = list(settings.problems)  # extra.weike's, each at its line
-        savers, made_diagnostics = make_data_savers(context, courses, delivered,
-                                                    wanted=offered or (offline.enabled and offline.data_saver))
-        saver_diagnostics += made_diagnostics
+        savers = data_savers(courses, delivered)
         result = build_website(root=context.paths.root, site_url=site_url(context.config), courses=courses,
                                delivered=delivered, site_dir=context.paths.site, work_dir=work_dir,
                                cache_dir=cache_dir, centres=centres, force=context.force,
@@ -95,21 +94,17 @@ def site_assets(context: BuildContext, courses: Sequence[Course], delivered: Map
                                context=context, courses=courses, delivered=delivered)
 
 
-def make_data_savers(context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia],
-                     *, wanted: bool) -> tuple[dict, list]:
-    """Lecture key -> (file, size) of each lecture's 省流量 rendition (cached), when ``wanted``."""
-    from weike.plugins.site.saver import SAVERS_USED_FILE, make_savers
+def data_savers(courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia]) -> dict[str, tuple[Path, int]]:
+    """Lecture key -> (file, size) of the 省流量 rendition the media stage made of each lecture of ``courses``."""
+    from weike.plugins.media import DATA_SAVER
 
-    _, cache_dir = site_work_dirs(context)
-    if not wanted:
-        if (cache_dir / SAVERS_USED_FILE).exists():  # none in use now: `weike cache prune` may take them
-            (cache_dir / SAVERS_USED_FILE).write_text("[]", encoding="utf-8")
-        return {}, []
-    keys = [lecture.key for course in courses for lecture in course.lectures]
-    task = context.progress.task(f"省流量视频 {len(keys)} 个 (data-saver renditions)")
-    renditions, diagnostics = make_savers(delivered, keys, cache_dir, jobs=context.jobs)
-    task.done(f"{len(renditions)} 个 (made or from cache)")
-    return {key: (rendition.path, rendition.size) for key, rendition in renditions.items()}, diagnostics
+    found = {}
+    for course in courses:
+        for lecture in course.lectures:
+            media = delivered.get(lecture.key)
+            if media is not None and (saver := media.renditions.get(DATA_SAVER.name)) is not None:
+                found[lecture.key] = (saver.path, saver.size)
+    return found
 
 
 def build_offline(context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia],
@@ -118,10 +113,11 @@ def build_offline(context: BuildContext, courses: Sequence[Course], delivered: M
                   plugin_assets: Sequence = (), made: Made | None = None) -> StageOutcome:
     """``dist/offline``: the catalogue (or the courses ``extra.weike.offline.courses`` names) for a USB stick.
 
-    With ``extra.weike.offline.data_saver`` its pages are built from the 省流量 renditions, as
-    if they were the delivered files: the edition carries only those (a fraction of the size).
+    With ``extra.weike.offline.data_saver`` its pages place each lecture's 省流量 rendition (made by
+    the media stage, ``DeliveredMedia.renditions``) as its video: the edition carries only those (a
+    fraction of the size).
     """
-    import dataclasses
+    from weike.plugins.media import DATA_SAVER
 
     from weike.plugins.site.contributed import online_only_folders
     from weike.plugins.site.offline.edition import (
@@ -143,11 +139,8 @@ def build_offline(context: BuildContext, courses: Sequence[Course], delivered: M
     source = context.paths.site
     _, cache_dir = site_work_dirs(context)
     data_saver = offline.data_saver and bool(savers)
-    if data_saver:
-        delivered = {key: (dataclasses.replace(media, path=savers[key][0], size=savers[key][1], info=None,
-                                               sha256=f"saver-{media.sha256}")
-                           if key in savers else media)
-                     for key, media in delivered.items()}
+    if data_saver:  # the lecture's video in the rendition the media stage made, where it made one
+        delivered = {key: media.renditions.get(DATA_SAVER.name, media) for key, media in delivered.items()}
     if data_saver or set(chosen) != set(published):
         # Its own pages: the home page counts and lists only these courses, the videos are the small ones.
         source = cache_dir / "offline-source"

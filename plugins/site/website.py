@@ -94,7 +94,7 @@ def build_website(
     ``preview`` (``weike serve``) publishes lectures whose video is not delivered yet with a
     placeholder instead of leaving their course out. ``centres`` (brand learning centres) get a
     section of their own unless ``publish_centres`` is false (weike.yml). ``savers`` (lecture key ->
-    (file, size)) are the 省流量 renditions the lecture pages offer (:mod:`weike.plugins.site.saver`).
+    (file, size)) are the 省流量 renditions the lecture pages offer (made by :mod:`weike.plugins.media.saver`).
     ``plugin_pages`` are the pages plugins offered (:func:`~weike.plugins.site.contributed.collect_site_pages`),
     ``plugin_assets`` their scripts and files (:func:`~weike.plugins.site.contributed.collect_site_assets`).
     ``withheld`` counts the courses left out for their errors (a preview's home page says so). Raises :class:`SiteBuildFailed` when

@@ -33,11 +33,12 @@ def weike_media_stage(context, courses):
         for lecture in course.lectures:
             path = context.paths.media / course.slug / f"{lecture.slug}.mp4"
             data = path.read_bytes()
-            subtitles = path.with_suffix(".vtt")
+            subtitles, subtitles_srt = path.with_suffix(".vtt"), path.with_suffix(".srt")
             delivered[lecture.key] = DeliveredMedia(
                 course_slug=course.slug, lecture_slug=lecture.slug, path=path, duration=1.0, size=len(data),
                 sha256=hashlib.sha256(data).hexdigest(), source_sha256="", profile="default",
-                poster=path.with_suffix(".jpg"), subtitles=subtitles if subtitles.exists() else None)
+                poster=path.with_suffix(".jpg"), subtitles=subtitles if subtitles.exists() else None,
+                subtitles_srt=subtitles_srt if subtitles_srt.exists() else None)
     return StageOutcome(delivered=delivered)
 '''
 

@@ -93,7 +93,7 @@ def test_one_build_makes_each_product_once(make_repo, monkeypatch):
     import weike.plugins.media.stage
     import weike.plugins.province
     import weike.plugins.scorm
-    import weike.plugins.site.saver
+    import weike.plugins.media.saver
     import weike.plugins.site.website  # noqa: F401 - loaded, so its imported names are counted too
 
     tally = Tally(monkeypatch)
@@ -101,7 +101,7 @@ def test_one_build_makes_each_product_once(make_repo, monkeypatch):
     tally.count("notes", "weike.plugins.notes", "render_notes",
                 lambda notes, *, lecture_folder, course_folder, **_: lecture_folder)
     tally.count("delivered", "weike.plugins.media.stage", "deliver_to_store", lambda job, *_: job.key)
-    tally.count("saver", "weike.plugins.site.saver", "run_ffmpeg", lambda arguments, *_, **__: arguments[-1])
+    tally.count("saver", "weike.plugins.media.saver", "run_ffmpeg", lambda arguments, *_, **__: arguments[-1])
 
     assert main(["build", str(root), "--quiet", "--jobs", "2"]) == 0
 

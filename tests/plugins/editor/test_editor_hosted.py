@@ -70,6 +70,9 @@ def test_the_build_publishes_the_hosted_editor_for_the_git_host(built_site):
     # The offline edition is opened from a USB stick: no editor there, in the folder or the zip.
     offline = dist / "offline"
     assert (offline / "index.html").is_file() and not (offline / "admin").exists()
+    from weike.builder.cli import main
+
+    assert main(["offline", str(root)]) == 0  # the zip is packed on request
     with zipfile.ZipFile(next(offline.glob("*.zip"))) as archive:
         assert not [name for name in archive.namelist() if "/admin/" in name]
 

@@ -62,12 +62,16 @@ def test_build_delivers_every_lecture_with_poster_subtitles_and_manifest(course_
     assert_delivery_spec(media_dir / "02-lecture-2.mp4")
     vtt = (media_dir / "01-lecture-1.vtt").read_text(encoding="utf-8")
     assert vtt.startswith("WEBVTT\n") and "00:00:00.000 --> 00:00:00.800" in vtt and "你好 &amp; 再见" in vtt
-    assert not (media_dir / "03-lecture-3.vtt").exists()
+    # The same cues as SubRip for the upload forms: the tags a player would not show dropped.
+    assert (media_dir / "01-lecture-1.srt").read_text(encoding="utf-8") == \
+        "1\n00:00:00,000 --> 00:00:00,800\n你好 & 再见\n"
+    assert not (media_dir / "03-lecture-3.vtt").exists() and not (media_dir / "03-lecture-3.srt").exists()
 
     data = manifest(course_repo)
     assert data["profile"]["name"] == "default" and len(data["lectures"]) == 10
     first, audio = data["lectures"]["c/01-lecture-1"], data["lectures"]["c/02-lecture-2"]
     assert first["file"] == "c/01-lecture-1.mp4" and first["subtitles"] == "c/01-lecture-1.vtt"
+    assert first["subtitles_srt"] == "c/01-lecture-1.srt"
     assert first["source"] == "courses/c/01-lecture-1/video.mp4" and len(first["source_sha256"]) == 64
     assert first["probe"]["display_width"] == 1280 and first["probe"]["loudness"] is not None
     assert audio["from_audio"] is True and audio["method"] == "still"

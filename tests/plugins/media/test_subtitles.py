@@ -1,10 +1,10 @@
-"""SubRip to WebVTT: encodings, sloppy files, errors with line numbers."""
+"""SubRip to WebVTT and to normalised SubRip: encodings, sloppy files, errors with line numbers."""
 
 from __future__ import annotations
 
 import pytest
 
-from weike.plugins.media.subtitles import SubtitleError, srt_to_webvtt
+from weike.plugins.media.subtitles import SubtitleError, read_srt, srt_to_webvtt, subrip
 
 
 def test_converts_timings_and_keeps_simple_markup():
@@ -12,6 +12,15 @@ def test_converts_timings_and_keeps_simple_markup():
     vtt = srt_to_webvtt(srt.encode("utf-8"))
     assert vtt == ("WEBVTT\n\n00:00:01.500 --> 00:00:03.000\n<i>斜体</i> 红 1&lt;2\n第二行\n\n"
                    "00:01:02.500 --> 00:01:03.250\n二\n")
+
+
+def test_normalised_subrip_numbers_cues_and_keeps_simple_markup_unescaped():
+    srt = ("\r\n00:00:01.5 --> 00:00:03,000  \r\n<font color=\"red\">大家好</font>\r\n<I>欢迎</I> & 学习 1<2\r\n\r\n"
+           "7\r\n1:02:03,004 --> 01:02:04,000\r\n第二句")
+    assert subrip(read_srt(srt.encode("utf-8-sig"), shift_ms=1000)) == (
+        "1\n00:00:02,500 --> 00:00:04,000\n大家好\n<i>欢迎</i> & 学习 1<2\n\n"
+        "2\n01:02:04,004 --> 01:02:05,000\n第二句\n")
+    assert subrip([]) == ""
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "gb18030"])

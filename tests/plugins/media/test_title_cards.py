@@ -138,6 +138,9 @@ def test_subtitle_cues_are_shifted_by_exactly_the_opening_card(carded):
     vtt = (carded / "dist/media/c/01-lecture-1.vtt").read_text(encoding="utf-8")
     assert "00:00:02.000 --> 00:00:02.800" in vtt
     assert "00:00:07.250 --> 00:00:09.000" in vtt
+    # And the SubRip the upload forms take, the same cues shifted alike.
+    srt = (carded / "dist/media/c/01-lecture-1.srt").read_text(encoding="utf-8")
+    assert "00:00:02,000 --> 00:00:02,800" in srt and "00:00:07,250 --> 00:00:09,000" in srt
 
 
 def frame_pixels(video: Path, at: float):

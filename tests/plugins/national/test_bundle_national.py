@@ -11,9 +11,9 @@ from openpyxl import load_workbook
 from PIL import Image
 
 from weike.builder.keeping.archive import FIXED_DATE_TIME, check_member_name
-from weike.plugins.national.bundle import COLUMNS, webvtt_to_srt
+from weike.plugins.national.bundle import COLUMNS
 from tests.plugins.conftest import read_zip, run_build
-from tests.conftest import COURSE_YML, VTT, lecture_md
+from tests.conftest import COURSE_YML, SRT, VTT, lecture_md
 
 NATIONAL = ("smartedu", "ouchn")
 PLATFORM_TITLES = {"smartedu": "国家智慧教育公共服务平台", "ouchn": "国家开放大学终身教育平台"}
@@ -57,7 +57,7 @@ def test_bundle_members_manifest_and_checksums(bundled, target):
     with Image.open(io.BytesIO(files["封面.jpg"])) as packed, Image.open(course.cover.path) as source:
         assert packed.format == "JPEG" and packed.size == source.size  # 1280 wide already: not resized
     assert files["01_第1讲.vtt"].decode() == VTT
-    assert files["01_第1讲.srt"].decode() == "1\n00:00:00,000 --> 00:00:00,900\n字幕测试\n"
+    assert files["01_第1讲.srt"] == first.subtitles_srt.read_bytes() == SRT.encode()  # as the media stage made it
 
 
 @pytest.mark.parametrize("target", NATIONAL)
@@ -152,15 +152,6 @@ def test_rights_gate_refuses_national_bundles_but_not_scorm(buildable_repo, fiel
         assert (root / f"dist/bundles/{target}/open.zip").is_file()
     assert (root / "dist/bundles/scorm/closed.zip").is_file()  # an LMS package needs no national consent
     assert result.built == ["open"]
-
-
-def test_webvtt_to_srt_handles_headers_settings_tags_and_short_times():
-    vtt = ("\ufeffWEBVTT - 字幕\r\n\r\nNOTE 这是注释\r\n\r\nSTYLE\r\n::cue { color: yellow }\r\n\r\n"
-           "cue-1\r\n00:01.500 --> 00:03.000 align:start position:10%\r\n<v 老师>大家好</v>\r\n<i>欢迎</i> &amp; 学习\r\n\r\n"
-           "01:02:03.004 --> 01:02:04.000\r\n第二句\r\n")
-    assert webvtt_to_srt(vtt) == ("1\n00:00:01,500 --> 00:00:03,000\n大家好\n<i>欢迎</i> & 学习\n\n"
-                                  "2\n01:02:03,004 --> 01:02:04,000\n第二句\n")
-    assert webvtt_to_srt("WEBVTT\n") == ""
 
 
 def _phone_photo_relying_on_exif(path):

@@ -33,15 +33,19 @@ SEARCH_TITLE = "智能手机拍照技巧"
 
 
 class DeliveredMediaPlugin:
-    """Stands in for the media stage by handing over files that are already delivered."""
+    """Stands in for the media stage by handing over files that are already delivered, with the
+    renditions the site asks for made from them by the media stage's own last step."""
 
     def __init__(self, delivered) -> None:
         self.delivered = delivered
 
     @hookimpl
     def weike_media_stage(self, context, courses):
+        from weike.plugins.media.stage import make_asked_renditions
+
         keys = {lecture.key for course in courses for lecture in course.lectures}
-        return StageOutcome(delivered=MappingProxyType({k: v for k, v in self.delivered.items() if k in keys}))
+        delivered, problems = make_asked_renditions(context, {k: v for k, v in self.delivered.items() if k in keys})
+        return StageOutcome(delivered=MappingProxyType(delivered), diagnostics=tuple(problems))
 
 
 @dataclass

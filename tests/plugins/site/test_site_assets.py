@@ -30,6 +30,9 @@ def test_a_plugin_publishes_its_own_folder_which_the_offline_edition_leaves_out(
     assert "tools/" not in built.html("")  # no page links it or loads it
     offline = built.site.parent / "offline"
     assert (offline / "index.html").is_file() and not (offline / "tools").exists()
+    from weike.builder.cli import main
+
+    assert main(["offline", str(built.root)]) == 0  # the zip is packed on request
     with zipfile.ZipFile(next(offline.glob("*.zip"))) as archive:
         assert not [name for name in archive.namelist() if "/tools/" in name]
 

@@ -49,13 +49,13 @@ def test_lecture_pages_offer_the_rendition_and_it_is_640x360_of_the_whole_lectur
 def test_the_rendition_is_cached_like_the_delivery(offline_site):
     built = offline_site({"mkdocs.yml": SAVER_ON})
     saver = built.site / "media/demo/01-lecture-1.saver.mp4"
-    cached = [path for path in (built.root / ".weike/cache/site/savers").rglob("saver.mp4")]
+    cached = [path for path in (built.root / ".weike/cache/savers").rglob("saver.mp4")]
     # One entry per distinct delivered file: the 12-second clip, and the clip every other lecture shares.
     assert len(cached) == 2
     assert any(os.stat(path).st_ino == os.stat(saver).st_ino for path in cached)  # a hard link, not a copy
     before = {path: os.stat(path).st_mtime_ns for path in cached}
     built.rebuild()
-    after = {path: os.stat(path).st_mtime_ns for path in (built.root / ".weike/cache/site/savers").rglob("saver.mp4")}
+    after = {path: os.stat(path).st_mtime_ns for path in (built.root / ".weike/cache/savers").rglob("saver.mp4")}
     assert after == before  # nothing encoded again
 
 
@@ -71,11 +71,17 @@ def test_the_offline_edition_can_carry_the_rendition_instead(offline_site):
     offline = built.root / "dist/offline"
     video = offline / "media/demo/01-lecture-1.mp4"
     assert mediainfo_video(video)[:2] == (640, 360)
+    # The very file the media stage made and handed forward, placed as the lecture's video.
+    saver = built.result.delivered["demo/01-lecture-1"].renditions["saver"]
+    assert hashlib.sha256(video.read_bytes()).hexdigest() == saver.sha256
     assert not list(offline.rglob("*.saver.mp4"))
     # The public site does not offer it (only the edition asked), and keeps the delivered file.
     assert "data-weike-saver" not in built.html("courses/demo/01-lecture-1")
     assert mediainfo_video(built.site / "media/demo/01-lecture-1.mp4")[:2] == (160, 90)
     assert "省流量" in (offline / "使用说明.txt").read_text(encoding="utf-8-sig")
+    from weike.builder.cli import main
+
+    assert main(["offline", str(built.root)]) == 0  # the zip is packed on request
     with zipfile.ZipFile(offline / "社区教育微课-离线版.zip") as archive:
         member = archive.read("社区教育微课-离线版/media/demo/01-lecture-1.mp4")
     assert hashlib.sha256(member).hexdigest() == hashlib.sha256(video.read_bytes()).hexdigest()

@@ -1,10 +1,11 @@
 """The 省流量 (data-saver) rendition of each lecture video: 640×360 at a few hundred kbit/s.
 
-Rural links are slow and mobile data costs money. With ``extra.weike.data_saver: true`` in
-``mkdocs.yml`` the site stage makes, from each *delivered* 1280×720 file, a smaller one that the
-lecture page offers as "省流量" and that the offline edition can carry instead of the full file
-(``extra.weike.offline.data_saver``). The delivered file stays what the bundles carry; this
-rendition exists for the website only.
+Rural links are slow and mobile data costs money. When a plugin asks for it
+(``weike_media_renditions``: the site does with ``extra.weike.data_saver`` or
+``extra.weike.offline.data_saver`` in ``mkdocs.yml``) the media stage makes, from each *delivered*
+1280×720 file, a smaller one and hands it forward in ``DeliveredMedia.renditions`` (under the
+recipe's name, ``saver``): the lecture page offers it as "省流量", the offline edition can carry it
+instead of the full file. The delivered file stays what the bundles carry.
 
 The settings were chosen by measurement (``python benchmarks/data_saver.py``, figures in the
 README): the smallest candidate whose VMAF against the delivered file, upscaled to 1280×720 the
@@ -12,7 +13,7 @@ way a phone's player does, stays above 80 on camera-like footage (82.2; 85.1 for
 a still background) at about a fifth of the delivered size (~255 kbit/s for the whole file).
 
 Renditions are cached like the delivery: content-addressed by the delivered file's SHA-256, the
-recipe and the ffmpeg version (``.weike/cache/site/savers/``), written into a temp folder and
+recipe and the ffmpeg version (``.weike/cache/savers/``), written into a temp folder and
 committed in one rename, so a killed build never leaves a half file that looks finished.
 """
 
@@ -25,13 +26,16 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from types import MappingProxyType
 
-from weike.plugins.media import FfmpegError, ffmpeg_version, probe_json, run_ffmpeg
-from weike.builder.contracts.model import DeliveredMedia, Diagnostic
+from weike.builder.contracts.model import DeliveredMedia, Diagnostic, SourceLocation
 from weike.builder.keeping.memo import sha256_file
 from weike.builder.keeping.store import ContentStore, cache_key
+from weike.plugins.media.runner import FfmpegError, probe_json
+from weike.plugins.media.runner import run as run_ffmpeg
+from weike.plugins.media.runner import version as ffmpeg_version
 
-#: Where renditions live, below the site's cache folder.
+#: Where renditions live, below the cache folder.
 SAVERS_FOLDER = "savers"
 #: The keys the last build used (what ``weike cache prune`` keeps).
 SAVERS_USED_FILE = "savers-used.json"
@@ -42,6 +46,8 @@ VIDEO_FILE = "saver.mp4"
 class SaverRecipe:
     """How the data-saver file is encoded (H.264 + AAC in MP4, fast start)."""
 
+    #: The key of ``DeliveredMedia.renditions`` it is handed forward under.
+    name: str = "saver"
     width: int = 640
     height: int = 360
     frame_rate: int = 25
@@ -67,17 +73,6 @@ class SaverFailed(Exception):
     """ffmpeg could not make the rendition, or it came out wrong."""
 
 
-@dataclass(frozen=True, kw_only=True)
-class SaverRendition:
-    """A lecture's data-saver file in the cache."""
-
-    lecture_key: str
-    path: Path
-    size: int
-    sha256: str
-    cache_key: str
-
-
 def saver_arguments(source: Path, output: Path, recipe: SaverRecipe = DEFAULT_RECIPE, *,
                     threads: int = 0) -> list[str]:
     """ffmpeg arguments that encode ``source`` (a delivered file) into ``output``."""
@@ -97,7 +92,7 @@ def saver_arguments(source: Path, output: Path, recipe: SaverRecipe = DEFAULT_RE
 
 
 def saver_key(media: DeliveredMedia, recipe: SaverRecipe) -> str:
-    return cache_key(kind="site-saver", delivered=media.sha256, recipe=asdict(recipe), ffmpeg=ffmpeg_version())
+    return cache_key(kind="saver", delivered=media.sha256, recipe=asdict(recipe), ffmpeg=ffmpeg_version())
 
 
 def _verify(path: Path, recipe: SaverRecipe, duration: float) -> None:
@@ -111,9 +106,10 @@ def _verify(path: Path, recipe: SaverRecipe, duration: float) -> None:
         raise SaverFailed(f"{path.name}: lasts {got:.2f} s, the delivered file {duration:.2f} s")
 
 
-def make_saver(media: DeliveredMedia, lecture_key: str, store: ContentStore,
-               recipe: SaverRecipe = DEFAULT_RECIPE, *, threads: int = 0) -> SaverRendition:
-    """The cached rendition of ``media``, encoded now when the cache has none."""
+def make_saver(media: DeliveredMedia, store: ContentStore, recipe: SaverRecipe = DEFAULT_RECIPE, *,
+               threads: int = 0) -> DeliveredMedia:
+    """The cached rendition of ``media`` (encoded now when the cache has none), described as the
+    lecture's video in that rendition: its own file, size and SHA-256; poster and subtitles shared."""
     key = saver_key(media, recipe)
     entry = store.get(key)
     if entry is None:
@@ -127,47 +123,56 @@ def make_saver(media: DeliveredMedia, lecture_key: str, store: ContentStore,
             entry = store.commit(key, temp, {"recipe": asdict(recipe), "delivered": media.sha256,
                                              "sha256": sha256_file(output)})
     path = entry.file(VIDEO_FILE)
-    return SaverRendition(lecture_key=lecture_key, path=path, size=path.stat().st_size,
-                          sha256=str(entry.facts.get("sha256", "")), cache_key=key)
+    return dataclasses.replace(media, path=path, size=path.stat().st_size, sha256=str(entry.facts.get("sha256", "")),
+                               info=None, renditions=MappingProxyType({}))
 
 
-def make_savers(delivered: Mapping[str, DeliveredMedia], lecture_keys: Iterable[str], cache_dir: Path, *,
-                jobs: int = 1, recipe: SaverRecipe = DEFAULT_RECIPE) -> tuple[dict[str, SaverRendition], list[Diagnostic]]:
-    """Renditions of every lecture in ``lecture_keys`` that has a delivered video, ``jobs`` at a time.
+def make_renditions(delivered: Mapping[str, DeliveredMedia], recipes: Iterable[SaverRecipe], cache_dir: Path, *,
+                    jobs: int = 1) -> tuple[dict[str, DeliveredMedia], list[Diagnostic]]:
+    """``delivered`` with every rendition of ``recipes`` in each one's ``renditions``, ``jobs`` at a time.
 
-    A lecture whose rendition fails gets a warning (W409) and keeps only its full video.
+    A lecture whose rendition fails gets a warning (W409) and keeps only its delivered file. The
+    keys used are recorded (``weike cache prune`` keeps them; none asked for: none kept).
     """
+    recipes = list({recipe.name: recipe for recipe in recipes}.values())
+    if not recipes:
+        if (cache_dir / SAVERS_USED_FILE).exists():  # none in use now: `weike cache prune` may take them
+            (cache_dir / SAVERS_USED_FILE).write_text("[]", encoding="utf-8")
+        return dict(delivered), []
     store = ContentStore(cache_dir / SAVERS_FOLDER)
-    wanted = [key for key in lecture_keys if key in delivered]
     threads = max(1, (os.cpu_count() or 1) // max(1, jobs))
-    made: dict[str, SaverRendition] = {}
+    renditions: dict[str, dict[str, DeliveredMedia]] = {key: {} for key in delivered}
     diagnostics: list[Diagnostic] = []
-    # Lectures that share a delivered file share its rendition: encoded once, not once per lecture
-    # (two threads missing the cache together would both encode it).
-    first_of: dict[str, str] = {}
-    for key in wanted:
-        first_of.setdefault(saver_key(delivered[key], recipe), key)
+    used: set[str] = set()
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        encoded = {rendition_key: pool.submit(make_saver, delivered[key], key, store, recipe, threads=threads)
-                   for rendition_key, key in first_of.items()}
-        for key in wanted:
-            try:
-                rendition = encoded[saver_key(delivered[key], recipe)].result()
-                made[key] = dataclasses.replace(rendition, lecture_key=key)
-            except (SaverFailed, OSError) as exc:
-                media = delivered[key]
-                diagnostics.append(Diagnostic.warning(
-                    "W409", _lecture_location(media), "没能生成省流量视频，网页只提供原视频",
-                    f"the data-saver rendition could not be made: {exc}",
-                    hint="原视频不受影响；重新运行 weike build 再试。"))
-    (cache_dir / SAVERS_USED_FILE).write_text(json.dumps(sorted(r.cache_key for r in made.values())),
-                                              encoding="utf-8")
-    return made, diagnostics
+        for recipe in recipes:
+            # Lectures that share a delivered file share its rendition: encoded once, not once per
+            # lecture (two threads missing the cache together would both encode it).
+            first_of: dict[str, str] = {}
+            for key, media in delivered.items():
+                first_of.setdefault(saver_key(media, recipe), key)
+            encoded = {rendition_key: pool.submit(make_saver, delivered[key], store, recipe, threads=threads)
+                       for rendition_key, key in first_of.items()}
+            for key, media in delivered.items():
+                rendition_key = saver_key(media, recipe)
+                try:
+                    made = encoded[rendition_key].result()
+                except (SaverFailed, OSError) as exc:
+                    diagnostics.append(Diagnostic.warning(
+                        "W409", _lecture_location(media), "没能生成省流量视频，网页只提供原视频",
+                        f"the data-saver rendition could not be made: {exc}",
+                        hint="原视频不受影响；重新运行 weike build 再试。"))
+                    continue
+                used.add(rendition_key)
+                renditions[key][recipe.name] = dataclasses.replace(
+                    made, course_slug=media.course_slug, lecture_slug=media.lecture_slug)
+    (cache_dir / SAVERS_USED_FILE).parent.mkdir(parents=True, exist_ok=True)
+    (cache_dir / SAVERS_USED_FILE).write_text(json.dumps(sorted(used)), encoding="utf-8")
+    return {key: dataclasses.replace(media, renditions=MappingProxyType(renditions[key])) if renditions[key] else media
+            for key, media in delivered.items()}, diagnostics
 
 
-def _lecture_location(media: DeliveredMedia):
-    from weike.builder.contracts.model import SourceLocation
-
+def _lecture_location(media: DeliveredMedia) -> SourceLocation:
     return SourceLocation(file=f"courses/{media.course_slug}/{media.lecture_slug}/lecture.md")
 
 
