@@ -66,6 +66,7 @@ from weike.plugins.site.pages import (
     theme_page,
 )
 from weike.plugins.site.search import merge_search_index, search_entries
+from weike.plugins.site.search_shards import write_search_shards
 from weike.plugins.site.settings import SEARCH_NOTES, read_weike_extra
 
 THEME_DIR = Path(__file__).resolve().parent / "theme"
@@ -181,7 +182,8 @@ def _plugin_name(entry) -> str:
 
 
 #: weike's scripts, on every page (each is a no-op where its elements are absent).
-WEIKE_SCRIPTS = ("assets/weike/weike.js", "assets/weike/progress.js", "assets/weike/read-aloud.js")
+WEIKE_SCRIPTS = ("assets/weike/weike.js", "assets/weike/progress.js", "assets/weike/read-aloud.js",
+                 "assets/weike/search.js")
 
 
 def mkdocs_overrides(settings: SiteSettings, *, docs_dir: Path, site_dir: Path, overrides_dir: Path,
@@ -911,6 +913,7 @@ def build_website(
 
         notes = sources.notes_text if settings.search_notes else None
         index_bytes = merge_search_index(tmp_dir, search_entries(catalogue, notes_text=notes))
+        write_search_shards(tmp_dir)  # what the browser loads, a query's worth at a time
         (tmp_dir / "catalogue.json").write_bytes(catalogue_json(catalogue, generator=f"weike {__version__}"))
         extra_urls = [page_url(rel) for rel in [*sources.pages, *sources.handwritten]
                       if not rel.startswith("courses/") and rel != _HOME_FILE]
