@@ -205,6 +205,17 @@
     }).catch(function () { if (search === current) say("查找出错，请刷新页面再试"); });
   }
 
+  /* Every location containing query (for the recall benchmark and tests: the search, without the list). */
+  window.__weikeSearch.find = function (raw) {
+    var query = normalise(raw);
+    return candidates(query).then(function (found) {
+      return Promise.all(found.numbers.map(function (number) { return entry(found.index, number); }));
+    }).then(function (entries) {
+      return entries.filter(function (e) { return normalise(e[1] + "\n" + e[2] + "\n" + e[3]).indexOf(query) >= 0; })
+        .map(function (e) { return e[0]; });
+    });
+  };
+
   var timer = null;
   input.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(run, 80); });
   input.addEventListener("focus", function () {
@@ -221,6 +232,7 @@
   input.addEventListener("keydown", function (event) {
     if (event.key === "Escape" && toggle) { toggle.checked = false; input.blur(); }
   });
+  if (input.value) run();  // typed before this script ran
   if (scrollwrap) scrollwrap.addEventListener("scroll", function () {
     if (current && scrollwrap.scrollTop + scrollwrap.clientHeight > scrollwrap.scrollHeight - 200) more(current);
   });
