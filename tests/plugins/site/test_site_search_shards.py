@@ -108,6 +108,10 @@ def test_a_query_loads_only_its_shards_and_a_page_view_loads_no_index(tmp_path, 
     assert 0 < len(chunks) <= 10  # the first screen's store chunks, not the store
     shown = page.locator(".md-search-result__item h1").all_inner_texts()
     assert shown and all("\u200b" not in title for title in shown)
+    # A query whose pairs are found nowhere says so (the reader is not left with "正在查找…").
+    page.locator(".md-search__input").fill("不存在的字词")
+    page.wait_for_function("() => /没有找到/.test(document.querySelector('.md-search-result__meta').textContent)",
+                           timeout=15_000)
     page.close()
 
 

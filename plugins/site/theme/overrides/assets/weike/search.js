@@ -167,7 +167,7 @@
   }
   /* Show the next screen of results (candidates that really contain the query). */
   function more(search) {
-    if (search.busy || search.next >= search.numbers.length) return Promise.resolve();
+    if (search.busy) return Promise.resolve();
     search.busy = true;
     var wanted = search.shown + PAGE;
     function step() {
