@@ -1,4 +1,4 @@
-"""Search recall against substring ground truth, and the index size, before and after bigrams.
+"""Search recall against substring ground truth, and the index size: before and after bigrams, and sharded.
 
     python benchmarks/search_recall.py                # the demo and 1,000 synthetic courses
     python benchmarks/search_recall.py --courses 200  # a quicker run
@@ -10,6 +10,10 @@ index is loaded into Material's own search worker (the JavaScript every reader's
 headless Chromium, and a list of two- to four-character queries is run against it: common words
 of the courses plus substrings sampled at random from the indexed texts, so words that straddle
 jieba's cuts are asked for too.
+
+A third row runs the same queries through the site's search as built now: the sharded index
+(``plugins/site/search_shards.py``) made from the "after" entries, read by ``assets/weike/search.js``
+from a ``file://`` page in the same browser (its size is all the shard files').
 
 Ground truth is plain substring search over each entry's own text (title, text and the hidden
 keywords with the zero-width spaces removed), computed here in Python, not by the search. Recall =
@@ -126,6 +130,38 @@ def run_in_material(index: dict, queries: list[str]) -> dict[str, set[str]]:
     return {query: set(locations) for query, locations in found.items()}
 
 
+def run_sharded(docs: list[dict], queries: list[str]) -> tuple[dict[str, set[str]], int, int]:
+    """``({query: locations found}, index bytes, gzipped)`` from weike's sharded search in headless Chromium."""
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    from weike.plugins.site.search_shards import write_search_shards
+    from weike.plugins.site.website import THEME_DIR
+
+    with tempfile.TemporaryDirectory(prefix="weike-shards-") as folder:
+        site = Path(folder)
+        (site / "assets" / "weike").mkdir(parents=True)
+        shutil.copy(THEME_DIR / "overrides" / "assets" / "weike" / "search.js", site / "assets" / "weike")
+        (site / "search").mkdir()
+        (site / "search" / "search_index.json").write_text(json.dumps({"docs": docs}, ensure_ascii=False),
+                                                          encoding="utf-8")
+        size = write_search_shards(site)
+        gz = sum(len(gzip.compress(path.read_bytes())) for path in (site / "search").rglob("*.js"))
+        (site / "index.html").write_text(
+            '<!doctype html><meta charset="utf-8"><input type="checkbox" id="__search"><form><input class="md-search__input">'
+            '</form><div data-weike-search-result><div class="md-search-result__meta"></div>'
+            '<ol class="md-search-result__list"></ol></div><script src="assets/weike/search.js"></script>', encoding="utf-8")
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            page = browser.new_page()
+            page.goto((site / "index.html").as_uri())
+            found = page.evaluate("async queries => { const found = {};"
+                                  " for (const q of queries) found[q] = await __weikeSearch.find(q); return found; }", queries)
+            browser.close()
+    return {query: set(locations) for query, locations in found.items()}, size, gz
+
+
 def measure(name: str, catalogue, courses: int, rng_seed: int = 7) -> list[tuple]:
     from weike.plugins.site.search import search_entries
 
@@ -144,6 +180,12 @@ def measure(name: str, catalogue, courses: int, rng_seed: int = 7) -> list[tuple
                         key=lambda q: -len(truth[q] - found[q]))
         gz = len(gzip.compress(payload))
         rows.append((name, label, len(queries), pairs, hits, len(payload), gz, gz * 1000 / max(courses, 1), missed))
+    # The search as built now: the "after" entries, sharded, in weike's own search.
+    found, size, gz = run_sharded(docs, queries)
+    pairs = sum(len(locations) for locations in truth.values())
+    hits = sum(len(locations & found[q]) for q, locations in truth.items())
+    missed = sorted((q for q, locations in truth.items() if locations - found[q]), key=lambda q: -len(truth[q] - found[q]))
+    rows.append((name, "sharded (the site)", len(queries), pairs, hits, size, gz, gz * 1000 / max(courses, 1), missed))
     return rows
 
 
@@ -169,9 +211,10 @@ def main() -> int:
         if missed:
             print(f"{'':<16}   missed (some pages): {' '.join(missed[:12])}")
     for name in dict.fromkeys(row[0] for row in rows):
-        before, after = [row for row in rows if row[0] == name]
+        before, after, sharded = [row for row in rows if row[0] == name]
         print(f"{name}: recall {before[4] / max(before[3], 1):.2%} -> {after[4] / max(after[3], 1):.2%}, "
-              f"index gzipped x{after[6] / before[6]:.2f}")
+              f"index gzipped x{after[6] / before[6]:.2f}; sharded: recall {sharded[4] / max(sharded[3], 1):.2%}, "
+              f"{sharded[5] / 1e6:.2f} MB in all (a query loads a few of its files)")
     return 0
 
 

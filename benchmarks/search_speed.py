@@ -1,4 +1,4 @@
-"""Time to the first search result on a phone's link, with the site's search as it is today.
+"""Time to the first search result on a phone's link: Material's search (before) and weike's sharded one (after).
 
     python benchmarks/search_speed.py                        # 300 and 1,000 synthetic courses
     python benchmarks/search_speed.py --courses 300          # one size
@@ -24,6 +24,12 @@ fetches the whole index and builds its lunr index before it can answer. Each fig
 of ``--runs`` page loads, printed with the bytes the page fetched, as a ratio to the 2 s target, and
 as the wait after the page was shown (its load event): a reader who taps the search box as soon as
 the page appears waits that long, since Material starts fetching the index when the page runs.
+
+Each size is measured twice in the same run: **before**, Material's search over the whole index;
+**after**, the same page with weike's search dialog (``partials/search.html``, ``assets/weike/search.js``)
+over the sharded index (``plugins/site/search_shards.py``) made from the same index, which loads
+the manifest, the query's shards and the first screen's store chunks only when the reader types.
+The last lines give after / before for each size and host.
 """
 
 from __future__ import annotations
@@ -67,20 +73,39 @@ plugins:
 """
 
 
-def build_site(folder: Path, courses: int) -> tuple[Path, int]:
-    """A one-page Material site whose search index holds weike's entries for ``courses`` courses."""
+ENGINES = ("before: Material", "after: sharded")
+
+
+def build_site(folder: Path, courses: int, *, sharded: bool = False) -> tuple[Path, int]:
+    """A one-page Material site whose search index holds weike's entries for ``courses`` courses;
+    ``sharded``: searched by weike's dialog over the sharded index (its size is returned then)."""
+    import shutil
+
     from weike.plugins.site.search import merge_search_index, search_entries
+    from weike.plugins.site.search_shards import write_search_shards
+    from weike.plugins.site.website import THEME_DIR
 
     project = folder / "mkdocs"
     (project / "docs").mkdir(parents=True)
-    (project / "mkdocs.yml").write_text(MKDOCS_YML, encoding="utf-8")
+    config = MKDOCS_YML
+    if sharded:
+        overrides = project / "overrides"
+        (overrides / "partials").mkdir(parents=True)
+        shutil.copy(THEME_DIR / "overrides" / "partials" / "search.html", overrides / "partials")
+        (project / "docs" / "assets" / "weike").mkdir(parents=True)
+        shutil.copy(THEME_DIR / "overrides" / "assets" / "weike" / "search.js", project / "docs" / "assets" / "weike")
+        config = config.replace("  language: zh\n", "  language: zh\n  custom_dir: overrides\n")
+        config += "extra_javascript:\n  - assets/weike/search.js\n"
+    (project / "mkdocs.yml").write_text(config, encoding="utf-8")
     (project / "docs" / "index.md").write_text("# 社区教育微课\n\n在上方的查找框里输入课程名称。\n", encoding="utf-8")
     site = folder / "site"
     subprocess.run([sys.executable, "-m", "mkdocs", "build", "--quiet", "-f", str(project / "mkdocs.yml"),
                     "-d", str(site)], check=True, capture_output=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
-    repository = folder / "repo"
-    write_repository(repository, courses)
-    return site, merge_search_index(site, search_entries(catalogue_of(repository)))
+    repository = folder.parent / "repo"
+    if not repository.is_dir():
+        write_repository(repository, courses)
+    size = merge_search_index(site, search_entries(catalogue_of(repository)))
+    return site, write_search_shards(site) if sharded else size
 
 
 def first_result(browser, url: str, *, cpu_slowdown: float) -> tuple[float, float, int]:
@@ -129,9 +154,12 @@ def main() -> int:
     rows = []
     with tempfile.TemporaryDirectory(prefix="weike-search-speed-") as folder, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        for courses in args.courses:
-            site, index_bytes = build_site(Path(folder) / str(courses), courses)
-            index_gz = len(gzip.compress((site / "search" / "search_index.json").read_bytes()))
+        for courses, engine in ((courses, engine) for courses in args.courses for engine in ENGINES):
+            sharded = engine == ENGINES[1]
+            site, index_bytes = build_site(Path(folder) / str(courses) / ("sharded" if sharded else "material"), courses,
+                                           sharded=sharded)
+            index_files = sorted((site / "search").rglob("*.js")) if sharded else [site / "search" / "search_index.json"]
+            index_gz = sum(len(gzip.compress(path.read_bytes())) for path in index_files)
             for host, compress in HOSTS.items():
                 server = serve(site, compress)
                 try:
@@ -140,26 +168,27 @@ def main() -> int:
                 finally:
                     server.shutdown()
                 seconds = statistics.median(run[0] for run in runs)
-                rows.append((courses, host, index_bytes, index_gz, seconds, statistics.median(run[1] for run in runs),
+                rows.append((courses, engine, host, index_bytes, index_gz, seconds, statistics.median(run[1] for run in runs),
                              statistics.median(run[2] for run in runs)))
-                print(f"  {courses} courses, {host}: {', '.join(f'{run[0]:.1f}' for run in runs)} s", flush=True)
+                print(f"  {courses} courses, {engine}, {host}: {', '.join(f'{run[0]:.1f}' for run in runs)} s", flush=True)
         browser.close()
 
     link = f"{LINK['downloadThroughput'] * 8 / 1e6:.1f} Mbit/s, {LINK['latency']} ms"
     cpu = f", CPU slowed x{args.cpu_slowdown:g}" if args.cpu_slowdown > 1 else ""
     print()
-    print(f"First search result for {QUERY!r} on an emulated {link} link{cpu} (today's search: Material's whole index)")
-    print(f"{'courses':>7}  {'host':<17} {'index MB':>8} {'index gz MB':>11} {'fetched MB':>10} {'first result s':>14} "
-          f"{'x target (2 s)':>14} {'after page shown s':>18}")
-    for courses, host, index_bytes, index_gz, seconds, shown, fetched in rows:
-        print(f"{courses:>7}  {host:<17} {index_bytes / 1e6:>8.2f} {index_gz / 1e6:>11.3f} {fetched / 1e6:>10.2f} "
-              f"{seconds:>14.1f} {seconds / TARGET_SECONDS:>14.1f} {shown:>18.1f}")
-    by_size = {}
-    for courses, host, _size, _gz, seconds, _shown, _fetched in rows:
-        by_size.setdefault(courses, {})[host] = seconds
-    for courses, hosts in by_size.items():
-        if len(hosts) == 2:
-            print(f"{courses} courses: no gzip for JSON / gzip = x{hosts['no gzip for JSON'] / hosts['gzip']:.2f}")
+    print(f"First search result for {QUERY!r} on an emulated {link} link{cpu} (index: all files of the index on disk)")
+    print(f"{'courses':>7}  {'search':<17} {'host':<17} {'index MB':>8} {'index gz MB':>11} {'fetched MB':>10} "
+          f"{'first result s':>14} {'x target (2 s)':>14} {'after page shown s':>18}")
+    for courses, engine, host, index_bytes, index_gz, seconds, shown, fetched in rows:
+        print(f"{courses:>7}  {engine:<17} {host:<17} {index_bytes / 1e6:>8.2f} {index_gz / 1e6:>11.3f} "
+              f"{fetched / 1e6:>10.2f} {seconds:>14.1f} {seconds / TARGET_SECONDS:>14.1f} {shown:>18.1f}")
+    by_key = {(courses, engine, host): (seconds, shown) for courses, engine, host, _s, _g, seconds, shown, _f in rows}
+    for courses in dict.fromkeys(row[0] for row in rows):
+        for host in HOSTS:
+            before, after = by_key.get((courses, ENGINES[0], host)), by_key.get((courses, ENGINES[1], host))
+            if before and after:
+                print(f"{courses} courses, {host}: after / before = x{after[0] / before[0]:.2f} from navigation, "
+                      f"x{after[1] / max(before[1], 1e-9):.2f} after the page was shown")
     return 0
 
 

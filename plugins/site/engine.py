@@ -102,7 +102,8 @@ def plugin_name(entry) -> str:
 
 
 #: weike's scripts, on every page (each is a no-op where its elements are absent).
-WEIKE_SCRIPTS = ("assets/weike/weike.js", "assets/weike/progress.js", "assets/weike/read-aloud.js")
+WEIKE_SCRIPTS = ("assets/weike/weike.js", "assets/weike/progress.js", "assets/weike/read-aloud.js",
+                 "assets/weike/search.js")
 
 
 def mkdocs_overrides(settings: SiteSettings, *, docs_dir: Path, site_dir: Path, overrides_dir: Path,

@@ -1,5 +1,10 @@
 """The site's search index, built from the catalogue instead of scraped from rendered pages.
 
+The browser no longer reads this index whole: :mod:`weike.plugins.site.search_shards` cuts the
+merged index into the shards ``assets/weike/search.js`` loads a query at a time. The words
+below (jieba's cuts, the bigrams) stay the index's hidden words, and what the shards check a
+candidate against; what follows describes the index as Material's lunr search reads it.
+
 Material's search runs lunr in the browser over ``search/search_index.json``. Lunr splits text
 only at separators, and Chinese has none, so every Han run is cut into words with jieba. The
 words go into hidden fields that lunr indexes but the results list does not show: the title's

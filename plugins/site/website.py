@@ -43,6 +43,7 @@ from weike.plugins.site.nav import HOME_FILE, nav_paths, navigation, page_url
 from weike.plugins.site.placement import make_build_folder, place_media, remove_leftovers, swap_into_place
 from weike.plugins.site.qr import QR_CODES_FILE, QrCodes
 from weike.plugins.site.search import merge_search_index, search_entries
+from weike.plugins.site.search_shards import write_search_shards
 from weike.plugins.site.sources import PLUGIN_NAME, collect_courses, generate_sources, write_docs, write_overrides
 from weike.plugins.site.stamp import STAMP_FILE, input_hash, read_stamp, site_stamp
 
@@ -171,6 +172,7 @@ def build_website(
 
         notes = sources.notes_text if settings.search_notes else None
         index_bytes = merge_search_index(tmp_dir, search_entries(catalogue, notes_text=notes))
+        write_search_shards(tmp_dir)  # what the browser loads, a query's worth at a time
         (tmp_dir / "catalogue.json").write_bytes(catalogue_json(catalogue, generator=f"weike {__version__}"))
         extra_urls = [page_url(rel) for rel in [*sources.pages, *sources.handwritten]
                       if not rel.startswith("courses/") and rel != HOME_FILE]

@@ -1,0 +1,127 @@
+"""The site's search index cut into small scripts, so a query loads only what it needs.
+
+Material's search fetches the whole ``search/search_index.json`` and builds a lunr index from it on
+every page view: 4.5 MB at 1,000 courses before the first result (``docs/search.md``). weike's
+search (``assets/weike/search.js``) instead loads, when the reader first searches:
+
+- ``search/manifest.js``: how many shards and store chunks there are, and the index's version;
+- ``search/p/<n>.js``: postings shards. Keys are every character and every overlapping pair of
+  characters of an entry's searchable text (NFKC, lower case; pairs across white space left out).
+  A key lives in shard ``crc32(utf-8 key) mod S``; its value lists the entries that contain it,
+  as hexadecimal deltas with the lowest bit set when the key is in the entry's title;
+- ``search/d/<n>.js``: the entry store, :data:`CHUNK` entries a chunk in index order (a course
+  and its lectures together): location, title, shown text and the hidden words not already in
+  them (so the browser checks a candidate against the same text the keys came from).
+
+A query's keys are its character pairs (one character: the character). An entry containing the
+query contains all its pairs, so intersecting their postings gives a superset of the substring
+truth, which the store then filters exactly: recall is 100 % by construction.
+
+Every file is a script calling one global (``__weikeSearch.<kind>(…)``), so it loads from a
+``file://`` page as from a server (the offline edition needs no copy of its own). The strings are
+plain text (markup removed, entities decoded): the browser shows them with ``textContent``, never
+as HTML, so hostile text stays inert. ``</``, U+2028 and U+2029 are escaped.
+
+The files are a function of the merged index alone: a rebuild makes them whole, and the site's
+publishing moves in only those whose bytes changed (incremental = cold).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import re
+import unicodedata
+import zlib
+from pathlib import Path
+
+#: Entries per store chunk: the first screen of results costs a few kilobytes.
+CHUNK = 16
+#: The postings a shard holds on average, in bytes (the shard count follows the catalogue).
+SHARD_BYTES = 5000
+#: Changes when keys or files change meaning; the browser reads the manifest's.
+FORMAT = 1
+_TAG = re.compile(r"<[^>]*>")
+_ZWSP = "\u200b"
+_SPACE = re.compile(r"\s+")
+
+
+def normalise(text: str) -> str:
+    """The form keys and queries are compared in (the browser's ``normalize("NFKC").toLowerCase()``)."""
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def plain(text: str) -> str:
+    """An index field as a reader reads it: no markup, entities decoded, no zero-width spaces."""
+    return _SPACE.sub(" ", html.unescape(_TAG.sub(" ", text)).replace(_ZWSP, "")).strip()
+
+
+def index_keys(text: str) -> set[str]:
+    """Every character and every pair of adjacent characters of ``text`` (normalised), white space left out."""
+    text = normalise(text)
+    keys = {char for char in text if not char.isspace()}
+    keys.update(text[i:i + 2] for i in range(len(text) - 1) if not (text[i].isspace() or text[i + 1].isspace()))
+    return keys
+
+
+def store_entry(doc: dict) -> list[str]:
+    """``[location, title, text, hidden]``: hidden holds the indexed words not found in title or text."""
+    title, text = plain(str(doc.get("title", ""))), plain(str(doc.get("text", "")))
+    shown = normalise(f"{title}\n{text}")
+    hidden = [word for word in plain(f"{doc.get('title_words', '')} {doc.get('keywords', '')}").split()
+              if normalise(word) not in shown]
+    return [str(doc.get("location", "")), title, text, " ".join(dict.fromkeys(hidden))]
+
+
+def shard_of(key: str, shards: int) -> int:
+    return zlib.crc32(key.encode("utf-8")) % shards
+
+
+def _script(call: str, *values) -> bytes:
+    text = ",".join(json.dumps(value, ensure_ascii=False, separators=(",", ":")) for value in values)
+    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").replace("</", "<\\/")
+    return f"__weikeSearch.{call}({text});\n".encode("utf-8")
+
+
+def shard_files(docs: list[dict]) -> dict[str, bytes]:
+    """The files (relative to ``search/``) of the sharded index of ``docs`` (Material's index entries)."""
+    entries = [store_entry(doc) for doc in docs]
+    postings: dict[str, list[int]] = {}
+    for number, (_location, title, text, hidden) in enumerate(entries):
+        in_title = index_keys(title)
+        for key in index_keys(f"{title}\n{text}\n{hidden}"):
+            postings.setdefault(key, []).append(number << 1 | (key in in_title))
+    encoded: dict[str, str] = {}
+    for key, values in postings.items():
+        previous, parts = 0, []
+        for value in values:
+            number = value >> 1
+            parts.append(format((number - previous) << 1 | (value & 1), "x"))
+            previous = number
+        encoded[key] = ",".join(parts)
+    total = sum(len(key.encode("utf-8")) + len(value) + 6 for key, value in encoded.items())
+    shards = max(1, round(total / SHARD_BYTES))
+    by_shard: list[dict[str, str]] = [{} for _ in range(shards)]
+    for key in sorted(encoded):
+        by_shard[shard_of(key, shards)][key] = encoded[key]
+    files = {f"p/{n}.js": _script("p", n, shard) for n, shard in enumerate(by_shard)}
+    chunks = (len(entries) + CHUNK - 1) // CHUNK
+    files.update({f"d/{n}.js": _script("d", n, entries[n * CHUNK:(n + 1) * CHUNK]) for n in range(chunks)})
+    version = hashlib.sha256(b"".join(files[name] for name in sorted(files))).hexdigest()[:16]
+    files["manifest.js"] = _script("manifest", {"format": FORMAT, "shards": shards, "chunk": CHUNK,
+                                                "chunks": chunks, "entries": len(entries), "version": version})
+    return files
+
+
+def write_search_shards(site_dir: Path) -> int:
+    """Write the sharded index of the site's ``search/search_index.json``; returns its size in bytes."""
+    search = site_dir / "search"
+    docs = json.loads((search / "search_index.json").read_text(encoding="utf-8")).get("docs", [])
+    size = 0
+    for rel, data in shard_files(docs).items():
+        path = search / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        size += len(data)
+    return size
