@@ -137,7 +137,7 @@ def run_sharded(docs: list[dict], queries: list[str]) -> tuple[dict[str, set[str
     from playwright.sync_api import sync_playwright
 
     from weike.plugins.site.search_shards import write_search_shards
-    from weike.plugins.site.website import THEME_DIR
+    from weike.plugins.site.engine import THEME_DIR
 
     with tempfile.TemporaryDirectory(prefix="weike-shards-") as folder:
         site = Path(folder)

@@ -83,7 +83,7 @@ def build_site(folder: Path, courses: int, *, sharded: bool = False) -> tuple[Pa
 
     from weike.plugins.site.search import merge_search_index, search_entries
     from weike.plugins.site.search_shards import write_search_shards
-    from weike.plugins.site.website import THEME_DIR
+    from weike.plugins.site.engine import THEME_DIR
 
     project = folder / "mkdocs"
     (project / "docs").mkdir(parents=True)

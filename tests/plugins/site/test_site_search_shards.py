@@ -17,7 +17,7 @@ from benchmarks.catalogue import write_repository
 from benchmarks.search_recall import catalogue_of, queries_for
 from weike.plugins.site.search import search_entries
 from weike.plugins.site.search_shards import normalise, shard_files, write_search_shards
-from weike.plugins.site.website import THEME_DIR
+from weike.plugins.site.engine import THEME_DIR
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SEARCH_JS = THEME_DIR / "overrides" / "assets" / "weike" / "search.js"
