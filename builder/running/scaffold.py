@@ -13,7 +13,8 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +38,23 @@ _NUMBERED_RE = re.compile(r"^(\d{2,3})-")
 class ScaffoldError(Exception):
     """The skeleton cannot be created (bad name, folder exists...); message is bilingual."""
 
+
+
+@contextmanager
+def staged_folder(folder: Path) -> Iterator[Path]:
+    """A new folder made beside ``folder`` and renamed into place when the block ends: an
+    interrupted run leaves no half course, lecture, centre or repository (an empty folder already
+    at ``folder`` is replaced; the block's failure removes what it wrote)."""
+    staging = temp_beside(folder)
+    staging.mkdir(parents=True)
+    try:
+        yield staging
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()  # the empty folder the teacher made for it
+        staging.rename(folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
 
 def schema_reference(target_folder: Path, root: Path, name: str, settings: Iterable[Setting] = ()) -> str:
     """Relative path from ``target_folder`` to the JSON Schema ``name`` for editors.
@@ -129,16 +147,9 @@ def new_course(root: Path, slug: str, *, plugin_manager, title: str | None = Non
         theme=theme,
         created=(today or _dt.date.today()).isoformat(),
     )
-    # Written beside the target and renamed into place: an interrupted run leaves no half course.
-    staging = temp_beside(folder)
-    staging.mkdir(parents=True)
-    try:
+    with staged_folder(folder) as staging:
         (staging / COURSE_FILE).write_text(text, encoding="utf-8")
         plugin_manager.hook.weike_new_course(folder=staging, slug=slug)
-        staging.rename(folder)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return folder
 
 
@@ -197,14 +208,8 @@ def new_centre(root: Path, slug: str, *, name: str | None = None, settings: Iter
         raise ScaffoldError(f"{folder.relative_to(root)} 已经存在 (already exists)")
     text = CENTRE_TEMPLATE.format(schema=schema_reference(folder, root, "centre.schema.json", settings), p=PLACEHOLDER,
                                   name=name or f"{PLACEHOLDER}学校全称")
-    staging = temp_beside(folder)
-    staging.mkdir(parents=True)
-    try:
+    with staged_folder(folder) as staging:
         (staging / CENTRE_FILE).write_text(text, encoding="utf-8")
-        staging.rename(folder)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return folder
 
 
@@ -228,14 +233,8 @@ def new_lecture(root: Path, course_slug: str, slug: str, *, title: str | None = 
     if folder.exists():
         raise ScaffoldError(f"{folder.relative_to(root)} 已经存在 (already exists)")
     text = LECTURE_TEMPLATE.format(p=PLACEHOLDER, title=title or f"{PLACEHOLDER}微课名称")
-    staging = temp_beside(folder)
-    staging.mkdir()
-    try:
+    with staged_folder(folder) as staging:
         (staging / LECTURE_FILE).write_text(text, encoding="utf-8")
-        staging.rename(folder)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return folder
 
 
@@ -328,21 +327,14 @@ def new_repository(path: Path, *, settings: Iterable[Setting] = ()) -> Path:
     path = path.resolve()
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
         raise ScaffoldError(f"{path} 已经存在且不是空文件夹，请换一个名字 (already exists and is not empty)")
-    staging = temp_beside(path)
-    try:
-        (staging / COURSES_DIR).mkdir(parents=True)
+    with staged_folder(path) as staging:
+        (staging / COURSES_DIR).mkdir()
         (staging / "weike.yml").write_text(repository_config_text(), encoding="utf-8")
         (staging / ".gitignore").write_text(REPO_GITIGNORE, encoding="utf-8")
         (staging / ".vscode").mkdir()
         (staging / ".vscode" / "settings.json").write_text(REPO_VSCODE_SETTINGS, encoding="utf-8")
         # Made from the declarations: the core's fields and every installed plugin's settings.
         write_schemas(staging / REPOSITORY_SCHEMA_DIR, settings)
-        if path.exists():
-            path.rmdir()  # the empty folder the teacher made for it
-        staging.rename(path)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return path
 
 
