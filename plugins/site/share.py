@@ -402,6 +402,11 @@ class ShareHandler(http.server.BaseHTTPRequestHandler):
             key=lambda route: len(route.prefix), default=None)
         if route is None:
             self.send_text(404, "没有这个网页 (not found)")
+        elif self.command not in ("GET", "HEAD") and not self._same_site():
+            # A page of another site the learner has open must not write the station's records.
+            self.close_connection = True
+            self.send_text(403, "别的网站不能向学习站写入 (another site may not write here)",
+                           extra={"Connection": "close"})
         elif self.command not in route.methods:
             # The request's body (if any) is not read: the connection cannot be reused after it.
             self.close_connection = True
@@ -411,6 +416,16 @@ class ShareHandler(http.server.BaseHTTPRequestHandler):
             route.answer(self)
 
     do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _dispatch
+
+    def _same_site(self) -> bool:
+        """A write comes from the station's own pages: a browser names the page's origin (``Origin``,
+        and ``Sec-Fetch-Site``), which must be this server as the request addresses it (``Host``).
+        A client that names no origin is no web page (a phone's queue sent by the page's own
+        script always names it)."""
+        if self.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+            return False
+        origin = self.headers.get("Origin")
+        return origin is None or origin == f"http://{self.headers.get('Host', '')}"
 
     def send_text(self, code: int, text: str, *, extra: dict | None = None) -> None:
         """A short plain-text answer (errors, refusals)."""

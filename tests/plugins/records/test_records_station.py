@@ -81,6 +81,18 @@ def test_statements_are_stored_once(station):
     assert set(stored) == {s["id"] for s in batch} and all("stored" in s for s in stored.values())
 
 
+@pytest.mark.parametrize("origin", [{"Origin": "http://evil.example"}, {"Origin": "null"},
+                                    {"Sec-Fetch-Site": "cross-site"}])
+def test_another_site_cannot_write_the_stations_records(station, origin):
+    """A page of another site open on the learner's phone posts to the station: refused, nothing stored;
+    the station's own page (Origin = the address it was asked at) is taken."""
+    port, store = station
+    assert post(port, [statement()], headers={**HEADERS, **origin})[0] == 403
+    assert store.count() == 0
+    own = {**HEADERS, "Origin": f"http://{LOCAL_HOST}:{port}", "Sec-Fetch-Site": "same-origin"}
+    assert post(port, [statement()], headers=own)[0] == 200 and store.count() == 1
+
+
 def test_put_takes_one_statement_by_id(station):
     port, store = station
     one = statement()
