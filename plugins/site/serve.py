@@ -159,8 +159,18 @@ def _preview_server(rebuild: PreviewBuilder, *, host: str, port: int):
     imported here, when serving, not whenever the command line is read)."""
     from mkdocs.livereload import LiveReloadServer
 
+    # On the loopback address (the default) only this machine's names for it may be asked: a page
+    # whose host name an attacker points at 127.0.0.1 (DNS rebinding) reads no draft course.
+    loopback = host in ("127.0.0.1", "localhost", "::1")
+
     class PreviewServer(LiveReloadServer):
         def _serve_request(self, environ, start_response):
+            own = {f"{name}:{self.server_address[1]}" for name in ("127.0.0.1", "localhost", "[::1]")}
+            if loopback and environ.get("HTTP_HOST", "").strip().lower() not in own:
+                body = "421 这个地址不是 weike 预览 (Host is not this preview: request refused)\n".encode("utf-8")
+                start_response("421 Misdirected Request", [("Content-Type", "text/plain; charset=utf-8"),
+                                                           ("Content-Length", str(len(body)))])
+                return [body]
             # MkDocs turns the poll's epoch into a number: over 4,300 digits Python refuses, and
             # the request ended in a traceback on the console. No real epoch is that long.
             path = environ.get("PATH_INFO", "")

@@ -90,3 +90,52 @@ def test_preview_shows_edits_without_a_restart(delivered_repo):
             process.kill()
             output, _ = process.communicate()
     assert "E104" in output and "Traceback" not in output
+
+
+def test_the_preview_answers_only_its_own_address(tmp_path):
+    """A page whose host name is pointed at 127.0.0.1 (DNS rebinding) reads no draft from the preview."""
+    import http.client
+    import socket
+    import threading
+    import time
+
+    from weike.plugins.site.serve import _preview_server
+
+    def free_port() -> int:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            return probe.getsockname()[1]
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("<p>草稿</p>", encoding="utf-8")
+    class Builder:  # what the server asks of weike's preview builder: no problems, this site
+        problems = []
+        site_dir = site
+
+        def __call__(self) -> None:
+            pass
+
+    port = free_port()
+    server = _preview_server(Builder(), host="127.0.0.1", port=port)
+    threading.Thread(target=server.serve, daemon=True).start()  # binds, then serves
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        for host, status in ((f"127.0.0.1:{port}", 200), (f"localhost:{port}", 200),
+                             (f"evil.example:{port}", 421), ("127.0.0.1:1", 421)):
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            connection.request("GET", "/", headers={"Host": host})
+            response = connection.getresponse()
+            body = response.read()
+            assert response.status == status, host
+            assert ("草稿".encode() in body) == (status == 200)
+            connection.close()
+    finally:
+        server.shutdown()
+        server.server_close()
