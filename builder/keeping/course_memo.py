@@ -19,7 +19,9 @@ A course folder holding a symbolic link anywhere is never remembered: what the l
 change without the folder's entries changing. Reading fails safe: an entry that is missing,
 damaged, of another format or key, or that names any type other than the model's dataclasses,
 enums, paths and dates of modules already imported, is no entry (the course is loaded and
-checked again) -- unpickling it imports nothing and calls no function. Each entry is written
+checked again) -- unpickling it imports nothing and calls no function. So is an entry whose check
+took a fact from a file memo (a source's probe, a picture's verdict) that the memo no longer
+holds as it was (pruned, rebuilt, or told otherwise). Each entry is written
 atomically (:func:`~weike.builder.keeping.outputs.write_atomic`), so a killed build leaves the
 old entry or the new one.
 """
@@ -38,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from weike.builder.contracts.model import Course, Diagnostic
+from weike.builder.keeping.memo import ConsultedFact, shared_file_memo
 from weike.builder.keeping.outputs import write_atomic
 
 #: Folder under the cache: one file per course.
@@ -58,9 +61,26 @@ class RememberedCourse:
     checked: tuple[Diagnostic, ...]
     #: What those rules made for later stages: ``(kind, key, value)`` as added to ``Made``.
     made: tuple[tuple[str, str, object], ...]
+    #: The facts the check took from the file memos (a source's probe, a picture's verdict), as
+    #: :func:`~weike.builder.keeping.memo.facts_consulted` lists them: the entry holds while every
+    #: memo still says the same (see :func:`facts_still_hold`).
+    facts: tuple[ConsultedFact, ...] = ()
     #: Checked for a build (``Made.handed_on``): ``made`` holds what only a build makes (rendered
     #: notes); a build takes only such an entry, a check takes either.
     handed_on: bool
+
+
+def facts_still_hold(facts: tuple[ConsultedFact, ...]) -> bool:
+    """Whether every memo still holds each fact as it was consulted (a memo pruned, rebuilt or
+    told otherwise since means the course is checked again)."""
+    memos = {}
+    for memo_file, kind, path, identity, value in facts:
+        memo = memos.get(memo_file)
+        if memo is None:
+            memo = memos[memo_file] = shared_file_memo(Path(memo_file))
+        if not memo.holds(kind, path, identity, value):
+            return False
+    return True
 
 
 def folder_identity(folder: Path) -> str | None:
@@ -158,7 +178,7 @@ class CourseMemo:
         except Exception:  # noqa: BLE001 - missing, damaged or foreign: no entry, never an error
             return None
         if not isinstance(remembered, RememberedCourse) or (handed_on and not remembered.handed_on) \
-                or remembered.course.slug != slug:
+                or remembered.course.slug != slug or not facts_still_hold(remembered.facts):
             return None
         self.recalled += 1
         return remembered

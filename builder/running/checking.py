@@ -27,6 +27,7 @@ from weike.builder.contracts.model import Course, Diagnostic, Repository, WeikeC
 from weike.builder.keeping.course_memo import CourseMemo, RememberedCourse
 from weike.builder.keeping.disk import disk_fault
 from weike.builder.keeping.fingerprint import Fingerprint, package_versions
+from weike.builder.keeping.memo import facts_consulted
 from weike.builder.keeping.stamp import plugin_code_locations
 from weike.builder.repository.loading import CONFIG_FILE, COURSES_DIR, load_course
 from weike.builder.running.executor import available_cores
@@ -129,11 +130,12 @@ def check_repository(repository: Repository, pm: pluggy.PluginManager, *, jobs: 
         else:
             # Made apart, so what this course made can be remembered with its findings.
             own = Made(handed_on=made.handed_on)
-            found = _check_course(course, repository.config, paths, own, pm)
+            with facts_consulted() as facts:
+                found = _check_course(course, repository.config, paths, own, pm)
             diagnostics.extend(found)
             products = tuple(own.products())
             if memo is not None:
-                memo.checked(course, found, products, handed_on=made.handed_on)
+                memo.checked(course, found, products, facts=facts, handed_on=made.handed_on)
         for kind, key, value in products:
             made.add(kind, key, value)
     for found in call_stage("check", pm, "weike_check_repository", repository=repository, made=made):
@@ -218,14 +220,16 @@ class CheckMemo:
     def recalled(self, slug: str) -> RememberedCourse | None:
         return self._recalled.get(slug)
 
-    def checked(self, course: Course, found: list[Diagnostic], products: tuple, *, handed_on: bool) -> None:
+    def checked(self, course: Course, found: list[Diagnostic], products: tuple, *, facts: list,
+                handed_on: bool) -> None:
         """Keep a course just checked, unless a plugin crashed on it (E901: tried again next time)."""
         read = self._read.get(course.slug)
         if read is None or any(diagnostic.code == "E901" for diagnostic in found):
             return
         key, loaded = read
         self.memo.keep(course.slug, key, RememberedCourse(course=course, loaded=loaded, checked=tuple(found),
-                                                          made=products, handed_on=handed_on))
+                                                          made=products, facts=tuple({fact[:3]: fact for fact in facts}.values()),
+                                                          handed_on=handed_on))
 
 
 def check_project(project: Project, *, paths: BuildPaths | None = None, made: Made | None = None,
