@@ -143,6 +143,21 @@ def check_repository(repository: Repository, pm: pluggy.PluginManager, *, jobs: 
     return sort_diagnostics(diagnostics)
 
 
+@dataclass(frozen=True, kw_only=True)
+class CheckResult:
+    repository: Repository
+    diagnostics: list[Diagnostic]
+    #: The courses loaded and checked afresh, in order; the others were taken back from the
+    #: course memo unchanged. None: every course was (no memo could be used).
+    rechecked: tuple[str, ...] | None = None
+
+    @property
+    def summary(self) -> Summary:
+        return Summary.of(self.diagnostics, courses=len(self.repository.courses),
+                          lectures=sum(len(c.lectures) for c in self.repository.courses),
+                          centres=len(self.repository.centres))
+
+
 # --------------------------------------------------------------------------------------------
 # The course memo: unchanged courses are neither loaded nor checked again
 # --------------------------------------------------------------------------------------------
@@ -233,11 +248,11 @@ class CheckMemo:
 
 
 def check_project(project: Project, *, paths: BuildPaths | None = None, made: Made | None = None,
-                  jobs: int | None = None) -> tuple[Repository, list[Diagnostic]]:
+                  jobs: int | None = None) -> CheckResult:
     """Load and check ``project``'s repository, each unchanged course taken back from the course
-    memo under ``paths.cache`` rather than loaded and checked again: ``(repository, findings)``,
-    the same as :func:`check_repository` on a fresh load gives. The rules over the whole
-    repository (``weike_check_repository``) run every time, on every course."""
+    memo under ``paths.cache`` rather than loaded and checked again: the findings are the same as
+    :func:`check_repository` on a fresh load gives. The rules over the whole repository
+    (``weike_check_repository``) run every time, on every course."""
     paths = paths or BuildPaths.for_root(project.root)
     made = made if made is not None else Made(handed_on=False)
     try:
@@ -249,19 +264,9 @@ def check_project(project: Project, *, paths: BuildPaths | None = None, made: Ma
         repository = project.load(course_loader=memo.load_course)
     diagnostics = check_repository(repository, project.plugin_manager, jobs=jobs or repository.config.jobs,
                                    paths=paths, made=made, memo=memo)
-    return repository, diagnostics
-
-
-@dataclass(frozen=True, kw_only=True)
-class CheckResult:
-    repository: Repository
-    diagnostics: list[Diagnostic]
-
-    @property
-    def summary(self) -> Summary:
-        return Summary.of(self.diagnostics, courses=len(self.repository.courses),
-                          lectures=sum(len(c.lectures) for c in self.repository.courses),
-                          centres=len(self.repository.centres))
+    rechecked = None if memo is None else tuple(course.slug for course in repository.courses
+                                                 if memo.recalled(course.slug) is None)
+    return CheckResult(repository=repository, diagnostics=diagnostics, rechecked=rechecked)
 
 
 def run_check(project: Project | Path, *, jobs: int | None = None) -> CheckResult:
@@ -269,5 +274,4 @@ def run_check(project: Project | Path, *, jobs: int | None = None) -> CheckResul
     its :class:`Project` with every plugin discovered there; ``jobs`` as for :func:`check_repository`
     (default: weike.yml's ``jobs``, else the CPU count)."""
     project = project if isinstance(project, Project) else Project.open(project)
-    repository, diagnostics = check_project(project, jobs=jobs)
-    return CheckResult(repository=repository, diagnostics=diagnostics)
+    return check_project(project, jobs=jobs)

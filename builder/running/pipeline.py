@@ -176,11 +176,12 @@ def build(
     # back from the course memo, with what their check made.
     made = Made()
     jobs = jobs or project.config.jobs or available_cores()
-    repository, found = check_project(project, paths=paths, made=made, jobs=jobs)
+    checked = check_project(project, paths=paths, made=made, jobs=jobs)
+    repository = checked.repository
     result = BuildResult(courses=len(repository.courses),
                          lectures=sum(len(c.lectures) for c in repository.courses), centres=len(repository.centres))
     config = repository.config
-    result.diagnostics.extend(found)
+    result.diagnostics.extend(checked.diagnostics)
     result.stage_seconds[CHECK_STAGE] = time.perf_counter() - started
     context = BuildContext(
         config=config,
