@@ -31,7 +31,7 @@ from weike.builder.keeping.memo import facts_consulted
 from weike.builder.keeping.stamp import plugin_code_locations
 from weike.builder.repository.loading import CONFIG_FILE, COURSES_DIR, load_course
 from weike.builder.running.executor import available_cores
-from weike.builder.running.isolation import CourseIsolation, blame_plugin
+from weike.builder.running.isolation import PLUGIN_CRASH_CODE, CourseIsolation, blame_plugin
 from weike.builder.running.project import Project
 
 
@@ -239,7 +239,7 @@ class CheckMemo:
                 handed_on: bool) -> None:
         """Keep a course just checked, unless a plugin crashed on it (E901: tried again next time)."""
         read = self._read.get(course.slug)
-        if read is None or any(diagnostic.code == "E901" for diagnostic in found):
+        if read is None or any(diagnostic.code == PLUGIN_CRASH_CODE for diagnostic in found):
             return
         key, loaded = read
         self.memo.keep(course.slug, key, RememberedCourse(course=course, loaded=loaded, checked=tuple(found),
