@@ -3,6 +3,7 @@ an edited one is loaded and checked again, and either way the findings are a col
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -169,14 +170,16 @@ def test_a_changed_rule_plugin_checks_every_course_again(repo, tmp_path):
 def test_a_damaged_or_foreign_entry_is_no_entry(repo, tmp_path, monkeypatch):
     assert warm(repo) == ([], COURSES)
     entries = repo / ".weike/cache" / CHECKED_FOLDER
-    (entries / "a.pickle").write_bytes(b"\0garbage" * 100)
+    torn = bytearray((entries / "a.pickle").read_bytes())
+    torn[-200:-100] = bytes(100)  # a page never written before a power cut: same length, zeros
+    (entries / "a.pickle").write_bytes(bytes(torn))
     body = (entries / "b.pickle").read_bytes()
     (entries / "b.pickle").write_bytes(body[: len(body) // 2])  # cut short by a full disk
     # A pickle that would run a command if it were loaded the ordinary way: never run.
     witness = tmp_path / "ran"
     header = (entries / "c.pickle").read_bytes().split(b"\n", 2)
     evil = b"cos\nsystem\n(S'touch " + str(witness).encode() + b"'\ntR."
-    (entries / "c.pickle").write_bytes(header[0] + b"\n" + header[1] + b"\n" + evil)
+    (entries / "c.pickle").write_bytes(header[0] + b"\n" + header[1] + b"\n" + hashlib.sha256(evil).digest() + evil)
     edit_notes(repo)
     after, loaded = warm(repo)
     assert loaded == COURSES and not witness.exists()
