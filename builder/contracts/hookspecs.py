@@ -134,7 +134,7 @@ def weike_check_prepare(repository: Repository, paths: BuildPaths, jobs: int, ma
     Runs once per ``weike check`` / ``weike build`` (and each check of ``weike serve``), after
     loading and before the first ``weike_check_course``; ``repository.courses`` holds the courses
     about to be checked (a course taken back unchanged from the course memo is not checked again,
-    see ``weike_check_course``), and it is not called when there are none. A rule whose facts are slow to find (a
+    see ``weike_check_course``); it is not called when every course was taken back. A rule whose facts are slow to find (a
     process per file) finds the ones it does not remember yet here, ``jobs`` at a time through
     :func:`weike.builder.running.executor.make_executor`, and remembers them under ``paths.cache`` keyed by
     each file's identity; ``weike_check_course`` then reads them back course by course, so what

@@ -208,3 +208,26 @@ def test_a_build_takes_back_the_rendered_notes_a_check_for_a_build_made(repo):
     built = Made()
     assert check_project(Project.open(repo), paths=paths, made=built).rechecked == ("a",)
     assert len(built.of(NOTES_MADE)) == 30
+
+
+CRASHING_RULE = '''
+from weike.builder.contracts.hookspecs import hookimpl
+
+
+@hookimpl
+def weike_check_course(course):
+    if course.slug == "b":
+        raise RuntimeError("a bug in the county's rule")
+    return []
+'''
+
+
+def test_a_course_a_plugin_crashed_on_is_checked_again_every_time(repo, tmp_path):
+    rule = repo / "plugins" / "county.py"
+    rule.parent.mkdir()
+    rule.write_text(CRASHING_RULE, encoding="utf-8")
+    first = check_in_a_new_process(repo)
+    assert '"E901"' in first
+    entries = repo / ".weike/cache" / CHECKED_FOLDER
+    assert sorted(entry.name for entry in entries.iterdir()) == ["a.pickle", "c.pickle"]  # not b's
+    assert check_in_a_new_process(repo) == first == check_in_a_new_process(repo, cache=tmp_path / "cold")
