@@ -100,6 +100,11 @@ class Made:
                 for key, value in products.items():
                     mine.setdefault(key, value)
 
+    def products(self) -> list[tuple[str, str, object]]:
+        """Everything made so far, as ``(kind, key, value)`` in the order of making (per kind)."""
+        with self._lock:
+            return [(kind, key, value) for kind, products in self._kinds.items() for key, value in products.items()]
+
     def of(self, kind: str) -> Mapping[str, object]:
         """Every product of ``kind`` made so far, by key (read-only)."""
         return MappingProxyType(self._kinds.get(kind, {}))

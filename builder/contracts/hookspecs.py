@@ -132,7 +132,9 @@ def weike_check_prepare(repository: Repository, paths: BuildPaths, jobs: int, ma
     """Find, for every course at once, the facts the per-course rules will look up.
 
     Runs once per ``weike check`` / ``weike build`` (and each check of ``weike serve``), after
-    loading and before the first ``weike_check_course``. A rule whose facts are slow to find (a
+    loading and before the first ``weike_check_course``; ``repository.courses`` holds the courses
+    about to be checked (a course taken back unchanged from the course memo is not checked again,
+    see ``weike_check_course``); it is not called when every course was taken back. A rule whose facts are slow to find (a
     process per file) finds the ones it does not remember yet here, ``jobs`` at a time through
     :func:`weike.builder.running.executor.make_executor`, and remembers them under ``paths.cache`` keyed by
     each file's identity; ``weike_check_course`` then reads them back course by course, so what
@@ -156,7 +158,14 @@ def weike_check_course(course: Course, config: WeikeConfig, paths: BuildPaths, m
     lecture notes rendered to HTML, a source's probe) it adds to ``made``, so the later stage is
     handed it instead of making it again. ``course.parsed`` is ``False`` when its
     ``course.yml`` could not be read (the syntax error is already reported): check what still
-    makes sense, such as the lectures. Return diagnostics (any iterable), or ``None``. An
+    makes sense, such as the lectures. Return diagnostics (any iterable), or ``None``.
+
+    A course whose folder is unchanged file for file (and weike.yml, weike's and every plugin's
+    code, what the plugins name in ``weike_build_inputs``, and the file memos' facts the check
+    took) is not checked again: its findings and what the rules added to ``made`` are taken back
+    from the course memo (``.weike/cache/checked/``). So a rule reads only the course, ``config``
+    and what it declares; a product it adds to ``made`` must be a dataclass (or plain values,
+    paths, dates) to be remembered, else its course is checked every time. An
     exception is reported as E901 at that course, naming the plugin; the other plugins' findings
     and the other courses are unaffected. Built in: ``weike.plugins.rules.courses`` (E1xx/E2xx),
     ``weike.plugins.media`` (sources that ffmpeg cannot read, title cards).

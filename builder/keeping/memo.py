@@ -18,6 +18,7 @@ import logging
 import os
 import sqlite3
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 log = logging.getLogger("weike.cache")
@@ -35,6 +36,39 @@ def sha256_file(path: Path) -> str:
 
 
 _UNPARSED = object()
+
+# --------------------------------------------------------------------------------------------
+# Facts consulted: what a piece of work learnt from memos, so a result remembered elsewhere (a
+# course's check) can tell later whether every memo still says the same
+# --------------------------------------------------------------------------------------------
+
+#: A fact as consulted: (memo file, kind, path, [size, mtime_ns, inode, ctime_ns], value).
+ConsultedFact = tuple[str, str, str, tuple[int, int, int, int], object]
+_RECORDERS: list[list[ConsultedFact]] = []
+_RECORDERS_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def facts_consulted() -> Iterator[list[ConsultedFact]]:
+    """Collect every fact any :class:`FileMemo` gives or takes while the block runs, in any
+    thread (a course's check probes on a pool); a block nested in another, or running beside it,
+    is seen by both (one recorded too many only makes a remembered result be redone)."""
+    found: list[ConsultedFact] = []
+    with _RECORDERS_LOCK:
+        _RECORDERS.append(found)
+    try:
+        yield found
+    finally:
+        with _RECORDERS_LOCK:
+            _RECORDERS[:] = [recorder for recorder in _RECORDERS if recorder is not found]
+
+
+def _consulted(memo: Path, kind: str, path: str, identity, value) -> None:
+    if _RECORDERS:
+        fact = (str(memo), kind, path, tuple(identity), value)
+        with _RECORDERS_LOCK:
+            for recorder in _RECORDERS:
+                recorder.append(fact)
 #: Layout of the memo's table (``PRAGMA user_version``); another layout is dropped, not migrated.
 _MEMO_SCHEMA = 2
 
@@ -160,7 +194,21 @@ class FileMemo:
                 return None
             if row[5] is _UNPARSED:
                 row[5] = json.loads(row[4])
+            _consulted(self.path, kind, path, stat_now, row[5])
             return row[5]
+
+    def holds(self, kind: str, path: str, identity: tuple[int, int, int, int], value) -> bool:
+        """Whether the fact ``kind`` of ``path`` is still ``value`` for the file of ``identity``
+        (``(size, mtime_ns, inode, ctime_ns)``), as a :func:`facts_consulted` fact: no stat."""
+        if self._db is None:
+            return False
+        with self._lock:
+            row = self._kind_rows(kind).get(path)
+            if row is None or tuple(row[:4]) != tuple(identity):
+                return False
+            if row[5] is _UNPARSED:
+                row[5] = json.loads(row[4])
+            return row[5] == value
 
     def put(self, kind: str, file: Path, value, *, identity: tuple[str, int, int, int, int] | None = None) -> None:
         """Remember ``value`` for ``file``; ``identity`` = the stat taken *before* reading the file.
@@ -181,6 +229,7 @@ class FileMemo:
                 self._failed("write", exc)
                 return
             self._kind_rows(kind)[path] = [size, mtime_ns, inode, ctime_ns, None, value]
+        _consulted(self.path, kind, path, (size, mtime_ns, inode, ctime_ns), value)
 
     def remember(self, kind: str, file: Path, compute):
         """``get`` or else ``compute(file)`` and ``put``; exceptions from ``compute`` propagate."""

@@ -51,11 +51,13 @@ def temp_target(name: str) -> str | None:
     return found["target"] if found else None
 
 
-def write_atomic_with(path: Path, write: Callable[[BinaryIO], None]) -> None:
+def write_atomic_with(path: Path, write: Callable[[BinaryIO], None], *, sync: bool = True) -> None:
     """Call ``write(handle)`` on a temp file beside ``path``, sync it, then rename it into place.
 
     On any failure the temp file goes and ``path`` keeps its previous content (or stays absent);
-    a temp file left by a killed build is removed by :func:`remove_temps`.
+    a temp file left by a killed build is removed by :func:`remove_temps`. ``sync=False`` skips
+    the fsync (milliseconds per file): only for a cache entry that proves its own integrity when
+    read (a power cut may leave it empty or torn, never passing for another).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -64,21 +66,23 @@ def write_atomic_with(path: Path, write: Callable[[BinaryIO], None]) -> None:
         with temp.open("wb") as handle:
             write(handle)
             handle.flush()
-            os.fsync(handle.fileno())
+            if sync:
+                os.fsync(handle.fileno())
         os.replace(temp, path)
     finally:
         temp.unlink(missing_ok=True)
 
 
-def write_atomic(path: Path, data: bytes) -> bool:
-    """Write ``data`` to ``path`` unless it already holds exactly that; True when written."""
+def write_atomic(path: Path, data: bytes, *, sync: bool = True) -> bool:
+    """Write ``data`` to ``path`` unless it already holds exactly that; True when written
+    (``sync``: as for :func:`write_atomic_with`)."""
     path = Path(path)
     try:
         if path.stat().st_size == len(data) and path.read_bytes() == data:
             return False
     except OSError:
         pass
-    write_atomic_with(path, lambda handle: handle.write(data))
+    write_atomic_with(path, lambda handle: handle.write(data), sync=sync)
     return True
 
 

@@ -1,13 +1,19 @@
 """The check: every rule over a loaded repository, each plugin's crash kept to its own course.
 
-``weike check`` is :func:`run_check`; ``weike build`` starts with :func:`check_repository`, and
-``weike serve`` checks each edit with it. A rule that raises while it checks one course is E901
-at that course, naming the plugin; one that raises over the whole repository is a
-:class:`StageCrash`, which the command line reports in one line.
+``weike check`` is :func:`run_check`; ``weike build`` starts with :func:`check_project`, which
+loads and checks only the courses whose files (or whose context: weike.yml, the code, ...)
+changed since they were last checked, and takes the others back from the course memo
+(:mod:`weike.builder.keeping.course_memo`); ``weike serve`` checks each edit with
+:func:`check_repository`. A rule that raises while it checks one course is E901 at that course,
+naming the plugin; one that raises over the whole repository is a :class:`StageCrash`, which the
+command line reports in one line.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as _dt
+import sys
 import traceback
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -18,10 +24,14 @@ from weike.builder.contracts.context import BuildPaths, Made, StageOutcome
 from weike.builder.contracts.diagnostics import Summary, sort_diagnostics
 from weike.builder.contracts.errors import MissingTool
 from weike.builder.contracts.model import Course, Diagnostic, Repository, WeikeConfig
+from weike.builder.keeping.course_memo import CourseMemo, RememberedCourse
 from weike.builder.keeping.disk import disk_fault
-from weike.builder.repository.loading import COURSES_DIR
+from weike.builder.keeping.fingerprint import Fingerprint, package_versions
+from weike.builder.keeping.memo import facts_consulted
+from weike.builder.keeping.stamp import plugin_code_locations
+from weike.builder.repository.loading import CONFIG_FILE, COURSES_DIR, load_course
 from weike.builder.running.executor import available_cores
-from weike.builder.running.isolation import CourseIsolation, blame_plugin
+from weike.builder.running.isolation import PLUGIN_CRASH_CODE, CourseIsolation, blame_plugin
 from weike.builder.running.project import Project
 
 
@@ -91,21 +101,43 @@ def _check_course(course: Course, config: WeikeConfig, paths: BuildPaths, made: 
 
 
 def check_repository(repository: Repository, pm: pluggy.PluginManager, *, jobs: int | None = None,
-                     paths: BuildPaths | None = None, made: Made | None = None) -> list[Diagnostic]:
+                     paths: BuildPaths | None = None, made: Made | None = None,
+                     memo: CheckMemo | None = None) -> list[Diagnostic]:
     """Loading problems plus every rule's findings, sorted by location.
 
     ``jobs``: how many slow lookups (a media probe) run at once (default: the CPU count); the
     findings are the same for any number. ``paths``: the build's (its ``--dist``; default: the
     repository's own). What the rules make that later stages need (rendered notes, probes) goes
-    into ``made``, which ``weike build`` hands on to them.
+    into ``made``, which ``weike build`` hands on to them. ``memo``: the courses taken back
+    unchecked (their findings and products replayed) and where the others' are kept (see
+    :func:`check_project`).
     """
     diagnostics: list[Diagnostic] = list(repository.diagnostics)
     paths = paths or BuildPaths.for_root(repository.root)
     made = made if made is not None else Made(handed_on=False)
-    call_stage("check", pm, "weike_check_prepare", repository=repository, paths=paths,
-               jobs=max(1, jobs or available_cores()), made=made)
+    fresh = [course for course in repository.courses if memo is None or memo.recalled(course.slug) is None]
+    if fresh or memo is None:
+        # Only the courses about to be checked need their facts found.
+        call_stage("check", pm, "weike_check_prepare",
+                   repository=repository if len(fresh) == len(repository.courses)
+                   else dataclasses.replace(repository, courses=tuple(fresh)),
+                   paths=paths, jobs=max(1, jobs or available_cores()), made=made)
     for course in repository.courses:
-        diagnostics.extend(_check_course(course, repository.config, paths, made, pm))
+        remembered = memo.recalled(course.slug) if memo is not None else None
+        if remembered is not None:
+            diagnostics.extend(remembered.checked)
+            products = remembered.made
+        else:
+            # Made apart, so what this course made can be remembered with its findings.
+            own = Made(handed_on=made.handed_on)
+            with facts_consulted() as facts:
+                found = _check_course(course, repository.config, paths, own, pm)
+            diagnostics.extend(found)
+            products = tuple(own.products())
+            if memo is not None:
+                memo.checked(course, found, products, facts=facts, handed_on=made.handed_on)
+        for kind, key, value in products:
+            made.add(kind, key, value)
     for found in call_stage("check", pm, "weike_check_repository", repository=repository, made=made):
         diagnostics.extend(found or ())
     return sort_diagnostics(diagnostics)
@@ -115,6 +147,9 @@ def check_repository(repository: Repository, pm: pluggy.PluginManager, *, jobs: 
 class CheckResult:
     repository: Repository
     diagnostics: list[Diagnostic]
+    #: The courses loaded and checked afresh, in order; the others were taken back from the
+    #: course memo unchanged. None: every course was (no memo could be used).
+    rechecked: tuple[str, ...] | None = None
 
     @property
     def summary(self) -> Summary:
@@ -123,11 +158,120 @@ class CheckResult:
                           centres=len(self.repository.centres))
 
 
+# --------------------------------------------------------------------------------------------
+# The course memo: unchanged courses are neither loaded nor checked again
+# --------------------------------------------------------------------------------------------
+
+#: Packages whose versions shape what loading and the built-in rules find (YAML, Markdown and
+#: its sanitiser, Pillow's decoders, the title cards' font); a plugin names its own through
+#: ``weike_build_inputs``.
+_CHECK_PACKAGES = ("weike", "pyyaml", "pluggy", "markdown", "nh3", "pillow", "pylopdf-fonts-zh-cn")
+
+
+def check_context(project: Project, paths: BuildPaths) -> str:
+    """A digest of everything outside a course folder that its loading and checking depend on.
+
+    weike.yml's bytes; the plugins, in registration order (the order of a course's findings), and
+    the code of weike and of each of them (by every file's identity, ctime included: a
+    repository's rule edited in place counts); what each plugin says it reads
+    (``weike_build_inputs``: ffprobe, libraries, ...); the packages of :data:`_CHECK_PACKAGES`;
+    Python; where the repository and the cache are (the model holds absolute paths); and today's
+    date (E107 compares ``created`` with it).
+    """
+    root, pm = project.root, project.plugin_manager
+    fingerprint = Fingerprint("check-context", sys.version, str(root), str(paths.cache),
+                              package_versions(*_CHECK_PACKAGES), _dt.date.today().isoformat(),
+                              [name for name, _ in pm.list_name_plugin()])
+    try:
+        fingerprint.add((root / CONFIG_FILE).read_bytes())
+    except OSError:
+        fingerprint.add(None)
+    for found in pm.hook.weike_build_inputs(root=root, config=project.config):
+        for item in found or ():
+            fingerprint.add_input(item)
+    for location in plugin_code_locations(pm):
+        if location.is_dir():
+            fingerprint.add_tree(location, location.parent, ctime=True)
+        else:
+            fingerprint.add(str(location), _identity_with_ctime(location))
+    return fingerprint.hexdigest()
+
+
+def _identity_with_ctime(path: Path) -> tuple[int, int, int, int] | None:
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return found.st_size, found.st_mtime_ns, found.st_ino, found.st_ctime_ns
+
+
+class CheckMemo:
+    """One run's use of the :class:`CourseMemo`: which courses were taken back, which to keep.
+
+    Its :meth:`load_course` reads a course folder as :func:`load_course` does, unless the memo
+    holds the course under its current key: then the remembered course comes back, and
+    :func:`check_repository` replays its findings and products instead of checking it.
+    """
+
+    def __init__(self, memo: CourseMemo, *, handed_on: bool) -> None:
+        self.memo = memo
+        self.handed_on = handed_on
+        self._recalled: dict[str, RememberedCourse] = {}
+        #: slug -> (key when read, what loading reported), for the courses read now.
+        self._read: dict[str, tuple[str, tuple[Diagnostic, ...]]] = {}
+
+    def load_course(self, folder: Path, **arguments) -> tuple[Course, list[Diagnostic]]:
+        # The key is taken before the files are read: a file edited meanwhile is read again next time.
+        key = self.memo.key(folder)
+        remembered = self.memo.recall(folder.name, key, handed_on=self.handed_on) if key is not None else None
+        if remembered is not None:
+            self._recalled[folder.name] = remembered
+            return remembered.course, list(remembered.loaded)
+        course, problems = load_course(folder, **arguments)
+        if key is not None:
+            self._read[folder.name] = (key, tuple(problems))
+        return course, problems
+
+    def recalled(self, slug: str) -> RememberedCourse | None:
+        return self._recalled.get(slug)
+
+    def checked(self, course: Course, found: list[Diagnostic], products: tuple, *, facts: list,
+                handed_on: bool) -> None:
+        """Keep a course just checked, unless a plugin crashed on it (E901: tried again next time)."""
+        read = self._read.get(course.slug)
+        if read is None or any(diagnostic.code == PLUGIN_CRASH_CODE for diagnostic in found):
+            return
+        key, loaded = read
+        self.memo.keep(course.slug, key, RememberedCourse(course=course, loaded=loaded, checked=tuple(found),
+                                                          made=products, facts=tuple({fact[:3]: fact for fact in facts}.values()),
+                                                          handed_on=handed_on))
+
+
+def check_project(project: Project, *, paths: BuildPaths | None = None, made: Made | None = None,
+                  jobs: int | None = None) -> CheckResult:
+    """Load and check ``project``'s repository, each unchanged course taken back from the course
+    memo under ``paths.cache`` rather than loaded and checked again: the findings are the same as
+    :func:`check_repository` on a fresh load gives. The rules over the whole repository
+    (``weike_check_repository``) run every time, on every course."""
+    paths = paths or BuildPaths.for_root(project.root)
+    made = made if made is not None else Made(handed_on=False)
+    try:
+        context = check_context(project, paths)
+    except Exception:  # noqa: BLE001 - a plugin's weike_build_inputs failed: check everything, as without a memo
+        memo, repository = None, project.load()
+    else:
+        memo = CheckMemo(CourseMemo(paths.cache, context=context), handed_on=made.handed_on)
+        repository = project.load(course_loader=memo.load_course)
+    diagnostics = check_repository(repository, project.plugin_manager, jobs=jobs or repository.config.jobs,
+                                   paths=paths, made=made, memo=memo)
+    rechecked = None if memo is None else tuple(course.slug for course in repository.courses
+                                                 if memo.recalled(course.slug) is None)
+    return CheckResult(repository=repository, diagnostics=diagnostics, rechecked=rechecked)
+
+
 def run_check(project: Project | Path, *, jobs: int | None = None) -> CheckResult:
     """``weike check``: load the project's courses and centres, then run every rule. A path opens
     its :class:`Project` with every plugin discovered there; ``jobs`` as for :func:`check_repository`
     (default: weike.yml's ``jobs``, else the CPU count)."""
     project = project if isinstance(project, Project) else Project.open(project)
-    repository = project.load()
-    return CheckResult(repository=repository, diagnostics=check_repository(
-        repository, project.plugin_manager, jobs=jobs or repository.config.jobs))
+    return check_project(project, jobs=jobs)

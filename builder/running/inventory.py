@@ -18,6 +18,7 @@ from pathlib import Path
 
 from weike.builder.contracts.context import CACHE_DIR_ENV, BuildContext, BuildPaths
 from weike.builder.keeping.prune import CacheItem, CachePart, RecordPart, tree_size
+from weike.builder.keeping.course_memo import CHECKED_FOLDER
 from weike.builder.keeping.publication import PUBLISHED_FOLDER
 from weike.builder.keeping.stamp import STAMP_FILE
 from weike.builder.repository.loading import COURSES_DIR, load_repository
@@ -84,6 +85,11 @@ def survey_cache(project: Project) -> CacheSurvey:
              for part in found or ()]
     parts.append(RecordPart(name="build-stamp", title="上次构建的记录 (the last build's stamp)",
                             path=paths.cache / STAMP_FILE))
+    # Each course's remembered check: needed while its course folder exists (an entry of a
+    # course since changed is only rewritten by the next check).
+    parts.append(RecordPart(name="checked", title="每门课程上次检查的结果 (each course's last check)",
+                            path=paths.cache / CHECKED_FOLDER,
+                            needed=lambda entry: (root / COURSES_DIR / entry.stem).is_dir()))
     # The last good version of each course: needed while its course folder exists.
     parts.append(RecordPart(name="published", title="已发布课程的上次成功版本 (last good version of published courses)",
                             path=paths.cache / PUBLISHED_FOLDER,

@@ -26,7 +26,7 @@ from weike.builder.keeping.publication import PublishedCourses, rights_readable,
 from weike.builder.keeping.stamp import BuildStamp, RecordedBuild, plugin_code_locations
 from weike.builder.repository.centre import Centre, centre_of, is_province_fact
 from weike.builder.repository.loading import NotACourseRepository
-from weike.builder.running.checking import call_stage, check_repository, course_of
+from weike.builder.running.checking import call_stage, check_project, course_of
 from weike.builder.running.executor import available_cores
 from weike.builder.running.progress import Progress
 from weike.builder.running.project import Project
@@ -171,15 +171,17 @@ def build(
 
     # Load and check: problems here never stop other courses, only their own.
     progress.stage("检查 check")
-    repository = project.load()
+    # What the check makes on the way (each lecture's rendered notes, each source's probe) is
+    # handed on to the later stages in ``made``, never made again there. Unchanged courses come
+    # back from the course memo, with what their check made.
+    made = Made()
+    jobs = jobs or project.config.jobs or available_cores()
+    checked = check_project(project, paths=paths, made=made, jobs=jobs)
+    repository = checked.repository
     result = BuildResult(courses=len(repository.courses),
                          lectures=sum(len(c.lectures) for c in repository.courses), centres=len(repository.centres))
     config = repository.config
-    jobs = jobs or config.jobs or available_cores()
-    # What the check makes on the way (each lecture's rendered notes, each source's probe) is
-    # handed on to the later stages in ``made``, never made again there.
-    made = Made()
-    result.diagnostics.extend(check_repository(repository, pm, jobs=jobs, paths=paths, made=made))
+    result.diagnostics.extend(checked.diagnostics)
     result.stage_seconds[CHECK_STAGE] = time.perf_counter() - started
     context = BuildContext(
         config=config,

@@ -76,8 +76,9 @@ class Project:
             return WeikeConfig()
         return load_config(self.root, settings=self.settings)[0]
 
-    def load(self) -> Repository:
-        """Every course (or the one ``only`` names) and centre, read with the declared settings."""
+    def load(self, *, course_loader=None) -> Repository:
+        """Every course (or the one ``only`` names) and centre, read with the declared settings
+        (each course by ``course_loader`` when given: see :func:`load_repository`)."""
         if not self.is_repository:
             raise NotACourseRepository(self.root)
-        return load_repository(self.root, only=self.only, settings=self.settings)
+        return load_repository(self.root, only=self.only, settings=self.settings, course_loader=course_loader)

@@ -1,0 +1,214 @@
+"""Each course's check, remembered while nothing it was made from changed (:class:`CourseMemo`).
+
+At catalogue scale most of a check is loading and checking courses nobody touched: 1,000 courses
+are 26,000 files read and parsed and 12,000 notes rendered, for one edited lecture. So after a
+course is loaded and checked, weike keeps what came of it in the cache, ``checked/<slug>.pickle``:
+the loaded :class:`~weike.builder.contracts.model.Course`, what loading and every
+``weike_check_course`` reported about it, and what those rules made for later stages (its rendered
+notes, its sources' probes). The next check takes that instead of loading and checking the course
+again, when its key is the same:
+
+* the identity of every entry below the course folder (name, kind, size, mtime_ns, inode,
+  ctime_ns: an edit, an added, deleted or renamed file, even one put back with its old mtime,
+  changes it), read by one ``scandir`` walk without opening a file;
+* the *context*: everything outside the folder a course's result depends on (``weike.yml``'s
+  bytes, weike's and every plugin's code, what the plugins say they read, the date...), which the
+  caller computes once per run (see :func:`weike.builder.running.checking.check_context`).
+
+A course folder holding a symbolic link anywhere is never remembered: what the link points at can
+change without the folder's entries changing. Reading fails safe: an entry that is missing,
+damaged, of another format or key, or that names any type other than the model's dataclasses,
+enums, paths and dates of modules already imported, is no entry (the course is loaded and
+checked again) -- unpickling it imports nothing and calls no function. So is an entry whose check
+took a fact from a file memo (a source's probe, a picture's verdict) that the memo no longer
+holds as it was (pruned, rebuilt, or told otherwise). Each entry is written
+atomically (:func:`~weike.builder.keeping.outputs.write_atomic`), so a killed build leaves the
+old entry or the new one; without an fsync (seconds at catalogue scale), so each carries
+the SHA-256 of its pickle and a torn one is no entry.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import gc
+import hashlib
+import io
+import os
+import pickle
+import stat as _stat
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from weike.builder.contracts.model import Course, Diagnostic
+from weike.builder.keeping.memo import ConsultedFact, shared_file_memo
+from weike.builder.keeping.outputs import write_atomic
+
+#: Folder under the cache: one file per course.
+CHECKED_FOLDER = "checked"
+#: Layout of an entry; another is no entry.
+MEMO_FORMAT = 1
+_MAGIC = b"weike-checked-course\n"
+_DIGEST_BYTES = 32
+
+
+@dataclass(frozen=True, kw_only=True)
+class RememberedCourse:
+    """What loading and checking one course gave, as the next check takes it back."""
+
+    course: Course
+    #: What loading the course reported (parse errors, type problems).
+    loaded: tuple[Diagnostic, ...]
+    #: What every ``weike_check_course`` reported, in the order they reported it.
+    checked: tuple[Diagnostic, ...]
+    #: What those rules made for later stages: ``(kind, key, value)`` as added to ``Made``.
+    made: tuple[tuple[str, str, object], ...]
+    #: The facts the check took from the file memos (a source's probe, a picture's verdict), as
+    #: :func:`~weike.builder.keeping.memo.facts_consulted` lists them: the entry holds while every
+    #: memo still says the same (see :func:`facts_still_hold`).
+    facts: tuple[ConsultedFact, ...] = ()
+    #: Checked for a build (``Made.handed_on``): ``made`` holds what only a build makes (rendered
+    #: notes); a build takes only such an entry, a check takes either.
+    handed_on: bool
+
+
+def facts_still_hold(facts: tuple[ConsultedFact, ...]) -> bool:
+    """Whether every memo still holds each fact as it was consulted (a memo pruned, rebuilt or
+    told otherwise since means the course is checked again)."""
+    memos = {}
+    for memo_file, kind, path, identity, value in facts:
+        memo = memos.get(memo_file)
+        if memo is None:
+            memo = memos[memo_file] = shared_file_memo(Path(memo_file))
+        if not memo.holds(kind, path, identity, value):
+            return False
+    return True
+
+
+def folder_identity(folder: Path) -> str | None:
+    """A digest of every entry below ``folder`` (relative name, kind, size, mtime_ns, inode,
+    ctime_ns), without opening a file; None when the folder is or holds a symbolic link, or
+    cannot be read (such a course is never remembered)."""
+    digest = hashlib.sha256()
+    try:
+        if os.path.islink(folder):
+            return None
+        top = os.fspath(folder)
+        cut = len(top) + 1
+        stack = [top]
+        while stack:
+            current = stack.pop()
+            with os.scandir(current) as scan:
+                entries = sorted(scan, key=lambda entry: entry.name)
+            for entry in entries:
+                if entry.is_symlink():
+                    return None
+                found = entry.stat(follow_symlinks=False)
+                is_dir = _stat.S_ISDIR(found.st_mode)
+                digest.update(f"{entry.path[cut:]}\0{'d' if is_dir else 'f'}\0{found.st_size}\0{found.st_mtime_ns}\0"
+                              f"{found.st_ino}\0{found.st_ctime_ns}\n".encode("utf-8", "surrogateescape"))
+                if is_dir:
+                    stack.append(entry.path)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------------------------
+# Reading an entry back: only the model's kinds of values are rebuilt
+# --------------------------------------------------------------------------------------------
+
+_PLAIN_TYPES = frozenset({
+    ("pathlib", "Path"), ("pathlib", "PosixPath"), ("pathlib", "WindowsPath"), ("pathlib", "PurePath"),
+    ("pathlib", "PurePosixPath"), ("pathlib", "PureWindowsPath"),
+    ("datetime", "date"), ("datetime", "datetime"), ("datetime", "time"), ("datetime", "timedelta"),
+    ("datetime", "timezone"),
+})
+
+
+class _ValuesOnly(pickle.Unpickler):
+    """Rebuilds dataclasses and enums of modules already imported, paths and dates; refuses
+    anything else (a function, a module to import), so reading an entry runs no code."""
+
+    def find_class(self, module: str, name: str):
+        loaded = sys.modules.get(module)
+        if loaded is None:
+            raise pickle.UnpicklingError(f"{module} is not imported")
+        found: object = loaded
+        for part in name.split("."):
+            found = getattr(found, part, None)
+        if (module, name) in _PLAIN_TYPES or (
+                isinstance(found, type) and (dataclasses.is_dataclass(found) or issubclass(found, enum.Enum))):
+            return found
+        raise pickle.UnpicklingError(f"{module}.{name} is not a value type")
+
+
+def _values_only(data: bytes) -> object:
+    # The cyclic collector would walk the growing heap again and again while tens of thousands
+    # of new objects (a course's model and notes) are made: it doubles the time of reading a
+    # catalogue's entries. They hold no cycles the collector could free; it runs after.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _ValuesOnly(io.BytesIO(data)).load()
+    finally:
+        if collecting:
+            gc.enable()
+
+
+class CourseMemo:
+    """The remembered checks under ``cache``, for one run whose context digest is ``context``."""
+
+    def __init__(self, cache: Path, *, context: str) -> None:
+        self.folder = Path(cache) / CHECKED_FOLDER
+        self.context = context
+        #: How many courses were taken back and how many were written, in this run (for tests
+        #: and benchmarks: the work must follow the change).
+        self.recalled = 0
+        self.kept = 0
+
+    def key(self, course_folder: Path) -> str | None:
+        """The key of the course in ``course_folder`` as it is now; None: never remembered."""
+        identity = folder_identity(course_folder)
+        if identity is None:
+            return None
+        return hashlib.sha256(f"{MEMO_FORMAT}\0{self.context}\0{os.path.abspath(course_folder)}\0{identity}"
+                              .encode("utf-8", "surrogateescape")).hexdigest()
+
+    def _file(self, slug: str) -> Path:
+        return self.folder / f"{slug}.pickle"
+
+    def recall(self, slug: str, key: str, *, handed_on: bool) -> RememberedCourse | None:
+        """The entry of ``slug`` made under ``key`` (for a build: one made by a build), or None."""
+        try:
+            with open(self._file(slug), "rb") as handle:
+                header = handle.read(len(_MAGIC) + len(key) + 1)
+                if header != _MAGIC + key.encode("ascii") + b"\n":
+                    return None
+                digest, data = handle.read(_DIGEST_BYTES), handle.read()
+            if hashlib.sha256(data).digest() != digest:  # torn by a power cut (written without fsync)
+                return None
+            remembered = _values_only(data)
+        except Exception:  # noqa: BLE001 - missing, damaged or foreign: no entry, never an error
+            return None
+        if not isinstance(remembered, RememberedCourse) or (handed_on and not remembered.handed_on) \
+                or remembered.course.slug != slug or not facts_still_hold(remembered.facts):
+            return None
+        self.recalled += 1
+        return remembered
+
+    def keep(self, slug: str, key: str, remembered: RememberedCourse) -> None:
+        """Write the entry of ``slug`` under ``key``: the key, the SHA-256 of the pickle, the pickle.
+        A value that cannot be pickled or a cache that cannot take it only means no entry (one
+        that cannot be read back as values, a plugin's product of another type, is no entry when
+        read)."""
+        try:
+            data = pickle.dumps(remembered, protocol=pickle.HIGHEST_PROTOCOL)
+            # No fsync (milliseconds per course, seconds for a catalogue's cold check): the digest
+            # tells a torn entry, which is then no entry.
+            write_atomic(self._file(slug), _MAGIC + key.encode("ascii") + b"\n" + hashlib.sha256(data).digest()
+                         + data, sync=False)
+        except Exception:  # noqa: BLE001 - the memo only saves time; this check's result stands
+            return
+        self.kept += 1
