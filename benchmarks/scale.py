@@ -3,6 +3,7 @@
     python benchmarks/scale.py --courses 1000                # the issue's table (a quiet 2-core machine)
     python benchmarks/scale.py --courses 300                 # a quick run
     python benchmarks/scale.py --courses 300 --no-browser    # without Chromium (no search figures)
+    python benchmarks/scale.py --courses 100 --compare-cold  # and the edited catalogue built cold: dist/ equal?
     python benchmarks/scale.py --courses 200 --check-only    # only `weike check`, cold then warm
 
 Writes a synthetic repository (``benchmarks/catalogue.py``: 12 lectures a course, distinct covers and
@@ -16,7 +17,9 @@ once), then measures on that one repository, in this order:
 5. the title of a course shown on the home page edited,
 6. a course added, 7. a course deleted,
 
-each a `weike build` in a fresh child process (start-up and imports count as a user sees them); then
+each a `weike build` in a fresh child process (start-up and imports count as a user sees them);
+with ``--compare-cold``, the courses as they are now are then built cold in another folder (only the
+content-addressed media store copied) and the two ``dist/`` compared file by file; then
 
 8. `weike serve`: an edit to a lecture's notes until its page shows it over HTTP (median of 3),
 9. the first search result on an emulated phone link (1.6 Mbit/s, 150 ms) from the built
@@ -35,6 +38,7 @@ With ``--check-only``, runs `weike check` instead: cold (no media memo: one ffpr
 from __future__ import annotations
 
 import argparse
+import filecmp
 import html
 import importlib.util
 import json
@@ -178,11 +182,11 @@ def run_check_child(root: Path, jobs: int) -> None:
     }, ensure_ascii=False))
 
 
-def child(root: Path, jobs: int, *, check_only: bool = False) -> dict:
+def child(root: Path, jobs: int, *, check_only: bool = False, env: dict[str, str] | None = None) -> dict:
     started = time.perf_counter()
     completed = subprocess.run([sys.executable, __file__, "--child", str(root), "--jobs", str(jobs),
                                 *(["--check-only"] if check_only else [])],
-                               capture_output=True, text=True, cwd=REPO_ROOT)
+                               capture_output=True, text=True, cwd=REPO_ROOT, env=env)
     wall = time.perf_counter() - started
     if completed.returncode != 0:
         sys.stderr.write(completed.stderr)
@@ -329,6 +333,50 @@ def sanity(problems: list[str], ok: bool, message: str) -> None:
     if not ok:
         problems.append(message)
         print(f"    !! {message}", flush=True)
+
+
+#: The records of what the site and the offline edition wrote: they hold file times (as the
+#: incremental-equals-cold tests, the comparison leaves them out).
+BUILD_RECORDS = frozenset({".weike-site.json", ".weike-offline.json"})
+
+
+def differing_files(left: Path, right: Path) -> list[str]:
+    """Relative paths of the files that are not byte-equal in both trees (or are in one only),
+    build records aside."""
+    def files(top: Path) -> set[str]:
+        return {path.relative_to(top).as_posix() for path in top.rglob("*")
+                if path.is_file() and path.name not in BUILD_RECORDS} if top.is_dir() else set()
+
+    ours, theirs = files(left), files(right)
+    return sorted((ours ^ theirs) | {name for name in ours & theirs
+                                     if not filecmp.cmp(left / name, right / name, shallow=False)})
+
+
+def compare_with_cold(root: Path, cold: Path, jobs: int, problems: list[str]) -> None:
+    """The courses as they are after the edits, built cold in another folder: its ``dist/`` must
+    equal the incremental one file by file.
+
+    The cold build starts from an empty cache but for the media store, copied: its entries are
+    content-addressed (the same source and recipe give the entry), and x264 on several threads does
+    not encode a clip to the same bytes twice, so without it every video, poster and bundle would
+    differ for a reason that is not the incremental build's."""
+    from weike.builder.contracts.context import CACHE_DIR_ENV, BuildPaths
+    from weike.plugins.media.stage import STORE_FOLDER
+
+    if cold.exists():
+        shutil.rmtree(cold)
+    cold.mkdir(parents=True)
+    shutil.copytree(root / "courses", cold / "courses")
+    shutil.copyfile(root / "weike.yml", cold / "weike.yml")
+    shutil.copytree(BuildPaths.for_root(root).cache / STORE_FOLDER, cold / ".weike" / "cache" / STORE_FOLDER)
+    environment = {name: value for name, value in os.environ.items() if name != CACHE_DIR_ENV}
+    figures = child(cold, jobs, env=environment)
+    report("cold build of the same", figures)
+    differ = differing_files(root / "dist", cold / "dist")
+    sanity(problems, not differ, f"incremental dist/ differs from a cold build's in {len(differ)} files: "
+                                 + ", ".join(differ[:10]) + (" ..." if len(differ) > 10 else ""))
+    if not differ:
+        print("    incremental dist/ = the cold build's, file by file", flush=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -528,6 +576,8 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2, help="media jobs (default 2)")
     parser.add_argument("--check-only", action="store_true", help="time only `weike check`, cold then warm")
     parser.add_argument("--no-browser", action="store_true", help="skip the first-search-result figures (Chromium)")
+    parser.add_argument("--compare-cold", action="store_true",
+                        help="after the edits, build the same courses cold elsewhere and compare dist/ file by file")
     parser.add_argument("--search-runs", type=int, default=3, help="page loads per search figure (median; default 3)")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temp folder)")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
@@ -600,6 +650,8 @@ def build_figures(root: Path, work: Path, args: argparse.Namespace) -> int:
     runs["deleted"] = child(root, args.jobs)
     report(f"{deleted} deleted", runs["deleted"])
     sanity(problems, not (site / "courses" / deleted).exists(), f"the deleted {deleted} still has pages")
+    if args.compare_cold:
+        compare_with_cold(root, work / "cold", args.jobs, problems)
 
     print("\nweike serve, an edit to one lecture's notes until its page shows it:", flush=True)
     serve_seconds, serve_peak, serve_how = serve_edit(root, "course-00000", work)

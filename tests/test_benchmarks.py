@@ -41,3 +41,17 @@ def test_scale_table_gives_ratios_to_the_stat_walk_and_full_build_and_a_verdict_
     assert cells["site / Hugo"] == ["1.50x", "-", "-", "<= 2x", "✓"]  # a factor: no time ratios
     assert cells["search"] == ["-", "-", "-", "<= 2 s", "-", "(--no-browser)"]
     assert cells["peak"] == ["900 MB", "-", "-", "<= 1536 MB", "✓"]
+
+
+def test_scale_compares_dist_trees_file_by_file_but_the_build_records(tmp_path):
+    from benchmarks.scale import differing_files
+
+    for side in ("incremental", "cold"):
+        (tmp_path / side / "site" / "a").mkdir(parents=True)
+        (tmp_path / side / "site" / "a" / "index.html").write_text("<p>同</p>", encoding="utf-8")
+        (tmp_path / side / "site" / ".weike-site.json").write_text(side, encoding="utf-8")  # file times differ
+    incremental, cold = tmp_path / "incremental", tmp_path / "cold"
+    assert differing_files(incremental, cold) == []
+    (cold / "site" / "a" / "index.html").write_text("<p>异</p>", encoding="utf-8")
+    (cold / "site" / "feed.xml").write_text("", encoding="utf-8")
+    assert differing_files(incremental, cold) == ["site/a/index.html", "site/feed.xml"]
