@@ -42,8 +42,6 @@ def write_repository(root: Path, courses: int, seed: int = 4, *, with_media: boo
     it the folders hold only ``lecture.md`` (the site benchmark hands the stage delivered media).
     Whatever ``root`` held before is removed first.
     """
-    from PIL import Image
-
     if root.exists():
         shutil.rmtree(root)
     print(f"writing {courses} courses x {LECTURES_PER_COURSE} lectures to {root} ...", flush=True)
@@ -53,28 +51,37 @@ def write_repository(root: Path, courses: int, seed: int = 4, *, with_media: boo
     clip.parent.mkdir()
     _tiny_clip(clip)
     for number in range(courses):
-        slug = f"course-{number:05d}"
-        folder = root / "courses" / slug
-        folder.mkdir()
-        # Distinct covers, so the thumbnail cache does real work on the cold build.
-        Image.new("RGB", (1280, 720), (number * 7 % 256, number * 13 % 256, number * 29 % 256)).save(
-            folder / "cover.jpg", quality=85)
-        level = PROVIDER_LEVELS[number % 3]
-        created = f"20{22 + number % 4}-{1 + number % 12:02d}-{1 + number % 28:02d}"
-        created = created if created >= "2022-06-01" else "2022-06-01"
-        (folder / "course.yml").write_text(course_yml(
-            title=f"{phrase(rng, 3)}{number}", summary=f"{phrase(rng, 12)}。", theme=THEMES[number % len(THEMES)],
-            created=created, instructor=f"教师{number}", bio=f"{phrase(rng, 8)}。",
-            provider=f"示范{number % 50}社区学校", level=level), encoding="utf-8")
-        for lecture in range(1, LECTURES_PER_COURSE + 1):
-            lecture_folder = folder / f"{lecture:02d}-lecture-{lecture}"
-            lecture_folder.mkdir()
-            notes = "\n\n".join(f"{phrase(rng, 10)}，{phrase(rng, 8)}。" for _ in range(4))
-            (lecture_folder / "lecture.md").write_text(
-                f"---\ntitle: {phrase(rng, 3)}\nknowledge_point: {phrase(rng, 4)}\n"
-                f"---\n\n{notes}\n", encoding="utf-8")
-            if with_media:
-                os.link(clip, lecture_folder / "video.mp4")
+        write_course(root, number, rng, clip=clip if with_media else None)
+
+
+def write_course(root: Path, number: int, rng: random.Random, *, clip: Path | None = None) -> str:
+    """Course ``course-<number>`` of the synthetic catalogue under ``root/courses`` (its slug returned);
+    ``clip``, when given, is hard-linked into every lecture folder as its source."""
+    from PIL import Image
+
+    slug = f"course-{number:05d}"
+    folder = root / "courses" / slug
+    folder.mkdir()
+    # Distinct covers, so the thumbnail cache does real work on the cold build.
+    Image.new("RGB", (1280, 720), (number * 7 % 256, number * 13 % 256, number * 29 % 256)).save(
+        folder / "cover.jpg", quality=85)
+    level = PROVIDER_LEVELS[number % 3]
+    created = f"20{22 + number % 4}-{1 + number % 12:02d}-{1 + number % 28:02d}"
+    created = created if created >= "2022-06-01" else "2022-06-01"
+    (folder / "course.yml").write_text(course_yml(
+        title=f"{phrase(rng, 3)}{number}", summary=f"{phrase(rng, 12)}。", theme=THEMES[number % len(THEMES)],
+        created=created, instructor=f"教师{number}", bio=f"{phrase(rng, 8)}。",
+        provider=f"示范{number % 50}社区学校", level=level), encoding="utf-8")
+    for lecture in range(1, LECTURES_PER_COURSE + 1):
+        lecture_folder = folder / f"{lecture:02d}-lecture-{lecture}"
+        lecture_folder.mkdir()
+        notes = "\n\n".join(f"{phrase(rng, 10)}，{phrase(rng, 8)}。" for _ in range(4))
+        (lecture_folder / "lecture.md").write_text(
+            f"---\ntitle: {phrase(rng, 3)}\nknowledge_point: {phrase(rng, 4)}\n"
+            f"---\n\n{notes}\n", encoding="utf-8")
+        if clip is not None:
+            os.link(clip, lecture_folder / "video.mp4")
+    return slug
 
 
 def _tiny_clip(path: Path) -> None:

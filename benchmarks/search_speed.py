@@ -108,9 +108,9 @@ def build_site(folder: Path, courses: int, *, sharded: bool = False) -> tuple[Pa
     return site, write_search_shards(site) if sharded else size
 
 
-def first_result(browser, url: str, *, cpu_slowdown: float) -> tuple[float, float, int]:
+def first_result(browser, url: str, *, cpu_slowdown: float, query: str = QUERY) -> tuple[float, float, int]:
     """``(seconds from navigation to the first result, seconds after the page was shown, bytes received)``
-    for one cold page load."""
+    for one cold page load, typing ``query``."""
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     page = context.new_page()
     cdp = context.new_cdp_session(page)
@@ -130,7 +130,7 @@ def first_result(browser, url: str, *, cpu_slowdown: float) -> tuple[float, floa
         input.focus(); input.value = query;
         input.dispatchEvent(new Event("input", {bubbles: true}));
         input.dispatchEvent(new KeyboardEvent("keyup", {bubbles: true}));
-    }""", QUERY)
+    }""", query)
     page.locator(".md-search-result__item").first.wait_for(state="attached", timeout=300_000)
     seconds = time.perf_counter() - start
     # The page's own clock: how long after the page was shown (its load event) the result came.
