@@ -157,13 +157,16 @@ def test_core_commands_are_the_ones_the_core_parser_has():
     assert {"serve", "edit", "probe"} <= set(all_commands.choices)  # the plugins' come with the rest
 
 
-def test_a_core_command_imports_no_plugin_command_module(make_repo):
+def test_a_core_command_imports_no_plugin_command_module_nor_output_library(make_repo):
     """`weike check` (and build) reads no plugin's command line: the editor's, with its pinyin
-    tables, is not imported; a plugin's command still runs, and --help still lists them all."""
+    tables, is not imported; nor are the libraries that only writing an output needs (the
+    spreadsheets', the Word forms', the ffmpeg wheel's downloader). A plugin's command still
+    runs, and --help still lists them all."""
     root = make_repo(valid_courses=("c",))
+    unneeded = ("weike.plugins.editor.command", "pypinyin", "weike.plugins.site.serve", "openpyxl", "docx",
+                "requests")
     script = ("import sys; from weike.builder.cli import main; code = main(sys.argv[1:]); "
-              "print(sorted(m for m in ('weike.plugins.editor.command', 'pypinyin', 'weike.plugins.site.serve') "
-              "if m in sys.modules)); sys.exit(code)")
+              f"print(sorted(m for m in {unneeded!r} if m in sys.modules)); sys.exit(code)")
     check = subprocess.run([sys.executable, "-c", script, "check", str(root)], capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
     assert check.stdout.splitlines()[-1] == "[]"
