@@ -159,12 +159,12 @@ def test_core_commands_are_the_ones_the_core_parser_has():
 
 def test_a_core_command_imports_no_plugin_command_module_nor_output_library(make_repo):
     """`weike check` (and build) reads no plugin's command line: the editor's, with its pinyin
-    tables, is not imported; nor are the libraries that only writing an output needs (the
-    spreadsheets', the Word forms', the ffmpeg wheel's downloader). A plugin's command still
-    runs, and --help still lists them all."""
+    tables, is not imported; nor are the libraries that only writing an output or showing
+    progress needs (the spreadsheets', the Word forms', the ffmpeg wheel's downloader, Rich).
+    A plugin's command still runs, and --help still lists them all."""
     root = make_repo(valid_courses=("c",))
     unneeded = ("weike.plugins.editor.command", "pypinyin", "weike.plugins.site.serve", "openpyxl", "docx",
-                "requests")
+                "requests", "rich")  # rich: no progress display is shown when the output is no terminal
     script = ("import sys; from weike.builder.cli import main; code = main(sys.argv[1:]); "
               f"print(sorted(m for m in {unneeded!r} if m in sys.modules)); sys.exit(code)")
     check = subprocess.run([sys.executable, "-c", script, "check", str(root)], capture_output=True, text=True)
