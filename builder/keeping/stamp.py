@@ -31,7 +31,7 @@ import inspect
 import json
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,6 +142,28 @@ def identities(paths: Iterable[str]) -> str:
     return hashlib.sha256(repr(found).encode()).hexdigest()
 
 
+class RecordedOutputs(Sequence[Path]):
+    """The outputs a stamped build wrote, made into ``Path`` objects only when read: a replay at
+    catalogue scale names tens of thousands, and making them all took longer than its stats."""
+
+    def __init__(self, paths: list[str]) -> None:
+        self._paths = paths
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [Path(path) for path in self._paths[index]]
+        return Path(self._paths[index])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    def __repr__(self) -> str:
+        return f"RecordedOutputs({len(self._paths)} paths)"
+
+
 @dataclass(frozen=True, kw_only=True)
 class RecordedBuild:
     """What a stamped build printed, to be replayed when nothing changed."""
@@ -151,7 +173,7 @@ class RecordedBuild:
     built: list[str]
     diagnostics: list[Diagnostic]
     summary_lines: list[str]
-    outputs: list[Path]
+    outputs: Sequence[Path]
 
 
 class BuildStamp:
@@ -169,13 +191,15 @@ class BuildStamp:
             stamp = json.loads(self.file.read_text(encoding="utf-8"))
             if stamp.get("format") != STAMP_FORMAT or stamp.get("inputs") != self.inputs:
                 return None
-            watched = stamp["watched"]
+            watched, outputs = stamp["watched"], stamp["outputs"]
+            if not isinstance(outputs, str):
+                return None
             if identities(watched.split("\0") if watched else ()) != stamp["identities"]:
                 return None
             diagnostics = [diagnostic_from_dict(d) for d in stamp["diagnostics"]]
             return RecordedBuild(courses=stamp["courses"], lectures=stamp["lectures"], built=stamp["built"],
                                  diagnostics=diagnostics, summary_lines=stamp["summary"],
-                                 outputs=[Path(path) for path in stamp["outputs"]])
+                                 outputs=RecordedOutputs(outputs.split("\0") if outputs else []))
         except (OSError, ValueError, KeyError, TypeError, AttributeError):  # damaged: no stamp
             return None
 
@@ -190,8 +214,8 @@ class BuildStamp:
             "built": build.built,
             "summary": build.summary_lines,
             "diagnostics": [diagnostic_dict(d) for d in build.diagnostics],
-            "outputs": [str(path) for path in build.outputs],
             # NUL-separated: one string parses faster than a list of 100,000 (no file name holds NUL)
+            "outputs": "\0".join(str(path) for path in build.outputs),
             "watched": "\0".join(watched),
             "identities": identities(watched),
         }

@@ -164,7 +164,10 @@ CHANGES = {
 
 
 def test_untouched_outputs_are_replayed(recorded):
-    assert _stamp(recorded).replay() is not None
+    replayed = _stamp(recorded).replay()
+    assert replayed is not None
+    assert list(replayed.outputs) == [recorded / "dist/media/c/01.mp4", recorded / "dist/site"]
+    assert isinstance(replayed.outputs[-1], Path) and len(replayed.outputs) == 2
 
 
 @pytest.mark.parametrize("change", sorted(CHANGES))
