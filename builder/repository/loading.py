@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import yaml
@@ -447,6 +447,10 @@ def load_config(root: Path, *, settings: Iterable[Setting] = ()) -> tuple[WeikeC
     return WeikeConfig(**values, locations=dict(reader.locations)), reader.diagnostics
 
 
+#: How a course folder is loaded: :func:`load_course`'s signature and result.
+CourseLoader = Callable[..., tuple[Course, list[Diagnostic]]]
+
+
 def find_course_folders(root: Path) -> list[Path]:
     """Every non-hidden folder directly under ``courses/``, sorted by name."""
     courses_dir = root / COURSES_DIR
@@ -468,12 +472,15 @@ def is_repository(path: Path) -> bool:
     return (path / COURSES_DIR).is_dir() or (path / CENTRES_DIR).is_dir()
 
 
-def load_repository(root: Path, *, only: Iterable[str] | None = None, settings: Iterable[Setting] = ()) -> Repository:
+def load_repository(root: Path, *, only: Iterable[str] | None = None, settings: Iterable[Setting] = (),
+                    course_loader: CourseLoader | None = None) -> Repository:
     """Load the configuration and every course of the repository at ``root``.
 
     ``only`` restricts loading to the named course slugs (for ``weike check courses/x``);
     ``settings`` are the keys plugins declared (see :class:`weike.builder.running.project.Project`, which
-    passes them).
+    passes them). ``course_loader`` loads each course folder in place of :func:`load_course` (same
+    arguments, same result): ``weike serve`` passes one that keeps the courses whose folder did
+    not change since its last load.
     """
     settings = tuple(settings)
     root = root.resolve()
@@ -492,7 +499,7 @@ def load_repository(root: Path, *, only: Iterable[str] | None = None, settings: 
                                   parsed=False, locations={"": escaped.location}))
             diagnostics.append(escaped)
             continue
-        course, problems = load_course(folder, root=root, settings=settings)
+        course, problems = (course_loader or load_course)(folder, root=root, settings=settings)
         courses.append(course)
         diagnostics.extend(problems)
     # One course folder asked for: the centres are the whole repository's business.
