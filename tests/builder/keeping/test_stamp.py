@@ -66,6 +66,29 @@ def test_touched_or_missing_outputs_run_the_build_again(built, capsys):
 
 
 @pytest.mark.slow
+def test_a_page_deleted_or_added_deep_in_the_site_or_offline_edition_runs_the_build_again(built, capsys):
+    root = built
+    page = root / "dist/site/courses/c/03-lecture-3/index.html"
+    offline_page = root / "dist/offline/courses/c/03-lecture-3/index.html"
+    made = page.read_bytes()
+    page.unlink()
+    assert build(root) == 0 and not replayed(capsys)
+    assert page.read_bytes() == made  # repaired, as a cold build makes it
+    assert build(root) == 0 and replayed(capsys)
+    offline_made = offline_page.read_bytes()
+    offline_page.unlink()
+    assert build(root) == 0 and not replayed(capsys)
+    assert offline_page.read_bytes() == offline_made
+    (root / "dist/site/courses/c/03-lecture-3/stray.html").write_text("<p>not weike's</p>", encoding="utf-8")
+    assert build(root) == 0 and not replayed(capsys)
+    video_link = next((root / "dist/site/media/c").glob("*.mp4"))
+    video_link.unlink()
+    assert build(root) == 0 and not replayed(capsys)
+    assert video_link.is_file()
+    assert build(root) == 0 and replayed(capsys)
+
+
+@pytest.mark.slow
 def test_replay_repeats_the_warnings(built, capsys):
     root = built
     path = root / "courses/c/course.yml"
