@@ -7,24 +7,33 @@ weike records a stamp: a fingerprint of everything the build reads, listed cheap
 metadata (the whole of ``courses/``, ``centres/``, the repository's ``plugins/``, ``weike.yml``,
 weike's own code and every plugin's, the command's options, and whatever each plugin names
 through ``weike_build_inputs``: the site's ``site/`` and ``mkdocs.yml``, the ffmpeg binaries...),
-and the size and time of every output it wrote. The next build with the
-same fingerprint and untouched outputs replays the recorded result instead of running.
+and the identity of every output it wrote. The next build with the same fingerprint and
+untouched outputs replays the recorded result instead of running.
 
 A file edited in place keeps the stamp honest through its size or modification time, the same
 signal the media cache relies on. A build with a failed course is never stamped, so a failure
 is always tried again rather than replayed.
+
+An output folder (the site, the offline edition) is judged by every folder and file below it:
+a page deleted, added or rewritten deep inside it must make the next build run and repair it,
+not replay. Each is compared by its own ``stat`` (size, mtime, ctime, inode: ctime no edit can
+keep), listed once when the stamp is written, so the replay stats a list instead of walking
+the tree. One exception keeps it cheap without making it blind: a file that is a hard link of
+a file already watched (the site's videos are links of ``dist/media``) is not stat'ed again.
+Its bytes are that inode's, whose identity is compared; and the link itself can only go or be
+replaced through its folder, whose modification time is compared.
 """
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import json
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from stat import S_ISDIR
 
 from weike.builder.contracts.context import BuildPaths
 from weike.builder.contracts.diagnostics import diagnostic_dict, diagnostic_from_dict
@@ -33,7 +42,7 @@ from weike.builder.keeping.fingerprint import Fingerprint, code_location, packag
 from weike.builder.keeping.outputs import remove_temps, write_atomic
 
 STAMP_FILE = "build-stamp.json"
-STAMP_FORMAT = 2
+STAMP_FORMAT = 3
 
 #: Packages the core itself runs on; each plugin names its own (``weike_build_inputs``).
 _PACKAGES = ("weike", "pyyaml", "pluggy")
@@ -74,18 +83,85 @@ def input_fingerprint(paths: BuildPaths, *, options: Iterable[object], code: Ite
     return fingerprint.hexdigest()
 
 
-def _identity(path: Path) -> list[int | str] | None:
-    try:
-        stat = os.stat(path)
-    except OSError:
-        return None
-    if not S_ISDIR(stat.st_mode):
-        return [stat.st_size, stat.st_mtime_ns, stat.st_ino]
-    # A folder (the site) is judged by every entry below it (name, size, mtime, ctime): a page
-    # deleted or rewritten deep inside it must make the next build run and repair it, not replay.
-    tree = Fingerprint()
-    tree.add_tree(Path(path), Path(path), ctime=True)
-    return [0, stat.st_mtime_ns, stat.st_ino, tree.hexdigest()]
+def watched_paths(outputs: Iterable[Path]) -> list[str]:
+    """Every path whose identity the replay compares: each output file, and each output folder
+    with every folder and file below it, except a file that is a hard link of one already
+    watched (see the module's docstring)."""
+    files: list[str] = []
+    folders: list[str] = []
+    for output in outputs:
+        path = os.fspath(output)
+        (folders if os.path.isdir(path) else files).append(path)
+    seen: set[tuple[int, int]] = set()
+    for path in files:
+        try:
+            stat = os.stat(path)
+        except OSError:
+            continue
+        seen.add((stat.st_dev, stat.st_ino))
+    watched = list(files)
+    for folder in folders:
+        watched.append(folder)
+        stack = [folder]
+        while stack:
+            try:
+                with os.scandir(stack.pop()) as scan:
+                    entries = list(scan)
+            except OSError:  # unreadable now: its own identity changes once it is repaired
+                continue
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    watched.append(entry.path)
+                    stack.append(entry.path)
+                    continue
+                try:
+                    stat = entry.stat()
+                except OSError:  # a dangling link: watched as absent, changes once it resolves
+                    watched.append(entry.path)
+                    continue
+                inode = (stat.st_dev, stat.st_ino)
+                if inode not in seen:
+                    seen.add(inode)
+                    watched.append(entry.path)
+    return watched
+
+
+def identities(paths: Iterable[str]) -> str:
+    """One digest of the identity of every path in ``paths`` (size, mtime, ctime, inode; None for
+    one that is absent), in order."""
+    stat = os.stat
+    found: list[tuple[int, int, int, int] | None] = []
+    append = found.append
+    for path in paths:
+        try:
+            st = stat(path)
+        except OSError:
+            append(None)
+            continue
+        append((st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
+    return hashlib.sha256(repr(found).encode()).hexdigest()
+
+
+class RecordedOutputs(Sequence[Path]):
+    """The outputs a stamped build wrote, made into ``Path`` objects only when read: a replay at
+    catalogue scale names tens of thousands, and making them all took longer than its stats."""
+
+    def __init__(self, paths: list[str]) -> None:
+        self._paths = paths
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [Path(path) for path in self._paths[index]]
+        return Path(self._paths[index])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    def __repr__(self) -> str:
+        return f"RecordedOutputs({len(self._paths)} paths)"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -97,7 +173,7 @@ class RecordedBuild:
     built: list[str]
     diagnostics: list[Diagnostic]
     summary_lines: list[str]
-    outputs: list[Path]
+    outputs: Sequence[Path]
 
 
 class BuildStamp:
@@ -115,17 +191,21 @@ class BuildStamp:
             stamp = json.loads(self.file.read_text(encoding="utf-8"))
             if stamp.get("format") != STAMP_FORMAT or stamp.get("inputs") != self.inputs:
                 return None
-            outputs = {Path(path): identity for path, identity in stamp["outputs"].items()}
-            if any(_identity(path) != identity for path, identity in outputs.items()):
+            watched, outputs = stamp["watched"], stamp["outputs"]
+            if not isinstance(outputs, str):
+                return None
+            if identities(watched.split("\0") if watched else ()) != stamp["identities"]:
                 return None
             diagnostics = [diagnostic_from_dict(d) for d in stamp["diagnostics"]]
             return RecordedBuild(courses=stamp["courses"], lectures=stamp["lectures"], built=stamp["built"],
-                                 diagnostics=diagnostics, summary_lines=stamp["summary"], outputs=list(outputs))
-        except (OSError, ValueError, KeyError, TypeError):
+                                 diagnostics=diagnostics, summary_lines=stamp["summary"],
+                                 outputs=RecordedOutputs(outputs.split("\0") if outputs else []))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):  # damaged: no stamp
             return None
 
     def record(self, build: RecordedBuild) -> None:
         """Write the stamp (atomically) for a build in which no course failed."""
+        watched = watched_paths(build.outputs)
         payload = {
             "format": STAMP_FORMAT,
             "inputs": self.inputs,
@@ -134,7 +214,10 @@ class BuildStamp:
             "built": build.built,
             "summary": build.summary_lines,
             "diagnostics": [diagnostic_dict(d) for d in build.diagnostics],
-            "outputs": {str(path): _identity(path) for path in build.outputs},
+            # NUL-separated: one string parses faster than a list of 100,000 (no file name holds NUL)
+            "outputs": "\0".join(str(path) for path in build.outputs),
+            "watched": "\0".join(watched),
+            "identities": identities(watched),
         }
         # The stamp only saves time: a cache that cannot take it (full, read-only) costs the
         # next build its shortcut, never this build's result.

@@ -447,6 +447,10 @@ def load_config(root: Path, *, settings: Iterable[Setting] = ()) -> tuple[WeikeC
     return WeikeConfig(**values, locations=dict(reader.locations)), reader.diagnostics
 
 
+#: How a course folder is loaded: :func:`load_course`'s signature and result.
+CourseLoader = Callable[..., tuple[Course, list[Diagnostic]]]
+
+
 def find_course_folders(root: Path) -> list[Path]:
     """Every non-hidden folder directly under ``courses/``, sorted by name."""
     courses_dir = root / COURSES_DIR
@@ -469,15 +473,15 @@ def is_repository(path: Path) -> bool:
 
 
 def load_repository(root: Path, *, only: Iterable[str] | None = None, settings: Iterable[Setting] = (),
-                    course_loader: Callable[..., tuple[Course, list[Diagnostic]]] | None = None) -> Repository:
+                    course_loader: CourseLoader | None = None) -> Repository:
     """Load the configuration and every course of the repository at ``root``.
 
     ``only`` restricts loading to the named course slugs (for ``weike check courses/x``);
     ``settings`` are the keys plugins declared (see :class:`weike.builder.running.project.Project`, which
-    passes them). ``course_loader`` reads one course folder in place of :func:`load_course`, with
-    its arguments (the check's memo gives back an unchanged course without reading it).
+    passes them). ``course_loader`` loads each course folder in place of :func:`load_course` (same
+    arguments, same result): the check's course memo gives back a remembered course without reading
+    it, and ``weike serve`` keeps the courses whose folder did not change since its last load.
     """
-    course_loader = course_loader or load_course
     settings = tuple(settings)
     root = root.resolve()
     if not is_repository(root):
@@ -495,7 +499,7 @@ def load_repository(root: Path, *, only: Iterable[str] | None = None, settings: 
                                   parsed=False, locations={"": escaped.location}))
             diagnostics.append(escaped)
             continue
-        course, problems = course_loader(folder, root=root, settings=settings)
+        course, problems = (course_loader or load_course)(folder, root=root, settings=settings)
         courses.append(course)
         diagnostics.extend(problems)
     # One course folder asked for: the centres are the whole repository's business.

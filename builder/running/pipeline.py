@@ -102,7 +102,8 @@ class BuildResult:
     centres: int = 0
     built: list[str] = field(default_factory=list)
     delivered: dict[str, DeliveredMedia] = field(default_factory=dict)
-    outputs: list[Path] = field(default_factory=list)
+    #: Every file or folder written (a replayed build's: those the stamped build wrote, read-only).
+    outputs: Sequence[Path] = field(default_factory=list)
     summary_lines: list[str] = field(default_factory=list)
     #: Wall time of each stage that ran, in build order ("check" includes loading).
     stage_seconds: dict[str, float] = field(default_factory=dict)

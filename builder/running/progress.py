@@ -6,6 +6,7 @@ update it from worker threads. :func:`make_progress` picks the right display.
 
 from __future__ import annotations
 
+import functools
 import sys
 import threading
 import time
@@ -127,9 +128,10 @@ class LiveProgress(Progress):
         from rich.progress import BarColumn, Progress as RichProgress, TextColumn
 
         self.console = console or Console(file=stream)
+        amount, elapsed, remaining = _columns()
         self._rich = RichProgress(
-            TextColumn("{task.description}"), BarColumn(), _AmountColumn(), _ElapsedColumn(),
-            _RemainingColumn(), console=self.console, transient=False,
+            TextColumn("{task.description}"), BarColumn(), amount(), elapsed(),
+            remaining(), console=self.console, transient=False,
         )
         self._rich.start()
         self._stage = None  # rich task id of the current stage's bar
@@ -202,56 +204,56 @@ def _number(value: float, unit: str) -> str:
     return f"{value:.0f}" if unit == "秒" or float(value).is_integer() else f"{value:.1f}"
 
 
-def _column_base():
+@functools.cache
+def _columns() -> tuple[type, type, type]:
+    """The amount, elapsed and remaining columns, made when a progress display starts: Rich is
+    imported then, not by every command (a quiet or replayed build shows none)."""
     from rich.progress import ProgressColumn
 
-    return ProgressColumn
+    class _AmountColumn(ProgressColumn):
+        """"3/10 个", "12/45 秒", "2 个" while the total is unknown, "完成" once a stage has ended."""
 
+        def render(self, task):
+            from rich.text import Text
 
-class _AmountColumn(_column_base()):
-    """"3/10 个", "12/45 秒", "2 个" while the total is unknown, "完成" once a stage has ended."""
+            unit = task.fields.get("unit", "")
+            if task.fields.get("finished_stage"):
+                counted = task.fields.get("counted", 0)
+                return Text(f"完成 {counted:.0f} {unit}" if counted else "完成", style="green")
+            spaced = f" {unit}" if unit else ""
+            if task.total is None and not unit:
+                return Text("进行中", style="progress.download")  # a count of nothing in particular says nothing
+            if task.total is None:
+                return Text(f"{_number(task.completed, unit)}{spaced}", style="progress.download")
+            return Text(f"{_number(task.completed, unit)}/{_number(task.total, unit)}{spaced}", style="progress.download")
 
-    def render(self, task):
-        from rich.text import Text
+    class _ElapsedColumn(ProgressColumn):
+        """"用时 0.2 秒" under a minute (a check that took 0.2 s does not read 0:00:00), else "用时 0:01:12"."""
 
-        unit = task.fields.get("unit", "")
-        if task.fields.get("finished_stage"):
-            counted = task.fields.get("counted", 0)
-            return Text(f"完成 {counted:.0f} {unit}" if counted else "完成", style="green")
-        spaced = f" {unit}" if unit else ""
-        if task.total is None and not unit:
-            return Text("进行中", style="progress.download")  # a count of nothing in particular says nothing
-        if task.total is None:
-            return Text(f"{_number(task.completed, unit)}{spaced}", style="progress.download")
-        return Text(f"{_number(task.completed, unit)}/{_number(task.total, unit)}{spaced}", style="progress.download")
+        def render(self, task):
+            from rich.text import Text
 
+            seconds = task.finished_time if task.finished else task.elapsed
+            if seconds is None:
+                return Text("")
+            shown = f"{seconds:.1f} 秒" if seconds < 60 else f"{int(seconds // 3600)}:{int(seconds % 3600 // 60):02d}:{int(seconds % 60):02d}"
+            return Text(f"用时 {shown}", style="progress.elapsed")
 
-class _ElapsedColumn(_column_base()):
-    """"用时 0.2 秒" under a minute (a check that took 0.2 s does not read 0:00:00), else "用时 0:01:12"."""
+    class _RemainingColumn(ProgressColumn):
+        """"剩余 0:01:10" where a total is known and work is left ("估算中" until the speed is known),
+        nothing otherwise (no "-:--:--")."""
 
-    def render(self, task):
-        from rich.text import Text
+        def render(self, task):
+            from rich.progress import TimeRemainingColumn
+            from rich.text import Text
 
-        seconds = task.finished_time if task.finished else task.elapsed
-        if seconds is None:
-            return Text("")
-        shown = f"{seconds:.1f} 秒" if seconds < 60 else f"{int(seconds // 3600)}:{int(seconds % 3600 // 60):02d}:{int(seconds % 60):02d}"
-        return Text(f"用时 {shown}", style="progress.elapsed")
+            if task.total is None or task.finished or task.fields.get("finished_stage"):
+                return Text("")
+            if task.time_remaining is None:  # too few samples yet to know the speed
+                return Text("剩余 估算中", style="progress.remaining")
+            return Text("剩余 ") + TimeRemainingColumn().render(task)
 
-
-class _RemainingColumn(_column_base()):
-    """"剩余 0:01:10" where a total is known and work is left ("估算中" until the speed is known),
-    nothing otherwise (no "-:--:--")."""
-
-    def render(self, task):
-        from rich.progress import TimeRemainingColumn
-        from rich.text import Text
-
-        if task.total is None or task.finished or task.fields.get("finished_stage"):
-            return Text("")
-        if task.time_remaining is None:  # too few samples yet to know the speed
-            return Text("剩余 估算中", style="progress.remaining")
-        return Text("剩余 ") + TimeRemainingColumn().render(task)
+    return _AmountColumn, _ElapsedColumn, _RemainingColumn
 
 
 def _markup_escaped(text: str) -> str:

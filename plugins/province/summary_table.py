@@ -22,11 +22,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, Side
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
+from typing import TYPE_CHECKING
 
 from weike.builder import __version__
 from weike.builder.contracts.context import BuildContext, Made, StageOutcome
@@ -40,6 +36,11 @@ from weike.builder.running.isolation import CourseIsolation
 from weike.plugins.province.settings import province, recommendation_order
 from weike.plugins.rules import rights_not_cleared
 from weike.plugins.spreadsheets import form_print_setup, save_workbook, workbook_bytes
+
+if TYPE_CHECKING:  # openpyxl is imported when the table is written, not by every weike command
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.worksheet.worksheet import Worksheet
 
 REPORT_NAME = "社区教育品牌项目汇总表.xlsx"
 #: The courses' details for cross-checking: its own file, so printing the form prints only the form.
@@ -156,13 +157,13 @@ def weike_check_repository(repository: Repository) -> list[Diagnostic]:
 # The workbook
 # --------------------------------------------------------------------------------------------
 
-_THIN = Side(style="thin")
-_BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 _FONT = "宋体"
 
 
 def _merged_line(sheet: Worksheet, row: int, text: str, *, font: Font, horizontal: str = "left",
                  height: float | None = None) -> None:
+    from openpyxl.styles import Alignment
+
     sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=len(COLUMNS))
     cell = sheet.cell(row=row, column=1, value=xml_text(text))
     cell.font = font
@@ -172,6 +173,10 @@ def _merged_line(sheet: Worksheet, row: int, text: str, *, font: Font, horizonta
 
 
 def _summary_sheet(sheet: Worksheet, items: Sequence[Centre | Course], config: WeikeConfig) -> None:
+    from openpyxl.styles import Alignment, Border, Font, Side
+
+    thin = Side(style="thin")
+    box = Border(left=thin, right=thin, top=thin, bottom=thin)
     sheet.title = TITLE
     department = config.department
     office = (department.name if department else None) or province(config)
@@ -185,7 +190,7 @@ def _summary_sheet(sheet: Worksheet, items: Sequence[Centre | Course], config: W
         cell = sheet.cell(row=_HEADER_ROW, column=column, value=text)
         cell.font = Font(name=_FONT, size=12, bold=True)
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-        cell.border = _BOX
+        cell.border = box
     sheet.row_dimensions[_HEADER_ROW].height = 36
     for number, item in enumerate(items, start=1):
         row = SummaryRow.of(item)
@@ -195,7 +200,7 @@ def _summary_sheet(sheet: Worksheet, items: Sequence[Centre | Course], config: W
             cell.font = Font(name=_FONT, size=12)
             cell.alignment = Alignment(horizontal="center" if column != 2 else "left", vertical="center",
                                        wrap_text=True)
-            cell.border = _BOX
+            cell.border = box
     _merged_line(sheet, _HEADER_ROW + len(items) + 1, NOTE, font=Font(name=_FONT, size=11), height=32)
     for letter, width in zip("ABCDE", (8, 40, 26, 12, 18)):
         sheet.column_dimensions[letter].width = width
@@ -204,6 +209,9 @@ def _summary_sheet(sheet: Worksheet, items: Sequence[Centre | Course], config: W
 
 
 def _detail_sheet(sheet: Worksheet, courses: Sequence[Course]) -> None:
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
     sheet.title = DETAIL_TITLE
     sheet.append(DETAIL_COLUMNS)
     for cell in sheet[1]:
@@ -230,6 +238,8 @@ def _table_values(course: Course) -> tuple:
 
 def summary_workbook(items: Sequence[Centre | Course], config: WeikeConfig) -> Workbook:
     """附件3 for ``items`` (centres and courses, already in recommendation order): the form alone."""
+    from openpyxl import Workbook
+
     workbook = Workbook()
     workbook.properties.creator = f"weike {__version__}"
     workbook.properties.title = TITLE
@@ -239,6 +249,8 @@ def summary_workbook(items: Sequence[Centre | Course], config: WeikeConfig) -> W
 
 def detail_workbook(items: Sequence[Centre | Course]) -> Workbook:
     """课程明细: every course of ``items`` with its folder, theme and provider, for cross-checking 附件3."""
+    from openpyxl import Workbook
+
     workbook = Workbook()
     workbook.properties.creator = f"weike {__version__}"
     workbook.properties.title = DETAIL_TITLE

@@ -1,8 +1,13 @@
 """``weike serve``: the catalogue site, rebuilt and reloaded in the browser while authors edit.
 
 Every change under ``courses/``, ``site/``, ``mkdocs.yml``, ``weike.yml`` or ``dist/media``
-reloads the repository, checks it, regenerates the pages and rebuilds with MkDocs (skipped when
-the inputs did not change); MkDocs' live-reload server then refreshes the open pages. Videos come
+reloads the repository, checks it, regenerates the pages and rebuilds with the same incremental
+engine as ``weike build`` (skipped when the inputs did not change); MkDocs' live-reload server
+then refreshes the open pages. The work follows the change, not the catalogue: a save is seen
+the moment it happens (inotify where the system has it, not a poll of every file twice a
+second), only the courses whose folder changed are read again
+(:class:`~weike.builder.repository.reloading.CourseReloader`), and what the media stage delivered
+is asked again only for those and for courses whose ``dist/media`` folder changed. Videos come
 from whatever the media stage has delivered already (``dist/media/<course>/<lecture>.mp4``);
 a lecture without one shows a placeholder. The preview lives in the cache folder, so
 ``dist/site`` (what gets published) is never touched.
@@ -17,6 +22,8 @@ from __future__ import annotations
 
 import argparse
 import html
+import itertools
+import os
 import re
 import sys
 import threading
@@ -25,9 +32,10 @@ from pathlib import Path
 from weike.builder.contracts.context import BuildContext, BuildPaths
 from weike.builder.contracts.diagnostics import format_text
 from weike.builder.contracts.errors import UsageError
-from weike.builder.contracts.model import DeliveredMedia
+from weike.builder.contracts.model import Course, DeliveredMedia
 from weike.builder.repository.centre import centre_of
 from weike.builder.repository.loading import NotACourseRepository
+from weike.builder.repository.reloading import CourseReloader
 from weike.builder.running.checking import check_repository, course_of
 from weike.builder.running.progress import Progress
 from weike.builder.running.project import Project
@@ -68,15 +76,41 @@ class PreviewBuilder:
         self._lock = threading.Lock()
         #: Errors of the latest rebuild, shown in the browser; replaced whole (read by server threads).
         self.problems: tuple = ()
+        #: Each course as last loaded: a save reads again only the course whose folder changed.
+        self.courses = CourseReloader()
+        #: What the media stage had delivered, per course: (course, media identities, entries).
+        self._delivered_kept: dict[str, tuple[Course, tuple, dict[str, DeliveredMedia]]] = {}
 
     def _context(self, repository) -> BuildContext:
         return BuildContext(config=repository.config, paths=self.paths, plugin_manager=self.plugin_manager,
                             progress=Progress())
 
     def _delivered(self, repository, courses) -> dict[str, DeliveredMedia]:
-        """What the media stage has delivered so far for ``courses`` (``weike_media_delivered``)."""
-        context = self._context(repository)
-        return dict(self.plugin_manager.hook.weike_media_delivered(context=context, courses=courses) or {})
+        """What the media stage has delivered so far for ``courses`` (``weike_media_delivered``),
+        asked again only for a course loaded again since, or whose ``dist/media`` folder or the
+        media manifest changed (a ``weike build`` in another terminal)."""
+        manifest = _identity(self.paths.media / "manifest.json")
+        kept: dict[str, tuple[Course, tuple, dict[str, DeliveredMedia]]] = {}
+        delivered: dict[str, DeliveredMedia] = {}
+        asked: list[tuple[Course, tuple]] = []
+        for course in courses:
+            media = (manifest, _identity(self.paths.media / course.slug))
+            earlier = self._delivered_kept.get(course.slug)
+            if earlier is not None and earlier[0] is course and earlier[1] == media:
+                kept[course.slug] = earlier
+                delivered.update(earlier[2])
+            else:
+                asked.append((course, media))
+        if asked:
+            context = self._context(repository)
+            found = dict(self.plugin_manager.hook.weike_media_delivered(
+                context=context, courses=[course for course, _ in asked]) or {})
+            delivered.update(found)
+            for course, media in asked:
+                keys = {lecture.key for lecture in course.lectures}
+                kept[course.slug] = (course, media, {key: value for key, value in found.items() if key in keys})
+        self._delivered_kept = kept
+        return delivered
 
     def watched(self) -> list[Path]:
         """What to watch: the authored files, and the media stage's output (``dist/media`` and its
@@ -93,7 +127,8 @@ class PreviewBuilder:
 
     def __call__(self) -> None:
         with self._lock:
-            repository = self.project.load()
+            self.courses.loaded.clear()
+            repository = self.project.load(course_loader=self.courses)
             diagnostics = check_repository(repository, self.plugin_manager)
             failing = {course_of(d) for d in diagnostics if d.is_error}
             failing_centres = {centre_of(d) for d in diagnostics if d.is_error}
@@ -134,6 +169,15 @@ class PreviewBuilder:
             state = "已更新 (rebuilt)" if result.rebuilt else "无变化 (unchanged)"
             print(f"预览{state}：{len(result.published)} 门课程{note} ({result.seconds:.1f} s)", file=self.stream,
                   flush=True)
+
+
+def _identity(path: Path) -> tuple | None:
+    """A file's or folder's stat identity (a folder's changes with every entry added or removed)."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
 
 
 def cmd_serve(project: Project, args: argparse.Namespace) -> int:
@@ -202,7 +246,70 @@ def _preview_server(rebuild: PreviewBuilder, *, host: str, port: int):
 
     server = PreviewServer(builder=rebuild, host=host, port=port, root=str(rebuild.site_dir))
     server.error_handler = server.error_page
+    server.observer = FileWatcher(polling_interval=0.5)  # before any watch() schedules on MkDocs' own
     return server
+
+
+class FileWatcher:
+    """What MkDocs' live-reload server asks of its observer (schedule, unschedule, start, stop,
+    join), served by the system's file events (inotify, FSEvents, ReadDirectoryChangesW) and, where
+    they cannot be had (too few inotify watches for every folder), by MkDocs' own poll.
+
+    MkDocs polls: every half second it stats every file below every watched folder (26,000
+    files in ``courses/`` and as many in ``dist/media`` for 1,000 courses), a core's worth of
+    work that also delays each save by up to a poll and its walk. Events arrive as the file is
+    saved and cost nothing in between.
+    """
+
+    def __init__(self, *, polling_interval: float) -> None:
+        self.polling_interval = polling_interval
+        self._scheduled: dict[int, tuple] = {}
+        self._watches: dict[int, object] = {}
+        self._refs = itertools.count(1)
+        self._observer = None
+        #: "events" or "polling", once started.
+        self.kind: str | None = None
+
+    def schedule(self, handler, path: str, *, recursive: bool = True) -> int:
+        ref = next(self._refs)
+        self._scheduled[ref] = (handler, path, recursive)
+        if self._observer is not None:
+            self._watches[ref] = self._observer.schedule(handler, path, recursive=recursive)
+        return ref
+
+    def unschedule(self, ref: int) -> None:
+        self._scheduled.pop(ref, None)
+        watch = self._watches.pop(ref, None)
+        if watch is not None and self._observer is not None:
+            self._observer.unschedule(watch)
+
+    def start(self) -> None:
+        from watchdog.observers import Observer
+        from watchdog.observers.polling import PollingObserver
+
+        try:
+            self._observer, self.kind = self._started(Observer()), "events"
+        except OSError:  # e.g. the inotify watch limit: MkDocs' poll still sees every change
+            self._observer, self.kind = self._started(PollingObserver(timeout=self.polling_interval)), "polling"
+
+    def _started(self, observer):
+        try:
+            watches = {ref: observer.schedule(handler, path, recursive=recursive)
+                       for ref, (handler, path, recursive) in self._scheduled.items()}
+            observer.start()
+        except OSError:
+            observer.stop()  # the emitters that did start
+            raise
+        self._watches = watches
+        return observer
+
+    def stop(self) -> None:
+        if self._observer is not None:
+            self._observer.stop()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._observer is not None:
+            self._observer.join(timeout)
 
 
 def _problem_items(problems) -> str:

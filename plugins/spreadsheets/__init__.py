@@ -17,13 +17,14 @@ import datetime as _dt
 import io
 import zipfile
 from pathlib import Path
-
-from openpyxl import Workbook
-from openpyxl.worksheet.worksheet import Worksheet
-from openpyxl.writer.excel import ExcelWriter
+from typing import TYPE_CHECKING
 
 from weike.builder.keeping.archive import FIXED_DATE_TIME, ArchiveMember, zip_bytes
 from weike.builder.keeping.outputs import write_atomic
+
+if TYPE_CHECKING:  # openpyxl is imported when a workbook is written, not by every weike command
+    from openpyxl import Workbook
+    from openpyxl.worksheet.worksheet import Worksheet
 
 #: What "created" and "modified" say in every workbook weike writes.
 FIXED_DOCUMENT_TIME = _dt.datetime(*FIXED_DATE_TIME)
@@ -63,6 +64,8 @@ def workbook_bytes(workbook: Workbook) -> bytes:
     Sets the workbook's created/modified document properties to :data:`FIXED_DOCUMENT_TIME` and
     stores every cell as a value, never a formula (:func:`text_cells_only`).
     """
+    from openpyxl.writer.excel import ExcelWriter
+
     text_cells_only(workbook)
     workbook.properties.created = FIXED_DOCUMENT_TIME
     workbook.properties.modified = FIXED_DOCUMENT_TIME

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -143,3 +144,33 @@ def test_no_output_format_prints_control_or_bidi_characters(make_repo, capfd, fm
     assert "\\x1b" in done.stdout or "\\u001b" in done.stdout  # shown, as an escape
     if fmt in ("json", "codequality"):
         json.loads(done.stdout)
+
+
+def test_core_commands_are_the_ones_the_core_parser_has():
+    from weike.builder.cli import CORE_COMMANDS, build_parser
+
+    parser = build_parser(plugin_commands=False)
+    (commands,) = (action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
+    assert set(commands.choices) == CORE_COMMANDS
+    everything = build_parser()
+    (all_commands,) = (action for action in everything._actions if isinstance(action, argparse._SubParsersAction))
+    assert {"serve", "edit", "probe"} <= set(all_commands.choices)  # the plugins' come with the rest
+
+
+def test_a_core_command_imports_no_plugin_command_module_nor_output_library(make_repo):
+    """`weike check` (and build) reads no plugin's command line: the editor's, with its pinyin
+    tables, is not imported; nor are the libraries that only writing an output or showing
+    progress needs (the spreadsheets', the Word forms', the ffmpeg wheel's downloader, Rich).
+    A plugin's command still runs, and --help still lists them all."""
+    root = make_repo(valid_courses=("c",))
+    unneeded = ("weike.plugins.editor.command", "pypinyin", "weike.plugins.site.serve", "openpyxl", "docx",
+                "requests", "rich")  # rich: no progress display is shown when the output is no terminal
+    script = ("import sys; from weike.builder.cli import main; code = main(sys.argv[1:]); "
+              f"print(sorted(m for m in {unneeded!r} if m in sys.modules)); sys.exit(code)")
+    check = subprocess.run([sys.executable, "-c", script, "check", str(root)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+    assert check.stdout.splitlines()[-1] == "[]"
+    helped = subprocess.run([sys.executable, "-c", script, "--help"], capture_output=True, text=True)
+    assert helped.returncode == 0 and "serve" in helped.stdout and "edit" in helped.stdout
+    plugin = subprocess.run([sys.executable, "-c", script, "bundles", str(root)], capture_output=True, text=True)
+    assert plugin.returncode == 0, plugin.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -139,3 +140,69 @@ def test_the_preview_answers_only_its_own_address(tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_save_reads_again_only_the_course_it_changed(make_repo, media, tmp_path):
+    """The preview's rebuild after a save loads only the saved course again and asks the media
+    stage only about it, yet shows what a fresh preview would: the edit, and videos a build in
+    another terminal delivered meanwhile."""
+    import io
+
+    from weike.builder.contracts.context import BuildContext
+    from weike.builder.repository.loading import load_repository
+    from weike.builder.running.progress import Progress
+    from weike.builder.running.project import Project
+    from weike.plugins.site.serve import PreviewBuilder
+    from tests.conftest import lay_out_delivered_media
+
+    root = make_repo(valid_courses=("a", "b", "c"))
+    rebuild = PreviewBuilder(Project.open(root), stream=io.StringIO())
+    rebuild()
+    assert sorted(os.path.basename(f) for f in rebuild.courses.loaded) == ["a", "b", "c"]
+    page = rebuild.site_dir / "courses/b/02-lecture-2/index.html"
+    assert "media/b/02-lecture-2.mp4" not in page.read_text(encoding="utf-8")  # nothing delivered yet
+
+    def fresh_delivered():
+        repository = load_repository(root)
+        context = BuildContext(config=repository.config, paths=rebuild.paths,
+                               plugin_manager=rebuild.plugin_manager, progress=Progress())
+        return dict(rebuild.plugin_manager.hook.weike_media_delivered(context=context, courses=repository.courses))
+
+    lay_out_delivered_media(load_repository(root), root / "dist", media)  # `weike build` elsewhere
+    (root / "courses/b/02-lecture-2/lecture.md").write_text(lecture_md(title="保存后的标题"), encoding="utf-8")
+    rebuild()
+    assert [os.path.basename(f) for f in rebuild.courses.loaded] == ["b"]
+    shown = page.read_text(encoding="utf-8")
+    assert "保存后的标题" in shown and "media/b/02-lecture-2.mp4" in shown
+    assert "media/a/01-lecture-1.mp4" in (rebuild.site_dir / "courses/a/01-lecture-1/index.html").read_text(
+        encoding="utf-8")
+    repository = load_repository(root)
+    assert rebuild._delivered(repository, repository.courses) == fresh_delivered()
+
+    rebuild()  # nothing saved: nothing read again
+    assert rebuild.courses.loaded == []
+
+
+def test_the_file_watcher_reports_a_save_as_it_happens(tmp_path):
+    import threading
+
+    from watchdog.events import FileSystemEventHandler
+
+    from weike.plugins.site.serve import FileWatcher
+
+    (tmp_path / "courses/c/01-a").mkdir(parents=True)
+    seen = threading.Event()
+    handler = FileSystemEventHandler()
+    handler.on_any_event = lambda event: seen.set() if event.src_path.endswith("lecture.md") else None
+    watcher = FileWatcher(polling_interval=0.5)
+    watcher.schedule(handler, str(tmp_path / "courses"), recursive=True)
+    watcher.start()
+    try:
+        (tmp_path / "courses/c/01-a/lecture.md").write_text("保存", encoding="utf-8")
+        assert seen.wait(timeout=30)
+        assert watcher.kind in ("events", "polling")
+        if sys.platform == "linux":
+            assert watcher.kind == "events"  # inotify: no poll of every file
+    finally:
+        watcher.stop()
+        watcher.join(timeout=10)

@@ -1,0 +1,68 @@
+"""Loading again after an edit reads only the course whose folder changed, and equals a cold load."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+from weike.builder.repository.loading import load_repository
+from weike.builder.repository.reloading import CourseReloader
+from tests.conftest import COURSE_YML, lecture_md
+
+
+def _next_tick(folder) -> None:
+    """Wait until file times move on (they have the kernel's tick), so an edit shows in them."""
+    probe = folder / "tick"
+    probe.write_bytes(b"")
+    first = probe.stat().st_ctime_ns
+    while probe.stat().st_ctime_ns == first:
+        os.utime(probe)
+
+
+def reload(root, reloader: CourseReloader):
+    reloader.loaded.clear()
+    repository = load_repository(root, course_loader=reloader)
+    assert repository == load_repository(root)  # kept courses or not: the same as a cold load
+    return repository, sorted(os.path.basename(folder) for folder in reloader.loaded)
+
+
+def test_only_changed_courses_are_read_again(make_repo, tmp_path):
+    root = make_repo(valid_courses=("a", "b", "c"))
+    reloader = CourseReloader()
+    _, loaded = reload(root, reloader)
+    assert loaded == ["a", "b", "c"]
+    assert reload(root, reloader)[1] == []
+
+    _next_tick(tmp_path)
+    notes = root / "courses/b/02-lecture-2/lecture.md"
+    size = notes.stat().st_size
+    notes.write_text(lecture_md(title="第二讲改了"), encoding="utf-8")
+    repository, loaded = reload(root, reloader)
+    assert loaded == ["b"]
+    assert repository.courses[1].lectures[1].title == "第二讲改了"
+
+    _next_tick(tmp_path)  # same size, same mtime: the ctime still tells
+    stat = notes.stat()
+    notes.write_bytes(notes.read_bytes().replace("第二讲改了".encode(), "第三讲改了".encode()))
+    os.utime(notes, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert notes.stat().st_size == stat.st_size != size
+    repository, loaded = reload(root, reloader)
+    assert loaded == ["b"] and repository.courses[1].lectures[1].title == "第三讲改了"
+
+    (root / "courses/a/01-lecture-1/extra.txt").write_text("x", encoding="utf-8")  # a new file
+    shutil.copytree(root / "courses/c", root / "courses/d")  # a new course
+    (root / "courses/d/course.yml").write_text(COURSE_YML.replace("测试课程", "第四门课"), encoding="utf-8")
+    repository, loaded = reload(root, reloader)
+    assert loaded == ["a", "d"] and [c.slug for c in repository.courses] == ["a", "b", "c", "d"]
+
+    shutil.rmtree(root / "courses/c")  # a deleted course
+    repository, loaded = reload(root, reloader)
+    assert loaded == [] and [c.slug for c in repository.courses] == ["a", "b", "d"]
+
+
+def test_a_course_holding_a_link_is_always_read_again(make_repo):
+    root = make_repo(valid_courses=("a", "b"))
+    (root / "courses/b/notes-elsewhere.md").symlink_to(root / "courses/a/01-lecture-1/lecture.md")
+    reloader = CourseReloader()
+    reload(root, reloader)
+    assert reload(root, reloader)[1] == ["b"]
