@@ -2,6 +2,8 @@
 
 For every lecture of the courses that passed the check, the stage
 
+0. hands forward, from its manifest record, a lecture whose inputs and delivered files are as the
+   last stage recorded them in its ledger (nothing below is done for it; ``ledger.py``),
 1. hashes and probes the source (both memoised by path, size and mtime),
 2. decides how to deliver it: a source whose video already meets the profile is *passed
    through* (remuxed with fast start, video not re-encoded; audio re-encoded only when it is off
@@ -22,7 +24,8 @@ embedded in an audio file is deliberately ignored: nobody reviewed it (often an 
 album cover of unknown rights), while the course cover is checked and attested.
 
 Where each step lives: planning.py (1, 2), encoding.py and cards.py (the jobs of 3 and 4),
-cluster.py (the workers' readiness before jobs go to a Dask cluster), manifest.py (5), saver.py (6).
+cluster.py (the workers' readiness before jobs go to a Dask cluster), manifest.py (5), saver.py (6),
+ledger.py (0).
 """
 
 from __future__ import annotations
