@@ -204,8 +204,18 @@ def write_manifest(media_root: Path, entries: dict[str, dict], courses: Sequence
     }
     if as_written and payload == previous:
         return manifest_path  # the same content is on disk, as written: serialising 12,000 records again is seconds
-    write_atomic(manifest_path, (json.dumps(payload, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    write_atomic(manifest_path, manifest_text(payload).encode("utf-8"))
     return manifest_path
+
+
+def manifest_text(payload: dict) -> str:
+    """The manifest as JSON with one lecture per line: readable and diffable, and made by json's C
+    encoder (an indented dump is pure Python: seconds for 12,000 lectures, on every media edit)."""
+    head = json.dumps({key: value for key, value in payload.items() if key != "lectures"}, ensure_ascii=False)
+    lines = [f"{json.dumps(key, ensure_ascii=False)}: {json.dumps(record, ensure_ascii=False)}"
+             for key, record in payload["lectures"].items()]
+    lectures = "{\n" + ",\n".join(lines) + "\n}" if lines else "{}"
+    return f'{head[:-1]}, "lectures": {lectures}}}\n'
 
 
 def _lecture_folders(course: Course) -> Iterator[Path]:

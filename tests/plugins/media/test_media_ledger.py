@@ -179,3 +179,13 @@ def test_a_manifest_edited_by_hand_is_written_again(course_repo, counted):
     counted["planned"].clear(), counted["placed"].clear()
     assert build(course_repo) == 0
     assert len(counted["placed"]) == 10 and manifest.read_bytes() == good
+
+
+def test_the_manifest_is_json_with_one_lecture_per_line(course_repo):
+    assert build(course_repo) == 0
+    text = (course_repo / "dist/media" / MANIFEST_FILE).read_text(encoding="utf-8")
+    data = json.loads(text)
+    lines = text.splitlines()
+    assert len(data["lectures"]) == 10 and len(lines) == 10 + 2
+    for key, line in zip(sorted(data["lectures"]), lines[1:-1]):
+        assert json.loads("{" + line.rstrip(",") + "}") == {key: data["lectures"][key]}
