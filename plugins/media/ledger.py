@@ -11,7 +11,8 @@ although nothing about them changed. So after each stage the ledger records, per
   plugin names through ``weike_build_inputs`` (the ffmpeg binaries, the libraries);
 - ``files``: the identities (size, mtime_ns, inode) of the files it delivered into ``dist/media``;
 
-and the identity of ``manifest.json`` as written. The next stage hands a lecture forward from its
+and the identity of ``manifest.json`` as written (by this code: another weike may write the same
+records in other bytes). The next stage hands a lecture forward from its
 manifest record, without planning, verifying or placing it, only when its inputs digest is the
 same, every file it delivered is still the one recorded, and the manifest is the one written then.
 Anything else (an edited source, a delivered file replaced or edited in place, a manifest touched
@@ -108,14 +109,16 @@ class DeliveryLedger:
             data = json.loads(self.path.read_text(encoding="utf-8"))
             if data.get("format") == LEDGER_FORMAT and isinstance(data.get("lectures"), dict):
                 self._lectures = data["lectures"]
-                self._manifest = data.get("manifest")
+                # A manifest written by other code may hold the same records in other bytes.
+                self._manifest = data.get("manifest") if data.get("code") == code_digest(__name__) else None
         except (OSError, ValueError, AttributeError):
             pass
         self._now: dict[str, dict] = {}
         self._forgotten = False
 
     def trusts(self, manifest: Path) -> bool:
-        """Whether ``manifest`` is the file the last stage wrote (so its records are what was delivered)."""
+        """Whether ``manifest`` is the file the last stage wrote, with this code (so its records are
+        what was delivered, in the bytes this code writes)."""
         return self._manifest is not None and output_identity(manifest) == self._manifest
 
     def same_inputs(self, key: str, inputs: str | None) -> bool:
@@ -155,7 +158,8 @@ class DeliveryLedger:
         identity = output_identity(manifest)
         if not self._forgotten and identity == self._manifest and self._now == self._lectures:
             return  # every lecture as recorded, the manifest too: the file on disk says it already
-        payload = {"format": LEDGER_FORMAT, "manifest": identity, "lectures": dict(sorted(self._now.items()))}
+        payload = {"format": LEDGER_FORMAT, "code": code_digest(__name__), "manifest": identity,
+                   "lectures": dict(sorted(self._now.items()))}
         try:
             remove_temps(self.path.parent)
             write_atomic(self.path, json.dumps(payload, separators=(",", ":")).encode("utf-8"))

@@ -189,3 +189,21 @@ def test_the_manifest_is_json_with_one_lecture_per_line(course_repo):
     assert len(data["lectures"]) == 10 and len(lines) == 10 + 2
     for key, line in zip(sorted(data["lectures"]), lines[1:-1]):
         assert json.loads("{" + line.rstrip(",") + "}") == {key: data["lectures"][key]}
+
+
+def test_a_manifest_another_weike_wrote_is_written_again_in_this_ones_bytes(course_repo, counted):
+    """Same records, other bytes (an older weike indented it): an incremental build must still give
+    a cold build's file, so a ledger of other code trusts no manifest."""
+    assert build(course_repo) == 0
+    manifest = course_repo / "dist/media" / MANIFEST_FILE
+    ours = manifest.read_bytes()
+    manifest.write_text(json.dumps(json.loads(ours), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    ledger_file = course_repo / ".weike/cache" / LEDGER_FILE
+    ledger = json.loads(ledger_file.read_text(encoding="utf-8"))
+    st = manifest.stat()
+    ledger.update(code="an older weike", manifest=[st.st_size, st.st_mtime_ns, st.st_ino])
+    ledger_file.write_text(json.dumps(ledger), encoding="utf-8")
+    notes = course_repo / "courses/c/03-lecture-3/lecture.md"
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n改。\n", encoding="utf-8")
+    assert build(course_repo) == 0
+    assert manifest.read_bytes() == ours
