@@ -275,8 +275,7 @@ def deliver_media(context: BuildContext, courses: Sequence[Course], *, made: Mad
     # 3. Publish into dist/media and describe what was delivered.
     delivered: dict[str, DeliveredMedia] = dict(kept)
     manifest_entries: dict[str, dict] = {}
-    outputs: list[Path] = [p for media in kept.values() for p in (media.path, media.poster, media.subtitles)
-                           if p is not None]
+    outputs: list[Path] = [p for media in kept.values() for p in _delivered_files(media)]
     tally.from_cache += len(kept)
     counted: set[str] = set()
     for key, group in by_key.items():
@@ -302,7 +301,7 @@ def deliver_media(context: BuildContext, courses: Sequence[Course], *, made: Mad
             manifest_entries[item.lecture.key] = record
             if item.lecture.key in digests:
                 ledger.note(item.lecture.key, digests[item.lecture.key], record, cards=item.card_job is not None)
-            outputs.extend(p for p in (media.path, media.poster, media.subtitles) if p is not None)
+            outputs.extend(_delivered_files(media))
             if key in encoded_now and key not in counted:
                 counted.add(key)
                 if result.get("method") == "passthrough":
@@ -332,6 +331,11 @@ def deliver_media(context: BuildContext, courses: Sequence[Course], *, made: Mad
     diagnostics.extend(rendition_problems)
     return StageOutcome(diagnostics=tuple(diagnostics), outputs=tuple(outputs),
                         delivered=MappingProxyType(delivered), summary=tuple(summary))
+
+
+def _delivered_files(media: DeliveredMedia) -> list[Path]:
+    """Every file of a lecture in dist/media (the build stamp replays only while all are untouched)."""
+    return [p for p in (media.path, media.poster, media.subtitles, media.subtitles_srt) if p is not None]
 
 
 def _lecture_digests(context: BuildContext, courses: Sequence[Course], profile) -> dict[str, str]:

@@ -207,3 +207,13 @@ def test_a_manifest_another_weike_wrote_is_written_again_in_this_ones_bytes(cour
     notes.write_text(notes.read_text(encoding="utf-8") + "\n改。\n", encoding="utf-8")
     assert build(course_repo) == 0
     assert manifest.read_bytes() == ours
+
+
+def test_a_deleted_subrip_file_is_delivered_again_not_replayed_away(course_repo):
+    """The .srt beside the .vtt is an output like the others: deleting it defeats the build stamp."""
+    assert build(course_repo) == 0
+    srt = course_repo / "dist/media/c/01-lecture-1.srt"
+    good = srt.read_bytes()
+    srt.unlink()
+    assert build(course_repo) == 0
+    assert srt.read_bytes() == good
