@@ -18,10 +18,12 @@ import argparse
 import dataclasses
 import inspect
 import json
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from weike.builder.keeping.archive import ArchiveError, checksums_member, write_zip
+from weike.builder.keeping.archive import ArchiveError, ArchiveMember, checksums_member, write_zip
 from weike.plugins.bundles.target import (
     BundleTarget,
     BundleTargetConflict,
@@ -37,6 +39,7 @@ from weike.builder.keeping.disk import disk_fault
 from weike.builder.keeping.fingerprint import Fingerprint, OutputLedger, code_digest
 from weike.builder.keeping.outputs import remove_temps
 from weike.builder.repository.loading import COURSES_DIR
+from weike.builder.running.executor import available_cores
 from weike.builder.running.isolation import CourseIsolation
 from weike.builder.running.project import Project
 
@@ -168,76 +171,110 @@ def weike_bundle_stage(context: BuildContext, courses: Sequence[Course],
             if conflict.name:
                 (context.paths.bundles / conflict.name / f"{slug}.zip").unlink(missing_ok=True)
 
-    for course in courses:
-        missing = list(undelivered_lectures(course, delivered))
-        diagnostics.extend(missing)
-        inputs = None if missing else course_inputs(course, delivered, context)
-        for target in targets:
-            name = f"{course.slug}.zip"
-            path = context.paths.bundles / target.name / name
-            ledger = ledgers[target.name]
-            found = [] if missing else isolation.call(
-                course, lambda: list(target.check(course=course, delivered=delivered, config=context.config)),
-                what=f"检查 {target.name} check")
-            crashed = found is None
-            diagnostics.extend(found or ())
-            if missing or crashed or any(d.is_error for d in found):
-                path.unlink(missing_ok=True)
-                ledger.forget(name)
-                refused[target.name] += 1
-                context.progress.task(f"{target.name}/{name}").done("不打包 (refused)", failed=True)
-                continue
-            # The target's own inputs() is a plugin's code too: its exception refuses this course
-            # for this target (E901), like one from check or pack.
-            fingerprint = isolation.call(
-                course, lambda: bundle_fingerprint(target, inputs, course=course, config=context.config),
-                what=f"输入 {target.name} inputs")
-            if fingerprint is None:
-                path.unlink(missing_ok=True)
-                ledger.forget(name)
-                refused[target.name] += 1
-                context.progress.task(f"{target.name}/{name}").done(isolation.diagnostics[-1].message_en, failed=True)
-                continue
-            outputs.append(path)
-            if not context.force and ledger.up_to_date(name, fingerprint):
-                unchanged[target.name] += 1
-                continue
-            task = context.progress.task(f"{target.name}/{name}")
+    # Zips are written by a few threads while the next course is packed: copying, hashing (both
+    # release the GIL) and each zip's fsync overlap the targets' Python work. Results are taken in
+    # order, so the ledgers, outputs and diagnostics read as if written one by one.
+    workers = max(1, context.jobs or available_cores())
+    writers = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="weike-zip")
+    in_flight: deque = deque()
+    max_in_flight = 2 * workers
 
-            def pack() -> bool:
-                members = list(target.pack(course=course, delivered=delivered, config=context.config,
-                                           **({"made": made} if takes_made(target) else {})))
-                write_zip(path, [*members, checksums_member(members)])
-                return True
+    def packing_failed(course: Course, target: BundleTarget, path: Path, task, exc: Exception) -> None:
+        task.done(str(exc), failed=True)
+        fault = disk_fault(exc, root=context.paths.root, writing=path)
+        if fault is not None:
+            # The disk, not the course: its zip from the last good build stays (written
+            # atomically, it is whole), and the course carries on to the summary table.
+            diagnostics.append(dataclasses.replace(fault, location=SourceLocation(
+                file=context.paths.shown(path))))
+            return
+        diagnostics.append(_pack_failed(course, target, exc))
+        path.unlink(missing_ok=True)
+        ledgers[target.name].forget(path.name)
+        refused[target.name] += 1
 
-            try:
-                packed = isolation.call(course, pack, what=f"打包 {target.name} packing",
-                                        handled=(ArchiveError, OSError, UnicodeDecodeError))
-            except (ArchiveError, OSError, UnicodeDecodeError) as exc:
-                outputs.pop()
-                task.done(str(exc), failed=True)
-                fault = disk_fault(exc, root=context.paths.root, writing=path)
-                if fault is not None:
-                    # The disk, not the course: its zip from the last good build stays (written
-                    # atomically, it is whole), and the course carries on to the summary table.
-                    diagnostics.append(dataclasses.replace(fault, location=SourceLocation(
-                        file=context.paths.shown(path))))
+    def finish(course: Course, target: BundleTarget, path: Path, fingerprint: str, task, future) -> None:
+        ledger = ledgers[target.name]
+        try:
+            written_path = isolation.call(course, future.result, what=f"打包 {target.name} packing",
+                                          handled=(ArchiveError, OSError, UnicodeDecodeError))
+        except (ArchiveError, OSError, UnicodeDecodeError) as exc:
+            packing_failed(course, target, path, task, exc)
+            return
+        if written_path is None:
+            path.unlink(missing_ok=True)
+            ledger.forget(path.name)
+            refused[target.name] += 1
+            task.done(isolation.diagnostics[-1].message_en, failed=True)
+            return
+        outputs.append(path)
+        ledger.record(path.name, fingerprint)
+        written[target.name] += 1
+        task.done(f"{path.stat().st_size / 1e6:.1f} MB")
+
+    try:
+        for course in courses:
+            missing = list(undelivered_lectures(course, delivered))
+            diagnostics.extend(missing)
+            inputs = None if missing else course_inputs(course, delivered, context)
+            for target in targets:
+                name = f"{course.slug}.zip"
+                path = context.paths.bundles / target.name / name
+                ledger = ledgers[target.name]
+                found = [] if missing else isolation.call(
+                    course, lambda: list(target.check(course=course, delivered=delivered, config=context.config)),
+                    what=f"检查 {target.name} check")
+                crashed = found is None
+                diagnostics.extend(found or ())
+                if missing or crashed or any(d.is_error for d in found):
+                    path.unlink(missing_ok=True)
+                    ledger.forget(name)
+                    refused[target.name] += 1
+                    context.progress.task(f"{target.name}/{name}").done("不打包 (refused)", failed=True)
                     continue
-                diagnostics.append(_pack_failed(course, target, exc))
-                path.unlink(missing_ok=True)
-                ledger.forget(name)
-                refused[target.name] += 1
-                continue
-            if not packed:
-                outputs.pop()
-                path.unlink(missing_ok=True)
-                ledger.forget(name)
-                refused[target.name] += 1
-                task.done(isolation.diagnostics[-1].message_en, failed=True)
-                continue
-            ledger.record(name, fingerprint)
-            written[target.name] += 1
-            task.done(f"{path.stat().st_size / 1e6:.1f} MB")
+                # The target's own inputs() is a plugin's code too: its exception refuses this course
+                # for this target (E901), like one from check or pack.
+                fingerprint = isolation.call(
+                    course, lambda: bundle_fingerprint(target, inputs, course=course, config=context.config),
+                    what=f"输入 {target.name} inputs")
+                if fingerprint is None:
+                    path.unlink(missing_ok=True)
+                    ledger.forget(name)
+                    refused[target.name] += 1
+                    context.progress.task(f"{target.name}/{name}").done(isolation.diagnostics[-1].message_en, failed=True)
+                    continue
+                if not context.force and ledger.up_to_date(name, fingerprint):
+                    outputs.append(path)
+                    unchanged[target.name] += 1
+                    continue
+                task = context.progress.task(f"{target.name}/{name}")
+
+                def pack(course=course, target=target) -> list[ArchiveMember]:
+                    members = list(target.pack(course=course, delivered=delivered, config=context.config,
+                                               **({"made": made} if takes_made(target) else {})))
+                    return [*members, checksums_member(members)]
+
+                # The target's code runs here, one course at a time; the zip is written by the pool.
+                try:
+                    members = isolation.call(course, pack, what=f"打包 {target.name} packing",
+                                             handled=(ArchiveError, OSError, UnicodeDecodeError))
+                except (ArchiveError, OSError, UnicodeDecodeError) as exc:
+                    packing_failed(course, target, path, task, exc)
+                    continue
+                if members is None:
+                    path.unlink(missing_ok=True)
+                    ledger.forget(name)
+                    refused[target.name] += 1
+                    task.done(isolation.diagnostics[-1].message_en, failed=True)
+                    continue
+                in_flight.append((course, target, path, fingerprint, task, writers.submit(write_zip, path, members)))
+                while len(in_flight) > max_in_flight:  # members wait in memory: a few zips' worth at most
+                    finish(*in_flight.popleft())
+        while in_flight:
+            finish(*in_flight.popleft())
+    finally:
+        # A build stopped half-way (Ctrl-C, a missing tool) leaves no zip writing behind it.
+        writers.shutdown(wait=True, cancel_futures=True)
     for ledger in ledgers.values():
         try:
             ledger.save()

@@ -16,7 +16,8 @@ Hooks, by phase, and where each is implemented:
 - ``weike_media_stage``: ``stage.py``, which runs what ``planning.py`` plans: ``encoding.py``
   delivers the content, ``cards.py`` joins the title cards, ``cluster.py`` checks the Dask
   workers first, ``manifest.py`` publishes into ``dist/media``, ``saver.py`` makes the
-  renditions asked for (the 省流量 one).
+  renditions asked for (the 省流量 one), ``ledger.py`` remembers what was delivered from what,
+  so an unchanged lecture is handed forward without any of that.
 - ``weike_media_delivered``: ``manifest.py`` (``dist/media/manifest.json`` read back).
 - ``weike_doctor_checks``: ``doctor.py``.
 - ``weike_cache_parts``: ``cache.py``.

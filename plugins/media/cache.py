@@ -1,5 +1,6 @@
 """What ``weike cache`` may prune of the media capability's cache: the delivered media no lecture
-maps to any more, the renditions the last build did not use, and the hash and probe memo."""
+maps to any more, the renditions the last build did not use, the ledger of what was delivered
+(losing it costs one build that looks at every lecture again), and the hash and probe memo."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from weike.plugins.media import runner as ffmpeg
 from weike.plugins.media.cards import title_card_settings
 from weike.plugins.media.checks import MEMO_FILE, shared_memo
 from weike.plugins.media.encoding import DeliveryFailed
+from weike.plugins.media.ledger import LEDGER_FILE
 from weike.plugins.media.planning import plan_lecture
 from weike.plugins.media.probe import ProbeError
 from weike.plugins.media.saver import SAVERS_FOLDER, SAVERS_USED_FILE, used_keys
@@ -60,6 +62,8 @@ def cache_parts(context: BuildContext, repository) -> list:
         StorePart(ContentStore(cache / SAVERS_FOLDER), needed_keys=used_keys(cache), name="media-savers",
                   title="省流量视频 (data-saver renditions)",
                   note="只留最近一次构建用到的 (kept: those the last build used)"),
+        RecordPart(name="media-delivered", title="上次交付了什么、由什么做成 (what the last build delivered, from what)",
+                   path=cache / LEDGER_FILE),
         RecordPart(name="media-savers-used", title="最近一次构建用到的省流量视频 (data-saver renditions in use)",
                    path=cache / SAVERS_USED_FILE),
         MemoPart(context.paths.cache / MEMO_FILE, name="media-memo", title="哈希与探测记录 (hash and probe memo)"),

@@ -21,6 +21,7 @@ from weike.builder.keeping.store import ContentStore
 from weike.builder.keeping.outputs import link_file, remove_temps, write_atomic
 from weike.builder.repository.loading import find_course_folders
 from weike.plugins.media import runner as ffmpeg
+from weike.plugins.media.ledger import record_files
 from weike.plugins.media.planning import LecturePlan
 from weike.plugins.media.probe import info_from_dict
 from weike.plugins.media.profile import DeliveryProfile
@@ -81,6 +82,28 @@ def place_delivered(item: LecturePlan, facts: dict, store: ContentStore, media_r
     return media, record
 
 
+def delivered_from_record(record: dict, media_root: Path, *, course_slug: str, lecture_slug: str,
+                          present: bool = False) -> DeliveredMedia | None:
+    """The lecture's delivery as its manifest ``record`` describes it (None: a record weike does not
+    write any more). ``present``: its files are known to be there (else each is looked for)."""
+
+    def there(name: object) -> Path | None:
+        path = media_root / str(name) if name else None
+        return path if path is not None and (present or path.is_file()) else None
+
+    video = media_root / str(record.get("file", ""))
+    try:
+        return DeliveredMedia(
+            course_slug=course_slug, lecture_slug=lecture_slug, path=video, duration=float(record["duration"]),
+            size=int(record["size"]), sha256=str(record["sha256"]), source_sha256=str(record["source_sha256"]),
+            profile=str(record["profile"]), poster=there(record.get("poster")),
+            subtitles=there(record.get("subtitles")), subtitles_srt=there(record.get("subtitles_srt")),
+            from_audio=bool(record.get("from_audio")),
+            info=info_from_dict({**record["probe"], "path": str(video)}) if record.get("probe") else None)
+    except (KeyError, TypeError, ValueError):
+        return None  # a manifest from an older weike: the next build rewrites it
+
+
 def delivered_from_manifest(context: BuildContext, courses: Sequence[Course]) -> dict[str, DeliveredMedia]:
     """What ``dist/media/manifest.json`` says is delivered for ``courses``, from the same source file."""
     media_root = context.paths.media
@@ -99,74 +122,100 @@ def delivered_from_manifest(context: BuildContext, courses: Sequence[Course]) ->
             video = media_root / str(record.get("file", ""))
             if record.get("source") != repository_path(source, context.paths.root) or not video.is_file():
                 continue  # another source now, or the file is gone: not what this lecture shows
-            poster = media_root / record["poster"] if record.get("poster") else None
-            subtitles = media_root / record["subtitles"] if record.get("subtitles") else None
-            subtitles_srt = media_root / record["subtitles_srt"] if record.get("subtitles_srt") else None
-            try:
-                found[lecture.key] = DeliveredMedia(
-                    course_slug=course.slug, lecture_slug=lecture.slug, path=video, duration=float(record["duration"]),
-                    size=int(record["size"]), sha256=str(record["sha256"]), source_sha256=str(record["source_sha256"]),
-                    profile=str(record["profile"]), poster=poster if poster and poster.is_file() else None,
-                    subtitles=subtitles if subtitles and subtitles.is_file() else None,
-                    subtitles_srt=subtitles_srt if subtitles_srt and subtitles_srt.is_file() else None,
-                    from_audio=bool(record.get("from_audio")),
-                    info=info_from_dict({**record["probe"], "path": str(video)}) if record.get("probe") else None)
-            except (KeyError, TypeError, ValueError):
-                continue  # a manifest from an older weike: the next build rewrites it
+            media = delivered_from_record(record, media_root, course_slug=course.slug, lecture_slug=lecture.slug)
+            if media is not None:
+                found[lecture.key] = media
     return found
 
 
+def read_manifest(media_root: Path) -> dict | None:
+    """``dist/media/manifest.json`` as the last stage wrote it, or None (absent, damaged)."""
+    try:
+        payload = json.loads((media_root / MANIFEST_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return payload if isinstance(payload, dict) and isinstance(payload.get("lectures"), dict) else None
+
+
 def write_manifest(media_root: Path, entries: dict[str, dict], courses: Sequence[Course], root: Path,
-                    profile: DeliveryProfile) -> Path:
+                   profile: DeliveryProfile, *, previous: dict | None = None, as_written: bool = False,
+                   placed: set[str] | None = None) -> Path:
     """``dist/media/manifest.json``: this build's lectures, plus earlier ones of courses not built now.
 
     Entries (and folders) of courses that no longer exist in ``courses/`` are removed; a
     course built now loses files of lectures it no longer has. A lecture it still has but that
     was not delivered now (held back by an error in its folder) keeps its earlier file.
+
+    ``previous``: the manifest as read at the start of the stage (None: read here); ``as_written``:
+    the file on disk is still the one the last stage wrote, so equal content is not written again.
+    ``placed``: the courses whose lectures were placed (or failed) now, whose folders are tidied;
+    None = every course built now. A course all of whose lectures were handed forward unchanged
+    has nothing of this build's to tidy, unless it lost a lecture (then it is tidied too).
     """
     manifest_path = media_root / MANIFEST_FILE
     existing_slugs = {folder.name for folder in find_course_folders(root)}
-    built = {course.slug for course in courses}
-    lecture_folders = {folder.as_posix() for course in courses for folder in _lecture_folders(course)}
+    built = {course.slug: course for course in courses}
+    if previous is None:
+        previous, as_written = read_manifest(media_root), False
     lectures: dict[str, dict] = {}
-    try:
-        previous = json.loads(manifest_path.read_text(encoding="utf-8"))
-        if previous.get("profile", {}).get("name") == profile.name:
-            for key, record in (previous.get("lectures") or {}).items():
-                slug = record.get("course")
-                still_there = slug not in built or key in lecture_folders
-                if slug in existing_slugs and still_there and (media_root / record.get("file", "")).is_file():
-                    lectures[key] = record
-    except (OSError, ValueError, AttributeError):
-        pass
+    dropped: set[str] = set()
+    folders_of: dict[str, set[str]] = {}
+    if previous is not None and (previous.get("profile") or {}).get("name") == profile.name:
+        for key, record in previous["lectures"].items():
+            if key in entries:
+                continue  # replaced below; no need to look at the earlier files
+            slug = record.get("course") if isinstance(record, dict) else None
+            if slug in built and slug not in folders_of:
+                # Lecture folders on disk, all of them: the course given to the stage may hold
+                # only the lectures to deliver now.
+                folders_of[slug] = {folder.as_posix() for folder in _lecture_folders(built[slug])}
+            still_there = slug not in built or key in folders_of[slug]
+            if slug in existing_slugs and still_there and (media_root / record.get("file", "")).is_file():
+                lectures[key] = record
+            elif slug in built:
+                dropped.add(slug)
     lectures.update(entries)
+    tidied = set(built) if placed is None else (placed | dropped) & set(built)
     # Tidy dist/media: leftovers of killed builds, vanished courses, renamed lectures.
     if media_root.is_dir():
         # Grouped once: asking every course folder to scan every record is quadratic (2,000
         # courses x 24,000 lectures took longer than the rest of the stage).
         wanted: dict[str, set[str]] = defaultdict(set)
         for record in lectures.values():
-            wanted[record["course"]].update(name for name in (record["file"], record["poster"], record["subtitles"],
-                                                          record.get("subtitles_srt")) if name)
+            if record["course"] in tidied:
+                wanted[record["course"]].update(record_files(record))
         for folder in media_root.iterdir():
-            if not folder.is_dir():
+            if not folder.is_dir() or (folder.name in existing_slugs and folder.name not in tidied):
                 continue
             remove_temps(folder)
             if folder.name not in existing_slugs:
                 shutil.rmtree(folder, ignore_errors=True)
-            elif folder.name in built:
+            else:
                 keep = wanted[folder.name]
                 for file in folder.iterdir():
                     if file.is_file() and f"{folder.name}/{file.name}" not in keep:
                         file.unlink()
     payload = {
         "format": MANIFEST_FORMAT,
-        "profile": profile.as_dict(),
+        # As JSON has it (lists, not tuples), so that it compares equal to what was read back.
+        "profile": json.loads(json.dumps(profile.as_dict())),
         "encoder": ffmpeg.version(),
         "lectures": dict(sorted(lectures.items())),
     }
-    write_atomic(manifest_path, (json.dumps(payload, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    if as_written and payload == previous:
+        return manifest_path  # the same content is on disk, as written: serialising 12,000 records again is seconds
+    write_atomic(manifest_path, manifest_text(payload).encode("utf-8"))
     return manifest_path
+
+
+def manifest_text(payload: dict) -> str:
+    """The manifest as JSON with one lecture per line: readable and diffable, and made by json's C
+    encoder (an indented dump is pure Python: seconds for 12,000 lectures, on every media edit)."""
+    head = json.dumps({key: value for key, value in payload.items() if key != "lectures"}, ensure_ascii=False)
+    lines = [f"{json.dumps(key, ensure_ascii=False)}: {json.dumps(record, ensure_ascii=False)}"
+             for key, record in payload["lectures"].items()]
+    lectures = "{\n" + ",\n".join(lines) + "\n}" if lines else "{}"
+    return f'{head[:-1]}, "lectures": {lectures}}}\n'
 
 
 def _lecture_folders(course: Course) -> Iterator[Path]:

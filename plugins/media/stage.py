@@ -2,6 +2,8 @@
 
 For every lecture of the courses that passed the check, the stage
 
+0. hands forward, from its manifest record, a lecture whose inputs and delivered files are as the
+   last stage recorded them in its ledger (nothing below is done for it; ``ledger.py``),
 1. hashes and probes the source (both memoised by path, size and mtime),
 2. decides how to deliver it: a source whose video already meets the profile is *passed
    through* (remuxed with fast start, video not re-encoded; audio re-encoded only when it is off
@@ -22,7 +24,8 @@ embedded in an audio file is deliberately ignored: nobody reviewed it (often an 
 album cover of unknown rights), while the course cover is checked and attested.
 
 Where each step lives: planning.py (1, 2), encoding.py and cards.py (the jobs of 3 and 4),
-cluster.py (the workers' readiness before jobs go to a Dask cluster), manifest.py (5), saver.py (6).
+cluster.py (the workers' readiness before jobs go to a Dask cluster), manifest.py (5), saver.py (6),
+ledger.py (0).
 """
 
 from __future__ import annotations
@@ -61,7 +64,8 @@ from weike.builder.contracts.model import (
     SourceLocation,
     WeikeConfig,
 )
-from weike.plugins.media.cards import CardJob, join_cards, title_card_settings
+from weike.plugins.media import runner as ffmpeg
+from weike.plugins.media.cards import CARD_RECIPE_VERSION, CardJob, join_cards, title_card_settings
 from weike.plugins.media.checks import (
     is_memoised,
     media_file_location,
@@ -72,8 +76,15 @@ from weike.plugins.media.checks import (
     subtitle_problem,
 )
 from weike.plugins.media.cluster import _executor_problem, _no_cluster_summary, cluster_problems
-from weike.plugins.media.encoding import DeliveryFailed, deliver_to_store
-from weike.plugins.media.manifest import place_delivered, write_manifest
+from weike.plugins.media.encoding import RECIPE_VERSION, DeliveryFailed, deliver_to_store, recipe_inputs
+from weike.plugins.media.ledger import DeliveryLedger, course_digest, lecture_digest, setup_digest
+from weike.plugins.media.manifest import (
+    MANIFEST_FILE,
+    delivered_from_record,
+    place_delivered,
+    read_manifest,
+    write_manifest,
+)
 from weike.plugins.media.planning import LecturePlan, may_pass_through, plan_lecture
 from weike.plugins.media.probe import ProbeError, ProbeProblem, info_from_dict
 from weike.plugins.media.saver import make_renditions
@@ -131,7 +142,38 @@ def deliver_media(context: BuildContext, courses: Sequence[Course], *, made: Mad
     store.remove_stale_temps()
     diagnostics: list[Diagnostic] = []
     tally = _Tally()
-    lectures = [(course, lecture) for course in courses for lecture in course.lectures]
+    every_lecture = [(course, lecture) for course in courses for lecture in course.lectures]
+
+    # 0. A lecture whose inputs and delivered files are as the last stage recorded them is handed
+    #    forward from its manifest record: not planned, verified or placed again (ledger.py).
+    ledger = DeliveryLedger(paths.cache, paths.media)
+    previous = read_manifest(paths.media)
+    as_written = previous is not None and ledger.trusts(paths.media / MANIFEST_FILE)
+    digests = _lecture_digests(context, courses, profile)
+    kept: dict[str, DeliveredMedia] = {}
+    # Lectures made from the same inputs whose delivered files changed on disk since: their cache
+    # entries are checked against the SHA-256 recorded at commit (a file edited in place through its
+    # hard link would pass a check of sizes alone).
+    suspects: set[str] = set()
+    if as_written and not context.force:
+        records = previous["lectures"]
+        for course, lecture in every_lecture:
+            record = records.get(lecture.key)
+            if not ledger.same_inputs(lecture.key, digests.get(lecture.key)):
+                continue
+            if not ledger.unchanged(lecture.key, digests.get(lecture.key), record):
+                suspects.add(lecture.key)
+                continue
+            media = delivered_from_record(record, paths.media, course_slug=course.slug,
+                                          lecture_slug=lecture.slug, present=True)
+            if media is not None:
+                kept[lecture.key] = media
+                ledger.keep(lecture.key)
+    lectures = [pair for pair in every_lecture if pair[1].key not in kept]
+    if lectures:
+        # Until this stage ends, dist/media is being changed: a build killed meanwhile leaves no
+        # ledger, and the next one looks at every lecture (and tidies every course folder).
+        ledger.forget()
 
     # 1. Hash and probe every source (memoised), and decide how each is delivered.
     plans: list[LecturePlan] = []
@@ -198,10 +240,11 @@ def deliver_media(context: BuildContext, courses: Sequence[Course], *, made: Mad
     by_key: dict[str, list[LecturePlan]] = defaultdict(list)
     for item in plans:
         by_key[item.job.key].append(item)
+    verify = {key for item in plans if item.lecture.key in suspects for key in (item.job.key, item.delivered_key)}
     results: dict[str, dict | BaseException] = {}
     pending = []
     for key, group in by_key.items():
-        entry = store.get(key, verify=context.force)
+        entry = store.get(key, verify=context.force or key in verify)
         if entry is not None:
             results[key] = dict(entry.facts)
         else:
@@ -227,12 +270,13 @@ def deliver_media(context: BuildContext, courses: Sequence[Course], *, made: Mad
         store.remove_stale_temps()
     encoded_now = {group[0].job.key for group in pending}
     # 2b. Title cards: joined to content that was delivered, a few seconds of encoding each.
-    joined_now = _join_cards(context, plans, results)
+    joined_now = _join_cards(context, plans, results, verify=verify)
 
     # 3. Publish into dist/media and describe what was delivered.
-    delivered: dict[str, DeliveredMedia] = {}
+    delivered: dict[str, DeliveredMedia] = dict(kept)
     manifest_entries: dict[str, dict] = {}
-    outputs: list[Path] = []
+    outputs: list[Path] = [p for media in kept.values() for p in _delivered_files(media)]
+    tally.from_cache += len(kept)
     counted: set[str] = set()
     for key, group in by_key.items():
         for item in group:
@@ -255,7 +299,9 @@ def deliver_media(context: BuildContext, courses: Sequence[Course], *, made: Mad
                 continue
             delivered[item.lecture.key] = media
             manifest_entries[item.lecture.key] = record
-            outputs.extend(p for p in (media.path, media.poster, media.subtitles) if p is not None)
+            if item.lecture.key in digests:
+                ledger.note(item.lecture.key, digests[item.lecture.key], record, cards=item.card_job is not None)
+            outputs.extend(_delivered_files(media))
             if key in encoded_now and key not in counted:
                 counted.add(key)
                 if result.get("method") == "passthrough":
@@ -265,11 +311,18 @@ def deliver_media(context: BuildContext, courses: Sequence[Course], *, made: Mad
             else:
                 tally.from_cache += 1
 
-    manifest = write_manifest(paths.media, manifest_entries, courses, root, profile)
+    # Handed forward unchanged: their records stay as they are (and their files are not looked for again).
+    manifest_entries.update({key: previous["lectures"][key] for key in kept})
+    placed = {course.slug for course, _ in lectures}
+    manifest = write_manifest(paths.media, manifest_entries, courses, root, profile, previous=previous,
+                              as_written=as_written, placed=placed if kept else None)
     outputs.append(manifest)
-    summary = _summary_lines(tally, len(lectures))
+    if digests:
+        ledger.save(manifest)
+    summary = _summary_lines(tally, len(every_lecture))
     with_cards = sum(1 for item in plans if item.card_job is not None
                      and not isinstance(results.get(item.card_job.key), BaseException))
+    with_cards += sum(1 for key in kept if ledger.cards(key))
     if with_cards:
         summary.append(f"片头片尾：{with_cards} 个微课（新拼接 {joined_now}） "
                        f"(title cards: {with_cards} lectures, {joined_now} joined now)")
@@ -278,6 +331,28 @@ def deliver_media(context: BuildContext, courses: Sequence[Course], *, made: Mad
     diagnostics.extend(rendition_problems)
     return StageOutcome(diagnostics=tuple(diagnostics), outputs=tuple(outputs),
                         delivered=MappingProxyType(delivered), summary=tuple(summary))
+
+
+def _delivered_files(media: DeliveredMedia) -> list[Path]:
+    """Every file of a lecture in dist/media (the build stamp replays only while all are untouched)."""
+    return [p for p in (media.path, media.poster, media.subtitles, media.subtitles_srt) if p is not None]
+
+
+def _lecture_digests(context: BuildContext, courses: Sequence[Course], profile) -> dict[str, str]:
+    """Each lecture's inputs digest for the ledger; none without an ffmpeg to name (then every
+    lecture takes the full path, which reports what is missing)."""
+    try:
+        setup = setup_digest(profile_fingerprint=profile.fingerprint(), encoder=ffmpeg.version(),
+                             recipes=(RECIPE_VERSION, CARD_RECIPE_VERSION), media_root=context.paths.media,
+                             inputs=recipe_inputs())
+    except (ffmpeg.FfmpegNotFound, ffmpeg.FfmpegError):
+        return {}
+    digests = {}
+    for course in courses:
+        shared = course_digest(setup, course, title_card_settings(context.config, course))
+        for lecture in course.lectures:
+            digests[lecture.key] = lecture_digest(shared, lecture)
+    return digests
 
 
 def make_asked_renditions(context: BuildContext, delivered: dict[str, DeliveredMedia]):
@@ -292,7 +367,7 @@ def make_asked_renditions(context: BuildContext, delivered: dict[str, DeliveredM
     return made, problems
 
 
-def _join_cards(context: BuildContext, plans: list[LecturePlan], results: dict) -> int:
+def _join_cards(context: BuildContext, plans: list[LecturePlan], results: dict, *, verify: set[str]) -> int:
     """Join the cards of every plan whose content was delivered; record facts or the exception per card key.
 
     Runs here, not on a cluster: each join is a few seconds of card and a stream copy.
@@ -305,10 +380,11 @@ def _join_cards(context: BuildContext, plans: list[LecturePlan], results: dict) 
         if isinstance(results.get(item.job.key), BaseException):
             results[job.key] = results[item.job.key]
             continue
-        entry = ContentStore(job.store_root).get(job.key)
+        entry = ContentStore(job.store_root).get(job.key, verify=context.force or job.key in verify)
         if entry is not None:
             results[job.key] = dict(entry.facts)
         else:
+            ContentStore(job.store_root).discard(job.key)  # damaged: joined again, never trusted
             pending[job.key] = job
     if not pending:
         return 0

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 
 from weike.builder import __version__
@@ -117,7 +119,16 @@ BUNDLE_COVER_MAX_WIDTH = 1280
 def cover_jpeg(course: Course) -> bytes:
     """The cover upright (its EXIF rotation applied: a platform may ignore it), at most 1280 px
     wide, EXIF stripped (a phone photo's tags carry where it was taken)."""
-    return upright_jpeg(course.cover.path, max_width=BUNDLE_COVER_MAX_WIDTH)
+    path = course.cover.path
+    stat = os.stat(path)
+    return _cover_jpeg(os.path.abspath(path), stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_ctime_ns)
+
+
+@functools.lru_cache(maxsize=16)
+def _cover_jpeg(path: str, *identity: int) -> bytes:
+    # Cached by the file's identity (size, mtime, inode, ctime): both national targets pack the
+    # same cover for a course, and decoding and re-encoding a photo is a large part of a bundle.
+    return upright_jpeg(Path(path), max_width=BUNDLE_COVER_MAX_WIDTH)
 
 
 def format_duration(seconds: float) -> str:

@@ -26,7 +26,7 @@ from pathlib import Path
 from weike.builder.contracts.context import BuildContext, Made, OutputStage, StageOutcome
 from weike.builder.contracts.hookspecs import hookimpl
 from weike.builder.contracts.model import Course, DeliveredMedia, Setting
-from weike.builder.keeping.archive import ArchiveMember, safe_name_component, write_zip
+from weike.builder.keeping.archive import ArchiveMember, safe_name_component, zip_bytes
 from weike.builder.keeping.fingerprint import package_versions
 from weike.builder.keeping.outputs import TEMP_PREFIX, write_atomic
 from weike.builder.repository.centre import Centre
@@ -158,8 +158,10 @@ def weike_report_stage(context: BuildContext, courses: Sequence[Course], deliver
     files, statistics_written = submission_files(centres=centres, courses=courses, context=context, made=made)
     for item in files:
         write_atomic(folder / item.name, item.data)
-    archive = write_zip(folder / ZIP_NAME,
-                        [ArchiveMember.from_bytes(f"{ZIP_FOLDER}/{item.name}", item.data) for item in files])
+    # Made in memory (a few forms) and written only when its bytes changed, like every file beside it.
+    archive = folder / ZIP_NAME
+    write_atomic(archive, zip_bytes([ArchiveMember.from_bytes(f"{ZIP_FOLDER}/{item.name}", item.data)
+                                     for item in files]))
     _remove_stale(folder, {item.name for item in files} | {ZIP_NAME})
     forms = sum(1 for item in files if item.name.startswith("附件4-"))
     statistics = "附件5" if statistics_written else "无附件5 (no statistics)"

@@ -212,3 +212,33 @@ def test_unchanged_bundles_are_not_packed_again(buildable_repo, capsys):
     assert "第二讲" in read_zip(root / "dist/bundles/ouchn/aa.zip")["manifest.json"].decode("utf-8")
     assert zipfile.is_zipfile(smartedu_bb)
     assert sorted(p.name for p in (root / "dist/bundles/scorm").iterdir()) == ["aa.zip", "bb.zip"]
+
+
+def test_zips_written_by_the_pool_are_valid_and_the_bytes_one_writer_makes(delivered_repo, tmp_path):
+    """The zips are written by a few threads while the next course is packed: each one is whole,
+    valid for zipfile and for Info-ZIP, and byte for byte what one writer makes of its members."""
+    import subprocess
+
+    from weike.builder.contracts.context import BuildContext, BuildPaths, Made
+    from weike.builder.keeping.archive import checksums_member, write_zip
+    from weike.builder.running.plugin_manager import get_plugin_manager
+    from weike.builder.running.progress import Progress
+    from weike.plugins.bundles import declare_bundle_targets, takes_made
+
+    repository, delivered, dist = delivered_repo(valid_courses=("aa", "bb", "cc", "dd"))
+    outcome = run_bundle_stage(repository, delivered, dist)
+    assert not [d for d in outcome.diagnostics if d.is_error]
+    pm = get_plugin_manager(repository.root)
+    context = BuildContext(config=repository.config, paths=BuildPaths.for_root(repository.root, dist=dist),
+                           plugin_manager=pm, progress=Progress())
+    for target in declare_bundle_targets(pm).targets:
+        for course in repository.courses:
+            path = dist / "bundles" / target.name / f"{course.slug}.zip"
+            with zipfile.ZipFile(path) as archive:
+                assert archive.testzip() is None
+            if shutil.which("unzip"):
+                assert subprocess.run(["unzip", "-tq", str(path)], capture_output=True).returncode == 0
+            members = list(target.pack(course=course, delivered=delivered, config=context.config,
+                                       **({"made": Made()} if takes_made(target) else {})))
+            alone = write_zip(tmp_path / target.name / path.name, [*members, checksums_member(members)])
+            assert path.read_bytes() == alone.read_bytes(), path

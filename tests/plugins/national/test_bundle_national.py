@@ -182,3 +182,31 @@ def test_bundle_cover_is_upright_sized_and_stripped(bundled, tmp_path, target):
     assert top[0] > 150 and top[2] < 80  # red at the top, as the teacher saw it on the phone
     assert bottom[2] > 150 and bottom[0] < 80
     assert len(packed) < photo.stat().st_size
+
+
+def test_both_platforms_carry_one_cover_encoded_once_per_course(delivered_repo, monkeypatch):
+    """Decoding and re-encoding a phone photo is a large part of a bundle: the two national
+    targets share it (by the file's identity), and an edited cover is encoded again."""
+    from weike.plugins.national import bundle
+    from tests.plugins.conftest import run_bundle_stage
+
+    encoded = []
+    real = bundle.upright_jpeg
+
+    def upright_jpeg(path, **kwargs):
+        encoded.append(path)
+        return real(path, **kwargs)
+
+    monkeypatch.setattr(bundle, "upright_jpeg", upright_jpeg)
+    bundle._cover_jpeg.cache_clear()
+    repository, delivered, dist = delivered_repo(valid_courses=("aa", "bb"))
+    run_bundle_stage(repository, delivered, dist)
+    assert sorted(path.parent.name for path in encoded) == ["aa", "bb"]
+    covers = {target: read_zip(dist / "bundles" / target / "aa.zip")["封面.jpg"] for target in NATIONAL}
+    assert covers["smartedu"] == covers["ouchn"]
+
+    cover = repository.root / "courses/aa/cover.jpg"
+    Image.new("RGB", (320, 180), (200, 30, 30)).save(cover, "JPEG")
+    encoded.clear()
+    assert bundle.cover_jpeg(repository.courses[0]) != covers["smartedu"]
+    assert [path.parent.name for path in encoded] == ["aa"]

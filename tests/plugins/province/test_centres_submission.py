@@ -390,3 +390,16 @@ def test_editing_a_centre_is_never_replayed_from_the_stamp(buildable_repo):
     (root / "centres/qinghe/centre.yml").write_text(CENTRE_GOOD.replace("level: 乡镇(街道)", "level: 市级"), encoding="utf-8")
     result = run_build(root, only="reports")
     assert not result.replayed and result.failed_centres == {"qinghe": "check"}
+
+
+def test_a_rebuild_that_changes_nothing_in_them_leaves_the_reports_and_submission_untouched(built):
+    """Their bytes are made again (cheap), but a file holding them already is not rewritten: mtimes
+    and inodes stay, so rsync, uploads and browsers' caches see no change."""
+    folders = [built / "dist/submission", built / "dist/reports"]
+    before = {path: (path.stat().st_ino, path.stat().st_mtime_ns) for folder in folders
+              for path in sorted(folder.iterdir())}
+    notes = built / "courses" / COURSES[0] / "01-lecture-1" / "lecture.md"
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n讲义多一句。\n", encoding="utf-8")
+    result = run_build(built, only="reports")
+    assert not result.replayed and "reports" in result.stage_seconds
+    assert {path: (path.stat().st_ino, path.stat().st_mtime_ns) for path in before} == before

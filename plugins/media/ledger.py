@@ -1,0 +1,174 @@
+"""What the last media stage delivered for each lecture, and from what (``cache/media-delivered.json``).
+
+At catalogue scale, planning, verifying and placing 12,000 unchanged lectures again costs seconds
+although nothing about them changed. So after each stage the ledger records, per lecture:
+
+- ``inputs``: a digest of everything its delivery is made from: the lecture's values (its notes
+  aside: they never reach the video), the course's (title cards, the mark, the cover), the
+  identities of its source, subtitles, picture and the cover (size, mtime_ns, inode, ctime_ns, as
+  :class:`~weike.builder.keeping.memo.FileMemo` keys them), the title-card settings in force, the
+  delivery profile, the encoder's version, the recipes, the media plugin's code and what the
+  plugin names through ``weike_build_inputs`` (the ffmpeg binaries, the libraries);
+- ``files``: the identities (size, mtime_ns, inode) of the files it delivered into ``dist/media``;
+
+and the identity of ``manifest.json`` as written (by this code: another weike may write the same
+records in other bytes). The next stage hands a lecture forward from its
+manifest record, without planning, verifying or placing it, only when its inputs digest is the
+same, every file it delivered is still the one recorded, and the manifest is the one written then.
+Anything else (an edited source, a delivered file replaced or edited in place, a manifest touched
+by hand, ``--force``, a damaged or missing ledger) takes the full path: planned, checked against the
+content store, placed, verified as before. What is delivered therefore stays what was verified.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from weike.builder.contracts.model import Course, Lecture
+from weike.builder.keeping.fingerprint import Fingerprint, code_digest
+from weike.builder.keeping.outputs import remove_temps, write_atomic
+
+#: In the cache folder, beside the media memo.
+LEDGER_FILE = "media-delivered.json"
+LEDGER_FORMAT = 1
+
+#: Lecture fields a delivery never reads (the notes become pages, not video).
+_NOT_MEDIA_FIELDS = frozenset({"notes", "notes_line"})
+
+
+def file_identity(path: Path | None) -> list[int] | None:
+    """``[size, mtime_ns, inode, ctime_ns]`` of an input file, None when absent or unreadable."""
+    if path is None:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns]
+
+
+def output_identity(path: Path) -> list[int] | None:
+    """``[size, mtime_ns, inode]`` of a delivered file (its ctime moves whenever another lecture
+    links the same cache entry, so it is left out, as the build stamp leaves it out)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns, st.st_ino]
+
+
+def _values(item: object, skip: frozenset[str] = frozenset()) -> tuple:
+    """Every compared field of a frozen model value, but ``skip``."""
+    return tuple((field.name, getattr(item, field.name)) for field in dataclasses.fields(item)
+                 if field.compare and field.name not in skip)
+
+
+def setup_digest(*, profile_fingerprint: str, encoder: str, recipes: Iterable[object], media_root: Path,
+                 inputs: Iterable[Path | str]) -> str:
+    """What every lecture's delivery shares: profile, encoder, recipes, code, binaries, where it goes."""
+    fingerprint = Fingerprint("media-ledger", LEDGER_FORMAT, profile_fingerprint, encoder, tuple(recipes),
+                              str(media_root), code_digest(__name__))
+    for item in inputs:
+        fingerprint.add_input(item)
+    return fingerprint.hexdigest()
+
+
+def course_digest(setup: str, course: Course, card_settings: object) -> str:
+    """The setup, the course's values but its lectures, its cover file and its title-card settings."""
+    cover = course.cover.path if course.cover is not None else None
+    return Fingerprint(setup, _values(course, frozenset({"lectures"})), file_identity(cover),
+                       repr(card_settings)).hexdigest()
+
+
+def lecture_digest(course: str, lecture: Lecture) -> str:
+    """The course's digest, the lecture's values but its notes, and its files' identities."""
+    files = (lecture.media, lecture.subtitles, lecture.image)
+    return Fingerprint(course, _values(lecture, _NOT_MEDIA_FIELDS),
+                       *(file_identity(item.path if item is not None else None) for item in files)).hexdigest()
+
+
+def record_files(record: dict) -> list[str]:
+    """The files of a manifest record, relative to ``dist/media``."""
+    return [name for name in (record.get("file"), record.get("poster"), record.get("subtitles"),
+                              record.get("subtitles_srt")) if name]
+
+
+class DeliveryLedger:
+    """The ledger of one cache folder; loads fail safe (no ledger = every lecture takes the full path)."""
+
+    def __init__(self, cache: Path, media_root: Path) -> None:
+        self.path = Path(cache) / LEDGER_FILE
+        self.media_root = Path(media_root)
+        self._lectures: dict[str, dict] = {}
+        self._manifest: list | None = None
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            if data.get("format") == LEDGER_FORMAT and isinstance(data.get("lectures"), dict):
+                self._lectures = data["lectures"]
+                # A manifest written by other code may hold the same records in other bytes.
+                self._manifest = data.get("manifest") if data.get("code") == code_digest(__name__) else None
+        except (OSError, ValueError, AttributeError):
+            pass
+        self._now: dict[str, dict] = {}
+        self._forgotten = False
+
+    def trusts(self, manifest: Path) -> bool:
+        """Whether ``manifest`` is the file the last stage wrote, with this code (so its records are
+        what was delivered, in the bytes this code writes)."""
+        return self._manifest is not None and output_identity(manifest) == self._manifest
+
+    def same_inputs(self, key: str, inputs: str | None) -> bool:
+        """The lecture's inputs digest is the one recorded."""
+        entry = self._lectures.get(key)
+        return inputs is not None and isinstance(entry, dict) and entry.get("inputs") == inputs
+
+    def unchanged(self, key: str, inputs: str | None, record: object) -> bool:
+        """The lecture's inputs are as recorded, and so is every file its manifest ``record`` names."""
+        entry = self._lectures.get(key)
+        if not isinstance(entry, dict) or entry.get("inputs") != inputs or not isinstance(record, dict):
+            return False
+        files = entry.get("files")
+        names = record_files(record)
+        if not isinstance(files, dict) or sorted(files) != sorted(names):
+            return False
+        return all(output_identity(self.media_root / name) == files[name] for name in names)
+
+    def cards(self, key: str) -> bool:
+        """Whether the lecture recorded as unchanged was delivered with title cards."""
+        return bool(self._lectures.get(key, {}).get("cards"))
+
+    def keep(self, key: str) -> None:
+        """The lecture stays as recorded."""
+        self._now[key] = self._lectures[key]
+
+    def note(self, key: str, inputs: str, record: dict, *, cards: bool) -> None:
+        """The lecture was placed now: remember its inputs and the files of its ``record``."""
+        files = {name: output_identity(self.media_root / name) for name in record_files(record)}
+        if all(identity is not None for identity in files.values()):
+            self._now[key] = {"inputs": inputs, "files": files, "cards": cards}
+
+    def save(self, manifest: Path) -> None:
+        """Write this stage's ledger (only what was delivered now), naming ``manifest`` as written.
+
+        The ledger only saves time: a cache that cannot take it costs the next build its shortcut."""
+        identity = output_identity(manifest)
+        if not self._forgotten and identity == self._manifest and self._now == self._lectures:
+            return  # every lecture as recorded, the manifest too: the file on disk says it already
+        payload = {"format": LEDGER_FORMAT, "code": code_digest(__name__), "manifest": identity,
+                   "lectures": dict(sorted(self._now.items()))}
+        try:
+            remove_temps(self.path.parent)
+            write_atomic(self.path, json.dumps(payload, separators=(",", ":")).encode("utf-8"))
+        except OSError:
+            self.forget()
+
+    def forget(self) -> None:
+        self._forgotten = True
+        try:
+            self.path.unlink(missing_ok=True)
+        except OSError:
+            pass

@@ -1,0 +1,219 @@
+"""The media stage's ledger: unchanged lectures are handed forward, not planned or placed again; what
+is delivered stays what was verified; an incremental stage equals a cold one, file by file."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+import weike.plugins.media.stage as stage
+from weike.builder.cli import main
+from weike.plugins.media.ledger import LEDGER_FILE
+from weike.plugins.media.manifest import MANIFEST_FILE
+from tests.plugins.media_sources import make_source
+
+pytestmark = pytest.mark.slow
+
+SRT = "1\n00:00:00,000 --> 00:00:00,800\n你好\n"
+
+
+def build(root: Path, *extra: str) -> int:
+    return main(["build", str(root), "--only", "media", "--jobs", "2", *extra])
+
+
+@pytest.fixture
+def counted(monkeypatch) -> dict[str, list[str]]:
+    """The lectures the media stage plans and places, by key (the real functions run)."""
+    seen: dict[str, list[str]] = {"planned": [], "placed": []}
+    real_plan, real_place = stage.plan_lecture, stage.place_delivered
+
+    def plan_lecture(course, lecture, **kwargs):
+        seen["planned"].append(lecture.key)
+        return real_plan(course, lecture, **kwargs)
+
+    def place_delivered(item, *args, **kwargs):
+        seen["placed"].append(item.lecture.key)
+        return real_place(item, *args, **kwargs)
+
+    monkeypatch.setattr(stage, "plan_lecture", plan_lecture)
+    monkeypatch.setattr(stage, "place_delivered", place_delivered)
+    return seen
+
+
+@pytest.fixture
+def course_repo(make_repo, media):
+    """One valid course of ten lectures sharing one clip, lecture 1 with subtitles, lecture 2 another clip."""
+    root = make_repo({"courses/c/01-lecture-1/video.srt": SRT}, valid_courses=("c",))
+    shutil.copyfile(make_source(media, "60fps.mp4"), root / "courses/c/02-lecture-2/video.mp4")
+    return root
+
+
+def media_tree(root: Path) -> dict[str, bytes]:
+    folder = root / "dist" / "media"
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def identities(root: Path) -> dict[str, tuple[int, int]]:
+    folder = root / "dist" / "media"
+    return {p.relative_to(folder).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def cold_tree(root: Path) -> dict[str, bytes]:
+    """dist/media as a cold stage makes it (no dist/, no ledger; the content store stays)."""
+    shutil.rmtree(root / "dist")
+    (root / ".weike" / "cache" / LEDGER_FILE).unlink(missing_ok=True)
+    assert build(root) == 0
+    return media_tree(root)
+
+
+def delivered_sha(root: Path, key: str) -> tuple[str, str]:
+    record = json.loads((root / "dist/media" / MANIFEST_FILE).read_text(encoding="utf-8"))["lectures"][key]
+    return record["sha256"], hashlib.sha256((root / "dist/media" / record["file"]).read_bytes()).hexdigest()
+
+
+def test_only_the_edited_lecture_is_planned_and_placed_again(course_repo, counted, capsys):
+    assert build(course_repo) == 0
+    assert len(counted["planned"]) == 10 and len(counted["placed"]) == 10
+    before = identities(course_repo)
+
+    # Notes never reach the video: nothing is planned, placed or rewritten.
+    notes = course_repo / "courses/c/03-lecture-3/lecture.md"
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n多一段讲义。\n", encoding="utf-8")
+    counted["planned"].clear(), counted["placed"].clear()
+    capsys.readouterr()
+    assert build(course_repo) == 0
+    assert counted == {"planned": [], "placed": []}
+    assert "10/10" in capsys.readouterr().out
+    assert identities(course_repo) == before
+
+    # New subtitles for one lecture: that lecture alone.
+    (course_repo / "courses/c/01-lecture-1/video.srt").write_text(SRT.replace("你好", "大家好"), encoding="utf-8")
+    assert build(course_repo) == 0
+    assert counted == {"planned": ["c/01-lecture-1"], "placed": ["c/01-lecture-1"]}
+    assert "大家好" in (course_repo / "dist/media/c/01-lecture-1.vtt").read_text(encoding="utf-8")
+
+    # One source replaced (by lecture 2's clip): that lecture alone.
+    counted["planned"].clear(), counted["placed"].clear()
+    capsys.readouterr()
+    source = course_repo / "courses/c/04-lecture-4/video.mp4"
+    source.unlink()
+    shutil.copyfile(course_repo / "courses/c/02-lecture-2/video.mp4", source)
+    assert build(course_repo) == 0
+    assert counted == {"planned": ["c/04-lecture-4"], "placed": ["c/04-lecture-4"]}
+
+    incremental = media_tree(course_repo)
+    assert incremental == cold_tree(course_repo)
+
+
+def test_handed_forward_media_equals_what_placing_makes(course_repo):
+    from weike.builder.running.pipeline import build as run_build
+    from weike.builder.running.progress import Progress
+
+    placed = run_build(course_repo, progress=Progress(), only="media", jobs=2, force=True).delivered
+    notes = course_repo / "courses/c/05-lecture-5/lecture.md"
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n改一下。\n", encoding="utf-8")
+    kept = run_build(course_repo, progress=Progress(), only="media", jobs=2).delivered
+    assert dict(kept) == dict(placed)
+
+
+def test_a_delivered_file_replaced_on_disk_is_put_back(course_repo, counted):
+    assert build(course_repo) == 0
+    target = course_repo / "dist/media/c/03-lecture-3.mp4"
+    target.unlink()
+    target.write_bytes(b"not the delivered video")
+    counted["planned"].clear(), counted["placed"].clear()
+    assert build(course_repo) == 0
+    assert counted["placed"] == ["c/03-lecture-3"]
+    expected, actual = delivered_sha(course_repo, "c/03-lecture-3")
+    assert actual == expected
+
+
+def test_a_delivered_file_edited_in_place_is_caught(course_repo, counted, capsys):
+    """Edited through its hard link, at the same size: the cache entry behind it is damaged too, and
+    only its recorded SHA-256 can tell. It is made again, never delivered as it is."""
+    assert build(course_repo) == 0
+    target = course_repo / "dist/media/c/02-lecture-2.mp4"
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    os.chmod(target, 0o644)
+    with open(target, "r+b") as handle:  # in place: the same inode, the same size
+        handle.write(bytes(data))
+    counted["planned"].clear(), counted["placed"].clear()
+    capsys.readouterr()
+    assert build(course_repo) == 0
+    assert counted["placed"] == ["c/02-lecture-2"]
+    assert "1 transcoded" in capsys.readouterr().out
+    expected, actual = delivered_sha(course_repo, "c/02-lecture-2")
+    assert actual == expected
+
+
+@pytest.mark.parametrize("damage", [b"{not json", b'{"format": 1, "lectures": []}', b""])
+def test_a_damaged_ledger_means_every_lecture_is_looked_at(course_repo, counted, damage):
+    assert build(course_repo) == 0
+    (course_repo / ".weike/cache" / LEDGER_FILE).write_bytes(damage)
+    notes = course_repo / "courses/c/03-lecture-3/lecture.md"
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n改一下。\n", encoding="utf-8")  # no replay
+    counted["planned"].clear(), counted["placed"].clear()
+    assert build(course_repo) == 0
+    assert len(counted["placed"]) == 10
+    # ...and the ledger is whole again: the next build hands every lecture forward.
+    counted["planned"].clear(), counted["placed"].clear()
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n再改。\n", encoding="utf-8")
+    assert build(course_repo) == 0
+    assert counted == {"planned": [], "placed": []}
+
+
+def test_a_manifest_edited_by_hand_is_written_again(course_repo, counted):
+    assert build(course_repo) == 0
+    manifest = course_repo / "dist/media" / MANIFEST_FILE
+    good = manifest.read_bytes()
+    data = json.loads(good)
+    data["lectures"]["c/03-lecture-3"]["duration"] = 99.0
+    manifest.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    counted["planned"].clear(), counted["placed"].clear()
+    assert build(course_repo) == 0
+    assert len(counted["placed"]) == 10 and manifest.read_bytes() == good
+
+
+def test_the_manifest_is_json_with_one_lecture_per_line(course_repo):
+    assert build(course_repo) == 0
+    text = (course_repo / "dist/media" / MANIFEST_FILE).read_text(encoding="utf-8")
+    data = json.loads(text)
+    lines = text.splitlines()
+    assert len(data["lectures"]) == 10 and len(lines) == 10 + 2
+    for key, line in zip(sorted(data["lectures"]), lines[1:-1]):
+        assert json.loads("{" + line.rstrip(",") + "}") == {key: data["lectures"][key]}
+
+
+def test_a_manifest_another_weike_wrote_is_written_again_in_this_ones_bytes(course_repo, counted):
+    """Same records, other bytes (an older weike indented it): an incremental build must still give
+    a cold build's file, so a ledger of other code trusts no manifest."""
+    assert build(course_repo) == 0
+    manifest = course_repo / "dist/media" / MANIFEST_FILE
+    ours = manifest.read_bytes()
+    manifest.write_text(json.dumps(json.loads(ours), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    ledger_file = course_repo / ".weike/cache" / LEDGER_FILE
+    ledger = json.loads(ledger_file.read_text(encoding="utf-8"))
+    st = manifest.stat()
+    ledger.update(code="an older weike", manifest=[st.st_size, st.st_mtime_ns, st.st_ino])
+    ledger_file.write_text(json.dumps(ledger), encoding="utf-8")
+    notes = course_repo / "courses/c/03-lecture-3/lecture.md"
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n改。\n", encoding="utf-8")
+    assert build(course_repo) == 0
+    assert manifest.read_bytes() == ours
+
+
+def test_a_deleted_subrip_file_is_delivered_again_not_replayed_away(course_repo):
+    """The .srt beside the .vtt is an output like the others: deleting it defeats the build stamp."""
+    assert build(course_repo) == 0
+    srt = course_repo / "dist/media/c/01-lecture-1.srt"
+    good = srt.read_bytes()
+    srt.unlink()
+    assert build(course_repo) == 0
+    assert srt.read_bytes() == good
