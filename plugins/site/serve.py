@@ -6,7 +6,7 @@ engine as ``weike build`` (skipped when the inputs did not change); MkDocs' live
 then refreshes the open pages. The work follows the change, not the catalogue: a save is seen
 the moment it happens (inotify where the system has it, not a poll of every file twice a
 second), only the courses whose folder changed are read again
-(:class:`~weike.builder.repository.reloading.CourseReloader`), and what the media stage delivered
+(:class:`~weike.builder.running.reloading.CourseReloader`), and what the media stage delivered
 is asked again only for those and for courses whose ``dist/media`` folder changed. Videos come
 from whatever the media stage has delivered already (``dist/media/<course>/<lecture>.mp4``);
 a lecture without one shows a placeholder. The preview lives in the cache folder, so
@@ -35,7 +35,7 @@ from weike.builder.contracts.errors import UsageError
 from weike.builder.contracts.model import Course, DeliveredMedia
 from weike.builder.repository.centre import centre_of
 from weike.builder.repository.loading import NotACourseRepository
-from weike.builder.repository.reloading import CourseReloader
+from weike.builder.running.reloading import CourseReloader
 from weike.builder.running.checking import check_repository, course_of
 from weike.builder.running.progress import Progress
 from weike.builder.running.project import Project

@@ -6,7 +6,7 @@ import os
 import shutil
 
 from weike.builder.repository.loading import load_repository
-from weike.builder.repository.reloading import CourseReloader
+from weike.builder.running.reloading import CourseReloader
 from tests.conftest import COURSE_YML, lecture_md
 
 
