@@ -17,6 +17,10 @@ A query's keys are its character pairs (one character: the character). An entry 
 query contains all its pairs, so intersecting their postings gives a superset of the substring
 truth, which the store then filters exactly: recall is 100 % by construction.
 
+The manifest is also appended to the site's ``assets/weike/search.js`` (:func:`with_manifest`),
+which every page loads: a query's first request is then for its shards, one round trip less on a
+phone's link. ``search/manifest.js`` stays for a page whose script has none (a county's own).
+
 Every file is a script calling one global (``__weikeSearch.<kind>(…)``), so it loads from a
 ``file://`` page as from a server (the offline edition needs no copy of its own). The strings are
 plain text (markup removed, entities decoded): the browser shows them with ``textContent``, never
@@ -42,6 +46,10 @@ CHUNK = 16
 SHARD_BYTES = 5000
 #: Changes when keys or files change meaning; the browser reads the manifest's.
 FORMAT = 1
+#: The script that reads the index (``theme/overrides/assets/weike/search.js``), site-relative.
+READER_SCRIPT = "assets/weike/search.js"
+#: What separates the script from the manifest the build appends to it.
+_MANIFEST_MARK = b"\n/* The index this site was built with (plugins/site/search_shards.py). */\n"
 _TAG = re.compile(r"<[^>]*>")
 _ZWSP = "\u200b"
 _SPACE = re.compile(r"\s+")
@@ -114,14 +122,26 @@ def shard_files(docs: list[dict]) -> dict[str, bytes]:
     return files
 
 
+def with_manifest(script: bytes, manifest: bytes) -> bytes:
+    """``script`` (the reader script) ending with ``manifest`` (``manifest.js``'s call), in place of any earlier one."""
+    return script.split(_MANIFEST_MARK)[0].rstrip(b"\n") + _MANIFEST_MARK + manifest
+
+
 def write_search_shards(site_dir: Path) -> int:
-    """Write the sharded index of the site's ``search/search_index.json``; returns its size in bytes."""
+    """Write the sharded index of the site's ``search/search_index.json``, and its manifest into the
+    site's reader script when there is one; returns the index's size in bytes."""
     search = site_dir / "search"
     docs = json.loads((search / "search_index.json").read_text(encoding="utf-8")).get("docs", [])
+    files = shard_files(docs)
     size = 0
-    for rel, data in shard_files(docs).items():
+    for rel, data in files.items():
         path = search / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
         size += len(data)
+    reader = site_dir / READER_SCRIPT
+    if reader.is_file():
+        script = with_manifest(reader.read_bytes(), files["manifest.js"])
+        reader.unlink()  # a new file: never written through a hard link to another copy
+        reader.write_bytes(script)
     return size

@@ -1,12 +1,22 @@
 /* weike's search: the sharded index of plugins/site/search_shards.py, in Material's search dialog.
  *
- * Nothing is fetched until the reader searches. A query loads search/manifest.js, the postings
- * shards of its character pairs, then the store chunks of the first screen of candidates, each
- * as a <script> (so it works from file:// too), each once per page. Candidates hold every pair of
- * the query; the store's text then keeps exactly those containing it (substring truth).
- * Results are built with the DOM (textContent, <mark> elements): author text is never HTML. */
+ * Nothing is fetched until the reader searches. The build appends the index's manifest to this
+ * file (search/manifest.js is loaded only when it did not), so a query loads the postings shards
+ * of its character pairs, then the store chunks of the first screen of candidates, each as a
+ * <script> (so it works from file:// too), each once per page; a result is shown as soon as its
+ * chunk is in. Candidates hold every pair of the query; the store's text then keeps exactly those
+ * containing it (substring truth).
+ * Results are built with the DOM (textContent, <mark> elements): author text is never HTML.
+ * partials/search.html loads this script async, right after the dialog: it does not wait for
+ * Material's bundle, and a query typed before it ran is searched when it runs. */
 (function () {
   "use strict";
+  var received = {manifest: null, p: {}, d: {}};
+  window.__weikeSearch = {
+    manifest: function (value) { received.manifest = value; },
+    p: function (n, value) { received.p[n] = value; },
+    d: function (n, value) { received.d[n] = value; }
+  };
   var input = document.querySelector(".md-search__input");
   var output = document.querySelector("[data-weike-search-result]");
   if (!input || !output) return;
@@ -19,12 +29,6 @@
   var toggle = document.getElementById("__search");
   var PAGE = 10;
 
-  var received = {manifest: null, p: {}, d: {}};
-  window.__weikeSearch = {
-    manifest: function (value) { received.manifest = value; },
-    p: function (n, value) { received.p[n] = value; },
-    d: function (n, value) { received.d[n] = value; }
-  };
 
   var loading = {};
   function load(rel, version) {
@@ -40,7 +44,10 @@
     }
     return loading[rel];
   }
-  function manifest() { return load("manifest.js").then(function () { return received.manifest; }); }
+  function manifest() {
+    if (received.manifest) return Promise.resolve(received.manifest);
+    return load("manifest.js").then(function () { return received.manifest; });
+  }
 
   var CRC = (function () {
     var table = [];
@@ -165,7 +172,8 @@
     if (current.next < current.numbers.length) say("已找到 " + current.shown + " 个，向下滑动看更多");
     else say(current.shown ? "共找到 " + current.shown + " 个结果" : "没有找到，换个字词试试");
   }
-  /* Show the next screen of results (candidates that really contain the query). */
+  /* Show the next screen of results (candidates that really contain the query), each as soon as
+   * its chunk and those of the candidates ranked before it are in. */
   function more(search) {
     if (search.busy) return Promise.resolve();
     search.busy = true;
@@ -178,15 +186,16 @@
       }
       var batch = search.numbers.slice(search.next, search.next + PAGE);
       search.next += batch.length;
-      return Promise.all(batch.map(function (number) { return entry(search.index, number); })).then(function (entries) {
-        if (search !== current) return;
-        entries.forEach(function (found) {
+      var shown = Promise.resolve();
+      batch.map(function (number) { return entry(search.index, number); }).forEach(function (loaded) {
+        shown = shown.then(function () { return loaded; }).then(function (found) {
+          if (search !== current) return;
           if (normalise(found[1] + "\n" + found[2] + "\n" + found[3]).indexOf(search.query) < 0) return;
           list.appendChild(item(found, search.raw));
           search.shown += 1;
         });
-        return step();
       });
+      return shown.then(step);
     }
     return step();
   }
@@ -232,7 +241,8 @@
   input.addEventListener("keydown", function (event) {
     if (event.key === "Escape" && toggle) { toggle.checked = false; input.blur(); }
   });
-  if (input.value) run();  // typed before this script ran
+  // Typed before this script ran: searched once the rest of this file (the manifest) has run.
+  if (input.value) setTimeout(run, 0);
   if (scrollwrap) scrollwrap.addEventListener("scroll", function () {
     if (current && scrollwrap.scrollTop + scrollwrap.clientHeight > scrollwrap.scrollHeight - 200) more(current);
   });
