@@ -32,12 +32,15 @@ publishing moves in only those whose bytes changed (incremental = cold).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import json
+import operator
 import re
 import unicodedata
 import zlib
+from collections import defaultdict
 from pathlib import Path
 
 #: Entries per store chunk: the first screen of results costs a few kilobytes.
@@ -67,10 +70,17 @@ def plain(text: str) -> str:
 
 def index_keys(text: str) -> set[str]:
     """Every character and every pair of adjacent characters of ``text`` (normalised), white space left out."""
-    text = normalise(text)
-    keys = {char for char in text if not char.isspace()}
-    keys.update(text[i:i + 2] for i in range(len(text) - 1) if not (text[i].isspace() or text[i + 1].isspace()))
+    keys: set[str] = set()
+    for word in normalise(text).split():  # split() and isspace() agree on what white space is
+        keys.update(word)
+        keys.update(map(operator.add, word, word[1:]))
     return keys
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _normalised_word(word: str) -> str:
+    # The hidden words repeat across a catalogue (a course's theme, provider, teachers, tags).
+    return normalise(word)
 
 
 def store_entry(doc: dict) -> list[str]:
@@ -78,8 +88,14 @@ def store_entry(doc: dict) -> list[str]:
     title, text = plain(str(doc.get("title", ""))), plain(str(doc.get("text", "")))
     shown = normalise(f"{title}\n{text}")
     hidden = [word for word in plain(f"{doc.get('title_words', '')} {doc.get('keywords', '')}").split()
-              if normalise(word) not in shown]
+              if _normalised_word(word) not in shown]
     return [str(doc.get("location", "")), title, text, " ".join(dict.fromkeys(hidden))]
+
+
+def encode_postings(values: list[int]) -> str:
+    """``values`` (``entry << 1 | in title``, entries ascending) as hexadecimal deltas of the entries, title bit kept."""
+    # (entry - previous entry) << 1 | bit == value - (previous value without its bit)
+    return ",".join(map("%x".__mod__, map(operator.sub, values, [0, *(value & ~1 for value in values[:-1])])))
 
 
 def shard_of(key: str, shards: int) -> int:
@@ -95,19 +111,14 @@ def _script(call: str, *values) -> bytes:
 def shard_files(docs: list[dict]) -> dict[str, bytes]:
     """The files (relative to ``search/``) of the sharded index of ``docs`` (Material's index entries)."""
     entries = [store_entry(doc) for doc in docs]
-    postings: dict[str, list[int]] = {}
+    postings: defaultdict[str, list[int]] = defaultdict(list)
     for number, (_location, title, text, hidden) in enumerate(entries):
         in_title = index_keys(title)
-        for key in index_keys(f"{title}\n{text}\n{hidden}"):
-            postings.setdefault(key, []).append(number << 1 | (key in in_title))
-    encoded: dict[str, str] = {}
-    for key, values in postings.items():
-        previous, parts = 0, []
-        for value in values:
-            number = value >> 1
-            parts.append(format((number - previous) << 1 | (value & 1), "x"))
-            previous = number
-        encoded[key] = ",".join(parts)
+        for key in in_title:
+            postings[key].append(number << 1 | 1)
+        for key in index_keys(f"{text}\n{hidden}") - in_title:
+            postings[key].append(number << 1)
+    encoded = {key: encode_postings(values) for key, values in postings.items()}
     total = sum(len(key.encode("utf-8")) + len(value) + 6 for key, value in encoded.items())
     shards = max(1, round(total / SHARD_BYTES))
     by_shard: list[dict[str, str]] = [{} for _ in range(shards)]
