@@ -8,7 +8,9 @@ search (``assets/weike/search.js``) instead loads, when the reader first searche
 - ``search/p/<n>.js``: postings shards. Keys are every character and every overlapping pair of
   characters of an entry's searchable text (NFKC, lower case; pairs across white space left out).
   A key lives in shard ``crc32(utf-8 key) mod S``; its value lists the entries that contain it,
-  as hexadecimal deltas with the lowest bit set when the key is in the entry's title;
+  as deltas with the lowest bit set when the key is in the entry's title, each written as a
+  variable-length number in :data:`DIGITS` (half the bytes of comma-separated hexadecimal: a
+  host may send the shards uncompressed);
 - ``search/d/<n>.js``: the entry store, :data:`CHUNK` entries a chunk in index order (a course
   and its lectures together): location, title, shown text and the hidden words not already in
   them (so the browser checks a candidate against the same text the keys came from).
@@ -45,10 +47,13 @@ from pathlib import Path
 
 #: Entries per store chunk: the first screen of results costs a few kilobytes.
 CHUNK = 16
-#: The postings a shard holds on average, in bytes (the shard count follows the catalogue).
-SHARD_BYTES = 5000
+#: The postings a shard holds on average, in bytes (the shard count follows the catalogue): a
+#: query loads a few kilobytes (1,000 courses: 600 shards, ~4 kB a common two-word query).
+SHARD_BYTES = 1500
 #: Changes when keys or files change meaning; the browser reads the manifest's.
-FORMAT = 1
+FORMAT = 2
+#: A postings number's digits, least significant first: 5 bits each, plus 32 when more digits follow.
+DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_"
 #: The script that reads the index (``theme/overrides/assets/weike/search.js``), site-relative.
 READER_SCRIPT = "assets/weike/search.js"
 #: What separates the script from the manifest the build appends to it.
@@ -92,10 +97,20 @@ def store_entry(doc: dict) -> list[str]:
     return [str(doc.get("location", "")), title, text, " ".join(dict.fromkeys(hidden))]
 
 
+@functools.lru_cache(maxsize=1 << 15)
+def _number(value: int) -> str:
+    digits = []
+    while True:
+        digit, value = value & 31, value >> 5
+        digits.append(DIGITS[digit | 32 if value else digit])
+        if not value:
+            return "".join(digits)
+
+
 def encode_postings(values: list[int]) -> str:
-    """``values`` (``entry << 1 | in title``, entries ascending) as hexadecimal deltas of the entries, title bit kept."""
+    """``values`` (``entry << 1 | in title``, entries ascending) as deltas of the entries, title bit kept."""
     # (entry - previous entry) << 1 | bit == value - (previous value without its bit)
-    return ",".join(map("%x".__mod__, map(operator.sub, values, [0, *(value & ~1 for value in values[:-1])])))
+    return "".join(map(_number, map(operator.sub, values, [0, *(value & ~1 for value in values[:-1])])))
 
 
 def shard_of(key: str, shards: int) -> int:

@@ -76,15 +76,20 @@
     if (!keys.length) chars.forEach(function (c) { if (!isSpace(c)) keys.push(c); });
     return keys.filter(function (key, i) { return keys.indexOf(key) === i; });
   }
-  /* {entry number: in title} for one key. */
+  /* {entry number: in title} for one key: deltas (times 2, plus 1 for "in the title") as
+   * variable-length numbers, 5 bits a digit, least significant first, 32 added when more follow. */
+  var DIGIT = {};
+  Array.from("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_").forEach(function (c, i) { DIGIT[c] = i; });
   function postings(encoded) {
-    var found = new Map(), number = 0;
-    if (!encoded) return found;
-    encoded.split(",").forEach(function (part) {
-      var value = parseInt(part, 16);
+    var found = new Map(), number = 0, value = 0, scale = 1;
+    for (var i = 0; encoded && i < encoded.length; i++) {
+      var digit = DIGIT[encoded.charAt(i)];
+      value += (digit & 31) * scale;
+      if (digit & 32) { scale *= 32; continue; }
       number += Math.floor(value / 2);
       found.set(number, value % 2 === 1);
-    });
+      value = 0; scale = 1;
+    }
     return found;
   }
 
