@@ -93,12 +93,32 @@
     return found;
   }
 
+  /* Candidates in rank order: title hits first, then index order. */
+  function ranked(found) {
+    var numbers = Array.from(found.keys());
+    numbers.sort(function (a, b) { return (found.get(b) - found.get(a)) || a - b; });
+    return numbers;
+  }
+
   function candidates(query) {
     return manifest().then(function (index) {
       var keys = queryKeys(query);
       if (!keys.length) return {index: index, numbers: []};
       var shards = keys.map(function (key) { return crc32(key) % index.shards; });
-      return Promise.all(shards.map(function (n) { return load("p/" + n + ".js", index.version); })).then(function () {
+      /* Every candidate is in each key's list: once a shard holding a short one is in, the store
+       * chunks of its first screen are asked for while the other shards still load (one round
+       * trip less for the first result; a common key's long list is never fetched ahead). */
+      var ahead = false;
+      function fetchAhead(key, n) {
+        if (ahead) return;
+        var these = postings(received.p[n][key]);
+        if (!these.size || these.size > 2 * PAGE) return;
+        ahead = true;
+        ranked(these).slice(0, PAGE).forEach(function (number) { entry(index, number).catch(function () {}); });
+      }
+      return Promise.all(shards.map(function (n, i) {
+        return load("p/" + n + ".js", index.version).then(function () { fetchAhead(keys[i], n); });
+      })).then(function () {
         var found = null;
         keys.forEach(function (key, i) {
           var these = postings(received.p[shards[i]][key]);
@@ -109,9 +129,7 @@
           });
           found = both;
         });
-        var numbers = Array.from(found.keys());
-        numbers.sort(function (a, b) { return (found.get(b) - found.get(a)) || a - b; });
-        return {index: index, numbers: numbers};
+        return {index: index, numbers: ranked(found)};
       });
     });
   }
