@@ -9,6 +9,7 @@ fails the test until someone has looked at it.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -115,7 +116,11 @@ def scripts_pages_load(site: Path) -> set[Path]:
         for tag, attr, url in parse(page).urls:
             if tag == "script" and attr == "src":
                 loaded.add(local(page, url))
-        for worker in re.findall(r'"search": "([^"]+)"', page.read_text(encoding="utf-8")):
+        text = page.read_text(encoding="utf-8")
+        # Material's bundle and the scripts after it, written after the stylesheets (main.html).
+        for written in re.findall(r'<script id="__weike_scripts">document\.write\((".*?")\)</script>', text):
+            loaded.update(local(page, url) for url in re.findall(r'<script src="([^"]+)"', json.loads(written)))
+        for worker in re.findall(r'"search": "([^"]+)"', text):
             loaded.add(local(page, worker))
     loaded.add((site / "assets/weike/vendor/resize-observer-polyfill-1.5.1.js").resolve())
     return loaded
