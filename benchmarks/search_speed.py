@@ -85,6 +85,22 @@ plugins:
 ENGINES = ("before: Material", "after: sharded")
 
 
+def plugin_assets(repository: Path) -> list:
+    """The assets weike's built-in plugins add to every page of ``repository``'s site, every lecture
+    delivered (5 minutes each), as ``weike build`` makes them."""
+    from weike.builder.contracts.model import DeliveredMedia
+    from weike.builder.repository.loading import load_repository
+    from weike.plugins.records.page import catalogue_data, records_assets
+    from weike.plugins.records.settings import RecordsSettings
+
+    courses = load_repository(repository).courses
+    delivered = {lecture.key: DeliveredMedia(course_slug=course.slug, lecture_slug=lecture.slug,
+                                             path=Path(f"{lecture.slug}.mp4"), duration=300.0, size=1, sha256="",
+                                             source_sha256="", profile="")
+                 for course in courses for lecture in course.lectures}
+    return records_assets(catalogue_data(courses, delivered, site_url=None, settings=RecordsSettings()))
+
+
 def build_site(folder: Path, courses: int, *, sharded: bool = False) -> tuple[Path, int]:
     """A one-page Material site whose search index holds weike's entries for ``courses`` courses;
     ``sharded``: searched by weike's dialog over the sharded index (its size is returned then)."""
@@ -97,20 +113,27 @@ def build_site(folder: Path, courses: int, *, sharded: bool = False) -> tuple[Pa
     project = folder / "mkdocs"
     (project / "docs").mkdir(parents=True)
     config = MKDOCS_YML
+    repository = folder.parent / "repo"
+    if not repository.is_dir():
+        write_repository(repository, courses)
     if sharded:
-        # weike's page frame as a course page has it: its theme overrides, stylesheet and scripts.
+        # weike's page frame as a course page has it: its theme overrides, stylesheet and scripts,
+        # and the built-in plugins' assets (the records plugin's catalogue facts grow with the catalogue).
         shutil.copytree(THEME_DIR / "overrides", project / "overrides")
         config = config.replace("  language: zh\n", "  language: zh\n  custom_dir: overrides\n")
-        config += "extra_css:\n  - assets/weike/weike.css\n"
-        config += "extra_javascript:\n" + "".join(f"  - {script}\n" for script in WEIKE_SCRIPTS)
+        assets = plugin_assets(repository)
+        for asset in assets:
+            (project / "docs" / asset.site_path).parent.mkdir(parents=True, exist_ok=True)
+            (project / "docs" / asset.site_path).write_bytes(asset.data)
+        styles = ["assets/weike/weike.css", *(a.site_path for a in assets if a.load == "style")]
+        scripts = [*WEIKE_SCRIPTS, *(a.site_path for a in assets if a.load == "script")]
+        config += "extra_css:\n" + "".join(f"  - {style}\n" for style in styles)
+        config += "extra_javascript:\n" + "".join(f"  - {script}\n" for script in scripts)
     (project / "mkdocs.yml").write_text(config, encoding="utf-8")
     (project / "docs" / "index.md").write_text("# 社区教育微课\n\n在上方的查找框里输入课程名称。\n", encoding="utf-8")
     site = folder / "site"
     subprocess.run([sys.executable, "-m", "mkdocs", "build", "--quiet", "-f", str(project / "mkdocs.yml"),
                     "-d", str(site)], check=True, capture_output=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
-    repository = folder.parent / "repo"
-    if not repository.is_dir():
-        write_repository(repository, courses)
     size = merge_search_index(site, search_entries(catalogue_of(repository)))
     return site, write_search_shards(site) if sharded else size
 
