@@ -9,7 +9,6 @@ fails the test until someone has looked at it.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -17,6 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.plugins.site.test_site_build import html_pages, parse
+from tests.plugins.site.conftest import page_scripts
 
 pytestmark = pytest.mark.slow
 
@@ -118,8 +118,7 @@ def scripts_pages_load(site: Path) -> set[Path]:
                 loaded.add(local(page, url))
         text = page.read_text(encoding="utf-8")
         # Material's bundle and the scripts after it, written after the stylesheets (main.html).
-        for written in re.findall(r'<script id="__weike_scripts">document\.write\((".*?")\)</script>', text):
-            loaded.update(local(page, url) for url in re.findall(r'<script src="([^"]+)"', json.loads(written)))
+        loaded.update(local(page, url) for url in page_scripts(text))
         for worker in re.findall(r'"search": "([^"]+)"', text):
             loaded.add(local(page, worker))
     loaded.add((site / "assets/weike/vendor/resize-observer-polyfill-1.5.1.js").resolve())
