@@ -29,7 +29,6 @@
   var toggle = document.getElementById("__search");
   var PAGE = 10;
 
-
   var loading = {};
   function load(rel, version) {
     if (!loading[rel]) {
