@@ -182,6 +182,33 @@ def test_a_query_loads_only_its_shards_and_a_page_view_loads_no_index(tmp_path, 
 
 
 @pytest.mark.slow
+def test_a_short_lists_store_chunks_are_asked_for_while_the_other_shards_load(tmp_path, browser, serve):
+    """视频通话: 频通's list is short, so its first screen's chunks are requested while the shards of
+    视频 and 通话 (held back here) have not arrived; the result then shows as usual."""
+    write_repository(tmp_path / "repo", 200)
+    docs = search_entries(catalogue_of(tmp_path / "repo"))
+    harness(tmp_path / "site", docs)
+    shards = json.loads(shard_files(docs)["manifest.js"].decode()[len("__weikeSearch.manifest("):-3])["shards"]
+    shard = {key: zlib.crc32(key.encode()) % shards for key in ("视频", "频通", "通话")}
+    rare = (tmp_path / f"site/search/p/{shard['频通']}.js").read_text(encoding="utf-8")
+    rare_list = decode_postings(json.loads(rare[rare.index(",") + 1:-3])["频通"])
+    assert 0 < len(rare_list) <= 20 and len({shard["视频"], shard["通话"]} - {shard["频通"]}) == 2
+    held = []
+    url = serve(tmp_path / "site")
+    page = browser.new_page()
+    for key in ("视频", "通话"):
+        page.route(f"{url}search/p/{shard[key]}.js*", lambda route: held.append(route))
+    page.goto(url)
+    with page.expect_request(lambda request: "/search/d/" in request.url, timeout=10_000):
+        page.locator(".md-search__input").fill("视频通话")
+    assert len(held) == 2  # both common keys' shards still held back
+    for route in held:
+        route.continue_()
+    page.locator(".md-search-result__item").first.wait_for(timeout=15_000)
+    page.close()
+
+
+@pytest.mark.slow
 def test_the_built_site_never_fetches_the_whole_index(built_site, serve, browser):
     built = built_site()
     url = serve(built.site)
