@@ -209,6 +209,40 @@ def test_a_short_lists_store_chunks_are_asked_for_while_the_other_shards_load(tm
 
 
 @pytest.mark.slow
+def test_the_first_result_shows_while_the_rest_of_the_first_screens_chunks_load(tmp_path, browser, serve):
+    write_repository(tmp_path / "repo", 200)
+    docs = search_entries(catalogue_of(tmp_path / "repo"))
+    harness(tmp_path / "site", docs)
+    manifest = json.loads(shard_files(docs)["manifest.js"].decode()[len("__weikeSearch.manifest("):-3])
+    lists = []
+    for key in ("视频", "频通", "通话"):
+        n = zlib.crc32(key.encode()) % manifest["shards"]
+        text = (tmp_path / f"site/search/p/{n}.js").read_text(encoding="utf-8")
+        lists.append({value >> 1: value & 1 for value in decode_postings(json.loads(text[text.index(",") + 1:-3])[key])})
+    found = {number: min(each[number] for each in lists) for number in lists[0] if all(number in each for each in lists)}
+    ranked = sorted(found, key=lambda number: (-found[number], number))
+    first_chunk = ranked[0] // manifest["chunk"]
+    assert len({number // manifest["chunk"] for number in ranked[:10]}) > 1  # the first screen spans chunks
+    held = []
+    url = serve(tmp_path / "site")
+    page = browser.new_page()
+    page.route(f"{url}search/d/*", lambda route: held.append(route))
+    page.goto(url)
+    page.locator(".md-search__input").fill("视频通话")
+    page.wait_for_function("() => document.querySelectorAll('script[src*=\"search/d/\"]').length > 1")
+    page.wait_for_function(f"() => document.querySelector('script[src*=\"search/d/{first_chunk}.js\"]')")
+    first = [route for route in held if f"/search/d/{first_chunk}.js" in route.request.url]
+    assert len(first) == 1 and len(held) > 1
+    first[0].continue_()
+    page.locator(".md-search-result__item").first.wait_for(timeout=15_000)  # the others still held
+    assert docs[ranked[0]]["location"] in page.locator(".md-search-result__link").first.get_attribute("href")
+    for route in held:
+        if route is not first[0]:
+            route.continue_()
+    page.close()
+
+
+@pytest.mark.slow
 def test_the_built_site_never_fetches_the_whole_index(built_site, serve, browser):
     built = built_site()
     url = serve(built.site)
