@@ -101,9 +101,9 @@ def plugin_name(entry) -> str:
     return entry if isinstance(entry, str) else next(iter(entry))
 
 
-#: weike's scripts, on every page (each is a no-op where its elements are absent).
-WEIKE_SCRIPTS = ("assets/weike/weike.js", "assets/weike/progress.js", "assets/weike/read-aloud.js",
-                 "assets/weike/search.js")
+#: weike's scripts, on every page (each is a no-op where its elements are absent). The search
+#: script is not among them: partials/search.html loads it async, without waiting for Material's bundle.
+WEIKE_SCRIPTS = ("assets/weike/weike.js", "assets/weike/progress.js", "assets/weike/read-aloud.js")
 
 
 def mkdocs_overrides(settings: SiteSettings, *, docs_dir: Path, site_dir: Path, overrides_dir: Path,

@@ -62,9 +62,10 @@ def weike_site_assets(
     serve``, with the same courses and media. Return :class:`~weike.plugins.site.SiteAsset`
     values: ``path`` below ``assets/`` (lower-case letters, digits, ``-``, ``_`` and ``.``), the
     file's bytes, and ``load`` (``"script"``: a ``<script>`` on every page after weike's own;
-    ``"style"``: a style sheet; ``None``: only published, for a script to use). Scripts load with
-    plain ``<script src>``, so they work in the offline edition opened from ``file://``; a script
-    must not assume a web server. The assets are part of what decides whether the site is rebuilt.
+    ``"style"``: a style sheet; ``None``: only published, for a script to use). Scripts load as
+    classic ``<script src>`` (so they work in the offline edition opened from ``file://``; a
+    script must not assume a web server), written with Material's bundle after the style sheets
+    have loaded (``theme/overrides/main.html``): they run in order before ``DOMContentLoaded``. The assets are part of what decides whether the site is rebuilt.
     With ``folder`` (``"admin"``) a file goes into a top-level folder the plugin owns instead,
     loaded by no page and left out of the offline edition (a tool for a web server: the hosted
     editor). A path that is taken or outside ``assets/``, a folder that is weike's, ``site/``'s, a

@@ -8,7 +8,9 @@ search (``assets/weike/search.js``) instead loads, when the reader first searche
 - ``search/p/<n>.js``: postings shards. Keys are every character and every overlapping pair of
   characters of an entry's searchable text (NFKC, lower case; pairs across white space left out).
   A key lives in shard ``crc32(utf-8 key) mod S``; its value lists the entries that contain it,
-  as hexadecimal deltas with the lowest bit set when the key is in the entry's title;
+  as deltas with the lowest bit set when the key is in the entry's title, each written as a
+  variable-length number in :data:`DIGITS` (half the bytes of comma-separated hexadecimal: a
+  host may send the shards uncompressed);
 - ``search/d/<n>.js``: the entry store, :data:`CHUNK` entries a chunk in index order (a course
   and its lectures together): location, title, shown text and the hidden words not already in
   them (so the browser checks a candidate against the same text the keys came from).
@@ -16,6 +18,10 @@ search (``assets/weike/search.js``) instead loads, when the reader first searche
 A query's keys are its character pairs (one character: the character). An entry containing the
 query contains all its pairs, so intersecting their postings gives a superset of the substring
 truth, which the store then filters exactly: recall is 100 % by construction.
+
+The manifest is also appended to the site's ``assets/weike/search.js`` (:func:`with_manifest`),
+which every page loads: a query's first request is then for its shards, one round trip less on a
+phone's link. ``search/manifest.js`` stays for a page whose script has none (a county's own).
 
 Every file is a script calling one global (``__weikeSearch.<kind>(…)``), so it loads from a
 ``file://`` page as from a server (the offline edition needs no copy of its own). The strings are
@@ -28,20 +34,30 @@ publishing moves in only those whose bytes changed (incremental = cold).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import json
+import operator
 import re
 import unicodedata
 import zlib
+from collections import defaultdict
 from pathlib import Path
 
 #: Entries per store chunk: the first screen of results costs a few kilobytes.
 CHUNK = 16
-#: The postings a shard holds on average, in bytes (the shard count follows the catalogue).
-SHARD_BYTES = 5000
+#: The postings a shard holds on average, in bytes (the shard count follows the catalogue): a
+#: query loads a few kilobytes (1,000 courses: 600 shards, ~4 kB a common two-word query).
+SHARD_BYTES = 1500
 #: Changes when keys or files change meaning; the browser reads the manifest's.
-FORMAT = 1
+FORMAT = 2
+#: A postings number's digits, least significant first: 5 bits each, plus 32 when more digits follow.
+DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_"
+#: The script that reads the index (``theme/overrides/assets/weike/search.js``), site-relative.
+READER_SCRIPT = "assets/weike/search.js"
+#: What separates the script from the manifest the build appends to it.
+_MANIFEST_MARK = b"\n/* The index this site was built with (plugins/site/search_shards.py). */\n"
 _TAG = re.compile(r"<[^>]*>")
 _ZWSP = "\u200b"
 _SPACE = re.compile(r"\s+")
@@ -59,10 +75,17 @@ def plain(text: str) -> str:
 
 def index_keys(text: str) -> set[str]:
     """Every character and every pair of adjacent characters of ``text`` (normalised), white space left out."""
-    text = normalise(text)
-    keys = {char for char in text if not char.isspace()}
-    keys.update(text[i:i + 2] for i in range(len(text) - 1) if not (text[i].isspace() or text[i + 1].isspace()))
+    keys: set[str] = set()
+    for word in normalise(text).split():  # split() and isspace() agree on what white space is
+        keys.update(word)
+        keys.update(map(operator.add, word, word[1:]))
     return keys
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _normalised_word(word: str) -> str:
+    # The hidden words repeat across a catalogue (a course's theme, provider, teachers, tags).
+    return normalise(word)
 
 
 def store_entry(doc: dict) -> list[str]:
@@ -70,8 +93,24 @@ def store_entry(doc: dict) -> list[str]:
     title, text = plain(str(doc.get("title", ""))), plain(str(doc.get("text", "")))
     shown = normalise(f"{title}\n{text}")
     hidden = [word for word in plain(f"{doc.get('title_words', '')} {doc.get('keywords', '')}").split()
-              if normalise(word) not in shown]
+              if _normalised_word(word) not in shown]
     return [str(doc.get("location", "")), title, text, " ".join(dict.fromkeys(hidden))]
+
+
+@functools.lru_cache(maxsize=1 << 15)
+def _number(value: int) -> str:
+    digits = []
+    while True:
+        digit, value = value & 31, value >> 5
+        digits.append(DIGITS[digit | 32 if value else digit])
+        if not value:
+            return "".join(digits)
+
+
+def encode_postings(values: list[int]) -> str:
+    """``values`` (``entry << 1 | in title``, entries ascending) as deltas of the entries, title bit kept."""
+    # (entry - previous entry) << 1 | bit == value - (previous value without its bit)
+    return "".join(map(_number, map(operator.sub, values, [0, *(value & ~1 for value in values[:-1])])))
 
 
 def shard_of(key: str, shards: int) -> int:
@@ -87,19 +126,14 @@ def _script(call: str, *values) -> bytes:
 def shard_files(docs: list[dict]) -> dict[str, bytes]:
     """The files (relative to ``search/``) of the sharded index of ``docs`` (Material's index entries)."""
     entries = [store_entry(doc) for doc in docs]
-    postings: dict[str, list[int]] = {}
+    postings: defaultdict[str, list[int]] = defaultdict(list)
     for number, (_location, title, text, hidden) in enumerate(entries):
         in_title = index_keys(title)
-        for key in index_keys(f"{title}\n{text}\n{hidden}"):
-            postings.setdefault(key, []).append(number << 1 | (key in in_title))
-    encoded: dict[str, str] = {}
-    for key, values in postings.items():
-        previous, parts = 0, []
-        for value in values:
-            number = value >> 1
-            parts.append(format((number - previous) << 1 | (value & 1), "x"))
-            previous = number
-        encoded[key] = ",".join(parts)
+        for key in in_title:
+            postings[key].append(number << 1 | 1)
+        for key in index_keys(f"{text}\n{hidden}") - in_title:
+            postings[key].append(number << 1)
+    encoded = {key: encode_postings(values) for key, values in postings.items()}
     total = sum(len(key.encode("utf-8")) + len(value) + 6 for key, value in encoded.items())
     shards = max(1, round(total / SHARD_BYTES))
     by_shard: list[dict[str, str]] = [{} for _ in range(shards)]
@@ -114,14 +148,26 @@ def shard_files(docs: list[dict]) -> dict[str, bytes]:
     return files
 
 
+def with_manifest(script: bytes, manifest: bytes) -> bytes:
+    """``script`` (the reader script) ending with ``manifest`` (``manifest.js``'s call), in place of any earlier one."""
+    return script.split(_MANIFEST_MARK)[0].rstrip(b"\n") + _MANIFEST_MARK + manifest
+
+
 def write_search_shards(site_dir: Path) -> int:
-    """Write the sharded index of the site's ``search/search_index.json``; returns its size in bytes."""
+    """Write the sharded index of the site's ``search/search_index.json``, and its manifest into the
+    site's reader script when there is one; returns the index's size in bytes."""
     search = site_dir / "search"
     docs = json.loads((search / "search_index.json").read_text(encoding="utf-8")).get("docs", [])
+    files = shard_files(docs)
     size = 0
-    for rel, data in shard_files(docs).items():
+    for rel, data in files.items():
         path = search / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
         size += len(data)
+    reader = site_dir / READER_SCRIPT
+    if reader.is_file():
+        script = with_manifest(reader.read_bytes(), files["manifest.js"])
+        reader.unlink()  # a new file: never written through a hard link to another copy
+        reader.write_bytes(script)
     return size

@@ -97,7 +97,10 @@ _MATERIAL_CONFIG = re.compile(r'(<script id="__config" type="application/json">)
 #: Material features that fetch pages or the sitemap with XHR, which a browser refuses from file://
 #: (Material's offline plugin documents them as unsupported): the pages then load as plain links.
 _FETCHING_FEATURES = ("navigation.instant",)
-_MATERIAL_BUNDLE = re.compile(r'<script src="[^"]*assets/javascripts/bundle\.[0-9a-f]+\.min\.js"></script>')
+#: Where Material's bundle starts: its tag, or the script that writes it after the stylesheets
+#: (theme/overrides/main.html); the worker shim goes just before.
+_MATERIAL_BUNDLE = re.compile(r'<script src="[^"]*assets/javascripts/bundle\.[0-9a-f]+\.min\.js"></script>'
+                              r'|<script id="__weike_scripts">')
 
 
 def _site_path(url: str, page_dir: str) -> str | None:

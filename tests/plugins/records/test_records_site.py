@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import json
-import re
 
+from tests.plugins.site.conftest import page_scripts
 from weike.plugins.records.statements import course_iri, lecture_iri
 
 
@@ -17,8 +17,9 @@ def _data(site) -> dict:
 def test_pages_load_the_records_script_and_the_catalogue_facts(built_site):
     built = built_site(site_url="https://weike.example.cn/zhan/")
     lecture = built.html("courses/demo/01-lecture-1")
-    for asset in ("catalogue.js", "records.js"):
-        assert re.search(rf'<script src="../../../assets/records/{asset}"', lecture)
+    scripts = page_scripts(lecture)
+    assert scripts.index("../../../assets/records/catalogue.js") < scripts.index("../../../assets/records/records.js")
+    assert scripts.index("../../../assets/weike/weike.js") < scripts.index("../../../assets/records/catalogue.js")
     assert 'href="../../../assets/records/records.css"' in lecture
     data = _data(built.site)
     course = data["courses"]["demo"]
@@ -54,5 +55,5 @@ def test_the_offline_edition_carries_the_page_and_the_scripts(built_site):
     built = built_site()
     offline = built.root / "dist/offline"
     page = (offline / "records/index.html").read_text(encoding="utf-8")
-    assert '<script src="../assets/records/records.js"' in page
+    assert "../assets/records/records.js" in page_scripts(page)
     assert (offline / "assets/records/catalogue.js").is_file()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -23,6 +24,16 @@ from weike.builder.running.plugin_manager import get_plugin_manager
 from weike.builder.running.progress import Progress
 from weike.builder.running.project import Project
 from tests.conftest import COURSE_YML, lecture_md
+
+def page_scripts(html: str) -> list[str]:
+    """The ``src`` of every script a page loads, in order: its ``<script src>`` tags and those the
+    frame writes after the stylesheets (``<script id="__weike_scripts">``, theme/overrides/main.html)."""
+    found = []
+    for tag, written in re.findall(r'<script\b[^>]*\bsrc="([^"]*)"|<script id="__weike_scripts">document\.write\((".*?")\)'
+                                   r'</script>', html):
+        found.extend([tag] if tag else re.findall(r'<script\b[^>]*\bsrc="([^"]*)"', json.loads(written)))
+    return found
+
 
 #: A second course in another theme and level, with a lecture title to search for.
 OTHER_COURSE_YML = (COURSE_YML.replace("title: 测试课程", "title: 手机摄影入门")

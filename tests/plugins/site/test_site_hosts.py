@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.plugins.site.test_site_build import html_pages, parse
+from tests.plugins.site.conftest import page_scripts
 
 pytestmark = pytest.mark.slow
 
@@ -115,7 +116,10 @@ def scripts_pages_load(site: Path) -> set[Path]:
         for tag, attr, url in parse(page).urls:
             if tag == "script" and attr == "src":
                 loaded.add(local(page, url))
-        for worker in re.findall(r'"search": "([^"]+)"', page.read_text(encoding="utf-8")):
+        text = page.read_text(encoding="utf-8")
+        # Material's bundle and the scripts after it, written after the stylesheets (main.html).
+        loaded.update(local(page, url) for url in page_scripts(text))
+        for worker in re.findall(r'"search": "([^"]+)"', text):
             loaded.add(local(page, worker))
     loaded.add((site / "assets/weike/vendor/resize-observer-polyfill-1.5.1.js").resolve())
     return loaded

@@ -109,6 +109,15 @@ def test_subtitles_are_inside_the_lecture_page(built_site):
     assert base64.b64decode(track.group(1)) == vtt
 
 
+def test_the_worker_shim_runs_before_materials_bundle_which_a_script_writes(built_site):
+    """The site writes Material's bundle from a script after the stylesheets: the shim still goes first."""
+    built = built_site()
+    lecture = (built.root / "dist/offline/courses/demo/01-lecture-1/index.html").read_text(encoding="utf-8")
+    shim = lecture.find('<script src="../../../assets/weike/offline/iframe-worker')
+    writer = lecture.find('<script id="__weike_scripts">document.write(')
+    assert 0 <= shim < writer and "bundle." in lecture[writer:]
+
+
 def test_guide_media_hard_links_and_what_is_left_out(built_site):
     built = built_site()
     dist = built.root / "dist"

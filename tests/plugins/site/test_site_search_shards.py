@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import random
 import re
 import shutil
@@ -16,7 +17,14 @@ import pytest
 from benchmarks.catalogue import write_repository
 from benchmarks.search_recall import catalogue_of, queries_for
 from weike.plugins.site.search import search_entries
-from weike.plugins.site.search_shards import normalise, shard_files, write_search_shards
+from weike.plugins.site.search_shards import (
+    DIGITS,
+    READER_SCRIPT,
+    encode_postings,
+    normalise,
+    shard_files,
+    write_search_shards,
+)
 from weike.plugins.site.engine import THEME_DIR
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -83,6 +91,64 @@ def test_shards_follow_the_catalogue_and_hold_only_escaped_script():
         assert "</" not in text and "\u2028" not in text and "\u2029" not in text
 
 
+def decode_postings(encoded: str) -> list[int]:
+    """What search.js reads from a key's postings: ``entry << 1 | in title``, entries ascending."""
+    values, number, value, scale = [], 0, 0, 1
+    for char in encoded:
+        digit = DIGITS.index(char)
+        value += (digit & 31) * scale
+        if digit & 32:
+            scale *= 32
+            continue
+        number += value >> 1
+        values.append(number << 1 | value & 1)
+        value, scale = 0, 1
+    return values
+
+
+def test_postings_are_variable_length_deltas_with_the_title_bit():
+    # entries 0 (title), 5, 40 (title), 2000: deltas x2 (+1 in title) 1, 10, 71, 3920 -> 1 | A | d2 | mw3
+    assert encode_postings([0 << 1 | 1, 5 << 1, 40 << 1 | 1, 2000 << 1]) == "1Ad2mw3"
+    rng = random.Random(5)
+    numbers = sorted(rng.sample(range(200_000), 3000))
+    values = [number << 1 | rng.randrange(2) for number in numbers]
+    assert decode_postings(encode_postings(values)) == values
+
+
+def test_the_reader_script_carries_the_manifest_once_in_a_new_file(tmp_path):
+    """The manifest rides in search.js (no request of its own); a rebuild replaces it, never appends a
+    second; the file is written anew, so a hard link to it elsewhere (the offline edition) is left alone."""
+    docs = [{"location": f"courses/c{n}/", "title": f"课程{n}", "text": "手机视频通话"} for n in range(40)]
+    harness(tmp_path / "site", docs)
+    reader = tmp_path / "site" / READER_SCRIPT
+    os.link(reader, tmp_path / "linked.js")
+    linked = reader.read_bytes()
+    (tmp_path / "site/search/search_index.json").write_text(json.dumps({"docs": docs[:30]}), encoding="utf-8")
+    write_search_shards(tmp_path / "site")
+    script = reader.read_bytes()
+    manifest = shard_files(docs[:30])["manifest.js"]
+    assert script.startswith(SEARCH_JS.read_bytes().rstrip(b"\n")) and script.endswith(manifest)
+    assert script.count(b"__weikeSearch.manifest(") == 1
+    assert (tmp_path / "linked.js").read_bytes() == linked != script
+
+
+@pytest.mark.slow
+def test_a_query_typed_before_the_script_ran_is_answered_without_a_manifest_request(tmp_path, browser, serve):
+    write_repository(tmp_path / "repo", 20)
+    harness(tmp_path / "site", search_entries(catalogue_of(tmp_path / "repo")))
+    (tmp_path / "site/index.html").write_text(HARNESS.replace('class="md-search__input"',
+                                                              'class="md-search__input" value="手机"'), encoding="utf-8")
+    url = serve(tmp_path / "site")
+    page = browser.new_page()
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url.split("?")[0][len(url):]))
+    page.goto(url)
+    page.locator(".md-search-result__item").first.wait_for(timeout=15_000)
+    assert [rel for rel in requested if rel.startswith("search/p/")]
+    assert "search/manifest.js" not in requested
+    page.close()
+
+
 @pytest.mark.slow
 def test_a_query_loads_only_its_shards_and_a_page_view_loads_no_index(tmp_path, browser, serve):
     write_repository(tmp_path / "repo", 200)
@@ -103,7 +169,7 @@ def test_a_query_loads_only_its_shards_and_a_page_view_loads_no_index(tmp_path, 
     expected = {f"search/p/{zlib.crc32(key.encode()) % shards}.js" for key in ("视频", "频通", "通话")}
     loaded = {rel for rel in requested if rel.startswith("search/p/")}
     assert loaded == expected and shards > 10
-    assert "search/manifest.js" in requested and "search/search_index.json" not in requested
+    assert "search/manifest.js" not in requested and "search/search_index.json" not in requested
     chunks = {rel for rel in requested if rel.startswith("search/d/")}
     assert 0 < len(chunks) <= 10  # the first screen's store chunks, not the store
     shown = page.locator(".md-search-result__item h1").all_inner_texts()
@@ -112,6 +178,67 @@ def test_a_query_loads_only_its_shards_and_a_page_view_loads_no_index(tmp_path, 
     page.locator(".md-search__input").fill("不存在的字词")
     page.wait_for_function("() => /没有找到/.test(document.querySelector('.md-search-result__meta').textContent)",
                            timeout=15_000)
+    page.close()
+
+
+@pytest.mark.slow
+def test_a_short_lists_store_chunks_are_asked_for_while_the_other_shards_load(tmp_path, browser, serve):
+    """视频通话: 频通's list is short, so its first screen's chunks are requested while the shards of
+    视频 and 通话 (held back here) have not arrived; the result then shows as usual."""
+    write_repository(tmp_path / "repo", 200)
+    docs = search_entries(catalogue_of(tmp_path / "repo"))
+    harness(tmp_path / "site", docs)
+    shards = json.loads(shard_files(docs)["manifest.js"].decode()[len("__weikeSearch.manifest("):-3])["shards"]
+    shard = {key: zlib.crc32(key.encode()) % shards for key in ("视频", "频通", "通话")}
+    rare = (tmp_path / f"site/search/p/{shard['频通']}.js").read_text(encoding="utf-8")
+    rare_list = decode_postings(json.loads(rare[rare.index(",") + 1:-3])["频通"])
+    assert 0 < len(rare_list) <= 20 and len({shard["视频"], shard["通话"]} - {shard["频通"]}) == 2
+    held = []
+    url = serve(tmp_path / "site")
+    page = browser.new_page()
+    for key in ("视频", "通话"):
+        page.route(f"{url}search/p/{shard[key]}.js*", lambda route: held.append(route))
+    page.goto(url)
+    with page.expect_request(lambda request: "/search/d/" in request.url, timeout=10_000):
+        page.locator(".md-search__input").fill("视频通话")
+    assert len(held) == 2  # both common keys' shards still held back
+    for route in held:
+        route.continue_()
+    page.locator(".md-search-result__item").first.wait_for(timeout=15_000)
+    page.close()
+
+
+@pytest.mark.slow
+def test_the_first_result_shows_while_the_rest_of_the_first_screens_chunks_load(tmp_path, browser, serve):
+    write_repository(tmp_path / "repo", 200)
+    docs = search_entries(catalogue_of(tmp_path / "repo"))
+    harness(tmp_path / "site", docs)
+    manifest = json.loads(shard_files(docs)["manifest.js"].decode()[len("__weikeSearch.manifest("):-3])
+    lists = []
+    for key in ("视频", "频通", "通话"):
+        n = zlib.crc32(key.encode()) % manifest["shards"]
+        text = (tmp_path / f"site/search/p/{n}.js").read_text(encoding="utf-8")
+        lists.append({value >> 1: value & 1 for value in decode_postings(json.loads(text[text.index(",") + 1:-3])[key])})
+    found = {number: min(each[number] for each in lists) for number in lists[0] if all(number in each for each in lists)}
+    ranked = sorted(found, key=lambda number: (-found[number], number))
+    first_chunk = ranked[0] // manifest["chunk"]
+    assert len({number // manifest["chunk"] for number in ranked[:10]}) > 1  # the first screen spans chunks
+    held = []
+    url = serve(tmp_path / "site")
+    page = browser.new_page()
+    page.route(f"{url}search/d/*", lambda route: held.append(route))
+    page.goto(url)
+    page.locator(".md-search__input").fill("视频通话")
+    page.wait_for_function("() => document.querySelectorAll('script[src*=\"search/d/\"]').length > 1")
+    page.wait_for_function(f"() => document.querySelector('script[src*=\"search/d/{first_chunk}.js\"]')")
+    first = [route for route in held if f"/search/d/{first_chunk}.js" in route.request.url]
+    assert len(first) == 1 and len(held) > 1
+    first[0].continue_()
+    page.locator(".md-search-result__item").first.wait_for(timeout=15_000)  # the others still held
+    assert docs[ranked[0]]["location"] in page.locator(".md-search-result__link").first.get_attribute("href")
+    for route in held:
+        if route is not first[0]:
+            route.continue_()
     page.close()
 
 
@@ -127,5 +254,32 @@ def test_the_built_site_never_fetches_the_whole_index(built_site, serve, browser
     page.locator(".md-search__input").fill("拍照")
     page.locator(".md-search-result__item").first.wait_for(timeout=15_000)
     assert "search/search_index.json" not in requested
-    assert "search/manifest.js" in requested
+    assert "search/manifest.js" not in requested  # search.js carries it
+    page.close()
+
+
+@pytest.mark.slow
+def test_the_frame_loads_the_stylesheets_first_and_materials_bundle_still_runs(built_site, serve, browser):
+    """Material's bundle and weike's scripts are written after the stylesheets (the preload scanner does
+    not fetch them beside the stylesheets on a phone's link); search.js is async, beside the stylesheets.
+    All still run: Material's (document$), weike.js's (the text-size buttons), search.js's (the dialog)."""
+    built = built_site()
+    home = (built.site / "index.html").read_text(encoding="utf-8")
+    assert not re.search(r'<script src="[^"]*bundle\.[0-9a-f]+\.min\.js"', home)
+    assert re.search(r'<script src="assets/weike/search\.js" async>', home)
+    url = serve(built.site)
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(url)
+    page.wait_for_load_state("load")
+    timing = page.evaluate("""() => Object.fromEntries(performance.getEntriesByType("resource")
+        .map(e => [e.name.split("/").pop(), [e.startTime, e.responseEnd]]))""")
+    stylesheets_in = max(end for name, (_start, end) in timing.items() if name.endswith(".css"))
+    scripts = [name for name in timing if name.startswith("bundle.") or name in ("weike.js", "progress.js")]
+    assert len(scripts) == 3 and all(timing[name][0] >= stylesheets_in for name in scripts)
+    assert page.evaluate("() => typeof window.document$ === 'object'")
+    size = page.evaluate("() => getComputedStyle(document.documentElement).fontSize")
+    page.locator("[data-weike-text-step='1']").first.click()
+    assert page.evaluate("() => getComputedStyle(document.documentElement).fontSize") != size
+    page.locator(".md-search__input").fill("拍照")
+    page.locator(".md-search-result__item").first.wait_for(timeout=15_000)
     page.close()

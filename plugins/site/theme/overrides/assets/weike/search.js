@@ -1,12 +1,22 @@
 /* weike's search: the sharded index of plugins/site/search_shards.py, in Material's search dialog.
  *
- * Nothing is fetched until the reader searches. A query loads search/manifest.js, the postings
- * shards of its character pairs, then the store chunks of the first screen of candidates, each
- * as a <script> (so it works from file:// too), each once per page. Candidates hold every pair of
- * the query; the store's text then keeps exactly those containing it (substring truth).
- * Results are built with the DOM (textContent, <mark> elements): author text is never HTML. */
+ * Nothing is fetched until the reader searches. The build appends the index's manifest to this
+ * file (search/manifest.js is loaded only when it did not), so a query loads the postings shards
+ * of its character pairs, then the store chunks of the first screen of candidates, each as a
+ * <script> (so it works from file:// too), each once per page; a result is shown as soon as its
+ * chunk is in. Candidates hold every pair of the query; the store's text then keeps exactly those
+ * containing it (substring truth).
+ * Results are built with the DOM (textContent, <mark> elements): author text is never HTML.
+ * partials/search.html loads this script async, right after the dialog: it does not wait for
+ * Material's bundle, and a query typed before it ran is searched when it runs. */
 (function () {
   "use strict";
+  var received = {manifest: null, p: {}, d: {}};
+  window.__weikeSearch = {
+    manifest: function (value) { received.manifest = value; },
+    p: function (n, value) { received.p[n] = value; },
+    d: function (n, value) { received.d[n] = value; }
+  };
   var input = document.querySelector(".md-search__input");
   var output = document.querySelector("[data-weike-search-result]");
   if (!input || !output) return;
@@ -18,13 +28,6 @@
   var scrollwrap = document.querySelector(".md-search__scrollwrap");
   var toggle = document.getElementById("__search");
   var PAGE = 10;
-
-  var received = {manifest: null, p: {}, d: {}};
-  window.__weikeSearch = {
-    manifest: function (value) { received.manifest = value; },
-    p: function (n, value) { received.p[n] = value; },
-    d: function (n, value) { received.d[n] = value; }
-  };
 
   var loading = {};
   function load(rel, version) {
@@ -40,7 +43,10 @@
     }
     return loading[rel];
   }
-  function manifest() { return load("manifest.js").then(function () { return received.manifest; }); }
+  function manifest() {
+    if (received.manifest) return Promise.resolve(received.manifest);
+    return load("manifest.js").then(function () { return received.manifest; });
+  }
 
   var CRC = (function () {
     var table = [];
@@ -69,16 +75,28 @@
     if (!keys.length) chars.forEach(function (c) { if (!isSpace(c)) keys.push(c); });
     return keys.filter(function (key, i) { return keys.indexOf(key) === i; });
   }
-  /* {entry number: in title} for one key. */
+  /* {entry number: in title} for one key: deltas (times 2, plus 1 for "in the title") as
+   * variable-length numbers, 5 bits a digit, least significant first, 32 added when more follow. */
+  var DIGIT = {};
+  Array.from("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_").forEach(function (c, i) { DIGIT[c] = i; });
   function postings(encoded) {
-    var found = new Map(), number = 0;
-    if (!encoded) return found;
-    encoded.split(",").forEach(function (part) {
-      var value = parseInt(part, 16);
+    var found = new Map(), number = 0, value = 0, scale = 1;
+    for (var i = 0; encoded && i < encoded.length; i++) {
+      var digit = DIGIT[encoded.charAt(i)];
+      value += (digit & 31) * scale;
+      if (digit & 32) { scale *= 32; continue; }
       number += Math.floor(value / 2);
       found.set(number, value % 2 === 1);
-    });
+      value = 0; scale = 1;
+    }
     return found;
+  }
+
+  /* Candidates in rank order: title hits first, then index order. */
+  function ranked(found) {
+    var numbers = Array.from(found.keys());
+    numbers.sort(function (a, b) { return (found.get(b) - found.get(a)) || a - b; });
+    return numbers;
   }
 
   function candidates(query) {
@@ -86,7 +104,20 @@
       var keys = queryKeys(query);
       if (!keys.length) return {index: index, numbers: []};
       var shards = keys.map(function (key) { return crc32(key) % index.shards; });
-      return Promise.all(shards.map(function (n) { return load("p/" + n + ".js", index.version); })).then(function () {
+      /* Every candidate is in each key's list: once a shard holding a short one is in, the store
+       * chunks of its first screen are asked for while the other shards still load (one round
+       * trip less for the first result; a common key's long list is never fetched ahead). */
+      var ahead = false;
+      function fetchAhead(key, n) {
+        if (ahead) return;
+        var these = postings(received.p[n][key]);
+        if (!these.size || these.size > 2 * PAGE) return;
+        ahead = true;
+        ranked(these).slice(0, PAGE).forEach(function (number) { entry(index, number).catch(function () {}); });
+      }
+      return Promise.all(shards.map(function (n, i) {
+        return load("p/" + n + ".js", index.version).then(function () { fetchAhead(keys[i], n); });
+      })).then(function () {
         var found = null;
         keys.forEach(function (key, i) {
           var these = postings(received.p[shards[i]][key]);
@@ -97,9 +128,7 @@
           });
           found = both;
         });
-        var numbers = Array.from(found.keys());
-        numbers.sort(function (a, b) { return (found.get(b) - found.get(a)) || a - b; });
-        return {index: index, numbers: numbers};
+        return {index: index, numbers: ranked(found)};
       });
     });
   }
@@ -165,7 +194,8 @@
     if (current.next < current.numbers.length) say("已找到 " + current.shown + " 个，向下滑动看更多");
     else say(current.shown ? "共找到 " + current.shown + " 个结果" : "没有找到，换个字词试试");
   }
-  /* Show the next screen of results (candidates that really contain the query). */
+  /* Show the next screen of results (candidates that really contain the query), each as soon as
+   * its chunk and those of the candidates ranked before it are in. */
   function more(search) {
     if (search.busy) return Promise.resolve();
     search.busy = true;
@@ -178,15 +208,16 @@
       }
       var batch = search.numbers.slice(search.next, search.next + PAGE);
       search.next += batch.length;
-      return Promise.all(batch.map(function (number) { return entry(search.index, number); })).then(function (entries) {
-        if (search !== current) return;
-        entries.forEach(function (found) {
+      var shown = Promise.resolve();
+      batch.map(function (number) { return entry(search.index, number); }).forEach(function (loaded) {
+        shown = shown.then(function () { return loaded; }).then(function (found) {
+          if (search !== current) return;
           if (normalise(found[1] + "\n" + found[2] + "\n" + found[3]).indexOf(search.query) < 0) return;
           list.appendChild(item(found, search.raw));
           search.shown += 1;
         });
-        return step();
       });
+      return shown.then(step);
     }
     return step();
   }
@@ -232,7 +263,8 @@
   input.addEventListener("keydown", function (event) {
     if (event.key === "Escape" && toggle) { toggle.checked = false; input.blur(); }
   });
-  if (input.value) run();  // typed before this script ran
+  // Typed before this script ran: searched once the rest of this file (the manifest) has run.
+  if (input.value) setTimeout(run, 0);
   if (scrollwrap) scrollwrap.addEventListener("scroll", function () {
     if (current && scrollwrap.scrollTop + scrollwrap.clientHeight > scrollwrap.scrollHeight - 200) more(current);
   });
