@@ -16,6 +16,7 @@ from pathlib import Path
 from weike.builder.contracts.model import Diagnostic, SourceLocation
 from weike.builder.keeping import outputs
 from weike.plugins.site.contributed import SiteAsset
+from weike.plugins.site import workers
 from weike.plugins.site.generated import GeneratedPages
 from weike.plugins.site.settings import SEARCH_NOTES, read_weike_extra
 
@@ -175,8 +176,14 @@ def _captured_mkdocs_log() -> Iterator[_CollectWarnings]:
         logger.propagate = propagate
 
 
-def run_mkdocs(settings: SiteSettings, overrides: dict, root: Path, generated: GeneratedPages) -> list[str]:
-    """Build with MkDocs; returns its warnings, raises :class:`SiteBuildFailed` on failure."""
+def run_mkdocs(settings: SiteSettings, overrides: dict, root: Path, generated: GeneratedPages, *,
+               processes: int = 1) -> list[str]:
+    """Build with MkDocs; returns its warnings, raises :class:`SiteBuildFailed` on failure.
+
+    ``processes`` > 1 shares the generated pages among that many processes
+    (:mod:`weike.plugins.site.workers`); only for a configuration whose plugins keep each page a
+    function of its own inputs (:func:`weike.plugins.site.incremental.renders_incrementally`).
+    """
     import jinja2
     from mkdocs import exceptions
     from mkdocs.commands.build import build as mkdocs_build
@@ -211,7 +218,10 @@ def run_mkdocs(settings: SiteSettings, overrides: dict, root: Path, generated: G
             raise failed("E401", "配置", "configuration", exc) from exc
         config.plugins["weike/generated"] = generated
         try:
-            mkdocs_build(config)
+            if processes > 1:
+                workers.build(config, processes=processes, shared=generated.renders_anywhere)
+            else:
+                mkdocs_build(config)
         except jinja2.TemplateError as exc:
             raise SiteBuildFailed(_template_error(exc, root, Path(overrides["theme"]["custom_dir"]))) from exc
         except failures as exc:

@@ -72,6 +72,12 @@ class GeneratedPages(BasePlugin):
         self.kept_files = kept_files
         self.navigation_cache = NavigationCache()
 
+    def renders_anywhere(self, page) -> bool:
+        """Whether ``page`` may be rendered in any process: one of weike's pages, which Material's
+        search does not index (so no state of the build gathers anything from its rendering)."""
+        generated = self.pages.get(page.file.src_uri)
+        return generated is not None and bool((generated.meta.get("search") or {}).get("exclude"))
+
     def on_files(self, files: Files, *, config) -> Files:
         for uri in self.pages:
             kind = KeptFile if uri in self.kept_pages else File

@@ -1,0 +1,98 @@
+"""A cold build shares its pages among worker processes, and writes exactly what a serial build
+writes: every file, byte for byte, the search index and the hand-written pages included."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.plugins.site.conftest import build_site
+from tests.plugins.site.test_site_incremental import tree
+from weike.plugins.site import workers
+
+FILES = {"site/about.md": "# 关于我们\n\n社区学院的介绍，[课程](courses/demo/index.md)。\n",
+         "site/guide/help.md": "# 使用帮助\n\n## 看视频\n\n点一下播放。\n"}
+
+
+@pytest.fixture
+def forks(monkeypatch):
+    """Every page worth a process of its own, three processes; returns the shares the workers got."""
+    monkeypatch.setattr(workers, "PAGES_PER_PROCESS", 1)
+    monkeypatch.setattr(workers, "available_cores", lambda: 3)
+    shares: list[list[str]] = []
+    fork_worker = workers._fork_worker
+
+    def counted(pages, render):
+        shares.append([file.src_uri for file in pages])
+        return fork_worker(pages, render)
+
+    monkeypatch.setattr(workers, "_fork_worker", counted)
+    return shares
+
+
+def serial_tree(built, monkeypatch) -> dict[str, bytes]:
+    """The same repository built again from nothing by one process."""
+    monkeypatch.setattr(workers, "PAGES_PER_PROCESS", 10**9)
+    os.rename(built.site, built.site.with_name("site-parallel"))
+    build_site(built.root, built.delivered)
+    return tree(built.site)
+
+
+def test_a_parallel_cold_build_equals_a_serial_one(built_site, forks, monkeypatch):
+    built = built_site(FILES, site_url="https://weike.example.gov.cn/")
+    assert not built.result.failed
+    # Two workers rendered a share of weike's pages each; the hand-written ones (which Material's
+    # search indexes) were rendered by the build itself.
+    assert len(forks) == 2 and all(forks)
+    shared = [uri for share in forks for uri in share]
+    assert len(shared) == len(set(shared)) and "courses/photo/01-lecture-1.md" in shared
+    assert "about.md" not in shared and "guide/help.md" not in shared
+    parallel = tree(built.site)
+    assert "courses/demo/01-lecture-1/index.html" in parallel
+    serial = serial_tree(built, monkeypatch)
+    assert sorted(parallel) == sorted(serial)
+    assert [rel for rel in serial if parallel[rel] != serial[rel]] == []
+
+
+def test_a_failed_worker_has_its_pages_rendered_by_the_build_itself(built_site, monkeypatch):
+    monkeypatch.setattr(workers, "PAGES_PER_PROCESS", 1)
+    monkeypatch.setattr(workers, "available_cores", lambda: 2)
+    fork_worker = workers._fork_worker
+
+    def failing(pages, render):
+        def render_then_die(page):
+            render(page)
+            os._exit(3)  # the worker dies after its first page (killed, out of memory, ...)
+
+        return fork_worker(pages, render_then_die)
+
+    monkeypatch.setattr(workers, "_fork_worker", failing)
+    built = built_site(FILES)
+    assert not built.result.failed
+    parallel = tree(built.site)
+    serial = serial_tree(built, monkeypatch)
+    assert sorted(parallel) == sorted(serial)
+    assert [rel for rel in serial if parallel[rel] != serial[rel]] == []
+
+
+def test_a_template_error_in_a_worker_page_is_reported_as_by_a_serial_build(built_site, forks, monkeypatch):
+    # Only a page a worker renders fails.
+    override = ('{% extends "base.html" %}\n{% block content %}\n'
+                '{% if page.url == "courses/photo/10-lecture-10/" %}{{ page.meta.title.oops() }}{% endif %}\n'
+                '{% endblock %}\n')
+    built = built_site({"site/overrides/main.html": override})
+    assert "courses/photo/10-lecture-10.md" in forks[-1]
+    parallel = [(d.code, d.location, d.message_en) for d in built.result.diagnostics if d.is_error]
+    assert [code for code, _, _ in parallel] == ["E402"]
+    assert not list(built.site.parent.glob(".tmp-*"))
+    monkeypatch.setattr(workers, "PAGES_PER_PROCESS", 10**9)
+    serial = build_site(built.root, built.delivered)
+    assert [(d.code, d.location, d.message_en) for d in serial.diagnostics if d.is_error] == parallel
+
+
+def test_processes_follow_the_pages_and_the_cores():
+    assert workers.render_processes(10, cores=2) == 1
+    assert workers.render_processes(13_000, cores=2) == 2
+    assert workers.render_processes(13_000, cores=64) == workers.MAX_PROCESSES
+    assert workers.render_processes(13_000, cores=1) == 1
