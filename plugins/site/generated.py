@@ -94,6 +94,7 @@ class GeneratedPages(BasePlugin):
 
     def on_env(self, env, *, config, files):
         env.globals["weike_nav_cache"] = self.navigation_cache
+        env.auto_reload = False
         return env
 
     def on_page_markdown(self, markdown: str, *, page, config, files) -> str:

@@ -23,9 +23,9 @@ def forks(monkeypatch):
     shares: list[list[str]] = []
     fork_worker = workers._fork_worker
 
-    def counted(pages, render):
-        shares.append([file.src_uri for file in pages])
-        return fork_worker(pages, render)
+    def counted(items, work):
+        shares.append([file.src_uri for file in items])
+        return fork_worker(items, work)
 
     monkeypatch.setattr(workers, "_fork_worker", counted)
     return shares
@@ -60,12 +60,12 @@ def test_a_failed_worker_has_its_pages_rendered_by_the_build_itself(built_site, 
     monkeypatch.setattr(workers, "available_cores", lambda: 2)
     fork_worker = workers._fork_worker
 
-    def failing(pages, render):
-        def render_then_die(page):
-            render(page)
+    def failing(items, work):
+        def work_then_die(item):
+            work(item)
             os._exit(3)  # the worker dies after its first page (killed, out of memory, ...)
 
-        return fork_worker(pages, render_then_die)
+        return fork_worker(items, work_then_die)
 
     monkeypatch.setattr(workers, "_fork_worker", failing)
     built = built_site(FILES)
@@ -96,3 +96,23 @@ def test_processes_follow_the_pages_and_the_cores():
     assert workers.render_processes(13_000, cores=2) == 2
     assert workers.render_processes(13_000, cores=64) == workers.MAX_PROCESSES
     assert workers.render_processes(13_000, cores=1) == 1
+
+
+def test_shared_work_comes_back_in_order_from_other_processes():
+    parent = os.getpid()
+    results = workers.share_work(list(range(10)), lambda n: [n * n, os.getpid()], processes=3,
+                                 shared=lambda n: n != 0)
+    assert [square for square, _ in results] == [n * n for n in range(10)]
+    done_by = [pid for _, pid in results]
+    assert done_by[0] == parent and len(set(done_by)) == 3
+
+
+def test_work_a_worker_did_not_finish_is_done_here():
+    parent = os.getpid()
+
+    def work(n):
+        if n == 9 and os.getpid() != parent:
+            os.kill(os.getpid(), 9)  # the worker is killed half-way
+        return n + 1
+
+    assert workers.share_work(list(range(10)), work, processes=2) == list(range(1, 11))
