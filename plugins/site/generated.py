@@ -20,6 +20,7 @@ join MkDocs' file list, so a hand-written page's link to them resolves as in a f
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cached_property
 from pathlib import Path
 
 from mkdocs.plugins import BasePlugin
@@ -49,6 +50,13 @@ class KeptFile(File):
 
     def copy_file(self, dirty: bool = False) -> None:
         return None
+
+    def _kept_dest_path(self) -> str:
+        # Where the page it stands for is written (``x.md`` -> ``x/index.html``), not its own
+        # name: a hand-written page's link to it resolves to the page, as in a full build.
+        return File(self.src_uri, None, self.dest_dir, self.use_directory_urls).dest_uri
+
+    dest_uri = cached_property(_kept_dest_path)
 
 
 def _body_only(page, config, files) -> None:
