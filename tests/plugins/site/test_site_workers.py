@@ -3,7 +3,9 @@ writes: every file, byte for byte, the search index and the hand-written pages i
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 
 import pytest
 
@@ -24,7 +26,7 @@ def forks(monkeypatch):
     fork_worker = workers._fork_worker
 
     def counted(items, work):
-        shares.append([file.src_uri for file in items])
+        shares.append([getattr(item, "src_uri", item) for item in items])  # MkDocs' files, or paths
         return fork_worker(items, work)
 
     monkeypatch.setattr(workers, "_fork_worker", counted)
@@ -44,8 +46,9 @@ def test_a_parallel_cold_build_equals_a_serial_one(built_site, forks, monkeypatc
     assert not built.result.failed
     # Two workers rendered a share of weike's pages each; the hand-written ones (which Material's
     # search indexes) were rendered by the build itself.
-    assert len(forks) == 2 and all(forks)
-    shared = [uri for share in forks for uri in share]
+    site_shares = [share for share in forks if share[0].endswith(".md")]  # then the offline edition's
+    assert len(site_shares) == 2 and all(site_shares)
+    shared = [uri for share in site_shares for uri in share]
     assert len(shared) == len(set(shared)) and "courses/photo/01-lecture-1.md" in shared
     assert "about.md" not in shared and "guide/help.md" not in shared
     parallel = tree(built.site)
@@ -53,6 +56,42 @@ def test_a_parallel_cold_build_equals_a_serial_one(built_site, forks, monkeypatc
     serial = serial_tree(built, monkeypatch)
     assert sorted(parallel) == sorted(serial)
     assert [rel for rel in serial if parallel[rel] != serial[rel]] == []
+
+
+def edition(offline) -> tuple[dict[str, bytes], list]:
+    """The offline edition's files but its stamp, and the subtitles its stamp records page by page."""
+    stamp = json.loads((offline / ".weike-offline.json").read_text(encoding="utf-8"))
+    files = {path.relative_to(offline).as_posix(): path.read_bytes() for path in sorted(offline.rglob("*"))
+             if path.is_file() and path.name != ".weike-offline.json"}
+    return files, list(stamp["subtitles"].items())
+
+
+def test_a_parallel_offline_edition_equals_a_serial_one(built_site, forks, monkeypatch):
+    built = built_site(FILES)
+    offline = built.root / "dist" / "offline"
+    # The workers rewrote pages of the edition (a lecture with subtitles among them).
+    parallel, subtitles = edition(offline)
+    assert any("courses/photo/01-lecture-1/index.html" in share for share in forks)
+    assert ("courses/photo/01-lecture-1/index.html", ["media/photo/01-lecture-1.vtt"]) in subtitles
+
+    # What the parallel edition recorded lets an edit rewrite only its page.
+    before = {rel: (offline / rel).stat().st_ino for rel in parallel if rel.endswith("index.html")}
+    notes = built.root / "courses/photo/01-lecture-1/lecture.md"
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n离线版也要更新。\n", encoding="utf-8")
+    built.rebuild()
+    after = {rel: (offline / rel).stat().st_ino for rel in before}
+    rewritten = [rel for rel in before if after[rel] != before[rel] and rel.startswith("courses/")]
+    assert rewritten == ["courses/photo/01-lecture-1/index.html"]
+    parallel, subtitles = edition(offline)
+
+    monkeypatch.setattr(workers, "PAGES_PER_PROCESS", 10**9)
+    shutil.rmtree(offline)
+    shutil.rmtree(built.site)
+    build_site(built.root, built.delivered)
+    serial, serial_subtitles = edition(offline)
+    assert sorted(parallel) == sorted(serial)
+    assert [rel for rel in serial if parallel[rel] != serial[rel]] == []
+    assert subtitles == serial_subtitles
 
 
 def test_a_failed_worker_has_its_pages_rendered_by_the_build_itself(built_site, monkeypatch):
@@ -82,7 +121,7 @@ def test_a_template_error_in_a_worker_page_is_reported_as_by_a_serial_build(buil
                 '{% if page.url == "courses/photo/10-lecture-10/" %}{{ page.meta.title.oops() }}{% endif %}\n'
                 '{% endblock %}\n')
     built = built_site({"site/overrides/main.html": override})
-    assert "courses/photo/10-lecture-10.md" in forks[-1]
+    assert any("courses/photo/10-lecture-10.md" in share for share in forks)
     parallel = [(d.code, d.location, d.message_en) for d in built.result.diagnostics if d.is_error]
     assert [code for code, _, _ in parallel] == ["E402"]
     assert not list(built.site.parent.glob(".tmp-*"))
