@@ -63,7 +63,7 @@ def edition(offline) -> tuple[dict[str, bytes], list]:
     stamp = json.loads((offline / ".weike-offline.json").read_text(encoding="utf-8"))
     files = {path.relative_to(offline).as_posix(): path.read_bytes() for path in sorted(offline.rglob("*"))
              if path.is_file() and path.name != ".weike-offline.json"}
-    return files, list(stamp["subtitles"].items())
+    return files, [(rel, vtts) for rel, vtts in stamp["subtitles"].items() if vtts]
 
 
 def test_a_parallel_offline_edition_equals_a_serial_one(built_site, forks, monkeypatch):
