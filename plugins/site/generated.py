@@ -8,7 +8,9 @@ the (now empty) Markdown conversion. Hand-written pages from ``site/`` are untou
 
 It also memoises Material's navigation sidebar for pages outside the navigation (every course
 and lecture page): those render it identically for a given depth, and rendering it was about a
-fifth of MkDocs' time at catalogue scale. ``main.html`` uses ``weike_nav_cache`` for that.
+fifth of MkDocs' time at catalogue scale. ``main.html`` uses ``weike_nav_cache`` for that, and for
+the configuration script of those pages (the same for a given depth); ``partials/search.html`` for
+the search dialog (the same on every page). Together about a fifth of what is left per page.
 
 A rebuild renders only what changed: the pages and files named in ``kept_pages`` / ``kept_files``
 are already in the published site as this build would make them
@@ -31,7 +33,8 @@ from weike.plugins.site.pages import GeneratedPage
 
 
 class NavigationCache(dict):
-    """Rendered sidebars by base URL, filled from the template (``set`` returns '' for Jinja)."""
+    """Rendered parts of the frame (sidebars by base URL, ...), filled from the templates
+    (``set`` returns '' for Jinja)."""
 
     def set(self, key: str, html: str) -> str:
         self[key] = html
