@@ -155,3 +155,17 @@ def test_work_a_worker_did_not_finish_is_done_here():
         return n + 1
 
     assert workers.share_work(list(range(10)), work, processes=2) == list(range(1, 11))
+
+
+def test_a_folder_recorded_by_workers_is_recorded_as_by_one_process(tmp_path, forks, monkeypatch):
+    from weike.plugins.site import manifest
+
+    for number in range(12):
+        page = tmp_path / "site" / f"p{number % 3}" / f"{number}.html"
+        page.parent.mkdir(parents=True, exist_ok=True)
+        page.write_bytes(f"<p>{number}</p>".encode() * (number + 1))
+    shared = manifest.record_all(tmp_path / "site", stamp_file=".stamp")
+    assert len(forks) == 2 and all(forks)
+    monkeypatch.setattr(workers, "PAGES_PER_PROCESS", 10**9)
+    alone = manifest.record_all(tmp_path / "site", stamp_file=".stamp")
+    assert list(shared.items()) == list(alone.items()) and len(alone) == 12
