@@ -15,8 +15,8 @@ from pathlib import Path
 
 from weike.builder.contracts.model import Diagnostic, SourceLocation
 from weike.builder.keeping import outputs
-from weike.plugins.site.contributed import SiteAsset
 from weike.plugins.site import workers
+from weike.plugins.site.contributed import SiteAsset
 from weike.plugins.site.generated import GeneratedPages
 from weike.plugins.site.settings import SEARCH_NOTES, read_weike_extra
 
