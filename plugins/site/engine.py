@@ -8,13 +8,14 @@ from __future__ import annotations
 import copy
 import io
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from weike.builder.contracts.model import Diagnostic, SourceLocation
 from weike.builder.keeping import outputs
+from weike.plugins.site import workers
 from weike.plugins.site.contributed import SiteAsset
 from weike.plugins.site.generated import GeneratedPages
 from weike.plugins.site.settings import SEARCH_NOTES, read_weike_extra
@@ -175,8 +176,14 @@ def _captured_mkdocs_log() -> Iterator[_CollectWarnings]:
         logger.propagate = propagate
 
 
-def run_mkdocs(settings: SiteSettings, overrides: dict, root: Path, generated: GeneratedPages) -> list[str]:
-    """Build with MkDocs; returns its warnings, raises :class:`SiteBuildFailed` on failure."""
+def run_mkdocs(settings: SiteSettings, overrides: dict, root: Path, generated: GeneratedPages, *,
+               processes: int = 1) -> list[str]:
+    """Build with MkDocs; returns its warnings, raises :class:`SiteBuildFailed` on failure.
+
+    ``processes`` > 1 shares the generated pages among that many processes
+    (:mod:`weike.plugins.site.workers`); only for a configuration whose plugins keep each page a
+    function of its own inputs (:func:`weike.plugins.site.incremental.renders_incrementally`).
+    """
     import jinja2
     from mkdocs import exceptions
     from mkdocs.commands.build import build as mkdocs_build
@@ -211,12 +218,87 @@ def run_mkdocs(settings: SiteSettings, overrides: dict, root: Path, generated: G
             raise failed("E401", "配置", "configuration", exc) from exc
         config.plugins["weike/generated"] = generated
         try:
-            mkdocs_build(config)
+            if processes > 1:
+                _build_sharing_pages(config, processes=processes, shared=generated.renders_anywhere)
+            else:
+                mkdocs_build(config)
         except jinja2.TemplateError as exc:
             raise SiteBuildFailed(_template_error(exc, root, Path(overrides["theme"]["custom_dir"]))) from exc
         except failures as exc:
             raise failed("E403", "构建", "build", exc) from exc
     return captured.lines
+
+
+def _build_sharing_pages(config, *, processes: int, shared: Callable[[object], bool]) -> None:
+    """:func:`mkdocs.commands.build.build` (MkDocs 1.6, no serve, not dirty) step for step, but its
+    page loop shared among ``processes`` processes (:func:`weike.plugins.site.workers.share_work`);
+    ``shared(page)`` says whether a worker may render ``page``.
+
+    Every page is read, the navigation made and the theme's assets copied first, as MkDocs does;
+    the pages are rendered, each on its own, in any process; then the search index (the pages it
+    indexes are never shared: Material's search plugin gathers them in this process), as MkDocs does.
+    """
+    from mkdocs import utils
+    from mkdocs.commands.build import _build_extra_template, _build_page, _build_theme_template, _populate_page
+    from mkdocs.exceptions import Abort, BuildError
+    from mkdocs.structure.files import InclusionLevel, get_files, set_exclusions
+    from mkdocs.structure.nav import get_navigation
+    from mkdocs.structure.pages import Page
+
+    log = logging.getLogger("mkdocs.commands.build")
+    warning_counter = utils.CountHandler()
+    warning_counter.setLevel(logging.WARNING)
+    if config.strict:
+        logging.getLogger("mkdocs").addHandler(warning_counter)
+    inclusion = InclusionLevel.is_included
+    try:
+        config = config.plugins.on_config(config)
+        config.plugins.on_pre_build(config=config)
+        utils.clean_directory(config.site_dir)
+
+        # First gather all data from all files and pages, so that every page sees the same.
+        files = get_files(config)
+        env = config.theme.get_env()
+        files.add_files_from_theme(env, config)
+        files = config.plugins.on_files(files, config=config)
+        set_exclusions(files, config)
+        nav = get_navigation(files, config)
+        nav = config.plugins.on_nav(nav, config=config, files=files)
+        for file in files.documentation_pages(inclusion=inclusion):
+            if file.page is None and file.inclusion.is_not_in_nav():
+                Page(None, file, config)
+            assert file.page is not None
+            _populate_page(file.page, config, files, False)
+        env = config.plugins.on_env(env, config=config, files=files)
+
+        # Then write: lower precedence first, so that files of higher precedence overwrite them.
+        files.copy_static_files(dirty=False, inclusion=inclusion)
+        for template in config.theme.static_templates:
+            _build_theme_template(template, env, files, config, nav)
+        for template in config.extra_templates:
+            _build_extra_template(template, files, config, nav)
+        doc_files = files.documentation_pages(inclusion=inclusion)
+
+        def render(file) -> None:
+            _build_page(file.page, config, doc_files, nav, env, False, excluded=file.inclusion.is_excluded())
+
+        workers.share_work(doc_files, render, shared=lambda file: shared(file.page), processes=processes)
+
+        log_level = config.validation.links.anchors
+        for file in doc_files:
+            file.page.validate_anchor_links(files=files, log_level=log_level)
+        config.plugins.on_post_build(config=config)
+        if counts := warning_counter.get_counts():
+            msg = ", ".join(f"{v} {k.lower()}s" for k, v in counts)
+            raise Abort(f"Aborted with {msg} in strict mode!")
+    except Exception as e:
+        config.plugins.on_build_error(error=e)
+        if isinstance(e, BuildError):
+            log.error(str(e))
+            raise Abort("Aborted with a BuildError!")
+        raise
+    finally:
+        logging.getLogger("mkdocs").removeHandler(warning_counter)
 
 
 def _template_error(exc: Exception, root: Path, overrides_dir: Path) -> Diagnostic:

@@ -8,7 +8,9 @@ the (now empty) Markdown conversion. Hand-written pages from ``site/`` are untou
 
 It also memoises Material's navigation sidebar for pages outside the navigation (every course
 and lecture page): those render it identically for a given depth, and rendering it was about a
-fifth of MkDocs' time at catalogue scale. ``main.html`` uses ``weike_nav_cache`` for that.
+fifth of MkDocs' time at catalogue scale. ``main.html`` uses ``weike_nav_cache`` for that, and for
+the configuration script of those pages (the same for a given depth); ``partials/search.html`` for
+the search dialog (the same on every page). Together about a fifth of what is left per page.
 
 A rebuild renders only what changed: the pages and files named in ``kept_pages`` / ``kept_files``
 are already in the published site as this build would make them
@@ -20,6 +22,7 @@ join MkDocs' file list, so a hand-written page's link to them resolves as in a f
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cached_property
 from pathlib import Path
 
 from mkdocs.plugins import BasePlugin
@@ -30,7 +33,8 @@ from weike.plugins.site.pages import GeneratedPage
 
 
 class NavigationCache(dict):
-    """Rendered sidebars by base URL, filled from the template (``set`` returns '' for Jinja)."""
+    """Rendered parts of the frame (sidebars by base URL, ...), filled from the templates
+    (``set`` returns '' for Jinja)."""
 
     def set(self, key: str, html: str) -> str:
         self[key] = html
@@ -49,6 +53,13 @@ class KeptFile(File):
 
     def copy_file(self, dirty: bool = False) -> None:
         return None
+
+    def _kept_dest_path(self) -> str:
+        # Where the page it stands for is written (``x.md`` -> ``x/index.html``), not its own
+        # name: a hand-written page's link to it resolves to the page, as in a full build.
+        return File(self.src_uri, None, self.dest_dir, self.use_directory_urls).dest_uri
+
+    dest_uri = cached_property(_kept_dest_path)
 
 
 def _body_only(page, config, files) -> None:
@@ -72,6 +83,12 @@ class GeneratedPages(BasePlugin):
         self.kept_files = kept_files
         self.navigation_cache = NavigationCache()
 
+    def renders_anywhere(self, page) -> bool:
+        """Whether ``page`` may be rendered in any process: one of weike's pages, which Material's
+        search does not index (so no state of the build gathers anything from its rendering)."""
+        generated = self.pages.get(page.file.src_uri)
+        return generated is not None and bool((generated.meta.get("search") or {}).get("exclude"))
+
     def on_files(self, files: Files, *, config) -> Files:
         for uri in self.pages:
             kind = KeptFile if uri in self.kept_pages else File
@@ -88,6 +105,7 @@ class GeneratedPages(BasePlugin):
 
     def on_env(self, env, *, config, files):
         env.globals["weike_nav_cache"] = self.navigation_cache
+        env.auto_reload = False
         return env
 
     def on_page_markdown(self, markdown: str, *, page, config, files) -> str:

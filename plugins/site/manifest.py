@@ -25,6 +25,7 @@ from pathlib import Path
 
 from weike.builder.keeping import outputs
 from weike.builder.keeping.memo import sha256_file
+from weike.plugins.site.workers import render_processes, share_work
 
 #: The stamp's format; a stamp of another format is not read (the folder is made whole again).
 MANIFEST_FORMAT = 2
@@ -110,9 +111,12 @@ def _record(path: Path, sha256: str) -> list:
 
 
 def record_all(folder: Path, *, stamp_file: str, skip: Iterable[str] = ()) -> dict[str, list]:
-    """The record of every file of a folder made whole (hashing each)."""
-    return {rel: _record(folder / rel, sha256_file(folder / rel))
-            for rel in present_files(folder, stamp_file=stamp_file, skip=skip)}
+    """The record of every file of a folder made whole (hashing each: in worker processes when
+    there are many, as on a cold build)."""
+    files = list(present_files(folder, stamp_file=stamp_file, skip=skip))
+    records = share_work(files, lambda rel: _record(folder / rel, sha256_file(folder / rel)),
+                         processes=render_processes(len(files)))
+    return dict(zip(files, records, strict=True))
 
 
 def _make_room(target: Path, folder: Path) -> None:

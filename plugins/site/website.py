@@ -46,6 +46,7 @@ from weike.plugins.site.search import merge_search_index, search_entries
 from weike.plugins.site.search_shards import write_search_shards
 from weike.plugins.site.sources import PLUGIN_NAME, collect_courses, generate_sources, write_docs, write_overrides
 from weike.plugins.site.stamp import STAMP_FILE, input_hash, read_stamp, site_stamp
+from weike.plugins.site.workers import render_processes
 
 __all__ = ["SiteBuildFailed", "WebsiteResult", "build_website"]
 
@@ -168,7 +169,10 @@ def build_website(
                                    and previous.unchanged(page_file(rel), made_from[page_file(rel)]))
             kept_files = frozenset(rel for rel in sources.files if previous.unchanged(rel, made_from[rel]))
         generated = GeneratedPages(sources.pages, sources.files, kept_pages=kept_pages, kept_files=kept_files)
-        warnings = run_mkdocs(settings, overrides, root, generated)
+        # Many pages to render (a cold build) are shared among processes; plugins other than
+        # search may gather state page by page, so they keep the serial build.
+        processes = render_processes(len(sources.pages) - len(kept_pages)) if renders_incrementally(settings) else 1
+        warnings = run_mkdocs(settings, overrides, root, generated, processes=processes)
 
         notes = sources.notes_text if settings.search_notes else None
         index_bytes = merge_search_index(tmp_dir, search_entries(catalogue, notes_text=notes))

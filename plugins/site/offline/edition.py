@@ -33,6 +33,7 @@ from weike.plugins.site import manifest
 from weike.plugins.site.placement import make_build_folder, remove_leftovers, swap_into_place
 from weike.plugins.site.settings import OFFLINE, mkdocs_setting_warning
 from weike.plugins.site.stamp import STAMP_FILE as SITE_STAMP_FILE
+from weike.plugins.site.workers import render_processes, share_work
 
 #: The settings' place: ``extra.weike.offline`` in ``mkdocs.yml``.
 SETTINGS_KEY = "offline"
@@ -359,7 +360,7 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
     try:
         made_from: dict[str, str] = {}
         kept: list[str] = []
-        subtitles: dict[str, list[str]] = {}
+        subtitles: dict[str, list[str] | None] = {}
 
         def unchanged(rel: str, digest: str) -> bool:
             made_from[rel] = digest
@@ -377,19 +378,23 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
 
+        def make_page(rel: str) -> list[str]:
+            """The page rewritten into the edition; returns the subtitles it carries inline."""
+            inline: list[str] = []
+            page = offline_page((source_site / rel).read_text(encoding="utf-8"), page_rel=rel,
+                                source_site=source_site, folders=folders, subtitles=inline)
+            put(rel, page.encode("utf-8"))
+            return inline
+
+        to_make: list[str] = []
         for rel, path in _site_files(source_site, left_out_folders):
             if rel.endswith(".html"):
                 before = [vtt for vtt in carried.get(rel, []) if isinstance(vtt, str)]
                 if unchanged(rel, page_digest(rel, path, before)):
                     subtitles[rel] = before
                     continue
-                inline: list[str] = []
-                page = offline_page(path.read_text(encoding="utf-8"), page_rel=rel, source_site=source_site,
-                                    folders=folders, subtitles=inline)
-                put(rel, page.encode("utf-8"))
-                made_from[rel] = page_digest(rel, path, inline)
-                if inline:
-                    subtitles[rel] = inline
+                to_make.append(rel)
+                subtitles[rel] = None  # its place in the stamp, in the site's order
             elif rel == "search/search_index.json":
                 digest = Fingerprint("search", _identity(path), folders_digest, code).hexdigest()
                 script = "search/search_index.js"
@@ -401,6 +406,12 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
                 put(script, search_index_script(index))
             elif not unchanged(rel, Fingerprint("file", _identity(path)).hexdigest()):
                 outputs.link_file(path, tmp / rel)  # a hard link: the media are not stored twice
+        # A cold edition rewrites every page of the site: shared among processes.
+        inlines = share_work(to_make, make_page, processes=render_processes(len(to_make)))
+        for rel, inline in zip(to_make, inlines, strict=True):
+            made_from[rel] = page_digest(rel, source_site / rel, inline)
+            subtitles[rel] = inline or None
+        subtitles = {rel: vtts for rel, vtts in subtitles.items() if vtts is not None}
         for rel, source in ((WORKER_SHIM_URL, ASSETS_DIR / WORKER_SHIM),
                             (WORKER_SHIM_URL.replace(".js", ".LICENSE"), ASSETS_DIR / WORKER_SHIM.replace(".js", ".LICENSE"))):
             if not unchanged(rel, Fingerprint("file", _identity(source)).hexdigest()):

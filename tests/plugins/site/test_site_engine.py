@@ -47,3 +47,38 @@ def test_pyproject_pins_the_engine_to_the_tested_ranges():
     pins = {requirement.split(">")[0].split("<")[0].split("=")[0]: requirement.replace(" ", "")
             for requirement in pyproject["project"]["dependencies"]}
     assert {name: pins[name] for name in ENGINE_PACKAGES} == {name: engine_range(name) for name in ENGINE_PACKAGES}
+
+
+def test_the_frame_parts_made_once_are_those_each_page_would_make(built_site, monkeypatch):
+    """The sidebar, configuration script and search dialog are rendered once and reused on the course
+    and lecture pages: every page is byte for byte what rendering each part for it makes."""
+    import os
+
+    from tests.plugins.site.conftest import build_site
+    from tests.plugins.site.test_site_incremental import tree
+    from weike.plugins.site.generated import GeneratedPages, NavigationCache
+
+    made: list[str] = []
+    remember = NavigationCache.set
+
+    def counted(self, key, html):
+        made.append(key)
+        return remember(self, key, html)
+
+    monkeypatch.setattr(NavigationCache, "set", counted)
+    built = built_site({"site/about.md": "# 关于我们\n\n介绍。\n"}, site_url="https://weike.example.gov.cn/")
+    assert "search-dialog" in made and {key for key in made if key.startswith("config|")} == {"config|../..",
+                                                                                              "config|../../.."}
+    reused = tree(built.site)
+
+    def without_cache(self, env, *, config, files):
+        return env
+
+    monkeypatch.setattr(GeneratedPages, "on_env", without_cache)
+    os.rename(built.site, built.site.with_name("site-reused"))
+    made.clear()
+    build_site(built.root, built.delivered)
+    assert made == []
+    each = tree(built.site)
+    assert sorted(each) == sorted(reused)
+    assert [rel for rel in each if each[rel] != reused[rel]] == []

@@ -121,3 +121,13 @@ def test_a_defaced_page_is_rendered_again(built_site):
     page.unlink()
     built.rebuild()
     assert page.read_bytes() == good
+
+
+def test_a_hand_written_link_to_a_kept_page_resolves_as_in_a_cold_build(built_site):
+    built = built_site({"site/about.md": "# 关于我们\n\n先看[手机课程](courses/demo/index.md)。\n"})
+    assert 'href="../courses/demo/"' in built.html("about")
+    notes = built.root / "courses/photo/01-lecture-1/lecture.md"
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n补充一段新的讲义内容。\n", encoding="utf-8")
+    built.rebuild()  # the course page is kept, the hand-written page that links to it rendered again
+    assert 'href="../courses/demo/"' in built.html("about")
+    assert_equals_cold(built)

@@ -1,0 +1,144 @@
+"""Page-by-page work of a cold build shared among forked worker processes.
+
+At catalogue scale a cold site build is mostly the same work done 13,000 times, each page on its
+own: MkDocs laying Material's frame around a page (:func:`weike.plugins.site.engine.run_mkdocs`),
+the offline edition rewriting a page for ``file://``. :func:`share_work` forks workers after
+everything is set up (the pages, the navigation, the compiled templates are shared, not copied
+or read again); each worker does a contiguous share of the items and sends its results back,
+while this process does its own share and the items only it may do. The results come back in
+the items' order, so what is made is what one process makes (tests/plugins/site compare them).
+
+Where there is no ``os.fork`` (Windows), or a worker fails in any way (killed, out of memory, an
+exception), its items are done here after all: a serial build's outcome, errors included, never a
+lost page.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import logging
+import os
+import signal
+from collections.abc import Callable, Sequence
+
+from weike.builder.running.executor import available_cores
+
+#: At most this many processes render pages (each holds a copy-on-write share of the build's memory).
+MAX_PROCESSES = 4
+#: Fewer pages than this per process are not worth a fork.
+PAGES_PER_PROCESS = 250
+
+
+def render_processes(pages: int, *, cores: int | None = None) -> int:
+    """How many processes (this one included) should share the work on ``pages`` pages."""
+    if not hasattr(os, "fork"):
+        return 1
+    return max(1, min(cores or available_cores(), MAX_PROCESSES, pages // PAGES_PER_PROCESS))
+
+
+class _KeepWarnings(logging.Handler):
+    """A worker's MkDocs warnings, sent back to be logged again by the process that waits for it."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.records: list[tuple[str, int, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append((record.name, record.levelno, record.getMessage()))
+
+
+def _shares(pages: Sequence, processes: int) -> list[list]:
+    """``pages`` cut into ``processes`` contiguous shares of (nearly) equal size."""
+    size, extra = divmod(len(pages), processes)
+    shares, start = [], 0
+    for number in range(processes):
+        end = start + size + (1 if number < extra else 0)
+        shares.append(list(pages[start:end]))
+        start = end
+    return shares
+
+
+def _fork_worker(items: Sequence, work: Callable) -> tuple[int, int]:
+    """Fork a process that does ``work`` on ``items`` and exits; returns its pid and the pipe its
+    results and warnings come back through (JSON; nothing when it failed)."""
+    reading, writing = os.pipe()
+    pid = os.fork()
+    if pid:
+        os.close(writing)
+        return pid, reading
+    # The worker: never returns into the caller's code, whatever happens.
+    status = 1
+    try:
+        os.close(reading)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        kept = _KeepWarnings()
+        logging.getLogger("mkdocs").addHandler(kept)
+        results = [work(item) for item in items]
+        payload = json.dumps({"results": results, "warnings": kept.records}).encode("utf-8")
+        with os.fdopen(writing, "wb") as pipe:
+            pipe.write(payload)
+        status = 0
+    finally:
+        os._exit(status)
+
+
+def _wait(pid: int, reading: int) -> dict | None:
+    """The worker's results and warnings once it has exited, or None when it failed."""
+    with os.fdopen(reading, "rb") as pipe:
+        payload = pipe.read()  # to the end before waiting: a full pipe would block the worker
+    _, status = os.waitpid(pid, 0)
+    if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0 or not payload:
+        return None
+    try:
+        return json.loads(payload)
+    except ValueError:
+        return None
+
+
+def share_work(items: Sequence, work: Callable, *, processes: int,
+               shared: Callable[[object], bool] = lambda item: True) -> list:
+    """``[work(item) for item in items]`` (JSON values), the items ``shared`` says any process may
+    do cut among ``processes`` processes (this one included); the others are done here. MkDocs'
+    warnings logged in a worker are logged again here."""
+    if processes <= 1:
+        return [work(item) for item in items]
+    positions = [number for number, item in enumerate(items) if shared(item)]
+    if not positions:
+        return [work(item) for item in items]
+    _, *worker_shares = _shares(positions, processes)  # the first share is this process's
+    results: list = [None] * len(items)
+    workers: list[tuple[int, int, list]] = []
+    # Objects set up so far are not touched by the collector again, so the workers' copies of
+    # them stay shared with this process instead of being copied as the collector visits them.
+    gc.freeze()
+    try:
+        for share in worker_shares:
+            if share:
+                pid, reading = _fork_worker([items[number] for number in share], work)
+                workers.append((pid, reading, share))
+        taken = {number for share in worker_shares for number in share}
+        for number, item in enumerate(items):
+            if number not in taken:
+                results[number] = work(item)
+        while workers:
+            pid, reading, share = workers.pop(0)
+            done = _wait(pid, reading)
+            if done is None:  # a serial build's outcome for its items, error included
+                for number in share:
+                    results[number] = work(items[number])
+                continue
+            for number, result in zip(share, done["results"], strict=True):
+                results[number] = result
+            for name, level, message in done["warnings"]:
+                logging.getLogger(name).log(level, message)
+    finally:
+        for pid, reading, _ in workers:  # this process failed: the workers are not waited for
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except OSError:
+                pass
+            os.close(reading)
+        gc.unfreeze()
+    return results

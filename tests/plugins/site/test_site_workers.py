@@ -1,0 +1,171 @@
+"""A cold build shares its pages among worker processes, and writes exactly what a serial build
+writes: every file, byte for byte, the search index and the hand-written pages included."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import pytest
+
+from tests.plugins.site.conftest import build_site
+from tests.plugins.site.test_site_incremental import tree
+from weike.plugins.site import workers
+
+FILES = {"site/about.md": "# 关于我们\n\n社区学院的介绍，[课程](courses/demo/index.md)。\n",
+         "site/guide/help.md": "# 使用帮助\n\n## 看视频\n\n点一下播放。\n"}
+
+
+@pytest.fixture
+def forks(monkeypatch):
+    """Every page worth a process of its own, three processes; returns the shares the workers got."""
+    monkeypatch.setattr(workers, "PAGES_PER_PROCESS", 1)
+    monkeypatch.setattr(workers, "available_cores", lambda: 3)
+    shares: list[list[str]] = []
+    fork_worker = workers._fork_worker
+
+    def counted(items, work):
+        shares.append([getattr(item, "src_uri", item) for item in items])  # MkDocs' files, or paths
+        return fork_worker(items, work)
+
+    monkeypatch.setattr(workers, "_fork_worker", counted)
+    return shares
+
+
+def serial_tree(built, monkeypatch) -> dict[str, bytes]:
+    """The same repository built again from nothing by one process."""
+    monkeypatch.setattr(workers, "PAGES_PER_PROCESS", 10**9)
+    os.rename(built.site, built.site.with_name("site-parallel"))
+    build_site(built.root, built.delivered)
+    return tree(built.site)
+
+
+def test_a_parallel_cold_build_equals_a_serial_one(built_site, forks, monkeypatch):
+    built = built_site(FILES, site_url="https://weike.example.gov.cn/")
+    assert not built.result.failed
+    # Two workers rendered a share of weike's pages each; the hand-written ones (which Material's
+    # search indexes) were rendered by the build itself.
+    site_shares = [share for share in forks if share[0].endswith(".md")]  # then the offline edition's
+    assert len(site_shares) == 2 and all(site_shares)
+    shared = [uri for share in site_shares for uri in share]
+    assert len(shared) == len(set(shared)) and "courses/photo/01-lecture-1.md" in shared
+    assert "about.md" not in shared and "guide/help.md" not in shared
+    parallel = tree(built.site)
+    assert "courses/demo/01-lecture-1/index.html" in parallel
+    serial = serial_tree(built, monkeypatch)
+    assert sorted(parallel) == sorted(serial)
+    assert [rel for rel in serial if parallel[rel] != serial[rel]] == []
+
+
+def edition(offline) -> tuple[dict[str, bytes], list]:
+    """The offline edition's files but its stamp, and the subtitles its stamp records page by page."""
+    stamp = json.loads((offline / ".weike-offline.json").read_text(encoding="utf-8"))
+    files = {path.relative_to(offline).as_posix(): path.read_bytes() for path in sorted(offline.rglob("*"))
+             if path.is_file() and path.name != ".weike-offline.json"}
+    return files, [(rel, vtts) for rel, vtts in stamp["subtitles"].items() if vtts]
+
+
+def test_a_parallel_offline_edition_equals_a_serial_one(built_site, forks, monkeypatch):
+    built = built_site(FILES)
+    offline = built.root / "dist" / "offline"
+    # The workers rewrote pages of the edition (a lecture with subtitles among them).
+    parallel, subtitles = edition(offline)
+    assert any("courses/photo/01-lecture-1/index.html" in share for share in forks)
+    assert ("courses/photo/01-lecture-1/index.html", ["media/photo/01-lecture-1.vtt"]) in subtitles
+
+    # What the parallel edition recorded lets an edit rewrite only its page.
+    before = {rel: (offline / rel).stat().st_ino for rel in parallel if rel.endswith("index.html")}
+    notes = built.root / "courses/photo/01-lecture-1/lecture.md"
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n离线版也要更新。\n", encoding="utf-8")
+    built.rebuild()
+    after = {rel: (offline / rel).stat().st_ino for rel in before}
+    rewritten = [rel for rel in before if after[rel] != before[rel] and rel.startswith("courses/")]
+    assert rewritten == ["courses/photo/01-lecture-1/index.html"]
+    parallel, subtitles = edition(offline)
+
+    monkeypatch.setattr(workers, "PAGES_PER_PROCESS", 10**9)
+    shutil.rmtree(offline)
+    shutil.rmtree(built.site)
+    build_site(built.root, built.delivered)
+    serial, serial_subtitles = edition(offline)
+    assert sorted(parallel) == sorted(serial)
+    assert [rel for rel in serial if parallel[rel] != serial[rel]] == []
+    assert subtitles == serial_subtitles
+
+
+def test_a_failed_worker_has_its_pages_rendered_by_the_build_itself(built_site, monkeypatch):
+    monkeypatch.setattr(workers, "PAGES_PER_PROCESS", 1)
+    monkeypatch.setattr(workers, "available_cores", lambda: 2)
+    fork_worker = workers._fork_worker
+
+    def failing(items, work):
+        def work_then_die(item):
+            work(item)
+            os._exit(3)  # the worker dies after its first page (killed, out of memory, ...)
+
+        return fork_worker(items, work_then_die)
+
+    monkeypatch.setattr(workers, "_fork_worker", failing)
+    built = built_site(FILES)
+    assert not built.result.failed
+    parallel = tree(built.site)
+    serial = serial_tree(built, monkeypatch)
+    assert sorted(parallel) == sorted(serial)
+    assert [rel for rel in serial if parallel[rel] != serial[rel]] == []
+
+
+def test_a_template_error_in_a_worker_page_is_reported_as_by_a_serial_build(built_site, forks, monkeypatch):
+    # Only a page a worker renders fails.
+    override = ('{% extends "base.html" %}\n{% block content %}\n'
+                '{% if page.url == "courses/photo/10-lecture-10/" %}{{ page.meta.title.oops() }}{% endif %}\n'
+                '{% endblock %}\n')
+    built = built_site({"site/overrides/main.html": override})
+    assert any("courses/photo/10-lecture-10.md" in share for share in forks)
+    parallel = [(d.code, d.location, d.message_en) for d in built.result.diagnostics if d.is_error]
+    assert [code for code, _, _ in parallel] == ["E402"]
+    assert not list(built.site.parent.glob(".tmp-*"))
+    monkeypatch.setattr(workers, "PAGES_PER_PROCESS", 10**9)
+    serial = build_site(built.root, built.delivered)
+    assert [(d.code, d.location, d.message_en) for d in serial.diagnostics if d.is_error] == parallel
+
+
+def test_processes_follow_the_pages_and_the_cores():
+    assert workers.render_processes(10, cores=2) == 1
+    assert workers.render_processes(13_000, cores=2) == 2
+    assert workers.render_processes(13_000, cores=64) == workers.MAX_PROCESSES
+    assert workers.render_processes(13_000, cores=1) == 1
+
+
+def test_shared_work_comes_back_in_order_from_other_processes():
+    parent = os.getpid()
+    results = workers.share_work(list(range(10)), lambda n: [n * n, os.getpid()], processes=3,
+                                 shared=lambda n: n != 0)
+    assert [square for square, _ in results] == [n * n for n in range(10)]
+    done_by = [pid for _, pid in results]
+    assert done_by[0] == parent and len(set(done_by)) == 3
+
+
+def test_work_a_worker_did_not_finish_is_done_here():
+    parent = os.getpid()
+
+    def work(n):
+        if n == 9 and os.getpid() != parent:
+            os.kill(os.getpid(), 9)  # the worker is killed half-way
+        return n + 1
+
+    assert workers.share_work(list(range(10)), work, processes=2) == list(range(1, 11))
+
+
+def test_a_folder_recorded_by_workers_is_recorded_as_by_one_process(tmp_path, forks, monkeypatch):
+    from weike.plugins.site import manifest
+
+    for number in range(12):
+        page = tmp_path / "site" / f"p{number % 3}" / f"{number}.html"
+        page.parent.mkdir(parents=True, exist_ok=True)
+        page.write_bytes(f"<p>{number}</p>".encode() * (number + 1))
+    shared = manifest.record_all(tmp_path / "site", stamp_file=".stamp")
+    assert len(forks) == 2 and all(forks)
+    monkeypatch.setattr(workers, "PAGES_PER_PROCESS", 10**9)
+    alone = manifest.record_all(tmp_path / "site", stamp_file=".stamp")
+    assert list(shared.items()) == list(alone.items()) and len(alone) == 12
