@@ -5,7 +5,10 @@
 // names records.public_lrs, they go straight to that LRS with its published write-only key (CORS).
 // On any other host, or from file://, they stay here. The 学习档案 page lists what this device
 // watched, with 学时 and a printable 结业证明.
-// Catalogue facts (IRIs, titles, lengths) come from catalogue.js (window.weikeRecordsData).
+// Catalogue facts come from catalogue.js (window.weikeRecordsData); each course's lectures (IRIs,
+// titles, lengths) from assets/records/courses/<slug>.js, loaded only where needed (the lecture
+// page its own course, the 学习档案 page the courses this device watched): a script, not a fetch,
+// so it loads from file:// too.
 (function () {
   "use strict";
   var data = window.weikeRecordsData;
@@ -47,6 +50,27 @@
   }
 
   function learnerName() { return String(load(KEYS.name, "") || "").trim(); }
+
+  // ---- each course's facts, on demand ----------------------------------------------------------
+
+  var SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;  // a course folder's name (anything else is never asked for)
+  function facts() { return window.weikeRecordsCourses || {}; }
+  // Calls done() once the facts of every course in slugs are in, or could not be had (a course no
+  // longer on the site: its script is missing).
+  function withCourses(slugs, done) {
+    var waiting = 0, finished = false;
+    function one() { if (--waiting === 0 && finished) done(); }
+    slugs.forEach(function (slug) {
+      if (!SLUG.test(slug) || facts()[slug]) return;
+      waiting++;
+      var tag = document.createElement("script");
+      tag.src = ROOT + "assets/records/courses/" + slug + ".js";
+      tag.onload = tag.onerror = one;
+      document.head.appendChild(tag);
+    });
+    finished = true;
+    if (waiting === 0) done();
+  }
 
   function actor() {
     var a = { objectType: "Agent", account: { homePage: data.homePage, name: device() } };
@@ -178,7 +202,11 @@
     var match = /\/courses\/([^\/]+)\/([^\/]+)\/(?:index\.html)?$/.exec(location.pathname);
     var video = document.querySelector("figure.weike-video video");
     if (!match || !video) return;
-    var course = data.courses[decodeURIComponent(match[1])];
+    var courseSlug = decodeURIComponent(match[1]);
+    withCourses([courseSlug], function () { watchLecture(match, video, facts()[courseSlug]); });
+  }
+
+  function watchLecture(match, video, course) {
     if (!course) return;
     var lecture = null, slug = decodeURIComponent(match[2]);
     for (var i = 0; i < course.lectures.length; i++) if (course.lectures[i].slug === slug) lecture = course.lectures[i];
@@ -250,6 +278,12 @@
     video.addEventListener("pause", function () { advance(); last = null; keep(); checkCompleted(); progressed(); });
     video.addEventListener("ended", function () { advance(); last = null; keep(); checkCompleted(); progressed(); });
     window.addEventListener("pagehide", function () { if (launched) { advance(); keep(); progressed(); } });
+    // Playing already, before this course's facts were in: it was launched.
+    if (!video.paused) {
+      last = video.currentTime;
+      launched = true;
+      statement("launched", course, lecture, length(), null);
+    }
   }
 
   // ---- 学习档案 page ---------------------------------------------------------------------------
@@ -293,60 +327,65 @@
       var s = lectures[iri];
       (byCourse[s.course] = byCourse[s.course] || {})[iri] = s;
     });
-    var slugs = Object.keys(byCourse).filter(function (c) { return data.courses[c]; }).sort();
-    if (!slugs.length) {
-      box.appendChild(element("p", "这台设备还没有看过微课。打开任意一讲，播放视频，这里就会出现记录。", "weike-records__empty"));
-    }
-    var total = 0;
     var certificates = [];
-    slugs.forEach(function (slug) {
-      var course = data.courses[slug], seen = byCourse[slug];
-      var watched = 0, done = 0, started = 0, finished = null;
-      var list = element("ol");
-      course.lectures.forEach(function (lecture) {
-        var s = seen[lecture.iri];
-        var item = element("li", lecture.title + "：");
-        if (s) {
-          started++; watched += s.seen || 0;
-          if (s.completed) { done++; if (!finished || s.completed > finished) finished = s.completed; }
-          item.appendChild(element("span", s.completed ? "已学完" : "看了 " + Math.round(100 * (s.seen || 0) / (s.length || lecture.duration)) + "%"));
-        } else {
-          item.appendChild(element("span", "未看"));
-        }
-        list.appendChild(item);
-      });
-      total += watched;
-      var card = element("article", null, "weike-records__course");
-      card.setAttribute("data-weike-course", slug);
-      card.appendChild(element("h2", course.title));
-      card.appendChild(element("p", (course.provider ? course.provider + " · " : "") + "共 " + course.lectures.length +
-        " 讲，看过 " + started + " 讲，学完 " + done + " 讲，观看 " + Math.round(watched / 60) + " 分钟，" +
-        hours(watched) + " 学时"));
-      card.appendChild(list);
-      if (done === course.lectures.length) {
-        var button = element("button", "打印结业证明", "md-button md-button--primary");
-        button.type = "button";
-        var certificate = { course: course, date: finished, seconds: watched, node: element("div", null, "weike-certificate") };
-        certificate.node.hidden = true;
-        certificates.push(certificate);
-        button.addEventListener("click", function () {
-          certificates.forEach(function (c) { c.node.hidden = c !== certificate; });
-          renderCertificates();
-          document.body.classList.add("weike-printing");
-          window.print();
-        });
-        card.appendChild(button);
-        card.appendChild(certificate.node);
+    withCourses(Object.keys(byCourse), listCourses);
+
+    function listCourses() {
+      var slugs = Object.keys(byCourse).filter(function (c) { return facts()[c]; }).sort();
+      if (!slugs.length) {
+        box.appendChild(element("p", "这台设备还没有看过微课。打开任意一讲，播放视频，这里就会出现记录。", "weike-records__empty"));
       }
-      box.appendChild(card);
-    });
-    if (slugs.length) box.insertBefore(element("p", "合计 " + hours(total) + " 学时（" + Math.round(total / 60) + " 分钟）。", "weike-records__total"), box.children[1]);
-    var waiting = load(KEYS.queue, []).length;
-    var toLrs = data.publicLrs && location.origin === data.publicLrs.siteOrigin;
-    box.appendChild(element("p", !waiting ? "学习记录都已保存。" : toLrs
-      ? "还有 " + waiting + " 条学习记录没有交给学习记录平台，联网打开本网站时会自动补交。"
-      : "还有 " + waiting + " 条学习记录没有交给学习站，连上学习站的 Wi-Fi 打开本网站时会自动补交。", "weike-records__queue"));
-    window.addEventListener("afterprint", function () { document.body.classList.remove("weike-printing"); });
+      var total = 0;
+      slugs.forEach(function (slug) {
+        var course = facts()[slug], seen = byCourse[slug];
+        var watched = 0, done = 0, started = 0, finished = null;
+        var list = element("ol");
+        course.lectures.forEach(function (lecture) {
+          var s = seen[lecture.iri];
+          var item = element("li", lecture.title + "：");
+          if (s) {
+            started++; watched += s.seen || 0;
+            if (s.completed) { done++; if (!finished || s.completed > finished) finished = s.completed; }
+            item.appendChild(element("span", s.completed ? "已学完" : "看了 " + Math.round(100 * (s.seen || 0) / (s.length || lecture.duration)) + "%"));
+          } else {
+            item.appendChild(element("span", "未看"));
+          }
+          list.appendChild(item);
+        });
+        total += watched;
+        var card = element("article", null, "weike-records__course");
+        card.setAttribute("data-weike-course", slug);
+        card.appendChild(element("h2", course.title));
+        card.appendChild(element("p", (course.provider ? course.provider + " · " : "") + "共 " + course.lectures.length +
+          " 讲，看过 " + started + " 讲，学完 " + done + " 讲，观看 " + Math.round(watched / 60) + " 分钟，" +
+          hours(watched) + " 学时"));
+        card.appendChild(list);
+        if (done === course.lectures.length) {
+          var button = element("button", "打印结业证明", "md-button md-button--primary");
+          button.type = "button";
+          var certificate = { course: course, date: finished, seconds: watched, node: element("div", null, "weike-certificate") };
+          certificate.node.hidden = true;
+          certificates.push(certificate);
+          button.addEventListener("click", function () {
+            certificates.forEach(function (c) { c.node.hidden = c !== certificate; });
+            renderCertificates();
+            document.body.classList.add("weike-printing");
+            window.print();
+          });
+          card.appendChild(button);
+          card.appendChild(certificate.node);
+        }
+        box.appendChild(card);
+      });
+      if (slugs.length) box.insertBefore(element("p", "合计 " + hours(total) + " 学时（" + Math.round(total / 60) + " 分钟）。", "weike-records__total"), box.children[1]);
+      var waiting = load(KEYS.queue, []).length;
+      var toLrs = data.publicLrs && location.origin === data.publicLrs.siteOrigin;
+      box.appendChild(element("p", !waiting ? "学习记录都已保存。" : toLrs
+        ? "还有 " + waiting + " 条学习记录没有交给学习记录平台，联网打开本网站时会自动补交。"
+        : "还有 " + waiting + " 条学习记录没有交给学习站，连上学习站的 Wi-Fi 打开本网站时会自动补交。", "weike-records__queue"));
+      window.addEventListener("afterprint", function () { document.body.classList.remove("weike-printing"); });
+      renderCertificates();
+    }
 
     function renderCertificates() {
       certificates.forEach(function (c) {
@@ -361,7 +400,6 @@
         node.appendChild(element("p", "（学时按实际观看视频的分钟数 ÷ " + data.minutesPerStudyHour + " 计算）", "weike-certificate__note"));
       });
     }
-    renderCertificates();
   }
 
   function start() {

@@ -38,8 +38,16 @@ def public_lrs_yml(site_url: str, endpoint: str, *, key: str = PUBLIC_KEY, secre
 
 
 def _catalogue(site) -> dict:
+    """catalogue.js's facts, with ``courses`` from each course's own script (records/courses/<slug>.js)."""
     text = (site / "assets/records/catalogue.js").read_text(encoding="utf-8")
-    return json.loads(text.removeprefix("window.weikeRecordsData = ").rstrip().removesuffix(";"))
+    data = json.loads(text.removeprefix("window.weikeRecordsData = ").rstrip().removesuffix(";"))
+    data["courses"] = {}
+    for script in sorted((site / "assets/records/courses").glob("*.js")):
+        head, _, facts = script.read_text(encoding="utf-8").partition("] = ")
+        slug = json.loads(head.removeprefix("(window.weikeRecordsCourses = window.weikeRecordsCourses || {})["))
+        assert slug == script.stem
+        data["courses"][slug] = json.loads(facts.rstrip().removesuffix(";"))
+    return data
 
 
 def test_the_pages_name_exactly_one_more_host_the_public_lrs(built_site):

@@ -10,8 +10,16 @@ from weike.plugins.records.statements import course_iri, lecture_iri
 
 
 def _data(site) -> dict:
+    """catalogue.js's facts, with ``courses`` from each course's own script (records/courses/<slug>.js)."""
     text = (site / "assets/records/catalogue.js").read_text(encoding="utf-8")
-    return json.loads(text.removeprefix("window.weikeRecordsData = ").rstrip().removesuffix(";"))
+    data = json.loads(text.removeprefix("window.weikeRecordsData = ").rstrip().removesuffix(";"))
+    data["courses"] = {}
+    for script in sorted((site / "assets/records/courses").glob("*.js")):
+        head, _, facts = script.read_text(encoding="utf-8").partition("] = ")
+        slug = json.loads(head.removeprefix("(window.weikeRecordsCourses = window.weikeRecordsCourses || {})["))
+        assert slug == script.stem
+        data["courses"][slug] = json.loads(facts.rstrip().removesuffix(";"))
+    return data
 
 
 def test_pages_load_the_records_script_and_the_catalogue_facts(built_site):
@@ -46,8 +54,9 @@ def test_a_title_cannot_close_the_data_script(built_site):
 
     hostile = OTHER_COURSE_YML.replace("title: 手机摄影入门", "title: 拍照</script><script>alert(1)</script>")
     built = built_site(files={"courses/photo/course.yml": hostile})
-    text = (built.site / "assets/records/catalogue.js").read_text(encoding="utf-8")
-    assert "</" not in text
+    for script in (built.site / "assets/records").rglob("*.js"):
+        if script.name != "records.js":
+            assert "</" not in script.read_text(encoding="utf-8"), script
     assert _data(built.site)["courses"]["photo"]["title"] == "拍照</script><script>alert(1)</script>"
 
 
@@ -57,3 +66,15 @@ def test_the_offline_edition_carries_the_page_and_the_scripts(built_site):
     page = (offline / "records/index.html").read_text(encoding="utf-8")
     assert "../assets/records/records.js" in page_scripts(page)
     assert (offline / "assets/records/catalogue.js").is_file()
+
+
+def test_every_page_loads_only_the_facts_every_page_needs(built_site):
+    """catalogue.js holds no course (each course's lectures are in its own script, loaded where
+    needed): its size does not grow with the catalogue."""
+    built = built_site()
+    common = (built.site / "assets/records/catalogue.js").read_text(encoding="utf-8")
+    assert "lectures" not in common and "courses" not in common and len(common) < 2000
+    lecture = page_scripts(built.html("courses/demo/01-lecture-1"))
+    assert not [src for src in lecture if "records/courses/" in src]
+    assert sorted(p.name for p in (built.site / "assets/records/courses").iterdir()) == ["demo.js", "photo.js"]
+    assert (built.root / "dist/offline/assets/records/courses/demo.js").is_file()
