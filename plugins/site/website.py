@@ -35,6 +35,7 @@ from weike.plugins.site import centres as centre_pages
 from weike.plugins.site import manifest
 from weike.plugins.site.catalogue import Catalogue, catalogue_json, feed_xml, sitemap_xml
 from weike.plugins.site.contributed import OfferedPage, SiteAsset
+from weike.plugins.site.course_memo import MEMO_FOLDER, CourseMemo, course_keys
 from weike.plugins.site.covers import CoverCache
 from weike.plugins.site.engine import SiteBuildFailed, load_settings, mkdocs_overrides, run_mkdocs
 from weike.plugins.site.generated import GeneratedPages
@@ -42,7 +43,7 @@ from weike.plugins.site.incremental import engine_digest, file_digest, page_dige
 from weike.plugins.site.nav import HOME_FILE, nav_paths, navigation, page_url
 from weike.plugins.site.placement import make_build_folder, place_media, remove_leftovers, swap_into_place
 from weike.plugins.site.qr import QR_CODES_FILE, QrCodes
-from weike.plugins.site.search import merge_search_index, search_entries
+from weike.plugins.site.search import merge_search_index
 from weike.plugins.site.search_shards import write_search_shards
 from weike.plugins.site.sources import PLUGIN_NAME, collect_courses, generate_sources, write_docs, write_overrides
 from weike.plugins.site.stamp import STAMP_FILE, input_hash, read_stamp, site_stamp
@@ -115,8 +116,11 @@ def build_website(
     collected.diagnostics.extend(isolation.diagnostics)
     published = tuple(c.slug for c in catalogue.courses)
 
+    keys = course_keys(catalogue, collected.thumbnails, delivered, centres=site_centres,
+                       notes_text=settings.search_notes)
     inputs = input_hash(settings, collected, delivered, root, preview=preview, centres=site_centres,
-                        plugin_pages=plugin_pages, withheld=withheld, plugin_assets=plugin_assets)
+                        plugin_pages=plugin_pages, withheld=withheld, plugin_assets=plugin_assets,
+                        course_keys=keys)
     built_from, earlier = read_stamp(site_dir) if site_dir.is_dir() else (None, ())
     if not force and built_from == inputs:
         place_media(catalogue, site_dir)
@@ -125,14 +129,18 @@ def build_website(
 
     qr_codes = QrCodes(cache_dir / QR_CODES_FILE)
     page_isolation = CourseIsolation(stage="site", plugin=PLUGIN_NAME)
+    # What each course's pages are, remembered between builds: only courses whose key changed are made again.
+    memo = CourseMemo(work_dir / MEMO_FOLDER)
     with CoverCache(cache_dir) as pictures:
         sources = generate_sources(catalogue, collected, root, notes_text=settings.search_notes, qr_codes=qr_codes,
                                    pictures=pictures, centres=site_centres, isolation=page_isolation,
-                                   site_name=settings.site_name, plugin_pages=plugin_pages, made=made)
+                                   site_name=settings.site_name, plugin_pages=plugin_pages, made=made,
+                                   memo=None if force else memo, keys=keys)
     sources.diagnostics.extend(page_isolation.diagnostics)
     catalogue = sources.catalogue
     published = tuple(c.slug for c in catalogue.courses)
     qr_codes.save()
+    memo.keep_only(published)
     docs_dir, overrides_dir = work_dir / "docs", work_dir / "overrides"
     write_docs(sources, docs_dir)
     write_overrides(root, overrides_dir)
@@ -158,7 +166,7 @@ def build_website(
         # those in the navigation are always rendered (the sidebars of the others list them).
         engine = engine_digest(settings, overrides, overrides_dir,
                                {rel: sources.site_files[rel] for rel in sources.handwritten})
-        made_from = {page_file(rel): page_digest(engine, rel, item) for rel, item in sources.pages.items()}
+        made_from = {page_file(rel): page_digest(engine, rel, sources.digests[rel]) for rel in sources.pages}
         made_from.update({rel: file_digest(rel, path) for rel, path in sources.files.items()})
         kept_pages: frozenset[str] = frozenset()
         kept_files: frozenset[str] = frozenset()
@@ -167,11 +175,13 @@ def build_website(
             kept_pages = frozenset(rel for rel in sources.pages if rel not in in_nav
                                    and previous.unchanged(page_file(rel), made_from[page_file(rel)]))
             kept_files = frozenset(rel for rel in sources.files if previous.unchanged(rel, made_from[rel]))
+        # The bodies of the pages to render (a remembered course's are read from its memo only now).
+        with CoverCache(cache_dir) as pictures:
+            sources.load_pages((rel for rel in sources.pages if rel not in kept_pages), pictures)
         generated = GeneratedPages(sources.pages, sources.files, kept_pages=kept_pages, kept_files=kept_files)
         warnings = run_mkdocs(settings, overrides, root, generated)
 
-        notes = sources.notes_text if settings.search_notes else None
-        index_bytes = merge_search_index(tmp_dir, search_entries(catalogue, notes_text=notes))
+        index_bytes = merge_search_index(tmp_dir, sources.search_entries())
         write_search_shards(tmp_dir)  # what the browser loads, a query's worth at a time
         (tmp_dir / "catalogue.json").write_bytes(catalogue_json(catalogue, generator=f"weike {__version__}"))
         extra_urls = [page_url(rel) for rel in [*sources.pages, *sources.handwritten]
