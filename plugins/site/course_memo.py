@@ -36,7 +36,7 @@ from weike.plugins.site.covers import Thumbnail
 from weike.plugins.site.pages import GeneratedPage
 
 #: The memo's layout; files of another layout are not read (the course is made again).
-MEMO_FORMAT = 1
+MEMO_FORMAT = 2
 #: The memo's folder, in the site build's work folder.
 MEMO_FOLDER = "course-memo"
 
@@ -94,6 +94,8 @@ class CourseMade:
     #: The course's and its lectures' search entries (:func:`~weike.plugins.site.search.course_entries`).
     search: list[dict] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: The course's part of ``catalogue.json`` (:func:`~weike.plugins.site.catalogue.catalogue_entry`).
+    catalogue: str = ""
 
 
 class RememberedPage:
@@ -143,7 +145,7 @@ class CourseMemo:
                 return None
             made = CourseMade(digests=dict(data["digests"]),
                               files={rel: Path(path) for rel, path in data["files"].items()},
-                              search=list(data["search"]),
+                              search=list(data["search"]), catalogue=str(data["catalogue"]),
                               diagnostics=[diagnostic_from_dict(d) for d in data["diagnostics"]])
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
@@ -172,7 +174,7 @@ class CourseMemo:
         bodies = {"format": MEMO_FORMAT, "key": key,
                   "pages": {rel: [dict(page.meta), page.html] for rel, page in pages.items()}}
         summary = {"format": MEMO_FORMAT, "key": key, "slug": slug, "digests": made.digests,
-                   "files": {rel: str(path) for rel, path in made.files.items()}, "search": made.search,
+                   "files": {rel: str(path) for rel, path in made.files.items()}, "search": made.search, "catalogue": made.catalogue,
                    "diagnostics": [diagnostic_dict(d) for d in made.diagnostics]}
         try:
             # The pages first: a summary never names pages that are not there.

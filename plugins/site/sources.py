@@ -18,7 +18,8 @@ from weike.builder.keeping import outputs
 from weike.builder.running.isolation import CourseIsolation
 from weike.plugins.notes import lecture_notes
 from weike.plugins.site import centres as centre_pages
-from weike.plugins.site.catalogue import LEVEL_SLUGS, THEME_SLUGS, Catalogue, SiteCourse, site_lectures
+from weike.plugins.site.catalogue import (LEVEL_SLUGS, THEME_SLUGS, Catalogue, SiteCourse, catalogue_entry,
+                                         site_lectures)
 from weike.plugins.site.contributed import OfferedPage, place_pages
 from weike.plugins.site.course_memo import CourseMade, CourseMemo, MemoMissing, RememberedPage, content_digest
 from weike.plugins.site.covers import CoverCache, CoverError, Thumbnail
@@ -115,6 +116,8 @@ class Sources:
     catalogue: Catalogue | None = None
     #: Each course's search entries, by course slug (:func:`~weike.plugins.site.search.course_entries`).
     search: dict[str, list[dict]] = field(default_factory=dict)
+    #: Each course's part of ``catalogue.json``, by course slug.
+    catalogue_entries: dict[str, str] = field(default_factory=dict)
     #: Docs-relative path -> :func:`~weike.plugins.site.course_memo.content_digest` of every page.
     digests: dict[str, str] = field(default_factory=dict)
     #: The memo the remembered courses' pages come from (:class:`~weike.plugins.site.course_memo.RememberedPage`).
@@ -206,7 +209,8 @@ def generate_sources(catalogue: Catalogue, collected: Collected, root: Path, *, 
         course_made = CourseMade(
             digests={rel: content_digest(rel, page) for rel, page in made_now.pages.items()},
             files=made_now.files, diagnostics=made_now.diagnostics,
-            search=course_entries(item, notes_text=made_now.notes_text if notes_text else None))
+            search=course_entries(item, notes_text=made_now.notes_text if notes_text else None),
+            catalogue=catalogue_entry(item))
         if memo is not None and item.slug in keys:
             memo.put(item.slug, keys[item.slug], made_now.pages, course_made)
         return made_now.pages, course_made
@@ -227,6 +231,7 @@ def generate_sources(catalogue: Catalogue, collected: Collected, root: Path, *, 
         sources.files[item.cover_url] = collected.thumbnails[item.slug].path
         sources.files.update(course_made.files)
         sources.search[item.slug] = course_made.search
+        sources.catalogue_entries[item.slug] = course_made.catalogue
         sources.diagnostics.extend(course_made.diagnostics)
 
     def remake(slug: str, pictures: CoverCache) -> None:

@@ -183,7 +183,8 @@ def build_website(
 
         index_bytes = merge_search_index(tmp_dir, sources.search_entries())
         write_search_shards(tmp_dir)  # what the browser loads, a query's worth at a time
-        (tmp_dir / "catalogue.json").write_bytes(catalogue_json(catalogue, generator=f"weike {__version__}"))
+        (tmp_dir / "catalogue.json").write_bytes(catalogue_json(catalogue, generator=f"weike {__version__}",
+                                                                  entries=sources.catalogue_entries))
         extra_urls = [page_url(rel) for rel in [*sources.pages, *sources.handwritten]
                       if not rel.startswith("courses/") and rel != HOME_FILE]
         for name, data in (("sitemap.xml", sitemap_xml(catalogue, sorted(extra_urls))),
