@@ -50,23 +50,26 @@ def input_hash(settings: SiteSettings, collected: Collected, delivered: Mapping[
     return fingerprint.hexdigest()
 
 
-def read_stamp(site_dir: Path) -> tuple[str | None, tuple[Diagnostic, ...]]:
-    """(input hash, the warnings of that build) recorded in ``site_dir``, so a skipped build repeats them.
+def read_stamp(site_dir: Path, inputs: str | None = None) -> tuple[str | None, tuple[Diagnostic, ...], dict | None]:
+    """(input hash, the warnings of that build, the whole stamp) recorded in ``site_dir``, so a
+    skipped build repeats the warnings and a rebuild reads the stamp once.
 
     The input hash is None (so the site is built again) when a file the build wrote is gone or
     no longer has the size and time it was written with: a deleted or defaced page is repaired by
-    the next build.
+    the next build. That is looked at (a stat per file) only when the hash is ``inputs``: otherwise
+    the site is built again anyway, and the rebuild compares every file itself.
     """
     stamp = manifest.read_stamp_file(site_dir, STAMP_FILE)
     if stamp is None:
-        return None, ()
+        return None, (), None
     try:
         diagnostics = tuple(diagnostic_from_dict(d) for d in stamp.get("diagnostics", []))
     except (ValueError, AttributeError, KeyError, TypeError):
-        return None, ()
-    if not manifest.still_as_written(stamp, site_dir):
-        return None, diagnostics
-    return stamp.get("inputs"), diagnostics
+        return None, (), None
+    built_from = stamp.get("inputs")
+    if built_from == inputs and not manifest.still_as_written(stamp, site_dir):
+        return None, diagnostics, stamp
+    return built_from, diagnostics, stamp
 
 
 def site_stamp(inputs: str, diagnostics: Sequence[Diagnostic], courses: int, made: manifest.Manifest) -> dict:

@@ -121,7 +121,7 @@ def build_website(
     inputs = input_hash(settings, collected, delivered, root, preview=preview, centres=site_centres,
                         plugin_pages=plugin_pages, withheld=withheld, plugin_assets=plugin_assets,
                         course_keys=keys)
-    built_from, earlier = read_stamp(site_dir) if site_dir.is_dir() else (None, ())
+    built_from, earlier, stamp = read_stamp(site_dir, inputs) if site_dir.is_dir() else (None, (), None)
     if not force and built_from == inputs:
         place_media(catalogue, site_dir)
         return WebsiteResult(site_dir=site_dir, rebuilt=False, site_url=settings.site_url, published=published,
@@ -154,7 +154,7 @@ def build_website(
     remove_leftovers(site_dir)
     # What the site folder holds from the previous build, file by file (none when forced: all made anew).
     present = manifest.present_files(site_dir, stamp_file=STAMP_FILE, skip=("media",)) if site_dir.is_dir() else {}
-    previous = None if force else manifest.read_manifest(manifest.read_stamp_file(site_dir, STAMP_FILE), present)
+    previous = None if force else manifest.read_manifest(stamp, present)
     tmp_dir = make_build_folder(site_dir)
     try:
         nav = navigation(catalogue, sources.handwritten, settings.raw.get("nav"), centres=site_centres,
