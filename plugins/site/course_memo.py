@@ -124,11 +124,13 @@ class MemoMissing(Exception):
 class CourseMemo:
     """Per-course memo files in ``folder``; :meth:`get` and :meth:`put` by course slug and key.
 
-    ``made`` counts the courses whose pages were made (not remembered) by this build.
+    ``made`` lists the courses whose pages were made (not remembered) by this build. With ``read``
+    false (``weike build --force``) nothing is remembered from earlier builds; what is made is kept.
     """
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, read: bool = True) -> None:
         self.folder = folder
+        self.read = read
         self._keys: dict[str, str] = {}
         self._pages: dict[str, dict[str, GeneratedPage]] = {}
         self.made: list[str] = []
@@ -139,6 +141,8 @@ class CourseMemo:
     def get(self, slug: str, key: str) -> CourseMade | None:
         """What the site made from the course ``slug`` with ``key``, or None (never remembered, another
         key, a file damaged, or a file it names gone)."""
+        if not self.read:
+            return None
         try:
             data = json.loads(self._file(slug).read_bytes())
             if data.get("format") != MEMO_FORMAT or data.get("key") != key or data.get("slug") != slug:

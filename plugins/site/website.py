@@ -130,12 +130,12 @@ def build_website(
     qr_codes = QrCodes(cache_dir / QR_CODES_FILE)
     page_isolation = CourseIsolation(stage="site", plugin=PLUGIN_NAME)
     # What each course's pages are, remembered between builds: only courses whose key changed are made again.
-    memo = CourseMemo(work_dir / MEMO_FOLDER)
+    memo = CourseMemo(work_dir / MEMO_FOLDER, read=not force)
     with CoverCache(cache_dir) as pictures:
         sources = generate_sources(catalogue, collected, root, notes_text=settings.search_notes, qr_codes=qr_codes,
                                    pictures=pictures, centres=site_centres, isolation=page_isolation,
                                    site_name=settings.site_name, plugin_pages=plugin_pages, made=made,
-                                   memo=None if force else memo, keys=keys)
+                                   memo=memo, keys=keys)
     sources.diagnostics.extend(page_isolation.diagnostics)
     catalogue = sources.catalogue
     published = tuple(c.slug for c in catalogue.courses)

@@ -260,3 +260,18 @@ def test_a_media_file_deleted_or_replaced_in_the_site_is_placed_again(built_site
     assert video.stat().st_ino == source.stat().st_ino
     assert poster.read_bytes() != b"not the poster"
     assert_equals_cold(built)
+
+
+def test_a_forced_build_makes_every_course_again(built_site, monkeypatch):
+    from weike.builder.running.pipeline import build
+    from weike.builder.running.plugin_manager import get_plugin_manager
+    from weike.builder.running.progress import Progress
+    from weike.builder.running.project import Project
+    from tests.plugins.site.conftest import DeliveredMediaPlugin
+
+    built = built_site()
+    work = CourseWork(monkeypatch)
+    pm = get_plugin_manager(built.root, extra=[DeliveredMediaPlugin(built.delivered)])
+    build(Project.open(built.root, plugin_manager=pm), progress=Progress(), only="site", force=True)
+    assert {slug for _, slug in work.counts} == {"demo", "photo"}
+    assert work.rebuild(built) == set()
