@@ -14,7 +14,9 @@ A rebuild renders only what changed: the pages and files named in ``kept_pages``
 are already in the published site as this build would make them
 (:func:`weike.plugins.site.website.build_website` decides from each page's input digest). They still
 join MkDocs' file list, so a hand-written page's link to them resolves as in a full build, but as
-:class:`KeptFile`: neither read, rendered nor copied.
+:class:`KeptFile`: neither read, rendered nor copied. The pages of the navigation must stay MkDocs
+pages (the navigation is made of them); those in ``kept_nav_pages`` get :data:`KEPT_TEMPLATE`, whose
+empty output MkDocs does not write.
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.toc import get_toc
 
 from weike.plugins.site.pages import GeneratedPage
+
+
+#: The template of a navigation page the site already holds (theme/overrides: renders nothing).
+KEPT_TEMPLATE = "weike-kept.html"
 
 
 class NavigationCache(dict):
@@ -64,11 +70,13 @@ class GeneratedPages(BasePlugin):
     those in ``kept_pages`` / ``kept_files`` are not rendered or copied (the site has them)."""
 
     def __init__(self, pages: Mapping[str, GeneratedPage], files: Mapping[str, Path], *,
-                 kept_pages: frozenset[str] = frozenset(), kept_files: frozenset[str] = frozenset()) -> None:
+                 kept_pages: frozenset[str] = frozenset(), kept_files: frozenset[str] = frozenset(),
+                 kept_nav_pages: frozenset[str] = frozenset()) -> None:
         super().__init__()
         self.pages = pages
         self.files = files
         self.kept_pages = kept_pages
+        self.kept_nav_pages = kept_nav_pages
         self.kept_files = kept_files
         self.navigation_cache = NavigationCache()
 
@@ -95,6 +103,8 @@ class GeneratedPages(BasePlugin):
         if generated is None:
             return markdown
         page.meta = dict(generated.meta)
+        if page.file.src_uri in self.kept_nav_pages:
+            page.meta["template"] = KEPT_TEMPLATE
         return ""
 
     def on_page_content(self, html: str, *, page, config, files) -> str:

@@ -163,22 +163,26 @@ def build_website(
                                      nav=nav, plugin_assets=plugin_assets)
         # Each page's inputs: its own body and metadata, and the frame every page shares. A page
         # whose inputs are those it was last made from, still in the site as written, is kept;
-        # those in the navigation are always rendered (the sidebars of the others list them).
+        # those in the navigation stay MkDocs pages (the others' sidebars need them) but are
+        # written with an empty template, which MkDocs skips.
         engine = engine_digest(settings, overrides, overrides_dir,
                                {rel: sources.site_files[rel] for rel in sources.handwritten})
         made_from = {page_file(rel): page_digest(engine, rel, sources.digests[rel]) for rel in sources.pages}
         made_from.update({rel: file_digest(rel, path) for rel, path in sources.files.items()})
         kept_pages: frozenset[str] = frozenset()
+        kept_nav: frozenset[str] = frozenset()
         kept_files: frozenset[str] = frozenset()
         if previous is not None and renders_incrementally(settings):
             in_nav = nav_paths(nav)
-            kept_pages = frozenset(rel for rel in sources.pages if rel not in in_nav
-                                   and previous.unchanged(page_file(rel), made_from[page_file(rel)]))
+            unchanged = {rel for rel in sources.pages if previous.unchanged(page_file(rel), made_from[page_file(rel)])}
+            kept_pages = frozenset(unchanged - in_nav)
+            kept_nav = frozenset(unchanged & in_nav)
             kept_files = frozenset(rel for rel in sources.files if previous.unchanged(rel, made_from[rel]))
         # The bodies of the pages to render (a remembered course's are read from its memo only now).
         with CoverCache(cache_dir) as pictures:
             sources.load_pages((rel for rel in sources.pages if rel not in kept_pages), pictures)
-        generated = GeneratedPages(sources.pages, sources.files, kept_pages=kept_pages, kept_files=kept_files)
+        generated = GeneratedPages(sources.pages, sources.files, kept_pages=kept_pages, kept_files=kept_files,
+                                   kept_nav_pages=kept_nav)
         warnings = run_mkdocs(settings, overrides, root, generated)
 
         index_bytes = merge_search_index(tmp_dir, sources.search_entries())
@@ -206,7 +210,7 @@ def build_website(
             swap_into_place(tmp_dir, site_dir)
         else:  # only what differs is moved in; unchanged files are not touched
             made = manifest.publish(tmp_dir, site_dir, previous=previous, present=present,
-                                    kept=[page_file(rel) for rel in kept_pages] + list(kept_files),
+                                    kept=[page_file(rel) for rel in kept_pages | kept_nav] + list(kept_files),
                                     made_from=made_from)
             place_media(catalogue, site_dir)
             manifest.write_stamp(site_dir, STAMP_FILE, site_stamp(stamp_inputs, sources.diagnostics,
@@ -216,7 +220,7 @@ def build_website(
         shutil.rmtree(tmp_dir, ignore_errors=True)
         raise
     return WebsiteResult(site_dir=site_dir, rebuilt=True, site_url=settings.site_url, published=published,
-                         pages=len(sources.pages), rendered=len(sources.pages) - len(kept_pages),
+                         pages=len(sources.pages), rendered=len(sources.pages) - len(kept_pages) - len(kept_nav),
                          search_index_bytes=index_bytes,
                          diagnostics=tuple(collected.diagnostics + sources.diagnostics),
                          warnings=tuple(warnings), seconds=time.monotonic() - started)

@@ -189,6 +189,8 @@ def test_an_edit_makes_only_the_edited_course_again_and_equals_a_cold_build(buil
     notes.write_text(notes.read_text(encoding="utf-8") + "\n补充一段新的讲义内容。\n", encoding="utf-8")
     assert work.rebuild(built) == {"demo"}
     assert "补充一段新的讲义内容" in built.html("courses/demo/01-lecture-1")
+    # One page rendered: the navigation's pages (home, themes, levels, centres) are as they were.
+    assert "本次渲染 1 个" in "\n".join(built.result.summary_lines)
     assert_equals_cold(built)
 
     # A course's title, shown on the home page, the theme and level pages and in the search index.
