@@ -71,8 +71,9 @@ class GeneratedPages(BasePlugin):
 
     def __init__(self, pages: Mapping[str, GeneratedPage], files: Mapping[str, Path], *,
                  kept_pages: frozenset[str] = frozenset(), kept_files: frozenset[str] = frozenset(),
-                 kept_nav_pages: frozenset[str] = frozenset()) -> None:
+                 kept_nav_pages: frozenset[str] = frozenset(), kept_templates: frozenset[str] = frozenset()) -> None:
         super().__init__()
+        self.kept_templates = kept_templates
         self.pages = pages
         self.files = files
         self.kept_pages = kept_pages
@@ -93,6 +94,12 @@ class GeneratedPages(BasePlugin):
         if page.file.src_uri in self.pages:
             page.render = _body_only.__get__(page)
         return page
+
+    def on_config(self, config):
+        # MkDocs' sitemap is replaced by weike's; a theme page the site holds as this build would
+        # write it (404.html, whose frame is every page's) is not rendered again.
+        config.theme.static_templates -= {"sitemap.xml", *self.kept_templates}
+        return config
 
     def on_env(self, env, *, config, files):
         env.globals["weike_nav_cache"] = self.navigation_cache

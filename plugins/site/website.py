@@ -50,6 +50,9 @@ from weike.plugins.site.stamp import STAMP_FILE, input_hash, read_stamp, site_st
 
 __all__ = ["SiteBuildFailed", "WebsiteResult", "build_website"]
 
+#: The error page the theme renders (every page's frame around a "not found" message).
+ERROR_PAGE = "404.html"
+
 
 @dataclass(frozen=True, kw_only=True)
 class WebsiteResult:
@@ -169,10 +172,15 @@ def build_website(
                                {rel: sources.site_files[rel] for rel in sources.handwritten})
         made_from = {page_file(rel): page_digest(engine, rel, sources.digests[rel]) for rel in sources.pages}
         made_from.update({rel: file_digest(rel, path) for rel, path in sources.files.items()})
+        made_from[ERROR_PAGE] = page_digest(engine, ERROR_PAGE, "")  # the frame alone
         kept_pages: frozenset[str] = frozenset()
         kept_nav: frozenset[str] = frozenset()
         kept_files: frozenset[str] = frozenset()
+        kept_templates: frozenset[str] = frozenset()
         if previous is not None and renders_incrementally(settings):
+            # (A site/404.html of the repository's is copied first and overwritten by the theme's.)
+            if ERROR_PAGE not in sources.site_files and previous.unchanged(ERROR_PAGE, made_from[ERROR_PAGE]):
+                kept_templates = frozenset({ERROR_PAGE})
             in_nav = nav_paths(nav)
             unchanged = {rel for rel in sources.pages if previous.unchanged(page_file(rel), made_from[page_file(rel)])}
             kept_pages = frozenset(unchanged - in_nav)
@@ -182,7 +190,7 @@ def build_website(
         with CoverCache(cache_dir) as pictures:
             sources.load_pages((rel for rel in sources.pages if rel not in kept_pages), pictures)
         generated = GeneratedPages(sources.pages, sources.files, kept_pages=kept_pages, kept_files=kept_files,
-                                   kept_nav_pages=kept_nav)
+                                   kept_nav_pages=kept_nav, kept_templates=kept_templates)
         warnings = run_mkdocs(settings, overrides, root, generated)
 
         index_bytes = merge_search_index(tmp_dir, sources.search_entries())
@@ -210,7 +218,8 @@ def build_website(
             swap_into_place(tmp_dir, site_dir)
         else:  # only what differs is moved in; unchanged files are not touched
             made = manifest.publish(tmp_dir, site_dir, previous=previous, present=present,
-                                    kept=[page_file(rel) for rel in kept_pages | kept_nav] + list(kept_files),
+                                    kept=[page_file(rel) for rel in kept_pages | kept_nav] + list(kept_files)
+                                    + list(kept_templates),
                                     made_from=made_from)
             place_media(catalogue, site_dir)
             manifest.write_stamp(site_dir, STAMP_FILE, site_stamp(stamp_inputs, sources.diagnostics,
