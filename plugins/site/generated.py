@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+import jinja2
 from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.toc import get_toc
@@ -41,6 +42,29 @@ class NavigationCache(dict):
     def set(self, key: str, html: str) -> str:
         self[key] = html
         return ""
+
+
+class CompiledTemplates(jinja2.BytecodeCache):
+    """The theme's templates as compiled, kept in memory for the life of the process: MkDocs makes a
+    new Jinja environment for every build, and compiling Material's templates again was a large part
+    of a one-page rebuild (``weike serve`` builds again on every edit). Jinja checks each entry
+    against its template's source, so an edited override is compiled again. Nothing is written to
+    disk (a compiled template read back from a shared cache would be code run from it)."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+#: One per process, shared by every build of it.
+COMPILED_TEMPLATES = CompiledTemplates()
 
 
 class KeptFile(File):
@@ -102,6 +126,7 @@ class GeneratedPages(BasePlugin):
         return config
 
     def on_env(self, env, *, config, files):
+        env.bytecode_cache = COMPILED_TEMPLATES
         env.globals["weike_nav_cache"] = self.navigation_cache
         return env
 

@@ -277,3 +277,34 @@ def test_a_forced_build_makes_every_course_again(built_site, monkeypatch):
     build(Project.open(built.root, plugin_manager=pm), progress=Progress(), only="site", force=True)
     assert {slug for _, slug in work.counts} == {"demo", "photo"}
     assert work.rebuild(built) == set()
+
+
+def test_a_rebuild_in_the_same_process_compiles_no_template_again(built_site, monkeypatch):
+    """weike serve builds again on every edit: the theme's templates are compiled once per process,
+    and again only when one changes."""
+    import jinja2
+
+    built = built_site({"site/overrides/partials/copyright.html": "<p>社区学院</p>\n"})
+    compiled: list[str] = []
+    original = jinja2.Environment.compile
+
+    def counted(self, source, name=None, filename=None, *args, **kwargs):
+        compiled.append(name)
+        return original(self, source, name, filename, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counted)
+    notes = built.root / "courses/demo/01-lecture-1/lecture.md"
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n补充一段新的讲义内容。\n", encoding="utf-8")
+    built.rebuild()
+    assert "补充一段新的讲义内容" in built.html("courses/demo/01-lecture-1")
+    # (Material's search plugin reads its language partials in an environment of its own; the
+    # empty template of the kept navigation pages is new to this process.)
+    frame = [name for name in compiled if not name.startswith(("partials/language", "partials/languages/"))]
+    assert frame == ["weike-kept.html"]
+    compiled.clear()
+    (built.root / "site/overrides/partials/copyright.html").write_text("<p>社区老年学院</p>\n", encoding="utf-8")
+    built.rebuild()
+    frame = [name for name in compiled if not name.startswith(("partials/language", "partials/languages/"))]
+    assert frame == ["partials/copyright.html"]
+    assert "社区老年学院" in built.html("courses/demo")
+    assert_equals_cold(built)
