@@ -153,7 +153,9 @@ class CourseMemo:
                               diagnostics=[diagnostic_from_dict(d) for d in data["diagnostics"]])
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
-        if not all(isinstance(v, str) for v in made.digests.values()) or not all(p.is_file() for p in made.files.values()):
+        if not all(isinstance(digest, str) for digest in made.digests.values()):
+            return None
+        if not all(path.is_file() for path in made.files.values()):
             return None  # a published picture pruned from the cache: made again
         self._keys[slug] = key
         return made
@@ -178,7 +180,8 @@ class CourseMemo:
         bodies = {"format": MEMO_FORMAT, "key": key,
                   "pages": {rel: [dict(page.meta), page.html] for rel, page in pages.items()}}
         summary = {"format": MEMO_FORMAT, "key": key, "slug": slug, "digests": made.digests,
-                   "files": {rel: str(path) for rel, path in made.files.items()}, "search": made.search, "catalogue": made.catalogue,
+                   "files": {rel: str(path) for rel, path in made.files.items()},
+                   "search": made.search, "catalogue": made.catalogue,
                    "diagnostics": [diagnostic_dict(d) for d in made.diagnostics]}
         try:
             # The pages first: a summary never names pages that are not there.
