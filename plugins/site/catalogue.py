@@ -236,59 +236,70 @@ class Catalogue:
 # --------------------------------------------------------------------------------------------
 
 
-def catalogue_json(catalogue: Catalogue, *, generator: str) -> bytes:
+def catalogue_json(catalogue: Catalogue, *, generator: str, entries: Mapping[str, str] | None = None) -> bytes:
     """``catalogue.json``: every course and lecture, URLs relative to the site root.
 
     Contact people and phone numbers are left out on purpose: they are for the provincial
-    officers' tables, not for a public website.
+    officers' tables, not for a public website. ``entries`` (by course slug) are courses' parts
+    as :func:`catalogue_entry` made them in an earlier build (remembered with their pages).
     """
-    courses = []
-    for item in catalogue.by_title:
-        course = item.course
-        lectures = []
-        for lecture in item.lectures:
-            media = lecture.media
-            lectures.append({
-                "slug": lecture.lecture.slug,
-                "number": lecture.lecture.number,
-                "title": lecture.title,
-                "knowledge_point": lecture.lecture.knowledge_point,
-                "form": lecture.lecture.form,
-                "url": lecture.url,
-                "duration": round(lecture.duration, 3) if media is not None else None,
-                "video": None if media is None else {
-                    "url": lecture.video_url,
-                    "size": media.size,
-                    "sha256": media.sha256,
-                    "poster": lecture.poster_url,
-                    "subtitles": lecture.subtitles_url,
-                },
-            })
-        courses.append({
-            "slug": item.slug,
-            "title": item.title,
-            "summary": course.summary,
-            "theme": course.theme,
-            "created": course.created.isoformat() if course.created else None,
-            "tags": list(course.tags),
-            "url": item.url,
-            "cover": item.cover_url,
-            "provider": {"name": course.provider.name, "level": course.provider.level,
-                         "region": course.provider.region},
-            "instructors": [{"name": person.name, "bio": person.bio} for person in course.instructors],
-            "duration": None if item.total_seconds is None else round(item.total_seconds, 3),
-            "study_hours": item.study_hours,
-            "lectures": lectures,
-        })
+    entries = entries or {}
     data = {
         "generator": generator,
         "site_url": catalogue.site_url,
         "minutes_per_study_hour": MINUTES_PER_STUDY_HOUR,
-        "course_count": len(courses),
+        "course_count": len(catalogue.courses),
         "lecture_count": catalogue.lecture_count,
-        "courses": courses,
+        "courses": [],
     }
-    return json.dumps(data, ensure_ascii=False, indent=1, sort_keys=False).encode("utf-8") + b"\n"
+    # The courses' parts are written one by one (the same bytes json.dumps writes for the whole).
+    head = json.dumps(data, ensure_ascii=False, indent=1, sort_keys=False)
+    if catalogue.courses:
+        parts = [entries.get(item.slug) or catalogue_entry(item) for item in catalogue.by_title]
+        head = head.removesuffix("[]\n}") + "[\n  " + ",\n  ".join(parts) + "\n ]\n}"
+    return head.encode("utf-8") + b"\n"
+
+
+def catalogue_entry(item: SiteCourse) -> str:
+    """One course's part of ``catalogue.json``, indented as it sits there (in ``courses``)."""
+    course = item.course
+    lectures = []
+    for lecture in item.lectures:
+        media = lecture.media
+        lectures.append({
+            "slug": lecture.lecture.slug,
+            "number": lecture.lecture.number,
+            "title": lecture.title,
+            "knowledge_point": lecture.lecture.knowledge_point,
+            "form": lecture.lecture.form,
+            "url": lecture.url,
+            "duration": round(lecture.duration, 3) if media is not None else None,
+            "video": None if media is None else {
+                "url": lecture.video_url,
+                "size": media.size,
+                "sha256": media.sha256,
+                "poster": lecture.poster_url,
+                "subtitles": lecture.subtitles_url,
+            },
+        })
+    entry = {
+        "slug": item.slug,
+        "title": item.title,
+        "summary": course.summary,
+        "theme": course.theme,
+        "created": course.created.isoformat() if course.created else None,
+        "tags": list(course.tags),
+        "url": item.url,
+        "cover": item.cover_url,
+        "provider": {"name": course.provider.name, "level": course.provider.level,
+                     "region": course.provider.region},
+        "instructors": [{"name": person.name, "bio": person.bio} for person in course.instructors],
+        "duration": None if item.total_seconds is None else round(item.total_seconds, 3),
+        "study_hours": item.study_hours,
+        "lectures": lectures,
+    }
+    # JSON text holds no raw line break (strings escape it): indenting every line is exact.
+    return json.dumps(entry, ensure_ascii=False, indent=1, sort_keys=False).replace("\n", "\n  ")
 
 
 def sitemap_xml(catalogue: Catalogue, extra_urls: Sequence[str]) -> bytes | None:

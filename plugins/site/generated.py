@@ -16,7 +16,9 @@ A rebuild renders only what changed: the pages and files named in ``kept_pages``
 are already in the published site as this build would make them
 (:func:`weike.plugins.site.website.build_website` decides from each page's input digest). They still
 join MkDocs' file list, so a hand-written page's link to them resolves as in a full build, but as
-:class:`KeptFile`: neither read, rendered nor copied.
+:class:`KeptFile`: neither read, rendered nor copied. The pages of the navigation must stay MkDocs
+pages (the navigation is made of them); those in ``kept_nav_pages`` get :data:`KEPT_TEMPLATE`, whose
+empty output MkDocs does not write.
 """
 
 from __future__ import annotations
@@ -25,11 +27,16 @@ from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 
+import jinja2
 from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.toc import get_toc
 
 from weike.plugins.site.pages import GeneratedPage
+
+
+#: The template of a navigation page the site already holds (theme/overrides: renders nothing).
+KEPT_TEMPLATE = "weike-kept.html"
 
 
 class NavigationCache(dict):
@@ -39,6 +46,29 @@ class NavigationCache(dict):
     def set(self, key: str, html: str) -> str:
         self[key] = html
         return ""
+
+
+class CompiledTemplates(jinja2.BytecodeCache):
+    """The theme's templates as compiled, kept in memory for the life of the process: MkDocs makes a
+    new Jinja environment for every build, and compiling Material's templates again was a large part
+    of a one-page rebuild (``weike serve`` builds again on every edit). Jinja checks each entry
+    against its template's source, so an edited override is compiled again. Nothing is written to
+    disk (a compiled template read back from a shared cache would be code run from it)."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+#: One per process, shared by every build of it.
+COMPILED_TEMPLATES = CompiledTemplates()
 
 
 class KeptFile(File):
@@ -75,11 +105,14 @@ class GeneratedPages(BasePlugin):
     those in ``kept_pages`` / ``kept_files`` are not rendered or copied (the site has them)."""
 
     def __init__(self, pages: Mapping[str, GeneratedPage], files: Mapping[str, Path], *,
-                 kept_pages: frozenset[str] = frozenset(), kept_files: frozenset[str] = frozenset()) -> None:
+                 kept_pages: frozenset[str] = frozenset(), kept_files: frozenset[str] = frozenset(),
+                 kept_nav_pages: frozenset[str] = frozenset(), kept_templates: frozenset[str] = frozenset()) -> None:
         super().__init__()
+        self.kept_templates = kept_templates
         self.pages = pages
         self.files = files
         self.kept_pages = kept_pages
+        self.kept_nav_pages = kept_nav_pages
         self.kept_files = kept_files
         self.navigation_cache = NavigationCache()
 
@@ -103,7 +136,14 @@ class GeneratedPages(BasePlugin):
             page.render = _body_only.__get__(page)
         return page
 
+    def on_config(self, config):
+        # MkDocs' sitemap is replaced by weike's; a theme page the site holds as this build would
+        # write it (404.html, whose frame is every page's) is not rendered again.
+        config.theme.static_templates -= {"sitemap.xml", *self.kept_templates}
+        return config
+
     def on_env(self, env, *, config, files):
+        env.bytecode_cache = COMPILED_TEMPLATES
         env.globals["weike_nav_cache"] = self.navigation_cache
         env.auto_reload = False
         return env
@@ -113,6 +153,8 @@ class GeneratedPages(BasePlugin):
         if generated is None:
             return markdown
         page.meta = dict(generated.meta)
+        if page.file.src_uri in self.kept_nav_pages:
+            page.meta["template"] = KEPT_TEMPLATE
         return ""
 
     def on_page_content(self, html: str, *, page, config, files) -> str:

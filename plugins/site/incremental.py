@@ -11,7 +11,6 @@ from pathlib import Path
 from weike.builder.keeping.fingerprint import Fingerprint, code_digest, package_versions
 from weike.plugins.site.engine import SiteSettings, plugin_entries, plugin_name
 from weike.plugins.site.nav import page_url
-from weike.plugins.site.pages import GeneratedPage
 
 #: Repository MkDocs plugins that leave each page a function of its own inputs (others, or
 #: ``hooks``, may read anything: every page is then rendered on every build).
@@ -49,8 +48,10 @@ def page_file(rel: str) -> str:
     return page_url(rel) + "index.html"
 
 
-def page_digest(engine: str, rel: str, page: GeneratedPage) -> str:
-    return Fingerprint(engine, rel, sorted(page.meta.items()), page.html).hexdigest()
+def page_digest(engine: str, rel: str, content: str) -> str:
+    """What the page ``rel`` is made from: the frame (``engine``) and its own ``content``
+    (:func:`~weike.plugins.site.course_memo.content_digest`)."""
+    return Fingerprint(engine, rel, content).hexdigest()
 
 
 def file_digest(rel: str, source: Path) -> str:

@@ -29,17 +29,52 @@ def media_files(catalogue: Catalogue) -> dict[str, Path]:
     return files
 
 
-def place_media(catalogue: Catalogue, site_dir: Path) -> None:
+def _placed(media_dir: Path) -> dict[str, int]:
+    """Every file below the site's ``media`` folder: site-relative path -> inode (from the folder
+    listing: no stat per file)."""
+    found: dict[str, int] = {}
+    stack = [("media/", str(media_dir))]
+    while stack:
+        prefix, folder = stack.pop()
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append((f"{prefix}{entry.name}/", entry.path))
+                    else:
+                        found[prefix + entry.name] = entry.inode()
+        except OSError:
+            continue
+    return found
+
+
+def place_media(catalogue: Catalogue, site_dir: Path) -> int:
+    """Hard-link (copy across file systems) every delivered file the site shows into ``site_dir``
+    where it is missing or another file, and delete the files of lectures no longer published.
+
+    What is there already is judged from the folder itself, so a file deleted or replaced in the
+    site is placed again: a site file that is the source's inode is kept with one stat of the
+    source, any other goes through :func:`~weike.builder.keeping.outputs.link_file` (a copy with the
+    source's size and time is kept too). Returns how many files were placed.
+    """
     wanted = media_files(catalogue)
-    for rel, source in wanted.items():
-        outputs.link_file(source, site_dir / rel)
     media_dir = site_dir / "media"
-    if media_dir.is_dir():  # files of courses no longer published go
-        for folder, _, files in os.walk(media_dir):
-            for name in files:
-                path = Path(folder) / name
-                if path.relative_to(site_dir).as_posix() not in wanted:
-                    path.unlink()
+    present = _placed(media_dir) if media_dir.is_dir() else {}
+    device = os.stat(media_dir).st_dev if present else None
+    placed = 0
+    for rel, source in wanted.items():
+        inode = present.get(rel)
+        if inode is not None:
+            try:
+                stat = os.stat(source)
+            except OSError:
+                stat = None
+            if stat is not None and stat.st_ino == inode and stat.st_dev == device:
+                continue
+        placed += outputs.link_file(source, site_dir / rel)
+    for rel in present.keys() - wanted.keys():  # files of courses no longer published go
+        (site_dir / rel).unlink(missing_ok=True)
+    return placed
 
 
 def swap_into_place(tmp_dir: Path, site_dir: Path) -> None:

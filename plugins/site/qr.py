@@ -51,6 +51,13 @@ class QrCodes:
         self._used[url] = code
         return code
 
+    def keep(self, url: str) -> None:
+        """Keep the code of ``url`` in the record without asking for it (a page remembered from an
+        earlier build shows it)."""
+        code = self._known.get(url)
+        if code is not None:
+            self._used[url] = code
+
     def save(self) -> None:
         if self._used != self._known:
             outputs.write_atomic(self.path, json.dumps(self._used, ensure_ascii=False, sort_keys=True).encode("utf-8"))

@@ -40,11 +40,11 @@ import html
 import json
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
 
-from weike.plugins.site.catalogue import Catalogue
+from weike.plugins.site.catalogue import Catalogue, SiteCourse
 
 #: The extra lunr field (hidden from results) for the words of everything but the title:
 #: jieba's words, its finer search-engine-mode words and the bigrams.
@@ -133,20 +133,26 @@ def search_entries(catalogue: Catalogue, *, notes_text: dict[str, str] | None = 
 
     ``with_bigrams=False`` is the index before substring search (kept for the recall benchmark).
     """
-    entries = []
-    for item in catalogue.by_title:
-        course = item.course
-        entries.append(_entry(
-            item.url, item.title, [course.summary or ""],
-            [course.theme or "", course.provider.name or "", course.provider.region or "",
-             *(person.name or "" for person in course.instructors), *course.tags],
-            with_bigrams=with_bigrams,
-        ))
-        for lecture in item.lectures:
-            texts = [f"课程：{item.title}", lecture.lecture.knowledge_point or ""]
-            if notes_text is not None:
-                texts.append(notes_text.get(lecture.lecture.key, ""))
-            entries.append(_entry(lecture.url, lecture.title, texts, [], with_bigrams=with_bigrams))
+    return [entry for item in catalogue.by_title
+            for entry in course_entries(item, notes_text=notes_text, with_bigrams=with_bigrams)]
+
+
+def course_entries(item: SiteCourse, *, notes_text: Mapping[str, str] | None = None,
+                   with_bigrams: bool = True) -> list[dict]:
+    """The entries of one course's page and its lectures' pages (the jieba work: remembered per
+    course by :mod:`weike.plugins.site.course_memo`)."""
+    course = item.course
+    entries = [_entry(
+        item.url, item.title, [course.summary or ""],
+        [course.theme or "", course.provider.name or "", course.provider.region or "",
+         *(person.name or "" for person in course.instructors), *course.tags],
+        with_bigrams=with_bigrams,
+    )]
+    for lecture in item.lectures:
+        texts = [f"课程：{item.title}", lecture.lecture.knowledge_point or ""]
+        if notes_text is not None:
+            texts.append(notes_text.get(lecture.lecture.key, ""))
+        entries.append(_entry(lecture.url, lecture.title, texts, [], with_bigrams=with_bigrams))
     return entries
 
 

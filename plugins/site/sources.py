@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,13 +18,16 @@ from weike.builder.keeping import outputs
 from weike.builder.running.isolation import CourseIsolation
 from weike.plugins.notes import lecture_notes
 from weike.plugins.site import centres as centre_pages
-from weike.plugins.site.catalogue import LEVEL_SLUGS, THEME_SLUGS, Catalogue, SiteCourse, site_lectures
+from weike.plugins.site.catalogue import (LEVEL_SLUGS, THEME_SLUGS, Catalogue, SiteCourse, catalogue_entry,
+                                         site_lectures)
 from weike.plugins.site.contributed import OfferedPage, place_pages
+from weike.plugins.site.course_memo import CourseMade, CourseMemo, MemoMissing, RememberedPage, content_digest
 from weike.plugins.site.covers import CoverCache, CoverError, Thumbnail
 from weike.plugins.site.engine import DEFAULT_SITE_NAME, SITE_SOURCES_DIR, THEME_DIR
 from weike.plugins.site.nav import HOME_FILE, page_url
 from weike.plugins.site.pages import GeneratedPage, course_page, home_page, lecture_page, level_page, theme_page
 from weike.plugins.site.qr import QrCodes
+from weike.plugins.site.search import course_entries
 
 #: Paths the generator owns; a file in site/ with one of these names is ignored (W407), a plugin's
 #: page (weike_site_pages) there is left out (E410).
@@ -111,6 +114,34 @@ class Sources:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     #: The catalogue the pages were generated for (without courses whose pages failed).
     catalogue: Catalogue | None = None
+    #: Each course's search entries, by course slug (:func:`~weike.plugins.site.search.course_entries`).
+    search: dict[str, list[dict]] = field(default_factory=dict)
+    #: Each course's part of ``catalogue.json``, by course slug.
+    catalogue_entries: dict[str, str] = field(default_factory=dict)
+    #: Docs-relative path -> :func:`~weike.plugins.site.course_memo.content_digest` of every page.
+    digests: dict[str, str] = field(default_factory=dict)
+    #: The memo the remembered courses' pages come from (:class:`~weike.plugins.site.course_memo.RememberedPage`).
+    memo: CourseMemo | None = None
+    #: Makes one course's pages again (a remembered course whose pages turned out gone).
+    remake: Callable[[str, CoverCache], None] | None = None
+
+    def search_entries(self) -> list[dict]:
+        """The search entries of every published course, in the catalogue's title order."""
+        return [entry for item in self.catalogue.by_title for entry in self.search.get(item.slug, ())]
+
+    def load_pages(self, rels: Iterable[str], pictures: CoverCache) -> None:
+        """Read the remembered pages among ``rels`` from the memo (to be rendered again); a course whose
+        memo cannot give them is made again."""
+        remembered = {rel for rel in rels if isinstance(self.pages.get(rel), RememberedPage)}
+        for slug in sorted({self.pages[rel].slug for rel in remembered}):
+            try:
+                bodies = self.memo.pages(slug)
+            except MemoMissing:
+                self.remake(slug, pictures)
+                continue
+            for rel, page in bodies.items():
+                if rel in remembered:
+                    self.pages[rel] = page
 
 
 def is_reserved(rel: str) -> bool:
@@ -120,11 +151,14 @@ def is_reserved(rel: str) -> bool:
 def generate_sources(catalogue: Catalogue, collected: Collected, root: Path, *, notes_text: bool,
                      qr_codes: QrCodes, pictures: CoverCache, centres: Sequence[centre_pages.SiteCentre] = (),
                      isolation: CourseIsolation | None = None, site_name: str = DEFAULT_SITE_NAME,
-                     plugin_pages: Sequence[OfferedPage] = (), made: Made | None = None) -> Sources:
+                     plugin_pages: Sequence[OfferedPage] = (), made: Made | None = None,
+                     memo: CourseMemo | None = None, keys: Mapping[str, str] | None = None) -> Sources:
     """Every page and file of the docs folder, in memory.
 
     ``sources.catalogue`` is ``catalogue`` without the courses whose pages failed (E901).
     ``plugin_pages`` (``weike_site_pages``) come last: each may only take a path nothing else has.
+    A course whose key (``keys``, by slug: :func:`~weike.plugins.site.course_memo.course_key`) is
+    the one ``memo`` holds is not made again: its pages are :class:`RememberedPage` values.
     """
     import markdown
     import yaml
@@ -164,20 +198,56 @@ def generate_sources(catalogue: Catalogue, collected: Collected, root: Path, *, 
     # Each course's pages first, each on its own: a course that fails here (E901) is left out of
     # the catalogue-wide pages below as well, so no page links to it.
     centres_of_course = centre_pages.centres_of_courses(centres)
+    sources.memo = memo
+    keys = keys or {}
+    by_slug = {item.slug: item for item in catalogue.courses}
+
+    def make_course(item: SiteCourse, pictures: CoverCache) -> tuple[dict[str, GeneratedPage], CourseMade]:
+        made_now = _course_sources(item, catalogue, notes_text=notes_text, qr_codes=qr_codes,
+                                   thumbnails=collected.thumbnails, pictures=pictures,
+                                   centres=centres_of_course.get(item.slug, ()), made=made)
+        course_made = CourseMade(
+            digests={rel: content_digest(rel, page) for rel, page in made_now.pages.items()},
+            files=made_now.files, diagnostics=made_now.diagnostics,
+            search=course_entries(item, notes_text=made_now.notes_text if notes_text else None),
+            catalogue=catalogue_entry(item))
+        if memo is not None and item.slug in keys:
+            memo.put(item.slug, keys[item.slug], made_now.pages, course_made)
+        return made_now.pages, course_made
+
+    def course_sources(item: SiteCourse) -> tuple[dict[str, GeneratedPage | RememberedPage], CourseMade]:
+        remembered = memo.get(item.slug, keys[item.slug]) if memo is not None and item.slug in keys else None
+        if remembered is None:
+            return make_course(item, pictures)
+        course_url = catalogue.absolute(item.url)
+        if course_url:
+            qr_codes.keep(course_url)  # its page shows the code: the record keeps it
+        return {rel: RememberedPage(memo, item.slug, rel) for rel in remembered.digests}, remembered
+
+    def add(item: SiteCourse, pages: Mapping, course_made: CourseMade) -> None:
+        sources.pages.update(pages)
+        sources.digests.update(course_made.digests)
+        # The cover thumbnail comes from this build's collection (the cache may have moved it).
+        sources.files[item.cover_url] = collected.thumbnails[item.slug].path
+        sources.files.update(course_made.files)
+        sources.search[item.slug] = course_made.search
+        sources.catalogue_entries[item.slug] = course_made.catalogue
+        sources.diagnostics.extend(course_made.diagnostics)
+
+    def remake(slug: str, pictures: CoverCache) -> None:
+        # The same key, so the same pages: only their bodies were missing.
+        pages, course_made = make_course(by_slug[slug], pictures)
+        sources.pages.update(pages)
+        sources.digests.update(course_made.digests)
+
+    sources.remake = remake
     published = []
     for item in catalogue.courses:
-        course_sources = isolation.call(
-            item.course, lambda: _course_sources(item, catalogue, notes_text=notes_text, qr_codes=qr_codes,
-                                                 thumbnails=collected.thumbnails, pictures=pictures,
-                                                 centres=centres_of_course.get(item.slug, ()), made=made),
-            what="生成网页 generating its pages")
-        if course_sources is None:
+        made_course = isolation.call(item.course, lambda: course_sources(item), what="生成网页 generating its pages")
+        if made_course is None:
             continue
         published.append(item)
-        sources.pages.update(course_sources.pages)
-        sources.files.update(course_sources.files)
-        sources.notes_text.update(course_sources.notes_text)
-        sources.diagnostics.extend(course_sources.diagnostics)
+        add(item, *made_course)
     catalogue = dataclasses.replace(catalogue, courses=tuple(published))
     sources.catalogue = catalogue
     kept = {item.slug for item in published}
@@ -205,6 +275,9 @@ def generate_sources(catalogue: Catalogue, collected: Collected, root: Path, *, 
     sources.pages.update(placed.pages)
     sources.plugin_nav = placed.nav
     sources.diagnostics.extend(placed.diagnostics)
+    for rel, page in sources.pages.items():
+        if rel not in sources.digests:
+            sources.digests[rel] = content_digest(rel, page)
     return sources
 
 
@@ -215,7 +288,6 @@ def _course_sources(item: SiteCourse, catalogue: Catalogue, *, notes_text: bool,
     at a size for phones, under the name the notes give it)."""
     sources = Sources()
     course_url = catalogue.absolute(item.url)
-    sources.files[item.cover_url] = thumbnails[item.slug].path
     sources.pages[f"courses/{item.slug}/index.md"] = course_page(
         item, qr_svg=qr_codes.svg(course_url) if course_url else None,
         course_url=course_url, centres=centre_pages.centre_links(centres))

@@ -53,8 +53,8 @@ def site_stage(context: BuildContext, courses: Sequence[Course], delivered: Mapp
         task.done("failed", failed=True)
         return StageOutcome(diagnostics=(fault, *page_diagnostics), summary=kept)
     if result.rebuilt:
-        line = (f"site: {len(result.published)} 门课程，{result.pages} 个网页 -> {context.paths.site} "
-                f"({result.seconds:.1f} s)")
+        line = (f"site: {len(result.published)} 门课程，{result.pages} 个网页（本次渲染 {result.rendered} 个）"
+                f"-> {context.paths.site} ({result.rendered} rendered, {result.seconds:.1f} s)")
     else:
         line = f"site: 输入没有变化，沿用已有网站 (inputs unchanged, kept {context.paths.site})"
     task.done(line.removeprefix("site: "))

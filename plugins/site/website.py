@@ -35,6 +35,7 @@ from weike.plugins.site import centres as centre_pages
 from weike.plugins.site import manifest
 from weike.plugins.site.catalogue import Catalogue, catalogue_json, feed_xml, sitemap_xml
 from weike.plugins.site.contributed import OfferedPage, SiteAsset
+from weike.plugins.site.course_memo import MEMO_FOLDER, CourseMemo, course_keys
 from weike.plugins.site.covers import CoverCache
 from weike.plugins.site.engine import SiteBuildFailed, load_settings, mkdocs_overrides, run_mkdocs
 from weike.plugins.site.generated import GeneratedPages
@@ -42,13 +43,16 @@ from weike.plugins.site.incremental import engine_digest, file_digest, page_dige
 from weike.plugins.site.nav import HOME_FILE, nav_paths, navigation, page_url
 from weike.plugins.site.placement import make_build_folder, place_media, remove_leftovers, swap_into_place
 from weike.plugins.site.qr import QR_CODES_FILE, QrCodes
-from weike.plugins.site.search import merge_search_index, search_entries
+from weike.plugins.site.search import merge_search_index
 from weike.plugins.site.search_shards import write_search_shards
 from weike.plugins.site.sources import PLUGIN_NAME, collect_courses, generate_sources, write_docs, write_overrides
 from weike.plugins.site.stamp import STAMP_FILE, input_hash, read_stamp, site_stamp
 from weike.plugins.site.workers import render_processes
 
 __all__ = ["SiteBuildFailed", "WebsiteResult", "build_website"]
+
+#: The error page the theme renders (every page's frame around a "not found" message).
+ERROR_PAGE = "404.html"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -116,9 +120,12 @@ def build_website(
     collected.diagnostics.extend(isolation.diagnostics)
     published = tuple(c.slug for c in catalogue.courses)
 
+    keys = course_keys(catalogue, collected.thumbnails, delivered, centres=site_centres,
+                       notes_text=settings.search_notes)
     inputs = input_hash(settings, collected, delivered, root, preview=preview, centres=site_centres,
-                        plugin_pages=plugin_pages, withheld=withheld, plugin_assets=plugin_assets)
-    built_from, earlier = read_stamp(site_dir) if site_dir.is_dir() else (None, ())
+                        plugin_pages=plugin_pages, withheld=withheld, plugin_assets=plugin_assets,
+                        course_keys=keys)
+    built_from, earlier, stamp = read_stamp(site_dir, inputs) if site_dir.is_dir() else (None, (), None)
     if not force and built_from == inputs:
         place_media(catalogue, site_dir)
         return WebsiteResult(site_dir=site_dir, rebuilt=False, site_url=settings.site_url, published=published,
@@ -126,14 +133,18 @@ def build_website(
 
     qr_codes = QrCodes(cache_dir / QR_CODES_FILE)
     page_isolation = CourseIsolation(stage="site", plugin=PLUGIN_NAME)
+    # What each course's pages are, remembered between builds: only courses whose key changed are made again.
+    memo = CourseMemo(work_dir / MEMO_FOLDER, read=not force)
     with CoverCache(cache_dir) as pictures:
         sources = generate_sources(catalogue, collected, root, notes_text=settings.search_notes, qr_codes=qr_codes,
                                    pictures=pictures, centres=site_centres, isolation=page_isolation,
-                                   site_name=settings.site_name, plugin_pages=plugin_pages, made=made)
+                                   site_name=settings.site_name, plugin_pages=plugin_pages, made=made,
+                                   memo=memo, keys=keys)
     sources.diagnostics.extend(page_isolation.diagnostics)
     catalogue = sources.catalogue
     published = tuple(c.slug for c in catalogue.courses)
     qr_codes.save()
+    memo.keep_only(published)
     docs_dir, overrides_dir = work_dir / "docs", work_dir / "overrides"
     write_docs(sources, docs_dir)
     write_overrides(root, overrides_dir)
@@ -147,7 +158,7 @@ def build_website(
     remove_leftovers(site_dir)
     # What the site folder holds from the previous build, file by file (none when forced: all made anew).
     present = manifest.present_files(site_dir, stamp_file=STAMP_FILE, skip=("media",)) if site_dir.is_dir() else {}
-    previous = None if force else manifest.read_manifest(manifest.read_stamp_file(site_dir, STAMP_FILE), present)
+    previous = None if force else manifest.read_manifest(stamp, present)
     tmp_dir = make_build_folder(site_dir)
     try:
         nav = navigation(catalogue, sources.handwritten, settings.raw.get("nav"), centres=site_centres,
@@ -156,28 +167,41 @@ def build_website(
                                      nav=nav, plugin_assets=plugin_assets)
         # Each page's inputs: its own body and metadata, and the frame every page shares. A page
         # whose inputs are those it was last made from, still in the site as written, is kept;
-        # those in the navigation are always rendered (the sidebars of the others list them).
+        # those in the navigation stay MkDocs pages (the others' sidebars need them) but are
+        # written with an empty template, which MkDocs skips.
         engine = engine_digest(settings, overrides, overrides_dir,
                                {rel: sources.site_files[rel] for rel in sources.handwritten})
-        made_from = {page_file(rel): page_digest(engine, rel, item) for rel, item in sources.pages.items()}
+        made_from = {page_file(rel): page_digest(engine, rel, sources.digests[rel]) for rel in sources.pages}
         made_from.update({rel: file_digest(rel, path) for rel, path in sources.files.items()})
+        made_from[ERROR_PAGE] = page_digest(engine, ERROR_PAGE, "")  # the frame alone
         kept_pages: frozenset[str] = frozenset()
+        kept_nav: frozenset[str] = frozenset()
         kept_files: frozenset[str] = frozenset()
+        kept_templates: frozenset[str] = frozenset()
         if previous is not None and renders_incrementally(settings):
+            # (A site/404.html of the repository's is copied first and overwritten by the theme's.)
+            if ERROR_PAGE not in sources.site_files and previous.unchanged(ERROR_PAGE, made_from[ERROR_PAGE]):
+                kept_templates = frozenset({ERROR_PAGE})
             in_nav = nav_paths(nav)
-            kept_pages = frozenset(rel for rel in sources.pages if rel not in in_nav
-                                   and previous.unchanged(page_file(rel), made_from[page_file(rel)]))
+            unchanged = {rel for rel in sources.pages if previous.unchanged(page_file(rel), made_from[page_file(rel)])}
+            kept_pages = frozenset(unchanged - in_nav)
+            kept_nav = frozenset(unchanged & in_nav)
             kept_files = frozenset(rel for rel in sources.files if previous.unchanged(rel, made_from[rel]))
-        generated = GeneratedPages(sources.pages, sources.files, kept_pages=kept_pages, kept_files=kept_files)
+        # The bodies of the pages to render (a remembered course's are read from its memo only now).
+        with CoverCache(cache_dir) as pictures:
+            sources.load_pages((rel for rel in sources.pages if rel not in kept_pages), pictures)
+        generated = GeneratedPages(sources.pages, sources.files, kept_pages=kept_pages, kept_files=kept_files,
+                                   kept_nav_pages=kept_nav, kept_templates=kept_templates)
         # Many pages to render (a cold build) are shared among processes; plugins other than
         # search may gather state page by page, so they keep the serial build.
-        processes = render_processes(len(sources.pages) - len(kept_pages)) if renders_incrementally(settings) else 1
+        rendering = len(sources.pages) - len(kept_pages) - len(kept_nav)
+        processes = render_processes(rendering) if renders_incrementally(settings) else 1
         warnings = run_mkdocs(settings, overrides, root, generated, processes=processes)
 
-        notes = sources.notes_text if settings.search_notes else None
-        index_bytes = merge_search_index(tmp_dir, search_entries(catalogue, notes_text=notes))
+        index_bytes = merge_search_index(tmp_dir, sources.search_entries())
         write_search_shards(tmp_dir)  # what the browser loads, a query's worth at a time
-        (tmp_dir / "catalogue.json").write_bytes(catalogue_json(catalogue, generator=f"weike {__version__}"))
+        (tmp_dir / "catalogue.json").write_bytes(catalogue_json(catalogue, generator=f"weike {__version__}",
+                                                                  entries=sources.catalogue_entries))
         extra_urls = [page_url(rel) for rel in [*sources.pages, *sources.handwritten]
                       if not rel.startswith("courses/") and rel != HOME_FILE]
         for name, data in (("sitemap.xml", sitemap_xml(catalogue, sorted(extra_urls))),
@@ -199,7 +223,8 @@ def build_website(
             swap_into_place(tmp_dir, site_dir)
         else:  # only what differs is moved in; unchanged files are not touched
             made = manifest.publish(tmp_dir, site_dir, previous=previous, present=present,
-                                    kept=[page_file(rel) for rel in kept_pages] + list(kept_files),
+                                    kept=[page_file(rel) for rel in kept_pages | kept_nav] + list(kept_files)
+                                    + list(kept_templates),
                                     made_from=made_from)
             place_media(catalogue, site_dir)
             manifest.write_stamp(site_dir, STAMP_FILE, site_stamp(stamp_inputs, sources.diagnostics,
@@ -209,7 +234,7 @@ def build_website(
         shutil.rmtree(tmp_dir, ignore_errors=True)
         raise
     return WebsiteResult(site_dir=site_dir, rebuilt=True, site_url=settings.site_url, published=published,
-                         pages=len(sources.pages), rendered=len(sources.pages) - len(kept_pages),
+                         pages=len(sources.pages), rendered=len(sources.pages) - len(kept_pages) - len(kept_nav),
                          search_index_bytes=index_bytes,
                          diagnostics=tuple(collected.diagnostics + sources.diagnostics),
                          warnings=tuple(warnings), seconds=time.monotonic() - started)

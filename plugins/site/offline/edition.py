@@ -15,6 +15,7 @@ The build, top to bottom:
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import posixpath
@@ -264,30 +265,45 @@ class OfflineResult:
     lectures: int = 0
 
 
-def _page_folders(site: Path) -> frozenset[str]:
-    folders = set()
-    for folder, _, files in os.walk(site):
-        if "index.html" in files:
-            rel = Path(folder).relative_to(site).as_posix()
-            folders.add("" if rel == "." else rel)
-    return frozenset(folders)
+def _site_listing(site: Path, left_out_folders: frozenset[str] = frozenset()):
+    """``(files, folders)`` of the site in one walk: every file as (site-relative POSIX path, path,
+    (size, mtime_ns, inode) or None), sorted, without :data:`LEFT_OUT`, source maps and the
+    top-level ``left_out_folders``; and every folder with an ``index.html`` ("" for the root)."""
+    files: list[tuple[str, str, tuple[int, int, int] | None]] = []
+    folders: set[str] = set()
+    stack = [("", str(site), False)]
+    while stack:
+        prefix, folder, left_out = stack.pop()
+        try:
+            with os.scandir(folder) as scan:
+                entries = list(scan)
+        except OSError:
+            continue
+        for entry in entries:
+            rel = prefix + entry.name
+            if entry.is_dir():
+                if not entry.is_symlink():  # as os.walk: a linked folder is not entered
+                    stack.append((rel + "/", entry.path, left_out or (prefix == "" and entry.name in left_out_folders)))
+                continue
+            if entry.name == "index.html":
+                folders.add(prefix[:-1])
+            # Source maps serve only developers' tools: a megabyte less on every stick.
+            if left_out or rel in LEFT_OUT or rel.endswith(".map"):
+                continue
+            try:
+                stat = entry.stat()
+                identity = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+            except OSError:
+                identity = None
+            files.append((rel, entry.path, identity))
+    files.sort()
+    return files, frozenset(folders)
 
 
 def _site_files(site: Path, left_out_folders: frozenset[str] = frozenset()):
     """Every file of the site as (site-relative POSIX path, path), sorted, without :data:`LEFT_OUT`
     and the top-level ``left_out_folders``."""
-    found = []
-    for folder, dirs, files in os.walk(site):
-        if folder == str(site):
-            dirs[:] = [name for name in dirs if name not in left_out_folders]
-        dirs.sort()
-        for name in files:
-            path = Path(folder) / name
-            rel = path.relative_to(site).as_posix()
-            # Source maps serve only developers' tools: a megabyte less on every stick.
-            if rel not in LEFT_OUT and not rel.endswith(".map"):
-                found.append((rel, path))
-    return sorted(found)
+    return [(rel, Path(path)) for rel, path, _ in _site_listing(site, left_out_folders)[0]]
 
 
 def edition_inputs(source_site: Path, settings: OfflineSettings, data_saver: bool,
@@ -348,7 +364,7 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
         return OfflineResult(folder=offline_dir, zip_path=zip_path, zip_bytes=_size(zip_path),
                              rebuilt=False, courses=courses, lectures=lectures)
 
-    folders = _page_folders(source_site)
+    listing, folders = _site_listing(source_site, left_out_folders)
     folders_digest = Fingerprint(sorted(folders)).hexdigest()
     code = code_digest(__name__)
     offline_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -369,9 +385,15 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
                 return True
             return False
 
-        def page_digest(rel: str, source: Path, inline: list[str]) -> str:
-            return Fingerprint("page", rel, _identity(source), folders_digest, code,
-                               [(vtt, _identity(source_site / vtt)) for vtt in inline]).hexdigest()
+        # What each file is made from, as plain text hashed once (a file's own identity is its
+        # record: tens of thousands of them on every edit).
+        def page_digest(rel: str, identity, inline: list[str]) -> str:
+            made = repr(("page", rel, identity, folders_digest, code,
+                         [(vtt, _identity(source_site / vtt)) for vtt in inline]))
+            return hashlib.sha256(made.encode("utf-8")).hexdigest()
+
+        def file_digest(identity) -> str:
+            return "file:-" if identity is None else "file:%d:%d:%d" % identity
 
         def put(rel: str, data: bytes) -> None:
             target = tmp / rel
@@ -386,35 +408,35 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
             put(rel, page.encode("utf-8"))
             return inline
 
-        to_make: list[str] = []
-        for rel, path in _site_files(source_site, left_out_folders):
+        to_make: list[tuple[str, object]] = []
+        for rel, path, identity in listing:
             if rel.endswith(".html"):
                 before = [vtt for vtt in carried.get(rel, []) if isinstance(vtt, str)]
-                if unchanged(rel, page_digest(rel, path, before)):
+                if unchanged(rel, page_digest(rel, identity, before)):
                     subtitles[rel] = before
                     continue
-                to_make.append(rel)
+                to_make.append((rel, identity))
                 subtitles[rel] = None  # its place in the stamp, in the site's order
             elif rel == "search/search_index.json":
-                digest = Fingerprint("search", _identity(path), folders_digest, code).hexdigest()
+                digest = Fingerprint("search", identity, folders_digest, code).hexdigest()
                 script = "search/search_index.js"
                 if unchanged(rel, digest) & unchanged(script, digest):
                     continue
-                index = offline_search_index(path.read_bytes(), folders)
+                index = offline_search_index(Path(path).read_bytes(), folders)
                 put(rel, index)
                 # What Material loads instead of fetching the JSON when the page is a file.
                 put(script, search_index_script(index))
-            elif not unchanged(rel, Fingerprint("file", _identity(path)).hexdigest()):
-                outputs.link_file(path, tmp / rel)  # a hard link: the media are not stored twice
+            elif not unchanged(rel, file_digest(identity)):
+                outputs.link_file(Path(path), tmp / rel)  # a hard link: the media are not stored twice
         # A cold edition rewrites every page of the site: shared among processes.
-        inlines = share_work(to_make, make_page, processes=render_processes(len(to_make)))
-        for rel, inline in zip(to_make, inlines, strict=True):
-            made_from[rel] = page_digest(rel, source_site / rel, inline)
+        inlines = share_work([rel for rel, _ in to_make], make_page, processes=render_processes(len(to_make)))
+        for (rel, identity), inline in zip(to_make, inlines, strict=True):
+            made_from[rel] = page_digest(rel, identity, inline)
             subtitles[rel] = inline or None
         subtitles = {rel: vtts for rel, vtts in subtitles.items() if vtts is not None}
         for rel, source in ((WORKER_SHIM_URL, ASSETS_DIR / WORKER_SHIM),
                             (WORKER_SHIM_URL.replace(".js", ".LICENSE"), ASSETS_DIR / WORKER_SHIM.replace(".js", ".LICENSE"))):
-            if not unchanged(rel, Fingerprint("file", _identity(source)).hexdigest()):
+            if not unchanged(rel, file_digest(_identity(source))):
                 outputs.link_file(source, tmp / rel)
         put(GUIDE_FILE, guide_text(site_name=site_name, courses=courses, lectures=lectures, zip_name=zip_name,
                                    data_saver=data_saver))

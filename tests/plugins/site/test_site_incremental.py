@@ -3,12 +3,16 @@ are not rewritten, and the result equals a cold build file by file."""
 
 from __future__ import annotations
 
+import collections
+import hashlib
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
+from weike.builder.contracts.context import BuildPaths
 from tests.conftest import lecture_md
-from tests.plugins.site.conftest import build_site
+from tests.plugins.site.conftest import LONG_CLIP, build_site
 
 STAMP = ".weike-site.json"
 
@@ -26,16 +30,22 @@ def identities(site: Path) -> dict[str, tuple[int, int]]:
 
 
 def assert_equals_cold(built) -> None:
-    """Build the same repository from nothing into the same place and compare every file."""
+    """Build the same repository from nothing (no site, no site cache: no remembered course) into
+    the same place and compare every file."""
     incremental = tree(built.site)
     kept = built.site.with_name("site-incremental")
+    cache = BuildPaths.for_root(built.root).cache / "site"
+    kept_cache = cache.with_name("site-incremental")
     os.replace(built.site, kept)
+    os.replace(cache, kept_cache)
     try:
         build_site(built.root, built.delivered)
         cold = tree(built.site)
     finally:
         shutil.rmtree(built.site)
         os.replace(kept, built.site)
+        shutil.rmtree(cache, ignore_errors=True)
+        os.replace(kept_cache, cache)
     assert sorted(incremental) == sorted(cold)
     different = [rel for rel in cold if incremental[rel] != cold[rel]]
     assert different == []
@@ -130,4 +140,181 @@ def test_a_hand_written_link_to_a_kept_page_resolves_as_in_a_cold_build(built_si
     notes.write_text(notes.read_text(encoding="utf-8") + "\n补充一段新的讲义内容。\n", encoding="utf-8")
     built.rebuild()  # the course page is kept, the hand-written page that links to it rendered again
     assert 'href="../courses/demo/"' in built.html("about")
+    assert_equals_cold(built)
+
+
+# --------------------------------------------------------------------------------------------
+# What each course makes (pages, files, search entries) is remembered: an edit makes one course again
+# --------------------------------------------------------------------------------------------
+
+
+CENTRE_YML = """name: 清河村社区教学站
+level: 村(社区)
+region: 江苏省示范市示范县清河镇清河村
+contact:
+  name: 王站长
+  phone: 0519-88886666
+  email: qinghe@example.edu.cn
+foundation: 教学站设在村文化礼堂。
+team: 站长 1 名、兼职教师 6 名。
+activities: 每月开设智能手机课。
+sustainability: 300 多位村民学会用手机办事。
+highlights: 把课堂搬到田间地头。
+promotion: 能手当老师。
+courses:
+  - photo
+"""
+
+
+class CourseWork:
+    """Counts, by course, the pages and search entries made (the functions still run)."""
+
+    def __init__(self, monkeypatch) -> None:
+        import weike.plugins.site.sources as sources
+
+        self.counts: collections.Counter = collections.Counter()
+        for name in ("course_page", "lecture_page", "course_entries"):
+            original = getattr(sources, name)
+
+            def counted(item, *args, _name=name, _original=original, **kwargs):
+                self.counts[(_name, item.slug)] += 1
+                return _original(item, *args, **kwargs)
+
+            monkeypatch.setattr(sources, name, counted)
+
+    def rebuild(self, built) -> set[str]:
+        """Rebuild ``built``; the courses whose pages or entries that build made."""
+        self.counts.clear()
+        built.rebuild()
+        return {slug for _, slug in self.counts}
+
+
+def test_an_edit_makes_only_the_edited_course_again_and_equals_a_cold_build(built_site, monkeypatch, media):
+    built = built_site({"centres/qinghe/centre.yml": CENTRE_YML}, site_url="https://weike.example.gov.cn/")
+    assert "清河村社区教学站" in built.html("courses/photo")
+    work = CourseWork(monkeypatch)
+
+    # A lecture's notes: that course's pages and entries are made, the other course is remembered.
+    notes = built.root / "courses/demo/01-lecture-1/lecture.md"
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n补充一段新的讲义内容。\n", encoding="utf-8")
+    assert work.rebuild(built) == {"demo"}
+    assert "补充一段新的讲义内容" in built.html("courses/demo/01-lecture-1")
+    # One page rendered: the navigation's pages (home, themes, levels, centres) are as they were.
+    assert "本次渲染 1 个" in "\n".join(built.result.summary_lines)
+    assert_equals_cold(built)
+
+    # A course's title, shown on the home page, the theme and level pages and in the search index.
+    course = built.root / "courses/photo/course.yml"
+    course.write_text(course.read_text(encoding="utf-8").replace("title: 手机摄影入门", "title: 手机拍照入门"),
+                      encoding="utf-8")
+    assert work.rebuild(built) == {"photo"}
+    assert "手机拍照入门" in built.html("") and "手机摄影入门" not in built.html("")
+    assert "手机拍照入门" in (built.site / "search/search_index.json").read_text(encoding="utf-8")
+    assert_equals_cold(built)
+
+    # A delivered video replaced (another length and size): its lecture page and course page say so.
+    long_clip = media("long.mp4", LONG_CLIP)
+    delivered = dict(built.delivered)
+    video = delivered["demo/01-lecture-1"].path
+    video.unlink()
+    shutil.copyfile(long_clip, video)
+    delivered["demo/01-lecture-1"] = replace(delivered["demo/01-lecture-1"], duration=12.0,
+                                             size=video.stat().st_size,
+                                             sha256=hashlib.sha256(video.read_bytes()).hexdigest())
+    built.delivered = delivered
+    assert work.rebuild(built) == {"demo"}
+    assert "时长 0:12" in built.html("courses/demo/01-lecture-1")
+    assert (built.site / "media/demo/01-lecture-1.mp4").read_bytes() == video.read_bytes()
+    assert_equals_cold(built)
+
+    # A learning centre renamed: the course page that links to it is made again.
+    centre = built.root / "centres/qinghe/centre.yml"
+    centre.write_text(CENTRE_YML.replace("清河村社区教学站", "清河村老年学习点"), encoding="utf-8")
+    assert work.rebuild(built) == {"photo"}
+    assert "清河村老年学习点" in built.html("courses/photo")
+    assert_equals_cold(built)
+
+
+def test_a_damaged_course_memo_is_no_memo(built_site, monkeypatch):
+    built = built_site({"site/about.md": "# 关于我们\n\n介绍。\n"})
+    memo = BuildPaths.for_root(built.root).cache / "site/build/course-memo"
+    for path in memo.glob("*.json"):
+        path.write_bytes(b"{not json")
+    # A frame change renders every page again: the remembered bodies are needed, and are made anew.
+    (built.root / "site/about.md").write_text("# 学院简介\n\n介绍。\n", encoding="utf-8")
+    work = CourseWork(monkeypatch)
+    assert work.rebuild(built) == {"demo", "photo"}
+    assert "学院简介" in built.html("courses/demo/01-lecture-1")
+    assert_equals_cold(built)
+
+
+def test_remembered_pages_gone_are_made_again_when_rendered(built_site, monkeypatch):
+    built = built_site({"site/about.md": "# 关于我们\n\n介绍。\n"})
+    memo = BuildPaths.for_root(built.root).cache / "site/build/course-memo"
+    for path in memo.glob("*.pages.json"):
+        path.unlink()
+    (built.root / "site/about.md").write_text("# 学院简介\n\n介绍。\n", encoding="utf-8")
+    work = CourseWork(monkeypatch)
+    assert work.rebuild(built) == {"demo", "photo"}
+    assert "学院简介" in built.html("courses/photo/01-lecture-1")
+    assert_equals_cold(built)
+
+
+def test_a_media_file_deleted_or_replaced_in_the_site_is_placed_again(built_site):
+    built = built_site()
+    video = built.site / "media/demo/01-lecture-1.mp4"
+    source = built.delivered["demo/01-lecture-1"].path
+    video.unlink()
+    poster = next((built.site / "media/photo").glob("01-lecture-1.*[!4t]"))
+    poster.unlink()  # (written through the hard link, the delivered poster itself would change)
+    poster.write_bytes(b"not the poster")
+    built.rebuild()
+    assert video.stat().st_ino == source.stat().st_ino
+    assert poster.read_bytes() != b"not the poster"
+    assert_equals_cold(built)
+
+
+def test_a_forced_build_makes_every_course_again(built_site, monkeypatch):
+    from weike.builder.running.pipeline import build
+    from weike.builder.running.plugin_manager import get_plugin_manager
+    from weike.builder.running.progress import Progress
+    from weike.builder.running.project import Project
+    from tests.plugins.site.conftest import DeliveredMediaPlugin
+
+    built = built_site()
+    work = CourseWork(monkeypatch)
+    pm = get_plugin_manager(built.root, extra=[DeliveredMediaPlugin(built.delivered)])
+    build(Project.open(built.root, plugin_manager=pm), progress=Progress(), only="site", force=True)
+    assert {slug for _, slug in work.counts} == {"demo", "photo"}
+    assert work.rebuild(built) == set()
+
+
+def test_a_rebuild_in_the_same_process_compiles_no_template_again(built_site, monkeypatch):
+    """weike serve builds again on every edit: the theme's templates are compiled once per process,
+    and again only when one changes."""
+    import jinja2
+
+    built = built_site({"site/overrides/partials/copyright.html": "<p>社区学院</p>\n"})
+    compiled: list[str] = []
+    original = jinja2.Environment.compile
+
+    def counted(self, source, name=None, filename=None, *args, **kwargs):
+        compiled.append(name)
+        return original(self, source, name, filename, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counted)
+    notes = built.root / "courses/demo/01-lecture-1/lecture.md"
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n补充一段新的讲义内容。\n", encoding="utf-8")
+    built.rebuild()
+    assert "补充一段新的讲义内容" in built.html("courses/demo/01-lecture-1")
+    # (Material's search plugin reads its language partials in an environment of its own; the
+    # empty template of the kept navigation pages is new to this process.)
+    frame = [name for name in compiled if not name.startswith(("partials/language", "partials/languages/"))]
+    assert frame == ["weike-kept.html"]
+    compiled.clear()
+    (built.root / "site/overrides/partials/copyright.html").write_text("<p>社区老年学院</p>\n", encoding="utf-8")
+    built.rebuild()
+    frame = [name for name in compiled if not name.startswith(("partials/language", "partials/languages/"))]
+    assert frame == ["partials/copyright.html"]
+    assert "社区老年学院" in built.html("courses/demo")
     assert_equals_cold(built)

@@ -1,0 +1,216 @@
+"""What the site makes from one course, remembered between builds: its pages, its files, its search
+entries and its warnings (:class:`CourseMade`), so an edit costs the edited course's pages and not
+the catalogue's.
+
+Each course's value is kept under the course's key (:func:`course_key`): a hash of everything its
+pages, files and entries are made from: the course as loaded (every field, the notes' text
+included), its cover thumbnail's source bytes, the delivered media and 省流量 renditions of its
+lectures, the notes' pictures (size, time, inode, change time), the catalogue-wide facts its
+course page shows (its public address, hence its QR code; the learning centres that run it),
+whether the notes join the search index, and the code and packages that make them. A course
+whose key differs is made again; a damaged or unreadable memo file is no memo (made again,
+never an error). Files are JSON (the cache may be shared: nothing in it is executed) written
+atomically, one pair per course so an edit rewrites one course's files:
+``<hash of slug>.json`` (digests, files, entries, warnings: read every build) and
+``<hash of slug>.pages.json`` (the pages' metadata and HTML: read only when a page must be
+rendered again, e.g. after a theme change or when its published file was defaced).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from weike.builder.contracts.diagnostics import diagnostic_dict, diagnostic_from_dict
+from weike.builder.contracts.model import DeliveredMedia, Diagnostic
+from weike.builder.keeping import outputs
+from weike.builder.keeping.fingerprint import Fingerprint, code_digest, package_versions
+from weike.plugins.notes import note_pictures
+from weike.plugins.site.catalogue import Catalogue, SiteCourse
+from weike.plugins.site.centres import SiteCentre, centre_links, centres_of_courses
+from weike.plugins.site.covers import Thumbnail
+from weike.plugins.site.pages import GeneratedPage
+
+#: The memo's layout; files of another layout are not read (the course is made again).
+MEMO_FORMAT = 2
+#: The memo's folder, in the site build's work folder.
+MEMO_FOLDER = "course-memo"
+
+
+def content_digest(rel: str, page: GeneratedPage) -> str:
+    """What a page is, in one digest: its path, metadata and body."""
+    return Fingerprint("page", rel, sorted(page.meta.items()), page.html).hexdigest()
+
+
+def _identity(path: Path) -> tuple[int, int, int, int] | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_ctime_ns
+
+
+def course_key(item: SiteCourse, *, cover_sha256: str, delivered: Mapping[str, DeliveredMedia],
+               course_url: str | None, centres: Sequence[tuple[str, str]], notes_text: bool) -> str:
+    """The hash of everything the site makes from ``item`` (see the module's docstring)."""
+    fingerprint = Fingerprint(
+        "course-site", MEMO_FORMAT, item.course, cover_sha256, item.cover_size, course_url, tuple(centres),
+        notes_text,
+        package_versions("jieba", "nh3", "qrcode", "markdown", "pillow"),
+        code_digest("weike.plugins.site", "weike.plugins.notes", "weike.plugins.pictures"))
+    for lecture in item.lectures:
+        fingerprint.add(delivered.get(lecture.lecture.key), lecture.saver_file, lecture.saver_size)
+        try:
+            pictures = note_pictures(lecture.lecture.folder)
+        except OSError:
+            pictures = None  # a folder gone since loading: counts as such
+        fingerprint.add([(str(picture), _identity(picture)) for picture in pictures or ()])
+    return fingerprint.hexdigest()
+
+
+def course_keys(catalogue: Catalogue, thumbnails: Mapping[str, Thumbnail], delivered: Mapping[str, DeliveredMedia],
+                *, centres: Sequence[SiteCentre], notes_text: bool) -> dict[str, str]:
+    """:func:`course_key` of every course of ``catalogue``, by slug."""
+    centres_of_course = centres_of_courses(centres)
+    return {item.slug: course_key(item, cover_sha256=thumbnails[item.slug].source_sha256, delivered=delivered,
+                                  course_url=catalogue.absolute(item.url),
+                                  centres=centre_links(centres_of_course.get(item.slug, ())),
+                                  notes_text=notes_text)
+            for item in catalogue.courses}
+
+
+@dataclass(kw_only=True)
+class CourseMade:
+    """What the site made from one course."""
+
+    #: Docs-relative path -> :func:`content_digest` of each page.
+    digests: dict[str, str] = field(default_factory=dict)
+    #: Docs-relative path -> source of each file (the notes' pictures as published).
+    files: dict[str, Path] = field(default_factory=dict)
+    #: The course's and its lectures' search entries (:func:`~weike.plugins.site.search.course_entries`).
+    search: list[dict] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: The course's part of ``catalogue.json`` (:func:`~weike.plugins.site.catalogue.catalogue_entry`).
+    catalogue: str = ""
+
+
+class RememberedPage:
+    """A page made by an earlier build, its metadata and body read from the memo only if asked for
+    (when the page is rendered again)."""
+
+    def __init__(self, memo: CourseMemo, slug: str, rel: str) -> None:
+        self._memo, self.slug, self._rel = memo, slug, rel
+
+    def _page(self) -> GeneratedPage:
+        return self._memo.pages(self.slug)[self._rel]
+
+    @property
+    def meta(self) -> Mapping[str, object]:
+        return self._page().meta
+
+    @property
+    def html(self) -> str:
+        return self._page().html
+
+
+class MemoMissing(Exception):
+    """A course's remembered pages are gone or damaged since the build found its memo (made again)."""
+
+
+class CourseMemo:
+    """Per-course memo files in ``folder``; :meth:`get` and :meth:`put` by course slug and key.
+
+    ``made`` lists the courses whose pages were made (not remembered) by this build. With ``read``
+    false (``weike build --force``) nothing is remembered from earlier builds; what is made is kept.
+    """
+
+    def __init__(self, folder: Path, *, read: bool = True) -> None:
+        self.folder = folder
+        self.read = read
+        self._keys: dict[str, str] = {}
+        self._pages: dict[str, dict[str, GeneratedPage]] = {}
+        self.made: list[str] = []
+
+    def _file(self, slug: str, suffix: str = ".json") -> Path:
+        return self.folder / (hashlib.sha256(slug.encode("utf-8")).hexdigest()[:32] + suffix)
+
+    def get(self, slug: str, key: str) -> CourseMade | None:
+        """What the site made from the course ``slug`` with ``key``, or None (never remembered, another
+        key, a file damaged, or a file it names gone)."""
+        if not self.read:
+            return None
+        try:
+            data = json.loads(self._file(slug).read_bytes())
+            if data.get("format") != MEMO_FORMAT or data.get("key") != key or data.get("slug") != slug:
+                return None
+            made = CourseMade(digests=dict(data["digests"]),
+                              files={rel: Path(path) for rel, path in data["files"].items()},
+                              search=list(data["search"]), catalogue=str(data["catalogue"]),
+                              diagnostics=[diagnostic_from_dict(d) for d in data["diagnostics"]])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+        if not all(isinstance(digest, str) for digest in made.digests.values()):
+            return None
+        if not all(path.is_file() for path in made.files.values()):
+            return None  # a published picture pruned from the cache: made again
+        self._keys[slug] = key
+        return made
+
+    def pages(self, slug: str) -> dict[str, GeneratedPage]:
+        """The remembered pages of ``slug`` (found by :meth:`get`); raises :class:`MemoMissing`."""
+        if slug not in self._pages:
+            try:
+                data = json.loads(self._file(slug, ".pages.json").read_bytes())
+                if data.get("format") != MEMO_FORMAT or data.get("key") != self._keys.get(slug):
+                    raise ValueError("another key")
+                self._pages[slug] = {rel: GeneratedPage(meta=meta, html=html)
+                                     for rel, (meta, html) in data["pages"].items()}
+            except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+                self.forget(slug)
+                raise MemoMissing(slug) from exc
+        return self._pages[slug]
+
+    def put(self, slug: str, key: str, pages: Mapping[str, GeneratedPage], made: CourseMade) -> None:
+        """Remember what the site made from the course ``slug`` with ``key`` (a failed write is no memo)."""
+        self.made.append(slug)
+        bodies = {"format": MEMO_FORMAT, "key": key,
+                  "pages": {rel: [dict(page.meta), page.html] for rel, page in pages.items()}}
+        summary = {"format": MEMO_FORMAT, "key": key, "slug": slug, "digests": made.digests,
+                   "files": {rel: str(path) for rel, path in made.files.items()},
+                   "search": made.search, "catalogue": made.catalogue,
+                   "diagnostics": [diagnostic_dict(d) for d in made.diagnostics]}
+        try:
+            # The pages first: a summary never names pages that are not there.
+            outputs.write_atomic(self._file(slug, ".pages.json"),
+                                 json.dumps(bodies, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+            outputs.write_atomic(self._file(slug),
+                                 json.dumps(summary, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+        except (OSError, TypeError, ValueError):
+            self.forget(slug)
+
+    def forget(self, slug: str) -> None:
+        """Remove the memo of ``slug`` (its next build makes it again)."""
+        self._pages.pop(slug, None)
+        for path in (self._file(slug), self._file(slug, ".pages.json")):
+            try:
+                path.unlink(missing_ok=True)
+            except OSError:
+                pass
+
+    def keep_only(self, slugs: Iterable[str]) -> None:
+        """Remove the memo files of courses other than ``slugs`` (deleted, or no longer published)."""
+        wanted = set()
+        for slug in slugs:
+            wanted.add(self._file(slug).name)
+            wanted.add(self._file(slug, ".pages.json").name)
+        try:
+            with os.scandir(self.folder) as entries:
+                for entry in entries:
+                    if entry.name not in wanted and entry.name.endswith(".json"):
+                        Path(entry.path).unlink(missing_ok=True)
+        except OSError:
+            return
