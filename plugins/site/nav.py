@@ -23,11 +23,15 @@ def page_url(rel: str) -> str:
 
 def navigation(catalogue: Catalogue, handwritten: Sequence[str], raw_nav,
                centres: Sequence[centre_pages.SiteCentre] = (), plugin_pages: Sequence[tuple[str, str]] = ()) -> list:
-    """The sidebar: home, themes, levels, centres, the plugins' pages ((escaped title, path)), hand-written pages."""
-    themes = [{f"{theme}（{len(catalogue.in_theme(theme))}）": f"themes/{THEME_SLUGS[theme]}.md"}
-              for theme in THEMES if catalogue.in_theme(theme)]
-    levels = [{f"{level}（{len(catalogue.at_level(level))}）": f"levels/{LEVEL_SLUGS[level]}.md"}
-              for level in PROVIDER_LEVELS if catalogue.at_level(level)]
+    """The sidebar: home, themes, levels, centres, the plugins' pages ((escaped title, path)), hand-written pages.
+
+    Every page shows the sidebar, so whatever it says is part of every page's inputs: it names the
+    themes and levels that have courses, not how many (their own pages say that). A course added
+    to or removed from a theme that stays then renders its own pages and the catalogue's, not
+    all 13,000 pages of a national catalogue again.
+    """
+    themes = [{theme: f"themes/{THEME_SLUGS[theme]}.md"} for theme in THEMES if catalogue.in_theme(theme)]
+    levels = [{level: f"levels/{LEVEL_SLUGS[level]}.md"} for level in PROVIDER_LEVELS if catalogue.at_level(level)]
     nav: list = [{"首页": HOME_FILE}]
     if themes:
         nav.append({"课程主题": themes})

@@ -121,6 +121,33 @@ def test_an_edit_to_the_navigation_renders_every_page_that_shows_it(built_site):
     assert "学院简介" in (built.site / "404.html").read_text(encoding="utf-8")
 
 
+def test_a_course_added_or_removed_renders_its_own_pages_and_the_catalogues_only(built_site):
+    """The sidebar names themes and levels, not how many courses each has: a course joining a theme
+    and level that have courses already changes no other course's page."""
+    from tests.plugins.site.conftest import OTHER_COURSE_YML
+
+    same_shelf = (OTHER_COURSE_YML.replace("theme: 科学素质与互联网学习", "theme: 老年智慧生活")
+                  .replace("level: 村(社区)", "level: 县(市、区)"))
+    built = built_site({"courses/photo/course.yml": same_shelf})
+    photo, parked = built.root / "courses/photo", built.root.parent / "parked-photo"
+    catalogue_pages = {"index.html", "themes/laonian-zhihui/index.html", "levels/county/index.html"}
+    shutil.move(photo, parked)
+    built.rebuild()
+    for step in ("added", "removed"):
+        before = identities(built.site)
+        if step == "added":
+            shutil.move(parked, photo)
+        else:
+            shutil.rmtree(photo)
+        built.rebuild()
+        after = identities(built.site)
+        changed = {rel for rel in after.keys() | before.keys() if after.get(rel) != before.get(rel)}
+        assert {rel for rel in changed if not rel.startswith("courses/photo/")} == catalogue_pages, step
+        own = {rel for rel in after if rel.startswith("courses/photo/")}
+        assert own == (set() if step == "removed" else changed - catalogue_pages), step
+        assert_equals_cold(built)
+
+
 def test_a_defaced_page_is_rendered_again(built_site):
     built = built_site()
     page = built.site / "courses/demo/01-lecture-1/index.html"
