@@ -437,7 +437,11 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
         for rel, source in ((WORKER_SHIM_URL, ASSETS_DIR / WORKER_SHIM),
                             (WORKER_SHIM_URL.replace(".js", ".LICENSE"), ASSETS_DIR / WORKER_SHIM.replace(".js", ".LICENSE"))):
             if not unchanged(rel, file_digest(_identity(source))):
-                outputs.link_file(source, tmp / rel)
+                # Copied, never hard-linked: a link would change the installed file's ctime (which
+                # the check's memo reads as "weike's code changed": every course checked again)
+                # and an edit made in the edition would edit weike itself.
+                (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, tmp / rel)
         put(GUIDE_FILE, guide_text(site_name=site_name, courses=courses, lectures=lectures, zip_name=zip_name,
                                    data_saver=data_saver))
 

@@ -389,3 +389,19 @@ def test_instant_loading_is_turned_off_in_the_edition(built_site):
     assert "navigation.instant" in features((built.site / "index.html").read_text(encoding="utf-8"))
     offline = (built.root / "dist/offline/courses/demo/01-lecture-1/index.html").read_text(encoding="utf-8")
     assert features(offline) == ["navigation.top"]
+
+
+def test_the_edition_leaves_weikes_own_files_as_they_were(built_site):
+    """The worker shim is copied from weike's package, never hard-linked: a link changes the installed
+    file's ctime, which the check's course memo reads as weike's code having changed (every course
+    checked again by the next build), and an edit in the edition would edit weike itself."""
+    from weike.plugins.site.offline.edition import ASSETS_DIR
+
+    shipped = sorted(ASSETS_DIR.iterdir())
+    before = {path.name: (path.stat().st_ino, path.stat().st_ctime_ns, path.stat().st_nlink) for path in shipped}
+    built = built_site()
+    offline = built.root / "dist/offline"
+    copies = [path for path in offline.rglob("*") if path.is_file() and path.name in before]
+    assert copies, "the edition carries the worker shim"
+    assert {path.stat().st_ino for path in copies}.isdisjoint(inode for inode, _, _ in before.values())
+    assert {path.name: (path.stat().st_ino, path.stat().st_ctime_ns, path.stat().st_nlink) for path in shipped} == before
