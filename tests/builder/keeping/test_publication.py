@@ -352,11 +352,12 @@ def test_a_full_disk_keeps_the_site_and_the_reports_and_says_so(make_repo, capsy
         capsys.readouterr()
         index = (disk / "dist/site/index.html").read_bytes()
         filler = disk / "filler"
-        with filler.open("wb") as handle:  # fill the disk up to its last few blocks
+        # Fill the disk up to its last few blocks. Unbuffered: a buffered file keeps what the full
+        # disk refused and fails again when closed, depending on how much space the build left.
+        with filler.open("wb", buffering=0) as handle:
             with contextlib.suppress(OSError):
                 while True:
                     handle.write(b"\0" * 65536)
-                    handle.flush()
         filler.write_bytes(filler.read_bytes()[:-40_000])
         code = main(["build", str(root), "--quiet", "--force"])
         out = capsys.readouterr().out
