@@ -13,13 +13,16 @@ change without anything below the folder changing.
 
 from __future__ import annotations
 
+import datetime as _dt
 import os
 from collections.abc import Iterable
 from pathlib import Path
 
 from weike.builder.contracts.model import Course, Diagnostic, Setting
+from weike.builder.keeping.course_memo import RememberedCourse, facts_still_hold
 from weike.builder.keeping.fingerprint import tree_entries
 from weike.builder.repository.loading import load_course
+from weike.builder.running.isolation import PLUGIN_CRASH_CODE
 
 
 class CourseReloader:
@@ -45,3 +48,40 @@ class CourseReloader:
         else:
             self._kept[folder_key] = (key, loaded)
         return loaded
+
+
+class CourseChecks:
+    """The findings and products of each course this process checked, given back (as
+    ``check_repository(memo=...)`` takes them) while the course is the very object the
+    :class:`CourseReloader` gave last time, under the same ``weike.yml`` and date, and every file memo
+    still holds the facts its check took. ``weike serve`` checks again only the saved course; the
+    rules over the whole repository still run every time."""
+
+    def __init__(self) -> None:
+        self._kept: dict[str, tuple[Course, object, tuple, RememberedCourse]] = {}
+        self._current: dict[str, Course] = {}
+        self._context: tuple = ()
+        #: Courses checked again by the last check (the others were given back).
+        self.checked_again: list[str] = []
+
+    def begin(self, courses: Iterable[Course], config) -> None:
+        """The courses about to be checked, as just loaded, with the repository's settings."""
+        self._current = {course.slug: course for course in courses}
+        self._context = (config, _dt.date.today())
+        self.checked_again = [slug for slug in self._current if self.recalled(slug) is None]
+        self._kept = {slug: entry for slug, entry in self._kept.items() if slug in self._current}
+
+    def recalled(self, slug: str) -> RememberedCourse | None:
+        entry = self._kept.get(slug)
+        if entry is None or entry[0] is not self._current.get(slug) or entry[1:3] != self._context:
+            return None
+        return entry[3] if facts_still_hold(entry[3].facts) else None
+
+    def checked(self, course: Course, found: list[Diagnostic], products: tuple, *, facts: list,
+                handed_on: bool) -> None:
+        if any(diagnostic.code == PLUGIN_CRASH_CODE for diagnostic in found):
+            self._kept.pop(course.slug, None)  # a plugin crashed on it: tried again next time
+            return
+        self._kept[course.slug] = (course, *self._context, RememberedCourse(
+            course=course, loaded=(), checked=tuple(found), made=products,
+            facts=tuple({fact[:3]: fact for fact in facts}.values()), handed_on=handed_on))

@@ -6,7 +6,9 @@ engine as ``weike build`` (skipped when the inputs did not change); MkDocs' live
 then refreshes the open pages. The work follows the change, not the catalogue: a save is seen
 the moment it happens (inotify where the system has it, not a poll of every file twice a
 second), only the courses whose folder changed are read again
-(:class:`~weike.builder.running.reloading.CourseReloader`), and what the media stage delivered
+(:class:`~weike.builder.running.reloading.CourseReloader`) and checked again
+(:class:`~weike.builder.running.reloading.CourseChecks`; the rules over the whole repository run
+every time, and the notes the check renders go to the site), and what the media stage delivered
 is asked again only for those and for courses whose ``dist/media`` folder changed. Videos come
 from whatever the media stage has delivered already (``dist/media/<course>/<lecture>.mp4``);
 a lecture without one shows a placeholder. The preview lives in the cache folder, so
@@ -29,13 +31,13 @@ import sys
 import threading
 from pathlib import Path
 
-from weike.builder.contracts.context import BuildContext, BuildPaths
+from weike.builder.contracts.context import BuildContext, BuildPaths, Made
 from weike.builder.contracts.diagnostics import format_text
 from weike.builder.contracts.errors import UsageError
 from weike.builder.contracts.model import Course, DeliveredMedia
 from weike.builder.repository.centre import centre_of
 from weike.builder.repository.loading import NotACourseRepository
-from weike.builder.running.reloading import CourseReloader
+from weike.builder.running.reloading import CourseChecks, CourseReloader
 from weike.builder.running.checking import check_repository, course_of
 from weike.builder.running.progress import Progress
 from weike.builder.running.project import Project
@@ -78,6 +80,8 @@ class PreviewBuilder:
         self.problems: tuple = ()
         #: Each course as last loaded: a save reads again only the course whose folder changed.
         self.courses = CourseReloader()
+        #: Each course's findings as last checked: a save checks again only the course read again.
+        self.checks = CourseChecks()
         #: What the media stage had delivered, per course: (course, media identities, entries).
         self._delivered_kept: dict[str, tuple[Course, tuple, dict[str, DeliveredMedia]]] = {}
 
@@ -129,7 +133,12 @@ class PreviewBuilder:
         with self._lock:
             self.courses.loaded.clear()
             repository = self.project.load(course_loader=self.courses)
-            diagnostics = check_repository(repository, self.plugin_manager)
+            # Only the courses read again are checked again; what their rules made (the rendered
+            # notes) goes to the site in ``made``, as in weike build.
+            self.checks.begin(repository.courses, repository.config)
+            made = Made()
+            diagnostics = check_repository(repository, self.plugin_manager, paths=self.paths, made=made,
+                                           memo=self.checks)
             failing = {course_of(d) for d in diagnostics if d.is_error}
             failing_centres = {centre_of(d) for d in diagnostics if d.is_error}
             errors = [d for d in diagnostics if d.is_error]
@@ -155,7 +164,7 @@ class PreviewBuilder:
                     cache_dir=self.paths.cache / "site", preview=True, centres=centres,
                     publish_centres=publish_centres(repository.config), plugin_pages=plugin_pages,
                     withheld=len(repository.courses) - len(courses),
-                    plugin_assets=plugin_assets)
+                    plugin_assets=plugin_assets, made=made)
             except SiteBuildFailed as exc:
                 print(format_text(exc.diagnostic), file=self.stream)
                 self.problems = (*errors, exc.diagnostic)

@@ -172,6 +172,7 @@ def test_a_save_reads_again_only_the_course_it_changed(make_repo, media, tmp_pat
     (root / "courses/b/02-lecture-2/lecture.md").write_text(lecture_md(title="保存后的标题"), encoding="utf-8")
     rebuild()
     assert [os.path.basename(f) for f in rebuild.courses.loaded] == ["b"]
+    assert rebuild.checks.checked_again == ["b"]
     shown = page.read_text(encoding="utf-8")
     assert "保存后的标题" in shown and "media/b/02-lecture-2.mp4" in shown
     assert "media/a/01-lecture-1.mp4" in (rebuild.site_dir / "courses/a/01-lecture-1/index.html").read_text(
@@ -180,7 +181,41 @@ def test_a_save_reads_again_only_the_course_it_changed(make_repo, media, tmp_pat
     assert rebuild._delivered(repository, repository.courses) == fresh_delivered()
 
     rebuild()  # nothing saved: nothing read again
-    assert rebuild.courses.loaded == []
+    assert rebuild.courses.loaded == [] and rebuild.checks.checked_again == []
+
+
+def test_a_save_is_checked_as_a_fresh_check_finds_it(make_repo):
+    """Only the saved course is checked again, yet the preview's problems are a fresh check's: an
+    error saved shows, a fix clears it, and a setting changed in weike.yml checks every course again."""
+    import io
+
+    from weike.builder.repository.loading import load_repository
+    from weike.builder.running.checking import check_repository
+    from weike.builder.running.project import Project
+    from weike.plugins.site.serve import PreviewBuilder
+
+    root = make_repo(valid_courses=("a", "b", "c"))
+    rebuild = PreviewBuilder(Project.open(root), stream=io.StringIO())
+    rebuild()
+    assert rebuild.problems == ()
+
+    def fresh_errors():
+        return [d for d in check_repository(load_repository(root), rebuild.plugin_manager) if d.is_error]
+
+    notes = root / "courses/b/02-lecture-2/lecture.md"
+    good = notes.read_text(encoding="utf-8")
+    notes.write_text(good.replace("title:", "title: " + "长" * 200 + "\nold_title:", 1), encoding="utf-8")
+    rebuild()
+    assert rebuild.checks.checked_again == ["b"]
+    assert rebuild.problems and list(rebuild.problems) == fresh_errors()
+    notes.write_text(good, encoding="utf-8")
+    rebuild()
+    assert rebuild.problems == () and fresh_errors() == []
+    config = root / "weike.yml"
+    config.write_text((config.read_text(encoding="utf-8") if config.exists() else "") + "\njobs: 1\n",
+                      encoding="utf-8")
+    rebuild()
+    assert sorted(rebuild.checks.checked_again) == ["a", "b", "c"]
 
 
 def test_the_file_watcher_reports_a_save_as_it_happens(tmp_path):
