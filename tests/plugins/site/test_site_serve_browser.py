@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -31,7 +32,8 @@ def test_preview_shows_errors_in_the_browser_and_recovers(delivered_repo, browse
         course_yml = root / "courses/demo/course.yml"
         good = course_yml.read_text(encoding="utf-8")
         course_yml.write_text(good.replace("title: 测试课程", "title:测试课程"), encoding="utf-8")
-        page.wait_for_function("() => document.body.innerText.includes('E001')", timeout=90_000)
+        # (The predicate may run while the live reload has the page between two documents: no body.)
+        page.wait_for_function("() => document.body && document.body.innerText.includes('E001')", timeout=90_000)
         text = page.inner_text("body")
         assert "courses/demo/course.yml:1" in text
         assert "课程里有 1 个错误" in text and "提示：" in text and "title: 测试课程" in text
@@ -41,7 +43,7 @@ def test_preview_shows_errors_in_the_browser_and_recovers(delivered_repo, browse
 
         # Fixed: the open page reloads by itself and is the course page again.
         course_yml.write_text(good, encoding="utf-8")
-        page.wait_for_function("() => !document.body.innerText.includes('E001')"
+        page.wait_for_function("() => document.body && !document.body.innerText.includes('E001')"
                                " && document.body.innerText.includes('测试课程')", timeout=90_000)
         assert page.locator("#weike-preview-problems").count() == 0
         assert "weike-preview-problems" not in wait_for(base, "共 <strong>1</strong> 门课程")
@@ -60,6 +62,25 @@ def _facts(page) -> dict[str, str]:
     """The course page's facts list, term -> text."""
     return page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('.weike-facts dt')]
         .map(dt => [dt.innerText.trim(), dt.nextElementSibling.innerText.trim()]))""")
+
+
+def _facts_when(page, ready, timeout: float = 30.0) -> dict[str, str]:
+    """The facts once ``ready(facts)``, or as they are at ``timeout``: the preview may rebuild and
+    reload the open page while it is read (a build in another terminal delivers the videos, then
+    writes the media manifest: two saves)."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            facts = _facts(page)
+        except PlaywrightError:  # the live reload navigated while the page was read
+            if time.monotonic() > deadline:
+                raise
+        else:
+            if ready(facts) or time.monotonic() > deadline:
+                return facts
+        time.sleep(0.3)
 
 
 def _stop(process) -> str:
@@ -110,7 +131,8 @@ def test_preview_shows_the_videos_of_a_build_run_beside_it(make_repo, browser):
         totals = page.inner_text(".weike-totals")
         assert "共 1 门课程、10 个微课，总时长约 1 分钟" in totals and "还没有生成" not in totals
         page.goto(base + "courses/demo/")
-        assert _facts(page)["总时长"] == "1 分钟" and _facts(page)["学时"].startswith("0.5 学时")
+        facts = _facts_when(page, lambda found: found.get("总时长") == "1 分钟")
+        assert facts["总时长"] == "1 分钟" and facts["学时"].startswith("0.5 学时")
     finally:
         context.close()
         output = _stop(process)
