@@ -193,6 +193,14 @@ def weike_bundle_stage(context: BuildContext, courses: Sequence[Course],
         ledgers[target.name].forget(path.name)
         refused[target.name] += 1
 
+    def refused_by_isolation(target: BundleTarget, path: Path, task) -> None:
+        """The target's code raised for this course (its E901 is in the isolation's diagnostics):
+        no zip of it is left, and the next build tries it again."""
+        path.unlink(missing_ok=True)
+        ledgers[target.name].forget(path.name)
+        refused[target.name] += 1
+        task.done(isolation.diagnostics[-1].message_en, failed=True)
+
     def finish(course: Course, target: BundleTarget, path: Path, fingerprint: str, task, future) -> None:
         ledger = ledgers[target.name]
         try:
@@ -202,10 +210,7 @@ def weike_bundle_stage(context: BuildContext, courses: Sequence[Course],
             packing_failed(course, target, path, task, exc)
             return
         if written_path is None:
-            path.unlink(missing_ok=True)
-            ledger.forget(path.name)
-            refused[target.name] += 1
-            task.done(isolation.diagnostics[-1].message_en, failed=True)
+            refused_by_isolation(target, path, task)
             return
         outputs.append(path)
         ledger.record(path.name, fingerprint)
@@ -262,10 +267,7 @@ def weike_bundle_stage(context: BuildContext, courses: Sequence[Course],
                     packing_failed(course, target, path, task, exc)
                     continue
                 if members is None:
-                    path.unlink(missing_ok=True)
-                    ledger.forget(name)
-                    refused[target.name] += 1
-                    task.done(isolation.diagnostics[-1].message_en, failed=True)
+                    refused_by_isolation(target, path, task)
                     continue
                 in_flight.append((course, target, path, fingerprint, task, writers.submit(write_zip, path, members)))
                 while len(in_flight) > max_in_flight:  # members wait in memory: a few zips' worth at most

@@ -46,3 +46,18 @@ def stop(process: subprocess.Popen) -> None:
         process.wait(timeout=30)
     if process.stdout:
         process.stdout.close()
+
+
+def records_facts(site) -> dict:
+    """catalogue.js's facts, with ``courses`` from each course's own script (records/courses/<slug>.js)."""
+    import json
+
+    text = (site / "assets/records/catalogue.js").read_text(encoding="utf-8")
+    data = json.loads(text.removeprefix("window.weikeRecordsData = ").rstrip().removesuffix(";"))
+    data["courses"] = {}
+    for script in sorted((site / "assets/records/courses").glob("*.js")):
+        head, _, facts = script.read_text(encoding="utf-8").partition("] = ")
+        slug = json.loads(head.removeprefix("(window.weikeRecordsCourses = window.weikeRecordsCourses || {})["))
+        assert slug == script.stem
+        data["courses"][slug] = json.loads(facts.rstrip().removesuffix(";"))
+    return data

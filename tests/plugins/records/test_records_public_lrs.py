@@ -25,6 +25,7 @@ from tests.plugins.records.conftest import stop
 from tests.plugins.records.test_records_lrs import KEY, SECRET, _free_port, add_lrs_user, ralph, start_lrs  # noqa: F401
 from tests.plugins.site.test_site_hosts import INERT_SCRIPT_URLS, _URL_IN_SCRIPT, scripts_pages_load
 from weike.plugins.records.statements import VERB_COMPLETED, VERB_LAUNCHED, statement_problems
+from tests.plugins.records.conftest import records_facts
 
 pytestmark = pytest.mark.slow
 PUBLIC_KEY, PUBLIC_SECRET = "weike-public-write", "public-but-write-only"
@@ -37,24 +38,13 @@ def public_lrs_yml(site_url: str, endpoint: str, *, key: str = PUBLIC_KEY, secre
             f"    secret: {secret}\n{station}")
 
 
-def _catalogue(site) -> dict:
-    """catalogue.js's facts, with ``courses`` from each course's own script (records/courses/<slug>.js)."""
-    text = (site / "assets/records/catalogue.js").read_text(encoding="utf-8")
-    data = json.loads(text.removeprefix("window.weikeRecordsData = ").rstrip().removesuffix(";"))
-    data["courses"] = {}
-    for script in sorted((site / "assets/records/courses").glob("*.js")):
-        head, _, facts = script.read_text(encoding="utf-8").partition("] = ")
-        slug = json.loads(head.removeprefix("(window.weikeRecordsCourses = window.weikeRecordsCourses || {})["))
-        assert slug == script.stem
-        data["courses"][slug] = json.loads(facts.rstrip().removesuffix(";"))
-    return data
 
 
 def test_the_pages_name_exactly_one_more_host_the_public_lrs(built_site):
     site_url, endpoint = "https://weike.example.gov.cn/county/", "https://lrs.example.cn:8443/xAPI"
     built = built_site(files={"weike.yml": public_lrs_yml(site_url, endpoint)})
     assert not [d for d in built.result.diagnostics if d.code.startswith("E")], built.result.diagnostics
-    public = _catalogue(built.site)["publicLrs"]
+    public = records_facts(built.site)["publicLrs"]
     assert public == {"endpoint": endpoint + "/", "siteOrigin": "https://weike.example.gov.cn",
                       "authorization": "Basic " + base64.b64encode(f"{PUBLIC_KEY}:{PUBLIC_SECRET}".encode()).decode()}
     own, lrs = urlsplit(site_url).netloc, urlsplit(endpoint).netloc
@@ -72,7 +62,7 @@ def test_without_public_lrs_the_pages_name_no_lrs(built_site):
     built = built_site(files={"weike.yml": "site_url: https://weike.example.gov.cn/\nrecords:\n  lrs:\n"
                                            "    endpoint: https://lrs.example.cn/xAPI/\n    key: station\n"
                                            "    secret: station-secret\n"})
-    assert "publicLrs" not in _catalogue(built.site)
+    assert "publicLrs" not in records_facts(built.site)
     text = (built.site / "assets/records/catalogue.js").read_text(encoding="utf-8")
     assert "lrs.example.cn" not in text and "station-secret" not in text
 

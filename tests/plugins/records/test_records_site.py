@@ -3,23 +3,11 @@
 
 from __future__ import annotations
 
-import json
-
+from tests.plugins.records.conftest import records_facts
 from tests.plugins.site.conftest import page_scripts
 from weike.plugins.records.statements import course_iri, lecture_iri
 
 
-def _data(site) -> dict:
-    """catalogue.js's facts, with ``courses`` from each course's own script (records/courses/<slug>.js)."""
-    text = (site / "assets/records/catalogue.js").read_text(encoding="utf-8")
-    data = json.loads(text.removeprefix("window.weikeRecordsData = ").rstrip().removesuffix(";"))
-    data["courses"] = {}
-    for script in sorted((site / "assets/records/courses").glob("*.js")):
-        head, _, facts = script.read_text(encoding="utf-8").partition("] = ")
-        slug = json.loads(head.removeprefix("(window.weikeRecordsCourses = window.weikeRecordsCourses || {})["))
-        assert slug == script.stem
-        data["courses"][slug] = json.loads(facts.rstrip().removesuffix(";"))
-    return data
 
 
 def test_pages_load_the_records_script_and_the_catalogue_facts(built_site):
@@ -29,7 +17,7 @@ def test_pages_load_the_records_script_and_the_catalogue_facts(built_site):
     assert scripts.index("../../../assets/records/catalogue.js") < scripts.index("../../../assets/records/records.js")
     assert scripts.index("../../../assets/weike/weike.js") < scripts.index("../../../assets/records/catalogue.js")
     assert 'href="../../../assets/records/records.css"' in lecture
-    data = _data(built.site)
+    data = records_facts(built.site)
     course = data["courses"]["demo"]
     assert course["iri"] == "https://weike.example.cn/zhan/courses/demo/" == course_iri(
         "https://weike.example.cn/zhan/", "demo")
@@ -43,7 +31,7 @@ def test_pages_load_the_records_script_and_the_catalogue_facts(built_site):
 
 def test_without_site_url_the_ids_are_documented_urns(built_site):
     built = built_site(files={"weike.yml": "records:\n  ask_name: true\n"})
-    data = _data(built.site)
+    data = records_facts(built.site)
     assert data["courses"]["photo"]["iri"] == "urn:weike:courses:photo" == course_iri(None, "photo")
     assert data["courses"]["photo"]["lectures"][0]["iri"] == lecture_iri(None, "photo", "01-lecture-1")
     assert data["homePage"] == "https://weike.invalid/" and data["askName"] is True
@@ -57,7 +45,7 @@ def test_a_title_cannot_close_the_data_script(built_site):
     for script in (built.site / "assets/records").rglob("*.js"):
         if script.name != "records.js":
             assert "</" not in script.read_text(encoding="utf-8"), script
-    assert _data(built.site)["courses"]["photo"]["title"] == "拍照</script><script>alert(1)</script>"
+    assert records_facts(built.site)["courses"]["photo"]["title"] == "拍照</script><script>alert(1)</script>"
 
 
 def test_the_offline_edition_carries_the_page_and_the_scripts(built_site):
