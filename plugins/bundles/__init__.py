@@ -48,6 +48,8 @@ __all__ = ["BundleTarget", "BundleTargetConflict", "accept_every_course",
 
 #: Where the ledgers of which inputs made each zip live, under the cache.
 LEDGER_FOLDER = "bundles"
+#: What packing a course or writing its zip may raise for that course alone (or a full disk).
+_PACKING_ERRORS = (ArchiveError, OSError, UnicodeDecodeError)
 
 
 def undelivered_lectures(course: Course, delivered: Mapping[str, DeliveredMedia]) -> Iterator[Diagnostic]:
@@ -179,38 +181,34 @@ def weike_bundle_stage(context: BuildContext, courses: Sequence[Course],
     in_flight: deque = deque()
     max_in_flight = 2 * workers
 
-    def packing_failed(course: Course, target: BundleTarget, path: Path, task, exc: Exception) -> None:
-        task.done(str(exc), failed=True)
-        fault = disk_fault(exc, root=context.paths.root, writing=path)
-        if fault is not None:
-            # The disk, not the course: its zip from the last good build stays (written
-            # atomically, it is whole), and the course carries on to the summary table.
-            diagnostics.append(dataclasses.replace(fault, location=SourceLocation(
-                file=context.paths.shown(path))))
-            return
-        diagnostics.append(_pack_failed(course, target, exc))
+    def packing(course: Course, target: BundleTarget, path: Path, task, work):
+        """``work()`` (packing the course, or writing its zip) under the course's isolation; None
+        when it failed: a full disk keeps the last good zip, any other failure removes it (E901 or
+        the packing error reported), and the next build tries the course again."""
+        try:
+            done = isolation.call(course, work, what=f"打包 {target.name} packing", handled=_PACKING_ERRORS)
+        except _PACKING_ERRORS as exc:
+            task.done(str(exc), failed=True)
+            fault = disk_fault(exc, root=context.paths.root, writing=path)
+            if fault is not None:
+                # The disk, not the course: its zip from the last good build stays (written
+                # atomically, it is whole), and the course carries on to the summary table.
+                diagnostics.append(dataclasses.replace(fault, location=SourceLocation(
+                    file=context.paths.shown(path))))
+                return None
+            diagnostics.append(_pack_failed(course, target, exc))
+        else:
+            if done is not None:
+                return done
+            task.done(isolation.diagnostics[-1].message_en, failed=True)
         path.unlink(missing_ok=True)
         ledgers[target.name].forget(path.name)
         refused[target.name] += 1
-
-    def refused_by_isolation(target: BundleTarget, path: Path, task) -> None:
-        """The target's code raised for this course (its E901 is in the isolation's diagnostics):
-        no zip of it is left, and the next build tries it again."""
-        path.unlink(missing_ok=True)
-        ledgers[target.name].forget(path.name)
-        refused[target.name] += 1
-        task.done(isolation.diagnostics[-1].message_en, failed=True)
+        return None
 
     def finish(course: Course, target: BundleTarget, path: Path, fingerprint: str, task, future) -> None:
         ledger = ledgers[target.name]
-        try:
-            written_path = isolation.call(course, future.result, what=f"打包 {target.name} packing",
-                                          handled=(ArchiveError, OSError, UnicodeDecodeError))
-        except (ArchiveError, OSError, UnicodeDecodeError) as exc:
-            packing_failed(course, target, path, task, exc)
-            return
-        if written_path is None:
-            refused_by_isolation(target, path, task)
+        if packing(course, target, path, task, future.result) is None:
             return
         outputs.append(path)
         ledger.record(path.name, fingerprint)
@@ -260,14 +258,8 @@ def weike_bundle_stage(context: BuildContext, courses: Sequence[Course],
                     return [*members, checksums_member(members)]
 
                 # The target's code runs here, one course at a time; the zip is written by the pool.
-                try:
-                    members = isolation.call(course, pack, what=f"打包 {target.name} packing",
-                                             handled=(ArchiveError, OSError, UnicodeDecodeError))
-                except (ArchiveError, OSError, UnicodeDecodeError) as exc:
-                    packing_failed(course, target, path, task, exc)
-                    continue
+                members = packing(course, target, path, task, pack)
                 if members is None:
-                    refused_by_isolation(target, path, task)
                     continue
                 in_flight.append((course, target, path, fingerprint, task, writers.submit(write_zip, path, members)))
                 while len(in_flight) > max_in_flight:  # members wait in memory: a few zips' worth at most
