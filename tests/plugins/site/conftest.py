@@ -113,21 +113,27 @@ LONG_CLIP = ["-f", "lavfi", "-i", "testsrc2=size=160x90:rate=25:duration=12",
              "-c:a", "aac", "-b:a", "64k", "-shortest", "-movflags", "+faststart"]
 
 
+def deliver_long_clip(built, media) -> Path:
+    """Lecture 1 of "demo" delivered again as a 12-second video (its file replaced, its record
+    updated); the delivered file is returned. The next ``built.rebuild()`` shows it."""
+    delivered = dict(built.delivered)
+    video = delivered["demo/01-lecture-1"].path
+    video.unlink()
+    shutil.copyfile(media("long.mp4", LONG_CLIP), video)
+    delivered["demo/01-lecture-1"] = replace(delivered["demo/01-lecture-1"], duration=12.0,
+                                             size=video.stat().st_size,
+                                             sha256=hashlib.sha256(video.read_bytes()).hexdigest())
+    built.delivered = delivered
+    return video
+
+
 @pytest.fixture
 def offline_site(built_site, media):
     """The built site of courses "demo" and "photo", lecture 1 of "demo" with a 12-second video."""
 
     def make(files=None):
         built = built_site(files)
-        long_clip = media("long.mp4", LONG_CLIP)
-        delivered = dict(built.delivered)
-        video = delivered["demo/01-lecture-1"].path
-        video.unlink()
-        shutil.copyfile(long_clip, video)
-        delivered["demo/01-lecture-1"] = replace(delivered["demo/01-lecture-1"], duration=12.0,
-                                                 size=video.stat().st_size,
-                                                 sha256=hashlib.sha256(video.read_bytes()).hexdigest())
-        built.delivered = delivered
+        deliver_long_clip(built, media)
         built.rebuild()
         return built
 

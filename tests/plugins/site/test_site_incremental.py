@@ -4,15 +4,13 @@ are not rewritten, and the result equals a cold build file by file."""
 from __future__ import annotations
 
 import collections
-import hashlib
 import os
 import shutil
-from dataclasses import replace
 from pathlib import Path
 
 from weike.builder.contracts.context import BuildPaths
 from tests.conftest import lecture_md
-from tests.plugins.site.conftest import LONG_CLIP, build_site
+from tests.plugins.site.conftest import build_site, deliver_long_clip
 
 STAMP = ".weike-site.json"
 
@@ -240,15 +238,7 @@ def test_an_edit_makes_only_the_edited_course_again_and_equals_a_cold_build(buil
     assert_equals_cold(built)
 
     # A delivered video replaced (another length and size): its lecture page and course page say so.
-    long_clip = media("long.mp4", LONG_CLIP)
-    delivered = dict(built.delivered)
-    video = delivered["demo/01-lecture-1"].path
-    video.unlink()
-    shutil.copyfile(long_clip, video)
-    delivered["demo/01-lecture-1"] = replace(delivered["demo/01-lecture-1"], duration=12.0,
-                                             size=video.stat().st_size,
-                                             sha256=hashlib.sha256(video.read_bytes()).hexdigest())
-    built.delivered = delivered
+    video = deliver_long_clip(built, media)
     assert work.rebuild(built) == {"demo"}
     assert "时长 0:12" in built.html("courses/demo/01-lecture-1")
     assert (built.site / "media/demo/01-lecture-1.mp4").read_bytes() == video.read_bytes()
