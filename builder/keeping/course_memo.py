@@ -73,6 +73,11 @@ class RememberedCourse:
     handed_on: bool
 
 
+def latest_facts(facts) -> tuple[ConsultedFact, ...]:
+    """The facts a check consulted, the last one of each (memo, kind, path) only: what an entry keeps."""
+    return tuple({fact[:3]: fact for fact in facts}.values())
+
+
 def facts_still_hold(facts: tuple[ConsultedFact, ...]) -> bool:
     """Whether every memo still holds each fact as it was consulted (a memo pruned, rebuilt or
     told otherwise since means the course is checked again)."""

@@ -24,7 +24,7 @@ from weike.builder.contracts.context import BuildPaths, Made, StageOutcome
 from weike.builder.contracts.diagnostics import Summary, sort_diagnostics
 from weike.builder.contracts.errors import MissingTool
 from weike.builder.contracts.model import Course, Diagnostic, Repository, WeikeConfig
-from weike.builder.keeping.course_memo import CourseMemo, RememberedCourse
+from weike.builder.keeping.course_memo import CourseMemo, RememberedCourse, latest_facts
 from weike.builder.keeping.disk import disk_fault
 from weike.builder.keeping.fingerprint import Fingerprint, package_versions
 from weike.builder.keeping.memo import facts_consulted
@@ -243,7 +243,7 @@ class CheckMemo:
             return
         key, loaded = read
         self.memo.keep(course.slug, key, RememberedCourse(course=course, loaded=loaded, checked=tuple(found),
-                                                          made=products, facts=tuple({fact[:3]: fact for fact in facts}.values()),
+                                                          made=products, facts=latest_facts(facts),
                                                           handed_on=handed_on))
 
 

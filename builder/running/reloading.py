@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from weike.builder.contracts.model import Course, Diagnostic, Setting
-from weike.builder.keeping.course_memo import RememberedCourse, facts_still_hold
+from weike.builder.keeping.course_memo import RememberedCourse, facts_still_hold, latest_facts
 from weike.builder.keeping.fingerprint import tree_entries
 from weike.builder.repository.loading import load_course
 from weike.builder.running.isolation import PLUGIN_CRASH_CODE
@@ -84,4 +84,4 @@ class CourseChecks:
             return
         self._kept[course.slug] = (course, *self._context, RememberedCourse(
             course=course, loaded=(), checked=tuple(found), made=products,
-            facts=tuple({fact[:3]: fact for fact in facts}.values()), handed_on=handed_on))
+            facts=latest_facts(facts), handed_on=handed_on))
