@@ -33,7 +33,7 @@ from weike.plugins.records.statements import (
     home_page,
     lecture_iri,
 )
-from weike.plugins.site import MINUTES_PER_STUDY_HOUR, SiteAsset, SitePage, site_lectures
+from weike.plugins.site import MINUTES_PER_STUDY_HOUR, SiteAsset, SitePage, script_text, site_lectures
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 #: The page's path on the site (``records/``); the script recognises it by this path.
@@ -132,10 +132,8 @@ COURSE_FACTS = "records/courses/{slug}.js"
 
 
 def _script_json(value) -> str:
-    # "</" never appears inside the script (a course title cannot close it), nor U+2028/U+2029
-    # (line ends inside a string literal for a browser older than ES2019).
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return text.replace("</", "<\\/").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    # No "</" (a course title cannot close the script), no raw U+2028/U+2029 (line ends to an older browser).
+    return script_text(json.dumps(value, ensure_ascii=False, sort_keys=True))
 
 
 def records_assets(data: Mapping) -> list[SiteAsset]:

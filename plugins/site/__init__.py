@@ -36,12 +36,12 @@ from weike.builder.contracts.model import Course, DeliveredMedia, Setting
 from weike.builder.keeping.fingerprint import package_versions
 from weike.builder.repository.centre import Centre
 from weike.plugins.site.catalogue import MINUTES_PER_STUDY_HOUR, site_lectures, study_hours
-from weike.plugins.site.contributed import SiteAsset, SitePage
+from weike.plugins.site.contributed import SiteAsset, SitePage, script_text
 from weike.plugins.site.settings import SETTINGS, site_url
 from weike.plugins.site.share import ShareRoute
 
-__all__ = ["MINUTES_PER_STUDY_HOUR", "ShareRoute", "SiteAsset", "SitePage", "site_lectures", "site_url",
-           "study_hours"]
+__all__ = ["MINUTES_PER_STUDY_HOUR", "ShareRoute", "SiteAsset", "SitePage", "script_text", "site_lectures",
+           "site_url", "study_hours"]
 
 
 @hookimpl

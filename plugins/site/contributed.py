@@ -85,6 +85,17 @@ GENERATED_FOLDERS = frozenset({"assets", "courses", "centres", "themes", "levels
                                "stylesheets", "javascripts", "index", "catalogue", "sitemap", "feed", "404"})
 
 
+def script_text(json_text: str) -> str:
+    r"""JSON text made safe to publish inside a script (a ``SiteAsset`` script, the search files).
+
+    JSON allows U+2028 and U+2029 raw in strings; the JavaScript of older phone browsers reads them
+    as line ends (a syntax error: the whole script lost). ``</`` is escaped so that no value (a
+    course title) can close a ``<script>`` element. Both occur only inside strings, where
+    ``\u2028`` and ``<\/`` mean the same characters.
+    """
+    return json_text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").replace("</", "<\\/")
+
+
 @dataclass(frozen=True, kw_only=True)
 class SiteAsset:
     """A file a plugin adds to the catalogue website (``weike_site_assets``).

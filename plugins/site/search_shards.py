@@ -45,6 +45,8 @@ import zlib
 from collections import defaultdict
 from pathlib import Path
 
+from weike.plugins.site.contributed import script_text
+
 #: Entries per store chunk: the first screen of results costs a few kilobytes.
 CHUNK = 16
 #: The postings a shard holds on average, in bytes (the shard count follows the catalogue): a
@@ -118,8 +120,7 @@ def shard_of(key: str, shards: int) -> int:
 
 
 def _script(call: str, *values) -> bytes:
-    text = ",".join(json.dumps(value, ensure_ascii=False, separators=(",", ":")) for value in values)
-    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").replace("</", "<\\/")
+    text = script_text(",".join(json.dumps(value, ensure_ascii=False, separators=(",", ":")) for value in values))
     return f"__weikeSearch.{call}({text});\n".encode("utf-8")
 
 

@@ -31,6 +31,7 @@ from weike.builder.keeping import outputs
 from weike.builder.keeping.archive import ArchiveMember, safe_name_component, write_zip
 from weike.builder.keeping.fingerprint import Fingerprint, code_digest
 from weike.plugins.site import manifest
+from weike.plugins.site.contributed import script_text
 from weike.plugins.site.placement import make_build_folder, remove_leftovers, swap_into_place
 from weike.plugins.site.settings import OFFLINE, mkdocs_setting_warning
 from weike.plugins.site.stamp import STAMP_FILE as SITE_STAMP_FILE
@@ -170,7 +171,7 @@ def offline_page(html: str, *, page_rel: str, source_site: Path, folders: frozen
         features = config.get("features") or []
         config["features"] = [f for f in features if not str(f).startswith(_FETCHING_FEATURES)]
         # "</" never appears inside the script: escaped as JSON allows.
-        text = json.dumps(config, ensure_ascii=True).replace("</", "<\\/")
+        text = script_text(json.dumps(config, ensure_ascii=True))
         return match.group(1) + text + match.group(3)
 
     html = _URL_ATTRIBUTE.sub(rewrite, html)
@@ -192,14 +193,10 @@ def offline_search_index(index_json: bytes, folders: frozenset[str]) -> bytes:
 def search_index_script(index_json: bytes) -> bytes:
     r"""The search index as the script Material loads from a ``file://`` page (``var __index = …``).
 
-    JSON allows U+2028 and U+2029 raw in strings; the JavaScript of older phone browsers reads them
-    as line ends (a syntax error: no search at all). ``</`` is escaped too, so the index could
-    even be put inside a ``<script>`` element. Both occur only inside strings, where ``\u2028``
-    and ``<\/`` mean the same characters.
+    U+2028, U+2029 and ``</`` are escaped (:func:`~weike.plugins.site.contributed.script_text`): an
+    older phone browser would read the first two as line ends, and no search at all would work.
     """
-    text = index_json.decode("utf-8")
-    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").replace("</", "<\\/")
-    return b"var __index = " + text.encode("utf-8")
+    return b"var __index = " + script_text(index_json.decode("utf-8")).encode("utf-8")
 
 
 # --------------------------------------------------------------------------------------------
