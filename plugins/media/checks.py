@@ -5,7 +5,7 @@ A source must be readable media (E211) and last at most 15 minutes, with its tit
 area (E225) in characters the font has (W226); SRT subtitles must be readable (E214) and start within the
 video (W219). Only headers are probed, and only the fields the rules read: cheap. Before the
 first course is checked, :func:`probe_sources` probes every source of the repository not remembered
-yet, ``jobs`` at a time; the probes are remembered in the media memo (by path, size, mtime, inode
+yet, ``jobs`` at a time, once per file (paths linking one file share its probe); the probes are remembered in the media memo (by path, size, mtime, inode
 and ctime), which each course's check then reads back in order, so a later check or build probes
 nothing twice. Within one build the check hands each lecture's header probe to the media stage
 as a value (:data:`PROBES_MADE` in the build's ``made``).
@@ -13,6 +13,7 @@ as a value (:data:`PROBES_MADE` in the build's ``made``).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -348,18 +349,57 @@ def probe_sources(repository: Repository, paths: BuildPaths, jobs: int) -> None:
     unknown = [path for path in sources if not is_memoised(memo, kind, path)]
     if not unknown:
         return
+    # One probe per file, not per path: links to one file (a clip several lectures share) are
+    # probed once, and the others are told the same (see same_file_probes).
+    files = same_files(unknown)
 
-    def probe(path: Path) -> None:
+    def probe(paths: list[tuple[Path, FileIdentity]]) -> None:
         try:
-            probe_memoised(memo, path)
+            probe_memoised(memo, paths[0][0])
         except MissingTool:
             raise  # no ffprobe on this machine: the command line names the fix
         except Exception:  # noqa: BLE001 - a vanished file, a plugin's bug: the course's own check meets
-            pass           # it again, where it is reported at that course (and one course never stops others)
+            return         # it again, where it is reported at that course (and one course never stops others)
+        same_file_probes(memo, kind, paths)
 
-    with make_executor(jobs=min(jobs, len(unknown))) as executor:
-        for _ in executor.map(probe, unknown):
+    with make_executor(jobs=min(jobs, len(files))) as executor:
+        for _ in executor.map(probe, files):
             pass
+
+
+#: A file as :func:`same_files` tells files apart: device, inode, size, mtime_ns, ctime_ns.
+FileIdentity = tuple[int, int, int, int, int]
+
+
+def same_files(paths: list[Path]) -> list[list[tuple[Path, FileIdentity]]]:
+    """``paths`` grouped by the file they reach (hard links, symlinks), in order of first path,
+    each with its identity as taken now; a path that cannot be read is a group of its own."""
+    groups: dict[object, list[tuple[Path, FileIdentity]]] = {}
+    for path in paths:
+        try:
+            stat = os.stat(path)
+        except OSError:
+            groups[path] = [(path, (0, 0, 0, 0, 0))]
+            continue
+        identity = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+        groups.setdefault(identity, []).append((path, identity))
+    return list(groups.values())
+
+
+def same_file_probes(memo: FileMemo, kind: str, paths: list[tuple[Path, FileIdentity]]) -> None:
+    """Remember the probe of ``paths[0]`` for the other paths to the same file, each under its own
+    name, as probing it would have given (the probe names its path); a failure is not shared (its
+    detail names the path ffprobe was given), nor a probe when the file changed meanwhile (the
+    identities were taken before the probe, so such a path is simply probed by its own check)."""
+    first, identity = paths[0]
+    record = memo.get(kind, first)
+    if record is None or "info" not in record:
+        return
+    for path, other in paths[1:]:
+        if other != identity:
+            continue
+        memo.put(kind, path, {**record, "info": {**record["info"], "path": str(path)}},
+                 identity=(os.path.abspath(path), other[2], other[3], other[1], other[4]))
 
 
 def check_course_media(course: Course, config: WeikeConfig, paths: BuildPaths,

@@ -189,3 +189,36 @@ def test_each_source_is_probed_once_cold_and_never_again_warm(make_repo, media, 
     assert sorted(cold) == sources
     assert check("--jobs", "3") == cold  # warm: the memo answers, ffprobe never runs
     assert check("--jobs", "1") == cold
+
+
+def test_a_file_several_lectures_link_is_probed_once_and_each_path_remembers_its_own_probe(make_repo, media,
+                                                                                            tmp_path):
+    root = make_repo(valid_courses=("a", "b"))
+    # Lectures of both courses hard-link one clip (a recording split by links, a catalogue's shared
+    # intro); the other lectures keep their own copies.
+    shared = root / "courses/a/01-lecture-1/video.mp4"
+    linked = [root / f"courses/{slug}/{number:02d}-lecture-{number}/video.mp4" for slug, number in
+              (("a", 2), ("a", 3), ("b", 1), ("b", 4))]
+    for path in linked:
+        path.unlink()
+        os.link(shared, path)
+    log = tmp_path / "probes.log"
+    wrapper = tmp_path / "ffprobe"
+    wrapper.write_text(f'#!/bin/sh\nfor last; do :; done\necho "$last" >> {log}\n'
+                       f'exec {ffmpeg.find_binaries().ffprobe} "$@"\n')
+    wrapper.chmod(0o755)
+    env = {**os.environ, "WEIKE_FFPROBE": str(wrapper), "WEIKE_FFMPEG": str(ffmpeg.find_binaries().ffmpeg)}
+    completed = subprocess.run([sys.executable, "-m", "weike.builder", "check", str(root), "--jobs", "2"],
+                               capture_output=True, text=True, env=env)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+
+    probed = log.read_text().splitlines()
+    sources = sorted((root / "courses").glob("*/*/video.mp4"))
+    distinct = {(path.stat().st_dev, path.stat().st_ino) for path in sources}
+    assert len(probed) == len(distinct) == len(sources) - len(linked)  # one ffprobe per file, not per path
+    # Every path's remembered probe is the one probing that path alone gives (it names its own path).
+    from weike.plugins.media.checks import probe_kind
+    from weike.plugins.media.probe import info_to_dict, probe_media
+    with FileMemo(BuildPaths.for_root(root).cache / MEMO_FILE) as memo:
+        for path in [shared, *linked]:
+            assert memo.get(probe_kind(), path) == {"info": info_to_dict(probe_media(path))}
