@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import functools
 import json
+from concurrent.futures import ThreadPoolExecutor
+from copy import copy
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -187,10 +189,18 @@ def _workbook(title: str, rows: tuple[tuple, ...]) -> bytes:
         cell.font = header_font
         cell.fill = header_fill
         cell.alignment = header_alignment
-    body_alignment = Alignment(vertical="top", wrap_text=True)  # one style object, shared by every cell
+    # One alignment for every body cell: set on the first, its style indices copied to the rest
+    # (as openpyxl's own sheet copier does). Setting ``cell.alignment`` on each cell hashes the
+    # style object into the workbook's list every time, a third of the sheet's cost.
+    body_alignment = Alignment(vertical="top", wrap_text=True)
+    styled = None
     for row in sheet.iter_rows(min_row=2):
         for cell in row:
-            cell.alignment = body_alignment
+            if styled is None:
+                cell.alignment = body_alignment
+                styled = cell._style
+            else:
+                cell._style = copy(styled)
     for index, column in enumerate(COLUMNS, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = _WIDE_COLUMNS.get(column, 12)
     sheet.freeze_panes = "B2"
@@ -244,8 +254,13 @@ def pack_national_bundle(*, course: Course, delivered: Mapping[str, DeliveredMed
     entries = lecture_entries(course, delivered)
     cover = cover_name(course)
     files: list[ArchiveMember] = []
-    if cover is not None:
-        files.append(ArchiveMember.from_bytes(cover, cover_jpeg(course)))
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="weike-cover") as pool:
+        # Pillow decodes and encodes the cover without the GIL: on another core, while openpyxl
+        # (which holds it) writes the sheet.
+        cover_bytes = pool.submit(cover_jpeg, course) if cover is not None else None
+        workbook = metadata_workbook(course, entries, cover)
+        if cover_bytes is not None:
+            files.append(ArchiveMember.from_bytes(cover, cover_bytes.result()))
     for entry in entries:
         media = entry.media
         # The media stage hashed the MP4 already; the zip writer verifies it while copying.
@@ -257,7 +272,7 @@ def pack_national_bundle(*, course: Course, delivered: Mapping[str, DeliveredMed
             files.append(ArchiveMember.from_file(entry.vtt, media.subtitles))
         if entry.srt:
             files.append(ArchiveMember.from_file(entry.srt, media.subtitles_srt))
-    files.append(ArchiveMember.from_bytes(SPREADSHEET_NAME, metadata_workbook(course, entries, cover)))
+    files.append(ArchiveMember.from_bytes(SPREADSHEET_NAME, workbook))
     manifest = manifest_data(course=course, entries=entries, cover=cover, platform=platform, files=files)
     text = json.dumps(manifest, ensure_ascii=False, indent=2) + "\n"
     return [*files, ArchiveMember.from_bytes(MANIFEST_NAME, text.encode("utf-8"))]

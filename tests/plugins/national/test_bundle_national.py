@@ -210,3 +210,19 @@ def test_both_platforms_carry_one_cover_encoded_once_per_course(delivered_repo, 
     encoded.clear()
     assert bundle.cover_jpeg(repository.courses[0]) != covers["smartedu"]
     assert [path.parent.name for path in encoded] == ["aa"]
+
+
+def test_every_sheet_cell_is_styled_on_its_own(tmp_path):
+    """The body cells share one alignment (top, wrapped) and the header its bold, filled style,
+    while a cell that reads like a formula alone gets Excel's quote prefix."""
+    from weike.plugins.national.bundle import _workbook
+
+    rows = tuple((number, "课程", "=HYPERLINK(\"http://example.invalid\")" if number == 2 else "简介",
+                  *([None] * (len(COLUMNS) - 3))) for number in (1, 2, 3))
+    sheet = load_workbook(io.BytesIO(_workbook.__wrapped__("样表", rows)))["微课清单"]
+    assert all(cell.font.b and cell.fill.fgColor.rgb == "00DDEBF7" and cell.alignment.wrap_text for cell in sheet[1])
+    body = [cell for row in sheet.iter_rows(min_row=2) for cell in row]
+    assert len(body) == 3 * len(COLUMNS)
+    assert all(cell.alignment.vertical == "top" and cell.alignment.wrap_text and not cell.font.b for cell in body)
+    assert [cell.coordinate for cell in body if cell.quotePrefix] == ["C3"]
+    assert sheet["C3"].value.startswith("=") and sheet["C3"].data_type == "s"
