@@ -43,6 +43,8 @@ from weike.builder.running.progress import Progress
 from weike.builder.running.project import Project
 from weike.plugins.site.contributed import collect_site_assets, collect_site_pages
 from weike.plugins.site.settings import publish_centres, site_url
+from weike.plugins.site.share import (ConnectionLimits, LimitedConnections, RequestDeadline, RequestHeadTooLarge,
+                                      same_site)
 from weike.plugins.site.website import SiteBuildFailed, build_website
 
 #: The live-reload script's poll: ``/livereload/<epoch>/<request id>``, both timestamps in ms.
@@ -207,23 +209,47 @@ def cmd_serve(project: Project, args: argparse.Namespace) -> int:
     return 0
 
 
-def _preview_server(rebuild: PreviewBuilder, *, host: str, port: int):
+def _preview_server(rebuild: PreviewBuilder, *, host: str, port: int,
+                    limits: ConnectionLimits = ConnectionLimits()):
     """MkDocs' live-reload server, showing the preview's current errors in the browser (MkDocs is
-    imported here, when serving, not whenever the command line is read)."""
-    from mkdocs.livereload import LiveReloadServer
+    imported here, when serving, not whenever the command line is read).
+
+    A local server is still reachable by every page the author has open and every program on the
+    machine, so it holds what ``weike share`` holds (:class:`~weike.plugins.site.share.LimitedConnections`,
+    :class:`~weike.plugins.site.share.RequestDeadline`): a request head complete within 30 s and
+    64 KB (else 431), at most 256 connections; and it answers only its own host names and, for
+    anything but GET and HEAD, only its own pages (403; the preview is read-only: 405).
+    """
+    from mkdocs.livereload import LiveReloadServer, _Handler
 
     # On the loopback address (the default) only this machine's names for it may be asked: a page
     # whose host name an attacker points at 127.0.0.1 (DNS rebinding) reads no draft course.
     loopback = host in ("127.0.0.1", "localhost", "::1")
 
-    class PreviewServer(LiveReloadServer):
+    class PreviewHandler(RequestDeadline, _Handler):
+        def handle(self) -> None:
+            self.begin_request()
+            try:
+                super().handle()  # one request per connection (HTTP/1.0): no idle keep-alive
+            except RequestHeadTooLarge:
+                self.refuse_head_too_large()
+
+    PreviewHandler.limits = limits
+
+    class PreviewServer(LimitedConnections, LiveReloadServer):
         def _serve_request(self, environ, start_response):
             own = {f"{name}:{self.server_address[1]}" for name in ("127.0.0.1", "localhost", "[::1]")}
             if loopback and environ.get("HTTP_HOST", "").strip().lower() not in own:
-                body = "421 这个地址不是 weike 预览 (Host is not this preview: request refused)\n".encode("utf-8")
-                start_response("421 Misdirected Request", [("Content-Type", "text/plain; charset=utf-8"),
-                                                           ("Content-Length", str(len(body)))])
-                return [body]
+                return _refusal(start_response, "421 Misdirected Request",
+                                "421 这个地址不是 weike 预览 (Host is not this preview: request refused)")
+            if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+                # A page of another site the author has open may send a form here: refused unread.
+                if not same_site(origin=environ.get("HTTP_ORIGIN"), fetch_site=environ.get("HTTP_SEC_FETCH_SITE"),
+                                 host=environ.get("HTTP_HOST")):
+                    return _refusal(start_response, "403 Forbidden",
+                                    "403 别的网站不能向预览发送请求 (another site may not send requests here)")
+                return _refusal(start_response, "405 Method Not Allowed", "405 预览是只读的 (the preview is read-only)",
+                                allow="GET, HEAD")
             # MkDocs turns the poll's epoch into a number: over 4,300 digits Python refuses, and
             # the request ended in a traceback on the console. No real epoch is that long.
             path = environ.get("PATH_INFO", "")
@@ -253,10 +279,20 @@ def _preview_server(rebuild: PreviewBuilder, *, host: str, port: int):
                 page = not_found.read_bytes()
             return super()._inject_js_into_html(page, self._visible_epoch)
 
-    server = PreviewServer(builder=rebuild, host=host, port=port, root=str(rebuild.site_dir))
+    server = PreviewServer(builder=rebuild, host=host, port=port, root=str(rebuild.site_dir), limits=limits)
+    server.RequestHandlerClass = PreviewHandler
     server.error_handler = server.error_page
     server.observer = FileWatcher(polling_interval=0.5)  # before any watch() schedules on MkDocs' own
     return server
+
+
+def _refusal(start_response, status: str, text: str, *, allow: str | None = None) -> list[bytes]:
+    body = f"{text}\n".encode("utf-8")
+    headers = [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))]
+    if allow:
+        headers.append(("Allow", allow))
+    start_response(status, headers)
+    return [body]
 
 
 class FileWatcher:

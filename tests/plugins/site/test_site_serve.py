@@ -241,3 +241,116 @@ def test_the_file_watcher_reports_a_save_as_it_happens(tmp_path):
     finally:
         watcher.stop()
         watcher.join(timeout=10)
+
+
+@pytest.fixture
+def preview(tmp_path):
+    """``(server, port)``: the preview's server over a one-page site, with a 1-second request
+    deadline and at most 4 connections."""
+    import threading
+
+    from weike.plugins.site.serve import _preview_server
+    from weike.plugins.site.share import ConnectionLimits
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("<title>首页</title><p>草稿</p>", encoding="utf-8")
+
+    class Builder:  # what the server asks of weike's preview builder: no problems, this site
+        problems = []
+        site_dir = site
+
+        def __call__(self) -> None:
+            pass
+
+    port = free_port()
+    server = _preview_server(Builder(), host="127.0.0.1", port=port,
+                             limits=ConnectionLimits(request_timeout=1.0, max_connections=4))
+    threading.Thread(target=server.serve, daemon=True).start()  # binds, then serves
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    yield server, port
+    server.shutdown()
+    server.server_close()
+
+
+def _ask(port: int, method: str = "GET", headers: dict | None = None) -> tuple[int, bytes]:
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request(method, "/", headers={"Host": f"127.0.0.1:{port}", **(headers or {})})
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def _closed_by_server(sock: socket.socket) -> bool:
+    """Whether the server ends the connection (the client waits up to 10 s, far beyond the deadline)."""
+    sock.settimeout(10)
+    try:
+        while sock.recv(4096):
+            pass
+        return True
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
+def test_the_preview_drops_half_sent_requests_and_holds_few_connections(preview):
+    server, port = preview
+    half_sent = []
+    for _ in range(12):  # three times the cap
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        sock.sendall(f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n".encode())  # never the blank line
+        half_sent.append(sock)
+    # The author's browser is still answered while the half-sent requests wait ...
+    assert all(_ask(port)[0] == 200 for _ in range(6))
+    # ... the server never holds more connections than its cap ...
+    assert server.open_connections <= 4
+    # ... and every half-sent request is dropped, pushed out or timed out.
+    assert all(_closed_by_server(sock) for sock in half_sent)
+    for sock in half_sent:
+        sock.close()
+    assert _ask(port)[0] == 200
+
+
+def test_the_preview_drops_a_trickled_request_at_the_deadline(preview):
+    """A byte at a time keeps every single read short: the deadline is for the whole request."""
+    _, port = preview
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    closed = False
+    try:
+        for n in range(200):  # 200 × 0.05 s: far beyond the 1 s deadline
+            sock.sendall(b"X-Slow: a\r\n" if n else b"GET / HTTP/1.1\r\n")
+            time.sleep(0.05)
+    except (BrokenPipeError, ConnectionResetError):
+        closed = True
+    assert closed or _closed_by_server(sock)
+    sock.close()
+
+
+def test_the_preview_refuses_a_huge_request_head(preview):
+    _, port = preview
+    status, _ = _ask(port, headers={f"X-Filler-{n}": "x" * 1000 for n in range(90)})
+    assert status == 431
+    assert _ask(port)[0] == 200
+
+
+def test_the_preview_takes_no_request_that_writes_from_another_site(preview):
+    _, port = preview
+    own = f"http://127.0.0.1:{port}"
+    assert _ask(port, "POST", {"Origin": "http://evil.example", "Content-Length": "0"})[0] == 403
+    assert _ask(port, "PUT", {"Origin": own, "Sec-Fetch-Site": "cross-site", "Content-Length": "0"})[0] == 403
+    status, body = _ask(port, "POST", {"Origin": own, "Content-Length": "0"})
+    assert status == 405 and "草稿".encode() not in body  # read-only, even for its own pages
+    assert _ask(port, "HEAD")[0] == 200
+    status, body = _ask(port)
+    assert status == 200 and "草稿".encode() in body
