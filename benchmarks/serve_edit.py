@@ -54,12 +54,16 @@ def _wait_for(url: str, text: str, *, timeout: float, process: subprocess.Popen)
     started = time.perf_counter()
     while time.perf_counter() - started < timeout:
         if process.poll() is not None:
-            raise SystemExit(f"weike serve exited ({process.returncode}):\n{process.stdout.read()}")
+            raise SystemExit(f"weike serve exited ({process.returncode}):\n{_tail(process.log)}")
         page = _page(url)
         if page is not None and text in page:
             return time.perf_counter() - started
         time.sleep(POLL_SECONDS)
-    raise SystemExit(f"{text!r} did not appear at {url} within {timeout:.0f} s")
+    raise SystemExit(f"{text!r} did not appear at {url} within {timeout:.0f} s; the server said:\n{_tail(process.log)}")
+
+
+def _tail(log: Path, lines: int = 20) -> str:
+    return "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
 
 
 def _first_lecture(root: Path) -> Path:
@@ -81,8 +85,13 @@ def measure_serve_edit(root: Path, *, edits: int = 1, startup_timeout: float = 9
     original = notes.read_bytes()
     port = _free_port()
     url = f"http://127.0.0.1:{port}/courses/{lecture.parent.name}/{lecture.name}/"
+    # The server's output goes to a file: a pipe nobody reads while waiting fills up (64 KB of
+    # diagnostics on a large repository) and stops the server mid-build.
+    log = tempfile.NamedTemporaryFile(prefix="weike-serve-", suffix=".log", delete=False)
     process = subprocess.Popen([sys.executable, "-m", "weike.builder", "serve", str(root), "--port", str(port)],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=root)
+                               stdout=log, stderr=subprocess.STDOUT, cwd=root)
+    log.close()
+    process.log = Path(log.name)
     figures = []
     try:
         first = _wait_for(url, "</html>", timeout=startup_timeout, process=process)
@@ -97,10 +106,13 @@ def measure_serve_edit(root: Path, *, edits: int = 1, startup_timeout: float = 9
         notes.write_bytes(original)
         process.terminate()
         try:
-            process.communicate(timeout=20)
+            process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
-            process.communicate()
+            process.wait()
+        print("  the server's rebuilds:", *[line for line in process.log.read_text(encoding="utf-8").splitlines()
+                                            if line.startswith(("预览已更新", "预览无变化"))][-edits:], sep="\n    ")
+        process.log.unlink(missing_ok=True)
     return sorted(figures)[len(figures) // 2]
 
 
@@ -118,7 +130,9 @@ def main() -> int:
 
         work = Path(tempfile.mkdtemp(prefix="weike-bench-serve-"))
         root = work / "repo"
-        write_repository(root, args.courses, with_media=False)
+        # With the lectures' videos (one tiny clip, hard-linked): without them every lecture is an
+        # error and the preview shows no course at all.
+        write_repository(root, args.courses, with_media=True)
     try:
         seconds = measure_serve_edit(root, edits=args.edits)
         print(f"weike serve, {root}: edit -> page {seconds:.2f} s (median of {args.edits}; target <= 2 s)")

@@ -29,6 +29,7 @@ import os
 import re
 import sys
 import threading
+import time
 from pathlib import Path
 
 from weike.builder.contracts.context import BuildContext, BuildPaths, Made
@@ -133,14 +134,17 @@ class PreviewBuilder:
 
     def __call__(self) -> None:
         with self._lock:
+            clock = _PhaseClock()
             self.courses.loaded.clear()
             repository = self.project.load(course_loader=self.courses)
+            clock.lap("load")
             # Only the courses read again are checked again; what their rules made (the rendered
             # notes) goes to the site in ``made``, as in weike build.
             self.checks.begin(repository.courses, repository.config)
             made = Made()
             diagnostics = check_repository(repository, self.plugin_manager, paths=self.paths, made=made,
                                            memo=self.checks)
+            clock.lap("check")
             failing = {course_of(d) for d in diagnostics if d.is_error}
             failing_centres = {centre_of(d) for d in diagnostics if d.is_error}
             errors = [d for d in diagnostics if d.is_error]
@@ -149,6 +153,7 @@ class PreviewBuilder:
             courses = [course for course in repository.courses if course.slug not in failing]
             centres = [c for c in repository.centres if c.slug not in failing_centres]
             delivered = self._delivered(repository, courses)
+            clock.lap("media")
             plugin_pages, page_diagnostics = collect_site_pages(
                 self.plugin_manager, root=self.root, context=self._context(repository), courses=courses,
                 delivered=delivered, centres=centres)
@@ -156,6 +161,7 @@ class PreviewBuilder:
                 self.plugin_manager, root=self.root, context=self._context(repository), courses=courses,
                 delivered=delivered)
             page_diagnostics = [*page_diagnostics, *asset_diagnostics]
+            clock.lap("pages")
             errors.extend(d for d in page_diagnostics if d.is_error)
             for diagnostic in page_diagnostics:
                 print(format_text(diagnostic), file=self.stream)
@@ -177,9 +183,32 @@ class PreviewBuilder:
             self.problems = (*errors, *(d for d in result.diagnostics if d.is_error))
             left_out = sorted(slug for slug in failing if slug)
             note = f"，{len(left_out)} 门有错误未显示 ({', '.join(left_out)})" if left_out else ""
+            clock.lap("site")
             state = "已更新 (rebuilt)" if result.rebuilt else "无变化 (unchanged)"
-            print(f"预览{state}：{len(result.published)} 门课程{note} ({result.seconds:.1f} s)", file=self.stream,
-                  flush=True)
+            # What the save cost, and what was redone: the work should follow the change.
+            print(f"预览{state}：{len(result.published)} 门课程{note} ({clock.total:.2f} s: {clock}; "
+                  f"{len(self.courses.loaded)} read, {len(self.checks.checked_again)} checked, "
+                  f"{result.rendered} of {result.pages} pages rendered)", file=self.stream, flush=True)
+
+
+class _PhaseClock:
+    """Seconds of each phase of a rebuild, for its line on the terminal."""
+
+    def __init__(self) -> None:
+        self._last = self._start = time.perf_counter()
+        self.phases: dict[str, float] = {}
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.phases[phase] = self.phases.get(phase, 0.0) + now - self._last
+        self._last = now
+
+    @property
+    def total(self) -> float:
+        return self._last - self._start
+
+    def __str__(self) -> str:
+        return " ".join(f"{phase} {seconds:.2f}" for phase, seconds in self.phases.items())
 
 
 def _identity(path: Path) -> tuple | None:
