@@ -346,6 +346,7 @@ class FileWatcher:
 
     def schedule(self, handler, path: str, *, recursive: bool = True) -> int:
         ref = next(self._refs)
+        handler = _ChangesOnly(handler)
         self._scheduled[ref] = (handler, path, recursive)
         if self._observer is not None:
             self._watches[ref] = self._observer.schedule(handler, path, recursive=recursive)
@@ -384,6 +385,23 @@ class FileWatcher:
     def join(self, timeout: float | None = None) -> None:
         if self._observer is not None:
             self._observer.join(timeout)
+
+
+#: Events of a file being read, not changed: inotify reports every open. A rebuild reads the saved
+#: course's files, and those reads set off a second, useless rebuild that held every page request
+#: (MkDocs serves no page while it builds) for its whole length.
+_READS = frozenset({"opened", "closed_no_write"})
+
+
+class _ChangesOnly:
+    """A watchdog handler passing on the events of files changed, added, moved or removed, not read."""
+
+    def __init__(self, handler) -> None:
+        self._handler = handler
+
+    def dispatch(self, event) -> None:
+        if event.event_type not in _READS:
+            self._handler.dispatch(event)
 
 
 def _problem_items(problems) -> str:

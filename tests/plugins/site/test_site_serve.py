@@ -219,6 +219,8 @@ def test_a_save_is_checked_as_a_fresh_check_finds_it(make_repo):
 
 
 def test_the_file_watcher_reports_a_save_as_it_happens(tmp_path):
+    """A save is reported at once; a file read is not (a rebuild reads the saved course, and
+    reported reads set off a second rebuild that held every page until it ended)."""
     import threading
 
     from watchdog.events import FileSystemEventHandler
@@ -226,18 +228,30 @@ def test_the_file_watcher_reports_a_save_as_it_happens(tmp_path):
     from weike.plugins.site.serve import FileWatcher
 
     (tmp_path / "courses/c/01-a").mkdir(parents=True)
+    (tmp_path / "courses/c/course.yml").write_text("title: 课", encoding="utf-8")
     seen = threading.Event()
+    reported: list[tuple[str, str]] = []
     handler = FileSystemEventHandler()
-    handler.on_any_event = lambda event: seen.set() if event.src_path.endswith("lecture.md") else None
+
+    def on_any_event(event) -> None:
+        reported.append((os.path.basename(event.src_path), event.event_type))
+        if event.src_path.endswith("lecture.md"):
+            seen.set()
+
+    handler.on_any_event = on_any_event
     watcher = FileWatcher(polling_interval=0.5)
     watcher.schedule(handler, str(tmp_path / "courses"), recursive=True)
     watcher.start()
     try:
+        # Read first, then saved: the system reports events in order, so any report of the read
+        # comes before the save's.
+        assert (tmp_path / "courses/c/course.yml").read_text(encoding="utf-8") == "title: 课"
         (tmp_path / "courses/c/01-a/lecture.md").write_text("保存", encoding="utf-8")
         assert seen.wait(timeout=30)
         assert watcher.kind in ("events", "polling")
         if sys.platform == "linux":
             assert watcher.kind == "events"  # inotify: no poll of every file
+        assert [name for name, _ in reported if name == "course.yml"] == [], reported
     finally:
         watcher.stop()
         watcher.join(timeout=10)
