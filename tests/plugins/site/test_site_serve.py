@@ -368,3 +368,77 @@ def test_the_preview_takes_no_request_that_writes_from_another_site(preview):
     assert _ask(port, "HEAD")[0] == 200
     status, body = _ask(port)
     assert status == 200 and "草稿".encode() in body
+
+
+def _site_tree(site) -> dict[str, bytes]:
+    """Every file of a preview but its stamp (which records file times), by relative path."""
+    return {path.relative_to(site).as_posix(): path.read_bytes()
+            for path in sorted(site.rglob("*")) if path.is_file() and path.name != ".weike-site.json"}
+
+
+def test_every_save_shows_what_a_fresh_preview_shows(make_repo, media, cover_jpeg):
+    """A series of saves, each followed by the preview's rebuild: the preview equals, file by file,
+    the one a freshly started `weike serve` (no memory, no site cache) makes of the same repository."""
+    import io
+    import shutil
+
+    from weike.builder.contracts.context import BuildPaths
+    from weike.builder.repository.loading import load_repository
+    from weike.builder.running.project import Project
+    from weike.plugins.site.serve import PreviewBuilder
+    from tests.conftest import lay_out_delivered_media
+
+    root = make_repo(valid_courses=("a", "b", "c"))
+    rebuild = PreviewBuilder(Project.open(root), stream=io.StringIO())
+    rebuild()
+    cache = BuildPaths.for_root(root).cache / "site"
+
+    def assert_fresh() -> None:
+        warm = _site_tree(rebuild.site_dir)
+        aside = cache.with_name("site-warm")
+        os.replace(cache, aside)
+        try:
+            PreviewBuilder(Project.open(root), stream=io.StringIO())()
+            cold = _site_tree(rebuild.site_dir)
+        finally:
+            shutil.rmtree(cache)
+            os.replace(aside, cache)
+        assert sorted(warm) == sorted(cold)
+        assert [rel for rel in cold if warm[rel] != cold[rel]] == []
+
+    def save(rel: str, text: str) -> None:
+        (root / rel).write_text(text, encoding="utf-8")
+        rebuild()
+
+    save("courses/b/02-lecture-2/lecture.md", lecture_md(title="第2讲", notes="保存后的讲义。"))
+    assert "保存后的讲义" in (rebuild.site_dir / "courses/b/02-lecture-2/index.html").read_text(encoding="utf-8")
+    assert_fresh()
+
+    course_yml = root / "courses/a/course.yml"
+    good = course_yml.read_text(encoding="utf-8")
+    save("courses/a/course.yml", good.replace("title: 测试课程", "title: 改过的课程名"))  # home page, catalogue
+    assert "改过的课程名" in (rebuild.site_dir / "index.html").read_text(encoding="utf-8")
+    assert_fresh()
+
+    shutil.copyfile(cover_jpeg, root / "courses/b/01-lecture-1/photo.jpg")  # a picture the notes show
+    save("courses/b/01-lecture-1/lecture.md", lecture_md(title="第1讲", notes="![操作步骤](photo.jpg)"))
+    assert_fresh()
+
+    save("courses/c/course.yml", good.replace("theme: 老年智慧生活", "theme: 没有这个主题"))  # an error
+    assert not (rebuild.site_dir / "courses/c").exists()
+    assert_fresh()
+    save("courses/c/course.yml", good)
+    assert (rebuild.site_dir / "courses/c/index.html").is_file()
+    assert_fresh()
+
+    shutil.rmtree(root / "courses/a")  # a course deleted, another added
+    shutil.copytree(root / "courses/c", root / "courses/d")
+    rebuild()
+    assert not (rebuild.site_dir / "courses/a").exists() and (rebuild.site_dir / "courses/d/index.html").is_file()
+    assert_fresh()
+
+    lay_out_delivered_media(load_repository(root), root / "dist", media)  # `weike build` in another terminal
+    rebuild()
+    assert "media/b/02-lecture-2.mp4" in (rebuild.site_dir / "courses/b/02-lecture-2/index.html").read_text(
+        encoding="utf-8")
+    assert_fresh()
