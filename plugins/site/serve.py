@@ -38,7 +38,7 @@ from weike.builder.contracts.errors import UsageError
 from weike.builder.contracts.model import Course, DeliveredMedia
 from weike.builder.repository.centre import centre_of
 from weike.builder.repository.loading import NotACourseRepository
-from weike.builder.running.reloading import CourseChecks, CourseReloader
+from weike.builder.running.reloading import CourseChecks, CourseReloader, SavedPaths
 from weike.builder.running.checking import check_repository, course_of
 from weike.builder.running.progress import Progress
 from weike.builder.running.project import Project
@@ -83,6 +83,9 @@ class PreviewBuilder:
         self.problems: tuple = ()
         #: Each course as last loaded: a save reads again only the course whose folder changed.
         self.courses = CourseReloader()
+        #: What the file watcher reported changed: while it runs, a course folder nothing was
+        #: reported under is not even walked.
+        self.saved = SavedPaths()
         #: Each course's findings as last checked: a save checks again only the course read again.
         self.checks = CourseChecks()
         #: What the media stage had delivered, per course: (course, media identities, entries).
@@ -136,6 +139,8 @@ class PreviewBuilder:
         with self._lock:
             clock = _PhaseClock()
             self.courses.loaded.clear()
+            self.courses.walked.clear()
+            self.courses.reported(self.saved.take())
             repository = self.project.load(course_loader=self.courses)
             clock.lap("load")
             # Only the courses read again are checked again; what their rules made (the rendered
@@ -187,7 +192,7 @@ class PreviewBuilder:
             state = "已更新 (rebuilt)" if result.rebuilt else "无变化 (unchanged)"
             # What the save cost, and what was redone: the work should follow the change.
             print(f"预览{state}：{len(result.published)} 门课程{note} ({clock.total:.2f} s: {clock}; "
-                  f"{len(self.courses.loaded)} read, {len(self.checks.checked_again)} checked, "
+                  f"{len(self.courses.walked)} walked, {len(self.courses.loaded)} read, {len(self.checks.checked_again)} checked, "
                   f"{result.rendered} of {result.pages} pages rendered)", file=self.stream, flush=True)
 
 
@@ -311,7 +316,8 @@ def _preview_server(rebuild: PreviewBuilder, *, host: str, port: int,
     server = PreviewServer(builder=rebuild, host=host, port=port, root=str(rebuild.site_dir), limits=limits)
     server.RequestHandlerClass = PreviewHandler
     server.error_handler = server.error_page
-    server.observer = FileWatcher(polling_interval=0.5)  # before any watch() schedules on MkDocs' own
+    # Before any watch() schedules on MkDocs' own observer.
+    server.observer = FileWatcher(polling_interval=0.5, saved=getattr(rebuild, "saved", None))
     return server
 
 
@@ -335,8 +341,10 @@ class FileWatcher:
     saved and cost nothing in between.
     """
 
-    def __init__(self, *, polling_interval: float) -> None:
+    def __init__(self, *, polling_interval: float, saved: SavedPaths | None = None) -> None:
         self.polling_interval = polling_interval
+        #: Where the paths of changes are reported (the preview builder's), if anywhere.
+        self.saved = saved
         self._scheduled: dict[int, tuple] = {}
         self._watches: dict[int, object] = {}
         self._refs = itertools.count(1)
@@ -346,7 +354,7 @@ class FileWatcher:
 
     def schedule(self, handler, path: str, *, recursive: bool = True) -> int:
         ref = next(self._refs)
-        handler = _ChangesOnly(handler)
+        handler = _ChangesOnly(handler, self.saved)
         self._scheduled[ref] = (handler, path, recursive)
         if self._observer is not None:
             self._watches[ref] = self._observer.schedule(handler, path, recursive=recursive)
@@ -366,6 +374,8 @@ class FileWatcher:
             self._observer, self.kind = self._started(Observer()), "events"
         except OSError:  # e.g. the inotify watch limit: MkDocs' poll still sees every change
             self._observer, self.kind = self._started(PollingObserver(timeout=self.polling_interval)), "polling"
+        if self.saved is not None:
+            self.saved.watching(True)  # its watches are in place: every change from now on is reported
 
     def _started(self, observer):
         try:
@@ -379,6 +389,8 @@ class FileWatcher:
         return observer
 
     def stop(self) -> None:
+        if self.saved is not None:
+            self.saved.watching(False)
         if self._observer is not None:
             self._observer.stop()
 
@@ -394,14 +406,23 @@ _READS = frozenset({"opened", "closed_no_write"})
 
 
 class _ChangesOnly:
-    """A watchdog handler passing on the events of files changed, added, moved or removed, not read."""
+    """A watchdog handler passing on the events of files changed, added, moved or removed, not read,
+    their paths reported to ``saved`` first (the rebuild they set off takes them)."""
 
-    def __init__(self, handler) -> None:
+    def __init__(self, handler, saved: SavedPaths | None) -> None:
         self._handler = handler
+        self._saved = saved
 
     def dispatch(self, event) -> None:
-        if event.event_type not in _READS:
-            self._handler.dispatch(event)
+        if event.event_type in _READS:
+            return
+        if self._saved is not None:
+            if event.event_type == "events_lost":
+                self._saved.lost()
+            elif not (event.is_directory and event.event_type == "modified"):
+                # (A folder "modified" is an entry added or removed: that entry is reported itself.)
+                self._saved.saw(os.fsdecode(event.src_path), os.fsdecode(getattr(event, "dest_path", "") or ""))
+        self._handler.dispatch(event)
 
 
 def _problem_items(problems) -> str:

@@ -377,21 +377,49 @@ def _site_tree(site) -> dict[str, bytes]:
 
 
 def test_every_save_shows_what_a_fresh_preview_shows(make_repo, media, cover_jpeg):
-    """A series of saves, each followed by the preview's rebuild: the preview equals, file by file,
-    the one a freshly started `weike serve` (no memory, no site cache) makes of the same repository."""
+    """A series of saves, each seen by the file watcher and followed by the preview's rebuild: the
+    preview equals, file by file, the one a freshly started `weike serve` (no memory, no site
+    cache) makes of the same repository; and a save walks only the saved course's folder."""
     import io
     import shutil
+    import threading
+
+    from watchdog.events import FileSystemEventHandler
 
     from weike.builder.contracts.context import BuildPaths
     from weike.builder.repository.loading import load_repository
     from weike.builder.running.project import Project
-    from weike.plugins.site.serve import PreviewBuilder
+    from weike.plugins.site.serve import FileWatcher, PreviewBuilder
     from tests.conftest import lay_out_delivered_media
 
     root = make_repo(valid_courses=("a", "b", "c"))
     rebuild = PreviewBuilder(Project.open(root), stream=io.StringIO())
     rebuild()
     cache = BuildPaths.for_root(root).cache / "site"
+
+    # The watcher as `weike serve` runs it. The system reports one folder's events in order, so once
+    # a marker file written after a change is reported, the change's own events are too.
+    reported = threading.Condition()
+    seen: set[str] = set()
+
+    def on_any_event(event) -> None:
+        with reported:
+            seen.add(os.path.basename(event.src_path))
+            reported.notify_all()
+
+    handler = FileSystemEventHandler()
+    handler.on_any_event = on_any_event
+    watcher = FileWatcher(polling_interval=0.5, saved=rebuild.saved)
+    watcher.schedule(handler, str(root / "courses"), recursive=True)
+    watcher.start()
+    markers = iter(range(1000))
+
+    def settled_rebuild() -> None:
+        marker = f".settled-{next(markers)}"
+        (root / "courses" / marker).write_bytes(b"")
+        with reported:
+            assert reported.wait_for(lambda: marker in seen, timeout=30)
+        rebuild()
 
     def assert_fresh() -> None:
         warm = _site_tree(rebuild.site_dir)
@@ -408,37 +436,47 @@ def test_every_save_shows_what_a_fresh_preview_shows(make_repo, media, cover_jpe
 
     def save(rel: str, text: str) -> None:
         (root / rel).write_text(text, encoding="utf-8")
-        rebuild()
+        settled_rebuild()
 
-    save("courses/b/02-lecture-2/lecture.md", lecture_md(title="第2讲", notes="保存后的讲义。"))
-    assert "保存后的讲义" in (rebuild.site_dir / "courses/b/02-lecture-2/index.html").read_text(encoding="utf-8")
-    assert_fresh()
+    try:
+        settled_rebuild()  # the watcher has just started: every course folder is walked once more
+        assert len(rebuild.courses.walked) == 3
 
-    course_yml = root / "courses/a/course.yml"
-    good = course_yml.read_text(encoding="utf-8")
-    save("courses/a/course.yml", good.replace("title: 测试课程", "title: 改过的课程名"))  # home page, catalogue
-    assert "改过的课程名" in (rebuild.site_dir / "index.html").read_text(encoding="utf-8")
-    assert_fresh()
+        save("courses/b/02-lecture-2/lecture.md", lecture_md(title="第2讲", notes="保存后的讲义。"))
+        assert [os.path.basename(folder) for folder in rebuild.courses.walked] == ["b"]
+        assert "保存后的讲义" in (rebuild.site_dir / "courses/b/02-lecture-2/index.html").read_text(encoding="utf-8")
+        assert_fresh()
 
-    shutil.copyfile(cover_jpeg, root / "courses/b/01-lecture-1/photo.jpg")  # a picture the notes show
-    save("courses/b/01-lecture-1/lecture.md", lecture_md(title="第1讲", notes="![操作步骤](photo.jpg)"))
-    assert_fresh()
+        course_yml = root / "courses/a/course.yml"
+        good = course_yml.read_text(encoding="utf-8")
+        save("courses/a/course.yml", good.replace("title: 测试课程", "title: 改过的课程名"))  # home page, catalogue
+        assert "改过的课程名" in (rebuild.site_dir / "index.html").read_text(encoding="utf-8")
+        assert_fresh()
 
-    save("courses/c/course.yml", good.replace("theme: 老年智慧生活", "theme: 没有这个主题"))  # an error
-    assert not (rebuild.site_dir / "courses/c").exists()
-    assert_fresh()
-    save("courses/c/course.yml", good)
-    assert (rebuild.site_dir / "courses/c/index.html").is_file()
-    assert_fresh()
+        shutil.copyfile(cover_jpeg, root / "courses/b/01-lecture-1/photo.jpg")  # a picture the notes show
+        save("courses/b/01-lecture-1/lecture.md", lecture_md(title="第1讲", notes="![操作步骤](photo.jpg)"))
+        assert_fresh()
 
-    shutil.rmtree(root / "courses/a")  # a course deleted, another added
-    shutil.copytree(root / "courses/c", root / "courses/d")
-    rebuild()
-    assert not (rebuild.site_dir / "courses/a").exists() and (rebuild.site_dir / "courses/d/index.html").is_file()
-    assert_fresh()
+        save("courses/c/course.yml", good.replace("theme: 老年智慧生活", "theme: 没有这个主题"))  # an error
+        assert not (rebuild.site_dir / "courses/c").exists()
+        assert_fresh()
+        save("courses/c/course.yml", good)
+        assert (rebuild.site_dir / "courses/c/index.html").is_file()
+        assert_fresh()
 
-    lay_out_delivered_media(load_repository(root), root / "dist", media)  # `weike build` in another terminal
-    rebuild()
-    assert "media/b/02-lecture-2.mp4" in (rebuild.site_dir / "courses/b/02-lecture-2/index.html").read_text(
-        encoding="utf-8")
-    assert_fresh()
+        shutil.rmtree(root / "courses/a")  # a course deleted, another added, one renamed
+        shutil.copytree(root / "courses/c", root / "courses/d")
+        os.rename(root / "courses/b", root / "courses/e")
+        settled_rebuild()
+        assert not (rebuild.site_dir / "courses/a").exists() and (rebuild.site_dir / "courses/d/index.html").is_file()
+        assert (rebuild.site_dir / "courses/e/index.html").is_file()
+        assert_fresh()
+
+        lay_out_delivered_media(load_repository(root), root / "dist", media)  # `weike build` in another terminal
+        settled_rebuild()
+        assert "media/e/02-lecture-2.mp4" in (rebuild.site_dir / "courses/e/02-lecture-2/index.html").read_text(
+            encoding="utf-8")
+        assert_fresh()
+    finally:
+        watcher.stop()
+        watcher.join(timeout=10)
