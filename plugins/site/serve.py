@@ -43,6 +43,7 @@ from weike.builder.running.checking import check_repository, course_of
 from weike.builder.running.progress import Progress
 from weike.builder.running.project import Project
 from weike.plugins.site.contributed import collect_site_assets, collect_site_pages
+from weike.plugins.site.course_memo import KeptCourses
 from weike.plugins.site.settings import publish_centres, site_url
 from weike.plugins.site.share import (ConnectionLimits, LimitedConnections, RequestDeadline, RequestHeadTooLarge,
                                       same_site)
@@ -88,6 +89,8 @@ class PreviewBuilder:
         self.saved = SavedPaths()
         #: Each course's findings as last checked: a save checks again only the course read again.
         self.checks = CourseChecks()
+        #: Each course's site key and what the site made from it, kept between rebuilds.
+        self.site_kept = KeptCourses()
         #: What the media stage had delivered, per course: (course, media identities, entries).
         self._delivered_kept: dict[str, tuple[Course, tuple, dict[str, DeliveredMedia]]] = {}
 
@@ -177,7 +180,7 @@ class PreviewBuilder:
                     cache_dir=self.paths.cache / "site", preview=True, centres=centres,
                     publish_centres=publish_centres(repository.config), plugin_pages=plugin_pages,
                     withheld=len(repository.courses) - len(courses),
-                    plugin_assets=plugin_assets, made=made)
+                    plugin_assets=plugin_assets, made=made, kept=self.site_kept)
             except SiteBuildFailed as exc:
                 print(format_text(exc.diagnostic), file=self.stream)
                 self.problems = (*errors, exc.diagnostic)
