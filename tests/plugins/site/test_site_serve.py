@@ -442,8 +442,12 @@ def test_every_save_shows_what_a_fresh_preview_shows(make_repo, media, cover_jpe
         settled_rebuild()  # the watcher has just started: every course folder is walked once more
         assert len(rebuild.courses.walked) == 3
 
+        keys, made = dict(rebuild.site_kept.keys), dict(rebuild.site_kept.made)
         save("courses/b/02-lecture-2/lecture.md", lecture_md(title="第2讲", notes="保存后的讲义。"))
+        # The saved course alone is walked, read, checked, hashed and made again.
         assert [os.path.basename(folder) for folder in rebuild.courses.walked] == ["b"]
+        assert [slug for slug, key in rebuild.site_kept.keys.items() if key is not keys.get(slug)] == ["b"]
+        assert [slug for slug, (_, entry) in rebuild.site_kept.made.items() if entry is not made[slug][1]] == ["b"]
         assert "保存后的讲义" in (rebuild.site_dir / "courses/b/02-lecture-2/index.html").read_text(encoding="utf-8")
         assert_fresh()
 
