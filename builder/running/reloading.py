@@ -12,7 +12,8 @@ change without anything below the folder changing.
 
 While a file watcher runs (``weike serve``'s), even the stat walk is spared: the watcher reports
 every path changed (:class:`SavedPaths`), and a course folder nothing was reported under since its
-last walk is kept as it is. The walk comes back whenever the reports cannot be trusted: before the
+last walk is kept as it is, once its files with other names elsewhere (hard links: written through
+another path, no event is reported here) are seen unchanged. The walk comes back whenever the reports cannot be trusted: before the
 watcher started, after it lost events (the system's queue overflowed), once it stopped.
 """
 
@@ -71,6 +72,8 @@ class CourseReloader:
 
     def __init__(self) -> None:
         self._kept: dict[str, tuple[tuple, tuple[Course, list[Diagnostic]]]] = {}
+        #: Each kept course folder's files that have other names too, with their identity when walked.
+        self._linked: dict[str, tuple[tuple[str, tuple], ...]] = {}
         #: Course folders read again since this list was last cleared (the others were kept).
         self.loaded: list[str] = []
         #: Course folders whose entries were listed (a stat walk) since this list was last cleared.
@@ -114,7 +117,8 @@ class CourseReloader:
         settings = tuple(settings)
         kept = self._kept.get(folder_key)
         if (self._trusting and kept is not None and folder_key in self._walked and folder_key not in self._changed
-                and kept[0][:2] == (os.fspath(root), settings)):
+                and kept[0][:2] == (os.fspath(root), settings)
+                and all(_identity(path) == identity for path, identity in self._linked.get(folder_key, ()))):
             return kept[1]  # nothing reported below it since its last walk
         # Every change reported so far happened before this walk, which sees it.
         self._changed.discard(folder_key)
@@ -131,7 +135,32 @@ class CourseReloader:
             self._kept.pop(folder_key, None)  # a link's target may change unseen: never kept
         else:
             self._kept[folder_key] = (key, loaded)
+            self._linked[folder_key] = _hard_linked(folder_key, listing)
         return loaded
+
+
+def _identity(path: str) -> tuple | None:
+    """(size, mtime_ns, ctime_ns) as :func:`~weike.builder.keeping.fingerprint.tree_entries` lists them."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns
+
+
+def _hard_linked(folder: str, listing: list[tuple]) -> tuple[tuple[str, tuple], ...]:
+    """The files of a walked folder that have other names as well (a change made through one of
+    those is no event in the folder), each with its identity as listed."""
+    linked = []
+    for rel, *identity in listing:
+        if identity and isinstance(identity[0], int):
+            path = os.path.join(folder, rel)
+            try:
+                if os.stat(path).st_nlink > 1:
+                    linked.append((path, tuple(identity)))
+            except OSError:
+                linked.append((path, tuple(identity)))  # gone since the walk: looked at next time
+    return tuple(linked)
 
 
 class CourseChecks:

@@ -123,3 +123,33 @@ def test_with_a_watchers_reports_only_the_reported_course_is_walked(make_repo, t
 
     saved.watching(False)  # the watcher stopped: its silence means nothing
     assert reload_reported()[1] == ["b", "c", "d", "e"]
+
+
+def test_a_file_with_another_name_elsewhere_is_looked_at_though_nothing_was_reported(make_repo, tmp_path):
+    """A hard link's other name may be written outside the watched folders: no event comes, yet
+    the course is walked and read again."""
+    from weike.builder.running.reloading import SavedPaths
+
+    root = make_repo(valid_courses=("a", "b"))
+    elsewhere = tmp_path / "drafts-lecture.md"
+    notes = root / "courses/b/02-lecture-2/lecture.md"
+    os.link(notes, elsewhere)
+    saved = SavedPaths()
+    reloader = CourseReloader()
+    saved.watching(True)
+    for _ in range(2):
+        reloader.reported(saved.take())
+        load_repository(root, course_loader=reloader)
+    reloader.walked.clear()
+    reloader.reported(saved.take())
+    load_repository(root, course_loader=reloader)
+    assert reloader.walked == []  # trusted: nothing reported, the linked file as it was
+
+    _next_tick(tmp_path)
+    elsewhere.write_text(lecture_md(title="在别处改的"), encoding="utf-8")  # the same file, its other name
+    reloader.loaded.clear()
+    reloader.reported(saved.take())
+    repository = load_repository(root, course_loader=reloader)
+    assert [os.path.basename(folder) for folder in reloader.walked] == ["b"]
+    assert [os.path.basename(folder) for folder in reloader.loaded] == ["b"]
+    assert repository.courses[1].lectures[1].title == "在别处改的" and repository == load_repository(root)
