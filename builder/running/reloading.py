@@ -13,8 +13,9 @@ change without anything below the folder changing.
 While a file watcher runs (``weike serve``'s), even the stat walk is spared: the watcher reports
 every path changed (:class:`SavedPaths`), and a course folder nothing was reported under since its
 last walk is kept as it is, once its files with other names elsewhere (hard links: written through
-another path, no event is reported here) are seen unchanged. The walk comes back whenever the reports cannot be trusted: before the
-watcher started, after it lost events (the system's queue overflowed), once it stopped.
+another path, no event is reported here) are seen unchanged. The walk comes back whenever the
+reports cannot be trusted: before the watcher started, after it lost events (the system's queue
+overflowed), once it stopped, and when a folder holding course folders is itself reported.
 """
 
 from __future__ import annotations
@@ -91,7 +92,8 @@ class CourseReloader:
         """What the file watcher reported changed since the last call (:meth:`SavedPaths.take`);
         None when that is not known: every course folder is walked again, as it is when a folder
         that holds course folders is itself reported (moved, removed)."""
-        if paths is not None and not any(path in self._parents or path + os.sep in self._above for path in paths):
+        above = self._above
+        if paths is not None and not any(path in self._parents or path + os.sep in above for path in paths):
             for path in paths:
                 for parent in self._parents:
                     if path.startswith(parent + os.sep):
