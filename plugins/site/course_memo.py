@@ -73,14 +73,44 @@ def course_key(item: SiteCourse, *, cover_sha256: str, delivered: Mapping[str, D
 
 
 def course_keys(catalogue: Catalogue, thumbnails: Mapping[str, Thumbnail], delivered: Mapping[str, DeliveredMedia],
-                *, centres: Sequence[SiteCentre], notes_text: bool) -> dict[str, str]:
-    """:func:`course_key` of every course of ``catalogue``, by slug."""
+                *, centres: Sequence[SiteCentre], notes_text: bool, kept: KeptCourses | None = None) -> dict[str, str]:
+    """:func:`course_key` of every course of ``catalogue``, by slug (from ``kept`` where the course
+    is the very object it was last computed for, with the same other inputs)."""
     centres_of_course = centres_of_courses(centres)
-    return {item.slug: course_key(item, cover_sha256=thumbnails[item.slug].source_sha256, delivered=delivered,
-                                  course_url=catalogue.absolute(item.url),
-                                  centres=centre_links(centres_of_course.get(item.slug, ())),
-                                  notes_text=notes_text)
-            for item in catalogue.courses}
+    keys = {}
+    for item in catalogue.courses:
+        links = centre_links(centres_of_course.get(item.slug, ()))
+        inputs = (thumbnails[item.slug].source_sha256, item.cover_size, catalogue.absolute(item.url), tuple(links),
+                  notes_text, tuple((delivered.get(lecture.lecture.key), lecture.saver_file, lecture.saver_size)
+                                    for lecture in item.lectures))
+        earlier = kept.keys.get(item.slug) if kept is not None else None
+        if earlier is not None and earlier[0] is item.course and earlier[1] == inputs:
+            keys[item.slug] = earlier[2]
+            continue
+        keys[item.slug] = course_key(item, cover_sha256=inputs[0], delivered=delivered, course_url=inputs[2],
+                                     centres=links, notes_text=notes_text)
+        if kept is not None:
+            kept.keys[item.slug] = (item.course, inputs, keys[item.slug])
+    if kept is not None:
+        kept.keys = {slug: kept.keys[slug] for slug in keys}
+    return keys
+
+
+@dataclass(kw_only=True)
+class KeptCourses:
+    """What a long-running process (``weike serve``) keeps between its site builds, so a save costs
+    the saved course, not a read of every course's memo file and a hash of every course.
+
+    A course's key is kept with the very :class:`~weike.builder.contracts.model.Course` object it
+    was computed for: the process must hand over a new object whenever anything below the course's
+    folder changed (its notes' pictures among them), as
+    :class:`~weike.builder.running.reloading.CourseReloader` does; the other inputs are compared.
+    """
+
+    #: Slug -> (the course object, the key's other inputs, the key).
+    keys: dict[str, tuple[object, tuple, str]] = field(default_factory=dict)
+    #: Slug -> (key, what the site made from it), as the memo files hold them.
+    made: dict[str, tuple[str, CourseMade]] = field(default_factory=dict)
 
 
 @dataclass(kw_only=True)
@@ -128,9 +158,11 @@ class CourseMemo:
     false (``weike build --force``) nothing is remembered from earlier builds; what is made is kept.
     """
 
-    def __init__(self, folder: Path, *, read: bool = True) -> None:
+    def __init__(self, folder: Path, *, read: bool = True, kept: KeptCourses | None = None) -> None:
         self.folder = folder
         self.read = read
+        #: What this process already read or wrote, given back without reading the file again.
+        self.kept = kept
         self._keys: dict[str, str] = {}
         self._pages: dict[str, dict[str, GeneratedPage]] = {}
         self.made: list[str] = []
@@ -143,6 +175,18 @@ class CourseMemo:
         key, a file damaged, or a file it names gone)."""
         if not self.read:
             return None
+        earlier = self.kept.made.get(slug) if self.kept is not None else None
+        made = earlier[1] if earlier is not None and earlier[0] == key else self._read(slug, key)
+        if made is None:
+            return None
+        if not all(path.is_file() for path in made.files.values()):
+            return None  # a published picture pruned from the cache: made again
+        if self.kept is not None:
+            self.kept.made[slug] = (key, made)
+        self._keys[slug] = key
+        return made
+
+    def _read(self, slug: str, key: str) -> CourseMade | None:
         try:
             data = json.loads(self._file(slug).read_bytes())
             if data.get("format") != MEMO_FORMAT or data.get("key") != key or data.get("slug") != slug:
@@ -155,9 +199,6 @@ class CourseMemo:
             return None
         if not all(isinstance(digest, str) for digest in made.digests.values()):
             return None
-        if not all(path.is_file() for path in made.files.values()):
-            return None  # a published picture pruned from the cache: made again
-        self._keys[slug] = key
         return made
 
     def pages(self, slug: str) -> dict[str, GeneratedPage]:
@@ -191,10 +232,15 @@ class CourseMemo:
                                  json.dumps(summary, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
         except (OSError, TypeError, ValueError):
             self.forget(slug)
+            return
+        if self.kept is not None:
+            self.kept.made[slug] = (key, made)
 
     def forget(self, slug: str) -> None:
         """Remove the memo of ``slug`` (its next build makes it again)."""
         self._pages.pop(slug, None)
+        if self.kept is not None:
+            self.kept.made.pop(slug, None)
         for path in (self._file(slug), self._file(slug, ".pages.json")):
             try:
                 path.unlink(missing_ok=True)
@@ -203,6 +249,9 @@ class CourseMemo:
 
     def keep_only(self, slugs: Iterable[str]) -> None:
         """Remove the memo files of courses other than ``slugs`` (deleted, or no longer published)."""
+        slugs = set(slugs)
+        if self.kept is not None:
+            self.kept.made = {slug: made for slug, made in self.kept.made.items() if slug in slugs}
         wanted = set()
         for slug in slugs:
             wanted.add(self._file(slug).name)

@@ -29,6 +29,7 @@ import os
 import re
 import sys
 import threading
+import time
 from pathlib import Path
 
 from weike.builder.contracts.context import BuildContext, BuildPaths, Made
@@ -37,12 +38,15 @@ from weike.builder.contracts.errors import UsageError
 from weike.builder.contracts.model import Course, DeliveredMedia
 from weike.builder.repository.centre import centre_of
 from weike.builder.repository.loading import NotACourseRepository
-from weike.builder.running.reloading import CourseChecks, CourseReloader
+from weike.builder.running.reloading import CourseChecks, CourseReloader, SavedPaths
 from weike.builder.running.checking import check_repository, course_of
 from weike.builder.running.progress import Progress
 from weike.builder.running.project import Project
 from weike.plugins.site.contributed import collect_site_assets, collect_site_pages
+from weike.plugins.site.course_memo import KeptCourses
 from weike.plugins.site.settings import publish_centres, site_url
+from weike.plugins.site.share import (ConnectionLimits, LimitedConnections, RequestDeadline, RequestHeadTooLarge,
+                                      same_site)
 from weike.plugins.site.website import SiteBuildFailed, build_website
 
 #: The live-reload script's poll: ``/livereload/<epoch>/<request id>``, both timestamps in ms.
@@ -80,8 +84,13 @@ class PreviewBuilder:
         self.problems: tuple = ()
         #: Each course as last loaded: a save reads again only the course whose folder changed.
         self.courses = CourseReloader()
+        #: What the file watcher reported changed: while it runs, a course folder nothing was
+        #: reported under is not even walked.
+        self.saved = SavedPaths()
         #: Each course's findings as last checked: a save checks again only the course read again.
         self.checks = CourseChecks()
+        #: Each course's site key and what the site made from it, kept between rebuilds.
+        self.site_kept = KeptCourses()
         #: What the media stage had delivered, per course: (course, media identities, entries).
         self._delivered_kept: dict[str, tuple[Course, tuple, dict[str, DeliveredMedia]]] = {}
 
@@ -131,14 +140,19 @@ class PreviewBuilder:
 
     def __call__(self) -> None:
         with self._lock:
+            clock = _PhaseClock()
             self.courses.loaded.clear()
+            self.courses.walked.clear()
+            self.courses.reported(self.saved.take())
             repository = self.project.load(course_loader=self.courses)
+            clock.lap("load")
             # Only the courses read again are checked again; what their rules made (the rendered
             # notes) goes to the site in ``made``, as in weike build.
             self.checks.begin(repository.courses, repository.config)
             made = Made()
             diagnostics = check_repository(repository, self.plugin_manager, paths=self.paths, made=made,
                                            memo=self.checks)
+            clock.lap("check")
             failing = {course_of(d) for d in diagnostics if d.is_error}
             failing_centres = {centre_of(d) for d in diagnostics if d.is_error}
             errors = [d for d in diagnostics if d.is_error]
@@ -147,6 +161,7 @@ class PreviewBuilder:
             courses = [course for course in repository.courses if course.slug not in failing]
             centres = [c for c in repository.centres if c.slug not in failing_centres]
             delivered = self._delivered(repository, courses)
+            clock.lap("media")
             plugin_pages, page_diagnostics = collect_site_pages(
                 self.plugin_manager, root=self.root, context=self._context(repository), courses=courses,
                 delivered=delivered, centres=centres)
@@ -154,6 +169,7 @@ class PreviewBuilder:
                 self.plugin_manager, root=self.root, context=self._context(repository), courses=courses,
                 delivered=delivered)
             page_diagnostics = [*page_diagnostics, *asset_diagnostics]
+            clock.lap("pages")
             errors.extend(d for d in page_diagnostics if d.is_error)
             for diagnostic in page_diagnostics:
                 print(format_text(diagnostic), file=self.stream)
@@ -164,7 +180,7 @@ class PreviewBuilder:
                     cache_dir=self.paths.cache / "site", preview=True, centres=centres,
                     publish_centres=publish_centres(repository.config), plugin_pages=plugin_pages,
                     withheld=len(repository.courses) - len(courses),
-                    plugin_assets=plugin_assets, made=made)
+                    plugin_assets=plugin_assets, made=made, kept=self.site_kept)
             except SiteBuildFailed as exc:
                 print(format_text(exc.diagnostic), file=self.stream)
                 self.problems = (*errors, exc.diagnostic)
@@ -175,9 +191,32 @@ class PreviewBuilder:
             self.problems = (*errors, *(d for d in result.diagnostics if d.is_error))
             left_out = sorted(slug for slug in failing if slug)
             note = f"，{len(left_out)} 门有错误未显示 ({', '.join(left_out)})" if left_out else ""
+            clock.lap("site")
             state = "已更新 (rebuilt)" if result.rebuilt else "无变化 (unchanged)"
-            print(f"预览{state}：{len(result.published)} 门课程{note} ({result.seconds:.1f} s)", file=self.stream,
-                  flush=True)
+            # What the save cost, and what was redone: the work should follow the change.
+            print(f"预览{state}：{len(result.published)} 门课程{note} ({clock.total:.2f} s: {clock}; "
+                  f"{len(self.courses.walked)} walked, {len(self.courses.loaded)} read, {len(self.checks.checked_again)} checked, "
+                  f"{result.rendered} of {result.pages} pages rendered)", file=self.stream, flush=True)
+
+
+class _PhaseClock:
+    """Seconds of each phase of a rebuild, for its line on the terminal."""
+
+    def __init__(self) -> None:
+        self._last = self._start = time.perf_counter()
+        self.phases: dict[str, float] = {}
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.phases[phase] = self.phases.get(phase, 0.0) + now - self._last
+        self._last = now
+
+    @property
+    def total(self) -> float:
+        return self._last - self._start
+
+    def __str__(self) -> str:
+        return " ".join(f"{phase} {seconds:.2f}" for phase, seconds in self.phases.items())
 
 
 def _identity(path: Path) -> tuple | None:
@@ -207,23 +246,47 @@ def cmd_serve(project: Project, args: argparse.Namespace) -> int:
     return 0
 
 
-def _preview_server(rebuild: PreviewBuilder, *, host: str, port: int):
+def _preview_server(rebuild: PreviewBuilder, *, host: str, port: int,
+                    limits: ConnectionLimits = ConnectionLimits()):
     """MkDocs' live-reload server, showing the preview's current errors in the browser (MkDocs is
-    imported here, when serving, not whenever the command line is read)."""
-    from mkdocs.livereload import LiveReloadServer
+    imported here, when serving, not whenever the command line is read).
+
+    A local server is still reachable by every page the author has open and every program on the
+    machine, so it holds what ``weike share`` holds (:class:`~weike.plugins.site.share.LimitedConnections`,
+    :class:`~weike.plugins.site.share.RequestDeadline`): a request head complete within 30 s and
+    64 KB (else 431), at most 256 connections; and it answers only its own host names and, for
+    anything but GET and HEAD, only its own pages (403; the preview is read-only: 405).
+    """
+    from mkdocs.livereload import LiveReloadServer, _Handler
 
     # On the loopback address (the default) only this machine's names for it may be asked: a page
     # whose host name an attacker points at 127.0.0.1 (DNS rebinding) reads no draft course.
     loopback = host in ("127.0.0.1", "localhost", "::1")
 
-    class PreviewServer(LiveReloadServer):
+    class PreviewHandler(RequestDeadline, _Handler):
+        def handle(self) -> None:
+            self.begin_request()
+            try:
+                super().handle()  # one request per connection (HTTP/1.0): no idle keep-alive
+            except RequestHeadTooLarge:
+                self.refuse_head_too_large()
+
+    PreviewHandler.limits = limits
+
+    class PreviewServer(LimitedConnections, LiveReloadServer):
         def _serve_request(self, environ, start_response):
             own = {f"{name}:{self.server_address[1]}" for name in ("127.0.0.1", "localhost", "[::1]")}
             if loopback and environ.get("HTTP_HOST", "").strip().lower() not in own:
-                body = "421 这个地址不是 weike 预览 (Host is not this preview: request refused)\n".encode("utf-8")
-                start_response("421 Misdirected Request", [("Content-Type", "text/plain; charset=utf-8"),
-                                                           ("Content-Length", str(len(body)))])
-                return [body]
+                return _refusal(start_response, "421 Misdirected Request",
+                                "421 这个地址不是 weike 预览 (Host is not this preview: request refused)")
+            if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+                # A page of another site the author has open may send a form here: refused unread.
+                if not same_site(origin=environ.get("HTTP_ORIGIN"), fetch_site=environ.get("HTTP_SEC_FETCH_SITE"),
+                                 host=environ.get("HTTP_HOST")):
+                    return _refusal(start_response, "403 Forbidden",
+                                    "403 别的网站不能向预览发送请求 (another site may not send requests here)")
+                return _refusal(start_response, "405 Method Not Allowed", "405 预览是只读的 (the preview is read-only)",
+                                allow="GET, HEAD")
             # MkDocs turns the poll's epoch into a number: over 4,300 digits Python refuses, and
             # the request ended in a traceback on the console. No real epoch is that long.
             path = environ.get("PATH_INFO", "")
@@ -253,10 +316,21 @@ def _preview_server(rebuild: PreviewBuilder, *, host: str, port: int):
                 page = not_found.read_bytes()
             return super()._inject_js_into_html(page, self._visible_epoch)
 
-    server = PreviewServer(builder=rebuild, host=host, port=port, root=str(rebuild.site_dir))
+    server = PreviewServer(builder=rebuild, host=host, port=port, root=str(rebuild.site_dir), limits=limits)
+    server.RequestHandlerClass = PreviewHandler
     server.error_handler = server.error_page
-    server.observer = FileWatcher(polling_interval=0.5)  # before any watch() schedules on MkDocs' own
+    # Before any watch() schedules on MkDocs' own observer.
+    server.observer = FileWatcher(polling_interval=0.5, saved=getattr(rebuild, "saved", None))
     return server
+
+
+def _refusal(start_response, status: str, text: str, *, allow: str | None = None) -> list[bytes]:
+    body = f"{text}\n".encode("utf-8")
+    headers = [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))]
+    if allow:
+        headers.append(("Allow", allow))
+    start_response(status, headers)
+    return [body]
 
 
 class FileWatcher:
@@ -270,8 +344,10 @@ class FileWatcher:
     saved and cost nothing in between.
     """
 
-    def __init__(self, *, polling_interval: float) -> None:
+    def __init__(self, *, polling_interval: float, saved: SavedPaths | None = None) -> None:
         self.polling_interval = polling_interval
+        #: Where the paths of changes are reported (the preview builder's), if anywhere.
+        self.saved = saved
         self._scheduled: dict[int, tuple] = {}
         self._watches: dict[int, object] = {}
         self._refs = itertools.count(1)
@@ -281,6 +357,7 @@ class FileWatcher:
 
     def schedule(self, handler, path: str, *, recursive: bool = True) -> int:
         ref = next(self._refs)
+        handler = _ChangesOnly(handler, self.saved)
         self._scheduled[ref] = (handler, path, recursive)
         if self._observer is not None:
             self._watches[ref] = self._observer.schedule(handler, path, recursive=recursive)
@@ -300,6 +377,8 @@ class FileWatcher:
             self._observer, self.kind = self._started(Observer()), "events"
         except OSError:  # e.g. the inotify watch limit: MkDocs' poll still sees every change
             self._observer, self.kind = self._started(PollingObserver(timeout=self.polling_interval)), "polling"
+        if self.saved is not None:
+            self.saved.watching(True)  # its watches are in place: every change from now on is reported
 
     def _started(self, observer):
         try:
@@ -313,12 +392,40 @@ class FileWatcher:
         return observer
 
     def stop(self) -> None:
+        if self.saved is not None:
+            self.saved.watching(False)
         if self._observer is not None:
             self._observer.stop()
 
     def join(self, timeout: float | None = None) -> None:
         if self._observer is not None:
             self._observer.join(timeout)
+
+
+#: Events of a file being read, not changed: inotify reports every open. A rebuild reads the saved
+#: course's files, and those reads set off a second, useless rebuild that held every page request
+#: (MkDocs serves no page while it builds) for its whole length.
+_READS = frozenset({"opened", "closed_no_write"})
+
+
+class _ChangesOnly:
+    """A watchdog handler passing on the events of files changed, added, moved or removed, not read,
+    their paths reported to ``saved`` first (the rebuild they set off takes them)."""
+
+    def __init__(self, handler, saved: SavedPaths | None) -> None:
+        self._handler = handler
+        self._saved = saved
+
+    def dispatch(self, event) -> None:
+        if event.event_type in _READS:
+            return
+        if self._saved is not None:
+            if event.event_type == "events_lost":
+                self._saved.lost()
+            elif not (event.is_directory and event.event_type == "modified"):
+                # (A folder "modified" is an entry added or removed: that entry is reported itself.)
+                self._saved.saw(os.fsdecode(event.src_path), os.fsdecode(getattr(event, "dest_path", "") or ""))
+        self._handler.dispatch(event)
 
 
 def _problem_items(problems) -> str:

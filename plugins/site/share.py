@@ -225,7 +225,7 @@ class _RequestReader(io.RawIOBase):
     every few seconds would never be dropped. Each read here waits at most until the deadline.
     """
 
-    def __init__(self, handler: ShareHandler) -> None:
+    def __init__(self, handler: RequestDeadline) -> None:
         self._handler = handler
         self._socket = handler.connection
 
@@ -251,25 +251,23 @@ class _RequestReader(io.RawIOBase):
         return count
 
 
-class ShareServer(http.server.ThreadingHTTPServer):
-    """A thread per connection, at most :attr:`ConnectionLimits.max_connections` of them."""
+class LimitedConnections:
+    """A threading server's mixin: at most :attr:`ConnectionLimits.max_connections` connections at
+    once, a newcomer beyond that taking the place of the one that has waited longest for its
+    request (503 when every one is busy answering), and a client that went away no error.
 
-    daemon_threads = True
-    # A station restarted after a crash takes its port back at once (the phones know it by its
-    # address), not after the dead server's connections leave TIME_WAIT. A second `weike share`
-    # on a listening port still fails: POSIX SO_REUSEADDR never shares a listening port, while
-    # Windows' would, so there it stays off.
-    allow_reuse_address = os.name != "nt"
-    # Connections the system holds until accepted (socketserver's 5 dropped a classroom's burst of
-    # phones, each opening several, and made them retry a second or more later).
-    request_queue_size = 128
+    Its handler is a :class:`RequestDeadline`, which says when a connection waits and when it is
+    answered. ``weike share`` and ``weike serve`` (on MkDocs' live-reload server) both use it.
+    """
 
-    def __init__(self, address, handler, *, limits: ConnectionLimits) -> None:
+    limits: ConnectionLimits
+
+    def __init__(self, *args, limits: ConnectionLimits, **kwargs) -> None:
         self.limits = limits
         self._guard = threading.Lock()
         #: Open connections -> since when each has been waiting for its request (None: answering).
         self._connections: dict[socket.socket, float | None] = {}
-        super().__init__(address, handler)
+        super().__init__(*args, **kwargs)
 
     @property
     def open_connections(self) -> int:
@@ -308,7 +306,7 @@ class ShareServer(http.server.ThreadingHTTPServer):
                 self._connections[request] = None
 
     def _refuse(self, request) -> None:
-        body = "503 正在播放的手机太多，请稍后再试 (too many connections, try again shortly)\n".encode("utf-8")
+        body = "503 连接太多，请稍后再试 (too many connections, try again shortly)\n".encode("utf-8")
         head = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
                 b"Retry-After: 5\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % len(body))
         try:
@@ -319,12 +317,78 @@ class ShareServer(http.server.ThreadingHTTPServer):
         self.shutdown_request(request)
 
     def handle_error(self, request, client_address) -> None:
-        """One line on the station's console, not a traceback; a client that went away is no error."""
+        """One line on the console, not a traceback; a client that went away (or was too slow) is no error."""
         error = sys.exc_info()[1]
         if isinstance(error, (ConnectionError, TimeoutError)):
             return
         print(f"请求出错 (request failed) from {client_address[0]}: {type(error).__name__}: {error}"[:300],
               file=sys.stderr, flush=True)
+
+
+class RequestDeadline:
+    """A request handler's mixin (over :class:`http.server.BaseHTTPRequestHandler`): each request's
+    head read within :attr:`ConnectionLimits.request_timeout` and
+    :attr:`ConnectionLimits.max_request_head` bytes; its server is a :class:`LimitedConnections`.
+
+    The handler calls :meth:`begin_request` before reading a request, and answers
+    :class:`RequestHeadTooLarge` with :meth:`refuse_head_too_large`.
+    """
+
+    limits: ConnectionLimits = ConnectionLimits()
+    #: When the request being read must be complete (None while answering it).
+    request_deadline: float | None = None
+    head_bytes: int = 0
+
+    def setup(self) -> None:
+        self.timeout = self.limits.request_timeout  # every later wait, writes included
+        super().setup()
+        self.rfile = io.BufferedReader(_RequestReader(self))
+
+    def begin_request(self) -> None:
+        self.server.connection_waiting(self.connection)
+        self.request_deadline = time.monotonic() + self.limits.request_timeout
+        self.head_bytes = 0
+
+    def parse_request(self) -> bool:
+        parsed = super().parse_request()
+        # The head is complete: answering may take long (a film to a slow phone), reading no more.
+        self.request_deadline = None
+        self.server.connection_answering(self.connection)
+        return parsed
+
+    def refuse_head_too_large(self) -> None:
+        """431, and the connection closed (what is left of the head is not read)."""
+        self.close_connection = True
+        body = "431 请求头太大 (request header fields too large)\n".encode("utf-8")
+        try:
+            self.wfile.write(b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+                             b"Content-Type: text/plain; charset=utf-8\r\nConnection: close\r\n"
+                             b"Content-Length: %d\r\n\r\n%b" % (len(body), body))
+        except OSError:
+            pass
+
+
+def same_site(*, origin: str | None, fetch_site: str | None, host: str | None) -> bool:
+    """Whether a request that writes comes from the server's own pages: a browser names the page's
+    origin (``Origin``, and ``Sec-Fetch-Site``), which must be this server as the request addresses
+    it (``Host``). A client that names no origin is no web page."""
+    if (fetch_site or "same-origin") not in ("same-origin", "none"):
+        return False
+    return origin is None or origin == f"http://{host or ''}"
+
+
+class ShareServer(LimitedConnections, http.server.ThreadingHTTPServer):
+    """A thread per connection, at most :attr:`ConnectionLimits.max_connections` of them."""
+
+    daemon_threads = True
+    # A station restarted after a crash takes its port back at once (the phones know it by its
+    # address), not after the dead server's connections leave TIME_WAIT. A second `weike share`
+    # on a listening port still fails: POSIX SO_REUSEADDR never shares a listening port, while
+    # Windows' would, so there it stays off.
+    allow_reuse_address = os.name != "nt"
+    # Connections the system holds until accepted (socketserver's 5 dropped a classroom's burst of
+    # phones, each opening several, and made them retry a second or more later).
+    request_queue_size = 128
 
 
 def _drop(request: socket.socket) -> None:
@@ -353,41 +417,22 @@ class ShareRoute:
     answer: Callable[[ShareHandler], None]
 
 
-class ShareHandler(http.server.BaseHTTPRequestHandler):
+class ShareHandler(RequestDeadline, http.server.BaseHTTPRequestHandler):
     """One connection: its requests, each read within the deadline and passed to its route."""
 
     server_version = "weike-share"
     protocol_version = "HTTP/1.1"
     root: Path = Path(".")
     routes: tuple[ShareRoute, ...] = ()
-    limits: ConnectionLimits = ConnectionLimits()
     server: ShareServer
 
-    #: When the request being read must be complete (None while answering it).
-    request_deadline: float | None = None
-    head_bytes: int = 0
-
-    def setup(self) -> None:
-        self.timeout = self.limits.request_timeout  # every later wait, writes included
-        super().setup()
-        self.rfile = io.BufferedReader(_RequestReader(self))
-
     def handle_one_request(self) -> None:
-        self.server.connection_waiting(self.connection)
-        self.request_deadline = time.monotonic() + self.limits.request_timeout
-        self.head_bytes = 0
+        self.begin_request()
         try:
             super().handle_one_request()
         except RequestHeadTooLarge:
             self.close_connection = True
             self.send_text(431, "请求头太大 (request header fields too large)")
-
-    def parse_request(self) -> bool:
-        parsed = super().parse_request()
-        # The head is complete: answering may take long (a film to a slow phone), reading no more.
-        self.request_deadline = None
-        self.server.connection_answering(self.connection)
-        return parsed
 
     def version_string(self) -> str:
         return self.server_version
@@ -418,14 +463,10 @@ class ShareHandler(http.server.BaseHTTPRequestHandler):
     do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _dispatch
 
     def _same_site(self) -> bool:
-        """A write comes from the station's own pages: a browser names the page's origin (``Origin``,
-        and ``Sec-Fetch-Site``), which must be this server as the request addresses it (``Host``).
-        A client that names no origin is no web page (a phone's queue sent by the page's own
-        script always names it)."""
-        if self.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
-            return False
-        origin = self.headers.get("Origin")
-        return origin is None or origin == f"http://{self.headers.get('Host', '')}"
+        """A write comes from the station's own pages (a phone's queue sent by the page's own
+        script always names its origin)."""
+        return same_site(origin=self.headers.get("Origin"), fetch_site=self.headers.get("Sec-Fetch-Site"),
+                         host=self.headers.get("Host"))
 
     def send_text(self, code: int, text: str, *, extra: dict | None = None) -> None:
         """A short plain-text answer (errors, refusals)."""

@@ -35,7 +35,7 @@ from weike.plugins.site import centres as centre_pages
 from weike.plugins.site import manifest
 from weike.plugins.site.catalogue import Catalogue, catalogue_json, feed_xml, sitemap_xml
 from weike.plugins.site.contributed import OfferedPage, SiteAsset
-from weike.plugins.site.course_memo import MEMO_FOLDER, CourseMemo, course_keys
+from weike.plugins.site.course_memo import MEMO_FOLDER, CourseMemo, KeptCourses, course_keys
 from weike.plugins.site.covers import CoverCache
 from weike.plugins.site.engine import SiteBuildFailed, load_settings, mkdocs_overrides, run_mkdocs
 from weike.plugins.site.generated import GeneratedPages
@@ -94,6 +94,7 @@ def build_website(
     withheld: int = 0,
     plugin_assets: Sequence[SiteAsset] = (),
     made: Made | None = None,
+    kept: KeptCourses | None = None,
 ) -> WebsiteResult:
     """Build (or keep, when nothing changed) the catalogue site of ``courses`` in ``site_dir``.
 
@@ -103,7 +104,9 @@ def build_website(
     (file, size)) are the 省流量 renditions the lecture pages offer (made by :mod:`weike.plugins.media.saver`).
     ``plugin_pages`` are the pages plugins offered (:func:`~weike.plugins.site.contributed.collect_site_pages`),
     ``plugin_assets`` their scripts and files (:func:`~weike.plugins.site.contributed.collect_site_assets`).
-    ``withheld`` counts the courses left out for their errors (a preview's home page says so). Raises :class:`SiteBuildFailed` when
+    ``withheld`` counts the courses left out for their errors (a preview's home page says so). ``kept``
+    is what a long-running caller (``weike serve``) keeps between its builds
+    (:class:`~weike.plugins.site.course_memo.KeptCourses`). Raises :class:`SiteBuildFailed` when
     MkDocs cannot build at all (bad ``mkdocs.yml`` or theme override).
     """
     started = time.monotonic()
@@ -121,7 +124,7 @@ def build_website(
     published = tuple(c.slug for c in catalogue.courses)
 
     keys = course_keys(catalogue, collected.thumbnails, delivered, centres=site_centres,
-                       notes_text=settings.search_notes)
+                       notes_text=settings.search_notes, kept=kept)
     inputs = input_hash(settings, collected, delivered, root, preview=preview, centres=site_centres,
                         plugin_pages=plugin_pages, withheld=withheld, plugin_assets=plugin_assets,
                         course_keys=keys)
@@ -134,7 +137,7 @@ def build_website(
     qr_codes = QrCodes(cache_dir / QR_CODES_FILE)
     page_isolation = CourseIsolation(stage="site", plugin=PLUGIN_NAME)
     # What each course's pages are, remembered between builds: only courses whose key changed are made again.
-    memo = CourseMemo(work_dir / MEMO_FOLDER, read=not force)
+    memo = CourseMemo(work_dir / MEMO_FOLDER, read=not force, kept=kept)
     with CoverCache(cache_dir) as pictures:
         sources = generate_sources(catalogue, collected, root, notes_text=settings.search_notes, qr_codes=qr_codes,
                                    pictures=pictures, centres=site_centres, isolation=page_isolation,

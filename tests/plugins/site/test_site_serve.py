@@ -219,6 +219,8 @@ def test_a_save_is_checked_as_a_fresh_check_finds_it(make_repo):
 
 
 def test_the_file_watcher_reports_a_save_as_it_happens(tmp_path):
+    """A save is reported at once; a file read is not (a rebuild reads the saved course, and
+    reported reads set off a second rebuild that held every page until it ended)."""
     import threading
 
     from watchdog.events import FileSystemEventHandler
@@ -226,18 +228,261 @@ def test_the_file_watcher_reports_a_save_as_it_happens(tmp_path):
     from weike.plugins.site.serve import FileWatcher
 
     (tmp_path / "courses/c/01-a").mkdir(parents=True)
+    (tmp_path / "courses/c/course.yml").write_text("title: 课", encoding="utf-8")
     seen = threading.Event()
+    reported: list[tuple[str, str]] = []
     handler = FileSystemEventHandler()
-    handler.on_any_event = lambda event: seen.set() if event.src_path.endswith("lecture.md") else None
+
+    def on_any_event(event) -> None:
+        reported.append((os.path.basename(event.src_path), event.event_type))
+        if event.src_path.endswith("lecture.md"):
+            seen.set()
+
+    handler.on_any_event = on_any_event
     watcher = FileWatcher(polling_interval=0.5)
     watcher.schedule(handler, str(tmp_path / "courses"), recursive=True)
     watcher.start()
     try:
+        # Read first, then saved: the system reports events in order, so any report of the read
+        # comes before the save's.
+        assert (tmp_path / "courses/c/course.yml").read_text(encoding="utf-8") == "title: 课"
         (tmp_path / "courses/c/01-a/lecture.md").write_text("保存", encoding="utf-8")
         assert seen.wait(timeout=30)
         assert watcher.kind in ("events", "polling")
         if sys.platform == "linux":
             assert watcher.kind == "events"  # inotify: no poll of every file
+        assert [name for name, _ in reported if name == "course.yml"] == [], reported
+    finally:
+        watcher.stop()
+        watcher.join(timeout=10)
+
+
+@pytest.fixture
+def preview(tmp_path):
+    """``(server, port)``: the preview's server over a one-page site, with a 1-second request
+    deadline and at most 4 connections."""
+    import threading
+
+    from weike.plugins.site.serve import _preview_server
+    from weike.plugins.site.share import ConnectionLimits
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("<title>首页</title><p>草稿</p>", encoding="utf-8")
+
+    class Builder:  # what the server asks of weike's preview builder: no problems, this site
+        problems = []
+        site_dir = site
+
+        def __call__(self) -> None:
+            pass
+
+    port = free_port()
+    server = _preview_server(Builder(), host="127.0.0.1", port=port,
+                             limits=ConnectionLimits(request_timeout=1.0, max_connections=4))
+    threading.Thread(target=server.serve, daemon=True).start()  # binds, then serves
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    yield server, port
+    server.shutdown()
+    server.server_close()
+
+
+def _ask(port: int, method: str = "GET", headers: dict | None = None) -> tuple[int, bytes]:
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request(method, "/", headers={"Host": f"127.0.0.1:{port}", **(headers or {})})
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def _closed_by_server(sock: socket.socket) -> bool:
+    """Whether the server ends the connection (the client waits up to 10 s, far beyond the deadline)."""
+    sock.settimeout(10)
+    try:
+        while sock.recv(4096):
+            pass
+        return True
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
+def test_the_preview_drops_half_sent_requests_and_holds_few_connections(preview):
+    server, port = preview
+    half_sent = []
+    for _ in range(12):  # three times the cap
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        sock.sendall(f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n".encode())  # never the blank line
+        half_sent.append(sock)
+    # The author's browser is still answered while the half-sent requests wait ...
+    assert all(_ask(port)[0] == 200 for _ in range(6))
+    # ... the server never holds more connections than its cap ...
+    assert server.open_connections <= 4
+    # ... and every half-sent request is dropped, pushed out or timed out.
+    assert all(_closed_by_server(sock) for sock in half_sent)
+    for sock in half_sent:
+        sock.close()
+    assert _ask(port)[0] == 200
+
+
+def test_the_preview_drops_a_trickled_request_at_the_deadline(preview):
+    """A byte at a time keeps every single read short: the deadline is for the whole request."""
+    _, port = preview
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    closed = False
+    try:
+        # 60 × 0.05 s: far beyond the 1 s deadline, and fewer headers than http.client's cap of
+        # 100 (over it the request would be refused for that, not for its slowness).
+        for n in range(60):
+            sock.sendall(f"X-Slow-{n}: a\r\n".encode() if n else b"GET / HTTP/1.1\r\n")
+            time.sleep(0.05)
+    except (BrokenPipeError, ConnectionResetError):
+        closed = True
+    assert closed or _closed_by_server(sock)
+    sock.close()
+
+
+def test_the_preview_refuses_a_huge_request_head(preview):
+    _, port = preview
+    status, _ = _ask(port, headers={f"X-Filler-{n}": "x" * 1000 for n in range(90)})
+    assert status == 431
+    assert _ask(port)[0] == 200
+
+
+def test_the_preview_takes_no_request_that_writes_from_another_site(preview):
+    _, port = preview
+    own = f"http://127.0.0.1:{port}"
+    assert _ask(port, "POST", {"Origin": "http://evil.example", "Content-Length": "0"})[0] == 403
+    assert _ask(port, "PUT", {"Origin": own, "Sec-Fetch-Site": "cross-site", "Content-Length": "0"})[0] == 403
+    status, body = _ask(port, "POST", {"Origin": own, "Content-Length": "0"})
+    assert status == 405 and "草稿".encode() not in body  # read-only, even for its own pages
+    assert _ask(port, "HEAD")[0] == 200
+    status, body = _ask(port)
+    assert status == 200 and "草稿".encode() in body
+
+
+def _site_tree(site) -> dict[str, bytes]:
+    """Every file of a preview but its stamp (which records file times), by relative path."""
+    return {path.relative_to(site).as_posix(): path.read_bytes()
+            for path in sorted(site.rglob("*")) if path.is_file() and path.name != ".weike-site.json"}
+
+
+def test_every_save_shows_what_a_fresh_preview_shows(make_repo, media, cover_jpeg):
+    """A series of saves, each seen by the file watcher and followed by the preview's rebuild: the
+    preview equals, file by file, the one a freshly started `weike serve` (no memory, no site
+    cache) makes of the same repository; and a save walks only the saved course's folder."""
+    import io
+    import shutil
+    import threading
+
+    from watchdog.events import FileSystemEventHandler
+
+    from weike.builder.contracts.context import BuildPaths
+    from weike.builder.repository.loading import load_repository
+    from weike.builder.running.project import Project
+    from weike.plugins.site.serve import FileWatcher, PreviewBuilder
+    from tests.conftest import lay_out_delivered_media
+
+    root = make_repo(valid_courses=("a", "b", "c"))
+    rebuild = PreviewBuilder(Project.open(root), stream=io.StringIO())
+    rebuild()
+    cache = BuildPaths.for_root(root).cache / "site"
+
+    # The watcher as `weike serve` runs it. The system reports one folder's events in order, so once
+    # a marker file written after a change is reported, the change's own events are too.
+    reported = threading.Condition()
+    seen: set[str] = set()
+
+    def on_any_event(event) -> None:
+        with reported:
+            seen.add(os.path.basename(event.src_path))
+            reported.notify_all()
+
+    handler = FileSystemEventHandler()
+    handler.on_any_event = on_any_event
+    watcher = FileWatcher(polling_interval=0.5, saved=rebuild.saved)
+    watcher.schedule(handler, str(root / "courses"), recursive=True)
+    watcher.start()
+    markers = iter(range(1000))
+
+    def settled_rebuild() -> None:
+        marker = f".settled-{next(markers)}"
+        (root / "courses" / marker).write_bytes(b"")
+        with reported:
+            assert reported.wait_for(lambda: marker in seen, timeout=30)
+        rebuild()
+
+    def assert_fresh() -> None:
+        warm = _site_tree(rebuild.site_dir)
+        aside = cache.with_name("site-warm")
+        os.replace(cache, aside)
+        try:
+            PreviewBuilder(Project.open(root), stream=io.StringIO())()
+            cold = _site_tree(rebuild.site_dir)
+        finally:
+            shutil.rmtree(cache)
+            os.replace(aside, cache)
+        assert sorted(warm) == sorted(cold)
+        assert [rel for rel in cold if warm[rel] != cold[rel]] == []
+
+    def save(rel: str, text: str) -> None:
+        (root / rel).write_text(text, encoding="utf-8")
+        settled_rebuild()
+
+    try:
+        settled_rebuild()  # the watcher has just started: every course folder is walked once more
+        assert len(rebuild.courses.walked) == 3
+
+        keys, made = dict(rebuild.site_kept.keys), dict(rebuild.site_kept.made)
+        save("courses/b/02-lecture-2/lecture.md", lecture_md(title="第2讲", notes="保存后的讲义。"))
+        # The saved course alone is walked, read, checked, hashed and made again.
+        assert [os.path.basename(folder) for folder in rebuild.courses.walked] == ["b"]
+        assert [slug for slug, key in rebuild.site_kept.keys.items() if key is not keys.get(slug)] == ["b"]
+        assert [slug for slug, (_, entry) in rebuild.site_kept.made.items() if entry is not made[slug][1]] == ["b"]
+        assert "保存后的讲义" in (rebuild.site_dir / "courses/b/02-lecture-2/index.html").read_text(encoding="utf-8")
+        assert_fresh()
+
+        course_yml = root / "courses/a/course.yml"
+        good = course_yml.read_text(encoding="utf-8")
+        save("courses/a/course.yml", good.replace("title: 测试课程", "title: 改过的课程名"))  # home page, catalogue
+        assert "改过的课程名" in (rebuild.site_dir / "index.html").read_text(encoding="utf-8")
+        assert_fresh()
+
+        shutil.copyfile(cover_jpeg, root / "courses/b/01-lecture-1/photo.jpg")  # a picture the notes show
+        save("courses/b/01-lecture-1/lecture.md", lecture_md(title="第1讲", notes="![操作步骤](photo.jpg)"))
+        assert_fresh()
+
+        save("courses/c/course.yml", good.replace("theme: 老年智慧生活", "theme: 没有这个主题"))  # an error
+        assert not (rebuild.site_dir / "courses/c").exists()
+        assert_fresh()
+        save("courses/c/course.yml", good)
+        assert (rebuild.site_dir / "courses/c/index.html").is_file()
+        assert_fresh()
+
+        shutil.rmtree(root / "courses/a")  # a course deleted, another added, one renamed
+        shutil.copytree(root / "courses/c", root / "courses/d")
+        os.rename(root / "courses/b", root / "courses/e")
+        settled_rebuild()
+        assert not (rebuild.site_dir / "courses/a").exists() and (rebuild.site_dir / "courses/d/index.html").is_file()
+        assert (rebuild.site_dir / "courses/e/index.html").is_file()
+        assert_fresh()
+
+        lay_out_delivered_media(load_repository(root), root / "dist", media)  # `weike build` in another terminal
+        settled_rebuild()
+        assert "media/e/02-lecture-2.mp4" in (rebuild.site_dir / "courses/e/02-lecture-2/index.html").read_text(
+            encoding="utf-8")
+        assert_fresh()
     finally:
         watcher.stop()
         watcher.join(timeout=10)
