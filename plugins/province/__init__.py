@@ -115,12 +115,21 @@ def submission_files(*, centres: Sequence[Centre], courses: Sequence[Course], co
     check made them; made here only when they did not run (a direct call). A form ``ledger``
     says was made from the same values is read back from its folder, not made again."""
     from weike.plugins.province.centres import STATISTICS_MADE, STATISTICS_READY, statistics_ready
-    from weike.plugins.province.recommendation_form import recommendation_form_bytes
-    from weike.plugins.province.statistics_table import statistics_workbook
     from weike.plugins.province.summary_table import REPORT_NAME, SUMMARY_MADE, SummaryTable, made_summary_table
 
     def form(name: str, fingerprint: str, make: Callable[[], bytes]) -> bytes:
         return make() if ledger is None else ledger.form(name, fingerprint, make)
+
+    # python-docx and openpyxl are imported only when a form is made (a tenth of a second, when none is).
+    def centre_form(centre: Centre) -> bytes:
+        from weike.plugins.province.recommendation_form import recommendation_form_bytes
+
+        return recommendation_form_bytes(centre, config.department, sources=[settings_file])
+
+    def statistics_form(statistics, dated: _dt.datetime) -> bytes:
+        from weike.plugins.province.statistics_table import statistics_workbook
+
+        return workbook_bytes(statistics_workbook(statistics), made=dated)
 
     config = context.config
     settings_file = context.paths.root / "weike.yml"
@@ -133,7 +142,7 @@ def submission_files(*, centres: Sequence[Centre], courses: Sequence[Course], co
     for number, centre in enumerate(ordered_centres, start=1):
         name, dated = form_name(number, centre), source_date([centre.folder / CENTRE_FILE, settings_file])
         data = form(name, form_fingerprint(name, listed_values(centre), config.department, dated),
-                    lambda centre=centre: recommendation_form_bytes(centre, config.department, sources=[settings_file]))
+                    lambda centre=centre: centre_form(centre))
         files.append(SubmissionFile(name=name, data=data, made=dated))
     ready = made.get(STATISTICS_MADE, STATISTICS_READY) if made is not None else None
     statistics_written = ready if isinstance(ready, bool) else statistics_ready(config)
@@ -141,7 +150,7 @@ def submission_files(*, centres: Sequence[Centre], courses: Sequence[Course], co
         # Its figures are weike.yml's (and those plugins count): dated by weike.yml.
         statistics, dated = counted_statistics(context), source_date([settings_file])
         data = form(STATISTICS_NAME, form_fingerprint(STATISTICS_NAME, statistics, dated),
-                    lambda: workbook_bytes(statistics_workbook(statistics), made=dated))
+                    lambda: statistics_form(statistics, dated))
         files.append(SubmissionFile(name=STATISTICS_NAME, data=data, made=dated))
     files.append(SubmissionFile(name=CHECKLIST_NAME, data=checklist(
         files, centres=ordered_centres, courses=len(items) - len(ordered_centres),

@@ -19,8 +19,10 @@ from pathlib import Path
 from weike.builder.keeping.fingerprint import Fingerprint, OutputLedger, code_digest, package_versions
 from weike.builder.keeping.outputs import write_atomic
 
-#: The forms' code: the province's, and the spreadsheets' it writes workbooks with.
-FORM_CODE = ("weike.plugins.province", "weike.plugins.spreadsheets")
+#: The forms' code. A plugin's code counts as its whole ``plugins/`` folder
+#: (:func:`~weike.builder.keeping.fingerprint.code_location`), the spreadsheets' writer included:
+#: one name hashes it once.
+FORM_CODE = ("weike.plugins.province",)
 
 
 def form_fingerprint(kind: str, *parts: object) -> str:
