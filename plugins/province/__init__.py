@@ -46,8 +46,8 @@ ZIP_NAME = "社区教育品牌项目申报材料.zip"
 #: The folder every member of the zip sits in, so extracting it never scatters files.
 ZIP_FOLDER = "社区教育品牌项目申报材料"
 CHECKLIST_NAME = "上报清单.txt"
-#: What the forms and the zip of dist/submission were made from (ledger.py), in the cache folder.
-SUBMISSION_LEDGER = "submission-made.json"
+#: The ledger of what the forms and the zip of dist/submission were made from (ledger.py).
+SUBMISSION_LEDGER = "submission"
 SUMMARY_NAME = "附件3-社区教育品牌项目汇总表.xlsx"
 STATISTICS_NAME = "附件5-社区教育机构统计表.xlsx"
 
@@ -181,7 +181,7 @@ def weike_report_stage(context: BuildContext, courses: Sequence[Course], deliver
                        centres: Sequence[Centre], made: Made) -> StageOutcome:
     folder = context.paths.dist / SUBMISSION_DIR
     # Each form is made again only when what it is made from changed (ledger.py).
-    ledger = FormLedger(folder, context.paths.cache / SUBMISSION_LEDGER, force=context.force)
+    ledger = FormLedger(folder, context.paths.cache, SUBMISSION_LEDGER, force=context.force)
     files, statistics_written = submission_files(centres=centres, courses=courses, context=context, made=made,
                                                  ledger=ledger)
     for item in files:
@@ -212,6 +212,16 @@ def weike_add_hookspecs(plugin_manager) -> None:
 @hookimpl
 def weike_settings() -> tuple[Setting, ...]:
     return SETTINGS
+
+
+@hookimpl
+def weike_cache_parts(context: BuildContext, repository) -> list:
+    """The ledgers of what each report and submission form was made from (ledger.py)."""
+    from weike.builder.keeping.prune import RecordPart
+    from weike.plugins.province.ledger import LEDGER_FOLDER
+
+    return [RecordPart(name="province-forms", title="报表和申报材料的输入记录 (what each form was made from)",
+                       path=context.paths.cache / LEDGER_FOLDER)]
 
 
 @hookimpl

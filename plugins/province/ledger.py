@@ -23,6 +23,8 @@ from weike.builder.keeping.outputs import write_atomic
 #: (:func:`~weike.builder.keeping.fingerprint.code_location`), the spreadsheets' writer included:
 #: one name hashes it once.
 FORM_CODE = ("weike.plugins.province",)
+#: In the cache folder: one ledger per folder of forms (``weike cache`` part ``province-forms``).
+LEDGER_FOLDER = "province-forms"
 
 
 def form_fingerprint(kind: str, *parts: object) -> str:
@@ -41,12 +43,17 @@ def listed_values(item: object) -> tuple:
     return values if lectures is None else (*values, ("lectures", len(lectures)))
 
 
-class FormLedger:
-    """The forms of one folder and what each was made from (``cache/<name>.json``)."""
+def ledger_path(cache: Path, name: str) -> Path:
+    """Where the ledger ``name`` (one a folder of forms) is kept: ``cache/province-forms/<name>.json``."""
+    return Path(cache) / LEDGER_FOLDER / f"{name}.json"
 
-    def __init__(self, folder: Path, records: Path, *, force: bool = False) -> None:
+
+class FormLedger:
+    """The forms of one folder and what each was made from (:func:`ledger_path`)."""
+
+    def __init__(self, folder: Path, cache: Path, name: str, *, force: bool = False) -> None:
         self.folder = Path(folder)
-        self._ledger = OutputLedger(self.folder, records)
+        self._ledger = OutputLedger(self.folder, ledger_path(cache, name))
         self._force = force
         #: The forms made now (not kept from an earlier build), by name.
         self.made: list[str] = []

@@ -48,8 +48,8 @@ if TYPE_CHECKING:  # openpyxl is imported when the table is written, not by ever
 REPORT_NAME = "社区教育品牌项目汇总表.xlsx"
 #: The courses' details for cross-checking: its own file, so printing the form prints only the form.
 DETAIL_NAME = "社区教育品牌课程明细.xlsx"
-#: What the workbooks of dist/reports were made from (ledger.py), in the cache folder.
-REPORTS_LEDGER = "reports-made.json"
+#: The ledger of what the workbooks of dist/reports were made from (ledger.py).
+REPORTS_LEDGER = "reports"
 TITLE = "社区教育品牌项目汇总表"
 ATTACHMENT = "附件3"
 DETAIL_TITLE = "课程明细"
@@ -343,7 +343,7 @@ def weike_report_stage(context: BuildContext, courses: Sequence[Course], deliver
     # One course's row never stops the table: an exception on it leaves just that course out (E901).
     isolation = CourseIsolation(stage="reports", plugin_manager=context.plugin_manager, plugin=__name__)
     # Each workbook is made again only when what it is made from changed (ledger.py).
-    ledger = FormLedger(context.paths.reports, context.paths.cache / REPORTS_LEDGER, force=context.force)
+    ledger = FormLedger(context.paths.reports, context.paths.cache, REPORTS_LEDGER, force=context.force)
     table, diagnostics = made_summary_table(context, courses, centres, isolation=isolation, ledger=ledger)
     if made is not None:
         made.add(SUMMARY_MADE, REPORT_NAME, table)  # the submission carries these very bytes

@@ -17,6 +17,7 @@ from openpyxl import load_workbook
 import weike.plugins.province as province
 import weike.plugins.province.summary_table as summary_table
 import weike.plugins.province.recommendation_form as recommendation_form
+from weike.plugins.province.ledger import LEDGER_FOLDER, ledger_path
 from tests.plugins.conftest import run_build
 from tests.plugins.province.test_centres_submission import COURSES, course_titles, fixed_centres, weike_yml
 
@@ -70,8 +71,7 @@ def cold(root: Path, tmp_path: Path) -> dict[str, bytes]:
         os.utime(copy / path.relative_to(root), ns=(st.st_atime_ns, st.st_mtime_ns), follow_symlinks=False)
     for folder in OUTPUTS:
         shutil.rmtree(copy / "dist" / folder)
-    for name in (summary_table.REPORTS_LEDGER, province.SUBMISSION_LEDGER):
-        (copy / ".weike/cache" / name).unlink()
+    shutil.rmtree(copy / ".weike/cache" / LEDGER_FOLDER)
     assert not run_build(copy, only="reports").failed_build()
     return outputs(copy / "dist")
 
@@ -137,7 +137,7 @@ def test_a_damaged_ledger_makes_every_form_again(repo, made):
     assert not run_build(repo, only="reports").failed_build()
     good = outputs(repo / "dist")
     for name in (summary_table.REPORTS_LEDGER, province.SUBMISSION_LEDGER):
-        (repo / ".weike/cache" / name).write_text('["not", "records"]', encoding="utf-8")
+        ledger_path(repo / ".weike/cache", name).write_text('["not", "records"]', encoding="utf-8")
     made.update(workbooks=0, forms=0, zips=0)
     edit_notes(repo)
     assert not run_build(repo, only="reports").failed_build()
