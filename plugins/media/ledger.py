@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import json
 import os
 from collections.abc import Iterable
@@ -91,10 +92,14 @@ def course_digest(setup: str, course: Course, card_settings: object) -> str:
 
 
 def lecture_digest(course: str, lecture: Lecture) -> str:
-    """The course's digest, the lecture's values but its notes, and its files' identities."""
+    """The course's digest, the lecture's values but its notes, and its files' identities.
+
+    One ``repr`` of them all, hashed once: made for every lecture of the catalogue on every build
+    (the course's digest already holds weike's version, like every :class:`Fingerprint`)."""
     files = (lecture.media, lecture.subtitles, lecture.image)
-    return Fingerprint(course, _values(lecture, _NOT_MEDIA_FIELDS),
-                       *(file_identity(item.path if item is not None else None) for item in files)).hexdigest()
+    parts = (course, _values(lecture, _NOT_MEDIA_FIELDS),
+             tuple(file_identity(item.path if item is not None else None) for item in files))
+    return hashlib.sha256(repr(parts).encode("utf-8")).hexdigest()
 
 
 def record_files(record: dict) -> list[str]:
