@@ -1,7 +1,8 @@
 """Deterministic, atomic zip files: what every upload bundle (and every XLSX) is written with.
 
 The same members give the same bytes on every machine and every run: entries are sorted by name,
-carry one fixed timestamp and fixed permissions, and are *stored*, not deflated. MP4s and JPEGs
+carry one timestamp (a fixed one, or the document's source date when the caller gives it) and fixed
+permissions, and are *stored*, not deflated. MP4s and JPEGs
 are compressed already, and the rest (manifests, subtitles, HTML) is a few kilobytes, so storing
 costs almost nothing and keeps the bytes independent of the zlib version a machine happens to have.
 
@@ -14,6 +15,7 @@ finished.
 
 from __future__ import annotations
 
+import datetime as _dt
 import hashlib
 import io
 import re
@@ -26,8 +28,11 @@ from typing import BinaryIO
 
 from weike.builder.keeping.outputs import write_atomic_with
 
-#: The earliest time a zip entry can carry (the DOS epoch): any fixed value would do.
+#: The earliest time a zip entry can carry (the DOS epoch): what an entry says when no true date is
+#: given (the bundles: any fixed value would do).
 FIXED_DATE_TIME = (1980, 1, 1, 0, 0, 0)
+#: The latest time a zip entry can carry (DOS dates count years from 1980 in seven bits).
+_LAST_DATE_TIME = (2107, 12, 31, 23, 59, 58)
 #: Regular file, rw-r--r--, as the high 16 bits of a zip entry's external attributes.
 _FILE_ATTRIBUTES = (0o100000 | 0o644) << 16
 _UNIX = 3
@@ -190,10 +195,18 @@ def _copy_checked(member: ArchiveMember, out: BinaryIO) -> None:
         raise MemberChanged(f"{member.source} changed while it was packed as {member.name!r}")
 
 
-def _write_zip_to(handle: BinaryIO, members: list[ArchiveMember]) -> None:
+def zip_date_time(moment: _dt.datetime) -> tuple[int, int, int, int, int, int]:
+    """``moment`` (UTC, naive) as a zip entry's date and time: the fields as they read, seconds
+    rounded down to even (the format's resolution), kept within the years a zip can say."""
+    fields = (moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second - moment.second % 2)
+    return min(max(fields, FIXED_DATE_TIME), _LAST_DATE_TIME)
+
+
+def _write_zip_to(handle: BinaryIO, members: list[ArchiveMember],
+                  date_time: tuple[int, int, int, int, int, int] = FIXED_DATE_TIME) -> None:
     with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_STORED) as archive:
         for member in members:
-            info = zipfile.ZipInfo(member.name, date_time=FIXED_DATE_TIME)
+            info = zipfile.ZipInfo(member.name, date_time=date_time)
             info.compress_type = zipfile.ZIP_STORED
             info.create_system = _UNIX
             info.external_attr = _FILE_ATTRIBUTES
@@ -203,11 +216,12 @@ def _write_zip_to(handle: BinaryIO, members: list[ArchiveMember]) -> None:
                 _copy_checked(member, out)
 
 
-def zip_bytes(members: Iterable[ArchiveMember]) -> bytes:
-    """The deterministic zip of ``members``, in memory (for small archives such as XLSX)."""
+def zip_bytes(members: Iterable[ArchiveMember], *, made: _dt.datetime | None = None) -> bytes:
+    """The deterministic zip of ``members``, in memory (for small archives such as XLSX); every
+    entry dated ``made`` (UTC, naive: a document's source date), else :data:`FIXED_DATE_TIME`."""
     ordered = _ordered(members)
     buffer = io.BytesIO()
-    _write_zip_to(buffer, ordered)
+    _write_zip_to(buffer, ordered, FIXED_DATE_TIME if made is None else zip_date_time(made))
     return buffer.getvalue()
 
 

@@ -176,9 +176,11 @@ class OutputLedger:
         self.folder = Path(folder)
         self._path = Path(records)
         try:
-            self._records: dict[str, list] = json.loads(self._path.read_text(encoding="utf-8"))
+            records = json.loads(self._path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            self._records = {}
+            records = {}
+        # A damaged file is no records, never an error: its outputs are made again.
+        self._records: dict[str, list] = records if isinstance(records, dict) else {}
         self._dirty = False
 
     @property
@@ -188,7 +190,7 @@ class OutputLedger:
 
     def up_to_date(self, name: str, fingerprint: str) -> bool:
         record = self._records.get(name)
-        if not record or record[0] != fingerprint:
+        if not isinstance(record, list) or len(record) != 3 or record[0] != fingerprint:
             return False
         try:
             stat = os.stat(self.folder / name)

@@ -23,6 +23,8 @@ content store, placed, verified as before. What is delivered therefore stays wha
 from __future__ import annotations
 
 import dataclasses
+import functools
+import hashlib
 import json
 import os
 from collections.abc import Iterable
@@ -51,7 +53,7 @@ def file_identity(path: Path | None) -> list[int] | None:
     return [st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns]
 
 
-def output_identity(path: Path) -> list[int] | None:
+def output_identity(path: Path | str) -> list[int] | None:
     """``[size, mtime_ns, inode]`` of a delivered file (its ctime moves whenever another lecture
     links the same cache entry, so it is left out, as the build stamp leaves it out)."""
     try:
@@ -61,10 +63,15 @@ def output_identity(path: Path) -> list[int] | None:
     return [st.st_size, st.st_mtime_ns, st.st_ino]
 
 
+@functools.cache
+def _compared(kind: type, skip: frozenset[str]) -> tuple[str, ...]:
+    """The names of ``kind``'s compared fields, but ``skip`` (looked up once per class, not per lecture)."""
+    return tuple(field.name for field in dataclasses.fields(kind) if field.compare and field.name not in skip)
+
+
 def _values(item: object, skip: frozenset[str] = frozenset()) -> tuple:
     """Every compared field of a frozen model value, but ``skip``."""
-    return tuple((field.name, getattr(item, field.name)) for field in dataclasses.fields(item)
-                 if field.compare and field.name not in skip)
+    return tuple((name, getattr(item, name)) for name in _compared(type(item), skip))
 
 
 def setup_digest(*, profile_fingerprint: str, encoder: str, recipes: Iterable[object], media_root: Path,
@@ -85,10 +92,14 @@ def course_digest(setup: str, course: Course, card_settings: object) -> str:
 
 
 def lecture_digest(course: str, lecture: Lecture) -> str:
-    """The course's digest, the lecture's values but its notes, and its files' identities."""
+    """The course's digest, the lecture's values but its notes, and its files' identities.
+
+    One ``repr`` of them all, hashed once: made for every lecture of the catalogue on every build
+    (the course's digest already holds weike's version, like every :class:`Fingerprint`)."""
     files = (lecture.media, lecture.subtitles, lecture.image)
-    return Fingerprint(course, _values(lecture, _NOT_MEDIA_FIELDS),
-                       *(file_identity(item.path if item is not None else None) for item in files)).hexdigest()
+    parts = (course, _values(lecture, _NOT_MEDIA_FIELDS),
+             tuple(file_identity(item.path if item is not None else None) for item in files))
+    return hashlib.sha256(repr(parts).encode("utf-8")).hexdigest()
 
 
 def record_files(record: dict) -> list[str]:
@@ -103,6 +114,7 @@ class DeliveryLedger:
     def __init__(self, cache: Path, media_root: Path) -> None:
         self.path = Path(cache) / LEDGER_FILE
         self.media_root = Path(media_root)
+        self._root = os.fspath(self.media_root)
         self._lectures: dict[str, dict] = {}
         self._manifest: list | None = None
         try:
@@ -133,9 +145,10 @@ class DeliveryLedger:
             return False
         files = entry.get("files")
         names = record_files(record)
-        if not isinstance(files, dict) or sorted(files) != sorted(names):
+        if not isinstance(files, dict) or len(files) != len(names) or not all(name in files for name in names):
             return False
-        return all(output_identity(self.media_root / name) == files[name] for name in names)
+        # One stat per file, on a string path: at catalogue scale a Path per file is measurable.
+        return all(output_identity(f"{self._root}/{name}") == files[name] for name in names)
 
     def cards(self, key: str) -> bool:
         """Whether the lecture recorded as unchanged was delivered with title cards."""

@@ -87,11 +87,14 @@ def delivered_from_record(record: dict, media_root: Path, *, course_slug: str, l
     """The lecture's delivery as its manifest ``record`` describes it (None: a record weike does not
     write any more). ``present``: its files are known to be there (else each is looked for)."""
 
+    root = os.fspath(media_root)
+
     def there(name: object) -> Path | None:
-        path = media_root / str(name) if name else None
+        # Path of one joined string: a catalogue hands forward tens of thousands of these.
+        path = Path(f"{root}/{name}") if name else None
         return path if path is not None and (present or path.is_file()) else None
 
-    video = media_root / str(record.get("file", ""))
+    video = Path(f"{root}/{record.get('file', '')}")
     try:
         return DeliveredMedia(
             course_slug=course_slug, lecture_slug=lecture_slug, path=video, duration=float(record["duration"]),
@@ -99,7 +102,7 @@ def delivered_from_record(record: dict, media_root: Path, *, course_slug: str, l
             profile=str(record["profile"]), poster=there(record.get("poster")),
             subtitles=there(record.get("subtitles")), subtitles_srt=there(record.get("subtitles_srt")),
             from_audio=bool(record.get("from_audio")),
-            info=info_from_dict({**record["probe"], "path": str(video)}) if record.get("probe") else None)
+            info=info_from_dict(record["probe"], path=video) if record.get("probe") else None)
     except (KeyError, TypeError, ValueError):
         return None  # a manifest from an older weike: the next build rewrites it
 
@@ -204,16 +207,47 @@ def write_manifest(media_root: Path, entries: dict[str, dict], courses: Sequence
     }
     if as_written and payload == previous:
         return manifest_path  # the same content is on disk, as written: serialising 12,000 records again is seconds
-    write_atomic(manifest_path, manifest_text(payload).encode("utf-8"))
+    # The lines of records handed forward unchanged are the file's own (one edit: one line written).
+    reused = _written_lines(manifest_path, previous) if as_written else {}
+    write_atomic(manifest_path, manifest_text(payload, reused=reused).encode("utf-8"))
     return manifest_path
 
 
-def manifest_text(payload: dict) -> str:
+def _written_lines(manifest_path: Path, previous: dict) -> dict[str, tuple[dict, str]]:
+    """Each lecture's record in ``previous`` with its line in the file this code wrote (read as
+    :func:`manifest_text` lays it out), or nothing when the file does not read that way."""
+    try:
+        lines = manifest_path.read_text(encoding="utf-8").split("\n")
+    except (OSError, ValueError):
+        return {}
+    records = previous["lectures"]
+    if len(lines) != len(records) + 3 or not records:  # head, one line a lecture, "}}", and the end
+        return {}
+    reused = {}
+    for (key, record), line in zip(records.items(), lines[1:-2]):
+        line = line.removesuffix(",")
+        if not line.startswith(json.dumps(key, ensure_ascii=False) + ": "):
+            return {}
+        reused[key] = (record, line)
+    return reused
+
+
+def manifest_text(payload: dict, *, reused: dict[str, tuple[dict, str]] | None = None) -> str:
     """The manifest as JSON with one lecture per line: readable and diffable, and made by json's C
-    encoder (an indented dump is pure Python: seconds for 12,000 lectures, on every media edit)."""
+    encoder (an indented dump is pure Python: seconds for 12,000 lectures, on every media edit).
+
+    ``reused``: lines already written, by lecture, for the record each was written from: a record
+    that is that very one keeps its line instead of being encoded again."""
+    reused = reused or {}
     head = json.dumps({key: value for key, value in payload.items() if key != "lectures"}, ensure_ascii=False)
-    lines = [f"{json.dumps(key, ensure_ascii=False)}: {json.dumps(record, ensure_ascii=False)}"
-             for key, record in payload["lectures"].items()]
+
+    def line(key: str, record: dict) -> str:
+        kept = reused.get(key)
+        if kept is not None and kept[0] is record:
+            return kept[1]
+        return f"{json.dumps(key, ensure_ascii=False)}: {json.dumps(record, ensure_ascii=False)}"
+
+    lines = [line(key, record) for key, record in payload["lectures"].items()]
     lectures = "{\n" + ",\n".join(lines) + "\n}" if lines else "{}"
     return f'{head[:-1]}, "lectures": {lectures}}}\n'
 

@@ -361,8 +361,13 @@ def info_to_dict(info: MediaInfo) -> dict:
     return data
 
 
-def info_from_dict(data: dict) -> MediaInfo:
-    known = {f.name for f in dataclasses.fields(MediaInfo)}
-    values = {key: value for key, value in data.items() if key in known}
-    values["path"] = Path(values["path"])
+#: The fields a stored probe may set (read once: the manifest turns thousands of records into MediaInfo).
+_INFO_FIELDS = frozenset(field.name for field in dataclasses.fields(MediaInfo))
+
+
+def info_from_dict(data: dict, *, path: Path | None = None) -> MediaInfo:
+    """The MediaInfo of a stored probe ``data`` (keys it does not know are left out); ``path`` in
+    place of the one ``data`` names."""
+    values = {key: value for key, value in data.items() if key in _INFO_FIELDS}
+    values["path"] = Path(values["path"]) if path is None else path
     return MediaInfo(**values)

@@ -146,9 +146,10 @@ def deliver_media(context: BuildContext, courses: Sequence[Course], *, made: Mad
 
     # 0. A lecture whose inputs and delivered files are as the last stage recorded them is handed
     #    forward from its manifest record: not planned, verified or placed again (ledger.py).
-    ledger = DeliveryLedger(paths.cache, paths.media)
-    previous = read_manifest(paths.media)
-    as_written = previous is not None and ledger.trusts(paths.media / MANIFEST_FILE)
+    media_root = paths.media
+    ledger = DeliveryLedger(paths.cache, media_root)
+    previous = read_manifest(media_root)
+    as_written = previous is not None and ledger.trusts(media_root / MANIFEST_FILE)
     digests = _lecture_digests(context, courses, profile)
     kept: dict[str, DeliveredMedia] = {}
     # Lectures made from the same inputs whose delivered files changed on disk since: their cache
@@ -164,7 +165,7 @@ def deliver_media(context: BuildContext, courses: Sequence[Course], *, made: Mad
             if not ledger.unchanged(lecture.key, digests.get(lecture.key), record):
                 suspects.add(lecture.key)
                 continue
-            media = delivered_from_record(record, paths.media, course_slug=course.slug,
+            media = delivered_from_record(record, media_root, course_slug=course.slug,
                                           lecture_slug=lecture.slug, present=True)
             if media is not None:
                 kept[lecture.key] = media

@@ -18,8 +18,9 @@ own labels), :mod:`~weike.plugins.province.settings`. The national platforms' bu
 
 from __future__ import annotations
 
+import datetime as _dt
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,8 +30,10 @@ from weike.builder.contracts.model import Course, DeliveredMedia, Setting
 from weike.builder.keeping.archive import ArchiveMember, safe_name_component, zip_bytes
 from weike.builder.keeping.fingerprint import package_versions
 from weike.builder.keeping.outputs import TEMP_PREFIX, write_atomic
-from weike.builder.repository.centre import Centre
+from weike.builder.repository.centre import CENTRE_FILE, Centre
+from weike.plugins.province.document import source_date
 from weike.plugins.province.forms import CENTRE_TEXTS, STATISTIC_FIELDS, STATISTICS_NAME_LABEL, StatisticField
+from weike.plugins.province.ledger import FormLedger, form_fingerprint, listed_values
 from weike.plugins.province.settings import SETTINGS, province
 from weike.plugins.spreadsheets import workbook_bytes
 
@@ -43,6 +46,8 @@ ZIP_NAME = "社区教育品牌项目申报材料.zip"
 #: The folder every member of the zip sits in, so extracting it never scatters files.
 ZIP_FOLDER = "社区教育品牌项目申报材料"
 CHECKLIST_NAME = "上报清单.txt"
+#: The ledger of what the forms and the zip of dist/submission were made from (ledger.py).
+SUBMISSION_LEDGER = "submission"
 SUMMARY_NAME = "附件3-社区教育品牌项目汇总表.xlsx"
 STATISTICS_NAME = "附件5-社区教育机构统计表.xlsx"
 
@@ -56,6 +61,8 @@ def form_name(number: int, centre: Centre) -> str:
 class SubmissionFile:
     name: str
     data: bytes
+    #: The date the form carries (None: the checklist, a text file with no date of its own).
+    made: _dt.datetime | None = None
 
 
 def checklist(files: Sequence[SubmissionFile], *, centres: Sequence[Centre], courses: int,
@@ -99,34 +106,52 @@ def checklist(files: Sequence[SubmissionFile], *, centres: Sequence[Centre], cou
 
 
 def submission_files(*, centres: Sequence[Centre], courses: Sequence[Course], context: BuildContext,
-                     made: Made | None = None) -> tuple[list[SubmissionFile], bool]:
+                     made: Made | None = None, ledger: FormLedger | None = None) -> tuple[list[SubmissionFile], bool]:
     """Every file of the submission folder, in the order the checklist names them, and whether
     附件5 is among them. (Courses whose rights are not cleared are left out of 附件3 exactly as in
     dist/reports, where :mod:`weike.plugins.province.summary_table` reports them as E501.)
 
     附件3 and whether 附件5 can be printed are taken from ``made``, as the report stage and the
-    check made them; made here only when they did not run (a direct call)."""
+    check made them; made here only when they did not run (a direct call). A form ``ledger``
+    says was made from the same values is read back from its folder, not made again."""
     from weike.plugins.province.centres import STATISTICS_MADE, STATISTICS_READY, statistics_ready
-    from weike.plugins.province.recommendation_form import recommendation_form_bytes
-    from weike.plugins.province.statistics_table import statistics_workbook
     from weike.plugins.province.summary_table import REPORT_NAME, SUMMARY_MADE, SummaryTable, made_summary_table
 
+    def form(name: str, fingerprint: str, make: Callable[[], bytes]) -> bytes:
+        return make() if ledger is None else ledger.form(name, fingerprint, make)
+
+    # python-docx and openpyxl are imported only when a form is made (a tenth of a second, when none is).
+    def centre_form(centre: Centre) -> bytes:
+        from weike.plugins.province.recommendation_form import recommendation_form_bytes
+
+        return recommendation_form_bytes(centre, config.department, sources=[settings_file])
+
+    def statistics_form(statistics, dated: _dt.datetime) -> bytes:
+        from weike.plugins.province.statistics_table import statistics_workbook
+
+        return workbook_bytes(statistics_workbook(statistics), made=dated)
+
     config = context.config
+    settings_file = context.paths.root / "weike.yml"
     table = made.get(SUMMARY_MADE, REPORT_NAME) if made is not None else None
     if not isinstance(table, SummaryTable):
         table, _ = made_summary_table(context, courses, centres)
     items = table.items
-    files = [SubmissionFile(name=SUMMARY_NAME, data=table.data)]
+    files = [SubmissionFile(name=SUMMARY_NAME, data=table.data, made=table.made)]
     ordered_centres = [item for item in items if isinstance(item, Centre)]
     for number, centre in enumerate(ordered_centres, start=1):
-        files.append(SubmissionFile(name=form_name(number, centre),
-                                    data=recommendation_form_bytes(centre, config.department,
-                                                                   sources=[context.paths.root / "weike.yml"])))
+        name, dated = form_name(number, centre), source_date([centre.folder / CENTRE_FILE, settings_file])
+        data = form(name, form_fingerprint(name, listed_values(centre), config.department, dated),
+                    lambda centre=centre: centre_form(centre))
+        files.append(SubmissionFile(name=name, data=data, made=dated))
     ready = made.get(STATISTICS_MADE, STATISTICS_READY) if made is not None else None
     statistics_written = ready if isinstance(ready, bool) else statistics_ready(config)
     if statistics_written:
-        files.append(SubmissionFile(name=STATISTICS_NAME,
-                                    data=workbook_bytes(statistics_workbook(counted_statistics(context)))))
+        # Its figures are weike.yml's (and those plugins count): dated by weike.yml.
+        statistics, dated = counted_statistics(context), source_date([settings_file])
+        data = form(STATISTICS_NAME, form_fingerprint(STATISTICS_NAME, statistics, dated),
+                    lambda: statistics_form(statistics, dated))
+        files.append(SubmissionFile(name=STATISTICS_NAME, data=data, made=dated))
     files.append(SubmissionFile(name=CHECKLIST_NAME, data=checklist(
         files, centres=ordered_centres, courses=len(items) - len(ordered_centres),
         statistics_written=statistics_written, province=province(config))))
@@ -155,13 +180,19 @@ def _remove_stale(folder: Path, keep: set[str]) -> None:
 def weike_report_stage(context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia],
                        centres: Sequence[Centre], made: Made) -> StageOutcome:
     folder = context.paths.dist / SUBMISSION_DIR
-    files, statistics_written = submission_files(centres=centres, courses=courses, context=context, made=made)
+    # Each form is made again only when what it is made from changed (ledger.py).
+    ledger = FormLedger(folder, context.paths.cache, SUBMISSION_LEDGER, force=context.force)
+    files, statistics_written = submission_files(centres=centres, courses=courses, context=context, made=made,
+                                                 ledger=ledger)
     for item in files:
         write_atomic(folder / item.name, item.data)
-    # Made in memory (a few forms) and written only when its bytes changed, like every file beside it.
+    # Made in memory (a few forms), dated like its newest form, and packed again only when a member changed.
     archive = folder / ZIP_NAME
-    write_atomic(archive, zip_bytes([ArchiveMember.from_bytes(f"{ZIP_FOLDER}/{item.name}", item.data)
-                                     for item in files]))
+    members = [ArchiveMember.from_bytes(f"{ZIP_FOLDER}/{item.name}", item.data) for item in files]
+    dated = max((item.made for item in files if item.made is not None), default=None)
+    ledger.form(ZIP_NAME, form_fingerprint(ZIP_NAME, [(m.name, m.sha256) for m in members], dated),
+                lambda: zip_bytes(members, made=dated))
+    ledger.save()
     _remove_stale(folder, {item.name for item in files} | {ZIP_NAME})
     forms = sum(1 for item in files if item.name.startswith("附件4-"))
     statistics = "附件5" if statistics_written else "无附件5 (no statistics)"
@@ -181,6 +212,16 @@ def weike_add_hookspecs(plugin_manager) -> None:
 @hookimpl
 def weike_settings() -> tuple[Setting, ...]:
     return SETTINGS
+
+
+@hookimpl
+def weike_cache_parts(context: BuildContext, repository) -> list:
+    """The ledgers of what each report and submission form was made from (ledger.py)."""
+    from weike.builder.keeping.prune import RecordPart
+    from weike.plugins.province.ledger import LEDGER_FOLDER
+
+    return [RecordPart(name="province-forms", title="报表和申报材料的输入记录 (what each form was made from)",
+                       path=context.paths.cache / LEDGER_FOLDER)]
 
 
 @hookimpl

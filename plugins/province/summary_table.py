@@ -19,23 +19,26 @@ full build agree). More than 20 courses is a warning (原则上不超过20门), 
 
 from __future__ import annotations
 
+import datetime as _dt
 import difflib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from weike.builder import __version__
 from weike.builder.contracts.context import BuildContext, Made, StageOutcome
 from weike.builder.contracts.hookspecs import hookimpl
 from weike.builder.contracts.model import Course, DeliveredMedia, Diagnostic, Repository, Severity, SourceLocation, WeikeConfig
-from weike.builder.keeping.outputs import write_atomic
 from weike.builder.keeping.xmltext import xml_text
-from weike.builder.repository.centre import CENTRES_DIR, Centre, find_centre_folders
-from weike.builder.repository.loading import COURSES_DIR, find_course_folders
+from weike.builder.repository.centre import CENTRE_FILE, CENTRES_DIR, Centre, find_centre_folders
+from weike.builder.repository.loading import COURSE_FILE, COURSES_DIR, find_course_folders
 from weike.builder.running.isolation import CourseIsolation
+from weike.plugins.province.document import source_date
+from weike.plugins.province.ledger import FormLedger, form_fingerprint, listed_values
 from weike.plugins.province.settings import province, recommendation_order
 from weike.plugins.rules import rights_not_cleared
-from weike.plugins.spreadsheets import form_print_setup, save_workbook, workbook_bytes
+from weike.plugins.spreadsheets import form_print_setup, workbook_bytes
 
 if TYPE_CHECKING:  # openpyxl is imported when the table is written, not by every weike command
     from openpyxl import Workbook
@@ -45,6 +48,8 @@ if TYPE_CHECKING:  # openpyxl is imported when the table is written, not by ever
 REPORT_NAME = "社区教育品牌项目汇总表.xlsx"
 #: The courses' details for cross-checking: its own file, so printing the form prints only the form.
 DETAIL_NAME = "社区教育品牌课程明细.xlsx"
+#: The ledger of what the workbooks of dist/reports were made from (ledger.py).
+REPORTS_LEDGER = "reports"
 TITLE = "社区教育品牌项目汇总表"
 ATTACHMENT = "附件3"
 DETAIL_TITLE = "课程明细"
@@ -297,13 +302,38 @@ class SummaryTable:
 
     items: tuple[Centre | Course, ...]
     data: bytes
+    #: The date it carries (:func:`weike.plugins.province.document.source_date` of :func:`table_sources`).
+    made: _dt.datetime
+
+
+def table_sources(context: BuildContext, items: Sequence[Centre | Course]) -> list[Path]:
+    """The files 附件3 and 课程明细 are made from: weike.yml (the department, the order), each
+    listed centre's centre.yml and course's course.yml, and the course folders (its lectures, counted)."""
+    sources = [context.paths.root / _CONFIG_FILE]
+    for item in items:
+        if isinstance(item, Centre):
+            sources.append(item.folder / CENTRE_FILE)
+        else:
+            sources += [item.folder / COURSE_FILE, item.folder]
+    return sources
 
 
 def made_summary_table(context: BuildContext, courses: Sequence[Course], centres: Sequence[Centre], *,
-                       isolation: CourseIsolation | None = None) -> tuple[SummaryTable, list[Diagnostic]]:
-    """附件3 for ``courses`` and ``centres``, and the E501 refusals (E901 in ``isolation``)."""
-    items, diagnostics = eligible_items(courses, centres, context.config, isolation=isolation)
-    return SummaryTable(items=tuple(items), data=workbook_bytes(summary_workbook(items, context.config))), diagnostics
+                       isolation: CourseIsolation | None = None,
+                       ledger: FormLedger | None = None) -> tuple[SummaryTable, list[Diagnostic]]:
+    """附件3 for ``courses`` and ``centres``, dated by :func:`table_sources`, and the E501 refusals
+    (E901 in ``isolation``); kept from ``ledger`` when made from the same values before."""
+    config = context.config
+    items, diagnostics = eligible_items(courses, centres, config, isolation=isolation)
+    made = source_date(table_sources(context, items))
+
+    def make() -> bytes:
+        return workbook_bytes(summary_workbook(items, config), made=made)
+
+    if ledger is None:
+        return SummaryTable(items=tuple(items), data=make(), made=made), diagnostics
+    fingerprint = form_fingerprint(REPORT_NAME, [listed_values(item) for item in items], config, made)
+    return SummaryTable(items=tuple(items), data=ledger.form(REPORT_NAME, fingerprint, make), made=made), diagnostics
 
 
 @hookimpl
@@ -312,7 +342,9 @@ def weike_report_stage(context: BuildContext, courses: Sequence[Course], deliver
     config = context.config
     # One course's row never stops the table: an exception on it leaves just that course out (E901).
     isolation = CourseIsolation(stage="reports", plugin_manager=context.plugin_manager, plugin=__name__)
-    table, diagnostics = made_summary_table(context, courses, centres, isolation=isolation)
+    # Each workbook is made again only when what it is made from changed (ledger.py).
+    ledger = FormLedger(context.paths.reports, context.paths.cache, REPORTS_LEDGER, force=context.force)
+    table, diagnostics = made_summary_table(context, courses, centres, isolation=isolation, ledger=ledger)
     if made is not None:
         made.add(SUMMARY_MADE, REPORT_NAME, table)  # the submission carries these very bytes
     items = list(table.items)
@@ -327,8 +359,10 @@ def weike_report_stage(context: BuildContext, courses: Sequence[Course], deliver
         ))
     # Written even when empty, so a table from an earlier build never outlives its courses.
     path = context.paths.reports / REPORT_NAME
-    write_atomic(path, table.data)
-    details = save_workbook(detail_workbook(items), context.paths.reports / DETAIL_NAME)
+    details = context.paths.reports / DETAIL_NAME
+    ledger.form(DETAIL_NAME, form_fingerprint(DETAIL_NAME, [listed_values(item) for item in listed], table.made),
+                lambda: workbook_bytes(detail_workbook(items), made=table.made))
+    ledger.save()
     centre_count = len(items) - len(listed)
     centre_note = f"、{centre_count} 个学习中心" if centre_count else ""
     return StageOutcome(diagnostics=tuple(diagnostics), outputs=(path, details),

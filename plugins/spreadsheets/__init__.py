@@ -1,9 +1,12 @@
 """XLSX files with no clock in them: the same workbook content always gives the same bytes.
 
 openpyxl stamps the time twice: ``docProps/core.xml`` gets created/modified dates, and every zip
-entry gets the current time. Both are pinned here: the document dates to the same fixed moment
-as the zip entries (openpyxl cannot leave them out), and the package is re-packed with
-:mod:`weike.builder.keeping.archive`'s fixed timestamps and order.
+entry gets the current time. Both are pinned here to one moment: the caller's ``made`` (the
+province's forms give their *source date*, :func:`weike.plugins.province.document.source_date`:
+``SOURCE_DATE_EPOCH``, else the newest file the form is made from, so the date an officer sees in
+File > Properties is true and two builds of the same files still give the same bytes), else
+:data:`FIXED_DOCUMENT_TIME`; the package is re-packed with
+:mod:`weike.builder.keeping.archive`'s timestamps and order.
 
 Every workbook also goes through :func:`text_cells_only` here, the one place all of weike's
 spreadsheets pass: cell text comes from course authors, and openpyxl turns any string that starts
@@ -26,7 +29,7 @@ if TYPE_CHECKING:  # openpyxl is imported when a workbook is written, not by eve
     from openpyxl import Workbook
     from openpyxl.worksheet.worksheet import Worksheet
 
-#: What "created" and "modified" say in every workbook weike writes.
+#: What "created" and "modified" say in a workbook written without a date of its own.
 FIXED_DOCUMENT_TIME = _dt.datetime(*FIXED_DATE_TIME)
 
 #: First characters that make spreadsheet programs (Excel, WPS, LibreOffice) read a typed or
@@ -58,24 +61,26 @@ def form_print_setup(sheet: Worksheet, *, header_row: int, landscape: bool) -> N
     sheet.print_options.horizontalCentered = True
 
 
-def workbook_bytes(workbook: Workbook) -> bytes:
-    """The ``.xlsx`` bytes of ``workbook``, identical for identical content.
+def workbook_bytes(workbook: Workbook, *, made: _dt.datetime | None = None) -> bytes:
+    """The ``.xlsx`` bytes of ``workbook``, identical for identical content and ``made``.
 
-    Sets the workbook's created/modified document properties to :data:`FIXED_DOCUMENT_TIME` and
-    stores every cell as a value, never a formula (:func:`text_cells_only`).
+    Sets the workbook's created/modified document properties and its zip entries' times to
+    ``made`` (UTC, naive; default :data:`FIXED_DOCUMENT_TIME`) and stores every cell as a value,
+    never a formula (:func:`text_cells_only`).
     """
     from openpyxl.writer.excel import ExcelWriter
 
+    made = FIXED_DOCUMENT_TIME if made is None else made.replace(microsecond=0)
     text_cells_only(workbook)
-    workbook.properties.created = FIXED_DOCUMENT_TIME
-    workbook.properties.modified = FIXED_DOCUMENT_TIME
+    workbook.properties.created = made
+    workbook.properties.modified = made
     raw = io.BytesIO()
     # ExcelWriter rather than Workbook.save(): save() sets "modified" to now just before writing.
     with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as package:
         ExcelWriter(workbook, package).write_data()
     with zipfile.ZipFile(raw) as package:
         parts = [ArchiveMember.from_bytes(info.filename, package.read(info)) for info in package.infolist()]
-    return zip_bytes(parts)
+    return zip_bytes(parts, made=made)
 
 
 def save_workbook(workbook: Workbook, path: Path) -> Path:

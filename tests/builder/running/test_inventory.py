@@ -66,6 +66,8 @@ def test_info_after_a_build_finds_nothing_to_prune_but_scratch(built, capsys):
     assert media["items"] == 2 and media["needed"] == 2 and media["unneeded"] == 0 and media["size"] > 0
     assert part(survey, "site-covers")["needed"] == 1
     assert part(survey, "media-memo")["unneeded"] == 0
+    # What each report and submission form was made from: one ledger per folder of forms.
+    assert part(survey, "province-forms")["items"] == 2 and part(survey, "province-forms")["unneeded"] == 0
     # The site's work folder is rebuilt by every site build: the only thing a prune takes now.
     assert [p["name"] for p in survey["parts"] if p["unneeded"]] == ["site-work"]
     assert survey["unclaimed"] == []

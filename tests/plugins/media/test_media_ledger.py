@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import weike.plugins.media.manifest as manifest_module
 import weike.plugins.media.stage as stage
 from weike.builder.cli import main
 from weike.plugins.media.ledger import LEDGER_FILE
@@ -217,3 +218,35 @@ def test_a_deleted_subrip_file_is_delivered_again_not_replayed_away(course_repo)
     srt.unlink()
     assert build(course_repo) == 0
     assert srt.read_bytes() == good
+
+
+def test_one_lecture_replaced_is_the_one_verified_placed_and_written_into_the_manifest(course_repo, counted,
+                                                                                        monkeypatch):
+    """The other nine are handed forward: not planned, verified, placed, and their manifest lines
+    are the file's own (no record encoded again); the manifest equals a cold stage's."""
+    assert build(course_repo) == 0
+    encoded: list[str] = []
+    verified: list[str] = []
+    real_dumps, real_get = manifest_module.json.dumps, stage.ContentStore.get
+
+    def dumps(value, *args, **kwargs):
+        if isinstance(value, dict) and "cache_key" in value:
+            encoded.append(f"{value['course']}/{value['lecture']}")
+        return real_dumps(value, *args, **kwargs)
+
+    def get(self, key, *, verify=False):
+        if verify:
+            verified.append(key)
+        return real_get(self, key, verify=verify)
+
+    monkeypatch.setattr(manifest_module.json, "dumps", dumps)
+    monkeypatch.setattr(stage.ContentStore, "get", get)
+    counted["planned"].clear(), counted["placed"].clear()
+    source = course_repo / "courses/c/06-lecture-6/video.mp4"
+    source.unlink()
+    shutil.copyfile(course_repo / "courses/c/02-lecture-2/video.mp4", source)
+    assert build(course_repo) == 0
+    assert counted == {"planned": ["c/06-lecture-6"], "placed": ["c/06-lecture-6"]}
+    assert encoded == ["c/06-lecture-6"] and verified == []
+    monkeypatch.undo()
+    assert media_tree(course_repo) == cold_tree(course_repo)
