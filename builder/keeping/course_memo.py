@@ -29,15 +29,19 @@ the SHA-256 of its pickle and a torn one is no entry.
 
 from __future__ import annotations
 
+import contextlib
+import copyreg
 import dataclasses
 import enum
 import gc
 import hashlib
 import io
 import os
+import pathlib
 import pickle
 import stat as _stat
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,7 +52,7 @@ from weike.builder.keeping.outputs import write_atomic
 #: Folder under the cache: one file per course.
 CHECKED_FOLDER = "checked"
 #: Layout of an entry; another is no entry.
-MEMO_FORMAT = 1
+MEMO_FORMAT = 2
 _MAGIC = b"weike-checked-course\n"
 _DIGEST_BYTES = 32
 
@@ -82,11 +86,11 @@ def facts_still_hold(facts: tuple[ConsultedFact, ...]) -> bool:
     """Whether every memo still holds each fact as it was consulted (a memo pruned, rebuilt or
     told otherwise since means the course is checked again)."""
     memos = {}
-    for memo_file, kind, path, identity, value in facts:
+    for memo_file, kind, path, identity, text in facts:
         memo = memos.get(memo_file)
         if memo is None:
             memo = memos[memo_file] = shared_file_memo(Path(memo_file))
-        if not memo.holds(kind, path, identity, value):
+        if not memo.holds(kind, path, identity, text):
             return False
     return True
 
@@ -149,17 +153,45 @@ class _ValuesOnly(pickle.Unpickler):
         raise pickle.UnpicklingError(f"{module}.{name} is not a value type")
 
 
-def _values_only(data: bytes) -> object:
-    # The cyclic collector would walk the growing heap again and again while tens of thousands
-    # of new objects (a course's model and notes) are made: it doubles the time of reading a
-    # catalogue's entries. They hold no cycles the collector could free; it runs after.
+def _path_by_text(path: pathlib.PurePath) -> tuple:
+    return type(path), (str(path),)
+
+
+#: Paths are kept as their text: read back, each is then one string parsed, not a constructor
+#: called over every part (which took half the time of reading a catalogue's entries).
+_DISPATCH = {**copyreg.dispatch_table, **{kind: _path_by_text for kind in (
+    pathlib.PosixPath, pathlib.WindowsPath, pathlib.PurePosixPath, pathlib.PureWindowsPath)}}
+
+
+def _pickled(value: object) -> bytes:
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table = _DISPATCH
+    pickler.dump(value)
+    return buffer.getvalue()
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused while the block runs (it runs as usual after).
+
+    Reading a catalogue's entries makes hundreds of thousands of objects that all live on (the
+    courses' models, their notes): the collector, paused only around each entry, would walk the
+    ever larger heap again between entries, which took as long as the reading itself. They hold
+    no cycles it could free.
+    """
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _ValuesOnly(io.BytesIO(data)).load()
+        yield
     finally:
         if collecting:
             gc.enable()
+
+
+def _values_only(data: bytes) -> object:
+    with collector_paused():
+        return _ValuesOnly(io.BytesIO(data)).load()
 
 
 class CourseMemo:
@@ -209,7 +241,7 @@ class CourseMemo:
         that cannot be read back as values, a plugin's product of another type, is no entry when
         read)."""
         try:
-            data = pickle.dumps(remembered, protocol=pickle.HIGHEST_PROTOCOL)
+            data = _pickled(remembered)
             # No fsync (milliseconds per course, seconds for a catalogue's cold check): the digest
             # tells a torn entry, which is then no entry.
             write_atomic(self._file(slug), _MAGIC + key.encode("ascii") + b"\n" + hashlib.sha256(data).digest()

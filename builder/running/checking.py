@@ -24,7 +24,7 @@ from weike.builder.contracts.context import BuildPaths, Made, StageOutcome
 from weike.builder.contracts.diagnostics import Summary, sort_diagnostics
 from weike.builder.contracts.errors import MissingTool
 from weike.builder.contracts.model import Course, Diagnostic, Repository, WeikeConfig
-from weike.builder.keeping.course_memo import CourseMemo, RememberedCourse, latest_facts
+from weike.builder.keeping.course_memo import CourseMemo, RememberedCourse, collector_paused, latest_facts
 from weike.builder.keeping.disk import disk_fault
 from weike.builder.keeping.fingerprint import Fingerprint, package_versions
 from weike.builder.keeping.memo import facts_consulted
@@ -261,7 +261,8 @@ def check_project(project: Project, *, paths: BuildPaths | None = None, made: Ma
         memo, repository = None, project.load()
     else:
         memo = CheckMemo(CourseMemo(paths.cache, context=context), handed_on=made.handed_on)
-        repository = project.load(course_loader=memo.load_course)
+        with collector_paused():  # the remembered courses: many objects, all kept
+            repository = project.load(course_loader=memo.load_course)
     diagnostics = check_repository(repository, project.plugin_manager, jobs=jobs or repository.config.jobs,
                                    paths=paths, made=made, memo=memo)
     rechecked = None if memo is None else tuple(course.slug for course in repository.courses
