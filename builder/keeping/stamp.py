@@ -87,21 +87,50 @@ def watched_paths(outputs: Iterable[Path]) -> list[str]:
     """Every path whose identity the replay compares: each output file, and each output folder
     with every folder and file below it, except a file that is a hard link of one already
     watched (see the module's docstring)."""
+    return watched_identities(outputs)[0]
+
+
+Identity = tuple[int, int, int, int] | None
+
+
+def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
+
+
+def watched_identities(outputs: Iterable[Path]) -> tuple[list[str], list[Identity]]:
+    """:func:`watched_paths` and, in the same order, the identity of each (as :func:`identities`
+    takes it: size, mtime, ctime, inode, following links; None for one that cannot be stat'ed).
+
+    One stat per path: the walk needs each file's inode anyway (for the hard links), and taking
+    the identities again afterwards doubled the stats of a catalogue's tens of thousands of pages.
+    """
     files: list[str] = []
     folders: list[str] = []
     for output in outputs:
         path = os.fspath(output)
         (folders if os.path.isdir(path) else files).append(path)
+    stat = os.stat
     seen: set[tuple[int, int]] = set()
-    for path in files:
+    watched: list[str] = []
+    found: list[Identity] = []
+
+    def watch(path: str, st: os.stat_result | None) -> None:
+        watched.append(path)
+        found.append(_identity(st) if st is not None else None)
+
+    def stat_or_none(path: str) -> os.stat_result | None:
         try:
-            stat = os.stat(path)
+            return stat(path)
         except OSError:
-            continue
-        seen.add((stat.st_dev, stat.st_ino))
-    watched = list(files)
+            return None
+
+    for path in files:
+        st = stat_or_none(path)
+        if st is not None:
+            seen.add((st.st_dev, st.st_ino))
+        watch(path, st)
     for folder in folders:
-        watched.append(folder)
+        watch(folder, stat_or_none(folder))
         stack = [folder]
         while stack:
             try:
@@ -111,26 +140,30 @@ def watched_paths(outputs: Iterable[Path]) -> list[str]:
                 continue
             for entry in entries:
                 if entry.is_dir(follow_symlinks=False):
-                    watched.append(entry.path)
+                    watch(entry.path, stat_or_none(entry.path))
                     stack.append(entry.path)
                     continue
                 try:
-                    stat = entry.stat()
+                    st = entry.stat()
                 except OSError:  # a dangling link: watched as absent, changes once it resolves
-                    watched.append(entry.path)
+                    watch(entry.path, None)
                     continue
-                inode = (stat.st_dev, stat.st_ino)
+                inode = (st.st_dev, st.st_ino)
                 if inode not in seen:
                     seen.add(inode)
-                    watched.append(entry.path)
-    return watched
+                    watch(entry.path, st)
+    return watched, found
+
+
+def _identities_digest(found: list[Identity]) -> str:
+    return hashlib.sha256(repr(found).encode()).hexdigest()
 
 
 def identities(paths: Iterable[str]) -> str:
     """One digest of the identity of every path in ``paths`` (size, mtime, ctime, inode; None for
     one that is absent), in order."""
     stat = os.stat
-    found: list[tuple[int, int, int, int] | None] = []
+    found: list[Identity] = []
     append = found.append
     for path in paths:
         try:
@@ -139,7 +172,7 @@ def identities(paths: Iterable[str]) -> str:
             append(None)
             continue
         append((st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
-    return hashlib.sha256(repr(found).encode()).hexdigest()
+    return _identities_digest(found)
 
 
 class RecordedOutputs(Sequence[Path]):
@@ -205,7 +238,7 @@ class BuildStamp:
 
     def record(self, build: RecordedBuild) -> None:
         """Write the stamp (atomically) for a build in which no course failed."""
-        watched = watched_paths(build.outputs)
+        watched, found = watched_identities(build.outputs)
         payload = {
             "format": STAMP_FORMAT,
             "inputs": self.inputs,
@@ -217,7 +250,7 @@ class BuildStamp:
             # NUL-separated: one string parses faster than a list of 100,000 (no file name holds NUL)
             "outputs": "\0".join(str(path) for path in build.outputs),
             "watched": "\0".join(watched),
-            "identities": identities(watched),
+            "identities": _identities_digest(found),
         }
         # The stamp only saves time: a cache that cannot take it (full, read-only) costs the
         # next build its shortcut, never this build's result.
