@@ -30,6 +30,7 @@ import hashlib
 import inspect
 import json
 import os
+import stat as _stat
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -104,11 +105,6 @@ def watched_identities(outputs: Iterable[Path]) -> tuple[list[str], list[Identit
     One stat per path: the walk needs each file's inode anyway (for the hard links), and taking
     the identities again afterwards doubled the stats of a catalogue's tens of thousands of pages.
     """
-    files: list[str] = []
-    folders: list[str] = []
-    for output in outputs:
-        path = os.fspath(output)
-        (folders if os.path.isdir(path) else files).append(path)
     stat = os.stat
     seen: set[tuple[int, int]] = set()
     watched: list[str] = []
@@ -124,13 +120,19 @@ def watched_identities(outputs: Iterable[Path]) -> tuple[list[str], list[Identit
         except OSError:
             return None
 
-    for path in files:
+    # The files first, so every inode they hold is known before the folders are walked.
+    folders: list[tuple[str, os.stat_result]] = []
+    for output in outputs:
+        path = os.fspath(output)
         st = stat_or_none(path)
+        if st is not None and _stat.S_ISDIR(st.st_mode):
+            folders.append((path, st))
+            continue
         if st is not None:
             seen.add((st.st_dev, st.st_ino))
         watch(path, st)
-    for folder in folders:
-        watch(folder, stat_or_none(folder))
+    for folder, st in folders:
+        watch(folder, st)
         stack = [folder]
         while stack:
             try:
