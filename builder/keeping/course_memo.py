@@ -8,9 +8,11 @@ the loaded :class:`~weike.builder.contracts.model.Course`, what loading and ever
 notes, its sources' probes). The next check takes that instead of loading and checking the course
 again, when its key is the same:
 
-* the identity of every entry below the course folder (name, kind, size, mtime_ns, inode,
-  ctime_ns: an edit, an added, deleted or renamed file, even one put back with its old mtime,
-  changes it), read by one ``scandir`` walk without opening a file;
+* the identity of every entry below the course folder (every folder's name; every file's name,
+  size, mtime_ns, inode and ctime_ns: an edit, an added, deleted or renamed file, even one put
+  back with its old mtime, changes it), read by one ``scandir`` walk without opening a file --
+  in a build, the build stamp's own walk of ``courses/``
+  (:func:`~weike.builder.keeping.stamp.courses_entries`), so the folders are walked once;
 * the *context*: everything outside the folder a course's result depends on (``weike.yml``'s
   bytes, weike's and every plugin's code, what the plugins say they read, the date...), which the
   caller computes once per run (see :func:`weike.builder.running.checking.check_context`).
@@ -39,7 +41,6 @@ import io
 import os
 import pathlib
 import pickle
-import stat as _stat
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -95,11 +96,16 @@ def facts_still_hold(facts: tuple[ConsultedFact, ...]) -> bool:
     return True
 
 
+#: :meth:`CourseMemo.key` without an identity: it walks the folder itself.
+NOT_WALKED = object()
+
+
 def folder_identity(folder: Path) -> str | None:
-    """A digest of every entry below ``folder`` (relative name, kind, size, mtime_ns, inode,
-    ctime_ns), without opening a file; None when the folder is or holds a symbolic link, or
-    cannot be read (such a course is never remembered)."""
-    digest = hashlib.sha256()
+    """A digest of every entry below ``folder`` (relative name; for a file also its size,
+    mtime_ns, inode and ctime_ns), without opening a file; None when the folder is or holds a
+    symbolic link, or cannot be read (such a course is never remembered)."""
+    found_all: list[tuple] = []
+    append = found_all.append
     try:
         if os.path.islink(folder):
             return None
@@ -109,19 +115,22 @@ def folder_identity(folder: Path) -> str | None:
         while stack:
             current = stack.pop()
             with os.scandir(current) as scan:
-                entries = sorted(scan, key=lambda entry: entry.name)
+                entries = list(scan)
             for entry in entries:
                 if entry.is_symlink():
                     return None
-                found = entry.stat(follow_symlinks=False)
-                is_dir = _stat.S_ISDIR(found.st_mode)
-                digest.update(f"{entry.path[cut:]}\0{'d' if is_dir else 'f'}\0{found.st_size}\0{found.st_mtime_ns}\0"
-                              f"{found.st_ino}\0{found.st_ctime_ns}\n".encode("utf-8", "surrogateescape"))
-                if is_dir:
+                if entry.is_dir(follow_symlinks=False):
+                    # By its name only: what it holds is listed below it, and adding, removing or
+                    # renaming anything in it shows there (no stat of the folder needed).
+                    append((entry.path[cut:],))
                     stack.append(entry.path)
+                    continue
+                found = entry.stat(follow_symlinks=False)
+                append((entry.path[cut:], found.st_size, found.st_mtime_ns, found.st_ino, found.st_ctime_ns))
     except OSError:
         return None
-    return digest.hexdigest()
+    found_all.sort()  # by path, whatever order the folders list them in: one sort, not one per folder
+    return hashlib.sha256(repr(found_all).encode("utf-8", "surrogateescape")).hexdigest()
 
 
 # --------------------------------------------------------------------------------------------
@@ -205,9 +214,11 @@ class CourseMemo:
         self.recalled = 0
         self.kept = 0
 
-    def key(self, course_folder: Path) -> str | None:
-        """The key of the course in ``course_folder`` as it is now; None: never remembered."""
-        identity = folder_identity(course_folder)
+    def key(self, course_folder: Path, *, identity: str | None | object = NOT_WALKED) -> str | None:
+        """The key of the course in ``course_folder`` as it is now (``identity``: its
+        :func:`folder_identity` if the caller just took it); None: never remembered."""
+        if identity is NOT_WALKED:
+            identity = folder_identity(course_folder)
         if identity is None:
             return None
         return hashlib.sha256(f"{MEMO_FORMAT}\0{self.context}\0{os.path.abspath(course_folder)}\0{identity}"

@@ -39,11 +39,12 @@ from pathlib import Path
 from weike.builder.contracts.context import BuildPaths
 from weike.builder.contracts.diagnostics import diagnostic_dict, diagnostic_from_dict
 from weike.builder.contracts.model import Diagnostic
-from weike.builder.keeping.fingerprint import Fingerprint, code_location, package_versions
+from weike.builder.keeping.course_memo import folder_identity
+from weike.builder.keeping.fingerprint import Fingerprint, code_location, package_versions, tree_entries
 from weike.builder.keeping.outputs import remove_temps, write_atomic
 
 STAMP_FILE = "build-stamp.json"
-STAMP_FORMAT = 3
+STAMP_FORMAT = 4
 
 #: Packages the core itself runs on; each plugin names its own (``weike_build_inputs``).
 _PACKAGES = ("weike", "pyyaml", "pluggy")
@@ -67,12 +68,19 @@ def input_fingerprint(paths: BuildPaths, *, options: Iterable[object], code: Ite
     ``inputs`` = what the plugins named (``weike_build_inputs``): files and folders, and strings
     for facts that are no file.
     """
+    return _input_fingerprint(paths, options=options, code=code, inputs=inputs)[0]
+
+
+def _input_fingerprint(paths: BuildPaths, *, options: Iterable[object], code: Iterable[Path],
+                       inputs: Iterable[Path | str]) -> tuple[str, dict[str, str | None]]:
     root = paths.root
     fingerprint = Fingerprint(STAMP_FORMAT, sys.version, tuple(options), str(paths.dist), str(paths.cache),
                               package_versions(*_PACKAGES),
                               tuple((name, os.environ.get(name)) for name in _ENVIRONMENT))
     fingerprint.add_file(root / "weike.yml")
-    for folder in (root / "courses", root / "centres", root / "plugins"):
+    courses, folders = courses_entries(root / "courses")
+    fingerprint.add(courses)
+    for folder in (root / "centres", root / "plugins"):
         fingerprint.add_tree(folder, root)
     for item in inputs:
         fingerprint.add_input(item)
@@ -81,7 +89,42 @@ def input_fingerprint(paths: BuildPaths, *, options: Iterable[object], code: Ite
             fingerprint.add_tree(location, location.parent)
         else:
             fingerprint.add_file(location)
-    return fingerprint.hexdigest()
+    return fingerprint.hexdigest(), folders
+
+
+def courses_entries(courses: Path) -> tuple[list[tuple], dict[str, str | None]]:
+    """What the stamp counts of ``courses/``, and the identity of each course folder in it.
+
+    Each folder counts by :func:`~weike.builder.keeping.course_memo.folder_identity` (every entry
+    below it: name, kind, size, mtime, inode, ctime), the very walk the check's course memo keys a
+    course by, so a build walks ``courses/`` once for both: the identities are handed to the check
+    (``{absolute folder: identity}``). A folder that has none (it holds a symbolic link, or cannot
+    be read) counts by all its entries, link targets included; so does a linked folder; a file
+    by its identity.
+    """
+    top = os.fspath(courses)
+    try:
+        with os.scandir(top) as scan:
+            entries = sorted(scan, key=lambda entry: entry.name)
+    except OSError:
+        return [(top, os.path.isdir(top) and "unreadable")], {}
+    counted: list[tuple] = []
+    folders: dict[str, str | None] = {}
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            identity = folders[entry.path] = folder_identity(Path(entry.path))
+            counted.append((entry.name, identity) if identity is not None
+                           else (entry.name, "entries", tree_entries(entry.path, ctime=True)))
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+            counted.append((entry.name, _identity(st)))
+            if entry.is_symlink():
+                counted.append((entry.name, "link", os.readlink(entry.path),
+                                tree_entries(entry.path, ctime=True) if entry.is_dir() else _identity(entry.stat())))
+        except OSError:  # gone meanwhile, or a dangling link: counts as such, changes once it is repaired
+            counted.append((entry.name, None))
+    return counted, folders
 
 
 def watched_paths(outputs: Iterable[Path]) -> list[str]:
@@ -218,7 +261,10 @@ class BuildStamp:
                  inputs: Iterable[Path | str] = ()) -> None:
         self.paths = paths
         self.file = paths.cache / STAMP_FILE
-        self.inputs = input_fingerprint(paths, options=options, code=code, inputs=inputs)
+        #: The identity of each course folder, as the check's course memo takes it, from the
+        #: same walk (see :func:`courses_entries`): hand it to the check.
+        self.course_folders: dict[str, str | None]
+        self.inputs, self.course_folders = _input_fingerprint(paths, options=options, code=code, inputs=inputs)
 
     def replay(self) -> RecordedBuild | None:
         """The recorded build, if its inputs match and every output it wrote is untouched."""

@@ -177,7 +177,8 @@ def build(
     # back from the course memo, with what their check made.
     made = Made()
     jobs = jobs or project.config.jobs or available_cores()
-    checked = check_project(project, paths=paths, made=made, jobs=jobs)
+    # The stamp just walked every course folder: the check keys its course memo by that walk.
+    checked = check_project(project, paths=paths, made=made, jobs=jobs, course_folders=stamp.course_folders)
     repository = checked.repository
     result = BuildResult(courses=len(repository.courses),
                          lectures=sum(len(c.lectures) for c in repository.courses), centres=len(repository.centres))

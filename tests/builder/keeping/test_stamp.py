@@ -12,7 +12,7 @@ import pytest
 
 from weike.builder.cli import main
 from weike.builder.contracts.context import BuildPaths
-from weike.builder.keeping.stamp import BuildStamp, RecordedBuild, watched_identities, watched_paths
+from weike.builder.keeping.stamp import STAMP_FORMAT, BuildStamp, RecordedBuild, watched_identities, watched_paths
 from tests.conftest import lecture_md
 
 
@@ -224,7 +224,7 @@ def test_a_hard_link_of_a_watched_file_is_judged_through_it_and_its_folder(recor
 
 def test_a_damaged_stamp_is_no_stamp(recorded):
     stamp = _stamp(recorded)
-    stamp.file.write_text('{"format": 3, "inputs": "' + stamp.inputs + '", "watched": 7}', encoding="utf-8")
+    stamp.file.write_text(f'{{"format": {STAMP_FORMAT}, "inputs": "{stamp.inputs}", "watched": 7}}', encoding="utf-8")
     assert stamp.replay() is None
     stamp.file.write_bytes(b"\xff not json")
     assert stamp.replay() is None

@@ -132,3 +132,34 @@ def test_the_check_of_a_build_is_given_the_builds_paths(make_repo, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     assert not build(root, progress=Progress(), only="reports", dist=elsewhere).failed_build()
     assert sys.modules["weike_repo_plugins.seen_paths"].SEEN == [elsewhere.resolve()]
+
+
+def test_a_build_after_an_edit_checks_that_course_alone_and_finds_what_a_cold_build_finds(
+        make_repo, tmp_path, monkeypatch):
+    from weike.builder.contracts.context import CACHE_DIR_ENV
+    from weike.builder.keeping.course_memo import CHECKED_FOLDER
+    from weike.builder.running.pipeline import build
+    from weike.builder.running.progress import Progress
+
+    def findings(result) -> list[tuple]:
+        return [(d.code, d.location.file, d.location.line, d.message_en) for d in result.diagnostics]
+
+    monkeypatch.delenv(CACHE_DIR_ENV, raising=False)
+    root = make_repo(valid_courses=("aa", "bb", "cc"))
+    first = build(root, progress=Progress(), only="media")
+    entries = root / ".weike/cache" / CHECKED_FOLDER
+
+    def written() -> dict[str, tuple[int, int]]:
+        return {entry.name: (entry.stat().st_ino, entry.stat().st_mtime_ns) for entry in entries.iterdir()}
+
+    before = written()
+    assert sorted(before) == ["aa.pickle", "bb.pickle", "cc.pickle"]
+    (root / "courses/bb/03-lecture-3/lecture.md").write_text("---\ntitle: 第3讲\nform: 电影\n---\n\n讲义。\n",
+                                                              encoding="utf-8")
+    after = build(root, progress=Progress(), only="media")
+    assert [name for name, identity in written().items() if identity != before[name]] == ["bb.pickle"]
+    with monkeypatch.context() as patch:
+        patch.setenv(CACHE_DIR_ENV, str(tmp_path / "cold-cache"))
+        cold = build(root, progress=Progress(), only="media", dist=tmp_path / "cold-dist")
+    assert findings(after) == findings(cold) != findings(first)
+    assert after.failed == cold.failed == {"bb": "check"}
