@@ -8,9 +8,11 @@ the loaded :class:`~weike.builder.contracts.model.Course`, what loading and ever
 notes, its sources' probes). The next check takes that instead of loading and checking the course
 again, when its key is the same:
 
-* the identity of every entry below the course folder (name, kind, size, mtime_ns, inode,
-  ctime_ns: an edit, an added, deleted or renamed file, even one put back with its old mtime,
-  changes it), read by one ``scandir`` walk without opening a file;
+* the identity of every entry below the course folder (every folder's name; every file's name,
+  size, mtime_ns, inode and ctime_ns: an edit, an added, deleted or renamed file, even one put
+  back with its old mtime, changes it), read by one ``scandir`` walk without opening a file --
+  in a build, the build stamp's own walk of ``courses/``
+  (:func:`~weike.builder.keeping.stamp.courses_entries`), so the folders are walked once;
 * the *context*: everything outside the folder a course's result depends on (``weike.yml``'s
   bytes, weike's and every plugin's code, what the plugins say they read, the date...), which the
   caller computes once per run (see :func:`weike.builder.running.checking.check_context`).
@@ -29,15 +31,18 @@ the SHA-256 of its pickle and a torn one is no entry.
 
 from __future__ import annotations
 
+import contextlib
+import copyreg
 import dataclasses
 import enum
 import gc
 import hashlib
 import io
 import os
+import pathlib
 import pickle
-import stat as _stat
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,7 +53,7 @@ from weike.builder.keeping.outputs import write_atomic
 #: Folder under the cache: one file per course.
 CHECKED_FOLDER = "checked"
 #: Layout of an entry; another is no entry.
-MEMO_FORMAT = 1
+MEMO_FORMAT = 2
 _MAGIC = b"weike-checked-course\n"
 _DIGEST_BYTES = 32
 
@@ -82,20 +87,25 @@ def facts_still_hold(facts: tuple[ConsultedFact, ...]) -> bool:
     """Whether every memo still holds each fact as it was consulted (a memo pruned, rebuilt or
     told otherwise since means the course is checked again)."""
     memos = {}
-    for memo_file, kind, path, identity, value in facts:
+    for memo_file, kind, path, identity, text in facts:
         memo = memos.get(memo_file)
         if memo is None:
             memo = memos[memo_file] = shared_file_memo(Path(memo_file))
-        if not memo.holds(kind, path, identity, value):
+        if not memo.holds(kind, path, identity, text):
             return False
     return True
 
 
+#: :meth:`CourseMemo.key` without an identity: it walks the folder itself.
+NOT_WALKED = object()
+
+
 def folder_identity(folder: Path) -> str | None:
-    """A digest of every entry below ``folder`` (relative name, kind, size, mtime_ns, inode,
-    ctime_ns), without opening a file; None when the folder is or holds a symbolic link, or
-    cannot be read (such a course is never remembered)."""
-    digest = hashlib.sha256()
+    """A digest of every entry below ``folder`` (relative name; for a file also its size,
+    mtime_ns, inode and ctime_ns), without opening a file; None when the folder is or holds a
+    symbolic link, or cannot be read (such a course is never remembered)."""
+    found_all: list[tuple] = []
+    append = found_all.append
     try:
         if os.path.islink(folder):
             return None
@@ -105,19 +115,22 @@ def folder_identity(folder: Path) -> str | None:
         while stack:
             current = stack.pop()
             with os.scandir(current) as scan:
-                entries = sorted(scan, key=lambda entry: entry.name)
+                entries = list(scan)
             for entry in entries:
                 if entry.is_symlink():
                     return None
-                found = entry.stat(follow_symlinks=False)
-                is_dir = _stat.S_ISDIR(found.st_mode)
-                digest.update(f"{entry.path[cut:]}\0{'d' if is_dir else 'f'}\0{found.st_size}\0{found.st_mtime_ns}\0"
-                              f"{found.st_ino}\0{found.st_ctime_ns}\n".encode("utf-8", "surrogateescape"))
-                if is_dir:
+                if entry.is_dir(follow_symlinks=False):
+                    # By its name only: what it holds is listed below it, and adding, removing or
+                    # renaming anything in it shows there (no stat of the folder needed).
+                    append((entry.path[cut:],))
                     stack.append(entry.path)
+                    continue
+                found = entry.stat(follow_symlinks=False)
+                append((entry.path[cut:], found.st_size, found.st_mtime_ns, found.st_ino, found.st_ctime_ns))
     except OSError:
         return None
-    return digest.hexdigest()
+    found_all.sort()  # by path, whatever order the folders list them in: one sort, not one per folder
+    return hashlib.sha256(repr(found_all).encode("utf-8", "surrogateescape")).hexdigest()
 
 
 # --------------------------------------------------------------------------------------------
@@ -149,17 +162,45 @@ class _ValuesOnly(pickle.Unpickler):
         raise pickle.UnpicklingError(f"{module}.{name} is not a value type")
 
 
-def _values_only(data: bytes) -> object:
-    # The cyclic collector would walk the growing heap again and again while tens of thousands
-    # of new objects (a course's model and notes) are made: it doubles the time of reading a
-    # catalogue's entries. They hold no cycles the collector could free; it runs after.
+def _path_by_text(path: pathlib.PurePath) -> tuple:
+    return type(path), (str(path),)
+
+
+#: Paths are kept as their text: read back, each is then one string parsed, not a constructor
+#: called over every part (which took half the time of reading a catalogue's entries).
+_DISPATCH = {**copyreg.dispatch_table, **{kind: _path_by_text for kind in (
+    pathlib.PosixPath, pathlib.WindowsPath, pathlib.PurePosixPath, pathlib.PureWindowsPath)}}
+
+
+def _pickled(value: object) -> bytes:
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table = _DISPATCH
+    pickler.dump(value)
+    return buffer.getvalue()
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused while the block runs (it runs as usual after).
+
+    Reading a catalogue's entries makes hundreds of thousands of objects that all live on (the
+    courses' models, their notes): the collector, paused only around each entry, would walk the
+    ever larger heap again between entries, which took as long as the reading itself. They hold
+    no cycles it could free.
+    """
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _ValuesOnly(io.BytesIO(data)).load()
+        yield
     finally:
         if collecting:
             gc.enable()
+
+
+def _values_only(data: bytes) -> object:
+    with collector_paused():
+        return _ValuesOnly(io.BytesIO(data)).load()
 
 
 class CourseMemo:
@@ -173,9 +214,11 @@ class CourseMemo:
         self.recalled = 0
         self.kept = 0
 
-    def key(self, course_folder: Path) -> str | None:
-        """The key of the course in ``course_folder`` as it is now; None: never remembered."""
-        identity = folder_identity(course_folder)
+    def key(self, course_folder: Path, *, identity: str | None | object = NOT_WALKED) -> str | None:
+        """The key of the course in ``course_folder`` as it is now (``identity``: its
+        :func:`folder_identity` if the caller just took it); None: never remembered."""
+        if identity is NOT_WALKED:
+            identity = folder_identity(course_folder)
         if identity is None:
             return None
         return hashlib.sha256(f"{MEMO_FORMAT}\0{self.context}\0{os.path.abspath(course_folder)}\0{identity}"
@@ -209,7 +252,7 @@ class CourseMemo:
         that cannot be read back as values, a plugin's product of another type, is no entry when
         read)."""
         try:
-            data = pickle.dumps(remembered, protocol=pickle.HIGHEST_PROTOCOL)
+            data = _pickled(remembered)
             # No fsync (milliseconds per course, seconds for a catalogue's cold check): the digest
             # tells a torn entry, which is then no entry.
             write_atomic(self._file(slug), _MAGIC + key.encode("ascii") + b"\n" + hashlib.sha256(data).digest()

@@ -42,8 +42,11 @@ _UNPARSED = object()
 # course's check) can tell later whether every memo still says the same
 # --------------------------------------------------------------------------------------------
 
-#: A fact as consulted: (memo file, kind, path, [size, mtime_ns, inode, ctime_ns], value).
-ConsultedFact = tuple[str, str, str, tuple[int, int, int, int], object]
+#: A fact as consulted: (memo file, kind, path, (size, mtime_ns, inode, ctime_ns), the value's JSON
+#: text as the memo holds it). The text, not the value: telling whether a memo still says the
+#: same is then one string comparison, and a remembered course read back rebuilds one string per
+#: fact rather than a probe's every field.
+ConsultedFact = tuple[str, str, str, tuple[int, int, int, int], str]
 _RECORDERS: list[list[ConsultedFact]] = []
 _RECORDERS_LOCK = threading.Lock()
 
@@ -63,9 +66,9 @@ def facts_consulted() -> Iterator[list[ConsultedFact]]:
             _RECORDERS[:] = [recorder for recorder in _RECORDERS if recorder is not found]
 
 
-def _consulted(memo: Path, kind: str, path: str, identity, value) -> None:
+def _consulted(memo: Path, kind: str, path: str, identity, text: str) -> None:
     if _RECORDERS:
-        fact = (str(memo), kind, path, tuple(identity), value)
+        fact = (str(memo), kind, path, tuple(identity), text)
         with _RECORDERS_LOCK:
             for recorder in _RECORDERS:
                 recorder.append(fact)
@@ -194,21 +197,18 @@ class FileMemo:
                 return None
             if row[5] is _UNPARSED:
                 row[5] = json.loads(row[4])
-            _consulted(self.path, kind, path, stat_now, row[5])
+            _consulted(self.path, kind, path, stat_now, row[4])
             return row[5]
 
-    def holds(self, kind: str, path: str, identity: tuple[int, int, int, int], value) -> bool:
-        """Whether the fact ``kind`` of ``path`` is still ``value`` for the file of ``identity``
-        (``(size, mtime_ns, inode, ctime_ns)``), as a :func:`facts_consulted` fact: no stat."""
+    def holds(self, kind: str, path: str, identity: tuple[int, int, int, int], text: str) -> bool:
+        """Whether the fact ``kind`` of ``path`` is still the one of JSON ``text`` for the file of
+        ``identity`` (``(size, mtime_ns, inode, ctime_ns)``), as a :func:`facts_consulted` fact:
+        no stat, no JSON parsed."""
         if self._db is None:
             return False
         with self._lock:
             row = self._kind_rows(kind).get(path)
-            if row is None or tuple(row[:4]) != tuple(identity):
-                return False
-            if row[5] is _UNPARSED:
-                row[5] = json.loads(row[4])
-            return row[5] == value
+            return row is not None and tuple(row[:4]) == tuple(identity) and row[4] == text
 
     def put(self, kind: str, file: Path, value, *, identity: tuple[str, int, int, int, int] | None = None) -> None:
         """Remember ``value`` for ``file``; ``identity`` = the stat taken *before* reading the file.
@@ -219,17 +219,18 @@ class FileMemo:
         if self._db is None:
             return
         path, size, mtime_ns, inode, ctime_ns = identity or self._identity(file)
+        text = json.dumps(value, ensure_ascii=False)
         with self._lock:
             if self._db is None:  # rebuilt and unusable since
                 return
             try:
                 self._db.execute("INSERT OR REPLACE INTO facts VALUES (?, ?, ?, ?, ?, ?, ?)",
-                                 (kind, path, size, mtime_ns, inode, ctime_ns, json.dumps(value, ensure_ascii=False)))
+                                 (kind, path, size, mtime_ns, inode, ctime_ns, text))
             except sqlite3.Error as exc:
                 self._failed("write", exc)
                 return
-            self._kind_rows(kind)[path] = [size, mtime_ns, inode, ctime_ns, None, value]
-        _consulted(self.path, kind, path, (size, mtime_ns, inode, ctime_ns), value)
+            self._kind_rows(kind)[path] = [size, mtime_ns, inode, ctime_ns, text, value]
+        _consulted(self.path, kind, path, (size, mtime_ns, inode, ctime_ns), text)
 
     def remember(self, kind: str, file: Path, compute):
         """``get`` or else ``compute(file)`` and ``put``; exceptions from ``compute`` propagate."""

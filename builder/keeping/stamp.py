@@ -30,6 +30,7 @@ import hashlib
 import inspect
 import json
 import os
+import stat as _stat
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -38,11 +39,12 @@ from pathlib import Path
 from weike.builder.contracts.context import BuildPaths
 from weike.builder.contracts.diagnostics import diagnostic_dict, diagnostic_from_dict
 from weike.builder.contracts.model import Diagnostic
-from weike.builder.keeping.fingerprint import Fingerprint, code_location, package_versions
+from weike.builder.keeping.course_memo import folder_identity
+from weike.builder.keeping.fingerprint import Fingerprint, code_location, package_versions, tree_entries
 from weike.builder.keeping.outputs import remove_temps, write_atomic
 
 STAMP_FILE = "build-stamp.json"
-STAMP_FORMAT = 3
+STAMP_FORMAT = 4
 
 #: Packages the core itself runs on; each plugin names its own (``weike_build_inputs``).
 _PACKAGES = ("weike", "pyyaml", "pluggy")
@@ -66,12 +68,19 @@ def input_fingerprint(paths: BuildPaths, *, options: Iterable[object], code: Ite
     ``inputs`` = what the plugins named (``weike_build_inputs``): files and folders, and strings
     for facts that are no file.
     """
+    return _input_fingerprint(paths, options=options, code=code, inputs=inputs)[0]
+
+
+def _input_fingerprint(paths: BuildPaths, *, options: Iterable[object], code: Iterable[Path],
+                       inputs: Iterable[Path | str]) -> tuple[str, dict[str, str | None]]:
     root = paths.root
     fingerprint = Fingerprint(STAMP_FORMAT, sys.version, tuple(options), str(paths.dist), str(paths.cache),
                               package_versions(*_PACKAGES),
                               tuple((name, os.environ.get(name)) for name in _ENVIRONMENT))
     fingerprint.add_file(root / "weike.yml")
-    for folder in (root / "courses", root / "centres", root / "plugins"):
+    courses, folders = courses_entries(root / "courses")
+    fingerprint.add(courses)
+    for folder in (root / "centres", root / "plugins"):
         fingerprint.add_tree(folder, root)
     for item in inputs:
         fingerprint.add_input(item)
@@ -80,28 +89,93 @@ def input_fingerprint(paths: BuildPaths, *, options: Iterable[object], code: Ite
             fingerprint.add_tree(location, location.parent)
         else:
             fingerprint.add_file(location)
-    return fingerprint.hexdigest()
+    return fingerprint.hexdigest(), folders
+
+
+def courses_entries(courses: Path) -> tuple[list[tuple], dict[str, str | None]]:
+    """What the stamp counts of ``courses/``, and the identity of each course folder in it.
+
+    Each folder counts by :func:`~weike.builder.keeping.course_memo.folder_identity` (every entry
+    below it: name, kind, size, mtime, inode, ctime), the very walk the check's course memo keys a
+    course by, so a build walks ``courses/`` once for both: the identities are handed to the check
+    (``{absolute folder: identity}``). A folder that has none (it holds a symbolic link, or cannot
+    be read) counts by all its entries, link targets included; so does a linked folder; a file
+    by its identity.
+    """
+    top = os.fspath(courses)
+    try:
+        with os.scandir(top) as scan:
+            entries = sorted(scan, key=lambda entry: entry.name)
+    except OSError:
+        return [(top, os.path.isdir(top) and "unreadable")], {}
+    counted: list[tuple] = []
+    folders: dict[str, str | None] = {}
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            identity = folders[entry.path] = folder_identity(Path(entry.path))
+            counted.append((entry.name, identity) if identity is not None
+                           else (entry.name, "entries", tree_entries(entry.path, ctime=True)))
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+            counted.append((entry.name, _identity(st)))
+            if entry.is_symlink():
+                counted.append((entry.name, "link", os.readlink(entry.path),
+                                tree_entries(entry.path, ctime=True) if entry.is_dir() else _identity(entry.stat())))
+        except OSError:  # gone meanwhile, or a dangling link: counts as such, changes once it is repaired
+            counted.append((entry.name, None))
+    return counted, folders
 
 
 def watched_paths(outputs: Iterable[Path]) -> list[str]:
     """Every path whose identity the replay compares: each output file, and each output folder
     with every folder and file below it, except a file that is a hard link of one already
     watched (see the module's docstring)."""
-    files: list[str] = []
-    folders: list[str] = []
+    return watched_identities(outputs)[0]
+
+
+Identity = tuple[int, int, int, int] | None
+
+
+def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
+
+
+def watched_identities(outputs: Iterable[Path]) -> tuple[list[str], list[Identity]]:
+    """:func:`watched_paths` and, in the same order, the identity of each (as :func:`identities`
+    takes it: size, mtime, ctime, inode, following links; None for one that cannot be stat'ed).
+
+    One stat per path: the walk needs each file's inode anyway (for the hard links), and taking
+    the identities again afterwards doubled the stats of a catalogue's tens of thousands of pages.
+    """
+    stat = os.stat
+    seen: set[tuple[int, int]] = set()
+    watched: list[str] = []
+    found: list[Identity] = []
+
+    def watch(path: str, st: os.stat_result | None) -> None:
+        watched.append(path)
+        found.append(_identity(st) if st is not None else None)
+
+    def stat_or_none(path: str) -> os.stat_result | None:
+        try:
+            return stat(path)
+        except OSError:
+            return None
+
+    # The files first, so every inode they hold is known before the folders are walked.
+    folders: list[tuple[str, os.stat_result]] = []
     for output in outputs:
         path = os.fspath(output)
-        (folders if os.path.isdir(path) else files).append(path)
-    seen: set[tuple[int, int]] = set()
-    for path in files:
-        try:
-            stat = os.stat(path)
-        except OSError:
+        st = stat_or_none(path)
+        if st is not None and _stat.S_ISDIR(st.st_mode):
+            folders.append((path, st))
             continue
-        seen.add((stat.st_dev, stat.st_ino))
-    watched = list(files)
-    for folder in folders:
-        watched.append(folder)
+        if st is not None:
+            seen.add((st.st_dev, st.st_ino))
+        watch(path, st)
+    for folder, st in folders:
+        watch(folder, st)
         stack = [folder]
         while stack:
             try:
@@ -111,26 +185,30 @@ def watched_paths(outputs: Iterable[Path]) -> list[str]:
                 continue
             for entry in entries:
                 if entry.is_dir(follow_symlinks=False):
-                    watched.append(entry.path)
+                    watch(entry.path, stat_or_none(entry.path))
                     stack.append(entry.path)
                     continue
                 try:
-                    stat = entry.stat()
+                    st = entry.stat()
                 except OSError:  # a dangling link: watched as absent, changes once it resolves
-                    watched.append(entry.path)
+                    watch(entry.path, None)
                     continue
-                inode = (stat.st_dev, stat.st_ino)
+                inode = (st.st_dev, st.st_ino)
                 if inode not in seen:
                     seen.add(inode)
-                    watched.append(entry.path)
-    return watched
+                    watch(entry.path, st)
+    return watched, found
+
+
+def _identities_digest(found: list[Identity]) -> str:
+    return hashlib.sha256(repr(found).encode()).hexdigest()
 
 
 def identities(paths: Iterable[str]) -> str:
     """One digest of the identity of every path in ``paths`` (size, mtime, ctime, inode; None for
     one that is absent), in order."""
     stat = os.stat
-    found: list[tuple[int, int, int, int] | None] = []
+    found: list[Identity] = []
     append = found.append
     for path in paths:
         try:
@@ -139,7 +217,7 @@ def identities(paths: Iterable[str]) -> str:
             append(None)
             continue
         append((st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
-    return hashlib.sha256(repr(found).encode()).hexdigest()
+    return _identities_digest(found)
 
 
 class RecordedOutputs(Sequence[Path]):
@@ -183,7 +261,10 @@ class BuildStamp:
                  inputs: Iterable[Path | str] = ()) -> None:
         self.paths = paths
         self.file = paths.cache / STAMP_FILE
-        self.inputs = input_fingerprint(paths, options=options, code=code, inputs=inputs)
+        #: The identity of each course folder, as the check's course memo takes it, from the
+        #: same walk (see :func:`courses_entries`): hand it to the check.
+        self.course_folders: dict[str, str | None]
+        self.inputs, self.course_folders = _input_fingerprint(paths, options=options, code=code, inputs=inputs)
 
     def replay(self) -> RecordedBuild | None:
         """The recorded build, if its inputs match and every output it wrote is untouched."""
@@ -205,7 +286,7 @@ class BuildStamp:
 
     def record(self, build: RecordedBuild) -> None:
         """Write the stamp (atomically) for a build in which no course failed."""
-        watched = watched_paths(build.outputs)
+        watched, found = watched_identities(build.outputs)
         payload = {
             "format": STAMP_FORMAT,
             "inputs": self.inputs,
@@ -217,7 +298,7 @@ class BuildStamp:
             # NUL-separated: one string parses faster than a list of 100,000 (no file name holds NUL)
             "outputs": "\0".join(str(path) for path in build.outputs),
             "watched": "\0".join(watched),
-            "identities": identities(watched),
+            "identities": _identities_digest(found),
         }
         # The stamp only saves time: a cache that cannot take it (full, read-only) costs the
         # next build its shortcut, never this build's result.

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import os
 import sys
 import traceback
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -24,7 +26,7 @@ from weike.builder.contracts.context import BuildPaths, Made, StageOutcome
 from weike.builder.contracts.diagnostics import Summary, sort_diagnostics
 from weike.builder.contracts.errors import MissingTool
 from weike.builder.contracts.model import Course, Diagnostic, Repository, WeikeConfig
-from weike.builder.keeping.course_memo import CourseMemo, RememberedCourse, latest_facts
+from weike.builder.keeping.course_memo import NOT_WALKED, CourseMemo, RememberedCourse, collector_paused, latest_facts
 from weike.builder.keeping.disk import disk_fault
 from weike.builder.keeping.fingerprint import Fingerprint, package_versions
 from weike.builder.keeping.memo import facts_consulted
@@ -213,16 +215,18 @@ class CheckMemo:
     :func:`check_repository` replays its findings and products instead of checking it.
     """
 
-    def __init__(self, memo: CourseMemo, *, handed_on: bool) -> None:
+    def __init__(self, memo: CourseMemo, *, handed_on: bool, folders: Mapping[str, str | None] | None = None) -> None:
         self.memo = memo
         self.handed_on = handed_on
+        #: Absolute course folder -> its identity, as a walk just before the check took it.
+        self.folders = folders or {}
         self._recalled: dict[str, RememberedCourse] = {}
         #: slug -> (key when read, what loading reported), for the courses read now.
         self._read: dict[str, tuple[str, tuple[Diagnostic, ...]]] = {}
 
     def load_course(self, folder: Path, **arguments) -> tuple[Course, list[Diagnostic]]:
         # The key is taken before the files are read: a file edited meanwhile is read again next time.
-        key = self.memo.key(folder)
+        key = self.memo.key(folder, identity=self.folders.get(os.path.abspath(folder), NOT_WALKED))
         remembered = self.memo.recall(folder.name, key, handed_on=self.handed_on) if key is not None else None
         if remembered is not None:
             self._recalled[folder.name] = remembered
@@ -248,11 +252,16 @@ class CheckMemo:
 
 
 def check_project(project: Project, *, paths: BuildPaths | None = None, made: Made | None = None,
-                  jobs: int | None = None) -> CheckResult:
+                  jobs: int | None = None, course_folders: Mapping[str, str | None] | None = None) -> CheckResult:
     """Load and check ``project``'s repository, each unchanged course taken back from the course
     memo under ``paths.cache`` rather than loaded and checked again: the findings are the same as
     :func:`check_repository` on a fresh load gives. The rules over the whole repository
-    (``weike_check_repository``) run every time, on every course."""
+    (``weike_check_repository``) run every time, on every course.
+
+    ``course_folders``: the identity of each course folder (absolute path -> its
+    :func:`~weike.builder.keeping.course_memo.folder_identity`) from a walk the caller took just
+    before (the build stamp's), so the folders are not walked twice; a folder it does not name is
+    walked here."""
     paths = paths or BuildPaths.for_root(project.root)
     made = made if made is not None else Made(handed_on=False)
     try:
@@ -260,8 +269,9 @@ def check_project(project: Project, *, paths: BuildPaths | None = None, made: Ma
     except Exception:  # noqa: BLE001 - a plugin's weike_build_inputs failed: check everything, as without a memo
         memo, repository = None, project.load()
     else:
-        memo = CheckMemo(CourseMemo(paths.cache, context=context), handed_on=made.handed_on)
-        repository = project.load(course_loader=memo.load_course)
+        memo = CheckMemo(CourseMemo(paths.cache, context=context), handed_on=made.handed_on, folders=course_folders)
+        with collector_paused():  # the remembered courses: many objects, all kept
+            repository = project.load(course_loader=memo.load_course)
     diagnostics = check_repository(repository, project.plugin_manager, jobs=jobs or repository.config.jobs,
                                    paths=paths, made=made, memo=memo)
     rechecked = None if memo is None else tuple(course.slug for course in repository.courses

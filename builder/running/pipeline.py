@@ -9,6 +9,8 @@ later stage and named in the summary; the other courses carry on.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import gc
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -124,6 +126,19 @@ class BuildResult:
         return bool(self.failed) or bool(self.failed_centres) or self.summary.failed(strict=strict)
 
 
+def _collector_restored(function):
+    """``function`` (the build), after which every object it froze is collected as usual again, however
+    it ends: a process that builds again (weike serve) frees the models of a build it is done with."""
+    @functools.wraps(function)
+    def restoring(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        finally:
+            gc.unfreeze()
+    return restoring
+
+
+@_collector_restored
 def build(
     project: Project | Path,
     *,
@@ -177,8 +192,14 @@ def build(
     # back from the course memo, with what their check made.
     made = Made()
     jobs = jobs or project.config.jobs or available_cores()
-    checked = check_project(project, paths=paths, made=made, jobs=jobs)
+    # The stamp just walked every course folder: the check keys its course memo by that walk.
+    checked = check_project(project, paths=paths, made=made, jobs=jobs, course_folders=stamp.course_folders)
     repository = checked.repository
+    # The courses' models and what the check made live until the build ends: kept out of the
+    # cyclic collector's way, each full collection during the stages walks only what the stages
+    # make (at 300 courses, four of them took 0.5 s walking the models again and again). The
+    # build unfreezes them however it ends (see _collector_restored).
+    gc.freeze()
     result = BuildResult(courses=len(repository.courses),
                          lectures=sum(len(c.lectures) for c in repository.courses), centres=len(repository.centres))
     config = repository.config

@@ -12,7 +12,7 @@ import pytest
 
 from weike.builder.cli import main
 from weike.builder.contracts.context import BuildPaths
-from weike.builder.keeping.stamp import BuildStamp, RecordedBuild, watched_paths
+from weike.builder.keeping.stamp import STAMP_FORMAT, BuildStamp, RecordedBuild, watched_identities, watched_paths
 from tests.conftest import lecture_md
 
 
@@ -224,7 +224,21 @@ def test_a_hard_link_of_a_watched_file_is_judged_through_it_and_its_folder(recor
 
 def test_a_damaged_stamp_is_no_stamp(recorded):
     stamp = _stamp(recorded)
-    stamp.file.write_text('{"format": 3, "inputs": "' + stamp.inputs + '", "watched": 7}', encoding="utf-8")
+    stamp.file.write_text(f'{{"format": {STAMP_FORMAT}, "inputs": "{stamp.inputs}", "watched": 7}}', encoding="utf-8")
     assert stamp.replay() is None
     stamp.file.write_bytes(b"\xff not json")
     assert stamp.replay() is None
+
+
+def test_the_walk_takes_each_identity_the_replay_compares(recorded):
+    outputs = [recorded / "dist/media/c/01.mp4", recorded / "dist/site", recorded / "dist/gone.zip"]
+    watched, found = watched_identities(outputs)
+    assert watched == watched_paths(outputs) and str(recorded / "dist/gone.zip") in watched
+    again = []
+    for path in watched:
+        try:
+            st = os.stat(path)
+            again.append((st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
+        except OSError:
+            again.append(None)
+    assert found == again and found[watched.index(str(recorded / "dist/gone.zip"))] is None

@@ -231,3 +231,20 @@ def test_a_course_a_plugin_crashed_on_is_checked_again_every_time(repo, tmp_path
     entries = repo / ".weike/cache" / CHECKED_FOLDER
     assert sorted(entry.name for entry in entries.iterdir()) == ["a.pickle", "c.pickle"]  # not b's
     assert check_in_a_new_process(repo) == first == check_in_a_new_process(repo, cache=tmp_path / "cold")
+
+
+def test_the_check_keys_each_course_by_the_walk_it_is_handed(repo):
+    """A build's stamp walks every course folder; the check takes those identities rather than
+    walking the folders again, and a course whose identity differs is loaded and checked again."""
+    from weike.builder.keeping.stamp import courses_entries
+
+    assert warm(repo)[1] == COURSES
+    _, folders = courses_entries(repo / "courses")
+    assert sorted(folders) == [str(repo / "courses" / slug) for slug in COURSES]
+    assert check_project(Project.open(repo), course_folders=folders).rechecked == ()
+    # As if b's files had changed between the walk and the check: b alone is read again.
+    assert check_project(Project.open(repo), course_folders={**folders, str(repo / "courses/b"): "0" * 64}
+                         ).rechecked == ("b",)
+    # A folder the walk does not name is walked by the check itself.
+    edit_notes(repo)
+    assert check_project(Project.open(repo), course_folders={}).rechecked == ("b",)

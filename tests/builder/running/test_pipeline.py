@@ -132,3 +132,81 @@ def test_the_check_of_a_build_is_given_the_builds_paths(make_repo, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     assert not build(root, progress=Progress(), only="reports", dist=elsewhere).failed_build()
     assert sys.modules["weike_repo_plugins.seen_paths"].SEEN == [elsewhere.resolve()]
+
+
+def test_a_build_after_an_edit_checks_that_course_alone_and_finds_what_a_cold_build_finds(
+        make_repo, tmp_path, monkeypatch):
+    from weike.builder.contracts.context import CACHE_DIR_ENV
+    from weike.builder.keeping.course_memo import CHECKED_FOLDER
+    from weike.builder.running.pipeline import build
+    from weike.builder.running.progress import Progress
+
+    def findings(result) -> list[tuple]:
+        return [(d.code, d.location.file, d.location.line, d.message_en) for d in result.diagnostics]
+
+    monkeypatch.delenv(CACHE_DIR_ENV, raising=False)
+    root = make_repo(valid_courses=("aa", "bb", "cc"))
+    first = build(root, progress=Progress(), only="media")
+    entries = root / ".weike/cache" / CHECKED_FOLDER
+
+    def written() -> dict[str, tuple[int, int]]:
+        return {entry.name: (entry.stat().st_ino, entry.stat().st_mtime_ns) for entry in entries.iterdir()}
+
+    before = written()
+    assert sorted(before) == ["aa.pickle", "bb.pickle", "cc.pickle"]
+    (root / "courses/bb/03-lecture-3/lecture.md").write_text("---\ntitle: 第3讲\nform: 电影\n---\n\n讲义。\n",
+                                                              encoding="utf-8")
+    after = build(root, progress=Progress(), only="media")
+    assert [name for name, identity in written().items() if identity != before[name]] == ["bb.pickle"]
+    with monkeypatch.context() as patch:
+        patch.setenv(CACHE_DIR_ENV, str(tmp_path / "cold-cache"))
+        cold = build(root, progress=Progress(), only="media", dist=tmp_path / "cold-dist")
+    assert findings(after) == findings(cold) != findings(first)
+    assert after.failed == cold.failed == {"bb": "check"}
+
+
+FREEZE_WITNESS = '''
+import gc
+
+from weike.builder.contracts.context import OutputStage, StageOutcome
+from weike.builder.contracts.hookspecs import hookimpl
+
+SEEN = []
+CRASH = []
+
+
+def _make(context, courses, **_):
+    SEEN.append((gc.get_freeze_count(), [course.slug for course in courses]))
+    if CRASH:
+        raise RuntimeError("a bug in the witness")
+    return StageOutcome()
+
+
+@hookimpl
+def weike_output_stages():
+    return [OutputStage(name="witness", title="见证 witness", make=_make)]
+'''
+
+
+def test_the_stages_run_with_the_courses_models_out_of_the_collectors_way_and_the_build_leaves_none_so(make_repo):
+    """The models the check loaded live until the build ends: no full collection during the stages
+    walks them again (they are frozen); the build unfreezes them, so a process that builds again
+    (weike serve) collects them as usual."""
+    import gc
+
+    from weike.builder.running.checking import StageCrash
+    from weike.builder.running.pipeline import build
+    from weike.builder.running.progress import Progress
+
+    root = make_repo({"plugins/witness.py": FREEZE_WITNESS}, valid_courses=("aa", "bb"))
+    gc.unfreeze()
+    assert not build(root, progress=Progress(), only="witness").failed_build()
+    witness = sys.modules["weike_repo_plugins.witness"]
+    [(frozen, courses)] = witness.SEEN
+    assert courses == ["aa", "bb"] and frozen > 0
+    assert gc.get_freeze_count() == 0
+    # A stage that crashes ends the build with everything unfrozen too.
+    witness.CRASH.append(True)
+    with pytest.raises(StageCrash):
+        build(root, progress=Progress(), only="witness", force=True)  # (not replayed: nothing changed)
+    assert gc.get_freeze_count() == 0

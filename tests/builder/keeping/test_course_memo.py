@@ -1,0 +1,64 @@
+"""The course memo's entries: read back equal to what was kept, cheaply, and only while every fact
+the check took from a file memo still holds."""
+
+from __future__ import annotations
+
+import pathlib
+
+from weike.builder.contracts.model import Diagnostic, SourceLocation
+from weike.builder.keeping.course_memo import CourseMemo, RememberedCourse, facts_still_hold, latest_facts
+from weike.builder.keeping.memo import _UNPARSED, FileMemo, facts_consulted, shared_file_memo
+from weike.builder.repository.loading import load_course
+from tests.conftest import COURSE_YML, lecture_md, write_tree
+
+
+def a_course(root: pathlib.Path):
+    write_tree(root, {"courses/a/course.yml": COURSE_YML,
+                      "courses/a/01-one/lecture.md": lecture_md(title="第1讲", knowledge_point="知识点1")})
+    (root / "courses/a/01-one/video.mp4").write_bytes(b"not a video, never read here")
+    course, problems = load_course(root / "courses/a", root=root)
+    assert problems == [] and course.lectures[0].media.path is not None
+    return course
+
+
+def test_an_entry_reads_back_equal_with_its_paths_as_paths(tmp_path):
+    course = a_course(tmp_path)
+    memo = CourseMemo(tmp_path / "cache", context="c")
+    key = memo.key(course.folder)
+    finding = Diagnostic.warning("W100", SourceLocation(file="courses/a/course.yml", line=3), "中", "en")
+    kept = RememberedCourse(course=course, loaded=(), checked=(finding,),
+                            made=(("probe", "a/01-one", {"path": course.lectures[0].media.path}),), handed_on=True)
+    memo.keep("a", key, kept)
+    back = CourseMemo(tmp_path / "cache", context="c").recall("a", key, handed_on=True)
+    assert back == kept
+    assert back.course.locations == course.locations  # not compared by ==, kept all the same
+    for path in (back.course.folder, back.course.lectures[0].media.path, back.made[0][2]["path"]):
+        assert type(path) is pathlib.PosixPath
+    assert back.course.lectures[0].media.path == course.lectures[0].media.path
+    # Another context (weike.yml, the code) or another key: no entry.
+    other = CourseMemo(tmp_path / "cache", context="other")
+    assert other.key(course.folder) != key and other.recall("a", other.key(course.folder), handed_on=True) is None
+    assert CourseMemo(tmp_path / "cache", context="c").recall("a", "0" * 64, handed_on=True) is None
+
+
+def test_facts_hold_by_their_text_without_parsing_them_and_not_once_told_otherwise(tmp_path):
+    source = tmp_path / "video.mp4"
+    source.write_bytes(b"bytes")
+    memo_file = tmp_path / "cache" / "memo.sqlite"
+    with FileMemo(memo_file) as writer, facts_consulted() as facts:
+        writer.put("probe", source, {"duration": 61.5, "codec": "h264"})
+        writer.put("probe", source, {"duration": 62.0, "codec": "h264"})  # told again: the last one counts
+    facts = latest_facts(facts)
+    assert len(facts) == 1 and isinstance(facts[0][4], str)
+
+    memo = shared_file_memo(memo_file)  # as a later process first reads it
+    assert facts_still_hold(facts)
+    assert all(row[5] is _UNPARSED for row in memo._kind_rows("probe").values())  # no JSON parsed to tell
+
+    memo.put("probe", source, {"duration": 900.0, "codec": "h264"})  # same file, the memo says otherwise now
+    assert not facts_still_hold(facts)
+    memo.put("probe", source, {"duration": 62.0, "codec": "h264"})
+    assert facts_still_hold(facts)
+    source.write_bytes(b"other bytes")  # the file changed: the memo's row is of another identity
+    memo.put("probe", source, {"duration": 62.0, "codec": "h264"})
+    assert not facts_still_hold(facts)
