@@ -1,0 +1,232 @@
+"""Material's page frame rendered once per shape, then filled page by page.
+
+Most of a generated course or lecture page is the same for every page of the same shape: those pages
+are not in the navigation (no active item, no previous/next), so the header, sidebar, footer and
+scripts differ only by the page's depth (relative URLs) and a few values of its own. Rendering
+Material's templates costs about half a millisecond of CPU per page, 13,000 times for a national
+catalogue. :class:`PageFrames` renders the frame of a shape once, through the real templates, with
+sentinel values in the page's place, cuts it at the sentinels, and fills each page of that shape by
+splicing its own values in: title, description, preload image, body and URL (the canonical URL
+holds it).
+
+Never a wrong byte: a shape is spliced only if rendering it proves that it can be, otherwise every
+page of it is rendered by Jinja as before. The rule, checked when a shape is first met:
+
+- the page is one of weike's generated pages, outside the navigation, at least two folders deep,
+  not a draft; its title is its ``meta.title``;
+- the shape is everything else the template could read: the template, ``base_url``, the page's
+  first folder, the scripts and stylesheets as linked from it, every metadata key but the spliced
+  ones (with its value), which spliced values are present, whether the body holds an ``<h1``;
+- the frame is rendered twice, with plain sentinels and with hostile ones (``<``, ``&``, quotes,
+  ``</script>``, newlines, U+2028, leading and doubled spaces, emoji, long): the second must be the
+  first with the sentinels replaced, so every spliced value reaches the page unchanged by any filter
+  (``striptags``, ``e``, ``tojson``, ``truncate``, ``url``... would each change a hostile sentinel);
+  a value longer than its hostile sentinel is not spliced (its page is rendered by Jinja);
+- every attribute of the page the templates read is known: the spliced ones, and others whose value
+  (``toc``, ``previous_page``, ``is_homepage``, ``edit_url``...) a filled page must share with the
+  rendered one (an unknown attribute: the shape is rendered by Jinja);
+- every path the ``url`` filter made relative to the page is relative to it as to the sentinel page
+  (a navigation link into the page's own folder would not be: that page is rendered by Jinja).
+
+Only :func:`weike.plugins.site.engine._build_sharing_pages` uses it (a build with many pages to
+render); a serial build renders every page through Jinja, and tests compare the two file by file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Mapping
+
+#: The values a frame is filled with, by slot.
+TITLE, DESCRIPTION, PRELOAD, CONTENT, URL = "title", "description", "preload", "content", "url"
+#: Metadata spliced, not part of a shape (the rest of ``page.meta`` is).
+SPLICED_META = {"title": TITLE, "description": DESCRIPTION, "weike_preload_image": PRELOAD}
+#: A page's URL as spliced: folders of plain characters only (weike's slugs).
+PLAIN_URL = re.compile(r"[A-Za-z0-9._~%-]+(/[A-Za-z0-9._~%-]+)+/")
+#: Attributes of a page the templates may read without spoiling a frame, with how their value is
+#: compared between the page a frame was rendered for and a page it fills.
+KNOWN_ATTRIBUTES = {
+    "toc": lambda value: tuple(value),
+    "previous_page": lambda value: value is None,
+    "next_page": lambda value: value is None,
+    "parent": lambda value: value is None,
+    "ancestors": lambda value: tuple(value) == (),
+    "children": lambda value: value is None,
+    "is_homepage": bool, "is_index": bool, "is_top_level": bool, "is_page": bool, "is_section": bool,
+    "is_link": bool, "active": bool,
+    "edit_url": lambda value: value,
+}
+
+_MARK_OPEN, _MARK_CLOSE = "\ue000", "\ue001"
+_HOSTILE = (" <b>&amp;&\"'</script><!--\n\t\r  x\u2028\u2029 😀 标题“引号”\\ {{ }} %s ")
+
+log = logging.getLogger("mkdocs.commands.build")
+
+
+def _sentinel(slot: str) -> str:
+    return f"{_MARK_OPEN}weike-{slot}{_MARK_CLOSE}"
+
+
+def _hostile(slot: str, length: int) -> str:
+    """A value every HTML, JSON, URL or text filter would change, ``length`` characters or more."""
+    unit = _HOSTILE % slot
+    return f"{_MARK_OPEN}{unit * (length // len(unit) + 1)}{_MARK_CLOSE}"
+
+
+#: How long each hostile sentinel is: a longer value is not spliced.
+HOSTILE_LENGTH = {TITLE: 2000, DESCRIPTION: 4000, PRELOAD: 2000, CONTENT: 400_000}
+
+
+class _SentinelPage:
+    """``page`` as the templates see it, with sentinel values in the spliced places; records every
+    other attribute the templates read."""
+
+    def __init__(self, page, values: Mapping[str, str]) -> None:
+        meta = dict(page.meta)
+        for key, slot in SPLICED_META.items():
+            if slot in values:
+                meta[key] = values[slot]
+        site = page.canonical_url[:-len(page.url)] if page.canonical_url else None
+        abs_site = page.abs_url[:-len(page.url)] if page.abs_url else None
+        object.__setattr__(self, "_spliced", {
+            "meta": meta, "title": values[TITLE], "content": values[CONTENT], "url": values[URL],
+            "canonical_url": None if site is None else site + values[URL],
+            "abs_url": None if abs_site is None else abs_site + values[URL]})
+        object.__setattr__(self, "_page", page)
+        object.__setattr__(self, "read", set())
+
+    def __getattr__(self, name: str):
+        spliced = object.__getattribute__(self, "_spliced")
+        if name in spliced:
+            return spliced[name]
+        object.__getattribute__(self, "read").add(name)
+        return getattr(object.__getattribute__(self, "_page"), name)
+
+
+class _Frame:
+    """A shape's frame: its text cut at the sentinels, and what a page must share to be filled."""
+
+    def __init__(self, parts: list[str], slots: list[str], attributes: dict, blocked: frozenset[str]) -> None:
+        self.parts, self.slots, self.attributes, self.blocked = parts, slots, attributes, blocked
+
+    def fits(self, page, url_folder: str) -> bool:
+        if url_folder in self.blocked:
+            return False
+        return all(KNOWN_ATTRIBUTES[name](getattr(page, name)) == value for name, value in self.attributes.items())
+
+    def fill(self, values: Mapping[str, str]) -> str:
+        out = [self.parts[0]]
+        for slot, part in zip(self.slots, self.parts[1:]):
+            out.append(values[slot])
+            out.append(part)
+        return "".join(out)
+
+
+def _shape_key(page, context, template_name: str) -> str | None:
+    """Everything a frame depends on but the spliced values (None: not a page frames are for)."""
+    if not page.meta.get("title") or page.title != page.meta["title"]:
+        return None
+    url = page.url
+    if not PLAIN_URL.fullmatch(url):
+        return None
+    other_meta = {key: value for key, value in page.meta.items() if key not in SPLICED_META}
+    scripts = [(str(script), sorted(vars(script).items()) if hasattr(script, "__dict__") else None)
+               for script in context["extra_javascript"]]
+    try:
+        return json.dumps([template_name, context["base_url"], url.split("/")[0], url.count("/"),
+                           list(context["extra_css"]), scripts, other_meta,
+                           sorted(slot for key, slot in SPLICED_META.items() if page.meta.get(key)),
+                           "<h1" in (page.content or ""), sorted(context.keys())],
+                          ensure_ascii=False, sort_keys=True, default=repr)
+    except (TypeError, ValueError):
+        return None
+
+
+class PageFrames:
+    """Frames by shape for one build: :meth:`render` a page's HTML, or None (render it by Jinja)."""
+
+    def __init__(self) -> None:
+        self._frames: dict[str, _Frame | None] = {}
+        self.spliced = 0
+
+    def render(self, page, context, template, template_name: str) -> str | None:
+        key = _shape_key(page, context, template_name)
+        if key is None:
+            return None
+        values = {TITLE: page.meta["title"], CONTENT: page.content or "", URL: page.url}
+        for meta_key, slot in SPLICED_META.items():
+            if slot != TITLE and page.meta.get(meta_key):
+                values[slot] = page.meta[meta_key]
+        if any(not isinstance(value, str) for value in values.values()):
+            return None
+        if any(len(value) > HOSTILE_LENGTH[slot] for slot, value in values.items() if slot != URL):
+            return None
+        if key not in self._frames:
+            self._frames[key] = self._make(page, context, template, values)
+        frame = self._frames[key]
+        if frame is None or not frame.fits(page, page.url.split("/")[1]):
+            return None
+        self.spliced += 1
+        return frame.fill(values)
+
+    def _make(self, page, context, template, values: Mapping[str, str]) -> _Frame | None:
+        """Render the frame of ``page``'s shape with plain and with hostile sentinels; None when it
+        cannot be spliced (see the module's rule)."""
+        from weike.plugins.site.generated import NavigationCache
+
+        first, depth = page.url.split("/")[0], page.url.count("/")
+        h1 = "<h1" if "<h1" in values[CONTENT] else ""
+        url_plain = first + "/" + "".join(f"{_sentinel(f'u{n}')}/" for n in range(1, depth))
+        plain = {slot: _sentinel(slot) for slot in values if slot != URL}
+        plain[CONTENT] += h1
+        plain[URL] = url_plain
+        hostile = {slot: _hostile(slot, HOSTILE_LENGTH[slot]) for slot in values if slot != URL}
+        hostile[CONTENT] += h1
+        hostile[URL] = url_plain  # the URL is not hostile: only plain URLs are spliced
+        recorded: list[str] = []
+        url_filter = template.environment.filters["url"]
+
+        def recording(ctx, value):
+            recorded.append(str(value))
+            return url_filter(ctx, value)
+
+        recording.jinja_pass_arg = url_filter.jinja_pass_arg  # a context filter, as MkDocs' own
+        renders = []
+        template.environment.filters["url"] = recording
+        try:
+            for sentinels in (plain, hostile):
+                shown = _SentinelPage(page, sentinels)
+                # A cache of its own: every part of the frame is rendered (and its links recorded).
+                data = dict(context, page=shown, weike_nav_cache=NavigationCache())
+                renders.append((template.render(data), shown.read))
+        except Exception as exc:  # the page's own render reports it, as a serial build would
+            log.debug("frame of %s not made: %s", page.url, exc)
+            return None
+        finally:
+            template.environment.filters["url"] = url_filter
+        (text, read), (hostile_text, hostile_read) = renders
+        if read != hostile_read or not read <= KNOWN_ATTRIBUTES.keys():
+            return None
+        slots = sorted(plain, key=lambda slot: -len(plain[slot]))
+        pieces = re.split("(" + "|".join(re.escape(plain[slot]) for slot in slots) + ")", text)
+        by_text = {plain[slot]: slot for slot in plain}
+        parts, order = pieces[0::2], [by_text[piece] for piece in pieces[1::2]]
+        if any(_MARK_OPEN in part or _MARK_CLOSE in part for part in parts):
+            return None  # a sentinel reached the page changed, or in part
+        frame = _Frame(parts, order, {name: KNOWN_ATTRIBUTES[name](getattr(page, name)) for name in read},
+                       frozenset())
+        if frame.fill(hostile) != hostile_text:
+            return None
+        # Links made relative to the page: the same for every page whose second folder none of them names.
+        # (Leading "..": MkDocs keeps them and makes the rest relative; counted out the same way.)
+        blocked = set()
+        for path in recorded:
+            parts_of = [part for part in path.split("/") if part not in ("", ".")]
+            while parts_of and parts_of[0] == "..":
+                parts_of.pop(0)
+            if len(parts_of) > 1 and parts_of[0] == first:
+                blocked.add(parts_of[1])
+        frame.blocked = frozenset(blocked)
+        return frame
