@@ -285,7 +285,7 @@ def _build_sharing_pages(config, *, processes: int, shared: Callable[[object], b
             _build_extra_template(template, files, config, nav)
         doc_files = files.documentation_pages(inclusion=inclusion)
 
-        frames = PageFrames() if FRAMES else None
+        frames = PageFrames(nav) if FRAMES else None
 
         def render(file) -> None:
             excluded = file.inclusion.is_excluded()

@@ -22,6 +22,9 @@ page of it is rendered by Jinja as before. The rule, checked when a shape is fir
   first with the sentinels replaced, so every spliced value reaches the page unchanged by any filter
   (``striptags``, ``e``, ``tojson``, ``truncate``, ``url``... would each change a hostile sentinel);
   a value longer than its hostile sentinel is not spliced (its page is rendered by Jinja);
+- every question a template asks of a spliced value other than printing it (``==``, ``in``,
+  ``startswith``, its truth or length...) is recorded with its answer, and asked again of each page:
+  a page that answers differently (``{% if page.url == "courses/x/" %}``) is rendered by Jinja;
 - every attribute of the page the templates read is known: the spliced ones, and others whose value
   (``toc``, ``previous_page``, ``is_homepage``, ``edit_url``...) a filled page must share with the
   rendered one (an unknown attribute: the shape is rendered by Jinja);
@@ -37,6 +40,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
 from collections.abc import Mapping
 
 #: The values a frame is filled with, by slot.
@@ -47,13 +51,14 @@ SPLICED_META = {"title": TITLE, "description": DESCRIPTION, "weike_preload_image
 PLAIN_URL = re.compile(r"[A-Za-z0-9._~%-]+(/[A-Za-z0-9._~%-]+)+/")
 #: Attributes of a page the templates may read without spoiling a frame, with how their value is
 #: compared between the page a frame was rendered for and a page it fills.
+def _same_object(value):
+    return value if value is None else id(value)
+
+
 KNOWN_ATTRIBUTES = {
     "toc": lambda value: tuple(value),
-    "previous_page": lambda value: value is None,
-    "next_page": lambda value: value is None,
-    "parent": lambda value: value is None,
-    "ancestors": lambda value: tuple(value) == (),
-    "children": lambda value: value is None,
+    "previous_page": _same_object, "next_page": _same_object, "parent": _same_object,
+    "ancestors": lambda value: tuple(map(id, value)), "children": _same_object,
     "is_homepage": bool, "is_index": bool, "is_top_level": bool, "is_page": bool, "is_section": bool,
     "is_link": bool, "active": bool,
     "edit_url": lambda value: value,
@@ -62,7 +67,7 @@ KNOWN_ATTRIBUTES = {
 _MARK_OPEN, _MARK_CLOSE = "\ue000", "\ue001"
 _HOSTILE = (" <b>&amp;&\"'</script><!--\n\t\r  x\u2028\u2029 😀 标题“引号”\\ {{ }} %s ")
 
-log = logging.getLogger("mkdocs.commands.build")
+log = logging.getLogger(__name__)
 
 
 def _sentinel(slot: str) -> str:
@@ -79,21 +84,95 @@ def _hostile(slot: str, length: int) -> str:
 HOSTILE_LENGTH = {TITLE: 2000, DESCRIPTION: 4000, PRELOAD: 2000, CONTENT: 400_000}
 
 
+#: The real page's own values a traced operation is asked of again (the spliced ones, and the
+#: canonical and absolute URLs that hold the URL).
+CANONICAL, ABSOLUTE = "canonical_url", "abs_url"
+_STR_METHODS = frozenset(name for name in dir(str) if not name.startswith("_"))
+
+
+def _from_template(environment) -> bool:
+    """Whether the question is asked by a template's code, directly or through Jinja's runtime
+    (a method call), not by a filter or MkDocs' own Python."""
+    frame = sys._getframe(3)  # past this function, _ask and the question itself
+    while frame is not None and frame.f_globals.get("__name__") in ("jinja2.runtime", "jinja2.environment"):
+        frame = frame.f_back
+    return frame is not None and frame.f_globals.get("environment") is environment
+
+
+class _Traced(str):
+    """A sentinel value that records what a template asks of it other than to be printed: a test
+    (``==``, ``in``, ``startswith``, its length, truth...) whose answer a filled page must share.
+    Printing it (``str``), joining or formatting it are not recorded: that is what the frame's
+    cut does. Only questions asked by template code are recorded: MkDocs' ``url`` filter reads the
+    page's URL to make links relative, which the frame checks on its own (:meth:`PageFrames._make`)."""
+
+    def __new__(cls, text: str, slot: str, asked: list, environment) -> _Traced:
+        value = super().__new__(cls, text)
+        value.__dict__.update(_slot=slot, _asked=asked, _environment=environment)
+        return value
+
+    def _ask(self, name: str, args: tuple, kwargs: dict, result):
+        if _from_template(str.__getattribute__(self, "_environment")):
+            str.__getattribute__(self, "_asked").append((str.__getattribute__(self, "_slot"), name, args, kwargs, result))
+        return result
+
+    def __getattribute__(self, name: str):
+        if name not in _STR_METHODS:
+            return str.__getattribute__(self, name)
+        method, plain, ask = getattr(str, name), str(self), str.__getattribute__(self, "_ask")
+
+        def asked(*args, **kwargs):
+            result = method(plain, *args, **kwargs)
+            ask(name, args, kwargs, result)
+            return result
+
+        return asked
+
+    def __eq__(self, other): return self._ask("__eq__", (other,), {}, str.__eq__(str(self), other))
+    def __ne__(self, other): return self._ask("__ne__", (other,), {}, str.__ne__(str(self), other))
+    def __lt__(self, other): return self._ask("__lt__", (other,), {}, str.__lt__(str(self), other))
+    def __le__(self, other): return self._ask("__le__", (other,), {}, str.__le__(str(self), other))
+    def __gt__(self, other): return self._ask("__gt__", (other,), {}, str.__gt__(str(self), other))
+    def __ge__(self, other): return self._ask("__ge__", (other,), {}, str.__ge__(str(self), other))
+    def __contains__(self, part): return self._ask("__contains__", (part,), {}, str.__contains__(str(self), part))
+    def __len__(self): return self._ask("__len__", (), {}, str.__len__(str(self)))
+    def __bool__(self): return self._ask("__bool__", (), {}, bool(str(self)))
+    def __hash__(self): return self._ask("__hash__", (), {}, str.__hash__(str(self)))
+    def __getitem__(self, key): return self._ask("__getitem__", (key,), {}, str.__getitem__(str(self), key))
+
+    def __iter__(self):
+        return iter(self._ask("__iter__", (), {}, list(str(self))))
+
+
+def _answer(name: str, value: str, args: tuple, kwargs: dict):
+    """What ``value`` answers to the question a template asked of a sentinel."""
+    if name == "__bool__":
+        return bool(value)
+    if name == "__iter__":
+        return list(value)
+    return getattr(str, name)(value, *args, **kwargs)
+
+
 class _SentinelPage:
     """``page`` as the templates see it, with sentinel values in the spliced places; records every
     other attribute the templates read."""
 
-    def __init__(self, page, values: Mapping[str, str]) -> None:
-        meta = dict(page.meta)
-        for key, slot in SPLICED_META.items():
-            if slot in values:
-                meta[key] = values[slot]
+    def __init__(self, page, values: Mapping[str, str], asked: list, environment) -> None:
         site = page.canonical_url[:-len(page.url)] if page.canonical_url else None
         abs_site = page.abs_url[:-len(page.url)] if page.abs_url else None
+        values = dict(values)
+        if site is not None:
+            values[CANONICAL] = site + values[URL]
+        if abs_site is not None:
+            values[ABSOLUTE] = abs_site + values[URL]
+        traced = {slot: _Traced(value, slot, asked, environment) for slot, value in values.items()}
+        meta = dict(page.meta)
+        for key, slot in SPLICED_META.items():
+            if slot in traced:
+                meta[key] = traced[slot]
         object.__setattr__(self, "_spliced", {
-            "meta": meta, "title": values[TITLE], "content": values[CONTENT], "url": values[URL],
-            "canonical_url": None if site is None else site + values[URL],
-            "abs_url": None if abs_site is None else abs_site + values[URL]})
+            "meta": meta, "title": traced[TITLE], "content": traced[CONTENT], "url": traced[URL],
+            "canonical_url": traced.get(CANONICAL), "abs_url": traced.get(ABSOLUTE)})
         object.__setattr__(self, "_page", page)
         object.__setattr__(self, "read", set())
 
@@ -108,13 +187,17 @@ class _SentinelPage:
 class _Frame:
     """A shape's frame: its text cut at the sentinels, and what a page must share to be filled."""
 
-    def __init__(self, parts: list[str], slots: list[str], attributes: dict, blocked: frozenset[str]) -> None:
-        self.parts, self.slots, self.attributes, self.blocked = parts, slots, attributes, blocked
+    def __init__(self, parts: list[str], slots: list[str], *, attributes: dict, asked: list,
+                 blocked: frozenset[str]) -> None:
+        self.parts, self.slots, self.attributes, self.asked, self.blocked = parts, slots, attributes, asked, blocked
 
-    def fits(self, page, url_folder: str) -> bool:
-        if url_folder in self.blocked:
+    def fits(self, page, values: Mapping[str, str]) -> bool:
+        """Whether ``page`` (its spliced ``values``) shares everything else its frame was made from."""
+        if page.url.split("/")[1] in self.blocked:
             return False
-        return all(KNOWN_ATTRIBUTES[name](getattr(page, name)) == value for name, value in self.attributes.items())
+        if any(KNOWN_ATTRIBUTES[name](getattr(page, name)) != value for name, value in self.attributes.items()):
+            return False
+        return all(_answer(name, values[slot], args, kwargs) == result for slot, name, args, kwargs, result in self.asked)
 
     def fill(self, values: Mapping[str, str]) -> str:
         out = [self.parts[0]]
@@ -135,7 +218,9 @@ def _shape_key(page, context, template_name: str) -> str | None:
     scripts = [(str(script), sorted(vars(script).items()) if hasattr(script, "__dict__") else None)
                for script in context["extra_javascript"]]
     try:
-        return json.dumps([template_name, context["base_url"], url.split("/")[0], url.count("/"),
+        sites = [value[:-len(url)] if value is not None and value.endswith(url) else value is None
+                 for value in (page.canonical_url, page.abs_url)]
+        return json.dumps([template_name, context["base_url"], url.split("/")[0], url.count("/"), sites,
                            list(context["extra_css"]), scripts, other_meta,
                            sorted(slot for key, slot in SPLICED_META.items() if page.meta.get(key)),
                            "<h1" in (page.content or ""), sorted(context.keys())],
@@ -147,11 +232,14 @@ def _shape_key(page, context, template_name: str) -> str | None:
 class PageFrames:
     """Frames by shape for one build: :meth:`render` a page's HTML, or None (render it by Jinja)."""
 
-    def __init__(self) -> None:
+    def __init__(self, nav) -> None:
         self._frames: dict[str, _Frame | None] = {}
-        self.spliced = 0
+        #: The navigation's pages: each is an active item of the sidebar it shows, never filled.
+        self._in_nav = {id(page) for page in nav.pages}
 
     def render(self, page, context, template, template_name: str) -> str | None:
+        if id(page) in self._in_nav:
+            return None
         key = _shape_key(page, context, template_name)
         if key is None:
             return None
@@ -166,9 +254,9 @@ class PageFrames:
         if key not in self._frames:
             self._frames[key] = self._make(page, context, template, values)
         frame = self._frames[key]
-        if frame is None or not frame.fits(page, page.url.split("/")[1]):
+        known = {**values, CANONICAL: page.canonical_url, ABSOLUTE: page.abs_url}
+        if frame is None or not frame.fits(page, known):
             return None
-        self.spliced += 1
         return frame.fill(values)
 
     def _make(self, page, context, template, values: Mapping[str, str]) -> _Frame | None:
@@ -194,20 +282,25 @@ class PageFrames:
 
         recording.jinja_pass_arg = url_filter.jinja_pass_arg  # a context filter, as MkDocs' own
         renders = []
-        template.environment.filters["url"] = recording
+        environment = template.environment
+        environment.filters["url"] = recording
         try:
             for sentinels in (plain, hostile):
-                shown = _SentinelPage(page, sentinels)
+                asked: list = []
+                shown = _SentinelPage(page, sentinels, asked, environment)
                 # A cache of its own: every part of the frame is rendered (and its links recorded).
                 data = dict(context, page=shown, weike_nav_cache=NavigationCache())
-                renders.append((template.render(data), shown.read))
+                renders.append((template.render(data), shown.read, asked))
         except Exception as exc:  # the page's own render reports it, as a serial build would
             log.debug("frame of %s not made: %s", page.url, exc)
             return None
         finally:
-            template.environment.filters["url"] = url_filter
-        (text, read), (hostile_text, hostile_read) = renders
+            environment.filters["url"] = url_filter
+        (text, read, asked), (hostile_text, hostile_read, _) = renders
         if read != hostile_read or not read <= KNOWN_ATTRIBUTES.keys():
+            return None
+        # A question comparing two of the page's own values cannot be asked again of one.
+        if any(isinstance(arg, _Traced) for _, _, args, kwargs, _ in asked for arg in (*args, *kwargs.values())):
             return None
         slots = sorted(plain, key=lambda slot: -len(plain[slot]))
         pieces = re.split("(" + "|".join(re.escape(plain[slot]) for slot in slots) + ")", text)
@@ -215,8 +308,8 @@ class PageFrames:
         parts, order = pieces[0::2], [by_text[piece] for piece in pieces[1::2]]
         if any(_MARK_OPEN in part or _MARK_CLOSE in part for part in parts):
             return None  # a sentinel reached the page changed, or in part
-        frame = _Frame(parts, order, {name: KNOWN_ATTRIBUTES[name](getattr(page, name)) for name in read},
-                       frozenset())
+        frame = _Frame(parts, order, attributes={name: KNOWN_ATTRIBUTES[name](getattr(page, name)) for name in read},
+                       asked=asked, blocked=frozenset())
         if frame.fill(hostile) != hostile_text:
             return None
         # Links made relative to the page: the same for every page whose second folder none of them names.
@@ -229,4 +322,6 @@ class PageFrames:
             if len(parts_of) > 1 and parts_of[0] == first:
                 blocked.add(parts_of[1])
         frame.blocked = frozenset(blocked)
+        log.debug("frame of %s: %d slots, questions %s, attributes %s, blocked %s", page.url, len(order),
+                  [(slot, name, args) for slot, name, args, _, _ in asked], sorted(read), sorted(blocked))
         return frame

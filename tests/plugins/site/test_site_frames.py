@@ -161,3 +161,22 @@ def test_a_synthetic_catalogue_filled_into_frames_equals_it_rendered_by_jinja(tm
     assert sorted(framed_tree) == sorted(rendered_tree)
     assert [rel for rel in rendered_tree if framed_tree[rel] != rendered_tree[rel]] == []
 
+
+
+def test_a_question_a_template_asks_of_a_page_is_asked_again_of_each_page(hostile_site, forks, framed,  # noqa: F811
+                                                                          monkeypatch):
+    # A template that shows something on one page only: the frame was made for a page that is not
+    # it, so that page (only) is rendered by Jinja.
+    override = ('{% extends "base.html" %}\n{% block content %}\n'
+                '{% if page.url == "courses/h1/03-lecture-3/" %}<p class="only-here">这一页</p>{% endif %}\n'
+                '{{ super() }}\n{% endblock %}\n')
+    built = hostile_site({"site/overrides/main.html": override})
+    assert not built.result.failed and not [d for d in built.result.diagnostics if d.is_error]
+    assert framed()[-1] == 5 * 11 - 10 - 1
+    parallel = tree(built.site)
+    assert 'class="only-here"' in parallel["courses/h1/03-lecture-3/index.html"].decode("utf-8")
+    assert 'class="only-here"' not in parallel["courses/h1/04-lecture-4/index.html"].decode("utf-8")
+    monkeypatch.setattr(engine, "FRAMES", False)
+    serial = serial_tree(built, monkeypatch)
+    assert sorted(parallel) == sorted(serial)
+    assert [rel for rel in serial if parallel[rel] != serial[rel]] == []
