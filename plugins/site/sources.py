@@ -245,6 +245,8 @@ def generate_sources(catalogue: Catalogue, collected: Collected, root: Path, *, 
         sources.digests.update(course_made.digests)
 
     sources.remake = remake
+    # A cold build's QR codes are made side by side first; each course's page then finds its own.
+    qr_codes.make_missing(catalogue.absolute(item.url) for item in catalogue.courses)
     published = []
     for item in catalogue.courses:
         made_course = isolation.call(item.course, lambda: course_sources(item), what="生成网页 generating its pages")
