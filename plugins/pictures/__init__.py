@@ -84,11 +84,13 @@ def fitted_with_fill(image: Image.Image, size: tuple[int, int]) -> Image.Image:
 
     image = image.convert("RGB")
     width, height = size
+    scale = min(width / image.width, height / image.height)
+    shown = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    if shown == size:  # the picture covers it all (a 16:9 cover): no fill to blur, the same pixels
+        return image.resize(shown, Image.Resampling.LANCZOS)
     background = ImageOps.fit(image, size, Image.Resampling.BILINEAR)
     background = background.filter(ImageFilter.GaussianBlur(max(4, width // 40)))
     background = Image.eval(background, lambda value: int(value * 0.6))
-    scale = min(width / image.width, height / image.height)
-    shown = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
     picture = image.resize(shown, Image.Resampling.LANCZOS)
     background.paste(picture, ((width - shown[0]) // 2, (height - shown[1]) // 2))
     return background

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +27,8 @@ from weike.plugins.pictures import PHONE_PICTURE_RECIPE, fitted_with_fill, open_
 THUMBNAIL_WIDTH = 640
 THUMBNAIL_HEIGHT = 360
 THUMBNAIL_QUALITY = 80
+#: Fewer covers to make than this per process are not worth a fork.
+COVERS_PER_PROCESS = 16
 
 
 def thumbnail_name(digest: str) -> str:
@@ -84,6 +86,33 @@ class CoverCache:
     def thumbnail(self, source: Path) -> Thumbnail:
         return make_thumbnail(source, self.folder, digest=self.digest(source))
 
+    def make_missing_thumbnails(self, sources: Sequence[Path]) -> int:
+        """Make the thumbnails of ``sources`` not in the cache yet, shared among processes (a cold
+        build's covers: decoding, scaling and blurring each is some 20 ms of CPU); returns how many
+        were missing. A cover that fails here is left to :meth:`thumbnail`, which reports it."""
+        from weike.plugins.site.workers import render_processes, share_work
+
+        missing: dict[str, str] = {}
+        for source in sources:
+            try:
+                digest = self.digest(source)
+            except Exception:  # noqa: BLE001 (the course's own thumbnail() reports it, for that course only)
+                continue
+            if digest not in missing and not thumbnail_path(self.folder, digest).is_file():
+                missing[digest] = str(source)
+        processes = render_processes(len(missing), per_process=COVERS_PER_PROCESS)
+        if processes > 1:
+            share_work(list(missing.items()), self._try_thumbnail, processes=processes)
+        return len(missing)
+
+    def _try_thumbnail(self, item: tuple[str, str]) -> bool:
+        digest, source = item
+        try:
+            make_thumbnail(Path(source), self.folder, digest=digest)
+        except Exception:  # noqa: BLE001 (as above: reported by thumbnail(), for its course only)
+            return False
+        return True
+
     def note_picture(self, source: Path) -> Path:
         """The copy of a notes picture the site publishes (:func:`~weike.plugins.pictures.picture_for_phones`),
         made now if missing; raises :class:`CoverError`."""
@@ -108,10 +137,15 @@ class CoverCache:
         self.close()
 
 
+def thumbnail_path(cache: Path, digest: str) -> Path:
+    """Where the thumbnail of the cover whose bytes hash to ``digest`` is kept."""
+    return cache / f"{digest[:2]}/{thumbnail_name(digest)}"
+
+
 def make_thumbnail(source: Path, cache: Path, *, digest: str) -> Thumbnail:
     """The cached thumbnail of ``source``, whose bytes hash to ``digest`` (made now if missing);
     raises :class:`CoverError`."""
-    target = cache / f"{digest[:2]}/{thumbnail_name(digest)}"
+    target = thumbnail_path(cache, digest)
     if target.is_file():
         try:
             with Image.open(target) as done:

@@ -16,6 +16,7 @@ from pathlib import Path
 from weike.builder.contracts.model import Diagnostic, SourceLocation
 from weike.builder.keeping import outputs
 from weike.plugins.site import workers
+from weike.plugins.site.frames import PageFrames
 from weike.plugins.site.contributed import SiteAsset
 from weike.plugins.site.generated import GeneratedPages
 from weike.plugins.site.settings import SEARCH_NOTES, read_weike_extra
@@ -25,6 +26,11 @@ DEFAULT_CONFIG = THEME_DIR / "mkdocs.yml"
 SITE_SOURCES_DIR = "site"
 CONFIG_FILE = "mkdocs.yml"
 DEFAULT_SITE_NAME = "社区教育微课"
+#: Whether a build that shares its pages among processes fills weike's pages into frames rendered
+#: once per shape (:mod:`weike.plugins.site.frames`) instead of rendering each through Jinja.
+FRAMES = True
+#: Where a build that shares its pages says how many were filled into frames (INFO).
+FRAMES_LOG = "weike.site.frames"
 
 class SiteBuildFailed(Exception):
     """MkDocs could not build the site; ``diagnostic`` says where the problem is."""
@@ -279,10 +285,19 @@ def _build_sharing_pages(config, *, processes: int, shared: Callable[[object], b
             _build_extra_template(template, files, config, nav)
         doc_files = files.documentation_pages(inclusion=inclusion)
 
-        def render(file) -> None:
-            _build_page(file.page, config, doc_files, nav, env, False, excluded=file.inclusion.is_excluded())
+        frames = PageFrames(nav) if FRAMES else None
 
-        workers.share_work(doc_files, render, shared=lambda file: shared(file.page), processes=processes)
+        def render(file) -> None:
+            excluded = file.inclusion.is_excluded()
+            if frames is None or excluded or not shared(file.page):
+                _build_page(file.page, config, doc_files, nav, env, False, excluded=excluded)
+            else:
+                return _build_framed_page(file.page, config, doc_files, nav, env, frames)
+            return False
+
+        framed = sum(workers.share_work(doc_files, render, shared=lambda file: shared(file.page),
+                                        processes=processes))
+        logging.getLogger(FRAMES_LOG).info("%d of %d pages filled into frames", framed, len(doc_files))
 
         log_level = config.validation.links.anchors
         for file in doc_files:
@@ -299,6 +314,43 @@ def _build_sharing_pages(config, *, processes: int, shared: Callable[[object], b
         raise
     finally:
         logging.getLogger("mkdocs").removeHandler(warning_counter)
+
+
+def _build_framed_page(page, config, doc_files, nav, env, frames: PageFrames) -> bool:
+    """:func:`mkdocs.commands.build._build_page` (not dirty, not a draft), its template rendered
+    by ``frames`` where the page's shape allows (:mod:`weike.plugins.site.frames`), else by Jinja;
+    returns whether it was filled into a frame."""
+    from mkdocs import utils
+    from mkdocs.commands.build import get_context
+    from mkdocs.exceptions import BuildError
+
+    log = logging.getLogger("mkdocs.commands.build")
+    config._current_page = page
+    try:
+        page.active = True
+        context = get_context(nav, doc_files, config, page)
+        name = page.meta.get("template", "main.html")
+        template = env.get_template(name)
+        context = config.plugins.on_page_context(context, page=page, config=config, nav=nav)
+        output = frames.render(page, context, template, name)
+        framed = output is not None
+        if output is None:
+            output = template.render(context)
+        output = config.plugins.on_post_page(output, page=page, config=config)
+        if output.strip():
+            utils.write_file(output.encode("utf-8", errors="xmlcharrefreplace"), page.file.abs_dest_path)
+        else:
+            log.info(f"Page skipped: '{page.file.src_uri}'. Generated empty output.")
+        return framed
+    except Exception as e:
+        message = f"Error building page '{page.file.src_uri}':"
+        if not isinstance(e, BuildError):
+            message += f" {e}"
+        log.error(message)
+        raise
+    finally:
+        page.active = False
+        config._current_page = None
 
 
 def _template_error(exc: Exception, root: Path, overrides_dir: Path) -> Diagnostic:

@@ -32,7 +32,7 @@ def engine_digest(settings: SiteSettings, overrides: Mapping, overrides_dir: Pat
         "site-engine", {key: value for key, value in overrides.items() if key != "site_dir"},
         settings.config_file.read_bytes(),
         package_versions("mkdocs", "mkdocs-material", "markdown", "pymdown-extensions", "jinja2"),
-        code_digest("weike.plugins.site.generated"))
+        code_digest("weike.plugins.site.generated"), code_digest("weike.plugins.site.frames"))
     for folder, dirs, files in sorted(os.walk(overrides_dir)):
         dirs.sort()
         for name in sorted(files):

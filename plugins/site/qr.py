@@ -5,12 +5,15 @@ builds in the site's cache.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 
 from weike.builder.keeping import outputs
 
 #: The QR code cache, in the site's cache folder.
 QR_CODES_FILE = "qr-codes.json"
+#: Fewer codes to make than this per process are not worth a fork.
+QR_CODES_PER_PROCESS = 64
 
 
 def qr_svg(url: str) -> str:
@@ -28,6 +31,13 @@ def qr_svg(url: str) -> str:
     return svg.replace("<svg ", '<svg role="img" aria-label="本课程二维码 QR code of this course" ', 1)
 
 
+def _qr_svg_or_none(url: str) -> str | None:
+    try:
+        return qr_svg(url)
+    except Exception:  # noqa: BLE001 (QrCodes.svg makes it again, for its course only, and reports it)
+        return None
+
+
 class QrCodes:
     """QR codes by URL, kept between builds in the cache.
 
@@ -43,9 +53,25 @@ class QrCodes:
         except (OSError, ValueError):
             self._known = {}
         self._used: dict[str, str] = {}
+        #: Codes made by :meth:`make_missing` for this build (not in the file yet).
+        self._made: dict[str, str] = {}
+
+    def make_missing(self, urls: Iterable[str]) -> int:
+        """Make the codes of ``urls`` not in the record yet, shared among processes (a cold build:
+        some 3 ms of CPU each); returns how many were missing. A code that fails here is left to
+        :meth:`svg`, which raises for its own course only."""
+        from weike.plugins.site.workers import render_processes, share_work
+
+        missing = [url for url in dict.fromkeys(urls) if url and url not in self._known and url not in self._made]
+        processes = render_processes(len(missing), per_process=QR_CODES_PER_PROCESS)
+        if processes > 1:
+            for url, code in zip(missing, share_work(missing, _qr_svg_or_none, processes=processes), strict=True):
+                if code is not None:
+                    self._made[url] = code
+        return len(missing)
 
     def svg(self, url: str) -> str:
-        code = self._known.get(url)
+        code = self._known.get(url) or self._made.get(url)
         if code is None:
             code = qr_svg(url)
         self._used[url] = code
@@ -54,7 +80,7 @@ class QrCodes:
     def keep(self, url: str) -> None:
         """Keep the code of ``url`` in the record without asking for it (a page remembered from an
         earlier build shows it)."""
-        code = self._known.get(url)
+        code = self._known.get(url) or self._made.get(url)
         if code is not None:
             self._used[url] = code
 

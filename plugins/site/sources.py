@@ -80,6 +80,10 @@ def collect_courses(courses: Sequence[Course], delivered: Mapping[str, Delivered
         found.thumbnails[course.slug] = thumbnail
         found.courses.append(item)
 
+    # A cold build's covers are made side by side first; each course then finds its own made.
+    covers.make_missing_thumbnails([course.cover.path for course in courses
+                                    if course.cover is not None and course.cover.path is not None
+                                    and (preview or all(lecture.key in delivered for lecture in course.lectures))])
     for course in sorted(courses, key=lambda c: c.slug):
         isolation.call(course, lambda: collect(course), what="收集课程 collecting the course")
     return found
@@ -241,6 +245,8 @@ def generate_sources(catalogue: Catalogue, collected: Collected, root: Path, *, 
         sources.digests.update(course_made.digests)
 
     sources.remake = remake
+    # A cold build's QR codes are made side by side first; each course's page then finds its own.
+    qr_codes.make_missing(catalogue.absolute(item.url) for item in catalogue.courses)
     published = []
     for item in catalogue.courses:
         made_course = isolation.call(item.course, lambda: course_sources(item), what="生成网页 generating its pages")

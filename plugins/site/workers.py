@@ -30,11 +30,12 @@ MAX_PROCESSES = 4
 PAGES_PER_PROCESS = 250
 
 
-def render_processes(pages: int, *, cores: int | None = None) -> int:
-    """How many processes (this one included) should share the work on ``pages`` pages."""
+def render_processes(pages: int, *, cores: int | None = None, per_process: int | None = None) -> int:
+    """How many processes (this one included) should share the work on ``pages`` pages (or other
+    items, ``per_process`` of them worth a process: :data:`PAGES_PER_PROCESS` pages)."""
     if not hasattr(os, "fork"):
         return 1
-    return max(1, min(cores or available_cores(), MAX_PROCESSES, pages // PAGES_PER_PROCESS))
+    return max(1, min(cores or available_cores(), MAX_PROCESSES, pages // (per_process or PAGES_PER_PROCESS)))
 
 
 class _KeepWarnings(logging.Handler):

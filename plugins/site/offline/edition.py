@@ -145,10 +145,17 @@ def _data_url(path: Path, media_type: str) -> str:
 
 
 def offline_page(html: str, *, page_rel: str, source_site: Path, folders: frozenset[str],
-                 subtitles: list[str] | None = None) -> str:
+                 subtitles: list[str] | None = None, rooted: dict | None = None) -> str:
     """The page at ``page_rel`` (``courses/x/y/index.html``) rewritten to work from ``file://``;
-    the site-relative paths of the subtitle files it carries inline are added to ``subtitles``."""
+    the site-relative paths of the subtitle files it carries inline are added to ``subtitles``.
+
+    ``rooted`` (kept by the caller from page to page, for the same ``folders``) remembers the
+    links that climb to the site's root (``../../assets/…`` on a page two folders deep): they name
+    the same file from every page as deep, and the frame of every page holds dozens of them.
+    """
     page_dir = posixpath.dirname(page_rel)
+    depth = page_dir.count("/") + 1 if page_dir else 0
+    up = "../" * depth
 
     def inline_subtitles(match: re.Match) -> str:
         tag = match.group(0)
@@ -161,7 +168,14 @@ def offline_page(html: str, *, page_rel: str, source_site: Path, folders: frozen
         return tag.replace(src.group(0), f' src="{_data_url(source_site / target, "text/vtt")}"', 1)
 
     def rewrite(match: re.Match) -> str:
-        return f'{match.group(1)}"{offline_url(match.group(2), page_dir, folders)}"'
+        url = match.group(2)
+        if rooted is None or not url.startswith(up):
+            return f'{match.group(1)}"{offline_url(url, page_dir, folders)}"'
+        # Past "../" as many times as the page is deep, a link no longer depends on the page's folder.
+        found = rooted.get((depth, url))
+        if found is None:
+            found = rooted[(depth, url)] = offline_url(url, page_dir, folders)
+        return f'{match.group(1)}"{found}"'
 
     def without_fetching_features(match: re.Match) -> str:
         try:
@@ -392,6 +406,8 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
         def file_digest(identity) -> str:
             return "file:-" if identity is None else "file:%d:%d:%d" % identity
 
+        rooted: dict = {}  # (each worker fills its own copy)
+
         def put(rel: str, data: bytes) -> None:
             target = tmp / rel
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -401,7 +417,7 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
             """The page rewritten into the edition; returns the subtitles it carries inline."""
             inline: list[str] = []
             page = offline_page((source_site / rel).read_text(encoding="utf-8"), page_rel=rel,
-                                source_site=source_site, folders=folders, subtitles=inline)
+                                source_site=source_site, folders=folders, subtitles=inline, rooted=rooted)
             put(rel, page.encode("utf-8"))
             return inline
 

@@ -7,6 +7,7 @@ import sys
 import warnings
 
 import pytest
+from PIL import Image
 
 from weike.plugins.pictures import MAX_PICTURE_PIXELS, PictureTooLarge, open_picture
 from tests.conftest import bomb_png
@@ -54,3 +55,34 @@ def test_site_thumbnail_of_a_bomb_fails_cleanly_in_little_memory(tmp_path):
     lines = done.stdout.splitlines()
     assert lines[0].startswith("refused") and "DecompressionBomb" not in done.stderr
     assert int(lines[-1]) < 300 * 1024  # KiB: far below the 640 MB a full decode takes
+
+
+def _fitted_the_long_way(image, size):
+    """fitted_with_fill as it always computes the blurred fill (the reference for its shortcut)."""
+    from PIL import ImageFilter, ImageOps
+
+    image = image.convert("RGB")
+    width, height = size
+    background = ImageOps.fit(image, size, Image.Resampling.BILINEAR)
+    background = background.filter(ImageFilter.GaussianBlur(max(4, width // 40)))
+    background = Image.eval(background, lambda value: int(value * 0.6))
+    scale = min(width / image.width, height / image.height)
+    shown = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    background.paste(image.resize(shown, Image.Resampling.LANCZOS), ((width - shown[0]) // 2, (height - shown[1]) // 2))
+    return background
+
+
+@pytest.mark.parametrize("picture_size", [(1280, 720), (640, 360), (1920, 1080), (1279, 720), (720, 1280), (1000, 750)])
+def test_a_picture_that_covers_the_card_skips_the_fill_with_the_same_pixels(picture_size):
+    from PIL import ImageDraw
+
+    from weike.plugins.pictures import fitted_with_fill
+
+    image = Image.new("RGB", picture_size, (30, 120, 200))
+    draw = ImageDraw.Draw(image)
+    for step in range(0, picture_size[0], 37):  # detail for the scaling to work on
+        draw.line((step, 0, picture_size[0] - step, picture_size[1]), fill=(step % 256, 40, 255 - step % 256), width=3)
+    fitted = fitted_with_fill(image, (640, 360))
+    reference = _fitted_the_long_way(image, (640, 360))
+    assert (fitted.mode, fitted.size) == (reference.mode, reference.size)
+    assert fitted.tobytes() == reference.tobytes()

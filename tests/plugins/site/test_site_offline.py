@@ -405,3 +405,22 @@ def test_the_edition_leaves_weikes_own_files_as_they_were(built_site):
     assert copies, "the edition carries the worker shim"
     assert {path.stat().st_ino for path in copies}.isdisjoint(inode for inode, _, _ in before.values())
     assert {path.name: (path.stat().st_ino, path.stat().st_ctime_ns, path.stat().st_nlink) for path in shipped} == before
+
+
+def test_links_to_the_root_remembered_from_page_to_page_are_rewritten_as_on_each_page(tmp_path):
+    from weike.plugins.site.offline.edition import offline_page
+
+    folders = frozenset({"", "about", "courses/a", "courses/a/l1", "courses/b", "courses/b/l1"})
+    links = ["../../../", "../../../about/", "../../../courses/b/#top", "../../../courses/b/l1/?x=1",
+             "../../../../outside/", "../../", "../l1/", "../../../assets/x.css", "../../../../../", "./",
+             "../../../media/a%20b.mp4", "../../../abou%74/", "../../../courses/./a/../b/"]
+    html = "".join(f'<a href="{link}">x</a>\n<img src="{link}">\n' for link in links)
+    pages = ["courses/a/l1/index.html", "courses/b/l1/index.html", "courses/a/index.html", "index.html",
+             "courses/b/index.html", "about/index.html"]
+    rooted: dict = {}
+    remembered = [offline_page(html, page_rel=page, source_site=tmp_path, folders=folders, rooted=rooted)
+                  for page in pages]
+    assert rooted  # the pages shared their links to the root
+    assert remembered == [offline_page(html, page_rel=page, source_site=tmp_path, folders=folders) for page in pages]
+    assert '<a href="../../../about/index.html">' in remembered[0]
+    assert '<a href="../../../../outside/">' in remembered[1]

@@ -1,0 +1,327 @@
+"""Material's page frame rendered once per shape, then filled page by page.
+
+Most of a generated course or lecture page is the same for every page of the same shape: those pages
+are not in the navigation (no active item, no previous/next), so the header, sidebar, footer and
+scripts differ only by the page's depth (relative URLs) and a few values of its own. Rendering
+Material's templates costs about half a millisecond of CPU per page, 13,000 times for a national
+catalogue. :class:`PageFrames` renders the frame of a shape once, through the real templates, with
+sentinel values in the page's place, cuts it at the sentinels, and fills each page of that shape by
+splicing its own values in: title, description, preload image, body and URL (the canonical URL
+holds it).
+
+Never a wrong byte: a shape is spliced only if rendering it proves that it can be, otherwise every
+page of it is rendered by Jinja as before. The rule, checked when a shape is first met:
+
+- the page is one of weike's generated pages, outside the navigation, at least two folders deep,
+  not a draft; its title is its ``meta.title``;
+- the shape is everything else the template could read: the template, ``base_url``, the page's
+  first folder, the scripts and stylesheets as linked from it, every metadata key but the spliced
+  ones (with its value), which spliced values are present, whether the body holds an ``<h1``;
+- the frame is rendered twice, with plain sentinels and with hostile ones (``<``, ``&``, quotes,
+  ``</script>``, newlines, U+2028, leading and doubled spaces, emoji, long): the second must be the
+  first with the sentinels replaced, so every spliced value reaches the page unchanged by any filter
+  (``striptags``, ``e``, ``tojson``, ``truncate``, ``url``... would each change a hostile sentinel);
+  a value longer than its hostile sentinel is not spliced (its page is rendered by Jinja);
+- every question a template asks of a spliced value other than printing it (``==``, ``in``,
+  ``startswith``, its truth or length...) is recorded with its answer, and asked again of each page:
+  a page that answers differently (``{% if page.url == "courses/x/" %}``) is rendered by Jinja;
+- every attribute of the page the templates read is known: the spliced ones, and others whose value
+  (``toc``, ``previous_page``, ``is_homepage``, ``edit_url``...) a filled page must share with the
+  rendered one (an unknown attribute: the shape is rendered by Jinja);
+- every path the ``url`` filter made relative to the page is relative to it as to the sentinel page
+  (a navigation link into the page's own folder would not be: that page is rendered by Jinja).
+
+Only :func:`weike.plugins.site.engine._build_sharing_pages` uses it (a build with many pages to
+render); a serial build renders every page through Jinja, and tests compare the two file by file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from collections.abc import Mapping
+
+#: The values a frame is filled with, by slot.
+TITLE, DESCRIPTION, PRELOAD, CONTENT, URL = "title", "description", "preload", "content", "url"
+#: Metadata spliced, not part of a shape (the rest of ``page.meta`` is).
+SPLICED_META = {"title": TITLE, "description": DESCRIPTION, "weike_preload_image": PRELOAD}
+#: A page's URL as spliced: folders of plain characters only (weike's slugs).
+PLAIN_URL = re.compile(r"[A-Za-z0-9._~%-]+(/[A-Za-z0-9._~%-]+)+/")
+#: Attributes of a page the templates may read without spoiling a frame, with how their value is
+#: compared between the page a frame was rendered for and a page it fills.
+def _same_object(value):
+    return value if value is None else id(value)
+
+
+KNOWN_ATTRIBUTES = {
+    "toc": lambda value: tuple(value),
+    "previous_page": _same_object, "next_page": _same_object, "parent": _same_object,
+    "ancestors": lambda value: tuple(map(id, value)), "children": _same_object,
+    "is_homepage": bool, "is_index": bool, "is_top_level": bool, "is_page": bool, "is_section": bool,
+    "is_link": bool, "active": bool,
+    "edit_url": lambda value: value,
+}
+
+_MARK_OPEN, _MARK_CLOSE = "\ue000", "\ue001"
+_HOSTILE = (" <b>&amp;&\"'</script><!--\n\t\r  x\u2028\u2029 😀 标题“引号”\\ {{ }} %s ")
+
+log = logging.getLogger(__name__)
+
+
+def _sentinel(slot: str) -> str:
+    return f"{_MARK_OPEN}weike-{slot}{_MARK_CLOSE}"
+
+
+def _hostile(slot: str, length: int) -> str:
+    """A value every HTML, JSON, URL or text filter would change, ``length`` characters or more."""
+    unit = _HOSTILE % slot
+    return f"{_MARK_OPEN}{unit * (length // len(unit) + 1)}{_MARK_CLOSE}"
+
+
+#: How long each hostile sentinel is: a longer value is not spliced.
+HOSTILE_LENGTH = {TITLE: 2000, DESCRIPTION: 4000, PRELOAD: 2000, CONTENT: 400_000}
+
+
+#: The real page's own values a traced operation is asked of again (the spliced ones, and the
+#: canonical and absolute URLs that hold the URL).
+CANONICAL, ABSOLUTE = "canonical_url", "abs_url"
+_STR_METHODS = frozenset(name for name in dir(str) if not name.startswith("_"))
+
+
+def _from_template(environment) -> bool:
+    """Whether the question is asked by a template's code, directly or through Jinja's runtime
+    (a method call), not by a filter or MkDocs' own Python."""
+    frame = sys._getframe(3)  # past this function, _ask and the question itself
+    while frame is not None and frame.f_globals.get("__name__") in ("jinja2.runtime", "jinja2.environment"):
+        frame = frame.f_back
+    return frame is not None and frame.f_globals.get("environment") is environment
+
+
+class _Traced(str):
+    """A sentinel value that records what a template asks of it other than to be printed: a test
+    (``==``, ``in``, ``startswith``, its length, truth...) whose answer a filled page must share.
+    Printing it (``str``), joining or formatting it are not recorded: that is what the frame's
+    cut does. Only questions asked by template code are recorded: MkDocs' ``url`` filter reads the
+    page's URL to make links relative, which the frame checks on its own (:meth:`PageFrames._make`)."""
+
+    def __new__(cls, text: str, slot: str, asked: list, environment) -> _Traced:
+        value = super().__new__(cls, text)
+        value.__dict__.update(_slot=slot, _asked=asked, _environment=environment)
+        return value
+
+    def _ask(self, name: str, args: tuple, kwargs: dict, result):
+        if _from_template(str.__getattribute__(self, "_environment")):
+            str.__getattribute__(self, "_asked").append((str.__getattribute__(self, "_slot"), name, args, kwargs, result))
+        return result
+
+    def __getattribute__(self, name: str):
+        if name not in _STR_METHODS:
+            return str.__getattribute__(self, name)
+        method, plain, ask = getattr(str, name), str(self), str.__getattribute__(self, "_ask")
+
+        def asked(*args, **kwargs):
+            result = method(plain, *args, **kwargs)
+            ask(name, args, kwargs, result)
+            return result
+
+        return asked
+
+    def __eq__(self, other): return self._ask("__eq__", (other,), {}, str.__eq__(str(self), other))
+    def __ne__(self, other): return self._ask("__ne__", (other,), {}, str.__ne__(str(self), other))
+    def __lt__(self, other): return self._ask("__lt__", (other,), {}, str.__lt__(str(self), other))
+    def __le__(self, other): return self._ask("__le__", (other,), {}, str.__le__(str(self), other))
+    def __gt__(self, other): return self._ask("__gt__", (other,), {}, str.__gt__(str(self), other))
+    def __ge__(self, other): return self._ask("__ge__", (other,), {}, str.__ge__(str(self), other))
+    def __contains__(self, part): return self._ask("__contains__", (part,), {}, str.__contains__(str(self), part))
+    def __len__(self): return self._ask("__len__", (), {}, str.__len__(str(self)))
+    def __bool__(self): return self._ask("__bool__", (), {}, bool(str(self)))
+    def __hash__(self): return self._ask("__hash__", (), {}, str.__hash__(str(self)))
+    def __getitem__(self, key): return self._ask("__getitem__", (key,), {}, str.__getitem__(str(self), key))
+
+    def __iter__(self):
+        return iter(self._ask("__iter__", (), {}, list(str(self))))
+
+
+def _answer(name: str, value: str, args: tuple, kwargs: dict):
+    """What ``value`` answers to the question a template asked of a sentinel."""
+    if name == "__bool__":
+        return bool(value)
+    if name == "__iter__":
+        return list(value)
+    return getattr(str, name)(value, *args, **kwargs)
+
+
+class _SentinelPage:
+    """``page`` as the templates see it, with sentinel values in the spliced places; records every
+    other attribute the templates read."""
+
+    def __init__(self, page, values: Mapping[str, str], asked: list, environment) -> None:
+        site = page.canonical_url[:-len(page.url)] if page.canonical_url else None
+        abs_site = page.abs_url[:-len(page.url)] if page.abs_url else None
+        values = dict(values)
+        if site is not None:
+            values[CANONICAL] = site + values[URL]
+        if abs_site is not None:
+            values[ABSOLUTE] = abs_site + values[URL]
+        traced = {slot: _Traced(value, slot, asked, environment) for slot, value in values.items()}
+        meta = dict(page.meta)
+        for key, slot in SPLICED_META.items():
+            if slot in traced:
+                meta[key] = traced[slot]
+        object.__setattr__(self, "_spliced", {
+            "meta": meta, "title": traced[TITLE], "content": traced[CONTENT], "url": traced[URL],
+            "canonical_url": traced.get(CANONICAL), "abs_url": traced.get(ABSOLUTE)})
+        object.__setattr__(self, "_page", page)
+        object.__setattr__(self, "read", set())
+
+    def __getattr__(self, name: str):
+        spliced = object.__getattribute__(self, "_spliced")
+        if name in spliced:
+            return spliced[name]
+        object.__getattribute__(self, "read").add(name)
+        return getattr(object.__getattribute__(self, "_page"), name)
+
+
+class _Frame:
+    """A shape's frame: its text cut at the sentinels, and what a page must share to be filled."""
+
+    def __init__(self, parts: list[str], slots: list[str], *, attributes: dict, asked: list,
+                 blocked: frozenset[str]) -> None:
+        self.parts, self.slots, self.attributes, self.asked, self.blocked = parts, slots, attributes, asked, blocked
+
+    def fits(self, page, values: Mapping[str, str]) -> bool:
+        """Whether ``page`` (its spliced ``values``) shares everything else its frame was made from."""
+        if page.url.split("/")[1] in self.blocked:
+            return False
+        if any(KNOWN_ATTRIBUTES[name](getattr(page, name)) != value for name, value in self.attributes.items()):
+            return False
+        return all(_answer(name, values[slot], args, kwargs) == result for slot, name, args, kwargs, result in self.asked)
+
+    def fill(self, values: Mapping[str, str]) -> str:
+        out = [self.parts[0]]
+        for slot, part in zip(self.slots, self.parts[1:]):
+            out.append(values[slot])
+            out.append(part)
+        return "".join(out)
+
+
+def _shape_key(page, context, template_name: str) -> str | None:
+    """Everything a frame depends on but the spliced values (None: not a page frames are for)."""
+    if not page.meta.get("title") or page.title != page.meta["title"]:
+        return None
+    url = page.url
+    if not PLAIN_URL.fullmatch(url):
+        return None
+    other_meta = {key: value for key, value in page.meta.items() if key not in SPLICED_META}
+    scripts = [(str(script), sorted(vars(script).items()) if hasattr(script, "__dict__") else None)
+               for script in context["extra_javascript"]]
+    try:
+        sites = [value[:-len(url)] if value is not None and value.endswith(url) else value is None
+                 for value in (page.canonical_url, page.abs_url)]
+        return json.dumps([template_name, context["base_url"], url.split("/")[0], url.count("/"), sites,
+                           list(context["extra_css"]), scripts, other_meta,
+                           sorted(slot for key, slot in SPLICED_META.items() if page.meta.get(key)),
+                           "<h1" in (page.content or ""), sorted(context.keys())],
+                          ensure_ascii=False, sort_keys=True, default=repr)
+    except (TypeError, ValueError):
+        return None
+
+
+class PageFrames:
+    """Frames by shape for one build: :meth:`render` a page's HTML, or None (render it by Jinja)."""
+
+    def __init__(self, nav) -> None:
+        self._frames: dict[str, _Frame | None] = {}
+        #: The navigation's pages: each is an active item of the sidebar it shows, never filled.
+        self._in_nav = {id(page) for page in nav.pages}
+
+    def render(self, page, context, template, template_name: str) -> str | None:
+        if id(page) in self._in_nav:
+            return None
+        key = _shape_key(page, context, template_name)
+        if key is None:
+            return None
+        values = {TITLE: page.meta["title"], CONTENT: page.content or "", URL: page.url}
+        for meta_key, slot in SPLICED_META.items():
+            if slot != TITLE and page.meta.get(meta_key):
+                values[slot] = page.meta[meta_key]
+        if any(not isinstance(value, str) for value in values.values()):
+            return None
+        if any(len(value) > HOSTILE_LENGTH[slot] for slot, value in values.items() if slot != URL):
+            return None
+        if key not in self._frames:
+            self._frames[key] = self._make(page, context, template, values)
+        frame = self._frames[key]
+        known = {**values, CANONICAL: page.canonical_url, ABSOLUTE: page.abs_url}
+        if frame is None or not frame.fits(page, known):
+            return None
+        return frame.fill(values)
+
+    def _make(self, page, context, template, values: Mapping[str, str]) -> _Frame | None:
+        """Render the frame of ``page``'s shape with plain and with hostile sentinels; None when it
+        cannot be spliced (see the module's rule)."""
+        from weike.plugins.site.generated import NavigationCache
+
+        first, depth = page.url.split("/")[0], page.url.count("/")
+        h1 = "<h1" if "<h1" in values[CONTENT] else ""
+        url_plain = first + "/" + "".join(f"{_sentinel(f'u{n}')}/" for n in range(1, depth))
+        plain = {slot: _sentinel(slot) for slot in values if slot != URL}
+        plain[CONTENT] += h1
+        plain[URL] = url_plain
+        hostile = {slot: _hostile(slot, HOSTILE_LENGTH[slot]) for slot in values if slot != URL}
+        hostile[CONTENT] += h1
+        hostile[URL] = url_plain  # the URL is not hostile: only plain URLs are spliced
+        recorded: list[str] = []
+        url_filter = template.environment.filters["url"]
+
+        def recording(ctx, value):
+            recorded.append(str(value))
+            return url_filter(ctx, value)
+
+        recording.jinja_pass_arg = url_filter.jinja_pass_arg  # a context filter, as MkDocs' own
+        renders = []
+        environment = template.environment
+        environment.filters["url"] = recording
+        try:
+            for sentinels in (plain, hostile):
+                asked: list = []
+                shown = _SentinelPage(page, sentinels, asked, environment)
+                # A cache of its own: every part of the frame is rendered (and its links recorded).
+                data = dict(context, page=shown, weike_nav_cache=NavigationCache())
+                renders.append((template.render(data), shown.read, asked))
+        except Exception as exc:  # the page's own render reports it, as a serial build would
+            log.debug("frame of %s not made: %s", page.url, exc)
+            return None
+        finally:
+            environment.filters["url"] = url_filter
+        (text, read, asked), (hostile_text, hostile_read, _) = renders
+        if read != hostile_read or not read <= KNOWN_ATTRIBUTES.keys():
+            return None
+        # A question comparing two of the page's own values cannot be asked again of one.
+        if any(isinstance(arg, _Traced) for _, _, args, kwargs, _ in asked for arg in (*args, *kwargs.values())):
+            return None
+        slots = sorted(plain, key=lambda slot: -len(plain[slot]))
+        pieces = re.split("(" + "|".join(re.escape(plain[slot]) for slot in slots) + ")", text)
+        by_text = {plain[slot]: slot for slot in plain}
+        parts, order = pieces[0::2], [by_text[piece] for piece in pieces[1::2]]
+        if any(_MARK_OPEN in part or _MARK_CLOSE in part for part in parts):
+            return None  # a sentinel reached the page changed, or in part
+        frame = _Frame(parts, order, attributes={name: KNOWN_ATTRIBUTES[name](getattr(page, name)) for name in read},
+                       asked=asked, blocked=frozenset())
+        if frame.fill(hostile) != hostile_text:
+            return None
+        # Links made relative to the page: the same for every page whose second folder none of them names.
+        # (Leading "..": MkDocs keeps them and makes the rest relative; counted out the same way.)
+        blocked = set()
+        for path in recorded:
+            parts_of = [part for part in path.split("/") if part not in ("", ".")]
+            while parts_of and parts_of[0] == "..":
+                parts_of.pop(0)
+            if len(parts_of) > 1 and parts_of[0] == first:
+                blocked.add(parts_of[1])
+        frame.blocked = frozenset(blocked)
+        log.debug("frame of %s: %d slots, questions %s, attributes %s, blocked %s", page.url, len(order),
+                  [(slot, name, args) for slot, name, args, _, _ in asked], sorted(read), sorted(blocked))
+        return frame

@@ -1,0 +1,45 @@
+"""A cold build's cover thumbnails are made side by side in worker processes, byte for byte as one
+process makes them; a cover that cannot be made is left to the course's own thumbnail, which
+reports it."""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image
+
+from tests.plugins.site.test_site_workers import forks  # noqa: F401 (a fixture)
+from weike.plugins.site import covers
+from weike.plugins.site.covers import CoverCache, CoverError, make_thumbnail
+
+
+@pytest.fixture
+def pictures(tmp_path):
+    """Twelve distinct covers, one of them twice, and one that is no picture."""
+    folder = tmp_path / "covers-in"
+    folder.mkdir()
+    paths = []
+    for number in range(12):
+        path = folder / f"cover-{number}.jpg"
+        Image.new("RGB", (640 + number * 40, 480), (number * 20, 255 - number * 20, 90)).save(path, quality=85)
+        paths.append(path)
+    (folder / "again.jpg").write_bytes(paths[3].read_bytes())
+    (folder / "broken.jpg").write_bytes(b"not a picture")
+    return [*paths, folder / "again.jpg", folder / "broken.jpg"]
+
+
+def test_missing_thumbnails_are_made_by_workers_as_one_process_makes_them(tmp_path, pictures, forks,  # noqa: F811
+                                                                         monkeypatch):
+    monkeypatch.setattr(covers, "COVERS_PER_PROCESS", 1)
+    with CoverCache(tmp_path / "site-cache") as cache:
+        assert cache.make_missing_thumbnails(pictures) == 13  # twelve distinct pictures and the broken one
+        assert len(forks) == 2 and all(forks)  # three processes shared them
+        made = {path: cache.thumbnail(path) for path in pictures[:-1]}
+        with pytest.raises(CoverError):
+            cache.thumbnail(pictures[-1])
+        assert made[pictures[3]].path == made[pictures[12]].path
+        # Made: a second build finds them all (only the broken one is missing still).
+        assert cache.make_missing_thumbnails(pictures) == 1
+    for path, thumbnail in made.items():
+        alone = make_thumbnail(path, tmp_path / "one-process", digest=thumbnail.source_sha256)
+        assert alone.path.read_bytes() == thumbnail.path.read_bytes()
+        assert (alone.width, alone.height) == (thumbnail.width, thumbnail.height)
