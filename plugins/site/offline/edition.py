@@ -117,15 +117,21 @@ def _site_path(url: str, page_dir: str) -> str | None:
     return target
 
 
+def _link_target(url: str, page_dir: str) -> str | None:
+    """The site-relative path a link on a page in ``page_dir`` names; None for a link with a
+    scheme, an absolute path, a bare fragment or query, or one outside the site."""
+    if not url or url.startswith(("#", "/", "?")) or _SCHEME.match(url):
+        return None
+    return _site_path(url, page_dir)
+
+
 def offline_url(url: str, page_dir: str, folders: frozenset[str]) -> str:
     """``url`` from a page in ``page_dir``, with ``index.html`` added when it names a page folder.
 
     ``folders`` holds every site-relative folder with an ``index.html`` ("" for the root). Links
     with a scheme, absolute paths and bare fragments are left alone.
     """
-    if not url or url.startswith(("#", "/", "?")) or _SCHEME.match(url):
-        return url
-    target = _site_path(url, page_dir)
+    target = _link_target(url, page_dir)
     if target is None or target not in folders:
         return url
     path, hash_mark, fragment = url.partition("#")
@@ -145,9 +151,10 @@ def _data_url(path: Path, media_type: str) -> str:
 
 
 def offline_page(html: str, *, page_rel: str, source_site: Path, folders: frozenset[str],
-                 subtitles: list[str] | None = None) -> str:
+                 subtitles: list[str] | None = None, targets: set[str] | None = None) -> str:
     """The page at ``page_rel`` (``courses/x/y/index.html``) rewritten to work from ``file://``;
-    the site-relative paths of the subtitle files it carries inline are added to ``subtitles``."""
+    the site-relative paths of the subtitle files it carries inline are added to ``subtitles``,
+    those its links name (each looked up in ``folders``) to ``targets``."""
     page_dir = posixpath.dirname(page_rel)
 
     def inline_subtitles(match: re.Match) -> str:
@@ -161,7 +168,10 @@ def offline_page(html: str, *, page_rel: str, source_site: Path, folders: frozen
         return tag.replace(src.group(0), f' src="{_data_url(source_site / target, "text/vtt")}"', 1)
 
     def rewrite(match: re.Match) -> str:
-        return f'{match.group(1)}"{offline_url(match.group(2), page_dir, folders)}"'
+        url = match.group(2)
+        if targets is not None and (target := _link_target(url, page_dir)) is not None:
+            targets.add(target)
+        return f'{match.group(1)}"{offline_url(url, page_dir, folders)}"'
 
     def without_fetching_features(match: re.Match) -> str:
         try:
@@ -346,7 +356,8 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
 
     Only what changed is made again: each file of the edition records what it was made from (the
     source file's size, time and inode, which the site keeps for every file it did not rewrite;
-    for a page also the site's set of page folders and the subtitles it carries), and unchanged
+    for a page also the subtitles it carries, and whether the paths its links name are page
+    folders: a course added or removed remakes only the pages linking to its folders), and unchanged
     files are neither rewritten nor re-linked (:mod:`weike.plugins.site.manifest`). The zip is not
     made here: re-packing gigabytes of video for each edit is what made a rebuild slow; a zip that
     no longer matches the folder is removed, and ``weike offline`` packs it (:func:`pack_offline_zip`).
@@ -369,6 +380,9 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
     present = manifest.present_files(offline_dir, stamp_file=STAMP_FILE) if offline_dir.is_dir() else {}
     previous = None if force else manifest.read_manifest(stamp, present)
     carried = stamp.get("subtitles") if isinstance(stamp.get("subtitles"), dict) else {}
+    # A page's rewrite depends on the site's page folders only through the folders its links
+    # name: a folder that came or went since the last edition remakes the pages that link to it.
+    links = _Links.recorded(stamp, folders)
     tmp = make_build_folder(offline_dir)
     try:
         made_from: dict[str, str] = {}
@@ -385,8 +399,7 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
         # What each file is made from, as plain text hashed once (a file's own identity is its
         # record: tens of thousands of them on every edit).
         def page_digest(rel: str, identity, inline: list[str]) -> str:
-            made = repr(("page", rel, identity, folders_digest, code,
-                         [(vtt, _identity(source_site / vtt)) for vtt in inline]))
+            made = repr(("page", rel, identity, code, [(vtt, _identity(source_site / vtt)) for vtt in inline]))
             return hashlib.sha256(made.encode("utf-8")).hexdigest()
 
         def file_digest(identity) -> str:
@@ -397,20 +410,23 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
 
-        def make_page(rel: str) -> list[str]:
-            """The page rewritten into the edition; returns the subtitles it carries inline."""
+        def make_page(rel: str) -> tuple[list[str], list[str]]:
+            """The page rewritten into the edition; returns the subtitles it carries inline and
+            what its links name."""
             inline: list[str] = []
+            targets: set[str] = set()
             page = offline_page((source_site / rel).read_text(encoding="utf-8"), page_rel=rel,
-                                source_site=source_site, folders=folders, subtitles=inline)
+                                source_site=source_site, folders=folders, subtitles=inline, targets=targets)
             put(rel, page.encode("utf-8"))
-            return inline
+            return inline, sorted(targets)
 
         to_make: list[tuple[str, object]] = []
         for rel, path, identity in listing:
             if rel.endswith(".html"):
                 before = [vtt for vtt in carried.get(rel, []) if isinstance(vtt, str)]
-                if unchanged(rel, page_digest(rel, identity, before)):
+                if links.still_right(rel) and unchanged(rel, page_digest(rel, identity, before)):
                     subtitles[rel] = before
+                    links.keep(rel)
                     continue
                 to_make.append((rel, identity))
                 subtitles[rel] = None  # its place in the stamp, in the site's order
@@ -426,10 +442,11 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
             elif not unchanged(rel, file_digest(identity)):
                 outputs.link_file(Path(path), tmp / rel)  # a hard link: the media are not stored twice
         # A cold edition rewrites every page of the site: shared among processes.
-        inlines = share_work([rel for rel, _ in to_make], make_page, processes=render_processes(len(to_make)))
-        for (rel, identity), inline in zip(to_make, inlines, strict=True):
+        made_pages = share_work([rel for rel, _ in to_make], make_page, processes=render_processes(len(to_make)))
+        for (rel, identity), (inline, targets) in zip(to_make, made_pages, strict=True):
             made_from[rel] = page_digest(rel, identity, inline)
             subtitles[rel] = inline or None
+            links.made(rel, targets)
         subtitles = {rel: vtts for rel, vtts in subtitles.items() if vtts is not None}
         for rel, source in ((WORKER_SHIM_URL, ASSETS_DIR / WORKER_SHIM),
                             (WORKER_SHIM_URL.replace(".js", ".LICENSE"), ASSETS_DIR / WORKER_SHIM.replace(".js", ".LICENSE"))):
@@ -443,7 +460,8 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
                                    data_saver=data_saver))
 
         def edition_stamp(made: manifest.Manifest) -> dict:
-            return {"inputs": inputs, "name": settings.name, "subtitles": subtitles, **made.as_json()}
+            return {"inputs": inputs, "name": settings.name, "subtitles": subtitles, **links.as_json(),
+                    **made.as_json()}
 
         if previous is None:  # made whole: swapped into place at once
             made = manifest.Manifest(written=manifest.record_all(tmp, stamp_file=STAMP_FILE))
@@ -460,6 +478,55 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
         raise
     return OfflineResult(folder=offline_dir, zip_path=zip_path, zip_bytes=None, rebuilt=True,
                          courses=courses, lectures=lectures)
+
+
+class _Links:
+    """What each page's links name (site-relative paths), recorded in the edition's stamp with the
+    site's page folders, so a rebuild knows which kept pages a folder that came or went reaches.
+
+    The stamp holds ``folders`` (sorted), ``targets`` (every path some link names, once) and
+    ``links`` (page -> indices into ``targets``). A stamp without them (or damaged) is no record:
+    every page is made again."""
+
+    def __init__(self, folders: frozenset[str], changed: frozenset[str] | None,
+                 recorded: Mapping[str, list[str]]) -> None:
+        self.folders = folders
+        #: Folders that came or went since the recorded edition; None: not known (all changed).
+        self.changed = changed
+        self._recorded = recorded
+        self._links: dict[str, list[str]] = {}
+
+    @classmethod
+    def recorded(cls, stamp: Mapping, folders: frozenset[str]) -> _Links:
+        try:
+            before, targets, links = stamp["folders"], stamp["targets"], stamp["links"]
+            if not (isinstance(before, list) and isinstance(targets, list) and isinstance(links, dict)):
+                raise TypeError("not a record")
+            changed = folders.symmetric_difference(before)
+            recorded = {rel: [targets[i] for i in named] for rel, named in links.items()}
+            if not all(isinstance(t, str) for named in recorded.values() for t in named):
+                raise TypeError("not a path")
+        except (KeyError, TypeError, IndexError):
+            return cls(folders, None, {})
+        return cls(folders, frozenset(changed), recorded)
+
+    def still_right(self, rel: str) -> bool:
+        """The page ``rel`` as last made names no folder that came or went since."""
+        if self.changed is None or rel not in self._recorded:
+            return False
+        return not self.changed or self.changed.isdisjoint(self._recorded[rel])
+
+    def keep(self, rel: str) -> None:
+        self._links[rel] = self._recorded[rel]
+
+    def made(self, rel: str, targets: list[str]) -> None:
+        self._links[rel] = targets
+
+    def as_json(self) -> dict:
+        numbers: dict[str, int] = {}
+        links = {rel: [numbers.setdefault(target, len(numbers)) for target in named]
+                 for rel, named in self._links.items()}
+        return {"folders": sorted(self.folders), "targets": list(numbers), "links": links}
 
 
 def _size(path: Path) -> int | None:

@@ -405,3 +405,63 @@ def test_the_edition_leaves_weikes_own_files_as_they_were(built_site):
     assert copies, "the edition carries the worker shim"
     assert {path.stat().st_ino for path in copies}.isdisjoint(inode for inode, _, _ in before.values())
     assert {path.name: (path.stat().st_ino, path.stat().st_ctime_ns, path.stat().st_nlink) for path in shipped} == before
+
+
+def test_a_course_added_or_removed_rewrites_only_the_pages_that_show_it(built_site, monkeypatch):
+    """Which links name a page folder changes when a course comes or goes; only the pages whose
+    links reach its folders are rewritten (a hand-written page the site did not touch among them),
+    and the edition equals a cold one."""
+    from tests.plugins.site.conftest import OTHER_COURSE_YML
+
+    # On the same shelf (theme and level) as the other course: the navigation stays as it is.
+    same_shelf = (OTHER_COURSE_YML.replace("theme: 科学素质与互联网学习", "theme: 老年智慧生活")
+                  .replace("level: 村(社区)", "level: 县(市、区)"))
+    about = "# 关于我们\n\n看看[摄影课](../courses/photo/)。\n"
+    built = built_site({"site/about.md": about, "courses/photo/course.yml": same_shelf})
+    offline = built.root / "dist" / "offline"
+    photo, parked = built.root / "courses/photo", built.root.parent / "parked-photo"
+
+    def pages() -> dict[str, tuple[int, int]]:
+        return {p.relative_to(offline).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns)
+                for p in offline.rglob("index.html")}
+
+    def files() -> dict[str, bytes]:
+        return {p.relative_to(offline).as_posix(): p.read_bytes() for p in sorted(offline.rglob("*"))
+                if p.is_file() and p.name != ".weike-offline.json"}
+
+    from weike.plugins.site.offline import edition
+
+    made: list[str] = []
+
+    def counted_offline_page(html: str, *, page_rel: str, **given) -> str:
+        made.append(page_rel)
+        return real_offline_page(html, page_rel=page_rel, **given)
+
+    real_offline_page = edition.offline_page
+    monkeypatch.setattr(edition, "offline_page", counted_offline_page)
+    monkeypatch.setattr(edition, "render_processes", lambda count: 1)  # every page made in this process
+    for step in ("removed", "added"):
+        made.clear()
+        site_before = {p.relative_to(built.site).as_posix(): p.stat().st_mtime_ns
+                       for p in built.site.rglob("index.html")}
+        before = pages()
+        if step == "removed":
+            shutil.move(photo, parked)
+        else:
+            shutil.move(parked, photo)
+        built.rebuild()
+        site_after = {p.relative_to(built.site).as_posix(): p.stat().st_mtime_ns
+                      for p in built.site.rglob("index.html")}
+        in_site = {rel for rel in site_after if site_after[rel] != site_before.get(rel)}
+        after = pages()
+        rewritten = {rel for rel in after if after[rel] != before.get(rel)}
+        # The site left about/ as it was (the same bytes); its link to the course changed meaning.
+        assert "about/index.html" not in in_site, step
+        assert rewritten == in_site | {"about/index.html"}, step
+        assert sorted(made) == sorted(rel for rel in in_site | {"about/index.html"} if rel in after), step
+        link = 'href="../courses/photo/index.html"' if step == "added" else 'href="../courses/photo/"'
+        assert link in (offline / "about/index.html").read_text(encoding="utf-8"), step
+        incremental = files()
+        shutil.rmtree(offline)
+        built.rebuild()
+        assert files() == incremental, step
