@@ -16,6 +16,7 @@ in no longer match their record and are made again by the next build.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -42,6 +43,11 @@ class Manifest:
     def unchanged(self, rel: str, digest: str) -> bool:
         """The folder holds ``rel`` as written, made from inputs with ``digest``."""
         return rel in self.written and self.made_from.get(rel) == digest
+
+    def holds(self, rel: str, data: bytes) -> bool:
+        """The folder holds ``rel`` as written, with exactly the bytes ``data``."""
+        record = self.written.get(rel)
+        return record is not None and record[0] == len(data) and record[2] == hashlib.sha256(data).hexdigest()
 
     def as_json(self) -> dict:
         return {"format": MANIFEST_FORMAT, "written": self.written, "made_from": self.made_from}
