@@ -383,6 +383,7 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
     # A page's rewrite depends on the site's page folders only through the folders its links
     # name: a folder that came or went since the last edition remakes the pages that link to it.
     links = _Links.recorded(stamp, folders)
+    site_files = frozenset(rel for rel, _, _ in listing)
     tmp = make_build_folder(offline_dir)
     try:
         made_from: dict[str, str] = {}
@@ -418,7 +419,9 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
             page = offline_page((source_site / rel).read_text(encoding="utf-8"), page_rel=rel,
                                 source_site=source_site, folders=folders, subtitles=inline, targets=targets)
             put(rel, page.encode("utf-8"))
-            return inline, sorted(targets)
+            # A file named by a link is left as it is whatever folders come or go (a folder where
+            # a file was remakes every page: _Links.recorded).
+            return inline, sorted(targets - site_files)
 
         to_make: list[tuple[str, object]] = []
         for rel, path, identity in listing:
@@ -481,31 +484,36 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
 
 
 class _Links:
-    """What each page's links name (site-relative paths), recorded in the edition's stamp with the
-    site's page folders, so a rebuild knows which kept pages a folder that came or went reaches.
+    """What each page's links name (site-relative paths other than the site's files), recorded in
+    the edition's stamp with the site's page folders, so a rebuild knows which kept pages a folder
+    that came or went reaches.
 
-    The stamp holds ``folders`` (sorted), ``targets`` (every path some link names, once) and
-    ``links`` (page -> indices into ``targets``). A stamp without them (or damaged) is no record:
-    every page is made again."""
+    The stamp holds ``folders`` (sorted), ``targets`` (every path some link names, once),
+    ``common`` (indices of those every page names: the navigation's) and ``links`` (page -> indices
+    of the others it names). A stamp without them (or damaged) is no record: every page is made
+    again; so is every page when a folder came or went that the navigation names, or where the
+    previous edition had a file (a link to a file is not recorded)."""
 
     def __init__(self, folders: frozenset[str], changed: frozenset[str] | None,
-                 recorded: Mapping[str, list[str]]) -> None:
+                 recorded: Mapping[str, frozenset[str]]) -> None:
         self.folders = folders
         #: Folders that came or went since the recorded edition; None: not known (all changed).
         self.changed = changed
         self._recorded = recorded
-        self._links: dict[str, list[str]] = {}
+        self._links: dict[str, frozenset[str]] = {}
 
     @classmethod
     def recorded(cls, stamp: Mapping, folders: frozenset[str]) -> _Links:
         try:
-            before, targets, links = stamp["folders"], stamp["targets"], stamp["links"]
-            if not (isinstance(before, list) and isinstance(targets, list) and isinstance(links, dict)):
+            before, targets, common, links = stamp["folders"], stamp["targets"], stamp["common"], stamp["links"]
+            if not (isinstance(before, list) and isinstance(targets, list) and isinstance(links, dict)
+                    and all(isinstance(target, str) for target in targets)):
                 raise TypeError("not a record")
             changed = folders.symmetric_difference(before)
-            recorded = {rel: [targets[i] for i in named] for rel, named in links.items()}
-            if not all(isinstance(t, str) for named in recorded.values() for t in named):
-                raise TypeError("not a path")
+            shared = frozenset(targets[i] for i in common)
+            if not changed.isdisjoint(shared) or not changed.isdisjoint(stamp["written"]):
+                return cls(folders, None, {})
+            recorded = {rel: shared.union(targets[i] for i in named) for rel, named in links.items()}
         except (KeyError, TypeError, IndexError):
             return cls(folders, None, {})
         return cls(folders, frozenset(changed), recorded)
@@ -520,13 +528,15 @@ class _Links:
         self._links[rel] = self._recorded[rel]
 
     def made(self, rel: str, targets: list[str]) -> None:
-        self._links[rel] = targets
+        self._links[rel] = frozenset(targets)
 
     def as_json(self) -> dict:
-        numbers: dict[str, int] = {}
-        links = {rel: [numbers.setdefault(target, len(numbers)) for target in named]
+        common = frozenset.intersection(*self._links.values()) if self._links else frozenset()
+        numbers = {target: number for number, target in enumerate(sorted(common))}
+        links = {rel: [numbers.setdefault(target, len(numbers)) for target in sorted(named - common)]
                  for rel, named in self._links.items()}
-        return {"folders": sorted(self.folders), "targets": list(numbers), "links": links}
+        return {"folders": sorted(self.folders), "targets": list(numbers), "common": list(range(len(common))),
+                "links": links}
 
 
 def _size(path: Path) -> int | None:
