@@ -73,6 +73,9 @@ class WebsiteResult:
     #: MkDocs warnings, one line each.
     warnings: tuple[str, ...] = ()
     seconds: float = 0.0
+    #: The files published (``media/`` aside) with their records, ``[size, mtime_ns, sha256]``, as
+    #: the site's stamp holds them; None when the site was kept (nothing was published).
+    files: Mapping[str, list] | None = None
 
 
 
@@ -247,4 +250,4 @@ def build_website(
                          pages=len(sources.pages), rendered=len(sources.pages) - len(kept_pages) - len(kept_nav),
                          search_index_bytes=index_bytes,
                          diagnostics=tuple(collected.diagnostics + sources.diagnostics),
-                         warnings=tuple(warnings), seconds=time.monotonic() - started)
+                         warnings=tuple(warnings), seconds=time.monotonic() - started, files=made.written)

@@ -272,13 +272,27 @@ class OfflineResult:
     lectures: int = 0
 
 
-def _site_listing(site: Path, left_out_folders: frozenset[str] = frozenset()):
+def _site_listing(site: Path, left_out_folders: frozenset[str] = frozenset(),
+                  recorded: Mapping[str, list] | None = None):
     """``(files, folders)`` of the site in one walk: every file as (site-relative POSIX path, path,
-    (size, mtime_ns, inode) or None), sorted, without :data:`LEFT_OUT`, source maps and the
-    top-level ``left_out_folders``; and every folder with an ``index.html`` ("" for the root)."""
-    files: list[tuple[str, str, tuple[int, int, int] | None]] = []
+    its identity: (size, mtime_ns, inode) or None), sorted, without :data:`LEFT_OUT`, source maps
+    and the top-level ``left_out_folders``; and every folder with an ``index.html`` ("" for the root).
+
+    ``recorded``: the site's files as the site stage just published them (its stamp's records,
+    ``[size, mtime_ns, sha256]``, the ``media`` folder aside): those are listed from the record,
+    identified by it, and only ``media`` is walked."""
+    files: list[tuple[str, str, tuple | None]] = []
     folders: set[str] = set()
     stack = [("", str(site), False)]
+    if recorded is not None:
+        stack = [("media/", str(site / "media"), "media" in left_out_folders)]
+        for rel, record in recorded.items():
+            top, _, name = rel.rpartition("/")
+            if name == "index.html":
+                folders.add(top)
+            if rel in LEFT_OUT or rel.endswith(".map") or rel.partition("/")[0] in left_out_folders and "/" in rel:
+                continue
+            files.append((rel, str(site / rel), tuple(record)))
     while stack:
         prefix, folder, left_out = stack.pop()
         try:
@@ -349,7 +363,8 @@ def _identity(path: Path) -> tuple[int, int, int] | None:
 
 def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: OfflineSettings,
                           site_name: str, courses: int, lectures: int, data_saver: bool = False,
-                          force: bool = False, left_out_folders: frozenset[str] = frozenset()) -> OfflineResult:
+                          force: bool = False, left_out_folders: frozenset[str] = frozenset(),
+                          site_files: Mapping[str, list] | None = None) -> OfflineResult:
     """Write the offline edition of the built site ``source_site`` into ``offline_dir``.
 
     ``data_saver``: the source site was built from the 省流量 renditions (the guide says so).
@@ -362,7 +377,9 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
     made here: re-packing gigabytes of video for each edit is what made a rebuild slow; a zip that
     no longer matches the folder is removed, and ``weike offline`` packs it (:func:`pack_offline_zip`).
     ``left_out_folders``: top-level folders of the site that need a web server (a plugin's own,
-    such as the hosted editor's ``admin/``), not copied.
+    such as the hosted editor's ``admin/``), not copied. ``site_files``: the files the site stage
+    published with their records (:attr:`~weike.plugins.site.website.WebsiteResult.files`), so
+    only the site's ``media`` is walked.
     """
     zip_name = f"{settings.name}.zip"
     inputs = edition_inputs(source_site, settings, data_saver, left_out_folders)
@@ -372,7 +389,7 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
         return OfflineResult(folder=offline_dir, zip_path=zip_path, zip_bytes=_size(zip_path),
                              rebuilt=False, courses=courses, lectures=lectures)
 
-    listing, folders = _site_listing(source_site, left_out_folders)
+    listing, folders = _site_listing(source_site, left_out_folders, site_files)
     folders_digest = Fingerprint(sorted(folders)).hexdigest()
     code = code_digest(__name__)
     offline_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -404,7 +421,7 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
             return hashlib.sha256(made.encode("utf-8")).hexdigest()
 
         def file_digest(identity) -> str:
-            return "file:-" if identity is None else "file:%d:%d:%d" % identity
+            return "file:-" if identity is None else "file:" + ":".join(map(str, identity))
 
         def put(rel: str, data: bytes) -> None:
             target = tmp / rel
