@@ -29,7 +29,10 @@ from weike.builder.keeping.memo import sha256_file
 from weike.plugins.site.workers import render_processes, share_work
 
 #: The stamp's format; a stamp of another format is not read (the folder is made whole again).
-MANIFEST_FORMAT = 2
+#: Each file is one string, ``"size mtime_ns sha256[ input digest]"``: a third of the bytes of
+#: lists and a separate ``made_from``, and several times faster to read and write (tens of
+#: thousands of files at catalogue scale, on every build).
+MANIFEST_FORMAT = 3
 
 
 @dataclass(kw_only=True)
@@ -50,7 +53,33 @@ class Manifest:
         return record is not None and record[0] == len(data) and record[2] == hashlib.sha256(data).hexdigest()
 
     def as_json(self) -> dict:
-        return {"format": MANIFEST_FORMAT, "written": self.written, "made_from": self.made_from}
+        made_from = self.made_from
+        files = {}
+        for rel, (size, mtime_ns, sha256) in self.written.items():
+            digest = made_from.get(rel)
+            files[rel] = f"{size} {mtime_ns} {sha256} {digest}" if digest else f"{size} {mtime_ns} {sha256}"
+        return {"format": MANIFEST_FORMAT, "files": files}
+
+
+def stamp_manifest(stamp: Mapping | None) -> Manifest | None:
+    """The manifest a folder's parsed stamp holds, every file as recorded; None for a stamp of
+    another format or a damaged one."""
+    if not isinstance(stamp, Mapping) or stamp.get("format") != MANIFEST_FORMAT:
+        return None
+    files = stamp.get("files")
+    if not isinstance(files, dict):
+        return None
+    written: dict[str, list] = {}
+    made_from: dict[str, str] = {}
+    try:
+        for rel, text in files.items():
+            size, mtime_ns, sha256, *digest = text.split(" ")
+            written[rel] = [int(size), int(mtime_ns), sha256]
+            if digest:
+                (made_from[rel],) = digest
+    except (AttributeError, ValueError):
+        return None
+    return Manifest(written=written, made_from=made_from)
 
 
 def present_files(folder: Path, *, stamp_file: str, skip: Iterable[str] = ()) -> dict[str, tuple[int, int]]:
@@ -84,29 +113,24 @@ def present_files(folder: Path, *, stamp_file: str, skip: Iterable[str] = ()) ->
 def read_manifest(stamp: Mapping | None, present: Mapping[str, tuple[int, int]]) -> Manifest | None:
     """The manifest in ``stamp`` (a folder's parsed stamp), keeping only the files still as written;
     None for a stamp of another format."""
-    if not isinstance(stamp, Mapping) or stamp.get("format") != MANIFEST_FORMAT:
+    recorded = stamp_manifest(stamp)
+    if recorded is None:
         return None
-    written, made_from = stamp.get("written"), stamp.get("made_from")
-    if not isinstance(written, dict) or not isinstance(made_from, dict):
-        return None
-    intact = {rel: record for rel, record in written.items()
-              if isinstance(record, list) and len(record) == 3 and present.get(rel) == (record[0], record[1])}
-    return Manifest(written=intact, made_from={rel: d for rel, d in made_from.items() if rel in intact})
+    intact = {rel: record for rel, record in recorded.written.items() if present.get(rel) == (record[0], record[1])}
+    return Manifest(written=intact, made_from={rel: d for rel, d in recorded.made_from.items() if rel in intact})
 
 
 def still_as_written(stamp: Mapping | None, folder: Path) -> bool:
     """Every file ``stamp`` records is in ``folder`` with its size and time (stat only, no read)."""
-    if not isinstance(stamp, Mapping) or stamp.get("format") != MANIFEST_FORMAT:
+    recorded = stamp_manifest(stamp)
+    if recorded is None:
         return False
-    written = stamp.get("written")
-    if not isinstance(written, dict):
-        return False
-    for rel, record in written.items():
+    for rel, record in recorded.written.items():
         try:
             stat = os.stat(folder / rel)
         except OSError:
             return False
-        if not isinstance(record, list) or len(record) != 3 or [stat.st_size, stat.st_mtime_ns] != record[:2]:
+        if [stat.st_size, stat.st_mtime_ns] != record[:2]:
             return False
     return True
 

@@ -528,7 +528,7 @@ class _Links:
                 raise TypeError("not a record")
             changed = folders.symmetric_difference(before)
             shared = frozenset(targets[i] for i in common)
-            if not changed.isdisjoint(shared) or not changed.isdisjoint(stamp["written"]):
+            if not changed.isdisjoint(shared) or not changed.isdisjoint(stamp["files"]):
                 return cls(folders, None, {})
             recorded = {rel: shared.union(targets[i] for i in named) for rel, named in links.items()}
         except (KeyError, TypeError, IndexError):

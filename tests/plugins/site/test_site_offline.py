@@ -479,11 +479,11 @@ def test_a_course_added_or_removed_rewrites_only_the_pages_that_show_it(built_si
 def test_the_sites_record_lists_the_same_files_and_folders_as_a_walk(built_site):
     """The edition lists the site from what the site stage published (walking only media/): the
     same files, in the same order, and the same page folders as a walk of the whole site."""
-    from weike.plugins.site.manifest import read_stamp_file
+    from weike.plugins.site.manifest import read_stamp_file, stamp_manifest
     from weike.plugins.site.offline.edition import _site_listing
 
     built = built_site({"site/about.md": "# 关于我们\n\n介绍。\n"})
-    recorded = read_stamp_file(built.site, ".weike-site.json")["written"]
+    recorded = stamp_manifest(read_stamp_file(built.site, ".weike-site.json")).written
     walked, walked_folders = _site_listing(built.site, frozenset({"about"}))
     listed, listed_folders = _site_listing(built.site, frozenset({"about"}), recorded)
     assert [rel for rel, _, _ in listed] == [rel for rel, _, _ in walked]
