@@ -390,6 +390,15 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
                              rebuilt=False, courses=courses, lectures=lectures)
 
     listing, folders = _site_listing(source_site, left_out_folders, site_files)
+    if site_files is None:
+        # Walked (the site was kept): a file still as the site's stamp records it is identified
+        # by that record, as when the site stage hands its records over, so no page is remade
+        # for having been listed the other way.
+        site_record = manifest.stamp_manifest(manifest.read_stamp_file(source_site, SITE_STAMP_FILE))
+        known = site_record.written if site_record is not None else {}
+        listing = [(rel, path, tuple(known[rel]) if rel in known and identity is not None
+                    and [identity[0], identity[1]] == known[rel][:2] else identity)
+                   for rel, path, identity in listing]
     folders_digest = Fingerprint(sorted(folders)).hexdigest()
     code = code_digest(__name__)
     offline_dir.parent.mkdir(parents=True, exist_ok=True)

@@ -489,3 +489,27 @@ def test_the_sites_record_lists_the_same_files_and_folders_as_a_walk(built_site)
     assert [rel for rel, _, _ in listed] == [rel for rel, _, _ in walked]
     assert listed_folders == walked_folders
     assert any(rel.startswith("media/") for rel, _, _ in listed) and "about" in listed_folders
+
+
+def test_a_page_deleted_from_the_edition_is_made_again_alone(built_site, monkeypatch):
+    """The site is kept (nothing changed), so the edition walks it instead of taking the site
+    stage's records: its files are identified the same way, and only the missing page is made."""
+    from weike.plugins.site.offline import edition
+
+    built = built_site()
+    offline = built.root / "dist" / "offline"
+    built.rebuild()  # the edition as a rebuild leaves it (made from the site stage's records)
+    made: list[str] = []
+
+    def counted_offline_page(html: str, *, page_rel: str, **given) -> str:
+        made.append(page_rel)
+        return real_offline_page(html, page_rel=page_rel, **given)
+
+    real_offline_page = edition.offline_page
+    monkeypatch.setattr(edition, "offline_page", counted_offline_page)
+    page = offline / "courses/demo/01-lecture-1/index.html"
+    good = page.read_bytes()
+    page.unlink()
+    built.rebuild()
+    assert made == ["courses/demo/01-lecture-1/index.html"]
+    assert page.read_bytes() == good
