@@ -430,7 +430,8 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
             return hashlib.sha256(made.encode("utf-8")).hexdigest()
 
         def file_digest(identity) -> str:
-            return "file:-" if identity is None else "file:" + ":".join(map(str, identity))
+            # Hashed: a record's identity holds the file's SHA-256, twice the stamp's bytes.
+            return hashlib.sha256(repr(("file", identity)).encode("utf-8")).hexdigest()
 
         def put(rel: str, data: bytes) -> None:
             target = tmp / rel
