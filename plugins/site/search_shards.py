@@ -28,8 +28,8 @@ Every file is a script calling one global (``__weikeSearch.<kind>(…)``), so it
 plain text (markup removed, entities decoded): the browser shows them with ``textContent``, never
 as HTML, so hostile text stays inert. ``</``, U+2028 and U+2029 are escaped.
 
-The files are a function of the merged index alone: a rebuild makes them whole, and the site's
-publishing moves in only those whose bytes changed (incremental = cold).
+The files are a function of the merged index alone: a rebuild computes them whole and writes only
+those whose bytes differ from the published site's (incremental = cold).
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ import re
 import unicodedata
 import zlib
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 from weike.plugins.site.contributed import script_text
@@ -154,18 +155,24 @@ def with_manifest(script: bytes, manifest: bytes) -> bytes:
     return script.split(_MANIFEST_MARK)[0].rstrip(b"\n") + _MANIFEST_MARK + manifest
 
 
-def write_search_shards(site_dir: Path) -> int:
+def write_search_shards(site_dir: Path, *, published: Callable[[str, bytes], bool] | None = None) -> int:
     """Write the sharded index of the site's ``search/search_index.json``, and its manifest into the
-    site's reader script when there is one; returns the index's size in bytes."""
+    site's reader script when there is one; returns the index's size in bytes.
+
+    ``published(rel, data)`` (``rel`` site-relative) says whether the published site holds that
+    file with those bytes already: such a file is not written (a rebuild after one course's edit
+    writes the few shards its words fall in, and its store chunk)."""
     search = site_dir / "search"
     docs = json.loads((search / "search_index.json").read_text(encoding="utf-8")).get("docs", [])
     files = shard_files(docs)
     size = 0
     for rel, data in files.items():
+        size += len(data)
+        if published is not None and published(f"search/{rel}", data):
+            continue
         path = search / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-        size += len(data)
     reader = site_dir / READER_SCRIPT
     if reader.is_file():
         script = with_manifest(reader.read_bytes(), files["manifest.js"])

@@ -117,15 +117,21 @@ def _site_path(url: str, page_dir: str) -> str | None:
     return target
 
 
+def _link_target(url: str, page_dir: str) -> str | None:
+    """The site-relative path a link on a page in ``page_dir`` names; None for a link with a
+    scheme, an absolute path, a bare fragment or query, or one outside the site."""
+    if not url or url.startswith(("#", "/", "?")) or _SCHEME.match(url):
+        return None
+    return _site_path(url, page_dir)
+
+
 def offline_url(url: str, page_dir: str, folders: frozenset[str]) -> str:
     """``url`` from a page in ``page_dir``, with ``index.html`` added when it names a page folder.
 
     ``folders`` holds every site-relative folder with an ``index.html`` ("" for the root). Links
     with a scheme, absolute paths and bare fragments are left alone.
     """
-    if not url or url.startswith(("#", "/", "?")) or _SCHEME.match(url):
-        return url
-    target = _site_path(url, page_dir)
+    target = _link_target(url, page_dir)
     if target is None or target not in folders:
         return url
     path, hash_mark, fragment = url.partition("#")
@@ -145,9 +151,11 @@ def _data_url(path: Path, media_type: str) -> str:
 
 
 def offline_page(html: str, *, page_rel: str, source_site: Path, folders: frozenset[str],
-                 subtitles: list[str] | None = None, rooted: dict | None = None) -> str:
+                 subtitles: list[str] | None = None, targets: set[str] | None = None,
+                 rooted: dict | None = None) -> str:
     """The page at ``page_rel`` (``courses/x/y/index.html``) rewritten to work from ``file://``;
-    the site-relative paths of the subtitle files it carries inline are added to ``subtitles``.
+    the site-relative paths of the subtitle files it carries inline are added to ``subtitles``,
+    those its links name (each looked up in ``folders``) to ``targets``.
 
     ``rooted`` (kept by the caller from page to page, for the same ``folders``) remembers the
     links that climb to the site's root (``../../assets/…`` on a page two folders deep): they name
@@ -169,6 +177,8 @@ def offline_page(html: str, *, page_rel: str, source_site: Path, folders: frozen
 
     def rewrite(match: re.Match) -> str:
         url = match.group(2)
+        if targets is not None and (target := _link_target(url, page_dir)) is not None:
+            targets.add(target)
         if rooted is None or not url.startswith(up):
             return f'{match.group(1)}"{offline_url(url, page_dir, folders)}"'
         # Past "../" as many times as the page is deep, a link no longer depends on the page's folder.
@@ -276,13 +286,27 @@ class OfflineResult:
     lectures: int = 0
 
 
-def _site_listing(site: Path, left_out_folders: frozenset[str] = frozenset()):
+def _site_listing(site: Path, left_out_folders: frozenset[str] = frozenset(),
+                  recorded: Mapping[str, list] | None = None):
     """``(files, folders)`` of the site in one walk: every file as (site-relative POSIX path, path,
-    (size, mtime_ns, inode) or None), sorted, without :data:`LEFT_OUT`, source maps and the
-    top-level ``left_out_folders``; and every folder with an ``index.html`` ("" for the root)."""
-    files: list[tuple[str, str, tuple[int, int, int] | None]] = []
+    its identity: (size, mtime_ns, inode) or None), sorted, without :data:`LEFT_OUT`, source maps
+    and the top-level ``left_out_folders``; and every folder with an ``index.html`` ("" for the root).
+
+    ``recorded``: the site's files as the site stage just published them (its stamp's records,
+    ``[size, mtime_ns, sha256]``, the ``media`` folder aside): those are listed from the record,
+    identified by it, and only ``media`` is walked."""
+    files: list[tuple[str, str, tuple | None]] = []
     folders: set[str] = set()
     stack = [("", str(site), False)]
+    if recorded is not None:
+        stack = [("media/", str(site / "media"), "media" in left_out_folders)]
+        for rel, record in recorded.items():
+            top, _, name = rel.rpartition("/")
+            if name == "index.html":
+                folders.add(top)
+            if rel in LEFT_OUT or rel.endswith(".map") or rel.partition("/")[0] in left_out_folders and "/" in rel:
+                continue
+            files.append((rel, str(site / rel), tuple(record)))
     while stack:
         prefix, folder, left_out = stack.pop()
         try:
@@ -353,19 +377,23 @@ def _identity(path: Path) -> tuple[int, int, int] | None:
 
 def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: OfflineSettings,
                           site_name: str, courses: int, lectures: int, data_saver: bool = False,
-                          force: bool = False, left_out_folders: frozenset[str] = frozenset()) -> OfflineResult:
+                          force: bool = False, left_out_folders: frozenset[str] = frozenset(),
+                          site_files: Mapping[str, list] | None = None) -> OfflineResult:
     """Write the offline edition of the built site ``source_site`` into ``offline_dir``.
 
     ``data_saver``: the source site was built from the 省流量 renditions (the guide says so).
 
     Only what changed is made again: each file of the edition records what it was made from (the
     source file's size, time and inode, which the site keeps for every file it did not rewrite;
-    for a page also the site's set of page folders and the subtitles it carries), and unchanged
+    for a page also the subtitles it carries, and whether the paths its links name are page
+    folders: a course added or removed remakes only the pages linking to its folders), and unchanged
     files are neither rewritten nor re-linked (:mod:`weike.plugins.site.manifest`). The zip is not
     made here: re-packing gigabytes of video for each edit is what made a rebuild slow; a zip that
     no longer matches the folder is removed, and ``weike offline`` packs it (:func:`pack_offline_zip`).
     ``left_out_folders``: top-level folders of the site that need a web server (a plugin's own,
-    such as the hosted editor's ``admin/``), not copied.
+    such as the hosted editor's ``admin/``), not copied. ``site_files``: the files the site stage
+    published with their records (:attr:`~weike.plugins.site.website.WebsiteResult.files`), so
+    only the site's ``media`` is walked.
     """
     zip_name = f"{settings.name}.zip"
     inputs = edition_inputs(source_site, settings, data_saver, left_out_folders)
@@ -375,7 +403,16 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
         return OfflineResult(folder=offline_dir, zip_path=zip_path, zip_bytes=_size(zip_path),
                              rebuilt=False, courses=courses, lectures=lectures)
 
-    listing, folders = _site_listing(source_site, left_out_folders)
+    listing, folders = _site_listing(source_site, left_out_folders, site_files)
+    if site_files is None:
+        # Walked (the site was kept): a file still as the site's stamp records it is identified
+        # by that record, as when the site stage hands its records over, so no page is remade
+        # for having been listed the other way.
+        site_record = manifest.stamp_manifest(manifest.read_stamp_file(source_site, SITE_STAMP_FILE))
+        known = site_record.written if site_record is not None else {}
+        listing = [(rel, path, tuple(known[rel]) if rel in known and identity is not None
+                    and [identity[0], identity[1]] == known[rel][:2] else identity)
+                   for rel, path, identity in listing]
     folders_digest = Fingerprint(sorted(folders)).hexdigest()
     code = code_digest(__name__)
     offline_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -383,6 +420,10 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
     present = manifest.present_files(offline_dir, stamp_file=STAMP_FILE) if offline_dir.is_dir() else {}
     previous = None if force else manifest.read_manifest(stamp, present)
     carried = stamp.get("subtitles") if isinstance(stamp.get("subtitles"), dict) else {}
+    # A page's rewrite depends on the site's page folders only through the folders its links
+    # name: a folder that came or went since the last edition remakes the pages that link to it.
+    links = _Links.recorded(stamp, folders)
+    site_files = frozenset(rel for rel, _, _ in listing)
     tmp = make_build_folder(offline_dir)
     try:
         made_from: dict[str, str] = {}
@@ -399,12 +440,12 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
         # What each file is made from, as plain text hashed once (a file's own identity is its
         # record: tens of thousands of them on every edit).
         def page_digest(rel: str, identity, inline: list[str]) -> str:
-            made = repr(("page", rel, identity, folders_digest, code,
-                         [(vtt, _identity(source_site / vtt)) for vtt in inline]))
+            made = repr(("page", rel, identity, code, [(vtt, _identity(source_site / vtt)) for vtt in inline]))
             return hashlib.sha256(made.encode("utf-8")).hexdigest()
 
         def file_digest(identity) -> str:
-            return "file:-" if identity is None else "file:%d:%d:%d" % identity
+            # Hashed: a record's identity holds the file's SHA-256, twice the stamp's bytes.
+            return hashlib.sha256(repr(("file", identity)).encode("utf-8")).hexdigest()
 
         rooted: dict = {}  # (each worker fills its own copy)
 
@@ -413,20 +454,26 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
 
-        def make_page(rel: str) -> list[str]:
-            """The page rewritten into the edition; returns the subtitles it carries inline."""
+        def make_page(rel: str) -> tuple[list[str], list[str]]:
+            """The page rewritten into the edition; returns the subtitles it carries inline and
+            what its links name."""
             inline: list[str] = []
+            targets: set[str] = set()
             page = offline_page((source_site / rel).read_text(encoding="utf-8"), page_rel=rel,
-                                source_site=source_site, folders=folders, subtitles=inline, rooted=rooted)
+                                source_site=source_site, folders=folders, subtitles=inline,
+                                targets=targets, rooted=rooted)
             put(rel, page.encode("utf-8"))
-            return inline
+            # A file named by a link is left as it is whatever folders come or go (a folder where
+            # a file was remakes every page: _Links.recorded).
+            return inline, sorted(targets - site_files)
 
         to_make: list[tuple[str, object]] = []
         for rel, path, identity in listing:
             if rel.endswith(".html"):
                 before = [vtt for vtt in carried.get(rel, []) if isinstance(vtt, str)]
-                if unchanged(rel, page_digest(rel, identity, before)):
+                if links.still_right(rel) and unchanged(rel, page_digest(rel, identity, before)):
                     subtitles[rel] = before
+                    links.keep(rel)
                     continue
                 to_make.append((rel, identity))
                 subtitles[rel] = None  # its place in the stamp, in the site's order
@@ -442,10 +489,11 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
             elif not unchanged(rel, file_digest(identity)):
                 outputs.link_file(Path(path), tmp / rel)  # a hard link: the media are not stored twice
         # A cold edition rewrites every page of the site: shared among processes.
-        inlines = share_work([rel for rel, _ in to_make], make_page, processes=render_processes(len(to_make)))
-        for (rel, identity), inline in zip(to_make, inlines, strict=True):
+        made_pages = share_work([rel for rel, _ in to_make], make_page, processes=render_processes(len(to_make)))
+        for (rel, identity), (inline, targets) in zip(to_make, made_pages, strict=True):
             made_from[rel] = page_digest(rel, identity, inline)
             subtitles[rel] = inline or None
+            links.made(rel, targets)
         subtitles = {rel: vtts for rel, vtts in subtitles.items() if vtts is not None}
         for rel, source in ((WORKER_SHIM_URL, ASSETS_DIR / WORKER_SHIM),
                             (WORKER_SHIM_URL.replace(".js", ".LICENSE"), ASSETS_DIR / WORKER_SHIM.replace(".js", ".LICENSE"))):
@@ -459,7 +507,8 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
                                    data_saver=data_saver))
 
         def edition_stamp(made: manifest.Manifest) -> dict:
-            return {"inputs": inputs, "name": settings.name, "subtitles": subtitles, **made.as_json()}
+            return {"inputs": inputs, "name": settings.name, "subtitles": subtitles, **links.as_json(),
+                    **made.as_json()}
 
         if previous is None:  # made whole: swapped into place at once
             made = manifest.Manifest(written=manifest.record_all(tmp, stamp_file=STAMP_FILE))
@@ -476,6 +525,62 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
         raise
     return OfflineResult(folder=offline_dir, zip_path=zip_path, zip_bytes=None, rebuilt=True,
                          courses=courses, lectures=lectures)
+
+
+class _Links:
+    """What each page's links name (site-relative paths other than the site's files), recorded in
+    the edition's stamp with the site's page folders, so a rebuild knows which kept pages a folder
+    that came or went reaches.
+
+    The stamp holds ``folders`` (sorted), ``targets`` (every path some link names, once),
+    ``common`` (indices of those every page names: the navigation's) and ``links`` (page -> indices
+    of the others it names). A stamp without them (or damaged) is no record: every page is made
+    again; so is every page when a folder came or went that the navigation names, or where the
+    previous edition had a file (a link to a file is not recorded)."""
+
+    def __init__(self, folders: frozenset[str], changed: frozenset[str] | None,
+                 recorded: Mapping[str, frozenset[str]]) -> None:
+        self.folders = folders
+        #: Folders that came or went since the recorded edition; None: not known (all changed).
+        self.changed = changed
+        self._recorded = recorded
+        self._links: dict[str, frozenset[str]] = {}
+
+    @classmethod
+    def recorded(cls, stamp: Mapping, folders: frozenset[str]) -> _Links:
+        try:
+            before, targets, common, links = stamp["folders"], stamp["targets"], stamp["common"], stamp["links"]
+            if not (isinstance(before, list) and isinstance(targets, list) and isinstance(links, dict)
+                    and all(isinstance(target, str) for target in targets)):
+                raise TypeError("not a record")
+            changed = folders.symmetric_difference(before)
+            shared = frozenset(targets[i] for i in common)
+            if not changed.isdisjoint(shared) or not changed.isdisjoint(stamp["files"]):
+                return cls(folders, None, {})
+            recorded = {rel: shared.union(targets[i] for i in named) for rel, named in links.items()}
+        except (KeyError, TypeError, IndexError):
+            return cls(folders, None, {})
+        return cls(folders, frozenset(changed), recorded)
+
+    def still_right(self, rel: str) -> bool:
+        """The page ``rel`` as last made names no folder that came or went since."""
+        if self.changed is None or rel not in self._recorded:
+            return False
+        return not self.changed or self.changed.isdisjoint(self._recorded[rel])
+
+    def keep(self, rel: str) -> None:
+        self._links[rel] = self._recorded[rel]
+
+    def made(self, rel: str, targets: list[str]) -> None:
+        self._links[rel] = frozenset(targets)
+
+    def as_json(self) -> dict:
+        common = frozenset.intersection(*self._links.values()) if self._links else frozenset()
+        numbers = {target: number for number, target in enumerate(sorted(common))}
+        links = {rel: [numbers.setdefault(target, len(numbers)) for target in sorted(named - common)]
+                 for rel, named in self._links.items()}
+        return {"folders": sorted(self.folders), "targets": list(numbers), "common": list(range(len(common))),
+                "links": links}
 
 
 def _size(path: Path) -> int | None:

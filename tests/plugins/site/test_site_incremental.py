@@ -335,3 +335,32 @@ def test_a_rebuild_in_the_same_process_compiles_no_template_again(built_site, mo
     assert frame == ["partials/copyright.html"]
     assert "社区老年学院" in built.html("courses/demo")
     assert_equals_cold(built)
+
+
+def test_a_rebuild_writes_only_the_search_files_whose_bytes_changed(built_site, monkeypatch):
+    """One lecture's knowledge point edited: the shards its words fall in, its store chunk and the
+    manifest are written; the other files of the sharded index are left in the site as they are."""
+    from weike.plugins.site import manifest, website
+
+    built = built_site()
+    made: list[set[str]] = []
+
+    def publishing(made_dir: Path, folder: Path, **given):
+        made.append({rel for rel in manifest.present_files(made_dir, stamp_file="") if rel.startswith("search/")})
+        return real_publish(made_dir, folder, **given)
+
+    real_publish = manifest.publish
+    monkeypatch.setattr(website.manifest, "publish", publishing)
+    before = {rel: data for rel, data in tree(built.site).items() if rel.startswith("search/")}
+    lecture = built.root / "courses/demo/01-lecture-1/lecture.md"
+    lecture.write_text(lecture.read_text(encoding="utf-8").replace("knowledge_point: 知识点1", "knowledge_point: 蓝牙耳机配对"),
+                       encoding="utf-8")
+    built.rebuild()
+    after = {rel: data for rel, data in tree(built.site).items() if rel.startswith("search/")}
+    changed = {rel for rel in after if after[rel] != before.get(rel)}
+    shards = {rel for rel in after if rel.startswith(("search/p/", "search/d/"))}
+    assert changed & shards and shards - changed
+    # The site's publishing (the offline edition's comes after it): Material's index is written
+    # by MkDocs on every build; of weike's files, only those whose bytes changed.
+    assert made[0] == changed | {"search/search_index.json"}
+    assert_equals_cold(built)

@@ -424,3 +424,111 @@ def test_links_to_the_root_remembered_from_page_to_page_are_rewritten_as_on_each
     assert remembered == [offline_page(html, page_rel=page, source_site=tmp_path, folders=folders) for page in pages]
     assert '<a href="../../../about/index.html">' in remembered[0]
     assert '<a href="../../../../outside/">' in remembered[1]
+
+
+def test_a_course_added_or_removed_rewrites_only_the_pages_that_show_it(built_site, monkeypatch):
+    """Which links name a page folder changes when a course comes or goes; only the pages whose
+    links reach its folders are rewritten (a hand-written page the site did not touch among them),
+    and the edition equals a cold one."""
+    from tests.plugins.site.conftest import OTHER_COURSE_YML
+
+    # On the same shelf (theme and level) as the other course: the navigation stays as it is.
+    same_shelf = (OTHER_COURSE_YML.replace("theme: 科学素质与互联网学习", "theme: 老年智慧生活")
+                  .replace("level: 村(社区)", "level: 县(市、区)"))
+    about = "# 关于我们\n\n看看[摄影课](../courses/photo/)。\n"
+    built = built_site({"site/about.md": about, "courses/photo/course.yml": same_shelf})
+    offline = built.root / "dist" / "offline"
+    photo, parked = built.root / "courses/photo", built.root.parent / "parked-photo"
+
+    def pages() -> dict[str, tuple[int, int]]:
+        return {p.relative_to(offline).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns)
+                for p in offline.rglob("index.html")}
+
+    def files() -> dict[str, bytes]:
+        return {p.relative_to(offline).as_posix(): p.read_bytes() for p in sorted(offline.rglob("*"))
+                if p.is_file() and p.name != ".weike-offline.json"}
+
+    from weike.plugins.site.offline import edition
+
+    made: list[str] = []
+
+    def counted_offline_page(html: str, *, page_rel: str, **given) -> str:
+        made.append(page_rel)
+        return real_offline_page(html, page_rel=page_rel, **given)
+
+    real_offline_page = edition.offline_page
+    monkeypatch.setattr(edition, "offline_page", counted_offline_page)
+    monkeypatch.setattr(edition, "render_processes", lambda count: 1)  # every page made in this process
+    # The notes edit keeps about/ (its record carried over), which the removal after it must remake.
+    for step in ("removed", "added", "notes", "removed again"):
+        made.clear()
+        site_before = {p.relative_to(built.site).as_posix(): p.stat().st_mtime_ns
+                       for p in built.site.rglob("index.html")}
+        before = pages()
+        if step.startswith("removed"):
+            shutil.move(photo, parked)
+        elif step == "added":
+            shutil.move(parked, photo)
+        else:
+            notes = built.root / "courses/demo/01-lecture-1/lecture.md"
+            notes.write_text(notes.read_text(encoding="utf-8") + "\n补充。\n", encoding="utf-8")
+        built.rebuild()
+        site_after = {p.relative_to(built.site).as_posix(): p.stat().st_mtime_ns
+                      for p in built.site.rglob("index.html")}
+        in_site = {rel for rel in site_after if site_after[rel] != site_before.get(rel)}
+        after = pages()
+        rewritten = {rel for rel in after if after[rel] != before.get(rel)}
+        # The site left about/ as it was (the same bytes); its link to the course changed meaning.
+        assert "about/index.html" not in in_site, step
+        expected = in_site if step == "notes" else in_site | {"about/index.html"}
+        assert rewritten == expected, step
+        assert sorted(made) == sorted(rel for rel in expected if rel in after), step
+        link = 'href="../courses/photo/"' if step.startswith("removed") else 'href="../courses/photo/index.html"'
+        assert link in (offline / "about/index.html").read_text(encoding="utf-8"), step
+        # A cold edition beside it is the same; the incremental one (and its record) goes on.
+        incremental = files()
+        kept = offline.with_name("offline-incremental")
+        os.replace(offline, kept)
+        built.rebuild()
+        assert files() == incremental, step
+        shutil.rmtree(offline)
+        os.replace(kept, offline)
+
+
+def test_the_sites_record_lists_the_same_files_and_folders_as_a_walk(built_site):
+    """The edition lists the site from what the site stage published (walking only media/): the
+    same files, in the same order, and the same page folders as a walk of the whole site."""
+    from weike.plugins.site.manifest import read_stamp_file, stamp_manifest
+    from weike.plugins.site.offline.edition import _site_listing
+
+    built = built_site({"site/about.md": "# 关于我们\n\n介绍。\n"})
+    recorded = stamp_manifest(read_stamp_file(built.site, ".weike-site.json")).written
+    walked, walked_folders = _site_listing(built.site, frozenset({"about"}))
+    listed, listed_folders = _site_listing(built.site, frozenset({"about"}), recorded)
+    assert [rel for rel, _, _ in listed] == [rel for rel, _, _ in walked]
+    assert listed_folders == walked_folders
+    assert any(rel.startswith("media/") for rel, _, _ in listed) and "about" in listed_folders
+
+
+def test_a_page_deleted_from_the_edition_is_made_again_alone(built_site, monkeypatch):
+    """The site is kept (nothing changed), so the edition walks it instead of taking the site
+    stage's records: its files are identified the same way, and only the missing page is made."""
+    from weike.plugins.site.offline import edition
+
+    built = built_site()
+    offline = built.root / "dist" / "offline"
+    built.rebuild()  # the edition as a rebuild leaves it (made from the site stage's records)
+    made: list[str] = []
+
+    def counted_offline_page(html: str, *, page_rel: str, **given) -> str:
+        made.append(page_rel)
+        return real_offline_page(html, page_rel=page_rel, **given)
+
+    real_offline_page = edition.offline_page
+    monkeypatch.setattr(edition, "offline_page", counted_offline_page)
+    page = offline / "courses/demo/01-lecture-1/index.html"
+    good = page.read_bytes()
+    page.unlink()
+    built.rebuild()
+    assert made == ["courses/demo/01-lecture-1/index.html"]
+    assert page.read_bytes() == good

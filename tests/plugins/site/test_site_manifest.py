@@ -1,0 +1,40 @@
+"""A built folder's manifest as its stamp holds it: one string a file, read back exactly; a
+damaged record is no manifest (the folder is made whole again)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from weike.plugins.site.manifest import Manifest, stamp_manifest
+
+
+def test_a_manifest_reads_back_as_written():
+    made = Manifest(written={"index.html": [120, 1_700_000_000_123_456_789, "ab" * 16],
+                             "courses/课程/index.html": [5, 7, "cd" * 16], "search/p/0.js": [3, 9, "ef" * 16]},
+                    made_from={"index.html": "12" * 32, "courses/课程/index.html": "34" * 32})
+    stamp = json.loads(json.dumps({"inputs": "x", **made.as_json()}, ensure_ascii=False))
+    again = stamp_manifest(stamp)
+    assert again is not None
+    assert again.written == made.written
+    # Input digests are kept to 128 bits, and compared as such.
+    assert again.made_from == {rel: digest[:32] for rel, digest in made.made_from.items()}
+    assert again.unchanged("index.html", "12" * 32) and not again.unchanged("index.html", "13" * 32)
+    assert not again.unchanged("search/p/0.js", "12" * 32)
+
+
+@pytest.mark.parametrize("files", [
+    {"index.html": "120 7"},                    # no digest
+    {"index.html": "12o 7 " + "ab" * 32},       # not a number
+    {"index.html": ["120", "7", "ab" * 32]},   # the old layout's list
+    {"index.html": "1 2 3 4 5"},                # one field too many
+    [],
+])
+def test_a_damaged_record_is_no_manifest(files):
+    assert stamp_manifest({"format": 3, "files": files}) is None
+
+
+def test_a_stamp_of_another_format_is_no_manifest():
+    assert stamp_manifest({"format": 2, "written": {}, "made_from": {}}) is None
+    assert stamp_manifest(None) is None
