@@ -189,3 +189,13 @@ def test_each_source_is_probed_once_cold_and_never_again_warm(make_repo, media, 
     assert sorted(cold) == sources
     assert check("--jobs", "3") == cold  # warm: the memo answers, ffprobe never runs
     assert check("--jobs", "1") == cold
+
+
+def test_unreadable_media_names_the_file_relative_to_the_repository(make_repo, tmp_path):
+    # ffprobe's own words start with the path it was given: the English message must not carry
+    # the absolute path of the author's checkout, any more than the location does.
+    root = make_repo({f"{LECTURE}/video.mp4": "这不是视频\n" * 20}, valid_courses=("c",))
+    [problem] = [d for d in run_check(root).diagnostics if d.code == "E211"]
+    assert problem.location.file == f"{LECTURE}/video.mp4"
+    assert str(tmp_path) not in problem.message_en and str(tmp_path) not in problem.message
+    assert f"{LECTURE}/video.mp4" in problem.message_en
