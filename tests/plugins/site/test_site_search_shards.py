@@ -150,6 +150,34 @@ def test_a_query_typed_before_the_script_ran_is_answered_without_a_manifest_requ
 
 
 @pytest.mark.slow
+def test_a_query_typed_before_the_script_ran_asks_for_its_shards_before_the_page_goes_on(tmp_path, browser, serve):
+    """On a phone's link the page's images and late scripts take the six connections a host gets:
+    a query typed while the page loads has its shards asked for as soon as search.js (with its
+    manifest) has run, before the parser reaches anything after it, and at high priority."""
+    write_repository(tmp_path / "repo", 20)
+    harness(tmp_path / "site", search_entries(catalogue_of(tmp_path / "repo")))
+    # A script's load event fires right after it ran (and its microtasks), before any other task.
+    count = "window.__shardsWhenRun = document.querySelectorAll('script[src*=&quot;search/p/&quot;]').length"
+    page_html = HARNESS.replace('class="md-search__input"', 'class="md-search__input" value="手机"').replace(
+        'src="assets/weike/search.js">', f'src="assets/weike/search.js" onload="{count}">')
+    (tmp_path / "site/index.html").write_text(page_html, encoding="utf-8")
+    url = serve(tmp_path / "site")
+    context = browser.new_context()
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    priorities: dict[str, str] = {}
+    cdp.on("Network.requestWillBeSent",
+           lambda event: priorities.setdefault(event["request"]["url"].split("?")[0][len(url):], event["request"]["initialPriority"]))
+    page.goto(url)
+    page.locator(".md-search-result__item").first.wait_for(timeout=15_000)
+    assert page.evaluate("window.__shardsWhenRun") > 0
+    index = {rel: priority for rel, priority in priorities.items() if rel.startswith(("search/p/", "search/d/"))}
+    assert any(rel.startswith("search/d/") for rel in index) and set(index.values()) == {"High"}, index
+    context.close()
+
+
+@pytest.mark.slow
 def test_a_query_loads_only_its_shards_and_a_page_view_loads_no_index(tmp_path, browser, serve):
     write_repository(tmp_path / "repo", 200)
     docs = search_entries(catalogue_of(tmp_path / "repo"))
