@@ -327,6 +327,30 @@ def test_offline_edition_works_from_file_urls_on_a_phone(offline_site, browser):
 
 
 @pytest.mark.slow
+def test_a_query_typed_while_a_file_page_loads_is_answered(built_site, browser):
+    """search.js, written as a plain tag when the reader typed before it ran, loads from file:// too."""
+    from tests.plugins.site.test_site_search_shards import EARLY_READER
+
+    built = built_site()
+    offline = built.root / "dist" / "offline"
+    context = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
+    context.add_init_script(f"({EARLY_READER})({json.dumps('拍照')})")
+    page = context.new_page()
+    failed, errors = [], []
+    page.on("requestfailed", lambda request: failed.append(request.url))
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        page.goto((offline / "index.html").as_uri())
+        result = page.locator(".md-search-result__link", has_text=SEARCH_TITLE[:2]).first
+        result.wait_for(state="attached", timeout=15_000)
+        assert result.get_attribute("href").split("?")[0].endswith("courses/photo/01-lecture-1/index.html")
+        assert page.evaluate("[...document.scripts].some(s => /search\\.js$/.test(s.src) && !s.async)")
+    finally:
+        context.close()
+    assert failed == [] and errors == []
+
+
+@pytest.mark.slow
 def test_learning_aids_work_from_file_urls_on_a_phone(offline_site, browser):
     offline = offline_site().root / "dist" / "offline"
     context = speaking_phone(browser, CHINESE_VOICES)
