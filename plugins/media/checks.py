@@ -111,8 +111,11 @@ def media_file_location(lecture: Lecture, root: Path) -> SourceLocation:
     return SourceLocation(file=lecture.file, line=1, column=1)
 
 
-def probe_problem(error: ProbeError, location: SourceLocation, name: str) -> Diagnostic:
-    """E211 for a source that is empty, unreadable, cut short or not media."""
+def probe_problem(error: ProbeError, location: SourceLocation, name: str, *, source: Path | None = None) -> Diagnostic:
+    """E211 for a source that is empty, unreadable, cut short or not media; ``source``, the path the
+    file was probed at, is named in ffprobe's words as the location names it (relative to the repository)."""
+    if source is not None and str(source) in error.detail:
+        error = ProbeError(error.kind, error.detail.replace(str(source), location.file))
     zh, en, hint = {
         ProbeProblem.EMPTY: (f"媒体文件“{name}”是空的（0 字节）", f"media file '{name}' is empty (0 bytes)",
                              "重新导出或重新复制这个文件，确认文件大小不是 0。"),
@@ -213,10 +216,10 @@ def check_lecture_media(lecture: Lecture, *, root: Path, memo: FileMemo | None,
             identity = file_identity(lecture.media.path) if made is not None and made.handed_on else None
             info = probe_memoised(memo, lecture.media.path)
         except ProbeError as exc:
-            problems.append(probe_problem(exc, location, lecture.media.path.name))
+            problems.append(probe_problem(exc, location, lecture.media.path.name, source=lecture.media.path))
         except OSError as exc:  # vanished since loading
             problems.append(probe_problem(ProbeError(ProbeProblem.UNREADABLE, exc.strerror or str(exc)), location,
-                                          lecture.media.path.name))
+                                          lecture.media.path.name, source=lecture.media.path))
         else:
             if identity is not None:  # the media stage plans from this probe instead of probing again
                 made.add(PROBES_MADE, lecture.key, ProbedSource(path=lecture.media.path, identity=identity, info=info))

@@ -228,7 +228,8 @@ def deliver_media(context: BuildContext, courses: Sequence[Course], *, made: Mad
             progress.count()
             if isinstance(result, ProbeError):
                 name = lecture.media.path.name if lecture.media and lecture.media.path else lecture.slug
-                diagnostics.append(probe_problem(result, media_file_location(lecture, root), name))
+                diagnostics.append(probe_problem(result, media_file_location(lecture, root), name,
+                                                 source=lecture.media.path if lecture.media else None))
                 tally.failed.append(media_file_location(lecture, root).file)
             elif isinstance(result, DeliveryFailed):
                 diagnostics.append(_failure("E215", lecture, root, f"交付失败：{result.message}",

@@ -8,10 +8,11 @@ no network), kept current file by file; ``weike offline`` packs it as a determin
 - every link names a page file (``courses/x/index.html``): browsers show a bare folder listing for
   a ``file://`` folder URL. This is what Material's offline plugin gets from
   ``use_directory_urls: false``; here the finished pages are rewritten instead, so MkDocs runs once;
-- search: Material loads ``search/search_index.js`` (``var __index = …``) instead of fetching the
-  JSON when the page is a file, as its offline plugin arranges, and its search worker, which a
-  browser refuses to start from ``file://``, runs through the iframe-worker shim that the offline
-  plugin would fetch from unpkg.com, shipped here instead;
+- search: weike's search (``assets/weike/search.js``) loads its index shards (``search/p/``,
+  ``search/d/``) as ``<script>`` files, which a ``file://`` page may do, and turns a result's folder
+  into its page file; the shards are copied unchanged. Material's index (``search_index.json``),
+  its script form and the worker shim Material's search needed from ``file://`` are left out:
+  no page loads them;
 - subtitles: browsers refuse ``<track src>`` files from ``file://`` (it is a CORS fetch and a
   file has no origin), so each lecture page carries its WebVTT as a ``data:`` URL, which the
   fetch standard lets through;

@@ -5,7 +5,7 @@ The build, top to bottom:
 1. read the settings (``extra.weike.offline`` in ``mkdocs.yml``);
 2. if ``dist/offline`` was made from the same site and settings, stop there;
 3. make what changed into a temporary folder beside ``dist/offline``: pages rewritten
-   (:func:`offline_page`), the search index also as a script, every other file hard-linked;
+   (:func:`offline_page`), every other file hard-linked;
 4. write ``使用说明.txt``;
 5. publish it as the site does: a first edition swapped into place, a rebuild file by file.
 
@@ -42,13 +42,11 @@ SETTINGS_KEY = "offline"
 CONFIG_FILE = "mkdocs.yml"
 STAMP_FILE = ".weike-offline.json"
 GUIDE_FILE = "使用说明.txt"
-ASSETS_DIR = Path(__file__).resolve().parent / "assets"
-#: Material's offline plugin fetches this shim from unpkg.com; the same file (MIT), shipped here.
-WORKER_SHIM = "iframe-worker-1.0.4.js"
-WORKER_SHIM_URL = f"assets/weike/offline/{WORKER_SHIM}"
-#: Files of the source site the offline edition leaves out: the site stage's stamp, and what
-#: only a web server or a search engine uses (an error page, the sitemap, the feed).
-LEFT_OUT = frozenset({SITE_STAMP_FILE, "404.html", "sitemap.xml", "sitemap.xml.gz", "feed.xml"})
+#: Files of the source site the offline edition leaves out: the site stage's stamp, what only a
+#: web server or a search engine uses (an error page, the sitemap, the feed), and Material's
+#: search index, which no page loads (weike's search reads its shards, ``search/p/``, ``search/d/``).
+LEFT_OUT = frozenset({SITE_STAMP_FILE, "404.html", "sitemap.xml", "sitemap.xml.gz", "feed.xml",
+                      "search/search_index.json"})
 
 
 # --------------------------------------------------------------------------------------------
@@ -89,7 +87,7 @@ def offline_settings(weike: Mapping, *, site_name: str) -> OfflineSettings:
 
 
 # --------------------------------------------------------------------------------------------
-# Pages: links to files, the worker shim, subtitles inside the page
+# Pages: links to files, subtitles inside the page
 # --------------------------------------------------------------------------------------------
 
 _URL_ATTRIBUTE = re.compile(r'(\s(?:href|src)=)"([^"]*)"')
@@ -100,10 +98,6 @@ _MATERIAL_CONFIG = re.compile(r'(<script id="__config" type="application/json">)
 #: Material features that fetch pages or the sitemap with XHR, which a browser refuses from file://
 #: (Material's offline plugin documents them as unsupported): the pages then load as plain links.
 _FETCHING_FEATURES = ("navigation.instant",)
-#: Where Material's bundle starts: its tag, or the script that writes it after the stylesheets
-#: (theme/overrides/main.html); the worker shim goes just before.
-_MATERIAL_BUNDLE = re.compile(r'<script src="[^"]*assets/javascripts/bundle\.[0-9a-f]+\.min\.js"></script>'
-                              r'|<script id="__weike_scripts">')
 
 
 def _site_path(url: str, page_dir: str) -> str | None:
@@ -139,11 +133,6 @@ def offline_url(url: str, page_dir: str, folders: frozenset[str]) -> str:
     if not path.endswith("/"):
         path += "/"
     return f"{path}index.html{question_mark}{query}{hash_mark}{fragment}"
-
-
-def offline_location(location: str, folders: frozenset[str]) -> str:
-    """A search-index location (site-relative, ``courses/x/`` or ``about/#part``) as a page file."""
-    return offline_url(location, "", folders) if location else "index.html"
 
 
 def _data_url(path: Path, media_type: str) -> str:
@@ -200,27 +189,7 @@ def offline_page(html: str, *, page_rel: str, source_site: Path, folders: frozen
 
     html = _URL_ATTRIBUTE.sub(rewrite, html)
     html = _TRACK.sub(inline_subtitles, html)
-    html = _MATERIAL_CONFIG.sub(without_fetching_features, html, count=1)
-    up = "../" * page_rel.count("/")
-    shim = f'<script src="{up}{WORKER_SHIM_URL}"></script>'
-    return _MATERIAL_BUNDLE.sub(lambda match: shim + match.group(0), html, count=1)
-
-
-def offline_search_index(index_json: bytes, folders: frozenset[str]) -> bytes:
-    """Material's search index with every location naming a page file."""
-    data = json.loads(index_json)
-    for doc in data.get("docs", []):
-        doc["location"] = offline_location(str(doc.get("location", "")), folders)
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-def search_index_script(index_json: bytes) -> bytes:
-    r"""The search index as the script Material loads from a ``file://`` page (``var __index = …``).
-
-    U+2028, U+2029 and ``</`` are escaped (:func:`~weike.plugins.site.contributed.script_text`): an
-    older phone browser would read the first two as line ends, and no search at all would work.
-    """
-    return b"var __index = " + script_text(index_json.decode("utf-8")).encode("utf-8")
+    return _MATERIAL_CONFIG.sub(without_fetching_features, html, count=1)
 
 
 # --------------------------------------------------------------------------------------------
@@ -477,15 +446,6 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
                     continue
                 to_make.append((rel, identity))
                 subtitles[rel] = None  # its place in the stamp, in the site's order
-            elif rel == "search/search_index.json":
-                digest = Fingerprint("search", identity, folders_digest, code).hexdigest()
-                script = "search/search_index.js"
-                if unchanged(rel, digest) & unchanged(script, digest):
-                    continue
-                index = offline_search_index(Path(path).read_bytes(), folders)
-                put(rel, index)
-                # What Material loads instead of fetching the JSON when the page is a file.
-                put(script, search_index_script(index))
             elif not unchanged(rel, file_digest(identity)):
                 outputs.link_file(Path(path), tmp / rel)  # a hard link: the media are not stored twice
         # A cold edition rewrites every page of the site: shared among processes.
@@ -495,14 +455,6 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
             subtitles[rel] = inline or None
             links.made(rel, targets)
         subtitles = {rel: vtts for rel, vtts in subtitles.items() if vtts is not None}
-        for rel, source in ((WORKER_SHIM_URL, ASSETS_DIR / WORKER_SHIM),
-                            (WORKER_SHIM_URL.replace(".js", ".LICENSE"), ASSETS_DIR / WORKER_SHIM.replace(".js", ".LICENSE"))):
-            if not unchanged(rel, file_digest(_identity(source))):
-                # Copied, never hard-linked: a link would change the installed file's ctime (which
-                # the check's memo reads as "weike's code changed": every course checked again)
-                # and an edit made in the edition would edit weike itself.
-                (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(source, tmp / rel)
         put(GUIDE_FILE, guide_text(site_name=site_name, courses=courses, lectures=lectures, zip_name=zip_name,
                                    data_saver=data_saver))
 

@@ -222,3 +222,13 @@ def test_a_file_several_lectures_link_is_probed_once_and_each_path_remembers_its
     with FileMemo(BuildPaths.for_root(root).cache / MEMO_FILE) as memo:
         for path in [shared, *linked]:
             assert memo.get(probe_kind(), path) == {"info": info_to_dict(probe_media(path))}
+
+
+def test_unreadable_media_names_the_file_relative_to_the_repository(make_repo, tmp_path):
+    # ffprobe's own words start with the path it was given: the English message must not carry
+    # the absolute path of the author's checkout, any more than the location does.
+    root = make_repo({f"{LECTURE}/video.mp4": "这不是视频\n" * 20}, valid_courses=("c",))
+    [problem] = [d for d in run_check(root).diagnostics if d.code == "E211"]
+    assert problem.location.file == f"{LECTURE}/video.mp4"
+    assert str(tmp_path) not in problem.message_en and str(tmp_path) not in problem.message
+    assert f"{LECTURE}/video.mp4" in problem.message_en

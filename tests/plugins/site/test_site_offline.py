@@ -66,37 +66,19 @@ def test_every_link_of_every_page_names_a_file_of_the_edition(built_site):
     assert 'href="../../../index.html"' in lecture
 
 
-def test_search_index_is_a_script_and_its_locations_are_page_files(built_site):
+def test_the_edition_carries_only_the_search_its_pages_load(built_site):
+    """weike's search reads its shards (``search/p/``, ``search/d/``, the manifest in ``search.js``)
+    as scripts, which a ``file://`` page may load: Material's index, its ``file://`` script form and
+    the iframe-worker shim its search worker needed are neither written nor named by any page."""
     built = built_site()
     offline = built.root / "dist" / "offline"
-    script = (offline / "search/search_index.js").read_text(encoding="utf-8")
-    assert script.startswith("var __index = ")
-    index = json.loads(script.removeprefix("var __index = "))
-    locations = [doc["location"] for doc in index["docs"]]
-    assert "courses/photo/01-lecture-1/index.html" in locations
-    for location in locations:
-        assert (offline / location.partition("#")[0]).is_file(), location
-    # Every page loads the worker shim from the edition, before Material's bundle.
-    home = (offline / "index.html").read_text(encoding="utf-8")
-    shim = home.index('src="assets/weike/offline/iframe-worker-1.0.4.js"')
-    assert shim < home.index("assets/javascripts/bundle.")
-    assert (offline / "assets/weike/offline/iframe-worker-1.0.4.js").is_file()
-
-
-def test_search_index_script_holds_no_line_separator_and_no_closing_tag(built_site):
-    """U+2028/U+2029 end a line inside a string literal in the JavaScript of older phones' browsers
-    (a syntax error: no search at all), and ``</script>`` would end an inline script."""
-    from tests.conftest import lecture_md
-
-    # A title is one line (E224); the knowledge point may hold any character.
-    built = built_site({"courses/photo/01-lecture-1/lecture.md": lecture_md(
-        knowledge_point='"智能手机\\u2028拍照\\u2029技巧 构图</script><script>alert(1)</script>"')})
-    offline = built.root / "dist" / "offline"
-    script = (offline / "search/search_index.js").read_text(encoding="utf-8")
-    assert "\u2028" not in script and "\u2029" not in script and "</" not in script
-    index = json.loads(script.removeprefix("var __index = "))
-    texts = [doc["text"].replace("\u200b", "") for doc in index["docs"]]  # less the segmenting spaces
-    assert any("智能手机\u2028拍照\u2029技巧" in text for text in texts)  # escaped, not lost
+    for rel in ("search/search_index.json", "search/search_index.js", "assets/weike/offline"):
+        assert not (offline / rel).exists(), rel
+    assert list((offline / "search/p").glob("*.js")) and list((offline / "search/d").glob("*.js"))
+    assert "__weikeSearch.manifest(" in (offline / "assets/weike/search.js").read_text(encoding="utf-8")
+    for page in offline.rglob("*.html"):
+        html = page.read_text(encoding="utf-8")
+        assert "iframe-worker" not in html and "search_index" not in html, page.relative_to(offline)
 
 
 def test_subtitles_are_inside_the_lecture_page(built_site):
@@ -107,15 +89,6 @@ def test_subtitles_are_inside_the_lecture_page(built_site):
     assert track, "the track must not name a file: browsers refuse <track> files from file://"
     vtt = (built.root / "dist/media/demo/01-lecture-1.vtt").read_bytes()
     assert base64.b64decode(track.group(1)) == vtt
-
-
-def test_the_worker_shim_runs_before_materials_bundle_which_a_script_writes(built_site):
-    """The site writes Material's bundle from a script after the stylesheets: the shim still goes first."""
-    built = built_site()
-    lecture = (built.root / "dist/offline/courses/demo/01-lecture-1/index.html").read_text(encoding="utf-8")
-    shim = lecture.find('<script src="../../../assets/weike/offline/iframe-worker')
-    writer = lecture.find('<script id="__weike_scripts">document.write(')
-    assert 0 <= shim < writer and "bundle." in lecture[writer:]
 
 
 def test_guide_media_hard_links_and_what_is_left_out(built_site):
@@ -287,9 +260,11 @@ def test_offline_edition_works_from_file_urls_on_a_phone(offline_site, browser):
     offline = built.root / "dist" / "offline"
     context = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
     page = context.new_page()
-    requests, errors, intercepted = [], [], []
+    requests, errors, intercepted, failed = [], [], [], []
     page.on("request", lambda request: requests.append(request.url))
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # A file a page names that the edition lacks (a "404" from file://) fails its request.
+    page.on("requestfailed", lambda request: failed.append(request.url))
 
     def refuse(route):
         intercepted.append(route.request.url)
@@ -342,10 +317,37 @@ def test_offline_edition_works_from_file_urls_on_a_phone(offline_site, browser):
     finally:
         context.close()
     outside = [url for url in requests if urlsplit(url).scheme not in ("file", "data")]
-    assert outside == [] and intercepted == []
+    assert outside == [] and intercepted == [] and failed == []
     assert errors == []
+    # The search loaded its shards from the edition, and nothing of Material's search.
+    assert any("/search/p/" in url for url in requests) and any("/search/d/" in url for url in requests)
+    assert not any("search_index" in url or "iframe-worker" in url for url in requests)
     assert all(posixpath.normpath(unquote(urlsplit(url).path)).startswith(offline.resolve().as_posix())
                for url in requests if url.startswith("file:"))
+
+
+@pytest.mark.slow
+def test_a_query_typed_while_a_file_page_loads_is_answered(built_site, browser):
+    """search.js, written as a plain tag when the reader typed before it ran, loads from file:// too."""
+    from tests.plugins.site.test_site_search_shards import EARLY_READER
+
+    built = built_site()
+    offline = built.root / "dist" / "offline"
+    context = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
+    context.add_init_script(f"({EARLY_READER})({json.dumps('拍照')})")
+    page = context.new_page()
+    failed, errors = [], []
+    page.on("requestfailed", lambda request: failed.append(request.url))
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        page.goto((offline / "index.html").as_uri())
+        result = page.locator(".md-search-result__link", has_text=SEARCH_TITLE[:2]).first
+        result.wait_for(state="attached", timeout=15_000)
+        assert result.get_attribute("href").split("?")[0].endswith("courses/photo/01-lecture-1/index.html")
+        assert page.evaluate("[...document.scripts].some(s => /search\\.js$/.test(s.src) && !s.async)")
+    finally:
+        context.close()
+    assert failed == [] and errors == []
 
 
 @pytest.mark.slow
@@ -389,22 +391,6 @@ def test_instant_loading_is_turned_off_in_the_edition(built_site):
     assert "navigation.instant" in features((built.site / "index.html").read_text(encoding="utf-8"))
     offline = (built.root / "dist/offline/courses/demo/01-lecture-1/index.html").read_text(encoding="utf-8")
     assert features(offline) == ["navigation.top"]
-
-
-def test_the_edition_leaves_weikes_own_files_as_they_were(built_site):
-    """The worker shim is copied from weike's package, never hard-linked: a link changes the installed
-    file's ctime, which the check's course memo reads as weike's code having changed (every course
-    checked again by the next build), and an edit in the edition would edit weike itself."""
-    from weike.plugins.site.offline.edition import ASSETS_DIR
-
-    shipped = sorted(ASSETS_DIR.iterdir())
-    before = {path.name: (path.stat().st_ino, path.stat().st_ctime_ns, path.stat().st_nlink) for path in shipped}
-    built = built_site()
-    offline = built.root / "dist/offline"
-    copies = [path for path in offline.rglob("*") if path.is_file() and path.name in before]
-    assert copies, "the edition carries the worker shim"
-    assert {path.stat().st_ino for path in copies}.isdisjoint(inode for inode, _, _ in before.values())
-    assert {path.name: (path.stat().st_ino, path.stat().st_ctime_ns, path.stat().st_nlink) for path in shipped} == before
 
 
 def test_links_to_the_root_remembered_from_page_to_page_are_rewritten_as_on_each_page(tmp_path):
@@ -532,3 +518,5 @@ def test_a_page_deleted_from_the_edition_is_made_again_alone(built_site, monkeyp
     built.rebuild()
     assert made == ["courses/demo/01-lecture-1/index.html"]
     assert page.read_bytes() == good
+
+

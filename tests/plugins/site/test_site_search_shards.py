@@ -150,6 +150,34 @@ def test_a_query_typed_before_the_script_ran_is_answered_without_a_manifest_requ
 
 
 @pytest.mark.slow
+def test_a_query_typed_before_the_script_ran_asks_for_its_shards_before_the_page_goes_on(tmp_path, browser, serve):
+    """On a phone's link the page's images and late scripts take the six connections a host gets:
+    a query typed while the page loads has its shards asked for as soon as search.js (with its
+    manifest) has run, before the parser reaches anything after it, and at high priority."""
+    write_repository(tmp_path / "repo", 20)
+    harness(tmp_path / "site", search_entries(catalogue_of(tmp_path / "repo")))
+    # A script's load event fires right after it ran (and its microtasks), before any other task.
+    count = "window.__shardsWhenRun = document.querySelectorAll('script[src*=&quot;search/p/&quot;]').length"
+    page_html = HARNESS.replace('class="md-search__input"', 'class="md-search__input" value="手机"').replace(
+        'src="assets/weike/search.js">', f'src="assets/weike/search.js" onload="{count}">')
+    (tmp_path / "site/index.html").write_text(page_html, encoding="utf-8")
+    url = serve(tmp_path / "site")
+    context = browser.new_context()
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    priorities: dict[str, str] = {}
+    cdp.on("Network.requestWillBeSent",
+           lambda event: priorities.setdefault(event["request"]["url"].split("?")[0][len(url):], event["request"]["initialPriority"]))
+    page.goto(url)
+    page.locator(".md-search-result__item").first.wait_for(timeout=15_000)
+    assert page.evaluate("window.__shardsWhenRun") > 0
+    index = {rel: priority for rel, priority in priorities.items() if rel.startswith(("search/p/", "search/d/"))}
+    assert any(rel.startswith("search/d/") for rel in index) and set(index.values()) == {"High"}, index
+    context.close()
+
+
+@pytest.mark.slow
 def test_a_query_loads_only_its_shards_and_a_page_view_loads_no_index(tmp_path, browser, serve):
     write_repository(tmp_path / "repo", 200)
     docs = search_entries(catalogue_of(tmp_path / "repo"))
@@ -261,12 +289,14 @@ def test_the_built_site_never_fetches_the_whole_index(built_site, serve, browser
 @pytest.mark.slow
 def test_the_frame_loads_the_stylesheets_first_and_materials_bundle_still_runs(built_site, serve, browser):
     """Material's bundle and weike's scripts are written after the stylesheets (the preload scanner does
-    not fetch them beside the stylesheets on a phone's link); search.js is async, beside the stylesheets.
+    not fetch them beside the stylesheets on a phone's link); search.js is preloaded beside the stylesheets.
     All still run: Material's (document$), weike.js's (the text-size buttons), search.js's (the dialog)."""
     built = built_site()
     home = (built.site / "index.html").read_text(encoding="utf-8")
     assert not re.search(r'<script src="[^"]*bundle\.[0-9a-f]+\.min\.js"', home)
-    assert re.search(r'<script src="assets/weike/search\.js" async>', home)
+    # search.js is preloaded, and no page waits for it (no plain tag names it).
+    assert re.search(r'<link rel="preload" as="script" href="assets/weike/search\.js"', home)
+    assert not re.search(r'<script[^>]*search\.js', home)
     url = serve(built.site)
     page = browser.new_page(viewport={"width": 390, "height": 844})
     page.goto(url)
@@ -283,3 +313,39 @@ def test_the_frame_loads_the_stylesheets_first_and_materials_bundle_still_runs(b
     page.locator(".md-search__input").fill("拍照")
     page.locator(".md-search-result__item").first.wait_for(timeout=15_000)
     page.close()
+
+
+#: A reader who types the moment the search box exists, while the page is still loading.
+EARLY_READER = """query => new MutationObserver((records, observer) => {
+    const input = document.querySelector("input.md-search__input");
+    if (input) { observer.disconnect(); input.value = query; input.dispatchEvent(new Event("input", {bubbles: true})); }
+}).observe(document, {childList: true, subtree: true})"""
+
+
+@pytest.mark.slow
+def test_a_query_typed_while_the_page_loads_asks_for_its_shards_before_materials_bundle(built_site, serve, browser):
+    """On a phone's link the page's late scripts and images take the six connections a host gets:
+    a query typed while the page loads runs in the parser's flow (search.js written as a plain tag),
+    so its shards are asked for before Material's bundle, and answered; a page nobody typed into
+    runs search.js async, and search still works once it has loaded."""
+    built = built_site()
+    url = serve(built.site)
+    for typed in (True, False):
+        context = browser.new_context(viewport={"width": 390, "height": 844})
+        if typed:
+            context.add_init_script(f"({EARLY_READER})({json.dumps('拍照')})")
+        page = context.new_page()
+        cdp = context.new_cdp_session(page)
+        cdp.send("Network.enable")
+        order: list[str] = []
+        cdp.on("Network.requestWillBeSent", lambda event: order.append(event["request"]["url"].split("?")[0][len(url):]))
+        page.goto(url)
+        if not typed:
+            page.wait_for_load_state("load")
+            page.locator(".md-search__input").fill("拍照")
+        page.locator(".md-search-result__item").first.wait_for(state="attached", timeout=15_000)
+        bundle = next(n for n, rel in enumerate(order) if re.search(r"bundle\.[0-9a-f]+\.min\.js$", rel))
+        shards = [n for n, rel in enumerate(order) if rel.startswith("search/p/")]
+        assert shards and (max(shards) < bundle) == typed, order
+        assert order.count("assets/weike/search.js") == 1  # the preload, used by either tag
+        context.close()
