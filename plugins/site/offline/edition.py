@@ -382,7 +382,6 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
         listing = [(rel, path, tuple(known[rel]) if rel in known and identity is not None
                     and [identity[0], identity[1]] == known[rel][:2] else identity)
                    for rel, path, identity in listing]
-    folders_digest = Fingerprint(sorted(folders)).hexdigest()
     code = code_digest(__name__)
     offline_dir.parent.mkdir(parents=True, exist_ok=True)
     remove_leftovers(offline_dir)
