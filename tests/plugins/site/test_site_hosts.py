@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.plugins.site.test_site_build import html_pages, parse
-from tests.plugins.site.conftest import page_scripts
+from tests.plugins.site.conftest import build_site_once, page_scripts
 
 pytestmark = pytest.mark.slow
 
@@ -60,20 +60,9 @@ def outside(url: str) -> bool:
 def site(tmp_path_factory, media, cover_jpeg):
     # A module-wide build (the checks below only read it), with site_url so that canonical
     # links, the feed link and the QR codes are present and checked too.
-    from weike.builder.repository.loading import load_repository
-    from tests.conftest import course_files, lay_out_delivered_media, write_tree
-    from tests.plugins.site.conftest import build_site, site_files
-
-    root = tmp_path_factory.mktemp("hosts") / "repo"
-    files = {**course_files("demo", media_file=media("landscape.mp4"), cover=cover_jpeg),
-             **course_files("photo", media_file=media("landscape.mp4"), cover=cover_jpeg),
-             **site_files(site_url=OWN_SITE)}
-    write_tree(root, files)
-    repository = load_repository(root)
-    delivered = lay_out_delivered_media(repository, root / "dist", media)
-    result = build_site(root, delivered)
-    assert result.built == ["demo", "photo"], result.diagnostics
-    return root / "dist/site"
+    built = build_site_once(tmp_path_factory.mktemp("hosts") / "repo", media, cover_jpeg, site_url=OWN_SITE)
+    assert built.result.built == ["demo", "photo"], built.result.diagnostics
+    return built.site
 
 
 def test_pages_reference_no_outside_host(site):
