@@ -120,6 +120,12 @@ def build_site_once(root: Path, media, cover, files=None, *, site_url: str | Non
     return BuiltSite(root=root, site=root / "dist/site", delivered=delivered, result=result)
 
 
+@pytest.fixture(scope="module")
+def shared_site(tmp_path_factory, media, cover_jpeg) -> BuiltSite:
+    """What ``built_site()`` makes, built once for a test module: only for tests that read it."""
+    return build_site_once(tmp_path_factory.mktemp("site") / "repo", media, cover_jpeg)
+
+
 #: A clip long enough to seek in (the shared conforming clip lasts one second).
 LONG_CLIP = ["-f", "lavfi", "-i", "testsrc2=size=160x90:rate=25:duration=12",
              "-f", "lavfi", "-i", "sine=frequency=440:duration=12:sample_rate=48000",

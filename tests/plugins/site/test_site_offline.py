@@ -48,8 +48,8 @@ def relative_links(html: str) -> list[str]:
 # --------------------------------------------------------------------------------------------
 
 
-def test_every_link_of_every_page_names_a_file_of_the_edition(built_site):
-    built = built_site()
+def test_every_link_of_every_page_names_a_file_of_the_edition(shared_site):
+    built = shared_site
     offline = built.root / "dist" / "offline"
     pages = sorted(offline.rglob("*.html"))
     assert len(pages) > 10
@@ -66,8 +66,8 @@ def test_every_link_of_every_page_names_a_file_of_the_edition(built_site):
     assert 'href="../../../index.html"' in lecture
 
 
-def test_search_index_is_a_script_and_its_locations_are_page_files(built_site):
-    built = built_site()
+def test_search_index_is_a_script_and_its_locations_are_page_files(shared_site):
+    built = shared_site
     offline = built.root / "dist" / "offline"
     script = (offline / "search/search_index.js").read_text(encoding="utf-8")
     assert script.startswith("var __index = ")
@@ -99,8 +99,8 @@ def test_search_index_script_holds_no_line_separator_and_no_closing_tag(built_si
     assert any("智能手机\u2028拍照\u2029技巧" in text for text in texts)  # escaped, not lost
 
 
-def test_subtitles_are_inside_the_lecture_page(built_site):
-    built = built_site()
+def test_subtitles_are_inside_the_lecture_page(shared_site):
+    built = shared_site
     offline = built.root / "dist" / "offline"
     lecture = (offline / "courses/demo/01-lecture-1/index.html").read_text(encoding="utf-8")
     track = re.search(r'<track\b[^>]*\ssrc="data:text/vtt;base64,([^"]*)"', lecture)
@@ -109,17 +109,17 @@ def test_subtitles_are_inside_the_lecture_page(built_site):
     assert base64.b64decode(track.group(1)) == vtt
 
 
-def test_the_worker_shim_runs_before_materials_bundle_which_a_script_writes(built_site):
+def test_the_worker_shim_runs_before_materials_bundle_which_a_script_writes(shared_site):
     """The site writes Material's bundle from a script after the stylesheets: the shim still goes first."""
-    built = built_site()
+    built = shared_site
     lecture = (built.root / "dist/offline/courses/demo/01-lecture-1/index.html").read_text(encoding="utf-8")
     shim = lecture.find('<script src="../../../assets/weike/offline/iframe-worker')
     writer = lecture.find('<script id="__weike_scripts">document.write(')
     assert 0 <= shim < writer and "bundle." in lecture[writer:]
 
 
-def test_guide_media_hard_links_and_what_is_left_out(built_site):
-    built = built_site()
+def test_guide_media_hard_links_and_what_is_left_out(shared_site):
+    built = shared_site
     dist = built.root / "dist"
     offline = dist / "offline"
     guide = (offline / GUIDE).read_bytes()
@@ -139,9 +139,9 @@ def guide_sections(text: str) -> dict[str, str]:
     return dict(zip(parts[1::2], parts[2::2]))
 
 
-def test_guide_asks_a_volunteer_only_for_what_a_usb_stick_allows(built_site):
+def test_guide_asks_a_volunteer_only_for_what_a_usb_stick_allows(shared_site):
     """The volunteer has the stick and phones: no weike, no Python, no README, no command line."""
-    built = built_site()
+    built = shared_site
     text = (built.root / "dist/offline" / GUIDE).read_bytes().decode("utf-8-sig").replace("\r\n", "\n")
     sections = guide_sections(text)
     # No step anywhere asks for software the volunteer does not have.
