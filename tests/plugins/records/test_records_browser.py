@@ -25,7 +25,19 @@ from weike.plugins.records.statements import (
 from weike.plugins.records.store import StatementStore
 
 pytestmark = pytest.mark.slow
-LECTURE = "courses/demo/01-lecture-1/"  # 12 seconds long in the offline_site fixture
+LECTURE = "courses/demo/01-lecture-1/"  # 12 seconds long in long_lecture_site (as in the offline_site fixture)
+
+
+@pytest.fixture(scope="module")
+def long_lecture_site(tmp_path_factory, media, cover_jpeg):
+    """What ``offline_site()`` makes, once for the module: the tests below each watch on a device
+    of their own (a new browser context), and only the station's test runs a station."""
+    from tests.plugins.site.conftest import build_site_once, deliver_long_clip
+
+    built = build_site_once(tmp_path_factory.mktemp("records") / "repo", media, cover_jpeg)
+    deliver_long_clip(built, media)
+    built.rebuild()
+    return built
 
 
 def _stored(root) -> list[dict]:
@@ -75,8 +87,8 @@ def _of(statements, device, verb=None):
             and (verb is None or s["verb"]["id"] == verb)]
 
 
-def test_a_phone_records_lectures_at_the_station(offline_site, browser):
-    built = offline_site()
+def test_a_phone_records_lectures_at_the_station(long_lecture_site, browser):
+    built = long_lecture_site
     process, base = start_share(built.root)
     port = base.rstrip("/").rsplit(":", 1)[1]
     context = browser.new_context()
@@ -145,9 +157,9 @@ def test_a_phone_records_lectures_at_the_station(offline_site, browser):
         stop(process)
 
 
-def test_the_offline_edition_records_on_the_device(offline_site, browser):
+def test_the_offline_edition_records_on_the_device(long_lecture_site, browser):
     """From file:// nothing is sent anywhere; the 学习档案 page still lists what was watched."""
-    built = offline_site()
+    built = long_lecture_site
     offline = built.root / "dist/offline"
     context = browser.new_context()
     try:
