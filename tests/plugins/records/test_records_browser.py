@@ -25,19 +25,7 @@ from weike.plugins.records.statements import (
 from weike.plugins.records.store import StatementStore
 
 pytestmark = pytest.mark.slow
-LECTURE = "courses/demo/01-lecture-1/"  # 12 seconds long in long_lecture_site (as in the offline_site fixture)
-
-
-@pytest.fixture(scope="module")
-def long_lecture_site(tmp_path_factory, media, cover_jpeg):
-    """What ``offline_site()`` makes, once for the module: the tests below each watch on a device
-    of their own (a new browser context), and only the station's test runs a station."""
-    from tests.plugins.site.conftest import build_site_once, deliver_long_clip
-
-    built = build_site_once(tmp_path_factory.mktemp("records") / "repo", media, cover_jpeg)
-    deliver_long_clip(built, media)
-    built.rebuild()
-    return built
+LECTURE = "courses/demo/01-lecture-1/"  # 12 seconds long in the offline_site fixtures
 
 
 def _stored(root) -> list[dict]:
@@ -87,8 +75,8 @@ def _of(statements, device, verb=None):
             and (verb is None or s["verb"]["id"] == verb)]
 
 
-def test_a_phone_records_lectures_at_the_station(long_lecture_site, browser):
-    built = long_lecture_site
+def test_a_phone_records_lectures_at_the_station(shared_offline_site, browser):
+    built = shared_offline_site
     process, base = start_share(built.root)
     port = base.rstrip("/").rsplit(":", 1)[1]
     context = browser.new_context()
@@ -157,9 +145,9 @@ def test_a_phone_records_lectures_at_the_station(long_lecture_site, browser):
         stop(process)
 
 
-def test_the_offline_edition_records_on_the_device(long_lecture_site, browser):
+def test_the_offline_edition_records_on_the_device(shared_offline_site, browser):
     """From file:// nothing is sent anywhere; the 学习档案 page still lists what was watched."""
-    built = long_lecture_site
+    built = shared_offline_site
     offline = built.root / "dist/offline"
     context = browser.new_context()
     try:

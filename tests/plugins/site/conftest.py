@@ -160,6 +160,16 @@ def offline_site(built_site, media):
     return make
 
 
+@pytest.fixture(scope="module")
+def shared_offline_site(tmp_path_factory, media, cover_jpeg):
+    """What ``offline_site()`` makes, built once for a test module: only for tests that read it
+    (a browser test watching on a device of its own, a new browser context, reads it)."""
+    built = build_site_once(tmp_path_factory.mktemp("offline") / "repo", media, cover_jpeg)
+    deliver_long_clip(built, media)
+    built.rebuild()
+    return built
+
+
 # --------------------------------------------------------------------------------------------
 # A phone in front of the served site (the learner-facing browser tests)
 # --------------------------------------------------------------------------------------------

@@ -282,8 +282,8 @@ def test_offline_urls():
 
 
 @pytest.mark.slow
-def test_offline_edition_works_from_file_urls_on_a_phone(offline_site, browser):
-    built = offline_site()
+def test_offline_edition_works_from_file_urls_on_a_phone(shared_offline_site, browser):
+    built = shared_offline_site
     offline = built.root / "dist" / "offline"
     context = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
     page = context.new_page()
@@ -349,8 +349,8 @@ def test_offline_edition_works_from_file_urls_on_a_phone(offline_site, browser):
 
 
 @pytest.mark.slow
-def test_learning_aids_work_from_file_urls_on_a_phone(offline_site, browser):
-    offline = offline_site().root / "dist" / "offline"
+def test_learning_aids_work_from_file_urls_on_a_phone(shared_offline_site, browser):
+    offline = shared_offline_site.root / "dist" / "offline"
     context = speaking_phone(browser, CHINESE_VOICES)
     try:
         page = context.new_page()
