@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import importlib
+import io
 import json
 import http.server
 import os
@@ -209,26 +211,55 @@ def browser():
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Python's file server, quiet, and answering a ``Range`` as the web servers a site is put on
+    do (Chromium seeks in a video only where the server answers ranges; without them a seek
+    plays the video from the start instead)."""
+
     def log_message(self, format, *args):  # noqa: A002 - signature from the base class
         pass
+
+    def send_head(self):
+        from weike.plugins.site.share import UnsatisfiableRange, parse_range
+
+        path = Path(self.translate_path(self.path))
+        if "Range" not in self.headers or not path.is_file():
+            return super().send_head()
+        data = path.read_bytes()
+        try:
+            wanted = parse_range(self.headers["Range"], len(data))
+        except UnsatisfiableRange:
+            self.send_error(416)
+            return None
+        if wanted is None:
+            return super().send_head()
+        self.send_response(206)
+        self.send_header("Content-Type", self.guess_type(str(path)))
+        self.send_header("Content-Range", f"bytes {wanted.start}-{wanted.end}/{len(data)}")
+        self.send_header("Content-Length", str(wanted.length))
+        self.send_header("Accept-Ranges", "bytes")
+        self.end_headers()
+        return io.BytesIO(data[wanted.start:wanted.end + 1])
+
+
+@contextlib.contextmanager
+def serving(folder: Path):
+    """``with serving(folder) as url``: a real HTTP server on localhost for the block (module-wide
+    fixtures use it directly; tests take :func:`serve`)."""
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.fixture
 def serve():
     """``serve(folder) -> "http://127.0.0.1:PORT/"``: a real HTTP server on localhost."""
-    servers = []
-
-    def start(folder: Path) -> str:
-        handler = functools.partial(_QuietHandler, directory=str(folder))
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}/"
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    with contextlib.ExitStack() as servers:
+        yield lambda folder: servers.enter_context(serving(folder))
 
 
 # --------------------------------------------------------------------------------------------

@@ -9,9 +9,10 @@ import sys
 import time
 from pathlib import Path
 
-from tests.plugins.site.conftest import build_site, built_site, offline_site  # noqa: F401 - fixtures
+from tests.plugins.site.conftest import (  # noqa: F401 - fixtures
+    build_site, built_site, offline_site, shared_offline_site, shared_site)
 
-__all__ = ["build_site", "built_site", "offline_site", "start_share", "stop"]
+__all__ = ["build_site", "built_site", "offline_site", "shared_offline_site", "shared_site", "start_share", "stop"]
 
 
 def start_share(root: Path, *args: str) -> tuple[subprocess.Popen, str]:

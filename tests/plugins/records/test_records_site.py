@@ -48,18 +48,18 @@ def test_a_title_cannot_close_the_data_script(built_site):
     assert records_facts(built.site)["courses"]["photo"]["title"] == "拍照</script><script>alert(1)</script>"
 
 
-def test_the_offline_edition_carries_the_page_and_the_scripts(built_site):
-    built = built_site()
+def test_the_offline_edition_carries_the_page_and_the_scripts(shared_site):
+    built = shared_site
     offline = built.root / "dist/offline"
     page = (offline / "records/index.html").read_text(encoding="utf-8")
     assert "../assets/records/records.js" in page_scripts(page)
     assert (offline / "assets/records/catalogue.js").is_file()
 
 
-def test_every_page_loads_only_the_facts_every_page_needs(built_site):
+def test_every_page_loads_only_the_facts_every_page_needs(shared_site):
     """catalogue.js holds no course (each course's lectures are in its own script, loaded where
     needed): its size does not grow with the catalogue."""
-    built = built_site()
+    built = shared_site
     common = (built.site / "assets/records/catalogue.js").read_text(encoding="utf-8")
     assert "lectures" not in common and "courses" not in common and len(common) < 2000
     lecture = page_scripts(built.html("courses/demo/01-lecture-1"))

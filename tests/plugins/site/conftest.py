@@ -23,7 +23,7 @@ from weike.builder.running.pipeline import build
 from weike.builder.running.plugin_manager import get_plugin_manager
 from weike.builder.running.progress import Progress
 from weike.builder.running.project import Project
-from tests.conftest import COURSE_YML, lecture_md
+from tests.conftest import COURSE_YML, lecture_md, serving
 
 def page_scripts(html: str) -> list[str]:
     """The ``src`` of every script a page loads, in order: its ``<script src>`` tags and those the
@@ -106,6 +106,26 @@ def built_site(delivered_repo):
     return make
 
 
+def build_site_once(root: Path, media, cover, files=None, *, site_url: str | None = None) -> BuiltSite:
+    """The site of courses "demo" and "photo" built in ``root``, as :func:`built_site` makes it,
+    for module-wide fixtures: a build shared by tests that only read it."""
+    from weike.builder.repository.loading import load_repository
+    from tests.conftest import course_files, lay_out_delivered_media, write_tree
+
+    for slug in ("demo", "photo"):
+        write_tree(root, course_files(slug, media_file=media("landscape.mp4"), cover=cover))
+    write_tree(root, site_files(files, site_url=site_url))
+    delivered = lay_out_delivered_media(load_repository(root), root / "dist", media)
+    result = build_site(root, delivered)
+    return BuiltSite(root=root, site=root / "dist/site", delivered=delivered, result=result)
+
+
+@pytest.fixture(scope="module")
+def shared_site(tmp_path_factory, media, cover_jpeg) -> BuiltSite:
+    """What ``built_site()`` makes, built once for a test module: only for tests that read it."""
+    return build_site_once(tmp_path_factory.mktemp("site") / "repo", media, cover_jpeg)
+
+
 #: A clip long enough to seek in (the shared conforming clip lasts one second).
 LONG_CLIP = ["-f", "lavfi", "-i", "testsrc2=size=160x90:rate=25:duration=12",
              "-f", "lavfi", "-i", "sine=frequency=440:duration=12:sample_rate=48000",
@@ -140,6 +160,16 @@ def offline_site(built_site, media):
     return make
 
 
+@pytest.fixture(scope="module")
+def shared_offline_site(tmp_path_factory, media, cover_jpeg):
+    """What ``offline_site()`` makes, built once for a test module: only for tests that read it
+    (a browser test watching on a device of its own, a new browser context, reads it)."""
+    built = build_site_once(tmp_path_factory.mktemp("offline") / "repo", media, cover_jpeg)
+    deliver_long_clip(built, media)
+    built.rebuild()
+    return built
+
+
 # --------------------------------------------------------------------------------------------
 # A phone in front of the served site (the learner-facing browser tests)
 # --------------------------------------------------------------------------------------------
@@ -165,19 +195,23 @@ def long_clip(tmp_path_factory):
     return path
 
 
-@pytest.fixture
-def phone_site(built_site, serve, long_clip):
-    """The built site of "demo" and "photo" served over HTTP; demo's lecture 1 video lasts 14 s."""
-    built = built_site({"courses/photo/01-lecture-1/lecture.md": lecture_md(title=SEARCH_TITLE,
-                                                                           knowledge_point=KNOWLEDGE_POINT),
-                        "courses/demo/02-lecture-2/lecture.md": lecture_md(title="第2讲", knowledge_point="知识点2",
-                                                                          notes=NOTES_WITH_TABLE),
-                        "site/guide.md": GUIDE_PAGE})
+@pytest.fixture(scope="module")
+def phone_site(tmp_path_factory, media, cover_jpeg, long_clip):
+    """The built site of "demo" and "photo" served over HTTP; demo's lecture 1 video lasts 14 s.
+
+    One build and one server for a test module: its tests only read the site, and each phone
+    (a new browser context) starts with nothing remembered."""
+    built = build_site_once(tmp_path_factory.mktemp("phone") / "repo", media, cover_jpeg, {
+        "courses/photo/01-lecture-1/lecture.md": lecture_md(title=SEARCH_TITLE, knowledge_point=KNOWLEDGE_POINT),
+        "courses/demo/02-lecture-2/lecture.md": lecture_md(title="第2讲", knowledge_point="知识点2",
+                                                           notes=NOTES_WITH_TABLE),
+        "site/guide.md": GUIDE_PAGE})
     assert not [d for d in built.result.diagnostics if d.is_error]
     served = built.site / "media" / "demo" / "01-lecture-1.mp4"
     served.unlink()
     shutil.copyfile(long_clip, served)
-    return serve(built.site)
+    with serving(built.site) as url:
+        yield url
 
 
 @pytest.fixture

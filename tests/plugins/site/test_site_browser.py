@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.conftest import serving
 from tests.plugins.site.conftest import SEARCH_TITLE
 
 pytestmark = pytest.mark.slow
@@ -16,11 +17,11 @@ pytestmark = pytest.mark.slow
 PHONE = {"width": 390, "height": 844}
 
 
-@pytest.fixture
-def site_url(built_site, serve):
-    built = built_site()
-    assert not [d for d in built.result.diagnostics if d.is_error]
-    return serve(built.site)
+@pytest.fixture(scope="module")
+def site_url(shared_site):
+    assert not [d for d in shared_site.result.diagnostics if d.is_error]
+    with serving(shared_site.site) as url:
+        yield url
 
 
 @pytest.fixture

@@ -52,8 +52,8 @@ def html_pages(site: Path) -> list[Path]:
     return sorted(site.rglob("*.html"))
 
 
-def test_builds_a_self_contained_site(built_site):
-    built = built_site()
+def test_builds_a_self_contained_site(shared_site):
+    built = shared_site
     assert not [d for d in built.result.diagnostics if d.is_error], built.result.diagnostics
     assert sorted(built.result.built) == ["demo", "photo"]
     site = built.site
@@ -87,8 +87,8 @@ def test_builds_a_self_contained_site(built_site):
     assert not broken, broken
 
 
-def test_lecture_page_video_course_page_facts(built_site):
-    built = built_site()
+def test_lecture_page_video_course_page_facts(shared_site):
+    built = shared_site
     lecture = built.html("courses/demo/01-lecture-1")
     video = re.search(r"<video [^>]*>", lecture).group(0)
     assert 'preload="none"' in video and 'poster="../../../media/demo/01-lecture-1.jpg"' in video
@@ -109,8 +109,8 @@ def test_lecture_page_video_course_page_facts(built_site):
     assert "扫码学习" not in course  # no site_url: a QR code would point nowhere
 
 
-def test_home_groups_courses_by_theme_and_level(built_site):
-    home = built_site().html("")
+def test_home_groups_courses_by_theme_and_level(shared_site):
+    home = shared_site.html("")
     assert 'href="themes/laonian-zhihui/"' in home and 'href="themes/kexue-suzhi/"' in home
     assert 'href="levels/county/"' in home and 'href="levels/village/"' in home
     assert "共 <strong>2</strong> 门课程" in home
@@ -131,8 +131,8 @@ def test_levels_carry_the_forms_labels_on_every_page(built_site):
     assert "村(社区)" in built.html("courses/photo") and "村(社区)课程" in built.html("levels/village")
 
 
-def test_catalogue_json_lists_every_course_and_lecture(built_site):
-    built = built_site()
+def test_catalogue_json_lists_every_course_and_lecture(shared_site):
+    built = shared_site
     data = json.loads((built.site / "catalogue.json").read_text(encoding="utf-8"))
     assert data["course_count"] == 2 and data["lecture_count"] == 20
     photo = next(c for c in data["courses"] if c["slug"] == "photo")

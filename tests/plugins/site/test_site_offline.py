@@ -48,8 +48,8 @@ def relative_links(html: str) -> list[str]:
 # --------------------------------------------------------------------------------------------
 
 
-def test_every_link_of_every_page_names_a_file_of_the_edition(built_site):
-    built = built_site()
+def test_every_link_of_every_page_names_a_file_of_the_edition(shared_site):
+    built = shared_site
     offline = built.root / "dist" / "offline"
     pages = sorted(offline.rglob("*.html"))
     assert len(pages) > 10
@@ -66,11 +66,11 @@ def test_every_link_of_every_page_names_a_file_of_the_edition(built_site):
     assert 'href="../../../index.html"' in lecture
 
 
-def test_the_edition_carries_only_the_search_its_pages_load(built_site):
+def test_the_edition_carries_only_the_search_its_pages_load(shared_site):
     """weike's search reads its shards (``search/p/``, ``search/d/``, the manifest in ``search.js``)
     as scripts, which a ``file://`` page may load: Material's index, its ``file://`` script form and
     the iframe-worker shim its search worker needed are neither written nor named by any page."""
-    built = built_site()
+    built = shared_site
     offline = built.root / "dist" / "offline"
     for rel in ("search/search_index.json", "search/search_index.js", "assets/weike/offline"):
         assert not (offline / rel).exists(), rel
@@ -81,8 +81,8 @@ def test_the_edition_carries_only_the_search_its_pages_load(built_site):
         assert "iframe-worker" not in html and "search_index" not in html, page.relative_to(offline)
 
 
-def test_subtitles_are_inside_the_lecture_page(built_site):
-    built = built_site()
+def test_subtitles_are_inside_the_lecture_page(shared_site):
+    built = shared_site
     offline = built.root / "dist" / "offline"
     lecture = (offline / "courses/demo/01-lecture-1/index.html").read_text(encoding="utf-8")
     track = re.search(r'<track\b[^>]*\ssrc="data:text/vtt;base64,([^"]*)"', lecture)
@@ -91,8 +91,8 @@ def test_subtitles_are_inside_the_lecture_page(built_site):
     assert base64.b64decode(track.group(1)) == vtt
 
 
-def test_guide_media_hard_links_and_what_is_left_out(built_site):
-    built = built_site()
+def test_guide_media_hard_links_and_what_is_left_out(shared_site):
+    built = shared_site
     dist = built.root / "dist"
     offline = dist / "offline"
     guide = (offline / GUIDE).read_bytes()
@@ -112,9 +112,9 @@ def guide_sections(text: str) -> dict[str, str]:
     return dict(zip(parts[1::2], parts[2::2]))
 
 
-def test_guide_asks_a_volunteer_only_for_what_a_usb_stick_allows(built_site):
+def test_guide_asks_a_volunteer_only_for_what_a_usb_stick_allows(shared_site):
     """The volunteer has the stick and phones: no weike, no Python, no README, no command line."""
-    built = built_site()
+    built = shared_site
     text = (built.root / "dist/offline" / GUIDE).read_bytes().decode("utf-8-sig").replace("\r\n", "\n")
     sections = guide_sections(text)
     # No step anywhere asks for software the volunteer does not have.
@@ -255,8 +255,8 @@ def test_offline_urls():
 
 
 @pytest.mark.slow
-def test_offline_edition_works_from_file_urls_on_a_phone(offline_site, browser):
-    built = offline_site()
+def test_offline_edition_works_from_file_urls_on_a_phone(shared_offline_site, browser):
+    built = shared_offline_site
     offline = built.root / "dist" / "offline"
     context = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
     page = context.new_page()
@@ -327,11 +327,11 @@ def test_offline_edition_works_from_file_urls_on_a_phone(offline_site, browser):
 
 
 @pytest.mark.slow
-def test_a_query_typed_while_a_file_page_loads_is_answered(built_site, browser):
+def test_a_query_typed_while_a_file_page_loads_is_answered(shared_site, browser):
     """search.js, written as a plain tag when the reader typed before it ran, loads from file:// too."""
     from tests.plugins.site.test_site_search_shards import EARLY_READER
 
-    built = built_site()
+    built = shared_site
     offline = built.root / "dist" / "offline"
     context = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
     context.add_init_script(f"({EARLY_READER})({json.dumps('拍照')})")
@@ -351,8 +351,8 @@ def test_a_query_typed_while_a_file_page_loads_is_answered(built_site, browser):
 
 
 @pytest.mark.slow
-def test_learning_aids_work_from_file_urls_on_a_phone(offline_site, browser):
-    offline = offline_site().root / "dist" / "offline"
+def test_learning_aids_work_from_file_urls_on_a_phone(shared_offline_site, browser):
+    offline = shared_offline_site.root / "dist" / "offline"
     context = speaking_phone(browser, CHINESE_VOICES)
     try:
         page = context.new_page()

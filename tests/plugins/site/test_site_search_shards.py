@@ -271,8 +271,8 @@ def test_the_first_result_shows_while_the_rest_of_the_first_screens_chunks_load(
 
 
 @pytest.mark.slow
-def test_the_built_site_never_fetches_the_whole_index(built_site, serve, browser):
-    built = built_site()
+def test_the_built_site_never_fetches_the_whole_index(shared_site, serve, browser):
+    built = shared_site
     url = serve(built.site)
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     requested: list[str] = []
@@ -287,11 +287,11 @@ def test_the_built_site_never_fetches_the_whole_index(built_site, serve, browser
 
 
 @pytest.mark.slow
-def test_the_frame_loads_the_stylesheets_first_and_materials_bundle_still_runs(built_site, serve, browser):
+def test_the_frame_loads_the_stylesheets_first_and_materials_bundle_still_runs(shared_site, serve, browser):
     """Material's bundle and weike's scripts are written after the stylesheets (the preload scanner does
     not fetch them beside the stylesheets on a phone's link); search.js is preloaded beside the stylesheets.
     All still run: Material's (document$), weike.js's (the text-size buttons), search.js's (the dialog)."""
-    built = built_site()
+    built = shared_site
     home = (built.site / "index.html").read_text(encoding="utf-8")
     assert not re.search(r'<script src="[^"]*bundle\.[0-9a-f]+\.min\.js"', home)
     # search.js is preloaded, and no page waits for it (no plain tag names it).
