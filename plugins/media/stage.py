@@ -31,6 +31,7 @@ ledger.py (0).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import threading
 import time
 from collections import defaultdict
@@ -158,7 +159,7 @@ def deliver_media(context: BuildContext, courses: Sequence[Course], *, made: Mad
     previous = read_manifest(media_root)
     as_written = previous is not None and ledger.trusts(media_root / MANIFEST_FILE)
     shared = _course_digests(context, courses, profile)
-    course_inputs = {course.slug: lectures_digest(shared[course.slug], course.lectures)
+    course_inputs = {course.slug: _course_inputs(context, shared[course.slug], course)
                      for course in courses if course.slug in shared}
     digests: dict[str, str] = {}
     kept: dict[str, DeliveredMedia] = {}
@@ -379,6 +380,18 @@ def _course_digests(context: BuildContext, courses: Sequence[Course], profile) -
         return {}
     return {course.slug: course_digest(setup, course, title_card_settings(context.config, course))
             for course in courses}
+
+
+def _course_inputs(context: BuildContext, shared: str, course: Course) -> str:
+    """One digest of everything the deliveries of ``course``'s lectures are made from.
+
+    With the check's key of the course (its folder's entries and everything outside it loading
+    depends on: the sources, subtitles, pictures and cover are files of the folder) it is one hash
+    per course, no lecture looked at; without one, the lectures' own parts (:func:`lectures_digest`)."""
+    key = context.course_keys.get(course.slug)
+    if key is None:
+        return lectures_digest(shared, course.lectures)
+    return hashlib.sha256(f"{shared}\0{key}\0{len(course.lectures)}".encode()).hexdigest()
 
 
 def make_asked_renditions(context: BuildContext, delivered: dict[str, DeliveredMedia]):

@@ -278,17 +278,31 @@ def test_an_unchanged_course_is_handed_forward_whole_and_only_an_edited_one_is_e
     assert len(examined) == 20
     examined.clear(), counted["planned"].clear(), counted["placed"].clear()
 
-    # Notes never reach the video: both courses are handed forward whole, no lecture looked at alone.
+    # A notes edit changes course c's folder: its lectures are looked at one by one (and handed
+    # forward, notes never reach the video); d is handed forward whole, none of its lectures looked at.
     notes = two_courses / "courses/c/03-lecture-3/lecture.md"
     notes.write_text(notes.read_text(encoding="utf-8") + "\n多一段讲义。\n", encoding="utf-8")
     assert build(two_courses) == 0
-    assert examined == [] and counted == {"planned": [], "placed": []}
+    assert examined == [f"c/{n:02d}-lecture-{n}" for n in range(1, 11)]
+    assert counted == {"planned": [], "placed": []}
+
+    # ...and c is remembered whole again: the next build with no media change looks at no lecture.
+    examined.clear()
+    (two_courses / "weike.yml").write_text("# 全省微课\n", encoding="utf-8")  # every course's key changes
+    assert build(two_courses) == 0
+    assert examined == [f"{slug}/{n:02d}-lecture-{n}" for slug in "cd" for n in range(1, 11)]
+    examined.clear()
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n再多一段。\n", encoding="utf-8")
+    assert build(two_courses) == 0
+    assert examined == [f"c/{n:02d}-lecture-{n}" for n in range(1, 11)]
+    examined.clear()
 
     # New subtitles in c: c's lectures are examined, that lecture alone placed; d stays whole.
     (two_courses / "courses/c/01-lecture-1/video.srt").write_text(SRT.replace("你好", "大家好"), encoding="utf-8")
     assert build(two_courses) == 0
     assert examined == [f"c/{n:02d}-lecture-{n}" for n in range(1, 11)]
     assert counted == {"planned": ["c/01-lecture-1"], "placed": ["c/01-lecture-1"]}
+    assert "大家好" in (two_courses / "dist/media/c/01-lecture-1.vtt").read_text(encoding="utf-8")
     assert media_tree(two_courses) == cold_tree(two_courses)
 
 
@@ -319,5 +333,6 @@ def test_a_delivered_file_of_an_unchanged_course_is_caught(two_courses, examined
         assert len(counted["placed"]) == 20 and len(examined) == 20
     else:
         assert counted["placed"] == ["d/04-lecture-4"]
-        assert examined == [f"d/{n:02d}-lecture-{n}" for n in range(1, 11)]
+        # c's notes changed its folder; d is looked at for its delivered file alone.
+        assert examined == [f"{slug}/{n:02d}-lecture-{n}" for slug in "cd" for n in range(1, 11)]
     assert media_tree(two_courses) == good
