@@ -231,3 +231,14 @@ def test_a_course_a_plugin_crashed_on_is_checked_again_every_time(repo, tmp_path
     entries = repo / ".weike/cache" / CHECKED_FOLDER
     assert sorted(entry.name for entry in entries.iterdir()) == ["a.pickle", "c.pickle"]  # not b's
     assert check_in_a_new_process(repo) == first == check_in_a_new_process(repo, cache=tmp_path / "cold")
+
+
+def test_the_course_keys_name_every_course_and_change_with_its_folder_alone(repo):
+    """What later stages key a course by (BuildContext.course_keys): the same for a course taken back
+    from the memo as when it was read, another for the edited one."""
+    first = run_check(repo).course_keys
+    assert sorted(first) == list(COURSES)
+    assert run_check(repo).course_keys == first  # taken back from the memo: the same keys
+    edit_notes(repo)
+    after = run_check(repo).course_keys
+    assert [slug for slug in COURSES if after[slug] != first[slug]] == ["b"]
