@@ -11,12 +11,14 @@ although nothing about them changed. So after each stage the ledger records, per
   plugin names through ``weike_build_inputs`` (the ffmpeg binaries, the libraries);
 - ``files``: the identities (size, mtime_ns, inode) of the files it delivered into ``dist/media``;
 
-and, per course, one digest of all its lectures' inputs (the same parts, hashed once for the
-course) with the keys of its lectures; and the identity of ``manifest.json`` as written (by this
-code: another weike may write the same records in other bytes). The next stage hands a whole
+and, per course, one digest of all its lectures' inputs with the keys of its lectures (the stage
+makes it from the check's key of the course folder, ``BuildContext.course_keys``, which covers
+every file in it, else from the parts above of all its lectures: :func:`lectures_digest`); and
+the identity of ``manifest.json`` as written (by this code: another weike may write the same
+records in other bytes). The next stage hands a whole
 course forward from its manifest records when the course's digest is the same, and every file its
 lectures delivered is still the one recorded: no lecture of it is digested or looked up on its
-own, so a notes edit in one course costs one course's lectures, not the catalogue's. A course
+own, so an edit in one course costs that course's lectures, not the catalogue's. A course
 whose digest changed is looked at lecture by lecture: a lecture is handed forward, without
 planning, verifying or placing it, only when its inputs digest is the same, every file it
 delivered is still the one recorded, and the manifest is the one written then.

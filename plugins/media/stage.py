@@ -2,8 +2,9 @@
 
 For every lecture of the courses that passed the check, the stage
 
-0. hands forward, from its manifest record, a lecture whose inputs and delivered files are as the
-   last stage recorded them in its ledger (nothing below is done for it; ``ledger.py``),
+0. hands forward, from their manifest records, the lectures of a course whose inputs (one digest
+   per course) and delivered files are as the last stage recorded them in its ledger, and in any
+   other course each lecture that is so (nothing below is done for them; ``ledger.py``),
 1. hashes and probes the source (both memoised by path, size and mtime),
 2. decides how to deliver it: a source whose video already meets the profile is *passed
    through* (remuxed with fast start, video not re-encoded; audio re-encoded only when it is off
