@@ -336,3 +336,24 @@ def test_a_delivered_file_of_an_unchanged_course_is_caught(two_courses, examined
         # c's notes changed its folder; d is looked at for its delivered file alone.
         assert examined == [f"{slug}/{n:02d}-lecture-{n}" for slug in "cd" for n in range(1, 11)]
     assert media_tree(two_courses) == good
+
+
+def test_a_course_the_check_has_no_key_for_is_recalled_by_its_lectures_parts(two_courses, examined, counted):
+    """A symbolic link in course d's folder: the check keys no such course, so the stage digests its
+    lectures' own parts as one (still no lecture looked at alone while nothing of d changed)."""
+    (two_courses / "courses/d/links").mkdir()
+    (two_courses / "courses/d/links/notes.md").symlink_to("../01-lecture-1/lecture.md")
+    assert build(two_courses) == 0
+    examined.clear(), counted["planned"].clear(), counted["placed"].clear()
+
+    notes = two_courses / "courses/d/03-lecture-3/lecture.md"
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n多一段讲义。\n", encoding="utf-8")
+    assert build(two_courses) == 0
+    assert examined == [] and counted == {"planned": [], "placed": []}
+
+    # Its subtitles changed: its lectures are looked at, that one placed again.
+    (two_courses / "courses/d/02-lecture-2/video.srt").write_text(SRT, encoding="utf-8")
+    assert build(two_courses) == 0
+    assert examined == [f"d/{n:02d}-lecture-{n}" for n in range(1, 11)]
+    assert counted == {"planned": ["d/02-lecture-2"], "placed": ["d/02-lecture-2"]}
+    assert media_tree(two_courses) == cold_tree(two_courses)
