@@ -132,6 +132,11 @@ class BuildContext:
     #: Courses to take out of every output on purpose (``--drop-stale``): they failed now, and
     #: their last good version is not kept; a bundle target removes their zips.
     dropped: frozenset[str] = frozenset()
+    #: Each course's identity as the check read it, by slug (``CheckResult.course_keys``: every
+    #: entry below its folder and everything outside it that loading it depends on, so an equal
+    #: key means an equal course and equal files). A course not here has none: a stage that
+    #: remembers courses by it looks at such a course itself.
+    course_keys: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)

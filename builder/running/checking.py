@@ -19,6 +19,7 @@ import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from types import MappingProxyType
 
 import pluggy
 
@@ -152,6 +153,10 @@ class CheckResult:
     #: The courses loaded and checked afresh, in order; the others were taken back from the
     #: course memo unchanged. None: every course was (no memo could be used).
     rechecked: tuple[str, ...] | None = None
+    #: Each course's identity as the check read it: its course memo key (every entry below its
+    #: folder, and everything outside it that loading and checking it depend on), by slug. A course
+    #: without one (no memo, a symbolic link in its folder) is not here.
+    course_keys: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def summary(self) -> Summary:
@@ -223,10 +228,14 @@ class CheckMemo:
         self._recalled: dict[str, RememberedCourse] = {}
         #: slug -> (key when read, what loading reported), for the courses read now.
         self._read: dict[str, tuple[str, tuple[Diagnostic, ...]]] = {}
+        #: slug -> key when read, of every course taken back or read now.
+        self.keys: dict[str, str] = {}
 
     def load_course(self, folder: Path, **arguments) -> tuple[Course, list[Diagnostic]]:
         # The key is taken before the files are read: a file edited meanwhile is read again next time.
         key = self.memo.key(folder, identity=self.folders.get(os.path.abspath(folder), NOT_WALKED))
+        if key is not None:
+            self.keys[folder.name] = key
         remembered = self.memo.recall(folder.name, key, handed_on=self.handed_on) if key is not None else None
         if remembered is not None:
             self._recalled[folder.name] = remembered
@@ -276,7 +285,8 @@ def check_project(project: Project, *, paths: BuildPaths | None = None, made: Ma
                                    paths=paths, made=made, memo=memo)
     rechecked = None if memo is None else tuple(course.slug for course in repository.courses
                                                  if memo.recalled(course.slug) is None)
-    return CheckResult(repository=repository, diagnostics=diagnostics, rechecked=rechecked)
+    return CheckResult(repository=repository, diagnostics=diagnostics, rechecked=rechecked,
+                       course_keys=MappingProxyType(dict(memo.keys)) if memo is not None else {})
 
 
 def run_check(project: Project | Path, *, jobs: int | None = None) -> CheckResult:

@@ -213,6 +213,7 @@ def build(
         jobs=jobs,
         scheduler=scheduler or config.scheduler,
         force=force,
+        course_keys=checked.course_keys,
     )
     published = PublishedCourses(paths.cache)
     drop_stale = drop_stale or config.drop_stale

@@ -11,10 +11,17 @@ although nothing about them changed. So after each stage the ledger records, per
   plugin names through ``weike_build_inputs`` (the ffmpeg binaries, the libraries);
 - ``files``: the identities (size, mtime_ns, inode) of the files it delivered into ``dist/media``;
 
-and the identity of ``manifest.json`` as written (by this code: another weike may write the same
-records in other bytes). The next stage hands a lecture forward from its
-manifest record, without planning, verifying or placing it, only when its inputs digest is the
-same, every file it delivered is still the one recorded, and the manifest is the one written then.
+and, per course, one digest of all its lectures' inputs with the keys of its lectures (the stage
+makes it from the check's key of the course folder, ``BuildContext.course_keys``, which covers
+every file in it, else from the parts above of all its lectures: :func:`lectures_digest`); and
+the identity of ``manifest.json`` as written (by this code: another weike may write the same
+records in other bytes). The next stage hands a whole
+course forward from its manifest records when the course's digest is the same, and every file its
+lectures delivered is still the one recorded: no lecture of it is digested or looked up on its
+own, so an edit in one course costs that course's lectures, not the catalogue's. A course
+whose digest changed is looked at lecture by lecture: a lecture is handed forward, without
+planning, verifying or placing it, only when its inputs digest is the same, every file it
+delivered is still the one recorded, and the manifest is the one written then.
 Anything else (an edited source, a delivered file replaced or edited in place, a manifest touched
 by hand, ``--force``, a damaged or missing ledger) takes the full path: planned, checked against the
 content store, placed, verified as before. What is delivered therefore stays what was verified.
@@ -36,7 +43,7 @@ from weike.builder.keeping.outputs import remove_temps, write_atomic
 
 #: In the cache folder, beside the media memo.
 LEDGER_FILE = "media-delivered.json"
-LEDGER_FORMAT = 1
+LEDGER_FORMAT = 2
 
 #: Lecture fields a delivery never reads (the notes become pages, not video).
 _NOT_MEDIA_FIELDS = frozenset({"notes", "notes_line"})
@@ -91,14 +98,25 @@ def course_digest(setup: str, course: Course, card_settings: object) -> str:
                        repr(card_settings)).hexdigest()
 
 
+def _lecture_parts(lecture: Lecture) -> tuple:
+    """The lecture's values but its notes, and its files' identities."""
+    files = (lecture.media, lecture.subtitles, lecture.image)
+    return (_values(lecture, _NOT_MEDIA_FIELDS),
+            tuple(file_identity(item.path if item is not None else None) for item in files))
+
+
 def lecture_digest(course: str, lecture: Lecture) -> str:
     """The course's digest, the lecture's values but its notes, and its files' identities.
 
-    One ``repr`` of them all, hashed once: made for every lecture of the catalogue on every build
-    (the course's digest already holds weike's version, like every :class:`Fingerprint`)."""
-    files = (lecture.media, lecture.subtitles, lecture.image)
-    parts = (course, _values(lecture, _NOT_MEDIA_FIELDS),
-             tuple(file_identity(item.path if item is not None else None) for item in files))
+    One ``repr`` of them all, hashed once (the course's digest already holds weike's version, like
+    every :class:`Fingerprint`)."""
+    return hashlib.sha256(repr((course, *_lecture_parts(lecture))).encode("utf-8")).hexdigest()
+
+
+def lectures_digest(course: str, lectures: Iterable[Lecture]) -> str:
+    """The course's digest and, in order, every lecture's key and parts as :func:`lecture_digest`
+    takes them: one ``repr`` and one hash for the whole course, made for every course on every build."""
+    parts = (course, tuple((lecture.key, *_lecture_parts(lecture)) for lecture in lectures))
     return hashlib.sha256(repr(parts).encode("utf-8")).hexdigest()
 
 
@@ -116,16 +134,19 @@ class DeliveryLedger:
         self.media_root = Path(media_root)
         self._root = os.fspath(self.media_root)
         self._lectures: dict[str, dict] = {}
+        self._courses: dict[str, dict] = {}
         self._manifest: list | None = None
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
-            if data.get("format") == LEDGER_FORMAT and isinstance(data.get("lectures"), dict):
-                self._lectures = data["lectures"]
+            if (data.get("format") == LEDGER_FORMAT and isinstance(data.get("lectures"), dict)
+                    and isinstance(data.get("courses"), dict)):
+                self._lectures, self._courses = data["lectures"], data["courses"]
                 # A manifest written by other code may hold the same records in other bytes.
                 self._manifest = data.get("manifest") if data.get("code") == code_digest(__name__) else None
         except (OSError, ValueError, AttributeError):
             pass
         self._now: dict[str, dict] = {}
+        self._now_courses: dict[str, dict] = {}
         self._forgotten = False
 
     def trusts(self, manifest: Path) -> bool:
@@ -150,6 +171,36 @@ class DeliveryLedger:
         # One stat per file, on a string path: at catalogue scale a Path per file is measurable.
         return all(output_identity(f"{self._root}/{name}") == files[name] for name in names)
 
+    def course_unchanged(self, slug: str, inputs: str, keys: list[str], records: dict) -> bool:
+        """The course's lectures are ``keys`` and their inputs ``inputs``, as recorded, and every
+        file their manifest ``records`` name is still the one each delivered."""
+        entry = self._courses.get(slug)
+        if not isinstance(entry, dict) or entry.get("inputs") != inputs or entry.get("lectures") != keys:
+            return False
+        root = self._root
+        for key in keys:
+            lecture, record = self._lectures.get(key), records.get(key)
+            if not isinstance(lecture, dict) or not isinstance(record, dict):
+                return False
+            files, names = lecture.get("files"), record_files(record)
+            if not isinstance(files, dict) or len(files) != len(names):
+                return False
+            for name in names:
+                if files.get(name) != output_identity(f"{root}/{name}"):
+                    return False
+        return True
+
+    def keep_course(self, slug: str, keys: list[str]) -> None:
+        """The course and all its lectures stay as recorded."""
+        self._now_courses[slug] = self._courses[slug]
+        for key in keys:
+            self._now[key] = self._lectures[key]
+
+    def note_course(self, slug: str, inputs: str, keys: list[str]) -> None:
+        """The course's lectures ``keys`` were all delivered now or kept: remember them as one."""
+        if all(key in self._now for key in keys):
+            self._now_courses[slug] = {"inputs": inputs, "lectures": keys}
+
     def cards(self, key: str) -> bool:
         """Whether the lecture recorded as unchanged was delivered with title cards."""
         return bool(self._lectures.get(key, {}).get("cards"))
@@ -169,9 +220,11 @@ class DeliveryLedger:
 
         The ledger only saves time: a cache that cannot take it costs the next build its shortcut."""
         identity = output_identity(manifest)
-        if not self._forgotten and identity == self._manifest and self._now == self._lectures:
+        if (not self._forgotten and identity == self._manifest and self._now == self._lectures
+                and self._now_courses == self._courses):
             return  # every lecture as recorded, the manifest too: the file on disk says it already
         payload = {"format": LEDGER_FORMAT, "code": code_digest(__name__), "manifest": identity,
+                   "courses": dict(sorted(self._now_courses.items())),
                    "lectures": dict(sorted(self._now.items()))}
         try:
             remove_temps(self.path.parent)

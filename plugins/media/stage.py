@@ -2,8 +2,9 @@
 
 For every lecture of the courses that passed the check, the stage
 
-0. hands forward, from its manifest record, a lecture whose inputs and delivered files are as the
-   last stage recorded them in its ledger (nothing below is done for it; ``ledger.py``),
+0. hands forward, from their manifest records, the lectures of a course whose inputs (one digest
+   per course) and delivered files are as the last stage recorded them in its ledger, and in any
+   other course each lecture that is so (nothing below is done for them; ``ledger.py``),
 1. hashes and probes the source (both memoised by path, size and mtime),
 2. decides how to deliver it: a source whose video already meets the profile is *passed
    through* (remuxed with fast start, video not re-encoded; audio re-encoded only when it is off
@@ -31,6 +32,7 @@ ledger.py (0).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import threading
 import time
 from collections import defaultdict
@@ -77,7 +79,13 @@ from weike.plugins.media.checks import (
 )
 from weike.plugins.media.cluster import _executor_problem, _no_cluster_summary, cluster_problems
 from weike.plugins.media.encoding import RECIPE_VERSION, DeliveryFailed, deliver_to_store, recipe_inputs
-from weike.plugins.media.ledger import DeliveryLedger, course_digest, lecture_digest, setup_digest
+from weike.plugins.media.ledger import (
+    DeliveryLedger,
+    course_digest,
+    lecture_digest,
+    lectures_digest,
+    setup_digest,
+)
 from weike.plugins.media.manifest import (
     MANIFEST_FILE,
     delivered_from_record,
@@ -144,25 +152,45 @@ def deliver_media(context: BuildContext, courses: Sequence[Course], *, made: Mad
     tally = _Tally()
     every_lecture = [(course, lecture) for course in courses for lecture in course.lectures]
 
-    # 0. A lecture whose inputs and delivered files are as the last stage recorded them is handed
-    #    forward from its manifest record: not planned, verified or placed again (ledger.py).
+    # 0. A course whose inputs and delivered files are as the last stage recorded them is handed
+    #    forward whole, from its lectures' manifest records; in any other course, each lecture
+    #    that is so: neither is planned, verified or placed again (ledger.py).
     media_root = paths.media
     ledger = DeliveryLedger(paths.cache, media_root)
     previous = read_manifest(media_root)
     as_written = previous is not None and ledger.trusts(media_root / MANIFEST_FILE)
-    digests = _lecture_digests(context, courses, profile)
+    shared = _course_digests(context, courses, profile)
+    course_inputs = {course.slug: _course_inputs(context, shared[course.slug], course)
+                     for course in courses if course.slug in shared}
+    digests: dict[str, str] = {}
     kept: dict[str, DeliveredMedia] = {}
     # Lectures made from the same inputs whose delivered files changed on disk since: their cache
     # entries are checked against the SHA-256 recorded at commit (a file edited in place through its
     # hard link would pass a check of sizes alone).
     suspects: set[str] = set()
-    if as_written and not context.force:
-        records = previous["lectures"]
-        for course, lecture in every_lecture:
-            record = records.get(lecture.key)
-            if not ledger.same_inputs(lecture.key, digests.get(lecture.key)):
+    for course in courses:
+        if course.slug not in shared:
+            continue
+        keys = [lecture.key for lecture in course.lectures]
+        if (as_written and not context.force
+                and ledger.course_unchanged(course.slug, course_inputs[course.slug], keys, previous["lectures"])):
+            handed = {lecture.key: delivered_from_record(previous["lectures"][lecture.key], media_root,
+                                                         course_slug=course.slug, lecture_slug=lecture.slug,
+                                                         present=True)
+                      for lecture in course.lectures}
+            if all(media is not None for media in handed.values()):
+                ledger.keep_course(course.slug, keys)
+                kept.update(handed)
                 continue
-            if not ledger.unchanged(lecture.key, digests.get(lecture.key), record):
+        examined = {lecture.key: lecture_digest(shared[course.slug], lecture) for lecture in course.lectures}
+        digests.update(examined)
+        if not as_written or context.force:
+            continue
+        for lecture in course.lectures:
+            record = previous["lectures"].get(lecture.key)
+            if not ledger.same_inputs(lecture.key, examined[lecture.key]):
+                continue
+            if not ledger.unchanged(lecture.key, examined[lecture.key], record):
                 suspects.add(lecture.key)
                 continue
             media = delivered_from_record(record, media_root, course_slug=course.slug,
@@ -319,7 +347,9 @@ def deliver_media(context: BuildContext, courses: Sequence[Course], *, made: Mad
     manifest = write_manifest(paths.media, manifest_entries, courses, root, profile, previous=previous,
                               as_written=as_written, placed=placed if kept else None)
     outputs.append(manifest)
-    if digests:
+    if shared:
+        for course in courses:
+            ledger.note_course(course.slug, course_inputs[course.slug], [lecture.key for lecture in course.lectures])
         ledger.save(manifest)
     summary = _summary_lines(tally, len(every_lecture))
     with_cards = sum(1 for item in plans if item.card_job is not None
@@ -340,21 +370,30 @@ def _delivered_files(media: DeliveredMedia) -> list[Path]:
     return [p for p in (media.path, media.poster, media.subtitles, media.subtitles_srt) if p is not None]
 
 
-def _lecture_digests(context: BuildContext, courses: Sequence[Course], profile) -> dict[str, str]:
-    """Each lecture's inputs digest for the ledger; none without an ffmpeg to name (then every
-    lecture takes the full path, which reports what is missing)."""
+def _course_digests(context: BuildContext, courses: Sequence[Course], profile) -> dict[str, str]:
+    """Each course's digest for the ledger (the setup, its values but its lectures, its cover, its
+    title cards); none without an ffmpeg to name (then every lecture takes the full path, which
+    reports what is missing)."""
     try:
         setup = setup_digest(profile_fingerprint=profile.fingerprint(), encoder=ffmpeg.version(),
                              recipes=(RECIPE_VERSION, CARD_RECIPE_VERSION), media_root=context.paths.media,
                              inputs=recipe_inputs())
     except (ffmpeg.FfmpegNotFound, ffmpeg.FfmpegError):
         return {}
-    digests = {}
-    for course in courses:
-        shared = course_digest(setup, course, title_card_settings(context.config, course))
-        for lecture in course.lectures:
-            digests[lecture.key] = lecture_digest(shared, lecture)
-    return digests
+    return {course.slug: course_digest(setup, course, title_card_settings(context.config, course))
+            for course in courses}
+
+
+def _course_inputs(context: BuildContext, shared: str, course: Course) -> str:
+    """One digest of everything the deliveries of ``course``'s lectures are made from.
+
+    With the check's key of the course (its folder's entries and everything outside it loading
+    depends on: the sources, subtitles, pictures and cover are files of the folder) it is one hash
+    per course, no lecture looked at; without one, the lectures' own parts (:func:`lectures_digest`)."""
+    key = context.course_keys.get(course.slug)
+    if key is None:
+        return lectures_digest(shared, course.lectures)
+    return hashlib.sha256(f"{shared}\0{key}\0{len(course.lectures)}".encode()).hexdigest()
 
 
 def make_asked_renditions(context: BuildContext, delivered: dict[str, DeliveredMedia]):

@@ -248,3 +248,14 @@ def test_the_check_keys_each_course_by_the_walk_it_is_handed(repo):
     # A folder the walk does not name is walked by the check itself.
     edit_notes(repo)
     assert check_project(Project.open(repo), course_folders={}).rechecked == ("b",)
+
+
+def test_the_course_keys_name_every_course_and_change_with_its_folder_alone(repo):
+    """What later stages key a course by (BuildContext.course_keys): the same for a course taken back
+    from the memo as when it was read, another for the edited one."""
+    first = run_check(repo).course_keys
+    assert sorted(first) == list(COURSES)
+    assert run_check(repo).course_keys == first  # taken back from the memo: the same keys
+    edit_notes(repo)
+    after = run_check(repo).course_keys
+    assert [slug for slug in COURSES if after[slug] != first[slug]] == ["b"]

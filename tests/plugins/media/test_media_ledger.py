@@ -250,3 +250,110 @@ def test_one_lecture_replaced_is_the_one_verified_placed_and_written_into_the_ma
     assert encoded == ["c/06-lecture-6"] and verified == []
     monkeypatch.undo()
     assert media_tree(course_repo) == cold_tree(course_repo)
+
+
+@pytest.fixture
+def two_courses(make_repo, media):
+    """Courses c and d, ten lectures each; c's lecture 1 with subtitles."""
+    return make_repo({"courses/c/01-lecture-1/video.srt": SRT}, valid_courses=("c", "d"))
+
+
+@pytest.fixture
+def examined(monkeypatch) -> list[str]:
+    """The lectures whose inputs the media stage digested one by one (the real function runs)."""
+    seen: list[str] = []
+    real = stage.lecture_digest
+
+    def lecture_digest(course, lecture):
+        seen.append(lecture.key)
+        return real(course, lecture)
+
+    monkeypatch.setattr(stage, "lecture_digest", lecture_digest)
+    return seen
+
+
+def test_an_unchanged_course_is_handed_forward_whole_and_only_an_edited_one_is_examined(two_courses, examined,
+                                                                                         counted):
+    assert build(two_courses) == 0
+    assert len(examined) == 20
+    examined.clear(), counted["planned"].clear(), counted["placed"].clear()
+
+    # A notes edit changes course c's folder: its lectures are looked at one by one (and handed
+    # forward, notes never reach the video); d is handed forward whole, none of its lectures looked at.
+    notes = two_courses / "courses/c/03-lecture-3/lecture.md"
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n多一段讲义。\n", encoding="utf-8")
+    assert build(two_courses) == 0
+    assert examined == [f"c/{n:02d}-lecture-{n}" for n in range(1, 11)]
+    assert counted == {"planned": [], "placed": []}
+
+    # ...and c is remembered whole again: the next build with no media change looks at no lecture.
+    examined.clear()
+    (two_courses / "weike.yml").write_text("# 全省微课\n", encoding="utf-8")  # every course's key changes
+    assert build(two_courses) == 0
+    assert examined == [f"{slug}/{n:02d}-lecture-{n}" for slug in "cd" for n in range(1, 11)]
+    examined.clear()
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n再多一段。\n", encoding="utf-8")
+    assert build(two_courses) == 0
+    assert examined == [f"c/{n:02d}-lecture-{n}" for n in range(1, 11)]
+    examined.clear()
+
+    # New subtitles in c: c's lectures are examined, that lecture alone placed; d stays whole.
+    (two_courses / "courses/c/01-lecture-1/video.srt").write_text(SRT.replace("你好", "大家好"), encoding="utf-8")
+    assert build(two_courses) == 0
+    assert examined == [f"c/{n:02d}-lecture-{n}" for n in range(1, 11)]
+    assert counted == {"planned": ["c/01-lecture-1"], "placed": ["c/01-lecture-1"]}
+    assert "大家好" in (two_courses / "dist/media/c/01-lecture-1.vtt").read_text(encoding="utf-8")
+    assert media_tree(two_courses) == cold_tree(two_courses)
+
+
+@pytest.mark.parametrize("damage", ["replaced", "edited in place", "deleted"])
+def test_a_delivered_file_of_an_unchanged_course_is_caught(two_courses, examined, counted, damage):
+    """Nothing in course d changed but one of its delivered files: the course is not handed forward
+    whole, and that lecture is delivered again, as the cold stage delivers it. (Edited in place, the
+    file is every lecture's: all twenty share one clip, so one cache entry and one inode.)"""
+    assert build(two_courses) == 0
+    good = media_tree(two_courses)
+    target = two_courses / "dist/media/d/04-lecture-4.mp4"
+    if damage == "replaced":
+        target.unlink()
+        target.write_bytes(b"not the delivered video")
+    elif damage == "edited in place":
+        data = bytearray(target.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        os.chmod(target, 0o644)
+        with open(target, "r+b") as handle:
+            handle.write(bytes(data))
+    else:
+        target.unlink()
+    notes = two_courses / "courses/c/03-lecture-3/lecture.md"  # no replay of the build stamp
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n改一下。\n", encoding="utf-8")
+    examined.clear(), counted["planned"].clear(), counted["placed"].clear()
+    assert build(two_courses) == 0
+    if damage == "edited in place":
+        assert len(counted["placed"]) == 20 and len(examined) == 20
+    else:
+        assert counted["placed"] == ["d/04-lecture-4"]
+        # c's notes changed its folder; d is looked at for its delivered file alone.
+        assert examined == [f"{slug}/{n:02d}-lecture-{n}" for slug in "cd" for n in range(1, 11)]
+    assert media_tree(two_courses) == good
+
+
+def test_a_course_the_check_has_no_key_for_is_recalled_by_its_lectures_parts(two_courses, examined, counted):
+    """A symbolic link in course d's folder: the check keys no such course, so the stage digests its
+    lectures' own parts as one (still no lecture looked at alone while nothing of d changed)."""
+    (two_courses / "courses/d/links").mkdir()
+    (two_courses / "courses/d/links/notes.md").symlink_to("../01-lecture-1/lecture.md")
+    assert build(two_courses) == 0
+    examined.clear(), counted["planned"].clear(), counted["placed"].clear()
+
+    notes = two_courses / "courses/d/03-lecture-3/lecture.md"
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n多一段讲义。\n", encoding="utf-8")
+    assert build(two_courses) == 0
+    assert examined == [] and counted == {"planned": [], "placed": []}
+
+    # Its subtitles changed: its lectures are looked at, that one placed again.
+    (two_courses / "courses/d/02-lecture-2/video.srt").write_text(SRT, encoding="utf-8")
+    assert build(two_courses) == 0
+    assert examined == [f"d/{n:02d}-lecture-{n}" for n in range(1, 11)]
+    assert counted == {"planned": ["d/02-lecture-2"], "placed": ["d/02-lecture-2"]}
+    assert media_tree(two_courses) == cold_tree(two_courses)
