@@ -132,6 +132,12 @@ class BuildContext:
     #: Courses to take out of every output on purpose (``--drop-stale``): they failed now, and
     #: their last good version is not kept; a bundle target removes their zips.
     dropped: frozenset[str] = frozenset()
+    #: Slug -> the key of the course's folder as the check read it
+    #: (:attr:`weike.builder.running.checking.CheckResult.course_keys`): a stage that remembers
+    #: what it made from a course under this key may take it back while the key is the same (the
+    #: folder's every entry and the check's context unchanged, so the course is the same value).
+    #: Only for courses given to the stage as loaded now (not a failed course's last good version).
+    course_keys: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -15,8 +15,10 @@ import dataclasses
 import datetime as _dt
 import sys
 import traceback
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from types import MappingProxyType
 
 import pluggy
 
@@ -150,6 +152,11 @@ class CheckResult:
     #: The courses loaded and checked afresh, in order; the others were taken back from the
     #: course memo unchanged. None: every course was (no memo could be used).
     rechecked: tuple[str, ...] | None = None
+    #: Slug -> the course memo's key of its folder as it was read now (every entry below it by
+    #: name, kind, size, mtime_ns, inode and ctime_ns, and everything outside it its loading and
+    #: check depend on): an equal key means an equal course folder, an equal loaded course. No key:
+    #: unknown (a course folder holding a symbolic link, no memo).
+    course_keys: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def summary(self) -> Summary:
@@ -219,10 +226,14 @@ class CheckMemo:
         self._recalled: dict[str, RememberedCourse] = {}
         #: slug -> (key when read, what loading reported), for the courses read now.
         self._read: dict[str, tuple[str, tuple[Diagnostic, ...]]] = {}
+        #: slug -> the key of every course folder that has one, recalled or read now.
+        self.keys: dict[str, str] = {}
 
     def load_course(self, folder: Path, **arguments) -> tuple[Course, list[Diagnostic]]:
         # The key is taken before the files are read: a file edited meanwhile is read again next time.
         key = self.memo.key(folder)
+        if key is not None:
+            self.keys[folder.name] = key
         remembered = self.memo.recall(folder.name, key, handed_on=self.handed_on) if key is not None else None
         if remembered is not None:
             self._recalled[folder.name] = remembered
@@ -266,7 +277,8 @@ def check_project(project: Project, *, paths: BuildPaths | None = None, made: Ma
                                    paths=paths, made=made, memo=memo)
     rechecked = None if memo is None else tuple(course.slug for course in repository.courses
                                                  if memo.recalled(course.slug) is None)
-    return CheckResult(repository=repository, diagnostics=diagnostics, rechecked=rechecked)
+    keys = MappingProxyType({}) if memo is None else MappingProxyType(dict(memo.keys))
+    return CheckResult(repository=repository, diagnostics=diagnostics, rechecked=rechecked, course_keys=keys)
 
 
 def run_check(project: Project | Path, *, jobs: int | None = None) -> CheckResult:

@@ -192,6 +192,7 @@ def build(
         jobs=jobs,
         scheduler=scheduler or config.scheduler,
         force=force,
+        course_keys=checked.course_keys,
     )
     published = PublishedCourses(paths.cache)
     drop_stale = drop_stale or config.drop_stale
@@ -350,6 +351,9 @@ def _publishing_inputs(result: BuildResult, courses: list[Course], delivered: Ma
                                               if d.is_error and course_of(d) == slug), None)
     if not stand_ins:
         return courses, delivered, context
+    # A stand-in is the course as it was last published, not as its folder's key says it is now.
+    context = dataclasses.replace(context, course_keys=MappingProxyType(
+        {slug: key for slug, key in context.course_keys.items() if slug not in stand_ins}))
     courses = sorted([*courses, *(kept.course for kept in stand_ins.values())], key=lambda c: c.slug)
     delivered = MappingProxyType({**delivered, **{key: media for kept in stand_ins.values()
                                                   for key, media in kept.delivered.items()}})
