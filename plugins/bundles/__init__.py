@@ -86,7 +86,7 @@ def bundle_fingerprint(target: BundleTarget, inputs: str, *, course: Course, con
     """The course's inputs, the code of the package defining the target's ``pack`` and what the
     target declares it reads besides; equal -> the zip would come out the same."""
     fingerprint = Fingerprint(target.name, code_digest(__name__, _code_module(target.pack), "weike.builder.keeping.archive"),
-                              inputs, takes_made(target), takes_dated(target))
+                              inputs)
     for item in target.inputs(course=course, config=config):
         fingerprint.add_input(item)
     return fingerprint.hexdigest()
@@ -159,6 +159,8 @@ def weike_bundle_stage(context: BuildContext, courses: Sequence[Course],
     # What each course's zips are made from: a course folder the check read under the same key as
     # the last build is not walked again (inputs.py).
     memo = CourseInputsMemo(context.paths.cache / LEDGER_FOLDER)
+    # Which of made= and dated= each target's pack takes: its signature read once, not per course.
+    takes = {target.name: (takes_made(target), takes_dated(target)) for target in targets}
     config_newest_ns = newest_of(context.paths.root / CONFIG_FILE)
     ledgers = {target.name: OutputLedger(context.paths.bundles / target.name,
                                          context.paths.cache / LEDGER_FOLDER / f"{target.name}.json")
@@ -256,9 +258,10 @@ def weike_bundle_stage(context: BuildContext, courses: Sequence[Course],
                 task = context.progress.task(f"{target.name}/{name}")
 
                 def pack(course=course, target=target, dated=inputs.dated) -> list[ArchiveMember]:
+                    with_made, with_dated = takes[target.name]
                     members = list(target.pack(course=course, delivered=delivered, config=context.config,
-                                               **({"made": made} if takes_made(target) else {}),
-                                               **({"dated": dated} if takes_dated(target) else {})))
+                                               **({"made": made} if with_made else {}),
+                                               **({"dated": dated} if with_dated else {})))
                     return [*members, checksums_member(members)]
 
                 # The target's code runs here, one course at a time; the zip is written by the pool.

@@ -12,8 +12,8 @@ A course's inputs (:func:`course_inputs`) are two sides:
   taken back instead of walked. A course without a key (a stand-in, a folder holding a link, no
   memo) is walked every time;
 * the delivered side: every lecture's delivered media, with the identity (size, mtime_ns, inode)
-  of each file the targets copy, looked at every time: the media stage may have placed a file
-  again under the same name.
+  of its poster and subtitles, looked at every time: the media stage may have placed one again
+  under the same name (the video needs no look: its size and SHA-256 are in the value).
 
 The memo fails safe (missing, damaged or of another format: every course is walked) and is
 written atomically, only when it changed.
@@ -79,11 +79,12 @@ def _identity(path: Path | None) -> tuple[int, int, int] | None:
 
 
 def delivered_side(course: Course, delivered: Mapping[str, DeliveredMedia]) -> str:
-    """Every lecture's delivered media and the identity of each file the targets may copy."""
+    """Every lecture's delivered media and the identity of each file the targets may copy but the
+    video, whose size and SHA-256 the value carries (and the zip writer checks while copying)."""
     parts = []
     for lecture in course.lectures:
         item = delivered.get(lecture.key)
-        files = () if item is None else (item.path, item.poster, item.subtitles, item.subtitles_srt)
+        files = () if item is None else (item.poster, item.subtitles, item.subtitles_srt)
         parts.append((item, tuple(_identity(path) for path in files)))
     return hashlib.sha256(repr(parts).encode("utf-8")).hexdigest()
 
