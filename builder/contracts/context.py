@@ -138,6 +138,9 @@ class BuildContext:
     #: folder's every entry and the check's context unchanged, so the course is the same value).
     #: Only for courses given to the stage as loaded now (not a failed course's last good version).
     course_keys: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    #: Courses given to a publishing stage as their last good version (they failed now and stay
+    #: published, W304): what such a course carries is that version's, not its folder's as it is now.
+    stale: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, kw_only=True)

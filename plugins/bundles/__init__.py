@@ -224,7 +224,7 @@ def weike_bundle_stage(context: BuildContext, courses: Sequence[Course],
             diagnostics.extend(missing)
             inputs = None if missing else course_inputs(
                 course, delivered, config=context.config, config_newest_ns=config_newest_ns, memo=memo,
-                key=context.course_keys.get(course.slug))
+                key=context.course_keys.get(course.slug), stand_in=course.slug in context.stale)
             for target in targets:
                 name = f"{course.slug}.zip"
                 path = context.paths.bundles / target.name / name

@@ -9,8 +9,9 @@ A course's inputs (:func:`course_inputs`) are two sides:
   (:attr:`~weike.builder.contracts.context.BuildContext.course_keys`: every entry below the folder
   by name, kind, size, mtime_ns, inode and ctime_ns, and weike.yml, the code and the packages):
   while the key is the same, the course is the same value over the same files and the side is
-  taken back instead of walked. A course without a key (a stand-in, a folder holding a link, no
-  memo) is walked every time;
+  taken back instead of walked. A course without a key (a folder holding a link, no memo) is
+  walked every time; so is a failed course's last good version standing in for it, which keeps
+  the date that version had (its folder as it is now is not what its zips show);
 * the delivered side: every lecture's delivered media, with the identity (size, mtime_ns, inode)
   of its poster and subtitles, looked at every time: the media stage may have placed one again
   under the same name (the video needs no look: its size and SHA-256 are in the value).
@@ -115,16 +116,26 @@ class CourseInputsMemo:
         self.recalled = 0
         self.read = 0
 
-    def course_side(self, course: Course, config: WeikeConfig, key: str | None) -> CourseSide:
-        """The course side of ``course``: taken back when read under ``key`` before, else read now."""
-        entry = self._earlier.get(course.slug) if key is not None else None
-        if (isinstance(entry, list) and len(entry) == 3 and entry[0] == key and isinstance(entry[1], str)
-                and isinstance(entry[2], int)):
+    def course_side(self, course: Course, config: WeikeConfig, key: str | None, *,
+                    stand_in: bool = False) -> CourseSide:
+        """The course side of ``course``: taken back when read under ``key`` before, else read now.
+
+        A ``stand_in`` (a failed course's last good version) is read now, but dated as that version
+        was when it was last read as itself: its folder as it is now is not what it shows."""
+        entry = self._earlier.get(course.slug)
+        valid = (isinstance(entry, list) and len(entry) == 3 and isinstance(entry[1], str)
+                 and isinstance(entry[2], int))
+        if valid and key is not None and entry[0] == key and not stand_in:
             self.recalled += 1
             self._now[course.slug] = entry
             return CourseSide(digest=entry[1], newest_ns=entry[2])
         side = course_side(course, config)
         self.read += 1
+        if stand_in:
+            if not valid:
+                return side
+            self._now[course.slug] = entry  # the good version's date, for as long as it stands in
+            return CourseSide(digest=side.digest, newest_ns=entry[2])
         if key is not None:
             self._now[course.slug] = [key, side.digest, side.newest_ns]
         return side
@@ -153,10 +164,12 @@ def newest_of(path: Path) -> int:
 
 
 def course_inputs(course: Course, delivered: Mapping[str, DeliveredMedia], *, config: WeikeConfig,
-                  config_newest_ns: int, memo: CourseInputsMemo, key: str | None) -> CourseInputs:
+                  config_newest_ns: int, memo: CourseInputsMemo, key: str | None,
+                  stand_in: bool = False) -> CourseInputs:
     """What every target's zip of ``course`` is made from (computed once per course, not per
-    target); ``config_newest_ns``: weike.yml's mtime (:func:`newest_of`)."""
-    side = memo.course_side(course, config, key)
+    target); ``config_newest_ns``: weike.yml's mtime (:func:`newest_of`); ``stand_in``: the course
+    is a failed course's last good version (see :meth:`CourseInputsMemo.course_side`)."""
+    side = memo.course_side(course, config, key, stand_in=stand_in)
     dated = source_date((), newest=max(side.newest_ns, config_newest_ns) // 1_000_000_000)
     digest = hashlib.sha256(repr((side.digest, delivered_side(course, delivered), dated.isoformat()))
                             .encode("utf-8")).hexdigest()
