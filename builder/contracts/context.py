@@ -132,11 +132,15 @@ class BuildContext:
     #: Courses to take out of every output on purpose (``--drop-stale``): they failed now, and
     #: their last good version is not kept; a bundle target removes their zips.
     dropped: frozenset[str] = frozenset()
-    #: Each course's identity as the check read it, by slug (``CheckResult.course_keys``: every
-    #: entry below its folder and everything outside it that loading it depends on, so an equal
-    #: key means an equal course and equal files). A course not here has none: a stage that
-    #: remembers courses by it looks at such a course itself.
-    course_keys: Mapping[str, str] = field(default_factory=dict)
+    #: Slug -> the key of the course's folder as the check read it
+    #: (:attr:`weike.builder.running.checking.CheckResult.course_keys`): a stage that remembers
+    #: what it made from a course under this key may take it back while the key is the same (the
+    #: folder's every entry and the check's context unchanged, so the course is the same value).
+    #: Only for courses given to the stage as loaded now (not a failed course's last good version).
+    course_keys: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    #: Courses given to a publishing stage as their last good version (they failed now and stay
+    #: published, W304): what such a course carries is that version's, not its folder's as it is now.
+    stale: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, kw_only=True)

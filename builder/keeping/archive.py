@@ -1,7 +1,7 @@
 """Deterministic, atomic zip files: what every upload bundle (and every XLSX) is written with.
 
 The same members give the same bytes on every machine and every run: entries are sorted by name,
-carry one timestamp (a fixed one, or the document's source date when the caller gives it) and fixed
+carry one timestamp (the caller's *source date*, :func:`source_date`, or a fixed one) and fixed
 permissions, and are *stored*, not deflated. MP4s and JPEGs
 are compressed already, and the rest (manifests, subtitles, HTML) is a few kilobytes, so storing
 costs almost nothing and keeps the bytes independent of the zlib version a machine happens to have.
@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import io
+import os
 import re
 import unicodedata
 import zipfile
@@ -28,8 +29,10 @@ from typing import BinaryIO
 
 from weike.builder.keeping.outputs import write_atomic_with
 
+#: The environment variable of https://reproducible-builds.org/specs/source-date-epoch/.
+SOURCE_DATE_EPOCH = "SOURCE_DATE_EPOCH"
 #: The earliest time a zip entry can carry (the DOS epoch): what an entry says when no true date is
-#: given (the bundles: any fixed value would do).
+#: given.
 FIXED_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 #: The latest time a zip entry can carry (DOS dates count years from 1980 in seven bits).
 _LAST_DATE_TIME = (2107, 12, 31, 23, 59, 58)
@@ -195,6 +198,25 @@ def _copy_checked(member: ArchiveMember, out: BinaryIO) -> None:
         raise MemberChanged(f"{member.source} changed while it was packed as {member.name!r}")
 
 
+def source_date(sources: Iterable[Path], *, newest: float | None = None) -> _dt.datetime:
+    """When an archive's or a document's content was made, to the second (UTC, naive as zip entries
+    and python-docx want it): ``SOURCE_DATE_EPOCH`` when it is a whole number of seconds (the
+    reproducible-builds convention), else the newest modification time of ``sources`` (the files it
+    is made from) and ``newest`` (one already known, seconds), else now."""
+    epoch = os.environ.get(SOURCE_DATE_EPOCH, "").strip()
+    if epoch.isdigit():
+        seconds = int(epoch)
+    else:
+        times = [] if newest is None else [newest]
+        for path in sources:
+            try:
+                times.append(os.stat(path).st_mtime)
+            except OSError:
+                continue
+        seconds = int(max(times)) if times else int(_dt.datetime.now(_dt.timezone.utc).timestamp())
+    return _dt.datetime.fromtimestamp(seconds, _dt.timezone.utc).replace(tzinfo=None)
+
+
 def zip_date_time(moment: _dt.datetime) -> tuple[int, int, int, int, int, int]:
     """``moment`` (UTC, naive) as a zip entry's date and time: the fields as they read, seconds
     rounded down to even (the format's resolution), kept within the years a zip can say."""
@@ -225,8 +247,10 @@ def zip_bytes(members: Iterable[ArchiveMember], *, made: _dt.datetime | None = N
     return buffer.getvalue()
 
 
-def write_zip(path: Path, members: Iterable[ArchiveMember]) -> Path:
-    """Write the deterministic zip of ``members`` to ``path`` atomically; returns ``path``."""
+def write_zip(path: Path, members: Iterable[ArchiveMember], *, made: _dt.datetime | None = None) -> Path:
+    """Write the deterministic zip of ``members`` to ``path`` atomically, every entry dated ``made``
+    (UTC, naive: its source date), else :data:`FIXED_DATE_TIME`; returns ``path``."""
     ordered = _ordered(members)  # name problems surface before any file is touched
-    write_atomic_with(path, lambda handle: _write_zip_to(handle, ordered))
+    date_time = FIXED_DATE_TIME if made is None else zip_date_time(made)
+    write_atomic_with(path, lambda handle: _write_zip_to(handle, ordered, date_time))
     return path

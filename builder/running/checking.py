@@ -17,7 +17,7 @@ import os
 import sys
 import traceback
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
 
@@ -153,10 +153,11 @@ class CheckResult:
     #: The courses loaded and checked afresh, in order; the others were taken back from the
     #: course memo unchanged. None: every course was (no memo could be used).
     rechecked: tuple[str, ...] | None = None
-    #: Each course's identity as the check read it: its course memo key (every entry below its
-    #: folder, and everything outside it that loading and checking it depend on), by slug. A course
-    #: without one (no memo, a symbolic link in its folder) is not here.
-    course_keys: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    #: Slug -> the course memo's key of its folder as it was read now (every entry below it by
+    #: name, kind, size, mtime_ns, inode and ctime_ns, and everything outside it its loading and
+    #: check depend on): an equal key means an equal course folder, an equal loaded course. No key:
+    #: unknown (a course folder holding a symbolic link, no memo).
+    course_keys: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def summary(self) -> Summary:
@@ -228,7 +229,7 @@ class CheckMemo:
         self._recalled: dict[str, RememberedCourse] = {}
         #: slug -> (key when read, what loading reported), for the courses read now.
         self._read: dict[str, tuple[str, tuple[Diagnostic, ...]]] = {}
-        #: slug -> key when read, of every course taken back or read now.
+        #: slug -> the key of every course folder that has one, recalled or read now.
         self.keys: dict[str, str] = {}
 
     def load_course(self, folder: Path, **arguments) -> tuple[Course, list[Diagnostic]]:
@@ -285,8 +286,8 @@ def check_project(project: Project, *, paths: BuildPaths | None = None, made: Ma
                                    paths=paths, made=made, memo=memo)
     rechecked = None if memo is None else tuple(course.slug for course in repository.courses
                                                  if memo.recalled(course.slug) is None)
-    return CheckResult(repository=repository, diagnostics=diagnostics, rechecked=rechecked,
-                       course_keys=MappingProxyType(dict(memo.keys)) if memo is not None else {})
+    keys = MappingProxyType({}) if memo is None else MappingProxyType(dict(memo.keys))
+    return CheckResult(repository=repository, diagnostics=diagnostics, rechecked=rechecked, course_keys=keys)
 
 
 def run_check(project: Project | Path, *, jobs: int | None = None) -> CheckResult:

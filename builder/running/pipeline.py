@@ -372,6 +372,9 @@ def _publishing_inputs(result: BuildResult, courses: list[Course], delivered: Ma
                                               if d.is_error and course_of(d) == slug), None)
     if not stand_ins:
         return courses, delivered, context
+    # A stand-in is the course as it was last published, not as its folder's key says it is now.
+    context = dataclasses.replace(context, stale=frozenset(stand_ins), course_keys=MappingProxyType(
+        {slug: key for slug, key in context.course_keys.items() if slug not in stand_ins}))
     courses = sorted([*courses, *(kept.course for kept in stand_ins.values())], key=lambda c: c.slug)
     delivered = MappingProxyType({**delivered, **{key: media for kept in stand_ins.values()
                                                   for key, media in kept.delivered.items()}})

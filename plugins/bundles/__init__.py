@@ -18,12 +18,14 @@ import argparse
 import dataclasses
 import inspect
 import json
+import os
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from weike.builder.keeping.archive import ArchiveError, ArchiveMember, checksums_member, write_zip
+from weike.plugins.bundles.inputs import INPUTS_FILE, CourseInputsMemo, course_inputs, newest_of
 from weike.plugins.bundles.target import (
     BundleTarget,
     BundleTargetConflict,
@@ -36,9 +38,10 @@ from weike.builder.contracts.errors import UsageError
 from weike.builder.contracts.hookspecs import hookimpl
 from weike.builder.contracts.model import Course, DeliveredMedia, Diagnostic, Severity, SourceLocation, WeikeConfig
 from weike.builder.keeping.disk import disk_fault
+from weike.builder.keeping.archive import SOURCE_DATE_EPOCH
 from weike.builder.keeping.fingerprint import Fingerprint, OutputLedger, code_digest
 from weike.builder.keeping.outputs import remove_temps
-from weike.builder.repository.loading import COURSES_DIR
+from weike.builder.repository.loading import CONFIG_FILE, COURSES_DIR
 from weike.builder.running.executor import available_cores
 from weike.builder.running.isolation import CourseIsolation
 from weike.builder.running.project import Project
@@ -73,21 +76,6 @@ def _pack_failed(course: Course, target: BundleTarget, exc: Exception) -> Diagno
     )
 
 
-def course_inputs(course: Course, delivered: Mapping[str, DeliveredMedia], context: BuildContext) -> str:
-    """What every target's zip of ``course`` may be made from (computed once per course, not per
-    target): the course's and weike.yml's values, every file of the course folder by name, size
-    and time (a target reading any of them needs to declare nothing), and the delivered media."""
-    fingerprint = Fingerprint(course, context.config)
-    # Relative names: the same course in another checkout is the same input.
-    fingerprint.add_tree(course.folder, course.folder)
-    for lecture in course.lectures:
-        item = delivered.get(lecture.key)
-        fingerprint.add(item)
-        if item is not None:
-            fingerprint.add_file(item.path).add_file(item.poster).add_file(item.subtitles)
-    return fingerprint.hexdigest()
-
-
 def _code_module(function: object) -> str:
     """The module that defines ``function`` (a function, a bound method, a partial, a callable object)."""
     function = getattr(function, "func", function)  # functools.partial
@@ -106,8 +94,17 @@ def bundle_fingerprint(target: BundleTarget, inputs: str, *, course: Course, con
 
 def takes_made(target: BundleTarget) -> bool:
     """Whether the target's ``pack`` takes ``made`` (what earlier stages made, such as the rendered notes)."""
+    return _takes(target, "made")
+
+
+def takes_dated(target: BundleTarget) -> bool:
+    """Whether the target's ``pack`` takes ``dated`` (the bundle's source date, for what it dates inside)."""
+    return _takes(target, "dated")
+
+
+def _takes(target: BundleTarget, name: str) -> bool:
     parameters = inspect.signature(target.pack).parameters
-    return "made" in parameters or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+    return name in parameters or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
 
 
 def _target_conflict(context: BuildContext, conflict: BundleTargetConflict) -> Diagnostic:
@@ -159,6 +156,12 @@ def weike_bundle_stage(context: BuildContext, courses: Sequence[Course],
     # Which inputs made each zip: an unchanged course is not packed again (at national scale,
     # rebuilding thousands of spreadsheets and zips would dominate a rebuild).
     remove_temps(context.paths.cache / LEDGER_FOLDER)  # a ledger write killed half-way left one
+    # What each course's zips are made from: a course folder the check read under the same key as
+    # the last build is not walked again (inputs.py).
+    memo = CourseInputsMemo(context.paths.cache / LEDGER_FOLDER)
+    # Which of made= and dated= each target's pack takes: its signature read once, not per course.
+    takes = {target.name: (takes_made(target), takes_dated(target)) for target in targets}
+    config_newest_ns = newest_of(context.paths.root / CONFIG_FILE)
     ledgers = {target.name: OutputLedger(context.paths.bundles / target.name,
                                          context.paths.cache / LEDGER_FOLDER / f"{target.name}.json")
                for target in targets}
@@ -219,7 +222,9 @@ def weike_bundle_stage(context: BuildContext, courses: Sequence[Course],
         for course in courses:
             missing = list(undelivered_lectures(course, delivered))
             diagnostics.extend(missing)
-            inputs = None if missing else course_inputs(course, delivered, context)
+            inputs = None if missing else course_inputs(
+                course, delivered, config=context.config, config_newest_ns=config_newest_ns, memo=memo,
+                key=context.course_keys.get(course.slug), stand_in=course.slug in context.stale)
             for target in targets:
                 name = f"{course.slug}.zip"
                 path = context.paths.bundles / target.name / name
@@ -238,7 +243,7 @@ def weike_bundle_stage(context: BuildContext, courses: Sequence[Course],
                 # The target's own inputs() is a plugin's code too: its exception refuses this course
                 # for this target (E901), like one from check or pack.
                 fingerprint = isolation.call(
-                    course, lambda: bundle_fingerprint(target, inputs, course=course, config=context.config),
+                    course, lambda: bundle_fingerprint(target, inputs.digest, course=course, config=context.config),
                     what=f"输入 {target.name} inputs")
                 if fingerprint is None:
                     path.unlink(missing_ok=True)
@@ -252,16 +257,19 @@ def weike_bundle_stage(context: BuildContext, courses: Sequence[Course],
                     continue
                 task = context.progress.task(f"{target.name}/{name}")
 
-                def pack(course=course, target=target) -> list[ArchiveMember]:
+                def pack(course=course, target=target, dated=inputs.dated) -> list[ArchiveMember]:
+                    with_made, with_dated = takes[target.name]
                     members = list(target.pack(course=course, delivered=delivered, config=context.config,
-                                               **({"made": made} if takes_made(target) else {})))
+                                               **({"made": made} if with_made else {}),
+                                               **({"dated": dated} if with_dated else {})))
                     return [*members, checksums_member(members)]
 
                 # The target's code runs here, one course at a time; the zip is written by the pool.
                 members = packing(course, target, path, task, pack)
                 if members is None:
                     continue
-                in_flight.append((course, target, path, fingerprint, task, writers.submit(write_zip, path, members)))
+                in_flight.append((course, target, path, fingerprint, task, writers.submit(write_zip, path, members,
+                                                                                         made=inputs.dated)))
                 while len(in_flight) > max_in_flight:  # members wait in memory: a few zips' worth at most
                     finish(*in_flight.popleft())
         while in_flight:
@@ -269,6 +277,7 @@ def weike_bundle_stage(context: BuildContext, courses: Sequence[Course],
     finally:
         # A build stopped half-way (Ctrl-C, a missing tool) leaves no zip writing behind it.
         writers.shutdown(wait=True, cancel_futures=True)
+    memo.save()
     for ledger in ledgers.values():
         try:
             ledger.save()
@@ -289,6 +298,9 @@ def weike_bundle_stage(context: BuildContext, courses: Sequence[Course],
     for conflict in declared.conflicts:
         if conflict.name:
             summary.append(f"打包 {conflict.name}：多个插件同名，未打包 ({conflict}: not packed)")
+    if memo.read + memo.recalled:
+        summary.append(f"打包：读取了 {memo.read} 门课程的文件夹，{memo.recalled} 门自检查以来未变 "
+                       f"(bundles: {memo.read} course folder(s) read, {memo.recalled} unchanged since the check)")
     if not targets and not declared.conflicts:
         summary.append("打包：没有插件声明上传包格式 (bundles: no plugin declares a bundle target)")
     if removed := _remove_stale_bundles(context, targets):
@@ -304,7 +316,8 @@ def weike_cache_parts(context: BuildContext, repository) -> list:
     # A name two plugins declare keeps its ledger: once one of them goes, its zips are current again.
     targets = {target.name for target in declared.targets} | {c.name for c in declared.conflicts if c.name}
     return [RecordPart(name="bundle-ledgers", title="上传包的输入记录 (what each bundle was made from)",
-                       path=context.paths.cache / LEDGER_FOLDER, needed=lambda file: file.stem in targets)]
+                       path=context.paths.cache / LEDGER_FOLDER,
+                       needed=lambda file: file.stem in targets or file.name == INPUTS_FILE)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -332,6 +345,12 @@ def cmd_bundles(project: Project, args: argparse.Namespace) -> int:
         print(f"{target.name}  {target.title}\n    {target.description}\n"
               f"    -> dist/bundles/{target.name}/<课程文件夹名>.zip")
     return 0
+
+
+@hookimpl
+def weike_build_inputs(root: Path, config: WeikeConfig) -> list[str]:
+    """The date every zip entry carries when it is set (the build stamp and the check see it)."""
+    return [f"{SOURCE_DATE_EPOCH}={os.environ.get(SOURCE_DATE_EPOCH, '')}"]
 
 
 @hookimpl

@@ -30,7 +30,7 @@ TARGET_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 
 #: ``check(course=, delivered=, config=)`` -> diagnostics; an error refuses the course for the target.
 CourseCheck = Callable[..., Iterable[Diagnostic]]
-#: ``pack(course=, delivered=, config=)`` -> the zip's members (``SHA256SUMS`` is added for you).
+#: ``pack(course=, delivered=, config=[, made=][, dated=])`` -> the zip's members (``SHA256SUMS`` is added for you).
 CoursePacker = Callable[..., Iterable[ArchiveMember]]
 #: ``inputs(course=, config=)`` -> what else ``pack`` reads: paths outside the course folder
 #: (a file, or a folder with everything below it) and strings for facts that are no file.
@@ -57,12 +57,16 @@ class BundleTarget:
     ``pack`` are called with keyword arguments ``course`` (:class:`~weike.builder.contracts.model.Course`),
     ``delivered`` (``Lecture.key`` -> :class:`~weike.builder.contracts.model.DeliveredMedia`, complete for
     the course) and ``config`` (:class:`~weike.builder.contracts.model.WeikeConfig`). An error diagnostic from
-    ``check`` refuses the course for this target only; ``pack`` returns the members of the zip.
+    ``check`` refuses the course for this target only; ``pack`` returns the members of the zip. A
+    ``pack`` that also takes ``made`` gets what earlier stages made (the rendered notes); one that
+    takes ``dated`` gets the bundle's source date (UTC, naive: ``SOURCE_DATE_EPOCH``, else the newest
+    time of the course folder, its files and ``weike.yml``), which every zip entry carries and a
+    file the target dates itself (a spreadsheet's properties) should carry too.
 
     A course's zip is packed again when any file of its course folder changed (name, size or
     time: nothing to declare for ``course.yml``, the notes' pictures or a file of your own in the
     course folder), when its delivered media, its values or ``weike.yml`` changed, or when the
-    code of the package that defines ``pack`` changed. ``inputs(course=, config=)`` names what
+    code of the package that defines ``pack`` or the bundle's date changed. ``inputs(course=, config=)`` names what
     else ``pack`` reads: files or folders outside the course folder (a template at the repository
     root), and strings for facts that are no file (``"openpyxl 3.1.5"``: a library whose output
     lands in the zip). Whatever ``pack`` reads and none of these cover, a rebuild may not notice.

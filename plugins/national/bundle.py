@@ -18,6 +18,7 @@ Not a plugin itself: the target modules :mod:`~weike.plugins.national.smartedu` 
 
 from __future__ import annotations
 
+import datetime as _dt
 import functools
 import json
 from concurrent.futures import ThreadPoolExecutor
@@ -160,12 +161,14 @@ def metadata_rows(course: Course, entries: list[LectureEntry], cover: str | None
     ]
 
 
-def metadata_workbook(course: Course, entries: list[LectureEntry], cover: str | None) -> bytes:
-    return _workbook(f"{course.title} 课程信息", tuple(metadata_rows(course, entries, cover)))
+def metadata_workbook(course: Course, entries: list[LectureEntry], cover: str | None, *,
+                      dated: _dt.datetime | None = None) -> bytes:
+    """课程信息.xlsx, created and modified ``dated`` (the bundle's source date) like its zip entries."""
+    return _workbook(f"{course.title} 课程信息", tuple(metadata_rows(course, entries, cover)), dated)
 
 
 @functools.lru_cache(maxsize=16)
-def _workbook(title: str, rows: tuple[tuple, ...]) -> bytes:
+def _workbook(title: str, rows: tuple[tuple, ...], dated: _dt.datetime | None = None) -> bytes:
     # Cached by content: both national targets pack the same sheet for a course, and openpyxl
     # is the slowest part of a bundle (thousands of courses at national scale). Imported here,
     # when a bundle is packed, not by every weike command that loads the plugins.
@@ -205,7 +208,7 @@ def _workbook(title: str, rows: tuple[tuple, ...]) -> bytes:
         sheet.column_dimensions[get_column_letter(index)].width = _WIDE_COLUMNS.get(column, 12)
     sheet.freeze_panes = "B2"
     sheet.auto_filter.ref = sheet.dimensions
-    return workbook_bytes(workbook)
+    return workbook_bytes(workbook, made=dated)
 
 
 def manifest_data(*, course: Course, entries: list[LectureEntry], cover: str | None, platform: tuple[str, str],
@@ -249,8 +252,9 @@ def manifest_data(*, course: Course, entries: list[LectureEntry], cover: str | N
 
 
 def pack_national_bundle(*, course: Course, delivered: Mapping[str, DeliveredMedia],
-                         platform: tuple[str, str]) -> list[ArchiveMember]:
-    """The members of one course's bundle for ``platform`` = (target name, platform title)."""
+                         platform: tuple[str, str], dated: _dt.datetime | None = None) -> list[ArchiveMember]:
+    """The members of one course's bundle for ``platform`` = (target name, platform title); the
+    sheet dated ``dated`` (the bundle's source date)."""
     entries = lecture_entries(course, delivered)
     cover = cover_name(course)
     files: list[ArchiveMember] = []
@@ -258,7 +262,7 @@ def pack_national_bundle(*, course: Course, delivered: Mapping[str, DeliveredMed
         # Pillow decodes and encodes the cover without the GIL: on another core, while openpyxl
         # (which holds it) writes the sheet.
         cover_bytes = pool.submit(cover_jpeg, course) if cover is not None else None
-        workbook = metadata_workbook(course, entries, cover)
+        workbook = metadata_workbook(course, entries, cover, dated=dated)
         if cover_bytes is not None:
             files.append(ArchiveMember.from_bytes(cover, cover_bytes.result()))
     for entry in entries:
@@ -289,8 +293,9 @@ def national_platform_target(*, name: str, title: str) -> BundleTarget:
     description = (f"{title}：按顺序命名的 MP4（NN_微课名称.mp4）、缩略图、字幕（SRT、WebVTT）、封面、"
                    f"课程信息.xlsx（附件2 字段）、manifest.json、SHA256SUMS；三项承诺都为 true 的课程才打包")
 
-    def pack(*, course: Course, delivered: Mapping[str, DeliveredMedia], config: WeikeConfig) -> list[ArchiveMember]:
-        return pack_national_bundle(course=course, delivered=delivered, platform=(name, title))
+    def pack(*, course: Course, delivered: Mapping[str, DeliveredMedia], config: WeikeConfig,
+             dated: _dt.datetime | None = None) -> list[ArchiveMember]:
+        return pack_national_bundle(course=course, delivered=delivered, platform=(name, title), dated=dated)
 
     return BundleTarget(name=name, title=title, description=description, pack=pack, check=check_national_course,
                         inputs=national_bundle_inputs)

@@ -16,16 +16,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import io
-import os
 import zipfile
-from collections.abc import Iterable
-from pathlib import Path
 
 from weike.builder.keeping.archive import ArchiveMember, zip_bytes
 from weike.builder.keeping.xmltext import property_text
 
-#: The environment variable of https://reproducible-builds.org/specs/source-date-epoch/.
-SOURCE_DATE_EPOCH = "SOURCE_DATE_EPOCH"
 #: docProps/app.xml without the template's false facts (its application, page and word counts):
 #: Word and WPS count pages and words themselves when they open the form.
 APP_PROPERTIES = (b"<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n"
@@ -33,24 +28,6 @@ APP_PROPERTIES = (b"<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n"
                   b'xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes">'
                   b"<DocSecurity>0</DocSecurity><ScaleCrop>false</ScaleCrop><LinksUpToDate>false</LinksUpToDate>"
                   b"<SharedDoc>false</SharedDoc><HyperlinksChanged>false</HyperlinksChanged></Properties>")
-
-def source_date(sources: Iterable[Path]) -> _dt.datetime:
-    """When the document's content was made, to the second (UTC, naive as python-docx wants it):
-    ``SOURCE_DATE_EPOCH`` when it is a whole number of seconds, else the newest modification time
-    of ``sources`` (the files the document is made from), else now."""
-    epoch = os.environ.get(SOURCE_DATE_EPOCH, "").strip()
-    if epoch.isdigit():
-        seconds = int(epoch)
-    else:
-        times = []
-        for path in sources:
-            try:
-                times.append(os.stat(path).st_mtime)
-            except OSError:
-                continue
-        seconds = int(max(times)) if times else int(_dt.datetime.now(_dt.timezone.utc).timestamp())
-    return _dt.datetime.fromtimestamp(seconds, _dt.timezone.utc).replace(tzinfo=None)
-
 
 def document_bytes(document, *, made: _dt.datetime, author: str | None = None) -> bytes:
     """The ``.docx`` bytes of a python-docx ``document``, identical for identical content: created

@@ -23,7 +23,8 @@ from docx.shared import Cm, Pt
 
 from weike.builder.keeping.xmltext import property_text, xml_text
 from weike.builder.repository.centre import CENTRE_FILE, Centre, ProvinceDepartment
-from weike.plugins.province.document import document_bytes, source_date
+from weike.builder.keeping.archive import source_date
+from weike.plugins.province.document import document_bytes
 from weike.plugins.province.forms import CENTRE_TEXTS
 
 TITLE = "品牌社区学习中心典型案例推介表"

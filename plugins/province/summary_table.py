@@ -34,7 +34,7 @@ from weike.builder.keeping.xmltext import xml_text
 from weike.builder.repository.centre import CENTRE_FILE, CENTRES_DIR, Centre, find_centre_folders
 from weike.builder.repository.loading import COURSE_FILE, COURSES_DIR, find_course_folders
 from weike.builder.running.isolation import CourseIsolation
-from weike.plugins.province.document import source_date
+from weike.builder.keeping.archive import source_date
 from weike.plugins.province.ledger import FormLedger, form_fingerprint, listed_values
 from weike.plugins.province.settings import province, recommendation_order
 from weike.plugins.rules import rights_not_cleared
@@ -302,7 +302,7 @@ class SummaryTable:
 
     items: tuple[Centre | Course, ...]
     data: bytes
-    #: The date it carries (:func:`weike.plugins.province.document.source_date` of :func:`table_sources`).
+    #: The date it carries (:func:`weike.builder.keeping.archive.source_date` of :func:`table_sources`).
     made: _dt.datetime
 
 

@@ -2,7 +2,7 @@
 
 openpyxl stamps the time twice: ``docProps/core.xml`` gets created/modified dates, and every zip
 entry gets the current time. Both are pinned here to one moment: the caller's ``made`` (the
-province's forms give their *source date*, :func:`weike.plugins.province.document.source_date`:
+province's forms give their *source date*, :func:`weike.builder.keeping.archive.source_date`:
 ``SOURCE_DATE_EPOCH``, else the newest file the form is made from, so the date an officer sees in
 File > Properties is true and two builds of the same files still give the same bytes), else
 :data:`FIXED_DOCUMENT_TIME`; the package is re-packed with

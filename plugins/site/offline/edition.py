@@ -15,6 +15,7 @@ The build, top to bottom:
 from __future__ import annotations
 
 import base64
+import datetime as _dt
 import hashlib
 import json
 import os
@@ -28,8 +29,8 @@ from urllib.parse import unquote
 
 from weike.builder.contracts.model import Diagnostic
 from weike.builder.keeping import outputs
-from weike.builder.keeping.archive import ArchiveMember, safe_name_component, write_zip
-from weike.builder.keeping.fingerprint import Fingerprint, code_digest
+from weike.builder.keeping.archive import ArchiveMember, safe_name_component, source_date, write_zip
+from weike.builder.keeping.fingerprint import Fingerprint, code_digest, tree_entries
 from weike.plugins.site import manifest
 from weike.plugins.site.contributed import script_text
 from weike.plugins.site.placement import make_build_folder, remove_leftovers, swap_into_place
@@ -541,9 +542,27 @@ def _size(path: Path) -> int | None:
         return None
 
 
-def pack_offline_zip(offline_dir: Path, settings: OfflineSettings) -> Path:
+def edition_source_date(root: Path) -> _dt.datetime:
+    """The date the offline zip's entries carry (:func:`~weike.builder.keeping.archive.source_date`):
+    ``SOURCE_DATE_EPOCH``, else the newest time of what the catalogue is made from: weike.yml,
+    mkdocs.yml, and the folders ``courses/`` and ``centres/`` with every file below them (never the
+    edition's own files, which carry the time of the build that wrote them)."""
+    newest = 0
+    for folder in (Path(root) / "courses", Path(root) / "centres"):
+        try:
+            newest = max(newest, os.stat(folder).st_mtime_ns)
+        except OSError:
+            continue
+        for entry in tree_entries(os.fspath(folder)):
+            if len(entry) == 3 and isinstance(entry[1], int):  # a file: (name, size, mtime_ns)
+                newest = max(newest, entry[2])
+    return source_date([Path(root) / "weike.yml", Path(root) / "mkdocs.yml"], newest=newest // 1_000_000_000)
+
+
+def pack_offline_zip(offline_dir: Path, settings: OfflineSettings, *, made: _dt.datetime | None = None) -> Path:
     """Pack the built edition ``offline_dir`` as ``<name>.zip`` beside its files (deterministic, stored:
-    the same folder gives the same bytes). Raises :class:`FileNotFoundError` without an edition."""
+    the same folder and ``made``, its entries' date, give the same bytes). Raises
+    :class:`FileNotFoundError` without an edition."""
     stamp = manifest.read_stamp_file(offline_dir, STAMP_FILE)
     if stamp is None:
         raise FileNotFoundError(offline_dir / STAMP_FILE)
@@ -551,7 +570,7 @@ def pack_offline_zip(offline_dir: Path, settings: OfflineSettings) -> Path:
     members = [ArchiveMember.from_file(f"{settings.name}/{rel}", offline_dir / rel)
                for rel in sorted(manifest.present_files(offline_dir, stamp_file=STAMP_FILE))
                if rel != zip_name and not rel.endswith(".zip")]
-    return write_zip(offline_dir / zip_name, members)
+    return write_zip(offline_dir / zip_name, members, made=made)
 
 
 def offline_summary(result: OfflineResult, shown: str) -> str:
@@ -606,7 +625,7 @@ def cmd_offline(project, args) -> int:
     if not settings.enabled or manifest.read_stamp_file(offline_dir, STAMP_FILE) is None:
         raise UsageError(f"还没有离线版：先运行 weike build（{paths.shown(offline_dir)}） "
                          f"(no offline edition yet: run weike build first)")
-    zip_path = pack_offline_zip(offline_dir, settings)
+    zip_path = pack_offline_zip(offline_dir, settings, made=edition_source_date(project.root))
     size = zip_path.stat().st_size / 1_000_000
     print(f"offline: 压缩包 {paths.shown(zip_path)} {size:.1f} MB (zip written)")
     return 0

@@ -223,7 +223,8 @@ def test_zips_written_by_the_pool_are_valid_and_the_bytes_one_writer_makes(deliv
     from weike.builder.keeping.archive import checksums_member, write_zip
     from weike.builder.running.plugin_manager import get_plugin_manager
     from weike.builder.running.progress import Progress
-    from weike.plugins.bundles import declare_bundle_targets, takes_made
+    from weike.plugins.bundles import declare_bundle_targets, takes_dated, takes_made
+    from weike.plugins.bundles.inputs import CourseInputsMemo, course_inputs, newest_of
 
     repository, delivered, dist = delivered_repo(valid_courses=("aa", "bb", "cc", "dd"))
     outcome = run_bundle_stage(repository, delivered, dist)
@@ -238,7 +239,11 @@ def test_zips_written_by_the_pool_are_valid_and_the_bytes_one_writer_makes(deliv
                 assert archive.testzip() is None
             if shutil.which("unzip"):
                 assert subprocess.run(["unzip", "-tq", str(path)], capture_output=True).returncode == 0
+            dated = course_inputs(course, delivered, config=context.config, key=None,
+                                  config_newest_ns=newest_of(repository.root / "weike.yml"),
+                                  memo=CourseInputsMemo(tmp_path / "memo")).dated
             members = list(target.pack(course=course, delivered=delivered, config=context.config,
-                                       **({"made": Made()} if takes_made(target) else {})))
-            alone = write_zip(tmp_path / target.name / path.name, [*members, checksums_member(members)])
+                                       **({"made": Made()} if takes_made(target) else {}),
+                                       **({"dated": dated} if takes_dated(target) else {})))
+            alone = write_zip(tmp_path / target.name / path.name, [*members, checksums_member(members)], made=dated)
             assert path.read_bytes() == alone.read_bytes(), path

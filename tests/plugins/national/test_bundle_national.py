@@ -10,7 +10,7 @@ import pytest
 from openpyxl import load_workbook
 from PIL import Image
 
-from weike.builder.keeping.archive import FIXED_DATE_TIME, check_member_name
+from weike.builder.keeping.archive import check_member_name
 from weike.plugins.national.bundle import COLUMNS
 from tests.plugins.conftest import read_zip, run_build
 from tests.conftest import COURSE_YML, SRT, VTT, lecture_md
@@ -113,15 +113,16 @@ def test_file_names_follow_lecture_order_and_are_safe_on_windows(delivered_repo)
     assert names[4:] == [f"{n:02d}_第{n}讲.mp4" for n in range(5, 11)]
 
 
-def test_zip_entries_have_fixed_metadata(bundled):
+def test_zip_entries_have_fixed_metadata(bundled, monkeypatch):
     import zipfile
 
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")  # 2023-11-14 22:13:20 UTC
     _, _, dist, _ = bundled()
     with zipfile.ZipFile(dist / "bundles/ouchn/demo.zip") as archive:
         infos = archive.infolist()
     assert [i.filename for i in infos] == sorted(i.filename for i in infos)
     assert {(i.date_time, i.compress_type, i.external_attr >> 16) for i in infos} == {
-        (FIXED_DATE_TIME, zipfile.ZIP_STORED, 0o100644)}
+        ((2023, 11, 14, 22, 13, 20), zipfile.ZIP_STORED, 0o100644)}
 
 
 # --------------------------------------------------------------------------------------------

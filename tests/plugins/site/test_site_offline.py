@@ -137,8 +137,14 @@ def pack(root: Path) -> int:
     return main(["offline", str(root)])
 
 
-def test_zip_holds_exactly_the_folder_and_is_byte_identical_when_rebuilt(built_site):
+def test_zip_holds_exactly_the_folder_and_is_byte_identical_when_rebuilt(built_site, monkeypatch):
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
     built = built_site()
+    # The catalogue's sources, one of them newer: the zip's entries carry its time, not 1980-01-01.
+    for path in [built.root / "weike.yml", built.root / "mkdocs.yml", *(built.root / "courses").rglob("*")]:
+        if path.exists():
+            os.utime(path, (1_800_000_000, 1_800_000_000))
+    os.utime(built.root / "courses/demo/course.yml", (1_900_000_000, 1_900_000_000))  # 2030-03-17 17:46:40
     offline = built.root / "dist" / "offline"
     archive = offline / ZIP_NAME
     assert not archive.exists()  # packed on request only
@@ -152,7 +158,7 @@ def test_zip_holds_exactly_the_folder_and_is_byte_identical_when_rebuilt(built_s
         assert all(name.startswith("社区教育微课-离线版/") for name in names)
         member = "社区教育微课-离线版/courses/demo/01-lecture-1/index.html"
         assert opened.read(member) == (offline / "courses/demo/01-lecture-1/index.html").read_bytes()
-        assert {info.date_time for info in names.values()} == {(1980, 1, 1, 0, 0, 0)}
+        assert {info.date_time for info in names.values()} == {(2030, 3, 17, 17, 46, 40)}
     # An unchanged rebuild keeps it; rebuilt from scratch (dist/offline removed) and packed: the same bytes.
     built.rebuild()
     assert hashlib.sha256(archive.read_bytes()).hexdigest() == first
@@ -160,6 +166,11 @@ def test_zip_holds_exactly_the_folder_and_is_byte_identical_when_rebuilt(built_s
     built.rebuild()
     assert pack(built.root) == 0
     assert hashlib.sha256(archive.read_bytes()).hexdigest() == first
+    # SOURCE_DATE_EPOCH (reproducible builds) dates every entry.
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    assert pack(built.root) == 0
+    with zipfile.ZipFile(archive) as opened:
+        assert {info.date_time for info in opened.infolist()} == {(2023, 11, 14, 22, 13, 20)}
 
 
 def test_an_edit_removes_the_zip_that_no_longer_matches(built_site):
