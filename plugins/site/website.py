@@ -54,6 +54,10 @@ __all__ = ["SiteBuildFailed", "WebsiteResult", "build_website"]
 
 #: The error page the theme renders (every page's frame around a "not found" message).
 ERROR_PAGE = "404.html"
+#: Files weike writes or rewrites in the built folder after the engine's render: never kept as
+#: the engine's static files (the search reader gets the index's manifest; the theme's own
+#: sitemap template, listed as a static file, gives way to weike's sitemap).
+AFTER_RENDER = frozenset({READER_SCRIPT, "catalogue.json", "sitemap.xml", "sitemap.xml.gz", "feed.xml"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -200,14 +204,15 @@ def build_website(
         with CoverCache(cache_dir) as pictures:
             sources.load_pages((rel for rel in sources.pages if rel not in kept_pages), pictures)
         # The theme's static files (Material's bundles, weike's assets) and those of site/: made
-        # from their bytes and the frame's inputs (an mkdocs.yml change may exclude one). The
-        # search reader script is not kept: the search index's manifest is added to it below.
+        # from their bytes and the frame's inputs (an mkdocs.yml change may exclude one); not
+        # those weike writes after the render.
         keeps_static = previous is not None and renders_incrementally(settings)
         generated = GeneratedPages(
             sources.pages, sources.files, kept_pages=kept_pages, kept_files=kept_files,
             kept_nav_pages=kept_nav, kept_templates=kept_templates,
             static_digest=lambda rel, source: static_digest(engine, rel, Path(source)),
-            static_kept=lambda rel, digest: keeps_static and rel != READER_SCRIPT and previous.unchanged(rel, digest))
+            static_kept=lambda rel, digest: keeps_static and rel not in AFTER_RENDER
+                                                  and previous.unchanged(rel, digest))
         # Many pages to render (a cold build) are shared among processes; plugins other than
         # search may gather state page by page, so they keep the serial build.
         rendering = len(sources.pages) - len(kept_pages) - len(kept_nav)

@@ -364,3 +364,33 @@ def test_a_rebuild_writes_only_the_search_files_whose_bytes_changed(built_site, 
     # by MkDocs on every build; of weike's files, only those whose bytes changed.
     assert made[0] == changed | {"search/search_index.json"}
     assert_equals_cold(built)
+
+
+def test_a_rebuild_copies_only_the_theme_files_that_changed(built_site, monkeypatch):
+    """The theme's static files (Material's bundles, weike's assets, the repository's overrides)
+    the site holds as made are not copied again; an override edited is, and the site shows it."""
+    from mkdocs import utils
+
+    built = built_site({"site/overrides/assets/local.css": "body { color: black; }\n"})
+    copied: list[str] = []
+    real_copy = utils.copy_file
+
+    def counted(source_path: str, output_path: str) -> None:
+        copied.append(Path(output_path).relative_to(built.site.parent).as_posix().split("/", 1)[1])
+        return real_copy(source_path, output_path)
+
+    monkeypatch.setattr(utils, "copy_file", counted)
+    notes = built.root / "courses/demo/01-lecture-1/lecture.md"
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n补充一段新的讲义内容。\n", encoding="utf-8")
+    built.rebuild()
+    # What weike rewrites after the render (the search reader gets the index's manifest; the
+    # engine's sitemap gives way to weike's) is copied on every build; nothing else.
+    assert sorted(copied) == ["assets/weike/search.js", "sitemap.xml"]
+    assert "补充一段新的讲义内容" in built.html("courses/demo/01-lecture-1")
+
+    copied.clear()
+    (built.root / "site/overrides/assets/local.css").write_text("body { color: navy; }\n", encoding="utf-8")
+    built.rebuild()
+    assert "assets/local.css" in copied
+    assert (built.site / "assets/local.css").read_text(encoding="utf-8") == "body { color: navy; }\n"
+    assert_equals_cold(built)
