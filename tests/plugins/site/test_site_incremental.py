@@ -394,3 +394,26 @@ def test_a_rebuild_copies_only_the_theme_files_that_changed(built_site, monkeypa
     assert "assets/local.css" in copied
     assert (built.site / "assets/local.css").read_text(encoding="utf-8") == "body { color: navy; }\n"
     assert_equals_cold(built)
+
+
+def test_a_kept_page_costs_no_mkdocs_file_of_its_own(built_site, monkeypatch):
+    """One lecture's notes edited: MkDocs' File is made for the pages rendered (and the theme's
+    files), none for a page of another course, which the site keeps."""
+    from mkdocs.structure.files import File
+
+    built = built_site()
+    made: list[str] = []
+    real_init = File.__init__
+
+    def counted(self, path, *args, **kwargs):
+        made.append(path)
+        real_init(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(File, "__init__", counted)
+    notes = built.root / "courses/demo/01-lecture-1/lecture.md"
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n补充一段新的讲义内容。\n", encoding="utf-8")
+    built.rebuild()
+    assert "补充一段新的讲义内容" in built.html("courses/demo/01-lecture-1")
+    assert "courses/demo/01-lecture-1.md" in made
+    assert [path for path in made if path.startswith("courses/photo")] == []
+    assert (built.site / "courses/photo/01-lecture-1/index.html").is_file()
