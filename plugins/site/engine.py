@@ -296,7 +296,8 @@ def _build_sharing_pages(config, *, processes: int, shared: Callable[[object], b
 
         framed = sum(workers.share_work(doc_files, render, shared=lambda file: shared(file.page),
                                         processes=processes))
-        logging.getLogger(FRAMES_LOG).info("%d of %d pages filled into frames", framed, len(doc_files))
+        if processes > 1:  # (a serial build renders every page by Jinja: no count)
+            logging.getLogger(FRAMES_LOG).info("%d of %d pages filled into frames", framed, len(doc_files))
 
         log_level = config.validation.links.anchors
         for file in doc_files:
