@@ -417,3 +417,28 @@ def test_a_kept_page_costs_no_mkdocs_file_of_its_own(built_site, monkeypatch):
     assert "courses/demo/01-lecture-1.md" in made
     assert [path for path in made if path.startswith("courses/photo")] == []
     assert (built.site / "courses/photo/01-lecture-1/index.html").is_file()
+
+
+def test_a_plugins_file_is_copied_again_only_when_its_bytes_change(built_site, monkeypatch):
+    """A plugin's site files (the records' facts of each course) are written beside the docs only
+    when their bytes change, so the site keeps those of the courses not edited; the edited course's
+    file is copied, and the site shows its new facts."""
+    from mkdocs import utils
+
+    built = built_site()
+    facts = built.site / "assets/records/courses/demo.js"
+    assert facts.is_file() and (built.site / "assets/records/courses/photo.js").is_file()
+    copied: list[str] = []
+    real_copy = utils.copy_file
+
+    def counted(source_path: str, output_path: str) -> None:
+        copied.append(Path(output_path).relative_to(built.site.parent).as_posix().split("/", 1)[1])
+        return real_copy(source_path, output_path)
+
+    monkeypatch.setattr(utils, "copy_file", counted)
+    lecture = built.root / "courses/demo/01-lecture-1/lecture.md"
+    lecture.write_text(lecture_md(title="蓝牙耳机怎样配对", knowledge_point="蓝牙配对"), encoding="utf-8")
+    built.rebuild()
+    assert "蓝牙耳机怎样配对" in facts.read_text(encoding="utf-8")
+    assert [rel for rel in copied if rel.startswith("assets/records/")] == ["assets/records/courses/demo.js"]
+    assert_equals_cold(built)
