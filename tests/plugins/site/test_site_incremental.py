@@ -395,6 +395,15 @@ def test_a_rebuild_copies_only_the_theme_files_that_changed(built_site, monkeypa
     assert (built.site / "assets/local.css").read_text(encoding="utf-8") == "body { color: navy; }\n"
     assert_equals_cold(built)
 
+    # A theme file defaced in the site is copied again.
+    bundle = next((built.site / "assets/javascripts").glob("bundle.*.min.js"))
+    original = bundle.read_bytes()
+    bundle.write_bytes(b"alert(1)")
+    copied.clear()
+    built.rebuild()
+    assert bundle.relative_to(built.site).as_posix() in copied
+    assert bundle.read_bytes() == original
+
 
 def test_a_kept_page_costs_no_mkdocs_file_of_its_own(built_site, monkeypatch):
     """One lecture's notes edited: MkDocs' File is made for the pages rendered (and the theme's
