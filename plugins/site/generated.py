@@ -23,8 +23,8 @@ empty output MkDocs does not write.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from functools import cached_property
+import posixpath
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import jinja2
@@ -73,7 +73,21 @@ COMPILED_TEMPLATES = CompiledTemplates()
 
 class KeptFile(File):
     """A page or file the site already holds as this build would write it: known to MkDocs (links
-    to it resolve), but no page to render and nothing to copy."""
+    to it resolve), but no page to render and nothing to copy.
+
+    Made without :class:`~mkdocs.structure.files.File`'s constructor (a ``PurePath`` per file, most
+    of the cost of 13,000 kept pages): ``src_uri`` is already '/'-separated, and ``dest_uri`` is
+    where the page it stands for is written (``x.md`` -> ``x/index.html``), not its own name, so a
+    hand-written page's link to it resolves to the page, as in a full build."""
+
+    def __init__(self, src_uri: str, *, dest_dir: str, use_directory_urls: bool, page: bool,
+                 generated_by: str | None = None, src_dir: str | None = None) -> None:
+        self.src_uri = src_uri
+        self.src_dir = src_dir
+        self.dest_dir = dest_dir
+        self.use_directory_urls = use_directory_urls
+        self.generated_by = generated_by
+        self.dest_uri = _page_dest(src_uri, use_directory_urls) if page else src_uri
 
     def is_documentation_page(self) -> bool:
         return False
@@ -84,12 +98,15 @@ class KeptFile(File):
     def copy_file(self, dirty: bool = False) -> None:
         return None
 
-    def _kept_dest_path(self) -> str:
-        # Where the page it stands for is written (``x.md`` -> ``x/index.html``), not its own
-        # name: a hand-written page's link to it resolves to the page, as in a full build.
-        return File(self.src_uri, None, self.dest_dir, self.use_directory_urls).dest_uri
 
-    dest_uri = cached_property(_kept_dest_path)
+def _page_dest(src_uri: str, use_directory_urls: bool) -> str:
+    """:meth:`mkdocs.structure.files.File._get_dest_path` of a Markdown page (MkDocs 1.6)."""
+    parent, filename = posixpath.split(src_uri)
+    stem = posixpath.splitext(filename)[0]
+    stem = "index" if stem == "README" else stem
+    if not use_directory_urls or stem == "index":
+        return posixpath.join(parent, stem + ".html")
+    return posixpath.join(parent, stem, "index.html")
 
 
 def _body_only(page, config, files) -> None:
@@ -106,8 +123,17 @@ class GeneratedPages(BasePlugin):
 
     def __init__(self, pages: Mapping[str, GeneratedPage], files: Mapping[str, Path], *,
                  kept_pages: frozenset[str] = frozenset(), kept_files: frozenset[str] = frozenset(),
-                 kept_nav_pages: frozenset[str] = frozenset(), kept_templates: frozenset[str] = frozenset()) -> None:
+                 kept_nav_pages: frozenset[str] = frozenset(), kept_templates: frozenset[str] = frozenset(),
+                 static_digest: Callable[[str, str], str] | None = None,
+                 static_kept: Callable[[str, str], bool] = lambda rel, digest: False) -> None:
         super().__init__()
+        #: What a static file of the theme or of site/ is made from (its site path, its source),
+        #: and whether the site holds it as made from that (then it is not copied).
+        self.static_digest = static_digest
+        self.static_kept = static_kept
+        #: Filled by ``on_files``: each such file's digest, and those kept.
+        self.static_made_from: dict[str, str] = {}
+        self.kept_static: list[str] = []
         self.kept_templates = kept_templates
         self.pages = pages
         self.files = files
@@ -123,12 +149,32 @@ class GeneratedPages(BasePlugin):
         return generated is not None and bool((generated.meta.get("search") or {}).get("exclude"))
 
     def on_files(self, files: Files, *, config) -> Files:
+        # The theme's static files and those of site/: kept where the site holds them as made.
+        if self.static_digest is not None:
+            for file in list(files):
+                if file.is_documentation_page() or file.abs_src_path is None:
+                    continue
+                digest = self.static_digest(file.dest_uri, file.abs_src_path)
+                self.static_made_from[file.dest_uri] = digest
+                if self.static_kept(file.dest_uri, digest):
+                    files.remove(file)
+                    files.append(KeptFile(file.src_uri, dest_dir=config.site_dir, page=False, src_dir=file.src_dir,
+                                          use_directory_urls=config.use_directory_urls))
+                    self.kept_static.append(file.dest_uri)
+        plugin = config.plugins._current_plugin or "<unknown>"
+        site_dir, directory_urls = config.site_dir, config.use_directory_urls
         for uri in self.pages:
-            kind = KeptFile if uri in self.kept_pages else File
-            files.append(kind.generated(config, uri, content=""))
+            if uri in self.kept_pages:
+                files.append(KeptFile(uri, dest_dir=site_dir, use_directory_urls=directory_urls, page=True,
+                                      generated_by=plugin))
+            else:
+                files.append(File.generated(config, uri, content=""))
         for uri, path in self.files.items():
-            kind = KeptFile if uri in self.kept_files else File
-            files.append(kind.generated(config, uri, abs_src_path=str(path)))
+            if uri in self.kept_files:
+                files.append(KeptFile(uri, dest_dir=site_dir, use_directory_urls=directory_urls, page=False,
+                                      generated_by=plugin))
+            else:
+                files.append(File.generated(config, uri, abs_src_path=str(path)))
         return files
 
     def on_pre_page(self, page, *, config, files):

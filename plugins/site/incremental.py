@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from weike.builder.keeping.fingerprint import Fingerprint, code_digest, package_versions
+from weike.builder.keeping.memo import sha256_file
 from weike.plugins.site.engine import SiteSettings, plugin_entries, plugin_name
 from weike.plugins.site.nav import page_url
 
@@ -56,3 +57,9 @@ def page_digest(engine: str, rel: str, content: str) -> str:
 
 def file_digest(rel: str, source: Path) -> str:
     return Fingerprint("site-file", rel).add_file(source).hexdigest()
+
+
+def static_digest(engine: str, rel: str, source: Path) -> str:
+    """What a static file of the theme or of ``site/`` is made from: its bytes (the theme's folder
+    is written again on every build, so its files' times say nothing) and the frame's inputs."""
+    return Fingerprint(engine, "static", rel, sha256_file(source)).hexdigest()

@@ -39,12 +39,13 @@ from weike.plugins.site.course_memo import MEMO_FOLDER, CourseMemo, KeptCourses,
 from weike.plugins.site.covers import CoverCache
 from weike.plugins.site.engine import SiteBuildFailed, load_settings, mkdocs_overrides, run_mkdocs
 from weike.plugins.site.generated import GeneratedPages
-from weike.plugins.site.incremental import engine_digest, file_digest, page_digest, page_file, renders_incrementally
+from weike.plugins.site.incremental import (engine_digest, file_digest, page_digest, page_file, renders_incrementally,
+                                            static_digest)
 from weike.plugins.site.nav import HOME_FILE, nav_paths, navigation, page_url
 from weike.plugins.site.placement import make_build_folder, place_media, remove_leftovers, swap_into_place
 from weike.plugins.site.qr import QR_CODES_FILE, QrCodes
 from weike.plugins.site.search import merge_search_index
-from weike.plugins.site.search_shards import write_search_shards
+from weike.plugins.site.search_shards import READER_SCRIPT, write_search_shards
 from weike.plugins.site.sources import PLUGIN_NAME, collect_courses, generate_sources, write_docs, write_overrides
 from weike.plugins.site.stamp import STAMP_FILE, input_hash, read_stamp, site_stamp
 from weike.plugins.site.workers import render_processes
@@ -53,6 +54,10 @@ __all__ = ["SiteBuildFailed", "WebsiteResult", "build_website"]
 
 #: The error page the theme renders (every page's frame around a "not found" message).
 ERROR_PAGE = "404.html"
+#: Files weike writes or rewrites in the built folder after the engine's render: never kept as
+#: the engine's static files (the search reader gets the index's manifest; the theme's own
+#: sitemap template, listed as a static file, gives way to weike's sitemap).
+AFTER_RENDER = frozenset({READER_SCRIPT, "catalogue.json", "sitemap.xml", "sitemap.xml.gz", "feed.xml"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -157,7 +162,9 @@ def build_website(
     for asset in plugin_assets:  # beside the docs (never in them), handed to MkDocs as generated files
         target = work_dir / "plugin-files" / asset.site_path
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(asset.data)
+        # Rewritten only when its bytes change: its time then says the site's copy is as made.
+        if not (target.is_file() and target.read_bytes() == asset.data):
+            target.write_bytes(asset.data)
         sources.files[asset.site_path] = target
 
     site_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -196,13 +203,22 @@ def build_website(
         # The bodies of the pages to render (a remembered course's are read from its memo only now).
         with CoverCache(cache_dir) as pictures:
             sources.load_pages((rel for rel in sources.pages if rel not in kept_pages), pictures)
-        generated = GeneratedPages(sources.pages, sources.files, kept_pages=kept_pages, kept_files=kept_files,
-                                   kept_nav_pages=kept_nav, kept_templates=kept_templates)
+        # The theme's static files (Material's bundles, weike's assets) and those of site/: made
+        # from their bytes and the frame's inputs (an mkdocs.yml change may exclude one); not
+        # those weike writes after the render.
+        keeps_static = previous is not None and renders_incrementally(settings)
+        generated = GeneratedPages(
+            sources.pages, sources.files, kept_pages=kept_pages, kept_files=kept_files,
+            kept_nav_pages=kept_nav, kept_templates=kept_templates,
+            static_digest=lambda rel, source: static_digest(engine, rel, Path(source)),
+            static_kept=lambda rel, digest: keeps_static and rel not in AFTER_RENDER
+                                                  and previous.unchanged(rel, digest))
         # Many pages to render (a cold build) are shared among processes; plugins other than
         # search may gather state page by page, so they keep the serial build.
         rendering = len(sources.pages) - len(kept_pages) - len(kept_nav)
         processes = render_processes(rendering) if renders_incrementally(settings) else 1
         warnings = run_mkdocs(settings, overrides, root, generated, processes=processes)
+        made_from.update(generated.static_made_from)
 
         index_bytes = merge_search_index(tmp_dir, sources.search_entries())
         # What the browser loads, a query's worth at a time; the shards the site holds as they
@@ -240,7 +256,7 @@ def build_website(
         else:  # only what differs is moved in; unchanged files are not touched
             made = manifest.publish(tmp_dir, site_dir, previous=previous, present=present,
                                     kept=[page_file(rel) for rel in kept_pages | kept_nav] + list(kept_files)
-                                    + list(kept_templates) + kept_shards,
+                                    + list(kept_templates) + kept_shards + generated.kept_static,
                                     made_from=made_from)
             place_media(catalogue, site_dir)
             manifest.write_stamp(site_dir, STAMP_FILE, site_stamp(stamp_inputs, sources.diagnostics,

@@ -82,3 +82,69 @@ def test_the_frame_parts_made_once_are_those_each_page_would_make(built_site, mo
     each = tree(built.site)
     assert sorted(each) == sorted(reused)
     assert [rel for rel in each if each[rel] != reused[rel]] == []
+
+
+def _theme_config(tmp_path, overrides: dict[str, str]):
+    from mkdocs.config import load_config
+
+    from weike.plugins.site.engine import THEME_DIR
+
+    custom = tmp_path / "overrides"
+    for rel, text in overrides.items():
+        (custom / rel).parent.mkdir(parents=True, exist_ok=True)
+        (custom / rel).write_text(text, encoding="utf-8")
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "index.md").write_text("# 首页\n", encoding="utf-8")
+    (tmp_path / "docs" / "assets").mkdir()
+    (tmp_path / "docs" / "assets" / "weike").mkdir()
+    (tmp_path / "docs" / "assets" / "weike" / "weike.css").write_text("body {}\n", encoding="utf-8")
+    return load_config(config_file=str(THEME_DIR / "mkdocs.yml"), docs_dir=str(tmp_path / "docs"),
+                       site_dir=str(tmp_path / "site"), theme={"name": "material", "custom_dir": str(custom)})
+
+
+def test_the_theme_files_are_listed_as_mkdocs_lists_them(tmp_path):
+    """weike's listing of the theme's static files (which skips Material's 14,000 icons without
+    testing each) gives the files MkDocs' own gives, from the same folders, in the same order."""
+    from mkdocs.structure.files import Files, get_files
+
+    from weike.plugins.site.engine import add_theme_files
+
+    config = _theme_config(tmp_path, {
+        "assets/local.css": "a {}\n", "assets/Local-ReadMe.txt": "x\n", ".hidden/x.css": "x\n",
+        "assets/.dot/y.js": "y\n", "assets/z/.z.js": "z\n", "locales/zh.txt": "x\n", "Locales/zh.txt": "x\n",
+        "hook.py": "x\n", "notes.md": "x\n", "Page.HTML": "x\n", "main.html": "{% extends 'base.html' %}\n",
+        "sub/mkdocs_theme.yml": "x\n", "404.html": "x\n", "assets/images/favicon.png": "png\n",
+        "sitemap.xml": "x\n"})
+    config.theme.static_templates.discard("sitemap.xml")  # as weike's plugin does before the listing
+    theirs, ours = get_files(config), get_files(config)
+    theirs.add_files_from_theme(config.theme.get_env(), config)
+    add_theme_files(ours, config)
+
+    def listed(files: Files) -> list[tuple[str, str | None, str]]:
+        return [(f.src_uri, f.abs_src_path, f.dest_uri) for f in files]
+
+    assert listed(ours) == listed(theirs)
+    uris = {f.src_uri for f in ours}
+    assert {"assets/local.css", "assets/images/favicon.png", "sitemap.xml"} <= uris
+    assert any(uri.startswith("assets/javascripts/") for uri in uris)
+    assert not any("/." in uri or uri.startswith(".") for uri in uris)
+    # site/'s files take precedence over the theme's.
+    assert ours.get_file_from_path("assets/weike/weike.css").abs_src_path.startswith(str(tmp_path / "docs"))
+
+
+def test_a_kept_page_is_where_mkdocs_would_write_it():
+    """A kept file is made without MkDocs' constructor: its destination and URL are still MkDocs'."""
+    from mkdocs.structure.files import File
+
+    from weike.plugins.site.generated import KeptFile
+
+    for directory_urls in (True, False):
+        for uri in ("index.md", "README.md", "courses/demo/index.md", "courses/demo/01-lecture-1.md",
+                    "courses/demo/README.md", "about.md", "themes/手机使用.md"):
+            theirs = File(uri, None, "/site", directory_urls)
+            ours = KeptFile(uri, dest_dir="/site", use_directory_urls=directory_urls, page=True)
+            assert (ours.dest_uri, ours.url, ours.abs_dest_path) == (theirs.dest_uri, theirs.url, theirs.abs_dest_path)
+            assert not ours.is_documentation_page()
+        static = KeptFile("assets/cover 1.jpg", dest_dir="/site", use_directory_urls=directory_urls, page=False)
+        theirs = File("assets/cover 1.jpg", None, "/site", directory_urls)
+        assert (static.dest_uri, static.url) == (theirs.dest_uri, theirs.url)

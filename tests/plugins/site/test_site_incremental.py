@@ -364,3 +364,90 @@ def test_a_rebuild_writes_only_the_search_files_whose_bytes_changed(built_site, 
     # by MkDocs on every build; of weike's files, only those whose bytes changed.
     assert made[0] == changed | {"search/search_index.json"}
     assert_equals_cold(built)
+
+
+def test_a_rebuild_copies_only_the_theme_files_that_changed(built_site, monkeypatch):
+    """The theme's static files (Material's bundles, weike's assets, the repository's overrides)
+    the site holds as made are not copied again; an override edited is, and the site shows it."""
+    from mkdocs import utils
+
+    built = built_site({"site/overrides/assets/local.css": "body { color: black; }\n"})
+    copied: list[str] = []
+    real_copy = utils.copy_file
+
+    def counted(source_path: str, output_path: str) -> None:
+        copied.append(Path(output_path).relative_to(built.site.parent).as_posix().split("/", 1)[1])
+        return real_copy(source_path, output_path)
+
+    monkeypatch.setattr(utils, "copy_file", counted)
+    notes = built.root / "courses/demo/01-lecture-1/lecture.md"
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n补充一段新的讲义内容。\n", encoding="utf-8")
+    built.rebuild()
+    # What weike rewrites after the render (the search reader gets the index's manifest; the
+    # engine's sitemap gives way to weike's) is copied on every build; nothing else.
+    assert sorted(copied) == ["assets/weike/search.js", "sitemap.xml"]
+    assert "补充一段新的讲义内容" in built.html("courses/demo/01-lecture-1")
+
+    copied.clear()
+    (built.root / "site/overrides/assets/local.css").write_text("body { color: navy; }\n", encoding="utf-8")
+    built.rebuild()
+    assert "assets/local.css" in copied
+    assert (built.site / "assets/local.css").read_text(encoding="utf-8") == "body { color: navy; }\n"
+    assert_equals_cold(built)
+
+    # A theme file defaced in the site is copied again.
+    bundle = next((built.site / "assets/javascripts").glob("bundle.*.min.js"))
+    original = bundle.read_bytes()
+    bundle.write_bytes(b"alert(1)")
+    copied.clear()
+    built.rebuild()
+    assert bundle.relative_to(built.site).as_posix() in copied
+    assert bundle.read_bytes() == original
+
+
+def test_a_kept_page_costs_no_mkdocs_file_of_its_own(built_site, monkeypatch):
+    """One lecture's notes edited: MkDocs' File is made for the pages rendered (and the theme's
+    files), none for a page of another course, which the site keeps."""
+    from mkdocs.structure.files import File
+
+    built = built_site()
+    made: list[str] = []
+    real_init = File.__init__
+
+    def counted(self, path, *args, **kwargs):
+        made.append(path)
+        real_init(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(File, "__init__", counted)
+    notes = built.root / "courses/demo/01-lecture-1/lecture.md"
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n补充一段新的讲义内容。\n", encoding="utf-8")
+    built.rebuild()
+    assert "补充一段新的讲义内容" in built.html("courses/demo/01-lecture-1")
+    assert "courses/demo/01-lecture-1.md" in made
+    assert [path for path in made if path.startswith("courses/photo")] == []
+    assert (built.site / "courses/photo/01-lecture-1/index.html").is_file()
+
+
+def test_a_plugins_file_is_copied_again_only_when_its_bytes_change(built_site, monkeypatch):
+    """A plugin's site files (the records' facts of each course) are written beside the docs only
+    when their bytes change, so the site keeps those of the courses not edited; the edited course's
+    file is copied, and the site shows its new facts."""
+    from mkdocs import utils
+
+    built = built_site()
+    facts = built.site / "assets/records/courses/demo.js"
+    assert facts.is_file() and (built.site / "assets/records/courses/photo.js").is_file()
+    copied: list[str] = []
+    real_copy = utils.copy_file
+
+    def counted(source_path: str, output_path: str) -> None:
+        copied.append(Path(output_path).relative_to(built.site.parent).as_posix().split("/", 1)[1])
+        return real_copy(source_path, output_path)
+
+    monkeypatch.setattr(utils, "copy_file", counted)
+    lecture = built.root / "courses/demo/01-lecture-1/lecture.md"
+    lecture.write_text(lecture_md(title="蓝牙耳机怎样配对", knowledge_point="蓝牙配对"), encoding="utf-8")
+    built.rebuild()
+    assert "蓝牙耳机怎样配对" in facts.read_text(encoding="utf-8")
+    assert [rel for rel in copied if rel.startswith("assets/records/")] == ["assets/records/courses/demo.js"]
+    assert_equals_cold(built)
