@@ -152,6 +152,10 @@ class CheckResult:
     #: The courses loaded and checked afresh, in order; the others were taken back from the
     #: course memo unchanged. None: every course was (no memo could be used).
     rechecked: tuple[str, ...] | None = None
+    #: Slug -> the course memo key its folder had when it was read (none for a course that has
+    #: none: a symbolic link in its folder, or no memo used): it names everything the course's
+    #: model was made from.
+    course_keys: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def summary(self) -> Summary:
@@ -223,11 +227,15 @@ class CheckMemo:
         self._recalled: dict[str, RememberedCourse] = {}
         #: slug -> (key when read, what loading reported), for the courses read now.
         self._read: dict[str, tuple[str, tuple[Diagnostic, ...]]] = {}
+        #: slug -> its key, for every course loaded or taken back under one.
+        self.keys: dict[str, str] = {}
 
     def load_course(self, folder: Path, **arguments) -> tuple[Course, list[Diagnostic]]:
         # The key is taken before the files are read: a file edited meanwhile is read again next time.
         key = self.memo.key(folder, identity=self.folders.get(os.path.abspath(folder), NOT_WALKED))
         remembered = self.memo.recall(folder.name, key, handed_on=self.handed_on) if key is not None else None
+        if key is not None:
+            self.keys[folder.name] = key
         if remembered is not None:
             self._recalled[folder.name] = remembered
             return remembered.course, list(remembered.loaded)
@@ -276,7 +284,8 @@ def check_project(project: Project, *, paths: BuildPaths | None = None, made: Ma
                                    paths=paths, made=made, memo=memo)
     rechecked = None if memo is None else tuple(course.slug for course in repository.courses
                                                  if memo.recalled(course.slug) is None)
-    return CheckResult(repository=repository, diagnostics=diagnostics, rechecked=rechecked)
+    return CheckResult(repository=repository, diagnostics=diagnostics, rechecked=rechecked,
+                       course_keys={} if memo is None else dict(memo.keys))
 
 
 def run_check(project: Project | Path, *, jobs: int | None = None) -> CheckResult:
