@@ -76,7 +76,7 @@ from weike.plugins.media.checks import (
     subtitle_problem,
 )
 from weike.plugins.media.cluster import _executor_problem, _no_cluster_summary, cluster_problems
-from weike.plugins.media.encoding import RECIPE_VERSION, DeliveryFailed, deliver_to_store, recipe_inputs
+from weike.plugins.media.encoding import RECIPE_VERSION, DeliveryFailed, deliver_to_store
 from weike.plugins.media.ledger import DeliveryLedger, course_digest, lecture_digest, setup_digest
 from weike.plugins.media.manifest import (
     MANIFEST_FILE,
@@ -345,7 +345,7 @@ def _lecture_digests(context: BuildContext, courses: Sequence[Course], profile) 
     try:
         setup = setup_digest(profile_fingerprint=profile.fingerprint(), encoder=ffmpeg.version(),
                              recipes=(RECIPE_VERSION, CARD_RECIPE_VERSION), media_root=context.paths.media,
-                             inputs=recipe_inputs())
+                             inputs=ffmpeg.recipe_inputs())
     except (ffmpeg.FfmpegNotFound, ffmpeg.FfmpegError):
         return {}
     digests = {}
