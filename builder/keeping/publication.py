@@ -200,12 +200,18 @@ class PublishedCourses:
 
     @staticmethod
     def recorded_key(course_key: str | None, course: Course, delivered: Mapping[str, DeliveredMedia]) -> str | None:
-        """What :meth:`record` files a course under: its course memo key (``course_key``) with the
-        values of its delivered media (their bytes' SHA-256 among them); None without a key."""
+        """What :meth:`record` files a course under: its course memo key (``course_key``) with, for
+        each lecture, its delivered file's bytes (SHA-256) and where each of its files is; None
+        without a key. What else the delivered media say (their probe, profile, source) follows
+        from those bytes and from the course folder, weike.yml and the code the key covers."""
         if course_key is None:
             return None
-        media = repr([delivered[lecture.key] for lecture in course.lectures])
-        return hashlib.sha256(f"{SNAPSHOT_FORMAT}\0{course_key}\0{media}".encode("utf-8", "surrogateescape")).hexdigest()
+        parts = [SNAPSHOT_FORMAT, course_key]
+        for lecture in course.lectures:
+            media = delivered[lecture.key]
+            parts += (lecture.key, media.sha256, media.size, media.duration, media.profile, media.from_audio,
+                      media.path, media.poster, media.subtitles, media.subtitles_srt)
+        return hashlib.sha256("\0".join(map(str, parts)).encode("utf-8", "surrogateescape")).hexdigest()
 
     def _fingerprint(self, course: Course, delivered: Mapping[str, DeliveredMedia]) -> str:
         fingerprint = Fingerprint(SNAPSHOT_FORMAT, course)
