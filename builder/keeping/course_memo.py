@@ -19,9 +19,11 @@ again, when its key is the same:
 
 A course folder holding a symbolic link anywhere is never remembered: what the link points at can
 change without the folder's entries changing. Reading fails safe: an entry that is missing,
-damaged, of another format or key, or that names any type other than the model's dataclasses,
-enums, paths and dates of modules already imported, is no entry (the course is loaded and
-checked again) -- unpickling it imports nothing and calls no function. So is an entry whose check
+damaged, of another format or key, or that names any type other than dataclasses, enums, paths
+and dates of modules already imported or of weike's own packages, is no entry (the course is
+loaded and checked again) -- unpickling it calls no function and imports nothing but weike's own
+modules (a plugin imports the module defining what its check made only when it runs, which a
+new process has not done yet when it reads the memo). So is an entry whose check
 took a fact from a file memo (a source's probe, a picture's verdict) that the memo no longer
 holds as it was (pruned, rebuilt, or told otherwise). Each entry is written
 atomically (:func:`~weike.builder.keeping.outputs.write_atomic`), so a killed build leaves the
@@ -37,6 +39,7 @@ import dataclasses
 import enum
 import gc
 import hashlib
+import importlib
 import io
 import os
 import pathlib
@@ -145,12 +148,31 @@ _PLAIN_TYPES = frozenset({
 })
 
 
+#: Packages whose modules an entry may name before they are imported: weike's own, whose plugins
+#: import a stage's modules (and the value types they hand on in ``made``) only when the stage
+#: runs, after the memo is read. They define values and functions and do nothing when imported;
+#: a ``__main__`` (``python -m weike.builder``) is never one of them.
+_OWN_PACKAGES = ("weike.builder.", "weike.plugins.")
+
+
+def _own_module(module: str):
+    """``module`` imported, when it is one of weike's own (:data:`_OWN_PACKAGES`), else None."""
+    parts = module.split(".")
+    if not module.startswith(_OWN_PACKAGES) or "__main__" in parts or not all(part.isidentifier() for part in parts):
+        return None
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        return None
+
+
 class _ValuesOnly(pickle.Unpickler):
-    """Rebuilds dataclasses and enums of modules already imported, paths and dates; refuses
-    anything else (a function, a module to import), so reading an entry runs no code."""
+    """Rebuilds dataclasses and enums of modules already imported or of weike's own packages,
+    paths and dates; refuses anything else (a function, another module to import), so reading an
+    entry runs no code but importing one of weike's modules."""
 
     def find_class(self, module: str, name: str):
-        loaded = sys.modules.get(module)
+        loaded = sys.modules.get(module) or _own_module(module)
         if loaded is None:
             raise pickle.UnpicklingError(f"{module} is not imported")
         found: object = loaded

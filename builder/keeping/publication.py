@@ -22,6 +22,14 @@ Two things are never taken from the snapshot:
 ``weike build --drop-stale`` (or ``drop_stale: true`` in weike.yml) drops failing courses on
 purpose instead (and forgets their snapshots).
 
+Recording costs what changed: ``published/index.json`` names, for each course, the key it was last
+recorded under (the check's course memo key, which covers every file of the course folder,
+weike.yml and the code, with the delivered media's values) and the snapshot that holds it. A
+course whose key is the same and whose snapshot is still in place is not looked at again (no
+model formatted, no delivered file stat'ed: one look at its snapshot). A course without such a key (its
+folder holds a symbolic link), a damaged or missing index, or a snapshot gone from under it is
+recorded the long way, which compares the snapshot itself.
+
 JSON, not pickle: the cache may be shared (CI caches, a cluster's share), and reading it must
 never run code. Only the model's own dataclasses and a few plain types are rebuilt.
 """
@@ -31,6 +39,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import enum
+import hashlib
 import json
 import os
 import shutil
@@ -51,6 +60,9 @@ SNAPSHOT_FILE = "course.json"
 #: In ``published/<slug>/``: the rights last read from a ``course.yml`` that parsed, while they
 #: withdraw something (see :meth:`PublishedCourses.note_rights`).
 RIGHTS_FILE = "rights.json"
+#: In ``published/``: slug -> [the key a course was last recorded under, its snapshot's version].
+#: No course is named so (a course's folder name has no dot).
+INDEX_FILE = "index.json"
 SNAPSHOT_FORMAT = 1
 
 
@@ -148,6 +160,58 @@ class PublishedCourses:
     def __init__(self, cache: Path) -> None:
         self.folder = Path(cache) / PUBLISHED_FOLDER
         self._loaded: dict[str, PublishedCourse | None] = {}
+        self._index: dict[str, list[str]] | None = None
+        self._index_changed = False
+        #: Courses :meth:`record` compared with their snapshot the long way, in this run (for
+        #: tests and benchmarks: the work must follow the change).
+        self.compared = 0
+
+    # The index of what each course was last recorded under -----------------------------------
+
+    def _entries(self) -> dict[str, list[str]]:
+        """The index as read once from disk; a damaged or missing one is empty (every course is
+        then compared the long way, once)."""
+        if self._index is None:
+            try:
+                data = json.loads((self.folder / INDEX_FILE).read_bytes())
+            except (OSError, ValueError):
+                data = None
+            self._index = {slug: entry for slug, entry in data.items()
+                           if isinstance(entry, list) and len(entry) == 2 and all(isinstance(part, str) for part in entry)
+                           } if isinstance(data, dict) else {}
+        return self._index
+
+    def _note(self, slug: str, entry: list[str] | None) -> None:
+        entries = self._entries()
+        if entries.get(slug) != entry:
+            if entry is None:
+                entries.pop(slug, None)
+            else:
+                entries[slug] = entry
+            self._index_changed = True
+
+    def save(self) -> None:
+        """Write the index when this run changed it (atomically; OSError when it cannot be)."""
+        if self._index_changed and self._index is not None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            write_atomic(self.folder / INDEX_FILE,
+                         json.dumps(self._index, sort_keys=True, separators=(",", ":")).encode("utf-8"))
+            self._index_changed = False
+
+    @staticmethod
+    def recorded_key(course_key: str | None, course: Course, delivered: Mapping[str, DeliveredMedia]) -> str | None:
+        """What :meth:`record` files a course under: its course memo key (``course_key``) with, for
+        each lecture, its delivered file's bytes (SHA-256) and where each of its files is; None
+        without a key. What else the delivered media say (their probe, profile, source) follows
+        from those bytes and from the course folder, weike.yml and the code the key covers."""
+        if course_key is None:
+            return None
+        parts = [SNAPSHOT_FORMAT, course_key]
+        for lecture in course.lectures:
+            media = delivered[lecture.key]
+            parts += (lecture.key, media.sha256, media.size, media.duration, media.profile, media.from_audio,
+                      media.path, media.poster, media.subtitles, media.subtitles_srt)
+        return hashlib.sha256("\0".join(map(str, parts)).encode("utf-8", "surrogateescape")).hexdigest()
 
     def _fingerprint(self, course: Course, delivered: Mapping[str, DeliveredMedia]) -> str:
         fingerprint = Fingerprint(SNAPSHOT_FORMAT, course)
@@ -157,13 +221,27 @@ class PublishedCourses:
             fingerprint.add(media).add_file(media.path).add_file(media.poster).add_file(media.subtitles)
         return fingerprint.hexdigest()[:24]
 
-    def record(self, course: Course, delivered: Mapping[str, DeliveredMedia]) -> bool:
+    def record(self, course: Course, delivered: Mapping[str, DeliveredMedia], *, course_key: str | None = None) -> bool:
         """Keep ``course`` as published now (every lecture in ``delivered``); False when unchanged.
+
+        ``course_key``: the check's course memo key of ``course`` (None: it had none). When the
+        index names the course under the same key and its snapshot is in place, that is all
+        there is to it; otherwise the snapshot is compared with the course the long way. Call
+        :meth:`save` afterwards to keep the index.
 
         A new version is written in its own folder and made current by rewriting one small
         file, so a killed build leaves the previous snapshot in force.
         """
         home = self.folder / course.slug
+        recorded = self.recorded_key(course_key, course, delivered)
+        entry = self._entries().get(course.slug)
+        if recorded is not None and entry is not None and entry[0] == recorded \
+                and os.path.isfile(home / entry[1] / SNAPSHOT_FILE):
+            # The snapshot holds the rights read now: no withdrawal record can say more.
+            (home / RIGHTS_FILE).unlink(missing_ok=True)
+            self._loaded.pop(course.slug, None)
+            return False
+        self.compared += 1
         version = self._fingerprint(course, delivered)
         current = home / CURRENT_FILE
         # The new snapshot holds the rights read now: no withdrawal record can say more.
@@ -171,9 +249,11 @@ class PublishedCourses:
         self._loaded.pop(course.slug, None)
         try:
             if current.read_text(encoding="utf-8").strip() == version and (home / version / SNAPSHOT_FILE).is_file():
+                self._note(course.slug, None if recorded is None else [recorded, version])
                 return False
         except OSError:
             pass
+        self._note(course.slug, None)  # from here until the new snapshot is in force, no shortcut
         target = home / version
         if target.exists():
             shutil.rmtree(target)
@@ -199,6 +279,7 @@ class PublishedCourses:
                     "delivered": encode(kept_media)}
         write_atomic(target / SNAPSHOT_FILE, json.dumps(snapshot, ensure_ascii=False).encode("utf-8"))
         write_atomic(current, version.encode("utf-8"))
+        self._note(course.slug, None if recorded is None else [recorded, version])
         for other in home.iterdir():  # earlier versions and temps of killed builds
             if other.is_dir() and other.name != version:
                 shutil.rmtree(other, ignore_errors=True)
@@ -260,6 +341,7 @@ class PublishedCourses:
     def forget(self, slug: str) -> None:
         shutil.rmtree(self.folder / slug, ignore_errors=True)
         self._loaded.pop(slug, None)
+        self._note(slug, None)
 
     def stand_ins(self, failed: Iterable[str], *, current: Mapping[str, Course], root: Path) -> dict[str, PublishedCourse]:
         """The last good version of every failed course that has one and still has its folder.

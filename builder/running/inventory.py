@@ -19,7 +19,7 @@ from pathlib import Path
 from weike.builder.contracts.context import CACHE_DIR_ENV, BuildContext, BuildPaths
 from weike.builder.keeping.prune import CacheItem, CachePart, RecordPart, tree_size
 from weike.builder.keeping.course_memo import CHECKED_FOLDER
-from weike.builder.keeping.publication import PUBLISHED_FOLDER
+from weike.builder.keeping.publication import INDEX_FILE, PUBLISHED_FOLDER
 from weike.builder.keeping.stamp import STAMP_FILE
 from weike.builder.repository.loading import COURSES_DIR, load_repository
 from weike.builder.running.progress import Progress
@@ -90,10 +90,12 @@ def survey_cache(project: Project) -> CacheSurvey:
     parts.append(RecordPart(name="checked", title="每门课程上次检查的结果 (each course's last check)",
                             path=paths.cache / CHECKED_FOLDER,
                             needed=lambda entry: (root / COURSES_DIR / entry.stem).is_dir()))
-    # The last good version of each course: needed while its course folder exists.
+    # The last good version of each course: needed while its course folder exists (the index of
+    # what each was recorded under, always).
     parts.append(RecordPart(name="published", title="已发布课程的上次成功版本 (last good version of published courses)",
                             path=paths.cache / PUBLISHED_FOLDER,
-                            needed=lambda folder: (root / COURSES_DIR / folder.name).is_dir()))
+                            needed=lambda folder: folder.name == INDEX_FILE
+                            or (root / COURSES_DIR / folder.name).is_dir()))
     surveys = tuple(PartSurvey(part=part, size=part.size(), items=tuple(part.items())) for part in parts)
     claimed = {Path(claim).resolve() for part in parts for claim in part.claims()}
     return CacheSurvey(root=paths.cache, from_environment=bool(os.environ.get(CACHE_DIR_ENV)), parts=surveys,

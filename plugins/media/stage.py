@@ -78,7 +78,7 @@ from weike.plugins.media.checks import (
     subtitle_problem,
 )
 from weike.plugins.media.cluster import _executor_problem, _no_cluster_summary, cluster_problems
-from weike.plugins.media.encoding import RECIPE_VERSION, DeliveryFailed, deliver_to_store, recipe_inputs
+from weike.plugins.media.encoding import RECIPE_VERSION, DeliveryFailed, deliver_to_store
 from weike.plugins.media.ledger import (
     DeliveryLedger,
     course_digest,
@@ -377,7 +377,7 @@ def _course_digests(context: BuildContext, courses: Sequence[Course], profile) -
     try:
         setup = setup_digest(profile_fingerprint=profile.fingerprint(), encoder=ffmpeg.version(),
                              recipes=(RECIPE_VERSION, CARD_RECIPE_VERSION), media_root=context.paths.media,
-                             inputs=recipe_inputs())
+                             inputs=ffmpeg.recipe_inputs())
     except (ffmpeg.FfmpegNotFound, ffmpeg.FfmpegError):
         return {}
     return {course.slug: course_digest(setup, course, title_card_settings(context.config, course))

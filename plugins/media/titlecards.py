@@ -25,11 +25,14 @@ from importlib import metadata
 from pathlib import Path
 
 import yaml
-from PIL import Image, ImageDraw, ImageFont, ImageOps
+from typing import TYPE_CHECKING
 
 from weike.builder.contracts.model import Course, Lecture
 from weike.builder.contracts.settings import Boolean, Fields, Number, Setting
 from weike.plugins.pictures import open_picture
+
+if TYPE_CHECKING:  # Pillow is imported when a card is drawn, not by every command that reads the settings
+    from PIL import Image, ImageFont
 
 #: Microlecture specs: an opening card of at most 5 s (basic education) or 10 s (精品课).
 MAX_OPENING_SECONDS = 10.0
@@ -313,6 +316,8 @@ def safe_area(size: tuple[int, int]) -> tuple[int, int, int, int]:
 
 @functools.cache
 def _font(path: Path, pixels: int) -> ImageFont.FreeTypeFont:
+    from PIL import ImageFont
+
     # The basic layout: the same picture with or without libraqm, and no bidi reordering at all.
     return ImageFont.truetype(str(path), pixels, layout_engine=ImageFont.Layout.BASIC)
 
@@ -383,6 +388,8 @@ def card_layout(lines: list[CardLine], size: tuple[int, int] = (CARD_WIDTH, CARD
 
 def _background(cover: Path | None, size: tuple[int, int]) -> Image.Image:
     """The course cover, filling the frame and darkened so that white type stays legible; else the colour."""
+    from PIL import Image, ImageOps
+
     if cover is not None:
         try:
             with open_picture(cover) as picture:
@@ -397,6 +404,8 @@ def render_card(lines: list[CardLine], *, cover: Path | None,
                 size: tuple[int, int] = (CARD_WIDTH, CARD_HEIGHT)) -> Image.Image:
     """The card: ``lines`` centred in the safe area in large white type, on the cover or the theme
     colour (raises :class:`CardTextDoesNotFit`, which ``weike check`` reports first as E225)."""
+    from PIL import ImageDraw
+
     image = _background(cover, size)
     draw = ImageDraw.Draw(image)
     path = font_path()
@@ -440,6 +449,8 @@ def mark_png(line: CardLine, *, size: tuple[int, int]) -> bytes:
     """The provider's mark for a frame of ``size``: its text in small white type with a soft
     shadow, right-aligned, on a transparent picture whose padding puts the text inside the safe
     area once the media stage lays it in the bottom-right corner (at :func:`mark_offset`)."""
+    from PIL import Image, ImageDraw
+
     font, rows = mark_layout(line, size)
     left, top, right, bottom = safe_area(size)
     offset = mark_offset(size[1])

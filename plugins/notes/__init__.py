@@ -20,8 +20,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-import nh3
-
 from weike.builder.repository.reading import inside_real_path
 
 if TYPE_CHECKING:
@@ -290,6 +288,8 @@ def render_notes(notes: str, *, lecture_folder: Path | None, course_folder: Path
             raise
         raise NotesTooDeep(line=_first_too_deep_line(notes, lecture_folder=lecture_folder,
                                                      course_folder=course_folder), depth=None) from None
+    import nh3  # the sanitiser, loaded by the first notes rendered, not by every command registering a plugin
+
     images = _ImageCollector(lecture_folder=lecture_folder, course_folder=course_folder)
     clean = nh3.clean(
         raw,

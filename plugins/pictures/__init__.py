@@ -15,8 +15,10 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PIL import Image, ImageDraw
+if TYPE_CHECKING:  # Pillow is imported when a picture is opened, not by every command registering a plugin
+    from PIL import Image
 
 #: 50 Mi pixels: a 50-megapixel phone photo (8160×6144) still opens; covers need 1280×720.
 #: Well below Pillow's warning threshold (89 million pixels); decoding the largest picture
@@ -45,6 +47,8 @@ def open_picture(path: Path) -> Iterator[Image.Image]:
     """``Image.open(path)``, refused with :class:`PictureTooLarge` when the header declares more
     than :data:`MAX_PICTURE_PIXELS` pixels; other errors are Pillow's (``UnidentifiedImageError``,
     ``OSError``)."""
+    from PIL import Image
+
     try:
         # Pillow warns above 89 million pixels, before the cap below refuses the picture anyway:
         # its warning would only be printed raw. (Pictures the check stage let through are under
@@ -80,7 +84,7 @@ def fitted_with_fill(image: Image.Image, size: tuple[int, int]) -> Image.Image:
     """``image`` shown whole inside ``size``, the space around it filled with a blurred, dimmed
     copy of itself (as the media stage fits videos): a portrait phone photo on a 16:9 card keeps
     the school's name at its top instead of being cropped to its middle."""
-    from PIL import ImageFilter, ImageOps
+    from PIL import Image, ImageFilter, ImageOps
 
     image = image.convert("RGB")
     width, height = size
@@ -102,7 +106,7 @@ def upright_jpeg(path: Path, *, max_width: int, quality: int = 85) -> bytes:
     Raises like :func:`open_picture`."""
     import io
 
-    from PIL import ImageOps
+    from PIL import Image, ImageOps
 
     with open_picture(path) as image:
         image.draft("RGB", (max_width, max_width))
@@ -172,6 +176,8 @@ def picture_for_phones(path: Path) -> bytes:
 
 def _for_phones(image: Image.Image, kind: str) -> Image.Image:
     """One frame in a mode ``kind`` can store, scaled to fit :data:`PHONE_PICTURE_SIDE`, metadata dropped."""
+    from PIL import Image
+
     if kind == "JPEG":
         if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
             rgba = image.convert("RGBA")
@@ -194,6 +200,8 @@ def _for_phones(image: Image.Image, kind: str) -> Image.Image:
 
 def write_placeholder_cover(path: Path, seed: str) -> None:
     """A plain 1280×720 gradient JPEG so a new course is complete until the real cover arrives."""
+    from PIL import Image, ImageDraw
+
     hue = sum(seed.encode()) % 360
     image = Image.new("RGB", (1280, 720))
     draw = ImageDraw.Draw(image)

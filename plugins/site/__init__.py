@@ -35,13 +35,34 @@ from weike.builder.contracts.hookspecs import hookimpl
 from weike.builder.contracts.model import Course, DeliveredMedia, Setting
 from weike.builder.keeping.fingerprint import package_versions
 from weike.builder.repository.centre import Centre
-from weike.plugins.site.catalogue import MINUTES_PER_STUDY_HOUR, site_lectures, study_hours
-from weike.plugins.site.contributed import SiteAsset, SitePage, script_text
 from weike.plugins.site.settings import SETTINGS, site_url
-from weike.plugins.site.share import ShareRoute
 
 __all__ = ["MINUTES_PER_STUDY_HOUR", "ShareRoute", "SiteAsset", "SitePage", "script_text", "site_lectures",
            "site_url", "study_hours"]
+
+#: The public names other plugins use, by the module that defines them: imported when first asked
+#: for, so that registering this plugin (every weike command does) imports neither the catalogue
+#: nor ``weike share``'s server (``http.server``, ``ssl``).
+_PUBLIC = {
+    "MINUTES_PER_STUDY_HOUR": "catalogue", "site_lectures": "catalogue", "study_hours": "catalogue",
+    "SiteAsset": "contributed", "SitePage": "contributed", "script_text": "contributed",
+    "ShareRoute": "share",
+}
+
+
+def __getattr__(name: str):
+    """A public name, from the module that defines it (imported now, the first time)."""
+    if name not in _PUBLIC:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{_PUBLIC[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_PUBLIC})
 
 
 @hookimpl

@@ -72,6 +72,11 @@ def _fork_worker(items: Sequence, work: Callable) -> tuple[int, int]:
     status = 1
     try:
         os.close(reading)
+        # What this process inherited (the build's models, the pages, the navigation, the compiled
+        # templates) is left out of its collections, so its copies stay shared with its parent
+        # instead of being copied as the collector visits them. Freezing here, not in the parent,
+        # leaves the parent's collector as it was (the build unfreezes its own models itself).
+        gc.freeze()
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         kept = _KeepWarnings()
         logging.getLogger("mkdocs").addHandler(kept)
@@ -110,9 +115,6 @@ def share_work(items: Sequence, work: Callable, *, processes: int,
     _, *worker_shares = _shares(positions, processes)  # the first share is this process's
     results: list = [None] * len(items)
     workers: list[tuple[int, int, list]] = []
-    # Objects set up so far are not touched by the collector again, so the workers' copies of
-    # them stay shared with this process instead of being copied as the collector visits them.
-    gc.freeze()
     try:
         for share in worker_shares:
             if share:
@@ -141,5 +143,4 @@ def share_work(items: Sequence, work: Callable, *, processes: int,
             except OSError:
                 pass
             os.close(reading)
-        gc.unfreeze()
     return results

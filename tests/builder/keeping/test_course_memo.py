@@ -62,3 +62,41 @@ def test_facts_hold_by_their_text_without_parsing_them_and_not_once_told_otherwi
     source.write_bytes(b"other bytes")  # the file changed: the memo's row is of another identity
     memo.put("probe", source, {"duration": 62.0, "codec": "h264"})
     assert not facts_still_hold(facts)
+
+
+def test_an_entry_imports_only_weikes_own_modules_and_rebuilds_only_values(tmp_path):
+    """A value type of weike's that no module imported yet comes back (a plugin imports it when its
+    stage runs); a function, a module outside weike, or ``python -m weike.builder``'s ``__main__``
+    (which would run weike) are refused, and nothing is run or imported for them."""
+    import pickle
+    import subprocess
+    import sys
+
+    script = """
+import pickle, sys
+from weike.builder.keeping.course_memo import _values_only
+from weike.plugins.media.checks import ProbedSource  # only to write the pickle, in this process
+assert ProbedSource.__module__ == "weike.plugins.media.checks"
+print(pickle.dumps(ProbedSource).hex())
+"""
+    written = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    read = subprocess.run([sys.executable, "-c", f"""
+import sys
+from weike.builder.keeping.course_memo import _values_only
+assert "weike.plugins.media.checks" not in sys.modules
+print(_values_only(bytes.fromhex("{written.strip()}")).__name__)
+"""], capture_output=True, text=True, check=True).stdout
+    assert read.strip() == "ProbedSource"
+
+    from weike.builder.keeping.course_memo import _values_only
+
+    witness = tmp_path / "ran"
+    refused = [b"cweike.builder.__main__\nmain\n(tR.", b"cweike.plugins.media.runner\nrun\n(tR.",
+               b"cos\nsystem\n(S'touch " + str(witness).encode() + b"'\ntR.", b"cweike.plugins.nothing_here\nX\n."]
+    for data in refused:
+        try:
+            _values_only(data)
+        except pickle.UnpicklingError:
+            continue
+        raise AssertionError(f"{data!r} was read")
+    assert "weike.builder.__main__" not in sys.modules and not witness.exists()

@@ -442,3 +442,60 @@ def test_a_withdrawal_record_is_read_with_its_snapshot_and_never_grants_more(del
     # A course never published leaves no record behind.
     published.note_rights(dataclasses.replace(withdrawn, slug="never"))
     assert not (tmp_path / "cache/published/never").exists()
+
+
+def test_a_course_filed_under_its_key_is_not_compared_again_until_something_changes(delivered_repo, tmp_path):
+    """The snapshots cost what changed: a course whose check key and delivered media are as they
+    were is one look at its snapshot; a snapshot gone from under the index, or a damaged index,
+    is compared (and restored) the long way, never trusted."""
+    from weike.builder.keeping.publication import INDEX_FILE, PublishedCourses
+
+    repository, delivered, _ = delivered_repo(valid_courses=("aa",))
+    course = repository.course("aa")
+    cache = tmp_path / "cache"
+
+    def record(key: str, media=delivered) -> tuple[bool, int]:
+        published = PublishedCourses(cache)
+        written = published.record(course, media, course_key=key)
+        published.save()
+        return written, published.compared
+
+    assert record("k1") == (True, 1)
+    assert record("k1") == (False, 0)  # filed under its key: not compared
+    assert record("k2") == (False, 1)  # another key (an edit that changed nothing published): compared
+    assert record("k2") == (False, 0)
+    # Another delivered file for a lecture (its bytes' digest differs): compared and written.
+    lecture = course.lectures[0].key
+    changed = {**delivered, lecture: dataclasses.replace(delivered[lecture], sha256="0" * 64)}
+    assert record("k2", changed) == (True, 1)
+    assert record("k2", changed) == (False, 0)
+    # The snapshot deleted under the index (a cache pruned by hand): recorded again, never lost.
+    shutil.rmtree(cache / "published/aa")
+    assert record("k2", changed) == (True, 1)
+    assert PublishedCourses(cache).load("aa").delivered[lecture].sha256 == "0" * 64
+    # A damaged index is no index.
+    (cache / "published" / INDEX_FILE).write_text("{not json", encoding="utf-8")
+    assert record("k2", changed) == (False, 1)
+    assert record("k2", changed) == (False, 0)
+    # Without a key (a symbolic link in the folder), always the long way; forgetting drops the entry.
+    assert record(None, changed) == (False, 1)
+    published = PublishedCourses(cache)
+    published.forget("aa")
+    published.save()
+    assert "aa" not in json.loads((cache / "published" / INDEX_FILE).read_text(encoding="utf-8"))
+
+
+def test_a_build_compares_only_the_snapshots_of_courses_that_changed(two_courses):
+    from weike.builder.running.pipeline import build
+    from weike.builder.running.progress import Progress
+
+    root = two_courses
+    notes = root / "courses/aa/01-lecture-1/lecture.md"
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n补充一句。\n", encoding="utf-8")
+    result = build(root, progress=Progress())
+    assert not result.failed_build() and result.snapshots_compared == 1
+    snapshot = json.loads((root / ".weike/cache/published/aa" /
+                           (root / ".weike/cache/published/aa/current").read_text(encoding="utf-8") /
+                           "course.json").read_text(encoding="utf-8"))
+    assert "补充一句" in json.dumps(snapshot, ensure_ascii=False)
+    assert build(root, progress=Progress(), force=True).snapshots_compared == 0

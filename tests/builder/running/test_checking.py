@@ -4,6 +4,7 @@ an edited one is loaded and checked again, and either way the findings are a col
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -259,3 +260,29 @@ def test_the_course_keys_name_every_course_and_change_with_its_folder_alone(repo
     edit_notes(repo)
     after = run_check(repo).course_keys
     assert [slug for slug in COURSES if after[slug] != first[slug]] == ["b"]
+
+
+RECHECKED_IN_A_NEW_PROCESS = """
+import json, sys
+from weike.builder.contracts.context import BuildPaths, Made
+from weike.builder.running.checking import check_project
+from weike.builder.running.project import Project
+project = Project.open(sys.argv[1])
+print(json.dumps(check_project(project, paths=BuildPaths.for_root(project.root), made=Made()).rechecked))
+"""
+
+
+def test_a_new_process_takes_back_every_unchanged_course(repo):
+    """Each build is a process of its own, which imports a plugin's modules only when it uses them:
+    what a course's check made for the build (its sources' probes, its notes) still comes back in a
+    process that has not imported the modules defining it yet."""
+    def rechecked() -> list[str]:
+        env = {key: value for key, value in os.environ.items() if key != CACHE_DIR_ENV}
+        completed = subprocess.run([sys.executable, "-c", RECHECKED_IN_A_NEW_PROCESS, str(repo)],
+                                   capture_output=True, text=True, env=env, check=True)
+        return json.loads(completed.stdout)
+
+    assert rechecked() == list(COURSES)
+    assert rechecked() == []
+    edit_notes(repo)
+    assert rechecked() == ["b"]

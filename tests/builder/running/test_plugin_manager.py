@@ -171,3 +171,52 @@ def test_a_repository_plugin_that_is_also_installed_runs_once(make_repo, monkeyp
         assert [d.code for d in run_check(Project.open(root, plugin_manager=pm)).diagnostics].count("X901") == 1
     finally:
         sys.modules.pop("county_rule", None)
+
+
+#: What a stage, a command or a rule needs, never the registration every command pays for
+#: (the no-change rebuild included): codecs and pictures, the notes' sanitiser, weike share's server.
+STAGE_ONLY_MODULES = ("PIL", "ffmpeg", "nh3", "http.server", "ssl", "weike.plugins.media.encoding",
+                      "weike.plugins.media.stage", "weike.plugins.media.cards", "weike.plugins.media.checks",
+                      "weike.plugins.site.share", "weike.plugins.site.catalogue", "weike.plugins.site.contributed")
+
+REGISTRATION_ONLY = """
+import json, sys
+from weike.builder.running.project import Project
+project = Project.open(sys.argv[1])
+pm = project.plugin_manager
+pm.hook.weike_output_stages()
+pm.hook.weike_build_inputs(root=project.root, config=project.config)
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_registering_the_builtin_plugins_imports_no_stage_code(make_repo):
+    """Every command opens the project (its plugins registered, weike.yml read against their
+    settings) and a build asks them what they read and which stages they run, before it knows
+    whether anything changed; the heavy modules come in only when a stage, a rule or a command
+    uses them."""
+    import subprocess
+
+    root = make_repo(valid_courses=("aa",))
+    done = subprocess.run([sys.executable, "-c", REGISTRATION_ONLY, str(root)], capture_output=True, text=True,
+                          cwd=root, check=True)
+    imported = set(json.loads(done.stdout))
+    assert "weike.plugins.media" in imported and "weike.plugins.site" in imported
+    assert sorted(name for name in STAGE_ONLY_MODULES if name in imported) == []
+
+
+def test_the_plugins_public_names_are_there_when_asked_for():
+    import weike.plugins.media as media
+    import weike.plugins.site as site
+    from weike.plugins.media import DATA_SAVER, DEFAULT_PROFILE, SaverRecipe, run_ffmpeg
+    from weike.plugins.media.runner import run
+    from weike.plugins.site import ShareRoute, SitePage, site_url
+
+    assert run_ffmpeg is run and isinstance(DATA_SAVER, SaverRecipe) and DEFAULT_PROFILE.name == "default"
+    assert {"DATA_SAVER", "plan_lecture", "dask_checks"} <= set(dir(media))
+    assert {"ShareRoute", "SitePage", "study_hours"} <= set(dir(site)) and callable(site_url)
+    assert ShareRoute.__module__ == "weike.plugins.site.share" and SitePage.__module__ == "weike.plugins.site.contributed"
+    with pytest.raises(AttributeError):
+        media.no_such_name  # noqa: B018
+    with pytest.raises(ImportError):
+        from weike.plugins.site import no_such_name  # noqa: F401

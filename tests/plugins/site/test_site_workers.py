@@ -3,6 +3,7 @@ writes: every file, byte for byte, the search index and the hand-written pages i
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
@@ -169,3 +170,36 @@ def test_a_folder_recorded_by_workers_is_recorded_as_by_one_process(tmp_path, fo
     monkeypatch.setattr(workers, "PAGES_PER_PROCESS", 10**9)
     alone = manifest.record_all(tmp_path / "site", stamp_file=".stamp")
     assert list(shared.items()) == list(alone.items()) and len(alone) == 12
+
+
+class _Held:
+    """A collected object (tracked by the cyclic collector) whose frozen state the tests follow."""
+
+
+def _tracked(held: _Held) -> bool:
+    """Whether ``held`` is in one of the collector's generations (not frozen)."""
+    return any(found is held for found in gc.get_objects())
+
+
+def test_sharing_work_leaves_the_collector_as_it_found_it():
+    """The build freezes the courses' models before the site renders; sharing the site's work
+    leaves them frozen and freezes nothing more here, while each worker keeps what it inherited
+    out of its own collections (so its pages stay shared with this process)."""
+    gc.unfreeze()
+    models = _Held()
+    gc.freeze()  # as the build does after the check
+    try:
+        frozen = gc.get_freeze_count()
+        setup = _Held()  # made afterwards, before the work is shared (the site's pages, nav...)
+        parent = os.getpid()
+        results = workers.share_work(list(range(6)), lambda n: [os.getpid(), gc.get_freeze_count()], processes=3)
+        in_workers = [count for pid, count in results if pid != parent]
+        assert in_workers and all(count > frozen for count in in_workers)
+        assert [count for pid, count in results if pid == parent] == [frozen, frozen]
+        assert gc.get_freeze_count() == frozen
+        assert not _tracked(models) and _tracked(setup)
+    finally:
+        gc.unfreeze()
+    # Nothing frozen before: nothing frozen after.
+    assert workers.share_work(list(range(6)), lambda n: n, processes=3) == list(range(6))
+    assert gc.get_freeze_count() == 0
