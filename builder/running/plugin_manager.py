@@ -98,6 +98,14 @@ class WeikePluginManager(pluggy.PluginManager):
         # registered later is still asked).
         self.hook.weike_add_hookspecs.call_historic(kwargs={"plugin_manager": self})
 
+    def parse_hookimpl_opts(self, plugin: object, name: str):
+        # A module's hooks are functions defined in it. Names it only lists (``__dir__``) and hands
+        # out on first use (``__getattr__``, a plugin keeping registration light) are no hooks:
+        # pluggy before 1.7 asks for every listed name, which imported each one's module.
+        if isinstance(plugin, ModuleType) and name not in vars(plugin):
+            return None
+        return super().parse_hookimpl_opts(plugin, name)
+
     def register_plugin(self, plugin: object, *, name: str, origin: str, location: str) -> PluginRecord:
         """Register ``plugin`` and record it; failures are recorded, not raised."""
         try:
