@@ -73,6 +73,8 @@ class WebsiteResult:
     #: MkDocs warnings, one line each.
     warnings: tuple[str, ...] = ()
     seconds: float = 0.0
+    #: False when the sharded search index was kept as published, not computed (its index unchanged).
+    search_computed: bool = True
     #: The files published (``media/`` aside) with their records, ``[size, mtime_ns, sha256]``, as
     #: the site's stamp holds them; None when the site was kept (nothing was published).
     files: Mapping[str, list] | None = None
@@ -205,17 +207,11 @@ def build_website(
         warnings = run_mkdocs(settings, overrides, root, generated, processes=processes)
 
         index_bytes = merge_search_index(tmp_dir, sources.search_entries())
-        # What the browser loads, a query's worth at a time; the shards the site holds as they
-        # are made now are not written again (one course's edit changes a few).
-        kept_shards: list[str] = []
-
-        def in_site(rel: str, data: bytes) -> bool:
-            if previous is None or not previous.holds(rel, data):
-                return False
-            kept_shards.append(rel)
-            return True
-
-        write_search_shards(tmp_dir, published=in_site)
+        # What the browser loads, a query's worth at a time: kept whole, not computed, when the
+        # index is the one the published shards were made from; else only the files whose bytes
+        # differ are written (one course's edit changes a few).
+        shards = write_search_shards(tmp_dir, previous=previous, published_dir=site_dir)
+        made_from.update(dict.fromkeys(shards.files, shards.made_from))
         (tmp_dir / "catalogue.json").write_bytes(catalogue_json(catalogue, generator=f"weike {__version__}",
                                                                   entries=sources.catalogue_entries))
         extra_urls = [page_url(rel) for rel in [*sources.pages, *sources.handwritten]
@@ -240,7 +236,7 @@ def build_website(
         else:  # only what differs is moved in; unchanged files are not touched
             made = manifest.publish(tmp_dir, site_dir, previous=previous, present=present,
                                     kept=[page_file(rel) for rel in kept_pages | kept_nav] + list(kept_files)
-                                    + list(kept_templates) + kept_shards,
+                                    + list(kept_templates) + list(shards.kept),
                                     made_from=made_from)
             place_media(catalogue, site_dir)
             manifest.write_stamp(site_dir, STAMP_FILE, site_stamp(stamp_inputs, sources.diagnostics,
@@ -251,6 +247,6 @@ def build_website(
         raise
     return WebsiteResult(site_dir=site_dir, rebuilt=True, site_url=settings.site_url, published=published,
                          pages=len(sources.pages), rendered=len(sources.pages) - len(kept_pages) - len(kept_nav),
-                         search_index_bytes=index_bytes,
+                         search_index_bytes=index_bytes, search_computed=shards.computed,
                          diagnostics=tuple(collected.diagnostics + sources.diagnostics),
                          warnings=tuple(warnings), seconds=time.monotonic() - started, files=made.written)

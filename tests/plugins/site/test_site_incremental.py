@@ -364,3 +364,46 @@ def test_a_rebuild_writes_only_the_search_files_whose_bytes_changed(built_site, 
     # by MkDocs on every build; of weike's files, only those whose bytes changed.
     assert made[0] == changed | {"search/search_index.json"}
     assert_equals_cold(built)
+
+
+def test_the_search_shards_are_computed_only_when_the_index_they_are_made_from_changed(built_site, monkeypatch):
+    """A rebuild whose merged index is the one the published shards were made from keeps them
+    without computing; an edit of what the index holds, or a shard file gone or defaced, computes
+    them again, equal to a cold build's."""
+    from weike.plugins.site import search_shards
+
+    built = built_site()
+    computed: list[int] = []
+    real_shard_files = search_shards.shard_files
+
+    def counted(docs):
+        computed.append(len(docs))
+        return real_shard_files(docs)
+
+    monkeypatch.setattr(search_shards, "shard_files", counted)
+
+    def rebuild() -> int:
+        computed.clear()
+        built.rebuild()
+        return len(computed)
+
+    # The notes' body is not in the index (search_notes is off): the page changes, the shards do not.
+    notes = built.root / "courses/demo/01-lecture-1/lecture.md"
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n补充一段新的讲义内容。\n", encoding="utf-8")
+    assert rebuild() == 0
+    assert "补充一段新的讲义内容" in built.html("courses/demo/01-lecture-1")
+    assert_equals_cold(built)
+
+    # A knowledge point is in the index: computed again.
+    notes.write_text(notes.read_text(encoding="utf-8").replace("knowledge_point: 知识点1", "knowledge_point: 蓝牙耳机配对"),
+                     encoding="utf-8")
+    assert rebuild() == 1
+    assert_equals_cold(built)
+    assert rebuild() == 0  # (nothing changed: the site is kept whole)
+
+    # A shard deleted, a store chunk defaced, the manifest defaced: each computed again.
+    for rel, deface in (("search/p/0.js", Path.unlink), ("search/d/0.js", lambda p: p.write_bytes(b"alert(1);\n")),
+                        ("search/manifest.js", lambda p: p.write_bytes(p.read_bytes().replace(b'"shards"', b'"shard"')))):
+        deface(built.site / rel)
+        assert rebuild() == 1, rel
+        assert_equals_cold(built)
