@@ -7,8 +7,11 @@ pages, files and entries are made from: the course as loaded (every field, the n
 included), its cover thumbnail's source bytes, the delivered media and 省流量 renditions of its
 lectures, the notes' pictures (size, time, inode, change time), the catalogue-wide facts its
 course page shows (its public address, hence its QR code; the learning centres that run it),
-whether the notes join the search index, and the code and packages that make them. A course
-whose key differs is made again; a damaged or unreadable memo file is no memo (made again,
+whether the notes join the search index, and the code and packages that make them. When the
+check handed on its key of the course (``BuildContext.course_keys``: the identity of every entry
+below the course folder, the folder's place, and everything outside it loading depends on), that
+key stands for the course as loaded and its notes' pictures, so no course is hashed and no lecture
+folder listed again (:func:`checked_course_key`). A course whose key differs is made again; a damaged or unreadable memo file is no memo (made again,
 never an error). Files are JSON (the cache may be shared: nothing in it is executed) written
 atomically, one pair per course so an edit rewrites one course's files:
 ``<hash of slug>.json`` (digests, files, entries, warnings: read every build) and
@@ -72,14 +75,33 @@ def course_key(item: SiteCourse, *, cover_sha256: str, delivered: Mapping[str, D
     return fingerprint.hexdigest()
 
 
+def checked_course_key(check_key: str, inputs: tuple) -> str:
+    """The key of a course the check handed on its key for: that key (the course as loaded, every
+    file of its folder: its notes' pictures among them) with the site's other ``inputs`` (cover,
+    address, centres, notes in search, each published lecture's delivered media and rendition)."""
+    return Fingerprint(
+        "course-site", MEMO_FORMAT, "checked", check_key, inputs,
+        package_versions("jieba", "nh3", "qrcode", "markdown", "pillow"),
+        code_digest("weike.plugins.site", "weike.plugins.notes", "weike.plugins.pictures")).hexdigest()
+
+
 def course_keys(catalogue: Catalogue, thumbnails: Mapping[str, Thumbnail], delivered: Mapping[str, DeliveredMedia],
-                *, centres: Sequence[SiteCentre], notes_text: bool, kept: KeptCourses | None = None) -> dict[str, str]:
-    """:func:`course_key` of every course of ``catalogue``, by slug (from ``kept`` where the course
-    is the very object it was last computed for, with the same other inputs)."""
+                *, centres: Sequence[SiteCentre], notes_text: bool, kept: KeptCourses | None = None,
+                check_keys: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The key of every course of ``catalogue``, by slug: :func:`checked_course_key` where
+    ``check_keys`` (the check's, by slug) has the course, else :func:`course_key` (from ``kept``
+    where the course is the very object it was last computed for, with the same other inputs)."""
     centres_of_course = centres_of_courses(centres)
     keys = {}
     for item in catalogue.courses:
         links = centre_links(centres_of_course.get(item.slug, ()))
+        check_key = check_keys.get(item.slug) if check_keys is not None else None
+        if check_key is not None:
+            keys[item.slug] = checked_course_key(check_key, (
+                thumbnails[item.slug].source_sha256, item.cover_size, catalogue.absolute(item.url), tuple(links),
+                notes_text, tuple((lecture.lecture.key, delivered.get(lecture.lecture.key), lecture.saver_file,
+                                   lecture.saver_size) for lecture in item.lectures)))
+            continue
         inputs = (thumbnails[item.slug].source_sha256, item.cover_size, catalogue.absolute(item.url), tuple(links),
                   notes_text, tuple((delivered.get(lecture.lecture.key), lecture.saver_file, lecture.saver_size)
                                     for lecture in item.lectures))

@@ -100,6 +100,7 @@ def build_website(
     plugin_assets: Sequence[SiteAsset] = (),
     made: Made | None = None,
     kept: KeptCourses | None = None,
+    check_keys: Mapping[str, str] | None = None,
 ) -> WebsiteResult:
     """Build (or keep, when nothing changed) the catalogue site of ``courses`` in ``site_dir``.
 
@@ -111,7 +112,8 @@ def build_website(
     ``plugin_assets`` their scripts and files (:func:`~weike.plugins.site.contributed.collect_site_assets`).
     ``withheld`` counts the courses left out for their errors (a preview's home page says so). ``kept``
     is what a long-running caller (``weike serve``) keeps between its builds
-    (:class:`~weike.plugins.site.course_memo.KeptCourses`). Raises :class:`SiteBuildFailed` when
+    (:class:`~weike.plugins.site.course_memo.KeptCourses`). ``check_keys`` are the check's keys of
+    the courses (``BuildContext.course_keys``): a course with one is not hashed again. Raises :class:`SiteBuildFailed` when
     MkDocs cannot build at all (bad ``mkdocs.yml`` or theme override).
     """
     started = time.monotonic()
@@ -129,7 +131,7 @@ def build_website(
     published = tuple(c.slug for c in catalogue.courses)
 
     keys = course_keys(catalogue, collected.thumbnails, delivered, centres=site_centres,
-                       notes_text=settings.search_notes, kept=kept)
+                       notes_text=settings.search_notes, kept=kept, check_keys=check_keys)
     inputs = input_hash(settings, collected, delivered, root, preview=preview, centres=site_centres,
                         plugin_pages=plugin_pages, withheld=withheld, plugin_assets=plugin_assets,
                         course_keys=keys)

@@ -407,3 +407,53 @@ def test_the_search_shards_are_computed_only_when_the_index_they_are_made_from_c
         deface(built.site / rel)
         assert rebuild() == 1, rel
         assert_equals_cold(built)
+
+
+def test_a_course_is_keyed_by_the_checks_key_and_one_without_is_hashed_as_before(built_site, monkeypatch):
+    """The check's key of a course folder (every entry below it) stands for the course and its
+    notes' pictures: such a course is not hashed again. A course the check keys not (a symbolic
+    link in its folder) is hashed by its parts. Either way an edit is seen, equal to a cold build."""
+    from PIL import Image
+
+    from weike.plugins.site import course_memo
+
+    built = built_site()
+    hashed: list[str] = []
+    real_course_key = course_memo.course_key
+
+    def counted(item, **given):
+        hashed.append(item.slug)
+        return real_course_key(item, **given)
+
+    monkeypatch.setattr(course_memo, "course_key", counted)
+    work = CourseWork(monkeypatch)
+    (built.root / "courses/photo/links").mkdir()
+    (built.root / "courses/photo/links/notes.md").symlink_to("../01-lecture-1/lecture.md")
+    built.rebuild()  # (the check keys photo no more: its key is now of another kind)
+    picture = built.root / "courses/demo/01-lecture-1/diagram.png"
+    Image.new("RGB", (64, 48), "red").save(picture)
+    notes = built.root / "courses/demo/01-lecture-1/lecture.md"
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n![示意图](diagram.png)\n", encoding="utf-8")
+    hashed.clear()
+    assert work.rebuild(built) == {"demo"}
+    assert hashed == ["photo"]
+    assert_equals_cold(built)
+
+    # A picture of the notes replaced (the notes as they were): the check's key changes, the page is made again.
+    published = sorted(p for p in (built.site / "courses/demo").rglob("*") if p.suffix in {".png", ".jpg", ".webp"})
+    before = {p: p.read_bytes() for p in published}
+    Image.new("RGB", (64, 48), "blue").save(picture)
+    hashed.clear()
+    assert work.rebuild(built) == {"demo"}
+    assert hashed == ["photo"]
+    assert any(p.read_bytes() != data for p, data in before.items())
+    assert_equals_cold(built)
+
+    # The course without a key: its notes edited, it alone is made again.
+    other = built.root / "courses/photo/01-lecture-1/lecture.md"
+    other.write_text(other.read_text(encoding="utf-8") + "\n拍照前先擦镜头。\n", encoding="utf-8")
+    hashed.clear()
+    assert work.rebuild(built) == {"photo"}
+    assert hashed == ["photo"]
+    assert "拍照前先擦镜头" in built.html("courses/photo/01-lecture-1")
+    assert_equals_cold(built)
