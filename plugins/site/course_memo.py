@@ -85,6 +85,14 @@ def checked_course_key(check_key: str, inputs: tuple) -> str:
         code_digest("weike.plugins.site", "weike.plugins.notes", "weike.plugins.pictures")).hexdigest()
 
 
+def entries_key(inputs: Sequence[tuple]) -> str:
+    """What a course's search entries are made from, in one digest (``inputs``:
+    :func:`~weike.plugins.site.search.course_entry_inputs`): an edit that leaves them alone (a
+    notes' body outside the index, a video) finds the entries in the course's memo, no jieba run."""
+    return Fingerprint("course-entries", MEMO_FORMAT, inputs, package_versions("jieba"),
+                       code_digest("weike.plugins.site")).hexdigest()
+
+
 def course_keys(catalogue: Catalogue, thumbnails: Mapping[str, Thumbnail], delivered: Mapping[str, DeliveredMedia],
                 *, centres: Sequence[SiteCentre], notes_text: bool, kept: KeptCourses | None = None,
                 check_keys: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -148,6 +156,8 @@ class CourseMade:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     #: The course's part of ``catalogue.json`` (:func:`~weike.plugins.site.catalogue.catalogue_entry`).
     catalogue: str = ""
+    #: :func:`entries_key` of what the search entries were made from.
+    search_key: str = ""
 
 
 class RememberedPage:
@@ -216,12 +226,30 @@ class CourseMemo:
             made = CourseMade(digests=dict(data["digests"]),
                               files={rel: Path(path) for rel, path in data["files"].items()},
                               search=list(data["search"]), catalogue=str(data["catalogue"]),
+                              search_key=str(data.get("search_key", "")),
                               diagnostics=[diagnostic_from_dict(d) for d in data["diagnostics"]])
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
         if not all(isinstance(digest, str) for digest in made.digests.values()):
             return None
         return made
+
+    def entries(self, slug: str, search_key: str) -> list[dict] | None:
+        """The search entries the memo of ``slug`` holds (whatever the course's key) when they were
+        made from inputs with ``search_key``; else None."""
+        if not self.read or not search_key:
+            return None
+        earlier = self.kept.made.get(slug) if self.kept is not None else None
+        if earlier is not None and earlier[1].search_key == search_key:
+            return earlier[1].search
+        try:
+            data = json.loads(self._file(slug).read_bytes())
+            if data.get("format") != MEMO_FORMAT or data.get("slug") != slug or data.get("search_key") != search_key:
+                return None
+            search = data["search"]
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+        return search if isinstance(search, list) and all(isinstance(entry, dict) for entry in search) else None
 
     def pages(self, slug: str) -> dict[str, GeneratedPage]:
         """The remembered pages of ``slug`` (found by :meth:`get`); raises :class:`MemoMissing`."""
@@ -244,7 +272,7 @@ class CourseMemo:
                   "pages": {rel: [dict(page.meta), page.html] for rel, page in pages.items()}}
         summary = {"format": MEMO_FORMAT, "key": key, "slug": slug, "digests": made.digests,
                    "files": {rel: str(path) for rel, path in made.files.items()},
-                   "search": made.search, "catalogue": made.catalogue,
+                   "search": made.search, "search_key": made.search_key, "catalogue": made.catalogue,
                    "diagnostics": [diagnostic_dict(d) for d in made.diagnostics]}
         try:
             # The pages first: a summary never names pages that are not there.

@@ -198,7 +198,7 @@ class CourseWork:
         import weike.plugins.site.sources as sources
 
         self.counts: collections.Counter = collections.Counter()
-        for name in ("course_page", "lecture_page", "course_entries"):
+        for name in ("course_page", "lecture_page", "course_entry_inputs"):
             original = getattr(sources, name)
 
             def counted(item, *args, _name=name, _original=original, **kwargs):
@@ -370,7 +370,7 @@ def test_the_search_shards_are_computed_only_when_the_index_they_are_made_from_c
     """A rebuild whose merged index is the one the published shards were made from keeps them
     without computing; an edit of what the index holds, or a shard file gone or defaced, computes
     them again, equal to a cold build's."""
-    from weike.plugins.site import search_shards
+    from weike.plugins.site import search_shards, sources
 
     built = built_site()
     computed: list[int] = []
@@ -381,16 +381,28 @@ def test_the_search_shards_are_computed_only_when_the_index_they_are_made_from_c
         return real_shard_files(docs)
 
     monkeypatch.setattr(search_shards, "shard_files", counted)
+    segmented: list[str] = []  # the courses whose entries were made (jieba run), not taken from their memo
+    real_entries_from = sources.entries_from
+
+    def counted_entries(inputs, **given):
+        inputs = list(inputs)
+        segmented.append(inputs[0][0])
+        return real_entries_from(inputs, **given)
+
+    monkeypatch.setattr(sources, "entries_from", counted_entries)
 
     def rebuild() -> int:
         computed.clear()
+        segmented.clear()
         built.rebuild()
         return len(computed)
 
-    # The notes' body is not in the index (search_notes is off): the page changes, the shards do not.
+    # The notes' body is not in the index (search_notes is off): the page changes, the entries
+    # (the course's, from its memo) and the shards do not.
     notes = built.root / "courses/demo/01-lecture-1/lecture.md"
     notes.write_text(notes.read_text(encoding="utf-8") + "\n补充一段新的讲义内容。\n", encoding="utf-8")
     assert rebuild() == 0
+    assert segmented == []
     assert "补充一段新的讲义内容" in built.html("courses/demo/01-lecture-1")
     assert_equals_cold(built)
 
@@ -398,6 +410,7 @@ def test_the_search_shards_are_computed_only_when_the_index_they_are_made_from_c
     notes.write_text(notes.read_text(encoding="utf-8").replace("knowledge_point: 知识点1", "knowledge_point: 蓝牙耳机配对"),
                      encoding="utf-8")
     assert rebuild() == 1
+    assert segmented == ["courses/demo/"]
     assert_equals_cold(built)
     assert rebuild() == 0  # (nothing changed: the site is kept whole)
 
