@@ -29,6 +29,7 @@ from weike.builder import __version__
 
 from weike.builder.contracts.context import Made
 from weike.builder.contracts.model import Course, DeliveredMedia, Diagnostic
+from weike.builder.keeping import outputs
 from weike.builder.repository.centre import Centre
 from weike.builder.running.isolation import CourseIsolation
 from weike.plugins.site import centres as centre_pages
@@ -160,8 +161,10 @@ def build_website(
     write_overrides(root, overrides_dir)
     for asset in plugin_assets:  # beside the docs (never in them), handed to MkDocs as generated files
         target = work_dir / "plugin-files" / asset.site_path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(asset.data)
+        # Written only when its bytes differ: an unchanged file keeps its identity, so the site
+        # keeps its copy (a course's records file when another course is edited). No fsync: a
+        # file torn by a power cut differs from the bytes and is written again by the next build.
+        outputs.write_atomic(target, asset.data, sync=False)
         sources.files[asset.site_path] = target
 
     site_dir.parent.mkdir(parents=True, exist_ok=True)

@@ -470,3 +470,19 @@ def test_a_course_is_keyed_by_the_checks_key_and_one_without_is_hashed_as_before
     assert hashed == ["photo"]
     assert "拍照前先擦镜头" in built.html("courses/photo/01-lecture-1")
     assert_equals_cold(built)
+
+
+def test_a_plugins_unchanged_file_is_not_written_again(built_site):
+    """The records plugin's file of a course another course's edit leaves alone keeps its identity
+    in the build's work folder, so the site keeps its copy; the edited course's file is written."""
+    built = built_site()
+    work = BuildPaths.for_root(built.root).cache / "site/build/plugin-files/assets/records/courses"
+    before = {path.name: (path.stat().st_ino, path.stat().st_mtime_ns) for path in work.glob("*.js")}
+    assert set(before) == {"demo.js", "photo.js"}
+    course = built.root / "courses/demo/course.yml"
+    course.write_text(course.read_text(encoding="utf-8").replace("title: ", "title: 新版", 1), encoding="utf-8")
+    built.rebuild()
+    after = {path.name: (path.stat().st_ino, path.stat().st_mtime_ns) for path in work.glob("*.js")}
+    assert after["photo.js"] == before["photo.js"]
+    assert after["demo.js"] != before["demo.js"]
+    assert_equals_cold(built)
