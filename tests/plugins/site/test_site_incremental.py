@@ -292,16 +292,11 @@ def test_a_media_file_deleted_or_replaced_in_the_site_is_placed_again(built_site
 
 
 def test_a_forced_build_makes_every_course_again(built_site, monkeypatch):
-    from weike.builder.running.pipeline import build
-    from weike.builder.running.plugin_manager import get_plugin_manager
-    from weike.builder.running.progress import Progress
-    from weike.builder.running.project import Project
-    from tests.plugins.site.conftest import DeliveredMediaPlugin
-
     built = built_site()
     work = CourseWork(monkeypatch)
-    pm = get_plugin_manager(built.root, extra=[DeliveredMediaPlugin(built.delivered)])
-    build(Project.open(built.root, plugin_manager=pm), progress=Progress(), only="site", force=True)
+    # (Built as the fixture builds: the check's course keys, and so the site's, cover the plugins'
+    # code, and pytest may import the stand-in media plugin's conftest under two module names.)
+    built.rebuild(force=True)
     assert {slug for _, slug in work.counts} == {"demo", "photo"}
     assert work.rebuild(built) == set()
 
