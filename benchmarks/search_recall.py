@@ -146,7 +146,7 @@ def run_sharded(docs: list[dict], queries: list[str]) -> tuple[dict[str, set[str
         (site / "search").mkdir()
         (site / "search" / "search_index.json").write_text(json.dumps({"docs": docs}, ensure_ascii=False),
                                                           encoding="utf-8")
-        size = write_search_shards(site)
+        size = write_search_shards(site).size
         gz = sum(len(gzip.compress(path.read_bytes())) for path in (site / "search").rglob("*.js"))
         (site / "index.html").write_text(
             '<!doctype html><meta charset="utf-8"><input type="checkbox" id="__search"><form><input class="md-search__input">'

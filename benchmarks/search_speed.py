@@ -135,7 +135,7 @@ def build_site(folder: Path, courses: int, *, sharded: bool = False) -> tuple[Pa
     subprocess.run([sys.executable, "-m", "mkdocs", "build", "--quiet", "-f", str(project / "mkdocs.yml"),
                     "-d", str(site)], check=True, capture_output=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
     size = merge_search_index(site, search_entries(catalogue_of(repository)))
-    return site, write_search_shards(site) if sharded else size
+    return site, write_search_shards(site).size if sharded else size
 
 
 #: The reader types the query the moment the search box exists (from the page itself, so the

@@ -7,8 +7,11 @@ pages, files and entries are made from: the course as loaded (every field, the n
 included), its cover thumbnail's source bytes, the delivered media and 省流量 renditions of its
 lectures, the notes' pictures (size, time, inode, change time), the catalogue-wide facts its
 course page shows (its public address, hence its QR code; the learning centres that run it),
-whether the notes join the search index, and the code and packages that make them. A course
-whose key differs is made again; a damaged or unreadable memo file is no memo (made again,
+whether the notes join the search index, and the code and packages that make them. When the
+check handed on its key of the course (``BuildContext.course_keys``: the identity of every entry
+below the course folder, the folder's place, and everything outside it loading depends on), that
+key stands for the course as loaded and its notes' pictures, so no course is hashed and no lecture
+folder listed again (:func:`checked_course_key`). A course whose key differs is made again; a damaged or unreadable memo file is no memo (made again,
 never an error). Files are JSON (the cache may be shared: nothing in it is executed) written
 atomically, one pair per course so an edit rewrites one course's files:
 ``<hash of slug>.json`` (digests, files, entries, warnings: read every build) and
@@ -72,14 +75,41 @@ def course_key(item: SiteCourse, *, cover_sha256: str, delivered: Mapping[str, D
     return fingerprint.hexdigest()
 
 
+def checked_course_key(check_key: str, inputs: tuple) -> str:
+    """The key of a course the check handed on its key for: that key (the course as loaded, every
+    file of its folder: its notes' pictures among them) with the site's other ``inputs`` (cover,
+    address, centres, notes in search, each published lecture's delivered media and rendition)."""
+    return Fingerprint(
+        "course-site", MEMO_FORMAT, "checked", check_key, inputs,
+        package_versions("jieba", "nh3", "qrcode", "markdown", "pillow"),
+        code_digest("weike.plugins.site", "weike.plugins.notes", "weike.plugins.pictures")).hexdigest()
+
+
+def entries_key(inputs: Sequence[tuple]) -> str:
+    """What a course's search entries are made from, in one digest (``inputs``:
+    :func:`~weike.plugins.site.search.course_entry_inputs`): an edit that leaves them alone (a
+    notes' body outside the index, a video) finds the entries in the course's memo, no jieba run."""
+    return Fingerprint("course-entries", MEMO_FORMAT, inputs, package_versions("jieba"),
+                       code_digest("weike.plugins.site")).hexdigest()
+
+
 def course_keys(catalogue: Catalogue, thumbnails: Mapping[str, Thumbnail], delivered: Mapping[str, DeliveredMedia],
-                *, centres: Sequence[SiteCentre], notes_text: bool, kept: KeptCourses | None = None) -> dict[str, str]:
-    """:func:`course_key` of every course of ``catalogue``, by slug (from ``kept`` where the course
-    is the very object it was last computed for, with the same other inputs)."""
+                *, centres: Sequence[SiteCentre], notes_text: bool, kept: KeptCourses | None = None,
+                check_keys: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The key of every course of ``catalogue``, by slug: :func:`checked_course_key` where
+    ``check_keys`` (the check's, by slug) has the course, else :func:`course_key` (from ``kept``
+    where the course is the very object it was last computed for, with the same other inputs)."""
     centres_of_course = centres_of_courses(centres)
     keys = {}
     for item in catalogue.courses:
         links = centre_links(centres_of_course.get(item.slug, ()))
+        check_key = check_keys.get(item.slug) if check_keys is not None else None
+        if check_key is not None:
+            keys[item.slug] = checked_course_key(check_key, (
+                thumbnails[item.slug].source_sha256, item.cover_size, catalogue.absolute(item.url), tuple(links),
+                notes_text, tuple((lecture.lecture.key, delivered.get(lecture.lecture.key), lecture.saver_file,
+                                   lecture.saver_size) for lecture in item.lectures)))
+            continue
         inputs = (thumbnails[item.slug].source_sha256, item.cover_size, catalogue.absolute(item.url), tuple(links),
                   notes_text, tuple((delivered.get(lecture.lecture.key), lecture.saver_file, lecture.saver_size)
                                     for lecture in item.lectures))
@@ -126,6 +156,8 @@ class CourseMade:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     #: The course's part of ``catalogue.json`` (:func:`~weike.plugins.site.catalogue.catalogue_entry`).
     catalogue: str = ""
+    #: :func:`entries_key` of what the search entries were made from.
+    search_key: str = ""
 
 
 class RememberedPage:
@@ -194,12 +226,30 @@ class CourseMemo:
             made = CourseMade(digests=dict(data["digests"]),
                               files={rel: Path(path) for rel, path in data["files"].items()},
                               search=list(data["search"]), catalogue=str(data["catalogue"]),
+                              search_key=str(data.get("search_key", "")),
                               diagnostics=[diagnostic_from_dict(d) for d in data["diagnostics"]])
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
         if not all(isinstance(digest, str) for digest in made.digests.values()):
             return None
         return made
+
+    def entries(self, slug: str, search_key: str) -> list[dict] | None:
+        """The search entries the memo of ``slug`` holds (whatever the course's key) when they were
+        made from inputs with ``search_key``; else None."""
+        if not self.read or not search_key:
+            return None
+        earlier = self.kept.made.get(slug) if self.kept is not None else None
+        if earlier is not None and earlier[1].search_key == search_key:
+            return earlier[1].search
+        try:
+            data = json.loads(self._file(slug).read_bytes())
+            if data.get("format") != MEMO_FORMAT or data.get("slug") != slug or data.get("search_key") != search_key:
+                return None
+            search = data["search"]
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+        return search if isinstance(search, list) and all(isinstance(entry, dict) for entry in search) else None
 
     def pages(self, slug: str) -> dict[str, GeneratedPage]:
         """The remembered pages of ``slug`` (found by :meth:`get`); raises :class:`MemoMissing`."""
@@ -222,7 +272,7 @@ class CourseMemo:
                   "pages": {rel: [dict(page.meta), page.html] for rel, page in pages.items()}}
         summary = {"format": MEMO_FORMAT, "key": key, "slug": slug, "digests": made.digests,
                    "files": {rel: str(path) for rel, path in made.files.items()},
-                   "search": made.search, "catalogue": made.catalogue,
+                   "search": made.search, "search_key": made.search_key, "catalogue": made.catalogue,
                    "diagnostics": [diagnostic_dict(d) for d in made.diagnostics]}
         try:
             # The pages first: a summary never names pages that are not there.

@@ -137,23 +137,31 @@ def search_entries(catalogue: Catalogue, *, notes_text: dict[str, str] | None = 
             for entry in course_entries(item, notes_text=notes_text, with_bigrams=with_bigrams)]
 
 
-def course_entries(item: SiteCourse, *, notes_text: Mapping[str, str] | None = None,
-                   with_bigrams: bool = True) -> list[dict]:
-    """The entries of one course's page and its lectures' pages (the jieba work: remembered per
-    course by :mod:`weike.plugins.site.course_memo`)."""
+def course_entry_inputs(item: SiteCourse, *, notes_text: Mapping[str, str] | None = None) -> list[tuple]:
+    """What each entry of :func:`course_entries` is made from: ``(location, title, texts, keywords)``."""
     course = item.course
-    entries = [_entry(
-        item.url, item.title, [course.summary or ""],
-        [course.theme or "", course.provider.name or "", course.provider.region or "",
-         *(person.name or "" for person in course.instructors), *course.tags],
-        with_bigrams=with_bigrams,
-    )]
+    inputs: list[tuple] = [(item.url, item.title, (course.summary or "",),
+                            (course.theme or "", course.provider.name or "", course.provider.region or "",
+                             *(person.name or "" for person in course.instructors), *course.tags))]
     for lecture in item.lectures:
         texts = [f"课程：{item.title}", lecture.lecture.knowledge_point or ""]
         if notes_text is not None:
             texts.append(notes_text.get(lecture.lecture.key, ""))
-        entries.append(_entry(lecture.url, lecture.title, texts, [], with_bigrams=with_bigrams))
-    return entries
+        inputs.append((lecture.url, lecture.title, tuple(texts), ()))
+    return inputs
+
+
+def entries_from(inputs: Iterable[tuple], *, with_bigrams: bool = True) -> list[dict]:
+    """The entries made from :func:`course_entry_inputs` (the jieba work)."""
+    return [_entry(location, title, texts, keywords, with_bigrams=with_bigrams)
+            for location, title, texts, keywords in inputs]
+
+
+def course_entries(item: SiteCourse, *, notes_text: Mapping[str, str] | None = None,
+                   with_bigrams: bool = True) -> list[dict]:
+    """The entries of one course's page and its lectures' pages (the jieba work: remembered per
+    course by :mod:`weike.plugins.site.course_memo`, by what they are made from)."""
+    return entries_from(course_entry_inputs(item, notes_text=notes_text), with_bigrams=with_bigrams)
 
 
 def _plain(doc: dict) -> dict:

@@ -28,8 +28,11 @@ Every file is a script calling one global (``__weikeSearch.<kind>(…)``), so it
 plain text (markup removed, entities decoded): the browser shows them with ``textContent``, never
 as HTML, so hostile text stays inert. ``</``, U+2028 and U+2029 are escaped.
 
-The files are a function of the merged index alone: a rebuild computes them whole and writes only
-those whose bytes differ from the published site's (incremental = cold).
+The files are a function of the merged index alone (:func:`index_digest`: its bytes and the code
+that cuts it). A rebuild whose index is the one the published files were made from, every one of
+them still as written, keeps them without computing anything (a notes edit with ``search_notes``
+off, a media edit); otherwise it computes them whole and writes only those whose bytes differ
+from the published site's (incremental = cold).
 """
 
 from __future__ import annotations
@@ -43,10 +46,12 @@ import re
 import unicodedata
 import zlib
 from collections import defaultdict
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+from weike.builder.keeping.fingerprint import Fingerprint, code_digest
 from weike.plugins.site.contributed import script_text
+from weike.plugins.site.manifest import Manifest
 
 #: Entries per store chunk: the first screen of results costs a few kilobytes.
 CHUNK = 16
@@ -155,27 +160,87 @@ def with_manifest(script: bytes, manifest: bytes) -> bytes:
     return script.split(_MANIFEST_MARK)[0].rstrip(b"\n") + _MANIFEST_MARK + manifest
 
 
-def write_search_shards(site_dir: Path, *, published: Callable[[str, bytes], bool] | None = None) -> int:
-    """Write the sharded index of the site's ``search/search_index.json``, and its manifest into the
-    site's reader script when there is one; returns the index's size in bytes.
+@dataclass(frozen=True, kw_only=True)
+class SearchShards:
+    """The sharded index of a site build."""
 
-    ``published(rel, data)`` (``rel`` site-relative) says whether the published site holds that
-    file with those bytes already: such a file is not written (a rebuild after one course's edit
-    writes the few shards its words fall in, and its store chunk)."""
+    #: Its files' bytes, together.
+    size: int
+    #: :func:`index_digest` of the index they are made from (each file's input digest in the stamp).
+    made_from: str
+    #: Every file, site-relative (``search/...``).
+    files: tuple[str, ...]
+    #: Of them, those the published site holds already, as they are made now (not written).
+    kept: tuple[str, ...]
+    #: False when the published files were made from the same index and kept without computing.
+    computed: bool
+
+
+_MANIFEST_CALL = "__weikeSearch.manifest("
+
+
+def index_digest(index: bytes) -> str:
+    """What the shards are made from: the merged index file's bytes and the code that cuts them."""
+    return Fingerprint("search-shards", FORMAT, CHUNK, SHARD_BYTES, index,
+                       code_digest("weike.plugins.site")).hexdigest()
+
+
+def _published_shards(folder: Path, previous: Manifest, digest: str) -> tuple[bytes, list[str]] | None:
+    """(``manifest.js``, every file) of the sharded index ``folder`` (a published site) holds, made
+    from an index with ``digest`` and still as written; None when one is missing, defaced or
+    made from another index."""
+    manifest_rel = "search/manifest.js"
+    if not previous.unchanged(manifest_rel, digest):
+        return None
+    try:
+        data = (folder / manifest_rel).read_bytes()
+        counts = json.loads(data.decode("utf-8").strip()[len(_MANIFEST_CALL):-2])
+        shards, chunks = int(counts["shards"]), int(counts["chunks"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not previous.holds(manifest_rel, data):
+        return None
+    files = [f"search/p/{n}.js" for n in range(shards)] + [f"search/d/{n}.js" for n in range(chunks)]
+    if not all(previous.unchanged(rel, digest) for rel in files):
+        return None
+    return data, [*files, manifest_rel]
+
+
+def write_search_shards(site_dir: Path, *, previous: Manifest | None = None,
+                        published_dir: Path | None = None) -> SearchShards:
+    """Write the sharded index of the site's ``search/search_index.json``, and its manifest into the
+    site's reader script when there is one.
+
+    ``previous`` is what the published site ``published_dir`` holds (its stamp's record, files
+    still as written): when its sharded index was made from the same index file, nothing is
+    computed and no file written (all are kept); otherwise a file the published site holds with
+    the very bytes made now is not written (a rebuild after one course's edit writes the few
+    shards its words fall in, and its store chunk)."""
     search = site_dir / "search"
-    docs = json.loads((search / "search_index.json").read_text(encoding="utf-8")).get("docs", [])
-    files = shard_files(docs)
-    size = 0
-    for rel, data in files.items():
-        size += len(data)
-        if published is not None and published(f"search/{rel}", data):
-            continue
-        path = search / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+    index = (search / "search_index.json").read_bytes()
+    digest = index_digest(index)
+    earlier = (_published_shards(published_dir, previous, digest)
+               if previous is not None and published_dir is not None else None)
+    if earlier is not None:
+        manifest_js, rels = earlier
+        size = sum(previous.written[rel][0] for rel in rels)
+        kept, computed = tuple(rels), False
+    else:
+        files = shard_files(json.loads(index.decode("utf-8")).get("docs", []))
+        manifest_js, rels, size, kept_list = files["manifest.js"], [], 0, []
+        for rel, data in files.items():
+            size += len(data)
+            rels.append(f"search/{rel}")
+            if previous is not None and previous.holds(f"search/{rel}", data):
+                kept_list.append(f"search/{rel}")
+                continue
+            path = search / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        kept, computed = tuple(kept_list), True
     reader = site_dir / READER_SCRIPT
     if reader.is_file():
-        script = with_manifest(reader.read_bytes(), files["manifest.js"])
+        script = with_manifest(reader.read_bytes(), manifest_js)
         reader.unlink()  # a new file: never written through a hard link to another copy
         reader.write_bytes(script)
-    return size
+    return SearchShards(size=size, made_from=digest, files=tuple(rels), kept=kept, computed=computed)

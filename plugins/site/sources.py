@@ -21,13 +21,14 @@ from weike.plugins.site import centres as centre_pages
 from weike.plugins.site.catalogue import (LEVEL_SLUGS, THEME_SLUGS, Catalogue, SiteCourse, catalogue_entry,
                                          site_lectures)
 from weike.plugins.site.contributed import OfferedPage, place_pages
-from weike.plugins.site.course_memo import CourseMade, CourseMemo, MemoMissing, RememberedPage, content_digest
+from weike.plugins.site.course_memo import (CourseMade, CourseMemo, MemoMissing, RememberedPage, content_digest,
+                                            entries_key)
 from weike.plugins.site.covers import CoverCache, CoverError, Thumbnail
 from weike.plugins.site.engine import DEFAULT_SITE_NAME, SITE_SOURCES_DIR, THEME_DIR
 from weike.plugins.site.nav import HOME_FILE, page_url
 from weike.plugins.site.pages import GeneratedPage, course_page, home_page, lecture_page, level_page, theme_page
 from weike.plugins.site.qr import QrCodes
-from weike.plugins.site.search import course_entries
+from weike.plugins.site.search import course_entry_inputs, entries_from
 
 #: Paths the generator owns; a file in site/ with one of these names is ignored (W407), a plugin's
 #: page (weike_site_pages) there is left out (E410).
@@ -210,11 +211,15 @@ def generate_sources(catalogue: Catalogue, collected: Collected, root: Path, *, 
         made_now = _course_sources(item, catalogue, notes_text=notes_text, qr_codes=qr_codes,
                                    thumbnails=collected.thumbnails, pictures=pictures,
                                    centres=centres_of_course.get(item.slug, ()), made=made)
+        # The entries (jieba's work) from the course's memo when what they are made from is unchanged.
+        entry_inputs = course_entry_inputs(item, notes_text=made_now.notes_text if notes_text else None)
+        search_key = entries_key(entry_inputs)
+        search = memo.entries(item.slug, search_key) if memo is not None else None
         course_made = CourseMade(
             digests={rel: content_digest(rel, page) for rel, page in made_now.pages.items()},
             files=made_now.files, diagnostics=made_now.diagnostics,
-            search=course_entries(item, notes_text=made_now.notes_text if notes_text else None),
-            catalogue=catalogue_entry(item))
+            search=entries_from(entry_inputs) if search is None else search,
+            catalogue=catalogue_entry(item), search_key=search_key)
         if memo is not None and item.slug in keys:
             memo.put(item.slug, keys[item.slug], made_now.pages, course_made)
         return made_now.pages, course_made

@@ -43,7 +43,8 @@ def site_stage(context: BuildContext, courses: Sequence[Course], delivered: Mapp
                                delivered=delivered, site_dir=context.paths.site, work_dir=work_dir,
                                cache_dir=cache_dir, centres=centres, force=context.force,
                                publish_centres=publish_centres(context.config), savers=savers if offered else None,
-                               plugin_pages=plugin_pages, plugin_assets=plugin_assets, made=made)
+                               plugin_pages=plugin_pages, plugin_assets=plugin_assets, made=made,
+                               check_keys=context.course_keys)
     except SiteBuildFailed as exc:
         task.done("failed", failed=True)
         return StageOutcome(diagnostics=(exc.diagnostic, *page_diagnostics), summary=kept)
@@ -150,7 +151,8 @@ def build_offline(context: BuildContext, courses: Sequence[Course], delivered: M
                           courses=[course for course in courses if course.slug in chosen], delivered=delivered,
                           site_dir=source, work_dir=cache_dir / "offline-work", cache_dir=cache_dir,
                           centres=centres, publish_centres=publish_centres(context.config),
-                          plugin_pages=plugin_pages, plugin_assets=plugin_assets, made=made).files
+                          plugin_pages=plugin_pages, plugin_assets=plugin_assets, made=made,
+                          check_keys=context.course_keys).files
         except SiteBuildFailed as exc:
             return StageOutcome(diagnostics=(exc.diagnostic,), summary=("offline: 离线版未能构建 (not built)",))
     lectures = sum(len(course.lectures) for course in courses if course.slug in chosen)

@@ -29,6 +29,7 @@ from weike.builder import __version__
 
 from weike.builder.contracts.context import Made
 from weike.builder.contracts.model import Course, DeliveredMedia, Diagnostic
+from weike.builder.keeping import outputs
 from weike.builder.repository.centre import Centre
 from weike.builder.running.isolation import CourseIsolation
 from weike.plugins.site import centres as centre_pages
@@ -78,6 +79,8 @@ class WebsiteResult:
     #: MkDocs warnings, one line each.
     warnings: tuple[str, ...] = ()
     seconds: float = 0.0
+    #: False when the sharded search index was kept as published, not computed (its index unchanged).
+    search_computed: bool = True
     #: The files published (``media/`` aside) with their records, ``[size, mtime_ns, sha256]``, as
     #: the site's stamp holds them; None when the site was kept (nothing was published).
     files: Mapping[str, list] | None = None
@@ -103,6 +106,7 @@ def build_website(
     plugin_assets: Sequence[SiteAsset] = (),
     made: Made | None = None,
     kept: KeptCourses | None = None,
+    check_keys: Mapping[str, str] | None = None,
 ) -> WebsiteResult:
     """Build (or keep, when nothing changed) the catalogue site of ``courses`` in ``site_dir``.
 
@@ -114,7 +118,8 @@ def build_website(
     ``plugin_assets`` their scripts and files (:func:`~weike.plugins.site.contributed.collect_site_assets`).
     ``withheld`` counts the courses left out for their errors (a preview's home page says so). ``kept``
     is what a long-running caller (``weike serve``) keeps between its builds
-    (:class:`~weike.plugins.site.course_memo.KeptCourses`). Raises :class:`SiteBuildFailed` when
+    (:class:`~weike.plugins.site.course_memo.KeptCourses`). ``check_keys`` are the check's keys of
+    the courses (``BuildContext.course_keys``): a course with one is not hashed again. Raises :class:`SiteBuildFailed` when
     MkDocs cannot build at all (bad ``mkdocs.yml`` or theme override).
     """
     started = time.monotonic()
@@ -132,7 +137,7 @@ def build_website(
     published = tuple(c.slug for c in catalogue.courses)
 
     keys = course_keys(catalogue, collected.thumbnails, delivered, centres=site_centres,
-                       notes_text=settings.search_notes, kept=kept)
+                       notes_text=settings.search_notes, kept=kept, check_keys=check_keys)
     inputs = input_hash(settings, collected, delivered, root, preview=preview, centres=site_centres,
                         plugin_pages=plugin_pages, withheld=withheld, plugin_assets=plugin_assets,
                         course_keys=keys)
@@ -161,10 +166,10 @@ def build_website(
     write_overrides(root, overrides_dir)
     for asset in plugin_assets:  # beside the docs (never in them), handed to MkDocs as generated files
         target = work_dir / "plugin-files" / asset.site_path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # Rewritten only when its bytes change: its time then says the site's copy is as made.
-        if not (target.is_file() and target.read_bytes() == asset.data):
-            target.write_bytes(asset.data)
+        # Written only when its bytes differ: an unchanged file keeps its identity, so the site
+        # keeps its copy (a course's records file when another course is edited). No fsync: a
+        # file torn by a power cut differs from the bytes and is written again by the next build.
+        outputs.write_atomic(target, asset.data, sync=False)
         sources.files[asset.site_path] = target
 
     site_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -221,17 +226,11 @@ def build_website(
         made_from.update(generated.static_made_from)
 
         index_bytes = merge_search_index(tmp_dir, sources.search_entries())
-        # What the browser loads, a query's worth at a time; the shards the site holds as they
-        # are made now are not written again (one course's edit changes a few).
-        kept_shards: list[str] = []
-
-        def in_site(rel: str, data: bytes) -> bool:
-            if previous is None or not previous.holds(rel, data):
-                return False
-            kept_shards.append(rel)
-            return True
-
-        write_search_shards(tmp_dir, published=in_site)
+        # What the browser loads, a query's worth at a time: kept whole, not computed, when the
+        # index is the one the published shards were made from; else only the files whose bytes
+        # differ are written (one course's edit changes a few).
+        shards = write_search_shards(tmp_dir, previous=previous, published_dir=site_dir)
+        made_from.update(dict.fromkeys(shards.files, shards.made_from))
         (tmp_dir / "catalogue.json").write_bytes(catalogue_json(catalogue, generator=f"weike {__version__}",
                                                                   entries=sources.catalogue_entries))
         extra_urls = [page_url(rel) for rel in [*sources.pages, *sources.handwritten]
@@ -256,7 +255,7 @@ def build_website(
         else:  # only what differs is moved in; unchanged files are not touched
             made = manifest.publish(tmp_dir, site_dir, previous=previous, present=present,
                                     kept=[page_file(rel) for rel in kept_pages | kept_nav] + list(kept_files)
-                                    + list(kept_templates) + kept_shards + generated.kept_static,
+                                    + list(kept_templates) + list(shards.kept) + generated.kept_static,
                                     made_from=made_from)
             place_media(catalogue, site_dir)
             manifest.write_stamp(site_dir, STAMP_FILE, site_stamp(stamp_inputs, sources.diagnostics,
@@ -267,6 +266,6 @@ def build_website(
         raise
     return WebsiteResult(site_dir=site_dir, rebuilt=True, site_url=settings.site_url, published=published,
                          pages=len(sources.pages), rendered=len(sources.pages) - len(kept_pages) - len(kept_nav),
-                         search_index_bytes=index_bytes,
+                         search_index_bytes=index_bytes, search_computed=shards.computed,
                          diagnostics=tuple(collected.diagnostics + sources.diagnostics),
                          warnings=tuple(warnings), seconds=time.monotonic() - started, files=made.written)

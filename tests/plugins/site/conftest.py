@@ -66,20 +66,20 @@ class BuiltSite:
     delivered: dict
     result: object
 
-    def rebuild(self):
-        self.result = build_site(self.root, self.delivered)
+    def rebuild(self, *, force: bool = False):
+        self.result = build_site(self.root, self.delivered, force=force)
         return self.result
 
     def html(self, rel: str) -> str:
         return (self.site / rel / "index.html").read_text(encoding="utf-8")
 
 
-def build_site(root: Path, delivered):
+def build_site(root: Path, delivered, *, force: bool = False):
     pm = get_plugin_manager(root, extra=[DeliveredMediaPlugin(delivered)])
     # No whole-build stamp: these tests watch the site stage's own skipping (--force would
     # rebuild the site on purpose).
     (BuildPaths.for_root(root).cache / STAMP_FILE).unlink(missing_ok=True)
-    return build(Project.open(root, plugin_manager=pm), progress=Progress(), only="site")
+    return build(Project.open(root, plugin_manager=pm), progress=Progress(), only="site", force=force)
 
 
 def site_files(extra_files=None, *, site_url: str | None = None) -> dict:

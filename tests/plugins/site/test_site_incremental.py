@@ -198,7 +198,7 @@ class CourseWork:
         import weike.plugins.site.sources as sources
 
         self.counts: collections.Counter = collections.Counter()
-        for name in ("course_page", "lecture_page", "course_entries"):
+        for name in ("course_page", "lecture_page", "course_entry_inputs"):
             original = getattr(sources, name)
 
             def counted(item, *args, _name=name, _original=original, **kwargs):
@@ -292,16 +292,11 @@ def test_a_media_file_deleted_or_replaced_in_the_site_is_placed_again(built_site
 
 
 def test_a_forced_build_makes_every_course_again(built_site, monkeypatch):
-    from weike.builder.running.pipeline import build
-    from weike.builder.running.plugin_manager import get_plugin_manager
-    from weike.builder.running.progress import Progress
-    from weike.builder.running.project import Project
-    from tests.plugins.site.conftest import DeliveredMediaPlugin
-
     built = built_site()
     work = CourseWork(monkeypatch)
-    pm = get_plugin_manager(built.root, extra=[DeliveredMediaPlugin(built.delivered)])
-    build(Project.open(built.root, plugin_manager=pm), progress=Progress(), only="site", force=True)
+    # (Built as the fixture builds: the check's course keys, and so the site's, cover the plugins'
+    # code, and pytest may import the stand-in media plugin's conftest under two module names.)
+    built.rebuild(force=True)
     assert {slug for _, slug in work.counts} == {"demo", "photo"}
     assert work.rebuild(built) == set()
 
@@ -450,4 +445,125 @@ def test_a_plugins_file_is_copied_again_only_when_its_bytes_change(built_site, m
     built.rebuild()
     assert "蓝牙耳机怎样配对" in facts.read_text(encoding="utf-8")
     assert [rel for rel in copied if rel.startswith("assets/records/")] == ["assets/records/courses/demo.js"]
+
+
+def test_the_search_shards_are_computed_only_when_the_index_they_are_made_from_changed(built_site, monkeypatch):
+    """A rebuild whose merged index is the one the published shards were made from keeps them
+    without computing; an edit of what the index holds, or a shard file gone or defaced, computes
+    them again, equal to a cold build's."""
+    from weike.plugins.site import search_shards, sources
+
+    built = built_site()
+    computed: list[int] = []
+    real_shard_files = search_shards.shard_files
+
+    def counted(docs):
+        computed.append(len(docs))
+        return real_shard_files(docs)
+
+    monkeypatch.setattr(search_shards, "shard_files", counted)
+    segmented: list[str] = []  # the courses whose entries were made (jieba run), not taken from their memo
+    real_entries_from = sources.entries_from
+
+    def counted_entries(inputs, **given):
+        inputs = list(inputs)
+        segmented.append(inputs[0][0])
+        return real_entries_from(inputs, **given)
+
+    monkeypatch.setattr(sources, "entries_from", counted_entries)
+
+    def rebuild() -> int:
+        computed.clear()
+        segmented.clear()
+        built.rebuild()
+        return len(computed)
+
+    # The notes' body is not in the index (search_notes is off): the page changes, the entries
+    # (the course's, from its memo) and the shards do not.
+    notes = built.root / "courses/demo/01-lecture-1/lecture.md"
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n补充一段新的讲义内容。\n", encoding="utf-8")
+    assert rebuild() == 0
+    assert segmented == []
+    assert "补充一段新的讲义内容" in built.html("courses/demo/01-lecture-1")
+    assert_equals_cold(built)
+
+    # A knowledge point is in the index: computed again.
+    notes.write_text(notes.read_text(encoding="utf-8").replace("knowledge_point: 知识点1", "knowledge_point: 蓝牙耳机配对"),
+                     encoding="utf-8")
+    assert rebuild() == 1
+    assert segmented == ["courses/demo/"]
+    assert_equals_cold(built)
+    assert rebuild() == 0  # (nothing changed: the site is kept whole)
+
+    # A shard deleted, a store chunk defaced, the manifest defaced: each computed again.
+    for rel, deface in (("search/p/0.js", Path.unlink), ("search/d/0.js", lambda p: p.write_bytes(b"alert(1);\n")),
+                        ("search/manifest.js", lambda p: p.write_bytes(p.read_bytes().replace(b'"shards"', b'"shard"')))):
+        deface(built.site / rel)
+        assert rebuild() == 1, rel
+        assert_equals_cold(built)
+
+
+def test_a_course_is_keyed_by_the_checks_key_and_one_without_is_hashed_as_before(built_site, monkeypatch):
+    """The check's key of a course folder (every entry below it) stands for the course and its
+    notes' pictures: such a course is not hashed again. A course the check keys not (a symbolic
+    link in its folder) is hashed by its parts. Either way an edit is seen, equal to a cold build."""
+    from PIL import Image
+
+    from weike.plugins.site import course_memo
+
+    built = built_site()
+    hashed: list[str] = []
+    real_course_key = course_memo.course_key
+
+    def counted(item, **given):
+        hashed.append(item.slug)
+        return real_course_key(item, **given)
+
+    monkeypatch.setattr(course_memo, "course_key", counted)
+    work = CourseWork(monkeypatch)
+    (built.root / "courses/photo/links").mkdir()
+    (built.root / "courses/photo/links/notes.md").symlink_to("../01-lecture-1/lecture.md")
+    built.rebuild()  # (the check keys photo no more: its key is now of another kind)
+    picture = built.root / "courses/demo/01-lecture-1/diagram.png"
+    Image.new("RGB", (64, 48), "red").save(picture)
+    notes = built.root / "courses/demo/01-lecture-1/lecture.md"
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n![示意图](diagram.png)\n", encoding="utf-8")
+    hashed.clear()
+    assert work.rebuild(built) == {"demo"}
+    assert hashed == ["photo"]
+    assert_equals_cold(built)
+
+    # A picture of the notes replaced (the notes as they were): the check's key changes, the page is made again.
+    published = sorted(p for p in (built.site / "courses/demo").rglob("*") if p.suffix in {".png", ".jpg", ".webp"})
+    before = {p: p.read_bytes() for p in published}
+    Image.new("RGB", (64, 48), "blue").save(picture)
+    hashed.clear()
+    assert work.rebuild(built) == {"demo"}
+    assert hashed == ["photo"]
+    assert any(p.read_bytes() != data for p, data in before.items())
+    assert_equals_cold(built)
+
+    # The course without a key: its notes edited, it alone is made again.
+    other = built.root / "courses/photo/01-lecture-1/lecture.md"
+    other.write_text(other.read_text(encoding="utf-8") + "\n拍照前先擦镜头。\n", encoding="utf-8")
+    hashed.clear()
+    assert work.rebuild(built) == {"photo"}
+    assert hashed == ["photo"]
+    assert "拍照前先擦镜头" in built.html("courses/photo/01-lecture-1")
+    assert_equals_cold(built)
+
+
+def test_a_plugins_unchanged_file_is_not_written_again(built_site):
+    """The records plugin's file of a course another course's edit leaves alone keeps its identity
+    in the build's work folder, so the site keeps its copy; the edited course's file is written."""
+    built = built_site()
+    work = BuildPaths.for_root(built.root).cache / "site/build/plugin-files/assets/records/courses"
+    before = {path.name: (path.stat().st_ino, path.stat().st_mtime_ns) for path in work.glob("*.js")}
+    assert set(before) == {"demo.js", "photo.js"}
+    course = built.root / "courses/demo/course.yml"
+    course.write_text(course.read_text(encoding="utf-8").replace("title: ", "title: 新版", 1), encoding="utf-8")
+    built.rebuild()
+    after = {path.name: (path.stat().st_ino, path.stat().st_mtime_ns) for path in work.glob("*.js")}
+    assert after["photo.js"] == before["photo.js"]
+    assert after["demo.js"] != before["demo.js"]
     assert_equals_cold(built)
