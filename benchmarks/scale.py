@@ -374,7 +374,8 @@ def compare_with_cold(root: Path, cold: Path, jobs: int, problems: list[str]) ->
         shutil.rmtree(cold)
     cold.mkdir(parents=True)
     shutil.copytree(root / "courses", cold / "courses")
-    shutil.copyfile(root / "weike.yml", cold / "weike.yml")
+    # copytree and copy2 keep the files' times: the zips and forms are dated by the newest source.
+    shutil.copy2(root / "weike.yml", cold / "weike.yml")
     shutil.copytree(BuildPaths.for_root(root).cache / STORE_FOLDER, cold / ".weike" / "cache" / STORE_FOLDER)
     environment = {name: value for name, value in os.environ.items() if name != CACHE_DIR_ENV}
     figures = child(cold, jobs, env=environment)
