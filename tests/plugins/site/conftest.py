@@ -316,3 +316,38 @@ def speaking_phone(browser, voices):
     context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
     context.add_init_script(f"window.__voices = {json.dumps(voices, ensure_ascii=False)};" + FAKE_SPEECH)
     return context
+
+
+# --------------------------------------------------------------------------------------------
+# The local servers' limits (weike share, weike serve): real sockets
+# --------------------------------------------------------------------------------------------
+
+
+def closed_by_server(sock) -> bool:
+    """Whether the server ends the connection (the client waits up to 10 s, far beyond the deadline)."""
+    sock.settimeout(10)
+    try:
+        while sock.recv(4096):
+            pass
+        return True
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
+def trickled_request_is_dropped(host: str, port: int) -> bool:
+    """A request head sent a line every 0.05 s, 60 lines: every single read is short, the whole
+    head far beyond a 1-second deadline. Fewer header lines than http.client's cap of 100, so only
+    the deadline can close it (over 100 the head is refused on its own). Whether it was dropped."""
+    import socket
+    import time
+
+    with socket.create_connection((host, port), timeout=10) as sock:
+        try:
+            for n in range(60):
+                sock.sendall(f"X-Slow-{n}: a\r\n".encode() if n else b"GET / HTTP/1.1\r\n")
+                time.sleep(0.05)
+        except (BrokenPipeError, ConnectionResetError):
+            return True
+        return closed_by_server(sock)

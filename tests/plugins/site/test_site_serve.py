@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -14,6 +15,7 @@ import pytest
 
 from weike.builder.cli import build_parser
 from tests.conftest import lecture_md
+from tests.plugins.site.conftest import closed_by_server, trickled_request_is_dropped
 
 pytestmark = pytest.mark.slow
 
@@ -96,38 +98,8 @@ def test_preview_shows_edits_without_a_restart(delivered_repo):
 def test_the_preview_answers_only_its_own_address(tmp_path):
     """A page whose host name is pointed at 127.0.0.1 (DNS rebinding) reads no draft from the preview."""
     import http.client
-    import socket
-    import threading
-    import time
 
-    from weike.plugins.site.serve import _preview_server
-
-    def free_port() -> int:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            return probe.getsockname()[1]
-
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "index.html").write_text("<p>草稿</p>", encoding="utf-8")
-    class Builder:  # what the server asks of weike's preview builder: no problems, this site
-        problems = []
-        site_dir = site
-
-        def __call__(self) -> None:
-            pass
-
-    port = free_port()
-    server = _preview_server(Builder(), host="127.0.0.1", port=port)
-    threading.Thread(target=server.serve, daemon=True).start()  # binds, then serves
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+    with stub_preview(tmp_path) as (_, port):
         for host, status in ((f"127.0.0.1:{port}", 200), (f"localhost:{port}", 200),
                              (f"evil.example:{port}", 421), ("127.0.0.1:1", 421)):
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -137,9 +109,6 @@ def test_the_preview_answers_only_its_own_address(tmp_path):
             assert response.status == status, host
             assert ("草稿".encode() in body) == (status == 200)
             connection.close()
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_a_save_reads_again_only_the_course_it_changed(make_repo, media, tmp_path):
@@ -257,14 +226,13 @@ def test_the_file_watcher_reports_a_save_as_it_happens(tmp_path):
         watcher.join(timeout=10)
 
 
-@pytest.fixture
-def preview(tmp_path):
-    """``(server, port)``: the preview's server over a one-page site, with a 1-second request
-    deadline and at most 4 connections."""
+@contextlib.contextmanager
+def stub_preview(tmp_path, limits=None):
+    """``(server, port)``: the preview's server, listening, over a one-page site (``limits``: its
+    connection limits, the preview's own when None); shut down on leaving."""
     import threading
 
     from weike.plugins.site.serve import _preview_server
-    from weike.plugins.site.share import ConnectionLimits
 
     site = tmp_path / "site"
     site.mkdir()
@@ -279,18 +247,30 @@ def preview(tmp_path):
 
     port = free_port()
     server = _preview_server(Builder(), host="127.0.0.1", port=port,
-                             limits=ConnectionLimits(request_timeout=1.0, max_connections=4))
+                             **({} if limits is None else {"limits": limits}))
     threading.Thread(target=server.serve, daemon=True).start()  # binds, then serves
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    yield server, port
-    server.shutdown()
-    server.server_close()
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield server, port
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def preview(tmp_path):
+    """``(server, port)``: the preview's server over a one-page site, with a 1-second request
+    deadline and at most 4 connections."""
+    from weike.plugins.site.share import ConnectionLimits
+
+    with stub_preview(tmp_path, ConnectionLimits(request_timeout=1.0, max_connections=4)) as served:
+        yield served
 
 
 def _ask(port: int, method: str = "GET", headers: dict | None = None) -> tuple[int, bytes]:
@@ -305,19 +285,6 @@ def _ask(port: int, method: str = "GET", headers: dict | None = None) -> tuple[i
         connection.close()
 
 
-def _closed_by_server(sock: socket.socket) -> bool:
-    """Whether the server ends the connection (the client waits up to 10 s, far beyond the deadline)."""
-    sock.settimeout(10)
-    try:
-        while sock.recv(4096):
-            pass
-        return True
-    except ConnectionResetError:
-        return True
-    except TimeoutError:
-        return False
-
-
 def test_the_preview_drops_half_sent_requests_and_holds_few_connections(preview):
     server, port = preview
     half_sent = []
@@ -330,7 +297,7 @@ def test_the_preview_drops_half_sent_requests_and_holds_few_connections(preview)
     # ... the server never holds more connections than its cap ...
     assert server.open_connections <= 4
     # ... and every half-sent request is dropped, pushed out or timed out.
-    assert all(_closed_by_server(sock) for sock in half_sent)
+    assert all(closed_by_server(sock) for sock in half_sent)
     for sock in half_sent:
         sock.close()
     assert _ask(port)[0] == 200
@@ -339,18 +306,7 @@ def test_the_preview_drops_half_sent_requests_and_holds_few_connections(preview)
 def test_the_preview_drops_a_trickled_request_at_the_deadline(preview):
     """A byte at a time keeps every single read short: the deadline is for the whole request."""
     _, port = preview
-    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-    closed = False
-    try:
-        # 60 × 0.05 s: far beyond the 1 s deadline, and fewer headers than http.client's cap of
-        # 100 (over it the request would be refused for that, not for its slowness).
-        for n in range(60):
-            sock.sendall(f"X-Slow-{n}: a\r\n".encode() if n else b"GET / HTTP/1.1\r\n")
-            time.sleep(0.05)
-    except (BrokenPipeError, ConnectionResetError):
-        closed = True
-    assert closed or _closed_by_server(sock)
-    sock.close()
+    assert trickled_request_is_dropped("127.0.0.1", port)
 
 
 def test_the_preview_refuses_a_huge_request_head(preview):

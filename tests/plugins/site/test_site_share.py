@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from weike.plugins.site.share import LAN_HOST, LOCAL_HOST, ConnectionLimits, make_server
+from tests.plugins.site.conftest import closed_by_server, trickled_request_is_dropped
 
 VIDEO = bytes(range(256)) * 400  # 102,400 bytes, every offset distinguishable
 SECRET = "secret-beside-the-site"
@@ -303,20 +304,6 @@ def _get_home(port: int) -> int:
         connection.close()
 
 
-def _closed_by_server(sock: socket.socket) -> bool:
-    """Whether the server ends the connection (the client waits up to 10 s, far beyond the deadline)."""
-    sock.settimeout(10)
-    try:
-        while True:
-            data = sock.recv(4096)
-            if not data:
-                return True
-    except ConnectionResetError:
-        return True
-    except TimeoutError:
-        return False
-
-
 def test_half_sent_requests_and_idle_connections_are_dropped(limited):
     server, port = limited
     half_sent = []
@@ -329,7 +316,7 @@ def test_half_sent_requests_and_idle_connections_are_dropped(limited):
     # ... the server never holds more connections than its cap ...
     assert server.open_connections <= 4
     # ... and every half-sent request is dropped, whether it was pushed out or timed out.
-    assert all(_closed_by_server(sock) for sock in half_sent)
+    assert all(closed_by_server(sock) for sock in half_sent)
     for sock in half_sent:
         sock.close()
 
@@ -340,7 +327,7 @@ def test_half_sent_requests_and_idle_connections_are_dropped(limited):
     while "首页".encode() not in answer:
         answer += idle.recv(4096)
     assert answer.startswith(b"HTTP/1.1 200")
-    assert _closed_by_server(idle)
+    assert closed_by_server(idle)
     idle.close()
     assert _get_home(port) == 200
 
@@ -348,18 +335,7 @@ def test_half_sent_requests_and_idle_connections_are_dropped(limited):
 def test_a_trickled_request_is_dropped_at_the_deadline(limited):
     """A byte at a time keeps every single read short: the deadline is for the whole request."""
     _, port = limited
-    sock = socket.create_connection((LOCAL_HOST, port), timeout=10)
-    closed = False
-    try:
-        # 60 × 0.05 s: far beyond the 1 s deadline, and fewer header lines than http.client's cap
-        # of 100, so only the deadline can close it (over 100 the head is refused on its own).
-        for n in range(60):
-            sock.sendall(f"X-Slow-{n}: a\r\n".encode() if n else b"GET / HTTP/1.1\r\n")
-            time.sleep(0.05)
-    except (BrokenPipeError, ConnectionResetError):
-        closed = True
-    assert closed or _closed_by_server(sock)
-    sock.close()
+    assert trickled_request_is_dropped(LOCAL_HOST, port)
 
 
 def test_connections_busy_answering_leave_newcomers_a_503(limited, tmp_path):
