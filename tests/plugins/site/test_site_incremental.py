@@ -49,6 +49,22 @@ def assert_equals_cold(built) -> None:
     assert different == []
 
 
+
+def count_copies(monkeypatch, site: Path) -> list[str]:
+    """The files MkDocs copies into the site from now on (their paths in the site), as a list."""
+    from mkdocs import utils
+
+    copied: list[str] = []
+    real_copy = utils.copy_file
+
+    def counted(source_path: str, output_path: str) -> None:
+        copied.append(Path(output_path).relative_to(site.parent).as_posix().split("/", 1)[1])
+        return real_copy(source_path, output_path)
+
+    monkeypatch.setattr(utils, "copy_file", counted)
+    return copied
+
+
 def test_incremental_builds_equal_a_cold_build_after_every_edit(built_site):
     about = {"site/about.md": "# 关于我们\n\n社区学院的介绍。\n"}
     built = built_site(about, site_url="https://weike.example.gov.cn/")
@@ -364,17 +380,8 @@ def test_a_rebuild_writes_only_the_search_files_whose_bytes_changed(built_site, 
 def test_a_rebuild_copies_only_the_theme_files_that_changed(built_site, monkeypatch):
     """The theme's static files (Material's bundles, weike's assets, the repository's overrides)
     the site holds as made are not copied again; an override edited is, and the site shows it."""
-    from mkdocs import utils
-
     built = built_site({"site/overrides/assets/local.css": "body { color: black; }\n"})
-    copied: list[str] = []
-    real_copy = utils.copy_file
-
-    def counted(source_path: str, output_path: str) -> None:
-        copied.append(Path(output_path).relative_to(built.site.parent).as_posix().split("/", 1)[1])
-        return real_copy(source_path, output_path)
-
-    monkeypatch.setattr(utils, "copy_file", counted)
+    copied = count_copies(monkeypatch, built.site)
     notes = built.root / "courses/demo/01-lecture-1/lecture.md"
     notes.write_text(notes.read_text(encoding="utf-8") + "\n补充一段新的讲义内容。\n", encoding="utf-8")
     built.rebuild()
@@ -427,19 +434,10 @@ def test_a_plugins_file_is_copied_again_only_when_its_bytes_change(built_site, m
     """A plugin's site files (the records' facts of each course) are written beside the docs only
     when their bytes change, so the site keeps those of the courses not edited; the edited course's
     file is copied, and the site shows its new facts."""
-    from mkdocs import utils
-
     built = built_site()
     facts = built.site / "assets/records/courses/demo.js"
     assert facts.is_file() and (built.site / "assets/records/courses/photo.js").is_file()
-    copied: list[str] = []
-    real_copy = utils.copy_file
-
-    def counted(source_path: str, output_path: str) -> None:
-        copied.append(Path(output_path).relative_to(built.site.parent).as_posix().split("/", 1)[1])
-        return real_copy(source_path, output_path)
-
-    monkeypatch.setattr(utils, "copy_file", counted)
+    copied = count_copies(monkeypatch, built.site)
     lecture = built.root / "courses/demo/01-lecture-1/lecture.md"
     lecture.write_text(lecture_md(title="蓝牙耳机怎样配对", knowledge_point="蓝牙配对"), encoding="utf-8")
     built.rebuild()

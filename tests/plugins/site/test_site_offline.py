@@ -48,6 +48,22 @@ def relative_links(html: str) -> list[str]:
 # --------------------------------------------------------------------------------------------
 
 
+
+def count_offline_pages(monkeypatch) -> list[str]:
+    """The pages the offline edition rewrites from now on (their paths), as a list."""
+    from weike.plugins.site.offline import edition
+
+    made: list[str] = []
+    real_offline_page = edition.offline_page
+
+    def counted_offline_page(html: str, *, page_rel: str, **given) -> str:
+        made.append(page_rel)
+        return real_offline_page(html, page_rel=page_rel, **given)
+
+    monkeypatch.setattr(edition, "offline_page", counted_offline_page)
+    return made
+
+
 def test_every_link_of_every_page_names_a_file_of_the_edition(shared_site):
     built = shared_site
     offline = built.root / "dist" / "offline"
@@ -454,14 +470,7 @@ def test_a_course_added_or_removed_rewrites_only_the_pages_that_show_it(built_si
 
     from weike.plugins.site.offline import edition
 
-    made: list[str] = []
-
-    def counted_offline_page(html: str, *, page_rel: str, **given) -> str:
-        made.append(page_rel)
-        return real_offline_page(html, page_rel=page_rel, **given)
-
-    real_offline_page = edition.offline_page
-    monkeypatch.setattr(edition, "offline_page", counted_offline_page)
+    made = count_offline_pages(monkeypatch)
     monkeypatch.setattr(edition, "render_processes", lambda count: 1)  # every page made in this process
     # The notes edit keeps about/ (its record carried over), which the removal after it must remake.
     for step in ("removed", "added", "notes", "removed again"):
@@ -517,19 +526,10 @@ def test_the_sites_record_lists_the_same_files_and_folders_as_a_walk(built_site)
 def test_a_page_deleted_from_the_edition_is_made_again_alone(built_site, monkeypatch):
     """The site is kept (nothing changed), so the edition walks it instead of taking the site
     stage's records: its files are identified the same way, and only the missing page is made."""
-    from weike.plugins.site.offline import edition
-
     built = built_site()
     offline = built.root / "dist" / "offline"
     built.rebuild()  # the edition as a rebuild leaves it (made from the site stage's records)
-    made: list[str] = []
-
-    def counted_offline_page(html: str, *, page_rel: str, **given) -> str:
-        made.append(page_rel)
-        return real_offline_page(html, page_rel=page_rel, **given)
-
-    real_offline_page = edition.offline_page
-    monkeypatch.setattr(edition, "offline_page", counted_offline_page)
+    made = count_offline_pages(monkeypatch)
     page = offline / "courses/demo/01-lecture-1/index.html"
     good = page.read_bytes()
     page.unlink()
