@@ -166,15 +166,21 @@ def test_the_check_reports_the_same_whether_sources_are_probed_one_or_many_at_a_
     assert not any(file.startswith("courses/d/") and code in MEDIA_CODES for code, file in found)
 
 
-def test_each_source_is_probed_once_cold_and_never_again_warm(make_repo, media, tmp_path):
-    root = problem_courses(make_repo, media, tmp_path)
-    # The real ffprobe behind a script that notes which file each run was asked about.
+
+def logging_ffprobe(tmp_path):
+    """``(log, env)``: the real ffprobe behind a script that notes in ``log`` which file each run
+    was asked about, and the environment that makes weike run it."""
     log = tmp_path / "probes.log"
     wrapper = tmp_path / "ffprobe"
     wrapper.write_text(f'#!/bin/sh\nfor last; do :; done\necho "$last" >> {log}\n'
                        f'exec {ffmpeg.find_binaries().ffprobe} "$@"\n')
     wrapper.chmod(0o755)
-    env = {**os.environ, "WEIKE_FFPROBE": str(wrapper), "WEIKE_FFMPEG": str(ffmpeg.find_binaries().ffmpeg)}
+    return log, {**os.environ, "WEIKE_FFPROBE": str(wrapper), "WEIKE_FFMPEG": str(ffmpeg.find_binaries().ffmpeg)}
+
+
+def test_each_source_is_probed_once_cold_and_never_again_warm(make_repo, media, tmp_path):
+    root = problem_courses(make_repo, media, tmp_path)
+    log, env = logging_ffprobe(tmp_path)
 
     def check(*options):
         completed = subprocess.run([sys.executable, "-m", "weike.builder", "check", str(root), *options],
@@ -202,12 +208,7 @@ def test_a_file_several_lectures_link_is_probed_once_and_each_path_remembers_its
     for path in linked:
         path.unlink()
         os.link(shared, path)
-    log = tmp_path / "probes.log"
-    wrapper = tmp_path / "ffprobe"
-    wrapper.write_text(f'#!/bin/sh\nfor last; do :; done\necho "$last" >> {log}\n'
-                       f'exec {ffmpeg.find_binaries().ffprobe} "$@"\n')
-    wrapper.chmod(0o755)
-    env = {**os.environ, "WEIKE_FFPROBE": str(wrapper), "WEIKE_FFMPEG": str(ffmpeg.find_binaries().ffmpeg)}
+    log, env = logging_ffprobe(tmp_path)
     completed = subprocess.run([sys.executable, "-m", "weike.builder", "check", str(root), "--jobs", "2"],
                                capture_output=True, text=True, env=env)
     assert completed.returncode == 0, completed.stdout + completed.stderr

@@ -49,6 +49,19 @@ def relative_links(html: str) -> list[str]:
 
 
 
+
+def edition_pages(offline: Path) -> dict[str, tuple[int, int]]:
+    """Each page of the edition by its path: its inode and time (a page rewritten changes them)."""
+    return {p.relative_to(offline).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns)
+            for p in offline.rglob("index.html")}
+
+
+def edition_files(offline: Path) -> dict[str, bytes]:
+    """Each file of the edition by its path, its bytes (less the edition's own stamp)."""
+    return {p.relative_to(offline).as_posix(): p.read_bytes() for p in sorted(offline.rglob("*"))
+            if p.is_file() and p.name != ".weike-offline.json"}
+
+
 def count_offline_pages(monkeypatch) -> list[str]:
     """The pages the offline edition rewrites from now on (their paths), as a list."""
     from weike.plugins.site.offline import edition
@@ -221,25 +234,17 @@ def test_an_edit_rewrites_only_its_pages_and_equals_a_cold_edition(built_site):
     built = built_site()
     offline = built.root / "dist" / "offline"
 
-    def pages() -> dict[str, tuple[int, int]]:
-        return {p.relative_to(offline).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns)
-                for p in offline.rglob("index.html")}
-
-    def files() -> dict[str, bytes]:
-        return {p.relative_to(offline).as_posix(): p.read_bytes() for p in sorted(offline.rglob("*"))
-                if p.is_file() and p.name != ".weike-offline.json"}
-
-    before = pages()
+    before = edition_pages(offline)
     notes = built.root / "courses/demo/01-lecture-1/lecture.md"
     notes.write_text(notes.read_text(encoding="utf-8") + "\n离线版也要更新。\n", encoding="utf-8")
     built.rebuild()
-    after = pages()
+    after = edition_pages(offline)
     assert sorted(rel for rel in after if after[rel] != before[rel]) == ["courses/demo/01-lecture-1/index.html"]
     assert "离线版也要更新" in (offline / "courses/demo/01-lecture-1/index.html").read_text(encoding="utf-8")
-    incremental = files()
+    incremental = edition_files(offline)
     shutil.rmtree(offline)
     built.rebuild()
-    assert files() == incremental
+    assert edition_files(offline) == incremental
 
 
 def test_chosen_courses_only_and_an_unknown_one_warns(built_site):
@@ -460,14 +465,6 @@ def test_a_course_added_or_removed_rewrites_only_the_pages_that_show_it(built_si
     offline = built.root / "dist" / "offline"
     photo, parked = built.root / "courses/photo", built.root.parent / "parked-photo"
 
-    def pages() -> dict[str, tuple[int, int]]:
-        return {p.relative_to(offline).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns)
-                for p in offline.rglob("index.html")}
-
-    def files() -> dict[str, bytes]:
-        return {p.relative_to(offline).as_posix(): p.read_bytes() for p in sorted(offline.rglob("*"))
-                if p.is_file() and p.name != ".weike-offline.json"}
-
     from weike.plugins.site.offline import edition
 
     made = count_offline_pages(monkeypatch)
@@ -477,7 +474,7 @@ def test_a_course_added_or_removed_rewrites_only_the_pages_that_show_it(built_si
         made.clear()
         site_before = {p.relative_to(built.site).as_posix(): p.stat().st_mtime_ns
                        for p in built.site.rglob("index.html")}
-        before = pages()
+        before = edition_pages(offline)
         if step.startswith("removed"):
             shutil.move(photo, parked)
         elif step == "added":
@@ -489,7 +486,7 @@ def test_a_course_added_or_removed_rewrites_only_the_pages_that_show_it(built_si
         site_after = {p.relative_to(built.site).as_posix(): p.stat().st_mtime_ns
                       for p in built.site.rglob("index.html")}
         in_site = {rel for rel in site_after if site_after[rel] != site_before.get(rel)}
-        after = pages()
+        after = edition_pages(offline)
         rewritten = {rel for rel in after if after[rel] != before.get(rel)}
         # The site left about/ as it was (the same bytes); its link to the course changed meaning.
         assert "about/index.html" not in in_site, step
@@ -499,11 +496,11 @@ def test_a_course_added_or_removed_rewrites_only_the_pages_that_show_it(built_si
         link = 'href="../courses/photo/"' if step.startswith("removed") else 'href="../courses/photo/index.html"'
         assert link in (offline / "about/index.html").read_text(encoding="utf-8"), step
         # A cold edition beside it is the same; the incremental one (and its record) goes on.
-        incremental = files()
+        incremental = edition_files(offline)
         kept = offline.with_name("offline-incremental")
         os.replace(offline, kept)
         built.rebuild()
-        assert files() == incremental, step
+        assert edition_files(offline) == incremental, step
         shutil.rmtree(offline)
         os.replace(kept, offline)
 
