@@ -45,8 +45,7 @@ from weike.builder.running.project import Project
 from weike.plugins.site.contributed import collect_site_assets, collect_site_pages
 from weike.plugins.site.course_memo import KeptCourses
 from weike.plugins.site.settings import publish_centres, site_url
-from weike.plugins.site.share import (ConnectionLimits, LimitedConnections, RequestDeadline, RequestHeadTooLarge,
-                                      same_site)
+from weike.plugins.site.share import ConnectionLimits, LimitedConnections, RequestDeadline, same_site
 from weike.plugins.site.website import SiteBuildFailed, build_website
 
 #: The live-reload script's poll: ``/livereload/<epoch>/<request id>``, both timestamps in ms.
@@ -265,11 +264,7 @@ def _preview_server(rebuild: PreviewBuilder, *, host: str, port: int,
 
     class PreviewHandler(RequestDeadline, _Handler):
         def handle(self) -> None:
-            self.begin_request()
-            try:
-                super().handle()  # one request per connection (HTTP/1.0): no idle keep-alive
-            except RequestHeadTooLarge:
-                self.refuse_head_too_large()
+            self.within_limits(super().handle)  # one request per connection (HTTP/1.0): no idle keep-alive
 
     PreviewHandler.limits = limits
 

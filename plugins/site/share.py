@@ -330,8 +330,7 @@ class RequestDeadline:
     head read within :attr:`ConnectionLimits.request_timeout` and
     :attr:`ConnectionLimits.max_request_head` bytes; its server is a :class:`LimitedConnections`.
 
-    The handler calls :meth:`begin_request` before reading a request, and answers
-    :class:`RequestHeadTooLarge` with :meth:`refuse_head_too_large`.
+    The handler reads and answers each request through :meth:`within_limits`.
     """
 
     limits: ConnectionLimits = ConnectionLimits()
@@ -344,10 +343,16 @@ class RequestDeadline:
         super().setup()
         self.rfile = io.BufferedReader(_RequestReader(self))
 
-    def begin_request(self) -> None:
+    def within_limits(self, read: Callable[[], None]) -> None:
+        """``read()`` (the base handler reading and answering one request) with the clock started
+        for its head; a head over the size limit is answered 431 and the connection closed."""
         self.server.connection_waiting(self.connection)
         self.request_deadline = time.monotonic() + self.limits.request_timeout
         self.head_bytes = 0
+        try:
+            read()
+        except RequestHeadTooLarge:
+            self._refuse_head_too_large()
 
     def parse_request(self) -> bool:
         parsed = super().parse_request()
@@ -356,7 +361,7 @@ class RequestDeadline:
         self.server.connection_answering(self.connection)
         return parsed
 
-    def refuse_head_too_large(self) -> None:
+    def _refuse_head_too_large(self) -> None:
         """431, and the connection closed (what is left of the head is not read)."""
         self.close_connection = True
         body = "431 请求头太大 (request header fields too large)\n".encode("utf-8")
@@ -427,12 +432,7 @@ class ShareHandler(RequestDeadline, http.server.BaseHTTPRequestHandler):
     server: ShareServer
 
     def handle_one_request(self) -> None:
-        self.begin_request()
-        try:
-            super().handle_one_request()
-        except RequestHeadTooLarge:
-            self.close_connection = True
-            self.send_text(431, "请求头太大 (request header fields too large)")
+        self.within_limits(super().handle_one_request)
 
     def version_string(self) -> str:
         return self.server_version
