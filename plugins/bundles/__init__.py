@@ -24,7 +24,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from weike.builder.keeping.archive import ArchiveError, ArchiveMember, checksums_member, write_zip
+from weike.builder.keeping.archive import SOURCE_DATE_EPOCH, ArchiveError, ArchiveMember, checksums_member, write_zip
 from weike.plugins.bundles.inputs import INPUTS_FILE, CourseInputsMemo, course_inputs, newest_of
 from weike.plugins.bundles.target import (
     BundleTarget,
@@ -38,7 +38,6 @@ from weike.builder.contracts.errors import UsageError
 from weike.builder.contracts.hookspecs import hookimpl
 from weike.builder.contracts.model import Course, DeliveredMedia, Diagnostic, Severity, SourceLocation, WeikeConfig
 from weike.builder.keeping.disk import disk_fault
-from weike.builder.keeping.archive import SOURCE_DATE_EPOCH
 from weike.builder.keeping.fingerprint import Fingerprint, OutputLedger, code_digest
 from weike.builder.keeping.outputs import remove_temps
 from weike.builder.repository.loading import CONFIG_FILE, COURSES_DIR

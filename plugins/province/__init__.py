@@ -27,11 +27,10 @@ from pathlib import Path
 from weike.builder.contracts.context import BuildContext, Made, OutputStage, StageOutcome
 from weike.builder.contracts.hookspecs import hookimpl
 from weike.builder.contracts.model import Course, DeliveredMedia, Setting
-from weike.builder.keeping.archive import ArchiveMember, safe_name_component, zip_bytes
+from weike.builder.keeping.archive import SOURCE_DATE_EPOCH, ArchiveMember, safe_name_component, source_date, zip_bytes
 from weike.builder.keeping.fingerprint import package_versions
 from weike.builder.keeping.outputs import TEMP_PREFIX, write_atomic
 from weike.builder.repository.centre import CENTRE_FILE, Centre
-from weike.builder.keeping.archive import source_date
 from weike.plugins.province.forms import CENTRE_TEXTS, STATISTIC_FIELDS, STATISTICS_NAME_LABEL, StatisticField
 from weike.plugins.province.ledger import FormLedger, form_fingerprint, listed_values
 from weike.plugins.province.settings import SETTINGS, province
@@ -227,8 +226,6 @@ def weike_cache_parts(context: BuildContext, repository) -> list:
 @hookimpl
 def weike_build_inputs(root: Path, config) -> list[str]:
     """The libraries that write the spreadsheets and Word forms, and the date the forms carry."""
-    from weike.builder.keeping.archive import SOURCE_DATE_EPOCH
-
     return [*(f"{name} {version}" for name, version in package_versions("openpyxl", "python-docx")),
             f"{SOURCE_DATE_EPOCH}={os.environ.get(SOURCE_DATE_EPOCH, '')}"]
 
