@@ -126,7 +126,11 @@ def offline_url(url: str, page_dir: str, folders: frozenset[str]) -> str:
     ``folders`` holds every site-relative folder with an ``index.html`` ("" for the root). Links
     with a scheme, absolute paths and bare fragments are left alone.
     """
-    target = _link_target(url, page_dir)
+    return _naming_page(url, _link_target(url, page_dir), folders)
+
+
+def _naming_page(url: str, target: str | None, folders: frozenset[str]) -> str:
+    """:func:`offline_url` of ``url``, whose site-relative ``target`` (:func:`_link_target`) is known."""
     if target is None or target not in folders:
         return url
     path, hash_mark, fragment = url.partition("#")
@@ -167,15 +171,20 @@ def offline_page(html: str, *, page_rel: str, source_site: Path, folders: frozen
 
     def rewrite(match: re.Match) -> str:
         url = match.group(2)
-        if targets is not None and (target := _link_target(url, page_dir)) is not None:
+        if rooted is not None and url.startswith(up):
+            # Past "../" as many times as the page is deep, a link no longer depends on the page's
+            # folder: its target and its rewrite are those of every page as deep.
+            found = rooted.get((depth, url))
+            if found is None:
+                target = _link_target(url, page_dir)
+                found = rooted[(depth, url)] = (target, _naming_page(url, target, folders))
+            target, rewritten = found
+        else:
+            target = _link_target(url, page_dir)
+            rewritten = _naming_page(url, target, folders)
+        if targets is not None and target is not None:
             targets.add(target)
-        if rooted is None or not url.startswith(up):
-            return f'{match.group(1)}"{offline_url(url, page_dir, folders)}"'
-        # Past "../" as many times as the page is deep, a link no longer depends on the page's folder.
-        found = rooted.get((depth, url))
-        if found is None:
-            found = rooted[(depth, url)] = offline_url(url, page_dir, folders)
-        return f'{match.group(1)}"{found}"'
+        return f'{match.group(1)}"{rewritten}"'
 
     def without_fetching_features(match: re.Match) -> str:
         try:
