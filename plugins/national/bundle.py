@@ -21,10 +21,10 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import json
-from concurrent.futures import ThreadPoolExecutor
-from copy import copy
 import os
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from copy import copy
 from dataclasses import dataclass
 from pathlib import Path
 

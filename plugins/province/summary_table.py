@@ -30,11 +30,11 @@ from weike.builder import __version__
 from weike.builder.contracts.context import BuildContext, Made, StageOutcome
 from weike.builder.contracts.hookspecs import hookimpl
 from weike.builder.contracts.model import Course, DeliveredMedia, Diagnostic, Repository, Severity, SourceLocation, WeikeConfig
+from weike.builder.keeping.archive import source_date
 from weike.builder.keeping.xmltext import xml_text
 from weike.builder.repository.centre import CENTRE_FILE, CENTRES_DIR, Centre, find_centre_folders
 from weike.builder.repository.loading import COURSE_FILE, COURSES_DIR, find_course_folders
 from weike.builder.running.isolation import CourseIsolation
-from weike.builder.keeping.archive import source_date
 from weike.plugins.province.ledger import FormLedger, form_fingerprint, listed_values
 from weike.plugins.province.settings import province, recommendation_order
 from weike.plugins.rules import rights_not_cleared
