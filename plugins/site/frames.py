@@ -49,12 +49,12 @@ TITLE, DESCRIPTION, PRELOAD, CONTENT, URL = "title", "description", "preload", "
 SPLICED_META = {"title": TITLE, "description": DESCRIPTION, "weike_preload_image": PRELOAD}
 #: A page's URL as spliced: folders of plain characters only (weike's slugs).
 PLAIN_URL = re.compile(r"[A-Za-z0-9._~%-]+(/[A-Za-z0-9._~%-]+)+/")
-#: Attributes of a page the templates may read without spoiling a frame, with how their value is
-#: compared between the page a frame was rendered for and a page it fills.
 def _same_object(value):
     return value if value is None else id(value)
 
 
+#: Attributes of a page the templates may read without spoiling a frame, with how their value is
+#: compared between the page a frame was rendered for and a page it fills.
 KNOWN_ATTRIBUTES = {
     "toc": lambda value: tuple(value),
     "previous_page": _same_object, "next_page": _same_object, "parent": _same_object,
@@ -308,10 +308,6 @@ class PageFrames:
         parts, order = pieces[0::2], [by_text[piece] for piece in pieces[1::2]]
         if any(_MARK_OPEN in part or _MARK_CLOSE in part for part in parts):
             return None  # a sentinel reached the page changed, or in part
-        frame = _Frame(parts, order, attributes={name: KNOWN_ATTRIBUTES[name](getattr(page, name)) for name in read},
-                       asked=asked, blocked=frozenset())
-        if frame.fill(hostile) != hostile_text:
-            return None
         # Links made relative to the page: the same for every page whose second folder none of them names.
         # (Leading "..": MkDocs keeps them and makes the rest relative; counted out the same way.)
         blocked = set()
@@ -321,7 +317,10 @@ class PageFrames:
                 parts_of.pop(0)
             if len(parts_of) > 1 and parts_of[0] == first:
                 blocked.add(parts_of[1])
-        frame.blocked = frozenset(blocked)
+        frame = _Frame(parts, order, attributes={name: KNOWN_ATTRIBUTES[name](getattr(page, name)) for name in read},
+                       asked=asked, blocked=frozenset(blocked))
+        if frame.fill(hostile) != hostile_text:
+            return None
         log.debug("frame of %s: %d slots, questions %s, attributes %s, blocked %s", page.url, len(order),
                   [(slot, name, args) for slot, name, args, _, _ in asked], sorted(read), sorted(blocked))
         return frame
