@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 
 from weike.builder.contracts.context import BuildContext, BuildPaths, Made, OutputStage, StageOutcome
 from weike.builder.contracts.hookspecs import hookimpl
+from weike.builder.contracts.public import lazy_names
 from weike.builder.contracts.model import Course, DeliveredMedia, Diagnostic, Repository, Setting, WeikeConfig
 from weike.plugins.media import hookspecs, settings
 
@@ -59,38 +60,16 @@ if TYPE_CHECKING:
 #: (``title_card_settings``), a lecture's delivery plan, its cache key (``plan_lecture``), the
 #: process-wide media memo (``shared_memo``), and the Dask check of ``weike doctor``
 #: (``dask_checks``). A plugin offering delivery profiles builds them with ``DeliveryProfile``;
-#: ``DEFAULT_PROFILE`` is the call's. Name -> (module, its name there).
+#: ``DEFAULT_PROFILE`` is the call's. Name -> its module (and its name there, when another).
 _PUBLIC = {
-    "run_ffmpeg": ("runner", "run"),
-    "probe_json": ("runner", "probe_json"),
-    "ffmpeg_version": ("runner", "version"),
-    "FfmpegError": ("runner", "FfmpegError"),
-    "FfmpegNotFound": ("runner", "FfmpegNotFound"),
-    "SaverRecipe": ("saver", "SaverRecipe"),
-    "DATA_SAVER": ("saver", "DEFAULT_RECIPE"),
-    "title_card_settings": ("cards", "title_card_settings"),
-    "plan_lecture": ("planning", "plan_lecture"),
-    "shared_memo": ("checks", "shared_memo"),
-    "dask_checks": ("doctor", "dask_checks"),
-    "DEFAULT_PROFILE": ("profile", "DEFAULT_PROFILE"),
-    "DeliveryProfile": ("profile", "DeliveryProfile"),
+    "run_ffmpeg": ("runner", "run"), "ffmpeg_version": ("runner", "version"), "probe_json": "runner",
+    "FfmpegError": "runner", "FfmpegNotFound": "runner",
+    "SaverRecipe": "saver", "DATA_SAVER": ("saver", "DEFAULT_RECIPE"),
+    "title_card_settings": "cards", "plan_lecture": "planning", "shared_memo": "checks", "dask_checks": "doctor",
+    "DEFAULT_PROFILE": "profile", "DeliveryProfile": "profile",
 }
 
-
-def __getattr__(name: str):
-    """A public name, from the module that defines it (imported now, the first time)."""
-    if name not in _PUBLIC:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    module, attribute = _PUBLIC[name]
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), attribute)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_PUBLIC})
+__getattr__, __dir__ = lazy_names(__name__, _PUBLIC)
 
 
 def probe_upload(project, path: Path) -> dict:

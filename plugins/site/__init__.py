@@ -32,6 +32,7 @@ from pathlib import Path
 
 from weike.builder.contracts.context import BuildContext, Made, OutputStage, StageOutcome
 from weike.builder.contracts.hookspecs import hookimpl
+from weike.builder.contracts.public import lazy_names
 from weike.builder.contracts.model import Course, DeliveredMedia, Setting
 from weike.builder.keeping.fingerprint import package_versions
 from weike.builder.repository.centre import Centre
@@ -49,20 +50,7 @@ _PUBLIC = {
     "ShareRoute": "share",
 }
 
-
-def __getattr__(name: str):
-    """A public name, from the module that defines it (imported now, the first time)."""
-    if name not in _PUBLIC:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(f"{__name__}.{_PUBLIC[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_PUBLIC})
+__getattr__, __dir__ = lazy_names(__name__, _PUBLIC)
 
 
 @hookimpl
