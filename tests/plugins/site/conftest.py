@@ -336,6 +336,18 @@ def closed_by_server(sock) -> bool:
         return False
 
 
+def half_sent_requests(host: str, port: int, *, host_header: str, count: int = 12) -> list:
+    """``count`` connections, each with a request head whose ending blank line never comes."""
+    import socket
+
+    half_sent = []
+    for _ in range(count):
+        sock = socket.create_connection((host, port), timeout=10)
+        sock.sendall(f"GET / HTTP/1.1\r\nHost: {host_header}\r\n".encode())
+        half_sent.append(sock)
+    return half_sent
+
+
 def trickled_request_is_dropped(host: str, port: int) -> bool:
     """A request head sent a line every 0.05 s, 60 lines: every single read is short, the whole
     head far beyond a 1-second deadline. Fewer header lines than http.client's cap of 100, so only

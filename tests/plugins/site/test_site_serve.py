@@ -15,7 +15,7 @@ import pytest
 
 from weike.builder.cli import build_parser
 from tests.conftest import lecture_md
-from tests.plugins.site.conftest import closed_by_server, trickled_request_is_dropped
+from tests.plugins.site.conftest import closed_by_server, half_sent_requests, trickled_request_is_dropped
 
 pytestmark = pytest.mark.slow
 
@@ -287,11 +287,7 @@ def _ask(port: int, method: str = "GET", headers: dict | None = None) -> tuple[i
 
 def test_the_preview_drops_half_sent_requests_and_holds_few_connections(preview):
     server, port = preview
-    half_sent = []
-    for _ in range(12):  # three times the cap
-        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-        sock.sendall(f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n".encode())  # never the blank line
-        half_sent.append(sock)
+    half_sent = half_sent_requests("127.0.0.1", port, host_header=f"127.0.0.1:{port}")  # three times the cap
     # The author's browser is still answered while the half-sent requests wait ...
     assert all(_ask(port)[0] == 200 for _ in range(6))
     # ... the server never holds more connections than its cap ...

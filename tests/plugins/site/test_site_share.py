@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from weike.plugins.site.share import LAN_HOST, LOCAL_HOST, ConnectionLimits, make_server
-from tests.plugins.site.conftest import closed_by_server, trickled_request_is_dropped
+from tests.plugins.site.conftest import closed_by_server, half_sent_requests, trickled_request_is_dropped
 
 VIDEO = bytes(range(256)) * 400  # 102,400 bytes, every offset distinguishable
 SECRET = "secret-beside-the-site"
@@ -306,11 +306,7 @@ def _get_home(port: int) -> int:
 
 def test_half_sent_requests_and_idle_connections_are_dropped(limited):
     server, port = limited
-    half_sent = []
-    for _ in range(12):  # three times the cap
-        sock = socket.create_connection((LOCAL_HOST, port), timeout=10)
-        sock.sendall(b"GET / HTTP/1.1\r\nHost: station\r\n")  # the blank line that ends it never comes
-        half_sent.append(sock)
+    half_sent = half_sent_requests(LOCAL_HOST, port, host_header="station")  # three times the cap
     # Phones are still answered while the half-sent requests wait ...
     assert all(_get_home(port) == 200 for _ in range(6))
     # ... the server never holds more connections than its cap ...
