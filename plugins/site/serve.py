@@ -231,12 +231,17 @@ def cmd_serve(project: Project, args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise UsageError("--port 必须在 0 到 65535 之间 (--port must be 0-65535)")
     rebuild = PreviewBuilder(project)
-    rebuild()
     server = _preview_server(rebuild, host=args.host, port=args.port)
     for path in rebuild.watched():
         server.watch(str(path))
-    print(f"预览地址 (preview at) {server.url}  — 按 Ctrl-C 停止 (Ctrl-C stops)", flush=True)
+    # The watches are in place before the first build reads a file: a save during that build sets
+    # off a rebuild, and the first save after it is reported, not found by a walk of every course.
+    server.observer.start()
     try:
+        rebuild()
+        # Said once the server listens (MkDocs' serve binds, then starts the watcher it already has).
+        server.ready = lambda: print(f"预览地址 (preview at) {server.url}  — 按 Ctrl-C 停止 (Ctrl-C stops)",
+                                     flush=True)
         server.serve()
     except KeyboardInterrupt:
         print("已停止预览 (preview stopped)")
@@ -269,6 +274,14 @@ def _preview_server(rebuild: PreviewBuilder, *, host: str, port: int,
     PreviewHandler.limits = limits
 
     class PreviewServer(LimitedConnections, LiveReloadServer):
+        #: Called once the server listens: what ``weike serve`` prints then (the author's cue to open it).
+        ready = None
+
+        def server_activate(self) -> None:
+            super().server_activate()
+            if self.ready is not None:
+                self.ready()
+
         def _serve_request(self, environ, start_response):
             own = {f"{name}:{self.server_address[1]}" for name in ("127.0.0.1", "localhost", "[::1]")}
             if loopback and environ.get("HTTP_HOST", "").strip().lower() not in own:
@@ -365,9 +378,13 @@ class FileWatcher:
             self._observer.unschedule(watch)
 
     def start(self) -> None:
+        """Set the watches and start watching; once only (``weike serve`` starts it before its
+        first build, MkDocs' ``serve`` asks again)."""
         from watchdog.observers import Observer
         from watchdog.observers.polling import PollingObserver
 
+        if self._observer is not None:
+            return
         try:
             self._observer, self.kind = self._started(Observer()), "events"
         except OSError:  # e.g. the inotify watch limit: MkDocs' poll still sees every change

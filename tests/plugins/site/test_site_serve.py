@@ -49,14 +49,37 @@ def test_serve_is_a_weike_command():
     assert "serve" in help_text and "live preview" in help_text
 
 
-def test_preview_shows_edits_without_a_restart(delivered_repo):
-    repository, delivered, dist = delivered_repo(valid_courses=("demo",))
+def wait_for_line(log, text: str, *, timeout: float = 90) -> str:
+    """The first line of the file ``log`` holding ``text``, once there is one."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+            if text in line:
+                return line
+        time.sleep(0.1)
+    raise AssertionError(f"{text!r} was not printed within {timeout} s:\n{log.read_text(encoding='utf-8')}")
+
+
+def test_preview_shows_edits_without_a_restart(delivered_repo, tmp_path):
+    repository, delivered, dist = delivered_repo(valid_courses=("demo", "other"))
     root = repository.root
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "weike.builder", "serve", str(root), "--port", str(port)],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # Its output goes to a file: a pipe nobody reads while the test waits fills up and stops the
+    # preview mid-rebuild.
+    log = tmp_path / "serve.log"
+    with log.open("w", encoding="utf-8") as output:
+        process = subprocess.Popen([sys.executable, "-m", "weike.builder", "serve", str(root), "--port", str(port)],
+                                   stdout=output, stderr=subprocess.STDOUT)
     try:
         base = f"http://127.0.0.1:{port}/"
+        # Ready means watching: the first save after the address is printed is reported by the
+        # watcher, so its rebuild walks only the saved course's folder, not every course's.
+        wait_for_line(log, "预览地址 (preview at)")
+        first = root / "courses/demo/01-lecture-1/lecture.md"
+        first.write_text(lecture_md(title="启动后第一次保存"), encoding="utf-8")
+        wait_for(base + "courses/demo/01-lecture-1/", "启动后第一次保存")
+        rebuilt = [line for line in log.read_text(encoding="utf-8").splitlines() if line.startswith("预览已更新")]
+        assert len(rebuilt) == 2 and "1 walked, 1 read, 1 checked" in rebuilt[-1], rebuilt
         page = wait_for(base + "courses/demo/02-lecture-2/", "第2讲")
         # Videos delivered earlier show up in the preview.
         assert "media/demo/02-lecture-2.mp4" in page
@@ -77,21 +100,26 @@ def test_preview_shows_edits_without_a_restart(delivered_repo):
         course_yml = root / "courses/demo/course.yml"
         good = course_yml.read_text(encoding="utf-8")
         course_yml.write_text(good.replace("theme: 老年智慧生活", "theme: 没有这个主题"), encoding="utf-8")
+        other_yml = root / "courses/other/course.yml"
+        other_good = other_yml.read_text(encoding="utf-8")
+        other_yml.write_text(other_good.replace("theme: 老年智慧生活", "theme: 没有这个主题"), encoding="utf-8")
         home = wait_for(base, "共 <strong>0</strong> 门课程")
         # ... and the home page's count says so, with no video time made up for no course.
-        assert "共 <strong>0</strong> 门课程（另有 1 门课程有错误，改好后显示）。" in home and "分钟" not in home.split(
+        assert "共 <strong>0</strong> 门课程（另有 2 门课程有错误，改好后显示）。" in home and "分钟" not in home.split(
             'class="weike-totals"')[1].split("</p>")[0]
         # ... and comes back when fixed.
         course_yml.write_text(good, encoding="utf-8")
-        wait_for(base, "共 <strong>1</strong> 门课程")
+        other_yml.write_text(other_good, encoding="utf-8")
+        wait_for(base, "共 <strong>2</strong> 门课程")
         assert not (dist / "site").exists()  # the preview never touches what gets published
     finally:
         process.terminate()
         try:
-            output, _ = process.communicate(timeout=20)
+            process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
-            output, _ = process.communicate()
+            process.wait()
+    output = log.read_text(encoding="utf-8")
     assert "E104" in output and "Traceback" not in output
 
 
