@@ -12,9 +12,98 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, REQUIRE_BROWSER
 from tests.plugins.site.test_site_serve import fetch, free_port, wait_for
 
 pytestmark = pytest.mark.slow
+
+#: How long closing the browser may take before its processes are killed and the test fails.
+CLOSE_SECONDS = 30.0
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` (Linux's /proc), children and theirs."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8", errors="replace") as stat:
+                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(entry))
+    found, stack = set(), [pid]
+    while stack:
+        for child in children.get(stack.pop(), ()):
+            found.add(child)
+            stack.append(child)
+    return found
+
+
+def close_within(browser, processes: set[int], seconds: float) -> list[int]:
+    """Close ``browser`` (its contexts with it); if that has not returned after ``seconds``, kill
+    its ``processes`` (the Chromium processes it was launched as) and theirs, which makes the
+    close return. Playwright's close sometimes never returns (a page mid-reload as the context
+    closes): the test then fails saying so instead of hanging. Returns the processes killed."""
+    import threading
+
+    killed: list[int] = []
+
+    def kill() -> None:
+        for pid in sorted(processes | {child for pid in processes for child in _descendants(pid)}):
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+            except ProcessLookupError:
+                pass
+
+    timer = threading.Timer(seconds, kill)
+    timer.start()
+    try:
+        browser.close()
+    except Exception:  # noqa: BLE001 - killed under it: reported through ``killed``
+        if not killed:
+            raise
+    finally:
+        timer.cancel()
+    return killed
+
+
+@pytest.fixture
+def own_browser():
+    """``(browser, its processes)``: a headless Chromium of this test's own, closed within
+    :data:`CLOSE_SECONDS` or killed (the test then fails with that), so a close that hangs costs
+    no other test its browser."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sync_playwright = None
+    if sync_playwright is None or not Path(CHROMIUM).exists():
+        reason = f"playwright or Chromium ({CHROMIUM}) is missing"
+        if REQUIRE_BROWSER:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with sync_playwright() as playwright:
+        before = _descendants(os.getpid())  # the Playwright driver's, started above
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        processes = _descendants(os.getpid()) - before
+        yield instance, processes
+        killed = close_within(instance, processes, CLOSE_SECONDS)
+    if killed:
+        pytest.fail(f"Chromium did not close within {CLOSE_SECONDS:g} s (Playwright's close hung): "
+                    f"killed its processes {killed}")
+
+
+def test_a_browser_that_does_not_close_is_killed_and_reported(own_browser):
+    """The bound on closing works: a Chromium stopped (it answers nothing) is killed after the bound."""
+    browser, processes = own_browser
+    assert processes
+    browser.new_context().new_page().goto("about:blank")
+    for pid in processes:
+        os.kill(pid, signal.SIGSTOP)
+    killed = close_within(browser, processes, 2.0)
+    assert set(processes) <= set(killed)
 
 
 def _start_preview(root: Path, port: int, log: Path) -> subprocess.Popen:
@@ -59,7 +148,8 @@ def _open(page, url: str, timeout: float = 30.0) -> None:
             time.sleep(0.3)
 
 
-def test_preview_shows_errors_in_the_browser_and_recovers(delivered_repo, browser, tmp_path):
+def test_preview_shows_errors_in_the_browser_and_recovers(delivered_repo, own_browser, tmp_path):
+    browser, _ = own_browser
     repository, _, _ = delivered_repo(valid_courses=("demo",))
     root = repository.root
     port = free_port()
@@ -95,7 +185,7 @@ def test_preview_shows_errors_in_the_browser_and_recovers(delivered_repo, browse
         assert _read(page, lambda: page.locator("#weike-preview-problems").count(), lambda count: count == 0) == 0
         assert "weike-preview-problems" not in wait_for(base, "共 <strong>1</strong> 门课程")
     finally:
-        context.close()
+        # The preview first (the page's pending reload poll ends), then the browser, by the fixture.
         output = _stop(process, log)
     assert "Traceback" not in output
 
@@ -130,10 +220,11 @@ def _facts_when(page, ready, timeout: float = 30.0) -> dict[str, str]:
     return _read(page, lambda: _facts(page), ready, timeout)
 
 
-def test_preview_shows_the_videos_of_a_build_run_beside_it(make_repo, browser, tmp_path):
+def test_preview_shows_the_videos_of_a_build_run_beside_it(make_repo, own_browser, tmp_path):
     """A teacher starts `weike serve` before any build, then runs `weike build` in another terminal:
     the open lecture page shows the video by itself (no file saved, no restart), and the totals,
     unknown before the build, are never shown as a wrong figure."""
+    browser, _ = own_browser
     root = make_repo(valid_courses=("demo",))
     assert not (root / "dist").exists()
     port = free_port()
@@ -172,7 +263,7 @@ def test_preview_shows_the_videos_of_a_build_run_beside_it(make_repo, browser, t
         facts = _facts_when(page, lambda found: found.get("总时长") == "1 分钟")
         assert facts["总时长"] == "1 分钟" and facts["学时"].startswith("0.5 学时")
     finally:
-        context.close()
+        # The preview first (the page's pending reload poll ends), then the browser, by the fixture.
         output = _stop(process, log)
     assert "Traceback" not in output
 
