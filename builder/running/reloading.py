@@ -176,6 +176,9 @@ class CourseChecks:
         self._kept: dict[str, tuple[Course, object, tuple, RememberedCourse]] = {}
         self._current: dict[str, Course] = {}
         self._context: tuple = ()
+        #: What :meth:`recalled` answered for each course since :meth:`begin`: a check asks it of
+        #: every course more than once, and each answer stats every file the course's check read.
+        self._answers: dict[str, RememberedCourse | None] = {}
         #: Courses checked again by the last check (the others were given back).
         self.checked_again: list[str] = []
 
@@ -183,17 +186,24 @@ class CourseChecks:
         """The courses about to be checked, as just loaded, with the repository's settings."""
         self._current = {course.slug: course for course in courses}
         self._context = (config, _dt.date.today())
+        self._answers = {}
         self.checked_again = [slug for slug in self._current if self.recalled(slug) is None]
         self._kept = {slug: entry for slug, entry in self._kept.items() if slug in self._current}
 
     def recalled(self, slug: str) -> RememberedCourse | None:
+        if slug in self._answers:
+            return self._answers[slug]
         entry = self._kept.get(slug)
         if entry is None or entry[0] is not self._current.get(slug) or entry[1:3] != self._context:
-            return None
-        return entry[3] if facts_still_hold(entry[3].facts) else None
+            answer = None
+        else:
+            answer = entry[3] if facts_still_hold(entry[3].facts) else None
+        self._answers[slug] = answer
+        return answer
 
     def checked(self, course: Course, found: list[Diagnostic], products: tuple, *, facts: list,
                 handed_on: bool) -> None:
+        self._answers.pop(course.slug, None)
         if any(diagnostic.code == PLUGIN_CRASH_CODE for diagnostic in found):
             self._kept.pop(course.slug, None)  # a plugin crashed on it: tried again next time
             return

@@ -139,7 +139,7 @@ def test_the_preview_answers_only_its_own_address(tmp_path):
             connection.close()
 
 
-def test_a_save_reads_again_only_the_course_it_changed(make_repo, media, tmp_path):
+def test_a_save_reads_again_only_the_course_it_changed(make_repo, media, tmp_path, monkeypatch):
     """The preview's rebuild after a save loads only the saved course again and asks the media
     stage only about it, yet shows what a fresh preview would: the edit, and videos a build in
     another terminal delivered meanwhile."""
@@ -177,8 +177,16 @@ def test_a_save_reads_again_only_the_course_it_changed(make_repo, media, tmp_pat
     repository = load_repository(root)
     assert rebuild._delivered(repository, repository.courses) == fresh_delivered()
 
-    rebuild()  # nothing saved: nothing read again
+    # Nothing saved: nothing read again, and each kept course's findings are looked at once (the
+    # files its check read stat'ed once), though the check asks for them more than once.
+    from weike.builder.running import reloading
+
+    looked_at = []
+    still_hold = reloading.facts_still_hold
+    monkeypatch.setattr(reloading, "facts_still_hold", lambda facts: looked_at.append(facts) or still_hold(facts))
+    rebuild()
     assert rebuild.courses.loaded == [] and rebuild.checks.checked_again == []
+    assert len(looked_at) == 3
 
 
 def test_a_save_is_checked_as_a_fresh_check_finds_it(make_repo):
