@@ -19,7 +19,7 @@ from weike.builder.keeping import outputs
 from weike.plugins.site import workers
 from weike.plugins.site.frames import PageFrames
 from weike.plugins.site.contributed import SiteAsset
-from weike.plugins.site.generated import GeneratedPages
+from weike.plugins.site.generated import GeneratedPages, compile_templates_once
 from weike.plugins.site.settings import SEARCH_NOTES, read_weike_extra
 
 THEME_DIR = Path(__file__).resolve().parent / "theme"
@@ -223,6 +223,7 @@ def run_mkdocs(settings: SiteSettings, overrides: dict, root: Path, generated: G
         except failures as exc:
             raise failed("E401", "配置", "configuration", exc) from exc
         config.plugins["weike/generated"] = generated
+        compile_templates_once(config.theme)
         try:
             _build_sharing_pages(config, processes=processes, shared=generated.renders_anywhere)
         except jinja2.TemplateError as exc:

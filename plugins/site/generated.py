@@ -71,6 +71,20 @@ class CompiledTemplates(jinja2.BytecodeCache):
 COMPILED_TEMPLATES = CompiledTemplates()
 
 
+def compile_templates_once(theme) -> None:
+    """Every Jinja environment ``theme`` (an MkDocs theme) makes uses :data:`COMPILED_TEMPLATES`:
+    the build's (see :meth:`GeneratedPages.on_env`) and those Material's search plugin makes for
+    its translations, three on every build."""
+    make_environment = theme.get_env
+
+    def get_env() -> jinja2.Environment:
+        environment = make_environment()
+        environment.bytecode_cache = COMPILED_TEMPLATES
+        return environment
+
+    theme.get_env = get_env
+
+
 class KeptFile(File):
     """A page or file the site already holds as this build would write it: known to MkDocs (links
     to it resolve), but no page to render and nothing to copy.
