@@ -384,10 +384,9 @@ def test_every_save_shows_what_a_fresh_preview_shows(make_repo, media, cover_jpe
 
     root = make_repo(valid_courses=("a", "b", "c"))
     rebuild = PreviewBuilder(Project.open(root), stream=io.StringIO())
-    rebuild()
     cache = BuildPaths.for_root(root).cache / "site"
 
-    # The watcher as `weike serve` runs it. The system reports one folder's events in order, so once
+    # The watcher as `weike serve` runs it, started before the first build. The system reports one folder's events in order, so once
     # a marker file written after a change is reported, the change's own events are too.
     reported = threading.Condition()
     seen: set[str] = set()
@@ -402,6 +401,7 @@ def test_every_save_shows_what_a_fresh_preview_shows(make_repo, media, cover_jpe
     watcher = FileWatcher(polling_interval=0.5, saved=rebuild.saved)
     watcher.schedule(handler, str(root / "courses"), recursive=True)
     watcher.start()
+    rebuild()
     markers = iter(range(1000))
 
     def settled_rebuild() -> None:
@@ -429,8 +429,9 @@ def test_every_save_shows_what_a_fresh_preview_shows(make_repo, media, cover_jpe
         settled_rebuild()
 
     try:
-        settled_rebuild()  # the watcher has just started: every course folder is walked once more
-        assert len(rebuild.courses.walked) == 3
+        assert len(rebuild.courses.walked) == 3  # the first build: every course folder
+        settled_rebuild()  # nothing saved since: none walked, none read
+        assert rebuild.courses.walked == [] and rebuild.courses.loaded == []
 
         keys, made = dict(rebuild.site_kept.keys), dict(rebuild.site_kept.made)
         save("courses/b/02-lecture-2/lecture.md", lecture_md(title="第2讲", notes="保存后的讲义。"))
