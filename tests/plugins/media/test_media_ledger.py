@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import shutil
 from pathlib import Path
 
@@ -200,10 +201,10 @@ def test_a_manifest_another_weike_wrote_is_written_again_in_this_ones_bytes(cour
     ours = manifest.read_bytes()
     manifest.write_text(json.dumps(json.loads(ours), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     ledger_file = course_repo / ".weike/cache" / LEDGER_FILE
-    ledger = json.loads(ledger_file.read_text(encoding="utf-8"))
+    ledger = pickle.loads(ledger_file.read_bytes())
     st = manifest.stat()
     ledger.update(code="an older weike", manifest=[st.st_size, st.st_mtime_ns, st.st_ino])
-    ledger_file.write_text(json.dumps(ledger), encoding="utf-8")
+    ledger_file.write_bytes(pickle.dumps(ledger))
     notes = course_repo / "courses/c/03-lecture-3/lecture.md"
     notes.write_text(notes.read_text(encoding="utf-8") + "\n改。\n", encoding="utf-8")
     assert build(course_repo) == 0
