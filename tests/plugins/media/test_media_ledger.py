@@ -358,3 +358,82 @@ def test_a_course_the_check_has_no_key_for_is_recalled_by_its_lectures_parts(two
     assert examined == [f"d/{n:02d}-lecture-{n}" for n in range(1, 11)]
     assert counted == {"planned": ["d/02-lecture-2"], "placed": ["d/02-lecture-2"]}
     assert media_tree(two_courses) == cold_tree(two_courses)
+
+
+@pytest.fixture
+def manifest_reads(monkeypatch) -> dict[str, int]:
+    """How often the stage reads manifest.json and makes a value from one of its records."""
+    seen = {"read": 0, "records": 0}
+    real_read, real_from_record = stage.read_manifest, stage.delivered_from_record
+
+    def read_manifest(*args, **kwargs):
+        seen["read"] += 1
+        return real_read(*args, **kwargs)
+
+    def delivered_from_record(*args, **kwargs):
+        seen["records"] += 1
+        return real_from_record(*args, **kwargs)
+
+    monkeypatch.setattr(stage, "read_manifest", read_manifest)
+    monkeypatch.setattr(stage, "delivered_from_record", delivered_from_record)
+    return seen
+
+
+def delivered_now(root: Path, **options) -> dict:
+    from weike.builder.running.pipeline import build as run_build
+    from weike.builder.running.progress import Progress
+
+    return dict(run_build(root, progress=Progress(), only="media", jobs=2, **options).delivered)
+
+
+def test_unchanged_courses_are_handed_forward_from_the_ledger_not_the_manifest(two_courses, manifest_reads,
+                                                                              counted):
+    """A notes edit: every lecture is handed forward, from the values the ledger keeps; manifest.json
+    is neither read nor written, and no value is made from a record. Equal to placing them all."""
+    placed = delivered_now(two_courses, force=True)
+    manifest = two_courses / "dist/media" / MANIFEST_FILE
+    written = manifest.stat().st_mtime_ns
+    manifest_reads.update(read=0, records=0)
+    counted["placed"].clear()
+    notes = two_courses / "courses/c/03-lecture-3/lecture.md"
+    for edit in ("\n多一段讲义。\n", "\n再多一段。\n"):  # the second hands forward what the first handed forward
+        notes.write_text(notes.read_text(encoding="utf-8") + edit, encoding="utf-8")
+        assert delivered_now(two_courses) == placed
+    assert manifest_reads == {"read": 0, "records": 0}
+    assert counted["placed"] == [] and manifest.stat().st_mtime_ns == written
+
+
+def test_a_course_added_reads_the_manifest_once_and_makes_no_value_from_records(two_courses, make_repo,
+                                                                               manifest_reads, counted):
+    """Course e added: its lectures are placed and written into the manifest (read once to keep the
+    others' lines); c and d are handed forward from the ledger's values."""
+    assert build(two_courses) == 0
+    shutil.copytree(two_courses / "courses/d", two_courses / "courses/e")
+    course = two_courses / "courses/e/course.yml"
+    course.write_text(course.read_text(encoding="utf-8").replace("title:", "title: 又一门", 1), encoding="utf-8")
+    manifest_reads.update(read=0, records=0)
+    counted["placed"].clear()
+    assert build(two_courses) == 0
+    assert manifest_reads == {"read": 1, "records": 0}
+    assert sorted(counted["placed"]) == [f"e/{n:02d}-lecture-{n}" for n in range(1, 11)]
+    assert media_tree(two_courses) == cold_tree(two_courses)
+
+
+def test_damaged_values_in_the_ledger_are_made_from_the_manifest_records(two_courses, manifest_reads, counted):
+    """A course's pickled values that do not read back: its lectures are made from their manifest
+    records (still handed forward: nothing placed), as placing makes them; the ledger is whole again."""
+    placed = delivered_now(two_courses, force=True)
+    ledger_file = two_courses / ".weike/cache" / LEDGER_FILE
+    ledger = pickle.loads(ledger_file.read_bytes())
+    ledger["values"]["d"] = ledger["values"]["d"][:-40] + b"\x00" * 40
+    ledger_file.write_bytes(pickle.dumps(ledger))
+    notes = two_courses / "courses/c/03-lecture-3/lecture.md"
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n改一下。\n", encoding="utf-8")
+    manifest_reads.update(read=0, records=0)
+    counted["placed"].clear()
+    assert delivered_now(two_courses) == placed
+    assert manifest_reads == {"read": 1, "records": 10} and counted["placed"] == []
+    manifest_reads.update(read=0, records=0)
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n再改。\n", encoding="utf-8")
+    assert delivered_now(two_courses) == placed
+    assert manifest_reads == {"read": 0, "records": 0}
