@@ -1,10 +1,11 @@
-"""What the last media stage delivered for each lecture, and from what (``cache/media-delivered.json``).
+"""What the last media stage delivered for each lecture, and from what (``cache/media-delivered.pickle``).
 
 At catalogue scale, planning, verifying and placing 12,000 unchanged lectures again costs seconds
 although nothing about them changed. So after each stage the ledger records, per lecture:
 
 - ``inputs``: a digest of everything its delivery is made from: the lecture's values (its notes
-  aside: they never reach the video), the course's (title cards, the mark, the cover), the
+  aside: they never reach the video), the course's that reach it (its slug and cover; all of
+  them when title cards or the mark draw them: a title edit without cards re-plans nothing), the
   identities of its source, subtitles, picture and the cover (size, mtime_ns, inode, ctime_ns, as
   :class:`~weike.builder.keeping.memo.FileMemo` keys them), the title-card settings in force, the
   delivery profile, the encoder's version, the recipes, the media plugin's code and what the
@@ -105,10 +106,15 @@ def setup_digest(*, profile_fingerprint: str, encoder: str, recipes: Iterable[ob
 
 
 def course_digest(setup: str, course: Course, card_settings: object) -> str:
-    """The setup, the course's values but its lectures, its cover file and its title-card settings."""
+    """The setup, the course's values its deliveries read, its cover file and its title-card settings.
+
+    Without title cards and the provider's mark, a delivery reads of the course only its slug (where
+    it goes) and its cover (the still picture of pure audio): a title edited, a course's other
+    values, leave its lectures alone. With either, every value but its lectures (the cards draw them)."""
     cover = course.cover.path if course.cover is not None else None
-    return Fingerprint(setup, _values(course, frozenset({"lectures"})), file_identity(cover),
-                       repr(card_settings)).hexdigest()
+    drawn = getattr(card_settings, "enabled", True) or getattr(card_settings, "mark", True)
+    values = _values(course, frozenset({"lectures"})) if drawn else ("slug", course.slug, "cover", course.cover)
+    return Fingerprint(setup, values, file_identity(cover), repr(card_settings)).hexdigest()
 
 
 def _lecture_parts(lecture: Lecture) -> tuple:
@@ -137,6 +143,12 @@ def record_files(record: dict) -> list[str]:
     """The files of a manifest record, relative to ``dist/media``."""
     return [name for name in (record.get("file"), record.get("poster"), record.get("subtitles"),
                               record.get("subtitles_srt")) if name]
+
+
+def delivery_digest(media: DeliveredMedia, files: Mapping[str, object]) -> str:
+    """``DeliveredMedia.digest``: the value's compared fields and its ``files``' identities (as
+    the ledger records them), in one SHA-256."""
+    return hashlib.sha256(repr((media, sorted(files.items()))).encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def _shape(kind: type) -> tuple:
@@ -175,7 +187,7 @@ def _course_values(data: bytes, slug: str) -> dict[str, DeliveredMedia] | None:
     if not isinstance(values, dict):
         return None
     for key, media in values.items():
-        if (not isinstance(media, DeliveredMedia) or "renditions" in media.__dict__
+        if (not isinstance(media, DeliveredMedia) or "renditions" in media.__dict__ or not media.digest
                 or key != f"{slug}/{media.lecture_slug}" or media.course_slug != slug):
             return None
         object.__setattr__(media, "renditions", MappingProxyType({}))
@@ -291,8 +303,11 @@ class DeliveryLedger:
         return bool(self._lectures.get(key, {}).get("cards"))
 
     def keep(self, key: str, media: DeliveredMedia) -> None:
-        """The lecture stays as recorded, handed on as ``media``."""
-        self._now[key] = self._lectures[key]
+        """The lecture stays as recorded, handed on as ``media`` (given its digest, when it has none:
+        a value made from its manifest record)."""
+        self._now[key] = entry = self._lectures[key]
+        if not media.digest:
+            object.__setattr__(media, "digest", delivery_digest(media, entry["files"]))
         self._now_values.setdefault(media.course_slug, {})[key] = media
 
     def note(self, key: str, inputs: str, record: dict, media: DeliveredMedia, *, cards: bool) -> None:
@@ -300,6 +315,7 @@ class DeliveryLedger:
         files = {name: output_identity(self.media_root / name) for name in record_files(record)}
         if all(identity is not None for identity in files.values()):
             self._now[key] = {"inputs": inputs, "files": files, "cards": cards}
+            object.__setattr__(media, "digest", delivery_digest(media, files))
             self._now_values.setdefault(media.course_slug, {})[key] = media
 
     def save(self, manifest: Path, *, complete: bool) -> None:

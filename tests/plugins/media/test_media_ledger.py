@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import pickle
+import re
 import shutil
 from pathlib import Path
 
@@ -398,7 +399,11 @@ def test_unchanged_courses_are_handed_forward_from_the_ledger_not_the_manifest(t
     notes = two_courses / "courses/c/03-lecture-3/lecture.md"
     for edit in ("\n多一段讲义。\n", "\n再多一段。\n"):  # the second hands forward what the first handed forward
         notes.write_text(notes.read_text(encoding="utf-8") + edit, encoding="utf-8")
-        assert delivered_now(two_courses) == placed
+        kept = delivered_now(two_courses)
+        assert kept == placed
+        # ...each with the digest it was placed with, which later stages may compare instead.
+        assert {key: media.digest for key, media in kept.items()} == {key: media.digest for key, media in placed.items()}
+        assert all(len(media.digest) == 64 for media in kept.values())
     assert manifest_reads == {"read": 0, "records": 0}
     assert counted["placed"] == [] and manifest.stat().st_mtime_ns == written
 
@@ -437,3 +442,28 @@ def test_damaged_values_in_the_ledger_are_made_from_the_manifest_records(two_cou
     notes.write_text(notes.read_text(encoding="utf-8") + "\n再改。\n", encoding="utf-8")
     assert delivered_now(two_courses) == placed
     assert manifest_reads == {"read": 0, "records": 0}
+
+
+def test_a_title_edit_without_cards_plans_nothing_and_with_the_mark_plans_the_course(two_courses, counted,
+                                                                                     examined):
+    """Without title cards or the mark a delivery reads of its course only the slug and the cover:
+    a course's title edited leaves every lecture handed forward. With the mark (the provider's name
+    drawn on the video), the provider's name edited re-plans the course's lectures. Both as cold."""
+    assert build(two_courses) == 0
+    course = two_courses / "courses/c/course.yml"
+    text = course.read_text(encoding="utf-8")
+    course.write_text(text.replace("title: ", "title: 修订版", 1), encoding="utf-8")
+    counted["planned"].clear(), counted["placed"].clear()
+    assert build(two_courses) == 0
+    assert counted == {"planned": [], "placed": []}
+    assert media_tree(two_courses) == cold_tree(two_courses)
+
+    course.write_text(course.read_text(encoding="utf-8") + "title_cards:\n  mark: true\n", encoding="utf-8")
+    assert build(two_courses) == 0
+    text = course.read_text(encoding="utf-8")
+    name = re.search(r"^  name: (.*)$", text, re.MULTILINE)[1]
+    course.write_text(text.replace(f"  name: {name}\n", f"  name: {name}分校\n", 1), encoding="utf-8")
+    counted["planned"].clear(), counted["placed"].clear(), examined.clear()
+    assert build(two_courses) == 0
+    assert counted["planned"] == [f"c/{n:02d}-lecture-{n}" for n in range(1, 11)]
+    assert media_tree(two_courses) == cold_tree(two_courses)
