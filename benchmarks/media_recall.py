@@ -8,8 +8,8 @@ Writes a synthetic catalogue (benchmarks/catalogue.py, one shared tiny clip) and
 the folder holds none yet, then makes two edits, each followed by one `weike build` in this
 process: a paragraph added to one lecture's notes, and one lecture's clip replaced by a new one (or
 put back, on every other run). For each it prints the media stage's seconds and what it looked at:
-lectures digested one by one, lectures handed forward from their manifest records, lectures
-planned and placed, files stat'ed.
+lectures digested one by one, courses whose values were taken back from the ledger, values made
+from manifest records, reads of manifest.json, lectures planned and placed, files stat'ed.
 """
 
 from __future__ import annotations
@@ -30,15 +30,15 @@ from benchmarks.catalogue import write_repository  # noqa: E402
 from benchmarks.scale import edit_notes, replace_media  # noqa: E402
 
 #: What is counted, as (module, function) of the media stage.
-COUNTED = (("stage", "lecture_digest"), ("stage", "delivered_from_record"), ("stage", "plan_lecture"),
-           ("stage", "place_delivered"))
+COUNTED = (("stage", "lecture_digest"), ("stage", "delivered_from_record"), ("stage", "read_manifest"),
+           ("stage", "plan_lecture"), ("stage", "place_delivered"), ("ledger", "recall"))
 
 
 def counting(counts: collections.Counter) -> None:
     """Count calls of :data:`COUNTED` and of ``os.stat`` in the media stage (the real functions run)."""
     from weike.plugins.media import stage
 
-    modules = {"stage": stage}
+    modules = {"stage": stage, "ledger": stage.DeliveryLedger}
     for module_name, name in COUNTED:
         module, real = modules[module_name], getattr(modules[module_name], name)
 
@@ -100,7 +100,9 @@ def main() -> int:
         lectures = result.lectures
         print(f"{label:22s} media stage {result.stage_seconds.get('media', 0.0):5.2f} s  "
               f"of {lectures} lectures: {counts['lecture_digest']} digested one by one, "
-              f"{counts['delivered_from_record']} handed forward, {counts['plan_lecture']} planned, "
+              f"{counts['recall']} courses' values taken back from the ledger, "
+              f"{counts['delivered_from_record']} values made from manifest records "
+              f"(manifest read {counts['read_manifest']} times), {counts['plan_lecture']} planned, "
               f"{counts['place_delivered']} placed; {counts['os.stat']} files stat'ed", flush=True)
     return 0
 

@@ -512,3 +512,9 @@ class DeliveredMedia:
     #: delivered file does not change when the site asks for one more rendition.
     renditions: Mapping[str, DeliveredMedia] = field(default_factory=lambda: MappingProxyType({}), repr=False,
                                                      compare=False)
+    #: One SHA-256 of this value's compared fields and of the identities (size, mtime_ns, inode) of
+    #: its files, given by the media stage that handed it on; "" when it gave none. A later stage
+    #: remembering what it made from a lecture's delivery may compare this instead of the value and
+    #: its files (a catalogue's values cost more to format than to compare by this). Never copied:
+    #: a value made from this one (``dataclasses.replace``) has none until its maker gives it one.
+    digest: str = field(default="", init=False, repr=False, compare=False)

@@ -99,8 +99,9 @@ def encode(value: object) -> object:
     if isinstance(value, _dt.date):
         return {"$date": value.isoformat()}
     if dataclasses.is_dataclass(value) and type(value).__name__ in _CLASSES:
+        # The fields its constructor takes (one it does not, such as a value's digest, is made anew).
         return {"$class": type(value).__name__,
-                "fields": {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}}
+                "fields": {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value) if f.init}}
     if isinstance(value, tuple):
         return {"$tuple": [encode(item) for item in value]}
     if isinstance(value, frozenset):

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import inspect
 import json
 import os
+import sys
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -38,7 +40,7 @@ from weike.builder.contracts.errors import UsageError
 from weike.builder.contracts.hookspecs import hookimpl
 from weike.builder.contracts.model import Course, DeliveredMedia, Diagnostic, Severity, SourceLocation, WeikeConfig
 from weike.builder.keeping.disk import disk_fault
-from weike.builder.keeping.fingerprint import Fingerprint, OutputLedger, code_digest
+from weike.builder.keeping.fingerprint import Fingerprint, OutputLedger, code_digest, code_location
 from weike.builder.keeping.outputs import remove_temps
 from weike.builder.repository.loading import CONFIG_FILE, COURSES_DIR
 from weike.builder.running.executor import available_cores
@@ -81,11 +83,22 @@ def _code_module(function: object) -> str:
     return getattr(function, "__module__", None) or type(function).__module__
 
 
+@functools.cache
+def _packing_code(pack_module: str) -> str:
+    """The code a zip of a target whose ``pack`` is in ``pack_module`` comes from: this stage's, the
+    archive writer's and that module's, each folder hashed once per process (the targets' modules
+    mostly share this plugin's folder: hashing it again per target is a fixed cost of every build)."""
+    modules = (__name__, pack_module, "weike.builder.keeping.archive")
+    by_location: dict[tuple, str] = {}
+    for module in modules:
+        by_location.setdefault(tuple(code_location(sys.modules.get(module))), module)
+    return Fingerprint("packing-code", *(code_digest(module) for module in by_location.values())).hexdigest()
+
+
 def bundle_fingerprint(target: BundleTarget, inputs: str, *, course: Course, config: WeikeConfig) -> str:
     """The course's inputs, the code of the package defining the target's ``pack`` and what the
     target declares it reads besides; equal -> the zip would come out the same."""
-    fingerprint = Fingerprint(target.name, code_digest(__name__, _code_module(target.pack), "weike.builder.keeping.archive"),
-                              inputs)
+    fingerprint = Fingerprint(target.name, _packing_code(_code_module(target.pack)), inputs)
     for item in target.inputs(course=course, config=config):
         fingerprint.add_input(item)
     return fingerprint.hexdigest()
@@ -124,13 +137,22 @@ def _target_conflict(context: BuildContext, conflict: BundleTargetConflict) -> D
 def _remove_stale_bundles(context: BuildContext, targets: Sequence[BundleTarget]) -> int:
     """Delete zips of courses whose folder is gone (renamed or removed); returns how many.
     Temp files of a killed build go too (not counted)."""
-    courses_dir = context.paths.root / COURSES_DIR
+    try:  # one listing of courses/, not a look per zip
+        courses = {entry.name for entry in os.scandir(context.paths.root / COURSES_DIR) if entry.is_dir()}
+    except OSError:
+        courses = set()
     removed = 0
     for target in targets:
-        remove_temps(context.paths.bundles / target.name)
-        for bundle in sorted((context.paths.bundles / target.name).glob("*.zip")):
-            if not (courses_dir / bundle.stem).is_dir():
-                bundle.unlink(missing_ok=True)
+        folder = context.paths.bundles / target.name
+        remove_temps(folder)
+        try:
+            names = sorted(entry.name for entry in os.scandir(folder)
+                           if entry.name.endswith(".zip") and not entry.name.startswith("."))
+        except OSError:
+            continue
+        for name in names:
+            if name[:-len(".zip")] not in courses:
+                (folder / name).unlink(missing_ok=True)
                 removed += 1
     return removed
 

@@ -14,7 +14,9 @@ A course's inputs (:func:`course_inputs`) are two sides:
   the date that version had (its folder as it is now is not what its zips show);
 * the delivered side: every lecture's delivered media, with the identity (size, mtime_ns, inode)
   of its poster and subtitles, looked at every time: the media stage may have placed one again
-  under the same name (the video needs no look: its size and SHA-256 are in the value).
+  under the same name (the video needs no look: its size and SHA-256 are in the value). When the
+  media stage gave each value its ``digest`` (the value and its files' identities as it handed
+  them on), the digests are taken instead: nothing formatted or stat'ed per lecture.
 
 The memo fails safe (missing, damaged or of another format: every course is walked) and is
 written atomically, only when it changed.
@@ -81,7 +83,14 @@ def _identity(path: Path | None) -> tuple[int, int, int] | None:
 
 def delivered_side(course: Course, delivered: Mapping[str, DeliveredMedia]) -> str:
     """Every lecture's delivered media and the identity of each file the targets may copy but the
-    video, whose size and SHA-256 the value carries (and the zip writer checks while copying)."""
+    video, whose size and SHA-256 the value carries (and the zip writer checks while copying).
+
+    When the media stage gave every lecture's value its digest (its fields and its files'
+    identities as the stage handed it on, in this build), those digests stand for both: no value
+    formatted, no file looked at."""
+    digests = [item.digest if (item := delivered.get(lecture.key)) is not None else "" for lecture in course.lectures]
+    if all(digests):
+        return hashlib.sha256("\0".join(("delivered digests", *digests)).encode("ascii")).hexdigest()
     parts = []
     for lecture in course.lectures:
         item = delivered.get(lecture.key)

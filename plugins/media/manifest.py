@@ -51,7 +51,8 @@ def place_delivered(item: LecturePlan, facts: dict, store: ContentStore, media_r
     else:
         vtt.unlink(missing_ok=True)
         srt.unlink(missing_ok=True)
-    info = info_from_dict({**facts["info"], "path": str(target)})
+    # One path for the file and its probe, as a value handed forward from its record has it.
+    info = info_from_dict(facts["info"], path=target)
     media = DeliveredMedia(
         course_slug=item.course.slug, lecture_slug=item.lecture.slug, path=target, duration=facts["duration"],
         size=facts["size"], sha256=facts["sha256"], source_sha256=item.source_sha256, profile=facts["profile"],
@@ -142,7 +143,7 @@ def read_manifest(media_root: Path) -> dict | None:
 
 def write_manifest(media_root: Path, entries: dict[str, dict], courses: Sequence[Course], root: Path,
                    profile: DeliveryProfile, *, previous: dict | None = None, as_written: bool = False,
-                   placed: set[str] | None = None) -> Path:
+                   placed: set[str] | None = None) -> tuple[Path, set[str]]:
     """``dist/media/manifest.json``: this build's lectures, plus earlier ones of courses not built now.
 
     Entries (and folders) of courses that no longer exist in ``courses/`` are removed; a
@@ -154,6 +155,8 @@ def write_manifest(media_root: Path, entries: dict[str, dict], courses: Sequence
     ``placed``: the courses whose lectures were placed (or failed) now, whose folders are tidied;
     None = every course built now. A course all of whose lectures were handed forward unchanged
     has nothing of this build's to tidy, unless it lost a lecture (then it is tidied too).
+
+    Returns the manifest's path and the keys of the lectures it holds.
     """
     manifest_path = media_root / MANIFEST_FILE
     existing_slugs = {folder.name for folder in find_course_folders(root)}
@@ -206,11 +209,12 @@ def write_manifest(media_root: Path, entries: dict[str, dict], courses: Sequence
         "lectures": dict(sorted(lectures.items())),
     }
     if as_written and payload == previous:
-        return manifest_path  # the same content is on disk, as written: serialising 12,000 records again is seconds
+        # The same content is on disk, as written: serialising 12,000 records again is seconds.
+        return manifest_path, set(lectures)
     # The lines of records handed forward unchanged are the file's own (one edit: one line written).
     reused = _written_lines(manifest_path, previous) if as_written else {}
     write_atomic(manifest_path, manifest_text(payload, reused=reused).encode("utf-8"))
-    return manifest_path
+    return manifest_path, set(lectures)
 
 
 def _written_lines(manifest_path: Path, previous: dict) -> dict[str, tuple[dict, str]]:

@@ -168,8 +168,16 @@ def make_renditions(delivered: Mapping[str, DeliveredMedia], recipes: Iterable[S
                     made, course_slug=media.course_slug, lecture_slug=media.lecture_slug)
     (cache_dir / SAVERS_USED_FILE).parent.mkdir(parents=True, exist_ok=True)
     (cache_dir / SAVERS_USED_FILE).write_text(json.dumps(sorted(used)), encoding="utf-8")
-    return {key: dataclasses.replace(media, renditions=MappingProxyType(renditions[key])) if renditions[key] else media
+    return {key: _with_renditions(media, renditions[key]) if renditions[key] else media
             for key, media in delivered.items()}, diagnostics
+
+
+def _with_renditions(media: DeliveredMedia, renditions: dict[str, DeliveredMedia]) -> DeliveredMedia:
+    """``media`` with its renditions: the same delivery (they are no part of its identity), so the
+    same digest."""
+    made = dataclasses.replace(media, renditions=MappingProxyType(renditions))
+    object.__setattr__(made, "digest", media.digest)
+    return made
 
 
 def _lecture_location(media: DeliveredMedia) -> SourceLocation:

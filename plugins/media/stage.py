@@ -43,6 +43,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from weike.builder.contracts.context import BuildContext, Made, StageOutcome
+from weike.builder.keeping.course_memo import collector_paused
 from weike.builder.keeping.store import ContentStore
 from weike.builder.keeping.disk import disk_fault
 from weike.builder.running.executor import (
@@ -153,51 +154,75 @@ def deliver_media(context: BuildContext, courses: Sequence[Course], *, made: Mad
     every_lecture = [(course, lecture) for course in courses for lecture in course.lectures]
 
     # 0. A course whose inputs and delivered files are as the last stage recorded them is handed
-    #    forward whole, from its lectures' manifest records; in any other course, each lecture
-    #    that is so: neither is planned, verified or placed again (ledger.py).
+    #    forward whole, its values unpickled from the ledger; in any other course, each lecture
+    #    that is so: neither is planned, verified or placed again (ledger.py). The manifest's
+    #    records are read only when the ledger lacks a value, or the manifest is written again.
     media_root = paths.media
     ledger = DeliveryLedger(paths.cache, media_root)
-    previous = read_manifest(media_root)
-    as_written = previous is not None and ledger.trusts(media_root / MANIFEST_FILE)
-    shared = _course_digests(context, courses, profile)
-    course_inputs = {course.slug: _course_inputs(context, shared[course.slug], course)
-                     for course in courses if course.slug in shared}
+    trusted = not context.force and ledger.trusts(media_root / MANIFEST_FILE)
+    shared = _CourseDigests(context, courses, profile)
+    course_inputs = {course.slug: _course_inputs(context, shared, course) for course in courses if course.slug in shared}
     digests: dict[str, str] = {}
     kept: dict[str, DeliveredMedia] = {}
+    read: list[dict | None] = []  # the manifest, once read
+
+    def manifest_records() -> dict:
+        if not read:
+            read.append(read_manifest(media_root))
+        return read[0]["lectures"] if read[0] is not None else {}
+
+    def from_records(course: Course, lectures: Sequence[Lecture]) -> dict[str, DeliveredMedia] | None:
+        """The lectures' values as their manifest records describe them (the ledger had none)."""
+        records = manifest_records()
+        handed = {}
+        for lecture in lectures:
+            record = records.get(lecture.key)
+            media = None if not isinstance(record, dict) else delivered_from_record(
+                record, media_root, course_slug=course.slug, lecture_slug=lecture.slug, present=True)
+            if media is None:
+                return None
+            handed[lecture.key] = media
+        return handed
+
     # Lectures made from the same inputs whose delivered files changed on disk since: their cache
     # entries are checked against the SHA-256 recorded at commit (a file edited in place through its
     # hard link would pass a check of sizes alone).
     suspects: set[str] = set()
-    for course in courses:
-        if course.slug not in shared:
-            continue
-        keys = [lecture.key for lecture in course.lectures]
-        if (as_written and not context.force
-                and ledger.course_unchanged(course.slug, course_inputs[course.slug], keys, previous["lectures"])):
-            handed = {lecture.key: delivered_from_record(previous["lectures"][lecture.key], media_root,
-                                                         course_slug=course.slug, lecture_slug=lecture.slug,
-                                                         present=True)
-                      for lecture in course.lectures}
-            if all(media is not None for media in handed.values()):
-                ledger.keep_course(course.slug, keys)
-                kept.update(handed)
+    with collector_paused():  # the values taken back live on: nothing for the collector to free
+        for course in courses:
+            if course.slug not in shared:
                 continue
-        examined = {lecture.key: lecture_digest(shared[course.slug], lecture) for lecture in course.lectures}
-        digests.update(examined)
-        if not as_written or context.force:
-            continue
-        for lecture in course.lectures:
-            record = previous["lectures"].get(lecture.key)
-            if not ledger.same_inputs(lecture.key, examined[lecture.key]):
+            keys = [lecture.key for lecture in course.lectures]
+            if trusted and ledger.course_unchanged(course.slug, course_inputs[course.slug], keys):
+                handed = ledger.recall(course.slug, keys)
+                if handed is not None:
+                    ledger.keep_course(course.slug, keys)
+                    kept.update((key, handed[key]) for key in keys)
+                    continue
+                if (handed := from_records(course, course.lectures)) is not None:
+                    for key, media in handed.items():
+                        ledger.keep(key, media)
+                    kept.update(handed)
+                    continue
+            examined = {lecture.key: lecture_digest(shared[course.slug], lecture) for lecture in course.lectures}
+            digests.update(examined)
+            if not trusted:
                 continue
-            if not ledger.unchanged(lecture.key, examined[lecture.key], record):
-                suspects.add(lecture.key)
+            same = []
+            for lecture in course.lectures:
+                if not ledger.same_inputs(lecture.key, examined[lecture.key]):
+                    continue
+                if not ledger.unchanged(lecture.key, examined[lecture.key]):
+                    suspects.add(lecture.key)
+                    continue
+                same.append(lecture)
+            if not same:
                 continue
-            media = delivered_from_record(record, media_root, course_slug=course.slug,
-                                          lecture_slug=lecture.slug, present=True)
-            if media is not None:
-                kept[lecture.key] = media
-                ledger.keep(lecture.key)
+            handed = ledger.recall(course.slug, [lecture.key for lecture in same]) or from_records(course, same) or {}
+            for lecture in same:
+                if (media := handed.get(lecture.key)) is not None:
+                    kept[lecture.key] = media
+                    ledger.keep(lecture.key, media)
     lectures = [pair for pair in every_lecture if pair[1].key not in kept]
     if lectures:
         # Until this stage ends, dist/media is being changed: a build killed meanwhile leaves no
@@ -330,7 +355,8 @@ def deliver_media(context: BuildContext, courses: Sequence[Course], *, made: Mad
             delivered[item.lecture.key] = media
             manifest_entries[item.lecture.key] = record
             if item.lecture.key in digests:
-                ledger.note(item.lecture.key, digests[item.lecture.key], record, cards=item.card_job is not None)
+                ledger.note(item.lecture.key, digests[item.lecture.key], record, media,
+                            cards=item.card_job is not None)
             outputs.extend(_delivered_files(media))
             if key in encoded_now and key not in counted:
                 counted.add(key)
@@ -341,16 +367,25 @@ def deliver_media(context: BuildContext, courses: Sequence[Course], *, made: Mad
             else:
                 tally.from_cache += 1
 
-    # Handed forward unchanged: their records stay as they are (and their files are not looked for again).
-    manifest_entries.update({key: previous["lectures"][key] for key in kept})
-    placed = {course.slug for course, _ in lectures}
-    manifest = write_manifest(paths.media, manifest_entries, courses, root, profile, previous=previous,
-                              as_written=as_written, placed=placed if kept else None)
+    manifest = media_root / MANIFEST_FILE
+    if lectures or not ledger.names_every_record() or set(kept) != ledger.recorded_lectures():
+        # Handed forward unchanged: their records stay as they are (and their files are not looked for again).
+        records = manifest_records()
+        if any(key not in records for key in kept):
+            ledger.forget()  # not the manifest it was written with after all: the next stage looks at every lecture
+        manifest_entries.update({key: records[key] for key in kept if key in records})
+        placed = {course.slug for course, _ in lectures}
+        manifest, written = write_manifest(paths.media, manifest_entries, courses, root, profile, previous=read[0],
+                                           as_written=trusted, placed=placed if kept else None)
+    else:
+        # Every lecture the manifest holds was handed forward, and no other is delivered: it stays
+        # as written, and is not read.
+        written = set(kept)
     outputs.append(manifest)
-    if shared:
+    if shared.setup is not None:
         for course in courses:
             ledger.note_course(course.slug, course_inputs[course.slug], [lecture.key for lecture in course.lectures])
-        ledger.save(manifest)
+        ledger.save(manifest, complete=written == ledger.noted_lectures())
     summary = _summary_lines(tally, len(every_lecture))
     with_cards = sum(1 for item in plans if item.card_job is not None
                      and not isinstance(results.get(item.card_job.key), BaseException))
@@ -370,30 +405,46 @@ def _delivered_files(media: DeliveredMedia) -> list[Path]:
     return [p for p in (media.path, media.poster, media.subtitles, media.subtitles_srt) if p is not None]
 
 
-def _course_digests(context: BuildContext, courses: Sequence[Course], profile) -> dict[str, str]:
+class _CourseDigests:
     """Each course's digest for the ledger (the setup, its values but its lectures, its cover, its
-    title cards); none without an ffmpeg to name (then every lecture takes the full path, which
-    reports what is missing)."""
-    try:
-        setup = setup_digest(profile_fingerprint=profile.fingerprint(), encoder=ffmpeg.version(),
-                             recipes=(RECIPE_VERSION, CARD_RECIPE_VERSION), media_root=context.paths.media,
-                             inputs=ffmpeg.recipe_inputs())
-    except (ffmpeg.FfmpegNotFound, ffmpeg.FfmpegError):
-        return {}
-    return {course.slug: course_digest(setup, course, title_card_settings(context.config, course))
-            for course in courses}
+    title cards), by slug, made when first asked for: a course the check keyed and nothing of
+    which changed needs none. None at all without an ffmpeg to name (then every lecture takes the
+    full path, which reports what is missing)."""
+
+    def __init__(self, context: BuildContext, courses: Sequence[Course], profile) -> None:
+        self._config = context.config
+        self._courses = {course.slug: course for course in courses}
+        self._made: dict[str, str] = {}
+        try:
+            self.setup: str | None = setup_digest(
+                profile_fingerprint=profile.fingerprint(), encoder=ffmpeg.version(),
+                recipes=(RECIPE_VERSION, CARD_RECIPE_VERSION), media_root=context.paths.media,
+                inputs=ffmpeg.recipe_inputs())
+        except (ffmpeg.FfmpegNotFound, ffmpeg.FfmpegError):
+            self.setup = None
+
+    def __contains__(self, slug: str) -> bool:
+        return self.setup is not None and slug in self._courses
+
+    def __getitem__(self, slug: str) -> str:
+        if slug not in self._made:
+            course = self._courses[slug]
+            self._made[slug] = course_digest(self.setup, course, title_card_settings(self._config, course))
+        return self._made[slug]
 
 
-def _course_inputs(context: BuildContext, shared: str, course: Course) -> str:
+def _course_inputs(context: BuildContext, shared: _CourseDigests, course: Course) -> str:
     """One digest of everything the deliveries of ``course``'s lectures are made from.
 
     With the check's key of the course (its folder's entries and everything outside it loading
-    depends on: the sources, subtitles, pictures and cover are files of the folder) it is one hash
-    per course, no lecture looked at; without one, the lectures' own parts (:func:`lectures_digest`)."""
+    depends on: weike.yml, the code; the sources, subtitles, pictures and cover are files of the
+    folder, and its values and title cards come from course.yml and weike.yml) it is the setup and
+    that key, one hash per course, no lecture nor the course's values looked at; without one, the
+    course's digest and its lectures' own parts (:func:`lectures_digest`)."""
     key = context.course_keys.get(course.slug)
     if key is None:
-        return lectures_digest(shared, course.lectures)
-    return hashlib.sha256(f"{shared}\0{key}\0{len(course.lectures)}".encode()).hexdigest()
+        return lectures_digest(shared[course.slug], course.lectures)
+    return hashlib.sha256(f"{shared.setup}\0{key}\0{len(course.lectures)}".encode()).hexdigest()
 
 
 def make_asked_renditions(context: BuildContext, delivered: dict[str, DeliveredMedia]):

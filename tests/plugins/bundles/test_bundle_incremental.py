@@ -170,3 +170,30 @@ def test_zips_and_their_sheets_carry_the_newest_course_file_date(buildable_repo,
         assert {date for date, _ in members.values()} == {(2031, 5, 6, 7, 8, 10)}, name
         if "课程信息.xlsx" in members:
             assert entry_dates(members["课程信息.xlsx"][1]) == {(2031, 5, 6, 7, 8, 10)}
+
+
+def test_an_edit_looks_at_no_delivered_file_of_any_course(make_repo, media, tmp_path, monkeypatch):
+    """The media stage hands each value on with its digest (its fields and its files' identities):
+    the bundle stage compares those, formatting no value and stat'ing no poster or subtitles, and
+    packs again only the course whose delivery changed, as a cold build packs it."""
+    import weike.plugins.bundles.inputs as inputs
+
+    root = make_repo(valid_courses=("aa", "bb"))
+    build_bundles(root)
+    looked: list[object] = []
+    real = inputs._identity
+    monkeypatch.setattr(inputs, "_identity", lambda path: looked.append(path) or real(path))
+    notes = root / "courses/aa/02-lecture-2/lecture.md"
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n新增的一段讲义。\n", encoding="utf-8")
+    summary = build_bundles(root)
+    assert looked == []
+    assert written(summary, "scorm") == "1 bundle(s) written, 1 unchanged"
+    # New subtitles for a lecture of bb: bb's delivery changed, bb alone is packed again.
+    (root / "courses/bb/01-lecture-1/video.srt").write_text("1\n00:00:00,000 --> 00:00:00,800\n新字幕\n",
+                                                           encoding="utf-8")
+    summary = build_bundles(root)
+    assert looked == []
+    assert written(summary, "scorm") == "1 bundle(s) written, 1 unchanged"
+    assert "新字幕" in zips(root / "dist")["bundles/scorm/bb.zip"][1]["01-lecture-1/subtitles.vtt"][1].decode()
+    monkeypatch.undo()
+    assert zips(root / "dist") == cold(root, tmp_path)

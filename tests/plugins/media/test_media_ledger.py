@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
+import re
 import shutil
 from pathlib import Path
 
@@ -200,10 +202,10 @@ def test_a_manifest_another_weike_wrote_is_written_again_in_this_ones_bytes(cour
     ours = manifest.read_bytes()
     manifest.write_text(json.dumps(json.loads(ours), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     ledger_file = course_repo / ".weike/cache" / LEDGER_FILE
-    ledger = json.loads(ledger_file.read_text(encoding="utf-8"))
+    ledger = pickle.loads(ledger_file.read_bytes())
     st = manifest.stat()
     ledger.update(code="an older weike", manifest=[st.st_size, st.st_mtime_ns, st.st_ino])
-    ledger_file.write_text(json.dumps(ledger), encoding="utf-8")
+    ledger_file.write_bytes(pickle.dumps(ledger))
     notes = course_repo / "courses/c/03-lecture-3/lecture.md"
     notes.write_text(notes.read_text(encoding="utf-8") + "\n改。\n", encoding="utf-8")
     assert build(course_repo) == 0
@@ -356,4 +358,112 @@ def test_a_course_the_check_has_no_key_for_is_recalled_by_its_lectures_parts(two
     assert build(two_courses) == 0
     assert examined == [f"d/{n:02d}-lecture-{n}" for n in range(1, 11)]
     assert counted == {"planned": ["d/02-lecture-2"], "placed": ["d/02-lecture-2"]}
+    assert media_tree(two_courses) == cold_tree(two_courses)
+
+
+@pytest.fixture
+def manifest_reads(monkeypatch) -> dict[str, int]:
+    """How often the stage reads manifest.json and makes a value from one of its records."""
+    seen = {"read": 0, "records": 0}
+    real_read, real_from_record = stage.read_manifest, stage.delivered_from_record
+
+    def read_manifest(*args, **kwargs):
+        seen["read"] += 1
+        return real_read(*args, **kwargs)
+
+    def delivered_from_record(*args, **kwargs):
+        seen["records"] += 1
+        return real_from_record(*args, **kwargs)
+
+    monkeypatch.setattr(stage, "read_manifest", read_manifest)
+    monkeypatch.setattr(stage, "delivered_from_record", delivered_from_record)
+    return seen
+
+
+def delivered_now(root: Path, **options) -> dict:
+    from weike.builder.running.pipeline import build as run_build
+    from weike.builder.running.progress import Progress
+
+    return dict(run_build(root, progress=Progress(), only="media", jobs=2, **options).delivered)
+
+
+def test_unchanged_courses_are_handed_forward_from_the_ledger_not_the_manifest(two_courses, manifest_reads,
+                                                                              counted):
+    """A notes edit: every lecture is handed forward, from the values the ledger keeps; manifest.json
+    is neither read nor written, and no value is made from a record. Equal to placing them all."""
+    placed = delivered_now(two_courses, force=True)
+    manifest = two_courses / "dist/media" / MANIFEST_FILE
+    written = manifest.stat().st_mtime_ns
+    manifest_reads.update(read=0, records=0)
+    counted["placed"].clear()
+    notes = two_courses / "courses/c/03-lecture-3/lecture.md"
+    for edit in ("\n多一段讲义。\n", "\n再多一段。\n"):  # the second hands forward what the first handed forward
+        notes.write_text(notes.read_text(encoding="utf-8") + edit, encoding="utf-8")
+        kept = delivered_now(two_courses)
+        assert kept == placed
+        # ...each with the digest it was placed with, which later stages may compare instead.
+        assert {key: media.digest for key, media in kept.items()} == {key: media.digest for key, media in placed.items()}
+        assert all(len(media.digest) == 64 for media in kept.values())
+    assert manifest_reads == {"read": 0, "records": 0}
+    assert counted["placed"] == [] and manifest.stat().st_mtime_ns == written
+
+
+def test_a_course_added_reads_the_manifest_once_and_makes_no_value_from_records(two_courses, make_repo,
+                                                                               manifest_reads, counted):
+    """Course e added: its lectures are placed and written into the manifest (read once to keep the
+    others' lines); c and d are handed forward from the ledger's values."""
+    assert build(two_courses) == 0
+    shutil.copytree(two_courses / "courses/d", two_courses / "courses/e")
+    course = two_courses / "courses/e/course.yml"
+    course.write_text(course.read_text(encoding="utf-8").replace("title:", "title: 又一门", 1), encoding="utf-8")
+    manifest_reads.update(read=0, records=0)
+    counted["placed"].clear()
+    assert build(two_courses) == 0
+    assert manifest_reads == {"read": 1, "records": 0}
+    assert sorted(counted["placed"]) == [f"e/{n:02d}-lecture-{n}" for n in range(1, 11)]
+    assert media_tree(two_courses) == cold_tree(two_courses)
+
+
+def test_damaged_values_in_the_ledger_are_made_from_the_manifest_records(two_courses, manifest_reads, counted):
+    """A course's pickled values that do not read back: its lectures are made from their manifest
+    records (still handed forward: nothing placed), as placing makes them; the ledger is whole again."""
+    placed = delivered_now(two_courses, force=True)
+    ledger_file = two_courses / ".weike/cache" / LEDGER_FILE
+    ledger = pickle.loads(ledger_file.read_bytes())
+    ledger["values"]["d"] = ledger["values"]["d"][:-40] + b"\x00" * 40
+    ledger_file.write_bytes(pickle.dumps(ledger))
+    notes = two_courses / "courses/c/03-lecture-3/lecture.md"
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n改一下。\n", encoding="utf-8")
+    manifest_reads.update(read=0, records=0)
+    counted["placed"].clear()
+    assert delivered_now(two_courses) == placed
+    assert manifest_reads == {"read": 1, "records": 10} and counted["placed"] == []
+    manifest_reads.update(read=0, records=0)
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n再改。\n", encoding="utf-8")
+    assert delivered_now(two_courses) == placed
+    assert manifest_reads == {"read": 0, "records": 0}
+
+
+def test_a_title_edit_without_cards_plans_nothing_and_with_the_mark_plans_the_course(two_courses, counted,
+                                                                                     examined):
+    """Without title cards or the mark a delivery reads of its course only the slug and the cover:
+    a course's title edited leaves every lecture handed forward. With the mark (the provider's name
+    drawn on the video), the provider's name edited re-plans the course's lectures. Both as cold."""
+    assert build(two_courses) == 0
+    course = two_courses / "courses/c/course.yml"
+    text = course.read_text(encoding="utf-8")
+    course.write_text(text.replace("title: ", "title: 修订版", 1), encoding="utf-8")
+    counted["planned"].clear(), counted["placed"].clear()
+    assert build(two_courses) == 0
+    assert counted == {"planned": [], "placed": []}
+    assert media_tree(two_courses) == cold_tree(two_courses)
+
+    course.write_text(course.read_text(encoding="utf-8") + "title_cards:\n  mark: true\n", encoding="utf-8")
+    assert build(two_courses) == 0
+    text = course.read_text(encoding="utf-8")
+    name = re.search(r"^  name: (.*)$", text, re.MULTILINE)[1]
+    course.write_text(text.replace(f"  name: {name}\n", f"  name: {name}分校\n", 1), encoding="utf-8")
+    counted["planned"].clear(), counted["placed"].clear(), examined.clear()
+    assert build(two_courses) == 0
+    assert counted["planned"] == [f"c/{n:02d}-lecture-{n}" for n in range(1, 11)]
     assert media_tree(two_courses) == cold_tree(two_courses)
