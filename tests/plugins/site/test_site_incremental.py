@@ -565,3 +565,51 @@ def test_a_plugins_unchanged_file_is_not_written_again(built_site):
     assert after["photo.js"] == before["photo.js"]
     assert after["demo.js"] != before["demo.js"]
     assert_equals_cold(built)
+
+
+def test_material_search_cuts_only_text_no_earlier_build_cut(built_site, monkeypatch):
+    """Material's search cuts the hand-written pages' Han runs with jieba on every build, the
+    first cut loading jieba's dictionary: an edit to no indexed text (a lecture's notes) cuts
+    nothing, an edit to a hand-written page cuts its new runs alone, and the index equals a cold
+    build's either way (a damaged memo too)."""
+    import jieba
+
+    from weike.plugins.site.search import CUTS_FILE
+
+    built = built_site({"site/about.md": "# 关于我们\n\n社区学院的介绍，欢迎居民来学习。\n"})
+    cut: list[str] = []
+    real_cut = jieba.cut
+
+    def counted(sentence, *args, **kwargs):
+        cut.append(sentence.decode("utf-8") if isinstance(sentence, bytes) else sentence)
+        return real_cut(sentence, *args, **kwargs)
+
+    monkeypatch.setattr(jieba, "cut", counted)
+
+    notes = built.root / "courses/demo/01-lecture-1/lecture.md"
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n补充一段新的讲义内容。\n", encoding="utf-8")
+    built.rebuild()
+    assert "补充一段新的讲义内容" in built.html("courses/demo/01-lecture-1")
+    assert cut == []
+    assert_equals_cold(built)
+
+    cut.clear()
+    (built.root / "site/about.md").write_text("# 关于我们\n\n社区学院的介绍，周末开放阅览室。\n", encoding="utf-8")
+    built.rebuild()
+    assert cut and "周末开放阅览室" in "".join(cut)
+    assert "关于我们" not in cut  # the title's run, unchanged, was remembered
+    assert_equals_cold(built)
+
+    memo = BuildPaths.for_root(built.root).cache / "site/build" / CUTS_FILE
+    memo.write_text('{"format": 1, "key": "x", "cuts": {"关于我们": ["假"]}}', encoding="utf-8")
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n再补充一段。\n", encoding="utf-8")
+    built.rebuild()
+    assert_equals_cold(built)
+
+
+def test_a_repositorys_own_jieba_dictionary_is_never_answered_from_the_memo():
+    from weike.plugins.site.search import cuts_allowed
+
+    assert cuts_allowed(["search"]) and cuts_allowed([{"search": {"lang": "zh"}}, "tags"])
+    assert not cuts_allowed([{"search": {"jieba_dict_user": "words.txt"}}])
+    assert not cuts_allowed([{"material/search": {"jieba_dict": "dict.txt"}}])
