@@ -317,11 +317,15 @@ def test_a_forced_build_makes_every_course_again(built_site, monkeypatch):
     assert work.rebuild(built) == set()
 
 
-def test_a_rebuild_in_the_same_process_compiles_no_template_again(built_site, monkeypatch):
+def test_a_rebuild_in_the_same_process_compiles_no_template_again(built_site, monkeypatch, tmp_path):
     """weike serve builds again on every edit: the theme's templates are compiled once per process,
     and again only when one changes."""
     import jinja2
 
+    from weike.plugins.site import generated
+
+    # (Compiled templates of this test alone: none from other builds of this user.)
+    monkeypatch.setattr(generated, "COMPILED_TEMPLATES", generated.CompiledTemplates(tmp_path / "compiled"))
     built = built_site({"site/overrides/partials/copyright.html": "<p>社区学院</p>\n"})
     compiled: list[str] = []
     original = jinja2.Environment.compile
@@ -613,3 +617,59 @@ def test_a_repositorys_own_jieba_dictionary_is_never_answered_from_the_memo():
     assert cuts_allowed(["search"]) and cuts_allowed([{"search": {"lang": "zh"}}, "tags"])
     assert not cuts_allowed([{"search": {"jieba_dict_user": "words.txt"}}])
     assert not cuts_allowed([{"material/search": {"jieba_dict": "dict.txt"}}])
+
+
+def test_a_rebuild_in_a_new_process_compiles_no_template_again(built_site, monkeypatch, tmp_path):
+    """``weike build`` after an edit is a new process: the templates compiled by an earlier one are
+    read from the user's own folder, an edited override is compiled again, a damaged file is
+    compiled again, and the pages equal a cold build's."""
+    import jinja2
+
+    from weike.plugins.site import generated
+
+    folder = tmp_path / "compiled"
+    folder.mkdir(mode=0o700)
+    monkeypatch.setattr(generated, "COMPILED_TEMPLATES", generated.CompiledTemplates(folder))
+    built = built_site({"site/overrides/partials/copyright.html": "<p>社区学院</p>\n"})
+    built.rebuild(force=True)  # (every template the build uses is compiled, "weike-kept.html" aside)
+    compiled: list[str] = []
+    original = jinja2.Environment.compile
+
+    def counted(self, source, name=None, filename=None, *args, **kwargs):
+        compiled.append(name)
+        return original(self, source, name, filename, *args, **kwargs)
+
+    def rebuild_in_new_process() -> list[str]:
+        compiled.clear()
+        monkeypatch.setattr(generated, "COMPILED_TEMPLATES", generated.CompiledTemplates(folder))
+        built.rebuild()
+        return [name for name in compiled if not name.startswith(("partials/language", "partials/languages/"))]
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counted)
+    notes = built.root / "courses/demo/01-lecture-1/lecture.md"
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n补充一段新的讲义内容。\n", encoding="utf-8")
+    assert rebuild_in_new_process() in ([], ["weike-kept.html"])
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n再补充一段。\n", encoding="utf-8")
+    assert rebuild_in_new_process() == []
+    assert "再补充一段" in built.html("courses/demo/01-lecture-1")
+
+    (built.root / "site/overrides/partials/copyright.html").write_text("<p>社区老年学院</p>\n", encoding="utf-8")
+    assert rebuild_in_new_process() == ["partials/copyright.html"]
+    assert "社区老年学院" in built.html("courses/demo")
+    for cached in folder.iterdir():
+        cached.write_bytes(b"j2" + b"\x00" * 64)
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n第三段。\n", encoding="utf-8")
+    assert "partials/copyright.html" in rebuild_in_new_process()
+    assert_equals_cold(built)
+
+
+def test_compiled_templates_are_kept_only_in_a_folder_of_this_users_alone(tmp_path, monkeypatch):
+    import tempfile
+
+    from weike.plugins.site.generated import private_template_folder
+
+    monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path))
+    folder = private_template_folder()
+    assert folder is not None and folder.parent == tmp_path and (folder.stat().st_mode & 0o777) == 0o700
+    folder.chmod(0o777)  # another user could put code there: not read
+    assert private_template_folder() is None
