@@ -217,8 +217,8 @@ class RememberedCuts:
     of a process loads jieba's dictionary: half a second, on an edit that changed no indexed text
     (a lecture's notes, a video, a course deleted). A run's cut is a function of the run and
     jieba's dictionary alone (the file is keyed by jieba's version), so a remembered cut is the
-    cut jieba would make: the index equals a cold build's. Only the runs the build asked for are
-    written back. The file is JSON (nothing in the cache is executed); a damaged file, or one of
+    cut jieba would make: the index equals a cold build's; remembered words that do not join into
+    their run are cut again. Only the runs the build asked for are written back. The file is JSON (nothing in the cache is executed); a damaged file, or one of
     another layout or jieba, is no memo.
     """
 
@@ -250,7 +250,9 @@ class RememberedCuts:
         words = self.used.get(text)
         if words is None:
             words = self._known.get(text)
-        if words is None:
+        # A cut only splits its run: remembered words that do not make the run again (a file
+        # altered in the cache) are no memo, so the index never holds text the pages do not.
+        if words is None or "".join(words) != text:
             words = list(_jieba().cut(text))
             self.cut_by_jieba += 1
         self.used[text] = words

@@ -4,6 +4,7 @@ are not rewritten, and the result equals a cold build file by file."""
 from __future__ import annotations
 
 import collections
+import json
 import os
 import shutil
 from pathlib import Path
@@ -604,9 +605,20 @@ def test_material_search_cuts_only_text_no_earlier_build_cut(built_site, monkeyp
     assert "关于我们" not in cut  # the title's run, unchanged, was remembered
     assert_equals_cold(built)
 
+    # A memo altered in the cache: words that are not the run's are cut again, a file of another
+    # key is no memo; the index is a cold build's either way.
     memo = BuildPaths.for_root(built.root).cache / "site/build" / CUTS_FILE
-    memo.write_text('{"format": 1, "key": "x", "cuts": {"关于我们": ["假"]}}', encoding="utf-8")
+    altered = json.loads(memo.read_text(encoding="utf-8"))
+    altered["cuts"]["关于我们"] = ["<img src=x onerror=alert(1)>"]
+    memo.write_text(json.dumps(altered, ensure_ascii=False), encoding="utf-8")
+    cut.clear()
     notes.write_text(notes.read_text(encoding="utf-8") + "\n再补充一段。\n", encoding="utf-8")
+    built.rebuild()
+    assert cut == ["关于我们"]
+    assert b"onerror" not in (built.site / "search/search_index.json").read_bytes()
+    assert_equals_cold(built)
+    memo.write_text('{"format": 1, "key": "x", "cuts": {"关于我们": ["假"]}}', encoding="utf-8")
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n第三段。\n", encoding="utf-8")
     built.rebuild()
     assert_equals_cold(built)
 
