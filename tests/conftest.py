@@ -62,6 +62,20 @@ class MediaFactory:
         return target
 
 
+@pytest.fixture(scope="session", autouse=True)
+def compiled_templates_of_the_session(tmp_path_factory):
+    """The templates the tests' site builds compile are kept in the session's temp folder, not in
+    the user's own (``weike-templates-<uid>``), which would gather every test repository's."""
+    from weike.plugins.site import generated
+
+    folder = tmp_path_factory.mktemp("compiled-templates")
+    folder.chmod(0o700)
+    kept = generated.COMPILED_TEMPLATES
+    generated.COMPILED_TEMPLATES = generated.CompiledTemplates(folder)
+    yield
+    generated.COMPILED_TEMPLATES = kept
+
+
 @pytest.fixture(scope="session")
 def media(tmp_path_factory) -> MediaFactory:
     """``media("landscape.mp4")`` -> path of a tiny real clip, shared by the whole session."""

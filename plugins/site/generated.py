@@ -23,7 +23,10 @@ empty output MkDocs does not write.
 
 from __future__ import annotations
 
+import os
 import posixpath
+import stat
+import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -49,22 +52,77 @@ class NavigationCache(dict):
 
 
 class CompiledTemplates(jinja2.BytecodeCache):
-    """The theme's templates as compiled, kept in memory for the life of the process: MkDocs makes a
-    new Jinja environment for every build, and compiling Material's templates again was a large part
-    of a one-page rebuild (``weike serve`` builds again on every edit). Jinja checks each entry
-    against its template's source, so an edited override is compiled again. Nothing is written to
-    disk (a compiled template read back from a shared cache would be code run from it)."""
+    """The theme's templates as compiled, kept in memory for the life of the process and, between
+    processes, in a folder of the system's temp folder that only this user may use
+    (:func:`private_template_folder`): MkDocs makes a new Jinja environment for every build, and
+    compiling Material's templates again was a large part of a one-page rebuild (``weike build``
+    after an edit, ``weike serve`` after a save). Jinja checks each entry against its template's
+    source, so an edited override is compiled again; the files are named by what else the compiled
+    code depends on (Python, Jinja, MkDocs, Material, Babel, this module), so no other set of them
+    is ever read. A damaged file is compiled again. Never in the repository's cache (``.weike/``),
+    which may be shared: compiled code is run, so it is read only from where only its user writes."""
 
-    def __init__(self) -> None:
+    def __init__(self, folder: Path | None = None) -> None:
         self._code: dict[str, bytes] = {}
+        self._folder = folder
+        self._disk: jinja2.FileSystemBytecodeCache | None | bool = False  # False: not looked for yet
+
+    def _on_disk(self) -> jinja2.FileSystemBytecodeCache | None:
+        if self._disk is False:
+            folder = self._folder or private_template_folder()
+            self._disk = None if folder is None else jinja2.FileSystemBytecodeCache(
+                str(folder), pattern=f"%s-{_compiled_with()}.cache")
+        return self._disk
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         code = self._code.get(bucket.key)
         if code is not None:
             bucket.bytecode_from_string(code)
+            return
+        disk = self._on_disk()
+        if disk is not None:
+            try:
+                disk.load_bytecode(bucket)
+            except OSError:
+                bucket.reset()
+            if bucket.code is not None:
+                self._code[bucket.key] = bucket.bytecode_to_string()
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         self._code[bucket.key] = bucket.bytecode_to_string()
+        disk = self._on_disk()
+        if disk is not None:
+            try:
+                disk.dump_bytecode(bucket)  # (Jinja writes a temporary file and renames it)
+            except OSError:
+                pass
+
+
+def _compiled_with() -> str:
+    """What a compiled template depends on besides its source: its environment's makers."""
+    from weike.builder.keeping.fingerprint import Fingerprint, code_digest, package_versions
+
+    return Fingerprint("compiled-templates", sys.version, package_versions("jinja2", "mkdocs", "mkdocs-material",
+                                                                           "babel"),
+                       code_digest(__name__)).hexdigest()[:24]
+
+
+def private_template_folder() -> Path | None:
+    """``weike-templates-<uid>`` in the system's temp folder, made for this user alone (mode 0700);
+    None where it cannot be made or is not this user's alone (then templates stay in memory)."""
+    import tempfile
+
+    if not hasattr(os, "getuid"):
+        return None
+    folder = Path(tempfile.gettempdir()) / f"weike-templates-{os.getuid()}"
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        found = os.lstat(folder)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(found.st_mode) or found.st_uid != os.getuid() or found.st_mode & 0o077:
+        return None
+    return folder
 
 
 #: One per process, shared by every build of it.

@@ -40,10 +40,13 @@ import html
 import json
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
+from weike.builder.keeping import outputs
+from weike.builder.keeping.fingerprint import Fingerprint, package_versions
 from weike.plugins.site.catalogue import Catalogue, SiteCourse
 
 #: The extra lunr field (hidden from results) for the words of everything but the title:
@@ -191,3 +194,109 @@ def merge_search_index(site_dir: Path, entries: list[dict]) -> int:
     payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     path.write_bytes(payload)
     return len(payload)
+
+
+# --------------------------------------------------------------------------------------------
+# The cuts of Material's own entries, remembered between builds
+# --------------------------------------------------------------------------------------------
+
+#: The remembered cuts' file, in the site build's work folder.
+CUTS_FILE = "material-search-cuts.json"
+#: The file's layout; a file of another layout (or key) is no memo.
+CUTS_FORMAT = 1
+#: Options of Material's search plugin that change jieba's dictionary for the whole process:
+#: with one of them, every run is cut by jieba (the memo would not know that dictionary).
+_DICTIONARY_OPTIONS = frozenset({"jieba_dict", "jieba_dict_user"})
+
+
+class RememberedCuts:
+    """jieba's cut of each Han run of the pages Material's search indexes (the hand-written pages
+    of ``site/``, plugins' pages), kept between builds in :data:`CUTS_FILE`.
+
+    Material's search cuts those pages' text with ``jieba.cut`` on every build, and the first cut
+    of a process loads jieba's dictionary: half a second, on an edit that changed no indexed text
+    (a lecture's notes, a video, a course deleted). A run's cut is a function of the run and
+    jieba's dictionary alone (the file is keyed by jieba's version), so a remembered cut is the
+    cut jieba would make: the index equals a cold build's; remembered words that do not join into
+    their run are cut again. Only the runs the build asked for are written back. The file is JSON (nothing in the cache is executed); a damaged file, or one of
+    another layout or jieba, is no memo.
+    """
+
+    def __init__(self, path: Path, *, read: bool = True) -> None:
+        self.path = path
+        self._key = Fingerprint("material-search-cuts", CUTS_FORMAT, package_versions("jieba")).hexdigest()
+        self._known: dict[str, list[str]] = self._read() if read else {}
+        #: Every run cut in this build, with its words (what :meth:`save` writes).
+        self.used: dict[str, list[str]] = {}
+        #: How many runs jieba itself cut in this build (0: its dictionary was not loaded).
+        self.cut_by_jieba = 0
+
+    def _read(self) -> dict[str, list[str]]:
+        try:
+            data = json.loads(self.path.read_bytes())
+            if data.get("format") != CUTS_FORMAT or data.get("key") != self._key:
+                return {}
+            cuts = data["cuts"]
+            if isinstance(cuts, dict) and all(isinstance(words, list) and all(isinstance(w, str) for w in words)
+                                              for words in cuts.values()):
+                return cuts
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            pass
+        return {}
+
+    def cut(self, sentence: str | bytes) -> Iterator[str]:
+        """``jieba.cut(sentence)`` (default arguments, as Material calls it), remembered."""
+        text = sentence.decode("utf-8") if isinstance(sentence, bytes) else str(sentence)
+        words = self.used.get(text)
+        if words is None:
+            words = self._known.get(text)
+        # A cut only splits its run: remembered words that do not make the run again (a file
+        # altered in the cache) are no memo, so the index never holds text the pages do not.
+        if words is None or "".join(words) != text:
+            words = list(_jieba().cut(text))
+            self.cut_by_jieba += 1
+        self.used[text] = words
+        return iter(words)
+
+    def save(self) -> None:
+        """Write the runs this build cut, when they differ from the file's (a failed write is no memo)."""
+        if self.used == self._known:
+            return
+        data = {"format": CUTS_FORMAT, "key": self._key, "cuts": self.used}
+        try:
+            outputs.write_atomic(self.path, json.dumps(data, ensure_ascii=False, separators=(",", ":"),
+                                                       sort_keys=True).encode("utf-8"), sync=False)
+        except OSError:
+            self.path.unlink(missing_ok=True)
+
+
+def cuts_allowed(plugin_entries: Iterable) -> bool:
+    """Whether Material's search may be lent :class:`RememberedCuts`: not when the repository's
+    ``mkdocs.yml`` gives it a dictionary of its own (``jieba_dict``, ``jieba_dict_user``)."""
+    for entry in plugin_entries:
+        if isinstance(entry, Mapping):
+            for name, options in entry.items():
+                if name in ("search", "material/search") and isinstance(options, Mapping) \
+                        and _DICTIONARY_OPTIONS & set(options):
+                    return False
+    return True
+
+
+@contextmanager
+def lent_to_material_search(cuts: RememberedCuts | None) -> Iterator[None]:
+    """For the duration of the block, Material's search cuts Han runs with ``cuts``: its plugin
+    calls the module it imported (``material.plugins.search.plugin.jieba``) and nothing else of
+    it where no dictionary option is set; the module is given back afterwards."""
+    try:
+        from material.plugins.search import plugin as material_search
+    except ImportError:
+        material_search = None
+    if cuts is None or material_search is None or getattr(material_search, "jieba", None) is None:
+        yield
+        return
+    real = material_search.jieba
+    material_search.jieba = cuts
+    try:
+        yield
+    finally:
+        material_search.jieba = real

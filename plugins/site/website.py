@@ -38,14 +38,15 @@ from weike.plugins.site.catalogue import Catalogue, catalogue_json, feed_xml, si
 from weike.plugins.site.contributed import OfferedPage, SiteAsset
 from weike.plugins.site.course_memo import MEMO_FOLDER, CourseMemo, KeptCourses, course_keys
 from weike.plugins.site.covers import CoverCache
-from weike.plugins.site.engine import SiteBuildFailed, load_settings, mkdocs_overrides, run_mkdocs
+from weike.plugins.site.engine import SiteBuildFailed, load_settings, mkdocs_overrides, plugin_entries, run_mkdocs
 from weike.plugins.site.generated import GeneratedPages
 from weike.plugins.site.incremental import (engine_digest, file_digest, page_digest, page_file, renders_incrementally,
                                             static_digest)
 from weike.plugins.site.nav import HOME_FILE, nav_paths, navigation, page_url
 from weike.plugins.site.placement import make_build_folder, place_media, remove_leftovers, swap_into_place
 from weike.plugins.site.qr import QR_CODES_FILE, QrCodes
-from weike.plugins.site.search import merge_search_index
+from weike.plugins.site.search import (CUTS_FILE, RememberedCuts, cuts_allowed, lent_to_material_search,
+                                       merge_search_index)
 from weike.plugins.site.search_shards import READER_SCRIPT, write_search_shards
 from weike.plugins.site.sources import PLUGIN_NAME, collect_courses, generate_sources, write_docs, write_overrides
 from weike.plugins.site.stamp import STAMP_FILE, input_hash, read_stamp, site_stamp
@@ -81,6 +82,9 @@ class WebsiteResult:
     seconds: float = 0.0
     #: False when the sharded search index was kept as published, not computed (its index unchanged).
     search_computed: bool = True
+    #: Han runs of the pages Material's search indexes that jieba cut in this build (the others
+    #: were remembered: :class:`~weike.plugins.site.search.RememberedCuts`); None when not remembered.
+    cut_by_jieba: int | None = None
     #: The files published (``media/`` aside) with their records, ``[size, mtime_ns, sha256]``, as
     #: the site's stamp holds them; None when the site was kept (nothing was published).
     files: Mapping[str, list] | None = None
@@ -222,7 +226,14 @@ def build_website(
         # search may gather state page by page, so they keep the serial build.
         rendering = len(sources.pages) - len(kept_pages) - len(kept_nav)
         processes = render_processes(rendering) if renders_incrementally(settings) else 1
-        warnings = run_mkdocs(settings, overrides, root, generated, processes=processes)
+        # Material's search cuts the pages it indexes with jieba: runs cut by an earlier build are
+        # remembered, so an edit to no indexed text never loads jieba's dictionary.
+        cuts = (RememberedCuts(work_dir / CUTS_FILE, read=not force)
+                if cuts_allowed(plugin_entries(settings.raw.get("plugins"))) else None)
+        with lent_to_material_search(cuts):
+            warnings = run_mkdocs(settings, overrides, root, generated, processes=processes)
+        if cuts is not None:
+            cuts.save()
         made_from.update(generated.static_made_from)
 
         index_bytes = merge_search_index(tmp_dir, sources.search_entries())
@@ -267,5 +278,6 @@ def build_website(
     return WebsiteResult(site_dir=site_dir, rebuilt=True, site_url=settings.site_url, published=published,
                          pages=len(sources.pages), rendered=len(sources.pages) - len(kept_pages) - len(kept_nav),
                          search_index_bytes=index_bytes, search_computed=shards.computed,
+                         cut_by_jieba=cuts.cut_by_jieba if cuts is not None else None,
                          diagnostics=tuple(collected.diagnostics + sources.diagnostics),
                          warnings=tuple(warnings), seconds=time.monotonic() - started, files=made.written)

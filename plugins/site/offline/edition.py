@@ -279,13 +279,14 @@ def _site_listing(site: Path, left_out_folders: frozenset[str] = frozenset(),
     stack = [("", str(site), False)]
     if recorded is not None:
         stack = [("media/", str(site / "media"), "media" in left_out_folders)]
+        base = os.fspath(site)  # (joined as strings: a Path per file was most of the listing's time)
         for rel, record in recorded.items():
             top, _, name = rel.rpartition("/")
             if name == "index.html":
                 folders.add(top)
             if rel in LEFT_OUT or rel.endswith(".map") or rel.partition("/")[0] in left_out_folders and "/" in rel:
                 continue
-            files.append((rel, str(site / rel), tuple(record)))
+            files.append((rel, os.path.join(base, rel), tuple(record)))
     while stack:
         prefix, folder, left_out = stack.pop()
         try:

@@ -4,6 +4,7 @@ are not rewritten, and the result equals a cold build file by file."""
 from __future__ import annotations
 
 import collections
+import json
 import os
 import shutil
 from pathlib import Path
@@ -317,11 +318,15 @@ def test_a_forced_build_makes_every_course_again(built_site, monkeypatch):
     assert work.rebuild(built) == set()
 
 
-def test_a_rebuild_in_the_same_process_compiles_no_template_again(built_site, monkeypatch):
+def test_a_rebuild_in_the_same_process_compiles_no_template_again(built_site, monkeypatch, tmp_path):
     """weike serve builds again on every edit: the theme's templates are compiled once per process,
     and again only when one changes."""
     import jinja2
 
+    from weike.plugins.site import generated
+
+    # (Compiled templates of this test alone: none from other builds of this user.)
+    monkeypatch.setattr(generated, "COMPILED_TEMPLATES", generated.CompiledTemplates(tmp_path / "compiled"))
     built = built_site({"site/overrides/partials/copyright.html": "<p>社区学院</p>\n"})
     compiled: list[str] = []
     original = jinja2.Environment.compile
@@ -563,3 +568,118 @@ def test_a_plugins_unchanged_file_is_not_written_again(built_site):
     assert after["photo.js"] == before["photo.js"]
     assert after["demo.js"] != before["demo.js"]
     assert_equals_cold(built)
+
+
+def test_material_search_cuts_only_text_no_earlier_build_cut(built_site, monkeypatch):
+    """Material's search cuts the hand-written pages' Han runs with jieba on every build, the
+    first cut loading jieba's dictionary: an edit to no indexed text (a lecture's notes) cuts
+    nothing, an edit to a hand-written page cuts its new runs alone, and the index equals a cold
+    build's either way (a damaged memo too)."""
+    import jieba
+
+    from weike.plugins.site.search import CUTS_FILE
+
+    built = built_site({"site/about.md": "# 关于我们\n\n社区学院的介绍，欢迎居民来学习。\n"})
+    cut: list[str] = []
+    real_cut = jieba.cut
+
+    def counted(sentence, *args, **kwargs):
+        cut.append(sentence.decode("utf-8") if isinstance(sentence, bytes) else sentence)
+        return real_cut(sentence, *args, **kwargs)
+
+    monkeypatch.setattr(jieba, "cut", counted)
+
+    notes = built.root / "courses/demo/01-lecture-1/lecture.md"
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n补充一段新的讲义内容。\n", encoding="utf-8")
+    built.rebuild()
+    assert "补充一段新的讲义内容" in built.html("courses/demo/01-lecture-1")
+    assert cut == []
+    assert_equals_cold(built)
+
+    cut.clear()
+    (built.root / "site/about.md").write_text("# 关于我们\n\n社区学院的介绍，周末开放阅览室。\n", encoding="utf-8")
+    built.rebuild()
+    assert cut and "周末开放阅览室" in "".join(cut)
+    assert "关于我们" not in cut  # the title's run, unchanged, was remembered
+    assert_equals_cold(built)
+
+    # A memo altered in the cache: words that are not the run's are cut again, a file of another
+    # key is no memo; the index is a cold build's either way.
+    memo = BuildPaths.for_root(built.root).cache / "site/build" / CUTS_FILE
+    altered = json.loads(memo.read_text(encoding="utf-8"))
+    altered["cuts"]["关于我们"] = ["<img src=x onerror=alert(1)>"]
+    memo.write_text(json.dumps(altered, ensure_ascii=False), encoding="utf-8")
+    cut.clear()
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n再补充一段。\n", encoding="utf-8")
+    built.rebuild()
+    assert cut == ["关于我们"]
+    assert b"onerror" not in (built.site / "search/search_index.json").read_bytes()
+    assert_equals_cold(built)
+    memo.write_text('{"format": 1, "key": "x", "cuts": {"关于我们": ["假"]}}', encoding="utf-8")
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n第三段。\n", encoding="utf-8")
+    built.rebuild()
+    assert_equals_cold(built)
+
+
+def test_a_repositorys_own_jieba_dictionary_is_never_answered_from_the_memo():
+    from weike.plugins.site.search import cuts_allowed
+
+    assert cuts_allowed(["search"]) and cuts_allowed([{"search": {"lang": "zh"}}, "tags"])
+    assert not cuts_allowed([{"search": {"jieba_dict_user": "words.txt"}}])
+    assert not cuts_allowed([{"material/search": {"jieba_dict": "dict.txt"}}])
+
+
+def test_a_rebuild_in_a_new_process_compiles_no_template_again(built_site, monkeypatch, tmp_path):
+    """``weike build`` after an edit is a new process: the templates compiled by an earlier one are
+    read from the user's own folder, an edited override is compiled again, a damaged file is
+    compiled again, and the pages equal a cold build's."""
+    import jinja2
+
+    from weike.plugins.site import generated
+
+    folder = tmp_path / "compiled"
+    folder.mkdir(mode=0o700)
+    monkeypatch.setattr(generated, "COMPILED_TEMPLATES", generated.CompiledTemplates(folder))
+    built = built_site({"site/overrides/partials/copyright.html": "<p>社区学院</p>\n"})
+    built.rebuild(force=True)  # (every template the build uses is compiled, "weike-kept.html" aside)
+    compiled: list[str] = []
+    original = jinja2.Environment.compile
+
+    def counted(self, source, name=None, filename=None, *args, **kwargs):
+        compiled.append(name)
+        return original(self, source, name, filename, *args, **kwargs)
+
+    def rebuild_in_new_process() -> list[str]:
+        compiled.clear()
+        monkeypatch.setattr(generated, "COMPILED_TEMPLATES", generated.CompiledTemplates(folder))
+        built.rebuild()
+        return [name for name in compiled if not name.startswith(("partials/language", "partials/languages/"))]
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counted)
+    notes = built.root / "courses/demo/01-lecture-1/lecture.md"
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n补充一段新的讲义内容。\n", encoding="utf-8")
+    assert rebuild_in_new_process() in ([], ["weike-kept.html"])
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n再补充一段。\n", encoding="utf-8")
+    assert rebuild_in_new_process() == []
+    assert "再补充一段" in built.html("courses/demo/01-lecture-1")
+
+    (built.root / "site/overrides/partials/copyright.html").write_text("<p>社区老年学院</p>\n", encoding="utf-8")
+    assert rebuild_in_new_process() == ["partials/copyright.html"]
+    assert "社区老年学院" in built.html("courses/demo")
+    for cached in folder.iterdir():
+        cached.write_bytes(b"j2" + b"\x00" * 64)
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n第三段。\n", encoding="utf-8")
+    assert "partials/copyright.html" in rebuild_in_new_process()
+    assert_equals_cold(built)
+
+
+def test_compiled_templates_are_kept_only_in_a_folder_of_this_users_alone(tmp_path, monkeypatch):
+    import tempfile
+
+    from weike.plugins.site.generated import private_template_folder
+
+    monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path))
+    folder = private_template_folder()
+    assert folder is not None and folder.parent == tmp_path and (folder.stat().st_mode & 0o777) == 0o700
+    folder.chmod(0o777)  # another user could put code there: not read
+    assert private_template_folder() is None
