@@ -133,21 +133,35 @@ def _source_files(module_name: str) -> list[Path]:
     """Every file at :func:`code_location` of the imported module ``module_name``."""
     files = []
     for location in code_location(sys.modules.get(module_name)):
-        if location.is_dir():
-            files.extend(sorted(p for p in location.rglob("*") if p.is_file() and "__pycache__" not in p.parts))
-        else:
-            files.append(location)
+        files.extend(_location_files(location))
     return files
 
 
 @functools.cache
+def _location_files(location: Path) -> tuple[Path, ...]:
+    """Every file of one code location (a folder, without ``__pycache__``, or a file), listed once
+    per process: the stages ask for the same few locations (weike's ``plugins/`` folder, its
+    ``builder/``) under a dozen combinations of modules."""
+    if location.is_dir():
+        return tuple(sorted(p for p in location.rglob("*") if p.is_file() and "__pycache__" not in p.parts))
+    return (location,)
+
+
+@functools.cache
+def _file_digest(path: Path) -> bytes:
+    """SHA-256 of one code file's bytes, read once per process."""
+    return hashlib.sha256(path.read_bytes()).digest()
+
+
+@functools.cache
 def code_digest(*modules: str) -> str:
-    """Hash of the code (and data files) behind ``modules``, computed once per process."""
+    """Hash of the code (and data files) behind ``modules``, computed once per process; each file
+    is read once per process however many combinations of modules name it."""
     digest = hashlib.sha256()
     for name in modules:
         digest.update(name.encode() + b"\0")
         for path in _source_files(name):
-            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+            digest.update(path.name.encode() + b"\0" + _file_digest(path))
     return digest.hexdigest()
 
 
