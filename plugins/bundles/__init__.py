@@ -124,12 +124,19 @@ def _target_conflict(context: BuildContext, conflict: BundleTargetConflict) -> D
 def _remove_stale_bundles(context: BuildContext, targets: Sequence[BundleTarget]) -> int:
     """Delete zips of courses whose folder is gone (renamed or removed); returns how many.
     Temp files of a killed build go too (not counted)."""
-    courses_dir = context.paths.root / COURSES_DIR
+    # One listing of courses/, not a stat per zip of every target (thousands at catalogue scale).
+    try:
+        with os.scandir(context.paths.root / COURSES_DIR) as scan:
+            course_folders = {entry.name for entry in scan if entry.is_dir()}
+    except OSError:  # courses/ cannot be listed now: no zip is judged stale on that
+        course_folders = None
     removed = 0
     for target in targets:
         remove_temps(context.paths.bundles / target.name)
+        if course_folders is None:
+            continue
         for bundle in sorted((context.paths.bundles / target.name).glob("*.zip")):
-            if not (courses_dir / bundle.stem).is_dir():
+            if bundle.stem not in course_folders:
                 bundle.unlink(missing_ok=True)
                 removed += 1
     return removed
