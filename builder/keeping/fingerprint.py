@@ -168,13 +168,34 @@ def code_digest(*modules: str) -> str:
 @functools.cache
 def package_versions(*packages: str) -> tuple[tuple[str, str | None], ...]:
     """Installed versions of ``packages`` (None when absent), looked up once per process."""
-    found = []
-    for package in packages:
-        try:
-            found.append((package, importlib.metadata.version(package)))
-        except importlib.metadata.PackageNotFoundError:
-            found.append((package, None))
-    return tuple(found)
+    return tuple((package, package_version(package)) for package in packages)
+
+
+@functools.cache
+def package_version(package: str) -> str | None:
+    """The installed version of ``package`` (None when absent), as ``importlib.metadata.version``
+    gives it, looked up once per process.
+
+    Read from the ``Version:`` line of the distribution's METADATA header: ``version()`` parses
+    the whole file with the e-mail parser, long description included (a millisecond or more per
+    package, and every build and stamp asks for a dozen)."""
+    try:
+        distribution = importlib.metadata.distribution(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    return _header_version(distribution.read_text("METADATA")) or distribution.version
+
+
+def _header_version(metadata: str | None) -> str | None:
+    """The value of the ``Version`` field of a core metadata header (which ends at the first
+    blank line), or None."""
+    for line in (metadata or "").partition("\n\n")[0].splitlines():
+        if not line:
+            break
+        name, colon, value = line.partition(":")
+        if colon and name.lower() == "version":
+            return value.strip() or None
+    return None
 
 
 class OutputLedger:
