@@ -48,7 +48,7 @@ from pathlib import Path
 from weike.builder.contracts.context import BuildPaths
 from weike.builder.contracts.diagnostics import diagnostic_dict, diagnostic_from_dict
 from weike.builder.contracts.model import Diagnostic
-from weike.builder.keeping.course_memo import folder_identity
+from weike.builder.keeping.course_memo import collector_paused, folder_identity
 from weike.builder.keeping.fingerprint import Fingerprint, code_location, package_versions, tree_entries
 from weike.builder.keeping.outputs import remove_temps, write_atomic
 
@@ -158,7 +158,14 @@ def watched_identities(outputs: Iterable[Path]) -> tuple[list[str], list[Identit
 
     One stat per path: the walk needs each file's inode anyway (for the hard links), and taking
     the identities again afterwards doubled the stats of a catalogue's tens of thousands of pages.
+    The cyclic collector is paused meanwhile: the walk makes tens of thousands of tuples and no
+    cycle, and the collections they set off walked the whole heap of the build's stages.
     """
+    with collector_paused():
+        return _watched_identities(outputs)
+
+
+def _watched_identities(outputs: Iterable[Path]) -> tuple[list[str], list[Identity]]:
     stat = os.stat
     seen: set[tuple[int, int]] = set()
     watched: list[str] = []
@@ -226,7 +233,13 @@ def _identities_digest(found: list[Identity]) -> str:
 
 def identities(paths: Iterable[str]) -> str:
     """One digest of the identity of every path in ``paths`` (size, mtime, ctime, inode; None for
-    one that is absent), in order."""
+    one that is absent), in order (the cyclic collector paused meanwhile, as for
+    :func:`watched_identities`)."""
+    with collector_paused():
+        return _identities(paths)
+
+
+def _identities(paths: Iterable[str]) -> str:
     stat = os.stat
     found: list[Identity] = []
     append = found.append
