@@ -133,34 +133,69 @@ def _source_files(module_name: str) -> list[Path]:
     """Every file at :func:`code_location` of the imported module ``module_name``."""
     files = []
     for location in code_location(sys.modules.get(module_name)):
-        if location.is_dir():
-            files.extend(sorted(p for p in location.rglob("*") if p.is_file() and "__pycache__" not in p.parts))
-        else:
-            files.append(location)
+        files.extend(_location_files(location))
     return files
 
 
 @functools.cache
+def _location_files(location: Path) -> tuple[Path, ...]:
+    """Every file of one code location (a folder, without ``__pycache__``, or a file), listed once
+    per process: the stages ask for the same few locations (weike's ``plugins/`` folder, its
+    ``builder/``) under a dozen combinations of modules."""
+    if location.is_dir():
+        return tuple(sorted(p for p in location.rglob("*") if p.is_file() and "__pycache__" not in p.parts))
+    return (location,)
+
+
+@functools.cache
+def _file_digest(path: Path) -> bytes:
+    """SHA-256 of one code file's bytes, read once per process."""
+    return hashlib.sha256(path.read_bytes()).digest()
+
+
+@functools.cache
 def code_digest(*modules: str) -> str:
-    """Hash of the code (and data files) behind ``modules``, computed once per process."""
+    """Hash of the code (and data files) behind ``modules``, computed once per process; each file
+    is read once per process however many combinations of modules name it."""
     digest = hashlib.sha256()
     for name in modules:
         digest.update(name.encode() + b"\0")
         for path in _source_files(name):
-            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+            digest.update(path.name.encode() + b"\0" + _file_digest(path))
     return digest.hexdigest()
 
 
 @functools.cache
 def package_versions(*packages: str) -> tuple[tuple[str, str | None], ...]:
     """Installed versions of ``packages`` (None when absent), looked up once per process."""
-    found = []
-    for package in packages:
-        try:
-            found.append((package, importlib.metadata.version(package)))
-        except importlib.metadata.PackageNotFoundError:
-            found.append((package, None))
-    return tuple(found)
+    return tuple((package, package_version(package)) for package in packages)
+
+
+@functools.cache
+def package_version(package: str) -> str | None:
+    """The installed version of ``package`` (None when absent), as ``importlib.metadata.version``
+    gives it, looked up once per process.
+
+    Read from the ``Version:`` line of the distribution's METADATA header: ``version()`` parses
+    the whole file with the e-mail parser, long description included (a millisecond or more per
+    package, and every build and stamp asks for a dozen)."""
+    try:
+        distribution = importlib.metadata.distribution(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    return _header_version(distribution.read_text("METADATA")) or distribution.version
+
+
+def _header_version(metadata: str | None) -> str | None:
+    """The value of the ``Version`` field of a core metadata header (which ends at the first
+    blank line), or None."""
+    for line in (metadata or "").partition("\n\n")[0].splitlines():
+        if not line:
+            break
+        name, colon, value = line.partition(":")
+        if colon and name.lower() == "version":
+            return value.strip() or None
+    return None
 
 
 class OutputLedger:

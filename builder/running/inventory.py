@@ -20,7 +20,7 @@ from weike.builder.contracts.context import CACHE_DIR_ENV, BuildContext, BuildPa
 from weike.builder.keeping.prune import CacheItem, CachePart, RecordPart, tree_size
 from weike.builder.keeping.course_memo import CHECKED_FOLDER
 from weike.builder.keeping.publication import INDEX_FILE, PUBLISHED_FOLDER
-from weike.builder.keeping.stamp import STAMP_FILE
+from weike.builder.keeping.stamp import LISTING_FILE, STAMP_FILE
 from weike.builder.repository.loading import COURSES_DIR, load_repository
 from weike.builder.running.progress import Progress
 from weike.builder.running.project import Project
@@ -85,6 +85,8 @@ def survey_cache(project: Project) -> CacheSurvey:
              for part in found or ()]
     parts.append(RecordPart(name="build-stamp", title="上次构建的记录 (the last build's stamp)",
                             path=paths.cache / STAMP_FILE))
+    parts.append(RecordPart(name="build-stamp-paths", title="上次构建的输出清单 (the last build's list of outputs)",
+                            path=paths.cache / LISTING_FILE))
     # Each course's remembered check: needed while its course folder exists (an entry of a
     # course since changed is only rewritten by the next check).
     parts.append(RecordPart(name="checked", title="每门课程上次检查的结果 (each course's last check)",

@@ -197,7 +197,10 @@ def build(
     made = Made()
     jobs = jobs or project.config.jobs or available_cores()
     # The stamp just walked every course folder: the check keys its course memo by that walk.
-    checked = check_project(project, paths=paths, made=made, jobs=jobs, course_folders=stamp.course_folders)
+    # The loaded courses live until the build ends: frozen (below, or by the check as soon as they
+    # are loaded, when nearly all came back from the memo) and unfrozen when it ends.
+    checked = check_project(project, paths=paths, made=made, jobs=jobs, course_folders=stamp.course_folders,
+                            freeze_loaded=True)
     repository = checked.repository
     # The courses' models and what the check made live until the build ends: kept out of the
     # cyclic collector's way, each full collection during the stages walks only what the stages

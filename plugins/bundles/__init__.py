@@ -137,21 +137,25 @@ def _target_conflict(context: BuildContext, conflict: BundleTargetConflict) -> D
 def _remove_stale_bundles(context: BuildContext, targets: Sequence[BundleTarget]) -> int:
     """Delete zips of courses whose folder is gone (renamed or removed); returns how many.
     Temp files of a killed build go too (not counted)."""
-    try:  # one listing of courses/, not a look per zip
-        courses = {entry.name for entry in os.scandir(context.paths.root / COURSES_DIR) if entry.is_dir()}
-    except OSError:
-        courses = set()
+    # One listing of courses/, not a stat per zip of every target (thousands at catalogue scale).
+    try:
+        with os.scandir(context.paths.root / COURSES_DIR) as scan:
+            course_folders = {entry.name for entry in scan if entry.is_dir()}
+    except OSError:  # courses/ cannot be listed now: no zip is judged stale on that
+        course_folders = None
     removed = 0
     for target in targets:
         folder = context.paths.bundles / target.name
         remove_temps(folder)
+        if course_folders is None:
+            continue
         try:
             names = sorted(entry.name for entry in os.scandir(folder)
                            if entry.name.endswith(".zip") and not entry.name.startswith("."))
         except OSError:
             continue
         for name in names:
-            if name[:-len(".zip")] not in courses:
+            if name[:-len(".zip")] not in course_folders:
                 (folder / name).unlink(missing_ok=True)
                 removed += 1
     return removed

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import difflib
+from copy import copy
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -197,15 +198,27 @@ def _summary_sheet(sheet: Worksheet, items: Sequence[Centre | Course], config: W
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         cell.border = box
     sheet.row_dimensions[_HEADER_ROW].height = 36
+    # A catalogue's table is thousands of cells of two styles. openpyxl files each style it is
+    # given in the workbook's lists (hashing it every time): the first cell of each style is
+    # styled so, every later one takes a copy of that cell's style indices, as openpyxl's own
+    # copy_worksheet does. The workbook's bytes are the same.
+    font = Font(name=_FONT, size=12)
+    alignments = {True: Alignment(horizontal="left", vertical="center", wrap_text=True),
+                  False: Alignment(horizontal="center", vertical="center", wrap_text=True)}
+    styled: dict[bool, object] = {}
     for number, item in enumerate(items, start=1):
         row = SummaryRow.of(item)
         values = (number, row.name, row.level, row.contact, row.phone)
         for column, value in enumerate(values, start=1):
             cell = sheet.cell(row=_HEADER_ROW + number, column=column, value=xml_text(value))
-            cell.font = Font(name=_FONT, size=12)
-            cell.alignment = Alignment(horizontal="center" if column != 2 else "left", vertical="center",
-                                       wrap_text=True)
+            name_column = column == 2
+            if name_column in styled:
+                cell._style = copy(styled[name_column])
+                continue
+            cell.font = font
+            cell.alignment = alignments[name_column]
             cell.border = box
+            styled[name_column] = cell._style
     _merged_line(sheet, _HEADER_ROW + len(items) + 1, NOTE, font=Font(name=_FONT, size=11), height=32)
     for letter, width in zip("ABCDE", (8, 40, 26, 12, 18)):
         sheet.column_dimensions[letter].width = width

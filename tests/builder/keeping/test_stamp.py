@@ -230,6 +230,38 @@ def test_a_damaged_stamp_is_no_stamp(recorded):
     assert stamp.replay() is None
 
 
+def test_a_listing_torn_or_of_another_build_is_no_stamp(recorded):
+    stamp = _stamp(recorded)
+    listed = stamp.listing.read_bytes()
+    stamp.listing.write_bytes(listed[:-3])  # torn: written without an fsync
+    assert stamp.replay() is None
+    stamp.listing.write_bytes(listed.replace(b"01.mp4", b"02.mp4", 1))  # another build's, or edited
+    assert stamp.replay() is None
+    stamp.listing.unlink()
+    assert stamp.replay() is None
+    stamp.listing.write_bytes(listed)
+    assert stamp.replay() is not None
+
+
+def test_a_build_that_only_rewrote_its_outputs_keeps_the_listing_as_it_was(recorded):
+    """The listing (megabytes at catalogue scale) is written only when the list of paths changes;
+    the stamp still follows the outputs' new identities."""
+    stamp = _stamp(recorded)
+    before = stamp.listing.stat()
+    page = recorded / "dist/site/courses/c/01-lecture-1/index.html"
+    page.write_text("<p>改过的第一讲</p>", encoding="utf-8")
+    outputs = [recorded / "dist/media/c/01.mp4", recorded / "dist/site"]
+    assert stamp.replay() is None
+    stamp.record(RecordedBuild(courses=1, lectures=1, built=["c"], diagnostics=[], summary_lines=[], outputs=outputs))
+    after = stamp.listing.stat()
+    assert (after.st_ino, after.st_mtime_ns, after.st_ctime_ns) == (before.st_ino, before.st_mtime_ns, before.st_ctime_ns)
+    assert _stamp(recorded).replay() is not None
+    (recorded / "dist/site/courses/c/new.html").write_text("new", encoding="utf-8")
+    stamp.record(RecordedBuild(courses=1, lectures=1, built=["c"], diagnostics=[], summary_lines=[], outputs=outputs))
+    assert str(recorded / "dist/site/courses/c/new.html").encode() in stamp.listing.read_bytes()
+    assert _stamp(recorded).replay() is not None
+
+
 def test_the_walk_takes_each_identity_the_replay_compares(recorded):
     outputs = [recorded / "dist/media/c/01.mp4", recorded / "dist/site", recorded / "dist/gone.zip"]
     watched, found = watched_identities(outputs)

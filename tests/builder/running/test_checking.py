@@ -286,3 +286,25 @@ def test_a_new_process_takes_back_every_unchanged_course(repo):
     assert rechecked() == []
     edit_notes(repo)
     assert rechecked() == ["b"]
+
+
+def test_a_build_freezes_the_courses_at_once_only_when_nearly_all_came_back_from_the_memo(repo):
+    """What loading remembered courses made is moved out of the collector's way (gc.freeze) as soon
+    as it is loaded, for a caller that unfreezes it; with a course read afresh (a third of these,
+    above FREEZE_WHEN_READ_AT_MOST), what loading it left for the collector is not kept so."""
+    import gc
+
+    def frozen_by_the_check(**arguments) -> bool:
+        gc.unfreeze()
+        try:
+            check_project(Project.open(repo), made=Made(), **arguments)
+            return gc.get_freeze_count() > 0
+        finally:
+            gc.unfreeze()
+
+    assert not frozen_by_the_check(freeze_loaded=True)  # every course read: nothing remembered yet
+    assert frozen_by_the_check(freeze_loaded=True)  # every course taken back
+    assert not frozen_by_the_check()  # a caller that does not unfreeze: never
+    edit_notes(repo)
+    assert not frozen_by_the_check(freeze_loaded=True)  # b read again
+    assert frozen_by_the_check(freeze_loaded=True)

@@ -116,3 +116,27 @@ def test_same_courses_same_report_bytes(make_repo, tmp_path):
     run_build(root, only="reports", dist=tmp_path / "one")
     run_build(root, only="reports", dist=tmp_path / "two")
     assert (tmp_path / "one/reports" / REPORT_NAME).read_bytes() == (tmp_path / "two/reports" / REPORT_NAME).read_bytes()
+
+
+def test_every_row_of_the_table_is_styled_as_the_form_and_a_quoted_cell_alone_is_quoted(make_repo):
+    """The body's cells share their style (one is styled, the others copy its indices): each
+    still reads as the form's, and the quote prefix a formula-like cell gets stays on that cell."""
+    root = make_repo({
+        "courses/aa/course.yml": titled("甲课程", contact="=HYPERLINK(1)"),
+        "courses/bb/course.yml": titled("乙课程"),
+        "courses/cc/course.yml": titled("丙课程"),
+    }, valid_courses=("aa", "bb", "cc"))
+    run_build(root, only="reports")
+    sheet = load_workbook(root / "dist/reports" / REPORT_NAME).worksheets[0]
+    body = [row for row in sheet.iter_rows(min_row=6, max_row=8)]
+    assert [row[1].value for row in body] == ["丙课程", "乙课程", "甲课程"]
+    for row in body:
+        for cell in row:
+            assert (cell.font.name, cell.font.sz, cell.font.b) == ("宋体", 12, False), cell.coordinate
+            assert cell.alignment.horizontal == ("left" if cell.column == 2 else "center"), cell.coordinate
+            assert (cell.alignment.vertical, cell.alignment.wrap_text) == ("center", True), cell.coordinate
+            assert {cell.border.left.style, cell.border.right.style, cell.border.top.style,
+                    cell.border.bottom.style} == {"thin"}, cell.coordinate
+            quoted = cell.value == "=HYPERLINK(1)"
+            assert cell.quotePrefix is quoted, cell.coordinate
+    assert sum(cell.value == "=HYPERLINK(1)" for row in body for cell in row) == 1
