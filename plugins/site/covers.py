@@ -156,7 +156,9 @@ def make_thumbnail(source: Path, cache: Path, *, digest: str) -> Thumbnail:
         with open_picture(source) as image:
             # Decode a JPEG at a reduced scale straight away: 4-8x faster than a full decode.
             image.draft("RGB", (THUMBNAIL_WIDTH, THUMBNAIL_WIDTH))
-            image = ImageOps.exif_transpose(image).convert("RGB")
+            # Turned in place, converted by fitted_with_fill only when not RGB yet: each copy of
+            # the decoded picture was a millisecond of a cover's ~15.
+            ImageOps.exif_transpose(image, in_place=True)
             # Always 16:9, the picture whole inside it: the cards' 16:9 frame then crops nothing.
             image = fitted_with_fill(image, (THUMBNAIL_WIDTH, THUMBNAIL_HEIGHT))
             write_atomic_with(target, lambda handle: image.save(handle, "JPEG", quality=THUMBNAIL_QUALITY,
