@@ -84,3 +84,14 @@ def test_thumbnails_are_the_recipe_s_bytes_whatever_the_picture_s_mode_and_orien
     for source in sources:
         made = make_thumbnail(source, tmp_path / "cache", digest=source.stem)
         assert made.path.read_bytes() == thumbnail_as_made_before(source, tmp_path / f"{source.stem}-ref.jpg"), source
+
+
+def test_a_thumbnail_torn_in_the_cache_is_made_again(tmp_path, pictures):
+    # Thumbnails are written without fsync: a power cut may leave one empty, cut short, or its
+    # length with a zeroed tail. Each opens as a JPEG (its header is whole), so the site showed it.
+    made = make_thumbnail(pictures[0], tmp_path / "cache", digest="a" * 64)
+    whole = made.path.read_bytes()
+    for torn in (b"", whole[:len(whole) // 2], whole[:-100] + bytes(100)):
+        made.path.write_bytes(torn)
+        again = make_thumbnail(pictures[0], tmp_path / "cache", digest="a" * 64)
+        assert again.path.read_bytes() == whole
