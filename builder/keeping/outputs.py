@@ -101,6 +101,21 @@ def same_file(a: Path, b: Path) -> bool:
 def link_file(source: Path, target: Path) -> bool:
     """Make ``target`` a hard link to ``source`` (a copy across file systems); True when changed."""
     source, target = Path(source), Path(target)
+    # Where nothing is yet, one link is all (a link appears whole: no temp file to rename), the
+    # folder made only when missing: a cold site links tens of thousands of files.
+    try:
+        os.link(source, target)
+        return True
+    except FileNotFoundError:
+        try:
+            if not target.parent.is_dir():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.link(source, target)
+                return True
+        except OSError:
+            pass
+    except OSError:  # there already, another file system, no hard links here: as below
+        pass
     if same_file(source, target):
         return False
     target.parent.mkdir(parents=True, exist_ok=True)

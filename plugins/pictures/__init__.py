@@ -86,7 +86,8 @@ def fitted_with_fill(image: Image.Image, size: tuple[int, int]) -> Image.Image:
     the school's name at its top instead of being cropped to its middle."""
     from PIL import Image, ImageFilter, ImageOps
 
-    image = image.convert("RGB")
+    if image.mode != "RGB":  # (an RGB picture is not copied: nothing here changes it)
+        image = image.convert("RGB")
     width, height = size
     scale = min(width / image.width, height / image.height)
     shown = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))

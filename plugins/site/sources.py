@@ -207,6 +207,9 @@ def generate_sources(catalogue: Catalogue, collected: Collected, root: Path, *, 
     keys = keys or {}
     by_slug = {item.slug: item for item in catalogue.courses}
 
+    #: What workers made before the loop (a cold build's): by slug, the search entries and the part of catalogue.json.
+    made_side_by_side: dict[str, tuple[list[dict], str]] = {}
+
     def make_course(item: SiteCourse, pictures: CoverCache) -> tuple[dict[str, GeneratedPage], CourseMade]:
         made_now = _course_sources(item, catalogue, notes_text=notes_text, qr_codes=qr_codes,
                                    thumbnails=collected.thumbnails, pictures=pictures,
@@ -215,17 +218,25 @@ def generate_sources(catalogue: Catalogue, collected: Collected, root: Path, *, 
         entry_inputs = course_entry_inputs(item, notes_text=made_now.notes_text if notes_text else None)
         search_key = entries_key(entry_inputs)
         search = memo.entries(item.slug, search_key) if memo is not None else None
+        search_made, catalogue_made = made_side_by_side.pop(item.slug, (None, None))
+        if search is None:
+            search = entries_from(entry_inputs) if search_made is None else search_made
         course_made = CourseMade(
             digests={rel: content_digest(rel, page) for rel, page in made_now.pages.items()},
-            files=made_now.files, diagnostics=made_now.diagnostics,
-            search=entries_from(entry_inputs) if search is None else search,
-            catalogue=catalogue_entry(item), search_key=search_key)
+            files=made_now.files, diagnostics=made_now.diagnostics, search=search,
+            catalogue=catalogue_entry(item) if catalogue_made is None else catalogue_made, search_key=search_key)
         if memo is not None and item.slug in keys:
             memo.put(item.slug, keys[item.slug], made_now.pages, course_made)
         return made_now.pages, course_made
 
+    #: The memo of each course that has one for its key, read once, before the loop.
+    recalled: dict[str, CourseMade | None] = {}
+
+    def recall(item: SiteCourse) -> CourseMade | None:
+        return memo.get(item.slug, keys[item.slug]) if memo is not None and item.slug in keys else None
+
     def course_sources(item: SiteCourse) -> tuple[dict[str, GeneratedPage | RememberedPage], CourseMade]:
-        remembered = memo.get(item.slug, keys[item.slug]) if memo is not None and item.slug in keys else None
+        remembered = recalled.pop(item.slug) if item.slug in recalled else recall(item)
         if remembered is None:
             return make_course(item, pictures)
         course_url = catalogue.absolute(item.url)
@@ -252,6 +263,19 @@ def generate_sources(catalogue: Catalogue, collected: Collected, root: Path, *, 
     sources.remake = remake
     # A cold build's QR codes are made side by side first; each course's page then finds its own.
     qr_codes.make_missing(catalogue.absolute(item.url) for item in catalogue.courses)
+    # So are their search entries (jieba's work, the most of making a course) and their parts of
+    # catalogue.json, for the courses the memo does not hold (a memo that fails to read here is
+    # read again in the loop, where its failure is the course's own).
+    to_make = []
+    for item in catalogue.courses:
+        try:
+            recalled[item.slug] = recall(item)
+        except Exception:  # noqa: BLE001 (reported for its course only, by the loop below)
+            continue
+        if recalled[item.slug] is None:
+            to_make.append(item)
+    if not notes_text:  # (searched notes are made by the loop: the entries need their text)
+        made_side_by_side.update(course_parts_side_by_side(to_make))
     published = []
     for item in catalogue.courses:
         made_course = isolation.call(item.course, lambda: course_sources(item), what="生成网页 generating its pages")
@@ -290,6 +314,33 @@ def generate_sources(catalogue: Catalogue, collected: Collected, root: Path, *, 
         if rel not in sources.digests:
             sources.digests[rel] = content_digest(rel, page)
     return sources
+
+
+#: Fewer courses to make than this per process are not worth a fork.
+COURSES_PER_PROCESS = 24
+
+
+def _course_parts(item: SiteCourse) -> tuple[list[dict], str] | None:
+    try:
+        return entries_from(course_entry_inputs(item)), catalogue_entry(item)
+    except Exception:  # noqa: BLE001 (the loop makes them again, for the course only, and reports it)
+        return None
+
+
+def course_parts_side_by_side(items: Sequence[SiteCourse]) -> dict[str, tuple[list[dict], str]]:
+    """The search entries (without notes) and the part of ``catalogue.json`` of ``items``, by slug,
+    made by worker processes when there are enough of them (a cold build); nothing otherwise (each
+    course's own making makes them). jieba's dictionary is loaded here first, so the workers share
+    it instead of each loading it."""
+    from weike.plugins.site.search import _jieba
+    from weike.plugins.site.workers import render_processes, share_work
+
+    processes = render_processes(len(items), per_process=COURSES_PER_PROCESS)
+    if processes <= 1:
+        return {}
+    _jieba().initialize()
+    made = share_work(list(items), _course_parts, processes=processes)
+    return {item.slug: (parts[0], parts[1]) for item, parts in zip(items, made, strict=True) if parts is not None}
 
 
 def _course_sources(item: SiteCourse, catalogue: Catalogue, *, notes_text: bool, qr_codes: QrCodes,

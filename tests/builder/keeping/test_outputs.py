@@ -45,6 +45,19 @@ def test_publish_hard_links_and_skips_when_already_linked(tmp_path):
     assert link_file(other, target) is True and target.read_bytes() == b"other video"
 
 
+def test_link_file_makes_missing_folders_and_reports_a_missing_source(tmp_path):
+    source = tmp_path / "video.mp4"
+    source.write_bytes(b"video")
+    target = tmp_path / "site" / "media" / "demo" / "lecture.mp4"
+    assert link_file(source, target) is True and os.path.samefile(source, target)
+    assert link_file(source, target.with_name("again.mp4")) is True  # (its folder there now)
+    assert sorted(p.name for p in target.parent.iterdir()) == ["again.mp4", "lecture.mp4"]
+    with pytest.raises(FileNotFoundError):
+        link_file(tmp_path / "gone.mp4", tmp_path / "site" / "media" / "other" / "lecture.mp4")
+    assert not (tmp_path / "site" / "media" / "other" / "lecture.mp4").exists()
+    assert not [p for p in (tmp_path / "site").rglob(".tmp-*")]
+
+
 def test_remove_temps_clears_leftovers_of_a_killed_build(tmp_path):
     (tmp_path / ".tmp-abc-lecture.mp4").write_bytes(b"half")
     (tmp_path / "lecture.mp4").write_bytes(b"whole")

@@ -43,3 +43,55 @@ def test_missing_thumbnails_are_made_by_workers_as_one_process_makes_them(tmp_pa
         alone = make_thumbnail(path, tmp_path / "one-process", digest=thumbnail.source_sha256)
         assert alone.path.read_bytes() == thumbnail.path.read_bytes()
         assert (alone.width, alone.height) == (thumbnail.width, thumbnail.height)
+
+
+def thumbnail_as_made_before(source, target):
+    """The thumbnail by the recipe as it was, every step on a copy of the picture (the reference)."""
+    from PIL import ImageOps
+
+    from weike.plugins.pictures import open_picture
+
+    with open_picture(source) as image:
+        image.draft("RGB", (covers.THUMBNAIL_WIDTH, covers.THUMBNAIL_WIDTH))
+        image = ImageOps.exif_transpose(image).convert("RGB")
+        image = image.convert("RGB")  # (what fitted_with_fill began with)
+        image = covers.fitted_with_fill(image, (covers.THUMBNAIL_WIDTH, covers.THUMBNAIL_HEIGHT))
+        image.save(target, "JPEG", quality=covers.THUMBNAIL_QUALITY, optimize=True, progressive=True)
+    return target.read_bytes()
+
+
+def test_thumbnails_are_the_recipe_s_bytes_whatever_the_picture_s_mode_and_orientation(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    sources = []
+
+    def picture(name, image, **save):
+        sources.append(folder / name)
+        image.save(sources[-1], **save)
+
+    gradient = Image.linear_gradient("L").resize((320, 180))
+    colour = Image.merge("RGB", (gradient, gradient.transpose(Image.Transpose.ROTATE_180), gradient))
+    picture("wide.jpg", colour.resize((1280, 720)), quality=90)  # 16:9: no fill
+    picture("portrait.jpg", colour.resize((600, 1000)), quality=90)  # the blurred fill
+    for orientation in (3, 6, 8):  # a phone photo stored turned, an EXIF tag to turn it upright
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        picture(f"turned-{orientation}.jpg", colour.resize((1000, 600)), quality=90, exif=exif.tobytes())
+    picture("grey.jpg", gradient.resize((900, 900)), quality=90)
+    picture("cmyk.jpg", colour.resize((800, 450)).convert("CMYK"), quality=90)
+    picture("alpha.png", colour.resize((700, 500)).convert("RGBA"))
+    picture("palette.gif", colour.resize((500, 700)).convert("P"))
+    for source in sources:
+        made = make_thumbnail(source, tmp_path / "cache", digest=source.stem)
+        assert made.path.read_bytes() == thumbnail_as_made_before(source, tmp_path / f"{source.stem}-ref.jpg"), source
+
+
+def test_a_thumbnail_torn_in_the_cache_is_made_again(tmp_path, pictures):
+    # Thumbnails are written without fsync: a power cut may leave one empty, cut short, or its
+    # length with a zeroed tail. Each opens as a JPEG (its header is whole), so the site showed it.
+    made = make_thumbnail(pictures[0], tmp_path / "cache", digest="a" * 64)
+    whole = made.path.read_bytes()
+    for torn in (b"", whole[:len(whole) // 2], whole[:-100] + bytes(100)):
+        made.path.write_bytes(torn)
+        again = make_thumbnail(pictures[0], tmp_path / "cache", digest="a" * 64)
+        assert again.path.read_bytes() == whole

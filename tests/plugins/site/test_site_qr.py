@@ -24,3 +24,28 @@ def test_missing_codes_are_made_by_workers_as_one_process_makes_them(tmp_path, f
     again = QrCodes(record)
     assert again.make_missing(urls) == 0
     assert again.svg(urls[4]) == qr_svg(urls[4])
+
+
+def qrcode_svg(url: str) -> str:
+    """The code as qrcode's own SvgPathImage draws it (what the site showed before weike wrote it)."""
+    import qrcode
+    from qrcode.image.svg import SvgPathImage
+
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=qr.QR_BORDER, mask_pattern=2)
+    code.add_data(url)
+    code.make(fit=True)
+    svg = code.make_image(image_factory=SvgPathImage).to_string(encoding="unicode")
+    svg = svg[svg.index("<svg"):]
+    return svg.replace("<svg ", '<svg role="img" aria-label="本课程二维码 QR code of this course" ', 1)
+
+
+def test_codes_are_written_as_qrcode_draws_them_byte_for_byte():
+    # From the smallest code to large ones (long, percent-encoded Chinese paths): every size of
+    # code, every module pattern, the header's size and viewBox.
+    urls = ["", "https://weike.example.gov.cn/", "http://a.cn/courses/c/"]
+    urls += [f"https://weike.example.gov.cn/courses/{'%E4%B8%AD' * number}-{number}/" for number in range(0, 60, 3)]
+    sizes = set()
+    for url in urls:
+        assert qr_svg(url) == qrcode_svg(url), url
+        sizes.add(qr_svg(url).split('width="', 1)[1].split('"', 1)[0])
+    assert len(sizes) >= 10  # many versions of code, not one

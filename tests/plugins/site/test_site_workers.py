@@ -11,8 +11,10 @@ import shutil
 import pytest
 
 from tests.plugins.site.conftest import build_site
+from weike.builder.contracts.context import BuildPaths
 from tests.plugins.site.test_site_incremental import tree
-from weike.plugins.site import workers
+from weike.plugins.site import sources, workers
+from weike.plugins.site.catalogue import SiteCourse
 
 FILES = {"site/about.md": "# 关于我们\n\n社区学院的介绍，[课程](courses/demo/index.md)。\n",
          "site/guide/help.md": "# 使用帮助\n\n## 看视频\n\n点一下播放。\n"}
@@ -37,17 +39,24 @@ def forks(monkeypatch):
 def serial_tree(built, monkeypatch) -> dict[str, bytes]:
     """The same repository built again from nothing by one process."""
     monkeypatch.setattr(workers, "PAGES_PER_PROCESS", 10**9)
+    monkeypatch.setattr(workers, "available_cores", lambda: 1)  # nothing else shared either
     os.rename(built.site, built.site.with_name("site-parallel"))
+    # From nothing: nor what the courses made (their memo), nor the thumbnails.
+    shutil.rmtree(BuildPaths.for_root(built.root).cache / "site")
     build_site(built.root, built.delivered)
     return tree(built.site)
 
 
 def test_a_parallel_cold_build_equals_a_serial_one(built_site, forks, monkeypatch):
+    monkeypatch.setattr(sources, "COURSES_PER_PROCESS", 1)
     built = built_site(FILES, site_url="https://weike.example.gov.cn/")
     assert not built.result.failed
+    # The courses' search entries and parts of catalogue.json were made by a worker (one course
+    # each for this process and one worker).
+    assert [[item.slug for item in share] for share in forks if isinstance(share[0], SiteCourse)] == [["photo"]]
     # Two workers rendered a share of weike's pages each; the hand-written ones (which Material's
     # search indexes) were rendered by the build itself.
-    site_shares = [share for share in forks if share[0].endswith(".md")]  # then the offline edition's
+    site_shares = [share for share in forks if isinstance(share[0], str) and share[0].endswith(".md")]
     assert len(site_shares) == 2 and all(site_shares)
     shared = [uri for share in site_shares for uri in share]
     assert len(shared) == len(set(shared)) and "courses/photo/01-lecture-1.md" in shared
