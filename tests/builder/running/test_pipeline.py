@@ -210,3 +210,80 @@ def test_the_stages_run_with_the_courses_models_out_of_the_collectors_way_and_th
     with pytest.raises(StageCrash):
         build(root, progress=Progress(), only="witness", force=True)  # (not replayed: nothing changed)
     assert gc.get_freeze_count() == 0
+
+
+HANDED_ON_WITNESS = '''
+import gc
+import weakref
+
+from weike.builder.contracts.context import OutputStage, StageOutcome
+from weike.builder.contracts.hookspecs import hookimpl
+
+KEPT = []
+SEEN = []
+CRASH = []
+
+
+class Cycle:
+    def __init__(self):
+        self.me = self
+
+
+def _hand_on(context, courses, **_):
+    KEPT.append([[n] for n in range(1000)])  # what the stage hands on: lives until the build ends
+    dropped = Cycle()  # garbage of the stage that reached the oldest generation before it died
+    gc.collect()
+    SEEN.append({"garbage": weakref.ref(dropped), "frozen_after_first": gc.get_freeze_count()})
+    del dropped
+    return StageOutcome()
+
+
+def _look(context, courses, **_):
+    SEEN[-1]["frozen_before_second"] = gc.get_freeze_count()
+    SEEN[-1]["garbage_alive"] = SEEN[-1]["garbage"]() is not None
+    if CRASH:
+        raise RuntimeError("a bug in the witness")
+    return StageOutcome()
+
+
+@hookimpl
+def weike_output_stages():
+    return [OutputStage(name="hand-on", title="交出 hand-on", make=_hand_on),
+            OutputStage(name="look", title="查看 look", make=_look, needs=("hand-on",))]
+'''
+
+
+def test_an_edits_build_freezes_what_each_stage_handed_on_a_cold_build_does_not_and_the_build_restores_the_collector(make_repo):
+    """Between the stages of a build whose courses nearly all came back from the memo, what a stage
+    left behind is frozen out of the cyclic collector's way (later stages' full collections do not
+    walk it); a cold build's stages are left to the collector as they are. Either way the build
+    ends with nothing frozen, the garbage it froze freed by the next collection, and the
+    collector's state as it was, also when a stage crashes."""
+    import gc
+
+    from weike.builder.running.checking import StageCrash
+    from weike.builder.running.pipeline import build
+    from weike.builder.running.progress import Progress
+
+    root = make_repo({"plugins/witness.py": HANDED_ON_WITNESS}, valid_courses=("aa", "bb"))
+    gc.unfreeze()
+    state = (gc.isenabled(), gc.get_threshold())
+    assert not build(root, progress=Progress(), only="look").failed_build()  # cold: every course read
+    witness = sys.modules["weike_repo_plugins.witness"]
+    cold = witness.SEEN[-1]
+    assert cold["frozen_before_second"] == cold["frozen_after_first"]
+    assert gc.get_freeze_count() == 0 and (gc.isenabled(), gc.get_threshold()) == state
+
+    assert not build(root, progress=Progress(), only="look", force=True).failed_build()  # every course remembered
+    edit = witness.SEEN[-1]
+    assert edit["frozen_before_second"] >= edit["frozen_after_first"] + 1000  # the stage's lists, at least
+    assert edit["garbage_alive"]  # frozen with them...
+    assert gc.get_freeze_count() == 0 and (gc.isenabled(), gc.get_threshold()) == state
+    gc.collect()
+    assert edit["garbage"]() is None  # ...and freed once the build is over
+
+    witness.CRASH.append(True)
+    with pytest.raises(StageCrash):
+        build(root, progress=Progress(), only="look", force=True)
+    assert witness.SEEN[-1]["frozen_before_second"] > witness.SEEN[-1]["frozen_after_first"]
+    assert gc.get_freeze_count() == 0 and (gc.isenabled(), gc.get_threshold()) == state
