@@ -108,13 +108,18 @@ def _compiled_with() -> str:
 
 
 def private_template_folder() -> Path | None:
-    """``weike-templates-<uid>`` in the system's temp folder, made for this user alone (mode 0700);
-    None where it cannot be made or is not this user's alone (then templates stay in memory)."""
+    """:func:`private_folder` of the compiled templates."""
+    return private_folder("templates")
+
+
+def private_folder(purpose: str) -> Path | None:
+    """``weike-<purpose>-<uid>`` in the system's temp folder, made for this user alone (mode 0700);
+    None where it cannot be made or is not this user's alone (then nothing is kept there)."""
     import tempfile
 
     if not hasattr(os, "getuid"):
         return None
-    folder = Path(tempfile.gettempdir()) / f"weike-templates-{os.getuid()}"
+    folder = Path(tempfile.gettempdir()) / f"weike-{purpose}-{os.getuid()}"
     try:
         folder.mkdir(mode=0o700, exist_ok=True)
         found = os.lstat(folder)

@@ -38,11 +38,9 @@ from __future__ import annotations
 
 import html
 import json
-import logging
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 
 from weike.builder.keeping import outputs
@@ -63,13 +61,12 @@ _TAG = re.compile(r"<[^>]*>")
 _WORD = re.compile(r"\w")
 
 
-@lru_cache(maxsize=1)
 def _jieba():
-    import jieba
+    """The jieba module, quiet, with its dictionary asked from a table until much is cut
+    (:mod:`weike.plugins.site.words`)."""
+    from weike.plugins.site.words import jieba
 
-    # jieba announces its dictionary loading on stderr at DEBUG level; weike's output stays clean.
-    jieba.setLogLevel(logging.WARNING)
-    return jieba
+    return jieba()
 
 
 def bigrams(text: str) -> list[str]:

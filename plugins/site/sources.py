@@ -332,13 +332,13 @@ def course_parts_side_by_side(items: Sequence[SiteCourse]) -> dict[str, tuple[li
     made by worker processes when there are enough of them (a cold build); nothing otherwise (each
     course's own making makes them). jieba's dictionary is loaded here first, so the workers share
     it instead of each loading it."""
-    from weike.plugins.site.search import _jieba
+    from weike.plugins.site.words import whole_dictionary
     from weike.plugins.site.workers import render_processes, share_work
 
     processes = render_processes(len(items), per_process=COURSES_PER_PROCESS)
     if processes <= 1:
         return {}
-    _jieba().initialize()
+    whole_dictionary()
     made = share_work(list(items), _course_parts, processes=processes)
     return {item.slug: (parts[0], parts[1]) for item, parts in zip(items, made, strict=True) if parts is not None}
 

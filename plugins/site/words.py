@@ -1,0 +1,219 @@
+"""jieba's dictionary, asked word by word from a table on disk instead of loaded whole.
+
+jieba cuts a Han run by looking up its substrings in a prefix dictionary of about 500,000 words
+(``Tokenizer.FREQ``: each word's frequency, 0 for a mere prefix). Loading it takes half a second
+per process, whatever the text: an edit that changes a course's title, or adds a course, paid that
+half second to cut a few dozen characters. :class:`DictionaryTable` is the same dictionary as an
+SQLite table, written once (by the first cold build of a catalogue large enough to cut its courses
+in worker processes, which loads the whole dictionary anyway: :func:`whole_dictionary`) and asked
+only for the substrings a cut looks up, each remembered for the rest of the process. The
+lookups give jieba the very values the loaded dictionary would, so every cut is the same (tested
+on a catalogue's text).
+
+Where cutting is much (a cold build cuts every course), a table would be slower than the loaded
+dictionary: after :data:`TABLE_LOOKUPS` lookups the process loads the whole dictionary after all,
+and a cold build loads it before its worker processes fork (:func:`whole_dictionary`).
+
+Only jieba's own default dictionary is ever a table; a repository's ``mkdocs.yml`` that gives
+Material's search a dictionary of its own makes jieba load that one (it replaces the table). The
+table, and jieba's own cache of the loaded dictionary (which jieba otherwise keeps in the shared
+temp folder, where another user could put a file of their own), live in a folder of the system's
+temp folder that only this user may use (:func:`~weike.plugins.site.generated.private_folder`).
+A table of another jieba, another dictionary file or another layout, or one that cannot be read, is
+no table.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+#: The table's layout; a table of another layout is no table.
+TABLE_FORMAT = 1
+#: Lookups after which a process loads the whole dictionary rather than ask the table (a table
+#: lookup costs a few microseconds, a loaded one a tenth of that: 20,000 lookups ~ 0.1 s).
+TABLE_LOOKUPS = 20_000
+
+_ABSENT = object()
+
+
+@lru_cache(maxsize=1)
+def jieba():
+    """The jieba module, quiet, its cache in this user's private folder and, when the default
+    dictionary is not loaded yet and a table of it was written, its dictionary the table."""
+    import jieba as module
+
+    # jieba announces its dictionary loading on stderr at DEBUG level; weike's output stays clean.
+    module.setLogLevel(logging.WARNING)
+    path = _table_path()
+    tokenizer = module.dt
+    if path is None or tokenizer.initialized or tokenizer.dictionary != module.DEFAULT_DICT:
+        return module
+    tokenizer.tmp_dir = str(path.parent)
+    table = DictionaryTable.open(path, _dictionary_key(module))
+    if table is not None:
+        tokenizer.FREQ, tokenizer.total, tokenizer.initialized = table, table.total, True
+    return module
+
+
+def whole_dictionary() -> None:
+    """Load jieba's whole dictionary into this process (before worker processes fork, so they
+    share it and none asks a table a million times). Where this loads the default dictionary
+    afresh and there is no table of it yet, the table is written (a cold build's, once)."""
+    module = jieba()
+    tokenizer = module.dt
+    if isinstance(tokenizer.FREQ, DictionaryTable):
+        tokenizer.FREQ.load_whole(tokenizer)
+        return
+    if tokenizer.initialized:
+        return  # loaded already, perhaps with a repository's own words: not the table's to copy
+    tokenizer.initialize()
+    path = _table_path()
+    if path is not None and tokenizer.dictionary == module.DEFAULT_DICT:
+        key = _dictionary_key(module)
+        if DictionaryTable.open(path, key) is None:
+            write_table(path, key, tokenizer.FREQ, tokenizer.total)
+
+
+def _table_path() -> Path | None:
+    from weike.plugins.site.generated import private_folder
+
+    folder = private_folder("jieba")
+    return None if folder is None else folder / f"dictionary-{TABLE_FORMAT}.sqlite"
+
+
+def _dictionary_key(module) -> str:
+    """What the table must have been written from: jieba's version and its dictionary file."""
+    dictionary = Path(module.__file__).with_name(module.DEFAULT_DICT_NAME)
+    try:
+        found = dictionary.stat()
+        identity = f"{found.st_size}:{found.st_mtime_ns}"
+    except OSError:
+        identity = "absent"
+    return f"{TABLE_FORMAT}|{getattr(module, '__version__', '?')}|{identity}"
+
+
+def write_table(path: Path, key: str, words: dict[str, int], total: int) -> None:
+    """Write the dictionary ``words`` (jieba's FREQ) and ``total`` to ``path``, whole or not at all
+    (a temporary file renamed into place); a failure leaves no table."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.unlink(missing_ok=True)
+        connection = sqlite3.connect(temporary)
+        try:
+            connection.execute("PRAGMA journal_mode=OFF")
+            connection.execute("PRAGMA synchronous=OFF")
+            connection.execute("CREATE TABLE meta (key TEXT NOT NULL, total INTEGER NOT NULL)")
+            connection.execute("CREATE TABLE words (word TEXT PRIMARY KEY, frequency INTEGER NOT NULL) WITHOUT ROWID")
+            connection.executemany("INSERT INTO words VALUES (?, ?)", words.items())
+            connection.execute("INSERT INTO meta VALUES (?, ?)", (key, total))
+            connection.commit()
+        finally:
+            connection.close()
+        os.replace(temporary, path)
+    except (OSError, sqlite3.Error):
+        temporary.unlink(missing_ok=True)
+
+
+class DictionaryTable:
+    """jieba's FREQ as jieba uses it (``get``, ``in``, ``[]``, and ``[]=`` for words a repository
+    adds), answered from the table and remembered; after :data:`TABLE_LOOKUPS` lookups, or when
+    the table fails, the whole dictionary is loaded and answers instead."""
+
+    def __init__(self, path: Path, total: int) -> None:
+        self.path = path
+        self.total = total
+        self.lookups = 0
+        self._known: dict[str, int | None] = {}
+        self._added: dict[str, int] = {}
+        self._whole: dict[str, int] | None = None
+        self._lock = threading.Lock()
+        self._connection: sqlite3.Connection | None = None
+        self._pid = -1
+
+    @classmethod
+    def open(cls, path: Path, key: str) -> DictionaryTable | None:
+        """The table at ``path`` if it was written for ``key``; None otherwise."""
+        try:
+            connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        except sqlite3.Error:
+            return None
+        try:
+            row = connection.execute("SELECT key, total FROM meta").fetchone()
+        except sqlite3.Error:
+            connection.close()
+            return None
+        if row is None or row[0] != key or not isinstance(row[1], int):
+            connection.close()
+            return None
+        table = cls(path, row[1])
+        table._connection, table._pid = connection, os.getpid()
+        return table
+
+    def _ask(self, word: str) -> int | None:
+        if self._whole is not None:
+            return self._whole.get(word)
+        known = self._known.get(word, _ABSENT)
+        if known is not _ABSENT:
+            return known
+        with self._lock:
+            self.lookups += 1
+            if self.lookups > TABLE_LOOKUPS:
+                return self._answer_whole(word)
+            try:
+                if self._pid != os.getpid():  # a forked process opens its own connection
+                    self._connection = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
+                                                       check_same_thread=False)
+                    self._pid = os.getpid()
+                row = self._connection.execute("SELECT frequency FROM words WHERE word = ?", (word,)).fetchone()
+            except sqlite3.Error:  # damaged or gone since: the dictionary itself answers
+                return self._answer_whole(word)
+        value = self._known[word] = None if row is None else row[0]
+        return value
+
+    def _answer_whole(self, word: str) -> int | None:
+        import jieba as module
+
+        self.load_whole(module.dt)
+        return self._whole.get(word)
+
+    def load_whole(self, tokenizer=None) -> None:
+        """Answer from here on from jieba's whole dictionary (the words a repository added kept);
+        with ``tokenizer``, also hand the whole dictionary to it, so jieba asks it directly."""
+        if self._whole is None:
+            import jieba as module
+
+            loaded = module.Tokenizer()
+            loaded.tmp_dir = module.dt.tmp_dir
+            loaded.initialize()
+            self._whole = loaded.FREQ
+            self._whole.update(self._added)
+            if self._connection is not None and self._pid == os.getpid():
+                self._connection.close()
+            self._connection = None
+        if tokenizer is not None and tokenizer.FREQ is self:
+            tokenizer.FREQ = self._whole
+
+    # What jieba.Tokenizer uses of its FREQ.
+    def get(self, word: str, default=None):
+        value = self._ask(word)
+        return default if value is None else value
+
+    def __contains__(self, word: str) -> bool:
+        return self._ask(word) is not None
+
+    def __getitem__(self, word: str) -> int:
+        value = self._ask(word)
+        if value is None:
+            raise KeyError(word)
+        return value
+
+    def __setitem__(self, word: str, frequency: int) -> None:
+        self._added[word] = frequency
+        self._known[word] = frequency
+        if self._whole is not None:
+            self._whole[word] = frequency

@@ -1,0 +1,153 @@
+"""jieba's dictionary asked from a table (plugins/site/words.py): the same cuts as the loaded
+dictionary, without loading it, in real processes (the dictionary is process state)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.catalogue import _WORDS
+
+#: Text to cut: the catalogue's words in runs of many lengths, mixed with Latin, digits, markup
+#: and punctuation, and a few runs no dictionary holds whole.
+TEXTS = [
+    "社区教育品牌课程：智能手机视频通话入门，老年人学用微信、健康码与网上挂号。",
+    "<b>居家康养</b>与太极拳基础 第3讲 ABC 手机上网 <img src=x onerror=alert(1)>",
+    "中华人民共和国教育部关于终身学习平台的通知；乡村学习点的离线版",
+    "饕餮龘靐齉爩鱻 麤 犇猋骉",
+    *("".join(_WORDS[i:i + n]) for n in (1, 3, 7) for i in range(0, min(len(_WORDS), 60), n)),
+]
+
+#: Cut TEXTS in a fresh process (TMPDIR is the test's), print what jieba's dictionary was.
+CUT = """
+import json, sys
+from weike.plugins.site import words
+words.TABLE_LOOKUPS = int(sys.argv[2])
+if sys.argv[1] == "whole":
+    words.whole_dictionary()
+from weike.plugins.site.search import segment
+import jieba
+words.jieba()  # as the site stage does before Material's search adds a repository's words
+for word, frequency in json.loads(sys.argv[3]):
+    jieba.add_word(word, frequency)
+texts = json.loads(sys.stdin.read())
+cuts = [segment(text) for text in texts]
+freq = jieba.dt.FREQ
+print(json.dumps({"cuts": cuts, "kind": type(freq).__name__, "lookups": getattr(freq, "lookups", None),
+                  "table": str(words._table_path())}, ensure_ascii=False))
+"""
+
+
+def cut(tmp: Path, mode: str = "cut", *, lookups: int = 1_000_000, added=()) -> dict:
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    done = subprocess.run([sys.executable, "-c", CUT, mode, str(lookups), json.dumps(list(added))],
+                          input=json.dumps(TEXTS), capture_output=True, text=True, env=env, timeout=300, check=True)
+    return json.loads(done.stdout)
+
+
+@pytest.fixture(scope="module")
+def with_table(tmp_path_factory) -> tuple[Path, dict]:
+    """A temp folder whose private jieba folder holds the table, written by a process that
+    loaded the whole dictionary (as a cold build does), and that process's cuts."""
+    tmp = tmp_path_factory.mktemp("words")
+    whole = cut(tmp, "whole")
+    assert whole["kind"] == "dict"
+    assert Path(whole["table"]).is_file()
+    return tmp, whole
+
+
+def copy_of(tmp_path: Path, with_table) -> Path:
+    source, _ = with_table
+    target = tmp_path / "tmp"
+    shutil.copytree(source, target)  # the private folder keeps its mode 0700
+    return target
+
+
+def test_cuts_asked_from_the_table_are_the_loaded_dictionarys_and_load_nothing_whole(with_table):
+    tmp, whole = with_table
+    asked = cut(tmp)
+    assert asked["kind"] == "DictionaryTable", "the process loaded the whole dictionary"
+    assert 0 < asked["lookups"] < 20_000
+    assert asked["cuts"] == whole["cuts"]
+
+
+def test_without_a_table_jieba_loads_its_dictionary_and_a_cut_alone_writes_none(tmp_path):
+    plain = cut(tmp_path)
+    assert plain["kind"] == "dict"
+    assert not Path(plain["table"]).exists()  # only a cold build's whole load writes it
+
+
+def test_many_lookups_load_the_whole_dictionary_with_the_same_cuts(tmp_path, with_table):
+    _, whole = with_table
+    many = cut(copy_of(tmp_path, with_table), lookups=40)
+    assert many["kind"] == "dict", "after the lookups the tokenizer still asked the table"
+    assert many["cuts"] == whole["cuts"]
+
+
+@pytest.mark.parametrize("damage", ["garbage", "empty", "other key"])
+def test_a_damaged_table_or_one_of_another_dictionary_is_no_table(tmp_path, with_table, damage):
+    import sqlite3
+
+    _, whole = with_table
+    tmp = copy_of(tmp_path, with_table)
+    table = Path(whole["table"].replace(str(with_table[0]), str(tmp)))
+    if damage == "garbage":
+        table.write_bytes(b"SQLite format 3\x00" + os.urandom(4096))
+    elif damage == "empty":
+        table.write_bytes(b"")
+    else:
+        with sqlite3.connect(table) as connection:
+            connection.execute("UPDATE meta SET key = 'another jieba'")
+        connection.close()
+    done = cut(tmp)
+    assert done["kind"] == "dict"
+    assert done["cuts"] == whole["cuts"]
+
+
+def test_a_table_in_a_folder_another_user_could_write_is_not_read(tmp_path, with_table):
+    tmp = copy_of(tmp_path, with_table)
+    folder = next(tmp.glob("weike-jieba-*"))
+    folder.chmod(0o777)
+    assert cut(tmp)["kind"] == "dict"
+
+
+def test_words_a_repository_adds_are_cut_as_by_the_loaded_dictionary(tmp_path, with_table):
+    added = [("网上挂号", 50000), ("视频通话入门", 80000), ("离线版", 3000)]
+    (tmp_path / "plain").mkdir()
+    plain = cut(tmp_path / "plain", added=added)
+    asked = cut(copy_of(tmp_path, with_table), added=added)
+    switched = cut(copy_of(tmp_path / "again", with_table), lookups=40, added=added)
+    assert asked["kind"] == "DictionaryTable" and switched["kind"] == "dict"
+    assert asked["cuts"] == plain["cuts"] == switched["cuts"]
+    assert any("视频通话入门" in text for text, _ in asked["cuts"])
+
+
+def test_a_forked_process_asks_the_table_on_a_connection_of_its_own(with_table):
+    tmp, whole = with_table
+    script = CUT.replace("cuts = [segment(text) for text in texts]", """
+segment(texts[0])  # the parent opened and used its connection
+reader, writer = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.close(reader)
+    os.write(writer, json.dumps([segment(text) for text in texts], ensure_ascii=False).encode())
+    os._exit(0)
+os.close(writer)
+chunks = []
+while chunk := os.read(reader, 65536):
+    chunks.append(chunk)
+os.waitpid(pid, 0)
+cuts = json.loads(b"".join(chunks))
+""").replace("import json, sys", "import json, os, sys")
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    done = subprocess.run([sys.executable, "-c", script, "cut", "1000000", "[]"], input=json.dumps(TEXTS),
+                          capture_output=True, text=True, env=env, timeout=300, check=True)
+    forked = json.loads(done.stdout)
+    assert forked["kind"] == "DictionaryTable"
+    assert forked["cuts"] == whole["cuts"]
