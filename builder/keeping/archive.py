@@ -124,6 +124,41 @@ def safe_name_component(text: str, *, max_chars: int = 50, fallback: str = "æœªå
 # --------------------------------------------------------------------------------------------
 
 
+def _identity(stat: os.stat_result) -> tuple[int, int, int, int]:
+    return stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_ctime_ns
+
+
+#: (absolute path, size, mtime_ns, inode, ctime_ns) -> SHA-256 of the bytes read under that
+#: identity in this process. One poster, subtitle or video goes into every target's zip of its
+#: course (three), and the SCORM schemas into every SCORM zip: hashed once, not once per zip.
+#: Any write changes mtime and ctime, a replacement the inode: a changed file is hashed again.
+_VERIFIED: dict[tuple, str] = {}
+_VERIFIED_MAX = 1 << 16
+
+
+def _remember(key: tuple, sha256: str) -> None:
+    if len(_VERIFIED) >= _VERIFIED_MAX:  # a national catalogue's worth: start again rather than grow
+        _VERIFIED.clear()
+    _VERIFIED[key] = sha256
+
+
+def file_digest(path: Path) -> tuple[int, str]:
+    """The size and SHA-256 of the file at ``path``, read once per identity in this process."""
+    with open(path, "rb") as handle:
+        key = (os.path.abspath(path), *_identity(os.fstat(handle.fileno())))
+        if (known := _VERIFIED.get(key)) is not None:
+            return key[1], known
+        digest, length = hashlib.sha256(), 0
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+            length += len(chunk)
+        after = (key[0], *_identity(os.fstat(handle.fileno())))
+    sha256 = digest.hexdigest()
+    if after == key and length == key[1]:  # not written to while it was read
+        _remember(key, sha256)
+    return length, sha256
+
+
 @dataclass(frozen=True, kw_only=True)
 class ArchiveMember:
     """One file of a zip: its name inside, and bytes in memory or a file on disk.
@@ -152,12 +187,7 @@ class ArchiveMember:
     def from_file(cls, name: str, path: Path, *, size: int | None = None, sha256: str | None = None) -> ArchiveMember:
         """A member copied from ``path``; pass a known ``size`` and ``sha256`` to skip hashing now."""
         if sha256 is None or size is None:
-            digest, length = hashlib.sha256(), 0
-            with open(path, "rb") as handle:
-                while chunk := handle.read(_CHUNK):
-                    digest.update(chunk)
-                    length += len(chunk)
-            size, sha256 = length, digest.hexdigest()
+            size, sha256 = file_digest(path)
         return cls(name=name, size=size, sha256=sha256, source=Path(path))
 
 
@@ -188,14 +218,26 @@ def _copy_checked(member: ArchiveMember, out: BinaryIO) -> None:
     if member.data is not None:
         out.write(member.data)
         return
-    digest, length = hashlib.sha256(), 0
     with open(member.source, "rb") as handle:
+        key = (os.path.abspath(member.source), *_identity(os.fstat(handle.fileno())))
+        # Bytes this process already hashed under the same identity need no second hash: that the
+        # identity still holds after the copy shows nothing wrote to the file in between.
+        verified = _VERIFIED.get(key) == member.sha256 and key[1] == member.size
+        digest, length = (None if verified else hashlib.sha256()), 0
         while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
+            if digest is not None:
+                digest.update(chunk)
             length += len(chunk)
             out.write(chunk)
+        after = (key[0], *_identity(os.fstat(handle.fileno())))
+    if verified:
+        if after != key or length != member.size:
+            raise MemberChanged(f"{member.source} changed while it was packed as {member.name!r}")
+        return
     if length != member.size or digest.hexdigest() != member.sha256:
         raise MemberChanged(f"{member.source} changed while it was packed as {member.name!r}")
+    if after == key:
+        _remember(key, member.sha256)
 
 
 def source_date(sources: Iterable[Path], *, newest: float | None = None) -> _dt.datetime:
