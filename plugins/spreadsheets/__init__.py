@@ -76,7 +76,8 @@ def workbook_bytes(workbook: Workbook, *, made: _dt.datetime | None = None) -> b
     workbook.properties.modified = made
     raw = io.BytesIO()
     # ExcelWriter rather than Workbook.save(): save() sets "modified" to now just before writing.
-    with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as package:
+    # Stored, not deflated: the parts are taken out again at once and re-packed below.
+    with zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED) as package:
         ExcelWriter(workbook, package).write_data()
     with zipfile.ZipFile(raw) as package:
         parts = [ArchiveMember.from_bytes(info.filename, package.read(info)) for info in package.infolist()]
