@@ -134,6 +134,13 @@ def _cover_jpeg(path: str, *identity: int) -> bytes:
     return upright_jpeg(Path(path), max_width=BUNDLE_COVER_MAX_WIDTH)
 
 
+@functools.cache
+def _cover_thread() -> ThreadPoolExecutor:
+    """The one thread that encodes covers beside the sheets, for the whole process: a pool per
+    bundle started and joined a thread per course (and waited for the scheduler each time)."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="weike-cover")
+
+
 def format_duration(seconds: float) -> str:
     """``6分05秒``: how officers write a lecture's length."""
     minutes, rest = divmod(round(seconds), 60)
@@ -258,13 +265,17 @@ def pack_national_bundle(*, course: Course, delivered: Mapping[str, DeliveredMed
     entries = lecture_entries(course, delivered)
     cover = cover_name(course)
     files: list[ArchiveMember] = []
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="weike-cover") as pool:
-        # Pillow decodes and encodes the cover without the GIL: on another core, while openpyxl
-        # (which holds it) writes the sheet.
-        cover_bytes = pool.submit(cover_jpeg, course) if cover is not None else None
+    # Pillow decodes and encodes the cover without the GIL: on another core, while openpyxl
+    # (which holds it) writes the sheet.
+    cover_bytes = _cover_thread().submit(cover_jpeg, course) if cover is not None else None
+    try:
         workbook = metadata_workbook(course, entries, cover, dated=dated)
-        if cover_bytes is not None:
-            files.append(ArchiveMember.from_bytes(cover, cover_bytes.result()))
+    except BaseException:
+        if cover_bytes is not None:  # nothing of this course left running behind its failure
+            cover_bytes.exception()
+        raise
+    if cover_bytes is not None:
+        files.append(ArchiveMember.from_bytes(cover, cover_bytes.result()))
     for entry in entries:
         media = entry.media
         # The media stage hashed the MP4 already; the zip writer verifies it while copying.
