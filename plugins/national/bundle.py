@@ -36,6 +36,7 @@ from weike.plugins.bundles import BundleTarget
 from weike.builder.contracts.model import RIGHTS_KEYS, Course, DeliveredMedia, Diagnostic, Lecture, WeikeConfig
 from weike.builder.keeping.xmltext import xml_text
 from weike.plugins.pictures import upright_jpeg
+from weike.plugins.national.sheet import metadata_sheet_writer
 from weike.plugins.rules import rights_not_cleared
 from weike.plugins.spreadsheets import workbook_bytes
 
@@ -176,9 +177,19 @@ def metadata_workbook(course: Course, entries: list[LectureEntry], cover: str | 
 
 @functools.lru_cache(maxsize=16)
 def _workbook(title: str, rows: tuple[tuple, ...], dated: _dt.datetime | None = None) -> bytes:
-    # Cached by content: both national targets pack the same sheet for a course, and openpyxl
-    # is the slowest part of a bundle (thousands of courses at national scale). Imported here,
-    # when a bundle is packed, not by every weike command that loads the plugins.
+    # Cached by content: both national targets pack the same sheet for a course. Written straight
+    # from the rows with the bytes openpyxl gives (sheet.py), unless a cell needs openpyxl's care.
+    writer = metadata_sheet_writer(_openpyxl_workbook, len(COLUMNS))
+    if writer is not None:
+        data = writer.write(xml_text(title), tuple(tuple(xml_text(value) for value in row) for row in rows), dated)
+        if data is not None:
+            return data
+    return _openpyxl_workbook(title, rows, dated)
+
+
+def _openpyxl_workbook(title: str, rows: tuple[tuple, ...], dated: _dt.datetime | None = None) -> bytes:
+    """The sheet as openpyxl makes it: the reference the direct writer is proven against."""
+    # Imported here, when a bundle is packed, not by every weike command that loads the plugins.
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
