@@ -77,10 +77,16 @@ class MemberChanged(ArchiveError):
 # --------------------------------------------------------------------------------------------
 
 
+#: Names made of these only need no look at each character's Unicode category (the checks below
+#: still apply: components, trailing dots, device names).
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9._/ -]+")
+
+
 def check_member_name(name: str) -> None:
     """Raise :class:`UnsafeMemberName` unless ``name`` is a relative path safe on every system."""
     if not name:
         raise UnsafeMemberName("empty member name")
+    plain = _PLAIN_NAME.fullmatch(name) is not None
     if "\\" in name:
         raise UnsafeMemberName(f"member name {name!r} contains a backslash")
     if name.startswith("/") or _DRIVE_RE.match(name):
@@ -88,9 +94,9 @@ def check_member_name(name: str) -> None:
     for part in name.split("/"):
         if part in ("", ".", ".."):
             raise UnsafeMemberName(f"member name {name!r} has an empty, '.' or '..' component")
-        if any(unicodedata.category(char) in _INVISIBLE_CATEGORIES for char in part):
+        if not plain and any(unicodedata.category(char) in _INVISIBLE_CATEGORIES for char in part):
             raise UnsafeMemberName(f"member name {name!r} contains a control, bidi or zero-width character")
-        if part != part.translate(_WINDOWS_RESERVED_CHARS):
+        if not plain and part != part.translate(_WINDOWS_RESERVED_CHARS):
             raise UnsafeMemberName(f"member name {name!r} contains a character Windows refuses")
         if part[-1] in ". ":
             raise UnsafeMemberName(f"member name {name!r} ends a component with a dot or space")
@@ -144,10 +150,14 @@ def _remember(key: tuple, sha256: str) -> None:
 
 def file_digest(path: Path) -> tuple[int, str]:
     """The size and SHA-256 of the file at ``path``, read once per identity in this process."""
-    with open(path, "rb") as handle:
-        key = (os.path.abspath(path), *_identity(os.fstat(handle.fileno())))
+    try:  # a stat, not an open, finds bytes hashed already (the copy checks the identity again)
+        key = (os.path.abspath(path), *_identity(os.stat(path)))
         if (known := _VERIFIED.get(key)) is not None:
             return key[1], known
+    except OSError:
+        pass  # the open below says what is wrong
+    with open(path, "rb") as handle:
+        key = (os.path.abspath(path), *_identity(os.fstat(handle.fileno())))
         digest, length = hashlib.sha256(), 0
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
