@@ -48,8 +48,9 @@ class MetadataSheetWriter:
     def __init__(self, sample: dict[str, bytes], *, title: str, rows: int, dated: _dt.datetime,
                  width: int) -> None:
         last_column = self._last = _column_letter(width)
-        self._constant = {name: data for name, data in sample.items()
-                          if name not in (CORE_PART, WORKBOOK_PART, SHEET_PART)}
+        # Hashed once here, not for every course (the theme alone is 10 kB).
+        self._constant = [ArchiveMember.from_bytes(name, data) for name, data in sample.items()
+                          if name not in (CORE_PART, WORKBOOK_PART, SHEET_PART)]
         self._letters = [_column_letter(index) for index in range(1, width + 1)]
         core = sample[CORE_PART].decode("utf-8")
         head, tail = _split_once(core, _text(title))
@@ -85,14 +86,15 @@ class MetadataSheetWriter:
         stamp = made.strftime(_DATE_FORMAT)
         extent = len(rows) + 1
         head, before_created, before_modified, end = self._core
-        parts = dict(self._constant)
-        parts[CORE_PART] = "".join((head, _text(title), before_created, stamp, before_modified, stamp, end)
-                                   ).encode("utf-8")
-        parts[WORKBOOK_PART] = f"$A$1:${self._last}${extent}".join(self._workbook).encode("utf-8")
-        parts[SHEET_PART] = "".join((f"A1:{self._last}{extent}".join(self._sheet_start), "<sheetData>",
-                                     self._header, *body, "</sheetData>",
-                                     f"A1:{self._last}{extent}".join(self._sheet_end))).encode("ascii")
-        return zip_bytes([ArchiveMember.from_bytes(name, data) for name, data in parts.items()], made=made)
+        parts = {
+            CORE_PART: "".join((head, _text(title), before_created, stamp, before_modified, stamp, end)).encode("utf-8"),
+            WORKBOOK_PART: f"$A$1:${self._last}${extent}".join(self._workbook).encode("utf-8"),
+            SHEET_PART: "".join((f"A1:{self._last}{extent}".join(self._sheet_start), "<sheetData>", self._header,
+                                 *body, "</sheetData>", f"A1:{self._last}{extent}".join(self._sheet_end))
+                                ).encode("ascii"),
+        }
+        return zip_bytes([*self._constant, *(ArchiveMember.from_bytes(name, data) for name, data in parts.items())],
+                         made=made)
 
 
 def _split_once(text: str, marker: str) -> tuple[str, str]:
