@@ -276,28 +276,28 @@ def pack_national_bundle(*, course: Course, delivered: Mapping[str, DeliveredMed
     entries = lecture_entries(course, delivered)
     cover = cover_name(course)
     files: list[ArchiveMember] = []
-    # Pillow decodes and encodes the cover without the GIL: on another core, while openpyxl
-    # (which holds it) writes the sheet.
+    # Pillow decodes and encodes the cover without the GIL: on another core, while the sheet is
+    # written and the lectures' files are listed; it is waited for last.
     cover_bytes = _cover_thread().submit(cover_jpeg, course) if cover is not None else None
     try:
         workbook = metadata_workbook(course, entries, cover, dated=dated)
+        for entry in entries:
+            media = entry.media
+            # The media stage hashed the MP4 already; the zip writer verifies it while copying.
+            files.append(ArchiveMember.from_file(entry.video, media.path, size=media.size, sha256=media.sha256))
+            if entry.poster:
+                files.append(ArchiveMember.from_file(entry.poster, media.poster))
+            # The upload forms ask for SRT, the web players want WebVTT: the media stage made both.
+            if entry.vtt:
+                files.append(ArchiveMember.from_file(entry.vtt, media.subtitles))
+            if entry.srt:
+                files.append(ArchiveMember.from_file(entry.srt, media.subtitles_srt))
     except BaseException:
         if cover_bytes is not None:  # nothing of this course left running behind its failure
             cover_bytes.exception()
         raise
     if cover_bytes is not None:
         files.append(ArchiveMember.from_bytes(cover, cover_bytes.result()))
-    for entry in entries:
-        media = entry.media
-        # The media stage hashed the MP4 already; the zip writer verifies it while copying.
-        files.append(ArchiveMember.from_file(entry.video, media.path, size=media.size, sha256=media.sha256))
-        if entry.poster:
-            files.append(ArchiveMember.from_file(entry.poster, media.poster))
-        # The upload forms ask for SRT, the web players want WebVTT: the media stage made both.
-        if entry.vtt:
-            files.append(ArchiveMember.from_file(entry.vtt, media.subtitles))
-        if entry.srt:
-            files.append(ArchiveMember.from_file(entry.srt, media.subtitles_srt))
     files.append(ArchiveMember.from_bytes(SPREADSHEET_NAME, workbook))
     manifest = manifest_data(course=course, entries=entries, cover=cover, platform=platform, files=files)
     text = json.dumps(manifest, ensure_ascii=False, indent=2) + "\n"
