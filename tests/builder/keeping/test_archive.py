@@ -210,3 +210,42 @@ def test_a_source_rewritten_in_place_between_zips_is_hashed_again(tmp_path, vide
     assert not (tmp_path / "second.zip").exists()
     fresh = ArchiveMember.from_file("v.mp4", source)
     assert fresh.sha256 == hashlib.sha256(source.read_bytes()).hexdigest() != member.sha256
+
+
+def test_bytes_the_kernel_copies_give_the_zip_python_writes(tmp_path, video, monkeypatch):
+    """Once a file's bytes are known (SHA-256, CRC-32), the next zips get them copied file to file
+    by the kernel: the zip is byte for byte the one written through zipfile."""
+    copied = []
+    real = os.copy_file_range
+    monkeypatch.setattr(os, "copy_file_range", lambda *args: copied.append(args[2]) or real(*args))
+    sources = {"01_第一讲.mp4": video.read_bytes(), "a/poster.jpg": b"\xff\xd8" + os.urandom(70_000),
+               "empty.vtt": b"", "字幕.srt": "1\n00:00:00,000 --> 00:00:01,000\n你好\n".encode()}
+    members = [ArchiveMember.from_bytes("manifest.json", b'{"x": 1}\n')]
+    for number, (name, data) in enumerate(sources.items()):
+        path = tmp_path / f"source-{number}"
+        path.write_bytes(data)
+        members.append(ArchiveMember.from_file(name, path))
+    through_python = zip_bytes(members, made=_dt_made())
+    write_zip(tmp_path / "first.zip", members, made=_dt_made())
+    write_zip(tmp_path / "second.zip", members, made=_dt_made())
+    assert (tmp_path / "first.zip").read_bytes() == (tmp_path / "second.zip").read_bytes() == through_python
+    assert sum(copied) == sum(len(data) for data in sources.values()) * 2  # from_file read them; both zips copied
+    with zipfile.ZipFile(tmp_path / "second.zip") as archive:
+        assert archive.testzip() is None
+        assert {name: archive.read(name) for name in sources} == sources
+
+
+def test_a_file_changed_after_it_was_hashed_is_not_copied_by_the_kernel(tmp_path, video):
+    source = tmp_path / "v.mp4"
+    source.write_bytes(video.read_bytes())
+    member = ArchiveMember.from_file("v.mp4", source)
+    source.write_bytes(video.read_bytes()[:-10] + b"0123456789")  # same size: a new mtime and ctime
+    with pytest.raises(MemberChanged):
+        write_zip(tmp_path / "out.zip", [member])
+    assert not (tmp_path / "out.zip").exists()
+
+
+def _dt_made():
+    import datetime
+
+    return datetime.datetime(2024, 3, 5, 7, 9, 11)
