@@ -16,12 +16,14 @@ finished.
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import hashlib
 import io
 import os
 import re
 import unicodedata
 import zipfile
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +44,8 @@ _UNIX = 3
 #: Name of the checksum list every bundle carries (the format ``sha256sum -c`` reads).
 CHECKSUMS_NAME = "SHA256SUMS"
 _CHUNK = 1 << 20
+#: Whether the kernel can copy a file's bytes into a zip (Linux); elsewhere they pass through Python.
+_COPY_RANGE = hasattr(os, "copy_file_range") and hasattr(os, "sendfile")
 
 #: Characters Windows refuses in file names, and the full-width forms that read the same in Chinese.
 _WINDOWS_RESERVED_CHARS = str.maketrans({
@@ -77,10 +81,16 @@ class MemberChanged(ArchiveError):
 # --------------------------------------------------------------------------------------------
 
 
+#: Names made of these only need no look at each character's Unicode category (the checks below
+#: still apply: components, trailing dots, device names).
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9._/ -]+")
+
+
 def check_member_name(name: str) -> None:
     """Raise :class:`UnsafeMemberName` unless ``name`` is a relative path safe on every system."""
     if not name:
         raise UnsafeMemberName("empty member name")
+    plain = _PLAIN_NAME.fullmatch(name) is not None
     if "\\" in name:
         raise UnsafeMemberName(f"member name {name!r} contains a backslash")
     if name.startswith("/") or _DRIVE_RE.match(name):
@@ -88,9 +98,9 @@ def check_member_name(name: str) -> None:
     for part in name.split("/"):
         if part in ("", ".", ".."):
             raise UnsafeMemberName(f"member name {name!r} has an empty, '.' or '..' component")
-        if any(unicodedata.category(char) in _INVISIBLE_CATEGORIES for char in part):
+        if not plain and any(unicodedata.category(char) in _INVISIBLE_CATEGORIES for char in part):
             raise UnsafeMemberName(f"member name {name!r} contains a control, bidi or zero-width character")
-        if part != part.translate(_WINDOWS_RESERVED_CHARS):
+        if not plain and part != part.translate(_WINDOWS_RESERVED_CHARS):
             raise UnsafeMemberName(f"member name {name!r} contains a character Windows refuses")
         if part[-1] in ". ":
             raise UnsafeMemberName(f"member name {name!r} ends a component with a dot or space")
@@ -124,6 +134,47 @@ def safe_name_component(text: str, *, max_chars: int = 50, fallback: str = "æœªå
 # --------------------------------------------------------------------------------------------
 
 
+def _identity(stat: os.stat_result) -> tuple[int, int, int, int]:
+    return stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_ctime_ns
+
+
+#: (absolute path, size, mtime_ns, inode, ctime_ns) -> (SHA-256, CRC-32) of the bytes read under
+#: that identity in this process. One poster, subtitle or video goes into every target's zip of
+#: its course (three), and the SCORM schemas into every SCORM zip: read and hashed once; the other
+#: zips get the bytes copied by the kernel (:func:`_copy_known`). Any write changes mtime and
+#: ctime, a replacement the inode: a changed file is read and hashed again.
+_VERIFIED: dict[tuple, tuple[str, int]] = {}
+_VERIFIED_MAX = 1 << 16
+
+
+def _remember(key: tuple, sha256: str, crc: int) -> None:
+    if len(_VERIFIED) >= _VERIFIED_MAX:  # a national catalogue's worth: start again rather than grow
+        _VERIFIED.clear()
+    _VERIFIED[key] = (sha256, crc)
+
+
+def file_digest(path: Path) -> tuple[int, str]:
+    """The size and SHA-256 of the file at ``path``, read once per identity in this process."""
+    try:  # a stat, not an open, finds bytes hashed already (the copy checks the identity again)
+        key = (os.path.abspath(path), *_identity(os.stat(path)))
+        if (known := _VERIFIED.get(key)) is not None:
+            return key[1], known[0]
+    except OSError:
+        pass  # the open below says what is wrong
+    with open(path, "rb") as handle:
+        key = (os.path.abspath(path), *_identity(os.fstat(handle.fileno())))
+        digest, crc, length = hashlib.sha256(), 0, 0
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+            crc = zlib.crc32(chunk, crc)
+            length += len(chunk)
+        after = (key[0], *_identity(os.fstat(handle.fileno())))
+    sha256 = digest.hexdigest()
+    if after == key and length == key[1]:  # not written to while it was read
+        _remember(key, sha256, crc)
+    return length, sha256
+
+
 @dataclass(frozen=True, kw_only=True)
 class ArchiveMember:
     """One file of a zip: its name inside, and bytes in memory or a file on disk.
@@ -152,12 +203,7 @@ class ArchiveMember:
     def from_file(cls, name: str, path: Path, *, size: int | None = None, sha256: str | None = None) -> ArchiveMember:
         """A member copied from ``path``; pass a known ``size`` and ``sha256`` to skip hashing now."""
         if sha256 is None or size is None:
-            digest, length = hashlib.sha256(), 0
-            with open(path, "rb") as handle:
-                while chunk := handle.read(_CHUNK):
-                    digest.update(chunk)
-                    length += len(chunk)
-            size, sha256 = length, digest.hexdigest()
+            size, sha256 = file_digest(path)
         return cls(name=name, size=size, sha256=sha256, source=Path(path))
 
 
@@ -184,18 +230,88 @@ def _ordered(members: Iterable[ArchiveMember]) -> list[ArchiveMember]:
 # --------------------------------------------------------------------------------------------
 
 
-def _copy_checked(member: ArchiveMember, out: BinaryIO) -> None:
+def _copy_checked(member: ArchiveMember, out: BinaryIO) -> tuple | None:
+    """Copy ``member`` into ``out``, checking a file's bytes against its SHA-256; returns the file's
+    identity when its bytes were hashed now (the caller remembers them with the entry's CRC-32)."""
     if member.data is not None:
         out.write(member.data)
-        return
-    digest, length = hashlib.sha256(), 0
+        return None
     with open(member.source, "rb") as handle:
+        key = (os.path.abspath(member.source), *_identity(os.fstat(handle.fileno())))
+        # Bytes this process already hashed under the same identity need no second hash: that the
+        # identity still holds after the copy shows nothing wrote to the file in between.
+        known = _VERIFIED.get(key)
+        verified = known is not None and known[0] == member.sha256 and key[1] == member.size
+        digest, length = (None if verified else hashlib.sha256()), 0
         while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
+            if digest is not None:
+                digest.update(chunk)
             length += len(chunk)
             out.write(chunk)
+        after = (key[0], *_identity(os.fstat(handle.fileno())))
+    if verified:
+        if after != key or length != member.size:
+            raise MemberChanged(f"{member.source} changed while it was packed as {member.name!r}")
+        return None
     if length != member.size or digest.hexdigest() != member.sha256:
         raise MemberChanged(f"{member.source} changed while it was packed as {member.name!r}")
+    return key if after == key else None
+
+
+def _known_source(member: ArchiveMember) -> tuple[tuple, int] | None:
+    """The identity and CRC-32 of ``member``'s file when this process read exactly its bytes before."""
+    if member.source is None or not _COPY_RANGE:
+        return None
+    try:
+        key = (os.path.abspath(member.source), *_identity(os.stat(member.source)))
+    except OSError:
+        return None
+    known = _VERIFIED.get(key)
+    if known is None or known[0] != member.sha256 or key[1] != member.size:
+        return None
+    return key, known[1]
+
+
+def _copy_known(archive: zipfile.ZipFile, handle: BinaryIO, info: zipfile.ZipInfo, member: ArchiveMember,
+                key: tuple, crc: int) -> None:
+    """Add a stored entry whose bytes are known (size, CRC-32) with the kernel copying them file to
+    file (no pass through Python); the header is the one zipfile's own writer ends with
+    (``_ZipWriteFile.close``), and the file's identity before and after the copy shows it is the
+    one hashed."""
+    info.CRC = crc
+    info.compress_size = info.file_size = member.size
+    handle.seek(archive.start_dir)
+    info.header_offset = handle.tell()
+    archive._writecheck(info)
+    archive._didModify = True
+    handle.write(info.FileHeader(False))
+    handle.flush()
+    with open(member.source, "rb") as source:
+        if (key[0], *_identity(os.fstat(source.fileno()))) != key:
+            raise MemberChanged(f"{member.source} changed while it was packed as {member.name!r}")
+        _copy_range(source.fileno(), handle.fileno(), member.size, member)
+        if (key[0], *_identity(os.fstat(source.fileno()))) != key:
+            raise MemberChanged(f"{member.source} changed while it was packed as {member.name!r}")
+    archive.start_dir = handle.seek(info.header_offset + len(info.FileHeader(False)) + member.size)
+    archive.filelist.append(info)
+    archive.NameToInfo[info.filename] = info
+
+
+def _copy_range(source: int, target: int, count: int, member: ArchiveMember) -> None:
+    """``count`` bytes from ``source``'s position to ``target``'s, in the kernel: copy_file_range,
+    or sendfile where the file systems refuse it."""
+    use_range = True
+    while count:
+        try:
+            copied = os.copy_file_range(source, target, count) if use_range else os.sendfile(target, source, None, count)
+        except OSError as exc:
+            if use_range and exc.errno in (errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+                use_range = False
+                continue
+            raise
+        if copied == 0:  # the file is shorter than it was
+            raise MemberChanged(f"{member.source} changed while it was packed as {member.name!r}")
+        count -= copied
 
 
 def source_date(sources: Iterable[Path], *, newest: float | None = None) -> _dt.datetime:
@@ -226,6 +342,8 @@ def zip_date_time(moment: _dt.datetime) -> tuple[int, int, int, int, int, int]:
 
 def _write_zip_to(handle: BinaryIO, members: list[ArchiveMember],
                   date_time: tuple[int, int, int, int, int, int] = FIXED_DATE_TIME) -> None:
+    # A file on disk (not a buffer) can take entries the kernel copies.
+    direct = handle if _COPY_RANGE and isinstance(handle, io.BufferedWriter) else None
     with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_STORED) as archive:
         for member in members:
             info = zipfile.ZipInfo(member.name, date_time=date_time)
@@ -234,8 +352,14 @@ def _write_zip_to(handle: BinaryIO, members: list[ArchiveMember],
             info.external_attr = _FILE_ATTRIBUTES
             # Known in advance, so zipfile decides on ZIP64 from the real size, the same way each time.
             info.file_size = member.size
+            known = None if direct is None or member.size * 1.05 > zipfile.ZIP64_LIMIT else _known_source(member)
+            if known is not None:
+                _copy_known(archive, direct, info, member, *known)
+                continue
             with archive.open(info, "w") as out:
-                _copy_checked(member, out)
+                hashed = _copy_checked(member, out)
+            if hashed is not None:
+                _remember(hashed, member.sha256, info.CRC)
 
 
 def zip_bytes(members: Iterable[ArchiveMember], *, made: _dt.datetime | None = None) -> bytes:

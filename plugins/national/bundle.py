@@ -36,6 +36,7 @@ from weike.plugins.bundles import BundleTarget
 from weike.builder.contracts.model import RIGHTS_KEYS, Course, DeliveredMedia, Diagnostic, Lecture, WeikeConfig
 from weike.builder.keeping.xmltext import xml_text
 from weike.plugins.pictures import upright_jpeg
+from weike.plugins.national.sheet import metadata_sheet_writer
 from weike.plugins.rules import rights_not_cleared
 from weike.plugins.spreadsheets import workbook_bytes
 
@@ -134,6 +135,13 @@ def _cover_jpeg(path: str, *identity: int) -> bytes:
     return upright_jpeg(Path(path), max_width=BUNDLE_COVER_MAX_WIDTH)
 
 
+@functools.cache
+def _cover_thread() -> ThreadPoolExecutor:
+    """The one thread that encodes covers beside the sheets, for the whole process: a pool per
+    bundle started and joined a thread per course (and waited for the scheduler each time)."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="weike-cover")
+
+
 def format_duration(seconds: float) -> str:
     """``6分05秒``: how officers write a lecture's length."""
     minutes, rest = divmod(round(seconds), 60)
@@ -169,9 +177,19 @@ def metadata_workbook(course: Course, entries: list[LectureEntry], cover: str | 
 
 @functools.lru_cache(maxsize=16)
 def _workbook(title: str, rows: tuple[tuple, ...], dated: _dt.datetime | None = None) -> bytes:
-    # Cached by content: both national targets pack the same sheet for a course, and openpyxl
-    # is the slowest part of a bundle (thousands of courses at national scale). Imported here,
-    # when a bundle is packed, not by every weike command that loads the plugins.
+    # Cached by content: both national targets pack the same sheet for a course. Written straight
+    # from the rows with the bytes openpyxl gives (sheet.py), unless a cell needs openpyxl's care.
+    writer = metadata_sheet_writer(_openpyxl_workbook, len(COLUMNS))
+    if writer is not None:
+        data = writer.write(xml_text(title), tuple(tuple(xml_text(value) for value in row) for row in rows), dated)
+        if data is not None:
+            return data
+    return _openpyxl_workbook(title, rows, dated)
+
+
+def _openpyxl_workbook(title: str, rows: tuple[tuple, ...], dated: _dt.datetime | None = None) -> bytes:
+    """The sheet as openpyxl makes it: the reference the direct writer is proven against."""
+    # Imported here, when a bundle is packed, not by every weike command that loads the plugins.
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -258,24 +276,28 @@ def pack_national_bundle(*, course: Course, delivered: Mapping[str, DeliveredMed
     entries = lecture_entries(course, delivered)
     cover = cover_name(course)
     files: list[ArchiveMember] = []
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="weike-cover") as pool:
-        # Pillow decodes and encodes the cover without the GIL: on another core, while openpyxl
-        # (which holds it) writes the sheet.
-        cover_bytes = pool.submit(cover_jpeg, course) if cover is not None else None
+    # Pillow decodes and encodes the cover without the GIL: on another core, while the sheet is
+    # written and the lectures' files are listed; it is waited for last.
+    cover_bytes = _cover_thread().submit(cover_jpeg, course) if cover is not None else None
+    try:
         workbook = metadata_workbook(course, entries, cover, dated=dated)
-        if cover_bytes is not None:
-            files.append(ArchiveMember.from_bytes(cover, cover_bytes.result()))
-    for entry in entries:
-        media = entry.media
-        # The media stage hashed the MP4 already; the zip writer verifies it while copying.
-        files.append(ArchiveMember.from_file(entry.video, media.path, size=media.size, sha256=media.sha256))
-        if entry.poster:
-            files.append(ArchiveMember.from_file(entry.poster, media.poster))
-        # The upload forms ask for SRT, the web players want WebVTT: the media stage made both.
-        if entry.vtt:
-            files.append(ArchiveMember.from_file(entry.vtt, media.subtitles))
-        if entry.srt:
-            files.append(ArchiveMember.from_file(entry.srt, media.subtitles_srt))
+        for entry in entries:
+            media = entry.media
+            # The media stage hashed the MP4 already; the zip writer verifies it while copying.
+            files.append(ArchiveMember.from_file(entry.video, media.path, size=media.size, sha256=media.sha256))
+            if entry.poster:
+                files.append(ArchiveMember.from_file(entry.poster, media.poster))
+            # The upload forms ask for SRT, the web players want WebVTT: the media stage made both.
+            if entry.vtt:
+                files.append(ArchiveMember.from_file(entry.vtt, media.subtitles))
+            if entry.srt:
+                files.append(ArchiveMember.from_file(entry.srt, media.subtitles_srt))
+    except BaseException:
+        if cover_bytes is not None:  # nothing of this course left running behind its failure
+            cover_bytes.exception()
+        raise
+    if cover_bytes is not None:
+        files.append(ArchiveMember.from_bytes(cover, cover_bytes.result()))
     files.append(ArchiveMember.from_bytes(SPREADSHEET_NAME, workbook))
     manifest = manifest_data(course=course, entries=entries, cover=cover, platform=platform, files=files)
     text = json.dumps(manifest, ensure_ascii=False, indent=2) + "\n"

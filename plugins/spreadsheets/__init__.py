@@ -17,6 +17,7 @@ with ``=`` into a formula that the officer's spreadsheet program would run (``=H
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import io
 import zipfile
 from pathlib import Path
@@ -68,19 +69,43 @@ def workbook_bytes(workbook: Workbook, *, made: _dt.datetime | None = None) -> b
     ``made`` (UTC, naive; default :data:`FIXED_DOCUMENT_TIME`) and stores every cell as a value,
     never a formula (:func:`text_cells_only`).
     """
-    from openpyxl.writer.excel import ExcelWriter
-
     made = FIXED_DOCUMENT_TIME if made is None else made.replace(microsecond=0)
     text_cells_only(workbook)
     workbook.properties.created = made
     workbook.properties.modified = made
     raw = io.BytesIO()
     # ExcelWriter rather than Workbook.save(): save() sets "modified" to now just before writing.
-    with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as package:
-        ExcelWriter(workbook, package).write_data()
+    # Stored, not deflated: the parts are taken out again at once and re-packed below.
+    with zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED) as package:
+        _in_memory_writer()(workbook, package).write_data()
     with zipfile.ZipFile(raw) as package:
         parts = [ArchiveMember.from_bytes(info.filename, package.read(info)) for info in package.infolist()]
     return zip_bytes(parts, made=made)
+
+
+@functools.cache
+def _in_memory_writer() -> type:
+    """openpyxl's ExcelWriter, but each sheet's XML made in memory: openpyxl writes it to a
+    temporary file, reads it back and deletes it, per sheet (disk work in every course's bundle)."""
+    from openpyxl.drawing.spreadsheet_drawing import SpreadsheetDrawing
+    from openpyxl.worksheet._writer import WorksheetWriter
+    from openpyxl.writer.excel import ExcelWriter
+
+    class InMemoryExcelWriter(ExcelWriter):
+        def write_worksheet(self, ws):
+            if self.workbook.write_only:
+                return super().write_worksheet(ws)
+            # As ExcelWriter.write_worksheet (openpyxl 3.1), with the sheet in a BytesIO.
+            ws._drawing = SpreadsheetDrawing()
+            ws._drawing.charts = ws._charts
+            ws._drawing.images = ws._images
+            writer = WorksheetWriter(ws, out=io.BytesIO())
+            writer.write()
+            ws._rels = writer._rels
+            self._archive.writestr(ws.path[1:], writer.read())
+            self.manifest.append(ws)
+
+    return InMemoryExcelWriter
 
 
 def save_workbook(workbook: Workbook, path: Path) -> Path:

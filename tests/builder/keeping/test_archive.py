@@ -170,3 +170,82 @@ def test_member_names_with_invisible_characters_are_refused(name):
 
 def test_safe_name_component_cut_never_ends_in_a_dot():
     assert safe_name_component("一二三四.五六", max_chars=5) == "一二三四"
+
+
+def test_a_source_packed_into_several_zips_is_hashed_once(tmp_path, video, monkeypatch):
+    """A poster or video goes into every target's zip: its bytes are hashed the first time only."""
+    from weike.builder.keeping import archive
+
+    hashed: list[int] = []
+    real_sha256 = hashlib.sha256
+
+    def counting_sha256(*args):
+        hashed.append(len(args[0]) if args else 0)
+        return real_sha256(*args)
+
+    monkeypatch.setattr(archive.hashlib, "sha256", counting_sha256)
+    source = tmp_path / "v.mp4"
+    source.write_bytes(video.read_bytes())
+    zips = []
+    for number in range(3):
+        write_zip(tmp_path / f"{number}.zip", [ArchiveMember.from_file("v.mp4", source)])
+        zips.append((tmp_path / f"{number}.zip").read_bytes())
+    assert len([size for size in hashed if size == 0]) == 1  # one streamed hash of the file, not four or six
+    assert zips[0] == zips[1] == zips[2]
+    with zipfile.ZipFile(tmp_path / "2.zip") as archive_file:
+        assert archive_file.read("v.mp4") == source.read_bytes()
+
+
+def test_a_source_rewritten_in_place_between_zips_is_hashed_again(tmp_path, video):
+    """Same size and the old mtime put back: the ctime still moved, so the remembered hash is not trusted."""
+    source = tmp_path / "v.mp4"
+    source.write_bytes(video.read_bytes())
+    member = ArchiveMember.from_file("v.mp4", source)
+    write_zip(tmp_path / "first.zip", [member])
+    before = os.stat(source)
+    source.write_bytes(video.read_bytes()[:-10] + b"0123456789")
+    os.utime(source, ns=(before.st_atime_ns, before.st_mtime_ns))
+    with pytest.raises(MemberChanged):
+        write_zip(tmp_path / "second.zip", [member])
+    assert not (tmp_path / "second.zip").exists()
+    fresh = ArchiveMember.from_file("v.mp4", source)
+    assert fresh.sha256 == hashlib.sha256(source.read_bytes()).hexdigest() != member.sha256
+
+
+def test_bytes_the_kernel_copies_give_the_zip_python_writes(tmp_path, video, monkeypatch):
+    """Once a file's bytes are known (SHA-256, CRC-32), the next zips get them copied file to file
+    by the kernel: the zip is byte for byte the one written through zipfile."""
+    copied = []
+    real = os.copy_file_range
+    monkeypatch.setattr(os, "copy_file_range", lambda *args: copied.append(args[2]) or real(*args))
+    sources = {"01_第一讲.mp4": video.read_bytes(), "a/poster.jpg": b"\xff\xd8" + os.urandom(70_000),
+               "empty.vtt": b"", "字幕.srt": "1\n00:00:00,000 --> 00:00:01,000\n你好\n".encode()}
+    members = [ArchiveMember.from_bytes("manifest.json", b'{"x": 1}\n')]
+    for number, (name, data) in enumerate(sources.items()):
+        path = tmp_path / f"source-{number}"
+        path.write_bytes(data)
+        members.append(ArchiveMember.from_file(name, path))
+    through_python = zip_bytes(members, made=_dt_made())
+    write_zip(tmp_path / "first.zip", members, made=_dt_made())
+    write_zip(tmp_path / "second.zip", members, made=_dt_made())
+    assert (tmp_path / "first.zip").read_bytes() == (tmp_path / "second.zip").read_bytes() == through_python
+    assert sum(copied) == sum(len(data) for data in sources.values()) * 2  # from_file read them; both zips copied
+    with zipfile.ZipFile(tmp_path / "second.zip") as archive:
+        assert archive.testzip() is None
+        assert {name: archive.read(name) for name in sources} == sources
+
+
+def test_a_file_changed_after_it_was_hashed_is_not_copied_by_the_kernel(tmp_path, video):
+    source = tmp_path / "v.mp4"
+    source.write_bytes(video.read_bytes())
+    member = ArchiveMember.from_file("v.mp4", source)
+    source.write_bytes(video.read_bytes()[:-10] + b"0123456789")  # same size: a new mtime and ctime
+    with pytest.raises(MemberChanged):
+        write_zip(tmp_path / "out.zip", [member])
+    assert not (tmp_path / "out.zip").exists()
+
+
+def _dt_made():
+    import datetime
+
+    return datetime.datetime(2024, 3, 5, 7, 9, 11)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import threading
 
 import pytest
 from openpyxl import load_workbook
@@ -211,6 +212,28 @@ def test_both_platforms_carry_one_cover_encoded_once_per_course(delivered_repo, 
     encoded.clear()
     assert bundle.cover_jpeg(repository.courses[0]) != covers["smartedu"]
     assert [path.parent.name for path in encoded] == ["aa"]
+
+
+def test_covers_are_encoded_on_one_thread_for_every_course(delivered_repo, monkeypatch):
+    """The cover is encoded beside the sheet on a thread kept for the process, not a thread
+    started and joined for every bundle."""
+    from weike.plugins.national import bundle
+    from tests.plugins.conftest import run_bundle_stage
+
+    threads = []
+    real = bundle.upright_jpeg
+
+    def upright_jpeg(path, **kwargs):
+        threads.append(threading.current_thread())  # kept: a thread object is not reused
+        return real(path, **kwargs)
+
+    monkeypatch.setattr(bundle, "upright_jpeg", upright_jpeg)
+    bundle._cover_jpeg.cache_clear()
+    repository, delivered, dist = delivered_repo(valid_courses=("aa", "bb", "cc"))
+    run_bundle_stage(repository, delivered, dist)
+    assert len(threads) == 3 and len(set(threads)) == 1 and threads[0] is not threading.current_thread()
+    for slug in ("aa", "bb", "cc"):
+        assert read_zip(dist / "bundles" / "ouchn" / f"{slug}.zip")["封面.jpg"][:2] == b"\xff\xd8"
 
 
 def test_every_sheet_cell_is_styled_on_its_own(tmp_path):

@@ -56,3 +56,37 @@ def test_text_that_looks_like_a_formula_stays_text(tmp_path):
     assert all(cell.quotePrefix for cell in cells)  # Excel keeps it text even after an edit
     with zipfile.ZipFile(tmp_path / "hostile.xlsx") as package:
         assert "<f>" not in package.read("xl/worksheets/sheet1.xml").decode()
+
+
+def _two_sheet_workbook():
+    workbook = make_workbook([("序号", "微课名称", "时长（秒）"), (1, "=HYPERLINK(\"x\")", 61.25), (2, "<b>&amp;", None)])
+    second = workbook.create_sheet("附件")
+    second.append(("说明", "a\nb"))
+    second.freeze_panes = "B2"
+    second.auto_filter.ref = second.dimensions
+    return workbook
+
+
+def test_sheets_are_made_in_memory_with_the_bytes_openpyxl_writes(monkeypatch):
+    """No temporary file per sheet, and the same package as openpyxl's own writer makes."""
+    import openpyxl.worksheet._writer as sheet_writer
+    from openpyxl.writer.excel import ExcelWriter
+
+    from weike.builder.keeping.archive import ArchiveMember, zip_bytes
+    from weike.plugins.spreadsheets import text_cells_only
+
+    made = _two_sheet_workbook()
+    text_cells_only(made)
+    made.properties.created = made.properties.modified = FIXED_DOCUMENT_TIME
+    raw = io.BytesIO()
+    with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as package:
+        ExcelWriter(made, package).write_data()
+    with zipfile.ZipFile(raw) as package:
+        expected = zip_bytes([ArchiveMember.from_bytes(i.filename, package.read(i)) for i in package.infolist()],
+                             made=FIXED_DOCUMENT_TIME)
+
+    temporary = []
+    real = sheet_writer.create_temporary_file
+    monkeypatch.setattr(sheet_writer, "create_temporary_file", lambda *a: temporary.append(1) or real(*a))
+    assert workbook_bytes(_two_sheet_workbook()) == expected
+    assert temporary == []
