@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import functools
+import importlib
 import inspect
 import json
 import os
@@ -83,14 +84,26 @@ def _code_module(function: object) -> str:
     return getattr(function, "__module__", None) or type(function).__module__
 
 
+#: weike's packages whose code goes into the zips of the built-in targets besides their own: the
+#: national sheet (spreadsheets), covers and notes pictures (pictures), the SCOs' notes (notes),
+#: which courses may be shared (rules). A change to one of them packs every zip again.
+SHARED_PACKING_CODE = ("weike.plugins.spreadsheets", "weike.plugins.pictures", "weike.plugins.notes",
+                       "weike.plugins.rules")
+
+
+def packing_modules(pack_module: str) -> tuple[str, ...]:
+    """The modules whose code a zip of a target whose ``pack`` is in ``pack_module`` comes from."""
+    return (__name__, pack_module, "weike.builder.keeping.archive", *SHARED_PACKING_CODE)
+
+
 @functools.cache
 def _packing_code(pack_module: str) -> str:
-    """The code a zip of a target whose ``pack`` is in ``pack_module`` comes from: this stage's, the
-    archive writer's and that module's, each folder hashed once per process (the targets' modules
-    mostly share this plugin's folder: hashing it again per target is a fixed cost of every build)."""
-    modules = (__name__, pack_module, "weike.builder.keeping.archive")
+    """The code a zip of a target whose ``pack`` is in ``pack_module`` comes from
+    (:func:`packing_modules`), each folder hashed once per process (the targets' modules mostly
+    share this plugin's folder: hashing it again per target is a fixed cost of every build)."""
     by_location: dict[tuple, str] = {}
-    for module in modules:
+    for module in packing_modules(pack_module):
+        importlib.import_module(module)
         by_location.setdefault(tuple(code_location(sys.modules.get(module))), module)
     return Fingerprint("packing-code", *(code_digest(module) for module in by_location.values())).hexdigest()
 

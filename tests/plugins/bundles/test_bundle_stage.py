@@ -247,3 +247,34 @@ def test_zips_written_by_the_pool_are_valid_and_the_bytes_one_writer_makes(deliv
                                        **({"dated": dated} if takes_dated(target) else {})))
             alone = write_zip(tmp_path / target.name / path.name, [*members, checksums_member(members)], made=dated)
             assert path.read_bytes() == alone.read_bytes(), path
+
+
+def test_every_weike_package_a_built_in_target_packs_with_is_in_its_packing_code():
+    """A change to code that makes a zip's bytes (the national sheet's writer, the notes of a SCO,
+    a cover's encoding) packs the zips again: each weike plugin package a target's pack module
+    uses is among the modules its fingerprint hashes."""
+    import importlib
+    import types
+
+    from weike.builder.keeping.fingerprint import code_location
+    from weike.plugins import bundles
+    from weike.plugins.national.ouchn import weike_bundle_targets as ouchn_targets
+    from weike.plugins.national.smartedu import weike_bundle_targets as smartedu_targets
+    from weike.plugins.scorm import weike_bundle_targets as scorm_targets
+
+    def package(name: str) -> str:
+        return ".".join(name.split(".")[:3])  # weike.plugins.<package>
+
+    for target in [*ouchn_targets(), *smartedu_targets(), *scorm_targets()]:
+        pack_module = bundles._code_module(target.pack)
+        used: set[str] = set()
+        for module_name in [name for name in list(importlib.sys.modules) if name.startswith(package(pack_module))]:
+            for value in vars(importlib.sys.modules[module_name]).values():
+                name = value.__name__ if isinstance(value, types.ModuleType) else getattr(value, "__module__", None)
+                if isinstance(name, str) and name.startswith("weike.plugins."):
+                    used.add(package(name))
+        hashed = {tuple(code_location(importlib.import_module(module)))
+                  for module in bundles.packing_modules(pack_module)}
+        missing = [name for name in sorted(used)
+                   if tuple(code_location(importlib.import_module(name))) not in hashed]
+        assert not missing, f"{target.name}: packed with code the fingerprint does not hash: {missing}"
