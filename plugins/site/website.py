@@ -88,6 +88,9 @@ class WebsiteResult:
     #: The files published (``media/`` aside) with their records, ``[size, mtime_ns, sha256]``, as
     #: the site's stamp holds them; None when the site was kept (nothing was published).
     files: Mapping[str, list] | None = None
+    #: The input hash the site's stamp records (:func:`~weike.plugins.site.stamp.input_hash`; ""
+    #: when a course's pages failed), so the offline edition need not read the stamp back.
+    inputs: str | None = None
 
 
 
@@ -149,7 +152,7 @@ def build_website(
     if not force and built_from == inputs:
         place_media(catalogue, site_dir)
         return WebsiteResult(site_dir=site_dir, rebuilt=False, site_url=settings.site_url, published=published,
-                             diagnostics=tuple(collected.diagnostics) + earlier, seconds=time.monotonic() - started)
+                             inputs=built_from, diagnostics=tuple(collected.diagnostics) + earlier, seconds=time.monotonic() - started)
 
     qr_codes = QrCodes(cache_dir / QR_CODES_FILE)
     page_isolation = CourseIsolation(stage="site", plugin=PLUGIN_NAME)
@@ -280,4 +283,5 @@ def build_website(
                          search_index_bytes=index_bytes, search_computed=shards.computed,
                          cut_by_jieba=cuts.cut_by_jieba if cuts is not None else None,
                          diagnostics=tuple(collected.diagnostics + sources.diagnostics),
-                         warnings=tuple(warnings), seconds=time.monotonic() - started, files=made.written)
+                         warnings=tuple(warnings), seconds=time.monotonic() - started, files=made.written,
+                         inputs=stamp_inputs)

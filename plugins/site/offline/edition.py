@@ -322,12 +322,14 @@ def _site_files(site: Path, left_out_folders: frozenset[str] = frozenset()):
 
 
 def edition_inputs(source_site: Path, settings: OfflineSettings, data_saver: bool,
-                   left_out_folders: frozenset[str] = frozenset()) -> str:
-    """A hash of everything the edition is made from: the source site's own input hash and the settings."""
-    try:
-        site_inputs = json.loads((source_site / SITE_STAMP_FILE).read_text(encoding="utf-8")).get("inputs")
-    except (OSError, ValueError, AttributeError):
-        site_inputs = None
+                   left_out_folders: frozenset[str] = frozenset(), site_inputs: str | None = None) -> str:
+    """A hash of everything the edition is made from: the source site's own input hash (read from
+    its stamp unless the site stage handed it over as ``site_inputs``) and the settings."""
+    if site_inputs is None:
+        try:
+            site_inputs = json.loads((source_site / SITE_STAMP_FILE).read_text(encoding="utf-8")).get("inputs")
+        except (OSError, ValueError, AttributeError):
+            site_inputs = None
     fingerprint = Fingerprint(site_inputs, settings.name, data_saver, sorted(left_out_folders), code_digest(__name__))
     if site_inputs is None:  # an unstamped site: its files themselves
         for rel, path in _site_files(source_site, left_out_folders):
@@ -358,7 +360,8 @@ def _identity(path: Path) -> tuple[int, int, int] | None:
 def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: OfflineSettings,
                           site_name: str, courses: int, lectures: int, data_saver: bool = False,
                           force: bool = False, left_out_folders: frozenset[str] = frozenset(),
-                          site_files: Mapping[str, list] | None = None) -> OfflineResult:
+                          site_files: Mapping[str, list] | None = None,
+                          site_inputs: str | None = None) -> OfflineResult:
     """Write the offline edition of the built site ``source_site`` into ``offline_dir``.
 
     ``data_saver``: the source site was built from the 省流量 renditions (the guide says so).
@@ -373,10 +376,12 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
     ``left_out_folders``: top-level folders of the site that need a web server (a plugin's own,
     such as the hosted editor's ``admin/``), not copied. ``site_files``: the files the site stage
     published with their records (:attr:`~weike.plugins.site.website.WebsiteResult.files`), so
-    only the site's ``media`` is walked.
+    only the site's ``media`` is walked; ``site_inputs``: the input hash the site's stamp records
+    (:attr:`~weike.plugins.site.website.WebsiteResult.inputs`), so the stamp is not read back.
     """
     zip_name = f"{settings.name}.zip"
-    inputs = edition_inputs(source_site, settings, data_saver, left_out_folders)
+    inputs = edition_inputs(source_site, settings, data_saver, left_out_folders,
+                            site_inputs=site_inputs if site_files is not None else None)
     stamp = manifest.read_stamp_file(offline_dir, STAMP_FILE) or {}
     zip_path = offline_dir / zip_name
     if not force and stamp.get("inputs") == inputs and manifest.still_as_written(stamp, offline_dir):
@@ -423,7 +428,10 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
             return hashlib.sha256(made.encode("utf-8")).hexdigest()
 
         def file_digest(identity) -> str:
-            # Hashed: a record's identity holds the file's SHA-256, twice the stamp's bytes.
+            # A file the site's record identifies: its bytes' SHA-256 as recorded (a hard link to
+            # the same bytes is the same file, whatever its time); a walked one (media): hashed.
+            if identity is not None and len(identity) == 3 and isinstance(identity[2], str):
+                return identity[2]
             return hashlib.sha256(repr(("file", identity)).encode("utf-8")).hexdigest()
 
         rooted: dict = {}  # (each worker fills its own copy)
