@@ -595,3 +595,22 @@ def test_a_media_file_deleted_replaced_or_added_in_the_edition_is_put_right(buil
     for path in (gone, defaced):
         assert os.stat(path).st_ino == os.stat(site / path.relative_to(offline)).st_ino
     assert not stray.exists()
+
+
+def test_a_lecture_delivered_again_is_linked_into_the_edition_and_equals_a_cold_one(built_site, media):
+    """A new video for a lecture: the site places the new file, and the edition links that file
+    (the site's inode) in place of the old one; the edition equals a cold one."""
+    from tests.plugins.site.conftest import deliver_long_clip
+
+    built = built_site()
+    offline = built.root / "dist" / "offline"
+    built.rebuild()
+    video = deliver_long_clip(built, media)
+    built.rebuild()
+    placed = offline / "media/demo/01-lecture-1.mp4"
+    assert os.stat(placed).st_ino == os.stat(built.site / "media/demo/01-lecture-1.mp4").st_ino
+    assert placed.read_bytes() == video.read_bytes()
+    incremental = edition_files(offline)
+    shutil.rmtree(offline)
+    built.rebuild()
+    assert edition_files(offline) == incremental
