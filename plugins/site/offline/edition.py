@@ -562,17 +562,26 @@ def _place_media(media: Mapping[str, tuple | None], source_site: Path, folder: P
     except OSError:
         same_device = False
     changed = 0
+    # What is not the site's goes first (a file inside a folder put where a video goes among them).
+    emptied: set[Path] = set()
+    for rel in present.keys() - media.keys():
+        if check_only:
+            return 1
+        (folder / rel).unlink(missing_ok=True)
+        emptied.add((folder / rel).parent)
+        changed += 1
+    for parent in sorted(emptied, key=lambda path: len(path.parts), reverse=True):
+        # (a deleted course's folder goes with its files, as from a cold edition)
+        while parent != folder and parent.is_dir() and not any(parent.iterdir()):
+            parent.rmdir()
+            parent = parent.parent
     for rel, identity in media.items():
         if same_device and identity is not None and present.get(rel) == identity[2]:
             continue
         if check_only:
             return 1
+        manifest.make_room(folder / rel, folder)  # (a folder put where the file goes, or in its way)
         changed += outputs.link_file(source_site / rel, folder / rel)
-    for rel in present.keys() - media.keys():
-        if check_only:
-            return 1
-        (folder / rel).unlink(missing_ok=True)
-        changed += 1
     return changed
 
 

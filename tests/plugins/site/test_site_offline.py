@@ -576,8 +576,8 @@ def test_an_edit_lists_and_records_none_of_the_editions_media(built_site, monkey
 @pytest.mark.parametrize("edit", ["nothing", "notes"])
 def test_a_media_file_deleted_replaced_or_added_in_the_edition_is_put_right(built_site, edit):
     """Not in the stamp, the edition's media are still checked on every build: one deleted, one
-    replaced by other bytes, one that is no file of the site: each is put right, with or without
-    an edit to the site, and each video is the site's file again (one inode)."""
+    replaced by other bytes, one replaced by a folder, one that is no file of the site: each is
+    put right, with or without an edit to the site, and each video is the site's file again (one inode)."""
     built = built_site()
     offline, site = built.root / "dist" / "offline", built.site
     built.rebuild()  # (the edition as a rebuild leaves it)
@@ -588,13 +588,19 @@ def test_a_media_file_deleted_replaced_or_added_in_the_edition_is_put_right(buil
     defaced.write_bytes(b"not a video")
     stray = offline / "media/demo/stray.mp4"
     stray.write_bytes(b"left behind")
+    (offline / "media/gone-course").mkdir()
+    (offline / "media/gone-course/01.mp4").write_bytes(b"a course no longer published")
+    in_the_way = offline / "media/demo/02-lecture-2.mp4"
+    in_the_way.unlink()
+    in_the_way.mkdir()
+    (in_the_way / "inside.txt").write_text("a folder where a video goes", encoding="utf-8")
     if edit == "notes":
         notes = built.root / "courses/photo/01-lecture-1/lecture.md"
         notes.write_text(notes.read_text(encoding="utf-8") + "\n再看一遍。\n", encoding="utf-8")
     built.rebuild()
-    for path in (gone, defaced):
+    for path in (gone, defaced, in_the_way):
         assert os.stat(path).st_ino == os.stat(site / path.relative_to(offline)).st_ino
-    assert not stray.exists()
+    assert not stray.exists() and not (offline / "media/gone-course").exists()
 
 
 def test_a_lecture_delivered_again_is_linked_into_the_edition_and_equals_a_cold_one(built_site, media):
