@@ -145,8 +145,11 @@ def main() -> int:
             write_repository(root, args.courses, with_media=True)
             (root / "weike.yml").write_text("site_url: https://weike.example.gov.cn/\n", encoding="utf-8")
         first = child(root)
-        print(f"build before the edits: site {first['wall']:.2f} s wall {first['cpu']:.2f} s CPU, "
-              f"{first['rendered']} pages rendered")
+        if first["wall"] is None:  # a reused repository already built: no stage ran
+            print("build before the edits: nothing to build")
+        else:
+            print(f"build before the edits: site {first['wall']:.2f} s wall {first['cpu']:.2f} s CPU, "
+                  f"{first['rendered']} pages rendered")
         state: dict = {}
         for _ in range(args.rounds):
             for kind in EDITS:

@@ -49,6 +49,15 @@ def content_digest(rel: str, page: GeneratedPage) -> str:
     return Fingerprint("page", rel, sorted(page.meta.items()), page.html).hexdigest()
 
 
+def delivered_key(media: DeliveredMedia | None) -> object:
+    """A lecture's delivered media as a course key holds it: its ``digest`` (its fields and its
+    files' identities, given by the media stage) where it has one, else the value itself (its
+    repr, which formats every field: most of a catalogue's keys' time)."""
+    if media is not None and media.digest:
+        return ("digest", media.digest)
+    return media
+
+
 def _identity(path: Path) -> tuple[int, int, int, int] | None:
     try:
         stat = os.stat(path)
@@ -66,7 +75,7 @@ def course_key(item: SiteCourse, *, cover_sha256: str, delivered: Mapping[str, D
         package_versions("jieba", "nh3", "qrcode", "markdown", "pillow"),
         code_digest("weike.plugins.site", "weike.plugins.notes", "weike.plugins.pictures"))
     for lecture in item.lectures:
-        fingerprint.add(delivered.get(lecture.lecture.key), lecture.saver_file, lecture.saver_size)
+        fingerprint.add(delivered_key(delivered.get(lecture.lecture.key)), lecture.saver_file, lecture.saver_size)
         try:
             pictures = note_pictures(lecture.lecture.folder)
         except OSError:
@@ -107,11 +116,11 @@ def course_keys(catalogue: Catalogue, thumbnails: Mapping[str, Thumbnail], deliv
         if check_key is not None:
             keys[item.slug] = checked_course_key(check_key, (
                 thumbnails[item.slug].source_sha256, item.cover_size, catalogue.absolute(item.url), tuple(links),
-                notes_text, tuple((lecture.lecture.key, delivered.get(lecture.lecture.key), lecture.saver_file,
+                notes_text, tuple((lecture.lecture.key, delivered_key(delivered.get(lecture.lecture.key)), lecture.saver_file,
                                    lecture.saver_size) for lecture in item.lectures)))
             continue
         inputs = (thumbnails[item.slug].source_sha256, item.cover_size, catalogue.absolute(item.url), tuple(links),
-                  notes_text, tuple((delivered.get(lecture.lecture.key), lecture.saver_file, lecture.saver_size)
+                  notes_text, tuple((delivered_key(delivered.get(lecture.lecture.key)), lecture.saver_file, lecture.saver_size)
                                     for lecture in item.lectures))
         earlier = kept.keys.get(item.slug) if kept is not None else None
         if earlier is not None and earlier[0] is item.course and earlier[1] == inputs:

@@ -48,14 +48,16 @@ def _placed(media_dir: Path) -> dict[str, int]:
     return found
 
 
-def place_media(catalogue: Catalogue, site_dir: Path) -> int:
+def place_media(catalogue: Catalogue, site_dir: Path, placed_files: dict[str, tuple[int, int, int]] | None = None) -> int:
     """Hard-link (copy across file systems) every delivered file the site shows into ``site_dir``
     where it is missing or another file, and delete the files of lectures no longer published.
 
     What is there already is judged from the folder itself, so a file deleted or replaced in the
     site is placed again: a site file that is the source's inode is kept with one stat of the
     source, any other goes through :func:`~weike.builder.keeping.outputs.link_file` (a copy with the
-    source's size and time is kept too). Returns how many files were placed.
+    source's size and time is kept too). Returns how many files were placed; ``placed_files``, when
+    given, receives every file the site's ``media`` holds after it: site-relative path -> (size,
+    mtime_ns, inode), from the stat already taken (the offline edition lists them so, no walk).
     """
     wanted = media_files(catalogue)
     media_dir = site_dir / "media"
@@ -70,8 +72,16 @@ def place_media(catalogue: Catalogue, site_dir: Path) -> int:
             except OSError:
                 stat = None
             if stat is not None and stat.st_ino == inode and stat.st_dev == device:
+                if placed_files is not None:
+                    placed_files[rel] = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
                 continue
         placed += outputs.link_file(source, site_dir / rel)
+        if placed_files is not None:
+            try:
+                stat = os.stat(site_dir / rel)
+            except OSError:
+                continue
+            placed_files[rel] = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
     for rel in present.keys() - wanted.keys():  # files of courses no longer published go
         (site_dir / rel).unlink(missing_ok=True)
     return placed

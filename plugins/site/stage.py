@@ -69,7 +69,8 @@ def site_stage(context: BuildContext, courses: Sequence[Course], delivered: Mapp
     summary.extend(f"site: MkDocs: {warning}" for warning in result.warnings)
     edition = build_offline(context, courses, delivered, result.published, offline=offline, savers=savers,
                             site_name=settings.site_name, centres=centres, plugin_pages=plugin_pages,
-                            plugin_assets=plugin_assets, made=made, site_files=result.files)
+                            plugin_assets=plugin_assets, made=made, site_files=result.files,
+                            site_inputs=result.inputs, site_media=result.media)
     summary.extend(edition.summary)
     return StageOutcome(diagnostics=(*page_diagnostics, *result.diagnostics, *saver_diagnostics,
                                      *edition.diagnostics),
@@ -112,12 +113,15 @@ def build_offline(context: BuildContext, courses: Sequence[Course], delivered: M
                   published: Sequence[str], *, offline, savers: Mapping, site_name: str,
                   centres: Sequence[Centre] = (), plugin_pages: Sequence = (),
                   plugin_assets: Sequence = (), made: Made | None = None,
-                  site_files: Mapping[str, list] | None = None) -> StageOutcome:
+                  site_files: Mapping[str, list] | None = None, site_inputs: str | None = None,
+                  site_media: Mapping[str, tuple] | None = None) -> StageOutcome:
     """``dist/offline``: the catalogue (or the courses ``extra.weike.offline.courses`` names) for a USB stick.
 
     With ``extra.weike.offline.data_saver`` its pages place each lecture's 省流量 rendition (made by
     the media stage, ``DeliveredMedia.renditions``) as its video: the edition carries only those (a
-    fraction of the size). ``site_files``: what the site build published (``WebsiteResult.files``).
+    fraction of the size). ``site_files``, ``site_inputs`` and ``site_media``: what the site build
+    published, the input hash its stamp records and the media it placed (``WebsiteResult.files``,
+    ``WebsiteResult.inputs``, ``WebsiteResult.media``).
     """
     from weike.plugins.media import DATA_SAVER
 
@@ -147,19 +151,21 @@ def build_offline(context: BuildContext, courses: Sequence[Course], delivered: M
         # Its own pages: the home page counts and lists only these courses, the videos are the small ones.
         source = cache_dir / "offline-source"
         try:
-            site_files = build_website(root=context.paths.root, site_url=site_url(context.config),
+            own = build_website(root=context.paths.root, site_url=site_url(context.config),
                           courses=[course for course in courses if course.slug in chosen], delivered=delivered,
                           site_dir=source, work_dir=cache_dir / "offline-work", cache_dir=cache_dir,
                           centres=centres, publish_centres=publish_centres(context.config),
                           plugin_pages=plugin_pages, plugin_assets=plugin_assets, made=made,
-                          check_keys=context.course_keys).files
+                          check_keys=context.course_keys)
+            site_files, site_inputs, site_media = own.files, own.inputs, own.media
         except SiteBuildFailed as exc:
             return StageOutcome(diagnostics=(exc.diagnostic,), summary=("offline: 离线版未能构建 (not built)",))
     lectures = sum(len(course.lectures) for course in courses if course.slug in chosen)
     task = context.progress.task(f"离线版 {len(chosen)} 门课程 (offline edition, {len(chosen)} courses)")
     result = build_offline_edition(source_site=source, offline_dir=offline_dir, settings=offline,
                                    site_name=site_name, courses=len(chosen), lectures=lectures,
-                                   data_saver=data_saver, left_out_folders=online_only, site_files=site_files)
+                                   data_saver=data_saver, left_out_folders=online_only, site_files=site_files,
+                                   site_inputs=site_inputs, site_media=site_media)
     line = offline_summary(result, context.paths.shown(offline_dir))
     task.done(line.removeprefix("offline: "))
     return StageOutcome(diagnostics=offline.diagnostics + missing, outputs=(offline_dir,), summary=(line,))

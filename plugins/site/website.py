@@ -88,6 +88,12 @@ class WebsiteResult:
     #: The files published (``media/`` aside) with their records, ``[size, mtime_ns, sha256]``, as
     #: the site's stamp holds them; None when the site was kept (nothing was published).
     files: Mapping[str, list] | None = None
+    #: The input hash the site's stamp records (:func:`~weike.plugins.site.stamp.input_hash`; ""
+    #: when a course's pages failed), so the offline edition need not read the stamp back.
+    inputs: str | None = None
+    #: Every file of the site's ``media`` folder: site-relative path -> (size, mtime_ns, inode), as
+    #: placing them found or made them.
+    media: Mapping[str, tuple[int, int, int]] | None = None
 
 
 
@@ -147,9 +153,10 @@ def build_website(
                         course_keys=keys)
     built_from, earlier, stamp = read_stamp(site_dir, inputs) if site_dir.is_dir() else (None, (), None)
     if not force and built_from == inputs:
-        place_media(catalogue, site_dir)
+        placed: dict[str, tuple[int, int, int]] = {}
+        place_media(catalogue, site_dir, placed)
         return WebsiteResult(site_dir=site_dir, rebuilt=False, site_url=settings.site_url, published=published,
-                             diagnostics=tuple(collected.diagnostics) + earlier, seconds=time.monotonic() - started)
+                             inputs=built_from, media=placed, diagnostics=tuple(collected.diagnostics) + earlier, seconds=time.monotonic() - started)
 
     qr_codes = QrCodes(cache_dir / QR_CODES_FILE)
     page_isolation = CourseIsolation(stage="site", plugin=PLUGIN_NAME)
@@ -182,6 +189,7 @@ def build_website(
     present = manifest.present_files(site_dir, stamp_file=STAMP_FILE, skip=("media",)) if site_dir.is_dir() else {}
     previous = None if force else manifest.read_manifest(stamp, present)
     tmp_dir = make_build_folder(site_dir)
+    placed = {}
     try:
         nav = navigation(catalogue, sources.handwritten, settings.raw.get("nav"), centres=site_centres,
                          plugin_pages=sources.plugin_nav)
@@ -259,7 +267,7 @@ def build_website(
         if previous is None:  # made whole: swapped into place at once
             made = manifest.Manifest(written=manifest.record_all(tmp_dir, stamp_file=STAMP_FILE, skip=("media",)))
             made.made_from = {rel: digest for rel, digest in made_from.items() if rel in made.written}
-            place_media(catalogue, tmp_dir)
+            place_media(catalogue, tmp_dir, placed)  # (the same files, by inode, once swapped into place)
             manifest.write_stamp(tmp_dir, STAMP_FILE, site_stamp(stamp_inputs, sources.diagnostics,
                                                                  len(published), made))
             swap_into_place(tmp_dir, site_dir)
@@ -268,7 +276,7 @@ def build_website(
                                     kept=[page_file(rel) for rel in kept_pages | kept_nav] + list(kept_files)
                                     + list(kept_templates) + list(shards.kept) + generated.kept_static,
                                     made_from=made_from)
-            place_media(catalogue, site_dir)
+            place_media(catalogue, site_dir, placed)
             manifest.write_stamp(site_dir, STAMP_FILE, site_stamp(stamp_inputs, sources.diagnostics,
                                                                   len(published), made))
             shutil.rmtree(tmp_dir, ignore_errors=True)
@@ -280,4 +288,5 @@ def build_website(
                          search_index_bytes=index_bytes, search_computed=shards.computed,
                          cut_by_jieba=cuts.cut_by_jieba if cuts is not None else None,
                          diagnostics=tuple(collected.diagnostics + sources.diagnostics),
-                         warnings=tuple(warnings), seconds=time.monotonic() - started, files=made.written)
+                         warnings=tuple(warnings), seconds=time.monotonic() - started, files=made.written,
+                         inputs=stamp_inputs, media=placed)

@@ -266,14 +266,15 @@ class OfflineResult:
 
 
 def _site_listing(site: Path, left_out_folders: frozenset[str] = frozenset(),
-                  recorded: Mapping[str, list] | None = None):
+                  recorded: Mapping[str, list] | None = None, media: Mapping[str, tuple] | None = None):
     """``(files, folders)`` of the site in one walk: every file as (site-relative POSIX path, path,
     its identity: (size, mtime_ns, inode) or None), sorted, without :data:`LEFT_OUT`, source maps
     and the top-level ``left_out_folders``; and every folder with an ``index.html`` ("" for the root).
 
     ``recorded``: the site's files as the site stage just published them (its stamp's records,
     ``[size, mtime_ns, sha256]``, the ``media`` folder aside): those are listed from the record,
-    identified by it, and only ``media`` is walked."""
+    identified by it, and only ``media`` is walked; with ``media`` too (the files placing the
+    site's media found there, :attr:`~weike.plugins.site.website.WebsiteResult.media`), nothing is."""
     files: list[tuple[str, str, tuple | None]] = []
     folders: set[str] = set()
     stack = [("", str(site), False)]
@@ -287,6 +288,11 @@ def _site_listing(site: Path, left_out_folders: frozenset[str] = frozenset(),
             if rel in LEFT_OUT or rel.endswith(".map") or rel.partition("/")[0] in left_out_folders and "/" in rel:
                 continue
             files.append((rel, os.path.join(base, rel), tuple(record)))
+        if media is not None:
+            stack = []
+            if "media" not in left_out_folders:
+                files.extend((rel, os.path.join(base, rel), tuple(identity)) for rel, identity in media.items()
+                             if rel not in LEFT_OUT and not rel.endswith(".map"))
     while stack:
         prefix, folder, left_out = stack.pop()
         try:
@@ -322,12 +328,14 @@ def _site_files(site: Path, left_out_folders: frozenset[str] = frozenset()):
 
 
 def edition_inputs(source_site: Path, settings: OfflineSettings, data_saver: bool,
-                   left_out_folders: frozenset[str] = frozenset()) -> str:
-    """A hash of everything the edition is made from: the source site's own input hash and the settings."""
-    try:
-        site_inputs = json.loads((source_site / SITE_STAMP_FILE).read_text(encoding="utf-8")).get("inputs")
-    except (OSError, ValueError, AttributeError):
-        site_inputs = None
+                   left_out_folders: frozenset[str] = frozenset(), site_inputs: str | None = None) -> str:
+    """A hash of everything the edition is made from: the source site's own input hash (read from
+    its stamp unless the site stage handed it over as ``site_inputs``) and the settings."""
+    if site_inputs is None:
+        try:
+            site_inputs = json.loads((source_site / SITE_STAMP_FILE).read_text(encoding="utf-8")).get("inputs")
+        except (OSError, ValueError, AttributeError):
+            site_inputs = None
     fingerprint = Fingerprint(site_inputs, settings.name, data_saver, sorted(left_out_folders), code_digest(__name__))
     if site_inputs is None:  # an unstamped site: its files themselves
         for rel, path in _site_files(source_site, left_out_folders):
@@ -358,7 +366,9 @@ def _identity(path: Path) -> tuple[int, int, int] | None:
 def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: OfflineSettings,
                           site_name: str, courses: int, lectures: int, data_saver: bool = False,
                           force: bool = False, left_out_folders: frozenset[str] = frozenset(),
-                          site_files: Mapping[str, list] | None = None) -> OfflineResult:
+                          site_files: Mapping[str, list] | None = None,
+                          site_inputs: str | None = None,
+                          site_media: Mapping[str, tuple] | None = None) -> OfflineResult:
     """Write the offline edition of the built site ``source_site`` into ``offline_dir``.
 
     ``data_saver``: the source site was built from the 省流量 renditions (the guide says so).
@@ -373,17 +383,31 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
     ``left_out_folders``: top-level folders of the site that need a web server (a plugin's own,
     such as the hosted editor's ``admin/``), not copied. ``site_files``: the files the site stage
     published with their records (:attr:`~weike.plugins.site.website.WebsiteResult.files`), so
-    only the site's ``media`` is walked.
+    only the site's ``media`` is walked; ``site_inputs``: the input hash the site's stamp records
+    (:attr:`~weike.plugins.site.website.WebsiteResult.inputs`), so the stamp is not read back;
+    ``site_media``: the files of the site's ``media`` with their identities, as placing them found
+    them (:attr:`~weike.plugins.site.website.WebsiteResult.media`), so the site is not walked at all.
+
+    The edition's ``media`` (every video, poster and subtitle track: most of its files) are not in
+    its stamp: each is the site's file itself, hard-linked, which the folder's listing tells by
+    inode without a stat (:func:`_place_media`); a file deleted or replaced there is linked again.
     """
     zip_name = f"{settings.name}.zip"
-    inputs = edition_inputs(source_site, settings, data_saver, left_out_folders)
+    inputs = edition_inputs(source_site, settings, data_saver, left_out_folders,
+                            site_inputs=site_inputs if site_files is not None else None)
     stamp = manifest.read_stamp_file(offline_dir, STAMP_FILE) or {}
     zip_path = offline_dir / zip_name
     if not force and stamp.get("inputs") == inputs and manifest.still_as_written(stamp, offline_dir):
-        return OfflineResult(folder=offline_dir, zip_path=zip_path, zip_bytes=_size(zip_path),
-                             rebuilt=False, courses=courses, lectures=lectures)
+        # (Its media are not in the stamp: each must still be the site's file.)
+        if site_media is None:
+            site_media = _media_of(_site_listing(source_site / "media", frozenset())[0], prefix="")
+        media = {} if "media" in left_out_folders else site_media
+        if _place_media(media, source_site, offline_dir, check_only=True) == 0:
+            return OfflineResult(folder=offline_dir, zip_path=zip_path, zip_bytes=_size(zip_path),
+                                 rebuilt=False, courses=courses, lectures=lectures)
 
-    listing, folders = _site_listing(source_site, left_out_folders, site_files)
+    listing, folders = _site_listing(source_site, left_out_folders, site_files,
+                                     site_media if site_files is not None else None)
     if site_files is None:
         # Walked (the site was kept): a file still as the site's stamp records it is identified
         # by that record, as when the site stage hands its records over, so no page is remade
@@ -396,13 +420,17 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
     code = code_digest(__name__)
     offline_dir.parent.mkdir(parents=True, exist_ok=True)
     remove_leftovers(offline_dir)
-    present = manifest.present_files(offline_dir, stamp_file=STAMP_FILE) if offline_dir.is_dir() else {}
+    present = (manifest.present_files(offline_dir, stamp_file=STAMP_FILE, skip=("media",))
+               if offline_dir.is_dir() else {})
     previous = None if force else manifest.read_manifest(stamp, present)
     carried = stamp.get("subtitles") if isinstance(stamp.get("subtitles"), dict) else {}
     # A page's rewrite depends on the site's page folders only through the folders its links
     # name: a folder that came or went since the last edition remakes the pages that link to it.
     links = _Links.recorded(stamp, folders)
     site_files = frozenset(rel for rel, _, _ in listing)
+    media = _media_of(listing)
+    # A subtitle track a page carries inline is identified by its listing (no stat of its own).
+    identities = {rel: identity for rel, _, identity in listing}
     tmp = make_build_folder(offline_dir)
     try:
         made_from: dict[str, str] = {}
@@ -419,11 +447,16 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
         # What each file is made from, as plain text hashed once (a file's own identity is its
         # record: tens of thousands of them on every edit).
         def page_digest(rel: str, identity, inline: list[str]) -> str:
-            made = repr(("page", rel, identity, code, [(vtt, _identity(source_site / vtt)) for vtt in inline]))
+            made = repr(("page", rel, identity, code,
+                         [(vtt, identities[vtt] if vtt in identities else _identity(source_site / vtt))
+                          for vtt in inline]))
             return hashlib.sha256(made.encode("utf-8")).hexdigest()
 
         def file_digest(identity) -> str:
-            # Hashed: a record's identity holds the file's SHA-256, twice the stamp's bytes.
+            # A file the site's record identifies: its bytes' SHA-256 as recorded (a hard link to
+            # the same bytes is the same file, whatever its time); a walked one (media): hashed.
+            if identity is not None and len(identity) == 3 and isinstance(identity[2], str):
+                return identity[2]
             return hashlib.sha256(repr(("file", identity)).encode("utf-8")).hexdigest()
 
         rooted: dict = {}  # (each worker fills its own copy)
@@ -448,6 +481,8 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
 
         to_make: list[tuple[str, object]] = []
         for rel, path, identity in listing:
+            if rel in media:
+                continue  # placed apart: _place_media
             if rel.endswith(".html"):
                 before = [vtt for vtt in carried.get(rel, []) if isinstance(vtt, str)]
                 if links.still_right(rel) and unchanged(rel, page_digest(rel, identity, before)):
@@ -473,13 +508,15 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
                     **made.as_json()}
 
         if previous is None:  # made whole: swapped into place at once
-            made = manifest.Manifest(written=manifest.record_all(tmp, stamp_file=STAMP_FILE))
+            made = manifest.Manifest(written=manifest.record_all(tmp, stamp_file=STAMP_FILE, skip=("media",)))
             made.made_from = {rel: digest for rel, digest in made_from.items() if rel in made.written}
+            _place_media(media, source_site, tmp)
             manifest.write_stamp(tmp, STAMP_FILE, edition_stamp(made))
             swap_into_place(tmp, offline_dir)
         else:  # the zip of the previous edition is left out of `present`'s keeps: removed
             made = manifest.publish(tmp, offline_dir, previous=previous, present=present, kept=kept,
                                     made_from=made_from)
+            _place_media(media, source_site, offline_dir)
             manifest.write_stamp(offline_dir, STAMP_FILE, edition_stamp(made))
             shutil.rmtree(tmp, ignore_errors=True)
     except BaseException:
@@ -487,6 +524,65 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
         raise
     return OfflineResult(folder=offline_dir, zip_path=zip_path, zip_bytes=None, rebuilt=True,
                          courses=courses, lectures=lectures)
+
+
+def _media_of(listing, prefix: str = "media/") -> dict[str, tuple | None]:
+    """The files of the site's ``media`` in ``listing`` (:func:`_site_listing` of the site, or with
+    ``prefix`` "" of its ``media`` folder), by site-relative path: their identities."""
+    if not prefix:
+        return {f"media/{rel}": identity for rel, _, identity in listing}
+    return {rel: identity for rel, _, identity in listing if rel.startswith(prefix)}
+
+
+def _place_media(media: Mapping[str, tuple | None], source_site: Path, folder: Path, *,
+                 check_only: bool = False) -> int:
+    """Hard-link each of the site's ``media`` (site-relative path -> (size, mtime_ns, inode)) into
+    ``folder`` where it is missing or another file, and delete the others of ``folder/media``;
+    returns how many files were (``check_only``: would be) linked or deleted.
+
+    What ``folder`` holds is judged by inode from its listing (no stat per file): a file that is
+    the site's own inode is its bytes. A copy (across file systems) goes through
+    :func:`~weike.builder.keeping.outputs.link_file`, which keeps one with the source's size and time."""
+    present: dict[str, int] = {}
+    stack = [("media/", os.path.join(os.fspath(folder), "media"))]
+    while stack:
+        prefix, current = stack.pop()
+        try:
+            with os.scandir(current) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append((f"{prefix}{entry.name}/", entry.path))
+                    else:
+                        present[prefix + entry.name] = entry.inode()
+        except OSError:
+            continue
+    # An inode names a file on one device only: across two, each file is compared by link_file.
+    try:
+        same_device = os.stat(folder).st_dev == os.stat(source_site).st_dev
+    except OSError:
+        same_device = False
+    changed = 0
+    # What is not the site's goes first (a file inside a folder put where a video goes among them).
+    emptied: set[Path] = set()
+    for rel in present.keys() - media.keys():
+        if check_only:
+            return 1
+        (folder / rel).unlink(missing_ok=True)
+        emptied.add((folder / rel).parent)
+        changed += 1
+    for parent in sorted(emptied, key=lambda path: len(path.parts), reverse=True):
+        # (a deleted course's folder goes with its files, as from a cold edition)
+        while parent != folder and parent.is_dir() and not any(parent.iterdir()):
+            parent.rmdir()
+            parent = parent.parent
+    for rel, identity in media.items():
+        if same_device and identity is not None and present.get(rel) == identity[2]:
+            continue
+        if check_only:
+            return 1
+        manifest.make_room(folder / rel, folder)  # (a folder put where the file goes, or in its way)
+        changed += outputs.link_file(source_site / rel, folder / rel)
+    return changed
 
 
 class _Links:

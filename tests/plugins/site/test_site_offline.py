@@ -535,3 +535,88 @@ def test_a_page_deleted_from_the_edition_is_made_again_alone(built_site, monkeyp
     assert page.read_bytes() == good
 
 
+
+
+def test_an_edit_lists_and_records_none_of_the_editions_media(built_site, monkeypatch):
+    """The edition's media are the site's files hard-linked: a notes edit neither lists them with a
+    stat (the folder's own listing, by inode, tells them) nor identifies a subtitle track anew,
+    and the stamp holds only pages and the other files; the edition still equals a cold one."""
+    from weike.plugins.site import manifest
+    from weike.plugins.site.offline import edition
+
+    built = built_site()
+    offline = built.root / "dist" / "offline"
+    listed: list[str] = []
+    real_present_files = manifest.present_files
+
+    def counted_present_files(folder, **given):
+        found = real_present_files(folder, **given)
+        if Path(folder) == offline:
+            listed.extend(found)
+        return found
+
+    identified: list[Path] = []
+    real_identity = edition._identity
+    monkeypatch.setattr(manifest, "present_files", counted_present_files)
+    monkeypatch.setattr(edition, "_identity", lambda path: identified.append(path) or real_identity(path))
+    notes = built.root / "courses/demo/01-lecture-1/lecture.md"
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n只记页面。\n", encoding="utf-8")
+    built.rebuild()
+    assert listed and not [rel for rel in listed if rel.startswith("media/")]
+    assert identified == []
+    stamp = json.loads((offline / ".weike-offline.json").read_text(encoding="utf-8"))
+    assert "courses/demo/01-lecture-1/index.html" in stamp["files"]
+    assert not [rel for rel in stamp["files"] if rel.startswith("media/")]
+    incremental = edition_files(offline)
+    shutil.rmtree(offline)
+    built.rebuild()
+    assert edition_files(offline) == incremental
+
+
+@pytest.mark.parametrize("edit", ["nothing", "notes"])
+def test_a_media_file_deleted_replaced_or_added_in_the_edition_is_put_right(built_site, edit):
+    """Not in the stamp, the edition's media are still checked on every build: one deleted, one
+    replaced by other bytes, one replaced by a folder, one that is no file of the site: each is
+    put right, with or without an edit to the site, and each video is the site's file again (one inode)."""
+    built = built_site()
+    offline, site = built.root / "dist" / "offline", built.site
+    built.rebuild()  # (the edition as a rebuild leaves it)
+    gone, defaced = offline / "media/demo/01-lecture-1.mp4", offline / "media/photo/01-lecture-1.mp4"
+    assert gone.is_file() and defaced.is_file()
+    gone.unlink()
+    defaced.unlink()
+    defaced.write_bytes(b"not a video")
+    stray = offline / "media/demo/stray.mp4"
+    stray.write_bytes(b"left behind")
+    (offline / "media/gone-course").mkdir()
+    (offline / "media/gone-course/01.mp4").write_bytes(b"a course no longer published")
+    in_the_way = offline / "media/demo/02-lecture-2.mp4"
+    in_the_way.unlink()
+    in_the_way.mkdir()
+    (in_the_way / "inside.txt").write_text("a folder where a video goes", encoding="utf-8")
+    if edit == "notes":
+        notes = built.root / "courses/photo/01-lecture-1/lecture.md"
+        notes.write_text(notes.read_text(encoding="utf-8") + "\n再看一遍。\n", encoding="utf-8")
+    built.rebuild()
+    for path in (gone, defaced, in_the_way):
+        assert os.stat(path).st_ino == os.stat(site / path.relative_to(offline)).st_ino
+    assert not stray.exists() and not (offline / "media/gone-course").exists()
+
+
+def test_a_lecture_delivered_again_is_linked_into_the_edition_and_equals_a_cold_one(built_site, media):
+    """A new video for a lecture: the site places the new file, and the edition links that file
+    (the site's inode) in place of the old one; the edition equals a cold one."""
+    from tests.plugins.site.conftest import deliver_long_clip
+
+    built = built_site()
+    offline = built.root / "dist" / "offline"
+    built.rebuild()
+    video = deliver_long_clip(built, media)
+    built.rebuild()
+    placed = offline / "media/demo/01-lecture-1.mp4"
+    assert os.stat(placed).st_ino == os.stat(built.site / "media/demo/01-lecture-1.mp4").st_ino
+    assert placed.read_bytes() == video.read_bytes()
+    incremental = edition_files(offline)
+    shutil.rmtree(offline)
+    built.rebuild()
+    assert edition_files(offline) == incremental
