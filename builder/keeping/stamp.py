@@ -19,9 +19,14 @@ a page deleted, added or rewritten deep inside it must make the next build run a
 not replay. Each is compared by its own ``stat`` (size, mtime, ctime, inode: ctime no edit can
 keep), listed once when the stamp is written, so the replay stats a list instead of walking
 the tree. One exception keeps it cheap without making it blind: a file that is a hard link of
-a file already watched (the site's videos are links of ``dist/media``) is not stat'ed again.
-Its bytes are that inode's, whose identity is compared; and the link itself can only go or be
-replaced through its folder, whose modification time is compared.
+a file already watched (the site's videos are links of ``dist/media``) is not stat'ed at all:
+its folder's listing names its inode (``readdir``'s, free), which with the folder's device is
+one already seen. Its bytes are that inode's, whose identity is compared; and the link itself can
+only go or be replaced through its folder, whose modification time is compared. This assumes a
+file's device is its folder's (no single file mounted over another below an output folder) and
+that the listing names the inode ``stat`` gives; a file system where a file stat'ed shows
+otherwise turns the shortcut off for the rest of the walk, and a symbolic link is always
+stat'ed (its own inode is not its target's).
 
 The stamp is two files, so that what changes with every build stays small: ``build-stamp.json``
 (the fingerprint, what the build printed, the digest of the identities and the SHA-256 of the
@@ -156,8 +161,9 @@ def watched_identities(outputs: Iterable[Path]) -> tuple[list[str], list[Identit
     """:func:`watched_paths` and, in the same order, the identity of each (as :func:`identities`
     takes it: size, mtime, ctime, inode, following links; None for one that cannot be stat'ed).
 
-    One stat per path: the walk needs each file's inode anyway (for the hard links), and taking
-    the identities again afterwards doubled the stats of a catalogue's tens of thousands of pages.
+    One stat per path, none for a hard link of an inode already seen (see the module's docstring):
+    taking the identities again after the walk doubled the stats of a catalogue's tens of thousands
+    of pages, and stat'ing its tens of thousands of video links cost as much as its pages.
     The cyclic collector is paused meanwhile: the walk makes tens of thousands of tuples and no
     cycle, and the collections they set off walked the whole heap of the build's stages.
     """
@@ -170,10 +176,7 @@ def _watched_identities(outputs: Iterable[Path]) -> tuple[list[str], list[Identi
     seen: set[tuple[int, int]] = set()
     watched: list[str] = []
     found: list[Identity] = []
-
-    def watch(path: str, st: os.stat_result | None) -> None:
-        watched.append(path)
-        found.append(_identity(st) if st is not None else None)
+    watch, take = watched.append, found.append
 
     def stat_or_none(path: str) -> os.stat_result | None:
         try:
@@ -191,30 +194,51 @@ def _watched_identities(outputs: Iterable[Path]) -> tuple[list[str], list[Identi
             continue
         if st is not None:
             seen.add((st.st_dev, st.st_ino))
-        watch(path, st)
+        watch(path)
+        take(_identity(st) if st is not None else None)
+    # A hard link of an inode already seen is known by the inode its folder lists (DirEntry.inode(),
+    # free from readdir) and its folder's device, before any stat; a symbolic link is stat'ed
+    # (its own inode is not its target's). A file system whose listed inodes are not the ones its
+    # stat gives (a file's device is not its folder's: a file mounted over another) is noticed at
+    # the first file stat'ed and the shortcut dropped for the rest of the walk.
+    by_listing = True
     for folder, st in folders:
-        watch(folder, st)
-        stack = [folder]
+        watch(folder)
+        take(_identity(st))
+        stack = [(folder, st.st_dev)]
         while stack:
+            current, device = stack.pop()
             try:
-                with os.scandir(stack.pop()) as scan:
+                with os.scandir(current) as scan:
                     entries = list(scan)
             except OSError:  # unreadable now: its own identity changes once it is repaired
                 continue
             for entry in entries:
+                path = entry.path
                 if entry.is_dir(follow_symlinks=False):
-                    watch(entry.path, stat_or_none(entry.path))
-                    stack.append(entry.path)
+                    st = stat_or_none(path)
+                    watch(path)
+                    if st is None:
+                        take(None)
+                        continue
+                    take((st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
+                    stack.append((path, st.st_dev))
                     continue
-                try:
-                    st = entry.stat()
-                except OSError:  # a dangling link: watched as absent, changes once it resolves
-                    watch(entry.path, None)
+                linked = entry.is_symlink()
+                if by_listing and not linked and (device, entry.inode()) in seen:
+                    continue
+                st = stat_or_none(path)
+                if st is None:  # a dangling link, or gone: watched as absent, changes once it is back
+                    watch(path)
+                    take(None)
                     continue
                 inode = (st.st_dev, st.st_ino)
+                if not linked and inode != (device, entry.inode()):
+                    by_listing = False
                 if inode not in seen:
                     seen.add(inode)
-                    watch(entry.path, st)
+                    watch(path)
+                    take((st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
     return watched, found
 
 

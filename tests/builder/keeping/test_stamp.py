@@ -274,3 +274,66 @@ def test_the_walk_takes_each_identity_the_replay_compares(recorded):
         except OSError:
             again.append(None)
     assert found == again and found[watched.index(str(recorded / "dist/gone.zip"))] is None
+
+
+def _links_in_the_site(root: Path) -> list[Path]:
+    """The video linked twice more in the site and a page linked from the offline edition (as its
+    pages are placed), every link after what it links."""
+    links = [root / "dist/site/media/c/01-copy.mp4", root / "dist/site/media/d/01.mp4",
+             root / "dist/site/z-offline/01-lecture-1.html"]
+    for link in links:
+        link.parent.mkdir(parents=True, exist_ok=True)
+    os.link(root / "dist/media/c/01.mp4", links[0])
+    os.link(root / "dist/media/c/01.mp4", links[1])
+    os.link(root / "dist/site/courses/c/01-lecture-1/index.html", links[2])
+    return links
+
+
+def test_the_walk_stats_each_watched_path_once_and_no_link_of_an_inode_already_seen(recorded, monkeypatch):
+    links = _links_in_the_site(recorded)
+    stat, stated = os.stat, []
+
+    def counted(path, *args, **kwargs):
+        stated.append(os.fspath(path))
+        return stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", counted)
+    watched, found = watched_identities([recorded / "dist/media/c/01.mp4", recorded / "dist/site"])
+    monkeypatch.undo()
+    assert sorted(stated) == sorted(watched) and len(stated) == len(set(stated))
+    assert not {str(links[0]), str(links[1])} & set(stated)  # links of the video, stat'ed first
+    # the page and its link: whichever the walk comes to first, not both
+    files = [path for path in stated if os.path.isfile(path)]
+    inodes = [os.stat(path).st_ino for path in files]
+    assert len(inodes) == len(set(inodes)) == 3  # the video, the site's home page, the lecture's page
+    assert len(stated) == 3 + len([path for path in stated if os.path.isdir(path)])
+
+
+def test_a_file_seen_only_through_its_links_is_still_judged(recorded):
+    """A link skipped unstat'ed is a link of a watched inode: rewriting the bytes through it, or
+    putting another file in its place, is seen."""
+    links = _links_in_the_site(recorded)
+    stamp = _stamp(recorded)
+    outputs = [recorded / "dist/media/c/01.mp4", recorded / "dist/site"]
+    stamp.record(RecordedBuild(courses=1, lectures=1, built=["c"], diagnostics=[], summary_lines=[], outputs=outputs))
+    _next_tick(recorded.parent)
+    assert _stamp(recorded).replay() is not None
+    _rewrite_keeping_size_and_time(links[2], "<p>第二讲</p>")  # the page, through the offline edition's link
+    assert _stamp(recorded).replay() is None
+    stamp.record(RecordedBuild(courses=1, lectures=1, built=["c"], diagnostics=[], summary_lines=[], outputs=outputs))
+    _next_tick(recorded.parent)
+    assert _stamp(recorded).replay() is not None
+    _replace_by_rename(links[1])  # a copy in place of a link of the video, deep in another folder
+    assert _stamp(recorded).replay() is None
+    stamp.record(RecordedBuild(courses=1, lectures=1, built=["c"], diagnostics=[], summary_lines=[], outputs=outputs))
+    _next_tick(recorded.parent)
+    assert _stamp(recorded).replay() is not None
+    links[0].unlink()  # a symbolic link to another file in place of a hard link of the video
+    (recorded / "dist/elsewhere.mp4").write_bytes(b"other video")
+    links[0].symlink_to(recorded / "dist/elsewhere.mp4")
+    assert _stamp(recorded).replay() is None
+    stamp.record(RecordedBuild(courses=1, lectures=1, built=["c"], diagnostics=[], summary_lines=[], outputs=outputs))
+    assert str(links[0]) in _stamp(recorded).listing.read_bytes().decode()  # a symbolic link is stat'ed
+    _next_tick(recorded.parent)
+    (recorded / "dist/elsewhere.mp4").write_bytes(b"tampered video")  # its target, outside every output
+    assert _stamp(recorded).replay() is None
