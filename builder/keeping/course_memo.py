@@ -168,7 +168,7 @@ def _own_module(module: str):
 
 class _ValuesOnly(pickle.Unpickler):
     """Rebuilds dataclasses and enums of modules already imported or of weike's own packages,
-    paths and dates; refuses anything else (a function, another module to import), so reading an
+    paths (from their text, by :func:`path_from_text`) and dates; refuses anything else (a function, another module to import), so reading an
     entry runs no code but importing one of weike's modules."""
 
     def find_class(self, module: str, name: str):
@@ -178,18 +178,45 @@ class _ValuesOnly(pickle.Unpickler):
         found: object = loaded
         for part in name.split("."):
             found = getattr(found, part, None)
-        if (module, name) in _PLAIN_TYPES or (
+        if (module, name) in _PLAIN_TYPES or found is path_from_text or (
                 isinstance(found, type) and (dataclasses.is_dataclass(found) or issubclass(found, enum.Enum))):
             return found
         raise pickle.UnpicklingError(f"{module}.{name} is not a value type")
 
 
 def _path_by_text(path: pathlib.PurePath) -> tuple:
-    return type(path), (str(path),)
+    return path_from_text, (type(path), str(path))
 
 
-#: Paths are kept as their text: read back, each is then one string parsed, not a constructor
-#: called over every part (which took half the time of reading a catalogue's entries).
+#: Python 3.11's pathlib makes a path of parts already split (``_from_parsed_parts``) without its
+#: parser, which took most of the time of reading a catalogue's entries back (a dozen paths a
+#: lecture); later versions parse a path's text only when asked, and get it as text.
+_SPLIT_PARTS = sys.version_info[:2] == (3, 11) and hasattr(pathlib.PurePath, "_from_parsed_parts")
+_POSIX_KINDS = (pathlib.PosixPath, pathlib.PurePosixPath)
+
+
+def path_from_text(kind: type, text: str) -> pathlib.PurePath:
+    """``kind(text)``, for the text of a path of that kind (``str(path)``: already normalised),
+    split on its separators rather than parsed where pathlib allows (:data:`_SPLIT_PARTS`); any
+    text that is not a normalised POSIX path's (an empty or ``.`` part) is parsed as usual."""
+    if _SPLIT_PARTS and kind in _POSIX_KINDS and text and text != ".":
+        if text[0] == "/":
+            root = "//" if text[1:2] == "/" else "/"  # POSIX keeps exactly two leading slashes
+            rest = text[len(root):]
+            parts = [root, *rest.split("/")] if rest else [root]
+            tail = parts[1:]
+        else:
+            root, parts = "", text.split("/")
+            tail = parts
+        if "" not in tail and "." not in tail:
+            return kind._from_parsed_parts("", root, parts)
+    if not (isinstance(kind, type) and issubclass(kind, pathlib.PurePath)):
+        raise TypeError(f"{kind!r} is not a kind of path")  # an entry names nothing else here
+    return kind(text)
+
+
+#: Paths are kept as their text: read back, each is then one string split (see :func:`path_from_text`),
+#: not a constructor called over every part.
 _DISPATCH = {**copyreg.dispatch_table, **{kind: _path_by_text for kind in (
     pathlib.PosixPath, pathlib.WindowsPath, pathlib.PurePosixPath, pathlib.PureWindowsPath)}}
 

@@ -100,3 +100,33 @@ print(_values_only(bytes.fromhex("{written.strip()}")).__name__)
             continue
         raise AssertionError(f"{data!r} was read")
     assert "weike.builder.__main__" not in sys.modules and not witness.exists()
+
+
+def test_a_path_is_rebuilt_from_its_text_equal_to_one_parsed():
+    from weike.builder.keeping.course_memo import path_from_text
+
+    for kind in (pathlib.PosixPath, pathlib.PurePosixPath):
+        for text in ("/", "//", "///srv", "//srv/courses", "/tmp/课程/01-一/video.mp4", "courses/a/01-one",
+                     "a", ".", "..", "../up/./x", "a//b", "a/b/", "/a/./b", " spaced /name.", "a/.hidden"):
+            parsed = kind(text)
+            rebuilt = path_from_text(kind, str(parsed))
+            assert type(rebuilt) is kind
+            assert (str(rebuilt), rebuilt.parts, rebuilt.anchor, rebuilt.name, hash(rebuilt)) == \
+                   (str(parsed), parsed.parts, parsed.anchor, parsed.name, hash(parsed))
+            assert rebuilt == parsed and rebuilt.parent == parsed.parent and rebuilt / "x" == parsed / "x"
+            assert path_from_text(kind, text) == parsed  # text that is not normalised is parsed
+
+
+def test_a_recalled_course_equals_the_course_loaded_again(tmp_path):
+    course = a_course(tmp_path)
+    memo = CourseMemo(tmp_path / "cache", context="c")
+    key = memo.key(course.folder)
+    memo.keep("a", key, RememberedCourse(course=course, loaded=(), checked=(), made=(), handed_on=True))
+    back = CourseMemo(tmp_path / "cache", context="c").recall("a", key, handed_on=True)
+    fresh, problems = load_course(tmp_path / "courses/a", root=tmp_path)
+    assert problems == [] and back.course == fresh and back.course.locations == fresh.locations
+    for recalled, loaded in ((back.course.folder, fresh.folder),
+                             (back.course.lectures[0].media.path, fresh.lectures[0].media.path),
+                             (back.course.lectures[0].folder, fresh.lectures[0].folder)):
+        assert (type(recalled), str(recalled), recalled.parts, hash(recalled)) == \
+               (type(loaded), str(loaded), loaded.parts, hash(loaded))
