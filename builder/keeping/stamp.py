@@ -25,7 +25,7 @@ one already seen. Its bytes are that inode's, whose identity is compared; and th
 only go or be replaced through its folder, whose modification time is compared. This assumes a
 file's device is its folder's (no single file mounted over another below an output folder) and
 that the listing names the inode ``stat`` gives; a file system where a file stat'ed shows
-otherwise turns the shortcut off for the rest of the walk, and a symbolic link is always
+otherwise is walked again stat'ing every file, and a symbolic link is always
 stat'ed (its own inode is not its target's).
 
 The stamp is two files, so that what changes with every build stays small: ``build-stamp.json``
@@ -172,6 +172,13 @@ def watched_identities(outputs: Iterable[Path]) -> tuple[list[str], list[Identit
 
 
 def _watched_identities(outputs: Iterable[Path]) -> tuple[list[str], list[Identity]]:
+    outputs = list(outputs)
+    return _walk(outputs, by_listing=True) or _walk(outputs, by_listing=False)
+
+
+def _walk(outputs: list[Path], *, by_listing: bool) -> tuple[list[str], list[Identity]] | None:
+    """The walk of :func:`watched_identities`; None when ``by_listing`` (hard links known by the
+    inodes their folders list) and a file stat'ed shows the listing's inodes are not stat's."""
     stat = os.stat
     seen: set[tuple[int, int]] = set()
     watched: list[str] = []
@@ -199,9 +206,8 @@ def _watched_identities(outputs: Iterable[Path]) -> tuple[list[str], list[Identi
     # A hard link of an inode already seen is known by the inode its folder lists (DirEntry.inode(),
     # free from readdir) and its folder's device, before any stat; a symbolic link is stat'ed
     # (its own inode is not its target's). A file system whose listed inodes are not the ones its
-    # stat gives (a file's device is not its folder's: a file mounted over another) is noticed at
-    # the first file stat'ed and the shortcut dropped for the rest of the walk.
-    by_listing = True
+    # stat gives (a file's device is not its folder's: a file mounted over another) shows at the
+    # first file stat'ed: the walk is then done again stat'ing every file.
     for folder, st in folders:
         watch(folder)
         take(_identity(st))
@@ -215,10 +221,12 @@ def _watched_identities(outputs: Iterable[Path]) -> tuple[list[str], list[Identi
                 continue
             for entry in entries:
                 path = entry.path
+                # Each stat inline, not through stat_or_none: a call per entry cost as much as the stat.
                 if entry.is_dir(follow_symlinks=False):
-                    st = stat_or_none(path)
                     watch(path)
-                    if st is None:
+                    try:
+                        st = stat(path)
+                    except OSError:
                         take(None)
                         continue
                     take((st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
@@ -227,14 +235,15 @@ def _watched_identities(outputs: Iterable[Path]) -> tuple[list[str], list[Identi
                 linked = entry.is_symlink()
                 if by_listing and not linked and (device, entry.inode()) in seen:
                     continue
-                st = stat_or_none(path)
-                if st is None:  # a dangling link, or gone: watched as absent, changes once it is back
+                try:
+                    st = stat(path)
+                except OSError:  # a dangling link, or gone: watched as absent, changes once it is back
                     watch(path)
                     take(None)
                     continue
                 inode = (st.st_dev, st.st_ino)
-                if not linked and inode != (device, entry.inode()):
-                    by_listing = False
+                if by_listing and not linked and inode != (device, entry.inode()):
+                    return None
                 if inode not in seen:
                     seen.add(inode)
                     watch(path)

@@ -337,3 +337,12 @@ def test_a_file_seen_only_through_its_links_is_still_judged(recorded):
     _next_tick(recorded.parent)
     (recorded / "dist/elsewhere.mp4").write_bytes(b"tampered video")  # its target, outside every output
     assert _stamp(recorded).replay() is None
+
+
+def test_hard_links_known_by_their_listed_inodes_watch_what_stat_ing_every_file_watches(recorded):
+    """The walk a file system whose listing disagrees with stat falls back to watches the same."""
+    from weike.builder.keeping.stamp import _walk
+
+    _links_in_the_site(recorded)
+    outputs = [recorded / "dist/media/c/01.mp4", recorded / "dist/site", recorded / "dist/gone.zip"]
+    assert _walk(outputs, by_listing=True) == _walk(outputs, by_listing=False)
