@@ -168,10 +168,24 @@ def _own_module(module: str):
 
 class _ValuesOnly(pickle.Unpickler):
     """Rebuilds dataclasses and enums of modules already imported or of weike's own packages,
-    paths (from their text, by :func:`path_from_text`) and dates; refuses anything else (a function, another module to import), so reading an
-    entry runs no code but importing one of weike's modules."""
+    paths (from their text, by :func:`path_from_text`) and dates; refuses anything else (a
+    function, another module to import), so reading an entry runs no code but importing one of
+    weike's modules."""
 
     def find_class(self, module: str, name: str):
+        # A catalogue's entries name the same few dozen types tens of thousands of times: each
+        # is judged once, and taken again while its module still holds it (a module reloaded by
+        # `weike serve` holds another).
+        judged = _JUDGED.get((module, name))
+        if judged is not None and getattr(sys.modules.get(module), name, None) is judged:
+            return judged
+        found = self._judge(module, name)
+        if "." not in name:
+            _JUDGED[module, name] = found
+        return found
+
+    @staticmethod
+    def _judge(module: str, name: str):
         loaded = sys.modules.get(module) or _own_module(module)
         if loaded is None:
             raise pickle.UnpicklingError(f"{module} is not imported")
@@ -182,6 +196,10 @@ class _ValuesOnly(pickle.Unpickler):
                 isinstance(found, type) and (dataclasses.is_dataclass(found) or issubclass(found, enum.Enum))):
             return found
         raise pickle.UnpicklingError(f"{module}.{name} is not a value type")
+
+
+#: What :meth:`_ValuesOnly.find_class` allowed, by module and name.
+_JUDGED: dict[tuple[str, str], object] = {}
 
 
 def _path_by_text(path: pathlib.PurePath) -> tuple:

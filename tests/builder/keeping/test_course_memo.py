@@ -130,3 +130,29 @@ def test_a_recalled_course_equals_the_course_loaded_again(tmp_path):
                              (back.course.lectures[0].folder, fresh.lectures[0].folder)):
         assert (type(recalled), str(recalled), recalled.parts, hash(recalled)) == \
                (type(loaded), str(loaded), loaded.parts, hash(loaded))
+
+
+def test_a_type_judged_once_is_taken_again_only_while_its_module_holds_it(monkeypatch):
+    """Types are judged once per run, yet a module reloaded (as `weike serve` reloads plugins)
+    gives its new type, and what was refused stays refused."""
+    import dataclasses
+    import io
+    import pickle
+
+    from weike.builder.contracts import model
+    from weike.builder.keeping.course_memo import _ValuesOnly
+
+    def found(name):
+        return _ValuesOnly(io.BytesIO(b"")).find_class("weike.builder.contracts.model", name)
+
+    assert found("SourceLocation") is model.SourceLocation
+    assert found("SourceLocation") is model.SourceLocation
+    reloaded = dataclasses.make_dataclass("SourceLocation", ["file"], frozen=True)
+    monkeypatch.setattr(model, "SourceLocation", reloaded)
+    assert found("SourceLocation") is reloaded
+    for _ in range(2):
+        try:
+            found("dataclass")  # a function the module imported
+        except pickle.UnpicklingError:
+            continue
+        raise AssertionError("a function was taken")
