@@ -205,8 +205,9 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="session")
-def browser():
-    """A headless Chromium; skipped when none is installed unless WEIKE_REQUIRE_BROWSER=1."""
+def playwright_driver():
+    """The session's one Playwright (sync API: one per thread, so every browser of the session is
+    launched from it); skipped when it or Chromium is missing unless WEIKE_REQUIRE_BROWSER=1."""
     reason = None
     try:
         from playwright.sync_api import sync_playwright
@@ -219,9 +220,15 @@ def browser():
             pytest.fail(reason)
         pytest.skip(reason)
     with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_driver):
+    """A headless Chromium shared by the session."""
+    instance = playwright_driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield instance
+    instance.close()
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, REQUIRE_BROWSER
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.plugins.site.test_site_serve import fetch, free_port, wait_for
 
 pytestmark = pytest.mark.slow
@@ -71,25 +71,16 @@ def close_within(browser, processes: set[int], seconds: float) -> list[int]:
 
 
 @pytest.fixture
-def own_browser():
-    """``(browser, its processes)``: a headless Chromium of this test's own, closed within
+def own_browser(playwright_driver):
+    """``(browser, its processes)``: a headless Chromium of this test's own (launched from the
+    session's Playwright: the sync API allows one per thread), closed within
     :data:`CLOSE_SECONDS` or killed (the test then fails with that), so a close that hangs costs
     no other test its browser."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        sync_playwright = None
-    if sync_playwright is None or not Path(CHROMIUM).exists():
-        reason = f"playwright or Chromium ({CHROMIUM}) is missing"
-        if REQUIRE_BROWSER:
-            pytest.fail(reason)
-        pytest.skip(reason)
-    with sync_playwright() as playwright:
-        before = _descendants(os.getpid())  # the Playwright driver's, started above
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        processes = _descendants(os.getpid()) - before
-        yield instance, processes
-        killed = close_within(instance, processes, CLOSE_SECONDS)
+    before = _descendants(os.getpid())  # the Playwright driver's and any other browser's
+    instance = playwright_driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    processes = _descendants(os.getpid()) - before
+    yield instance, processes
+    killed = close_within(instance, processes, CLOSE_SECONDS)
     if killed:
         pytest.fail(f"Chromium did not close within {CLOSE_SECONDS:g} s (Playwright's close hung): "
                     f"killed its processes {killed}")
