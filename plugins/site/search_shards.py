@@ -180,9 +180,13 @@ _ENTRY_FIELDS = ("location", "title", "text", "title_words", "keywords")
 
 
 def _entry_digest(doc: dict) -> str:
-    # repr of a tuple of strings is unambiguous; str() as store_entry reads each field.
-    return hashlib.blake2b(repr(tuple(str(doc.get(name, "")) for name in _ENTRY_FIELDS)).encode("utf-8"),
-                           digest_size=16).hexdigest()
+    # Each field as store_entry reads it (str(), as a format does), NUL-separated: unambiguous
+    # unless a field holds a NUL itself, when the fields' repr is hashed instead.
+    get = doc.get
+    text = f"{get('location', '')}\0{get('title', '')}\0{get('text', '')}\0{get('title_words', '')}\0{get('keywords', '')}"
+    if text.count("\0") != len(_ENTRY_FIELDS) - 1:
+        text = repr(tuple(str(get(name, "")) for name in _ENTRY_FIELDS))
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
 class RememberedParts:
