@@ -16,7 +16,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from weike.builder.contracts.model import PROVIDER_LEVELS, THEMES, Course, DeliveredMedia, Lecture
-from weike.builder.keeping.xmltext import xml_safe_tree
+from weike.builder.keeping.xmltext import xml_safe_tree, xml_text
 
 #: URL slugs of the ten themes, in the call's order (ASCII, so links survive every chat app).
 THEME_SLUGS: Mapping[str, str] = dict(zip(THEMES, (
@@ -310,12 +310,16 @@ def sitemap_xml(catalogue: Catalogue, extra_urls: Sequence[str]) -> bytes | None
     for item in catalogue.by_title:
         urls.append(item.url)
         urls.extend(lecture.url for lecture in item.lectures)
-    ElementTree.register_namespace("", SITEMAP_NS)
-    root = ElementTree.Element(f"{{{SITEMAP_NS}}}urlset")
-    for url in urls[:SITEMAP_MAX_URLS]:
-        entry = ElementTree.SubElement(root, f"{{{SITEMAP_NS}}}url")
-        ElementTree.SubElement(entry, f"{{{SITEMAP_NS}}}loc").text = catalogue.absolute(url)
-    return ElementTree.tostring(xml_safe_tree(root), encoding="utf-8", xml_declaration=True) + b"\n"
+    # The bytes ElementTree writes for a tree of these elements (tested equal), without a tree
+    # of 13,000 elements at catalogue scale: text XML cannot hold dropped, then &, < and > escaped.
+    locs = "".join(f"<url><loc>{_xml_escaped(xml_text(catalogue.absolute(url)))}</loc></url>"
+                   for url in urls[:SITEMAP_MAX_URLS])
+    return f"<?xml version='1.0' encoding='utf-8'?>\n<urlset xmlns=\"{SITEMAP_NS}\">{locs}</urlset>\n".encode("utf-8")
+
+
+def _xml_escaped(text: str) -> str:
+    """``text`` as ElementTree writes an element's text."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def feed_xml(catalogue: Catalogue, *, site_name: str) -> bytes | None:

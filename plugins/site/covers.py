@@ -145,6 +145,34 @@ def thumbnail_path(cache: Path, digest: str) -> Path:
     return cache / f"{digest[:2]}/{thumbnail_name(digest)}"
 
 
+#: The bytes of a thumbnail read for its frame header (which PIL writes before the scan's tables).
+_JPEG_HEAD = 2048
+#: Start-of-frame markers (every SOFn but DHT, JPG and DAC, which share the range).
+_JPEG_FRAMES = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+def jpeg_size(head: bytes) -> tuple[int, int] | None:
+    """(width, height) from the frame header of the JPEG whose first bytes are ``head``; None when
+    ``head`` is no JPEG's start or holds no frame header."""
+    if head[:2] != b"\xff\xd8":
+        return None
+    at = 2
+    while at + 9 <= len(head):
+        if head[at] != 0xFF:
+            return None
+        marker = head[at + 1]
+        if marker == 0xFF:  # a fill byte
+            at += 1
+            continue
+        if marker in _JPEG_FRAMES:
+            height, width = int.from_bytes(head[at + 5:at + 7], "big"), int.from_bytes(head[at + 7:at + 9], "big")
+            return (width, height) if width and height else None
+        if marker == 0xDA or 0xD0 <= marker <= 0xD9:  # the scan, or a marker without a length: no frame before it
+            return None
+        at += 2 + int.from_bytes(head[at + 2:at + 4], "big")
+    return None
+
+
 def make_thumbnail(source: Path, cache: Path, *, digest: str) -> Thumbnail:
     """The cached thumbnail of ``source``, whose bytes hash to ``digest`` (made now if missing);
     raises :class:`CoverError`."""
@@ -152,13 +180,19 @@ def make_thumbnail(source: Path, cache: Path, *, digest: str) -> Thumbnail:
     if target.is_file():
         try:
             with target.open("rb") as handle:
+                head = handle.read(_JPEG_HEAD)
                 # Written without fsync: a power cut may leave one empty, cut short or with a
                 # zeroed tail, never with the JPEG's end marker, so it is made again.
                 handle.seek(-2, os.SEEK_END)
                 if handle.read(2) == _JPEG_END:
-                    handle.seek(0)
-                    with Image.open(handle) as done:
-                        return Thumbnail(path=target, width=done.width, height=done.height, source_sha256=digest)
+                    # Its size from its frame header (a thousand covers each build: PIL's
+                    # opening of each was most of collecting the courses); PIL's where not found.
+                    size = jpeg_size(head)
+                    if size is None:
+                        handle.seek(0)
+                        with Image.open(handle) as done:
+                            size = done.size
+                    return Thumbnail(path=target, width=size[0], height=size[1], source_sha256=digest)
         except (UnidentifiedImageError, OSError):
             pass  # a damaged cache entry is simply made again
     try:

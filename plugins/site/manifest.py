@@ -184,13 +184,20 @@ def publish(made: Path, folder: Path, *, previous: Manifest, present: Mapping[st
             written[rel] = old  # the same bytes are there already: not rewritten
             continue
         target = folder / rel
-        make_room(target, folder)
-        os.replace(source, target)
+        try:
+            os.replace(source, target)
+        except OSError:
+            # A folder where the file goes, a file where a parent folder goes, or no parent yet:
+            # cleared only then (four more system calls a file, hundreds of files an edit).
+            make_room(target, folder)
+            os.replace(source, target)
         written[rel] = _record(target, sha256)
     emptied: set[Path] = set()
     for rel in present:
         if rel not in written:
             path = folder / rel
+            if path.is_dir() and not path.is_symlink():
+                continue  # a file made way for a folder of this build's files
             path.unlink(missing_ok=True)
             emptied.add(path.parent)
     for parent in sorted(emptied, key=lambda p: len(p.parts), reverse=True):

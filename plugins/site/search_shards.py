@@ -50,6 +50,7 @@ from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
 
+from weike.builder.keeping import outputs
 from weike.builder.keeping.fingerprint import Fingerprint, code_digest
 from weike.plugins.site.contributed import script_text
 from weike.plugins.site.manifest import Manifest
@@ -132,17 +133,26 @@ def _script(call: str, *values) -> bytes:
     return f"__weikeSearch.{call}({text});\n".encode("utf-8")
 
 
-def shard_files(docs: list[dict]) -> dict[str, bytes]:
-    """The files (relative to ``search/``) of the sharded index of ``docs`` (Material's index entries)."""
-    entries = [store_entry(doc) for doc in docs]
+def entry_parts(doc: dict) -> tuple[str, list[str], list[str]]:
+    """What the index holds of one entry, before entries are numbered: its store form (JSON text of
+    :func:`store_entry`), the keys of its title, and its other keys (those not in the title)."""
+    entry = store_entry(doc)
+    in_title = index_keys(entry[1])
+    return (json.dumps(entry, ensure_ascii=False, separators=(",", ":")), list(in_title),
+            list(index_keys(f"{entry[2]}\n{entry[3]}") - in_title))
+
+
+def shard_files(docs: list[dict], *, parts: RememberedParts | None = None) -> dict[str, bytes]:
+    """The files (relative to ``search/``) of the sharded index of ``docs`` (Material's index entries);
+    each entry's parts from ``parts`` when it holds them (:class:`RememberedParts`)."""
+    made = [entry_parts(doc) for doc in docs] if parts is None else parts.of(docs)
     postings: defaultdict[str, list[int]] = defaultdict(list)
     # Each key's list gets the entry's value, in C-level maps (a Python loop over hundreds of
     # thousands of keys was most of the time); a key's values stay in entry order.
     postings_of, append = postings.__getitem__, list.append
-    for number, (_location, title, text, hidden) in enumerate(entries):
-        in_title = index_keys(title)
+    for number, (_stored, in_title, rest) in enumerate(made):
         deque(map(append, map(postings_of, in_title), repeat(number << 1 | 1)), maxlen=0)
-        deque(map(append, map(postings_of, index_keys(f"{text}\n{hidden}") - in_title), repeat(number << 1)), maxlen=0)
+        deque(map(append, map(postings_of, rest), repeat(number << 1)), maxlen=0)
     encoded = {key: encode_postings(values) for key, values in postings.items()}
     total = sum(len(key.encode("utf-8")) + len(value) + 6 for key, value in encoded.items())
     shards = max(1, round(total / SHARD_BYTES))
@@ -150,12 +160,100 @@ def shard_files(docs: list[dict]) -> dict[str, bytes]:
     for key in sorted(encoded):
         by_shard[shard_of(key, shards)][key] = encoded[key]
     files = {f"p/{n}.js": _script("p", n, shard) for n, shard in enumerate(by_shard)}
-    chunks = (len(entries) + CHUNK - 1) // CHUNK
-    files.update({f"d/{n}.js": _script("d", n, entries[n * CHUNK:(n + 1) * CHUNK]) for n in range(chunks)})
+    chunks = (len(made) + CHUNK - 1) // CHUNK
+    # (A list's JSON is its items' JSON joined by commas in brackets: the entries' stored forms.)
+    for n in range(chunks):
+        stored = ",".join(stored for stored, _title, _rest in made[n * CHUNK:(n + 1) * CHUNK])
+        files[f"d/{n}.js"] = f"__weikeSearch.d({script_text(f'{n},[{stored}]')});\n".encode("utf-8")
     version = hashlib.sha256(b"".join(files[name] for name in sorted(files))).hexdigest()[:16]
     files["manifest.js"] = _script("manifest", {"format": FORMAT, "shards": shards, "chunk": CHUNK,
-                                                "chunks": chunks, "entries": len(entries), "version": version})
+                                                "chunks": chunks, "entries": len(made), "version": version})
     return files
+
+
+#: The remembered parts' file, in the site build's work folder.
+PARTS_FILE = "search-shard-parts.json"
+#: The file's layout; a file of another layout (or code) is no memo.
+PARTS_FORMAT = 1
+#: What :func:`store_entry` reads of an entry: all an entry's parts are made from.
+_ENTRY_FIELDS = ("location", "title", "text", "title_words", "keywords")
+
+
+def _entry_digest(doc: dict) -> str:
+    # Each field as store_entry reads it (str(), as a format does), NUL-separated: unambiguous
+    # unless a field holds a NUL itself, when the fields' repr is hashed instead.
+    get = doc.get
+    text = f"{get('location', '')}\0{get('title', '')}\0{get('text', '')}\0{get('title_words', '')}\0{get('keywords', '')}"
+    if text.count("\0") != len(_ENTRY_FIELDS) - 1:
+        text = repr(tuple(str(get(name, "")) for name in _ENTRY_FIELDS))
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+class RememberedParts:
+    """Each index entry's :func:`entry_parts`, kept between builds in :data:`PARTS_FILE`, by a digest
+    of the fields they are made from.
+
+    A course's title edit, or a course added or deleted, renumbers the entries after it, so the
+    postings are computed again whole; but 13,000 entries' store forms and keys (markup removed,
+    NFKC, character pairs) are those of the last build but a course's. A remembered entry's parts
+    are what :func:`entry_parts` makes of its fields (the file is keyed by the code that makes
+    them), so the files equal a cold build's. Only the entries of this build are written back.
+    The file is JSON (nothing in the cache is executed); a damaged file, or one of another layout
+    or code, is no memo.
+    """
+
+    def __init__(self, path: Path, *, read: bool = True) -> None:
+        self.path = path
+        self._key = Fingerprint("search-shard-parts", PARTS_FORMAT, code_digest("weike.plugins.site")).hexdigest()
+        self.read = read
+        #: The file's parts, read when first asked for (a build that keeps the shards never reads it).
+        self._known: dict[str, list] | None = None
+        #: Every entry's parts in this build, by digest (what :meth:`save` writes).
+        self.used: dict[str, list] = {}
+        #: How many entries' parts this build made (not remembered).
+        self.made = 0
+
+    def _read(self) -> dict[str, list]:
+        try:
+            data = json.loads(self.path.read_bytes())
+            if data.get("format") != PARTS_FORMAT or data.get("key") != self._key:
+                return {}
+            parts = data["parts"]
+            if isinstance(parts, dict) and all(
+                    isinstance(value, list) and len(value) == 3 and all(isinstance(item, str) for item in value)
+                    for value in parts.values()):
+                return parts
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            pass
+        return {}
+
+    def of(self, docs: list[dict]) -> list[tuple[str, list[str], list[str]]]:
+        """:func:`entry_parts` of every one of ``docs``, remembered ones not made again."""
+        if self._known is None:
+            self._known = self._read() if self.read else {}
+        made = []
+        for doc in docs:
+            digest = _entry_digest(doc)
+            value = self.used.get(digest) or self._known.get(digest)
+            if value is None:
+                stored, in_title, rest = entry_parts(doc)
+                # Keys hold no white space: joined by spaces, they split back as they were.
+                value = [stored, " ".join(in_title), " ".join(rest)]
+                self.made += 1
+            self.used[digest] = value
+            made.append((value[0], value[1].split(" ") if value[1] else [], value[2].split(" ") if value[2] else []))
+        return made
+
+    def save(self) -> None:
+        """Write this build's entries' parts, when they differ from the file's (a failed write is no memo)."""
+        if self._known is None or self.used == self._known:
+            return  # (never asked: nothing made)
+        data = {"format": PARTS_FORMAT, "key": self._key, "parts": self.used}
+        try:
+            outputs.write_atomic(self.path, json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
+                                 sync=False)
+        except OSError:
+            self.path.unlink(missing_ok=True)
 
 
 def with_manifest(script: bytes, manifest: bytes) -> bytes:
@@ -210,7 +308,7 @@ def _published_shards(folder: Path, previous: Manifest, digest: str) -> tuple[by
 
 
 def write_search_shards(site_dir: Path, *, previous: Manifest | None = None,
-                        published_dir: Path | None = None) -> SearchShards:
+                        published_dir: Path | None = None, parts: RememberedParts | None = None) -> SearchShards:
     """Write the sharded index of the site's ``search/search_index.json``, and its manifest into the
     site's reader script when there is one.
 
@@ -218,7 +316,8 @@ def write_search_shards(site_dir: Path, *, previous: Manifest | None = None,
     still as written): when its sharded index was made from the same index file, nothing is
     computed and no file written (all are kept); otherwise a file the published site holds with
     the very bytes made now is not written (a rebuild after one course's edit writes the few
-    shards its words fall in, and its store chunk)."""
+    shards its words fall in, and its store chunk). ``parts`` gives the entries' parts an earlier
+    build made (:class:`RememberedParts`)."""
     search = site_dir / "search"
     index = (search / "search_index.json").read_bytes()
     digest = index_digest(index)
@@ -229,7 +328,8 @@ def write_search_shards(site_dir: Path, *, previous: Manifest | None = None,
         size = sum(previous.written[rel][0] for rel in rels)
         kept, computed = tuple(rels), False
     else:
-        files = shard_files(json.loads(index.decode("utf-8")).get("docs", []))
+        docs = json.loads(index.decode("utf-8")).get("docs", [])
+        files = shard_files(docs) if parts is None else shard_files(docs, parts=parts)
         manifest_js, rels, size, kept_list = files["manifest.js"], [], 0, []
         for rel, data in files.items():
             size += len(data)

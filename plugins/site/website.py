@@ -47,7 +47,7 @@ from weike.plugins.site.placement import make_build_folder, place_media, remove_
 from weike.plugins.site.qr import QR_CODES_FILE, QrCodes
 from weike.plugins.site.search import (CUTS_FILE, RememberedCuts, cuts_allowed, lent_to_material_search,
                                        merge_search_index)
-from weike.plugins.site.search_shards import READER_SCRIPT, write_search_shards
+from weike.plugins.site.search_shards import PARTS_FILE, READER_SCRIPT, RememberedParts, write_search_shards
 from weike.plugins.site.sources import PLUGIN_NAME, collect_courses, generate_sources, write_docs, write_overrides
 from weike.plugins.site.stamp import STAMP_FILE, input_hash, read_stamp, site_stamp
 from weike.plugins.site.workers import render_processes
@@ -247,8 +247,12 @@ def build_website(
         index_bytes = merge_search_index(tmp_dir, sources.search_entries())
         # What the browser loads, a query's worth at a time: kept whole, not computed, when the
         # index is the one the published shards were made from; else only the files whose bytes
-        # differ are written (one course's edit changes a few).
-        shards = write_search_shards(tmp_dir, previous=previous, published_dir=site_dir)
+        # differ are written (one course's edit changes a few); the entries' store forms and keys
+        # of an earlier build are remembered (one course's edit makes its own entries' again).
+        parts = RememberedParts(work_dir / PARTS_FILE, read=not force)
+        shards = write_search_shards(tmp_dir, previous=previous, published_dir=site_dir, parts=parts)
+        if shards.computed:
+            parts.save()
         made_from.update(dict.fromkeys(shards.files, shards.made_from))
         (tmp_dir / "catalogue.json").write_bytes(catalogue_json(catalogue, generator=f"weike {__version__}",
                                                                   entries=sources.catalogue_entries))

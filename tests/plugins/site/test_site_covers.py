@@ -95,3 +95,32 @@ def test_a_thumbnail_torn_in_the_cache_is_made_again(tmp_path, pictures):
         made.path.write_bytes(torn)
         again = make_thumbnail(pictures[0], tmp_path / "cache", digest="a" * 64)
         assert again.path.read_bytes() == whole
+
+
+def test_a_cached_thumbnails_size_is_read_from_its_frame_header_as_pil_reads_it(tmp_path, pictures, monkeypatch):
+    """A thumbnail found in the cache is not opened with PIL: its frame header gives its size. A
+    JPEG whose frame header lies past the bytes read (a large EXIF block), or that has none, is
+    measured by PIL, with the same result."""
+    import io
+
+    from weike.plugins.site.covers import jpeg_size
+
+    made = make_thumbnail(pictures[0], tmp_path / "cache", digest="b" * 64)
+    opened: list[object] = []
+    real_open = Image.open
+    monkeypatch.setattr(Image, "open", lambda *args, **kwargs: opened.append(args) or real_open(*args, **kwargs))
+    again = make_thumbnail(pictures[0], tmp_path / "cache", digest="b" * 64)
+    assert (again.width, again.height) == (made.width, made.height) == (640, 360)
+    assert opened == []
+    for mode, options in (("RGB", {}), ("L", {}), ("RGB", {"progressive": True, "optimize": True})):
+        data = io.BytesIO()
+        Image.new(mode, (123, 45)).save(data, "JPEG", **options)
+        assert jpeg_size(data.getvalue()) == (123, 45)
+    exif = Image.Exif()
+    exif[0x010E] = "x" * 5000  # ImageDescription: the frame header follows 5 kB of EXIF
+    data = io.BytesIO()
+    Image.new("RGB", (77, 33)).save(data, "JPEG", exif=exif)
+    assert jpeg_size(data.getvalue()[:2048]) is None and jpeg_size(data.getvalue()) == (77, 33)
+    made.path.write_bytes(data.getvalue())  # (a file of another size under the name: PIL measures it)
+    assert (make_thumbnail(pictures[0], tmp_path / "cache", digest="b" * 64).width, len(opened)) == (77, 1)
+    assert jpeg_size(b"GIF89a" + bytes(20)) is None and jpeg_size(b"\xff\xd8\xff\xda" + bytes(20)) is None

@@ -460,9 +460,9 @@ def test_the_search_shards_are_computed_only_when_the_index_they_are_made_from_c
     computed: list[int] = []
     real_shard_files = search_shards.shard_files
 
-    def counted(docs):
+    def counted(docs, **given):
         computed.append(len(docs))
-        return real_shard_files(docs)
+        return real_shard_files(docs, **given)
 
     monkeypatch.setattr(search_shards, "shard_files", counted)
     segmented: list[str] = []  # the courses whose entries were made (jieba run), not taken from their memo
@@ -504,6 +504,58 @@ def test_the_search_shards_are_computed_only_when_the_index_they_are_made_from_c
         deface(built.site / rel)
         assert rebuild() == 1, rel
         assert_equals_cold(built)
+
+
+def test_the_search_shards_make_only_the_edited_courses_entries_again(built_site, monkeypatch):
+    """A course's title edit, a course added and a course deleted compute the shards again (the
+    entries are numbered anew), but each entry's store form and keys are remembered: only the
+    entries of the edited or added course are made again. A damaged memo is no memo. The files
+    always equal a cold build's."""
+    from weike.plugins.site import search_shards
+    from weike.plugins.site.search_shards import PARTS_FILE
+
+    built = built_site()
+    photo, parked = built.root / "courses/photo", built.root.parent / "parked-photo"
+    shutil.move(photo, parked)
+    built.rebuild()
+    made: list[str] = []  # the location of every entry whose parts were made, not remembered
+    real_entry_parts = search_shards.entry_parts
+
+    def counted(doc):
+        made.append(doc["location"])
+        return real_entry_parts(doc)
+
+    monkeypatch.setattr(search_shards, "entry_parts", counted)
+
+    def rebuild() -> set[str]:
+        made.clear()
+        built.rebuild()
+        return {location.split("/")[1] if location.startswith("courses/") else location for location in made}
+
+    course_yml = built.root / "courses/demo/course.yml"
+    course_yml.write_text(course_yml.read_text(encoding="utf-8").replace("title: 测试课程", "title: 智能手机入门"),
+                          encoding="utf-8")
+    assert rebuild() == {"demo"}  # the course's page and its lectures' (whose text names the course)
+    assert len(made) == 1 + len(list((built.root / "courses/demo").glob("*/lecture.md")))
+    assert "智能手机入门" in (built.site / "search/d/0.js").read_text(encoding="utf-8")
+    assert_equals_cold(built)
+
+    shutil.move(parked, photo)
+    assert rebuild() == {"photo"}
+    assert_equals_cold(built)
+    shutil.rmtree(photo)
+    assert rebuild() == set()
+    assert_equals_cold(built)
+
+    # A memo cut short is no memo: every entry is made again.
+    memo = BuildPaths.for_root(built.root).cache / "site" / "build" / PARTS_FILE
+    memo.write_bytes(memo.read_bytes()[:-10])
+    course_yml.write_text(course_yml.read_text(encoding="utf-8").replace("智能手机入门", "智能手机"), encoding="utf-8")
+    rebuild()
+    entries = json.loads((built.site / "search/manifest.js").read_text(encoding="utf-8")
+                         .strip()[len("__weikeSearch.manifest("):-2])["entries"]
+    assert len(made) == entries
+    assert_equals_cold(built)
 
 
 def test_a_course_is_keyed_by_the_checks_key_and_one_without_is_hashed_as_before(built_site, monkeypatch):

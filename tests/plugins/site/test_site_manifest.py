@@ -38,3 +38,31 @@ def test_a_damaged_record_is_no_manifest(files):
 def test_a_stamp_of_another_format_is_no_manifest():
     assert stamp_manifest({"format": 2, "written": {}, "made_from": {}}) is None
     assert stamp_manifest(None) is None
+
+
+def test_publishing_clears_the_way_only_for_files_that_meet_something_in_it(tmp_path, monkeypatch):
+    """A made file moves into place with one rename; only a folder where it goes, a file where its
+    parent folder goes, or a parent folder not there yet is cleared (and counted) first."""
+    from weike.plugins.site import manifest
+
+    made, folder = tmp_path / "made", tmp_path / "site"
+    layout = {"same.js": "new", "changed/page.html": "new", "dir-here/index.html": "new",
+              "file-here/child.txt": "new", "fresh/deep/new.txt": "new"}
+    for rel, text in layout.items():
+        (made / rel).parent.mkdir(parents=True, exist_ok=True)
+        (made / rel).write_text(text, encoding="utf-8")
+    (folder / "changed").mkdir(parents=True)
+    (folder / "same.js").write_text("old", encoding="utf-8")
+    (folder / "changed/page.html").write_text("old", encoding="utf-8")
+    (folder / "dir-here/index.html/inside").mkdir(parents=True)  # a folder where a file goes
+    (folder / "file-here").write_text("a file where a folder goes", encoding="utf-8")
+    cleared: list[str] = []
+    real_make_room = manifest.make_room
+    monkeypatch.setattr(manifest, "make_room",
+                        lambda target, root: cleared.append(target.relative_to(root).as_posix()) or real_make_room(target, root))
+    present = manifest.present_files(folder, stamp_file="stamp")
+    done = manifest.publish(made, folder, previous=manifest.Manifest(), present=present, kept=[], made_from={})
+    assert sorted(cleared) == ["dir-here/index.html", "file-here/child.txt", "fresh/deep/new.txt"]
+    assert {rel: (folder / rel).read_text(encoding="utf-8") for rel in layout} == layout
+    assert sorted(done.written) == sorted(layout)
+    assert sorted(manifest.present_files(folder, stamp_file="stamp")) == sorted(layout)
