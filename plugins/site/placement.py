@@ -29,9 +29,9 @@ def media_files(catalogue: Catalogue) -> dict[str, Path]:
     return files
 
 
-def _placed(media_dir: Path) -> dict[str, int]:
-    """Every file below the site's ``media`` folder: site-relative path -> inode (from the folder
-    listing: no stat per file)."""
+def placed_media(media_dir: Path) -> dict[str, int]:
+    """Every file below a site's ``media`` folder (the site's or the offline edition's):
+    site-relative path -> inode (from the folder listing: no stat per file)."""
     found: dict[str, int] = {}
     stack = [("media/", str(media_dir))]
     while stack:
@@ -61,7 +61,7 @@ def place_media(catalogue: Catalogue, site_dir: Path, placed_files: dict[str, tu
     """
     wanted = media_files(catalogue)
     media_dir = site_dir / "media"
-    present = _placed(media_dir) if media_dir.is_dir() else {}
+    present = placed_media(media_dir) if media_dir.is_dir() else {}
     device = os.stat(media_dir).st_dev if present else None
     placed = 0
     for rel, source in wanted.items():

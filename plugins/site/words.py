@@ -49,12 +49,15 @@ def jieba():
 
     # jieba announces its dictionary loading on stderr at DEBUG level; weike's output stays clean.
     module.setLogLevel(logging.WARNING)
-    path = _table_path()
     tokenizer = module.dt
-    if path is None or tokenizer.initialized or tokenizer.dictionary != module.DEFAULT_DICT:
+    if tokenizer.initialized or tokenizer.dictionary != module.DEFAULT_DICT:
+        return module
+    key = _dictionary_key(module)
+    path = _table_path(key)
+    if path is None:
         return module
     tokenizer.tmp_dir = str(path.parent)
-    table = DictionaryTable.open(path, _dictionary_key(module))
+    table = DictionaryTable.open(path, key)
     if table is not None:
         tokenizer.FREQ, tokenizer.total, tokenizer.initialized = table, table.total, True
     return module
@@ -72,18 +75,24 @@ def whole_dictionary() -> None:
     if tokenizer.initialized:
         return  # loaded already, perhaps with a repository's own words: not the table's to copy
     tokenizer.initialize()
-    path = _table_path()
-    if path is not None and tokenizer.dictionary == module.DEFAULT_DICT:
-        key = _dictionary_key(module)
-        if DictionaryTable.open(path, key) is None:
-            write_table(path, key, tokenizer.FREQ, tokenizer.total)
+    if tokenizer.dictionary != module.DEFAULT_DICT:
+        return
+    key = _dictionary_key(module)
+    path = _table_path(key)
+    if path is not None and DictionaryTable.open(path, key) is None:
+        write_table(path, key, tokenizer.FREQ, tokenizer.total)
 
 
-def _table_path() -> Path | None:
+def _table_path(key: str) -> Path | None:
+    """Where the table written for ``key`` is: one file a key, so two installs of weike (each
+    with its own jieba) do not replace each other's table."""
+    import hashlib
+
     from weike.plugins.site.generated import private_folder
 
     folder = private_folder("jieba")
-    return None if folder is None else folder / f"dictionary-{TABLE_FORMAT}.sqlite"
+    name = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+    return None if folder is None else folder / f"dictionary-{name}.sqlite"
 
 
 def _dictionary_key(module) -> str:

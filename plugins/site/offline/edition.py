@@ -33,7 +33,7 @@ from weike.builder.keeping.archive import ArchiveMember, safe_name_component, so
 from weike.builder.keeping.fingerprint import Fingerprint, code_digest, tree_entries
 from weike.plugins.site import manifest
 from weike.plugins.site.contributed import script_text
-from weike.plugins.site.placement import make_build_folder, remove_leftovers, swap_into_place
+from weike.plugins.site.placement import make_build_folder, placed_media, remove_leftovers, swap_into_place
 from weike.plugins.site.settings import OFFLINE, mkdocs_setting_warning
 from weike.plugins.site.stamp import STAMP_FILE as SITE_STAMP_FILE
 from weike.plugins.site.workers import render_processes, share_work
@@ -543,19 +543,7 @@ def _place_media(media: Mapping[str, tuple | None], source_site: Path, folder: P
     What ``folder`` holds is judged by inode from its listing (no stat per file): a file that is
     the site's own inode is its bytes. A copy (across file systems) goes through
     :func:`~weike.builder.keeping.outputs.link_file`, which keeps one with the source's size and time."""
-    present: dict[str, int] = {}
-    stack = [("media/", os.path.join(os.fspath(folder), "media"))]
-    while stack:
-        prefix, current = stack.pop()
-        try:
-            with os.scandir(current) as entries:
-                for entry in entries:
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append((f"{prefix}{entry.name}/", entry.path))
-                    else:
-                        present[prefix + entry.name] = entry.inode()
-        except OSError:
-            continue
+    present = placed_media(Path(folder) / "media")
     # An inode names a file on one device only: across two, each file is compared by link_file.
     try:
         same_device = os.stat(folder).st_dev == os.stat(source_site).st_dev

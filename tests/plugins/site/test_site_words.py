@@ -40,7 +40,7 @@ texts = json.loads(sys.stdin.read())
 cuts = [segment(text) for text in texts]
 freq = jieba.dt.FREQ
 print(json.dumps({"cuts": cuts, "kind": type(freq).__name__, "lookups": getattr(freq, "lookups", None),
-                  "table": str(words._table_path())}, ensure_ascii=False))
+                  "table": str(words._table_path(words._dictionary_key(jieba)))}, ensure_ascii=False))
 """
 
 
