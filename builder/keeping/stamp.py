@@ -143,13 +143,6 @@ def courses_entries(courses: Path) -> tuple[list[tuple], dict[str, str | None]]:
     return counted, folders
 
 
-def watched_paths(outputs: Iterable[Path]) -> list[str]:
-    """Every path whose identity the replay compares: each output file, and each output folder
-    with every folder and file below it, except a file that is a hard link of one already
-    watched (see the module's docstring)."""
-    return watched_identities(outputs)[0]
-
-
 Identity = tuple[int, int, int, int] | None
 
 
@@ -158,7 +151,9 @@ def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
 
 
 def watched_identities(outputs: Iterable[Path]) -> tuple[list[str], list[Identity]]:
-    """:func:`watched_paths` and, in the same order, the identity of each (as :func:`identities`
+    """Every path whose identity the replay compares (each output file, and each output folder
+    with every folder and file below it, except a file that is a hard link of one already
+    watched: see the module's docstring) and, in the same order, the identity of each (as :func:`identities`
     takes it: size, mtime, ctime, inode, following links; None for one that cannot be stat'ed).
 
     One stat per path, none for a hard link of an inode already seen (see the module's docstring):

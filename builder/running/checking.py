@@ -268,6 +268,12 @@ class CheckMemo:
 FREEZE_WHEN_READ_AT_MOST = 0.1
 
 
+def nearly_all_recalled(read: int, courses: int) -> bool:
+    """Whether a build is an edit's: of its ``courses``, at most :data:`FREEZE_WHEN_READ_AT_MOST`
+    were ``read`` afresh, the others taken back from the course memo."""
+    return read <= FREEZE_WHEN_READ_AT_MOST * courses
+
+
 def check_project(project: Project, *, paths: BuildPaths | None = None, made: Made | None = None,
                   jobs: int | None = None, course_folders: Mapping[str, str | None] | None = None,
                   freeze_loaded: bool = False) -> CheckResult:
@@ -298,7 +304,7 @@ def check_project(project: Project, *, paths: BuildPaths | None = None, made: Ma
         with collector_paused():  # the remembered courses: many objects, all kept
             repository = project.load(course_loader=memo.load_course)
             read = len(repository.courses) - memo.memo.recalled
-            if freeze_loaded and read <= FREEZE_WHEN_READ_AT_MOST * len(repository.courses):
+            if freeze_loaded and nearly_all_recalled(read, len(repository.courses)):
                 gc.freeze()
     diagnostics = check_repository(repository, project.plugin_manager, jobs=jobs or repository.config.jobs,
                                    paths=paths, made=made, memo=memo)

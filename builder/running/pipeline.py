@@ -28,7 +28,7 @@ from weike.builder.keeping.publication import PublishedCourses, rights_readable,
 from weike.builder.keeping.stamp import BuildStamp, RecordedBuild, plugin_code_locations
 from weike.builder.repository.centre import Centre, centre_of, is_province_fact
 from weike.builder.repository.loading import NotACourseRepository
-from weike.builder.running.checking import FREEZE_WHEN_READ_AT_MOST, call_stage, check_project, course_of
+from weike.builder.running.checking import call_stage, check_project, course_of, nearly_all_recalled
 from weike.builder.running.executor import available_cores
 from weike.builder.running.progress import Progress
 from weike.builder.running.project import Project
@@ -132,9 +132,9 @@ class BuildResult:
 
 def incremental_build(rechecked: Sequence[str] | None, courses: int) -> bool:
     """Whether a build is an edit's: nearly every course came back from the course memo
-    (:data:`~weike.builder.running.checking.FREEZE_WHEN_READ_AT_MOST`), so each stage does little and
+    (:func:`~weike.builder.running.checking.nearly_all_recalled`), so each stage does little and
     what it hands on is nearly all the build will hold."""
-    return rechecked is not None and len(rechecked) <= FREEZE_WHEN_READ_AT_MOST * courses
+    return rechecked is not None and nearly_all_recalled(len(rechecked), courses)
 
 
 def stage_handed_on(*, incremental: bool) -> None:

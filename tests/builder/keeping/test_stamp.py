@@ -12,7 +12,7 @@ import pytest
 
 from weike.builder.cli import main
 from weike.builder.contracts.context import BuildPaths
-from weike.builder.keeping.stamp import STAMP_FORMAT, BuildStamp, RecordedBuild, watched_identities, watched_paths
+from weike.builder.keeping.stamp import STAMP_FORMAT, BuildStamp, RecordedBuild, watched_identities
 from tests.conftest import lecture_md
 
 
@@ -216,7 +216,7 @@ def test_any_change_to_an_output_folder_runs_the_build(recorded, change):
 
 
 def test_a_hard_link_of_a_watched_file_is_judged_through_it_and_its_folder(recorded):
-    watched = watched_paths([recorded / "dist/media/c/01.mp4", recorded / "dist/site"])
+    watched = watched_identities([recorded / "dist/media/c/01.mp4", recorded / "dist/site"])[0]
     assert str(recorded / "dist/site/media/c") in watched  # its folder: the link's coming and going
     assert str(recorded / "dist/site/media/c/01.mp4") not in watched  # its bytes: the video's inode
     assert str(recorded / "dist/site/courses/c/01-lecture-1/index.html") in watched
@@ -265,7 +265,7 @@ def test_a_build_that_only_rewrote_its_outputs_keeps_the_listing_as_it_was(recor
 def test_the_walk_takes_each_identity_the_replay_compares(recorded):
     outputs = [recorded / "dist/media/c/01.mp4", recorded / "dist/site", recorded / "dist/gone.zip"]
     watched, found = watched_identities(outputs)
-    assert watched == watched_paths(outputs) and str(recorded / "dist/gone.zip") in watched
+    assert watched == watched_identities(outputs)[0] and str(recorded / "dist/gone.zip") in watched
     again = []
     for path in watched:
         try:
