@@ -64,8 +64,9 @@ STAMP_FORMAT = 5
 
 #: Packages the core itself runs on; each plugin names its own (``weike_build_inputs``).
 _PACKAGES = ("weike", "pyyaml", "pluggy")
-#: Environment variables that change where a build writes.
-_ENVIRONMENT = ("WEIKE_CACHE_DIR",)
+#: Environment variables that change where a build writes, or what its outputs carry (the date
+#: of every zip entry and form: :func:`~weike.builder.keeping.archive.source_date`).
+_ENVIRONMENT = ("WEIKE_CACHE_DIR", "SOURCE_DATE_EPOCH")
 
 
 def plugin_code_locations(pm) -> list[Path]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import functools
-import importlib
 import inspect
 import json
 import os
@@ -27,7 +26,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from weike.builder.keeping.archive import SOURCE_DATE_EPOCH, ArchiveError, ArchiveMember, checksums_member, write_zip
+from weike.builder.keeping.archive import ArchiveError, ArchiveMember, checksums_member, write_zip
 from weike.plugins.bundles.inputs import INPUTS_FILE, CourseInputsMemo, course_inputs, newest_of
 from weike.plugins.bundles.target import (
     BundleTarget,
@@ -84,16 +83,12 @@ def _code_module(function: object) -> str:
     return getattr(function, "__module__", None) or type(function).__module__
 
 
-#: weike's packages whose code goes into the zips of the built-in targets besides their own: the
-#: national sheet (spreadsheets), covers and notes pictures (pictures), the SCOs' notes (notes),
-#: which courses may be shared (rules). A change to one of them packs every zip again.
-SHARED_PACKING_CODE = ("weike.plugins.spreadsheets", "weike.plugins.pictures", "weike.plugins.notes",
-                       "weike.plugins.rules")
-
-
 def packing_modules(pack_module: str) -> tuple[str, ...]:
-    """The modules whose code a zip of a target whose ``pack`` is in ``pack_module`` comes from."""
-    return (__name__, pack_module, "weike.builder.keeping.archive", *SHARED_PACKING_CODE)
+    """The modules whose code a zip of a target whose ``pack`` is in ``pack_module`` comes from:
+    this stage's, that module's and the archive writer's. A weike plugin's code counts as the whole
+    ``plugins/`` folder (:func:`~weike.builder.keeping.fingerprint.code_location`), so the code the
+    built-in targets pack with (the sheet writer, pictures, notes) is in it."""
+    return (__name__, pack_module, "weike.builder.keeping.archive")
 
 
 @functools.cache
@@ -103,7 +98,6 @@ def _packing_code(pack_module: str) -> str:
     share this plugin's folder: hashing it again per target is a fixed cost of every build)."""
     by_location: dict[tuple, str] = {}
     for module in packing_modules(pack_module):
-        importlib.import_module(module)
         by_location.setdefault(tuple(code_location(sys.modules.get(module))), module)
     return Fingerprint("packing-code", *(code_digest(module) for module in by_location.values())).hexdigest()
 
@@ -383,12 +377,6 @@ def cmd_bundles(project: Project, args: argparse.Namespace) -> int:
         print(f"{target.name}  {target.title}\n    {target.description}\n"
               f"    -> dist/bundles/{target.name}/<课程文件夹名>.zip")
     return 0
-
-
-@hookimpl
-def weike_build_inputs(root: Path, config: WeikeConfig) -> list[str]:
-    """The date every zip entry carries when it is set (the build stamp and the check see it)."""
-    return [f"{SOURCE_DATE_EPOCH}={os.environ.get(SOURCE_DATE_EPOCH, '')}"]
 
 
 @hookimpl

@@ -19,7 +19,6 @@ own labels), :mod:`~weike.plugins.province.settings`. The national platforms' bu
 from __future__ import annotations
 
 import datetime as _dt
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ from pathlib import Path
 from weike.builder.contracts.context import BuildContext, Made, OutputStage, StageOutcome
 from weike.builder.contracts.hookspecs import hookimpl
 from weike.builder.contracts.model import Course, DeliveredMedia, Setting
-from weike.builder.keeping.archive import SOURCE_DATE_EPOCH, ArchiveMember, safe_name_component, source_date, zip_bytes
+from weike.builder.keeping.archive import ArchiveMember, safe_name_component, source_date, zip_bytes
 from weike.builder.keeping.fingerprint import package_versions
 from weike.builder.keeping.outputs import TEMP_PREFIX, write_atomic
 from weike.builder.repository.centre import CENTRE_FILE, Centre
@@ -225,9 +224,9 @@ def weike_cache_parts(context: BuildContext, repository) -> list:
 
 @hookimpl
 def weike_build_inputs(root: Path, config) -> list[str]:
-    """The libraries that write the spreadsheets and Word forms, and the date the forms carry."""
-    return [*(f"{name} {version}" for name, version in package_versions("openpyxl", "python-docx")),
-            f"{SOURCE_DATE_EPOCH}={os.environ.get(SOURCE_DATE_EPOCH, '')}"]
+    """The libraries that write the spreadsheets and Word forms (the date they carry, when
+    ``SOURCE_DATE_EPOCH`` sets it, the build stamp reads itself)."""
+    return [f"{name} {version}" for name, version in package_versions("openpyxl", "python-docx")]
 
 
 @hookimpl

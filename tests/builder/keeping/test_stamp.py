@@ -209,6 +209,17 @@ def test_untouched_outputs_are_replayed(recorded):
     assert isinstance(replayed.outputs[-1], Path) and len(replayed.outputs) == 2
 
 
+def test_setting_or_changing_the_source_date_runs_the_build_again(recorded, monkeypatch):
+    """SOURCE_DATE_EPOCH dates every zip entry and form: the stamp counts it itself, whichever
+    plugin reads it (the stamp's own environment, not each plugin's weike_build_inputs)."""
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    assert _stamp(recorded).replay() is not None
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    assert _stamp(recorded).replay() is None
+    monkeypatch.delenv("SOURCE_DATE_EPOCH")
+    assert _stamp(recorded).replay() is not None
+
+
 @pytest.mark.parametrize("change", sorted(CHANGES))
 def test_any_change_to_an_output_folder_runs_the_build(recorded, change):
     CHANGES[change](recorded)
