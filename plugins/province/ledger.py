@@ -21,8 +21,8 @@ from weike.builder.keeping.outputs import write_atomic
 
 #: The forms' code. A plugin's code counts as its whole ``plugins/`` folder
 #: (:func:`~weike.builder.keeping.fingerprint.code_location`), the spreadsheets' writer included:
-#: one name hashes it once.
-FORM_CODE = ("weike.plugins.province",)
+#: one name hashes it once; the zip and document writer (dates, XML text) is weike's ``builder/``.
+FORM_CODE = ("weike.plugins.province", "weike.builder.keeping.archive")
 #: In the cache folder: one ledger per folder of forms (``weike cache`` part ``province-forms``).
 LEDGER_FOLDER = "province-forms"
 

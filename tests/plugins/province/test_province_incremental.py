@@ -183,3 +183,27 @@ def test_forms_carry_the_date_of_the_newest_file_they_are_made_from(repo, monkey
     for name, data in files.items():
         if name.endswith((".xlsx", ".docx", ".zip")):
             assert entry_times(data) == {(2031, 5, 6, 7, 8, 10)}, name
+
+
+def test_every_weike_package_the_forms_are_made_with_is_in_their_fingerprints_code():
+    """A form kept from an earlier build is kept only while the code that makes its bytes is the
+    same: each weike package the province's modules use (the zip and date writer of builder/, the
+    spreadsheets' writer) is among the code locations the form fingerprint hashes."""
+    import importlib
+    import sys
+    import types
+
+    from weike.builder.keeping.fingerprint import code_location
+    from weike.plugins.province import document, ledger, recommendation_form, summary_table
+
+    def locations(names) -> set[tuple]:
+        return {tuple(code_location(importlib.import_module(name))) for name in names}
+
+    used: set[str] = set()
+    for module in (province, document, recommendation_form, summary_table):
+        for value in vars(module).values():
+            name = value.__name__ if isinstance(value, types.ModuleType) else getattr(value, "__module__", None)
+            if isinstance(name, str) and name.startswith("weike.") and name in sys.modules:
+                used.add(name)
+    missing = sorted(name for name in used if not locations([name]) <= locations(ledger.FORM_CODE))
+    assert not missing, f"forms made with code their fingerprint does not hash: {missing}"
