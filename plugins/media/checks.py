@@ -392,15 +392,14 @@ def same_files(paths: list[Path]) -> list[list[tuple[Path, FileIdentity]]]:
 def same_file_probes(memo: FileMemo, kind: str, paths: list[tuple[Path, FileIdentity]]) -> None:
     """Remember the probe of ``paths[0]`` for the other paths to the same file, each under its own
     name, as probing it would have given (the probe names its path); a failure is not shared (its
-    detail names the path ffprobe was given), nor a probe when the file changed meanwhile (the
-    identities were taken before the probe, so such a path is simply probed by its own check)."""
-    first, identity = paths[0]
+    detail names the path ffprobe was given). Each path's probe is filed under the identity
+    :func:`same_files` took before the probe: a file changed meanwhile no longer has it, so no
+    check takes that probe back, and each path is simply probed by its own check."""
+    first, _ = paths[0]
     record = memo.get(kind, first)
     if record is None or "info" not in record:
         return
     for path, other in paths[1:]:
-        if other != identity:
-            continue
         memo.put(kind, path, {**record, "info": {**record["info"], "path": str(path)}},
                  identity=(os.path.abspath(path), other[2], other[3], other[1], other[4]))
 
