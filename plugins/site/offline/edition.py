@@ -393,8 +393,7 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
     inode without a stat (:func:`_place_media`); a file deleted or replaced there is linked again.
     """
     zip_name = f"{settings.name}.zip"
-    inputs = edition_inputs(source_site, settings, data_saver, left_out_folders,
-                            site_inputs=site_inputs if site_files is not None else None)
+    inputs = edition_inputs(source_site, settings, data_saver, left_out_folders, site_inputs=site_inputs)
     stamp = manifest.read_stamp_file(offline_dir, STAMP_FILE) or {}
     zip_path = offline_dir / zip_name
     if not force and stamp.get("inputs") == inputs and manifest.still_as_written(stamp, offline_dir):
