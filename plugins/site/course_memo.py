@@ -112,16 +112,13 @@ def course_keys(catalogue: Catalogue, thumbnails: Mapping[str, Thumbnail], deliv
     keys = {}
     for item in catalogue.courses:
         links = centre_links(centres_of_course.get(item.slug, ()))
+        inputs = (thumbnails[item.slug].source_sha256, item.cover_size, catalogue.absolute(item.url), tuple(links),
+                  notes_text, tuple((lecture.lecture.key, delivered_key(delivered.get(lecture.lecture.key)),
+                                     lecture.saver_file, lecture.saver_size) for lecture in item.lectures))
         check_key = check_keys.get(item.slug) if check_keys is not None else None
         if check_key is not None:
-            keys[item.slug] = checked_course_key(check_key, (
-                thumbnails[item.slug].source_sha256, item.cover_size, catalogue.absolute(item.url), tuple(links),
-                notes_text, tuple((lecture.lecture.key, delivered_key(delivered.get(lecture.lecture.key)), lecture.saver_file,
-                                   lecture.saver_size) for lecture in item.lectures)))
+            keys[item.slug] = checked_course_key(check_key, inputs)
             continue
-        inputs = (thumbnails[item.slug].source_sha256, item.cover_size, catalogue.absolute(item.url), tuple(links),
-                  notes_text, tuple((delivered_key(delivered.get(lecture.lecture.key)), lecture.saver_file, lecture.saver_size)
-                                    for lecture in item.lectures))
         earlier = kept.keys.get(item.slug) if kept is not None else None
         if earlier is not None and earlier[0] is item.course and earlier[1] == inputs:
             keys[item.slug] = earlier[2]
@@ -131,7 +128,7 @@ def course_keys(catalogue: Catalogue, thumbnails: Mapping[str, Thumbnail], deliv
         if kept is not None:
             kept.keys[item.slug] = (item.course, inputs, keys[item.slug])
     if kept is not None:
-        kept.keys = {slug: kept.keys[slug] for slug in keys}
+        kept.keys = {slug: kept.keys[slug] for slug in keys if slug in kept.keys}
     return keys
 
 
