@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import socket
+import stat
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -160,3 +161,23 @@ def remove_temps(folder: Path) -> int:
                 temp.unlink(missing_ok=True)
                 removed += 1
     return removed
+
+
+def private_folder(purpose: str) -> Path | None:
+    """``weike-<purpose>-<uid>`` in the system's temp folder, made for this user alone (mode 0700);
+    None where it cannot be made or is not this user's alone (then nothing is kept there). For what
+    a build reuses that must never come from a folder others write, such as compiled code
+    (docs/security.md)."""
+    import tempfile
+
+    if not hasattr(os, "getuid"):
+        return None
+    folder = Path(tempfile.gettempdir()) / f"weike-{purpose}-{os.getuid()}"
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        found = os.lstat(folder)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(found.st_mode) or found.st_uid != os.getuid() or found.st_mode & 0o077:
+        return None
+    return folder

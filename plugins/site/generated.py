@@ -23,9 +23,7 @@ empty output MkDocs does not write.
 
 from __future__ import annotations
 
-import os
 import posixpath
-import stat
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -35,6 +33,7 @@ from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.toc import get_toc
 
+from weike.builder.keeping.outputs import private_folder
 from weike.plugins.site.pages import GeneratedPage
 
 
@@ -108,26 +107,8 @@ def _compiled_with() -> str:
 
 
 def private_template_folder() -> Path | None:
-    """:func:`private_folder` of the compiled templates."""
+    """:func:`~weike.builder.keeping.outputs.private_folder` of the compiled templates."""
     return private_folder("templates")
-
-
-def private_folder(purpose: str) -> Path | None:
-    """``weike-<purpose>-<uid>`` in the system's temp folder, made for this user alone (mode 0700);
-    None where it cannot be made or is not this user's alone (then nothing is kept there)."""
-    import tempfile
-
-    if not hasattr(os, "getuid"):
-        return None
-    folder = Path(tempfile.gettempdir()) / f"weike-{purpose}-{os.getuid()}"
-    try:
-        folder.mkdir(mode=0o700, exist_ok=True)
-        found = os.lstat(folder)
-    except OSError:
-        return None
-    if not stat.S_ISDIR(found.st_mode) or found.st_uid != os.getuid() or found.st_mode & 0o077:
-        return None
-    return folder
 
 
 #: One per process, shared by every build of it.

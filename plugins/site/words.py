@@ -18,7 +18,7 @@ Only jieba's own default dictionary is ever a table; a repository's ``mkdocs.yml
 Material's search a dictionary of its own makes jieba load that one (it replaces the table). The
 table, and jieba's own cache of the loaded dictionary (which jieba otherwise keeps in the shared
 temp folder, where another user could put a file of their own), live in a folder of the system's
-temp folder that only this user may use (:func:`~weike.plugins.site.generated.private_folder`).
+temp folder that only this user may use (:func:`~weike.builder.keeping.outputs.private_folder`).
 A table of another jieba, another dictionary file or another layout, or one that cannot be read, is
 no table.
 """
@@ -88,7 +88,7 @@ def _table_path(key: str) -> Path | None:
     with its own jieba) do not replace each other's table."""
     import hashlib
 
-    from weike.plugins.site.generated import private_folder
+    from weike.builder.keeping.outputs import private_folder
 
     folder = private_folder("jieba")
     name = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
