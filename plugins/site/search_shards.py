@@ -329,7 +329,7 @@ def write_search_shards(site_dir: Path, *, previous: Manifest | None = None,
         kept, computed = tuple(rels), False
     else:
         docs = json.loads(index.decode("utf-8")).get("docs", [])
-        files = shard_files(docs) if parts is None else shard_files(docs, parts=parts)
+        files = shard_files(docs, parts=parts)
         manifest_js, rels, size, kept_list = files["manifest.js"], [], 0, []
         for rel, data in files.items():
             size += len(data)
