@@ -119,10 +119,10 @@ def submission_files(*, centres: Sequence[Centre], courses: Sequence[Course], co
         return make() if ledger is None else ledger.form(name, fingerprint, make)
 
     # python-docx and openpyxl are imported only when a form is made (a tenth of a second, when none is).
-    def centre_form(centre: Centre) -> bytes:
+    def centre_form(centre: Centre, dated: _dt.datetime) -> bytes:
         from weike.plugins.province.recommendation_form import recommendation_form_bytes
 
-        return recommendation_form_bytes(centre, config.department, sources=[settings_file])
+        return recommendation_form_bytes(centre, config.department, made=dated)
 
     def statistics_form(statistics, dated: _dt.datetime) -> bytes:
         from weike.plugins.province.statistics_table import statistics_workbook
@@ -140,7 +140,7 @@ def submission_files(*, centres: Sequence[Centre], courses: Sequence[Course], co
     for number, centre in enumerate(ordered_centres, start=1):
         name, dated = form_name(number, centre), source_date([centre.folder / CENTRE_FILE, settings_file])
         data = form(name, form_fingerprint(name, listed_values(centre), config.department, dated),
-                    lambda centre=centre: centre_form(centre))
+                    lambda centre=centre, dated=dated: centre_form(centre, dated))
         files.append(SubmissionFile(name=name, data=data, made=dated))
     ready = made.get(STATISTICS_MADE, STATISTICS_READY) if made is not None else None
     statistics_written = ready if isinstance(ready, bool) else statistics_ready(config)

@@ -11,6 +11,7 @@ A4 portrait, 宋体 throughout (仿宋 for the texts), so it prints as the offic
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -149,9 +150,10 @@ def _opinion_cells(row_cells) -> Sequence:
 
 
 def recommendation_form_bytes(centre: Centre, department: ProvinceDepartment | None, *,
-                              sources: Iterable[Path] = ()) -> bytes:
-    """附件4 for ``centre`` as deterministic ``.docx`` bytes, dated by its centre.yml and ``sources``
-    (weike.yml, which holds ``department``), authored by the department."""
-    return document_bytes(recommendation_form(centre, department),
-                          made=source_date([centre.folder / CENTRE_FILE, *sources]),
+                              sources: Iterable[Path] = (), made: _dt.datetime | None = None) -> bytes:
+    """附件4 for ``centre`` as deterministic ``.docx`` bytes, dated ``made``, else by its centre.yml
+    and ``sources`` (weike.yml, which holds ``department``), authored by the department."""
+    if made is None:
+        made = source_date([centre.folder / CENTRE_FILE, *sources])
+    return document_bytes(recommendation_form(centre, department), made=made,
                           author=department.name if department else None)

@@ -72,3 +72,16 @@ def test_a_centre_name_of_240_characters_leaves_the_reports_and_the_submission_w
     assert {d.code for d in result.diagnostics if d.severity == "error"} == {"E713"}
     assert (root / "dist/reports/社区教育品牌项目汇总表.xlsx").is_file()
     assert [path.name for path in (root / "dist/submission").glob("附件4-*")] == ["附件4-01-测试市第2社区学校.docx"]
+
+
+def test_the_form_carries_the_date_it_was_fingerprinted_with(tmp_path, monkeypatch):
+    # The submission computes a form's date once, for its ledger's fingerprint and for the form:
+    # a centre.yml touched in between must not give the form another date than its fingerprint.
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    item = centre(tmp_path, "测试县清河镇社区学校")
+    fingerprinted = dt.datetime(2024, 5, 6, 7, 8, 9)
+    later = dt.datetime(2025, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc).timestamp()
+    os.utime(item.folder / "centre.yml", (later, later))
+    data = recommendation_form_bytes(item, DEPARTMENT, made=fingerprinted)
+    properties = docx.Document(io.BytesIO(data)).core_properties
+    assert properties.created == properties.modified == fingerprinted.replace(tzinfo=dt.timezone.utc)
