@@ -55,3 +55,12 @@ def test_scale_compares_dist_trees_file_by_file_but_the_build_records(tmp_path):
     (cold / "site" / "a" / "index.html").write_text("<p>异</p>", encoding="utf-8")
     (cold / "site" / "feed.xml").write_text("", encoding="utf-8")
     assert differing_files(incremental, cold) == ["site/a/index.html", "site/feed.xml"]
+
+
+def test_scale_reads_the_websites_own_seconds_from_the_site_stage_summary():
+    from benchmarks.scale import website_seconds
+
+    line = ("site: 1000 门课程，13015 个网页（本次渲染 13015 个）-> /x/dist/site (13015 rendered, 8.9 s)")
+    assert website_seconds({"summary": ["media: ...", line, "offline: 离线版 ..."]}) == 8.9
+    assert website_seconds({"summary": ["site: 输入没有变化，沿用已有网站 (inputs unchanged, kept /x)"]}) is None
+    assert website_seconds({}) is None
