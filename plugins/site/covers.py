@@ -104,13 +104,14 @@ class CoverCache:
         from weike.plugins.site.workers import render_processes, share_work
 
         missing: dict[str, str] = {}
-        for source in sources:
-            try:
-                digest = self.digest(source)
-            except Exception:  # noqa: BLE001 (the course's own thumbnail() reports it, for that course only)
-                continue
-            if digest not in missing and not thumbnail_path(self.folder, digest).is_file():
-                missing[digest] = str(source)
+        with self._memo.batch():  # a cold build's covers: their hashes remembered in one write
+            for source in sources:
+                try:
+                    digest = self.digest(source)
+                except Exception:  # noqa: BLE001 (the course's own thumbnail() reports it, for that course only)
+                    continue
+                if digest not in missing and not thumbnail_path(self.folder, digest).is_file():
+                    missing[digest] = str(source)
         processes = render_processes(len(missing), per_process=COVERS_PER_PROCESS)
         if processes > 1:
             share_work(list(missing.items()), self._try_thumbnail, processes=processes)
