@@ -22,7 +22,8 @@ from weike.builder.keeping.memo import FileMemo
 from weike.builder.keeping.prune import CacheItem, CachePart
 from weike.builder.keeping.fingerprint import Fingerprint, code_digest, package_versions
 from weike.builder.keeping.outputs import TEMP_PREFIX, write_atomic_with
-from weike.plugins.pictures import PHONE_PICTURE_RECIPE, draft_for_fitting, fitted_with_fill, open_picture, picture_for_phones
+from weike.plugins.pictures import (PHONE_PICTURE_RECIPE, draft_for_fitting, fitted_with_fill, open_picture,
+                                    picture_for_phones)
 
 #: Card images are shown at most ~21 rem wide; 640 px covers a 2x phone screen.
 THUMBNAIL_WIDTH = 640

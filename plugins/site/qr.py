@@ -54,30 +54,34 @@ def _codewords(version: int, error_correction: int, segments) -> list[int]:
     from qrcode.LUT import rsPoly_LUT
 
     bits = length = 0
+
+    def put(value: int, size: int) -> None:
+        nonlocal bits, length
+        bits, length = bits << size | value, length + size
+
     for segment in segments:
-        size = util.length_in_bits(segment.mode, version)
-        bits, length = (bits << 4 | segment.mode) << size | len(segment), length + 4 + size
+        put(segment.mode, 4)
+        put(len(segment), util.length_in_bits(segment.mode, version))
         data = segment.data
         if segment.mode == util.MODE_NUMBER:
             for at in range(0, len(data), 3):
-                chars = data[at:at + 3]
-                bits, length = bits << util.NUMBER_LENGTH[len(chars)] | int(chars), length + util.NUMBER_LENGTH[len(chars)]
+                put(int(data[at:at + 3]), util.NUMBER_LENGTH[len(data[at:at + 3])])
         elif segment.mode == util.MODE_ALPHA_NUM:
             for at in range(0, len(data), 2):
-                chars = data[at:at + 2]
-                if len(chars) > 1:
-                    bits, length = bits << 11 | util.ALPHA_NUM.find(chars[0]) * 45 + util.ALPHA_NUM.find(chars[1]), length + 11
+                pair = data[at:at + 2]
+                if len(pair) > 1:
+                    put(util.ALPHA_NUM.find(pair[0]) * 45 + util.ALPHA_NUM.find(pair[1]), 11)
                 else:
-                    bits, length = bits << 6 | util.ALPHA_NUM.find(chars), length + 6
-        else:
-            bits, length = bits << 8 * len(data) | int.from_bytes(data, "big"), length + 8 * len(data)
+                    put(util.ALPHA_NUM.find(pair), 6)
+        else:  # bytes, all at once
+            put(int.from_bytes(data, "big"), 8 * len(data))
     blocks = base.rs_blocks(version, error_correction)
     limit = sum(block.data_count * 8 for block in blocks)
     if length > limit:
         raise exceptions.DataOverflowError(f"Code length overflow. Data size ({length}) > size available ({limit})")
     ending = min(limit - length, 4)  # the terminator, then zeros to a whole byte
     ending += -(length + ending) % 8
-    bits, length = bits << ending, length + ending
+    put(0, ending)
     stream = list(bits.to_bytes(length // 8, "big")) if length else []
     stream += [util.PAD0 if number % 2 == 0 else util.PAD1 for number in range((limit - length) // 8)]
 

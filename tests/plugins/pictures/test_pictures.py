@@ -82,8 +82,8 @@ def _detailed(size):
     draw = ImageDraw.Draw(image)
     for row in range(6):
         for column in range(6):
-            draw.rectangle((column * size[0] // 6, row * size[1] // 6, (column + 1) * size[0] // 6, (row + 1) * size[1] // 6),
-                           fill=(row * 45, column * 45, 255 - row * 20 - column * 20))
+            box = (column * size[0] // 6, row * size[1] // 6, (column + 1) * size[0] // 6, (row + 1) * size[1] // 6)
+            draw.rectangle(box, fill=(row * 45, column * 45, 255 - row * 20 - column * 20))
     for step in range(0, size[0], 37):
         draw.line((step, 0, size[0] - step, size[1]), fill=(step % 256, 40, 255 - step % 256), width=3)
     draw.rectangle((0, 0, size[0], size[1] // 5), fill=(250, 220, 40))
