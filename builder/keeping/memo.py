@@ -245,6 +245,31 @@ class FileMemo:
     def sha256(self, file: Path) -> str:
         return self.remember("sha256", file, sha256_file)
 
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """The facts put inside are written to the file in one transaction, at the end: a cold
+        build's thousand covers cost one write, not one each (131-309 us a fact, 42-72 with the
+        hash). A batch cut short by an error still keeps what it had; a fact lost with a crash is
+        only looked up again."""
+        with self._lock:
+            began = self._db is not None and not self._db.in_transaction
+            if began:
+                try:
+                    self._db.execute("BEGIN")
+                except sqlite3.Error as exc:
+                    began = False
+                    self._failed("batch", exc)
+        try:
+            yield
+        finally:
+            if began:
+                with self._lock:
+                    if self._db is not None and self._db.in_transaction:  # (not when rebuilt since)
+                        try:
+                            self._db.execute("COMMIT")
+                        except sqlite3.Error as exc:
+                            self._failed("write", exc)
+
     def survey(self) -> list[tuple[str, str, int, bool]]:
         """``(kind, path, bytes, current)`` per fact; current = the file is still there, unchanged."""
         if self._db is None:

@@ -80,10 +80,35 @@ def upright_size(image: Image.Image) -> tuple[int, int]:
     return (height, width) if orientation in _QUARTER_TURN_ORIENTATIONS else (width, height)
 
 
+#: The blurred fill is made this many times smaller than the card, then scaled up to it: a blur
+#: this wide (a 40th of the card) leaves nothing a quarter-size copy cannot hold (a mean difference
+#: of 0.3/255 from blurring at full size), at a fifth of the CPU.
+_FILL_REDUCTION = 4
+
+
+def draft_for_fitting(image: Image.Image, size: tuple[int, int]) -> None:
+    """Let a JPEG ``image`` (opened, not decoded yet) decode at 1/2, 1/4 or 1/8 scale, as long as
+    it stays at least twice the size :func:`fitted_with_fill` shows it at inside ``size`` (its EXIF
+    orientation counted): libjpeg's scaling is a cheap block shrink, and the LANCZOS resize after it
+    still has a factor of two to filter. Other formats are decoded whole."""
+    if image.format != "JPEG":
+        return
+    width, height = upright_size(image)
+    scale = min(size[0] / width, size[1] / height)
+    wanted = (2 * max(1, round(width * scale)), 2 * max(1, round(height * scale)))
+    if (width, height) != image.size:  # stored turned: draft() counts in stored pixels
+        wanted = (wanted[1], wanted[0])
+    image.draft("RGB", wanted)
+
+
 def fitted_with_fill(image: Image.Image, size: tuple[int, int]) -> Image.Image:
     """``image`` shown whole inside ``size``, the space around it filled with a blurred, dimmed
     copy of itself (as the media stage fits videos): a portrait phone photo on a 16:9 card keeps
-    the school's name at its top instead of being cropped to its middle."""
+    the school's name at its top instead of being cropped to its middle.
+
+    Made for small pictures (the catalogue's cards): a picture far larger than ``size`` is first
+    shrunk by whole factors (``reducing_gap``), as :func:`draft_for_fitting` lets a JPEG be decoded.
+    """
     from PIL import Image, ImageFilter, ImageOps
 
     if image.mode != "RGB":  # (an RGB picture is not copied: nothing here changes it)
@@ -91,12 +116,15 @@ def fitted_with_fill(image: Image.Image, size: tuple[int, int]) -> Image.Image:
     width, height = size
     scale = min(width / image.width, height / image.height)
     shown = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-    if shown == size:  # the picture covers it all (a 16:9 cover): no fill to blur, the same pixels
-        return image.resize(shown, Image.Resampling.LANCZOS)
-    background = ImageOps.fit(image, size, Image.Resampling.BILINEAR)
-    background = background.filter(ImageFilter.GaussianBlur(max(4, width // 40)))
+    picture = image.resize(shown, Image.Resampling.LANCZOS, reducing_gap=2.0)
+    if shown == size:  # the picture covers it all (a 16:9 cover): no fill to blur
+        return picture
+    # The fill from the picture as shown: blurred this much, it holds nothing the source had more of.
+    small = (max(1, width // _FILL_REDUCTION), max(1, height // _FILL_REDUCTION))
+    background = ImageOps.fit(picture, small, Image.Resampling.BILINEAR)
+    background = background.filter(ImageFilter.GaussianBlur(max(4, width // 40) * small[0] / width))
     background = Image.eval(background, lambda value: int(value * 0.6))
-    picture = image.resize(shown, Image.Resampling.LANCZOS)
+    background = background.resize(size, Image.Resampling.BILINEAR)
     background.paste(picture, ((width - shown[0]) // 2, (height - shown[1]) // 2))
     return background
 

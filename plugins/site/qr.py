@@ -4,6 +4,8 @@ builds in the site's cache.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
 from collections.abc import Iterable
 from pathlib import Path
@@ -24,15 +26,88 @@ _BOX_SIZE = 10
 
 def qr_svg(url: str) -> str:
     """An inline SVG QR code for ``url`` (generated here: no QR web service is asked)."""
+    svg = path_svg(qr_modules(url))
+    return svg.replace("<svg ", '<svg role="img" aria-label="本课程二维码 QR code of this course" ', 1)
+
+
+def qr_modules(url: str) -> list[list[bool]]:
+    """The dark (True) and light modules of ``url``'s code, as qrcode's ``QRCode.make`` lays them:
+    its segments, version and module placement, with the codewords written by :func:`_codewords`
+    (qrcode puts them one bit at a time through a list and divides Reed-Solomon polynomials as
+    objects: over half of a code's time). tests/plugins/site/test_site_qr.py holds the two equal."""
     import qrcode
 
     # A fixed mask pattern: choosing the "best" of eight took 90 % of the time (7 s per 1,000
     # courses) and any mask scans; error correction M survives a creased, printed poster.
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=QR_BORDER, mask_pattern=2)
     code.add_data(url)
-    code.make(fit=True)
-    svg = path_svg(code.modules)
-    return svg.replace("<svg ", '<svg role="img" aria-label="本课程二维码 QR code of this course" ', 1)
+    code.best_fit()
+    code.data_cache = _codewords(code.version, code.error_correction, code.data_list)
+    code.makeImpl(False, code.mask_pattern)
+    return code.modules
+
+
+def _codewords(version: int, error_correction: int, segments) -> list[int]:
+    """What ``qrcode.util.create_data`` returns: the segments' bits, terminated and padded to the
+    version's data codewords, then each block's error correction codewords, interleaved."""
+    from qrcode import base, exceptions, util
+    from qrcode.LUT import rsPoly_LUT
+
+    bits = length = 0
+
+    def put(value: int, size: int) -> None:
+        nonlocal bits, length
+        bits, length = bits << size | value, length + size
+
+    for segment in segments:
+        put(segment.mode, 4)
+        put(len(segment), util.length_in_bits(segment.mode, version))
+        data = segment.data
+        if segment.mode == util.MODE_NUMBER:
+            for at in range(0, len(data), 3):
+                put(int(data[at:at + 3]), util.NUMBER_LENGTH[len(data[at:at + 3])])
+        elif segment.mode == util.MODE_ALPHA_NUM:
+            for at in range(0, len(data), 2):
+                pair = data[at:at + 2]
+                if len(pair) > 1:
+                    put(util.ALPHA_NUM.find(pair[0]) * 45 + util.ALPHA_NUM.find(pair[1]), 11)
+                else:
+                    put(util.ALPHA_NUM.find(pair), 6)
+        else:  # bytes, all at once
+            put(int.from_bytes(data, "big"), 8 * len(data))
+    blocks = base.rs_blocks(version, error_correction)
+    limit = sum(block.data_count * 8 for block in blocks)
+    if length > limit:
+        raise exceptions.DataOverflowError(f"Code length overflow. Data size ({length}) > size available ({limit})")
+    ending = min(limit - length, 4)  # the terminator, then zeros to a whole byte
+    ending += -(length + ending) % 8
+    put(0, ending)
+    stream = list(bits.to_bytes(length // 8, "big")) if length else []
+    stream += [util.PAD0 if number % 2 == 0 else util.PAD1 for number in range((limit - length) // 8)]
+
+    log, exp = base.LOG_TABLE, base.EXP_TABLE
+    data_blocks, error_blocks, offset = [], [], 0
+    for block in blocks:
+        data = stream[offset:offset + block.data_count]
+        offset += block.data_count
+        count = block.total_count - block.data_count
+        generator = [log[value] for value in rsPoly_LUT[count][1:]]
+        remainder = data + [0] * count
+        for at in range(len(data)):  # long division by the generator (leading coefficient 1)
+            if remainder[at]:
+                factor = log[remainder[at]]
+                for index, value in enumerate(generator, at + 1):
+                    remainder[index] ^= exp[(factor + value) % 255]
+        data_blocks.append(data)
+        error_blocks.append(remainder[len(data):])
+    return [block[at] for blocks_of in (data_blocks, error_blocks)
+            for at in range(max(map(len, blocks_of))) for block in blocks_of if at < len(block)]
+
+
+@functools.cache
+def _squares(size: int) -> list[str]:
+    """The path of each module's square of a code ``size`` modules wide, row by row (the border included)."""
+    return [f"M{x},{y}H{x + 1}V{y + 1}H{x}z" for y in range(size) for x in range(size)]
 
 
 def path_svg(modules: list[list[bool | None]]) -> str:
@@ -41,9 +116,9 @@ def path_svg(modules: list[list[bool | None]]) -> str:
     Written here because its drawing (a ``Decimal`` per corner, ElementTree) was 60 % of a code's
     time; tests/plugins/site/test_site_qr.py holds the two equal byte for byte."""
     size = len(modules) + 2 * QR_BORDER
-    path = "".join(f"M{x},{y}H{x + 1}V{y + 1}H{x}z"
-                   for y, row in enumerate(modules, QR_BORDER)
-                   for x, dark in enumerate(row, QR_BORDER) if dark)
+    blank = [False] * QR_BORDER
+    darks = itertools.chain([False] * (size * QR_BORDER), *(blank + row + blank for row in modules))
+    path = "".join(itertools.compress(_squares(size), darks))
     return (f'<svg width="{size}mm" height="{size}mm" version="1.1" viewBox="0 0 {size} {size}" '
             f'xmlns="http://www.w3.org/2000/svg"><path d="{path}" id="qr-path" fill="#000000" '
             f'fill-opacity="1" fill-rule="nonzero" stroke="none"/></svg>')

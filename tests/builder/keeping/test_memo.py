@@ -94,3 +94,32 @@ def test_a_truncated_memo_is_rebuilt_once_and_not_reported_again(tmp_path, caplo
         with FileMemo(path) as memo:
             assert memo.get("sha256", source) == sha256_file(source)
     assert caplog.records == [], caplog.text
+
+
+def test_facts_put_in_a_batch_are_written_in_one_transaction_at_its_end(tmp_path):
+    import contextlib
+    import sqlite3
+
+    import pytest
+
+    files = []
+    for index in range(5):
+        files.append(tmp_path / f"cover-{index}.jpg")
+        files[-1].write_bytes(os.urandom(100))
+
+    def written() -> int:
+        with contextlib.closing(sqlite3.connect(tmp_path / "memo.sqlite")) as other:
+            return other.execute("SELECT count(*) FROM facts").fetchone()[0]
+
+    with FileMemo(tmp_path / "memo.sqlite") as memo:
+        with memo.batch():
+            digests = [memo.sha256(file) for file in files[:3]]
+            assert written() == 0  # another process sees none of them yet
+            assert memo.sha256(files[0]) == digests[0] == sha256_file(files[0])  # this one does
+        assert written() == 3
+        with pytest.raises(KeyError), memo.batch():  # cut short: what it had put is kept
+            memo.sha256(files[3])
+            raise KeyError("a cover")
+        assert written() == 4
+        memo.sha256(files[4])  # outside a batch: written at once
+        assert written() == 5

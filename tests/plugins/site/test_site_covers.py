@@ -14,13 +14,18 @@ from weike.plugins.site.covers import CoverCache, CoverError, make_thumbnail
 
 @pytest.fixture
 def pictures(tmp_path):
-    """Twelve distinct covers, one of them twice, and one that is no picture."""
+    """Twelve distinct covers, one of them twice, and one that is no picture; the last two of the
+    twelve are decoded at a reduced scale (a portrait photo, and one stored turned)."""
     folder = tmp_path / "covers-in"
     folder.mkdir()
     paths = []
     for number in range(12):
         path = folder / f"cover-{number}.jpg"
-        Image.new("RGB", (640 + number * 40, 480), (number * 20, 255 - number * 20, 90)).save(path, quality=85)
+        size = {10: (1080, 1920), 11: (1920, 1080)}.get(number, (640 + number * 40, 480))
+        exif = Image.Exif()
+        if number == 11:
+            exif[0x0112] = 6
+        Image.new("RGB", size, (number * 20, 255 - number * 20, 90)).save(path, quality=85, exif=exif.tobytes())
         paths.append(path)
     (folder / "again.jpg").write_bytes(paths[3].read_bytes())
     (folder / "broken.jpg").write_bytes(b"not a picture")
@@ -49,10 +54,10 @@ def thumbnail_as_made_before(source, target):
     """The thumbnail by the recipe as it was, every step on a copy of the picture (the reference)."""
     from PIL import ImageOps
 
-    from weike.plugins.pictures import open_picture
+    from weike.plugins.pictures import draft_for_fitting, open_picture
 
     with open_picture(source) as image:
-        image.draft("RGB", (covers.THUMBNAIL_WIDTH, covers.THUMBNAIL_WIDTH))
+        draft_for_fitting(image, (covers.THUMBNAIL_WIDTH, covers.THUMBNAIL_HEIGHT))
         image = ImageOps.exif_transpose(image).convert("RGB")
         image = image.convert("RGB")  # (what fitted_with_fill began with)
         image = covers.fitted_with_fill(image, (covers.THUMBNAIL_WIDTH, covers.THUMBNAIL_HEIGHT))
@@ -84,6 +89,57 @@ def test_thumbnails_are_the_recipe_s_bytes_whatever_the_picture_s_mode_and_orien
     for source in sources:
         made = make_thumbnail(source, tmp_path / "cache", digest=source.stem)
         assert made.path.read_bytes() == thumbnail_as_made_before(source, tmp_path / f"{source.stem}-ref.jpg"), source
+
+
+def thumbnail_the_slow_way(source):
+    """The thumbnail as it was made before its shortcuts: the picture decoded whole (a JPEG only as
+    far as 640 px both ways), resized in one step, its fill cut from it and blurred at full size."""
+    from PIL import ImageOps
+
+    from tests.plugins.pictures.test_pictures import _fitted_the_long_way
+    from weike.plugins.pictures import open_picture
+
+    with open_picture(source) as image:
+        image.draft("RGB", (covers.THUMBNAIL_WIDTH, covers.THUMBNAIL_WIDTH))
+        image = ImageOps.exif_transpose(image).convert("RGB")
+    return _fitted_the_long_way(image, (covers.THUMBNAIL_WIDTH, covers.THUMBNAIL_HEIGHT))
+
+
+def test_thumbnails_keep_the_size_orientation_and_fill_the_slow_way_gave(tmp_path):
+    """Whatever the picture (portrait, landscape, CMYK, with alpha, stored turned, tiny, a large
+    phone photo decoded at a quarter), the thumbnail is the slow way's within a trace of JPEG noise:
+    the picture upright, in the same place, the fill as dim and as blurred."""
+    from tests.plugins.pictures.test_pictures import _detailed, mean_difference
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    sources = []
+
+    def picture(name, image, **save):
+        sources.append(folder / name)
+        image.save(sources[-1], **save)
+
+    picture("landscape.jpg", _detailed((1600, 900)), quality=92)
+    picture("portrait.jpg", _detailed((1080, 1920)), quality=92)
+    picture("photo.jpg", _detailed((4000, 3000)), quality=92)
+    for orientation in (3, 6, 8):
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        picture(f"turned-{orientation}.jpg", _detailed((1920, 1080)), quality=92, exif=exif.tobytes())
+    picture("cmyk.jpg", _detailed((1200, 900)).convert("CMYK"), quality=92)
+    picture("alpha.png", _detailed((900, 1400)).convert("RGBA"))
+    picture("tiny.png", _detailed((24, 16)))
+    for source in sources:
+        made = make_thumbnail(source, tmp_path / "cache", digest=source.stem)
+        slow = thumbnail_the_slow_way(source)
+        with Image.open(made.path) as done:
+            assert (done.size, done.mode) == (slow.size, "RGB") == ((640, 360), "RGB"), source
+            # The slow way's picture through the same JPEG encoder: what is left is the shortcuts'.
+            slow.save(tmp_path / "slow.jpg", "JPEG", quality=covers.THUMBNAIL_QUALITY)
+            with Image.open(tmp_path / "slow.jpg") as reference:
+                assert mean_difference(done, reference) < 1.5, source
+                assert mean_difference(done, reference, (0, 0, 640, 90)) < 1.5, source  # top: picture or fill
+                assert mean_difference(done, reference, (0, 0, 90, 360)) < 1.5, source  # left side: the same
 
 
 def test_a_thumbnail_torn_in_the_cache_is_made_again(tmp_path, pictures):
@@ -124,3 +180,21 @@ def test_a_cached_thumbnails_size_is_read_from_its_frame_header_as_pil_reads_it(
     made.path.write_bytes(data.getvalue())  # (a file of another size under the name: PIL measures it)
     assert (make_thumbnail(pictures[0], tmp_path / "cache", digest="b" * 64).width, len(opened)) == (77, 1)
     assert jpeg_size(b"GIF89a" + bytes(20)) is None and jpeg_size(b"\xff\xd8\xff\xda" + bytes(20)) is None
+
+
+def test_a_thumbnail_made_by_another_recipe_is_not_taken_from_the_cache(tmp_path, pictures, monkeypatch):
+    """The thumbnail's name carries its recipe (the pictures plugin's code, Pillow's version): a
+    cache kept across an upgrade that changes the fill makes the thumbnail again, as a cold build does."""
+    made = make_thumbnail(pictures[0], tmp_path / "cache", digest="c" * 64)
+    Image.new("RGB", (640, 360), (255, 0, 0)).save(made.path, "JPEG")  # (whole: an old recipe's stand-in)
+    monkeypatch.setattr(covers, "code_digest", lambda module: f"another {module}")
+    covers._thumbnail_recipe.cache_clear()
+    try:
+        again = make_thumbnail(pictures[0], tmp_path / "cache", digest="c" * 64)
+    finally:
+        monkeypatch.undo()
+        covers._thumbnail_recipe.cache_clear()
+    assert again.path != made.path and again.path.parent == made.path.parent
+    assert again.path.name.startswith("c" * 64) and again.path.read_bytes() != made.path.read_bytes()
+    with Image.open(again.path) as fresh:
+        assert fresh.getpixel((320, 180)) != (255, 0, 0)

@@ -49,3 +49,55 @@ def test_codes_are_written_as_qrcode_draws_them_byte_for_byte():
         assert qr_svg(url) == qrcode_svg(url), url
         sizes.add(qr_svg(url).split('width="', 1)[1].split('"', 1)[0])
     assert len(sizes) >= 10  # many versions of code, not one
+
+
+def test_codewords_are_qrcode_s_for_every_version_level_and_kind_of_segment():
+    """The codewords written in one pass are qrcode's own (``util.create_data``) for every version
+    and error correction level, with numeric, alphanumeric and byte segments, full and nearly empty."""
+    import qrcode
+    from qrcode import util
+
+    levels = (qrcode.constants.ERROR_CORRECT_L, qrcode.constants.ERROR_CORRECT_M,
+              qrcode.constants.ERROR_CORRECT_Q, qrcode.constants.ERROR_CORRECT_H)
+    for version in range(1, 41):
+        for level in (levels[version % 4], qrcode.constants.ERROR_CORRECT_M):  # every level, M at every version
+            room = util.BIT_LIMIT_TABLE[level][version] // 8 - 12
+            text = ("12345678901234567890123" + "HTTPS://WEIKE.EXAMPLE.CN/ABC" + "/courses/课程-%e4?x=1" * 200).encode()
+            text = text[:max(1, room)]
+            for data in (text, text[:1]):
+                code = qrcode.QRCode(version=version, error_correction=level)
+                code.add_data(data)
+                expected = util.create_data(version, level, code.data_list)
+                assert qr._codewords(version, level, code.data_list) == expected, (version, level, data)
+
+
+def test_modules_are_those_qrcode_makes():
+    import qrcode
+
+    for url in ["", "https://weike.example.gov.cn/courses/course-00001/", "HTTP://A.CN/" + "1" * 40 + "/x",
+                "https://weike.example.gov.cn/courses/" + "%E4%B8%AD" * 80 + "/"]:
+        code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=qr.QR_BORDER, mask_pattern=2)
+        code.add_data(url)
+        code.make(fit=True)
+        assert qr.qr_modules(url) == code.modules, url
+
+
+def test_a_phone_s_decoder_reads_the_url_back_from_the_svg():
+    """The SVG as a page shows it, drawn to pixels and read by ZXing (what phone scanner apps use)."""
+    import re
+
+    import zxingcpp
+    from PIL import Image, ImageDraw
+
+    for url in ["https://weike.example.gov.cn/courses/course-00001/",
+                "https://weike.example.gov.cn/courses/%E7%BD%91%E4%B8%8A%E8%B4%AD%E7%89%A9-12/",
+                "HTTP://WEIKE.EXAMPLE.CN/" + "1234567890" * 4 + "/"]:
+        svg = qr_svg(url)
+        size = int(re.search(r'viewBox="0 0 (\d+) \1"', svg).group(1))
+        picture = Image.new("L", (size * 6, size * 6), 255)
+        draw = ImageDraw.Draw(picture)
+        squares = re.findall(r"M(\d+),(\d+)H(\d+)V(\d+)H\1z", re.search(r' d="([^"]*)"', svg).group(1))
+        assert squares
+        for x, y, right, bottom in squares:
+            draw.rectangle((int(x) * 6, int(y) * 6, int(right) * 6 - 1, int(bottom) * 6 - 1), fill=0)
+        assert [found.text for found in zxingcpp.read_barcodes(picture)] == [url]
