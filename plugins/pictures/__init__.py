@@ -88,14 +88,16 @@ _FILL_REDUCTION = 4
 
 def draft_for_fitting(image: Image.Image, size: tuple[int, int]) -> None:
     """Let a JPEG ``image`` (opened, not decoded yet) decode at 1/2, 1/4 or 1/8 scale, as long as
-    it stays at least twice the size :func:`fitted_with_fill` shows it at inside ``size`` (its EXIF
-    orientation counted): libjpeg's scaling is a cheap block shrink, and the LANCZOS resize after it
-    still has a factor of two to filter. Other formats are decoded whole."""
+    it stays at least the size :func:`fitted_with_fill` shows it at inside ``size`` (its EXIF
+    orientation counted): shrink-on-load, as libvips and other thumbnailers do. libjpeg scales
+    in the DCT domain, which averages each block as an area filter does (no aliasing), and the
+    LANCZOS resize after it takes it the rest of the way (less than a factor of two). Other
+    formats are decoded whole."""
     if image.format != "JPEG":
         return
     width, height = upright_size(image)
     scale = min(size[0] / width, size[1] / height)
-    wanted = (2 * max(1, round(width * scale)), 2 * max(1, round(height * scale)))
+    wanted = (max(1, round(width * scale)), max(1, round(height * scale)))
     if (width, height) != image.size:  # stored turned: draft() counts in stored pixels
         wanted = (wanted[1], wanted[0])
     image.draft("RGB", wanted)

@@ -207,7 +207,7 @@ def make_thumbnail(source: Path, cache: Path, *, digest: str) -> Thumbnail:
             pass  # a damaged cache entry is simply made again
     try:
         with open_picture(source) as image:
-            # A JPEG decoded at a reduced scale straight away (twice the size shown still):
+            # A JPEG decoded at a reduced scale straight away (the size shown still):
             # 4-8x faster than a full decode of a phone photo.
             draft_for_fitting(image, (THUMBNAIL_WIDTH, THUMBNAIL_HEIGHT))
             # Turned in place, converted by fitted_with_fill only when not RGB yet: each copy of

@@ -142,14 +142,14 @@ def _jpeg(path, size, orientation=None):
 
 
 @pytest.mark.parametrize(("stored", "orientation", "decoded"), [
-    ((1080, 1920), None, (540, 960)),  # a portrait photo: shown 203x360, decoded at half its size
-    ((4000, 3000), None, (1000, 750)),  # a phone photo: a quarter, still twice the 480x360 shown
-    ((1280, 720), None, (1280, 720)),  # exactly twice the card: decoded whole, LANCZOS filters
-    ((1920, 1080), 6, (960, 540)),  # stored landscape, shown portrait: counted upright
-    ((1920, 1080), 3, (1920, 1080)),  # turned half round: shown 640x360, a half would be too small
+    ((1080, 1920), None, (270, 480)),  # a portrait photo: shown 203x360, decoded at a quarter
+    ((4000, 3000), None, (500, 375)),  # a phone photo: an eighth, still the 480x360 shown
+    ((1280, 720), None, (640, 360)),  # exactly twice the card: decoded at half, the card itself
+    ((1920, 1080), 6, (480, 270)),  # stored landscape, shown portrait (203x360): counted upright
+    ((1920, 1080), 3, (960, 540)),  # turned half round: shown 640x360, a quarter would be too small
     ((200, 100), None, (200, 100)),  # smaller than the card
 ])
-def test_a_jpeg_is_decoded_at_the_smallest_scale_still_twice_the_size_shown(tmp_path, stored, orientation, decoded):
+def test_a_jpeg_is_decoded_at_the_smallest_scale_still_the_size_shown(tmp_path, stored, orientation, decoded):
     from weike.plugins.pictures import draft_for_fitting
 
     with open_picture(_jpeg(tmp_path / "p.jpg", stored, orientation)) as image:

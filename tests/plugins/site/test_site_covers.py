@@ -134,12 +134,14 @@ def test_thumbnails_keep_the_size_orientation_and_fill_the_slow_way_gave(tmp_pat
         slow = thumbnail_the_slow_way(source)
         with Image.open(made.path) as done:
             assert (done.size, done.mode) == (slow.size, "RGB") == ((640, 360), "RGB"), source
-            # The slow way's picture through the same JPEG encoder: what is left is the shortcuts'.
+            # The slow way's picture through the same JPEG encoder: what is left is the shortcuts'
+            # (a JPEG decoded at a reduced scale, the fill made small: up to 2.2/255 on the whole card,
+            # 3.3 on a strip of 3-pixel lines), while a picture turned or misplaced differs by 50-85.
             slow.save(tmp_path / "slow.jpg", "JPEG", quality=covers.THUMBNAIL_QUALITY)
             with Image.open(tmp_path / "slow.jpg") as reference:
-                assert mean_difference(done, reference) < 1.5, source
-                assert mean_difference(done, reference, (0, 0, 640, 90)) < 1.5, source  # top: picture or fill
-                assert mean_difference(done, reference, (0, 0, 90, 360)) < 1.5, source  # left side: the same
+                assert mean_difference(done, reference) < 3.0, source
+                assert mean_difference(done, reference, (0, 0, 640, 90)) < 4.0, source  # top: picture or fill
+                assert mean_difference(done, reference, (0, 0, 90, 360)) < 4.0, source  # left side: the same
 
 
 def test_a_thumbnail_torn_in_the_cache_is_made_again(tmp_path, pictures):
