@@ -53,7 +53,7 @@ from pathlib import Path
 from weike.builder.keeping import outputs
 from weike.builder.keeping.fingerprint import Fingerprint, code_digest
 from weike.plugins.site.contributed import script_text
-from weike.plugins.site.manifest import Manifest
+from weike.plugins.site.manifest import Manifest, WrittenFiles
 
 #: Entries per store chunk: the first screen of results costs a few kilobytes.
 CHUNK = 16
@@ -308,7 +308,8 @@ def _published_shards(folder: Path, previous: Manifest, digest: str) -> tuple[by
 
 
 def write_search_shards(site_dir: Path, *, previous: Manifest | None = None,
-                        published_dir: Path | None = None, parts: RememberedParts | None = None) -> SearchShards:
+                        published_dir: Path | None = None, parts: RememberedParts | None = None,
+                        written: WrittenFiles | None = None) -> SearchShards:
     """Write the sharded index of the site's ``search/search_index.json``, and its manifest into the
     site's reader script when there is one.
 
@@ -317,7 +318,9 @@ def write_search_shards(site_dir: Path, *, previous: Manifest | None = None,
     computed and no file written (all are kept); otherwise a file the published site holds with
     the very bytes made now is not written (a rebuild after one course's edit writes the few
     shards its words fall in, and its store chunk). ``parts`` gives the entries' parts an earlier
-    build made (:class:`RememberedParts`)."""
+    build made (:class:`RememberedParts`). ``written`` (of ``site_dir``) writes the files and keeps
+    their records."""
+    written = written if written is not None else WrittenFiles(site_dir)
     search = site_dir / "search"
     index = (search / "search_index.json").read_bytes()
     digest = index_digest(index)
@@ -337,13 +340,11 @@ def write_search_shards(site_dir: Path, *, previous: Manifest | None = None,
             if previous is not None and previous.holds(f"search/{rel}", data):
                 kept_list.append(f"search/{rel}")
                 continue
-            path = search / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
+            written.put(f"search/{rel}", data)
         kept, computed = tuple(kept_list), True
     reader = site_dir / READER_SCRIPT
     if reader.is_file():
         script = with_manifest(reader.read_bytes(), manifest_js)
         reader.unlink()  # a new file: never written through a hard link to another copy
-        reader.write_bytes(script)
+        written.put(READER_SCRIPT, script)
     return SearchShards(size=size, made_from=digest, files=tuple(rels), kept=kept, computed=computed)
