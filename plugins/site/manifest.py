@@ -91,9 +91,13 @@ def present_files(folder: Path, *, stamp_file: str, skip: Iterable[str] = ()) ->
     return {rel: (size, mtime_ns) for rel, (size, mtime_ns, _inode) in _listing(folder, stamp_file, skip).items()}
 
 
-def _listing(folder: Path, stamp_file: str, skip: Iterable[str]) -> dict[str, tuple[int, int, int]]:
-    """:func:`present_files` with each file's inode as well: relative path -> (size, mtime_ns, inode)."""
+def _listing(folder: Path, stamp_file: str, skip: Iterable[str],
+             known: Mapping[str, list] | None = None) -> dict[str, tuple[int, int, int]]:
+    """:func:`present_files` with each file's inode as well: relative path -> (size, mtime_ns, inode).
+    A file of ``known`` (``rel -> [size, mtime_ns, inode, ...]``) listed with its inode is taken
+    as known, not stat'ed (see :func:`record_all`)."""
     skipped = set(skip)
+    known = known or {}
     found: dict[str, tuple[int, int, int]] = {}
     stack = [("", str(folder))]
     while stack:
@@ -109,6 +113,10 @@ def _listing(folder: Path, stamp_file: str, skip: Iterable[str]) -> dict[str, tu
                     stack.append((rel + "/", entry.path))
                 continue
             if rel == stamp_file:
+                continue
+            record = known.get(rel)
+            if record is not None and record[2] == entry.inode() and not entry.is_symlink():
+                found[rel] = (record[0], record[1], record[2])
                 continue
             try:
                 stat = entry.stat(follow_symlinks=False)
@@ -207,9 +215,12 @@ def record_all(folder: Path, *, stamp_file: str, skip: Iterable[str] = (),
                written: Mapping[str, list] | None = None) -> dict[str, list]:
     """The record of every file of a folder made whole (hashing each: in worker processes when
     there are many, as on a cold build). ``written`` holds files whose bytes the build wrote
-    itself (:meth:`WrittenFiles.handed_over`): one still as written (its size, time and inode)
-    takes its digest from there instead of being read back."""
-    listed = _listing(folder, stamp_file, skip)
+    itself (:meth:`WrittenFiles.handed_over`): one the folder still lists under its inode takes
+    its record from there, neither stat'ed nor read back. Only for a build in which nothing else
+    writes into a file once written (the site's plugins are weike's own and Material's search:
+    :func:`~weike.plugins.site.incremental.renders_incrementally`); a file replaced since has
+    another inode and is read back."""
+    listed = _listing(folder, stamp_file, skip, written)
     records: dict[str, list | None] = {}
     for rel, (size, mtime_ns, inode) in listed.items():
         known = written.get(rel) if written is not None else None

@@ -273,7 +273,8 @@ def build_website(
         stamp_inputs = "" if page_isolation.failed else inputs
         if previous is None:  # made whole: swapped into place at once
             made = manifest.Manifest(written=manifest.record_all(tmp_dir, stamp_file=STAMP_FILE, skip=("media",),
-                                                                 written=written.handed_over()))
+                                                                 written=written.handed_over() if
+                                                                 renders_incrementally(settings) else None))
             made.made_from = {rel: digest for rel, digest in made_from.items() if rel in made.written}
             place_media(catalogue, tmp_dir, placed)  # (the same files, by inode, once swapped into place)
             manifest.write_stamp(tmp_dir, STAMP_FILE, site_stamp(stamp_inputs, sources.diagnostics,

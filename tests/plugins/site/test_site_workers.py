@@ -251,3 +251,21 @@ def test_a_cold_build_reads_back_no_file_it_wrote(built_site, monkeypatch, reque
         assert (int(size), int(mtime_ns)) == (stat.st_size, stat.st_mtime_ns), rel
         assert sha256 == hashlib.sha256(files[rel].read_bytes()).hexdigest()[:32], rel
     assert "courses/demo/01-lecture-1/index.html" in stamp["files"] and "search/manifest.js" in stamp["files"]
+
+
+def test_a_page_a_hook_rewrites_after_the_render_is_recorded_as_it_ends(built_site):
+    """With a repository's hooks (which may write anything, even into a page in place, keeping
+    its size) no page is recorded from the bytes first written: every record is the file's own."""
+    import hashlib
+
+    hook = ("from pathlib import Path\n\n\ndef on_post_build(config):\n"
+            "    page = Path(config.site_dir) / 'courses/demo/01-lecture-1/index.html'\n"
+            "    text = page.read_bytes()\n"
+            "    page.write_bytes(text.replace(b'<html', b'<HTML', 1))\n")
+    built = built_site({"mkdocs.yml": "site_name: 微课\nhooks:\n  - hooks.py\n", "hooks.py": hook})
+    assert not built.result.failed
+    page = built.site / "courses/demo/01-lecture-1/index.html"
+    assert b"<!doctype html>\n<HTML lang" in page.read_bytes()
+    stamp = json.loads((built.site / ".weike-site.json").read_text(encoding="utf-8"))
+    size, _mtime_ns, sha256 = stamp["files"]["courses/demo/01-lecture-1/index.html"].split(" ")[:3]
+    assert (int(size), sha256) == (page.stat().st_size, hashlib.sha256(page.read_bytes()).hexdigest()[:32])
