@@ -190,8 +190,9 @@ def _entry_digest(doc: dict) -> str:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
-#: Fewer entries to make than this per process are not worth a fork.
-ENTRIES_PER_PROCESS = 1000
+#: Fewer entries to make than this per process are not worth a fork (the results come back as JSON:
+#: 11,700 entries made in 0.45 s by one process, 0.34 s by two; 3,900 are faster alone).
+ENTRIES_PER_PROCESS = 4000
 
 
 def _stored_parts(doc: dict) -> list[str]:
