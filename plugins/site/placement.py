@@ -96,14 +96,17 @@ def _link(source: Path, target: str) -> bool:
         os.link(source, target)
         return True
     except FileNotFoundError:
-        folder = os.path.dirname(target)
-        if not os.path.isdir(folder):
-            os.makedirs(folder, exist_ok=True)
-            try:
-                os.link(source, target)
-                return True
-            except OSError:
-                pass
+        try:  # its folder is missing (else the source is: link_file says so)
+            os.mkdir(os.path.dirname(target))
+        except FileNotFoundError:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+        except OSError:
+            return outputs.link_file(source, Path(target))
+        try:
+            os.link(source, target)
+            return True
+        except OSError:
+            pass
     except OSError:
         pass
     return outputs.link_file(source, Path(target))
