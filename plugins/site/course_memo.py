@@ -204,6 +204,7 @@ class CourseMemo:
         self._keys: dict[str, str] = {}
         self._pages: dict[str, dict[str, GeneratedPage]] = {}
         self.made: list[str] = []
+        self._folder_made = False
 
     def _file(self, slug: str, suffix: str = ".json") -> Path:
         return self.folder / (hashlib.sha256(slug.encode("utf-8")).hexdigest()[:32] + suffix)
@@ -284,17 +285,32 @@ class CourseMemo:
             # The pages first: a summary never names pages that are not there. No fsync (two per
             # course, a second per 1,000 of a cold build): a file a power cut leaves empty or cut
             # short is no JSON, and one of the other key is another key's: no memo either way.
-            outputs.write_atomic(self._file(slug, ".pages.json"),
-                                 json.dumps(bodies, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
-                                 sync=False)
-            outputs.write_atomic(self._file(slug),
-                                 json.dumps(summary, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
-                                 sync=False)
+            self._write(self._file(slug, ".pages.json"),
+                        json.dumps(bodies, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+            self._write(self._file(slug), json.dumps(summary, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
         except (OSError, TypeError, ValueError):
             self.forget(slug)
             return
         if self.kept is not None:
             self.kept.made[slug] = (key, made)
+
+    def _write(self, path: Path, data: bytes) -> None:
+        """A temporary file beside ``path`` renamed into place (a reader never sees half a file),
+        as :func:`~weike.builder.keeping.outputs.write_atomic` without a sync: the folder made once
+        per memo, not for every file, no comparison with the file there (a course made again has
+        another key), and nothing left to remove when the rename succeeded (1,000 courses: two
+        thousand files of a cold build, three system calls fewer each)."""
+        if not self._folder_made:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._folder_made = True
+        temp = outputs.temp_beside(path)
+        try:
+            with open(temp, "wb") as handle:
+                handle.write(data)
+            os.replace(temp, path)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
 
     def forget(self, slug: str) -> None:
         """Remove the memo of ``slug`` (its next build makes it again)."""

@@ -17,6 +17,7 @@ from pathlib import Path
 from weike.builder.contracts.model import Diagnostic, SourceLocation
 from weike.builder.keeping import outputs
 from weike.plugins.site import workers
+from weike.plugins.site.manifest import WrittenFiles
 from weike.plugins.site.frames import PageFrames
 from weike.plugins.site.contributed import SiteAsset
 from weike.plugins.site.generated import GeneratedPages, compile_templates_once
@@ -184,12 +185,14 @@ def _captured_mkdocs_log() -> Iterator[_CollectWarnings]:
 
 
 def run_mkdocs(settings: SiteSettings, overrides: dict, root: Path, generated: GeneratedPages, *,
-               processes: int = 1) -> list[str]:
+               processes: int = 1, written: WrittenFiles | None = None) -> list[str]:
     """Build with MkDocs; returns its warnings, raises :class:`SiteBuildFailed` on failure.
 
     ``processes`` > 1 shares the generated pages among that many processes
     (:mod:`weike.plugins.site.workers`); only for a configuration whose plugins keep each page a
     function of its own inputs (:func:`weike.plugins.site.incremental.renders_incrementally`).
+    ``written`` (of the folder built into) receives the record of every page written, whichever
+    process wrote it (:class:`~weike.plugins.site.manifest.WrittenFiles`).
     """
     import jinja2
     from mkdocs import exceptions
@@ -225,7 +228,7 @@ def run_mkdocs(settings: SiteSettings, overrides: dict, root: Path, generated: G
         config.plugins["weike/generated"] = generated
         compile_templates_once(config.theme)
         try:
-            _build_sharing_pages(config, processes=processes, shared=generated.renders_anywhere)
+            _build_sharing_pages(config, processes=processes, shared=generated.renders_anywhere, written=written)
         except jinja2.TemplateError as exc:
             raise SiteBuildFailed(_template_error(exc, root, Path(overrides["theme"]["custom_dir"]))) from exc
         except failures as exc:
@@ -233,7 +236,8 @@ def run_mkdocs(settings: SiteSettings, overrides: dict, root: Path, generated: G
     return captured.lines
 
 
-def _build_sharing_pages(config, *, processes: int, shared: Callable[[object], bool]) -> None:
+def _build_sharing_pages(config, *, processes: int, shared: Callable[[object], bool],
+                         written: WrittenFiles | None = None) -> None:
     """:func:`mkdocs.commands.build.build` (MkDocs 1.6, no serve, not dirty) step for step, but its
     page loop shared among ``processes`` processes (:func:`weike.plugins.site.workers.share_work`);
     ``shared(page)`` says whether a worker may render ``page``. With one process, every page is
@@ -243,6 +247,8 @@ def _build_sharing_pages(config, *, processes: int, shared: Callable[[object], b
     the pages are rendered, each on its own, in any process; then the search index (the pages it
     indexes are never shared: Material's search plugin gathers them in this process), as MkDocs does.
     The theme's static files are listed by :func:`add_theme_files`, not MkDocs' own listing.
+    Every page but a draft is written by ``written`` (its record handed back by the process that
+    wrote it), a draft by MkDocs.
     """
     from mkdocs import utils
     from mkdocs.commands.build import _build_extra_template, _build_page, _build_theme_template, _populate_page
@@ -261,6 +267,8 @@ def _build_sharing_pages(config, *, processes: int, shared: Callable[[object], b
         config = config.plugins.on_config(config)
         config.plugins.on_pre_build(config=config)
         utils.clean_directory(config.site_dir)
+        if written is None or written.folder != os.path.abspath(config.site_dir):
+            written = WrittenFiles(Path(config.site_dir))  # (a plugin moved the site: nothing handed over)
 
         # First gather all data from all files and pages, so that every page sees the same.
         files = get_files(config)
@@ -287,16 +295,19 @@ def _build_sharing_pages(config, *, processes: int, shared: Callable[[object], b
 
         frames = PageFrames(nav) if FRAMES and processes > 1 else None
 
-        def render(file) -> None:
-            excluded = file.inclusion.is_excluded()
-            if frames is None or excluded or not shared(file.page):
-                _build_page(file.page, config, doc_files, nav, env, False, excluded=excluded)
-            else:
-                return _build_framed_page(file.page, config, doc_files, nav, env, frames)
-            return False
+        def render(file) -> tuple[bool, list | None]:
+            if file.inclusion.is_excluded():  # a draft: MkDocs' own, its marker added
+                _build_page(file.page, config, doc_files, nav, env, False, excluded=True)
+                return False, None
+            return _build_framed_page(file.page, config, doc_files, nav, env,
+                                      frames if shared(file.page) else None, written)
 
-        framed = sum(workers.share_work(doc_files, render, shared=lambda file: shared(file.page),
-                                        processes=processes))
+        framed = 0
+        for file, (filled, record) in zip(doc_files, workers.share_work(
+                doc_files, render, shared=lambda file: shared(file.page), processes=processes), strict=True):
+            framed += filled
+            if record is not None:
+                written.add(file.dest_uri, record)
         if processes > 1:  # (a serial build renders every page by Jinja: no count)
             logging.getLogger(FRAMES_LOG).info("%d of %d pages filled into frames", framed, len(doc_files))
 
@@ -369,11 +380,12 @@ def add_theme_files(files, config) -> None:
                     break
 
 
-def _build_framed_page(page, config, doc_files, nav, env, frames: PageFrames) -> bool:
+def _build_framed_page(page, config, doc_files, nav, env, frames: PageFrames | None,
+                       written: WrittenFiles) -> tuple[bool, list | None]:
     """:func:`mkdocs.commands.build._build_page` (not dirty, not a draft), its template rendered
-    by ``frames`` where the page's shape allows (:mod:`weike.plugins.site.frames`), else by Jinja;
-    returns whether it was filled into a frame."""
-    from mkdocs import utils
+    by ``frames`` where given and the page's shape allows (:mod:`weike.plugins.site.frames`), else
+    by Jinja, and written by ``written``; returns whether it was filled into a frame and the
+    record of the file written (None when the page rendered nothing)."""
     from mkdocs.commands.build import get_context
     from mkdocs.exceptions import BuildError
 
@@ -385,16 +397,15 @@ def _build_framed_page(page, config, doc_files, nav, env, frames: PageFrames) ->
         name = page.meta.get("template", "main.html")
         template = env.get_template(name)
         context = config.plugins.on_page_context(context, page=page, config=config, nav=nav)
-        output = frames.render(page, context, template, name)
+        output = frames.render(page, context, template, name) if frames is not None else None
         framed = output is not None
         if output is None:
             output = template.render(context)
         output = config.plugins.on_post_page(output, page=page, config=config)
-        if output.strip():
-            utils.write_file(output.encode("utf-8", errors="xmlcharrefreplace"), page.file.abs_dest_path)
-        else:
+        if not output.strip():
             log.info(f"Page skipped: '{page.file.src_uri}'. Generated empty output.")
-        return framed
+            return framed, None
+        return framed, written.write(page.file.dest_uri, output.encode("utf-8", errors="xmlcharrefreplace"))
     except Exception as e:
         message = f"Error building page '{page.file.src_uri}':"
         if not isinstance(e, BuildError):

@@ -88,8 +88,17 @@ def stamp_manifest(stamp: Mapping | None) -> Manifest | None:
 def present_files(folder: Path, *, stamp_file: str, skip: Iterable[str] = ()) -> dict[str, tuple[int, int]]:
     """Every file below ``folder`` as relative path -> (size, mtime_ns), without the stamp and the
     top-level folders in ``skip`` (the site's ``media``, placed and checked on their own)."""
+    return {rel: (size, mtime_ns) for rel, (size, mtime_ns, _inode) in _listing(folder, stamp_file, skip).items()}
+
+
+def _listing(folder: Path, stamp_file: str, skip: Iterable[str],
+             known: Mapping[str, list] | None = None) -> dict[str, tuple[int, int, int]]:
+    """:func:`present_files` with each file's inode as well: relative path -> (size, mtime_ns, inode).
+    A file of ``known`` (``rel -> [size, mtime_ns, inode, ...]``) listed with its inode is taken
+    as known, not stat'ed (see :func:`record_all`)."""
     skipped = set(skip)
-    found: dict[str, tuple[int, int]] = {}
+    known = known or {}
+    found: dict[str, tuple[int, int, int]] = {}
     stack = [("", str(folder))]
     while stack:
         prefix, current = stack.pop()
@@ -105,11 +114,15 @@ def present_files(folder: Path, *, stamp_file: str, skip: Iterable[str] = ()) ->
                 continue
             if rel == stamp_file:
                 continue
+            record = known.get(rel)
+            if record is not None and record[2] == entry.inode() and not entry.is_symlink():
+                found[rel] = (record[0], record[1], record[2])
+                continue
             try:
                 stat = entry.stat(follow_symlinks=False)
             except OSError:
                 continue
-            found[rel] = (stat.st_size, stat.st_mtime_ns)
+            found[rel] = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
     return found
 
 
@@ -143,13 +156,81 @@ def _record(path: Path, sha256: str) -> list:
     return [stat.st_size, stat.st_mtime_ns, sha256[:DIGEST_CHARS]]
 
 
-def record_all(folder: Path, *, stamp_file: str, skip: Iterable[str] = ()) -> dict[str, list]:
+#: Bytes as given (Windows would translate line ends), and no descriptor left to a child process.
+_OPEN_FLAGS = getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+class WrittenFiles:
+    """Files a build writes into its folder from bytes in memory, each recorded as it is written:
+    ``rel -> [size, mtime_ns, inode, sha256]``, the digest taken from the bytes, not read back
+    (:func:`record_all` takes it). Each folder is made once (the build's folder is new: a page's
+    folder is one ``mkdir``, not MkDocs' ``makedirs`` of every parent on every page)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = str(folder)
+        self.records: dict[str, list] = {}
+        #: Paths written more than once (by this process or, once :meth:`add` gathers them, by others).
+        self.rewritten: set[str] = set()
+        self._folders: set[str] = set()
+
+    def write(self, rel: str, data: bytes) -> list:
+        """Write ``data`` to ``rel`` (relative POSIX path), replacing what is there; returns its record
+        (for :meth:`add`, in the process that gathers them)."""
+        path = f"{self.folder}/{rel}"
+        parent = os.path.dirname(path)
+        if parent not in self._folders:
+            try:
+                os.mkdir(parent)
+            except FileExistsError:
+                pass
+            except FileNotFoundError:
+                os.makedirs(parent, exist_ok=True)
+            self._folders.add(parent)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _OPEN_FLAGS, 0o666)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(descriptor, view):]
+            stat = os.fstat(descriptor)
+        finally:
+            os.close(descriptor)
+        return [stat.st_size, stat.st_mtime_ns, stat.st_ino, hashlib.sha256(data).hexdigest()[:DIGEST_CHARS]]
+
+    def put(self, rel: str, data: bytes) -> None:
+        """Write ``data`` to ``rel`` and take its record."""
+        self.add(rel, self.write(rel, data))
+
+    def add(self, rel: str, record: list) -> None:
+        """Take the record of a file written by another process (or this one)."""
+        if rel in self.records:
+            self.rewritten.add(rel)
+        self.records[rel] = record
+
+    def handed_over(self) -> dict[str, list]:
+        """The records of the files written once (a file written twice is read back, whoever wrote last)."""
+        return {rel: record for rel, record in self.records.items() if rel not in self.rewritten}
+
+
+def record_all(folder: Path, *, stamp_file: str, skip: Iterable[str] = (),
+               written: Mapping[str, list] | None = None) -> dict[str, list]:
     """The record of every file of a folder made whole (hashing each: in worker processes when
-    there are many, as on a cold build)."""
-    files = list(present_files(folder, stamp_file=stamp_file, skip=skip))
-    records = share_work(files, lambda rel: _record(folder / rel, sha256_file(folder / rel)),
-                         processes=render_processes(len(files)))
-    return dict(zip(files, records, strict=True))
+    there are many, as on a cold build). ``written`` holds files whose bytes the build wrote
+    itself (:meth:`WrittenFiles.handed_over`): one the folder still lists under its inode takes
+    its record from there, neither stat'ed nor read back. Only for a build in which nothing else
+    writes into a file once written (the site's plugins are weike's own and Material's search:
+    :func:`~weike.plugins.site.incremental.renders_incrementally`); a file replaced since has
+    another inode and is read back."""
+    listed = _listing(folder, stamp_file, skip, written)
+    records: dict[str, list | None] = {}
+    for rel, (size, mtime_ns, inode) in listed.items():
+        known = written.get(rel) if written is not None else None
+        records[rel] = ([size, mtime_ns, known[3]] if known is not None and known[:3] == [size, mtime_ns, inode]
+                        else None)
+    unknown = [rel for rel, record in records.items() if record is None]
+    hashed = share_work(unknown, lambda rel: _record(folder / rel, sha256_file(folder / rel)),
+                        processes=render_processes(len(unknown)))
+    records.update(zip(unknown, hashed, strict=True))
+    return records
 
 
 def make_room(target: Path, folder: Path) -> None:

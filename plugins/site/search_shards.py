@@ -53,7 +53,8 @@ from pathlib import Path
 from weike.builder.keeping import outputs
 from weike.builder.keeping.fingerprint import Fingerprint, code_digest
 from weike.plugins.site.contributed import script_text
-from weike.plugins.site.manifest import Manifest
+from weike.plugins.site.manifest import Manifest, WrittenFiles
+from weike.plugins.site.workers import render_processes, share_work
 
 #: Entries per store chunk: the first screen of results costs a few kilobytes.
 CHUNK = 16
@@ -189,6 +190,18 @@ def _entry_digest(doc: dict) -> str:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
+#: Fewer entries to make than this per process are not worth a fork (the results come back as JSON:
+#: 11,700 entries made in 0.45 s by one process, 0.34 s by two; 3,900 are faster alone).
+ENTRIES_PER_PROCESS = 4000
+
+
+def _stored_parts(doc: dict) -> list[str]:
+    """:func:`entry_parts` as :class:`RememberedParts` keeps them: keys hold no white space, so
+    joined by spaces they split back as they were."""
+    stored, in_title, rest = entry_parts(doc)
+    return [stored, " ".join(in_title), " ".join(rest)]
+
+
 class RememberedParts:
     """Each index entry's :func:`entry_parts`, kept between builds in :data:`PARTS_FILE`, by a digest
     of the fields they are made from.
@@ -231,16 +244,20 @@ class RememberedParts:
         """:func:`entry_parts` of every one of ``docs``, remembered ones not made again."""
         if self._known is None:
             self._known = self._read() if self.read else {}
+        known, used = self._known, self.used
+        digests = [_entry_digest(doc) for doc in docs]
+        missing: dict[str, dict] = {}
+        for digest, doc in zip(digests, docs):
+            if digest not in used and digest not in known:
+                missing.setdefault(digest, doc)
+        # A cold build's (13,000 entries at 1,000 courses) are made side by side.
+        fresh = dict(zip(missing, share_work(list(missing.values()), _stored_parts, processes=render_processes(
+            len(missing), per_process=ENTRIES_PER_PROCESS)), strict=True))
+        self.made += len(fresh)
         made = []
-        for doc in docs:
-            digest = _entry_digest(doc)
-            value = self.used.get(digest) or self._known.get(digest)
-            if value is None:
-                stored, in_title, rest = entry_parts(doc)
-                # Keys hold no white space: joined by spaces, they split back as they were.
-                value = [stored, " ".join(in_title), " ".join(rest)]
-                self.made += 1
-            self.used[digest] = value
+        for digest in digests:
+            value = used.get(digest) or known.get(digest) or fresh[digest]
+            used[digest] = value
             made.append((value[0], value[1].split(" ") if value[1] else [], value[2].split(" ") if value[2] else []))
         return made
 
@@ -308,7 +325,8 @@ def _published_shards(folder: Path, previous: Manifest, digest: str) -> tuple[by
 
 
 def write_search_shards(site_dir: Path, *, previous: Manifest | None = None,
-                        published_dir: Path | None = None, parts: RememberedParts | None = None) -> SearchShards:
+                        published_dir: Path | None = None, parts: RememberedParts | None = None,
+                        written: WrittenFiles | None = None) -> SearchShards:
     """Write the sharded index of the site's ``search/search_index.json``, and its manifest into the
     site's reader script when there is one.
 
@@ -317,7 +335,9 @@ def write_search_shards(site_dir: Path, *, previous: Manifest | None = None,
     computed and no file written (all are kept); otherwise a file the published site holds with
     the very bytes made now is not written (a rebuild after one course's edit writes the few
     shards its words fall in, and its store chunk). ``parts`` gives the entries' parts an earlier
-    build made (:class:`RememberedParts`)."""
+    build made (:class:`RememberedParts`). ``written`` (of ``site_dir``) writes the files and keeps
+    their records."""
+    written = written if written is not None else WrittenFiles(site_dir)
     search = site_dir / "search"
     index = (search / "search_index.json").read_bytes()
     digest = index_digest(index)
@@ -337,13 +357,11 @@ def write_search_shards(site_dir: Path, *, previous: Manifest | None = None,
             if previous is not None and previous.holds(f"search/{rel}", data):
                 kept_list.append(f"search/{rel}")
                 continue
-            path = search / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
+            written.put(f"search/{rel}", data)
         kept, computed = tuple(kept_list), True
     reader = site_dir / READER_SCRIPT
     if reader.is_file():
         script = with_manifest(reader.read_bytes(), manifest_js)
         reader.unlink()  # a new file: never written through a hard link to another copy
-        reader.write_bytes(script)
+        written.put(READER_SCRIPT, script)
     return SearchShards(size=size, made_from=digest, files=tuple(rels), kept=kept, computed=computed)

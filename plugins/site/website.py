@@ -189,6 +189,8 @@ def build_website(
     present = manifest.present_files(site_dir, stamp_file=STAMP_FILE, skip=("media",)) if site_dir.is_dir() else {}
     previous = None if force else manifest.read_manifest(stamp, present)
     tmp_dir = make_build_folder(site_dir)
+    # What the build writes from bytes in memory is recorded as written, never read back to be hashed.
+    written = manifest.WrittenFiles(tmp_dir)
     placed = {}
     try:
         nav = navigation(catalogue, sources.handwritten, settings.raw.get("nav"), centres=site_centres,
@@ -239,7 +241,7 @@ def build_website(
         cuts = (RememberedCuts(work_dir / CUTS_FILE, read=not force)
                 if cuts_allowed(plugin_entries(settings.raw.get("plugins"))) else None)
         with lent_to_material_search(cuts):
-            warnings = run_mkdocs(settings, overrides, root, generated, processes=processes)
+            warnings = run_mkdocs(settings, overrides, root, generated, processes=processes, written=written)
         if cuts is not None:
             cuts.save()
         made_from.update(generated.static_made_from)
@@ -250,12 +252,13 @@ def build_website(
         # differ are written (one course's edit changes a few); the entries' store forms and keys
         # of an earlier build are remembered (one course's edit makes its own entries' again).
         parts = RememberedParts(work_dir / PARTS_FILE, read=not force)
-        shards = write_search_shards(tmp_dir, previous=previous, published_dir=site_dir, parts=parts)
+        shards = write_search_shards(tmp_dir, previous=previous, published_dir=site_dir, parts=parts,
+                                     written=written)
         if shards.computed:
             parts.save()
         made_from.update(dict.fromkeys(shards.files, shards.made_from))
-        (tmp_dir / "catalogue.json").write_bytes(catalogue_json(catalogue, generator=f"weike {__version__}",
-                                                                  entries=sources.catalogue_entries))
+        written.put("catalogue.json", catalogue_json(catalogue, generator=f"weike {__version__}",
+                                                     entries=sources.catalogue_entries))
         extra_urls = [page_url(rel) for rel in [*sources.pages, *sources.handwritten]
                       if not rel.startswith("courses/") and rel != HOME_FILE]
         for name, data in (("sitemap.xml", sitemap_xml(catalogue, sorted(extra_urls))),
@@ -263,13 +266,15 @@ def build_website(
             if data is None:
                 (tmp_dir / name).unlink(missing_ok=True)
             else:
-                (tmp_dir / name).write_bytes(data)
+                written.put(name, data)
         # MkDocs' own compressed sitemap would disagree with ours (and has no use without site_url).
         (tmp_dir / "sitemap.xml.gz").unlink(missing_ok=True)
         # A course whose pages failed (E901) is tried again by the next build, never replayed.
         stamp_inputs = "" if page_isolation.failed else inputs
         if previous is None:  # made whole: swapped into place at once
-            made = manifest.Manifest(written=manifest.record_all(tmp_dir, stamp_file=STAMP_FILE, skip=("media",)))
+            made = manifest.Manifest(written=manifest.record_all(tmp_dir, stamp_file=STAMP_FILE, skip=("media",),
+                                                                 written=written.handed_over() if
+                                                                 renders_incrementally(settings) else None))
             made.made_from = {rel: digest for rel, digest in made_from.items() if rel in made.written}
             place_media(catalogue, tmp_dir, placed)  # (the same files, by inode, once swapped into place)
             manifest.write_stamp(tmp_dir, STAMP_FILE, site_stamp(stamp_inputs, sources.diagnostics,

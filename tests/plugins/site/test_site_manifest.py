@@ -66,3 +66,35 @@ def test_publishing_clears_the_way_only_for_files_that_meet_something_in_it(tmp_
     assert {rel: (folder / rel).read_text(encoding="utf-8") for rel in layout} == layout
     assert sorted(done.written) == sorted(layout)
     assert sorted(manifest.present_files(folder, stamp_file="stamp")) == sorted(layout)
+
+
+def test_a_file_written_from_memory_is_recorded_without_reading_it_back(tmp_path, monkeypatch):
+    """What the build wrote itself (:class:`WrittenFiles`) is recorded from its bytes, neither
+    stat'ed nor read back; a file the writer did not write, wrote twice, or that was replaced
+    since (another inode) is read back."""
+    from weike.plugins.site import manifest
+
+    folder = tmp_path / "site"
+    folder.mkdir()
+    written = manifest.WrittenFiles(folder)
+    for rel, data in {"courses/课程/l1/index.html": b"<p>1</p>", "courses/课程/index.html": b"<p>course</p>",
+                      "search/p/0.js": b"p(0)", "twice.html": b"first", "replaced.html": b"old"}.items():
+        written.put(rel, data)
+    written.add("twice.html", written.write("twice.html", b"second"))
+    (folder / "assets").mkdir()
+    (folder / "assets/theme.css").write_bytes(b"body{}")  # copied by the engine: not written here
+    replacement = folder / "replacement.tmp"
+    replacement.write_bytes(b"new")  # same size, another file
+    replacement.replace(folder / "replaced.html")
+
+    hashed: list[str] = []
+    real_sha256_file = manifest.sha256_file
+    monkeypatch.setattr(manifest, "sha256_file", lambda path: hashed.append(path.relative_to(folder).as_posix())
+                        or real_sha256_file(path))
+    recorded = manifest.record_all(folder, stamp_file=".stamp", written=written.handed_over())
+    assert sorted(hashed) == ["assets/theme.css", "replaced.html", "twice.html"]
+    hashed.clear()
+    assert recorded == manifest.record_all(folder, stamp_file=".stamp")  # every file read back: the same
+    assert len(hashed) == 6
+    assert (folder / "twice.html").read_bytes() == b"second"
+    assert written.write("fresh/deep/new.html", b"x")[0] == 1  # a missing parent is made with its parents

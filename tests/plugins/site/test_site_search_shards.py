@@ -349,3 +349,26 @@ def test_a_query_typed_while_the_page_loads_asks_for_its_shards_before_materials
         assert shards and (max(shards) < bundle) == typed, order
         assert order.count("assets/weike/search.js") == 1  # the preload, used by either tag
         context.close()
+
+
+def test_entries_parts_made_side_by_side_equal_those_made_here(tmp_path, monkeypatch):
+    """A cold build's entries (none remembered) have their parts made by worker processes; the
+    files are those one process makes, and the parts are remembered as one process remembers them."""
+    from weike.plugins.site import search_shards, workers
+
+    docs = [{"location": f"courses/c{n % 40}/l{n}/", "title": f"课程{n % 7} 手机&amp;视频 {n}",
+             "text": f"<p>第{n}讲：微信视频通话 WiFi {n * 13}</p>", "title_words": "手机 视频", "keywords": f"老年 {n % 5}"}
+            for n in range(300)]
+    docs.append(dict(docs[3]))  # the same entry twice: made once
+    made_by: list[int] = []
+    fork_worker = workers._fork_worker
+    monkeypatch.setattr(workers, "_fork_worker", lambda items, work: made_by.append(len(items)) or fork_worker(items, work))
+    monkeypatch.setattr(search_shards, "ENTRIES_PER_PROCESS", 50)
+    monkeypatch.setattr(workers, "available_cores", lambda: 3)
+    shared_parts = search_shards.RememberedParts(tmp_path / "shared.json", read=False)
+    shared = shard_files(docs, parts=shared_parts)
+    assert len(made_by) == 2 and sum(made_by) < 300 and shared_parts.made == 300
+    monkeypatch.setattr(workers, "available_cores", lambda: 1)
+    alone_parts = search_shards.RememberedParts(tmp_path / "alone.json", read=False)
+    assert shard_files(docs, parts=alone_parts) == shared == shard_files(docs)
+    assert alone_parts.used == shared_parts.used

@@ -215,3 +215,57 @@ def test_sharing_work_leaves_the_collector_as_it_found_it():
     # Nothing frozen before: nothing frozen after.
     assert workers.share_work(list(range(6)), lambda n: n, processes=3) == list(range(6))
     assert gc.get_freeze_count() == 0
+
+
+@pytest.mark.parametrize("parallel", [True, False])
+def test_a_cold_build_reads_back_no_file_it_wrote(built_site, monkeypatch, request, parallel):
+    """Pages, search files and weike's after-render files are recorded in the stamp from the bytes
+    the process that wrote them held (a worker hands its records back), never read back to be
+    hashed; every record is the file's own."""
+    import hashlib
+
+    from weike.plugins.site import manifest
+
+    if parallel:
+        request.getfixturevalue("forks")
+    else:
+        monkeypatch.setattr(workers, "PAGES_PER_PROCESS", 10**9)
+    hashed: list[str] = []
+    real_sha256_file = manifest.sha256_file
+    monkeypatch.setattr(manifest, "sha256_file", lambda path: hashed.append(path.as_posix()) or real_sha256_file(path))
+    built = built_site(FILES)
+    assert not built.result.failed
+    # (The site's own; the theme's 404.html is MkDocs' to write, Material's search its index, the
+    # offline edition hashes its own.)
+    in_site = [path.split("~site/", 1)[1] for path in hashed if "~site/" in path]
+    assert in_site and not [rel for rel in in_site if rel.endswith(".html") and rel != "404.html"
+                            or rel.startswith("search/") and rel != "search/search_index.json"
+                            or rel in ("catalogue.json", "sitemap.xml", "assets/weike/search.js")]
+    stamp = json.loads((built.site / ".weike-site.json").read_text(encoding="utf-8"))
+    files = {path.relative_to(built.site).as_posix(): path for path in built.site.rglob("*")
+             if path.is_file() and path.name != ".weike-site.json" and not path.relative_to(built.site).as_posix().startswith("media/")}
+    assert sorted(stamp["files"]) == sorted(files)
+    for rel, record in stamp["files"].items():
+        size, mtime_ns, sha256 = record.split(" ")[:3]
+        stat = files[rel].stat()
+        assert (int(size), int(mtime_ns)) == (stat.st_size, stat.st_mtime_ns), rel
+        assert sha256 == hashlib.sha256(files[rel].read_bytes()).hexdigest()[:32], rel
+    assert "courses/demo/01-lecture-1/index.html" in stamp["files"] and "search/manifest.js" in stamp["files"]
+
+
+def test_a_page_a_hook_rewrites_after_the_render_is_recorded_as_it_ends(built_site):
+    """With a repository's hooks (which may write anything, even into a page in place, keeping
+    its size) no page is recorded from the bytes first written: every record is the file's own."""
+    import hashlib
+
+    hook = ("from pathlib import Path\n\n\ndef on_post_build(config):\n"
+            "    page = Path(config.site_dir) / 'courses/demo/01-lecture-1/index.html'\n"
+            "    text = page.read_bytes()\n"
+            "    page.write_bytes(text.replace(b'<html', b'<HTML', 1))\n")
+    built = built_site({"mkdocs.yml": "site_name: 微课\nhooks:\n  - hooks.py\n", "hooks.py": hook})
+    assert not built.result.failed
+    page = built.site / "courses/demo/01-lecture-1/index.html"
+    assert b"<!doctype html>\n<HTML lang" in page.read_bytes()
+    stamp = json.loads((built.site / ".weike-site.json").read_text(encoding="utf-8"))
+    size, _mtime_ns, sha256 = stamp["files"]["courses/demo/01-lecture-1/index.html"].split(" ")[:3]
+    assert (int(size), sha256) == (page.stat().st_size, hashlib.sha256(page.read_bytes()).hexdigest()[:32])
