@@ -169,9 +169,17 @@ class FrameParts:
     def __init__(self) -> None:
         self._seen: set[int] = set()
         self._rewrites: dict[tuple[int, str], tuple[str, frozenset[str]]] = {}
+        self._configurations: dict[str, str] = {}
 
     def get(self, depth: int, part: str) -> tuple[str, frozenset[str]] | None:
         return self._rewrites.get((depth, part))
+
+    def configuration(self, script: str, rewrite) -> str:
+        """Material's configuration ``script`` as ``rewrite()`` gives it, asked once per script."""
+        found = self._configurations.get(script)
+        if found is None:
+            found = self._configurations[script] = rewrite()
+        return found
 
     def met(self, depth: int, part: str, rewritten: str, targets: frozenset[str]) -> None:
         key = hash((depth, part))
@@ -220,6 +228,8 @@ def offline_page(html: str, *, page_rel: str, source_site: Path, folders: frozen
     page_dir = posixpath.dirname(page_rel)
     depth = page_dir.count("/") + 1 if page_dir else 0
     up = "../" * depth
+    # ("../.." is the root too, as Material's logo names it, with a fragment or a query or not.)
+    root_itself = (up[:-1] + "#", up[:-1] + "?") if depth else None
     named: set[str] = set()
     own_folder = False  # a link of the part rewritten names a path from the page's own folder
 
@@ -236,7 +246,7 @@ def offline_page(html: str, *, page_rel: str, source_site: Path, folders: frozen
     def rewrite(match: re.Match) -> str:
         nonlocal own_folder
         url = match.group(2)
-        if url.startswith(up):
+        if url.startswith(up) or root_itself and (url == up[:-1] or url.startswith(root_itself)):
             # Past "../" as many times as the page is deep, a link no longer depends on the page's
             # folder: its target and its rewrite are those of every page as deep.
             found = rooted.get((depth, url)) if rooted is not None else None
@@ -256,6 +266,11 @@ def offline_page(html: str, *, page_rel: str, source_site: Path, folders: frozen
         return f'{match.group(1)}"{rewritten}"'
 
     def without_fetching_features(match: re.Match) -> str:
+        if frame is not None:  # (the same configuration on every page as deep: decoded once)
+            return frame.configuration(match.group(0), lambda: _without_fetching_features(match))
+        return _without_fetching_features(match)
+
+    def _without_fetching_features(match: re.Match) -> str:
         try:
             config = json.loads(match.group(2))
         except ValueError:

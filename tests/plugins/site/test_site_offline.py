@@ -459,22 +459,29 @@ def hostile_frame_pages() -> list[tuple[str, str]]:
              '../../../../outside/', '../', '../l1/', './', '', '?q=1', '/abs/', 'https://x.cn/a/',
              'data:text/html,<article>', '../../../assets/x.css', '../../../courses/./a/../b/', 'l1/',
              '../../../abou%74/', '../../../media/a%20b.mp4']
+    # Links that name the same path from every page as deep (three folders), and some that do not.
+    from_the_root = ['../../..', '../../..#top', '../../..?q', '../../..x', '../../..x/', '../../../../up/', '#t',
+                     '', '?q=1', '/abs/', 'https://x.cn/', 'data:image/png;base64,AAA=', '../../../about/']
     frame = ['<head><meta name="description" content="D">', '<link rel="canonical" href="https://x.cn/P/">',
              '<link rel="icon" href="../../../assets/x.css">', '<title>T</title>',
              '<link rel="stylesheet" href="../../../assets/x.css">\n<script>a="</script>',
              '<link rel="preload" as="image" href="../../../media/a%20b.mp4"></head>',
              '<div class="md-header__topic" data-md-component="header-topic">T</div>',
-             '<label class="md-header__button md-icon" for="__search"><a href="../../../about/">s</a></label>',
+             '<label class="md-header__button md-icon" for="__search"><a href="../../../about/">s</a>'
+             + "".join(f'<a href="{link}">r</a>' for link in from_the_root) + '</label>',
              '<div class="md-sidebar">' + "".join(f'<a href="{link}">n</a>\n' for link in links) + '</div>',
-             '<article>BODY', '</article><a href="../../../">home</a><a href="https://x.cn/">x</a>']
+             '<article>BODY', '</article><a href="../../../">home</a><a href="https://x.cn/">x</a><a href="../../..">'
+             '<script id="__config" type="application/json">{"base": "../../..", "features": '
+             '["navigation.instant", "navigation.top"]}</script>']
     bodies = ['<a href="../l1/">prev</a><img\nsrc="../../../media/a%20b.mp4">',
               '<a href="x <article y">a cut inside a link</a><a\thref="../">up</a>',
               '<a href="../../../about/</article>">across</a> <a title="</article>" href="l1/">t</a>',
               '<a href="<link rel="icon">',  # a value left open: the rest of the page is its value
               '<p>no link</p> href="../" src=\'../\' <a href = "../">not matched</a>',
-              '<a href="data:text/html,<script>x</script>">d</a><a href="?x=1#y">q</a>']
+              '<a href="data:text/html,<script>x</script>">d</a><a href="?x=1#y">q</a>',
+              '<a href="../../..#top">r</a><a href="../../..?q">r</a><a href="../../..x">r</a><a href="../..">r</a>']
     pages = ["courses/a/l1/index.html", "courses/b/l1/index.html", "courses/a/index.html", "index.html",
-             "courses/b/index.html", "about/index.html", "courses/a/l2/index.html"]
+             "courses/b/index.html", "about/index.html", "courses/a/l2/index.html", "about/x/y/index.html"]
     made = []
     for number, page in enumerate(pages * 3):
         body = bodies[number % len(bodies)]
@@ -485,7 +492,8 @@ def hostile_frame_pages() -> list[tuple[str, str]]:
 def test_the_frame_rewritten_once_gives_every_page_as_rewritten_whole(tmp_path):
     from weike.plugins.site.offline.edition import FrameParts, offline_page, page_parts
 
-    folders = frozenset({"", "about", "courses/a", "courses/a/l1", "courses/a/l2", "courses/b", "courses/b/l1"})
+    folders = frozenset({"", "about", "courses/a", "courses/a/l1", "courses/a/l2", "courses/b", "courses/b/l1",
+                         "about/x/y"})
     frame = FrameParts()
     for page, html in hostile_frame_pages():
         assert "".join(page_parts(html)) == html
