@@ -465,6 +465,14 @@ def _identity(path: Path) -> tuple[int, int, int] | None:
     return stat.st_size, stat.st_mtime_ns, stat.st_ino
 
 
+def _mixed(groups: Sequence[Sequence]) -> list:
+    """The items of ``groups`` in one list, each group spread evenly over it: a contiguous share of
+    the list (:func:`~weike.plugins.site.workers.share_work`'s) holds the same part of every group."""
+    keyed = sorted(((number + 0.5) / len(group), which, number)
+                   for which, group in enumerate(groups) for number in range(len(group)))
+    return [groups[which][number] for _, which, number in keyed]
+
+
 def _read_page(site: str, rel: str) -> str:
     """The page ``rel`` of the site at ``site`` as text, its line ends as ``Path.read_text`` gives them."""
     with open(os.path.join(site, rel), "rb") as handle:
@@ -635,7 +643,7 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
             return inline, sorted(targets - site_files), record
 
         to_make: list[tuple[str, object]] = []
-        linked: list[tuple[str, object]] = []
+        linked: list[tuple[str, str, object]] = []
         for rel, path, identity in listing:
             if rel in media:
                 continue  # placed apart: _place_media
@@ -648,14 +656,36 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
                 to_make.append((rel, identity))
                 subtitles[rel] = None  # its place in the stamp, in the site's order
             elif not unchanged(rel, file_digest(identity)):
-                outputs.link_file(Path(path), tmp / rel)  # a hard link: the media are not stored twice
-                linked.append((rel, identity))
-        # A cold edition rewrites every page of the site: shared among processes.
-        made_pages = share_work([rel for rel, _ in to_make], make_page, processes=render_processes(len(to_make)))
+                linked.append((rel, path, identity))
+        cold = previous is None
+
+        def make(item: tuple) -> list | None:
+            """Make one page, file or media file of the edition (the page's or file's record
+            returned: :func:`make_page`, :func:`_linked_record`)."""
+            kind, rel = item[0], item[1]
+            if kind == "page":
+                return make_page(rel)
+            # A hard link: the media are not stored twice.
+            _make_folder(tmp_base, posixpath.dirname(rel), made_folders)
+            source = item[2] if kind == "file" else os.path.join(site_base, rel)
+            outputs.link_file(Path(source), Path(tmp_base, rel))
+            return _linked_record(tmp_base, rel, item[3]) if kind == "file" and cold else None
+
+        # Shared among processes: every page, file and media file of a cold edition (each share
+        # holds the same part of each), the pages and files that changed otherwise.
+        placed = [("media", rel) for rel in media] if cold else []
+        items = _mixed([[("page", rel) for rel, _ in to_make], [("file", *file) for file in linked], placed])
+        made_items = share_work(items, make, processes=render_processes(len(to_make)))
         # The records of the files written, from the bytes written (a folder made whole is not read back).
         records: dict[str, list] = {}
-        for (rel, identity), (inline, targets, record) in zip(to_make, made_pages, strict=True):
-            records[rel] = record
+        made_pages: dict[str, tuple] = {}
+        for item, result in zip(items, made_items, strict=True):
+            if item[0] == "page":
+                made_pages[item[1]] = result
+            elif result is not None:
+                records[item[1]] = result
+        for rel, identity in to_make:
+            inline, targets, records[rel] = made_pages[rel]
             made_from[rel] = page_digest(rel, identity, inline)
             subtitles[rel] = inline or None
             links.made(rel, targets)
@@ -668,10 +698,8 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
                     **made.as_json()}
 
         if previous is None:  # made whole: swapped into place at once
-            records.update((rel, _linked_record(tmp_base, rel, identity)) for rel, identity in linked)
             made = manifest.Manifest(written=dict(sorted(records.items())))
             made.made_from = {rel: digest for rel, digest in made_from.items() if rel in made.written}
-            _place_media(media, source_site, tmp)
             manifest.write_stamp(tmp, STAMP_FILE, edition_stamp(made))
             swap_into_place(tmp, offline_dir)
         else:  # the zip of the previous edition is left out of `present`'s keeps: removed
@@ -724,12 +752,18 @@ def _place_media(media: Mapping[str, tuple | None], source_site: Path, folder: P
         while parent != folder and parent.is_dir() and not any(parent.iterdir()):
             parent.rmdir()
             parent = parent.parent
+    # Into a folder with no media yet (a cold edition) nothing is in the way: each folder is made once.
+    fresh = not present and not os.path.lexists(Path(folder) / "media")
+    root, made = os.fspath(folder), set()
     for rel, identity in media.items():
         if same_device and identity is not None and present.get(rel) == identity[2]:
             continue
         if check_only:
             return 1
-        manifest.make_room(folder / rel, folder)  # (a folder put where the file goes, or in its way)
+        if fresh:
+            _make_folder(root, posixpath.dirname(rel), made)
+        else:
+            manifest.make_room(folder / rel, folder)  # (a folder put where the file goes, or in its way)
         changed += outputs.link_file(source_site / rel, folder / rel)
     return changed
 
