@@ -667,8 +667,11 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
                 return make_page(rel)
             # A hard link: the media are not stored twice.
             _make_folder(tmp_base, posixpath.dirname(rel), made_folders)
-            source = item[2] if kind == "file" else os.path.join(site_base, rel)
-            outputs.link_file(Path(source), Path(tmp_base, rel))
+            source, target = item[2] if kind == "file" else os.path.join(site_base, rel), os.path.join(tmp_base, rel)
+            try:
+                os.link(source, target)
+            except OSError:  # (there already: a worker that failed; another file system: a copy)
+                outputs.link_file(Path(source), Path(target))
             return _linked_record(tmp_base, rel, item[3]) if kind == "file" and cold else None
 
         # Shared among processes: every page, file and media file of a cold edition (each share
