@@ -481,8 +481,9 @@ def _read_page(site: str, rel: str) -> str:
 
 
 def _make_folder(root: str, folder: str, made: set[str]) -> None:
-    """Make ``folder`` (relative to ``root``) and the folders above it that are missing, each once
-    for the folders ``made`` records (another process may have made one: it is met once)."""
+    """Make ``folder`` (relative to ``root``) and the folders above it that are missing; ``made``
+    holds the folders this process made or met, which are not asked for again (one made by another
+    process meanwhile is met once, as there already)."""
     if not folder or folder in made:
         return
     path = os.path.join(root, folder)
@@ -667,7 +668,8 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
                 return make_page(rel)
             # A hard link: the media are not stored twice.
             _make_folder(tmp_base, posixpath.dirname(rel), made_folders)
-            source, target = item[2] if kind == "file" else os.path.join(site_base, rel), os.path.join(tmp_base, rel)
+            source = item[2] if kind == "file" else os.path.join(site_base, rel)
+            target = os.path.join(tmp_base, rel)
             try:
                 os.link(source, target)
             except OSError:  # (there already: a worker that failed; another file system: a copy)
@@ -693,8 +695,8 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
             subtitles[rel] = inline or None
             links.made(rel, targets)
         subtitles = {rel: vtts for rel, vtts in subtitles.items() if vtts is not None}
-        records[GUIDE_FILE] = put(GUIDE_FILE, guide_text(site_name=site_name, courses=courses, lectures=lectures, zip_name=zip_name,
-                                   data_saver=data_saver))
+        records[GUIDE_FILE] = put(GUIDE_FILE, guide_text(site_name=site_name, courses=courses, lectures=lectures,
+                                                         zip_name=zip_name, data_saver=data_saver))
 
         def edition_stamp(made: manifest.Manifest) -> dict:
             return {"inputs": inputs, "name": settings.name, "subtitles": subtitles, **links.as_json(),
