@@ -31,6 +31,7 @@ from weike.builder.contracts.model import Diagnostic
 from weike.builder.keeping import outputs
 from weike.builder.keeping.archive import ArchiveMember, safe_name_component, source_date, write_zip
 from weike.builder.keeping.fingerprint import Fingerprint, code_digest, tree_entries
+from weike.builder.keeping.memo import sha256_file
 from weike.plugins.site import manifest
 from weike.plugins.site.contributed import script_text
 from weike.plugins.site.placement import make_build_folder, placed_media, remove_leftovers, swap_into_place
@@ -144,9 +145,76 @@ def _data_url(path: Path, media_type: str) -> str:
     return f"data:{media_type};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
 
 
+#: Where :func:`offline_page` cuts a page into parts (each before the first of these after the
+#: previous cut): between them lie the parts of Material's frame that every page as deep holds
+#: byte for byte (the head's links, the navigation, the footer), rewritten once (:class:`FrameParts`).
+#: Any cut gives the same page (a cut inside a link is not made); these make the parts repeat.
+FRAME_CUTS = ('<meta name="description"', '<link rel="canonical"', '<link rel="icon"', "<title>",
+              '<link rel="stylesheet"', '<link rel="preload"', "</head>",
+              '<div class="md-header__topic" data-md-component="header-topic"',
+              '<label class="md-header__button md-icon" for="__search"', '<div class="md-sidebar',
+              "<article", "</article>")
+#: The text before a cut that could open a link running across it: ``\shref="`` or ``\ssrc="``,
+#: its closing quote after the cut.
+_OPENS_LINK = re.compile(r'\s(?:href|src)="\Z')
+
+
+class FrameParts:
+    """The rewrites of parts of pages (:data:`FRAME_CUTS`) that hold no link relative to the
+    page's own folder, by the page's depth and the part's text, for the pages of one build.
+
+    A part is remembered the second time it is met: a page's own parts (its title, its body) are
+    met once and never held."""
+
+    def __init__(self) -> None:
+        self._seen: set[int] = set()
+        self._rewrites: dict[tuple[int, str], tuple[str, frozenset[str]]] = {}
+        self._configurations: dict[str, str] = {}
+
+    def get(self, depth: int, part: str) -> tuple[str, frozenset[str]] | None:
+        return self._rewrites.get((depth, part))
+
+    def configuration(self, script: str, rewrite) -> str:
+        """Material's configuration ``script`` as ``rewrite()`` gives it, asked once per script."""
+        found = self._configurations.get(script)
+        if found is None:
+            found = self._configurations[script] = rewrite()
+        return found
+
+    def met(self, depth: int, part: str, rewritten: str, targets: frozenset[str]) -> None:
+        key = hash((depth, part))
+        if key in self._seen:
+            self._rewrites[(depth, part)] = (rewritten, targets)
+        else:
+            self._seen.add(key)
+
+
+def _inside_link(html: str, start: int, at: int) -> bool:
+    """A link's value could run across ``at`` (its opening quote the last quote after ``start``)."""
+    quote = html.rfind('"', start, at)
+    return quote >= 0 and _OPENS_LINK.search(html, max(start, quote - 6), quote + 1) is not None
+
+
+def page_parts(html: str) -> list[str]:
+    """``html`` cut before each of :data:`FRAME_CUTS` in turn (one missing is passed over), never
+    where a link's value could run across the cut: the parts joined are ``html``."""
+    parts: list[str] = []
+    start = 0
+    for cut in FRAME_CUTS:
+        at = html.find(cut, start)
+        while at >= 0 and _inside_link(html, start, at):
+            at = html.find(cut, at + 1)
+        if at < 0:
+            continue
+        parts.append(html[start:at])
+        start = at
+    parts.append(html[start:])
+    return parts
+
+
 def offline_page(html: str, *, page_rel: str, source_site: Path, folders: frozenset[str],
                  subtitles: list[str] | None = None, targets: set[str] | None = None,
-                 rooted: dict | None = None) -> str:
+                 rooted: dict | None = None, frame: FrameParts | None = None) -> str:
     """The page at ``page_rel`` (``courses/x/y/index.html``) rewritten to work from ``file://``;
     the site-relative paths of the subtitle files it carries inline are added to ``subtitles``,
     those its links name (each looked up in ``folders``) to ``targets``.
@@ -154,10 +222,16 @@ def offline_page(html: str, *, page_rel: str, source_site: Path, folders: frozen
     ``rooted`` (kept by the caller from page to page, for the same ``folders``) remembers the
     links that climb to the site's root (``../../assets/…`` on a page two folders deep): they name
     the same file from every page as deep, and the frame of every page holds dozens of them.
+    ``frame`` (kept likewise) remembers the rewrite of whole parts of the frame
+    (:class:`FrameParts`): most of a page's bytes are not scanned for links again.
     """
     page_dir = posixpath.dirname(page_rel)
     depth = page_dir.count("/") + 1 if page_dir else 0
     up = "../" * depth
+    # ("../.." is the root too, as Material's logo names it, with a fragment or a query or not.)
+    root_itself = (up[:-1] + "#", up[:-1] + "?") if depth else None
+    named: set[str] = set()
+    own_folder = False  # a link of the part rewritten names a path from the page's own folder
 
     def inline_subtitles(match: re.Match) -> str:
         tag = match.group(0)
@@ -170,23 +244,33 @@ def offline_page(html: str, *, page_rel: str, source_site: Path, folders: frozen
         return tag.replace(src.group(0), f' src="{_data_url(source_site / target, "text/vtt")}"', 1)
 
     def rewrite(match: re.Match) -> str:
+        nonlocal own_folder
         url = match.group(2)
-        if rooted is not None and url.startswith(up):
+        if url.startswith(up) or root_itself and (url == up[:-1] or url.startswith(root_itself)):
             # Past "../" as many times as the page is deep, a link no longer depends on the page's
             # folder: its target and its rewrite are those of every page as deep.
-            found = rooted.get((depth, url))
+            found = rooted.get((depth, url)) if rooted is not None else None
             if found is None:
                 target = _link_target(url, page_dir)
-                found = rooted[(depth, url)] = (target, _naming_page(url, target, folders))
+                found = (target, _naming_page(url, target, folders))
+                if rooted is not None:
+                    rooted[(depth, url)] = found
             target, rewritten = found
         else:
             target = _link_target(url, page_dir)
             rewritten = _naming_page(url, target, folders)
-        if targets is not None and target is not None:
-            targets.add(target)
+            if target is not None:
+                own_folder = True
+        if target is not None:
+            named.add(target)
         return f'{match.group(1)}"{rewritten}"'
 
     def without_fetching_features(match: re.Match) -> str:
+        if frame is not None:  # (the same configuration on every page as deep: decoded once)
+            return frame.configuration(match.group(0), lambda: _without_fetching_features(match))
+        return _without_fetching_features(match)
+
+    def _without_fetching_features(match: re.Match) -> str:
         try:
             config = json.loads(match.group(2))
         except ValueError:
@@ -197,7 +281,25 @@ def offline_page(html: str, *, page_rel: str, source_site: Path, folders: frozen
         text = script_text(json.dumps(config, ensure_ascii=True))
         return match.group(1) + text + match.group(3)
 
-    html = _URL_ATTRIBUTE.sub(rewrite, html)
+    if frame is None:
+        html = _URL_ATTRIBUTE.sub(rewrite, html)
+    else:
+        rewritten_parts = []
+        for part in page_parts(html):
+            known = frame.get(depth, part)
+            if known is None:
+                named_before, named, own_folder = named, set(), False
+                rewritten = _URL_ATTRIBUTE.sub(rewrite, part)
+                if not own_folder:
+                    frame.met(depth, part, rewritten, frozenset(named))
+                named = named_before | named
+            else:
+                rewritten, part_named = known
+                named |= part_named
+            rewritten_parts.append(rewritten)
+        html = "".join(rewritten_parts)
+    if targets is not None:
+        targets |= named
     html = _TRACK.sub(inline_subtitles, html)
     return _MATERIAL_CONFIG.sub(without_fetching_features, html, count=1)
 
@@ -363,6 +465,68 @@ def _identity(path: Path) -> tuple[int, int, int] | None:
     return stat.st_size, stat.st_mtime_ns, stat.st_ino
 
 
+def _mixed(groups: Sequence[Sequence]) -> list:
+    """The items of ``groups`` in one list, each group spread evenly over it: a contiguous share of
+    the list (:func:`~weike.plugins.site.workers.share_work`'s) holds the same part of every group."""
+    keyed = sorted(((number + 0.5) / len(group), which, number)
+                   for which, group in enumerate(groups) for number in range(len(group)))
+    return [groups[which][number] for _, which, number in keyed]
+
+
+def _read_page(site: str, rel: str) -> str:
+    """The page ``rel`` of the site at ``site`` as text, its line ends as ``Path.read_text`` gives them."""
+    with open(os.path.join(site, rel), "rb") as handle:
+        text = handle.read().decode("utf-8")
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
+def _make_folder(root: str, folder: str, made: set[str]) -> None:
+    """Make ``folder`` (relative to ``root``) and the folders above it that are missing; ``made``
+    holds the folders this process made or met, which are not asked for again (one made by another
+    process meanwhile is met once, as there already)."""
+    if not folder or folder in made:
+        return
+    path = os.path.join(root, folder)
+    try:
+        os.mkdir(path)
+    except FileNotFoundError:
+        _make_folder(root, posixpath.dirname(folder), made)
+        try:
+            os.mkdir(path)
+        except FileExistsError:
+            pass
+    except FileExistsError:
+        pass
+    made.add(folder)
+
+
+def _write_new(root: str, rel: str, data: bytes, made: set[str]) -> list:
+    """Write ``data`` as the file ``rel`` of the new folder ``root`` (its folders made as
+    :func:`_make_folder` does); returns its record (:mod:`~weike.plugins.site.manifest`:
+    ``[size, mtime_ns, sha256]``) from the bytes written, so the file is not read back to be hashed."""
+    _make_folder(root, posixpath.dirname(rel), made)
+    descriptor = os.open(os.path.join(root, rel), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(descriptor, view):]
+        stat = os.fstat(descriptor)
+    finally:
+        os.close(descriptor)
+    return [stat.st_size, stat.st_mtime_ns, hashlib.sha256(data).hexdigest()[:manifest.DIGEST_CHARS]]
+
+
+def _linked_record(root: str, rel: str, identity) -> list:
+    """The record of the file ``rel`` of ``root`` linked to the site's file of ``identity``: the
+    site's record of its bytes when it is the file recorded (same size and time), else hashed."""
+    path = os.path.join(root, rel)
+    stat = os.stat(path)
+    if (identity is not None and len(identity) == 3 and isinstance(identity[2], str)
+            and (stat.st_size, stat.st_mtime_ns) == (identity[0], identity[1])):
+        return [stat.st_size, stat.st_mtime_ns, identity[2][:manifest.DIGEST_CHARS]]
+    return [stat.st_size, stat.st_mtime_ns, sha256_file(Path(path))[:manifest.DIGEST_CHARS]]
+
+
 def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: OfflineSettings,
                           site_name: str, courses: int, lectures: int, data_saver: bool = False,
                           force: bool = False, left_out_folders: frozenset[str] = frozenset(),
@@ -459,26 +623,28 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
             return hashlib.sha256(repr(("file", identity)).encode("utf-8")).hexdigest()
 
         rooted: dict = {}  # (each worker fills its own copy)
+        frame = FrameParts()  # (likewise)
+        made_folders: set[str] = set()  # (likewise: a folder another process made is met once)
+        site_base, tmp_base = os.fspath(source_site), os.fspath(tmp)
 
-        def put(rel: str, data: bytes) -> None:
-            target = tmp / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
+        def put(rel: str, data: bytes) -> list:
+            return _write_new(tmp_base, rel, data, made_folders)
 
-        def make_page(rel: str) -> tuple[list[str], list[str]]:
-            """The page rewritten into the edition; returns the subtitles it carries inline and
-            what its links name."""
+        def make_page(rel: str) -> tuple[list[str], list[str], list]:
+            """The page rewritten into the edition; returns the subtitles it carries inline, what
+            its links name and the record of the file written."""
             inline: list[str] = []
             targets: set[str] = set()
-            page = offline_page((source_site / rel).read_text(encoding="utf-8"), page_rel=rel,
-                                source_site=source_site, folders=folders, subtitles=inline,
-                                targets=targets, rooted=rooted)
-            put(rel, page.encode("utf-8"))
+            page = offline_page(_read_page(site_base, rel), page_rel=rel, source_site=source_site,
+                                folders=folders, subtitles=inline, targets=targets, rooted=rooted,
+                                frame=frame)
+            record = put(rel, page.encode("utf-8"))
             # A file named by a link is left as it is whatever folders come or go (a folder where
             # a file was remakes every page: _Links.recorded).
-            return inline, sorted(targets - site_files)
+            return inline, sorted(targets - site_files), record
 
         to_make: list[tuple[str, object]] = []
+        linked: list[tuple[str, str, object]] = []
         for rel, path, identity in listing:
             if rel in media:
                 continue  # placed apart: _place_media
@@ -491,25 +657,54 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
                 to_make.append((rel, identity))
                 subtitles[rel] = None  # its place in the stamp, in the site's order
             elif not unchanged(rel, file_digest(identity)):
-                outputs.link_file(Path(path), tmp / rel)  # a hard link: the media are not stored twice
-        # A cold edition rewrites every page of the site: shared among processes.
-        made_pages = share_work([rel for rel, _ in to_make], make_page, processes=render_processes(len(to_make)))
-        for (rel, identity), (inline, targets) in zip(to_make, made_pages, strict=True):
+                linked.append((rel, path, identity))
+        cold = previous is None
+
+        def make(item: tuple) -> list | None:
+            """Make one page, file or media file of the edition (the page's or file's record
+            returned: :func:`make_page`, :func:`_linked_record`)."""
+            kind, rel = item[0], item[1]
+            if kind == "page":
+                return make_page(rel)
+            # A hard link: the media are not stored twice.
+            _make_folder(tmp_base, posixpath.dirname(rel), made_folders)
+            source = item[2] if kind == "file" else os.path.join(site_base, rel)
+            target = os.path.join(tmp_base, rel)
+            try:
+                os.link(source, target)
+            except OSError:  # (there already: a worker that failed; another file system: a copy)
+                outputs.link_file(Path(source), Path(target))
+            return _linked_record(tmp_base, rel, item[3]) if kind == "file" and cold else None
+
+        # Shared among processes: every page, file and media file of a cold edition (each share
+        # holds the same part of each), the pages and files that changed otherwise.
+        placed = [("media", rel) for rel in media] if cold else []
+        items = _mixed([[("page", rel) for rel, _ in to_make], [("file", *file) for file in linked], placed])
+        made_items = share_work(items, make, processes=render_processes(len(to_make)))
+        # The records of the files written, from the bytes written (a folder made whole is not read back).
+        records: dict[str, list] = {}
+        made_pages: dict[str, tuple] = {}
+        for item, result in zip(items, made_items, strict=True):
+            if item[0] == "page":
+                made_pages[item[1]] = result
+            elif result is not None:
+                records[item[1]] = result
+        for rel, identity in to_make:
+            inline, targets, records[rel] = made_pages[rel]
             made_from[rel] = page_digest(rel, identity, inline)
             subtitles[rel] = inline or None
             links.made(rel, targets)
         subtitles = {rel: vtts for rel, vtts in subtitles.items() if vtts is not None}
-        put(GUIDE_FILE, guide_text(site_name=site_name, courses=courses, lectures=lectures, zip_name=zip_name,
-                                   data_saver=data_saver))
+        records[GUIDE_FILE] = put(GUIDE_FILE, guide_text(site_name=site_name, courses=courses, lectures=lectures,
+                                                         zip_name=zip_name, data_saver=data_saver))
 
         def edition_stamp(made: manifest.Manifest) -> dict:
             return {"inputs": inputs, "name": settings.name, "subtitles": subtitles, **links.as_json(),
                     **made.as_json()}
 
         if previous is None:  # made whole: swapped into place at once
-            made = manifest.Manifest(written=manifest.record_all(tmp, stamp_file=STAMP_FILE, skip=("media",)))
+            made = manifest.Manifest(written=dict(sorted(records.items())))
             made.made_from = {rel: digest for rel, digest in made_from.items() if rel in made.written}
-            _place_media(media, source_site, tmp)
             manifest.write_stamp(tmp, STAMP_FILE, edition_stamp(made))
             swap_into_place(tmp, offline_dir)
         else:  # the zip of the previous edition is left out of `present`'s keeps: removed
@@ -562,12 +757,18 @@ def _place_media(media: Mapping[str, tuple | None], source_site: Path, folder: P
         while parent != folder and parent.is_dir() and not any(parent.iterdir()):
             parent.rmdir()
             parent = parent.parent
+    # Into a folder with no media yet (a cold edition) nothing is in the way: each folder is made once.
+    fresh = not present and not os.path.lexists(Path(folder) / "media")
+    root, made = os.fspath(folder), set()
     for rel, identity in media.items():
         if same_device and identity is not None and present.get(rel) == identity[2]:
             continue
         if check_only:
             return 1
-        manifest.make_room(folder / rel, folder)  # (a folder put where the file goes, or in its way)
+        if fresh:
+            _make_folder(root, posixpath.dirname(rel), made)
+        else:
+            manifest.make_room(folder / rel, folder)  # (a folder put where the file goes, or in its way)
         changed += outputs.link_file(source_site / rel, folder / rel)
     return changed
 

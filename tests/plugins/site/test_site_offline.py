@@ -451,6 +451,89 @@ def test_links_to_the_root_remembered_from_page_to_page_are_rewritten_as_on_each
     assert '<a href="../../../../outside/">' in remembered[1]
 
 
+def hostile_frame_pages() -> list[tuple[str, str]]:
+    """(page, html) of pages at several depths sharing a frame cut where the offline edition cuts
+    pages, with links of every kind in the frame and in hostile bodies (a body's link running across
+    a cut, a cut's text inside a link, a newline before ``href``, ``</script>``, data: URLs)."""
+    links = ['../../../', '../../../about/', '../../../courses/b/#top', '../../../courses/b/l1/?x=1', '#top',
+             '../../../../outside/', '../', '../l1/', './', '', '?q=1', '/abs/', 'https://x.cn/a/',
+             'data:text/html,<article>', '../../../assets/x.css', '../../../courses/./a/../b/', 'l1/',
+             '../../../abou%74/', '../../../media/a%20b.mp4']
+    # Links that name the same path from every page as deep (three folders), and some that do not.
+    from_the_root = ['../../..', '../../..#top', '../../..?q', '../../..x', '../../..x/', '../../../../up/', '#t',
+                     '', '?q=1', '/abs/', 'https://x.cn/', 'data:image/png;base64,AAA=', '../../../about/']
+    frame = ['<head><meta name="description" content="D">', '<link rel="canonical" href="https://x.cn/P/">',
+             '<link rel="icon" href="../../../assets/x.css">', '<title>T</title>',
+             '<link rel="stylesheet" href="../../../assets/x.css">\n<script>a="</script>',
+             '<link rel="preload" as="image" href="../../../media/a%20b.mp4"></head>',
+             '<div class="md-header__topic" data-md-component="header-topic">T</div>',
+             '<label class="md-header__button md-icon" for="__search"><a href="../../../about/">s</a>'
+             + "".join(f'<a href="{link}">r</a>' for link in from_the_root) + '</label>',
+             '<div class="md-sidebar">' + "".join(f'<a href="{link}">n</a>\n' for link in links) + '</div>',
+             '<article>BODY', '</article><a href="../../../">home</a><a href="https://x.cn/">x</a><a href="../../..">'
+             '<script id="__config" type="application/json">{"base": "../../..", "features": '
+             '["navigation.instant", "navigation.top"]}</script>']
+    bodies = ['<a href="../l1/">prev</a><img\nsrc="../../../media/a%20b.mp4">',
+              '<a href="x <article y">a cut inside a link</a><a\thref="../">up</a>',
+              '<a href="../../../about/</article>">across</a> <a title="</article>" href="l1/">t</a>',
+              '<a href="<link rel="icon">',  # a value left open: the rest of the page is its value
+              '<p>no link</p> href="../" src=\'../\' <a href = "../">not matched</a>',
+              '<a href="data:text/html,<script>x</script>">d</a><a href="?x=1#y">q</a>',
+              '<a href="../../..#top">r</a><a href="../../..?q">r</a><a href="../../..x">r</a><a href="../..">r</a>']
+    pages = ["courses/a/l1/index.html", "courses/b/l1/index.html", "courses/a/index.html", "index.html",
+             "courses/b/index.html", "about/index.html", "courses/a/l2/index.html", "about/x/y/index.html"]
+    made = []
+    for number, page in enumerate(pages * 3):
+        body = bodies[number % len(bodies)]
+        made.append((page, "".join(frame).replace("BODY", body).replace("<title>T", f"<title>T{number}")))
+    return made
+
+
+def test_the_frame_rewritten_once_gives_every_page_as_rewritten_whole(tmp_path):
+    from weike.plugins.site.offline.edition import FrameParts, offline_page, page_parts
+
+    folders = frozenset({"", "about", "courses/a", "courses/a/l1", "courses/a/l2", "courses/b", "courses/b/l1",
+                         "about/x/y"})
+    frame = FrameParts()
+    for page, html in hostile_frame_pages():
+        assert "".join(page_parts(html)) == html
+        whole_targets: set[str] = set()
+        parts_targets: set[str] = set()
+        whole = offline_page(html, page_rel=page, source_site=tmp_path, folders=folders, targets=whole_targets)
+        assert offline_page(html, page_rel=page, source_site=tmp_path, folders=folders, targets=parts_targets,
+                            rooted={}, frame=frame) == whole, page
+        assert parts_targets == whole_targets
+    assert frame._rewrites  # the frame's parts were taken from the memo
+    # A part holding a link from the page's own folder is never remembered (on a page three
+    # folders deep, "../" and "l1/" are such links; on the home page every link is from the root).
+    assert {depth for depth, _ in frame._rewrites} >= {0, 3}
+    assert not any('href="../"' in part or 'href="l1/"' in part for depth, part in frame._rewrites if depth == 3)
+
+
+def test_a_cold_edition_records_its_files_as_reading_them_back_would(built_site, monkeypatch):
+    """A cold edition records each page from the bytes it wrote (in worker processes) and each
+    linked file from the site's record: the same records as hashing the folder's files."""
+    from weike.plugins.site import manifest, workers
+    from weike.plugins.site.offline.edition import STAMP_FILE
+
+    monkeypatch.setattr(workers, "PAGES_PER_PROCESS", 1)
+    monkeypatch.setattr(workers, "available_cores", lambda: 3)
+    built = built_site()
+    offline = built.root / "dist" / "offline"
+    recorded = manifest.stamp_manifest(manifest.read_stamp_file(offline, STAMP_FILE)).written
+    assert recorded == manifest.record_all(offline, stamp_file=STAMP_FILE, skip=("media",))
+    assert "courses/demo/01-lecture-1/index.html" in recorded and GUIDE in recorded
+
+
+def test_a_page_is_never_cut_inside_a_link():
+    from weike.plugins.site.offline.edition import page_parts
+
+    html = '<p><a href="x <article y">a</a> <a\nhref="</article>">b</a></p><article>c</article>d'
+    parts = page_parts(html)
+    assert "".join(parts) == html
+    assert parts == ['<p><a href="x <article y">a</a> <a\nhref="</article>">b</a></p>', "<article>c", "</article>d"]
+
+
 def test_a_course_added_or_removed_rewrites_only_the_pages_that_show_it(built_site, monkeypatch):
     """Which links name a page folder changes when a course comes or goes; only the pages whose
     links reach its folders are rewritten (a hand-written page the site did not touch among them),

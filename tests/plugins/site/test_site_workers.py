@@ -79,9 +79,12 @@ def edition(offline) -> tuple[dict[str, bytes], list]:
 def test_a_parallel_offline_edition_equals_a_serial_one(built_site, forks, monkeypatch):
     built = built_site(FILES)
     offline = built.root / "dist" / "offline"
-    # The workers rewrote pages of the edition (a lecture with subtitles among them).
+    # The workers rewrote pages of the edition (a lecture with subtitles among them), and linked
+    # its files and media.
     parallel, subtitles = edition(offline)
-    assert any("courses/photo/01-lecture-1/index.html" in share for share in forks)
+    assert any(("page", "courses/photo/01-lecture-1/index.html") in share for share in forks)
+    edition_shares = [share for share in forks if isinstance(share[0], tuple)]
+    assert {kind for share in edition_shares for kind, *_ in share} == {"page", "file", "media"}
     assert ("courses/photo/01-lecture-1/index.html", ["media/photo/01-lecture-1.vtt"]) in subtitles
 
     # What the parallel edition recorded lets an edit rewrite only its page.
