@@ -262,13 +262,26 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         return io.BytesIO(data[wanted.start:wanted.end + 1])
 
 
+#: How often a test's server thread looks for ``shutdown()``: at ``serve_forever``'s default of
+#: 0.5 s, every test that stops a server waited up to half a second for it to notice.
+SERVER_POLL_INTERVAL = 0.02
+
+
+def serve_in_thread(server) -> threading.Thread:
+    """Start ``server.serve_forever`` on a daemon thread that notices ``shutdown()`` at once."""
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": SERVER_POLL_INTERVAL},
+                              daemon=True)
+    thread.start()
+    return thread
+
+
 @contextlib.contextmanager
 def serving(folder: Path):
     """``with serving(folder) as url``: a real HTTP server on localhost for the block (module-wide
     fixtures use it directly; tests take :func:`serve`)."""
     handler = functools.partial(_QuietHandler, directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    serve_in_thread(server)
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/"
     finally:

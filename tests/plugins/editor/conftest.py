@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.client
 import json
 import subprocess
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pytest
 from weike.builder.running.project import Project
 from weike.plugins.editor.command import editor_site
 from weike.plugins.editor.server import make_server
+from tests.conftest import serve_in_thread
 
 
 def git(root: Path, *args: str) -> str:
@@ -83,7 +83,7 @@ def start_editor():
     def start(root: Path, *, commit: bool | None = None) -> Editor:
         site = editor_site(Project.open(root), commit=commit)
         server = make_server(site, port=0)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        serve_in_thread(server)
         servers.append(server)
         return Editor(root=root, port=server.server_address[1], server=server)
 

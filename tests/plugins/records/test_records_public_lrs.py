@@ -13,7 +13,6 @@ import base64
 import functools
 import http.server
 import json
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -21,6 +20,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.conftest import serve_in_thread
 from tests.plugins.records.conftest import stop
 from tests.plugins.records.test_records_lrs import KEY, SECRET, _free_port, add_lrs_user, ralph, start_lrs  # noqa: F401
 from tests.plugins.site.test_site_hosts import INERT_SCRIPT_URLS, _URL_IN_SCRIPT, scripts_pages_load
@@ -90,7 +90,7 @@ def _serve_site(folder, port: int) -> http.server.ThreadingHTTPServer:
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
     handler.log_message = lambda *args: None
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    serve_in_thread(server)
     return server
 
 

@@ -20,6 +20,7 @@ import uuid
 
 import pytest
 
+from tests.conftest import serve_in_thread
 from tests.plugins.records.conftest import stop
 from tests.plugins.records.test_records_statements import weike_statement
 from weike.plugins.records.station import MAX_BODY_BYTES, StatementRoute
@@ -54,7 +55,7 @@ def station(tmp_path):
     server = make_server(tmp_path / "site", port=0,
                          routes=(ShareRoute(prefix="/xapi/", methods=StatementRoute.METHODS,
                                                     answer=StatementRoute(store, root=tmp_path).handle),))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    serve_in_thread(server)
     yield server.server_address[1], store
     server.shutdown()
     server.server_close()

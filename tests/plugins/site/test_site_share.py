@@ -14,13 +14,13 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from weike.plugins.site.share import LAN_HOST, LOCAL_HOST, ConnectionLimits, make_server
+from tests.conftest import serve_in_thread
 from tests.plugins.site.conftest import closed_by_server, half_sent_requests, trickled_request_is_dropped
 
 VIDEO = bytes(range(256)) * 400  # 102,400 bytes, every offset distinguishable
@@ -46,8 +46,7 @@ def shared(tmp_path):
     (site / "media/out").symlink_to(tmp_path)  # a link out of the shared folder
 
     server = make_server(site, port=0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    serve_in_thread(server)
     port = server.server_address[1]
 
     def request(method: str, path: str, headers: dict | None = None):
@@ -218,7 +217,7 @@ def test_a_phone_browser_plays_and_seeks_through_the_share(offline_site, browser
     """The offline edition shared over HTTP: Chromium seeks with range requests answered 206."""
     built = offline_site()
     server = make_server(built.root / "dist" / "offline", port=0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    serve_in_thread(server)
     base = f"http://{LOCAL_HOST}:{server.server_address[1]}/"
     context = browser.new_context(viewport={"width": 390, "height": 844})
     statuses = []
@@ -287,7 +286,7 @@ def limited(tmp_path):
     site.mkdir()
     (site / "index.html").write_text("<title>首页</title>", encoding="utf-8")
     server = make_server(site, port=0, limits=ConnectionLimits(request_timeout=1.0, max_connections=4))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    serve_in_thread(server)
     yield server, server.server_address[1]
     server.shutdown()
     server.server_close()
