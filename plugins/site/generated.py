@@ -23,8 +23,11 @@ empty output MkDocs does not write.
 
 from __future__ import annotations
 
+import os
 import posixpath
+import re
 import sys
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -69,6 +72,8 @@ class CompiledTemplates(jinja2.BytecodeCache):
     def _on_disk(self) -> jinja2.FileSystemBytecodeCache | None:
         if self._disk is False:
             folder = self._folder or private_template_folder()
+            if folder is not None:
+                remove_unused_compilations(folder, _compiled_with())
             self._disk = None if folder is None else jinja2.FileSystemBytecodeCache(
                 str(folder), pattern=f"%s-{_compiled_with()}.cache")
         return self._disk
@@ -95,6 +100,36 @@ class CompiledTemplates(jinja2.BytecodeCache):
                 disk.dump_bytecode(bucket)  # (Jinja writes a temporary file and renames it)
             except OSError:
                 pass
+
+
+#: Compiled templates of another set (another weike, Jinja, MkDocs or Material) not written for this
+#: long are removed when a build first opens the folder: each upgrade leaves a set of ~40 behind.
+UNUSED_COMPILATIONS_SECONDS = 30 * 24 * 3600
+_COMPILED_NAME = re.compile(r"[0-9a-f]+-([0-9a-f]{24})\.cache")
+
+
+def remove_unused_compilations(folder: Path, current: str, *, now: float | None = None) -> int:
+    """Remove the compiled templates in ``folder`` made for another set than ``current`` (its
+    :func:`_compiled_with`) and untouched for :data:`UNUSED_COMPILATIONS_SECONDS`; returns how many.
+    Another install used now and then keeps its set (files that old are compiled again, a second's
+    work); anything not named as weike names its files is left alone."""
+    now = time.time() if now is None else now
+    removed = 0
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for entry in entries:
+        found = _COMPILED_NAME.fullmatch(entry.name)
+        if found is None or found.group(1) == current:
+            continue
+        try:
+            if entry.is_file(follow_symlinks=False) and now - entry.stat(follow_symlinks=False).st_mtime > UNUSED_COMPILATIONS_SECONDS:
+                os.unlink(entry.path)
+                removed += 1
+        except OSError:
+            continue
+    return removed
 
 
 def _compiled_with() -> str:

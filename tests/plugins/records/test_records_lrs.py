@@ -133,11 +133,11 @@ def lrs_statements(port) -> list[dict]:
     return found
 
 
-def test_statements_reach_ralph_once(ralph, make_repo, tmp_path, capsys):
+def test_statements_reach_ralph_once(ralph, make_repo, tmp_path, capsys, monkeypatch):
     port = _free_port()
     root = make_repo({"weike.yml": f"records:\n  lrs:\n    endpoint: http://127.0.0.1:{port}/xAPI/\n"
                                    f"    key: {KEY}\n"}, valid_courses=("demo",))
-    os.environ["WEIKE_LRS_SECRET"] = SECRET  # the secret from the environment, not weike.yml
+    monkeypatch.setenv("WEIKE_LRS_SECRET", SECRET)  # the secret from the environment, not weike.yml
     lrs_folder = tmp_path / "lrs"
     lrs_folder.mkdir()
     statements = station(root) + station(root, [dict(PLAYED[0], when=f"2026-12-08T0{n}:00:00Z") for n in range(3)] * 80)

@@ -737,3 +737,25 @@ def test_compiled_templates_are_kept_only_in_a_folder_of_this_users_alone(tmp_pa
     assert folder is not None and folder.parent == tmp_path and (folder.stat().st_mode & 0o777) == 0o700
     folder.chmod(0o777)  # another user could put code there: not read
     assert private_template_folder() is None
+
+
+def test_compiled_templates_of_another_set_unused_for_a_month_are_removed(tmp_path, monkeypatch):
+    import os
+
+    from weike.plugins.site import generated
+
+    folder = tmp_path / "compiled"
+    folder.mkdir(mode=0o700)
+    current = generated._compiled_with()
+    month = generated.UNUSED_COMPILATIONS_SECONDS
+    old = {"mine": f"{'a' * 40}-{current}.cache", "stale": f"{'b' * 40}-{'0' * 24}.cache",
+           "recent": f"{'c' * 40}-{'1' * 24}.cache", "other": "notes.txt"}
+    for name in old.values():
+        (folder / name).write_bytes(b"j2")
+    for key in ("mine", "stale", "other"):  # untouched for longer than a month
+        os.utime(folder / old[key], (0, os.stat(folder / old[key]).st_mtime - month - 60))
+    monkeypatch.setattr(generated, "COMPILED_TEMPLATES", generated.CompiledTemplates(folder))
+    assert generated.COMPILED_TEMPLATES._on_disk() is not None
+    # Another weike's set, unused for a month, goes; this one's, a recent other set's and a file
+    # weike does not name stay.
+    assert sorted(path.name for path in folder.iterdir()) == sorted([old["mine"], old["recent"], old["other"]])
