@@ -50,6 +50,18 @@ def test_missing_thumbnails_are_made_by_workers_as_one_process_makes_them(tmp_pa
         assert (alone.width, alone.height) == (thumbnail.width, thumbnail.height)
 
 
+def saved_pictures(folder):
+    """A list of the pictures saved so far in ``folder``, and the function that saves one there."""
+    folder.mkdir()
+    sources = []
+
+    def picture(name, image, **save):
+        sources.append(folder / name)
+        image.save(sources[-1], **save)
+
+    return sources, picture
+
+
 def thumbnail_as_made_before(source, target):
     """The thumbnail by the recipe as it was, every step on a copy of the picture (the reference)."""
     from PIL import ImageOps
@@ -66,13 +78,7 @@ def thumbnail_as_made_before(source, target):
 
 
 def test_thumbnails_are_the_recipe_s_bytes_whatever_the_picture_s_mode_and_orientation(tmp_path):
-    folder = tmp_path / "in"
-    folder.mkdir()
-    sources = []
-
-    def picture(name, image, **save):
-        sources.append(folder / name)
-        image.save(sources[-1], **save)
+    sources, picture = saved_pictures(tmp_path / "in")
 
     gradient = Image.linear_gradient("L").resize((320, 180))
     colour = Image.merge("RGB", (gradient, gradient.transpose(Image.Transpose.ROTATE_180), gradient))
@@ -111,13 +117,7 @@ def test_thumbnails_keep_the_size_orientation_and_fill_the_slow_way_gave(tmp_pat
     the picture upright, in the same place, the fill as dim and as blurred."""
     from tests.plugins.pictures.test_pictures import _detailed, mean_difference
 
-    folder = tmp_path / "in"
-    folder.mkdir()
-    sources = []
-
-    def picture(name, image, **save):
-        sources.append(folder / name)
-        image.save(sources[-1], **save)
+    sources, picture = saved_pictures(tmp_path / "in")
 
     picture("landscape.jpg", _detailed((1600, 900)), quality=92)
     picture("portrait.jpg", _detailed((1080, 1920)), quality=92)
