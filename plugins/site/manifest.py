@@ -247,21 +247,32 @@ def make_room(target: Path, folder: Path) -> None:
 
 
 def publish(made: Path, folder: Path, *, previous: Manifest, present: Mapping[str, tuple[int, int]],
-            kept: Iterable[str], made_from: Mapping[str, str]) -> Manifest:
+            kept: Iterable[str], made_from: Mapping[str, str],
+            known: Mapping[str, list] | None = None) -> Manifest:
     """Move the files of ``made`` (a build's temporary folder) into ``folder`` where they differ,
     keep ``kept`` (files the build did not make again, recorded in ``previous``), delete every other
     file of ``present`` (the folder's files before, as :func:`present_files` lists them).
+
+    ``known``: files of ``made`` whose bytes the build knows (``rel -> [size, mtime_ns, inode,
+    sha256]``, as :meth:`WrittenFiles.write` records them): one ``made`` still lists under that
+    inode, size and time is neither stat'ed nor read back, as in :func:`record_all` (and on the
+    same condition: nothing else writes into a file once written). Every other file is hashed.
 
     Returns the new manifest; ``made_from`` holds the input digests of this build's made files.
     """
     written: dict[str, list] = {}
     for rel in kept:
         written[rel] = previous.written[rel]
-    for rel in present_files(made, stamp_file=""):
+    known = known or {}
+    for rel, (size, mtime_ns, inode) in _listing(made, "", (), known).items():
         source = made / rel
-        sha256 = sha256_file(source)
+        record = known.get(rel)
+        if record is not None and record[:3] == [size, mtime_ns, inode]:
+            sha256 = record[3]
+        else:
+            sha256 = sha256_file(source)
         old = previous.written.get(rel)
-        if old is not None and old[0] == source.stat().st_size and old[2] == sha256[:DIGEST_CHARS]:
+        if old is not None and old[0] == size and old[2] == sha256[:DIGEST_CHARS]:
             written[rel] = old  # the same bytes are there already: not rewritten
             continue
         target = folder / rel
@@ -272,7 +283,8 @@ def publish(made: Path, folder: Path, *, previous: Manifest, present: Mapping[st
             # cleared only then (four more system calls a file, hundreds of files an edit).
             make_room(target, folder)
             os.replace(source, target)
-        written[rel] = _record(target, sha256)
+        # (A file moved keeps its size and time: not stat'ed again.)
+        written[rel] = [size, mtime_ns, sha256[:DIGEST_CHARS]]
     emptied: set[Path] = set()
     for rel in present:
         if rel not in written:

@@ -502,8 +502,9 @@ def _make_folder(root: str, folder: str, made: set[str]) -> None:
 
 def _write_new(root: str, rel: str, data: bytes, made: set[str]) -> list:
     """Write ``data`` as the file ``rel`` of the new folder ``root`` (its folders made as
-    :func:`_make_folder` does); returns its record (:mod:`~weike.plugins.site.manifest`:
-    ``[size, mtime_ns, sha256]``) from the bytes written, so the file is not read back to be hashed."""
+    :func:`_make_folder` does); returns what is known of it, ``[size, mtime_ns, inode, sha256]``
+    (as :meth:`~weike.plugins.site.manifest.WrittenFiles.write` records it; :func:`_manifest_record`
+    makes it the stamp's), from the bytes written, so the file is not read back to be hashed."""
     _make_folder(root, posixpath.dirname(rel), made)
     descriptor = os.open(os.path.join(root, rel), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
     try:
@@ -513,18 +514,24 @@ def _write_new(root: str, rel: str, data: bytes, made: set[str]) -> list:
         stat = os.fstat(descriptor)
     finally:
         os.close(descriptor)
-    return [stat.st_size, stat.st_mtime_ns, hashlib.sha256(data).hexdigest()[:manifest.DIGEST_CHARS]]
+    return [stat.st_size, stat.st_mtime_ns, stat.st_ino, hashlib.sha256(data).hexdigest()[:manifest.DIGEST_CHARS]]
+
+
+def _manifest_record(known: list) -> list:
+    """The stamp's record (``[size, mtime_ns, sha256]``) of a file known as :func:`_write_new` returns it."""
+    return [known[0], known[1], known[3]]
 
 
 def _linked_record(root: str, rel: str, identity) -> list:
-    """The record of the file ``rel`` of ``root`` linked to the site's file of ``identity``: the
-    site's record of its bytes when it is the file recorded (same size and time), else hashed."""
+    """What is known of the file ``rel`` of ``root`` linked to the site's file of ``identity``
+    (as :func:`_write_new` returns it): the site's record of its bytes when it is the file recorded
+    (same size and time), else hashed."""
     path = os.path.join(root, rel)
     stat = os.stat(path)
     if (identity is not None and len(identity) == 3 and isinstance(identity[2], str)
             and (stat.st_size, stat.st_mtime_ns) == (identity[0], identity[1])):
-        return [stat.st_size, stat.st_mtime_ns, identity[2][:manifest.DIGEST_CHARS]]
-    return [stat.st_size, stat.st_mtime_ns, sha256_file(Path(path))[:manifest.DIGEST_CHARS]]
+        return [stat.st_size, stat.st_mtime_ns, stat.st_ino, identity[2][:manifest.DIGEST_CHARS]]
+    return [stat.st_size, stat.st_mtime_ns, stat.st_ino, sha256_file(Path(path))[:manifest.DIGEST_CHARS]]
 
 
 def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: OfflineSettings,
@@ -674,28 +681,31 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
                 os.link(source, target)
             except OSError:  # (there already: a worker that failed; another file system: a copy)
                 outputs.link_file(Path(source), Path(target))
-            return _linked_record(tmp_base, rel, item[3]) if kind == "file" and cold else None
+            # (A file linked by a rebuild is known too: publishing it reads back none of the
+            # hundreds of search files an added course renumbers.)
+            return _linked_record(tmp_base, rel, item[3]) if kind == "file" else None
 
         # Shared among processes: every page, file and media file of a cold edition (each share
         # holds the same part of each), the pages and files that changed otherwise.
         placed = [("media", rel) for rel in media] if cold else []
         items = _mixed([[("page", rel) for rel, _ in to_make], [("file", *file) for file in linked], placed])
         made_items = share_work(items, make, processes=render_processes(len(to_make)))
-        # The records of the files written, from the bytes written (a folder made whole is not read back).
-        records: dict[str, list] = {}
+        # What is known of the files written, from the bytes written (neither a folder made whole
+        # nor the files a rebuild publishes are read back).
+        known: dict[str, list] = {}
         made_pages: dict[str, tuple] = {}
         for item, result in zip(items, made_items, strict=True):
             if item[0] == "page":
                 made_pages[item[1]] = result
             elif result is not None:
-                records[item[1]] = result
+                known[item[1]] = result
         for rel, identity in to_make:
-            inline, targets, records[rel] = made_pages[rel]
+            inline, targets, known[rel] = made_pages[rel]
             made_from[rel] = page_digest(rel, identity, inline)
             subtitles[rel] = inline or None
             links.made(rel, targets)
         subtitles = {rel: vtts for rel, vtts in subtitles.items() if vtts is not None}
-        records[GUIDE_FILE] = put(GUIDE_FILE, guide_text(site_name=site_name, courses=courses, lectures=lectures,
+        known[GUIDE_FILE] = put(GUIDE_FILE, guide_text(site_name=site_name, courses=courses, lectures=lectures,
                                                          zip_name=zip_name, data_saver=data_saver))
 
         def edition_stamp(made: manifest.Manifest) -> dict:
@@ -703,13 +713,13 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
                     **made.as_json()}
 
         if previous is None:  # made whole: swapped into place at once
-            made = manifest.Manifest(written=dict(sorted(records.items())))
+            made = manifest.Manifest(written={rel: _manifest_record(known[rel]) for rel in sorted(known)})
             made.made_from = {rel: digest for rel, digest in made_from.items() if rel in made.written}
             manifest.write_stamp(tmp, STAMP_FILE, edition_stamp(made))
             swap_into_place(tmp, offline_dir)
         else:  # the zip of the previous edition is left out of `present`'s keeps: removed
             made = manifest.publish(tmp, offline_dir, previous=previous, present=present, kept=kept,
-                                    made_from=made_from)
+                                    made_from=made_from, known=known)
             _place_media(media, source_site, offline_dir)
             manifest.write_stamp(offline_dir, STAMP_FILE, edition_stamp(made))
             shutil.rmtree(tmp, ignore_errors=True)

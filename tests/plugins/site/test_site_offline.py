@@ -703,3 +703,35 @@ def test_a_lecture_delivered_again_is_linked_into_the_edition_and_equals_a_cold_
     shutil.rmtree(offline)
     built.rebuild()
     assert edition_files(offline) == incremental
+
+
+def test_a_rebuilt_edition_publishes_what_it_wrote_without_reading_it_back(built_site, monkeypatch):
+    """A course removed or added renumbers search files and remakes pages: the edition publishes
+    them with what it knew when writing or linking them (no file of its build folder read back to
+    be hashed), and its stamp records what hashing the folder would."""
+    from weike.plugins.site import manifest
+    from weike.plugins.site.offline.edition import STAMP_FILE
+
+    built = built_site()
+    offline = built.root / "dist" / "offline"
+    photo, parked = built.root / "courses/photo", built.root.parent / "parked-photo"
+    hashed: list[Path] = []
+    real_sha256_file = manifest.sha256_file
+
+    def counted_sha256_file(path):
+        hashed.append(Path(path))
+        return real_sha256_file(path)
+
+    monkeypatch.setattr(manifest, "sha256_file", counted_sha256_file)
+    for step in ("removed", "added"):
+        hashed.clear()
+        if step == "removed":
+            shutil.move(photo, parked)
+        else:
+            shutil.move(parked, photo)
+        built.rebuild()
+        assert (offline / "courses/photo/index.html").is_file() == (step == "added")
+        published = [path for path in hashed if any(part.endswith("~offline") for part in path.parts)]
+        assert hashed and not published, step  # (the site's own files still are, for now)
+        recorded = manifest.stamp_manifest(manifest.read_stamp_file(offline, STAMP_FILE)).written
+        assert recorded == manifest.record_all(offline, stamp_file=STAMP_FILE, skip=("media",)), step
