@@ -160,6 +160,21 @@ def _record(path: Path, sha256: str) -> list:
 _OPEN_FLAGS = getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
+def write_recorded(path: str, data: bytes) -> tuple[os.stat_result, str]:
+    """Write ``data`` to the file ``path`` (made, or emptied first; its folder must exist), and
+    return its identity as written and the digest of ``data`` (a record's, :data:`DIGEST_CHARS`
+    long): the file need not be read back to be recorded."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _OPEN_FLAGS, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(descriptor, view):]
+        stat = os.fstat(descriptor)
+    finally:
+        os.close(descriptor)
+    return stat, hashlib.sha256(data).hexdigest()[:DIGEST_CHARS]
+
+
 class WrittenFiles:
     """Files a build writes into its folder from bytes in memory, each recorded as it is written:
     ``rel -> [size, mtime_ns, inode, sha256]``, the digest taken from the bytes, not read back
@@ -186,15 +201,8 @@ class WrittenFiles:
             except FileNotFoundError:
                 os.makedirs(parent, exist_ok=True)
             self._folders.add(parent)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _OPEN_FLAGS, 0o666)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(descriptor, view):]
-            stat = os.fstat(descriptor)
-        finally:
-            os.close(descriptor)
-        return [stat.st_size, stat.st_mtime_ns, stat.st_ino, hashlib.sha256(data).hexdigest()[:DIGEST_CHARS]]
+        stat, digest = write_recorded(path, data)
+        return [stat.st_size, stat.st_mtime_ns, stat.st_ino, digest]
 
     def put(self, rel: str, data: bytes) -> None:
         """Write ``data`` to ``rel`` and take its record."""

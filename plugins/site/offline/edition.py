@@ -506,15 +506,8 @@ def _write_new(root: str, rel: str, data: bytes, made: set[str]) -> list:
     (as :meth:`~weike.plugins.site.manifest.WrittenFiles.write` records it; :func:`_manifest_record`
     makes it the stamp's), from the bytes written, so the file is not read back to be hashed."""
     _make_folder(root, posixpath.dirname(rel), made)
-    descriptor = os.open(os.path.join(root, rel), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(descriptor, view):]
-        stat = os.fstat(descriptor)
-    finally:
-        os.close(descriptor)
-    return [stat.st_size, stat.st_mtime_ns, stat.st_ino, hashlib.sha256(data).hexdigest()[:manifest.DIGEST_CHARS]]
+    stat, digest = manifest.write_recorded(os.path.join(root, rel), data)
+    return [stat.st_size, stat.st_mtime_ns, stat.st_ino, digest]
 
 
 def _manifest_record(known: list) -> list:
