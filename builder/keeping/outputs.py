@@ -99,24 +99,26 @@ def same_file(a: Path, b: Path) -> bool:
     return sa.st_size == sb.st_size and sa.st_mtime_ns == sb.st_mtime_ns
 
 
-def link_file(source: Path, target: Path) -> bool:
+def link_file(source: str | os.PathLike, target: str | os.PathLike) -> bool:
     """Make ``target`` a hard link to ``source`` (a copy across file systems); True when changed."""
-    source, target = Path(source), Path(target)
     # Where nothing is yet, one link is all (a link appears whole: no temp file to rename), the
-    # folder made only when missing: a cold site links tens of thousands of files.
+    # folder made only when missing: a cold site links tens of thousands of files, so this path
+    # takes the paths as given (a Path made of each string was a third of a cold placement's time).
     try:
         os.link(source, target)
         return True
     except FileNotFoundError:
+        folder = os.path.dirname(target)
         try:
-            if not target.parent.is_dir():
-                target.parent.mkdir(parents=True, exist_ok=True)
+            if not os.path.isdir(folder):
+                os.makedirs(folder, exist_ok=True)
                 os.link(source, target)
                 return True
         except OSError:
             pass
     except OSError:  # there already, another file system, no hard links here: as below
         pass
+    source, target = Path(source), Path(target)
     if same_file(source, target):
         return False
     target.parent.mkdir(parents=True, exist_ok=True)

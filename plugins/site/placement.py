@@ -77,7 +77,7 @@ def place_media(catalogue: Catalogue, site_dir: Path, placed_files: dict[str, tu
                 if placed_files is not None:
                     placed_files[rel] = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
                 continue
-        placed += _link(source, target)
+        placed += outputs.link_file(source, target)
         if placed_files is not None:
             try:
                 stat = os.stat(target)
@@ -87,29 +87,6 @@ def place_media(catalogue: Catalogue, site_dir: Path, placed_files: dict[str, tu
     for rel in present.keys() - wanted.keys():  # files of courses no longer published go
         (site_dir / rel).unlink(missing_ok=True)
     return placed
-
-
-def _link(source: Path, target: str) -> bool:
-    """:func:`~weike.builder.keeping.outputs.link_file` of ``source`` to ``target``: where nothing is
-    yet, one link (its folder made first when missing); anything else is link_file's to do."""
-    try:
-        os.link(source, target)
-        return True
-    except FileNotFoundError:
-        try:  # its folder is missing (else the source is: link_file says so)
-            os.mkdir(os.path.dirname(target))
-        except FileNotFoundError:
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-        except OSError:
-            return outputs.link_file(source, Path(target))
-        try:
-            os.link(source, target)
-            return True
-        except OSError:
-            pass
-    except OSError:
-        pass
-    return outputs.link_file(source, Path(target))
 
 
 def swap_into_place(tmp_dir: Path, site_dir: Path) -> None:

@@ -670,10 +670,7 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
             _make_folder(tmp_base, posixpath.dirname(rel), made_folders)
             source = item[2] if kind == "file" else os.path.join(site_base, rel)
             target = os.path.join(tmp_base, rel)
-            try:
-                os.link(source, target)
-            except OSError:  # (there already: a worker that failed; another file system: a copy)
-                outputs.link_file(Path(source), Path(target))
+            outputs.link_file(source, target)  # (a copy on another file system)
             # (A file linked by a rebuild is known too: publishing it reads back none of the
             # hundreds of search files an added course renumbers.)
             return _linked_record(tmp_base, rel, item[3]) if kind == "file" else None
