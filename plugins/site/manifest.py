@@ -188,9 +188,9 @@ class WrittenFiles:
         self.rewritten: set[str] = set()
         self._folders: set[str] = set()
 
-    def write(self, rel: str, data: bytes) -> list:
-        """Write ``data`` to ``rel`` (relative POSIX path), replacing what is there; returns its record
-        (for :meth:`add`, in the process that gathers them)."""
+    def room_for(self, rel: str) -> str:
+        """The path of ``rel`` (relative POSIX path) in the folder, its own folder made when this
+        process has not made or met it yet (one made by another process meanwhile is met once)."""
         path = f"{self.folder}/{rel}"
         parent = os.path.dirname(path)
         if parent not in self._folders:
@@ -201,7 +201,12 @@ class WrittenFiles:
             except FileNotFoundError:
                 os.makedirs(parent, exist_ok=True)
             self._folders.add(parent)
-        stat, digest = write_recorded(path, data)
+        return path
+
+    def write(self, rel: str, data: bytes) -> list:
+        """Write ``data`` to ``rel``, replacing what is there; returns its record
+        (for :meth:`add`, in the process that gathers them)."""
+        stat, digest = write_recorded(self.room_for(rel), data)
         return [stat.st_size, stat.st_mtime_ns, stat.st_ino, digest]
 
     def put(self, rel: str, data: bytes) -> None:

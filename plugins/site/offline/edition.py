@@ -480,44 +480,15 @@ def _read_page(site: str, rel: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
-def _make_folder(root: str, folder: str, made: set[str]) -> None:
-    """Make ``folder`` (relative to ``root``) and the folders above it that are missing; ``made``
-    holds the folders this process made or met, which are not asked for again (one made by another
-    process meanwhile is met once, as there already)."""
-    if not folder or folder in made:
-        return
-    path = os.path.join(root, folder)
-    try:
-        os.mkdir(path)
-    except FileNotFoundError:
-        _make_folder(root, posixpath.dirname(folder), made)
-        try:
-            os.mkdir(path)
-        except FileExistsError:
-            pass
-    except FileExistsError:
-        pass
-    made.add(folder)
-
-
-def _write_new(root: str, rel: str, data: bytes, made: set[str]) -> list:
-    """Write ``data`` as the file ``rel`` of the new folder ``root`` (its folders made as
-    :func:`_make_folder` does); returns what is known of it, ``[size, mtime_ns, inode, sha256]``
-    (as :meth:`~weike.plugins.site.manifest.WrittenFiles.write` records it; :func:`_manifest_record`
-    makes it the stamp's), from the bytes written, so the file is not read back to be hashed."""
-    _make_folder(root, posixpath.dirname(rel), made)
-    stat, digest = manifest.write_recorded(os.path.join(root, rel), data)
-    return [stat.st_size, stat.st_mtime_ns, stat.st_ino, digest]
-
-
 def _manifest_record(known: list) -> list:
-    """The stamp's record (``[size, mtime_ns, sha256]``) of a file known as :func:`_write_new` returns it."""
+    """The stamp's record (``[size, mtime_ns, sha256]``) of a file known as
+    :meth:`~weike.plugins.site.manifest.WrittenFiles.write` returns it."""
     return [known[0], known[1], known[3]]
 
 
 def _linked_record(root: str, rel: str, identity) -> list:
     """What is known of the file ``rel`` of ``root`` linked to the site's file of ``identity``
-    (as :func:`_write_new` returns it): the site's record of its bytes when it is the file recorded
+    (as :meth:`~weike.plugins.site.manifest.WrittenFiles.write` returns it): the site's record of its bytes when it is the file recorded
     (same size and time), else hashed."""
     path = os.path.join(root, rel)
     stat = os.stat(path)
@@ -624,11 +595,10 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
 
         rooted: dict = {}  # (each worker fills its own copy)
         frame = FrameParts()  # (likewise)
-        made_folders: set[str] = set()  # (likewise: a folder another process made is met once)
+        # Each file's record taken from the bytes written, each folder made once (in each process).
+        writer = manifest.WrittenFiles(tmp)
         site_base, tmp_base = os.fspath(source_site), os.fspath(tmp)
-
-        def put(rel: str, data: bytes) -> list:
-            return _write_new(tmp_base, rel, data, made_folders)
+        put = writer.write
 
         def make_page(rel: str) -> tuple[list[str], list[str], list]:
             """The page rewritten into the edition; returns the subtitles it carries inline, what
@@ -667,10 +637,8 @@ def build_offline_edition(*, source_site: Path, offline_dir: Path, settings: Off
             if kind == "page":
                 return make_page(rel)
             # A hard link: the media are not stored twice.
-            _make_folder(tmp_base, posixpath.dirname(rel), made_folders)
             source = item[2] if kind == "file" else os.path.join(site_base, rel)
-            target = os.path.join(tmp_base, rel)
-            outputs.link_file(source, target)  # (a copy on another file system)
+            outputs.link_file(source, writer.room_for(rel))  # (a copy on another file system)
             # (A file linked by a rebuild is known too: publishing it reads back none of the
             # hundreds of search files an added course renumbers.)
             return _linked_record(tmp_base, rel, item[3]) if kind == "file" else None
@@ -759,17 +727,18 @@ def _place_media(media: Mapping[str, tuple | None], source_site: Path, folder: P
             parent = parent.parent
     # Into a folder with no media yet (a cold edition) nothing is in the way: each folder is made once.
     fresh = not present and not os.path.lexists(Path(folder) / "media")
-    root, made = os.fspath(folder), set()
+    placing = manifest.WrittenFiles(folder)
     for rel, identity in media.items():
         if same_device and identity is not None and present.get(rel) == identity[2]:
             continue
         if check_only:
             return 1
         if fresh:
-            _make_folder(root, posixpath.dirname(rel), made)
+            target = placing.room_for(rel)
         else:
-            manifest.make_room(folder / rel, folder)  # (a folder put where the file goes, or in its way)
-        changed += outputs.link_file(source_site / rel, folder / rel)
+            target = folder / rel
+            manifest.make_room(target, folder)  # (a folder put where the file goes, or in its way)
+        changed += outputs.link_file(source_site / rel, target)
     return changed
 
 
