@@ -72,10 +72,12 @@ class CompiledTemplates(jinja2.BytecodeCache):
     def _on_disk(self) -> jinja2.FileSystemBytecodeCache | None:
         if self._disk is False:
             folder = self._folder or private_template_folder()
-            if folder is not None:
-                remove_unused_compilations(folder, _compiled_with())
-            self._disk = None if folder is None else jinja2.FileSystemBytecodeCache(
-                str(folder), pattern=f"%s-{_compiled_with()}.cache")
+            if folder is None:
+                self._disk = None
+            else:
+                compiled_with = _compiled_with()
+                remove_unused_compilations(folder, compiled_with)
+                self._disk = jinja2.FileSystemBytecodeCache(str(folder), pattern=f"%s-{compiled_with}.cache")
         return self._disk
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
@@ -108,12 +110,12 @@ UNUSED_COMPILATIONS_SECONDS = 30 * 24 * 3600
 _COMPILED_NAME = re.compile(r"[0-9a-f]+-([0-9a-f]{24})\.cache")
 
 
-def remove_unused_compilations(folder: Path, current: str, *, now: float | None = None) -> int:
+def remove_unused_compilations(folder: Path, current: str) -> int:
     """Remove the compiled templates in ``folder`` made for another set than ``current`` (its
     :func:`_compiled_with`) and untouched for :data:`UNUSED_COMPILATIONS_SECONDS`; returns how many.
     Another install used now and then keeps its set (files that old are compiled again, a second's
     work); anything not named as weike names its files is left alone."""
-    now = time.time() if now is None else now
+    now = time.time()
     removed = 0
     try:
         entries = list(os.scandir(folder))
