@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import os
 import shutil
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 from weike.builder.keeping import outputs
 from weike.plugins.site.catalogue import Catalogue
+
+if TYPE_CHECKING:
+    from weike.plugins.site.workers import WorkAside
 
 def media_files(catalogue: Catalogue) -> dict[str, Path]:
     """Site-relative path -> delivered file, for every video, poster and subtitle track."""
@@ -87,6 +91,40 @@ def place_media(catalogue: Catalogue, site_dir: Path, placed_files: dict[str, tu
     for rel in present.keys() - wanted.keys():  # files of courses no longer published go
         (site_dir / rel).unlink(missing_ok=True)
     return placed
+
+
+#: Fewer media files than this are linked by the build's own process (a fork costs more than it saves).
+MEDIA_ASIDE = 2000
+
+
+def placing_aside(catalogue: Catalogue) -> bool:
+    """Whether a cold build links ``catalogue``'s media in a process of their own
+    (:func:`place_media_aside`): enough files, a second core, and ``fork``."""
+    from weike.plugins.site.workers import render_processes
+
+    files = sum(len(item.lectures) for item in catalogue.courses)
+    return render_processes(files, per_process=MEDIA_ASIDE) > 1
+
+
+def place_media_here(catalogue: Catalogue, site_dir: Path) -> dict[str, tuple[int, int, int]]:
+    """:func:`place_media` into ``site_dir``; returns what ``placed_files`` receives."""
+    placed: dict[str, tuple[int, int, int]] = {}
+    place_media(catalogue, site_dir, placed)
+    return placed
+
+
+def place_media_aside(catalogue: Catalogue, site_dir: Path) -> WorkAside:
+    """:func:`place_media` of ``catalogue`` into ``site_dir`` (a folder being built, nothing else
+    writing into its ``media``) started in a forked process; its ``results()[0]`` is what
+    ``placed_files`` receives, as lists. A process that fails in any way has its work done by the
+    caller when it waits (:class:`~weike.plugins.site.workers.WorkAside`: linking again what it
+    linked keeps the file)."""
+    from weike.plugins.site.workers import WorkAside
+
+    def place(_item: str) -> dict[str, list[int]]:
+        return {rel: list(values) for rel, values in place_media_here(catalogue, site_dir).items()}
+
+    return WorkAside(["media"], place)
 
 
 def swap_into_place(tmp_dir: Path, site_dir: Path) -> None:

@@ -43,7 +43,8 @@ from weike.plugins.site.generated import GeneratedPages
 from weike.plugins.site.incremental import (engine_digest, file_digest, page_digest, page_file, renders_incrementally,
                                             static_digest)
 from weike.plugins.site.nav import HOME_FILE, nav_paths, navigation, page_url
-from weike.plugins.site.placement import make_build_folder, place_media, remove_leftovers, swap_into_place
+from weike.plugins.site.placement import (make_build_folder, place_media, place_media_aside, place_media_here,
+                                          placing_aside, remove_leftovers, swap_into_place)
 from weike.plugins.site.qr import QR_CODES_FILE, QrCodes
 from weike.plugins.site.search import (CUTS_FILE, RememberedCuts, cuts_allowed, lent_to_material_search,
                                        merge_search_index)
@@ -192,6 +193,7 @@ def build_website(
     # What the build writes from bytes in memory is recorded as written, never read back to be hashed.
     written = manifest.WrittenFiles(tmp_dir)
     placed = {}
+    placing = None  # the media being linked by another process (a cold build's)
     try:
         nav = navigation(catalogue, sources.handwritten, settings.raw.get("nav"), centres=site_centres,
                          plugin_pages=sources.plugin_nav)
@@ -246,6 +248,10 @@ def build_website(
             cuts.save()
         made_from.update(generated.static_made_from)
 
+        # A cold build links its media into the new folder in another process meanwhile: system
+        # calls only, and the search shards below are this process's own CPU work.
+        if previous is None and placing_aside(catalogue):
+            placing = place_media_aside(catalogue, tmp_dir)
         index_bytes = merge_search_index(tmp_dir, sources.search_entries())
         # What the browser loads, a query's worth at a time: kept whole, not computed, when the
         # index is the one the published shards were made from; else only the files whose bytes
@@ -276,7 +282,12 @@ def build_website(
                                                                  written=written.handed_over() if
                                                                  renders_incrementally(settings) else None))
             made.made_from = {rel: digest for rel, digest in made_from.items() if rel in made.written}
-            place_media(catalogue, tmp_dir, placed)  # (the same files, by inode, once swapped into place)
+            # (The same files, by inode, once swapped into place.)
+            if placing is None:
+                placed.update(place_media_here(catalogue, tmp_dir))
+            else:
+                placed.update((rel, tuple(values)) for rel, values in placing.results()[0].items())
+                placing = None
             manifest.write_stamp(tmp_dir, STAMP_FILE, site_stamp(stamp_inputs, sources.diagnostics,
                                                                  len(published), made))
             swap_into_place(tmp_dir, site_dir)
@@ -290,6 +301,8 @@ def build_website(
                                                                   len(published), made))
             shutil.rmtree(tmp_dir, ignore_errors=True)
     except BaseException:
+        if placing is not None:
+            placing.stop()
         shutil.rmtree(tmp_dir, ignore_errors=True)
         raise
     return WebsiteResult(site_dir=site_dir, rebuilt=True, site_url=settings.site_url, published=published,

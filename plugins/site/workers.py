@@ -144,3 +144,45 @@ def share_work(items: Sequence, work: Callable, *, processes: int,
                 pass
             os.close(reading)
     return results
+
+
+
+class WorkAside:
+    """``[work(item) for item in items]`` (JSON values) started in a forked process while this one
+    goes on with other work: :meth:`results` waits for them; :meth:`stop` ends the process unwaited
+    for (this process failed meanwhile). A process that cannot be forked, or fails in any way, has
+    its items done here when waited for (so each ``work`` must be safe to do again after a killed
+    attempt), as :func:`share_work` does. MkDocs' warnings logged in it are logged again here."""
+
+    def __init__(self, items: Sequence, work: Callable) -> None:
+        self._items, self._work = list(items), work
+        self._process: tuple[int, int] | None = None
+        if hasattr(os, "fork"):
+            try:
+                self._process = _fork_worker(self._items, work)
+            except OSError:
+                self._process = None
+
+    def results(self) -> list:
+        done = None
+        if self._process is not None:
+            pid, reading = self._process
+            self._process = None
+            done = _wait(pid, reading)
+        if done is None:
+            return [self._work(item) for item in self._items]
+        for name, level, message in done["warnings"]:
+            logging.getLogger(name).log(level, message)
+        return done["results"]
+
+    def stop(self) -> None:
+        if self._process is None:
+            return
+        pid, reading = self._process
+        self._process = None
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except OSError:
+            pass
+        os.close(reading)

@@ -13,7 +13,7 @@ import pytest
 from tests.plugins.site.conftest import build_site
 from weike.builder.contracts.context import BuildPaths
 from tests.plugins.site.test_site_incremental import tree
-from weike.plugins.site import sources, workers
+from weike.plugins.site import placement, sources, workers
 from weike.plugins.site.catalogue import SiteCourse
 
 FILES = {"site/about.md": "# 关于我们\n\n社区学院的介绍，[课程](courses/demo/index.md)。\n",
@@ -22,8 +22,10 @@ FILES = {"site/about.md": "# 关于我们\n\n社区学院的介绍，[课程](co
 
 @pytest.fixture
 def forks(monkeypatch):
-    """Every page worth a process of its own, three processes; returns the shares the workers got."""
+    """Every page worth a process of its own, three processes, the media linked aside; returns the
+    shares the workers got."""
     monkeypatch.setattr(workers, "PAGES_PER_PROCESS", 1)
+    monkeypatch.setattr(placement, "MEDIA_ASIDE", 1)
     monkeypatch.setattr(workers, "available_cores", lambda: 3)
     shares: list[list[str]] = []
     fork_worker = workers._fork_worker
@@ -61,6 +63,8 @@ def test_a_parallel_cold_build_equals_a_serial_one(built_site, forks, monkeypatc
     shared = [uri for share in site_shares for uri in share]
     assert len(shared) == len(set(shared)) and "courses/photo/01-lecture-1.md" in shared
     assert "about.md" not in shared and "guide/help.md" not in shared
+    # The delivered media were linked by a process of their own while the build made the search index.
+    assert forks.count(["media"]) == 1
     parallel = tree(built.site)
     assert "courses/demo/01-lecture-1/index.html" in parallel
     serial = serial_tree(built, monkeypatch)
@@ -109,6 +113,7 @@ def test_a_parallel_offline_edition_equals_a_serial_one(built_site, forks, monke
 
 def test_a_failed_worker_has_its_pages_rendered_by_the_build_itself(built_site, monkeypatch):
     monkeypatch.setattr(workers, "PAGES_PER_PROCESS", 1)
+    monkeypatch.setattr(placement, "MEDIA_ASIDE", 1)  # (the process linking the media dies too)
     monkeypatch.setattr(workers, "available_cores", lambda: 2)
     fork_worker = workers._fork_worker
 
