@@ -9,8 +9,8 @@ once (cold, or warm after a change of weike's code), then makes each edit and ru
 in a fresh process (start-up and imports count, as for a user): one lecture's notes, one lecture's
 media (a new clip), the title of a course on the home page, a course added, that course deleted.
 
-For each, it prints the site stage's wall and CPU seconds (the machine is shared: CPU is the
-steadier figure) and the counts that do not depend on the machine: pages rendered, the theme's
+For each, it prints the site stage's wall and CPU seconds, and the offline edition's stage's
+after it (the machine is shared: CPU is the steadier figure) and the counts that do not depend on the machine: pages rendered, the theme's
 templates compiled (``jinja2.Environment.compile``, Material's search's language partials aside),
 whether jieba's dictionary was loaded (``jieba.dt.initialized``) and whether the search shards
 were computed. Nothing is asserted.
@@ -57,16 +57,19 @@ def run_child(root: Path) -> None:
 
     jinja2.Environment.compile = counted_compile
     spent: dict[str, float] = {}
-    real_stage = stage.site_stage
 
-    def timed_stage(*args, **kwargs):
-        wall, cpu = time.perf_counter(), time.process_time()
-        try:
-            return real_stage(*args, **kwargs)
-        finally:
-            spent["wall"], spent["cpu"] = time.perf_counter() - wall, time.process_time() - cpu
+    def timed(real, prefix: str):
+        def timed_stage(*args, **kwargs):
+            wall, cpu = time.perf_counter(), time.process_time()
+            try:
+                return real(*args, **kwargs)
+            finally:
+                spent[f"{prefix}wall"], spent[f"{prefix}cpu"] = time.perf_counter() - wall, time.process_time() - cpu
+        return timed_stage
 
-    stage.site_stage = timed_stage
+    # The site stage, and the offline edition's stage after it (both import these when they run).
+    stage.site_stage = timed(stage.site_stage, "")
+    stage.offline_stage = timed(stage.offline_stage, "offline_")
     results = []
     real_build_website = website.build_website
 
@@ -79,6 +82,7 @@ def run_child(root: Path) -> None:
     site = results[0] if results else None
     print(json.dumps({
         "wall": spent.get("wall"), "cpu": spent.get("cpu"),
+        "offline_wall": spent.get("offline_wall"), "offline_cpu": spent.get("offline_cpu"),
         "rendered": site.rendered if site is not None and site.rebuilt else 0,
         "search_computed": site.search_computed if site is not None and site.rebuilt else False,
         "compiled": len([name for name in compiled if not name.startswith("partials/language")]),
@@ -119,7 +123,9 @@ def edit(root: Path, kind: str, state: dict) -> None:
 
 
 def line(kind: str, figures: dict) -> str:
-    return (f"  {kind:8s} site {figures['wall']:5.2f} s wall {figures['cpu']:5.2f} s CPU   "
+    offline = (f"offline {figures['offline_wall']:5.2f} s wall {figures['offline_cpu']:5.2f} s CPU   "
+               if figures.get("offline_wall") is not None else "")
+    return (f"  {kind:8s} site {figures['wall']:5.2f} s wall {figures['cpu']:5.2f} s CPU   {offline}"
             f"rendered {figures['rendered']:5d}   templates compiled {figures['compiled']:3d}   "
             f"jieba loaded {'yes' if figures['jieba_loaded'] else 'no ':3s}   "
             f"shards computed {'yes' if figures['search_computed'] else 'no'}")

@@ -74,14 +74,15 @@ def build_parser(*, plugin_commands: bool = True) -> argparse.ArgumentParser:
     check.set_defaults(func=cmd_check)
 
     build = sub.add_parser("build", help="构建视频、网站、上传包和报表到 dist/ (build everything into dist/)",
-                           description="Run load -> check -> media -> site -> bundles -> reports. A failing "
+                           description="Run load -> check -> media -> site -> offline -> bundles -> reports. A failing "
                                        "course never stops the others; the summary names it and the exit is 1.")
     build.add_argument("path", nargs="?", default=".",
                        help="repository (folder with courses/), or one course folder: then only its media and "
                             "bundles are built (the site and the summary table cover the whole repository)")
     build.add_argument("--only", metavar="OUTPUT",
-                       help="write only this output (with the stages it needs): media, site, bundles, reports, "
-                            "or one a plugin declares (weike_output_stages)")
+                       help="write only this output (with the stages it needs): media, site, offline (the "
+                            "offline edition; with the site), bundles, reports, or one a plugin declares "
+                            "(weike_output_stages)")
     build.add_argument("--jobs", "-j", type=int, help="parallel media jobs (default: weike.yml or CPU count)")
     build.add_argument("--scheduler", help="run the media jobs on the Dask cluster at tcp://HOST:PORT (workers "
                                             "must see the repository and the cache at the same paths)")

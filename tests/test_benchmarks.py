@@ -57,10 +57,22 @@ def test_scale_compares_dist_trees_file_by_file_but_the_build_records(tmp_path):
     assert differing_files(incremental, cold) == ["site/a/index.html", "site/feed.xml"]
 
 
-def test_scale_reads_the_websites_own_seconds_from_the_site_stage_summary():
-    from benchmarks.scale import website_seconds
+def test_scale_sets_the_site_stage_alone_against_hugo_and_shows_the_offline_edition_beside_it():
+    from benchmarks.scale import SITE_PER_HUGO, format_table, site_figures
 
-    line = ("site: 1000 门课程，13015 个网页（本次渲染 13015 个）-> /x/dist/site (13015 rendered, 8.9 s)")
-    assert website_seconds({"summary": ["media: ...", line, "offline: 离线版 ..."]}) == 8.9
-    assert website_seconds({"summary": ["site: 输入没有变化，沿用已有网站 (inputs unchanged, kept /x)"]}) is None
-    assert website_seconds({}) is None
+    rows = {figure.name.strip(): figure for figure in site_figures({"check": 9.0, "site": 2.5, "offline": 1.5}, 1.25)}
+    assert rows["its site stage"].value == 2.5 and rows["its offline stage"].value == 1.5
+    assert rows["site stage / Hugo"].value == 2.0 and rows["site stage / Hugo"].limit == SITE_PER_HUGO
+    both = rows["site + offline stages / Hugo"]
+    assert both.value == 3.2 and both.limit is None and not both.target  # no target: Hugo makes no edition
+    assert "second rendering of every page" in both.note
+    header, rule, *lines = format_table(site_figures({"site": 2.5, "offline": 1.5}, 1.25), walk=0.5, full=20.0)
+    cells = {line.split("  ")[0].strip(): re.split(r"\s{2,}", line.strip())[1:] for line in lines}
+    assert cells["site stage / Hugo"][:5] == ["2.00x", "-", "-", "<= 2x", "✓"]
+    assert cells["site + offline stages / Hugo"] == ["3.20x", "-", "-", "-", "-", "(no target: the offline edition "
+                                                         "is a second rendering of every page, for file://, which "
+                                                         "Hugo's run does not make)"]
+    # A build without the offline stage (or Hugo not installed) leaves the figures it cannot make empty.
+    missing = {figure.name.strip(): figure.value for figure in site_figures({"site": 2.5}, None, "Hugo not installed")}
+    assert missing["its offline stage"] is None and missing["site stage / Hugo"] is None
+    assert missing["site + offline stages / Hugo"] is None

@@ -297,7 +297,7 @@ def weike_output_stages() -> Iterable[OutputStage] | None:
     function, so an output that is neither a course's bundle nor a report (an xAPI activity
     list, a Moodle backup) is one module and no change to the core. Two stages with one name
     stop the build naming both plugins. Built in: ``weike.plugins.media`` (media),
-    ``weike.plugins.site`` (site), ``weike.plugins.bundles`` (bundles), ``weike.plugins.province``
+    ``weike.plugins.site`` (site, offline), ``weike.plugins.bundles`` (bundles), ``weike.plugins.province``
     (reports).
     """
 

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 PLUGIN_CRASH_CODE = "E901"
 #: An exception's message is cut here: some carry a whole file's worth of text.
 _MAX_MESSAGE_CHARS = 200
-_STAGE_ZH = {"check": "检查", "media": "媒体", "site": "网站", "bundles": "打包", "reports": "报表"}
+_STAGE_ZH = {"check": "检查", "media": "媒体", "site": "网站", "offline": "离线版", "bundles": "打包", "reports": "报表"}
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -38,7 +38,7 @@ CHECK_STAGE = "check"
 
 
 class WholeRepositoryOutput(Exception):
-    """``--only site|reports`` was asked of one course folder: those outputs cover every course."""
+    """``--only site|offline|reports`` was asked of one course folder: those outputs cover every course."""
 
     def __init__(self, stage: str) -> None:
         super().__init__(stage)
@@ -334,8 +334,8 @@ def build(
 
     if skipped:
         result.summary_lines.append(
-            f"只构建了 courses/{selected[0]}：网站和汇总表包含整个仓库，这次没有更新，在仓库根目录运行 weike build 更新 "
-            f"({' and '.join(skipped)} not updated: they cover the whole repository; run weike build in its root)")
+            f"只构建了 courses/{selected[0]}：网站、离线版和汇总表包含整个仓库，这次没有更新，在仓库根目录运行 weike build 更新 "
+            f"({_listed(skipped)} not updated: they cover the whole repository; run weike build in its root)")
     _keep_published(result, published, remaining(), root=root, publishing=publishing, drop_stale=drop_stale,
                     current=current, course_keys=checked.course_keys)
     result.diagnostics = sort_diagnostics(result.diagnostics)
@@ -347,6 +347,11 @@ def build(
                                    diagnostics=result.diagnostics, summary_lines=result.summary_lines,
                                    outputs=result.outputs))
     return result
+
+
+def _listed(names: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return " and ".join(names) if len(names) < 3 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def _about(diagnostic: Diagnostic, file: str) -> bool:

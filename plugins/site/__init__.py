@@ -3,13 +3,14 @@
 This module is the plugin's face: its hook implementations, each handing the work to the module
 named beside it, and the names other plugins use.
 
-Hooks: ``weike_site_stage`` in :mod:`~weike.plugins.site.stage`, ``weike_cache_parts`` in
+Hooks: ``weike_site_stage`` in :mod:`~weike.plugins.site.stage` (and the ``offline`` output stage after
+it, :func:`~weike.plugins.site.stage.offline_stage`), ``weike_cache_parts`` in
 :mod:`~weike.plugins.site.cache`, ``weike_doctor_checks`` in :mod:`~weike.plugins.site.doctor`,
 ``weike_settings`` in :mod:`~weike.plugins.site.settings`, ``weike_add_hookspecs`` in
 :mod:`~weike.plugins.site.hookspecs`.
 
-Modules: :mod:`~weike.plugins.site.stage` (the stage: plugins' pages, 省流量, the site, the offline
-edition), :mod:`~weike.plugins.site.catalogue` (what the site says about each course: URLs, durations,
+Modules: :mod:`~weike.plugins.site.stage` (the two stages: plugins' pages, 省流量 and the site; then
+the offline edition), :mod:`~weike.plugins.site.catalogue` (what the site says about each course: URLs, durations,
 学时, ``catalogue.json``, sitemap, feed), :mod:`~weike.plugins.site.pages` (the Markdown pages),
 :mod:`~weike.plugins.site.search` (the Chinese
 search index), :mod:`~weike.plugins.site.covers` (card thumbnails), :mod:`~weike.plugins.site.website` (the
@@ -111,10 +112,20 @@ def weike_build_inputs(root: Path, config) -> list[Path | str]:
     return [root / "site", root / "mkdocs.yml", *(f"{name} {version}" for name, version in versions)]
 
 
+def _offline_stage(**arguments) -> StageOutcome:
+    from weike.plugins.site.stage import offline_stage
+
+    return offline_stage(**arguments)
+
+
 @hookimpl
 def weike_output_stages() -> list[OutputStage]:
-    """The catalogue website (and its offline edition): every course of the repository."""
+    """The catalogue website, then its offline edition (a second rendering of every page, for
+    ``file://``: its own stage, so each is timed and asked for on its own): every course of the
+    repository."""
     return [OutputStage(name="site", title="网站 site", hook="weike_site_stage", needs=("media",),
+                        whole_repository=True),
+            OutputStage(name="offline", title="离线版 offline", make=_offline_stage, needs=("site",),
                         whole_repository=True)]
 
 

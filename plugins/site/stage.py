@@ -1,15 +1,48 @@
-"""The site stage: the plugins' pages and assets gathered, the 省流量 renditions made, the catalogue
-website built (:func:`~weike.plugins.site.website.build_website`) and its offline edition after it."""
+"""The site's two output stages: ``site``, the plugins' pages and assets gathered and the catalogue
+website built (:func:`~weike.plugins.site.website.build_website`), and ``offline``, its offline
+edition after it (:func:`offline_stage`), made from what the site stage handed on (:class:`BuiltWebsite`)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from weike.builder.contracts.context import BuildContext, Made, StageOutcome
 from weike.builder.contracts.model import Course, DeliveredMedia
 from weike.builder.repository.centre import Centre
 from weike.plugins.site.settings import data_saver_setting, publish_centres, site_url
+
+if TYPE_CHECKING:
+    from weike.plugins.site.offline.edition import OfflineSettings
+    from weike.plugins.site.website import WebsiteResult
+
+#: The kind (and key) under which the site stage hands the website it built to the offline stage
+#: (:class:`~weike.builder.contracts.context.Made`).
+WEBSITE_MADE = "site-website"
+WEBSITE_KEY = "site"
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuiltWebsite:
+    """The website the site stage built, handed on to the offline stage (``Made``): the edition
+    rewrites this very site, so it is made from what the site was made from, never read again.
+
+    ``courses``, ``delivered`` and ``centres`` are the site stage's arguments; ``plugin_pages`` and
+    ``plugin_assets`` what the plugins gave it (``weike_site_pages`` and ``weike_site_assets`` are
+    asked once per build); ``offline`` and ``site_name`` read from ``mkdocs.yml`` with the site's
+    settings; ``savers`` the 省流量 renditions by lecture key (the site offers them, or not)."""
+
+    result: WebsiteResult
+    courses: Sequence[Course]
+    delivered: Mapping[str, DeliveredMedia]
+    centres: Sequence[Centre]
+    offline: OfflineSettings
+    savers: Mapping[str, tuple[Path, int]]
+    site_name: str
+    plugin_pages: Sequence
+    plugin_assets: Sequence
 
 
 def site_work_dirs(context: BuildContext):
@@ -67,14 +100,33 @@ def site_stage(context: BuildContext, courses: Sequence[Course], delivered: Mapp
         total = sum(size for _, size in savers.values())
         summary.append(f"site: 省流量视频 {len(savers)} 个，共 {total / 1_000_000:.1f} MB (data-saver renditions)")
     summary.extend(f"site: MkDocs: {warning}" for warning in result.warnings)
-    edition = build_offline(context, courses, delivered, result.published, offline=offline, savers=savers,
-                            site_name=settings.site_name, centres=centres, plugin_pages=plugin_pages,
-                            plugin_assets=plugin_assets, made=made, site_files=result.files,
-                            site_inputs=result.inputs, site_media=result.media)
-    summary.extend(edition.summary)
-    return StageOutcome(diagnostics=(*page_diagnostics, *result.diagnostics, *saver_diagnostics,
-                                     *edition.diagnostics),
-                        outputs=(context.paths.site, *edition.outputs), summary=tuple(summary))
+    if made is not None:
+        made.add(WEBSITE_MADE, WEBSITE_KEY, BuiltWebsite(
+            result=result, courses=courses, delivered=delivered, centres=centres, offline=offline, savers=savers,
+            site_name=settings.site_name, plugin_pages=plugin_pages, plugin_assets=plugin_assets))
+    return StageOutcome(diagnostics=(*page_diagnostics, *result.diagnostics, *saver_diagnostics),
+                        outputs=(context.paths.site,), summary=tuple(summary))
+
+
+def offline_stage(*, context: BuildContext, made: Made | None, **_stage_arguments) -> StageOutcome:
+    """The ``offline`` output stage: ``dist/offline`` from the website the site stage built in this
+    build (:class:`BuiltWebsite`, in ``made``), with the courses, media and centres that site was
+    made from (the stage's own arguments, which the pipeline gives every stage, are not used: an
+    edition of other courses than its site's would not be that site's rewrite).
+
+    Where the site stage did not hand a website on (it failed: a bad ``mkdocs.yml``, a full disk;
+    or another plugin built the site), the edition is left as it is, as the site is: the previous
+    one stays and no diagnostic is added (the site stage reported why)."""
+    built = made.get(WEBSITE_MADE, WEBSITE_KEY) if made is not None else None
+    if not isinstance(built, BuiltWebsite):
+        return StageOutcome(summary=(
+            f"offline: 网站没有构建，{context.paths.shown(context.paths.dist / 'offline')} 保持上次的版本 "
+            f"(the site was not built: the previous offline edition stays)",))
+    return build_offline(context, built.courses, built.delivered, built.result.published, offline=built.offline,
+                         savers=built.savers, site_name=built.site_name, centres=built.centres,
+                         plugin_pages=built.plugin_pages, plugin_assets=built.plugin_assets, made=made,
+                         site_files=built.result.files, site_inputs=built.result.inputs,
+                         site_media=built.result.media)
 
 
 def site_pages(context: BuildContext, courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia],

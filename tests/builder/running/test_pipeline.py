@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import importlib
 import json
+import re
 import sys
 import threading
 
@@ -34,7 +35,7 @@ def test_building_one_course_folder_keeps_the_other_courses_outputs(make_repo, c
     notes.write_text(notes.read_text(encoding="utf-8") + "\n补充一句。\n", encoding="utf-8")
     assert main(["build", str(root / "courses/aa"), "--quiet"]) == 0
     out = capsys.readouterr().out
-    assert "site and reports not updated" in out, out
+    assert "site, offline and reports not updated" in out, out
     # The catalogue and the province table still describe both courses, untouched.
     assert site_courses(root) == ["aa", "bb"]
     assert (root / "dist/site/index.html").read_bytes() == site_index
@@ -46,13 +47,47 @@ def test_building_one_course_folder_keeps_the_other_courses_outputs(make_repo, c
     assert {record["course"] for record in manifest["lectures"].values()} == {"aa", "bb"}
 
 
-@pytest.mark.parametrize("only", ["site", "reports"])
+@pytest.mark.parametrize("only", ["site", "offline", "reports"])
 def test_whole_repository_outputs_asked_of_one_course_are_a_usage_error(make_repo, capsys, only):
     root = make_repo(valid_courses=("aa",))
     assert main(["build", str(root / "courses/aa"), "--only", only, "--quiet"]) == 2
     err = capsys.readouterr().err
     assert f"--only {only} covers every course of the repository" in err and "Traceback" not in err
     assert not (root / "dist").exists()
+
+
+def test_the_offline_edition_is_its_own_stage_after_the_site(make_repo, capsys):
+    """``offline`` runs right after ``site``, which it needs; ``--only site`` leaves the edition
+    alone, ``--only offline`` builds the site and the edition; each stage is timed on its own."""
+    from weike.builder.running.pipeline import build, output_stages, stages_for
+    from weike.builder.running.plugin_manager import get_plugin_manager
+    from weike.builder.running.progress import Progress
+
+    root = make_repo(valid_courses=("aa",))
+    declared = output_stages(get_plugin_manager(root))
+    names = [stage.name for stage in declared]
+    assert names[names.index("site") + 1] == "offline"
+    assert next(stage for stage in declared if stage.name == "offline").needs == ("site",)
+    assert [stage.name for stage in stages_for("offline", declared)] == ["media", "site", "offline"]
+    assert "offline" not in [stage.name for stage in stages_for("site", declared)]
+
+    site_only = build(root, progress=Progress(), only="site")
+    assert not site_only.failed_build() and list(site_only.stage_seconds) == ["check", "media", "site"]
+    assert (root / "dist/site/index.html").is_file() and not (root / "dist/offline").exists()
+    assert not [line for line in site_only.summary_lines if line.startswith("offline:")]
+
+    edition = build(root, progress=Progress(), only="offline")
+    assert not edition.failed_build() and list(edition.stage_seconds) == ["check", "media", "site", "offline"]
+    assert (root / "dist/offline/index.html").is_file()
+    assert edition.outputs[-2:] == [root.resolve() / "dist/site", root.resolve() / "dist/offline"]
+
+    # A whole build names the edition's seconds in its closing line, after the site's.
+    (root / "courses/aa/01-lecture-1/lecture.md").write_text(
+        (root / "courses/aa/01-lecture-1/lecture.md").read_text(encoding="utf-8") + "\n补充。\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["build", str(root), "--quiet"]) == 0
+    closing = capsys.readouterr().out.strip().splitlines()[-1]
+    assert re.search(r"· site [0-9.]+ s · offline [0-9.]+ s · bundles", closing), closing
 
 
 # --------------------------------------------------------------------------------------------

@@ -79,7 +79,7 @@ def build_site(root: Path, delivered, *, force: bool = False):
     # No whole-build stamp: these tests watch the site stage's own skipping (--force would
     # rebuild the site on purpose).
     (BuildPaths.for_root(root).cache / STAMP_FILE).unlink(missing_ok=True)
-    return build(Project.open(root, plugin_manager=pm), progress=Progress(), only="site", force=force)
+    return build(Project.open(root, plugin_manager=pm), progress=Progress(), only="offline", force=force)
 
 
 def site_files(extra_files=None, *, site_url: str | None = None) -> dict:

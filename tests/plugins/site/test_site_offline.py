@@ -214,6 +214,24 @@ def test_an_edit_removes_the_zip_that_no_longer_matches(built_site):
     assert lines and "weike offline" in lines[0]
 
 
+def test_a_site_that_could_not_be_built_leaves_the_previous_edition(built_site):
+    """The offline stage rewrites the site its stage built in this build: with none (a broken
+    mkdocs.yml), the edition stays as it was, like the site, and only the site's error is reported."""
+    built = built_site()
+    offline = built.root / "dist" / "offline"
+    files, pages = edition_files(offline), edition_pages(offline)
+    assert "offline" in built.result.stage_seconds  # timed as a stage of its own, after the site
+    assert list(built.result.stage_seconds).index("offline") == list(built.result.stage_seconds).index("site") + 1
+    (built.root / "mkdocs.yml").write_text("site_name: [unclosed\n", encoding="utf-8")
+    built.rebuild()
+    assert [d.code for d in built.result.diagnostics if d.is_error] == ["E401"]
+    assert built.result.failed == {} and "offline" in built.result.stage_seconds
+    assert edition_files(offline) == files and edition_pages(offline) == pages
+    lines = [line for line in built.result.summary_lines if line.startswith("offline:")]
+    assert lines == ["offline: 网站没有构建，dist/offline 保持上次的版本 "
+                     "(the site was not built: the previous offline edition stays)"]
+
+
 def test_offline_without_an_edition_is_a_usage_error(tmp_path):
     from weike.builder.cli import main
 
