@@ -298,7 +298,9 @@ def generate_sources(catalogue: Catalogue, collected: Collected, root: Path, *, 
             continue
         if recalled[item.slug] is None and memo is not None and item.slug in keys:
             to_make.append(item)
-    made_apart.update(courses_side_by_side(to_make, make_remembered))
+    # (Their QR codes all made first, even too few to share: a code a worker made would be its own.)
+    made_apart.update(courses_side_by_side(to_make, make_remembered, made_first=lambda: qr_codes.make_missing(
+        (catalogue.absolute(item.url) for item in to_make), too_few_too=True)))
     published = []
     for item in catalogue.courses:
         made_course = isolation.call(item.course, lambda: course_sources(item), what="生成网页 generating its pages")
@@ -343,11 +345,13 @@ def generate_sources(catalogue: Catalogue, collected: Collected, root: Path, *, 
 COURSES_PER_PROCESS = 24
 
 
-def courses_side_by_side(items: Sequence[SiteCourse], make: Callable[[SiteCourse], dict | None]) -> dict[str, dict]:
+def courses_side_by_side(items: Sequence[SiteCourse], make: Callable[[SiteCourse], dict | None], *,
+                         made_first: Callable[[], object] = lambda: None) -> dict[str, dict]:
     """``make(item)`` of each of ``items`` (a course made whole and remembered), shared among
     worker processes when there are enough of them (a cold build), by slug where it gave a value;
     nothing otherwise (each course's own making in the loop makes it). jieba's dictionary is
-    loaded here first, so the workers share it instead of each loading it."""
+    loaded here first, so the workers share it instead of each loading it, and ``made_first``
+    makes what else they read."""
     from weike.plugins.site.words import whole_dictionary
     from weike.plugins.site.workers import render_processes, share_work
 
@@ -355,6 +359,7 @@ def courses_side_by_side(items: Sequence[SiteCourse], make: Callable[[SiteCourse
     if processes <= 1:
         return {}
     whole_dictionary()
+    made_first()
     made = share_work(list(items), make, processes=processes)
     return {item.slug: answer for item, answer in zip(items, made, strict=True) if answer is not None}
 

@@ -16,6 +16,7 @@ from tests.plugins.site.test_site_incremental import tree
 from weike.plugins.site import sources, workers
 from weike.plugins.site.catalogue import SiteCourse
 from weike.plugins.site.course_memo import MEMO_FOLDER
+from weike.plugins.site.qr import QR_CODES_FILE
 from tests.conftest import lecture_md
 
 FILES = {"site/about.md": "# 关于我们\n\n社区学院的介绍，[课程](courses/demo/index.md)。\n",
@@ -116,7 +117,7 @@ def test_a_cold_builds_courses_are_made_whole_where_they_are_shared(built_site, 
     files = {**FILES, **WORKER_NOTES, "courses/photo/02-lecture-2/focus.png": tmp_path / "focus.png"}
     if search_notes:
         files["mkdocs.yml"] = "site_name: 微课\nextra:\n  weike:\n    search_notes: true\n"
-    built = built_site(files)
+    built = built_site(files, site_url="https://weike.example.gov.cn/")
     assert not built.result.failed
     assert made_here == ["demo"]
     [given] = pages_given
@@ -132,6 +133,10 @@ def test_a_cold_builds_courses_are_made_whole_where_they_are_shared(built_site, 
     warnings = [(d.code, d.location) for d in built.result.diagnostics]
     assert [code for code, _ in warnings] == ["W406"]
     parallel, parallel_memo = tree(built.site), memo_files(built.root)
+    # Both courses' QR codes are in the record (too few to share: made before the worker forked).
+    codes = BuildPaths.for_root(built.root).cache / "site" / QR_CODES_FILE
+    parallel_codes = json.loads(codes.read_bytes())
+    assert len(parallel_codes) == 2
 
     made_here.clear()
     serial = serial_tree(built, monkeypatch)
@@ -142,6 +147,7 @@ def test_a_cold_builds_courses_are_made_whole_where_they_are_shared(built_site, 
     assert len(serial_memo) == 4 and sorted(parallel_memo) == sorted(serial_memo)
     assert [name for name in serial_memo if parallel_memo[name] != serial_memo[name]] == []
     assert [(d.code, d.location) for d in built.result.diagnostics] == warnings
+    assert json.loads(codes.read_bytes()) == parallel_codes
 
 
 @pytest.mark.parametrize("dies", ["after its course", "before its course"])
