@@ -163,7 +163,8 @@ def generate_sources(catalogue: Catalogue, collected: Collected, root: Path, *, 
     ``sources.catalogue`` is ``catalogue`` without the courses whose pages failed (E901).
     ``plugin_pages`` (``weike_site_pages``) come last: each may only take a path nothing else has.
     A course whose key (``keys``, by slug: :func:`~weike.plugins.site.course_memo.course_key`) is
-    the one ``memo`` holds is not made again: its pages are :class:`RememberedPage` values.
+    the one ``memo`` holds is not made again: its pages are :class:`RememberedPage` values. So are
+    those of a course a worker process made and remembered (:func:`courses_side_by_side`).
     """
     import markdown
     import yaml
