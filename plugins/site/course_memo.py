@@ -165,6 +165,21 @@ class CourseMade:
     #: :func:`entries_key` of what the search entries were made from.
     search_key: str = ""
 
+    def as_dict(self) -> dict:
+        """As JSON holds it (the memo's summary file, a worker process's answer)."""
+        return {"digests": self.digests, "files": {rel: str(path) for rel, path in self.files.items()},
+                "search": self.search, "search_key": self.search_key, "catalogue": self.catalogue,
+                "diagnostics": [diagnostic_dict(d) for d in self.diagnostics]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> CourseMade:
+        """What :meth:`as_dict` gave; raises ``KeyError``, ``TypeError``, ``ValueError`` or
+        ``AttributeError`` on anything else."""
+        return cls(digests=dict(data["digests"]), files={rel: Path(path) for rel, path in data["files"].items()},
+                   search=list(data["search"]), catalogue=str(data["catalogue"]),
+                   search_key=str(data.get("search_key", "")),
+                   diagnostics=[diagnostic_from_dict(d) for d in data["diagnostics"]])
+
 
 class RememberedPage:
     """A page made by an earlier build, its metadata and body read from the memo only if asked for
@@ -230,11 +245,7 @@ class CourseMemo:
             data = json.loads(self._file(slug).read_bytes())
             if data.get("format") != MEMO_FORMAT or data.get("key") != key or data.get("slug") != slug:
                 return None
-            made = CourseMade(digests=dict(data["digests"]),
-                              files={rel: Path(path) for rel, path in data["files"].items()},
-                              search=list(data["search"]), catalogue=str(data["catalogue"]),
-                              search_key=str(data.get("search_key", "")),
-                              diagnostics=[diagnostic_from_dict(d) for d in data["diagnostics"]])
+            made = CourseMade.from_dict(data)
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
         if not all(isinstance(digest, str) for digest in made.digests.values()):
@@ -272,15 +283,13 @@ class CourseMemo:
                 raise MemoMissing(slug) from exc
         return self._pages[slug]
 
-    def put(self, slug: str, key: str, pages: Mapping[str, GeneratedPage], made: CourseMade) -> None:
-        """Remember what the site made from the course ``slug`` with ``key`` (a failed write is no memo)."""
+    def put(self, slug: str, key: str, pages: Mapping[str, GeneratedPage], made: CourseMade) -> bool:
+        """Remember what the site made from the course ``slug`` with ``key``; False when its files
+        could not be written (a failed write is no memo)."""
         self.made.append(slug)
         bodies = {"format": MEMO_FORMAT, "key": key,
                   "pages": {rel: [dict(page.meta), page.html] for rel, page in pages.items()}}
-        summary = {"format": MEMO_FORMAT, "key": key, "slug": slug, "digests": made.digests,
-                   "files": {rel: str(path) for rel, path in made.files.items()},
-                   "search": made.search, "search_key": made.search_key, "catalogue": made.catalogue,
-                   "diagnostics": [diagnostic_dict(d) for d in made.diagnostics]}
+        summary = {"format": MEMO_FORMAT, "key": key, "slug": slug, **made.as_dict()}
         try:
             # The pages first: a summary never names pages that are not there. No fsync (two per
             # course, a second per 1,000 of a cold build): a file a power cut leaves empty or cut
@@ -290,7 +299,17 @@ class CourseMemo:
             self._write(self._file(slug), json.dumps(summary, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
         except (OSError, TypeError, ValueError):
             self.forget(slug)
-            return
+            return False
+        if self.kept is not None:
+            self.kept.made[slug] = (key, made)
+        return True
+
+    def put_elsewhere(self, slug: str, key: str, made: CourseMade) -> None:
+        """What a worker process made of the course ``slug`` with ``key`` and remembered (its
+        :meth:`put` wrote the files): known here as if this process had put it, so its pages are
+        read from the files when asked for (:meth:`pages`)."""
+        self.made.append(slug)
+        self._keys[slug] = key
         if self.kept is not None:
             self.kept.made[slug] = (key, made)
 

@@ -82,11 +82,27 @@ def note_picture_name(digest: str, source: Path) -> str:
 
 class CoverCache:
     """Thumbnails by source hash, in ``<site cache>/covers``; the hashes are remembered in a
-    :class:`FileMemo` (by path, size, mtime and inode), so unchanged covers are not re-read."""
+    :class:`FileMemo` (by path, size, mtime and inode), so unchanged covers are not re-read.
+
+    Usable in a process forked from the one that opened it (a cold build's courses are made in
+    worker processes, their notes' pictures with them): each process asks the memo through a
+    connection of its own, since an SQLite connection must not be used across a fork. The facts a
+    worker learns go to the memo's file, where the next build finds them."""
 
     def __init__(self, site_cache: Path) -> None:
         self.folder = site_cache / COVERS_FOLDER
-        self._memo = FileMemo(site_cache / COVERS_MEMO_FILE)
+        self._memo_file = site_cache / COVERS_MEMO_FILE
+        self._memos = {os.getpid(): FileMemo(self._memo_file)}
+
+    @property
+    def _memo(self) -> FileMemo:
+        """This process's memo, opened the first time a forked process asks. (The one it inherited
+        stays referenced and untouched: closing it there, even by the collector, would act on the
+        parent's connection.)"""
+        memo = self._memos.get(os.getpid())
+        if memo is None:
+            memo = self._memos[os.getpid()] = FileMemo(self._memo_file)
+        return memo
 
     def digest(self, source: Path) -> str:
         """SHA-256 of ``source``, from the memo while the file is unchanged."""
@@ -141,7 +157,9 @@ class CoverCache:
         return target
 
     def close(self) -> None:
-        self._memo.close()
+        memo = self._memos.get(os.getpid())
+        if memo is not None:
+            memo.close()
 
     def __enter__(self) -> CoverCache:
         return self

@@ -149,15 +149,17 @@ class QrCodes:
         #: Codes made by :meth:`make_missing` for this build (not in the file yet).
         self._made: dict[str, str] = {}
 
-    def make_missing(self, urls: Iterable[str]) -> int:
+    def make_missing(self, urls: Iterable[str], *, too_few_too: bool = False) -> int:
         """Make the codes of ``urls`` not in the record yet, shared among processes (a cold build:
-        some 3 ms of CPU each); returns how many were missing. A code that fails here is left to
-        :meth:`svg`, which raises for its own course only."""
+        some 3 ms of CPU each); returns how many were missing. Too few to share are left to
+        :meth:`svg`, unless ``too_few_too`` (made here then: worker processes about to be forked
+        find them, and this record keeps them). A code that fails here is left to :meth:`svg`,
+        which raises for its own course only."""
         from weike.plugins.site.workers import render_processes, share_work
 
         missing = [url for url in dict.fromkeys(urls) if url and url not in self._known and url not in self._made]
         processes = render_processes(len(missing), per_process=QR_CODES_PER_PROCESS)
-        if processes > 1:
+        if processes > 1 or too_few_too:
             for url, code in zip(missing, share_work(missing, _qr_svg_or_none, processes=processes), strict=True):
                 if code is not None:
                     self._made[url] = code

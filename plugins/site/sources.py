@@ -163,7 +163,8 @@ def generate_sources(catalogue: Catalogue, collected: Collected, root: Path, *, 
     ``sources.catalogue`` is ``catalogue`` without the courses whose pages failed (E901).
     ``plugin_pages`` (``weike_site_pages``) come last: each may only take a path nothing else has.
     A course whose key (``keys``, by slug: :func:`~weike.plugins.site.course_memo.course_key`) is
-    the one ``memo`` holds is not made again: its pages are :class:`RememberedPage` values.
+    the one ``memo`` holds is not made again: its pages are :class:`RememberedPage` values. So are
+    those of a course a worker process made and remembered (:func:`courses_side_by_side`).
     """
     import markdown
     import yaml
@@ -207,10 +208,8 @@ def generate_sources(catalogue: Catalogue, collected: Collected, root: Path, *, 
     keys = keys or {}
     by_slug = {item.slug: item for item in catalogue.courses}
 
-    #: What workers made before the loop (a cold build's): by slug, the search entries and the part of catalogue.json.
-    made_side_by_side: dict[str, tuple[list[dict], str]] = {}
-
-    def make_course(item: SiteCourse, pictures: CoverCache) -> tuple[dict[str, GeneratedPage], CourseMade]:
+    def make_course(item: SiteCourse, pictures: CoverCache) -> tuple[dict[str, GeneratedPage], CourseMade, bool]:
+        """The course's pages and what else it makes; True when the memo now holds them."""
         made_now = _course_sources(item, catalogue, notes_text=notes_text, qr_codes=qr_codes,
                                    thumbnails=collected.thumbnails, pictures=pictures,
                                    centres=centres_of_course.get(item.slug, ()), made=made)
@@ -218,31 +217,57 @@ def generate_sources(catalogue: Catalogue, collected: Collected, root: Path, *, 
         entry_inputs = course_entry_inputs(item, notes_text=made_now.notes_text if notes_text else None)
         search_key = entries_key(entry_inputs)
         search = memo.entries(item.slug, search_key) if memo is not None else None
-        search_made, catalogue_made = made_side_by_side.pop(item.slug, (None, None))
         if search is None:
-            search = entries_from(entry_inputs) if search_made is None else search_made
+            search = entries_from(entry_inputs)
         course_made = CourseMade(
             digests={rel: content_digest(rel, page) for rel, page in made_now.pages.items()},
             files=made_now.files, diagnostics=made_now.diagnostics, search=search,
-            catalogue=catalogue_entry(item) if catalogue_made is None else catalogue_made, search_key=search_key)
-        if memo is not None and item.slug in keys:
-            memo.put(item.slug, keys[item.slug], made_now.pages, course_made)
-        return made_now.pages, course_made
+            catalogue=catalogue_entry(item), search_key=search_key)
+        remembered = memo is not None and item.slug in keys and memo.put(item.slug, keys[item.slug],
+                                                                          made_now.pages, course_made)
+        return made_now.pages, course_made, remembered
 
     #: The memo of each course that has one for its key, read once, before the loop.
     recalled: dict[str, CourseMade | None] = {}
+    #: Courses made whole before the loop (a cold build's), by slug: those this process made, with
+    #: their pages; those a worker process made and remembered, as :meth:`CourseMade.as_dict`.
+    made_here: dict[str, tuple[dict[str, GeneratedPage], CourseMade]] = {}
+    made_apart: dict[str, dict] = {}
+    this_process = os.getpid()
+
+    def make_remembered(item: SiteCourse) -> dict | None:
+        """Make ``item`` whole and remember it, in whichever process runs this: a worker sends back
+        what the build needs of the course but its pages, which the memo's files now hold (the
+        build reads them where they are rendered). None: the loop makes the course (again)."""
+        try:
+            pages, course_made, remembered = make_course(item, pictures)
+        except Exception:  # noqa: BLE001 (the loop makes it again, for the course only, and reports it)
+            return None
+        if os.getpid() == this_process:
+            made_here[item.slug] = (pages, course_made)
+            return None
+        return course_made.as_dict() if remembered else None
 
     def recall(item: SiteCourse) -> CourseMade | None:
         return memo.get(item.slug, keys[item.slug]) if memo is not None and item.slug in keys else None
 
-    def course_sources(item: SiteCourse) -> tuple[dict[str, GeneratedPage | RememberedPage], CourseMade]:
-        remembered = recalled.pop(item.slug) if item.slug in recalled else recall(item)
-        if remembered is None:
-            return make_course(item, pictures)
+    def remembered_pages(item: SiteCourse, remembered: CourseMade) -> dict[str, RememberedPage]:
         course_url = catalogue.absolute(item.url)
         if course_url:
             qr_codes.keep(course_url)  # its page shows the code: the record keeps it
-        return {rel: RememberedPage(memo, item.slug, rel) for rel in remembered.digests}, remembered
+        return {rel: RememberedPage(memo, item.slug, rel) for rel in remembered.digests}
+
+    def course_sources(item: SiteCourse) -> tuple[dict[str, GeneratedPage | RememberedPage], CourseMade]:
+        if item.slug in made_here:
+            return made_here.pop(item.slug)
+        if item.slug in made_apart:
+            course_made = CourseMade.from_dict(made_apart.pop(item.slug))
+            memo.put_elsewhere(item.slug, keys[item.slug], course_made)
+            return remembered_pages(item, course_made), course_made
+        remembered = recalled.pop(item.slug) if item.slug in recalled else recall(item)
+        if remembered is None:
+            return make_course(item, pictures)[:2]
+        return remembered_pages(item, remembered), remembered
 
     def add(item: SiteCourse, pages: Mapping, course_made: CourseMade) -> None:
         sources.pages.update(pages)
@@ -256,26 +281,27 @@ def generate_sources(catalogue: Catalogue, collected: Collected, root: Path, *, 
 
     def remake(slug: str, pictures: CoverCache) -> None:
         # The same key, so the same pages: only their bodies were missing.
-        pages, course_made = make_course(by_slug[slug], pictures)
+        pages, course_made, _ = make_course(by_slug[slug], pictures)
         sources.pages.update(pages)
         sources.digests.update(course_made.digests)
 
     sources.remake = remake
     # A cold build's QR codes are made side by side first; each course's page then finds its own.
     qr_codes.make_missing(catalogue.absolute(item.url) for item in catalogue.courses)
-    # So are their search entries (jieba's work, the most of making a course) and their parts of
-    # catalogue.json, for the courses the memo does not hold (a memo that fails to read here is
-    # read again in the loop, where its failure is the course's own).
+    # Then the courses the memo does not hold are made whole side by side (a cold build), each
+    # remembered by the process that made it (a memo that fails to read here is read again in the
+    # loop, where its failure is the course's own).
     to_make = []
     for item in catalogue.courses:
         try:
             recalled[item.slug] = recall(item)
         except Exception:  # noqa: BLE001 (reported for its course only, by the loop below)
             continue
-        if recalled[item.slug] is None:
+        if recalled[item.slug] is None and memo is not None and item.slug in keys:
             to_make.append(item)
-    if not notes_text:  # (searched notes are made by the loop: the entries need their text)
-        made_side_by_side.update(course_parts_side_by_side(to_make))
+    # (Their QR codes all made first, even too few to share: a code a worker made would be its own.)
+    made_apart.update(courses_side_by_side(to_make, make_remembered, made_first=lambda: qr_codes.make_missing(
+        (catalogue.absolute(item.url) for item in to_make), too_few_too=True)))
     published = []
     for item in catalogue.courses:
         made_course = isolation.call(item.course, lambda: course_sources(item), what="生成网页 generating its pages")
@@ -320,18 +346,13 @@ def generate_sources(catalogue: Catalogue, collected: Collected, root: Path, *, 
 COURSES_PER_PROCESS = 24
 
 
-def _course_parts(item: SiteCourse) -> tuple[list[dict], str] | None:
-    try:
-        return entries_from(course_entry_inputs(item)), catalogue_entry(item)
-    except Exception:  # noqa: BLE001 (the loop makes them again, for the course only, and reports it)
-        return None
-
-
-def course_parts_side_by_side(items: Sequence[SiteCourse]) -> dict[str, tuple[list[dict], str]]:
-    """The search entries (without notes) and the part of ``catalogue.json`` of ``items``, by slug,
-    made by worker processes when there are enough of them (a cold build); nothing otherwise (each
-    course's own making makes them). jieba's dictionary is loaded here first, so the workers share
-    it instead of each loading it."""
+def courses_side_by_side(items: Sequence[SiteCourse], make: Callable[[SiteCourse], dict | None], *,
+                         made_first: Callable[[], object] = lambda: None) -> dict[str, dict]:
+    """``make(item)`` of each of ``items`` (a course made whole and remembered), shared among
+    worker processes when there are enough of them (a cold build), by slug where it gave a value;
+    nothing otherwise (each course's own making in the loop makes it). jieba's dictionary is
+    loaded here first, so the workers share it instead of each loading it, and ``made_first``
+    makes what else they read."""
     from weike.plugins.site.words import whole_dictionary
     from weike.plugins.site.workers import render_processes, share_work
 
@@ -339,8 +360,9 @@ def course_parts_side_by_side(items: Sequence[SiteCourse]) -> dict[str, tuple[li
     if processes <= 1:
         return {}
     whole_dictionary()
-    made = share_work(list(items), _course_parts, processes=processes)
-    return {item.slug: (parts[0], parts[1]) for item, parts in zip(items, made, strict=True) if parts is not None}
+    made_first()
+    made = share_work(list(items), make, processes=processes)
+    return {item.slug: answer for item, answer in zip(items, made, strict=True) if answer is not None}
 
 
 def _course_sources(item: SiteCourse, catalogue: Catalogue, *, notes_text: bool, qr_codes: QrCodes,

@@ -4,11 +4,14 @@ reports it."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from PIL import Image
 
 from tests.plugins.site.test_site_workers import forks  # noqa: F401 (a fixture)
 from weike.plugins.site import covers
+from weike.plugins.pictures import picture_for_phones
 from weike.plugins.site.covers import CoverCache, CoverError, make_thumbnail
 
 
@@ -48,6 +51,33 @@ def test_missing_thumbnails_are_made_by_workers_as_one_process_makes_them(tmp_pa
         alone = make_thumbnail(path, tmp_path / "one-process", digest=thumbnail.source_sha256)
         assert alone.path.read_bytes() == thumbnail.path.read_bytes()
         assert (alone.width, alone.height) == (thumbnail.width, thumbnail.height)
+
+
+def test_notes_pictures_made_in_worker_processes_ask_the_memo_through_their_own_connection(tmp_path, pictures):
+    """A worker forked from the build (a cold build's courses are made there) asks the covers' memo
+    through a connection of its own, never the one it inherited (an SQLite connection must not be
+    used across a fork); the hashes it takes are in the memo's file for the next build, and the
+    build's own connection works on."""
+    from weike.builder.keeping.memo import FileMemo
+    from weike.plugins.site import workers
+
+    parent = os.getpid()
+    with CoverCache(tmp_path / "site-cache") as cache:
+        inherited = cache._memo
+        cache.digest(pictures[0])  # the build's connection in use before the fork
+
+        def publish(number: int) -> list:
+            made = cache.note_picture(pictures[number])
+            return [os.getpid(), cache._memo is inherited, made.read_bytes() == picture_for_phones(pictures[number])]
+
+        answers = workers.share_work(list(range(1, 7)), publish, processes=3)
+        assert {pid for pid, _, _ in answers} - {parent}  # workers published some
+        assert [(pid == parent, same) for pid, same, _ in answers] == [(pid == parent, pid == parent)
+                                                                       for pid, _, _ in answers]
+        assert all(equal for _, _, equal in answers)
+        assert cache._memo is inherited and cache.digest(pictures[7]) == cache.digest(pictures[7])
+    with FileMemo(tmp_path / "site-cache" / covers.COVERS_MEMO_FILE) as facts:
+        assert all(facts.get("sha256", path) is not None for path in pictures[:8])
 
 
 def saved_pictures(folder):

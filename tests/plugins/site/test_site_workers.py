@@ -15,6 +15,9 @@ from weike.builder.contracts.context import BuildPaths
 from tests.plugins.site.test_site_incremental import tree
 from weike.plugins.site import placement, sources, workers
 from weike.plugins.site.catalogue import SiteCourse
+from weike.plugins.site.course_memo import MEMO_FOLDER
+from weike.plugins.site.qr import QR_CODES_FILE
+from tests.conftest import lecture_md
 
 FILES = {"site/about.md": "# 关于我们\n\n社区学院的介绍，[课程](courses/demo/index.md)。\n",
          "site/guide/help.md": "# 使用帮助\n\n## 看视频\n\n点一下播放。\n"}
@@ -68,6 +71,141 @@ def test_a_parallel_cold_build_equals_a_serial_one(built_site, forks, monkeypatc
     parallel = tree(built.site)
     assert "courses/demo/01-lecture-1/index.html" in parallel
     serial = serial_tree(built, monkeypatch)
+    assert sorted(parallel) == sorted(serial)
+    assert [rel for rel in serial if parallel[rel] != serial[rel]] == []
+
+
+def memo_files(root) -> dict[str, bytes]:
+    """Every file of the site's course memo by name."""
+    folder = BuildPaths.for_root(root).cache / "site" / "build" / MEMO_FOLDER
+    return {path.name: path.read_bytes() for path in sorted(folder.iterdir())}
+
+
+#: A notes picture and markup the notes may not publish (W406) in a course a worker makes.
+WORKER_NOTES = {"courses/photo/02-lecture-2/lecture.md": lecture_md(
+    title="第2讲", knowledge_point="对焦", notes="![对焦](focus.png)\n\n<script>alert(1)</script>先点一下屏幕。")}
+
+
+@pytest.mark.parametrize("search_notes", [False, True])
+def test_a_cold_builds_courses_are_made_whole_where_they_are_shared(built_site, forks, monkeypatch, tmp_path,
+                                                                   search_notes):
+    """The courses a worker makes are made whole there (pages, files, warnings, search entries,
+    part of catalogue.json) and remembered there: the build holds their pages as remembered ones,
+    made by no one else, and the site, the memo's files and the warnings equal one process's."""
+    from PIL import Image
+
+    from weike.builder.keeping.memo import FileMemo
+    from weike.plugins.site import website
+    from weike.plugins.site.course_memo import RememberedPage
+    from weike.plugins.site.covers import COVERS_MEMO_FILE
+
+    monkeypatch.setattr(sources, "COURSES_PER_PROCESS", 1)
+    made_here: list[str] = []  # (a worker appends to its own copy)
+    real_course_sources = sources._course_sources
+
+    def counted(item, *args, **kwargs):
+        made_here.append(item.slug)
+        return real_course_sources(item, *args, **kwargs)
+
+    monkeypatch.setattr(sources, "_course_sources", counted)
+    pages_given: list[dict[str, str]] = []
+    real_generate_sources = website.generate_sources
+
+    def generated(*args, **kwargs):
+        made = real_generate_sources(*args, **kwargs)
+        pages_given.append({rel: type(page).__name__ for rel, page in made.pages.items() if rel.startswith("courses/")})
+        return made
+
+    monkeypatch.setattr(website, "generate_sources", generated)
+    Image.new("RGB", (64, 48), "red").save(tmp_path / "focus.png")
+    files = {**FILES, **WORKER_NOTES, "courses/photo/02-lecture-2/focus.png": tmp_path / "focus.png"}
+    if search_notes:
+        files["mkdocs.yml"] = "site_name: 微课\nextra:\n  weike:\n    search_notes: true\n"
+    built = built_site(files, site_url="https://weike.example.gov.cn/")
+    assert not built.result.failed
+    assert made_here == ["demo"]
+    [given] = pages_given
+    assert {kind for rel, kind in given.items() if rel.startswith("courses/photo/")} == {RememberedPage.__name__}
+    assert {kind for rel, kind in given.items() if rel.startswith("courses/demo/")} == {"GeneratedPage"}
+    assert '<img alt="对焦" src="focus.png">' in built.html("courses/photo/02-lecture-2")
+    assert (built.site / "courses/photo/02-lecture-2/focus.png").is_file()
+    # The picture's hash, taken by the worker, is in the covers' memo for the next build.
+    with FileMemo(BuildPaths.for_root(built.root).cache / "site" / COVERS_MEMO_FILE) as facts:
+        assert facts.get("sha256", built.root / "courses/photo/02-lecture-2/focus.png") is not None
+    search_text = "".join(path.read_text(encoding="utf-8") for path in (built.site / "search/d").glob("*.js"))
+    assert ("先点一下屏幕" in search_text) is search_notes
+    warnings = [(d.code, d.location) for d in built.result.diagnostics]
+    assert [code for code, _ in warnings] == ["W406"]
+    parallel, parallel_memo = tree(built.site), memo_files(built.root)
+    # Both courses' QR codes are in the record (too few to share: made before the worker forked).
+    codes = BuildPaths.for_root(built.root).cache / "site" / QR_CODES_FILE
+    parallel_codes = json.loads(codes.read_bytes())
+    assert len(parallel_codes) == 2
+
+    made_here.clear()
+    serial = serial_tree(built, monkeypatch)
+    assert made_here == ["demo", "photo"]
+    assert sorted(parallel) == sorted(serial)
+    assert [rel for rel in serial if parallel[rel] != serial[rel]] == []
+    serial_memo = memo_files(built.root)
+    assert len(serial_memo) == 4 and sorted(parallel_memo) == sorted(serial_memo)
+    assert [name for name in serial_memo if parallel_memo[name] != serial_memo[name]] == []
+    assert [(d.code, d.location) for d in built.result.diagnostics] == warnings
+    assert json.loads(codes.read_bytes()) == parallel_codes
+
+
+@pytest.mark.parametrize("dies", ["after its course", "before its course"])
+def test_a_course_whose_worker_dies_is_made_by_the_build_itself(built_site, monkeypatch, dies):
+    """A worker killed while it makes its courses (before or after writing a course's memo) has
+    them made by the build itself: the site and the memo are one process's."""
+    monkeypatch.setattr(sources, "COURSES_PER_PROCESS", 1)
+    monkeypatch.setattr(workers, "available_cores", lambda: 2)
+    fork_worker = workers._fork_worker
+    died: list[str] = []
+
+    def dying(items, work):
+        if not isinstance(items[0], SiteCourse):
+            return fork_worker(items, work)
+        died.extend(item.slug for item in items)
+
+        def work_then_die(item):
+            if dies == "after its course":
+                work(item)
+            os._exit(3)
+
+        return fork_worker(items, work_then_die)
+
+    monkeypatch.setattr(workers, "_fork_worker", dying)
+    built = built_site(FILES)
+    assert died == ["photo"]
+    assert not built.result.failed and list(built.result.diagnostics) == []
+    parallel, parallel_memo = tree(built.site), memo_files(built.root)
+    serial = serial_tree(built, monkeypatch)
+    assert sorted(parallel) == sorted(serial)
+    assert [rel for rel in serial if parallel[rel] != serial[rel]] == []
+    assert parallel_memo == memo_files(built.root)
+
+
+def test_a_course_that_fails_in_a_worker_is_reported_for_itself_as_by_one_process(built_site, forks, monkeypatch):
+    """An exception while a worker makes a course is the course's own: E901 for it alone, the
+    other courses published, as a serial build reports it."""
+    monkeypatch.setattr(sources, "COURSES_PER_PROCESS", 1)
+    real_lecture_page = sources.lecture_page
+
+    def failing(item, *args, **kwargs):
+        if item.slug == "photo":
+            raise ValueError("讲义页坏了 a broken lecture page")
+        return real_lecture_page(item, *args, **kwargs)
+
+    monkeypatch.setattr(sources, "lecture_page", failing)
+    built = built_site(FILES)
+    assert [[item.slug for item in share] for share in forks if isinstance(share[0], SiteCourse)] == [["photo"]]
+    errors = [(d.code, d.location.file, d.message_en) for d in built.result.diagnostics if d.is_error]
+    assert [(code, file) for code, file, _ in errors] == [("E901", "courses/photo/course.yml")]
+    assert (built.site / "courses/demo/index.html").is_file() and not (built.site / "courses/photo").exists()
+    parallel = tree(built.site)
+    serial = serial_tree(built, monkeypatch)
+    assert [(d.code, d.location.file, d.message_en) for d in built.result.diagnostics if d.is_error] == errors
     assert sorted(parallel) == sorted(serial)
     assert [rel for rel in serial if parallel[rel] != serial[rel]] == []
 
