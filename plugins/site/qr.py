@@ -131,6 +131,37 @@ def _qr_svg_or_none(url: str) -> str | None:
         return None
 
 
+def _qr_svgs(urls: list[str]) -> list[str | None]:
+    return [_qr_svg_or_none(url) for url in urls]
+
+
+class MissingCodes:
+    """Codes being made by another process (:meth:`QrCodes.make_missing_aside`): :meth:`wait` records
+    them in their :class:`QrCodes` and gives how many there were; :meth:`stop` ends the process
+    unwaited for (the caller failed meanwhile). A process that fails has its codes made when waited
+    for (:class:`~weike.plugins.site.workers.WorkAside`)."""
+
+    def __init__(self, made: dict[str, str], missing: list[str]) -> None:
+        from weike.plugins.site.workers import WorkAside
+
+        self._made, self._missing = made, missing
+        self._aside = WorkAside([missing], _qr_svgs) if missing else None
+
+    def wait(self) -> int:
+        if self._aside is not None:
+            (codes,) = self._aside.results()
+            self._aside = None
+            for url, code in zip(self._missing, codes, strict=True):
+                if code is not None:
+                    self._made[url] = code
+        return len(self._missing)
+
+    def stop(self) -> None:
+        if self._aside is not None:
+            self._aside.stop()
+            self._aside = None
+
+
 class QrCodes:
     """QR codes by URL, kept between builds in the cache.
 
@@ -164,6 +195,12 @@ class QrCodes:
                 if code is not None:
                     self._made[url] = code
         return len(missing)
+
+    def make_missing_aside(self, urls: Iterable[str]) -> MissingCodes:
+        """:meth:`make_missing` of ``urls`` (too few to share too) started in one forked process while
+        this one does other work (a cold build loads jieba's dictionary meanwhile): :class:`MissingCodes`."""
+        missing = [url for url in dict.fromkeys(urls) if url and url not in self._known and url not in self._made]
+        return MissingCodes(self._made, missing)
 
     def svg(self, url: str) -> str:
         code = self._known.get(url) or self._made.get(url)

@@ -27,7 +27,7 @@ from weike.plugins.site.covers import CoverCache, CoverError, Thumbnail
 from weike.plugins.site.engine import DEFAULT_SITE_NAME, SITE_SOURCES_DIR, THEME_DIR
 from weike.plugins.site.nav import HOME_FILE, page_url
 from weike.plugins.site.pages import GeneratedPage, course_page, home_page, lecture_page, level_page, theme_page
-from weike.plugins.site.qr import QrCodes
+from weike.plugins.site.qr import MissingCodes, QrCodes
 from weike.plugins.site.search import course_entry_inputs, entries_from
 
 #: Paths the generator owns; a file in site/ with one of these names is ignored (W407), a plugin's
@@ -286,9 +286,7 @@ def generate_sources(catalogue: Catalogue, collected: Collected, root: Path, *, 
         sources.digests.update(course_made.digests)
 
     sources.remake = remake
-    # A cold build's QR codes are made side by side first; each course's page then finds its own.
-    qr_codes.make_missing(catalogue.absolute(item.url) for item in catalogue.courses)
-    # Then the courses the memo does not hold are made whole side by side (a cold build), each
+    # The courses the memo does not hold are made whole side by side (a cold build), each
     # remembered by the process that made it (a memo that fails to read here is read again in the
     # loop, where its failure is the course's own).
     to_make = []
@@ -299,9 +297,14 @@ def generate_sources(catalogue: Catalogue, collected: Collected, root: Path, *, 
             continue
         if recalled[item.slug] is None and memo is not None and item.slug in keys:
             to_make.append(item)
-    # (Their QR codes all made first, even too few to share: a code a worker made would be its own.)
-    made_apart.update(courses_side_by_side(to_make, make_remembered, made_first=lambda: qr_codes.make_missing(
-        (catalogue.absolute(item.url) for item in to_make), too_few_too=True)))
+    # Their QR codes are all made first, even too few to share (a code a worker made would be its
+    # own), by another process while this one loads jieba's dictionary.
+    urls = [catalogue.absolute(item.url) for item in catalogue.courses]
+    made_apart.update(courses_side_by_side(to_make, make_remembered,
+                                           beside_dictionary=lambda: qr_codes.make_missing_aside(urls)))
+    # A build with few courses to make: their codes made side by side when many (each course's page
+    # then finds its own), else each by its course.
+    qr_codes.make_missing(urls)
     published = []
     for item in catalogue.courses:
         made_course = isolation.call(item.course, lambda: course_sources(item), what="生成网页 generating its pages")
@@ -347,20 +350,27 @@ COURSES_PER_PROCESS = 24
 
 
 def courses_side_by_side(items: Sequence[SiteCourse], make: Callable[[SiteCourse], dict | None], *,
-                         made_first: Callable[[], object] = lambda: None) -> dict[str, dict]:
+                         beside_dictionary: Callable[[], MissingCodes] | None = None) -> dict[str, dict]:
     """``make(item)`` of each of ``items`` (a course made whole and remembered), shared among
     worker processes when there are enough of them (a cold build), by slug where it gave a value;
     nothing otherwise (each course's own making in the loop makes it). jieba's dictionary is
-    loaded here first, so the workers share it instead of each loading it, and ``made_first``
-    makes what else they read."""
+    loaded here first, so the workers share it instead of each loading it; ``beside_dictionary``
+    starts what else they read being made by another process meanwhile (the QR codes), waited
+    for before the workers are forked."""
     from weike.plugins.site.words import whole_dictionary
     from weike.plugins.site.workers import render_processes, share_work
 
     processes = render_processes(len(items), per_process=COURSES_PER_PROCESS)
     if processes <= 1:
         return {}
-    whole_dictionary()
-    made_first()
+    beside = beside_dictionary() if beside_dictionary is not None else None
+    try:
+        whole_dictionary()
+        if beside is not None:
+            beside.wait()
+    finally:
+        if beside is not None:
+            beside.stop()
     made = share_work(list(items), make, processes=processes)
     return {item.slug: answer for item, answer in zip(items, made, strict=True) if answer is not None}
 

@@ -137,10 +137,12 @@ def test_a_cold_builds_courses_are_made_whole_where_they_are_shared(built_site, 
     warnings = [(d.code, d.location) for d in built.result.diagnostics]
     assert [code for code, _ in warnings] == ["W406"]
     parallel, parallel_memo = tree(built.site), memo_files(built.root)
-    # Both courses' QR codes are in the record (too few to share: made before the worker forked).
+    # Both courses' QR codes are in the record (too few to share: made before the worker forked,
+    # by a process of their own while the build loaded jieba's dictionary).
     codes = BuildPaths.for_root(built.root).cache / "site" / QR_CODES_FILE
     parallel_codes = json.loads(codes.read_bytes())
     assert len(parallel_codes) == 2
+    assert [sorted(parallel_codes)] in forks
 
     made_here.clear()
     serial = serial_tree(built, monkeypatch)
