@@ -417,15 +417,22 @@ def test_a_kept_page_costs_no_mkdocs_file_of_its_own(built_site, monkeypatch):
     files), none for a page of another course, which the site keeps."""
     from mkdocs.structure.files import File
 
+    from weike.plugins.site import generated
+
     built = built_site()
     made: list[str] = []
-    real_init = File.__init__
+    real_init, real_generated = File.__init__, generated.generated_file
 
     def counted(self, path, *args, **kwargs):
         made.append(path)
         real_init(self, path, *args, **kwargs)
 
+    def counted_generated(src_uri, **kwargs):
+        made.append(src_uri)
+        return real_generated(src_uri, **kwargs)
+
     monkeypatch.setattr(File, "__init__", counted)
+    monkeypatch.setattr(generated, "generated_file", counted_generated)
     notes = built.root / "courses/demo/01-lecture-1/lecture.md"
     notes.write_text(notes.read_text(encoding="utf-8") + "\n补充一段新的讲义内容。\n", encoding="utf-8")
     built.rebuild()
