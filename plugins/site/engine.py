@@ -9,7 +9,7 @@ import copy
 import io
 import logging
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -185,14 +185,16 @@ def _captured_mkdocs_log() -> Iterator[_CollectWarnings]:
 
 
 def run_mkdocs(settings: SiteSettings, overrides: dict, root: Path, generated: GeneratedPages, *,
-               processes: int = 1, written: WrittenFiles | None = None) -> list[str]:
+               processes: int = 1, written: WrittenFiles | None = None,
+               written_after: Collection[str] = ()) -> list[str]:
     """Build with MkDocs; returns its warnings, raises :class:`SiteBuildFailed` on failure.
 
     ``processes`` > 1 shares the generated pages among that many processes
     (:mod:`weike.plugins.site.workers`); only for a configuration whose plugins keep each page a
     function of its own inputs (:func:`weike.plugins.site.incremental.renders_incrementally`).
     ``written`` (of the folder built into) receives the record of every page written, whichever
-    process wrote it (:class:`~weike.plugins.site.manifest.WrittenFiles`).
+    process wrote it (:class:`~weike.plugins.site.manifest.WrittenFiles`), and of the static files
+    but those in ``written_after`` (which the caller writes again after the render).
     """
     import jinja2
     from mkdocs import exceptions
@@ -228,7 +230,8 @@ def run_mkdocs(settings: SiteSettings, overrides: dict, root: Path, generated: G
         config.plugins["weike/generated"] = generated
         compile_templates_once(config.theme)
         try:
-            _build_sharing_pages(config, processes=processes, generated=generated, written=written)
+            _build_sharing_pages(config, processes=processes, generated=generated, written=written,
+                                 written_after=written_after)
         except jinja2.TemplateError as exc:
             raise SiteBuildFailed(_template_error(exc, root, Path(overrides["theme"]["custom_dir"]))) from exc
         except failures as exc:
@@ -237,7 +240,7 @@ def run_mkdocs(settings: SiteSettings, overrides: dict, root: Path, generated: G
 
 
 def _build_sharing_pages(config, *, processes: int, generated: GeneratedPages,
-                         written: WrittenFiles | None = None) -> None:
+                         written: WrittenFiles | None = None, written_after: Collection[str] = ()) -> None:
     """:func:`mkdocs.commands.build.build` (MkDocs 1.6, no serve, not dirty) step for step, but its
     page loop shared among ``processes`` processes (:func:`weike.plugins.site.workers.share_work`);
     a worker may render the pages ``generated`` renders anywhere (:meth:`GeneratedPages.renders_anywhere`).
@@ -297,7 +300,7 @@ def _build_sharing_pages(config, *, processes: int, generated: GeneratedPages,
         env = config.plugins.on_env(env, config=config, files=files)
 
         # Then write: lower precedence first, so that files of higher precedence overwrite them.
-        files.copy_static_files(dirty=False, inclusion=inclusion)
+        copy_static_files(files, config, written, inclusion=inclusion, written_after=written_after)
         for template in config.theme.static_templates:
             _build_theme_template(template, env, files, config, nav)
         for template in config.extra_templates:
@@ -361,6 +364,34 @@ def _build_sharing_pages(config, *, processes: int, generated: GeneratedPages,
         raise
     finally:
         logging.getLogger("mkdocs").removeHandler(warning_counter)
+
+
+def copy_static_files(files, config, written: WrittenFiles, *, inclusion, written_after: Collection[str] = ()) -> None:
+    """:meth:`Files.copy_static_files <mkdocs.structure.files.Files.copy_static_files>` (MkDocs 1.6,
+    not dirty): a plain file from a source file (the theme's assets, ``site/``'s files, weike's
+    cover thumbnails and notes' pictures) is written by ``written`` from its bytes, its folder made
+    once (not MkDocs' ``makedirs`` and ``isdir`` for every file) and its record taken from those
+    bytes (not read back by :func:`~weike.plugins.site.manifest.record_all`), unless a theme or
+    extra template writes its path afterwards (those writers do not record what they write) or the
+    caller does (``written_after``); any other file is copied by MkDocs."""
+    from mkdocs.structure.files import File
+
+    templated = {*config.theme.static_templates, *config.extra_templates, *written_after}
+    for file in files:
+        if file.is_documentation_page() or not inclusion(file.inclusion):
+            continue
+        if type(file) is File and file._content is None and file.abs_src_path is not None \
+                and file.dest_uri not in templated:
+            copy_recorded(file.abs_src_path, file.dest_uri, written)
+        else:
+            file.copy_file(False)
+
+
+def copy_recorded(source: str, rel: str, written: WrittenFiles) -> None:
+    """Copy the file ``source`` to ``rel`` of ``written``'s folder, recorded from its bytes."""
+    with open(source, "rb") as handle:
+        data = handle.read()
+    written.add(rel, written.write(rel, data))
 
 
 class _IndexedBySearch(Exception):

@@ -246,7 +246,8 @@ def build_website(
         cuts = (RememberedCuts(work_dir / CUTS_FILE, read=not force)
                 if cuts_allowed(plugin_entries(settings.raw.get("plugins"))) else None)
         with lent_to_material_search(cuts):
-            warnings = run_mkdocs(settings, overrides, root, generated, processes=processes, written=written)
+            warnings = run_mkdocs(settings, overrides, root, generated, processes=processes, written=written,
+                                  written_after=AFTER_RENDER)
         if cuts is not None:
             cuts.save()
         made_from.update(generated.static_made_from)

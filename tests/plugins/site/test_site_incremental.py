@@ -52,17 +52,25 @@ def assert_equals_cold(built) -> None:
 
 
 def count_copies(monkeypatch, site: Path) -> list[str]:
-    """The files MkDocs copies into the site from now on (their paths in the site), as a list."""
+    """The files MkDocs (or weike's copy of its step) copies into the site from now on (their paths
+    in the site), as a list."""
     from mkdocs import utils
 
+    from weike.plugins.site import engine
+
     copied: list[str] = []
-    real_copy = utils.copy_file
+    real_copy, real_recorded = utils.copy_file, engine.copy_recorded
 
     def counted(source_path: str, output_path: str) -> None:
         copied.append(Path(output_path).relative_to(site.parent).as_posix().split("/", 1)[1])
         return real_copy(source_path, output_path)
 
+    def counted_recorded(source: str, rel: str, written) -> None:
+        copied.append(rel)
+        return real_recorded(source, rel, written)
+
     monkeypatch.setattr(utils, "copy_file", counted)
+    monkeypatch.setattr(engine, "copy_recorded", counted_recorded)
     return copied
 
 
