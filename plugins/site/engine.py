@@ -326,7 +326,7 @@ def _build_sharing_pages(config, *, processes: int, generated: GeneratedPages,
             return _build_framed_page(file.page, config, doc_files, nav, env, frames if shared else None, written)
 
         rendered = workers.share_work(doc_files, render, processes=processes,
-                                      shared=lambda file: generated.renders_anywhere(file.src_uri))
+                                      shared=lambda file: file in later or generated.renders_anywhere(file.src_uri))
         for number, file in enumerate(doc_files):
             if rendered[number] is None:  # a remembered page whose memo was gone where it was to be rendered
                 generated.remake(file.src_uri)
