@@ -300,7 +300,8 @@ def _build_sharing_pages(config, *, processes: int, generated: GeneratedPages,
         env = config.plugins.on_env(env, config=config, files=files)
 
         # Then write: lower precedence first, so that files of higher precedence overwrite them.
-        copy_static_files(files, config, written, inclusion=inclusion, written_after=written_after)
+        copies = copy_static_files(files, config, written, inclusion=inclusion, written_after=written_after,
+                                   later=processes > 1)
         for template in config.theme.static_templates:
             _build_theme_template(template, env, files, config, nav)
         for template in config.extra_templates:
@@ -325,14 +326,23 @@ def _build_sharing_pages(config, *, processes: int, generated: GeneratedPages,
             shared = generated.renders_anywhere(file.src_uri)
             return _build_framed_page(file.page, config, doc_files, nav, env, frames if shared else None, written)
 
-        rendered = workers.share_work(doc_files, render, processes=processes,
-                                      shared=lambda file: file in later or generated.renders_anywhere(file.src_uri))
-        for number, file in enumerate(doc_files):
+        def render_or_copy(file) -> tuple[bool, list | None] | None:
+            if file in copying:
+                return False, copy_recorded(file.abs_src_path, file.dest_uri, written)
+            return render(file)
+
+        # The static files left to copy are spread among the pages, so each process copies its part.
+        copying = set(copies)
+        items = spread(doc_files, copies)
+        rendered = workers.share_work(
+            items, render_or_copy, processes=processes,
+            shared=lambda file: file in later or file in copying or generated.renders_anywhere(file.src_uri))
+        for number, file in enumerate(items):
             if rendered[number] is None:  # a remembered page whose memo was gone where it was to be rendered
                 generated.remake(file.src_uri)
                 rendered[number] = render(file)
         framed = 0
-        for file, (filled, record) in zip(doc_files, rendered, strict=True):
+        for file, (filled, record) in zip(items, rendered, strict=True):
             framed += filled
             if record is not None:
                 written.add(file.dest_uri, record)
@@ -366,32 +376,59 @@ def _build_sharing_pages(config, *, processes: int, generated: GeneratedPages,
         logging.getLogger("mkdocs").removeHandler(warning_counter)
 
 
-def copy_static_files(files, config, written: WrittenFiles, *, inclusion, written_after: Collection[str] = ()) -> None:
+def copy_static_files(files, config, written: WrittenFiles, *, inclusion, written_after: Collection[str] = (),
+                      later: bool = False) -> list:
     """:meth:`Files.copy_static_files <mkdocs.structure.files.Files.copy_static_files>` (MkDocs 1.6,
     not dirty): a plain file from a source file (the theme's assets, ``site/``'s files, weike's
-    cover thumbnails and notes' pictures) is written by ``written`` from its bytes, its folder made
-    once (not MkDocs' ``makedirs`` and ``isdir`` for every file) and its record taken from those
-    bytes (not read back by :func:`~weike.plugins.site.manifest.record_all`), unless a theme or
-    extra template writes its path afterwards (those writers do not record what they write) or the
-    caller does (``written_after``); any other file is copied by MkDocs."""
+    cover thumbnails and notes' pictures) is written by ``written`` from its bytes
+    (:func:`copy_recorded`: its folder made once, not MkDocs' ``makedirs`` and ``isdir`` for every
+    file, and its record taken from those bytes, not read back by
+    :func:`~weike.plugins.site.manifest.record_all`), unless a theme or extra template writes its
+    path afterwards (those writers do not record what they write) or the caller does
+    (``written_after``); any other file is copied by MkDocs, here.
+
+    With ``later``, the files :func:`copy_recorded` copies are returned instead, to be copied with
+    the pages, in any process; but those named like a page (``.html``), which a page of the same
+    path must overwrite, as in MkDocs' order, are copied here."""
     from mkdocs.structure.files import File
 
     templated = {*config.theme.static_templates, *config.extra_templates, *written_after}
+    copies = []
     for file in files:
         if file.is_documentation_page() or not inclusion(file.inclusion):
             continue
         if type(file) is File and file._content is None and file.abs_src_path is not None \
                 and file.dest_uri not in templated:
-            copy_recorded(file.abs_src_path, file.dest_uri, written)
+            if later and not file.dest_uri.endswith((".html", ".htm")):
+                copies.append(file)
+            else:
+                written.add(file.dest_uri, copy_recorded(file.abs_src_path, file.dest_uri, written))
         else:
             file.copy_file(False)
+    return copies
 
 
-def copy_recorded(source: str, rel: str, written: WrittenFiles) -> None:
-    """Copy the file ``source`` to ``rel`` of ``written``'s folder, recorded from its bytes."""
+def copy_recorded(source: str, rel: str, written: WrittenFiles) -> list:
+    """Copy the file ``source`` to ``rel`` of ``written``'s folder; returns its record, taken from its
+    bytes (for :meth:`~weike.plugins.site.manifest.WrittenFiles.add`, in the process that gathers them)."""
     with open(source, "rb") as handle:
         data = handle.read()
-    written.add(rel, written.write(rel, data))
+    return written.write(rel, data)
+
+
+def spread(pages: Sequence, others: Sequence) -> list:
+    """``pages`` in their order with ``others`` in theirs spread evenly among them (so any contiguous
+    share of the list holds its part of each)."""
+    if not others:
+        return list(pages)
+    merged, taken = [], 0
+    for number, page in enumerate(pages):
+        merged.append(page)
+        due = (number + 1) * len(others) // len(pages)
+        merged.extend(others[taken:due])
+        taken = due
+    merged.extend(others[taken:])
+    return merged
 
 
 class _IndexedBySearch(Exception):

@@ -65,7 +65,7 @@ def count_copies(monkeypatch, site: Path) -> list[str]:
         copied.append(Path(output_path).relative_to(site.parent).as_posix().split("/", 1)[1])
         return real_copy(source_path, output_path)
 
-    def counted_recorded(source: str, rel: str, written) -> None:
+    def counted_recorded(source: str, rel: str, written) -> list:
         copied.append(rel)
         return real_recorded(source, rel, written)
 

@@ -56,11 +56,15 @@ def test_a_parallel_cold_build_equals_a_serial_one(built_site, forks, monkeypatc
     assert [[item.slug for item in share] for share in forks if isinstance(share[0], SiteCourse)] == [["photo"]]
     # Two workers rendered a share of weike's pages each; the hand-written ones (which Material's
     # search indexes) were rendered by the build itself.
-    site_shares = [share for share in forks if isinstance(share[0], str) and share[0].endswith(".md")]
+    site_shares = [[uri for uri in share if uri.endswith(".md")] for share in forks
+                   if isinstance(share[0], str) and any(uri.endswith(".md") for uri in share)]
     assert len(site_shares) == 2 and all(site_shares)
     shared = [uri for share in site_shares for uri in share]
     assert len(shared) == len(set(shared)) and "courses/photo/01-lecture-1.md" in shared
     assert "about.md" not in shared and "guide/help.md" not in shared
+    # Each worker copied its part of the static files (the theme's assets, the covers) too.
+    assert all(any(not uri.endswith(".md") for uri in share) for share in forks
+               if isinstance(share[0], str) and any(uri.endswith(".md") for uri in share))
     parallel = tree(built.site)
     assert "courses/demo/01-lecture-1/index.html" in parallel
     serial = serial_tree(built, monkeypatch)
@@ -274,8 +278,9 @@ def test_a_page_a_hook_rewrites_after_the_render_is_recorded_as_it_ends(built_si
 
 
 def _site_shares(forks) -> list[str]:
-    """The pages the workers were given to render (not the courses' or the offline edition's work)."""
-    return [uri for share in forks if isinstance(share[0], str) and share[0].endswith(".md") for uri in share]
+    """The pages the workers were given to render (not the courses' or the offline edition's work,
+    nor the static files they copied)."""
+    return [uri for share in forks if isinstance(share[0], str) for uri in share if uri.endswith(".md")]
 
 
 def _remembered_rebuild(built) -> None:
@@ -402,3 +407,17 @@ def test_a_template_reading_every_page_has_them_all_set_up_before_sharing(built_
     serial = serial_tree(built, monkeypatch)
     assert sorted(parallel) == sorted(serial)
     assert [rel for rel in serial if parallel[rel] != serial[rel]] == []
+
+
+def test_static_files_are_spread_among_the_pages():
+    from weike.plugins.site.engine import spread
+
+    pages, files = [f"p{n}" for n in range(10)], [f"f{n}" for n in range(4)]
+    merged = spread(pages, files)
+    assert [item for item in merged if item.startswith("p")] == pages
+    assert [item for item in merged if item.startswith("f")] == files
+    halves = merged[:7], merged[7:]
+    assert all(any(item.startswith("f") for item in half) and any(item.startswith("p") for item in half)
+               for half in halves)
+    assert spread(pages, []) == pages and spread([], files) == files
+    assert spread(["p"], files) == ["p", *files]
