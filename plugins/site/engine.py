@@ -9,7 +9,7 @@ import copy
 import io
 import logging
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -185,14 +185,16 @@ def _captured_mkdocs_log() -> Iterator[_CollectWarnings]:
 
 
 def run_mkdocs(settings: SiteSettings, overrides: dict, root: Path, generated: GeneratedPages, *,
-               processes: int = 1, written: WrittenFiles | None = None) -> list[str]:
+               processes: int = 1, written: WrittenFiles | None = None,
+               written_after: Collection[str] = ()) -> list[str]:
     """Build with MkDocs; returns its warnings, raises :class:`SiteBuildFailed` on failure.
 
     ``processes`` > 1 shares the generated pages among that many processes
     (:mod:`weike.plugins.site.workers`); only for a configuration whose plugins keep each page a
     function of its own inputs (:func:`weike.plugins.site.incremental.renders_incrementally`).
     ``written`` (of the folder built into) receives the record of every page written, whichever
-    process wrote it (:class:`~weike.plugins.site.manifest.WrittenFiles`).
+    process wrote it (:class:`~weike.plugins.site.manifest.WrittenFiles`), and of the static files
+    but those in ``written_after`` (which the caller writes again after the render).
     """
     import jinja2
     from mkdocs import exceptions
@@ -228,7 +230,8 @@ def run_mkdocs(settings: SiteSettings, overrides: dict, root: Path, generated: G
         config.plugins["weike/generated"] = generated
         compile_templates_once(config.theme)
         try:
-            _build_sharing_pages(config, processes=processes, shared=generated.renders_anywhere, written=written)
+            _build_sharing_pages(config, processes=processes, generated=generated, written=written,
+                                 written_after=written_after)
         except jinja2.TemplateError as exc:
             raise SiteBuildFailed(_template_error(exc, root, Path(overrides["theme"]["custom_dir"]))) from exc
         except failures as exc:
@@ -236,19 +239,23 @@ def run_mkdocs(settings: SiteSettings, overrides: dict, root: Path, generated: G
     return captured.lines
 
 
-def _build_sharing_pages(config, *, processes: int, shared: Callable[[object], bool],
-                         written: WrittenFiles | None = None) -> None:
+def _build_sharing_pages(config, *, processes: int, generated: GeneratedPages,
+                         written: WrittenFiles | None = None, written_after: Collection[str] = ()) -> None:
     """:func:`mkdocs.commands.build.build` (MkDocs 1.6, no serve, not dirty) step for step, but its
     page loop shared among ``processes`` processes (:func:`weike.plugins.site.workers.share_work`);
-    ``shared(page)`` says whether a worker may render ``page``. With one process, every page is
-    rendered here through Jinja, as ``mkdocs build`` renders it.
+    a worker may render the pages ``generated`` renders anywhere (:meth:`GeneratedPages.renders_anywhere`).
+    With one process, every page is rendered here through Jinja, as ``mkdocs build`` renders it.
 
-    Every page is read, the navigation made and the theme's assets copied first, as MkDocs does;
-    the pages are rendered, each on its own, in any process; then the search index (the pages it
-    indexes are never shared: Material's search plugin gathers them in this process), as MkDocs does.
-    The theme's static files are listed by :func:`add_theme_files`, not MkDocs' own listing.
-    Every page but a draft is written by ``written`` (its record handed back by the process that
-    wrote it), a draft by MkDocs.
+    Every page is read, the navigation made and the theme's assets copied first, as MkDocs does,
+    but for the pages a worker may render that the navigation does not name (weike's course and
+    lecture pages, when :func:`_pages_set_up_where_rendered` allows it): each of those gets its
+    ``Page``, its plugin events up to ``page_content`` and its body (a remembered page's read from
+    its memo) in the process that renders it. The pages are rendered, each on its own, in any
+    process; one whose memo turned out gone is rendered here once its course is made again; then
+    the search index (the pages it indexes are never shared: Material's search plugin gathers them
+    in this process), as MkDocs does. The theme's static files are listed by
+    :func:`add_theme_files`, not MkDocs' own listing. Every page but a draft is written by
+    ``written`` (its record handed back by the process that wrote it), a draft by MkDocs.
     """
     from mkdocs import utils
     from mkdocs.commands.build import _build_extra_template, _build_page, _build_theme_template, _populate_page
@@ -276,17 +283,25 @@ def _build_sharing_pages(config, *, processes: int, shared: Callable[[object], b
         add_theme_files(files, config)
         files = config.plugins.on_files(files, config=config)
         set_exclusions(files, config)
-        nav = get_navigation(files, config)
+        later = _pages_set_up_where_rendered(files, config, generated) if processes > 1 else set()
+        nav = get_navigation(_NavigationFiles(files, later) if later else files, config)
+        later = {file for file in later if file.page is None}  # (the navigation's own are set up here)
         nav = config.plugins.on_nav(nav, config=config, files=files)
         for file in files.documentation_pages(inclusion=inclusion):
+            if file in later:
+                continue
             if file.page is None and file.inclusion.is_not_in_nav():
                 Page(None, file, config)
             assert file.page is not None
+            if not generated.load(file.src_uri):
+                generated.remake(file.src_uri)
+                generated.load(file.src_uri)
             _populate_page(file.page, config, files, False)
         env = config.plugins.on_env(env, config=config, files=files)
 
         # Then write: lower precedence first, so that files of higher precedence overwrite them.
-        files.copy_static_files(dirty=False, inclusion=inclusion)
+        copies = copy_static_files(files, config, written, inclusion=inclusion, written_after=written_after,
+                                   later=processes > 1)
         for template in config.theme.static_templates:
             _build_theme_template(template, env, files, config, nav)
         for template in config.extra_templates:
@@ -294,26 +309,59 @@ def _build_sharing_pages(config, *, processes: int, shared: Callable[[object], b
         doc_files = files.documentation_pages(inclusion=inclusion)
 
         frames = PageFrames(nav) if FRAMES and processes > 1 else None
+        build_date = utils.get_build_date()  # (a worker's pages carry the build's date, as their Page made here would)
 
-        def render(file) -> tuple[bool, list | None]:
+        def render(file) -> tuple[bool, list | None] | None:
             if file.inclusion.is_excluded():  # a draft: MkDocs' own, its marker added
                 _build_page(file.page, config, doc_files, nav, env, False, excluded=True)
                 return False, None
-            return _build_framed_page(file.page, config, doc_files, nav, env,
-                                      frames if shared(file.page) else None, written)
+            if file in later:
+                if not generated.load(file.src_uri):
+                    return None  # its memo is gone: rendered by the build once its course is made again
+                page = Page(None, file, config)
+                page.update_date = build_date
+                _populate_page(page, config, files, False)
+                if workers.in_worker() and generated.searched(file.src_uri):
+                    raise _IndexedBySearch(file.src_uri)  # (the build renders the worker's share itself)
+            shared = generated.renders_anywhere(file.src_uri)
+            return _build_framed_page(file.page, config, doc_files, nav, env, frames if shared else None, written)
 
+        def render_or_copy(file) -> tuple[bool, list | None] | None:
+            if file in copying:
+                return False, copy_recorded(file.abs_src_path, file.dest_uri, written)
+            return render(file)
+
+        # The static files left to copy are spread among the pages, so each process copies its part.
+        copying = set(copies)
+        items = spread(doc_files, copies)
+        rendered = workers.share_work(
+            items, render_or_copy, processes=processes,
+            shared=lambda file: file in later or file in copying or generated.renders_anywhere(file.src_uri))
+        for number, file in enumerate(items):
+            if rendered[number] is None:  # a remembered page whose memo was gone where it was to be rendered
+                generated.remake(file.src_uri)
+                rendered[number] = render(file)
         framed = 0
-        for file, (filled, record) in zip(doc_files, workers.share_work(
-                doc_files, render, shared=lambda file: shared(file.page), processes=processes), strict=True):
+        for file, (filled, record) in zip(items, rendered, strict=True):
             framed += filled
             if record is not None:
                 written.add(file.dest_uri, record)
         if processes > 1:  # (a serial build renders every page by Jinja: no count)
             logging.getLogger(FRAMES_LOG).info("%d of %d pages filled into frames", framed, len(doc_files))
 
+        # A page set up where it was rendered has no Page here: one a page links to with an anchor
+        # gets one as weike's pages are set up (no anchors: GeneratedPages' _body_only), so the
+        # link is checked as MkDocs checks it.
         log_level = config.validation.links.anchors
         for file in doc_files:
-            file.page.validate_anchor_links(files=files, log_level=log_level)
+            if file.page is None:
+                continue
+            for target in file.page.links_to_anchors or ():
+                if target.page is None and target in later:
+                    Page(None, target, config).present_anchor_ids = set()
+        for file in doc_files:
+            if file.page is not None:
+                file.page.validate_anchor_links(files=files, log_level=log_level)
         config.plugins.on_post_build(config=config)
         if counts := warning_counter.get_counts():
             msg = ", ".join(f"{v} {k.lower()}s" for k, v in counts)
@@ -326,6 +374,128 @@ def _build_sharing_pages(config, *, processes: int, shared: Callable[[object], b
         raise
     finally:
         logging.getLogger("mkdocs").removeHandler(warning_counter)
+
+
+def copy_static_files(files, config, written: WrittenFiles, *, inclusion, written_after: Collection[str] = (),
+                      later: bool = False) -> list:
+    """:meth:`Files.copy_static_files <mkdocs.structure.files.Files.copy_static_files>` (MkDocs 1.6,
+    not dirty): a plain file from a source file (the theme's assets, ``site/``'s files, weike's
+    cover thumbnails and notes' pictures) is written by ``written`` from its bytes
+    (:func:`copy_recorded`: its folder made once, not MkDocs' ``makedirs`` and ``isdir`` for every
+    file, and its record taken from those bytes, not read back by
+    :func:`~weike.plugins.site.manifest.record_all`), unless a theme or extra template writes its
+    path afterwards (those writers do not record what they write) or the caller does
+    (``written_after``); any other file is copied by MkDocs, here.
+
+    With ``later``, the files :func:`copy_recorded` copies are returned instead, to be copied with
+    the pages, in any process; but those named like a page (``.html``), which a page of the same
+    path must overwrite, as in MkDocs' order, are copied here."""
+    from mkdocs.structure.files import File
+
+    templated = {*config.theme.static_templates, *config.extra_templates, *written_after}
+    copies = []
+    for file in files:
+        if file.is_documentation_page() or not inclusion(file.inclusion):
+            continue
+        if type(file) is File and file._content is None and file.abs_src_path is not None \
+                and file.dest_uri not in templated:
+            if later and not file.dest_uri.endswith((".html", ".htm")):
+                copies.append(file)
+            else:
+                written.add(file.dest_uri, copy_recorded(file.abs_src_path, file.dest_uri, written))
+        else:
+            file.copy_file(False)
+    return copies
+
+
+def copy_recorded(source: str, rel: str, written: WrittenFiles) -> list:
+    """Copy the file ``source`` to ``rel`` of ``written``'s folder; returns its record, taken from its
+    bytes (for :meth:`~weike.plugins.site.manifest.WrittenFiles.add`, in the process that gathers them)."""
+    with open(source, "rb") as handle:
+        data = handle.read()
+    return written.write(rel, data)
+
+
+def spread(pages: Sequence, others: Sequence) -> list:
+    """``pages`` in their order with ``others`` in theirs spread evenly among them (so any contiguous
+    share of the list holds its part of each)."""
+    if not others:
+        return list(pages)
+    merged, taken = [], 0
+    for number, page in enumerate(pages):
+        merged.append(page)
+        due = (number + 1) * len(others) // len(pages)
+        merged.extend(others[taken:due])
+        taken = due
+    merged.extend(others[taken:])
+    return merged
+
+
+class _IndexedBySearch(Exception):
+    """A page a worker was to render turned out one Material's search indexes: never so for a
+    course's page; the worker fails, and the build renders its share itself."""
+
+
+def _pages_set_up_where_rendered(files, config, generated: GeneratedPages) -> set:
+    """The files of the pages a worker may render whose ``Page`` and plugin events may wait for the
+    process that renders them: none when anything before the page loop could read them (MkDocs'
+    own navigation of every page, when ``mkdocs.yml``'s is missing; its list of the pages the
+    navigation omits, when that is logged) or a template may (:func:`_templates_read_every_page`)."""
+    if config["nav"] is None or logging.getLogger("mkdocs.structure.nav").isEnabledFor(
+            config.validation.nav.omitted_files) or _templates_read_every_page(config):
+        return set()
+    src_uris = files.src_uris
+    later = set()
+    for uri in generated.pages:
+        file = src_uris.get(uri)
+        if (file is not None and file.is_documentation_page() and file.inclusion.is_included()
+                and generated.renders_anywhere(uri)):
+            later.add(file)
+    return later
+
+
+def _templates_read_every_page(config) -> bool:
+    """Whether a template of the theme's custom folder (weike's overrides and the repository's)
+    names ``pages``, MkDocs' list of every page, whose ``Page`` objects a worker does not all have.
+    Material's and MkDocs' own templates never do (tests/plugins/site/test_site_engine.py)."""
+    folder = config.theme.custom_dir
+    if not folder:
+        return False
+    for dirpath, _, filenames in os.walk(folder):
+        for filename in filenames:
+            if filename.endswith((".html", ".htm", ".xml", ".j2", ".jinja")) and \
+                    reads_every_page(os.path.join(dirpath, filename)):
+                return True
+    return False
+
+
+def reads_every_page(template: str) -> bool:
+    """Whether the template file ``template`` reads a variable named ``pages`` anywhere (one it
+    cannot be parsed counts: the render reports it)."""
+    import jinja2
+    from jinja2 import nodes
+
+    try:
+        with open(template, encoding="utf-8") as handle:
+            parsed = jinja2.Environment().parse(handle.read())
+    except (OSError, UnicodeDecodeError, jinja2.TemplateError):
+        return True
+    return any(name.name == "pages" and name.ctx == "load" for name in parsed.find_all(nodes.Name))
+
+
+class _NavigationFiles:
+    """``files`` as :func:`mkdocs.structure.nav.get_navigation` sees them: the pages in ``later``
+    are no documentation pages there, so it makes no ``Page`` of them (a page the navigation names
+    is found by its path and gets one) and lists none of them as omitted from the navigation."""
+
+    def __init__(self, files, later: set) -> None:
+        self._files, self._later = files, later
+
+    def get_file_from_path(self, path: str):
+        return self._files.get_file_from_path(path)
+
+    def documentation_pages(self, **inclusion):
+        return [file for file in self._files.documentation_pages(**inclusion) if file not in self._later]
 
 
 def theme_file_filter(config) -> Callable[[str], bool]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from weike.plugins.site import centres as centre_pages
 from weike.plugins.site.catalogue import (LEVEL_SLUGS, THEME_SLUGS, Catalogue, SiteCourse, catalogue_entry,
                                          site_lectures)
 from weike.plugins.site.contributed import OfferedPage, place_pages
-from weike.plugins.site.course_memo import (CourseMade, CourseMemo, MemoMissing, RememberedPage, content_digest,
+from weike.plugins.site.course_memo import (CourseMade, CourseMemo, RememberedPage, content_digest,
                                             entries_key)
 from weike.plugins.site.covers import CoverCache, CoverError, Thumbnail
 from weike.plugins.site.engine import DEFAULT_SITE_NAME, SITE_SOURCES_DIR, THEME_DIR
@@ -133,20 +133,6 @@ class Sources:
     def search_entries(self) -> list[dict]:
         """The search entries of every published course, in the catalogue's title order."""
         return [entry for item in self.catalogue.by_title for entry in self.search.get(item.slug, ())]
-
-    def load_pages(self, rels: Iterable[str], pictures: CoverCache) -> None:
-        """Read the remembered pages among ``rels`` from the memo (to be rendered again); a course whose
-        memo cannot give them is made again."""
-        remembered = {rel for rel in rels if isinstance(self.pages.get(rel), RememberedPage)}
-        for slug in sorted({self.pages[rel].slug for rel in remembered}):
-            try:
-                bodies = self.memo.pages(slug)
-            except MemoMissing:
-                self.remake(slug, pictures)
-                continue
-            for rel, page in bodies.items():
-                if rel in remembered:
-                    self.pages[rel] = page
 
 
 def is_reserved(rel: str) -> bool:

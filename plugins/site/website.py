@@ -221,9 +221,13 @@ def build_website(
             kept_pages = frozenset(unchanged - in_nav)
             kept_nav = frozenset(unchanged & in_nav)
             kept_files = frozenset(rel for rel in sources.files if previous.unchanged(rel, made_from[rel]))
-        # The bodies of the pages to render (a remembered course's are read from its memo only now).
-        with CoverCache(cache_dir) as pictures:
-            sources.load_pages((rel for rel in sources.pages if rel not in kept_pages), pictures)
+
+        def remake_course(slug: str) -> None:
+            # A remembered course's pages are read from its memo by the process that renders them;
+            # one whose memo is gone by then is made again (the same key: the same pages).
+            with CoverCache(cache_dir) as pictures:
+                sources.remake(slug, pictures)
+
         # The theme's static files (Material's bundles, weike's assets) and those of site/: made
         # from their bytes and the frame's inputs (an mkdocs.yml change may exclude one); not
         # those weike writes after the render.
@@ -233,7 +237,8 @@ def build_website(
             kept_nav_pages=kept_nav, kept_templates=kept_templates,
             static_digest=lambda rel, source: static_digest(engine, rel, Path(source)),
             static_kept=lambda rel, digest: keeps_static and rel not in AFTER_RENDER
-                                                  and previous.unchanged(rel, digest))
+                                                  and previous.unchanged(rel, digest),
+            remake_course=remake_course)
         # Many pages to render (a cold build) are shared among processes; plugins other than
         # search may gather state page by page, so they keep the serial build.
         rendering = len(sources.pages) - len(kept_pages) - len(kept_nav)
@@ -243,7 +248,8 @@ def build_website(
         cuts = (RememberedCuts(work_dir / CUTS_FILE, read=not force)
                 if cuts_allowed(plugin_entries(settings.raw.get("plugins"))) else None)
         with lent_to_material_search(cuts):
-            warnings = run_mkdocs(settings, overrides, root, generated, processes=processes, written=written)
+            warnings = run_mkdocs(settings, overrides, root, generated, processes=processes, written=written,
+                                  written_after=AFTER_RENDER)
         if cuts is not None:
             cuts.save()
         made_from.update(generated.static_made_from)

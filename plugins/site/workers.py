@@ -49,6 +49,15 @@ class _KeepWarnings(logging.Handler):
         self.records.append((record.name, record.levelno, record.getMessage()))
 
 
+#: True in a worker process forked by :func:`share_work`.
+_IN_WORKER = False
+
+
+def in_worker() -> bool:
+    """Whether this process is a worker of :func:`share_work` (whose items the build may do again)."""
+    return _IN_WORKER
+
+
 def _shares(pages: Sequence, processes: int) -> list[list]:
     """``pages`` cut into ``processes`` contiguous shares of (nearly) equal size."""
     size, extra = divmod(len(pages), processes)
@@ -69,6 +78,8 @@ def _fork_worker(items: Sequence, work: Callable) -> tuple[int, int]:
         os.close(writing)
         return pid, reading
     # The worker: never returns into the caller's code, whatever happens.
+    global _IN_WORKER
+    _IN_WORKER = True
     status = 1
     try:
         os.close(reading)

@@ -148,3 +148,55 @@ def test_a_kept_page_is_where_mkdocs_would_write_it():
         static = KeptFile("assets/cover 1.jpg", dest_dir="/site", use_directory_urls=directory_urls, page=False)
         theirs = File("assets/cover 1.jpg", None, "/site", directory_urls)
         assert (static.dest_uri, static.url) == (theirs.dest_uri, theirs.url)
+
+
+def test_a_generated_file_is_the_file_mkdocs_makes():
+    """weike's pages and files join MkDocs' list without File's constructor: the same File, with
+    the same attributes, destination, URL and content, as :meth:`File.generated` makes."""
+    from types import SimpleNamespace
+
+    from mkdocs.structure.files import File
+
+    from weike.plugins.site.generated import generated_file
+
+    for directory_urls in (True, False):
+        config = SimpleNamespace(site_dir="/site", use_directory_urls=directory_urls,
+                                 plugins=SimpleNamespace(_current_plugin="weike/generated"))
+        for uri, source in (("index.md", None), ("courses/demo/index.md", None), ("courses/demo/01-lecture-1.md", None),
+                            ("themes/手机使用.md", None), ("courses/demo/cover 1.jpg", "/cache/ab/cover.jpg")):
+            content = "" if source is None else None
+            theirs = File.generated(config, uri, content=content, abs_src_path=source)
+            ours = generated_file(uri, dest_dir="/site", use_directory_urls=directory_urls,
+                                  generated_by="weike/generated", content=content, abs_src_path=source)
+            assert type(ours) is File and vars(ours) == vars(theirs)
+            assert (ours.dest_uri, ours.url, ours.abs_dest_path, ours.is_documentation_page(), ours.edit_uri) == \
+                   (theirs.dest_uri, theirs.url, theirs.abs_dest_path, theirs.is_documentation_page(), theirs.edit_uri)
+
+
+def test_no_template_of_material_reads_every_page():
+    """Why a worker need not set up the pages other processes render: no template of Material (nor
+    of MkDocs, but its sitemap, which weike's replaces) reads ``pages``, MkDocs' list of every page;
+    an override that does is found."""
+    from pathlib import Path
+
+    import material
+    import mkdocs
+
+    from weike.plugins.site.engine import THEME_DIR, reads_every_page
+
+    templates = [path for folder in (Path(material.__file__).parent / "templates", Path(mkdocs.__file__).parent / "templates",
+                                     THEME_DIR / "overrides")
+                 for path in folder.rglob("*") if path.suffix in (".html", ".xml")]
+    assert len(templates) > 50
+    assert [path.name for path in templates if reads_every_page(str(path))] == ["sitemap.xml"]
+
+
+def test_a_template_reading_every_page_is_found(tmp_path):
+    from weike.plugins.site.engine import reads_every_page
+
+    cases = {"{% for f in pages %}{{ f.page.title }}{% endfor %}": True, "{{ pages|length }}": True,
+             "{{ page.title }} {{ nav_item.pages }}": False, "{# pages #}<p>pages</p>": False, "{% if %}": True}
+    for number, (text, reads) in enumerate(cases.items()):
+        path = tmp_path / f"t{number}.html"
+        path.write_text(text, encoding="utf-8")
+        assert reads_every_page(str(path)) is reads, text

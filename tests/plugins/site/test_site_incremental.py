@@ -52,17 +52,25 @@ def assert_equals_cold(built) -> None:
 
 
 def count_copies(monkeypatch, site: Path) -> list[str]:
-    """The files MkDocs copies into the site from now on (their paths in the site), as a list."""
+    """The files MkDocs (or weike's copy of its step) copies into the site from now on (their paths
+    in the site), as a list."""
     from mkdocs import utils
 
+    from weike.plugins.site import engine
+
     copied: list[str] = []
-    real_copy = utils.copy_file
+    real_copy, real_recorded = utils.copy_file, engine.copy_recorded
 
     def counted(source_path: str, output_path: str) -> None:
         copied.append(Path(output_path).relative_to(site.parent).as_posix().split("/", 1)[1])
         return real_copy(source_path, output_path)
 
+    def counted_recorded(source: str, rel: str, written) -> list:
+        copied.append(rel)
+        return real_recorded(source, rel, written)
+
     monkeypatch.setattr(utils, "copy_file", counted)
+    monkeypatch.setattr(engine, "copy_recorded", counted_recorded)
     return copied
 
 
@@ -417,15 +425,22 @@ def test_a_kept_page_costs_no_mkdocs_file_of_its_own(built_site, monkeypatch):
     files), none for a page of another course, which the site keeps."""
     from mkdocs.structure.files import File
 
+    from weike.plugins.site import generated
+
     built = built_site()
     made: list[str] = []
-    real_init = File.__init__
+    real_init, real_generated = File.__init__, generated.generated_file
 
     def counted(self, path, *args, **kwargs):
         made.append(path)
         real_init(self, path, *args, **kwargs)
 
+    def counted_generated(src_uri, **kwargs):
+        made.append(src_uri)
+        return real_generated(src_uri, **kwargs)
+
     monkeypatch.setattr(File, "__init__", counted)
+    monkeypatch.setattr(generated, "generated_file", counted_generated)
     notes = built.root / "courses/demo/01-lecture-1/lecture.md"
     notes.write_text(notes.read_text(encoding="utf-8") + "\n补充一段新的讲义内容。\n", encoding="utf-8")
     built.rebuild()

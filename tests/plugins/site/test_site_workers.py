@@ -61,13 +61,17 @@ def test_a_parallel_cold_build_equals_a_serial_one(built_site, forks, monkeypatc
     assert [[item.slug for item in share] for share in forks if isinstance(share[0], SiteCourse)] == [["photo"]]
     # Two workers rendered a share of weike's pages each; the hand-written ones (which Material's
     # search indexes) were rendered by the build itself.
-    site_shares = [share for share in forks if isinstance(share[0], str) and share[0].endswith(".md")]
+    site_shares = [[uri for uri in share if uri.endswith(".md")] for share in forks
+                   if isinstance(share[0], str) and any(uri.endswith(".md") for uri in share)]
     assert len(site_shares) == 2 and all(site_shares)
     shared = [uri for share in site_shares for uri in share]
     assert len(shared) == len(set(shared)) and "courses/photo/01-lecture-1.md" in shared
     assert "about.md" not in shared and "guide/help.md" not in shared
     # The delivered media were linked by a process of their own while the build made the search index.
     assert forks.count(["media"]) == 1
+    # Each worker copied its part of the static files (the theme's assets, the covers) too.
+    assert all(any(not uri.endswith(".md") for uri in share) for share in forks
+               if isinstance(share[0], str) and any(uri.endswith(".md") for uri in share))
     parallel = tree(built.site)
     assert "courses/demo/01-lecture-1/index.html" in parallel
     serial = serial_tree(built, monkeypatch)
@@ -367,9 +371,10 @@ def test_sharing_work_leaves_the_collector_as_it_found_it():
 
 @pytest.mark.parametrize("parallel", [True, False])
 def test_a_cold_build_reads_back_no_file_it_wrote(built_site, monkeypatch, request, parallel):
-    """Pages, search files and weike's after-render files are recorded in the stamp from the bytes
-    the process that wrote them held (a worker hands its records back), never read back to be
-    hashed; every record is the file's own."""
+    """Pages, search files, weike's after-render files and the static files (the theme's assets,
+    covers, site/'s files) are recorded in the stamp from the bytes the process that wrote them
+    held (a worker hands its records back), never read back to be hashed; every record is the
+    file's own."""
     import hashlib
 
     from weike.plugins.site import manifest
@@ -386,9 +391,7 @@ def test_a_cold_build_reads_back_no_file_it_wrote(built_site, monkeypatch, reque
     # (The site's own; the theme's 404.html is MkDocs' to write, Material's search its index, the
     # offline edition hashes its own.)
     in_site = [path.split("~site/", 1)[1] for path in hashed if "~site/" in path]
-    assert in_site and not [rel for rel in in_site if rel.endswith(".html") and rel != "404.html"
-                            or rel.startswith("search/") and rel != "search/search_index.json"
-                            or rel in ("catalogue.json", "sitemap.xml", "assets/weike/search.js")]
+    assert "404.html" in in_site and set(in_site) <= {"404.html", "search/search_index.json"}
     stamp = json.loads((built.site / ".weike-site.json").read_text(encoding="utf-8"))
     files = {path.relative_to(built.site).as_posix(): path for path in built.site.rglob("*")
              if path.is_file() and path.name != ".weike-site.json" and not path.relative_to(built.site).as_posix().startswith("media/")}
@@ -417,3 +420,149 @@ def test_a_page_a_hook_rewrites_after_the_render_is_recorded_as_it_ends(built_si
     stamp = json.loads((built.site / ".weike-site.json").read_text(encoding="utf-8"))
     size, _mtime_ns, sha256 = stamp["files"]["courses/demo/01-lecture-1/index.html"].split(" ")[:3]
     assert (int(size), sha256) == (page.stat().st_size, hashlib.sha256(page.read_bytes()).hexdigest()[:32])
+
+
+def _site_shares(forks) -> list[str]:
+    """The pages the workers were given to render (not the courses' or the offline edition's work,
+    nor the static files they copied)."""
+    return [uri for share in forks if isinstance(share[0], str) for uri in share if uri.endswith(".md")]
+
+
+def _remembered_rebuild(built) -> None:
+    """A rebuild that renders every page again from the courses' memo (the site deleted, the memo kept)."""
+    shutil.rmtree(built.site)
+    built.rebuild()
+
+
+def test_a_worker_sets_up_and_reads_the_pages_it_renders(built_site, forks, monkeypatch):
+    """A page a worker renders gets its MkDocs Page, plugin events and body (read from its course's
+    memo) in the worker: the build's own process neither sets it up nor reads its memo."""
+    from mkdocs.commands import build as mkdocs_build
+    from mkdocs.structure.pages import Page
+
+    from weike.plugins.site.course_memo import RememberedPage
+    from weike.plugins.site.generated import GeneratedPages
+
+    built = built_site(FILES)
+    parent = os.getpid()
+    set_up: list[str] = []
+    read: list[str] = []
+    populate, load, page_init = mkdocs_build._populate_page, GeneratedPages.load, Page.__init__
+
+    def populated(page, *args, **kwargs):
+        if os.getpid() == parent:
+            set_up.append(page.file.src_uri)
+        return populate(page, *args, **kwargs)
+
+    def loaded(self, src_uri):
+        if os.getpid() == parent and isinstance(self.pages.get(src_uri), RememberedPage):
+            read.append(src_uri)
+        return load(self, src_uri)
+
+    def made(self, title, file, config):
+        if os.getpid() == parent:
+            set_up.append(file.src_uri)
+        return page_init(self, title, file, config)
+
+    monkeypatch.setattr(mkdocs_build, "_populate_page", populated)
+    monkeypatch.setattr(GeneratedPages, "load", loaded)
+    monkeypatch.setattr(Page, "__init__", made)
+    forks.clear()
+    _remembered_rebuild(built)
+    assert "本次渲染" in "\n".join(built.result.summary_lines) and not built.result.failed
+    # (The navigation's pages, home, themes and levels, are MkDocs pages here: the navigation is made of them.)
+    shared = [uri for uri in _site_shares(forks) if uri.startswith("courses/")]
+    assert "courses/photo/01-lecture-1.md" in shared and "courses/photo/index.md" in shared
+    assert set(set_up) & set(shared) == set()
+    # The build's own share of remembered pages was read here, and only that.
+    assert read and set(read) & set(shared) == set()
+    assert {rel for rel in read} <= {rel for rel in set_up}
+    parallel = tree(built.site)
+    monkeypatch.undo()
+    serial = serial_tree(built, monkeypatch)
+    assert sorted(parallel) == sorted(serial)
+    assert [rel for rel in serial if parallel[rel] != serial[rel]] == []
+
+
+def test_a_memo_gone_when_its_pages_are_rendered_has_its_course_made_again(built_site, forks, monkeypatch):
+    """The courses' memo read when the build starts, then damaged before the pages are rendered
+    (one course's pages deleted, the other's cut short): the workers cannot read them, the build
+    makes both courses again and renders their pages, every page as a cold build makes it."""
+    from tests.plugins.site.test_site_incremental import CourseWork, assert_equals_cold
+    from weike.plugins.site import website
+
+    built = built_site(FILES)
+    memo = BuildPaths.for_root(built.root).cache / "site/build/course-memo"
+    run_mkdocs = website.run_mkdocs
+
+    def damaging(*args, **kwargs):
+        first, *others = sorted(memo.glob("*.pages.json"))
+        first.unlink()
+        for path in others:
+            path.write_bytes(path.read_bytes()[:100])
+        return run_mkdocs(*args, **kwargs)
+
+    monkeypatch.setattr(website, "run_mkdocs", damaging)
+    work = CourseWork(monkeypatch)
+    forks.clear()
+    shutil.rmtree(built.site)
+    assert work.rebuild(built) == {"demo", "photo"}
+    assert not built.result.failed
+    assert not any("MkDocs:" in line for line in built.result.summary_lines)
+    assert "courses/photo/01-lecture-1.md" in _site_shares(forks)
+    monkeypatch.setattr(website, "run_mkdocs", run_mkdocs)
+    assert_equals_cold(built)
+
+
+def test_weikes_course_pages_are_never_indexed_by_materials_search(built_site):
+    """Why a worker may render a remembered page without reading it first: every page a course
+    makes (what its memo holds) is excluded from Material's search."""
+    built = built_site(FILES, site_url="https://weike.example.gov.cn/")
+    memo = BuildPaths.for_root(built.root).cache / "site/build/course-memo"
+    pages = {rel: meta for path in memo.glob("*.pages.json")
+             for rel, (meta, _) in json.loads(path.read_bytes())["pages"].items()}
+    assert "courses/demo/index.md" in pages and "courses/photo/01-lecture-1.md" in pages
+    assert all(meta["search"]["exclude"] is True for meta in pages.values())
+
+
+def test_a_link_into_a_page_a_worker_rendered_is_checked_as_by_a_serial_build(built_site, forks, monkeypatch):
+    files = {"site/about.md": "# 关于我们\n\n[课程](courses/photo/index.md#nowhere)。\n",
+             "mkdocs.yml": "validation:\n  anchors: warn\n"}
+    built = built_site(files)
+    assert "courses/photo/index.md" in _site_shares(forks)
+    warned = [line for line in built.result.summary_lines if "MkDocs:" in line]
+    assert any("'#nowhere'" in line for line in warned)
+    monkeypatch.setattr(workers, "PAGES_PER_PROCESS", 10**9)
+    shutil.rmtree(built.site)
+    shutil.rmtree(BuildPaths.for_root(built.root).cache / "site")
+    serial = build_site(built.root, built.delivered)
+    assert [line for line in serial.summary_lines if "MkDocs:" in line] == warned
+
+
+def test_a_template_reading_every_page_has_them_all_set_up_before_sharing(built_site, forks, monkeypatch):
+    """A theme override that reads ``pages`` (every page's title here) sees each page set up in
+    every process, as a serial build shows them."""
+    override = ('{% extends "base.html" %}\n{% block content %}{{ super() }}\n'
+                '<ol>{% for file in pages %}<li>{{ file.page.title if file.page else "?" }}</li>{% endfor %}</ol>\n'
+                '{% endblock %}\n')
+    built = built_site({**FILES, "site/overrides/main.html": override})
+    assert _site_shares(forks)
+    parallel = tree(built.site)
+    assert "<li>?</li>" not in parallel["courses/photo/01-lecture-1/index.html"].decode("utf-8")
+    serial = serial_tree(built, monkeypatch)
+    assert sorted(parallel) == sorted(serial)
+    assert [rel for rel in serial if parallel[rel] != serial[rel]] == []
+
+
+def test_static_files_are_spread_among_the_pages():
+    from weike.plugins.site.engine import spread
+
+    pages, files = [f"p{n}" for n in range(10)], [f"f{n}" for n in range(4)]
+    merged = spread(pages, files)
+    assert [item for item in merged if item.startswith("p")] == pages
+    assert [item for item in merged if item.startswith("f")] == files
+    halves = merged[:7], merged[7:]
+    assert all(any(item.startswith("f") for item in half) and any(item.startswith("p") for item in half)
+               for half in halves)
+    assert spread(pages, []) == pages and spread([], files) == files
+    assert spread(["p"], files) == ["p", *files]
