@@ -20,7 +20,7 @@ from weike.plugins.site import workers
 from weike.plugins.site.manifest import WrittenFiles
 from weike.plugins.site.frames import PageFrames
 from weike.plugins.site.contributed import SiteAsset
-from weike.plugins.site.generated import GeneratedPages, compile_templates_once
+from weike.plugins.site.generated import GeneratedPages, SiteAddress, compile_templates_once, set_up_page
 from weike.plugins.site.settings import SEARCH_NOTES, read_weike_extra
 
 THEME_DIR = Path(__file__).resolve().parent / "theme"
@@ -310,6 +310,7 @@ def _build_sharing_pages(config, *, processes: int, generated: GeneratedPages,
 
         frames = PageFrames(nav) if FRAMES and processes > 1 else None
         build_date = utils.get_build_date()  # (a worker's pages carry the build's date, as their Page made here would)
+        address = SiteAddress(config.get("site_url", None))
 
         def render(file) -> tuple[bool, list | None] | None:
             if file.inclusion.is_excluded():  # a draft: MkDocs' own, its marker added
@@ -318,8 +319,7 @@ def _build_sharing_pages(config, *, processes: int, generated: GeneratedPages,
             if file in later:
                 if not generated.load(file.src_uri):
                     return None  # its memo is gone: rendered by the build once its course is made again
-                page = Page(None, file, config)
-                page.update_date = build_date
+                page = set_up_page(file, config, build_date=build_date, address=address)
                 _populate_page(page, config, files, False)
                 if workers.in_worker() and generated.searched(file.src_uri):
                     raise _IndexedBySearch(file.src_uri)  # (the build renders the worker's share itself)
@@ -566,7 +566,8 @@ def _build_framed_page(page, config, doc_files, nav, env, frames: PageFrames | N
         context = get_context(nav, doc_files, config, page)
         name = page.meta.get("template", "main.html")
         template = env.get_template(name)
-        context = config.plugins.on_page_context(context, page=page, config=config, nav=nav)
+        if frames is None or not page_context_idle(config, page):
+            context = config.plugins.on_page_context(context, page=page, config=config, nav=nav)
         output = frames.render(page, context, template, name) if frames is not None else None
         framed = output is not None
         if output is None:
@@ -585,6 +586,19 @@ def _build_framed_page(page, config, doc_files, nav, env, frames: PageFrames | N
     finally:
         page.active = False
         config._current_page = None
+
+
+def page_context_idle(config, page) -> bool:
+    """Whether MkDocs' ``page_context`` event would leave ``page`` and its context as they are: its
+    only handler is Material's search (9.5-9.8), which indexes no page whose ``search.exclude`` is
+    set (every course and lecture page) and takes ``data-search-*`` attributes out of the body,
+    here none. Any other plugin or hook handling the event makes it run."""
+    from material.plugins.search.plugin import SearchPlugin
+
+    handlers = config.plugins.events["page_context"]
+    return (all(getattr(handler, "__func__", None) is SearchPlugin.on_page_context for handler in handlers)
+            and bool((page.meta.get("search") or {}).get("exclude"))
+            and isinstance(page.content, str) and "data-search-" not in page.content)
 
 
 def _template_error(exc: Exception, root: Path, overrides_dir: Path) -> Diagnostic:
