@@ -309,6 +309,7 @@ def _build_sharing_pages(config, *, processes: int, generated: GeneratedPages,
         doc_files = files.documentation_pages(inclusion=inclusion)
 
         frames = PageFrames(nav) if FRAMES and processes > 1 else None
+        contexts = PageContexts() if frames is not None else None
         build_date = utils.get_build_date()  # (a worker's pages carry the build's date, as their Page made here would)
         address = SiteAddress(config.get("site_url", None))
 
@@ -324,7 +325,9 @@ def _build_sharing_pages(config, *, processes: int, generated: GeneratedPages,
                 if workers.in_worker() and generated.searched(file.src_uri):
                     raise _IndexedBySearch(file.src_uri)  # (the build renders the worker's share itself)
             shared = generated.renders_anywhere(file.src_uri)
-            return _build_framed_page(file.page, config, doc_files, nav, env, frames if shared else None, written)
+            if not shared:
+                return _build_framed_page(file.page, config, doc_files, nav, env, None, written)
+            return _build_framed_page(file.page, config, doc_files, nav, env, frames, written, contexts)
 
         def render_or_copy(file) -> tuple[bool, list | None] | None:
             if file in copying:
@@ -551,10 +554,10 @@ def add_theme_files(files, config) -> None:
 
 
 def _build_framed_page(page, config, doc_files, nav, env, frames: PageFrames | None,
-                       written: WrittenFiles) -> tuple[bool, list | None]:
+                       written: WrittenFiles, contexts: PageContexts | None = None) -> tuple[bool, list | None]:
     """:func:`mkdocs.commands.build._build_page` (not dirty, not a draft), its template rendered
     by ``frames`` where given and the page's shape allows (:mod:`weike.plugins.site.frames`), else
-    by Jinja, and written by ``written``; returns whether it was filled into a frame and the
+    by Jinja, its context made by ``contexts`` where given, and written by ``written``; returns whether it was filled into a frame and the
     record of the file written (None when the page rendered nothing)."""
     from mkdocs.commands.build import get_context
     from mkdocs.exceptions import BuildError
@@ -563,7 +566,8 @@ def _build_framed_page(page, config, doc_files, nav, env, frames: PageFrames | N
     config._current_page = page
     try:
         page.active = True
-        context = get_context(nav, doc_files, config, page)
+        context = contexts.get(nav, doc_files, config, page) if contexts is not None else \
+            get_context(nav, doc_files, config, page)
         name = page.meta.get("template", "main.html")
         template = env.get_template(name)
         if frames is None or not page_context_idle(config, page):
@@ -586,6 +590,55 @@ def _build_framed_page(page, config, doc_files, nav, env, frames: PageFrames | N
     finally:
         page.active = False
         config._current_page = None
+
+
+class PageContexts:
+    """:func:`mkdocs.commands.build.get_context` (MkDocs 1.6) of the pages of a build, the parts
+    made relative to the page (``base_url``, the stylesheets and scripts) made once per depth:
+    for a page whose URL is plain folders (``a/b/c/``), ``get_relative_url`` of a path depends only
+    on how many folders deep the page is, unless the path's first folder is the page's own (then
+    the page's context is MkDocs' own, made for it alone)."""
+
+    def __init__(self) -> None:
+        self._made: dict[int, tuple[str, list, list]] = {}
+        self._firsts: frozenset | None = None
+
+    def _first_folders(self, config) -> frozenset:
+        """The first folder of every stylesheet and script path made relative to a page."""
+        from mkdocs import utils
+
+        firsts = set()
+        for path in (*map(str, config.extra_javascript), *config.extra_css):
+            path, level = utils._get_norm_url(path)
+            if level != -1:
+                parts = utils._norm_parts(path)
+                firsts.add(parts[0] if parts else None)
+        return frozenset(firsts)
+
+    def get(self, nav, doc_files, config, page):
+        """The context MkDocs gives ``page``, ``doc_files`` being the build's documentation pages."""
+        import mkdocs
+        from mkdocs import utils
+        from mkdocs.commands.build import get_context
+        from mkdocs.utils import templates
+
+        url = page.url
+        folders = url[:-1].split("/") if url.endswith("/") else None
+        if self._firsts is None:
+            self._firsts = self._first_folders(config)
+        if not folders or any(part in ("", ".", "..") for part in folders) or folders[0] in self._firsts:
+            return get_context(nav, doc_files, config, page)
+        made = self._made.get(len(folders))
+        if made is None:
+            context = get_context(nav, doc_files, config, page)
+            self._made[len(folders)] = (context["base_url"], list(context["extra_css"]),
+                                        list(context["extra_javascript"]))
+            return context
+        base_url, extra_css, extra_javascript = made
+        return templates.TemplateContext(
+            nav=nav, pages=doc_files, base_url=base_url, extra_css=list(extra_css),
+            extra_javascript=list(extra_javascript), mkdocs_version=mkdocs.__version__,
+            build_date_utc=utils.get_build_datetime(), config=config, page=page)
 
 
 def page_context_idle(config, page) -> bool:

@@ -292,3 +292,30 @@ def test_the_page_context_event_is_skipped_only_where_it_does_nothing(tmp_path):
     other = _config_in(tmp_path / "other", plugins=["search", "tags"])
     other = other.plugins.on_config(other)
     assert not page_context_idle(other, _excluded_page(other, "<p>正文</p>"))
+
+
+def test_a_page_context_made_once_per_depth_is_the_one_mkdocs_makes(tmp_path):
+    """The stylesheets and scripts made relative to a page once per depth are MkDocs' own for
+    every page, also where a path's first folder is the page's own (then made for the page)."""
+    from mkdocs.commands.build import get_context
+
+    from weike.plugins.site.engine import PageContexts
+    from weike.plugins.site.generated import SiteAddress, generated_file, set_up_page
+
+    scripts = ["assets/weike/weike.js", "courses/demo/x.js", "../up.js", "./here.js", "https://cdn.example/a.js",
+               "/root.js", {"path": "courses/other/m.js", "type": "module", "async": True}, "themes/"]
+    css = ["assets/weike/weike.css", "courses/demo/", "levels/x.css", "#frag"]
+    config = _config_in(tmp_path, site_url="https://h.example/", extra_javascript=scripts, extra_css=css)
+    contexts = PageContexts()
+    uris = ["courses/demo/index.md", "courses/demo/01-lecture-1.md", "courses/other/02.md", "courses/other/index.md",
+            "themes/手机使用.md", "levels/a/b/c.md", "assets/weike/page.md", "guide.md", "courses/demo/03.md",
+            "centres/a/b.md", "centres/a/c.md", "learn/x.md", "learn/y/index.md"]
+    for uri in uris * 2:
+        file = generated_file(uri, dest_dir=config.site_dir, use_directory_urls=True, generated_by="weike/generated",
+                              content="")
+        page = set_up_page(file, config, build_date="2026-12-07", address=SiteAddress(config.site_url))
+        ours, theirs = contexts.get("nav", ["pages"], config, page), get_context("nav", ["pages"], config, page)
+        assert list(ours) == list(theirs)
+        assert {**ours, "build_date_utc": None} == {**theirs, "build_date_utc": None}, uri
+    # Three depths made once each; the pages whose first folder a path names, each for itself.
+    assert sorted(contexts._made) == [1, 2, 3]
