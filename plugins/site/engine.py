@@ -600,8 +600,13 @@ class PageContexts:
     the page's context is MkDocs' own, made for it alone)."""
 
     def __init__(self) -> None:
+        import mkdocs
+        from mkdocs import utils
+        from mkdocs.commands.build import get_context
+
         self._made: dict[int, tuple[str, list, list]] = {}
         self._firsts: frozenset | None = None
+        self._version, self._build_datetime, self._get_context = mkdocs.__version__, utils.get_build_datetime, get_context
 
     def _first_folders(self, config) -> frozenset:
         """The first folder of every stylesheet and script path made relative to a page."""
@@ -617,11 +622,7 @@ class PageContexts:
 
     def get(self, nav, doc_files, config, page):
         """The context MkDocs gives ``page``, ``doc_files`` being the build's documentation pages."""
-        import mkdocs
-        from mkdocs import utils
-        from mkdocs.commands.build import get_context
-        from mkdocs.utils import templates
-
+        get_context = self._get_context
         url = page.url
         folders = url[:-1].split("/") if url.endswith("/") else None
         if self._firsts is None:
@@ -635,10 +636,10 @@ class PageContexts:
                                         list(context["extra_javascript"]))
             return context
         base_url, extra_css, extra_javascript = made
-        return templates.TemplateContext(
-            nav=nav, pages=doc_files, base_url=base_url, extra_css=list(extra_css),
-            extra_javascript=list(extra_javascript), mkdocs_version=mkdocs.__version__,
-            build_date_utc=utils.get_build_datetime(), config=config, page=page)
+        # (MkDocs' TemplateContext is a TypedDict: a dict, its keys in this order)
+        return {"nav": nav, "pages": doc_files, "base_url": base_url, "extra_css": list(extra_css),
+                "extra_javascript": list(extra_javascript), "mkdocs_version": self._version,
+                "build_date_utc": self._build_datetime(), "config": config, "page": page}
 
 
 def page_context_idle(config, page) -> bool:

@@ -37,7 +37,6 @@ render); a serial build renders every page through Jinja, and tests compare the 
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import sys
@@ -207,24 +206,40 @@ class _Frame:
         return "".join(out)
 
 
-def _shape_key(page, context, template_name: str) -> str | None:
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _frozen(value):
+    """``value`` (metadata) as a hashable key telling apart at least what ``json.dumps`` with
+    sorted keys tells apart (each value with its type: a finer key only makes more frames);
+    raises ``TypeError`` where that would (keys of mixed types)."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return kind, value
+    if kind is dict:
+        return dict, tuple(sorted((key, _frozen(item)) for key, item in value.items()))
+    if kind is list or kind is tuple:
+        return kind, tuple(_frozen(item) for item in value)
+    return kind, repr(value)  # (json.dumps' default=repr)
+
+
+def _shape_key(page, context, template_name: str) -> tuple | None:
     """Everything a frame depends on but the spliced values (None: not a page frames are for)."""
     if not page.meta.get("title") or page.title != page.meta["title"]:
         return None
     url = page.url
     if not PLAIN_URL.fullmatch(url):
         return None
-    other_meta = {key: value for key, value in page.meta.items() if key not in SPLICED_META}
-    scripts = [(str(script), sorted(vars(script).items()) if hasattr(script, "__dict__") else None)
-               for script in context["extra_javascript"]]
     try:
-        sites = [value[:-len(url)] if value is not None and value.endswith(url) else value is None
-                 for value in (page.canonical_url, page.abs_url)]
-        return json.dumps([template_name, context["base_url"], url.split("/")[0], url.count("/"), sites,
-                           list(context["extra_css"]), scripts, other_meta,
-                           sorted(slot for key, slot in SPLICED_META.items() if page.meta.get(key)),
-                           "<h1" in (page.content or ""), sorted(context.keys())],
-                          ensure_ascii=False, sort_keys=True, default=repr)
+        other_meta = _frozen({key: value for key, value in page.meta.items() if key not in SPLICED_META})
+        scripts = tuple((str(script), _frozen(sorted(vars(script).items())) if hasattr(script, "__dict__") else None)
+                        for script in context["extra_javascript"])
+        sites = tuple(value[:-len(url)] if value is not None and value.endswith(url) else value is None
+                      for value in (page.canonical_url, page.abs_url))
+        return (template_name, context["base_url"], url.split("/")[0], url.count("/"), sites,
+                _frozen(list(context["extra_css"])), scripts, other_meta,
+                tuple(sorted(slot for key, slot in SPLICED_META.items() if page.meta.get(key))),
+                "<h1" in (page.content or ""), tuple(sorted(context.keys())))
     except (TypeError, ValueError):
         return None
 
@@ -233,7 +248,7 @@ class PageFrames:
     """Frames by shape for one build: :meth:`render` a page's HTML, or None (render it by Jinja)."""
 
     def __init__(self, nav) -> None:
-        self._frames: dict[str, _Frame | None] = {}
+        self._frames: dict[tuple, _Frame | None] = {}
         #: The navigation's pages: each is an active item of the sidebar it shows, never filled.
         self._in_nav = {id(page) for page in nav.pages}
 

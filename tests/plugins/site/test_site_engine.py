@@ -315,7 +315,7 @@ def test_a_page_context_made_once_per_depth_is_the_one_mkdocs_makes(tmp_path):
                               content="")
         page = set_up_page(file, config, build_date="2026-12-07", address=SiteAddress(config.site_url))
         ours, theirs = contexts.get("nav", ["pages"], config, page), get_context("nav", ["pages"], config, page)
-        assert list(ours) == list(theirs)
+        assert type(ours) is type(theirs) and list(ours) == list(theirs)
         assert {**ours, "build_date_utc": None} == {**theirs, "build_date_utc": None}, uri
     # Three depths made once each; the pages whose first folder a path names, each for itself.
     assert sorted(contexts._made) == [1, 2, 3]

@@ -180,3 +180,33 @@ def test_a_question_a_template_asks_of_a_page_is_asked_again_of_each_page(hostil
     serial = serial_tree(built, monkeypatch)
     assert sorted(parallel) == sorted(serial)
     assert [rel for rel in serial if parallel[rel] != serial[rel]] == []
+
+
+def test_a_shape_tells_apart_every_metadata_value_json_tells_apart():
+    """A page's shape is a tuple, not its JSON: two pages share a frame only if everything but the
+    spliced values is the same, each value of the same type (``True`` is not ``1``, ``"1"`` is not
+    ``1``), whatever the order of their keys."""
+    import json
+    from types import SimpleNamespace
+
+    def page(**meta):
+        meta = {"title": "标题", **meta}
+        return SimpleNamespace(meta=meta, title="标题", url="courses/demo/01/", canonical_url=None, abs_url=None,
+                               content="<p>x</p>")
+
+    context = {"base_url": "../../..", "extra_css": ["../../../a.css"], "extra_javascript": ["../../../a.js"],
+               "page": None}
+    values = [True, 1, 1.0, "1", None, [1], [1, 1], ["toc"], {"exclude": True}, {"exclude": 1},
+              {"exclude": True, "boost": 2}, {"a": [1, {"b": None}]}, {"a": [1, {"b": False}]}, "很长" * 50]
+    keys = [frames._shape_key(page(search=value), context, "main.html") for value in values]
+    assert None not in keys
+    for (one, key_one), (other, key_other) in [(a, b) for a in zip(values, keys) for b in zip(values, keys)]:
+        if json.dumps(one, sort_keys=True) != json.dumps(other, sort_keys=True):
+            assert key_one != key_other, (one, other)
+    assert len(set(keys)) == len(values)  # and each type on its own
+    # The order of the keys is no part of the shape; a key of another type makes none.
+    assert frames._shape_key(page(search={"exclude": True, "boost": 2}), context, "main.html") == \
+        frames._shape_key(page(search={"boost": 2, "exclude": True}), context, "main.html")
+    assert frames._shape_key(page(search={1: "a", "b": 2}), context, "main.html") is None
+    assert frames._shape_key(page(hide=["toc"]), context, "main.html") != \
+        frames._shape_key(page(hide=["toc"]), dict(context, extra_css=["../../../b.css"]), "main.html")
