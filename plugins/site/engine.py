@@ -18,7 +18,7 @@ from weike.builder.contracts.model import Diagnostic, SourceLocation
 from weike.builder.keeping import outputs
 from weike.plugins.site import workers
 from weike.plugins.site.manifest import WrittenFiles
-from weike.plugins.site.frames import PageFrames
+from weike.plugins.site.frames import ENCODING_ERRORS, PageFrames
 from weike.plugins.site.contributed import SiteAsset
 from weike.plugins.site.generated import GeneratedPages, SiteAddress, compile_templates_once, set_up_page
 from weike.plugins.site.settings import SEARCH_NOTES, read_weike_extra
@@ -572,6 +572,11 @@ def _build_framed_page(page, config, doc_files, nav, env, frames: PageFrames | N
         template = env.get_template(name)
         if frames is None or not page_context_idle(config, page):
             context = config.plugins.on_page_context(context, page=page, config=config, nav=nav)
+        if frames is not None and not config.plugins.events["post_page"]:
+            # No plugin changes the page once rendered: the frame's bytes, filled, are the file's.
+            data = frames.render_encoded(page, context, template, name)
+            if data is not None:
+                return True, written.write(page.file.dest_uri, data)
         output = frames.render(page, context, template, name) if frames is not None else None
         framed = output is not None
         if output is None:
@@ -580,7 +585,7 @@ def _build_framed_page(page, config, doc_files, nav, env, frames: PageFrames | N
         if not output.strip():
             log.info(f"Page skipped: '{page.file.src_uri}'. Generated empty output.")
             return framed, None
-        return framed, written.write(page.file.dest_uri, output.encode("utf-8", errors="xmlcharrefreplace"))
+        return framed, written.write(page.file.dest_uri, output.encode("utf-8", errors=ENCODING_ERRORS))
     except Exception as e:
         message = f"Error building page '{page.file.src_uri}':"
         if not isinstance(e, BuildError):

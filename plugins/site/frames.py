@@ -42,6 +42,8 @@ import re
 import sys
 from collections.abc import Mapping
 
+#: How MkDocs encodes a page it writes (``_build_page``): UTF-8, anything else as a reference.
+ENCODING_ERRORS = "xmlcharrefreplace"
 #: The values a frame is filled with, by slot.
 TITLE, DESCRIPTION, PRELOAD, CONTENT, URL = "title", "description", "preload", "content", "url"
 #: Metadata spliced, not part of a shape (the rest of ``page.meta`` is).
@@ -189,6 +191,7 @@ class _Frame:
     def __init__(self, parts: list[str], slots: list[str], *, attributes: dict, asked: list,
                  blocked: frozenset[str]) -> None:
         self.parts, self.slots, self.attributes, self.asked, self.blocked = parts, slots, attributes, asked, blocked
+        self._encoded: tuple[list[bytes], bool] | None = None
 
     def fits(self, page, values: Mapping[str, str]) -> bool:
         """Whether ``page`` (its spliced ``values``) shares everything else its frame was made from."""
@@ -204,6 +207,22 @@ class _Frame:
             out.append(values[slot])
             out.append(part)
         return "".join(out)
+
+    def fill_encoded(self, values: Mapping[str, str]) -> bytes | None:
+        """:meth:`fill` as MkDocs writes it (UTF-8, what it cannot encode as character references),
+        the frame's own parts encoded once; None where the page could be blank (a frame of spaces
+        only: MkDocs writes no blank page, and which spaces ``str.strip`` takes is told on text)."""
+        if self._encoded is None:
+            self._encoded = ([part.encode("utf-8", errors=ENCODING_ERRORS) for part in self.parts],
+                             any(part.strip() for part in self.parts))
+        parts, solid = self._encoded
+        if not solid:
+            return None
+        out = [parts[0]]
+        for slot, part in zip(self.slots, parts[1:]):
+            out.append(values[slot].encode("utf-8", errors=ENCODING_ERRORS))
+            out.append(part)
+        return b"".join(out)
 
 
 _SCALARS = (str, int, float, bool, type(None))
@@ -253,6 +272,17 @@ class PageFrames:
         self._in_nav = {id(page) for page in nav.pages}
 
     def render(self, page, context, template, template_name: str) -> str | None:
+        filled = self._filled(page, context, template, template_name)
+        return None if filled is None else filled[0].fill(filled[1])
+
+    def render_encoded(self, page, context, template, template_name: str) -> bytes | None:
+        """:meth:`render` encoded as MkDocs writes a page (:meth:`_Frame.fill_encoded`), or None:
+        render it by :meth:`render` (a blank frame) or Jinja."""
+        filled = self._filled(page, context, template, template_name)
+        return None if filled is None else filled[0].fill_encoded(filled[1])
+
+    def _filled(self, page, context, template, template_name: str) -> tuple[_Frame, dict] | None:
+        """The frame ``page`` fits and the values it is filled with, or None."""
         if id(page) in self._in_nav:
             return None
         key = _shape_key(page, context, template_name)
@@ -272,7 +302,7 @@ class PageFrames:
         known = {**values, CANONICAL: page.canonical_url, ABSOLUTE: page.abs_url}
         if frame is None or not frame.fits(page, known):
             return None
-        return frame.fill(values)
+        return frame, values
 
     def _make(self, page, context, template, values: Mapping[str, str]) -> _Frame | None:
         """Render the frame of ``page``'s shape with plain and with hostile sentinels; None when it

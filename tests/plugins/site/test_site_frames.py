@@ -210,3 +210,26 @@ def test_a_shape_tells_apart_every_metadata_value_json_tells_apart():
     assert frames._shape_key(page(search={1: "a", "b": 2}), context, "main.html") is None
     assert frames._shape_key(page(hide=["toc"]), context, "main.html") != \
         frames._shape_key(page(hide=["toc"]), dict(context, extra_css=["../../../b.css"]), "main.html")
+
+
+def test_a_hook_on_the_page_events_reaches_every_filled_page(hostile_site, forks, framed, monkeypatch):  # noqa: F811
+    """The page_context event left out and the frame's bytes written as they are hold only while
+    no plugin or hook handles those events: a hook's (here in a build forced to share its pages,
+    which a repository with hooks never is) reaches every page, filled into a frame or not."""
+    from weike.plugins.site import website
+
+    monkeypatch.setattr(website, "renders_incrementally", lambda settings: True)
+    hook = ("def on_page_context(context, page, config, nav):\n"
+            "    page.content += '<p>hook-context</p>'\n"
+            "    return context\n\n"
+            "def on_post_page(output, page, config):\n"
+            "    return output.replace('</body>', '<!-- hook-post-page -->\\n</body>')\n")
+    built = hostile_site({"mkdocs.yml": "site_name: 测试站点\nnav:\n  - 首页: index.md\nhooks:\n  - hooks.py\n",
+                          "hooks.py": hook})
+    assert not built.result.failed and not [d for d in built.result.diagnostics if d.is_error]
+    assert framed()[-1] == 5 * 11 - 10
+    pages = {rel: data for rel, data in tree(built.site).items()
+             if rel.startswith("courses/") and rel.endswith("index.html")}
+    assert len(pages) == 5 * 11
+    assert [rel for rel, data in pages.items() if b"<p>hook-context</p>" not in data] == []
+    assert [rel for rel, data in pages.items() if b"<!-- hook-post-page -->" not in data] == []
