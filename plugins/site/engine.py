@@ -18,9 +18,9 @@ from weike.builder.contracts.model import Diagnostic, SourceLocation
 from weike.builder.keeping import outputs
 from weike.plugins.site import workers
 from weike.plugins.site.manifest import WrittenFiles
-from weike.plugins.site.frames import PageFrames
+from weike.plugins.site.frames import ENCODING_ERRORS, PageFrames
 from weike.plugins.site.contributed import SiteAsset
-from weike.plugins.site.generated import GeneratedPages, compile_templates_once
+from weike.plugins.site.generated import GeneratedPages, SiteAddress, compile_templates_once, set_up_page
 from weike.plugins.site.settings import SEARCH_NOTES, read_weike_extra
 
 THEME_DIR = Path(__file__).resolve().parent / "theme"
@@ -309,7 +309,9 @@ def _build_sharing_pages(config, *, processes: int, generated: GeneratedPages,
         doc_files = files.documentation_pages(inclusion=inclusion)
 
         frames = PageFrames(nav) if FRAMES and processes > 1 else None
+        contexts = PageContexts() if frames is not None else None
         build_date = utils.get_build_date()  # (a worker's pages carry the build's date, as their Page made here would)
+        address = SiteAddress(config.get("site_url", None))
 
         def render(file) -> tuple[bool, list | None] | None:
             if file.inclusion.is_excluded():  # a draft: MkDocs' own, its marker added
@@ -318,13 +320,14 @@ def _build_sharing_pages(config, *, processes: int, generated: GeneratedPages,
             if file in later:
                 if not generated.load(file.src_uri):
                     return None  # its memo is gone: rendered by the build once its course is made again
-                page = Page(None, file, config)
-                page.update_date = build_date
+                page = set_up_page(file, config, build_date=build_date, address=address)
                 _populate_page(page, config, files, False)
                 if workers.in_worker() and generated.searched(file.src_uri):
                     raise _IndexedBySearch(file.src_uri)  # (the build renders the worker's share itself)
             shared = generated.renders_anywhere(file.src_uri)
-            return _build_framed_page(file.page, config, doc_files, nav, env, frames if shared else None, written)
+            if not shared:
+                return _build_framed_page(file.page, config, doc_files, nav, env, None, written)
+            return _build_framed_page(file.page, config, doc_files, nav, env, frames, written, contexts)
 
         def render_or_copy(file) -> tuple[bool, list | None] | None:
             if file in copying:
@@ -551,10 +554,10 @@ def add_theme_files(files, config) -> None:
 
 
 def _build_framed_page(page, config, doc_files, nav, env, frames: PageFrames | None,
-                       written: WrittenFiles) -> tuple[bool, list | None]:
+                       written: WrittenFiles, contexts: PageContexts | None = None) -> tuple[bool, list | None]:
     """:func:`mkdocs.commands.build._build_page` (not dirty, not a draft), its template rendered
     by ``frames`` where given and the page's shape allows (:mod:`weike.plugins.site.frames`), else
-    by Jinja, and written by ``written``; returns whether it was filled into a frame and the
+    by Jinja, its context made by ``contexts`` where given, and written by ``written``; returns whether it was filled into a frame and the
     record of the file written (None when the page rendered nothing)."""
     from mkdocs.commands.build import get_context
     from mkdocs.exceptions import BuildError
@@ -563,10 +566,17 @@ def _build_framed_page(page, config, doc_files, nav, env, frames: PageFrames | N
     config._current_page = page
     try:
         page.active = True
-        context = get_context(nav, doc_files, config, page)
+        context = contexts.get(nav, doc_files, config, page) if contexts is not None else \
+            get_context(nav, doc_files, config, page)
         name = page.meta.get("template", "main.html")
         template = env.get_template(name)
-        context = config.plugins.on_page_context(context, page=page, config=config, nav=nav)
+        if frames is None or not page_context_idle(config, page):
+            context = config.plugins.on_page_context(context, page=page, config=config, nav=nav)
+        if frames is not None and not config.plugins.events["post_page"]:
+            # No plugin changes the page once rendered: the frame's bytes, filled, are the file's.
+            data = frames.render_encoded(page, context, template, name)
+            if data is not None:
+                return True, written.write(page.file.dest_uri, data)
         output = frames.render(page, context, template, name) if frames is not None else None
         framed = output is not None
         if output is None:
@@ -575,7 +585,7 @@ def _build_framed_page(page, config, doc_files, nav, env, frames: PageFrames | N
         if not output.strip():
             log.info(f"Page skipped: '{page.file.src_uri}'. Generated empty output.")
             return framed, None
-        return framed, written.write(page.file.dest_uri, output.encode("utf-8", errors="xmlcharrefreplace"))
+        return framed, written.write(page.file.dest_uri, output.encode("utf-8", errors=ENCODING_ERRORS))
     except Exception as e:
         message = f"Error building page '{page.file.src_uri}':"
         if not isinstance(e, BuildError):
@@ -585,6 +595,69 @@ def _build_framed_page(page, config, doc_files, nav, env, frames: PageFrames | N
     finally:
         page.active = False
         config._current_page = None
+
+
+class PageContexts:
+    """:func:`mkdocs.commands.build.get_context` (MkDocs 1.6) of the pages of a build, the parts
+    made relative to the page (``base_url``, the stylesheets and scripts) made once per depth:
+    for a page whose URL is plain folders (``a/b/c/``), ``get_relative_url`` of a path depends only
+    on how many folders deep the page is, unless the path's first folder is the page's own (then
+    the page's context is MkDocs' own, made for it alone)."""
+
+    def __init__(self) -> None:
+        import mkdocs
+        from mkdocs import utils
+        from mkdocs.commands.build import get_context
+
+        self._made: dict[int, tuple[str, list, list]] = {}
+        self._firsts: frozenset | None = None
+        self._version, self._build_datetime, self._get_context = mkdocs.__version__, utils.get_build_datetime, get_context
+
+    def _first_folders(self, config) -> frozenset:
+        """The first folder of every stylesheet and script path made relative to a page."""
+        from mkdocs import utils
+
+        firsts = set()
+        for path in (*map(str, config.extra_javascript), *config.extra_css):
+            path, level = utils._get_norm_url(path)
+            if level != -1:
+                parts = utils._norm_parts(path)
+                firsts.add(parts[0] if parts else None)
+        return frozenset(firsts)
+
+    def get(self, nav, doc_files, config, page):
+        """The context MkDocs gives ``page``, ``doc_files`` being the build's documentation pages."""
+        get_context = self._get_context
+        url = page.url
+        folders = url[:-1].split("/") if url.endswith("/") else None
+        if self._firsts is None:
+            self._firsts = self._first_folders(config)
+        if not folders or any(part in ("", ".", "..") for part in folders) or folders[0] in self._firsts:
+            return get_context(nav, doc_files, config, page)
+        made = self._made.get(len(folders))
+        if made is None:
+            context = get_context(nav, doc_files, config, page)
+            self._made[len(folders)] = (context["base_url"], list(context["extra_css"]),
+                                        list(context["extra_javascript"]))
+            return context
+        base_url, extra_css, extra_javascript = made
+        # (MkDocs' TemplateContext is a TypedDict: a dict, its keys in this order)
+        return {"nav": nav, "pages": doc_files, "base_url": base_url, "extra_css": list(extra_css),
+                "extra_javascript": list(extra_javascript), "mkdocs_version": self._version,
+                "build_date_utc": self._build_datetime(), "config": config, "page": page}
+
+
+def page_context_idle(config, page) -> bool:
+    """Whether MkDocs' ``page_context`` event would leave ``page`` and its context as they are: its
+    only handler is Material's search (9.5-9.8), which indexes no page whose ``search.exclude`` is
+    set (every course and lecture page) and takes ``data-search-*`` attributes out of the body,
+    here none. Any other plugin or hook handling the event makes it run."""
+    from material.plugins.search.plugin import SearchPlugin
+
+    handlers = config.plugins.events["page_context"]
+    return (all(getattr(handler, "__func__", None) is SearchPlugin.on_page_context for handler in handlers)
+            and bool((page.meta.get("search") or {}).get("exclude"))
+            and isinstance(page.content, str) and "data-search-" not in page.content)
 
 
 def _template_error(exc: Exception, root: Path, overrides_dir: Path) -> Diagnostic:

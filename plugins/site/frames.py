@@ -37,12 +37,13 @@ render); a serial build renders every page through Jinja, and tests compare the 
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import sys
 from collections.abc import Mapping
 
+#: How MkDocs encodes a page it writes (``_build_page``): UTF-8, anything else as a reference.
+ENCODING_ERRORS = "xmlcharrefreplace"
 #: The values a frame is filled with, by slot.
 TITLE, DESCRIPTION, PRELOAD, CONTENT, URL = "title", "description", "preload", "content", "url"
 #: Metadata spliced, not part of a shape (the rest of ``page.meta`` is).
@@ -190,6 +191,7 @@ class _Frame:
     def __init__(self, parts: list[str], slots: list[str], *, attributes: dict, asked: list,
                  blocked: frozenset[str]) -> None:
         self.parts, self.slots, self.attributes, self.asked, self.blocked = parts, slots, attributes, asked, blocked
+        self._encoded: tuple[list[bytes], bool] | None = None
 
     def fits(self, page, values: Mapping[str, str]) -> bool:
         """Whether ``page`` (its spliced ``values``) shares everything else its frame was made from."""
@@ -206,25 +208,57 @@ class _Frame:
             out.append(part)
         return "".join(out)
 
+    def fill_encoded(self, values: Mapping[str, str]) -> bytes | None:
+        """:meth:`fill` as MkDocs writes it (UTF-8, what it cannot encode as character references),
+        the frame's own parts encoded once; None where the page could be blank (a frame of spaces
+        only: MkDocs writes no blank page, and which spaces ``str.strip`` takes is told on text)."""
+        if self._encoded is None:
+            self._encoded = ([part.encode("utf-8", errors=ENCODING_ERRORS) for part in self.parts],
+                             any(part.strip() for part in self.parts))
+        parts, solid = self._encoded
+        if not solid:
+            return None
+        out = [parts[0]]
+        for slot, part in zip(self.slots, parts[1:]):
+            out.append(values[slot].encode("utf-8", errors=ENCODING_ERRORS))
+            out.append(part)
+        return b"".join(out)
 
-def _shape_key(page, context, template_name: str) -> str | None:
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _frozen(value):
+    """``value`` (metadata) as a hashable key telling apart at least what ``json.dumps`` with
+    sorted keys tells apart (each value with its type: a finer key only makes more frames);
+    raises ``TypeError`` where that would (keys of mixed types)."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return kind, value
+    if kind is dict:
+        return dict, tuple(sorted((key, _frozen(item)) for key, item in value.items()))
+    if kind is list or kind is tuple:
+        return kind, tuple(_frozen(item) for item in value)
+    return kind, repr(value)  # (json.dumps' default=repr)
+
+
+def _shape_key(page, context, template_name: str) -> tuple | None:
     """Everything a frame depends on but the spliced values (None: not a page frames are for)."""
     if not page.meta.get("title") or page.title != page.meta["title"]:
         return None
     url = page.url
     if not PLAIN_URL.fullmatch(url):
         return None
-    other_meta = {key: value for key, value in page.meta.items() if key not in SPLICED_META}
-    scripts = [(str(script), sorted(vars(script).items()) if hasattr(script, "__dict__") else None)
-               for script in context["extra_javascript"]]
     try:
-        sites = [value[:-len(url)] if value is not None and value.endswith(url) else value is None
-                 for value in (page.canonical_url, page.abs_url)]
-        return json.dumps([template_name, context["base_url"], url.split("/")[0], url.count("/"), sites,
-                           list(context["extra_css"]), scripts, other_meta,
-                           sorted(slot for key, slot in SPLICED_META.items() if page.meta.get(key)),
-                           "<h1" in (page.content or ""), sorted(context.keys())],
-                          ensure_ascii=False, sort_keys=True, default=repr)
+        other_meta = _frozen({key: value for key, value in page.meta.items() if key not in SPLICED_META})
+        scripts = tuple((str(script), _frozen(sorted(vars(script).items())) if hasattr(script, "__dict__") else None)
+                        for script in context["extra_javascript"])
+        sites = tuple(value[:-len(url)] if value is not None and value.endswith(url) else value is None
+                      for value in (page.canonical_url, page.abs_url))
+        return (template_name, context["base_url"], url.split("/")[0], url.count("/"), sites,
+                _frozen(list(context["extra_css"])), scripts, other_meta,
+                tuple(sorted(slot for key, slot in SPLICED_META.items() if page.meta.get(key))),
+                "<h1" in (page.content or ""), tuple(sorted(context.keys())))
     except (TypeError, ValueError):
         return None
 
@@ -233,11 +267,22 @@ class PageFrames:
     """Frames by shape for one build: :meth:`render` a page's HTML, or None (render it by Jinja)."""
 
     def __init__(self, nav) -> None:
-        self._frames: dict[str, _Frame | None] = {}
+        self._frames: dict[tuple, _Frame | None] = {}
         #: The navigation's pages: each is an active item of the sidebar it shows, never filled.
         self._in_nav = {id(page) for page in nav.pages}
 
     def render(self, page, context, template, template_name: str) -> str | None:
+        filled = self._filled(page, context, template, template_name)
+        return None if filled is None else filled[0].fill(filled[1])
+
+    def render_encoded(self, page, context, template, template_name: str) -> bytes | None:
+        """:meth:`render` encoded as MkDocs writes a page (:meth:`_Frame.fill_encoded`), or None:
+        render it by :meth:`render` (a blank frame) or Jinja."""
+        filled = self._filled(page, context, template, template_name)
+        return None if filled is None else filled[0].fill_encoded(filled[1])
+
+    def _filled(self, page, context, template, template_name: str) -> tuple[_Frame, dict] | None:
+        """The frame ``page`` fits and the values it is filled with, or None."""
         if id(page) in self._in_nav:
             return None
         key = _shape_key(page, context, template_name)
@@ -257,7 +302,7 @@ class PageFrames:
         known = {**values, CANONICAL: page.canonical_url, ABSOLUTE: page.abs_url}
         if frame is None or not frame.fits(page, known):
             return None
-        return frame.fill(values)
+        return frame, values
 
     def _make(self, page, context, template, values: Mapping[str, str]) -> _Frame | None:
         """Render the frame of ``page``'s shape with plain and with hostile sentinels; None when it

@@ -200,3 +200,122 @@ def test_a_template_reading_every_page_is_found(tmp_path):
         path = tmp_path / f"t{number}.html"
         path.write_text(text, encoding="utf-8")
         assert reads_every_page(str(path)) is reads, text
+
+
+def _config_in(tmp_path, **settings):
+    from mkdocs.config import load_config
+
+    from weike.plugins.site.engine import THEME_DIR
+
+    (tmp_path / "docs").mkdir(parents=True)
+    (tmp_path / "docs" / "index.md").write_text("# 首页\n", encoding="utf-8")
+    return load_config(config_file=str(THEME_DIR / "mkdocs.yml"), docs_dir=str(tmp_path / "docs"),
+                       site_dir=str(tmp_path / "site"), **settings)
+
+
+def test_a_page_set_up_where_it_is_rendered_is_the_page_mkdocs_makes(tmp_path):
+    """A worker's page is made without a urljoin per page: every attribute is MkDocs' own, for
+    site addresses with a path, dot segments, a port or a query, without one, with edit links."""
+    from mkdocs.structure.pages import Page
+
+    from weike.plugins.site.generated import SiteAddress, generated_file, set_up_page
+
+    variants = [{}, {"site_url": "https://weike.example.gov.cn/"}, {"site_url": "https://h.example:8443/a/b"},
+                {"site_url": "https://h.example/a/./c/../d/?q=1#top"}, {"site_url": "http://h.example"},
+                {"site_url": "https://h.example/课程/"},
+                {"site_url": "https://h.example/", "repo_url": "https://git.example/r/", "edit_uri": "edit/main/"},
+                {"use_directory_urls": False, "site_url": "https://h.example/x/"}]
+    uris = ["courses/demo/index.md", "courses/demo/01-lecture-1.md", "courses/demo/README.md",
+            "courses/de mo/01.md", "courses/课程/01-第一讲.md", "courses/a/../b.md", "courses/.x/y.md",
+            "courses/a~b_c-d.e/f.md", "index.md", "about.md"]
+    for number, settings in enumerate(variants):
+        config = _config_in(tmp_path / str(number), **settings)
+        address = SiteAddress(config.get("site_url", None))
+        for uri in uris:
+            def made() -> object:
+                return generated_file(uri, dest_dir=config.site_dir, use_directory_urls=config.use_directory_urls,
+                                      generated_by="weike/generated", content="")
+            theirs_file, ours_file = made(), made()
+            theirs = Page(None, theirs_file, config)
+            ours = set_up_page(ours_file, config, build_date=theirs.update_date, address=address)
+            assert type(ours) is Page and ours_file.page is ours
+            assert {**vars(ours), "file": None} == {**vars(theirs), "file": None}, (settings, uri)
+            assert (ours.url, ours.canonical_url, ours.abs_url, ours.edit_url, ours_file.dest_uri, ours_file.url,
+                    ours_file.name) == \
+                   (theirs.url, theirs.canonical_url, theirs.abs_url, theirs.edit_url, theirs_file.dest_uri,
+                    theirs_file.url, theirs_file.name), (settings, uri)
+            assert {**vars(ours_file), "page": None} == {**vars(theirs_file), "page": None}, (settings, uri)
+
+
+def _excluded_page(config, content: str):
+    from weike.plugins.site.generated import SiteAddress, generated_file, set_up_page
+
+    file = generated_file("courses/demo/01-lecture-1.md", dest_dir=config.site_dir, use_directory_urls=True,
+                          generated_by="weike/generated", content="")
+    page = set_up_page(file, config, build_date="2026-12-07", address=SiteAddress(None))
+    page.meta = {"title": "第一讲", "search": {"exclude": True}}
+    page.content = content
+    return page
+
+
+def test_the_page_context_event_is_skipped_only_where_it_does_nothing(tmp_path):
+    """The event is left out for a search-excluded page with Material's search its only handler:
+    run anyway, it changes neither the page, its context nor the search index. A body with
+    ``data-search-`` attributes (which the search takes out), a page the search indexes, another
+    plugin's or a hook's handler each make it run."""
+    from weike.plugins.site.engine import page_context_idle
+
+    config = _config_in(tmp_path / "search", plugins=["search"])
+    config = config.plugins.on_config(config)
+    search = next(plugin for name, plugin in config.plugins.items() if name.endswith("search"))
+    page = _excluded_page(config, '<h1 id="t">第一讲</h1><p data-x="1">正文 😀</p>')
+    assert page_context_idle(config, page)
+    context = {"page": page, "base_url": "../.."}
+    before = (page.content, dict(page.meta), dict(context), list(search.search_index.entries))
+    context = config.plugins.on_page_context(context, page=page, config=config, nav=None)
+    assert (page.content, dict(page.meta), dict(context), list(search.search_index.entries)) == before
+
+    marked = _excluded_page(config, '<p data-search-exclude="yes">正文</p>')
+    assert not page_context_idle(config, marked)
+    config.plugins.on_page_context({"page": marked}, page=marked, config=config, nav=None)
+    assert marked.content == "<p>正文</p>"  # what the event does, so it runs
+    indexed = _excluded_page(config, "<p>正文</p>")
+    indexed.meta = {"title": "第一讲"}
+    assert not page_context_idle(config, indexed)
+
+    hook = tmp_path / "hook.py"
+    hook.write_text("def on_page_context(context, page, config, nav):\n    page.content += '<!-- hook -->'\n",
+                    encoding="utf-8")
+    hooked = _config_in(tmp_path / "hooked", plugins=["search"], hooks=[str(hook)])
+    hooked = hooked.plugins.on_config(hooked)
+    assert not page_context_idle(hooked, _excluded_page(hooked, "<p>正文</p>"))
+    other = _config_in(tmp_path / "other", plugins=["search", "tags"])
+    other = other.plugins.on_config(other)
+    assert not page_context_idle(other, _excluded_page(other, "<p>正文</p>"))
+
+
+def test_a_page_context_made_once_per_depth_is_the_one_mkdocs_makes(tmp_path):
+    """The stylesheets and scripts made relative to a page once per depth are MkDocs' own for
+    every page, also where a path's first folder is the page's own (then made for the page)."""
+    from mkdocs.commands.build import get_context
+
+    from weike.plugins.site.engine import PageContexts
+    from weike.plugins.site.generated import SiteAddress, generated_file, set_up_page
+
+    scripts = ["assets/weike/weike.js", "courses/demo/x.js", "../up.js", "./here.js", "https://cdn.example/a.js",
+               "/root.js", {"path": "courses/other/m.js", "type": "module", "async": True}, "themes/"]
+    css = ["assets/weike/weike.css", "courses/demo/", "levels/x.css", "#frag"]
+    config = _config_in(tmp_path, site_url="https://h.example/", extra_javascript=scripts, extra_css=css)
+    contexts = PageContexts()
+    uris = ["courses/demo/index.md", "courses/demo/01-lecture-1.md", "courses/other/02.md", "courses/other/index.md",
+            "themes/手机使用.md", "levels/a/b/c.md", "assets/weike/page.md", "guide.md", "courses/demo/03.md",
+            "centres/a/b.md", "centres/a/c.md", "learn/x.md", "learn/y/index.md"]
+    for uri in uris * 2:
+        file = generated_file(uri, dest_dir=config.site_dir, use_directory_urls=True, generated_by="weike/generated",
+                              content="")
+        page = set_up_page(file, config, build_date="2026-12-07", address=SiteAddress(config.site_url))
+        ours, theirs = contexts.get("nav", ["pages"], config, page), get_context("nav", ["pages"], config, page)
+        assert type(ours) is type(theirs) and list(ours) == list(theirs)
+        assert {**ours, "build_date_utc": None} == {**theirs, "build_date_utc": None}, uri
+    # Three depths made once each; the pages whose first folder a path names, each for itself.
+    assert sorted(contexts._made) == [1, 2, 3]

@@ -180,3 +180,56 @@ def test_a_question_a_template_asks_of_a_page_is_asked_again_of_each_page(hostil
     serial = serial_tree(built, monkeypatch)
     assert sorted(parallel) == sorted(serial)
     assert [rel for rel in serial if parallel[rel] != serial[rel]] == []
+
+
+def test_a_shape_tells_apart_every_metadata_value_json_tells_apart():
+    """A page's shape is a tuple, not its JSON: two pages share a frame only if everything but the
+    spliced values is the same, each value of the same type (``True`` is not ``1``, ``"1"`` is not
+    ``1``), whatever the order of their keys."""
+    import json
+    from types import SimpleNamespace
+
+    def page(**meta):
+        meta = {"title": "标题", **meta}
+        return SimpleNamespace(meta=meta, title="标题", url="courses/demo/01/", canonical_url=None, abs_url=None,
+                               content="<p>x</p>")
+
+    context = {"base_url": "../../..", "extra_css": ["../../../a.css"], "extra_javascript": ["../../../a.js"],
+               "page": None}
+    values = [True, 1, 1.0, "1", None, [1], [1, 1], ["toc"], {"exclude": True}, {"exclude": 1},
+              {"exclude": True, "boost": 2}, {"a": [1, {"b": None}]}, {"a": [1, {"b": False}]}, "很长" * 50]
+    keys = [frames._shape_key(page(search=value), context, "main.html") for value in values]
+    assert None not in keys
+    for (one, key_one), (other, key_other) in [(a, b) for a in zip(values, keys) for b in zip(values, keys)]:
+        if json.dumps(one, sort_keys=True) != json.dumps(other, sort_keys=True):
+            assert key_one != key_other, (one, other)
+    assert len(set(keys)) == len(values)  # and each type on its own
+    # The order of the keys is no part of the shape; a key of another type makes none.
+    assert frames._shape_key(page(search={"exclude": True, "boost": 2}), context, "main.html") == \
+        frames._shape_key(page(search={"boost": 2, "exclude": True}), context, "main.html")
+    assert frames._shape_key(page(search={1: "a", "b": 2}), context, "main.html") is None
+    assert frames._shape_key(page(hide=["toc"]), context, "main.html") != \
+        frames._shape_key(page(hide=["toc"]), dict(context, extra_css=["../../../b.css"]), "main.html")
+
+
+def test_a_hook_on_the_page_events_reaches_every_filled_page(hostile_site, forks, framed, monkeypatch):  # noqa: F811
+    """The page_context event left out and the frame's bytes written as they are hold only while
+    no plugin or hook handles those events: a hook's (here in a build forced to share its pages,
+    which a repository with hooks never is) reaches every page, filled into a frame or not."""
+    from weike.plugins.site import website
+
+    monkeypatch.setattr(website, "renders_incrementally", lambda settings: True)
+    hook = ("def on_page_context(context, page, config, nav):\n"
+            "    page.content += '<p>hook-context</p>'\n"
+            "    return context\n\n"
+            "def on_post_page(output, page, config):\n"
+            "    return output.replace('</body>', '<!-- hook-post-page -->\\n</body>')\n")
+    built = hostile_site({"mkdocs.yml": "site_name: 测试站点\nnav:\n  - 首页: index.md\nhooks:\n  - hooks.py\n",
+                          "hooks.py": hook})
+    assert not built.result.failed and not [d for d in built.result.diagnostics if d.is_error]
+    assert framed()[-1] == 5 * 11 - 10
+    pages = {rel: data for rel, data in tree(built.site).items()
+             if rel.startswith("courses/") and rel.endswith("index.html")}
+    assert len(pages) == 5 * 11
+    assert [rel for rel, data in pages.items() if b"<p>hook-context</p>" not in data] == []
+    assert [rel for rel, data in pages.items() if b"<!-- hook-post-page -->" not in data] == []
