@@ -10,7 +10,8 @@ The build, top to bottom:
    pages whose digest and file are as the site's stamp records are kept, not rendered;
 5. run MkDocs programmatically into a temporary folder next to ``site_dir``, the generated pages
    handed over by :class:`~weike.plugins.site.generated.GeneratedPages`;
-6. add what MkDocs does not make: the search index entries, ``catalogue.json``, sitemap, feed;
+6. add what MkDocs does not make: the search index entries and shards, ``catalogue.json``, sitemap,
+   feed (in a build that shares its pages among processes, while the workers render them);
 7. publish: a first build swaps the folder into place with ``os.replace``; a rebuild moves in only
    the files whose bytes differ, one ``os.replace`` each, and deletes those no longer made
    (:mod:`weike.plugins.site.manifest`); the delivered media are hard-linked (copied across file
