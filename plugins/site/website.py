@@ -339,7 +339,8 @@ def build_website(
         with lent_to_material_search(cuts):
             warnings = run_mkdocs(settings, overrides, root, generated, processes=processes, written=written,
                                   written_after=AFTER_RENDER, once_indexed=search,
-                                  once_indexed_weight=INDEX_WORK_PER_ENTRY * len(entries))
+                                  # (a rebuild's shards are mostly kept, or made from remembered parts)
+                                  once_indexed_weight=INDEX_WORK_PER_ENTRY * len(entries) if previous is None else 0)
         if cuts is not None:
             cuts.save()
         made_from.update(generated.static_made_from)

@@ -700,3 +700,13 @@ def test_a_failure_making_the_index_while_the_pages_render_is_reported_after_the
     serial = build_site(built.root, built.delivered)
     assert [(d.code, d.location, d.message_en) for d in serial.diagnostics if d.is_error] == parallel
     monkeypatch.setattr(website, "write_search_shards", write_search_shards)
+
+
+def test_with_hooks_the_search_index_is_made_after_the_render(built_site, forks, monkeypatch):
+    """A repository's hooks may gather anything at any page (an entry of Material's search too):
+    the pages are rendered by one process and the index made after them, as before."""
+    calls = _search_made_while_rendering(monkeypatch)
+    hook = "def on_page_context(context, page, config, nav):\n    return context\n"
+    built = built_site({"mkdocs.yml": "site_name: 微课\nhooks:\n  - hooks.py\n", "hooks.py": hook})
+    assert not built.result.failed
+    assert calls == [0] and _site_shares(forks) == []
