@@ -710,3 +710,21 @@ def test_with_hooks_the_search_index_is_made_after_the_render(built_site, forks,
     built = built_site({"mkdocs.yml": "site_name: 微课\nhooks:\n  - hooks.py\n", "hooks.py": hook})
     assert not built.result.failed
     assert calls == [0] and _site_shares(forks) == []
+
+
+def test_a_site_file_where_a_shard_goes_is_overwritten_by_the_shard_as_in_a_serial_build(built_site, forks,
+                                                                                      monkeypatch):
+    """A static file of the theme's overrides below ``search/`` is copied before the pages render,
+    never after the shards made meanwhile: a shard of the same path overwrites it, as in a serial
+    build. (``site/search/`` is weike's: not published.)"""
+    files = {**FILES, "site/overrides/search/p/0.js": "/* the repository's own */\n",
+             "site/overrides/search/d/0.js": "/* the repository's own */\n",
+             "site/overrides/search/own.js": "/* kept */\n"}
+    built = built_site(files)
+    assert not built.result.failed and _site_shares(forks)
+    parallel = tree(built.site)
+    assert parallel["search/p/0.js"].startswith(b"__weikeSearch.p(0,")
+    assert parallel["search/own.js"] == b"/* kept */\n"
+    serial = serial_tree(built, monkeypatch)
+    assert sorted(parallel) == sorted(serial)
+    assert [rel for rel in serial if parallel[rel] != serial[rel]] == []
