@@ -199,9 +199,9 @@ def run_mkdocs(settings: SiteSettings, overrides: dict, root: Path, generated: G
 
     ``once_indexed`` is the caller's work on Material's search index, done in this process while
     the workers render (:func:`_build_sharing_pages`), as many pages' worth as
-    ``once_indexed_weight``; given the bytes Material's search will write, it must write nothing a
-    page or static file of the build writes (it may write below ``search/``); not called in a
-    build rendered by one process.
+    ``once_indexed_weight``; given the bytes Material's search will write, it may write below
+    ``search/`` and the files of ``written_after`` (no page or static file copied with the pages
+    is there); not called in a build rendered by one process.
     """
     import jinja2
     from mkdocs import exceptions
@@ -352,7 +352,11 @@ def _build_sharing_pages(config, *, processes: int, generated: GeneratedPages,
         search = _material_search(config) if once_indexed is not None and processes > 1 else None
 
         def indexed() -> None:
-            once_indexed(_search_index_now(search))
+            try:
+                index = _search_index_now(search)
+            except (AttributeError, TypeError):
+                return  # (another Material's plugin: the caller makes its work after the render)
+            once_indexed(index)
 
         rendered = workers.share_work(
             items, render_or_copy, processes=processes,
