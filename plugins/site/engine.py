@@ -186,7 +186,8 @@ def _captured_mkdocs_log() -> Iterator[_CollectWarnings]:
 
 def run_mkdocs(settings: SiteSettings, overrides: dict, root: Path, generated: GeneratedPages, *,
                processes: int = 1, written: WrittenFiles | None = None,
-               written_after: Collection[str] = ()) -> list[str]:
+               written_after: Collection[str] = (), once_indexed: Callable[[bytes], None] | None = None,
+               once_indexed_weight: float = 0.0) -> list[str]:
     """Build with MkDocs; returns its warnings, raises :class:`SiteBuildFailed` on failure.
 
     ``processes`` > 1 shares the generated pages among that many processes
@@ -195,6 +196,12 @@ def run_mkdocs(settings: SiteSettings, overrides: dict, root: Path, generated: G
     ``written`` (of the folder built into) receives the record of every page written, whichever
     process wrote it (:class:`~weike.plugins.site.manifest.WrittenFiles`), and of the static files
     but those in ``written_after`` (which the caller writes again after the render).
+
+    ``once_indexed`` is the caller's work on Material's search index, done in this process while
+    the workers render (:func:`_build_sharing_pages`), as many pages' worth as
+    ``once_indexed_weight``; given the bytes Material's search will write, it may write below
+    ``search/`` and the files of ``written_after`` (no page or static file copied with the pages
+    is there); not called in a build rendered by one process.
     """
     import jinja2
     from mkdocs import exceptions
@@ -231,7 +238,8 @@ def run_mkdocs(settings: SiteSettings, overrides: dict, root: Path, generated: G
         compile_templates_once(config.theme)
         try:
             _build_sharing_pages(config, processes=processes, generated=generated, written=written,
-                                 written_after=written_after)
+                                 written_after=written_after, once_indexed=once_indexed,
+                                 once_indexed_weight=once_indexed_weight)
         except jinja2.TemplateError as exc:
             raise SiteBuildFailed(_template_error(exc, root, Path(overrides["theme"]["custom_dir"]))) from exc
         except failures as exc:
@@ -240,7 +248,9 @@ def run_mkdocs(settings: SiteSettings, overrides: dict, root: Path, generated: G
 
 
 def _build_sharing_pages(config, *, processes: int, generated: GeneratedPages,
-                         written: WrittenFiles | None = None, written_after: Collection[str] = ()) -> None:
+                         written: WrittenFiles | None = None, written_after: Collection[str] = (),
+                         once_indexed: Callable[[bytes], None] | None = None,
+                         once_indexed_weight: float = 0.0) -> None:
     """:func:`mkdocs.commands.build.build` (MkDocs 1.6, no serve, not dirty) step for step, but its
     page loop shared among ``processes`` processes (:func:`weike.plugins.site.workers.share_work`);
     a worker may render the pages ``generated`` renders anywhere (:meth:`GeneratedPages.renders_anywhere`).
@@ -256,6 +266,11 @@ def _build_sharing_pages(config, *, processes: int, generated: GeneratedPages,
     in this process), as MkDocs does. The theme's static files are listed by
     :func:`add_theme_files`, not MkDocs' own listing. Every page but a draft is written by
     ``written`` (its record handed back by the process that wrote it), a draft by MkDocs.
+
+    In a build that shares its pages, this process renders the pages only it may render first
+    (those Material's search indexes among them): then the search index holds every entry it will
+    write, and ``once_indexed`` is given its bytes (:func:`_search_index_now`) while the workers
+    render; this process's share of the others is smaller by ``once_indexed_weight`` pages.
     """
     from mkdocs import utils
     from mkdocs.commands.build import _build_extra_template, _build_page, _build_theme_template, _populate_page
@@ -337,9 +352,19 @@ def _build_sharing_pages(config, *, processes: int, generated: GeneratedPages,
         # The static files left to copy are spread among the pages, so each process copies its part.
         copying = set(copies)
         items = spread(doc_files, copies)
+        search = _material_search(config) if once_indexed is not None and processes > 1 else None
+
+        def indexed() -> None:
+            try:
+                index = _search_index_now(search)
+            except (AttributeError, TypeError):
+                return  # (another Material's plugin: the caller makes its work after the render)
+            once_indexed(index)
+
         rendered = workers.share_work(
             items, render_or_copy, processes=processes,
-            shared=lambda file: file in later or file in copying or generated.renders_anywhere(file.src_uri))
+            shared=lambda file: file in later or file in copying or generated.renders_anywhere(file.src_uri),
+            meanwhile=indexed if search is not None else None, meanwhile_weight=once_indexed_weight)
         for number, file in enumerate(items):
             if rendered[number] is None:  # a remembered page whose memo was gone where it was to be rendered
                 generated.remake(file.src_uri)
@@ -379,6 +404,25 @@ def _build_sharing_pages(config, *, processes: int, generated: GeneratedPages,
         logging.getLogger("mkdocs").removeHandler(warning_counter)
 
 
+def _material_search(config):
+    """Material's search plugin of ``config`` when its index can be known before the build's end
+    (enabled, no index of an earlier build to merge with: MkDocs' dirty reload); else None."""
+    try:
+        from material.plugins.search.plugin import SearchPlugin
+    except ImportError:
+        return None
+    found = [plugin for plugin in config.plugins.values() if isinstance(plugin, SearchPlugin)]
+    if len(found) != 1 or not found[0].config.enabled or found[0].search_index_prev is not None:
+        return None
+    return found[0]
+
+
+def _search_index_now(search) -> bytes:
+    """The bytes Material's ``search`` plugin writes in ``on_post_build`` (Material 9.5-9.8), from
+    the entries it holds now: the caller checks them against the file written."""
+    return search.search_index.generate_search_index(None).encode("utf-8")
+
+
 def copy_static_files(files, config, written: WrittenFiles, *, inclusion, written_after: Collection[str] = (),
                       later: bool = False) -> list:
     """:meth:`Files.copy_static_files <mkdocs.structure.files.Files.copy_static_files>` (MkDocs 1.6,
@@ -392,7 +436,8 @@ def copy_static_files(files, config, written: WrittenFiles, *, inclusion, writte
 
     With ``later``, the files :func:`copy_recorded` copies are returned instead, to be copied with
     the pages, in any process; but those named like a page (``.html``), which a page of the same
-    path must overwrite, as in MkDocs' order, are copied here."""
+    path must overwrite, as in MkDocs' order, are copied here, and so are those below ``search/``,
+    where the search index is made while the pages render (``once_indexed``)."""
     from mkdocs.structure.files import File
 
     templated = {*config.theme.static_templates, *config.extra_templates, *written_after}
@@ -402,7 +447,7 @@ def copy_static_files(files, config, written: WrittenFiles, *, inclusion, writte
             continue
         if type(file) is File and file._content is None and file.abs_src_path is not None \
                 and file.dest_uri not in templated:
-            if later and not file.dest_uri.endswith((".html", ".htm")):
+            if later and not file.dest_uri.endswith((".html", ".htm")) and not file.dest_uri.startswith("search/"):
                 copies.append(file)
             else:
                 written.add(file.dest_uri, copy_recorded(file.abs_src_path, file.dest_uri, written))

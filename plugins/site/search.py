@@ -183,14 +183,20 @@ def merge_search_index(site_dir: Path, entries: list[dict]) -> int:
     """Add ``entries`` to the index Material wrote (hand-written pages, made plain for readers);
     returns its size in bytes."""
     path = site_dir / "search" / "search_index.json"
-    data = json.loads(path.read_text(encoding="utf-8"))
+    payload = merged_search_index(path.read_bytes(), entries)
+    path.write_bytes(payload)
+    return len(payload)
+
+
+def merged_search_index(material: bytes, entries: list[dict]) -> bytes:
+    """The index file of :func:`merge_search_index`, from the bytes of the one Material wrote (or
+    will write: a build that shares its pages makes it while they render)."""
+    data = json.loads(material.decode("utf-8"))
     fields = data["config"].setdefault("fields", {})
     fields[KEYWORDS_FIELD] = {"boost": KEYWORDS_BOOST}
     fields[TITLE_WORDS_FIELD] = {"boost": TITLE_WORDS_BOOST}
     data["docs"] = [*(_plain(doc) for doc in data.get("docs", [])), *entries]
-    payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    path.write_bytes(payload)
-    return len(payload)
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 # --------------------------------------------------------------------------------------------

@@ -215,10 +215,12 @@ class RememberedParts:
     or code, is no memo.
     """
 
-    def __init__(self, path: Path, *, read: bool = True) -> None:
+    def __init__(self, path: Path, *, read: bool = True, side_by_side: bool = True) -> None:
         self.path = path
         self._key = Fingerprint("search-shard-parts", PARTS_FORMAT, code_digest("weike.plugins.site")).hexdigest()
         self.read = read
+        #: Whether many entries to make are made in worker processes (not while workers render pages).
+        self.side_by_side = side_by_side
         #: The file's parts, read when first asked for (a build that keeps the shards never reads it).
         self._known: dict[str, list] | None = None
         #: Every entry's parts in this build, by digest (what :meth:`save` writes).
@@ -251,8 +253,8 @@ class RememberedParts:
             if digest not in used and digest not in known:
                 missing.setdefault(digest, doc)
         # A cold build's (13,000 entries at 1,000 courses) are made side by side.
-        fresh = dict(zip(missing, share_work(list(missing.values()), _stored_parts, processes=render_processes(
-            len(missing), per_process=ENTRIES_PER_PROCESS)), strict=True))
+        processes = render_processes(len(missing), per_process=ENTRIES_PER_PROCESS) if self.side_by_side else 1
+        fresh = dict(zip(missing, share_work(list(missing.values()), _stored_parts, processes=processes), strict=True))
         self.made += len(fresh)
         made = []
         for digest in digests:
@@ -326,9 +328,9 @@ def _published_shards(folder: Path, previous: Manifest, digest: str) -> tuple[by
 
 def write_search_shards(site_dir: Path, *, previous: Manifest | None = None,
                         published_dir: Path | None = None, parts: RememberedParts | None = None,
-                        written: WrittenFiles | None = None) -> SearchShards:
-    """Write the sharded index of the site's ``search/search_index.json``, and its manifest into the
-    site's reader script when there is one.
+                        written: WrittenFiles | None = None, index: bytes | None = None) -> SearchShards:
+    """Write the sharded index of the site's ``search/search_index.json`` (or of ``index``, the bytes
+    that file will hold), and its manifest into the site's reader script when there is one.
 
     ``previous`` is what the published site ``published_dir`` holds (its stamp's record, files
     still as written): when its sharded index was made from the same index file, nothing is
@@ -339,7 +341,8 @@ def write_search_shards(site_dir: Path, *, previous: Manifest | None = None,
     their records."""
     written = written if written is not None else WrittenFiles(site_dir)
     search = site_dir / "search"
-    index = (search / "search_index.json").read_bytes()
+    if index is None:
+        index = (search / "search_index.json").read_bytes()
     digest = index_digest(index)
     earlier = (_published_shards(published_dir, previous, digest)
                if previous is not None and published_dir is not None else None)

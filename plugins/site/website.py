@@ -10,7 +10,8 @@ The build, top to bottom:
    pages whose digest and file are as the site's stamp records are kept, not rendered;
 5. run MkDocs programmatically into a temporary folder next to ``site_dir``, the generated pages
    handed over by :class:`~weike.plugins.site.generated.GeneratedPages`;
-6. add what MkDocs does not make: the search index entries, ``catalogue.json``, sitemap, feed;
+6. add what MkDocs does not make: the search index entries and shards, ``catalogue.json``, sitemap,
+   feed (in a build that shares its pages among processes, while the workers render them);
 7. publish: a first build swaps the folder into place with ``os.replace``; a rebuild moves in only
    the files whose bytes differ, one ``os.replace`` each, and deletes those no longer made
    (:mod:`weike.plugins.site.manifest`); the delivered media are hard-linked (copied across file
@@ -47,8 +48,9 @@ from weike.plugins.site.placement import (make_build_folder, place_media, place_
                                           placing_aside, remove_leftovers, swap_into_place)
 from weike.plugins.site.qr import QR_CODES_FILE, QrCodes
 from weike.plugins.site.search import (CUTS_FILE, RememberedCuts, cuts_allowed, lent_to_material_search,
-                                       merge_search_index)
-from weike.plugins.site.search_shards import PARTS_FILE, READER_SCRIPT, RememberedParts, write_search_shards
+                                       merged_search_index)
+from weike.plugins.site.search_shards import (PARTS_FILE, READER_SCRIPT, RememberedParts, SearchShards,
+                                              write_search_shards)
 from weike.plugins.site.sources import PLUGIN_NAME, collect_courses, generate_sources, write_docs, write_overrides
 from weike.plugins.site.stamp import STAMP_FILE, input_hash, read_stamp, site_stamp
 from weike.plugins.site.workers import render_processes
@@ -96,6 +98,84 @@ class WebsiteResult:
     #: placing them found or made them.
     media: Mapping[str, tuple[int, int, int]] | None = None
 
+
+
+#: Making the search index's shards while the pages render costs about as much, per entry, as
+#: rendering this many pages (the build's own share is that much smaller). Measured at 300 courses
+#: in CPU time, beside a worker rendering: 0.22-0.32 s for 3,900 entries, 0.22-0.26 ms a page.
+INDEX_WORK_PER_ENTRY = 0.3
+
+
+def write_catalogue_files(folder: Path, written: manifest.WrittenFiles, catalogue: Catalogue, sources,
+                          site_name: str) -> None:
+    """``catalogue.json``, ``sitemap.xml`` and ``feed.xml`` into the folder being built (MkDocs' own
+    sitemap gone)."""
+    written.put("catalogue.json", catalogue_json(catalogue, generator=f"weike {__version__}",
+                                                 entries=sources.catalogue_entries))
+    extra_urls = [page_url(rel) for rel in [*sources.pages, *sources.handwritten]
+                  if not rel.startswith("courses/") and rel != HOME_FILE]
+    for name, data in (("sitemap.xml", sitemap_xml(catalogue, sorted(extra_urls))),
+                       ("feed.xml", feed_xml(catalogue, site_name=site_name))):
+        if data is None:
+            (folder / name).unlink(missing_ok=True)
+        else:
+            written.put(name, data)
+    # MkDocs' own compressed sitemap would disagree with ours (and has no use without site_url).
+    (folder / "sitemap.xml.gz").unlink(missing_ok=True)
+
+
+class SearchWhileRendering:
+    """The merged search index, its shards and the ``others`` (catalogue.json, sitemap, feed) of
+    the folder being built: made while the pages render when the engine calls it (``once_indexed``
+    of :func:`~weike.plugins.site.engine.run_mkdocs`, with the bytes Material's search will write),
+    else, or when Material then writes other bytes, by :meth:`after_render`. What fails while the
+    pages render is raised after the render, where it was raised before the two overlapped."""
+
+    def __init__(self, folder: Path, entries: list[dict], *, previous: manifest.Manifest | None,
+                 published_dir: Path, written: manifest.WrittenFiles, parts: RememberedParts,
+                 others) -> None:
+        self.folder, self.entries, self.previous = folder, entries, previous
+        self.published_dir, self.written, self.parts, self.others = published_dir, written, parts, others
+        #: Material's index it was made from, the merged index and its shards, once made.
+        self._made: tuple[bytes, bytes, SearchShards] | None = None
+        self._others_made = False
+        self._failure: Exception | None = None
+
+    def __call__(self, material: bytes) -> None:
+        try:
+            self.others()
+            self._others_made = True
+            merged = merged_search_index(material, self.entries)
+            self._made = material, merged, self._shards(merged, self.parts)
+        except Exception as exc:  # (raised after the render)
+            self._failure = exc
+
+    def _shards(self, merged: bytes, parts: RememberedParts) -> SearchShards:
+        shards = write_search_shards(self.folder, previous=self.previous, published_dir=self.published_dir,
+                                     parts=parts, written=self.written, index=merged)
+        if shards.computed:
+            parts.save()
+        return shards
+
+    def after_render(self, parts: RememberedParts) -> tuple[int, SearchShards]:
+        """Write the merged index over Material's; returns its size and the shards (``parts``: for
+        shards made again)."""
+        if self._failure is not None:
+            raise self._failure
+        path = self.folder / "search" / "search_index.json"
+        material = path.read_bytes()
+        if self._made is not None and self._made[0] == material:
+            _, merged, shards = self._made
+        else:
+            if self._made is not None:  # (made from an index Material did not write: never kept)
+                for rel in set(self._made[2].files) - set(self._made[2].kept):
+                    (self.folder / rel).unlink(missing_ok=True)
+            merged = merged_search_index(material, self.entries)
+            shards = self._shards(merged, parts)
+        path.write_bytes(merged)
+        if not self._others_made:
+            self.others()
+        return len(merged), shards
 
 
 def build_website(
@@ -247,40 +327,35 @@ def build_website(
         # remembered, so an edit to no indexed text never loads jieba's dictionary.
         cuts = (RememberedCuts(work_dir / CUTS_FILE, read=not force)
                 if cuts_allowed(plugin_entries(settings.raw.get("plugins"))) else None)
+        # What the render does not make: the merged search index and its shards (what the browser
+        # loads, a query's worth at a time), catalogue.json, the sitemap and the feed. In a build
+        # that shares its pages, this process makes them while the workers render, as soon as
+        # Material's search holds its every entry (`once_indexed`); checked against the index
+        # Material then writes, and made again after the render when it differs.
+        entries = sources.search_entries()
+        search = SearchWhileRendering(
+            tmp_dir, entries, previous=previous, published_dir=site_dir, written=written,
+            parts=RememberedParts(work_dir / PARTS_FILE, read=not force, side_by_side=processes <= 1),
+            others=lambda: write_catalogue_files(tmp_dir, written, catalogue, sources, settings.site_name))
         with lent_to_material_search(cuts):
             warnings = run_mkdocs(settings, overrides, root, generated, processes=processes, written=written,
-                                  written_after=AFTER_RENDER)
+                                  written_after=AFTER_RENDER, once_indexed=search,
+                                  # (a rebuild's shards are mostly kept, or made from remembered parts)
+                                  once_indexed_weight=INDEX_WORK_PER_ENTRY * len(entries) if previous is None else 0)
         if cuts is not None:
             cuts.save()
         made_from.update(generated.static_made_from)
 
         # A cold build links its media into the new folder in another process meanwhile: system
-        # calls only, and the search shards below are this process's own CPU work.
+        # calls only, while this process records the folder.
         if previous is None and placing_aside(catalogue):
             placing = place_media_aside(catalogue, tmp_dir)
-        index_bytes = merge_search_index(tmp_dir, sources.search_entries())
-        # What the browser loads, a query's worth at a time: kept whole, not computed, when the
-        # index is the one the published shards were made from; else only the files whose bytes
-        # differ are written (one course's edit changes a few); the entries' store forms and keys
-        # of an earlier build are remembered (one course's edit makes its own entries' again).
-        parts = RememberedParts(work_dir / PARTS_FILE, read=not force)
-        shards = write_search_shards(tmp_dir, previous=previous, published_dir=site_dir, parts=parts,
-                                     written=written)
-        if shards.computed:
-            parts.save()
+        # Kept whole, not computed, when the index is the one the published shards were made
+        # from; else only the files whose bytes differ are written (one course's edit changes a
+        # few); the entries' store forms and keys of an earlier build are remembered (one
+        # course's edit makes its own entries' again).
+        index_bytes, shards = search.after_render(RememberedParts(work_dir / PARTS_FILE, read=not force))
         made_from.update(dict.fromkeys(shards.files, shards.made_from))
-        written.put("catalogue.json", catalogue_json(catalogue, generator=f"weike {__version__}",
-                                                     entries=sources.catalogue_entries))
-        extra_urls = [page_url(rel) for rel in [*sources.pages, *sources.handwritten]
-                      if not rel.startswith("courses/") and rel != HOME_FILE]
-        for name, data in (("sitemap.xml", sitemap_xml(catalogue, sorted(extra_urls))),
-                           ("feed.xml", feed_xml(catalogue, site_name=settings.site_name))):
-            if data is None:
-                (tmp_dir / name).unlink(missing_ok=True)
-            else:
-                written.put(name, data)
-        # MkDocs' own compressed sitemap would disagree with ours (and has no use without site_url).
-        (tmp_dir / "sitemap.xml.gz").unlink(missing_ok=True)
         # A course whose pages failed (E901) is tried again by the next build, never replayed.
         stamp_inputs = "" if page_isolation.failed else inputs
         if previous is None:  # made whole: swapped into place at once

@@ -58,15 +58,20 @@ def in_worker() -> bool:
     return _IN_WORKER
 
 
-def _shares(pages: Sequence, processes: int) -> list[list]:
-    """``pages`` cut into ``processes`` contiguous shares of (nearly) equal size."""
-    size, extra = divmod(len(pages), processes)
-    shares, start = [], 0
-    for number in range(processes):
-        end = start + size + (1 if number < extra else 0)
-        shares.append(list(pages[start:end]))
-        start = end
-    return shares
+def _shares(pages: Sequence, processes: int, *, head_start: float = 0.0) -> list[list]:
+    """``pages`` cut into ``processes`` contiguous shares of (nearly) equal size; with ``head_start``
+    (other work of the first share's process, as many pages' worth), the first share is that much
+    smaller (none when the other work is a share's worth or more), the others alike."""
+    if head_start <= 0 or processes <= 1:
+        size, extra = divmod(len(pages), processes)
+        shares, start = [], 0
+        for number in range(processes):
+            end = start + size + (1 if number < extra else 0)
+            shares.append(list(pages[start:end]))
+            start = end
+        return shares
+    first = min(len(pages), max(0, round((len(pages) + head_start) / processes - head_start)))
+    return [list(pages[:first]), *_shares(pages[first:], processes - 1)]
 
 
 def _fork_worker(items: Sequence, work: Callable) -> tuple[int, int]:
@@ -114,16 +119,22 @@ def _wait(pid: int, reading: int) -> dict | None:
 
 
 def share_work(items: Sequence, work: Callable, *, processes: int,
-               shared: Callable[[object], bool] = lambda item: True) -> list:
+               shared: Callable[[object], bool] = lambda item: True,
+               meanwhile: Callable[[], None] | None = None, meanwhile_weight: float = 0.0) -> list:
     """``[work(item) for item in items]`` (JSON values), the items ``shared`` says any process may
     do cut among ``processes`` processes (this one included); the others are done here. MkDocs'
-    warnings logged in a worker are logged again here."""
-    if processes <= 1:
-        return [work(item) for item in items]
-    positions = [number for number, item in enumerate(items) if shared(item)]
-    if not positions:
-        return [work(item) for item in items]
-    _, *worker_shares = _shares(positions, processes)  # the first share is this process's
+    warnings logged in a worker are logged again here.
+
+    ``meanwhile`` is other work of this process, done once the items only it may do are done and
+    while the workers do theirs: then this process's share of the shared items is smaller by
+    ``meanwhile_weight`` (as many items' worth), so no process waits for the others long. Done
+    alone, after every item, ``meanwhile`` runs after its items too."""
+    if processes <= 1 or not (positions := [number for number, item in enumerate(items) if shared(item)]):
+        results = [work(item) for item in items]
+        if meanwhile is not None:
+            meanwhile()
+        return results
+    own, *worker_shares = _shares(positions, processes, head_start=meanwhile_weight if meanwhile else 0.0)
     results: list = [None] * len(items)
     workers: list[tuple[int, int, list]] = []
     try:
@@ -132,9 +143,18 @@ def share_work(items: Sequence, work: Callable, *, processes: int,
                 pid, reading = _fork_worker([items[number] for number in share], work)
                 workers.append((pid, reading, share))
         taken = {number for share in worker_shares for number in share}
-        for number, item in enumerate(items):
-            if number not in taken:
-                results[number] = work(item)
+        if meanwhile is None:
+            for number, item in enumerate(items):
+                if number not in taken:
+                    results[number] = work(item)
+        else:  # this process's own items first, then the other work, then its share
+            mine = set(own)
+            for number, item in enumerate(items):
+                if number not in taken and number not in mine:
+                    results[number] = work(item)
+            meanwhile()
+            for number in own:
+                results[number] = work(items[number])
         while workers:
             pid, reading, share = workers.pop(0)
             done = _wait(pid, reading)

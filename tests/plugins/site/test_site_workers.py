@@ -67,7 +67,7 @@ def test_a_parallel_cold_build_equals_a_serial_one(built_site, forks, monkeypatc
     shared = [uri for share in site_shares for uri in share]
     assert len(shared) == len(set(shared)) and "courses/photo/01-lecture-1.md" in shared
     assert "about.md" not in shared and "guide/help.md" not in shared
-    # The delivered media were linked by a process of their own while the build made the search index.
+    # The delivered media were linked by a process of their own while the build recorded the folder.
     assert forks.count(["media"]) == 1
     # Each worker copied its part of the static files (the theme's assets, the covers) too.
     assert all(any(not uri.endswith(".md") for uri in share) for share in forks
@@ -566,3 +566,165 @@ def test_static_files_are_spread_among_the_pages():
                for half in halves)
     assert spread(pages, []) == pages and spread([], files) == files
     assert spread(["p"], files) == ["p", *files]
+
+
+def test_the_build_does_its_own_items_then_other_work_then_a_smaller_share():
+    """``meanwhile`` runs here once the items only this process may do are done, while the workers
+    do theirs; this process's share is smaller by its weight, and the results are in order."""
+    parent = os.getpid()
+    done_here: list[int] = []
+    seen: list[list[int]] = []
+
+    def work(n):
+        if os.getpid() == parent:
+            done_here.append(n)
+        return [n * n, os.getpid()]
+
+    items = list(range(40))
+    results = workers.share_work(items, work, processes=2, shared=lambda n: n % 10 != 0,
+                                 meanwhile=lambda: seen.append(list(done_here)), meanwhile_weight=12)
+    assert [square for square, _ in results] == [n * n for n in items]
+    assert seen == [[0, 10, 20, 30]]  # only this process's own items, in their order, before
+    own = [n for n in done_here if n % 10]
+    workers_did = [n for n, (_, pid) in zip(items, results) if pid != parent]
+    # 36 shared items and 12 items' worth of other work: (36 + 12) / 2 - 12 here, the rest there.
+    assert len(own) == 12 and len(workers_did) == 24 and own == items[1:10] + items[11:14]
+    # Done alone, the other work comes after every item.
+    done_here.clear()
+    seen.clear()
+    assert workers.share_work(items[:5], work, processes=1, meanwhile=lambda: seen.append(list(done_here))) \
+        == [[n * n, parent] for n in range(5)]
+    assert seen == [[0, 1, 2, 3, 4]]
+
+
+def test_shares_leave_the_first_process_room_for_its_other_work():
+    assert workers._shares(list(range(10)), 3, head_start=0) == [[0, 1, 2, 3], [4, 5, 6], [7, 8, 9]]
+    assert workers._shares(list(range(10)), 3, head_start=2) == [[0, 1], [2, 3, 4, 5], [6, 7, 8, 9]]
+    assert workers._shares(list(range(10)), 2, head_start=50) == [[], list(range(10))]
+
+
+def _search_made_while_rendering(monkeypatch, files: list | None = None) -> list[int]:
+    """For every time the sharded index is written: how many page workers were out (forked, not
+    yet waited for); its files into ``files``."""
+    from weike.plugins.site import website
+
+    out: set[int] = set()
+    calls: list[int] = []
+    files = files if files is not None else []
+    fork_worker, wait, write_search_shards = workers._fork_worker, workers._wait, website.write_search_shards
+
+    def forked(items, work):
+        pid, reading = fork_worker(items, work)
+        if any(str(getattr(item, "src_uri", "")).endswith(".md") for item in items):
+            out.add(pid)
+        return pid, reading
+
+    def waited(pid, reading):
+        out.discard(pid)
+        return wait(pid, reading)
+
+    def watched(*args, **kwargs):
+        calls.append(len(out))
+        shards = write_search_shards(*args, **kwargs)
+        files.append(set(shards.files))
+        return shards
+
+    monkeypatch.setattr(workers, "_fork_worker", forked)
+    monkeypatch.setattr(workers, "_wait", waited)
+    monkeypatch.setattr(website, "write_search_shards", watched)
+    return calls
+
+
+def test_the_search_index_is_made_while_the_workers_render(built_site, forks, monkeypatch):
+    """The build's own process renders the pages Material's search indexes (the hand-written ones)
+    first, then makes the merged index, its shards, catalogue.json, the sitemap and the feed while
+    the workers render: every file, the index Material wrote included, as a serial build makes it."""
+    calls = _search_made_while_rendering(monkeypatch)
+    built = built_site(FILES, site_url="https://weike.example.gov.cn/")
+    assert not built.result.failed
+    # Once, while both page workers rendered.
+    assert calls == [2] and len([share for share in _site_shares(forks)]) > 0
+    parallel = tree(built.site)
+    index = json.loads(parallel["search/search_index.json"])
+    assert {doc["location"] for doc in index["docs"]} >= {"about/", "guide/help/", "courses/photo/"}
+    serial = serial_tree(built, monkeypatch)
+    assert sorted(parallel) == sorted(serial)
+    assert [rel for rel in serial if parallel[rel] != serial[rel]] == []
+
+
+def test_an_index_material_writes_otherwise_has_its_shards_made_again_after_the_render(built_site, forks,
+                                                                                       monkeypatch):
+    """Should Material's search gather an entry after the index was made (here: the index it held
+    then had others), the shards are made again from the index it writes, and none of
+    the first ones is left: the site is a serial build's."""
+    from weike.plugins.site import engine
+
+    made: list[set[str]] = []
+    calls = _search_made_while_rendering(monkeypatch, made)
+    index_now = engine._search_index_now
+
+    def early(search) -> bytes:
+        data = json.loads(index_now(search))
+        data["docs"] = [{"location": f"x{n}/", "title": f"页{n}", "text": f"第{n}页"} for n in range(200)]
+        return json.dumps(data).encode("utf-8")
+
+    monkeypatch.setattr(engine, "_search_index_now", early)
+    built = built_site(FILES, site_url="https://weike.example.gov.cn/")
+    assert not built.result.failed and calls == [2, 0]
+    assert made[0] - made[1]  # (more store chunks first: those are gone)
+    parallel = tree(built.site)
+    serial = serial_tree(built, monkeypatch)
+    assert sorted(parallel) == sorted(serial)
+    assert [rel for rel in serial if parallel[rel] != serial[rel]] == []
+
+
+def test_a_failure_making_the_index_while_the_pages_render_is_reported_after_them(built_site, forks,
+                                                                                monkeypatch):
+    """A full disk while the shards are written: reported as by a build that writes them after the
+    render, the folder being built removed, nothing published."""
+    import errno
+
+    from weike.plugins.site import website
+
+    write_search_shards = website.write_search_shards
+
+    def full(folder, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(folder / "search/p/0.js"))
+
+    monkeypatch.setattr(website, "write_search_shards", full)
+    built = built_site(FILES)
+    parallel = [(d.code, d.location, d.message_en) for d in built.result.diagnostics if d.is_error]
+    assert [code for code, _, _ in parallel] == ["E301"]
+    assert _site_shares(forks) and not list(built.site.parent.glob(".tmp-*")) and not built.site.exists()
+    monkeypatch.setattr(workers, "PAGES_PER_PROCESS", 10**9)
+    serial = build_site(built.root, built.delivered)
+    assert [(d.code, d.location, d.message_en) for d in serial.diagnostics if d.is_error] == parallel
+    monkeypatch.setattr(website, "write_search_shards", write_search_shards)
+
+
+def test_with_hooks_the_search_index_is_made_after_the_render(built_site, forks, monkeypatch):
+    """A repository's hooks may gather anything at any page (an entry of Material's search too):
+    the pages are rendered by one process and the index made after them, as before."""
+    calls = _search_made_while_rendering(monkeypatch)
+    hook = "def on_page_context(context, page, config, nav):\n    return context\n"
+    built = built_site({"mkdocs.yml": "site_name: 微课\nhooks:\n  - hooks.py\n", "hooks.py": hook})
+    assert not built.result.failed
+    assert calls == [0] and _site_shares(forks) == []
+
+
+def test_a_site_file_where_a_shard_goes_is_overwritten_by_the_shard_as_in_a_serial_build(built_site, forks,
+                                                                                      monkeypatch):
+    """A static file of the theme's overrides below ``search/`` is copied before the pages render,
+    never after the shards made meanwhile: a shard of the same path overwrites it, as in a serial
+    build. (``site/search/`` is weike's: not published.)"""
+    files = {**FILES, "site/overrides/search/p/0.js": "/* the repository's own */\n",
+             "site/overrides/search/d/0.js": "/* the repository's own */\n",
+             "site/overrides/search/own.js": "/* kept */\n"}
+    built = built_site(files)
+    assert not built.result.failed and _site_shares(forks)
+    parallel = tree(built.site)
+    assert parallel["search/p/0.js"].startswith(b"__weikeSearch.p(0,")
+    assert parallel["search/own.js"] == b"/* kept */\n"
+    serial = serial_tree(built, monkeypatch)
+    assert sorted(parallel) == sorted(serial)
+    assert [rel for rel in serial if parallel[rel] != serial[rel]] == []
