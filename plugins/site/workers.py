@@ -105,6 +105,22 @@ def _fork_worker(items: Sequence, work: Callable) -> tuple[int, int]:
         os._exit(status)
 
 
+def _end(pid: int, reading: int) -> None:
+    """Kill a worker this process will not wait for (it failed meanwhile), and close its pipe."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except OSError:
+        pass
+    os.close(reading)
+
+
+def _log_again(warnings: list) -> None:
+    """A worker's MkDocs warnings, logged again by the process that waited for it."""
+    for name, level, message in warnings:
+        logging.getLogger(name).log(level, message)
+
+
 def _wait(pid: int, reading: int) -> dict | None:
     """The worker's results and warnings once it has exited, or None when it failed."""
     with os.fdopen(reading, "rb") as pipe:
@@ -164,16 +180,10 @@ def share_work(items: Sequence, work: Callable, *, processes: int,
                 continue
             for number, result in zip(share, done["results"], strict=True):
                 results[number] = result
-            for name, level, message in done["warnings"]:
-                logging.getLogger(name).log(level, message)
+            _log_again(done["warnings"])
     finally:
         for pid, reading, _ in workers:  # this process failed: the workers are not waited for
-            try:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-            except OSError:
-                pass
-            os.close(reading)
+            _end(pid, reading)
     return results
 
 
@@ -202,8 +212,7 @@ class WorkAside:
             done = _wait(pid, reading)
         if done is None:
             return [self._work(item) for item in self._items]
-        for name, level, message in done["warnings"]:
-            logging.getLogger(name).log(level, message)
+        _log_again(done["warnings"])
         return done["results"]
 
     def stop(self) -> None:
@@ -211,9 +220,4 @@ class WorkAside:
             return
         pid, reading = self._process
         self._process = None
-        try:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-        except OSError:
-            pass
-        os.close(reading)
+        _end(pid, reading)
