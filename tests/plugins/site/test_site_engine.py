@@ -319,3 +319,28 @@ def test_a_page_context_made_once_per_depth_is_the_one_mkdocs_makes(tmp_path):
         assert {**ours, "build_date_utc": None} == {**theirs, "build_date_utc": None}, uri
     # Three depths made once each; the pages whose first folder a path names, each for itself.
     assert sorted(contexts._made) == [1, 2, 3]
+
+
+def test_nothing_of_a_build_outlives_it_in_mkdocs_configuration(built_site, monkeypatch):
+    """MkDocs' plugins option, part of its configuration class, keeps the last plugin collection
+    for the life of the process: weike's pages plugin (and through it the build's pages and
+    courses) must not stay in it once the build is over (a second of teardown at the end of a
+    1,000-course build, and memory held between `weike serve`'s rebuilds)."""
+    import gc
+    import weakref
+
+    from weike.plugins.site import generated
+
+    made: list[weakref.ref] = []
+    real_init = generated.GeneratedPages.__init__
+
+    def recording(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        made.append(weakref.ref(self))
+
+    monkeypatch.setattr(generated.GeneratedPages, "__init__", recording)
+    built = built_site()
+    assert not built.result.failed and made
+    del built
+    gc.collect()
+    assert [ref for ref in made if ref() is not None] == []
