@@ -20,7 +20,8 @@ from weike.plugins.site import workers
 from weike.plugins.site.manifest import WrittenFiles
 from weike.plugins.site.frames import ENCODING_ERRORS, PageFrames
 from weike.plugins.site.contributed import SiteAsset
-from weike.plugins.site.generated import GeneratedPages, SiteAddress, compile_templates_once, set_up_page
+from weike.plugins.site.generated import (GeneratedPages, SiteAddress, compile_templates_once, search_excluded,
+                                          set_up_page)
 from weike.plugins.site.settings import SEARCH_NOTES, read_weike_extra
 
 THEME_DIR = Path(__file__).resolve().parent / "theme"
@@ -718,7 +719,7 @@ def page_context_idle(config, page) -> bool:
 
     handlers = config.plugins.events["page_context"]
     return (all(getattr(handler, "__func__", None) is SearchPlugin.on_page_context for handler in handlers)
-            and bool((page.meta.get("search") or {}).get("exclude"))
+            and search_excluded(page)
             and isinstance(page.content, str) and "data-search-" not in page.content)
 
 

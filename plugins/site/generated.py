@@ -305,7 +305,9 @@ def set_up_page(file, config, *, build_date: str, address: SiteAddress):
     return page
 
 
-def _search_excluded(page: GeneratedPage) -> bool:
+def search_excluded(page) -> bool:
+    """Whether ``page`` (a :class:`GeneratedPage` or an MkDocs ``Page``: its ``meta``) is left out
+    of Material's search (``search: {exclude: true}``)."""
     return bool((page.meta.get("search") or {}).get("exclude"))
 
 
@@ -353,12 +355,12 @@ class GeneratedPages(BasePlugin):
         (``course_page``, ``lecture_page``: tests/plugins/site hold it so), so its memo is not read
         to decide; :meth:`searched` asks again once it is read."""
         generated = self.pages.get(src_uri)
-        return isinstance(generated, RememberedPage) or (generated is not None and _search_excluded(generated))
+        return isinstance(generated, RememberedPage) or (generated is not None and search_excluded(generated))
 
     def searched(self, src_uri: str) -> bool:
         """Whether Material's search indexes the page ``src_uri`` as loaded (:meth:`load`)."""
         generated = self.pages.get(src_uri)
-        return not isinstance(generated, GeneratedPage) or not _search_excluded(generated)
+        return not isinstance(generated, GeneratedPage) or not search_excluded(generated)
 
     def load(self, src_uri: str) -> bool:
         """Make the page ``src_uri`` ready to be set up in this process: a remembered page's metadata and

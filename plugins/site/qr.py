@@ -180,6 +180,10 @@ class QrCodes:
         #: Codes made by :meth:`make_missing` for this build (not in the file yet).
         self._made: dict[str, str] = {}
 
+    def _missing(self, urls: Iterable[str]) -> list[str]:
+        """``urls`` (once each) whose code is neither in the record nor made by this build yet."""
+        return [url for url in dict.fromkeys(urls) if url and url not in self._known and url not in self._made]
+
     def make_missing(self, urls: Iterable[str], *, too_few_too: bool = False) -> int:
         """Make the codes of ``urls`` not in the record yet, shared among processes (a cold build:
         some 3 ms of CPU each); returns how many were missing. Too few to share are left to
@@ -188,7 +192,7 @@ class QrCodes:
         which raises for its own course only."""
         from weike.plugins.site.workers import render_processes, share_work
 
-        missing = [url for url in dict.fromkeys(urls) if url and url not in self._known and url not in self._made]
+        missing = self._missing(urls)
         processes = render_processes(len(missing), per_process=QR_CODES_PER_PROCESS)
         if processes > 1 or too_few_too:
             for url, code in zip(missing, share_work(missing, _qr_svg_or_none, processes=processes), strict=True):
@@ -199,8 +203,7 @@ class QrCodes:
     def make_missing_aside(self, urls: Iterable[str]) -> MissingCodes:
         """:meth:`make_missing` of ``urls`` (too few to share too) started in one forked process while
         this one does other work (a cold build loads jieba's dictionary meanwhile): :class:`MissingCodes`."""
-        missing = [url for url in dict.fromkeys(urls) if url and url not in self._known and url not in self._made]
-        return MissingCodes(self._made, missing)
+        return MissingCodes(self._made, self._missing(urls))
 
     def svg(self, url: str) -> str:
         code = self._known.get(url) or self._made.get(url)

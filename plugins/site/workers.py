@@ -187,7 +187,6 @@ def share_work(items: Sequence, work: Callable, *, processes: int,
     return results
 
 
-
 class WorkAside:
     """``[work(item) for item in items]`` (JSON values) started in a forked process while this one
     goes on with other work: :meth:`results` waits for them; :meth:`stop` ends the process unwaited
