@@ -106,13 +106,6 @@ def placing_aside(catalogue: Catalogue) -> bool:
     return render_processes(files, per_process=MEDIA_ASIDE) > 1
 
 
-def place_media_here(catalogue: Catalogue, site_dir: Path) -> dict[str, tuple[int, int, int]]:
-    """:func:`place_media` into ``site_dir``; returns what ``placed_files`` receives."""
-    placed: dict[str, tuple[int, int, int]] = {}
-    place_media(catalogue, site_dir, placed)
-    return placed
-
-
 def place_media_aside(catalogue: Catalogue, site_dir: Path) -> WorkAside:
     """:func:`place_media` of ``catalogue`` into ``site_dir`` (a folder being built, nothing else
     writing into its ``media``) started in a forked process; its ``results()[0]`` is what
@@ -122,7 +115,9 @@ def place_media_aside(catalogue: Catalogue, site_dir: Path) -> WorkAside:
     from weike.plugins.site.workers import WorkAside
 
     def place(_item: str) -> dict[str, list[int]]:
-        return {rel: list(values) for rel, values in place_media_here(catalogue, site_dir).items()}
+        placed: dict[str, tuple[int, int, int]] = {}
+        place_media(catalogue, site_dir, placed)
+        return {rel: list(values) for rel, values in placed.items()}
 
     return WorkAside(["media"], place)
 

@@ -44,8 +44,8 @@ from weike.plugins.site.generated import GeneratedPages
 from weike.plugins.site.incremental import (engine_digest, file_digest, page_digest, page_file, renders_incrementally,
                                             static_digest)
 from weike.plugins.site.nav import HOME_FILE, nav_paths, navigation, page_url
-from weike.plugins.site.placement import (make_build_folder, place_media, place_media_aside, place_media_here,
-                                          placing_aside, remove_leftovers, swap_into_place)
+from weike.plugins.site.placement import (make_build_folder, place_media, place_media_aside, placing_aside,
+                                          remove_leftovers, swap_into_place)
 from weike.plugins.site.qr import QR_CODES_FILE, QrCodes
 from weike.plugins.site.search import (CUTS_FILE, RememberedCuts, cuts_allowed, lent_to_material_search,
                                        merged_search_index)
@@ -365,7 +365,7 @@ def build_website(
             made.made_from = {rel: digest for rel, digest in made_from.items() if rel in made.written}
             # (The same files, by inode, once swapped into place.)
             if placing is None:
-                placed.update(place_media_here(catalogue, tmp_dir))
+                place_media(catalogue, tmp_dir, placed)
             else:
                 placed.update((rel, tuple(values)) for rel, values in placing.results()[0].items())
                 placing = None
