@@ -67,8 +67,14 @@ def test_a_parallel_cold_build_equals_a_serial_one(built_site, forks, monkeypatc
     shared = [uri for share in site_shares for uri in share]
     assert len(shared) == len(set(shared)) and "courses/photo/01-lecture-1.md" in shared
     assert "about.md" not in shared and "guide/help.md" not in shared
-    # The delivered media were linked by a process of their own while the build recorded the folder.
+    # The delivered media were linked by a process of their own, forked before the pages' workers
+    # (beside the build's serial work up to the render), and moved into place after it.
     assert forks.count(["media"]) == 1
+    first_render = next(i for i, share in enumerate(forks)
+                        if isinstance(share[0], str) and any(uri.endswith(".md") for uri in share))
+    assert forks.index(["media"]) < first_render
+    assert not (built.site / placement.ASIDE_FOLDER).exists()
+    assert (built.site / "media/photo/01-lecture-1.mp4").stat().st_nlink > 1  # (linked, not copied)
     # Each worker copied its part of the static files (the theme's assets, the covers) too.
     assert all(any(not uri.endswith(".md") for uri in share) for share in forks
                if isinstance(share[0], str) and any(uri.endswith(".md") for uri in share))
