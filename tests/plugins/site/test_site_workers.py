@@ -261,6 +261,19 @@ def test_a_parallel_offline_edition_equals_a_serial_one(built_site, forks, monke
     assert subtitles == serial_subtitles
 
 
+def test_qr_codes_beyond_those_made_aside_while_the_dictionary_loads_are_made_by_the_build(built_site, forks,
+                                                                                           monkeypatch):
+    monkeypatch.setattr(sources, "COURSES_PER_PROCESS", 1)
+    monkeypatch.setattr(sources, "DICTIONARY_WORTH_CODES", 0)  # (the two codes split in halves)
+    built = built_site(FILES, site_url="https://weike.example.gov.cn/")
+    assert not built.result.failed
+    assert forks[0] == [["https://weike.example.gov.cn/courses/demo/"]]  # the process making codes aside
+    parallel = tree(built.site)
+    serial = serial_tree(built, monkeypatch)
+    assert sorted(parallel) == sorted(serial)
+    assert [rel for rel in serial if parallel[rel] != serial[rel]] == []
+
+
 def test_a_failed_worker_has_its_pages_rendered_by_the_build_itself(built_site, monkeypatch):
     monkeypatch.setattr(workers, "PAGES_PER_PROCESS", 1)
     monkeypatch.setattr(placement, "MEDIA_ASIDE", 1)  # (the process linking the media dies too)
