@@ -93,8 +93,13 @@ def place_media(catalogue: Catalogue, site_dir: Path, placed_files: dict[str, tu
     return placed
 
 
-#: Fewer media files than this are linked by the build's own process (a fork costs more than it saves).
-MEDIA_ASIDE = 2000
+#: Fewer lectures than this (about four files each) are linked by the build's own process: a fork
+#: costs more than it saves. A cold build forks it before the serial work that leads to the render
+#: (the second core is idle then), so a few hundred courses are worth it.
+MEDIA_ASIDE = 500
+#: Where a cold build's media are linked while the folder is built: MkDocs empties the folder it
+#: builds into of all but hidden entries, so they are moved into ``media/`` after the render.
+ASIDE_FOLDER = ".media-aside"
 
 
 def placing_aside(catalogue: Catalogue) -> bool:
@@ -107,19 +112,36 @@ def placing_aside(catalogue: Catalogue) -> bool:
 
 
 def place_media_aside(catalogue: Catalogue, site_dir: Path) -> WorkAside:
-    """:func:`place_media` of ``catalogue`` into ``site_dir`` (a folder being built, nothing else
-    writing into its ``media``) started in a forked process; its ``results()[0]`` is what
-    ``placed_files`` receives, as lists. A process that fails in any way has its work done by the
+    """:func:`place_media` of ``catalogue`` started in a forked process, into the hidden
+    :data:`ASIDE_FOLDER` of ``site_dir`` (a folder being built); :func:`media_placed_aside` waits
+    for it and moves them into place. A process that fails in any way has its work done by the
     caller when it waits (:class:`~weike.plugins.site.workers.WorkAside`: linking again what it
     linked keeps the file)."""
     from weike.plugins.site.workers import WorkAside
 
     def place(_item: str) -> dict[str, list[int]]:
         placed: dict[str, tuple[int, int, int]] = {}
-        place_media(catalogue, site_dir, placed)
+        place_media(catalogue, site_dir / ASIDE_FOLDER, placed)
         return {rel: list(values) for rel, values in placed.items()}
 
     return WorkAside(["media"], place)
+
+
+def media_placed_aside(placing: WorkAside, catalogue: Catalogue, site_dir: Path) -> dict[str, tuple[int, int, int]]:
+    """Wait for :func:`place_media_aside` into ``site_dir`` and move its ``media`` folder into
+    place (a rename keeps every file's inode and time: the records stay true); what
+    ``place_media``'s ``placed_files`` receives. Where the folder has a ``media`` of its own by
+    then (nothing writes one), the media are placed there instead."""
+    placed = {rel: tuple(values) for rel, values in placing.results()[0].items()}
+    aside = site_dir / ASIDE_FOLDER
+    target = site_dir / "media"
+    if target.exists() or target.is_symlink():
+        placed = {}
+        place_media(catalogue, site_dir, placed)
+    elif (aside / "media").is_dir():
+        os.replace(aside / "media", target)
+    shutil.rmtree(aside, ignore_errors=True)
+    return placed
 
 
 def swap_into_place(tmp_dir: Path, site_dir: Path) -> None:

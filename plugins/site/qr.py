@@ -184,16 +184,18 @@ class QrCodes:
         """``urls`` (once each) whose code is neither in the record nor made by this build yet."""
         return [url for url in dict.fromkeys(urls) if url and url not in self._known and url not in self._made]
 
-    def make_missing(self, urls: Iterable[str], *, too_few_too: bool = False) -> int:
+    def make_missing(self, urls: Iterable[str], *, too_few_too: bool = False, here: bool = False) -> int:
         """Make the codes of ``urls`` not in the record yet, shared among processes (a cold build:
         some 3 ms of CPU each); returns how many were missing. Too few to share are left to
         :meth:`svg`, unless ``too_few_too`` (made here then: worker processes about to be forked
-        find them, and this record keeps them). A code that fails here is left to :meth:`svg`,
-        which raises for its own course only."""
+        find them, and this record keeps them); ``here``: all made by this process (another is
+        making the rest). A code that fails here is left to :meth:`svg`, which raises for its own
+        course only."""
         from weike.plugins.site.workers import render_processes, share_work
 
         missing = self._missing(urls)
-        processes = render_processes(len(missing), per_process=QR_CODES_PER_PROCESS)
+        processes = 1 if here else render_processes(len(missing), per_process=QR_CODES_PER_PROCESS)
+        too_few_too = too_few_too or here
         if processes > 1 or too_few_too:
             for url, code in zip(missing, share_work(missing, _qr_svg_or_none, processes=processes), strict=True):
                 if code is not None:

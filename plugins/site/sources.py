@@ -284,10 +284,9 @@ def generate_sources(catalogue: Catalogue, collected: Collected, root: Path, *, 
         if recalled[item.slug] is None and memo is not None and item.slug in keys:
             to_make.append(item)
     # Their QR codes are all made first, even too few to share (a code a worker made would be its
-    # own), by another process while this one loads jieba's dictionary.
+    # own), by another process while this one loads jieba's dictionary (and makes the rest).
     urls = [catalogue.absolute(item.url) for item in catalogue.courses]
-    made_apart.update(courses_side_by_side(to_make, make_remembered,
-                                           beside_dictionary=lambda: qr_codes.make_missing_aside(urls)))
+    made_apart.update(courses_side_by_side(to_make, make_remembered, codes=(qr_codes, urls)))
     # A build with few courses to make: their codes made side by side when many (each course's page
     # then finds its own), else each by its course.
     qr_codes.make_missing(urls)
@@ -333,26 +332,37 @@ def generate_sources(catalogue: Catalogue, collected: Collected, root: Path, *, 
 
 #: Fewer courses to make than this per process are not worth a fork.
 COURSES_PER_PROCESS = 24
+#: QR codes made in about the CPU time jieba's dictionary takes to load (0.17 s, at 0.3 ms a
+#: code; measured): the process making codes aside takes that many more than this one, which
+#: loads the dictionary first, so the two finish together.
+DICTIONARY_WORTH_CODES = 500
 
 
 def courses_side_by_side(items: Sequence[SiteCourse], make: Callable[[SiteCourse], dict | None], *,
-                         beside_dictionary: Callable[[], MissingCodes] | None = None) -> dict[str, dict]:
+                         codes: tuple[QrCodes, Sequence[str]] | None = None) -> dict[str, dict]:
     """``make(item)`` of each of ``items`` (a course made whole and remembered), shared among
     worker processes when there are enough of them (a cold build), by slug where it gave a value;
     nothing otherwise (each course's own making in the loop makes it). jieba's dictionary is
-    loaded here first, so the workers share it instead of each loading it; ``beside_dictionary``
-    starts what else they read being made by another process meanwhile (the QR codes), waited
-    for before the workers are forked."""
+    loaded here first, so the workers share it instead of each loading it; the QR codes of
+    ``codes`` (the record and the courses' URLs), which the workers read, are made meanwhile by
+    another process and, for those beyond what it makes while the dictionary loads
+    (:data:`DICTIONARY_WORTH_CODES`), half by this one after the load; all before the workers are
+    forked."""
     from weike.plugins.site.words import whole_dictionary
     from weike.plugins.site.workers import render_processes, share_work
 
     processes = render_processes(len(items), per_process=COURSES_PER_PROCESS)
     if processes <= 1:
         return {}
-    beside = beside_dictionary() if beside_dictionary is not None else None
+    beside: MissingCodes | None = None
+    if codes is not None:
+        qr_codes, urls = codes
+        cut = min(len(urls), (len(urls) + DICTIONARY_WORTH_CODES + 1) // 2)
+        beside = qr_codes.make_missing_aside(urls[:cut])
     try:
         whole_dictionary()
-        if beside is not None:
+        if codes is not None:
+            qr_codes.make_missing(urls[cut:], here=True)
             beside.wait()
     finally:
         if beside is not None:

@@ -20,6 +20,7 @@ The build, top to bottom:
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Mapping, Sequence
@@ -44,8 +45,8 @@ from weike.plugins.site.generated import GeneratedPages
 from weike.plugins.site.incremental import (engine_digest, file_digest, page_digest, page_file, renders_incrementally,
                                             static_digest)
 from weike.plugins.site.nav import HOME_FILE, nav_paths, navigation, page_url
-from weike.plugins.site.placement import (make_build_folder, place_media, place_media_aside, placing_aside,
-                                          remove_leftovers, swap_into_place)
+from weike.plugins.site.placement import (make_build_folder, media_placed_aside, place_media, place_media_aside,
+                                          placing_aside, remove_leftovers, swap_into_place)
 from weike.plugins.site.qr import QR_CODES_FILE, QrCodes
 from weike.plugins.site.search import (CUTS_FILE, RememberedCuts, cuts_allowed, lent_to_material_search,
                                        merged_search_index)
@@ -122,6 +123,26 @@ def write_catalogue_files(folder: Path, written: manifest.WrittenFiles, catalogu
             written.put(name, data)
     # MkDocs' own compressed sitemap would disagree with ours (and has no use without site_url).
     (folder / "sitemap.xml.gz").unlink(missing_ok=True)
+
+
+def write_plugin_file(target: Path, data: bytes) -> None:
+    """A plugin's file in the build's work folder, written only when its bytes differ: an unchanged
+    file keeps its identity, so the site keeps its copy (a course's records file when another
+    course is edited). One that is not there yet (a cold build's thousand) is written in place,
+    without a temporary file to rename (a third of the time): a file torn by a killed build or a
+    power cut, like one written without fsync, differs from the bytes and is written again, whole,
+    by the next build; the build that wrote it hands it to MkDocs only once written."""
+    try:
+        try:
+            handle = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileNotFoundError:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            handle = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except FileExistsError:
+        outputs.write_atomic(target, data, sync=False)
+        return
+    with open(handle, "wb") as file:
+        file.write(data)
 
 
 class SearchWhileRendering:
@@ -251,19 +272,6 @@ def build_website(
     sources.diagnostics.extend(page_isolation.diagnostics)
     catalogue = sources.catalogue
     published = tuple(c.slug for c in catalogue.courses)
-    qr_codes.save()
-    memo.keep_only(published)
-    docs_dir, overrides_dir = work_dir / "docs", work_dir / "overrides"
-    write_docs(sources, docs_dir)
-    write_overrides(root, overrides_dir)
-    for asset in plugin_assets:  # beside the docs (never in them), handed to MkDocs as generated files
-        target = work_dir / "plugin-files" / asset.site_path
-        # Written only when its bytes differ: an unchanged file keeps its identity, so the site
-        # keeps its copy (a course's records file when another course is edited). No fsync: a
-        # file torn by a power cut differs from the bytes and is written again by the next build.
-        outputs.write_atomic(target, asset.data, sync=False)
-        sources.files[asset.site_path] = target
-
     site_dir.parent.mkdir(parents=True, exist_ok=True)
     remove_leftovers(site_dir)
     # What the site folder holds from the previous build, file by file (none when forced: all made anew).
@@ -275,6 +283,21 @@ def build_website(
     placed = {}
     placing = None  # the media being linked by another process (a cold build's)
     try:
+        # A cold build links its media into the new folder from another process, started here:
+        # system calls only, beside this process's serial work up to the render (the other core
+        # is idle then), moved into place after it.
+        if previous is None and placing_aside(catalogue):
+            placing = place_media_aside(catalogue, tmp_dir)
+        qr_codes.save()
+        memo.keep_only(published)
+        docs_dir, overrides_dir = work_dir / "docs", work_dir / "overrides"
+        write_docs(sources, docs_dir)
+        write_overrides(root, overrides_dir)
+        for asset in plugin_assets:  # beside the docs (never in them), handed to MkDocs as generated files
+            target = work_dir / "plugin-files" / asset.site_path
+            write_plugin_file(target, asset.data)
+            sources.files[asset.site_path] = target
+
         nav = navigation(catalogue, sources.handwritten, settings.raw.get("nav"), centres=site_centres,
                          plugin_pages=sources.plugin_nav)
         overrides = mkdocs_overrides(settings, docs_dir=docs_dir, site_dir=tmp_dir, overrides_dir=overrides_dir,
@@ -346,10 +369,6 @@ def build_website(
             cuts.save()
         made_from.update(generated.static_made_from)
 
-        # A cold build links its media into the new folder in another process meanwhile: system
-        # calls only, while this process records the folder.
-        if previous is None and placing_aside(catalogue):
-            placing = place_media_aside(catalogue, tmp_dir)
         # Kept whole, not computed, when the index is the one the published shards were made
         # from; else only the files whose bytes differ are written (one course's edit changes a
         # few); the entries' store forms and keys of an earlier build are remembered (one
@@ -359,16 +378,16 @@ def build_website(
         # A course whose pages failed (E901) is tried again by the next build, never replayed.
         stamp_inputs = "" if page_isolation.failed else inputs
         if previous is None:  # made whole: swapped into place at once
+            # (The same files, by inode, once swapped into place; the folder's records skip media/.)
+            if placing is not None:
+                placed.update(media_placed_aside(placing, catalogue, tmp_dir))
+                placing = None
+            else:
+                place_media(catalogue, tmp_dir, placed)
             made = manifest.Manifest(written=manifest.record_all(tmp_dir, stamp_file=STAMP_FILE, skip=("media",),
                                                                  written=written.handed_over() if
                                                                  renders_incrementally(settings) else None))
             made.made_from = {rel: digest for rel, digest in made_from.items() if rel in made.written}
-            # (The same files, by inode, once swapped into place.)
-            if placing is None:
-                place_media(catalogue, tmp_dir, placed)
-            else:
-                placed.update((rel, tuple(values)) for rel, values in placing.results()[0].items())
-                placing = None
             manifest.write_stamp(tmp_dir, STAMP_FILE, site_stamp(stamp_inputs, sources.diagnostics,
                                                                  len(published), made))
             swap_into_place(tmp_dir, site_dir)

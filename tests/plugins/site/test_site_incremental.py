@@ -639,6 +639,22 @@ def test_a_plugins_unchanged_file_is_not_written_again(built_site):
     assert_equals_cold(built)
 
 
+def test_a_plugins_file_a_killed_build_left_torn_is_written_whole_again(built_site):
+    """A cold build writes a plugin's file in place (no temporary file): one a killed build left
+    torn or empty differs from the bytes, so the next build writes it whole and publishes that."""
+    built = built_site()
+    work = BuildPaths.for_root(built.root).cache / "site/build/plugin-files/assets/records/courses"
+    whole = (work / "demo.js").read_bytes()
+    published = (built.site / "assets/records/courses/demo.js").read_bytes()
+    (work / "demo.js").write_bytes(whole[: len(whole) // 2])
+    (work / "photo.js").write_bytes(b"")
+    (built.site / ".weike-site.json").unlink()  # (the site built again: nothing kept from it)
+    built.rebuild()
+    assert (work / "demo.js").read_bytes() == whole and (work / "photo.js").stat().st_size > 0
+    assert (built.site / "assets/records/courses/demo.js").read_bytes() == published
+    assert_equals_cold(built)
+
+
 def test_material_search_cuts_only_text_no_earlier_build_cut(built_site, monkeypatch):
     """Material's search cuts the hand-written pages' Han runs with jieba on every build, the
     first cut loading jieba's dictionary: an edit to no indexed text (a lecture's notes) cuts

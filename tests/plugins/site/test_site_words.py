@@ -151,3 +151,39 @@ cuts = json.loads(b"".join(chunks))
     forked = json.loads(done.stdout)
     assert forked["kind"] == "DictionaryTable"
     assert forked["cuts"] == whole["cuts"]
+
+
+#: Load the whole dictionary as a cold build does, then jieba's own way into a second tokenizer;
+#: print whether they hold the same words and whether pkg_resources was imported.
+LOADED = """
+import hashlib, json, marshal, sys
+from weike.plugins.site import words
+words.whole_dictionary()
+import jieba
+ours = jieba.dt
+own = jieba.Tokenizer()
+own.tmp_dir = ours.tmp_dir
+own.initialize()
+digest = lambda freq: hashlib.sha256(marshal.dumps(sorted(freq.items()))).hexdigest()
+print(json.dumps({"same": type(ours.FREQ) is dict and digest(ours.FREQ) == digest(own.FREQ)
+                          and ours.total == own.total and len(ours.FREQ) > 300_000,
+                  "pkg_resources": "pkg_resources" in sys.modules}))
+"""
+
+
+def loaded(tmp: Path) -> dict:
+    done = subprocess.run([sys.executable, "-c", LOADED], capture_output=True, text=True,
+                          env={**os.environ, "TMPDIR": str(tmp)}, timeout=300, check=True)
+    return json.loads(done.stdout)
+
+
+def test_the_dictionary_read_from_jiebas_cache_is_jiebas_own_whatever_the_cache(tmp_path):
+    first = loaded(tmp_path)  # no cache yet: jieba builds the dictionary and writes its cache
+    (cache,) = tmp_path.glob("weike-jieba-*/jieba.cache")
+    again = loaded(tmp_path)  # read from that cache by weike
+    assert first["same"] and again["same"]
+    assert not first["pkg_resources"] and not again["pkg_resources"]
+    cache.write_bytes(cache.read_bytes()[:1000])  # a cache cut short (a killed write) is no cache
+    assert loaded(tmp_path)["same"]
+    cache.write_bytes(b"")
+    assert loaded(tmp_path)["same"]

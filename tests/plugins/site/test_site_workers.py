@@ -67,8 +67,14 @@ def test_a_parallel_cold_build_equals_a_serial_one(built_site, forks, monkeypatc
     shared = [uri for share in site_shares for uri in share]
     assert len(shared) == len(set(shared)) and "courses/photo/01-lecture-1.md" in shared
     assert "about.md" not in shared and "guide/help.md" not in shared
-    # The delivered media were linked by a process of their own while the build recorded the folder.
+    # The delivered media were linked by a process of their own, forked before the pages' workers
+    # (beside the build's serial work up to the render), and moved into place after it.
     assert forks.count(["media"]) == 1
+    first_render = next(i for i, share in enumerate(forks)
+                        if isinstance(share[0], str) and any(uri.endswith(".md") for uri in share))
+    assert forks.index(["media"]) < first_render
+    assert not (built.site / placement.ASIDE_FOLDER).exists()
+    assert (built.site / "media/photo/01-lecture-1.mp4").stat().st_nlink > 1  # (linked, not copied)
     # Each worker copied its part of the static files (the theme's assets, the covers) too.
     assert all(any(not uri.endswith(".md") for uri in share) for share in forks
                if isinstance(share[0], str) and any(uri.endswith(".md") for uri in share))
@@ -253,6 +259,19 @@ def test_a_parallel_offline_edition_equals_a_serial_one(built_site, forks, monke
     assert sorted(parallel) == sorted(serial)
     assert [rel for rel in serial if parallel[rel] != serial[rel]] == []
     assert subtitles == serial_subtitles
+
+
+def test_qr_codes_beyond_those_made_aside_while_the_dictionary_loads_are_made_by_the_build(built_site, forks,
+                                                                                           monkeypatch):
+    monkeypatch.setattr(sources, "COURSES_PER_PROCESS", 1)
+    monkeypatch.setattr(sources, "DICTIONARY_WORTH_CODES", 0)  # (the two codes split in halves)
+    built = built_site(FILES, site_url="https://weike.example.gov.cn/")
+    assert not built.result.failed
+    assert forks[0] == [["https://weike.example.gov.cn/courses/demo/"]]  # the process making codes aside
+    parallel = tree(built.site)
+    serial = serial_tree(built, monkeypatch)
+    assert sorted(parallel) == sorted(serial)
+    assert [rel for rel in serial if parallel[rel] != serial[rel]] == []
 
 
 def test_a_failed_worker_has_its_pages_rendered_by_the_build_itself(built_site, monkeypatch):
