@@ -345,6 +345,7 @@ def _build_sharing_pages(config, *, processes: int, generated: GeneratedPages,
         contexts = PageContexts() if frames is not None else None
         build_date = utils.get_build_date()  # (a worker's pages carry the build's date, as their Page made here would)
         address = SiteAddress(config.get("site_url", None))
+        populates_alone = generated.populates_alone(config)  # (weike's own pages, no event of another's)
 
         def render(file) -> tuple[bool, list | None] | None:
             if file.inclusion.is_excluded():  # a draft: MkDocs' own, its marker added
@@ -354,7 +355,8 @@ def _build_sharing_pages(config, *, processes: int, generated: GeneratedPages,
                 if not generated.load(file.src_uri):
                     return None  # its memo is gone: rendered by the build once its course is made again
                 page = set_up_page(file, config, build_date=build_date, address=address)
-                _populate_page(page, config, files, False)
+                if not (populates_alone and generated.populate(page, config, files)):
+                    _populate_page(page, config, files, False)
                 if workers.in_worker() and generated.searched(file.src_uri):
                     raise _IndexedBySearch(file.src_uri)  # (the build renders the worker's share itself)
             shared = generated.renders_anywhere(file.src_uri)

@@ -470,11 +470,17 @@ def test_a_worker_sets_up_and_reads_the_pages_it_renders(built_site, forks, monk
     set_up: list[str] = []
     read: list[str] = []
     populate, load, page_init = mkdocs_build._populate_page, GeneratedPages.load, Page.__init__
+    populate_alone = GeneratedPages.populate
 
     def populated(page, *args, **kwargs):
         if os.getpid() == parent:
             set_up.append(page.file.src_uri)
         return populate(page, *args, **kwargs)
+
+    def populated_alone(self, page, *args, **kwargs):  # (weike's handlers the only ones of the page events)
+        if os.getpid() == parent:
+            set_up.append(page.file.src_uri)
+        return populate_alone(self, page, *args, **kwargs)
 
     def loaded(self, src_uri):
         if os.getpid() == parent and isinstance(self.pages.get(src_uri), RememberedPage):
@@ -488,6 +494,7 @@ def test_a_worker_sets_up_and_reads_the_pages_it_renders(built_site, forks, monk
 
     monkeypatch.setattr(mkdocs_build, "_populate_page", populated)
     monkeypatch.setattr(GeneratedPages, "load", loaded)
+    monkeypatch.setattr(GeneratedPages, "populate", populated_alone)
     monkeypatch.setattr(Page, "__init__", made)
     forks.clear()
     _remembered_rebuild(built)
