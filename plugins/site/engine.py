@@ -635,7 +635,8 @@ def _build_framed_page(page, config, doc_files, nav, env, frames: PageFrames | N
             get_context(nav, doc_files, config, page)
         name = page.meta.get("template", "main.html")
         template = env.get_template(name)
-        if frames is None or not page_context_idle(config, page):
+        if frames is None or not (contexts.page_context_idle(config, page) if contexts is not None
+                                  else page_context_idle(config, page)):
             context = config.plugins.on_page_context(context, page=page, config=config, nav=nav)
         if frames is not None and not config.plugins.events["post_page"]:
             # No plugin changes the page once rendered: the frame's bytes, filled, are the file's.
@@ -676,6 +677,7 @@ class PageContexts:
 
         self._made: dict[int, tuple[str, list, list]] = {}
         self._firsts: frozenset | None = None
+        self._search_only: bool | None = None
         self._version, self._build_datetime, self._get_context = mkdocs.__version__, utils.get_build_datetime, get_context
 
     def _first_folders(self, config) -> frozenset:
@@ -690,6 +692,12 @@ class PageContexts:
                 firsts.add(parts[0] if parts else None)
         return frozenset(firsts)
 
+    def page_context_idle(self, config, page) -> bool:
+        """:func:`page_context_idle`, the event's handlers looked at once (they are the build's)."""
+        if self._search_only is None:
+            self._search_only = _only_search_handles_page_context(config)
+        return self._search_only and _idle_for_search(page)
+
     def get(self, nav, doc_files, config, page):
         """The context MkDocs gives ``page``, ``doc_files`` being the build's documentation pages."""
         get_context = self._get_context
@@ -697,7 +705,7 @@ class PageContexts:
         folders = url[:-1].split("/") if url.endswith("/") else None
         if self._firsts is None:
             self._firsts = self._first_folders(config)
-        if not folders or any(part in ("", ".", "..") for part in folders) or folders[0] in self._firsts:
+        if not folders or "" in folders or "." in folders or ".." in folders or folders[0] in self._firsts:
             return get_context(nav, doc_files, config, page)
         made = self._made.get(len(folders))
         if made is None:
@@ -717,12 +725,20 @@ def page_context_idle(config, page) -> bool:
     only handler is Material's search (9.5-9.8), which indexes no page whose ``search.exclude`` is
     set (every course and lecture page) and takes ``data-search-*`` attributes out of the body,
     here none. Any other plugin or hook handling the event makes it run."""
+    return _only_search_handles_page_context(config) and _idle_for_search(page)
+
+
+def _only_search_handles_page_context(config) -> bool:
     from material.plugins.search.plugin import SearchPlugin
 
     handlers = config.plugins.events["page_context"]
-    return (all(getattr(handler, "__func__", None) is SearchPlugin.on_page_context for handler in handlers)
-            and search_excluded(page)
-            and isinstance(page.content, str) and "data-search-" not in page.content)
+    return all(getattr(handler, "__func__", None) is SearchPlugin.on_page_context for handler in handlers)
+
+
+def _idle_for_search(page) -> bool:
+    """Whether Material's search leaves ``page`` as it is in its ``page_context`` handler."""
+    content = page.content
+    return search_excluded(page) and isinstance(content, str) and "data-search-" not in content
 
 
 def _template_error(exc: Exception, root: Path, overrides_dir: Path) -> Diagnostic:
