@@ -285,8 +285,12 @@ def set_up_page(file, config, *, build_date: str, address: SiteAddress):
         file.dest_uri = _page_dest(file.src_uri, file.use_directory_urls)
     if "url" not in file.__dict__:
         file.url = _page_url(file.dest_uri, file.use_directory_urls)
-    if address.site_url != config.get("site_url", None):
-        address = SiteAddress(config.get("site_url", None))
+    # (MkDocs' Config is a UserDict with no __missing__: its get is its dict's, without a KeyError
+    # raised and caught for each setting it lacks)
+    settings = getattr(config, "data", config)
+    site_url = settings.get("site_url", None)
+    if address.site_url != site_url:
+        address = SiteAddress(site_url)
     page = Page.__new__(Page)
     file.page = page
     page.file = file
@@ -296,8 +300,8 @@ def set_up_page(file, config, *, build_date: str, address: SiteAddress):
     page.active = False
     page.update_date = build_date
     if not address.set(page, page.url):
-        page._set_canonical_url(config.get("site_url", None))
-    page._set_edit_url(config.get("repo_url", None), config.get("edit_uri"), config.get("edit_uri_template"))
+        page._set_canonical_url(site_url)
+    page._set_edit_url(settings.get("repo_url", None), settings.get("edit_uri"), settings.get("edit_uri_template"))
     page.markdown = None
     page._title_from_render = None
     page.content = None
