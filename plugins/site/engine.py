@@ -634,7 +634,7 @@ def _build_framed_page(page, config, doc_files, nav, env, frames: PageFrames | N
         context = contexts.get(nav, doc_files, config, page) if contexts is not None else \
             get_context(nav, doc_files, config, page)
         name = page.meta.get("template", "main.html")
-        template = env.get_template(name)
+        template = contexts.template(env, name) if contexts is not None else env.get_template(name)
         if frames is None or not (contexts.page_context_idle(config, page) if contexts is not None
                                   else page_context_idle(config, page)):
             context = config.plugins.on_page_context(context, page=page, config=config, nav=nav)
@@ -678,6 +678,7 @@ class PageContexts:
         self._made: dict[int, tuple[str, list, list]] = {}
         self._firsts: frozenset | None = None
         self._search_only: bool | None = None
+        self._templates: dict[tuple[int, str], tuple] = {}
         self._version, self._build_datetime, self._get_context = mkdocs.__version__, utils.get_build_datetime, get_context
 
     def _first_folders(self, config) -> frozenset:
@@ -691,6 +692,16 @@ class PageContexts:
                 parts = utils._norm_parts(path)
                 firsts.add(parts[0] if parts else None)
         return frozenset(firsts)
+
+    def template(self, env, name: str):
+        """``env.get_template(name)``, kept here once loaded while ``env`` does not reload templates
+        (weike's sites: ``GeneratedPages.on_env``), rather than asked of its cache for every page."""
+        if env.auto_reload:
+            return env.get_template(name)
+        loaded = self._templates.get((id(env), name))
+        if loaded is None or loaded[0] is not env:
+            loaded = self._templates[(id(env), name)] = (env, env.get_template(name))
+        return loaded[1]
 
     def page_context_idle(self, config, page) -> bool:
         """:func:`page_context_idle`, the event's handlers looked at once (they are the build's)."""
