@@ -345,6 +345,7 @@ def _build_sharing_pages(config, *, processes: int, generated: GeneratedPages,
         contexts = PageContexts() if frames is not None else None
         build_date = utils.get_build_date()  # (a worker's pages carry the build's date, as their Page made here would)
         address = SiteAddress(config.get("site_url", None))
+        populates_alone = generated.populates_alone(config)  # (weike's own pages, no event of another's)
 
         def render(file) -> tuple[bool, list | None] | None:
             if file.inclusion.is_excluded():  # a draft: MkDocs' own, its marker added
@@ -354,7 +355,8 @@ def _build_sharing_pages(config, *, processes: int, generated: GeneratedPages,
                 if not generated.load(file.src_uri):
                     return None  # its memo is gone: rendered by the build once its course is made again
                 page = set_up_page(file, config, build_date=build_date, address=address)
-                _populate_page(page, config, files, False)
+                if not (populates_alone and generated.populate(page, config, files)):
+                    _populate_page(page, config, files, False)
                 if workers.in_worker() and generated.searched(file.src_uri):
                     raise _IndexedBySearch(file.src_uri)  # (the build renders the worker's share itself)
             shared = generated.renders_anywhere(file.src_uri)
@@ -632,8 +634,9 @@ def _build_framed_page(page, config, doc_files, nav, env, frames: PageFrames | N
         context = contexts.get(nav, doc_files, config, page) if contexts is not None else \
             get_context(nav, doc_files, config, page)
         name = page.meta.get("template", "main.html")
-        template = env.get_template(name)
-        if frames is None or not page_context_idle(config, page):
+        template = contexts.template(env, name) if contexts is not None else env.get_template(name)
+        if frames is None or not (contexts.page_context_idle(config, page) if contexts is not None
+                                  else page_context_idle(config, page)):
             context = config.plugins.on_page_context(context, page=page, config=config, nav=nav)
         if frames is not None and not config.plugins.events["post_page"]:
             # No plugin changes the page once rendered: the frame's bytes, filled, are the file's.
@@ -674,6 +677,8 @@ class PageContexts:
 
         self._made: dict[int, tuple[str, list, list]] = {}
         self._firsts: frozenset | None = None
+        self._search_only: bool | None = None
+        self._templates: dict[tuple[int, str], tuple] = {}
         self._version, self._build_datetime, self._get_context = mkdocs.__version__, utils.get_build_datetime, get_context
 
     def _first_folders(self, config) -> frozenset:
@@ -688,6 +693,22 @@ class PageContexts:
                 firsts.add(parts[0] if parts else None)
         return frozenset(firsts)
 
+    def template(self, env, name: str):
+        """``env.get_template(name)``, kept here once loaded while ``env`` does not reload templates
+        (weike's sites: ``GeneratedPages.on_env``), rather than asked of its cache for every page."""
+        if env.auto_reload:
+            return env.get_template(name)
+        loaded = self._templates.get((id(env), name))
+        if loaded is None or loaded[0] is not env:
+            loaded = self._templates[(id(env), name)] = (env, env.get_template(name))
+        return loaded[1]
+
+    def page_context_idle(self, config, page) -> bool:
+        """:func:`page_context_idle`, the event's handlers looked at once (they are the build's)."""
+        if self._search_only is None:
+            self._search_only = _only_search_handles_page_context(config)
+        return self._search_only and _idle_for_search(page)
+
     def get(self, nav, doc_files, config, page):
         """The context MkDocs gives ``page``, ``doc_files`` being the build's documentation pages."""
         get_context = self._get_context
@@ -695,7 +716,7 @@ class PageContexts:
         folders = url[:-1].split("/") if url.endswith("/") else None
         if self._firsts is None:
             self._firsts = self._first_folders(config)
-        if not folders or any(part in ("", ".", "..") for part in folders) or folders[0] in self._firsts:
+        if not folders or "" in folders or "." in folders or ".." in folders or folders[0] in self._firsts:
             return get_context(nav, doc_files, config, page)
         made = self._made.get(len(folders))
         if made is None:
@@ -715,12 +736,20 @@ def page_context_idle(config, page) -> bool:
     only handler is Material's search (9.5-9.8), which indexes no page whose ``search.exclude`` is
     set (every course and lecture page) and takes ``data-search-*`` attributes out of the body,
     here none. Any other plugin or hook handling the event makes it run."""
+    return _only_search_handles_page_context(config) and _idle_for_search(page)
+
+
+def _only_search_handles_page_context(config) -> bool:
     from material.plugins.search.plugin import SearchPlugin
 
     handlers = config.plugins.events["page_context"]
-    return (all(getattr(handler, "__func__", None) is SearchPlugin.on_page_context for handler in handlers)
-            and search_excluded(page)
-            and isinstance(page.content, str) and "data-search-" not in page.content)
+    return all(getattr(handler, "__func__", None) is SearchPlugin.on_page_context for handler in handlers)
+
+
+def _idle_for_search(page) -> bool:
+    """Whether Material's search leaves ``page`` as it is in its ``page_context`` handler."""
+    content = page.content
+    return search_excluded(page) and isinstance(content, str) and "data-search-" not in content
 
 
 def _template_error(exc: Exception, root: Path, overrides_dir: Path) -> Diagnostic:

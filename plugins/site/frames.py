@@ -145,13 +145,14 @@ class _Traced(str):
         return iter(self._ask("__iter__", (), {}, list(str(self))))
 
 
-def _answer(name: str, value: str, args: tuple, kwargs: dict):
-    """What ``value`` answers to the question a template asked of a sentinel."""
+def _question(name: str):
+    """The question ``name`` a template asked of a sentinel, as a function of a value and the
+    question's arguments: what that value answers."""
     if name == "__bool__":
-        return bool(value)
+        return bool
     if name == "__iter__":
-        return list(value)
-    return getattr(str, name)(value, *args, **kwargs)
+        return list
+    return getattr(str, name)
 
 
 class _SentinelPage:
@@ -192,14 +193,22 @@ class _Frame:
                  blocked: frozenset[str]) -> None:
         self.parts, self.slots, self.attributes, self.asked, self.blocked = parts, slots, attributes, asked, blocked
         self._encoded: tuple[list[bytes], bool] | None = None
+        # What fits() asks of each page, looked up once: (attribute, comparison, value) and
+        # (slot, the question as a function of the value, its arguments, the answer).
+        self._attributes = tuple((name, KNOWN_ATTRIBUTES[name], value) for name, value in attributes.items())
+        self._questions = tuple((slot, _question(name), args, kwargs, result) for slot, name, args, kwargs, result in asked)
 
     def fits(self, page, values: Mapping[str, str]) -> bool:
         """Whether ``page`` (its spliced ``values``) shares everything else its frame was made from."""
-        if page.url.split("/")[1] in self.blocked:
+        if self.blocked and page.url.split("/")[1] in self.blocked:
             return False
-        if any(KNOWN_ATTRIBUTES[name](getattr(page, name)) != value for name, value in self.attributes.items()):
-            return False
-        return all(_answer(name, values[slot], args, kwargs) == result for slot, name, args, kwargs, result in self.asked)
+        for name, compared, value in self._attributes:
+            if compared(getattr(page, name)) != value:
+                return False
+        for slot, question, args, kwargs, result in self._questions:
+            if question(values[slot], *args, **kwargs) != result:
+                return False
+        return True
 
     def fill(self, values: Mapping[str, str]) -> str:
         out = [self.parts[0]]
@@ -225,42 +234,61 @@ class _Frame:
         return b"".join(out)
 
 
-_SCALARS = (str, int, float, bool, type(None))
+_SCALARS = (int, float, bool, type(None))
 
 
 def _frozen(value):
     """``value`` (metadata) as a hashable key telling apart at least what ``json.dumps`` with
     sorted keys tells apart (each value with its type: a finer key only makes more frames);
-    raises ``TypeError`` where that would (keys of mixed types)."""
+    raises ``TypeError`` where that would (keys of mixed types). A ``str`` is itself (every other
+    value is a tuple: none is equal to a ``str``); a list of them, their tuple."""
     kind = type(value)
+    if kind is str:
+        return value
     if kind in _SCALARS:
         return kind, value
     if kind is dict:
         return dict, tuple(sorted((key, _frozen(item)) for key, item in value.items()))
     if kind is list or kind is tuple:
+        if all(type(item) is str for item in value):
+            return kind, tuple(value)
         return kind, tuple(_frozen(item) for item in value)
     return kind, repr(value)  # (json.dumps' default=repr)
 
 
+def _scripts_key(scripts) -> tuple:
+    """The scripts a page links to, as they tell frames apart: their paths, and the attributes of
+    those that are more than a path (MkDocs' ``ExtraScriptValue``: ``type``, ``async``...)."""
+    if all(type(script) is str for script in scripts):
+        return tuple(scripts)  # (a tuple of strings: no other value's key is one)
+    return tuple((str(script), _frozen(sorted(vars(script).items())) if hasattr(script, "__dict__") else None)
+                 for script in scripts)
+
+
 def _shape_key(page, context, template_name: str) -> tuple | None:
     """Everything a frame depends on but the spliced values (None: not a page frames are for)."""
-    if not page.meta.get("title") or page.title != page.meta["title"]:
+    meta = page.meta
+    if not meta.get("title") or page.title != meta["title"]:
         return None
     url = page.url
     if not PLAIN_URL.fullmatch(url):
         return None
     try:
-        other_meta = _frozen({key: value for key, value in page.meta.items() if key not in SPLICED_META})
-        scripts = tuple((str(script), _frozen(sorted(vars(script).items())) if hasattr(script, "__dict__") else None)
-                        for script in context["extra_javascript"])
+        other_meta = _frozen({key: value for key, value in meta.items() if key not in SPLICED_META})
         sites = tuple(value[:-len(url)] if value is not None and value.endswith(url) else value is None
                       for value in (page.canonical_url, page.abs_url))
-        return (template_name, context["base_url"], url.split("/")[0], url.count("/"), sites,
-                _frozen(list(context["extra_css"])), scripts, other_meta,
-                tuple(sorted(slot for key, slot in SPLICED_META.items() if page.meta.get(key))),
-                "<h1" in (page.content or ""), tuple(sorted(context.keys())))
+        return (template_name, context["base_url"], url[:url.index("/")], url.count("/"), sites,
+                _frozen(list(context["extra_css"])), _scripts_key(context["extra_javascript"]), other_meta,
+                tuple(slot for key, slot in SPLICED_META.items() if meta.get(key)),
+                "<h1" in (page.content or ""), tuple(context))
     except (TypeError, ValueError):
         return None
+
+
+#: The spliced metadata but the title (the title is always spliced), in :data:`SPLICED_META`'s order.
+_SPLICED_AFTER_TITLE = tuple((key, slot) for key, slot in SPLICED_META.items() if slot != TITLE)
+#: A shape met for the first time (its frame not made yet; None is a frame that cannot be made).
+_UNMADE = object()
 
 
 class PageFrames:
@@ -288,19 +316,20 @@ class PageFrames:
         key = _shape_key(page, context, template_name)
         if key is None:
             return None
-        values = {TITLE: page.meta["title"], CONTENT: page.content or "", URL: page.url}
-        for meta_key, slot in SPLICED_META.items():
-            if slot != TITLE and page.meta.get(meta_key):
-                values[slot] = page.meta[meta_key]
-        if any(not isinstance(value, str) for value in values.values()):
-            return None
-        if any(len(value) > HOSTILE_LENGTH[slot] for slot, value in values.items() if slot != URL):
-            return None
-        if key not in self._frames:
-            self._frames[key] = self._make(page, context, template, values)
-        frame = self._frames[key]
-        known = {**values, CANONICAL: page.canonical_url, ABSOLUTE: page.abs_url}
-        if frame is None or not frame.fits(page, known):
+        meta = page.meta
+        values = {TITLE: meta["title"], CONTENT: page.content or "", URL: page.url}
+        for meta_key, slot in _SPLICED_AFTER_TITLE:
+            if meta.get(meta_key):
+                values[slot] = meta[meta_key]
+        for slot, value in values.items():
+            if not isinstance(value, str):
+                return None
+            if slot != URL and len(value) > HOSTILE_LENGTH[slot]:
+                return None
+        frame = self._frames.get(key, _UNMADE)
+        if frame is _UNMADE:
+            frame = self._frames[key] = self._make(page, context, template, values)
+        if frame is None or not frame.fits(page, {**values, CANONICAL: page.canonical_url, ABSOLUTE: page.abs_url}):
             return None
         return frame, values
 

@@ -27,6 +27,7 @@ is gone by then is rendered by the build itself once its course is made again (:
 
 from __future__ import annotations
 
+import logging
 import os
 import posixpath
 import re
@@ -284,8 +285,12 @@ def set_up_page(file, config, *, build_date: str, address: SiteAddress):
         file.dest_uri = _page_dest(file.src_uri, file.use_directory_urls)
     if "url" not in file.__dict__:
         file.url = _page_url(file.dest_uri, file.use_directory_urls)
-    if address.site_url != config.get("site_url", None):
-        address = SiteAddress(config.get("site_url", None))
+    # (MkDocs' Config is a UserDict with no __missing__: its get is its dict's, without a KeyError
+    # raised and caught for each setting it lacks)
+    settings = getattr(config, "data", config)
+    site_url = settings.get("site_url", None)
+    if address.site_url != site_url:
+        address = SiteAddress(site_url)
     page = Page.__new__(Page)
     file.page = page
     page.file = file
@@ -295,8 +300,8 @@ def set_up_page(file, config, *, build_date: str, address: SiteAddress):
     page.active = False
     page.update_date = build_date
     if not address.set(page, page.url):
-        page._set_canonical_url(config.get("site_url", None))
-    page._set_edit_url(config.get("repo_url", None), config.get("edit_uri"), config.get("edit_uri_template"))
+        page._set_canonical_url(site_url)
+    page._set_edit_url(settings.get("repo_url", None), settings.get("edit_uri"), settings.get("edit_uri_template"))
     page.markdown = None
     page._title_from_render = None
     page.content = None
@@ -381,6 +386,33 @@ class GeneratedPages(BasePlugin):
             self.remake_course(page.slug)
         if isinstance(self.pages.get(src_uri), RememberedPage):
             raise BuildError(f"The page '{src_uri}' could not be made: its course's remembered pages are gone")
+
+    def populates_alone(self, config) -> bool:
+        """Whether this plugin's handlers are the only ones of the events that make a page's body
+        (``pre_page``, ``page_read_source``, ``page_markdown``, ``page_content``) and MkDocs logs
+        no event run (debug): then :meth:`populate` does what MkDocs' ``_populate_page`` does."""
+        events = config.plugins.events
+        return (events["pre_page"] == [self.on_pre_page] and not events["page_read_source"]
+                and events["page_markdown"] == [self.on_page_markdown]
+                and events["page_content"] == [self.on_page_content]
+                and not logging.getLogger("mkdocs.plugins").isEnabledFor(logging.DEBUG))
+
+    def populate(self, page, config, files) -> bool:
+        """:func:`mkdocs.commands.build._populate_page` (MkDocs 1.6, not dirty) of one of this
+        plugin's loaded pages, without running its events one by one, when :meth:`populates_alone`
+        says they are this plugin's only: the page ends as they leave it (its empty source read,
+        its metadata and body weike's). False (nothing done) for any other page: populate it so."""
+        generated = self.pages.get(page.file.src_uri)
+        if type(generated) is not GeneratedPage or getattr(page.file, "_content", None) != "":
+            return False
+        page.render = _body_only.__get__(page)  # (on_pre_page)
+        page.meta = dict(generated.meta)  # (read_source's empty metadata, then on_page_markdown's)
+        if page.file.src_uri in self.kept_nav_pages:
+            page.meta["template"] = KEPT_TEMPLATE
+        page.markdown = ""
+        _body_only(page, config, files)
+        page.content = generated.html  # (on_page_content)
+        return True
 
     def on_files(self, files: Files, *, config) -> Files:
         # The theme's static files and those of site/: kept where the site holds them as made.

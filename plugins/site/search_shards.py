@@ -71,7 +71,6 @@ READER_SCRIPT = "assets/weike/search.js"
 _MANIFEST_MARK = b"\n/* The index this site was built with (plugins/site/search_shards.py). */\n"
 _TAG = re.compile(r"<[^>]*>")
 _ZWSP = "\u200b"
-_SPACE = re.compile(r"\s+")
 
 
 def normalise(text: str) -> str:
@@ -81,13 +80,26 @@ def normalise(text: str) -> str:
 
 def plain(text: str) -> str:
     """An index field as a reader reads it: no markup, entities decoded, no zero-width spaces."""
-    return _SPACE.sub(" ", html.unescape(_TAG.sub(" ", text)).replace(_ZWSP, "")).strip()
+    return " ".join(_plain_words(text))
+
+
+def _plain_words(text: str) -> list[str]:
+    """:func:`plain`'s words: its white space (``\\s``, ``str.isspace``: the same characters)
+    made one space, the ends stripped, is its words joined by spaces."""
+    if "<" in text:
+        text = _TAG.sub(" ", text)
+    return html.unescape(text).replace(_ZWSP, "").split()
 
 
 def index_keys(text: str) -> set[str]:
     """Every character and every pair of adjacent characters of ``text`` (normalised), white space left out."""
+    return _normalised_keys(normalise(text))
+
+
+def _normalised_keys(text: str) -> set[str]:
+    """:func:`index_keys` of a text already normalised."""
     keys: set[str] = set()
-    for word in normalise(text).split():  # split() and isspace() agree on what white space is
+    for word in text.split():  # split() and isspace() agree on what white space is
         keys.update(word)
         keys.update(map(operator.add, word, word[1:]))
     return keys
@@ -101,11 +113,19 @@ def _normalised_word(word: str) -> str:
 
 def store_entry(doc: dict) -> list[str]:
     """``[location, title, text, hidden]``: hidden holds the indexed words not found in title or text."""
+    return _store_entry(doc)[0]
+
+
+def _store_entry(doc: dict) -> tuple[list[str], str, str]:
+    """:func:`store_entry`, and its title and text normalised. (NFKC and ``lower`` change nothing
+    across a line break: it neither composes, reorders nor ends a final sigma differently, so the
+    normalised title and text are the shown text's, cut at its first line break.)"""
     title, text = plain(str(doc.get("title", ""))), plain(str(doc.get("text", "")))
-    shown = normalise(f"{title}\n{text}")
-    hidden = [word for word in plain(f"{doc.get('title_words', '')} {doc.get('keywords', '')}").split()
+    title_normalised, text_normalised = normalise(title), normalise(text)
+    shown = f"{title_normalised}\n{text_normalised}"
+    hidden = [word for word in _plain_words(f"{doc.get('title_words', '')} {doc.get('keywords', '')}")
               if _normalised_word(word) not in shown]
-    return [str(doc.get("location", "")), title, text, " ".join(dict.fromkeys(hidden))]
+    return [str(doc.get("location", "")), title, text, " ".join(dict.fromkeys(hidden))], title_normalised, text_normalised
 
 
 @functools.lru_cache(maxsize=1 << 15)
@@ -129,18 +149,22 @@ def shard_of(key: str, shards: int) -> int:
     return zlib.crc32(key.encode("utf-8")) % shards
 
 
+#: ``json.dumps(value, ensure_ascii=False, separators=(",", ":"))``, its encoder made once (not for each of 13,000 entries).
+_compact_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def _script(call: str, *values) -> bytes:
-    text = script_text(",".join(json.dumps(value, ensure_ascii=False, separators=(",", ":")) for value in values))
+    text = script_text(",".join(_compact_json(value) for value in values))
     return f"__weikeSearch.{call}({text});\n".encode("utf-8")
 
 
 def entry_parts(doc: dict) -> tuple[str, list[str], list[str]]:
     """What the index holds of one entry, before entries are numbered: its store form (JSON text of
     :func:`store_entry`), the keys of its title, and its other keys (those not in the title)."""
-    entry = store_entry(doc)
-    in_title = index_keys(entry[1])
-    return (json.dumps(entry, ensure_ascii=False, separators=(",", ":")), list(in_title),
-            list(index_keys(f"{entry[2]}\n{entry[3]}") - in_title))
+    entry, title, text = _store_entry(doc)
+    in_title = _normalised_keys(title)
+    return (_compact_json(entry), list(in_title),
+            list(_normalised_keys(f"{text}\n{normalise(entry[3])}") - in_title))
 
 
 def shard_files(docs: list[dict], *, parts: RememberedParts | None = None) -> dict[str, bytes]:

@@ -4,7 +4,7 @@ At catalogue scale a cold site build is mostly the same work done 13,000 times, 
 own: MkDocs laying Material's frame around a page (:func:`weike.plugins.site.engine.run_mkdocs`),
 the offline edition rewriting a page for ``file://``. :func:`share_work` forks workers after
 everything is set up (the pages, the navigation, the compiled templates are shared, not copied
-or read again); each worker does a contiguous share of the items and sends its results back,
+or read again); each worker does a contiguous share of the items and leaves its results in a file,
 while this process does its own share and the items only it may do. The results come back in
 the items' order, so what is made is what one process makes (tests/plugins/site compare them).
 
@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import signal
+import tempfile
 from collections.abc import Callable, Sequence
 
 from weike.builder.running.executor import available_cores
@@ -75,19 +76,27 @@ def _shares(pages: Sequence, processes: int, *, head_start: float = 0.0) -> list
 
 
 def _fork_worker(items: Sequence, work: Callable) -> tuple[int, int]:
-    """Fork a process that does ``work`` on ``items`` and exits; returns its pid and the pipe its
-    results and warnings come back through (JSON; nothing when it failed)."""
-    reading, writing = os.pipe()
-    pid = os.fork()
+    """Fork a process that does ``work`` on ``items`` and exits; returns its pid and the file its
+    results and warnings come back in (JSON; nothing when it failed).
+
+    The file is an unnamed temporary one, not a pipe: a pipe holds 64 kB, and a worker whose
+    results are more would wait, its share done, until this process read them (after its own
+    share and other work); into a file it writes them all and exits, whatever this process does."""
+    results = tempfile.TemporaryFile()
+    try:
+        pid = os.fork()
+    except BaseException:
+        results.close()
+        raise
     if pid:
-        os.close(writing)
-        return pid, reading
+        descriptor = os.dup(results.fileno())
+        results.close()
+        return pid, descriptor
     # The worker: never returns into the caller's code, whatever happens.
     global _IN_WORKER
     _IN_WORKER = True
     status = 1
     try:
-        os.close(reading)
         # What this process inherited (the build's models, the pages, the navigation, the compiled
         # templates) is left out of its collections, so its copies stay shared with its parent
         # instead of being copied as the collector visits them. Freezing here, not in the parent,
@@ -96,17 +105,17 @@ def _fork_worker(items: Sequence, work: Callable) -> tuple[int, int]:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         kept = _KeepWarnings()
         logging.getLogger("mkdocs").addHandler(kept)
-        results = [work(item) for item in items]
-        payload = json.dumps({"results": results, "warnings": kept.records}).encode("utf-8")
-        with os.fdopen(writing, "wb") as pipe:
-            pipe.write(payload)
+        done = [work(item) for item in items]
+        payload = json.dumps({"results": done, "warnings": kept.records}).encode("utf-8")
+        with results:
+            results.write(payload)
         status = 0
     finally:
         os._exit(status)
 
 
 def _end(pid: int, reading: int) -> None:
-    """Kill a worker this process will not wait for (it failed meanwhile), and close its pipe."""
+    """Kill a worker this process will not wait for (it failed meanwhile), and close its file."""
     try:
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
@@ -123,9 +132,10 @@ def _log_again(warnings: list) -> None:
 
 def _wait(pid: int, reading: int) -> dict | None:
     """The worker's results and warnings once it has exited, or None when it failed."""
-    with os.fdopen(reading, "rb") as pipe:
-        payload = pipe.read()  # to the end before waiting: a full pipe would block the worker
     _, status = os.waitpid(pid, 0)
+    with os.fdopen(reading, "rb") as results:
+        results.seek(0)  # (the worker's writes moved the offset this descriptor shares)
+        payload = results.read()
     if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0 or not payload:
         return None
     try:

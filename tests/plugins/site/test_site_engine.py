@@ -247,6 +247,48 @@ def test_a_page_set_up_where_it_is_rendered_is_the_page_mkdocs_makes(tmp_path):
             assert {**vars(ours_file), "page": None} == {**vars(theirs_file), "page": None}, (settings, uri)
 
 
+def test_a_page_populated_where_it_is_rendered_is_the_page_mkdocs_populates(tmp_path):
+    """With weike's handlers the only ones of the page events, a page is populated without running
+    them one by one: every attribute as MkDocs' ``_populate_page`` leaves it, for a page of the
+    navigation's kept pages too. Another plugin's or a hook's handler makes MkDocs run them."""
+    from mkdocs.commands.build import _populate_page
+
+    from weike.plugins.site.generated import GeneratedPages, SiteAddress, generated_file, set_up_page
+    from weike.plugins.site.pages import GeneratedPage
+
+    meta = {"title": "第一讲", "description": "说明", "hide": ["toc"], "search": {"exclude": True}}
+    pages = {"courses/demo/01-lecture-1.md": GeneratedPage(meta=meta, html='<h1 id="t">第一讲</h1><p>正文 😀</p>'),
+             "courses/demo/index.md": GeneratedPage(meta=dict(meta, title="课程"), html="<p>课程</p>")}
+    generated = GeneratedPages(pages, {}, kept_nav_pages=frozenset({"courses/demo/index.md"}))
+    config = _config_in(tmp_path / "alone", site_url="https://weike.example.gov.cn/")
+    config.plugins["weike/generated"] = generated
+    assert generated.populates_alone(config)
+    address = SiteAddress(config.get("site_url", None))
+    for uri in pages:
+        def made():
+            file = generated_file(uri, dest_dir=config.site_dir, use_directory_urls=True,
+                                  generated_by="weike/generated", content="")
+            return set_up_page(file, config, build_date="2026-12-07", address=address)
+
+        theirs, ours = made(), made()
+        _populate_page(theirs, config, None, False)
+        assert generated.populate(ours, config, None)
+        assert ours.render.__func__ is theirs.render.__func__ and ours.render.__self__ is ours
+        assert type(ours.toc) is type(theirs.toc) and list(ours.toc) == list(theirs.toc) == []
+        assert {**vars(ours), "file": None, "render": None, "toc": None} == \
+            {**vars(theirs), "file": None, "render": None, "toc": None}, uri
+        assert (config._current_page, config.plugins._current_plugin) == (None, None)
+    other = made()
+    other.file._content = "# 别的\n"
+    assert not generated.populate(other, config, None)  # (a page with a source of its own)
+
+    hook = tmp_path / "hook.py"
+    hook.write_text("def on_page_markdown(markdown, page, config, files):\n    return markdown\n", encoding="utf-8")
+    hooked = _config_in(tmp_path / "hooked", hooks=[str(hook)])
+    hooked.plugins["weike/generated"] = generated
+    assert not generated.populates_alone(hooked)
+
+
 def _excluded_page(config, content: str):
     from weike.plugins.site.generated import SiteAddress, generated_file, set_up_page
 

@@ -372,3 +372,36 @@ def test_entries_parts_made_side_by_side_equal_those_made_here(tmp_path, monkeyp
     alone_parts = search_shards.RememberedParts(tmp_path / "alone.json", read=False)
     assert shard_files(docs, parts=alone_parts) == shared == shard_files(docs)
     assert alone_parts.used == shared_parts.used
+
+
+def test_an_entrys_parts_are_made_by_their_definition_for_any_text():
+    """What the index holds of an entry is its definition: plain text is markup replaced by a space,
+    entities decoded, zero-width spaces dropped and every run of white space (``\\s``: every Unicode
+    space) one space; the keys are those of the normalised title, and of the normalised text and
+    hidden words, each taken whole (so a title's end never meets its text's start in one
+    normalisation, whatever the characters: combining marks, final sigma, compatibility forms)."""
+    from weike.plugins.site.search_shards import entry_parts, index_keys, normalise, plain, store_entry
+
+    def defined_plain(text: str) -> str:
+        return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]*>", " ", text)).replace("\u200b", "")).strip()
+
+    spaces = [chr(code) for code in range(0x3100) if chr(code).isspace()]
+    alphabet = [*spaces, *"aAΣσİ中文가\u1100\u1161ﬁ①Å\u212b'.:<>&;", "\u0301", "\u0308", "\u00a8", "\u0345", "&amp;",
+                "&lt;b&gt;", "<i>", "&#931;", "&#x200b;", "\u200b", "&nbsp;"]
+    rng = random.Random(5)
+
+    def text() -> str:
+        return "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+
+    for _ in range(20_000):
+        doc = {"location": text(), "title": text(), "text": text(), "title_words": text(), "keywords": text()}
+        title, body = defined_plain(doc["title"]), defined_plain(doc["text"])
+        shown = normalise(f"{title}\n{body}")
+        hidden = [word for word in defined_plain(f"{doc['title_words']} {doc['keywords']}").split()
+                  if normalise(word) not in shown]
+        entry = [doc["location"], title, body, " ".join(dict.fromkeys(hidden))]
+        assert store_entry(doc) == entry and plain(doc["text"]) == body
+        stored, in_title, rest = entry_parts(doc)
+        assert json.loads(stored) == entry
+        assert set(in_title) == index_keys(title) and len(in_title) == len(set(in_title))
+        assert set(rest) == index_keys(f"{body}\n{entry[3]}") - index_keys(title)

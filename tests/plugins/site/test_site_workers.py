@@ -338,6 +338,28 @@ def test_work_a_worker_did_not_finish_is_done_here():
     assert workers.share_work(list(range(10)), work, processes=2) == list(range(1, 11))
 
 
+def _a_child_exited(deadline_seconds: float) -> bool:
+    """Whether a child of this process has exited (not reaped: its parent still waits for it)
+    before the deadline; a blocked child never does."""
+    import time
+
+    deadline = time.monotonic() + deadline_seconds
+    while time.monotonic() < deadline:
+        if os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOWAIT | os.WNOHANG) is not None:
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_a_worker_with_much_to_send_back_ends_while_the_build_does_other_work():
+    # Far more than a pipe holds: the worker must not wait for the build to read its results.
+    exited: list[bool] = []
+    results = workers.share_work(list(range(4)), lambda n: str(n) * 400_000, processes=2,
+                                 meanwhile=lambda: exited.append(_a_child_exited(20)))
+    assert exited == [True]
+    assert results == [str(n) * 400_000 for n in range(4)]
+
+
 def test_a_folder_recorded_by_workers_is_recorded_as_by_one_process(tmp_path, forks, monkeypatch):
     from weike.plugins.site import manifest
 
@@ -467,11 +489,17 @@ def test_a_worker_sets_up_and_reads_the_pages_it_renders(built_site, forks, monk
     set_up: list[str] = []
     read: list[str] = []
     populate, load, page_init = mkdocs_build._populate_page, GeneratedPages.load, Page.__init__
+    populate_alone = GeneratedPages.populate
 
     def populated(page, *args, **kwargs):
         if os.getpid() == parent:
             set_up.append(page.file.src_uri)
         return populate(page, *args, **kwargs)
+
+    def populated_alone(self, page, *args, **kwargs):  # (weike's handlers the only ones of the page events)
+        if os.getpid() == parent:
+            set_up.append(page.file.src_uri)
+        return populate_alone(self, page, *args, **kwargs)
 
     def loaded(self, src_uri):
         if os.getpid() == parent and isinstance(self.pages.get(src_uri), RememberedPage):
@@ -485,6 +513,7 @@ def test_a_worker_sets_up_and_reads_the_pages_it_renders(built_site, forks, monk
 
     monkeypatch.setattr(mkdocs_build, "_populate_page", populated)
     monkeypatch.setattr(GeneratedPages, "load", loaded)
+    monkeypatch.setattr(GeneratedPages, "populate", populated_alone)
     monkeypatch.setattr(Page, "__init__", made)
     forks.clear()
     _remembered_rebuild(built)
