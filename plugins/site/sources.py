@@ -28,7 +28,7 @@ from weike.plugins.site.engine import DEFAULT_SITE_NAME, SITE_SOURCES_DIR, THEME
 from weike.plugins.site.nav import HOME_FILE, page_url
 from weike.plugins.site.pages import GeneratedPage, course_page, home_page, lecture_page, level_page, theme_page
 from weike.plugins.site.qr import MissingCodes, QrCodes
-from weike.plugins.site.search import course_entry_inputs, entries_from
+from weike.plugins.site.search import SearchCuts, course_entry_inputs, entries_from
 
 #: Paths the generator owns; a file in site/ with one of these names is ignored (W407), a plugin's
 #: page (weike_site_pages) there is left out (E410).
@@ -193,6 +193,8 @@ def generate_sources(catalogue: Catalogue, collected: Collected, root: Path, *, 
     sources.memo = memo
     keys = keys or {}
     by_slug = {item.slug: item for item in catalogue.courses}
+    #: The cuts of the texts the courses' entries share (titles, themes, providers), for this build.
+    cuts = SearchCuts()
 
     def make_course(item: SiteCourse, pictures: CoverCache) -> tuple[dict[str, GeneratedPage], CourseMade, bool]:
         """The course's pages and what else it makes; True when the memo now holds them."""
@@ -204,7 +206,7 @@ def generate_sources(catalogue: Catalogue, collected: Collected, root: Path, *, 
         search_key = entries_key(entry_inputs)
         search = memo.entries(item.slug, search_key) if memo is not None else None
         if search is None:
-            search = entries_from(entry_inputs)
+            search = entries_from(entry_inputs, cuts=cuts)
         course_made = CourseMade(
             digests={rel: content_digest(rel, page) for rel, page in made_now.pages.items()},
             files=made_now.files, diagnostics=made_now.diagnostics, search=search,
