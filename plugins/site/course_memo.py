@@ -45,8 +45,9 @@ MEMO_FOLDER = "course-memo"
 
 
 def content_digest(rel: str, page: GeneratedPage) -> str:
-    """What a page is, in one digest: its path, metadata and body."""
-    return Fingerprint("page", rel, sorted(page.meta.items()), page.html).hexdigest()
+    """What a page is, in one digest: its path, metadata and body (the body's own bytes, last:
+    no repr of a page's HTML to make first)."""
+    return Fingerprint("page", rel, sorted(page.meta.items()), page.html.encode("utf-8")).hexdigest()
 
 
 def delivered_key(media: DeliveredMedia | None) -> object:
