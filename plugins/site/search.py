@@ -41,8 +41,8 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from weike.builder.keeping import outputs
 from weike.builder.keeping.fingerprint import Fingerprint, package_versions
@@ -87,13 +87,14 @@ def segment(text: str) -> tuple[str, list[str]]:
     return " ".join(cut.words), list(cut.extras)
 
 
-@dataclass(frozen=True)
-class TextCut:
-    """What an entry takes from one text: its words (the Han runs cut), jieba's finer extra words,
-    its bigrams and the text as readers see it (all HTML-escaped, as the index holds them)."""
+class TextCut(NamedTuple):
+    """What an entry takes from one text: its words (the Han runs cut), jieba's finer extra words
+    (those of three characters apart: the bigrams hold the others), its bigrams and the text as
+    readers see it (all HTML-escaped, as the index holds them)."""
 
     words: tuple[str, ...]
     extras: tuple[str, ...]
+    long_extras: tuple[str, ...]
     pairs: tuple[str, ...]
     shown: str
 
@@ -111,8 +112,9 @@ class SearchCuts:
 
     def __init__(self) -> None:
         self._texts: dict[str, TextCut] = {}
-        #: Han run -> (its words between spaces, as they replace the run; its extra words).
-        self._runs: dict[str, tuple[str, tuple[str, ...]]] = {}
+        #: Han run -> (its words between spaces, as they replace the run; its extra words, those
+        #: of three characters; its bigrams).
+        self._runs: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {}
 
     def text(self, text: str) -> TextCut:
         """The :class:`TextCut` of ``text``."""
@@ -125,6 +127,8 @@ class SearchCuts:
         runs = self._runs
         jieba = None
         extras: list[str] = []
+        long_extras: list[str] = []
+        pairs: list[str] = []
 
         def cut(match: re.Match) -> str:
             nonlocal jieba
@@ -139,31 +143,39 @@ class SearchCuts:
                 more = tuple(part for word in words for size in (2, 3) if len(word) > size
                              for part in (word[i:i + size] for i in range(len(word) - size + 1))
                              if jieba.get_FREQ(part))
-                known = runs[run] = (" " + " ".join(words) + " ", more)
+                known = runs[run] = (" " + " ".join(words) + " ", more, tuple(part for part in more if len(part) > 2),
+                                     tuple(run[i:i + 2] for i in range(len(run) - 1)))
             extras.extend(known[1])
+            long_extras.extend(known[2])
+            pairs.extend(known[3])
             return known[0]
 
+        # Escaping changes no Han run (it replaces characters outside them): the runs, hence the
+        # bigrams, of the escaped text are the text's.
         shown = html.escape(text)
-        return TextCut(words=tuple(_HAN.sub(cut, shown).split()), extras=tuple(extras),
-                       pairs=tuple(bigrams(text)), shown=shown)
+        return TextCut(tuple(_HAN.sub(cut, shown).split()), tuple(extras), tuple(long_extras), tuple(pairs), shown)
 
 
 def _entry(location: str, title: str, texts: Iterable[str], keywords: Iterable[str], *,
            with_bigrams: bool = True, cuts: SearchCuts | None = None) -> dict:
     cuts = cuts if cuts is not None else SearchCuts()
     title_cut = cuts.text(title)
-    texts = [text for text in texts if text]
-    made = [cuts.text(text) for text in [*texts, *(keyword for keyword in keywords if keyword)]]
+    texts = [cuts.text(text) for text in texts if text]
+    made = [*texts, *(cuts.text(keyword) for keyword in keywords if keyword)]
     words: list[str] = [word for cut in made for word in cut.words]
-    extras = [*title_cut.extras, *(extra for cut in made for extra in cut.extras)]
     if with_bigrams:
         # The bigrams hold every two-character word of jieba's search-engine mode too.
         words.extend(title_cut.pairs)
-        words.extend(pair for cut in made for pair in cut.pairs)
-        words.extend(extra for extra in extras if len(extra) > 2)
+        for cut in made:
+            words.extend(cut.pairs)
+        words.extend(title_cut.long_extras)
+        for cut in made:
+            words.extend(cut.long_extras)
     else:
-        words.extend(extras)
-    entry = {"location": location, "title": title_cut.shown, "text": " ".join(cuts.text(text).shown for text in texts),
+        words.extend(title_cut.extras)
+        for cut in made:
+            words.extend(cut.extras)
+    entry = {"location": location, "title": title_cut.shown, "text": " ".join([cut.shown for cut in texts]),
              TITLE_WORDS_FIELD: " ".join(title_cut.words)}
     if words:
         entry[KEYWORDS_FIELD] = " ".join(dict.fromkeys(words))
