@@ -330,13 +330,14 @@ def indented_json(value: object, indent: str = "") -> str:
     if isinstance(value, (list, tuple)):
         if not value:
             return "[]"
-        return ("[\n" + inner + (",\n" + inner).join([indented_json(item, inner) for item in value])
+        return ("[\n" + inner + (",\n" + inner).join([_json_string(item) if type(item) is str
+                                                      else indented_json(item, inner) for item in value])
                 + "\n" + indent + "]")
     if isinstance(value, dict) and all(isinstance(key, str) for key in value):
         if not value:
             return "{}"
-        return ("{\n" + inner + (",\n" + inner).join([_json_string(key) + ": " + indented_json(item, inner)
-                                                      for key, item in value.items()])
+        return ("{\n" + inner + (",\n" + inner).join([_json_string(key) + ": " + (
+            _json_string(item) if type(item) is str else indented_json(item, inner)) for key, item in value.items()])
                 + "\n" + indent + "}")
     # Anything else as json.dumps writes it (or the error it raises).
     return json.dumps(value, ensure_ascii=False, indent=1).replace("\n", "\n" + indent)
