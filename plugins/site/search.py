@@ -41,6 +41,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from operator import add
 from pathlib import Path
 from typing import NamedTuple
 
@@ -140,11 +141,17 @@ class SearchCuts:
                 # What jieba's search-engine mode adds: the dictionary words of two and three
                 # characters inside longer words (computed here from the precise cut instead of
                 # cutting twice).
-                more = tuple(part for word in words for size in (2, 3) if len(word) > size
-                             for part in (word[i:i + size] for i in range(len(word) - size + 1))
-                             if jieba.get_FREQ(part))
-                known = runs[run] = (" " + " ".join(words) + " ", more, tuple(part for part in more if len(part) > 2),
-                                     tuple(run[i:i + 2] for i in range(len(run) - 1)))
+                more: list[str] = []
+                longer: list[str] = []
+                for word in words:
+                    if len(word) > 2:
+                        more.extend([part for part in map(add, word, word[1:]) if jieba.get_FREQ(part)])
+                        if len(word) > 3:
+                            three = [part for part in (word[i:i + 3] for i in range(len(word) - 2)) if jieba.get_FREQ(part)]
+                            more.extend(three)
+                            longer.extend(three)
+                # The bigrams: each character with the next.
+                known = runs[run] = (" " + " ".join(words) + " ", tuple(more), tuple(longer), tuple(map(add, run, run[1:])))
             extras.extend(known[1])
             long_extras.extend(known[2])
             pairs.extend(known[3])
