@@ -45,9 +45,12 @@ MEMO_FOLDER = "course-memo"
 
 
 def content_digest(rel: str, page: GeneratedPage) -> str:
-    """What a page is, in one digest: its path, metadata and body (the body's own bytes, last:
-    no repr of a page's HTML to make first)."""
-    return Fingerprint("page", rel, sorted(page.meta.items()), page.html.encode("utf-8")).hexdigest()
+    """What a page is, in one digest: its path and metadata, then its body's own bytes (no repr of
+    a page's HTML to make first; a repr holds no NUL, so where the body begins is unambiguous)."""
+    digest = hashlib.sha256(repr(("page", rel, sorted(page.meta.items()))).encode("utf-8"))
+    digest.update(b"\0")
+    digest.update(page.html.encode("utf-8"))
+    return digest.hexdigest()
 
 
 def delivered_key(media: DeliveredMedia | None) -> object:

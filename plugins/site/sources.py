@@ -26,7 +26,8 @@ from weike.plugins.site.course_memo import (CourseMade, CourseMemo, RememberedPa
 from weike.plugins.site.covers import CoverCache, CoverError, Thumbnail
 from weike.plugins.site.engine import DEFAULT_SITE_NAME, SITE_SOURCES_DIR, THEME_DIR
 from weike.plugins.site.nav import HOME_FILE, page_url
-from weike.plugins.site.pages import GeneratedPage, course_page, home_page, lecture_page, level_page, theme_page
+from weike.plugins.site.pages import (GeneratedPage, course_page, home_page, lecture_page, lecture_pages_common,
+                                      level_page, theme_page)
 from weike.plugins.site.qr import MissingCodes, QrCodes
 from weike.plugins.site.search import SearchCuts, course_entry_inputs, entries_from
 
@@ -373,6 +374,7 @@ def _course_sources(item: SiteCourse, catalogue: Catalogue, *, notes_text: bool,
     sources.pages[f"courses/{item.slug}/index.md"] = course_page(
         item, qr_svg=qr_codes.svg(course_url) if course_url else None,
         course_url=course_url, centres=centre_pages.centre_links(centres))
+    common = lecture_pages_common(item)
     for index, lecture in enumerate(item.lectures):
         # As the check rendered them (made), unless it did not run (weike serve's preview).
         notes = lecture_notes(lecture.lecture, course_folder=item.course.folder, made=made, with_text=notes_text)
@@ -386,7 +388,7 @@ def _course_sources(item: SiteCourse, catalogue: Catalogue, *, notes_text: bool,
         for written, path in notes.images:
             sources.files[f"courses/{item.slug}/{lecture.lecture.slug}/{written}"] = pictures.note_picture(path)
         sources.notes_text[lecture.lecture.key] = notes.text
-        sources.pages[f"courses/{item.slug}/{lecture.lecture.slug}.md"] = lecture_page(item, index, notes)
+        sources.pages[f"courses/{item.slug}/{lecture.lecture.slug}.md"] = lecture_page(item, index, notes, common=common)
     return sources
 
 
