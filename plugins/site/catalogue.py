@@ -267,25 +267,6 @@ def catalogue_json(catalogue: Catalogue, *, generator: str, entries: Mapping[str
 def catalogue_entry(item: SiteCourse) -> str:
     """One course's part of ``catalogue.json``, indented as it sits there (in ``courses``)."""
     course = item.course
-    lectures = []
-    for lecture in item.lectures:
-        media = lecture.media
-        lectures.append({
-            "slug": lecture.lecture.slug,
-            "number": lecture.lecture.number,
-            "title": lecture.title,
-            "knowledge_point": lecture.lecture.knowledge_point,
-            "form": lecture.lecture.form,
-            "url": lecture.url,
-            "duration": round(lecture.duration, 3) if media is not None else None,
-            "video": None if media is None else {
-                "url": lecture.video_url,
-                "size": media.size,
-                "sha256": media.sha256,
-                "poster": lecture.poster_url,
-                "subtitles": lecture.subtitles_url,
-            },
-        })
     entry = {
         "slug": item.slug,
         "title": item.title,
@@ -300,9 +281,33 @@ def catalogue_entry(item: SiteCourse) -> str:
         "instructors": [{"name": person.name, "bio": person.bio} for person in course.instructors],
         "duration": None if item.total_seconds is None else round(item.total_seconds, 3),
         "study_hours": item.study_hours,
-        "lectures": lectures,
+        "lectures": [],
     }
-    return indented_json(entry, "  ")
+    written = indented_json(entry, "  ")
+    if not item.lectures:
+        return written
+    # The lectures (the last key) written into the list's place, each as indented_json would.
+    return (written.removesuffix("[]\n  }") + "[\n    " + ",\n    ".join(map(_lecture_entry, item.lectures))
+            + "\n   ]\n  }")
+
+
+def _lecture_entry(lecture: SiteLecture) -> str:
+    """A lecture's part of ``catalogue.json`` (in its course's ``lectures``): the text of
+    ``indented_json`` for its dict, written field by field."""
+    media = lecture.media
+    value = indented_json
+    if media is None:
+        duration = video = "null"
+    else:
+        duration = value(round(lecture.duration, 3))
+        video = ('{\n      "url": ' + value(lecture.video_url) + ',\n      "size": ' + value(media.size)
+                 + ',\n      "sha256": ' + value(media.sha256) + ',\n      "poster": ' + value(lecture.poster_url)
+                 + ',\n      "subtitles": ' + value(lecture.subtitles_url) + "\n     }")
+    return ('{\n     "slug": ' + value(lecture.lecture.slug) + ',\n     "number": ' + value(lecture.lecture.number)
+            + ',\n     "title": ' + value(lecture.title) + ',\n     "knowledge_point": '
+            + value(lecture.lecture.knowledge_point) + ',\n     "form": ' + value(lecture.lecture.form)
+            + ',\n     "url": ' + value(lecture.url) + ',\n     "duration": ' + duration
+            + ',\n     "video": ' + video + "\n    }")
 
 
 #: How ``json.dumps(..., ensure_ascii=False)`` writes a string (the C function where there is one).
