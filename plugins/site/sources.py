@@ -21,8 +21,8 @@ from weike.plugins.site import centres as centre_pages
 from weike.plugins.site.catalogue import (LEVEL_SLUGS, THEME_SLUGS, Catalogue, SiteCourse, catalogue_entry,
                                          site_lectures)
 from weike.plugins.site.contributed import OfferedPage, place_pages
-from weike.plugins.site.course_memo import (CourseMade, CourseMemo, RememberedPage, content_digest,
-                                            entries_key)
+from weike.plugins.site.course_memo import (CourseMade, CourseMemo, RememberedPage, body_digest,
+                                            content_digest, entries_key)
 from weike.plugins.site.covers import CoverCache, CoverError, Thumbnail
 from weike.plugins.site.engine import DEFAULT_SITE_NAME, SITE_SOURCES_DIR, THEME_DIR
 from weike.plugins.site.nav import HOME_FILE, page_url
@@ -208,12 +208,14 @@ def generate_sources(catalogue: Catalogue, collected: Collected, root: Path, *, 
         search = memo.entries(item.slug, search_key) if memo is not None else None
         if search is None:
             search = entries_from(entry_inputs, cuts=cuts)
+        # Each page's HTML encoded once, for its digest and for the memo's file.
+        bodies = {rel: page.html.encode("utf-8") for rel, page in made_now.pages.items()}
         course_made = CourseMade(
-            digests={rel: content_digest(rel, page) for rel, page in made_now.pages.items()},
+            digests={rel: body_digest(rel, page.meta, bodies[rel]) for rel, page in made_now.pages.items()},
             files=made_now.files, diagnostics=made_now.diagnostics, search=search,
             catalogue=catalogue_entry(item), search_key=search_key)
         remembered = memo is not None and item.slug in keys and memo.put(item.slug, keys[item.slug],
-                                                                          made_now.pages, course_made)
+                                                                          made_now.pages, course_made, bodies=bodies)
         return made_now.pages, course_made, remembered
 
     #: The memo of each course that has one for its key, read once, before the loop.
