@@ -12,11 +12,13 @@ check handed on its key of the course (``BuildContext.course_keys``: the identit
 below the course folder, the folder's place, and everything outside it loading depends on), that
 key stands for the course as loaded and its notes' pictures, so no course is hashed and no lecture
 folder listed again (:func:`checked_course_key`). A course whose key differs is made again; a damaged or unreadable memo file is no memo (made again,
-never an error). Files are JSON (the cache may be shared: nothing in it is executed) written
-atomically, one pair per course so an edit rewrites one course's files:
-``<hash of slug>.json`` (digests, files, entries, warnings: read every build) and
-``<hash of slug>.pages.json`` (the pages' metadata and HTML: read only when a page must be
-rendered again, e.g. after a theme change or when its published file was defaced).
+never an error). Files are data, never code (the cache may be shared: nothing in it is executed),
+written atomically, one pair per course so an edit rewrites one course's files:
+``<hash of slug>.json`` (JSON: digests, files, entries, warnings: read every build) and
+``<hash of slug>.pages.json`` (the pages' paths, metadata and sizes as one line of JSON, then
+their HTML as UTF-8, unescaped: read only when a page must be rendered again, e.g. after a theme
+change or when its published file was defaced, or by the process that renders a page a worker
+made; each page read back must have the digest the summary gives it).
 """
 
 from __future__ import annotations
@@ -39,14 +41,24 @@ from weike.plugins.site.covers import Thumbnail
 from weike.plugins.site.pages import GeneratedPage
 
 #: The memo's layout; files of another layout are not read (the course is made again).
-MEMO_FORMAT = 2
+MEMO_FORMAT = 3
 #: The memo's folder, in the site build's work folder.
 MEMO_FOLDER = "course-memo"
 
 
 def content_digest(rel: str, page: GeneratedPage) -> str:
     """What a page is, in one digest: its path, metadata and body."""
-    return Fingerprint("page", rel, sorted(page.meta.items()), page.html).hexdigest()
+    return body_digest(rel, page.meta, page.html.encode("utf-8"))
+
+
+def body_digest(rel: str, meta: Mapping[str, object], body: bytes) -> str:
+    """:func:`content_digest` of the page ``rel`` with ``meta`` and the UTF-8 ``body``: its path and
+    metadata, then the body's own bytes (no repr of a page's HTML to make first; a repr holds no
+    NUL, so where the body begins is unambiguous)."""
+    digest = hashlib.sha256(repr(("page", rel, sorted(meta.items()))).encode("utf-8"))
+    digest.update(b"\0")
+    digest.update(body)
+    return digest.hexdigest()
 
 
 def delivered_key(media: DeliveredMedia | None) -> object:
@@ -217,6 +229,8 @@ class CourseMemo:
         #: What this process already read or wrote, given back without reading the file again.
         self.kept = kept
         self._keys: dict[str, str] = {}
+        #: The digests of the pages of each course found or put elsewhere (what a page read back must be).
+        self._digests: dict[str, Mapping[str, str]] = {}
         self._pages: dict[str, dict[str, GeneratedPage]] = {}
         self.made: list[str] = []
         self._folder_made = False
@@ -238,6 +252,7 @@ class CourseMemo:
         if self.kept is not None:
             self.kept.made[slug] = (key, made)
         self._keys[slug] = key
+        self._digests[slug] = made.digests
         return made
 
     def _read(self, slug: str, key: str) -> CourseMade | None:
@@ -270,32 +285,55 @@ class CourseMemo:
         return search if isinstance(search, list) and all(isinstance(entry, dict) for entry in search) else None
 
     def pages(self, slug: str) -> dict[str, GeneratedPage]:
-        """The remembered pages of ``slug`` (found by :meth:`get`); raises :class:`MemoMissing`."""
+        """The remembered pages of ``slug`` (found by :meth:`get`); raises :class:`MemoMissing`.
+
+        Each page read back must have the digest the course's summary gives it: a file cut short,
+        or its blocks zeroed by a power cut, is no memo.
+        """
         if slug not in self._pages:
             try:
-                data = json.loads(self._file(slug, ".pages.json").read_bytes())
-                if data.get("format") != MEMO_FORMAT or data.get("key") != self._keys.get(slug):
+                data = self._file(slug, ".pages.json").read_bytes()
+                end = data.index(b"\n")
+                header = json.loads(data[:end])
+                if header.get("format") != MEMO_FORMAT or header.get("key") != self._keys.get(slug):
                     raise ValueError("another key")
-                self._pages[slug] = {rel: GeneratedPage(meta=meta, html=html)
-                                     for rel, (meta, html) in data["pages"].items()}
+                digests = self._digests[slug]
+                pages, position = {}, end + 1
+                for rel, meta, size in header["pages"]:
+                    body = data[position:position + size]
+                    position += size
+                    if body_digest(rel, meta, body) != digests.get(rel):
+                        raise ValueError(f"{rel} is not the page remembered")
+                    pages[rel] = GeneratedPage(meta=meta, html=body.decode("utf-8"))
+                if position != len(data):
+                    raise ValueError("more than the pages")
+                self._pages[slug] = pages
             except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
                 self.forget(slug)
                 raise MemoMissing(slug) from exc
         return self._pages[slug]
 
-    def put(self, slug: str, key: str, pages: Mapping[str, GeneratedPage], made: CourseMade) -> bool:
-        """Remember what the site made from the course ``slug`` with ``key``; False when its files
-        could not be written (a failed write is no memo)."""
+    def put(self, slug: str, key: str, pages: Mapping[str, GeneratedPage], made: CourseMade, *,
+            bodies: Mapping[str, bytes] | None = None) -> bool:
+        """Remember what the site made from the course ``slug`` with ``key`` (``bodies``: the pages'
+        HTML as UTF-8, when the caller has it already); False when its files could not be written
+        (a failed write is no memo)."""
         self.made.append(slug)
-        bodies = {"format": MEMO_FORMAT, "key": key,
-                  "pages": {rel: [dict(page.meta), page.html] for rel, page in pages.items()}}
+        if bodies is None:
+            bodies = {rel: page.html.encode("utf-8") for rel, page in pages.items()}
+        # The pages' metadata and sizes on the first line, then their bodies as they are: no JSON
+        # escaping of every page's HTML to write it, nor to read it back.
+        header = {"format": MEMO_FORMAT, "key": key,
+                  "pages": [[rel, dict(page.meta), len(bodies[rel])] for rel, page in pages.items()]}
         summary = {"format": MEMO_FORMAT, "key": key, "slug": slug, **made.as_dict()}
         try:
             # The pages first: a summary never names pages that are not there. No fsync (two per
-            # course, a second per 1,000 of a cold build): a file a power cut leaves empty or cut
-            # short is no JSON, and one of the other key is another key's: no memo either way.
-            self._write(self._file(slug, ".pages.json"),
-                        json.dumps(bodies, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+            # course, a second per 1,000 of a cold build): a summary a power cut leaves empty or
+            # cut short is no JSON, pages cut short or zeroed do not have their digests, and a
+            # file of the other key is another key's: no memo either way.
+            self._write(self._file(slug, ".pages.json"), b"".join([
+                json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), b"\n",
+                *(bodies[rel] for rel in pages)]))
             self._write(self._file(slug), json.dumps(summary, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
         except (OSError, TypeError, ValueError):
             self.forget(slug)
@@ -310,6 +348,7 @@ class CourseMemo:
         read from the files when asked for (:meth:`pages`)."""
         self.made.append(slug)
         self._keys[slug] = key
+        self._digests[slug] = made.digests
         if self.kept is not None:
             self.kept.made[slug] = (key, made)
 

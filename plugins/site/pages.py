@@ -320,17 +320,40 @@ def video_block(lecture: SiteLecture) -> str:
     )
 
 
-def lecture_page(item: SiteCourse, index: int, notes: RenderedNotes) -> GeneratedPage:
-    lecture = item.lectures[index]
+@dataclass(frozen=True, kw_only=True)
+class LecturePagesCommon:
+    """What every lecture page of a course shows alike, escaped once for the course's pages."""
+
+    crumbs: str
+    #: The ``data-weike-course`` attributes of the heading (what progress.js records).
+    course_attributes: str
+    course_title: str
+    #: Each lecture's title, escaped, in the course's order.
+    titles: tuple[str, ...]
+
+
+def lecture_pages_common(item: SiteCourse) -> LecturePagesCommon:
     course = item.course
     trail = [(f"themes/{item.theme_slug}/", course.theme)] if item.theme_slug else []
     trail.append((item.url, item.title))
+    return LecturePagesCommon(
+        crumbs=breadcrumbs(3, trail),
+        course_attributes=f'data-weike-course="{e(course.slug)}" data-weike-course-title="{e(item.title)}"',
+        course_title=e(item.title), titles=tuple(e(lecture.title) for lecture in item.lectures))
+
+
+def lecture_page(item: SiteCourse, index: int, notes: RenderedNotes, *,
+                 common: LecturePagesCommon | None = None) -> GeneratedPage:
+    """The page of ``item``'s lecture ``index``; ``common`` (:func:`lecture_pages_common` of
+    ``item``) when the course's other lecture pages are made too."""
+    lecture = item.lectures[index]
+    common = common or lecture_pages_common(item)
+    title = common.titles[index]
     body = [
-        breadcrumbs(3, trail),
+        common.crumbs,
         # What progress.js records for 继续学习 on the home and course pages.
-        f'<h1 data-weike-course="{e(course.slug)}" data-weike-course-title="{e(item.title)}" '
-        f'data-weike-number="{index + 1}" data-weike-title="{e(lecture.title)}">'
-        f"第 {index + 1} 讲　{e(lecture.title)}</h1>",
+        f'<h1 {common.course_attributes} data-weike-number="{index + 1}" data-weike-title="{title}">'
+        f"第 {index + 1} 讲　{title}</h1>",
         video_block(lecture),
     ]
     if lecture.lecture.knowledge_point:
@@ -341,15 +364,16 @@ def lecture_page(item: SiteCourse, index: int, notes: RenderedNotes) -> Generate
     pager = []
     if index > 0:
         previous = item.lectures[index - 1]
-        pager.append(f'<a href="../{previous.lecture.slug}/" rel="prev">‹ 上一讲：{e(previous.title)}</a>')
+        pager.append(f'<a href="../{previous.lecture.slug}/" rel="prev">‹ 上一讲：{common.titles[index - 1]}</a>')
     pager.append('<a href="../">课程目录</a>')
     if index + 1 < len(item.lectures):
         following = item.lectures[index + 1]
-        pager.append(f'<a href="../{following.lecture.slug}/" rel="next" data-weike-title="{e(following.title)}">'
-                     f'下一讲：{e(following.title)} ›</a>')
+        pager.append(f'<a href="../{following.lecture.slug}/" rel="next" data-weike-title="{common.titles[index + 1]}">'
+                     f'下一讲：{common.titles[index + 1]} ›</a>')
     body.append('<nav class="weike-pager" aria-label="上一讲和下一讲 Previous and next lecture">'
                 + "".join(pager) + "</nav>")
-    meta = {"title": e(f"{lecture.title} - {item.title}"),
+    # Escaping is character by character: the joined title's escape is the escapes joined.
+    meta = {"title": f"{title} - {common.course_title}",
             "description": e(lecture.lecture.knowledge_point or lecture.title), "hide": ["toc"],
             "search": {"exclude": True}}
     if lecture.media is not None and lecture.poster_url:

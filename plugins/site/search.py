@@ -41,7 +41,9 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from operator import add
 from pathlib import Path
+from typing import NamedTuple
 
 from weike.builder.keeping import outputs
 from weike.builder.keeping.fingerprint import Fingerprint, package_versions
@@ -82,48 +84,108 @@ def segment(text: str) -> tuple[str, list[str]]:
 
     The cut text is for the hidden fields only: what readers see stays ``html.escape(text)``.
     """
-    jieba = _jieba()
-    text = html.escape(text)
-    extras: list[str] = []
+    cut = SearchCuts().text(text)
+    return " ".join(cut.words), list(cut.extras)
 
-    def cut(match: re.Match) -> str:
-        run = match.group(0)
-        words = list(jieba.cut(run))
-        # What jieba's search-engine mode adds: the dictionary words of two and three characters
-        # inside longer words (computed here from the precise cut instead of cutting twice).
-        for word in words:
-            for size in (2, 3):
-                if len(word) > size:
-                    extras.extend(part for part in (word[i:i + size] for i in range(len(word) - size + 1))
-                                  if jieba.get_FREQ(part))
-        return " " + " ".join(words) + " "
 
-    return " ".join(_HAN.sub(cut, text).split()), extras
+class TextCut(NamedTuple):
+    """What an entry takes from one text: its words (the Han runs cut), jieba's finer extra words
+    (those of three characters apart: the bigrams hold the others), its bigrams and the text as
+    readers see it (all HTML-escaped, as the index holds them)."""
+
+    words: tuple[str, ...]
+    extras: tuple[str, ...]
+    long_extras: tuple[str, ...]
+    pairs: tuple[str, ...]
+    shown: str
+
+
+class SearchCuts:
+    """Each text's :class:`TextCut` and each Han run's cut, made once and reused wherever the same
+    text or run recurs: every lecture's entry cuts "课程：<course title>" again, and a catalogue's
+    themes, providers, regions and tags recur course after course.
+
+    A run's cut is a function of the run and jieba's dictionary: one of these lives for one build's
+    courses (:func:`~weike.plugins.site.sources.generate_sources`), during which nothing adds words
+    to jieba (Material's search loads a repository's own dictionary later, when MkDocs runs), so a
+    remembered cut is the cut jieba would make. A worker process forked with one fills its own copy.
+    """
+
+    def __init__(self) -> None:
+        self._texts: dict[str, TextCut] = {}
+        #: Han run -> (its words between spaces, as they replace the run; its extra words, those
+        #: of three characters; its bigrams).
+        self._runs: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {}
+
+    def text(self, text: str) -> TextCut:
+        """The :class:`TextCut` of ``text``."""
+        known = self._texts.get(text)
+        if known is None:
+            known = self._texts[text] = self._cut(text)
+        return known
+
+    def _cut(self, text: str) -> TextCut:
+        runs = self._runs
+        jieba = None
+        extras: list[str] = []
+        long_extras: list[str] = []
+        pairs: list[str] = []
+
+        def cut(match: re.Match) -> str:
+            nonlocal jieba
+            run = match.group(0)
+            known = runs.get(run)
+            if known is None:
+                jieba = jieba or _jieba()
+                words = list(jieba.cut(run))
+                # What jieba's search-engine mode adds: the dictionary words of two and three
+                # characters inside longer words (computed here from the precise cut instead of
+                # cutting twice).
+                more: list[str] = []
+                longer: list[str] = []
+                for word in words:
+                    if len(word) > 2:
+                        more.extend([part for part in map(add, word, word[1:]) if jieba.get_FREQ(part)])
+                        if len(word) > 3:
+                            three = [part for part in (word[i:i + 3] for i in range(len(word) - 2)) if jieba.get_FREQ(part)]
+                            more.extend(three)
+                            longer.extend(three)
+                # The bigrams: each character with the next.
+                known = runs[run] = (" " + " ".join(words) + " ", tuple(more), tuple(longer), tuple(map(add, run, run[1:])))
+            extras.extend(known[1])
+            long_extras.extend(known[2])
+            pairs.extend(known[3])
+            return known[0]
+
+        # Escaping changes no Han run (it replaces characters outside them): the runs, hence the
+        # bigrams, of the escaped text are the text's.
+        shown = html.escape(text)
+        return TextCut(tuple(_HAN.sub(cut, shown).split()), tuple(extras), tuple(long_extras), tuple(pairs), shown)
 
 
 def _entry(location: str, title: str, texts: Iterable[str], keywords: Iterable[str], *,
-           with_bigrams: bool = True) -> dict:
-    title_words, extras = segment(title)
-    sources = [title]
-    words: list[str] = []
-    for text in [*texts, *keywords]:
-        if text:
-            cut, more = segment(text)
-            words.append(cut)
-            extras.extend(more)
-            sources.append(text)
-    shown_texts = [html.escape(text) for text in texts if text]
+           with_bigrams: bool = True, cuts: SearchCuts | None = None) -> dict:
+    cuts = cuts if cuts is not None else SearchCuts()
+    title_cut = cuts.text(title)
+    texts = [cuts.text(text) for text in texts if text]
+    made = [*texts, *(cuts.text(keyword) for keyword in keywords if keyword)]
+    words: list[str] = [word for cut in made for word in cut.words]
     if with_bigrams:
         # The bigrams hold every two-character word of jieba's search-engine mode too.
-        words.extend(pair for source in sources for pair in bigrams(source))
-        words.extend(extra for extra in extras if len(extra) > 2)
+        words.extend(title_cut.pairs)
+        for cut in made:
+            words.extend(cut.pairs)
+        words.extend(title_cut.long_extras)
+        for cut in made:
+            words.extend(cut.long_extras)
     else:
-        words.extend(extras)
-    entry = {"location": location, "title": html.escape(title), "text": " ".join(shown_texts),
-             TITLE_WORDS_FIELD: title_words}
-    unique = list(dict.fromkeys(word for chunk in words for word in chunk.split()))
-    if unique:
-        entry[KEYWORDS_FIELD] = " ".join(unique)
+        words.extend(title_cut.extras)
+        for cut in made:
+            words.extend(cut.extras)
+    entry = {"location": location, "title": title_cut.shown, "text": " ".join([cut.shown for cut in texts]),
+             TITLE_WORDS_FIELD: " ".join(title_cut.words)}
+    if words:
+        entry[KEYWORDS_FIELD] = " ".join(dict.fromkeys(words))
     return entry
 
 
@@ -151,9 +213,11 @@ def course_entry_inputs(item: SiteCourse, *, notes_text: Mapping[str, str] | Non
     return inputs
 
 
-def entries_from(inputs: Iterable[tuple], *, with_bigrams: bool = True) -> list[dict]:
-    """The entries made from :func:`course_entry_inputs` (the jieba work)."""
-    return [_entry(location, title, texts, keywords, with_bigrams=with_bigrams)
+def entries_from(inputs: Iterable[tuple], *, with_bigrams: bool = True, cuts: SearchCuts | None = None) -> list[dict]:
+    """The entries made from :func:`course_entry_inputs` (the jieba work); ``cuts`` (a build's)
+    reuses the cuts of texts other courses' entries had."""
+    cuts = cuts if cuts is not None else SearchCuts()
+    return [_entry(location, title, texts, keywords, with_bigrams=with_bigrams, cuts=cuts)
             for location, title, texts, keywords in inputs]
 
 

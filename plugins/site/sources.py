@@ -21,14 +21,15 @@ from weike.plugins.site import centres as centre_pages
 from weike.plugins.site.catalogue import (LEVEL_SLUGS, THEME_SLUGS, Catalogue, SiteCourse, catalogue_entry,
                                          site_lectures)
 from weike.plugins.site.contributed import OfferedPage, place_pages
-from weike.plugins.site.course_memo import (CourseMade, CourseMemo, RememberedPage, content_digest,
-                                            entries_key)
+from weike.plugins.site.course_memo import (CourseMade, CourseMemo, RememberedPage, body_digest,
+                                            content_digest, entries_key)
 from weike.plugins.site.covers import CoverCache, CoverError, Thumbnail
 from weike.plugins.site.engine import DEFAULT_SITE_NAME, SITE_SOURCES_DIR, THEME_DIR
 from weike.plugins.site.nav import HOME_FILE, page_url
-from weike.plugins.site.pages import GeneratedPage, course_page, home_page, lecture_page, level_page, theme_page
+from weike.plugins.site.pages import (GeneratedPage, course_page, home_page, lecture_page, lecture_pages_common,
+                                      level_page, theme_page)
 from weike.plugins.site.qr import MissingCodes, QrCodes
-from weike.plugins.site.search import course_entry_inputs, entries_from
+from weike.plugins.site.search import SearchCuts, course_entry_inputs, entries_from
 
 #: Paths the generator owns; a file in site/ with one of these names is ignored (W407), a plugin's
 #: page (weike_site_pages) there is left out (E410).
@@ -193,6 +194,8 @@ def generate_sources(catalogue: Catalogue, collected: Collected, root: Path, *, 
     sources.memo = memo
     keys = keys or {}
     by_slug = {item.slug: item for item in catalogue.courses}
+    #: The cuts of the texts the courses' entries share (titles, themes, providers), for this build.
+    cuts = SearchCuts()
 
     def make_course(item: SiteCourse, pictures: CoverCache) -> tuple[dict[str, GeneratedPage], CourseMade, bool]:
         """The course's pages and what else it makes; True when the memo now holds them."""
@@ -204,13 +207,15 @@ def generate_sources(catalogue: Catalogue, collected: Collected, root: Path, *, 
         search_key = entries_key(entry_inputs)
         search = memo.entries(item.slug, search_key) if memo is not None else None
         if search is None:
-            search = entries_from(entry_inputs)
+            search = entries_from(entry_inputs, cuts=cuts)
+        # Each page's HTML encoded once, for its digest and for the memo's file.
+        bodies = {rel: page.html.encode("utf-8") for rel, page in made_now.pages.items()}
         course_made = CourseMade(
-            digests={rel: content_digest(rel, page) for rel, page in made_now.pages.items()},
+            digests={rel: body_digest(rel, page.meta, bodies[rel]) for rel, page in made_now.pages.items()},
             files=made_now.files, diagnostics=made_now.diagnostics, search=search,
             catalogue=catalogue_entry(item), search_key=search_key)
         remembered = memo is not None and item.slug in keys and memo.put(item.slug, keys[item.slug],
-                                                                          made_now.pages, course_made)
+                                                                          made_now.pages, course_made, bodies=bodies)
         return made_now.pages, course_made, remembered
 
     #: The memo of each course that has one for its key, read once, before the loop.
@@ -381,6 +386,7 @@ def _course_sources(item: SiteCourse, catalogue: Catalogue, *, notes_text: bool,
     sources.pages[f"courses/{item.slug}/index.md"] = course_page(
         item, qr_svg=qr_codes.svg(course_url) if course_url else None,
         course_url=course_url, centres=centre_pages.centre_links(centres))
+    common = lecture_pages_common(item)
     for index, lecture in enumerate(item.lectures):
         # As the check rendered them (made), unless it did not run (weike serve's preview).
         notes = lecture_notes(lecture.lecture, course_folder=item.course.folder, made=made, with_text=notes_text)
@@ -394,7 +400,7 @@ def _course_sources(item: SiteCourse, catalogue: Catalogue, *, notes_text: bool,
         for written, path in notes.images:
             sources.files[f"courses/{item.slug}/{lecture.lecture.slug}/{written}"] = pictures.note_picture(path)
         sources.notes_text[lecture.lecture.key] = notes.text
-        sources.pages[f"courses/{item.slug}/{lecture.lecture.slug}.md"] = lecture_page(item, index, notes)
+        sources.pages[f"courses/{item.slug}/{lecture.lecture.slug}.md"] = lecture_page(item, index, notes, common=common)
     return sources
 
 

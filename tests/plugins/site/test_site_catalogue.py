@@ -1,6 +1,8 @@
-"""学时, durations and the site's URL scheme."""
+"""学时, durations, the site's URL scheme and the bytes of catalogue.json."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
@@ -49,3 +51,62 @@ def test_the_sitemap_is_the_bytes_elementtree_writes_even_for_hostile_addresses(
     written = sitemap_xml(catalogue, hostile)
     assert written == expected
     assert ElementTree.fromstring(written).tag == f"{{{SITEMAP_NS}}}urlset"  # well-formed
+
+
+#: Strings an author may write (or a file name hold): markup, quotes, escapes, control characters,
+#: line and paragraph separators, a lone surrogate's replacement, characters outside the BMP.
+HOSTILE_TEXTS = ["<script>alert('x')</script>", 'say "hi" \\ back\\slash', "tab\tline\nfeed\r\x00\x1f\x7f",
+                 "\u2028\u2029\ufeff\ufffd", "𠀀𪚥 emoji 😀", "", " ", "课程：社区&教育"]
+
+
+def test_indented_json_is_the_text_json_dumps_writes_with_indent_1():
+    from weike.plugins.site.catalogue import indented_json
+
+    value = {"s": HOSTILE_TEXTS, "n": [0, -1, 10**20, 1.5, 0.1 + 0.2, 1e-7, 1e300, -0.0, float("nan"),
+                                       float("inf"), float("-inf"), round(12.34567, 3)],
+             "b": [True, False, None], "empty": {"list": [], "dict": {}, "tuple": ()},
+             "deep": [[{"a": [{"b": {"c": []}}]}]], **{text: text for text in HOSTILE_TEXTS}}
+    for indent in ("", "  "):
+        assert indented_json(value, indent) == json.dumps(value, ensure_ascii=False, indent=1).replace("\n", "\n" + indent)
+    assert indented_json({1: "a", None: [2]}) == json.dumps({1: "a", None: [2]}, ensure_ascii=False, indent=1)
+    with pytest.raises(TypeError):
+        indented_json({"a": object()})
+
+
+def test_catalogue_json_is_json_dumps_with_indent_1_of_what_it_holds_even_for_hostile_values():
+    """catalogue.json is written course by course (each course's part remembered with its pages):
+    its bytes are those of json.dumps(..., ensure_ascii=False, indent=1) of the whole."""
+    import dataclasses
+    from pathlib import Path
+
+    from benchmarks.search_recall import catalogue_of
+    from weike.builder.contracts.model import DeliveredMedia, Instructor
+    from weike.plugins.site.catalogue import Catalogue, SiteCourse, SiteLecture, catalogue_json
+
+    root = Path(__file__).resolve().parents[3]
+    courses = []
+    for number, item in enumerate(catalogue_of(root).by_title):
+        hostile = HOSTILE_TEXTS[number % len(HOSTILE_TEXTS)]
+        course = dataclasses.replace(item.course, title=hostile + item.title, summary=hostile or None,
+                                     tags=tuple(HOSTILE_TEXTS[:number + 1]),
+                                     instructors=tuple(Instructor(name=text, bio=None if n % 2 else text)
+                                                       for n, text in enumerate(HOSTILE_TEXTS[number:])))
+        lectures = []
+        for index, lecture in enumerate(item.lectures):
+            text = HOSTILE_TEXTS[(number + index) % len(HOSTILE_TEXTS)]
+            media = None if index == 1 else DeliveredMedia(
+                course_slug=course.slug, lecture_slug=lecture.lecture.slug, path=Path("x.mp4"),
+                duration=[61.234567, 0.1 + 0.2, 1e-7, 900.0][index % 4], size=10**10 + index, sha256=text,
+                source_sha256="0" * 64, profile="p", poster=Path(f"poster{index}.JPG") if index % 2 else None,
+                subtitles=Path("s.vtt") if index % 3 else None)
+            lectures.append(SiteLecture(lecture=dataclasses.replace(lecture.lecture, title=text or None,
+                                                                   knowledge_point=text, form=None),
+                                        media=media, saver_file=None))
+        courses.append(SiteCourse(course=course, lectures=tuple(lectures)))
+    courses.append(dataclasses.replace(courses[0], course=dataclasses.replace(courses[0].course, slug="empty",
+                                                                              tags=(), instructors=()), lectures=()))
+    catalogue = Catalogue(courses=tuple(courses), site_url=HOSTILE_TEXTS[0])
+    written = catalogue_json(catalogue, generator=HOSTILE_TEXTS[1])
+    data = json.loads(written)
+    assert len(data["courses"]) == len(courses) and any(c["lectures"] for c in data["courses"])
+    assert written == json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8") + b"\n"

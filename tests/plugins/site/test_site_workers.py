@@ -567,8 +567,9 @@ def test_weikes_course_pages_are_never_indexed_by_materials_search(built_site):
     makes (what its memo holds) is excluded from Material's search."""
     built = built_site(FILES, site_url="https://weike.example.gov.cn/")
     memo = BuildPaths.for_root(built.root).cache / "site/build/course-memo"
+    # A memo's pages file: its pages' (path, metadata, size) on the first line, then their bodies.
     pages = {rel: meta for path in memo.glob("*.pages.json")
-             for rel, (meta, _) in json.loads(path.read_bytes())["pages"].items()}
+             for rel, meta, _ in json.loads(path.read_bytes().split(b"\n", 1)[0])["pages"]}
     assert "courses/demo/index.md" in pages and "courses/photo/01-lecture-1.md" in pages
     assert all(meta["search"]["exclude"] is True for meta in pages.values())
 
