@@ -55,6 +55,14 @@ def page_digest(engine: str, rel: str, content: str) -> str:
     return Fingerprint(engine, rel, content).hexdigest()
 
 
+def page_digests(engine: str, contents: Mapping[str, str]) -> dict[str, str]:
+    """:func:`page_digest` of every page ``rel`` -> ``content``, keyed by :func:`page_file`: the
+    hash of what all share (the version, the frame) taken once and copied for each page, so a
+    cold build's 13,000 digests cost a third of as many fingerprints; the same bytes hashed."""
+    shared = Fingerprint(engine)
+    return {page_file(rel): shared.copy().add(rel, content).hexdigest() for rel, content in contents.items()}
+
+
 def file_digest(rel: str, source: Path) -> str:
     return Fingerprint("site-file", rel).add_file(source).hexdigest()
 

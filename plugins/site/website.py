@@ -42,8 +42,8 @@ from weike.plugins.site.course_memo import MEMO_FOLDER, CourseMemo, KeptCourses,
 from weike.plugins.site.covers import CoverCache
 from weike.plugins.site.engine import SiteBuildFailed, load_settings, mkdocs_overrides, plugin_entries, run_mkdocs
 from weike.plugins.site.generated import GeneratedPages
-from weike.plugins.site.incremental import (engine_digest, file_digest, page_digest, page_file, renders_incrementally,
-                                            static_digest)
+from weike.plugins.site.incremental import (engine_digest, file_digest, page_digest, page_digests, page_file,
+                                            renders_incrementally, static_digest)
 from weike.plugins.site.nav import HOME_FILE, nav_paths, navigation, page_url
 from weike.plugins.site.placement import (make_build_folder, media_placed_aside, place_media, place_media_aside,
                                           placing_aside, remove_leftovers, swap_into_place)
@@ -308,7 +308,7 @@ def build_website(
         # written with an empty template, which MkDocs skips.
         engine = engine_digest(settings, overrides, overrides_dir,
                                {rel: sources.site_files[rel] for rel in sources.handwritten})
-        made_from = {page_file(rel): page_digest(engine, rel, sources.digests[rel]) for rel in sources.pages}
+        made_from = page_digests(engine, {rel: sources.digests[rel] for rel in sources.pages})
         made_from.update({rel: file_digest(rel, path) for rel, path in sources.files.items()})
         made_from[ERROR_PAGE] = page_digest(engine, ERROR_PAGE, "")  # the frame alone
         kept_pages: frozenset[str] = frozenset()
