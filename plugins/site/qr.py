@@ -260,5 +260,6 @@ class QrCodes:
 
     def save(self) -> None:
         if self._used != self._known:
+            # (No fsync: a record a power cut tore is no JSON, so no record, and its codes are made again.)
             outputs.write_atomic(self.path, json.dumps({"form": RECORD_FORM, "codes": self._used}, sort_keys=True,
-                                                       separators=(",", ":")).encode("utf-8"))
+                                                       separators=(",", ":")).encode("utf-8"), sync=False)

@@ -13,7 +13,7 @@ import pytest
 from tests.plugins.site.conftest import build_site
 from weike.builder.contracts.context import BuildPaths
 from tests.plugins.site.test_site_incremental import tree
-from weike.plugins.site import placement, sources, workers
+from weike.plugins.site import placement, sources, website, workers
 from weike.plugins.site.catalogue import SiteCourse
 from weike.plugins.site.course_memo import MEMO_FOLDER
 from weike.plugins.site.qr import QR_CODES_FILE
@@ -29,6 +29,7 @@ def forks(monkeypatch):
     shares the workers got."""
     monkeypatch.setattr(workers, "PAGES_PER_PROCESS", 1)
     monkeypatch.setattr(placement, "MEDIA_ASIDE", 1)
+    monkeypatch.setattr(website, "PLUGIN_FILES_ASIDE", 1)
     monkeypatch.setattr(workers, "available_cores", lambda: 3)
     shares: list[list[str]] = []
     fork_worker = workers._fork_worker
@@ -75,6 +76,10 @@ def test_a_parallel_cold_build_equals_a_serial_one(built_site, forks, monkeypatc
     assert forks.index(["media"]) < first_render
     assert not (built.site / placement.ASIDE_FOLDER).exists()
     assert (built.site / "media/photo/01-lecture-1.mp4").stat().st_nlink > 1  # (linked, not copied)
+    # The plugins' files (the records' facts of each course) were written by a process of their
+    # own, beside the serial work too.
+    assert forks.count([None]) == 1 and forks.index([None]) < first_render
+    assert (built.site / "assets/records/courses/photo.js").is_file()
     # Each worker copied its part of the static files (the theme's assets, the covers) too.
     assert all(any(not uri.endswith(".md") for uri in share) for share in forks
                if isinstance(share[0], str) and any(uri.endswith(".md") for uri in share))
