@@ -145,10 +145,11 @@ def write_plugin_file(target: Path, data: bytes) -> None:
         file.write(data)
 
 
-#: A cold build writes its plugins' files from a forked process beside its serial work from this
-#: many (a thousand new files: system calls, inodes allocated, 0.03-0.5 s as the disk goes; a fork
-#: of the build's process, 0.01-0.02 s).
-PLUGIN_FILES_ASIDE = 200
+#: A cold build writes its plugins' files from a forked process beside its serial work from twice
+#: this many (:func:`~weike.plugins.site.workers.render_processes`): new files are system calls,
+#: inodes allocated, 0.1-0.6 ms each as the disk goes (0.03-0.2 s for 300); a fork of the build's
+#: process, 0.01-0.02 s.
+PLUGIN_FILES_ASIDE = 100
 
 
 def write_plugin_files(files: Sequence[tuple[Path, bytes]]) -> None:
