@@ -337,11 +337,9 @@ def build_website(
         # written with an empty template, which MkDocs skips.
         engine = engine_digest(settings, overrides, overrides_dir,
                                {rel: sources.site_files[rel] for rel in sources.handwritten})
-        made_from = page_digests(engine, {rel: sources.digests[rel] for rel in sources.pages})
-        if writing is not None:
-            writing.results()
-            writing = None
-        made_from.update({rel: file_digest(rel, path) for rel, path in sources.files.items()})
+        made_from = page_digests(engine, sources.pages, sources.digests)
+        if writing is None:  # (plugins' files written aside are a cold build's: none kept, waited for later)
+            made_from.update({rel: file_digest(rel, path) for rel, path in sources.files.items()})
         made_from[ERROR_PAGE] = page_digest(engine, ERROR_PAGE, "")  # the frame alone
         kept_pages: frozenset[str] = frozenset()
         kept_nav: frozenset[str] = frozenset()
@@ -392,6 +390,10 @@ def build_website(
             tmp_dir, entries, previous=previous, published_dir=site_dir, written=written,
             parts=RememberedParts(work_dir / PARTS_FILE, read=not force, side_by_side=processes <= 1),
             others=lambda: write_catalogue_files(tmp_dir, written, catalogue, sources, settings.site_name))
+        if writing is not None:  # (the render copies them; the stamp records their identities)
+            writing.results()
+            writing = None
+            made_from.update({rel: file_digest(rel, path) for rel, path in sources.files.items()})
         with lent_to_material_search(cuts):
             warnings = run_mkdocs(settings, overrides, root, generated, processes=processes, written=written,
                                   written_after=AFTER_RENDER, once_indexed=search,

@@ -829,6 +829,6 @@ def test_page_digests_of_a_catalogue_are_each_page_s_own_digest():
     engine = "e" * 64
     contents = {"index.md": "", "courses/电脑/01-开机.md": "a" * 64, "courses/x\0y/index.md": "'\"\\\n",
                 "levels/省级.md": "\ud800"}
-    assert page_digests(engine, contents) == {page_file(rel): page_digest(engine, rel, content)
-                                              for rel, content in contents.items()}
-    assert len(set(page_digests(engine, contents).values())) == len(contents)
+    assert page_digests(engine, list(contents), contents) == {page_file(rel): page_digest(engine, rel, content)
+                                                             for rel, content in contents.items()}
+    assert len(set(page_digests(engine, contents, contents).values())) == len(contents)

@@ -752,3 +752,23 @@ def test_a_site_file_where_a_shard_goes_is_overwritten_by_the_shard_as_in_a_seri
     serial = serial_tree(built, monkeypatch)
     assert sorted(parallel) == sorted(serial)
     assert [rel for rel in serial if parallel[rel] != serial[rel]] == []
+
+
+def test_plugins_files_whose_process_fails_are_written_by_the_build(built_site, forks, monkeypatch):
+    """A cold build's plugins' files are written aside; when that process fails, the build writes
+    them itself, and the site is the same."""
+    from weike.plugins.site import website
+
+    write = website.write_plugin_file
+
+    def failing_in_a_worker(target, data):
+        if workers.in_worker():
+            raise OSError("the process writing the plugins' files failed")
+        write(target, data)
+
+    monkeypatch.setattr(website, "write_plugin_file", failing_in_a_worker)
+    built = built_site(FILES, site_url="https://weike.example.gov.cn/")
+    assert not built.result.failed
+    assert forks.count([None]) == 1  # (it was forked, and failed)
+    assert (built.site / "assets/records/courses/photo.js").read_bytes() == \
+        (BuildPaths.for_root(built.root).cache / "site/build/plugin-files/assets/records/courses/photo.js").read_bytes()
