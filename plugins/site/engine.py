@@ -188,7 +188,7 @@ def _captured_mkdocs_log() -> Iterator[_CollectWarnings]:
 def run_mkdocs(settings: SiteSettings, overrides: dict, root: Path, generated: GeneratedPages, *,
                processes: int = 1, written: WrittenFiles | None = None,
                written_after: Collection[str] = (), once_indexed: Callable[[bytes], None] | None = None,
-               once_indexed_weight: float = 0.0) -> list[str]:
+               once_indexed_weight: float = 0.0, before_render: Callable[[], None] | None = None) -> list[str]:
     """Build with MkDocs; returns its warnings, raises :class:`SiteBuildFailed` on failure.
 
     ``processes`` > 1 shares the generated pages among that many processes
@@ -203,6 +203,10 @@ def run_mkdocs(settings: SiteSettings, overrides: dict, root: Path, generated: G
     ``once_indexed_weight``; given the bytes Material's search will write, it may write below
     ``search/`` and the files of ``written_after`` (no page or static file copied with the pages
     is there); not called in a build rendered by one process.
+
+    ``before_render`` is called once the site is set up (configuration, files, navigation, the
+    pages the build renders read), before any static file is copied or page rendered: the
+    caller's wait for what it writes aside meanwhile (a cold build's plugins' files).
     """
     import jinja2
     from mkdocs import exceptions
@@ -240,7 +244,7 @@ def run_mkdocs(settings: SiteSettings, overrides: dict, root: Path, generated: G
         try:
             _build_sharing_pages(config, processes=processes, generated=generated, written=written,
                                  written_after=written_after, once_indexed=once_indexed,
-                                 once_indexed_weight=once_indexed_weight)
+                                 once_indexed_weight=once_indexed_weight, before_render=before_render)
         except jinja2.TemplateError as exc:
             raise SiteBuildFailed(_template_error(exc, root, Path(overrides["theme"]["custom_dir"]))) from exc
         except failures as exc:
@@ -268,7 +272,7 @@ def _let_go(plugins, plugin) -> None:
 def _build_sharing_pages(config, *, processes: int, generated: GeneratedPages,
                          written: WrittenFiles | None = None, written_after: Collection[str] = (),
                          once_indexed: Callable[[bytes], None] | None = None,
-                         once_indexed_weight: float = 0.0) -> None:
+                         once_indexed_weight: float = 0.0, before_render: Callable[[], None] | None = None) -> None:
     """:func:`mkdocs.commands.build.build` (MkDocs 1.6, no serve, not dirty) step for step, but its
     page loop shared among ``processes`` processes (:func:`weike.plugins.site.workers.share_work`);
     a worker may render the pages ``generated`` renders anywhere (:meth:`GeneratedPages.renders_anywhere`).
@@ -331,6 +335,8 @@ def _build_sharing_pages(config, *, processes: int, generated: GeneratedPages,
                 generated.load(file.src_uri)
             _populate_page(file.page, config, files, False)
         env = config.plugins.on_env(env, config=config, files=files)
+        if before_render is not None:  # (nothing is copied yet)
+            before_render()
 
         # Then write: lower precedence first, so that files of higher precedence overwrite them.
         copies = copy_static_files(files, config, written, inclusion=inclusion, written_after=written_after,

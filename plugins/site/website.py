@@ -158,13 +158,21 @@ def write_plugin_files(files: Sequence[tuple[Path, bytes]]) -> None:
         write_plugin_file(target, data)
 
 
-def write_plugin_files_aside(files: Sequence[tuple[Path, bytes]]):
-    """:func:`write_plugin_files` started in a forked process (a
+def write_work_files(plugin_files: Sequence[tuple[Path, bytes]], qr_codes: QrCodes) -> None:
+    """What a build writes to its work and cache folders that nothing reads before the render: the
+    plugins' files (``(target, data)``, which the render copies) and the QR codes' record (for the
+    next build)."""
+    write_plugin_files(plugin_files)
+    qr_codes.save()
+
+
+def write_work_files_aside(plugin_files: Sequence[tuple[Path, bytes]], qr_codes: QrCodes):
+    """:func:`write_work_files` started in a forked process (a
     :class:`~weike.plugins.site.workers.WorkAside`: its ``results`` waits for it, and writes them
     here, raising what that raises, when the process failed: writing a file again is safe)."""
     from weike.plugins.site.workers import WorkAside
 
-    return WorkAside([None], lambda _: write_plugin_files(files))
+    return WorkAside([None], lambda _: write_work_files(plugin_files, qr_codes))
 
 
 class SearchWhileRendering:
@@ -304,25 +312,23 @@ def build_website(
     written = manifest.WrittenFiles(tmp_dir)
     placed = {}
     placing = None  # the media being linked by another process (a cold build's)
-    writing = None  # the plugins' files being written by another process (a cold build's)
+    writing = None  # the plugins' files and the QR record being written by another process (a cold build's)
     try:
         # A cold build links its media into the new folder from another process, started here:
         # system calls only, beside this process's serial work up to the render (the other core
         # is idle then), moved into place after it.
         if previous is None and placing_aside(catalogue):
             placing = place_media_aside(catalogue, tmp_dir)
-        # Beside the docs (never in them), handed to MkDocs as generated files. A cold build's
-        # (a thousand new files: system calls) are written by a forked process while this one goes
-        # on, waited for before their identities are taken.
+        # The plugins' files beside the docs (never in them), handed to MkDocs as generated files,
+        # and the QR codes' record. A cold build's (a thousand new files: system calls) are written
+        # by a forked process while this one goes on, waited for once the render is set up.
         plugin_files = [(work_dir / "plugin-files" / asset.site_path, asset.data) for asset in plugin_assets]
         if previous is None and render_processes(len(plugin_files), per_process=PLUGIN_FILES_ASIDE) > 1:
-            writing = write_plugin_files_aside(plugin_files)
+            writing = write_work_files_aside(plugin_files, qr_codes)
         else:
-            write_plugin_files(plugin_files)
+            write_work_files(plugin_files, qr_codes)
         for asset, (target, _) in zip(plugin_assets, plugin_files, strict=True):
             sources.files[asset.site_path] = target
-
-        qr_codes.save()
         memo.keep_only(published)
         docs_dir, overrides_dir = work_dir / "docs", work_dir / "overrides"
         write_docs(sources, docs_dir)
@@ -338,7 +344,7 @@ def build_website(
         engine = engine_digest(settings, overrides, overrides_dir,
                                {rel: sources.site_files[rel] for rel in sources.handwritten})
         made_from = page_digests(engine, sources.pages, sources.digests)
-        if writing is None:  # (plugins' files written aside are a cold build's: none kept, waited for later)
+        if writing is None:  # (plugins' files written aside are a cold build's: none kept)
             made_from.update({rel: file_digest(rel, path) for rel, path in sources.files.items()})
         made_from[ERROR_PAGE] = page_digest(engine, ERROR_PAGE, "")  # the frame alone
         kept_pages: frozenset[str] = frozenset()
@@ -390,15 +396,15 @@ def build_website(
             tmp_dir, entries, previous=previous, published_dir=site_dir, written=written,
             parts=RememberedParts(work_dir / PARTS_FILE, read=not force, side_by_side=processes <= 1),
             others=lambda: write_catalogue_files(tmp_dir, written, catalogue, sources, settings.site_name))
-        if writing is not None:  # (the render copies them; the stamp records their identities)
-            writing.results()
-            writing = None
-            made_from.update({rel: file_digest(rel, path) for rel, path in sources.files.items()})
         with lent_to_material_search(cuts):
             warnings = run_mkdocs(settings, overrides, root, generated, processes=processes, written=written,
                                   written_after=AFTER_RENDER, once_indexed=search,
                                   # (a rebuild's shards are mostly kept, or made from remembered parts)
-                                  once_indexed_weight=INDEX_WORK_PER_ENTRY * len(entries) if previous is None else 0)
+                                  once_indexed_weight=INDEX_WORK_PER_ENTRY * len(entries) if previous is None else 0,
+                                  # (the render copies the plugins' files written aside)
+                                  before_render=writing.results if writing is not None else None)
+        if writing is not None:  # (written: the stamp records their identities)
+            made_from.update({rel: file_digest(rel, path) for rel, path in sources.files.items()})
         if cuts is not None:
             cuts.save()
         made_from.update(generated.static_made_from)

@@ -755,8 +755,8 @@ def test_a_site_file_where_a_shard_goes_is_overwritten_by_the_shard_as_in_a_seri
 
 
 def test_plugins_files_whose_process_fails_are_written_by_the_build(built_site, forks, monkeypatch):
-    """A cold build's plugins' files are written aside; when that process fails, the build writes
-    them itself, and the site is the same."""
+    """A cold build's plugins' files and QR record are written aside; when that process fails, the
+    build writes them itself."""
     from weike.plugins.site import website
 
     write = website.write_plugin_file
@@ -772,3 +772,5 @@ def test_plugins_files_whose_process_fails_are_written_by_the_build(built_site, 
     assert forks.count([None]) == 1  # (it was forked, and failed)
     assert (built.site / "assets/records/courses/photo.js").read_bytes() == \
         (BuildPaths.for_root(built.root).cache / "site/build/plugin-files/assets/records/courses/photo.js").read_bytes()
+    codes = json.loads((BuildPaths.for_root(built.root).cache / "site" / QR_CODES_FILE).read_bytes())["codes"]
+    assert sorted(codes) == ["https://weike.example.gov.cn/courses/demo/", "https://weike.example.gov.cn/courses/photo/"]
