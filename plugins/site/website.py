@@ -105,6 +105,8 @@ class WebsiteResult:
 #: rendering this many pages (the build's own share is that much smaller). Measured at 300 courses
 #: in CPU time, beside a worker rendering: 0.22-0.32 s for 3,900 entries, 0.22-0.26 ms a page.
 INDEX_WORK_PER_ENTRY = 0.3
+#: A page's input digest, taken then too in a cold build (2-3 µs), as a share of a page rendered.
+DIGEST_WORK_PER_PAGE = 0.01
 
 
 def write_catalogue_files(folder: Path, written: manifest.WrittenFiles, catalogue: Catalogue, sources,
@@ -343,7 +345,10 @@ def build_website(
         # written with an empty template, which MkDocs skips.
         engine = engine_digest(settings, overrides, overrides_dir,
                                {rel: sources.site_files[rel] for rel in sources.handwritten})
-        made_from = page_digests(engine, sources.pages, sources.digests)
+        # (A cold build keeps no page: its pages' digests, for the stamp alone, are taken while the
+        # workers render, with catalogue.json, the sitemap and the feed.)
+        made_from = page_digests(engine, sources.pages, sources.digests) if previous is not None else {}
+        pages_made_from: dict[str, str] = {}
         if writing is None:  # (plugins' files written aside are a cold build's: none kept)
             made_from.update({rel: file_digest(rel, path) for rel, path in sources.files.items()})
         made_from[ERROR_PAGE] = page_digest(engine, ERROR_PAGE, "")  # the frame alone
@@ -392,15 +397,22 @@ def build_website(
         # Material's search holds its every entry (`once_indexed`); checked against the index
         # Material then writes, and made again after the render when it differs.
         entries = sources.search_entries()
+
+        def others() -> None:
+            write_catalogue_files(tmp_dir, written, catalogue, sources, settings.site_name)
+            if previous is None:
+                pages_made_from.update(page_digests(engine, sources.pages, sources.digests))
+
         search = SearchWhileRendering(
             tmp_dir, entries, previous=previous, published_dir=site_dir, written=written,
             parts=RememberedParts(work_dir / PARTS_FILE, read=not force, side_by_side=processes <= 1),
-            others=lambda: write_catalogue_files(tmp_dir, written, catalogue, sources, settings.site_name))
+            others=others)
         with lent_to_material_search(cuts):
             warnings = run_mkdocs(settings, overrides, root, generated, processes=processes, written=written,
                                   written_after=AFTER_RENDER, once_indexed=search,
                                   # (a rebuild's shards are mostly kept, or made from remembered parts)
-                                  once_indexed_weight=INDEX_WORK_PER_ENTRY * len(entries) if previous is None else 0,
+                                  once_indexed_weight=INDEX_WORK_PER_ENTRY * len(entries)
+                                  + DIGEST_WORK_PER_PAGE * len(sources.pages) if previous is None else 0,
                                   # (the render copies the plugins' files written aside)
                                   before_render=writing.results if writing is not None else None)
         if writing is not None:  # (written: the stamp records their identities)
@@ -418,6 +430,7 @@ def build_website(
         # A course whose pages failed (E901) is tried again by the next build, never replayed.
         stamp_inputs = "" if page_isolation.failed else inputs
         if previous is None:  # made whole: swapped into place at once
+            made_from = {**pages_made_from, **made_from}  # (the pages' first, as a rebuild takes them)
             # (The same files, by inode, once swapped into place; the folder's records skip media/.)
             if placing is not None:
                 placed.update(media_placed_aside(placing, catalogue, tmp_dir))

@@ -774,3 +774,41 @@ def test_plugins_files_whose_process_fails_are_written_by_the_build(built_site, 
         (BuildPaths.for_root(built.root).cache / "site/build/plugin-files/assets/records/courses/photo.js").read_bytes()
     codes = json.loads((BuildPaths.for_root(built.root).cache / "site" / QR_CODES_FILE).read_bytes())["codes"]
     assert sorted(codes) == ["https://weike.example.gov.cn/courses/demo/", "https://weike.example.gov.cn/courses/photo/"]
+
+
+def test_a_parallel_cold_build_s_page_digests_taken_while_rendering_keep_its_pages(built_site, forks, monkeypatch):
+    """A cold build takes its pages' digests while the workers render (with catalogue.json): the
+    stamp records them as a rebuild takes them, so an edit to one lecture's notes renders that
+    page and the navigation's, and keeps every other."""
+    from tests.plugins.site.test_site_incremental import identities
+    from weike.plugins.site import website
+
+    rendering, taken = [False], []
+    digests, run_mkdocs = website.page_digests, website.run_mkdocs
+
+    def watched_digests(*args):
+        taken.append(rendering[0])
+        return digests(*args)
+
+    def watched_render(*args, **kwargs):
+        rendering[0] = True
+        try:
+            return run_mkdocs(*args, **kwargs)
+        finally:
+            rendering[0] = False
+
+    monkeypatch.setattr(website, "page_digests", watched_digests)
+    monkeypatch.setattr(website, "run_mkdocs", watched_render)
+    built = built_site(FILES, site_url="https://weike.example.gov.cn/")
+    assert taken == [True]  # (during the render, not before it)
+    before = identities(built.site)
+    notes = built.root / "courses/photo/03-lecture-3/lecture.md"
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n新加的一段。\n", encoding="utf-8")
+    built.rebuild()
+    assert taken == [True, False]
+    after = identities(built.site)
+    rendered = {rel for rel in after if after[rel] != before.get(rel)}
+    assert "courses/photo/03-lecture-3/index.html" in rendered
+    assert "courses/demo/01-lecture-1/index.html" not in rendered
+    assert "courses/photo/04-lecture-4/index.html" not in rendered
+    assert len(rendered) < len(after) // 2
