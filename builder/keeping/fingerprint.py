@@ -61,6 +61,12 @@ class Fingerprint:
         below = os.path.relpath(folder, base)
         return self.add(tree_entries(folder, "" if below == os.curdir else below + os.sep, ctime=ctime))
 
+    def copy(self) -> Fingerprint:
+        """This fingerprint as it stands, to be added to apart (what many share is hashed once)."""
+        twin = Fingerprint.__new__(Fingerprint)
+        twin._digest = self._digest.copy()
+        return twin
+
     def hexdigest(self) -> str:
         return self._digest.hexdigest()
 

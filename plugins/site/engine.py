@@ -188,7 +188,7 @@ def _captured_mkdocs_log() -> Iterator[_CollectWarnings]:
 def run_mkdocs(settings: SiteSettings, overrides: dict, root: Path, generated: GeneratedPages, *,
                processes: int = 1, written: WrittenFiles | None = None,
                written_after: Collection[str] = (), once_indexed: Callable[[bytes], None] | None = None,
-               once_indexed_weight: float = 0.0) -> list[str]:
+               once_indexed_weight: float = 0.0, before_render: Callable[[], None] | None = None) -> list[str]:
     """Build with MkDocs; returns its warnings, raises :class:`SiteBuildFailed` on failure.
 
     ``processes`` > 1 shares the generated pages among that many processes
@@ -203,6 +203,10 @@ def run_mkdocs(settings: SiteSettings, overrides: dict, root: Path, generated: G
     ``once_indexed_weight``; given the bytes Material's search will write, it may write below
     ``search/`` and the files of ``written_after`` (no page or static file copied with the pages
     is there); not called in a build rendered by one process.
+
+    ``before_render`` is called once the site is set up (configuration, files, navigation, the
+    pages the build renders read), before any static file is copied or page rendered: the
+    caller's wait for what it writes aside meanwhile (a cold build's plugins' files).
     """
     import jinja2
     from mkdocs import exceptions
@@ -240,7 +244,7 @@ def run_mkdocs(settings: SiteSettings, overrides: dict, root: Path, generated: G
         try:
             _build_sharing_pages(config, processes=processes, generated=generated, written=written,
                                  written_after=written_after, once_indexed=once_indexed,
-                                 once_indexed_weight=once_indexed_weight)
+                                 once_indexed_weight=once_indexed_weight, before_render=before_render)
         except jinja2.TemplateError as exc:
             raise SiteBuildFailed(_template_error(exc, root, Path(overrides["theme"]["custom_dir"]))) from exc
         except failures as exc:
@@ -268,7 +272,7 @@ def _let_go(plugins, plugin) -> None:
 def _build_sharing_pages(config, *, processes: int, generated: GeneratedPages,
                          written: WrittenFiles | None = None, written_after: Collection[str] = (),
                          once_indexed: Callable[[bytes], None] | None = None,
-                         once_indexed_weight: float = 0.0) -> None:
+                         once_indexed_weight: float = 0.0, before_render: Callable[[], None] | None = None) -> None:
     """:func:`mkdocs.commands.build.build` (MkDocs 1.6, no serve, not dirty) step for step, but its
     page loop shared among ``processes`` processes (:func:`weike.plugins.site.workers.share_work`);
     a worker may render the pages ``generated`` renders anywhere (:meth:`GeneratedPages.renders_anywhere`).
@@ -316,11 +320,15 @@ def _build_sharing_pages(config, *, processes: int, generated: GeneratedPages,
         add_theme_files(files, config)
         files = config.plugins.on_files(files, config=config)
         set_exclusions(files, config)
+        # A build that shares its pages runs no plugin but Material's search and weike's own, which
+        # change no file after on_files: its documentation pages are listed once (MkDocs lists them
+        # four times, each a pass over every file).
+        pages = files.documentation_pages(inclusion=inclusion) if processes > 1 else None
         later = _pages_set_up_where_rendered(files, config, generated) if processes > 1 else set()
-        nav = get_navigation(_NavigationFiles(files, later) if later else files, config)
+        nav = get_navigation(_NavigationFiles(files, later, pages) if later else files, config)
         later = {file for file in later if file.page is None}  # (the navigation's own are set up here)
         nav = config.plugins.on_nav(nav, config=config, files=files)
-        for file in files.documentation_pages(inclusion=inclusion):
+        for file in pages if pages is not None else files.documentation_pages(inclusion=inclusion):
             if file in later:
                 continue
             if file.page is None and file.inclusion.is_not_in_nav():
@@ -331,6 +339,8 @@ def _build_sharing_pages(config, *, processes: int, generated: GeneratedPages,
                 generated.load(file.src_uri)
             _populate_page(file.page, config, files, False)
         env = config.plugins.on_env(env, config=config, files=files)
+        if before_render is not None:  # (nothing is copied yet)
+            before_render()
 
         # Then write: lower precedence first, so that files of higher precedence overwrite them.
         copies = copy_static_files(files, config, written, inclusion=inclusion, written_after=written_after,
@@ -339,7 +349,7 @@ def _build_sharing_pages(config, *, processes: int, generated: GeneratedPages,
             _build_theme_template(template, env, files, config, nav)
         for template in config.extra_templates:
             _build_extra_template(template, files, config, nav)
-        doc_files = files.documentation_pages(inclusion=inclusion)
+        doc_files = pages if pages is not None else files.documentation_pages(inclusion=inclusion)
 
         frames = PageFrames(nav) if FRAMES and processes > 1 else None
         contexts = PageContexts() if frames is not None else None
@@ -531,10 +541,23 @@ def _templates_read_every_page(config) -> bool:
         return False
     for dirpath, _, filenames in os.walk(folder):
         for filename in filenames:
-            if filename.endswith((".html", ".htm", ".xml", ".j2", ".jinja")) and \
-                    reads_every_page(os.path.join(dirpath, filename)):
+            path = os.path.join(dirpath, filename)
+            if filename.endswith((".html", ".htm", ".xml", ".j2", ".jinja")) and not _shipped_override(path, folder) \
+                    and reads_every_page(path):
                 return True
     return False
+
+
+def _shipped_override(path: str, folder: str) -> bool:
+    """Whether the template ``path`` of the custom folder ``folder`` is one of weike's overrides as
+    weike ships it, byte for byte: none reads every page (tests/plugins/site/test_site_engine.py),
+    so it need not be parsed again on every build."""
+    shipped = THEME_DIR / "overrides" / os.path.relpath(path, folder)
+    try:
+        with open(path, "rb") as handle, open(shipped, "rb") as original:
+            return handle.read() == original.read()
+    except OSError:
+        return False
 
 
 def reads_every_page(template: str) -> bool:
@@ -556,14 +579,16 @@ class _NavigationFiles:
     are no documentation pages there, so it makes no ``Page`` of them (a page the navigation names
     is found by its path and gets one) and lists none of them as omitted from the navigation."""
 
-    def __init__(self, files, later: set) -> None:
-        self._files, self._later = files, later
+    def __init__(self, files, later: set, pages: list | None = None) -> None:
+        self._files, self._later, self._pages = files, later, pages
 
     def get_file_from_path(self, path: str):
         return self._files.get_file_from_path(path)
 
     def documentation_pages(self, **inclusion):
-        return [file for file in self._files.documentation_pages(**inclusion) if file not in self._later]
+        # (``pages``: the documentation pages included, listed already)
+        pages = self._pages if self._pages is not None and not inclusion else self._files.documentation_pages(**inclusion)
+        return [file for file in pages if file not in self._later]
 
 
 def theme_file_filter(config) -> Callable[[str], bool]:

@@ -115,15 +115,27 @@ class CompiledTemplates(jinja2.BytecodeCache):
 #: Compiled templates of another set (another weike, Jinja, MkDocs or Material) not written for this
 #: long are removed when a build first opens the folder: each upgrade leaves a set of ~40 behind.
 UNUSED_COMPILATIONS_SECONDS = 30 * 24 * 3600
+#: The folder is swept for them at most this often (the time of :data:`SWEPT_FILE` says when it
+#: was): a sweep stats every file of every set, thousands where weike's code changes often.
+SWEEP_SECONDS = 24 * 3600
+#: The file in the folder whose modification time is when it was last swept.
+SWEPT_FILE = "swept"
 _COMPILED_NAME = re.compile(r"[0-9a-f]+-([0-9a-f]{24})\.cache")
 
 
 def remove_unused_compilations(folder: Path, current: str) -> int:
     """Remove the compiled templates in ``folder`` made for another set than ``current`` (its
-    :func:`_compiled_with`) and untouched for :data:`UNUSED_COMPILATIONS_SECONDS`; returns how many.
-    Another install used now and then keeps its set (files that old are compiled again, a second's
-    work); anything not named as weike names its files is left alone."""
+    :func:`_compiled_with`) and untouched for :data:`UNUSED_COMPILATIONS_SECONDS`, unless the
+    folder was swept less than :data:`SWEEP_SECONDS` ago; returns how many. Another install used
+    now and then keeps its set (files that old are compiled again, a second's work); anything not
+    named as weike names its files is left alone."""
     now = time.time()
+    swept = os.path.join(folder, SWEPT_FILE)
+    try:
+        if 0 <= now - os.stat(swept).st_mtime < SWEEP_SECONDS:
+            return 0
+    except OSError:
+        pass
     removed = 0
     try:
         entries = list(os.scandir(folder))
@@ -139,6 +151,12 @@ def remove_unused_compilations(folder: Path, current: str) -> int:
                 removed += 1
         except OSError:
             continue
+    try:
+        with open(swept, "wb"):
+            pass
+        os.utime(swept, (now, now))
+    except OSError:
+        pass
     return removed
 
 

@@ -5,7 +5,7 @@ are those it was last made from is kept from the previous build instead of rende
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from weike.builder.keeping.fingerprint import Fingerprint, code_digest, package_versions
@@ -53,6 +53,15 @@ def page_digest(engine: str, rel: str, content: str) -> str:
     """What the page ``rel`` is made from: the frame (``engine``) and its own ``content``
     (:func:`~weike.plugins.site.course_memo.content_digest`)."""
     return Fingerprint(engine, rel, content).hexdigest()
+
+
+def page_digests(engine: str, pages: Iterable[str], contents: Mapping[str, str]) -> dict[str, str]:
+    """:func:`page_digest` of every page ``rel`` of ``pages`` (its content in ``contents``), keyed
+    by :func:`page_file`: what all share (the version, the frame) hashed once and copied for each
+    page, so a cold build's 13,000 digests cost a third of as many fingerprints; the same bytes
+    hashed."""
+    shared = Fingerprint(engine)
+    return {page_file(rel): shared.copy().add(rel, contents[rel]).hexdigest() for rel in pages}
 
 
 def file_digest(rel: str, source: Path) -> str:

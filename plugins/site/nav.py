@@ -30,8 +30,11 @@ def navigation(catalogue: Catalogue, handwritten: Sequence[str], raw_nav,
     to or removed from a theme that stays then renders its own pages and the catalogue's, not
     all 13,000 pages of a national catalogue again.
     """
-    themes = [{theme: f"themes/{THEME_SLUGS[theme]}.md"} for theme in THEMES if catalogue.in_theme(theme)]
-    levels = [{level: f"levels/{LEVEL_SLUGS[level]}.md"} for level in PROVIDER_LEVELS if catalogue.at_level(level)]
+    # (One pass over the courses: ``catalogue.in_theme`` sorts them all for each theme and level.)
+    in_themes = {item.course.theme for item in catalogue.courses}
+    at_levels = {item.course.provider.level for item in catalogue.courses}
+    themes = [{theme: f"themes/{THEME_SLUGS[theme]}.md"} for theme in THEMES if theme in in_themes]
+    levels = [{level: f"levels/{LEVEL_SLUGS[level]}.md"} for level in PROVIDER_LEVELS if level in at_levels]
     nav: list = [{"首页": HOME_FILE}]
     if themes:
         nav.append({"课程主题": themes})

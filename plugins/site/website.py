@@ -42,8 +42,8 @@ from weike.plugins.site.course_memo import MEMO_FOLDER, CourseMemo, KeptCourses,
 from weike.plugins.site.covers import CoverCache
 from weike.plugins.site.engine import SiteBuildFailed, load_settings, mkdocs_overrides, plugin_entries, run_mkdocs
 from weike.plugins.site.generated import GeneratedPages
-from weike.plugins.site.incremental import (engine_digest, file_digest, page_digest, page_file, renders_incrementally,
-                                            static_digest)
+from weike.plugins.site.incremental import (engine_digest, file_digest, page_digest, page_digests, page_file,
+                                            renders_incrementally, static_digest)
 from weike.plugins.site.nav import HOME_FILE, nav_paths, navigation, page_url
 from weike.plugins.site.placement import (make_build_folder, media_placed_aside, place_media, place_media_aside,
                                           placing_aside, remove_leftovers, swap_into_place)
@@ -107,6 +107,8 @@ class WebsiteResult:
 #: results: with 0.3 the build's own process ended its share 0.4 s after the worker; with 0.55,
 #: within 0.1 s of it.
 INDEX_WORK_PER_ENTRY = 0.55
+#: A page's input digest, taken then too in a cold build (2-3 µs), as a share of a page rendered.
+DIGEST_WORK_PER_PAGE = 0.01
 
 
 def write_catalogue_files(folder: Path, written: manifest.WrittenFiles, catalogue: Catalogue, sources,
@@ -145,6 +147,36 @@ def write_plugin_file(target: Path, data: bytes) -> None:
         return
     with open(handle, "wb") as file:
         file.write(data)
+
+
+#: A cold build writes its plugins' files from a forked process beside its serial work from twice
+#: this many (:func:`~weike.plugins.site.workers.render_processes`): new files are system calls,
+#: inodes allocated, 0.1-0.6 ms each as the disk goes (0.03-0.2 s for 300); a fork of the build's
+#: process, 0.01-0.02 s.
+PLUGIN_FILES_ASIDE = 100
+
+
+def write_plugin_files(files: Sequence[tuple[Path, bytes]]) -> None:
+    """:func:`write_plugin_file` of each ``(target, data)``."""
+    for target, data in files:
+        write_plugin_file(target, data)
+
+
+def write_work_files(plugin_files: Sequence[tuple[Path, bytes]], qr_codes: QrCodes) -> None:
+    """What a build writes to its work and cache folders that nothing reads before the render: the
+    plugins' files (``(target, data)``, which the render copies) and the QR codes' record (for the
+    next build)."""
+    write_plugin_files(plugin_files)
+    qr_codes.save()
+
+
+def write_work_files_aside(plugin_files: Sequence[tuple[Path, bytes]], qr_codes: QrCodes):
+    """:func:`write_work_files` started in a forked process (a
+    :class:`~weike.plugins.site.workers.WorkAside`: its ``results`` waits for it, and writes them
+    here, raising what that raises, when the process failed: writing a file again is safe)."""
+    from weike.plugins.site.workers import WorkAside
+
+    return WorkAside([None], lambda _: write_work_files(plugin_files, qr_codes))
 
 
 class SearchWhileRendering:
@@ -284,22 +316,27 @@ def build_website(
     written = manifest.WrittenFiles(tmp_dir)
     placed = {}
     placing = None  # the media being linked by another process (a cold build's)
+    writing = None  # the plugins' files and the QR record being written by another process (a cold build's)
     try:
         # A cold build links its media into the new folder from another process, started here:
         # system calls only, beside this process's serial work up to the render (the other core
         # is idle then), moved into place after it.
         if previous is None and placing_aside(catalogue):
             placing = place_media_aside(catalogue, tmp_dir)
-        qr_codes.save()
+        # The plugins' files beside the docs (never in them), handed to MkDocs as generated files,
+        # and the QR codes' record. A cold build's (a thousand new files: system calls) are written
+        # by a forked process while this one goes on, waited for once the render is set up.
+        plugin_files = [(work_dir / "plugin-files" / asset.site_path, asset.data) for asset in plugin_assets]
+        if previous is None and render_processes(len(plugin_files), per_process=PLUGIN_FILES_ASIDE) > 1:
+            writing = write_work_files_aside(plugin_files, qr_codes)
+        else:
+            write_work_files(plugin_files, qr_codes)
+        for asset, (target, _) in zip(plugin_assets, plugin_files, strict=True):
+            sources.files[asset.site_path] = target
         memo.keep_only(published)
         docs_dir, overrides_dir = work_dir / "docs", work_dir / "overrides"
         write_docs(sources, docs_dir)
         write_overrides(root, overrides_dir)
-        for asset in plugin_assets:  # beside the docs (never in them), handed to MkDocs as generated files
-            target = work_dir / "plugin-files" / asset.site_path
-            write_plugin_file(target, asset.data)
-            sources.files[asset.site_path] = target
-
         nav = navigation(catalogue, sources.handwritten, settings.raw.get("nav"), centres=site_centres,
                          plugin_pages=sources.plugin_nav)
         overrides = mkdocs_overrides(settings, docs_dir=docs_dir, site_dir=tmp_dir, overrides_dir=overrides_dir,
@@ -310,8 +347,12 @@ def build_website(
         # written with an empty template, which MkDocs skips.
         engine = engine_digest(settings, overrides, overrides_dir,
                                {rel: sources.site_files[rel] for rel in sources.handwritten})
-        made_from = {page_file(rel): page_digest(engine, rel, sources.digests[rel]) for rel in sources.pages}
-        made_from.update({rel: file_digest(rel, path) for rel, path in sources.files.items()})
+        # (A cold build keeps no page: its pages' digests, for the stamp alone, are taken while the
+        # workers render, with catalogue.json, the sitemap and the feed.)
+        made_from = page_digests(engine, sources.pages, sources.digests) if previous is not None else {}
+        pages_made_from: dict[str, str] = {}
+        if writing is None:  # (plugins' files written aside are a cold build's: none kept)
+            made_from.update({rel: file_digest(rel, path) for rel, path in sources.files.items()})
         made_from[ERROR_PAGE] = page_digest(engine, ERROR_PAGE, "")  # the frame alone
         kept_pages: frozenset[str] = frozenset()
         kept_nav: frozenset[str] = frozenset()
@@ -358,15 +399,26 @@ def build_website(
         # Material's search holds its every entry (`once_indexed`); checked against the index
         # Material then writes, and made again after the render when it differs.
         entries = sources.search_entries()
+
+        def others() -> None:
+            write_catalogue_files(tmp_dir, written, catalogue, sources, settings.site_name)
+            if previous is None:
+                pages_made_from.update(page_digests(engine, sources.pages, sources.digests))
+
         search = SearchWhileRendering(
             tmp_dir, entries, previous=previous, published_dir=site_dir, written=written,
             parts=RememberedParts(work_dir / PARTS_FILE, read=not force, side_by_side=processes <= 1),
-            others=lambda: write_catalogue_files(tmp_dir, written, catalogue, sources, settings.site_name))
+            others=others)
         with lent_to_material_search(cuts):
             warnings = run_mkdocs(settings, overrides, root, generated, processes=processes, written=written,
                                   written_after=AFTER_RENDER, once_indexed=search,
                                   # (a rebuild's shards are mostly kept, or made from remembered parts)
-                                  once_indexed_weight=INDEX_WORK_PER_ENTRY * len(entries) if previous is None else 0)
+                                  once_indexed_weight=INDEX_WORK_PER_ENTRY * len(entries)
+                                  + DIGEST_WORK_PER_PAGE * len(sources.pages) if previous is None else 0,
+                                  # (the render copies the plugins' files written aside)
+                                  before_render=writing.results if writing is not None else None)
+        if writing is not None:  # (written: the stamp records their identities)
+            made_from.update({rel: file_digest(rel, path) for rel, path in sources.files.items()})
         if cuts is not None:
             cuts.save()
         made_from.update(generated.static_made_from)
@@ -380,6 +432,7 @@ def build_website(
         # A course whose pages failed (E901) is tried again by the next build, never replayed.
         stamp_inputs = "" if page_isolation.failed else inputs
         if previous is None:  # made whole: swapped into place at once
+            made_from = {**pages_made_from, **made_from}  # (the pages' first, as a rebuild takes them)
             # (The same files, by inode, once swapped into place; the folder's records skip media/.)
             if placing is not None:
                 placed.update(media_placed_aside(placing, catalogue, tmp_dir))
@@ -405,6 +458,8 @@ def build_website(
     except BaseException:
         if placing is not None:
             placing.stop()
+        if writing is not None:
+            writing.stop()
         shutil.rmtree(tmp_dir, ignore_errors=True)
         raise
     return WebsiteResult(site_dir=site_dir, rebuilt=True, site_url=settings.site_url, published=published,

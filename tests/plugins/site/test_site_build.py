@@ -359,16 +359,16 @@ def test_invalid_mkdocs_setting_is_e401(built_site):
 def test_qr_codes_are_kept_between_builds_for_current_urls_only(built_site):
     import json
 
-    from weike.plugins.site.qr import QR_CODES_FILE, qr_svg
+    from weike.plugins.site.qr import QR_CODES_FILE, qr_svg, unpacked_svg
 
     built = built_site(site_url="https://weike.example.gov.cn/")
     cache = built.root / ".weike/cache/site" / QR_CODES_FILE
-    codes = json.loads(cache.read_text(encoding="utf-8"))
+    codes = json.loads(cache.read_text(encoding="utf-8"))["codes"]
     url = "https://weike.example.gov.cn/courses/demo/"
     assert set(codes) == {url, "https://weike.example.gov.cn/courses/photo/"}
-    assert codes[url] == qr_svg(url) and codes[url] in built.html("courses/demo")
+    assert unpacked_svg(codes[url]) == qr_svg(url) and qr_svg(url) in built.html("courses/demo")
 
     (built.root / "weike.yml").write_text("site_url: https://new.example.gov.cn/\n", encoding="utf-8")
     built.rebuild()
-    codes = json.loads(cache.read_text(encoding="utf-8"))
+    codes = json.loads(cache.read_text(encoding="utf-8"))["codes"]
     assert set(codes) == {"https://new.example.gov.cn/courses/demo/", "https://new.example.gov.cn/courses/photo/"}

@@ -386,3 +386,27 @@ def test_nothing_of_a_build_outlives_it_in_mkdocs_configuration(built_site, monk
     del built
     gc.collect()
     assert [ref for ref in made if ref() is not None] == []
+
+
+def test_weike_s_overrides_as_shipped_are_not_parsed_and_an_edited_one_is(tmp_path, monkeypatch):
+    """weike's own overrides, copied into the custom folder byte for byte, are known not to read
+    every page (no parse on every build); one a repository replaced, or any other, is parsed."""
+    import shutil
+
+    from weike.plugins.site import engine
+    from weike.plugins.site.engine import THEME_DIR
+
+    custom = tmp_path / "overrides"
+    shutil.copytree(THEME_DIR / "overrides", custom)
+    config = _config_in(tmp_path / "site", theme={"name": "material", "custom_dir": str(custom)})
+    parsed = []
+    reads = engine.reads_every_page
+    monkeypatch.setattr(engine, "reads_every_page", lambda path: parsed.append(path) or reads(path))
+    assert engine._templates_read_every_page(config) is False
+    assert parsed == []
+    (custom / "partials" / "search.html").write_text(
+        (THEME_DIR / "overrides/partials/search.html").read_text(encoding="utf-8") + "{{ pages|length }}", encoding="utf-8")
+    assert engine._templates_read_every_page(config) is True
+    (custom / "partials" / "search.html").write_bytes((THEME_DIR / "overrides/partials/search.html").read_bytes())
+    (custom / "partials" / "footer.html").write_text("{% for f in pages %}{% endfor %}", encoding="utf-8")
+    assert engine._templates_read_every_page(config) is True

@@ -789,4 +789,46 @@ def test_compiled_templates_of_another_set_unused_for_a_month_are_removed(tmp_pa
     assert generated.COMPILED_TEMPLATES._on_disk() is not None
     # Another weike's set, unused for a month, goes; this one's, a recent other set's and a file
     # weike does not name stay.
-    assert sorted(path.name for path in folder.iterdir()) == sorted([old["mine"], old["recent"], old["other"]])
+    assert sorted(path.name for path in folder.iterdir()) == \
+        sorted([old["mine"], old["recent"], old["other"], generated.SWEPT_FILE])
+
+
+def test_the_compiled_templates_folder_is_swept_at_most_once_a_day(tmp_path):
+    """A sweep stats every file of every set (thousands where weike's code changes often): a build
+    within a day of the last one's does not sweep again."""
+    import os
+
+    from weike.plugins.site import generated
+
+    folder = tmp_path / "compiled"
+    folder.mkdir(mode=0o700)
+    current = generated._compiled_with()
+    stale = folder / f"{'b' * 40}-{'0' * 24}.cache"
+
+    def unused_for_a_month() -> None:
+        stale.write_bytes(b"j2")
+        os.utime(stale, (0, os.stat(stale).st_mtime - generated.UNUSED_COMPILATIONS_SECONDS - 60))
+
+    unused_for_a_month()
+    assert generated.remove_unused_compilations(folder, current) == 1
+    unused_for_a_month()
+    assert generated.remove_unused_compilations(folder, current) == 0  # swept an hour ago or less
+    assert stale.exists()
+    swept = folder / generated.SWEPT_FILE
+    day_ago = os.stat(swept).st_mtime - generated.SWEEP_SECONDS - 60
+    os.utime(swept, (day_ago, day_ago))
+    assert generated.remove_unused_compilations(folder, current) == 1
+    assert not stale.exists()
+
+
+def test_page_digests_of_a_catalogue_are_each_page_s_own_digest():
+    """The page digests a build takes at once (the frame's part hashed once) are those taken one
+    page at a time, which the site's stamp records: hostile and non-ASCII paths and contents too."""
+    from weike.plugins.site.incremental import page_digest, page_digests, page_file
+
+    engine = "e" * 64
+    contents = {"index.md": "", "courses/电脑/01-开机.md": "a" * 64, "courses/x\0y/index.md": "'\"\\\n",
+                "levels/省级.md": "\ud800"}
+    assert page_digests(engine, list(contents), contents) == {page_file(rel): page_digest(engine, rel, content)
+                                                             for rel, content in contents.items()}
+    assert len(set(page_digests(engine, contents, contents).values())) == len(contents)

@@ -19,11 +19,35 @@ def test_missing_codes_are_made_by_workers_as_one_process_makes_them(tmp_path, f
     assert len(forks) == 2 and all(forks)  # three processes shared them
     assert [codes.svg(url) for url in urls] == [qr_svg(url) for url in urls]
     codes.save()
-    assert sorted(json.loads(record.read_text(encoding="utf-8"))) == sorted(urls)
+    assert sorted(json.loads(record.read_text(encoding="utf-8"))["codes"]) == sorted(urls)
     # The next build finds them in the record: nothing to make.
     again = QrCodes(record)
     assert again.make_missing(urls) == 0
     assert again.svg(urls[4]) == qr_svg(urls[4])
+
+
+def test_the_record_keeps_codes_packed_and_draws_them_as_made(tmp_path):
+    """The record holds each code's modules packed, a fortieth of its SVG; the SVG drawn from them
+    is the code made afresh, for every size of code. A record of whole SVGs (an older weike's) or
+    a damaged entry is no record: those codes are made again."""
+    from weike.plugins.site.qr import RECORD_FORM, packed_code, qr_modules, unpacked_svg
+
+    urls = ["", "http://a.cn/"] + [f"https://weike.example.gov.cn/courses/{'%E4%B8%AD' * n}-{n}/" for n in range(0, 60, 3)]
+    for url in urls:
+        packed = packed_code(qr_modules(url))
+        assert unpacked_svg(packed) == qr_svg(url), url
+        assert len(json.dumps(packed)) * 20 < len(qr_svg(url))
+    record = tmp_path / "qr-codes.json"
+    good, damaged, older = urls[3], urls[4], urls[5]
+    record.write_text(json.dumps({"form": RECORD_FORM, "codes": {
+        good: packed_code(qr_modules(good)), damaged: [33, "zz"]}}), encoding="utf-8")
+    codes = QrCodes(record)
+    assert codes.make_missing([good, damaged]) == 0  # (the damaged one is found drawing it)
+    assert codes.svg(good) == qr_svg(good) and codes.svg(damaged) == qr_svg(damaged)
+    codes.save()
+    assert json.loads(record.read_bytes())["codes"][damaged] == packed_code(qr_modules(damaged))
+    record.write_text(json.dumps({older: qr_svg(older)}), encoding="utf-8")
+    assert QrCodes(record).make_missing([older], too_few_too=True) == 1
 
 
 def qrcode_svg(url: str) -> str:

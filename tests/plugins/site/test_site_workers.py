@@ -13,7 +13,7 @@ import pytest
 from tests.plugins.site.conftest import build_site
 from weike.builder.contracts.context import BuildPaths
 from tests.plugins.site.test_site_incremental import tree
-from weike.plugins.site import placement, sources, workers
+from weike.plugins.site import placement, sources, website, workers
 from weike.plugins.site.catalogue import SiteCourse
 from weike.plugins.site.course_memo import MEMO_FOLDER
 from weike.plugins.site.qr import QR_CODES_FILE
@@ -29,6 +29,7 @@ def forks(monkeypatch):
     shares the workers got."""
     monkeypatch.setattr(workers, "PAGES_PER_PROCESS", 1)
     monkeypatch.setattr(placement, "MEDIA_ASIDE", 1)
+    monkeypatch.setattr(website, "PLUGIN_FILES_ASIDE", 1)
     monkeypatch.setattr(workers, "available_cores", lambda: 3)
     shares: list[list[str]] = []
     fork_worker = workers._fork_worker
@@ -75,6 +76,10 @@ def test_a_parallel_cold_build_equals_a_serial_one(built_site, forks, monkeypatc
     assert forks.index(["media"]) < first_render
     assert not (built.site / placement.ASIDE_FOLDER).exists()
     assert (built.site / "media/photo/01-lecture-1.mp4").stat().st_nlink > 1  # (linked, not copied)
+    # The plugins' files (the records' facts of each course) were written by a process of their
+    # own, beside the serial work too.
+    assert forks.count([None]) == 1 and forks.index([None]) < first_render
+    assert (built.site / "assets/records/courses/photo.js").is_file()
     # Each worker copied its part of the static files (the theme's assets, the covers) too.
     assert all(any(not uri.endswith(".md") for uri in share) for share in forks
                if isinstance(share[0], str) and any(uri.endswith(".md") for uri in share))
@@ -150,7 +155,7 @@ def test_a_cold_builds_courses_are_made_whole_where_they_are_shared(built_site, 
     # Both courses' QR codes are in the record (too few to share: made before the worker forked,
     # by a process of their own while the build loaded jieba's dictionary).
     codes = BuildPaths.for_root(built.root).cache / "site" / QR_CODES_FILE
-    parallel_codes = json.loads(codes.read_bytes())
+    parallel_codes = json.loads(codes.read_bytes())["codes"]
     assert len(parallel_codes) == 2
     assert [sorted(parallel_codes)] in forks
 
@@ -163,7 +168,7 @@ def test_a_cold_builds_courses_are_made_whole_where_they_are_shared(built_site, 
     assert len(serial_memo) == 4 and sorted(parallel_memo) == sorted(serial_memo)
     assert [name for name in serial_memo if parallel_memo[name] != serial_memo[name]] == []
     assert [(d.code, d.location) for d in built.result.diagnostics] == warnings
-    assert json.loads(codes.read_bytes()) == parallel_codes
+    assert json.loads(codes.read_bytes())["codes"] == parallel_codes
 
 
 @pytest.mark.parametrize("dies", ["after its course", "before its course"])
@@ -777,3 +782,63 @@ def test_a_site_file_where_a_shard_goes_is_overwritten_by_the_shard_as_in_a_seri
     serial = serial_tree(built, monkeypatch)
     assert sorted(parallel) == sorted(serial)
     assert [rel for rel in serial if parallel[rel] != serial[rel]] == []
+
+
+def test_plugins_files_whose_process_fails_are_written_by_the_build(built_site, forks, monkeypatch):
+    """A cold build's plugins' files and QR record are written aside; when that process fails, the
+    build writes them itself."""
+    from weike.plugins.site import website
+
+    write = website.write_plugin_file
+
+    def failing_in_a_worker(target, data):
+        if workers.in_worker():
+            raise OSError("the process writing the plugins' files failed")
+        write(target, data)
+
+    monkeypatch.setattr(website, "write_plugin_file", failing_in_a_worker)
+    built = built_site(FILES, site_url="https://weike.example.gov.cn/")
+    assert not built.result.failed
+    assert forks.count([None]) == 1  # (it was forked, and failed)
+    assert (built.site / "assets/records/courses/photo.js").read_bytes() == \
+        (BuildPaths.for_root(built.root).cache / "site/build/plugin-files/assets/records/courses/photo.js").read_bytes()
+    codes = json.loads((BuildPaths.for_root(built.root).cache / "site" / QR_CODES_FILE).read_bytes())["codes"]
+    assert sorted(codes) == ["https://weike.example.gov.cn/courses/demo/", "https://weike.example.gov.cn/courses/photo/"]
+
+
+def test_a_parallel_cold_build_s_page_digests_taken_while_rendering_keep_its_pages(built_site, forks, monkeypatch):
+    """A cold build takes its pages' digests while the workers render (with catalogue.json): the
+    stamp records them as a rebuild takes them, so an edit to one lecture's notes renders that
+    page and the navigation's, and keeps every other."""
+    from tests.plugins.site.test_site_incremental import identities
+    from weike.plugins.site import website
+
+    rendering, taken = [False], []
+    digests, run_mkdocs = website.page_digests, website.run_mkdocs
+
+    def watched_digests(*args):
+        taken.append(rendering[0])
+        return digests(*args)
+
+    def watched_render(*args, **kwargs):
+        rendering[0] = True
+        try:
+            return run_mkdocs(*args, **kwargs)
+        finally:
+            rendering[0] = False
+
+    monkeypatch.setattr(website, "page_digests", watched_digests)
+    monkeypatch.setattr(website, "run_mkdocs", watched_render)
+    built = built_site(FILES, site_url="https://weike.example.gov.cn/")
+    assert taken == [True]  # (during the render, not before it)
+    before = identities(built.site)
+    notes = built.root / "courses/photo/03-lecture-3/lecture.md"
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n新加的一段。\n", encoding="utf-8")
+    built.rebuild()
+    assert taken == [True, False]
+    after = identities(built.site)
+    rendered = {rel for rel in after if after[rel] != before.get(rel)}
+    assert "courses/photo/03-lecture-3/index.html" in rendered
+    assert "courses/demo/01-lecture-1/index.html" not in rendered
+    assert "courses/photo/04-lecture-4/index.html" not in rendered
+    assert len(rendered) < len(after) // 2
