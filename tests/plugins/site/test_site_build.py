@@ -372,3 +372,52 @@ def test_qr_codes_are_kept_between_builds_for_current_urls_only(built_site):
     built.rebuild()
     codes = json.loads(cache.read_text(encoding="utf-8"))["codes"]
     assert set(codes) == {"https://new.example.gov.cn/courses/demo/", "https://new.example.gov.cn/courses/photo/"}
+
+
+def test_a_cold_website_build_runs_no_collection_and_a_rebuild_and_a_failed_build_leave_the_collector_on(
+        delivered_repo, tmp_path):
+    """A cold build's process holds the whole site in memory: every full collection would walk it,
+    freeing next to nothing. With thresholds so low that any build collects often, the cold build
+    collects not once; the rebuild after an edit collects as ever; and the collector is on after
+    each, a failed one too."""
+    import gc
+    import sys
+
+    from weike.plugins.site.website import SiteBuildFailed, build_website
+
+    repository, delivered, dist = delivered_repo(valid_courses=("demo", "photo"))
+    collections: list[int] = []
+
+    def seen(phase: str, info: dict) -> None:  # (a collection the build runs, not the test around it)
+        frame = sys._getframe(1)
+        while frame is not None and frame.f_code is not build_website.__wrapped__.__code__:
+            frame = frame.f_back
+        if phase == "start" and frame is not None:
+            collections.append(info["generation"])
+
+    def build(**overrides):
+        arguments = dict(root=repository.root, site_url=None, courses=repository.courses, delivered=delivered,
+                         site_dir=tmp_path / "site", work_dir=tmp_path / "work", cache_dir=tmp_path / "cache")
+        arguments.update(overrides)
+        return build_website(**arguments)
+
+    thresholds = gc.get_threshold()
+    gc.set_threshold(50, 1, 1)
+    gc.callbacks.append(seen)
+    try:
+        cold = build()
+        assert cold.rebuilt and collections == [] and gc.isenabled()
+        (repository.root / "courses/demo/01-lecture-1/lecture.md").open("a", encoding="utf-8").write("\n补充。\n")
+        from weike.builder.repository.loading import load_repository
+
+        repository = load_repository(repository.root)
+        build()
+        assert collections and gc.isenabled()
+        collections.clear()
+        (repository.root / "mkdocs.yml").write_text("site_name: [\n", encoding="utf-8")
+        with pytest.raises(SiteBuildFailed):
+            build(site_dir=tmp_path / "other-site", work_dir=tmp_path / "other-work")
+        assert collections == [] and gc.isenabled()
+    finally:
+        gc.callbacks.remove(seen)
+        gc.set_threshold(*thresholds)
