@@ -424,6 +424,7 @@ def _build_sharing_pages(config, *, processes: int, generated: GeneratedPages,
         if counts := warning_counter.get_counts():
             msg = ", ".join(f"{v} {k.lower()}s" for k, v in counts)
             raise Abort(f"Aborted with {msg} in strict mode!")
+        _unlink_pages(files)
     except Exception as e:
         config.plugins.on_build_error(error=e)
         if isinstance(e, BuildError):
@@ -432,6 +433,19 @@ def _build_sharing_pages(config, *, processes: int, generated: GeneratedPages,
         raise
     finally:
         logging.getLogger("mkdocs").removeHandler(warning_counter)
+
+
+def _unlink_pages(files) -> None:
+    """Undo the cycles each page of a finished build is in, so that reference counting frees the
+    pages, their files and all they hold as soon as the build lets go of them: MkDocs' ``File.page``
+    and ``Page.file`` point at each other, and a page weike sets up holds its own ``render`` bound
+    to itself (``GeneratedPages``). Left to the cyclic collector, 13,000 pages and what they reach
+    were a walk of about a quarter second after a cold build of 1,000 courses."""
+    for file in files:
+        page = file.page
+        if page is not None:
+            page.__dict__.pop("render", None)
+            file.page = None
 
 
 def _material_search(config):

@@ -490,6 +490,7 @@ def build_website(
             writing.stop()
         shutil.rmtree(tmp_dir, ignore_errors=True)
         raise
+    sources.remake = None  # (a closure holding the sources: a cycle the collector would have to find)
     return WebsiteResult(site_dir=site_dir, rebuilt=True, site_url=settings.site_url, published=published,
                          pages=len(sources.pages), rendered=len(sources.pages) - len(kept_pages) - len(kept_nav),
                          search_index_bytes=index_bytes, search_computed=shards.computed,

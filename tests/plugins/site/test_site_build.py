@@ -421,3 +421,40 @@ def test_a_cold_website_build_runs_no_collection_and_a_rebuild_and_a_failed_buil
     finally:
         gc.callbacks.remove(seen)
         gc.set_threshold(*thresholds)
+
+
+def test_a_built_sites_pages_are_freed_by_reference_counting_not_left_to_the_cyclic_collector(
+        delivered_repo, tmp_path, monkeypatch):
+    """A page and its file point at each other, and a page weike sets up holds a ``render`` bound
+    to itself: left so, every page a cold build renders in its own process (thousands at 1,000
+    courses) waits for a walk of the collector. Once the build is over those cycles are undone: a
+    collection after it finds no sources of the build, no course of the site's model and none of
+    the pages filled into frames among its garbage (only those Jinja rendered, which its contexts
+    hold)."""
+    import gc
+
+    from weike.plugins.site import workers
+    from weike.plugins.site.website import build_website
+
+    monkeypatch.setattr(workers, "PAGES_PER_PROCESS", 1)  # (the pages shared as a catalogue's are)
+    monkeypatch.setattr(workers, "available_cores", lambda: 2)
+    repository, delivered, dist = delivered_repo(valid_courses=("demo", "photo"))
+    gc.collect()
+    result = build_website(root=repository.root, site_url=None, courses=repository.courses, delivered=delivered,
+                           site_dir=tmp_path / "site", work_dir=tmp_path / "work", cache_dir=tmp_path / "cache")
+    assert result.rebuilt and result.pages > 20
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        gc.collect()
+        left = list(gc.garbage)
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    kinds = {f"{type(thing).__module__}.{type(thing).__qualname__}" for thing in left}
+    lectures = [thing.file.src_uri for thing in left if type(thing).__name__ == "Page"
+                and thing.file.src_uri.startswith("courses/") and not thing.file.src_uri.endswith("/index.md")]
+    # (the first lecture page of a shape is rendered by Jinja to cut its frame: its context holds it)
+    assert len(lectures) <= 1, lectures
+    held = kinds & {"weike.plugins.site.catalogue.SiteCourse", "weike.plugins.site.catalogue.SiteLecture",
+                    "weike.plugins.site.sources.Sources"}
+    assert not held, sorted(held)
