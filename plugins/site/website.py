@@ -158,17 +158,12 @@ def write_plugin_file(target: Path, data: bytes) -> None:
 PLUGIN_FILES_ASIDE = 100
 
 
-def write_plugin_files(files: Sequence[tuple[Path, bytes]]) -> None:
-    """:func:`write_plugin_file` of each ``(target, data)``."""
-    for target, data in files:
-        write_plugin_file(target, data)
-
-
 def write_work_files(plugin_files: Sequence[tuple[Path, bytes]], qr_codes: QrCodes) -> None:
     """What a build writes to its work and cache folders that nothing reads before the render: the
     plugins' files (``(target, data)``, which the render copies) and the QR codes' record (for the
     next build)."""
-    write_plugin_files(plugin_files)
+    for target, data in plugin_files:
+        write_plugin_file(target, data)
     qr_codes.save()
 
 
