@@ -239,6 +239,13 @@ def generated_file(src_uri: str, *, dest_dir: str, use_directory_urls: bool, gen
 
 def _page_dest(src_uri: str, use_directory_urls: bool) -> str:
     """:meth:`mkdocs.structure.files.File._get_dest_path` of a Markdown page (MkDocs 1.6)."""
+    if use_directory_urls and src_uri.endswith(".md") and "//" not in src_uri:
+        # (A stem of more than dots, not index or README: what splitext and join make of it, at
+        # a fifth of their time; 13,000 pages at catalogue scale.)
+        head = src_uri[:-3]
+        stem = head[head.rfind("/") + 1:]
+        if stem.strip(".") and stem not in ("index", "README"):
+            return head + "/index.html"
     parent, filename = posixpath.split(src_uri)
     stem = posixpath.splitext(filename)[0]
     stem = "index" if stem == "README" else stem
@@ -299,11 +306,14 @@ class SiteAddress:
 def page_address(file) -> tuple[str, str]:
     """The destination and URL of a generated page's ``file``, computed from its path as
     :class:`~mkdocs.structure.files.File` computes them, and kept on it as MkDocs keeps them."""
-    if "dest_uri" not in file.__dict__:
-        file.dest_uri = _page_dest(file.src_uri, file.use_directory_urls)
-    if "url" not in file.__dict__:
-        file.url = _page_url(file.dest_uri, file.use_directory_urls)
-    return file.dest_uri, file.url
+    known = file.__dict__
+    dest_uri = known.get("dest_uri")
+    if dest_uri is None:
+        dest_uri = file.dest_uri = _page_dest(file.src_uri, file.use_directory_urls)
+    url = known.get("url")
+    if url is None:
+        url = file.url = _page_url(dest_uri, file.use_directory_urls)
+    return dest_uri, url
 
 
 def set_up_page(file, config, *, build_date: str, address: SiteAddress):

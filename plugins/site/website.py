@@ -42,7 +42,8 @@ from weike.plugins.site.catalogue import Catalogue, catalogue_json, feed_xml, si
 from weike.plugins.site.contributed import OfferedPage, SiteAsset
 from weike.plugins.site.course_memo import MEMO_FOLDER, CourseMemo, KeptCourses, course_keys
 from weike.plugins.site.covers import CoverCache
-from weike.plugins.site.engine import SiteBuildFailed, load_settings, mkdocs_overrides, plugin_entries, run_mkdocs
+from weike.plugins.site.engine import (SITE_SOURCES_DIR, THEME_DIR, SiteBuildFailed, load_settings, mkdocs_overrides,
+                                      plugin_entries, run_mkdocs)
 from weike.plugins.site.generated import GeneratedPages
 from weike.plugins.site.incremental import (engine_digest, file_digest, page_digest, page_digests, page_file,
                                             renders_incrementally, static_digest)
@@ -101,6 +102,10 @@ class WebsiteResult:
     #: placing them found or made them.
     media: Mapping[str, tuple[int, int, int]] | None = None
 
+
+
+#: weike's theme overrides as shipped: the theme's custom folder of a repository without ``site/overrides``.
+SHIPPED_OVERRIDES = THEME_DIR / "overrides"
 
 
 #: Making the search index's shards and the catalogue files while the pages render costs about as
@@ -359,7 +364,13 @@ def build_website(
         memo.keep_only(published)
         docs_dir, overrides_dir = work_dir / "docs", work_dir / "overrides"
         write_docs(sources, docs_dir)
-        write_overrides(root, overrides_dir)
+        if (root / SITE_SOURCES_DIR / "overrides").exists():
+            write_overrides(root, overrides_dir)  # weike's, the repository's on top
+        else:
+            # weike's overrides alone, where weike ships them: the same path in every repository, so
+            # Jinja's compiled templates (named by path) serve every repository's first build too.
+            shutil.rmtree(overrides_dir, ignore_errors=True)
+            overrides_dir = SHIPPED_OVERRIDES
         nav = navigation(catalogue, sources.handwritten, settings.raw.get("nav"), centres=site_centres,
                          plugin_pages=sources.plugin_nav)
         overrides = mkdocs_overrides(settings, docs_dir=docs_dir, site_dir=tmp_dir, overrides_dir=overrides_dir,
