@@ -18,10 +18,10 @@ from weike.builder.contracts.model import Diagnostic, SourceLocation
 from weike.builder.keeping import outputs
 from weike.plugins.site import workers
 from weike.plugins.site.manifest import WrittenFiles
-from weike.plugins.site.frames import ENCODING_ERRORS, PageFrames
+from weike.plugins.site.frames import ENCODING_ERRORS, PageFrames, model_key
 from weike.plugins.site.contributed import SiteAsset
-from weike.plugins.site.generated import (GeneratedPages, SiteAddress, compile_templates_once, search_excluded,
-                                          set_up_page)
+from weike.plugins.site.generated import (GeneratedPages, SiteAddress, compile_templates_once, page_address,
+                                          search_excluded, set_up_page)
 from weike.plugins.site.settings import SEARCH_NOTES, read_weike_extra
 
 THEME_DIR = Path(__file__).resolve().parent / "theme"
@@ -34,6 +34,9 @@ DEFAULT_SITE_NAME = "社区教育微课"
 FRAMES = True
 #: Where a build that shares its pages says how many were filled into frames (INFO).
 FRAMES_LOG = "weike.site.frames"
+#: How a page was rendered, as a render reports it: by Jinja, filled into a frame as a page set up
+#: by MkDocs, filled into a frame straight from the site model (:meth:`PageFrames.fill_from_model`).
+BY_JINJA, FILLED, FILLED_FROM_MODEL = 0, 1, 2
 
 class SiteBuildFailed(Exception):
     """MkDocs could not build the site; ``diagnostic`` says where the problem is."""
@@ -356,27 +359,56 @@ def _build_sharing_pages(config, *, processes: int, generated: GeneratedPages,
         build_date = utils.get_build_date()  # (a worker's pages carry the build's date, as their Page made here would)
         address = SiteAddress(config.get("site_url", None))
         populates_alone = generated.populates_alone(config)  # (weike's own pages, no event of another's)
+        # weike's own renderer: a page set up where it is rendered, populated by weike alone, of a
+        # model shape one of its pages was filled into a frame of, is filled straight from the site
+        # model (frames.model_key), while no other plugin or hook handles page_context or post_page
+        # (the events _build_framed_page leaves out for a filled page).
+        from_model = (frames is not None and populates_alone and not config.plugins.events["post_page"]
+                      and _only_search_handles_page_context(config))
+        context_folders = contexts.first_folders(config) if from_model else frozenset()
 
-        def render(file) -> tuple[bool, list | None] | None:
+        def fill_from_model(file) -> tuple[list | None, tuple | None]:
+            """The record of ``file``'s page filled straight from the site model, or None; and its
+            model shape, when its page, set up by MkDocs, would teach its frame."""
+            model_page = generated.populated_alone(file)
+            if model_page is None or file.src_uri in generated.kept_nav_pages:
+                return None, None
+            dest_uri, url = page_address(file)
+            urls = address.urls(url)
+            if urls is None:
+                return None, None
+            model = model_key(url, file.name == "index", model_page.meta, model_page.html, context_folders)
+            if model is None:
+                return None, None
+            data = frames.fill_from_model(model, model_page.meta, model_page.html, url, *urls)
+            return (None if data is None else written.write(dest_uri, data)), model
+
+        def render(file) -> tuple[int, list | None] | None:
             if file.inclusion.is_excluded():  # a draft: MkDocs' own, its marker added
                 _build_page(file.page, config, doc_files, nav, env, False, excluded=True)
-                return False, None
+                return BY_JINJA, None
+            model = None
             if file in later:
                 if not generated.load(file.src_uri):
                     return None  # its memo is gone: rendered by the build once its course is made again
+                if from_model:
+                    record, model = fill_from_model(file)
+                    if record is not None:
+                        return FILLED_FROM_MODEL, record
                 page = set_up_page(file, config, build_date=build_date, address=address)
                 if not (populates_alone and generated.populate(page, config, files)):
                     _populate_page(page, config, files, False)
+                    model = None
                 if workers.in_worker() and generated.searched(file.src_uri):
                     raise _IndexedBySearch(file.src_uri)  # (the build renders the worker's share itself)
             shared = generated.renders_anywhere(file.src_uri)
             if not shared:
                 return _build_framed_page(file.page, config, doc_files, nav, env, None, written)
-            return _build_framed_page(file.page, config, doc_files, nav, env, frames, written, contexts)
+            return _build_framed_page(file.page, config, doc_files, nav, env, frames, written, contexts, model=model)
 
-        def render_or_copy(file) -> tuple[bool, list | None] | None:
+        def render_or_copy(file) -> tuple[int, list | None] | None:
             if file in copying:
-                return False, copy_recorded(file.abs_src_path, file.dest_uri, written)
+                return BY_JINJA, copy_recorded(file.abs_src_path, file.dest_uri, written)
             return render(file)
 
         # The static files left to copy are spread among the pages, so each process copies its part.
@@ -399,13 +431,15 @@ def _build_sharing_pages(config, *, processes: int, generated: GeneratedPages,
             if rendered[number] is None:  # a remembered page whose memo was gone where it was to be rendered
                 generated.remake(file.src_uri)
                 rendered[number] = render(file)
-        framed = 0
+        framed = from_model_count = 0
         for file, (filled, record) in zip(items, rendered, strict=True):
-            framed += filled
+            framed += filled != BY_JINJA
+            from_model_count += filled == FILLED_FROM_MODEL
             if record is not None:
                 written.add(file.dest_uri, record)
         if processes > 1:  # (a serial build renders every page by Jinja: no count)
-            logging.getLogger(FRAMES_LOG).info("%d of %d pages filled into frames", framed, len(doc_files))
+            logging.getLogger(FRAMES_LOG).info("%d of %d pages filled into frames, %d straight from the site model",
+                                               framed, len(doc_files), from_model_count)
 
         # A page set up where it was rendered has no Page here: one a page links to with an anchor
         # gets one as weike's pages are set up (no anchors: GeneratedPages' _body_only), so the
@@ -658,11 +692,14 @@ def add_theme_files(files, config) -> None:
 
 
 def _build_framed_page(page, config, doc_files, nav, env, frames: PageFrames | None,
-                       written: WrittenFiles, contexts: PageContexts | None = None) -> tuple[bool, list | None]:
+                       written: WrittenFiles, contexts: PageContexts | None = None,
+                       model: tuple | None = None) -> tuple[int, list | None]:
     """:func:`mkdocs.commands.build._build_page` (not dirty, not a draft), its template rendered
     by ``frames`` where given and the page's shape allows (:mod:`weike.plugins.site.frames`), else
-    by Jinja, its context made by ``contexts`` where given, and written by ``written``; returns whether it was filled into a frame and the
-    record of the file written (None when the page rendered nothing)."""
+    by Jinja, its context made by ``contexts`` where given, and written by ``written``; returns
+    how it was rendered (:data:`FILLED` into a frame, or :data:`BY_JINJA`) and the record of the
+    file written (None when the page rendered nothing). ``model``: the page's model shape
+    (:func:`~weike.plugins.site.frames.model_key`), given for a page set up as that says."""
     from mkdocs.commands.build import get_context
     from mkdocs.exceptions import BuildError
 
@@ -679,11 +716,11 @@ def _build_framed_page(page, config, doc_files, nav, env, frames: PageFrames | N
             context = config.plugins.on_page_context(context, page=page, config=config, nav=nav)
         if frames is not None and not config.plugins.events["post_page"]:
             # No plugin changes the page once rendered: the frame's bytes, filled, are the file's.
-            data = frames.render_encoded(page, context, template, name)
+            data = frames.render_encoded(page, context, template, name, model=model)
             if data is not None:
-                return True, written.write(page.file.dest_uri, data)
+                return FILLED, written.write(page.file.dest_uri, data)
         output = frames.render(page, context, template, name) if frames is not None else None
-        framed = output is not None
+        framed = FILLED if output is not None else BY_JINJA
         if output is None:
             output = template.render(context)
         output = config.plugins.on_post_page(output, page=page, config=config)
@@ -719,6 +756,13 @@ class PageContexts:
         self._search_only: bool | None = None
         self._templates: dict[tuple[int, str], tuple] = {}
         self._version, self._build_datetime, self._get_context = mkdocs.__version__, utils.get_build_datetime, get_context
+
+    def first_folders(self, config) -> frozenset:
+        """The first folder of every stylesheet and script path made relative to a page (a page
+        in one of them has a context of its own)."""
+        if self._firsts is None:
+            self._firsts = self._first_folders(config)
+        return self._firsts
 
     def _first_folders(self, config) -> frozenset:
         """The first folder of every stylesheet and script path made relative to a page."""

@@ -200,11 +200,16 @@ class _Frame:
 
     def fits(self, page, values: Mapping[str, str]) -> bool:
         """Whether ``page`` (its spliced ``values``) shares everything else its frame was made from."""
-        if self.blocked and page.url.split("/")[1] in self.blocked:
-            return False
         for name, compared, value in self._attributes:
             if compared(getattr(page, name)) != value:
                 return False
+        return self.fits_values(page.url, values)
+
+    def fits_values(self, url: str, values: Mapping[str, str]) -> bool:
+        """:meth:`fits` but for the page's attributes: the page's URL and spliced ``values`` answer
+        as the frame's page did (for a page of a model shape, whose attributes are the shape's)."""
+        if self.blocked and url.split("/")[1] in self.blocked:
+            return False
         for slot, question, args, kwargs, result in self._questions:
             if question(values[slot], *args, **kwargs) != result:
                 return False
@@ -291,11 +296,54 @@ _SPLICED_AFTER_TITLE = tuple((key, slot) for key, slot in SPLICED_META.items() i
 _UNMADE = object()
 
 
+def model_key(url: str, is_index: bool, meta: Mapping, html, context_folders: frozenset) -> tuple | None:
+    """The model shape of one of weike's generated pages set up as weike sets them up
+    (:func:`~weike.plugins.site.generated.set_up_page`, then ``GeneratedPages.populate``), from its
+    URL, whether its file is an index, its metadata and its body alone; None where such a page
+    could be framed otherwise than the other pages of its model shape.
+
+    Everything :func:`_shape_key` reads of such a page follows from the key: the title is
+    ``meta``'s, the canonical and absolute URLs are the site's address and the URL (the caller
+    takes only a plain one), the context's relative parts are those of the URL's depth when its
+    first folder is none of ``context_folders`` (the first folders of the stylesheets and scripts:
+    ``PageContexts``); and every attribute a frame may compare (:data:`KNOWN_ATTRIBUTES`) is the
+    same for them all: no toc, neighbours, parent or children, not the home page, no edit URL (a
+    generated file has none), active while rendered, an index or not (part of the key). The page
+    must leave Material's search idle (``page_context_idle``): excluded from search, no
+    ``data-search-`` attribute in its body."""
+    title = meta.get("title")
+    if not title or type(title) is not str or type(html) is not str or not PLAIN_URL.fullmatch(url):
+        return None
+    first = url[:url.index("/")]
+    if first in context_folders:
+        return None
+    search = meta.get("search")
+    if not (search or {}).get("exclude") or "data-search-" in html:
+        return None
+    try:
+        other_meta = _frozen({key: value for key, value in meta.items() if key not in SPLICED_META})
+        template = meta.get("template", "main.html")
+        hash(template)
+    except (TypeError, ValueError, AttributeError):
+        return None
+    return (template, first, url.count("/"), is_index, other_meta,
+            tuple(slot for key, slot in SPLICED_META.items() if meta.get(key)), "<h1" in html)
+
+
 class PageFrames:
-    """Frames by shape for one build: :meth:`render` a page's HTML, or None (render it by Jinja)."""
+    """Frames by shape for one build: :meth:`render` a page's HTML, or None (render it by Jinja).
+
+    weike's own renderer: a generated page set up as weike sets them up is known by its model
+    shape (:func:`model_key`), made from its metadata and body alone. Once a page of a model shape
+    was filled into a frame (:meth:`render_encoded` given that key), the frame is every page of
+    that model shape's: :meth:`fill_from_model` fills such a page straight from the site model,
+    with no MkDocs ``Page``, population, context or event, asking its values the frame's questions
+    again (:meth:`_Frame.fits_values`) as it would of that page set up by MkDocs."""
 
     def __init__(self, nav) -> None:
         self._frames: dict[tuple, _Frame | None] = {}
+        #: The frames of model shapes (:func:`model_key`), each learnt from a page of it filled.
+        self._by_model: dict[tuple, _Frame] = {}
         #: The navigation's pages: each is an active item of the sidebar it shows, never filled.
         self._in_nav = {id(page) for page in nav.pages}
 
@@ -303,11 +351,41 @@ class PageFrames:
         filled = self._filled(page, context, template, template_name)
         return None if filled is None else filled[0].fill(filled[1])
 
-    def render_encoded(self, page, context, template, template_name: str) -> bytes | None:
+    def render_encoded(self, page, context, template, template_name: str, model: tuple | None = None) -> bytes | None:
         """:meth:`render` encoded as MkDocs writes a page (:meth:`_Frame.fill_encoded`), or None:
-        render it by :meth:`render` (a blank frame) or Jinja."""
+        render it by :meth:`render` (a blank frame) or Jinja. ``model``: the page's model shape
+        (:func:`model_key`; given only for a page set up as that says), whose frame this one is
+        once a page is filled into it."""
         filled = self._filled(page, context, template, template_name)
-        return None if filled is None else filled[0].fill_encoded(filled[1])
+        if filled is None:
+            return None
+        data = filled[0].fill_encoded(filled[1])
+        if data is not None and model is not None:
+            self._by_model[model] = filled[0]
+        return data
+
+    def fill_from_model(self, model: tuple, meta: Mapping, html: str, url: str, canonical_url: str | None,
+                        abs_url: str | None) -> bytes | None:
+        """The page of the model shape ``model`` (:func:`model_key` of ``url``, ``meta`` and
+        ``html``; its canonical and absolute URLs as MkDocs would set them) filled into that
+        shape's frame, encoded as MkDocs writes it; None when no page of the shape was filled yet,
+        or this one's values do not answer the frame's questions as that page's did, or are longer
+        than the frame is proven for (then it is set up and rendered as MkDocs would)."""
+        frame = self._by_model.get(model)
+        if frame is None:
+            return None
+        values = {TITLE: meta["title"], CONTENT: html, URL: url}
+        for meta_key, slot in _SPLICED_AFTER_TITLE:
+            if meta.get(meta_key):
+                values[slot] = meta[meta_key]
+        for slot, value in values.items():
+            if not isinstance(value, str):
+                return None
+            if slot != URL and len(value) > HOSTILE_LENGTH[slot]:
+                return None
+        if not frame.fits_values(url, {**values, CANONICAL: canonical_url, ABSOLUTE: abs_url}):
+            return None
+        return frame.fill_encoded(values)
 
     def _filled(self, page, context, template, template_name: str) -> tuple[_Frame, dict] | None:
         """The frame ``page`` fits and the values it is filled with, or None."""

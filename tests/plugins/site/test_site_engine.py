@@ -227,7 +227,8 @@ def test_a_page_set_up_where_it_is_rendered_is_the_page_mkdocs_makes(tmp_path):
                 {"use_directory_urls": False, "site_url": "https://h.example/x/"}]
     uris = ["courses/demo/index.md", "courses/demo/01-lecture-1.md", "courses/demo/README.md",
             "courses/de mo/01.md", "courses/课程/01-第一讲.md", "courses/a/../b.md", "courses/.x/y.md",
-            "courses/a~b_c-d.e/f.md", "index.md", "about.md"]
+            "courses/a~b_c-d.e/f.md", "index.md", "about.md", "courses/x/a.b.md", "courses/x/..md",
+            "courses/x/.y.md", "courses//x.md", "/x.md"]
     for number, settings in enumerate(variants):
         config = _config_in(tmp_path / str(number), **settings)
         address = SiteAddress(config.get("site_url", None))

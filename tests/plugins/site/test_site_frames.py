@@ -75,6 +75,18 @@ def framed(caplog):
     return count
 
 
+@pytest.fixture
+def from_model(caplog):
+    """How many pages the builds so far filled into frames straight from the site model."""
+    caplog.set_level(logging.INFO, logger=engine.FRAMES_LOG)
+
+    def count() -> list[int]:
+        return [int(re.search(r"(\d+) straight from the site model", record.getMessage()).group(1))
+                for record in caplog.records if record.name == engine.FRAMES_LOG]
+
+    return count
+
+
 def test_the_demo_filled_into_frames_equals_every_page_rendered_by_jinja(hostile_site, forks,  # noqa: F811
                                                                          framed, monkeypatch):
     built = hostile_site(FILES, site_url="https://weike.example.gov.cn/")
@@ -161,6 +173,37 @@ def test_a_synthetic_catalogue_filled_into_frames_equals_it_rendered_by_jinja(tm
     assert sorted(framed_tree) == sorted(rendered_tree)
     assert [rel for rel in rendered_tree if framed_tree[rel] != rendered_tree[rel]] == []
 
+
+
+def test_pages_filled_straight_from_the_site_model_equal_them_rendered_by_jinja(tmp_path, forks, framed,  # noqa: F811
+                                                                                from_model, monkeypatch):
+    """weike's own renderer: a course or lecture page of a model shape another page was filled into
+    a frame of is filled straight from its metadata and body (no MkDocs page, context or event),
+    byte for byte what Jinja renders for it; a value that answers a template's question otherwise
+    (the course page of one course, here) still has that page rendered by Jinja."""
+    root = tmp_path / "catalogue"
+    write_repository(root, 8)
+    overrides = root / "site" / "overrides"
+    overrides.mkdir(parents=True)
+    (overrides / "main.html").write_text(
+        '{% extends "base.html" %}\n{% block content %}\n'
+        '{% if page.url == "courses/' + sorted((root / "courses").iterdir())[3].name + '/" %}'
+        '<p class="only-here">这一页</p>{% endif %}\n{{ super() }}\n{% endblock %}\n', encoding="utf-8")
+    result = synthetic_site(root, tmp_path / "framed")
+    assert result.rebuilt and len(result.published) == 8
+    # Every course and lecture page but the one the question tells apart went through a frame; all
+    # but the first of each model shape in each of the three processes straight from the model.
+    assert framed()[-1] == 8 * 13 - 1
+    straight = from_model()[-1]
+    assert 8 * 13 - 1 - 3 * 4 <= straight < 8 * 13 - 1
+    framed_tree = tree(tmp_path / "framed")
+    assert sum(b'class="only-here"' in data for data in framed_tree.values()) == 1
+    monkeypatch.setattr(engine, "FRAMES", False)
+    synthetic_site(root, tmp_path / "rendered")
+    assert framed()[-1] == from_model()[-1] == 0  # (every page by Jinja)
+    rendered_tree = tree(tmp_path / "rendered")
+    assert sorted(framed_tree) == sorted(rendered_tree)
+    assert [rel for rel in rendered_tree if framed_tree[rel] != rendered_tree[rel]] == []
 
 
 def test_a_question_a_template_asks_of_a_page_is_asked_again_of_each_page(hostile_site, forks, framed,  # noqa: F811

@@ -361,6 +361,49 @@ def test_a_rebuild_in_the_same_process_compiles_no_template_again(built_site, mo
     assert_equals_cold(built)
 
 
+def test_a_new_repository_compiles_none_of_the_templates_another_compiled(built_site, monkeypatch, tmp_path):
+    """A repository without ``site/overrides`` has its theme read where weike ships it: Jinja names a
+    compiled template by its file's path, so another repository's first build (a new clone, a cold
+    build) compiles none of weike's templates again. Overrides of its own, added, are merged in the
+    repository's work folder (and compiled there); removed, weike's are read where shipped again;
+    each rebuild equals a cold build."""
+    import jinja2
+
+    from tests.plugins.site.conftest import BuiltSite
+    from weike.plugins.site import generated
+
+    # (Compiled templates of this test alone: none from other builds of this user.)
+    monkeypatch.setattr(generated, "COMPILED_TEMPLATES", generated.CompiledTemplates(tmp_path / "compiled"))
+    built = built_site()
+    compiled: list[str] = []
+    original = jinja2.Environment.compile
+
+    def counted(self, source, name=None, filename=None, *args, **kwargs):
+        compiled.append(name)
+        return original(self, source, name, filename, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counted)
+    root = tmp_path / "another"
+    shutil.copytree(built.root, root, ignore=shutil.ignore_patterns(".weike", "dist"))
+    other = BuiltSite(root=root, site=root / "dist" / "site", delivered=built.delivered,
+                      result=build_site(root, built.delivered))
+    assert not other.result.failed
+    assert compiled == []
+    assert tree(other.site) == tree(built.site)
+    copyright_html = root / "site/overrides/partials/copyright.html"
+    copyright_html.parent.mkdir(parents=True)
+    copyright_html.write_text("<p>社区学院</p>\n", encoding="utf-8")
+    other.rebuild()
+    assert "partials/copyright.html" in compiled and "main.html" in compiled
+    assert "社区学院" in other.html("courses/demo") and "社区学院" in other.html("courses/demo/01-lecture-1")
+    assert_equals_cold(other)
+    shutil.rmtree(root / "site/overrides")
+    other.rebuild()
+    assert "社区学院" not in other.html("courses/demo") and "社区学院" not in other.html("courses/demo/01-lecture-1")
+    assert tree(other.site) == tree(built.site)
+    assert_equals_cold(other)
+
+
 def test_a_rebuild_writes_only_the_search_files_whose_bytes_changed(built_site, monkeypatch):
     """One lecture's knowledge point edited: the shards its words fall in, its store chunk and the
     manifest are written; the other files of the sharded index are left in the site as they are."""

@@ -13,7 +13,7 @@ import pytest
 from tests.plugins.site.conftest import build_site
 from weike.builder.contracts.context import BuildPaths
 from tests.plugins.site.test_site_incremental import tree
-from weike.plugins.site import placement, sources, website, workers
+from weike.plugins.site import engine, placement, sources, website, workers
 from weike.plugins.site.catalogue import SiteCourse
 from weike.plugins.site.course_memo import MEMO_FOLDER
 from weike.plugins.site.qr import QR_CODES_FILE
@@ -516,6 +516,14 @@ def test_a_worker_sets_up_and_reads_the_pages_it_renders(built_site, forks, monk
             set_up.append(file.src_uri)
         return page_init(self, title, file, config)
 
+    def addressed(file):  # (a page filled straight from the site model, without a Page, or about to get one)
+        if os.getpid() == parent:
+            filled_from_model.append(file.src_uri)
+        return page_address(file)
+
+    filled_from_model: list[str] = []
+    page_address = engine.page_address
+    monkeypatch.setattr(engine, "page_address", addressed)
     monkeypatch.setattr(mkdocs_build, "_populate_page", populated)
     monkeypatch.setattr(GeneratedPages, "load", loaded)
     monkeypatch.setattr(GeneratedPages, "populate", populated_alone)
@@ -529,7 +537,8 @@ def test_a_worker_sets_up_and_reads_the_pages_it_renders(built_site, forks, monk
     assert set(set_up) & set(shared) == set()
     # The build's own share of remembered pages was read here, and only that.
     assert read and set(read) & set(shared) == set()
-    assert {rel for rel in read} <= {rel for rel in set_up}
+    assert {rel for rel in read} <= {rel for rel in set_up} | set(filled_from_model)
+    assert set(filled_from_model) & set(shared) == set() and set(filled_from_model) - set(set_up)
     parallel = tree(built.site)
     monkeypatch.undo()
     serial = serial_tree(built, monkeypatch)
