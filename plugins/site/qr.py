@@ -8,14 +8,15 @@ import functools
 import itertools
 import json
 from collections.abc import Iterable
+from operator import xor
 from pathlib import Path
 
 from weike.builder.keeping import outputs
 
 #: The QR code cache, in the site's cache folder.
 QR_CODES_FILE = "qr-codes.json"
-#: Fewer codes to make than this per process are not worth a fork.
-QR_CODES_PER_PROCESS = 64
+#: Fewer codes to make than this per process are not worth a fork (a code is 0.12 ms of CPU).
+QR_CODES_PER_PROCESS = 200
 
 
 #: Modules of white space around a code (a scanner needs some; 2 of the standard's 4 fit a card).
@@ -36,8 +37,12 @@ def _labelled(svg: str) -> str:
 def packed_code(modules: list[list[bool]]) -> list:
     """A code's ``modules`` as the record keeps them: ``[size, hex]``, its modules row by row as
     the bits of one number (about 300 characters where its SVG is about 12,000)."""
-    bits = "".join("1" if module else "0" for row in modules for module in row)
+    bits = bytes(itertools.chain.from_iterable(modules)).translate(_BIT_DIGITS)
     return [len(modules), format(int(bits, 2), "x")]
+
+
+#: A module's byte (0 light, 1 dark) as its binary digit.
+_BIT_DIGITS = bytes.maketrans(b"\x00\x01", b"01")
 
 
 def unpacked_svg(packed) -> str:
@@ -54,26 +59,103 @@ def unpacked_svg(packed) -> str:
 
 def qr_modules(url: str) -> list[list[bool]]:
     """The dark (True) and light modules of ``url``'s code, as qrcode's ``QRCode.make`` lays them:
-    its segments, version and module placement, with the codewords written by :func:`_codewords`
-    (qrcode puts them one bit at a time through a list and divides Reed-Solomon polynomials as
-    objects: over half of a code's time). tests/plugins/site/test_site_qr.py holds the two equal."""
+    its segments and patterns, with the version found from the segments' lengths
+    (:func:`_best_version`; qrcode writes their bits one at a time to count them), the codewords
+    written by :func:`_codewords` (qrcode puts them one bit at a time through a list and divides
+    Reed-Solomon polynomials as objects) and laid on a list of places made once a version
+    (:func:`_map_data`; qrcode walks every module of the code): 0.12 ms a code where qrcode's own
+    steps took 0.3. tests/plugins/site/test_site_qr.py holds the two equal at every version."""
     import qrcode
 
     # A fixed mask pattern: choosing the "best" of eight took 90 % of the time (7 s per 1,000
     # courses) and any mask scans; error correction M survives a creased, printed poster.
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=QR_BORDER, mask_pattern=2)
     code.add_data(url)
-    code.best_fit()
+    code.version = _best_version(code.error_correction, code.data_list)
     code.data_cache = _codewords(code.version, code.error_correction, code.data_list)
+    # qrcode's makeImpl lays the patterns and then maps the codewords with map_data, a loop over
+    # every module of the code; here the codewords are laid on the positions it would reach.
+    code.map_data = lambda data, mask_pattern: _map_data(code, data, mask_pattern)
     code.makeImpl(False, code.mask_pattern)
     return code.modules
+
+
+def _segment_bits(segment) -> int:
+    """How many bits qrcode's ``QRData.write`` puts for ``segment``'s data."""
+    from qrcode import util
+
+    count = len(segment.data)
+    if segment.mode == util.MODE_NUMBER:
+        return 10 * (count // 3) + (util.NUMBER_LENGTH[count % 3] if count % 3 else 0)
+    if segment.mode == util.MODE_ALPHA_NUM:
+        return 11 * (count // 2) + 6 * (count % 2)
+    return 8 * count
+
+
+def _best_version(error_correction: int, segments) -> int:
+    """What ``QRCode.best_fit`` finds (the smallest version that holds ``segments``), from the
+    segments' lengths instead of writing their bits one by one into a buffer."""
+    from bisect import bisect_left
+
+    from qrcode import exceptions, util
+
+    start = 1
+    while True:
+        mode_sizes = util.mode_sizes_for_version(start)
+        needed = sum(4 + mode_sizes[segment.mode] + _segment_bits(segment) for segment in segments)
+        version = bisect_left(util.BIT_LIMIT_TABLE[error_correction], needed, start)
+        util.check_version(version)  # (what qrcode's version setter raises when none holds it)
+        if version == 41:
+            raise exceptions.DataOverflowError()
+        # As best_fit: the length fields' sizes change with the version; if they did, fit again.
+        if mode_sizes is util.mode_sizes_for_version(version):
+            return version
+        start = version
+
+
+#: (version, mask pattern) -> the places qrcode's ``map_data`` fills, in its order, each with
+#: "1" where the mask turns its module over ("0" where not).
+_DATA_PLACES: dict[tuple[int, int], list[tuple[int, int, str]]] = {}
+
+
+def _data_places(modules: list[list[bool | None]], version: int, mask_pattern: int) -> list[tuple[int, int, str]]:
+    """The (row, column, mask) of each module ``map_data`` fills, in its order: two columns at a
+    time from the right, up then down, skipping the timing column and every module already set.
+    The modules set before the data (finder, alignment and timing patterns, format and version
+    information) are at the version's places, whatever their colours: one list a version."""
+    from qrcode import util
+
+    places = _DATA_PLACES.get((version, mask_pattern))
+    if places is None:
+        size = len(modules)
+        mask = util.mask_func(mask_pattern)
+        places = []
+        upwards = True
+        for right in range(size - 1, 0, -2):
+            if right <= 6:
+                right -= 1
+            for row in (range(size - 1, -1, -1) if upwards else range(size)):
+                places.extend((row, column, "1" if mask(row, column) else "0") for column in (right, right - 1)
+                              if modules[row][column] is None)
+            upwards = not upwards
+        _DATA_PLACES[(version, mask_pattern)] = places
+    return places
+
+
+def _map_data(code, data: list[int], mask_pattern: int) -> None:
+    """qrcode's ``map_data``: the bits of ``data`` (then light modules) on the blank modules, masked."""
+    modules = code.modules
+    places = _data_places(modules, code.version, mask_pattern)
+    bits = format(int.from_bytes(bytes(data), "big"), f"0{8 * len(data)}b") if data else ""
+    bits = bits[:len(places)].ljust(len(places), "0")
+    for (row, column, masked), bit in zip(places, bits):
+        modules[row][column] = bit != masked
 
 
 def _codewords(version: int, error_correction: int, segments) -> list[int]:
     """What ``qrcode.util.create_data`` returns: the segments' bits, terminated and padded to the
     version's data codewords, then each block's error correction codewords, interleaved."""
     from qrcode import base, exceptions, util
-    from qrcode.LUT import rsPoly_LUT
 
     bits = length = 0
 
@@ -107,23 +189,34 @@ def _codewords(version: int, error_correction: int, segments) -> list[int]:
     stream = list(bits.to_bytes(length // 8, "big")) if length else []
     stream += [util.PAD0 if number % 2 == 0 else util.PAD1 for number in range((limit - length) // 8)]
 
-    log, exp = base.LOG_TABLE, base.EXP_TABLE
+    log = base.LOG_TABLE
     data_blocks, error_blocks, offset = [], [], 0
     for block in blocks:
         data = stream[offset:offset + block.data_count]
         offset += block.data_count
         count = block.total_count - block.data_count
-        generator = [log[value] for value in rsPoly_LUT[count][1:]]
+        multiples = _generator_multiples(count)
         remainder = data + [0] * count
         for at in range(len(data)):  # long division by the generator (leading coefficient 1)
             if remainder[at]:
-                factor = log[remainder[at]]
-                for index, value in enumerate(generator, at + 1):
-                    remainder[index] ^= exp[(factor + value) % 255]
+                remainder[at + 1:at + 1 + count] = map(xor, remainder[at + 1:at + 1 + count],
+                                                      multiples[log[remainder[at]]])
         data_blocks.append(data)
         error_blocks.append(remainder[len(data):])
     return [block[at] for blocks_of in (data_blocks, error_blocks)
             for at in range(max(map(len, blocks_of))) for block in blocks_of if at < len(block)]
+
+
+@functools.cache
+def _generator_multiples(count: int) -> list[list[int]]:
+    """The Reed-Solomon generator of ``count`` error correction codewords (its leading 1 left out)
+    times each power of the field's generator: ``[α^f · g for f in 0..254]``, the rows the long
+    division subtracts (qrcode's ``EXP_TABLE[(f + log g_i) % 255]``)."""
+    from qrcode import base
+    from qrcode.LUT import rsPoly_LUT
+
+    logs = [base.LOG_TABLE[value] for value in rsPoly_LUT[count][1:]]
+    return [[base.EXP_TABLE[(factor + value) % 255] for value in logs] for factor in range(255)]
 
 
 @functools.cache
