@@ -43,6 +43,8 @@ def packed_code(modules: list[list[bool]]) -> list:
 
 #: A module's byte (0 light, 1 dark) as its binary digit.
 _BIT_DIGITS = bytes.maketrans(b"\x00\x01", b"01")
+#: A binary digit as the module's byte (what itertools.compress takes as light or dark).
+_DIGIT_BITS = bytes.maketrans(b"01", b"\x00\x01")
 
 
 def unpacked_svg(packed) -> str:
@@ -54,7 +56,12 @@ def unpacked_svg(packed) -> str:
     bits = format(int(digits, 16), f"0{size * size}b")
     if len(bits) != size * size:
         raise ValueError(f"no packed QR code: {packed!r}")
-    return _labelled(path_svg([[bit == "1" for bit in bits[at:at + size]] for at in range(0, size * size, size)]))
+    # path_svg's squares picked straight from the digits, the border's rows and columns as light
+    # ones: no list of modules made first.
+    blank = "0" * QR_BORDER
+    edge = "0" * ((size + 2 * QR_BORDER) * QR_BORDER)
+    darks = "".join([edge, *(blank + bits[at:at + size] + blank for at in range(0, size * size, size)), edge])
+    return _labelled(_svg_of_squares(size + 2 * QR_BORDER, darks.encode("ascii").translate(_DIGIT_BITS)))
 
 
 def qr_modules(url: str) -> list[list[bool]]:
@@ -233,6 +240,12 @@ def path_svg(modules: list[list[bool | None]]) -> str:
     size = len(modules) + 2 * QR_BORDER
     blank = [False] * QR_BORDER
     darks = itertools.chain([False] * (size * QR_BORDER), *(blank + row + blank for row in modules))
+    return _svg_of_squares(size, darks)
+
+
+def _svg_of_squares(size: int, darks: Iterable) -> str:
+    """The SVG of a code ``size`` modules wide (its border included) whose modules are dark where
+    ``darks`` (row by row) is true."""
     path = "".join(itertools.compress(_squares(size), darks))
     return (f'<svg width="{size}mm" height="{size}mm" version="1.1" viewBox="0 0 {size} {size}" '
             f'xmlns="http://www.w3.org/2000/svg"><path d="{path}" id="qr-path" fill="#000000" '
