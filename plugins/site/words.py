@@ -308,6 +308,9 @@ class RunCutter:
 
     The table belongs to one dictionary (``FREQ`` and ``total`` as jieba has them when asked): a
     dictionary replaced meanwhile (a loaded one for the table, the same words) starts it afresh.
+    A word added or deleted in place is not seen by a table that scored it already: a cutter lives
+    as long as one :class:`~weike.plugins.site.search.SearchCuts`, during which nothing changes
+    jieba's words.
     """
 
     def __init__(self) -> None:
