@@ -7,15 +7,16 @@ from __future__ import annotations
 import functools
 import itertools
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from operator import xor
 from pathlib import Path
+from typing import NamedTuple
 
 from weike.builder.keeping import outputs
 
 #: The QR code cache, in the site's cache folder.
 QR_CODES_FILE = "qr-codes.json"
-#: Fewer codes to make than this per process are not worth a fork (a code is 0.12 ms of CPU).
+#: Fewer codes to make than this per process are not worth a fork (a code is 0.07 ms of CPU).
 QR_CODES_PER_PROCESS = 200
 
 
@@ -65,13 +66,27 @@ def unpacked_svg(packed) -> str:
 
 
 def qr_modules(url: str) -> list[list[bool]]:
-    """The dark (True) and light modules of ``url``'s code, as qrcode's ``QRCode.make`` lays them:
-    its segments and patterns, with the version found from the segments' lengths
-    (:func:`_best_version`; qrcode writes their bits one at a time to count them), the codewords
-    written by :func:`_codewords` (qrcode puts them one bit at a time through a list and divides
-    Reed-Solomon polynomials as objects) and laid on a list of places made once a version
-    (:func:`_map_data`; qrcode walks every module of the code): 0.12 ms a code where qrcode's own
-    steps took 0.3. tests/plugins/site/test_site_qr.py holds the two equal at every version."""
+    """The dark (True) and light modules of ``url``'s code, as qrcode's ``QRCode.make`` lays them
+    (:func:`_code_digits`, row by row)."""
+    size, digits = _code_digits(url)
+    return [[digit == "1" for digit in digits[at:at + size]] for at in range(0, size * size, size)]
+
+
+def packed_qr(url: str) -> list:
+    """``packed_code(qr_modules(url))``, without the modules' lists."""
+    size, digits = _code_digits(url)
+    return [size, format(int(digits, 2), "x")]
+
+
+def _code_digits(url: str) -> tuple[int, str]:
+    """``url``'s code as qrcode's ``QRCode.make`` lays it: its size and its modules row by row,
+    "1" dark. qrcode's segments, with the version found from their lengths (:func:`_best_version`;
+    qrcode writes their bits one at a time to count them), the codewords written by
+    :func:`_codewords` (qrcode puts them one bit at a time through a list and divides Reed-Solomon
+    polynomials as objects) and laid, masked, with the patterns qrcode lays around them, by one
+    permutation a version (:func:`_layout`; qrcode walks every module of the code): 0.07 ms a code
+    where qrcode's own steps took 0.3. tests/plugins/site/test_site_qr.py holds the modules equal
+    to qrcode's at every version."""
     import qrcode
 
     # A fixed mask pattern: choosing the "best" of eight took 90 % of the time (7 s per 1,000
@@ -79,12 +94,61 @@ def qr_modules(url: str) -> list[list[bool]]:
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=QR_BORDER, mask_pattern=2)
     code.add_data(url)
     code.version = _best_version(code.error_correction, code.data_list)
-    code.data_cache = _codewords(code.version, code.error_correction, code.data_list)
-    # qrcode's makeImpl lays the patterns and then maps the codewords with map_data, a loop over
-    # every module of the code; here the codewords are laid on the positions it would reach.
-    code.map_data = lambda data, mask_pattern: _map_data(code, data, mask_pattern)
+    data = _codewords(code.version, code.error_correction, code.data_list)
+    layout = _LAYOUTS.get((code.version, code.error_correction, code.mask_pattern)) or _layout(code)
+    # The codewords' bits, then light modules, on the data's places, each turned over where the mask is dark.
+    bits = format(int.from_bytes(bytes(data), "big"), f"0{8 * len(data)}b") if data else ""
+    bits = int(bits[:layout.places].ljust(layout.places, "0"), 2) ^ layout.mask
+    return layout.size, "".join(layout.lay(format(bits, f"0{layout.places}b") + "01"))
+
+
+class _Layout(NamedTuple):
+    """Where a version's code has its data and what its patterns are: ``lay`` takes the data's
+    digits (in the order qrcode's ``map_data`` fills them, masked) followed by "01" and gives
+    every module's digit, row by row (the patterns' modules are the "0" or "1" after the data)."""
+
+    size: int
+    places: int
+    mask: int
+    lay: Callable[[str], tuple[str, ...]]
+
+
+#: (version, error correction, mask pattern) -> the code's :class:`_Layout`.
+_LAYOUTS: dict[tuple[int, int, int], _Layout] = {}
+
+
+def _layout(code) -> _Layout:
+    """The :class:`_Layout` of ``code``'s version, level and mask: its patterns as qrcode's
+    ``makeImpl`` lays them (finder, alignment and timing patterns, format and version information:
+    their places and colours are the version's, level's and mask's), and the places its
+    ``map_data`` fills, in its order: two columns at a time from the right, up then down, skipping
+    the timing column and every module already set."""
+    from operator import itemgetter
+
+    from qrcode import util
+
+    laid: list[list[bool | None]] = []
+    code.data_cache = []
+    code.map_data = lambda data, mask_pattern: laid.extend(code.modules)  # (the patterns alone)
     code.makeImpl(False, code.mask_pattern)
-    return code.modules
+    size = len(laid)
+    mask = util.mask_func(code.mask_pattern)
+    order: list[tuple[int, int]] = []
+    upwards = True
+    for right in range(size - 1, 0, -2):
+        if right <= 6:
+            right -= 1
+        for row in (range(size - 1, -1, -1) if upwards else range(size)):
+            order.extend((row, column) for column in (right, right - 1) if laid[row][column] is None)
+        upwards = not upwards
+    at = {place: index for index, place in enumerate(order)}
+    places = len(order)
+    source = [at[row, column] if laid[row][column] is None else places + bool(laid[row][column])
+              for row in range(size) for column in range(size)]
+    mask_digits = "".join("1" if mask(row, column) else "0" for row, column in order)
+    layout = _LAYOUTS[(code.version, code.error_correction, code.mask_pattern)] = _Layout(
+        size=size, places=places, mask=int(mask_digits, 2) if places else 0, lay=itemgetter(*source))
+    return layout
 
 
 def _segment_bits(segment) -> int:
@@ -118,45 +182,6 @@ def _best_version(error_correction: int, segments) -> int:
         if mode_sizes is util.mode_sizes_for_version(version):
             return version
         start = version
-
-
-#: (version, mask pattern) -> the places qrcode's ``map_data`` fills, in its order, each with
-#: "1" where the mask turns its module over ("0" where not).
-_DATA_PLACES: dict[tuple[int, int], list[tuple[int, int, str]]] = {}
-
-
-def _data_places(modules: list[list[bool | None]], version: int, mask_pattern: int) -> list[tuple[int, int, str]]:
-    """The (row, column, mask) of each module ``map_data`` fills, in its order: two columns at a
-    time from the right, up then down, skipping the timing column and every module already set.
-    The modules set before the data (finder, alignment and timing patterns, format and version
-    information) are at the version's places, whatever their colours: one list a version."""
-    from qrcode import util
-
-    places = _DATA_PLACES.get((version, mask_pattern))
-    if places is None:
-        size = len(modules)
-        mask = util.mask_func(mask_pattern)
-        places = []
-        upwards = True
-        for right in range(size - 1, 0, -2):
-            if right <= 6:
-                right -= 1
-            for row in (range(size - 1, -1, -1) if upwards else range(size)):
-                places.extend((row, column, "1" if mask(row, column) else "0") for column in (right, right - 1)
-                              if modules[row][column] is None)
-            upwards = not upwards
-        _DATA_PLACES[(version, mask_pattern)] = places
-    return places
-
-
-def _map_data(code, data: list[int], mask_pattern: int) -> None:
-    """qrcode's ``map_data``: the bits of ``data`` (then light modules) on the blank modules, masked."""
-    modules = code.modules
-    places = _data_places(modules, code.version, mask_pattern)
-    bits = format(int.from_bytes(bytes(data), "big"), f"0{8 * len(data)}b") if data else ""
-    bits = bits[:len(places)].ljust(len(places), "0")
-    for (row, column, masked), bit in zip(places, bits):
-        modules[row][column] = bit != masked
 
 
 def _codewords(version: int, error_correction: int, segments) -> list[int]:
@@ -254,7 +279,7 @@ def _svg_of_squares(size: int, darks: Iterable) -> str:
 
 def _packed_or_none(url: str) -> list | None:
     try:
-        return packed_code(qr_modules(url))
+        return packed_qr(url)
     except Exception:  # noqa: BLE001 (QrCodes.svg makes it again, for its course only, and reports it)
         return None
 
@@ -352,7 +377,7 @@ class QrCodes:
             except (TypeError, ValueError):  # (a damaged record's: made again)
                 packed = None
         if packed is None:
-            packed = packed_code(qr_modules(url))
+            packed = packed_qr(url)
             svg = unpacked_svg(packed)
         self._used[url] = packed
         return svg

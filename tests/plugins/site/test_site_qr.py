@@ -98,8 +98,8 @@ def test_codewords_are_qrcode_s_for_every_version_level_and_kind_of_segment():
 
 
 def test_modules_are_those_qrcode_makes():
-    """qrcode's own modules, for codes of every version (1 to 40: each lays its patterns, so its
-    data, at other places) and URLs of every kind of segment."""
+    """qrcode's own modules, and the record's packing of them, for codes of every version (1 to 40:
+    each lays its patterns, so its data, at other places) and URLs of every kind of segment."""
     import qrcode
 
     urls = ["", "https://weike.example.gov.cn/courses/course-00001/", "HTTP://A.CN/" + "1" * 40 + "/x",
@@ -112,6 +112,7 @@ def test_modules_are_those_qrcode_makes():
         code.add_data(url)
         code.make(fit=True)
         assert qr.qr_modules(url) == code.modules, url
+        assert qr.packed_qr(url) == qr.packed_code(code.modules), url
         versions.add(code.version)
     assert versions == set(range(1, 41))
 
