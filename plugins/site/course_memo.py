@@ -13,12 +13,16 @@ below the course folder, the folder's place, and everything outside it loading d
 key stands for the course as loaded and its notes' pictures, so no course is hashed and no lecture
 folder listed again (:func:`checked_course_key`). A course whose key differs is made again; a damaged or unreadable memo file is no memo (made again,
 never an error). Files are data, never code (the cache may be shared: nothing in it is executed),
-written atomically, one pair per course so an edit rewrites one course's files:
-``<hash of slug>.json`` (JSON: digests, files, entries, warnings: read every build) and
-``<hash of slug>.pages.json`` (the pages' paths, metadata and sizes as one line of JSON, then
-their HTML as UTF-8, unescaped: read only when a page must be rendered again, e.g. after a theme
-change or when its published file was defaced, or by the process that renders a page a worker
-made; each page read back must have the digest the summary gives it).
+one file per course so an edit rewrites one course's file, ``<hash of slug>.json``: its first line
+the summary (JSON: digests, files, entries, warnings: the only line read every build), its second
+the pages' paths, metadata and sizes (JSON), then their HTML as UTF-8, unescaped (read only when a
+page must be rendered again, e.g. after a theme change or when its published file was defaced, or
+by the process that renders a page a worker made; each page read back must have the digest the
+summary gives it). One file, not a summary and a pages file: a cold build creates a file per
+course, and creating one (its inode) is most of what remembering a course costs. A course's file
+is replaced whole (a temporary file renamed into place); a new one, a cold build's, is written in
+place: a file a killed build cut short has no summary (no JSON) or pages without their digests,
+no memo either way.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ from weike.plugins.site.covers import Thumbnail
 from weike.plugins.site.pages import GeneratedPage
 
 #: The memo's layout; files of another layout are not read (the course is made again).
-MEMO_FORMAT = 3
+MEMO_FORMAT = 4
 #: The memo's folder, in the site build's work folder.
 MEMO_FOLDER = "course-memo"
 
@@ -235,8 +239,17 @@ class CourseMemo:
         self.made: list[str] = []
         self._folder_made = False
 
-    def _file(self, slug: str, suffix: str = ".json") -> Path:
-        return self.folder / (hashlib.sha256(slug.encode("utf-8")).hexdigest()[:32] + suffix)
+    def _file(self, slug: str) -> Path:
+        return self.folder / (hashlib.sha256(slug.encode("utf-8")).hexdigest()[:32] + ".json")
+
+    def _summary(self, slug: str) -> dict:
+        """The first line of the course's file, the summary (raises ``OSError`` or ``ValueError``)."""
+        with open(self._file(slug), "rb") as handle:
+            line = handle.readline()
+        data = json.loads(line)
+        if not isinstance(data, dict):
+            raise ValueError("no summary")
+        return data
 
     def get(self, slug: str, key: str) -> CourseMade | None:
         """What the site made from the course ``slug`` with ``key``, or None (never remembered, another
@@ -257,7 +270,7 @@ class CourseMemo:
 
     def _read(self, slug: str, key: str) -> CourseMade | None:
         try:
-            data = json.loads(self._file(slug).read_bytes())
+            data = self._summary(slug)
             if data.get("format") != MEMO_FORMAT or data.get("key") != key or data.get("slug") != slug:
                 return None
             made = CourseMade.from_dict(data)
@@ -276,7 +289,7 @@ class CourseMemo:
         if earlier is not None and earlier[1].search_key == search_key:
             return earlier[1].search
         try:
-            data = json.loads(self._file(slug).read_bytes())
+            data = self._summary(slug)
             if data.get("format") != MEMO_FORMAT or data.get("slug") != slug or data.get("search_key") != search_key:
                 return None
             search = data["search"]
@@ -292,9 +305,10 @@ class CourseMemo:
         """
         if slug not in self._pages:
             try:
-                data = self._file(slug, ".pages.json").read_bytes()
-                end = data.index(b"\n")
-                header = json.loads(data[:end])
+                data = self._file(slug).read_bytes()
+                start = data.index(b"\n") + 1  # (after the summary)
+                end = data.index(b"\n", start)
+                header = json.loads(data[start:end])
                 if header.get("format") != MEMO_FORMAT or header.get("key") != self._keys.get(slug):
                     raise ValueError("another key")
                 digests = self._digests[slug]
@@ -327,14 +341,13 @@ class CourseMemo:
                   "pages": [[rel, dict(page.meta), len(bodies[rel])] for rel, page in pages.items()]}
         summary = {"format": MEMO_FORMAT, "key": key, "slug": slug, **made.as_dict()}
         try:
-            # The pages first: a summary never names pages that are not there. No fsync (two per
-            # course, a second per 1,000 of a cold build): a summary a power cut leaves empty or
-            # cut short is no JSON, pages cut short or zeroed do not have their digests, and a
-            # file of the other key is another key's: no memo either way.
-            self._write(self._file(slug, ".pages.json"), b"".join([
+            # No fsync (a second per 1,000 files of a cold build): a summary a power cut leaves
+            # empty or cut short is no JSON, pages cut short or zeroed do not have their digests:
+            # no memo either way. (Compact JSON holds no line break: each part is one line.)
+            self._write(self._file(slug), b"".join([
+                json.dumps(summary, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), b"\n",
                 json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), b"\n",
                 *(bodies[rel] for rel in pages)]))
-            self._write(self._file(slug), json.dumps(summary, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
         except (OSError, TypeError, ValueError):
             self.forget(slug)
             return False
@@ -353,14 +366,27 @@ class CourseMemo:
             self.kept.made[slug] = (key, made)
 
     def _write(self, path: Path, data: bytes) -> None:
-        """A temporary file beside ``path`` renamed into place (a reader never sees half a file),
-        as :func:`~weike.builder.keeping.outputs.write_atomic` without a sync: the folder made once
-        per memo, not for every file, no comparison with the file there (a course made again has
-        another key), and nothing left to remove when the rename succeeded (1,000 courses: two
-        thousand files of a cold build, three system calls fewer each)."""
+        """``data`` in a new file at ``path`` (a cold build's: no file there to keep whole, and one
+        cut short is no memo), else in a temporary file beside it renamed into place (a reader
+        never sees a memo half replaced), as :func:`~weike.builder.keeping.outputs.write_atomic`
+        without a sync: the folder made once per memo, not for every file, no comparison with the
+        file there (a course made again has another key), and nothing left to remove when the
+        rename succeeded."""
         if not self._folder_made:
             self.folder.mkdir(parents=True, exist_ok=True)
             self._folder_made = True
+        try:
+            handle = open(path, "xb")
+        except FileExistsError:
+            pass
+        else:
+            try:
+                with handle:
+                    handle.write(data)
+            except BaseException:
+                path.unlink(missing_ok=True)
+                raise
+            return
         temp = outputs.temp_beside(path)
         try:
             with open(temp, "wb") as handle:
@@ -375,21 +401,17 @@ class CourseMemo:
         self._pages.pop(slug, None)
         if self.kept is not None:
             self.kept.made.pop(slug, None)
-        for path in (self._file(slug), self._file(slug, ".pages.json")):
-            try:
-                path.unlink(missing_ok=True)
-            except OSError:
-                pass
+        try:
+            self._file(slug).unlink(missing_ok=True)
+        except OSError:
+            pass
 
     def keep_only(self, slugs: Iterable[str]) -> None:
         """Remove the memo files of courses other than ``slugs`` (deleted, or no longer published)."""
         slugs = set(slugs)
         if self.kept is not None:
             self.kept.made = {slug: made for slug, made in self.kept.made.items() if slug in slugs}
-        wanted = set()
-        for slug in slugs:
-            wanted.add(self._file(slug).name)
-            wanted.add(self._file(slug, ".pages.json").name)
+        wanted = {self._file(slug).name for slug in slugs}
         try:
             with os.scandir(self.folder) as entries:
                 for entry in entries:

@@ -7,15 +7,17 @@ from __future__ import annotations
 import functools
 import itertools
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from operator import xor
 from pathlib import Path
+from typing import NamedTuple
 
 from weike.builder.keeping import outputs
 
 #: The QR code cache, in the site's cache folder.
 QR_CODES_FILE = "qr-codes.json"
-#: Fewer codes to make than this per process are not worth a fork.
-QR_CODES_PER_PROCESS = 64
+#: Fewer codes to make than this per process are not worth a fork (a code is 0.07 ms of CPU).
+QR_CODES_PER_PROCESS = 200
 
 
 #: Modules of white space around a code (a scanner needs some; 2 of the standard's 4 fit a card).
@@ -36,8 +38,14 @@ def _labelled(svg: str) -> str:
 def packed_code(modules: list[list[bool]]) -> list:
     """A code's ``modules`` as the record keeps them: ``[size, hex]``, its modules row by row as
     the bits of one number (about 300 characters where its SVG is about 12,000)."""
-    bits = "".join("1" if module else "0" for row in modules for module in row)
+    bits = bytes(itertools.chain.from_iterable(modules)).translate(_BIT_DIGITS)
     return [len(modules), format(int(bits, 2), "x")]
+
+
+#: A module's byte (0 light, 1 dark) as its binary digit.
+_BIT_DIGITS = bytes.maketrans(b"\x00\x01", b"01")
+#: A binary digit as the module's byte (what itertools.compress takes as light or dark).
+_DIGIT_BITS = bytes.maketrans(b"01", b"\x00\x01")
 
 
 def unpacked_svg(packed) -> str:
@@ -49,31 +57,137 @@ def unpacked_svg(packed) -> str:
     bits = format(int(digits, 16), f"0{size * size}b")
     if len(bits) != size * size:
         raise ValueError(f"no packed QR code: {packed!r}")
-    return _labelled(path_svg([[bit == "1" for bit in bits[at:at + size]] for at in range(0, size * size, size)]))
+    # path_svg's squares picked straight from the digits, the border's rows and columns as light
+    # ones: no list of modules made first.
+    blank = "0" * QR_BORDER
+    edge = "0" * ((size + 2 * QR_BORDER) * QR_BORDER)
+    darks = "".join([edge, *(blank + bits[at:at + size] + blank for at in range(0, size * size, size)), edge])
+    return _labelled(_svg_of_squares(size + 2 * QR_BORDER, darks.encode("ascii").translate(_DIGIT_BITS)))
 
 
 def qr_modules(url: str) -> list[list[bool]]:
-    """The dark (True) and light modules of ``url``'s code, as qrcode's ``QRCode.make`` lays them:
-    its segments, version and module placement, with the codewords written by :func:`_codewords`
-    (qrcode puts them one bit at a time through a list and divides Reed-Solomon polynomials as
-    objects: over half of a code's time). tests/plugins/site/test_site_qr.py holds the two equal."""
+    """The dark (True) and light modules of ``url``'s code, as qrcode's ``QRCode.make`` lays them
+    (:func:`_code_digits`, row by row)."""
+    size, digits = _code_digits(url)
+    return [[digit == "1" for digit in digits[at:at + size]] for at in range(0, size * size, size)]
+
+
+def packed_qr(url: str) -> list:
+    """``packed_code(qr_modules(url))``, without the modules' lists."""
+    size, digits = _code_digits(url)
+    return [size, format(int(digits, 2), "x")]
+
+
+def _code_digits(url: str) -> tuple[int, str]:
+    """``url``'s code as qrcode's ``QRCode.make`` lays it: its size and its modules row by row,
+    "1" dark. qrcode's segments, with the version found from their lengths (:func:`_best_version`;
+    qrcode writes their bits one at a time to count them), the codewords written by
+    :func:`_codewords` (qrcode puts them one bit at a time through a list and divides Reed-Solomon
+    polynomials as objects) and laid, masked, with the patterns qrcode lays around them, by one
+    permutation a version (:func:`_layout`; qrcode walks every module of the code): 0.07 ms a code
+    where qrcode's own steps took 0.3. tests/plugins/site/test_site_qr.py holds the modules equal
+    to qrcode's at every version."""
     import qrcode
 
     # A fixed mask pattern: choosing the "best" of eight took 90 % of the time (7 s per 1,000
     # courses) and any mask scans; error correction M survives a creased, printed poster.
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=QR_BORDER, mask_pattern=2)
     code.add_data(url)
-    code.best_fit()
-    code.data_cache = _codewords(code.version, code.error_correction, code.data_list)
+    code.version = _best_version(code.error_correction, code.data_list)
+    data = _codewords(code.version, code.error_correction, code.data_list)
+    layout = _LAYOUTS.get((code.version, code.error_correction, code.mask_pattern)) or _layout(code)
+    # The codewords' bits, then light modules, on the data's places, each turned over where the mask is dark.
+    bits = format(int.from_bytes(bytes(data), "big"), f"0{8 * len(data)}b") if data else ""
+    bits = int(bits[:layout.places].ljust(layout.places, "0"), 2) ^ layout.mask
+    return layout.size, "".join(layout.lay(format(bits, f"0{layout.places}b") + "01"))
+
+
+class _Layout(NamedTuple):
+    """Where a version's code has its data and what its patterns are: ``lay`` takes the data's
+    digits (in the order qrcode's ``map_data`` fills them, masked) followed by "01" and gives
+    every module's digit, row by row (the patterns' modules are the "0" or "1" after the data)."""
+
+    size: int
+    places: int
+    mask: int
+    lay: Callable[[str], tuple[str, ...]]
+
+
+#: (version, error correction, mask pattern) -> the code's :class:`_Layout`.
+_LAYOUTS: dict[tuple[int, int, int], _Layout] = {}
+
+
+def _layout(code) -> _Layout:
+    """The :class:`_Layout` of ``code``'s version, level and mask: its patterns as qrcode's
+    ``makeImpl`` lays them (finder, alignment and timing patterns, format and version information:
+    their places and colours are the version's, level's and mask's), and the places its
+    ``map_data`` fills, in its order: two columns at a time from the right, up then down, skipping
+    the timing column and every module already set."""
+    from operator import itemgetter
+
+    from qrcode import util
+
+    laid: list[list[bool | None]] = []
+    code.data_cache = []
+    code.map_data = lambda data, mask_pattern: laid.extend(code.modules)  # (the patterns alone)
     code.makeImpl(False, code.mask_pattern)
-    return code.modules
+    size = len(laid)
+    mask = util.mask_func(code.mask_pattern)
+    order: list[tuple[int, int]] = []
+    upwards = True
+    for right in range(size - 1, 0, -2):
+        if right <= 6:
+            right -= 1
+        for row in (range(size - 1, -1, -1) if upwards else range(size)):
+            order.extend((row, column) for column in (right, right - 1) if laid[row][column] is None)
+        upwards = not upwards
+    at = {place: index for index, place in enumerate(order)}
+    places = len(order)
+    source = [at[row, column] if laid[row][column] is None else places + bool(laid[row][column])
+              for row in range(size) for column in range(size)]
+    mask_digits = "".join("1" if mask(row, column) else "0" for row, column in order)
+    layout = _LAYOUTS[(code.version, code.error_correction, code.mask_pattern)] = _Layout(
+        size=size, places=places, mask=int(mask_digits, 2) if places else 0, lay=itemgetter(*source))
+    return layout
+
+
+def _segment_bits(segment) -> int:
+    """How many bits qrcode's ``QRData.write`` puts for ``segment``'s data."""
+    from qrcode import util
+
+    count = len(segment.data)
+    if segment.mode == util.MODE_NUMBER:
+        return 10 * (count // 3) + (util.NUMBER_LENGTH[count % 3] if count % 3 else 0)
+    if segment.mode == util.MODE_ALPHA_NUM:
+        return 11 * (count // 2) + 6 * (count % 2)
+    return 8 * count
+
+
+def _best_version(error_correction: int, segments) -> int:
+    """What ``QRCode.best_fit`` finds (the smallest version that holds ``segments``), from the
+    segments' lengths instead of writing their bits one by one into a buffer."""
+    from bisect import bisect_left
+
+    from qrcode import exceptions, util
+
+    start = 1
+    while True:
+        mode_sizes = util.mode_sizes_for_version(start)
+        needed = sum(4 + mode_sizes[segment.mode] + _segment_bits(segment) for segment in segments)
+        version = bisect_left(util.BIT_LIMIT_TABLE[error_correction], needed, start)
+        util.check_version(version)  # (what qrcode's version setter raises when none holds it)
+        if version == 41:
+            raise exceptions.DataOverflowError()
+        # As best_fit: the length fields' sizes change with the version; if they did, fit again.
+        if mode_sizes is util.mode_sizes_for_version(version):
+            return version
+        start = version
 
 
 def _codewords(version: int, error_correction: int, segments) -> list[int]:
     """What ``qrcode.util.create_data`` returns: the segments' bits, terminated and padded to the
     version's data codewords, then each block's error correction codewords, interleaved."""
     from qrcode import base, exceptions, util
-    from qrcode.LUT import rsPoly_LUT
 
     bits = length = 0
 
@@ -107,23 +221,34 @@ def _codewords(version: int, error_correction: int, segments) -> list[int]:
     stream = list(bits.to_bytes(length // 8, "big")) if length else []
     stream += [util.PAD0 if number % 2 == 0 else util.PAD1 for number in range((limit - length) // 8)]
 
-    log, exp = base.LOG_TABLE, base.EXP_TABLE
+    log = base.LOG_TABLE
     data_blocks, error_blocks, offset = [], [], 0
     for block in blocks:
         data = stream[offset:offset + block.data_count]
         offset += block.data_count
         count = block.total_count - block.data_count
-        generator = [log[value] for value in rsPoly_LUT[count][1:]]
+        multiples = _generator_multiples(count)
         remainder = data + [0] * count
         for at in range(len(data)):  # long division by the generator (leading coefficient 1)
             if remainder[at]:
-                factor = log[remainder[at]]
-                for index, value in enumerate(generator, at + 1):
-                    remainder[index] ^= exp[(factor + value) % 255]
+                remainder[at + 1:at + 1 + count] = map(xor, remainder[at + 1:at + 1 + count],
+                                                      multiples[log[remainder[at]]])
         data_blocks.append(data)
         error_blocks.append(remainder[len(data):])
     return [block[at] for blocks_of in (data_blocks, error_blocks)
             for at in range(max(map(len, blocks_of))) for block in blocks_of if at < len(block)]
+
+
+@functools.cache
+def _generator_multiples(count: int) -> list[list[int]]:
+    """The Reed-Solomon generator of ``count`` error correction codewords (its leading 1 left out)
+    times each power of the field's generator: ``[α^f · g for f in 0..254]``, the rows the long
+    division subtracts (qrcode's ``EXP_TABLE[(f + log g_i) % 255]``)."""
+    from qrcode import base
+    from qrcode.LUT import rsPoly_LUT
+
+    logs = [base.LOG_TABLE[value] for value in rsPoly_LUT[count][1:]]
+    return [[base.EXP_TABLE[(factor + value) % 255] for value in logs] for factor in range(255)]
 
 
 @functools.cache
@@ -140,6 +265,12 @@ def path_svg(modules: list[list[bool | None]]) -> str:
     size = len(modules) + 2 * QR_BORDER
     blank = [False] * QR_BORDER
     darks = itertools.chain([False] * (size * QR_BORDER), *(blank + row + blank for row in modules))
+    return _svg_of_squares(size, darks)
+
+
+def _svg_of_squares(size: int, darks: Iterable) -> str:
+    """The SVG of a code ``size`` modules wide (its border included) whose modules are dark where
+    ``darks`` (row by row) is true."""
     path = "".join(itertools.compress(_squares(size), darks))
     return (f'<svg width="{size}mm" height="{size}mm" version="1.1" viewBox="0 0 {size} {size}" '
             f'xmlns="http://www.w3.org/2000/svg"><path d="{path}" id="qr-path" fill="#000000" '
@@ -148,7 +279,7 @@ def path_svg(modules: list[list[bool | None]]) -> str:
 
 def _packed_or_none(url: str) -> list | None:
     try:
-        return packed_code(qr_modules(url))
+        return packed_qr(url)
     except Exception:  # noqa: BLE001 (QrCodes.svg makes it again, for its course only, and reports it)
         return None
 
@@ -246,7 +377,7 @@ class QrCodes:
             except (TypeError, ValueError):  # (a damaged record's: made again)
                 packed = None
         if packed is None:
-            packed = packed_code(qr_modules(url))
+            packed = packed_qr(url)
             svg = unpacked_svg(packed)
         self._used[url] = packed
         return svg

@@ -116,6 +116,14 @@ class SearchCuts:
         #: Han run -> (its words between spaces, as they replace the run; its extra words, those
         #: of three characters; its bigrams).
         self._runs: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {}
+        #: jieba's cut of a run (:class:`~weike.plugins.site.words.RunCutter`), made at the first run.
+        self._cutter = None
+
+    def _new_cutter(self):
+        from weike.plugins.site.words import RunCutter
+
+        self._cutter = RunCutter()
+        return self._cutter
 
     def text(self, text: str) -> TextCut:
         """The :class:`TextCut` of ``text``."""
@@ -126,18 +134,17 @@ class SearchCuts:
 
     def _cut(self, text: str) -> TextCut:
         runs = self._runs
-        jieba = None
         extras: list[str] = []
         long_extras: list[str] = []
         pairs: list[str] = []
 
         def cut(match: re.Match) -> str:
-            nonlocal jieba
             run = match.group(0)
             known = runs.get(run)
             if known is None:
-                jieba = jieba or _jieba()
-                words = list(jieba.cut(run))
+                cutter = self._cutter or self._new_cutter()
+                words = cutter.cut(run)
+                is_word = cutter.is_word
                 # What jieba's search-engine mode adds: the dictionary words of two and three
                 # characters inside longer words (computed here from the precise cut instead of
                 # cutting twice).
@@ -145,9 +152,9 @@ class SearchCuts:
                 longer: list[str] = []
                 for word in words:
                     if len(word) > 2:
-                        more.extend([part for part in map(add, word, word[1:]) if jieba.get_FREQ(part)])
+                        more.extend([part for part in map(add, word, word[1:]) if is_word(part)])
                         if len(word) > 3:
-                            three = [part for part in (word[i:i + 3] for i in range(len(word) - 2)) if jieba.get_FREQ(part)]
+                            three = [part for part in (word[i:i + 3] for i in range(len(word) - 2)) if is_word(part)]
                             more.extend(three)
                             longer.extend(three)
                 # The bigrams: each character with the next.

@@ -337,10 +337,10 @@ def generate_sources(catalogue: Catalogue, collected: Collected, root: Path, *, 
 
 #: Fewer courses to make than this per process are not worth a fork.
 COURSES_PER_PROCESS = 24
-#: QR codes made in about the CPU time jieba's dictionary takes to load (0.17 s, at 0.3 ms a
-#: code; measured): the process making codes aside takes that many more than this one, which
-#: loads the dictionary first, so the two finish together.
-DICTIONARY_WORTH_CODES = 500
+#: QR codes made in about the CPU time jieba's dictionary takes to load (0.17-0.23 s, at 0.07 ms
+#: a code; measured): the process making codes aside takes that many more than this one, which
+#: loads the dictionary first, so the two finish together (up to 2,500 courses, all aside).
+DICTIONARY_WORTH_CODES = 2_500
 
 
 def courses_side_by_side(items: Sequence[SiteCourse], make: Callable[[SiteCourse], dict | None], *,

@@ -32,10 +32,12 @@ from __future__ import annotations
 import logging
 import marshal
 import os
+import re
 import sqlite3
 import sys
 import threading
 from functools import lru_cache
+from math import log as math_log
 from pathlib import Path
 
 #: The table's layout; a table of another layout is no table.
@@ -45,6 +47,8 @@ TABLE_FORMAT = 1
 TABLE_LOOKUPS = 20_000
 
 _ABSENT = object()
+#: A mere prefix of words in :class:`RunCutter`'s table (a frequency of 0: no word itself).
+_PREFIX = object()
 
 
 @lru_cache(maxsize=1)
@@ -273,3 +277,132 @@ class DictionaryTable:
         self._known[word] = frequency
         if self._whole is not None:
             self._whole[word] = frequency
+
+
+# --------------------------------------------------------------------------------------------
+# jieba's precise cut of a Han run, with less Python
+# --------------------------------------------------------------------------------------------
+
+#: The jieba whose precise cut :class:`RunCutter` repeats (its ``get_DAG``, ``calc`` and
+#: ``__cut_DAG`` of this version); with another, every run is cut by jieba itself.
+CUT_JIEBA_VERSION = "0.42.1"
+#: A run :class:`RunCutter` cuts itself: characters jieba's ``cut`` hands whole to its DAG cut
+#: (``re_han_default``), Han ones only (the letters and digits it also takes never reach here).
+_DAG_RUN = re.compile("[\u4e00-\u9fd5]+")
+
+
+class RunCutter:
+    """``list(jieba.cut(run))`` of a Han run (precise mode, HMM on: jieba's defaults), computed
+    as jieba computes it but in one pass and with each word's log-probability worked out once.
+
+    jieba builds, for each run, a dict of every position's candidate word ends (``get_DAG``: two
+    lookups per prefix), then takes for each position the best of those ends through a generator
+    handed to ``max`` (``calc``: the word looked up again and its logarithm taken again), then
+    walks the route. Here the candidates of a position are scored as they are found, from a
+    per-process table of ``log(frequency) - log(total)`` by word: the same floating-point
+    operations in the same order, so the same numbers and the same route (``max`` of ``(score,
+    end)`` tuples keeps the largest end among equal scores; so does ``>=`` over ascending ends).
+    Runs of unknown characters go to jieba's own HMM (``finalseg.cut``) exactly where jieba sends
+    them. tests/plugins/site/test_site_words.py holds the cuts equal to jieba's on a catalogue's
+    text and on hostile text.
+
+    The table belongs to one dictionary (``FREQ`` and ``total`` as jieba has them when asked): a
+    dictionary replaced meanwhile (a loaded one for the table, the same words) starts it afresh.
+    A word added or deleted in place is not seen by a table that scored it already: a cutter lives
+    as long as one :class:`~weike.plugins.site.search.SearchCuts`, during which nothing changes
+    jieba's words.
+    """
+
+    def __init__(self) -> None:
+        self._module = jieba()
+        self._own = getattr(self._module, "__version__", None) == CUT_JIEBA_VERSION
+        self._scores: dict[str, object] = {}
+        self._for: tuple | None = None
+
+    def cut(self, run: str) -> list[str]:
+        """jieba's words of ``run``."""
+        module = self._module
+        if not self._own or not _DAG_RUN.fullmatch(run):
+            return list(module.cut(run))
+        tokenizer = module.dt
+        tokenizer.check_initialized()
+        freq, total = tokenizer.FREQ, tokenizer.total
+        if self._for is None or self._for[0] is not freq or self._for[1] != total:
+            self._scores, self._for = {}, (freq, total)
+        return self._cut(run, freq, math_log(total))
+
+    def is_word(self, text: str) -> bool:
+        """Whether ``text`` is a word of jieba's dictionary (``bool(jieba.get_FREQ(text))``)."""
+        if not self._own:
+            return bool(self._module.get_FREQ(text))
+        tokenizer = self._module.dt
+        tokenizer.check_initialized()
+        freq = tokenizer.FREQ
+        known = self._for is not None and self._for[0] is freq and self._for[1] == tokenizer.total
+        score = self._scores.get(text, _ABSENT) if known else _ABSENT
+        if score is _ABSENT:
+            return bool(freq.get(text))
+        return score is not None and score is not _PREFIX
+
+    def _cut(self, run: str, freq, logtotal: float) -> list[str]:
+        scores = self._scores
+        get = freq.get
+        n = len(run)
+        # route[i]: (the best score of run[i:], where the first word of that cut ends): calc's.
+        best_scores = [0.0] * (n + 1)
+        best_scores[n] = 0
+        ends = [0] * (n + 1)
+        for start in range(n - 1, -1, -1):
+            best = None
+            end = start
+            frag = run[start]
+            while True:
+                # A word's score, or 0 for a mere prefix (frequency 0), or None: no word starts so.
+                score = scores.get(frag, _ABSENT)
+                if score is _ABSENT:
+                    frequency = get(frag)
+                    if frequency is None:
+                        score = None
+                    elif frequency:
+                        score = math_log(frequency) - logtotal
+                    else:
+                        score = _PREFIX
+                    scores[frag] = score
+                if score is None:
+                    break
+                if score is not _PREFIX:
+                    value = score + best_scores[end + 1]
+                    if best is None or value >= best:
+                        best, best_end = value, end
+                end += 1
+                if end >= n:
+                    break
+                frag = run[start:end + 1]
+            if best is None:  # no word here: the character alone, at jieba's log(1) - logtotal
+                best, best_end = 0.0 - logtotal + best_scores[start + 1], start
+            best_scores[start], ends[start] = best, best_end
+        words: list[str] = []
+        at = 0
+        buf = ""
+        while at < n:
+            after = ends[at] + 1
+            if after - at == 1:
+                buf += run[at]
+            else:
+                if buf:
+                    self._unknown(buf, get, words)
+                    buf = ""
+                words.append(run[at:after])
+            at = after
+        if buf:
+            self._unknown(buf, get, words)
+        return words
+
+    def _unknown(self, buf: str, get, words: list[str]) -> None:
+        """What jieba's ``__cut_DAG`` yields for characters its route left single."""
+        if len(buf) == 1:
+            words.append(buf)
+        elif not get(buf):
+            words.extend(self._module.finalseg.cut(buf))
+        else:
+            words.extend(buf)

@@ -1,5 +1,5 @@
-"""A course's remembered pages (plugins/site/course_memo.py): their file holds the pages' metadata on
-its first line and their bodies as they are; a page read back is the page remembered, or the
+"""A course's remembered pages (plugins/site/course_memo.py): its file holds the summary on its first
+line, the pages' metadata on its second and their bodies as they are; a page read back is the page remembered, or the
 course's memo is no memo (made again), whatever happened to the file."""
 
 from __future__ import annotations
@@ -49,12 +49,36 @@ def damaged(data: bytes, how: str) -> bytes:
 
 @pytest.mark.parametrize("how", ["zeroed bodies, the same size", "a byte of a body changed", "cut short",
                                  "a byte more", "header only", "no line", "empty"])
-def test_a_pages_file_altered_in_any_way_is_no_memo(tmp_path, how):
+def test_the_pages_of_a_memo_altered_in_any_way_are_no_memo(tmp_path, how):
     remembered(tmp_path)
-    (path,) = tmp_path.glob("*.pages.json")
-    path.write_bytes(damaged(path.read_bytes(), how))
+    (path,) = tmp_path.glob("*.json")
+    summary, _, pages = path.read_bytes().partition(b"\n")
+    path.write_bytes(summary + b"\n" + damaged(pages, how))
     memo = CourseMemo(tmp_path)
     assert memo.get("demo", "k" * 64) is not None  # the summary is intact
     with pytest.raises(MemoMissing):
         memo.pages("demo")
     assert not path.exists()  # forgotten: the next build makes the course again
+
+
+@pytest.mark.parametrize("cut", [0, 1, 100, -1])
+def test_a_memo_whose_summary_is_cut_short_is_no_memo(tmp_path, cut):
+    """A course's file cut within its first line (a build killed while writing it in place)."""
+    remembered(tmp_path)
+    (path,) = tmp_path.glob("*.json")
+    summary = path.read_bytes().partition(b"\n")[0]
+    path.write_bytes(summary[:cut])
+    memo = CourseMemo(tmp_path)
+    assert memo.get("demo", "k" * 64) is None
+
+
+def test_a_course_made_again_replaces_its_memo_whole(tmp_path):
+    remembered(tmp_path)
+    pages = {"courses/demo/index.md": GeneratedPage(meta={}, html="<p>又一版</p>")}
+    made = CourseMade(digests={rel: content_digest(rel, page) for rel, page in pages.items()}, catalogue="{}")
+    assert CourseMemo(tmp_path).put("demo", "j" * 64, pages, made)
+    memo = CourseMemo(tmp_path)
+    assert memo.get("demo", "k" * 64) is None
+    assert memo.get("demo", "j" * 64) is not None
+    assert memo.pages("demo") == pages
+    assert [path.name for path in tmp_path.iterdir()] == [next(tmp_path.glob("*.json")).name]  # no temporary file left  # forgotten: the next build makes the course again

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.plugins.site.test_site_workers import forks  # noqa: F401 (a fixture)
 from weike.plugins.site import qr
 from weike.plugins.site.qr import QrCodes, qr_svg
@@ -96,14 +98,43 @@ def test_codewords_are_qrcode_s_for_every_version_level_and_kind_of_segment():
 
 
 def test_modules_are_those_qrcode_makes():
+    """qrcode's own modules, and the record's packing of them, for codes of every version (1 to 40:
+    each lays its patterns, so its data, at other places) and URLs of every kind of segment."""
     import qrcode
 
-    for url in ["", "https://weike.example.gov.cn/courses/course-00001/", "HTTP://A.CN/" + "1" * 40 + "/x",
-                "https://weike.example.gov.cn/courses/" + "%E4%B8%AD" * 80 + "/"]:
+    urls = ["", "https://weike.example.gov.cn/courses/course-00001/", "HTTP://A.CN/" + "1" * 40 + "/x",
+            "https://weike.example.gov.cn/courses/" + "%E4%B8%AD" * 80 + "/"]
+    urls += [f"http://a.cn/{'x' * number}" for number in range(0, 40, 3)]
+    urls += [f"https://weike.example.gov.cn/courses/{'%E4%B8%AD' * number}-{number}/" for number in range(0, 372, 3)]
+    versions = set()
+    for url in urls:
         code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=qr.QR_BORDER, mask_pattern=2)
         code.add_data(url)
         code.make(fit=True)
         assert qr.qr_modules(url) == code.modules, url
+        assert qr.packed_qr(url) == qr.packed_code(code.modules), url
+        versions.add(code.version)
+    assert versions == set(range(1, 41))
+
+
+def test_the_version_found_is_qrcode_s_best_fit_for_every_level_and_kind_of_segment():
+    import qrcode
+
+    levels = (qrcode.constants.ERROR_CORRECT_L, qrcode.constants.ERROR_CORRECT_M,
+              qrcode.constants.ERROR_CORRECT_Q, qrcode.constants.ERROR_CORRECT_H)
+    texts = ["", "1", "12", "123", "A", "AB", "ABC", "a"] + [("12345" + "HTTPS://A.CN/" + "/x?课=%e4")[:n] * n
+                                                               for n in range(1, 90, 3)]
+    for level in levels:
+        for text in texts:
+            code = qrcode.QRCode(error_correction=level)
+            code.add_data(text)
+            try:
+                expected = code.best_fit()
+            except (qrcode.exceptions.DataOverflowError, ValueError) as exc:  # (ValueError: qrcode's, too long)
+                with pytest.raises(type(exc)):
+                    qr._best_version(level, code.data_list)
+                continue
+            assert qr._best_version(level, code.data_list) == expected, (level, text)
 
 
 def test_a_phone_s_decoder_reads_the_url_back_from_the_svg():

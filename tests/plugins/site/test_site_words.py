@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -187,3 +188,60 @@ def test_the_dictionary_read_from_jiebas_cache_is_jiebas_own_whatever_the_cache(
     assert loaded(tmp_path)["same"]
     cache.write_bytes(b"")
     assert loaded(tmp_path)["same"]
+
+
+#: Cut runs with RunCutter and with jieba itself in a fresh process whose jieba has the whole
+#: dictionary and the words argv[1] adds; print the runs whose cuts differ.
+COMPARE = """
+import json, math, random, sys
+from weike.plugins.site import words
+words.whole_dictionary()
+import jieba
+for word, frequency in json.loads(sys.argv[1]):
+    jieba.add_word(word, frequency)
+rng = random.Random(25)
+freq = jieba.dt.FREQ
+known = sorted(word for word, frequency in freq.items() if frequency and len(word) > 1)
+absent = [chr(c) for c in range(0x4E00, 0x9FD6) if chr(c) not in freq]
+runs = json.loads(sys.stdin.read())
+# Dictionary words run together, some with a character no word holds between them.
+for _ in range(3000):
+    parts = [rng.choice(known) for _ in range(rng.randint(1, 8))]
+    if rng.random() < 0.3:
+        parts.insert(rng.randrange(len(parts) + 1), rng.choice(absent))
+    runs.append("".join(parts))
+# Characters drawn from the whole range jieba cuts by its dictionary (many unknown: its HMM).
+for _ in range(3000):
+    runs.append("".join(chr(rng.randint(0x4E00, 0x9FD5)) for _ in range(rng.randint(1, 40))))
+# Runs of unknown characters alone, of one character repeated, very long, and of characters
+# outside jieba's range (cut by jieba itself).
+runs += ["".join(rng.sample(absent, n)) for n in (2, 3, 5, 9)]
+runs += ["哈" * 200, "的的的", "".join(rng.choice(known) for _ in range(400)), "一", chr(0x9FD5)]
+runs += ["㐀㐁㐂", "龦龧", "手机\\u9fd6上网", "豈更車", "𠀀𠀁学习", "学习𠀀"]
+cutter = words.RunCutter()
+differ = [[run, list(jieba.cut(run)), cutter.cut(run)] for run in runs if cutter.cut(run) != list(jieba.cut(run))]
+parts = {run[at:at + n] for run in runs for n in (2, 3) for at in range(len(run) - n + 1)}
+words_differ = sorted(part for part in parts if cutter.is_word(part) != bool(jieba.get_FREQ(part)))
+print(json.dumps({"own": cutter._own, "runs": len(runs), "differ": differ[:10], "words_differ": words_differ[:10]},
+                 ensure_ascii=False))
+"""
+
+
+def test_a_runs_cut_is_jiebas_own_on_a_catalogues_text_and_hostile_text(with_table):
+    from benchmarks.catalogue import phrase
+    from weike.plugins.site.search import _HAN
+
+    tmp, _ = with_table
+    rng = random.Random(4)
+    catalogue = [phrase(rng, n) for n in (3, 4, 8, 10, 12) for _ in range(600)]
+    runs = [run for text in [*TEXTS, *catalogue] for run in _HAN.findall(text)]
+    # Two cuts of equal score ("ab" + "c" against "a" + "bc", each word as frequent as its
+    # counterpart): jieba keeps the one whose first word is longer, and so must the cutter.
+    done = subprocess.run([sys.executable, "-c", COMPARE, json.dumps([("龘靐", 7), ("齉", 3), ("龘", 3), ("靐齉", 7)])],
+                          input=json.dumps(runs + ["龘靐齉", "齉龘靐齉龘"]), capture_output=True, text=True,
+                          env={**os.environ, "TMPDIR": str(tmp)}, timeout=300, check=True)
+    compared = json.loads(done.stdout)
+    assert compared["own"], "jieba is not the version the cutter repeats: every run went to jieba"
+    assert compared["runs"] > 9000
+    assert compared["differ"] == []
+    assert compared["words_differ"] == []

@@ -165,7 +165,7 @@ def test_a_cold_builds_courses_are_made_whole_where_they_are_shared(built_site, 
     assert sorted(parallel) == sorted(serial)
     assert [rel for rel in serial if parallel[rel] != serial[rel]] == []
     serial_memo = memo_files(built.root)
-    assert len(serial_memo) == 4 and sorted(parallel_memo) == sorted(serial_memo)
+    assert len(serial_memo) == 2 and sorted(parallel_memo) == sorted(serial_memo)  # a file per course
     assert [name for name in serial_memo if parallel_memo[name] != serial_memo[name]] == []
     assert [(d.code, d.location) for d in built.result.diagnostics] == warnings
     assert json.loads(codes.read_bytes())["codes"] == parallel_codes
@@ -558,7 +558,7 @@ def test_a_memo_gone_when_its_pages_are_rendered_has_its_course_made_again(built
     run_mkdocs = website.run_mkdocs
 
     def damaging(*args, **kwargs):
-        first, *others = sorted(memo.glob("*.pages.json"))
+        first, *others = sorted(memo.glob("*.json"))
         first.unlink()
         for path in others:
             path.write_bytes(path.read_bytes()[:100])
@@ -581,9 +581,10 @@ def test_weikes_course_pages_are_never_indexed_by_materials_search(built_site):
     makes (what its memo holds) is excluded from Material's search."""
     built = built_site(FILES, site_url="https://weike.example.gov.cn/")
     memo = BuildPaths.for_root(built.root).cache / "site/build/course-memo"
-    # A memo's pages file: its pages' (path, metadata, size) on the first line, then their bodies.
-    pages = {rel: meta for path in memo.glob("*.pages.json")
-             for rel, meta, _ in json.loads(path.read_bytes().split(b"\n", 1)[0])["pages"]}
+    # A course's memo: its summary on the first line, its pages' (path, metadata, size) on the
+    # second, then their bodies.
+    pages = {rel: meta for path in memo.glob("*.json")
+             for rel, meta, _ in json.loads(path.read_bytes().split(b"\n", 2)[1])["pages"]}
     assert "courses/demo/index.md" in pages and "courses/photo/01-lecture-1.md" in pages
     assert all(meta["search"]["exclude"] is True for meta in pages.values())
 
