@@ -43,8 +43,10 @@ import hashlib
 import inspect
 import json
 import os
+import signal
 import stat as _stat
 import sys
+import tempfile
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -175,30 +177,45 @@ def _watched_identities(outputs: Iterable[Path]) -> tuple[list[str], list[Identi
 def _walk(outputs: list[Path], *, by_listing: bool) -> tuple[list[str], list[Identity]] | None:
     """The walk of :func:`watched_identities`; None when ``by_listing`` (hard links known by the
     inodes their folders list) and a file stat'ed shows the listing's inodes are not stat's."""
-    stat = os.stat
     seen: set[tuple[int, int]] = set()
     watched: list[str] = []
     found: list[Identity] = []
-    watch, take = watched.append, found.append
+    folders = _walk_files(outputs, seen, watched, found)
+    if not _walk_folders(folders, seen, watched, found, by_listing=by_listing):
+        return None
+    return watched, found
 
-    def stat_or_none(path: str) -> os.stat_result | None:
-        try:
-            return stat(path)
-        except OSError:
-            return None
 
-    # The files first, so every inode they hold is known before the folders are walked.
+def _walk_files(outputs: Iterable[Path], seen: set[tuple[int, int]], watched: list[str],
+                found: list[Identity]) -> list[tuple[str, os.stat_result]]:
+    """Each output that is no folder watched (appended to ``watched`` and ``found``), its inode
+    added to ``seen``; returns the output folders with their ``stat``, to be walked after: the
+    files first, so every inode they hold is known before the folders are walked."""
+    stat = os.stat
     folders: list[tuple[str, os.stat_result]] = []
     for output in outputs:
         path = os.fspath(output)
-        st = stat_or_none(path)
+        try:
+            st = stat(path)
+        except OSError:
+            st = None
         if st is not None and _stat.S_ISDIR(st.st_mode):
             folders.append((path, st))
             continue
         if st is not None:
             seen.add((st.st_dev, st.st_ino))
-        watch(path)
-        take(_identity(st) if st is not None else None)
+        watched.append(path)
+        found.append(_identity(st) if st is not None else None)
+    return folders
+
+
+def _walk_folders(folders: Iterable[tuple[str, os.stat_result]], seen: set[tuple[int, int]], watched: list[str],
+                  found: list[Identity], *, by_listing: bool) -> bool:
+    """Each of ``folders`` and every folder and file below it watched (appended to ``watched``
+    and ``found``), but a hard link of an inode in ``seen`` (which the walk adds to); False when
+    ``by_listing`` and a file stat'ed shows the listing's inodes are not stat's."""
+    stat = os.stat
+    watch, take = watched.append, found.append
     # A hard link of an inode already seen is known by the inode its folder lists (DirEntry.inode(),
     # free from readdir) and its folder's device, before any stat; a symbolic link is stat'ed
     # (its own inode is not its target's). A file system whose listed inodes are not the ones its
@@ -217,7 +234,7 @@ def _walk(outputs: list[Path], *, by_listing: bool) -> tuple[list[str], list[Ide
                 continue
             for entry in entries:
                 path = entry.path
-                # Each stat inline, not through stat_or_none: a call per entry cost as much as the stat.
+                # Each stat inline, not through a helper: a call per entry cost as much as the stat.
                 if entry.is_dir(follow_symlinks=False):
                     watch(path)
                     try:
@@ -239,25 +256,145 @@ def _walk(outputs: list[Path], *, by_listing: bool) -> tuple[list[str], list[Ide
                     continue
                 inode = (st.st_dev, st.st_ino)
                 if by_listing and not linked and inode != (device, entry.inode()):
-                    return None
+                    return False
                 if inode not in seen:
                     seen.add(inode)
                     watch(path)
                     take((st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
-    return watched, found
+    return True
 
 
 #: An identity that cannot be taken (no size is negative).
 _ABSENT = (-1, -1, -1, -1)
 
 
-def _identities_digest(found: list[Identity]) -> str:
+#: The end of a build walks its outputs in two processes (see :func:`watched_listing`) from this
+#: many outputs, or a listing of the last build this long (about 15,000 paths: a tenth of a
+#: second's walk, worth a fork's few milliseconds).
+SHARED_WALK_FROM_OUTPUTS = 5_000
+SHARED_WALK_FROM_LISTING_BYTES = 1_000_000
+
+
+def _packed(found: list[Identity]) -> bytes:
     # Packed as 64-bit integers: a fraction of the time of a repr of a catalogue's 100,000 tuples.
     packed = array("q")
     extend = packed.extend
     for identity in found:
         extend(_ABSENT if identity is None else identity)
-    return hashlib.sha256(packed.tobytes()).hexdigest()
+    return packed.tobytes()
+
+
+def watched_listing(outputs: Iterable[Path], *, shared: bool = False) -> tuple[list[str], str]:
+    """The paths :func:`watched_identities` watches and the digest of their identities (as
+    :func:`identities` takes it of those paths), the cyclic collector paused meanwhile.
+
+    ``shared``: the output folders are walked in two processes, the first half of them in one
+    forked for it, the rest here (at catalogue scale the site and the offline edition: tens of
+    thousands of folders and files each, walked at the end of every build while the other core
+    idles). Each process skips the hard links of the inodes it has seen (the output files',
+    and its own folders'): the other's are stat'ed, so the two watch a few more paths than one
+    walk, each with the identity the replay compares. Where there is no ``fork``, or the forked
+    process fails in any way, its folders are walked here after all.
+    """
+    outputs = list(outputs)
+    with collector_paused():
+        if shared and hasattr(os, "fork"):
+            done = _shared_listing(outputs)
+            if done is not None:
+                return done
+        watched, found = _watched_identities(outputs)
+        return watched, _identities_digest(found)
+
+
+def _shared_listing(outputs: list[Path]) -> tuple[list[str], str] | None:
+    """:func:`watched_listing` walking the first half of the output folders in a forked process;
+    None when a file system's listing disagrees with ``stat`` (then walked again stat'ing every file)."""
+    seen: set[tuple[int, int]] = set()
+    watched: list[str] = []
+    found: list[Identity] = []
+    folders = _walk_files(outputs, seen, watched, found)
+    aside, here = folders[:len(folders) // 2], folders[len(folders) // 2:]
+    forked = _walk_aside(aside, seen) if aside else None
+    watched_here: list[str] = []
+    found_here: list[Identity] = []
+    listed = _walk_folders(here, seen, watched_here, found_here, by_listing=True)
+    walked = _walked_aside(*forked) if forked is not None else None
+    if walked is None:  # no process forked, or it failed: its folders walked here
+        watched_aside: list[str] = []
+        found_aside: list[Identity] = []
+        if not _walk_folders(aside, seen, watched_aside, found_aside, by_listing=True):
+            return None
+        walked = (True, watched_aside, _packed(found_aside))
+    listed_aside, watched_aside, packed_aside = walked
+    if not (listed and listed_aside):
+        return None
+    digest = hashlib.sha256(_packed(found))
+    digest.update(packed_aside)
+    digest.update(_packed(found_here))
+    return watched + watched_aside + watched_here, digest.hexdigest()
+
+
+def _walk_aside(folders: list[tuple[str, os.stat_result]], seen: set[tuple[int, int]]) -> tuple[int, int] | None:
+    """Fork a process that walks ``folders`` (as :func:`_walk_folders`, knowing the inodes of
+    ``seen``) and exits; returns its pid and the descriptor of the unnamed file its result comes
+    back in (no pipe: its result is megabytes, and it need not wait for this process to read
+    them), or None when no process could be forked."""
+    try:
+        results = tempfile.TemporaryFile()
+    except OSError:
+        return None
+    try:
+        pid = os.fork()
+    except OSError:
+        results.close()
+        return None
+    if pid:
+        descriptor = os.dup(results.fileno())
+        results.close()
+        return pid, descriptor
+    # The forked process: never returns into the caller's code, whatever happens.
+    status = 1
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        watched: list[str] = []
+        found: list[Identity] = []
+        listed = _walk_folders(folders, seen, watched, found, by_listing=True)
+        paths = "\0".join(watched).encode("utf-8", "surrogateescape")
+        payload = b"".join((b"1" if listed else b"0", len(watched).to_bytes(8, "little"),
+                            len(paths).to_bytes(8, "little"), paths, _packed(found)))
+        view = memoryview(payload)
+        descriptor = results.fileno()
+        while view:
+            view = view[os.write(descriptor, view):]
+        status = 0
+    finally:
+        os._exit(status)
+
+
+def _walked_aside(pid: int, descriptor: int) -> tuple[bool, list[str], bytes] | None:
+    """What the process :func:`_walk_aside` forked found (whether the listing agreed with ``stat``,
+    the paths it watched, their identities packed), once it has exited; None when it failed."""
+    try:
+        _, status = os.waitpid(pid, 0)
+        with os.fdopen(descriptor, "rb") as results:
+            results.seek(0)  # (the forked process's writes moved the offset this descriptor shares)
+            payload = results.read()
+    except OSError:
+        return None
+    if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0 or len(payload) < 17:
+        return None
+    count = int.from_bytes(payload[1:9], "little")
+    size = int.from_bytes(payload[9:17], "little")
+    paths, packed = payload[17:17 + size], payload[17 + size:]
+    watched = paths.decode("utf-8", "surrogateescape").split("\0") if count else []
+    if len(watched) != count or len(packed) != count * 4 * 8:  # (cut short: no result)
+        return None
+    return payload[:1] == b"1", watched, packed
+
+
+
+def _identities_digest(found: list[Identity]) -> str:
+    return hashlib.sha256(_packed(found)).hexdigest()
 
 
 def identities(paths: Iterable[str]) -> str:
@@ -280,6 +417,13 @@ def _identities(paths: Iterable[str]) -> str:
             continue
         append((st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
     return _identities_digest(found)
+
+
+def _size(path: Path) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
 
 
 class RecordedOutputs(Sequence[Path]):
@@ -355,9 +499,15 @@ class BuildStamp:
         except (OSError, ValueError, KeyError, TypeError, AttributeError):  # damaged: no stamp
             return None
 
-    def record(self, build: RecordedBuild) -> None:
-        """Write the stamp (atomically) for a build in which no course failed."""
-        watched, found = watched_identities(build.outputs)
+    def record(self, build: RecordedBuild, *, shared_walk: bool | None = None) -> None:
+        """Write the stamp (atomically) for a build in which no course failed.
+
+        ``shared_walk``: walk the outputs in two processes (:func:`watched_listing`); by default
+        when there are many (:data:`SHARED_WALK_FROM_OUTPUTS` outputs, or the last build's listing
+        :data:`SHARED_WALK_FROM_LISTING_BYTES` long)."""
+        if shared_walk is None:
+            shared_walk = len(build.outputs) >= SHARED_WALK_FROM_OUTPUTS or _size(self.listing) >= SHARED_WALK_FROM_LISTING_BYTES
+        watched, identities_digest = watched_listing(build.outputs, shared=shared_walk)
         outputs = [os.fspath(path) for path in build.outputs]
         # NUL-separated: no path holds NUL; bytes as the file system gave them (surrogateescape)
         listed = "\0".join(outputs + watched).encode("utf-8", "surrogateescape")
@@ -371,7 +521,7 @@ class BuildStamp:
             "diagnostics": [diagnostic_dict(d) for d in build.diagnostics],
             "outputs": len(outputs),
             "listing": hashlib.sha256(listed).hexdigest(),
-            "identities": _identities_digest(found),
+            "identities": identities_digest,
         }
         # The stamp only saves time: a cache that cannot take it (full, read-only) costs the
         # next build its shortcut, never this build's result.
