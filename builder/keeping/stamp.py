@@ -43,10 +43,8 @@ import hashlib
 import inspect
 import json
 import os
-import signal
 import stat as _stat
 import sys
-import tempfile
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -55,6 +53,7 @@ from pathlib import Path
 from weike.builder.contracts.context import BuildPaths
 from weike.builder.contracts.diagnostics import diagnostic_dict, diagnostic_from_dict
 from weike.builder.contracts.model import Diagnostic
+from weike.builder.keeping.aside import BytesAside
 from weike.builder.keeping.course_memo import collector_paused, folder_identity
 from weike.builder.keeping.fingerprint import Fingerprint, code_location, package_versions, tree_entries
 from weike.builder.keeping.outputs import remove_temps, write_atomic
@@ -111,7 +110,7 @@ def _input_fingerprint(paths: BuildPaths, *, options: Iterable[object], code: It
     return fingerprint.hexdigest(), folders
 
 
-def courses_entries(courses: Path) -> tuple[list[tuple], dict[str, str | None]]:
+def courses_entries(courses: Path, *, shared: bool | None = None) -> tuple[list[tuple], dict[str, str | None]]:
     """What the stamp counts of ``courses/``, and the identity of each course folder in it.
 
     Each folder counts by :func:`~weike.builder.keeping.course_memo.folder_identity` (every entry
@@ -120,6 +119,9 @@ def courses_entries(courses: Path) -> tuple[list[tuple], dict[str, str | None]]:
     (``{absolute folder: identity}``). A folder that has none (it holds a symbolic link, or cannot
     be read) counts by all its entries, link targets included; so does a linked folder; a file
     by its identity.
+
+    ``shared``: the folders are walked in two processes, the second half in one forked for it
+    (:mod:`~weike.builder.keeping.aside`); by default from :data:`SHARED_COURSES_FROM` folders.
     """
     top = os.fspath(courses)
     try:
@@ -129,9 +131,11 @@ def courses_entries(courses: Path) -> tuple[list[tuple], dict[str, str | None]]:
         return [(top, os.path.isdir(top) and "unreadable")], {}
     counted: list[tuple] = []
     folders: dict[str, str | None] = {}
+    walked = _folder_identities([entry.path for entry in entries if entry.is_dir(follow_symlinks=False)],
+                                shared=shared)
     for entry in entries:
         if entry.is_dir(follow_symlinks=False):
-            identity = folders[entry.path] = folder_identity(Path(entry.path))
+            identity = folders[entry.path] = walked[entry.path]
             counted.append((entry.name, identity) if identity is not None
                            else (entry.name, "entries", tree_entries(entry.path, ctime=True)))
             continue
@@ -144,6 +148,37 @@ def courses_entries(courses: Path) -> tuple[list[tuple], dict[str, str | None]]:
         except OSError:  # gone meanwhile, or a dangling link: counts as such, changes once it is repaired
             counted.append((entry.name, None))
     return counted, folders
+
+
+#: From this many course folders, :func:`courses_entries` walks them in two processes (a few
+#: hundredths of a second's walk, worth a fork's few milliseconds at the start of a build).
+SHARED_COURSES_FROM = 200
+
+
+def _folder_identities(paths: list[str], *, shared: bool | None) -> dict[str, str | None]:
+    """:func:`~weike.builder.keeping.course_memo.folder_identity` of each folder of ``paths``,
+    the second half walked in a forked process when ``shared`` (None: from :data:`SHARED_COURSES_FROM`)."""
+    if shared is None:
+        shared = len(paths) >= SHARED_COURSES_FROM
+    half = len(paths) // 2 if shared else len(paths)
+    aside = paths[half:]
+    forked = BytesAside(lambda: json.dumps([folder_identity(Path(path)) for path in aside]).encode("ascii")) \
+        if aside else None
+    try:
+        walked = {path: folder_identity(Path(path)) for path in paths[:half]}
+        payload = forked.result() if forked is not None else None
+    finally:
+        if forked is not None:
+            forked.stop()
+    try:
+        found = json.loads(payload) if payload is not None else None
+    except ValueError:
+        found = None
+    if not (isinstance(found, list) and len(found) == len(aside)
+            and all(identity is None or isinstance(identity, str) for identity in found)):
+        found = [folder_identity(Path(path)) for path in aside]  # (no process forked, or it failed)
+    walked.update(zip(aside, found))
+    return walked
 
 
 Identity = tuple[int, int, int, int] | None
@@ -314,17 +349,20 @@ def _shared_listing(outputs: list[Path]) -> tuple[list[str], str] | None:
     found: list[Identity] = []
     folders = _walk_files(outputs, seen, watched, found)
     aside, here = folders[:len(folders) // 2], folders[len(folders) // 2:]
-    forked = _walk_aside(aside, seen) if aside else None
-    watched_here: list[str] = []
-    found_here: list[Identity] = []
-    listed = _walk_folders(here, seen, watched_here, found_here, by_listing=True)
-    walked = _walked_aside(*forked) if forked is not None else None
+    forked = BytesAside(lambda: _walked_payload(aside, seen)) if aside else None
+    try:
+        watched_here: list[str] = []
+        found_here: list[Identity] = []
+        listed = _walk_folders(here, seen, watched_here, found_here, by_listing=True)
+        walked = _from_payload(forked.result()) if forked is not None else None
+    finally:
+        if forked is not None:
+            forked.stop()
     if walked is None:  # no process forked, or it failed: its folders walked here
         watched_aside: list[str] = []
         found_aside: list[Identity] = []
-        if not _walk_folders(aside, seen, watched_aside, found_aside, by_listing=True):
-            return None
-        walked = (True, watched_aside, _packed(found_aside))
+        walked = (_walk_folders(aside, seen, watched_aside, found_aside, by_listing=True),
+                  watched_aside, _packed(found_aside))
     listed_aside, watched_aside, packed_aside = walked
     if not (listed and listed_aside):
         return None
@@ -334,63 +372,29 @@ def _shared_listing(outputs: list[Path]) -> tuple[list[str], str] | None:
     return watched + watched_aside + watched_here, digest.hexdigest()
 
 
-def _walk_aside(folders: list[tuple[str, os.stat_result]], seen: set[tuple[int, int]]) -> tuple[int, int] | None:
-    """Fork a process that walks ``folders`` (as :func:`_walk_folders`, knowing the inodes of
-    ``seen``) and exits; returns its pid and the descriptor of the unnamed file its result comes
-    back in (no pipe: its result is megabytes, and it need not wait for this process to read
-    them), or None when no process could be forked."""
-    try:
-        results = tempfile.TemporaryFile()
-    except OSError:
-        return None
-    try:
-        pid = os.fork()
-    except OSError:
-        results.close()
-        return None
-    if pid:
-        descriptor = os.dup(results.fileno())
-        results.close()
-        return pid, descriptor
-    # The forked process: never returns into the caller's code, whatever happens.
-    status = 1
-    try:
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        watched: list[str] = []
-        found: list[Identity] = []
-        listed = _walk_folders(folders, seen, watched, found, by_listing=True)
-        paths = "\0".join(watched).encode("utf-8", "surrogateescape")
-        payload = b"".join((b"1" if listed else b"0", len(watched).to_bytes(8, "little"),
-                            len(paths).to_bytes(8, "little"), paths, _packed(found)))
-        view = memoryview(payload)
-        descriptor = results.fileno()
-        while view:
-            view = view[os.write(descriptor, view):]
-        status = 0
-    finally:
-        os._exit(status)
+def _walked_payload(folders: list[tuple[str, os.stat_result]], seen: set[tuple[int, int]]) -> bytes:
+    """:func:`_walk_folders` of ``folders`` (knowing the inodes of ``seen``) as bytes: whether the
+    listing agreed with ``stat``, how many paths were watched, their length, the paths, and their
+    identities packed."""
+    watched: list[str] = []
+    found: list[Identity] = []
+    listed = _walk_folders(folders, seen, watched, found, by_listing=True)
+    paths = "\0".join(watched).encode("utf-8", "surrogateescape")
+    return b"".join((b"1" if listed else b"0", len(watched).to_bytes(8, "little"),
+                     len(paths).to_bytes(8, "little"), paths, _packed(found)))
 
 
-def _walked_aside(pid: int, descriptor: int) -> tuple[bool, list[str], bytes] | None:
-    """What the process :func:`_walk_aside` forked found (whether the listing agreed with ``stat``,
-    the paths it watched, their identities packed), once it has exited; None when it failed."""
-    try:
-        _, status = os.waitpid(pid, 0)
-        with os.fdopen(descriptor, "rb") as results:
-            results.seek(0)  # (the forked process's writes moved the offset this descriptor shares)
-            payload = results.read()
-    except OSError:
-        return None
-    if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0 or len(payload) < 17:
+def _from_payload(payload: bytes | None) -> tuple[bool, list[str], bytes] | None:
+    """What :func:`_walked_payload` made, read back; None for none, or one cut short."""
+    if payload is None or len(payload) < 17:
         return None
     count = int.from_bytes(payload[1:9], "little")
     size = int.from_bytes(payload[9:17], "little")
     paths, packed = payload[17:17 + size], payload[17 + size:]
     watched = paths.decode("utf-8", "surrogateescape").split("\0") if count else []
-    if len(watched) != count or len(packed) != count * 4 * 8:  # (cut short: no result)
+    if len(watched) != count or len(packed) != count * 4 * 8:
         return None
     return payload[:1] == b"1", watched, packed
-
 
 
 def _identities_digest(found: list[Identity]) -> str:

@@ -411,3 +411,24 @@ def test_a_shared_walk_watches_what_one_walk_watches_and_takes_what_the_replay_c
     assert _stamp(recorded).replay() is not None
     _record(recorded, outputs, shared_walk=False)
     assert _stamp(recorded).replay() is not None
+
+
+def test_course_folders_walked_in_two_processes_count_as_walked_in_one(tmp_path):
+    from weike.builder.keeping.course_memo import folder_identity
+    from weike.builder.keeping.stamp import courses_entries
+
+    courses = tmp_path / "courses"
+    for slug in ("a", "b", "c", "d", "e"):
+        (courses / slug / "01-lecture").mkdir(parents=True)
+        (courses / slug / "01-lecture" / "lecture.md").write_text(f"# {slug}\n", encoding="utf-8")
+    (courses / "README.md").write_text("courses\n", encoding="utf-8")
+    one = courses_entries(courses, shared=False)
+    assert courses_entries(courses, shared=True) == one
+    assert one[1] == {str(courses / slug): folder_identity(courses / slug) for slug in ("a", "b", "c", "d", "e")}
+    _next_tick(tmp_path)
+    (courses / "e" / "01-lecture" / "lecture.md").write_text("# e, edited\n", encoding="utf-8")  # walked aside
+    (courses / "d" / "01-lecture" / "notes.md").write_text("new\n", encoding="utf-8")
+    shared = courses_entries(courses, shared=True)
+    assert shared == courses_entries(courses, shared=False) != one
+    changed = {path for path, identity in shared[1].items() if identity != one[1][path]}
+    assert changed == {str(courses / "d"), str(courses / "e")}
