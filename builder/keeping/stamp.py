@@ -28,6 +28,12 @@ that the listing names the inode ``stat`` gives; a file system where a file stat
 otherwise is walked again stat'ing every file, and a symbolic link is always
 stat'ed (its own inode is not its target's).
 
+At catalogue scale both walks are shared with a forked process
+(:mod:`~weike.builder.keeping.aside`): the course folders at the start (:func:`courses_entries`),
+the output folders at the end (:func:`watched_listing`; each process then skips the links of the
+inodes it has seen itself, so a few more paths are watched than by one walk). Either way each
+watched path carries the identity the replay compares.
+
 The stamp is two files, so that what changes with every build stays small: ``build-stamp.json``
 (the fingerprint, what the build printed, the digest of the identities and the SHA-256 of the
 listing) and ``build-stamp.paths``, the listing of the outputs and watched paths (megabytes at
