@@ -76,6 +76,10 @@ class Made:
     same kind and key twice raises :class:`AlreadyMade`, so a product is never quietly remade. A
     later stage that finds nothing under a key (a command that did not run the earlier stage, such
     as ``weike serve``'s preview) makes the product itself.
+
+    Products taken back from an earlier build (the course memo's) may be added *later*
+    (:meth:`add_later`): their kinds and keys now, their values read back only when a stage first
+    asks for one of them (:meth:`get`, :meth:`of`, :meth:`products`), in the order they were added.
     """
 
     def __init__(self, *, handed_on: bool = True) -> None:
@@ -83,7 +87,10 @@ class Made:
         #: (``weike check``, ``weike serve``), where a rule need not make what only they would use.
         self.handed_on = handed_on
         self._kinds: dict[str, dict[str, object]] = {}
-        self._lock = threading.Lock()
+        #: kind -> key -> the products added later that hold it, not read back yet (its place in
+        #: ``_kinds`` holds :data:`_NOT_READ_YET` meanwhile, so the order of adding stays).
+        self._later: dict[str, dict[str, LaterProducts]] = {}
+        self._lock = threading.RLock()
 
     def add(self, kind: str, key: str, value: object) -> None:
         with self._lock:
@@ -92,25 +99,78 @@ class Made:
                 raise AlreadyMade(f"{kind} {key!r} was already made in this build")
             products[key] = value
 
+    def add_later(self, products: LaterProducts) -> None:
+        """Add ``products`` (their kinds and keys: ``products.keys``), each value read back from
+        them only when a stage first asks for it or another of theirs. A value that cannot be read
+        back then is not there, as if never made: the stage that needs it makes it itself."""
+        with self._lock:
+            for kind, key in products.keys:
+                held = self._kinds.setdefault(kind, {})
+                if key in held:
+                    raise AlreadyMade(f"{kind} {key!r} was already made in this build")
+                held[key] = _NOT_READ_YET
+                self._later.setdefault(kind, {})[key] = products
+
+    def _read_back(self, products: LaterProducts) -> None:
+        """Put the values of ``products`` (added later) in their places (under the lock)."""
+        values = {(kind, key): value for kind, key, value in products.read()}
+        for kind, key in products.keys:
+            if self._later.get(kind, {}).pop(key, None) is not products:
+                continue
+            if (kind, key) in values:
+                self._kinds[kind][key] = values[kind, key]
+            else:  # not readable after all: not made
+                del self._kinds[kind][key]
+
+    def _read_back_kind(self, kind: str | None) -> None:
+        """Read back every product added later of ``kind`` (None: of every kind)."""
+        kinds = list(self._later) if kind is None else [kind]
+        for name in kinds:
+            while self._later.get(name):
+                self._read_back(next(iter(self._later[name].values())))
+
     def keep_new(self, other: Made) -> None:
         """Add what ``other`` made that this one has not (a check asked again plugin by plugin)."""
         with self._lock:
-            for kind, products in other._kinds.items():
-                mine = self._kinds.setdefault(kind, {})
-                for key, value in products.items():
-                    mine.setdefault(key, value)
+            for kind, key, value in other.products():
+                self._kinds.setdefault(kind, {}).setdefault(key, value)
 
     def products(self) -> list[tuple[str, str, object]]:
         """Everything made so far, as ``(kind, key, value)`` in the order of making (per kind)."""
         with self._lock:
+            self._read_back_kind(None)
             return [(kind, key, value) for kind, products in self._kinds.items() for key, value in products.items()]
 
     def of(self, kind: str) -> Mapping[str, object]:
         """Every product of ``kind`` made so far, by key (read-only)."""
-        return MappingProxyType(self._kinds.get(kind, {}))
+        with self._lock:
+            self._read_back_kind(kind)
+            return MappingProxyType(self._kinds.get(kind, {}))
 
     def get(self, kind: str, key: str) -> object | None:
-        return self._kinds.get(kind, {}).get(key)
+        value = self._kinds.get(kind, {}).get(key)
+        if value is _NOT_READ_YET:
+            with self._lock:
+                later = self._later.get(kind, {}).get(key)
+                if later is not None:
+                    self._read_back(later)
+                value = self._kinds.get(kind, {}).get(key)
+        return value
+
+
+#: The place of a product added later, until it is read back (never handed out).
+_NOT_READ_YET = object()
+
+
+class LaterProducts:
+    """Products ``(kind, key, value)`` whose kinds and keys are known before their values are read
+    (:meth:`Made.add_later`): ``keys`` lists ``(kind, key)``; :meth:`read` gives the products
+    (those it could read back; none at all when it cannot read them)."""
+
+    keys: tuple[tuple[str, str], ...]
+
+    def read(self) -> Iterable[tuple[str, str, object]]:
+        raise NotImplementedError
 
 
 @dataclass(frozen=True, kw_only=True)

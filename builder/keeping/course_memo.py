@@ -29,6 +29,11 @@ holds as it was (pruned, rebuilt, or told otherwise). Each entry is written
 atomically (:func:`~weike.builder.keeping.outputs.write_atomic`), so a killed build leaves the
 old entry or the new one; without an fsync (seconds at catalogue scale), so each carries
 the SHA-256 of its pickle and a torn one is no entry.
+
+What the rules made (``made``: a course's rendered notes and its sources' probes, three quarters
+of an entry's bytes) is pickled apart from the rest, and read back only when a later stage asks
+for one of its products (:class:`RememberedProducts`, added to the build's ``Made`` later): an
+edit's build reads back a thousand courses, and uses the notes and probes of the changed ones only.
 """
 
 from __future__ import annotations
@@ -45,10 +50,11 @@ import os
 import pathlib
 import pickle
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from weike.builder.contracts.context import LaterProducts
 from weike.builder.contracts.model import Course, Diagnostic
 from weike.builder.keeping.memo import ConsultedFact, shared_file_memo
 from weike.builder.keeping.outputs import write_atomic
@@ -56,7 +62,7 @@ from weike.builder.keeping.outputs import write_atomic
 #: Folder under the cache: one file per course.
 CHECKED_FOLDER = "checked"
 #: Layout of an entry; another is no entry.
-MEMO_FORMAT = 2
+MEMO_FORMAT = 3
 _MAGIC = b"weike-checked-course\n"
 _DIGEST_BYTES = 32
 
@@ -70,8 +76,9 @@ class RememberedCourse:
     loaded: tuple[Diagnostic, ...]
     #: What every ``weike_check_course`` reported, in the order they reported it.
     checked: tuple[Diagnostic, ...]
-    #: What those rules made for later stages: ``(kind, key, value)`` as added to ``Made``.
-    made: tuple[tuple[str, str, object], ...]
+    #: What those rules made for later stages: ``(kind, key, value)`` as added to ``Made`` (taken
+    #: back from the memo: :class:`RememberedProducts`, each value read back when first asked for).
+    made: Sequence[tuple[str, str, object]]
     #: The facts the check took from the file memos (a source's probe, a picture's verdict), as
     #: :func:`~weike.builder.keeping.memo.facts_consulted` lists them: the entry holds while every
     #: memo still says the same (see :func:`facts_still_hold`).
@@ -270,6 +277,52 @@ def _values_only(data: bytes) -> object:
         return _ValuesOnly(io.BytesIO(data)).load()
 
 
+class RememberedProducts(LaterProducts, Sequence):
+    """What a remembered check made, as ``(kind, key, value)``: the kinds and keys at once, the
+    values unpickled (by :func:`_values_only`) only when first read; none when they cannot be
+    (the stage that needs one makes it itself, as :meth:`~weike.builder.contracts.context.Made.add_later` says)."""
+
+    def __init__(self, keys: tuple[tuple[str, str], ...], data: bytes) -> None:
+        self.keys = keys
+        self._data: bytes | None = data
+        self._products: tuple[tuple[str, str, object], ...] = ()
+
+    def read(self) -> tuple[tuple[str, str, object], ...]:
+        if self._data is not None:
+            data, self._data = self._data, None
+            try:
+                products = _values_only(data)
+            except Exception:  # noqa: BLE001 - damaged or foreign: not made
+                products = ()
+            if isinstance(products, tuple) and all(
+                    isinstance(product, tuple) and len(product) == 3 for product in products) \
+                    and tuple(product[:2] for product in products) == self.keys:
+                self._products = products
+        return self._products
+
+    def __len__(self) -> int:
+        return len(self.read())
+
+    def __getitem__(self, index):
+        return self.read()[index]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and tuple(self.read()) == tuple(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"RememberedProducts({len(self.keys)} products)"
+
+
+def _products_keys(made: object) -> tuple[tuple[str, str], ...] | None:
+    """The ``(kind, key)`` of each product an entry names, None when it names them otherwise."""
+    if not isinstance(made, tuple) or not all(isinstance(pair, tuple) and len(pair) == 2
+                                              and all(isinstance(part, str) for part in pair) for pair in made):
+        return None
+    return made
+
+
 class CourseMemo:
     """The remembered checks under ``cache``, for one run whose context digest is ``context``."""
 
@@ -295,7 +348,8 @@ class CourseMemo:
         return self.folder / f"{slug}.pickle"
 
     def recall(self, slug: str, key: str, *, handed_on: bool) -> RememberedCourse | None:
-        """The entry of ``slug`` made under ``key`` (for a build: one made by a build), or None."""
+        """The entry of ``slug`` made under ``key`` (for a build: one made by a build), or None;
+        its ``made`` values are read back when first asked for (:class:`RememberedProducts`)."""
         try:
             with open(self._file(slug), "rb") as handle:
                 header = handle.read(len(_MAGIC) + len(key) + 1)
@@ -304,14 +358,17 @@ class CourseMemo:
                 digest, data = handle.read(_DIGEST_BYTES), handle.read()
             if hashlib.sha256(data).digest() != digest:  # torn by a power cut (written without fsync)
                 return None
-            remembered = _values_only(data)
+            size = int.from_bytes(data[:8], "little")
+            remembered = _values_only(data[8:8 + size])
+            products = data[8 + size:]
         except Exception:  # noqa: BLE001 - missing, damaged or foreign: no entry, never an error
             return None
         if not isinstance(remembered, RememberedCourse) or (handed_on and not remembered.handed_on) \
-                or remembered.course.slug != slug or not facts_still_hold(remembered.facts):
+                or remembered.course.slug != slug or (keys := _products_keys(remembered.made)) is None \
+                or not facts_still_hold(remembered.facts):
             return None
         self.recalled += 1
-        return remembered
+        return dataclasses.replace(remembered, made=RememberedProducts(keys, products))
 
     def keep(self, slug: str, key: str, remembered: RememberedCourse) -> None:
         """Write the entry of ``slug`` under ``key``: the key, the SHA-256 of the pickle, the pickle.
@@ -319,7 +376,11 @@ class CourseMemo:
         that cannot be read back as values, a plugin's product of another type, is no entry when
         read)."""
         try:
-            data = _pickled(remembered)
+            products = tuple(remembered.made)
+            # The course, its findings and facts, naming each product's kind and key; then the
+            # products' values, read back only when asked for (RememberedProducts).
+            course = _pickled(dataclasses.replace(remembered, made=tuple((kind, key) for kind, key, _ in products)))
+            data = len(course).to_bytes(8, "little") + course + _pickled(products)
             # No fsync (milliseconds per course, seconds for a catalogue's cold check): the digest
             # tells a torn entry, which is then no entry.
             write_atomic(self._file(slug), _MAGIC + key.encode("ascii") + b"\n" + hashlib.sha256(data).digest()

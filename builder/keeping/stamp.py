@@ -28,6 +28,12 @@ that the listing names the inode ``stat`` gives; a file system where a file stat
 otherwise is walked again stat'ing every file, and a symbolic link is always
 stat'ed (its own inode is not its target's).
 
+At catalogue scale both walks are shared with a forked process
+(:mod:`~weike.builder.keeping.aside`): the course folders at the start (:func:`courses_entries`),
+the output folders at the end (:func:`watched_listing`; each process then skips the links of the
+inodes it has seen itself, so a few more paths are watched than by one walk). Either way each
+watched path carries the identity the replay compares.
+
 The stamp is two files, so that what changes with every build stays small: ``build-stamp.json``
 (the fingerprint, what the build printed, the digest of the identities and the SHA-256 of the
 listing) and ``build-stamp.paths``, the listing of the outputs and watched paths (megabytes at
@@ -53,6 +59,7 @@ from pathlib import Path
 from weike.builder.contracts.context import BuildPaths
 from weike.builder.contracts.diagnostics import diagnostic_dict, diagnostic_from_dict
 from weike.builder.contracts.model import Diagnostic
+from weike.builder.keeping.aside import BytesAside
 from weike.builder.keeping.course_memo import collector_paused, folder_identity
 from weike.builder.keeping.fingerprint import Fingerprint, code_location, package_versions, tree_entries
 from weike.builder.keeping.outputs import remove_temps, write_atomic
@@ -109,7 +116,7 @@ def _input_fingerprint(paths: BuildPaths, *, options: Iterable[object], code: It
     return fingerprint.hexdigest(), folders
 
 
-def courses_entries(courses: Path) -> tuple[list[tuple], dict[str, str | None]]:
+def courses_entries(courses: Path, *, shared: bool | None = None) -> tuple[list[tuple], dict[str, str | None]]:
     """What the stamp counts of ``courses/``, and the identity of each course folder in it.
 
     Each folder counts by :func:`~weike.builder.keeping.course_memo.folder_identity` (every entry
@@ -118,6 +125,9 @@ def courses_entries(courses: Path) -> tuple[list[tuple], dict[str, str | None]]:
     (``{absolute folder: identity}``). A folder that has none (it holds a symbolic link, or cannot
     be read) counts by all its entries, link targets included; so does a linked folder; a file
     by its identity.
+
+    ``shared``: the folders are walked in two processes, the second half in one forked for it
+    (:mod:`~weike.builder.keeping.aside`); by default from :data:`SHARED_COURSES_FROM` folders.
     """
     top = os.fspath(courses)
     try:
@@ -127,9 +137,11 @@ def courses_entries(courses: Path) -> tuple[list[tuple], dict[str, str | None]]:
         return [(top, os.path.isdir(top) and "unreadable")], {}
     counted: list[tuple] = []
     folders: dict[str, str | None] = {}
+    walked = _folder_identities([entry.path for entry in entries if entry.is_dir(follow_symlinks=False)],
+                                shared=shared)
     for entry in entries:
         if entry.is_dir(follow_symlinks=False):
-            identity = folders[entry.path] = folder_identity(Path(entry.path))
+            identity = folders[entry.path] = walked[entry.path]
             counted.append((entry.name, identity) if identity is not None
                            else (entry.name, "entries", tree_entries(entry.path, ctime=True)))
             continue
@@ -142,6 +154,37 @@ def courses_entries(courses: Path) -> tuple[list[tuple], dict[str, str | None]]:
         except OSError:  # gone meanwhile, or a dangling link: counts as such, changes once it is repaired
             counted.append((entry.name, None))
     return counted, folders
+
+
+#: From this many course folders, :func:`courses_entries` walks them in two processes (a few
+#: hundredths of a second's walk, worth a fork's few milliseconds at the start of a build).
+SHARED_COURSES_FROM = 200
+
+
+def _folder_identities(paths: list[str], *, shared: bool | None) -> dict[str, str | None]:
+    """:func:`~weike.builder.keeping.course_memo.folder_identity` of each folder of ``paths``,
+    the second half walked in a forked process when ``shared`` (None: from :data:`SHARED_COURSES_FROM`)."""
+    if shared is None:
+        shared = len(paths) >= SHARED_COURSES_FROM
+    half = len(paths) // 2 if shared else len(paths)
+    aside = paths[half:]
+    forked = BytesAside(lambda: json.dumps([folder_identity(Path(path)) for path in aside]).encode("ascii")) \
+        if aside else None
+    try:
+        walked = {path: folder_identity(Path(path)) for path in paths[:half]}
+        payload = forked.result() if forked is not None else None
+    finally:
+        if forked is not None:
+            forked.stop()
+    try:
+        found = json.loads(payload) if payload is not None else None
+    except ValueError:
+        found = None
+    if not (isinstance(found, list) and len(found) == len(aside)
+            and all(identity is None or isinstance(identity, str) for identity in found)):
+        found = [folder_identity(Path(path)) for path in aside]  # (no process forked, or it failed)
+    walked.update(zip(aside, found))
+    return walked
 
 
 Identity = tuple[int, int, int, int] | None
@@ -175,30 +218,45 @@ def _watched_identities(outputs: Iterable[Path]) -> tuple[list[str], list[Identi
 def _walk(outputs: list[Path], *, by_listing: bool) -> tuple[list[str], list[Identity]] | None:
     """The walk of :func:`watched_identities`; None when ``by_listing`` (hard links known by the
     inodes their folders list) and a file stat'ed shows the listing's inodes are not stat's."""
-    stat = os.stat
     seen: set[tuple[int, int]] = set()
     watched: list[str] = []
     found: list[Identity] = []
-    watch, take = watched.append, found.append
+    folders = _walk_files(outputs, seen, watched, found)
+    if not _walk_folders(folders, seen, watched, found, by_listing=by_listing):
+        return None
+    return watched, found
 
-    def stat_or_none(path: str) -> os.stat_result | None:
-        try:
-            return stat(path)
-        except OSError:
-            return None
 
-    # The files first, so every inode they hold is known before the folders are walked.
+def _walk_files(outputs: Iterable[Path], seen: set[tuple[int, int]], watched: list[str],
+                found: list[Identity]) -> list[tuple[str, os.stat_result]]:
+    """Each output that is no folder watched (appended to ``watched`` and ``found``), its inode
+    added to ``seen``; returns the output folders with their ``stat``, to be walked after: the
+    files first, so every inode they hold is known before the folders are walked."""
+    stat = os.stat
     folders: list[tuple[str, os.stat_result]] = []
     for output in outputs:
         path = os.fspath(output)
-        st = stat_or_none(path)
+        try:
+            st = stat(path)
+        except OSError:
+            st = None
         if st is not None and _stat.S_ISDIR(st.st_mode):
             folders.append((path, st))
             continue
         if st is not None:
             seen.add((st.st_dev, st.st_ino))
-        watch(path)
-        take(_identity(st) if st is not None else None)
+        watched.append(path)
+        found.append(_identity(st) if st is not None else None)
+    return folders
+
+
+def _walk_folders(folders: Iterable[tuple[str, os.stat_result]], seen: set[tuple[int, int]], watched: list[str],
+                  found: list[Identity], *, by_listing: bool) -> bool:
+    """Each of ``folders`` and every folder and file below it watched (appended to ``watched``
+    and ``found``), but a hard link of an inode in ``seen`` (which the walk adds to); False when
+    ``by_listing`` and a file stat'ed shows the listing's inodes are not stat's."""
+    stat = os.stat
+    watch, take = watched.append, found.append
     # A hard link of an inode already seen is known by the inode its folder lists (DirEntry.inode(),
     # free from readdir) and its folder's device, before any stat; a symbolic link is stat'ed
     # (its own inode is not its target's). A file system whose listed inodes are not the ones its
@@ -217,7 +275,7 @@ def _walk(outputs: list[Path], *, by_listing: bool) -> tuple[list[str], list[Ide
                 continue
             for entry in entries:
                 path = entry.path
-                # Each stat inline, not through stat_or_none: a call per entry cost as much as the stat.
+                # Each stat inline, not through a helper: a call per entry cost as much as the stat.
                 if entry.is_dir(follow_symlinks=False):
                     watch(path)
                     try:
@@ -239,25 +297,114 @@ def _walk(outputs: list[Path], *, by_listing: bool) -> tuple[list[str], list[Ide
                     continue
                 inode = (st.st_dev, st.st_ino)
                 if by_listing and not linked and inode != (device, entry.inode()):
-                    return None
+                    return False
                 if inode not in seen:
                     seen.add(inode)
                     watch(path)
                     take((st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
-    return watched, found
+    return True
 
 
 #: An identity that cannot be taken (no size is negative).
 _ABSENT = (-1, -1, -1, -1)
 
 
-def _identities_digest(found: list[Identity]) -> str:
+#: The end of a build walks its outputs in two processes (see :func:`watched_listing`) from this
+#: many outputs, or a listing of the last build this long (about 15,000 paths: a tenth of a
+#: second's walk, worth a fork's few milliseconds).
+SHARED_WALK_FROM_OUTPUTS = 5_000
+SHARED_WALK_FROM_LISTING_BYTES = 1_000_000
+
+
+def _packed(found: list[Identity]) -> bytes:
     # Packed as 64-bit integers: a fraction of the time of a repr of a catalogue's 100,000 tuples.
     packed = array("q")
     extend = packed.extend
     for identity in found:
         extend(_ABSENT if identity is None else identity)
-    return hashlib.sha256(packed.tobytes()).hexdigest()
+    return packed.tobytes()
+
+
+def watched_listing(outputs: Iterable[Path], *, shared: bool = False) -> tuple[list[str], str]:
+    """The paths :func:`watched_identities` watches and the digest of their identities (as
+    :func:`identities` takes it of those paths), the cyclic collector paused meanwhile.
+
+    ``shared``: the output folders are walked in two processes, the first half of them in one
+    forked for it, the rest here (at catalogue scale the site and the offline edition: tens of
+    thousands of folders and files each, walked at the end of every build while the other core
+    idles). Each process skips the hard links of the inodes it has seen (the output files',
+    and its own folders'): the other's are stat'ed, so the two watch a few more paths than one
+    walk, each with the identity the replay compares. Where there is no ``fork``, or the forked
+    process fails in any way, its folders are walked here after all.
+    """
+    outputs = list(outputs)
+    with collector_paused():
+        if shared and hasattr(os, "fork"):
+            done = _shared_listing(outputs)
+            if done is not None:
+                return done
+        watched, found = _watched_identities(outputs)
+        return watched, _identities_digest(found)
+
+
+def _shared_listing(outputs: list[Path]) -> tuple[list[str], str] | None:
+    """:func:`watched_listing` walking the first half of the output folders in a forked process;
+    None when a file system's listing disagrees with ``stat`` (then walked again stat'ing every file)."""
+    seen: set[tuple[int, int]] = set()
+    watched: list[str] = []
+    found: list[Identity] = []
+    folders = _walk_files(outputs, seen, watched, found)
+    aside, here = folders[:len(folders) // 2], folders[len(folders) // 2:]
+    forked = BytesAside(lambda: _walked_payload(aside, seen)) if aside else None
+    try:
+        watched_here: list[str] = []
+        found_here: list[Identity] = []
+        listed = _walk_folders(here, seen, watched_here, found_here, by_listing=True)
+        walked = _from_payload(forked.result()) if forked is not None else None
+    finally:
+        if forked is not None:
+            forked.stop()
+    if walked is None:  # no process forked, or it failed: its folders walked here
+        watched_aside: list[str] = []
+        found_aside: list[Identity] = []
+        walked = (_walk_folders(aside, seen, watched_aside, found_aside, by_listing=True),
+                  watched_aside, _packed(found_aside))
+    listed_aside, watched_aside, packed_aside = walked
+    if not (listed and listed_aside):
+        return None
+    digest = hashlib.sha256(_packed(found))
+    digest.update(packed_aside)
+    digest.update(_packed(found_here))
+    return watched + watched_aside + watched_here, digest.hexdigest()
+
+
+def _walked_payload(folders: list[tuple[str, os.stat_result]], seen: set[tuple[int, int]]) -> bytes:
+    """:func:`_walk_folders` of ``folders`` (knowing the inodes of ``seen``) as bytes: whether the
+    listing agreed with ``stat``, how many paths were watched, their length, the paths, and their
+    identities packed."""
+    watched: list[str] = []
+    found: list[Identity] = []
+    listed = _walk_folders(folders, seen, watched, found, by_listing=True)
+    paths = "\0".join(watched).encode("utf-8", "surrogateescape")
+    return b"".join((b"1" if listed else b"0", len(watched).to_bytes(8, "little"),
+                     len(paths).to_bytes(8, "little"), paths, _packed(found)))
+
+
+def _from_payload(payload: bytes | None) -> tuple[bool, list[str], bytes] | None:
+    """What :func:`_walked_payload` made, read back; None for none, or one cut short."""
+    if payload is None or len(payload) < 17:
+        return None
+    count = int.from_bytes(payload[1:9], "little")
+    size = int.from_bytes(payload[9:17], "little")
+    paths, packed = payload[17:17 + size], payload[17 + size:]
+    watched = paths.decode("utf-8", "surrogateescape").split("\0") if count else []
+    if len(watched) != count or len(packed) != count * 4 * 8:
+        return None
+    return payload[:1] == b"1", watched, packed
+
+
+def _identities_digest(found: list[Identity]) -> str:
+    return hashlib.sha256(_packed(found)).hexdigest()
 
 
 def identities(paths: Iterable[str]) -> str:
@@ -280,6 +427,13 @@ def _identities(paths: Iterable[str]) -> str:
             continue
         append((st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
     return _identities_digest(found)
+
+
+def _size(path: Path) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
 
 
 class RecordedOutputs(Sequence[Path]):
@@ -355,9 +509,15 @@ class BuildStamp:
         except (OSError, ValueError, KeyError, TypeError, AttributeError):  # damaged: no stamp
             return None
 
-    def record(self, build: RecordedBuild) -> None:
-        """Write the stamp (atomically) for a build in which no course failed."""
-        watched, found = watched_identities(build.outputs)
+    def record(self, build: RecordedBuild, *, shared_walk: bool | None = None) -> None:
+        """Write the stamp (atomically) for a build in which no course failed.
+
+        ``shared_walk``: walk the outputs in two processes (:func:`watched_listing`); by default
+        when there are many (:data:`SHARED_WALK_FROM_OUTPUTS` outputs, or the last build's listing
+        :data:`SHARED_WALK_FROM_LISTING_BYTES` long)."""
+        if shared_walk is None:
+            shared_walk = len(build.outputs) >= SHARED_WALK_FROM_OUTPUTS or _size(self.listing) >= SHARED_WALK_FROM_LISTING_BYTES
+        watched, identities_digest = watched_listing(build.outputs, shared=shared_walk)
         outputs = [os.fspath(path) for path in build.outputs]
         # NUL-separated: no path holds NUL; bytes as the file system gave them (surrogateescape)
         listed = "\0".join(outputs + watched).encode("utf-8", "surrogateescape")
@@ -371,7 +531,7 @@ class BuildStamp:
             "diagnostics": [diagnostic_dict(d) for d in build.diagnostics],
             "outputs": len(outputs),
             "listing": hashlib.sha256(listed).hexdigest(),
-            "identities": _identities_digest(found),
+            "identities": identities_digest,
         }
         # The stamp only saves time: a cache that cannot take it (full, read-only) costs the
         # next build its shortcut, never this build's result.

@@ -28,7 +28,14 @@ from weike.builder.contracts.context import BuildPaths, Made, StageOutcome
 from weike.builder.contracts.diagnostics import Summary, sort_diagnostics
 from weike.builder.contracts.errors import MissingTool
 from weike.builder.contracts.model import Course, Diagnostic, Repository, WeikeConfig
-from weike.builder.keeping.course_memo import NOT_WALKED, CourseMemo, RememberedCourse, collector_paused, latest_facts
+from weike.builder.keeping.course_memo import (
+    NOT_WALKED,
+    CourseMemo,
+    RememberedCourse,
+    RememberedProducts,
+    collector_paused,
+    latest_facts,
+)
 from weike.builder.keeping.disk import disk_fault
 from weike.builder.keeping.fingerprint import Fingerprint, package_versions
 from weike.builder.keeping.memo import facts_consulted
@@ -140,6 +147,9 @@ def check_repository(repository: Repository, pm: pluggy.PluginManager, *, jobs: 
             products = tuple(own.products())
             if memo is not None:
                 memo.checked(course, found, products, facts=facts, handed_on=made.handed_on)
+        if isinstance(products, RememberedProducts):
+            made.add_later(products)  # each value read back when a later stage asks for it
+            continue
         for kind, key, value in products:
             made.add(kind, key, value)
     for found in call_stage("check", pm, "weike_check_repository", repository=repository, made=made):

@@ -121,6 +121,12 @@ def takes_dated(target: BundleTarget) -> bool:
     return _takes(target, "dated")
 
 
+def takes_cache(target: BundleTarget) -> bool:
+    """Whether the target's ``pack`` takes ``cache`` (the stage's folder in weike's cache, where a
+    target may keep what it makes once for every course, such as a sample it proves its writer on)."""
+    return _takes(target, "cache")
+
+
 def _takes(target: BundleTarget, name: str) -> bool:
     parameters = inspect.signature(target.pack).parameters
     return name in parameters or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
@@ -191,8 +197,8 @@ def weike_bundle_stage(context: BuildContext, courses: Sequence[Course],
     # What each course's zips are made from: a course folder the check read under the same key as
     # the last build is not walked again (inputs.py).
     memo = CourseInputsMemo(context.paths.cache / LEDGER_FOLDER)
-    # Which of made= and dated= each target's pack takes: its signature read once, not per course.
-    takes = {target.name: (takes_made(target), takes_dated(target)) for target in targets}
+    # Which of made=, dated= and cache= each target's pack takes: its signature read once, not per course.
+    takes = {target.name: (takes_made(target), takes_dated(target), takes_cache(target)) for target in targets}
     config_newest_ns = newest_of(context.paths.root / CONFIG_FILE)
     ledgers = {target.name: OutputLedger(context.paths.bundles / target.name,
                                          context.paths.cache / LEDGER_FOLDER / f"{target.name}.json")
@@ -290,10 +296,11 @@ def weike_bundle_stage(context: BuildContext, courses: Sequence[Course],
                 task = context.progress.task(f"{target.name}/{name}")
 
                 def pack(course=course, target=target, dated=inputs.dated) -> list[ArchiveMember]:
-                    with_made, with_dated = takes[target.name]
+                    with_made, with_dated, with_cache = takes[target.name]
                     members = list(target.pack(course=course, delivered=delivered, config=context.config,
                                                **({"made": made} if with_made else {}),
-                                               **({"dated": dated} if with_dated else {})))
+                                               **({"dated": dated} if with_dated else {}),
+                                               **({"cache": context.paths.cache / LEDGER_FOLDER} if with_cache else {})))
                     return [*members, checksums_member(members)]
 
                 # The target's code runs here, one course at a time; the zip is written by the pool.

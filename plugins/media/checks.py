@@ -89,8 +89,29 @@ def file_identity(path: Path) -> tuple[int, int]:
 
 
 def probed_sources(made: Made | None) -> Mapping[str, ProbedSource]:
-    """The header probes the check handed on, by ``Lecture.key`` (none without ``made``)."""
-    return made.of(PROBES_MADE) if made is not None else {}  # type: ignore[return-value]
+    """The header probes the check handed on, by ``Lecture.key`` (none without ``made``), each
+    taken from ``made`` when asked for: those of the courses the course memo gave back are read
+    back only then (the media stage asks for the lectures it plans, a few in an edit)."""
+    return _HandedOnProbes(made) if made is not None else {}
+
+
+class _HandedOnProbes(Mapping):
+    """The probes in ``made`` by lecture key, each looked up there (:meth:`Made.get`) when asked for."""
+
+    def __init__(self, made: Made) -> None:
+        self._made = made
+
+    def __getitem__(self, key: str) -> ProbedSource:
+        found = self._made.get(PROBES_MADE, key)
+        if found is None:
+            raise KeyError(key)
+        return found  # type: ignore[return-value]
+
+    def __iter__(self):
+        return iter(self._made.of(PROBES_MADE))
+
+    def __len__(self) -> int:
+        return len(self._made.of(PROBES_MADE))
 
 
 # --------------------------------------------------------------------------------------------

@@ -30,7 +30,9 @@ Anything else (an edited source, a delivered file replaced or edited in place, a
 by hand, ``--force``, a damaged or missing ledger) takes the full path: planned, checked against the
 content store, placed, verified as before. What is delivered therefore stays what was verified.
 
-The ledger is a pickle read by the course memo's unpickler, which rebuilds weike's dataclasses,
+The lectures' records are pickled apart, inside it, and written again as they were read while
+none of them changed (an edit elsewhere than in the media: a course's digest changes, its lectures'
+records stay). The ledger is a pickle read by the course memo's unpickler, which rebuilds weike's dataclasses,
 paths and plain values and nothing else (reading it runs no code); the values are trusted only
 under the same media code and the same fields of ``DeliveredMedia`` and ``MediaInfo``.
 """
@@ -57,7 +59,7 @@ from weike.builder.keeping.outputs import remove_temps, write_atomic
 LEDGER_FILE = "media-delivered.pickle"
 #: What earlier weikes called it (JSON, without the values): removed when this one is written.
 _EARLIER_FILE = "media-delivered.json"
-LEDGER_FORMAT = 3
+LEDGER_FORMAT = 4
 
 #: Lecture fields a delivery never reads (the notes become pages, not video).
 _NOT_MEDIA_FIELDS = frozenset({"notes", "notes_line"})
@@ -206,12 +208,18 @@ class DeliveryLedger:
         self._values: dict[str, bytes] = {}
         self._manifest: list | None = None
         self._complete = False
+        #: The lectures' records as pickled in the file: written again as they are while no
+        #: lecture's record changed (an edit's stage: 12,000 records pickled for nothing).
+        self._lectures_data: bytes | None = None
         try:
             data = _values_only(self.path.read_bytes())
+            lectures = _values_only(data["lectures"]) if isinstance(data, dict) and isinstance(
+                data.get("lectures"), bytes) else None
             if (isinstance(data, dict) and data.get("format") == LEDGER_FORMAT
-                    and isinstance(data.get("lectures"), dict) and isinstance(data.get("courses"), dict)
+                    and isinstance(lectures, dict) and isinstance(data.get("courses"), dict)
                     and isinstance(data.get("values"), dict)):
-                self._lectures, self._courses = data["lectures"], data["courses"]
+                self._lectures, self._courses = lectures, data["courses"]
+                self._lectures_data = data["lectures"]
                 # A manifest written by other code may hold the same records in other bytes, and
                 # values pickled by other code may not be what this one would hand on.
                 if data.get("code") == code_digest(__name__) and data.get("shape") == _VALUES_SHAPE:
@@ -331,10 +339,12 @@ class DeliveryLedger:
         values = {slug: self._values[slug] for slug in self._kept_values}
         for slug, handed in self._now_values.items():
             values[slug] = _pickled_values({key: media for key, media in handed.items() if key in self._now})
+        lectures = (self._lectures_data if self._lectures_data is not None and self._now == self._lectures
+                    else pickle.dumps(dict(sorted(self._now.items())), protocol=pickle.HIGHEST_PROTOCOL))
         payload = {"format": LEDGER_FORMAT, "code": code_digest(__name__), "shape": _VALUES_SHAPE,
                    "manifest": identity, "complete": complete,
                    "courses": dict(sorted(self._now_courses.items())),
-                   "lectures": dict(sorted(self._now.items())), "values": dict(sorted(values.items()))}
+                   "lectures": lectures, "values": dict(sorted(values.items()))}
         try:
             remove_temps(self.path.parent)
             write_atomic(self.path, pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))

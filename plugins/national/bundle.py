@@ -169,17 +169,24 @@ def metadata_rows(course: Course, entries: list[LectureEntry], cover: str | None
     ]
 
 
+#: In the bundle stage's cache folder: the two sample sheets openpyxl wrote (sheet.py).
+SHEET_SAMPLES_FILE = "_national-sheet-samples.bin"
+
+
 def metadata_workbook(course: Course, entries: list[LectureEntry], cover: str | None, *,
-                      dated: _dt.datetime | None = None) -> bytes:
-    """课程信息.xlsx, created and modified ``dated`` (the bundle's source date) like its zip entries."""
-    return _workbook(f"{course.title} 课程信息", tuple(metadata_rows(course, entries, cover)), dated)
+                      dated: _dt.datetime | None = None, cache: Path | None = None) -> bytes:
+    """课程信息.xlsx, created and modified ``dated`` (the bundle's source date) like its zip entries
+    (``cache``: the bundle stage's cache folder, where the sheet writer keeps its samples)."""
+    samples = Path(cache) / SHEET_SAMPLES_FILE if cache is not None else None
+    return _workbook(f"{course.title} 课程信息", tuple(metadata_rows(course, entries, cover)), dated, samples)
 
 
 @functools.lru_cache(maxsize=16)
-def _workbook(title: str, rows: tuple[tuple, ...], dated: _dt.datetime | None = None) -> bytes:
+def _workbook(title: str, rows: tuple[tuple, ...], dated: _dt.datetime | None = None,
+              samples: Path | None = None) -> bytes:
     # Cached by content: both national targets pack the same sheet for a course. Written straight
     # from the rows with the bytes openpyxl gives (sheet.py), unless a cell needs openpyxl's care.
-    writer = metadata_sheet_writer(_openpyxl_workbook, len(COLUMNS))
+    writer = metadata_sheet_writer(_openpyxl_workbook, len(COLUMNS), samples=samples)
     if writer is not None:
         data = writer.write(xml_text(title), tuple(tuple(xml_text(value) for value in row) for row in rows), dated)
         if data is not None:
@@ -270,9 +277,10 @@ def manifest_data(*, course: Course, entries: list[LectureEntry], cover: str | N
 
 
 def pack_national_bundle(*, course: Course, delivered: Mapping[str, DeliveredMedia],
-                         platform: tuple[str, str], dated: _dt.datetime | None = None) -> list[ArchiveMember]:
+                         platform: tuple[str, str], dated: _dt.datetime | None = None,
+                         cache: Path | None = None) -> list[ArchiveMember]:
     """The members of one course's bundle for ``platform`` = (target name, platform title); the
-    sheet dated ``dated`` (the bundle's source date)."""
+    sheet dated ``dated`` (the bundle's source date; ``cache``: the bundle stage's cache folder)."""
     entries = lecture_entries(course, delivered)
     cover = cover_name(course)
     files: list[ArchiveMember] = []
@@ -280,7 +288,7 @@ def pack_national_bundle(*, course: Course, delivered: Mapping[str, DeliveredMed
     # written and the lectures' files are listed; it is waited for last.
     cover_bytes = _cover_thread().submit(cover_jpeg, course) if cover is not None else None
     try:
-        workbook = metadata_workbook(course, entries, cover, dated=dated)
+        workbook = metadata_workbook(course, entries, cover, dated=dated, cache=cache)
         for entry in entries:
             media = entry.media
             # The media stage hashed the MP4 already; the zip writer verifies it while copying.
@@ -316,8 +324,9 @@ def national_platform_target(*, name: str, title: str) -> BundleTarget:
                    f"课程信息.xlsx（附件2 字段）、manifest.json、SHA256SUMS；三项承诺都为 true 的课程才打包")
 
     def pack(*, course: Course, delivered: Mapping[str, DeliveredMedia], config: WeikeConfig,
-             dated: _dt.datetime | None = None) -> list[ArchiveMember]:
-        return pack_national_bundle(course=course, delivered=delivered, platform=(name, title), dated=dated)
+             dated: _dt.datetime | None = None, cache: Path | None = None) -> list[ArchiveMember]:
+        return pack_national_bundle(course=course, delivered=delivered, platform=(name, title), dated=dated,
+                                    cache=cache)
 
     return BundleTarget(name=name, title=title, description=description, pack=pack, check=check_national_course,
                         inputs=national_bundle_inputs)

@@ -5,7 +5,8 @@ course: at national scale the slowest part of a bundle. Only three parts of this
 the course (``docProps/core.xml``: title and dates; ``xl/workbook.xml``: the filter's range;
 ``xl/worksheets/sheet1.xml``: the rows); the others come out the same for every course.
 
-So once per process, openpyxl writes two sample sheets (:func:`metadata_sheet_writer`): the first
+So once per process, openpyxl writes two sample sheets (:func:`metadata_sheet_writer`, or they
+are taken from the cache, kept there under a key of everything they come from): the first
 gives the constant parts and the frame around the variable ones, the second, with another number
 of rows, another title and date, and text that needs every kind of escaping, is then written both
 ways and must come out byte for byte the same, or the direct way is not used at all. A sheet whose
@@ -18,13 +19,19 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
+import hashlib
 import io
 import math
 import re
+import sys
 import zipfile
+import zlib
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from weike.builder.keeping.archive import ArchiveMember, zip_bytes
+from weike.builder.keeping.fingerprint import Fingerprint, code_digest, package_versions
+from weike.builder.keeping.outputs import write_atomic
 from weike.plugins.spreadsheets import FIXED_DOCUMENT_TIME, FORMULA_TRIGGERS
 
 #: Parts that differ from course to course; every other part is the first sample's.
@@ -160,19 +167,72 @@ def _sample_rows(count: int, width: int, offset: int) -> list[tuple]:
 
 @functools.cache
 def metadata_sheet_writer(write_with_openpyxl: Callable[[str, tuple, _dt.datetime | None], bytes],
-                          width: int) -> MetadataSheetWriter | None:
+                          width: int, *, samples: Path | None = None) -> MetadataSheetWriter | None:
     """The direct writer, made from one sample openpyxl wrote and proven on a second; ``None``
-    (openpyxl writes every sheet) when the second does not come out the same."""
+    (openpyxl writes every sheet) when the second does not come out the same.
+
+    ``samples``: a file in the cache keeping the two samples' bytes as openpyxl wrote them, under
+    a key of everything they come from (:func:`_samples_key`): while it holds, neither is written
+    again, nor openpyxl imported, for a build that packs a sheet or two (an edit's); the writer
+    is still made from the first and proven on the second."""
     first = dict(title="样例 <课程> & 信息", rows=3, dated=_dt.datetime(2024, 5, 6, 7, 8, 9))
+    first_rows = tuple(_sample_rows(first["rows"], width, 0))
     second_title, second_dated = "另一门 “课程” a>b\r 课程信息", _dt.datetime(2031, 12, 30, 23, 59, 58)
     second_rows = tuple(_sample_rows(9, width, 3))
-    try:
-        sample = _parts(write_with_openpyxl(first["title"], tuple(_sample_rows(first["rows"], width, 0)),
-                                            first["dated"]))
-        writer = MetadataSheetWriter(sample, width=width, **first)
-        if writer.write(second_title, second_rows, second_dated) != write_with_openpyxl(
-                second_title, second_rows, second_dated):
+    key = _samples_key(write_with_openpyxl, width) if samples is not None else ""
+    kept = _kept_samples(samples, key) if samples is not None else None
+    while True:
+        written = kept is None
+        if written:
+            kept = (write_with_openpyxl(first["title"], first_rows, first["dated"]),
+                    write_with_openpyxl(second_title, second_rows, second_dated))
+            if samples is not None:
+                _keep_samples(samples, key, *kept)
+        try:
+            writer = MetadataSheetWriter(_parts(kept[0]), width=width, **first)
+            if writer.write(second_title, second_rows, second_dated) == kept[1]:
+                return writer
+        except (ValueError, KeyError, UnicodeError, zipfile.BadZipFile):
+            pass
+        if written:
             return None
-    except (ValueError, KeyError, UnicodeError):
+        kept = None  # kept samples that do not prove the writer: written again by openpyxl
+
+
+_SAMPLES_MAGIC = b"weike-sheet-samples\n"
+
+
+def _samples_key(write_with_openpyxl: Callable, width: int) -> str:
+    """What the samples' bytes come from: the code writing them (the function's and this
+    module's packages), openpyxl's, lxml's and Python's versions, zlib's (the zip's bytes), the width."""
+    return Fingerprint("sheet samples", code_digest(write_with_openpyxl.__module__, __name__),
+                       package_versions("openpyxl", "lxml", "et-xmlfile"), sys.version, zlib.ZLIB_RUNTIME_VERSION,
+                       width).hexdigest()
+
+
+def _kept_samples(samples: Path, key: str) -> tuple[bytes, bytes] | None:
+    """The two samples kept in ``samples`` under ``key``; None when absent, of another key, or torn."""
+    try:
+        data = samples.read_bytes()
+    except OSError:
         return None
-    return writer
+    head = _SAMPLES_MAGIC + key.encode("ascii") + b"\n"
+    if not data.startswith(head):
+        return None
+    digest, body = data[len(head):len(head) + 32], data[len(head) + 32:]
+    if len(body) < 8 or hashlib.sha256(body).digest() != digest:
+        return None
+    size = int.from_bytes(body[:8], "little")
+    return body[8:8 + size], body[8 + size:]
+
+
+def _keep_samples(samples: Path, key: str, first: bytes, second: bytes) -> None:
+    """Keep the samples (atomically, without an fsync: the digest tells a torn file); a cache that
+    cannot take them costs the next build the two samples."""
+    body = len(first).to_bytes(8, "little") + first + second
+    try:
+        samples.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(samples, _SAMPLES_MAGIC + key.encode("ascii") + b"\n" + hashlib.sha256(body).digest() + body,
+                     sync=False)
+    except OSError:
+        pass

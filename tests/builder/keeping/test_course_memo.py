@@ -3,6 +3,7 @@ the check took from a file memo still holds."""
 
 from __future__ import annotations
 
+import dataclasses
 import pathlib
 
 from weike.builder.contracts.model import Diagnostic, SourceLocation
@@ -156,3 +157,37 @@ def test_a_type_judged_once_is_taken_again_only_while_its_module_holds_it(monkey
         except pickle.UnpicklingError:
             continue
         raise AssertionError("a function was taken")
+
+
+_READ_BACK: list[str] = []
+
+
+@dataclasses.dataclass(frozen=True)
+class _CountedProduct:
+    """A product that says when it is unpickled."""
+
+    name: str
+
+    def __setstate__(self, state: dict) -> None:
+        _READ_BACK.append(state["name"])
+        self.__dict__.update(state)
+
+
+def test_what_a_check_made_is_read_back_only_when_a_stage_asks_for_it(tmp_path):
+    from weike.builder.contracts.context import Made
+
+    course = a_course(tmp_path)
+    memo = CourseMemo(tmp_path / "cache", context="c")
+    key = memo.key(course.folder)
+    made = (("notes", "a/01-one", _CountedProduct("notes")), ("probe", "a/01-one", _CountedProduct("probe")))
+    memo.keep("a", key, RememberedCourse(course=course, loaded=(), checked=(), made=made, handed_on=True))
+    _READ_BACK.clear()
+    back = CourseMemo(tmp_path / "cache", context="c").recall("a", key, handed_on=True)
+    assert back is not None and back.course == course and _READ_BACK == []
+    handed = Made()
+    handed.add_later(back.made)
+    assert _READ_BACK == []
+    assert handed.get("probe", "a/01-one") == _CountedProduct("probe")
+    assert sorted(_READ_BACK) == ["notes", "probe"]  # the course's products, read back together, once
+    assert handed.get("notes", "a/01-one") == _CountedProduct("notes") and len(_READ_BACK) == 2
+    assert back.made == made

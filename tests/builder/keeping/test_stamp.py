@@ -357,3 +357,78 @@ def test_hard_links_known_by_their_listed_inodes_watch_what_stat_ing_every_file_
     _links_in_the_site(recorded)
     outputs = [recorded / "dist/media/c/01.mp4", recorded / "dist/site", recorded / "dist/gone.zip"]
     assert _walk(outputs, by_listing=True) == _walk(outputs, by_listing=False)
+
+
+# --- at catalogue scale the end of a build walks its output folders in two processes ---
+
+
+def _with_offline_edition(root: Path) -> list[Path]:
+    """An offline edition beside the site, its video a link of the site's (as the edition places
+    it); the outputs of a build that made both, the site walked by the forked process."""
+    page = root / "dist/offline/courses/c/01-lecture-1/index.html"
+    page.parent.mkdir(parents=True)
+    page.write_text("<p>第一讲（离线）</p>", encoding="utf-8")
+    (root / "dist/offline/media/c").mkdir(parents=True)
+    os.link(root / "dist/site/media/c/01.mp4", root / "dist/offline/media/c/01.mp4")
+    return [root / "dist/media/c/01.mp4", root / "dist/site", root / "dist/offline"]
+
+
+def _record(root: Path, outputs: list[Path], *, shared_walk: bool) -> None:
+    _stamp(root).record(RecordedBuild(courses=1, lectures=1, built=["c"], diagnostics=[], summary_lines=[],
+                                      outputs=outputs), shared_walk=shared_walk)
+    _next_tick(root.parent)
+
+
+OFFLINE_CHANGES = {
+    "offline page rewritten, size and mtime kept": lambda root: _rewrite_keeping_size_and_time(
+        root / "dist/offline/courses/c/01-lecture-1/index.html", "<p>第二讲（离线）</p>"),
+    "offline video link replaced by a copy": lambda root: _replace_by_rename(root / "dist/offline/media/c/01.mp4"),
+    "stray file added to the offline edition": lambda root: (root / "dist/offline/courses/stray.html").write_text("x"),
+}
+
+
+@pytest.mark.parametrize("change", sorted({**CHANGES, **OFFLINE_CHANGES}))
+def test_a_walk_shared_with_a_forked_process_sees_every_change_one_walk_sees(recorded, change):
+    outputs = _with_offline_edition(recorded)
+    _record(recorded, outputs, shared_walk=True)
+    assert _stamp(recorded).replay() is not None
+    {**CHANGES, **OFFLINE_CHANGES}[change](recorded)
+    assert _stamp(recorded).replay() is None
+
+
+def test_a_shared_walk_watches_what_one_walk_watches_and_takes_what_the_replay_compares(recorded):
+    from weike.builder.keeping.stamp import identities, watched_listing
+
+    outputs = _with_offline_edition(recorded)
+    one, digest = watched_listing(outputs)
+    shared, shared_digest = watched_listing(outputs, shared=True)
+    assert set(one) <= set(shared)
+    assert [path for path in shared if "/dist/offline" not in path] == [path for path in one if "/dist/offline" not in path]
+    assert str(recorded / "dist/site/media/c/01.mp4") not in shared  # a link of an output file: known by its inode
+    assert (digest, shared_digest) == (identities(one), identities(shared))
+    # Recorded either way, the stamp replays, and a walk shared or not follows the other's record.
+    _record(recorded, outputs, shared_walk=True)
+    assert _stamp(recorded).replay() is not None
+    _record(recorded, outputs, shared_walk=False)
+    assert _stamp(recorded).replay() is not None
+
+
+def test_course_folders_walked_in_two_processes_count_as_walked_in_one(tmp_path):
+    from weike.builder.keeping.course_memo import folder_identity
+    from weike.builder.keeping.stamp import courses_entries
+
+    courses = tmp_path / "courses"
+    for slug in ("a", "b", "c", "d", "e"):
+        (courses / slug / "01-lecture").mkdir(parents=True)
+        (courses / slug / "01-lecture" / "lecture.md").write_text(f"# {slug}\n", encoding="utf-8")
+    (courses / "README.md").write_text("courses\n", encoding="utf-8")
+    one = courses_entries(courses, shared=False)
+    assert courses_entries(courses, shared=True) == one
+    assert one[1] == {str(courses / slug): folder_identity(courses / slug) for slug in ("a", "b", "c", "d", "e")}
+    _next_tick(tmp_path)
+    (courses / "e" / "01-lecture" / "lecture.md").write_text("# e, edited\n", encoding="utf-8")  # walked aside
+    (courses / "d" / "01-lecture" / "notes.md").write_text("new\n", encoding="utf-8")
+    shared = courses_entries(courses, shared=True)
+    assert shared == courses_entries(courses, shared=False) != one
+    changed = {path for path, identity in shared[1].items() if identity != one[1][path]}
+    assert changed == {str(courses / "d"), str(courses / "e")}

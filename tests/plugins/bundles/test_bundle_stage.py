@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
@@ -278,3 +279,23 @@ def test_every_weike_package_a_built_in_target_packs_with_is_in_its_packing_code
         missing = [name for name in sorted(used)
                    if tuple(code_location(importlib.import_module(name))) not in hashed]
         assert not missing, f"{target.name}: packed with code the fingerprint does not hash: {missing}"
+
+
+def test_a_target_whose_pack_takes_cache_gets_the_stages_folder_in_the_cache(delivered_repo):
+    """The national targets keep there the sample sheets their writer is made from (written once,
+    not by every build that packs a sheet); the sheets in the zips are openpyxl's bytes either way."""
+    from weike.builder.contracts.context import BuildPaths
+    from weike.builder.running.plugin_manager import get_plugin_manager
+    from weike.plugins.bundles import LEDGER_FOLDER, declare_bundle_targets, takes_cache
+    from weike.plugins.national import bundle as national
+
+    repository, delivered, dist = delivered_repo(valid_courses=("aa",))
+    targets = {target.name: target for target in declare_bundle_targets(get_plugin_manager(repository.root)).targets}
+    assert takes_cache(targets["smartedu"]) and takes_cache(targets["ouchn"]) and not takes_cache(targets["scorm"])
+    national.metadata_sheet_writer.cache_clear()  # as a new process
+    assert not [d for d in run_bundle_stage(repository, delivered, dist).diagnostics if d.is_error]
+    samples = BuildPaths.for_root(repository.root).cache / LEDGER_FOLDER / national.SHEET_SAMPLES_FILE
+    assert samples.is_file()
+    sheet = read_zip(dist / "bundles" / "smartedu" / "aa.zip")[national.SPREADSHEET_NAME]
+    with zipfile.ZipFile(io.BytesIO(sheet)) as package:
+        assert "xl/worksheets/sheet1.xml" in package.namelist()

@@ -61,3 +61,45 @@ def test_a_sheet_openpyxl_treats_specially_is_left_to_openpyxl():
     for special in ("=HYPERLINK(\"http://x\")", "#N/A", float("nan"), True, _dt.date(2024, 1, 1)):
         assert writer.write("t", (row[:-1] + (special,),), None) is None
     assert writer.write("t", (), None) is None
+
+
+def test_the_samples_kept_in_the_cache_make_the_writer_without_openpyxl_and_prove_it_the_same(tmp_path):
+    """An edit's build packs a sheet or two: the two samples openpyxl wrote are kept, keyed by what
+    they come from, and neither is written again while they hold; kept samples that do not prove
+    the writer, or torn ones, are written again."""
+    from weike.plugins.national.sheet import _kept_samples, _samples_key
+
+    written: list[str] = []
+
+    def counted(title, rows, dated=None):
+        written.append(title)
+        return bundle._openpyxl_workbook(title, rows, dated)
+
+    samples = tmp_path / "cache" / "bundles" / bundle.SHEET_SAMPLES_FILE
+    rows = (tuple(f"第{n}列" for n in range(len(COLUMNS))),)
+    dated = _dt.datetime(2024, 6, 1, 8, 0, 0)
+
+    def fresh_writer():
+        metadata_sheet_writer.cache_clear()  # as a new process
+        return metadata_sheet_writer(counted, len(COLUMNS), samples=samples)
+
+    assert fresh_writer().write("课程信息", rows, dated) == bundle._openpyxl_workbook("课程信息", rows, dated)
+    assert len(written) == 2 and samples.is_file()
+    assert fresh_writer().write("课程信息", rows, dated) == bundle._openpyxl_workbook("课程信息", rows, dated)
+    assert len(written) == 2  # taken from the cache
+    first, second = _kept_samples(samples, _samples_key(counted, len(COLUMNS)))
+    assert fresh_writer() is not None and len(written) == 2
+    for damage in (lambda data: data[:-9],  # torn
+                   lambda data: data.replace(b"weike-sheet-samples\n", b"weike-sheet-samples\n0", 1)):  # another key
+        written.clear()
+        samples.write_bytes(damage(samples.read_bytes()))
+        assert fresh_writer() is not None and len(written) == 2
+    written.clear()
+    # Kept under the right key, but not what this openpyxl writes: written again, and kept so.
+    key = _samples_key(counted, len(COLUMNS))
+    from weike.plugins.national.sheet import _keep_samples
+
+    _keep_samples(samples, key, first, second.replace(b"xl/", b"xX/", 1))
+    assert fresh_writer() is not None and len(written) == 2
+    assert _kept_samples(samples, key) == (first, second)
+    metadata_sheet_writer.cache_clear()
