@@ -354,9 +354,11 @@ def weike_cache_parts(context: BuildContext, repository) -> list:
     declared = declare_bundle_targets(context.plugin_manager)
     # A name two plugins declare keeps its ledger: once one of them goes, its zips are current again.
     targets = {target.name for target in declared.targets} | {c.name for c in declared.conflicts if c.name}
+    # A file named with a leading "_" is what a target's pack keeps for every course (pack's cache=).
     return [RecordPart(name="bundle-ledgers", title="上传包的输入记录 (what each bundle was made from)",
                        path=context.paths.cache / LEDGER_FOLDER,
-                       needed=lambda file: file.stem in targets or file.name == INPUTS_FILE)]
+                       needed=lambda file: file.stem in targets or file.name == INPUTS_FILE
+                       or (file.name.startswith("_") and file.is_file()))]
 
 
 # --------------------------------------------------------------------------------------------
