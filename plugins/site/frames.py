@@ -330,6 +330,21 @@ def model_key(url: str, is_index: bool, meta: Mapping, html, context_folders: fr
             tuple(slot for key, slot in SPLICED_META.items() if meta.get(key)), "<h1" in html)
 
 
+def _spliced_values(meta: Mapping, content, url: str) -> dict[str, str] | None:
+    """The values a page of ``meta``, ``content`` and ``url`` is spliced into its frame with; None
+    when one is no string or longer than a frame is proven for (the page is rendered by Jinja)."""
+    values = {TITLE: meta["title"], CONTENT: content, URL: url}
+    for meta_key, slot in _SPLICED_AFTER_TITLE:
+        if meta.get(meta_key):
+            values[slot] = meta[meta_key]
+    for slot, value in values.items():
+        if not isinstance(value, str):
+            return None
+        if slot != URL and len(value) > HOSTILE_LENGTH[slot]:
+            return None
+    return values
+
+
 class PageFrames:
     """Frames by shape for one build: :meth:`render` a page's HTML, or None (render it by Jinja).
 
@@ -374,16 +389,8 @@ class PageFrames:
         frame = self._by_model.get(model)
         if frame is None:
             return None
-        values = {TITLE: meta["title"], CONTENT: html, URL: url}
-        for meta_key, slot in _SPLICED_AFTER_TITLE:
-            if meta.get(meta_key):
-                values[slot] = meta[meta_key]
-        for slot, value in values.items():
-            if not isinstance(value, str):
-                return None
-            if slot != URL and len(value) > HOSTILE_LENGTH[slot]:
-                return None
-        if not frame.fits_values(url, {**values, CANONICAL: canonical_url, ABSOLUTE: abs_url}):
+        values = _spliced_values(meta, html, url)
+        if values is None or not frame.fits_values(url, {**values, CANONICAL: canonical_url, ABSOLUTE: abs_url}):
             return None
         return frame.fill_encoded(values)
 
@@ -394,16 +401,9 @@ class PageFrames:
         key = _shape_key(page, context, template_name)
         if key is None:
             return None
-        meta = page.meta
-        values = {TITLE: meta["title"], CONTENT: page.content or "", URL: page.url}
-        for meta_key, slot in _SPLICED_AFTER_TITLE:
-            if meta.get(meta_key):
-                values[slot] = meta[meta_key]
-        for slot, value in values.items():
-            if not isinstance(value, str):
-                return None
-            if slot != URL and len(value) > HOSTILE_LENGTH[slot]:
-                return None
+        values = _spliced_values(page.meta, page.content or "", page.url)
+        if values is None:
+            return None
         frame = self._frames.get(key, _UNMADE)
         if frame is _UNMADE:
             frame = self._frames[key] = self._make(page, context, template, values)

@@ -19,10 +19,9 @@ import gc
 import json
 import logging
 import os
-import signal
-import tempfile
 from collections.abc import Callable, Sequence
 
+from weike.builder.keeping.aside import BytesAside
 from weike.builder.running.executor import available_cores
 
 #: At most this many processes render pages (each holds a copy-on-write share of the build's memory).
@@ -75,53 +74,27 @@ def _shares(pages: Sequence, processes: int, *, head_start: float = 0.0) -> list
     return [list(pages[:first]), *_shares(pages[first:], processes - 1)]
 
 
-def _fork_worker(items: Sequence, work: Callable) -> tuple[int, int]:
-    """Fork a process that does ``work`` on ``items`` and exits; returns its pid and the file its
-    results and warnings come back in (JSON; nothing when it failed).
+def _fork_worker(items: Sequence, work: Callable) -> BytesAside:
+    """Fork a process that does ``work`` on ``items`` and exits (:class:`BytesAside`: its results
+    and warnings come back as JSON in an unnamed temporary file, not a pipe, so a worker whose
+    results are more than a pipe holds never waits, its share done, for this process to read
+    them); :func:`_wait` reads them back. Not forked (no ``fork``, or it failed), it has no results:
+    its items are done here."""
 
-    The file is an unnamed temporary one, not a pipe: a pipe holds 64 kB, and a worker whose
-    results are more would wait, its share done, until this process read them (after its own
-    share and other work); into a file it writes them all and exits, whatever this process does."""
-    results = tempfile.TemporaryFile()
-    try:
-        pid = os.fork()
-    except BaseException:
-        results.close()
-        raise
-    if pid:
-        descriptor = os.dup(results.fileno())
-        results.close()
-        return pid, descriptor
-    # The worker: never returns into the caller's code, whatever happens.
-    global _IN_WORKER
-    _IN_WORKER = True
-    status = 1
-    try:
+    def in_the_worker() -> bytes:
+        global _IN_WORKER
+        _IN_WORKER = True
         # What this process inherited (the build's models, the pages, the navigation, the compiled
         # templates) is left out of its collections, so its copies stay shared with its parent
         # instead of being copied as the collector visits them. Freezing here, not in the parent,
         # leaves the parent's collector as it was (the build unfreezes its own models itself).
         gc.freeze()
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
         kept = _KeepWarnings()
         logging.getLogger("mkdocs").addHandler(kept)
         done = [work(item) for item in items]
-        payload = json.dumps({"results": done, "warnings": kept.records}).encode("utf-8")
-        with results:
-            results.write(payload)
-        status = 0
-    finally:
-        os._exit(status)
+        return json.dumps({"results": done, "warnings": kept.records}).encode("utf-8")
 
-
-def _end(pid: int, reading: int) -> None:
-    """Kill a worker this process will not wait for (it failed meanwhile), and close its file."""
-    try:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-    except OSError:
-        pass
-    os.close(reading)
+    return BytesAside(in_the_worker)
 
 
 def _log_again(warnings: list) -> None:
@@ -130,13 +103,10 @@ def _log_again(warnings: list) -> None:
         logging.getLogger(name).log(level, message)
 
 
-def _wait(pid: int, reading: int) -> dict | None:
-    """The worker's results and warnings once it has exited, or None when it failed."""
-    _, status = os.waitpid(pid, 0)
-    with os.fdopen(reading, "rb") as results:
-        results.seek(0)  # (the worker's writes moved the offset this descriptor shares)
-        payload = results.read()
-    if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0 or not payload:
+def _wait(worker: BytesAside) -> dict | None:
+    """The worker's results and warnings once it has exited, or None when it failed or never ran."""
+    payload = worker.result()
+    if not payload:
         return None
     try:
         return json.loads(payload)
@@ -162,12 +132,11 @@ def share_work(items: Sequence, work: Callable, *, processes: int,
         return results
     own, *worker_shares = _shares(positions, processes, head_start=meanwhile_weight if meanwhile else 0.0)
     results: list = [None] * len(items)
-    workers: list[tuple[int, int, list]] = []
+    workers: list[tuple[BytesAside, list]] = []
     try:
         for share in worker_shares:
             if share:
-                pid, reading = _fork_worker([items[number] for number in share], work)
-                workers.append((pid, reading, share))
+                workers.append((_fork_worker([items[number] for number in share], work), share))
         taken = {number for share in worker_shares for number in share}
         if meanwhile is None:
             for number, item in enumerate(items):
@@ -182,8 +151,8 @@ def share_work(items: Sequence, work: Callable, *, processes: int,
             for number in own:
                 results[number] = work(items[number])
         while workers:
-            pid, reading, share = workers.pop(0)
-            done = _wait(pid, reading)
+            worker, share = workers.pop(0)
+            done = _wait(worker)
             if done is None:  # a serial build's outcome for its items, error included
                 for number in share:
                     results[number] = work(items[number])
@@ -192,8 +161,8 @@ def share_work(items: Sequence, work: Callable, *, processes: int,
                 results[number] = result
             _log_again(done["warnings"])
     finally:
-        for pid, reading, _ in workers:  # this process failed: the workers are not waited for
-            _end(pid, reading)
+        for worker, _ in workers:  # this process failed: the workers are not waited for
+            worker.stop()
     return results
 
 
@@ -206,27 +175,19 @@ class WorkAside:
 
     def __init__(self, items: Sequence, work: Callable) -> None:
         self._items, self._work = list(items), work
-        self._process: tuple[int, int] | None = None
-        if hasattr(os, "fork"):
-            try:
-                self._process = _fork_worker(self._items, work)
-            except OSError:
-                self._process = None
+        self._process: BytesAside | None = _fork_worker(self._items, work)
 
     def results(self) -> list:
         done = None
         if self._process is not None:
-            pid, reading = self._process
+            done = _wait(self._process)
             self._process = None
-            done = _wait(pid, reading)
         if done is None:
             return [self._work(item) for item in self._items]
         _log_again(done["warnings"])
         return done["results"]
 
     def stop(self) -> None:
-        if self._process is None:
-            return
-        pid, reading = self._process
-        self._process = None
-        _end(pid, reading)
+        if self._process is not None:
+            self._process.stop()
+            self._process = None

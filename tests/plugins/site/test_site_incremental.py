@@ -328,16 +328,10 @@ def test_a_forced_build_makes_every_course_again(built_site, monkeypatch):
     assert work.rebuild(built) == set()
 
 
-def test_a_rebuild_in_the_same_process_compiles_no_template_again(built_site, monkeypatch, tmp_path):
-    """weike serve builds again on every edit: the theme's templates are compiled once per process,
-    and again only when one changes."""
+def _counting_compiles(monkeypatch) -> list[str]:
+    """The names of the templates Jinja compiles from now on, in order."""
     import jinja2
 
-    from weike.plugins.site import generated
-
-    # (Compiled templates of this test alone: none from other builds of this user.)
-    monkeypatch.setattr(generated, "COMPILED_TEMPLATES", generated.CompiledTemplates(tmp_path / "compiled"))
-    built = built_site({"site/overrides/partials/copyright.html": "<p>社区学院</p>\n"})
     compiled: list[str] = []
     original = jinja2.Environment.compile
 
@@ -346,6 +340,18 @@ def test_a_rebuild_in_the_same_process_compiles_no_template_again(built_site, mo
         return original(self, source, name, filename, *args, **kwargs)
 
     monkeypatch.setattr(jinja2.Environment, "compile", counted)
+    return compiled
+
+
+def test_a_rebuild_in_the_same_process_compiles_no_template_again(built_site, monkeypatch, tmp_path):
+    """weike serve builds again on every edit: the theme's templates are compiled once per process,
+    and again only when one changes."""
+    from weike.plugins.site import generated
+
+    # (Compiled templates of this test alone: none from other builds of this user.)
+    monkeypatch.setattr(generated, "COMPILED_TEMPLATES", generated.CompiledTemplates(tmp_path / "compiled"))
+    built = built_site({"site/overrides/partials/copyright.html": "<p>社区学院</p>\n"})
+    compiled = _counting_compiles(monkeypatch)
     notes = built.root / "courses/demo/01-lecture-1/lecture.md"
     notes.write_text(notes.read_text(encoding="utf-8") + "\n补充一段新的讲义内容。\n", encoding="utf-8")
     built.rebuild()
@@ -367,7 +373,6 @@ def test_a_new_repository_compiles_none_of_the_templates_another_compiled(built_
     build) compiles none of weike's templates again. Overrides of its own, added, are merged in the
     repository's work folder (and compiled there); removed, weike's are read where shipped again;
     each rebuild equals a cold build."""
-    import jinja2
 
     from tests.plugins.site.conftest import BuiltSite
     from weike.plugins.site import generated
@@ -375,14 +380,7 @@ def test_a_new_repository_compiles_none_of_the_templates_another_compiled(built_
     # (Compiled templates of this test alone: none from other builds of this user.)
     monkeypatch.setattr(generated, "COMPILED_TEMPLATES", generated.CompiledTemplates(tmp_path / "compiled"))
     built = built_site()
-    compiled: list[str] = []
-    original = jinja2.Environment.compile
-
-    def counted(self, source, name=None, filename=None, *args, **kwargs):
-        compiled.append(name)
-        return original(self, source, name, filename, *args, **kwargs)
-
-    monkeypatch.setattr(jinja2.Environment, "compile", counted)
+    compiled = _counting_compiles(monkeypatch)
     root = tmp_path / "another"
     shutil.copytree(built.root, root, ignore=shutil.ignore_patterns(".weike", "dist"))
     other = BuiltSite(root=root, site=root / "dist" / "site", delivered=built.delivered,

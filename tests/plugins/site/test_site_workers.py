@@ -343,6 +343,20 @@ def test_work_a_worker_did_not_finish_is_done_here():
     assert workers.share_work(list(range(10)), work, processes=2) == list(range(1, 11))
 
 
+def test_work_whose_worker_cannot_be_forked_is_done_here(monkeypatch):
+    """A fork that fails (no memory for the process, too many processes) leaves its share to this
+    process, as a worker that fails does: the build goes on, serially."""
+    parent = os.getpid()
+
+    def no_fork():
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    results = workers.share_work(list(range(10)), lambda n: [n + 1, os.getpid()], processes=2)
+    assert results == [[n + 1, parent] for n in range(10)]
+    assert workers.WorkAside([1, 2], lambda n: n * 3).results() == [3, 6]
+
+
 def _a_child_exited(deadline_seconds: float) -> bool:
     """Whether a child of this process has exited (not reaped: its parent still waits for it)
     before the deadline; a blocked child never does."""
@@ -678,14 +692,14 @@ def _search_made_while_rendering(monkeypatch, files: list | None = None) -> list
     fork_worker, wait, write_search_shards = workers._fork_worker, workers._wait, website.write_search_shards
 
     def forked(items, work):
-        pid, reading = fork_worker(items, work)
+        worker = fork_worker(items, work)
         if any(str(getattr(item, "src_uri", "")).endswith(".md") for item in items):
-            out.add(pid)
-        return pid, reading
+            out.add(id(worker))
+        return worker
 
-    def waited(pid, reading):
-        out.discard(pid)
-        return wait(pid, reading)
+    def waited(worker):
+        out.discard(id(worker))
+        return wait(worker)
 
     def watched(*args, **kwargs):
         calls.append(len(out))
