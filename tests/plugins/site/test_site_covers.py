@@ -53,6 +53,32 @@ def test_missing_thumbnails_are_made_by_workers_as_one_process_makes_them(tmp_pa
         assert (alone.width, alone.height) == (thumbnail.width, thumbnail.height)
 
 
+def test_a_thumbnail_is_opened_once_a_build_and_not_when_made_side_by_side(tmp_path, pictures, forks,  # noqa: F811
+                                                                          monkeypatch):
+    """A thousand courses share a few hundred covers: the cache gives each course the thumbnail
+    its workers made (its size sent back) without opening it, and one found in the cache is
+    opened once, whatever the number of courses showing it; the same values either way."""
+    monkeypatch.setattr(covers, "COVERS_PER_PROCESS", 1)
+    opened: list[str] = []
+    make = covers.make_thumbnail
+
+    def opening(source, cache, *, digest):
+        opened.append(digest)
+        return make(source, cache, digest=digest)
+
+    monkeypatch.setattr(covers, "make_thumbnail", opening)
+    with CoverCache(tmp_path / "site-cache") as cache:
+        cache.make_missing_thumbnails(pictures)
+        opened.clear()  # (those the build made: in the workers' copies of the list)
+        made = [cache.thumbnail(path) for path in pictures[:-1]]
+        assert opened == []
+    with CoverCache(tmp_path / "site-cache") as cache:  # the next build: all of them in the cache
+        assert cache.make_missing_thumbnails(pictures) == 1  # (the broken one)
+        again = [cache.thumbnail(path) for path in [*pictures[:-1], *pictures[:-1]]]
+    assert len(opened) == len(set(opened)) == 12  # (twelve distinct pictures)
+    assert again == made + made
+
+
 @pytest.mark.parametrize("worker", ["works", "dies"])
 def test_work_beside_the_covers_is_done_by_the_other_process_while_this_one_does_its_own(  # noqa: F811
         tmp_path, pictures, forks, monkeypatch, worker):
