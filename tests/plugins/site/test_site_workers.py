@@ -331,6 +331,31 @@ def test_a_cold_build_loads_the_dictionary_and_makes_its_codes_while_its_covers_
     assert [rel for rel in serial if parallel[rel] != serial[rel]] == []
 
 
+def test_a_dictionary_that_fails_to_load_with_the_covers_is_loaded_before_the_courses(built_site, monkeypatch):
+    """A failure loading jieba's dictionary while the covers are made stops nothing there: the
+    dictionary is loaded again before the courses are made (where a failure is the build's, as
+    ever), and the site is the one a build whose first load worked makes."""
+    from weike.plugins.site import words
+
+    monkeypatch.setattr(sources, "COURSES_PER_PROCESS", 1)
+    monkeypatch.setattr(workers, "available_cores", lambda: 2)
+    whole_dictionary, loads = words.whole_dictionary, []
+
+    def failing_once():
+        loads.append(len(loads))
+        if len(loads) == 1:
+            raise OSError("the dictionary's cache could not be read")
+        whole_dictionary()
+
+    monkeypatch.setattr(words, "whole_dictionary", failing_once)
+    built = built_site(FILES, site_url="https://weike.example.gov.cn/")
+    assert not built.result.failed and list(built.result.diagnostics) == []
+    assert loads == [0, 1]
+    parallel = tree(built.site)
+    serial = serial_tree(built, monkeypatch)
+    assert [rel for rel in serial if parallel.get(rel) != serial[rel]] == [] and sorted(parallel) == sorted(serial)
+
+
 def test_only_a_build_that_makes_every_course_does_the_courses_work_with_the_covers(tmp_path):
     """A cold build with an empty memo, or a forced one, makes every course (its QR codes and the
     dictionary are worth making with the covers); one with a site built before, or with courses
