@@ -80,6 +80,25 @@ def note_picture_name(digest: str, source: Path) -> str:
     return f"{digest}-phone-{_phone_recipe()}{source.suffix.lower()}"
 
 
+@dataclass(frozen=True, kw_only=True)
+class WorkBeside:
+    """Work a cold build does while it makes its covers' thumbnails, so that both cores are busy
+    until the courses are made (:meth:`CoverCache.make_missing_thumbnails`).
+
+    ``items`` (each about a cover's worth of CPU) are done by ``work`` in whichever process gets
+    them (after the covers: by another process when the covers are shared), their results (JSON
+    values) handed to ``done`` in their order, here; ``meanwhile`` is this process's own work
+    (what only it can do, such as loading what the processes forked later share), done while the
+    other process makes covers, its share of them smaller by ``meanwhile_covers`` (as many
+    covers' worth). A process that fails has its items done here (``workers.share_work``)."""
+
+    items: Sequence = ()
+    work: Callable[[object], object] = lambda item: None
+    done: Callable[[list], None] = lambda results: None
+    meanwhile: Callable[[], None] | None = None
+    meanwhile_covers: float = 0.0
+
+
 class CoverCache:
     """Thumbnails by source hash, in ``<site cache>/covers``; the hashes are remembered in a
     :class:`FileMemo` (by path, size, mtime and inode), so unchanged covers are not re-read.
@@ -93,6 +112,11 @@ class CoverCache:
         self.folder = site_cache / COVERS_FOLDER
         self._memo_file = site_cache / COVERS_MEMO_FILE
         self._memos = {os.getpid(): FileMemo(self._memo_file)}
+        #: What :meth:`make_missing_thumbnails` learnt, for :meth:`thumbnail` (a thousand covers, a
+        #: few hundred distinct: each hashed, or its thumbnail opened for its size, once): each
+        #: source's hash as it hashed it, and the thumbnails by hash, once made or opened.
+        self._digests: dict[Path, str] = {}
+        self._thumbnails: dict[str, Thumbnail] = {}
 
     @property
     def _memo(self) -> FileMemo:
@@ -112,35 +136,67 @@ class CoverCache:
             raise CoverError(f"{type(exc).__name__}: {exc}") from exc
 
     def thumbnail(self, source: Path) -> Thumbnail:
-        return make_thumbnail(source, self.folder, digest=self.digest(source))
+        digest = self._digests.pop(source, None) or self.digest(source)
+        thumbnail = self._thumbnails.get(digest)
+        if thumbnail is None:
+            thumbnail = self._thumbnails[digest] = make_thumbnail(source, self.folder, digest=digest)
+        return thumbnail
 
-    def make_missing_thumbnails(self, sources: Sequence[Path]) -> int:
+    def make_missing_thumbnails(self, sources: Sequence[Path], *, beside: WorkBeside | None = None) -> int:
         """Make the thumbnails of ``sources`` not in the cache yet, shared among processes (a cold
-        build's covers: decoding, scaling and blurring each is some 20 ms of CPU); returns how many
-        were missing. A cover that fails here is left to :meth:`thumbnail`, which reports it."""
+        build's covers: decoding, scaling, blurring and encoding each is 2-3 ms of CPU); returns how many
+        were missing. A cover that fails here is left to :meth:`thumbnail`, which reports it.
+
+        ``beside``: other work of a cold build shared with the covers (:class:`WorkBeside`), done
+        with them whether or not any is missing."""
         from weike.plugins.site.workers import render_processes, share_work
 
         missing: dict[str, str] = {}
         with self._memo.batch():  # a cold build's covers: their hashes remembered in one write
             for source in sources:
                 try:
-                    digest = self.digest(source)
+                    digest = self._digests[source] = self.digest(source)
                 except Exception:  # noqa: BLE001 (the course's own thumbnail() reports it, for that course only)
                     continue
                 if digest not in missing and not thumbnail_path(self.folder, digest).is_file():
                     missing[digest] = str(source)
-        processes = render_processes(len(missing), per_process=COVERS_PER_PROCESS)
-        if processes > 1:
-            share_work(list(missing.items()), self._try_thumbnail, processes=processes)
-        return len(missing)
+        covers = list(missing.items())
+        if beside is None:
+            processes = render_processes(len(covers), per_process=COVERS_PER_PROCESS)
+            if processes > 1:
+                self._made(covers, share_work(covers, self._try_thumbnail, processes=processes))
+            return len(covers)
+        # The covers first and the other items after them: the shares are contiguous and this
+        # process's is the first, so another process makes those items (this one does its own
+        # work meanwhile, its share of covers smaller by its weight).
+        items = [*((True, cover) for cover in covers), *((False, item) for item in beside.items)]
 
-    def _try_thumbnail(self, item: tuple[str, str]) -> bool:
+        def work(item: tuple[bool, object]):
+            is_cover, what = item
+            return self._try_thumbnail(what) if is_cover else beside.work(what)
+
+        processes = render_processes(len(items) + round(beside.meanwhile_covers), per_process=COVERS_PER_PROCESS)
+        done = share_work(items, work, processes=processes, meanwhile=beside.meanwhile,
+                          meanwhile_weight=beside.meanwhile_covers)
+        self._made(covers, done[:len(covers)])
+        beside.done(done[len(covers):])
+        return len(covers)
+
+    def _try_thumbnail(self, item: tuple[str, str]) -> list[int] | None:
+        """The size of the thumbnail made of ``item`` (hash, source), None when it failed."""
         digest, source = item
         try:
-            make_thumbnail(Path(source), self.folder, digest=digest)
+            made = make_thumbnail(Path(source), self.folder, digest=digest)
         except Exception:  # noqa: BLE001 (as above: reported by thumbnail(), for its course only)
-            return False
-        return True
+            return None
+        return [made.width, made.height]
+
+    def _made(self, covers: Sequence[tuple[str, str]], sizes: Sequence[list[int] | None]) -> None:
+        """Remember the thumbnails made of ``covers`` (hash, source) with their ``sizes``."""
+        for (digest, _), size in zip(covers, sizes, strict=True):
+            if size is not None:
+                self._thumbnails[digest] = Thumbnail(path=thumbnail_path(self.folder, digest), width=size[0],
+                                                     height=size[1], source_sha256=digest)
 
     def note_picture(self, source: Path) -> Path:
         """The copy of a notes picture the site publishes (:func:`~weike.plugins.pictures.picture_for_phones`),

@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 import itertools
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from operator import xor
 from pathlib import Path
 from typing import NamedTuple
@@ -284,7 +284,9 @@ def _packed_or_none(url: str) -> list | None:
         return None
 
 
-def _packed_codes(urls: list[str]) -> list[list | None]:
+def packed_codes(urls: list[str]) -> list[list | None]:
+    """:func:`packed_qr` of each of ``urls``; None for one that fails (:meth:`QrCodes.svg` makes
+    it again, for its course only, and reports it)."""
     return [_packed_or_none(url) for url in urls]
 
 
@@ -298,7 +300,7 @@ class MissingCodes:
         from weike.plugins.site.workers import WorkAside
 
         self._made, self._missing = made, missing
-        self._aside = WorkAside([missing], _packed_codes) if missing else None
+        self._aside = WorkAside([missing], packed_codes) if missing else None
 
     def wait(self) -> int:
         if self._aside is not None:
@@ -345,6 +347,17 @@ class QrCodes:
     def _missing(self, urls: Iterable[str]) -> list[str]:
         """``urls`` (once each) whose code is neither in the record nor made by this build yet."""
         return [url for url in dict.fromkeys(urls) if url and url not in self._known and url not in self._made]
+
+    def missing(self, urls: Iterable[str]) -> list[str]:
+        """``urls`` (once each) whose code this build has still to make (for another process to make:
+        :meth:`record` then records what it made)."""
+        return self._missing(urls)
+
+    def record(self, urls: Sequence[str], codes: Sequence[list | None]) -> None:
+        """Record the codes of ``urls`` made elsewhere (:func:`packed_codes`; None: not made)."""
+        for url, code in zip(urls, codes, strict=True):
+            if code is not None:
+                self._made[url] = code
 
     def make_missing(self, urls: Iterable[str], *, too_few_too: bool = False, here: bool = False) -> int:
         """Make the codes of ``urls`` not in the record yet, shared among processes (a cold build:

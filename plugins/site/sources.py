@@ -23,12 +23,12 @@ from weike.plugins.site.catalogue import (LEVEL_SLUGS, THEME_SLUGS, Catalogue, S
 from weike.plugins.site.contributed import OfferedPage, place_pages
 from weike.plugins.site.course_memo import (CourseMade, CourseMemo, RememberedPage, body_digest,
                                             content_digest, entries_key)
-from weike.plugins.site.covers import CoverCache, CoverError, Thumbnail
+from weike.plugins.site.covers import CoverCache, CoverError, Thumbnail, WorkBeside
 from weike.plugins.site.engine import DEFAULT_SITE_NAME, SITE_SOURCES_DIR, THEME_DIR
 from weike.plugins.site.nav import HOME_FILE, page_url
 from weike.plugins.site.pages import (GeneratedPage, course_page, home_page, lecture_page, lecture_pages_common,
                                       level_page, theme_page)
-from weike.plugins.site.qr import MissingCodes, QrCodes
+from weike.plugins.site.qr import MissingCodes, QrCodes, packed_codes
 from weike.plugins.site.search import SearchCuts, course_entry_inputs, entries_from
 
 #: Paths the generator owns; a file in site/ with one of these names is ignored (W407), a plugin's
@@ -46,12 +46,20 @@ class Collected:
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
+def publishable(courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia], *, preview: bool) -> list[Course]:
+    """The courses with a cover and (unless ``preview``) every lecture's video delivered: those
+    :func:`collect_courses` publishes unless their cover cannot be made into a thumbnail."""
+    return [course for course in courses if course.cover is not None and course.cover.path is not None
+            and (preview or all(lecture.key in delivered for lecture in course.lectures))]
+
+
 def collect_courses(courses: Sequence[Course], delivered: Mapping[str, DeliveredMedia], covers: CoverCache,
                     *, preview: bool, savers: Mapping[str, tuple[Path, int]] | None = None,
-                    isolation: CourseIsolation | None = None) -> Collected:
+                    isolation: CourseIsolation | None = None, beside: WorkBeside | None = None) -> Collected:
     """The courses the site can publish, each with its cover thumbnail; the others as diagnostics.
 
     An exception while collecting one course leaves just that course out (E901, in ``isolation``).
+    ``beside``: other work done while the covers are made (:func:`work_ahead_of_courses`).
     """
     isolation = isolation or CourseIsolation(stage="site", plugin=PLUGIN_NAME)
     found = Collected()
@@ -83,9 +91,8 @@ def collect_courses(courses: Sequence[Course], delivered: Mapping[str, Delivered
         found.courses.append(item)
 
     # A cold build's covers are made side by side first; each course then finds its own made.
-    covers.make_missing_thumbnails([course.cover.path for course in courses
-                                    if course.cover is not None and course.cover.path is not None
-                                    and (preview or all(lecture.key in delivered for lecture in course.lectures))])
+    covers.make_missing_thumbnails([course.cover.path for course in publishable(courses, delivered, preview=preview)],
+                                   beside=beside)
     for course in sorted(courses, key=lambda c: c.slug):
         isolation.call(course, lambda: collect(course), what="收集课程 collecting the course")
     return found
@@ -341,6 +348,48 @@ COURSES_PER_PROCESS = 24
 #: a code; measured): the process making codes aside takes that many more than this one, which
 #: loads the dictionary first, so the two finish together (up to 2,500 courses, all aside).
 DICTIONARY_WORTH_CODES = 2_500
+
+
+#: jieba's dictionary takes about as much CPU to load as this many covers' thumbnails to make
+#: (0.2 s against 2-3 ms a cover; measured at 300 courses).
+DICTIONARY_WORTH_COVERS = 100
+#: QR codes made in about a cover's thumbnail's CPU (0.1 ms a code).
+CODES_A_COVER = 25
+
+
+def work_ahead_of_courses(candidates: Sequence[Course], *, qr_codes: QrCodes, site_url: str | None) -> WorkBeside | None:
+    """What a cold build that will make all its courses (none remembered) does while it makes
+    their covers' thumbnails (:meth:`~weike.plugins.site.covers.CoverCache.make_missing_thumbnails`),
+    where :func:`courses_side_by_side` will share them among processes: this process loads jieba's
+    dictionary (which the courses' workers share) while another makes the covers and then the
+    QR codes of ``candidates``' pages (recorded in ``qr_codes``), each process its share of the
+    covers, so both cores are busy from the stage's start to the courses made. None for a build
+    with too few courses to share (the courses then make what they need themselves).
+
+    A failure loading the dictionary here is left to :func:`courses_side_by_side`'s own load,
+    which raises it where it did before; a code not made here is made by its course."""
+    from weike.plugins.site.words import whole_dictionary
+    from weike.plugins.site.workers import render_processes
+
+    if render_processes(len(candidates), per_process=COURSES_PER_PROCESS) <= 1:
+        return None
+    catalogue = Catalogue(courses=(), site_url=site_url)
+    missing = qr_codes.missing([catalogue.absolute(SiteCourse(course=course, lectures=()).url)
+                                for course in candidates])
+    chunks = [missing[start:start + CODES_A_COVER] for start in range(0, len(missing), CODES_A_COVER)]
+
+    def load_dictionary() -> None:
+        try:
+            whole_dictionary()
+        except Exception:  # noqa: BLE001 (loaded again before the courses are made, and raised there)
+            pass
+
+    def record(made: list) -> None:
+        for urls, codes in zip(chunks, made, strict=True):
+            qr_codes.record(urls, codes)
+
+    return WorkBeside(items=chunks, work=packed_codes, done=record, meanwhile=load_dictionary,
+                      meanwhile_covers=DICTIONARY_WORTH_COVERS)
 
 
 def courses_side_by_side(items: Sequence[SiteCourse], make: Callable[[SiteCourse], dict | None], *,

@@ -55,7 +55,8 @@ from weike.plugins.site.search import (CUTS_FILE, RememberedCuts, cuts_allowed, 
                                        merged_search_index)
 from weike.plugins.site.search_shards import (PARTS_FILE, READER_SCRIPT, RememberedParts, SearchShards,
                                               write_search_shards)
-from weike.plugins.site.sources import PLUGIN_NAME, collect_courses, generate_sources, write_docs, write_overrides
+from weike.plugins.site.sources import (PLUGIN_NAME, collect_courses, generate_sources, publishable,
+                                       work_ahead_of_courses, write_docs, write_overrides)
 from weike.plugins.site.stamp import STAMP_FILE, input_hash, read_stamp, site_stamp
 from weike.plugins.site.workers import render_processes
 
@@ -236,6 +237,20 @@ class SearchWhileRendering:
         return len(merged), shards
 
 
+def makes_every_course(site_dir: Path, work_dir: Path, *, force: bool, kept: KeptCourses | None) -> bool:
+    """Whether a build makes every course's pages anew: a cold one (no stamp of an earlier build
+    in ``site_dir``, or ``force``) whose course memo holds no course (or is not read: ``force``)."""
+    if force:
+        return True
+    if (site_dir / STAMP_FILE).is_file() or (kept is not None and kept.made):
+        return False
+    try:
+        with os.scandir(work_dir / MEMO_FOLDER) as entries:
+            return next(entries, None) is None
+    except OSError:  # (no memo yet)
+        return True
+
+
 def _collector_paused_when_cold(function):
     """``function`` (:func:`build_website`) with the cyclic garbage collector paused when it makes
     the site whole (no stamp of an earlier build in ``site_dir``, or ``force``).
@@ -302,9 +317,16 @@ def build_website(
     settings = load_settings(root, site_url)
     # One course's data never stops the site: what fails for it (E901) leaves just that course out.
     isolation = CourseIsolation(stage="site", plugin=PLUGIN_NAME)
+    # A cold build that will make every course makes their QR codes and loads jieba's dictionary
+    # while it makes their covers, both cores busy (none of it is read before the courses are made).
+    qr_codes = beside = None
+    if makes_every_course(site_dir, work_dir, force=force, kept=kept):
+        qr_codes = QrCodes(cache_dir / QR_CODES_FILE)
+        beside = work_ahead_of_courses(publishable(courses, delivered, preview=preview), qr_codes=qr_codes,
+                                       site_url=settings.site_url)
     with CoverCache(cache_dir) as covers:
         collected = collect_courses(courses, delivered, covers, preview=preview, savers=savers,
-                                    isolation=isolation)
+                                    isolation=isolation, beside=beside)
         catalogue = Catalogue(courses=tuple(collected.courses), site_url=settings.site_url, withheld=withheld)
         # Centre photos become small JPEGs like course covers, from the same cache.
         site_centres = centre_pages.published_centres(centres, catalogue, covers, allowed=publish_centres)
@@ -323,7 +345,7 @@ def build_website(
         return WebsiteResult(site_dir=site_dir, rebuilt=False, site_url=settings.site_url, published=published,
                              inputs=built_from, media=placed, diagnostics=tuple(collected.diagnostics) + earlier, seconds=time.monotonic() - started)
 
-    qr_codes = QrCodes(cache_dir / QR_CODES_FILE)
+    qr_codes = qr_codes or QrCodes(cache_dir / QR_CODES_FILE)
     page_isolation = CourseIsolation(stage="site", plugin=PLUGIN_NAME)
     # What each course's pages are, remembered between builds: only courses whose key changed are made again.
     memo = CourseMemo(work_dir / MEMO_FOLDER, read=not force, kept=kept)

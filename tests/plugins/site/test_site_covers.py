@@ -10,9 +10,9 @@ import pytest
 from PIL import Image
 
 from tests.plugins.site.test_site_workers import forks  # noqa: F401 (a fixture)
-from weike.plugins.site import covers
+from weike.plugins.site import covers, workers
 from weike.plugins.pictures import picture_for_phones
-from weike.plugins.site.covers import CoverCache, CoverError, make_thumbnail
+from weike.plugins.site.covers import CoverCache, CoverError, WorkBeside, make_thumbnail
 
 
 @pytest.fixture
@@ -51,6 +51,74 @@ def test_missing_thumbnails_are_made_by_workers_as_one_process_makes_them(tmp_pa
         alone = make_thumbnail(path, tmp_path / "one-process", digest=thumbnail.source_sha256)
         assert alone.path.read_bytes() == thumbnail.path.read_bytes()
         assert (alone.width, alone.height) == (thumbnail.width, thumbnail.height)
+
+
+def test_a_thumbnail_is_opened_once_a_build_and_not_when_made_side_by_side(tmp_path, pictures, forks,  # noqa: F811
+                                                                          monkeypatch):
+    """A thousand courses share a few hundred covers: the cache gives each course the thumbnail
+    its workers made (its size sent back) without opening it, and one found in the cache is
+    opened once, whatever the number of courses showing it; the same values either way."""
+    monkeypatch.setattr(covers, "COVERS_PER_PROCESS", 1)
+    opened: list[str] = []
+    make = covers.make_thumbnail
+
+    def opening(source, cache, *, digest):
+        opened.append(digest)
+        return make(source, cache, digest=digest)
+
+    monkeypatch.setattr(covers, "make_thumbnail", opening)
+    with CoverCache(tmp_path / "site-cache") as cache:
+        cache.make_missing_thumbnails(pictures)
+        opened.clear()  # (those the build made: in the workers' copies of the list)
+        made = [cache.thumbnail(path) for path in pictures[:-1]]
+        assert opened == []
+    with CoverCache(tmp_path / "site-cache") as cache:  # the next build: all of them in the cache
+        assert cache.make_missing_thumbnails(pictures) == 1  # (the broken one)
+        again = [cache.thumbnail(path) for path in [*pictures[:-1], *pictures[:-1]]]
+    assert len(opened) == len(set(opened)) == 12  # (twelve distinct pictures)
+    assert again == made + made
+
+
+@pytest.mark.parametrize("worker", ["works", "dies"])
+def test_work_beside_the_covers_is_done_by_the_other_process_while_this_one_does_its_own(  # noqa: F811
+        tmp_path, pictures, forks, monkeypatch, worker):
+    """A cold build's other work shared with its covers: the items after the covers, so in the
+    other process's share, their results handed back in order; this process's own work done here
+    meanwhile, its share of covers smaller by that work's weight. A worker that dies has its
+    covers and items done here, and the thumbnails are one process's either way."""
+    monkeypatch.setattr(covers, "COVERS_PER_PROCESS", 1)
+    monkeypatch.setattr(workers, "available_cores", lambda: 2)
+    if worker == "dies":
+        fork_worker = workers._fork_worker
+        monkeypatch.setattr(workers, "_fork_worker", lambda items, work: fork_worker(items, lambda item: os._exit(3)))
+    here = os.getpid()
+    results, meanwhile = [], []
+    beside = WorkBeside(items=[1, 2, 3], work=lambda number: [number * number, os.getpid() != here],
+                        done=results.extend, meanwhile=lambda: meanwhile.append(os.getpid()), meanwhile_covers=4)
+    with CoverCache(tmp_path / "site-cache") as cache:
+        assert cache.make_missing_thumbnails(pictures, beside=beside) == 13
+        made = {path: cache.thumbnail(path) for path in pictures[:-1]}
+    # 13 covers and 3 items, 4 covers' worth of other work here: 6 covers here, 7 and the items there.
+    assert len(forks) == 1 and len(forks[0]) == 10
+    assert forks[0][-3:] == [(False, 1), (False, 2), (False, 3)]
+    assert all(is_cover for is_cover, _ in forks[0][:7])
+    assert results == [[1, worker == "works"], [4, worker == "works"], [9, worker == "works"]]
+    assert meanwhile == [here]
+    for path, thumbnail in made.items():
+        alone = make_thumbnail(path, tmp_path / "one-process", digest=thumbnail.source_sha256)
+        assert alone.path.read_bytes() == thumbnail.path.read_bytes()
+
+
+def test_work_beside_the_covers_is_done_when_no_cover_is_missing(tmp_path, pictures):
+    """A cold build whose covers are all in the cache still does the work beside them."""
+    with CoverCache(tmp_path / "site-cache") as cache:
+        for path in pictures[:-1]:
+            cache.thumbnail(path)
+        results, meanwhile = [], []
+        beside = WorkBeside(items=["a", "b"], work=str.upper, done=results.extend,
+                            meanwhile=lambda: meanwhile.append(True), meanwhile_covers=1)
+        assert cache.make_missing_thumbnails(pictures, beside=beside) == 1  # (the broken one)
+    assert results == ["A", "B"] and meanwhile == [True]
 
 
 def test_notes_pictures_made_in_worker_processes_ask_the_memo_through_their_own_connection(tmp_path, pictures):

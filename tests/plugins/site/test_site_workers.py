@@ -153,11 +153,12 @@ def test_a_cold_builds_courses_are_made_whole_where_they_are_shared(built_site, 
     assert [code for code, _ in warnings] == ["W406"]
     parallel, parallel_memo = tree(built.site), memo_files(built.root)
     # Both courses' QR codes are in the record (too few to share: made before the worker forked,
-    # by a process of their own while the build loaded jieba's dictionary).
+    # by another process, after its covers, while the build loaded jieba's dictionary).
     codes = BuildPaths.for_root(built.root).cache / "site" / QR_CODES_FILE
     parallel_codes = json.loads(codes.read_bytes())["codes"]
     assert len(parallel_codes) == 2
-    assert [sorted(parallel_codes)] in forks
+    assert [sorted(item[1]) for share in forks for item in share
+            if isinstance(item, tuple) and item[0] is False] == [sorted(parallel_codes)]
 
     made_here.clear()
     serial = serial_tree(built, monkeypatch)
@@ -270,6 +271,8 @@ def test_qr_codes_beyond_those_made_aside_while_the_dictionary_loads_are_made_by
                                                                                            monkeypatch):
     monkeypatch.setattr(sources, "COURSES_PER_PROCESS", 1)
     monkeypatch.setattr(sources, "DICTIONARY_WORTH_CODES", 0)  # (the two codes split in halves)
+    # As where the memo holds other courses: no code made with the covers, before the courses to make are known.
+    monkeypatch.setattr(website, "makes_every_course", lambda *args, **kwargs: False)
     built = built_site(FILES, site_url="https://weike.example.gov.cn/")
     assert not built.result.failed
     assert forks[0] == [["https://weike.example.gov.cn/courses/demo/"]]  # the process making codes aside
@@ -277,6 +280,101 @@ def test_qr_codes_beyond_those_made_aside_while_the_dictionary_loads_are_made_by
     serial = serial_tree(built, monkeypatch)
     assert sorted(parallel) == sorted(serial)
     assert [rel for rel in serial if parallel[rel] != serial[rel]] == []
+
+
+@pytest.mark.parametrize("worker", ["works", "dies"])
+def test_a_cold_build_loads_the_dictionary_and_makes_its_codes_while_its_covers_are_made(built_site, forks,
+                                                                                        monkeypatch, worker):
+    """A cold build that makes every course loads jieba's dictionary in its own process while
+    another makes covers and then the courses' QR codes; the courses then find both ready (no
+    process forked for codes, the dictionary loaded by then). A process that dies making covers
+    and codes has them made by the build. The site is one process's either way."""
+    from weike.plugins.site import words
+
+    monkeypatch.setattr(sources, "COURSES_PER_PROCESS", 1)
+    monkeypatch.setattr(workers, "available_cores", lambda: 2)
+    fork_worker = workers._fork_worker  # (the forks fixture's: it lists each share)
+    if worker == "dies":
+        def dying(items, work):
+            if isinstance(items[0], tuple) and isinstance(items[0][0], bool):  # covers and codes
+                return fork_worker(items, lambda item: os._exit(3))
+            return fork_worker(items, work)
+
+        monkeypatch.setattr(workers, "_fork_worker", dying)
+    loads, collected = [], []
+    whole_dictionary, collect_courses = words.whole_dictionary, website.collect_courses
+
+    def loading():
+        loads.append((os.getpid(), bool(collected)))
+        whole_dictionary()
+
+    def collecting(*args, **kwargs):
+        found = collect_courses(*args, **kwargs)
+        collected.append(True)
+        return found
+
+    monkeypatch.setattr(words, "whole_dictionary", loading)
+    monkeypatch.setattr(website, "collect_courses", collecting)
+    built = built_site(FILES, site_url="https://weike.example.gov.cn/")
+    assert not built.result.failed
+    # Loaded by the build's process while the covers were made, and found loaded before the courses.
+    assert loads == [(os.getpid(), False), (os.getpid(), True)]
+    urls = ["https://weike.example.gov.cn/courses/demo/", "https://weike.example.gov.cn/courses/photo/"]
+    assert [sorted(item[1]) for share in forks for item in share
+            if isinstance(item, tuple) and item[0] is False] == [urls]
+    assert not [share for share in forks if isinstance(share[0], list)]  # (no process making codes aside)
+    codes = BuildPaths.for_root(built.root).cache / "site" / QR_CODES_FILE
+    assert sorted(json.loads(codes.read_bytes())["codes"]) == urls
+    parallel = tree(built.site)
+    serial = serial_tree(built, monkeypatch)
+    assert sorted(parallel) == sorted(serial)
+    assert [rel for rel in serial if parallel[rel] != serial[rel]] == []
+
+
+def test_a_dictionary_that_fails_to_load_with_the_covers_is_loaded_before_the_courses(built_site, monkeypatch):
+    """A failure loading jieba's dictionary while the covers are made stops nothing there: the
+    dictionary is loaded again before the courses are made (where a failure is the build's, as
+    ever), and the site is the one a build whose first load worked makes."""
+    from weike.plugins.site import words
+
+    monkeypatch.setattr(sources, "COURSES_PER_PROCESS", 1)
+    monkeypatch.setattr(workers, "available_cores", lambda: 2)
+    whole_dictionary, loads = words.whole_dictionary, []
+
+    def failing_once():
+        loads.append(len(loads))
+        if len(loads) == 1:
+            raise OSError("the dictionary's cache could not be read")
+        whole_dictionary()
+
+    monkeypatch.setattr(words, "whole_dictionary", failing_once)
+    built = built_site(FILES, site_url="https://weike.example.gov.cn/")
+    assert not built.result.failed and list(built.result.diagnostics) == []
+    assert loads == [0, 1]
+    parallel = tree(built.site)
+    serial = serial_tree(built, monkeypatch)
+    assert [rel for rel in serial if parallel.get(rel) != serial[rel]] == [] and sorted(parallel) == sorted(serial)
+
+
+def test_only_a_build_that_makes_every_course_does_the_courses_work_with_the_covers(tmp_path):
+    """A cold build with an empty memo, or a forced one, makes every course (its QR codes and the
+    dictionary are worth making with the covers); one with a site built before, or with courses
+    in its memo or kept by ``weike serve``, may make few."""
+    from weike.plugins.site.course_memo import KeptCourses
+    from weike.plugins.site.stamp import STAMP_FILE
+
+    site, work = tmp_path / "site", tmp_path / "work"
+    assert website.makes_every_course(site, work, force=False, kept=None)
+    (work / MEMO_FOLDER).mkdir(parents=True)
+    assert website.makes_every_course(site, work, force=False, kept=KeptCourses())
+    (work / MEMO_FOLDER / "course.json").write_text("{}")
+    assert not website.makes_every_course(site, work, force=False, kept=None)
+    assert website.makes_every_course(site, work, force=True, kept=None)
+    (work / MEMO_FOLDER / "course.json").unlink()
+    site.mkdir()
+    (site / STAMP_FILE).write_text("{}")
+    assert not website.makes_every_course(site, work, force=False, kept=None)
+    assert website.makes_every_course(site, work, force=True, kept=None)
 
 
 def test_a_failed_worker_has_its_pages_rendered_by_the_build_itself(built_site, monkeypatch):
