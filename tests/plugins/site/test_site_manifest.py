@@ -138,3 +138,32 @@ def test_a_large_folder_walked_by_two_processes_is_recorded_as_one_process_recor
     assert shared == alone
     assert len(shared) == 7 * 4 + 4 + 4
     assert "courses/课程3/l1/picture.png" in shared and not any(rel.startswith("media/") for rel in shared)
+
+
+def test_a_walk_whose_forked_process_fails_is_finished_by_the_build(tmp_path, monkeypatch):
+    """Where the process that lists every other folder fails, the build lists them itself: the
+    records are those one process takes."""
+    import os
+
+    from weike.plugins.site import manifest
+
+    folder = tmp_path / "site"
+    written = manifest.WrittenFiles(folder)
+    folder.mkdir()
+    for course in range(6):
+        for lecture in range(2):
+            written.put(f"courses/c{course}/l{lecture}/index.html", f"{course}.{lecture}".encode())
+    (folder / "courses/c1/l0/picture.png").write_bytes(b"png")
+    alone = manifest.record_all(folder, stamp_file=".stamp", written=written.handed_over())
+
+    build = os.getpid()
+    real_walk = manifest._walk
+
+    def walk(*args, **kwargs):
+        if os.getpid() != build:
+            raise OSError("the forked process fails")
+        return real_walk(*args, **kwargs)
+
+    monkeypatch.setattr(manifest, "_walk", walk)
+    monkeypatch.setattr(manifest, "RECORDS_SHARED", 2)
+    assert manifest.record_all(folder, stamp_file=".stamp", written=written.handed_over()) == alone
