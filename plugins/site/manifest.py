@@ -20,7 +20,7 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -142,11 +142,13 @@ def _walk(folders: list[tuple[str, str]], found: dict, stamp_file: str, skipped:
 RECORDS_SHARED = 6000
 
 
-def _listing_shared(folder: Path, stamp_file: str, skip: Iterable[str],
-                    known: Mapping[str, list]) -> dict[str, tuple[int, int, int]]:
+def _listing_shared(folder: Path, stamp_file: str, skip: Iterable[str], known: Mapping[str, list],
+                    meanwhile: Callable[[], None] | None = None) -> dict[str, tuple[int, int, int]]:
     """:func:`_listing`, its folders two levels down (a site's courses) shared with a forked
     process (:class:`~weike.builder.keeping.aside.BytesAside`), which lists every other one; where
-    that process cannot be forked or fails, this one lists its folders too: the same listing."""
+    that process cannot be forked or fails, this one lists its folders too: the same listing.
+    ``meanwhile`` (work of this process in no folder but the top-level ones in ``skip``) is done
+    once the first two levels are listed, while the forked process lists its folders."""
     from weike.builder.keeping.aside import BytesAside
 
     skipped = set(skip)
@@ -164,6 +166,8 @@ def _listing_shared(folder: Path, stamp_file: str, skip: Iterable[str],
 
     aside = BytesAside(listed_aside) if theirs else None
     try:
+        if meanwhile is not None:
+            meanwhile()
         _walk(mine if aside is not None and aside.started else folders, found, stamp_file, skipped, known)
     except BaseException:
         if aside is not None:
@@ -280,17 +284,25 @@ class WrittenFiles:
 
 
 def record_all(folder: Path, *, stamp_file: str, skip: Iterable[str] = (),
-               written: Mapping[str, list] | None = None) -> dict[str, list]:
+               written: Mapping[str, list] | None = None,
+               meanwhile: Callable[[], None] | None = None) -> dict[str, list]:
     """The record of every file of a folder made whole (hashing each: in worker processes when
     there are many, as on a cold build). ``written`` holds files whose bytes the build wrote
     itself (:meth:`WrittenFiles.handed_over`): one the folder still lists under its inode takes
     its record from there, neither stat'ed nor read back. Only for a build in which nothing else
     writes into a file once written (the site's plugins are weike's own and Material's search:
     :func:`~weike.plugins.site.incremental.renders_incrementally`); a file replaced since has
-    another inode and is read back."""
-    listed = (_listing_shared(folder, stamp_file, skip, written)
-              if written is not None and render_processes(len(written), per_process=RECORDS_SHARED // 2) > 1
-              else _listing(folder, stamp_file, skip, written))
+    another inode and is read back.
+
+    ``meanwhile`` is work of the caller's in no folder but the top-level ones in ``skip`` (the
+    site's media moved into place), done before the walk, or beside the forked process's part of
+    it when the walk is shared."""
+    if written is not None and render_processes(len(written), per_process=RECORDS_SHARED // 2) > 1:
+        listed = _listing_shared(folder, stamp_file, skip, written, meanwhile)
+    else:
+        if meanwhile is not None:
+            meanwhile()
+        listed = _listing(folder, stamp_file, skip, written)
     records: dict[str, list | None] = {}
     for rel, (size, mtime_ns, inode) in listed.items():
         known = written.get(rel) if written is not None else None
