@@ -48,8 +48,8 @@ from weike.plugins.site.generated import GeneratedPages
 from weike.plugins.site.incremental import (engine_digest, file_digest, page_digest, page_digests, page_file,
                                             renders_incrementally, static_digest)
 from weike.plugins.site.nav import HOME_FILE, nav_paths, navigation, page_url
-from weike.plugins.site.placement import (make_build_folder, media_placed_aside, place_media, place_media_aside,
-                                          placing_aside, remove_leftovers, swap_into_place)
+from weike.plugins.site.placement import (ASIDE_FOLDER, make_build_folder, media_placed_aside, place_media,
+                                          place_media_aside, placing_aside, remove_leftovers, swap_into_place)
 from weike.plugins.site.qr import QR_CODES_FILE, QrCodes
 from weike.plugins.site.search import (CUTS_FILE, RememberedCuts, cuts_allowed, lent_to_material_search,
                                        merged_search_index)
@@ -490,15 +490,21 @@ def build_website(
         stamp_inputs = "" if page_isolation.failed else inputs
         if previous is None:  # made whole: swapped into place at once
             made_from = {**pages_made_from, **made_from}  # (the pages' first, as a rebuild takes them)
-            # (The same files, by inode, once swapped into place; the folder's records skip media/.)
-            if placing is not None:
-                placed.update(media_placed_aside(placing, catalogue, tmp_dir))
-                placing = None
-            else:
-                place_media(catalogue, tmp_dir, placed)
-            made = manifest.Manifest(written=manifest.record_all(tmp_dir, stamp_file=STAMP_FILE, skip=("media",),
+            # (The same files, by inode, once swapped into place; the folder's records skip media/,
+            # and the media are moved in while a forked process walks its part of the folder.)
+            def media_in_place() -> None:
+                nonlocal placing
+                if placing is not None:
+                    placed.update(media_placed_aside(placing, catalogue, tmp_dir))
+                    placing = None
+                else:
+                    place_media(catalogue, tmp_dir, placed)
+
+            made = manifest.Manifest(written=manifest.record_all(tmp_dir, stamp_file=STAMP_FILE,
+                                                                 skip=("media", ASIDE_FOLDER),
                                                                  written=written.handed_over() if
-                                                                 renders_incrementally(settings) else None))
+                                                                 renders_incrementally(settings) else None,
+                                                                 meanwhile=media_in_place))
             made.made_from = {rel: digest for rel, digest in made_from.items() if rel in made.written}
             manifest.write_stamp(tmp_dir, STAMP_FILE, site_stamp(stamp_inputs, sources.diagnostics,
                                                                  len(published), made))

@@ -411,3 +411,21 @@ def test_weike_s_overrides_as_shipped_are_not_parsed_and_an_edited_one_is(tmp_pa
     (custom / "partials" / "search.html").write_bytes((THEME_DIR / "overrides/partials/search.html").read_bytes())
     (custom / "partials" / "footer.html").write_text("{% for f in pages %}{% endfor %}", encoding="utf-8")
     assert engine._templates_read_every_page(config) is True
+
+
+def test_the_destination_of_a_page_a_worker_wrote_is_the_one_mkdocs_gives_it():
+    """The build gathers the records of the pages a worker wrote under the destination MkDocs gives
+    each file (computed as weike computes its own pages', or the one already kept on the file)."""
+    from mkdocs.structure.files import File
+
+    from weike.plugins.site.engine import _destination
+
+    uris = ["index.md", "README.md", "courses/课程/README.md", "courses/课程/01-第一讲.md", "a/index.md",
+            "about.markdown", "a b/c d.md", "..md", "a/.hidden.md", "x.md.md", "assets/cover.jpg", "robots.txt"]
+    for directory_urls in (True, False):
+        for uri in uris:
+            assert _destination(File(uri, "/docs", "/site", directory_urls)) == \
+                File(uri, "/docs", "/site", directory_urls).dest_uri, uri
+    kept = File("courses/课程/01.md", "/docs", "/site", True)
+    kept.dest_uri = "elsewhere/01.html"  # (a plugin's choice, kept on the file)
+    assert _destination(kept) == "elsewhere/01.html"

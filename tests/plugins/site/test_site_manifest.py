@@ -98,3 +98,72 @@ def test_a_file_written_from_memory_is_recorded_without_reading_it_back(tmp_path
     assert len(hashed) == 6
     assert (folder / "twice.html").read_bytes() == b"second"
     assert written.write("fresh/deep/new.html", b"x")[0] == 1  # a missing parent is made with its parents
+
+
+def test_a_large_folder_walked_by_two_processes_is_recorded_as_one_process_records_it(tmp_path, monkeypatch):
+    """A folder of many files is walked for its records by this process and a forked one, each
+    every other folder two levels down: every file is recorded once, as one process records it
+    (files known and unknown, at every depth, a name the system cannot decode, a symbolic link),
+    without the stamp or a skipped folder."""
+    import os
+
+    from weike.plugins.site import manifest
+
+    folder = tmp_path / "site"
+    folder.mkdir()
+    written = manifest.WrittenFiles(folder)
+    for course in range(7):
+        for lecture in range(3):
+            written.put(f"courses/课程{course}/l{lecture}/index.html", f"<p>{course}.{lecture}</p>".encode())
+        written.put(f"courses/课程{course}/index.html", b"<p>course</p>")
+    for rel in ("index.html", "search/p/0.js", "assets/javascripts/bundle.js", "a/b/c/d/e.txt"):
+        written.put(rel, rel.encode())
+    (folder / "courses/课程3/l1/picture.png").write_bytes(b"png")  # copied, not written: read back
+    (folder / "assets/theme.css").write_bytes(b"body{}")
+    os.symlink("index.html", folder / "courses/课程5/link.html")
+    undecodable = os.fsencode(folder / "courses/课程2") + b"/\xff\xfe.html"
+    with open(undecodable, "wb") as handle:
+        handle.write(b"odd")
+    (folder / "media/c/l").mkdir(parents=True)
+    (folder / "media/c/l/video.mp4").write_bytes(b"mp4")
+    (folder / ".stamp").write_bytes(b"{}")
+
+    alone = manifest.record_all(folder, stamp_file=".stamp", skip=("media",), written=written.handed_over())
+    monkeypatch.setattr(manifest, "RECORDS_SHARED", 2)
+    forks: list[int] = []
+    real_fork = os.fork
+    monkeypatch.setattr(os, "fork", lambda: forks.append(1) or real_fork())
+    shared = manifest.record_all(folder, stamp_file=".stamp", skip=("media",), written=written.handed_over())
+    assert forks == [1]
+    assert shared == alone
+    assert len(shared) == 7 * 4 + 4 + 4
+    assert "courses/课程3/l1/picture.png" in shared and not any(rel.startswith("media/") for rel in shared)
+
+
+def test_a_walk_whose_forked_process_fails_is_finished_by_the_build(tmp_path, monkeypatch):
+    """Where the process that lists every other folder fails, the build lists them itself: the
+    records are those one process takes."""
+    import os
+
+    from weike.plugins.site import manifest
+
+    folder = tmp_path / "site"
+    written = manifest.WrittenFiles(folder)
+    folder.mkdir()
+    for course in range(6):
+        for lecture in range(2):
+            written.put(f"courses/c{course}/l{lecture}/index.html", f"{course}.{lecture}".encode())
+    (folder / "courses/c1/l0/picture.png").write_bytes(b"png")
+    alone = manifest.record_all(folder, stamp_file=".stamp", written=written.handed_over())
+
+    build = os.getpid()
+    real_walk = manifest._walk
+
+    def walk(*args, **kwargs):
+        if os.getpid() != build:
+            raise OSError("the forked process fails")
+        return real_walk(*args, **kwargs)
+
+    monkeypatch.setattr(manifest, "_walk", walk)
+    monkeypatch.setattr(manifest, "RECORDS_SHARED", 2)
+    assert manifest.record_all(folder, stamp_file=".stamp", written=written.handed_over()) == alone

@@ -13,7 +13,7 @@ import pytest
 from tests.plugins.site.conftest import build_site
 from weike.builder.contracts.context import BuildPaths
 from tests.plugins.site.test_site_incremental import tree
-from weike.plugins.site import engine, placement, sources, website, workers
+from weike.plugins.site import engine, manifest, placement, sources, website, workers
 from weike.plugins.site.catalogue import SiteCourse
 from weike.plugins.site.course_memo import MEMO_FOLDER
 from weike.plugins.site.qr import QR_CODES_FILE
@@ -25,11 +25,12 @@ FILES = {"site/about.md": "# 关于我们\n\n社区学院的介绍，[课程](co
 
 @pytest.fixture
 def forks(monkeypatch):
-    """Every page worth a process of its own, three processes, the media linked aside; returns the
-    shares the workers got."""
+    """Every page worth a process of its own, three processes, the media linked aside, the folder's
+    records walked by two; returns the shares the workers got."""
     monkeypatch.setattr(workers, "PAGES_PER_PROCESS", 1)
     monkeypatch.setattr(placement, "MEDIA_ASIDE", 1)
     monkeypatch.setattr(website, "PLUGIN_FILES_ASIDE", 1)
+    monkeypatch.setattr(manifest, "RECORDS_SHARED", 2)  # (the folder's records walked by two processes)
     monkeypatch.setattr(workers, "available_cores", lambda: 3)
     shares: list[list[str]] = []
     fork_worker = workers._fork_worker
@@ -76,6 +77,10 @@ def test_a_parallel_cold_build_equals_a_serial_one(built_site, forks, monkeypatc
     assert forks.index(["media"]) < first_render
     assert not (built.site / placement.ASIDE_FOLDER).exists()
     assert (built.site / "media/photo/01-lecture-1.mp4").stat().st_nlink > 1  # (linked, not copied)
+    # The folder's records were walked by two processes (the media moved in meanwhile): every
+    # file but the media and the stamp is recorded, and only those.
+    recorded = manifest.stamp_manifest(manifest.read_stamp_file(built.site, website.STAMP_FILE)).written
+    assert sorted(recorded) == sorted(rel for rel in tree(built.site) if not rel.startswith("media/"))
     # The plugins' files (the records' facts of each course) were written by a process of their
     # own, beside the serial work too.
     assert forks.count([None]) == 1 and forks.index([None]) < first_render
