@@ -47,7 +47,7 @@ import unicodedata
 import zlib
 from collections import defaultdict, deque
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import accumulate, chain, compress, repeat
 from pathlib import Path
 
 from weike.builder.keeping import outputs
@@ -98,11 +98,16 @@ def index_keys(text: str) -> set[str]:
 
 def _normalised_keys(text: str) -> set[str]:
     """:func:`index_keys` of a text already normalised."""
-    keys: set[str] = set()
-    for word in text.split():  # split() and isspace() agree on what white space is
-        keys.update(word)
-        keys.update(map(operator.add, word, word[1:]))
-    return keys
+    return set().union(*map(_word_keys, text.split()))  # split() and isspace() agree on what white space is
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _word_keys(word: str) -> frozenset[str]:
+    """A word's keys (normalised, no white space): its characters and its pairs of adjacent ones.
+    Words recur across a catalogue (every lecture's text names its course, a course's theme,
+    provider and tags recur course after course): their keys are made once, an entry's are the
+    union of its words' (no pair's string made again, nor its hash taken)."""
+    return frozenset([*word, *map(operator.add, word, word[1:])])
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -123,8 +128,9 @@ def _store_entry(doc: dict) -> tuple[list[str], str, str]:
     title, text = plain(str(doc.get("title", ""))), plain(str(doc.get("text", "")))
     title_normalised, text_normalised = normalise(title), normalise(text)
     shown = f"{title_normalised}\n{text_normalised}"
-    hidden = [word for word in _plain_words(f"{doc.get('title_words', '')} {doc.get('keywords', '')}")
-              if _normalised_word(word) not in shown]
+    words = _plain_words(f"{doc.get('title_words', '')} {doc.get('keywords', '')}")
+    # (the words whose normalised form the shown text lacks, in C-level maps: most are in it)
+    hidden = compress(words, map(operator.not_, map(shown.__contains__, map(_normalised_word, words))))
     return [str(doc.get("location", "")), title, text, " ".join(dict.fromkeys(hidden))], title_normalised, text_normalised
 
 
@@ -145,6 +151,26 @@ def encode_postings(values: list[int]) -> str:
     return "".join(map(_number, map(operator.sub, values, [0, *map(operator.and_, values[:-1], repeat(~1))])))
 
 
+def _entry_values(entries: int) -> list[int]:
+    """The postings' values of ``entries`` entries' title keys and other keys, in turn:
+    ``1, 0, 3, 2, 5, 4, ...`` (``n << 1 | 1``, ``n << 1``)."""
+    return list(map(operator.xor, range(2 * entries), repeat(1)))
+
+
+def _encoded_postings(postings: dict[str, list[int]]) -> dict[str, str]:
+    """:func:`encode_postings` of every key's values, in C-level maps over all the values at once
+    (one Python call a key was most of the encoding's time)."""
+    lists = list(postings.values())
+    flat = list(chain.from_iterable(lists))
+    # Each value's previous value within its key's list (0 for a list's first), without its bit.
+    ends = list(accumulate(map(len, lists)))
+    starts = [0, *ends[:-1]]
+    previous = [0, *flat[:-1]]
+    deque(map(previous.__setitem__, starts, repeat(0)), maxlen=0)
+    numbers = list(map(_number, map(operator.sub, flat, map(operator.and_, previous, repeat(~1)))))
+    return dict(zip(postings, map("".join, map(numbers.__getitem__, map(slice, starts, ends))), strict=True))
+
+
 def shard_of(key: str, shards: int) -> int:
     return zlib.crc32(key.encode("utf-8")) % shards
 
@@ -163,8 +189,10 @@ def entry_parts(doc: dict) -> tuple[str, list[str], list[str]]:
     :func:`store_entry`), the keys of its title, and its other keys (those not in the title)."""
     entry, title, text = _store_entry(doc)
     in_title = _normalised_keys(title)
-    return (_compact_json(entry), list(in_title),
-            list(_normalised_keys(f"{text}\n{normalise(entry[3])}") - in_title))
+    # (the keys of f"{text}\n{normalise(entry[3])}": its words are the text's and the hidden words')
+    rest = set().union(*map(_word_keys, text.split()), *map(_word_keys, normalise(entry[3]).split()))
+    rest -= in_title
+    return _compact_json(entry), list(in_title), list(rest)
 
 
 def shard_files(docs: list[dict], *, parts: RememberedParts | None = None) -> dict[str, bytes]:
@@ -172,14 +200,16 @@ def shard_files(docs: list[dict], *, parts: RememberedParts | None = None) -> di
     each entry's parts from ``parts`` when it holds them (:class:`RememberedParts`)."""
     made = [entry_parts(doc) for doc in docs] if parts is None else parts.of(docs)
     postings: defaultdict[str, list[int]] = defaultdict(list)
-    # Each key's list gets the entry's value, in C-level maps (a Python loop over hundreds of
-    # thousands of keys was most of the time); a key's values stay in entry order.
-    postings_of, append = postings.__getitem__, list.append
-    for number, (_stored, in_title, rest) in enumerate(made):
-        deque(map(append, map(postings_of, in_title), repeat(number << 1 | 1)), maxlen=0)
-        deque(map(append, map(postings_of, rest), repeat(number << 1)), maxlen=0)
-    encoded = {key: encode_postings(values) for key, values in postings.items()}
-    total = sum(len(key.encode("utf-8")) + len(value) + 6 for key, value in encoded.items())
+    # Each key's list gets the entry's value, in C-level maps over every entry's keys at once (a
+    # Python loop over hundreds of thousands of keys was most of the time; one over the entries,
+    # a tenth of what is left); a key's values stay in entry order. The title's keys of entry n
+    # get n << 1 | 1, its others n << 1.
+    key_lists = [keys for _stored, in_title, rest in made for keys in (in_title, rest)]
+    values = map(repeat, _entry_values(len(made)), map(len, key_lists))
+    deque(map(list.append, map(postings.__getitem__, chain.from_iterable(key_lists)), chain.from_iterable(values)),
+          maxlen=0)
+    encoded = _encoded_postings(postings)
+    total = sum(map(len, map(str.encode, encoded))) + sum(map(len, encoded.values())) + 6 * len(encoded)
     shards = max(1, round(total / SHARD_BYTES))
     by_shard: list[dict[str, str]] = [{} for _ in range(shards)]
     for key in sorted(encoded):
