@@ -47,7 +47,7 @@ import unicodedata
 import zlib
 from collections import defaultdict, deque
 from dataclasses import dataclass
-from itertools import accumulate, chain, compress, repeat
+from itertools import chain, compress, repeat
 from pathlib import Path
 
 from weike.builder.keeping import outputs
@@ -98,16 +98,11 @@ def index_keys(text: str) -> set[str]:
 
 def _normalised_keys(text: str) -> set[str]:
     """:func:`index_keys` of a text already normalised."""
-    return set().union(*map(_word_keys, text.split()))  # split() and isspace() agree on what white space is
-
-
-@functools.lru_cache(maxsize=1 << 17)
-def _word_keys(word: str) -> frozenset[str]:
-    """A word's keys (normalised, no white space): its characters and its pairs of adjacent ones.
-    Words recur across a catalogue (every lecture's text names its course, a course's theme,
-    provider and tags recur course after course): their keys are made once, an entry's are the
-    union of its words' (no pair's string made again, nor its hash taken)."""
-    return frozenset([*word, *map(operator.add, word, word[1:])])
+    keys: set[str] = set()
+    for word in text.split():  # split() and isspace() agree on what white space is
+        keys.update(word)
+        keys.update(map(operator.add, word, word[1:]))
+    return keys
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -126,8 +121,8 @@ def _store_entry(doc: dict) -> tuple[list[str], str, str]:
     across a line break: it neither composes, reorders nor ends a final sigma differently, so the
     normalised title and text are the shown text's, cut at its first line break.)"""
     title, text = plain(str(doc.get("title", ""))), plain(str(doc.get("text", "")))
-    title_normalised, text_normalised = normalise(title), normalise(text)
-    shown = f"{title_normalised}\n{text_normalised}"
+    shown = normalise(f"{title}\n{text}")
+    title_normalised, text_normalised = shown.split("\n", 1)  # (the plain title holds no line break)
     words = _plain_words(f"{doc.get('title_words', '')} {doc.get('keywords', '')}")
     # (the words whose normalised form the shown text lacks, in C-level maps: most are in it)
     hidden = compress(words, map(operator.not_, map(shown.__contains__, map(_normalised_word, words))))
@@ -157,20 +152,6 @@ def _entry_values(entries: int) -> list[int]:
     return list(map(operator.xor, range(2 * entries), repeat(1)))
 
 
-def _encoded_postings(postings: dict[str, list[int]]) -> dict[str, str]:
-    """:func:`encode_postings` of every key's values, in C-level maps over all the values at once
-    (one Python call a key was most of the encoding's time)."""
-    lists = list(postings.values())
-    flat = list(chain.from_iterable(lists))
-    # Each value's previous value within its key's list (0 for a list's first), without its bit.
-    ends = list(accumulate(map(len, lists)))
-    starts = [0, *ends[:-1]]
-    previous = [0, *flat[:-1]]
-    deque(map(previous.__setitem__, starts, repeat(0)), maxlen=0)
-    numbers = list(map(_number, map(operator.sub, flat, map(operator.and_, previous, repeat(~1)))))
-    return dict(zip(postings, map("".join, map(numbers.__getitem__, map(slice, starts, ends))), strict=True))
-
-
 def shard_of(key: str, shards: int) -> int:
     return zlib.crc32(key.encode("utf-8")) % shards
 
@@ -189,8 +170,7 @@ def entry_parts(doc: dict) -> tuple[str, list[str], list[str]]:
     :func:`store_entry`), the keys of its title, and its other keys (those not in the title)."""
     entry, title, text = _store_entry(doc)
     in_title = _normalised_keys(title)
-    # (the keys of f"{text}\n{normalise(entry[3])}": its words are the text's and the hidden words')
-    rest = set().union(*map(_word_keys, text.split()), *map(_word_keys, normalise(entry[3]).split()))
+    rest = _normalised_keys(f"{text}\n{normalise(entry[3])}")
     rest -= in_title
     return _compact_json(entry), list(in_title), list(rest)
 
@@ -202,14 +182,14 @@ def shard_files(docs: list[dict], *, parts: RememberedParts | None = None) -> di
     postings: defaultdict[str, list[int]] = defaultdict(list)
     # Each key's list gets the entry's value, in C-level maps over every entry's keys at once (a
     # Python loop over hundreds of thousands of keys was most of the time; one over the entries,
-    # a tenth of what is left); a key's values stay in entry order. The title's keys of entry n
+    # a tenth of what was left); a key's values stay in entry order. The title's keys of entry n
     # get n << 1 | 1, its others n << 1.
     key_lists = [keys for _stored, in_title, rest in made for keys in (in_title, rest)]
     values = map(repeat, _entry_values(len(made)), map(len, key_lists))
     deque(map(list.append, map(postings.__getitem__, chain.from_iterable(key_lists)), chain.from_iterable(values)),
           maxlen=0)
-    encoded = _encoded_postings(postings)
-    total = sum(map(len, map(str.encode, encoded))) + sum(map(len, encoded.values())) + 6 * len(encoded)
+    encoded = {key: encode_postings(values) for key, values in postings.items()}
+    total = sum(len(key.encode("utf-8")) + len(value) + 6 for key, value in encoded.items())
     shards = max(1, round(total / SHARD_BYTES))
     by_shard: list[dict[str, str]] = [{} for _ in range(shards)]
     for key in sorted(encoded):
@@ -249,11 +229,15 @@ def _entry_digest(doc: dict) -> str:
 ENTRIES_PER_PROCESS = 4000
 
 
-def _stored_parts(doc: dict) -> list[str]:
-    """:func:`entry_parts` as :class:`RememberedParts` keeps them: keys hold no white space, so
-    joined by spaces they split back as they were."""
-    stored, in_title, rest = entry_parts(doc)
-    return [stored, " ".join(in_title), " ".join(rest)]
+def _made_parts(doc: dict) -> list:
+    """:func:`entry_parts` as a JSON value (a worker process's answer)."""
+    return list(entry_parts(doc))
+
+
+def _file_parts(parts: tuple[str, list[str], list[str]]) -> list[str]:
+    """An entry's parts as :data:`PARTS_FILE` holds them: keys hold no white space, so joined by
+    spaces they split back as they were."""
+    return [parts[0], " ".join(parts[1]), " ".join(parts[2])]
 
 
 class RememberedParts:
@@ -278,7 +262,7 @@ class RememberedParts:
         #: The file's parts, read when first asked for (a build that keeps the shards never reads it).
         self._known: dict[str, list] | None = None
         #: Every entry's parts in this build, by digest (what :meth:`save` writes).
-        self.used: dict[str, list] = {}
+        self.used: dict[str, tuple[str, list[str], list[str]]] = {}
         #: How many entries' parts this build made (not remembered).
         self.made = 0
 
@@ -308,20 +292,28 @@ class RememberedParts:
                 missing.setdefault(digest, doc)
         # A cold build's (13,000 entries at 1,000 courses) are made side by side.
         processes = render_processes(len(missing), per_process=ENTRIES_PER_PROCESS) if self.side_by_side else 1
-        fresh = dict(zip(missing, share_work(list(missing.values()), _stored_parts, processes=processes), strict=True))
+        fresh = dict(zip(missing, share_work(list(missing.values()), _made_parts, processes=processes), strict=True))
         self.made += len(fresh)
         made = []
         for digest in digests:
-            value = used.get(digest) or known.get(digest) or fresh[digest]
-            used[digest] = value
-            made.append((value[0], value[1].split(" ") if value[1] else [], value[2].split(" ") if value[2] else []))
+            parts = used.get(digest)
+            if parts is None:
+                value = known.get(digest)
+                if value is None:  # (made now: its key lists as made, not joined and split again)
+                    value = fresh[digest]
+                    parts = (value[0], value[1], value[2])
+                else:
+                    parts = (value[0], value[1].split(" ") if value[1] else [], value[2].split(" ") if value[2] else [])
+                used[digest] = parts
+            made.append(parts)
         return made
 
     def save(self) -> None:
         """Write this build's entries' parts, when they differ from the file's (a failed write is no memo)."""
-        if self._known is None or self.used == self._known:
-            return  # (never asked: nothing made)
-        data = {"format": PARTS_FORMAT, "key": self._key, "parts": self.used}
+        if self._known is None or (not self.made and self.used.keys() == self._known.keys()):
+            return  # (never asked, or every entry remembered: the file's very parts)
+        data = {"format": PARTS_FORMAT, "key": self._key,
+                "parts": dict(zip(self.used, map(_file_parts, self.used.values())))}
         try:
             outputs.write_atomic(self.path, json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
                                  sync=False)
