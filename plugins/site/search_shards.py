@@ -107,8 +107,9 @@ def index_keys(text: str) -> set[str]:
 #: The keys of words met more than once, by word (:func:`_normalised_keys`), and the words met once.
 _WORD_KEYS: dict[str, frozenset[str]] = {}
 _WORDS_MET: set[str] = set()
-#: How many words either holds before both are emptied (a long-running ``weike serve``).
-_WORDS_KEPT = 1 << 17
+#: How many words either holds before it is emptied (a long-running ``weike serve``; 1,000
+#: courses' entries hold ~27,000 different words, a few thousand of them recurring).
+_WORDS_KEPT = 1 << 16
 
 
 def _normalised_keys(text: str) -> set[str]:
@@ -216,7 +217,7 @@ def shard_files(docs: list[dict], *, parts: RememberedParts | None = None) -> di
     postings: defaultdict[str, list[int]] = defaultdict(list)
     # Each key's list gets the entry's value, in C-level maps over every entry's keys at once (a
     # Python loop over hundreds of thousands of keys was most of the time; one over the entries,
-    # a tenth of what was left); a key's values stay in entry order. The title's keys of entry n
+    # 7 % of what was left); a key's values stay in entry order. The title's keys of entry n
     # get n << 1 | 1, its others n << 1.
     key_lists = [keys for _stored, in_title, rest in made for keys in (in_title, rest)]
     values = map(repeat, _entry_values(len(made)), map(len, key_lists))
