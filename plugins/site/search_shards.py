@@ -108,7 +108,7 @@ def index_keys(text: str) -> set[str]:
 _WORD_KEYS: dict[str, frozenset[str]] = {}
 _WORDS_MET: set[str] = set()
 #: How many words either holds before it is emptied (a long-running ``weike serve``; 1,000
-#: courses' entries hold ~27,000 different words, a few thousand of them recurring).
+#: courses' entries hold ~27,000 different words, ~1,300 of them recurring).
 _WORDS_KEPT = 1 << 16
 
 
