@@ -47,7 +47,7 @@ import unicodedata
 import zlib
 from collections import defaultdict, deque
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import chain, compress, repeat
 from pathlib import Path
 
 from weike.builder.keeping import outputs
@@ -74,7 +74,15 @@ _ZWSP = "\u200b"
 
 
 def normalise(text: str) -> str:
-    """The form keys and queries are compared in (the browser's ``normalize("NFKC").toLowerCase()``)."""
+    """The form keys and queries are compared in (the browser's ``normalize("NFKC").toLowerCase()``).
+
+    The full-width punctuation of Chinese text (``：，（）；！？``) is replaced by what NFKC makes of
+    it first: NFKC decomposes such a character to that one character before it composes anything,
+    so the result is the same, but a text holding no other character NFKC changes then passes its
+    quick check as it is, instead of being decomposed and composed again whole (most of a cold
+    build's normalising: every lecture's text begins "课程：")."""
+    text = (text.replace("\uff1a", ":").replace("\uff0c", ",").replace("\uff08", "(").replace("\uff09", ")")
+            .replace("\uff1b", ";").replace("\uff01", "!").replace("\uff1f", "?"))
     return unicodedata.normalize("NFKC", text).lower()
 
 
@@ -96,12 +104,39 @@ def index_keys(text: str) -> set[str]:
     return _normalised_keys(normalise(text))
 
 
+#: The keys of words met more than once, by word (:func:`_normalised_keys`), and the words met once.
+_WORD_KEYS: dict[str, frozenset[str]] = {}
+_WORDS_MET: set[str] = set()
+#: How many words either holds before it is emptied (a long-running ``weike serve``; 1,000
+#: courses' entries hold ~27,000 different words, ~1,300 of them recurring).
+_WORDS_KEPT = 1 << 16
+
+
 def _normalised_keys(text: str) -> set[str]:
-    """:func:`index_keys` of a text already normalised."""
+    """:func:`index_keys` of a text already normalised.
+
+    Half the words of a catalogue's entries recur (every lecture's text names its course; themes,
+    providers and tags recur course after course): a word met again has its keys made once and
+    kept, so its pairs' strings are not made and hashed again. A word met once has its keys put
+    in the entry's set directly (keeping every word's would cost more than it saves: a cold
+    build's knowledge points are each their own)."""
     keys: set[str] = set()
+    known, met = _WORD_KEYS, _WORDS_MET
     for word in text.split():  # split() and isspace() agree on what white space is
-        keys.update(word)
-        keys.update(map(operator.add, word, word[1:]))
+        word_keys = known.get(word)
+        if word_keys is not None:
+            keys |= word_keys
+        elif word in met:
+            if len(known) >= _WORDS_KEPT:
+                known.clear()
+            word_keys = known[word] = frozenset([*word, *map(operator.add, word, word[1:])])
+            keys |= word_keys
+        else:
+            if len(met) >= _WORDS_KEPT:
+                met.clear()
+            met.add(word)
+            keys.update(word)
+            keys.update(map(operator.add, word, word[1:]))
     return keys
 
 
@@ -123,8 +158,9 @@ def _store_entry(doc: dict) -> tuple[list[str], str, str]:
     title, text = plain(str(doc.get("title", ""))), plain(str(doc.get("text", "")))
     title_normalised, text_normalised = normalise(title), normalise(text)
     shown = f"{title_normalised}\n{text_normalised}"
-    hidden = [word for word in _plain_words(f"{doc.get('title_words', '')} {doc.get('keywords', '')}")
-              if _normalised_word(word) not in shown]
+    words = _plain_words(f"{doc.get('title_words', '')} {doc.get('keywords', '')}")
+    # (the words whose normalised form the shown text lacks, in C-level maps: most are in it)
+    hidden = compress(words, map(operator.not_, map(shown.__contains__, map(_normalised_word, words))))
     return [str(doc.get("location", "")), title, text, " ".join(dict.fromkeys(hidden))], title_normalised, text_normalised
 
 
@@ -145,6 +181,12 @@ def encode_postings(values: list[int]) -> str:
     return "".join(map(_number, map(operator.sub, values, [0, *map(operator.and_, values[:-1], repeat(~1))])))
 
 
+def _entry_values(entries: int) -> list[int]:
+    """The postings' values of ``entries`` entries' title keys and other keys, in turn:
+    ``1, 0, 3, 2, 5, 4, ...`` (``n << 1 | 1``, ``n << 1``)."""
+    return list(map(operator.xor, range(2 * entries), repeat(1)))
+
+
 def shard_of(key: str, shards: int) -> int:
     return zlib.crc32(key.encode("utf-8")) % shards
 
@@ -158,13 +200,14 @@ def _script(call: str, *values) -> bytes:
     return f"__weikeSearch.{call}({text});\n".encode("utf-8")
 
 
-def entry_parts(doc: dict) -> tuple[str, list[str], list[str]]:
-    """What the index holds of one entry, before entries are numbered: its store form (JSON text of
-    :func:`store_entry`), the keys of its title, and its other keys (those not in the title)."""
+def entry_parts(doc: dict) -> tuple[list[str], list[str], list[str]]:
+    """What the index holds of one entry, before entries are numbered: its store form
+    (:func:`store_entry`), the keys of its title, and its other keys (those not in the title)."""
     entry, title, text = _store_entry(doc)
     in_title = _normalised_keys(title)
-    return (_compact_json(entry), list(in_title),
-            list(_normalised_keys(f"{text}\n{normalise(entry[3])}") - in_title))
+    rest = _normalised_keys(f"{text}\n{normalise(entry[3])}")
+    rest -= in_title
+    return entry, list(in_title), list(rest)
 
 
 def shard_files(docs: list[dict], *, parts: RememberedParts | None = None) -> dict[str, bytes]:
@@ -172,12 +215,14 @@ def shard_files(docs: list[dict], *, parts: RememberedParts | None = None) -> di
     each entry's parts from ``parts`` when it holds them (:class:`RememberedParts`)."""
     made = [entry_parts(doc) for doc in docs] if parts is None else parts.of(docs)
     postings: defaultdict[str, list[int]] = defaultdict(list)
-    # Each key's list gets the entry's value, in C-level maps (a Python loop over hundreds of
-    # thousands of keys was most of the time); a key's values stay in entry order.
-    postings_of, append = postings.__getitem__, list.append
-    for number, (_stored, in_title, rest) in enumerate(made):
-        deque(map(append, map(postings_of, in_title), repeat(number << 1 | 1)), maxlen=0)
-        deque(map(append, map(postings_of, rest), repeat(number << 1)), maxlen=0)
+    # Each key's list gets the entry's value, in C-level maps over every entry's keys at once (a
+    # Python loop over hundreds of thousands of keys was most of the time; one over the entries,
+    # 7 % of what was left); a key's values stay in entry order. The title's keys of entry n
+    # get n << 1 | 1, its others n << 1.
+    key_lists = [keys for _stored, in_title, rest in made for keys in (in_title, rest)]
+    values = map(repeat, _entry_values(len(made)), map(len, key_lists))
+    deque(map(list.append, map(postings.__getitem__, chain.from_iterable(key_lists)), chain.from_iterable(values)),
+          maxlen=0)
     encoded = {key: encode_postings(values) for key, values in postings.items()}
     total = sum(len(key.encode("utf-8")) + len(value) + 6 for key, value in encoded.items())
     shards = max(1, round(total / SHARD_BYTES))
@@ -186,10 +231,8 @@ def shard_files(docs: list[dict], *, parts: RememberedParts | None = None) -> di
         by_shard[shard_of(key, shards)][key] = encoded[key]
     files = {f"p/{n}.js": _script("p", n, shard) for n, shard in enumerate(by_shard)}
     chunks = (len(made) + CHUNK - 1) // CHUNK
-    # (A list's JSON is its items' JSON joined by commas in brackets: the entries' stored forms.)
-    for n in range(chunks):
-        stored = ",".join(stored for stored, _title, _rest in made[n * CHUNK:(n + 1) * CHUNK])
-        files[f"d/{n}.js"] = f"__weikeSearch.d({script_text(f'{n},[{stored}]')});\n".encode("utf-8")
+    for n in range(chunks):  # (a chunk's entries in one JSON encoding, not one an entry)
+        files[f"d/{n}.js"] = _script("d", n, [stored for stored, _title, _rest in made[n * CHUNK:(n + 1) * CHUNK]])
     version = hashlib.sha256(b"".join(files[name] for name in sorted(files))).hexdigest()[:16]
     files["manifest.js"] = _script("manifest", {"format": FORMAT, "shards": shards, "chunk": CHUNK,
                                                 "chunks": chunks, "entries": len(made), "version": version})
@@ -199,7 +242,7 @@ def shard_files(docs: list[dict], *, parts: RememberedParts | None = None) -> di
 #: The remembered parts' file, in the site build's work folder.
 PARTS_FILE = "search-shard-parts.json"
 #: The file's layout; a file of another layout (or code) is no memo.
-PARTS_FORMAT = 1
+PARTS_FORMAT = 2
 #: What :func:`store_entry` reads of an entry: all an entry's parts are made from.
 _ENTRY_FIELDS = ("location", "title", "text", "title_words", "keywords")
 
@@ -219,11 +262,15 @@ def _entry_digest(doc: dict) -> str:
 ENTRIES_PER_PROCESS = 4000
 
 
-def _stored_parts(doc: dict) -> list[str]:
-    """:func:`entry_parts` as :class:`RememberedParts` keeps them: keys hold no white space, so
-    joined by spaces they split back as they were."""
-    stored, in_title, rest = entry_parts(doc)
-    return [stored, " ".join(in_title), " ".join(rest)]
+def _made_parts(doc: dict) -> list:
+    """:func:`entry_parts` as a JSON value (a worker process's answer)."""
+    return list(entry_parts(doc))
+
+
+def _file_parts(parts: tuple[list[str], list[str], list[str]]) -> list:
+    """An entry's parts as :data:`PARTS_FILE` holds them: keys hold no white space, so joined by
+    spaces they split back as they were."""
+    return [parts[0], " ".join(parts[1]), " ".join(parts[2])]
 
 
 class RememberedParts:
@@ -248,7 +295,7 @@ class RememberedParts:
         #: The file's parts, read when first asked for (a build that keeps the shards never reads it).
         self._known: dict[str, list] | None = None
         #: Every entry's parts in this build, by digest (what :meth:`save` writes).
-        self.used: dict[str, list] = {}
+        self.used: dict[str, tuple[list[str], list[str], list[str]]] = {}
         #: How many entries' parts this build made (not remembered).
         self.made = 0
 
@@ -259,14 +306,15 @@ class RememberedParts:
                 return {}
             parts = data["parts"]
             if isinstance(parts, dict) and all(
-                    isinstance(value, list) and len(value) == 3 and all(isinstance(item, str) for item in value)
+                    isinstance(value, list) and len(value) == 3 and isinstance(value[1], str) and isinstance(value[2], str)
+                    and isinstance(value[0], list) and len(value[0]) == 4 and all(isinstance(item, str) for item in value[0])
                     for value in parts.values()):
                 return parts
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             pass
         return {}
 
-    def of(self, docs: list[dict]) -> list[tuple[str, list[str], list[str]]]:
+    def of(self, docs: list[dict]) -> list[tuple[list[str], list[str], list[str]]]:
         """:func:`entry_parts` of every one of ``docs``, remembered ones not made again."""
         if self._known is None:
             self._known = self._read() if self.read else {}
@@ -278,20 +326,28 @@ class RememberedParts:
                 missing.setdefault(digest, doc)
         # A cold build's (13,000 entries at 1,000 courses) are made side by side.
         processes = render_processes(len(missing), per_process=ENTRIES_PER_PROCESS) if self.side_by_side else 1
-        fresh = dict(zip(missing, share_work(list(missing.values()), _stored_parts, processes=processes), strict=True))
+        fresh = dict(zip(missing, share_work(list(missing.values()), _made_parts, processes=processes), strict=True))
         self.made += len(fresh)
         made = []
         for digest in digests:
-            value = used.get(digest) or known.get(digest) or fresh[digest]
-            used[digest] = value
-            made.append((value[0], value[1].split(" ") if value[1] else [], value[2].split(" ") if value[2] else []))
+            parts = used.get(digest)
+            if parts is None:
+                value = known.get(digest)
+                if value is None:  # (made now: its key lists as made, not joined and split again)
+                    value = fresh[digest]
+                    parts = (value[0], value[1], value[2])
+                else:
+                    parts = (value[0], value[1].split(" ") if value[1] else [], value[2].split(" ") if value[2] else [])
+                used[digest] = parts
+            made.append(parts)
         return made
 
     def save(self) -> None:
         """Write this build's entries' parts, when they differ from the file's (a failed write is no memo)."""
-        if self._known is None or self.used == self._known:
-            return  # (never asked: nothing made)
-        data = {"format": PARTS_FORMAT, "key": self._key, "parts": self.used}
+        if self._known is None or (not self.made and self.used.keys() == self._known.keys()):
+            return  # (never asked, or every entry remembered: the file's very parts)
+        data = {"format": PARTS_FORMAT, "key": self._key,
+                "parts": dict(zip(self.used, map(_file_parts, self.used.values())))}
         try:
             outputs.write_atomic(self.path, json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
                                  sync=False)

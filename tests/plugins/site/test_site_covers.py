@@ -80,8 +80,8 @@ def test_a_thumbnail_is_opened_once_a_build_and_not_when_made_side_by_side(tmp_p
 
 
 @pytest.mark.parametrize("worker", ["works", "dies"])
-def test_work_beside_the_covers_is_done_by_the_other_process_while_this_one_does_its_own(  # noqa: F811
-        tmp_path, pictures, forks, monkeypatch, worker):
+def test_work_beside_the_covers_is_done_by_the_other_process_while_this_one_does_its_own(
+        tmp_path, pictures, forks, monkeypatch, worker):  # noqa: F811 (the fixture imported above)
     """A cold build's other work shared with its covers: the items after the covers, so in the
     other process's share, their results handed back in order; this process's own work done here
     meanwhile, its share of covers smaller by that work's weight. A worker that dies has its

@@ -371,7 +371,11 @@ def test_entries_parts_made_side_by_side_equal_those_made_here(tmp_path, monkeyp
     monkeypatch.setattr(workers, "available_cores", lambda: 1)
     alone_parts = search_shards.RememberedParts(tmp_path / "alone.json", read=False)
     assert shard_files(docs, parts=alone_parts) == shared == shard_files(docs)
-    assert alone_parts.used == shared_parts.used
+
+    def remembered(parts) -> dict:  # (an entry's keys in any order: a set's)
+        return {digest: (stored, set(in_title), set(rest)) for digest, (stored, in_title, rest) in parts.used.items()}
+
+    assert remembered(alone_parts) == remembered(shared_parts)
 
 
 def test_an_entrys_parts_are_made_by_their_definition_for_any_text():
@@ -402,6 +406,113 @@ def test_an_entrys_parts_are_made_by_their_definition_for_any_text():
         entry = [doc["location"], title, body, " ".join(dict.fromkeys(hidden))]
         assert store_entry(doc) == entry and plain(doc["text"]) == body
         stored, in_title, rest = entry_parts(doc)
-        assert json.loads(stored) == entry
+        assert stored == entry
         assert set(in_title) == index_keys(title) and len(in_title) == len(set(in_title))
         assert set(rest) == index_keys(f"{body}\n{entry[3]}") - index_keys(title)
+
+
+def reference_shard_files(docs: list[dict]) -> dict[str, bytes]:
+    """The sharded index as first written, one entry and one key at a time (what the tuned
+    :func:`shard_files` must equal byte for byte)."""
+    from weike.plugins.site.search_shards import CHUNK, FORMAT, SHARD_BYTES, index_keys, script_text, shard_of, store_entry
+
+    def script(call: str, *values) -> bytes:
+        text = script_text(",".join(json.dumps(value, ensure_ascii=False, separators=(",", ":")) for value in values))
+        return f"__weikeSearch.{call}({text});\n".encode("utf-8")
+
+    stored, postings = [], {}
+    for number, doc in enumerate(docs):
+        entry = store_entry(doc)
+        stored.append(entry)
+        in_title = index_keys(entry[1])
+        for key in in_title:
+            postings.setdefault(key, []).append(number << 1 | 1)
+        for key in index_keys(f"{entry[2]}\n{entry[3]}") - in_title:
+            postings.setdefault(key, []).append(number << 1)
+    encoded = {}
+    for key, values in postings.items():
+        previous, digits = 0, []
+        for value in values:
+            delta = (value >> 1) - previous
+            number, previous = delta << 1 | value & 1, value >> 1
+            while True:
+                digit, number = number & 31, number >> 5
+                digits.append(DIGITS[digit | 32 if number else digit])
+                if not number:
+                    break
+        encoded[key] = "".join(digits)
+    shards = max(1, round(sum(len(key.encode("utf-8")) + len(value) + 6 for key, value in encoded.items()) / SHARD_BYTES))
+    by_shard = [{} for _ in range(shards)]
+    for key in sorted(encoded):
+        by_shard[shard_of(key, shards)][key] = encoded[key]
+    files = {f"p/{n}.js": script("p", n, shard) for n, shard in enumerate(by_shard)}
+    chunks = (len(stored) + CHUNK - 1) // CHUNK
+    for n in range(chunks):
+        files[f"d/{n}.js"] = script("d", n, stored[n * CHUNK:(n + 1) * CHUNK])
+    import hashlib
+
+    version = hashlib.sha256(b"".join(files[name] for name in sorted(files))).hexdigest()[:16]
+    files["manifest.js"] = script("manifest", {"format": FORMAT, "shards": shards, "chunk": CHUNK, "chunks": chunks,
+                                               "entries": len(stored), "version": version})
+    return files
+
+
+def hostile_docs(count: int) -> list[dict]:
+    """Entries of hostile text: every white space, markup, entities, combining marks, compatibility
+    forms, final sigma, script closers, line separators, NULs, fields of other types or missing."""
+    spaces = [chr(code) for code in range(0x3100) if chr(code).isspace()]
+    alphabet = [*spaces, *"aAΣσİ中文手机视频가\u1100\u1161ﬁ①Å\u212b'.:<>&;\"\\/", "\u0301", "\u0308", "\u00a8", "\u0345",
+                "&amp;", "&lt;b&gt;", "<i>", "</script>", "&#931;", "&#x200b;", "&#10;", "\u200b", "&nbsp;",
+                "\u2028", "\u2029", "\0", "课程：手机", "手机视频"]
+    rng = random.Random(7)
+
+    def text() -> str:
+        return "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+
+    docs = [{"location": text(), "title": text(), "text": text(), "title_words": text(), "keywords": text()}
+            for _ in range(count)]
+    return [*docs, dict(docs[5]), {"title": 5, "text": None, "keywords": ["手机"]}, {}]
+
+
+@pytest.mark.parametrize("catalogue", ["synthetic", "hostile"])
+def test_the_files_equal_those_of_the_entries_taken_one_key_at_a_time(catalogue, tmp_path):
+    """The tuned shards (keys in C-level maps, postings filled over every entry at once, parts
+    remembered as they were made) are byte for byte those of the index's definition, made one
+    entry and one key at a time: on a real catalogue's entries and on hostile text, with no parts,
+    with parts made now, and with parts read back from the file an earlier build wrote."""
+    from weike.plugins.site.search_shards import RememberedParts
+
+    if catalogue == "synthetic":
+        write_repository(tmp_path / "repo", 40)
+        docs = search_entries(catalogue_of(tmp_path / "repo"))
+    else:
+        docs = hostile_docs(1500)
+    expected = reference_shard_files(docs)
+    assert shard_files(docs) == expected
+    made_now = RememberedParts(tmp_path / "parts.json")
+    assert shard_files(docs, parts=made_now) == expected and made_now.made == len({json.dumps(d) for d in docs})
+    made_now.save()
+    read_back = RememberedParts(tmp_path / "parts.json")
+    assert shard_files(docs, parts=read_back) == expected and read_back.made == 0
+    mtime = (tmp_path / "parts.json").stat().st_mtime_ns
+    read_back.save()  # every entry remembered: the file is not written again
+    assert (tmp_path / "parts.json").stat().st_mtime_ns == mtime
+    fewer = RememberedParts(tmp_path / "parts.json")
+    assert shard_files(docs[10:], parts=fewer) == reference_shard_files(docs[10:]) and fewer.made == 0
+    fewer.save()  # fewer entries: written, and holds only those
+    assert len(json.loads((tmp_path / "parts.json").read_bytes())["parts"]) == len({json.dumps(d) for d in docs[10:]})
+
+
+def test_normalise_is_nfkc_then_lower_case_for_any_text():
+    """The full-width punctuation replaced before NFKC changes nothing of its result, whatever
+    surrounds it: combining marks after it, other compatibility forms, final sigma."""
+    import unicodedata
+
+    from weike.plugins.site.search_shards import normalise
+
+    alphabet = [*"：，（）；！？:,()中文ΣσAa ﬁ①Å\u212b가\u1100\u1161", "\u0301", "\u0308", "\u0338", "\u0345", "\u00a8",
+                "\u3000", "\uff21", "\uff41", "\uff10"]
+    rng = random.Random(3)
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 10)))
+        assert normalise(text) == unicodedata.normalize("NFKC", text).lower()
