@@ -50,9 +50,20 @@ class _Body:
         pass
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    """A browser that has what it needs closes its other connections mid-file (a page load timed,
+    then ended): the server goes on quietly, as a static host does, rather than printing a traceback."""
+
+    def handle_error(self, request, client_address) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 def serve(site: Path, compress: frozenset[str] = COMPRESSIBLE) -> http.server.ThreadingHTTPServer:
     """Serve ``site`` in a background thread on a free port; the caller shuts it down."""
     handler = type("Host", (GzipHandler,), {"compress": frozenset(compress)})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(site)))
+    server = _Server(("127.0.0.1", 0), functools.partial(handler, directory=str(site)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
