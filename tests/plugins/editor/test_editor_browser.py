@@ -63,7 +63,11 @@ def fill_course(page, cover) -> None:
 
 def new_lecture(page, title: str) -> None:
     page.get_by_text("←").first.click()  # the editor's way back to the lists
+    # (The lists re-render as they load: the sidebar's link is clicked once they are shown, and the
+    # lectures' list is waited for before its button, or a click can land on a link being replaced.)
+    page.wait_for_url(re.compile(r"#/collections/[a-z]+(/filter/[a-z0-9-]+)?$"))  # (a course's lectures, after one)
     page.get_by_role("link", name="微课").first.click()
+    page.wait_for_url(re.compile(r"#/collections/lectures$"))
     page.get_by_text("＋ 微课").click()
     page.get_by_label("所属课程", exact=True).select_option("shou-ji-zhi-fu-ru-men")
     page.get_by_label("微课名称", exact=True).fill(title)
